@@ -1,0 +1,44 @@
+/*
+ * The corral CLI: shared declarations for the subcommand files.
+ *
+ * Each subcommand lives in core/cli/cmd_<name>.c and exports one
+ * `int cli_cmd_<name>(int argc, char **argv)` (argv[0] is the subcommand's
+ * name), listed in the table in main.c.  Subcommands print their own
+ * --help, open the context with cli_open(), and return an exit code below.
+ */
+#ifndef CORRAL_CLI_H
+#define CORRAL_CLI_H
+
+#include <corral/corral.h>
+
+/* Exit codes of every subcommand (documented in `corral --help`).
+ * `corral sandbox exec` instead exits with the command's own status. */
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_FAIL = 1,       /* the operation failed */
+    CLI_USAGE = 2,      /* bad command line */
+    CLI_CONFIG = 3,     /* configuration invalid */
+    CLI_UNAVAILABLE = 4 /* a needed plugin or backend is missing/refused */
+};
+
+/* Global options given before the subcommand (owned by main.c). */
+struct cli_globals {
+    const char *config_file;        /* --config FILE */
+    const char *plugin_dirs[16];    /* --plugin-dir DIR (repeatable), NULL-terminated */
+    int verbose;                    /* -v count */
+    int quiet;                      /* -q */
+};
+extern struct cli_globals cli_globals;
+
+/* Open the context with the global options.  On failure prints the reason
+ * and returns NULL with *exit_code set (CLI_CONFIG or CLI_FAIL).  Refused
+ * plugins are reported as warnings and do not fail this. */
+corral_ctx *cli_open(int *exit_code);
+
+/* True when argv[1..] contains -h or --help before any "--". */
+int cli_wants_help(int argc, char **argv);
+
+/* Print "corral: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
+
+#endif
