@@ -63,10 +63,11 @@ struct corral_options {
     const char *config_file;          /* --config FILE (applied last), or NULL */
     const char *const *plugin_dirs;   /* --plugin-dir DIRs (searched first), NULL-terminated, or NULL */
     int no_plugins;                   /* 1: read config only, load nothing */
+    const char *log_level;            /* "error".."debug" overriding config log_level, or NULL */
 };
 
 /* Read the configuration (DESIGN.md order: CORRAL_CONFIG_DIR or
- * /etc/corral/corral.json, conf.d/*.json, $XDG_CONFIG_HOME/corral/config.json,
+ * /etc/corral/corral.json, conf.d/ *.json, $XDG_CONFIG_HOME/corral/config.json,
  * options->config_file), then discover and load plugins.  Configuration
  * errors fail the call (the context is still returned when *out is set, so
  * `config check` can print every error); refused plugins do not.  The
