@@ -15,19 +15,6 @@
 #define MAIN_DIR TEST_PLUGIN_DIR "/main"
 #define SECOND_DIR TEST_PLUGIN_DIR "/second"
 
-static int setup(void **state)
-{
-    (void)state;
-    testenv_setup();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    testenv_teardown();
-    return 0;
-}
 
 static void assert_refused(corral_ctx *ctx, const char *name, const char *dir, const char *why)
 {
@@ -218,12 +205,12 @@ static void test_each_refusal_is_one_log_line(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_each_refusal_has_its_reason, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_older_and_newer_minor_tables_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_disabled_plugin_is_never_mapped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unsafe_files_are_refused_and_odd_names_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_search_path_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_refusal_is_one_log_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_refusal_has_its_reason, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_older_and_newer_minor_tables_load, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_disabled_plugin_is_never_mapped, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_unsafe_files_are_refused_and_odd_names_ignored, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_search_path_order, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_each_refusal_is_one_log_line, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
