@@ -1,4 +1,5 @@
 /* The context: configuration, the plugin search path and loaded plugins. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,7 +110,7 @@ static void redact_unchecked(cJSON *o)
         char lower[128];
         size_t i;
         for (i = 0; item->string[i] && i + 1 < sizeof lower; i++)
-            lower[i] = (char)(item->string[i] | 0x20);
+            lower[i] = (char)tolower((unsigned char)item->string[i]);
         lower[i] = '\0';
         int env_name = strstr(lower, "_env") != NULL && crl_is_env_name(item->valuestring);
         for (size_t h = 0; h < CRL_ARRAY_LEN(hints) && !env_name; h++)

@@ -238,7 +238,7 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
 
     int attempts = req->max_attempts > 0 ? req->max_attempts : 1;
     int64_t backoff = req->backoff_ms > 0 ? req->backoff_ms : 200;
-    int rc = 0;
+    int rc = 0, failed_before = 0;
     for (int attempt = 1;; attempt++) {
         int64_t left = corral_call_remaining_ms(call);
         if (left <= 0) {
@@ -275,6 +275,7 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
             rc = corral_call_fail(call, transient ? CORRAL_ETRANSIENT : CORRAL_EIO, "%s %s: %s", req->method,
                                   req->url, curl_easy_strerror(cc));
         }
+        failed_before |= rc != 0;
         int retriable = transient && !x.streamed && !req->body_source && attempt < attempts &&
                         !corral_call_cancelled(call);
         if (!retriable)
@@ -290,8 +291,10 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
         backoff *= 2;
     }
     curl_slist_free_all(hl);
-    if (rc == 0 && call && call->status)
-        call->status = 0, call->message[0] = '\0'; /* an earlier attempt's failure was overcome */
+    if (rc == 0 && failed_before && call) {
+        call->status = 0; /* an earlier attempt's failure was overcome */
+        call->message[0] = '\0';
+    }
     resp->body = x.body.p ? x.body.p : strdup("");
     resp->body_len = x.body.len;
     resp->headers = x.hdrs.p ? x.hdrs.p : strdup("");

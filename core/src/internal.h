@@ -59,6 +59,8 @@ struct crl_config {
  * Problems are appended to cfg->errors; returns 0 or CORRAL_ECONFIG. */
 int crl_config_load(struct crl_config *cfg, const char *explicit_file);
 void crl_config_free(struct crl_config *cfg);
+/* Append one formatted problem line to cfg->errors. */
+void crl_config_error(struct crl_config *cfg, const char *fmt, ...) CORRAL_PRINTF(2, 3);
 /* The merged section for plugin kind/name ("sandbox"/"docker"), or NULL. */
 const cJSON *crl_config_section(const struct crl_config *cfg, int kind, const char *name);
 /* Whether the plugin is enabled (default true). */

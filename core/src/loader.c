@@ -60,11 +60,13 @@ static int parse_file_name(const char *fname, char *name, size_t cap)
     return 0;
 }
 
-static struct crl_plugin *find_record(const struct crl_plugins *ps, int kind, const char *name)
+/* An earlier record (not `self`) that provides kind/name. */
+static struct crl_plugin *find_record(const struct crl_plugins *ps, const struct crl_plugin *self, int kind,
+                                      const char *name)
 {
     for (size_t i = 0; i < ps->n; i++) {
         struct crl_plugin *p = ps->items[i];
-        if (p->rec.kind == kind && strcmp(p->name, name) == 0 && p->rec.status != CORRAL_PLUGIN_REFUSED)
+        if (p != self && p->rec.kind == kind && strcmp(p->name, name) == 0 && p->rec.status != CORRAL_PLUGIN_REFUSED)
             return p;
     }
     return NULL;
@@ -175,7 +177,7 @@ static int (*desc_init(const struct corral_plugin *d))(const corral_config *, vo
 
 static void load_one(struct crl_plugins *ps, struct crl_plugin *p, struct crl_config *cfg)
 {
-    struct crl_plugin *dup = find_record(ps, p->rec.kind, p->name);
+    struct crl_plugin *dup = find_record(ps, p, p->rec.kind, p->name);
     if (dup) {
         refuse(p, "duplicate name: %s '%s' is already provided by %s", corral_plugin_kind_name(p->rec.kind),
                p->name, dup->path);

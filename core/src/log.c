@@ -10,7 +10,8 @@ static FILE *log_stream;
 void corral_log_setup(int level, FILE *stream)
 {
     log_level = level;
-    log_stream = stream;
+    if (stream)
+        log_stream = stream;
 }
 
 static const char *level_name(int level)

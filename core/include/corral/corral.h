@@ -46,8 +46,9 @@ const char *corral_strerror(int status);
 
 /* ---- Logging ---------------------------------------------------------------- */
 
-/* Set the process-wide log threshold (enum corral_log_level) and stream
- * (NULL = stderr).  Not thread-safe against concurrent logging; call early. */
+/* Set the process-wide log threshold (enum corral_log_level) and, when
+ * stream is not NULL, the stream (stderr until set).  Not thread-safe
+ * against concurrent logging; call early. */
 void corral_log_setup(int level, FILE *stream);
 /* Log a line "corral[<tag>]: <level>: <message>" if level passes the threshold. */
 void corral_log(int level, const char *tag, const char *fmt, ...) CORRAL_PRINTF(3, 4);
