@@ -129,7 +129,7 @@ struct gate_conn {
     int too_large;
     /* chat */
     char id[33];
-    char rollout_id[129];
+    char rollout_id[130];
     unsigned seq;                      /* 1-based number within the rollout */
     struct gate_rollout *rollout;      /* (L) NULL once unregistered */
     struct gate_chat_request req;
