@@ -769,7 +769,7 @@ void corral_gate_free(corral_gate *g)
     /* Let the failed calls' answers go out before the listeners close. */
     pthread_mutex_lock(&g->lock);
     int64_t until = gate_now_ms() + 2000;
-    while (g->live > 0 && gate_now_ms() < until) {
+    while ((g->live > 0 && gate_now_ms() < until) || g->api_waiters > 0) {
         struct timespec ts;
         deadline_to_ts(gate_now_ms() + 50, &ts);
         pthread_cond_timedwait(&g->cond, &g->lock, &ts);
@@ -858,6 +858,20 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
     return 0;
 }
 
+size_t corral_gate_pending(corral_gate *g, size_t *queued)
+{
+    size_t n = 0, q = 0;
+    pthread_mutex_lock(&g->lock);
+    for (struct gate_conn *c = g->pending; c; c = c->next)
+        n++;
+    for (struct gate_conn *c = g->q_head; c; c = c->q_next)
+        q++;
+    pthread_mutex_unlock(&g->lock);
+    if (queued)
+        *queued = q;
+    return n;
+}
+
 char *corral_gate_transcript(corral_gate *g, const char *rollout_id)
 {
     if (!g || !rollout_id)
@@ -886,6 +900,7 @@ int corral_gate_next_request(corral_gate *g, int64_t timeout_ms, struct corral_g
     *out = NULL;
     int64_t until = timeout_ms > 0 ? gate_now_ms() + timeout_ms : 0;
     pthread_mutex_lock(&g->lock);
+    g->api_waiters++;
     while (!g->q_head && !g->stopping && timeout_ms != 0) {
         if (timeout_ms > 0) {
             if (gate_now_ms() >= until)
@@ -897,7 +912,9 @@ int corral_gate_next_request(corral_gate *g, int64_t timeout_ms, struct corral_g
             pthread_cond_wait(&g->cond, &g->lock);
         }
     }
+    g->api_waiters--;
     if (g->stopping) {
+        pthread_cond_broadcast(&g->cond);
         pthread_mutex_unlock(&g->lock);
         return corral_call_fail(call, CORRAL_ECANCELED, "gate: shutting down");
     }

@@ -201,6 +201,7 @@ struct corral_gate {
     struct gate_conn *q_head, *q_tail; /* trainer queue (state GS_QUEUED) */
     struct gate_conn *waiters;         /* trainer HTTP long-polls */
     size_t live;                       /* gate_conns alive (for shutdown) */
+    size_t api_waiters;                /* threads inside corral_gate_next_request() */
     struct gate_upstream *upstream;
 };
 

@@ -735,18 +735,17 @@ static void test_unregister_pending(void **state)
     corral_call_init(&call, 0);
     struct corral_gate_request *req = NULL;
     assert_int_equal(corral_gate_next_request(g, 10000, &req, &call), 0);
-    for (int i = 0; i < 200; i++) {
-        char *t = corral_gate_transcript(g, "u");
-        free(t);
+    size_t queued = 0;
+    for (int i = 0; i < 1000 && !(corral_gate_pending(g, &queued) == 2 && queued == 1); i++)
         usleep(10000);
-        break;
-    }
-    usleep(200000); /* let the second call arrive and queue */
+    assert_int_equal(corral_gate_pending(g, &queued), 2);
+    assert_int_equal(queued, 1);
     char *transcript = NULL;
     assert_int_equal(corral_gate_unregister(g, "u", &transcript, &call), 0);
     for (int i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(ca[i].r.status, 410);
+        assert_int_equal(corral_gate_pending(g, NULL), 0);
         cJSON *j = cJSON_Parse(ca[i].r.body);
         assert_string_equal(error_code(j), "rollout_ended");
         cJSON_Delete(j);
@@ -782,6 +781,30 @@ static void test_free_with_pending(void **state)
     pthread_join(th, NULL);
     assert_int_equal(ca.r.status, 503);
     resp_free(&ca.r);
+}
+
+static int blocked_rc;
+static void *blocked_next(void *p)
+{
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    struct corral_gate_request *req = NULL;
+    blocked_rc = corral_gate_next_request(p, -1, &req, &call);
+    corral_gate_request_free(req);
+    return NULL;
+}
+
+static void test_free_wakes_trainer(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    pthread_t th;
+    blocked_rc = 1;
+    pthread_create(&th, NULL, blocked_next, g);
+    usleep(100000);
+    corral_gate_free(g);
+    pthread_join(th, NULL);
+    assert_int_equal(blocked_rc, CORRAL_ECANCELED);
 }
 
 /* ---- concurrency ------------------------------------------------------------------------ */
@@ -888,9 +911,10 @@ static void test_128_pending_trainer(void **state)
         ca[i] = (struct client_arg){.url = urls[i], .token = toks[i], .body = CHAT};
         pthread_create(&th[i], &at, client_main, &ca[i]);
     }
-    /* all 128 calls are pending before the trainer answers any */
-    struct corral_call call;
-    corral_call_init(&call, 0);
+    /* all 128 calls are pending at once before the trainer answers any */
+    for (int i = 0; i < 3000 && corral_gate_pending(g, NULL) < NROLL; i++)
+        usleep(10000);
+    assert_int_equal(corral_gate_pending(g, NULL), NROLL);
     pthread_create(&tr, NULL, deliver_all, g);
     int ok = 0;
     for (int i = 0; i < NROLL; i++) {
@@ -1096,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_trainer_http_api),
         cmocka_unit_test(test_unregister_pending),
         cmocka_unit_test(test_free_with_pending),
+        cmocka_unit_test(test_free_wakes_trainer),
         cmocka_unit_test(test_128_rollouts),
         cmocka_unit_test(test_128_pending_trainer),
         cmocka_unit_test(test_unix_socket),

@@ -47,7 +47,8 @@
  * "invalid_request_error", which neither agent CLI retries.
  *
  * Threading: every function here may be called from any thread, except that
- * corral_gate_free() must not race with any other call on the same gate.
+ * corral_gate_free() must not race with any other call on the same gate
+ * (a thread blocked in corral_gate_next_request() is woken and waited for).
  */
 #ifndef CORRAL_GATE_H
 #define CORRAL_GATE_H
@@ -166,6 +167,10 @@ int corral_gate_unregister(corral_gate *gate, const char *rollout_id, char **tra
  * NULL when the rollout is not registered. */
 char *corral_gate_transcript(corral_gate *gate, const char *rollout_id);
 
+/* The number of calls waiting for an answer (any responder); *queued, when
+ * not NULL, gets how many of them no trainer has taken yet. */
+size_t corral_gate_pending(corral_gate *gate, size_t *queued);
+
 /* ---- The trainer responder's C API ---------------------------------------- */
 
 /* A request taken from the trainer queue.  Caller-owned after
@@ -177,8 +182,9 @@ struct corral_gate_request {
 };
 
 /* Take the oldest queued request of any trainer-responder rollout, waiting
- * up to timeout_ms (0: do not wait, < 0: wait forever... until the gate is
- * freed).  Returns 0 with *out set, CORRAL_ETIMEDOUT when none came, or
+ * up to timeout_ms (0: do not wait, < 0: no limit).  A thread blocked here
+ * returns CORRAL_ECANCELED when another thread calls corral_gate_free(),
+ * which waits for it to leave.  Returns 0 with *out set, CORRAL_ETIMEDOUT when none came, or
  * CORRAL_ECANCELED when the gate is shutting down.  A taken request stays
  * pending until delivered or until its deadline. */
 int corral_gate_next_request(corral_gate *gate, int64_t timeout_ms,
