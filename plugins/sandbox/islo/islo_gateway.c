@@ -1,0 +1,136 @@
+/*
+ * Gateway profiles for inline egress policies: made before the sandbox,
+ * removed after it (and on every failure path), never touched when the
+ * profile was named in config/options.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "islo.h"
+
+static int ok2xx(const struct corral_http_response *r)
+{
+    return r->status >= 200 && r->status < 300;
+}
+
+int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *call)
+{
+    const struct corral_host *h = p->host;
+    char path[512] = "gateway/profiles/";
+    if (islo_urlenc(path, sizeof path, profile_id))
+        return h->fail(call, CORRAL_EINVAL, "islo: profile id too long");
+    int64_t end = h->now_ms() + p->profile_delete_timeout_ms;
+    int64_t wait = 100;
+    for (;;) {
+        struct corral_http_response resp;
+        struct islo_req r = {.hostsel = ISLO_CONTROL, .method = "DELETE", .path = path};
+        int rc = islo_http(p, &r, &resp, call);
+        long st = resp.status;
+        if (rc == 0 && (ok2xx(&resp) || st == 404)) {
+            h->http_response_free(&resp);
+            return 0;
+        }
+        /* 409: a sandbox being torn down still uses it (teardown is async). */
+        int again = (rc == 0 && st == 409) || corral_status_is_transient(rc);
+        if (!again || h->now_ms() + wait > end) {
+            if (rc == 0)
+                rc = islo_fail_http(p, &resp, "deleting gateway profile", call);
+            h->http_response_free(&resp);
+            h->log(h, CORRAL_LOG_WARN, "islo: gateway profile %s could not be deleted", profile_id);
+            return rc;
+        }
+        h->http_response_free(&resp);
+        if ((rc = islo_sleep(p, wait, call)) != 0)
+            return rc;
+        if (wait < 2000)
+            wait *= 2;
+    }
+}
+
+int islo_profile_create(struct islo *p, const char *name, const char *policy_json, char **profile_id,
+                        int *internet, corral_call *call)
+{
+    const struct corral_host *h = p->host;
+    *profile_id = NULL;
+    struct islo_policy pol;
+    char err[256];
+    if (islo_policy_parse(policy_json, &pol, err, sizeof err))
+        return h->fail(call, CORRAL_EINVAL, "islo: egress policy: %s", err);
+    *internet = pol.internet;
+
+    cJSON *b = cJSON_CreateObject();
+    char pname[160];
+    snprintf(pname, sizeof pname, "corral-%s", name);
+    cJSON_AddStringToObject(b, "name", pname);
+    cJSON_AddStringToObject(b, "description", "corral inline egress policy (deleted with its sandbox)");
+    cJSON_AddStringToObject(b, "default_action", pol.default_action);
+    cJSON_AddBoolToObject(b, "internet_enabled", pol.internet);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    struct corral_http_response resp;
+    /* Not retried blindly: a lost answer would leave an unknown profile. */
+    struct islo_req r = {.hostsel = ISLO_CONTROL, .method = "POST", .path = "gateway/profiles", .json = body,
+                         .attempts = 1};
+    int rc = islo_http(p, &r, &resp, call);
+    free(body);
+    if (rc == 0 && !ok2xx(&resp))
+        rc = islo_fail_http(p, &resp, "creating gateway profile", call);
+    if (rc == 0) {
+        cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+        if (cJSON_IsString(id) && id->valuestring[0])
+            *profile_id = strdup(id->valuestring);
+        else
+            rc = h->fail(call, CORRAL_EPROTO, "islo: gateway profile created without an id");
+        cJSON_Delete(j);
+    }
+    h->http_response_free(&resp);
+    if (rc) {
+        /* The answer may have been lost after the profile was made: find it by name. */
+        struct islo_req l = {.hostsel = ISLO_CONTROL, .method = "GET", .path = "gateway/profiles"};
+        if (islo_http(p, &l, &resp, call) == 0 && ok2xx(&resp)) {
+            cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
+            const cJSON *it;
+            cJSON_ArrayForEach(it, j)
+            {
+                const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+                const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+                if (cJSON_IsString(n) && strcmp(n->valuestring, pname) == 0 && cJSON_IsString(id)) {
+                    h->log(h, CORRAL_LOG_INFO, "islo: removing half-made gateway profile %s", id->valuestring);
+                    islo_profile_delete(p, id->valuestring, call);
+                }
+            }
+            cJSON_Delete(j);
+        }
+        h->http_response_free(&resp);
+        islo_policy_free(&pol);
+        return rc;
+    }
+
+    char path[512] = "gateway/profiles/";
+    islo_urlenc(path, sizeof path - 8, *profile_id);
+    strcat(path, "/rules");
+    for (size_t i = 0; i < pol.n_rules && rc == 0; i++) {
+        char *rb = islo_rule_body(&pol.rules[i], (int)(i + 1) * 10);
+        struct islo_req rr = {.hostsel = ISLO_CONTROL, .method = "POST", .path = path, .json = rb};
+        rc = islo_http(p, &rr, &resp, call);
+        free(rb);
+        if (rc == 0 && !ok2xx(&resp)) {
+            char what[96];
+            snprintf(what, sizeof what, "adding gateway rule %zu (%.40s)", i + 1, pol.rules[i].host);
+            rc = islo_fail_http(p, &resp, what, call);
+        }
+        h->http_response_free(&resp);
+    }
+    islo_policy_free(&pol);
+    if (rc) {
+        islo_profile_delete(p, *profile_id, call);
+        free(*profile_id);
+        *profile_id = NULL;
+        return rc;
+    }
+    return 0;
+}
