@@ -600,19 +600,30 @@ static int islo_create(void *ps, const struct corral_sandbox_spec *spec, corral_
                 islo_sandbox_info_free(&info);
             }
             h->http_response_free(&resp);
+            maybe_made = 1;
             break;
         }
         if (rc == 0) {
             rc = islo_fail_http(p, &resp, "create sandbox", call);
             h->http_response_free(&resp);
-            if (rc == CORRAL_EEXIST && maybe_made) {
-                /* Our own earlier attempt made it: adopt, don't duplicate. */
-                h->log(h, CORRAL_LOG_INFO, "islo: %s already exists after a lost answer; adopting it", name);
+            if (rc == CORRAL_EEXIST) {
+                /* The name is the host's unique id, so an existing sandbox of
+                 * that name is ours: an earlier attempt whose answer was lost
+                 * (by us, or by libcurl's silent resend on a dead keep-alive
+                 * connection).  Adopt it, don't duplicate. */
+                h->log(h, CORRAL_LOG_INFO, "islo: %s already exists (lost answer?); adopting it", name);
                 struct islo_sandbox_info info;
-                rc = get_sandbox(p, name, &info, call);
-                if (rc == 0) {
+                int g = get_sandbox(p, name, &info, call);
+                if (g == 0) {
                     sb->id = info.id ? strdup(info.id) : NULL;
                     islo_sandbox_info_free(&info);
+                    maybe_made = 1;
+                    rc = 0;
+                } else if (g == CORRAL_ENOTFOUND) {
+                    rc = h->fail(call, CORRAL_EEXIST, "islo: the name %s is still reserved by a deleted sandbox",
+                                 name);
+                } else {
+                    rc = g;
                 }
                 break;
             }
@@ -640,7 +651,7 @@ static int islo_create(void *ps, const struct corral_sandbox_spec *spec, corral_
     if (rc) {
         /* Leave nothing behind: the sandbox (if it may exist), then the profile. */
         int saved = rc;
-        if (maybe_made || rc != CORRAL_EEXIST)
+        if (maybe_made)
             delete_sandbox(p, name, call);
         if (sb->profile_id)
             islo_profile_delete(p, sb->profile_id, call);

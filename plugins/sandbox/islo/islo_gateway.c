@@ -50,6 +50,28 @@ int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *cal
     }
 }
 
+/* The id of the profile named `name` (malloc'ed), or NULL. */
+static char *find_profile(struct islo *p, const char *name, corral_call *call)
+{
+    struct corral_http_response resp;
+    struct islo_req l = {.hostsel = ISLO_CONTROL, .method = "GET", .path = "gateway/profiles"};
+    char *found = NULL;
+    if (islo_http(p, &l, &resp, call) == 0 && ok2xx(&resp)) {
+        cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, j)
+        {
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+            if (!found && cJSON_IsString(n) && strcmp(n->valuestring, name) == 0 && cJSON_IsString(id))
+                found = strdup(id->valuestring);
+        }
+        cJSON_Delete(j);
+    }
+    p->host->http_response_free(&resp);
+    return found;
+}
+
 int islo_profile_create(struct islo *p, const char *name, const char *policy_json, char **profile_id,
                         int *internet, corral_call *call)
 {
@@ -89,23 +111,21 @@ int islo_profile_create(struct islo *p, const char *name, const char *policy_jso
     }
     h->http_response_free(&resp);
     if (rc) {
-        /* The answer may have been lost after the profile was made: find it by name. */
-        struct islo_req l = {.hostsel = ISLO_CONTROL, .method = "GET", .path = "gateway/profiles"};
-        if (islo_http(p, &l, &resp, call) == 0 && ok2xx(&resp)) {
-            cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
-            const cJSON *it;
-            cJSON_ArrayForEach(it, j)
-            {
-                const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
-                const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
-                if (cJSON_IsString(n) && strcmp(n->valuestring, pname) == 0 && cJSON_IsString(id)) {
-                    h->log(h, CORRAL_LOG_INFO, "islo: removing half-made gateway profile %s", id->valuestring);
-                    islo_profile_delete(p, id->valuestring, call);
-                }
-            }
-            cJSON_Delete(j);
+        /* The answer may have been lost after the profile was made (libcurl
+         * even resends silently on a dead keep-alive connection, which then
+         * meets 409): our name is unique, so a profile of that name is ours. */
+        char *found = find_profile(p, pname, call);
+        if (found && rc == CORRAL_ESTATE) {
+            h->log(h, CORRAL_LOG_INFO, "islo: adopting gateway profile %s after a lost answer", found);
+            *profile_id = found;
+            rc = 0;
+        } else if (found) {
+            h->log(h, CORRAL_LOG_INFO, "islo: removing half-made gateway profile %s", found);
+            islo_profile_delete(p, found, call);
+            free(found);
         }
-        h->http_response_free(&resp);
+    }
+    if (rc) {
         islo_policy_free(&pol);
         return rc;
     }

@@ -11,8 +11,10 @@ base URLs fails.  The ports are printed as one JSON line on stdout and, with
 
 State is real: each sandbox owns a temp dir standing for its root ("/" inside
 the sandbox maps to <root>/), files live there, and exec runs the argv on
-this host (no shell added) in its own process group with cwd mapped into the
-root.  Absolute paths in a command's own arguments are NOT rewritten.
+this host (no shell added) in its own process group under bubblewrap with
+that root as "/" (host /usr and /etc read-only), so absolute paths in
+commands and in the files API agree.  Without bwrap (or with
+ISLO_FAKE_NO_BWRAP=1) commands run on the host with only cwd mapped.
 
 Fault injection (test-controlled), on the control listener only:
   POST /_fault  {"path": "<regex>", "method": "POST"?, "status": 503,
@@ -143,9 +145,38 @@ def destroy_sandbox(sb):
     shutil.rmtree(sb["root"], ignore_errors=True)
 
 
+BWRAP = shutil.which("bwrap") if not os.environ.get("ISLO_FAKE_NO_BWRAP") else None
+
+
+def make_root(root):
+    """Lay out a sandbox root: host /usr and /etc are bound read-only at exec
+    time; the merged-/usr symlinks are recreated."""
+    for d in ("usr", "etc", "proc", "dev", "workspace", "tmp", "var/tmp", "home/islo"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+    for d in ("bin", "lib", "lib64", "sbin"):
+        hp = "/" + d
+        if os.path.islink(hp):
+            os.symlink(os.readlink(hp), os.path.join(root, d))
+        elif os.path.isdir(hp):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+
+
+def sandboxed(sb, argv, workdir):
+    """The argv that runs `argv` with the sandbox root as / (bubblewrap)."""
+    if not BWRAP:
+        return argv
+    cmd = [BWRAP, "--bind", sb["root"], "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+           "--proc", "/proc", "--dev", "/dev", "--chdir", workdir, "--die-with-parent"]
+    for d in ("bin", "lib", "lib64", "sbin"):
+        if not os.path.islink("/" + d) and os.path.isdir("/" + d):
+            cmd += ["--ro-bind", "/" + d, "/" + d]
+    return cmd + ["--"] + argv
+
+
 def run_exec(ex, sb, argv, cwd, env, limit):
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(sandboxed(sb, argv, ex["workdir"]), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
     except (OSError, ValueError) as e:
         with LOCK:
@@ -167,6 +198,8 @@ def run_exec(ex, sb, argv, cwd, env, limit):
         forced = CFG.get("exec_status")
         if timed_out:
             ex.update(status="timeout", exit_code=None)
+        elif BWRAP and proc.returncode == 1 and errb.startswith(b"bwrap: execvp"):
+            ex.update(status="failed", exit_code=None)
         elif forced:
             ex.update(status=forced, exit_code=None if forced != "completed" else proc.returncode)
         else:
@@ -411,8 +444,8 @@ class Handler(BaseHTTPRequestHandler):
             workdir = body.get("workdir") or "/workspace"
             if not workdir.startswith("/"):
                 workdir = "/workspace/" + workdir
-            for d in ("workspace", "tmp", "var/tmp", "home/islo", workdir.lstrip("/")):
-                os.makedirs(os.path.join(root, d), exist_ok=True)
+            make_root(root)
+            os.makedirs(os.path.join(root, workdir.lstrip("/")), exist_ok=True)
             sb = {
                 "id": str(uuid.uuid4()), "name": name, "image": body.get("image") or "islo/default:latest",
                 "status": "starting", "created_at": now_iso(), "workdir": workdir, "root": root,
@@ -476,8 +509,9 @@ class Handler(BaseHTTPRequestHandler):
             wd = host_path(sb, body.get("workdir") or sb["workdir"])
             if wd is None or not os.path.isdir(wd):
                 return self.send(400, err("INVALID_REQUEST", "workdir does not exist"))
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.path.join(sb["root"], "home/islo"),
-                   "ISLO_SANDBOX": sb["name"]}
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/islo", "ISLO_SANDBOX": sb["name"]}
+            if not BWRAP:
+                env.update(PATH=os.environ.get("PATH", "/usr/bin:/bin"), HOME=os.path.join(sb["root"], "home/islo"))
             env.update(sb["env"])
             for k, v in (body.get("env") or {}).items():
                 if v is None:
@@ -485,7 +519,8 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     env[k] = v
             ex = {"exec_id": "ex_" + secrets.token_hex(8), "sandbox": sb["name"], "status": "running",
-                  "stdout": "", "stderr": "", "exit_code": None, "truncated": False, "body": body}
+                  "stdout": "", "stderr": "", "exit_code": None, "truncated": False, "body": body,
+                  "workdir": body.get("workdir") or sb["workdir"]}
             with LOCK:
                 EXECS[ex["exec_id"]] = ex
             limit = CFG["exec_max_s"] or None
