@@ -10,6 +10,7 @@
  * runs under coreutils `timeout`, which kills its whole process group.
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,10 @@ static int wait_running(struct islo *p, const char *name, corral_call *call)
     const struct corral_host *h = p->host;
     int64_t end = h->now_ms() + p->ready_timeout_ms;
     int64_t wait = 50;
+    /* Leave part of the call's time for cleanup (deleting what was made). */
+    int64_t left = h->remaining_ms(call);
+    if (left < INT64_MAX / 2 && h->now_ms() + left - left / 4 < end)
+        end = h->now_ms() + left - left / 4;
     for (;;) {
         struct islo_sandbox_info info;
         int rc = get_sandbox(p, name, &info, call);

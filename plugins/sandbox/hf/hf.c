@@ -1,0 +1,1041 @@
+/*
+ * sandbox_hf: corral's backend for Hugging Face sandboxes: an HF Job that
+ * runs the hf-sandbox server, reached through the Jobs proxy
+ * (research/openenv.md 2.3, 2.4, 7).
+ *
+ * - The job carries the label corral.id, so a create whose answer was lost
+ *   finds its job instead of starting a second one, and a create that fails
+ *   after the job exists cancels it: no orphan jobs.
+ * - The sandbox token (X-Sandbox-Token) is HMAC-SHA256(HF token, corral id):
+ *   attach re-derives it, so the state JSON holds no secret.
+ * - The server's /exec has no env and kills only its direct child on
+ *   timeout: env and stdin are staged as files (never in any argv) and a
+ *   limited command runs under coreutils `timeout`, which kills its group.
+ * - The spec's env goes into the job's secrets (values may be secrets).
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <corral/sandbox.h>
+
+#include "hf.h"
+
+static const struct corral_host *g_host;
+
+struct hf {
+    const struct corral_host *host;
+    char *endpoint, *ns, *token_env, *image, *flavor, *url_tmpl, *workdir;
+    const char *const *server_cmd;
+    int64_t timeout_s, ready_timeout_ms, poll_ms, attempts, backoff_ms, request_timeout_ms;
+};
+
+struct corral_sbx {
+    struct hf *p;
+    char *job_id, *id, *url, *workdir;
+};
+
+static const struct corral_option hf_options[] = {
+    {"endpoint", CORRAL_OPT_STRING, 0, "\"https://huggingface.co\"", "Hugging Face Hub endpoint (Jobs API)"},
+    {"namespace", CORRAL_OPT_STRING, 0, NULL, "user or organisation that runs the jobs (required to create)"},
+    {"token_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"HF_TOKEN\"",
+     "environment variable holding the Hugging Face token"},
+    {"image", CORRAL_OPT_STRING, 0, "\"python:3.12\"", "default Docker image (or hf.co/spaces/<id>)"},
+    {"flavor", CORRAL_OPT_STRING, 0, "\"cpu-basic\"", "hardware flavor"},
+    {"sandbox_url", CORRAL_OPT_STRING, 0, "\"https://{job_id}--8000.hf.jobs\"",
+     "URL of a job's sandbox server; {job_id} is replaced"},
+    {"server_command", CORRAL_OPT_STRINGS, 0,
+     "[\"bash\", \"-c\", \"pip install -q hf-sandbox && exec python -m hf_sandbox.server --host 0.0.0.0 --port 8000\"]",
+     "the job's command: starts the sandbox server on port 8000"},
+    {"workdir", CORRAL_OPT_STRING, 0, "\"/workspace\"", "default working directory (created at start)"},
+    {"timeout_s", CORRAL_OPT_INT, 0, "3600", "job timeout when the spec gives no ttl"},
+    {"ready_timeout_s", CORRAL_OPT_INT, 0, "300", "how long create waits for the sandbox server"},
+    {"poll_interval_ms", CORRAL_OPT_INT, 0, "1000", "readiness polling interval"},
+    {"http_attempts", CORRAL_OPT_INT, 0, "3", "attempts per request on transient failures"},
+    {"backoff_ms", CORRAL_OPT_INT, 0, "500", "first retry backoff (doubled per retry)"},
+    {"request_timeout_ms", CORRAL_OPT_INT, 0, "60000", "limit of one HTTP request (exec adds its own timeout)"},
+    {NULL, 0, 0, NULL, NULL}};
+
+/* ---- helpers ---- */
+
+static int ok2xx(long s)
+{
+    return s >= 200 && s < 300;
+}
+
+static int hf_sleep(struct hf *p, int64_t ms, corral_call *call)
+{
+    const struct corral_host *h = p->host;
+    int64_t end = h->now_ms() + ms;
+    for (int64_t left; (left = end - h->now_ms()) > 0;) {
+        if (h->cancelled(call))
+            return h->fail(call, CORRAL_ECANCELED, "hf: cancelled");
+        if (h->remaining_ms(call) <= left)
+            return h->fail(call, CORRAL_ETIMEDOUT, "hf: the call's deadline passed while waiting");
+        int64_t step = left < 50 ? left : 50;
+        struct timespec ts = {step / 1000, (step % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int status_code(long st)
+{
+    if (st == 401)
+        return CORRAL_EAUTH;
+    if (st == 402 || st == 403)
+        return CORRAL_EPERM;
+    if (st == 404)
+        return CORRAL_ENOTFOUND;
+    if (st == 408 || st == 429 || st >= 500)
+        return CORRAL_ETRANSIENT;
+    if (st == 409)
+        return CORRAL_ESTATE;
+    if (st == 400 || st == 422)
+        return CORRAL_EINVAL;
+    return CORRAL_EPROTO;
+}
+
+static int fail_http(struct hf *p, const struct corral_http_response *r, const char *what, corral_call *call)
+{
+    char msg[200] = "";
+    cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "detail");
+    if (cJSON_IsString(e))
+        snprintf(msg, sizeof msg, ": %s", e->valuestring);
+    else if (cJSON_IsString(d))
+        snprintf(msg, sizeof msg, ": %s", d->valuestring);
+    cJSON_Delete(j);
+    return p->host->fail(call, status_code(r->status), "hf: %s: HTTP %ld%s", what, r->status, msg);
+}
+
+static char *bearer(struct hf *p, corral_call *call, int *rc)
+{
+    char *tok = NULL;
+    *rc = p->host->secret(p->token_env, &tok, call);
+    if (*rc)
+        return NULL;
+    size_t n = strlen(tok) + 32;
+    char *h = malloc(n);
+    snprintf(h, n, "Authorization: Bearer %s", tok);
+    memset(tok, 0, strlen(tok));
+    free(tok);
+    return h;
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+/* A request to the Hub. */
+static int hub(struct hf *p, const char *method, const char *path, const char *json, int attempts,
+               struct corral_http_response *resp, corral_call *call)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->struct_size = sizeof *resp;
+    int rc;
+    char *auth = bearer(p, call, &rc);
+    if (!auth)
+        return rc;
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", p->endpoint, path);
+    const char *hdrs[] = {auth, "Content-Type: application/json", "Accept: application/json", NULL};
+    struct corral_http_request req = {.struct_size = sizeof req, .method = method, .url = url, .headers = hdrs,
+                                      .body = json, .body_len = json ? strlen(json) : 0,
+                                      .timeout_ms = p->request_timeout_ms,
+                                      .max_attempts = attempts ? attempts : (int)p->attempts,
+                                      .backoff_ms = p->backoff_ms};
+    rc = p->host->http(&req, resp, call);
+    wipe_free(auth);
+    return rc;
+}
+
+static void derive_token(struct hf *p, const char *id, char out[65], corral_call *call, int *rc)
+{
+    char *tok = NULL;
+    *rc = p->host->secret(p->token_env, &tok, call);
+    if (*rc)
+        return;
+    unsigned char mac[32];
+    unsigned int n = 0;
+    char msg[256];
+    snprintf(msg, sizeof msg, "corral-hf-sandbox:%s", id);
+    HMAC(EVP_sha256(), tok, (int)strlen(tok), (const unsigned char *)msg, strlen(msg), mac, &n);
+    wipe_free(tok);
+    for (unsigned i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", mac[i]);
+}
+
+/* A request to the job's sandbox server (through the Jobs proxy). */
+static int sbx_req(corral_sbx *sb, const char *method, const char *path, const char *json, int64_t timeout_ms,
+                   struct corral_http_response *resp, corral_call *call)
+{
+    struct hf *p = sb->p;
+    memset(resp, 0, sizeof *resp);
+    resp->struct_size = sizeof *resp;
+    int rc;
+    char tok[65], xs[96];
+    derive_token(p, sb->id, tok, call, &rc);
+    if (rc)
+        return rc;
+    snprintf(xs, sizeof xs, "X-Sandbox-Token: %s", tok);
+    char *auth = bearer(p, call, &rc);
+    if (!auth)
+        return rc;
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", sb->url, path);
+    const char *hdrs[] = {auth, xs, "Content-Type: application/json", NULL};
+    struct corral_http_request req = {.struct_size = sizeof req, .method = method, .url = url, .headers = hdrs,
+                                      .body = json, .body_len = json ? strlen(json) : 0,
+                                      .timeout_ms = timeout_ms ? timeout_ms : p->request_timeout_ms,
+                                      /* exec/write are not idempotent enough to resend */
+                                      .max_attempts = strcmp(method, "GET") == 0 ? (int)p->attempts : 1,
+                                      .backoff_ms = p->backoff_ms};
+    rc = p->host->http(&req, resp, call);
+    memset(xs, 0, sizeof xs);
+    memset(tok, 0, sizeof tok);
+    wipe_free(auth);
+    return rc;
+}
+
+static char *make_url(struct hf *p, const char *job_id)
+{
+    const char *at = strstr(p->url_tmpl, "{job_id}");
+    size_t n = strlen(p->url_tmpl) + strlen(job_id) + 1;
+    char *u = malloc(n);
+    if (at)
+        snprintf(u, n, "%.*s%s%s", (int)(at - p->url_tmpl), p->url_tmpl, job_id, at + 8);
+    else
+        snprintf(u, n, "%s", p->url_tmpl);
+    for (size_t l = strlen(u); l && u[l - 1] == '/'; l--)
+        u[l - 1] = '\0';
+    return u;
+}
+
+static corral_sbx *sbx_new(struct hf *p, const char *job_id, const char *id, const char *workdir)
+{
+    corral_sbx *sb = calloc(1, sizeof *sb);
+    sb->p = p;
+    sb->job_id = strdup(job_id);
+    sb->id = strdup(id);
+    sb->url = make_url(p, job_id);
+    sb->workdir = strdup(workdir ? workdir : p->workdir);
+    return sb;
+}
+
+static void sbx_free(corral_sbx *sb)
+{
+    if (!sb)
+        return;
+    free(sb->job_id);
+    free(sb->id);
+    free(sb->url);
+    free(sb->workdir);
+    free(sb);
+}
+
+static int job_path(struct hf *p, char *buf, size_t n, const char *job_id, const char *op)
+{
+    return snprintf(buf, n, "/api/jobs/%s%s%s%s", p->ns, job_id ? "/" : "", job_id ? job_id : "", op ? op : "") <
+                   (int)n
+               ? 0
+               : -1;
+}
+
+static int cancel_job(struct hf *p, const char *job_id, corral_call *call)
+{
+    char path[512];
+    job_path(p, path, sizeof path, job_id, "/cancel");
+    struct corral_http_response r;
+    int rc = hub(p, "POST", path, NULL, 0, &r, call);
+    if (rc == 0 && !ok2xx(r.status) && r.status != 404)
+        rc = fail_http(p, &r, "cancel job", call);
+    p->host->http_response_free(&r);
+    return rc;
+}
+
+static int inspect(struct hf *p, const char *job_id, struct hf_job *job, corral_call *call)
+{
+    char path[512];
+    job_path(p, path, sizeof path, job_id, NULL);
+    struct corral_http_response r;
+    int rc = hub(p, "GET", path, NULL, 0, &r, call);
+    if (rc == 0 && !ok2xx(r.status))
+        rc = fail_http(p, &r, "inspect job", call);
+    else if (rc == 0 && hf_parse_job(r.body, r.body_len, NULL, job))
+        rc = p->host->fail(call, CORRAL_EPROTO, "hf: unparseable JobInfo");
+    p->host->http_response_free(&r);
+    return rc;
+}
+
+static int has_label(char **labels, const char *kv)
+{
+    for (; labels && *labels; labels++)
+        if (strcmp(*labels, kv) == 0)
+            return 1;
+    return 0;
+}
+
+static int label_match(char **labels, const char *const *filters)
+{
+    for (; filters && *filters; filters++) {
+        const char *f = *filters, *eq = strchr(f, '=');
+        size_t k = eq ? (size_t)(eq - f) : strlen(f);
+        int hit = 0;
+        for (char **l = labels; l && *l && !hit; l++)
+            if (strncmp(*l, f, k) == 0 && (*l)[k] == '=')
+                hit = !eq || strcmp(*l + k + 1, eq + 1) == 0;
+        if (!hit)
+            return 0;
+    }
+    return 1;
+}
+
+/* Running jobs of the namespace; calls fn for each (stop when it returns non-zero). */
+static int each_job(struct hf *p, int (*fn)(void *, const struct hf_job *), void *ud, corral_call *call)
+{
+    char path[512];
+    job_path(p, path, sizeof path, NULL, NULL);
+    struct corral_http_response r;
+    int rc = hub(p, "GET", path, NULL, 0, &r, call);
+    if (rc == 0 && !ok2xx(r.status))
+        rc = fail_http(p, &r, "list jobs", call);
+    cJSON *arr = rc == 0 ? cJSON_ParseWithLength(r.body, r.body_len) : NULL;
+    p->host->http_response_free(&r);
+    if (rc)
+        return rc;
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(arr);
+        return p->host->fail(call, CORRAL_EPROTO, "hf: list jobs did not answer an array");
+    }
+    const cJSON *it;
+    int stop = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        struct hf_job j;
+        if (hf_parse_job(NULL, 0, it, &j))
+            continue;
+        if (!hf_stage_done(j.stage))
+            stop = fn(ud, &j);
+        hf_job_free(&j);
+        if (stop)
+            break;
+    }
+    cJSON_Delete(arr);
+    return stop < 0 ? stop : 0;
+}
+
+struct find {
+    char kv[160];
+    char *job_id;
+};
+
+static int find_cb(void *ud, const struct hf_job *j)
+{
+    struct find *f = ud;
+    if (has_label(j->labels, f->kv)) {
+        f->job_id = strdup(j->id);
+        return 1;
+    }
+    return 0;
+}
+
+/* The running job labelled corral.id=<id>, or NULL. */
+static char *find_job(struct hf *p, const char *id, corral_call *call)
+{
+    struct find f = {0};
+    snprintf(f.kv, sizeof f.kv, "corral.id=%s", id);
+    each_job(p, find_cb, &f, call);
+    return f.job_id;
+}
+
+/* Wait until the job runs and its server answers /health. */
+static int wait_ready(corral_sbx *sb, corral_call *call)
+{
+    struct hf *p = sb->p;
+    const struct corral_host *h = p->host;
+    int64_t end = h->now_ms() + p->ready_timeout_ms, wait = 50;
+    /* Leave part of the call's time for cleanup (cancelling the job). */
+    int64_t left = h->remaining_ms(call);
+    if (left < INT64_MAX / 2 && h->now_ms() + left - left / 4 < end)
+        end = h->now_ms() + left - left / 4;
+    for (;;) {
+        struct hf_job j;
+        int rc = inspect(p, sb->job_id, &j, call);
+        if (rc)
+            return rc;
+        int done = hf_stage_done(j.stage);
+        char stage[32];
+        snprintf(stage, sizeof stage, "%s", j.stage);
+        hf_job_free(&j);
+        if (done)
+            return h->fail(call, strcmp(stage, "ERROR") == 0 ? CORRAL_EIO : CORRAL_ENOTFOUND,
+                           "hf: job %s ended (stage %s)", sb->job_id, stage);
+        struct corral_http_response r;
+        rc = sbx_req(sb, "GET", "/health", NULL, 10000, &r, call);
+        int up = rc == 0 && r.status == 200;
+        h->http_response_free(&r);
+        if (up)
+            return 0;
+        if (rc == CORRAL_ECANCELED)
+            return rc;
+        if (h->now_ms() + wait > end)
+            return h->fail(call, CORRAL_ETIMEDOUT, "hf: sandbox server of job %s not up after %lld s", sb->job_id,
+                           (long long)(p->ready_timeout_ms / 1000));
+        if ((rc = hf_sleep(p, wait, call)) != 0)
+            return rc;
+        if (wait < p->poll_ms)
+            wait = wait * 2 < p->poll_ms ? wait * 2 : p->poll_ms;
+    }
+}
+
+/* ---- files ---- */
+
+static char *b64(const void *data, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+static int put_bytes(corral_sbx *sb, const char *path, const void *data, size_t len, corral_call *call)
+{
+    char *enc = b64(data, len);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "path", path);
+    cJSON_AddStringToObject(b, "content_b64", enc);
+    free(enc);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    struct corral_http_response r;
+    int rc = sbx_req(sb, "POST", "/write", body, 0, &r, call);
+    if (body)
+        memset(body, 0, strlen(body));
+    free(body);
+    if (rc == 0 && !ok2xx(r.status))
+        rc = r.status == 500 ? sb->p->host->fail(call, CORRAL_EIO, "hf: write %s failed on the server", path)
+                             : fail_http(sb->p, &r, "write", call);
+    sb->p->host->http_response_free(&r);
+    return rc;
+}
+
+/* ---- exec ---- */
+
+static int sink_all(const struct corral_sink *s, const char *d)
+{
+    return s && d && *d ? s->write(s->ud, d, strlen(d)) : 0;
+}
+
+static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, const struct corral_sink *out,
+               const struct corral_sink *err, struct corral_exec_result *res, corral_call *call)
+{
+    struct hf *p = sb->p;
+    const struct corral_host *h = p->host;
+    int64_t t0 = h->now_ms();
+    int64_t server_s = timeout_ms > 0 ? (timeout_ms + 999) / 1000 + 10 : 86400;
+    if (timeout_ms > 0) {
+        char secs[32];
+        snprintf(secs, sizeof secs, "%lld.%03lld", (long long)(timeout_ms / 1000), (long long)(timeout_ms % 1000));
+        const char *pre[] = {"timeout", "-k", "2", secs};
+        for (int i = 3; i >= 0; i--)
+            cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddItemToObject(b, "cmd", cmd);
+    cJSON_AddStringToObject(b, "workdir", cwd ? cwd : sb->workdir);
+    cJSON_AddNumberToObject(b, "timeout", (double)server_s);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    struct corral_http_response r;
+    int rc = sbx_req(sb, "POST", "/exec", body, (server_s + 15) * 1000, &r, call);
+    free(body);
+    if (rc == 0 && r.status == 500) {
+        /* hf-sandbox answers 500 when the command cannot start (missing
+         * binary, bad cwd): report it like a shell would. */
+        h->http_response_free(&r);
+        res->exit_code = 127;
+        res->signal = res->timed_out = 0;
+        res->duration_ms = h->now_ms() - t0;
+        return sink_all(err, "hf: the sandbox server could not start the command\n") < 0
+                   ? h->fail(call, CORRAL_EIO, "hf: output consumer failed")
+                   : 0;
+    }
+    if (rc == 0 && !ok2xx(r.status))
+        rc = fail_http(p, &r, "exec", call);
+    struct hf_exec e = {0};
+    if (rc == 0 && hf_parse_exec(r.body, r.body_len, &e))
+        rc = h->fail(call, CORRAL_EPROTO, "hf: unparseable exec reply");
+    h->http_response_free(&r);
+    if (rc)
+        return rc;
+    res->duration_ms = h->now_ms() - t0;
+    res->signal = 0;
+    res->timed_out = 0;
+    if (e.rc == -1 && strcmp(e.err, "timeout") == 0) {
+        res->exit_code = 124;
+        res->timed_out = 1;
+    } else {
+        res->exit_code = e.rc >= 0 && e.rc <= 255 ? e.rc : 255;
+        if (timeout_ms > 0 && e.rc == 124 && res->duration_ms >= timeout_ms)
+            res->timed_out = 1;
+    }
+    int w = sink_all(out, e.out);
+    if (w == 0)
+        w = sink_all(err, e.err);
+    hf_exec_free(&e);
+    return w < 0 ? h->fail(call, w, "hf: output consumer failed") : 0;
+}
+
+static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
+{
+    cJSON *cmd = cJSON_CreateArray();
+    for (const char *const *a = argv; *a; a++)
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
+    struct corral_exec_result res = {.struct_size = sizeof res};
+    int rc = run(sb, cmd, "/", 60000, NULL, NULL, &res, call);
+    if (rc == 0 && res.exit_code != 0)
+        rc = sb->p->host->fail(call, CORRAL_EIO, "hf: helper command %s exited %d", argv[0], res.exit_code);
+    return rc;
+}
+
+static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
+                   corral_call *call)
+{
+    struct hf *p = sb->p;
+    cJSON *cmd = cJSON_CreateArray();
+    if (req->shell) {
+        cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
+        cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(req->shell));
+    } else if (req->argv && req->argv[0]) {
+        for (const char *const *a = req->argv; *a; a++)
+            cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
+    } else {
+        cJSON_Delete(cmd);
+        return p->host->fail(call, CORRAL_EINVAL, "hf: exec needs argv or shell");
+    }
+    int has_env = req->env && req->env[0], has_in = req->stdin_data && req->stdin_len;
+    if (has_env || has_in) {
+        /* Stage env (as a sourced file) and stdin inside the sandbox. */
+        char hex[17], envf[64] = "/dev/null", inf[64] = "";
+        unsigned char rb[8];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, rb, 8) != 8)
+            for (int i = 0; i < 8; i++)
+                rb[i] = (unsigned char)rand();
+        if (fd >= 0)
+            close(fd);
+        for (int i = 0; i < 8; i++)
+            sprintf(hex + 2 * i, "%02x", rb[i]);
+        int rc = 0;
+        if (has_env) {
+            char *script = NULL;
+            size_t len = 0;
+            for (const char *const *e = req->env; *e && rc == 0; e++) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || !hf_env_name(*e, (size_t)(eq - *e))) {
+                    rc = p->host->fail(call, CORRAL_EINVAL, "hf: bad environment entry (not NAME=value)");
+                    break;
+                }
+                size_t nl = (size_t)(eq - *e);
+                char *ns = realloc(script, len + nl + 16);
+                script = ns;
+                len += (size_t)sprintf(script + len, "export %.*s=", (int)nl, *e);
+                hf_shquote_append(&script, &len, eq + 1);
+                script[len++] = '\n';
+                script[len] = '\0';
+            }
+            snprintf(envf, sizeof envf, "/tmp/.corral-env-%s", hex);
+            if (rc == 0)
+                rc = put_bytes(sb, envf, script, len, call);
+            if (script)
+                memset(script, 0, len);
+            free(script);
+        }
+        if (rc == 0 && has_in) {
+            snprintf(inf, sizeof inf, "/tmp/.corral-stdin-%s", hex);
+            rc = put_bytes(sb, inf, req->stdin_data, req->stdin_len, call);
+        }
+        if (rc) {
+            cJSON_Delete(cmd);
+            return rc;
+        }
+        const char *pre[] = {"/bin/sh", "-c",
+                             "set -a; . \"$1\"; set +a; [ \"$1\" = /dev/null ] || rm -f \"$1\"; "
+                             "if [ -n \"$2\" ]; then exec <\"$2\"; rm -f \"$2\"; fi; shift 2; exec \"$@\"",
+                             "sh", envf, inf};
+        for (int i = 5; i >= 0; i--)
+            cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
+    }
+    return run(sb, cmd, req->cwd, req->timeout_ms, req->out, req->err, res, call);
+}
+
+static int hf_read_file(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "path", path);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    struct corral_http_response r;
+    int rc = sbx_req(sb, "POST", "/read", body, 0, &r, call);
+    free(body);
+    if (rc == 0 && !ok2xx(r.status))
+        rc = fail_http(sb->p, &r, "read", call);
+    cJSON *j = rc == 0 ? cJSON_ParseWithLength(r.body, r.body_len) : NULL;
+    sb->p->host->http_response_free(&r);
+    if (rc)
+        return rc;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "content_b64");
+    if (!cJSON_IsString(c)) {
+        cJSON_Delete(j);
+        return sb->p->host->fail(call, CORRAL_EPROTO, "hf: read answered without content_b64");
+    }
+    size_t n = strlen(c->valuestring);
+    unsigned char *out = malloc(n / 4 * 3 + 3);
+    int len = n ? EVP_DecodeBlock(out, (const unsigned char *)c->valuestring, (int)n) : 0;
+    if (len < 0 || n % 4) {
+        free(out);
+        cJSON_Delete(j);
+        return sb->p->host->fail(call, CORRAL_EPROTO, "hf: read answered bad base64");
+    }
+    for (size_t i = n; i > 0 && c->valuestring[i - 1] == '='; i--)
+        len--;
+    cJSON_Delete(j);
+    rc = len > 0 ? sink->write(sink->ud, out, (size_t)len) : 0;
+    free(out);
+    return rc < 0 ? sb->p->host->fail(call, rc, "hf: read consumer failed") : 0;
+}
+
+static int hf_write_file(corral_sbx *sb, const char *path, const struct corral_source *src, uint32_t mode,
+                         corral_call *call)
+{
+    struct hf *p = sb->p;
+    if (!path || path[0] != '/')
+        return p->host->fail(call, CORRAL_EINVAL, "hf: write_file needs an absolute path");
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (len == cap) {
+            if (cap >= (size_t)256 << 20) {
+                free(buf);
+                return p->host->fail(call, CORRAL_EINVAL, "hf: file larger than 256 MiB");
+            }
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        long n = src->read(src->ud, buf + len, cap - len);
+        if (n < 0) {
+            free(buf);
+            return p->host->fail(call, (int)n, "hf: source failed");
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    char *dir = strdup(path);
+    char *slash = strrchr(dir, '/');
+    slash[slash == dir ? 1 : 0] = '\0';
+    const char *mk[] = {"mkdir", "-p", "--", dir, NULL};
+    int rc = run_argv(sb, mk, call);
+    free(dir);
+    if (rc == 0)
+        rc = put_bytes(sb, path, buf, len, call);
+    free(buf);
+    if (rc == 0 && (mode & 07777) != 0644) {
+        char m[16];
+        snprintf(m, sizeof m, "%o", (unsigned)(mode & 07777));
+        const char *ch[] = {"chmod", m, "--", path, NULL};
+        rc = run_argv(sb, ch, call);
+    }
+    return rc;
+}
+
+/* ---- lifecycle ---- */
+
+static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
+{
+    struct hf *p = ps;
+    const struct corral_host *h = p->host;
+    *out = NULL;
+    if (!p->ns || !p->ns[0])
+        return h->fail(call, CORRAL_ECONFIG, "hf: set sandbox.hf.namespace (the user or org that runs the jobs)");
+    if (spec->network == CORRAL_NET_POLICY)
+        return h->fail(call, CORRAL_ENOTSUP, "hf: egress policies are not supported by HF jobs");
+    if (spec->options_json)
+        return h->fail(call, CORRAL_EINVAL, "hf: no backend options are defined");
+    char id[96];
+    if (spec->id && spec->id[0])
+        snprintf(id, sizeof id, "%s", spec->id);
+    else {
+        unsigned char rb[12];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, rb, sizeof rb) != (ssize_t)sizeof rb)
+            for (size_t i = 0; i < sizeof rb; i++)
+                rb[i] = (unsigned char)rand();
+        if (fd >= 0)
+            close(fd);
+        strcpy(id, "hf-");
+        for (size_t i = 0; i < sizeof rb; i++)
+            sprintf(id + 3 + 2 * i, "%02x", rb[i]);
+    }
+    int rc;
+    char sbtok[65];
+    derive_token(p, id, sbtok, call, &rc);
+    if (rc)
+        return rc;
+
+    cJSON *b = cJSON_CreateObject();
+    const char *image = spec->image ? spec->image : p->image;
+    static const char *const space_prefixes[] = {"https://huggingface.co/spaces/", "https://hf.co/spaces/",
+                                                 "huggingface.co/spaces/", "hf.co/spaces/"};
+    int is_space = 0;
+    for (size_t i = 0; i < 4 && !is_space; i++)
+        if (strncmp(image, space_prefixes[i], strlen(space_prefixes[i])) == 0) {
+            cJSON_AddStringToObject(b, "spaceId", image + strlen(space_prefixes[i]));
+            is_space = 1;
+        }
+    if (!is_space)
+        cJSON_AddStringToObject(b, "dockerImage", image);
+    cJSON *cmd = cJSON_AddArrayToObject(b, "command");
+    for (const char *const *c = p->server_cmd; c && *c; c++)
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(*c));
+    cJSON_AddArrayToObject(b, "arguments");
+    cJSON_AddObjectToObject(b, "environment");
+    cJSON_AddStringToObject(b, "flavor", p->flavor);
+    cJSON *sec = cJSON_AddObjectToObject(b, "secrets");
+    for (const char *const *e = spec->env; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || !hf_env_name(*e, (size_t)(eq - *e))) {
+            cJSON_Delete(b);
+            return h->fail(call, CORRAL_EINVAL, "hf: bad environment entry (not NAME=value)");
+        }
+        char *k = strndup(*e, (size_t)(eq - *e));
+        cJSON_DeleteItemFromObjectCaseSensitive(sec, k);
+        cJSON_AddStringToObject(sec, k, eq + 1);
+        free(k);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(sec, "HF_SANDBOX_TOKEN");
+    cJSON_AddStringToObject(sec, "HF_SANDBOX_TOKEN", sbtok);
+    memset(sbtok, 0, sizeof sbtok);
+    cJSON_AddNumberToObject(b, "timeoutSeconds", (double)(spec->ttl_s > 0 ? spec->ttl_s : p->timeout_s));
+    cJSON *labels = cJSON_AddObjectToObject(b, "labels");
+    for (const char *const *l = spec->labels; l && *l; l++) {
+        const char *eq = strchr(*l, '=');
+        char *k = eq ? strndup(*l, (size_t)(eq - *l)) : strdup(*l);
+        cJSON_DeleteItemFromObjectCaseSensitive(labels, k);
+        cJSON_AddStringToObject(labels, k, eq ? eq + 1 : "");
+        free(k);
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(labels, "corral.id");
+    cJSON_AddStringToObject(labels, "corral.id", id);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+
+    char path[512];
+    job_path(p, path, sizeof path, NULL, NULL);
+    char *job_id = NULL;
+    int maybe = 0;
+    int64_t wait = p->backoff_ms;
+    for (int attempt = 1; !job_id; attempt++) {
+        struct corral_http_response r;
+        rc = hub(p, "POST", path, body, 1, &r, call);
+        if (rc == 0 && ok2xx(r.status)) {
+            struct hf_job j;
+            if (hf_parse_job(r.body, r.body_len, NULL, &j) == 0) {
+                job_id = strdup(j.id);
+                hf_job_free(&j);
+            } else {
+                rc = h->fail(call, CORRAL_EPROTO, "hf: run job answered an unparseable JobInfo");
+                maybe = 1;
+            }
+        } else if (rc == 0) {
+            rc = fail_http(p, &r, "run job", call);
+            maybe |= rc == CORRAL_ETRANSIENT;
+        } else {
+            maybe |= corral_status_is_transient(rc);
+        }
+        h->http_response_free(&r);
+        if (job_id || !corral_status_is_transient(rc))
+            break;
+        /* The job may exist although we did not hear back: find it by label. */
+        if ((job_id = find_job(p, id, call)) != NULL) {
+            h->log(h, CORRAL_LOG_INFO, "hf: adopting job %s after a lost answer", job_id);
+            rc = 0;
+            break;
+        }
+        if (attempt >= p->attempts || hf_sleep(p, wait, call))
+            break;
+        wait *= 2;
+    }
+    memset(body, 0, strlen(body));
+    free(body);
+    if (!job_id) {
+        if (maybe) { /* never leave an orphan job behind */
+            char *orphan = find_job(p, id, call);
+            if (orphan) {
+                h->log(h, CORRAL_LOG_INFO, "hf: cancelling job %s whose creation failed", orphan);
+                cancel_job(p, orphan, call);
+                free(orphan);
+            }
+        }
+        return rc ? rc : h->fail(call, CORRAL_EIO, "hf: job creation failed");
+    }
+    corral_sbx *sb = sbx_new(p, job_id, id, spec->workdir);
+    free(job_id);
+    rc = wait_ready(sb, call);
+    if (rc == 0) {
+        const char *mk[] = {"mkdir", "-p", "--", sb->workdir, NULL};
+        rc = run_argv(sb, mk, call);
+    }
+    if (rc) {
+        cancel_job(p, sb->job_id, call);
+        sbx_free(sb);
+        return rc;
+    }
+    *out = sb;
+    return 0;
+}
+
+static int hf_destroy(corral_sbx *sb, corral_call *call)
+{
+    return cancel_job(sb->p, sb->job_id, call);
+}
+
+static void hf_close(corral_sbx *sb)
+{
+    sbx_free(sb);
+}
+
+static char *state_of(struct hf *p, const char *job_id, const char *id, const char *workdir)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "backend", "hf");
+    cJSON_AddStringToObject(o, "namespace", p->ns ? p->ns : "");
+    cJSON_AddStringToObject(o, "job_id", job_id);
+    cJSON_AddStringToObject(o, "id", id);
+    if (workdir)
+        cJSON_AddStringToObject(o, "workdir", workdir);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static int hf_state(corral_sbx *sb, char **json, corral_call *call)
+{
+    *json = state_of(sb->p, sb->job_id, sb->id, sb->workdir);
+    return *json ? 0 : sb->p->host->fail(call, CORRAL_ENOMEM, "hf: out of memory");
+}
+
+static int from_state(struct hf *p, const char *json, corral_sbx **out, corral_call *call)
+{
+    cJSON *j = cJSON_Parse(json ? json : "");
+    const cJSON *jid = cJSON_GetObjectItemCaseSensitive(j, "job_id");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    const cJSON *wd = cJSON_GetObjectItemCaseSensitive(j, "workdir");
+    if (!cJSON_IsString(jid) || !cJSON_IsString(id) || strchr(jid->valuestring, '/')) {
+        cJSON_Delete(j);
+        return p->host->fail(call, CORRAL_EINVAL, "hf: state without job_id/id");
+    }
+    *out = sbx_new(p, jid->valuestring, id->valuestring, cJSON_IsString(wd) ? wd->valuestring : NULL);
+    cJSON_Delete(j);
+    return 0;
+}
+
+static int hf_attach(void *ps, const char *json, corral_sbx **out, corral_call *call)
+{
+    struct hf *p = ps;
+    corral_sbx *sb;
+    int rc = from_state(p, json, &sb, call);
+    if (rc)
+        return rc;
+    struct hf_job j;
+    rc = inspect(p, sb->job_id, &j, call);
+    if (rc == 0) {
+        if (hf_stage_done(j.stage)) /* jobs cannot be resumed */
+            rc = p->host->fail(call, CORRAL_ENOTFOUND, "hf: job %s has ended (stage %s)", sb->job_id, j.stage);
+        hf_job_free(&j);
+    }
+    if (rc == 0)
+        rc = wait_ready(sb, call);
+    if (rc) {
+        sbx_free(sb);
+        return rc;
+    }
+    *out = sb;
+    return 0;
+}
+
+static int hf_running(corral_sbx *sb, corral_call *call)
+{
+    struct hf_job j;
+    int rc = inspect(sb->p, sb->job_id, &j, call);
+    if (rc == CORRAL_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    int done = hf_stage_done(j.stage);
+    hf_job_free(&j);
+    if (done)
+        return 0;
+    struct corral_http_response r;
+    rc = sbx_req(sb, "GET", "/health", NULL, 10000, &r, call);
+    int up = rc == 0 && r.status == 200;
+    sb->p->host->http_response_free(&r);
+    return up;
+}
+
+struct listctx {
+    struct hf *p;
+    const char *const *filters;
+    corral_sandbox_list_cb cb;
+    void *ud;
+};
+
+static int list_cb(void *ud, const struct hf_job *j)
+{
+    struct listctx *l = ud;
+    const char *cid = NULL;
+    for (char **lb = j->labels; *lb; lb++)
+        if (strncmp(*lb, "corral.id=", 10) == 0)
+            cid = *lb + 10;
+    if (!cid || !label_match(j->labels, l->filters))
+        return 0;
+    char *st = state_of(l->p, j->id, cid, NULL);
+    struct corral_sandbox_info info = {.struct_size = sizeof info, .id = cid, .status = "running",
+                                       .labels = (const char *const *)j->labels, .state_json = st};
+    int r = l->cb(l->ud, &info);
+    free(st);
+    return r ? 1 : 0;
+}
+
+static int hf_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call)
+{
+    struct hf *p = ps;
+    if (!p->ns || !p->ns[0])
+        return p->host->fail(call, CORRAL_ECONFIG, "hf: set sandbox.hf.namespace");
+    struct listctx l = {p, filters, cb, ud};
+    return each_job(p, list_cb, &l, call);
+}
+
+static int hf_remove(void *ps, const char *json, corral_call *call)
+{
+    corral_sbx *sb;
+    int rc = from_state(ps, json, &sb, call);
+    if (rc)
+        return rc;
+    rc = cancel_job(ps, sb->job_id, call);
+    sbx_free(sb);
+    return rc;
+}
+
+/* ---- plugin ---- */
+
+static char *cfg_dup(const corral_config *cfg, const char *key)
+{
+    const char *v = g_host->config_string(cfg, key);
+    return v ? strdup(v) : NULL;
+}
+
+static void hf_fini(void *ps)
+{
+    struct hf *p = ps;
+    if (!p)
+        return;
+    free(p->endpoint);
+    free(p->ns);
+    free(p->token_env);
+    free(p->image);
+    free(p->flavor);
+    free(p->url_tmpl);
+    free(p->workdir);
+    free(p);
+}
+
+static int hf_init(const corral_config *cfg, void **state, corral_call *call)
+{
+    const struct corral_host *h = g_host;
+    struct hf *p = calloc(1, sizeof *p);
+    p->host = h;
+    p->endpoint = cfg_dup(cfg, "endpoint");
+    for (size_t n = p->endpoint ? strlen(p->endpoint) : 0; n && p->endpoint[n - 1] == '/'; n--)
+        p->endpoint[n - 1] = '\0';
+    p->ns = cfg_dup(cfg, "namespace");
+    p->token_env = cfg_dup(cfg, "token_env");
+    p->image = cfg_dup(cfg, "image");
+    p->flavor = cfg_dup(cfg, "flavor");
+    p->url_tmpl = cfg_dup(cfg, "sandbox_url");
+    p->workdir = cfg_dup(cfg, "workdir");
+    p->server_cmd = h->config_strings(cfg, "server_command");
+    p->timeout_s = h->config_int(cfg, "timeout_s");
+    p->ready_timeout_ms = h->config_int(cfg, "ready_timeout_s") * 1000;
+    p->poll_ms = h->config_int(cfg, "poll_interval_ms");
+    p->attempts = h->config_int(cfg, "http_attempts");
+    p->backoff_ms = h->config_int(cfg, "backoff_ms");
+    p->request_timeout_ms = h->config_int(cfg, "request_timeout_ms");
+    if (!p->endpoint || !p->token_env || !p->image || !p->flavor || !p->url_tmpl || !p->workdir || !p->server_cmd ||
+        !p->server_cmd[0]) {
+        hf_fini(p);
+        return h->fail(call, CORRAL_ECONFIG, "hf: endpoint, token_env, image, flavor, sandbox_url, workdir and "
+                                             "server_command must be set");
+    }
+    if (p->poll_ms < 10)
+        p->poll_ms = 10;
+    if (p->attempts < 1)
+        p->attempts = 1;
+    if (p->backoff_ms < 1)
+        p->backoff_ms = 1;
+    *state = p;
+    return 0;
+}
+
+static const struct corral_sandbox_ops hf_ops = {
+    .struct_size = sizeof(struct corral_sandbox_ops),
+    .caps = CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .create = hf_create,
+    .exec = hf_exec,
+    .destroy = hf_destroy,
+    .close = hf_close,
+    .state = hf_state,
+    .attach = hf_attach,
+    .read_file = hf_read_file,
+    .write_file = hf_write_file,
+    .running = hf_running,
+    .list = hf_list,
+    .remove = hf_remove,
+};
+
+static const struct corral_plugin hf_plugin = {
+    .struct_size = sizeof(struct corral_plugin),
+    .abi_version = CORRAL_ABI(1, 0),
+    .kind = CORRAL_PLUGIN_SANDBOX,
+    .name = "hf",
+    .version = "0.1.0",
+    .description = "Hugging Face sandboxes: an HF Job running the hf-sandbox server",
+    .options = hf_options,
+    .option_size = sizeof(struct corral_option),
+    .ops = &hf_ops,
+    .init = hf_init,
+    .fini = hf_fini,
+};
+
+CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
+{
+    if (!offer || !CORRAL_HAS(offer->host, http_response_free))
+        return NULL;
+    g_host = offer->host;
+    return &hf_plugin;
+}
