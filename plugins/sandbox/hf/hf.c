@@ -362,6 +362,35 @@ static char *find_job(struct hf *p, const char *id, corral_call *call)
     return f.job_id;
 }
 
+struct dup {
+    char kv[160];
+    const char *keep;
+    char *ids[16];
+    int n;
+};
+
+static int dup_cb(void *ud, const struct hf_job *j)
+{
+    struct dup *d = ud;
+    if (has_label(j->labels, d->kv) && strcmp(j->id, d->keep) != 0 && d->n < 16)
+        d->ids[d->n++] = strdup(j->id);
+    return 0;
+}
+
+/* libcurl silently resends a request whose reused connection died before
+ * any answer, so one create can start two jobs: cancel all but ours. */
+static void cancel_duplicates(struct hf *p, const char *id, const char *keep, corral_call *call)
+{
+    struct dup d = {.keep = keep};
+    snprintf(d.kv, sizeof d.kv, "corral.id=%s", id);
+    each_job(p, dup_cb, &d, call);
+    for (int i = 0; i < d.n; i++) {
+        p->host->log(p->host, CORRAL_LOG_INFO, "hf: cancelling duplicate job %s of %s", d.ids[i], id);
+        cancel_job(p, d.ids[i], call);
+        free(d.ids[i]);
+    }
+}
+
 /* Wait until the job runs and its server answers /health. */
 static int wait_ready(corral_sbx *sb, corral_call *call)
 {
@@ -794,6 +823,7 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
         }
         return rc ? rc : h->fail(call, CORRAL_EIO, "hf: job creation failed");
     }
+    cancel_duplicates(p, id, job_id, call);
     corral_sbx *sb = sbx_new(p, job_id, id, spec->workdir);
     free(job_id);
     rc = wait_ready(sb, call);

@@ -28,7 +28,7 @@ sandbox server in-process, with a temp dir standing for the container's
 root; commands run under bubblewrap with that root as "/" (host /usr and
 /etc read-only), with the job's environment and secrets as env.
 
-Admin (hub listener): POST /_fault (same shape as the Islo fake),
+Admin (hub listener): POST /_fault (same shape as the Islo fake), POST /_fault/clear,
 POST /_config {"ready_delay_ms": .., "exec_delay_ms": ..},
 POST /_job/<id>/stage {"stage": "ERROR"}, GET /_state, GET /_log.
 """
@@ -337,6 +337,9 @@ class Handler(BaseHTTPRequestHandler):
                     f.update(status=body.get("status"), body=body.get("body"), delay_ms=body.get("delay_ms"),
                              left=int(body.get("count", 1)))
                 FAULTS.append(f)
+                return self.send(200, {"ok": True})
+            if path == "/_fault/clear" and method == "POST":
+                FAULTS.clear()
                 return self.send(200, {"ok": True})
             if path == "/_config" and method == "POST":
                 CFG.update(body)
