@@ -582,9 +582,18 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
                 }
                 size_t nl = (size_t)(eq - *e);
                 char *ns = realloc(script, len + nl + 16);
+                if (!ns) {
+                    rc = p->host->fail(call, CORRAL_ENOMEM, "hf: out of memory");
+                    break;
+                }
                 script = ns;
                 len += (size_t)sprintf(script + len, "export %.*s=", (int)nl, *e);
-                hf_shquote_append(&script, &len, eq + 1);
+                char *grown = NULL;
+                if (hf_shquote_append(&script, &len, eq + 1) || !(grown = realloc(script, len + 2))) {
+                    rc = p->host->fail(call, CORRAL_ENOMEM, "hf: out of memory");
+                    break;
+                }
+                script = grown;
                 script[len++] = '\n';
                 script[len] = '\0';
             }
