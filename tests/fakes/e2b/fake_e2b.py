@@ -440,6 +440,14 @@ class Handler(BaseHTTPRequestHandler):
         self.url_path = url.path
         self.query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         method = self.command
+        # One handler serves every request of a kept-alive connection: drop
+        # the previous request's body.
+        self.__dict__.pop("_body", None)
+        self.lost_response = False
+        # Read the whole request body first so that an early answer (auth,
+        # routing, injected faults) never leaves bytes on a kept-alive
+        # connection.
+        self.body()
         if self.url_path.startswith("/_fake/"):
             return self.handle_admin(method)
         with self.server.lock:
@@ -759,6 +767,8 @@ class Handler(BaseHTTPRequestHandler):
             if len(raw) < 5:
                 raise RpcError("invalid_argument", "protocol error: incomplete envelope")
             flags, n = struct.unpack(">BI", raw[:5])
+            if os.environ.get("FAKE_E2B_VERBOSE"):
+                sys.stderr.write("envelope: %d bytes, header says %d, CL=%s\n" % (len(raw), n, self.headers.get("Content-Length")))
             if len(raw) != 5 + n or flags & 0x01:
                 raise RpcError("invalid_argument", "protocol error: bad envelope")
             try:
