@@ -330,7 +330,7 @@ static void test_timeout_kills_group(void **st)
     assert_int_equal(res.exit_code, 124);
     assert_int_equal(res.timed_out, 1);
     struct cap out = {0};
-    assert_int_equal(run(s, "pgrep -f 'sleep 1234.5' || echo none", NULL, 0, &out, NULL, &res), 0);
+    assert_int_equal(run(s, "pgrep -f 'sleep 1234[.]5' || echo none", NULL, 0, &out, NULL, &res), 0);
     assert_string_equal(out.p, "none\n");
     free(out.p);
     destroy(s);

@@ -53,6 +53,9 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
         .timeout_ms = p->request_timeout_ms,
         .max_attempts = attempts > 0 ? attempts : p->max_attempts,
         .backoff_ms = p->backoff_ms,
+        /* A non-idempotent create must reach the server at most once per
+         * attempt (see e2b_create). */
+        .fresh_connection = strcmp(method, "POST") == 0 && strcmp(path, "/sandboxes") == 0,
     };
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);

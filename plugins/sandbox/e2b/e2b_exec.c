@@ -33,7 +33,7 @@ static const char exec_script[] =
 static const char kill_script[] =
     "i=0\n"
     "while [ ! -s \"$1\" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done\n"
-    "p=$(cat \"$1\" 2>/dev/null) && [ -n \"$p\" ] && kill -KILL -- -\"$p\" 2>/dev/null\n"
+    "p=$(cat \"$1\" 2>/dev/null) && [ -n \"$p\" ] && kill -KILL -\"$p\" 2>/dev/null\n"
     "exit 0\n";
 
 static const char spawn_script[] =
@@ -44,13 +44,13 @@ static const char spawn_script[] =
     "echo $p >\"$d/pg\"\n"
     "w=\n"
     "if [ \"$t\" != 0 ]; then\n"
-    "  setsid /bin/sh -c 'sleep \"$1\"; echo 1 >\"$2/timedout\"; kill -KILL -- -\"$3\"' w \"$t\" \"$d\" \"$p\" "
+    "  setsid /bin/sh -c 'sleep \"$1\"; echo 1 >\"$2/timedout\"; kill -KILL -\"$3\"' w \"$t\" \"$d\" \"$p\" "
     "</dev/null >/dev/null 2>&1 &\n"
     "  w=$!\n"
     "fi\n"
     "wait $p\n"
     "r=$?\n"
-    "[ -n \"$w\" ] && kill -KILL -- -\"$w\" 2>/dev/null\n"
+    "[ -n \"$w\" ] && kill -KILL -\"$w\" 2>/dev/null\n"
     "[ \"$in\" = /dev/null ] || rm -f \"$in\"\n"
     "echo $r >\"$d/rc.tmp\" && mv \"$d/rc.tmp\" \"$d/rc\"\n";
 

@@ -117,7 +117,7 @@ class Proc:
         stdin_open = req.get("stdin", True) is not False  # absent => open (old SDKs)
         argv = ["/bin/sh", "-c", 'exec "$@"', "--", self.cmd] + self.args
         if sbx.server.bwrap:
-            argv = ["bwrap", "--dev-bind", "/", "/", "--bind", sbx.host_path("/home"), "/home",
+            argv = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--bind", sbx.host_path("/home"), "/home",
                     "--bind", sbx.host_path("/tmp"), "/tmp", "--chdir", cwd, "--"] + argv
             run_cwd = None
         else:
