@@ -105,6 +105,8 @@ cJSON *crl_agent_subst_json(const cJSON *t, const struct crl_agent_vars *v, char
 static int check_templates(const cJSON *node, char *why, size_t wl)
 {
     static const struct crl_agent_vars dummy = {"h", "w", "r", "a", "b", "m", "t"};
+    if (!node)
+        return 0;
     cJSON *c = crl_agent_subst_json(node, &dummy, why, wl);
     cJSON_Delete(c);
     return c ? 0 : -1;
