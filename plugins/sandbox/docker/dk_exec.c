@@ -127,9 +127,10 @@ static int exec_start(corral_sbx *sbx, const char *id, const struct corral_sink 
     int rc = dk_api(sbx->p, "POST", path, "{\"Detach\":false,\"Tty\":false}", NULL, NULL, &sink,
                     http_timeout_ms, 1, &r, call);
     if (rc == 0 && r.status != 200 && r.status != 101) {
-        struct dk_resp e = {.status = r.status, .body = d.raw};
-        rc = r.status == 409 ? h->fail(call, CORRAL_ESTATE, "exec: sandbox %s is not running: %s", sbx->id, d.raw)
-                             : dk_api_fail(sbx->p, &e, "exec start", call);
+        /* The host keeps non-2xx bodies out of the sink: r.body has it. */
+        rc = r.status == 409 ? h->fail(call, CORRAL_ESTATE, "exec: sandbox %s is not running: %.200s", sbx->id,
+                                       r.body ? r.body : "")
+                             : dk_api_fail(sbx->p, &r, "exec start", call);
     } else if (rc == 0 && d.bad) {
         rc = h->fail(call, CORRAL_EPROTO, "exec start: not a multiplexed stream: %.200s", d.raw);
     }
@@ -269,8 +270,6 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct corra
         /* The stream broke (deadline, cancel, daemon): kill the group
          * inside, with a fresh short budget since `call` may be spent. */
         const char *args[] = {"kill", pidf, "9", NULL};
-        struct corral_call *c2 = call;
-        (void)c2;
         if (rc == CORRAL_ETIMEDOUT || rc == CORRAL_ECANCELED || rc == CORRAL_ETRANSIENT)
             h->log(h, CORRAL_LOG_WARN, "docker: exec in %s interrupted; killing its process group", sbx->id);
         dk_shim_call(sbx, args, user, call);

@@ -70,16 +70,6 @@ static long fd_read(void *ud, void *buf, size_t cap)
     }
 }
 
-/* Error text of a spooled non-2xx answer. */
-static int spool_fail(struct dk_plugin *p, int fd, long status, const char *what, corral_call *call)
-{
-    char buf[1024];
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    struct dk_resp r = {.status = status, .body = buf};
-    buf[n > 0 ? n : 0] = '\0';
-    return dk_api_fail(p, &r, what, call);
-}
-
 static char *archive_path(const char *cid, const char *path, const char *extra)
 {
     char *enc = dk_urlenc(path);
@@ -114,7 +104,7 @@ static int get_spooled(struct dk_plugin *p, const char *cid, const char *path, i
         if (r.status == 404)
             rc = h->fail(call, CORRAL_ENOTFOUND, "docker %s: %s: no such file or directory", what, path);
         else
-            rc = spool_fail(p, fd, r.status, what, call);
+            rc = dk_api_fail(p, &r, what, call);
     }
     dk_resp_free(&r);
     if (rc) {
