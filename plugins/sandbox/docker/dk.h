@@ -52,6 +52,7 @@ struct corral_sbx {
     char *user;              /* may be NULL */
     char *workdir;
     cJSON *labels;           /* object */
+    long uid, gid;           /* numeric user "uid[:gid]", else -1 */
 };
 
 struct corral_job {
@@ -143,7 +144,7 @@ char *dk_label_filter_json(const char *const *filters);
 /* A corral_source producing a tar with ONE regular file entry `name`
  * (relative) whose data comes from src (length must be known, >= 0). */
 struct dk_tarsrc;
-int dk_tarsrc_new(const char *name, uint32_t mode, const struct corral_source *src,
+int dk_tarsrc_new(const char *name, uint32_t mode, long uid, long gid, const struct corral_source *src,
                   struct dk_tarsrc **out);
 void dk_tarsrc_source(struct dk_tarsrc *t, struct corral_source *src);
 const char *dk_tarsrc_error(const struct dk_tarsrc *t);
@@ -155,6 +156,7 @@ struct dk_tar_entry {
     uint32_t mode;
     const void *data;
     size_t len;
+    long uid, gid;
 };
 int dk_tar_build(const struct dk_tar_entry *e, size_t n, char **out, size_t *out_len);
 /* Read the tar in fd (a spooled response): stream the data of its first
@@ -201,6 +203,10 @@ int dk_get_archive(corral_sbx *sbx, const char *dir, const struct corral_sink *s
 /* PUT the tar stream src into dir of container cid (dir must exist). */
 int dk_put_tar(struct dk_plugin *p, const char *cid, const char *dir, const struct corral_source *src,
                int copy_uidgid, corral_call *call);
+/* Who files written for sbx belong to: numeric users go into the tar
+ * headers (uid, gid), named ones need the daemon's copyUIDGID lookup
+ * (copy = 1); root/unset gives 0/0. */
+void dk_owner(const corral_sbx *sbx, long *uid, long *gid, int *copy);
 /* A corral_source over memory the caller keeps alive. */
 struct dk_memsrc {
     const char *p;

@@ -63,8 +63,8 @@ static const char *jstr(const cJSON *o, const char *k)
 int dk_upload_shim(struct dk_plugin *p, const char *cid, corral_call *call)
 {
     struct dk_tar_entry e[2] = {
-        {".corral/", 01777, NULL, 0},
-        {".corral/shim", 0755, dk_shim_start, (size_t)(dk_shim_end - dk_shim_start)},
+        {".corral/", 01777, NULL, 0, 0, 0},
+        {".corral/shim", 0755, dk_shim_start, (size_t)(dk_shim_end - dk_shim_start), 0, 0},
     };
     char *tar;
     size_t len;
@@ -100,6 +100,17 @@ static int handle_from(struct dk_plugin *p, const cJSON *ins, corral_sbx **out, 
     const char *w = jstr(cfg, "WorkingDir");
     s->workdir = strdup(w && *w ? w : "/");
     s->labels = labels ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
+    s->uid = s->gid = -1;
+    if (s->user) {
+        char *end;
+        long uid = strtol(s->user, &end, 10), gid = uid;
+        if (end != s->user && *end == ':')
+            gid = strtol(end + 1, &end, 10);
+        if (end != s->user && *end == '\0' && uid >= 0 && gid >= 0) {
+            s->uid = uid;
+            s->gid = gid;
+        }
+    }
     if (!s->cid || !s->id || !s->image || !s->workdir || !s->labels || (u && *u && !s->user)) {
         dk_close(s);
         return p->host->fail(call, CORRAL_EPROTO, "docker inspect: container lacks an id or corral.id label");

@@ -202,7 +202,10 @@ static int stage_stdin(corral_sbx *sbx, const struct corral_exec_request *req, c
         return 0;
     char name[64];
     snprintf(name, sizeof name, ".corral/in-%s", nc);
-    struct dk_tar_entry e = {name, 0644, req->stdin_data, req->stdin_len};
+    long uid, gid;
+    int copy;
+    dk_owner(sbx, &uid, &gid, &copy);
+    struct dk_tar_entry e = {name, 0600, req->stdin_data, req->stdin_len, uid, gid};
     char *tar;
     size_t len;
     if (dk_tar_build(&e, 1, &tar, &len))
@@ -210,7 +213,7 @@ static int stage_stdin(corral_sbx *sbx, const struct corral_exec_request *req, c
     struct dk_memsrc m;
     struct corral_source src;
     dk_memsrc_init(&m, &src, tar, len);
-    int rc = dk_put_tar(sbx->p, sbx->cid, "/", &src, sbx->user && *sbx->user, call);
+    int rc = dk_put_tar(sbx->p, sbx->cid, "/", &src, copy, call);
     free(tar);
     if (rc == 0)
         snprintf(staged, cap, "/%s", name);
@@ -392,17 +395,16 @@ int dk_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_job 
         dk_job_free(sbx, job);
         return rc;
     }
-    /* The shim prints the group id and closes its stdio once the job runs,
-     * which ends this stream: spawn returns with the job started. */
-    struct membuf o = {.len = 0}, e = {.len = 0};
-    struct corral_sink so = {.struct_size = sizeof so, .write = mem_write, .ud = &o};
-    struct corral_sink se = {.struct_size = sizeof se, .write = mem_write, .ud = &e};
-    rc = exec_start(sbx, job->exec_id, &so, &se, 30000, call);
-    if (rc == 0 && atol(o.buf) <= 0) {
-        int code = -1, running = 0;
-        exec_code(sbx, job->exec_id, 1, &code, &running, call);
-        rc = h->fail(call, CORRAL_EIO, "spawn: the job did not start (exit %d): %.200s", code, e.buf);
-    }
+    /* Detached: the daemon answers once the shim runs; the shim supervises
+     * the job and leaves its status in <base>.status. */
+    char path[160];
+    snprintf(path, sizeof path, "/exec/%s/start", job->exec_id);
+    struct dk_resp r;
+    rc = dk_api(sbx->p, "POST", path, "{\"Detach\":true,\"Tty\":false}", NULL, NULL, NULL, 30000, 1, &r, call);
+    if (rc == 0 && r.status != 200 && r.status != 204)
+        rc = r.status == 409 ? h->fail(call, CORRAL_ESTATE, "spawn: sandbox %s is not running", sbx->id)
+                             : dk_api_fail(sbx->p, &r, "exec start", call);
+    dk_resp_free(&r);
     if (rc) {
         dk_job_free(sbx, job);
         return rc;
@@ -461,9 +463,10 @@ int dk_job_wait(corral_sbx *sbx, corral_job *job, int64_t timeout_ms, struct cor
                 if (rc < 0)
                     return rc;
                 if (rc == 0 && code >= 0 && !running) {
-                    /* The shim died without a status (container restart). */
-                    job->res.exit_code = code;
-                    job->res.signal = code > 128 && code <= 192 ? code - 128 : 0;
+                    /* The shim died without a status (killed itself). */
+                    job->res.exit_code = code == 0 ? 137 : code;
+                    job->res.signal = job->res.exit_code > 128 && job->res.exit_code <= 192
+                                          ? job->res.exit_code - 128 : 0;
                     job->done = 1;
                 } else if (rc == 0) {
                     return h->fail(call, CORRAL_ENOTFOUND, "job: its exec and status are gone");

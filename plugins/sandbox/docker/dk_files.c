@@ -185,6 +185,20 @@ int dk_put_tar(struct dk_plugin *p, const char *cid, const char *dir, const stru
     return rc;
 }
 
+void dk_owner(const corral_sbx *sbx, long *uid, long *gid, int *copy)
+{
+    *uid = *gid = 0;
+    *copy = 0;
+    if (!sbx->user || !*sbx->user)
+        return;
+    if (sbx->uid >= 0) {
+        *uid = sbx->uid;
+        *gid = sbx->gid;
+    } else {
+        *copy = 1;
+    }
+}
+
 /* 1 if path exists in the container, 0 if not, <0 on error. */
 static int exists(struct dk_plugin *p, const char *cid, const char *path, corral_call *call)
 {
@@ -263,14 +277,17 @@ int dk_write_file(corral_sbx *sbx, const char *path, const struct corral_source 
         name = path + 1;
     }
     struct dk_tarsrc *t;
-    rc = dk_tarsrc_new(name, mode ? mode : 0644, use, &t);
+    long uid, gid;
+    int copy;
+    dk_owner(sbx, &uid, &gid, &copy);
+    rc = dk_tarsrc_new(name, mode ? mode : 0644, uid, gid, use, &t);
     if (rc) {
         rc = h->fail(call, rc, "write_file %s: cannot build the archive", path);
         goto out;
     }
     struct corral_source tsrc;
     dk_tarsrc_source(t, &tsrc);
-    rc = dk_put_tar(sbx->p, sbx->cid, parent, &tsrc, sbx->user && *sbx->user, call);
+    rc = dk_put_tar(sbx->p, sbx->cid, parent, &tsrc, copy, call);
     if (rc && dk_tarsrc_error(t))
         h->fail(call, rc, "write_file %s: %s", path, dk_tarsrc_error(t));
     dk_tarsrc_free(t);
@@ -290,7 +307,12 @@ int dk_put_archive(corral_sbx *sbx, const char *dir, const struct corral_source 
         rc = make_dir(sbx, dir, call);
     if (rc < 0)
         return rc;
-    return dk_put_tar(sbx->p, sbx->cid, dir, src, sbx->user && *sbx->user, call);
+    /* Entries keep the owners their tar gives them (a hydrated workspace
+     * is the user's own); a named sandbox user gets everything. */
+    long uid, gid;
+    int copy;
+    dk_owner(sbx, &uid, &gid, &copy);
+    return dk_put_tar(sbx->p, sbx->cid, dir, src, copy, call);
 }
 
 int dk_get_archive(corral_sbx *sbx, const char *dir, const struct corral_sink *sink, corral_call *call)

@@ -52,7 +52,7 @@ static struct archive *tar_writer(void)
     return a;
 }
 
-static struct archive_entry *mk_entry(const char *name, uint32_t mode, int64_t size)
+static struct archive_entry *mk_entry(const char *name, uint32_t mode, int64_t size, long uid, long gid)
 {
     struct archive_entry *e = archive_entry_new();
     if (!e)
@@ -63,8 +63,8 @@ static struct archive_entry *mk_entry(const char *name, uint32_t mode, int64_t s
     archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
     archive_entry_set_perm(e, mode & 07777);
     archive_entry_set_size(e, dir ? 0 : size);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, 0);
+    archive_entry_set_uid(e, uid);
+    archive_entry_set_gid(e, gid);
     archive_entry_set_mtime(e, time(NULL), 0);
     return e;
 }
@@ -77,7 +77,7 @@ int dk_tar_build(const struct dk_tar_entry *ents, size_t n, char **out, size_t *
     if (!a || archive_write_open(a, &m, NULL, mb_write, NULL) != ARCHIVE_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        struct archive_entry *e = mk_entry(ents[i].name, ents[i].mode, (int64_t)ents[i].len);
+        struct archive_entry *e = mk_entry(ents[i].name, ents[i].mode, (int64_t)ents[i].len, ents[i].uid, ents[i].gid);
         if (!e || archive_write_header(a, e) != ARCHIVE_OK ||
             (ents[i].data && archive_write_data(a, ents[i].data, ents[i].len) != (la_ssize_t)ents[i].len)) {
             archive_entry_free(e);
@@ -111,7 +111,8 @@ struct dk_tarsrc {
     char chunk[65536];
 };
 
-int dk_tarsrc_new(const char *name, uint32_t mode, const struct corral_source *src, struct dk_tarsrc **out)
+int dk_tarsrc_new(const char *name, uint32_t mode, long uid, long gid, const struct corral_source *src,
+                  struct dk_tarsrc **out)
 {
     if (src->length < 0)
         return CORRAL_EINVAL;
@@ -121,7 +122,7 @@ int dk_tarsrc_new(const char *name, uint32_t mode, const struct corral_source *s
     t->src = src;
     t->left = src->length;
     t->a = tar_writer();
-    struct archive_entry *e = mk_entry(name, mode, src->length);
+    struct archive_entry *e = mk_entry(name, mode, src->length, uid, gid);
     if (!t->a || !e || archive_write_open(t->a, &t->out, NULL, mb_write, NULL) != ARCHIVE_OK ||
         archive_write_header(t->a, e) != ARCHIVE_OK) {
         archive_entry_free(e);

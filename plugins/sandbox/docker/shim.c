@@ -15,8 +15,9 @@
  *        -o FILE   stdout to FILE, -e FILE stderr to FILE (job mode)
  *        -p FILE   write the group id to FILE (for `shim kill`)
  *        -s FILE   write "exit signal timed_out" to FILE when done
- *        -d        detach: print the group id, close our stdio (the
- *                  exec's attach stream ends), keep supervising
+ *        -d        job mode: the child's stdio is -o/-e or /dev/null,
+ *                  ours is closed once it runs (the exec is started
+ *                  detached; we stay its supervisor)
  *     Without -d the child's stdout/stderr are relayed through pipes, so
  *     the exec ends when ARGV ends even if it left background processes
  *     holding the output open.
@@ -101,7 +102,12 @@ static int do_init(const char *deadline_s)
 static int do_kill(const char *pidfile, const char *sigs)
 {
     char buf[32] = "";
-    int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+    /* A job spawned a moment ago may not have written it yet. */
+    int fd = -1;
+    for (int i = 0; i < 300 && (fd = open(pidfile, O_RDONLY | O_CLOEXEC)) < 0; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (fd < 0)
         return 3;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -185,12 +191,19 @@ static int do_run(int argc, char **argv)
         die("signalfd");
     signal(SIGPIPE, SIG_IGN);
 
+    /* The child closes `sync` once it leads its own group, so the pid file
+     * never names a group that does not exist yet. */
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC))
+        die("pipe");
     int64_t start = mono_ms();
     pid_t pid = fork();
     if (pid < 0)
         die("fork");
     if (pid == 0) {
         setsid();
+        close(sync[0]);
+        close(sync[1]);
         signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (infd >= 0 && dup2(infd, 0) < 0)
@@ -218,6 +231,11 @@ static int do_run(int argc, char **argv)
     }
     if (infd >= 0)
         close(infd);
+    close(sync[1]);
+    char c;
+    while (read(sync[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    close(sync[0]);
     char num[32];
     snprintf(num, sizeof num, "%ld\n", (long)pid);
     if (pidf)
