@@ -27,6 +27,7 @@ static struct {
     void *ps;
     corral_sbx *sbx;              /* the shared sandbox */
     char owner[64];
+    int64_t ttl_s;                /* for create_sbx; 0 = 900 */
 } g;
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -133,7 +134,7 @@ static int create_sbx(const char *suffix, const char *image, const char *user, c
     const char *env[] = {"BASE_VAR=base value", NULL};
     struct corral_sandbox_spec spec = {
         .struct_size = sizeof spec, .id = id, .image = image, .env = env, .labels = labels,
-        .user = user, .ttl_s = 900, .cpus = 1.0, .memory_bytes = 256 << 20, .pids_max = 512,
+        .user = user, .ttl_s = g.ttl_s ? g.ttl_s : 900, .cpus = 1.0, .memory_bytes = 256 << 20, .pids_max = 512,
         .network = CORRAL_NET_NONE, .options_json = options};
     struct corral_call c;
     corral_call_init(&c, 120000);
@@ -745,6 +746,37 @@ static void test_user(void **st)
     g.ops->close(s);
 }
 
+static void test_ttl(void **st)
+{
+    (void)st;
+    NEED();
+    char msg[1024];
+    corral_sbx *s = NULL;
+    g.ttl_s = 2;
+    int rc = create_sbx("ttl", IMAGE, NULL, NULL, &s, msg, sizeof msg);
+    g.ttl_s = 0;
+    if (rc)
+        fail_msg("create: %d %s", rc, msg);
+    assert_int_equal(running(s), 1);
+    char *state = NULL;
+    struct corral_call c;
+    corral_call_init(&c, 30000);
+    assert_int_equal(g.ops->state(s, &state, &c), 0);
+    /* PID 1 exits at the deadline, with nobody from corral watching. */
+    int up = 1;
+    for (int i = 0; i < 60 && up; i++) {
+        usleep(100000);
+        up = running(s);
+    }
+    assert_int_equal(up, 0);
+    g.ops->close(s);
+    corral_call_init(&c, 30000);
+    assert_int_equal(g.ops->attach(g.ps, state, &s, &c), CORRAL_ESTATE);
+    corral_call_init(&c, 30000);
+    assert_int_equal(g.ops->remove(g.ps, state, &c), 0);
+    free(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_attach_list_remove),
         cmocka_unit_test(test_missing_image_and_refusals),
         cmocka_unit_test(test_user),
+        cmocka_unit_test(test_ttl),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

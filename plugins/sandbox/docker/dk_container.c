@@ -129,6 +129,11 @@ static int bring_up(struct dk_plugin *p, const cJSON *ins, int upload, corral_ca
         return post(p, cid, "unpause", ok_unpause, call);
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Running")))
         return 0;
+    /* Never revive a sandbox past its TTL: PID 1 is "shim init DEADLINE". */
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ins, "Config"), "Cmd");
+    const cJSON *dl = cJSON_GetArrayItem(cmd, 1);
+    if (cJSON_IsString(dl) && atoll(dl->valuestring) > 0 && (long long)time(NULL) >= atoll(dl->valuestring))
+        return p->host->fail(call, CORRAL_ESTATE, "docker: sandbox %s is past its TTL", cid);
     int rc = upload ? dk_upload_shim(p, cid, call) : 0;
     if (rc == 0)
         rc = post(p, cid, "start", ok_start, call);
