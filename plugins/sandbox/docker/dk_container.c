@@ -319,10 +319,16 @@ static int adopt(struct dk_plugin *p, const char *id, corral_sbx **out, corral_c
     return rc;
 }
 
-int dk_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
+int dk_create(void *ps, const struct corral_sandbox_spec *spec_in, corral_sbx **out, corral_call *call)
 {
     struct dk_plugin *p = ps;
     const struct corral_host *h = p->host;
+    /* Fields beyond the caller's struct_size read as zero. */
+    struct corral_sandbox_spec sp;
+    memset(&sp, 0, sizeof sp);
+    if (spec_in)
+        memcpy(&sp, spec_in, spec_in->struct_size < sizeof sp ? spec_in->struct_size : sizeof sp);
+    const struct corral_sandbox_spec *spec = spec_in ? &sp : NULL;
     if (!spec || !spec->id || !*spec->id ||
         strspn(spec->id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(spec->id))
         return h->fail(call, CORRAL_EINVAL, "docker create: the sandbox id must be [A-Za-z0-9_.-]+");

@@ -236,10 +236,21 @@ static int64_t effective_timeout(const struct corral_host *h, const struct corra
     return t;
 }
 
-int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
+/* The caller's request, with fields beyond its struct_size read as zero. */
+static void req_copy(const struct corral_exec_request *in, struct corral_exec_request *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = in->struct_size < sizeof *out ? in->struct_size : sizeof *out;
+    memcpy(out, in, n);
+}
+
+int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct corral_exec_result *res,
             corral_call *call)
 {
     const struct corral_host *h = sbx->p->host;
+    struct corral_exec_request rq;
+    req_copy(req_in, &rq);
+    const struct corral_exec_request *req = &rq;
     int64_t t0 = h->now_ms();
     char nc[17], staged[96], pidf[96], tbuf[32];
     nonce(nc);
@@ -344,9 +355,12 @@ static int mem_write(void *ud, const void *buf, size_t len)
     return 0;
 }
 
-int dk_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_job **out, corral_call *call)
+int dk_spawn(corral_sbx *sbx, const struct corral_exec_request *req_in, corral_job **out, corral_call *call)
 {
     const struct corral_host *h = sbx->p->host;
+    struct corral_exec_request rq;
+    req_copy(req_in, &rq);
+    const struct corral_exec_request *req = &rq;
     char nc[17], staged[96], tbuf[32], f[128];
     nonce(nc);
     corral_job *job = calloc(1, sizeof *job);
@@ -458,20 +472,23 @@ int dk_job_wait(corral_sbx *sbx, corral_job *job, int64_t timeout_ms, struct cor
             int rc = exec_code(sbx, job->exec_id, 0, &code, &running, call);
             if (rc && rc != CORRAL_ENOTFOUND)
                 return rc;
-            if (rc == CORRAL_ENOTFOUND || !running) {
+            int gone = rc == CORRAL_ENOTFOUND;     /* the daemon forgot the exec */
+            if (gone || (!running && code >= 0)) {
                 rc = probe_status(sbx, job, call);
                 if (rc < 0)
                     return rc;
-                if (rc == 0 && code >= 0 && !running) {
-                    /* The shim died without a status (killed itself). */
+                if (rc == 0 && gone)
+                    return h->fail(call, CORRAL_ENOTFOUND, "job: its exec and status are gone");
+                if (rc == 0) {
+                    /* The supervisor ended without a status (it was killed
+                     * itself): never report success for that. */
                     job->res.exit_code = code == 0 ? 137 : code;
                     job->res.signal = job->res.exit_code > 128 && job->res.exit_code <= 192
                                           ? job->res.exit_code - 128 : 0;
                     job->done = 1;
-                } else if (rc == 0) {
-                    return h->fail(call, CORRAL_ENOTFOUND, "job: its exec and status are gone");
                 }
             }
+            /* Not running without an exit code yet: still starting. */
         }
         if (job->done) {
             copy_res(&job->res, res);
