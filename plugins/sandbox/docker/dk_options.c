@@ -11,7 +11,7 @@
  *   dns ([ip]), extra_hosts (["name:ip|host-gateway"])
  *   runtime ("runc", "runsc", ...)  -> HostConfig.Runtime (admin-configured runtimes)
  *   mounts ([{source,target,read_only}]) binds under config `allowed_mounts`
- *   hostname (string), read_only_rootfs (bool), cpuset_cpus (string)
+ *   hostname (string), cpuset_cpus (string)
  * Everything else is refused, and the known dangerous ones (privileged,
  * host namespaces, devices, security_opt, ...) with a reason. */
 #include <limits.h>
@@ -62,12 +62,12 @@ static const struct { const char *key, *why; } refused[] = {
     {"group_add", "supplementary groups are never added"},
     {"pids_limit", "the limit comes from spec.pids_max"},
     {"memory", "the limit comes from spec.memory_bytes"},
+    {"read_only_rootfs", "the plugin's helper and job status live in /.corral on the root filesystem"},
     {"nano_cpus", "the limit comes from spec.cpus"},
 };
 
 static const char *const known[] = {"shm_size", "tmpfs", "ulimits", "cap_add", "dns", "extra_hosts",
-                                    "runtime", "mounts", "hostname", "read_only_rootfs", "cpuset_cpus",
-                                    NULL};
+                                    "runtime", "mounts", "hostname", "cpuset_cpus", NULL};
 
 static const char *const ulimit_ok[] = {"nofile", "nproc", "core", "stack", "fsize", "cpu", NULL};
 
@@ -221,7 +221,7 @@ int dk_options_apply(const char *options_json, const char *const *allowed_mounts
                 FAIL("refused docker option '%s': %s", k, refused[i].why);
         if (!in_list(k, known))
             FAIL("refused docker option '%s': unknown (allowed: shm_size, tmpfs, ulimits, cap_add, dns, "
-                 "extra_hosts, runtime, mounts, hostname, read_only_rootfs, cpuset_cpus)", k);
+                 "extra_hosts, runtime, mounts, hostname, cpuset_cpus)", k);
         if (strcmp(k, "shm_size") == 0) {
             if (!cJSON_IsNumber(it) || it->valuedouble < 0)
                 FAIL("docker option 'shm_size' must be a non-negative number of bytes");
@@ -298,11 +298,6 @@ int dk_options_apply(const char *options_json, const char *const *allowed_mounts
                 FAIL("docker option 'hostname' must be a host name");
             cJSON_DeleteItemFromObjectCaseSensitive(body, "Hostname");
             cJSON_AddStringToObject(body, "Hostname", it->valuestring);
-        } else if (strcmp(k, "read_only_rootfs") == 0) {
-            if (!cJSON_IsBool(it))
-                FAIL("docker option 'read_only_rootfs' must be a boolean");
-            cJSON_DeleteItemFromObjectCaseSensitive(hc, "ReadonlyRootfs");
-            cJSON_AddBoolToObject(hc, "ReadonlyRootfs", cJSON_IsTrue(it));
         } else if (strcmp(k, "cpuset_cpus") == 0) {
             if (!cJSON_IsString(it) || strspn(it->valuestring, "0123456789,-") != strlen(it->valuestring))
                 FAIL("docker option 'cpuset_cpus' must look like \"0-3,5\"");
