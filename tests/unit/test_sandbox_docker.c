@@ -715,13 +715,11 @@ static void test_missing_image_and_refusals(void **st)
     assert_int_equal(system(cmd), 0);
 }
 
-static void test_user(void **st)
+static void user_case(const char *suffix, const char *user)
 {
-    (void)st;
-    NEED();
     char msg[1024];
     corral_sbx *s = NULL;
-    int rc = create_sbx("user", IMAGE, "1000:1000", NULL, &s, msg, sizeof msg);
+    int rc = create_sbx(suffix, IMAGE, user, NULL, &s, msg, sizeof msg);
     if (rc)
         fail_msg("create: %d %s", rc, msg);
     struct run r = sh(s, "id -u");
@@ -738,12 +736,59 @@ static void test_user(void **st)
     r = sh(s, "stat -c '%u %a' /tmp/u/sub /tmp/u/sub/f.txt; echo more >> /tmp/u/sub/f.txt && echo ok");
     assert_string_equal(r.out.p, "1000 755\n1000 644\nok\n");
     run_free(&r);
+    /* Staged stdin is readable by the user, and removed by it. */
+    const char *argv[] = {"cat", NULL};
+    struct corral_exec_request req = {.argv = argv, .stdin_data = "as user\n", .stdin_len = 8};
+    r = run_req(s, &req);
+    assert_string_equal(r.out.p, "as user\n");
+    run_free(&r);
+    r = sh(s, "ls /.corral | grep -c '^in-' || true");
+    assert_string_equal(r.out.p, "0\n");
+    run_free(&r);
+    /* put_archive hands everything it extracts to the user. */
+    char *tar = NULL;
+    size_t tar_len = 0;
+    FILE *f = open_memstream(&tar, &tar_len);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_open_FILE(a, f);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, "ws/file.txt");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, 3);
+    archive_entry_set_uid(e, 4242);
+    archive_write_header(a, e);
+    archive_write_data(a, "abc", 3);
+    archive_entry_free(e);
+    archive_write_close(a);
+    archive_write_free(a);
+    fclose(f);
+    struct mem tm = {tar, tar_len};
+    struct corral_source tsrc = {sizeof tsrc, mem_read, &tm, (int64_t)tar_len};
+    corral_call_init(&c, 60000);
+    rc = g.ops->put_archive(s, "/tmp/hydrate", &tsrc, &c);
+    if (rc)
+        fail_msg("put_archive as user: %d %s", rc, c.message);
+    free(tar);
+    r = sh(s, "stat -c '%u' /tmp/hydrate /tmp/hydrate/ws/file.txt; cat /tmp/hydrate/ws/file.txt");
+    assert_string_equal(r.out.p, "1000\n1000\nabc");
+    run_free(&r);
     corral_call_init(&c, 60000);
     assert_int_equal(g.ops->destroy(s, &c), 0);
     corral_call_init(&c, 60000);
     assert_int_equal(g.ops->destroy(s, &c), 0);                 /* idempotent */
     assert_int_equal(running(s), 0);
     g.ops->close(s);
+}
+
+/* A numeric user goes into tar headers; a named one through copyUIDGID. */
+static void test_user(void **st)
+{
+    (void)st;
+    NEED();
+    user_case("uid", "1000:1000");
+    user_case("named", "corral");
 }
 
 static void test_ttl(void **st)

@@ -149,6 +149,13 @@ int dk_tarsrc_new(const char *name, uint32_t mode, long uid, long gid, const str
 void dk_tarsrc_source(struct dk_tarsrc *t, struct corral_source *src);
 const char *dk_tarsrc_error(const struct dk_tarsrc *t);
 void dk_tarsrc_free(struct dk_tarsrc *t);
+/* A corral_source re-emitting the tar stream src with every entry owned
+ * by uid:gid (streaming, constant memory). */
+struct dk_tarchown;
+int dk_tarchown_new(const struct corral_source *src, long uid, long gid, struct dk_tarchown **out);
+void dk_tarchown_source(struct dk_tarchown *t, struct corral_source *src);
+const char *dk_tarchown_error(const struct dk_tarchown *t);
+void dk_tarchown_free(struct dk_tarchown *t);
 /* Build an in-memory tar from entries (name, mode, data, len; dirs end with
  * '/' and have data NULL).  *out malloc'ed. */
 struct dk_tar_entry {
@@ -192,6 +199,9 @@ int dk_job_wait(corral_sbx *sbx, corral_job *job, int64_t timeout_ms, struct cor
 /* Run the shim with argv (e.g. {"mkdir", path}) as `user`, output
  * discarded; returns its exit code (>= 0) or a negative status. */
 int dk_shim_call(corral_sbx *sbx, const char *const *args, const char *user, corral_call *call);
+/* Same, with the shim's stdout (up to cap-1 bytes, NUL-terminated) in out. */
+int dk_shim_output(corral_sbx *sbx, const char *const *args, const char *user, char *out, size_t cap,
+                   corral_call *call);
 int dk_job_kill(corral_sbx *sbx, corral_job *job, corral_call *call);
 void dk_job_free(corral_sbx *sbx, corral_job *job);
 
@@ -202,11 +212,12 @@ int dk_put_archive(corral_sbx *sbx, const char *dir, const struct corral_source 
 int dk_get_archive(corral_sbx *sbx, const char *dir, const struct corral_sink *sink, corral_call *call);
 /* PUT the tar stream src into dir of container cid (dir must exist). */
 int dk_put_tar(struct dk_plugin *p, const char *cid, const char *dir, const struct corral_source *src,
-               int copy_uidgid, corral_call *call);
-/* Who files written for sbx belong to: numeric users go into the tar
- * headers (uid, gid), named ones need the daemon's copyUIDGID lookup
- * (copy = 1); root/unset gives 0/0. */
-void dk_owner(const corral_sbx *sbx, long *uid, long *gid, int *copy);
+               corral_call *call);
+/* Who files written for sbx belong to (0/0 without a sandbox user).  A
+ * named user is resolved once by running `shim ids` as that user (runc
+ * reads the container's passwd; the daemon's copyUIDGID looks names up on
+ * the host on some versions) and cached in the handle. */
+int dk_owner(corral_sbx *sbx, long *uid, long *gid, corral_call *call);
 /* A corral_source over memory the caller keeps alive. */
 struct dk_memsrc {
     const char *p;

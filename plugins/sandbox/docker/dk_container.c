@@ -73,7 +73,7 @@ int dk_upload_shim(struct dk_plugin *p, const char *cid, corral_call *call)
     struct dk_memsrc m;
     struct corral_source src;
     dk_memsrc_init(&m, &src, tar, len);
-    int rc = dk_put_tar(p, cid, "/", &src, 0, call);
+    int rc = dk_put_tar(p, cid, "/", &src, call);
     free(tar);
     return rc;
 }

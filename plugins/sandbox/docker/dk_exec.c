@@ -203,8 +203,9 @@ static int stage_stdin(corral_sbx *sbx, const struct corral_exec_request *req, c
     char name[64];
     snprintf(name, sizeof name, ".corral/in-%s", nc);
     long uid, gid;
-    int copy;
-    dk_owner(sbx, &uid, &gid, &copy);
+    int rc = dk_owner(sbx, &uid, &gid, call);
+    if (rc)
+        return rc;
     struct dk_tar_entry e = {name, 0600, req->stdin_data, req->stdin_len, uid, gid};
     char *tar;
     size_t len;
@@ -213,7 +214,7 @@ static int stage_stdin(corral_sbx *sbx, const struct corral_exec_request *req, c
     struct dk_memsrc m;
     struct corral_source src;
     dk_memsrc_init(&m, &src, tar, len);
-    int rc = dk_put_tar(sbx->p, sbx->cid, "/", &src, copy, call);
+    rc = dk_put_tar(sbx->p, sbx->cid, "/", &src, call);
     free(tar);
     if (rc == 0)
         snprintf(staged, cap, "/%s", name);
@@ -318,7 +319,32 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
     return 0;
 }
 
+struct membuf {
+    char *buf;
+    size_t cap, len;
+};
+
+static int mem_write(void *ud, const void *buf, size_t len)
+{
+    struct membuf *m = ud;
+    if (!m->cap)
+        return 0;
+    size_t room = m->cap - 1 - m->len;
+    if (len > room)
+        len = room;
+    memcpy(m->buf + m->len, buf, len);
+    m->len += len;
+    m->buf[m->len] = '\0';
+    return 0;
+}
+
 int dk_shim_call(corral_sbx *sbx, const char *const *args, const char *user, corral_call *call)
+{
+    return dk_shim_output(sbx, args, user, NULL, 0, call);
+}
+
+int dk_shim_output(corral_sbx *sbx, const char *const *args, const char *user, char *out, size_t cap,
+                   corral_call *call)
 {
     cJSON *cmd = cJSON_CreateArray();
     cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_SHIM_PATH));
@@ -328,7 +354,11 @@ int dk_shim_call(corral_sbx *sbx, const char *const *args, const char *user, cor
     int rc = exec_create(sbx, cmd, NULL, "/", user, &id, call);
     if (rc)
         return rc;
-    rc = exec_start(sbx, id, NULL, NULL, 30000, call);
+    struct membuf m = {out, cap, 0};
+    if (cap)
+        out[0] = '\0';
+    struct corral_sink so = {.struct_size = sizeof so, .write = mem_write, .ud = &m};
+    rc = exec_start(sbx, id, &so, NULL, 30000, call);
     int code = -1, running = 0;
     if (rc == 0)
         rc = exec_code(sbx, id, 1, &code, &running, call);
@@ -337,23 +367,6 @@ int dk_shim_call(corral_sbx *sbx, const char *const *args, const char *user, cor
 }
 
 /* ---- jobs ---------------------------------------------------------------- */
-
-struct membuf {
-    char buf[256];
-    size_t len;
-};
-
-static int mem_write(void *ud, const void *buf, size_t len)
-{
-    struct membuf *m = ud;
-    size_t room = sizeof m->buf - 1 - m->len;
-    if (len > room)
-        len = room;
-    memcpy(m->buf + m->len, buf, len);
-    m->len += len;
-    m->buf[m->len] = '\0';
-    return 0;
-}
 
 int dk_spawn(corral_sbx *sbx, const struct corral_exec_request *req_in, corral_job **out, corral_call *call)
 {
@@ -430,9 +443,10 @@ int dk_spawn(corral_sbx *sbx, const struct corral_exec_request *req_in, corral_j
 /* Status file "code signal timed_out" -> job->res; 1 if present. */
 static int probe_status(corral_sbx *sbx, corral_job *job, corral_call *call)
 {
-    char f[128];
+    char f[128], buf[256];
     snprintf(f, sizeof f, "%s.status", job->base);
-    struct membuf m = {.len = 0};
+    struct membuf m = {buf, sizeof buf, 0};
+    buf[0] = '\0';
     struct corral_sink s = {.struct_size = sizeof s, .write = mem_write, .ud = &m};
     int rc = dk_read_file(sbx, f, &s, call);
     if (rc == CORRAL_ENOTFOUND)
@@ -440,8 +454,8 @@ static int probe_status(corral_sbx *sbx, corral_job *job, corral_call *call)
     if (rc)
         return rc;
     int code, sig, to;
-    if (sscanf(m.buf, "%d %d %d", &code, &sig, &to) != 3)
-        return sbx->p->host->fail(call, CORRAL_EPROTO, "job status file unreadable: '%.40s'", m.buf);
+    if (sscanf(buf, "%d %d %d", &code, &sig, &to) != 3)
+        return sbx->p->host->fail(call, CORRAL_EPROTO, "job status file unreadable: '%.40s'", buf);
     job->res.exit_code = code;
     job->res.signal = sig;
     job->res.timed_out = to;

@@ -169,10 +169,9 @@ void dk_memsrc_init(struct dk_memsrc *m, struct corral_source *src, const void *
 }
 
 int dk_put_tar(struct dk_plugin *p, const char *cid, const char *dir, const struct corral_source *src,
-               int copy_uidgid, corral_call *call)
+               corral_call *call)
 {
-    char *u = archive_path(cid, dir, copy_uidgid ? "&noOverwriteDirNonDir=1&copyUIDGID=1"
-                                                 : "&noOverwriteDirNonDir=1");
+    char *u = archive_path(cid, dir, "&noOverwriteDirNonDir=1");
     if (!u)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
     struct dk_resp r;
@@ -185,18 +184,26 @@ int dk_put_tar(struct dk_plugin *p, const char *cid, const char *dir, const stru
     return rc;
 }
 
-void dk_owner(const corral_sbx *sbx, long *uid, long *gid, int *copy)
+int dk_owner(corral_sbx *sbx, long *uid, long *gid, corral_call *call)
 {
     *uid = *gid = 0;
-    *copy = 0;
     if (!sbx->user || !*sbx->user)
-        return;
-    if (sbx->uid >= 0) {
-        *uid = sbx->uid;
-        *gid = sbx->gid;
-    } else {
-        *copy = 1;
+        return 0;
+    if (sbx->uid < 0) {
+        char out[64] = "";
+        const char *args[] = {"ids", NULL};
+        int rc = dk_shim_output(sbx, args, sbx->user, out, sizeof out, call);
+        if (rc < 0)
+            return rc;
+        long u, g;
+        if (rc != 0 || sscanf(out, "%ld %ld", &u, &g) != 2 || u < 0 || g < 0)
+            return sbx->p->host->fail(call, CORRAL_EINVAL, "cannot resolve the sandbox user '%s'", sbx->user);
+        sbx->uid = u;
+        sbx->gid = g;
     }
+    *uid = sbx->uid;
+    *gid = sbx->gid;
+    return 0;
 }
 
 /* 1 if path exists in the container, 0 if not, <0 on error. */
@@ -278,8 +285,8 @@ int dk_write_file(corral_sbx *sbx, const char *path, const struct corral_source 
     }
     struct dk_tarsrc *t;
     long uid, gid;
-    int copy;
-    dk_owner(sbx, &uid, &gid, &copy);
+    if ((rc = dk_owner(sbx, &uid, &gid, call)))
+        goto out;
     rc = dk_tarsrc_new(name, mode ? mode : 0644, uid, gid, use, &t);
     if (rc) {
         rc = h->fail(call, rc, "write_file %s: cannot build the archive", path);
@@ -287,7 +294,7 @@ int dk_write_file(corral_sbx *sbx, const char *path, const struct corral_source 
     }
     struct corral_source tsrc;
     dk_tarsrc_source(t, &tsrc);
-    rc = dk_put_tar(sbx->p, sbx->cid, parent, &tsrc, copy, call);
+    rc = dk_put_tar(sbx->p, sbx->cid, parent, &tsrc, call);
     if (rc && dk_tarsrc_error(t))
         h->fail(call, rc, "write_file %s: %s", path, dk_tarsrc_error(t));
     dk_tarsrc_free(t);
@@ -307,12 +314,24 @@ int dk_put_archive(corral_sbx *sbx, const char *dir, const struct corral_source 
         rc = make_dir(sbx, dir, call);
     if (rc < 0)
         return rc;
-    /* Entries keep the owners their tar gives them (a hydrated workspace
-     * is the user's own); a named sandbox user gets everything. */
+    /* Without a sandbox user entries keep their tar's owners; with one,
+     * everything extracted is the user's (a hydrated workspace must be
+     * writable by the agent), rewritten on the fly. */
+    if (!sbx->user || !*sbx->user)
+        return dk_put_tar(sbx->p, sbx->cid, dir, src, call);
     long uid, gid;
-    int copy;
-    dk_owner(sbx, &uid, &gid, &copy);
-    return dk_put_tar(sbx->p, sbx->cid, dir, src, copy, call);
+    if ((rc = dk_owner(sbx, &uid, &gid, call)))
+        return rc;
+    struct dk_tarchown *t;
+    if ((rc = dk_tarchown_new(src, uid, gid, &t)))
+        return h->fail(call, rc, "put_archive %s: cannot read the archive", dir);
+    struct corral_source csrc;
+    dk_tarchown_source(t, &csrc);
+    rc = dk_put_tar(sbx->p, sbx->cid, dir, &csrc, call);
+    if (rc && dk_tarchown_error(t))
+        h->fail(call, rc, "put_archive %s: %s", dir, dk_tarchown_error(t));
+    dk_tarchown_free(t);
+    return rc;
 }
 
 int dk_get_archive(corral_sbx *sbx, const char *dir, const struct corral_sink *sink, corral_call *call)

@@ -2,6 +2,7 @@
  * libarchive (POSIX pax-restricted format, uncompressed). */
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,4 +351,136 @@ out:
     if (w)
         archive_write_free(w);
     return rc;
+}
+
+/* ---- re-owning a tar stream on the fly -------------------------------------- */
+
+struct dk_tarchown {
+    struct archive *in, *out;
+    const struct corral_source *src;
+    struct membuf ob;
+    size_t ob_off;
+    long uid, gid;
+    int stage;                /* 0 next header, 1 data, 2 closed */
+    char err[256];
+    char inbuf[65536];
+};
+
+static la_ssize_t chown_pull(struct archive *a, void *ud, const void **buf)
+{
+    struct dk_tarchown *t = ud;
+    long n = t->src->read(t->src->ud, t->inbuf, sizeof t->inbuf);
+    if (n < 0) {
+        archive_set_error(a, EIO, "the archive source failed");
+        return -1;
+    }
+    *buf = t->inbuf;
+    return n;
+}
+
+int dk_tarchown_new(const struct corral_source *src, long uid, long gid, struct dk_tarchown **out)
+{
+    struct dk_tarchown *t = calloc(1, sizeof *t);
+    if (!t)
+        return CORRAL_ENOMEM;
+    t->src = src;
+    t->uid = uid;
+    t->gid = gid;
+    t->in = archive_read_new();
+    t->out = tar_writer();
+    if (!t->in || !t->out) {
+        dk_tarchown_free(t);
+        return CORRAL_ENOMEM;
+    }
+    archive_read_support_format_tar(t->in);
+    if (archive_read_open(t->in, t, NULL, chown_pull, NULL) != ARCHIVE_OK ||
+        archive_write_open(t->out, &t->ob, NULL, mb_write, NULL) != ARCHIVE_OK) {
+        dk_tarchown_free(t);
+        return CORRAL_EINVAL;
+    }
+    *out = t;
+    return 0;
+}
+
+static long tarchown_read(void *ud, void *buf, size_t cap)
+{
+    struct dk_tarchown *t = ud;
+    while (t->ob_off == t->ob.len) {
+        t->ob.len = t->ob_off = 0;
+        if (t->stage == 2)
+            return 0;
+        if (t->stage == 0) {
+            struct archive_entry *e;
+            int r = archive_read_next_header(t->in, &e);
+            if (r == ARCHIVE_EOF) {
+                if (archive_write_close(t->out) != ARCHIVE_OK)
+                    goto werr;
+                t->stage = 2;
+                continue;
+            }
+            if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+                snprintf(t->err, sizeof t->err, "bad archive: %s", archive_error_string(t->in));
+                return CORRAL_EINVAL;
+            }
+            archive_entry_set_uid(e, t->uid);
+            archive_entry_set_gid(e, t->gid);
+            archive_entry_set_uname(e, NULL);
+            archive_entry_set_gname(e, NULL);
+            if (archive_write_header(t->out, e) != ARCHIVE_OK)
+                goto werr;
+            t->stage = 1;
+        } else {
+            const void *b;
+            size_t n;
+            la_int64_t off;
+            int r = archive_read_data_block(t->in, &b, &n, &off);
+            if (r == ARCHIVE_EOF) {
+                t->stage = 0;
+                continue;
+            }
+            if (r != ARCHIVE_OK) {
+                snprintf(t->err, sizeof t->err, "bad archive data: %s", archive_error_string(t->in));
+                return CORRAL_EINVAL;
+            }
+            if (n && archive_write_data(t->out, b, n) != (la_ssize_t)n)
+                goto werr;
+        }
+        if (t->ob.oom)
+            return CORRAL_ENOMEM;
+    }
+    size_t n = t->ob.len - t->ob_off;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, t->ob.p + t->ob_off, n);
+    t->ob_off += n;
+    return (long)n;
+werr:
+    snprintf(t->err, sizeof t->err, "tar: %s", archive_error_string(t->out));
+    return CORRAL_EIO;
+}
+
+void dk_tarchown_source(struct dk_tarchown *t, struct corral_source *src)
+{
+    memset(src, 0, sizeof *src);
+    src->struct_size = sizeof *src;
+    src->read = tarchown_read;
+    src->ud = t;
+    src->length = -1;
+}
+
+const char *dk_tarchown_error(const struct dk_tarchown *t)
+{
+    return t->err[0] ? t->err : NULL;
+}
+
+void dk_tarchown_free(struct dk_tarchown *t)
+{
+    if (!t)
+        return;
+    if (t->in)
+        archive_read_free(t->in);
+    if (t->out)
+        archive_write_free(t->out);
+    free(t->ob.p);
+    free(t);
 }

@@ -23,6 +23,7 @@
  *     holding the output open.
  *   shim kill FILE [SIG]      kill(-pgid, SIG or SIGKILL) for the id in FILE
  *   shim mkdir DIR            mkdir -p DIR (mode 0755, as the calling user)
+ *   shim ids                  print "uid gid" of the calling user
  *
  * Exit status: the child's code, 128+signal when killed, 124 on timeout,
  * 126/127 when ARGV cannot be executed, 125 for the shim's own errors.
@@ -347,6 +348,8 @@ static int do_mkdir(const char *dir)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "ids") == 0)
+        return printf("%ld %ld\n", (long)getuid(), (long)getgid()) > 0 ? 0 : 1;
     if (argc >= 3 && strcmp(argv[1], "mkdir") == 0)
         return do_mkdir(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "init") == 0)
