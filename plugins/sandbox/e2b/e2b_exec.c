@@ -60,10 +60,11 @@ static void sleep_ms(int64_t ms)
     nanosleep(&ts, NULL);
 }
 
-/* The command's argv: req->argv, or /bin/sh -c req->shell. */
-static int command_argv(const struct corral_exec_request *req, const char ***argv, size_t *argc)
+/* The command's argv: req->argv, or /bin/sh -c req->shell (in sh[4],
+ * the caller's storage: ops run concurrently on several threads). */
+static int command_argv(const struct corral_exec_request *req, const char *sh[4], const char ***argv,
+                        size_t *argc)
 {
-    static const char *sh[4];
     if (req->shell) {
         sh[0] = "/bin/sh";
         sh[1] = "-c";
@@ -113,9 +114,9 @@ int e2b_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral
              corral_call *call)
 {
     const struct corral_host *h = e2b_host;
-    const char **cmd;
+    const char **cmd, *sh[4];
     size_t argc;
-    if (command_argv(req, &cmd, &argc) != 0)
+    if (command_argv(req, sh, &cmd, &argc) != 0)
         return h->fail(call, CORRAL_EINVAL, "e2b: exec without argv or shell");
     int64_t t0 = h->now_ms();
     char *in = NULL, *hex = random_hex(12);
@@ -186,10 +187,10 @@ static char *job_dir(const corral_job *job)
 int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
 {
     const struct corral_host *h = e2b_host;
-    const char **cmd;
+    const char **cmd, *sh[4];
     size_t argc;
     *out = NULL;
-    if (command_argv(req, &cmd, &argc) != 0)
+    if (command_argv(req, sh, &cmd, &argc) != 0)
         return h->fail(call, CORRAL_EINVAL, "e2b: spawn without argv or shell");
     corral_job *job = calloc(1, sizeof *job);
     char *in = NULL, *dir = NULL, *tsec = NULL;

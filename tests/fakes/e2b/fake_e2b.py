@@ -124,7 +124,10 @@ class Proc:
             env["HOME"] = sbx.host_path(home)
             run_cwd = host_cwd
         self.lock = threading.Condition()
-        self.subscribers = []
+        # The starting request's subscription exists before the process
+        # does, so no early output is lost (envd subscribes before start).
+        self.first_sub = []
+        self.subscribers = [self.first_sub]
         self.end = None
         try:
             self.p = subprocess.Popen(argv, cwd=run_cwd, env=env,
@@ -139,7 +142,9 @@ class Proc:
             t.start()
         threading.Thread(target=self._wait, daemon=True).start()
 
-    def subscribe(self):
+    def subscribe(self, q=None):
+        if q is not None:
+            return q
         q = []
         with self.lock:
             self.subscribers.append(q)
@@ -790,7 +795,7 @@ class Handler(BaseHTTPRequestHandler):
                     sbx.procs[proc.pid] = proc
                 if deadline is not None:
                     threading.Thread(target=self._deadline_kill, args=(proc, deadline), daemon=True).start()
-                self.follow(proc, deadline, keepalive, first={"start": {"pid": proc.pid}})
+                self.follow(proc, deadline, keepalive, first={"start": {"pid": proc.pid}}, q=proc.first_sub)
             elif rpc == "process.Process/Connect":
                 proc = find_proc(sbx, req)
                 self.follow(proc, deadline, keepalive, first={"start": {"pid": proc.pid}})
@@ -818,8 +823,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
         self.wfile.flush()
 
-    def follow(self, proc, deadline, keepalive, first):
-        q = proc.subscribe()
+    def follow(self, proc, deadline, keepalive, first, q=None):
+        q = proc.subscribe(q)
         try:
             self.chunk(envelope({"event": first}))
             last = time.monotonic()
