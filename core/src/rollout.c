@@ -21,7 +21,7 @@
 
 #define AGENT_MOUNT_ROOT "/opt/corral/agents"
 #define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
-#define GATE_DIR_IN_SANDBOX "/run/corral-gate"
+#define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
 #define REWARD_DIR "/logs/verifier"
 #define OUTPUT_KEEP 4096              /* stdout/stderr bytes kept per command in the result */
 #define AGENT_STDOUT_MAX ((size_t)256 << 20)
@@ -195,8 +195,10 @@ static int start_gate(struct rollout *r)
         return st;
     if (r->o->gate) {
         r->gate = r->o->gate;
-        if (r->o->gate_socket)
-            snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->o->gate_socket);
+        if (!r->o->gate_socket && !r->o->gate_url)
+            return fail(r, CORRAL_EINVAL, "infrastructure", "gate",
+                        "a shared gate needs its unix socket path or a gate URL");
+        snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->o->gate_socket ? r->o->gate_socket : "");
     } else {
         snprintf(r->gate_socket, sizeof r->gate_socket, "%s/gate.sock", r->host_dir);
         struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = r->gate_socket,
@@ -276,7 +278,9 @@ static int create_sandbox(struct rollout *r)
                           "corral-forward not found (set CORRAL_LIBEXEC_DIR or reinstall corral)");
             } else {
                 mounts[n_mounts++] = (struct corral_mount){forwarder, FORWARD_IN_SANDBOX, 1};
-                mounts[n_mounts++] = (struct corral_mount){r->host_dir, GATE_DIR_IN_SANDBOX, 0};
+                /* The socket file itself: the gate may be the rollout's own
+                 * (in host_dir) or a shared one (trainer mode). */
+                mounts[n_mounts++] = (struct corral_mount){r->gate_socket, GATE_SOCKET_IN_SANDBOX, 0};
             }
         }
     } else if (r->registered && !r->o->gate_url) {
@@ -476,7 +480,7 @@ static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
 {
     char port_file[192];
     snprintf(port_file, sizeof port_file, "%s/gate.port", r->run);
-    const char *argv[] = {FORWARD_IN_SANDBOX, port_file, GATE_DIR_IN_SANDBOX "/gate.sock", NULL};
+    const char *argv[] = {FORWARD_IN_SANDBOX, port_file, GATE_SOCKET_IN_SANDBOX, NULL};
     char log[192];
     snprintf(log, sizeof log, "%s/forward.log", r->run);
     struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .cwd = "/", .err_path = log};
