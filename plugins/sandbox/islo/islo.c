@@ -261,22 +261,40 @@ static int write_all(const struct corral_sink *s, const char *data)
     return s->write(s->ud, data, strlen(data));
 }
 
-/* Run `cmd` (a cJSON array, consumed) to completion. */
+/* Prefix cmd with coreutils timeout: own process group, TERM then KILL, exit 124. */
+static void prefix_timeout(cJSON *cmd, int64_t timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return;
+    char secs[32];
+    snprintf(secs, sizeof secs, "%lld.%03lld", (long long)(timeout_ms / 1000), (long long)(timeout_ms % 1000));
+    const char *pre[] = {"timeout", "-k", "2", secs};
+    for (int i = 3; i >= 0; i--)
+        cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
+}
+
+static int islo_read_file(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call);
+
+/* Stream the captured output file at path to sink (missing = empty). */
+static int fetch_output(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call)
+{
+    if (!sink)
+        return 0;
+    int rc = islo_read_file(sb, path, sink, call);
+    return rc == CORRAL_ENOTFOUND ? 0 : rc;
+}
+
+/* Run `cmd` (a cJSON array, consumed, already wrapped) to completion.  With
+ * cap_out/cap_err the output was redirected to those files inside and is
+ * downloaded from there (binary-safe, not capped by the exec API);
+ * otherwise the exec result's text is used. */
 static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *const *env, const char *user,
                    int64_t timeout_ms, const struct corral_sink *out, const struct corral_sink *err,
-                   struct corral_exec_result *res, corral_call *call)
+                   const char *cap_out, const char *cap_err, struct corral_exec_result *res, corral_call *call)
 {
     struct islo *p = sb->p;
     const struct corral_host *h = p->host;
     int64_t t0 = h->now_ms();
-    if (timeout_ms > 0) {
-        /* coreutils timeout: own process group, TERM then KILL, exit 124. */
-        char secs[32];
-        snprintf(secs, sizeof secs, "%lld.%03lld", (long long)(timeout_ms / 1000), (long long)(timeout_ms % 1000));
-        const char *pre[] = {"timeout", "-k", "2", secs};
-        for (int i = 3; i >= 0; i--)
-            cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
-    }
     cJSON *b = cJSON_CreateObject();
     cJSON_AddItemToObject(b, "command", cmd);
     cJSON_AddStringToObject(b, "workdir", cwd ? cwd : sb->workdir);
@@ -342,9 +360,17 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
                     /* failed without an exit code: the command could not run. */
                     res->exit_code = strcmp(e.status, "completed") == 0 ? 0 : 127;
                 }
+                int w;
+                if (cap_out) {
+                    islo_exec_info_free(&e);
+                    w = fetch_output(sb, cap_out, out, call);
+                    if (w == 0)
+                        w = fetch_output(sb, cap_err, err, call);
+                    return w;
+                }
                 if (e.truncated)
                     h->log(h, CORRAL_LOG_WARN, "islo: exec %s output was truncated by the server", exec_id);
-                int w = write_all(out, e.out);
+                w = write_all(out, e.out);
                 if (w == 0)
                     w = write_all(err, e.err);
                 islo_exec_info_free(&e);
@@ -368,6 +394,8 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
             res->timed_out = 1;
             res->duration_ms = h->now_ms() - t0;
             h->log(h, CORRAL_LOG_WARN, "islo: exec %s still running past its timeout", exec_id);
+            if (cap_out && fetch_output(sb, cap_out, out, call) == 0)
+                fetch_output(sb, cap_err, err, call);
             return 0;
         }
         if ((rc = islo_sleep(p, wait, call)) != 0)
@@ -384,7 +412,8 @@ static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
     for (; *argv; argv++)
         cJSON_AddItemToArray(cmd, cJSON_CreateString(*argv));
     struct corral_exec_result res = {.struct_size = sizeof res};
-    int rc = run_cmd(sb, cmd, "/", NULL, NULL, 60000, NULL, NULL, &res, call);
+    prefix_timeout(cmd, 60000);
+    int rc = run_cmd(sb, cmd, "/", NULL, NULL, 60000, NULL, NULL, NULL, NULL, &res, call);
     if (rc == 0 && res.exit_code != 0)
         rc = sb->p->host->fail(call, CORRAL_EIO, "islo: helper command %s exited %d", argv0, res.exit_code);
     return rc;
@@ -406,13 +435,16 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
         cJSON_Delete(cmd);
         return p->host->fail(call, CORRAL_EINVAL, "islo: exec needs argv or shell");
     }
+    prefix_timeout(cmd, req->timeout_ms);
+    char hex[17], outf[64], errf[64], inf[64] = "";
+    rand_hex(hex, 8);
+    snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
+    snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
     if (req->stdin_data && req->stdin_len) {
         /* Islo exec has no stdin: stage it as a file the command reads. */
-        char hex[17], fpath[64];
-        rand_hex(hex, 8);
-        snprintf(fpath, sizeof fpath, "/tmp/.corral-stdin-%s", hex);
+        snprintf(inf, sizeof inf, "/tmp/.corral-in-%s", hex);
         char qpath[512];
-        sbpath_q(qpath, sizeof qpath, sb->name, "/files", fpath);
+        sbpath_q(qpath, sizeof qpath, sb->name, "/files", inf);
         char tmpl[] = "/tmp/corral-islo-stdin-XXXXXX";
         int fd = mkstemp(tmpl);
         if (fd < 0) {
@@ -435,11 +467,22 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
             cJSON_Delete(cmd);
             return rc;
         }
-        const char *pre[] = {"/bin/sh", "-c", "f=$1; shift; exec <\"$f\"; rm -f \"$f\"; exec \"$@\"", "sh", fpath};
-        for (int i = 4; i >= 0; i--)
-            cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
     }
-    return run_cmd(sb, cmd, req->cwd, req->env, req->user, req->timeout_ms, req->out, req->err, res, call);
+    /* Output goes to files inside (the exec API returns capped UTF-8 text);
+     * the previous exec's files are removed first. */
+    const char *pre[] = {"/bin/sh", "-c",
+                         "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; o=$3 e=$4 i=$5; shift 5; "
+                         "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
+                         "sh", sb->prev_out ? sb->prev_out : "", sb->prev_err ? sb->prev_err : "", outf, errf, inf};
+    for (int i = 8; i >= 0; i--)
+        cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
+    int rc = run_cmd(sb, cmd, req->cwd, req->env, req->user, req->timeout_ms, req->out, req->err, outf, errf, res,
+                     call);
+    free(sb->prev_out);
+    free(sb->prev_err);
+    sb->prev_out = strdup(outf);
+    sb->prev_err = strdup(errf);
+    return rc;
 }
 
 /* ---- create / attach / destroy ---- */
@@ -453,6 +496,8 @@ static void sbx_free(corral_sbx *sb)
     free(sb->workdir);
     free(sb->user);
     free(sb->profile_id);
+    free(sb->prev_out);
+    free(sb->prev_err);
     free(sb);
 }
 

@@ -588,8 +588,11 @@ class Handler(BaseHTTPRequestHandler):
                 dest = os.path.normpath(os.path.join(hp, m.name))
                 if m.name.startswith("/") or not (dest == hp or dest.startswith(hp + "/")):
                     return self.send(400, err("FILE_OPERATION_ERROR", "unsafe member %s" % m.name))
-                if (m.issym() or m.islnk()) and (m.linkname.startswith("/") or ".." in m.linkname.split("/")):
-                    return self.send(400, err("FILE_OPERATION_ERROR", "unsafe link %s" % m.name))
+                if m.issym() or m.islnk():
+                    base = os.path.dirname(dest) if m.issym() else hp
+                    target = os.path.normpath(os.path.join(base, m.linkname))
+                    if m.linkname.startswith("/") or not (target == hp or target.startswith(hp + "/")):
+                        return self.send(400, err("FILE_OPERATION_ERROR", "unsafe link %s" % m.name))
             os.makedirs(hp, exist_ok=True)
             t.extractall(hp, filter="tar") if hasattr(tarfile, "data_filter") else t.extractall(hp)
             return self.send(200, {"status": "extracted"})

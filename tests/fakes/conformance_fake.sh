@@ -1,0 +1,39 @@
+#!/bin/sh
+# Run corral-conformance for the islo or hf plugin against its fake server.
+# usage: conformance_fake.sh islo|hf <corral-conformance> <plugin-dir> [extra args...]
+set -eu
+backend=$1 conf=$2 plugdir=$3
+shift 3
+here=$(cd "$(dirname "$0")" && pwd)
+command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
+tmp=$(mktemp -d)
+fake_pid=
+cleanup() { [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+python3 "$here/$backend/${backend}_fake.py" --port-file "$tmp/ports" >/dev/null &
+fake_pid=$!
+i=0
+while [ ! -s "$tmp/ports" ]; do i=$((i + 1)); [ $i -lt 100 ] || { echo "fake did not start"; exit 1; }; sleep 0.1; done
+port() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$tmp/ports" "$1"; }
+off='"local": {"enabled": false}, "docker": {"enabled": false}, "e2b": {"enabled": false}'
+if [ "$backend" = islo ]; then
+  export ISLO_API_KEY=ak_test_key
+  curl -s -X POST -d '{"ready_delay_ms": 50, "delete_delay_ms": 200}' "http://127.0.0.1:$(port control)/_config" >/dev/null
+  cat > "$tmp/config.json" <<JSON
+{"sandbox": {$off, "hf": {"enabled": false},
+ "islo": {"control_url": "http://127.0.0.1:$(port control)", "compute_url": "http://127.0.0.1:$(port compute)",
+          "poll_interval_ms": 50, "backoff_ms": 50, "ready_timeout_s": 30}},
+ "agent": {"opencode": {"enabled": false}, "pi": {"enabled": false}, "oracle": {"enabled": false}}}
+JSON
+else
+  export HF_TOKEN=hf_test_token
+  curl -s -X POST -d '{"ready_delay_ms": 50}' "http://127.0.0.1:$(port hub)/_config" >/dev/null
+  cat > "$tmp/config.json" <<JSON
+{"sandbox": {$off, "islo": {"enabled": false},
+ "hf": {"endpoint": "http://127.0.0.1:$(port hub)", "namespace": "tester",
+        "sandbox_url": "http://127.0.0.1:$(port proxy)/{job_id}", "poll_interval_ms": 50, "backoff_ms": 50}},
+ "agent": {"opencode": {"enabled": false}, "pi": {"enabled": false}, "oracle": {"enabled": false}}}
+JSON
+fi
+export CORRAL_CONFIG_DIR="$tmp/etc" CORRAL_PLUGIN_PATH=
+"$conf" --plugin "$backend" --plugin-dir "$plugdir" --config "$tmp/config.json" "$@"
