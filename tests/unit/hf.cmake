@@ -9,3 +9,9 @@ if(PYTHON3)
   add_test(NAME hf_fake_wire COMMAND ${PYTHON3} ${CMAKE_SOURCE_DIR}/tests/fakes/hf/test_hf_fake.py)
   set_tests_properties(hf_fake_wire PROPERTIES TIMEOUT 120)
 endif()
+# The backend-independent contract suite against the fake (77 = skipped).
+add_test(NAME conformance_hf_fake
+         COMMAND sh ${CMAKE_SOURCE_DIR}/tests/fakes/conformance_fake.sh hf
+                 $<TARGET_FILE:corral-conformance> ${CORRAL_BUILD_PLUGIN_DIR})
+set_tests_properties(conformance_hf_fake PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RUN_SERIAL TRUE
+                     LABELS conformance)

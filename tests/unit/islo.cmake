@@ -10,3 +10,9 @@ if(PYTHON3)
   set_tests_properties(islo_fake_wire PROPERTIES TIMEOUT 120)
 endif()
 include(${PROJECT_SOURCE_DIR}/tests/fuzz/islo_hf.cmake)
+# The backend-independent contract suite against the fake (77 = skipped).
+add_test(NAME conformance_islo_fake
+         COMMAND sh ${CMAKE_SOURCE_DIR}/tests/fakes/conformance_fake.sh islo
+                 $<TARGET_FILE:corral-conformance> ${CORRAL_BUILD_PLUGIN_DIR})
+set_tests_properties(conformance_islo_fake PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RUN_SERIAL TRUE
+                     LABELS conformance)

@@ -41,6 +41,7 @@ struct hf {
 struct corral_sbx {
     struct hf *p;
     char *job_id, *id, *url, *workdir;
+    char *prev_out, *prev_err; /* output files of the last exec, removed by the next */
 };
 
 static const struct corral_option hf_options[] = {
@@ -244,6 +245,8 @@ static void sbx_free(corral_sbx *sb)
     free(sb->id);
     free(sb->url);
     free(sb->workdir);
+    free(sb->prev_out);
+    free(sb->prev_err);
     free(sb);
 }
 
@@ -469,8 +472,22 @@ static int sink_all(const struct corral_sink *s, const char *d)
     return s && d && *d ? s->write(s->ud, d, strlen(d)) : 0;
 }
 
+static int hf_read_file(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call);
+
+/* Stream the captured output file at path to sink (missing = empty). */
+static int fetch_output(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call)
+{
+    if (!sink || !path)
+        return 0;
+    int rc = hf_read_file(sb, path, sink, call);
+    return rc == CORRAL_ENOTFOUND ? 0 : rc;
+}
+
+/* Run cmd (consumed).  With cap_out/cap_err the output was redirected to
+ * those files inside and is read back from there. */
 static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, const struct corral_sink *out,
-               const struct corral_sink *err, struct corral_exec_result *res, corral_call *call)
+               const struct corral_sink *err, const char *cap_out, const char *cap_err,
+               struct corral_exec_result *res, corral_call *call)
 {
     struct hf *p = sb->p;
     const struct corral_host *h = p->host;
@@ -522,6 +539,11 @@ static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, 
         if (timeout_ms > 0 && e.rc == 124 && res->duration_ms >= timeout_ms)
             res->timed_out = 1;
     }
+    if (cap_out) {
+        hf_exec_free(&e);
+        int w = fetch_output(sb, cap_out, out, call);
+        return w ? w : fetch_output(sb, cap_err, err, call);
+    }
     int w = sink_all(out, e.out);
     if (w == 0)
         w = sink_all(err, e.err);
@@ -535,7 +557,7 @@ static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
     for (const char *const *a = argv; *a; a++)
         cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
     struct corral_exec_result res = {.struct_size = sizeof res};
-    int rc = run(sb, cmd, "/", 60000, NULL, NULL, &res, call);
+    int rc = run(sb, cmd, "/", 60000, NULL, NULL, NULL, NULL, &res, call);
     if (rc == 0 && res.exit_code != 0)
         rc = sb->p->host->fail(call, CORRAL_EIO, "hf: helper command %s exited %d", argv[0], res.exit_code);
     return rc;
@@ -558,8 +580,10 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
         return p->host->fail(call, CORRAL_EINVAL, "hf: exec needs argv or shell");
     }
     int has_env = req->env && req->env[0], has_in = req->stdin_data && req->stdin_len;
-    if (has_env || has_in) {
-        /* Stage env (as a sourced file) and stdin inside the sandbox. */
+    char outf[64], errf[64];
+    {
+        /* Stage env (as a sourced file) and stdin inside the sandbox; the
+         * output goes to files there (the server's exec reply is UTF-8 text). */
         char hex[17], envf[64] = "/dev/null", inf[64] = "";
         unsigned char rb[8];
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -612,14 +636,23 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
             cJSON_Delete(cmd);
             return rc;
         }
+        snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
+        snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
         const char *pre[] = {"/bin/sh", "-c",
-                             "set -a; . \"$1\"; set +a; [ \"$1\" = /dev/null ] || rm -f \"$1\"; "
-                             "if [ -n \"$2\" ]; then exec <\"$2\"; rm -f \"$2\"; fi; shift 2; exec \"$@\"",
-                             "sh", envf, inf};
-        for (int i = 5; i >= 0; i--)
+                             "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; set -a; . \"$3\"; set +a; "
+                             "[ \"$3\" = /dev/null ] || rm -f -- \"$3\"; o=$4 e=$5 i=$6; shift 6; "
+                             "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
+                             "sh", sb->prev_out ? sb->prev_out : "", sb->prev_err ? sb->prev_err : "",
+                             envf, outf, errf, inf};
+        for (int i = 9; i >= 0; i--)
             cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
     }
-    return run(sb, cmd, req->cwd, req->timeout_ms, req->out, req->err, res, call);
+    int rc = run(sb, cmd, req->cwd, req->timeout_ms, req->out, req->err, outf, errf, res, call);
+    free(sb->prev_out);
+    free(sb->prev_err);
+    sb->prev_out = strdup(outf);
+    sb->prev_err = strdup(errf);
+    return rc;
 }
 
 static int hf_read_file(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call)
