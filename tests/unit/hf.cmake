@@ -15,3 +15,8 @@ add_test(NAME conformance_hf_fake
                  $<TARGET_FILE:corral-conformance> ${CORRAL_BUILD_PLUGIN_DIR})
 set_tests_properties(conformance_hf_fake PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RUN_SERIAL TRUE
                      LABELS conformance)
+# Live smoke test against the real cloud (skipped, 77, without credentials).
+corral_add_unit_test(test_hf_live SOURCES test_cloud_live.c testenv.c)
+target_compile_definitions(test_hf_live PRIVATE BACKEND="hf")
+add_dependencies(test_hf_live sandbox_hf)
+set_tests_properties(test_hf_live PROPERTIES TIMEOUT 900)

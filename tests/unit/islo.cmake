@@ -16,3 +16,8 @@ add_test(NAME conformance_islo_fake
                  $<TARGET_FILE:corral-conformance> ${CORRAL_BUILD_PLUGIN_DIR})
 set_tests_properties(conformance_islo_fake PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RUN_SERIAL TRUE
                      LABELS conformance)
+# Live smoke test against the real cloud (skipped, 77, without credentials).
+corral_add_unit_test(test_islo_live SOURCES test_cloud_live.c testenv.c)
+target_compile_definitions(test_islo_live PRIVATE BACKEND="islo")
+add_dependencies(test_islo_live sandbox_islo)
+set_tests_properties(test_islo_live PROPERTIES TIMEOUT 900)
