@@ -14,6 +14,7 @@
  * - The spec's env goes into the job's secrets (values may be secrets).
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ struct hf {
 struct corral_sbx {
     struct hf *p;
     char *job_id, *id, *url, *workdir;
-    char *prev_out, *prev_err; /* output files of the last exec, removed by the next */
+    pthread_mutex_t lock;      /* guards prev_out/prev_err (execs may run concurrently) */
+    char *prev_out, *prev_err; /* output files of a finished exec, removed by the next */
 };
 
 static const struct corral_option hf_options[] = {
@@ -229,6 +231,7 @@ static char *make_url(struct hf *p, const char *job_id)
 static corral_sbx *sbx_new(struct hf *p, const char *job_id, const char *id, const char *workdir)
 {
     corral_sbx *sb = calloc(1, sizeof *sb);
+    pthread_mutex_init(&sb->lock, NULL);
     sb->p = p;
     sb->job_id = strdup(job_id);
     sb->id = strdup(id);
@@ -247,6 +250,7 @@ static void sbx_free(corral_sbx *sb)
     free(sb->workdir);
     free(sb->prev_out);
     free(sb->prev_err);
+    pthread_mutex_destroy(&sb->lock);
     free(sb);
 }
 
@@ -580,7 +584,7 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
         return p->host->fail(call, CORRAL_EINVAL, "hf: exec needs argv or shell");
     }
     int has_env = req->env && req->env[0], has_in = req->stdin_data && req->stdin_len;
-    char outf[64], errf[64];
+    char outf[64], errf[64], *old_out = NULL, *old_err = NULL;
     {
         /* Stage env (as a sourced file) and stdin inside the sandbox; the
          * output goes to files there (the server's exec reply is UTF-8 text). */
@@ -636,22 +640,32 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
             cJSON_Delete(cmd);
             return rc;
         }
+        /* Take the files a finished exec left (concurrent execs each take their own). */
+        pthread_mutex_lock(&sb->lock);
+        old_out = sb->prev_out;
+        old_err = sb->prev_err;
+        sb->prev_out = sb->prev_err = NULL;
+        pthread_mutex_unlock(&sb->lock);
         snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
         snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
         const char *pre[] = {"/bin/sh", "-c",
                              "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; set -a; . \"$3\"; set +a; "
                              "[ \"$3\" = /dev/null ] || rm -f -- \"$3\"; o=$4 e=$5 i=$6; shift 6; "
                              "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
-                             "sh", sb->prev_out ? sb->prev_out : "", sb->prev_err ? sb->prev_err : "",
+                             "sh", old_out ? old_out : "", old_err ? old_err : "",
                              envf, outf, errf, inf};
         for (int i = 9; i >= 0; i--)
             cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
     }
     int rc = run(sb, cmd, req->cwd, req->timeout_ms, req->out, req->err, outf, errf, res, call);
-    free(sb->prev_out);
-    free(sb->prev_err);
-    sb->prev_out = strdup(outf);
-    sb->prev_err = strdup(errf);
+    free(old_out);
+    free(old_err);
+    pthread_mutex_lock(&sb->lock);
+    if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
+        sb->prev_out = strdup(outf);
+        sb->prev_err = strdup(errf);
+    }
+    pthread_mutex_unlock(&sb->lock);
     return rc;
 }
 

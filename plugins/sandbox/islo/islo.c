@@ -468,20 +468,29 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
             return rc;
         }
     }
+    /* Take the files a finished exec left (concurrent execs each take their own). */
+    pthread_mutex_lock(&sb->lock);
+    char *old_out = sb->prev_out, *old_err = sb->prev_err;
+    sb->prev_out = sb->prev_err = NULL;
+    pthread_mutex_unlock(&sb->lock);
     /* Output goes to files inside (the exec API returns capped UTF-8 text);
      * the previous exec's files are removed first. */
     const char *pre[] = {"/bin/sh", "-c",
                          "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; o=$3 e=$4 i=$5; shift 5; "
                          "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
-                         "sh", sb->prev_out ? sb->prev_out : "", sb->prev_err ? sb->prev_err : "", outf, errf, inf};
+                         "sh", old_out ? old_out : "", old_err ? old_err : "", outf, errf, inf};
     for (int i = 8; i >= 0; i--)
         cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
     int rc = run_cmd(sb, cmd, req->cwd, req->env, req->user, req->timeout_ms, req->out, req->err, outf, errf, res,
                      call);
-    free(sb->prev_out);
-    free(sb->prev_err);
-    sb->prev_out = strdup(outf);
-    sb->prev_err = strdup(errf);
+    free(old_out);
+    free(old_err);
+    pthread_mutex_lock(&sb->lock);
+    if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
+        sb->prev_out = strdup(outf);
+        sb->prev_err = strdup(errf);
+    }
+    pthread_mutex_unlock(&sb->lock);
     return rc;
 }
 
@@ -498,6 +507,7 @@ static void sbx_free(corral_sbx *sb)
     free(sb->profile_id);
     free(sb->prev_out);
     free(sb->prev_err);
+    pthread_mutex_destroy(&sb->lock);
     free(sb);
 }
 
@@ -571,6 +581,7 @@ static int islo_create(void *ps, const struct corral_sandbox_spec *spec, corral_
     }
 
     corral_sbx *sb = calloc(1, sizeof *sb);
+    pthread_mutex_init(&sb->lock, NULL);
     sb->p = p;
     sb->name = strdup(name);
     sb->workdir = strdup(spec->workdir ? spec->workdir : p->workdir);
@@ -762,6 +773,7 @@ static int from_state(struct islo *p, const char *json, corral_sbx **out, corral
         return p->host->fail(call, CORRAL_EINVAL, "islo: state without a sandbox name");
     }
     corral_sbx *sb = calloc(1, sizeof *sb);
+    pthread_mutex_init(&sb->lock, NULL);
     sb->p = p;
     sb->name = strdup(n->valuestring);
     const cJSON *v;

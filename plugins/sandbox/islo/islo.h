@@ -73,7 +73,8 @@ struct corral_sbx {
     struct islo *p;
     char *name, *id, *workdir, *user;
     char *profile_id;             /* the gateway profile we made (owned), or NULL */
-    char *prev_out, *prev_err;    /* output files of the last exec, removed by the next */
+    pthread_mutex_t lock;         /* guards prev_out/prev_err (execs may run concurrently) */
+    char *prev_out, *prev_err;    /* output files of a finished exec, removed by the next */
 };
 
 enum { ISLO_CONTROL = 0, ISLO_COMPUTE = 1 };
