@@ -166,6 +166,10 @@ class IsloFakeTest(unittest.TestCase):
         self.assertEqual(st, 400)
         st, b = self.api("GET", "/sandboxes/fs-1/files?path=/workspace/a.bin")
         self.assertEqual((st, b), (200, b"hello\x00bytes"))
+        # commands see the same "/" as the files API
+        st, b = self.api("POST", "/sandboxes/fs-1/exec", {"command": ["cat", "/workspace/a.bin"]})
+        r = self.wait_exec("fs-1", b["exec_id"])
+        self.assertEqual(r["stdout"], "hello\x00bytes")
         st, b = self.api("GET", "/sandboxes/fs-1/files?path=/workspace/missing")
         self.assertEqual((st, b["code"]), (404, "FILE_NOT_FOUND"))
         buf = io.BytesIO()
