@@ -20,6 +20,7 @@ struct corral_job {
     int done;              /* reaped: status is valid */
     int status;
     int timed_out;
+    int killed;            /* job_kill sent SIGKILL */
     int64_t start_ms;
     int64_t limit_ms;      /* INT64_MAX = none */
     int64_t end_ms;
@@ -172,8 +173,10 @@ int local_job_kill(corral_sbx *sbx, corral_job *j, corral_call *call)
     (void)call;
     (void)sbx;
     /* An unreaped leader keeps its pid (and so the group id) ours. */
-    if (j && !j->done && j->pid > 0)
+    if (j && !j->done && j->pid > 0) {
         kill(-j->pid, SIGKILL);
+        j->killed = 1;
+    }
     return 0;
 }
 
@@ -182,9 +185,13 @@ void local_job_free(corral_sbx *sbx, corral_job *j)
     (void)sbx;
     if (!j)
         return;
+    /* Reap what is dead or dying (killed: that takes no time); a job still
+     * running is left alone as documented, and stays a zombie of this
+     * process once it ends. */
     if (!j->done && j->pid > 0) {
         int st;
-        waitpid(j->pid, &st, WNOHANG);
+        while (waitpid(j->pid, &st, j->killed ? 0 : WNOHANG) < 0 && errno == EINTR)
+            ;
     }
     if (j->pidfd >= 0)
         close(j->pidfd);

@@ -181,8 +181,10 @@ int local_get_archive(corral_sbx *sbx, const char *dir, const struct corral_sink
 
 int local_pause(corral_sbx *sbx, corral_call *call);
 int local_resume(corral_sbx *sbx, corral_call *call);
-/* Send sig to every process of the sandbox except the holder's own two. */
-int local_signal_all(const struct local_meta *m, int sig);
+/* Send sig to every process of the sandbox except the holder's own two.
+ * For SIGSTOP, returns only once all are stopped (-EAGAIN after ~2 s, with
+ * the last process that would not stop in *stuck / *stuck_state). */
+int local_signal_all(const struct local_meta *m, int sig, pid_t *stuck, char *stuck_state);
 
 int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call);
 int local_attach(void *ps, const char *state_json, corral_sbx **out, corral_call *call);
