@@ -46,8 +46,9 @@ const char *corral_strerror(int status);
 
 /* ---- Logging ---------------------------------------------------------------- */
 
-/* Set the process-wide log threshold (enum corral_log_level) and stream
- * (NULL = stderr).  Not thread-safe against concurrent logging; call early. */
+/* Set the process-wide log threshold (enum corral_log_level) and, when
+ * stream is not NULL, the stream (stderr until set).  Not thread-safe
+ * against concurrent logging; call early. */
 void corral_log_setup(int level, FILE *stream);
 /* Log a line "corral[<tag>]: <level>: <message>" if level passes the threshold. */
 void corral_log(int level, const char *tag, const char *fmt, ...) CORRAL_PRINTF(3, 4);
@@ -63,10 +64,11 @@ struct corral_options {
     const char *config_file;          /* --config FILE (applied last), or NULL */
     const char *const *plugin_dirs;   /* --plugin-dir DIRs (searched first), NULL-terminated, or NULL */
     int no_plugins;                   /* 1: read config only, load nothing */
+    const char *log_level;            /* "error".."debug" overriding config log_level, or NULL */
 };
 
 /* Read the configuration (DESIGN.md order: CORRAL_CONFIG_DIR or
- * /etc/corral/corral.json, conf.d/*.json, $XDG_CONFIG_HOME/corral/config.json,
+ * /etc/corral/corral.json, conf.d/ *.json, $XDG_CONFIG_HOME/corral/config.json,
  * options->config_file), then discover and load plugins.  Configuration
  * errors fail the call (the context is still returned when *out is set, so
  * `config check` can print every error); refused plugins do not.  The

@@ -130,17 +130,27 @@ struct corral_sandbox_ops {
     size_t struct_size;
     uint32_t caps;                  /* enum corral_sandbox_caps */
 
+    /* ---- Mandatory slots: every backend sets these ---- */
+
     /* Create and start a sandbox from spec; *out is a new handle. */
     int (*create)(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call);
+    /* Run a command to completion. */
+    int (*exec)(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
+                corral_call *call);
+    /* Destroy the sandbox and everything the backend holds for it (the
+     * handle stays valid until close()).  Idempotent: gone is success. */
+    int (*destroy)(corral_sbx *sbx, corral_call *call);
+    /* Release the handle; the sandbox itself is left as it is. */
+    void (*close)(corral_sbx *sbx);
+
+    /* ---- Optional slots: the host checks CORRAL_HAS() before each use ---- */
+
+    /* Serialize what attach() needs to *json (malloc'ed; no secrets). */
+    int (*state)(corral_sbx *sbx, char **json, corral_call *call);
     /* Reattach to the sandbox described by state_json (from state() or
      * list()).  A paused or stopped sandbox is resumed, never recreated;
      * CORRAL_ENOTFOUND if it is gone. */
     int (*attach)(void *ps, const char *state_json, corral_sbx **out, corral_call *call);
-    /* Serialize what attach() needs to *json (malloc'ed; no secrets). */
-    int (*state)(corral_sbx *sbx, char **json, corral_call *call);
-    /* Run a command to completion. */
-    int (*exec)(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
-                corral_call *call);
     /* Start a command in the background (its own process group); *job is a new handle. */
     int (*spawn)(corral_sbx *sbx, const struct corral_exec_request *req, corral_job **job, corral_call *call);
     /* Wait up to timeout_ms (0 = probe once) for the job.  0 and *res filled
@@ -160,23 +170,22 @@ struct corral_sandbox_ops {
     int (*put_archive)(corral_sbx *sbx, const char *dir, const struct corral_source *src, corral_call *call);
     /* Stream a tar of the directory dir's contents (paths relative to dir) to sink. */
     int (*get_archive)(corral_sbx *sbx, const char *dir, const struct corral_sink *sink, corral_call *call);
-    /* Freeze / thaw every process (CORRAL_CAP_PAUSE). */
+    /* Freeze every process (CORRAL_CAP_PAUSE). */
     int (*pause)(corral_sbx *sbx, corral_call *call);
+    /* Thaw what pause() froze. */
     int (*resume)(corral_sbx *sbx, corral_call *call);
     /* Cheap liveness probe: 1 running, 0 not running (paused, stopped, gone), <0 error. */
     int (*running)(corral_sbx *sbx, corral_call *call);
     /* Enumerate this backend's sandboxes whose labels match every filter
      * ("k=v" matches a value, "k" the presence of a key). */
     int (*list)(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call);
-    /* Destroy the sandbox and everything the backend holds for it (the
-     * handle stays valid until close()).  Idempotent: gone is success. */
-    int (*destroy)(corral_sbx *sbx, corral_call *call);
     /* Destroy a sandbox known only by its state (garbage collection).
      * Idempotent: gone is success. */
     int (*remove)(void *ps, const char *state_json, corral_call *call);
-    /* Release the handle; the sandbox itself is left as it is. */
-    void (*close)(corral_sbx *sbx);
 };
+
+/* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */
+#define CORRAL_SANDBOX_OPS_MIN_SIZE (offsetof(struct corral_sandbox_ops, close) + sizeof(void (*)(void)))
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,60 @@
+/*
+ * Frozen layouts of ABI 1.0.  A released struct never changes: these
+ * assertions fail the build if a field moves.  New fields are appended and
+ * get their own assertion here when their minor is released.
+ */
+#include <assert.h>
+#include <stddef.h>
+
+#include <corral/agent.h>
+#include <corral/plugin.h>
+#include <corral/sandbox.h>
+
+#define FROZEN(type, field, off) static_assert(offsetof(type, field) == (off), #type "." #field " moved")
+#define P sizeof(void *)
+
+FROZEN(struct corral_plugin, struct_size, 0);
+FROZEN(struct corral_plugin, abi_version, P);
+FROZEN(struct corral_plugin, kind, P + 4);
+FROZEN(struct corral_plugin, name, 2 * P);
+FROZEN(struct corral_plugin, version, 3 * P);
+FROZEN(struct corral_plugin, description, 4 * P);
+FROZEN(struct corral_plugin, options, 5 * P);
+FROZEN(struct corral_plugin, option_size, 6 * P);
+FROZEN(struct corral_plugin, ops, 7 * P);
+FROZEN(struct corral_plugin, init, 8 * P);
+FROZEN(struct corral_plugin, fini, 9 * P);
+
+FROZEN(struct corral_option, name, 0);
+FROZEN(struct corral_option, type, P);
+FROZEN(struct corral_option, flags, P + 4);
+FROZEN(struct corral_option, default_json, 2 * P);
+FROZEN(struct corral_option, description, 3 * P);
+
+FROZEN(struct corral_host_offer, abi_majors, P);
+FROZEN(struct corral_host_offer, n_abi_majors, 2 * P);
+FROZEN(struct corral_host_offer, host, 3 * P);
+
+FROZEN(struct corral_host, abi_version, P);
+FROZEN(struct corral_host, log, 2 * P);
+FROZEN(struct corral_host, vlog, 3 * P);
+FROZEN(struct corral_host, fail, 4 * P);
+FROZEN(struct corral_host, remaining_ms, 5 * P);
+FROZEN(struct corral_host, cancelled, 6 * P);
+FROZEN(struct corral_host, now_ms, 7 * P);
+FROZEN(struct corral_host, config_string, 8 * P);
+FROZEN(struct corral_host, config_strings, 12 * P);
+FROZEN(struct corral_host, secret, 13 * P);
+FROZEN(struct corral_host, http, 14 * P);
+FROZEN(struct corral_host, http_response_free, 15 * P);
+
+FROZEN(struct corral_sandbox_ops, caps, P);
+FROZEN(struct corral_sandbox_ops, create, 2 * P);
+FROZEN(struct corral_sandbox_ops, exec, 3 * P);
+FROZEN(struct corral_sandbox_ops, destroy, 4 * P);
+FROZEN(struct corral_sandbox_ops, close, 5 * P);
+FROZEN(struct corral_sandbox_ops, state, 6 * P);
+FROZEN(struct corral_sandbox_ops, remove, 20 * P);
+
+FROZEN(struct corral_agent_ops, spec_json, P);
+FROZEN(struct corral_agent_ops, parse_event, 2 * P);

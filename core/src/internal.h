@@ -1,0 +1,138 @@
+/*
+ * libcorral internals shared between its source files.  Internal names use
+ * the crl_ prefix; only corral_* symbols are exported (libcorral.map).
+ */
+#ifndef CORRAL_INTERNAL_H
+#define CORRAL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include <corral/corral.h>
+
+#define CRL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- strv.c: NULL-terminated string vectors and a growable buffer ---- */
+
+/* A growable NULL-terminated vector of malloc'ed strings. */
+struct crl_strv {
+    char **v;       /* NULL-terminated (v may be NULL while n == 0) */
+    size_t n, cap;
+};
+/* Append a copy of s; returns 0 or CORRAL_ENOMEM. */
+int crl_strv_push(struct crl_strv *sv, const char *s);
+/* Append a printf-formatted string. */
+int crl_strv_pushf(struct crl_strv *sv, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+/* Free every string and the vector. */
+void crl_strv_free(struct crl_strv *sv);
+/* The NULL-terminated array (never NULL: an empty vector yields a static {NULL}). */
+const char *const *crl_strv_get(const struct crl_strv *sv);
+
+/* A growable byte buffer, always NUL-terminated. */
+struct crl_buf {
+    char *p;
+    size_t len, cap;
+};
+int crl_buf_add(struct crl_buf *b, const void *data, size_t len);
+int crl_buf_addf(struct crl_buf *b, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+void crl_buf_free(struct crl_buf *b);
+
+/* Read a whole file into a NUL-terminated malloc'ed buffer; *len (if not
+ * NULL) gets its size.  NULL with *err = errno on failure. */
+char *crl_read_file(const char *path, size_t *len, int *err);
+
+/* True when s looks like an environment variable name. */
+int crl_is_env_name(const char *s);
+
+/* ---- config.c: layered configuration ---- */
+
+struct crl_layer {
+    char *file;     /* where it came from */
+    cJSON *json;    /* parsed object */
+};
+
+struct crl_config {
+    struct crl_layer *layers;
+    size_t n_layers;
+    cJSON *merged;              /* every layer merged, later wins per key */
+    struct crl_buf errors;      /* one problem per line */
+    struct crl_buf warnings;
+};
+
+/* Read every configuration layer in DESIGN.md order and merge them.
+ * Problems are appended to cfg->errors; returns 0 or CORRAL_ECONFIG. */
+int crl_config_load(struct crl_config *cfg, const char *explicit_file);
+void crl_config_free(struct crl_config *cfg);
+/* Append one formatted problem line to cfg->errors. */
+void crl_config_error(struct crl_config *cfg, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+/* The merged section for plugin kind/name ("sandbox"/"docker"), or NULL. */
+const cJSON *crl_config_section(const struct crl_config *cfg, int kind, const char *name);
+/* Whether the plugin is enabled (default true). */
+int crl_config_plugin_enabled(const struct crl_config *cfg, int kind, const char *name);
+/* The config file (last layer) that sets kind/name/key, for messages. */
+const char *crl_config_origin(const struct crl_config *cfg, int kind, const char *name, const char *key);
+
+/* ---- config_schema.c: plugin sections against declared schemas ---- */
+
+/* Validate the plugin's section against its schema (every layer, so that
+ * messages name the file), and build the accessor view with defaults.
+ * Problems go to cfg->errors prefixed with the plugin's name.  Returns 0,
+ * or CORRAL_ECONFIG with *out NULL. */
+int crl_schema_bind(struct crl_config *cfg, const struct corral_plugin *desc,
+                    struct corral_config **out);
+void crl_schema_free(struct corral_config *c);
+/* Check a plugin's declared schema itself (names, types, defaults); on a
+ * problem writes why and returns CORRAL_EINVAL. */
+int crl_schema_check(const struct corral_plugin *desc, char *why, size_t whylen);
+/* The section with defaults applied and secret-env options annotated (for dumps). */
+cJSON *crl_schema_effective(const struct corral_config *c);
+/* Host accessors (installed in every struct corral_host). */
+const char *crl_config_string(const struct corral_config *c, const char *key);
+int64_t crl_config_int(const struct corral_config *c, const char *key);
+int crl_config_bool(const struct corral_config *c, const char *key);
+double crl_config_double(const struct corral_config *c, const char *key);
+const char *const *crl_config_strings(const struct corral_config *c, const char *key);
+
+/* ---- host.c: the services table given to each plugin ---- */
+
+/* Fill `host` (embedded in a record the loader owns) for the plugin named tag. */
+void crl_host_init(struct corral_host *host, uint32_t abi_version);
+/* The plugin tag a host table was built for (for log lines). */
+const char *crl_host_tag(const struct corral_host *host);
+
+/* ---- http.c ---- */
+int crl_http(const struct corral_http_request *req, struct corral_http_response *resp, struct corral_call *call);
+void crl_http_response_free(struct corral_http_response *resp);
+/* Secret lookup by environment variable name (the host's secret service). */
+int crl_secret(const char *env_name, char **out, struct corral_call *call);
+
+/* ---- loader.c ---- */
+
+struct crl_plugin {
+    struct corral_plugin_record rec;  /* public view; strings below back it */
+    char *path, *name, *reason;
+    void *dl;
+    struct corral_host host;          /* this plugin's services table */
+    char tag[80];                     /* "sandbox/docker" for log lines */
+    struct corral_config *cfg;
+    int initialized;
+};
+
+struct crl_plugins {
+    struct crl_plugin **items;        /* each record is its own allocation: plugins hold &host */
+    size_t n, cap;
+    struct corral_plugin_record *recs; /* rebuilt view for corral_plugins() */
+};
+
+/* Discover and load plugins from dirs (NULL-terminated, searched in order). */
+void crl_plugins_load(struct crl_plugins *ps, const char *const *dirs, struct crl_config *cfg);
+void crl_plugins_unload(struct crl_plugins *ps);
+
+/* ---- ctx.c ---- */
+struct corral_ctx {
+    struct crl_config config;
+    struct crl_plugins plugins;
+    struct crl_strv dirs;             /* the plugin search path actually used */
+};
+
+#endif
