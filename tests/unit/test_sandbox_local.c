@@ -23,14 +23,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "minihost.h"
+#include <corral/corral.h>
 
-#ifndef PLUGIN_PATH
-#error PLUGIN_PATH must name the built sandbox_local.so
-#endif
+/* The plugin as libcorral's loader hands it out. */
+struct plug {
+    corral_ctx *ctx;
+    void *state;
+    const struct corral_sandbox_ops *ops;
+};
 
-static struct minihost mh;
+static struct plug mh;
 static char state_root[256];
+static char config_path[320];
+
+static int plug_open(struct plug *p, const char *config_file);
+static void plug_close(struct plug *p);
+static void write_config(const char *path, const char *bwrap);
 static const struct corral_sandbox_ops *ops;
 static int seq;
 
@@ -87,7 +95,7 @@ static corral_sbx *make(const char *const *env, const char *const *labels, int64
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .env = env, .labels = labels,
                                        .ttl_s = ttl};
     struct corral_call call;
-    minihost_call(&call, 30000);
+    corral_call_init(&call, 30000);
     corral_sbx *s = NULL;
     int rc = ops->create(mh.state, &spec, &s, &call);
     if (rc)
@@ -100,7 +108,7 @@ static corral_sbx *make(const char *const *env, const char *const *labels, int64
 static void drop(corral_sbx *s)
 {
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     assert_int_equal(ops->destroy(s, &call), 0);
     ops->close(s);
 }
@@ -117,7 +125,7 @@ static int run(corral_sbx *s, const char *const *argv, const char *shell, const 
     memset(res, 0, sizeof(*res));
     res->struct_size = sizeof(*res);
     struct corral_call call;
-    minihost_call(&call, 60000);
+    corral_call_init(&call, 60000);
     int rc = ops->exec(s, &req, res, &call);
     if (rc)
         fprintf(stderr, "exec: %s\n", call.message);
@@ -174,7 +182,7 @@ static void test_exec_basic(void **st)
     req.out = &so;
     res.struct_size = sizeof(res);
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     assert_int_equal(ops->exec(s, &req, &res, &call), 0);
     assert_string_equal(out.data, "/workspace/sub/dir\n");
     buf_free(&out);
@@ -217,14 +225,14 @@ static void test_exec_env(void **st)
     /* A bad env name is refused. */
     const char *const bad[] = {"1BAD=x", NULL};
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .env = bad};
     res.struct_size = sizeof(res);
     assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_EINVAL);
 
     /* The env file holding the spec's env is private. */
     char path[512];
-    snprintf(path, sizeof(path), "%s/local-t%d-%d/env", state_root, (int)getpid(), seq);
+    snprintf(path, sizeof(path), "%s/state/local-t%d-%d/env", state_root, (int)getpid(), seq);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
@@ -348,7 +356,7 @@ static void test_secret_not_in_argv(void **st)
     const char *const argv[] = {"sleep", "5", NULL};
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .env = renv};
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     corral_job *job = NULL;
     assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
     /* The job sees both values... */
@@ -375,7 +383,7 @@ static void test_jobs(void **st)
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
+    corral_call_init(&call, 20000);
     const char *const argv[] = {"sh", "-c", "echo out; echo err >&2; exit 5", NULL};
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .out_path = "/workspace/j.out",
                                       .err_path = "j.err"};
@@ -423,7 +431,7 @@ static void test_files(void **st)
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
+    corral_call_init(&call, 20000);
     const char text[] = "hello\nworld\0binary";
     struct memsrc ms = {text, sizeof(text), 0};
     struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)sizeof(text)};
@@ -499,7 +507,7 @@ static void test_archives(void **st)
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
+    corral_call_init(&call, 20000);
     struct buf tar = {0};
     make_tar(&tar, 0);
     struct memsrc ms = {tar.data, tar.len, 0};
@@ -571,7 +579,7 @@ static void test_pause_resume(void **st)
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
+    corral_call_init(&call, 20000);
     const char *const argv[] = {"sleep", "100", NULL};
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv};
     corral_job *job = NULL;
@@ -640,12 +648,11 @@ static char *self_exe;
  * with the command's exit code, its stdout on our stdout. */
 static int attach_helper(const char *state_json)
 {
-    struct minihost_config cfg = {.state_dir = state_root, .default_ttl_s = 60};
-    if (minihost_open(&mh, PLUGIN_PATH, &cfg) != 0)
+    if (plug_open(&mh, config_path) != 0)
         return 90;
     ops = mh.ops;
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     corral_sbx *s = NULL;
     if (ops->attach(mh.state, state_json, &s, &call) != 0) {
         fprintf(stderr, "attach: %s\n", call.message);
@@ -659,7 +666,7 @@ static int attach_helper(const char *state_json)
     fflush(stdout);
     buf_free(&out);
     ops->close(s);
-    minihost_close(&mh);
+    plug_close(&mh);
     return res.exit_code;
 }
 
@@ -672,7 +679,7 @@ static int run_helper(const char *state_json, struct buf *out)
     if (pid == 0) {
         dup2(p[1], 1);
         close(p[0]);
-        execl(self_exe, self_exe, "--attach-helper", state_root, state_json, (char *)NULL);
+        execl(self_exe, self_exe, "--attach-helper", config_path, state_json, (char *)NULL);
         _exit(99);
     }
     close(p[1]);
@@ -695,7 +702,7 @@ static void test_attach_other_process(void **st)
     free(o);
     char *js = NULL;
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     assert_int_equal(ops->state(s, &js, &call), 0);
     /* The creating handle is closed: the sandbox lives on. */
     ops->close(s);
@@ -737,7 +744,7 @@ static void test_list_remove_destroy(void **st)
     const char *const labels[] = {owner, "corral.rollout=r1", "flag", NULL};
     corral_sbx *s = make(NULL, labels, 60);
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     struct found f = {0};
     const char *const filt[] = {owner, "flag", NULL};
     assert_int_equal(ops->list(mh.state, filt, list_cb, &f, &call), 0);
@@ -772,7 +779,7 @@ static void test_ttl(void **st)
     const char *const labels[] = {owner, NULL};
     corral_sbx *s = make(NULL, labels, 1);
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     assert_int_equal(ops->running(s, &call), 1);
     /* Bounded wait for the holder's deadline (not a timing assertion). */
     for (int i = 0; i < 100 && ops->running(s, &call) == 1; i++)
@@ -803,7 +810,7 @@ static void test_limits(void **st)
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60,
                                        .memory_bytes = 64 << 20, .file_size_bytes = 4096};
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     corral_sbx *s = NULL;
     assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
     char *o = sh_out(s, "head -c 8192 /dev/zero > /workspace/big 2>/dev/null; stat -c %s /workspace/big");
@@ -823,24 +830,26 @@ static void test_limits(void **st)
 static void test_bwrap_missing(void **st)
 {
     (void)st;
-    struct minihost other;
-    struct minihost_config cfg = {.bwrap = "/nonexistent/bwrap", .state_dir = state_root, .default_ttl_s = 60};
-    assert_int_equal(minihost_open(&other, PLUGIN_PATH, &cfg), 0);
+    struct plug other;
+    char path[400];
+    snprintf(path, sizeof(path), "%s/nobwrap.json", state_root);
+    write_config(path, "/nonexistent/bwrap");
+    assert_int_equal(plug_open(&other, path), 0);
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = "local-nobwrap"};
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     corral_sbx *s = NULL;
     assert_int_equal(other.ops->create(other.state, &spec, &s, &call), CORRAL_ENOTFOUND);
     assert_non_null(strstr(call.message, "bubblewrap"));
     assert_null(s);
-    minihost_close(&other);
+    plug_close(&other);
 }
 
 static void test_create_errors(void **st)
 {
     (void)st;
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     corral_sbx *s = NULL;
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = "../bad"};
     assert_int_equal(ops->create(mh.state, &spec, &s, &call), CORRAL_EINVAL);
@@ -877,7 +886,7 @@ static void test_mounts(void **st)
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60, .mounts = mounts,
                                        .n_mounts = 2};
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     corral_sbx *s = NULL;
     assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
     char *o = sh_out(s, "cat /opt/ro.txt; echo x >> /opt/ro.txt 2>/dev/null || echo ro; echo w > /mnt/rw/new; "
@@ -897,20 +906,74 @@ static int rm_tree(const char *p)
     return system(cmd);
 }
 
+static void write_config(const char *path, const char *bwrap)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"sandbox\": {\"local\": {\"state_dir\": \"%s/state\", \"default_ttl_s\": 60%s%s%s}}}\n",
+            state_root, bwrap ? ", \"bwrap\": \"" : "", bwrap ? bwrap : "", bwrap ? "\"" : "");
+    fclose(f);
+}
+
+static int plug_open(struct plug *p, const char *config_file)
+{
+    const char *const dirs[] = {CORRAL_BUILD_PLUGIN_DIR, NULL};
+    struct corral_options o = {.struct_size = sizeof(o), .config_file = config_file, .plugin_dirs = dirs,
+                               .log_level = "error"};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    memset(p, 0, sizeof(*p));
+    if (corral_open(&o, &p->ctx, &call) != 0) {
+        fprintf(stderr, "corral_open: %s\n", call.message);
+        return -1;
+    }
+    const struct corral_plugin_record *r = corral_plugin_find(p->ctx, CORRAL_PLUGIN_SANDBOX, "local");
+    if (!r) {
+        fprintf(stderr, "sandbox_local.so did not load from %s\n", CORRAL_BUILD_PLUGIN_DIR);
+        return -1;
+    }
+    p->state = r->state;
+    p->ops = r->desc->ops;
+    return 0;
+}
+
+static void plug_close(struct plug *p)
+{
+    corral_close(p->ctx);
+    memset(p, 0, sizeof(*p));
+}
+
 int main(int argc, char **argv)
 {
     self_exe = realpath("/proc/self/exe", NULL);
     if (argc == 4 && !strcmp(argv[1], "--attach-helper")) {
-        snprintf(state_root, sizeof(state_root), "%s", argv[2]);
-        return attach_helper(argv[3]);
+        snprintf(config_path, sizeof(config_path), "%s", argv[2]);
+        int rc = attach_helper(argv[3]);
+        free(self_exe);
+        return rc;
+    }
+    /* Without bubblewrap or user namespaces there is nothing to test. */
+    if (system("bwrap --unshare-user --unshare-pid --ro-bind / / true >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "bwrap with user namespaces is not usable here: skipped\n");
+        free(self_exe);
+        return 77;
     }
     snprintf(state_root, sizeof(state_root), "/tmp/corral-local-test-XXXXXX");
     if (!mkdtemp(state_root)) {
         perror("mkdtemp");
         return 1;
     }
-    struct minihost_config cfg = {.state_dir = state_root, .default_ttl_s = 60};
-    if (minihost_open(&mh, PLUGIN_PATH, &cfg) != 0)
+    /* A private configuration: nothing from the machine's /etc/corral. */
+    char env[400];
+    snprintf(env, sizeof(env), "%s/etc", state_root);
+    mkdir(env, 0755);
+    setenv("CORRAL_CONFIG_DIR", env, 1);
+    snprintf(env, sizeof(env), "%s/xdg", state_root);
+    setenv("XDG_CONFIG_HOME", env, 1);
+    unsetenv("CORRAL_PLUGIN_PATH");
+    snprintf(config_path, sizeof(config_path), "%s/corral.json", state_root);
+    write_config(config_path, NULL);
+    if (plug_open(&mh, config_path) != 0)
         return 1;
     ops = mh.ops;
     const struct CMUnitTest tests[] = {
@@ -934,7 +997,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mounts),
     };
     int failed = cmocka_run_group_tests_name("sandbox_local", tests, NULL, NULL);
-    minihost_close(&mh);
+    plug_close(&mh);
     rm_tree(state_root);
     free(self_exe);
     return failed;
