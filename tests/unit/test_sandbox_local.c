@@ -808,23 +808,54 @@ static void test_limits(void **st)
     char id[64];
     snprintf(id, sizeof(id), "local-lim-%d", (int)getpid());
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60,
-                                       .memory_bytes = 64 << 20, .file_size_bytes = 4096};
+                                       .memory_bytes = 64 << 20, .pids_max = 16, .file_size_bytes = 4096};
     struct corral_call call;
     corral_call_init(&call, 10000);
     corral_sbx *s = NULL;
     assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
+    /* file size: RLIMIT_FSIZE */
     char *o = sh_out(s, "head -c 8192 /dev/zero > /workspace/big 2>/dev/null; stat -c %s /workspace/big");
     assert_string_equal(o, "4096\n");
     free(o);
-    o = sh_out(s, "ulimit -v");
-    assert_string_equal(o, "65536\n");
+    /* memory: the sandbox's memory cgroup where one can be made (root),
+     * else RLIMIT_AS.  Either way a 200 MB allocation fails. */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "if grep -q 'memory.*/corral/%s$' /proc/self/cgroup; then cat /sys/fs/cgroup/memory/$(grep memory "
+             "/proc/self/cgroup | cut -d: -f3)/memory.limit_in_bytes 2>/dev/null || echo cgroup; "
+             "elif grep -q '^0::.*/corral/%s$' /proc/self/cgroup; then echo cgroup; else ulimit -v; fi",
+             id, id);
+    o = sh_out(s, cmd);
+    if (getuid() == 0)
+        assert_true(!strcmp(o, "67108864\n") || !strcmp(o, "cgroup\n"));
+    else
+        assert_true(!strcmp(o, "65536\n") || !strcmp(o, "cgroup\n"));
     free(o);
     struct corral_exec_result res;
     assert_int_equal(run(s, NULL, "awk 'BEGIN { s = sprintf(\"%200000000s\", \"\"); print length(s) }'", NULL,
                          NULL, 0, 20000, NULL, NULL, &res),
                      0);
     assert_int_not_equal(res.exit_code, 0);
+    /* pids: at most 16 processes however many the command tries to start
+     * (a cgroup as root; RLIMIT_NPROC, per user namespace, otherwise). */
+    assert_int_equal(run(s, NULL, "i=0; while [ $i -lt 40 ]; do sleep 5 >/dev/null 2>&1 & i=$((i+1)); done",
+                         NULL, NULL, 0, 20000, NULL, NULL, &res),
+                     0);
+    /* Count with shell builtins only: the tree is full, a fork would fail. */
+    o = sh_out(s, "n=0; for p in /proc/[0-9]*; do read c < $p/comm && [ \"$c\" = sleep ] && n=$((n+1)); done "
+                  "2>/dev/null; echo $n");
+    int sleeps = atoi(o);
+    free(o);
+    assert_true(sleeps >= 2);   /* some did start (and the holder's own) */
+    assert_true(sleeps <= 17);  /* 16 in the command's tree + the holder's */
     drop(s);
+    /* destroy removed the sandbox's cgroups too */
+    snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 6 -type d -name '%s' 2>/dev/null | grep -c .", id);
+    FILE *p = popen(cmd, "r");
+    char line[32] = "";
+    assert_non_null(fgets(line, sizeof(line), p));
+    pclose(p);
+    assert_string_equal(line, "0\n");
 }
 
 static void test_bwrap_missing(void **st)

@@ -147,7 +147,8 @@ static void test_meta_roundtrip(void **st)
     char *labels[] = {"corral.owner=me", "corral.deadline=123", "flag", NULL};
     struct local_meta m = {.id = "local-1", .workdir = "/w", .labels = labels, .holder_pid = 321,
                            .holder_start = 99887766, .created = 1700000000, .deadline = 1700000600,
-                           .net_shared = 1, .limits = {1 << 20, 64, 4096}};
+                           .net_shared = 1, .limits = {1 << 20, 64, 4096},
+                           .cgroups = {"/sys/fs/cgroup/pids/corral/local-1", NULL}, .cg_pids = 1};
     char *js = local_meta_to_json(&m, "/state/local-1");
     assert_non_null(js);
     assert_non_null(strstr(js, "\"state_dir\":\"/state/local-1\""));
@@ -162,6 +163,10 @@ static void test_meta_roundtrip(void **st)
     assert_int_equal(b.limits.memory_bytes, 1 << 20);
     assert_int_equal(b.limits.pids_max, 64);
     assert_int_equal(b.limits.fsize_bytes, 4096);
+    assert_string_equal(b.cgroups[0], "/sys/fs/cgroup/pids/corral/local-1");
+    assert_null(b.cgroups[1]);
+    assert_int_equal(b.cg_pids, 1);
+    assert_int_equal(b.cg_memory, 0);
     assert_string_equal(b.labels[0], "corral.owner=me");
     assert_string_equal(b.labels[2], "flag=");
     assert_null(b.labels[3]);

@@ -110,7 +110,8 @@ static int set_limit(int res, int64_t v)
 }
 
 /* B: the command itself, inside every namespace.  Never returns. */
-static void child_command(const struct local_launch *l, int rep)
+static void child_command(const struct local_launch *l, int rep, const struct local_limits *lim,
+                          const int *cg_fds)
 {
     sigset_t all;
     sigemptyset(&all);
@@ -145,9 +146,14 @@ static void child_command(const struct local_launch *l, int rep)
         report(rep, 2, LOCAL_STAGE_STDIO, errno);
         _exit(127);
     }
-    if (l->limits && (set_limit(RLIMIT_AS, l->limits->memory_bytes) < 0 ||
-                      set_limit(RLIMIT_NPROC, l->limits->pids_max) < 0 ||
-                      set_limit(RLIMIT_FSIZE, l->limits->fsize_bytes) < 0)) {
+    for (int i = 0; i < LOCAL_MAX_CGROUPS; i++) {
+        if (cg_fds[i] >= 0 && write(cg_fds[i], "0", 1) != 1) {
+            report(rep, 2, LOCAL_STAGE_LIMITS, errno);
+            _exit(127);
+        }
+    }
+    if (set_limit(RLIMIT_AS, lim->memory_bytes) < 0 || set_limit(RLIMIT_NPROC, lim->pids_max) < 0 ||
+        set_limit(RLIMIT_FSIZE, lim->fsize_bytes) < 0) {
         report(rep, 2, LOCAL_STAGE_LIMITS, errno);
         _exit(127);
     }
@@ -221,6 +227,19 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
     if (!rc && local_proc_start(pdir, sbx->meta.holder_pid) != sbx->meta.holder_start)
         rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone", sbx->meta.id);
     close(pdir);
+    /* Limits: cgroups where the sandbox has them, rlimits for the rest. */
+    struct local_limits lim = {0};
+    int cg_fds[LOCAL_MAX_CGROUPS] = {-1, -1};
+    if (!l->fn && l->limits) {
+        lim = *l->limits;
+        if (sbx->meta.cg_memory)
+            lim.memory_bytes = 0;
+        if (sbx->meta.cg_pids)
+            lim.pids_max = 0;
+        int e = rc ? 0 : local_cgroup_open_procs(&sbx->meta, cg_fds);
+        if (e < 0)
+            rc = h->fail(call, CORRAL_EIO, "local sandbox %s: its cgroup: %s", sbx->meta.id, strerror(-e));
+    }
     int rep[2] = {-1, -1};
     if (!rc && pipe2(rep, O_CLOEXEC) < 0)
         rc = h->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
@@ -249,13 +268,16 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
             _exit(127);
         }
         if (b == 0)
-            child_command(l, rep[1]);
+            child_command(l, rep[1], &lim, cg_fds);
         report(rep[1], 1, 0, (int)b);
         _exit(0);
     }
     for (int i = 0; i < N_NS; i++)
         if (nsfd[i] >= 0)
             close(nsfd[i]);
+    for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
+        if (cg_fds[i] >= 0)
+            close(cg_fds[i]);
     if (rc) {
         if (rep[0] >= 0) {
             close(rep[0]);

@@ -33,6 +33,8 @@ struct local_limits {
     int64_t fsize_bytes;   /* RLIMIT_FSIZE, 0 = none */
 };
 
+#define LOCAL_MAX_CGROUPS 2
+
 /* What meta.json holds.  Strings are malloc'ed. */
 struct local_meta {
     char *id;
@@ -44,6 +46,8 @@ struct local_meta {
     int64_t deadline;      /* unix seconds, 0 = none */
     int net_shared;        /* 1: the host network namespace is used */
     struct local_limits limits;
+    char *cgroups[LOCAL_MAX_CGROUPS + 1]; /* per-sandbox cgroup dirs, NULL-terminated */
+    int cg_pids, cg_memory;  /* pids/memory limits enforced by those cgroups */
 };
 
 struct corral_sbx {
@@ -93,6 +97,17 @@ int local_holder_alive(const struct local_meta *m);
 /* 1 when the sandbox in dir is marked paused. */
 int local_is_paused(const char *dir);
 
+/* ---- cgroup.c: pids/memory limits through cgroups when writable --------- */
+
+/* Make the sandbox's cgroups for m->limits where possible, filling
+ * m->cgroups / cg_pids / cg_memory (what could not be made is left to the
+ * rlimits).  Always 0. */
+int local_cgroup_setup(struct local_meta *m);
+/* Open cgroup.procs of each of m's cgroups (O_WRONLY|O_CLOEXEC).  0 or -errno. */
+int local_cgroup_open_procs(const struct local_meta *m, int fds[LOCAL_MAX_CGROUPS]);
+/* rmdir m's cgroups (they must be empty: kill first).  Best effort. */
+void local_cgroup_remove(const struct local_meta *m);
+
 /* ---- strv.c: NULL-terminated string vectors ------------------------------ */
 
 size_t local_strv_len(const char *const *v);
@@ -137,7 +152,7 @@ struct local_launch {
     const char *cwd;
     int stdin_fd, stdout_fd, stderr_fd; /* host fds, -1 = /dev/null */
     const char *out_path, *err_path;    /* opened inside (spawn); override stdout/err fds */
-    const struct local_limits *limits;
+    const struct local_limits *limits; /* rlimits; cgroup-enforced ones are skipped */
     /* Instead of exec: run fn(arg) in the joined child and _exit with its
      * result (file operations).  The child then is not in the pid ns. */
     int (*fn)(void *arg);

@@ -319,6 +319,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
         goto fail;
     }
+    local_cgroup_setup(&m);
     rc = start_holder(h, argv, dir, &m.holder_pid, call);
     if (rc)
         goto fail;
@@ -344,6 +345,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
 fail:
     if (m.holder_pid > 0)
         local_kill_holder(&m);
+    local_cgroup_remove(&m);
     if (dir)
         local_rm_rf(dir);
     local_meta_free(&m);
@@ -496,6 +498,7 @@ int local_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, 
 int local_destroy(corral_sbx *sbx, corral_call *call)
 {
     local_kill_holder(&sbx->meta);
+    local_cgroup_remove(&sbx->meta);
     int e = local_rm_rf(sbx->dir);
     if (e < 0)
         return sbx->lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", sbx->dir, strerror(-e));
@@ -515,6 +518,7 @@ int local_remove(void *ps, const char *state_json, corral_call *call)
     struct local_meta m;
     if (local_meta_load(dir, &m) == 0) {
         local_kill_holder(&m);
+        local_cgroup_remove(&m);
         local_meta_free(&m);
     }
     int e = local_rm_rf(dir);

@@ -162,6 +162,13 @@ char *local_meta_to_json(const struct local_meta *m, const char *dir)
         cJSON_AddNumberToObject(lim, "pids_max", (double)m->limits.pids_max);
         cJSON_AddNumberToObject(lim, "fsize_bytes", (double)m->limits.fsize_bytes);
     }
+    if (m->cgroups[0]) {
+        cJSON *cg = cJSON_AddArrayToObject(o, "cgroups");
+        for (int i = 0; cg && i < LOCAL_MAX_CGROUPS && m->cgroups[i]; i++)
+            cJSON_AddItemToArray(cg, cJSON_CreateString(m->cgroups[i]));
+        cJSON_AddBoolToObject(o, "cg_pids", m->cg_pids);
+        cJSON_AddBoolToObject(o, "cg_memory", m->cg_memory);
+    }
     cJSON *labels = cJSON_AddObjectToObject(o, "labels");
     for (size_t i = 0; labels && m->labels && m->labels[i]; i++) {
         const char *kv = m->labels[i];
@@ -196,6 +203,8 @@ void local_meta_free(struct local_meta *m)
     free(m->id);
     free(m->workdir);
     local_strv_free(m->labels);
+    for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
+        free(m->cgroups[i]);
     memset(m, 0, sizeof(*m));
 }
 
@@ -218,6 +227,16 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     m->limits.memory_bytes = num(lim, "memory_bytes");
     m->limits.pids_max = num(lim, "pids_max");
     m->limits.fsize_bytes = num(lim, "fsize_bytes");
+    const cJSON *cg = cJSON_GetObjectItemCaseSensitive(o, "cgroups");
+    const cJSON *c;
+    int ncg = 0;
+    cJSON_ArrayForEach(c, cg)
+    {
+        if (ncg < LOCAL_MAX_CGROUPS && cJSON_IsString(c) && c->valuestring)
+            m->cgroups[ncg++] = strdup(c->valuestring);
+    }
+    m->cg_pids = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_pids"));
+    m->cg_memory = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_memory"));
     size_t n = 0;
     m->labels = calloc(1, sizeof(char *));
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels");
