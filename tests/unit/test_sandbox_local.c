@@ -930,6 +930,47 @@ static void test_mounts(void **st)
     assert_int_equal(access(newf, F_OK), 0);
 }
 
+static void test_user_and_network(void **st)
+{
+    (void)st;
+    char id[64];
+    snprintf(id, sizeof(id), "local-user-%d", (int)getpid());
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60, .user = "1000:1001",
+                                       .network = CORRAL_NET_FULL};
+    struct corral_call call;
+    corral_call_init(&call, 10000);
+    corral_sbx *s = NULL;
+    assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
+    char *o = sh_out(s, "id -u; id -g; grep CapEff /proc/self/status | cut -f2");
+    assert_string_equal(o, "1000\n1001\n0000000000000000\n");
+    free(o);
+    /* The host's network namespace: more than loopback is visible. */
+    o = sh_out(s, "tail -n +3 /proc/net/dev | wc -l");
+    FILE *p = fopen("/proc/net/dev", "r");
+    char line[512];
+    int host_ifs = -2;
+    while (fgets(line, sizeof(line), p))
+        host_ifs++;
+    fclose(p);
+    assert_int_equal(atoi(o), host_ifs);
+    free(o);
+    /* Per-command users other than the sandbox's are refused. */
+    const char *const argv[] = {"id", "-u", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .user = "1000"};
+    struct corral_exec_result res = {.struct_size = sizeof(res)};
+    assert_int_equal(ops->exec(s, &req, &res, &call), 0);
+    req.user = "0";
+    assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ENOTSUP);
+    /* Files written natively belong to the sandbox user too. */
+    struct memsrc ms = {"x", 1, 0};
+    struct corral_source src = {sizeof(src), mem_read, &ms, 1};
+    assert_int_equal(ops->write_file(s, "/workspace/owned", &src, 0644, &call), 0);
+    o = sh_out(s, "stat -c %u:%g /workspace/owned");
+    assert_string_equal(o, "1000:1001\n");
+    free(o);
+    drop(s);
+}
+
 static int rm_tree(const char *p)
 {
     char cmd[600];
@@ -1026,6 +1067,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bwrap_missing),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_mounts),
+        cmocka_unit_test(test_user_and_network),
     };
     int failed = cmocka_run_group_tests_name("sandbox_local", tests, NULL, NULL);
     plug_close(&mh);

@@ -80,6 +80,29 @@ int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, 
     return 0;
 }
 
+static const char *norm_user(const char *u)
+{
+    return u && !strcmp(u, "root") ? "0" : u;
+}
+
+int local_check_user(corral_sbx *sbx, const struct corral_exec_request *req, corral_call *call)
+{
+    if (!CORRAL_HAS_FIELD(req, user) || !req->user || !req->user[0])
+        return 0;
+    /* The sandbox user: spec.user, else the caller's uid (bwrap's default). */
+    char self[32];
+    snprintf(self, sizeof(self), "%u", (unsigned)getuid());
+    const char *have = sbx->meta.user ? norm_user(sbx->meta.user) : self;
+    const char *want = norm_user(req->user);
+    size_t uid_len = strcspn(have, ":");
+    if (!strcmp(want, have) || (strlen(want) == uid_len && !strncmp(want, have, uid_len)))
+        return 0;
+    return sbx->lp->host->fail(call, CORRAL_ENOTSUP,
+                               "local: commands run as the sandbox's user (%s); per-command user '%s' is not "
+                               "supported",
+                               have, req->user);
+}
+
 void local_fill_result(struct corral_exec_result *res, int status, int timed_out, int64_t duration_ms)
 {
     int code = 0, sig = 0;
@@ -149,8 +172,11 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         return h->fail(call, CORRAL_EINVAL, "exec: no request");
     if (local_is_paused(sbx->dir))
         return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
+    int rc = local_check_user(sbx, req, call);
+    if (rc)
+        return rc;
     char **argv, **envp;
-    int rc = local_build_command(sbx, req, &argv, &envp, call);
+    rc = local_build_command(sbx, req, &argv, &envp, call);
     if (rc)
         return rc;
     char *cwd = NULL;

@@ -41,8 +41,11 @@ int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_j
         return h->fail(call, CORRAL_EINVAL, "spawn: no request");
     if (local_is_paused(sbx->dir))
         return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
+    int rc = local_check_user(sbx, req, call);
+    if (rc)
+        return rc;
     char **argv, **envp;
-    int rc = local_build_command(sbx, req, &argv, &envp, call);
+    rc = local_build_command(sbx, req, &argv, &envp, call);
     if (rc)
         return rc;
     char *cwd = NULL;

@@ -39,6 +39,7 @@ struct local_limits {
 struct local_meta {
     char *id;
     char *workdir;
+    char *user;            /* spec.user as given ("1000", "1000:1000", "root") or NULL */
     char **labels;         /* "k=v", NULL-terminated */
     pid_t holder_pid;      /* bwrap's init (pid 1 inside), host pid */
     uint64_t holder_start; /* its start time (clock ticks since boot) */
@@ -185,6 +186,9 @@ int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, 
                         corral_call *call);
 /* write(2) that never raises SIGPIPE in the host process. */
 ssize_t local_write_nosigpipe(int fd, const void *buf, size_t len);
+/* CORRAL_ENOTSUP (with a message) when req->user asks for another user
+ * than the sandbox's, else 0. */
+int local_check_user(corral_sbx *sbx, const struct corral_exec_request *req, corral_call *call);
 /* Fill res from a wait status. */
 void local_fill_result(struct corral_exec_result *res, int status, int timed_out, int64_t duration_ms);
 

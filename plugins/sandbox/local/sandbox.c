@@ -307,6 +307,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     }
     m.id = strdup(spec->id);
     m.workdir = strdup(workdir);
+    m.user = spec->user && spec->user[0] ? strdup(spec->user) : NULL;
     m.labels = local_strv_dup(spec->labels);
     m.created = (int64_t)time(NULL);
     m.deadline = ttl > 0 ? m.created + ttl : 0;

@@ -151,6 +151,8 @@ char *local_meta_to_json(const struct local_meta *m, const char *dir)
     if (dir)
         cJSON_AddStringToObject(o, "state_dir", dir);
     cJSON_AddStringToObject(o, "workdir", m->workdir ? m->workdir : "/workspace");
+    if (m->user)
+        cJSON_AddStringToObject(o, "user", m->user);
     cJSON_AddNumberToObject(o, "holder_pid", (double)m->holder_pid);
     cJSON_AddNumberToObject(o, "holder_start", (double)m->holder_start);
     cJSON_AddNumberToObject(o, "created", (double)m->created);
@@ -202,6 +204,7 @@ void local_meta_free(struct local_meta *m)
 {
     free(m->id);
     free(m->workdir);
+    free(m->user);
     local_strv_free(m->labels);
     for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
         free(m->cgroups[i]);
@@ -218,6 +221,7 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     }
     m->id = str(o, "id");
     m->workdir = str(o, "workdir");
+    m->user = str(o, "user");
     m->holder_pid = (pid_t)num(o, "holder_pid");
     m->holder_start = (uint64_t)num(o, "holder_start");
     m->created = num(o, "created");
