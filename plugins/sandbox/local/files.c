@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,8 +32,6 @@ struct fop {
     uint32_t mode;
     int data_fd;          /* child's end of the data pipe */
     int msg_fd;           /* child's end of the message pipe */
-    int parent_fds[2];    /* the host's ends: closed first in the child, or
-                             the child would hold its own EOF open */
 };
 
 static int msg(struct fop *f, int code, const char *what, const char *detail)
@@ -95,10 +94,17 @@ static int mkparents(const char *path, int include_last)
 
 /* ---- child sides ------------------------------------------------------------ */
 
+/* The child inherited every fd of the (possibly multithreaded) host; keep
+ * only its two pipe ends so it holds no other pipe open (another thread's
+ * exec would otherwise wait for our EOF). */
 static void close_parent_fds(struct fop *f)
 {
-    close(f->parent_fds[0]);
-    close(f->parent_fds[1]);
+    int keep[2] = {f->data_fd < f->msg_fd ? f->data_fd : f->msg_fd, f->data_fd < f->msg_fd ? f->msg_fd : f->data_fd};
+    if (keep[0] > 3)
+        syscall(SYS_close_range, 3U, (unsigned)keep[0] - 1, 0U);
+    if (keep[1] > keep[0] + 1)
+        syscall(SYS_close_range, (unsigned)keep[0] + 1, (unsigned)keep[1] - 1, 0U);
+    syscall(SYS_close_range, (unsigned)keep[1] + 1, ~0U, 0U);
 }
 
 static int child_read(void *arg)
@@ -303,7 +309,7 @@ static int run_fop(corral_sbx *sbx, const char *what, const char *path, uint32_t
         rc = h->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
         goto out;
     }
-    struct fop f = {p, mode, src ? data[0] : data[1], msgp[1], {src ? data[1] : data[0], msgp[0]}};
+    struct fop f = {p, mode, src ? data[0] : data[1], msgp[1]};
     struct local_launch l = {.fn = fn, .arg = &f};
     pid_t a;
     int pidfd, stage, err;
