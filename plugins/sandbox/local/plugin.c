@@ -5,8 +5,10 @@
  *    "none") net namespaces; host /usr /bin /lib* /sbin /etc read-only,
  *    /etc/shadow masked; /proc, a minimal /dev, a tmpfs /tmp; every
  *    command runs with no capabilities and no_new_privs.
- *  - memory_bytes -> RLIMIT_AS, pids_max -> RLIMIT_NPROC, file_size_bytes
- *    -> RLIMIT_FSIZE, set in each command before exec.  cpus: not enforced.
+ *  - memory_bytes / pids_max -> the sandbox's memory / pids cgroup when the
+ *    cgroup fs is writable, else RLIMIT_AS / RLIMIT_NPROC; file_size_bytes
+ *    -> RLIMIT_FSIZE; applied in each command before exec.  cpus: not
+ *    enforced (so no CORRAL_CAP_LIMITS).
  *  - TTL: the holder is `sleep <ttl>`; when it exits the namespaces die.
  */
 #include <stdlib.h>
