@@ -304,6 +304,14 @@ static void test_isolation(void **st)
     char *o = sh_out(s, "touch /usr/corral-x 2>/dev/null && echo writable || echo ro");
     assert_string_equal(o, "ro\n");
     free(o);
+    /* Global sysctls stay out of reach even when uid 0 inside is the host's root. */
+    o = sh_out(s, "(echo 1 > /proc/sys/vm/drop_caches) 2>/dev/null && echo writable || echo ro");
+    assert_string_equal(o, "ro\n");
+    free(o);
+    /* /etc/shadow is masked. */
+    o = sh_out(s, "cat /etc/shadow 2>/dev/null | wc -c");
+    assert_string_equal(o, "0\n");
+    free(o);
     /* Only loopback in the network namespace. */
     o = sh_out(s, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
     assert_string_equal(o, "lo\n");

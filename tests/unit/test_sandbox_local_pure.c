@@ -69,6 +69,7 @@ static void test_holder_argv(void **st)
     assert_true(find3(v, "--ro-bind", "/dev/null", "/etc/shadow") > 0);
     assert_int_equal(find3(v, "--ro-bind", "/lib32", NULL), -1);
     assert_true(find3(v, "--proc", "/proc", NULL) > 0);
+    assert_true(find3(v, "--ro-bind", "/proc/sys", "/proc/sys") > find3(v, "--proc", "/proc", NULL));
     assert_true(find3(v, "--dev", "/dev", NULL) > 0);
     assert_true(find3(v, "--tmpfs", "/tmp", NULL) > 0);
     assert_true(find3(v, "--bind", "/s/ws", "/workspace") > 0);
