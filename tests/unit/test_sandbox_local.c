@@ -582,6 +582,58 @@ static char proc_state(pid_t pid)
     return p ? p[2] : 0;
 }
 
+/* Host pids of our own children named `comm` that are not zombies. */
+static int our_children(const char *comm, pid_t *out, int max)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    char want[64];
+    snprintf(want, sizeof(want), "(%s)", comm);
+    while (d && (de = readdir(d)) != NULL) {
+        pid_t pid = atoi(de->d_name);
+        if (pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t r = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (r <= 0)
+            continue;
+        buf[r] = '\0';
+        char *p = strrchr(buf, ')');
+        if (p && atoi(p + 4) == getpid() && strstr(buf, want) && p[2] != 'Z' && n < max)
+            out[n++] = pid;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_freed_job_does_not_block_destroy(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_call call;
+    corral_call_init(&call, 20000);
+    const char *const argv[] = {"sleep", "99", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv};
+    corral_job *job = NULL;
+    assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
+    pid_t pids[4];
+    assert_int_equal(our_children("sleep", pids, 4), 1);
+    /* Freed unwaited: the plugin still reaps it when the sandbox dies, so
+     * no zombie of ours is left in the dead pid namespace. */
+    ops->job_free(s, job);
+    drop(s);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)pids[0]);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 static void test_pause_resume(void **st)
 {
     (void)st;
@@ -1076,6 +1128,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_mounts),
         cmocka_unit_test(test_user_and_network),
+        cmocka_unit_test(test_freed_job_does_not_block_destroy),
     };
     int failed = cmocka_run_group_tests_name("sandbox_local", tests, NULL, NULL);
     plug_close(&mh);

@@ -172,6 +172,7 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         return h->fail(call, CORRAL_EINVAL, "exec: no request");
     if (local_is_paused(sbx->dir))
         return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
+    local_orphans_reap(sbx->lp);
     int rc = local_check_user(sbx, req, call);
     if (rc)
         return rc;

@@ -39,6 +39,7 @@ int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_j
     *job = NULL;
     if (!req)
         return h->fail(call, CORRAL_EINVAL, "spawn: no request");
+    local_orphans_reap(sbx->lp);
     if (local_is_paused(sbx->dir))
         return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
     int rc = local_check_user(sbx, req, call);
@@ -183,18 +184,49 @@ int local_job_kill(corral_sbx *sbx, corral_job *j, corral_call *call)
     return 0;
 }
 
+void local_orphan_add(struct local_plugin *lp, pid_t pid)
+{
+    pthread_mutex_lock(&lp->lock);
+    if (lp->n_orphans == lp->cap_orphans) {
+        size_t cap = lp->cap_orphans ? lp->cap_orphans * 2 : 8;
+        pid_t *nv = realloc(lp->orphans, cap * sizeof(*nv));
+        if (nv) {
+            lp->orphans = nv;
+            lp->cap_orphans = cap;
+        }
+    }
+    if (lp->n_orphans < lp->cap_orphans)
+        lp->orphans[lp->n_orphans++] = pid;
+    pthread_mutex_unlock(&lp->lock);
+}
+
+void local_orphans_reap(struct local_plugin *lp)
+{
+    pthread_mutex_lock(&lp->lock);
+    for (size_t i = 0; i < lp->n_orphans;) {
+        int st;
+        pid_t r = waitpid(lp->orphans[i], &st, WNOHANG);
+        if (r == lp->orphans[i] || (r < 0 && errno == ECHILD))
+            lp->orphans[i] = lp->orphans[--lp->n_orphans];
+        else
+            i++;
+    }
+    pthread_mutex_unlock(&lp->lock);
+}
+
 void local_job_free(corral_sbx *sbx, corral_job *j)
 {
-    (void)sbx;
     if (!j)
         return;
     /* Reap what is dead or dying (killed: that takes no time); a job still
-     * running is left alone as documented, and stays a zombie of this
-     * process once it ends. */
+     * running is left alone as documented, and reaped later. */
     if (!j->done && j->pid > 0) {
         int st;
-        while (waitpid(j->pid, &st, j->killed ? 0 : WNOHANG) < 0 && errno == EINTR)
+        pid_t r;
+        while ((r = waitpid(j->pid, &st, j->killed ? 0 : WNOHANG)) < 0 && errno == EINTR)
             ;
+        if (r == 0)
+            local_orphan_add(sbx->lp, j->pid);
     }
     if (j->pidfd >= 0)
         close(j->pidfd);

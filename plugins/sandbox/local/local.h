@@ -12,6 +12,7 @@
 #ifndef CORRAL_SANDBOX_LOCAL_H
 #define CORRAL_SANDBOX_LOCAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,7 +25,17 @@ struct local_plugin {
     char *bwrap;          /* configured bwrap (name or path) */
     char *state_root;     /* directory holding one subdirectory per sandbox */
     int64_t default_ttl_s;
+    /* Jobs freed while still running: our children, reaped when they end
+     * (a zombie of ours in a pid namespace keeps its init from exiting). */
+    pthread_mutex_t lock;
+    pid_t *orphans;
+    size_t n_orphans, cap_orphans;
 };
+
+/* Remember a running job's pid to reap later (job_free without wait). */
+void local_orphan_add(struct local_plugin *lp, pid_t pid);
+/* Reap every remembered job that has ended (never blocks). */
+void local_orphans_reap(struct local_plugin *lp);
 
 /* Limits applied to every command (persisted in meta.json). */
 struct local_limits {
@@ -214,7 +225,8 @@ int local_destroy(corral_sbx *sbx, corral_call *call);
 int local_remove(void *ps, const char *state_json, corral_call *call);
 void local_close(corral_sbx *sbx);
 
-/* Kill the holder in m (verified by start time) and wait briefly for it. */
-void local_kill_holder(const struct local_meta *m);
+/* Kill the holder in m (verified by start time) and wait briefly for it,
+ * reaping our own finished jobs meanwhile. */
+void local_kill_holder(struct local_plugin *lp, const struct local_meta *m);
 
 #endif /* CORRAL_SANDBOX_LOCAL_H */

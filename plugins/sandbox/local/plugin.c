@@ -36,6 +36,7 @@ static int local_init(const corral_config *cfg, void **state, corral_call *call)
     if (!lp)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     lp->host = h;
+    pthread_mutex_init(&lp->lock, NULL);
     const char *bwrap = cfg && h->config_string ? h->config_string(cfg, "bwrap") : NULL;
     const char *dir = cfg && h->config_string ? h->config_string(cfg, "state_dir") : NULL;
     lp->default_ttl_s = cfg && h->config_int ? h->config_int(cfg, "default_ttl_s") : 86400;
@@ -64,6 +65,9 @@ static void local_fini(void *state)
     struct local_plugin *lp = state;
     if (!lp)
         return;
+    local_orphans_reap(lp);
+    pthread_mutex_destroy(&lp->lock);
+    free(lp->orphans);
     free(lp->bwrap);
     free(lp->state_root);
     free(lp);

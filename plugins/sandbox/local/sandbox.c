@@ -31,7 +31,7 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void local_kill_holder(const struct local_meta *m)
+void local_kill_holder(struct local_plugin *lp, const struct local_meta *m)
 {
     if (m->holder_pid <= 1 || m->holder_start == 0)
         return;
@@ -41,8 +41,14 @@ void local_kill_holder(const struct local_meta *m)
     /* The pidfd pins the process: check it is ours, then signal through it. */
     if (local_proc_start(-1, m->holder_pid) == m->holder_start) {
         if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0) {
-            struct pollfd p = {pfd, POLLIN, 0};
-            poll(&p, 1, 2000);
+            /* The init exits only once every process of the namespace is
+             * reaped, including jobs of ours that were freed unwaited. */
+            for (int i = 0; i < 40; i++) {
+                local_orphans_reap(lp);
+                struct pollfd p = {pfd, POLLIN, 0};
+                if (poll(&p, 1, 50) > 0)
+                    break;
+            }
         }
     }
     close(pfd);
@@ -345,7 +351,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     return 0;
 fail:
     if (m.holder_pid > 0)
-        local_kill_holder(&m);
+        local_kill_holder(lp, &m);
     local_cgroup_remove(&m);
     if (dir)
         local_rm_rf(dir);
@@ -498,7 +504,7 @@ int local_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, 
 
 int local_destroy(corral_sbx *sbx, corral_call *call)
 {
-    local_kill_holder(&sbx->meta);
+    local_kill_holder(sbx->lp, &sbx->meta);
     local_cgroup_remove(&sbx->meta);
     int e = local_rm_rf(sbx->dir);
     if (e < 0)
@@ -518,7 +524,7 @@ int local_remove(void *ps, const char *state_json, corral_call *call)
         return lp->host->fail(call, CORRAL_ENOMEM, "out of memory");
     struct local_meta m;
     if (local_meta_load(dir, &m) == 0) {
-        local_kill_holder(&m);
+        local_kill_holder(lp, &m);
         local_cgroup_remove(&m);
         local_meta_free(&m);
     }
