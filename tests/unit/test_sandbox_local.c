@@ -457,6 +457,13 @@ static void test_files(void **st)
     ms.off = 0;
     assert_int_equal(ops->write_file(s, "/tmp/x/y.txt", &src, 0600, &call), 0);
     assert_int_equal(ops->read_file(s, "/workspace/missing", &sink, &call), CORRAL_ENOTFOUND);
+    /* A fifo or a device is not read (it would block or never end). */
+    o = sh_out(s, "mkfifo /workspace/fifo && echo ok");
+    free(o);
+    assert_int_equal(ops->read_file(s, "/workspace/fifo", &sink, &call), CORRAL_EINVAL);
+    assert_int_equal(ops->read_file(s, "/dev/zero", &sink, &call), CORRAL_EINVAL);
+    ms.off = 0;
+    assert_int_equal(ops->write_file(s, "/workspace/fifo", &src, 0644, &call), CORRAL_EIO);
 
     /* Paths resolve inside the sandbox: a symlink to /etc reaches the
      * sandbox's read-only /etc, never the host's. */

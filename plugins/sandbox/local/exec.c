@@ -223,6 +223,8 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         } else if (stage == LOCAL_STAGE_CWD) {
             rc = h->fail(call, err == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO, "exec: cwd %s: %s", cwd,
                          strerror(err));
+        } else if (stage == LOCAL_STAGE_JOIN && !local_holder_alive(&sbx->meta)) {
+            rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (TTL or destroy)", sbx->meta.id);
         } else {
             rc = h->fail(call, CORRAL_EIO, "exec: could not enter sandbox %s (stage %d): %s", sbx->meta.id,
                          stage, strerror(err));

@@ -111,12 +111,13 @@ static int child_read(void *arg)
 {
     struct fop *f = arg;
     close_parent_fds(f);
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a fifo must not hang us; only regular files are read. */
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return msg(f, errno_code(errno), f->path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-        return msg(f, FX_INVAL, f->path, "is a directory");
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return msg(f, FX_INVAL, f->path, "not a regular file");
     char buf[65536];
     for (;;) {
         ssize_t r = read(fd, buf, sizeof(buf));
@@ -137,9 +138,13 @@ static int child_write(void *arg)
     close_parent_fds(f);
     if (mkparents(f->path, 0) < 0)
         return msg(f, errno_code(errno), "creating parents of", f->path);
-    int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f->mode & 07777);
+    int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, f->mode & 07777);
     if (fd < 0)
         return msg(f, errno_code(errno), f->path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return msg(f, FX_INVAL, f->path, "not a regular file");
+    fcntl(fd, F_SETFL, 0);
     fchmod(fd, f->mode & 07777);
     char buf[65536];
     for (;;) {
@@ -263,7 +268,7 @@ static int child_get_archive(void *arg)
             break;
         }
         if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-            int fd = open(archive_entry_sourcepath(e), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            int fd = open(archive_entry_sourcepath(e), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
             char buf[65536];
             ssize_t n;
             while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)

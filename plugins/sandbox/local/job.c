@@ -90,6 +90,9 @@ int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_j
         j->pidfd = -1;
         j->pid = -1;
         j->end_ms = j->start_ms;
+    } else if (stage == LOCAL_STAGE_JOIN && !local_holder_alive(&sbx->meta)) {
+        rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (TTL or destroy)", sbx->meta.id);
+        goto out;
     } else if (stage) {
         rc = h->fail(call, stage == LOCAL_STAGE_CWD && err == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO,
                      "spawn: %s: %s",
