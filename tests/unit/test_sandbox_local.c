@@ -660,7 +660,7 @@ static void test_pause_resume(void **st)
         fprintf(stderr, "pause: %s\n", call.message);
     assert_int_equal(prc, 0);
     assert_int_equal(ops->running(s, &call), 0);
-    /* The job (the only `sleep` whose parent is us) is stopped. */
+    /* The job (the only `sleep` whose parent is us) is stopped or frozen. */
     int stopped = 0, total = 0;
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -682,13 +682,34 @@ static void test_pause_resume(void **st)
         int ppid = p ? atoi(p + 4) : 0;
         if (ppid == getpid() && strstr(buf, "(sleep)") && proc_state(pid) != 'Z') {
             total++;
-            if (proc_state(pid) == 'T')
+            char ps = proc_state(pid);
+            /* SIGSTOP shows 'T'; the v1 cgroup freezer shows 'D' */
+            if (ps == 'T' || ps == 't' || ps == 'D')
                 stopped++;
         }
     }
     closedir(d);
     assert_int_equal(total, 1);
     assert_int_equal(stopped, 1);
+    /* As root with a writable cgroup v1 freezer, the freezer does it. */
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    const char *fz = strstr(js, "\"freezer\":\"");
+    if (getuid() == 0 && access("/sys/fs/cgroup/freezer", W_OK) == 0)
+        assert_non_null(fz);
+    if (fz) {
+        char dir[512], file[600], buf[64] = "";
+        fz += strlen("\"freezer\":\"");
+        snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(fz, "\""), fz);
+        int v2 = strstr(js, "\"freezer_v2\":true") != NULL;
+        snprintf(file, sizeof(file), "%s/%s", dir, v2 ? "cgroup.events" : "freezer.state");
+        FILE *fp = fopen(file, "r");
+        assert_non_null(fp);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        assert_non_null(strstr(buf, v2 ? "frozen 1" : "FROZEN"));
+    }
+    free(js);
     /* Commands are refused while paused. */
     struct corral_exec_result res = {.struct_size = sizeof(res)};
     assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ESTATE);
@@ -706,7 +727,28 @@ static void test_pause_resume(void **st)
     free(js);
     assert_int_equal(ops->running(s2, &call), 1);
     ops->close(s2);
+    /* Destroying a paused sandbox works (frozen tasks are thawed to die)
+     * and leaves no cgroup and no process behind. */
+    assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
+    pid_t kids[4];
+    assert_int_equal(our_children("sleep", kids, 4), 1);
+    assert_int_equal(ops->pause(s, &call), 0);
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    char fzdir[512] = "";
+    fz = strstr(js, "\"freezer\":\"");
+    if (fz) {
+        fz += strlen("\"freezer\":\"");
+        snprintf(fzdir, sizeof(fzdir), "%.*s", (int)strcspn(fz, "\""), fz);
+    }
+    free(js);
+    ops->job_kill(s, job, &call);
+    ops->job_free(s, job);
     drop(s);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)kids[0]);
+    assert_int_equal(access(path, F_OK), -1);
+    if (fzdir[0])
+        assert_int_equal(access(fzdir, F_OK), -1);
 }
 
 static char *self_exe;

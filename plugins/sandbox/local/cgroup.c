@@ -24,6 +24,8 @@
 
 static const char cg_root[] = "/sys/fs/cgroup";
 
+static int ours(const char *path, const char *id);
+
 static int write_file(const char *dir, const char *name, const char *value)
 {
     char path[4096];
@@ -110,48 +112,67 @@ static void set_limits(const char *dir, int v2, const struct local_limits *lim, 
     }
 }
 
+static int add_cgroup(struct local_meta *m, char *dir)
+{
+    for (int i = 0; i < LOCAL_MAX_CGROUPS; i++) {
+        if (!m->cgroups[i]) {
+            m->cgroups[i] = dir;
+            return 0;
+        }
+    }
+    free(dir);
+    return -1;
+}
+
 int local_cgroup_setup(struct local_meta *m)
 {
     int want_pids = m->limits.pids_max > 0, want_mem = m->limits.memory_bytes > 0;
-    if (!want_pids && !want_mem)
-        return 0;
     struct statfs sf;
     if (statfs(cg_root, &sf) < 0)
         return 0;
     char own[1024], base[2048];
-    int n = 0;
     if ((unsigned long)sf.f_type == (unsigned long)CGROUP2_SUPER_MAGIC) {
         if (own_path("", own, sizeof(own)) < 0)
             return 0;
         snprintf(base, sizeof(base), "%s%s", cg_root, own);
-        /* Enable the controllers for our subtree and for corral/ (fails
-         * unless we may; then the rlimits apply). */
-        char ctl[64];
-        snprintf(ctl, sizeof(ctl), "%s%s%s", want_pids ? "+pids" : "", want_pids && want_mem ? " " : "",
-                 want_mem ? "+memory" : "");
-        write_file(base, "cgroup.subtree_control", ctl);
         char corral[2100];
         snprintf(corral, sizeof(corral), "%s/corral", base);
-        if (local_mkdir_p(corral, 0755) < 0 || write_file(corral, "cgroup.subtree_control", ctl) < 0)
+        if (local_mkdir_p(corral, 0755) < 0)
             return 0;
+        if (want_pids || want_mem) {
+            /* Enable the controllers for our subtree and for corral/ (fails
+             * unless we may; then the rlimits apply). */
+            char ctl[64];
+            snprintf(ctl, sizeof(ctl), "%s%s%s", want_pids ? "+pids" : "", want_pids && want_mem ? " " : "",
+                     want_mem ? "+memory" : "");
+            write_file(base, "cgroup.subtree_control", ctl);
+            write_file(corral, "cgroup.subtree_control", ctl);
+        }
         char *dir = make_dir(base, m->id);
         if (!dir)
             return 0;
         int gp = 0, gm = 0;
         set_limits(dir, 1, &m->limits, want_pids, want_mem, &gp, &gm);
-        if (!gp && !gm) {
+        char freeze[2200];
+        snprintf(freeze, sizeof(freeze), "%s/cgroup.freeze", dir);
+        int can_freeze = access(freeze, W_OK) == 0;
+        if (!gp && !gm && !can_freeze) {
             rmdir(dir);
             free(dir);
             return 0;
         }
-        m->cgroups[n++] = dir;
         m->cg_pids = gp;
         m->cg_memory = gm;
+        if (can_freeze) {
+            m->freezer = strdup(dir);
+            m->freezer_v2 = 1;
+        }
+        add_cgroup(m, dir);
         return 0;
     }
     /* cgroup v1: one hierarchy per controller. */
-    static const char *const ctls[] = {"pids", "memory"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const ctls[] = {"pids", "memory", "freezer"};
+    for (int i = 0; i < 3; i++) {
         if ((i == 0 && !want_pids) || (i == 1 && !want_mem))
             continue;
         if (own_path(ctls[i], own, sizeof(own)) < 0)
@@ -160,20 +181,73 @@ int local_cgroup_setup(struct local_meta *m)
         char *dir = make_dir(base, m->id);
         if (!dir)
             continue;
-        int gp = 0, gm = 0;
-        set_limits(dir, 0, &m->limits, i == 0, i == 1, &gp, &gm);
-        if (!gp && !gm) {
+        int gp = 0, gm = 0, gf = 0;
+        if (i < 2) {
+            set_limits(dir, 0, &m->limits, i == 0, i == 1, &gp, &gm);
+        } else {
+            char st[2200];
+            snprintf(st, sizeof(st), "%s/freezer.state", dir);
+            gf = access(st, W_OK) == 0;
+        }
+        if (!gp && !gm && !gf) {
             rmdir(dir);
             free(dir);
             continue;
         }
-        m->cgroups[n++] = dir;
+        if (gf && !m->freezer)
+            m->freezer = strdup(dir);
+        if (add_cgroup(m, dir) < 0)
+            continue;
         if (gp)
             m->cg_pids = 1;
         if (gm)
             m->cg_memory = 1;
     }
     return 0;
+}
+
+static int read_small(const char *dir, const char *name, char *buf, size_t sz)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, buf, sz - 1);
+    int e = n < 0 ? -errno : 0;
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return e;
+}
+
+int local_cgroup_freeze(const struct local_meta *m, int freeze)
+{
+    if (!m->freezer || !ours(m->freezer, m->id))
+        return -ENOENT;
+    int e = m->freezer_v2 ? write_file(m->freezer, "cgroup.freeze", freeze ? "1" : "0")
+                          : write_file(m->freezer, "freezer.state", freeze ? "FROZEN" : "THAWED");
+    if (e < 0)
+        return e;
+    /* Freezing completes asynchronously: wait until every task is frozen
+     * (bounded, about 2 s). */
+    for (int t = 0; t < 2000; t++) {
+        char buf[512];
+        if (m->freezer_v2) {
+            if (read_small(m->freezer, "cgroup.events", buf, sizeof(buf)) < 0)
+                return -EIO;
+            if (strstr(buf, freeze ? "frozen 1" : "frozen 0"))
+                return 0;
+        } else {
+            if (read_small(m->freezer, "freezer.state", buf, sizeof(buf)) < 0)
+                return -EIO;
+            if (!strncmp(buf, freeze ? "FROZEN" : "THAWED", 6))
+                return 0;
+            if (freeze && !strncmp(buf, "FREEZING", 8) && t % 100 == 99)
+                write_file(m->freezer, "freezer.state", "FROZEN"); /* nudge, as the docs suggest */
+        }
+        usleep(1000);
+    }
+    return -EAGAIN;
 }
 
 int local_cgroup_open_procs(const struct local_meta *m, int fds[LOCAL_MAX_CGROUPS])

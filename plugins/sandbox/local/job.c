@@ -20,7 +20,6 @@ struct corral_job {
     int done;              /* reaped: status is valid */
     int status;
     int timed_out;
-    int killed;            /* job_kill sent SIGKILL */
     int64_t start_ms;
     int64_t limit_ms;      /* INT64_MAX = none */
     int64_t end_ms;
@@ -180,10 +179,8 @@ int local_job_kill(corral_sbx *sbx, corral_job *j, corral_call *call)
     (void)call;
     (void)sbx;
     /* An unreaped leader keeps its pid (and so the group id) ours. */
-    if (j && !j->done && j->pid > 0) {
+    if (j && !j->done && j->pid > 0)
         kill(-j->pid, SIGKILL);
-        j->killed = 1;
-    }
     return 0;
 }
 
@@ -221,12 +218,13 @@ void local_job_free(corral_sbx *sbx, corral_job *j)
 {
     if (!j)
         return;
-    /* Reap what is dead or dying (killed: that takes no time); a job still
-     * running is left alone as documented, and reaped later. */
+    /* Reap it if it has ended; otherwise (still running, or killed but not
+     * dead yet: a frozen task dies only once thawed) remember it and reap
+     * it later, never blocking here. */
     if (!j->done && j->pid > 0) {
         int st;
         pid_t r;
-        while ((r = waitpid(j->pid, &st, j->killed ? 0 : WNOHANG)) < 0 && errno == EINTR)
+        while ((r = waitpid(j->pid, &st, WNOHANG)) < 0 && errno == EINTR)
             ;
         if (r == 0)
             local_orphan_add(sbx->lp, j->pid);

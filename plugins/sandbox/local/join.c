@@ -229,7 +229,7 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
     close(pdir);
     /* Limits: cgroups where the sandbox has them, rlimits for the rest. */
     struct local_limits lim = {0};
-    int cg_fds[LOCAL_MAX_CGROUPS] = {-1, -1};
+    int cg_fds[LOCAL_MAX_CGROUPS] = {-1, -1, -1};
     if (!l->fn && l->limits) {
         lim = *l->limits;
         if (sbx->meta.cg_memory)

@@ -44,7 +44,7 @@ struct local_limits {
     int64_t fsize_bytes;   /* RLIMIT_FSIZE, 0 = none */
 };
 
-#define LOCAL_MAX_CGROUPS 2
+#define LOCAL_MAX_CGROUPS 3
 
 /* What meta.json holds.  Strings are malloc'ed. */
 struct local_meta {
@@ -60,6 +60,8 @@ struct local_meta {
     struct local_limits limits;
     char *cgroups[LOCAL_MAX_CGROUPS + 1]; /* per-sandbox cgroup dirs, NULL-terminated */
     int cg_pids, cg_memory;  /* pids/memory limits enforced by those cgroups */
+    char *freezer;           /* the one of them pause() freezes, or NULL */
+    int freezer_v2;          /* 1: cgroup.freeze (v2), 0: freezer.state (v1) */
 };
 
 struct corral_sbx {
@@ -111,14 +113,17 @@ int local_is_paused(const char *dir);
 
 /* ---- cgroup.c: pids/memory limits through cgroups when writable --------- */
 
-/* Make the sandbox's cgroups for m->limits where possible, filling
- * m->cgroups / cg_pids / cg_memory (what could not be made is left to the
- * rlimits).  Always 0. */
+/* Make the sandbox's cgroups where possible: pids/memory for m->limits
+ * (what could not be made is left to the rlimits) and a freezer for
+ * pause().  Fills m->cgroups, cg_pids, cg_memory, freezer.  Always 0. */
 int local_cgroup_setup(struct local_meta *m);
 /* Open cgroup.procs of each of m's cgroups (O_WRONLY|O_CLOEXEC).  0 or -errno. */
 int local_cgroup_open_procs(const struct local_meta *m, int fds[LOCAL_MAX_CGROUPS]);
 /* rmdir m's cgroups (they must be empty: kill first).  Best effort. */
 void local_cgroup_remove(const struct local_meta *m);
+/* Freeze (1) or thaw (0) m's freezer cgroup and wait until it took effect
+ * (bounded).  0, -ENOENT without a freezer, or -errno. */
+int local_cgroup_freeze(const struct local_meta *m, int freeze);
 
 /* ---- strv.c: NULL-terminated string vectors ------------------------------ */
 

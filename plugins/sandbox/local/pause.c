@@ -1,7 +1,8 @@
-/* sandbox_local: pause/resume by signalling every process of the sandbox's
- * pid namespace (SIGSTOP/SIGCONT), except the holder's own two processes
- * (bwrap's init and the `sleep <ttl>`), so the TTL keeps running while a
- * sandbox is paused.  A "paused" marker in the state dir makes the state
+/* sandbox_local: pause/resume.  With a freezer cgroup (cgroup.c; every
+ * command joins it) pause freezes it; otherwise it signals every process
+ * of the sandbox's pid namespace (SIGSTOP/SIGCONT).  Either way the
+ * holder's own two processes (bwrap's init and the `sleep <ttl>`) keep
+ * running, so the TTL still fires while a sandbox is paused.  A "paused" marker in the state dir makes the state
  * visible to other processes (running(), list(), attach()). */
 #include <ctype.h>
 #include <dirent.h>
@@ -152,6 +153,16 @@ int local_pause(corral_sbx *sbx, corral_call *call)
     if (fd < 0)
         return h->fail(call, CORRAL_EIO, "local: %s: %s", path, strerror(errno));
     close(fd);
+    /* The cgroup freezer where we have one: invisible to the processes.
+     * Else SIGSTOP to each process. */
+    int fe = local_cgroup_freeze(&sbx->meta, 1);
+    if (fe == 0)
+        return 0;
+    if (fe != -ENOENT) {
+        local_cgroup_freeze(&sbx->meta, 0);
+        unlink(path);
+        return h->fail(call, CORRAL_EIO, "local: could not freeze %s: %s", sbx->meta.id, strerror(-fe));
+    }
     pid_t stuck = 0;
     char st = '?';
     int e = local_signal_all(&sbx->meta, SIGSTOP, &stuck, &st);
@@ -169,6 +180,9 @@ int local_resume(corral_sbx *sbx, corral_call *call)
     const struct corral_host *h = sbx->lp->host;
     if (!local_holder_alive(&sbx->meta))
         return h->fail(call, CORRAL_ENOTFOUND, "local: sandbox %s is gone", sbx->meta.id);
+    int fe = local_cgroup_freeze(&sbx->meta, 0);
+    if (fe < 0 && fe != -ENOENT)
+        return h->fail(call, CORRAL_EIO, "local: could not thaw %s: %s", sbx->meta.id, strerror(-fe));
     local_signal_all(&sbx->meta, SIGCONT, NULL, NULL);
     char path[4096];
     snprintf(path, sizeof(path), "%s/paused", sbx->dir);

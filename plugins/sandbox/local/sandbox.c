@@ -35,6 +35,9 @@ void local_kill_holder(struct local_plugin *lp, const struct local_meta *m)
 {
     if (m->holder_pid <= 1 || m->holder_start == 0)
         return;
+    /* A v1-frozen task cannot even die: thaw first. */
+    if (m->freezer)
+        local_cgroup_freeze(m, 0);
     int pfd = (int)syscall(SYS_pidfd_open, m->holder_pid, 0);
     if (pfd < 0)
         return;

@@ -170,6 +170,10 @@ char *local_meta_to_json(const struct local_meta *m, const char *dir)
             cJSON_AddItemToArray(cg, cJSON_CreateString(m->cgroups[i]));
         cJSON_AddBoolToObject(o, "cg_pids", m->cg_pids);
         cJSON_AddBoolToObject(o, "cg_memory", m->cg_memory);
+        if (m->freezer) {
+            cJSON_AddStringToObject(o, "freezer", m->freezer);
+            cJSON_AddBoolToObject(o, "freezer_v2", m->freezer_v2);
+        }
     }
     cJSON *labels = cJSON_AddObjectToObject(o, "labels");
     for (size_t i = 0; labels && m->labels && m->labels[i]; i++) {
@@ -208,6 +212,7 @@ void local_meta_free(struct local_meta *m)
     local_strv_free(m->labels);
     for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
         free(m->cgroups[i]);
+    free(m->freezer);
     memset(m, 0, sizeof(*m));
 }
 
@@ -241,6 +246,8 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     }
     m->cg_pids = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_pids"));
     m->cg_memory = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_memory"));
+    m->freezer = str(o, "freezer");
+    m->freezer_v2 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "freezer_v2"));
     size_t n = 0;
     m->labels = calloc(1, sizeof(char *));
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels");
