@@ -48,7 +48,8 @@ check "agent timeout: the run ends promptly" eval '[ $(( $(date +%s) - start )) 
 check "agent timeout: the agent's process group is gone" eval '! pgrep -f "sleep 3017" >/dev/null'
 
 # Secrets: a task env value and the model key never appear in any argv, nor in logs.
-printf '%s\n' "sk-corral-test-7f3a9c1e5b2d4680" "CORRAL_MODEL_API_KEY=" "Bearer " >"$WORK/patterns"
+# (system-wide: patterns only a leak of ours can produce, not any "Bearer")
+printf '%s\n' "sk-corral-test-7f3a9c1e5b2d4680" "CORRAL_MODEL_API_KEY=" >"$WORK/patterns"
 scan_argv() {
   : >"$WORK/hits"
   while [ -e "$WORK/scanning" ]; do
@@ -61,6 +62,7 @@ touch "$WORK/scanning"; scan_argv & scanner=$!
 run "$CORRAL" -v -v run "${SB[@]}" --task "$T/secret_env" --agent oracle --out "$WORK/secret.json"
 rm -f "$WORK/scanning"; wait $scanner
 check "secret env reaches the command (verify passes)" eval '[ "$(field "$WORK/secret.json" "d[\"reward\"]")" = 1 ]'
+OUT="$OUT$(cat "$WORK/hits")"
 check "secret env value never in any process argv during the run" eval '[ ! -s "$WORK/hits" ]'
 check "secret env value never in debug logs or the result" eval 'lacks "$ERR$OUT" "sk-corral-test-7f3a" && ! grep -q "sk-corral-test-7f3a" "$WORK/secret.json"'
 
@@ -84,6 +86,7 @@ if command -v node >/dev/null && command -v rg >/dev/null && command -v npm >/de
       [ "$(field "$WORK/$agent.json" "d[\"reward\"], d[\"agent\"][\"status\"]")" = "1 success" ]'
     check "$agent: both model calls are in the transcript, streamed" eval '[ "$(field "$WORK/$agent.json" "len(d[\"transcript\"]), all(c[\"stream\"] for c in d[\"transcript\"]), d[\"transcript\"][0][\"status\"]")" = "2 True 200" ]'
     check "$agent: its tool call is a normalized event" eval '[ "$(tool_names "$WORK/$agent.json")" = bash ]'
+    OUT="$OUT$(cat "$WORK/hits")"
     check "$agent: no key or token in any argv" eval '[ ! -s "$WORK/hits" ]'
   done
   # A replay script that runs out: the agent gets a non-retryable error and fails fast.
