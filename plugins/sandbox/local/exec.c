@@ -60,7 +60,7 @@ int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, 
         oom = local_env_set(&env, &n, sbx->env[i]) < 0;
     for (size_t i = 0; !oom && req->env && req->env[i]; i++) {
         if (!env_name_ok(req->env[i])) {
-            local_strv_free(env);
+            local_strv_free_wipe(env);
             local_strv_free(*argv);
             *argv = NULL;
             /* Print the name only: the value may be a secret. */
@@ -71,7 +71,7 @@ int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, 
         oom = local_env_set(&env, &n, req->env[i]) < 0;
     }
     if (oom) {
-        local_strv_free(env);
+        local_strv_free_wipe(env);
         local_strv_free(*argv);
         *argv = NULL;
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
@@ -184,7 +184,7 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
     const char *c = req->cwd && req->cwd[0] ? req->cwd : sbx->meta.workdir;
     if (c[0] != '/' ? asprintf(&cwd, "%s/%s", sbx->meta.workdir, c) < 0 : !(cwd = strdup(c))) {
         local_strv_free(argv);
-        local_strv_free(envp);
+        local_strv_free_wipe(envp);
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     }
 
@@ -355,6 +355,6 @@ out:
     }
     free(cwd);
     local_strv_free(argv);
-    local_strv_free(envp);
+    local_strv_free_wipe(envp);
     return rc;
 }

@@ -112,7 +112,7 @@ out:
     free(j);
     free(cwd);
     local_strv_free(argv);
-    local_strv_free(envp);
+    local_strv_free_wipe(envp);
     return rc;
 }
 

@@ -130,6 +130,8 @@ int local_cgroup_freeze(const struct local_meta *m, int freeze);
 size_t local_strv_len(const char *const *v);
 char **local_strv_dup(const char *const *v);
 void local_strv_free(char **v);
+/* Same, zeroing the strings first (environments may hold secrets). */
+void local_strv_free_wipe(char **v);
 /* Append a copy of s; 0 or -1 (v unchanged on failure). */
 int local_strv_push(char ***v, size_t *n, const char *s);
 /* Set "K=V" in v (replacing an existing K). 0 or -1. */

@@ -359,7 +359,7 @@ fail:
     if (dir)
         local_rm_rf(dir);
     local_meta_free(&m);
-    local_strv_free(env);
+    local_strv_free_wipe(env);
     local_strv_free(argv);
     free(dir);
     free(ws);
@@ -542,9 +542,7 @@ void local_close(corral_sbx *sbx)
     if (!sbx)
         return;
     local_meta_free(&sbx->meta);
-    for (size_t i = 0; sbx->env && sbx->env[i]; i++)
-        explicit_bzero(sbx->env[i], strlen(sbx->env[i]));
-    local_strv_free(sbx->env);
+    local_strv_free_wipe(sbx->env);
     free(sbx->dir);
     free(sbx);
 }
