@@ -691,7 +691,8 @@ static void test_pause_resume(void **st)
     closedir(d);
     assert_int_equal(total, 1);
     assert_int_equal(stopped, 1);
-    /* As root with a writable cgroup v1 freezer, the freezer does it. */
+    /* As root with a writable cgroup v1 freezer (the test config turns the
+     * freezer on), the freezer does it; unprivileged, SIGSTOP does. */
     assert_int_equal(ops->state(s, &js, &call), 0);
     const char *fz = strstr(js, "\"freezer\":\"");
     if (getuid() == 0 && access("/sys/fs/cgroup/freezer", W_OK) == 0)
@@ -1091,7 +1092,8 @@ static void write_config(const char *path, const char *bwrap)
 {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "{\"sandbox\": {\"local\": {\"state_dir\": \"%s/state\", \"default_ttl_s\": 60%s%s%s}}}\n",
+    fprintf(f,
+            "{\"sandbox\": {\"local\": {\"state_dir\": \"%s/state\", \"default_ttl_s\": 60, \"freezer\": true%s%s%s}}}\n",
             state_root, bwrap ? ", \"bwrap\": \"" : "", bwrap ? bwrap : "", bwrap ? "\"" : "");
     fclose(f);
 }

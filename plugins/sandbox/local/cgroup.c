@@ -124,9 +124,13 @@ static int add_cgroup(struct local_meta *m, char *dir)
     return -1;
 }
 
-int local_cgroup_setup(struct local_meta *m)
+int local_cgroup_setup(struct local_meta *m, int want_freezer)
 {
     int want_pids = m->limits.pids_max > 0, want_mem = m->limits.memory_bytes > 0;
+    /* Joining a cgroup costs every command a migration (an RCU grace
+     * period, several ms); without limits the freezer is opt-in. */
+    if (!want_pids && !want_mem && !want_freezer)
+        return 0;
     struct statfs sf;
     if (statfs(cg_root, &sf) < 0)
         return 0;

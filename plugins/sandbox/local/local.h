@@ -25,6 +25,7 @@ struct local_plugin {
     char *bwrap;          /* configured bwrap (name or path) */
     char *state_root;     /* directory holding one subdirectory per sandbox */
     int64_t default_ttl_s;
+    int freezer;          /* config: a freezer cgroup even without limits */
     /* Jobs freed while still running: our children, reaped when they end
      * (a zombie of ours in a pid namespace keeps its init from exiting). */
     pthread_mutex_t lock;
@@ -114,9 +115,10 @@ int local_is_paused(const char *dir);
 /* ---- cgroup.c: pids/memory limits through cgroups when writable --------- */
 
 /* Make the sandbox's cgroups where possible: pids/memory for m->limits
- * (what could not be made is left to the rlimits) and a freezer for
- * pause().  Fills m->cgroups, cg_pids, cg_memory, freezer.  Always 0. */
-int local_cgroup_setup(struct local_meta *m);
+ * (what could not be made is left to the rlimits) and, when want_freezer
+ * or limits make cgroups anyway, a freezer for pause().  Fills m->cgroups,
+ * cg_pids, cg_memory, freezer.  Always 0. */
+int local_cgroup_setup(struct local_meta *m, int want_freezer);
 /* Open cgroup.procs of each of m's cgroups (O_WRONLY|O_CLOEXEC).  0 or -errno. */
 int local_cgroup_open_procs(const struct local_meta *m, int fds[LOCAL_MAX_CGROUPS]);
 /* rmdir m's cgroups (they must be empty: kill first).  Best effort. */

@@ -26,6 +26,9 @@ static const struct corral_option local_options[] = {
      "/var/lib/corral/local for root"},
     {"default_ttl_s", CORRAL_OPT_INT, 0, "86400",
      "TTL in seconds for sandboxes whose spec gives none; 0 = no TTL (live until destroyed)"},
+    {"freezer", CORRAL_OPT_BOOL, 0, "false",
+     "pause with a freezer cgroup (invisible to the sandbox) even when no limit needs cgroups; costs each "
+     "command a cgroup migration (several ms); otherwise pause uses SIGSTOP/SIGCONT"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -40,6 +43,7 @@ static int local_init(const corral_config *cfg, void **state, corral_call *call)
     const char *bwrap = cfg && h->config_string ? h->config_string(cfg, "bwrap") : NULL;
     const char *dir = cfg && h->config_string ? h->config_string(cfg, "state_dir") : NULL;
     lp->default_ttl_s = cfg && h->config_int ? h->config_int(cfg, "default_ttl_s") : 86400;
+    lp->freezer = cfg && h->config_bool ? h->config_bool(cfg, "freezer") : 0;
     if (lp->default_ttl_s < 0)
         lp->default_ttl_s = 0;
     lp->bwrap = strdup(bwrap && *bwrap ? bwrap : "bwrap");

@@ -329,7 +329,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
         goto fail;
     }
-    local_cgroup_setup(&m);
+    local_cgroup_setup(&m, lp->freezer);
     rc = start_holder(h, argv, dir, &m.holder_pid, call);
     if (rc)
         goto fail;
