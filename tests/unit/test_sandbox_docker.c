@@ -815,6 +815,15 @@ static void test_ttl(void **st)
     }
     assert_int_equal(up, 0);
     g.ops->close(s);
+    /* Still listed (as stopped) so that gc can find and remove it. */
+    char f1[96], want[96];
+    snprintf(f1, sizeof f1, "corral.owner=%s", g.owner);
+    snprintf(want, sizeof want, "docker-t%d-ttl", (int)getpid());
+    const char *filters[] = {f1, NULL};
+    struct found fd = {.id = want};
+    corral_call_init(&c, 30000);
+    assert_int_equal(g.ops->list(g.ps, filters, find_cb, &fd, &c), 0);
+    assert_string_equal(fd.status, "stopped");
     corral_call_init(&c, 30000);
     assert_int_equal(g.ops->attach(g.ps, state, &s, &c), CORRAL_ESTATE);
     corral_call_init(&c, 30000);
