@@ -265,6 +265,19 @@ static void test_stdin(void **st)
     assert_int_equal(r.out.len, sizeof in);
     assert_memory_equal(r.out.p, in, sizeof in);
     run_free(&r);
+    /* A large stdin (streamed into the staging archive). */
+    size_t big = 5u << 20;
+    char *bin = malloc(big);
+    assert_non_null(bin);
+    for (size_t i = 0; i < big; i++)
+        bin[i] = (char)(i * 31);
+    const char *wc[] = {"wc", "-c", NULL};
+    struct corral_exec_request req2 = {.argv = wc, .stdin_data = bin, .stdin_len = big};
+    r = run_req(g.sbx, &req2);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(atol(r.out.p), (long)big);
+    run_free(&r);
+    free(bin);
     /* The staged stdin file is gone once the command ran. */
     r = sh(g.sbx, "ls /.corral | grep -c '^in-' || true");
     assert_string_equal(r.out.p, "0\n");

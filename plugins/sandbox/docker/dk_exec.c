@@ -206,16 +206,16 @@ static int stage_stdin(corral_sbx *sbx, const struct corral_exec_request *req, c
     int rc = dk_owner(sbx, &uid, &gid, call);
     if (rc)
         return rc;
-    struct dk_tar_entry e = {name, 0600, req->stdin_data, req->stdin_len, uid, gid};
-    char *tar;
-    size_t len;
-    if (dk_tar_build(&e, 1, &tar, &len))
-        return sbx->p->host->fail(call, CORRAL_ENOMEM, "exec: cannot build the stdin archive");
+    /* Streamed: no second copy of a large stdin in memory. */
     struct dk_memsrc m;
-    struct corral_source src;
-    dk_memsrc_init(&m, &src, tar, len);
+    struct corral_source data, src;
+    dk_memsrc_init(&m, &data, req->stdin_data, req->stdin_len);
+    struct dk_tarsrc *t;
+    if (dk_tarsrc_new(name, 0600, uid, gid, &data, &t))
+        return sbx->p->host->fail(call, CORRAL_ENOMEM, "exec: cannot build the stdin archive");
+    dk_tarsrc_source(t, &src);
     rc = dk_put_tar(sbx->p, sbx->cid, "/", &src, call);
-    free(tar);
+    dk_tarsrc_free(t);
     if (rc == 0)
         snprintf(staged, cap, "/%s", name);
     return rc;
