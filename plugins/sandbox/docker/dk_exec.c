@@ -253,17 +253,16 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
     req_copy(req_in, &rq);
     const struct corral_exec_request *req = &rq;
     int64_t t0 = h->now_ms();
-    char nc[17], staged[96], pidf[96], tbuf[32];
+    char nc[17], staged[96], tbuf[32];
     nonce(nc);
     int rc = stage_stdin(sbx, req, nc, staged, sizeof staged, call);
     if (rc)
         return rc;
     int64_t timeout = effective_timeout(h, req, call);
-    snprintf(pidf, sizeof pidf, DK_SHIM_DIR "/x-%s.pid", nc);
     cJSON *cmd = cJSON_CreateArray();
     cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_SHIM_PATH));
     cJSON_AddItemToArray(cmd, cJSON_CreateString("run"));
-    add_opt(cmd, "-p", pidf);
+    add_opt(cmd, "-m", nc);
     if (timeout > 0) {
         snprintf(tbuf, sizeof tbuf, "%" PRId64, timeout);
         add_opt(cmd, "-t", tbuf);
@@ -283,11 +282,11 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
     rc = exec_start(sbx, id, req->out, req->err, timeout > 0 ? timeout + GRACE_MS : 0, call);
     if (rc) {
         /* The stream broke (deadline, cancel, daemon): kill the group
-         * inside, with a fresh short budget since `call` may be spent. */
-        const char *args[] = {"kill", pidf, "9", NULL};
-        if (rc == CORRAL_ETIMEDOUT || rc == CORRAL_ECANCELED || rc == CORRAL_ETRANSIENT)
-            h->log(h, CORRAL_LOG_WARN, "docker: exec in %s interrupted; killing its process group", sbx->id);
-        dk_shim_call(sbx, args, user, call);
+         * inside.  `call` may be spent or cancelled, so the cleanup runs
+         * without it (bounded by its own timeouts). */
+        const char *args[] = {"killm", nc, NULL};
+        h->log(h, CORRAL_LOG_WARN, "docker: exec in %s interrupted (%d); killing its process group", sbx->id, rc);
+        dk_shim_call(sbx, args, user, NULL);
         free(id);
         return rc;
     }
