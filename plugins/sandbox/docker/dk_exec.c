@@ -237,6 +237,25 @@ static int64_t effective_timeout(const struct corral_host *h, const struct corra
     return t;
 }
 
+struct membuf {
+    char *buf;
+    size_t cap, len;
+};
+
+static int mem_write(void *ud, const void *buf, size_t len)
+{
+    struct membuf *m = ud;
+    if (!m->cap)
+        return 0;
+    size_t room = m->cap - 1 - m->len;
+    if (len > room)
+        len = room;
+    memcpy(m->buf + m->len, buf, len);
+    m->len += len;
+    m->buf[m->len] = '\0';
+    return 0;
+}
+
 /* The caller's request, with fields beyond its struct_size read as zero. */
 static void req_copy(const struct corral_exec_request *in, struct corral_exec_request *out)
 {
@@ -253,12 +272,13 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
     req_copy(req_in, &rq);
     const struct corral_exec_request *req = &rq;
     int64_t t0 = h->now_ms();
-    char nc[17], staged[96], tbuf[32];
+    char nc[17], staged[96], tbuf[32], tof[64];
     nonce(nc);
     int rc = stage_stdin(sbx, req, nc, staged, sizeof staged, call);
     if (rc)
         return rc;
     int64_t timeout = effective_timeout(h, req, call);
+    snprintf(tof, sizeof tof, DK_SHIM_DIR "/x-%s.timeout", nc);
     cJSON *cmd = cJSON_CreateArray();
     cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_SHIM_PATH));
     cJSON_AddItemToArray(cmd, cJSON_CreateString("run"));
@@ -266,6 +286,7 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
     if (timeout > 0) {
         snprintf(tbuf, sizeof tbuf, "%" PRId64, timeout);
         add_opt(cmd, "-t", tbuf);
+        add_opt(cmd, "-x", tof);
     }
     if (staged[0])
         add_opt(cmd, "-i", staged);
@@ -303,9 +324,18 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
         res->signal = 0;
     if (CORRAL_HAS_FIELD(res, timed_out))
         res->timed_out = 0;
-    /* The shim exits 124 only when its timer fired, or when the command
-     * itself exits 124; the elapsed time tells them apart. */
-    if (code == 124 && timeout > 0 && dur >= timeout) {
+    /* 124 is the shim's timeout or the command's own code: the shim
+     * leaves a marker file only in the first case (one extra request,
+     * only for exit code 124). */
+    int fired = 0;
+    if (code == 124 && timeout > 0) {
+        struct corral_sink none = {.struct_size = sizeof none, .write = mem_write, .ud = &(struct membuf){0}};
+        int r2 = dk_read_file(sbx, tof, &none, call);
+        if (r2 < 0 && r2 != CORRAL_ENOTFOUND)
+            return r2;
+        fired = r2 == 0;
+    }
+    if (fired) {
         if (CORRAL_HAS_FIELD(res, timed_out))
             res->timed_out = 1;
         if (CORRAL_HAS_FIELD(res, signal))
@@ -315,25 +345,6 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
     }
     if (CORRAL_HAS_FIELD(res, duration_ms))
         res->duration_ms = dur;
-    return 0;
-}
-
-struct membuf {
-    char *buf;
-    size_t cap, len;
-};
-
-static int mem_write(void *ud, const void *buf, size_t len)
-{
-    struct membuf *m = ud;
-    if (!m->cap)
-        return 0;
-    size_t room = m->cap - 1 - m->len;
-    if (len > room)
-        len = room;
-    memcpy(m->buf + m->len, buf, len);
-    m->len += len;
-    m->buf[m->len] = '\0';
     return 0;
 }
 

@@ -16,6 +16,8 @@
  *        -p FILE   write the group id to FILE (for `shim kill`)
  *        -s FILE   write "exit signal timed_out" to FILE when done
  *        -m TAG    a marker for `shim killm TAG` (no file is written)
+ *        -x FILE   create FILE only if the timeout fired (tells a timeout
+ *                  from a command that exits 124 by itself)
  *        -d        job mode: the child's stdio is -o/-e or /dev/null,
  *                  ours is closed once it runs (the exec is started
  *                  detached; we stay its supervisor)
@@ -234,7 +236,7 @@ static int relay(int fd, int out, int *out_dead)
 static int do_run(int argc, char **argv)
 {
     int64_t timeout_ms = 0;
-    const char *in = NULL, *out = NULL, *err = NULL, *pidf = NULL, *statf = NULL;
+    const char *in = NULL, *out = NULL, *err = NULL, *pidf = NULL, *statf = NULL, *tof = NULL;
     int detach = 0, i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *o = argv[i];
@@ -248,6 +250,7 @@ static int do_run(int argc, char **argv)
         else if (strcmp(o, "-p") == 0) pidf = v;
         else if (strcmp(o, "-s") == 0) statf = v;
         else if (strcmp(o, "-m") == 0) continue;
+        else if (strcmp(o, "-x") == 0) tof = v;
         else { dprintf(2, "corral-shim: unknown option %s\n", o); return 125; }
     }
     if (i + 1 >= argc) { dprintf(2, "corral-shim: no command\n"); return 125; }
@@ -399,6 +402,8 @@ static int do_run(int argc, char **argv)
     } else {
         code = WEXITSTATUS(status);
     }
+    if (timed_out && tof)
+        write_atomic(tof, "timeout\n");
     if (statf) {
         char line[64];
         snprintf(line, sizeof line, "%d %d %d\n", code, sig, timed_out);
