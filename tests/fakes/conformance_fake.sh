@@ -15,10 +15,11 @@ fake_pid=$!
 i=0
 while [ ! -s "$tmp/ports" ]; do i=$((i + 1)); [ $i -lt 100 ] || { echo "fake did not start"; exit 1; }; sleep 0.1; done
 port() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$tmp/ports" "$1"; }
+post() { python3 -c "import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[1], sys.argv[2].encode(), method='POST')).read()" "$1" "$2"; }
 off='"local": {"enabled": false}, "docker": {"enabled": false}, "e2b": {"enabled": false}'
 if [ "$backend" = islo ]; then
   export ISLO_API_KEY=ak_test_key
-  curl -s -X POST -d '{"ready_delay_ms": 50, "delete_delay_ms": 200}' "http://127.0.0.1:$(port control)/_config" >/dev/null
+  post "http://127.0.0.1:$(port control)/_config" '{"ready_delay_ms": 50, "delete_delay_ms": 200}'
   cat > "$tmp/config.json" <<JSON
 {"sandbox": {$off, "hf": {"enabled": false},
  "islo": {"control_url": "http://127.0.0.1:$(port control)", "compute_url": "http://127.0.0.1:$(port compute)",
@@ -27,7 +28,7 @@ if [ "$backend" = islo ]; then
 JSON
 else
   export HF_TOKEN=hf_test_token
-  curl -s -X POST -d '{"ready_delay_ms": 50}' "http://127.0.0.1:$(port hub)/_config" >/dev/null
+  post "http://127.0.0.1:$(port hub)/_config" '{"ready_delay_ms": 50}'
   cat > "$tmp/config.json" <<JSON
 {"sandbox": {$off, "islo": {"enabled": false},
  "hf": {"endpoint": "http://127.0.0.1:$(port hub)", "namespace": "tester",
