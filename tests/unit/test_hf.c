@@ -37,11 +37,19 @@ static void fault(const char *json)
     cJSON_Delete(admin("POST", "/_fault", json));
 }
 
+static int count_cb(void *ud, const struct corral_sandbox_info *info);
+
+/* Running jobs per the fake; the plugin's list() must agree. */
 static int running_jobs(void)
 {
     cJSON *s = admin("GET", "/_state", NULL);
     int n = cJSON_GetObjectItem(s, "running")->valueint;
     cJSON_Delete(s);
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    int listed = 0;
+    assert_int_equal(ops->list(ps, NULL, count_cb, &listed, &call), 0);
+    assert_int_equal(listed, n);
     return n;
 }
 

@@ -162,12 +162,25 @@ static void destroy(corral_sbx *sb)
     ops->close(sb);
 }
 
+static int count_cb(void *ud, const struct corral_sandbox_info *info)
+{
+    (void)info;
+    ++*(int *)ud;
+    return 0;
+}
+
 static void assert_clean(void)
 {
     /* Deletion is asynchronous in the fake as in Islo: sandboxes leave
      * the listing at once; profiles must be gone too. */
     assert_int_equal(count_of("sandboxes"), 0);
     assert_int_equal(count_of("profiles"), 0);
+    /* and the plugin's own list() agrees */
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    int n = 0;
+    assert_int_equal(ops->list(ps, NULL, count_cb, &n, &call), 0);
+    assert_int_equal(n, 0);
 }
 
 /* ---- tests ---- */
