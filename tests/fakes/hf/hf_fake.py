@@ -22,6 +22,11 @@ proxy (https://<job_id>--8000.hf.jobs, here http://127.0.0.1:P2/<job_id>):
   POST /read {path} -> {content_b64}
   X-Sandbox-Token must equal the job's HF_SANDBOX_TOKEN secret: wrong -> 401
   {"detail": "Unauthorized"}, missing -> 422.
+  The successor server's routes (huggingface/sandbox-server) are served too:
+  POST /v1/exec {cmd, env, cwd, timeout, stdin} -> NDJSON events start /
+  stdout / stderr / ping / exit{exit_code, signal, timed_out, duration_ms};
+  GET /v1/files/read?path= (raw), PUT /v1/files/write?path=&mode= (raw body,
+  parents created); a wrong X-Sandbox-Token -> 403 {"error": ..}.
 
 The fake does not execute the job's bootstrap command: a job "starts" the
 sandbox server in-process, with a temp dir standing for the container's
@@ -46,7 +51,7 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 LOCK = threading.RLock()
 TOKEN = os.environ.get("HF_FAKE_TOKEN", "hf_test_token")
@@ -139,6 +144,7 @@ class Handler(BaseHTTPRequestHandler):
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
+        self.raw = raw
         try:
             v = json.loads(raw or b"{}")
             return v if isinstance(v, dict) else None
@@ -157,9 +163,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.dispatch("POST")
 
+    def do_PUT(self):
+        self.dispatch("PUT")
+
     def dispatch(self, method):
         path = urlsplit(self.path).path
-        body = self.body() if method == "POST" else {}
+        self.query = parse_qs(urlsplit(self.path).query)
+        body = self.body() if method in ("POST", "PUT") else {}
         try:
             if path.startswith("/_"):
                 if self.role != "hub":
@@ -256,6 +266,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(502, raw=b"Bad Gateway", ctype="text/plain")
         if sub == "/health" and method == "GET":
             return self.send(200, {"ok": True})
+        if sub.startswith("/v1/"):
+            return self.v1(j, method, sub, body)
         tok = self.headers.get("X-Sandbox-Token")
         if tok is None:
             return self.send(422, {"detail": [{"loc": ["header", "x-sandbox-token"], "msg": "field required",
@@ -285,6 +297,75 @@ class Handler(BaseHTTPRequestHandler):
             with open(hp, "rb") as f:
                 return self.send(200, {"content_b64": base64.b64encode(f.read()).decode()})
         return self.send(404, {"detail": "Not Found"})
+
+    # ---- the successor server (huggingface/sandbox-server) ----
+    def v1(self, j, method, sub, body):
+        if self.headers.get("X-Sandbox-Token") != j["secrets"].get("HF_SANDBOX_TOKEN"):
+            return self.send(403, {"error": "forbidden"})
+        q = lambda k: (self.query.get(k) or [None])[0]
+        if sub == "/v1/files/read" and method == "GET":
+            hp = host_path(j, q("path"))
+            if hp is None or not os.path.isfile(hp):
+                return self.send(404, {"error": "not found: %s" % q("path")})
+            with open(hp, "rb") as f:
+                return self.send(200, raw=f.read(), ctype="application/octet-stream")
+        if sub == "/v1/files/write" and method == "PUT":
+            hp = host_path(j, q("path"))
+            if hp is None:
+                return self.send(400, {"error": "bad path"})
+            try:
+                os.makedirs(os.path.dirname(hp), exist_ok=True)
+                with open(hp, "wb") as f:
+                    f.write(self.raw)
+                if q("mode"):
+                    os.chmod(hp, int(q("mode"), 8))
+            except (OSError, ValueError) as e:
+                return self.send(500, {"error": str(e)})
+            return self.send(200, {"path": q("path"), "size": len(self.raw)})
+        if sub == "/v1/exec" and method == "POST":
+            if body is None:
+                return self.send(400, {"error": "invalid JSON"})
+            cmd = body.get("cmd")
+            if isinstance(cmd, str):
+                cmd = ["/bin/sh", "-c", cmd]
+            if not isinstance(cmd, list) or not cmd or any(not isinstance(c, str) for c in cmd):
+                return self.send(400, {"error": "missing 'cmd' (string or array of strings)"})
+            cwd = body.get("cwd") or "/"
+            if host_path(j, cwd) is None or not os.path.isdir(host_path(j, cwd)):
+                return self.send(400, {"error": "failed to spawn '%s': bad cwd" % cmd[0]})
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
+            env.update(j["environment"])
+            env.update({k: v for k, v in j["secrets"].items() if k != "HF_SANDBOX_TOKEN"})
+            env.update(body.get("env") or {})
+            argv = cmd
+            if BWRAP:
+                argv = [BWRAP, "--bind", j["root"], "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+                        "--proc", "/proc", "--dev", "/dev", "--chdir", cwd, "--die-with-parent", "--"] + cmd
+            t0 = time.time()
+            p = subprocess.Popen(argv, cwd=j["root"] if BWRAP else host_path(j, cwd), env=env,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 start_new_session=True)
+            with LOCK:
+                j["procs"].append(p)
+            timed_out = False
+            try:
+                out, err = p.communicate(input=(body.get("stdin") or "").encode(), timeout=body.get("timeout"))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)  # the whole group, as sandbox-server does
+                out, err = p.communicate()
+                timed_out = True
+            rc = p.returncode
+            lines = [{"event": "start", "pid": p.pid}]
+            if out:
+                lines.append({"event": "stdout", "data": out.decode("utf-8", "replace")})
+            if err:
+                lines.append({"event": "stderr", "data": err.decode("utf-8", "replace")})
+            lines.append({"event": "ping"})
+            lines.append({"event": "exit", "exit_code": rc if rc >= 0 else None, "signal": -rc if rc < 0 else None,
+                          "timed_out": timed_out, "duration_ms": int((time.time() - t0) * 1000)})
+            return self.send(200, raw="".join(json.dumps(x) + "\n" for x in lines).encode(),
+                             ctype="application/x-ndjson")
+        return self.send(404, {"error": "not found"})
 
     def sb_exec(self, j, body):
         cmd = body.get("cmd")

@@ -102,6 +102,28 @@ class HFFakeTest(unittest.TestCase):
         st, r = call("POST", u + "/exec", {"cmd": ["cat", "/workspace/a"]}, h)
         self.assertEqual(r["stdout"], "\x00x")
 
+    def test_v1_server(self):
+        j = self.run_job()
+        u = self.proxy + "/" + j["id"]
+        h = self.auth({"X-Sandbox-Token": "sbx"})
+        self.assertEqual(call("POST", u + "/v1/exec", {"cmd": "true"}, self.auth({"X-Sandbox-Token": "no"}))[0], 403)
+        st, raw = call("POST", u + "/v1/exec", {"cmd": ["sh", "-c", "echo $V; cat; exit 3"], "env": {"V": "v"},
+                                                "stdin": "s", "cwd": "/workspace"}, h)
+        ev = [json.loads(l) for l in raw.decode().splitlines()]
+        self.assertEqual(ev[0]["event"], "start")
+        self.assertEqual([e["data"] for e in ev if e["event"] == "stdout"], ["v\ns"])
+        self.assertEqual({k: ev[-1][k] for k in ("event", "exit_code", "signal", "timed_out")},
+                         {"event": "exit", "exit_code": 3, "signal": None, "timed_out": False})
+        st, raw = call("POST", u + "/v1/exec", {"cmd": "sleep 30 & sleep 30", "timeout": 0.5}, h)
+        last = json.loads(raw.decode().splitlines()[-1])
+        self.assertTrue(last["timed_out"])
+        req = urllib.request.Request(u + "/v1/files/write?path=/workspace/d/e/f&mode=750", data=b"\x00\xff",
+                                     method="PUT", headers=h)
+        self.assertEqual(urllib.request.urlopen(req).status, 200)
+        st, b = call("GET", u + "/v1/files/read?path=/workspace/d/e/f", headers=h)
+        self.assertEqual((st, b), (200, b"\x00\xff"))
+        self.assertEqual(call("GET", u + "/v1/files/read?path=/nope", headers=h)[0], 404)
+
 
 if __name__ == "__main__":
     unittest.main()
