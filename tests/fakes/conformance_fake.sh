@@ -32,7 +32,8 @@ else
   cat > "$tmp/config.json" <<JSON
 {"sandbox": {$off, "islo": {"enabled": false},
  "hf": {"endpoint": "http://127.0.0.1:$(port hub)", "namespace": "tester",
-        "sandbox_url": "http://127.0.0.1:$(port proxy)/{job_id}", "poll_interval_ms": 50, "backoff_ms": 50}},
+        "sandbox_url": "http://127.0.0.1:$(port proxy)/{job_id}", "poll_interval_ms": 50, "backoff_ms": 50,
+        "server_api": "${HF_SERVER_API:-v0}"}},
  "agent": {"opencode": {"enabled": false}, "pi": {"enabled": false}, "oracle": {"enabled": false}}}
 JSON
 fi

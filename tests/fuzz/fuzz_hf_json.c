@@ -17,6 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct hf_exec e;
     if (hf_parse_exec(s, size, &e) == 0)
         hf_exec_free(&e);
+    struct hf_exit x;
+    (void)hf_parse_ndjson_exit(s, size, &x);
+    (void)hf_ndjson_output(s, size, NULL, NULL);
     char *z = malloc(size + 1);
     memcpy(z, data, size);
     z[size] = '\0';

@@ -283,9 +283,9 @@ static int group_setup(void **state)
     snprintf(cfg, sizeof cfg,
              "{\"sandbox\": {\"hf\": {\"endpoint\": \"%s\", \"namespace\": \"tester\", "
              "\"sandbox_url\": \"http://127.0.0.1:%d/{job_id}\", \"poll_interval_ms\": 50, \"backoff_ms\": 20, "
-             "\"ready_timeout_s\": 20}, " OFF("local") ", " OFF("docker") ", " OFF("e2b") ", " OFF("islo")
+             "\"ready_timeout_s\": 20, \"server_api\": \"%s\"}, " OFF("local") ", " OFF("docker") ", " OFF("e2b") ", " OFF("islo")
              "}, \"agent\": {" OFF("opencode") ", " OFF("pi") ", " OFF("oracle") "}}",
-             hubu, fakesrv_port(&fake, "proxy"));
+             hubu, fakesrv_port(&fake, "proxy"), getenv("HF_TEST_SERVER_API") ? getenv("HF_TEST_SERVER_API") : "v0");
     testenv_write("etc/corral.json", cfg);
     const char *dirs[] = {CORRAL_BUILD_PLUGIN_DIR, NULL};
     int status;

@@ -36,6 +36,7 @@ struct hf {
     const struct corral_host *host;
     char *endpoint, *ns, *token_env, *image, *flavor, *url_tmpl, *workdir;
     const char *const *server_cmd;
+    int v1; /* server_api "v1": huggingface/sandbox-server instead of hf-sandbox 0.1 */
     int64_t timeout_s, ready_timeout_ms, poll_ms, attempts, backoff_ms, request_timeout_ms;
 };
 
@@ -58,6 +59,8 @@ static const struct corral_option hf_options[] = {
     {"server_command", CORRAL_OPT_STRINGS, 0,
      "[\"bash\", \"-c\", \"pip install -q hf-sandbox && exec python -m hf_sandbox.server --host 0.0.0.0 --port 8000\"]",
      "the job's command: starts the sandbox server on port 8000"},
+    {"server_api", CORRAL_OPT_STRING, 0, "\"v0\"",
+     "sandbox server protocol: v0 (hf-sandbox 0.1 JSON RPC) or v1 (sandbox-server: NDJSON /v1/exec, raw files)"},
     {"workdir", CORRAL_OPT_STRING, 0, "\"/workspace\"", "default working directory (created at start)"},
     {"timeout_s", CORRAL_OPT_INT, 0, "3600", "job timeout when the spec gives no ttl"},
     {"ready_timeout_s", CORRAL_OPT_INT, 0, "300", "how long create waits for the sandbox server"},
@@ -183,8 +186,21 @@ static void derive_token(struct hf *p, const char *id, char out[65], corral_call
 }
 
 /* A request to the job's sandbox server (through the Jobs proxy). */
+static int sbx_http(corral_sbx *sb, const char *method, const char *path, const char *json, const void *raw,
+                    size_t raw_len, const struct corral_sink *sink, int64_t timeout_ms,
+                    struct corral_http_response *resp, corral_call *call);
+
 static int sbx_req(corral_sbx *sb, const char *method, const char *path, const char *json, int64_t timeout_ms,
                    struct corral_http_response *resp, corral_call *call)
+{
+    return sbx_http(sb, method, path, json, NULL, 0, NULL, timeout_ms, resp, call);
+}
+
+/* A request to the job's sandbox server: a JSON body, or raw bytes, and an
+ * optional sink for a 2xx body. */
+static int sbx_http(corral_sbx *sb, const char *method, const char *path, const char *json, const void *raw,
+                    size_t raw_len, const struct corral_sink *sink, int64_t timeout_ms,
+                    struct corral_http_response *resp, corral_call *call)
 {
     struct hf *p = sb->p;
     memset(resp, 0, sizeof *resp);
@@ -200,9 +216,11 @@ static int sbx_req(corral_sbx *sb, const char *method, const char *path, const c
         return rc;
     char url[2048];
     snprintf(url, sizeof url, "%s%s", sb->url, path);
-    const char *hdrs[] = {auth, xs, "Content-Type: application/json", NULL};
+    const char *hdrs[] = {auth, xs, raw ? "Content-Type: application/octet-stream" : "Content-Type: application/json",
+                          NULL};
     struct corral_http_request req = {.struct_size = sizeof req, .method = method, .url = url, .headers = hdrs,
-                                      .body = json, .body_len = json ? strlen(json) : 0,
+                                      .body = raw ? raw : json, .body_len = raw ? raw_len : json ? strlen(json) : 0,
+                                      .body_sink = sink,
                                       .timeout_ms = timeout_ms ? timeout_ms : p->request_timeout_ms,
                                       /* exec/write are not idempotent enough to resend */
                                       .max_attempts = strcmp(method, "GET") == 0 ? (int)p->attempts : 1,
@@ -448,8 +466,48 @@ static char *b64(const void *data, size_t len)
     return out;
 }
 
+/* Append the percent-encoding of s to buf (cap bytes); -1 if it did not fit. */
+static int urlenc(char *buf, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(buf);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        int plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                    *c == '-' || *c == '_' || *c == '.' || *c == '~' || *c == '/';
+        if (n + 3 >= cap)
+            return -1;
+        if (plain) {
+            buf[n++] = (char)*c;
+        } else {
+            buf[n++] = '%';
+            buf[n++] = hex[*c >> 4];
+            buf[n++] = hex[*c & 15];
+        }
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
+/* v1: PUT the bytes raw (parents created, mode applied by the server). */
+static int put_bytes_v1(corral_sbx *sb, const char *path, const void *data, size_t len, uint32_t mode,
+                        corral_call *call)
+{
+    char q[2048] = "/v1/files/write?path=";
+    if (urlenc(q, sizeof q - 16, path))
+        return sb->p->host->fail(call, CORRAL_EINVAL, "hf: path too long");
+    snprintf(q + strlen(q), 16, "&mode=%o", (unsigned)(mode & 07777));
+    struct corral_http_response r;
+    int rc = sbx_http(sb, "PUT", q, NULL, len ? data : "", len, NULL, 0, &r, call);
+    if (rc == 0 && !ok2xx(r.status))
+        rc = fail_http(sb->p, &r, "write", call);
+    sb->p->host->http_response_free(&r);
+    return rc;
+}
+
 static int put_bytes(corral_sbx *sb, const char *path, const void *data, size_t len, corral_call *call)
 {
+    if (sb->p->v1)
+        return put_bytes_v1(sb, path, data, len, 0600, call);
     char *enc = b64(data, len);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "path", path);
@@ -487,6 +545,56 @@ static int fetch_output(corral_sbx *sb, const char *path, const struct corral_si
     return rc == CORRAL_ENOTFOUND ? 0 : rc;
 }
 
+/* v1: POST /v1/exec; the server enforces the timeout on the whole process
+ * group and answers NDJSON events ending with exit{exit_code, signal,
+ * timed_out, duration_ms}. */
+static int run_v1(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, const struct corral_sink *out,
+                  const struct corral_sink *err, const char *cap_out, const char *cap_err,
+                  struct corral_exec_result *res, corral_call *call)
+{
+    struct hf *p = sb->p;
+    const struct corral_host *h = p->host;
+    int64_t t0 = h->now_ms();
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddItemToObject(b, "cmd", cmd);
+    cJSON_AddBoolToObject(b, "shell", 0);
+    cJSON_AddStringToObject(b, "cwd", cwd ? cwd : sb->workdir);
+    if (timeout_ms > 0)
+        cJSON_AddNumberToObject(b, "timeout", (double)timeout_ms / 1000.0);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    struct corral_http_response r;
+    int64_t http_ms = timeout_ms > 0 ? timeout_ms + 30000 : 0;
+    int rc = sbx_http(sb, "POST", "/v1/exec", body, NULL, 0, NULL, http_ms ? http_ms : INT64_MAX / 4, &r, call);
+    free(body);
+    if (rc == 0 && !ok2xx(r.status))
+        rc = fail_http(p, &r, "exec", call);
+    struct hf_exit ex;
+    if (rc == 0 && hf_parse_ndjson_exit(r.body, r.body_len, &ex))
+        rc = h->fail(call, CORRAL_EPROTO, "hf: exec stream ended without an exit event");
+    int w = 0;
+    if (rc == 0 && !cap_out) {
+        w = hf_ndjson_output(r.body, r.body_len, out, err);
+    }
+    h->http_response_free(&r);
+    if (rc)
+        return rc;
+    res->duration_ms = h->now_ms() - t0;
+    res->timed_out = ex.timed_out;
+    res->signal = ex.timed_out ? 0 : ex.signal;
+    if (ex.timed_out)
+        res->exit_code = 124;
+    else if (ex.signal > 0)
+        res->exit_code = 128 + ex.signal;
+    else
+        res->exit_code = ex.exit_code >= 0 && ex.exit_code <= 255 ? ex.exit_code : 255;
+    if (cap_out) {
+        w = fetch_output(sb, cap_out, out, call);
+        return w ? w : fetch_output(sb, cap_err, err, call);
+    }
+    return w < 0 ? h->fail(call, w, "hf: output consumer failed") : 0;
+}
+
 /* Run cmd (consumed).  With cap_out/cap_err the output was redirected to
  * those files inside and is read back from there. */
 static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, const struct corral_sink *out,
@@ -496,6 +604,8 @@ static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, 
     struct hf *p = sb->p;
     const struct corral_host *h = p->host;
     int64_t t0 = h->now_ms();
+    if (p->v1)
+        return run_v1(sb, cmd, cwd, timeout_ms, out, err, cap_out, cap_err, res, call);
     int64_t server_s = timeout_ms > 0 ? (timeout_ms + 999) / 1000 + 10 : 86400;
     if (timeout_ms > 0) {
         char secs[32];
@@ -671,6 +781,17 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
 
 static int hf_read_file(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call)
 {
+    if (sb->p->v1) {
+        char q[2048] = "/v1/files/read?path=";
+        if (urlenc(q, sizeof q, path))
+            return sb->p->host->fail(call, CORRAL_EINVAL, "hf: path too long");
+        struct corral_http_response r;
+        int rc = sbx_http(sb, "GET", q, NULL, NULL, 0, sink, 0, &r, call);
+        if (rc == 0 && !ok2xx(r.status))
+            rc = fail_http(sb->p, &r, "read", call);
+        sb->p->host->http_response_free(&r);
+        return rc;
+    }
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "path", path);
     char *body = cJSON_PrintUnformatted(b);
@@ -730,6 +851,11 @@ static int hf_write_file(corral_sbx *sb, const char *path, const struct corral_s
         if (n == 0)
             break;
         len += (size_t)n;
+    }
+    if (p->v1) {
+        int rc = put_bytes_v1(sb, path, buf, len, mode, call);
+        free(buf);
+        return rc;
     }
     char *dir = strdup(path);
     char *slash = strrchr(dir, '/');
@@ -1066,6 +1192,12 @@ static int hf_init(const corral_config *cfg, void **state, corral_call *call)
     p->url_tmpl = cfg_dup(cfg, "sandbox_url");
     p->workdir = cfg_dup(cfg, "workdir");
     p->server_cmd = h->config_strings(cfg, "server_command");
+    const char *api = h->config_string(cfg, "server_api");
+    if (api && strcmp(api, "v0") != 0 && strcmp(api, "v1") != 0) {
+        hf_fini(p);
+        return h->fail(call, CORRAL_ECONFIG, "hf: server_api must be \"v0\" or \"v1\"");
+    }
+    p->v1 = api && strcmp(api, "v1") == 0;
     p->timeout_s = h->config_int(cfg, "timeout_s");
     p->ready_timeout_ms = h->config_int(cfg, "ready_timeout_s") * 1000;
     p->poll_ms = h->config_int(cfg, "poll_interval_ms");

@@ -27,6 +27,19 @@ struct hf_exec {
 int hf_parse_exec(const char *body, size_t len, struct hf_exec *out);
 void hf_exec_free(struct hf_exec *e);
 
+/* The exit event of a /v1/exec NDJSON stream. */
+struct hf_exit {
+    int exit_code;     /* -1 when null */
+    int signal;        /* 0 when null */
+    int timed_out;
+};
+/* Find the exit event in an NDJSON body; 0 or -1 (none). */
+int hf_parse_ndjson_exit(const char *body, size_t len, struct hf_exit *out);
+/* Write the stdout/stderr events' data to the sinks (NULL = discard); 0 or
+ * the sink's error. */
+struct corral_sink;
+int hf_ndjson_output(const char *body, size_t len, const struct corral_sink *out, const struct corral_sink *err);
+
 /* Append `'s'` (single-quoted, ' written as '\'') to a malloc'ed string
  * *buf of length *len; -1 on allocation failure. */
 int hf_shquote_append(char **buf, size_t *len, const char *s);

@@ -6,6 +6,8 @@
 
 #include <cjson/cJSON.h>
 
+#include <corral/plugin.h>
+
 #include "hf.h"
 
 int hf_parse_job(const char *body, size_t len, const void *obj, struct hf_job *out)
@@ -110,4 +112,74 @@ int hf_env_name(const char *s, size_t n)
               s[i] == '_'))
             return 0;
     return 1;
+}
+
+/* Call fn for each JSON object line of an NDJSON body. */
+static int each_line(const char *body, size_t len, int (*fn)(const cJSON *, void *), void *ud)
+{
+    size_t i = 0;
+    while (i < len) {
+        const char *nl = memchr(body + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - body) : len;
+        cJSON *j = cJSON_ParseWithLength(body + i, end - i);
+        int r = cJSON_IsObject(j) ? fn(j, ud) : 0;
+        cJSON_Delete(j);
+        if (r)
+            return r;
+        i = end + 1;
+    }
+    return 0;
+}
+
+static int exit_cb(const cJSON *j, void *ud)
+{
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(j, "event");
+    if (!cJSON_IsString(ev) || strcmp(ev->valuestring, "exit") != 0)
+        return 0;
+    struct hf_exit *e = ud;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "exit_code");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "signal");
+    e->exit_code = cJSON_IsNumber(c) && c->valuedouble >= 0 && c->valuedouble < 1e6 ? (int)c->valuedouble : -1;
+    e->signal = cJSON_IsNumber(s) && s->valuedouble > 0 && s->valuedouble < 128 ? (int)s->valuedouble : 0;
+    e->timed_out = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "timed_out"));
+    return 1;
+}
+
+int hf_parse_ndjson_exit(const char *body, size_t len, struct hf_exit *out)
+{
+    memset(out, 0, sizeof *out);
+    return body && each_line(body, len, exit_cb, out) == 1 ? 0 : -1;
+}
+
+struct out_ud {
+    const struct corral_sink *out, *err;
+    int rc;
+};
+
+static int out_cb(const cJSON *j, void *ud)
+{
+    struct out_ud *o = ud;
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(j, "event");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data");
+    if (!cJSON_IsString(ev) || !cJSON_IsString(d))
+        return 0;
+    const struct corral_sink *s = strcmp(ev->valuestring, "stdout") == 0   ? o->out
+                                  : strcmp(ev->valuestring, "stderr") == 0 ? o->err
+                                                                           : NULL;
+    if (s && d->valuestring[0]) {
+        int r = s->write(s->ud, d->valuestring, strlen(d->valuestring));
+        if (r < 0) {
+            o->rc = r;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int hf_ndjson_output(const char *body, size_t len, const struct corral_sink *out, const struct corral_sink *err)
+{
+    struct out_ud o = {out, err, 0};
+    if (body)
+        each_line(body, len, out_cb, &o);
+    return o.rc;
 }
