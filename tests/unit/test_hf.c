@@ -218,6 +218,17 @@ static void test_lifecycle(void **state)
     assert_int_equal(ops->list(ps, nomatch, count_cb, &n, &call), 0);
     assert_int_equal(n, 0);
     assert_int_equal(ops->running(sb, &call), 1);
+    /* the protocol asked for is the one spoken */
+    cJSON *log = admin("GET", "/_log", NULL);
+    char *text = cJSON_PrintUnformatted(log);
+    int v1 = getenv("HF_TEST_SERVER_API") && strcmp(getenv("HF_TEST_SERVER_API"), "v1") == 0;
+    assert_true((strstr(text, "/v1/exec") != NULL) == v1);
+    int v0_exec = 0;
+    for (const char *at = text; (at = strstr(at, "/exec\"")) != NULL; at++)
+        v0_exec |= at - text < 3 || strncmp(at - 3, "/v1", 3) != 0;
+    assert_true(v0_exec == !v1);
+    free(text);
+    cJSON_Delete(log);
     destroy(sb);
     assert_int_equal(running_jobs(), 0);
     assert_int_equal(ops->attach(ps, st, &again, &call), CORRAL_ENOTFOUND);
@@ -290,8 +301,10 @@ static int group_setup(void **state)
     const char *dirs[] = {CORRAL_BUILD_PLUGIN_DIR, NULL};
     int status;
     ctx = testenv_open(dirs, NULL, &status);
-    if (status)
+    if (status) {
         fprintf(stderr, "corral_open: %s\n", corral_config_errors(ctx));
+        return -1;
+    }
     const struct corral_plugin_record *r = ctx ? corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, "hf") : NULL;
     if (!r)
         return -1;

@@ -595,8 +595,10 @@ static int group_setup(void **state)
     const char *dirs[] = {CORRAL_BUILD_PLUGIN_DIR, NULL};
     int status;
     ctx = testenv_open(dirs, NULL, &status);
-    if (status)
+    if (status) {
         fprintf(stderr, "corral_open: %s\n", corral_config_errors(ctx));
+        return -1;
+    }
     const struct corral_plugin_record *r = ctx ? corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, "islo") : NULL;
     if (!r)
         return -1;
