@@ -30,21 +30,6 @@ int64_t gate_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void gate_random_hex(char *out, size_t nbytes)
-{
-    unsigned char raw[64];
-    static const char hexd[] = "0123456789abcdef";
-    if (nbytes > sizeof raw)
-        nbytes = sizeof raw;
-    if (RAND_bytes(raw, (int)nbytes) != 1)
-        abort(); /* no randomness: refusing to make guessable ids */
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hexd[raw[i] >> 4];
-        out[2 * i + 1] = hexd[raw[i] & 15];
-    }
-    out[2 * nbytes] = 0;
-}
-
 int corral_gate_rollout_id_valid(const char *id)
 {
     if (!id)

@@ -13,6 +13,22 @@
 
 #include "gate_internal.h"
 
+/* nbytes random bytes as hex into out (2*nbytes+1 chars). */
+void gate_random_hex(char *out, size_t nbytes)
+{
+    unsigned char raw[64];
+    static const char hexd[] = "0123456789abcdef";
+    if (nbytes > sizeof raw)
+        nbytes = sizeof raw;
+    if (RAND_bytes(raw, (int)nbytes) != 1)
+        abort(); /* no randomness: refusing to make guessable ids */
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hexd[raw[i] >> 4];
+        out[2 * i + 1] = hexd[raw[i] & 15];
+    }
+    out[2 * nbytes] = 0;
+}
+
 static void seterr(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen)
