@@ -300,7 +300,11 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, cJSON *r
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
-    cJSON_AddItemToObject(e, "request", c->req.body ? cJSON_Duplicate(c->req.body, 1) : cJSON_CreateNull());
+    /* The parsed request moves into the transcript (no copy); nothing reads
+     * c->req.body or c->req.model once the call is answered. */
+    cJSON_AddItemToObject(e, "request", c->req.body ? c->req.body : cJSON_CreateNull());
+    c->req.body = NULL;
+    c->req.model = NULL;
     cJSON_AddItemToObject(e, "response", response ? response : cJSON_CreateNull());
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
@@ -525,7 +529,7 @@ static int unix_socket(const char *path, mode_t mode, char *err, size_t errlen)
 static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6,
                           MHD_AccessHandlerCallback handler, char *err, size_t errlen)
 {
-    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_POLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
     l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, g,
