@@ -8,6 +8,9 @@
  *     At each concurrency level (default 1,16,128) every client thread keeps
  *     one keep-alive connection and makes CALLS_PER_CLIENT calls; gate and
  *     baseline rounds alternate.  Prints p50/p99 of both and the overhead.
+ *     With -t THINK_MS each client pauses about THINK_MS between calls (an
+ *     agent running its tools) instead of calling back to back: closed-loop
+ *     rounds measure saturation, where every call waits behind the others.
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -91,6 +94,7 @@ struct client {
     const char *token;
     const char *body;
     int calls;
+    int think_ms;    /* pause between calls (an agent runs tools) */
     double *lat;     /* calls entries, microseconds */
     int errors;
 };
@@ -120,6 +124,8 @@ static void *client_main(void *p)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
         if (rc != CURLE_OK || st != 200)
             c->errors++;
+        if (c->think_ms)
+            usleep((useconds_t)(c->think_ms * 1000 / 2 + rand() % (c->think_ms * 1000 + 1)));
     }
     curl_slist_free_all(hd);
     curl_easy_cleanup(h);
@@ -139,6 +145,8 @@ static double pct(double *v, size_t n, double p)
 }
 
 /* Run `n` clients against urls[i]/tokens[i]; all latencies into out. */
+static int think_ms;
+
 static int run_round(int n, char **urls, char **tokens, const char *body, int calls, double *out)
 {
     struct client *cs = calloc((size_t)n, sizeof *cs);
@@ -148,7 +156,7 @@ static int run_round(int n, char **urls, char **tokens, const char *body, int ca
     pthread_attr_setstacksize(&at, 256 * 1024);
     for (int i = 0; i < n; i++) {
         cs[i] = (struct client){.url = urls[i], .token = tokens[i], .body = body, .calls = calls,
-                                .lat = out + (size_t)i * (size_t)calls};
+                                .think_ms = think_ms, .lat = out + (size_t)i * (size_t)calls};
         pthread_create(&th[i], &at, client_main, &cs[i]);
     }
     int errors = 0;
@@ -231,8 +239,11 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         snprintf(burls[i], 256, "http://127.0.0.1:%u/rollout/bench-%d/v1/chat/completions", (unsigned)info->port, i);
     }
 
-    printf("gate latency: %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call)\n",
-           calls, strlen(body), base_len);
+    printf("gate latency: %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call), "
+           "%s\n", calls, strlen(body), base_len, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
+                                                          : "closed loop (no pause between calls)");
+    if (think_ms)
+        printf("THINK = %d ms\n", think_ms);
     printf("%8s %12s %12s %12s %12s %14s %14s\n", "clients", "base p50 us", "gate p50 us", "base p99 us",
            "gate p99 us", "overhead p50", "overhead p99");
     for (int li = 0; li < nlevels; li++) {
@@ -439,7 +450,7 @@ static int memory(int n, size_t body_bytes)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
-        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128]\n"
+        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -451,6 +462,8 @@ int main(int argc, char **argv)
             calls = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-b") == 0)
             body = (size_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "-t") == 0)
+            think_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)
             rollouts = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-c") == 0) {
