@@ -37,34 +37,6 @@ static const char *kind_key(int kind)
     return kind == CORRAL_PLUGIN_SANDBOX ? "sandbox" : kind == CORRAL_PLUGIN_AGENT ? "agent" : "?";
 }
 
-static char *read_file(const char *path, int *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err = errno;
-        return NULL;
-    }
-    struct crl_buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (crl_buf_add(&b, chunk, n) != 0) {
-            *err = ENOMEM;
-            fclose(f);
-            crl_buf_free(&b);
-            return NULL;
-        }
-    *err = ferror(f) ? EIO : 0;
-    fclose(f);
-    if (*err) {
-        crl_buf_free(&b);
-        return NULL;
-    }
-    if (!b.p)
-        crl_buf_add(&b, "", 0);
-    return b.p;
-}
-
 /* 1-based line of the byte at `at` in `text`. */
 static int line_of(const char *text, const char *at)
 {
@@ -85,8 +57,7 @@ static const char *type_name(const cJSON *v)
     return "invalid";
 }
 
-static void error(struct crl_config *cfg, const char *fmt, ...) CORRAL_PRINTF(2, 3);
-static void error(struct crl_config *cfg, const char *fmt, ...)
+void crl_config_error(struct crl_config *cfg, const char *fmt, ...)
 {
     char *s = NULL;
     va_list ap;
@@ -112,12 +83,12 @@ static void check_layer(struct crl_config *cfg, const struct crl_layer *l)
             struct crl_buf valid = {0};
             for (size_t k = 0; k < CRL_ARRAY_LEN(core_keys); k++)
                 crl_buf_addf(&valid, "%s%s", k ? ", " : "", core_keys[k].key);
-            error(cfg, "%s: unknown key '%s' (valid keys: %s)", l->file, item->string, valid.p);
+            crl_config_error(cfg, "%s: unknown key '%s' (valid keys: %s)", l->file, item->string, valid.p);
             crl_buf_free(&valid);
             continue;
         }
         if (!(item->type & core_keys[i].type)) {
-            error(cfg, "%s: '%s' must be %s, not %s", l->file, item->string,
+            crl_config_error(cfg, "%s: '%s' must be %s, not %s", l->file, item->string,
                   core_keys[i].type == cJSON_Array ? "an array" :
                   core_keys[i].type == cJSON_Object ? "an object" : "a string", type_name(item));
             continue;
@@ -125,26 +96,26 @@ static void check_layer(struct crl_config *cfg, const struct crl_layer *l)
         if (strcmp(item->string, "plugin_dirs") == 0) {
             const cJSON *d;
             cJSON_ArrayForEach(d, item) if (!cJSON_IsString(d) || d->valuestring[0] != '/')
-                error(cfg, "%s: plugin_dirs entries must be absolute paths", l->file);
+                crl_config_error(cfg, "%s: plugin_dirs entries must be absolute paths", l->file);
         } else if (strcmp(item->string, "log_level") == 0) {
             size_t k;
             for (k = 0; k < CRL_ARRAY_LEN(log_levels); k++)
                 if (strcmp(log_levels[k], item->valuestring) == 0)
                     break;
             if (k == CRL_ARRAY_LEN(log_levels))
-                error(cfg, "%s: log_level '%s' is not one of error, warn, info, debug", l->file,
+                crl_config_error(cfg, "%s: log_level '%s' is not one of error, warn, info, debug", l->file,
                       item->valuestring);
         } else { /* sandbox / agent */
             const cJSON *sec;
             cJSON_ArrayForEach(sec, item) {
                 if (!cJSON_IsObject(sec)) {
-                    error(cfg, "%s: %s.%s must be an object, not %s", l->file, item->string, sec->string,
+                    crl_config_error(cfg, "%s: %s.%s must be an object, not %s", l->file, item->string, sec->string,
                           type_name(sec));
                     continue;
                 }
                 const cJSON *en = cJSON_GetObjectItemCaseSensitive(sec, "enabled");
                 if (en && !cJSON_IsBool(en))
-                    error(cfg, "%s: %s.%s.enabled must be true or false, not %s", l->file, item->string,
+                    crl_config_error(cfg, "%s: %s.%s.enabled must be true or false, not %s", l->file, item->string,
                           sec->string, type_name(en));
             }
         }
@@ -154,24 +125,24 @@ static void check_layer(struct crl_config *cfg, const struct crl_layer *l)
 static int add_layer(struct crl_config *cfg, const char *path, int must_exist)
 {
     int err = 0;
-    char *text = read_file(path, &err);
+    char *text = crl_read_file(path, NULL, &err);
     if (!text) {
         if (err == ENOENT && !must_exist)
             return 0;
-        error(cfg, "%s: cannot read: %s", path, strerror(err));
+        crl_config_error(cfg, "%s: cannot read: %s", path, strerror(err));
         return CORRAL_ECONFIG;
     }
     const char *end = NULL;
     cJSON *json = cJSON_ParseWithOpts(text, &end, 1);
     if (!json) {
         const char *at = end ? end : text;
-        error(cfg, "%s:%d: invalid JSON near '%.20s'", path, line_of(text, at), at);
+        crl_config_error(cfg, "%s:%d: invalid JSON near '%.20s'", path, line_of(text, at), at);
         free(text);
         return CORRAL_ECONFIG;
     }
     free(text);
     if (!cJSON_IsObject(json)) {
-        error(cfg, "%s: the top level must be a JSON object", path);
+        crl_config_error(cfg, "%s: the top level must be a JSON object", path);
         cJSON_Delete(json);
         return CORRAL_ECONFIG;
     }

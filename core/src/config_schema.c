@@ -123,19 +123,6 @@ int crl_schema_check(const struct corral_plugin *desc, char *why, size_t whylen)
     return 0;
 }
 
-static void cfg_error(struct crl_config *cfg, const char *fmt, ...) CORRAL_PRINTF(2, 3);
-static void cfg_error(struct crl_config *cfg, const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) >= 0) {
-        crl_buf_addf(&cfg->errors, "%s\n", s);
-        free(s);
-    }
-    va_end(ap);
-}
-
 static const struct corral_option *find_opt(const struct corral_plugin *desc, const char *key)
 {
     for (size_t i = 0, n = opt_count(desc); i < n; i++)
@@ -159,20 +146,20 @@ static int check_section(struct crl_config *cfg, const char *file, const char *k
             crl_buf_add(&valid, "enabled", 7);
             for (size_t i = 0, n = opt_count(desc); i < n; i++)
                 crl_buf_addf(&valid, ", %s", opt_at(desc, i)->name);
-            cfg_error(cfg, "%s: %s.%s: unknown key '%s' (valid keys: %s)", file, kind, desc->name, item->string,
+            crl_config_error(cfg, "%s: %s.%s: unknown key '%s' (valid keys: %s)", file, kind, desc->name, item->string,
                       valid.p);
             crl_buf_free(&valid);
             bad++;
             continue;
         }
         if (!value_fits(o->type, item)) {
-            cfg_error(cfg, "%s: %s.%s.%s must be %s", file, kind, desc->name, o->name, opt_type_name(o->type));
+            crl_config_error(cfg, "%s: %s.%s.%s must be %s", file, kind, desc->name, o->name, opt_type_name(o->type));
             bad++;
             continue;
         }
         if ((o->flags & CORRAL_OPT_SECRET_ENV) && !is_upper_env_name(item->valuestring)) {
             /* Never echo the value: it may be the secret itself. */
-            cfg_error(cfg,
+            crl_config_error(cfg,
                       "%s: %s.%s.%s must name an environment variable that holds the secret "
                       "(like E2B_API_KEY), not contain the secret",
                       file, kind, desc->name, o->name);
@@ -198,7 +185,7 @@ int crl_schema_bind(struct crl_config *cfg, const struct corral_plugin *desc, st
     for (size_t i = 0; i < n; i++) {
         const struct corral_option *o = opt_at(desc, i);
         if ((o->flags & CORRAL_OPT_REQUIRED) && !cJSON_GetObjectItemCaseSensitive(merged, o->name)) {
-            cfg_error(cfg, "%s.%s.%s is required (%s)", kind, desc->name, o->name,
+            crl_config_error(cfg, "%s.%s.%s is required (%s)", kind, desc->name, o->name,
                       o->description ? o->description : "no description");
             bad++;
         }

@@ -37,6 +37,10 @@ int crl_buf_add(struct crl_buf *b, const void *data, size_t len);
 int crl_buf_addf(struct crl_buf *b, const char *fmt, ...) CORRAL_PRINTF(2, 3);
 void crl_buf_free(struct crl_buf *b);
 
+/* Read a whole file into a NUL-terminated malloc'ed buffer; *len (if not
+ * NULL) gets its size.  NULL with *err = errno on failure. */
+char *crl_read_file(const char *path, size_t *len, int *err);
+
 /* True when s looks like an environment variable name. */
 int crl_is_env_name(const char *s);
 
@@ -59,6 +63,8 @@ struct crl_config {
  * Problems are appended to cfg->errors; returns 0 or CORRAL_ECONFIG. */
 int crl_config_load(struct crl_config *cfg, const char *explicit_file);
 void crl_config_free(struct crl_config *cfg);
+/* Append one formatted problem line to cfg->errors. */
+void crl_config_error(struct crl_config *cfg, const char *fmt, ...) CORRAL_PRINTF(2, 3);
 /* The merged section for plugin kind/name ("sandbox"/"docker"), or NULL. */
 const cJSON *crl_config_section(const struct crl_config *cfg, int kind, const char *name);
 /* Whether the plugin is enabled (default true). */

@@ -14,19 +14,6 @@
 
 #define MAIN_DIR TEST_PLUGIN_DIR "/main"
 
-static int setup(void **state)
-{
-    (void)state;
-    testenv_setup();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    testenv_teardown();
-    return 0;
-}
 
 static const char *const dirs[] = {MAIN_DIR, NULL};
 
@@ -199,14 +186,14 @@ static void test_host_accessors_see_effective_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_later_layers_win_per_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_key_lists_valid_keys_and_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_type_names_key_and_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_secret_values_are_refused_without_echo, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unchecked_sections_are_redacted_and_warned, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_core_keys_and_json_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_explicit_file_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_host_accessors_see_effective_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_later_layers_win_per_key, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_lists_valid_keys_and_file, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_type_names_key_and_file, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_secret_values_are_refused_without_echo, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_unchecked_sections_are_redacted_and_warned, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_core_keys_and_json_errors, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_explicit_file_is_an_error, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_host_accessors_see_effective_values, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,3 +74,17 @@ const struct corral_plugin_record *testenv_record(corral_ctx *ctx, int kind, con
     }
     return NULL;
 }
+
+int testenv_fixture_setup(void **state)
+{
+    (void)state;
+    testenv_setup();
+    return 0;
+}
+
+int testenv_fixture_teardown(void **state)
+{
+    (void)state;
+    testenv_teardown();
+    return 0;
+}

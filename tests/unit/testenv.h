@@ -7,6 +7,9 @@
 /* Make a fresh temp dir, point CORRAL_CONFIG_DIR, XDG_CONFIG_HOME and HOME
  * into it, and clear CORRAL_PLUGIN_PATH.  Returns the dir (static buffer). */
 const char *testenv_setup(void);
+/* cmocka fixtures wrapping testenv_setup()/testenv_teardown(). */
+int testenv_fixture_setup(void **state);
+int testenv_fixture_teardown(void **state);
 /* Remove the temp dir made by testenv_setup(). */
 void testenv_teardown(void);
 /* Write `text` to <testenv dir>/<rel>, creating parents; returns the full path (static). */

@@ -1,0 +1,206 @@
+/*
+ * sandbox_hostproc: an example corral sandbox plugin.  It runs commands as
+ * plain child processes in a private directory under `root_dir`, with no
+ * isolation at all: it demonstrates the ABI, nothing more.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <corral/sandbox.h>
+
+static const struct corral_host *host; /* valid for the life of the plugin */
+
+struct corral_sbx {
+    char dir[512];
+};
+
+struct plugin_state {
+    const char *root_dir; /* borrowed from the host's config view */
+};
+
+static int hp_init(const corral_config *cfg, void **state, corral_call *call)
+{
+    struct plugin_state *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return host->fail(call, CORRAL_ENOMEM, "out of memory");
+    ps->root_dir = host->config_string(cfg, "root_dir");
+    *state = ps;
+    return 0;
+}
+
+static void hp_fini(void *state)
+{
+    free(state);
+}
+
+static int hp_create(void *state, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
+{
+    struct plugin_state *ps = state;
+    corral_sbx *s = calloc(1, sizeof *s);
+    if (!s)
+        return host->fail(call, CORRAL_ENOMEM, "out of memory");
+    snprintf(s->dir, sizeof s->dir, "%s/%s", ps->root_dir, spec->id);
+    if (mkdir(ps->root_dir, 0700) != 0 && errno != EEXIST) {
+        free(s);
+        return host->fail(call, CORRAL_EIO, "hostproc: cannot create %s: %s", ps->root_dir, strerror(errno));
+    }
+    if (mkdir(s->dir, 0700) != 0) {
+        int e = errno;
+        free(s);
+        return host->fail(call, e == EEXIST ? CORRAL_EEXIST : CORRAL_EIO, "hostproc: cannot create sandbox dir: %s",
+                          strerror(e));
+    }
+    *out = s;
+    return 0;
+}
+
+/* Copy a pipe's bytes to a sink; returns 0 at EOF, 1 if more may come, <0 on error. */
+static int drain(int fd, const struct corral_sink *sink)
+{
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN ? 1 : CORRAL_EIO;
+    if (n == 0)
+        return 0;
+    if (sink && sink->write(sink->ud, buf, (size_t)n) < 0)
+        return CORRAL_ECANCELED;
+    return 1;
+}
+
+static int hp_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
+                   corral_call *call)
+{
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+        return host->fail(call, CORRAL_EIO, "hostproc: pipe: %s", strerror(errno));
+    int64_t start = host->now_ms();
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0); /* its own process group, so a timeout kills all of it */
+        dup2(in[0], 0), dup2(out[1], 1), dup2(err[1], 2);
+        if (chdir(req->cwd ? req->cwd : s->dir) != 0)
+            _exit(126);
+        for (const char *const *e = req->env; e && *e; e++)
+            putenv((char *)*e); /* values travel in the environment, never in argv */
+        if (req->shell)
+            execl("/bin/sh", "sh", "-c", req->shell, (char *)NULL);
+        else
+            execvp(req->argv[0], (char *const *)req->argv);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]), close(err[1]);
+    if (pid < 0)
+        return host->fail(call, CORRAL_EIO, "hostproc: fork: %s", strerror(errno));
+    setpgid(pid, pid);
+    if (req->stdin_len && write(in[1], req->stdin_data, req->stdin_len) < 0) {
+        /* the command may not read its stdin: not an error */
+    }
+    close(in[1]);
+
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    const struct corral_sink *sinks[2] = {req->out, req->err};
+    int open_fds = 2, timed_out = 0;
+    while (open_fds) {
+        int64_t wait = host->remaining_ms(call);
+        if (req->timeout_ms > 0 && start + req->timeout_ms - host->now_ms() < wait)
+            wait = start + req->timeout_ms - host->now_ms();
+        if (wait <= 0) {
+            timed_out = 1;
+            kill(-pid, SIGKILL);
+            break;
+        }
+        if (poll(fds, 2, wait > 1000 ? 1000 : (int)wait) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++)
+            if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP)) && drain(fds[i].fd, sinks[i]) <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    kill(-pid, SIGKILL); /* whatever the command left behind in its group */
+    res->duration_ms = host->now_ms() - start;
+    res->timed_out = timed_out;
+    if (timed_out) {
+        res->exit_code = 124;
+        res->signal = SIGKILL;
+    } else if (WIFSIGNALED(status)) {
+        res->signal = WTERMSIG(status);
+        res->exit_code = 128 + res->signal;
+    } else {
+        res->exit_code = WEXITSTATUS(status);
+    }
+    return 0;
+}
+
+static int hp_destroy(corral_sbx *s, corral_call *call)
+{
+    const char *argv[] = {"rm", "-rf", "--", s->dir, NULL};
+    struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .cwd = "/"};
+    struct corral_exec_result res = {.struct_size = sizeof res};
+    int r = hp_exec(s, &req, &res, call);
+    if (r == 0 && res.exit_code != 0)
+        return host->fail(call, CORRAL_EIO, "hostproc: could not remove %s", s->dir);
+    return r;
+}
+
+static void hp_close(corral_sbx *s)
+{
+    free(s);
+}
+
+static const struct corral_sandbox_ops ops = {
+    .struct_size = sizeof ops,
+    .caps = 0,
+    .create = hp_create,
+    .exec = hp_exec,
+    .destroy = hp_destroy,
+    .close = hp_close,
+};
+
+static const struct corral_option options[] = {
+    {"root_dir", CORRAL_OPT_STRING, 0, "\"/tmp/corral-hostproc\"", "directory holding one subdirectory per sandbox"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const struct corral_plugin descriptor = {
+    .struct_size = sizeof descriptor,
+    .abi_version = CORRAL_ABI(1, 0), /* the version this file implements: a literal */
+    .kind = CORRAL_PLUGIN_SANDBOX,
+    .name = "hostproc",
+    .version = "1.0.0",
+    .description = "example: host child processes in a private directory (NO isolation)",
+    .options = options,
+    .option_size = sizeof options[0],
+    .ops = &ops,
+    .init = hp_init,
+    .fini = hp_fini,
+};
+
+CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer);
+
+const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
+{
+    /* Speak ABI major 1 only; decline politely otherwise. */
+    for (size_t i = 0; i < offer->n_abi_majors; i++)
+        if (offer->abi_majors[i] == 1) {
+            host = offer->host;
+            return &descriptor;
+        }
+    return NULL;
+}

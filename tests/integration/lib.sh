@@ -1,0 +1,24 @@
+# Shared helpers for the integration scripts (sourced).
+set -u
+TESTS_RUN=0
+TESTS_FAILED=0
+WORK=$(mktemp -d /tmp/corral-it-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export CORRAL_CONFIG_DIR="$WORK/etc" XDG_CONFIG_HOME="$WORK/xdg" HOME="$WORK/home"
+mkdir -p "$CORRAL_CONFIG_DIR/conf.d" "$XDG_CONFIG_HOME" "$HOME"
+unset CORRAL_PLUGIN_PATH
+
+# run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR, status in $RC.
+run() {
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  OUT=$(cat "$WORK/out")
+  ERR=$(cat "$WORK/err")
+}
+ok() { TESTS_RUN=$((TESTS_RUN + 1)); echo "ok - $*"; }
+not_ok() { TESTS_RUN=$((TESTS_RUN + 1)); TESTS_FAILED=$((TESTS_FAILED + 1)); echo "not ok - $*"; echo "  rc=$RC"; echo "  stdout: ${OUT:0:2000}"; echo "  stderr: ${ERR:0:2000}"; }
+# check DESCRIPTION TEST-EXPRESSION...
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+has() { grep -qF -- "$2" <<<"$1"; }
+lacks() { ! grep -qF -- "$2" <<<"$1"; }
+finish() { echo "$((TESTS_RUN - TESTS_FAILED)) passed, $TESTS_FAILED failed"; [ "$TESTS_FAILED" -eq 0 ]; }
