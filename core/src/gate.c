@@ -155,6 +155,41 @@ static void rollout_unlink_locked(struct corral_gate *g, struct gate_rollout *r)
         }
 }
 
+/* Ids unregistered while auto-registration is on: a straggling call with
+ * the old token must not bring a finished rollout back. */
+struct gate_tomb {
+    struct gate_tomb *next;
+    char id[];
+};
+
+static int tomb_find_locked(struct corral_gate *g, const char *id, int remove)
+{
+    for (struct gate_tomb **pp = &g->tombs[bucket_of(id)]; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0) {
+            if (remove) {
+                struct gate_tomb *t = *pp;
+                *pp = t->next;
+                free(t);
+            }
+            return 1;
+        }
+    return 0;
+}
+
+static void tomb_add_locked(struct corral_gate *g, const char *id)
+{
+    if (tomb_find_locked(g, id, 0))
+        return;
+    size_t n = strlen(id) + 1;
+    struct gate_tomb *t = malloc(sizeof *t + n);
+    if (!t)
+        return;
+    memcpy(t->id, id, n);
+    unsigned b = bucket_of(id);
+    t->next = g->tombs[b];
+    g->tombs[b] = t;
+}
+
 /* Lookup, registering with the auto responder when configured.  Called
  * WITHOUT the lock (building a responder may parse a script); returns with
  * the lock held and the rollout (or NULL). */
@@ -162,7 +197,7 @@ struct gate_rollout *gate_rollout_get_and_lock(struct corral_gate *g, const char
 {
     pthread_mutex_lock(&g->lock);
     struct gate_rollout *r = gate_rollout_find_locked(g, id);
-    if (r || !g->has_auto || g->stopping)
+    if (r || !g->has_auto || g->stopping || tomb_find_locked(g, id, 0))
         return r;
     pthread_mutex_unlock(&g->lock);
     char err[256];
@@ -171,7 +206,7 @@ struct gate_rollout *gate_rollout_get_and_lock(struct corral_gate *g, const char
         corral_log(CORRAL_LOG_WARN, "gate", "auto-registering rollout %s: %s", id, err);
     pthread_mutex_lock(&g->lock);
     r = gate_rollout_find_locked(g, id);
-    if (!r && made && !g->stopping) {
+    if (!r && made && !g->stopping && !tomb_find_locked(g, id, 0)) {
         rollout_insert_locked(g, made);
         return made;
     }
@@ -198,6 +233,7 @@ int corral_gate_register(corral_gate *g, const char *rollout_id, const struct co
             return corral_call_fail(call, CORRAL_ESTATE, "gate: shutting down");
         return corral_call_fail(call, CORRAL_EEXIST, "gate: rollout %s is already registered", rollout_id);
     }
+    tomb_find_locked(g, rollout_id, 1); /* explicitly registered again */
     rollout_insert_locked(g, r);
     pthread_mutex_unlock(&g->lock);
     if (token_out)
@@ -740,7 +776,7 @@ void corral_gate_free(corral_gate *g)
     if (!g)
         return;
     pthread_mutex_lock(&g->lock);
-    g->stopping = 1;
+    __atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
     while (g->pending)
         gate_fail_locked(g, g->pending, 503, "corral gate: shutting down", "invalid_request_error",
                          "gate_shutdown");
@@ -775,6 +811,11 @@ void corral_gate_free(corral_gate *g)
         for (struct gate_rollout *r = g->buckets[b], *n; r; r = n) {
             n = r->next;
             rollout_free(r);
+        }
+    for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
+        for (struct gate_tomb *t = g->tombs[b], *n; t; t = n) {
+            n = t->next;
+            free(t);
         }
     free(g->unix_path);
     free(g->url);
@@ -830,6 +871,8 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
         return corral_call_fail(call, CORRAL_ENOTFOUND, "gate: rollout %s is not registered", rollout_id);
     }
     rollout_unlink_locked(g, r);
+    if (g->has_auto)
+        tomb_add_locked(g, rollout_id);
     for (struct gate_conn *c = g->pending, *n; c; c = n) {
         n = c->next;
         if (c->rollout == r) {

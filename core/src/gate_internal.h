@@ -170,6 +170,7 @@ struct gate_listener {
 };
 
 struct gate_upstream;
+struct gate_tomb;
 
 struct corral_gate {
     pthread_mutex_t lock;
@@ -196,6 +197,7 @@ struct corral_gate {
     char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model;
     struct gate_listener tcp, unix_l, trainer;
     struct gate_rollout *buckets[GATE_ROLLOUT_BUCKETS];
+    struct gate_tomb *tombs[GATE_ROLLOUT_BUCKETS];   /* unregistered ids (auto mode) */
     size_t n_rollouts;
     struct gate_conn *pending;         /* all unanswered chat calls */
     struct gate_conn *q_head, *q_tail; /* trainer queue (state GS_QUEUED) */

@@ -60,6 +60,8 @@ static size_t on_header(char *p, size_t s, size_t n, void *ud)
     return k;
 }
 
+static const char *extra_header; /* one more request header, or NULL */
+
 /* method "GET"/"POST"/"DELETE"; token NULL = no Authorization header. */
 static struct resp http(const char *method, const char *url, const char *token, const char *body,
                         const char *unix_path)
@@ -69,6 +71,8 @@ static struct resp http(const char *method, const char *url, const char *token, 
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");
+    if (extra_header)
+        h = curl_slist_append(h, extra_header);
     char auth[512];
     if (token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
@@ -433,7 +437,18 @@ static void test_limits(void **state)
     snprintf(big, n + 100, "{\"messages\":[{\"role\":\"user\",\"content\":\"%*s\"}]}", (int)n, "");
     struct resp r = http("POST", url, tok, big, NULL);
     assert_int_equal(r.status, 413);
+    resp_free(&r);
+    /* chunked: no Content-Length to refuse early; the body is dropped as it
+     * comes and the answer is still 413 */
+    extra_header = "Transfer-Encoding: chunked";
+    r = http("POST", url, tok, big, NULL);
+    extra_header = NULL;
+    assert_int_equal(r.status, 413);
     free(big);
+    resp_free(&r);
+    /* the limit did not cost the rollout its replay line */
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
     resp_free(&r);
 
     r = http("POST", url, tok, "{\"messages\": [", NULL);
@@ -1101,6 +1116,18 @@ static void test_auto_register(void **state)
     resp_free(&r);
     r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 400);
+    resp_free(&r);
+    /* an unregistered id is not brought back by a straggling call... */
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_unregister(g, "other", NULL, &call), 0);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    /* ...only an explicit registration is */
+    assert_int_equal(corral_gate_register(g, "other", &rep, NULL, &call), 0);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
     resp_free(&r);
     corral_gate_free(g);
 }

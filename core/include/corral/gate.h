@@ -108,7 +108,9 @@ struct corral_gate_options {
     const char *trainer_token;         /* NULL: 32 random bytes, hex */
     /* When set, a call with a valid token for a rollout that is not
      * registered registers it with this responder (for a standalone gate
-     * whose trainer derives tokens itself).  NULL: such calls get 401. */
+     * whose trainer derives tokens itself).  NULL: such calls get 401.
+     * An id unregistered while this is set is never auto-registered again
+     * (only corral_gate_register() brings it back). */
     const struct corral_gate_responder *auto_register;
     unsigned unix_socket_mode;         /* permissions of the unix socket: 0600 */
 };
