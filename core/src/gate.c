@@ -780,9 +780,10 @@ void corral_gate_free(corral_gate *g)
     while (g->pending)
         gate_fail_locked(g, g->pending, 503, "corral gate: shutting down", "invalid_request_error",
                          "gate_shutdown");
-    while (g->waiters)
-        gate_complete_locked(g, g->waiters, 503, gate_error_body("corral gate: shutting down",
-                             "invalid_request_error", "gate_shutdown"), 0, "application/json");
+    while (g->waiters) {
+        char *b = gate_error_body("corral gate: shutting down", "invalid_request_error", "gate_shutdown");
+        gate_complete_locked(g, g->waiters, 503, b, b ? strlen(b) : 0, "application/json");
+    }
     g->timer_stop = 1;
     pthread_cond_broadcast(&g->cond);
     pthread_cond_broadcast(&g->timer_cond);

@@ -42,6 +42,10 @@ struct gate_chat_request {
     const char *model;     /* points into body, or NULL */
 };
 
+/* cJSON_Parse of exactly text[0..len): NULL if anything but whitespace
+ * follows the value. */
+cJSON *gate_json_parse_exact(const char *text, size_t len);
+
 /* Parse a chat-completions request body.  Returns 0, or CORRAL_EINVAL with
  * a message in err (for the 400 answer). */
 int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,

@@ -44,6 +44,23 @@ void gate_random_hex(char *out, size_t nbytes)
     out[2 * nbytes] = 0;
 }
 
+/* Parse exactly one JSON value filling text[0..len) (whitespace around it
+ * allowed): trailing bytes would otherwise be ignored by cJSON and then
+ * forwarded verbatim to trainers. */
+cJSON *gate_json_parse_exact(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!j)
+        return NULL;
+    for (const char *p = end; p && p < text + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            cJSON_Delete(j);
+            return NULL;
+        }
+    return j;
+}
+
 static void seterr(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen)
@@ -58,7 +75,7 @@ int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_reque
         seterr(err, errlen, "request body is empty");
         return CORRAL_EINVAL;
     }
-    cJSON *body = cJSON_ParseWithLength(text, len);
+    cJSON *body = gate_json_parse_exact(text, len);
     if (!body) {
         seterr(err, errlen, "request body is not valid JSON");
         return CORRAL_EINVAL;
@@ -414,7 +431,7 @@ int gate_completion_from_text(const char *text, size_t len, struct gate_completi
                               char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
+    cJSON *j = text ? gate_json_parse_exact(text, len) : NULL;
     if (!j) {
         seterr(err, errlen, "response is not valid JSON");
         return CORRAL_EINVAL;

@@ -458,6 +458,9 @@ static void test_limits(void **state)
                         "invalid_request_error");
     cJSON_Delete(j);
     resp_free(&r);
+    r = http("POST", url, tok, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} trailing", NULL);
+    assert_int_equal(r.status, 400); /* one JSON value, nothing after it */
+    resp_free(&r);
     r = http("POST", url, tok, "{\"model\":\"m\"}", NULL); /* no messages */
     assert_int_equal(r.status, 400);
     resp_free(&r);
