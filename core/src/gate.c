@@ -572,6 +572,7 @@ static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd
                                  MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, gate_http_completed, g,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_CONNECTION_LIMIT, g->max_connections,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                  MHD_OPTION_END);
     if (!l->daemon) {
@@ -627,6 +628,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     g->body_limit = OPT(body_limit) ? OPT(body_limit) : GATE_DEFAULT_BODY_LIMIT;
     g->timeout_ms = OPT(request_timeout_ms) > 0 ? OPT(request_timeout_ms) : GATE_DEFAULT_TIMEOUT_MS;
     g->model = strdup(OPT(model) ? OPT(model) : "corral");
+    g->max_connections = CORRAL_HAS_FIELD(o, max_connections) && o->max_connections ? o->max_connections : 2048;
 
     const struct corral_gate_responder *auto_spec = OPT(auto_register);
     if (auto_spec) {

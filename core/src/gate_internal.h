@@ -188,6 +188,7 @@ struct corral_gate {
     unsigned char secret[64];
     size_t secret_len;
     size_t body_limit;
+    unsigned max_connections;
     int64_t timeout_ms;
     char *model;
     char *url;

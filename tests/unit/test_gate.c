@@ -61,6 +61,7 @@ static size_t on_header(char *p, size_t s, size_t n, void *ud)
 }
 
 static const char *extra_header; /* one more request header, or NULL */
+static long http_timeout = 30;   /* seconds */
 
 /* method "GET"/"POST"/"DELETE"; token NULL = no Authorization header. */
 static struct resp http(const char *method, const char *url, const char *token, const char *body,
@@ -89,7 +90,7 @@ static struct resp http(const char *method, const char *url, const char *token, 
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, http_timeout);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (unix_path)
         curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
@@ -825,6 +826,64 @@ static void test_free_wakes_trainer(void **state)
     assert_int_equal(blocked_rc, CORRAL_ECANCELED);
 }
 
+/* Pending calls hold connections; past max_connections the gate takes no
+ * new connection (they wait in the kernel's backlog) until some end. */
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.max_connections = 4;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512];
+    reg_trainer(g, "c", tok);
+    chat_url(g, "c", url, sizeof url);
+    struct client_arg ca[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        ca[i] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+        pthread_create(&th[i], NULL, client_main, &ca[i]);
+    }
+    for (int i = 0; i < 1000 && corral_gate_pending(g, NULL) < 4; i++)
+        usleep(10000);
+    assert_int_equal(corral_gate_pending(g, NULL), 4);
+    http_timeout = 1;
+    struct resp r = http("POST", url, tok, CHAT, NULL);
+    http_timeout = 30;
+    assert_int_equal(r.status, -(long)CURLE_OPERATION_TIMEDOUT); /* not taken */
+    resp_free(&r);
+    assert_int_equal(corral_gate_pending(g, NULL), 4);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    for (int i = 0; i < 4; i++) {
+        struct corral_gate_request *req = NULL;
+        assert_int_equal(corral_gate_next_request(g, 5000, &req, &call), 0);
+        assert_int_equal(corral_gate_deliver(g, req->id, "{\"content\":\"ok\"}", &call), 0);
+        corral_gate_request_free(req);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ca[i].r.status, 200);
+        resp_free(&ca[i].r);
+    }
+    struct client_arg again = {.url = url, .token = tok, .body = CHAT};
+    pthread_create(&th[0], NULL, client_main, &again);
+    /* the refused call's request may also arrive now, from the backlog
+     * (its client is gone): answer whatever comes until ours is done */
+    int joined = 0;
+    for (int i = 0; i < 100 && !(joined = pthread_tryjoin_np(th[0], NULL) == 0); i++) {
+        struct corral_gate_request *req = NULL;
+        if (corral_gate_next_request(g, 100, &req, &call) == 0)
+            corral_gate_deliver(g, req->id, "{\"content\":\"ok\"}", &call);
+        corral_gate_request_free(req);
+    }
+    if (!joined)
+        pthread_join(th[0], NULL);
+    assert_int_equal(again.r.status, 200);
+    resp_free(&again.r);
+    corral_gate_free(g);
+}
+
 /* ---- concurrency ------------------------------------------------------------------------ */
 
 #define NROLL 128
@@ -1151,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_unregister_pending),
         cmocka_unit_test(test_free_with_pending),
         cmocka_unit_test(test_free_wakes_trainer),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_128_rollouts),
         cmocka_unit_test(test_128_pending_trainer),
         cmocka_unit_test(test_unix_socket),

@@ -113,6 +113,8 @@ struct corral_gate_options {
      * (only corral_gate_register() brings it back). */
     const struct corral_gate_responder *auto_register;
     unsigned unix_socket_mode;         /* permissions of the unix socket: 0600 */
+    unsigned max_connections;          /* per listener, open HTTP connections
+                                        * (pending calls included): 2048 */
 };
 
 /* Start a gate: bind the listeners and start their threads.  On success
