@@ -780,7 +780,7 @@ void corral_gate_free(corral_gate *g)
     pthread_mutex_lock(&g->lock);
     __atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
     while (g->pending)
-        gate_fail_locked(g, g->pending, 503, "corral gate: shutting down", "invalid_request_error",
+        gate_fail_locked(g, g->pending, 410, "corral gate: shutting down", "invalid_request_error",
                          "gate_shutdown");
     while (g->waiters) {
         char *b = gate_error_body("corral gate: shutting down", "invalid_request_error", "gate_shutdown");

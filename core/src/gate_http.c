@@ -261,7 +261,7 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     if (!gate_check_token(g, id, auth))
         return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
     if (__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
-        return send_error(conn, 503, "corral gate: shutting down", "gate_shutdown");
+        return send_error(conn, 410, "corral gate: shutting down", "gate_shutdown");
     if (is_models) {
         pthread_mutex_lock(&g->lock);
         int known = gate_rollout_find_locked(g, id) != NULL || g->has_auto;

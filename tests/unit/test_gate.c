@@ -798,7 +798,7 @@ static void test_free_with_pending(void **state)
     corral_gate_request_free(req);
     corral_gate_free(g); /* the pending call is failed, not left hanging */
     pthread_join(th, NULL);
-    assert_int_equal(ca.r.status, 503);
+    assert_int_equal(ca.r.status, 410);
     resp_free(&ca.r);
 }
 
