@@ -1,6 +1,7 @@
 /* Local sandbox latency: create -> first exec -> destroy, p50/p90, next to
  * two baselines from the same run (fork+exec of /bin/true; a one-shot
  * `bwrap <same namespaces> true`).  Prints numbers; never fails on them. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,10 @@ static int spawn_wait(char *const argv[])
 {
     pid_t pid = fork();
     if (pid == 0) {
-        execv(argv[0], argv);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execvp(argv[0], argv);
         _exit(127);
     }
     int st;
@@ -76,6 +80,12 @@ int main(int argc, char **argv)
     double *create = calloc((size_t)n, sizeof(double)), *exec1 = calloc((size_t)n, sizeof(double));
     double *destroy = calloc((size_t)n, sizeof(double)), *total = calloc((size_t)n, sizeof(double));
     double *base_fork = calloc((size_t)n, sizeof(double)), *base_bwrap = calloc((size_t)n, sizeof(double));
+    double *base_docker = calloc((size_t)n, sizeof(double));
+    /* `docker run --rm` of the same command, when a daemon and the test image are there. */
+    const char *image = getenv("BENCH_DOCKER_IMAGE") ? getenv("BENCH_DOCKER_IMAGE") : "corral-test/busybox:1";
+    char probe[256];
+    snprintf(probe, sizeof probe, "docker image inspect '%s' >/dev/null 2>&1", image);
+    int with_docker = system(probe) == 0;
     const char *const tv[] = {"true", NULL};
     for (int i = 0; i < n; i++) {
         char id[64];
@@ -114,16 +124,32 @@ int main(int argc, char **argv)
         b0 = now_ms();
         spawn_wait(bw);
         base_bwrap[i] = now_ms() - b0;
+        if (with_docker) {
+            char *const dr[] = {"docker", "run", "--rm", "--network", "none", (char *)image, "true", NULL};
+            b0 = now_ms();
+            if (spawn_wait(dr) != 0) {
+                fprintf(stderr, "docker run --rm %s true failed\n", image);
+                return 1;
+            }
+            base_docker[i] = now_ms() - b0;
+        }
     }
-    double p50 = pct(total, n, 0.5), p90 = pct(total, n, 0.9);
+    double p50 = pct(total, n, 0.5), p99 = pct(total, n, 0.99);
     double bf = pct(base_fork, n, 0.5), bb = pct(base_bwrap, n, 0.5);
     printf("local sandbox, %d iterations (ms)\n", n);
-    printf("  create          p50 %7.2f  p90 %7.2f\n", pct(create, n, 0.5), pct(create, n, 0.9));
-    printf("  first exec      p50 %7.2f  p90 %7.2f\n", pct(exec1, n, 0.5), pct(exec1, n, 0.9));
-    printf("  destroy         p50 %7.2f  p90 %7.2f\n", pct(destroy, n, 0.5), pct(destroy, n, 0.9));
-    printf("  create+exec+destroy p50 %7.2f  p90 %7.2f\n", p50, p90);
-    printf("baselines (same run): fork+exec /bin/true p50 %.2f; one-shot bwrap true p50 %.2f\n", bf, bb);
-    printf("ratios: total/bwrap-one-shot %.2f  total/fork-exec %.1f\n", p50 / bb, p50 / bf);
+    printf("  create              p50 %7.2f  p99 %7.2f\n", pct(create, n, 0.5), pct(create, n, 0.99));
+    printf("  first exec          p50 %7.2f  p99 %7.2f\n", pct(exec1, n, 0.5), pct(exec1, n, 0.99));
+    printf("  destroy             p50 %7.2f  p99 %7.2f\n", pct(destroy, n, 0.5), pct(destroy, n, 0.99));
+    printf("  create+exec+destroy p50 %7.2f  p99 %7.2f\n", p50, p99);
+    printf("baselines (same run): fork+exec /bin/true p50 %.2f p99 %.2f; one-shot bwrap true p50 %.2f p99 %.2f\n",
+           bf, pct(base_fork, n, 0.99), bb, pct(base_bwrap, n, 0.99));
+    if (with_docker)
+        printf("baseline (same run): docker run --rm %s true p50 %.2f p99 %.2f\n", image,
+               pct(base_docker, n, 0.5), pct(base_docker, n, 0.99));
+    printf("ratios (p50): total/bwrap-one-shot %.2f  total/fork-exec %.1f", p50 / bb, p50 / bf);
+    if (with_docker)
+        printf("  docker-run/total %.1fx faster", pct(base_docker, n, 0.5) / p50);
+    printf("\n");
     corral_close(ctx);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
