@@ -18,6 +18,8 @@
 
 #include <corral/gate.h>
 
+#include "gate_internal.h" /* test_free_wakes_trainer peeks at the waiter count */
+
 /* ---- an HTTP client ------------------------------------------------------------ */
 
 struct resp {
@@ -820,7 +822,15 @@ static void test_free_wakes_trainer(void **state)
     pthread_t th;
     blocked_rc = 1;
     pthread_create(&th, NULL, blocked_next, g);
-    usleep(100000);
+    /* free() only after the thread is inside next_request() (internal view) */
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&g->lock);
+        size_t w = g->api_waiters;
+        pthread_mutex_unlock(&g->lock);
+        if (w == 1)
+            break;
+        usleep(1000);
+    }
     corral_gate_free(g);
     pthread_join(th, NULL);
     assert_int_equal(blocked_rc, CORRAL_ECANCELED);
