@@ -1052,6 +1052,7 @@ static void test_unix_socket(void **state)
 static char up_last_body[8192];
 static char up_last_auth[256];
 static int up_status = 200;
+static int up_sleep_ms;
 
 static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -1073,6 +1074,8 @@ static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char
         *upload_size = 0;
         return MHD_YES;
     }
+    if (up_sleep_ms)
+        usleep((useconds_t)up_sleep_ms * 1000);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     snprintf(up_last_auth, sizeof up_last_auth, "%s", auth ? auth : "");
     const char *body =
@@ -1142,8 +1145,33 @@ static void test_upstream(void **state)
     assert_non_null(strstr(r.body, "model not found"));
     assert_null(strstr(r.body, "sk-test-123"));
     resp_free(&r);
+    /* an upstream 5xx is a retryable 502 for the agent */
+    up_status = 500;
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 502);
+    resp_free(&r);
     up_status = 200;
     corral_gate_free(g);
+
+    /* an upstream slower than the deadline: the agent gets the deadline
+     * error, the late answer is dropped, freeing the gate mid-transfer is fine */
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.request_timeout_ms = 300;
+    g = gate_with(&o);
+    assert_int_equal(corral_gate_register(g, "slow", &up, tok, &call), 0);
+    chat_url(g, "slow", url, sizeof url);
+    up_sleep_ms = 1500;
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 400);
+    cJSON *ej = cJSON_Parse(r.body);
+    assert_string_equal(error_code(ej), "deadline_exceeded");
+    cJSON_Delete(ej);
+    resp_free(&r);
+    assert_int_equal(corral_gate_pending(g, NULL), 0);
+    corral_gate_free(g);
+    usleep(1600 * 1000); /* let the fake finish its sleeping handler */
+    up_sleep_ms = 0;
     MHD_stop_daemon(d);
 
     /* an unreachable upstream: 502 */
