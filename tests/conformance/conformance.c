@@ -34,7 +34,7 @@ static const char *opt_plugin;
 static const char *opt_image;
 static const char *opt_config;
 static const char *opt_dirs[16];
-static size_t n_dirs;
+static size_t n_dirs, n_user_dirs;
 static char backend[64];
 static corral_ctx *ctx;
 static corral_sandbox *shared;       /* one sandbox most tests use */
@@ -692,7 +692,7 @@ static pid_t self_spawn(const char *mode, const char *arg, int *fd)
         argv[n++] = self_exe;
         argv[n++] = "--plugin";
         argv[n++] = opt_plugin;
-        for (size_t i = 0; i < n_dirs; i++) {
+        for (size_t i = 0; i < n_user_dirs; i++) {
             argv[n++] = "--plugin-dir";
             argv[n++] = opt_dirs[i];
         }
@@ -977,6 +977,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    n_user_dirs = n_dirs;
     /* A path to a .so: search its directory, name from the file name. */
     const char *slash = strrchr(opt_plugin, '/');
     static char dirbuf[PATH_MAX];

@@ -9,7 +9,7 @@
  *
  * FAKEPROC_BROKEN=<mode> makes it misbehave so tests can prove the suite
  * fails on a broken plugin: exit0 (every exit status reported as 0),
- * nogroupkill (a timeout kills only the direct child and is not flagged),
+ * nogroupkill (a timeout kills only the direct child, not its group),
  * noenv (request env is dropped), stdin (stdin is never fed).
  */
 #include <corral/sandbox.h>
@@ -257,7 +257,7 @@ static int fp_exec(corral_sbx *s, const struct corral_exec_request *req, struct 
     if (rc)
         return rc;
     res->duration_ms = H->now_ms() - t0;
-    if (timed_out && !broken("nogroupkill")) {
+    if (timed_out) {
         res->exit_code = 124;
         res->timed_out = 1;
     } else if (WIFSIGNALED(status)) {
