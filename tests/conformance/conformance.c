@@ -880,6 +880,16 @@ static int child_attach(const char *arg)
     int rc = corral_sandbox_write_mem(sb, colon + 1, "written by another process\n", 27, 0644, &call);
     if (rc)
         printf("write: %s\n", call.message);
+    /* the create-time default env survives reattachment */
+    const char *argv[] = { "/bin/sh", "-c", "printf %s \"$SPEC_ENV\"", NULL };
+    struct corral_exec_request req = { .struct_size = sizeof req, .argv = argv };
+    struct corral_exec_output o = { 0 };
+    if (!rc && (corral_sandbox_run(sb, &req, &o, &call) != 0 || !o.out.data ||
+                strcmp(o.out.data, "a b $(c) 'd'") != 0)) {
+        printf("default env lost after attach: '%s' %s\n", o.out.data ? o.out.data : "", call.message);
+        rc = 1;
+    }
+    corral_exec_output_free(&o);
     corral_sandbox_close(sb);
     return rc ? 1 : 0;
 }
