@@ -12,6 +12,7 @@ int cli_cmd_plugins(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
 int cli_cmd_sandbox(int argc, char **argv);
 int cli_cmd_gc(int argc, char **argv);
+int cli_cmd_gate(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -22,6 +23,7 @@ static const struct {
     {"config", cli_cmd_config, "check and print the effective configuration (secrets redacted)"},
     {"sandbox", cli_cmd_sandbox, "create, exec in, copy, persist/hydrate, list and remove sandboxes"},
     {"gc", cli_cmd_gc, "remove sandboxes past their deadline on every loaded backend"},
+    {"gate", cli_cmd_gate, "run the model-call gate standalone for a trainer (corral gate serve)"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,333 @@
+/* corral gate serve: the model-call gate as a standalone server (for trainers). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <corral/gate.h>
+
+#include "cli.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+        "Usage: corral gate serve [OPTIONS]\n"
+        "\n"
+        "Run the model-call gate: an OpenAI-compatible endpoint per rollout at\n"
+        "  {url}/rollout/{ID}/v1/chat/completions   (and {url}/rollout/{ID}/v1/models)\n"
+        "Agents authenticate with \"Authorization: Bearer TOKEN\" where\n"
+        "  TOKEN = lowercase hex of HMAC-SHA256(key = SECRET, message = ID)\n"
+        "and SECRET is the server secret's bytes (see --secret-file), e.g. in Python\n"
+        "  hmac.new(secret, id.encode(), 'sha256').hexdigest()\n"
+        "A call with a valid token for an ID not yet registered registers it with the\n"
+        "responder below (unless --no-auto-register).  Rollout ids: 1-128 of [A-Za-z0-9._:-].\n"
+        "\n"
+        "Options:\n"
+        "  --listen ADDR:PORT          agent listener (default 127.0.0.1:0, port 0 = any free port)\n"
+        "  --unix-socket PATH          also serve agents on this unix socket (mode 0600)\n"
+        "  --trainer-listen ADDR:PORT  serve the trainer API on its own listener (default: off)\n"
+        "  --responder SPEC            who answers: trainer (default), replay:FILE (JSONL script,\n"
+        "                              the n-th call of a rollout gets line n), upstream:URL\n"
+        "                              (an OpenAI-compatible base URL such as http://host:8000/v1)\n"
+        "  --upstream-key-env NAME     environment variable holding the upstream API key\n"
+        "  --upstream-model MODEL      replace the model of forwarded requests\n"
+        "  --upstream-token-ids        ask the upstream (vLLM) for token ids with the logprobs\n"
+        "  --model NAME                model id reported by /v1/models (default corral)\n"
+        "  --body-limit BYTES          largest request body (default 16777216; larger: 413)\n"
+        "  --request-timeout SECONDS   per-call deadline; then the agent gets a\n"
+        "                              non-retryable 400 (default 600)\n"
+        "  --secret-file FILE          the server secret: FILE's content, trailing newline removed\n"
+        "                              (at least 16 bytes).  A missing FILE is created (mode 0600)\n"
+        "                              with 32 random bytes in hex.  Else $CORRAL_GATE_SECRET;\n"
+        "                              else a random secret (tokens then come only from the\n"
+        "                              trainer API's POST /v1/rollouts/ID).\n"
+        "  --trainer-token-file FILE   the trainer API's bearer token, read or created like\n"
+        "                              --secret-file.  Else $CORRAL_GATE_TRAINER_TOKEN.  One of\n"
+        "                              them is required with --trainer-listen.\n"
+        "  --no-auto-register          refuse (401) ids not registered through the trainer API\n"
+        "  -h, --help                  this help\n"
+        "\n"
+        "Trainer API (Authorization: Bearer TRAINER_TOKEN):\n"
+        "  GET    /v1/requests/next?timeout=S   next queued call: 200 {\"id\",\"rollout_id\",\"request\"},\n"
+        "                                       204 when none came within S seconds (max 300)\n"
+        "  POST   /v1/requests/ID/response      answer it; body {\"content\":..,\"tool_calls\":[..]},\n"
+        "                                       a chat.completion object, or {\"error\":{..}}\n"
+        "  POST   /v1/rollouts/ID               register -> {\"rollout_id\",\"token\",\"base_url\"}\n"
+        "  DELETE /v1/rollouts/ID               unregister (pending calls get 410) -> transcript\n"
+        "  GET    /v1/rollouts/ID/transcript    the calls so far, with token ids/logprobs if given\n"
+        "  GET    /v1/health\n"
+        "\n"
+        "On start one JSON line goes to stdout: {\"url\",\"unix_socket\",\"trainer_url\"} (no\n"
+        "secrets).  SIGINT or SIGTERM stop the gate; pending calls get a 503 first.\n"
+        "Secrets are never taken from the command line and never logged.\n"
+        "\n"
+        "Exit status: 0 stopped by a signal, 1 could not start, 2 bad command line.\n");
+}
+
+/* "ADDR:PORT" or "[v6]:PORT" into addr (static storage) and port. */
+static int parse_listen(const char *s, char *addr, size_t n, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return -1;
+    const char *a = s, *ae = colon;
+    if (*a == '[' && ae[-1] == ']')
+        a++, ae--;
+    if ((size_t)(ae - a) >= n || ae <= a)
+        return -1;
+    memcpy(addr, a, (size_t)(ae - a));
+    addr[ae - a] = 0;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535 || end == colon + 1)
+        return -1;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+/* Read a secret file (trailing whitespace removed), creating it with 32
+ * random bytes in hex when it does not exist.  Returns malloc'ed text. */
+static char *secret_from_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        unsigned char raw[32];
+        FILE *ur = fopen("/dev/urandom", "rb");
+        if (!ur || fread(raw, 1, sizeof raw, ur) != sizeof raw) {
+            if (ur)
+                fclose(ur);
+            cli_error("cannot read /dev/urandom");
+            return NULL;
+        }
+        fclose(ur);
+        char hex[65];
+        for (size_t i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+        int w = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (w < 0 || write(w, hex, 64) != 64 || write(w, "\n", 1) != 1) {
+            cli_error("cannot create %s: %s", path, strerror(errno));
+            if (w >= 0)
+                close(w);
+            return NULL;
+        }
+        close(w);
+        return strdup(hex);
+    }
+    if (fd < 0) {
+        cli_error("cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+        corral_log(CORRAL_LOG_WARN, "gate", "%s is readable by other users (chmod 600 it)", path);
+    char buf[4097];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0) {
+        cli_error("cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        n--;
+    buf[n] = 0;
+    return strdup(buf);
+}
+
+static char *secret_from(const char *file, const char *env)
+{
+    if (file)
+        return secret_from_file(file);
+    const char *v = getenv(env);
+    return v && *v ? strdup(v) : NULL;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    volatile char *p = s;
+    while (*p)
+        *p++ = 0;
+    free(s);
+}
+
+static int serve(int argc, char **argv)
+{
+    char addr[256] = "127.0.0.1", taddr[256] = "127.0.0.1";
+    uint16_t port = 0, tport = 0;
+    int trainer = 0, no_auto = 0;
+    const char *unix_path = NULL, *responder = "trainer", *key_env = NULL, *up_model = NULL, *model = NULL;
+    const char *secret_file = NULL, *ttoken_file = NULL;
+    int token_ids = 0;
+    long long body_limit = 0;
+    double timeout_s = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (strcmp(a, name) == 0 && v && ++i)
+        if (ARG("--listen")) {
+            if (parse_listen(v, addr, sizeof addr, &port)) {
+                cli_error("--listen wants ADDR:PORT, got '%s'", v);
+                return CLI_USAGE;
+            }
+        } else if (ARG("--trainer-listen")) {
+            if (parse_listen(v, taddr, sizeof taddr, &tport)) {
+                cli_error("--trainer-listen wants ADDR:PORT, got '%s'", v);
+                return CLI_USAGE;
+            }
+            trainer = 1;
+        } else if (ARG("--unix-socket")) {
+            unix_path = v;
+        } else if (ARG("--responder")) {
+            responder = v;
+        } else if (ARG("--upstream-key-env")) {
+            key_env = v;
+        } else if (ARG("--upstream-model")) {
+            up_model = v;
+        } else if (strcmp(a, "--upstream-token-ids") == 0) {
+            token_ids = 1;
+        } else if (ARG("--model")) {
+            model = v;
+        } else if (ARG("--body-limit")) {
+            body_limit = strtoll(v, NULL, 10);
+            if (body_limit <= 0) {
+                cli_error("--body-limit wants a positive number of bytes");
+                return CLI_USAGE;
+            }
+        } else if (ARG("--request-timeout")) {
+            timeout_s = strtod(v, NULL);
+            if (!(timeout_s > 0)) {
+                cli_error("--request-timeout wants a positive number of seconds");
+                return CLI_USAGE;
+            }
+        } else if (ARG("--secret-file")) {
+            secret_file = v;
+        } else if (ARG("--trainer-token-file")) {
+            ttoken_file = v;
+        } else if (strcmp(a, "--no-auto-register") == 0) {
+            no_auto = 1;
+        } else {
+            cli_error("unknown or incomplete option '%s' (see corral gate serve --help)", a);
+            return CLI_USAGE;
+        }
+#undef ARG
+    }
+
+    struct corral_gate_responder spec = {.struct_size = sizeof spec};
+    if (strcmp(responder, "trainer") == 0) {
+        spec.kind = CORRAL_GATE_TRAINER;
+    } else if (strncmp(responder, "replay:", 7) == 0 && responder[7]) {
+        spec.kind = CORRAL_GATE_REPLAY;
+        spec.replay_path = responder + 7;
+    } else if (strncmp(responder, "upstream:", 9) == 0 && responder[9]) {
+        spec.kind = CORRAL_GATE_UPSTREAM;
+        spec.upstream_url = responder + 9;
+        spec.upstream_api_key_env = key_env;
+        spec.upstream_model = up_model;
+        spec.upstream_token_ids = token_ids;
+    } else {
+        cli_error("--responder wants trainer, replay:FILE or upstream:URL, got '%s'", responder);
+        return CLI_USAGE;
+    }
+
+    char *secret = secret_from(secret_file, "CORRAL_GATE_SECRET");
+    if (secret_file && !secret)
+        return CLI_FAIL;
+    if (secret && strlen(secret) < 16) {
+        cli_error("the server secret must have at least 16 bytes");
+        wipe_free(secret);
+        return CLI_FAIL;
+    }
+    char *ttoken = NULL;
+    if (trainer) {
+        ttoken = secret_from(ttoken_file, "CORRAL_GATE_TRAINER_TOKEN");
+        if (!ttoken) {
+            if (!ttoken_file)
+                cli_error("--trainer-listen needs --trainer-token-file FILE or $CORRAL_GATE_TRAINER_TOKEN");
+            wipe_free(secret);
+            return ttoken_file ? CLI_FAIL : CLI_USAGE;
+        }
+    }
+
+    corral_log_setup(cli_globals.quiet ? CORRAL_LOG_ERROR
+                     : cli_globals.verbose >= 2 ? CORRAL_LOG_DEBUG
+                     : cli_globals.verbose ? CORRAL_LOG_INFO : CORRAL_LOG_WARN, NULL);
+
+    /* Block the stop signals before any thread starts, then wait for them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct corral_gate_options o = {
+        .struct_size = sizeof o,
+        .bind_address = addr,
+        .port = port,
+        .unix_socket_path = unix_path,
+        .body_limit = (size_t)body_limit,
+        .request_timeout_ms = (int64_t)(timeout_s * 1000.0),
+        .secret = (const unsigned char *)secret,
+        .secret_len = secret ? strlen(secret) : 0,
+        .model = model,
+        .trainer_listen = trainer,
+        .trainer_bind_address = taddr,
+        .trainer_port = tport,
+        .trainer_token = ttoken,
+        .auto_register = no_auto ? NULL : &spec,
+    };
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    corral_gate *g = NULL;
+    int rc = corral_gate_new(&o, &g, &call);
+    wipe_free(secret);
+    wipe_free(ttoken);
+    if (rc) {
+        cli_error("%s", call.message);
+        return CLI_FAIL;
+    }
+    cJSON *info = cJSON_CreateObject();
+    cJSON_AddStringToObject(info, "url", corral_gate_url(g));
+    if (unix_path)
+        cJSON_AddStringToObject(info, "unix_socket", unix_path);
+    if (corral_gate_trainer_url(g))
+        cJSON_AddStringToObject(info, "trainer_url", corral_gate_trainer_url(g));
+    cJSON_AddStringToObject(info, "responder", spec.kind == CORRAL_GATE_TRAINER ? "trainer"
+                                               : spec.kind == CORRAL_GATE_REPLAY ? "replay" : "upstream");
+    char *line = cJSON_PrintUnformatted(info);
+    cJSON_Delete(info);
+    printf("%s\n", line ? line : "{}");
+    fflush(stdout);
+    free(line);
+    corral_log(CORRAL_LOG_INFO, "gate", "serving agents at %s/rollout/{id}/v1", corral_gate_url(g));
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    corral_log(CORRAL_LOG_INFO, "gate", "stopping on signal %d", sig);
+    corral_gate_free(g);
+    return CLI_OK;
+}
+
+int cli_cmd_gate(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    if (strcmp(argv[1], "serve") != 0) {
+        cli_error("unknown gate command '%s' (see corral gate --help)", argv[1]);
+        return CLI_USAGE;
+    }
+    if (cli_wants_help(argc - 1, argv + 1)) {
+        help(stdout);
+        return CLI_OK;
+    }
+    return serve(argc - 1, argv + 1);
+}

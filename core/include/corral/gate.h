@@ -1,0 +1,204 @@
+/*
+ * The gate: corral's model-call interception endpoint.
+ *
+ * One HTTP server (libmicrohttpd) serves an OpenAI-compatible endpoint per
+ * rollout:
+ *
+ *     POST {base}/rollout/{id}/v1/chat/completions   (SSE when "stream":true)
+ *     GET  {base}/rollout/{id}/v1/models
+ *
+ * Every call carries "Authorization: Bearer <token>" where
+ *
+ *     token = lowercase hex(HMAC-SHA256(key = server secret, msg = rollout id))
+ *
+ * checked in constant time against the id in the PATH.  A wrong token and an
+ * unknown rollout get byte-identical 401 answers.  Each registered rollout
+ * has one responder that produces the answers:
+ *
+ *   trainer   requests wait in a queue; a training loop takes them with
+ *             corral_gate_next_request() (or GET /v1/requests/next on the
+ *             trainer listener) and answers with corral_gate_deliver() (or
+ *             POST /v1/requests/{id}/response).
+ *   upstream  the request is forwarded (libcurl) to an OpenAI-compatible
+ *             server, with logprobs (and vLLM token ids) requested and
+ *             recorded in the transcript.
+ *   replay    answers come from a JSONL script: the n-th request of a
+ *             rollout gets line n (format: docs in gate_replay.c and below).
+ *
+ * A response, wherever it comes from (a delivery, a replay line, an upstream
+ * answer), is one JSON object in one of these forms:
+ *
+ *   short:  {"content": "text", "reasoning_content": "...",
+ *            "tool_calls": [{"name": "bash", "arguments": {...} | "json text",
+ *                            "id": "call_1"}],
+ *            "finish_reason": "stop" | "tool_calls" | ...,     (derived if absent)
+ *            "usage": {"prompt_tokens": n, "completion_tokens": n},
+ *            "token_ids": [..], "logprobs": [..]}               (transcript only)
+ *   full:   an OpenAI chat.completion object ({"choices":[{"message":...}]})
+ *   error:  {"error": {"message": "...", "type": "...", "status": 400}}
+ *           sent to the agent as that HTTP status (default 400).
+ *
+ * The agent receives it as a chat.completion JSON object, or as SSE chunks
+ * (role delta, content deltas, tool_calls deltas with index, finish_reason,
+ * a usage chunk when asked for and known, then "data: [DONE]").
+ *
+ * Errors that retrying cannot fix (deadline passed, rollout unregistered,
+ * replay script exhausted, bad request) are 4xx with type
+ * "invalid_request_error", which neither agent CLI retries.
+ *
+ * Threading: every function here may be called from any thread, except that
+ * corral_gate_free() must not race with any other call on the same gate
+ * (a thread blocked in corral_gate_next_request() is woken and waited for).
+ */
+#ifndef CORRAL_GATE_H
+#define CORRAL_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <corral/corral.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corral_gate corral_gate;
+
+enum corral_gate_responder_kind {
+    CORRAL_GATE_TRAINER = 1,
+    CORRAL_GATE_UPSTREAM = 2,
+    CORRAL_GATE_REPLAY = 3
+};
+
+/* Which responder answers a rollout's calls.  Caller-owned; the gate copies
+ * what it needs during the call it is passed to. */
+struct corral_gate_responder {
+    size_t struct_size;
+    int kind;                          /* enum corral_gate_responder_kind */
+    /* REPLAY: a JSONL file, read at registration, or the script text. */
+    const char *replay_path;
+    const char *replay_jsonl;
+    /* UPSTREAM: base URL of an OpenAI-compatible API (e.g.
+     * "http://127.0.0.1:8000/v1"); "/chat/completions" is appended. */
+    const char *upstream_url;
+    const char *upstream_api_key_env;  /* NAME of the env var with the key, or NULL */
+    const char *upstream_model;        /* replaces the request's "model", or NULL */
+    int upstream_token_ids;            /* 1: also ask for token ids (vLLM
+                                        * "return_tokens_as_token_ids") */
+};
+
+/* How to start a gate.  Caller-owned; read only during corral_gate_new().
+ * Zero/NULL fields take the defaults given. */
+struct corral_gate_options {
+    size_t struct_size;
+    const char *bind_address;          /* "127.0.0.1" */
+    uint16_t port;                     /* 0: the OS picks one */
+    const char *unix_socket_path;      /* also listen on this AF_UNIX path (created
+                                        * 0600, replaced if a socket); NULL: none */
+    size_t body_limit;                 /* bytes, 16 MiB; larger bodies get 413 */
+    int64_t request_timeout_ms;        /* per-request deadline, 600000 */
+    const unsigned char *secret;       /* server secret; NULL: 32 random bytes */
+    size_t secret_len;                 /* >= 16 when secret is given */
+    const char *model;                 /* model id for /v1/models and answers
+                                        * to requests without one: "corral" */
+    /* The HTTP trainer API (own listener, own bearer token).  Off unless
+     * trainer_listen is 1. */
+    int trainer_listen;
+    const char *trainer_bind_address;  /* "127.0.0.1" */
+    uint16_t trainer_port;             /* 0: the OS picks one */
+    const char *trainer_token;         /* NULL: 32 random bytes, hex */
+    /* When set, a call with a valid token for a rollout that is not
+     * registered registers it with this responder (for a standalone gate
+     * whose trainer derives tokens itself).  NULL: such calls get 401. */
+    const struct corral_gate_responder *auto_register;
+    unsigned unix_socket_mode;         /* permissions of the unix socket: 0600 */
+};
+
+/* Start a gate: bind the listeners and start their threads.  On success
+ * *out owns the gate (release with corral_gate_free()). */
+int corral_gate_new(const struct corral_gate_options *options, corral_gate **out,
+                    struct corral_call *call);
+
+/* Fail every pending request (the agents get a 4xx), close the listeners,
+ * remove the unix socket file, and free everything the gate owns. */
+void corral_gate_free(corral_gate *gate);
+
+/* The base URL of the TCP listener, "http://127.0.0.1:PORT" (no slash at
+ * the end).  A rollout's OpenAI base URL is
+ * "{base}/rollout/{id}/v1".  Owned by the gate. */
+const char *corral_gate_url(const corral_gate *gate);
+/* The TCP port the gate listens on. */
+uint16_t corral_gate_port(const corral_gate *gate);
+/* The trainer listener's base URL, or NULL when it is off.  Owned by the gate. */
+const char *corral_gate_trainer_url(const corral_gate *gate);
+/* The trainer API's bearer token (a secret: never log it), or NULL when
+ * the trainer listener is off.  Owned by the gate. */
+const char *corral_gate_trainer_token(const corral_gate *gate);
+
+/* Characters a rollout id may contain: [A-Za-z0-9._:-], 1..128 of them. */
+int corral_gate_rollout_id_valid(const char *rollout_id);
+
+/* Write the rollout's bearer token (64 hex chars + NUL) into token_out.
+ * Works for any valid id, registered or not.  Returns 0 or CORRAL_EINVAL. */
+int corral_gate_token(const corral_gate *gate, const char *rollout_id, char token_out[65]);
+
+/* Register a rollout and its responder (copied).  When token_out is not
+ * NULL it receives the rollout's bearer token.  Fails with CORRAL_EEXIST if
+ * the id is already registered, CORRAL_EINVAL on a bad id or responder
+ * (e.g. an unreadable or malformed replay script). */
+int corral_gate_register(corral_gate *gate, const char *rollout_id,
+                         const struct corral_gate_responder *responder,
+                         char token_out[65], struct corral_call *call);
+
+/* Unregister a rollout: every pending request of it fails with a 410
+ * (non-retryable) and everything the gate held for it is freed.  When
+ * transcript_out is not NULL it receives the final transcript (as
+ * corral_gate_transcript() describes; caller frees).  CORRAL_ENOTFOUND when
+ * it was not registered. */
+int corral_gate_unregister(corral_gate *gate, const char *rollout_id, char **transcript_out,
+                           struct corral_call *call);
+
+/* The rollout's model-call transcript as JSON text (malloc'ed, caller
+ * frees): an array, one object per answered or failed call, in order:
+ *   {"seq", "request_id", "request": <body as received>,
+ *    "response": <what the agent got, as a chat.completion object> | null,
+ *    "status": <HTTP status>, "error": "..." (when failed),
+ *    "latency_ms", "stream",
+ *    "token_ids": [...], "logprobs": [...]  (when the responder gave them)}
+ * NULL when the rollout is not registered. */
+char *corral_gate_transcript(corral_gate *gate, const char *rollout_id);
+
+/* The number of calls waiting for an answer (any responder); *queued, when
+ * not NULL, gets how many of them no trainer has taken yet. */
+size_t corral_gate_pending(corral_gate *gate, size_t *queued);
+
+/* ---- The trainer responder's C API ---------------------------------------- */
+
+/* A request taken from the trainer queue.  Caller-owned after
+ * corral_gate_next_request(); release with corral_gate_request_free(). */
+struct corral_gate_request {
+    char id[33];          /* 128 random bits, hex: the handle for deliver() */
+    char *rollout_id;
+    char *body;           /* the agent's request JSON, as received */
+};
+
+/* Take the oldest queued request of any trainer-responder rollout, waiting
+ * up to timeout_ms (0: do not wait, < 0: no limit).  A thread blocked here
+ * returns CORRAL_ECANCELED when another thread calls corral_gate_free(),
+ * which waits for it to leave.  Returns 0 with *out set, CORRAL_ETIMEDOUT when none came, or
+ * CORRAL_ECANCELED when the gate is shutting down.  A taken request stays
+ * pending until delivered or until its deadline. */
+int corral_gate_next_request(corral_gate *gate, int64_t timeout_ms,
+                             struct corral_gate_request **out, struct corral_call *call);
+void corral_gate_request_free(struct corral_gate_request *request);
+
+/* Answer a pending request with response_json (one of the forms in the
+ * comment at the top).  Returns 0, CORRAL_ENOTFOUND when no such request is
+ * pending (already answered, expired, unregistered), or CORRAL_EINVAL when
+ * the response is malformed (the request stays pending). */
+int corral_gate_deliver(corral_gate *gate, const char *request_id, const char *response_json,
+                        struct corral_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CORRAL_GATE_H */

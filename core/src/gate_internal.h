@@ -1,0 +1,264 @@
+/*
+ * The gate's internals, shared by gate*.c only.
+ *
+ * Locking: one mutex per gate (gate->lock) guards the rollout table, the
+ * pending list, the trainer queue, the trainer waiters and every
+ * gate_conn field marked (L).  MHD callbacks, the timer thread, the
+ * upstream thread and API callers all take it; nothing blocks while
+ * holding it.
+ *
+ * Lifetime of a call: the MHD access handler allocates a gate_conn per
+ * HTTP request (it is MHD's req_cls).  A call that cannot be answered at
+ * once is put on gate->pending and its connection suspended.  Whoever
+ * answers it (deliver, replay, upstream, deadline, unregister, shutdown)
+ * does so under the lock through gate_complete_locked(): it takes the
+ * conn off every list, stores the answer, and resumes the connection.
+ * From then on only MHD holds the gate_conn; the request-completed
+ * callback frees it.  Other threads refer to pending calls by request id,
+ * never by pointer, outside the lock.
+ */
+#ifndef CORRAL_GATE_INTERNAL_H
+#define CORRAL_GATE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <corral/gate.h>
+
+#define GATE_DEFAULT_BODY_LIMIT (16u * 1024u * 1024u)
+#define GATE_DEFAULT_TIMEOUT_MS 600000
+#define GATE_TOKEN_HEX 64
+#define GATE_ROLLOUT_BUCKETS 256
+#define GATE_TRAINER_MAX_WAIT_MS 300000
+
+/* ---- wire formats (gate_wire.c) ----------------------------------------- */
+
+/* A chat request as the gate needs it.  `body` is owned. */
+struct gate_chat_request {
+    cJSON *body;
+    int stream;            /* "stream": true */
+    int include_usage;     /* "stream_options": {"include_usage": true} */
+    const char *model;     /* points into body, or NULL */
+};
+
+/* Parse a chat-completions request body.  Returns 0, or CORRAL_EINVAL with
+ * a message in err (for the 400 answer). */
+int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,
+                            char *err, size_t errlen);
+void gate_chat_request_clear(struct gate_chat_request *r);
+
+struct gate_tool_call {
+    char *id;
+    char *name;
+    char *arguments;       /* JSON text */
+};
+
+/* A normalized answer (any response form in gate.h). */
+struct gate_completion {
+    int is_error;          /* an {"error":...} answer */
+    int error_status;      /* its HTTP status */
+    char *error_message;
+    char *error_type;
+    char *content;         /* NULL: none */
+    char *reasoning;       /* NULL: none */
+    struct gate_tool_call *tool_calls;
+    size_t n_tool_calls;
+    char *finish_reason;
+    int has_usage;
+    long long prompt_tokens, completion_tokens, total_tokens;
+    cJSON *token_ids;      /* owned, for the transcript, or NULL */
+    cJSON *logprobs;       /* owned, for the transcript, or NULL */
+};
+
+/* Normalize a response object (short, full OpenAI, or error form).
+ * Returns 0 or CORRAL_EINVAL with a message in err. */
+int gate_completion_from_json(const cJSON *in, struct gate_completion *out, char *err, size_t errlen);
+int gate_completion_from_text(const char *text, size_t len, struct gate_completion *out,
+                              char *err, size_t errlen);
+void gate_completion_clear(struct gate_completion *c);
+
+/* The chat.completion object the agent gets (non-stream form).  Caller
+ * owns the result. */
+cJSON *gate_render_object(const struct gate_completion *c, const char *id, const char *model,
+                          long long created);
+/* The SSE body ("data: {...}\n\n" ... "data: [DONE]\n\n").  Caller frees. */
+char *gate_render_sse(const struct gate_completion *c, const char *id, const char *model,
+                      long long created, int include_usage, size_t *len_out);
+/* {"error":{"message":..,"type":..,"code":..}} as text.  Caller frees. */
+char *gate_error_body(const char *message, const char *type, const char *code);
+
+/* ---- replay scripts (gate_replay.c) --------------------------------------- */
+
+struct gate_replay {
+    cJSON **lines;         /* each a validated response object */
+    size_t n;
+};
+/* Parse a JSONL script: one response per non-blank line ("#" lines are
+ * comments).  Returns 0 or CORRAL_EINVAL with the line number in err. */
+int gate_replay_parse(const char *text, size_t len, struct gate_replay *out, char *err, size_t errlen);
+void gate_replay_clear(struct gate_replay *r);
+
+/* ---- the gate -------------------------------------------------------------- */
+
+enum gate_conn_kind {
+    GC_NEW = 0,
+    GC_CHAT,               /* agent chat request */
+    GC_TRAINER_WAIT        /* trainer long-poll */
+};
+
+enum gate_conn_state {
+    GS_RECEIVING = 0,      /* body upload in progress */
+    GS_QUEUED,             /* (L) on the trainer queue */
+    GS_CLAIMED,            /* (L) taken by a trainer / the upstream thread */
+    GS_WAITING,            /* (L) trainer long-poll waiting */
+    GS_DONE                /* (L) answered; resp_* set */
+};
+
+struct gate_rollout;
+
+struct gate_conn {
+    struct corral_gate *gate;
+    struct MHD_Connection *conn;
+    int kind;
+    int state;
+    int suspended;
+    /* upload */
+    char *buf;
+    size_t len, cap;
+    int too_large;
+    /* chat */
+    char id[33];
+    char rollout_id[130];
+    unsigned seq;                      /* 1-based number within the rollout */
+    struct gate_rollout *rollout;      /* (L) NULL once unregistered */
+    struct gate_chat_request req;
+    int64_t t_start, deadline;
+    struct gate_conn *prev, *next;     /* (L) gate->pending or gate->waiters */
+    int listed;                        /* (L) on gate->pending or gate->waiters */
+    struct gate_conn *q_next;          /* (L) trainer queue */
+    struct gate_conn *r_next;          /* (L) gate->resume_head */
+    /* answer */
+    unsigned resp_status;
+    char *resp_body;
+    size_t resp_len;
+    const char *resp_type;
+};
+
+/* A responder (a small vtable; one instance per rollout). */
+struct gate_responder_ops {
+    const char *name;
+    /* Called under the lock on the MHD thread for a parsed chat request.
+     * Either answers at once with gate_complete_locked()/gate_answer_locked()
+     * or leaves the conn pending (on gate->pending) to be answered later. */
+    void (*submit)(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c);
+    void (*free)(void *state);
+};
+
+struct gate_rollout {
+    struct gate_rollout *next;         /* hash chain */
+    char *id;
+    const struct gate_responder_ops *ops;
+    void *state;
+    unsigned seq;                      /* requests received */
+    cJSON *transcript;                 /* array */
+};
+
+struct gate_listener {
+    struct MHD_Daemon *daemon;
+    int fd;
+};
+
+struct gate_upstream;
+
+struct corral_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;               /* trainer queue and live-count changes */
+    pthread_cond_t timer_cond;
+    pthread_t timer;
+    int timer_running;
+    int timer_stop;
+    int stopping;
+    struct gate_conn *resume_head;     /* (L) to resume once the lock is released */
+    unsigned char secret[64];
+    size_t secret_len;
+    size_t body_limit;
+    int64_t timeout_ms;
+    char *model;
+    char *url;
+    uint16_t port;
+    char *unix_path;
+    char *trainer_url;
+    char *trainer_token;
+    struct corral_gate_responder auto_spec;
+    int has_auto;
+    char *auto_replay_text;            /* the auto responder's script, loaded once */
+    char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model;
+    struct gate_listener tcp, unix_l, trainer;
+    struct gate_rollout *buckets[GATE_ROLLOUT_BUCKETS];
+    size_t n_rollouts;
+    struct gate_conn *pending;         /* all unanswered chat calls */
+    struct gate_conn *q_head, *q_tail; /* trainer queue (state GS_QUEUED) */
+    struct gate_conn *waiters;         /* trainer HTTP long-polls */
+    size_t live;                       /* gate_conns alive (for shutdown) */
+    size_t api_waiters;                /* threads inside corral_gate_next_request() */
+    struct gate_upstream *upstream;
+};
+
+/* gate.c */
+int64_t gate_now_ms(void);
+/* Release the lock, then resume the connections answered meanwhile (MHD is
+ * never called with the gate lock held). */
+void gate_unlock(struct corral_gate *g);
+struct gate_rollout *gate_rollout_get_and_lock(struct corral_gate *g, const char *id);
+void gate_conn_unlink_locked(struct corral_gate *g, struct gate_conn *c);
+struct gate_conn *gate_queue_pop_locked(struct corral_gate *g);
+int gate_deliver(struct corral_gate *g, const char *request_id, const char *json, size_t len, char *err,
+                 size_t errlen);
+char *gate_read_file(const char *path, size_t *len, char *err, size_t errlen);
+struct gate_rollout *gate_rollout_find_locked(struct corral_gate *g, const char *id);
+int gate_check_token(const struct corral_gate *g, const char *rollout_id, const char *header);
+void gate_pending_add_locked(struct corral_gate *g, struct gate_conn *c);
+/* Answer chat call c with a completion (rendered per c's stream flag) and
+ * record it in the transcript.  Takes c off every list; resumes it if
+ * suspended.  extra: optional token_ids/logprobs already in comp. */
+void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_completion *comp);
+/* Fail chat call c with a JSON error (recorded in the transcript). */
+void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, const char *message,
+                      const char *type, const char *code);
+/* Low level: store an answer and resume. Takes ownership of body. */
+void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
+                          size_t len, const char *content_type);
+void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c);
+struct gate_conn *gate_pending_find_locked(struct corral_gate *g, const char *request_id);
+void gate_random_hex(char *out, size_t nbytes);
+void gate_timer_kick_locked(struct corral_gate *g);
+
+/* gate_http.c */
+enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **req_cls);
+enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls);
+void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe);
+/* Hand a queued request to a waiting HTTP trainer, if any. */
+void gate_waiters_dispatch_locked(struct corral_gate *g);
+
+/* gate_responders.c */
+extern const struct gate_responder_ops gate_trainer_ops;
+extern const struct gate_responder_ops gate_replay_ops;
+extern const struct gate_responder_ops gate_upstream_ops;
+/* Build the responder state for spec.  Returns 0 or CORRAL_EINVAL. */
+int gate_responder_make(struct corral_gate *g, const struct corral_gate_responder *spec,
+                        const struct gate_responder_ops **ops, void **state, char *err, size_t errlen);
+
+/* gate_upstream.c */
+int gate_upstream_start(struct corral_gate *g);
+void gate_upstream_stop(struct corral_gate *g);
+/* Queue chat call c (claimed) for forwarding.  Under the lock. */
+int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url,
+                                const char *key_env, const char *model, int token_ids);
+
+#endif

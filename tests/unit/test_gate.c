@@ -1,0 +1,1133 @@
+/* The gate over real HTTP: libcurl clients against the real MHD server on
+ * 127.0.0.1:0 (and a unix socket).  Auth, cross-rollout refusal, SSE and
+ * JSON shapes, limits, deadlines, the three responders, unregister with a
+ * call pending, and 128 concurrent rollouts. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include <corral/gate.h>
+
+/* ---- an HTTP client ------------------------------------------------------------ */
+
+struct resp {
+    long status;
+    char *body;
+    size_t len;
+    char ctype[128];
+};
+
+static size_t on_body(char *p, size_t s, size_t n, void *ud)
+{
+    struct resp *r = ud;
+    size_t k = s * n;
+    char *b = realloc(r->body, r->len + k + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, k);
+    r->body = b;
+    r->len += k;
+    b[r->len] = 0;
+    return k;
+}
+
+static size_t on_header(char *p, size_t s, size_t n, void *ud)
+{
+    struct resp *r = ud;
+    size_t k = s * n;
+    if (k > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+        size_t m = k - 13;
+        while (m && (p[13 + m - 1] == '\r' || p[13 + m - 1] == '\n'))
+            m--;
+        const char *v = p + 13;
+        while (m && *v == ' ')
+            v++, m--;
+        if (m >= sizeof r->ctype)
+            m = sizeof r->ctype - 1;
+        memcpy(r->ctype, v, m);
+        r->ctype[m] = 0;
+    }
+    return k;
+}
+
+/* method "GET"/"POST"/"DELETE"; token NULL = no Authorization header. */
+static struct resp http(const char *method, const char *url, const char *token, const char *body,
+                        const char *unix_path)
+{
+    struct resp r;
+    memset(&r, 0, sizeof r);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    char auth[512];
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (unix_path)
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        r.status = -(long)rc;
+    else
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+static void resp_free(struct resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static const char *CHAT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+static const char *CHAT_STREAM = "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                                 "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+static void chat_url(corral_gate *g, const char *id, char *out, size_t n)
+{
+    snprintf(out, n, "%s/rollout/%s/v1/chat/completions", corral_gate_url(g), id);
+}
+
+static corral_gate *gate_with(struct corral_gate_options *o)
+{
+    struct corral_gate_options def;
+    memset(&def, 0, sizeof def);
+    if (!o)
+        o = &def;
+    o->struct_size = sizeof *o;
+    corral_gate *g = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int rc = corral_gate_new(o, &g, &call);
+    if (rc)
+        fprintf(stderr, "gate_new: %s\n", call.message);
+    assert_int_equal(rc, 0);
+    return g;
+}
+
+static void reg_replay(corral_gate *g, const char *id, const char *script, char token[65])
+{
+    struct corral_gate_responder r = {.struct_size = sizeof r, .kind = CORRAL_GATE_REPLAY, .replay_jsonl = script};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int rc = corral_gate_register(g, id, &r, token, &call);
+    if (rc)
+        fprintf(stderr, "register: %s\n", call.message);
+    assert_int_equal(rc, 0);
+}
+
+static void reg_trainer(corral_gate *g, const char *id, char token[65])
+{
+    struct corral_gate_responder r = {.struct_size = sizeof r, .kind = CORRAL_GATE_TRAINER};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_register(g, id, &r, token, &call), 0);
+}
+
+/* content of choices[0].message of a JSON chat.completion */
+static char *message_content(const char *body)
+{
+    cJSON *j = cJSON_Parse(body);
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message");
+    const cJSON *c = cJSON_GetObjectItem(m, "content");
+    char *s = cJSON_IsString(c) ? strdup(c->valuestring) : NULL;
+    cJSON_Delete(j);
+    return s;
+}
+
+static const char *error_code(cJSON *j)
+{
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "code");
+    return cJSON_IsString(c) ? c->valuestring : "";
+}
+
+/* ---- auth ------------------------------------------------------------------------ */
+
+static void test_auth(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char tok[65], url[512];
+    reg_replay(g, "r1", "{\"content\":\"a\"}\n{\"content\":\"b\"}\n", tok);
+    chat_url(g, "r1", url, sizeof url);
+
+    struct resp ok = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(ok.status, 200);
+    char *content = message_content(ok.body);
+    assert_string_equal(content, "a");
+    free(content);
+    assert_string_equal(ok.ctype, "application/json");
+
+    char bad[65];
+    memcpy(bad, tok, 65);
+    bad[0] = bad[0] == 'a' ? 'b' : 'a';
+    struct resp wrong = http("POST", url, bad, CHAT, NULL);
+    assert_int_equal(wrong.status, 401);
+    struct resp missing = http("POST", url, NULL, CHAT, NULL);
+    assert_int_equal(missing.status, 401);
+    assert_string_equal(wrong.body, missing.body);
+    struct resp shortt = http("POST", url, "abc", CHAT, NULL);
+    assert_int_equal(shortt.status, 401);
+
+    /* token derivation is stable and documented: the same as corral_gate_token */
+    char again[65];
+    assert_int_equal(corral_gate_token(g, "r1", again), 0);
+    assert_string_equal(again, tok);
+    assert_int_equal(strlen(tok), 64);
+
+    /* the failed calls did not consume a replay line */
+    struct resp ok2 = http("POST", url, tok, CHAT, NULL);
+    content = message_content(ok2.body);
+    assert_string_equal(content, "b");
+    free(content);
+
+    resp_free(&ok), resp_free(&ok2), resp_free(&wrong), resp_free(&missing), resp_free(&shortt);
+    corral_gate_free(g);
+}
+
+static void test_cross_rollout(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char ta[65], tb[65], tu[65], url[512];
+    reg_replay(g, "A", "{\"content\":\"a\"}\n", ta);
+    reg_replay(g, "B", "{\"content\":\"b\"}\n", tb);
+    assert_string_not_equal(ta, tb);
+    chat_url(g, "B", url, sizeof url);
+    struct resp cross = http("POST", url, ta, CHAT, NULL);
+    assert_int_equal(cross.status, 401);
+
+    /* unknown rollout with a token valid for its id, and with a wrong one */
+    assert_int_equal(corral_gate_token(g, "ghost", tu), 0);
+    chat_url(g, "ghost", url, sizeof url);
+    struct resp ghost_valid = http("POST", url, tu, CHAT, NULL);
+    struct resp ghost_wrong = http("POST", url, ta, CHAT, NULL);
+    assert_int_equal(ghost_valid.status, 401);
+    assert_int_equal(ghost_wrong.status, 401);
+    assert_string_equal(cross.body, ghost_valid.body);
+    assert_string_equal(cross.body, ghost_wrong.body);
+    /* malformed body on someone else's rollout: still the 401, not a 400 */
+    chat_url(g, "B", url, sizeof url);
+    struct resp cross_bad = http("POST", url, ta, "{nope", NULL);
+    assert_int_equal(cross_bad.status, 401);
+    assert_string_equal(cross.body, cross_bad.body);
+
+    /* B's own call still gets B's answer */
+    struct resp own = http("POST", url, tb, CHAT, NULL);
+    assert_int_equal(own.status, 200);
+    char *content = message_content(own.body);
+    assert_string_equal(content, "b");
+    free(content);
+    resp_free(&cross), resp_free(&ghost_valid), resp_free(&ghost_wrong), resp_free(&cross_bad), resp_free(&own);
+    corral_gate_free(g);
+}
+
+/* ---- shapes ---------------------------------------------------------------------- */
+
+static int has_null(const cJSON *j)
+{
+    if (cJSON_IsNull(j))
+        return 1;
+    for (const cJSON *c = j->child; c; c = c->next)
+        if (has_null(c))
+            return 1;
+    return 0;
+}
+
+static void test_sse_shape(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char tok[65], url[512];
+    reg_replay(g, "s",
+               "{\"content\":\"Let me run it.\",\"tool_calls\":[{\"name\":\"bash\",\"arguments\":{\"command\":\"echo hi\"}},"
+               "{\"name\":\"read\",\"arguments\":\"{\\\"path\\\":\\\"x\\\"}\"}],"
+               "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5}}\n",
+               tok);
+    chat_url(g, "s", url, sizeof url);
+    struct resp r = http("POST", url, tok, CHAT_STREAM, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "text/event-stream");
+
+    int saw_role = 0, saw_done = 0, saw_usage = 0, events = 0;
+    char content[256] = "", args[2][256] = {"", ""}, names[2][32] = {"", ""}, ids[2][64] = {"", ""};
+    char finish[32] = "";
+    char *save = NULL;
+    /* every event is "data: ...\n\n" */
+    assert_true(r.len > 2 && strcmp(r.body + r.len - 2, "\n\n") == 0);
+    for (char *ev = strtok_r(r.body, "\n", &save); ev; ev = strtok_r(NULL, "\n", &save)) {
+        assert_true(strncmp(ev, "data: ", 6) == 0);
+        events++;
+        assert_false(saw_done); /* nothing after [DONE] */
+        if (strcmp(ev + 6, "[DONE]") == 0) {
+            saw_done = 1;
+            continue;
+        }
+        cJSON *j = cJSON_Parse(ev + 6);
+        assert_non_null(j);
+        assert_false(has_null(j));
+        assert_string_equal(cJSON_GetObjectItem(j, "object")->valuestring, "chat.completion.chunk");
+        const cJSON *choices = cJSON_GetObjectItem(j, "choices");
+        assert_true(cJSON_IsArray(choices));
+        const cJSON *usage = cJSON_GetObjectItem(j, "usage");
+        if (usage) {
+            saw_usage = 1;
+            assert_int_equal(cJSON_GetArraySize(choices), 0);
+            assert_int_equal(cJSON_GetObjectItem(usage, "total_tokens")->valueint, 15);
+            assert_true(finish[0]); /* usage comes after the finish chunk */
+        }
+        const cJSON *ch = cJSON_GetArrayItem(choices, 0);
+        if (ch) {
+            assert_int_equal(cJSON_GetObjectItem(ch, "index")->valueint, 0);
+            const cJSON *d = cJSON_GetObjectItem(ch, "delta");
+            assert_true(cJSON_IsObject(d));
+            const cJSON *role = cJSON_GetObjectItem(d, "role");
+            if (role) {
+                assert_int_equal(events, 1); /* the role comes first */
+                assert_string_equal(role->valuestring, "assistant");
+                saw_role = 1;
+            }
+            const cJSON *c = cJSON_GetObjectItem(d, "content");
+            if (c)
+                strcat(content, c->valuestring);
+            const cJSON *tc;
+            cJSON_ArrayForEach(tc, cJSON_GetObjectItem(d, "tool_calls")) {
+                const cJSON *idx = cJSON_GetObjectItem(tc, "index");
+                assert_true(cJSON_IsNumber(idx));
+                int i = idx->valueint;
+                assert_true(i == 0 || i == 1);
+                const cJSON *id = cJSON_GetObjectItem(tc, "id");
+                if (id)
+                    snprintf(ids[i], sizeof ids[i], "%s", id->valuestring);
+                const cJSON *fn = cJSON_GetObjectItem(tc, "function");
+                const cJSON *nm = cJSON_GetObjectItem(fn, "name");
+                if (nm)
+                    snprintf(names[i], sizeof names[i], "%s", nm->valuestring);
+                const cJSON *a = cJSON_GetObjectItem(fn, "arguments");
+                if (a)
+                    strcat(args[i], a->valuestring);
+            }
+            const cJSON *fr = cJSON_GetObjectItem(ch, "finish_reason");
+            if (fr)
+                snprintf(finish, sizeof finish, "%s", fr->valuestring);
+        }
+        cJSON_Delete(j);
+    }
+    assert_true(saw_role);
+    assert_true(saw_done);
+    assert_true(saw_usage);
+    assert_string_equal(content, "Let me run it.");
+    assert_string_equal(names[0], "bash");
+    assert_string_equal(names[1], "read");
+    assert_string_equal(args[0], "{\"command\":\"echo hi\"}");
+    assert_string_equal(args[1], "{\"path\":\"x\"}");
+    assert_true(strncmp(ids[0], "call_", 5) == 0);
+    assert_string_not_equal(ids[0], ids[1]);
+    assert_string_equal(finish, "tool_calls");
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
+static void test_json_shape(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char tok[65], url[512];
+    reg_replay(g, "j",
+               "{\"tool_calls\":[{\"id\":\"call_9\",\"name\":\"bash\",\"arguments\":{\"command\":\"ls\"}}]}\n"
+               "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"full form\"},\"finish_reason\":\"length\"}]}\n",
+               tok);
+    chat_url(g, "j", url, sizeof url);
+    struct resp r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_string_equal(cJSON_GetObjectItem(j, "object")->valuestring, "chat.completion");
+    assert_string_equal(cJSON_GetObjectItem(j, "model")->valuestring, "m"); /* the request's model */
+    const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
+    assert_string_equal(cJSON_GetObjectItem(ch, "finish_reason")->valuestring, "tool_calls");
+    const cJSON *tc = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ch, "message"), "tool_calls"), 0);
+    assert_string_equal(cJSON_GetObjectItem(tc, "id")->valuestring, "call_9");
+    assert_string_equal(cJSON_GetObjectItem(tc, "type")->valuestring, "function");
+    const cJSON *fn = cJSON_GetObjectItem(tc, "function");
+    assert_string_equal(cJSON_GetObjectItem(fn, "name")->valuestring, "bash");
+    assert_string_equal(cJSON_GetObjectItem(fn, "arguments")->valuestring, "{\"command\":\"ls\"}");
+    cJSON_Delete(j);
+    resp_free(&r);
+
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    j = cJSON_Parse(r.body);
+    ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
+    assert_string_equal(cJSON_GetObjectItem(ch, "finish_reason")->valuestring, "length");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ch, "message"), "content")->valuestring, "full form");
+    cJSON_Delete(j);
+    resp_free(&r);
+
+    /* /v1/models lists the model; no token -> 401 */
+    snprintf(url, sizeof url, "%s/rollout/j/v1/models", corral_gate_url(g));
+    r = http("GET", url, tok, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    j = cJSON_Parse(r.body);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0), "id")->valuestring,
+                        "corral");
+    cJSON_Delete(j);
+    resp_free(&r);
+    r = http("GET", url, NULL, NULL, NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+
+    /* transcript: two entries in order with request and response */
+    char *t = corral_gate_transcript(g, "j");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_int_equal(cJSON_GetArraySize(j), 2);
+    const cJSON *e0 = cJSON_GetArrayItem(j, 0);
+    assert_int_equal(cJSON_GetObjectItem(e0, "seq")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(e0, "status")->valueint, 200);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(e0, "request"), "model")->valuestring, "m");
+    assert_true(cJSON_IsObject(cJSON_GetObjectItem(e0, "response")));
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(e0, "latency_ms")));
+    cJSON_Delete(j);
+    corral_gate_free(g);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.body_limit = 1024;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512];
+    reg_replay(g, "l", "{\"content\":\"x\"}\n", tok);
+    chat_url(g, "l", url, sizeof url);
+
+    size_t n = 4096;
+    char *big = malloc(n + 100);
+    snprintf(big, n + 100, "{\"messages\":[{\"role\":\"user\",\"content\":\"%*s\"}]}", (int)n, "");
+    struct resp r = http("POST", url, tok, big, NULL);
+    assert_int_equal(r.status, 413);
+    free(big);
+    resp_free(&r);
+
+    r = http("POST", url, tok, "{\"messages\": [", NULL);
+    assert_int_equal(r.status, 400);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "type")->valuestring,
+                        "invalid_request_error");
+    cJSON_Delete(j);
+    resp_free(&r);
+    r = http("POST", url, tok, "{\"model\":\"m\"}", NULL); /* no messages */
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    r = http("GET", url, tok, NULL, NULL);
+    assert_int_equal(r.status, 405);
+    resp_free(&r);
+    snprintf(url, sizeof url, "%s/elsewhere", corral_gate_url(g));
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
+static void test_deadline(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.request_timeout_ms = 300;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512];
+    reg_trainer(g, "d", tok);
+    chat_url(g, "d", url, sizeof url);
+    struct resp r = http("POST", url, tok, CHAT_STREAM, NULL);
+    assert_int_equal(r.status, 400); /* non-retryable for both CLIs */
+    cJSON *j = cJSON_Parse(r.body);
+    assert_string_equal(error_code(j), "deadline_exceeded");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "type")->valuestring,
+                        "invalid_request_error");
+    cJSON_Delete(j);
+    resp_free(&r);
+    /* the expired request cannot be delivered any more */
+    struct corral_gate_request *req = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_next_request(g, 0, &req, &call), CORRAL_ETIMEDOUT);
+    char *t = corral_gate_transcript(g, "d");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_int_equal(cJSON_GetArraySize(j), 1);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "status")->valueint, 400);
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "error"));
+    cJSON_Delete(j);
+    corral_gate_free(g);
+}
+
+static void test_replay_order_and_exhaustion(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char tok[65], url[512];
+    reg_replay(g, "o", "# a comment\n{\"content\":\"one\"}\n\n{\"content\":\"two\"}\n"
+                       "{\"error\":{\"message\":\"scripted\",\"status\":429}}\n", tok);
+    chat_url(g, "o", url, sizeof url);
+    const char *want[] = {"one", "two"};
+    for (int i = 0; i < 2; i++) {
+        struct resp r = http("POST", url, tok, CHAT, NULL);
+        assert_int_equal(r.status, 200);
+        char *c = message_content(r.body);
+        assert_string_equal(c, want[i]);
+        free(c);
+        resp_free(&r);
+    }
+    struct resp r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 429); /* a scripted error line */
+    resp_free(&r);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 400);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_string_equal(error_code(j), "replay_exhausted");
+    cJSON_Delete(j);
+    resp_free(&r);
+
+    /* a bad script fails registration, naming the line */
+    struct corral_gate_responder bad = {.struct_size = sizeof bad, .kind = CORRAL_GATE_REPLAY,
+                                        .replay_jsonl = "{\"content\":\"ok\"}\n{\"contnet\":\"typo\"}\n"};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_register(g, "bad", &bad, NULL, &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, "line 2"));
+    /* a duplicate id is refused */
+    assert_int_equal(corral_gate_register(g, "o", &bad, NULL, &call), CORRAL_EINVAL);
+    struct corral_gate_responder tr = {.struct_size = sizeof tr, .kind = CORRAL_GATE_TRAINER};
+    assert_int_equal(corral_gate_register(g, "o", &tr, NULL, &call), CORRAL_EEXIST);
+    assert_int_equal(corral_gate_register(g, "bad/id", &tr, NULL, &call), CORRAL_EINVAL);
+    corral_gate_free(g);
+}
+
+/* ---- trainer ------------------------------------------------------------------------- */
+
+struct client_arg {
+    const char *url;
+    const char *token;
+    const char *body;
+    const char *unix_path;
+    struct resp r;
+};
+
+static void *client_main(void *p)
+{
+    struct client_arg *a = p;
+    a->r = http("POST", a->url, a->token, a->body, a->unix_path);
+    return NULL;
+}
+
+struct trainer_arg {
+    corral_gate *g;
+    int served;
+    char seen_rollout[64];
+    char seen_body[512];
+};
+
+static void *trainer_main(void *p)
+{
+    struct trainer_arg *a = p;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    struct corral_gate_request *req = NULL;
+    if (corral_gate_next_request(a->g, 10000, &req, &call) != 0)
+        return NULL;
+    snprintf(a->seen_rollout, sizeof a->seen_rollout, "%s", req->rollout_id);
+    snprintf(a->seen_body, sizeof a->seen_body, "%s", req->body);
+    char resp[256];
+    snprintf(resp, sizeof resp, "{\"content\":\"from trainer for %s\",\"token_ids\":[1,2,3],\"logprobs\":[-0.5,-1,-2]}",
+             req->rollout_id);
+    if (corral_gate_deliver(a->g, req->id, resp, &call) == 0)
+        a->served = 1;
+    /* a second delivery for the same id finds nothing */
+    if (corral_gate_deliver(a->g, req->id, resp, &call) != CORRAL_ENOTFOUND)
+        a->served = -1;
+    corral_gate_request_free(req);
+    return NULL;
+}
+
+static void test_trainer_c_api(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char tok[65], url[512];
+    reg_trainer(g, "t1", tok);
+    chat_url(g, "t1", url, sizeof url);
+    struct trainer_arg ta = {.g = g};
+    pthread_t th;
+    pthread_create(&th, NULL, trainer_main, &ta);
+    struct resp r = http("POST", url, tok, CHAT, NULL);
+    pthread_join(th, NULL);
+    assert_int_equal(ta.served, 1);
+    assert_string_equal(ta.seen_rollout, "t1");
+    assert_string_equal(ta.seen_body, CHAT);
+    assert_int_equal(r.status, 200);
+    char *c = message_content(r.body);
+    assert_string_equal(c, "from trainer for t1");
+    free(c);
+    resp_free(&r);
+
+    char *t = corral_gate_transcript(g, "t1");
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    const cJSON *e = cJSON_GetArrayItem(j, 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(e, "token_ids")), 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(e, "logprobs")), 3);
+    cJSON_Delete(j);
+
+    /* a malformed delivery is refused and leaves the request pending */
+    struct client_arg ca = {.url = url, .token = tok, .body = CHAT};
+    pthread_create(&th, NULL, client_main, &ca);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    struct corral_gate_request *req = NULL;
+    assert_int_equal(corral_gate_next_request(g, 10000, &req, &call), 0);
+    assert_int_equal(corral_gate_deliver(g, req->id, "{\"bogus\":1}", &call), CORRAL_EINVAL);
+    assert_int_equal(corral_gate_deliver(g, req->id, "{\"content\":\"second\"}", &call), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(ca.r.status, 200);
+    c = message_content(ca.r.body);
+    assert_string_equal(c, "second");
+    free(c);
+    corral_gate_request_free(req);
+    resp_free(&ca.r);
+    assert_int_equal(corral_gate_deliver(g, "00000000000000000000000000000000", "{\"content\":\"x\"}", &call),
+                     CORRAL_ENOTFOUND);
+    corral_gate_free(g);
+}
+
+static void test_trainer_http_api(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.trainer_listen = 1;
+    corral_gate *g = gate_with(&o);
+    const char *turl = corral_gate_trainer_url(g);
+    const char *ttok = corral_gate_trainer_token(g);
+    assert_non_null(turl);
+    assert_non_null(ttok);
+    char u[512];
+
+    /* the trainer registers a rollout over HTTP */
+    snprintf(u, sizeof u, "%s/v1/rollouts/h1", turl);
+    struct resp r = http("POST", u, "wrong-token-wrong-token", "", NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    r = http("POST", u, ttok, "", NULL);
+    assert_int_equal(r.status, 201);
+    cJSON *j = cJSON_Parse(r.body);
+    char tok[65], base[256];
+    snprintf(tok, sizeof tok, "%s", cJSON_GetObjectItem(j, "token")->valuestring);
+    snprintf(base, sizeof base, "%s", cJSON_GetObjectItem(j, "base_url")->valuestring);
+    cJSON_Delete(j);
+    resp_free(&r);
+    char want[65];
+    corral_gate_token(g, "h1", want);
+    assert_string_equal(tok, want);
+
+    /* nothing queued: the long-poll times out with 204 */
+    snprintf(u, sizeof u, "%s/v1/requests/next?timeout=0.2", turl);
+    r = http("GET", u, ttok, NULL, NULL);
+    assert_int_equal(r.status, 204);
+    resp_free(&r);
+
+    /* the agent calls; a long-poll that started first gets it */
+    char url[512];
+    snprintf(url, sizeof url, "%s/chat/completions", base);
+    struct client_arg ca = {.url = url, .token = tok, .body = CHAT_STREAM};
+    pthread_t th;
+    snprintf(u, sizeof u, "%s/v1/requests/next?timeout=10", turl);
+    pthread_create(&th, NULL, client_main, &ca);
+    r = http("GET", u, ttok, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    j = cJSON_Parse(r.body);
+    char rid[64];
+    snprintf(rid, sizeof rid, "%s", cJSON_GetObjectItem(j, "id")->valuestring);
+    assert_int_equal(strlen(rid), 32);
+    assert_string_equal(cJSON_GetObjectItem(j, "rollout_id")->valuestring, "h1");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "request"), "stream")));
+    cJSON_Delete(j);
+    resp_free(&r);
+
+    snprintf(u, sizeof u, "%s/v1/requests/%s/response", turl, rid);
+    r = http("POST", u, ttok, "not json", NULL);
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    r = http("POST", u, ttok, "{\"content\":\"over http\"}", NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    r = http("POST", u, ttok, "{\"content\":\"again\"}", NULL);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    pthread_join(th, NULL);
+    assert_int_equal(ca.r.status, 200);
+    assert_non_null(strstr(ca.r.body, "\"content\":\"over http\""));
+    assert_non_null(strstr(ca.r.body, "data: [DONE]"));
+    resp_free(&ca.r);
+
+    /* transcript and unregister over HTTP */
+    snprintf(u, sizeof u, "%s/v1/rollouts/h1/transcript", turl);
+    r = http("GET", u, ttok, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    j = cJSON_Parse(r.body);
+    assert_int_equal(cJSON_GetArraySize(j), 1);
+    cJSON_Delete(j);
+    resp_free(&r);
+    snprintf(u, sizeof u, "%s/v1/rollouts/h1", turl);
+    r = http("DELETE", u, ttok, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    r = http("DELETE", u, ttok, NULL, NULL);
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    /* the agent's token no longer opens anything */
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
+static void test_unregister_pending(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char tok[65], url[512];
+    reg_trainer(g, "u", tok);
+    chat_url(g, "u", url, sizeof url);
+    struct client_arg ca[2] = {{.url = url, .token = tok, .body = CHAT}, {.url = url, .token = tok, .body = CHAT_STREAM}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, client_main, &ca[i]);
+    /* wait until one is taken by the trainer (claimed) and one is queued */
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    struct corral_gate_request *req = NULL;
+    assert_int_equal(corral_gate_next_request(g, 10000, &req, &call), 0);
+    size_t queued = 0;
+    for (int i = 0; i < 1000 && !(corral_gate_pending(g, &queued) == 2 && queued == 1); i++)
+        usleep(10000);
+    assert_int_equal(corral_gate_pending(g, &queued), 2);
+    assert_int_equal(queued, 1);
+    char *transcript = NULL;
+    assert_int_equal(corral_gate_unregister(g, "u", &transcript, &call), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ca[i].r.status, 410);
+        assert_int_equal(corral_gate_pending(g, NULL), 0);
+        cJSON *j = cJSON_Parse(ca[i].r.body);
+        assert_string_equal(error_code(j), "rollout_ended");
+        cJSON_Delete(j);
+        resp_free(&ca[i].r);
+    }
+    cJSON *t = cJSON_Parse(transcript);
+    assert_int_equal(cJSON_GetArraySize(t), 2);
+    cJSON_Delete(t);
+    free(transcript);
+    /* delivering for the dead request finds nothing; the gate is still fine */
+    assert_int_equal(corral_gate_deliver(g, req->id, "{\"content\":\"late\"}", &call), CORRAL_ENOTFOUND);
+    corral_gate_request_free(req);
+    assert_int_equal(corral_gate_unregister(g, "u", NULL, &call), CORRAL_ENOTFOUND);
+    corral_gate_free(g);
+}
+
+static void test_free_with_pending(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    char tok[65], url[512];
+    reg_trainer(g, "f", tok);
+    chat_url(g, "f", url, sizeof url);
+    struct client_arg ca = {.url = url, .token = tok, .body = CHAT};
+    pthread_t th;
+    pthread_create(&th, NULL, client_main, &ca);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    struct corral_gate_request *req = NULL;
+    assert_int_equal(corral_gate_next_request(g, 10000, &req, &call), 0);
+    corral_gate_request_free(req);
+    corral_gate_free(g); /* the pending call is failed, not left hanging */
+    pthread_join(th, NULL);
+    assert_int_equal(ca.r.status, 503);
+    resp_free(&ca.r);
+}
+
+static int blocked_rc;
+static void *blocked_next(void *p)
+{
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    struct corral_gate_request *req = NULL;
+    blocked_rc = corral_gate_next_request(p, -1, &req, &call);
+    corral_gate_request_free(req);
+    return NULL;
+}
+
+static void test_free_wakes_trainer(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    pthread_t th;
+    blocked_rc = 1;
+    pthread_create(&th, NULL, blocked_next, g);
+    usleep(100000);
+    corral_gate_free(g);
+    pthread_join(th, NULL);
+    assert_int_equal(blocked_rc, CORRAL_ECANCELED);
+}
+
+/* ---- concurrency ------------------------------------------------------------------------ */
+
+#define NROLL 128
+#define NCALLS 3
+
+struct roll_arg {
+    corral_gate *g;
+    int i;
+    int ok;
+};
+
+static void *roll_main(void *p)
+{
+    struct roll_arg *a = p;
+    char id[32], tok[65], url[512], script[512];
+    snprintf(id, sizeof id, "roll-%d", a->i);
+    snprintf(script, sizeof script, "{\"content\":\"%d-1\"}\n{\"content\":\"%d-2\"}\n{\"content\":\"%d-3\"}\n", a->i,
+             a->i, a->i);
+    struct corral_gate_responder r = {.struct_size = sizeof r, .kind = CORRAL_GATE_REPLAY, .replay_jsonl = script};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    if (corral_gate_register(a->g, id, &r, tok, &call) != 0)
+        return NULL;
+    chat_url(a->g, id, url, sizeof url);
+    int ok = 0;
+    for (int n = 1; n <= NCALLS; n++) {
+        struct resp x = http("POST", url, tok, (n % 2) ? CHAT : CHAT_STREAM, NULL);
+        char want[64];
+        snprintf(want, sizeof want, "\"content\":\"%d-%d\"", a->i, n);
+        if (x.status == 200 && x.body && strstr(x.body, want))
+            ok++;
+        resp_free(&x);
+    }
+    a->ok = ok == NCALLS;
+    char *t = NULL;
+    if (corral_gate_unregister(a->g, id, &t, &call) != 0)
+        a->ok = 0;
+    cJSON *j = t ? cJSON_Parse(t) : NULL;
+    if (cJSON_GetArraySize(j) != NCALLS)
+        a->ok = 0;
+    cJSON_Delete(j);
+    free(t);
+    return NULL;
+}
+
+static void test_128_rollouts(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    struct roll_arg args[NROLL];
+    pthread_t th[NROLL];
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    for (int i = 0; i < NROLL; i++) {
+        args[i] = (struct roll_arg){.g = g, .i = i};
+        assert_int_equal(pthread_create(&th[i], &at, roll_main, &args[i]), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < NROLL; i++) {
+        pthread_join(th[i], NULL);
+        ok += args[i].ok;
+    }
+    pthread_attr_destroy(&at);
+    assert_int_equal(ok, NROLL);
+    corral_gate_free(g);
+}
+
+/* 128 trainer rollouts all waiting at once: none blocks the others. */
+static void *deliver_all(void *p)
+{
+    corral_gate *g = p;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    for (int n = 0; n < NROLL; n++) {
+        struct corral_gate_request *req = NULL;
+        if (corral_gate_next_request(g, 20000, &req, &call) != 0)
+            return NULL;
+        char resp[160];
+        snprintf(resp, sizeof resp, "{\"content\":\"answer for %s\"}", req->rollout_id);
+        corral_gate_deliver(g, req->id, resp, &call);
+        corral_gate_request_free(req);
+    }
+    return NULL;
+}
+
+static void test_128_pending_trainer(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    static char urls[NROLL][256], toks[NROLL][65];
+    struct client_arg ca[NROLL];
+    pthread_t th[NROLL], tr;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    for (int i = 0; i < NROLL; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "p%d", i);
+        reg_trainer(g, id, toks[i]);
+        chat_url(g, id, urls[i], sizeof urls[i]);
+        ca[i] = (struct client_arg){.url = urls[i], .token = toks[i], .body = CHAT};
+        pthread_create(&th[i], &at, client_main, &ca[i]);
+    }
+    /* all 128 calls are pending at once before the trainer answers any */
+    for (int i = 0; i < 3000 && corral_gate_pending(g, NULL) < NROLL; i++)
+        usleep(10000);
+    assert_int_equal(corral_gate_pending(g, NULL), NROLL);
+    pthread_create(&tr, NULL, deliver_all, g);
+    int ok = 0;
+    for (int i = 0; i < NROLL; i++) {
+        pthread_join(th[i], NULL);
+        char want[64];
+        snprintf(want, sizeof want, "answer for p%d\"", i);
+        ok += ca[i].r.status == 200 && strstr(ca[i].r.body, want) != NULL;
+        resp_free(&ca[i].r);
+    }
+    pthread_join(tr, NULL);
+    pthread_attr_destroy(&at);
+    assert_int_equal(ok, NROLL);
+    corral_gate_free(g);
+}
+
+/* ---- unix socket --------------------------------------------------------------------------- */
+
+static void test_unix_socket(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/corral-gate-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/gate.sock", dir);
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.unix_socket_path = path;
+    corral_gate *g = gate_with(&o);
+    char tok[65];
+    reg_replay(g, "x", "{\"content\":\"via unix\"}\n", tok);
+    /* the host part is ignored by curl when a unix socket is used */
+    struct resp r = http("POST", "http://gate/rollout/x/v1/chat/completions", tok, CHAT, path);
+    assert_int_equal(r.status, 200);
+    char *c = message_content(r.body);
+    assert_string_equal(c, "via unix");
+    free(c);
+    resp_free(&r);
+    r = http("POST", "http://gate/rollout/x/v1/chat/completions", "0000", CHAT, path);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    corral_gate_free(g);
+    assert_int_equal(access(path, F_OK), -1); /* removed on free */
+    rmdir(dir);
+}
+
+/* ---- upstream, against a fake OpenAI server ---------------------------------------------- */
+
+static char up_last_body[8192];
+static char up_last_auth[256];
+static int up_status = 200;
+
+static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                 const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)cls, (void)method, (void)version;
+    static size_t len;
+    if (*con_cls == NULL) {
+        *con_cls = c;
+        len = 0;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        if (len + n < sizeof up_last_body) {
+            memcpy(up_last_body + len, upload, n);
+            len += n;
+            up_last_body[len] = 0;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    snprintf(up_last_auth, sizeof up_last_auth, "%s", auth ? auth : "");
+    const char *body =
+        up_status == 200 && strcmp(url, "/v1/chat/completions") == 0
+            ? "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+              "\"content\":\"upstream says hi\"},\"finish_reason\":\"stop\",\"logprobs\":{\"content\":["
+              "{\"token\":\"token_id:11\",\"logprob\":-0.25},{\"token\":\"token_id:22\",\"logprob\":-1.5}]}}],"
+              "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}"
+            : "{\"error\":{\"message\":\"model not found\",\"type\":\"invalid_request_error\"}}";
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result rc = MHD_queue_response(c, up_status == 200 ? 200 : (unsigned)up_status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static void test_upstream(void **state)
+{
+    (void)state;
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, up_answer, NULL,
+                                            MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
+    assert_non_null(d);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char upurl[128];
+    snprintf(upurl, sizeof upurl, "http://127.0.0.1:%u/v1/", (unsigned)info->port);
+    setenv("GATE_TEST_UPSTREAM_KEY", "sk-test-123", 1);
+
+    corral_gate *g = gate_with(NULL);
+    struct corral_gate_responder up = {.struct_size = sizeof up, .kind = CORRAL_GATE_UPSTREAM,
+                                       .upstream_url = upurl, .upstream_api_key_env = "GATE_TEST_UPSTREAM_KEY",
+                                       .upstream_model = "org/real-model", .upstream_token_ids = 1};
+    char tok[65], url[512];
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_register(g, "up", &up, tok, &call), 0);
+    chat_url(g, "up", url, sizeof url);
+    struct resp r = http("POST", url, tok, CHAT_STREAM, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "text/event-stream"); /* the agent still gets SSE */
+    assert_non_null(strstr(r.body, "\"content\":\"upstream says hi\""));
+    assert_non_null(strstr(r.body, "\"total_tokens\":9"));
+    resp_free(&r);
+
+    cJSON *sent = cJSON_Parse(up_last_body);
+    assert_non_null(sent);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(sent, "stream")));
+    assert_null(cJSON_GetObjectItem(sent, "stream_options"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "logprobs")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "return_tokens_as_token_ids")));
+    assert_string_equal(cJSON_GetObjectItem(sent, "model")->valuestring, "org/real-model");
+    cJSON_Delete(sent);
+    assert_string_equal(up_last_auth, "Bearer sk-test-123");
+
+    char *t = corral_gate_transcript(g, "up");
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    const cJSON *e = cJSON_GetArrayItem(j, 0);
+    const cJSON *ids = cJSON_GetObjectItem(e, "token_ids");
+    assert_int_equal(cJSON_GetArraySize(ids), 2);
+    assert_int_equal(cJSON_GetArrayItem(ids, 1)->valueint, 22);
+    assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "logprobs"), 0)->valuedouble == -0.25);
+    cJSON_Delete(j);
+
+    /* an upstream 4xx reaches the agent as a non-retryable 4xx */
+    up_status = 404;
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.body, "model not found"));
+    assert_null(strstr(r.body, "sk-test-123"));
+    resp_free(&r);
+    up_status = 200;
+    corral_gate_free(g);
+    MHD_stop_daemon(d);
+
+    /* an unreachable upstream: 502 */
+    g = gate_with(NULL);
+    up.upstream_url = "http://127.0.0.1:1/v1";
+    assert_int_equal(corral_gate_register(g, "up2", &up, tok, &call), 0);
+    chat_url(g, "up2", url, sizeof url);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 502);
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
+/* ---- auto-registration (standalone gate) ----------------------------------------------- */
+
+static void test_auto_register(void **state)
+{
+    (void)state;
+    struct corral_gate_responder rep = {.struct_size = sizeof rep, .kind = CORRAL_GATE_REPLAY,
+                                        .replay_jsonl = "{\"content\":\"auto\"}\n"};
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.auto_register = &rep;
+    static const unsigned char secret[32] = "0123456789abcdef0123456789abcdef";
+    o.secret = secret;
+    o.secret_len = sizeof secret;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512];
+    corral_gate_token(g, "new-one", tok);
+    chat_url(g, "new-one", url, sizeof url);
+    struct resp r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    r = http("POST", url, "f00", CHAT, NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    /* each auto rollout has its own script position */
+    corral_gate_token(g, "other", tok);
+    chat_url(g, "other", url, sizeof url);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_cross_rollout),
+        cmocka_unit_test(test_sse_shape),
+        cmocka_unit_test(test_json_shape),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_replay_order_and_exhaustion),
+        cmocka_unit_test(test_trainer_c_api),
+        cmocka_unit_test(test_trainer_http_api),
+        cmocka_unit_test(test_unregister_pending),
+        cmocka_unit_test(test_free_with_pending),
+        cmocka_unit_test(test_free_wakes_trainer),
+        cmocka_unit_test(test_128_rollouts),
+        cmocka_unit_test(test_128_pending_trainer),
+        cmocka_unit_test(test_unix_socket),
+        cmocka_unit_test(test_upstream),
+        cmocka_unit_test(test_auto_register),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
