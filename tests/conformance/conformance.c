@@ -938,8 +938,10 @@ static int group_setup(void **st)
     corral_exec_output_free(&out);
     char ops[512];
     corral_sandbox_ops_describe(corral_sandbox_ops_of(shared), ops, sizeof ops);
-    fprintf(stderr, "corral-conformance: backend %s, sandbox %s, workdir %s\n  ops: %s\n", backend,
-            corral_sandbox_id(shared), wd, ops);
+    const char *emu = getenv("CORRAL_SANDBOX_EMULATE");
+    fprintf(stderr, "corral-conformance: backend %s, sandbox %s, workdir %s\n  ops: %s%s\n", backend,
+            corral_sandbox_id(shared), wd, ops,
+            emu && *emu && strcmp(emu, "0") ? "\n  CORRAL_SANDBOX_EMULATE: the host emulates files, archives, jobs" : "");
     return 0;
 }
 
