@@ -378,8 +378,24 @@ static void *persist_worker(void *arg)
         }
         archive_write_free(w);
     }
-    /* Drain so the producer never blocks on a full pipe after an early stop. */
     archive_read_free(in);
+    if (j->rc == 0) {
+        /* The archive ended; the producer may still send record padding
+         * after the end marker.  Swallow a bounded amount so a complete
+         * archive never turns into a producer-side write error. */
+        char buf[16384];
+        size_t total = 0;
+        ssize_t n;
+        while (total < ((size_t)16 << 20) && (n = read(j->fd, buf, sizeof buf)) != 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            total += (size_t)n;
+        }
+    }
+    /* Anything beyond that (or after a failure) makes the producer's next
+     * write fail instead of blocking on a full socket. */
     shutdown(j->fd, SHUT_RD);
     return NULL;
 }
@@ -446,6 +462,9 @@ int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out,
     /* The worker's failure explains a producer's EIO better. */
     if (j->rc && (rc == 0 || rc == CORRAL_EIO))
         rc = corral_call_fail(call, j->rc, "persisting %s to %s: %s", dir, out, j->call.message);
+    else if (rc && !call->message[0])
+        rc = corral_call_fail(call, rc, "persisting %s to %s: the sandbox's archive stream failed (%s)", dir, out,
+                              corral_strerror(rc));
     if (j->kind != OUT_DIR) {
         if (rc == 0 && rename(j->tmp, out) != 0)
             rc = corral_call_fail(call, CORRAL_EIO, "rename %s: %s", j->tmp, strerror(errno));

@@ -242,7 +242,7 @@ static void test_good_tree_extracts(void **st)
 
 /* ---- persist/hydrate through a fake sandbox that only streams tars ---- */
 
-struct fake { const char *tar_to_send; char *got; size_t got_len; };
+struct fake { const char *tar_to_send; size_t trailing_zeros; char *got; size_t got_len; };
 static struct fake F;
 
 static int f_get_archive(corral_sbx *s, const char *dir, const struct corral_sink *sink, corral_call *call)
@@ -259,6 +259,12 @@ static int f_get_archive(corral_sbx *s, const char *dir, const struct corral_sin
     while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0)
         rc = sink->write(sink->ud, buf, n);
     fclose(f);
+    memset(buf, 0, sizeof buf);
+    for (size_t left = F.trailing_zeros; !rc && left;) {
+        size_t k = left < sizeof buf ? left : sizeof buf;
+        rc = sink->write(sink->ud, buf, k);
+        left -= k;
+    }
     return rc;
 }
 
@@ -324,6 +330,31 @@ static void test_persist_refuses_malicious_stream(void **st)
     assert_int_not_equal(access(part, F_OK), 0);
     snprintf(out, sizeof out, "rm -rf '%s/persisted'", outside);
     assert_int_equal(system(out), 0);
+}
+
+static void test_persist_tolerates_trailing_padding(void **st)
+{
+    (void)st;
+    corral_sandbox sb;
+    fake_sandbox(&sb);
+    struct ent e[] = { { 'f', "a", "alpha" }, { 0 } };
+    write_tar(tarpath, e, NULL);
+    F.tar_to_send = tarpath;
+    F.trailing_zeros = 3u << 20; /* far more than any socket buffer */
+    char out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/padded.tar.gz", base);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int rc = corral_sandbox_persist(&sb, "/w", out, &call);
+    F.trailing_zeros = 0;
+    if (rc)
+        fail_msg("persist: %s", call.message);
+    char sub[PATH_MAX + 32], p[PATH_MAX + 64];
+    snprintf(sub, sizeof sub, "%s/padded", target);
+    mkdir(sub, 0755);
+    assert_int_equal(corral_archive_extract_file(out, sub, &call), 0);
+    snprintf(p, sizeof p, "%s/a", sub);
+    assert_int_equal(access(p, F_OK), 0);
 }
 
 static void test_hydrate_roundtrip_and_refusal(void **st)
@@ -398,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_existing_symlink_not_followed),
         cmocka_unit_test(test_good_tree_extracts),
         cmocka_unit_test(test_persist_refuses_malicious_stream),
+        cmocka_unit_test(test_persist_tolerates_trailing_padding),
         cmocka_unit_test(test_hydrate_roundtrip_and_refusal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
