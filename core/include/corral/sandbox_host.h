@@ -223,8 +223,9 @@ struct corral_sandbox_entry {
 typedef int (*corral_sandbox_entry_cb)(void *ud, const struct corral_sandbox_entry *e);
 
 /* Every sandbox with a corral.id label on every loaded sandbox plugin that
- * has list(), plus registry entries no backend reported.  Backends whose
- * list() fails are reported through `warn` lines in call? no: logged. */
+ * has list(), plus registry entries no backend reported (status
+ * "registered").  A backend whose list() fails is logged as a warning and
+ * skipped; the call still succeeds. */
 int corral_sandbox_ls(corral_ctx *ctx, corral_sandbox_entry_cb cb, void *ud, struct corral_call *call);
 
 struct corral_gc_stats {
