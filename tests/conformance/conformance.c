@@ -802,17 +802,28 @@ static void test_list_and_gc(void **st)
     struct corral_gc_stats gs;
     OK(corral_gc(ctx, 1, find_cb, &fo, &gs, &call), call);
     assert_true(fo.found);
-    assert_string_equal(fo.action, "remove");
-    /* dry run removed nothing */
-    memset(&fo, 0, sizeof fo);
-    fo.id = old_id;
-    OK(corral_sandbox_ls(ctx, find_cb, &fo, &call), call);
-    assert_true(fo.found);
+    /* gc is global: another corral's gc on the same backend (a shared
+     * Docker daemon) may legitimately have removed it after its deadline;
+     * then only our registry still knows it and the answer is "forget". */
+    int raced = strcmp(fo.status, "registered") == 0 && backend_has_list();
+    if (raced) {
+        fprintf(stderr, "  note: %s was removed by a concurrent gc; checking the rest\n", old_id);
+    } else {
+        assert_string_equal(fo.action, "remove");
+        /* dry run removed nothing */
+        memset(&fo, 0, sizeof fo);
+        fo.id = old_id;
+        OK(corral_sandbox_ls(ctx, find_cb, &fo, &call), call);
+        assert_true(fo.found);
+        assert_string_not_equal(fo.status, "registered");
+    }
     struct find_ud fk = { .id = keep_id };
     OK(corral_gc(ctx, 0, find_cb, &fk, &gs, &call), call);
     assert_true(fk.found);
     assert_string_equal(fk.action, "keep");
-    assert_true(gs.removed >= 1);
+    assert_true(gs.removed + gs.forgotten >= 1);
+    if (!raced)
+        assert_true(gs.removed >= 1);
     memset(&fo, 0, sizeof fo);
     fo.id = old_id;
     OK(corral_sandbox_ls(ctx, find_cb, &fo, &call), call);
