@@ -552,6 +552,18 @@ static void test_read_write_files(void **st)
     assert_memory_equal(d, bb, big);
     free(d);
     free(bb);
+    /* a path full of shell metacharacters is just a path */
+    snprintf(p, sizeof p, "%s/we ird/'q' \"d\" $(touch pwned) -x.txt", dir);
+    OK(corral_sandbox_write_mem(shared, p, "odd", 3, 0644, &call), call);
+    OK(corral_sandbox_read_mem(shared, p, 100, &d, &len, &call), call);
+    assert_int_equal(len, 3);
+    free(d);
+    char *ls = sh_ok(shared,
+                     "cd \"$1\" && ls -A 'we ird'; for d in \"$1\" \"$1/we ird\" / \"$2\" /tmp; do "
+                     "[ -e \"$d/pwned\" ] && echo INJECTED; done; true", dir, wd);
+    assert_null(strstr(ls, "INJECTED"));
+    assert_non_null(strstr(ls, "'q' \"d\" $(touch pwned) -x.txt"));
+    free(ls);
     /* missing file */
     snprintf(p, sizeof p, "%s/missing", dir);
     assert_int_equal(corral_sandbox_read_mem(shared, p, 100, &d, &len, &call), CORRAL_ENOTFOUND);
