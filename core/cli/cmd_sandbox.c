@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,8 @@ static void help_exec(void)
            "corral could not run it (unknown id, bad usage, backend failure).\n");
 }
 
+static volatile int saw_epipe;
+
 static int write_fd(void *ud, const void *buf, size_t len)
 {
     int fd = *(int *)ud;
@@ -311,8 +314,10 @@ static int write_fd(void *ud, const void *buf, size_t len)
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == EPIPE)
+            saw_epipe = 1;
         if (n <= 0)
-            return errno == EPIPE ? 0 : CORRAL_EIO; /* a closed reader is not our failure */
+            return CORRAL_EIO; /* stops the command instead of feeding a closed pipe */
         p += n;
         len -= (size_t)n;
     }
@@ -422,6 +427,9 @@ static int cmd_exec(int argc, char **argv)
     if (!ctx)
         goto out;
     corral_sandbox *sb = NULL;
+    /* A reader that goes away (`| head`) ends the command through a sink
+     * error, like SIGPIPE would end a local one. */
+    signal(SIGPIPE, SIG_IGN);
     if (attach(ctx, id, &sb) == CLI_OK) {
         int ofd = 1, efd = 2;
         struct corral_sink so = { .struct_size = sizeof so, .write = write_fd, .ud = &ofd };
@@ -436,7 +444,9 @@ static int cmd_exec(int argc, char **argv)
         /* the call's own deadline leaves the sandbox time to report the timeout */
         corral_call_init(&call, timeout > 0 ? (int64_t)(timeout * 1000) + 120000 : 0);
         int r = corral_sandbox_exec(sb, &req, &res, &call);
-        if (r) {
+        if (r && saw_epipe) {
+            rc = 128 + SIGPIPE; /* the output's reader went away, as for a local command */
+        } else if (r) {
             cli_error("sandbox exec: %s", call.message[0] ? call.message : corral_strerror(r));
         } else {
             rc = res.timed_out ? 124 : res.exit_code;
