@@ -594,9 +594,10 @@ static void help_persist(void)
            "\n"
            "Saves the directory PATH inside sandbox ID to OUT on this host: OUT ending in .tar.gz\n"
            "(or .tgz) or .tar.zst is written compressed, .tar plain; any other OUT is a directory\n"
-           "that is created and filled.  Streams in constant memory.  Only regular files,\n"
-           "directories and symlinks/hardlinks that stay inside the tree are accepted; absolute\n"
-           "paths, '..', devices and fifos are refused and nothing is written outside OUT.\n"
+           "that is created and filled.  Streams in constant memory.  Entries must be regular\n"
+           "files, directories, symlinks or hardlinks with relative names free of '..' (devices\n"
+           "and fifos are refused).  Into a directory, links must also stay inside OUT, and\n"
+           "nothing is ever written outside it; archive files keep symlink targets as they are.\n"
            "\n"
            "Exit status: 0 saved, 1 failed, 2 bad usage.\n");
 }
@@ -607,7 +608,8 @@ static void help_hydrate(void)
            "\n"
            "Restores IN from this host into the directory PATH inside sandbox ID (created if\n"
            "missing).  IN is a .tar, .tar.gz or .tar.zst file, or a directory.  The archive is\n"
-           "checked entry by entry on the way (the same rules as persist) and streamed.\n"
+           "re-encoded entry by entry on the way (relative names without '..'; no devices or\n"
+           "fifos; symlink targets kept) and streamed in constant memory.\n"
            "\n"
            "Exit status: 0 restored, 1 failed, 2 bad usage.\n");
 }

@@ -5,7 +5,8 @@
  *
  * Every entry that crosses the host boundary passes entry_check(): only
  * regular files, directories, symlinks and hardlinks with relative paths
- * free of ".." components, and links that stay inside the tree. */
+ * free of ".." components; when extracting onto this host, links must
+ * also stay inside the target tree. */
 #include "sandbox_internal.h"
 
 #include <archive.h>
@@ -62,8 +63,13 @@ static int walk_depth(const char *path, int depth, int no_dotdot)
 }
 
 /* Check one entry; on refusal returns CORRAL_EPERM with a message.
- * *rel gets the cleaned relative path ("" for the root itself). */
-static int entry_check(struct archive_entry *e, const char **rel, struct corral_call *call)
+ * *rel gets the cleaned relative path ("" for the root itself).
+ * Names and hardlink targets must always be relative and free of "..";
+ * devices, fifos and sockets never pass.  With `strict` (extraction onto
+ * this host) symlinks must also stay inside the tree; otherwise (an
+ * archive file, or a tree going into a sandbox) a symlink's target is
+ * just data, so workspaces with absolute links (venvs) persist fine. */
+static int entry_check(struct archive_entry *e, const char **rel, int strict, struct corral_call *call)
 {
     const char *name = archive_entry_pathname(e);
     if (!name || !*name)
@@ -85,7 +91,11 @@ static int entry_check(struct archive_entry *e, const char **rel, struct corral_
         return 0;
     case AE_IFLNK: {
         const char *t = archive_entry_symlink(e);
-        if (!t || !*t || t[0] == '/')
+        if (!t || !*t)
+            return corral_call_fail(call, CORRAL_EPERM, "symlink '%s' without a target: refused", name);
+        if (!strict)
+            return 0;
+        if (t[0] == '/')
             return corral_call_fail(call, CORRAL_EPERM, "symlink '%s' -> '%s' is absolute: refused", name,
                                     t ? t : "");
         /* Resolve the target from the link's own directory. */
@@ -148,7 +158,7 @@ static int extract_from(struct archive *in, const char *root, struct corral_call
             break;
         }
         const char *rel;
-        rc = entry_check(e, &rel, call);
+        rc = entry_check(e, &rel, 1, call);
         if (rc)
             break;
         if (!*rel)
@@ -305,7 +315,7 @@ static int reencode(struct archive *in, struct archive *out, struct corral_call 
             break;
         }
         const char *rel;
-        rc = entry_check(e, &rel, call);
+        rc = entry_check(e, &rel, 0, call);
         if (rc)
             break;
         if (!*rel)
@@ -548,7 +558,7 @@ static int hydrate_step(struct hydrate_src *h)
             goto done;
         if (r < ARCHIVE_WARN)
             return aerr(h->in, CORRAL_EIO, "reading the input archive", call);
-        int rc = entry_check(e, &rel, call);
+        int rc = entry_check(e, &rel, 0, call);
         if (rc)
             return rc;
         if (!*rel)
@@ -579,7 +589,7 @@ static int hydrate_step(struct hydrate_src *h)
         char relbuf[PATH_MAX];
         snprintf(relbuf, sizeof relbuf, "%s", p);
         archive_entry_set_pathname(e, relbuf);
-        int rc = entry_check(e, &rel, call);
+        int rc = entry_check(e, &rel, 0, call);
         if (rc) {
             archive_entry_free(e);
             return rc;

@@ -410,9 +410,35 @@ static void test_hydrate_roundtrip_and_refusal(void **st)
     char buf[16];
     assert_int_equal(readlink(p, buf, sizeof buf), 1);
     /* a malicious input file never reaches the sandbox intact */
-    struct ent bad[] = { { 'f', "ok", "x" }, { 'l', "l", "/etc/shadow" }, { 0 } };
+    struct ent bad[] = { { 'f', "ok", "x" }, { 'f', "/etc/cron.d/evil", "x" }, { 0 } };
     write_tar(tarpath, bad, NULL);
     assert_int_equal(corral_sandbox_hydrate(&sb, tarpath, "/w", &call), CORRAL_EPERM);
+    assert_non_null(strstr(call.message, "absolute"));
+    struct ent bad2[] = { { 'f', "a/../../x", "x" }, { 0 } };
+    write_tar(tarpath, bad2, NULL);
+    assert_int_equal(corral_sandbox_hydrate(&sb, tarpath, "/w", &call), CORRAL_EPERM);
+    struct ent bad3[] = { { 'p', "fifo", NULL }, { 0 } };
+    write_tar(tarpath, bad3, NULL);
+    assert_int_equal(corral_sandbox_hydrate(&sb, tarpath, "/w", &call), CORRAL_EPERM);
+    /* a venv-style absolute symlink is data for the sandbox: it passes into
+     * the sandbox and into archive files, but never onto this host */
+    struct ent venv[] = { { 'd', "venv/bin", NULL }, { 'l', "venv/bin/python", "/usr/bin/python3" }, { 0 } };
+    write_tar(tarpath, venv, NULL);
+    free(F.got);
+    F.got = NULL;
+    F.got_len = 0;
+    rc = corral_sandbox_hydrate(&sb, tarpath, "/w", &call);
+    if (rc)
+        fail_msg("hydrate venv: %s", call.message);
+    F.tar_to_send = tarpath;
+    char out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/venv.tar.zst", base);
+    rc = corral_sandbox_persist(&sb, "/w", out, &call);
+    if (rc)
+        fail_msg("persist venv: %s", call.message);
+    snprintf(sub, sizeof sub, "%s/venv-host", target);
+    mkdir(sub, 0755);
+    assert_int_equal(corral_archive_extract_file(out, sub, &call), CORRAL_EPERM);
     assert_non_null(strstr(call.message, "absolute"));
     free(F.got);
     F.got = NULL;

@@ -178,8 +178,11 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
  * created and filled with safe extraction.  Streams; constant memory. */
 int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out, struct corral_call *call);
 /* Hydrate the sandbox directory `dir` from the local `in`: a .tar(.gz/.zst)
- * file or a directory.  The tar is re-encoded on the way (only regular
- * files, directories and symlinks pass).  Streams; constant memory. */
+ * file or a directory.  The tar is re-encoded on the way: regular files,
+ * directories, symlinks (targets kept) and hardlinks with relative names
+ * free of ".."; anything else fails with CORRAL_EPERM.  Streams; constant
+ * memory.  (persist into an archive file applies the same rules; persist
+ * into a directory extracts with corral_archive_extract_safe's.) */
 int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call);
 
 /* ---- Archives on the host (libarchive) -------------------------------------------- */
