@@ -234,7 +234,7 @@ static int find_forwarder(char *buf, size_t cap)
         if (access(buf, X_OK) == 0)
             return 0;
     }
-    char self[PATH_MAX];
+    char self[PATH_MAX - 64];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n > 0) {
         self[n] = '\0';
