@@ -111,40 +111,51 @@ static int status_exit(int rc)
     return rc == CORRAL_ECONFIG ? CLI_CONFIG : CLI_FAIL;
 }
 
-/* 1 when the local registry knows id. */
-static int registry_knows(const char *id)
-{
-    struct corral_call call;
-    corral_call_init(&call, 0);
-    return corral_registry_get(id, NULL, NULL, NULL, &call) == 0;
-}
-
 static int report(int rc, const struct corral_call *call)
 {
     cli_error("%s", call->message[0] ? call->message : corral_strerror(rc));
     return status_exit(rc);
 }
 
-static int attach(corral_ctx *ctx, const char *id, corral_sandbox **sb)
+/* Reattach to id.  *gone (may be NULL) is set when the backend says the
+ * sandbox no longer exists (the registry entry is stale). */
+static int attach_ex(corral_ctx *ctx, const char *id, corral_sandbox **sb, int *gone)
 {
+    if (gone)
+        *gone = 0;
     struct corral_call call;
     corral_call_init(&call, 120000);
     if (!corral_sandbox_id_valid(id)) {
         cli_error("'%s' is not a sandbox id (want <backend>-<16 hex digits>; see `corral sandbox ls`)", id);
         return CLI_USAGE;
     }
-    if (!registry_knows(id)) {
+    char *backend = NULL;
+    if (corral_registry_get(id, &backend, NULL, NULL, &call) != 0) {
         cli_error("no sandbox %s known here (see `corral sandbox ls`)", id);
         return CLI_FAIL;
     }
+    int loaded = corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, backend) != NULL;
+    if (!loaded)
+        cli_error("sandbox %s belongs to the %s backend, which is not loaded (see `corral plugins`)", id, backend);
+    free(backend);
+    if (!loaded)
+        return CLI_UNAVAILABLE;
     int rc = corral_sandbox_attach(ctx, id, sb, &call);
     if (rc == CORRAL_ENOTFOUND) {
-        cli_error("sandbox %s is gone: %s", id, call.message);
+        if (gone)
+            *gone = 1;
+        else
+            cli_error("sandbox %s is gone: %s", id, call.message);
         return CLI_FAIL;
     }
     if (rc)
         return report(rc, &call);
     return CLI_OK;
+}
+
+static int attach(corral_ctx *ctx, const char *id, corral_sandbox **sb)
+{
+    return attach_ex(ctx, id, sb, NULL);
 }
 
 /* ---- create ---- */
@@ -735,11 +746,13 @@ static int cmd_simple(int argc, char **argv, const char *what)
             printf("Usage: corral sandbox rm ID...\n\n"
                    "Destroys each sandbox (everything the backend holds for it) and forgets it.\n"
                    "A sandbox that is already gone counts as removed.\n\n"
-                   "Exit status: 0 all removed, 1 any failed, 2 bad usage.\n");
+                   "Exit status: 0 all removed, 1 any failed, 2 bad usage, 4 a sandbox's backend is not\n"
+                   "loaded (its registry entry is kept).\n");
         else
             printf("Usage: corral sandbox %s ID\n\n%s every process of the sandbox (backends with the\n"
                    "pause capability only; see `corral plugins --json`).\n\n"
-                   "Exit status: 0 done, 1 failed or not supported by the backend, 2 bad usage.\n",
+                   "Exit status: 0 done, 1 failed or not supported by the backend, 2 bad usage, 4 the\n"
+                   "backend is not loaded.\n",
                    what, !strcmp(what, "pause") ? "Freezes" : "Thaws");
         return CLI_OK;
     }
@@ -762,21 +775,16 @@ static int cmd_simple(int argc, char **argv, const char *what)
         struct corral_call call;
         corral_call_init(&call, 300000);
         corral_sandbox *sb = NULL;
-        if (!registry_knows(argv[i])) {
-            cli_error("no sandbox %s known here (see `corral sandbox ls`)", argv[i]);
-            rc = CLI_FAIL;
-            continue;
-        }
-        int r = corral_sandbox_attach(ctx, argv[i], &sb, &call);
-        if (r == CORRAL_ENOTFOUND && is_rm) {
+        int gone = 0;
+        int r = attach_ex(ctx, argv[i], &sb, is_rm ? &gone : NULL);
+        if (gone) {
             /* the backend has no such sandbox any more: just forget it */
             corral_registry_del(argv[i], &call);
             printf("%s already gone\n", argv[i]);
             continue;
         }
         if (r) {
-            cli_error("%s: %s", argv[i], call.message);
-            rc = CLI_FAIL;
+            rc = r;
             continue;
         }
         r = is_rm ? corral_sandbox_destroy(sb, &call)

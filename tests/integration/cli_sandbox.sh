@@ -103,6 +103,12 @@ GONE=$OUT; rm -rf "$FAKEPROC_ROOT/$GONE"
 run C gc
 check "gc forgets registry entries of vanished sandboxes" eval 'has "$OUT" "forgot   $GONE" && [ ! -e "$CORRAL_STATE_DIR/sandboxes/$GONE.json" ]'
 
+run "$CORRAL" sandbox rm "$ID"
+check "rm when the backend is not loaded: 4, entry kept" eval '[ $RC -eq 4 ] && has "$ERR" "not loaded" && [ -e "$CORRAL_STATE_DIR/sandboxes/$ID.json" ]'
+run C sandbox create --backend fakeproc
+VANISHED=$OUT; rm -rf "$FAKEPROC_ROOT/$VANISHED"
+run C sandbox rm "$VANISHED"
+check "rm of a sandbox the backend lost: already gone, entry dropped" eval '[ $RC -eq 0 ] && has "$OUT" "already gone" && [ ! -e "$CORRAL_STATE_DIR/sandboxes/$VANISHED.json" ]'
 run C sandbox rm "$ID" fakeproc-0000000000000001
 check "rm removes known ids and reports unknown ones" eval '[ $RC -eq 1 ] && has "$OUT" "$ID removed" && has "$ERR" "fakeproc-0000000000000001" && [ ! -d "$FAKEPROC_ROOT/$ID" ]'
 run C sandbox rm notanid
