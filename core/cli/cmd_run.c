@@ -40,6 +40,8 @@ static void help(void)
            "  --timeout S           agent timeout in seconds (default: task.json, else the agent's)\n"
            "  --gate-url URL        the gate's base URL as seen from the sandbox (cloud backends);\n"
            "                        default: a unix socket bound into the sandbox plus a local relay\n"
+           "  --gate-listen ADDR:PORT  where this rollout's gate listens (default 127.0.0.1:0); with\n"
+           "                        --gate-url for sandboxes that reach it over the network\n"
            "  --rollout-id ID       default: generated\n"
            "  --out FILE            write the result there instead of stdout\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
@@ -124,7 +126,8 @@ int cli_cmd_run(int argc, char **argv)
         {"image", required_argument, 0, 'i'},     {"timeout", required_argument, 0, 'T'},
         {"gate-url", required_argument, 0, 'g'},  {"rollout-id", required_argument, 0, 'r'},
         {"out", required_argument, 0, 'o'},       {"keep-sandbox", no_argument, 0, 'K'},
-        {"trainer-listen", required_argument, 0, 'L'}, {0, 0, 0, 0}};
+        {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
+        {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     int quiet = cli_globals.quiet, c;
@@ -144,6 +147,7 @@ int cli_cmd_run(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'K': o.keep_sandbox = 1; break;
         case 'L': trainer_listen = optarg; break;
+        case 'G': o.gate_listen = optarg; break;
         case 'q': quiet = 1; break;
         default: return CLI_USAGE;
         }

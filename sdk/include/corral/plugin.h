@@ -191,6 +191,13 @@ struct corral_http_request {
      * "<redacted>" in any log line.  Authorization, X-API-Key,
      * X-Access-Token and X-Sandbox-Token are always redacted. */
     const char *const *redact_headers;
+    /* Non-zero for requests that must not be sent twice (e.g. a POST that
+     * creates something): the host opens a fresh connection and never
+     * reuses it, so libcurl cannot silently resend the request when a
+     * kept-alive connection dies before the answer.  Callers that need
+     * retries for such requests make them themselves, after checking
+     * whether the first one took effect.  (Appended in ABI 1.0.) */
+    int fresh_connection;
 };
 
 /* The response to corral_host.http().  The host fills it; the caller frees
