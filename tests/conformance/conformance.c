@@ -133,7 +133,8 @@ static void test_create_exec_destroy(void **st)
 {
     (void)st;
     static const char *const labels[] = { "team=conformance", "purpose=lifecycle", NULL };
-    corral_sandbox *sb = new_sandbox(labels, NULL, 600);
+    static const char *const env[] = { "CONFORMANCE_TOKEN=tok-5ecret-4fa1c0de", NULL };
+    corral_sandbox *sb = new_sandbox(labels, env, 600);
     const char *id = corral_sandbox_id(sb);
     assert_true(corral_sandbox_id_valid(id));
     assert_int_equal(strncmp(id, backend, strlen(backend)), 0);
@@ -141,6 +142,9 @@ static void test_create_exec_destroy(void **st)
     char *b = NULL, *state = NULL;
     OK(corral_registry_get(id, &b, &state, NULL, &call), call);
     assert_string_equal(b, backend);
+    /* state() is stored on disk: it must never carry env values (secrets) */
+    if (strstr(state, "5ecret-4fa1c0de"))
+        fail_msg("the backend's state JSON contains an env value: %s", state);
     free(b);
     free(state);
     const char *argv[] = { "true", NULL };
