@@ -413,13 +413,15 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
     return sbx_emul_get_archive(sb, dir, sink, call);
 }
 
-struct growbuf { char *data; size_t len, max; };
+struct growbuf { char *data; size_t len, max; int overflow; };
 
 static int growbuf_write(void *ud, const void *buf, size_t len)
 {
     struct growbuf *g = ud;
-    if (len > g->max - g->len)
+    if (len > g->max - g->len) {
+        g->overflow = 1;
         return CORRAL_EIO;
+    }
     char *nd = realloc(g->data, g->len + len + 1);
     if (!nd)
         return CORRAL_ENOMEM;
@@ -433,11 +435,11 @@ static int growbuf_write(void *ud, const void *buf, size_t len)
 int corral_sandbox_read_mem(corral_sandbox *sb, const char *path, size_t max, char **data, size_t *len,
                             struct corral_call *call)
 {
-    struct growbuf g = { NULL, 0, max };
+    struct growbuf g = { NULL, 0, max, 0 };
     struct corral_sink s = { .struct_size = sizeof s, .write = growbuf_write, .ud = &g };
     int rc = corral_sandbox_read_file(sb, path, &s, call);
-    if (rc == CORRAL_EIO && g.len + 1 > max && call->status != CORRAL_EIO)
-        rc = corral_call_fail(call, CORRAL_EIO, "%s is larger than %zu bytes", path, max);
+    if (rc && g.overflow)
+        rc = corral_call_fail(call, CORRAL_EIO, "%s in sandbox %s is larger than %zu bytes", path, sb->id, max);
     if (rc) {
         free(g.data);
         return rc;

@@ -556,6 +556,11 @@ static void test_read_write_files(void **st)
     assert_memory_equal(d, bb, big);
     free(d);
     free(bb);
+    /* a sink that refuses more stops the read with its error */
+    d = NULL;
+    assert_int_not_equal(corral_sandbox_read_mem(shared, p, 1000, &d, &len, &call), 0);
+    assert_null(d);
+    assert_non_null(strstr(call.message, "larger than"));
     /* a path full of shell metacharacters is just a path */
     snprintf(p, sizeof p, "%s/we ird/'q' \"d\" $(touch pwned) -x.txt", dir);
     OK(corral_sandbox_write_mem(shared, p, "odd", 3, 0644, &call), call);
