@@ -141,7 +141,8 @@ struct corral_exec_output {
     struct corral_capture err;
 };
 /* Run req (its out/err sinks are ignored) capturing stdout and stderr into
- * `o` (caller frees with corral_exec_output_free). */
+ * `o`, which the caller zeroes first (optionally setting .out.cap and
+ * .err.cap) and frees with corral_exec_output_free, also after a failure. */
 int corral_sandbox_run(corral_sandbox *sb, const struct corral_exec_request *req, struct corral_exec_output *o,
                        struct corral_call *call);
 void corral_exec_output_free(struct corral_exec_output *o);
