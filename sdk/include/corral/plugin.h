@@ -259,7 +259,11 @@ struct corral_host {
      * a response arrived (any status; check resp->status), or a negative
      * status for transport failures (CORRAL_ETRANSIENT for resets/connect
      * failures, CORRAL_ETIMEDOUT, CORRAL_ECANCELED).  resp is filled on
-     * every return and must be released with http_response_free(). */
+     * every return and must be released with http_response_free().
+     * call may be NULL (no deadline, not cancellable, no message) for
+     * cleanup after a call was cancelled or timed out, e.g. killing what
+     * it left running; bound such requests with req->timeout_ms.  fail(),
+     * remaining_ms() and cancelled() accept NULL the same way. */
     int (*http)(const struct corral_http_request *req, struct corral_http_response *resp,
                 corral_call *call);
     void (*http_response_free)(struct corral_http_response *resp);
