@@ -277,6 +277,8 @@ int sbx_emul_job_wait(corral_sandbox *sb, corral_sandbox_job *job, int64_t timeo
             rc = sbx_emul_job_kill(sb, job, call);
             if (rc)
                 return rc;
+            /* one more probe reads the kill's status and removes the markers */
+            probe(sb, job, res, &running, call);
             res->exit_code = 124;
             res->signal = 0;
             res->timed_out = 1;
