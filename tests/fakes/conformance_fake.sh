@@ -33,7 +33,7 @@ else
 {"sandbox": {$off, "islo": {"enabled": false},
  "hf": {"endpoint": "http://127.0.0.1:$(port hub)", "namespace": "tester",
         "sandbox_url": "http://127.0.0.1:$(port proxy)/{job_id}", "poll_interval_ms": 50, "backoff_ms": 50,
-        "server_api": "${HF_SERVER_API:-v0}"}},
+        "server_api": "${HF_SERVER_API:-v0}", "allow_network_none": true}},
  "agent": {"opencode": {"enabled": false}, "pi": {"enabled": false}, "oracle": {"enabled": false}}}
 JSON
 fi

@@ -236,6 +236,25 @@ static void test_lifecycle(void **state)
     free(st);
 }
 
+static void test_refusals(void **state)
+{
+    (void)state;
+    /* HF jobs always have internet: "no network" is refused unless allowed */
+    struct corral_sandbox_spec spec = {.struct_size = sizeof spec, .id = "hf-nonet", .network = CORRAL_NET_NONE};
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    corral_sbx *sb = NULL;
+    assert_int_equal(ops->create(ps, &spec, &sb, &call), CORRAL_ENOTSUP);
+    spec.network = CORRAL_NET_POLICY;
+    spec.egress_json = "{}";
+    assert_int_equal(ops->create(ps, &spec, &sb, &call), CORRAL_ENOTSUP);
+    spec.network = CORRAL_NET_FULL;
+    spec.user = "nobody";
+    assert_int_equal(ops->create(ps, &spec, &sb, &call), CORRAL_ENOTSUP);
+    assert_null(sb);
+    assert_int_equal(running_jobs(), 0);
+}
+
 static void test_faults(void **state)
 {
     (void)state;
@@ -324,6 +343,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_faults)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_refusals),
+                                       cmocka_unit_test(test_faults)};
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

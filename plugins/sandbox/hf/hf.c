@@ -37,6 +37,7 @@ struct hf {
     char *endpoint, *ns, *token_env, *image, *flavor, *url_tmpl, *workdir;
     const char *const *server_cmd;
     int v1; /* server_api "v1": huggingface/sandbox-server instead of hf-sandbox 0.1 */
+    int allow_net_none;
     int64_t timeout_s, ready_timeout_ms, poll_ms, attempts, backoff_ms, request_timeout_ms;
 };
 
@@ -62,6 +63,8 @@ static const struct corral_option hf_options[] = {
     {"server_api", CORRAL_OPT_STRING, 0, "\"v0\"",
      "sandbox server protocol: v0 (hf-sandbox 0.1 JSON RPC) or v1 (sandbox-server: NDJSON /v1/exec, raw files)"},
     {"workdir", CORRAL_OPT_STRING, 0, "\"/workspace\"", "default working directory (created at start)"},
+    {"allow_network_none", CORRAL_OPT_BOOL, 0, "false",
+     "HF jobs always have internet access: accept sandboxes asked for without network anyway"},
     {"timeout_s", CORRAL_OPT_INT, 0, "3600", "job timeout when the spec gives no ttl"},
     {"ready_timeout_s", CORRAL_OPT_INT, 0, "300", "how long create waits for the sandbox server"},
     {"poll_interval_ms", CORRAL_OPT_INT, 0, "1000", "readiness polling interval"},
@@ -681,6 +684,8 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
                    corral_call *call)
 {
     struct hf *p = sb->p;
+    if (req->user)
+        return p->host->fail(call, CORRAL_ENOTSUP, "hf: running as another user is not supported");
     cJSON *cmd = cJSON_CreateArray();
     if (req->shell) {
         cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
@@ -886,6 +891,11 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
         return h->fail(call, CORRAL_ECONFIG, "hf: set sandbox.hf.namespace (the user or org that runs the jobs)");
     if (spec->network == CORRAL_NET_POLICY)
         return h->fail(call, CORRAL_ENOTSUP, "hf: egress policies are not supported by HF jobs");
+    if (spec->network == CORRAL_NET_NONE && !p->allow_net_none)
+        return h->fail(call, CORRAL_ENOTSUP, "hf: HF jobs always have internet access; set "
+                                             "sandbox.hf.allow_network_none to accept that");
+    if (spec->user)
+        return h->fail(call, CORRAL_ENOTSUP, "hf: running as another user is not supported");
     if (spec->options_json)
         return h->fail(call, CORRAL_EINVAL, "hf: no backend options are defined");
     char id[96];
@@ -1198,6 +1208,7 @@ static int hf_init(const corral_config *cfg, void **state, corral_call *call)
         return h->fail(call, CORRAL_ECONFIG, "hf: server_api must be \"v0\" or \"v1\"");
     }
     p->v1 = api && strcmp(api, "v1") == 0;
+    p->allow_net_none = h->config_bool(cfg, "allow_network_none");
     p->timeout_s = h->config_int(cfg, "timeout_s");
     p->ready_timeout_ms = h->config_int(cfg, "ready_timeout_s") * 1000;
     p->poll_ms = h->config_int(cfg, "poll_interval_ms");
