@@ -118,9 +118,19 @@ check "generator: secret options say they name a variable" has "$G" $'.B api_key
 check "generator: no build path in the page" lacks "$G" "$BUILD_DIR"
 check "generator: the template's text around the marker is kept" eval 'has "$G" ".SH PLUGINS" && has "$G" ".SH END" && lacks "$G" "@PLUGIN_SECTIONS@"'
 
+# corral-conformance(1), when the tool was built (it needs cmocka).
+MANC="$SOURCE_DIR/packaging/man/corral-conformance.1"
+if [ -x "$BUILD_DIR/bin/corral-conformance" ]; then
+  run "$BUILD_DIR/bin/corral-conformance" --help
+  CSEC=$(plain "$MANC")
+  for opt in $(options_of "$OUT$ERR"); do
+    check "corral-conformance(1) documents $opt" has_word "$CSEC" "$opt"
+  done
+fi
+
 # What lintian runs on man pages: no warning from man/groff.
 if command -v man >/dev/null && command -v groff >/dev/null; then
-  for f in "$MAN1" "$MAN5" "$MAN7"; do
+  for f in "$MAN1" "$MAN5" "$MAN7" "$MANC"; do
     run env LC_ALL=C.UTF-8 MANROFFSEQ= MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$f"
     check "man --warnings is silent on $(basename "$f")" eval '[ $RC -eq 0 ] && [ -z "$ERR" ]'
   done
