@@ -11,12 +11,14 @@ struct cli_globals cli_globals;
 int cli_cmd_plugins(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
 int cli_cmd_gate(int argc, char **argv);
+int cli_cmd_run(int argc, char **argv);
 
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"run", cli_cmd_run, "run one rollout: an agent on a task in a sandbox, scored; prints RolloutResult JSON"},
     {"plugins", cli_cmd_plugins, "list plugin files found: loaded, disabled or refused (and why)"},
     {"config", cli_cmd_config, "check and print the effective configuration (secrets redacted)"},
     {"gate", cli_cmd_gate, "run the model-call gate standalone for a trainer (corral gate serve)"},

@@ -37,34 +37,6 @@ static const char *kind_key(int kind)
     return kind == CORRAL_PLUGIN_SANDBOX ? "sandbox" : kind == CORRAL_PLUGIN_AGENT ? "agent" : "?";
 }
 
-static char *read_file(const char *path, int *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err = errno;
-        return NULL;
-    }
-    struct crl_buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (crl_buf_add(&b, chunk, n) != 0) {
-            *err = ENOMEM;
-            fclose(f);
-            crl_buf_free(&b);
-            return NULL;
-        }
-    *err = ferror(f) ? EIO : 0;
-    fclose(f);
-    if (*err) {
-        crl_buf_free(&b);
-        return NULL;
-    }
-    if (!b.p)
-        crl_buf_add(&b, "", 0);
-    return b.p;
-}
-
 /* 1-based line of the byte at `at` in `text`. */
 static int line_of(const char *text, const char *at)
 {
@@ -153,7 +125,7 @@ static void check_layer(struct crl_config *cfg, const struct crl_layer *l)
 static int add_layer(struct crl_config *cfg, const char *path, int must_exist)
 {
     int err = 0;
-    char *text = read_file(path, &err);
+    char *text = crl_read_file(path, NULL, &err);
     if (!text) {
         if (err == ENOENT && !must_exist)
             return 0;

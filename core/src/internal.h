@@ -37,6 +37,10 @@ int crl_buf_add(struct crl_buf *b, const void *data, size_t len);
 int crl_buf_addf(struct crl_buf *b, const char *fmt, ...) CORRAL_PRINTF(2, 3);
 void crl_buf_free(struct crl_buf *b);
 
+/* Read a whole file into a NUL-terminated malloc'ed buffer; *len (if not
+ * NULL) gets its size.  NULL with *err = errno on failure. */
+char *crl_read_file(const char *path, size_t *len, int *err);
+
 /* True when s looks like an environment variable name. */
 int crl_is_env_name(const char *s);
 

@@ -142,9 +142,11 @@ static void test_unsafe_files_are_refused_and_odd_names_ignored(void **state)
     corral_ctx *ctx = testenv_open(dirs, NULL, &st);
     assert_refused(ctx, "good", "/gw/", "group- or world-writable (mode 0664)");
     assert_refused(ctx, "good", "/ln/", "not a regular file");
-    size_t n;
-    corral_plugins(ctx, &n);
-    assert_int_equal(n, 2); /* lib*.so and upper-case names are not plugin files */
+    size_t n, ours = 0;
+    const struct corral_plugin_record *recs = corral_plugins(ctx, &n);
+    for (size_t i = 0; i < n; i++) /* the compiled-in directory may hold installed plugins too */
+        ours += strncmp(recs[i].path, d, strlen(d)) == 0;
+    assert_int_equal(ours, 2); /* lib*.so and upper-case names are not plugin files */
     assert_false(mapped(p));
     corral_close(ctx);
 }
@@ -180,11 +182,12 @@ static void test_each_refusal_is_one_log_line(void **state)
     corral_log_setup(CORRAL_LOG_WARN, log);
     assert_int_equal(corral_open(&o, &ctx, &call), 0);
     fflush(log);
-    size_t n, refused = 0;
+    size_t n, refused = 0, ours = 0;
     const struct corral_plugin_record *r = corral_plugins(ctx, &n);
     for (size_t i = 0; i < n; i++) {
         if (r[i].status != CORRAL_PLUGIN_REFUSED)
             continue;
+        ours += strncmp(r[i].path, TEST_PLUGIN_DIR, strlen(TEST_PLUGIN_DIR)) == 0;
         refused++;
         char needle[1024];
         snprintf(needle, sizeof needle, "refused plugin %s: %s\n", r[i].path, r[i].reason);
@@ -195,7 +198,7 @@ static void test_each_refusal_is_one_log_line(void **state)
     for (char *s = buf; (s = strstr(s, "refused plugin ")); s++)
         lines++;
     assert_int_equal(lines, refused);
-    assert_int_equal(refused, 8);
+    assert_int_equal(ours, 8); /* the compiled-in directory may add installed plugins */
     corral_close(ctx);
     corral_log_setup(CORRAL_LOG_WARN, stderr);
     fclose(log);

@@ -1,0 +1,94 @@
+/*
+ * libcorral rollouts: tasks, the agent driver and `corral run`.
+ *
+ * A rollout: create sandbox -> hydrate the task's workspace -> setup
+ * commands (stop at the first failure) -> write the instruction -> start
+ * the agent (model calls through the gate) -> wait with a deadline (kill
+ * the agent's process group on timeout) -> collect events and artifacts ->
+ * clear the reward file, then verify -> reward -> destroy the sandbox
+ * (always, also on error and when cancelled) -> one RolloutResult JSON.
+ */
+#ifndef CORRAL_ROLLOUT_H
+#define CORRAL_ROLLOUT_H
+
+#include <corral/corral.h>
+#include <corral/gate.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Tasks -------------------------------------------------------------------- */
+
+/* A task directory (Harbor-compatible):
+ *   instruction.md       the prompt (required)
+ *   task.json            optional: image, env, setup, verify, timeouts, resources
+ *   workspace/           optional: hydrated into the sandbox workdir
+ *   tests/test.sh        optional: run after the agent; reward from
+ *                        /logs/verifier/reward.txt if written, else 1.0 on exit 0
+ *   solution/solve.sh    optional: the reference solution (agent "oracle")
+ * task.json keys: "image" (string), "workdir" (string, default /workspace),
+ * "env" ({"K": "V"}), "setup" and "verify" (arrays of shell command strings),
+ * "timeouts" ({"setup_s", "agent_s", "verify_s"}), "resources" ({"cpus",
+ * "memory_mb", "pids"}), "network" ("none" | "full"). */
+struct corral_task {
+    char *dir;                   /* absolute path of the task directory */
+    char *name;                  /* its base name */
+    char *instruction;           /* instruction.md contents */
+    size_t instruction_len;
+    char *image;                 /* NULL = backend default */
+    char *workdir;               /* default "/workspace" */
+    char **env;                  /* "K=V", NULL-terminated */
+    char **setup;                /* shell commands, NULL-terminated */
+    char **verify;               /* shell commands, NULL-terminated */
+    int64_t setup_timeout_s, agent_timeout_s, verify_timeout_s; /* 0 = defaults */
+    double cpus;
+    int64_t memory_bytes, pids;
+    int network;                 /* enum corral_network */
+    int has_workspace, has_tests, has_solution;
+};
+
+/* Load and validate the task at `dir`.  Errors name the file and field.
+ * On success *out is owned by the caller (corral_task_free). */
+int corral_task_load(const char *dir, struct corral_task **out, struct corral_call *call);
+void corral_task_free(struct corral_task *task);
+
+/* ---- Rollouts ------------------------------------------------------------------ */
+
+/* What to run.  Caller-owned; read during corral_rollout_run(). */
+struct corral_rollout_options {
+    size_t struct_size;
+    const char *task_dir;              /* required */
+    const char *agent;                 /* agent plugin name, required */
+    const char *sandbox;               /* sandbox backend, default "local" */
+    const char *image;                 /* overrides the task's image */
+    /* The model: "replay:FILE", "upstream:URL" (with model_name and
+     * api_key_env), or "trainer" (requests go to gate's trainer queue). */
+    const char *model;
+    const char *model_name;            /* name the agent asks for; default "corral" */
+    const char *api_key_env;           /* upstream key by env-var NAME */
+    corral_gate *gate;                 /* an existing gate (trainer mode), or NULL: start one */
+    const char *gate_socket;           /* that gate's unix socket path (for sandboxes without network) */
+    const char *gate_url;              /* URL the sandbox uses to reach the gate
+                                          (cloud backends); NULL: the unix-socket route */
+    const char *rollout_id;            /* NULL: generated */
+    int64_t agent_timeout_s;           /* overrides task and agent defaults when > 0 */
+    const volatile int *cancel;        /* set (e.g. from SIGINT) to stop and clean up */
+    int keep_sandbox;                  /* debugging: do not destroy the sandbox */
+    /* Progress lines ("create", "sandbox local-1234... created"), or NULL. */
+    void (*progress)(void *ud, const char *phase, const char *message);
+    void *progress_ud;
+};
+
+/* Run one rollout.  Always returns a RolloutResult JSON document in
+ * *result_json (malloc'ed; caller frees), also when the rollout failed: its
+ * "error" says what failed and its class ("infrastructure", "agent",
+ * "task").  The return value is 0 when the rollout ran to the end (whatever
+ * the reward), or the status of the infrastructure failure. */
+int corral_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *options, char **result_json,
+                       struct corral_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CORRAL_ROLLOUT_H */

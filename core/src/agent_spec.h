@@ -1,0 +1,59 @@
+/*
+ * Declarative agent specs (the JSON an agent plugin hands the host), their
+ * templates, event mapping and success judgement.  Keys are documented in
+ * corral-plugin(7) and README ("Agent specs").
+ */
+#ifndef CORRAL_AGENT_SPEC_H
+#define CORRAL_AGENT_SPEC_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct crl_agent_spec {
+    cJSON *root;                  /* owns everything below */
+    const char *name;
+    int uses_model;               /* 0 when "model": false (no gate) */
+    const cJSON *npm;             /* install.npm: packages, or NULL */
+    const cJSON *requires;        /* install.requires: commands needed on PATH, or NULL */
+    const cJSON *check;           /* install.check: argv, or NULL */
+    const char *install_script;   /* install.script: runs inside sandboxes without host mounts */
+    const cJSON *files;           /* [{path, text|json}] */
+    const cJSON *env;             /* {K: template} */
+    const cJSON *argv;            /* [template] */
+    const cJSON *events;          /* [{match, emit, fields}] */
+    const cJSON *success;         /* {exit_codes, require, fail_on, last} */
+    const cJSON *task_files;      /* task subdirectories uploaded to {task} */
+    const cJSON *artifacts;       /* [{name, path, format, optional}] */
+    const char *prompt;           /* "stdin" | "none" */
+    const char *model_key_env;    /* env var through which the agent gets its model key */
+    int64_t timeout_s;
+};
+
+/* The values templates may use as {name}. */
+struct crl_agent_vars {
+    const char *home, *workdir, *run, *agent_dir, *base_url, *model, *task;
+};
+
+/* Parse and validate `json`; on failure writes why (naming the key). */
+int crl_agent_spec_parse(const char *json, struct crl_agent_spec *out, char *why, size_t wl);
+void crl_agent_spec_free(struct crl_agent_spec *s);
+
+/* Substitute {home} {workdir} {run} {agent_dir} {base_url} {model} {task}
+ * in tmpl.  "{{" is a literal "{"; a brace not forming {lowercase_name} is
+ * literal.  Unknown names fail.  Returns malloc'ed text or NULL (why set). */
+char *crl_agent_subst(const char *tmpl, const struct crl_agent_vars *v, char *why, size_t wl);
+/* Deep copy of a JSON template with substitution in keys and strings. */
+cJSON *crl_agent_subst_json(const cJSON *tmpl, const struct crl_agent_vars *v, char *why, size_t wl);
+
+/* The value at a dotted path ("message.content.0.text"), or NULL. */
+const cJSON *crl_json_path(const cJSON *root, const char *path);
+
+/* Map one stdout line to a normalized event {"kind", ...fields}, or NULL
+ * when no rule matches (or the line is not JSON). */
+cJSON *crl_agent_event(const struct crl_agent_spec *s, const char *line, size_t len);
+
+/* Judge the run: 1 success, 0 failure (why says which rule failed). */
+int crl_agent_judge(const struct crl_agent_spec *s, int exit_code, const cJSON *events, char *why, size_t wl);
+
+#endif

@@ -1,0 +1,223 @@
+/* Engine API transport: every request goes through the host's HTTP service
+ * (libcurl in the host) over the unix socket or tcp:// of DOCKER_HOST.
+ * The API version is negotiated once with GET /_ping (Api-Version header),
+ * clamped to [1.DK_API_MIN_MINOR, 1.DK_API_MAX_MINOR], and prefixed to
+ * every path. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "dk.h"
+
+int dk_api_set_host(struct dk_plugin *p, const char *host, corral_call *call)
+{
+    const struct corral_host *h = p->host;
+    free(p->socket);
+    free(p->base);
+    p->socket = p->base = NULL;
+    if (!host || !*host)
+        host = "unix:///var/run/docker.sock";
+    if (strncmp(host, "unix://", 7) == 0 && host[7] == '/') {
+        p->socket = strdup(host + 7);
+        p->base = strdup("http://localhost");
+    } else if (strncmp(host, "tcp://", 6) == 0 && host[6] && !strpbrk(host + 6, "/?#@ ")) {
+        size_t n = strlen(host + 6) + 8;
+        p->base = malloc(n);
+        if (p->base)
+            snprintf(p->base, n, "http://%s", host + 6);
+    } else {
+        return h->fail(call, CORRAL_ECONFIG,
+                       "docker host '%s' is neither unix:///path nor tcp://host:port", host);
+    }
+    if (!p->base || (strncmp(host, "unix", 4) == 0 && !p->socket))
+        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    return 0;
+}
+
+char *dk_urlenc(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *o = malloc(3 * n + 1), *q = o;
+    if (!o)
+        return NULL;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (isalnum(*c) || strchr("-._~/", *c)) {
+            *q++ = (char)*c;
+        } else {
+            *q++ = '%';
+            *q++ = hex[*c >> 4];
+            *q++ = hex[*c & 15];
+        }
+    }
+    *q = '\0';
+    return o;
+}
+
+void dk_resp_free(struct dk_resp *r)
+{
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+/* One raw request without the version prefix logic. */
+static int raw(struct dk_plugin *p, const char *method, const char *fullpath, const char *json,
+               const struct corral_source *src, const char *ctype, const struct corral_sink *sink,
+               int64_t timeout_ms, int attempts, struct dk_resp *r, corral_call *call)
+{
+    const struct corral_host *h = p->host;
+    size_t ul = strlen(p->base) + strlen(fullpath) + 1;
+    char *url = malloc(ul);
+    if (!url)
+        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    snprintf(url, ul, "%s%s", p->base, fullpath);
+    char cth[96];
+    const char *hdrs[3] = {NULL, NULL, NULL};
+    size_t nh = 0;
+    if (json || src) {
+        snprintf(cth, sizeof cth, "Content-Type: %s", json ? "application/json" : ctype);
+        hdrs[nh++] = cth;
+    }
+    if (!json && !src && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0))
+        hdrs[nh++] = "Content-Length: 0";
+    struct corral_http_request req = {
+        .struct_size = sizeof req,
+        .method = method,
+        .url = url,
+        .unix_socket = p->socket,
+        .headers = hdrs,
+        .body = json,
+        .body_len = json ? strlen(json) : 0,
+        .body_source = src,
+        .timeout_ms = timeout_ms,
+        .max_attempts = attempts < 1 ? 1 : attempts,
+        .backoff_ms = 100,
+        .body_sink = sink,
+    };
+    struct corral_http_response resp = {.struct_size = sizeof resp};
+    int rc = h->http(&req, &resp, call);
+    free(url);
+    memset(r, 0, sizeof *r);
+    r->status = resp.status;
+    if (resp.body) {
+        r->body = malloc(resp.body_len + 1);
+        if (r->body) {
+            memcpy(r->body, resp.body, resp.body_len);
+            r->body[resp.body_len] = '\0';
+            r->body_len = resp.body_len;
+        }
+    }
+    if (resp.headers)
+        r->headers = strdup(resp.headers);
+    h->http_response_free(&resp);
+    return rc;
+}
+
+/* Value of header `name` in a raw header block, copied into out. */
+static int header_value(const char *block, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *l = block; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncasecmp(l, name, n) == 0 && l[n] == ':') {
+            const char *v = l + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t k = strcspn(v, "\r\n");
+            if (k >= cap)
+                k = cap - 1;
+            memcpy(out, v, k);
+            out[k] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int negotiate(struct dk_plugin *p, corral_call *call)
+{
+    const struct corral_host *h = p->host;
+    pthread_mutex_lock(&p->lock);
+    if (p->api[0]) {
+        pthread_mutex_unlock(&p->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    struct dk_resp r;
+    int rc = raw(p, "GET", "/_ping", NULL, NULL, NULL, NULL, 10000, 2, &r, call);
+    if (rc) {
+        dk_resp_free(&r);
+        return h->fail(call, rc, "docker daemon at %s%s unreachable",
+                       p->socket ? "unix://" : p->base, p->socket ? p->socket : "");
+    }
+    char v[32];
+    int major = 0, minor = 0;
+    if (r.status != 200 || !r.headers || !header_value(r.headers, "Api-Version", v, sizeof v) ||
+        sscanf(v, "%d.%d", &major, &minor) != 2) {
+        rc = h->fail(call, CORRAL_EPROTO, "docker /_ping answered %ld without an Api-Version", r.status);
+        dk_resp_free(&r);
+        return rc;
+    }
+    dk_resp_free(&r);
+    if (major != 1 || minor < DK_API_MIN_MINOR)
+        return h->fail(call, CORRAL_ENOTSUP, "docker API %d.%d is older than the 1.%d this plugin needs",
+                       major, minor, DK_API_MIN_MINOR);
+    if (minor > DK_API_MAX_MINOR)
+        minor = DK_API_MAX_MINOR;
+    pthread_mutex_lock(&p->lock);
+    snprintf(p->api, sizeof p->api, "/v1.%d", minor);
+    pthread_mutex_unlock(&p->lock);
+    h->log(h, CORRAL_LOG_DEBUG, "docker: speaking API 1.%d", minor);
+    return 0;
+}
+
+int dk_api(struct dk_plugin *p, const char *method, const char *path, const char *json,
+           const struct corral_source *src, const char *content_type,
+           const struct corral_sink *sink, int64_t timeout_ms, int attempts,
+           struct dk_resp *r, corral_call *call)
+{
+    memset(r, 0, sizeof *r);
+    int rc = negotiate(p, call);
+    if (rc)
+        return rc;
+    char api[16];
+    pthread_mutex_lock(&p->lock);
+    memcpy(api, p->api, sizeof api);
+    pthread_mutex_unlock(&p->lock);
+    size_t n = strlen(api) + strlen(path) + 1;
+    char *full = malloc(n);
+    if (!full)
+        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
+    snprintf(full, n, "%s%s", api, path);
+    rc = raw(p, method, full, json, src, content_type, sink, timeout_ms, attempts, r, call);
+    free(full);
+    return rc;
+}
+
+int dk_api_fail(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call)
+{
+    char msg[512] = "";
+    cJSON *j = r->body ? cJSON_Parse(r->body) : NULL;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+    if (cJSON_IsString(m))
+        snprintf(msg, sizeof msg, "%s", m->valuestring);
+    else if (r->body)
+        snprintf(msg, sizeof msg, "%.200s", r->body);
+    cJSON_Delete(j);
+    int code = r->status == 404 ? CORRAL_ENOTFOUND
+             : r->status == 409 ? CORRAL_ESTATE
+             : r->status >= 500 ? CORRAL_ETRANSIENT
+             : r->status == 400 ? CORRAL_EINVAL
+             : r->status == 401 || r->status == 403 ? CORRAL_EPERM
+             : CORRAL_EPROTO;
+    return p->host->fail(call, code, "docker %s: HTTP %ld: %s", what, r->status, msg);
+}
+
+cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call)
+{
+    cJSON *j = r->body ? cJSON_Parse(r->body) : NULL;
+    if (!j)
+        p->host->fail(call, CORRAL_EPROTO, "docker %s: unparseable JSON answer", what);
+    return j;
+}

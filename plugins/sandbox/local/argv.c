@@ -1,0 +1,156 @@
+/* sandbox_local: the bwrap command line of a sandbox's holder.  Pure (the
+ * file-system probe is injectable), so unit tests check it directly. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "local.h"
+
+/* Host directories that make up the sandbox's read-only system. */
+static const char *const system_dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+                                          NULL};
+/* Files in those directories the sandbox must not read even as uid 0. */
+static const char *const masked_files[] = {"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", NULL};
+
+/* 0 missing, 1 directory or file, 2 symlink (target in link). */
+static int fs_probe(const char *path, char *link, size_t linksz)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return 0;
+    if (S_ISLNK(st.st_mode)) {
+        ssize_t n = readlink(path, link, linksz - 1);
+        if (n <= 0)
+            return 0;
+        link[n] = '\0';
+        return 2;
+    }
+    return 1;
+}
+
+struct vec {
+    char **v;
+    size_t n;
+    int oom;
+};
+
+static void add(struct vec *a, const char *s)
+{
+    if (!a->oom && local_strv_push(&a->v, &a->n, s) < 0)
+        a->oom = 1;
+}
+
+static void add3(struct vec *a, const char *x, const char *y, const char *z)
+{
+    add(a, x);
+    add(a, y);
+    if (z)
+        add(a, z);
+}
+
+char **local_holder_argv(const struct local_holder_args *a)
+{
+    int (*probe)(const char *, char *, size_t) = a->probe ? a->probe : fs_probe;
+    if (!a->bwrap || !a->workspace || !a->workdir || a->workdir[0] != '/')
+        return NULL;
+    for (size_t i = 0; i < a->n_mounts; i++) {
+        const struct corral_mount *m = &a->mounts[i];
+        if (!m->host_path || !m->sandbox_path || m->host_path[0] != '/' || m->sandbox_path[0] != '/')
+            return NULL;
+    }
+    struct vec v = {calloc(1, sizeof(char *)), 0, 0};
+    if (!v.v)
+        return NULL;
+    char num[32];
+
+    add(&v, a->bwrap);
+    add(&v, "--unshare-user");
+    add(&v, "--unshare-pid");
+    add(&v, "--unshare-ipc");
+    add(&v, "--unshare-uts");
+    if (!a->share_net)
+        add(&v, "--unshare-net");
+    add3(&v, "--hostname", "corral", NULL);
+    add3(&v, "--cap-drop", "ALL", NULL);
+    if (a->uid)
+        add3(&v, "--uid", a->uid, NULL);
+    if (a->gid)
+        add3(&v, "--gid", a->gid, NULL);
+
+    if (a->root_image) {
+        add3(&v, "--ro-bind", a->root_image, "/");
+    } else {
+        char link[4096];
+        for (size_t i = 0; system_dirs[i]; i++) {
+            int kind = probe(system_dirs[i], link, sizeof(link));
+            if (kind == 1)
+                add3(&v, "--ro-bind", system_dirs[i], system_dirs[i]);
+            else if (kind == 2)
+                add3(&v, "--symlink", link, system_dirs[i]);
+        }
+        for (size_t i = 0; masked_files[i]; i++)
+            if (probe(masked_files[i], link, sizeof(link)) == 1)
+                add3(&v, "--ro-bind", "/dev/null", masked_files[i]);
+    }
+    add3(&v, "--proc", "/proc", NULL);
+    add3(&v, "--dev", "/dev", NULL);
+    add3(&v, "--tmpfs", "/tmp", NULL);
+    add3(&v, "--bind", a->workspace, a->workdir);
+    for (size_t i = 0; i < a->n_mounts; i++) {
+        const struct corral_mount *m = &a->mounts[i];
+        add3(&v, m->read_only ? "--ro-bind" : "--bind", m->host_path, m->sandbox_path);
+    }
+    add3(&v, "--chdir", a->workdir, NULL);
+    snprintf(num, sizeof(num), "%d", a->info_fd);
+    add3(&v, "--info-fd", num, NULL);
+    add(&v, "--");
+    /* The holder: tell the creator the namespaces are complete (a byte on
+     * ready_fd), drop the creator's pipes, then live exactly ttl seconds.
+     * When it exits, bwrap's init exits and the pid namespace dies. */
+    char script[160];
+    snprintf(script, sizeof(script), "echo >&%d; exec sleep \"$1\" %d>&- %d>&-", a->ready_fd, a->ready_fd,
+             a->info_fd);
+    add3(&v, "/bin/sh", "-c", script);
+    add(&v, "corral-holder");
+    if (a->ttl_s > 0) {
+        snprintf(num, sizeof(num), "%lld", (long long)a->ttl_s);
+        add(&v, num);
+    } else {
+        add(&v, "infinity");
+    }
+    if (v.oom) {
+        local_strv_free(v.v);
+        return NULL;
+    }
+    return v.v;
+}
+
+char *local_which(const char *name)
+{
+    if (!name || !*name)
+        return NULL;
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0 ? strdup(name) : NULL;
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const char *p = path;
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        char *cand = NULL;
+        if (len > 0 && asprintf(&cand, "%.*s/%s", (int)len, p, name) >= 0) {
+            struct stat st;
+            if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+                return cand;
+            free(cand);
+        }
+        p += len;
+        if (*p == ':')
+            p++;
+    }
+    return NULL;
+}

@@ -1,0 +1,289 @@
+/* sandbox_local: start a process inside a sandbox.
+ *
+ * The caller's process may be multithreaded, and setns() into a user
+ * namespace is refused to multithreaded processes, so the joining is done
+ * in a forked child ("A") that enters the holder's user namespace first,
+ * then mnt, pid, net, ipc and uts.  Entering a pid namespace only affects
+ * children, so A clones the real command ("B") with CLONE_PARENT: B is in
+ * the sandbox's pid namespace but is OUR child, so we wait for it, get its
+ * real status and kill its process group directly.  A reports B's pid over
+ * a CLOEXEC pipe and exits; B reports a failure before exec on the same
+ * pipe, so reading it to EOF tells us exec succeeded.
+ *
+ * Between fork and exec only async-signal-safe calls are made; every string
+ * is prepared by the caller. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "local.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct launch_msg {
+    int kind;  /* 1: B's pid in val; 2: failure (stage, errno in val) */
+    int stage;
+    int val;
+};
+
+static void report(int fd, int kind, int stage, int val)
+{
+    struct launch_msg m = {kind, stage, val};
+    ssize_t w;
+    do {
+        w = write(fd, &m, sizeof(m));
+    } while (w < 0 && errno == EINTR);
+}
+
+static const char *env_path(char *const *envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            return envp[i] + 5;
+    return "/usr/local/bin:/usr/bin:/bin";
+}
+
+/* execve argv[0], searching the command's own PATH when it has no '/'. */
+static int exec_search(char *const *argv, char *const *envp)
+{
+    const char *name = argv[0];
+    if (strchr(name, '/')) {
+        execve(name, argv, envp);
+        return errno;
+    }
+    size_t nlen = strlen(name);
+    int saved = ENOENT;
+    const char *p = env_path(envp);
+    char buf[4096];
+    for (;;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len == 0) {
+            buf[0] = '.';
+            len = 1;
+        } else if (len + nlen + 2 <= sizeof(buf)) {
+            memcpy(buf, p, len);
+        } else {
+            len = 0;
+        }
+        if (len > 0 && len + nlen + 2 <= sizeof(buf)) {
+            buf[len] = '/';
+            memcpy(buf + len + 1, name, nlen + 1);
+            execve(buf, argv, envp);
+            if (errno == EACCES)
+                saved = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR)
+                return errno;
+        }
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+    return saved;
+}
+
+static int move_high(int fd)
+{
+    return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+static int set_limit(int res, int64_t v)
+{
+    if (v <= 0)
+        return 0;
+    struct rlimit rl = {(rlim_t)v, (rlim_t)v};
+    return setrlimit(res, &rl);
+}
+
+/* B: the command itself, inside every namespace.  Never returns. */
+static void child_command(const struct local_launch *l, int rep)
+{
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int sig = 1; sig < 65; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    setpgid(0, 0);
+
+    /* The joined child holds every capability of the sandbox's user
+     * namespace; the command must hold none (like bwrap's own --cap-drop). */
+    for (int cap = 0; cap < 64; cap++)
+        prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
+    if (chdir(l->cwd) < 0) {
+        report(rep, 2, LOCAL_STAGE_CWD, errno);
+        _exit(127);
+    }
+    int in = move_high(l->stdin_fd), out = move_high(l->stdout_fd), err = move_high(l->stderr_fd);
+    if (in < 0)
+        in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (l->out_path)
+        out = open(l->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    else if (out < 0)
+        out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (l->err_path)
+        err = open(l->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    else if (err < 0)
+        err = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
+        report(rep, 2, LOCAL_STAGE_STDIO, errno);
+        _exit(127);
+    }
+    if (l->limits && (set_limit(RLIMIT_AS, l->limits->memory_bytes) < 0 ||
+                      set_limit(RLIMIT_NPROC, l->limits->pids_max) < 0 ||
+                      set_limit(RLIMIT_FSIZE, l->limits->fsize_bytes) < 0)) {
+        report(rep, 2, LOCAL_STAGE_LIMITS, errno);
+        _exit(127);
+    }
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    int e = exec_search(l->argv, l->envp);
+    report(rep, 2, LOCAL_STAGE_EXEC, e);
+    _exit(e == ENOENT ? 127 : 126);
+}
+
+static const char *const ns_names[] = {"user", "mnt", "pid", "net", "ipc", "uts"};
+enum { N_NS = 6 };
+
+int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pid, int *pidfd, int *stage,
+                 int *err, corral_call *call)
+{
+    const struct corral_host *h = sbx->lp->host;
+    *pid = -1;
+    *pidfd = -1;
+    *stage = 0;
+    *err = 0;
+
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)sbx->meta.holder_pid);
+    int pdir = sbx->meta.holder_pid > 1 ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (pdir < 0 || local_proc_start(pdir, sbx->meta.holder_pid) != sbx->meta.holder_start) {
+        if (pdir >= 0)
+            close(pdir);
+        return h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (its holder exited: TTL or destroy)",
+                       sbx->meta.id);
+    }
+    int nsfd[N_NS];
+    int rc = 0;
+    for (int i = 0; i < N_NS; i++) {
+        nsfd[i] = -1;
+        if (rc)
+            continue;
+        if (i == 3 && sbx->meta.net_shared)
+            continue;
+        if (l->fn && i >= 2) /* file operations need the user and mount ns only */
+            continue;
+        char p[16];
+        snprintf(p, sizeof(p), "ns/%s", ns_names[i]);
+        nsfd[i] = openat(pdir, p, O_RDONLY | O_CLOEXEC);
+        if (nsfd[i] < 0)
+            rc = h->fail(call, CORRAL_EIO, "local sandbox %s: open %s/%s: %s", sbx->meta.id, path, p,
+                         strerror(errno));
+    }
+    /* The fds name the holder's namespaces: re-check that it is still the
+     * same process, so a recycled pid cannot have slipped in. */
+    if (!rc && local_proc_start(pdir, sbx->meta.holder_pid) != sbx->meta.holder_start)
+        rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone", sbx->meta.id);
+    close(pdir);
+    int rep[2] = {-1, -1};
+    if (!rc && pipe2(rep, O_CLOEXEC) < 0)
+        rc = h->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
+    pid_t a = -1;
+    if (!rc) {
+        a = fork();
+        if (a < 0)
+            rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
+    }
+    if (a == 0) {
+        close(rep[0]);
+        for (int i = 0; i < N_NS; i++) {
+            if (nsfd[i] >= 0 && setns(nsfd[i], 0) < 0) {
+                report(rep[1], 2, LOCAL_STAGE_JOIN, errno);
+                _exit(127);
+            }
+        }
+        if (l->fn) {
+            if (chdir("/") < 0)
+                _exit(127);
+            _exit(l->fn(l->arg));
+        }
+        long b = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, 0UL);
+        if (b < 0) {
+            report(rep[1], 2, LOCAL_STAGE_JOIN, errno);
+            _exit(127);
+        }
+        if (b == 0)
+            child_command(l, rep[1]);
+        report(rep[1], 1, 0, (int)b);
+        _exit(0);
+    }
+    for (int i = 0; i < N_NS; i++)
+        if (nsfd[i] >= 0)
+            close(nsfd[i]);
+    if (rc) {
+        if (rep[0] >= 0) {
+            close(rep[0]);
+            close(rep[1]);
+        }
+        return rc;
+    }
+    close(rep[1]);
+    if (l->fn) {
+        /* The caller talks to A through its own pipes and reaps it. */
+        close(rep[0]);
+        *pid = a;
+        return 0;
+    }
+    pid_t b = -1;
+    struct launch_msg m;
+    for (;;) {
+        ssize_t r = read(rep[0], &m, sizeof(m));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r != (ssize_t)sizeof(m))
+            break;
+        if (m.kind == 1)
+            b = m.val;
+        else if (m.kind == 2 && !*stage) {
+            *stage = m.stage;
+            *err = m.val;
+        }
+    }
+    close(rep[0]);
+    int st;
+    while (waitpid(a, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (b <= 0 && !*stage) {
+        *stage = LOCAL_STAGE_JOIN;
+        *err = EIO;
+    }
+    if (*stage) {
+        if (b > 0)
+            while (waitpid(b, &st, 0) < 0 && errno == EINTR)
+                ;
+        return 0;
+    }
+    *pid = b;
+    *pidfd = (int)syscall(SYS_pidfd_open, b, 0);
+    if (*pidfd < 0) {
+        int e = errno;
+        kill(-b, SIGKILL);
+        while (waitpid(b, &st, 0) < 0 && errno == EINTR)
+            ;
+        *pid = -1;
+        return h->fail(call, CORRAL_EIO, "pidfd_open: %s", strerror(e));
+    }
+    return 0;
+}

@@ -1,0 +1,199 @@
+/*
+ * sandbox_local: internal declarations shared by the plugin's source files.
+ *
+ * A local sandbox is a bubblewrap "holder" process tree (bwrap's pid-1 init
+ * and a `sleep <ttl>` under it) that owns a user, mount, pid, ipc, uts and
+ * (unless the spec asks for full network) net namespace.  Every command
+ * forks a child that setns()es into the holder's namespaces.  Everything a
+ * later process needs to find the sandbox again lives in a per-sandbox state
+ * directory: meta.json (no secrets), env (0600, the spec's default env) and
+ * ws/ (the workspace bound at the workdir).
+ */
+#ifndef CORRAL_SANDBOX_LOCAL_H
+#define CORRAL_SANDBOX_LOCAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <corral/plugin.h>
+#include <corral/sandbox.h>
+
+/* The plugin's init() state. */
+struct local_plugin {
+    const struct corral_host *host;
+    char *bwrap;          /* configured bwrap (name or path) */
+    char *state_root;     /* directory holding one subdirectory per sandbox */
+    int64_t default_ttl_s;
+};
+
+/* Limits applied to every command (persisted in meta.json). */
+struct local_limits {
+    int64_t memory_bytes;  /* RLIMIT_AS, 0 = none */
+    int64_t pids_max;      /* RLIMIT_NPROC, 0 = none */
+    int64_t fsize_bytes;   /* RLIMIT_FSIZE, 0 = none */
+};
+
+/* What meta.json holds.  Strings are malloc'ed. */
+struct local_meta {
+    char *id;
+    char *workdir;
+    char **labels;         /* "k=v", NULL-terminated */
+    pid_t holder_pid;      /* bwrap's init (pid 1 inside), host pid */
+    uint64_t holder_start; /* its start time (clock ticks since boot) */
+    int64_t created;       /* unix seconds */
+    int64_t deadline;      /* unix seconds, 0 = none */
+    int net_shared;        /* 1: the host network namespace is used */
+    struct local_limits limits;
+};
+
+struct corral_sbx {
+    struct local_plugin *lp;
+    char *dir;             /* the state directory */
+    struct local_meta meta;
+    char **env;            /* default env "K=V" (from the env file) */
+};
+
+/* ---- state.c: state directory, meta.json, /proc helpers ------------------ */
+
+/* 1 when id is usable as a directory name ([A-Za-z0-9._-], not starting
+ * with '.', at most 128 chars). */
+int local_id_valid(const char *id);
+/* malloc'ed "<root>/<id>", or NULL on OOM. */
+char *local_state_dir(const struct local_plugin *lp, const char *id);
+/* The default state root: $XDG_STATE_HOME/corral/local, /var/lib/corral/local
+ * for root, else $HOME/.local/state/corral/local.  malloc'ed or NULL. */
+char *local_default_state_root(void);
+/* mkdir -p with mode for every created component.  0 or -errno. */
+int local_mkdir_p(const char *path, mode_t mode);
+/* Recursively remove path (a directory or file), making unreadable
+ * directories readable first.  Missing is success.  0 or -errno. */
+int local_rm_rf(const char *path);
+
+/* meta.json <-> struct local_meta.  Serialize returns malloc'ed JSON text
+ * (with the state dir, no env values); parse fills *m (free with
+ * local_meta_free).  0 or -1. */
+char *local_meta_to_json(const struct local_meta *m, const char *dir);
+int local_meta_from_json(const char *json, struct local_meta *m);
+void local_meta_free(struct local_meta *m);
+/* Read/write <dir>/meta.json (written atomically).  0 or -errno. */
+int local_meta_load(const char *dir, struct local_meta *m);
+int local_meta_save(const char *dir, const struct local_meta *m);
+/* The env file: NUL-separated "K=V" entries, mode 0600.  0 or -errno. */
+int local_env_save(const char *dir, const char *const *env);
+int local_env_load(const char *dir, char ***env);
+
+/* Start time (field 22) of /proc/<pid>/stat text; 0 when unparsable.  The
+ * state letter goes to *state when non-NULL. */
+uint64_t local_parse_stat_start(const char *stat_text, char *state);
+/* Start time of pid read through /proc (dirfd: an open /proc/<pid> or -1),
+ * 0 when gone or a zombie. */
+uint64_t local_proc_start(int proc_dirfd, pid_t pid);
+/* 1 when the holder recorded in m is still the same live process. */
+int local_holder_alive(const struct local_meta *m);
+/* 1 when the sandbox in dir is marked paused. */
+int local_is_paused(const char *dir);
+
+/* ---- strv.c: NULL-terminated string vectors ------------------------------ */
+
+size_t local_strv_len(const char *const *v);
+char **local_strv_dup(const char *const *v);
+void local_strv_free(char **v);
+/* Append a copy of s; 0 or -1 (v unchanged on failure). */
+int local_strv_push(char ***v, size_t *n, const char *s);
+/* Set "K=V" in v (replacing an existing K). 0 or -1. */
+int local_env_set(char ***v, size_t *n, const char *kv);
+
+/* ---- argv.c: the holder's bwrap command line (pure) ---------------------- */
+
+struct local_holder_args {
+    const char *bwrap;         /* resolved path of bwrap */
+    const char *root_image;    /* NULL: the host's system dirs; else a rootfs dir */
+    const char *workspace;     /* host dir bound at workdir */
+    const char *workdir;
+    int share_net;
+    int ready_fd, info_fd;     /* fds bwrap and the holder write to */
+    const char *uid, *gid;     /* --uid/--gid values or NULL */
+    int64_t ttl_s;             /* 0 = no deadline */
+    const struct corral_mount *mounts;
+    size_t n_mounts;
+    /* for tests: which host system paths exist and which are symlinks;
+     * NULL = ask the file system */
+    int (*probe)(const char *path, char *link, size_t linksz);
+};
+/* Build the malloc'ed argv (free with local_strv_free), or NULL on OOM or
+ * invalid input (a mount path that is not absolute). */
+char **local_holder_argv(const struct local_holder_args *a);
+/* Find `name` on PATH (or check it when it contains '/'); malloc'ed path of
+ * an executable or NULL. */
+char *local_which(const char *name);
+
+/* ---- join.c: run something inside the sandbox ------------------------------ */
+
+/* What the child does after joining.  All strings/arrays are prepared by the
+ * caller before fork (the child only calls async-signal-safe functions). */
+struct local_launch {
+    char *const *argv;         /* argv[0] searched on the env's PATH if it has no '/' */
+    char *const *envp;
+    const char *cwd;
+    int stdin_fd, stdout_fd, stderr_fd; /* host fds, -1 = /dev/null */
+    const char *out_path, *err_path;    /* opened inside (spawn); override stdout/err fds */
+    const struct local_limits *limits;
+    /* Instead of exec: run fn(arg) in the joined child and _exit with its
+     * result (file operations).  The child then is not in the pid ns. */
+    int (*fn)(void *arg);
+    void *arg;
+};
+
+/* Errors the launched child reports back (stage of failure). */
+enum local_launch_stage { LOCAL_STAGE_JOIN = 1, LOCAL_STAGE_CWD, LOCAL_STAGE_STDIO, LOCAL_STAGE_EXEC,
+                          LOCAL_STAGE_LIMITS };
+
+/* Start l inside sbx.  On success *pid is the child's host pid (our own
+ * child, in its own process group when running argv) and *pidfd a pidfd for
+ * it.  When the child failed before exec, returns 0 with *stage and *err set and
+ * the child reaped (*pid = -1).  Returns a corral status on host failures. */
+int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pid, int *pidfd, int *stage,
+                 int *err, corral_call *call);
+
+/* ---- exec.c / job.c / files.c / pause.c / sandbox.c: the ops ---------------- */
+
+int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
+               corral_call *call);
+int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_job **job, corral_call *call);
+int local_job_wait(corral_sbx *sbx, corral_job *job, int64_t timeout_ms, struct corral_exec_result *res,
+                   corral_call *call);
+int local_job_kill(corral_sbx *sbx, corral_job *job, corral_call *call);
+void local_job_free(corral_sbx *sbx, corral_job *job);
+/* Build envp (base + sandbox env + request env) and argv for a request.
+ * Both malloc'ed, free with local_strv_free. */
+int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, char ***argv, char ***envp,
+                        corral_call *call);
+/* write(2) that never raises SIGPIPE in the host process. */
+ssize_t local_write_nosigpipe(int fd, const void *buf, size_t len);
+/* Fill res from a wait status. */
+void local_fill_result(struct corral_exec_result *res, int status, int timed_out, int64_t duration_ms);
+
+int local_read_file(corral_sbx *sbx, const char *path, const struct corral_sink *sink, corral_call *call);
+int local_write_file(corral_sbx *sbx, const char *path, const struct corral_source *src, uint32_t mode,
+                     corral_call *call);
+int local_put_archive(corral_sbx *sbx, const char *dir, const struct corral_source *src, corral_call *call);
+int local_get_archive(corral_sbx *sbx, const char *dir, const struct corral_sink *sink, corral_call *call);
+
+int local_pause(corral_sbx *sbx, corral_call *call);
+int local_resume(corral_sbx *sbx, corral_call *call);
+/* Send sig to every process of the sandbox except the holder's own two. */
+int local_signal_all(const struct local_meta *m, int sig);
+
+int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call);
+int local_attach(void *ps, const char *state_json, corral_sbx **out, corral_call *call);
+int local_state(corral_sbx *sbx, char **json, corral_call *call);
+int local_running(corral_sbx *sbx, corral_call *call);
+int local_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call);
+int local_destroy(corral_sbx *sbx, corral_call *call);
+int local_remove(void *ps, const char *state_json, corral_call *call);
+void local_close(corral_sbx *sbx);
+
+/* Kill the holder in m (verified by start time) and wait briefly for it. */
+void local_kill_holder(const struct local_meta *m);
+
+#endif /* CORRAL_SANDBOX_LOCAL_H */

@@ -1,0 +1,121 @@
+/* sandbox_local: the plugin descriptor, config schema and ops table.
+ *
+ * What is enforced how (see also README.md in this directory):
+ *  - isolation: bubblewrap with user, mount, pid, ipc, uts and (network
+ *    "none") net namespaces; host /usr /bin /lib* /sbin /etc read-only,
+ *    /etc/shadow masked; /proc, a minimal /dev, a tmpfs /tmp; every
+ *    command runs with no capabilities and no_new_privs.
+ *  - memory_bytes -> RLIMIT_AS, pids_max -> RLIMIT_NPROC, file_size_bytes
+ *    -> RLIMIT_FSIZE, set in each command before exec.  cpus: not enforced.
+ *  - TTL: the holder is `sleep <ttl>`; when it exits the namespaces die.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "local.h"
+
+static const struct corral_host *g_host;
+
+static const struct corral_option local_options[] = {
+    {"bwrap", CORRAL_OPT_STRING, 0, "\"bwrap\"",
+     "bubblewrap executable: a name looked up on PATH or an absolute path (Debian package `bubblewrap`)"},
+    {"state_dir", CORRAL_OPT_STRING, 0, NULL,
+     "where per-sandbox state and workspaces live; default $XDG_STATE_HOME/corral/local, "
+     "/var/lib/corral/local for root"},
+    {"default_ttl_s", CORRAL_OPT_INT, 0, "86400",
+     "TTL in seconds for sandboxes whose spec gives none; 0 = no TTL (live until destroyed)"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static int local_init(const corral_config *cfg, void **state, corral_call *call)
+{
+    const struct corral_host *h = g_host;
+    struct local_plugin *lp = calloc(1, sizeof(*lp));
+    if (!lp)
+        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    lp->host = h;
+    const char *bwrap = cfg && h->config_string ? h->config_string(cfg, "bwrap") : NULL;
+    const char *dir = cfg && h->config_string ? h->config_string(cfg, "state_dir") : NULL;
+    lp->default_ttl_s = cfg && h->config_int ? h->config_int(cfg, "default_ttl_s") : 86400;
+    if (lp->default_ttl_s < 0)
+        lp->default_ttl_s = 0;
+    lp->bwrap = strdup(bwrap && *bwrap ? bwrap : "bwrap");
+    lp->state_root = dir && *dir ? strdup(dir) : local_default_state_root();
+    if (!lp->bwrap || !lp->state_root) {
+        free(lp->bwrap);
+        free(lp->state_root);
+        free(lp);
+        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    }
+    if (lp->state_root[0] != '/') {
+        free(lp->bwrap);
+        free(lp->state_root);
+        free(lp);
+        return h->fail(call, CORRAL_ECONFIG, "local: state_dir must be an absolute path");
+    }
+    *state = lp;
+    return 0;
+}
+
+static void local_fini(void *state)
+{
+    struct local_plugin *lp = state;
+    if (!lp)
+        return;
+    free(lp->bwrap);
+    free(lp->state_root);
+    free(lp);
+}
+
+static const struct corral_sandbox_ops local_ops = {
+    .struct_size = sizeof(struct corral_sandbox_ops),
+    .caps = CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .create = local_create,
+    .attach = local_attach,
+    .state = local_state,
+    .exec = local_exec,
+    .spawn = local_spawn,
+    .job_wait = local_job_wait,
+    .job_kill = local_job_kill,
+    .job_free = local_job_free,
+    .read_file = local_read_file,
+    .write_file = local_write_file,
+    .put_archive = local_put_archive,
+    .get_archive = local_get_archive,
+    .pause = local_pause,
+    .resume = local_resume,
+    .running = local_running,
+    .list = local_list,
+    .destroy = local_destroy,
+    .remove = local_remove,
+    .close = local_close,
+};
+
+static const struct corral_plugin local_plugin_desc = {
+    .struct_size = sizeof(struct corral_plugin),
+    .abi_version = CORRAL_ABI(1, 0),
+    .kind = CORRAL_PLUGIN_SANDBOX,
+    .name = "local",
+    .version = "0.1.0",
+    .description = "local sandboxes with bubblewrap (user/mount/pid/net/ipc/uts namespaces)",
+    .options = local_options,
+    .option_size = sizeof(struct corral_option),
+    .ops = &local_ops,
+    .init = local_init,
+    .fini = local_fini,
+};
+
+CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
+{
+    if (!offer || !offer->host)
+        return NULL;
+    int has_v1 = 0;
+    for (size_t i = 0; i < offer->n_abi_majors; i++)
+        if (offer->abi_majors[i] == 1)
+            has_v1 = 1;
+    const struct corral_host *h = offer->host;
+    if (!has_v1 || !CORRAL_HAS(h, fail) || !CORRAL_HAS(h, remaining_ms))
+        return NULL;
+    g_host = h;
+    return &local_plugin_desc;
+}

@@ -1,0 +1,536 @@
+/* sandbox_local: sandbox life cycle (create, attach, state, running, list,
+ * destroy, remove, close). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "local.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static const char holder_path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void local_kill_holder(const struct local_meta *m)
+{
+    if (m->holder_pid <= 1 || m->holder_start == 0)
+        return;
+    int pfd = (int)syscall(SYS_pidfd_open, m->holder_pid, 0);
+    if (pfd < 0)
+        return;
+    /* The pidfd pins the process: check it is ours, then signal through it. */
+    if (local_proc_start(-1, m->holder_pid) == m->holder_start) {
+        if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0) {
+            struct pollfd p = {pfd, POLLIN, 0};
+            poll(&p, 1, 2000);
+        }
+    }
+    close(pfd);
+}
+
+/* Turn spec.user into bwrap's --uid/--gid (numeric ids or "root"). */
+static int parse_user(const char *user, char *uid, char *gid, size_t sz)
+{
+    uid[0] = gid[0] = '\0';
+    if (!user || !*user)
+        return 0;
+    if (!strcmp(user, "root"))
+        user = "0";
+    const char *colon = strchr(user, ':');
+    size_t ulen = colon ? (size_t)(colon - user) : strlen(user);
+    const char *g = colon ? colon + 1 : user;
+    size_t glen = colon ? strlen(g) : ulen;
+    if (ulen == 0 || ulen >= sz || glen == 0 || glen >= sz)
+        return -1;
+    for (size_t i = 0; i < ulen; i++)
+        if (user[i] < '0' || user[i] > '9')
+            return -1;
+    for (size_t i = 0; i < glen; i++)
+        if (g[i] < '0' || g[i] > '9')
+            return -1;
+    memcpy(uid, user, ulen);
+    uid[ulen] = '\0';
+    memcpy(gid, g, glen);
+    gid[glen] = '\0';
+    return 0;
+}
+
+static void read_log(const char *dir, char *msg, size_t sz)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/holder.log", dir);
+    msg[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, msg, sz - 1);
+    close(fd);
+    if (n < 0)
+        n = 0;
+    msg[n] = '\0';
+    for (char *p = msg; *p; p++)
+        if (*p == '\n')
+            *p = (p[1] ? ' ' : '\0');
+}
+
+/* Start bwrap detached (setsid + double fork) and wait for the holder's
+ * ready byte and bwrap's info JSON.  Returns 0 with *pid = the holder. */
+static int start_holder(const struct corral_host *h, char **argv, const char *dir, pid_t *pid, corral_call *call)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/holder.log", dir);
+    int logfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int ready[2] = {-1, -1}, info[2] = {-1, -1};
+    int rc = 0;
+    if (logfd < 0 || devnull < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(info, O_CLOEXEC) < 0)
+        rc = h->fail(call, CORRAL_EIO, "local: cannot prepare the holder: %s", strerror(errno));
+    char *const envp[] = {(char *)holder_path_env, NULL};
+    pid_t c1 = rc ? -1 : fork();
+    if (!rc && c1 < 0)
+        rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
+    if (c1 == 0) {
+        setsid();
+        pid_t c2 = fork();
+        if (c2 != 0)
+            _exit(c2 < 0 ? 1 : 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < 65; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                signal(sig, SIG_DFL);
+        int r = fcntl(ready[1], F_DUPFD_CLOEXEC, 10), i = fcntl(info[1], F_DUPFD_CLOEXEC, 10);
+        if (r < 0 || i < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
+            dup2(r, 3) < 0 || dup2(i, 4) < 0)
+            _exit(126);
+        syscall(SYS_close_range, 5U, ~0U, 0U);
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    if (logfd >= 0)
+        close(logfd);
+    if (devnull >= 0)
+        close(devnull);
+    if (ready[1] >= 0)
+        close(ready[1]);
+    if (info[1] >= 0)
+        close(info[1]);
+    if (c1 > 0) {
+        int st;
+        while (waitpid(c1, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    char buf[4096];
+    size_t blen = 0;
+    int got_ready = 0, ready_eof = 0;
+    *pid = -1;
+    int64_t limit = mono_ms() + 30000;
+    while (!rc && !(got_ready && *pid > 0) && !ready_eof) {
+        int64_t left = h->remaining_ms ? h->remaining_ms(call) : INT64_MAX;
+        int64_t wait = limit - mono_ms();
+        if (left < wait)
+            wait = left;
+        if (wait <= 0) {
+            rc = h->fail(call, CORRAL_ETIMEDOUT, "local: bwrap did not start the sandbox in time");
+            break;
+        }
+        struct pollfd fds[2] = {{ready[0], POLLIN, 0}, {info[0], POLLIN, 0}};
+        int nf = info[0] >= 0 ? 2 : 1;
+        if (poll(fds, (nfds_t)nf, (int)(wait > 1000 ? 1000 : wait)) < 0 && errno != EINTR)
+            break;
+        if (fds[0].revents) {
+            char b;
+            ssize_t n = read(ready[0], &b, 1);
+            if (n == 1)
+                got_ready = 1;
+            else if (n == 0)
+                ready_eof = 1;
+        }
+        if (nf == 2 && fds[1].revents) {
+            ssize_t n = read(info[0], buf + blen, sizeof(buf) - 1 - blen);
+            if (n > 0) {
+                blen += (size_t)n;
+                buf[blen] = '\0';
+                cJSON *o = cJSON_Parse(buf);
+                const cJSON *cp = cJSON_GetObjectItemCaseSensitive(o, "child-pid");
+                if (cJSON_IsNumber(cp))
+                    *pid = (pid_t)cp->valuedouble;
+                cJSON_Delete(o);
+            }
+            if (n <= 0 || *pid > 0 || blen >= sizeof(buf) - 1) {
+                close(info[0]);
+                info[0] = -1;
+            }
+        }
+    }
+    if (!rc && !(got_ready && *pid > 0)) {
+        char msg[1024];
+        read_log(dir, msg, sizeof(msg));
+        rc = h->fail(call, CORRAL_EIO, "local: bwrap could not create the sandbox: %s",
+                     msg[0] ? msg : "no message");
+    }
+    if (ready[0] >= 0)
+        close(ready[0]);
+    if (info[0] >= 0)
+        close(info[0]);
+    return rc;
+}
+
+static struct corral_sbx *new_handle(struct local_plugin *lp, char *dir, struct local_meta *m, char **env)
+{
+    struct corral_sbx *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->lp = lp;
+    s->dir = dir;
+    s->meta = *m;
+    s->env = env;
+    return s;
+}
+
+int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
+{
+    struct local_plugin *lp = ps;
+    const struct corral_host *h = lp->host;
+    *out = NULL;
+    if (!spec || !local_id_valid(spec->id))
+        return h->fail(call, CORRAL_EINVAL, "local: the sandbox id must match [A-Za-z0-9._-]{1,128}");
+    const char *root_image = NULL;
+    if (spec->image && spec->image[0] && strcmp(spec->image, "host") != 0) {
+        struct stat st;
+        if (spec->image[0] != '/' || stat(spec->image, &st) < 0 || !S_ISDIR(st.st_mode))
+            return h->fail(call, CORRAL_ENOTSUP,
+                           "local: image must be \"host\" (default) or an absolute rootfs directory, not '%s'",
+                           spec->image);
+        root_image = spec->image;
+    }
+    if (spec->network == CORRAL_NET_POLICY)
+        return h->fail(call, CORRAL_ENOTSUP, "local: egress policies are not supported (use none or full)");
+    char uid[16], gid[16];
+    if (parse_user(spec->user, uid, gid, sizeof(uid)) < 0)
+        return h->fail(call, CORRAL_ENOTSUP, "local: user must be numeric (uid or uid:gid) or root");
+    const char *workdir = spec->workdir && spec->workdir[0] ? spec->workdir : "/workspace";
+    if (workdir[0] != '/')
+        return h->fail(call, CORRAL_EINVAL, "local: workdir must be absolute");
+    char *bwrap = local_which(lp->bwrap);
+    if (!bwrap)
+        return h->fail(call, CORRAL_ENOTFOUND,
+                       "local: bubblewrap ('%s') not found: install the Debian package `bubblewrap`", lp->bwrap);
+    int64_t ttl = spec->ttl_s > 0 ? spec->ttl_s : lp->default_ttl_s;
+
+    int rc = 0;
+    char *dir = NULL, *ws = NULL;
+    char **argv = NULL;
+    struct local_meta m = {0};
+    char **env = NULL;
+    int e = local_mkdir_p(lp->state_root, 0700);
+    if (e < 0) {
+        rc = h->fail(call, CORRAL_EIO, "local: state dir %s: %s", lp->state_root, strerror(-e));
+        goto fail;
+    }
+    dir = local_state_dir(lp, spec->id);
+    if (!dir || asprintf(&ws, "%s/ws", dir) < 0) {
+        ws = NULL;
+        rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (mkdir(dir, 0700) < 0) {
+        if (errno != EEXIST) {
+            rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", dir, strerror(errno));
+            goto fail;
+        }
+        struct local_meta old;
+        if (local_meta_load(dir, &old) == 0) {
+            int alive = local_holder_alive(&old);
+            local_meta_free(&old);
+            if (alive) {
+                free(dir);
+                dir = NULL; /* not ours to remove */
+                rc = h->fail(call, CORRAL_EEXIST, "local: sandbox %s already exists", spec->id);
+                goto fail;
+            }
+        }
+        /* A dead leftover under the same id: reuse the name. */
+        local_rm_rf(dir);
+        if (mkdir(dir, 0700) < 0) {
+            rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", dir, strerror(errno));
+            goto fail;
+        }
+    }
+    if (mkdir(ws, 0755) < 0 && errno != EEXIST) {
+        rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", ws, strerror(errno));
+        goto fail;
+    }
+    e = local_env_save(dir, spec->env);
+    if (e < 0) {
+        rc = h->fail(call, CORRAL_EIO, "local: cannot write the env file: %s", strerror(-e));
+        goto fail;
+    }
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        const struct corral_mount *mt = &spec->mounts[i];
+        if (!mt->host_path || mt->host_path[0] != '/' || access(mt->host_path, F_OK) < 0) {
+            rc = h->fail(call, CORRAL_EINVAL, "local: mount source '%s' must be an existing absolute path",
+                         mt->host_path ? mt->host_path : "(null)");
+            goto fail;
+        }
+    }
+    struct local_holder_args ha = {.bwrap = bwrap, .root_image = root_image, .workspace = ws,
+                                   .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL,
+                                   .ready_fd = 3, .info_fd = 4, .uid = uid[0] ? uid : NULL,
+                                   .gid = gid[0] ? gid : NULL, .ttl_s = ttl, .mounts = spec->mounts,
+                                   .n_mounts = spec->n_mounts};
+    argv = local_holder_argv(&ha);
+    if (!argv) {
+        rc = h->fail(call, CORRAL_EINVAL, "local: invalid mounts (paths must be absolute)");
+        goto fail;
+    }
+    m.id = strdup(spec->id);
+    m.workdir = strdup(workdir);
+    m.labels = local_strv_dup(spec->labels);
+    m.created = (int64_t)time(NULL);
+    m.deadline = ttl > 0 ? m.created + ttl : 0;
+    m.net_shared = ha.share_net;
+    m.limits.memory_bytes = spec->memory_bytes;
+    m.limits.pids_max = spec->pids_max;
+    m.limits.fsize_bytes = CORRAL_HAS_FIELD(spec, file_size_bytes) ? spec->file_size_bytes : 0;
+    env = local_strv_dup(spec->env);
+    if (!m.id || !m.workdir || !m.labels || !env) {
+        rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = start_holder(h, argv, dir, &m.holder_pid, call);
+    if (rc)
+        goto fail;
+    m.holder_start = local_proc_start(-1, m.holder_pid);
+    if (m.holder_start == 0) {
+        rc = h->fail(call, CORRAL_EIO, "local: the sandbox holder exited right after start");
+        goto fail;
+    }
+    e = local_meta_save(dir, &m);
+    if (e < 0) {
+        rc = h->fail(call, CORRAL_EIO, "local: cannot write meta.json: %s", strerror(-e));
+        goto fail;
+    }
+    *out = new_handle(lp, dir, &m, env);
+    if (!*out) {
+        rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    free(ws);
+    free(bwrap);
+    local_strv_free(argv);
+    return 0;
+fail:
+    if (m.holder_pid > 0)
+        local_kill_holder(&m);
+    if (dir)
+        local_rm_rf(dir);
+    local_meta_free(&m);
+    local_strv_free(env);
+    local_strv_free(argv);
+    free(dir);
+    free(ws);
+    free(bwrap);
+    return rc;
+}
+
+/* The id named by a state JSON (from state() or list()), validated. */
+static char *state_id(const char *state_json)
+{
+    cJSON *o = cJSON_Parse(state_json ? state_json : "");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    char *out = cJSON_IsString(id) && local_id_valid(id->valuestring) ? strdup(id->valuestring) : NULL;
+    cJSON_Delete(o);
+    return out;
+}
+
+int local_attach(void *ps, const char *state_json, corral_sbx **out, corral_call *call)
+{
+    struct local_plugin *lp = ps;
+    const struct corral_host *h = lp->host;
+    *out = NULL;
+    /* Only the id is taken from the JSON: the state dir is always derived
+     * from our own root, so a forged state cannot point us elsewhere. */
+    char *id = state_id(state_json);
+    if (!id)
+        return h->fail(call, CORRAL_EINVAL, "local: state JSON without a valid id");
+    char *dir = local_state_dir(lp, id);
+    struct local_meta m;
+    int e = dir ? local_meta_load(dir, &m) : -ENOMEM;
+    if (e < 0) {
+        int rc = h->fail(call, e == -ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO, "local: sandbox %s: %s", id,
+                         e == -ENOENT ? "not found" : strerror(-e));
+        free(id);
+        free(dir);
+        return rc;
+    }
+    free(id);
+    if (!local_holder_alive(&m)) {
+        int rc = h->fail(call, CORRAL_ENOTFOUND, "local: sandbox %s is gone (TTL or destroy)", m.id);
+        local_meta_free(&m);
+        free(dir);
+        return rc;
+    }
+    char **env = NULL;
+    e = local_env_load(dir, &env);
+    if (e < 0) {
+        local_strv_free(env);
+        local_meta_free(&m);
+        free(dir);
+        return h->fail(call, CORRAL_EIO, "local: cannot read the env file: %s", strerror(-e));
+    }
+    struct corral_sbx *s = new_handle(lp, dir, &m, env);
+    if (!s) {
+        local_strv_free(env);
+        local_meta_free(&m);
+        free(dir);
+        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    }
+    if (local_is_paused(dir)) {
+        int rc = local_resume(s, call);
+        if (rc) {
+            local_close(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+int local_state(corral_sbx *sbx, char **json, corral_call *call)
+{
+    *json = local_meta_to_json(&sbx->meta, sbx->dir);
+    return *json ? 0 : sbx->lp->host->fail(call, CORRAL_ENOMEM, "out of memory");
+}
+
+int local_running(corral_sbx *sbx, corral_call *call)
+{
+    (void)call;
+    return local_holder_alive(&sbx->meta) && !local_is_paused(sbx->dir);
+}
+
+static int labels_match(char *const *labels, const char *const *filters)
+{
+    for (size_t i = 0; filters && filters[i]; i++) {
+        const char *f = filters[i];
+        const char *eq = strchr(f, '=');
+        size_t klen = eq ? (size_t)(eq - f) : strlen(f);
+        int hit = 0;
+        for (size_t j = 0; labels && labels[j] && !hit; j++) {
+            const char *l = labels[j];
+            if (strncmp(l, f, klen) != 0 || (l[klen] != '=' && l[klen] != '\0'))
+                continue;
+            const char *lv = l[klen] == '=' ? l + klen + 1 : "";
+            hit = !eq || strcmp(lv, eq + 1) == 0;
+        }
+        if (!hit)
+            return 0;
+    }
+    return 1;
+}
+
+int local_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call)
+{
+    struct local_plugin *lp = ps;
+    DIR *d = opendir(lp->state_root);
+    if (!d)
+        return errno == ENOENT ? 0
+                               : lp->host->fail(call, CORRAL_EIO, "local: %s: %s", lp->state_root,
+                                                strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (!rc && (de = readdir(d)) != NULL) {
+        if (!local_id_valid(de->d_name))
+            continue;
+        char *dir = local_state_dir(lp, de->d_name);
+        if (!dir)
+            break;
+        struct local_meta m;
+        int have = local_meta_load(dir, &m) == 0;
+        if (!have) {
+            /* A crashed create: no labels, so only an unfiltered list sees it. */
+            memset(&m, 0, sizeof(m));
+            m.id = strdup(de->d_name);
+        }
+        if (m.id && labels_match(m.labels, filters) && (have || !filters || !filters[0])) {
+            const char *status = !have                       ? "unknown"
+                                 : !local_holder_alive(&m) ? "stopped"
+                                 : local_is_paused(dir)      ? "paused"
+                                                             : "running";
+            char *js = local_meta_to_json(&m, dir);
+            const char *const none[] = {NULL};
+            struct corral_sandbox_info info = {sizeof(info), m.id, status,
+                                               m.labels ? (const char *const *)m.labels : none, js};
+            if (js && cb(ud, &info) != 0)
+                rc = 1;
+            free(js);
+        }
+        local_meta_free(&m);
+        free(dir);
+    }
+    closedir(d);
+    return 0;
+}
+
+int local_destroy(corral_sbx *sbx, corral_call *call)
+{
+    local_kill_holder(&sbx->meta);
+    int e = local_rm_rf(sbx->dir);
+    if (e < 0)
+        return sbx->lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", sbx->dir, strerror(-e));
+    return 0;
+}
+
+int local_remove(void *ps, const char *state_json, corral_call *call)
+{
+    struct local_plugin *lp = ps;
+    char *id = state_id(state_json);
+    if (!id)
+        return lp->host->fail(call, CORRAL_EINVAL, "local: state JSON without a valid id");
+    char *dir = local_state_dir(lp, id);
+    free(id);
+    if (!dir)
+        return lp->host->fail(call, CORRAL_ENOMEM, "out of memory");
+    struct local_meta m;
+    if (local_meta_load(dir, &m) == 0) {
+        local_kill_holder(&m);
+        local_meta_free(&m);
+    }
+    int e = local_rm_rf(dir);
+    int rc = e < 0 ? lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", dir, strerror(-e)) : 0;
+    free(dir);
+    return rc;
+}
+
+void local_close(corral_sbx *sbx)
+{
+    if (!sbx)
+        return;
+    local_meta_free(&sbx->meta);
+    for (size_t i = 0; sbx->env && sbx->env[i]; i++)
+        explicit_bzero(sbx->env[i], strlen(sbx->env[i]));
+    local_strv_free(sbx->env);
+    free(sbx->dir);
+    free(sbx);
+}

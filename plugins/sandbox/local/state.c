@@ -1,0 +1,454 @@
+/* sandbox_local: the per-sandbox state directory, meta.json, the env file
+ * and the /proc probes that tell whether a holder is still the one we
+ * started (pid + start time guard against pid reuse). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "local.h"
+
+int local_id_valid(const char *id)
+{
+    if (!id || !*id || id[0] == '.' || strlen(id) > 128)
+        return 0;
+    for (const char *p = id; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+char *local_state_dir(const struct local_plugin *lp, const char *id)
+{
+    char *out = NULL;
+    if (asprintf(&out, "%s/%s", lp->state_root, id) < 0)
+        return NULL;
+    return out;
+}
+
+char *local_default_state_root(void)
+{
+    char *out = NULL;
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    int rc;
+    if (xdg && xdg[0] == '/')
+        rc = asprintf(&out, "%s/corral/local", xdg);
+    else if (geteuid() == 0)
+        rc = asprintf(&out, "/var/lib/corral/local");
+    else if (home && home[0] == '/')
+        rc = asprintf(&out, "%s/.local/state/corral/local", home);
+    else
+        rc = asprintf(&out, "/tmp/corral-%u/local", (unsigned)geteuid());
+    return rc < 0 ? NULL : out;
+}
+
+int local_mkdir_p(const char *path, mode_t mode)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -ENOMEM;
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, mode) < 0 && errno != EEXIST) {
+                rc = -errno;
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+/* Remove the contents of the directory open as dfd, then nothing else. */
+static int rm_contents(int dfd)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int e = -errno;
+        close(dfd);
+        return e;
+    }
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            continue;
+        if (errno != EISDIR && errno != EPERM) {
+            if (errno != ENOENT && rc == 0)
+                rc = -errno;
+            continue;
+        }
+        /* A directory: make it traversable, empty it, remove it. */
+        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+            fchmodat(dirfd(d), de->d_name, 0700, 0);
+            sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (sub < 0) {
+            if (rc == 0)
+                rc = -errno;
+            continue;
+        }
+        fchmod(sub, 0700);
+        int r = rm_contents(sub);
+        if (r < 0 && rc == 0)
+            rc = r;
+        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT && rc == 0)
+            rc = -errno;
+    }
+    closedir(d);
+    return rc;
+}
+
+int local_rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        chmod(path, 0700);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+    }
+    int rc = rm_contents(fd);
+    if (rmdir(path) < 0 && errno != ENOENT && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+/* ---- meta.json -------------------------------------------------------------- */
+
+char *local_meta_to_json(const struct local_meta *m, const char *dir)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "backend", "local");
+    cJSON_AddStringToObject(o, "id", m->id ? m->id : "");
+    if (dir)
+        cJSON_AddStringToObject(o, "state_dir", dir);
+    cJSON_AddStringToObject(o, "workdir", m->workdir ? m->workdir : "/workspace");
+    cJSON_AddNumberToObject(o, "holder_pid", (double)m->holder_pid);
+    cJSON_AddNumberToObject(o, "holder_start", (double)m->holder_start);
+    cJSON_AddNumberToObject(o, "created", (double)m->created);
+    cJSON_AddNumberToObject(o, "deadline", (double)m->deadline);
+    cJSON_AddBoolToObject(o, "net_shared", m->net_shared);
+    cJSON *lim = cJSON_AddObjectToObject(o, "limits");
+    if (lim) {
+        cJSON_AddNumberToObject(lim, "memory_bytes", (double)m->limits.memory_bytes);
+        cJSON_AddNumberToObject(lim, "pids_max", (double)m->limits.pids_max);
+        cJSON_AddNumberToObject(lim, "fsize_bytes", (double)m->limits.fsize_bytes);
+    }
+    cJSON *labels = cJSON_AddObjectToObject(o, "labels");
+    for (size_t i = 0; labels && m->labels && m->labels[i]; i++) {
+        const char *kv = m->labels[i];
+        const char *eq = strchr(kv, '=');
+        char key[256];
+        size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+        if (klen >= sizeof(key))
+            klen = sizeof(key) - 1;
+        memcpy(key, kv, klen);
+        key[klen] = '\0';
+        cJSON_AddStringToObject(labels, key, eq ? eq + 1 : "");
+    }
+    char *txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return txt;
+}
+
+static int64_t num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) && v->valuestring ? strdup(v->valuestring) : NULL;
+}
+
+void local_meta_free(struct local_meta *m)
+{
+    free(m->id);
+    free(m->workdir);
+    local_strv_free(m->labels);
+    memset(m, 0, sizeof(*m));
+}
+
+int local_meta_from_json(const char *json, struct local_meta *m)
+{
+    memset(m, 0, sizeof(*m));
+    cJSON *o = cJSON_Parse(json);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    m->id = str(o, "id");
+    m->workdir = str(o, "workdir");
+    m->holder_pid = (pid_t)num(o, "holder_pid");
+    m->holder_start = (uint64_t)num(o, "holder_start");
+    m->created = num(o, "created");
+    m->deadline = num(o, "deadline");
+    m->net_shared = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "net_shared"));
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(o, "limits");
+    m->limits.memory_bytes = num(lim, "memory_bytes");
+    m->limits.pids_max = num(lim, "pids_max");
+    m->limits.fsize_bytes = num(lim, "fsize_bytes");
+    size_t n = 0;
+    m->labels = calloc(1, sizeof(char *));
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels");
+    const cJSON *it;
+    int bad = !m->labels;
+    cJSON_ArrayForEach(it, labels)
+    {
+        if (bad || !cJSON_IsString(it) || !it->string)
+            continue;
+        char *kv = NULL;
+        if (asprintf(&kv, "%s=%s", it->string, it->valuestring) < 0) {
+            bad = 1;
+            continue;
+        }
+        if (local_strv_push(&m->labels, &n, kv) < 0)
+            bad = 1;
+        free(kv);
+    }
+    cJSON_Delete(o);
+    if (bad || !m->id || !local_id_valid(m->id)) {
+        local_meta_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r < 0) {
+                free(buf);
+                buf = NULL;
+            }
+            break;
+        }
+        n += (size_t)r;
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int e = errno;
+    close(fd);
+    if (buf) {
+        buf[n] = '\0';
+        if (len)
+            *len = n;
+    }
+    errno = e;
+    return buf;
+}
+
+int local_meta_load(const char *dir, struct local_meta *m)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/meta.json", dir);
+    char *txt = slurp(path, NULL);
+    if (!txt)
+        return errno == ENOENT ? -ENOENT : -EIO;
+    int rc = local_meta_from_json(txt, m) < 0 ? -EINVAL : 0;
+    free(txt);
+    return rc;
+}
+
+static int write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+{
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return -errno;
+    fchmod(fd, mode);
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = -errno;
+            close(fd);
+            unlink(tmp);
+            return e;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        int e = -errno;
+        unlink(tmp);
+        return e;
+    }
+    return 0;
+}
+
+int local_meta_save(const char *dir, const struct local_meta *m)
+{
+    char *txt = local_meta_to_json(m, NULL);
+    if (!txt)
+        return -ENOMEM;
+    int rc = write_atomic(dir, "meta.json", txt, strlen(txt), 0644);
+    free(txt);
+    return rc;
+}
+
+int local_env_save(const char *dir, const char *const *env)
+{
+    size_t len = 0;
+    for (size_t i = 0; env && env[i]; i++)
+        len += strlen(env[i]) + 1;
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return -ENOMEM;
+    size_t off = 0;
+    for (size_t i = 0; env && env[i]; i++) {
+        size_t l = strlen(env[i]) + 1;
+        memcpy(buf + off, env[i], l);
+        off += l;
+    }
+    int rc = write_atomic(dir, "env", buf, len, 0600);
+    explicit_bzero(buf, len);
+    free(buf);
+    return rc;
+}
+
+int local_env_load(const char *dir, char ***env)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/env", dir);
+    size_t len = 0;
+    char *buf = slurp(path, &len);
+    *env = calloc(1, sizeof(char *));
+    if (!*env) {
+        free(buf);
+        return -ENOMEM;
+    }
+    if (!buf)
+        return errno == ENOENT ? 0 : -errno;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t off = 0; off < len;) {
+        const char *s = buf + off;
+        size_t l = strnlen(s, len - off);
+        if (l > 0 && strchr(s, '=') && local_strv_push(env, &n, s) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        off += l + 1;
+    }
+    explicit_bzero(buf, len);
+    free(buf);
+    return rc;
+}
+
+/* ---- /proc ------------------------------------------------------------------- */
+
+uint64_t local_parse_stat_start(const char *stat_text, char *state)
+{
+    /* "pid (comm) S ppid ..." where comm may hold spaces and parens: the
+     * fields after the LAST ')' are fixed.  starttime is field 22, i.e. the
+     * 20th field after the comm. */
+    const char *p = strrchr(stat_text, ')');
+    if (!p || p[1] != ' ')
+        return 0;
+    p += 2;
+    if (state)
+        *state = *p;
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return 0;
+        p++;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (errno || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
+        return 0;
+    return (uint64_t)v;
+}
+
+uint64_t local_proc_start(int proc_dirfd, pid_t pid)
+{
+    int fd;
+    if (proc_dirfd >= 0) {
+        fd = openat(proc_dirfd, "stat", O_RDONLY | O_CLOEXEC);
+    } else {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return 0;
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char st = 0;
+    uint64_t start = local_parse_stat_start(buf, &st);
+    if (st == 'Z' || st == 'X')
+        return 0;
+    return start;
+}
+
+int local_holder_alive(const struct local_meta *m)
+{
+    if (m->holder_pid <= 1 || m->holder_start == 0)
+        return 0;
+    return local_proc_start(-1, m->holder_pid) == m->holder_start;
+}
+
+int local_is_paused(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/paused", dir);
+    return access(path, F_OK) == 0;
+}

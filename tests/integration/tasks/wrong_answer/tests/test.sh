@@ -1,0 +1,3 @@
+#!/bin/bash
+# No reward.txt: the reward comes from the exit status.
+test "$(cat /workspace/answer.txt)" = 42

@@ -1,0 +1,226 @@
+/* Pure pieces of sandbox_local: the holder's bwrap argv, /proc stat
+ * parsing, meta.json and the env file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "local.h"
+
+/* A fake host file system: merged /usr (bin, lib, lib64, sbin are links),
+ * /etc and /etc/shadow present, nothing else. */
+static int fake_probe(const char *path, char *link, size_t sz)
+{
+    static const char *const dirs[] = {"/usr", "/etc", "/etc/shadow", NULL};
+    static const char *const links[][2] = {
+        {"/bin", "usr/bin"}, {"/lib", "usr/lib"}, {"/lib64", "usr/lib64"}, {"/sbin", "usr/sbin"}, {NULL, NULL}};
+    for (size_t i = 0; dirs[i]; i++)
+        if (!strcmp(path, dirs[i]))
+            return 1;
+    for (size_t i = 0; links[i][0]; i++)
+        if (!strcmp(path, links[i][0])) {
+            snprintf(link, sz, "%s", links[i][1]);
+            return 2;
+        }
+    return 0;
+}
+
+/* Index of the first occurrence of the triple (a, b, c) in v, or -1. */
+static int find3(char **v, const char *a, const char *b, const char *c)
+{
+    for (int i = 0; v[i]; i++) {
+        if (strcmp(v[i], a) != 0)
+            continue;
+        if (b && (!v[i + 1] || strcmp(v[i + 1], b) != 0))
+            continue;
+        if (c && (!v[i + 1] || !v[i + 2] || strcmp(v[i + 2], c) != 0))
+            continue;
+        return i;
+    }
+    return -1;
+}
+
+static void test_holder_argv(void **st)
+{
+    (void)st;
+    struct corral_mount mounts[] = {{"/run/gate.sock", "/run/corral/gate.sock", 1}, {"/data", "/data", 0}};
+    struct local_holder_args a = {.bwrap = "/usr/bin/bwrap", .workspace = "/s/ws", .workdir = "/workspace",
+                                  .ready_fd = 3, .info_fd = 4, .ttl_s = 600, .mounts = mounts, .n_mounts = 2,
+                                  .probe = fake_probe};
+    char **v = local_holder_argv(&a);
+    assert_non_null(v);
+    assert_string_equal(v[0], "/usr/bin/bwrap");
+    for (const char *const *ns = (const char *const[]){"--unshare-user", "--unshare-pid", "--unshare-ipc",
+                                                        "--unshare-uts", "--unshare-net", NULL};
+         *ns; ns++)
+        assert_true(find3(v, *ns, NULL, NULL) > 0);
+    assert_true(find3(v, "--ro-bind", "/usr", "/usr") > 0);
+    assert_true(find3(v, "--ro-bind", "/etc", "/etc") > 0);
+    assert_true(find3(v, "--symlink", "usr/bin", "/bin") > 0);
+    assert_true(find3(v, "--symlink", "usr/lib64", "/lib64") > 0);
+    assert_true(find3(v, "--ro-bind", "/dev/null", "/etc/shadow") > 0);
+    assert_int_equal(find3(v, "--ro-bind", "/lib32", NULL), -1);
+    assert_true(find3(v, "--proc", "/proc", NULL) > 0);
+    assert_true(find3(v, "--dev", "/dev", NULL) > 0);
+    assert_true(find3(v, "--tmpfs", "/tmp", NULL) > 0);
+    assert_true(find3(v, "--bind", "/s/ws", "/workspace") > 0);
+    assert_true(find3(v, "--ro-bind", "/run/gate.sock", "/run/corral/gate.sock") > 0);
+    assert_true(find3(v, "--bind", "/data", "/data") > 0);
+    assert_true(find3(v, "--info-fd", "4", NULL) > 0);
+    assert_true(find3(v, "--cap-drop", "ALL", NULL) > 0);
+    /* bwrap's own --setenv would put values into argv: never used. */
+    assert_int_equal(find3(v, "--setenv", NULL, NULL), -1);
+    /* Mounts come after the system dirs, so they can sit inside them. */
+    assert_true(find3(v, "--ro-bind", "/run/gate.sock", NULL) > find3(v, "--ro-bind", "/etc", "/etc"));
+    /* The holder command ends the argv: sh -c <script> name ttl. */
+    int dd = find3(v, "--", NULL, NULL);
+    assert_true(dd > 0);
+    assert_string_equal(v[dd + 1], "/bin/sh");
+    assert_non_null(strstr(v[dd + 3], "echo >&3"));
+    assert_non_null(strstr(v[dd + 3], "exec sleep"));
+    assert_string_equal(v[dd + 5], "600");
+    assert_null(v[dd + 6]);
+    local_strv_free(v);
+
+    /* Full network: no net namespace.  No TTL: sleep forever. */
+    a.share_net = 1;
+    a.ttl_s = 0;
+    a.n_mounts = 0;
+    a.uid = "1000";
+    a.gid = "1000";
+    v = local_holder_argv(&a);
+    assert_int_equal(find3(v, "--unshare-net", NULL, NULL), -1);
+    assert_true(find3(v, "--uid", "1000", NULL) > 0);
+    dd = find3(v, "--", NULL, NULL);
+    assert_string_equal(v[dd + 5], "infinity");
+    local_strv_free(v);
+
+    /* A relative mount path is refused. */
+    struct corral_mount bad[] = {{"relative", "/x", 0}};
+    a.mounts = bad;
+    a.n_mounts = 1;
+    assert_null(local_holder_argv(&a));
+}
+
+static void test_stat_parse(void **st)
+{
+    (void)st;
+    char state = 0;
+    const char *s = "4242 (sleep) S 1 4242 4242 0 -1 4194560 95 0 0 0 0 0 0 0 20 0 1 0 987654 2375680 "
+                    "128 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+    assert_int_equal(local_parse_stat_start(s, &state), 987654);
+    assert_int_equal(state, 'S');
+    /* A comm with spaces and parens does not shift the fields. */
+    const char *t = "7 (a) b (c) Z 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 123 0 0\n";
+    assert_int_equal(local_parse_stat_start(t, &state), 123);
+    assert_int_equal(state, 'Z');
+    assert_int_equal(local_parse_stat_start("garbage", NULL), 0);
+    assert_int_equal(local_parse_stat_start("1 (x) S 1 2", NULL), 0);
+    /* Our own process is alive with a non-zero start time. */
+    assert_true(local_proc_start(-1, getpid()) > 0);
+}
+
+static void test_ids(void **st)
+{
+    (void)st;
+    assert_true(local_id_valid("local-0123abcd"));
+    assert_true(local_id_valid("a.b_c-D"));
+    assert_false(local_id_valid(""));
+    assert_false(local_id_valid(NULL));
+    assert_false(local_id_valid(".hidden"));
+    assert_false(local_id_valid("a/b"));
+    assert_false(local_id_valid(".."));
+    assert_false(local_id_valid("a b"));
+}
+
+static void test_meta_roundtrip(void **st)
+{
+    (void)st;
+    char *labels[] = {"corral.owner=me", "corral.deadline=123", "flag", NULL};
+    struct local_meta m = {.id = "local-1", .workdir = "/w", .labels = labels, .holder_pid = 321,
+                           .holder_start = 99887766, .created = 1700000000, .deadline = 1700000600,
+                           .net_shared = 1, .limits = {1 << 20, 64, 4096}};
+    char *js = local_meta_to_json(&m, "/state/local-1");
+    assert_non_null(js);
+    assert_non_null(strstr(js, "\"state_dir\":\"/state/local-1\""));
+    struct local_meta b;
+    assert_int_equal(local_meta_from_json(js, &b), 0);
+    assert_string_equal(b.id, "local-1");
+    assert_string_equal(b.workdir, "/w");
+    assert_int_equal(b.holder_pid, 321);
+    assert_int_equal(b.holder_start, 99887766);
+    assert_int_equal(b.deadline, 1700000600);
+    assert_int_equal(b.net_shared, 1);
+    assert_int_equal(b.limits.memory_bytes, 1 << 20);
+    assert_int_equal(b.limits.pids_max, 64);
+    assert_int_equal(b.limits.fsize_bytes, 4096);
+    assert_string_equal(b.labels[0], "corral.owner=me");
+    assert_string_equal(b.labels[2], "flag=");
+    assert_null(b.labels[3]);
+    local_meta_free(&b);
+    free(js);
+    assert_int_equal(local_meta_from_json("{\"id\":\"../x\"}", &b), -1);
+    assert_int_equal(local_meta_from_json("[1]", &b), -1);
+    assert_int_equal(local_meta_from_json("not json", &b), -1);
+}
+
+static void test_env_file_and_rm(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/corral-local-pure-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *const env[] = {"A=1", "MULTI=line1\nline2", "Q='$(x)'", NULL};
+    assert_int_equal(local_env_save(dir, env), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/env", dir);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char **back = NULL;
+    assert_int_equal(local_env_load(dir, &back), 0);
+    assert_int_equal(local_strv_len((const char *const *)back), 3);
+    assert_string_equal(back[1], "MULTI=line1\nline2");
+    assert_string_equal(back[2], "Q='$(x)'");
+    local_strv_free(back);
+
+    /* rm -rf copes with unreadable directories. */
+    snprintf(path, sizeof(path), "%s/a/b/c", dir);
+    assert_int_equal(local_mkdir_p(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/a/b", dir);
+    chmod(path, 0);
+    assert_int_equal(local_rm_rf(dir), 0);
+    assert_int_equal(access(dir, F_OK), -1);
+    assert_int_equal(local_rm_rf(dir), 0);
+}
+
+static void test_env_set(void **st)
+{
+    (void)st;
+    char **v = calloc(1, sizeof(char *));
+    size_t n = 0;
+    assert_int_equal(local_env_set(&v, &n, "A=1"), 0);
+    assert_int_equal(local_env_set(&v, &n, "AB=2"), 0);
+    assert_int_equal(local_env_set(&v, &n, "A=3"), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], "A=3");
+    assert_string_equal(v[1], "AB=2");
+    local_strv_free(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_holder_argv),   cmocka_unit_test(test_stat_parse),
+        cmocka_unit_test(test_ids),           cmocka_unit_test(test_meta_roundtrip),
+        cmocka_unit_test(test_env_file_and_rm), cmocka_unit_test(test_env_set),
+    };
+    return cmocka_run_group_tests_name("sandbox_local_pure", tests, NULL, NULL);
+}

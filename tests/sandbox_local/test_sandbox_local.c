@@ -1,0 +1,940 @@
+/* sandbox_local.so driven through its ops table: the plugin's own test
+ * (the cross-backend conformance suite lives elsewhere).  Needs bubblewrap
+ * and a kernel that allows user namespaces for the running user. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "minihost.h"
+
+#ifndef PLUGIN_PATH
+#error PLUGIN_PATH must name the built sandbox_local.so
+#endif
+
+static struct minihost mh;
+static char state_root[256];
+static const struct corral_sandbox_ops *ops;
+static int seq;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+
+static int buf_write(void *ud, const void *p, size_t len)
+{
+    struct buf *b = ud;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *nd = realloc(b->data, cap);
+        if (!nd)
+            return CORRAL_ENOMEM;
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+static void buf_free(struct buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}
+
+struct memsrc {
+    const char *data;
+    size_t len, off;
+};
+
+static long mem_read(void *ud, void *p, size_t cap)
+{
+    struct memsrc *m = ud;
+    size_t n = m->len - m->off < cap ? m->len - m->off : cap;
+    memcpy(p, m->data + m->off, n);
+    m->off += n;
+    return (long)n;
+}
+
+static corral_sbx *make(const char *const *env, const char *const *labels, int64_t ttl)
+{
+    char id[64];
+    snprintf(id, sizeof(id), "local-t%d-%d", (int)getpid(), ++seq);
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .env = env, .labels = labels,
+                                       .ttl_s = ttl};
+    struct corral_call call;
+    minihost_call(&call, 30000);
+    corral_sbx *s = NULL;
+    int rc = ops->create(mh.state, &spec, &s, &call);
+    if (rc)
+        fprintf(stderr, "create: %s\n", call.message);
+    assert_int_equal(rc, 0);
+    assert_non_null(s);
+    return s;
+}
+
+static void drop(corral_sbx *s)
+{
+    struct corral_call call;
+    minihost_call(&call, 10000);
+    assert_int_equal(ops->destroy(s, &call), 0);
+    ops->close(s);
+}
+
+/* Run a command; stdout/stderr into out/err (may be NULL). */
+static int run(corral_sbx *s, const char *const *argv, const char *shell, const char *const *env,
+               const char *in, size_t in_len, int64_t timeout_ms, struct buf *out, struct buf *err,
+               struct corral_exec_result *res)
+{
+    struct corral_sink so = {sizeof(so), buf_write, out}, se = {sizeof(se), buf_write, err};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .shell = shell, .env = env,
+                                      .stdin_data = in, .stdin_len = in_len, .timeout_ms = timeout_ms,
+                                      .out = out ? &so : NULL, .err = err ? &se : NULL};
+    memset(res, 0, sizeof(*res));
+    res->struct_size = sizeof(*res);
+    struct corral_call call;
+    minihost_call(&call, 60000);
+    int rc = ops->exec(s, &req, res, &call);
+    if (rc)
+        fprintf(stderr, "exec: %s\n", call.message);
+    return rc;
+}
+
+/* stdout of a shell command (asserts success), caller frees. */
+static char *sh_out(corral_sbx *s, const char *cmd)
+{
+    struct buf out = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, NULL, cmd, NULL, NULL, 0, 20000, &out, NULL, &res), 0);
+    if (!out.data)
+        buf_write(&out, "", 0);
+    return out.data;
+}
+
+/* ---- exec ----------------------------------------------------------------- */
+
+static void test_exec_basic(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct buf out = {0}, err = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, NULL, "echo hi; echo oops >&2; exit 3", NULL, NULL, 0, 0, &out, &err, &res), 0);
+    assert_string_equal(out.data, "hi\n");
+    assert_string_equal(err.data, "oops\n");
+    assert_int_equal(res.exit_code, 3);
+    assert_int_equal(res.signal, 0);
+    assert_int_equal(res.timed_out, 0);
+    buf_free(&out);
+    buf_free(&err);
+
+    /* Killed by a signal -> 128+sig. */
+    assert_int_equal(run(s, NULL, "kill -TERM $$", NULL, NULL, 0, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.exit_code, 143);
+    assert_int_equal(res.signal, SIGTERM);
+
+    /* A missing program is 127 with a message, like a shell. */
+    const char *const missing[] = {"no-such-program-xyz", NULL};
+    assert_int_equal(run(s, missing, NULL, NULL, NULL, 0, 0, NULL, &err, &res), 0);
+    assert_int_equal(res.exit_code, 127);
+    assert_non_null(strstr(err.data, "no-such-program-xyz"));
+    buf_free(&err);
+
+    /* Default cwd is /workspace; relative cwd is under it; a missing one fails. */
+    char *pwd = sh_out(s, "pwd; mkdir -p sub/dir");
+    assert_string_equal(pwd, "/workspace\n");
+    free(pwd);
+    const char *const pwdv[] = {"pwd", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = pwdv, .cwd = "sub/dir"};
+    struct corral_sink so = {sizeof(so), buf_write, &out};
+    req.out = &so;
+    res.struct_size = sizeof(res);
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    assert_int_equal(ops->exec(s, &req, &res, &call), 0);
+    assert_string_equal(out.data, "/workspace/sub/dir\n");
+    buf_free(&out);
+    req.cwd = "/nope";
+    assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ENOTFOUND);
+    drop(s);
+}
+
+static void test_exec_argv_verbatim(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    const char *const argv[] = {"printf", "[%s]", "$(id)", "a'b\"c", "line1\nline2", "*", "", NULL};
+    struct buf out = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, argv, NULL, NULL, NULL, 0, 0, &out, NULL, &res), 0);
+    assert_int_equal(res.exit_code, 0);
+    assert_string_equal(out.data, "[$(id)][a'b\"c][line1\nline2][*][]");
+    buf_free(&out);
+    drop(s);
+}
+
+static void test_exec_env(void **st)
+{
+    (void)st;
+    setenv("CORRAL_TEST_HOST_ONLY", "leak", 1);
+    const char *const senv[] = {"SBX_DEFAULT=from-spec", "OVERRIDE=spec", NULL};
+    corral_sbx *s = make(senv, NULL, 60);
+    const char *const renv[] = {"WEIRD=$(id) 'q' \"d\"\nnl", "OVERRIDE=req", NULL};
+    const char *const argv[] = {"sh", "-c",
+                                "printf '%s|%s|%s|%s' \"$SBX_DEFAULT\" \"$OVERRIDE\" \"$WEIRD\" "
+                                "\"${CORRAL_TEST_HOST_ONLY-unset}\"",
+                                NULL};
+    struct buf out = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, argv, NULL, renv, NULL, 0, 0, &out, NULL, &res), 0);
+    assert_string_equal(out.data, "from-spec|req|$(id) 'q' \"d\"\nnl|unset");
+    buf_free(&out);
+
+    /* A bad env name is refused. */
+    const char *const bad[] = {"1BAD=x", NULL};
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .env = bad};
+    res.struct_size = sizeof(res);
+    assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_EINVAL);
+
+    /* The env file holding the spec's env is private. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/local-t%d-%d/env", state_root, (int)getpid(), seq);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    drop(s);
+}
+
+static void test_exec_stdin_and_big_output(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    size_t n = 300000;
+    char *in = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (char)('a' + i % 26);
+    const char *const cat[] = {"cat", NULL};
+    struct buf out = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, cat, NULL, NULL, in, n, 0, &out, NULL, &res), 0);
+    assert_int_equal(res.exit_code, 0);
+    assert_int_equal(out.len, n);
+    assert_memory_equal(out.data, in, n);
+    buf_free(&out);
+    free(in);
+
+    /* 10 MB on stdout and 1 MB on stderr at once must not deadlock. */
+    struct buf err = {0};
+    assert_int_equal(run(s, NULL, "head -c 1048576 /dev/zero >&2 & head -c 10485760 /dev/zero; wait", NULL, NULL,
+                         0, 0, &out, &err, &res),
+                     0);
+    assert_int_equal(res.exit_code, 0);
+    assert_int_equal(out.len, 10485760);
+    assert_int_equal(err.len, 1048576);
+    buf_free(&out);
+    buf_free(&err);
+
+    /* A command that does not read its stdin must not break the host. */
+    char *big = calloc(1, 1 << 20);
+    assert_int_equal(run(s, NULL, "exit 0", NULL, big, 1 << 20, 0, NULL, NULL, &res), 0);
+    assert_int_equal(res.exit_code, 0);
+    free(big);
+    drop(s);
+}
+
+static void test_exec_timeout_kills_group(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_exec_result res;
+    assert_int_equal(run(s, NULL, "sleep 100 & echo $! > /workspace/bg.pid; sleep 100", NULL, NULL, 0, 300, NULL,
+                         NULL, &res),
+                     0);
+    assert_int_equal(res.timed_out, 1);
+    assert_int_equal(res.exit_code, 124);
+    /* The background sleep was in the same group: it must be gone.  (A
+     * killed orphan is reaped by the sandbox's init, so kill -0 fails.) */
+    struct buf out = {0};
+    assert_int_equal(run(s, NULL, "sleep 0.2; kill -0 $(cat /workspace/bg.pid) 2>/dev/null && echo alive || echo dead",
+                         NULL, NULL, 0, 10000, &out, NULL, &res),
+                     0);
+    assert_string_equal(out.data, "dead\n");
+    buf_free(&out);
+    drop(s);
+}
+
+static void test_isolation(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    char *o = sh_out(s, "touch /usr/corral-x 2>/dev/null && echo writable || echo ro");
+    assert_string_equal(o, "ro\n");
+    free(o);
+    /* Only loopback in the network namespace. */
+    o = sh_out(s, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
+    assert_string_equal(o, "lo\n");
+    free(o);
+    /* Own pid namespace: the holder is pid 1. */
+    o = sh_out(s, "cat /proc/1/comm");
+    assert_string_equal(o, "bwrap\n");
+    free(o);
+    /* No capabilities in commands. */
+    o = sh_out(s, "grep CapEff /proc/self/status | cut -f2");
+    assert_string_equal(o, "0000000000000000\n");
+    free(o);
+    /* The workspace is writable and persists between execs. */
+    o = sh_out(s, "echo data > /workspace/f; cat /workspace/f; hostname");
+    assert_string_equal(o, "data\ncorral\n");
+    free(o);
+    drop(s);
+}
+
+/* ---- secrets ---------------------------------------------------------------- */
+
+static int cmdline_contains(const char *needle)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int found = 0;
+    while (d && (de = readdir(d)) != NULL) {
+        char path[300], buf[65536];
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof(buf));
+        close(fd);
+        for (ssize_t i = 0; n > 0 && i + (ssize_t)strlen(needle) <= n; i++)
+            if (memcmp(buf + i, needle, strlen(needle)) == 0)
+                found = 1;
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+static void test_secret_not_in_argv(void **st)
+{
+    (void)st;
+    const char *const senv[] = {"SPEC_SECRET=spec-s3cret-9f8e7d", NULL};
+    corral_sbx *s = make(senv, NULL, 60);
+    const char *const renv[] = {"REQ_SECRET=req-s3cret-1a2b3c", NULL};
+    const char *const argv[] = {"sleep", "5", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .env = renv};
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    corral_job *job = NULL;
+    assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
+    /* The job sees both values... */
+    char *o = sh_out(s, "cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c s3cret");
+    assert_true(atoi(o) >= 2);
+    free(o);
+    /* ...but no process on the host carries them in its argv. */
+    assert_false(cmdline_contains("spec-s3cret-9f8e7d"));
+    assert_false(cmdline_contains("req-s3cret-1a2b3c"));
+    /* Nor does the state JSON. */
+    char *js = NULL;
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    assert_null(strstr(js, "s3cret"));
+    free(js);
+    ops->job_kill(s, job, &call);
+    ops->job_free(s, job);
+    drop(s);
+}
+
+/* ---- jobs ------------------------------------------------------------------- */
+
+static void test_jobs(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_call call;
+    minihost_call(&call, 20000);
+    const char *const argv[] = {"sh", "-c", "echo out; echo err >&2; exit 5", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .out_path = "/workspace/j.out",
+                                      .err_path = "j.err"};
+    corral_job *job = NULL;
+    assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
+    struct corral_exec_result res = {.struct_size = sizeof(res)};
+    assert_int_equal(ops->job_wait(s, job, 10000, &res, &call), 0);
+    assert_int_equal(res.exit_code, 5);
+    ops->job_free(s, job);
+    char *o = sh_out(s, "cat /workspace/j.out /workspace/j.err");
+    assert_string_equal(o, "out\nerr\n");
+    free(o);
+
+    /* A long job: wait(0) probes once, kill -> 137 / signal 9, never 0. */
+    const char *const slp[] = {"sh", "-c", "sleep 100 & sleep 100", NULL};
+    struct corral_exec_request r2 = {.struct_size = sizeof(r2), .argv = slp};
+    assert_int_equal(ops->spawn(s, &r2, &job, &call), 0);
+    assert_int_equal(ops->job_wait(s, job, 0, &res, &call), CORRAL_ETIMEDOUT);
+    assert_int_equal(ops->job_wait(s, job, 50, &res, &call), CORRAL_ETIMEDOUT);
+    assert_int_equal(ops->job_kill(s, job, &call), 0);
+    assert_int_equal(ops->job_kill(s, job, &call), 0);
+    assert_int_equal(ops->job_wait(s, job, 5000, &res, &call), 0);
+    assert_int_equal(res.exit_code, 137);
+    assert_int_equal(res.signal, SIGKILL);
+    ops->job_free(s, job);
+    /* The whole group died: no sleep is left in the sandbox. */
+    o = sh_out(s, "sleep 0.2; for p in /proc/[0-9]*; do cat $p/comm; done | grep -c '^sleep$'");
+    assert_string_equal(o, "1\n"); /* the holder's own sleep */
+    free(o);
+
+    /* A job with its own timeout reports 124. */
+    struct corral_exec_request r3 = {.struct_size = sizeof(r3), .argv = slp, .timeout_ms = 200};
+    assert_int_equal(ops->spawn(s, &r3, &job, &call), 0);
+    assert_int_equal(ops->job_wait(s, job, 10000, &res, &call), 0);
+    assert_int_equal(res.timed_out, 1);
+    assert_int_equal(res.exit_code, 124);
+    ops->job_free(s, job);
+    drop(s);
+}
+
+/* ---- files and archives -------------------------------------------------------- */
+
+static void test_files(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_call call;
+    minihost_call(&call, 20000);
+    const char text[] = "hello\nworld\0binary";
+    struct memsrc ms = {text, sizeof(text), 0};
+    struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)sizeof(text)};
+    assert_int_equal(ops->write_file(s, "/workspace/a/b/c.bin", &src, 0640, &call), 0);
+    struct buf out = {0};
+    struct corral_sink sink = {sizeof(sink), buf_write, &out};
+    assert_int_equal(ops->read_file(s, "/workspace/a/b/c.bin", &sink, &call), 0);
+    assert_int_equal(out.len, sizeof(text));
+    assert_memory_equal(out.data, text, sizeof(text));
+    buf_free(&out);
+    char *o = sh_out(s, "stat -c %a /workspace/a/b/c.bin");
+    assert_string_equal(o, "640\n");
+    free(o);
+    /* Outside the workspace too (the sandbox's tmpfs /tmp). */
+    ms.off = 0;
+    assert_int_equal(ops->write_file(s, "/tmp/x/y.txt", &src, 0600, &call), 0);
+    assert_int_equal(ops->read_file(s, "/workspace/missing", &sink, &call), CORRAL_ENOTFOUND);
+
+    /* Paths resolve inside the sandbox: a symlink to /etc reaches the
+     * sandbox's read-only /etc, never the host's. */
+    o = sh_out(s, "ln -s /etc /workspace/etclink && echo ok");
+    free(o);
+    ms.off = 0;
+    assert_int_not_equal(ops->write_file(s, "/workspace/etclink/corral-escape", &src, 0644, &call), 0);
+    assert_int_equal(access("/etc/corral-escape", F_OK), -1);
+    drop(s);
+}
+
+static void add_entry(struct archive *a, const char *path, mode_t type, const char *data, const char *link)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_size(e, data ? (la_int64_t)strlen(data) : 0);
+    if (link)
+        archive_entry_set_symlink(e, link);
+    if (type == AE_IFCHR)
+        archive_entry_set_rdev(e, makedev(1, 3));
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    if (data)
+        archive_write_data(a, data, strlen(data));
+    archive_entry_free(e);
+}
+
+static void make_tar(struct buf *b, int evil)
+{
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    size_t used = 0;
+    static char mem[1 << 16];
+    archive_write_open_memory(a, mem, sizeof(mem), &used);
+    if (evil == 0) {
+        add_entry(a, "dir", AE_IFDIR, NULL, NULL);
+        add_entry(a, "dir/b.txt", AE_IFREG, "bee\n", NULL);
+        add_entry(a, "a.txt", AE_IFREG, "ay\n", NULL);
+        add_entry(a, "ln", AE_IFLNK, NULL, "a.txt");
+    } else if (evil == 1) {
+        add_entry(a, "../evil.txt", AE_IFREG, "x\n", NULL);
+    } else if (evil == 2) {
+        add_entry(a, "null", AE_IFCHR, NULL, NULL);
+    } else {
+        add_entry(a, "/tmp/abs-evil.txt", AE_IFREG, "x\n", NULL);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    b->len = 0;
+    buf_write(b, mem, used);
+}
+
+static void test_archives(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_call call;
+    minihost_call(&call, 20000);
+    struct buf tar = {0};
+    make_tar(&tar, 0);
+    struct memsrc ms = {tar.data, tar.len, 0};
+    struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)tar.len};
+    assert_int_equal(ops->put_archive(s, "/workspace/proj", &src, &call), 0);
+    char *o = sh_out(s, "cd /workspace/proj && cat a.txt dir/b.txt ln && readlink ln");
+    assert_string_equal(o, "ay\nbee\nay\na.txt\n");
+    free(o);
+
+    /* Round trip: get_archive lists the same entries, relative to dir. */
+    struct buf got = {0};
+    struct corral_sink sink = {sizeof(sink), buf_write, &got};
+    assert_int_equal(ops->get_archive(s, "/workspace/proj", &sink, &call), 0);
+    struct archive *a = archive_read_new();
+    archive_read_support_format_tar(a);
+    assert_int_equal(archive_read_open_memory(a, got.data, got.len), ARCHIVE_OK);
+    struct archive_entry *e;
+    int seen = 0;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+        const char *p = archive_entry_pathname(e);
+        if (!strcmp(p, "a.txt") || !strcmp(p, "dir/b.txt") || !strcmp(p, "ln") || !strcmp(p, "dir") ||
+            !strcmp(p, "dir/"))
+            seen++;
+        assert_false(p[0] == '/' || strncmp(p, "./", 2) == 0);
+        if (!strcmp(p, "dir/b.txt")) {
+            char data[16] = {0};
+            archive_read_data(a, data, sizeof(data) - 1);
+            assert_string_equal(data, "bee\n");
+        }
+    }
+    archive_read_free(a);
+    assert_int_equal(seen, 4);
+    buf_free(&got);
+
+    /* Hostile archives are refused and write nothing outside. */
+    for (int evil = 1; evil <= 3; evil++) {
+        make_tar(&tar, evil);
+        ms = (struct memsrc){tar.data, tar.len, 0};
+        assert_int_equal(ops->put_archive(s, "/workspace/x", &src, &call), CORRAL_EPERM);
+    }
+    o = sh_out(s, "ls /workspace/evil.txt /tmp/abs-evil.txt /workspace/x/null 2>/dev/null | wc -l");
+    assert_string_equal(o, "0\n");
+    free(o);
+    assert_int_equal(ops->get_archive(s, "/workspace/nope", &sink, &call), CORRAL_ENOTFOUND);
+    buf_free(&tar);
+    drop(s);
+}
+
+/* ---- pause, attach, list, destroy, TTL ----------------------------------------- */
+
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    return p ? p[2] : 0;
+}
+
+static void test_pause_resume(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_call call;
+    minihost_call(&call, 20000);
+    const char *const argv[] = {"sh", "-c", "sleep 100", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv};
+    corral_job *job = NULL;
+    assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
+    /* Find the job's host pid from the sandbox's view of itself: the only
+     * `sh -c sleep 100` on the host that is our child. */
+    char *js = NULL;
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    free(js);
+    assert_int_equal(ops->running(s, &call), 1);
+    assert_int_equal(ops->pause(s, &call), 0);
+    assert_int_equal(ops->running(s, &call), 0);
+    /* Every sandbox process except the holder is stopped: look at the
+     * processes whose parent is us (our spawned job). */
+    int stopped = 0, total = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        pid_t pid = atoi(de->d_name);
+        if (pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        int ppid = p ? atoi(p + 4) : 0;
+        if (ppid == getpid() && strstr(buf, "(sh)")) {
+            total++;
+            if (proc_state(pid) == 'T')
+                stopped++;
+        }
+    }
+    closedir(d);
+    assert_int_equal(total, 1);
+    assert_int_equal(stopped, 1);
+    /* Commands are refused while paused. */
+    struct corral_exec_result res = {.struct_size = sizeof(res)};
+    assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ESTATE);
+    assert_int_equal(ops->resume(s, &call), 0);
+    assert_int_equal(ops->running(s, &call), 1);
+    assert_int_equal(ops->job_wait(s, job, 0, &res, &call), CORRAL_ETIMEDOUT);
+    ops->job_kill(s, job, &call);
+    assert_int_equal(ops->job_wait(s, job, 5000, &res, &call), 0);
+    ops->job_free(s, job);
+    /* A paused sandbox is resumed by attach. */
+    assert_int_equal(ops->pause(s, &call), 0);
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    corral_sbx *s2 = NULL;
+    assert_int_equal(ops->attach(mh.state, js, &s2, &call), 0);
+    free(js);
+    assert_int_equal(ops->running(s2, &call), 1);
+    ops->close(s2);
+    drop(s);
+}
+
+static char *self_exe;
+
+/* In a separate process: attach by state JSON and run `cat marker`; exit
+ * with the command's exit code, its stdout on our stdout. */
+static int attach_helper(const char *state_json)
+{
+    struct minihost_config cfg = {.state_dir = state_root, .default_ttl_s = 60};
+    if (minihost_open(&mh, PLUGIN_PATH, &cfg) != 0)
+        return 90;
+    ops = mh.ops;
+    struct corral_call call;
+    minihost_call(&call, 10000);
+    corral_sbx *s = NULL;
+    if (ops->attach(mh.state, state_json, &s, &call) != 0) {
+        fprintf(stderr, "attach: %s\n", call.message);
+        return call.status == CORRAL_ENOTFOUND ? 93 : 91;
+    }
+    struct buf out = {0};
+    struct corral_exec_result res;
+    if (run(s, NULL, "cat /workspace/marker && echo \"$SBX_DEFAULT\"", NULL, NULL, 0, 10000, &out, NULL, &res) != 0)
+        return 92;
+    fwrite(out.data, 1, out.len, stdout);
+    fflush(stdout);
+    ops->close(s);
+    minihost_close(&mh);
+    return res.exit_code;
+}
+
+static int run_helper(const char *state_json, struct buf *out)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        execl(self_exe, self_exe, "--attach-helper", state_root, state_json, (char *)NULL);
+        _exit(99);
+    }
+    close(p[1]);
+    char b[4096];
+    ssize_t n;
+    while ((n = read(p[0], b, sizeof(b))) > 0)
+        buf_write(out, b, (size_t)n);
+    close(p[0]);
+    int stt;
+    waitpid(pid, &stt, 0);
+    return WIFEXITED(stt) ? WEXITSTATUS(stt) : -1;
+}
+
+static void test_attach_other_process(void **st)
+{
+    (void)st;
+    const char *const senv[] = {"SBX_DEFAULT=persisted", NULL};
+    corral_sbx *s = make(senv, NULL, 60);
+    char *o = sh_out(s, "echo marked > /workspace/marker");
+    free(o);
+    char *js = NULL;
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    /* The creating handle is closed: the sandbox lives on. */
+    ops->close(s);
+    struct buf out = {0};
+    assert_int_equal(run_helper(js, &out), 0);
+    assert_string_equal(out.data, "marked\npersisted\n");
+    buf_free(&out);
+    /* Destroy from here; the other process then finds nothing. */
+    assert_int_equal(ops->attach(mh.state, js, &s, &call), 0);
+    drop(s);
+    assert_int_equal(run_helper(js, &out), 93);
+    buf_free(&out);
+    assert_int_equal(ops->attach(mh.state, js, &s, &call), CORRAL_ENOTFOUND);
+    free(js);
+}
+
+struct found {
+    char id[128];
+    char status[32];
+    char state[2048];
+    int n;
+};
+
+static int list_cb(void *ud, const struct corral_sandbox_info *info)
+{
+    struct found *f = ud;
+    f->n++;
+    snprintf(f->id, sizeof(f->id), "%s", info->id);
+    snprintf(f->status, sizeof(f->status), "%s", info->status);
+    snprintf(f->state, sizeof(f->state), "%s", info->state_json);
+    return 0;
+}
+
+static void test_list_remove_destroy(void **st)
+{
+    (void)st;
+    char owner[64];
+    snprintf(owner, sizeof(owner), "corral.owner=test-%d", (int)getpid());
+    const char *const labels[] = {owner, "corral.rollout=r1", "flag", NULL};
+    corral_sbx *s = make(NULL, labels, 60);
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    struct found f = {0};
+    const char *const filt[] = {owner, "flag", NULL};
+    assert_int_equal(ops->list(mh.state, filt, list_cb, &f, &call), 0);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.status, "running");
+    const char *const nomatch[] = {owner, "corral.rollout=r2", NULL};
+    struct found g = {0};
+    assert_int_equal(ops->list(mh.state, nomatch, list_cb, &g, &call), 0);
+    assert_int_equal(g.n, 0);
+
+    /* remove() by state only; twice is fine. */
+    assert_int_equal(ops->remove(mh.state, f.state, &call), 0);
+    assert_int_equal(ops->remove(mh.state, f.state, &call), 0);
+    assert_int_equal(ops->running(s, &call), 0);
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(ops->list(mh.state, filt, list_cb, &f, &call), 0);
+    assert_int_equal(f.n, 0);
+    /* destroy() after that is still success (idempotent), twice too. */
+    assert_int_equal(ops->destroy(s, &call), 0);
+    assert_int_equal(ops->destroy(s, &call), 0);
+    ops->close(s);
+
+    /* A forged state cannot point remove() outside the state root. */
+    assert_int_equal(ops->remove(mh.state, "{\"id\":\"../../etc\"}", &call), CORRAL_EINVAL);
+}
+
+static void test_ttl(void **st)
+{
+    (void)st;
+    char owner[64];
+    snprintf(owner, sizeof(owner), "corral.owner=ttl-%d", (int)getpid());
+    const char *const labels[] = {owner, NULL};
+    corral_sbx *s = make(NULL, labels, 1);
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    assert_int_equal(ops->running(s, &call), 1);
+    /* Bounded wait for the holder's deadline (not a timing assertion). */
+    for (int i = 0; i < 100 && ops->running(s, &call) == 1; i++)
+        usleep(100000);
+    assert_int_equal(ops->running(s, &call), 0);
+    struct corral_exec_result res = {.struct_size = sizeof(res)};
+    const char *const argv[] = {"true", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv};
+    assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ENOTFOUND);
+    /* The leftover state is listed as stopped, so gc can reap it. */
+    struct found f = {0};
+    const char *const filt[] = {owner, NULL};
+    assert_int_equal(ops->list(mh.state, filt, list_cb, &f, &call), 0);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.status, "stopped");
+    assert_int_equal(ops->remove(mh.state, f.state, &call), 0);
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(ops->list(mh.state, filt, list_cb, &f, &call), 0);
+    assert_int_equal(f.n, 0);
+    ops->close(s);
+}
+
+static void test_limits(void **st)
+{
+    (void)st;
+    char id[64];
+    snprintf(id, sizeof(id), "local-lim-%d", (int)getpid());
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60,
+                                       .memory_bytes = 64 << 20, .file_size_bytes = 4096};
+    struct corral_call call;
+    minihost_call(&call, 10000);
+    corral_sbx *s = NULL;
+    assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
+    char *o = sh_out(s, "head -c 8192 /dev/zero > /workspace/big 2>/dev/null; stat -c %s /workspace/big");
+    assert_string_equal(o, "4096\n");
+    free(o);
+    o = sh_out(s, "ulimit -v");
+    assert_string_equal(o, "65536\n");
+    free(o);
+    struct corral_exec_result res;
+    assert_int_equal(run(s, NULL, "awk 'BEGIN { s = sprintf(\"%200000000s\", \"\"); print length(s) }'", NULL,
+                         NULL, 0, 20000, NULL, NULL, &res),
+                     0);
+    assert_int_not_equal(res.exit_code, 0);
+    drop(s);
+}
+
+static void test_bwrap_missing(void **st)
+{
+    (void)st;
+    struct minihost other;
+    struct minihost_config cfg = {.bwrap = "/nonexistent/bwrap", .state_dir = state_root, .default_ttl_s = 60};
+    assert_int_equal(minihost_open(&other, PLUGIN_PATH, &cfg), 0);
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = "local-nobwrap"};
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    corral_sbx *s = NULL;
+    assert_int_equal(other.ops->create(other.state, &spec, &s, &call), CORRAL_ENOTFOUND);
+    assert_non_null(strstr(call.message, "bubblewrap"));
+    assert_null(s);
+    minihost_close(&other);
+}
+
+static void test_create_errors(void **st)
+{
+    (void)st;
+    struct corral_call call;
+    minihost_call(&call, 5000);
+    corral_sbx *s = NULL;
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = "../bad"};
+    assert_int_equal(ops->create(mh.state, &spec, &s, &call), CORRAL_EINVAL);
+    spec.id = "local-policy";
+    spec.network = CORRAL_NET_POLICY;
+    assert_int_equal(ops->create(mh.state, &spec, &s, &call), CORRAL_ENOTSUP);
+    /* The same id twice while alive -> EEXIST. */
+    corral_sbx *a = make(NULL, NULL, 60);
+    char *js = NULL;
+    ops->state(a, &js, &call);
+    char id[64];
+    snprintf(id, sizeof(id), "local-t%d-%d", (int)getpid(), seq);
+    struct corral_sandbox_spec again = {.struct_size = sizeof(again), .id = id};
+    assert_int_equal(ops->create(mh.state, &again, &s, &call), CORRAL_EEXIST);
+    assert_non_null(strstr(js, id));
+    free(js);
+    /* Mounts: a read-only file and a unix socket show up inside. */
+    drop(a);
+}
+
+static void test_mounts(void **st)
+{
+    (void)st;
+    char dir[300], file[320];
+    snprintf(dir, sizeof(dir), "%s/mnt-%d", state_root, (int)getpid());
+    mkdir(dir, 0755);
+    snprintf(file, sizeof(file), "%s/ro.txt", dir);
+    FILE *fp = fopen(file, "w");
+    fputs("from host\n", fp);
+    fclose(fp);
+    struct corral_mount mounts[] = {{file, "/opt/ro.txt", 1}, {dir, "/mnt/rw", 0}};
+    char id[64];
+    snprintf(id, sizeof(id), "local-mnt-%d", (int)getpid());
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60, .mounts = mounts,
+                                       .n_mounts = 2};
+    struct corral_call call;
+    minihost_call(&call, 10000);
+    corral_sbx *s = NULL;
+    assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
+    char *o = sh_out(s, "cat /opt/ro.txt; echo x >> /opt/ro.txt 2>/dev/null || echo ro; echo w > /mnt/rw/new; "
+                        "cat /mnt/rw/new");
+    assert_string_equal(o, "from host\nro\nw\n");
+    free(o);
+    drop(s);
+    char newf[340];
+    snprintf(newf, sizeof(newf), "%s/new", dir);
+    assert_int_equal(access(newf, F_OK), 0);
+}
+
+static int rm_tree(const char *p)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+    return system(cmd);
+}
+
+int main(int argc, char **argv)
+{
+    self_exe = realpath("/proc/self/exe", NULL);
+    if (argc == 4 && !strcmp(argv[1], "--attach-helper")) {
+        snprintf(state_root, sizeof(state_root), "%s", argv[2]);
+        return attach_helper(argv[3]);
+    }
+    snprintf(state_root, sizeof(state_root), "/tmp/corral-local-test-XXXXXX");
+    if (!mkdtemp(state_root)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    struct minihost_config cfg = {.state_dir = state_root, .default_ttl_s = 60};
+    if (minihost_open(&mh, PLUGIN_PATH, &cfg) != 0)
+        return 1;
+    ops = mh.ops;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exec_basic),
+        cmocka_unit_test(test_exec_argv_verbatim),
+        cmocka_unit_test(test_exec_env),
+        cmocka_unit_test(test_exec_stdin_and_big_output),
+        cmocka_unit_test(test_exec_timeout_kills_group),
+        cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_secret_not_in_argv),
+        cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_archives),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_attach_other_process),
+        cmocka_unit_test(test_list_remove_destroy),
+        cmocka_unit_test(test_ttl),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_bwrap_missing),
+        cmocka_unit_test(test_create_errors),
+        cmocka_unit_test(test_mounts),
+    };
+    int failed = cmocka_run_group_tests_name("sandbox_local", tests, NULL, NULL);
+    minihost_close(&mh);
+    rm_tree(state_root);
+    free(self_exe);
+    return failed;
+}
