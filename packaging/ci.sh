@@ -59,8 +59,10 @@ step_end
 
 # ---- 2. lintian -----------------------------------------------------------
 step_start "lintian"
-lintian --fail-on error --info "$WORK/debs"/*.changes 2>&1 | grep -v '^running with root privileges' || {
-  echo "not ok - lintian reported errors"; exit 1; }
+rc=0
+lintian --fail-on error --info "$WORK/debs"/*.changes >"$WORK/lintian.log" 2>&1 || rc=$?
+grep -v '^running with root privileges' "$WORK/lintian.log" || true
+[ $rc -eq 0 ] || { echo "not ok - lintian reported errors (exit $rc)"; exit 1; }
 echo "ok - lintian: no errors"
 step_end
 
@@ -179,7 +181,8 @@ rm -f "$PLUGDIR/sandbox_hostproc.so"
 # ---- HOOK(rollout): a rollout with the oracle agent on the installed corral.
 # Runs when `corral run` exists and the packages ship the local sandbox and
 # the oracle agent; otherwise it says why it was skipped.
-if ! corral --help | grep -qE '^  run '; then
+help=$(corral --help)
+if ! grep -qE '^  run ' <<<"$help"; then
   echo "# SKIP rollout: this corral has no 'run' command yet"
 elif [ ! -e "$PLUGDIR/agent_oracle.so" ] || [ ! -e "$PLUGDIR/sandbox_local.so" ]; then
   echo "# SKIP rollout: agent_oracle or sandbox_local is not packaged in this build"
@@ -210,10 +213,13 @@ step_start "rpmbuild -bb"
 RPMBUILD_ARGS="--without check ${RPMBUILD_ARGS:-}" bash "$SRC/packaging/build-rpm.sh" "$WORK/rpms" \
   >"$WORK/build-rpm.log" 2>&1 || { tail -60 "$WORK/build-rpm.log"; echo "not ok - rpmbuild -bb"; exit 1; }
 for r in "$WORK/rpms"/*.rpm; do echo "  $(basename "$r"): $(rpm -qpl "$r" 2>/dev/null | wc -l) files"; done
-rpm -qpl "$WORK"/rpms/corral-libs-*.rpm | grep -q 'libcorral\.so\.0$' && echo "ok - corral-libs ships libcorral.so.0" ||
-  { echo "not ok - corral-libs lacks libcorral.so.0"; exit 1; }
-rpm -qpc "$WORK"/rpms/corral-[0-9]*.rpm | grep -qx /etc/corral/corral.json && echo "ok - /etc/corral/corral.json is %config" ||
-  { echo "not ok - corral.json is not %config"; exit 1; }
+# (Listings are captured first: grep -q would close the pipe under pipefail.)
+libs=$(rpm -qpl "$WORK"/rpms/corral-libs-*.rpm 2>/dev/null)
+conf=$(rpm -qpc "$WORK"/rpms/corral-[0-9]*.rpm 2>/dev/null)
+if grep -q 'libcorral\.so\.0$' <<<"$libs"; then echo "ok - corral-libs ships libcorral.so.0"
+else echo "not ok - corral-libs lacks libcorral.so.0"; exit 1; fi
+if grep -qx /etc/corral/corral.json <<<"$conf"; then echo "ok - /etc/corral/corral.json is %config"
+else echo "not ok - corral.json is not %config"; exit 1; fi
 step_end
 
 # ---- 6. reproducible builds --------------------------------------------------
