@@ -1,6 +1,7 @@
 /* corral run: one rollout of an agent on a task, printed as RolloutResult JSON. */
 #include <getopt.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,13 +40,20 @@ static void help(void)
            "  --timeout S           agent timeout in seconds (default: task.json, else the agent's)\n"
            "  --gate-url URL        the gate's base URL as seen from the sandbox (cloud backends);\n"
            "                        default: a unix socket bound into the sandbox plus a local relay\n"
+           "  --gate-listen ADDR:PORT  where this rollout's gate listens (default 127.0.0.1:0); with\n"
+           "                        --gate-url for sandboxes that reach it over the network\n"
            "  --rollout-id ID       default: generated\n"
            "  --out FILE            write the result there instead of stdout\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
            "  -q                    no progress lines on stderr\n"
            "\n"
-           "With --model trainer the gate's trainer API listens on 127.0.0.1 (its URL is printed); its\n"
-           "bearer token is read from $CORRAL_TRAINER_TOKEN (never from the command line).\n"
+           "  --trainer-listen ADDR:PORT  with --model trainer: where the trainer API listens\n"
+           "                        (default 127.0.0.1:0, an ephemeral port)\n"
+           "\n"
+           "With --model trainer the agent's model calls wait in a queue that a training loop serves\n"
+           "through the gate's HTTP trainer API (GET /v1/requests/next, POST /v1/requests/ID/response;\n"
+           "see `corral gate serve --help`). Its URL is printed on stderr as \"trainer API at URL\"; its\n"
+           "bearer token is read from $CORRAL_GATE_TRAINER_TOKEN (never from the command line).\n"
            "\n"
            "Exit status: 0 the rollout finished without error (whatever its reward), 1 it ended with an\n"
            "error (the result's \"error\" says which: infrastructure, agent or task), 2 bad command line,\n"
@@ -56,6 +64,41 @@ static void print_progress(void *ud, const char *phase, const char *msg)
 {
     (void)ud;
     fprintf(stderr, "corral: [%s] %s\n", phase, msg);
+}
+
+/* The gate for --model trainer: its trainer API on its own listener, the
+ * token from $CORRAL_GATE_TRAINER_TOKEN.  Returns non-zero on failure. */
+static int start_trainer_gate(const char *listen, char *sock, size_t cap, corral_gate **out)
+{
+    const char *token = getenv("CORRAL_GATE_TRAINER_TOKEN");
+    if (!token || strlen(token) < 16) {
+        cli_error("run: --model trainer needs the trainer API token in $CORRAL_GATE_TRAINER_TOKEN (16+ characters)");
+        return -1;
+    }
+    char addr[64] = "127.0.0.1";
+    long port = 0;
+    if (listen) {
+        const char *colon = strrchr(listen, ':');
+        char *end = NULL;
+        port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof addr || *end || port < 0 || port > 65535) {
+            cli_error("run: --trainer-listen wants ADDR:PORT, got '%s'", listen);
+            return -1;
+        }
+        snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
+    }
+    snprintf(sock, cap, "/tmp/corral-run-gate-%d.sock", (int)getpid());
+    struct corral_gate_options go = {.struct_size = sizeof go, .trainer_listen = 1, .trainer_token = token,
+                                     .trainer_bind_address = addr, .trainer_port = (uint16_t)port,
+                                     .unix_socket_path = sock};
+    struct corral_call gc;
+    corral_call_init(&gc, 0);
+    if (corral_gate_new(&go, out, &gc) != 0) {
+        cli_error("run: cannot start the gate: %s", gc.message);
+        return -1;
+    }
+    fprintf(stderr, "corral: trainer API at %s\n", corral_gate_trainer_url(*out));
+    return 0;
 }
 
 static int write_out(const char *path, const char *text)
@@ -83,9 +126,10 @@ int cli_cmd_run(int argc, char **argv)
         {"image", required_argument, 0, 'i'},     {"timeout", required_argument, 0, 'T'},
         {"gate-url", required_argument, 0, 'g'},  {"rollout-id", required_argument, 0, 'r'},
         {"out", required_argument, 0, 'o'},       {"keep-sandbox", no_argument, 0, 'K'},
+        {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
         {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
-    const char *out = NULL;
+    const char *out = NULL, *trainer_listen = NULL;
     int quiet = cli_globals.quiet, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
@@ -102,6 +146,8 @@ int cli_cmd_run(int argc, char **argv)
         case 'r': o.rollout_id = optarg; break;
         case 'o': out = optarg; break;
         case 'K': o.keep_sandbox = 1; break;
+        case 'L': trainer_listen = optarg; break;
+        case 'G': o.gate_listen = optarg; break;
         case 'q': quiet = 1; break;
         default: return CLI_USAGE;
         }
@@ -131,21 +177,12 @@ int cli_cmd_run(int argc, char **argv)
         o.progress = print_progress;
 
     corral_gate *gate = NULL;
-    if (o.model && strcmp(o.model, "trainer") == 0) {
-        struct corral_gate_options go = {.struct_size = sizeof go, .trainer_listen = 1,
-                                         .trainer_token = getenv("CORRAL_TRAINER_TOKEN")};
-        char sock[128];
-        snprintf(sock, sizeof sock, "/tmp/corral-trainer-gate-%d.sock", (int)getpid());
-        go.unix_socket_path = sock;
-        struct corral_call gc;
-        corral_call_init(&gc, 0);
-        if (corral_gate_new(&go, &gate, &gc) != 0) {
-            cli_error("run: cannot start the gate: %s", gc.message);
-            corral_close(ctx);
-            return CLI_FAIL;
-        }
-        fprintf(stderr, "corral: trainer API at %s (token: %s)\n", corral_gate_trainer_url(gate),
-                getenv("CORRAL_TRAINER_TOKEN") ? "$CORRAL_TRAINER_TOKEN" : "random; set CORRAL_TRAINER_TOKEN");
+    char sock[128];
+    if (o.model && strcmp(o.model, "trainer") == 0 && start_trainer_gate(trainer_listen, sock, sizeof sock, &gate)) {
+        corral_close(ctx);
+        return CLI_USAGE;
+    }
+    if (gate) {
         o.gate = gate;
         o.gate_socket = sock;
     }

@@ -188,6 +188,12 @@ static CURLcode perform(struct xfer *x, struct curl_slist *hl, int64_t timeout_m
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     if (req->unix_socket)
         curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
+    if (CORRAL_HAS_FIELD(req, fresh_connection) && req->fresh_connection) {
+        /* A new connection is never "reused", so libcurl does not resend
+         * the request if it dies before the answer. */
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     if (req->body_source) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);

@@ -21,7 +21,7 @@
 
 #define AGENT_MOUNT_ROOT "/opt/corral/agents"
 #define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
-#define GATE_DIR_IN_SANDBOX "/run/corral-gate"
+#define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
 #define REWARD_DIR "/logs/verifier"
 #define OUTPUT_KEEP 4096              /* stdout/stderr bytes kept per command in the result */
 #define AGENT_STDOUT_MAX ((size_t)256 << 20)
@@ -195,12 +195,27 @@ static int start_gate(struct rollout *r)
         return st;
     if (r->o->gate) {
         r->gate = r->o->gate;
-        if (r->o->gate_socket)
-            snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->o->gate_socket);
+        if (!r->o->gate_socket && !r->o->gate_url)
+            return fail(r, CORRAL_EINVAL, "infrastructure", "gate",
+                        "a shared gate needs its unix socket path or a gate URL");
+        snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->o->gate_socket ? r->o->gate_socket : "");
     } else {
         snprintf(r->gate_socket, sizeof r->gate_socket, "%s/gate.sock", r->host_dir);
         struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = r->gate_socket,
                                          .model = r->o->model_name ? r->o->model_name : "corral"};
+        char addr[64];
+        if (r->o->gate_listen) {
+            const char *colon = strrchr(r->o->gate_listen, ':');
+            char *end = NULL;
+            long port = colon ? strtol(colon + 1, &end, 10) : -1;
+            if (!colon || colon == r->o->gate_listen || (size_t)(colon - r->o->gate_listen) >= sizeof addr ||
+                *end || port < 0 || port > 65535)
+                return fail(r, CORRAL_EINVAL, "infrastructure", "gate", "gate listen address '%s' is not ADDR:PORT",
+                            r->o->gate_listen);
+            snprintf(addr, sizeof addr, "%.*s", (int)(colon - r->o->gate_listen), r->o->gate_listen);
+            go.bind_address = addr;
+            go.port = (uint16_t)port;
+        }
         st = corral_gate_new(&go, &r->gate, r->call);
         if (st)
             return fail(r, st, "infrastructure", "gate", "cannot start the gate: %s", r->call->message);
@@ -266,6 +281,8 @@ static int create_sandbox(struct rollout *r)
     size_t n_mounts = 0;
     char forwarder[PATH_MAX];
     int st = 0;
+    if (!host_mounts) /* installed inside, per sandbox */
+        snprintf(r->agent_mount, sizeof r->agent_mount, "%s/agent", r->run);
     if (host_mounts) {
         st = install_agent(r, &mounts_src);
         if (!st && r->agent_dir[0])
@@ -276,7 +293,9 @@ static int create_sandbox(struct rollout *r)
                           "corral-forward not found (set CORRAL_LIBEXEC_DIR or reinstall corral)");
             } else {
                 mounts[n_mounts++] = (struct corral_mount){forwarder, FORWARD_IN_SANDBOX, 1};
-                mounts[n_mounts++] = (struct corral_mount){r->host_dir, GATE_DIR_IN_SANDBOX, 0};
+                /* The socket file itself: the gate may be the rollout's own
+                 * (in host_dir) or a shared one (trainer mode). */
+                mounts[n_mounts++] = (struct corral_mount){r->gate_socket, GATE_SOCKET_IN_SANDBOX, 0};
             }
         }
     } else if (r->registered && !r->o->gate_url) {
@@ -472,11 +491,67 @@ static int check_requirements(struct rollout *r, const struct crl_agent_vars *v,
     return 0;
 }
 
+/* Install the agent inside the sandbox (backends without host mounts):
+ * the spec's install.script, else npm with its pinned packages; retried
+ * with backoff, since installs fail mostly for transient reasons. */
+static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v, const char *const *env)
+{
+    if (r->agent_dir[0] || (!r->spec.npm && !r->spec.install_script))
+        return 0;
+    struct crl_buf cmd = {0};
+    char why[256];
+    if (r->spec.install_script) {
+        char *s = crl_agent_subst(r->spec.install_script, v, why, sizeof why);
+        if (!s)
+            return fail(r, CORRAL_EINVAL, "infrastructure", "install", "install.script: %s", why);
+        crl_buf_add(&cmd, s, strlen(s));
+        free(s);
+    } else {
+        /* Package specs are [@scope/]name@version: no shell metacharacters to quote. */
+        crl_buf_addf(&cmd, "mkdir -p '%s' && npm install --prefix '%s' --no-audit --no-fund --loglevel=warn",
+                     v->agent_dir, v->agent_dir);
+        const cJSON *p;
+        cJSON_ArrayForEach(p, r->spec.npm) {
+            if (strspn(p->valuestring, "abcdefghijklmnopqrstuvwxyz0123456789@/._-") != strlen(p->valuestring)) {
+                crl_buf_free(&cmd);
+                return fail(r, CORRAL_EINVAL, "infrastructure", "install", "odd npm package spec '%s'",
+                            p->valuestring);
+            }
+            crl_buf_addf(&cmd, " %s", p->valuestring);
+        }
+    }
+    progress(r, "install", "installing %s inside the sandbox", r->spec.name);
+    int st = 0, code = 0;
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        cJSON *log = cJSON_CreateArray();
+        st = run_cmd(r, NULL, cmd.p, "/", env, 900, log, &code);
+        cJSON *last = cJSON_GetArrayItem(log, 0);
+        char tail[600] = "";
+        if (last)
+            snprintf(tail, sizeof tail, "%s", cJSON_GetObjectItemCaseSensitive(last, "stderr")->valuestring);
+        cJSON_Delete(log);
+        if (!st && code == 0)
+            break;
+        if (st && !corral_status_is_transient(st))
+            break;
+        progress(r, "install", "attempt %d of 3 failed (%s)", attempt, st ? r->call->message : tail);
+        if (attempt < 3)
+            sleep((unsigned)(2 << attempt));
+    }
+    crl_buf_free(&cmd);
+    if (st)
+        return fail(r, st, "infrastructure", "install", "installing %s: %s", r->spec.name, r->call->message);
+    if (code)
+        return fail(r, CORRAL_EIO, "infrastructure", "install", "installing %s inside the sandbox failed (exit %d)",
+                    r->spec.name, code);
+    return 0;
+}
+
 static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
 {
     char port_file[192];
     snprintf(port_file, sizeof port_file, "%s/gate.port", r->run);
-    const char *argv[] = {FORWARD_IN_SANDBOX, port_file, GATE_DIR_IN_SANDBOX "/gate.sock", NULL};
+    const char *argv[] = {FORWARD_IN_SANDBOX, port_file, GATE_SOCKET_IN_SANDBOX, NULL};
     char log[192];
     snprintf(log, sizeof log, "%s/forward.log", r->run);
     struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .cwd = "/", .err_path = log};
@@ -547,6 +622,8 @@ static int run_agent(struct rollout *r)
     v.base_url = r->base_url;
     if (!st)
         st = agent_env(r, &v, &env);
+    if (!st)
+        st = install_in_sandbox(r, &v, crl_strv_get(&env));
     if (!st)
         st = check_requirements(r, &v, crl_strv_get(&env));
     if (!st)

@@ -16,7 +16,7 @@ function(corral_add_agent_spec name)
   file(WRITE "${header}.tmp" "static const char agent_spec_json[] = {${bytes} 0x00};\n")
   configure_file("${header}.tmp" "${header}" COPYONLY)
   corral_add_plugin(agent ${name} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/../spec_plugin.c
-                    OUTPUT_DIRECTORY ${CORRAL_BUILD_PLUGIN_DIR} INSTALL_DIR ${CORRAL_PLUGIN_DIR})
+                    OUTPUT_DIRECTORY ${CORRAL_BUILD_PLUGIN_DIR} INSTALL_DIR ${CORRAL_PLUGIN_INSTALL_DIR})
   target_compile_definitions(agent_${name} PRIVATE
     AGENT_SPEC_HEADER="${header}" AGENT_NAME="${name}" AGENT_VERSION="${A_VERSION}"
     AGENT_DESCRIPTION="${A_DESCRIPTION}")

@@ -2,9 +2,11 @@
  *   1. sandbox_docker (this repo, via libcorral's loader),
  *   2. the docker CLI (`docker exec NAME true`),
  *   3. python3-docker (container.exec_run(["true"])),
- * all against the same daemon and container, in the same run.  Prints
- * p50/p90/p99/mean per client and the ratios to sandbox_docker.  Not a
- * pass/fail test: numbers only (tests/bench/docker_exec.sh runs it).
+ * all against the same daemon and container, in the same run, interleaved
+ * (one run of each client per round) so that background load hits all
+ * three alike.  Prints p50/p90/p99/mean per client and the ratios to
+ * sandbox_docker.  Not a pass/fail test: numbers only
+ * (tests/bench/docker_exec.sh runs it).
  *
  * usage: bench_docker_exec [-n RUNS] [-w WARMUP] [-i IMAGE] [-d PLUGIN_DIR] */
 #include <corral/corral.h>
@@ -49,16 +51,43 @@ static struct stats summarize(const char *name, double *v, int n)
     return s;
 }
 
+/* One exec_run per line read; its time (ms) on stdout. */
 static const char *PY =
     "import sys, time, docker\n"
     "c = docker.from_env().containers.get(sys.argv[1])\n"
-    "n, w = int(sys.argv[2]), int(sys.argv[3])\n"
-    "for i in range(n + w):\n"
+    "for line in sys.stdin:\n"
     "    t = time.perf_counter()\n"
     "    r = c.exec_run(['true'])\n"
     "    d = (time.perf_counter() - t) * 1e3\n"
-    "    assert r.exit_code == 0, r\n"
-    "    if i >= w: print('%.4f' % d)\n";
+    "    print('%.4f' % (d if r.exit_code == 0 else -1.0), flush=True)\n";
+
+/* python3 -c PY NAME with pipes both ways. */
+static pid_t py_start(const char *name, FILE **to, FILE **from)
+{
+    int in[2], out[2];
+    if (pipe(in) || pipe(out))
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, in[1]);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    char *args[] = {"python3", "-c", (char *)PY, (char *)name, NULL};
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "python3", &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    if (rc) {
+        close(in[1]);
+        close(out[0]);
+        return -1;
+    }
+    *to = fdopen(in[1], "w");
+    *from = fdopen(out[0], "r");
+    return pid;
+}
 
 int main(int argc, char **argv)
 {
@@ -101,10 +130,14 @@ int main(int argc, char **argv)
     double *ours = calloc((size_t)n, sizeof *ours), *cli = calloc((size_t)n, sizeof *cli);
     double *py = calloc((size_t)n, sizeof *py);
     const char *argv_true[] = {"true", NULL};
-    int failed = 0;
+    int failed = 0, npy = 0;
     printf("exec round trip of `true`, %d runs (+%d warm-up) each, one container (%s)\n", n, warm, image);
 
+    FILE *pto = NULL, *pfrom = NULL;
+    pid_t ppid = py_start(id, &pto, &pfrom);
+    int have_py = ppid > 0;
     for (int i = 0; i < n + warm && !failed; i++) {
+        /* sandbox_docker */
         struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv_true};
         struct corral_exec_result res = {.struct_size = sizeof res};
         corral_call_init(&c, 60000);
@@ -117,33 +150,35 @@ int main(int argc, char **argv)
         }
         if (i >= warm)
             ours[i - warm] = d;
-    }
-    for (int i = 0; i < n + warm && !failed; i++) {
+        /* docker CLI */
         char *args[] = {"docker", "exec", id, "true", NULL};
         pid_t pid;
-        double t = now_ms();
         int st = -1;
+        t = now_ms();
         if (posix_spawnp(&pid, "docker", NULL, NULL, args, environ) == 0)
             waitpid(pid, &st, 0);
-        double d = now_ms() - t;
+        d = now_ms() - t;
         if (st != 0) {
             fprintf(stderr, "bench: docker exec failed (status %d)\n", st);
             failed = 1;
         }
         if (i >= warm)
             cli[i - warm] = d;
+        /* python3-docker */
+        double pd = -1;
+        if (have_py && (fprintf(pto, "go\n") < 0 || fflush(pto) || fscanf(pfrom, "%lf", &pd) != 1 || pd < 0)) {
+            fprintf(stderr, "bench: python3-docker failed (is python3-docker installed?)\n");
+            have_py = 0;
+        }
+        if (have_py && i >= warm)
+            py[npy++] = pd;
     }
-    int npy = 0;
-    if (!failed) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "python3 -c \"$BENCH_PY\" %s %d %d", id, n, warm);
-        setenv("BENCH_PY", PY, 1);
-        FILE *f = popen(cmd, "r");
-        while (f && npy < n && fscanf(f, "%lf", &py[npy]) == 1)
-            npy++;
-        if (f && pclose(f) != 0)
-            fprintf(stderr, "bench: python3-docker run failed (is python3-docker installed?)\n");
-    }
+    if (pto)
+        fclose(pto);
+    if (pfrom)
+        fclose(pfrom);
+    if (ppid > 0)
+        waitpid(ppid, NULL, 0);
     if (!failed) {
         struct stats so = summarize("sandbox_docker", ours, n);
         struct stats sc = summarize("docker CLI", cli, n);

@@ -18,7 +18,8 @@ if [ "$force" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
 fi
 
 bb=/bin/busybox
-if ! [ -x "$bb" ] || ! file -L "$bb" 2>/dev/null | grep -q 'statically linked'; then
+# ldd (libc-bin, always there) says "not a dynamic executable" for a static one.
+if ! [ -x "$bb" ] || ! LC_ALL=C ldd "$bb" 2>&1 | grep -q 'not a dynamic executable'; then
     echo "make-docker-image: need a static /bin/busybox (apt-get install busybox-static)" >&2
     exit 1
 fi

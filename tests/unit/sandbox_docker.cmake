@@ -12,3 +12,6 @@ target_compile_definitions(test_sandbox_docker PRIVATE
   DOCKER_IMAGE_SCRIPT="${CMAKE_SOURCE_DIR}/tests/conformance/make-docker-image.sh")
 add_dependencies(test_sandbox_docker sandbox_docker)
 set_tests_properties(test_sandbox_docker PROPERTIES TIMEOUT 900)
+
+corral_add_unit_test(test_docker_config SOURCES test_docker_config.c testenv.c)
+add_dependencies(test_docker_config sandbox_docker)

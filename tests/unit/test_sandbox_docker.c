@@ -4,6 +4,7 @@
  * Containers are named docker-t<pid>-*, labelled corral.owner=dktest-<pid>
  * and removed at the end (and by TTL if the test dies). */
 #include <archive.h>
+#include <pthread.h>
 #include <archive_entry.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -265,6 +266,19 @@ static void test_stdin(void **st)
     assert_int_equal(r.out.len, sizeof in);
     assert_memory_equal(r.out.p, in, sizeof in);
     run_free(&r);
+    /* A large stdin (streamed into the staging archive). */
+    size_t big = 5u << 20;
+    char *bin = malloc(big);
+    assert_non_null(bin);
+    for (size_t i = 0; i < big; i++)
+        bin[i] = (char)(i * 31);
+    const char *wc[] = {"wc", "-c", NULL};
+    struct corral_exec_request req2 = {.argv = wc, .stdin_data = bin, .stdin_len = big};
+    r = run_req(g.sbx, &req2);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(atol(r.out.p), (long)big);
+    run_free(&r);
+    free(bin);
     /* The staged stdin file is gone once the command ran. */
     r = sh(g.sbx, "ls /.corral | grep -c '^in-' || true");
     assert_string_equal(r.out.p, "0\n");
@@ -335,6 +349,45 @@ static void test_timeout_kills_group(void **st)
     r = sh(g.sbx, "exit 124");
     assert_int_equal(r.res.exit_code, 124);
     assert_int_equal(r.res.timed_out, 0);
+    run_free(&r);
+}
+
+struct canceller {
+    volatile int flag;
+    int after_ms;
+};
+
+static void *cancel_later(void *ud)
+{
+    struct canceller *k = ud;
+    usleep((useconds_t)k->after_ms * 1000);
+    k->flag = 1;
+    return NULL;
+}
+
+static void test_cancel_kills_group(void **st)
+{
+    (void)st;
+    NEED();
+    struct canceller k = {0, 1000};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cancel_later, &k), 0);
+    struct corral_exec_request req = {.struct_size = sizeof req,
+                                      .shell = "sleep 300 & echo $! > /tmp/cancel.pid; sleep 300"};
+    struct corral_exec_result res = {.struct_size = sizeof res};
+    struct corral_call c;
+    corral_call_init(&c, 120000);
+    c.cancel = &k.flag;
+    int rc = g.ops->exec(g.sbx, &req, &res, &c);
+    pthread_join(th, NULL);
+    assert_int_equal(rc, CORRAL_ECANCELED);
+    /* Nothing of it is left running inside. */
+    struct run r = sh(g.sbx, "p=$(cat /tmp/cancel.pid); for i in 1 2 3 4 5 6 7 8 9 10; do "
+                             "kill -0 $p 2>/dev/null || exit 0; sleep 0.2; done; exit 1");
+    assert_int_equal(r.res.exit_code, 0);
+    run_free(&r);
+    r = sh(g.sbx, "ps -o args | grep -c '^sleep 300' || true");
+    assert_string_equal(r.out.p, "0\n");
     run_free(&r);
 }
 
@@ -815,6 +868,15 @@ static void test_ttl(void **st)
     }
     assert_int_equal(up, 0);
     g.ops->close(s);
+    /* Still listed (as stopped) so that gc can find and remove it. */
+    char f1[96], want[96];
+    snprintf(f1, sizeof f1, "corral.owner=%s", g.owner);
+    snprintf(want, sizeof want, "docker-t%d-ttl", (int)getpid());
+    const char *filters[] = {f1, NULL};
+    struct found fd = {.id = want};
+    corral_call_init(&c, 30000);
+    assert_int_equal(g.ops->list(g.ps, filters, find_cb, &fd, &c), 0);
+    assert_string_equal(fd.status, "stopped");
     corral_call_init(&c, 30000);
     assert_int_equal(g.ops->attach(g.ps, state, &s, &c), CORRAL_ESTATE);
     corral_call_init(&c, 30000);
@@ -831,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_env_and_argv_verbatim),
         cmocka_unit_test(test_big_output),
         cmocka_unit_test(test_timeout_kills_group),
+        cmocka_unit_test(test_cancel_kills_group),
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_archives),

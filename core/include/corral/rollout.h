@@ -69,6 +69,7 @@ struct corral_rollout_options {
     const char *api_key_env;           /* upstream key by env-var NAME */
     corral_gate *gate;                 /* an existing gate (trainer mode), or NULL: start one */
     const char *gate_socket;           /* that gate's unix socket path (for sandboxes without network) */
+    const char *gate_listen;           /* "ADDR:PORT" for the rollout's own gate (default 127.0.0.1:0) */
     const char *gate_url;              /* URL the sandbox uses to reach the gate
                                           (cloud backends); NULL: the unix-socket route */
     const char *rollout_id;            /* NULL: generated */

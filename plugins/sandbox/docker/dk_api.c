@@ -185,6 +185,9 @@ int dk_api(struct dk_plugin *p, const char *method, const char *path, const char
     pthread_mutex_lock(&p->lock);
     memcpy(api, p->api, sizeof api);
     pthread_mutex_unlock(&p->lock);
+    /* A NULL call (cleanup after a cancelled one) is never unbounded. */
+    if (!call && timeout_ms <= 0)
+        timeout_ms = 15000;
     size_t n = strlen(api) + strlen(path) + 1;
     char *full = malloc(n);
     if (!full)

@@ -206,16 +206,16 @@ static int stage_stdin(corral_sbx *sbx, const struct corral_exec_request *req, c
     int rc = dk_owner(sbx, &uid, &gid, call);
     if (rc)
         return rc;
-    struct dk_tar_entry e = {name, 0600, req->stdin_data, req->stdin_len, uid, gid};
-    char *tar;
-    size_t len;
-    if (dk_tar_build(&e, 1, &tar, &len))
-        return sbx->p->host->fail(call, CORRAL_ENOMEM, "exec: cannot build the stdin archive");
+    /* Streamed: no second copy of a large stdin in memory. */
     struct dk_memsrc m;
-    struct corral_source src;
-    dk_memsrc_init(&m, &src, tar, len);
+    struct corral_source data, src;
+    dk_memsrc_init(&m, &data, req->stdin_data, req->stdin_len);
+    struct dk_tarsrc *t;
+    if (dk_tarsrc_new(name, 0600, uid, gid, &data, &t))
+        return sbx->p->host->fail(call, CORRAL_ENOMEM, "exec: cannot build the stdin archive");
+    dk_tarsrc_source(t, &src);
     rc = dk_put_tar(sbx->p, sbx->cid, "/", &src, call);
-    free(tar);
+    dk_tarsrc_free(t);
     if (rc == 0)
         snprintf(staged, cap, "/%s", name);
     return rc;
@@ -237,88 +237,6 @@ static int64_t effective_timeout(const struct corral_host *h, const struct corra
     return t;
 }
 
-/* The caller's request, with fields beyond its struct_size read as zero. */
-static void req_copy(const struct corral_exec_request *in, struct corral_exec_request *out)
-{
-    memset(out, 0, sizeof *out);
-    size_t n = in->struct_size < sizeof *out ? in->struct_size : sizeof *out;
-    memcpy(out, in, n);
-}
-
-int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct corral_exec_result *res,
-            corral_call *call)
-{
-    const struct corral_host *h = sbx->p->host;
-    struct corral_exec_request rq;
-    req_copy(req_in, &rq);
-    const struct corral_exec_request *req = &rq;
-    int64_t t0 = h->now_ms();
-    char nc[17], staged[96], pidf[96], tbuf[32];
-    nonce(nc);
-    int rc = stage_stdin(sbx, req, nc, staged, sizeof staged, call);
-    if (rc)
-        return rc;
-    int64_t timeout = effective_timeout(h, req, call);
-    snprintf(pidf, sizeof pidf, DK_SHIM_DIR "/x-%s.pid", nc);
-    cJSON *cmd = cJSON_CreateArray();
-    cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_SHIM_PATH));
-    cJSON_AddItemToArray(cmd, cJSON_CreateString("run"));
-    add_opt(cmd, "-p", pidf);
-    if (timeout > 0) {
-        snprintf(tbuf, sizeof tbuf, "%" PRId64, timeout);
-        add_opt(cmd, "-t", tbuf);
-    }
-    if (staged[0])
-        add_opt(cmd, "-i", staged);
-    cJSON_AddItemToArray(cmd, cJSON_CreateString("--"));
-    if ((rc = add_argv(h, cmd, req, call))) {
-        cJSON_Delete(cmd);
-        return rc;
-    }
-    const char *user = req->user ? req->user : sbx->user;
-    char *id = NULL;
-    rc = exec_create(sbx, cmd, req->env, req->cwd ? req->cwd : sbx->workdir, user, &id, call);
-    if (rc)
-        return rc;
-    rc = exec_start(sbx, id, req->out, req->err, timeout > 0 ? timeout + GRACE_MS : 0, call);
-    if (rc) {
-        /* The stream broke (deadline, cancel, daemon): kill the group
-         * inside, with a fresh short budget since `call` may be spent. */
-        const char *args[] = {"kill", pidf, "9", NULL};
-        if (rc == CORRAL_ETIMEDOUT || rc == CORRAL_ECANCELED || rc == CORRAL_ETRANSIENT)
-            h->log(h, CORRAL_LOG_WARN, "docker: exec in %s interrupted; killing its process group", sbx->id);
-        dk_shim_call(sbx, args, user, call);
-        free(id);
-        return rc;
-    }
-    int code = -1, running = 0;
-    rc = exec_code(sbx, id, 1, &code, &running, call);
-    free(id);
-    if (rc)
-        return rc;
-    if (running || code < 0)
-        return h->fail(call, CORRAL_EPROTO, "exec: the daemon never reported an exit code");
-    int64_t dur = h->now_ms() - t0;
-    res->exit_code = code;
-    if (CORRAL_HAS_FIELD(res, signal))
-        res->signal = 0;
-    if (CORRAL_HAS_FIELD(res, timed_out))
-        res->timed_out = 0;
-    /* The shim exits 124 only when its timer fired, or when the command
-     * itself exits 124; the elapsed time tells them apart. */
-    if (code == 124 && timeout > 0 && dur >= timeout) {
-        if (CORRAL_HAS_FIELD(res, timed_out))
-            res->timed_out = 1;
-        if (CORRAL_HAS_FIELD(res, signal))
-            res->signal = 9;
-    } else if (code > 128 && code <= 128 + 64 && CORRAL_HAS_FIELD(res, signal)) {
-        res->signal = code - 128;
-    }
-    if (CORRAL_HAS_FIELD(res, duration_ms))
-        res->duration_ms = dur;
-    return 0;
-}
-
 struct membuf {
     char *buf;
     size_t cap, len;
@@ -335,6 +253,98 @@ static int mem_write(void *ud, const void *buf, size_t len)
     memcpy(m->buf + m->len, buf, len);
     m->len += len;
     m->buf[m->len] = '\0';
+    return 0;
+}
+
+/* The caller's request, with fields beyond its struct_size read as zero. */
+static void req_copy(const struct corral_exec_request *in, struct corral_exec_request *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = in->struct_size < sizeof *out ? in->struct_size : sizeof *out;
+    memcpy(out, in, n);
+}
+
+int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct corral_exec_result *res,
+            corral_call *call)
+{
+    const struct corral_host *h = sbx->p->host;
+    struct corral_exec_request rq;
+    req_copy(req_in, &rq);
+    const struct corral_exec_request *req = &rq;
+    int64_t t0 = h->now_ms();
+    char nc[17], staged[96], tbuf[32], tof[64];
+    nonce(nc);
+    int rc = stage_stdin(sbx, req, nc, staged, sizeof staged, call);
+    if (rc)
+        return rc;
+    int64_t timeout = effective_timeout(h, req, call);
+    snprintf(tof, sizeof tof, DK_SHIM_DIR "/x-%s.timeout", nc);
+    cJSON *cmd = cJSON_CreateArray();
+    cJSON_AddItemToArray(cmd, cJSON_CreateString(DK_SHIM_PATH));
+    cJSON_AddItemToArray(cmd, cJSON_CreateString("run"));
+    add_opt(cmd, "-m", nc);
+    if (timeout > 0) {
+        snprintf(tbuf, sizeof tbuf, "%" PRId64, timeout);
+        add_opt(cmd, "-t", tbuf);
+        add_opt(cmd, "-x", tof);
+    }
+    if (staged[0])
+        add_opt(cmd, "-i", staged);
+    cJSON_AddItemToArray(cmd, cJSON_CreateString("--"));
+    if ((rc = add_argv(h, cmd, req, call))) {
+        cJSON_Delete(cmd);
+        return rc;
+    }
+    const char *user = req->user ? req->user : sbx->user;
+    char *id = NULL;
+    rc = exec_create(sbx, cmd, req->env, req->cwd ? req->cwd : sbx->workdir, user, &id, call);
+    if (rc)
+        return rc;
+    rc = exec_start(sbx, id, req->out, req->err, timeout > 0 ? timeout + GRACE_MS : 0, call);
+    if (rc) {
+        /* The stream broke (deadline, cancel, daemon): kill the group
+         * inside.  `call` may be spent or cancelled, so the cleanup runs
+         * without it (bounded by its own timeouts). */
+        const char *args[] = {"killm", nc, NULL};
+        h->log(h, CORRAL_LOG_WARN, "docker: exec in %s interrupted (%d); killing its process group", sbx->id, rc);
+        dk_shim_call(sbx, args, user, NULL);
+        free(id);
+        return rc;
+    }
+    int code = -1, running = 0;
+    rc = exec_code(sbx, id, 1, &code, &running, call);
+    free(id);
+    if (rc)
+        return rc;
+    if (running || code < 0)
+        return h->fail(call, CORRAL_EPROTO, "exec: the daemon never reported an exit code");
+    int64_t dur = h->now_ms() - t0;
+    res->exit_code = code;
+    if (CORRAL_HAS_FIELD(res, signal))
+        res->signal = 0;
+    if (CORRAL_HAS_FIELD(res, timed_out))
+        res->timed_out = 0;
+    /* 124 is the shim's timeout or the command's own code: the shim
+     * leaves a marker file only in the first case (one extra request,
+     * only for exit code 124). */
+    int fired = 0;
+    if (code == 124 && timeout > 0) {
+        struct corral_sink none = {.struct_size = sizeof none, .write = mem_write, .ud = &(struct membuf){0}};
+        int r2 = dk_read_file(sbx, tof, &none, call);
+        if (r2 < 0 && r2 != CORRAL_ENOTFOUND)
+            return r2;
+        fired = r2 == 0;
+    }
+    if (fired) {
+        if (CORRAL_HAS_FIELD(res, timed_out))
+            res->timed_out = 1;
+        if (CORRAL_HAS_FIELD(res, signal))
+            res->signal = 9;
+    } else if (code > 128 && code <= 128 + 64 && CORRAL_HAS_FIELD(res, signal)) {
+        res->signal = code - 128;
+    }
+    if (CORRAL_HAS_FIELD(res, duration_ms))
+        res->duration_ms = dur;
     return 0;
 }
 

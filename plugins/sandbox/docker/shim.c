@@ -15,6 +15,9 @@
  *        -o FILE   stdout to FILE, -e FILE stderr to FILE (job mode)
  *        -p FILE   write the group id to FILE (for `shim kill`)
  *        -s FILE   write "exit signal timed_out" to FILE when done
+ *        -m TAG    a marker for `shim killm TAG` (no file is written)
+ *        -x FILE   create FILE only if the timeout fired (tells a timeout
+ *                  from a command that exits 124 by itself)
  *        -d        job mode: the child's stdio is -o/-e or /dev/null,
  *                  ours is closed once it runs (the exec is started
  *                  detached; we stay its supervisor)
@@ -22,12 +25,14 @@
  *     the exec ends when ARGV ends even if it left background processes
  *     holding the output open.
  *   shim kill FILE [SIG]      kill(-pgid, SIG or SIGKILL) for the id in FILE
+ *   shim killm TAG            SIGKILL the group of the `shim run -m TAG` child
  *   shim mkdir DIR            mkdir -p DIR (mode 0755, as the calling user)
  *   shim ids                  print "uid gid" of the calling user
  *
  * Exit status: the child's code, 128+signal when killed, 124 on timeout,
  * 126/127 when ARGV cannot be executed, 125 for the shim's own errors.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -125,6 +130,86 @@ static int do_kill(const char *pidfile, const char *sigs)
     return 0;
 }
 
+/* argv of process pid (NUL-separated) into buf; its length or -1. */
+static ssize_t read_cmdline(const char *pid, char *buf, size_t cap)
+{
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%s/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+static long parent_of(const char *pid)
+{
+    char path[300], buf[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    long ppid = -1;
+    if (!p || sscanf(p + 1, " %*c %ld", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+/* The exec path keeps no pid file (it would cost file writes on every
+ * command): find the `shim run ... -m TAG` process, then its child, the
+ * group leader, through /proc. */
+static int do_killm(const char *tag)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 1;
+    long shim = -1;
+    struct dirent *e;
+    char buf[8192];
+    while (shim < 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        ssize_t n = read_cmdline(e->d_name, buf, sizeof buf);
+        int prev_m = 0, is_run = 0, i = 0;
+        for (char *a = buf; n > 0 && a < buf + n; a += strlen(a) + 1, i++) {
+            if (i == 1 && strcmp(a, "run") == 0)
+                is_run = 1;
+            if (is_run && prev_m && strcmp(a, tag) == 0)
+                shim = atol(e->d_name);
+            prev_m = strcmp(a, "-m") == 0;
+            if (strcmp(a, "--") == 0)
+                break;
+        }
+    }
+    if (shim < 0) {
+        closedir(d);
+        return 3;
+    }
+    rewinddir(d);
+    int killed = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        if (parent_of(e->d_name) == shim) {
+            long pid = atol(e->d_name);
+            kill((pid_t)-pid, SIGKILL);
+            kill((pid_t)pid, SIGKILL);
+            killed = 1;
+        }
+    }
+    closedir(d);
+    return killed ? 0 : 3;
+}
+
 /* Copy what is readable from fd to out; returns 0 at EOF, 1 otherwise.
  * A failing out (the reader went away) is remembered and data dropped. */
 static int relay(int fd, int out, int *out_dead)
@@ -151,7 +236,7 @@ static int relay(int fd, int out, int *out_dead)
 static int do_run(int argc, char **argv)
 {
     int64_t timeout_ms = 0;
-    const char *in = NULL, *out = NULL, *err = NULL, *pidf = NULL, *statf = NULL;
+    const char *in = NULL, *out = NULL, *err = NULL, *pidf = NULL, *statf = NULL, *tof = NULL;
     int detach = 0, i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *o = argv[i];
@@ -164,6 +249,8 @@ static int do_run(int argc, char **argv)
         else if (strcmp(o, "-e") == 0) err = v;
         else if (strcmp(o, "-p") == 0) pidf = v;
         else if (strcmp(o, "-s") == 0) statf = v;
+        else if (strcmp(o, "-m") == 0) continue;
+        else if (strcmp(o, "-x") == 0) tof = v;
         else { dprintf(2, "corral-shim: unknown option %s\n", o); return 125; }
     }
     if (i + 1 >= argc) { dprintf(2, "corral-shim: no command\n"); return 125; }
@@ -315,6 +402,8 @@ static int do_run(int argc, char **argv)
     } else {
         code = WEXITSTATUS(status);
     }
+    if (timed_out && tof)
+        write_atomic(tof, "timeout\n");
     if (statf) {
         char line[64];
         snprintf(line, sizeof line, "%d %d %d\n", code, sig, timed_out);
@@ -348,6 +437,8 @@ static int do_mkdir(const char *dir)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "killm") == 0)
+        return do_killm(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "ids") == 0)
         return printf("%ld %ld\n", (long)getuid(), (long)getgid()) > 0 ? 0 : 1;
     if (argc >= 3 && strcmp(argv[1], "mkdir") == 0)

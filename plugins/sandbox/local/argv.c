@@ -96,6 +96,10 @@ char **local_holder_argv(const struct local_holder_args *a)
                 add3(&v, "--ro-bind", "/dev/null", masked_files[i]);
     }
     add3(&v, "--proc", "/proc", NULL);
+    /* bwrap covers /proc/sys only when the directory itself is writable;
+     * its files are writable for a sandbox whose uid 0 is the host's root
+     * (global sysctls!).  Bind a read-only /proc/sys over it. */
+    add3(&v, "--ro-bind", "/proc/sys", "/proc/sys");
     add3(&v, "--dev", "/dev", NULL);
     add3(&v, "--tmpfs", "/tmp", NULL);
     add3(&v, "--bind", a->workspace, a->workdir);

@@ -60,7 +60,7 @@ int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, 
         oom = local_env_set(&env, &n, sbx->env[i]) < 0;
     for (size_t i = 0; !oom && req->env && req->env[i]; i++) {
         if (!env_name_ok(req->env[i])) {
-            local_strv_free(env);
+            local_strv_free_wipe(env);
             local_strv_free(*argv);
             *argv = NULL;
             /* Print the name only: the value may be a secret. */
@@ -71,13 +71,36 @@ int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, 
         oom = local_env_set(&env, &n, req->env[i]) < 0;
     }
     if (oom) {
-        local_strv_free(env);
+        local_strv_free_wipe(env);
         local_strv_free(*argv);
         *argv = NULL;
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     }
     *envp = env;
     return 0;
+}
+
+static const char *norm_user(const char *u)
+{
+    return u && !strcmp(u, "root") ? "0" : u;
+}
+
+int local_check_user(corral_sbx *sbx, const struct corral_exec_request *req, corral_call *call)
+{
+    if (!CORRAL_HAS_FIELD(req, user) || !req->user || !req->user[0])
+        return 0;
+    /* The sandbox user: spec.user, else the caller's uid (bwrap's default). */
+    char self[32];
+    snprintf(self, sizeof(self), "%u", (unsigned)getuid());
+    const char *have = sbx->meta.user ? norm_user(sbx->meta.user) : self;
+    const char *want = norm_user(req->user);
+    size_t uid_len = strcspn(have, ":");
+    if (!strcmp(want, have) || (strlen(want) == uid_len && !strncmp(want, have, uid_len)))
+        return 0;
+    return sbx->lp->host->fail(call, CORRAL_ENOTSUP,
+                               "local: commands run as the sandbox's user (%s); per-command user '%s' is not "
+                               "supported",
+                               have, req->user);
 }
 
 void local_fill_result(struct corral_exec_result *res, int status, int timed_out, int64_t duration_ms)
@@ -149,15 +172,19 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         return h->fail(call, CORRAL_EINVAL, "exec: no request");
     if (local_is_paused(sbx->dir))
         return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
+    local_orphans_reap(sbx->lp);
+    int rc = local_check_user(sbx, req, call);
+    if (rc)
+        return rc;
     char **argv, **envp;
-    int rc = local_build_command(sbx, req, &argv, &envp, call);
+    rc = local_build_command(sbx, req, &argv, &envp, call);
     if (rc)
         return rc;
     char *cwd = NULL;
     const char *c = req->cwd && req->cwd[0] ? req->cwd : sbx->meta.workdir;
     if (c[0] != '/' ? asprintf(&cwd, "%s/%s", sbx->meta.workdir, c) < 0 : !(cwd = strdup(c))) {
         local_strv_free(argv);
-        local_strv_free(envp);
+        local_strv_free_wipe(envp);
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     }
 
@@ -196,6 +223,8 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         } else if (stage == LOCAL_STAGE_CWD) {
             rc = h->fail(call, err == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO, "exec: cwd %s: %s", cwd,
                          strerror(err));
+        } else if (stage == LOCAL_STAGE_JOIN && !local_holder_alive(&sbx->meta)) {
+            rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (TTL or destroy)", sbx->meta.id);
         } else {
             rc = h->fail(call, CORRAL_EIO, "exec: could not enter sandbox %s (stage %d): %s", sbx->meta.id,
                          stage, strerror(err));
@@ -326,6 +355,6 @@ out:
     }
     free(cwd);
     local_strv_free(argv);
-    local_strv_free(envp);
+    local_strv_free_wipe(envp);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,8 +32,6 @@ struct fop {
     uint32_t mode;
     int data_fd;          /* child's end of the data pipe */
     int msg_fd;           /* child's end of the message pipe */
-    int parent_fds[2];    /* the host's ends: closed first in the child, or
-                             the child would hold its own EOF open */
 };
 
 static int msg(struct fop *f, int code, const char *what, const char *detail)
@@ -95,22 +94,30 @@ static int mkparents(const char *path, int include_last)
 
 /* ---- child sides ------------------------------------------------------------ */
 
+/* The child inherited every fd of the (possibly multithreaded) host; keep
+ * only its two pipe ends so it holds no other pipe open (another thread's
+ * exec would otherwise wait for our EOF). */
 static void close_parent_fds(struct fop *f)
 {
-    close(f->parent_fds[0]);
-    close(f->parent_fds[1]);
+    int keep[2] = {f->data_fd < f->msg_fd ? f->data_fd : f->msg_fd, f->data_fd < f->msg_fd ? f->msg_fd : f->data_fd};
+    if (keep[0] > 3)
+        syscall(SYS_close_range, 3U, (unsigned)keep[0] - 1, 0U);
+    if (keep[1] > keep[0] + 1)
+        syscall(SYS_close_range, (unsigned)keep[0] + 1, (unsigned)keep[1] - 1, 0U);
+    syscall(SYS_close_range, (unsigned)keep[1] + 1, ~0U, 0U);
 }
 
 static int child_read(void *arg)
 {
     struct fop *f = arg;
     close_parent_fds(f);
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a fifo must not hang us; only regular files are read. */
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return msg(f, errno_code(errno), f->path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
-        return msg(f, FX_INVAL, f->path, "is a directory");
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return msg(f, FX_INVAL, f->path, "not a regular file");
     char buf[65536];
     for (;;) {
         ssize_t r = read(fd, buf, sizeof(buf));
@@ -131,9 +138,13 @@ static int child_write(void *arg)
     close_parent_fds(f);
     if (mkparents(f->path, 0) < 0)
         return msg(f, errno_code(errno), "creating parents of", f->path);
-    int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f->mode & 07777);
+    int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, f->mode & 07777);
     if (fd < 0)
         return msg(f, errno_code(errno), f->path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return msg(f, FX_INVAL, f->path, "not a regular file");
+    fcntl(fd, F_SETFL, 0);
     fchmod(fd, f->mode & 07777);
     char buf[65536];
     for (;;) {
@@ -257,7 +268,7 @@ static int child_get_archive(void *arg)
             break;
         }
         if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-            int fd = open(archive_entry_sourcepath(e), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            int fd = open(archive_entry_sourcepath(e), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
             char buf[65536];
             ssize_t n;
             while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
@@ -303,7 +314,7 @@ static int run_fop(corral_sbx *sbx, const char *what, const char *path, uint32_t
         rc = h->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
         goto out;
     }
-    struct fop f = {p, mode, src ? data[0] : data[1], msgp[1], {src ? data[1] : data[0], msgp[0]}};
+    struct fop f = {p, mode, src ? data[0] : data[1], msgp[1]};
     struct local_launch l = {.fn = fn, .arg = &f};
     pid_t a;
     int pidfd, stage, err;

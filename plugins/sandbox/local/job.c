@@ -38,10 +38,14 @@ int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_j
     *job = NULL;
     if (!req)
         return h->fail(call, CORRAL_EINVAL, "spawn: no request");
+    local_orphans_reap(sbx->lp);
     if (local_is_paused(sbx->dir))
         return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
+    int rc = local_check_user(sbx, req, call);
+    if (rc)
+        return rc;
     char **argv, **envp;
-    int rc = local_build_command(sbx, req, &argv, &envp, call);
+    rc = local_build_command(sbx, req, &argv, &envp, call);
     if (rc)
         return rc;
     char *cwd = NULL;
@@ -85,6 +89,9 @@ int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_j
         j->pidfd = -1;
         j->pid = -1;
         j->end_ms = j->start_ms;
+    } else if (stage == LOCAL_STAGE_JOIN && !local_holder_alive(&sbx->meta)) {
+        rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (TTL or destroy)", sbx->meta.id);
+        goto out;
     } else if (stage) {
         rc = h->fail(call, stage == LOCAL_STAGE_CWD && err == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO,
                      "spawn: %s: %s",
@@ -105,7 +112,7 @@ out:
     free(j);
     free(cwd);
     local_strv_free(argv);
-    local_strv_free(envp);
+    local_strv_free_wipe(envp);
     return rc;
 }
 
@@ -177,14 +184,50 @@ int local_job_kill(corral_sbx *sbx, corral_job *j, corral_call *call)
     return 0;
 }
 
+void local_orphan_add(struct local_plugin *lp, pid_t pid)
+{
+    pthread_mutex_lock(&lp->lock);
+    if (lp->n_orphans == lp->cap_orphans) {
+        size_t cap = lp->cap_orphans ? lp->cap_orphans * 2 : 8;
+        pid_t *nv = realloc(lp->orphans, cap * sizeof(*nv));
+        if (nv) {
+            lp->orphans = nv;
+            lp->cap_orphans = cap;
+        }
+    }
+    if (lp->n_orphans < lp->cap_orphans)
+        lp->orphans[lp->n_orphans++] = pid;
+    pthread_mutex_unlock(&lp->lock);
+}
+
+void local_orphans_reap(struct local_plugin *lp)
+{
+    pthread_mutex_lock(&lp->lock);
+    for (size_t i = 0; i < lp->n_orphans;) {
+        int st;
+        pid_t r = waitpid(lp->orphans[i], &st, WNOHANG);
+        if (r == lp->orphans[i] || (r < 0 && errno == ECHILD))
+            lp->orphans[i] = lp->orphans[--lp->n_orphans];
+        else
+            i++;
+    }
+    pthread_mutex_unlock(&lp->lock);
+}
+
 void local_job_free(corral_sbx *sbx, corral_job *j)
 {
-    (void)sbx;
     if (!j)
         return;
+    /* Reap it if it has ended; otherwise (still running, or killed but not
+     * dead yet: a frozen task dies only once thawed) remember it and reap
+     * it later, never blocking here. */
     if (!j->done && j->pid > 0) {
         int st;
-        waitpid(j->pid, &st, WNOHANG);
+        pid_t r;
+        while ((r = waitpid(j->pid, &st, WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (r == 0)
+            local_orphan_add(sbx->lp, j->pid);
     }
     if (j->pidfd >= 0)
         close(j->pidfd);

@@ -19,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,7 +110,8 @@ static int set_limit(int res, int64_t v)
 }
 
 /* B: the command itself, inside every namespace.  Never returns. */
-static void child_command(const struct local_launch *l, int rep)
+static void child_command(const struct local_launch *l, int rep, const struct local_limits *lim,
+                          const int *cg_fds)
 {
     sigset_t all;
     sigemptyset(&all);
@@ -142,9 +146,14 @@ static void child_command(const struct local_launch *l, int rep)
         report(rep, 2, LOCAL_STAGE_STDIO, errno);
         _exit(127);
     }
-    if (l->limits && (set_limit(RLIMIT_AS, l->limits->memory_bytes) < 0 ||
-                      set_limit(RLIMIT_NPROC, l->limits->pids_max) < 0 ||
-                      set_limit(RLIMIT_FSIZE, l->limits->fsize_bytes) < 0)) {
+    for (int i = 0; i < LOCAL_MAX_CGROUPS; i++) {
+        if (cg_fds[i] >= 0 && write(cg_fds[i], "0", 1) != 1) {
+            report(rep, 2, LOCAL_STAGE_LIMITS, errno);
+            _exit(127);
+        }
+    }
+    if (set_limit(RLIMIT_AS, lim->memory_bytes) < 0 || set_limit(RLIMIT_NPROC, lim->pids_max) < 0 ||
+        set_limit(RLIMIT_FSIZE, lim->fsize_bytes) < 0) {
         report(rep, 2, LOCAL_STAGE_LIMITS, errno);
         _exit(127);
     }
@@ -154,8 +163,14 @@ static void child_command(const struct local_launch *l, int rep)
     _exit(e == ENOENT ? 127 : 126);
 }
 
-static const char *const ns_names[] = {"user", "mnt", "pid", "net", "ipc", "uts"};
-enum { N_NS = 6 };
+/* Join order.  bwrap may run the sandbox in a user namespace nested in the
+ * one that owns the other namespaces (unprivileged, it needs uid 0 for
+ * /dev/pts, then drops to the caller's uid in a child user ns).  So we
+ * enter the owner of the mount namespace first (where we, the creator,
+ * hold every capability), then mnt/pid/net/ipc/uts, then the holder's own
+ * user namespace when it differs. */
+static const char *const ns_names[] = {"owner", "mnt", "pid", "net", "ipc", "uts", "user"};
+enum { NS_OWNER = 0, NS_MNT = 1, NS_NET = 3, NS_USER = 6, N_NS = 7 };
 
 int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pid, int *pidfd, int *stage,
                  int *err, corral_call *call)
@@ -179,11 +194,11 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
     int rc = 0;
     for (int i = 0; i < N_NS; i++) {
         nsfd[i] = -1;
-        if (rc)
+        if (rc || i == NS_OWNER)
             continue;
-        if (i == 3 && sbx->meta.net_shared)
+        if (i == NS_NET && sbx->meta.net_shared)
             continue;
-        if (l->fn && i >= 2) /* file operations need the user and mount ns only */
+        if (l->fn && i != NS_MNT && i != NS_USER) /* file operations need the user and mount ns only */
             continue;
         char p[16];
         snprintf(p, sizeof(p), "ns/%s", ns_names[i]);
@@ -192,11 +207,39 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
             rc = h->fail(call, CORRAL_EIO, "local sandbox %s: open %s/%s: %s", sbx->meta.id, path, p,
                          strerror(errno));
     }
+    if (!rc) {
+        nsfd[NS_OWNER] = ioctl(nsfd[NS_MNT], NS_GET_USERNS);
+        struct stat a, b;
+        if (nsfd[NS_OWNER] < 0) {
+            rc = h->fail(call, CORRAL_EIO, "local sandbox %s: owner of the mount namespace: %s", sbx->meta.id,
+                         strerror(errno));
+        } else {
+            fcntl(nsfd[NS_OWNER], F_SETFD, FD_CLOEXEC);
+            if (fstat(nsfd[NS_OWNER], &a) == 0 && fstat(nsfd[NS_USER], &b) == 0 && a.st_ino == b.st_ino &&
+                a.st_dev == b.st_dev) {
+                close(nsfd[NS_USER]); /* not nested: one user namespace */
+                nsfd[NS_USER] = -1;
+            }
+        }
+    }
     /* The fds name the holder's namespaces: re-check that it is still the
      * same process, so a recycled pid cannot have slipped in. */
     if (!rc && local_proc_start(pdir, sbx->meta.holder_pid) != sbx->meta.holder_start)
         rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone", sbx->meta.id);
     close(pdir);
+    /* Limits: cgroups where the sandbox has them, rlimits for the rest. */
+    struct local_limits lim = {0};
+    int cg_fds[LOCAL_MAX_CGROUPS] = {-1, -1, -1};
+    if (!l->fn && l->limits) {
+        lim = *l->limits;
+        if (sbx->meta.cg_memory)
+            lim.memory_bytes = 0;
+        if (sbx->meta.cg_pids)
+            lim.pids_max = 0;
+        int e = rc ? 0 : local_cgroup_open_procs(&sbx->meta, cg_fds);
+        if (e < 0)
+            rc = h->fail(call, CORRAL_EIO, "local sandbox %s: its cgroup: %s", sbx->meta.id, strerror(-e));
+    }
     int rep[2] = {-1, -1};
     if (!rc && pipe2(rep, O_CLOEXEC) < 0)
         rc = h->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
@@ -225,13 +268,16 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
             _exit(127);
         }
         if (b == 0)
-            child_command(l, rep[1]);
+            child_command(l, rep[1], &lim, cg_fds);
         report(rep[1], 1, 0, (int)b);
         _exit(0);
     }
     for (int i = 0; i < N_NS; i++)
         if (nsfd[i] >= 0)
             close(nsfd[i]);
+    for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
+        if (cg_fds[i] >= 0)
+            close(cg_fds[i]);
     if (rc) {
         if (rep[0] >= 0) {
             close(rep[0]);

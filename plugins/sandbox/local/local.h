@@ -12,6 +12,7 @@
 #ifndef CORRAL_SANDBOX_LOCAL_H
 #define CORRAL_SANDBOX_LOCAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,7 +25,18 @@ struct local_plugin {
     char *bwrap;          /* configured bwrap (name or path) */
     char *state_root;     /* directory holding one subdirectory per sandbox */
     int64_t default_ttl_s;
+    int freezer;          /* config: a freezer cgroup even without limits */
+    /* Jobs freed while still running: our children, reaped when they end
+     * (a zombie of ours in a pid namespace keeps its init from exiting). */
+    pthread_mutex_t lock;
+    pid_t *orphans;
+    size_t n_orphans, cap_orphans;
 };
+
+/* Remember a running job's pid to reap later (job_free without wait). */
+void local_orphan_add(struct local_plugin *lp, pid_t pid);
+/* Reap every remembered job that has ended (never blocks). */
+void local_orphans_reap(struct local_plugin *lp);
 
 /* Limits applied to every command (persisted in meta.json). */
 struct local_limits {
@@ -33,10 +45,13 @@ struct local_limits {
     int64_t fsize_bytes;   /* RLIMIT_FSIZE, 0 = none */
 };
 
+#define LOCAL_MAX_CGROUPS 3
+
 /* What meta.json holds.  Strings are malloc'ed. */
 struct local_meta {
     char *id;
     char *workdir;
+    char *user;            /* spec.user as given ("1000", "1000:1000", "root") or NULL */
     char **labels;         /* "k=v", NULL-terminated */
     pid_t holder_pid;      /* bwrap's init (pid 1 inside), host pid */
     uint64_t holder_start; /* its start time (clock ticks since boot) */
@@ -44,6 +59,10 @@ struct local_meta {
     int64_t deadline;      /* unix seconds, 0 = none */
     int net_shared;        /* 1: the host network namespace is used */
     struct local_limits limits;
+    char *cgroups[LOCAL_MAX_CGROUPS + 1]; /* per-sandbox cgroup dirs, NULL-terminated */
+    int cg_pids, cg_memory;  /* pids/memory limits enforced by those cgroups */
+    char *freezer;           /* the one of them pause() freezes, or NULL */
+    int freezer_v2;          /* 1: cgroup.freeze (v2), 0: freezer.state (v1) */
 };
 
 struct corral_sbx {
@@ -93,11 +112,28 @@ int local_holder_alive(const struct local_meta *m);
 /* 1 when the sandbox in dir is marked paused. */
 int local_is_paused(const char *dir);
 
+/* ---- cgroup.c: pids/memory limits through cgroups when writable --------- */
+
+/* Make the sandbox's cgroups where possible: pids/memory for m->limits
+ * (what could not be made is left to the rlimits) and, when want_freezer
+ * or limits make cgroups anyway, a freezer for pause().  Fills m->cgroups,
+ * cg_pids, cg_memory, freezer.  Always 0. */
+int local_cgroup_setup(struct local_meta *m, int want_freezer);
+/* Open cgroup.procs of each of m's cgroups (O_WRONLY|O_CLOEXEC).  0 or -errno. */
+int local_cgroup_open_procs(const struct local_meta *m, int fds[LOCAL_MAX_CGROUPS]);
+/* rmdir m's cgroups (they must be empty: kill first).  Best effort. */
+void local_cgroup_remove(const struct local_meta *m);
+/* Freeze (1) or thaw (0) m's freezer cgroup and wait until it took effect
+ * (bounded).  0, -ENOENT without a freezer, or -errno. */
+int local_cgroup_freeze(const struct local_meta *m, int freeze);
+
 /* ---- strv.c: NULL-terminated string vectors ------------------------------ */
 
 size_t local_strv_len(const char *const *v);
 char **local_strv_dup(const char *const *v);
 void local_strv_free(char **v);
+/* Same, zeroing the strings first (environments may hold secrets). */
+void local_strv_free_wipe(char **v);
 /* Append a copy of s; 0 or -1 (v unchanged on failure). */
 int local_strv_push(char ***v, size_t *n, const char *s);
 /* Set "K=V" in v (replacing an existing K). 0 or -1. */
@@ -137,7 +173,7 @@ struct local_launch {
     const char *cwd;
     int stdin_fd, stdout_fd, stderr_fd; /* host fds, -1 = /dev/null */
     const char *out_path, *err_path;    /* opened inside (spawn); override stdout/err fds */
-    const struct local_limits *limits;
+    const struct local_limits *limits; /* rlimits; cgroup-enforced ones are skipped */
     /* Instead of exec: run fn(arg) in the joined child and _exit with its
      * result (file operations).  The child then is not in the pid ns. */
     int (*fn)(void *arg);
@@ -170,6 +206,9 @@ int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, 
                         corral_call *call);
 /* write(2) that never raises SIGPIPE in the host process. */
 ssize_t local_write_nosigpipe(int fd, const void *buf, size_t len);
+/* CORRAL_ENOTSUP (with a message) when req->user asks for another user
+ * than the sandbox's, else 0. */
+int local_check_user(corral_sbx *sbx, const struct corral_exec_request *req, corral_call *call);
 /* Fill res from a wait status. */
 void local_fill_result(struct corral_exec_result *res, int status, int timed_out, int64_t duration_ms);
 
@@ -181,8 +220,10 @@ int local_get_archive(corral_sbx *sbx, const char *dir, const struct corral_sink
 
 int local_pause(corral_sbx *sbx, corral_call *call);
 int local_resume(corral_sbx *sbx, corral_call *call);
-/* Send sig to every process of the sandbox except the holder's own two. */
-int local_signal_all(const struct local_meta *m, int sig);
+/* Send sig to every process of the sandbox except the holder's own two.
+ * For SIGSTOP, returns only once all are stopped (-EAGAIN after ~2 s, with
+ * the last process that would not stop in *stuck / *stuck_state). */
+int local_signal_all(const struct local_meta *m, int sig, pid_t *stuck, char *stuck_state);
 
 int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call);
 int local_attach(void *ps, const char *state_json, corral_sbx **out, corral_call *call);
@@ -193,7 +234,8 @@ int local_destroy(corral_sbx *sbx, corral_call *call);
 int local_remove(void *ps, const char *state_json, corral_call *call);
 void local_close(corral_sbx *sbx);
 
-/* Kill the holder in m (verified by start time) and wait briefly for it. */
-void local_kill_holder(const struct local_meta *m);
+/* Kill the holder in m (verified by start time) and wait briefly for it,
+ * reaping our own finished jobs meanwhile. */
+void local_kill_holder(struct local_plugin *lp, const struct local_meta *m);
 
 #endif /* CORRAL_SANDBOX_LOCAL_H */

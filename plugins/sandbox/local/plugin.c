@@ -5,8 +5,10 @@
  *    "none") net namespaces; host /usr /bin /lib* /sbin /etc read-only,
  *    /etc/shadow masked; /proc, a minimal /dev, a tmpfs /tmp; every
  *    command runs with no capabilities and no_new_privs.
- *  - memory_bytes -> RLIMIT_AS, pids_max -> RLIMIT_NPROC, file_size_bytes
- *    -> RLIMIT_FSIZE, set in each command before exec.  cpus: not enforced.
+ *  - memory_bytes / pids_max -> the sandbox's memory / pids cgroup when the
+ *    cgroup fs is writable, else RLIMIT_AS / RLIMIT_NPROC; file_size_bytes
+ *    -> RLIMIT_FSIZE; applied in each command before exec.  cpus: not
+ *    enforced (so no CORRAL_CAP_LIMITS).
  *  - TTL: the holder is `sleep <ttl>`; when it exits the namespaces die.
  */
 #include <stdlib.h>
@@ -24,6 +26,9 @@ static const struct corral_option local_options[] = {
      "/var/lib/corral/local for root"},
     {"default_ttl_s", CORRAL_OPT_INT, 0, "86400",
      "TTL in seconds for sandboxes whose spec gives none; 0 = no TTL (live until destroyed)"},
+    {"freezer", CORRAL_OPT_BOOL, 0, "false",
+     "pause with a freezer cgroup (invisible to the sandbox) even when no limit needs cgroups; costs each "
+     "command a cgroup migration (several ms); otherwise pause uses SIGSTOP/SIGCONT"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -34,9 +39,11 @@ static int local_init(const corral_config *cfg, void **state, corral_call *call)
     if (!lp)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     lp->host = h;
+    pthread_mutex_init(&lp->lock, NULL);
     const char *bwrap = cfg && h->config_string ? h->config_string(cfg, "bwrap") : NULL;
     const char *dir = cfg && h->config_string ? h->config_string(cfg, "state_dir") : NULL;
     lp->default_ttl_s = cfg && h->config_int ? h->config_int(cfg, "default_ttl_s") : 86400;
+    lp->freezer = cfg && h->config_bool ? h->config_bool(cfg, "freezer") : 0;
     if (lp->default_ttl_s < 0)
         lp->default_ttl_s = 0;
     lp->bwrap = strdup(bwrap && *bwrap ? bwrap : "bwrap");
@@ -62,6 +69,9 @@ static void local_fini(void *state)
     struct local_plugin *lp = state;
     if (!lp)
         return;
+    local_orphans_reap(lp);
+    pthread_mutex_destroy(&lp->lock);
+    free(lp->orphans);
     free(lp->bwrap);
     free(lp->state_root);
     free(lp);

@@ -31,18 +31,27 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void local_kill_holder(const struct local_meta *m)
+void local_kill_holder(struct local_plugin *lp, const struct local_meta *m)
 {
     if (m->holder_pid <= 1 || m->holder_start == 0)
         return;
+    /* A v1-frozen task cannot even die: thaw first. */
+    if (m->freezer)
+        local_cgroup_freeze(m, 0);
     int pfd = (int)syscall(SYS_pidfd_open, m->holder_pid, 0);
     if (pfd < 0)
         return;
     /* The pidfd pins the process: check it is ours, then signal through it. */
     if (local_proc_start(-1, m->holder_pid) == m->holder_start) {
         if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0) {
-            struct pollfd p = {pfd, POLLIN, 0};
-            poll(&p, 1, 2000);
+            /* The init exits only once every process of the namespace is
+             * reaped, including jobs of ours that were freed unwaited. */
+            for (int i = 0; i < 40; i++) {
+                local_orphans_reap(lp);
+                struct pollfd p = {pfd, POLLIN, 0};
+                if (poll(&p, 1, 50) > 0)
+                    break;
+            }
         }
     }
     close(pfd);
@@ -307,6 +316,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     }
     m.id = strdup(spec->id);
     m.workdir = strdup(workdir);
+    m.user = spec->user && spec->user[0] ? strdup(spec->user) : NULL;
     m.labels = local_strv_dup(spec->labels);
     m.created = (int64_t)time(NULL);
     m.deadline = ttl > 0 ? m.created + ttl : 0;
@@ -319,6 +329,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
         goto fail;
     }
+    local_cgroup_setup(&m, lp->freezer);
     rc = start_holder(h, argv, dir, &m.holder_pid, call);
     if (rc)
         goto fail;
@@ -343,11 +354,12 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     return 0;
 fail:
     if (m.holder_pid > 0)
-        local_kill_holder(&m);
+        local_kill_holder(lp, &m);
+    local_cgroup_remove(&m);
     if (dir)
         local_rm_rf(dir);
     local_meta_free(&m);
-    local_strv_free(env);
+    local_strv_free_wipe(env);
     local_strv_free(argv);
     free(dir);
     free(ws);
@@ -495,7 +507,8 @@ int local_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, 
 
 int local_destroy(corral_sbx *sbx, corral_call *call)
 {
-    local_kill_holder(&sbx->meta);
+    local_kill_holder(sbx->lp, &sbx->meta);
+    local_cgroup_remove(&sbx->meta);
     int e = local_rm_rf(sbx->dir);
     if (e < 0)
         return sbx->lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", sbx->dir, strerror(-e));
@@ -514,7 +527,8 @@ int local_remove(void *ps, const char *state_json, corral_call *call)
         return lp->host->fail(call, CORRAL_ENOMEM, "out of memory");
     struct local_meta m;
     if (local_meta_load(dir, &m) == 0) {
-        local_kill_holder(&m);
+        local_kill_holder(lp, &m);
+        local_cgroup_remove(&m);
         local_meta_free(&m);
     }
     int e = local_rm_rf(dir);
@@ -528,9 +542,7 @@ void local_close(corral_sbx *sbx)
     if (!sbx)
         return;
     local_meta_free(&sbx->meta);
-    for (size_t i = 0; sbx->env && sbx->env[i]; i++)
-        explicit_bzero(sbx->env[i], strlen(sbx->env[i]));
-    local_strv_free(sbx->env);
+    local_strv_free_wipe(sbx->env);
     free(sbx->dir);
     free(sbx);
 }

@@ -151,6 +151,8 @@ char *local_meta_to_json(const struct local_meta *m, const char *dir)
     if (dir)
         cJSON_AddStringToObject(o, "state_dir", dir);
     cJSON_AddStringToObject(o, "workdir", m->workdir ? m->workdir : "/workspace");
+    if (m->user)
+        cJSON_AddStringToObject(o, "user", m->user);
     cJSON_AddNumberToObject(o, "holder_pid", (double)m->holder_pid);
     cJSON_AddNumberToObject(o, "holder_start", (double)m->holder_start);
     cJSON_AddNumberToObject(o, "created", (double)m->created);
@@ -161,6 +163,17 @@ char *local_meta_to_json(const struct local_meta *m, const char *dir)
         cJSON_AddNumberToObject(lim, "memory_bytes", (double)m->limits.memory_bytes);
         cJSON_AddNumberToObject(lim, "pids_max", (double)m->limits.pids_max);
         cJSON_AddNumberToObject(lim, "fsize_bytes", (double)m->limits.fsize_bytes);
+    }
+    if (m->cgroups[0]) {
+        cJSON *cg = cJSON_AddArrayToObject(o, "cgroups");
+        for (int i = 0; cg && i < LOCAL_MAX_CGROUPS && m->cgroups[i]; i++)
+            cJSON_AddItemToArray(cg, cJSON_CreateString(m->cgroups[i]));
+        cJSON_AddBoolToObject(o, "cg_pids", m->cg_pids);
+        cJSON_AddBoolToObject(o, "cg_memory", m->cg_memory);
+        if (m->freezer) {
+            cJSON_AddStringToObject(o, "freezer", m->freezer);
+            cJSON_AddBoolToObject(o, "freezer_v2", m->freezer_v2);
+        }
     }
     cJSON *labels = cJSON_AddObjectToObject(o, "labels");
     for (size_t i = 0; labels && m->labels && m->labels[i]; i++) {
@@ -195,7 +208,11 @@ void local_meta_free(struct local_meta *m)
 {
     free(m->id);
     free(m->workdir);
+    free(m->user);
     local_strv_free(m->labels);
+    for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
+        free(m->cgroups[i]);
+    free(m->freezer);
     memset(m, 0, sizeof(*m));
 }
 
@@ -209,6 +226,7 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     }
     m->id = str(o, "id");
     m->workdir = str(o, "workdir");
+    m->user = str(o, "user");
     m->holder_pid = (pid_t)num(o, "holder_pid");
     m->holder_start = (uint64_t)num(o, "holder_start");
     m->created = num(o, "created");
@@ -218,6 +236,18 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     m->limits.memory_bytes = num(lim, "memory_bytes");
     m->limits.pids_max = num(lim, "pids_max");
     m->limits.fsize_bytes = num(lim, "fsize_bytes");
+    const cJSON *cg = cJSON_GetObjectItemCaseSensitive(o, "cgroups");
+    const cJSON *c;
+    int ncg = 0;
+    cJSON_ArrayForEach(c, cg)
+    {
+        if (ncg < LOCAL_MAX_CGROUPS && cJSON_IsString(c) && c->valuestring)
+            m->cgroups[ncg++] = strdup(c->valuestring);
+    }
+    m->cg_pids = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_pids"));
+    m->cg_memory = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_memory"));
+    m->freezer = str(o, "freezer");
+    m->freezer_v2 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "freezer_v2"));
     size_t n = 0;
     m->labels = calloc(1, sizeof(char *));
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels");

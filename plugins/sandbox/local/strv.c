@@ -21,6 +21,13 @@ void local_strv_free(char **v)
     free(v);
 }
 
+void local_strv_free_wipe(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        explicit_bzero(v[i], strlen(v[i]));
+    local_strv_free(v);
+}
+
 char **local_strv_dup(const char *const *v)
 {
     size_t n = local_strv_len(v);

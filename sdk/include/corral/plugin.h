@@ -191,6 +191,13 @@ struct corral_http_request {
      * "<redacted>" in any log line.  Authorization, X-API-Key,
      * X-Access-Token and X-Sandbox-Token are always redacted. */
     const char *const *redact_headers;
+    /* Non-zero for requests that must not be sent twice (e.g. a POST that
+     * creates something): the host opens a fresh connection and never
+     * reuses it, so libcurl cannot silently resend the request when a
+     * kept-alive connection dies before the answer.  Callers that need
+     * retries for such requests make them themselves, after checking
+     * whether the first one took effect.  (Appended in ABI 1.0.) */
+    int fresh_connection;
 };
 
 /* The response to corral_host.http().  The host fills it; the caller frees
@@ -252,7 +259,11 @@ struct corral_host {
      * a response arrived (any status; check resp->status), or a negative
      * status for transport failures (CORRAL_ETRANSIENT for resets/connect
      * failures, CORRAL_ETIMEDOUT, CORRAL_ECANCELED).  resp is filled on
-     * every return and must be released with http_response_free(). */
+     * every return and must be released with http_response_free().
+     * call may be NULL (no deadline, not cancellable, no message) for
+     * cleanup after a call was cancelled or timed out, e.g. killing what
+     * it left running; bound such requests with req->timeout_ms.  fail(),
+     * remaining_ms() and cancelled() accept NULL the same way. */
     int (*http)(const struct corral_http_request *req, struct corral_http_response *resp,
                 corral_call *call);
     void (*http_response_free)(struct corral_http_response *resp);

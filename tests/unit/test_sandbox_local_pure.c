@@ -69,6 +69,7 @@ static void test_holder_argv(void **st)
     assert_true(find3(v, "--ro-bind", "/dev/null", "/etc/shadow") > 0);
     assert_int_equal(find3(v, "--ro-bind", "/lib32", NULL), -1);
     assert_true(find3(v, "--proc", "/proc", NULL) > 0);
+    assert_true(find3(v, "--ro-bind", "/proc/sys", "/proc/sys") > find3(v, "--proc", "/proc", NULL));
     assert_true(find3(v, "--dev", "/dev", NULL) > 0);
     assert_true(find3(v, "--tmpfs", "/tmp", NULL) > 0);
     assert_true(find3(v, "--bind", "/s/ws", "/workspace") > 0);
@@ -147,7 +148,8 @@ static void test_meta_roundtrip(void **st)
     char *labels[] = {"corral.owner=me", "corral.deadline=123", "flag", NULL};
     struct local_meta m = {.id = "local-1", .workdir = "/w", .labels = labels, .holder_pid = 321,
                            .holder_start = 99887766, .created = 1700000000, .deadline = 1700000600,
-                           .net_shared = 1, .limits = {1 << 20, 64, 4096}};
+                           .net_shared = 1, .limits = {1 << 20, 64, 4096},
+                           .cgroups = {"/sys/fs/cgroup/pids/corral/local-1", NULL}, .cg_pids = 1};
     char *js = local_meta_to_json(&m, "/state/local-1");
     assert_non_null(js);
     assert_non_null(strstr(js, "\"state_dir\":\"/state/local-1\""));
@@ -162,6 +164,10 @@ static void test_meta_roundtrip(void **st)
     assert_int_equal(b.limits.memory_bytes, 1 << 20);
     assert_int_equal(b.limits.pids_max, 64);
     assert_int_equal(b.limits.fsize_bytes, 4096);
+    assert_string_equal(b.cgroups[0], "/sys/fs/cgroup/pids/corral/local-1");
+    assert_null(b.cgroups[1]);
+    assert_int_equal(b.cg_pids, 1);
+    assert_int_equal(b.cg_memory, 0);
     assert_string_equal(b.labels[0], "corral.owner=me");
     assert_string_equal(b.labels[2], "flag=");
     assert_null(b.labels[3]);

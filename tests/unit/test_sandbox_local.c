@@ -23,14 +23,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "minihost.h"
+#include <corral/corral.h>
 
-#ifndef PLUGIN_PATH
-#error PLUGIN_PATH must name the built sandbox_local.so
-#endif
+/* The plugin as libcorral's loader hands it out. */
+struct plug {
+    corral_ctx *ctx;
+    void *state;
+    const struct corral_sandbox_ops *ops;
+};
 
-static struct minihost mh;
+static struct plug mh;
 static char state_root[256];
+static char config_path[320];
+
+static int plug_open(struct plug *p, const char *config_file);
+static void plug_close(struct plug *p);
+static void write_config(const char *path, const char *bwrap);
 static const struct corral_sandbox_ops *ops;
 static int seq;
 
@@ -87,7 +95,7 @@ static corral_sbx *make(const char *const *env, const char *const *labels, int64
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .env = env, .labels = labels,
                                        .ttl_s = ttl};
     struct corral_call call;
-    minihost_call(&call, 30000);
+    corral_call_init(&call, 30000);
     corral_sbx *s = NULL;
     int rc = ops->create(mh.state, &spec, &s, &call);
     if (rc)
@@ -100,7 +108,7 @@ static corral_sbx *make(const char *const *env, const char *const *labels, int64
 static void drop(corral_sbx *s)
 {
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     assert_int_equal(ops->destroy(s, &call), 0);
     ops->close(s);
 }
@@ -117,7 +125,7 @@ static int run(corral_sbx *s, const char *const *argv, const char *shell, const 
     memset(res, 0, sizeof(*res));
     res->struct_size = sizeof(*res);
     struct corral_call call;
-    minihost_call(&call, 60000);
+    corral_call_init(&call, 60000);
     int rc = ops->exec(s, &req, res, &call);
     if (rc)
         fprintf(stderr, "exec: %s\n", call.message);
@@ -174,7 +182,7 @@ static void test_exec_basic(void **st)
     req.out = &so;
     res.struct_size = sizeof(res);
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     assert_int_equal(ops->exec(s, &req, &res, &call), 0);
     assert_string_equal(out.data, "/workspace/sub/dir\n");
     buf_free(&out);
@@ -217,14 +225,14 @@ static void test_exec_env(void **st)
     /* A bad env name is refused. */
     const char *const bad[] = {"1BAD=x", NULL};
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .env = bad};
     res.struct_size = sizeof(res);
     assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_EINVAL);
 
     /* The env file holding the spec's env is private. */
     char path[512];
-    snprintf(path, sizeof(path), "%s/local-t%d-%d/env", state_root, (int)getpid(), seq);
+    snprintf(path, sizeof(path), "%s/state/local-t%d-%d/env", state_root, (int)getpid(), seq);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
@@ -296,6 +304,14 @@ static void test_isolation(void **st)
     char *o = sh_out(s, "touch /usr/corral-x 2>/dev/null && echo writable || echo ro");
     assert_string_equal(o, "ro\n");
     free(o);
+    /* Global sysctls stay out of reach even when uid 0 inside is the host's root. */
+    o = sh_out(s, "(echo 1 > /proc/sys/vm/drop_caches) 2>/dev/null && echo writable || echo ro");
+    assert_string_equal(o, "ro\n");
+    free(o);
+    /* /etc/shadow is masked. */
+    o = sh_out(s, "cat /etc/shadow 2>/dev/null | wc -c");
+    assert_string_equal(o, "0\n");
+    free(o);
     /* Only loopback in the network namespace. */
     o = sh_out(s, "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
     assert_string_equal(o, "lo\n");
@@ -348,7 +364,7 @@ static void test_secret_not_in_argv(void **st)
     const char *const argv[] = {"sleep", "5", NULL};
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .env = renv};
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     corral_job *job = NULL;
     assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
     /* The job sees both values... */
@@ -375,7 +391,7 @@ static void test_jobs(void **st)
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
+    corral_call_init(&call, 20000);
     const char *const argv[] = {"sh", "-c", "echo out; echo err >&2; exit 5", NULL};
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .out_path = "/workspace/j.out",
                                       .err_path = "j.err"};
@@ -423,7 +439,7 @@ static void test_files(void **st)
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
+    corral_call_init(&call, 20000);
     const char text[] = "hello\nworld\0binary";
     struct memsrc ms = {text, sizeof(text), 0};
     struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)sizeof(text)};
@@ -441,6 +457,13 @@ static void test_files(void **st)
     ms.off = 0;
     assert_int_equal(ops->write_file(s, "/tmp/x/y.txt", &src, 0600, &call), 0);
     assert_int_equal(ops->read_file(s, "/workspace/missing", &sink, &call), CORRAL_ENOTFOUND);
+    /* A fifo or a device is not read (it would block or never end). */
+    o = sh_out(s, "mkfifo /workspace/fifo && echo ok");
+    free(o);
+    assert_int_equal(ops->read_file(s, "/workspace/fifo", &sink, &call), CORRAL_EINVAL);
+    assert_int_equal(ops->read_file(s, "/dev/zero", &sink, &call), CORRAL_EINVAL);
+    ms.off = 0;
+    assert_int_equal(ops->write_file(s, "/workspace/fifo", &src, 0644, &call), CORRAL_EIO);
 
     /* Paths resolve inside the sandbox: a symlink to /etc reaches the
      * sandbox's read-only /etc, never the host's. */
@@ -499,7 +522,7 @@ static void test_archives(void **st)
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
+    corral_call_init(&call, 20000);
     struct buf tar = {0};
     make_tar(&tar, 0);
     struct memsrc ms = {tar.data, tar.len, 0};
@@ -566,26 +589,78 @@ static char proc_state(pid_t pid)
     return p ? p[2] : 0;
 }
 
+/* Host pids of our own children named `comm` that are not zombies. */
+static int our_children(const char *comm, pid_t *out, int max)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    char want[64];
+    snprintf(want, sizeof(want), "(%s)", comm);
+    while (d && (de = readdir(d)) != NULL) {
+        pid_t pid = atoi(de->d_name);
+        if (pid <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t r = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (r <= 0)
+            continue;
+        buf[r] = '\0';
+        char *p = strrchr(buf, ')');
+        if (p && atoi(p + 4) == getpid() && strstr(buf, want) && p[2] != 'Z' && n < max)
+            out[n++] = pid;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_freed_job_does_not_block_destroy(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_call call;
+    corral_call_init(&call, 20000);
+    const char *const argv[] = {"sleep", "99", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv};
+    corral_job *job = NULL;
+    assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
+    pid_t pids[4];
+    assert_int_equal(our_children("sleep", pids, 4), 1);
+    /* Freed unwaited: the plugin still reaps it when the sandbox dies, so
+     * no zombie of ours is left in the dead pid namespace. */
+    ops->job_free(s, job);
+    drop(s);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)pids[0]);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 static void test_pause_resume(void **st)
 {
     (void)st;
     corral_sbx *s = make(NULL, NULL, 60);
     struct corral_call call;
-    minihost_call(&call, 20000);
-    const char *const argv[] = {"sh", "-c", "sleep 100", NULL};
+    corral_call_init(&call, 20000);
+    const char *const argv[] = {"sleep", "100", NULL};
     struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv};
     corral_job *job = NULL;
     assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
-    /* Find the job's host pid from the sandbox's view of itself: the only
-     * `sh -c sleep 100` on the host that is our child. */
     char *js = NULL;
     assert_int_equal(ops->state(s, &js, &call), 0);
     free(js);
     assert_int_equal(ops->running(s, &call), 1);
-    assert_int_equal(ops->pause(s, &call), 0);
+    int prc = ops->pause(s, &call);
+    if (prc)
+        fprintf(stderr, "pause: %s\n", call.message);
+    assert_int_equal(prc, 0);
     assert_int_equal(ops->running(s, &call), 0);
-    /* Every sandbox process except the holder is stopped: look at the
-     * processes whose parent is us (our spawned job). */
+    /* The job (the only `sleep` whose parent is us) is stopped or frozen. */
     int stopped = 0, total = 0;
     DIR *d = opendir("/proc");
     struct dirent *de;
@@ -605,15 +680,37 @@ static void test_pause_resume(void **st)
         buf[n] = '\0';
         char *p = strrchr(buf, ')');
         int ppid = p ? atoi(p + 4) : 0;
-        if (ppid == getpid() && strstr(buf, "(sh)")) {
+        if (ppid == getpid() && strstr(buf, "(sleep)") && proc_state(pid) != 'Z') {
             total++;
-            if (proc_state(pid) == 'T')
+            char ps = proc_state(pid);
+            /* SIGSTOP shows 'T'; the v1 cgroup freezer shows 'D' */
+            if (ps == 'T' || ps == 't' || ps == 'D')
                 stopped++;
         }
     }
     closedir(d);
     assert_int_equal(total, 1);
     assert_int_equal(stopped, 1);
+    /* As root with a writable cgroup v1 freezer (the test config turns the
+     * freezer on), the freezer does it; unprivileged, SIGSTOP does. */
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    const char *fz = strstr(js, "\"freezer\":\"");
+    if (getuid() == 0 && access("/sys/fs/cgroup/freezer", W_OK) == 0)
+        assert_non_null(fz);
+    if (fz) {
+        char dir[512], file[600], buf[64] = "";
+        fz += strlen("\"freezer\":\"");
+        snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(fz, "\""), fz);
+        int v2 = strstr(js, "\"freezer_v2\":true") != NULL;
+        snprintf(file, sizeof(file), "%s/%s", dir, v2 ? "cgroup.events" : "freezer.state");
+        FILE *fp = fopen(file, "r");
+        assert_non_null(fp);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        assert_non_null(strstr(buf, v2 ? "frozen 1" : "FROZEN"));
+    }
+    free(js);
     /* Commands are refused while paused. */
     struct corral_exec_result res = {.struct_size = sizeof(res)};
     assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ESTATE);
@@ -631,7 +728,28 @@ static void test_pause_resume(void **st)
     free(js);
     assert_int_equal(ops->running(s2, &call), 1);
     ops->close(s2);
+    /* Destroying a paused sandbox works (frozen tasks are thawed to die)
+     * and leaves no cgroup and no process behind. */
+    assert_int_equal(ops->spawn(s, &req, &job, &call), 0);
+    pid_t kids[4];
+    assert_int_equal(our_children("sleep", kids, 4), 1);
+    assert_int_equal(ops->pause(s, &call), 0);
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    char fzdir[512] = "";
+    fz = strstr(js, "\"freezer\":\"");
+    if (fz) {
+        fz += strlen("\"freezer\":\"");
+        snprintf(fzdir, sizeof(fzdir), "%.*s", (int)strcspn(fz, "\""), fz);
+    }
+    free(js);
+    ops->job_kill(s, job, &call);
+    ops->job_free(s, job);
     drop(s);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)kids[0]);
+    assert_int_equal(access(path, F_OK), -1);
+    if (fzdir[0])
+        assert_int_equal(access(fzdir, F_OK), -1);
 }
 
 static char *self_exe;
@@ -640,12 +758,11 @@ static char *self_exe;
  * with the command's exit code, its stdout on our stdout. */
 static int attach_helper(const char *state_json)
 {
-    struct minihost_config cfg = {.state_dir = state_root, .default_ttl_s = 60};
-    if (minihost_open(&mh, PLUGIN_PATH, &cfg) != 0)
+    if (plug_open(&mh, config_path) != 0)
         return 90;
     ops = mh.ops;
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     corral_sbx *s = NULL;
     if (ops->attach(mh.state, state_json, &s, &call) != 0) {
         fprintf(stderr, "attach: %s\n", call.message);
@@ -657,8 +774,9 @@ static int attach_helper(const char *state_json)
         return 92;
     fwrite(out.data, 1, out.len, stdout);
     fflush(stdout);
+    buf_free(&out);
     ops->close(s);
-    minihost_close(&mh);
+    plug_close(&mh);
     return res.exit_code;
 }
 
@@ -671,7 +789,7 @@ static int run_helper(const char *state_json, struct buf *out)
     if (pid == 0) {
         dup2(p[1], 1);
         close(p[0]);
-        execl(self_exe, self_exe, "--attach-helper", state_root, state_json, (char *)NULL);
+        execl(self_exe, self_exe, "--attach-helper", config_path, state_json, (char *)NULL);
         _exit(99);
     }
     close(p[1]);
@@ -694,7 +812,7 @@ static void test_attach_other_process(void **st)
     free(o);
     char *js = NULL;
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     assert_int_equal(ops->state(s, &js, &call), 0);
     /* The creating handle is closed: the sandbox lives on. */
     ops->close(s);
@@ -736,7 +854,7 @@ static void test_list_remove_destroy(void **st)
     const char *const labels[] = {owner, "corral.rollout=r1", "flag", NULL};
     corral_sbx *s = make(NULL, labels, 60);
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     struct found f = {0};
     const char *const filt[] = {owner, "flag", NULL};
     assert_int_equal(ops->list(mh.state, filt, list_cb, &f, &call), 0);
@@ -771,7 +889,7 @@ static void test_ttl(void **st)
     const char *const labels[] = {owner, NULL};
     corral_sbx *s = make(NULL, labels, 1);
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     assert_int_equal(ops->running(s, &call), 1);
     /* Bounded wait for the holder's deadline (not a timing assertion). */
     for (int i = 0; i < 100 && ops->running(s, &call) == 1; i++)
@@ -800,46 +918,79 @@ static void test_limits(void **st)
     char id[64];
     snprintf(id, sizeof(id), "local-lim-%d", (int)getpid());
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60,
-                                       .memory_bytes = 64 << 20, .file_size_bytes = 4096};
+                                       .memory_bytes = 64 << 20, .pids_max = 16, .file_size_bytes = 4096};
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     corral_sbx *s = NULL;
     assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
+    /* file size: RLIMIT_FSIZE */
     char *o = sh_out(s, "head -c 8192 /dev/zero > /workspace/big 2>/dev/null; stat -c %s /workspace/big");
     assert_string_equal(o, "4096\n");
     free(o);
-    o = sh_out(s, "ulimit -v");
-    assert_string_equal(o, "65536\n");
+    /* memory: the sandbox's memory cgroup where one can be made (root),
+     * else RLIMIT_AS.  Either way a 200 MB allocation fails. */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "if grep -q 'memory.*/corral/%s$' /proc/self/cgroup; then cat /sys/fs/cgroup/memory/$(grep memory "
+             "/proc/self/cgroup | cut -d: -f3)/memory.limit_in_bytes 2>/dev/null || echo cgroup; "
+             "elif grep -q '^0::.*/corral/%s$' /proc/self/cgroup; then echo cgroup; else ulimit -v; fi",
+             id, id);
+    o = sh_out(s, cmd);
+    if (getuid() == 0)
+        assert_true(!strcmp(o, "67108864\n") || !strcmp(o, "cgroup\n"));
+    else
+        assert_true(!strcmp(o, "65536\n") || !strcmp(o, "cgroup\n"));
     free(o);
     struct corral_exec_result res;
     assert_int_equal(run(s, NULL, "awk 'BEGIN { s = sprintf(\"%200000000s\", \"\"); print length(s) }'", NULL,
                          NULL, 0, 20000, NULL, NULL, &res),
                      0);
     assert_int_not_equal(res.exit_code, 0);
+    /* pids: at most 16 processes however many the command tries to start
+     * (a cgroup as root; RLIMIT_NPROC, per user namespace, otherwise). */
+    assert_int_equal(run(s, NULL, "i=0; while [ $i -lt 40 ]; do sleep 5 >/dev/null 2>&1 & i=$((i+1)); done",
+                         NULL, NULL, 0, 20000, NULL, NULL, &res),
+                     0);
+    /* Count with shell builtins only: the tree is full, a fork would fail. */
+    o = sh_out(s, "n=0; for p in /proc/[0-9]*; do read c < $p/comm && [ \"$c\" = sleep ] && n=$((n+1)); done "
+                  "2>/dev/null; echo $n");
+    int sleeps = atoi(o);
+    free(o);
+    assert_true(sleeps >= 2);   /* some did start (and the holder's own) */
+    assert_true(sleeps <= 17);  /* 16 in the command's tree + the holder's */
     drop(s);
+    /* destroy removed the sandbox's cgroups too */
+    snprintf(cmd, sizeof(cmd), "find /sys/fs/cgroup -maxdepth 6 -type d -name '%s' 2>/dev/null | grep -c .", id);
+    FILE *p = popen(cmd, "r");
+    char line[32] = "";
+    assert_non_null(fgets(line, sizeof(line), p));
+    pclose(p);
+    assert_string_equal(line, "0\n");
 }
 
 static void test_bwrap_missing(void **st)
 {
     (void)st;
-    struct minihost other;
-    struct minihost_config cfg = {.bwrap = "/nonexistent/bwrap", .state_dir = state_root, .default_ttl_s = 60};
-    assert_int_equal(minihost_open(&other, PLUGIN_PATH, &cfg), 0);
+    struct plug other;
+    char path[400];
+    snprintf(path, sizeof(path), "%s/nobwrap.json", state_root);
+    write_config(path, "/nonexistent/bwrap");
+    assert_int_equal(plug_open(&other, path), 0);
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = "local-nobwrap"};
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     corral_sbx *s = NULL;
     assert_int_equal(other.ops->create(other.state, &spec, &s, &call), CORRAL_ENOTFOUND);
     assert_non_null(strstr(call.message, "bubblewrap"));
     assert_null(s);
-    minihost_close(&other);
+    plug_close(&other);
 }
 
 static void test_create_errors(void **st)
 {
     (void)st;
     struct corral_call call;
-    minihost_call(&call, 5000);
+    corral_call_init(&call, 5000);
     corral_sbx *s = NULL;
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = "../bad"};
     assert_int_equal(ops->create(mh.state, &spec, &s, &call), CORRAL_EINVAL);
@@ -876,7 +1027,7 @@ static void test_mounts(void **st)
     struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60, .mounts = mounts,
                                        .n_mounts = 2};
     struct corral_call call;
-    minihost_call(&call, 10000);
+    corral_call_init(&call, 10000);
     corral_sbx *s = NULL;
     assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
     char *o = sh_out(s, "cat /opt/ro.txt; echo x >> /opt/ro.txt 2>/dev/null || echo ro; echo w > /mnt/rw/new; "
@@ -889,6 +1040,47 @@ static void test_mounts(void **st)
     assert_int_equal(access(newf, F_OK), 0);
 }
 
+static void test_user_and_network(void **st)
+{
+    (void)st;
+    char id[64];
+    snprintf(id, sizeof(id), "local-user-%d", (int)getpid());
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = id, .ttl_s = 60, .user = "1000:1001",
+                                       .network = CORRAL_NET_FULL};
+    struct corral_call call;
+    corral_call_init(&call, 10000);
+    corral_sbx *s = NULL;
+    assert_int_equal(ops->create(mh.state, &spec, &s, &call), 0);
+    char *o = sh_out(s, "id -u; id -g; grep CapEff /proc/self/status | cut -f2");
+    assert_string_equal(o, "1000\n1001\n0000000000000000\n");
+    free(o);
+    /* The host's network namespace: more than loopback is visible. */
+    o = sh_out(s, "tail -n +3 /proc/net/dev | wc -l");
+    FILE *p = fopen("/proc/net/dev", "r");
+    char line[512];
+    int host_ifs = -2;
+    while (fgets(line, sizeof(line), p))
+        host_ifs++;
+    fclose(p);
+    assert_int_equal(atoi(o), host_ifs);
+    free(o);
+    /* Per-command users other than the sandbox's are refused. */
+    const char *const argv[] = {"id", "-u", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv, .user = "1000"};
+    struct corral_exec_result res = {.struct_size = sizeof(res)};
+    assert_int_equal(ops->exec(s, &req, &res, &call), 0);
+    req.user = "0";
+    assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ENOTSUP);
+    /* Files written natively belong to the sandbox user too. */
+    struct memsrc ms = {"x", 1, 0};
+    struct corral_source src = {sizeof(src), mem_read, &ms, 1};
+    assert_int_equal(ops->write_file(s, "/workspace/owned", &src, 0644, &call), 0);
+    o = sh_out(s, "stat -c %u:%g /workspace/owned");
+    assert_string_equal(o, "1000:1001\n");
+    free(o);
+    drop(s);
+}
+
 static int rm_tree(const char *p)
 {
     char cmd[600];
@@ -896,20 +1088,75 @@ static int rm_tree(const char *p)
     return system(cmd);
 }
 
+static void write_config(const char *path, const char *bwrap)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"sandbox\": {\"local\": {\"state_dir\": \"%s/state\", \"default_ttl_s\": 60, \"freezer\": true%s%s%s}}}\n",
+            state_root, bwrap ? ", \"bwrap\": \"" : "", bwrap ? bwrap : "", bwrap ? "\"" : "");
+    fclose(f);
+}
+
+static int plug_open(struct plug *p, const char *config_file)
+{
+    const char *const dirs[] = {CORRAL_BUILD_PLUGIN_DIR, NULL};
+    struct corral_options o = {.struct_size = sizeof(o), .config_file = config_file, .plugin_dirs = dirs,
+                               .log_level = "error"};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    memset(p, 0, sizeof(*p));
+    if (corral_open(&o, &p->ctx, &call) != 0) {
+        fprintf(stderr, "corral_open: %s\n", call.message);
+        return -1;
+    }
+    const struct corral_plugin_record *r = corral_plugin_find(p->ctx, CORRAL_PLUGIN_SANDBOX, "local");
+    if (!r) {
+        fprintf(stderr, "sandbox_local.so did not load from %s\n", CORRAL_BUILD_PLUGIN_DIR);
+        return -1;
+    }
+    p->state = r->state;
+    p->ops = r->desc->ops;
+    return 0;
+}
+
+static void plug_close(struct plug *p)
+{
+    corral_close(p->ctx);
+    memset(p, 0, sizeof(*p));
+}
+
 int main(int argc, char **argv)
 {
     self_exe = realpath("/proc/self/exe", NULL);
     if (argc == 4 && !strcmp(argv[1], "--attach-helper")) {
-        snprintf(state_root, sizeof(state_root), "%s", argv[2]);
-        return attach_helper(argv[3]);
+        snprintf(config_path, sizeof(config_path), "%s", argv[2]);
+        int rc = attach_helper(argv[3]);
+        free(self_exe);
+        return rc;
+    }
+    /* Without bubblewrap or user namespaces there is nothing to test. */
+    if (system("bwrap --unshare-user --unshare-pid --ro-bind / / true >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "bwrap with user namespaces is not usable here: skipped\n");
+        free(self_exe);
+        return 77;
     }
     snprintf(state_root, sizeof(state_root), "/tmp/corral-local-test-XXXXXX");
     if (!mkdtemp(state_root)) {
         perror("mkdtemp");
         return 1;
     }
-    struct minihost_config cfg = {.state_dir = state_root, .default_ttl_s = 60};
-    if (minihost_open(&mh, PLUGIN_PATH, &cfg) != 0)
+    /* A private configuration: nothing from the machine's /etc/corral. */
+    char env[400];
+    snprintf(env, sizeof(env), "%s/etc", state_root);
+    mkdir(env, 0755);
+    setenv("CORRAL_CONFIG_DIR", env, 1);
+    snprintf(env, sizeof(env), "%s/xdg", state_root);
+    setenv("XDG_CONFIG_HOME", env, 1);
+    unsetenv("CORRAL_PLUGIN_PATH");
+    snprintf(config_path, sizeof(config_path), "%s/corral.json", state_root);
+    write_config(config_path, NULL);
+    if (plug_open(&mh, config_path) != 0)
         return 1;
     ops = mh.ops;
     const struct CMUnitTest tests[] = {
@@ -931,9 +1178,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bwrap_missing),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_mounts),
+        cmocka_unit_test(test_user_and_network),
+        cmocka_unit_test(test_freed_job_does_not_block_destroy),
     };
     int failed = cmocka_run_group_tests_name("sandbox_local", tests, NULL, NULL);
-    minihost_close(&mh);
+    plug_close(&mh);
     rm_tree(state_root);
     free(self_exe);
     return failed;

@@ -1,0 +1,83 @@
+/* The E2B control plane (REST + JSON over host->http), see research/e2b.md §2. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2b.h"
+
+int e2b_api_classify(long status)
+{
+    if (status == 401 || status == 403)
+        return CORRAL_EAUTH;
+    if (status == 404)
+        return CORRAL_ENOTFOUND;
+    if (status == 409)
+        return CORRAL_ESTATE;
+    if (status == 400 || status == 422)
+        return CORRAL_EINVAL;
+    if (status == 429 || status >= 500)
+        return CORRAL_ETRANSIENT;
+    return CORRAL_EPROTO;
+}
+
+int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *body, int attempts,
+            const char *what, cJSON **out_json, long *status, char **out_headers, corral_call *call)
+{
+    const struct corral_host *h = e2b_host;
+    if (out_json)
+        *out_json = NULL;
+    if (out_headers)
+        *out_headers = NULL;
+    *status = 0;
+    char *key = NULL;
+    int rc = h->secret(p->api_key_env, &key, call);
+    if (rc != 0)
+        return rc;
+    char *key_hdr = xasprintf("X-API-Key: %s", key);
+    wipe_free(key);
+    char *url = xasprintf("%s%s", p->api_url, path);
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    if (!key_hdr || !url || (body && !text)) {
+        wipe_free(key_hdr);
+        free(url);
+        free(text);
+        return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+    }
+    const char *headers[] = {key_hdr, "Content-Type: application/json", "Accept: application/json", NULL};
+    struct corral_http_request req = {
+        .struct_size = sizeof req,
+        .method = method,
+        .url = url,
+        .headers = headers,
+        .body = text,
+        .body_len = text ? strlen(text) : 0,
+        .timeout_ms = p->request_timeout_ms,
+        .max_attempts = attempts > 0 ? attempts : p->max_attempts,
+        .backoff_ms = p->backoff_ms,
+        /* A non-idempotent create must reach the server at most once per
+         * attempt (see e2b_create). */
+        .fresh_connection = strcmp(method, "POST") == 0 && strcmp(path, "/sandboxes") == 0,
+    };
+    struct corral_http_response resp = {.struct_size = sizeof resp};
+    rc = h->http(&req, &resp, call);
+    wipe_free(key_hdr);
+    free(text);
+    *status = resp.status;
+    if (rc == 0 && (resp.status < 200 || resp.status >= 300)) {
+        cJSON *e = cJSON_Parse(resp.body ? resp.body : "");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+        rc = h->fail(call, e2b_api_classify(resp.status), "e2b: %s: HTTP %ld: %.300s", what, resp.status,
+                     cJSON_IsString(m) ? m->valuestring : (resp.body ? resp.body : ""));
+        cJSON_Delete(e);
+    } else if (rc == 0 && out_json && resp.body_len > 0) {
+        *out_json = cJSON_Parse(resp.body);
+        if (!*out_json)
+            rc = h->fail(call, CORRAL_EPROTO, "e2b: %s: the API answered unparseable JSON", what);
+    }
+    if (rc == 0 && out_headers && resp.headers) {
+        *out_headers = resp.headers;
+        resp.headers = NULL;
+    }
+    h->http_response_free(&resp);
+    free(url);
+    return rc;
+}

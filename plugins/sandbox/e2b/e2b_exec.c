@@ -1,0 +1,356 @@
+/*
+ * exec, spawn, jobs and files on top of envd.
+ *
+ * envd starts a process without a process group of its own (it inherits
+ * envd's), and SendSignal reaches that one pid only.  So every command runs
+ * under a small /bin/sh wrapper that starts it with setsid(1) in a session
+ * (and process group) of its own and records that group's id in a file
+ * under /tmp; a timeout or job_kill then SIGKILLs the whole group.  Stdin
+ * bytes are uploaded to a file first and redirected, so the process never
+ * depends on envd's stdin pipe.  Background jobs write their exit status to
+ * a file that job_wait polls through GET /files.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "e2b.h"
+
+#define JOBS_DIR "/tmp/.corral-jobs"
+
+static const char exec_script[] =
+    "pg=$1; in=$2; shift 2\n"
+    "setsid \"$@\" <\"$in\" &\n"
+    "p=$!\n"
+    "echo $p >\"$pg\"\n"
+    "wait $p\n"
+    "r=$?\n"
+    "rm -f \"$pg\"\n"
+    "[ \"$in\" = /dev/null ] || rm -f \"$in\"\n"
+    "exit $r\n";
+
+static const char kill_script[] =
+    "i=0\n"
+    "while [ ! -s \"$1\" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done\n"
+    "p=$(cat \"$1\" 2>/dev/null) && [ -n \"$p\" ] && kill -KILL -\"$p\" 2>/dev/null\n"
+    "exit 0\n";
+
+static const char spawn_script[] =
+    "d=$1; in=$2; o=$3; e=$4; t=$5; shift 5\n"
+    "mkdir -p \"$d\" || exit 1\n"
+    "setsid \"$@\" <\"$in\" >\"$o\" 2>\"$e\" &\n"
+    "p=$!\n"
+    "echo $p >\"$d/pg\"\n"
+    "w=\n"
+    "if [ \"$t\" != 0 ]; then\n"
+    "  setsid /bin/sh -c 'sleep \"$1\"; echo 1 >\"$2/timedout\"; kill -KILL -\"$3\"' w \"$t\" \"$d\" \"$p\" "
+    "</dev/null >/dev/null 2>&1 &\n"
+    "  w=$!\n"
+    "fi\n"
+    "wait $p\n"
+    "r=$?\n"
+    "[ -n \"$w\" ] && kill -KILL -\"$w\" 2>/dev/null\n"
+    "[ \"$in\" = /dev/null ] || rm -f \"$in\"\n"
+    "echo $r >\"$d/rc.tmp\" && mv \"$d/rc.tmp\" \"$d/rc\"\n";
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* The command's argv: req->argv, or /bin/sh -c req->shell (in sh[4],
+ * the caller's storage: ops run concurrently on several threads). */
+static int command_argv(const struct corral_exec_request *req, const char *sh[4], const char ***argv,
+                        size_t *argc)
+{
+    if (req->shell) {
+        sh[0] = "/bin/sh";
+        sh[1] = "-c";
+        sh[2] = req->shell;
+        sh[3] = NULL;
+        *argv = sh;
+    } else {
+        *argv = (const char **)req->argv;
+    }
+    if (!*argv || !(*argv)[0])
+        return CORRAL_EINVAL;
+    for (*argc = 0; (*argv)[*argc]; (*argc)++)
+        ;
+    return 0;
+}
+
+/* Upload stdin bytes to a temp file; *path gets it or "/dev/null". */
+static int stage_stdin(corral_sbx *s, const struct corral_exec_request *req, char **path, corral_call *call)
+{
+    if (!req->stdin_data || req->stdin_len == 0) {
+        *path = strdup("/dev/null");
+        return *path ? 0 : CORRAL_ENOMEM;
+    }
+    char *hex = random_hex(12);
+    *path = hex ? xasprintf("/tmp/.corral-in-%s", hex) : NULL;
+    free(hex);
+    if (!*path)
+        return e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+    return envd_upload(s, *path, NULL, req->stdin_data, req->stdin_len, call);
+}
+
+static void kill_group(corral_sbx *s, const char *pgfile, corral_call *call)
+{
+    const char *argv[] = {"/bin/sh", "-c", kill_script, "corral-kill", pgfile, NULL};
+    int code;
+    if (envd_run(s, argv, NULL, &code, call) != 0)
+        e2b_host->log(e2b_host, CORRAL_LOG_WARN, "e2b: could not kill a timed-out process group in sandbox %s",
+                      s->sandbox_id);
+}
+
+static const char *req_user(corral_sbx *s, const struct corral_exec_request *req)
+{
+    return CORRAL_HAS_FIELD(req, user) && req->user ? req->user : s->user;
+}
+
+int e2b_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
+             corral_call *call)
+{
+    const struct corral_host *h = e2b_host;
+    const char **cmd, *sh[4];
+    size_t argc;
+    if (command_argv(req, sh, &cmd, &argc) != 0)
+        return h->fail(call, CORRAL_EINVAL, "e2b: exec without argv or shell");
+    int64_t t0 = h->now_ms();
+    char *in = NULL, *hex = random_hex(12);
+    char *pg = hex ? xasprintf("/tmp/.corral-pg-%s", hex) : NULL;
+    free(hex);
+    const char **argv = calloc(argc + 7, sizeof *argv);
+    int rc;
+    if (!pg || !argv) {
+        rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+        goto out;
+    }
+    rc = stage_stdin(s, req, &in, call);
+    if (rc != 0)
+        goto out;
+    argv[0] = "/bin/sh";
+    argv[1] = "-c";
+    argv[2] = exec_script;
+    argv[3] = "corral-exec";
+    argv[4] = pg;
+    argv[5] = in;
+    for (size_t i = 0; i < argc; i++)
+        argv[6 + i] = cmd[i];
+    struct proc_events ev = {.out = req->out, .err = req->err};
+    int64_t tmo = req->timeout_ms > 0 ? req->timeout_ms : 0;
+    /* The explicit Connect-Timeout-Ms makes envd kill the command at its
+     * limit even when corral is gone; without a limit none is sent (envd's
+     * default is unlimited; the SDKs' 60 s default is theirs, not envd's). */
+    rc = envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), tmo,
+                    tmo ? tmo + 5000 : 0, &ev, call);
+    int timed_out = (rc == 0 && strcmp(ev.rpc_error_code, "deadline_exceeded") == 0) ||
+                    (rc == CORRAL_ETIMEDOUT && tmo > 0 && h->remaining_ms(call) > 0);
+    if (timed_out) {
+        kill_group(s, pg, call);
+        res->exit_code = 124;
+        res->signal = 9;
+        res->timed_out = 1;
+        rc = 0;
+    } else if (rc == 0 && ev.rpc_error_code[0]) {
+        rc = h->fail(call, strcmp(ev.rpc_error_code, "invalid_argument") == 0 ? CORRAL_EINVAL : CORRAL_EIO,
+                     "e2b: exec in sandbox %s: %s: %s", s->sandbox_id, ev.rpc_error_code, ev.rpc_error_msg);
+    } else if (rc == 0 && !ev.ended) {
+        rc = h->fail(call, CORRAL_EPROTO, "e2b: exec in sandbox %s: the stream has no end event", s->sandbox_id);
+    } else if (rc == 0) {
+        if (ev.exited) {
+            res->exit_code = ev.exit_code;
+        } else {
+            res->signal = strstr(ev.status, "killed") ? 9 : strstr(ev.status, "terminated") ? 15 : 9;
+            res->exit_code = 128 + res->signal;
+            kill_group(s, pg, call);
+        }
+    }
+    if (CORRAL_HAS_FIELD(res, duration_ms))
+        res->duration_ms = h->now_ms() - t0;
+out:
+    free(argv);
+    free(pg);
+    free(in);
+    return rc;
+}
+
+/* ---- background jobs ---- */
+
+static char *job_dir(const corral_job *job)
+{
+    return xasprintf(JOBS_DIR "/%s", job->id);
+}
+
+int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
+{
+    const struct corral_host *h = e2b_host;
+    const char **cmd, *sh[4];
+    size_t argc;
+    *out = NULL;
+    if (command_argv(req, sh, &cmd, &argc) != 0)
+        return h->fail(call, CORRAL_EINVAL, "e2b: spawn without argv or shell");
+    corral_job *job = calloc(1, sizeof *job);
+    char *in = NULL, *dir = NULL, *tsec = NULL;
+    const char **argv = calloc(argc + 10, sizeof *argv);
+    int rc;
+    if (!job || !argv || !(job->id = random_hex(12)) || !(dir = job_dir(job))) {
+        rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+        goto out;
+    }
+    rc = stage_stdin(s, req, &in, call);
+    if (rc != 0)
+        goto out;
+    tsec = req->timeout_ms > 0 ? xasprintf("%lld.%03lld", (long long)(req->timeout_ms / 1000),
+                                           (long long)(req->timeout_ms % 1000))
+                               : strdup("0");
+    if (!tsec) {
+        rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+        goto out;
+    }
+    const char *o = CORRAL_HAS_FIELD(req, out_path) && req->out_path ? req->out_path : "/dev/null";
+    const char *e = CORRAL_HAS_FIELD(req, err_path) && req->err_path ? req->err_path : "/dev/null";
+    const char *fixed[] = {"/bin/sh", "-c", spawn_script, "corral-job", dir, in, o, e, tsec};
+    memcpy(argv, fixed, sizeof fixed);
+    for (size_t i = 0; i < argc; i++)
+        argv[9 + i] = cmd[i];
+    struct proc_events ev = {.stop_after_start = 1};
+    /* No Connect-Timeout-Ms: the job must outlive any request deadline;
+     * its own limit is enforced by the wrapper's watchdog. */
+    rc = envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), 0,
+                    s->p->request_timeout_ms, &ev, call);
+    if (rc == 0 && ev.rpc_error_code[0])
+        rc = h->fail(call, strcmp(ev.rpc_error_code, "invalid_argument") == 0 ? CORRAL_EINVAL : CORRAL_EIO,
+                     "e2b: spawn in sandbox %s: %s: %s", s->sandbox_id, ev.rpc_error_code, ev.rpc_error_msg);
+    else if (rc == 0 && !ev.started)
+        rc = h->fail(call, CORRAL_EPROTO, "e2b: spawn in sandbox %s: no start event", s->sandbox_id);
+out:
+    if (rc == 0) {
+        *out = job;
+    } else if (job) {
+        free(job->id);
+        free(job);
+    }
+    free(argv);
+    free(in);
+    free(dir);
+    free(tsec);
+    return rc;
+}
+
+static int small_sink(void *ud, const void *b, size_t n)
+{
+    struct buf *o = ud;
+    return o->len + n > 4096 ? CORRAL_EPROTO : buf_add(o, b, n);
+}
+
+/* Read a small file; 1 if it exists (content in *o), 0 if not, <0 error. */
+static int probe_file(corral_sbx *s, const char *path, struct buf *o, corral_call *call)
+{
+    o->len = 0;
+    struct corral_sink sink = {.struct_size = sizeof sink, .write = small_sink, .ud = o};
+    long status = 0;
+    int rc = envd_download(s, path, &sink, &status, call);
+    if (rc == CORRAL_ENOTFOUND && status == 404)
+        return 0; /* the file is missing (a 502 means the sandbox is gone) */
+    return rc == 0 ? 1 : rc;
+}
+
+int e2b_job_wait(corral_sbx *s, corral_job *job, int64_t timeout_ms, struct corral_exec_result *res,
+                 corral_call *call)
+{
+    const struct corral_host *h = e2b_host;
+    char *dir = job_dir(job);
+    char *rcpath = dir ? xasprintf("%s/rc", dir) : NULL;
+    char *topath = dir ? xasprintf("%s/timedout", dir) : NULL;
+    struct buf o = {0};
+    int rc;
+    if (!rcpath || !topath) {
+        rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+        goto out;
+    }
+    int64_t end = h->now_ms() + (timeout_ms > 0 ? timeout_ms : 0), pause = 50;
+    for (;;) {
+        rc = probe_file(s, rcpath, &o, call);
+        if (rc < 0)
+            goto out;
+        if (rc == 1)
+            break;
+        int64_t left = end - h->now_ms();
+        if (left <= 0 || h->remaining_ms(call) <= 0 || h->cancelled(call)) {
+            rc = h->fail(call, CORRAL_ETIMEDOUT, "e2b: job %s is still running", job->id);
+            goto out;
+        }
+        sleep_ms(pause < left ? pause : left);
+        pause = pause * 2 > 500 ? 500 : pause * 2;
+    }
+    int code = atoi(o.p ? o.p : "0");
+    rc = 0;
+    memset((char *)res + sizeof res->struct_size, 0,
+           (res->struct_size < sizeof *res ? res->struct_size : sizeof *res) - sizeof res->struct_size);
+    if (probe_file(s, topath, &o, call) == 1) {
+        res->timed_out = 1;
+        res->exit_code = 124;
+        res->signal = 9;
+    } else {
+        res->exit_code = code;
+        if (job->killed && code > 128 && code < 128 + 65)
+            res->signal = code - 128;
+    }
+out:
+    buf_free(&o);
+    free(dir);
+    free(rcpath);
+    free(topath);
+    return rc;
+}
+
+int e2b_job_kill(corral_sbx *s, corral_job *job, corral_call *call)
+{
+    char *dir = job_dir(job);
+    char *pg = dir ? xasprintf("%s/pg", dir) : NULL;
+    int rc;
+    if (!pg) {
+        rc = e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+    } else {
+        const char *argv[] = {"/bin/sh", "-c", kill_script, "corral-kill", pg, NULL};
+        int code;
+        job->killed = 1;
+        rc = envd_run(s, argv, NULL, &code, call);
+    }
+    free(dir);
+    free(pg);
+    return rc;
+}
+
+void e2b_job_free(corral_sbx *s, corral_job *job)
+{
+    (void)s;
+    if (!job)
+        return;
+    free(job->id);
+    free(job);
+}
+
+int e2b_read_file(corral_sbx *s, const char *path, const struct corral_sink *sink, corral_call *call)
+{
+    return envd_download(s, path, sink, NULL, call);
+}
+
+int e2b_write_file(corral_sbx *s, const char *path, const struct corral_source *src, uint32_t mode,
+                   corral_call *call)
+{
+    int rc = envd_upload(s, path, src, NULL, 0, call);
+    if (rc != 0 || mode == 0 || (mode & 07777) == 0644)
+        return rc;
+    char m[16];
+    snprintf(m, sizeof m, "%o", (unsigned)(mode & 07777));
+    const char *argv[] = {"chmod", m, path, NULL};
+    int code = 0;
+    rc = envd_run(s, argv, NULL, &code, call);
+    if (rc == 0 && code != 0)
+        rc = e2b_host->fail(call, CORRAL_EIO, "e2b: chmod %s %s failed with exit %d", m, path, code);
+    return rc;
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Run the sandbox conformance suite against the e2b plugin pointed at the
+# fake E2B server.  Usage: conformance_e2b.sh CONFORMANCE_BIN PLUGIN_DIR FAKE_PY
+set -eu
+bin=$1 plugdir=$2 fake=$3
+dir=$(mktemp -d /tmp/corral-e2b-conf-XXXXXX)
+python3 "$fake" --port-file "$dir/port" --api-key e2b_conformance0123 >/dev/null &
+fpid=$!
+trap 'kill $fpid 2>/dev/null; wait $fpid 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
+i=0
+while [ ! -s "$dir/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+port=$(cat "$dir/port")
+mkdir -p "$dir/etc"
+cat >"$dir/etc/corral.json" <<JSON
+{"sandbox": {"e2b": {"api_url": "http://127.0.0.1:$port", "envd_url": "http://127.0.0.1:$port",
+ "api_key_env": "CONF_E2B_KEY", "backoff_ms": 20}}}
+JSON
+export CONF_E2B_KEY=e2b_conformance0123 CORRAL_CONFIG_DIR="$dir/etc" CORRAL_PLUGIN_PATH=
+shift 3
+"$bin" --plugin e2b --plugin-dir "$plugdir" "$@"

@@ -1,0 +1,161 @@
+/* Declarative agent specs: validation, templates, event mapping, judgement. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent_spec.h"
+#include "internal.h"
+
+static const struct crl_agent_vars vars = {.home = "/h", .workdir = "/w", .run = "/r", .agent_dir = "/a",
+                                           .base_url = "http://127.0.0.1:9/rollout/x/v1", .model = "m", .task = "/t"};
+
+static void load(const char *agent, struct crl_agent_spec *s)
+{
+    char path[1024], why[256];
+    snprintf(path, sizeof path, "%s/%s/spec.json", AGENTS_DIR, agent);
+    int err;
+    char *text = crl_read_file(path, NULL, &err);
+    assert_non_null(text);
+    if (crl_agent_spec_parse(text, s, why, sizeof why) != 0)
+        fail_msg("%s: %s", path, why);
+    free(text);
+}
+
+static void test_templates(void **state)
+{
+    (void)state;
+    char why[256] = "";
+    char *s = crl_agent_subst("{agent_dir}/bin --url={base_url} {{literal} {env:KEY} {", &vars, why, sizeof why);
+    assert_string_equal(s, "/a/bin --url=http://127.0.0.1:9/rollout/x/v1 {literal} {env:KEY} {");
+    free(s);
+    assert_null(crl_agent_subst("{home}/{hoem}", &vars, why, sizeof why));
+    assert_string_equal(why, "unknown template variable {hoem}");
+    cJSON *t = cJSON_Parse("{\"models\": {\"{model}\": {\"url\": \"{base_url}\"}}, \"n\": 3}");
+    cJSON *o = crl_agent_subst_json(t, &vars, why, sizeof why);
+    char *text = cJSON_PrintUnformatted(o);
+    assert_string_equal(text, "{\"models\":{\"m\":{\"url\":\"http://127.0.0.1:9/rollout/x/v1\"}},\"n\":3}");
+    free(text);
+    cJSON_Delete(o);
+    cJSON_Delete(t);
+}
+
+static void test_invalid_specs_say_why(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *why;
+    } cases[] = {
+        {"[]", "not a JSON object"},
+        {"{\"argv\": [\"x\"]}", "\"name\" missing"},
+        {"{\"name\": \"a\"}", "\"argv\" must be a non-empty array"},
+        {"{\"name\": \"a\", \"argv\": [\"{nope}\"]}", "unknown template variable {nope}"},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"prompt\": \"argv\"}", "\"prompt\" must be"},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"env\": {\"1BAD\": \"v\"}}", "env \"1BAD\""},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"events\": [{\"emit\": \"e\"}]}", "needs \"match\""},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"files\": [{\"path\": \"/p\"}]}", "\"text\" or \"json\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct crl_agent_spec s;
+        char why[256] = "";
+        assert_int_equal(crl_agent_spec_parse(cases[i].json, &s, why, sizeof why), CORRAL_EINVAL);
+        if (!strstr(why, cases[i].why))
+            fail_msg("case %zu: '%s' lacks '%s'", i, why, cases[i].why);
+    }
+}
+
+/* Events from a stdout transcript, judged. */
+static int judge_lines(const struct crl_agent_spec *s, int code, const char *const *lines, char *why, cJSON **out)
+{
+    cJSON *events = cJSON_CreateArray();
+    for (size_t i = 0; lines[i]; i++) {
+        cJSON *e = crl_agent_event(s, lines[i], strlen(lines[i]));
+        if (e)
+            cJSON_AddItemToArray(events, e);
+    }
+    int ok = crl_agent_judge(s, code, events, why, 256);
+    *out = events;
+    return ok;
+}
+
+static void test_pi_success_is_judged_from_events_not_exit_code(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("pi", &s);
+    const char *good[] = {
+        "{\"type\":\"session\",\"version\":3}",
+        "{\"type\":\"tool_execution_start\",\"toolCallId\":\"c1\",\"toolName\":\"bash\",\"args\":{\"command\":\"ls\"}}",
+        "not json at all",
+        "{\"type\":\"message_end\",\"message\":{\"role\":\"assistant\",\"stopReason\":\"stop\",\"content\":[]}}",
+        "{\"type\":\"agent_end\",\"messages\":[]}", NULL};
+    char why[256];
+    cJSON *ev;
+    assert_true(judge_lines(&s, 0, good, why, &ev));
+    assert_int_equal(cJSON_GetArraySize(ev), 3);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 0), "name")->valuestring, "bash");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 0), "input"), "command")->valuestring, "ls");
+    cJSON_Delete(ev);
+    /* Pi exits 0 when its model call failed: the stopReason decides. */
+    const char *bad[] = {
+        "{\"type\":\"message_end\",\"message\":{\"role\":\"assistant\",\"stopReason\":\"error\",\"errorMessage\":\"400 x\"}}",
+        "{\"type\":\"agent_end\"}", NULL};
+    assert_false(judge_lines(&s, 0, bad, why, &ev));
+    assert_string_equal(why, "the last \"assistant\" event has stop_reason = \"error\"");
+    cJSON_Delete(ev);
+    const char *cut[] = {"{\"type\":\"message_end\",\"message\":{\"role\":\"assistant\",\"stopReason\":\"stop\"}}", NULL};
+    assert_false(judge_lines(&s, 0, cut, why, &ev));
+    assert_string_equal(why, "agent never reported \"done\"");
+    cJSON_Delete(ev);
+    crl_agent_spec_free(&s);
+}
+
+static void test_opencode_error_event_and_exit_code(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("opencode", &s);
+    const char *ok[] = {"{\"type\":\"step_finish\",\"part\":{\"reason\":\"tool-calls\"}}",
+                        "{\"type\":\"step_finish\",\"part\":{\"reason\":\"stop\"}}", NULL};
+    char why[256];
+    cJSON *ev;
+    assert_true(judge_lines(&s, 0, ok, why, &ev));
+    cJSON_Delete(ev);
+    assert_false(judge_lines(&s, 1, ok, why, &ev));
+    assert_string_equal(why, "agent exited with 1");
+    cJSON_Delete(ev);
+    const char *err[] = {"{\"type\":\"error\",\"error\":{\"name\":\"APIError\",\"data\":{\"message\":\"boom\"}}}",
+                         "{\"type\":\"step_finish\",\"part\":{\"reason\":\"stop\"}}", NULL};
+    assert_false(judge_lines(&s, 0, err, why, &ev));
+    assert_string_equal(why, "agent reported error: boom");
+    cJSON_Delete(ev);
+    crl_agent_spec_free(&s);
+}
+
+static void test_json_path(void **state)
+{
+    (void)state;
+    cJSON *j = cJSON_Parse("{\"a\": {\"b\": [10, {\"c\": \"x\"}]}}");
+    assert_string_equal(crl_json_path(j, "a.b.1.c")->valuestring, "x");
+    assert_int_equal(crl_json_path(j, "a.b.0")->valueint, 10);
+    assert_null(crl_json_path(j, "a.b.2"));
+    assert_null(crl_json_path(j, "a.b.-1"));
+    assert_null(crl_json_path(j, "a.x.c"));
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_templates),
+        cmocka_unit_test(test_invalid_specs_say_why),
+        cmocka_unit_test(test_pi_success_is_judged_from_events_not_exit_code),
+        cmocka_unit_test(test_opencode_error_event_and_exit_code),
+        cmocka_unit_test(test_json_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
