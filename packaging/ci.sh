@@ -51,6 +51,11 @@ done
 
 # ---- 1. Debian packages ---------------------------------------------------
 step_start "build .debs"
+v_cmake=$(sed -nE 's/^project\(corral VERSION ([0-9.]+).*/\1/p' "$SRC/CMakeLists.txt")
+v_deb=$(dpkg-parsechangelog -l "$SRC/packaging/debian/changelog" -S Version | sed 's/-[^-]*$//')
+v_rpm=$(sed -n 's/^Version: *//p' "$SRC/packaging/rpm/corral.spec")
+if [ "$v_cmake" = "$v_deb" ] && [ "$v_cmake" = "$v_rpm" ]; then echo "ok - version $v_cmake in CMakeLists.txt, debian/changelog, corral.spec"
+else echo "not ok - versions differ: CMake $v_cmake, debian $v_deb, rpm $v_rpm"; exit 1; fi
 bash "$SRC/packaging/build-debs.sh" "$WORK/debs" >"$WORK/build-debs.log" 2>&1 || {
   tail -80 "$WORK/build-debs.log"; echo "not ok - dpkg-buildpackage failed"; exit 1; }
 grep -E '^build-debs:|tests passed' "$WORK/build-debs.log" || true

@@ -36,6 +36,12 @@ for f in "$MAN1" "$MAN5" "$MAN7"; do
   check "$(basename "$f") exists" test -s "$f"
 done
 
+run "$CORRAL" --version
+VERSION=$(sed -nE 's/^corral ([0-9][^ ]*).*/\1/p' <<<"$OUT")
+for f in "$MAN1" "$MAN5" "$MAN7" "$SOURCE_DIR/packaging/man/corral-conformance.1"; do
+  check "$(basename "$f") is the page of corral $VERSION (.TH)" grep -qE "^\.TH .*\"corral $VERSION\"" "$f"
+done
+
 run "$CORRAL" --help
 TOP=$OUT
 COMMANDS=$(awk '/^Commands:/{on=1; next} on && /^$/{exit} on {print $1}' <<<"$TOP")
