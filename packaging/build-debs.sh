@@ -19,6 +19,9 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$(mkdir -p "${1:-$SRC/_debs}" && cd "${1:-$SRC/_debs}" && pwd)
 SCRATCH=$(mktemp -d /tmp/corral-debs-XXXXXX)
 # KEEP=1 leaves the scratch tree for inspection.
+# mktemp makes it 0700: tests that drop to an unprivileged user need to
+# reach the build tree, as in any ordinary build directory.
+chmod 0755 "$SCRATCH"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$SCRATCH"' EXIT
 
 version=$(dpkg-parsechangelog -l "$SRC/packaging/debian/changelog" -S Version)

@@ -13,6 +13,9 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$(mkdir -p "${1:-$SRC/_rpms}" && cd "${1:-$SRC/_rpms}" && pwd)
 TOP=$(mktemp -d /tmp/corral-rpm-XXXXXX)
+# mktemp makes it 0700: tests that drop to an unprivileged user need to
+# reach the build tree, as in any ordinary build directory.
+chmod 0755 "$TOP"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$TOP"' EXIT
 mkdir -p "$TOP"/{SOURCES,SPECS,BUILD,RPMS,SRPMS,BUILDROOT}
 

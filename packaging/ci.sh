@@ -57,7 +57,8 @@ v_rpm=$(sed -n 's/^Version: *//p' "$SRC/packaging/rpm/corral.spec")
 if [ "$v_cmake" = "$v_deb" ] && [ "$v_cmake" = "$v_rpm" ]; then echo "ok - version $v_cmake in CMakeLists.txt, debian/changelog, corral.spec"
 else echo "not ok - versions differ: CMake $v_cmake, debian $v_deb, rpm $v_rpm"; exit 1; fi
 bash "$SRC/packaging/build-debs.sh" "$WORK/debs" >"$WORK/build-debs.log" 2>&1 || {
-  tail -80 "$WORK/build-debs.log"; echo "not ok - dpkg-buildpackage failed"; exit 1; }
+  grep -E '(^|: )(not ok|\[  (ERROR|FAILED) )' "$WORK/build-debs.log" | head -40
+  tail -60 "$WORK/build-debs.log"; echo "not ok - dpkg-buildpackage failed"; exit 1; }
 grep -E '^build-debs:|tests passed' "$WORK/build-debs.log" || true
 ls -1 "$WORK/debs"/*.deb
 step_end
