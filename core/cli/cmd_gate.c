@@ -64,7 +64,7 @@ static void help(FILE *f)
         "  GET    /v1/health\n"
         "\n"
         "On start one JSON line goes to stdout: {\"url\",\"unix_socket\",\"trainer_url\"} (no\n"
-        "secrets).  SIGINT or SIGTERM stop the gate; pending calls get a 503 first.\n"
+        "secrets).  SIGINT or SIGTERM stop the gate; pending agent calls get a non-retryable 410 first.\n"
         "Secrets are never taken from the command line and never logged.\n"
         "\n"
         "Exit status: 0 stopped by a signal, 1 could not start, 2 bad command line.\n");

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <corral/sandbox_host.h>
 
 #include "cli.h"
 
@@ -35,6 +36,14 @@ static cJSON *record_json(const struct corral_plugin_record *r)
     cJSON_AddStringToObject(o, "abi", abi);
     if (d->description)
         cJSON_AddStringToObject(o, "description", d->description);
+    if (r->kind == CORRAL_PLUGIN_SANDBOX && d->ops) {
+        /* which operations the backend has natively and which the host emulates through exec */
+        static const char *const how[] = {"none", "native", "emulated"};
+        cJSON *ops = cJSON_AddObjectToObject(o, "ops");
+        for (int op = 0; op < CORRAL_OP__COUNT; op++)
+            cJSON_AddStringToObject(ops, corral_sandbox_op_name(op),
+                                    how[corral_sandbox_op_support(d->ops, op)]);
+    }
     cJSON *opts = cJSON_AddArrayToObject(o, "options");
     for (size_t i = 0; d->options; i++) {
         const struct corral_option *op =

@@ -10,6 +10,8 @@ struct cli_globals cli_globals;
 
 int cli_cmd_plugins(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
+int cli_cmd_sandbox(int argc, char **argv);
+int cli_cmd_gc(int argc, char **argv);
 int cli_cmd_gate(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 
@@ -21,6 +23,8 @@ static const struct {
     {"run", cli_cmd_run, "run one rollout: an agent on a task in a sandbox, scored; prints RolloutResult JSON"},
     {"plugins", cli_cmd_plugins, "list plugin files found: loaded, disabled or refused (and why)"},
     {"config", cli_cmd_config, "check and print the effective configuration (secrets redacted)"},
+    {"sandbox", cli_cmd_sandbox, "create, exec in, copy, persist/hydrate, list and remove sandboxes"},
+    {"gc", cli_cmd_gc, "remove sandboxes past their deadline on every loaded backend"},
     {"gate", cli_cmd_gate, "run the model-call gate standalone for a trainer (corral gate serve)"},
 };
 

@@ -5,7 +5,8 @@
  *
  * Every entry that crosses the host boundary passes entry_check(): only
  * regular files, directories, symlinks and hardlinks with relative paths
- * free of ".." components, and links that stay inside the tree. */
+ * free of ".." components; when extracting onto this host, links must
+ * also stay inside the target tree. */
 #include "sandbox_internal.h"
 
 #include <archive.h>
@@ -62,8 +63,13 @@ static int walk_depth(const char *path, int depth, int no_dotdot)
 }
 
 /* Check one entry; on refusal returns CORRAL_EPERM with a message.
- * *rel gets the cleaned relative path ("" for the root itself). */
-static int entry_check(struct archive_entry *e, const char **rel, struct corral_call *call)
+ * *rel gets the cleaned relative path ("" for the root itself).
+ * Names and hardlink targets must always be relative and free of "..";
+ * devices, fifos and sockets never pass.  With `strict` (extraction onto
+ * this host) symlinks must also stay inside the tree; otherwise (an
+ * archive file, or a tree going into a sandbox) a symlink's target is
+ * just data, so workspaces with absolute links (venvs) persist fine. */
+static int entry_check(struct archive_entry *e, const char **rel, int strict, struct corral_call *call)
 {
     const char *name = archive_entry_pathname(e);
     if (!name || !*name)
@@ -85,7 +91,11 @@ static int entry_check(struct archive_entry *e, const char **rel, struct corral_
         return 0;
     case AE_IFLNK: {
         const char *t = archive_entry_symlink(e);
-        if (!t || !*t || t[0] == '/')
+        if (!t || !*t)
+            return corral_call_fail(call, CORRAL_EPERM, "symlink '%s' without a target: refused", name);
+        if (!strict)
+            return 0;
+        if (t[0] == '/')
             return corral_call_fail(call, CORRAL_EPERM, "symlink '%s' -> '%s' is absolute: refused", name,
                                     t ? t : "");
         /* Resolve the target from the link's own directory. */
@@ -148,7 +158,7 @@ static int extract_from(struct archive *in, const char *root, struct corral_call
             break;
         }
         const char *rel;
-        rc = entry_check(e, &rel, call);
+        rc = entry_check(e, &rel, 1, call);
         if (rc)
             break;
         if (!*rel)
@@ -305,7 +315,7 @@ static int reencode(struct archive *in, struct archive *out, struct corral_call 
             break;
         }
         const char *rel;
-        rc = entry_check(e, &rel, call);
+        rc = entry_check(e, &rel, 0, call);
         if (rc)
             break;
         if (!*rel)
@@ -378,8 +388,24 @@ static void *persist_worker(void *arg)
         }
         archive_write_free(w);
     }
-    /* Drain so the producer never blocks on a full pipe after an early stop. */
     archive_read_free(in);
+    if (j->rc == 0) {
+        /* The archive ended; the producer may still send record padding
+         * after the end marker.  Swallow a bounded amount so a complete
+         * archive never turns into a producer-side write error. */
+        char buf[16384];
+        size_t total = 0;
+        ssize_t n;
+        while (total < ((size_t)16 << 20) && (n = read(j->fd, buf, sizeof buf)) != 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            total += (size_t)n;
+        }
+    }
+    /* Anything beyond that (or after a failure) makes the producer's next
+     * write fail instead of blocking on a full socket. */
     shutdown(j->fd, SHUT_RD);
     return NULL;
 }
@@ -446,6 +472,9 @@ int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out,
     /* The worker's failure explains a producer's EIO better. */
     if (j->rc && (rc == 0 || rc == CORRAL_EIO))
         rc = corral_call_fail(call, j->rc, "persisting %s to %s: %s", dir, out, j->call.message);
+    else if (rc && !call->message[0])
+        rc = corral_call_fail(call, rc, "persisting %s to %s: the sandbox's archive stream failed (%s)", dir, out,
+                              corral_strerror(rc));
     if (j->kind != OUT_DIR) {
         if (rc == 0 && rename(j->tmp, out) != 0)
             rc = corral_call_fail(call, CORRAL_EIO, "rename %s: %s", j->tmp, strerror(errno));
@@ -529,7 +558,7 @@ static int hydrate_step(struct hydrate_src *h)
             goto done;
         if (r < ARCHIVE_WARN)
             return aerr(h->in, CORRAL_EIO, "reading the input archive", call);
-        int rc = entry_check(e, &rel, call);
+        int rc = entry_check(e, &rel, 0, call);
         if (rc)
             return rc;
         if (!*rel)
@@ -560,7 +589,7 @@ static int hydrate_step(struct hydrate_src *h)
         char relbuf[PATH_MAX];
         snprintf(relbuf, sizeof relbuf, "%s", p);
         archive_entry_set_pathname(e, relbuf);
-        int rc = entry_check(e, &rel, call);
+        int rc = entry_check(e, &rel, 0, call);
         if (rc) {
             archive_entry_free(e);
             return rc;

@@ -30,21 +30,6 @@ int64_t gate_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void gate_random_hex(char *out, size_t nbytes)
-{
-    unsigned char raw[64];
-    static const char hexd[] = "0123456789abcdef";
-    if (nbytes > sizeof raw)
-        nbytes = sizeof raw;
-    if (RAND_bytes(raw, (int)nbytes) != 1)
-        abort(); /* no randomness: refusing to make guessable ids */
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hexd[raw[i] >> 4];
-        out[2 * i + 1] = hexd[raw[i] & 15];
-    }
-    out[2 * nbytes] = 0;
-}
-
 int corral_gate_rollout_id_valid(const char *id)
 {
     if (!id)
@@ -170,6 +155,41 @@ static void rollout_unlink_locked(struct corral_gate *g, struct gate_rollout *r)
         }
 }
 
+/* Ids unregistered while auto-registration is on: a straggling call with
+ * the old token must not bring a finished rollout back. */
+struct gate_tomb {
+    struct gate_tomb *next;
+    char id[];
+};
+
+static int tomb_find_locked(struct corral_gate *g, const char *id, int remove)
+{
+    for (struct gate_tomb **pp = &g->tombs[bucket_of(id)]; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0) {
+            if (remove) {
+                struct gate_tomb *t = *pp;
+                *pp = t->next;
+                free(t);
+            }
+            return 1;
+        }
+    return 0;
+}
+
+static void tomb_add_locked(struct corral_gate *g, const char *id)
+{
+    if (tomb_find_locked(g, id, 0))
+        return;
+    size_t n = strlen(id) + 1;
+    struct gate_tomb *t = malloc(sizeof *t + n);
+    if (!t)
+        return;
+    memcpy(t->id, id, n);
+    unsigned b = bucket_of(id);
+    t->next = g->tombs[b];
+    g->tombs[b] = t;
+}
+
 /* Lookup, registering with the auto responder when configured.  Called
  * WITHOUT the lock (building a responder may parse a script); returns with
  * the lock held and the rollout (or NULL). */
@@ -177,7 +197,7 @@ struct gate_rollout *gate_rollout_get_and_lock(struct corral_gate *g, const char
 {
     pthread_mutex_lock(&g->lock);
     struct gate_rollout *r = gate_rollout_find_locked(g, id);
-    if (r || !g->has_auto || g->stopping)
+    if (r || !g->has_auto || g->stopping || tomb_find_locked(g, id, 0))
         return r;
     pthread_mutex_unlock(&g->lock);
     char err[256];
@@ -186,7 +206,7 @@ struct gate_rollout *gate_rollout_get_and_lock(struct corral_gate *g, const char
         corral_log(CORRAL_LOG_WARN, "gate", "auto-registering rollout %s: %s", id, err);
     pthread_mutex_lock(&g->lock);
     r = gate_rollout_find_locked(g, id);
-    if (!r && made && !g->stopping) {
+    if (!r && made && !g->stopping && !tomb_find_locked(g, id, 0)) {
         rollout_insert_locked(g, made);
         return made;
     }
@@ -213,6 +233,7 @@ int corral_gate_register(corral_gate *g, const char *rollout_id, const struct co
             return corral_call_fail(call, CORRAL_ESTATE, "gate: shutting down");
         return corral_call_fail(call, CORRAL_EEXIST, "gate: rollout %s is already registered", rollout_id);
     }
+    tomb_find_locked(g, rollout_id, 1); /* explicitly registered again */
     rollout_insert_locked(g, r);
     pthread_mutex_unlock(&g->lock);
     if (token_out)
@@ -315,7 +336,11 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, cJSON *r
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
-    cJSON_AddItemToObject(e, "request", c->req.body ? cJSON_Duplicate(c->req.body, 1) : cJSON_CreateNull());
+    /* The parsed request moves into the transcript (no copy); nothing reads
+     * c->req.body or c->req.model once the call is answered. */
+    cJSON_AddItemToObject(e, "request", c->req.body ? c->req.body : cJSON_CreateNull());
+    c->req.body = NULL;
+    c->req.model = NULL;
     cJSON_AddItemToObject(e, "response", response ? response : cJSON_CreateNull());
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
@@ -540,13 +565,14 @@ static int unix_socket(const char *path, mode_t mode, char *err, size_t errlen)
 static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6,
                           MHD_AccessHandlerCallback handler, char *err, size_t errlen)
 {
-    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_POLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
     l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, g,
                                  MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, gate_http_completed, g,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_CONNECTION_LIMIT, g->max_connections,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                  MHD_OPTION_END);
     if (!l->daemon) {
@@ -602,6 +628,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     g->body_limit = OPT(body_limit) ? OPT(body_limit) : GATE_DEFAULT_BODY_LIMIT;
     g->timeout_ms = OPT(request_timeout_ms) > 0 ? OPT(request_timeout_ms) : GATE_DEFAULT_TIMEOUT_MS;
     g->model = strdup(OPT(model) ? OPT(model) : "corral");
+    g->max_connections = CORRAL_HAS_FIELD(o, max_connections) && o->max_connections ? o->max_connections : 2048;
 
     const struct corral_gate_responder *auto_spec = OPT(auto_register);
     if (auto_spec) {
@@ -751,13 +778,14 @@ void corral_gate_free(corral_gate *g)
     if (!g)
         return;
     pthread_mutex_lock(&g->lock);
-    g->stopping = 1;
+    __atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
     while (g->pending)
-        gate_fail_locked(g, g->pending, 503, "corral gate: shutting down", "invalid_request_error",
+        gate_fail_locked(g, g->pending, 410, "corral gate: shutting down", "invalid_request_error",
                          "gate_shutdown");
-    while (g->waiters)
-        gate_complete_locked(g, g->waiters, 503, gate_error_body("corral gate: shutting down",
-                             "invalid_request_error", "gate_shutdown"), 0, "application/json");
+    while (g->waiters) {
+        char *b = gate_error_body("corral gate: shutting down", "invalid_request_error", "gate_shutdown");
+        gate_complete_locked(g, g->waiters, 503, b, b ? strlen(b) : 0, "application/json");
+    }
     g->timer_stop = 1;
     pthread_cond_broadcast(&g->cond);
     pthread_cond_broadcast(&g->timer_cond);
@@ -786,6 +814,11 @@ void corral_gate_free(corral_gate *g)
         for (struct gate_rollout *r = g->buckets[b], *n; r; r = n) {
             n = r->next;
             rollout_free(r);
+        }
+    for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
+        for (struct gate_tomb *t = g->tombs[b], *n; t; t = n) {
+            n = t->next;
+            free(t);
         }
     free(g->unix_path);
     free(g->url);
@@ -841,6 +874,8 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
         return corral_call_fail(call, CORRAL_ENOTFOUND, "gate: rollout %s is not registered", rollout_id);
     }
     rollout_unlink_locked(g, r);
+    if (g->has_auto)
+        tomb_add_locked(g, rollout_id);
     for (struct gate_conn *c = g->pending, *n; c; c = n) {
         n = c->next;
         if (c->rollout == r) {

@@ -163,8 +163,14 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
         }
         *req_cls = c;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > g->body_limit)
+        if (cl && strtoull(cl, NULL, 10) > g->body_limit) {
+            /* Refuse before reading the body; MHD closes the connection. */
             c->too_large = 1;
+            char m[128];
+            snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", g->body_limit);
+            *rc = send_error(conn, 413, m, "body_too_large");
+            return 1;
+        }
         *rc = MHD_YES;
         return 1;
     }
@@ -254,8 +260,8 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!gate_check_token(g, id, auth))
         return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
-    if (g->stopping)
-        return send_error(conn, 503, "corral gate: shutting down", "gate_shutdown");
+    if (__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
+        return send_error(conn, 410, "corral gate: shutting down", "gate_shutdown");
     if (is_models) {
         pthread_mutex_lock(&g->lock);
         int known = gate_rollout_find_locked(g, id) != NULL || g->has_auto;

@@ -42,6 +42,10 @@ struct gate_chat_request {
     const char *model;     /* points into body, or NULL */
 };
 
+/* cJSON_Parse of exactly text[0..len): NULL if anything but whitespace
+ * follows the value. */
+cJSON *gate_json_parse_exact(const char *text, size_t len);
+
 /* Parse a chat-completions request body.  Returns 0, or CORRAL_EINVAL with
  * a message in err (for the 400 answer). */
 int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,
@@ -170,6 +174,7 @@ struct gate_listener {
 };
 
 struct gate_upstream;
+struct gate_tomb;
 
 struct corral_gate {
     pthread_mutex_t lock;
@@ -183,6 +188,7 @@ struct corral_gate {
     unsigned char secret[64];
     size_t secret_len;
     size_t body_limit;
+    unsigned max_connections;
     int64_t timeout_ms;
     char *model;
     char *url;
@@ -196,6 +202,7 @@ struct corral_gate {
     char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model;
     struct gate_listener tcp, unix_l, trainer;
     struct gate_rollout *buckets[GATE_ROLLOUT_BUCKETS];
+    struct gate_tomb *tombs[GATE_ROLLOUT_BUCKETS];   /* unregistered ids (auto mode) */
     size_t n_rollouts;
     struct gate_conn *pending;         /* all unanswered chat calls */
     struct gate_conn *q_head, *q_tail; /* trainer queue (state GS_QUEUED) */

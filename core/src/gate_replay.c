@@ -44,7 +44,7 @@ int gate_replay_parse(const char *text, size_t len, struct gate_replay *out, cha
         p = nl ? nl + 1 : end;
         if (s == le || *s == '#')
             continue;
-        cJSON *j = cJSON_ParseWithLength(s, (size_t)(le - s));
+        cJSON *j = gate_json_parse_exact(s, (size_t)(le - s));
         struct gate_completion c;
         char why[256] = "not valid JSON";
         if (!j || gate_completion_from_json(j, &c, why, sizeof why) != 0) {

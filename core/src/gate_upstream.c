@@ -180,8 +180,13 @@ static void *upstream_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&g->lock);
         int stop = u->stop;
-        struct up_job *in = u->incoming;
-        u->incoming = NULL;
+        struct up_job *in = NULL;
+        while (u->incoming) { /* reverse: start them in arrival order */
+            struct up_job *j = u->incoming;
+            u->incoming = j->next;
+            j->next = in;
+            in = j;
+        }
         pthread_mutex_unlock(&g->lock);
         while (in) {
             struct up_job *n = in->next;

@@ -9,9 +9,57 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "gate_internal.h"
+
+/* nbytes random bytes as hex into out (2*nbytes+1 chars). */
+/* Randomness is drawn from OpenSSL in blocks per thread (one RAND_bytes
+ * call per ~30 ids instead of one per id); a forked child refills. */
+static _Thread_local unsigned char rnd_pool[512];
+static _Thread_local size_t rnd_left;
+static _Thread_local pid_t rnd_pid;
+
+void gate_random_hex(char *out, size_t nbytes)
+{
+    static const char hexd[] = "0123456789abcdef";
+    if (nbytes > 64)
+        nbytes = 64;
+    pid_t pid = getpid();
+    if (rnd_left < nbytes || rnd_pid != pid) {
+        if (RAND_bytes(rnd_pool, (int)sizeof rnd_pool) != 1)
+            abort(); /* no randomness: refusing to make guessable ids */
+        rnd_left = sizeof rnd_pool;
+        rnd_pid = pid;
+    }
+    const unsigned char *raw = rnd_pool + sizeof rnd_pool - rnd_left;
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hexd[raw[i] >> 4];
+        out[2 * i + 1] = hexd[raw[i] & 15];
+    }
+    OPENSSL_cleanse((void *)raw, nbytes);
+    rnd_left -= nbytes;
+    out[2 * nbytes] = 0;
+}
+
+/* Parse exactly one JSON value filling text[0..len) (whitespace around it
+ * allowed): trailing bytes would otherwise be ignored by cJSON and then
+ * forwarded verbatim to trainers. */
+cJSON *gate_json_parse_exact(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!j)
+        return NULL;
+    for (const char *p = end; p && p < text + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            cJSON_Delete(j);
+            return NULL;
+        }
+    return j;
+}
 
 static void seterr(char *err, size_t errlen, const char *msg)
 {
@@ -27,7 +75,7 @@ int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_reque
         seterr(err, errlen, "request body is empty");
         return CORRAL_EINVAL;
     }
-    cJSON *body = cJSON_ParseWithLength(text, len);
+    cJSON *body = gate_json_parse_exact(text, len);
     if (!body) {
         seterr(err, errlen, "request body is not valid JSON");
         return CORRAL_EINVAL;
@@ -383,7 +431,7 @@ int gate_completion_from_text(const char *text, size_t len, struct gate_completi
                               char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
+    cJSON *j = text ? gate_json_parse_exact(text, len) : NULL;
     if (!j) {
         seterr(err, errlen, "response is not valid JSON");
         return CORRAL_EINVAL;
@@ -466,56 +514,80 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
     b->p[b->len] = 0;
 }
 
-static cJSON *chunk_new(const char *id, const char *model, long long created)
+/* Every chunk shares its envelope; it is printed once per answer and the
+ * deltas are spliced in (cJSON's number printing is the slow part). */
+struct chunk_env {
+    char *head;            /* {"id":..,"object":..,"created":..,"model":..,"choices": */
+    size_t head_len;
+};
+
+static int env_init(struct chunk_env *e, const char *id, const char *model, long long created)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "object", "chat.completion.chunk");
-    cJSON_AddNumberToObject(o, "created", (double)created);
-    cJSON_AddStringToObject(o, "model", model);
-    return o;
+    cJSON *ids = cJSON_CreateString(id), *ms = cJSON_CreateString(model);
+    char *is = ids ? cJSON_PrintUnformatted(ids) : NULL, *mstr = ms ? cJSON_PrintUnformatted(ms) : NULL;
+    cJSON_Delete(ids);
+    cJSON_Delete(ms);
+    e->head = NULL;
+    if (is && mstr) {
+        size_t n = strlen(is) + strlen(mstr) + 128;
+        e->head = malloc(n);
+        if (e->head)
+            e->head_len = (size_t)snprintf(e->head, n,
+                                           "data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"created\":%lld,"
+                                           "\"model\":%s,\"choices\":", is, created, mstr);
+    }
+    free(is);
+    free(mstr);
+    return e->head ? 0 : -1;
 }
 
 /* A chunk with one choice whose delta is `delta` (consumed). */
-static void emit_delta(struct sbuf *b, const char *id, const char *model, long long created, cJSON *delta,
-                       const char *finish_reason)
+static void emit_delta(struct sbuf *b, const struct chunk_env *e, cJSON *delta, const char *finish_reason)
 {
-    cJSON *o = chunk_new(id, model, created);
-    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
-    cJSON *ch = cJSON_CreateObject();
-    cJSON_AddItemToArray(choices, ch);
-    cJSON_AddNumberToObject(ch, "index", 0);
-    cJSON_AddItemToObject(ch, "delta", delta);
-    if (finish_reason)
-        cJSON_AddStringToObject(ch, "finish_reason", finish_reason);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!s) {
+    char *d = delta ? cJSON_PrintUnformatted(delta) : NULL;
+    cJSON_Delete(delta);
+    if (!d) {
         b->oom = 1;
         return;
     }
-    sb_add(b, "data: ", 6);
-    sb_add(b, s, strlen(s));
-    sb_add(b, "\n\n", 2);
-    free(s);
+    sb_add(b, e->head, e->head_len);
+    sb_add(b, "[{\"index\":0,\"delta\":", 20);
+    sb_add(b, d, strlen(d));
+    free(d);
+    if (finish_reason) {
+        cJSON *fs = cJSON_CreateString(finish_reason);
+        char *f = fs ? cJSON_PrintUnformatted(fs) : NULL;
+        cJSON_Delete(fs);
+        if (!f) {
+            b->oom = 1;
+            return;
+        }
+        sb_add(b, ",\"finish_reason\":", 17);
+        sb_add(b, f, strlen(f));
+        free(f);
+    }
+    sb_add(b, "}]}\n\n", 5);
 }
 
 char *gate_render_sse(const struct gate_completion *c, const char *id, const char *model, long long created,
                       int include_usage, size_t *len_out)
 {
     struct sbuf b = {0};
+    struct chunk_env e;
+    if (env_init(&e, id, model, created) != 0)
+        return NULL;
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "role", "assistant");
-    emit_delta(&b, id, model, created, d, NULL);
+    emit_delta(&b, &e, d, NULL);
     if (c->reasoning && c->reasoning[0]) {
         d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "reasoning_content", c->reasoning);
-        emit_delta(&b, id, model, created, d, NULL);
+        emit_delta(&b, &e, d, NULL);
     }
     if (c->content && c->content[0]) {
         d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "content", c->content);
-        emit_delta(&b, id, model, created, d, NULL);
+        emit_delta(&b, &e, d, NULL);
     }
     for (size_t i = 0; i < c->n_tool_calls; i++) {
         /* The header (index, id, type, name, empty arguments), then the
@@ -530,7 +602,7 @@ char *gate_render_sse(const struct gate_completion *c, const char *id, const cha
         cJSON *fn = cJSON_AddObjectToObject(tc, "function");
         cJSON_AddStringToObject(fn, "name", c->tool_calls[i].name);
         cJSON_AddStringToObject(fn, "arguments", "");
-        emit_delta(&b, id, model, created, d, NULL);
+        emit_delta(&b, &e, d, NULL);
         if (c->tool_calls[i].arguments[0]) {
             d = cJSON_CreateObject();
             tcs = cJSON_AddArrayToObject(d, "tool_calls");
@@ -539,25 +611,19 @@ char *gate_render_sse(const struct gate_completion *c, const char *id, const cha
             cJSON_AddNumberToObject(tc, "index", (double)i);
             fn = cJSON_AddObjectToObject(tc, "function");
             cJSON_AddStringToObject(fn, "arguments", c->tool_calls[i].arguments);
-            emit_delta(&b, id, model, created, d, NULL);
+            emit_delta(&b, &e, d, NULL);
         }
     }
-    emit_delta(&b, id, model, created, cJSON_CreateObject(), c->finish_reason ? c->finish_reason : "stop");
+    emit_delta(&b, &e, cJSON_CreateObject(), c->finish_reason ? c->finish_reason : "stop");
     if (include_usage && c->has_usage) {
-        cJSON *o = chunk_new(id, model, created);
-        cJSON_AddArrayToObject(o, "choices");
-        cJSON_AddItemToObject(o, "usage", usage_object(c));
-        char *s = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        if (s) {
-            sb_add(&b, "data: ", 6);
-            sb_add(&b, s, strlen(s));
-            sb_add(&b, "\n\n", 2);
-            free(s);
-        } else {
-            b.oom = 1;
-        }
+        char u[160];
+        int n = snprintf(u, sizeof u,
+                         "[],\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}}\n\n",
+                         c->prompt_tokens, c->completion_tokens, c->total_tokens);
+        sb_add(&b, e.head, e.head_len);
+        sb_add(&b, u, (size_t)n);
     }
+    free(e.head);
     sb_add(&b, "data: [DONE]\n\n", 14);
     if (b.oom) {
         free(b.p);

@@ -439,10 +439,9 @@ static int write_agent_files(struct rollout *r, const struct crl_agent_vars *v)
 static int check_requirements(struct rollout *r, const struct crl_agent_vars *v, const char *const *env)
 {
     if (r->spec.requires) {
-        const char *argv[20] = {"/bin/sh", "-c",
-                                "for c in \"$@\"; do command -v \"$c\" >/dev/null 2>&1 || { echo \"$c\"; exit 1; }; "
-                                "done",
-                                "sh"};
+        static const char probe[] =
+            "for c in \"$@\"; do command -v \"$c\" >/dev/null 2>&1 || { echo \"$c\"; exit 1; }; done";
+        const char *argv[20] = {"/bin/sh", "-c", probe, "sh"};
         size_t n = 4;
         const cJSON *c;
         cJSON_ArrayForEach(c, r->spec.requires) if (n + 1 < CRL_ARRAY_LEN(argv)) argv[n++] = c->valuestring;

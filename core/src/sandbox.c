@@ -8,6 +8,18 @@
 #include <string.h>
 #include <time.h>
 
+/* CORRAL_SANDBOX_EMULATE=1 makes the host emulate file, archive and job
+ * operations through exec even where the plugin has them natively: a
+ * debugging knob that lets the conformance suite check the emulations
+ * against real images (busybox, distro bases). */
+static int force_emulation(void)
+{
+    const char *e = getenv("CORRAL_SANDBOX_EMULATE");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+#define NATIVE(sb, slot) (CORRAL_HAS((sb)->ops, slot) && !force_emulation())
+
 static int no_op(const corral_sandbox *sb, const char *what, struct corral_call *call)
 {
     return corral_call_fail(call, CORRAL_ENOTSUP, "the %s sandbox backend does not offer %s", sb->backend, what);
@@ -297,7 +309,7 @@ int corral_sandbox_spawn(corral_sandbox *sb, const struct corral_exec_request *r
     if (!j)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     int rc;
-    if (CORRAL_HAS(sb->ops, spawn) && CORRAL_HAS(sb->ops, job_wait) && CORRAL_HAS(sb->ops, job_kill) &&
+    if (NATIVE(sb, spawn) && CORRAL_HAS(sb->ops, job_wait) && CORRAL_HAS(sb->ops, job_kill) &&
         CORRAL_HAS(sb->ops, job_free)) {
         rc = sb->ops->spawn(sb->sbx, &req, &j->native, call);
         if (rc == 0 && !j->native)
@@ -363,7 +375,7 @@ int corral_sandbox_read_file(corral_sandbox *sb, const char *path, const struct 
     int rc = check_abs(path, "the file", call);
     if (rc)
         return rc;
-    if (CORRAL_HAS(sb->ops, read_file))
+    if (NATIVE(sb, read_file))
         return sb->ops->read_file(sb->sbx, path, sink, call);
     return sbx_emul_read_file(sb, path, sink, call);
 }
@@ -374,7 +386,7 @@ int corral_sandbox_write_file(corral_sandbox *sb, const char *path, const struct
     int rc = check_abs(path, "the file", call);
     if (rc)
         return rc;
-    if (CORRAL_HAS(sb->ops, write_file))
+    if (NATIVE(sb, write_file))
         return sb->ops->write_file(sb->sbx, path, src, mode, call);
     return sbx_emul_write_file(sb, path, src, mode, call);
 }
@@ -385,7 +397,7 @@ int corral_sandbox_put_archive(corral_sandbox *sb, const char *dir, const struct
     int rc = check_abs(dir, "the directory", call);
     if (rc)
         return rc;
-    if (CORRAL_HAS(sb->ops, put_archive))
+    if (NATIVE(sb, put_archive))
         return sb->ops->put_archive(sb->sbx, dir, src, call);
     return sbx_emul_put_archive(sb, dir, src, call);
 }
@@ -396,18 +408,20 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
     int rc = check_abs(dir, "the directory", call);
     if (rc)
         return rc;
-    if (CORRAL_HAS(sb->ops, get_archive))
+    if (NATIVE(sb, get_archive))
         return sb->ops->get_archive(sb->sbx, dir, sink, call);
     return sbx_emul_get_archive(sb, dir, sink, call);
 }
 
-struct growbuf { char *data; size_t len, max; };
+struct growbuf { char *data; size_t len, max; int overflow; };
 
 static int growbuf_write(void *ud, const void *buf, size_t len)
 {
     struct growbuf *g = ud;
-    if (len > g->max - g->len)
+    if (len > g->max - g->len) {
+        g->overflow = 1;
         return CORRAL_EIO;
+    }
     char *nd = realloc(g->data, g->len + len + 1);
     if (!nd)
         return CORRAL_ENOMEM;
@@ -421,11 +435,11 @@ static int growbuf_write(void *ud, const void *buf, size_t len)
 int corral_sandbox_read_mem(corral_sandbox *sb, const char *path, size_t max, char **data, size_t *len,
                             struct corral_call *call)
 {
-    struct growbuf g = { NULL, 0, max };
+    struct growbuf g = { NULL, 0, max, 0 };
     struct corral_sink s = { .struct_size = sizeof s, .write = growbuf_write, .ud = &g };
     int rc = corral_sandbox_read_file(sb, path, &s, call);
-    if (rc == CORRAL_EIO && g.len + 1 > max && call->status != CORRAL_EIO)
-        rc = corral_call_fail(call, CORRAL_EIO, "%s is larger than %zu bytes", path, max);
+    if (rc && g.overflow)
+        rc = corral_call_fail(call, CORRAL_EIO, "%s in sandbox %s is larger than %zu bytes", path, sb->id, max);
     if (rc) {
         free(g.data);
         return rc;

@@ -146,10 +146,10 @@ static const char launch_script[] =
 
 static const char poll_script[] =
     "m=$1\n"
-    "if [ -f \"$m.rc\" ]; then cat \"$m.rc\"; exit 0; fi\n"
+    "if [ -f \"$m.rc\" ]; then cat \"$m.rc\"; rm -f -- \"$m.in\" \"$m.pid\" \"$m.rc\"; exit 0; fi\n"
     "p=$(cat \"$m.pid\" 2>/dev/null)\n"
     "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then echo running; exit 0; fi\n"
-    "if [ -f \"$m.rc\" ]; then cat \"$m.rc\"; else echo lost; fi\n";
+    "if [ -f \"$m.rc\" ]; then cat \"$m.rc\"; rm -f -- \"$m.in\" \"$m.pid\" \"$m.rc\"; else echo lost; fi\n";
 
 static const char kill_script[] =
     "m=$1; p=$(cat \"$m.pid\" 2>/dev/null) || exit 3\n"
@@ -277,6 +277,8 @@ int sbx_emul_job_wait(corral_sandbox *sb, corral_sandbox_job *job, int64_t timeo
             rc = sbx_emul_job_kill(sb, job, call);
             if (rc)
                 return rc;
+            /* one more probe reads the kill's status and removes the markers */
+            probe(sb, job, res, &running, call);
             res->exit_code = 124;
             res->signal = 0;
             res->timed_out = 1;

@@ -190,7 +190,7 @@ static int remove_one(const struct item *x, struct corral_call *call)
     const struct corral_sandbox_ops *ops = x->rec->desc->ops;
     if (CORRAL_HAS(ops, remove))
         return ops->remove(x->rec->state, x->state, call);
-    if (CORRAL_HAS(ops, attach)) {
+    if (CORRAL_HAS(ops, attach) && CORRAL_HAS(ops, destroy) && CORRAL_HAS(ops, close)) {
         corral_sbx *s = NULL;
         int rc = ops->attach(x->rec->state, x->state, &s, call);
         if (rc == CORRAL_ENOTFOUND)

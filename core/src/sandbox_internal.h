@@ -16,7 +16,6 @@ struct corral_sandbox {
 struct corral_sandbox_job {
     corral_job *native;         /* native spawn, else emulated */
     char marker[160];           /* emulated: marker path prefix inside the sandbox */
-    char cwd[1];                /* unused, keeps the struct non-empty in C11 terms */
     int64_t deadline_ms;        /* emulated: monotonic timeout, 0 = none */
     int done;
     struct corral_exec_result res;

@@ -3,6 +3,7 @@
 #include "sandbox_internal.h"
 
 #include <openssl/rand.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,10 @@ void corral_sandbox_owner(char *buf, size_t cap)
 {
     char host[256] = "unknown";
     const char *user = getenv("USER");
-    char ubuf[32];
+    char ubuf[64], pwbuf[1024];
+    struct passwd pw, *pwp = NULL;
+    if ((!user || !*user) && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp)
+        user = pwp->pw_name;
     if (!user || !*user) {
         snprintf(ubuf, sizeof ubuf, "uid%u", (unsigned)getuid());
         user = ubuf;

@@ -1,2 +1,5 @@
 # The gate: real HTTP (libcurl) against the real MHD server on loopback.
 corral_add_unit_test(test_gate SOURCES test_gate.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
+# `corral gate serve` as a process (token derivation, trainer API, SIGTERM, usage errors).
+corral_add_unit_test(test_gate_cli SOURCES test_gate_cli.c LIBRARIES PkgConfig::CURL PkgConfig::CJSON PkgConfig::CRYPTO)
+add_dependencies(test_gate_cli corral_cli)

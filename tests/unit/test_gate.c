@@ -18,6 +18,8 @@
 
 #include <corral/gate.h>
 
+#include "gate_internal.h" /* test_free_wakes_trainer peeks at the waiter count */
+
 /* ---- an HTTP client ------------------------------------------------------------ */
 
 struct resp {
@@ -60,6 +62,9 @@ static size_t on_header(char *p, size_t s, size_t n, void *ud)
     return k;
 }
 
+static const char *extra_header; /* one more request header, or NULL */
+static long http_timeout = 30;   /* seconds */
+
 /* method "GET"/"POST"/"DELETE"; token NULL = no Authorization header. */
 static struct resp http(const char *method, const char *url, const char *token, const char *body,
                         const char *unix_path)
@@ -69,6 +74,8 @@ static struct resp http(const char *method, const char *url, const char *token, 
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Expect:");
+    if (extra_header)
+        h = curl_slist_append(h, extra_header);
     char auth[512];
     if (token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
@@ -85,7 +92,7 @@ static struct resp http(const char *method, const char *url, const char *token, 
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, http_timeout);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (unix_path)
         curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
@@ -433,7 +440,18 @@ static void test_limits(void **state)
     snprintf(big, n + 100, "{\"messages\":[{\"role\":\"user\",\"content\":\"%*s\"}]}", (int)n, "");
     struct resp r = http("POST", url, tok, big, NULL);
     assert_int_equal(r.status, 413);
+    resp_free(&r);
+    /* chunked: no Content-Length to refuse early; the body is dropped as it
+     * comes and the answer is still 413 */
+    extra_header = "Transfer-Encoding: chunked";
+    r = http("POST", url, tok, big, NULL);
+    extra_header = NULL;
+    assert_int_equal(r.status, 413);
     free(big);
+    resp_free(&r);
+    /* the limit did not cost the rollout its replay line */
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
     resp_free(&r);
 
     r = http("POST", url, tok, "{\"messages\": [", NULL);
@@ -442,6 +460,9 @@ static void test_limits(void **state)
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "type")->valuestring,
                         "invalid_request_error");
     cJSON_Delete(j);
+    resp_free(&r);
+    r = http("POST", url, tok, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} trailing", NULL);
+    assert_int_equal(r.status, 400); /* one JSON value, nothing after it */
     resp_free(&r);
     r = http("POST", url, tok, "{\"model\":\"m\"}", NULL); /* no messages */
     assert_int_equal(r.status, 400);
@@ -779,7 +800,7 @@ static void test_free_with_pending(void **state)
     corral_gate_request_free(req);
     corral_gate_free(g); /* the pending call is failed, not left hanging */
     pthread_join(th, NULL);
-    assert_int_equal(ca.r.status, 503);
+    assert_int_equal(ca.r.status, 410);
     resp_free(&ca.r);
 }
 
@@ -801,10 +822,76 @@ static void test_free_wakes_trainer(void **state)
     pthread_t th;
     blocked_rc = 1;
     pthread_create(&th, NULL, blocked_next, g);
-    usleep(100000);
+    /* free() only after the thread is inside next_request() (internal view) */
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&g->lock);
+        size_t w = g->api_waiters;
+        pthread_mutex_unlock(&g->lock);
+        if (w == 1)
+            break;
+        usleep(1000);
+    }
     corral_gate_free(g);
     pthread_join(th, NULL);
     assert_int_equal(blocked_rc, CORRAL_ECANCELED);
+}
+
+/* Pending calls hold connections; past max_connections the gate takes no
+ * new connection (they wait in the kernel's backlog) until some end. */
+static void test_connection_limit(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.max_connections = 4;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512];
+    reg_trainer(g, "c", tok);
+    chat_url(g, "c", url, sizeof url);
+    struct client_arg ca[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        ca[i] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+        pthread_create(&th[i], NULL, client_main, &ca[i]);
+    }
+    for (int i = 0; i < 1000 && corral_gate_pending(g, NULL) < 4; i++)
+        usleep(10000);
+    assert_int_equal(corral_gate_pending(g, NULL), 4);
+    http_timeout = 1;
+    struct resp r = http("POST", url, tok, CHAT, NULL);
+    http_timeout = 30;
+    assert_int_equal(r.status, -(long)CURLE_OPERATION_TIMEDOUT); /* not taken */
+    resp_free(&r);
+    assert_int_equal(corral_gate_pending(g, NULL), 4);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    for (int i = 0; i < 4; i++) {
+        struct corral_gate_request *req = NULL;
+        assert_int_equal(corral_gate_next_request(g, 5000, &req, &call), 0);
+        assert_int_equal(corral_gate_deliver(g, req->id, "{\"content\":\"ok\"}", &call), 0);
+        corral_gate_request_free(req);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ca[i].r.status, 200);
+        resp_free(&ca[i].r);
+    }
+    struct client_arg again = {.url = url, .token = tok, .body = CHAT};
+    pthread_create(&th[0], NULL, client_main, &again);
+    /* the refused call's request may also arrive now, from the backlog
+     * (its client is gone): answer whatever comes until ours is done */
+    int joined = 0;
+    for (int i = 0; i < 100 && !(joined = pthread_tryjoin_np(th[0], NULL) == 0); i++) {
+        struct corral_gate_request *req = NULL;
+        if (corral_gate_next_request(g, 100, &req, &call) == 0)
+            corral_gate_deliver(g, req->id, "{\"content\":\"ok\"}", &call);
+        corral_gate_request_free(req);
+    }
+    if (!joined)
+        pthread_join(th[0], NULL);
+    assert_int_equal(again.r.status, 200);
+    resp_free(&again.r);
+    corral_gate_free(g);
 }
 
 /* ---- concurrency ------------------------------------------------------------------------ */
@@ -965,6 +1052,7 @@ static void test_unix_socket(void **state)
 static char up_last_body[8192];
 static char up_last_auth[256];
 static int up_status = 200;
+static int up_sleep_ms;
 
 static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -986,6 +1074,8 @@ static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char
         *upload_size = 0;
         return MHD_YES;
     }
+    if (up_sleep_ms)
+        usleep((useconds_t)up_sleep_ms * 1000);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     snprintf(up_last_auth, sizeof up_last_auth, "%s", auth ? auth : "");
     const char *body =
@@ -1055,8 +1145,33 @@ static void test_upstream(void **state)
     assert_non_null(strstr(r.body, "model not found"));
     assert_null(strstr(r.body, "sk-test-123"));
     resp_free(&r);
+    /* an upstream 5xx is a retryable 502 for the agent */
+    up_status = 500;
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 502);
+    resp_free(&r);
     up_status = 200;
     corral_gate_free(g);
+
+    /* an upstream slower than the deadline: the agent gets the deadline
+     * error, the late answer is dropped, freeing the gate mid-transfer is fine */
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.request_timeout_ms = 300;
+    g = gate_with(&o);
+    assert_int_equal(corral_gate_register(g, "slow", &up, tok, &call), 0);
+    chat_url(g, "slow", url, sizeof url);
+    up_sleep_ms = 1500;
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 400);
+    cJSON *ej = cJSON_Parse(r.body);
+    assert_string_equal(error_code(ej), "deadline_exceeded");
+    cJSON_Delete(ej);
+    resp_free(&r);
+    assert_int_equal(corral_gate_pending(g, NULL), 0);
+    corral_gate_free(g);
+    usleep(1600 * 1000); /* let the fake finish its sleeping handler */
+    up_sleep_ms = 0;
     MHD_stop_daemon(d);
 
     /* an unreachable upstream: 502 */
@@ -1102,6 +1217,18 @@ static void test_auto_register(void **state)
     r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 400);
     resp_free(&r);
+    /* an unregistered id is not brought back by a straggling call... */
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_unregister(g, "other", NULL, &call), 0);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    /* ...only an explicit registration is */
+    assert_int_equal(corral_gate_register(g, "other", &rep, NULL, &call), 0);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
     corral_gate_free(g);
 }
 
@@ -1121,6 +1248,7 @@ int main(void)
         cmocka_unit_test(test_unregister_pending),
         cmocka_unit_test(test_free_with_pending),
         cmocka_unit_test(test_free_wakes_trainer),
+        cmocka_unit_test(test_connection_limit),
         cmocka_unit_test(test_128_rollouts),
         cmocka_unit_test(test_128_pending_trainer),
         cmocka_unit_test(test_unix_socket),

@@ -42,9 +42,13 @@
  * (role delta, content deltas, tool_calls deltas with index, finish_reason,
  * a usage chunk when asked for and known, then "data: [DONE]").
  *
- * Errors that retrying cannot fix (deadline passed, rollout unregistered,
- * replay script exhausted, bad request) are 4xx with type
- * "invalid_request_error", which neither agent CLI retries.
+ * Errors that retrying cannot fix are 4xx with type "invalid_request_error",
+ * which neither agent CLI retries, and a "code": 400 deadline_exceeded,
+ * 400 replay_exhausted, 400 invalid_request (bad JSON, no messages), 401
+ * unauthorized (wrong token or unknown rollout, one body for both), 410
+ * rollout_ended (unregistered while pending), 410 gate_shutdown, 413
+ * body_too_large.  Upstream failures that may pass (unreachable, 5xx) are
+ * 502 "server_error", which the agents retry.
  *
  * Threading: every function here may be called from any thread, except that
  * corral_gate_free() must not race with any other call on the same gate
@@ -108,9 +112,13 @@ struct corral_gate_options {
     const char *trainer_token;         /* NULL: 32 random bytes, hex */
     /* When set, a call with a valid token for a rollout that is not
      * registered registers it with this responder (for a standalone gate
-     * whose trainer derives tokens itself).  NULL: such calls get 401. */
+     * whose trainer derives tokens itself).  NULL: such calls get 401.
+     * An id unregistered while this is set is never auto-registered again
+     * (only corral_gate_register() brings it back). */
     const struct corral_gate_responder *auto_register;
     unsigned unix_socket_mode;         /* permissions of the unix socket: 0600 */
+    unsigned max_connections;          /* per listener, open HTTP connections
+                                        * (pending calls included): 2048 */
 };
 
 /* Start a gate: bind the listeners and start their threads.  On success
@@ -118,7 +126,8 @@ struct corral_gate_options {
 int corral_gate_new(const struct corral_gate_options *options, corral_gate **out,
                     struct corral_call *call);
 
-/* Fail every pending request (the agents get a 4xx), close the listeners,
+/* Fail every pending request (the agents get a 410, trainer long-polls a
+ * 503), close the listeners,
  * remove the unix socket file, and free everything the gate owns. */
 void corral_gate_free(corral_gate *gate);
 

@@ -141,7 +141,8 @@ struct corral_exec_output {
     struct corral_capture err;
 };
 /* Run req (its out/err sinks are ignored) capturing stdout and stderr into
- * `o` (caller frees with corral_exec_output_free). */
+ * `o`, which the caller zeroes first (optionally setting .out.cap and
+ * .err.cap) and frees with corral_exec_output_free, also after a failure. */
 int corral_sandbox_run(corral_sandbox *sb, const struct corral_exec_request *req, struct corral_exec_output *o,
                        struct corral_call *call);
 void corral_exec_output_free(struct corral_exec_output *o);
@@ -178,8 +179,11 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
  * created and filled with safe extraction.  Streams; constant memory. */
 int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out, struct corral_call *call);
 /* Hydrate the sandbox directory `dir` from the local `in`: a .tar(.gz/.zst)
- * file or a directory.  The tar is re-encoded on the way (only regular
- * files, directories and symlinks pass).  Streams; constant memory. */
+ * file or a directory.  The tar is re-encoded on the way: regular files,
+ * directories, symlinks (targets kept) and hardlinks with relative names
+ * free of ".."; anything else fails with CORRAL_EPERM.  Streams; constant
+ * memory.  (persist into an archive file applies the same rules; persist
+ * into a directory extracts with corral_archive_extract_safe's.) */
 int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call);
 
 /* ---- Archives on the host (libarchive) -------------------------------------------- */
@@ -223,8 +227,9 @@ struct corral_sandbox_entry {
 typedef int (*corral_sandbox_entry_cb)(void *ud, const struct corral_sandbox_entry *e);
 
 /* Every sandbox with a corral.id label on every loaded sandbox plugin that
- * has list(), plus registry entries no backend reported.  Backends whose
- * list() fails are reported through `warn` lines in call? no: logged. */
+ * has list(), plus registry entries no backend reported (status
+ * "registered").  A backend whose list() fails is logged as a warning and
+ * skipped; the call still succeeds. */
 int corral_sandbox_ls(corral_ctx *ctx, corral_sandbox_entry_cb cb, void *ud, struct corral_call *call);
 
 struct corral_gc_stats {

@@ -9,7 +9,7 @@
  *
  * FAKEPROC_BROKEN=<mode> makes it misbehave so tests can prove the suite
  * fails on a broken plugin: exit0 (every exit status reported as 0),
- * nogroupkill (a timeout kills only the direct child and is not flagged),
+ * nogroupkill (a timeout kills only the direct child, not its group),
  * noenv (request env is dropped), stdin (stdin is never fed).
  */
 #include <corral/sandbox.h>
@@ -95,8 +95,40 @@ static int fp_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
     if (f)
         fclose(f);
     s->env = strv_dup(spec->env);
+    /* Default env survives for attach() in other processes (a 0600 file,
+     * NUL-separated; a real backend keeps it in its own store). */
+    char ep[600];
+    snprintf(ep, sizeof ep, "%s/env", dir);
+    int fd = open(ep, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    for (size_t i = 0; fd >= 0 && spec->env && spec->env[i]; i++)
+        if (write(fd, spec->env[i], strlen(spec->env[i]) + 1) < 0)
+            break;
+    if (fd >= 0)
+        close(fd);
     *out = s;
     return 0;
+}
+
+static char **load_env(const char *dir)
+{
+    char ep[600], buf[65536];
+    snprintf(ep, sizeof ep, "%s/env", dir);
+    int fd = open(ep, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : 0;
+    if (fd >= 0)
+        close(fd);
+    if (n < 0)
+        n = 0;
+    buf[n] = '\0';
+    size_t cnt = 0;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            cnt++;
+    char **v = calloc(cnt + 1, sizeof *v);
+    size_t k = 0;
+    for (char *p = buf; v && p < buf + n && k < cnt; p += strlen(p) + 1)
+        v[k++] = strdup(p);
+    return v;
 }
 
 /* state JSON: {"dir":"<path>"} (paths here never need escaping). */
@@ -133,6 +165,7 @@ static int fp_attach(void *ps, const char *state_json, corral_sbx **out, corral_
     if (stat(dir, &st) != 0)
         return H->fail(call, CORRAL_ENOTFOUND, "fakeproc sandbox %s is gone", dir);
     *out = sbx_new(dir);
+    (*out)->env = load_env(dir);
     return 0;
 }
 
@@ -257,7 +290,7 @@ static int fp_exec(corral_sbx *s, const struct corral_exec_request *req, struct 
     if (rc)
         return rc;
     res->duration_ms = H->now_ms() - t0;
-    if (timed_out && !broken("nogroupkill")) {
+    if (timed_out) {
         res->exit_code = 124;
         res->timed_out = 1;
     } else if (WIFSIGNALED(status)) {

@@ -155,7 +155,7 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
 {
     host = offer->host;
 #ifdef FAULT_DECLINE
-    return NULL;
+    return offer->n_abi_majors > 99 ? &descriptor : NULL; /* always NULL; keeps the descriptor referenced */
 #else
     return &descriptor;
 #endif

@@ -1,0 +1,480 @@
+/*
+ * gate_bench: what the gate costs.  Not a pass/fail test.
+ *
+ *   gate_bench latency [-n CALLS_PER_CLIENT] [-b BODY_BYTES] [-c LEVELS]
+ *     Per-call latency through the gate (replay responder, SSE, auth,
+ *     parse, transcript) against a baseline: a minimal MHD server in this
+ *     program answering the same bytes with the same MHD threading model.
+ *     At each concurrency level (default 1,16,128) every client thread keeps
+ *     one keep-alive connection and makes CALLS_PER_CLIENT calls; gate and
+ *     baseline rounds alternate.  Prints p50/p99 of both and the overhead.
+ *     With -t THINK_MS each client pauses about THINK_MS between calls (an
+ *     agent running its tools) instead of calling back to back: closed-loop
+ *     rounds measure saturation, where every call waits behind the others.
+ *
+ *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
+ *     The gate runs in a child process.  ROLLOUTS rollouts are registered
+ *     over the trainer API and each gets one pending call of BODY_BYTES (an
+ *     OpenCode request is ~30 KB); the child's RSS growth / ROLLOUTS is the
+ *     memory per concurrent rollout.  Then every call is answered and the
+ *     RSS is read again (the transcripts are kept).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+
+#include <corral/gate.h>
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *ud)
+{
+    (void)p;
+    size_t *total = ud;
+    *total += s * n;
+    return s * n;
+}
+
+static char *make_body(size_t bytes)
+{
+    /* A chat request padded to about `bytes` with a long system prompt. */
+    size_t pad = bytes > 200 ? bytes - 200 : 10;
+    char *b = malloc(pad + 300);
+    int k = snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                             "\"messages\":[{\"role\":\"system\",\"content\":\"");
+    memset(b + k, 'x', pad);
+    snprintf(b + k + pad, 200, "\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
+    return b;
+}
+
+/* ---- baseline server: the same bytes, the same MHD model ------------------- */
+
+static char *base_body;
+static size_t base_len;
+
+static enum MHD_Result base_answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                   const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)cls, (void)url, (void)method, (void)version, (void)upload;
+    if (!*con_cls) {
+        *con_cls = c;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(base_len, base_body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    enum MHD_Result rc = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* ---- clients ------------------------------------------------------------------ */
+
+struct client {
+    const char *url;
+    const char *token;
+    const char *body;
+    int calls;
+    int think_ms;    /* pause between calls (an agent runs tools) */
+    double *lat;     /* calls entries, microseconds */
+    int errors;
+};
+
+static void *client_main(void *p)
+{
+    struct client *c = p;
+    CURL *h = curl_easy_init();
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
+    struct curl_slist *hd = curl_slist_append(NULL, auth);
+    hd = curl_slist_append(hd, "Content-Type: application/json");
+    hd = curl_slist_append(hd, "Expect:");
+    size_t total = 0;
+    curl_easy_setopt(h, CURLOPT_URL, c->url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &total);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+    for (int i = 0; i < c->calls; i++) {
+        double t0 = now_us();
+        CURLcode rc = curl_easy_perform(h);
+        c->lat[i] = now_us() - t0;
+        long st = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+        if (rc != CURLE_OK || st != 200)
+            c->errors++;
+        if (c->think_ms)
+            usleep((useconds_t)(c->think_ms * 1000 / 2 + rand() % (c->think_ms * 1000 + 1)));
+    }
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+    return v[i];
+}
+
+/* Run `n` clients against urls[i]/tokens[i]; all latencies into out. */
+static int think_ms;
+
+static int run_round(int n, char **urls, char **tokens, const char *body, int calls, double *out)
+{
+    struct client *cs = calloc((size_t)n, sizeof *cs);
+    pthread_t *th = calloc((size_t)n, sizeof *th);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    for (int i = 0; i < n; i++) {
+        cs[i] = (struct client){.url = urls[i], .token = tokens[i], .body = body, .calls = calls,
+                                .think_ms = think_ms, .lat = out + (size_t)i * (size_t)calls};
+        pthread_create(&th[i], &at, client_main, &cs[i]);
+    }
+    int errors = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        errors += cs[i].errors;
+    }
+    pthread_attr_destroy(&at);
+    free(cs);
+    free(th);
+    return errors;
+}
+
+static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
+{
+    char *body = make_body(body_bytes);
+    const char *line = "{\"content\":\"The file is created.\",\"tool_calls\":[{\"name\":\"bash\","
+                       "\"arguments\":{\"command\":\"echo hello > hello.txt\"}}],"
+                       "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20}}\n";
+    int maxc = 0;
+    for (int i = 0; i < nlevels; i++)
+        maxc = levels[i] > maxc ? levels[i] : maxc;
+    /* enough script lines for every round of the largest level (+1 warm-up each) */
+    int rounds = 2 * nlevels + 2;
+    size_t per = (size_t)(calls + 2) * (size_t)rounds;
+    size_t ll = strlen(line);
+    char *script = malloc(per * ll + 1);
+    for (size_t i = 0; i < per; i++)
+        memcpy(script + i * ll, line, ll);
+    script[per * ll] = 0;
+
+    struct corral_gate_options o = {.struct_size = sizeof o, .request_timeout_ms = 60000};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    corral_gate *g = NULL;
+    if (corral_gate_new(&o, &g, &call)) {
+        fprintf(stderr, "gate: %s\n", call.message);
+        return 1;
+    }
+    char **gurls = calloc((size_t)maxc, sizeof *gurls), **gtoks = calloc((size_t)maxc, sizeof *gtoks);
+    char **burls = calloc((size_t)maxc, sizeof *burls);
+    for (int i = 0; i < maxc; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "bench-%d", i);
+        struct corral_gate_responder r = {.struct_size = sizeof r, .kind = CORRAL_GATE_REPLAY, .replay_jsonl = script};
+        gtoks[i] = malloc(65);
+        if (corral_gate_register(g, id, &r, gtoks[i], &call)) {
+            fprintf(stderr, "register: %s\n", call.message);
+            return 1;
+        }
+        gurls[i] = malloc(256);
+        snprintf(gurls[i], 256, "%s/rollout/%s/v1/chat/completions", corral_gate_url(g), id);
+    }
+
+    /* Capture what the gate answers, and serve exactly that from the baseline. */
+    {
+        CURL *h = curl_easy_init();
+        char auth[128];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", gtoks[0]);
+        struct curl_slist *hd = curl_slist_append(NULL, auth);
+        FILE *mem = open_memstream(&base_body, &base_len);
+        curl_easy_setopt(h, CURLOPT_URL, gurls[0]);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+        curl_easy_perform(h);
+        fclose(mem);
+        curl_slist_free_all(hd);
+        curl_easy_cleanup(h);
+    }
+    /* The same MHD setup as the gate's listeners (gate.c listener_start). */
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_POLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                                                MHD_USE_ERROR_LOG,
+                                            0, NULL, NULL, base_answer, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    for (int i = 0; i < maxc; i++) {
+        burls[i] = malloc(256);
+        snprintf(burls[i], 256, "http://127.0.0.1:%u/rollout/bench-%d/v1/chat/completions", (unsigned)info->port, i);
+    }
+
+    printf("gate latency: %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call), "
+           "%s\n", calls, strlen(body), base_len, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
+                                                          : "closed loop (no pause between calls)");
+    if (think_ms)
+        printf("THINK = %d ms\n", think_ms);
+    printf("%8s %12s %12s %12s %12s %14s %14s\n", "clients", "base p50 us", "gate p50 us", "base p99 us",
+           "gate p99 us", "overhead p50", "overhead p99");
+    for (int li = 0; li < nlevels; li++) {
+        int n = levels[li];
+        size_t tot = (size_t)n * (size_t)calls;
+        double *lb = malloc(tot * sizeof *lb), *lg = malloc(tot * sizeof *lg);
+        double *warm = malloc((size_t)n * 2 * sizeof *warm);
+        run_round(n, burls, gtoks, body, 2, warm); /* warm-up: connections, caches */
+        run_round(n, gurls, gtoks, body, 2, warm);
+        int eb = run_round(n, burls, gtoks, body, calls, lb);
+        int eg = run_round(n, gurls, gtoks, body, calls, lg);
+        qsort(lb, tot, sizeof *lb, cmp_d);
+        qsort(lg, tot, sizeof *lg, cmp_d);
+        double b50 = pct(lb, tot, .5), g50 = pct(lg, tot, .5), b99 = pct(lb, tot, .99), g99 = pct(lg, tot, .99);
+        printf("%8d %12.0f %12.0f %12.0f %12.0f %14.0f %14.0f%s\n", n, b50, g50, b99, g99, g50 - b50, g99 - b99,
+               eb || eg ? "  (ERRORS)" : "");
+        if (eb || eg)
+            printf("         errors: baseline %d, gate %d\n", eb, eg);
+        free(lb);
+        free(lg);
+        free(warm);
+    }
+    MHD_stop_daemon(d);
+    corral_gate_free(g);
+    for (int i = 0; i < maxc; i++) {
+        free(gurls[i]);
+        free(gtoks[i]);
+        free(burls[i]);
+    }
+    free(gurls);
+    free(gtoks);
+    free(burls);
+    free(script);
+    free(body);
+    free(base_body);
+    return 0;
+}
+
+/* ---- memory ---------------------------------------------------------------------- */
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static char *http_text(const char *method, const char *url, const char *token, const char *body, long *status)
+{
+    CURL *h = curl_easy_init();
+    char auth[160];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    struct curl_slist *hd = curl_slist_append(NULL, auth);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+    curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    fclose(mem);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    return out;
+}
+
+static const char TTOKEN[] = "bench-trainer-token-0123456789";
+
+static int memory(int n, size_t body_bytes)
+{
+    int pfd[2];
+    if (pipe(pfd))
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        struct corral_gate_options o = {.struct_size = sizeof o, .trainer_listen = 1, .trainer_token = TTOKEN,
+                                        .request_timeout_ms = 600000};
+        struct corral_call call;
+        corral_call_init(&call, 0);
+        corral_gate *g = NULL;
+        if (corral_gate_new(&o, &g, &call))
+            _exit(1);
+        char msg[512];
+        int k = snprintf(msg, sizeof msg, "%s %s\n", corral_gate_url(g), corral_gate_trainer_url(g));
+        if (write(pfd[1], msg, (size_t)k) != k)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(pfd[1]);
+    char msg[512] = "";
+    ssize_t got = read(pfd[0], msg, sizeof msg - 1);
+    if (got <= 0)
+        return 1;
+    msg[got] = 0;
+    char gurl[256], turl[256];
+    sscanf(msg, "%255s %255s", gurl, turl);
+    usleep(200000);
+    long rss0 = rss_kb(pid);
+
+    char *body = make_body(body_bytes);
+    char **urls = calloc((size_t)n, sizeof *urls), **toks = calloc((size_t)n, sizeof *toks);
+    for (int i = 0; i < n; i++) {
+        char u[512];
+        long st = 0;
+        snprintf(u, sizeof u, "%s/v1/rollouts/mem-%d", turl, i);
+        char *r = http_text("POST", u, TTOKEN, "", &st);
+        cJSON *j = r ? cJSON_Parse(r) : NULL;
+        free(r);
+        if (st != 201 || !j)
+            return 1;
+        toks[i] = strdup(cJSON_GetObjectItem(j, "token")->valuestring);
+        urls[i] = malloc(512);
+        snprintf(urls[i], 512, "%s/chat/completions", cJSON_GetObjectItem(j, "base_url")->valuestring);
+        cJSON_Delete(j);
+    }
+    long rss_reg = rss_kb(pid);
+
+    /* one pending call per rollout */
+    struct client *cs = calloc((size_t)n, sizeof *cs);
+    pthread_t *th = calloc((size_t)n, sizeof *th);
+    double *lat = calloc((size_t)n, sizeof *lat);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 256 * 1024);
+    for (int i = 0; i < n; i++) {
+        cs[i] = (struct client){.url = urls[i], .token = toks[i], .body = body, .calls = 1, .lat = &lat[i]};
+        pthread_create(&th[i], &at, client_main, &cs[i]);
+    }
+    char hu[512];
+    snprintf(hu, sizeof hu, "%s/v1/health", turl);
+    for (int tries = 0; tries < 600; tries++) {
+        long st;
+        char *r = http_text("GET", hu, TTOKEN, NULL, &st);
+        cJSON *j = r ? cJSON_Parse(r) : NULL;
+        free(r);
+        int pending = j ? cJSON_GetObjectItem(j, "pending")->valueint : 0;
+        cJSON_Delete(j);
+        if (pending >= n)
+            break;
+        usleep(50000);
+    }
+    long rss_pend = rss_kb(pid);
+
+    /* answer them all over the trainer API */
+    char nu[512];
+    snprintf(nu, sizeof nu, "%s/v1/requests/next?timeout=5", turl);
+    for (int i = 0; i < n; i++) {
+        long st;
+        char *r = http_text("GET", nu, TTOKEN, NULL, &st);
+        cJSON *j = r ? cJSON_Parse(r) : NULL;
+        free(r);
+        if (st != 200 || !j)
+            break;
+        char du[512];
+        snprintf(du, sizeof du, "%s/v1/requests/%s/response", turl, cJSON_GetObjectItem(j, "id")->valuestring);
+        cJSON_Delete(j);
+        free(http_text("POST", du, TTOKEN, "{\"content\":\"done\",\"token_ids\":[1,2,3,4],\"logprobs\":[-1,-1,-1,-1]}", &st));
+    }
+    int errors = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        errors += cs[i].errors;
+    }
+    pthread_attr_destroy(&at);
+    long rss_done = rss_kb(pid);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+
+    printf("gate memory: %d rollouts, one pending call each of %zu bytes (errors: %d)\n", n, strlen(body), errors);
+    printf("  RSS at start                 %8ld kB\n", rss0);
+    printf("  after registering            %8ld kB  (%.1f kB per rollout)\n", rss_reg,
+           (double)(rss_reg - rss0) / n);
+    printf("  with one call pending each   %8ld kB  (%.1f kB per rollout)\n", rss_pend,
+           (double)(rss_pend - rss0) / n);
+    printf("  answered, transcript kept    %8ld kB  (%.1f kB per rollout)\n", rss_done,
+           (double)(rss_done - rss0) / n);
+    for (int i = 0; i < n; i++) {
+        free(urls[i]);
+        free(toks[i]);
+    }
+    free(urls);
+    free(toks);
+    free(cs);
+    free(th);
+    free(lat);
+    free(body);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
+        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS]\n"
+                        "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
+        return 2;
+    }
+    int calls = 200, rollouts = 128;
+    size_t body = 30000;
+    int levels[16] = {1, 16, 128}, nlevels = 3;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "-n") == 0)
+            calls = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-b") == 0)
+            body = (size_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "-t") == 0)
+            think_ms = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-r") == 0)
+            rollouts = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-c") == 0) {
+            nlevels = 0;
+            for (char *s = strtok(argv[i + 1], ","); s && nlevels < 16; s = strtok(NULL, ","))
+                levels[nlevels++] = atoi(s);
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = strcmp(argv[1], "latency") == 0 ? latency(calls, body, levels, nlevels) : memory(rollouts, body);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,462 @@
+/* Archive safety: malicious tars are refused and nothing lands outside
+ * the target; good trees round-trip through persist/hydrate. */
+#include "sandbox_internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static char base[256], target[300], outside[300], tarpath[300];
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(base, sizeof base, "/tmp/corral-test-archive-XXXXXX");
+    if (!mkdtemp(base))
+        return -1;
+    snprintf(target, sizeof target, "%s/target", base);
+    snprintf(outside, sizeof outside, "%s/outside", base);
+    snprintf(tarpath, sizeof tarpath, "%s/in.tar", base);
+    mkdir(target, 0755);
+    mkdir(outside, 0755);
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Entries: type 'f' file, 'd' dir, 'l' symlink, 'h' hardlink, 'c' chardev, 'p' fifo. */
+struct ent { char type; const char *path; const char *arg; };
+
+static void write_tar(const char *path, const struct ent *ents, const char *filter)
+{
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    if (filter && !strcmp(filter, "gz"))
+        archive_write_add_filter_gzip(a);
+    if (filter && !strcmp(filter, "zst"))
+        archive_write_add_filter_zstd(a);
+    assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+    for (const struct ent *e = ents; e->type; e++) {
+        struct archive_entry *x = archive_entry_new();
+        archive_entry_set_pathname(x, e->path);
+        archive_entry_set_perm(x, 0644);
+        switch (e->type) {
+        case 'f':
+            archive_entry_set_filetype(x, AE_IFREG);
+            archive_entry_set_size(x, e->arg ? (la_int64_t)strlen(e->arg) : 0);
+            break;
+        case 'x': /* setuid file */
+            archive_entry_set_filetype(x, AE_IFREG);
+            archive_entry_set_perm(x, 04755);
+            archive_entry_set_size(x, 0);
+            break;
+        case 'd':
+            archive_entry_set_filetype(x, AE_IFDIR);
+            archive_entry_set_perm(x, 0755);
+            break;
+        case 'l':
+            archive_entry_set_filetype(x, AE_IFLNK);
+            archive_entry_set_symlink(x, e->arg);
+            break;
+        case 'h':
+            archive_entry_set_filetype(x, AE_IFREG);
+            archive_entry_set_hardlink(x, e->arg);
+            break;
+        case 'c':
+            archive_entry_set_filetype(x, AE_IFCHR);
+            archive_entry_set_rdev(x, makedev(1, 3));
+            break;
+        case 'p':
+            archive_entry_set_filetype(x, AE_IFIFO);
+            break;
+        }
+        assert_int_equal(archive_write_header(a, x), ARCHIVE_OK);
+        if (e->type == 'f' && e->arg)
+            archive_write_data(a, e->arg, strlen(e->arg));
+        archive_entry_free(x);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+}
+
+static void expect_refused(const struct ent *ents, const char *why)
+{
+    write_tar(tarpath, ents, NULL);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int rc = corral_archive_extract_file(tarpath, target, &call);
+    assert_int_equal(rc, CORRAL_EPERM);
+    if (why && !strstr(call.message, why))
+        fail_msg("message '%s' lacks '%s'", call.message, why);
+    assert_int_equal(count_entries(outside), 0);
+    char evil[PATH_MAX + 16];
+    snprintf(evil, sizeof evil, "%s/evil", base);
+    assert_int_not_equal(access(evil, F_OK), 0);
+}
+
+static void test_absolute_refused(void **st)
+{
+    (void)st;
+    char abs[PATH_MAX + 16];
+    snprintf(abs, sizeof abs, "%s/evil", outside);
+    struct ent e[] = { { 'f', "ok.txt", "fine" }, { 'f', abs, "pwned" }, { 0 } };
+    expect_refused(e, "absolute");
+}
+
+static void test_dotdot_refused(void **st)
+{
+    (void)st;
+    struct ent e1[] = { { 'f', "../evil", "pwned" }, { 0 } };
+    expect_refused(e1, "..");
+    struct ent e2[] = { { 'd', "a", NULL }, { 'f', "a/../../outside/evil", "pwned" }, { 0 } };
+    expect_refused(e2, "..");
+}
+
+static void test_symlink_escape_refused(void **st)
+{
+    (void)st;
+    struct ent e1[] = { { 'l', "link", "../outside" }, { 'f', "link/evil", "pwned" }, { 0 } };
+    expect_refused(e1, "escapes");
+    struct ent e2[] = { { 'l', "abs", "/etc" }, { 0 } };
+    expect_refused(e2, "absolute");
+    struct ent e3[] = { { 'd', "a", NULL }, { 'l', "a/up", "../../outside" }, { 0 } };
+    expect_refused(e3, "escapes");
+    struct ent e4[] = { { 'l', "d", ".." }, { 0 } };
+    expect_refused(e4, "escapes");
+}
+
+static void test_hardlink_escape_refused(void **st)
+{
+    (void)st;
+    char secret[PATH_MAX + 16];
+    snprintf(secret, sizeof secret, "%s/secret", base);
+    FILE *f = fopen(secret, "w");
+    fputs("secret", f);
+    fclose(f);
+    struct ent e1[] = { { 'h', "h", "../secret" }, { 0 } };
+    expect_refused(e1, "hardlink");
+    struct ent e2[] = { { 'h', "h", secret }, { 0 } };
+    expect_refused(e2, "hardlink");
+    unlink(secret);
+}
+
+static void test_device_and_fifo_refused(void **st)
+{
+    (void)st;
+    struct ent e1[] = { { 'c', "null", NULL }, { 0 } };
+    expect_refused(e1, "device");
+    struct ent e2[] = { { 'p', "fifo", NULL }, { 0 } };
+    expect_refused(e2, "device");
+}
+
+static void test_existing_symlink_not_followed(void **st)
+{
+    (void)st;
+    /* A link already in the target that points outside must not be
+     * written through. */
+    char l[PATH_MAX + 32];
+    snprintf(l, sizeof l, "%s/escape", target);
+    assert_int_equal(symlink(outside, l), 0);
+    struct ent e[] = { { 'f', "escape/evil", "pwned" }, { 0 } };
+    write_tar(tarpath, e, NULL);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_not_equal(corral_archive_extract_file(tarpath, target, &call), 0);
+    assert_int_equal(count_entries(outside), 0);
+    unlink(l);
+}
+
+static void test_good_tree_extracts(void **st)
+{
+    (void)st;
+    struct ent e[] = {
+        { 'd', "./", NULL }, { 'd', "./a", NULL }, { 'f', "./a/hello", "hello" }, { 'f', "./empty", NULL },
+        { 'l', "./a/link", "hello" }, { 'l', "./up", "a/../a/hello" }, { 'h', "./a/hard", "a/hello" },
+        { 'x', "./suid", NULL }, { 0 },
+    };
+    static const char *const filters[] = { NULL, "gz", "zst" };
+    for (int i = 0; i < 3; i++) {
+        char sub[PATH_MAX + 32];
+        snprintf(sub, sizeof sub, "%s/good%d", target, i);
+        mkdir(sub, 0755);
+        write_tar(tarpath, e, filters[i]);
+        struct corral_call call;
+        corral_call_init(&call, 0);
+        int rc = corral_archive_extract_file(tarpath, sub, &call);
+        if (rc)
+            fail_msg("extract: %s", call.message);
+        char p[PATH_MAX + 64], buf[32];
+        snprintf(p, sizeof p, "%s/a/hard", sub);
+        FILE *f = fopen(p, "r");
+        assert_non_null(f);
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        assert_int_equal(n, 5);
+        assert_memory_equal(buf, "hello", 5);
+        snprintf(p, sizeof p, "%s/a/link", sub);
+        ssize_t ln = readlink(p, buf, sizeof buf - 1);
+        assert_int_equal(ln, 5);
+        struct stat s;
+        snprintf(p, sizeof p, "%s/empty", sub);
+        assert_int_equal(stat(p, &s), 0);
+        assert_int_equal(s.st_size, 0);
+        snprintf(p, sizeof p, "%s/suid", sub);
+        assert_int_equal(lstat(p, &s), 0);
+        assert_int_equal(s.st_mode & 07000, 0); /* setuid stripped */
+    }
+    assert_int_equal(count_entries(outside), 0);
+}
+
+/* ---- persist/hydrate through a fake sandbox that only streams tars ---- */
+
+struct fake { const char *tar_to_send; size_t trailing_zeros; char *got; size_t got_len; };
+static struct fake F;
+
+static int f_get_archive(corral_sbx *s, const char *dir, const struct corral_sink *sink, corral_call *call)
+{
+    (void)s;
+    (void)dir;
+    (void)call;
+    FILE *f = fopen(F.tar_to_send, "rb");
+    if (!f)
+        return CORRAL_EIO;
+    char buf[4096];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        rc = sink->write(sink->ud, buf, n);
+    fclose(f);
+    memset(buf, 0, sizeof buf);
+    for (size_t left = F.trailing_zeros; !rc && left;) {
+        size_t k = left < sizeof buf ? left : sizeof buf;
+        rc = sink->write(sink->ud, buf, k);
+        left -= k;
+    }
+    return rc;
+}
+
+static int f_put_archive(corral_sbx *s, const char *dir, const struct corral_source *src, corral_call *call)
+{
+    (void)s;
+    (void)dir;
+    (void)call;
+    char buf[1000]; /* odd size on purpose */
+    long n;
+    while ((n = src->read(src->ud, buf, sizeof buf)) > 0) {
+        F.got = realloc(F.got, F.got_len + (size_t)n);
+        memcpy(F.got + F.got_len, buf, (size_t)n);
+        F.got_len += (size_t)n;
+    }
+    return n < 0 ? (int)n : 0;
+}
+
+static int f_exec(corral_sbx *s, const struct corral_exec_request *r, struct corral_exec_result *res, corral_call *c)
+{
+    (void)s; (void)r; (void)res; (void)c;
+    return CORRAL_ENOTSUP;
+}
+static int f_destroy(corral_sbx *s, corral_call *c) { (void)s; (void)c; return 0; }
+static void f_close(corral_sbx *s) { (void)s; }
+
+static const struct corral_sandbox_ops FOPS = {
+    .struct_size = sizeof FOPS, .exec = f_exec, .destroy = f_destroy, .close = f_close,
+    .get_archive = f_get_archive, .put_archive = f_put_archive,
+};
+
+static void fake_sandbox(corral_sandbox *sb)
+{
+    memset(sb, 0, sizeof *sb);
+    sb->ops = &FOPS;
+    snprintf(sb->id, sizeof sb->id, "fake-0123456789abcdef");
+    snprintf(sb->backend, sizeof sb->backend, "fake");
+}
+
+static void test_persist_refuses_malicious_stream(void **st)
+{
+    (void)st;
+    corral_sandbox sb;
+    fake_sandbox(&sb);
+    struct ent e[] = { { 'f', "fine", "x" }, { 'f', "../evil", "pwned" }, { 0 } };
+    write_tar(tarpath, e, NULL);
+    F.tar_to_send = tarpath;
+    char out[PATH_MAX + 16];
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    snprintf(out, sizeof out, "%s/persisted", outside);
+    assert_int_equal(corral_sandbox_persist(&sb, "/w", out, &call), CORRAL_EPERM);
+    /* the output dir was made but nothing escaped it */
+    char evil[PATH_MAX + 16];
+    snprintf(evil, sizeof evil, "%s/evil", outside);
+    assert_int_not_equal(access(evil, F_OK), 0);
+    /* into a .tar.gz: refused too, and no partial file remains */
+    snprintf(out, sizeof out, "%s/p.tar.gz", base);
+    assert_int_equal(corral_sandbox_persist(&sb, "/w", out, &call), CORRAL_EPERM);
+    assert_int_not_equal(access(out, F_OK), 0);
+    char part[PATH_MAX + 32];
+    snprintf(part, sizeof part, "%s.part", out);
+    assert_int_not_equal(access(part, F_OK), 0);
+    snprintf(out, sizeof out, "rm -rf '%s/persisted'", outside);
+    assert_int_equal(system(out), 0);
+}
+
+static void test_persist_tolerates_trailing_padding(void **st)
+{
+    (void)st;
+    corral_sandbox sb;
+    fake_sandbox(&sb);
+    struct ent e[] = { { 'f', "a", "alpha" }, { 0 } };
+    write_tar(tarpath, e, NULL);
+    F.tar_to_send = tarpath;
+    F.trailing_zeros = 3u << 20; /* far more than any socket buffer */
+    char out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/padded.tar.gz", base);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int rc = corral_sandbox_persist(&sb, "/w", out, &call);
+    F.trailing_zeros = 0;
+    if (rc)
+        fail_msg("persist: %s", call.message);
+    char sub[PATH_MAX + 32], p[PATH_MAX + 64];
+    snprintf(sub, sizeof sub, "%s/padded", target);
+    mkdir(sub, 0755);
+    assert_int_equal(corral_archive_extract_file(out, sub, &call), 0);
+    snprintf(p, sizeof p, "%s/a", sub);
+    assert_int_equal(access(p, F_OK), 0);
+}
+
+static void test_hydrate_roundtrip_and_refusal(void **st)
+{
+    (void)st;
+    corral_sandbox sb;
+    fake_sandbox(&sb);
+    /* big enough to need many source reads, with an empty file and links */
+    struct ent e[] = { { 'd', "d", NULL }, { 'f', "d/a", "alpha" }, { 'f', "d/empty", NULL },
+                       { 'l', "d/l", "a" }, { 0 } };
+    char gz[PATH_MAX + 16];
+    snprintf(gz, sizeof gz, "%s/in.tar.zst", base);
+    write_tar(gz, e, "zst");
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    free(F.got);
+    F.got = NULL;
+    F.got_len = 0;
+    int rc = corral_sandbox_hydrate(&sb, gz, "/w", &call);
+    if (rc)
+        fail_msg("hydrate: %s", call.message);
+    assert_true(F.got_len >= 1024);
+    /* what the sandbox received is a plain tar our own safe extractor takes */
+    char got[PATH_MAX + 16], sub[PATH_MAX + 32];
+    snprintf(got, sizeof got, "%s/got.tar", base);
+    FILE *f = fopen(got, "wb");
+    fwrite(F.got, 1, F.got_len, f);
+    fclose(f);
+    assert_true(F.got[257] == 'u' && F.got[258] == 's'); /* "ustar" magic: uncompressed */
+    snprintf(sub, sizeof sub, "%s/hyd", target);
+    mkdir(sub, 0755);
+    rc = corral_archive_extract_file(got, sub, &call);
+    if (rc)
+        fail_msg("extract: %s", call.message);
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/d/empty", sub);
+    assert_int_equal(access(p, F_OK), 0);
+    /* hydrate from a directory (the tree just extracted) */
+    free(F.got);
+    F.got = NULL;
+    F.got_len = 0;
+    rc = corral_sandbox_hydrate(&sb, sub, "/w", &call);
+    if (rc)
+        fail_msg("hydrate dir: %s", call.message);
+    snprintf(got, sizeof got, "%s/got2.tar", base);
+    f = fopen(got, "wb");
+    fwrite(F.got, 1, F.got_len, f);
+    fclose(f);
+    snprintf(sub, sizeof sub, "%s/hyd2", target);
+    mkdir(sub, 0755);
+    assert_int_equal(corral_archive_extract_file(got, sub, &call), 0);
+    snprintf(p, sizeof p, "%s/d/l", sub);
+    char buf[16];
+    assert_int_equal(readlink(p, buf, sizeof buf), 1);
+    /* a malicious input file never reaches the sandbox intact */
+    struct ent bad[] = { { 'f', "ok", "x" }, { 'f', "/etc/cron.d/evil", "x" }, { 0 } };
+    write_tar(tarpath, bad, NULL);
+    assert_int_equal(corral_sandbox_hydrate(&sb, tarpath, "/w", &call), CORRAL_EPERM);
+    assert_non_null(strstr(call.message, "absolute"));
+    struct ent bad2[] = { { 'f', "a/../../x", "x" }, { 0 } };
+    write_tar(tarpath, bad2, NULL);
+    assert_int_equal(corral_sandbox_hydrate(&sb, tarpath, "/w", &call), CORRAL_EPERM);
+    struct ent bad3[] = { { 'p', "fifo", NULL }, { 0 } };
+    write_tar(tarpath, bad3, NULL);
+    assert_int_equal(corral_sandbox_hydrate(&sb, tarpath, "/w", &call), CORRAL_EPERM);
+    /* a venv-style absolute symlink is data for the sandbox: it passes into
+     * the sandbox and into archive files, but never onto this host */
+    struct ent venv[] = { { 'd', "venv/bin", NULL }, { 'l', "venv/bin/python", "/usr/bin/python3" }, { 0 } };
+    write_tar(tarpath, venv, NULL);
+    free(F.got);
+    F.got = NULL;
+    F.got_len = 0;
+    rc = corral_sandbox_hydrate(&sb, tarpath, "/w", &call);
+    if (rc)
+        fail_msg("hydrate venv: %s", call.message);
+    F.tar_to_send = tarpath;
+    char out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/venv.tar.zst", base);
+    rc = corral_sandbox_persist(&sb, "/w", out, &call);
+    if (rc)
+        fail_msg("persist venv: %s", call.message);
+    snprintf(sub, sizeof sub, "%s/venv-host", target);
+    mkdir(sub, 0755);
+    assert_int_equal(corral_archive_extract_file(out, sub, &call), CORRAL_EPERM);
+    assert_non_null(strstr(call.message, "absolute"));
+    free(F.got);
+    F.got = NULL;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_absolute_refused),
+        cmocka_unit_test(test_dotdot_refused),
+        cmocka_unit_test(test_symlink_escape_refused),
+        cmocka_unit_test(test_hardlink_escape_refused),
+        cmocka_unit_test(test_device_and_fifo_refused),
+        cmocka_unit_test(test_existing_symlink_not_followed),
+        cmocka_unit_test(test_good_tree_extracts),
+        cmocka_unit_test(test_persist_refuses_malicious_stream),
+        cmocka_unit_test(test_persist_tolerates_trailing_padding),
+        cmocka_unit_test(test_hydrate_roundtrip_and_refusal),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
