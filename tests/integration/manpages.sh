@@ -29,8 +29,16 @@ section() {
 has_word() { grep -qE -- "(^|[^A-Za-z0-9_-])$2([^A-Za-z0-9_-]|\$)" <<<"$1"; }
 # Options a help text mentions: -x and --long-name tokens.
 options_of() { grep -oE -- '(^|[] ,[(|])--?[A-Za-z][A-Za-z0-9-]*' <<<"$1" | sed -E 's/^[] ,[(|]//' | sort -u; }
-# Sub-commands a command's help names in "Usage: corral CMD SUB" lines.
-subs_of() { sed -nE "s/^Usage: corral $1 ([a-z][a-z0-9-]*).*/\\1/p" <<<"$2" | sort -u; }
+# Sub-commands a command's help names: in "Usage: corral CMD SUB" lines, and
+# in a "Commands..." block (first word of each line, and a word after " / ",
+# as in "pause ID / resume ID").
+subs_of() {
+  { sed -nE "s/^Usage: corral $1 ([a-z][a-z0-9-]*).*/\\1/p" <<<"$2"
+    awk '/^(Sub)?[Cc]ommands/{on=1; next} on && /^$/{exit} on && /^  +[a-z]/ {
+           sub(/^ +/, ""); split($0, col, /   */); n = split(col[1], w, " ")
+           print w[1]; for (i = 2; i < n; i++) if (w[i] == "/") print w[i + 1] }' <<<"$2"
+  } | grep -E '^[a-z][a-z0-9-]*$' | grep -vx COMMAND | sort -u
+}
 
 for f in "$MAN1" "$MAN5" "$MAN7"; do
   check "$(basename "$f") exists" test -s "$f"
