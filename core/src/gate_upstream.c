@@ -134,8 +134,15 @@ static void job_finish(struct corral_gate *g, struct up_job *j, CURLcode res)
     memset(&comp, 0, sizeof comp);
     char err[512] = "";
     unsigned fail_status = 0;
-    const char *fail_type = "server_error";
-    if (res != CURLE_OK) {
+    const char *fail_type = "server_error", *fail_code = NULL;
+    if (res == CURLE_OPERATION_TIMEDOUT && gate_now_ms() >= j->deadline - 5) {
+        /* Our own request deadline, reached by curl a moment before the
+         * gate's timer: the same non-retryable answer the timer gives. */
+        snprintf(err, sizeof err, "corral gate: no answer within the request deadline");
+        fail_status = 400;
+        fail_type = "invalid_request_error";
+        fail_code = "deadline_exceeded";
+    } else if (res != CURLE_OK) {
         snprintf(err, sizeof err, "corral gate: upstream request failed: %s",
                  j->too_big ? "response too large" : curl_easy_strerror(res));
         fail_status = 502;
@@ -165,7 +172,7 @@ static void job_finish(struct corral_gate *g, struct up_job *j, CURLcode res)
     struct gate_conn *c = gate_pending_find_locked(g, j->id);
     if (c) {
         if (fail_status)
-            gate_fail_locked(g, c, fail_status, err, fail_type, NULL);
+            gate_fail_locked(g, c, fail_status, err, fail_type, fail_code);
         else
             gate_answer_locked(g, c, &comp);
     }

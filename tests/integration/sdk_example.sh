@@ -5,8 +5,10 @@
 PREFIX="$WORK/prefix"
 run cmake --install "$BUILD_DIR" --prefix "$PREFIX"
 check "cmake --install to a temporary prefix" eval '[ $RC -eq 0 ]'
-export LD_LIBRARY_PATH="$PREFIX/lib:${LD_LIBRARY_PATH:-}"
-LIBDIR=$(ls -d "$PREFIX"/lib*/ | head -1)
+# The library directory as GNUInstallDirs chose it (lib, lib64 or a
+# multiarch lib/<triplet> as in Debian package builds).
+LIBDIR=$(dirname "$(find "$PREFIX" -name 'libcorral.so.0' | head -1)")
+export LD_LIBRARY_PATH="$LIBDIR:${LD_LIBRARY_PATH:-}"
 INSTALLED="$PREFIX/bin/corral"
 
 cp -r "$SOURCE_DIR/sdk/examples/hostproc" "$WORK/src"

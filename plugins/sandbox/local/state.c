@@ -99,10 +99,8 @@ static int rm_contents(int dfd)
         }
         /* A directory: make it traversable, empty it, remove it. */
         int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) {
-            fchmodat(dirfd(d), de->d_name, 0700, 0);
+        if (sub < 0 && fchmodat(dirfd(d), de->d_name, 0700, 0) == 0)
             sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        }
         if (sub < 0) {
             if (rc == 0)
                 rc = -errno;
