@@ -9,7 +9,6 @@ if(PYTHON3)
   add_test(NAME islo_fake_wire COMMAND ${PYTHON3} ${CMAKE_SOURCE_DIR}/tests/fakes/islo/test_islo_fake.py)
   set_tests_properties(islo_fake_wire PROPERTIES TIMEOUT 120)
 endif()
-include(${PROJECT_SOURCE_DIR}/tests/fuzz/islo_hf.cmake)
 # The backend-independent contract suite against the fake (77 = skipped).
 add_test(NAME conformance_islo_fake
          COMMAND sh ${CMAKE_SOURCE_DIR}/tests/fakes/conformance_fake.sh islo
