@@ -6,17 +6,8 @@
 
 int e2b_api_classify(long status)
 {
-    if (status == 401 || status == 403)
-        return CORRAL_EAUTH;
-    if (status == 404)
-        return CORRAL_ENOTFOUND;
-    if (status == 409)
-        return CORRAL_ESTATE;
-    if (status == 400 || status == 422)
-        return CORRAL_EINVAL;
-    if (status == 429 || status >= 500)
-        return CORRAL_ETRANSIENT;
-    return CORRAL_EPROTO;
+    /* E2B answers 403 for a key it does not accept: an auth failure. */
+    return status == 403 ? CORRAL_EAUTH : corral_status_from_http(status);
 }
 
 int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *body, int attempts,

@@ -96,23 +96,6 @@ static int hf_sleep(struct hf *p, int64_t ms, corral_call *call)
     return 0;
 }
 
-static int status_code(long st)
-{
-    if (st == 401)
-        return CORRAL_EAUTH;
-    if (st == 402 || st == 403)
-        return CORRAL_EPERM;
-    if (st == 404)
-        return CORRAL_ENOTFOUND;
-    if (st == 408 || st == 429 || st >= 500)
-        return CORRAL_ETRANSIENT;
-    if (st == 409)
-        return CORRAL_ESTATE;
-    if (st == 400 || st == 422)
-        return CORRAL_EINVAL;
-    return CORRAL_EPROTO;
-}
-
 static int fail_http(struct hf *p, const struct corral_http_response *r, const char *what, corral_call *call)
 {
     char msg[200] = "";
@@ -124,7 +107,7 @@ static int fail_http(struct hf *p, const struct corral_http_response *r, const c
     else if (cJSON_IsString(d))
         snprintf(msg, sizeof msg, ": %s", d->valuestring);
     cJSON_Delete(j);
-    return p->host->fail(call, status_code(r->status), "hf: %s: HTTP %ld%s", what, r->status, msg);
+    return p->host->fail(call, corral_status_from_http(r->status), "hf: %s: HTTP %ld%s", what, r->status, msg);
 }
 
 static char *bearer(struct hf *p, corral_call *call, int *rc)

@@ -58,19 +58,9 @@ int islo_status_code(long status, const char *code, const char *msg)
         return CORRAL_EEXIST;
     if (status == 400 && strstr(msg, "already exists"))
         return CORRAL_EEXIST;
-    if (status == 401 || strncmp(code, "AUTH_", 5) == 0)
+    if (strncmp(code, "AUTH_", 5) == 0)
         return CORRAL_EAUTH;
-    if (status == 402 || status == 403)
-        return CORRAL_EPERM;
-    if (status == 404)
-        return CORRAL_ENOTFOUND;
-    if (status == 408 || status == 429 || status >= 500)
-        return CORRAL_ETRANSIENT;
-    if (status == 409)
-        return CORRAL_ESTATE;
-    if (status == 400 || status == 422)
-        return CORRAL_EINVAL;
-    return CORRAL_EPROTO;
+    return corral_status_from_http(status);
 }
 
 int islo_fail_http(struct islo *p, const struct corral_http_response *resp, const char *what, corral_call *call)

@@ -101,6 +101,25 @@ static inline int corral_status_is_transient(int code)
     return code == CORRAL_ETRANSIENT || code == CORRAL_ETIMEDOUT;
 }
 
+/* The usual meaning of an HTTP error status for a backend's REST API.
+ * Backends check their service-specific cases first and fall back to this. */
+static inline int corral_status_from_http(long status)
+{
+    if (status == 401)
+        return CORRAL_EAUTH;
+    if (status == 402 || status == 403)
+        return CORRAL_EPERM;
+    if (status == 404)
+        return CORRAL_ENOTFOUND;
+    if (status == 408 || status == 429 || status >= 500)
+        return CORRAL_ETRANSIENT;
+    if (status == 409)
+        return CORRAL_ESTATE;
+    if (status == 400 || status == 422)
+        return CORRAL_EINVAL;
+    return CORRAL_EPROTO;
+}
+
 /* ---- Per-call context ---------------------------------------------------- */
 
 /* Opaque, host-owned context passed to every plugin operation.  It carries
