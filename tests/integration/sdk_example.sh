@@ -2,9 +2,14 @@
 # build sdk/examples/hostproc against the installed files only (CMake
 # package and pkg-config), and load it with the installed corral.
 . "$(dirname "$0")/lib.sh"
-PREFIX="$WORK/prefix"
-run cmake --install "$BUILD_DIR" --prefix "$PREFIX"
-check "cmake --install to a temporary prefix" eval '[ $RC -eq 0 ]'
+# Staged (DESTDIR) so that a destination that ignores the prefix lands in
+# the stage where we can see it, instead of on this machine.
+STAGE="$WORK/stage"
+run env DESTDIR="$STAGE" cmake --install "$BUILD_DIR" --prefix /opt/corral-sdk-test
+check "cmake --install to a staged prefix" eval '[ $RC -eq 0 ]'
+run find "$STAGE" -type f -not -path "$STAGE/opt/corral-sdk-test/*"
+check "every installed file stays under --prefix (nothing written to absolute paths)" eval '[ -z "$OUT" ]'
+PREFIX="$STAGE/opt/corral-sdk-test"
 # The library directory as GNUInstallDirs chose it (lib, lib64 or a
 # multiarch lib/<triplet> as in Debian package builds).
 LIBDIR=$(dirname "$(find "$PREFIX" -name 'libcorral.so.0' | head -1)")
