@@ -18,7 +18,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "gate_internal.h"
@@ -46,26 +46,43 @@ int corral_gate_rollout_id_valid(const char *id)
     return n > 0 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
 }
 
-static void token_of(const struct corral_gate *g, const char *id, char out[GATE_TOKEN_HEX + 1])
+/* The keyed HMAC the tokens come from, made once: OpenSSL 3's one-shot
+ * HMAC() fetches the algorithm and schedules the key on every call, which
+ * was a sixth of the gate's CPU per model call. */
+static int mac_init(struct corral_gate *g)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    g->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_construct_end()};
+    return g->mac && EVP_MAC_init(g->mac, g->secret, g->secret_len, params) == 1 ? 0 : -1;
+}
+
+/* The token of rollout id, as 64 hex digits.  Returns 0, or -1 when
+ * OpenSSL fails (out of memory): out is then a value no client holds. */
+static int token_of(const struct corral_gate *g, const char *id, char out[GATE_TOKEN_HEX + 1])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    size_t mdlen = 0;
     static const char hexd[] = "0123456789abcdef";
-    HMAC(EVP_sha256(), g->secret, (int)g->secret_len, (const unsigned char *)id, strlen(id), md, &mdlen);
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(g->mac);
+    int ok = c && EVP_MAC_update(c, (const unsigned char *)id, strlen(id)) == 1 &&
+             EVP_MAC_final(c, md, &mdlen, sizeof md) == 1 && mdlen >= 32;
+    EVP_MAC_CTX_free(c);
     for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hexd[md[i] >> 4];
-        out[2 * i + 1] = hexd[md[i] & 15];
+        out[2 * i] = ok ? hexd[md[i] >> 4] : '!';
+        out[2 * i + 1] = ok ? hexd[md[i] & 15] : '!';
     }
     out[GATE_TOKEN_HEX] = 0;
     OPENSSL_cleanse(md, sizeof md);
+    return ok ? 0 : -1;
 }
 
 int corral_gate_token(const corral_gate *g, const char *rollout_id, char token_out[65])
 {
     if (!g || !token_out || !corral_gate_rollout_id_valid(rollout_id))
         return CORRAL_EINVAL;
-    token_of(g, rollout_id, token_out);
-    return 0;
+    return token_of(g, rollout_id, token_out) ? CORRAL_ENOMEM : 0;
 }
 
 int gate_check_token(const struct corral_gate *g, const char *rollout_id, const char *header)
@@ -75,7 +92,8 @@ int gate_check_token(const struct corral_gate *g, const char *rollout_id, const 
     char want[GATE_TOKEN_HEX + 1], got[GATE_TOKEN_HEX + 1];
     memset(got, 0, sizeof got);
     int ok = corral_gate_rollout_id_valid(rollout_id);
-    token_of(g, ok ? rollout_id : "-", want);
+    if (token_of(g, ok ? rollout_id : "-", want))
+        ok = 0;
     if (header && strncmp(header, "Bearer ", 7) == 0 && strlen(header + 7) == GATE_TOKEN_HEX)
         memcpy(got, header + 7, GATE_TOKEN_HEX);
     else
@@ -224,6 +242,10 @@ int corral_gate_register(corral_gate *g, const char *rollout_id, const struct co
     int rc = rollout_make(g, rollout_id, responder, &r, err, sizeof err);
     if (rc)
         return corral_call_fail(call, rc, "gate: register %s: %s", rollout_id ? rollout_id : "(null)", err);
+    if (token_out && token_of(g, rollout_id, token_out)) {
+        rollout_free(r);
+        return corral_call_fail(call, CORRAL_ENOMEM, "gate: OpenSSL could not compute the token of %s", rollout_id);
+    }
     pthread_mutex_lock(&g->lock);
     if (g->stopping || gate_rollout_find_locked(g, rollout_id)) {
         int stopping = g->stopping;
@@ -236,8 +258,6 @@ int corral_gate_register(corral_gate *g, const char *rollout_id, const struct co
     tomb_find_locked(g, rollout_id, 1); /* explicitly registered again */
     rollout_insert_locked(g, r);
     pthread_mutex_unlock(&g->lock);
-    if (token_out)
-        token_of(g, rollout_id, token_out);
     return 0;
 }
 
@@ -326,6 +346,21 @@ void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned s
     }
 }
 
+/* The request body, valid JSON (gate_parse_chat_request checked it), as a
+ * raw transcript item that takes over c->buf: printed verbatim, no copy.
+ * Nothing reads c->buf once the call is answered. */
+static cJSON *raw_request(struct gate_conn *c)
+{
+    cJSON *raw = c->buf ? cJSON_CreateRaw("") : NULL;
+    if (!raw)
+        return cJSON_CreateNull();
+    cJSON_free(raw->valuestring);
+    raw->valuestring = c->buf; /* malloc'ed like cJSON's own (no cJSON_InitHooks) */
+    c->buf = NULL;
+    c->len = c->cap = 0;
+    return raw;
+}
+
 static void transcript_add_locked(struct gate_conn *c, unsigned status, cJSON *response, const char *error,
                                   const struct gate_completion *comp)
 {
@@ -336,11 +371,7 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, cJSON *r
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
-    /* The parsed request moves into the transcript (no copy); nothing reads
-     * c->req.body or c->req.model once the call is answered. */
-    cJSON_AddItemToObject(e, "request", c->req.body ? c->req.body : cJSON_CreateNull());
-    c->req.body = NULL;
-    c->req.model = NULL;
+    cJSON_AddItemToObject(e, "request", raw_request(c));
     cJSON_AddItemToObject(e, "response", response ? response : cJSON_CreateNull());
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
@@ -562,18 +593,26 @@ static int unix_socket(const char *path, mode_t mode, char *err, size_t errlen)
     return fd;
 }
 
-static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6,
+/* threads > 1: an MHD thread pool, so one slow call (a 30 KB body being
+ * checked) does not hold up the calls of other rollouts behind it. */
+static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6, unsigned threads,
                           MHD_AccessHandlerCallback handler, char *err, size_t errlen)
 {
     unsigned flags = MHD_USE_POLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
+    /* MHD warns about a pool of 0 or 1: leave the option out then. */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, g,
                                  MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, gate_http_completed, g,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                  MHD_OPTION_CONNECTION_LIMIT, g->max_connections,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                 MHD_OPTION_ARRAY, pool,
                                  MHD_OPTION_END);
     if (!l->daemon) {
         snprintf(err, errlen, "libmicrohttpd refused to start a listener");
@@ -625,10 +664,19 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
         }
         g->secret_len = 32;
     }
+    if (mac_init(g)) {
+        corral_call_fail(call, CORRAL_ENOMEM, "gate: OpenSSL could not set up HMAC-SHA256");
+        goto fail;
+    }
     g->body_limit = OPT(body_limit) ? OPT(body_limit) : GATE_DEFAULT_BODY_LIMIT;
     g->timeout_ms = OPT(request_timeout_ms) > 0 ? OPT(request_timeout_ms) : GATE_DEFAULT_TIMEOUT_MS;
     g->model = strdup(OPT(model) ? OPT(model) : "corral");
     g->max_connections = CORRAL_HAS_FIELD(o, max_connections) && o->max_connections ? o->max_connections : 2048;
+    g->threads = CORRAL_HAS_FIELD(o, threads) ? o->threads : 0;
+    if (!g->threads) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        g->threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+    }
 
     const struct corral_gate_responder *auto_spec = OPT(auto_register);
     if (auto_spec) {
@@ -671,7 +719,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     const char *addr = OPT(bind_address) ? OPT(bind_address) : "127.0.0.1";
     int v6 = 0;
     int fd = tcp_socket(addr, OPT(port), &g->port, &v6, err, sizeof err);
-    if (fd < 0 || listener_start(g, &g->tcp, fd, v6, gate_http_agent, err, sizeof err) != 0) {
+    if (fd < 0 || listener_start(g, &g->tcp, fd, v6, g->threads, gate_http_agent, err, sizeof err) != 0) {
         corral_call_fail(call, CORRAL_EIO, "gate: %s", err);
         goto fail;
     }
@@ -683,7 +731,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
         mode_t mode = CORRAL_HAS_FIELD(o, unix_socket_mode) && o->unix_socket_mode ? (mode_t)o->unix_socket_mode
                                                                                      : 0600;
         fd = unix_socket(OPT(unix_socket_path), mode, err, sizeof err);
-        if (fd < 0 || listener_start(g, &g->unix_l, fd, 0, gate_http_agent, err, sizeof err) != 0) {
+        if (fd < 0 || listener_start(g, &g->unix_l, fd, 0, g->threads, gate_http_agent, err, sizeof err) != 0) {
             corral_call_fail(call, CORRAL_EIO, "gate: %s", err);
             goto fail;
         }
@@ -704,7 +752,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
             gate_random_hex(g->trainer_token, 32);
         }
         fd = tcp_socket(taddr, OPT(trainer_port), &tport, &v6, err, sizeof err);
-        if (fd < 0 || listener_start(g, &g->trainer, fd, v6, gate_http_trainer, err, sizeof err) != 0) {
+        if (fd < 0 || listener_start(g, &g->trainer, fd, v6, 1, gate_http_trainer, err, sizeof err) != 0) {
             corral_call_fail(call, CORRAL_EIO, "gate: trainer listener: %s", err);
             goto fail;
         }
@@ -832,6 +880,7 @@ void corral_gate_free(corral_gate *g)
     free(g->auto_upstream_url);
     free(g->auto_upstream_key_env);
     free(g->auto_upstream_model);
+    EVP_MAC_CTX_free(g->mac);
     OPENSSL_cleanse(g->secret, sizeof g->secret);
     pthread_cond_destroy(&g->cond);
     pthread_cond_destroy(&g->timer_cond);

@@ -171,6 +171,11 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
             *rc = send_error(conn, 413, m, "body_too_large");
             return 1;
         }
+        if (cl && strtoull(cl, NULL, 10) > 0) { /* one buffer of the right size, not a doubling series */
+            size_t want = (size_t)strtoull(cl, NULL, 10) + 1;
+            c->buf = malloc(want);
+            c->cap = c->buf ? want : 0;
+        }
         *rc = MHD_YES;
         return 1;
     }
@@ -272,13 +277,16 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     }
 
     char err[256];
-    if (gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err) != 0) {
+    int prc = gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
+    if (prc != 0) {
         /* The rollout must exist before we say anything about the body. */
         pthread_mutex_lock(&g->lock);
         int known = gate_rollout_find_locked(g, id) != NULL;
         pthread_mutex_unlock(&g->lock);
         if (!known && !g->has_auto)
             return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+        if (prc == CORRAL_ENOMEM) /* ours, and passing: the agent may retry */
+            return send_error(conn, 503, "corral gate: out of memory", "out_of_memory");
         return send_error(conn, 400, err, "invalid_request");
     }
 

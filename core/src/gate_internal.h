@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <corral/gate.h>
 
 #define GATE_DEFAULT_BODY_LIMIT (16u * 1024u * 1024u)
@@ -34,20 +35,24 @@
 
 /* ---- wire formats (gate_wire.c) ----------------------------------------- */
 
-/* A chat request as the gate needs it.  `body` is owned. */
+/* What the gate needs of a chat request; the body itself stays the raw
+ * bytes it arrived as (gate_conn.buf).  `model` is owned. */
 struct gate_chat_request {
-    cJSON *body;
     int stream;            /* "stream": true */
     int include_usage;     /* "stream_options": {"include_usage": true} */
-    const char *model;     /* points into body, or NULL */
+    char *model;           /* a non-empty "model", or NULL */
 };
 
 /* cJSON_Parse of exactly text[0..len): NULL if anything but whitespace
  * follows the value. */
 cJSON *gate_json_parse_exact(const char *text, size_t len);
 
-/* Parse a chat-completions request body.  Returns 0, or CORRAL_EINVAL with
- * a message in err (for the 400 answer). */
+/* Check a chat-completions request body (strict JSON, see json_scan.h:
+ * an object with a non-empty "messages" array, a boolean "stream" and a
+ * string "model" when present; the first of duplicate keys counts, as in
+ * cJSON) and read the fields above without building a tree.  Returns 0,
+ * or CORRAL_EINVAL with a message in err (for the 400 answer); text stays
+ * the caller's. */
 int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,
                             char *err, size_t errlen);
 void gate_chat_request_clear(struct gate_chat_request *r);
@@ -187,8 +192,10 @@ struct corral_gate {
     struct gate_conn *resume_head;     /* (L) to resume once the lock is released */
     unsigned char secret[64];
     size_t secret_len;
+    EVP_MAC_CTX *mac;                  /* HMAC-SHA256 keyed with secret: dup'ed per token */
     size_t body_limit;
     unsigned max_connections;
+    unsigned threads;                  /* MHD thread pool of each agent listener */
     int64_t timeout_ms;
     char *model;
     char *url;

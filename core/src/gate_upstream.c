@@ -289,7 +289,7 @@ int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, cons
     struct gate_upstream *u = g->upstream;
     if (!u || u->stop)
         return -1;
-    cJSON *b = cJSON_Duplicate(c->req.body, 1);
+    cJSON *b = gate_json_parse_exact(c->buf, c->len);
     if (!b)
         return -1;
     cJSON_DeleteItemFromObjectCaseSensitive(b, "stream");

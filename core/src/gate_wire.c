@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "gate_internal.h"
+#include "json_scan.h"
 
 /* nbytes random bytes as hex into out (2*nbytes+1 chars). */
 /* Randomness is drawn from OpenSSL in blocks per thread (one RAND_bytes
@@ -67,6 +68,42 @@ static void seterr(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
+/* The top-level members a chat request is judged by (first occurrence). */
+struct chat_fields {
+    struct crl_json_span messages, stream, model, stream_options, include_usage;
+};
+
+static void keep_first(struct crl_json_span *slot, const struct crl_json_span *v)
+{
+    if (!slot->p)
+        *slot = *v;
+}
+
+static void chat_member(const struct crl_json_span *k, const struct crl_json_span *v, void *ud)
+{
+    struct chat_fields *f = ud;
+    if (crl_json_key_is(k, "messages"))
+        keep_first(&f->messages, v);
+    else if (crl_json_key_is(k, "stream"))
+        keep_first(&f->stream, v);
+    else if (crl_json_key_is(k, "model"))
+        keep_first(&f->model, v);
+    else if (crl_json_key_is(k, "stream_options"))
+        keep_first(&f->stream_options, v);
+}
+
+static void options_member(const struct crl_json_span *k, const struct crl_json_span *v, void *ud)
+{
+    if (crl_json_key_is(k, "include_usage"))
+        keep_first(&((struct chat_fields *)ud)->include_usage, v);
+}
+
+/* The first byte of a scanned value tells its type. */
+static char kind_of(const struct crl_json_span *v)
+{
+    return v->p ? v->p[0] : 0;
+}
+
 int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,
                             char *err, size_t errlen)
 {
@@ -75,45 +112,52 @@ int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_reque
         seterr(err, errlen, "request body is empty");
         return CORRAL_EINVAL;
     }
-    cJSON *body = gate_json_parse_exact(text, len);
-    if (!body) {
+    struct chat_fields f = {0};
+    if (!crl_json_scan(text, len, chat_member, &f)) {
         seterr(err, errlen, "request body is not valid JSON");
         return CORRAL_EINVAL;
     }
-    if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
+    size_t lead = strspn(text, " \t\r\n");
+    if (text[lead] != '{') {
         seterr(err, errlen, "request body must be a JSON object");
         return CORRAL_EINVAL;
     }
-    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
-    if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0) {
-        cJSON_Delete(body);
+    if (kind_of(&f.messages) != '[' || f.messages.p[1 + strspn(f.messages.p + 1, " \t\r\n")] == ']') {
         seterr(err, errlen, "\"messages\" must be a non-empty array");
         return CORRAL_EINVAL;
     }
-    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
-    if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
-        cJSON_Delete(body);
+    char stream = kind_of(&f.stream);
+    if (stream && stream != 't' && stream != 'f' && stream != 'n') {
         seterr(err, errlen, "\"stream\" must be a boolean");
         return CORRAL_EINVAL;
     }
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
-    if (model && !cJSON_IsString(model) && !cJSON_IsNull(model)) {
-        cJSON_Delete(body);
+    char model = kind_of(&f.model);
+    if (model && model != '"' && model != 'n') {
         seterr(err, errlen, "\"model\" must be a string");
         return CORRAL_EINVAL;
     }
-    out->body = body;
-    out->stream = cJSON_IsTrue(stream);
-    out->model = cJSON_IsString(model) && model->valuestring[0] ? model->valuestring : NULL;
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
-    out->include_usage = cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    if (model == '"') {
+        struct crl_json_span raw = {f.model.p + 1, f.model.n - 2};
+        out->model = crl_json_string_decode(&raw);
+        if (!out->model) {
+            seterr(err, errlen, "out of memory");
+            return CORRAL_ENOMEM;
+        }
+        if (!out->model[0]) {
+            free(out->model);
+            out->model = NULL;
+        }
+    }
+    out->stream = stream == 't';
+    if (kind_of(&f.stream_options) == '{')
+        crl_json_scan(f.stream_options.p, f.stream_options.n, options_member, &f);
+    out->include_usage = kind_of(&f.include_usage) == 't';
     return 0;
 }
 
 void gate_chat_request_clear(struct gate_chat_request *r)
 {
-    cJSON_Delete(r->body);
+    free(r->model);
     memset(r, 0, sizeof *r);
 }
 

@@ -1,17 +1,45 @@
-/* Fuzz the gate's chat-request parser: arbitrary bytes as a request body.
- * A body that parses must render an answer in both forms without error. */
+/* Fuzz the gate's chat-request reader: arbitrary bytes as a request body.
+ * Differential: whatever the scanner accepts, cJSON must parse too (the
+ * body is kept verbatim and parsed later by trainers and the rollout), and
+ * the fields read must be what a cJSON tree of the same body says.  A body
+ * that is accepted must render an answer in both forms without error. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gate_internal.h"
+#include "json_scan.h"
+
+static void agree_with_cjson(const uint8_t *data, size_t size, const struct gate_chat_request *req)
+{
+    cJSON *j = gate_json_parse_exact((const char *)data, size);
+    if (!j || !cJSON_IsObject(j))
+        abort(); /* accepted what cJSON refuses */
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(j, "stream");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(j, "stream_options");
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
+    int usage = cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    const char *m = cJSON_IsString(model) && model->valuestring[0] ? model->valuestring : NULL;
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0 || req->stream != cJSON_IsTrue(stream) ||
+        req->include_usage != usage || (m == NULL) != (req->model == NULL) || (m && strcmp(m, req->model) != 0))
+        abort();
+    cJSON_Delete(j);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if (crl_json_scan((const char *)data, size, NULL, NULL)) {
+        cJSON *j = gate_json_parse_exact((const char *)data, size);
+        if (!j)
+            abort();
+        cJSON_Delete(j);
+    }
     struct gate_chat_request req;
     char err[256];
     if (gate_parse_chat_request((const char *)data, size, &req, err, sizeof err) != 0)
         return 0;
+    agree_with_cjson(data, size, &req);
     struct gate_completion c;
     memset(&c, 0, sizeof c);
     c.content = strdup("ok");

@@ -3,3 +3,6 @@ corral_add_unit_test(test_gate SOURCES test_gate.c LIBRARIES PkgConfig::CURL Pkg
 # `corral gate serve` as a process (token derivation, trainer API, SIGTERM, usage errors).
 corral_add_unit_test(test_gate_cli SOURCES test_gate_cli.c LIBRARIES PkgConfig::CURL PkgConfig::CJSON PkgConfig::CRYPTO)
 add_dependencies(test_gate_cli corral_cli)
+# The validating JSON scanner and the chat-request reader on it (internals).
+corral_add_unit_test(test_json_scan SOURCES test_json_scan.c LIBRARIES PkgConfig::CJSON PkgConfig::MHD)
+target_include_directories(test_json_scan PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

@@ -119,6 +119,8 @@ struct corral_gate_options {
     unsigned unix_socket_mode;         /* permissions of the unix socket: 0600 */
     unsigned max_connections;          /* per listener, open HTTP connections
                                         * (pending calls included): 2048 */
+    unsigned threads;                  /* HTTP threads serving agents, per listener:
+                                        * 0 = one per online CPU, at most 4 */
 };
 
 /* Start a gate: bind the listeners and start their threads.  On success
