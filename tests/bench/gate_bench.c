@@ -7,10 +7,16 @@
  *     program answering the same bytes with the same MHD threading model.
  *     At each concurrency level (default 1,16,128) every client thread keeps
  *     one keep-alive connection and makes CALLS_PER_CLIENT calls; gate and
- *     baseline rounds alternate.  Prints p50/p99 of both and the overhead.
+ *     baseline rounds alternate.  Prints p50/p99 of both and the overhead,
+ *     and the process CPU time per call in each (clients included, so the
+ *     difference is the gate's own cost; it holds still when other work
+ *     on the machine makes the latencies jump).
  *     With -t THINK_MS each client pauses about THINK_MS between calls (an
  *     agent running its tools) instead of calling back to back: closed-loop
  *     rounds measure saturation, where every call waits behind the others.
+ *
+ *     -T THREADS sets the HTTP threads of gate and baseline alike (default:
+ *     the gate's, one per CPU up to 4).
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -40,6 +46,15 @@ static double now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* CPU time of this whole process (clients and server alike): per call,
+ * gate minus base is what the gate costs, whatever else the machine runs. */
+static double cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
@@ -146,6 +161,7 @@ static double pct(double *v, size_t n, double p)
 
 /* Run `n` clients against urls[i]/tokens[i]; all latencies into out. */
 static int think_ms;
+static unsigned server_threads; /* -T; 0: the gate's default */
 
 static int run_round(int n, char **urls, char **tokens, const char *body, int calls, double *out)
 {
@@ -188,7 +204,11 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         memcpy(script + i * ll, line, ll);
     script[per * ll] = 0;
 
-    struct corral_gate_options o = {.struct_size = sizeof o, .request_timeout_ms = 60000};
+    /* The gate's default pool (one thread per CPU, at most 4) unless -T
+     * says otherwise, given to the baseline as well. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = server_threads ? server_threads : cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+    struct corral_gate_options o = {.struct_size = sizeof o, .request_timeout_ms = 60000, .threads = threads};
     struct corral_call call;
     corral_call_init(&call, 0);
     corral_gate *g = NULL;
@@ -229,10 +249,15 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
     }
     /* The same MHD setup as the gate's listeners (gate.c listener_start). */
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_POLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                                                 MHD_USE_ERROR_LOG,
                                             0, NULL, NULL, base_answer, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+                                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                            MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     for (int i = 0; i < maxc; i++) {
         burls[i] = malloc(256);
@@ -240,12 +265,12 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
     }
 
     printf("gate latency: %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call), "
-           "%s\n", calls, strlen(body), base_len, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
+           "%u server threads each, %s\n", calls, strlen(body), base_len, threads, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
                                                           : "closed loop (no pause between calls)");
     if (think_ms)
         printf("THINK = %d ms\n", think_ms);
-    printf("%8s %12s %12s %12s %12s %14s %14s\n", "clients", "base p50 us", "gate p50 us", "base p99 us",
-           "gate p99 us", "overhead p50", "overhead p99");
+    printf("%8s %12s %12s %12s %12s %14s %14s %12s %12s\n", "clients", "base p50 us", "gate p50 us", "base p99 us",
+           "gate p99 us", "overhead p50", "overhead p99", "base cpu us", "gate cpu us");
     for (int li = 0; li < nlevels; li++) {
         int n = levels[li];
         size_t tot = (size_t)n * (size_t)calls;
@@ -253,13 +278,16 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         double *warm = malloc((size_t)n * 2 * sizeof *warm);
         run_round(n, burls, gtoks, body, 2, warm); /* warm-up: connections, caches */
         run_round(n, gurls, gtoks, body, 2, warm);
+        double c0 = cpu_us();
         int eb = run_round(n, burls, gtoks, body, calls, lb);
+        double c1 = cpu_us();
         int eg = run_round(n, gurls, gtoks, body, calls, lg);
+        double c2 = cpu_us();
         qsort(lb, tot, sizeof *lb, cmp_d);
         qsort(lg, tot, sizeof *lg, cmp_d);
         double b50 = pct(lb, tot, .5), g50 = pct(lg, tot, .5), b99 = pct(lb, tot, .99), g99 = pct(lg, tot, .99);
-        printf("%8d %12.0f %12.0f %12.0f %12.0f %14.0f %14.0f%s\n", n, b50, g50, b99, g99, g50 - b50, g99 - b99,
-               eb || eg ? "  (ERRORS)" : "");
+        printf("%8d %12.0f %12.0f %12.0f %12.0f %14.0f %14.0f %12.1f %12.1f%s\n", n, b50, g50, b99, g99, g50 - b50,
+               g99 - b99, (c1 - c0) / (double)tot, (c2 - c1) / (double)tot, eb || eg ? "  (ERRORS)" : "");
         if (eb || eg)
             printf("         errors: baseline %d, gate %d\n", eb, eg);
         free(lb);
@@ -450,7 +478,7 @@ static int memory(int n, size_t body_bytes)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
-        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS]\n"
+        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -464,6 +492,8 @@ int main(int argc, char **argv)
             body = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "-t") == 0)
             think_ms = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-T") == 0)
+            server_threads = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)
             rollouts = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-c") == 0) {
