@@ -201,8 +201,10 @@ static int start_gate(struct rollout *r)
         snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->o->gate_socket ? r->o->gate_socket : "");
     } else {
         snprintf(r->gate_socket, sizeof r->gate_socket, "%s/gate.sock", r->host_dir);
+        /* One agent calls this gate, one call at a time: one HTTP thread per
+         * listener is enough, and each extra thread costs memory. */
         struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = r->gate_socket,
-                                         .model = r->o->model_name ? r->o->model_name : "corral"};
+                                         .model = r->o->model_name ? r->o->model_name : "corral", .threads = 1};
         char addr[64];
         if (r->o->gate_listen) {
             const char *colon = strrchr(r->o->gate_listen, ':');
