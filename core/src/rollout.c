@@ -519,15 +519,18 @@ static int install_command(struct rollout *r, const struct crl_agent_vars *v, st
 /* Install the agent inside the sandbox (backends without host mounts):
  * the spec's install.script, else npm with its pinned packages; retried
  * with backoff, since installs fail mostly for transient reasons.  Its
- * environment: the agent's without the model key. */
+ * environment: the agent's without the model key, plus install_env. */
 static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v)
 {
     if (r->agent_dir[0] || (!r->spec.npm && !r->spec.install_script))
         return 0;
     struct crl_strv env = {0}, argv = {0};
-    char *shell = NULL;
+    char *shell = NULL, why[256];
     const char *cwd = "/";
+    const char *const *extra = CORRAL_HAS_FIELD(r->o, install_env) ? r->o->install_env : NULL;
     int st = agent_env(r, v, 0, &env);
+    if (!st && (st = crl_install_env_add(r->ctx, extra, r->o->api_key_env, &env, why, sizeof why)) != 0)
+        fail(r, st, "infrastructure", "install", "install_env: %s", why);
     if (!st)
         st = install_command(r, v, &argv, &shell, &cwd);
     if (!st)
