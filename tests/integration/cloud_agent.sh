@@ -41,26 +41,15 @@ cat >"$WORK/replay.jsonl" <<'JSONL'
 {"content": "I created hello.txt containing \"Hello, world!\"."}
 JSONL
 
-printf '%s\n' "crl-install-only-5e1f0c7a" "CORRAL_MODEL_API_KEY=" >"$WORK/patterns"
-scan_argv() {
-  : >"$WORK/hits"
-  while [ -e "$WORK/scanning" ]; do
-    for f in /proc/[0-9]*/cmdline; do
-      grep -qaFf "$WORK/patterns" "$f" 2>/dev/null && tr '\0' ' ' <"$f" >>"$WORK/hits" && echo >>"$WORK/hits"
-    done
-  done
-}
-
 for b in e2b islo hf; do
   port=$(free_port)
   before=$(mirror_requests)
-  touch "$WORK/scanning"; scan_argv & scanner=$!
-  renice -n 19 -p $scanner >/dev/null  # it spins; the rollout comes first on 2 cores
+  argv_scan_start "crl-install-only-5e1f0c7a" "CORRAL_MODEL_API_KEY="
   start=$(date +%s)
   run "$CORRAL" -v -v run --sandbox $b --task "$WORK/task" --agent pi --model "replay:$WORK/replay.jsonl" \
     --gate-listen "127.0.0.1:$port" --gate-url "http://127.0.0.1:$port" --out "$WORK/$b.json"
   took=$(( $(date +%s) - start ))
-  rm -f "$WORK/scanning"; wait $scanner
+  argv_scan_stop
   echo "# $b: pi rollout took ${took}s"
   check "$b (fake): pi installed in the sandbox solves hello through the gate: reward 1" eval '[ $RC -eq 0 ] &&
     [ "$(field "$WORK/$b.json" "d[\"reward\"], d[\"agent\"][\"status\"], d[\"sandbox\"][\"backend\"]")" = "1 success $b" ]'
