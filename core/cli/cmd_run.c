@@ -42,6 +42,10 @@ static void help(void)
            "                        default: a unix socket bound into the sandbox plus a local relay\n"
            "  --gate-listen ADDR:PORT  where this rollout's gate listens (default 127.0.0.1:0); with\n"
            "                        --gate-url for sandboxes that reach it over the network\n"
+           "  --install-env NAME    pass variable NAME of corral's environment to the agent install\n"
+           "                        inside sandboxes without host mounts (cloud backends), never to the\n"
+           "                        agent or verification (repeatable; adds to the config's install_env;\n"
+           "                        unset names are skipped)\n"
            "  --rollout-id ID       default: generated\n"
            "  --out FILE            write the result there instead of stdout\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
@@ -127,9 +131,11 @@ int cli_cmd_run(int argc, char **argv)
         {"gate-url", required_argument, 0, 'g'},  {"rollout-id", required_argument, 0, 'r'},
         {"out", required_argument, 0, 'o'},       {"keep-sandbox", no_argument, 0, 'K'},
         {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
-        {0, 0, 0, 0}};
+        {"install-env", required_argument, 0, 'E'}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
+    const char *install_env[65];
+    size_t n_install_env = 0;
     int quiet = cli_globals.quiet, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
@@ -148,6 +154,17 @@ int cli_cmd_run(int argc, char **argv)
         case 'K': o.keep_sandbox = 1; break;
         case 'L': trainer_listen = optarg; break;
         case 'G': o.gate_listen = optarg; break;
+        case 'E':
+            if (!corral_env_name_valid(optarg)) {
+                cli_error("run: --install-env takes the NAME of an environment variable, not a value");
+                return CLI_USAGE;
+            }
+            if (n_install_env + 1 >= sizeof install_env / sizeof install_env[0]) {
+                cli_error("run: too many --install-env");
+                return CLI_USAGE;
+            }
+            install_env[n_install_env++] = optarg;
+            break;
         case 'q': quiet = 1; break;
         default: return CLI_USAGE;
         }
@@ -156,6 +173,8 @@ int cli_cmd_run(int argc, char **argv)
         cli_error("run: unexpected argument '%s'", argv[optind]);
         return CLI_USAGE;
     }
+    install_env[n_install_env] = NULL;
+    o.install_env = n_install_env ? install_env : NULL;
     if (!o.task_dir || !o.agent) {
         cli_error("run: --task DIR and --agent NAME are required (see corral run --help)");
         return CLI_USAGE;

@@ -71,22 +71,47 @@ static void packages_hash(const cJSON *npm, char out[13])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Run npm install into dir, output to log; returns the exit status or -1. */
-static int run_npm(const cJSON *npm, const char *dir, const char *log)
+int crl_agent_npm_argv(const struct crl_agent_spec *s, struct crl_strv *argv, char *why, size_t wl)
 {
-    const char *argv[64] = {"npm", "install", "--prefix", dir, "--no-audit", "--no-fund", "--no-update-notifier",
-                            "--loglevel=warn"};
-    size_t n = 8;
+    static const char *const head[] = {"npm", "install", "--no-audit", "--no-fund", "--no-update-notifier",
+                                       "--loglevel=warn"};
+    for (size_t i = 0; i < CRL_ARRAY_LEN(head); i++)
+        if (crl_strv_push(argv, head[i]))
+            return CORRAL_ENOMEM;
     const cJSON *p;
-    cJSON_ArrayForEach(p, npm) if (n + 1 < CRL_ARRAY_LEN(argv)) argv[n++] = p->valuestring;
-    argv[n] = NULL;
+    cJSON_ArrayForEach(p, s->npm) {
+        /* [@scope/]name@version: nothing a shell or npm would read as an option. */
+        if (!*p->valuestring || p->valuestring[0] == '-' ||
+            strspn(p->valuestring, "abcdefghijklmnopqrstuvwxyz0123456789@/._-") != strlen(p->valuestring)) {
+            snprintf(why, wl, "odd npm package spec '%s'", p->valuestring);
+            return CORRAL_EINVAL;
+        }
+        if (crl_strv_push(argv, p->valuestring))
+            return CORRAL_ENOMEM;
+    }
+    return 0;
+}
+
+/* Run the npm argv in dir (its package.json written first), output to
+ * log; returns the exit status, or -1 when npm cannot be started. */
+static int run_npm(const struct crl_strv *argv, const char *dir, const char *log)
+{
+    char pkg[PATH_MAX + 64];
+    snprintf(pkg, sizeof pkg, "%s/package.json", dir);
+    FILE *f = fopen(pkg, "w");
+    if (!f)
+        return -1;
+    int werr = fputs(CRL_AGENT_PACKAGE_JSON, f) < 0;
+    if (fclose(f) != 0 || werr)
+        return -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addchdir_np(&fa, dir);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     pid_t pid;
-    int r = posix_spawnp(&pid, "npm", &fa, NULL, (char *const *)argv, environ);
+    int r = posix_spawnp(&pid, "npm", &fa, NULL, argv->v, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0)
         return -1;
@@ -122,14 +147,21 @@ int crl_agent_install_host(const struct crl_agent_spec *s, char *dir, size_t cap
     if (access(marker, F_OK) == 0)
         return 0;
 
+    struct crl_strv argv = {0};
+    char why[256];
+    int rc = crl_agent_npm_argv(s, &argv, why, sizeof why);
+    if (rc) {
+        crl_strv_free(&argv);
+        return corral_call_fail(call, rc, "agent %s: %s", s->name, rc == CORRAL_ENOMEM ? "out of memory" : why);
+    }
     snprintf(lockp, sizeof lockp, "%s/%s.lock", root, s->name);
     int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
         if (lfd >= 0)
             close(lfd);
+        crl_strv_free(&argv);
         return corral_call_fail(call, CORRAL_EIO, "agent %s: cannot lock %s: %s", s->name, lockp, strerror(errno));
     }
-    int rc = 0;
     if (access(marker, F_OK) == 0) /* another process installed it while we waited */
         goto out;
     snprintf(tmp, sizeof tmp, "%s.tmp-%d", dir, (int)getpid());
@@ -145,7 +177,7 @@ int crl_agent_install_host(const struct crl_agent_spec *s, char *dir, size_t cap
         snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
         if (system(rm) != 0 || mkdir_p(tmp) != 0)
             break;
-        status = run_npm(s->npm, tmp, log);
+        status = run_npm(&argv, tmp, log);
         if (status == 0)
             break;
         corral_log(CORRAL_LOG_WARN, "agent", "npm install for %s failed with %d (attempt %d of 3)", s->name, status,
@@ -175,5 +207,6 @@ int crl_agent_install_host(const struct crl_agent_spec *s, char *dir, size_t cap
 out:
     flock(lfd, LOCK_UN);
     close(lfd);
+    crl_strv_free(&argv);
     return rc;
 }

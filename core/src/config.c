@@ -28,6 +28,7 @@ static const struct {
     {"log_level", cJSON_String},
     {"sandbox", cJSON_Object},
     {"agent", cJSON_Object},
+    {"install_env", cJSON_Array},
 };
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
@@ -97,6 +98,15 @@ static void check_layer(struct crl_config *cfg, const struct crl_layer *l)
             const cJSON *d;
             cJSON_ArrayForEach(d, item) if (!cJSON_IsString(d) || d->valuestring[0] != '/')
                 crl_config_error(cfg, "%s: plugin_dirs entries must be absolute paths", l->file);
+        } else if (strcmp(item->string, "install_env") == 0) {
+            const cJSON *n;
+            char why[256];
+            cJSON_ArrayForEach(n, item) {
+                if (!cJSON_IsString(n))
+                    crl_config_error(cfg, "%s: install_env entries must be strings (variable names)", l->file);
+                else if (!crl_install_env_name_ok(n->valuestring, why, sizeof why))
+                    crl_config_error(cfg, "%s: install_env: %s", l->file, why);
+            }
         } else if (strcmp(item->string, "log_level") == 0) {
             size_t k;
             for (k = 0; k < CRL_ARRAY_LEN(log_levels); k++)

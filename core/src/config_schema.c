@@ -278,3 +278,12 @@ const char *const *crl_config_strings(const struct corral_config *c, const char 
             return (const char *const *)c->v[i].strv;
     return NULL;
 }
+
+const char *crl_schema_secret_option(const struct corral_config *c, const char *env_name)
+{
+    for (size_t i = 0; c && i < c->n; i++)
+        if ((c->v[i].opt->flags & CORRAL_OPT_SECRET_ENV) && cJSON_IsString(c->v[i].value) &&
+            strcmp(c->v[i].value->valuestring, env_name) == 0)
+            return c->v[i].opt->name;
+    return NULL;
+}

@@ -51,6 +51,7 @@ int corral_open(const struct corral_options *o, corral_ctx **out, struct corral_
     build_search_path(ctx, o);
     if (!(o && CORRAL_HAS_FIELD(o, no_plugins) && o->no_plugins))
         crl_plugins_load(&ctx->plugins, crl_strv_get(&ctx->dirs), &ctx->config);
+    crl_install_env_check(ctx);
     *out = ctx;
     if (r != 0 || ctx->config.errors.len)
         return corral_call_fail(call, CORRAL_ECONFIG, "invalid configuration:\n%s",
@@ -129,6 +130,9 @@ char *corral_config_dump(const corral_ctx *ctx)
         cJSON_AddItemToArray(files, cJSON_CreateString(ctx->config.layers[i].file));
     const cJSON *lvl = cJSON_GetObjectItemCaseSensitive(ctx->config.merged, "log_level");
     cJSON_AddStringToObject(root, "log_level", cJSON_IsString(lvl) ? lvl->valuestring : "warn");
+    /* Names only: the values stay in the environment. */
+    const cJSON *ie = cJSON_GetObjectItemCaseSensitive(ctx->config.merged, "install_env");
+    cJSON_AddItemToObject(root, "install_env", cJSON_IsArray(ie) ? cJSON_Duplicate(ie, 1) : cJSON_CreateArray());
     cJSON *dirs = cJSON_AddArrayToObject(root, "plugin_search_path");
     for (size_t i = 0; i < ctx->dirs.n; i++)
         cJSON_AddItemToArray(dirs, cJSON_CreateString(ctx->dirs.v[i]));

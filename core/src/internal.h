@@ -92,6 +92,9 @@ int64_t crl_config_int(const struct corral_config *c, const char *key);
 int crl_config_bool(const struct corral_config *c, const char *key);
 double crl_config_double(const struct corral_config *c, const char *key);
 const char *const *crl_config_strings(const struct corral_config *c, const char *key);
+/* The name of the secret-env option whose effective value is env_name
+ * (the variable holds a credential the plugin uses), or NULL. */
+const char *crl_schema_secret_option(const struct corral_config *c, const char *env_name);
 
 /* ---- host.c: the services table given to each plugin ---- */
 
@@ -134,5 +137,22 @@ struct corral_ctx {
     struct crl_plugins plugins;
     struct crl_strv dirs;             /* the plugin search path actually used */
 };
+
+/* ---- install_env.c: host variables for in-sandbox agent installs ---- */
+
+/* Whether name may be listed in install_env: an environment variable name
+ * outside corral's own CORRAL_ namespace; else why says what is wrong. */
+int crl_install_env_name_ok(const char *name, char *why, size_t wl);
+/* After the plugins are loaded: a problem line in the config's errors for
+ * each configured name that holds a credential a plugin uses. */
+void crl_install_env_check(corral_ctx *ctx);
+/* Append NAME=value to env for each name in the config's install_env and
+ * in extra (NULL-terminated, may be NULL) that is set in this process;
+ * unset names are skipped (logged at debug, by name).  Refuses, with
+ * CORRAL_EINVAL and why, a name crl_install_env_name_ok refuses, one that
+ * holds a plugin's credential or is secret_env (may be NULL), and one env
+ * already sets.  Values go only into env. */
+int crl_install_env_add(const corral_ctx *ctx, const char *const *extra, const char *secret_env,
+                        struct crl_strv *env, char *why, size_t wl);
 
 #endif

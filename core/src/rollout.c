@@ -385,8 +385,9 @@ static int setup(struct rollout *r)
 }
 
 /* Environment of the agent process: task env is the sandbox default; this
- * adds HOME/XDG dirs, PATH, the spec's env and the model key. */
-static int agent_env(struct rollout *r, const struct crl_agent_vars *v, struct crl_strv *env)
+ * adds HOME/XDG dirs, PATH, the spec's env and, with model_key, the model
+ * key (the install step runs without it). */
+static int agent_env(struct rollout *r, const struct crl_agent_vars *v, int model_key, struct crl_strv *env)
 {
     crl_strv_pushf(env, "HOME=%s", r->home);
     crl_strv_pushf(env, "XDG_CONFIG_HOME=%s/.config", r->home);
@@ -406,7 +407,7 @@ static int agent_env(struct rollout *r, const struct crl_agent_vars *v, struct c
         crl_strv_pushf(env, "%s=%s", e->string, val);
         free(val);
     }
-    if (r->spec.uses_model && r->spec.model_key_env)
+    if (model_key && r->spec.uses_model && r->spec.model_key_env)
         crl_strv_pushf(env, "%s=%s", r->spec.model_key_env, r->token); /* env, never argv */
     return 0;
 }
@@ -492,54 +493,72 @@ static int check_requirements(struct rollout *r, const struct crl_agent_vars *v,
     return 0;
 }
 
+/* The install command (argv, or a shell string in *shell) and its working
+ * directory.  npm runs in the agent dir, which gets its package.json here.
+ * Caller frees argv and *shell. */
+static int install_command(struct rollout *r, const struct crl_agent_vars *v, struct crl_strv *argv, char **shell,
+                           const char **cwd)
+{
+    char why[256];
+    *shell = NULL;
+    *cwd = "/";
+    if (r->spec.install_script) {
+        *shell = crl_agent_subst(r->spec.install_script, v, why, sizeof why);
+        return *shell ? 0 : fail(r, CORRAL_EINVAL, "infrastructure", "install", "install.script: %s", why);
+    }
+    int st = crl_agent_npm_argv(&r->spec, argv, why, sizeof why);
+    if (st)
+        return fail(r, st, "infrastructure", "install", "%s", st == CORRAL_ENOMEM ? "out of memory" : why);
+    char pkg[PATH_MAX + 16];
+    snprintf(pkg, sizeof pkg, "%s/package.json", v->agent_dir);
+    st = corral_sandbox_write_mem(r->sb, pkg, CRL_AGENT_PACKAGE_JSON, strlen(CRL_AGENT_PACKAGE_JSON), 0644, r->call);
+    if (st)
+        return fail(r, st, "infrastructure", "install", "writing %s: %s", pkg, r->call->message);
+    *cwd = v->agent_dir;
+    return 0;
+}
+
 /* Install the agent inside the sandbox (backends without host mounts):
  * the spec's install.script, else npm with its pinned packages; retried
- * with backoff, since installs fail mostly for transient reasons. */
-static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v, const char *const *env)
+ * with backoff, since installs fail mostly for transient reasons.  Its
+ * environment: the agent's without the model key, plus install_env. */
+static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v)
 {
     if (r->agent_dir[0] || (!r->spec.npm && !r->spec.install_script))
         return 0;
-    struct crl_buf cmd = {0};
-    char why[256];
-    if (r->spec.install_script) {
-        char *s = crl_agent_subst(r->spec.install_script, v, why, sizeof why);
-        if (!s)
-            return fail(r, CORRAL_EINVAL, "infrastructure", "install", "install.script: %s", why);
-        crl_buf_add(&cmd, s, strlen(s));
-        free(s);
-    } else {
-        /* Package specs are [@scope/]name@version: no shell metacharacters to quote. */
-        crl_buf_addf(&cmd, "mkdir -p '%s' && npm install --prefix '%s' --no-audit --no-fund --loglevel=warn",
-                     v->agent_dir, v->agent_dir);
-        const cJSON *p;
-        cJSON_ArrayForEach(p, r->spec.npm) {
-            if (strspn(p->valuestring, "abcdefghijklmnopqrstuvwxyz0123456789@/._-") != strlen(p->valuestring)) {
-                crl_buf_free(&cmd);
-                return fail(r, CORRAL_EINVAL, "infrastructure", "install", "odd npm package spec '%s'",
-                            p->valuestring);
-            }
-            crl_buf_addf(&cmd, " %s", p->valuestring);
-        }
-    }
-    progress(r, "install", "installing %s inside the sandbox", r->spec.name);
-    int st = 0, code = 0;
-    for (int attempt = 1; attempt <= 3; attempt++) {
+    struct crl_strv env = {0}, argv = {0};
+    char *shell = NULL, why[256];
+    const char *cwd = "/";
+    const char *const *extra = CORRAL_HAS_FIELD(r->o, install_env) ? r->o->install_env : NULL;
+    int st = agent_env(r, v, 0, &env);
+    if (!st && (st = crl_install_env_add(r->ctx, extra, r->o->api_key_env, &env, why, sizeof why)) != 0)
+        fail(r, st, "infrastructure", "install", "install_env: %s", why);
+    if (!st)
+        st = install_command(r, v, &argv, &shell, &cwd);
+    if (!st)
+        progress(r, "install", "installing %s inside the sandbox", r->spec.name);
+    int code = 0;
+    for (int attempt = 1; !st && attempt <= 3; attempt++) {
         cJSON *log = cJSON_CreateArray();
-        st = run_cmd(r, NULL, cmd.p, "/", env, 900, log, &code);
+        st = run_cmd(r, crl_strv_get(&argv), shell, cwd, crl_strv_get(&env), 900, log, &code);
         cJSON *last = cJSON_GetArrayItem(log, 0);
         char tail[600] = "";
         if (last)
             snprintf(tail, sizeof tail, "%s", cJSON_GetObjectItemCaseSensitive(last, "stderr")->valuestring);
         cJSON_Delete(log);
-        if (!st && code == 0)
-            break;
-        if (st && !corral_status_is_transient(st))
+        if ((!st && code == 0) || (st && !corral_status_is_transient(st)))
             break;
         progress(r, "install", "attempt %d of 3 failed (%s)", attempt, st ? r->call->message : tail);
-        if (attempt < 3)
+        if (attempt < 3) {
             sleep((unsigned)(2 << attempt));
+            st = 0;
+        }
     }
-    crl_buf_free(&cmd);
+    crl_strv_free(&env);
+    crl_strv_free(&argv);
+    free(shell);
+    if (r->failed)
+        return st;
     if (st)
         return fail(r, st, "infrastructure", "install", "installing %s: %s", r->spec.name, r->call->message);
     if (code)
@@ -622,9 +641,9 @@ static int run_agent(struct rollout *r)
     }
     v.base_url = r->base_url;
     if (!st)
-        st = agent_env(r, &v, &env);
+        st = agent_env(r, &v, 1, &env);
     if (!st)
-        st = install_in_sandbox(r, &v, crl_strv_get(&env));
+        st = install_in_sandbox(r, &v);
     if (!st)
         st = check_requirements(r, &v, crl_strv_get(&env));
     if (!st)

@@ -91,6 +91,11 @@ static int reg_cb(void *ud, const char *id, const char *backend, const char *sta
     for (size_t i = 0; i < r->it->n; i++)
         if (strcmp(r->it->v[i].id, id) == 0) {
             r->it->v[i].in_registry = 1;
+            /* A backend may list a sandbox without its labels (Islo keeps
+             * them in a file it can only read while the sandbox runs): the
+             * registry's deadline then decides. */
+            if (r->it->v[i].deadline <= 0)
+                r->it->v[i].deadline = deadline;
             return 0;
         }
     struct item *x = items_add(r->it);

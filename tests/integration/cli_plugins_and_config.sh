@@ -52,6 +52,17 @@ import json,sys; d=json.loads(sys.stdin.read()); assert d[\"ok\"] is False and l
 run "$CORRAL" --plugin-dir "$MAIN" plugins
 check "plugins: the misconfigured plugin is refused, the command still lists" eval '[ $RC -eq 3 ] || grep -qE "^sandbox +good .*refused" <<<"$OUT"'
 rm "$CORRAL_CONFIG_DIR/conf.d/10-bad.json"
+echo '{"install_env": ["HTTPS_PROXY", "TEST_API_KEY"]}' >"$CORRAL_CONFIG_DIR/conf.d/20-install.json"
+run "$CORRAL" --plugin-dir "$MAIN" config check
+check "config check: install_env may not name a plugin's credential variable" eval '[ $RC -eq 3 ] &&
+  has "$ERR" "install_env: TEST_API_KEY holds a credential corral uses itself" && lacks "$ERR" HTTPS_PROXY'
+echo '{"install_env": ["HTTPS_PROXY"]}' >"$CORRAL_CONFIG_DIR/conf.d/20-install.json"
+run "$CORRAL" -q --plugin-dir "$MAIN" config check --json
+check "config check: install_env is shown by name" eval '[ $RC -eq 0 ] && python3 -c "
+import json,sys; d=json.loads(sys.stdin.read()); assert d[\"effective\"][\"install_env\"] == [\"HTTPS_PROXY\"]" <<<"$OUT"'
+rm "$CORRAL_CONFIG_DIR/conf.d/20-install.json"
+run "$CORRAL" run --task /nonexistent --agent pi --install-env 'A=b'
+check "run --install-env takes a name, not a value (exit 2)" eval '[ $RC -eq 2 ] && has "$ERR" "--install-env takes the NAME"'
 run "$CORRAL" --config "$WORK/missing.json" config check
 check "--config FILE that does not exist is an error" eval '[ $RC -eq 3 ] && has "$ERR" "missing.json: cannot read"'
 finish

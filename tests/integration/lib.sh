@@ -22,3 +22,18 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 has() { grep -qF -- "$2" <<<"$1"; }
 lacks() { ! grep -qF -- "$2" <<<"$1"; }
 finish() { echo "$((TESTS_RUN - TESTS_FAILED)) passed, $TESTS_FAILED failed"; [ "$TESTS_FAILED" -eq 0 ]; }
+# argv_scan_start PATTERN...: until argv_scan_stop, every /proc/*/cmdline
+# that holds one of the fixed strings is appended to $WORK/hits.  Use
+# patterns only a leak of ours can produce (not any "Bearer").
+argv_scan_start() {
+  printf '%s\n' "$@" >"$WORK/patterns"
+  : >"$WORK/hits"
+  touch "$WORK/scanning"
+  ( while [ -e "$WORK/scanning" ]; do
+      for f in /proc/[0-9]*/cmdline; do
+        grep -qaFf "$WORK/patterns" "$f" 2>/dev/null && tr '\0' ' ' <"$f" >>"$WORK/hits" && echo >>"$WORK/hits"
+      done
+    done ) &
+  ARGV_SCANNER=$!
+}
+argv_scan_stop() { rm -f "$WORK/scanning"; wait "$ARGV_SCANNER"; }

@@ -49,18 +49,10 @@ check "agent timeout: the agent's process group is gone" eval '! pgrep -f "sleep
 
 # Secrets: a task env value and the model key never appear in any argv, nor in logs.
 # (system-wide: patterns only a leak of ours can produce, not any "Bearer")
-printf '%s\n' "sk-corral-test-7f3a9c1e5b2d4680" "CORRAL_MODEL_API_KEY=" >"$WORK/patterns"
-scan_argv() {
-  : >"$WORK/hits"
-  while [ -e "$WORK/scanning" ]; do
-    for f in /proc/[0-9]*/cmdline; do
-      grep -qaFf "$WORK/patterns" "$f" 2>/dev/null && tr '\0' ' ' <"$f" >>"$WORK/hits" && echo >>"$WORK/hits"
-    done
-  done
-}
-touch "$WORK/scanning"; scan_argv & scanner=$!
+PATTERNS=("sk-corral-test-7f3a9c1e5b2d4680" "CORRAL_MODEL_API_KEY=")
+argv_scan_start "${PATTERNS[@]}"
 run "$CORRAL" -v -v run "${SB[@]}" --task "$T/secret_env" --agent oracle --out "$WORK/secret.json"
-rm -f "$WORK/scanning"; wait $scanner
+argv_scan_stop
 check "secret env reaches the command (verify passes)" eval '[ "$(field "$WORK/secret.json" "d[\"reward\"]")" = 1 ]'
 OUT="$OUT$(cat "$WORK/hits")"
 check "secret env value never in any process argv during the run" eval '[ ! -s "$WORK/hits" ]'
@@ -79,9 +71,9 @@ check "SIGTERM: the sandbox was destroyed" eval '[ -n "$sb" ] && has "$ERR" "san
 # The real agent CLIs through the gate (installed from npm on first use).
 if command -v node >/dev/null && command -v rg >/dev/null && command -v npm >/dev/null; then
   for agent in pi opencode; do
-    touch "$WORK/scanning"; scan_argv & scanner=$!
+    argv_scan_start "${PATTERNS[@]}"
     run "$CORRAL" run "${SB[@]}" --task "$EX/tasks/hello" --agent $agent --model "replay:$EX/replay/hello.jsonl" --out "$WORK/$agent.json"
-    rm -f "$WORK/scanning"; wait $scanner
+    argv_scan_stop
     check "$BACKEND: $agent (real CLI) solves hello through the gate: reward 1" eval '[ $RC -eq 0 ] &&
       [ "$(field "$WORK/$agent.json" "d[\"reward\"], d[\"agent\"][\"status\"]")" = "1 success" ]'
     check "$agent: both model calls are in the transcript, streamed" eval '[ "$(field "$WORK/$agent.json" "len(d[\"transcript\"]), all(c[\"stream\"] for c in d[\"transcript\"]), d[\"transcript\"][0][\"status\"]")" = "2 True 200" ]'

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "internal.h"
 #include "plugins/testplug_state.h"
 #include "testenv.h"
 
@@ -143,7 +144,7 @@ static void test_core_keys_and_json_errors(void **state)
     int st;
     corral_ctx *ctx = testenv_open(dirs, NULL, &st);
     assert_int_equal(st, CORRAL_ECONFIG);
-    assert_error(ctx, "unknown key 'plugins' (valid keys: plugin_dirs, log_level, sandbox, agent)");
+    assert_error(ctx, "unknown key 'plugins' (valid keys: plugin_dirs, log_level, sandbox, agent, install_env)");
     assert_error(ctx, "log_level 'loud' is not one of error, warn, info, debug");
     assert_error(ctx, "sandbox.good.enabled must be true or false, not a string");
     assert_error(ctx, "conf.d/1.json:3: invalid JSON near");
@@ -183,6 +184,76 @@ static void test_host_accessors_see_effective_values(void **state)
     corral_close(ctx);
 }
 
+static void test_install_env_names_are_checked(void **state)
+{
+    (void)state;
+    const char *f = testenv_write("etc/corral.json",
+                                  "{\"install_env\": [\"HTTPS_PROXY\", \"bad-name\", 3, \"CORRAL_GATE_TRAINER_TOKEN\","
+                                  " \"TEST_API_KEY\"]}");
+    int st;
+    corral_ctx *ctx = testenv_open(dirs, NULL, &st);
+    assert_int_equal(st, CORRAL_ECONFIG);
+    char want[1024];
+    snprintf(want, sizeof want, "%s: install_env: 'bad-name' is not an environment variable name", f);
+    assert_error(ctx, want);
+    snprintf(want, sizeof want, "%s: install_env entries must be strings (variable names)", f);
+    assert_error(ctx, want);
+    assert_error(ctx, "install_env: CORRAL_GATE_TRAINER_TOKEN is corral's own variable");
+    /* The good test plugins read their key from TEST_API_KEY (their api_key_env default). */
+    assert_error(ctx, "install_env: TEST_API_KEY holds a credential corral uses itself (");
+    assert_error(ctx, ".good.api_key_env) and never enters a sandbox");
+    assert_null(strstr(corral_config_errors(ctx), "HTTPS_PROXY"));
+    corral_close(ctx);
+}
+
+static void test_install_env_passes_set_names_only(void **state)
+{
+    (void)state;
+    testenv_write("etc/corral.json", "{\"install_env\": [\"CRL_T_SET\", \"CRL_T_UNSET\"]}");
+    setenv("CRL_T_SET", "v a=l'ue", 1);
+    setenv("CRL_T_EXTRA", "x", 1);
+    unsetenv("CRL_T_UNSET");
+    int st;
+    corral_ctx *ctx = testenv_open(dirs, NULL, &st);
+    assert_int_equal(st, 0);
+    cJSON *root;
+    effective(ctx, &root);
+    char *names = cJSON_PrintUnformatted(cJSON_GetObjectItem(root, "install_env"));
+    assert_string_equal(names, "[\"CRL_T_SET\",\"CRL_T_UNSET\"]"); /* names only in the dump */
+    free(names);
+    cJSON_Delete(root);
+
+    struct crl_strv env = {0};
+    char why[256] = "";
+    crl_strv_push(&env, "HOME=/tmp/h");
+    static const char *const extra[] = {"CRL_T_EXTRA", "CRL_T_SET", NULL};
+    assert_int_equal(crl_install_env_add(ctx, extra, NULL, &env, why, sizeof why), 0);
+    assert_int_equal(env.n, 3);
+    assert_string_equal(env.v[1], "CRL_T_SET=v a=l'ue");
+    assert_string_equal(env.v[2], "CRL_T_EXTRA=x");
+    crl_strv_free(&env);
+
+    static const char *const home[] = {"HOME", NULL};
+    crl_strv_push(&env, "HOME=/tmp/h");
+    assert_int_equal(crl_install_env_add(ctx, home, NULL, &env, why, sizeof why), CORRAL_EINVAL);
+    assert_non_null(strstr(why, "HOME is set by corral or the agent spec"));
+    crl_strv_free(&env);
+
+    static const char *const key[] = {"CRL_T_EXTRA", NULL};
+    assert_int_equal(crl_install_env_add(ctx, key, "CRL_T_EXTRA", &env, why, sizeof why), CORRAL_EINVAL);
+    assert_non_null(strstr(why, "CRL_T_EXTRA holds the upstream model API key"));
+    assert_null(strstr(why, "=x"));
+    crl_strv_free(&env);
+
+    static const char *const secret[] = {"TEST_API_KEY", NULL};
+    assert_int_equal(crl_install_env_add(ctx, secret, NULL, &env, why, sizeof why), CORRAL_EINVAL);
+    assert_non_null(strstr(why, ".good.api_key_env"));
+    crl_strv_free(&env);
+    unsetenv("CRL_T_SET");
+    unsetenv("CRL_T_EXTRA");
+    corral_close(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +265,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_core_keys_and_json_errors, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_missing_explicit_file_is_an_error, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_host_accessors_see_effective_values, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_install_env_names_are_checked, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_install_env_passes_set_names_only, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,11 @@ struct corral_rollout_options {
     /* Progress lines ("create", "sandbox local-1234... created"), or NULL. */
     void (*progress)(void *ud, const char *phase, const char *message);
     void *progress_ud;
+    /* Names of variables of this process passed to the agent install step
+     * inside sandboxes without host mounts (NULL-terminated, or NULL), on
+     * top of the configuration's "install_env"; never to the agent run or
+     * verification.  Unset names are skipped. */
+    const char *const *install_env;
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in

@@ -11,9 +11,10 @@ unless the request carries envd routing (E2b-Sandbox-Id header or a
 49983-<id>.<domain> Host).
 
 Processes really run, as host subprocesses.  Each sandbox has a private
-directory that stands for its root; when bubblewrap works, processes see
-<root>/home at /home and <root>/tmp at /tmp, otherwise only the cwd and the
-file APIs are mapped.  Like envd, a started process is NOT put into its own
+directory that stands for its root (a microVM has its own file system);
+when bubblewrap works, processes run with that directory as "/" (host /usr
+and /etc read-only, see ../sandbox_root.py) and envd's standard PATH,
+otherwise only the cwd and the file APIs are mapped.  Like envd, a started process is NOT put into its own
 process group (envd's Go handler sets no Setpgid); clients that need group
 kills create their own session.  Destroying a sandbox kills every process
 whose environment carries its id (the stand-in for the VM going away).
@@ -42,11 +43,16 @@ import urllib.parse
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import sandbox_root  # noqa: E402  (tests/fakes/sandbox_root.py)
+
 ENVD_PORT = 49983
 ENVD_VERSION = "0.6.13"
 CLIENT_ID = "6532622b"
 MAX_TIMEOUT_S = 24 * 3600
 ID_ALPHABET = string.ascii_lowercase + string.digits
+ENVD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+IMAGE_DIRS = ("home/user", "root")  # what the base template has beyond the system
 
 # connect-go code -> HTTP status for unary errors.
 CONNECT_STATUS = {
@@ -108,8 +114,8 @@ class Proc:
         host_cwd = sbx.host_path(cwd)
         if not os.path.isdir(host_cwd):
             raise RpcError("invalid_argument", "cwd '%s' does not exist" % cwd)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "USER": user,
-               "LOGNAME": user}
+        env = {"PATH": ENVD_PATH if sbx.server.bwrap else os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
+               "USER": user, "LOGNAME": user}
         env.update(sbx.env_vars)
         env["E2B_SANDBOX"] = "true"
         env.update(self.envs)
@@ -117,8 +123,7 @@ class Proc:
         stdin_open = req.get("stdin", True) is not False  # absent => open (old SDKs)
         argv = ["/bin/sh", "-c", 'exec "$@"', "--", self.cmd] + self.args
         if sbx.server.bwrap:
-            argv = ["bwrap", "--die-with-parent", "--dev-bind", "/", "/", "--bind", sbx.host_path("/home"), "/home",
-                    "--bind", sbx.host_path("/tmp"), "/tmp", "--chdir", cwd, "--"] + argv
+            argv = sandbox_root.bwrap_argv(sbx.server.bwrap, sbx.root, cwd, argv)
             run_cwd = None
         else:
             env["HOME"] = sbx.host_path(home)
@@ -245,8 +250,7 @@ class Sandbox:
         self.end_at = self.started + int(body.get("timeout", 15))
         self.state = "running"
         self.root = tempfile.mkdtemp(prefix="fake-e2b-%s-" % sid)
-        for d in ("home/user", "root", "tmp"):
-            os.makedirs(os.path.join(self.root, d), exist_ok=True)
+        sandbox_root.make_root(self.root, IMAGE_DIRS)
         self.procs = {}
 
     def host_path(self, path):
@@ -335,18 +339,18 @@ class FakeServer(ThreadingHTTPServer):
 
     @staticmethod
     def _probe_bwrap():
-        if os.environ.get("FAKE_E2B_NO_BWRAP"):
-            return False
+        """The bwrap binary if it can run a sandbox here, else None."""
+        bwrap = sandbox_root.find_bwrap("FAKE_E2B_NO_BWRAP")
+        if not bwrap:
+            return None
         d = tempfile.mkdtemp(prefix="fake-e2b-probe-")
         try:
-            os.makedirs(d + "/home")
-            os.makedirs(d + "/tmp")
-            r = subprocess.run(["bwrap", "--dev-bind", "/", "/", "--bind", d + "/home", "/home", "--bind",
-                                d + "/tmp", "/tmp", "--", "/bin/sh", "-c", "echo ok > /home/probe"],
+            sandbox_root.make_root(d, IMAGE_DIRS)
+            r = subprocess.run(sandbox_root.bwrap_argv(bwrap, d, "/", ["/bin/sh", "-c", "echo ok > /home/user/probe"]),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
-            return r.returncode == 0 and os.path.exists(d + "/home/probe")
+            return bwrap if r.returncode == 0 and os.path.exists(d + "/home/user/probe") else None
         except (OSError, subprocess.SubprocessError):
-            return False
+            return None
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
@@ -507,7 +511,7 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/sandboxes" and method == "GET":
             with s.lock:
                 out = [dict(x.detail(), root=x.root) for x in s.sandboxes.values()]
-            return self.send(200, {"sandboxes": out, "created_total": s.created_total, "bwrap": s.bwrap})
+            return self.send(200, {"sandboxes": out, "created_total": s.created_total, "bwrap": bool(s.bwrap)})
         if p.startswith("/expire/") and method == "POST":
             with s.lock:
                 sbx = s.sandboxes.get(p[len("/expire/"):])

@@ -208,6 +208,39 @@ class FakeE2B(unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual(self.req("GET", "/sandboxes/" + sid)[0], 404)
 
+    def test_paused_sandbox_outlives_its_timeout(self):
+        # E2B kills a running sandbox at its timeout but never a paused one:
+        # it stays, listed as "paused", until it is killed.
+        s = self.create(timeout=1, metadata={"corral.id": "e2b-paused1"})
+        r = self.create(timeout=1, metadata={"corral.id": "e2b-running1"})
+        self.assertEqual(self.req("POST", "/sandboxes/%s/pause" % s["sandboxID"])[0], 204)
+        time.sleep(2.5)
+        self.assertEqual(self.req("GET", "/sandboxes/" + r["sandboxID"])[0], 404)
+        st, _, data, _ = self.req("GET", "/v2/sandboxes?state=paused")
+        self.assertIn(s["sandboxID"], [x["sandboxID"] for x in json.loads(data) if x["state"] == "paused"])
+        st, _, data, _ = self.req("GET", "/v2/sandboxes")
+        self.assertIn(s["sandboxID"], [x["sandboxID"] for x in json.loads(data)])
+        self.assertEqual(self.req("DELETE", "/sandboxes/" + s["sandboxID"])[0], 204)
+        self.assertEqual(self.req("GET", "/sandboxes/" + s["sandboxID"])[0], 404)
+
+    def test_processes_see_the_sandbox_file_system(self):
+        # A microVM has its own "/": absolute paths outside /home and /tmp
+        # stay in the sandbox, where the file API finds them too.
+        if not json.loads(self.req("GET", "/_fake/sandboxes")[2])["bwrap"]:
+            self.skipTest("bubblewrap does not work here")
+        s = self.create()
+        name = "fake-e2b-selftest-%d" % os.getpid()
+        ev = self.start(s, "/bin/sh", ["-c", "mkdir -p /logs/%s && echo in > /logs/%s/f && printf %%s \"$PATH\"" %
+                                       (name, name)])
+        out = b"".join(base64.b64decode(e[1]["event"]["data"].get("stdout", ""))
+                       for e in ev if "data" in e[1].get("event", {}))
+        self.assertEqual(out, b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        self.assertFalse(os.path.exists("/logs/" + name))
+        h = {"E2b-Sandbox-Id": s["sandboxID"], "X-Access-Token": s["envdAccessToken"]}
+        st, _, data, _ = self.req("GET", "/files?path=/logs/%s/f" % name, None, h, key=None)
+        self.assertEqual((st, data), (200, b"in\n"))
+        self.req("DELETE", "/sandboxes/" + s["sandboxID"])
+
     def test_faults(self):
         self.req("POST", "/_fake/fault", {"method": "GET", "path": "/v2/sandboxes", "status": 503, "count": 2})
         self.assertEqual(self.req("GET", "/v2/sandboxes")[0], 503)

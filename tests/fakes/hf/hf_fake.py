@@ -47,11 +47,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import sandbox_root  # noqa: E402  (tests/fakes/sandbox_root.py)
 
 LOCK = threading.RLock()
 TOKEN = os.environ.get("HF_FAKE_TOKEN", "hf_test_token")
@@ -60,7 +64,7 @@ JOBS = {}
 FAULTS = []
 LOG = []
 BASE = tempfile.mkdtemp(prefix="hf-fake-")
-BWRAP = shutil.which("bwrap") if not os.environ.get("HF_FAKE_NO_BWRAP") else None
+BWRAP = sandbox_root.find_bwrap("HF_FAKE_NO_BWRAP")
 STAGES_DONE = ("COMPLETED", "CANCELED", "ERROR", "DELETED")
 
 
@@ -79,14 +83,8 @@ def take_fault(method, path):
 
 
 def make_root(root):
-    for d in ("usr", "etc", "proc", "dev", "workspace", "tmp", "root"):
-        os.makedirs(os.path.join(root, d), exist_ok=True)
-    os.chmod(os.path.join(root, "tmp"), 0o1777)
-    for d in ("bin", "lib", "lib64", "sbin"):
-        if os.path.islink("/" + d):
-            os.symlink(os.readlink("/" + d), os.path.join(root, d))
-        elif os.path.isdir("/" + d):
-            os.makedirs(os.path.join(root, d), exist_ok=True)
+    """Lay out a job's root (sandbox_root.py) with the container's own directories."""
+    sandbox_root.make_root(root, ("workspace", "root"))
 
 
 def host_path(job, p):
@@ -339,8 +337,7 @@ class Handler(BaseHTTPRequestHandler):
             env.update(body.get("env") or {})
             argv = cmd
             if BWRAP:
-                argv = [BWRAP, "--bind", j["root"], "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-                        "--proc", "/proc", "--dev", "/dev", "--chdir", cwd, "--die-with-parent", "--"] + cmd
+                argv = sandbox_root.bwrap_argv(BWRAP, j["root"], cwd, cmd)
             t0 = time.time()
             p = subprocess.Popen(argv, cwd=j["root"] if BWRAP else host_path(j, cwd), env=env,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -379,8 +376,7 @@ class Handler(BaseHTTPRequestHandler):
         env.update(j["secrets"])
         argv = cmd
         if BWRAP:
-            argv = [BWRAP, "--bind", j["root"], "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-                    "--proc", "/proc", "--dev", "/dev", "--chdir", wd, "--die-with-parent", "--"] + cmd
+            argv = sandbox_root.bwrap_argv(BWRAP, j["root"], wd, cmd)
         else:
             env["HOME"] = host_path(j, "/root")
         stdin = body.get("stdin")

@@ -49,6 +49,9 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import sandbox_root  # noqa: E402  (tests/fakes/sandbox_root.py)
+
 LOCK = threading.RLock()
 API_KEY = os.environ.get("ISLO_FAKE_API_KEY", "ak_test_key")
 CFG = {
@@ -145,33 +148,17 @@ def destroy_sandbox(sb):
     shutil.rmtree(sb["root"], ignore_errors=True)
 
 
-BWRAP = shutil.which("bwrap") if not os.environ.get("ISLO_FAKE_NO_BWRAP") else None
+BWRAP = sandbox_root.find_bwrap("ISLO_FAKE_NO_BWRAP")
 
 
 def make_root(root):
-    """Lay out a sandbox root: host /usr and /etc are bound read-only at exec
-    time; the merged-/usr symlinks are recreated."""
-    for d in ("usr", "etc", "proc", "dev", "workspace", "tmp", "var/tmp", "home/islo"):
-        os.makedirs(os.path.join(root, d), exist_ok=True)
-    os.chmod(os.path.join(root, "tmp"), 0o1777)
-    for d in ("bin", "lib", "lib64", "sbin"):
-        hp = "/" + d
-        if os.path.islink(hp):
-            os.symlink(os.readlink(hp), os.path.join(root, d))
-        elif os.path.isdir(hp):
-            os.makedirs(os.path.join(root, d), exist_ok=True)
+    """Lay out a sandbox root (sandbox_root.py) with Islo's own directories."""
+    sandbox_root.make_root(root, ("workspace", "var/tmp", "home/islo"))
 
 
 def sandboxed(sb, argv, workdir):
     """The argv that runs `argv` with the sandbox root as / (bubblewrap)."""
-    if not BWRAP:
-        return argv
-    cmd = [BWRAP, "--bind", sb["root"], "/", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-           "--proc", "/proc", "--dev", "/dev", "--chdir", workdir, "--die-with-parent"]
-    for d in ("bin", "lib", "lib64", "sbin"):
-        if not os.path.islink("/" + d) and os.path.isdir("/" + d):
-            cmd += ["--ro-bind", "/" + d, "/" + d]
-    return cmd + ["--"] + argv
+    return sandbox_root.bwrap_argv(BWRAP, sb["root"], workdir, argv) if BWRAP else argv
 
 
 def run_exec(ex, sb, argv, cwd, env, limit):
