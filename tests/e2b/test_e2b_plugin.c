@@ -275,11 +275,11 @@ static void test_exec_env_and_output(void **st)
     char kv[256];
     snprintf(kv, sizeof kv, "TRICKY=%s", tricky);
     const char *e2[] = {kv, NULL};
-    assert_int_equal(run(s, "printf %s \"$TRICKY\"; printf '|%s' \"$SBX_VAR\"; echo oops >&2; exit 7", e2, 0, &out,
-                         &err, &res),
+    assert_int_equal(run(s, "printf %s \"$TRICKY\"; printf '|%s|%s' \"$SBX_VAR\" \"$USER\"; echo oops >&2; exit 7", e2,
+                         0, &out, &err, &res),
                      0);
     char want[300];
-    snprintf(want, sizeof want, "%s|sandbox-wide", tricky);
+    snprintf(want, sizeof want, "%s|sandbox-wide|root", tricky); /* root unless the spec names a user */
     assert_string_equal(out.p, want);
     assert_string_equal(err.p, "oops\n");
     assert_int_equal(res.exit_code, 7);

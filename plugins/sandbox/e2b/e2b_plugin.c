@@ -299,7 +299,14 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
     s->p = p;
     s->corral_id = strdup(spec->id);
     s->workdir = spec->workdir ? strdup(spec->workdir) : NULL;
-    s->user = spec->user ? strdup(spec->user) : NULL;
+    /* envd's default user is the template's ("user" on E2B's base image),
+     * but a rollout prepares /workspace, /tests and /logs like on every
+     * other backend, as root: ask for root unless the spec names a user. */
+    s->user = strdup(spec->user ? spec->user : "root");
+    if (!s->corral_id || !s->user || (spec->workdir && !s->workdir)) {
+        sbx_free(s);
+        return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+    }
     s->ttl_s = spec->ttl_s > 0 ? spec->ttl_s : p->default_ttl_s;
 
     cJSON *body = cJSON_CreateObject();
