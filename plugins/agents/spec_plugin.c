@@ -26,6 +26,5 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
 
 const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
-    (void)offer;
-    return &descriptor;
+    return corral_offer_host(offer, 1) ? &descriptor : NULL;
 }

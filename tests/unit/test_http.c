@@ -250,6 +250,32 @@ static void test_secret_lookup(void **state)
     assert_int_equal(crl_secret("not a name", &v, &call), CORRAL_ECONFIG);
 }
 
+/* The SDK's inline helpers every backend uses for URLs and its entry point. */
+static void test_sdk_url_escape_and_offer(void **state)
+{
+    (void)state;
+    char buf[32] = "files?path=";
+    assert_int_equal(corral_url_escape(buf, sizeof buf, "/a b/é~", "/"), 0);
+    assert_string_equal(buf, "files?path=/a%20b/%C3%A9~");
+    char seg[16] = "";
+    assert_int_equal(corral_url_escape(seg, sizeof seg, "x/y?&", NULL), 0);
+    assert_string_equal(seg, "x%2Fy%3F%26");
+    char small[8] = "ab";
+    assert_int_equal(corral_url_escape(small, sizeof small, "cd ef", NULL), -1); /* needs 10 bytes */
+    assert_string_equal(small, "ab");                                             /* left as it was */
+    assert_int_equal(corral_url_escape(small, sizeof small, "cdefg", NULL), 0);   /* exactly fits */
+    assert_string_equal(small, "abcdefg");
+
+    uint32_t majors[] = {2, 1};
+    struct corral_host h = {.struct_size = sizeof h};
+    struct corral_host_offer o = {sizeof o, majors, 2, &h};
+    assert_ptr_equal(corral_offer_host(&o, 1), &h);
+    assert_null(corral_offer_host(&o, 3));
+    o.n_abi_majors = 1;
+    assert_null(corral_offer_host(&o, 1));
+    assert_null(corral_offer_host(NULL, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_body_streams_to_sink_and_cap_applies_when_buffered),
         cmocka_unit_test(test_secret_headers_are_redacted_in_logs),
         cmocka_unit_test(test_secret_lookup),
+        cmocka_unit_test(test_sdk_url_escape_and_offer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

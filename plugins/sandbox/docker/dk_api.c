@@ -3,7 +3,6 @@
  * The API version is negotiated once with GET /_ping (Api-Version header),
  * clamped to [1.DK_API_MIN_MINOR, 1.DK_API_MAX_MINOR], and prefixed to
  * every path. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +36,12 @@ int dk_api_set_host(struct dk_plugin *p, const char *host, corral_call *call)
 
 char *dk_urlenc(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *o = malloc(3 * n + 1), *q = o;
-    if (!o)
-        return NULL;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (isalnum(*c) || strchr("-._~/", *c)) {
-            *q++ = (char)*c;
-        } else {
-            *q++ = '%';
-            *q++ = hex[*c >> 4];
-            *q++ = hex[*c & 15];
-        }
+    size_t cap = 3 * strlen(s) + 1; /* always enough */
+    char *o = malloc(cap);
+    if (o) {
+        o[0] = '\0';
+        corral_url_escape(o, cap, s, "/");
     }
-    *q = '\0';
     return o;
 }
 

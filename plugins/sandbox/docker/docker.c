@@ -174,11 +174,8 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
 {
     if (!offer || !offer->host)
         return NULL;
-    int ok = 0;
-    for (size_t i = 0; i < offer->n_abi_majors; i++)
-        ok |= offer->abi_majors[i] == 1;
     const struct corral_host *h = offer->host;
-    if (!ok || !CORRAL_HAS(h, http) || !CORRAL_HAS(h, http_response_free) || !CORRAL_HAS(h, fail) ||
+    if (!corral_offer_host(offer, 1) || !CORRAL_HAS(h, http) || !CORRAL_HAS(h, http_response_free) || !CORRAL_HAS(h, fail) ||
         !CORRAL_HAS(h, config_strings) || !CORRAL_HAS(h, now_ms)) {
         if (CORRAL_HAS(h, log))
             h->log(h, CORRAL_LOG_ERROR, "docker: host lacks ABI 1 or the http/config services");

@@ -644,13 +644,8 @@ static const struct corral_plugin e2b_plugin = {
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
-    if (!offer || !offer->host)
+    e2b_host = corral_offer_host(offer, 1);
+    if (!e2b_host)
         return NULL;
-    int ok = 0;
-    for (size_t i = 0; i < offer->n_abi_majors; i++)
-        ok |= offer->abi_majors[i] == 1;
-    if (!ok)
-        return NULL;
-    e2b_host = offer->host;
     return &e2b_plugin;
 }

@@ -94,22 +94,13 @@ long b64_decode(const char *s, size_t n, unsigned char *out)
 
 char *url_encode(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = malloc(strlen(s) * 3 + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-            *p == '_' || *p == '.' || *p == '~') {
-            *o++ = (char)*p;
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
+    size_t cap = 3 * strlen(s) + 1; /* always enough */
+    char *o = malloc(cap);
+    if (o) {
+        o[0] = '\0';
+        corral_url_escape(o, cap, s, NULL);
     }
-    *o = '\0';
-    return out;
+    return o;
 }
 
 char *random_hex(size_t n)

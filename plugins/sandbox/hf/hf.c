@@ -452,34 +452,12 @@ static char *b64(const void *data, size_t len)
     return out;
 }
 
-/* Append the percent-encoding of s to buf (cap bytes); -1 if it did not fit. */
-static int urlenc(char *buf, size_t cap, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(buf);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        int plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                    *c == '-' || *c == '_' || *c == '.' || *c == '~' || *c == '/';
-        if (n + 3 >= cap)
-            return -1;
-        if (plain) {
-            buf[n++] = (char)*c;
-        } else {
-            buf[n++] = '%';
-            buf[n++] = hex[*c >> 4];
-            buf[n++] = hex[*c & 15];
-        }
-    }
-    buf[n] = '\0';
-    return 0;
-}
-
 /* v1: PUT the bytes raw (parents created, mode applied by the server). */
 static int put_bytes_v1(corral_sbx *sb, const char *path, const void *data, size_t len, uint32_t mode,
                         corral_call *call)
 {
     char q[2048] = "/v1/files/write?path=";
-    if (urlenc(q, sizeof q - 16, path))
+    if (corral_url_escape(q, sizeof q - 16, path, "/"))
         return sb->p->host->fail(call, CORRAL_EINVAL, "hf: path too long");
     snprintf(q + strlen(q), 16, "&mode=%o", (unsigned)(mode & 07777));
     struct corral_http_response r;
@@ -771,7 +749,7 @@ static int hf_read_file(corral_sbx *sb, const char *path, const struct corral_si
 {
     if (sb->p->v1) {
         char q[2048] = "/v1/files/read?path=";
-        if (urlenc(q, sizeof q, path))
+        if (corral_url_escape(q, sizeof q, path, "/"))
             return sb->p->host->fail(call, CORRAL_EINVAL, "hf: path too long");
         struct corral_http_response r;
         int rc = sbx_http(sb, "GET", q, NULL, NULL, 0, sink, 0, &r, call);
@@ -1246,8 +1224,9 @@ static const struct corral_plugin hf_plugin = {
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
-    if (!offer || !CORRAL_HAS(offer->host, http_response_free))
+    const struct corral_host *h = corral_offer_host(offer, 1);
+    if (!h || !CORRAL_HAS(h, http_response_free))
         return NULL;
-    g_host = offer->host;
+    g_host = h;
     return &hf_plugin;
 }

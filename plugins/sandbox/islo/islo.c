@@ -54,7 +54,7 @@ static int ok2xx(const struct corral_http_response *r)
 static int sbpath(char *buf, size_t cap, const char *name, const char *rest)
 {
     snprintf(buf, cap, "sandboxes/");
-    if (islo_urlenc(buf, cap, name))
+    if (corral_url_escape(buf, cap, name, NULL))
         return -1;
     if (rest && strlen(buf) + strlen(rest) + 1 < cap)
         strcat(buf, rest);
@@ -70,7 +70,7 @@ static int sbpath_q(char *buf, size_t cap, const char *name, const char *rest, c
     if (strlen(buf) + 7 >= cap)
         return -1;
     strcat(buf, "?path=");
-    return islo_urlenc(buf, cap, path);
+    return corral_url_escape(buf, cap, path, NULL);
 }
 
 static void rand_hex(char *out, size_t nbytes)
@@ -331,7 +331,7 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
 
     char ppath[768];
     snprintf(ppath, sizeof ppath, "%s/", path);
-    islo_urlenc(ppath, sizeof ppath, exec_id);
+    corral_url_escape(ppath, sizeof ppath, exec_id, NULL);
     int64_t wait = 20, grace = timeout_ms > 0 ? t0 + timeout_ms + 10000 : 0;
     int errors = 0;
     for (;;) {
@@ -1108,7 +1108,7 @@ static int islo_list(void *ps, const char *const *filters, corral_sandbox_list_c
     for (int offset = 0;;) {
         char path[512];
         snprintf(path, sizeof path, "sandboxes?limit=100&offset=%d&name_prefix=", offset);
-        islo_urlenc(path, sizeof path, p->name_prefix);
+        corral_url_escape(path, sizeof path, p->name_prefix, NULL);
         struct corral_http_response resp;
         struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "GET", .path = path};
         int rc = islo_http(p, &r, &resp, call);
@@ -1254,8 +1254,9 @@ static const struct corral_plugin islo_plugin = {
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
-    if (!offer || !CORRAL_HAS(offer->host, http_response_free))
+    const struct corral_host *h = corral_offer_host(offer, 1);
+    if (!h || !CORRAL_HAS(h, http_response_free))
         return NULL;
-    g_host = offer->host;
+    g_host = h;
     return &islo_plugin;
 }

@@ -103,8 +103,6 @@ int islo_http(struct islo *p, const struct islo_req *req, struct corral_http_res
 int islo_fail_http(struct islo *p, const struct corral_http_response *resp, const char *what, corral_call *call);
 /* Map a status (and error code) to a corral status. */
 int islo_status_code(long status, const char *code, const char *msg);
-/* Append the percent-encoding of s to buf (cap bytes); -1 if it did not fit. */
-int islo_urlenc(char *buf, size_t cap, const char *s);
 /* Sleep ms (bounded by the call's deadline); ECANCELED/ETIMEDOUT if it ends first. */
 int islo_sleep(struct islo *p, int64_t ms, corral_call *call);
 

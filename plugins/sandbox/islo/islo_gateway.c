@@ -20,7 +20,7 @@ int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *cal
 {
     const struct corral_host *h = p->host;
     char path[512] = "gateway/profiles/";
-    if (islo_urlenc(path, sizeof path, profile_id))
+    if (corral_url_escape(path, sizeof path, profile_id, NULL))
         return h->fail(call, CORRAL_EINVAL, "islo: profile id too long");
     int64_t end = h->now_ms() + p->profile_delete_timeout_ms;
     int64_t wait = 100;
@@ -131,7 +131,7 @@ int islo_profile_create(struct islo *p, const char *name, const char *policy_jso
     }
 
     char path[512] = "gateway/profiles/";
-    islo_urlenc(path, sizeof path - 8, *profile_id);
+    corral_url_escape(path, sizeof path - 8, *profile_id, NULL);
     strcat(path, "/rules");
     for (size_t i = 0; i < pol.n_rules && rc == 0; i++) {
         char *rb = islo_rule_body(&pol.rules[i], (int)(i + 1) * 10);

@@ -13,27 +13,6 @@
 
 #include "islo.h"
 
-int islo_urlenc(char *buf, size_t cap, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(buf);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        int plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                    *c == '-' || *c == '_' || *c == '.' || *c == '~';
-        if (n + (plain ? 1 : 3) >= cap)
-            return -1;
-        if (plain) {
-            buf[n++] = (char)*c;
-        } else {
-            buf[n++] = '%';
-            buf[n++] = hex[*c >> 4];
-            buf[n++] = hex[*c & 15];
-        }
-    }
-    buf[n] = '\0';
-    return 0;
-}
-
 int islo_sleep(struct islo *p, int64_t ms, corral_call *call)
 {
     const struct corral_host *h = p->host;

@@ -117,14 +117,8 @@ static const struct corral_plugin local_plugin_desc = {
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
-    if (!offer || !offer->host)
-        return NULL;
-    int has_v1 = 0;
-    for (size_t i = 0; i < offer->n_abi_majors; i++)
-        if (offer->abi_majors[i] == 1)
-            has_v1 = 1;
-    const struct corral_host *h = offer->host;
-    if (!has_v1 || !CORRAL_HAS(h, fail) || !CORRAL_HAS(h, remaining_ms))
+    const struct corral_host *h = corral_offer_host(offer, 1);
+    if (!h || !CORRAL_HAS(h, fail) || !CORRAL_HAS(h, remaining_ms))
         return NULL;
     g_host = h;
     return &local_plugin_desc;

@@ -197,10 +197,6 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
 const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
     /* Speak ABI major 1 only; decline politely otherwise. */
-    for (size_t i = 0; i < offer->n_abi_majors; i++)
-        if (offer->abi_majors[i] == 1) {
-            host = offer->host;
-            return &descriptor;
-        }
-    return NULL;
+    host = corral_offer_host(offer, 1);
+    return host ? &descriptor : NULL;
 }

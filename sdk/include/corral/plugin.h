@@ -334,6 +334,54 @@ struct corral_host_offer {
 typedef const struct corral_plugin *(*corral_plugin_entry_fn)(const struct corral_host_offer *offer);
 #define CORRAL_PLUGIN_ENTRY_SYMBOL "corral_plugin_entry"
 
+/* The check every corral_plugin_entry() starts with: the offer's host
+ * services when the host offers ABI major `major`, else NULL (decline).
+ * The caller then checks the services it needs with CORRAL_HAS(). */
+static inline const struct corral_host *corral_offer_host(const struct corral_host_offer *offer, uint32_t major)
+{
+    if (!offer || !offer->host)
+        return NULL;
+    for (size_t i = 0; i < offer->n_abi_majors; i++)
+        if (offer->abi_majors[i] == major)
+            return offer->host;
+    return NULL;
+}
+
+/* Append s to the NUL-terminated string in buf (cap bytes in all),
+ * percent-encoded for a URL path segment or query value: every byte but
+ * RFC 3986's unreserved ones (A-Z a-z 0-9 - . _ ~) and those in `keep`
+ * ("/" for a whole path; NULL: none) becomes %XX.  Returns 0, or -1 with
+ * buf as it was when the result does not fit. */
+static inline int corral_url_escape(char *buf, size_t cap, const char *s, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t start = 0, n;
+    while (start < cap && buf[start])
+        start++;
+    if (start >= cap)
+        return -1;
+    n = start;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        int plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                    *c == '-' || *c == '.' || *c == '_' || *c == '~';
+        for (const char *k = keep; k && *k && !plain; k++)
+            plain = *c == (unsigned char)*k;
+        if (n + (plain ? 1 : 3) >= cap) {
+            buf[start] = '\0';
+            return -1;
+        }
+        if (plain) {
+            buf[n++] = (char)*c;
+        } else {
+            buf[n++] = '%';
+            buf[n++] = hex[*c >> 4];
+            buf[n++] = hex[*c & 15];
+        }
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
 #ifdef __cplusplus
 }
 #endif
