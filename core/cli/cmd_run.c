@@ -22,14 +22,19 @@ static void on_signal(int sig)
 
 static void help(void)
 {
-    printf("Usage: corral run --task DIR --agent NAME [options]\n"
+    printf("Usage: corral run --task DIR [--task DIR ...] --agent NAME [options]\n"
            "\n"
-           "Runs one rollout: creates a sandbox, hydrates the task's workspace, runs its setup commands,\n"
+           "Runs rollouts: for each, creates a sandbox, hydrates the task's workspace, runs its setup commands,\n"
            "runs the agent with every model call going through corral's gate, verifies (tests/test.sh and\n"
            "task.json \"verify\"), scores, destroys the sandbox (also on errors, SIGINT and SIGTERM), and\n"
-           "prints one RolloutResult JSON document (see README).\n"
+           "prints one RolloutResult JSON document (see README). Several rollouts (several --task, or\n"
+           "--attempts) run in this one process, sharing one gate, and print one result per line (JSONL) as\n"
+           "each ends; every task is loaded before the first starts.\n"
            "\n"
-           "  --task DIR            the task directory (instruction.md, task.json, workspace/, tests/, solution/)\n"
+           "  --task DIR            a task directory (instruction.md, task.json, workspace/, tests/, solution/);\n"
+           "                        repeatable\n"
+           "  --attempts K          rollouts per task (default 1)\n"
+           "  --concurrency N       rollouts in flight at once (default 1, at most 1024)\n"
            "  --agent NAME          agent plugin (see `corral plugins`): pi, opencode, oracle, ...\n"
            "  --sandbox NAME        sandbox backend, default local\n"
            "  --model SPEC          replay:FILE (a JSONL script of responses), upstream:URL (an\n"
@@ -46,8 +51,9 @@ static void help(void)
            "                        inside sandboxes without host mounts (cloud backends), never to the\n"
            "                        agent or verification (repeatable; adds to the config's install_env;\n"
            "                        unset names are skipped)\n"
-           "  --rollout-id ID       default: generated\n"
-           "  --out FILE            write the result there instead of stdout\n"
+           "  --rollout-id ID       default: generated (one rollout only)\n"
+           "  --out FILE            write the result there instead of stdout; several rollouts: one line\n"
+           "                        per result, written as each ends (the file is replaced)\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
            "  -q                    no progress lines on stderr\n"
            "\n"
@@ -59,9 +65,14 @@ static void help(void)
            "see `corral gate serve --help`). Its URL is printed on stderr as \"trainer API at URL\"; its\n"
            "bearer token is read from $CORRAL_GATE_TRAINER_TOKEN (never from the command line).\n"
            "\n"
-           "Exit status: 0 the rollout finished without error (whatever its reward), 1 it ended with an\n"
-           "error (the result's \"error\" says which: infrastructure, agent or task), 2 bad command line,\n"
-           "3 invalid configuration.\n");
+           "Progress goes to stderr (one line per phase, prefixed [task#attempt] when there are several,\n"
+           "and a summary at the end); -q silences it. SIGINT or SIGTERM stops a batch: no new rollout\n"
+           "starts, running ones are cancelled and their sandboxes destroyed, their results still printed.\n"
+           "\n"
+           "Exit status: 0 every rollout finished without error (whatever its reward), 1 one ended with an\n"
+           "error (its result's \"error\" says which: infrastructure, agent or task) or did not start, a\n"
+           "task failed to load, or a result could not be written, 2 bad command line, 3 invalid\n"
+           "configuration, 4 the agent is not loaded (several rollouts; one rollout reports it in its result).\n");
 }
 
 static void print_progress(void *ud, const char *phase, const char *msg)
@@ -117,6 +128,116 @@ static int write_out(const char *path, const char *text)
     return 0;
 }
 
+/* One rollout of the command line: its progress label. */
+struct run_item {
+    char label[96];
+};
+
+/* What the batch reports into (on_result runs one at a time). */
+struct run_state {
+    const char *out;          /* --out FILE, or NULL for stdout */
+    FILE *lines;              /* several rollouts: JSONL, a line per result as it ends */
+    struct run_item *items;
+    size_t n, done, errors;
+    double reward_sum;
+    size_t rewarded;
+    int quiet, write_failed;
+};
+
+static void item_progress(void *ud, const char *phase, const char *msg)
+{
+    const struct run_item *it = ud;
+    fprintf(stderr, "corral: [%s] [%s] %s\n", it->label, phase, msg);
+}
+
+static void on_result(void *ud, size_t i, const char *json, int status)
+{
+    (void)status;
+    struct run_state *s = ud;
+    s->done++;
+    cJSON *j = cJSON_Parse(json);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *reward = cJSON_GetObjectItemCaseSensitive(j, "reward");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "rollout_id");
+    int failed = !j || !cJSON_IsNull(err);
+    s->errors += failed;
+    if (cJSON_IsNumber(reward)) {
+        s->reward_sum += reward->valuedouble;
+        s->rewarded++;
+    }
+    if (!s->quiet) {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+        char rbuf[32] = "none", where[128] = "", count[48] = "";
+        if (cJSON_IsNumber(reward))
+            snprintf(rbuf, sizeof rbuf, "%g", reward->valuedouble);
+        if (s->n > 1) {
+            snprintf(where, sizeof where, "[%s] ", s->items[i].label);
+            snprintf(count, sizeof count, " (%zu/%zu done)", s->done, s->n);
+        }
+        fprintf(stderr, "corral: %srollout %s: reward %s%s%s%s\n", where, cJSON_IsString(id) ? id->valuestring : "?",
+                rbuf, cJSON_IsString(msg) ? "; error: " : "", cJSON_IsString(msg) ? msg->valuestring : "", count);
+    }
+    cJSON_Delete(j);
+    if (s->lines) {
+        if (fputs(json, s->lines) < 0 || fputc('\n', s->lines) < 0 || fflush(s->lines) != 0) {
+            if (!s->write_failed)
+                cli_error("run: cannot write %s", s->out ? s->out : "the results");
+            s->write_failed = 1;
+        }
+    } else if (s->out) {
+        s->write_failed |= write_out(s->out, json) != 0;
+    } else {
+        puts(json);
+        fflush(stdout);
+    }
+}
+
+/* Before a batch starts: every task loads and the agent exists, so a typo
+ * in the last task does not surface an hour in. */
+static int preflight(corral_ctx *ctx, char **tasks, size_t n_tasks, const char *agent)
+{
+    if (!corral_plugin_find(ctx, CORRAL_PLUGIN_AGENT, agent)) {
+        cli_error("run: agent '%s' is not loaded (see `corral plugins`)", agent);
+        return CLI_UNAVAILABLE;
+    }
+    for (size_t i = 0; i < n_tasks; i++) {
+        struct corral_task *t = NULL;
+        struct corral_call c;
+        corral_call_init(&c, 0);
+        if (corral_task_load(tasks[i], &t, &c) != 0) {
+            cli_error("run: %s", c.message);
+            return CLI_FAIL;
+        }
+        corral_task_free(t);
+    }
+    return CLI_OK;
+}
+
+static void task_label(const char *dir, size_t attempt, size_t attempts, char *buf, size_t cap)
+{
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    const char *b = dir + len;
+    while (b > dir && b[-1] != '/')
+        b--;
+    if (attempts > 1)
+        snprintf(buf, cap, "%.*s#%zu", (int)(len - (size_t)(b - dir)), b, attempt + 1);
+    else
+        snprintf(buf, cap, "%.*s", (int)(len - (size_t)(b - dir)), b);
+}
+
+static long parse_count(const char *opt, const char *v, long max)
+{
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < 1 || n > max) {
+        cli_error("run: %s wants a number from 1 to %ld, got '%s'", opt, max, v);
+        return -1;
+    }
+    return n;
+}
+
 int cli_cmd_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -131,16 +252,27 @@ int cli_cmd_run(int argc, char **argv)
         {"gate-url", required_argument, 0, 'g'},  {"rollout-id", required_argument, 0, 'r'},
         {"out", required_argument, 0, 'o'},       {"keep-sandbox", no_argument, 0, 'K'},
         {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
-        {"install-env", required_argument, 0, 'E'}, {0, 0, 0, 0}};
+        {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
+        {"concurrency", required_argument, 0, 'j'}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
-    size_t n_install_env = 0;
+    char **tasks = calloc((size_t)argc, sizeof *tasks);
+    size_t n_install_env = 0, n_tasks = 0;
+    long attempts = 1, concurrency = 1;
     int quiet = cli_globals.quiet, c;
+    if (!tasks)
+        return CLI_FAIL;
+#define USAGE_EXIT(...)                                                                                        \
+    do {                                                                                                       \
+        cli_error(__VA_ARGS__);                                                                                \
+        free(tasks);                                                                                           \
+        return CLI_USAGE;                                                                                      \
+    } while (0)
     optind = 1;
     while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
         switch (c) {
-        case 't': o.task_dir = optarg; break;
+        case 't': tasks[n_tasks++] = optarg; break;
         case 'a': o.agent = optarg; break;
         case 's': o.sandbox = optarg; break;
         case 'm': o.model = optarg; break;
@@ -154,51 +286,59 @@ int cli_cmd_run(int argc, char **argv)
         case 'K': o.keep_sandbox = 1; break;
         case 'L': trainer_listen = optarg; break;
         case 'G': o.gate_listen = optarg; break;
+        case 'A':
+            if ((attempts = parse_count("--attempts", optarg, 100000)) < 0)
+                USAGE_EXIT("run: see corral run --help");
+            break;
+        case 'j':
+            if ((concurrency = parse_count("--concurrency", optarg, 1024)) < 0)
+                USAGE_EXIT("run: see corral run --help");
+            break;
         case 'E':
-            if (!corral_env_name_valid(optarg)) {
-                cli_error("run: --install-env takes the NAME of an environment variable, not a value");
-                return CLI_USAGE;
-            }
-            if (n_install_env + 1 >= sizeof install_env / sizeof install_env[0]) {
-                cli_error("run: too many --install-env");
-                return CLI_USAGE;
-            }
+            if (!corral_env_name_valid(optarg))
+                USAGE_EXIT("run: --install-env takes the NAME of an environment variable, not a value");
+            if (n_install_env + 1 >= sizeof install_env / sizeof install_env[0])
+                USAGE_EXIT("run: too many --install-env");
             install_env[n_install_env++] = optarg;
             break;
         case 'q': quiet = 1; break;
-        default: return CLI_USAGE;
+        default: free(tasks); return CLI_USAGE;
         }
     }
-    if (optind < argc) {
-        cli_error("run: unexpected argument '%s'", argv[optind]);
-        return CLI_USAGE;
-    }
+    if (optind < argc)
+        USAGE_EXIT("run: unexpected argument '%s'", argv[optind]);
     install_env[n_install_env] = NULL;
     o.install_env = n_install_env ? install_env : NULL;
-    if (!o.task_dir || !o.agent) {
-        cli_error("run: --task DIR and --agent NAME are required (see corral run --help)");
-        return CLI_USAGE;
-    }
-    if (o.api_key_env && !corral_env_name_valid(o.api_key_env)) {
-        cli_error("run: --api-key-env takes the NAME of an environment variable, not a key");
-        return CLI_USAGE;
-    }
+    if (!n_tasks || !o.agent)
+        USAGE_EXIT("run: --task DIR and --agent NAME are required (see corral run --help)");
+    if (o.api_key_env && !corral_env_name_valid(o.api_key_env))
+        USAGE_EXIT("run: --api-key-env takes the NAME of an environment variable, not a key");
+    size_t n = n_tasks * (size_t)attempts;
+    if (n > 1 && o.rollout_id)
+        USAGE_EXIT("run: --rollout-id names one rollout; with several, each gets a generated id");
+#undef USAGE_EXIT
     int code;
     corral_ctx *ctx = cli_open(&code);
-    if (!ctx)
+    if (!ctx) {
+        free(tasks);
         return code;
+    }
+    if (n > 1 && (code = preflight(ctx, tasks, n_tasks, o.agent)) != CLI_OK) {
+        corral_close(ctx);
+        free(tasks);
+        return code;
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     o.cancel = &stop_requested;
-    if (!quiet)
-        o.progress = print_progress;
 
     corral_gate *gate = NULL;
     char sock[128];
     if (o.model && strcmp(o.model, "trainer") == 0 && start_trainer_gate(trainer_listen, sock, sizeof sock, &gate)) {
         corral_close(ctx);
+        free(tasks);
         return CLI_USAGE;
     }
     if (gate) {
@@ -206,35 +346,59 @@ int cli_cmd_run(int argc, char **argv)
         o.gate_socket = sock;
     }
 
-    struct corral_call call;
-    corral_call_init(&call, 0);
-    call.cancel = &stop_requested;
-    char *result = NULL;
-    corral_rollout_run(ctx, &o, &result, &call);
-    corral_gate_free(gate);
+    struct corral_rollout_options *each = calloc(n, sizeof *each);
+    struct run_state rs = {.out = out, .n = n, .quiet = quiet, .items = calloc(n, sizeof *rs.items)};
     int rc = CLI_OK;
-    cJSON *j = result ? cJSON_Parse(result) : NULL;
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-    if (!j || !cJSON_IsNull(err))
+    if (!each || !rs.items) {
+        cli_error("run: out of memory");
         rc = CLI_FAIL;
-    if (!quiet && j) {
-        const cJSON *reward = cJSON_GetObjectItemCaseSensitive(j, "reward");
-        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
-        char rbuf[32] = "none";
-        if (cJSON_IsNumber(reward))
-            snprintf(rbuf, sizeof rbuf, "%g", reward->valuedouble);
-        fprintf(stderr, "corral: rollout %s: reward %s%s%s\n",
-                cJSON_GetObjectItemCaseSensitive(j, "rollout_id")->valuestring, rbuf,
-                cJSON_IsString(msg) ? "; error: " : "", cJSON_IsString(msg) ? msg->valuestring : "");
+    } else if (n > 1 && out && !(rs.lines = fopen(out, "w"))) {
+        cli_error("run: cannot write %s", out);
+        rc = CLI_FAIL;
+    } else if (n > 1 && !out) {
+        rs.lines = stdout;
     }
-    if (result) {
-        if (out)
-            rc = write_out(out, result) == 0 ? rc : CLI_FAIL;
-        else
-            puts(result);
+    for (size_t i = 0; rc == CLI_OK && i < n; i++) {
+        each[i] = o;
+        each[i].task_dir = tasks[i / (size_t)attempts];
+        task_label(each[i].task_dir, i % (size_t)attempts, (size_t)attempts, rs.items[i].label,
+                   sizeof rs.items[i].label);
+        if (!quiet) {
+            each[i].progress = n > 1 ? item_progress : print_progress;
+            each[i].progress_ud = &rs.items[i];
+        }
     }
-    cJSON_Delete(j);
-    free(result);
+    if (rc == CLI_OK) {
+        if (!quiet && n > 1)
+            fprintf(stderr, "corral: %zu rollouts (%zu tasks x %ld attempts), %ld at a time\n", n, n_tasks, attempts,
+                    concurrency < (long)n ? concurrency : (long)n);
+        struct corral_batch_options bo = {.struct_size = sizeof bo, .concurrency = (unsigned)concurrency,
+                                          .cancel = &stop_requested, .pretty = n == 1, .on_result = on_result,
+                                          .ud = &rs};
+        struct corral_call call;
+        corral_call_init(&call, 0);
+        int st = corral_batch_run(ctx, each, n, &bo, &call);
+        if (st && st != CORRAL_ECANCELED)
+            cli_error("run: %s", call.message);
+        if (st || rs.errors || rs.write_failed || rs.done < n)
+            rc = CLI_FAIL;
+        if (!quiet && n > 1) {
+            char mean[80] = "";
+            if (rs.rewarded)
+                snprintf(mean, sizeof mean, "; mean reward %.4g over %zu", rs.reward_sum / (double)rs.rewarded,
+                         rs.rewarded);
+            fprintf(stderr, "corral: %zu rollouts: %zu ran (%zu with an error), %zu not started%s\n", n, rs.done,
+                    rs.errors, n - rs.done, mean);
+        }
+    }
+    if (rs.lines && rs.lines != stdout && fclose(rs.lines) != 0 && !rs.write_failed) {
+        cli_error("run: cannot write %s", out);
+        rc = CLI_FAIL;
+    }
+    corral_gate_free(gate);
+    free(rs.items);
+    free(each);
+    free(tasks);
     corral_close(ctx);
     return rc;
 }

@@ -4,6 +4,7 @@
  * registration are released on every path, also when cancelled.
  */
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "agent_install.h"
 #include "agent_spec.h"
+#include "rollout_internal.h"
 #include "internal.h"
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
@@ -185,6 +187,33 @@ static int responder_from_model(struct rollout *r, struct corral_gate_responder 
     return 0;
 }
 
+int crl_rollout_gate_new(const struct corral_rollout_options *o, const char *socket_path, unsigned threads,
+                         corral_gate **out, struct corral_call *call)
+{
+    struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = socket_path,
+                                     .model = o->model_name ? o->model_name : "corral", .threads = threads};
+    char addr[64];
+    if (o->gate_listen) {
+        const char *colon = strrchr(o->gate_listen, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == o->gate_listen || (size_t)(colon - o->gate_listen) >= sizeof addr || *end ||
+            port < 0 || port > 65535)
+            return corral_call_fail(call, CORRAL_EINVAL, "gate listen address '%s' is not ADDR:PORT",
+                                    o->gate_listen);
+        snprintf(addr, sizeof addr, "%.*s", (int)(colon - o->gate_listen), o->gate_listen);
+        go.bind_address = addr;
+        go.port = (uint16_t)port;
+    }
+    int st = corral_gate_new(&go, out, call);
+    if (st) {
+        char why[sizeof call->message];
+        snprintf(why, sizeof why, "%s", call->message);
+        corral_call_fail(call, st, "cannot start the gate: %s", why);
+    }
+    return st;
+}
+
 static int start_gate(struct rollout *r)
 {
     if (!r->spec.uses_model)
@@ -203,24 +232,9 @@ static int start_gate(struct rollout *r)
         snprintf(r->gate_socket, sizeof r->gate_socket, "%s/gate.sock", r->host_dir);
         /* One agent calls this gate, one call at a time: one HTTP thread per
          * listener is enough, and each extra thread costs memory. */
-        struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = r->gate_socket,
-                                         .model = r->o->model_name ? r->o->model_name : "corral", .threads = 1};
-        char addr[64];
-        if (r->o->gate_listen) {
-            const char *colon = strrchr(r->o->gate_listen, ':');
-            char *end = NULL;
-            long port = colon ? strtol(colon + 1, &end, 10) : -1;
-            if (!colon || colon == r->o->gate_listen || (size_t)(colon - r->o->gate_listen) >= sizeof addr ||
-                *end || port < 0 || port > 65535)
-                return fail(r, CORRAL_EINVAL, "infrastructure", "gate", "gate listen address '%s' is not ADDR:PORT",
-                            r->o->gate_listen);
-            snprintf(addr, sizeof addr, "%.*s", (int)(colon - r->o->gate_listen), r->o->gate_listen);
-            go.bind_address = addr;
-            go.port = (uint16_t)port;
-        }
-        st = corral_gate_new(&go, &r->gate, r->call);
+        st = crl_rollout_gate_new(r->o, r->gate_socket, 1, &r->gate, r->call);
         if (st)
-            return fail(r, st, "infrastructure", "gate", "cannot start the gate: %s", r->call->message);
+            return fail(r, st, "infrastructure", "gate", "%s", r->call->message);
         r->own_gate = 1;
     }
     st = corral_gate_register(r->gate, r->id, &resp, r->token, r->call);
@@ -895,8 +909,28 @@ static int prepare(struct rollout *r)
     return 0;
 }
 
-int corral_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, char **result_json,
+int crl_rollout_options_copy(const struct corral_rollout_options *in, struct corral_rollout_options *out,
+                             struct corral_call *call)
+{
+    memset(out, 0, sizeof *out);
+    if (!in || in->struct_size < offsetof(struct corral_rollout_options, install_env))
+        return corral_call_fail(call, CORRAL_EINVAL, "rollout options missing or of unknown struct_size");
+    memcpy(out, in, in->struct_size < sizeof *out ? in->struct_size : sizeof *out);
+    out->struct_size = sizeof *out;
+    return 0;
+}
+
+int corral_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *options, char **result_json,
                        struct corral_call *call)
+{
+    struct corral_rollout_options o;
+    *result_json = NULL;
+    int st = crl_rollout_options_copy(options, &o, call);
+    return st ? st : crl_rollout_run(ctx, &o, 1, result_json, call);
+}
+
+int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int pretty, char **result_json,
+                    struct corral_call *call)
 {
     struct rollout r = {.ctx = ctx, .o = o, .call = call};
     r.t0 = corral_now_ms();
@@ -941,7 +975,7 @@ int corral_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, 
     }
     teardown(&r);
     cJSON_AddNumberToObject(r.timings, "total", (double)(corral_now_ms() - r.t0));
-    *result_json = cJSON_Print(r.result);
+    *result_json = pretty ? cJSON_Print(r.result) : cJSON_PrintUnformatted(r.result);
     cJSON_Delete(r.result);
     crl_agent_spec_free(&r.spec);
     corral_task_free(r.task);

@@ -94,6 +94,37 @@ struct corral_rollout_options {
 int corral_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *options, char **result_json,
                        struct corral_call *call);
 
+/* ---- Batches: many rollouts in one process ------------------------------------- */
+
+/* How a batch runs.  Caller-owned; read during corral_batch_run(). */
+struct corral_batch_options {
+    size_t struct_size;
+    unsigned concurrency;              /* rollouts in flight at once; 0 = 1 */
+    const volatile int *cancel;        /* set to stop: no new rollout starts, running ones
+                                          are cancelled and cleaned up */
+    int pretty;                        /* results as indented JSON; default one line each */
+    /* Called once per rollout that ran, in the order they finish, never two
+     * at once (from the worker thread that ran it): `index` into the
+     * rollouts array, the RolloutResult JSON (owned by the batch, valid
+     * during the call) and corral_rollout_run()'s return value. */
+    void (*on_result)(void *ud, size_t index, const char *result_json, int status);
+    void *ud;
+};
+
+/* Run n rollouts, up to bo->concurrency at a time, on threads of this
+ * process.  Every rollout that calls a model and names no gate of its own
+ * (options.gate NULL) goes through one gate the batch starts (unix socket
+ * in a private temp dir, and options.gate_listen when given) and stops at
+ * the end: those rollouts must agree on model_name, gate_listen and
+ * gate_url (else CORRAL_EINVAL before anything runs).  A rollout's own
+ * `cancel` is replaced by bo->cancel when it has none.
+ * Returns 0 when every rollout ran (whatever its result), CORRAL_ECANCELED
+ * when a cancel left some unstarted (they get no result), or the status of
+ * what kept the batch from starting (bad options, the gate), with a
+ * message in `call`.  The caller owns `rollouts`. */
+int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollouts, size_t n,
+                     const struct corral_batch_options *bo, struct corral_call *call);
+
 #ifdef __cplusplus
 }
 #endif
