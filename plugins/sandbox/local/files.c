@@ -370,6 +370,7 @@ static int run_fop(corral_sbx *sbx, const char *what, const char *path, uint32_t
     }
     free(buf);
     close(mine);
+    data[src ? 1 : 0] = -1; /* closed once: in a threaded host the number is soon someone else's */
     if (xrc)
         kill(a, SIGKILL);
     int st = 0;
