@@ -464,6 +464,87 @@ static void test_concurrent_exec(void **st)
             fail_msg("%s", t[i].msg);
 }
 
+/* Several sandboxes at once from several threads, as a batch of rollouts
+ * drives them: each thread creates its own, writes and reads files and
+ * runs commands in it, then destroys it.  A plugin that shares state
+ * between sandboxes without a lock, or closes an fd twice (in a threaded
+ * host the number is soon another thread's), fails here. */
+struct sbthr {
+    int n;
+    int ok;
+    char msg[1200];
+};
+
+static void *thread_sandbox(void *arg)
+{
+    struct sbthr *t = arg;
+    struct corral_call call;
+    corral_call_init(&call, 300000);
+    struct corral_sandbox_spec spec = { .struct_size = sizeof spec, .image = opt_image, .ttl_s = 600,
+                                        .network = CORRAL_NET_NONE };
+    struct corral_sandbox_create_opts o = { .struct_size = sizeof o, .backend = backend, .rollout = "conformance" };
+    corral_sandbox *sb = NULL;
+    int r = corral_sandbox_create(ctx, &o, &spec, &sb, &call);
+    if (r) {
+        snprintf(t->msg, sizeof t->msg, "thread %d: create: %s", t->n, call.message);
+        return NULL;
+    }
+    t->ok = 1;
+    char path[64], body[256];
+    snprintf(path, sizeof path, "/tmp/conc-%d.txt", t->n);
+    for (int i = 0; i < 6 && t->ok; i++) {
+        int len = snprintf(body, sizeof body, "sandbox of thread %d, round %d\n", t->n, i);
+        char *back = NULL;
+        size_t blen = 0;
+        corral_call_init(&call, 120000);
+        r = corral_sandbox_write_mem(sb, path, body, (size_t)len, 0644, &call);
+        if (!r)
+            r = corral_sandbox_read_mem(sb, path, 4096, &back, &blen, &call);
+        if (r || blen != (size_t)len || memcmp(back, body, blen) != 0) {
+            t->ok = 0;
+            snprintf(t->msg, sizeof t->msg, "thread %d round %d: write/read: rc %d '%.60s' (%.200s)", t->n, i, r,
+                     back ? back : "", call.message);
+        }
+        free(back);
+        const char *argv[] = { "cat", path, NULL };
+        struct corral_exec_request req = { .struct_size = sizeof req, .argv = argv };
+        struct corral_exec_output out = { 0 };
+        corral_call_init(&call, 120000);
+        r = t->ok ? corral_sandbox_run(sb, &req, &out, &call) : 0;
+        if (t->ok && (r || out.res.exit_code != 0 || !out.out.data || strcmp(out.out.data, body) != 0)) {
+            t->ok = 0;
+            snprintf(t->msg, sizeof t->msg, "thread %d round %d: exec: rc %d exit %d '%.60s' (%.200s)", t->n, i, r,
+                     out.res.exit_code, out.out.data ? out.out.data : "", call.message);
+        }
+        corral_exec_output_free(&out);
+    }
+    corral_call_init(&call, 120000);
+    if (corral_sandbox_destroy(sb, &call) != 0 && t->ok) {
+        t->ok = 0;
+        snprintf(t->msg, sizeof t->msg, "thread %d: destroy: %s", t->n, call.message);
+    }
+    corral_sandbox_close(sb);
+    return NULL;
+}
+
+static void test_concurrent_sandboxes(void **st)
+{
+    (void)st;
+    enum { N = 4 };
+    pthread_t th[N];
+    struct sbthr t[N];
+    for (int i = 0; i < N; i++) {
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].n = i + 1;
+        assert_int_equal(pthread_create(&th[i], NULL, thread_sandbox, &t[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++)
+        if (!t[i].ok)
+            fail_msg("%s", t[i].msg);
+}
+
 /* ---- jobs ---- */
 
 static void test_spawn_wait_kill(void **st)
@@ -1083,6 +1164,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_binary_files_and_stdin),
         cmocka_unit_test(test_env_verbatim),
         cmocka_unit_test(test_concurrent_exec),
+        cmocka_unit_test(test_concurrent_sandboxes),
         cmocka_unit_test(test_spawn_wait_kill),
         cmocka_unit_test(test_read_write_files),
         cmocka_unit_test(test_persist_hydrate_gz),
