@@ -17,7 +17,7 @@ static volatile int stop_requested;
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    __atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED); /* read by the batch's threads */
 }
 
 static void help(void)

@@ -35,7 +35,7 @@ static int str_eq(const char *a, const char *b)
 
 static int is_cancelled(const struct batch *b)
 {
-    return b->bo->cancel && *b->bo->cancel;
+    return crl_flag_set(b->bo->cancel);
 }
 
 static void *worker(void *arg)

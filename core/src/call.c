@@ -41,7 +41,7 @@ int64_t corral_call_remaining_ms(const struct corral_call *call)
 
 int corral_call_cancelled(const struct corral_call *call)
 {
-    return call && call->cancel && *call->cancel;
+    return call && crl_flag_set(call->cancel);
 }
 
 const char *corral_strerror(int status)

@@ -15,6 +15,13 @@
 /* ---- strv.c: NULL-terminated string vectors and a growable buffer ---- */
 
 /* A growable NULL-terminated vector of malloc'ed strings. */
+/* A cancel flag (corral_call.cancel and friends) as set by a signal
+ * handler or another thread: read with a relaxed atomic load. */
+static inline int crl_flag_set(const volatile int *flag)
+{
+    return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
+}
+
 struct crl_strv {
     char **v;       /* NULL-terminated (v may be NULL while n == 0) */
     size_t n, cap;

@@ -102,7 +102,7 @@ static void phase_end(struct rollout *r, const char *phase)
 
 static int cancelled(struct rollout *r)
 {
-    return (r->o->cancel && *r->o->cancel) || corral_call_cancelled(r->call);
+    return crl_flag_set(r->o->cancel) || corral_call_cancelled(r->call);
 }
 
 /* The last OUTPUT_KEEP bytes of a capture, as a JSON string. */

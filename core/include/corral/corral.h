@@ -26,7 +26,9 @@ extern "C" {
  * allocates it (usually on the stack) with corral_call_init(). */
 struct corral_call {
     int64_t deadline_ms;            /* monotonic deadline, 0 = none */
-    const volatile int *cancel;     /* when non-NULL and *cancel != 0 the call is cancelled */
+    const volatile int *cancel;     /* when non-NULL and *cancel != 0 the call is cancelled; read with
+                                       a relaxed atomic load: from another thread or a signal handler, set
+                                       it with __atomic_store_n(flag, 1, __ATOMIC_RELAXED) */
     int status;                     /* the last failure recorded, or 0 */
     char message[1024];             /* its message ("" when none) */
 };
