@@ -1074,8 +1074,9 @@ static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char
         *upload_size = 0;
         return MHD_YES;
     }
-    if (up_sleep_ms)
-        usleep((useconds_t)up_sleep_ms * 1000);
+    int sleep_ms = __atomic_load_n(&up_sleep_ms, __ATOMIC_RELAXED); /* set by the test's thread */
+    if (sleep_ms)
+        usleep((useconds_t)sleep_ms * 1000);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     snprintf(up_last_auth, sizeof up_last_auth, "%s", auth ? auth : "");
     const char *body =
@@ -1161,7 +1162,7 @@ static void test_upstream(void **state)
     g = gate_with(&o);
     assert_int_equal(corral_gate_register(g, "slow", &up, tok, &call), 0);
     chat_url(g, "slow", url, sizeof url);
-    up_sleep_ms = 1500;
+    __atomic_store_n(&up_sleep_ms, 1500, __ATOMIC_RELAXED);
     r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 400);
     cJSON *ej = cJSON_Parse(r.body);
@@ -1171,7 +1172,7 @@ static void test_upstream(void **state)
     assert_int_equal(corral_gate_pending(g, NULL), 0);
     corral_gate_free(g);
     usleep(1600 * 1000); /* let the fake finish its sleeping handler */
-    up_sleep_ms = 0;
+    __atomic_store_n(&up_sleep_ms, 0, __ATOMIC_RELAXED);
     MHD_stop_daemon(d);
 
     /* an unreachable upstream: 502 */
