@@ -346,42 +346,54 @@ void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned s
     }
 }
 
+/* Malloc'ed JSON text as a raw cJSON item that takes it over: printed
+ * verbatim, no copy (cJSON allocates with malloc: no cJSON_InitHooks).
+ * A null item when text is NULL or out of memory. */
+static cJSON *raw_take(char *text)
+{
+    cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
+    if (!raw) {
+        free(text);
+        return cJSON_CreateNull();
+    }
+    cJSON_free(raw->valuestring);
+    raw->valuestring = text;
+    return raw;
+}
+
 /* The request body, valid JSON (gate_parse_chat_request checked it), as a
- * raw transcript item that takes over c->buf: printed verbatim, no copy.
- * Nothing reads c->buf once the call is answered. */
+ * raw transcript item that takes over c->buf.  Nothing reads c->buf once
+ * the call is answered. */
 static cJSON *raw_request(struct gate_conn *c)
 {
-    cJSON *raw = c->buf ? cJSON_CreateRaw("") : NULL;
-    if (!raw)
-        return cJSON_CreateNull();
-    cJSON_free(raw->valuestring);
-    raw->valuestring = c->buf; /* malloc'ed like cJSON's own (no cJSON_InitHooks) */
+    cJSON *raw = raw_take(c->buf);
     c->buf = NULL;
     c->len = c->cap = 0;
     return raw;
 }
 
-static void transcript_add_locked(struct gate_conn *c, unsigned status, cJSON *response, const char *error,
-                                  const struct gate_completion *comp)
+/* response: JSON text the entry takes over, or NULL. */
+static void transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
+                                  const struct gate_prepared *p)
 {
     if (!c->rollout) {
-        cJSON_Delete(response);
+        free(response);
         return;
     }
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
     cJSON_AddItemToObject(e, "request", raw_request(c));
-    cJSON_AddItemToObject(e, "response", response ? response : cJSON_CreateNull());
+    cJSON_AddItemToObject(e, "response", raw_take(response));
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
         cJSON_AddStringToObject(e, "error", error);
     cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
     cJSON_AddBoolToObject(e, "stream", c->req.stream);
-    if (comp && comp->token_ids)
-        cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(comp->token_ids, 1));
-    if (comp && comp->logprobs)
-        cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(comp->logprobs, 1));
+    if (p && p->token_ids)
+        cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(p->token_ids, 1));
+    if (p && p->logprobs)
+        cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(p->logprobs, 1));
     cJSON_AddItemToArray(c->rollout->transcript, e);
 }
 
@@ -394,36 +406,30 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
 }
 
-void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_completion *comp)
+void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p)
 {
-    if (comp->is_error) {
-        gate_fail_locked(g, c, (unsigned)comp->error_status, comp->error_message, comp->error_type, NULL);
+    if (p->is_error) {
+        gate_fail_locked(g, c, (unsigned)p->error_status, p->error_message, p->error_type, NULL);
         return;
     }
     char cid[48];
     snprintf(cid, sizeof cid, "chatcmpl-%s", c->id);
-    const char *model = c->req.model ? c->req.model : g->model;
-    long long created = (long long)time(NULL);
-    cJSON *obj = gate_render_object(comp, cid, model, created);
-    char *body;
-    size_t len = 0;
-    const char *type;
-    if (c->req.stream) {
-        body = gate_render_sse(comp, cid, model, created, c->req.include_usage, &len);
-        type = "text/event-stream";
-    } else {
-        body = obj ? cJSON_PrintUnformatted(obj) : NULL;
-        len = body ? strlen(body) : 0;
-        type = "application/json";
-    }
+    struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
+                                 .created = (long long)time(NULL), .stream = c->req.stream,
+                                 .include_usage = c->req.include_usage};
+    char *json, *body = NULL;
+    size_t json_len, len = 0;
+    int rc = gate_render_answer(p, &v, &json, &json_len, &body, &len);
+    if (rc == 0 && !c->req.stream && (body = malloc(json_len + 1)))
+        memcpy(body, json, (len = json_len) + 1); /* one for the agent, one for the transcript */
     if (!body) {
-        cJSON_Delete(obj);
+        free(json);
         gate_fail_locked(g, c, 500, "corral gate: out of memory rendering the answer", "invalid_request_error",
                          NULL);
         return;
     }
-    transcript_add_locked(c, 200, obj, NULL, comp);
-    gate_complete_locked(g, c, 200, body, len, type);
+    transcript_add_locked(c, 200, json, NULL, p);
+    gate_complete_locked(g, c, 200, body, len, c->req.stream ? "text/event-stream" : "application/json");
 }
 
 void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c)
@@ -1033,19 +1039,26 @@ int gate_deliver(struct corral_gate *g, const char *request_id, const char *json
                  size_t errlen)
 {
     struct gate_completion comp;
+    struct gate_prepared p;
     if (gate_completion_from_text(json, len, &comp, err, errlen) != 0)
         return CORRAL_EINVAL;
+    int rc = gate_prepare(&comp, &p);
+    gate_completion_clear(&comp);
+    if (rc) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
     pthread_mutex_lock(&g->lock);
     struct gate_conn *c = gate_pending_find_locked(g, request_id);
     if (!c || (c->state != GS_CLAIMED && c->state != GS_QUEUED)) {
         pthread_mutex_unlock(&g->lock);
-        gate_completion_clear(&comp);
+        gate_prepared_clear(&p);
         snprintf(err, errlen, "no pending request with that id (answered, expired or unregistered)");
         return CORRAL_ENOTFOUND;
     }
-    gate_answer_locked(g, c, &comp);
+    gate_answer_locked(g, c, &p);
     gate_unlock(g);
-    gate_completion_clear(&comp);
+    gate_prepared_clear(&p);
     return 0;
 }
 

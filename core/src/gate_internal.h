@@ -58,7 +58,7 @@ int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_reque
 void gate_chat_request_clear(struct gate_chat_request *r);
 
 struct gate_tool_call {
-    char *id;
+    char *id;              /* NULL: the response gave none; each answer gets a fresh "call_<hex>" */
     char *name;
     char *arguments;       /* JSON text */
 };
@@ -86,16 +86,70 @@ int gate_completion_from_json(const cJSON *in, struct gate_completion *out, char
 int gate_completion_from_text(const char *text, size_t len, struct gate_completion *out,
                               char *err, size_t errlen);
 void gate_completion_clear(struct gate_completion *c);
-
-/* The chat.completion object the agent gets (non-stream form).  Caller
- * owns the result. */
-cJSON *gate_render_object(const struct gate_completion *c, const char *id, const char *model,
-                          long long created);
-/* The SSE body ("data: {...}\n\n" ... "data: [DONE]\n\n").  Caller frees. */
-char *gate_render_sse(const struct gate_completion *c, const char *id, const char *model,
-                      long long created, int include_usage, size_t *len_out);
 /* {"error":{"message":..,"type":..,"code":..}} as text.  Caller frees. */
 char *gate_error_body(const char *message, const char *type, const char *code);
+
+/* ---- rendering answers (gate_render.c) ------------------------------------ */
+
+/* What differs between two answers of the same response; everything else
+ * is rendered once, into a template. */
+enum gate_hole {
+    GATE_HOLE_ID,          /* "chatcmpl-..." as a JSON string */
+    GATE_HOLE_CREATED,     /* the Unix time in digits */
+    GATE_HOLE_MODEL,       /* the model as a JSON string */
+    GATE_HOLE_CHUNK,       /* an SSE event's envelope up to "choices": (id, created, model) */
+    GATE_HOLE_CALL_ID,     /* the arg-th fresh tool-call id, as a JSON string */
+    GATE_HOLE_NONE         /* literal text */
+};
+
+struct gate_part {
+    uint32_t off, len;     /* GATE_HOLE_NONE: text[off..off+len) */
+    uint16_t hole;         /* enum gate_hole */
+    uint16_t usage_only;   /* only when the agent asked for the usage chunk */
+    uint32_t arg;          /* GATE_HOLE_CALL_ID: which fresh id */
+};
+
+struct gate_tmpl {
+    char *text;
+    struct gate_part *parts;
+    size_t n;
+};
+
+/* A response rendered as far as it can be before a call: the
+ * chat.completion object and the SSE stream as templates.  Immutable once
+ * made, so any number of calls may render it at once. */
+struct gate_prepared {
+    int is_error;          /* answer with gate_fail_locked() and these: */
+    int error_status;
+    char *error_message;
+    char *error_type;
+    struct gate_tmpl json; /* the chat.completion object */
+    struct gate_tmpl sse;  /* "data: {...}\n\n" ... "data: [DONE]\n\n" */
+    size_t n_fresh_ids;    /* tool calls without an id of their own */
+    cJSON *token_ids;      /* owned, for the transcript, or NULL */
+    cJSON *logprobs;       /* owned, for the transcript, or NULL */
+};
+
+/* Render c into out; takes c's token_ids and logprobs (the caller still
+ * clears c).  Returns 0 or CORRAL_ENOMEM. */
+int gate_prepare(struct gate_completion *c, struct gate_prepared *out);
+void gate_prepared_clear(struct gate_prepared *p);
+
+/* The per-call values of an answer. */
+struct gate_answer_vars {
+    const char *id;                /* "chatcmpl-..." */
+    const char *model;
+    long long created;
+    int stream, include_usage;     /* the request's */
+    const char *const *call_ids;   /* NULL: fresh random ids; else p->n_fresh_ids ids (tests) */
+};
+
+/* One answer of p (not an error): *json the chat.completion object
+ * (always: the transcript keeps it), and when v->stream *sse the event
+ * stream.  Returns 0, or CORRAL_ENOMEM with nothing allocated.  The
+ * caller frees *json and *sse. */
+int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_vars *v, char **json,
+                       size_t *json_len, char **sse, size_t *sse_len);
 
 /* ---- replay scripts (gate_replay.c) --------------------------------------- */
 
@@ -233,10 +287,10 @@ char *gate_read_file(const char *path, size_t *len, char *err, size_t errlen);
 struct gate_rollout *gate_rollout_find_locked(struct corral_gate *g, const char *id);
 int gate_check_token(const struct corral_gate *g, const char *rollout_id, const char *header);
 void gate_pending_add_locked(struct corral_gate *g, struct gate_conn *c);
-/* Answer chat call c with a completion (rendered per c's stream flag) and
- * record it in the transcript.  Takes c off every list; resumes it if
- * suspended.  extra: optional token_ids/logprobs already in comp. */
-void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_completion *comp);
+/* Answer chat call c with a prepared response (rendered per c's stream
+ * flag) and record it in the transcript.  Takes c off every list; resumes
+ * it if suspended.  p stays the caller's. */
+void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p);
 /* Fail chat call c with a JSON error (recorded in the transcript). */
 void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, const char *message,
                       const char *type, const char *code);

@@ -7,7 +7,7 @@
 
 #include "gate_internal.h"
 
-static void render(const struct gate_completion *c)
+static void render(struct gate_completion *c)
 {
     if (c->is_error) {
         char *b = gate_error_body(c->error_message, c->error_type, NULL);
@@ -16,17 +16,19 @@ static void render(const struct gate_completion *c)
         free(b);
         return;
     }
-    cJSON *o = gate_render_object(c, "id", "m", 1);
-    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-    if (!s)
+    struct gate_prepared p;
+    if (gate_prepare(c, &p) != 0)
         abort();
-    free(s);
-    cJSON_Delete(o);
-    size_t len = 0;
-    char *sse = gate_render_sse(c, "id", "m", 1, 1, &len);
-    if (!sse || len < 14 || strncmp(sse, "data: ", 6) != 0 || strcmp(sse + len - 14, "data: [DONE]\n\n") != 0)
+    struct gate_answer_vars v = {.id = "id", .model = "m", .created = 1, .stream = 1, .include_usage = 1};
+    char *json, *sse;
+    size_t jl, len = 0;
+    if (gate_render_answer(&p, &v, &json, &jl, &sse, &len) != 0)
         abort();
+    if (len < 14 || strncmp(sse, "data: ", 6) != 0 || strcmp(sse + len - 14, "data: [DONE]\n\n") != 0)
+        abort();
+    free(json);
     free(sse);
+    gate_prepared_clear(&p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
