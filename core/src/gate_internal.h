@@ -154,7 +154,7 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
 /* ---- replay scripts (gate_replay.c) --------------------------------------- */
 
 struct gate_replay {
-    cJSON **lines;         /* each a validated response object */
+    struct gate_prepared *lines;   /* each validated and prepared */
     size_t n;
 };
 /* Parse a JSONL script: one response per non-blank line ("#" lines are

@@ -43,22 +43,7 @@ static void replay_submit(struct corral_gate *g, struct gate_rollout *r, struct 
         gate_fail_locked(g, c, 400, m, "invalid_request_error", "replay_exhausted");
         return;
     }
-    struct gate_completion comp;
-    struct gate_prepared p;
-    char err[256];
-    if (gate_completion_from_json(s->script.lines[s->next++], &comp, err, sizeof err) != 0) {
-        gate_fail_locked(g, c, 500, err, "invalid_request_error", "replay_invalid");
-        return;
-    }
-    int rc = gate_prepare(&comp, &p);
-    gate_completion_clear(&comp);
-    if (rc) {
-        gate_fail_locked(g, c, 500, "corral gate: out of memory rendering the answer", "invalid_request_error",
-                         NULL);
-        return;
-    }
-    gate_answer_locked(g, c, &p);
-    gate_prepared_clear(&p);
+    gate_answer_locked(g, c, &s->script.lines[s->next++]);
 }
 
 static void replay_free(void *state)

@@ -552,6 +552,65 @@ static void test_replay_order_and_exhaustion(void **state)
     corral_gate_free(g);
 }
 
+/* A replay line is prepared once at load and answered many times: each
+ * answer still gets its own tool-call ids, the exact SSE framing the CLIs
+ * parse, and the transcript keeps the very object the agent got. */
+static void test_replay_prepared_answers(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    const char *script = "{\"tool_calls\":[{\"name\":\"bash\",\"arguments\":{\"command\":\"ls\"}}]}\n"
+                         "{\"content\":\"h\xc3\xa9llo \\\"q\\\"\\n\\u0001\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n";
+    char tok[2][65], url[2][512], ids[2][64];
+    for (int i = 0; i < 2; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "p%d", i);
+        reg_replay(g, id, script, tok[i]);
+        chat_url(g, id, url[i], sizeof url[i]);
+        struct resp r = http("POST", url[i], tok[i], CHAT, NULL);
+        assert_int_equal(r.status, 200);
+        cJSON *j = cJSON_Parse(r.body);
+        const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
+        const cJSON *tc = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ch, "message"), "tool_calls"), 0);
+        snprintf(ids[i], sizeof ids[i], "%s", cJSON_GetObjectItem(tc, "id")->valuestring);
+        assert_int_equal(strlen(ids[i]), 29); /* call_ and 24 hex */
+        assert_true(strncmp(ids[i], "call_", 5) == 0);
+        cJSON_Delete(j);
+        if (i == 0) { /* the transcript keeps the object as sent */
+            char *t = corral_gate_transcript(g, id);
+            cJSON *tj = cJSON_Parse(t);
+            char *kept = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetArrayItem(tj, 0), "response"));
+            assert_string_equal(kept, r.body);
+            free(kept);
+            cJSON_Delete(tj);
+            free(t);
+        }
+        resp_free(&r);
+    }
+    assert_string_not_equal(ids[0], ids[1]); /* fresh per answer, not per script */
+
+    struct resp r = http("POST", url[0], tok[0], CHAT_STREAM, NULL);
+    assert_int_equal(r.status, 200);
+    char cid[64];
+    long long created = 0;
+    assert_int_equal(sscanf(r.body, "data: {\"id\":\"%63[^\"]\",\"object\":\"chat.completion.chunk\",\"created\":%lld",
+                            cid, &created), 2);
+    char head[256], want[2048];
+    snprintf(head, sizeof head,
+             "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":\"m\",\"choices\":",
+             cid, created);
+    snprintf(want, sizeof want,
+             "%s[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\n"
+             "%s[{\"index\":0,\"delta\":{\"content\":\"h\xc3\xa9llo \\\"q\\\"\\n\\u0001\"}}]}\n\n"
+             "%s[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+             "%s[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\n"
+             "data: [DONE]\n\n",
+             head, head, head, head);
+    assert_string_equal(r.body, want);
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
 /* ---- trainer ------------------------------------------------------------------------- */
 
 struct client_arg {
@@ -1243,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_replay_order_and_exhaustion),
+        cmocka_unit_test(test_replay_prepared_answers),
         cmocka_unit_test(test_trainer_c_api),
         cmocka_unit_test(test_trainer_http_api),
         cmocka_unit_test(test_unregister_pending),
