@@ -645,6 +645,11 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     if (!g)
         return corral_call_fail(call, CORRAL_ENOMEM, "gate: out of memory");
     pthread_mutex_init(&g->lock, NULL);
+    if (gate_scripts_init(&g->scripts) != 0) {
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+        return corral_call_fail(call, CORRAL_ENOMEM, "gate: out of memory");
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -711,15 +716,12 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
         g->auto_spec.upstream_url = g->auto_upstream_url;
         g->auto_spec.upstream_api_key_env = g->auto_upstream_key_env;
         g->auto_spec.upstream_model = g->auto_upstream_model;
-        /* Validate it once now, so a bad spec fails here, not per rollout. */
-        const struct gate_responder_ops *ops;
-        void *state = NULL;
-        if (gate_responder_make(g, &g->auto_spec, &ops, &state, err, sizeof err) != 0) {
+        /* Validate it once now, so a bad spec fails here, not per rollout;
+         * kept until the gate is freed, so its script stays loaded. */
+        if (gate_responder_make(g, &g->auto_spec, &g->auto_ops, &g->auto_state, err, sizeof err) != 0) {
             corral_call_fail(call, CORRAL_EINVAL, "gate: auto_register responder: %s", err);
             goto fail;
         }
-        if (ops->free)
-            ops->free(state);
     }
 
     const char *addr = OPT(bind_address) ? OPT(bind_address) : "127.0.0.1";
@@ -869,6 +871,9 @@ void corral_gate_free(corral_gate *g)
             n = r->next;
             rollout_free(r);
         }
+    if (g->auto_ops && g->auto_ops->free)
+        g->auto_ops->free(g->auto_state);
+    gate_scripts_destroy(&g->scripts); /* every user of a script is gone */
     for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
         for (struct gate_tomb *t = g->tombs[b], *n; t; t = n) {
             n = t->next;

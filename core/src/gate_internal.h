@@ -5,7 +5,9 @@
  * pending list, the trainer queue, the trainer waiters and every
  * gate_conn field marked (L).  MHD callbacks, the timer thread, the
  * upstream thread and API callers all take it; nothing blocks while
- * holding it.
+ * holding it.  Loaded replay scripts have their own lock (gate->scripts,
+ * fields marked (S)), which may be taken under gate->lock, never the
+ * other way round.
  *
  * Lifetime of a call: the MHD access handler allocates a gate_conn per
  * HTTP request (it is MHD's req_cls).  A call that cannot be answered at
@@ -162,6 +164,38 @@ struct gate_replay {
 int gate_replay_parse(const char *text, size_t len, struct gate_replay *out, char *err, size_t errlen);
 void gate_replay_clear(struct gate_replay *r);
 
+/* A loaded script, shared by every rollout of a gate registered with the
+ * same text (by SHA-256), immutable once loaded. */
+struct gate_script {
+    struct gate_script *next;      /* (S) */
+    size_t refs;                   /* (S) */
+    int loading;                   /* (S) being parsed by the thread that added it */
+    int rc;                        /* (S) the parse's result once loaded */
+    char err[256];                 /* (S) its message */
+    unsigned char digest[32];
+    struct gate_scripts *cache;
+    struct gate_replay replay;     /* read-only once loaded */
+};
+
+/* The scripts a gate has loaded.  Its own lock (S), never held while
+ * parsing or while taking gate->lock; it may be taken under gate->lock. */
+struct gate_scripts {
+    pthread_mutex_t lock;
+    pthread_cond_t loaded;
+    struct gate_script *head;      /* (S) */
+};
+int gate_scripts_init(struct gate_scripts *s);
+/* After every script has been released. */
+void gate_scripts_destroy(struct gate_scripts *s);
+/* A reference to the script of text[0..len), parsing it unless this gate
+ * has it already (or waiting for the thread parsing it).  Returns 0, or
+ * the parse's error with its message in err. */
+int gate_script_acquire(struct gate_scripts *s, const char *text, size_t len, struct gate_script **out,
+                        char *err, size_t errlen);
+/* Drop a reference; the last one frees the script.  Any thread, with or
+ * without gate->lock. */
+void gate_script_release(struct gate_script *sc);
+
 /* ---- the gate -------------------------------------------------------------- */
 
 enum gate_conn_kind {
@@ -261,6 +295,9 @@ struct corral_gate {
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
     char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model;
+    const struct gate_responder_ops *auto_ops;   /* the auto responder, checked once and */
+    void *auto_state;                            /* kept so its script stays loaded */
+    struct gate_scripts scripts;       /* replay scripts, shared by content */
     struct gate_listener tcp, unix_l, trainer;
     struct gate_rollout *buckets[GATE_ROLLOUT_BUCKETS];
     struct gate_tomb *tombs[GATE_ROLLOUT_BUCKETS];   /* unregistered ids (auto mode) */

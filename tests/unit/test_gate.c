@@ -15,10 +15,11 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 #include <corral/gate.h>
 
-#include "gate_internal.h" /* test_free_wakes_trainer peeks at the waiter count */
+#include "gate_internal.h" /* some tests peek at the waiter count and the loaded scripts */
 
 /* ---- an HTTP client ------------------------------------------------------------ */
 
@@ -609,6 +610,142 @@ static void test_replay_prepared_answers(void **state)
     assert_string_equal(r.body, want);
     resp_free(&r);
     corral_gate_free(g);
+}
+
+/* The gate's loaded scripts: how many, and the users of the one with text. */
+static size_t scripts_loaded(corral_gate *g, const char *text, size_t *refs)
+{
+    unsigned char want[32];
+    assert_true(EVP_Digest(text, strlen(text), want, NULL, EVP_sha256(), NULL));
+    size_t n = 0;
+    *refs = 0;
+    pthread_mutex_lock(&g->scripts.lock);
+    for (const struct gate_script *sc = g->scripts.head; sc; sc = sc->next, n++)
+        if (memcmp(sc->digest, want, sizeof want) == 0)
+            *refs = sc->refs;
+    pthread_mutex_unlock(&g->scripts.lock);
+    return n;
+}
+
+static void unreg(corral_gate *g, const char *id)
+{
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_unregister(g, id, NULL, &call), 0);
+}
+
+/* Rollouts registered with the same script (inline or from a file) share
+ * one loaded copy, each with its own position; the last one out frees it. */
+static void test_replay_script_shared(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    const char *one = "{\"content\":\"one\"}\n{\"content\":\"two\"}\n", *other = "{\"content\":\"else\"}\n";
+    char path[] = "/tmp/corral-test-replay-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, one, strlen(one)), (ssize_t)strlen(one));
+    close(fd);
+
+    char tok[3][65], url[3][512];
+    reg_replay(g, "a", one, tok[0]);
+    struct corral_gate_responder byfile = {.struct_size = sizeof byfile, .kind = CORRAL_GATE_REPLAY,
+                                           .replay_path = path};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_register(g, "b", &byfile, tok[1], &call), 0);
+    reg_replay(g, "c", other, tok[2]);
+    unlink(path);
+    size_t refs;
+    assert_int_equal(scripts_loaded(g, one, &refs), 2);
+    assert_int_equal(refs, 2);
+
+    const char *want[] = {"one", "one", "two"};
+    const int who[] = {0, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        char id[2] = {(char)('a' + who[i]), 0};
+        chat_url(g, id, url[who[i]], sizeof url[who[i]]);
+        struct resp r = http("POST", url[who[i]], tok[who[i]], CHAT, NULL);
+        assert_int_equal(r.status, 200);
+        char *c = message_content(r.body);
+        assert_string_equal(c, want[i]);
+        free(c);
+        resp_free(&r);
+    }
+
+    unreg(g, "a");
+    assert_int_equal(scripts_loaded(g, one, &refs), 2);
+    assert_int_equal(refs, 1);
+    unreg(g, "b");
+    assert_int_equal(scripts_loaded(g, one, &refs), 1); /* freed with its last user */
+    assert_int_equal(refs, 0);
+    unreg(g, "c");
+    assert_null(g->scripts.head);
+
+    /* a bad script fails every registration and stays loaded for none */
+    struct corral_gate_responder bad = {.struct_size = sizeof bad, .kind = CORRAL_GATE_REPLAY,
+                                        .replay_jsonl = "{\"content\":\"ok\"}\n{\"nope\":1}\n"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(corral_gate_register(g, "bad", &bad, NULL, &call), CORRAL_EINVAL);
+        assert_non_null(strstr(call.message, "line 2"));
+    }
+    assert_null(g->scripts.head);
+    corral_gate_free(g);
+}
+
+#define NSHARE 64
+struct share_arg {
+    corral_gate *g;
+    const char *script;
+    int i, rc;
+};
+
+static void *share_main(void *p)
+{
+    struct share_arg *a = p;
+    char id[16];
+    snprintf(id, sizeof id, "s%d", a->i);
+    struct corral_gate_responder r = {.struct_size = sizeof r, .kind = CORRAL_GATE_REPLAY, .replay_jsonl = a->script};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    a->rc = corral_gate_register(a->g, id, &r, NULL, &call);
+    return NULL;
+}
+
+/* Many rollouts registering one (large) script at once: loaded once. */
+static void test_replay_script_shared_threads(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    const char *line = "{\"content\":\"a line of the script\",\"tool_calls\":[{\"name\":\"bash\",\"arguments\":{}}]}\n";
+    size_t ll = strlen(line), lines = 2000;
+    char *script = malloc(ll * lines + 1);
+    for (size_t i = 0; i < lines; i++)
+        memcpy(script + i * ll, line, ll);
+    script[ll * lines] = 0;
+    struct share_arg args[NSHARE];
+    pthread_t th[NSHARE];
+    for (int i = 0; i < NSHARE; i++) {
+        args[i] = (struct share_arg){.g = g, .script = script, .i = i};
+        assert_int_equal(pthread_create(&th[i], NULL, share_main, &args[i]), 0);
+    }
+    for (int i = 0; i < NSHARE; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].rc, 0);
+    }
+    size_t refs;
+    assert_int_equal(scripts_loaded(g, script, &refs), 1);
+    assert_int_equal(refs, NSHARE);
+    assert_int_equal(g->scripts.head->replay.n, lines);
+    for (int i = 0; i < NSHARE / 2; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        unreg(g, id);
+    }
+    assert_int_equal(scripts_loaded(g, script, &refs), 1);
+    assert_int_equal(refs, NSHARE / 2);
+    free(script);
+    corral_gate_free(g); /* frees the other half's references */
 }
 
 /* ---- trainer ------------------------------------------------------------------------- */
@@ -1258,6 +1395,9 @@ static void test_auto_register(void **state)
     o.secret = secret;
     o.secret_len = sizeof secret;
     corral_gate *g = gate_with(&o);
+    size_t refs;
+    assert_int_equal(scripts_loaded(g, rep.replay_jsonl, &refs), 1); /* loaded once, with the gate */
+    assert_int_equal(refs, 1);
     char tok[65], url[512];
     corral_gate_token(g, "new-one", tok);
     chat_url(g, "new-one", url, sizeof url);
@@ -1288,6 +1428,8 @@ static void test_auto_register(void **state)
     r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
+    assert_int_equal(scripts_loaded(g, rep.replay_jsonl, &refs), 1); /* the gate's, new-one's, other's */
+    assert_int_equal(refs, 3);
     corral_gate_free(g);
 }
 
@@ -1303,6 +1445,8 @@ int main(void)
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_replay_order_and_exhaustion),
         cmocka_unit_test(test_replay_prepared_answers),
+        cmocka_unit_test(test_replay_script_shared),
+        cmocka_unit_test(test_replay_script_shared_threads),
         cmocka_unit_test(test_trainer_c_api),
         cmocka_unit_test(test_trainer_http_api),
         cmocka_unit_test(test_unregister_pending),
