@@ -372,7 +372,9 @@ static cJSON *raw_request(struct gate_conn *c)
     return raw;
 }
 
-/* response: JSON text the entry takes over, or NULL. */
+/* Record call c's outcome in its rollout's transcript (nowhere once the
+ * rollout is unregistered).  Takes over response (JSON text, or NULL) and
+ * c->buf; p (for token ids and logprobs, or NULL) stays the caller's. */
 static void transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
                                   const struct gate_prepared *p)
 {
