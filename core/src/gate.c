@@ -346,42 +346,56 @@ void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned s
     }
 }
 
+/* Malloc'ed JSON text as a raw cJSON item that takes it over: printed
+ * verbatim, no copy (cJSON allocates with malloc: no cJSON_InitHooks).
+ * A null item when text is NULL or out of memory. */
+static cJSON *raw_take(char *text)
+{
+    cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
+    if (!raw) {
+        free(text);
+        return cJSON_CreateNull();
+    }
+    cJSON_free(raw->valuestring);
+    raw->valuestring = text;
+    return raw;
+}
+
 /* The request body, valid JSON (gate_parse_chat_request checked it), as a
- * raw transcript item that takes over c->buf: printed verbatim, no copy.
- * Nothing reads c->buf once the call is answered. */
+ * raw transcript item that takes over c->buf.  Nothing reads c->buf once
+ * the call is answered. */
 static cJSON *raw_request(struct gate_conn *c)
 {
-    cJSON *raw = c->buf ? cJSON_CreateRaw("") : NULL;
-    if (!raw)
-        return cJSON_CreateNull();
-    cJSON_free(raw->valuestring);
-    raw->valuestring = c->buf; /* malloc'ed like cJSON's own (no cJSON_InitHooks) */
+    cJSON *raw = raw_take(c->buf);
     c->buf = NULL;
     c->len = c->cap = 0;
     return raw;
 }
 
-static void transcript_add_locked(struct gate_conn *c, unsigned status, cJSON *response, const char *error,
-                                  const struct gate_completion *comp)
+/* Record call c's outcome in its rollout's transcript (nowhere once the
+ * rollout is unregistered).  Takes over response (JSON text, or NULL) and
+ * c->buf; p (for token ids and logprobs, or NULL) stays the caller's. */
+static void transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
+                                  const struct gate_prepared *p)
 {
     if (!c->rollout) {
-        cJSON_Delete(response);
+        free(response);
         return;
     }
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
     cJSON_AddItemToObject(e, "request", raw_request(c));
-    cJSON_AddItemToObject(e, "response", response ? response : cJSON_CreateNull());
+    cJSON_AddItemToObject(e, "response", raw_take(response));
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
         cJSON_AddStringToObject(e, "error", error);
     cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
     cJSON_AddBoolToObject(e, "stream", c->req.stream);
-    if (comp && comp->token_ids)
-        cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(comp->token_ids, 1));
-    if (comp && comp->logprobs)
-        cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(comp->logprobs, 1));
+    if (p && p->token_ids)
+        cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(p->token_ids, 1));
+    if (p && p->logprobs)
+        cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(p->logprobs, 1));
     cJSON_AddItemToArray(c->rollout->transcript, e);
 }
 
@@ -394,36 +408,30 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
 }
 
-void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_completion *comp)
+void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p)
 {
-    if (comp->is_error) {
-        gate_fail_locked(g, c, (unsigned)comp->error_status, comp->error_message, comp->error_type, NULL);
+    if (p->is_error) {
+        gate_fail_locked(g, c, (unsigned)p->error_status, p->error_message, p->error_type, NULL);
         return;
     }
     char cid[48];
     snprintf(cid, sizeof cid, "chatcmpl-%s", c->id);
-    const char *model = c->req.model ? c->req.model : g->model;
-    long long created = (long long)time(NULL);
-    cJSON *obj = gate_render_object(comp, cid, model, created);
-    char *body;
-    size_t len = 0;
-    const char *type;
-    if (c->req.stream) {
-        body = gate_render_sse(comp, cid, model, created, c->req.include_usage, &len);
-        type = "text/event-stream";
-    } else {
-        body = obj ? cJSON_PrintUnformatted(obj) : NULL;
-        len = body ? strlen(body) : 0;
-        type = "application/json";
-    }
+    struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
+                                 .created = (long long)time(NULL), .stream = c->req.stream,
+                                 .include_usage = c->req.include_usage};
+    char *json, *body = NULL;
+    size_t json_len, len = 0;
+    int rc = gate_render_answer(p, &v, &json, &json_len, &body, &len);
+    if (rc == 0 && !c->req.stream && (body = malloc(json_len + 1)))
+        memcpy(body, json, (len = json_len) + 1); /* one for the agent, one for the transcript */
     if (!body) {
-        cJSON_Delete(obj);
+        free(json);
         gate_fail_locked(g, c, 500, "corral gate: out of memory rendering the answer", "invalid_request_error",
                          NULL);
         return;
     }
-    transcript_add_locked(c, 200, obj, NULL, comp);
-    gate_complete_locked(g, c, 200, body, len, type);
+    transcript_add_locked(c, 200, json, NULL, p);
+    gate_complete_locked(g, c, 200, body, len, c->req.stream ? "text/event-stream" : "application/json");
 }
 
 void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c)
@@ -639,6 +647,11 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     if (!g)
         return corral_call_fail(call, CORRAL_ENOMEM, "gate: out of memory");
     pthread_mutex_init(&g->lock, NULL);
+    if (gate_scripts_init(&g->scripts) != 0) {
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+        return corral_call_fail(call, CORRAL_ENOMEM, "gate: out of memory");
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -705,15 +718,12 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
         g->auto_spec.upstream_url = g->auto_upstream_url;
         g->auto_spec.upstream_api_key_env = g->auto_upstream_key_env;
         g->auto_spec.upstream_model = g->auto_upstream_model;
-        /* Validate it once now, so a bad spec fails here, not per rollout. */
-        const struct gate_responder_ops *ops;
-        void *state = NULL;
-        if (gate_responder_make(g, &g->auto_spec, &ops, &state, err, sizeof err) != 0) {
+        /* Validate it once now, so a bad spec fails here, not per rollout;
+         * kept until the gate is freed, so its script stays loaded. */
+        if (gate_responder_make(g, &g->auto_spec, &g->auto_ops, &g->auto_state, err, sizeof err) != 0) {
             corral_call_fail(call, CORRAL_EINVAL, "gate: auto_register responder: %s", err);
             goto fail;
         }
-        if (ops->free)
-            ops->free(state);
     }
 
     const char *addr = OPT(bind_address) ? OPT(bind_address) : "127.0.0.1";
@@ -863,6 +873,9 @@ void corral_gate_free(corral_gate *g)
             n = r->next;
             rollout_free(r);
         }
+    if (g->auto_ops && g->auto_ops->free)
+        g->auto_ops->free(g->auto_state);
+    gate_scripts_destroy(&g->scripts); /* every user of a script is gone */
     for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
         for (struct gate_tomb *t = g->tombs[b], *n; t; t = n) {
             n = t->next;
@@ -1033,19 +1046,26 @@ int gate_deliver(struct corral_gate *g, const char *request_id, const char *json
                  size_t errlen)
 {
     struct gate_completion comp;
+    struct gate_prepared p;
     if (gate_completion_from_text(json, len, &comp, err, errlen) != 0)
         return CORRAL_EINVAL;
+    int rc = gate_prepare(&comp, &p);
+    gate_completion_clear(&comp);
+    if (rc) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
     pthread_mutex_lock(&g->lock);
     struct gate_conn *c = gate_pending_find_locked(g, request_id);
     if (!c || (c->state != GS_CLAIMED && c->state != GS_QUEUED)) {
         pthread_mutex_unlock(&g->lock);
-        gate_completion_clear(&comp);
+        gate_prepared_clear(&p);
         snprintf(err, errlen, "no pending request with that id (answered, expired or unregistered)");
         return CORRAL_ENOTFOUND;
     }
-    gate_answer_locked(g, c, &comp);
+    gate_answer_locked(g, c, &p);
     gate_unlock(g);
-    gate_completion_clear(&comp);
+    gate_prepared_clear(&p);
     return 0;
 }
 

@@ -5,7 +5,9 @@
  * pending list, the trainer queue, the trainer waiters and every
  * gate_conn field marked (L).  MHD callbacks, the timer thread, the
  * upstream thread and API callers all take it; nothing blocks while
- * holding it.
+ * holding it.  Loaded replay scripts have their own lock (gate->scripts,
+ * fields marked (S)), which may be taken under gate->lock, never the
+ * other way round.
  *
  * Lifetime of a call: the MHD access handler allocates a gate_conn per
  * HTTP request (it is MHD's req_cls).  A call that cannot be answered at
@@ -58,7 +60,7 @@ int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_reque
 void gate_chat_request_clear(struct gate_chat_request *r);
 
 struct gate_tool_call {
-    char *id;
+    char *id;              /* NULL: the response gave none; each answer gets a fresh "call_<hex>" */
     char *name;
     char *arguments;       /* JSON text */
 };
@@ -86,27 +88,113 @@ int gate_completion_from_json(const cJSON *in, struct gate_completion *out, char
 int gate_completion_from_text(const char *text, size_t len, struct gate_completion *out,
                               char *err, size_t errlen);
 void gate_completion_clear(struct gate_completion *c);
-
-/* The chat.completion object the agent gets (non-stream form).  Caller
- * owns the result. */
-cJSON *gate_render_object(const struct gate_completion *c, const char *id, const char *model,
-                          long long created);
-/* The SSE body ("data: {...}\n\n" ... "data: [DONE]\n\n").  Caller frees. */
-char *gate_render_sse(const struct gate_completion *c, const char *id, const char *model,
-                      long long created, int include_usage, size_t *len_out);
 /* {"error":{"message":..,"type":..,"code":..}} as text.  Caller frees. */
 char *gate_error_body(const char *message, const char *type, const char *code);
+
+/* ---- rendering answers (gate_render.c) ------------------------------------ */
+
+/* What differs between two answers of the same response; everything else
+ * is rendered once, into a template. */
+enum gate_hole {
+    GATE_HOLE_ID,          /* "chatcmpl-..." as a JSON string */
+    GATE_HOLE_CREATED,     /* the Unix time in digits */
+    GATE_HOLE_MODEL,       /* the model as a JSON string */
+    GATE_HOLE_CHUNK,       /* an SSE event's envelope up to "choices": (id, created, model) */
+    GATE_HOLE_CALL_ID,     /* the arg-th fresh tool-call id, as a JSON string */
+    GATE_HOLE_NONE         /* literal text */
+};
+
+struct gate_part {
+    uint32_t off, len;     /* GATE_HOLE_NONE: text[off..off+len) */
+    uint16_t hole;         /* enum gate_hole */
+    uint16_t usage_only;   /* only when the agent asked for the usage chunk */
+    uint32_t arg;          /* GATE_HOLE_CALL_ID: which fresh id */
+};
+
+struct gate_tmpl {
+    char *text;
+    struct gate_part *parts;
+    size_t n;
+};
+
+/* A response rendered as far as it can be before a call: the
+ * chat.completion object and the SSE stream as templates.  Immutable once
+ * made, so any number of calls may render it at once. */
+struct gate_prepared {
+    int is_error;          /* answer with gate_fail_locked() and these: */
+    int error_status;
+    char *error_message;
+    char *error_type;
+    struct gate_tmpl json; /* the chat.completion object */
+    struct gate_tmpl sse;  /* "data: {...}\n\n" ... "data: [DONE]\n\n" */
+    size_t n_fresh_ids;    /* tool calls without an id of their own */
+    cJSON *token_ids;      /* owned, for the transcript, or NULL */
+    cJSON *logprobs;       /* owned, for the transcript, or NULL */
+};
+
+/* Render c into out; takes c's token_ids and logprobs (the caller still
+ * clears c).  Returns 0 or CORRAL_ENOMEM. */
+int gate_prepare(struct gate_completion *c, struct gate_prepared *out);
+void gate_prepared_clear(struct gate_prepared *p);
+
+/* The per-call values of an answer. */
+struct gate_answer_vars {
+    const char *id;                /* "chatcmpl-..." */
+    const char *model;
+    long long created;
+    int stream, include_usage;     /* the request's */
+    const char *const *call_ids;   /* NULL: fresh random ids; else p->n_fresh_ids ids (tests) */
+};
+
+/* One answer of p (not an error): *json the chat.completion object
+ * (always: the transcript keeps it), and when v->stream *sse the event
+ * stream.  Returns 0, or CORRAL_ENOMEM with nothing allocated.  The
+ * caller frees *json and *sse. */
+int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_vars *v, char **json,
+                       size_t *json_len, char **sse, size_t *sse_len);
 
 /* ---- replay scripts (gate_replay.c) --------------------------------------- */
 
 struct gate_replay {
-    cJSON **lines;         /* each a validated response object */
+    struct gate_prepared *lines;   /* each validated and prepared */
     size_t n;
 };
 /* Parse a JSONL script: one response per non-blank line ("#" lines are
  * comments).  Returns 0 or CORRAL_EINVAL with the line number in err. */
 int gate_replay_parse(const char *text, size_t len, struct gate_replay *out, char *err, size_t errlen);
 void gate_replay_clear(struct gate_replay *r);
+
+/* A loaded script, shared by every rollout of a gate registered with the
+ * same text (by SHA-256), immutable once loaded. */
+struct gate_script {
+    struct gate_script *next;      /* (S) */
+    size_t refs;                   /* (S) */
+    int loading;                   /* (S) being parsed by the thread that added it */
+    int rc;                        /* (S) the parse's result once loaded */
+    char err[256];                 /* (S) its message */
+    unsigned char digest[32];
+    struct gate_scripts *cache;
+    struct gate_replay replay;     /* read-only once loaded */
+};
+
+/* The scripts a gate has loaded.  Its own lock (S), never held while
+ * parsing or while taking gate->lock; it may be taken under gate->lock. */
+struct gate_scripts {
+    pthread_mutex_t lock;
+    pthread_cond_t loaded;
+    struct gate_script *head;      /* (S) */
+};
+int gate_scripts_init(struct gate_scripts *s);
+/* After every script has been released. */
+void gate_scripts_destroy(struct gate_scripts *s);
+/* A reference to the script of text[0..len), parsing it unless this gate
+ * has it already (or waiting for the thread parsing it).  Returns 0, or
+ * the parse's error with its message in err. */
+int gate_script_acquire(struct gate_scripts *s, const char *text, size_t len, struct gate_script **out,
+                        char *err, size_t errlen);
+/* Drop a reference; the last one frees the script.  Any thread, with or
+ * without gate->lock. */
+void gate_script_release(struct gate_script *sc);
 
 /* ---- the gate -------------------------------------------------------------- */
 
@@ -207,6 +295,9 @@ struct corral_gate {
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
     char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model;
+    const struct gate_responder_ops *auto_ops;   /* the auto responder, checked once and */
+    void *auto_state;                            /* kept so its script stays loaded */
+    struct gate_scripts scripts;       /* replay scripts, shared by content */
     struct gate_listener tcp, unix_l, trainer;
     struct gate_rollout *buckets[GATE_ROLLOUT_BUCKETS];
     struct gate_tomb *tombs[GATE_ROLLOUT_BUCKETS];   /* unregistered ids (auto mode) */
@@ -233,10 +324,10 @@ char *gate_read_file(const char *path, size_t *len, char *err, size_t errlen);
 struct gate_rollout *gate_rollout_find_locked(struct corral_gate *g, const char *id);
 int gate_check_token(const struct corral_gate *g, const char *rollout_id, const char *header);
 void gate_pending_add_locked(struct corral_gate *g, struct gate_conn *c);
-/* Answer chat call c with a completion (rendered per c's stream flag) and
- * record it in the transcript.  Takes c off every list; resumes it if
- * suspended.  extra: optional token_ids/logprobs already in comp. */
-void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_completion *comp);
+/* Answer chat call c with a prepared response (rendered per c's stream
+ * flag) and record it in the transcript.  Takes c off every list; resumes
+ * it if suspended.  p stays the caller's. */
+void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p);
 /* Fail chat call c with a JSON error (recorded in the transcript). */
 void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, const char *message,
                       const char *type, const char *code);

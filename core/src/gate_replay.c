@@ -8,7 +8,9 @@
  * rollout (1-based, counting every request, title requests included) gets
  * the n-th response; request n+1 past the end gets a 400 with code
  * "replay_exhausted".  Every line is validated when the script is loaded,
- * so a bad script fails registration instead of a rollout halfway.
+ * so a bad script fails registration instead of a rollout halfway, and
+ * prepared (gate_render.c) then, so a call only fills in its own id, time
+ * and model.
  *
  * Example:
  *   {"content": "I will create the file."}
@@ -24,9 +26,30 @@
 void gate_replay_clear(struct gate_replay *r)
 {
     for (size_t i = 0; i < r->n; i++)
-        cJSON_Delete(r->lines[i]);
+        gate_prepared_clear(&r->lines[i]);
     free(r->lines);
     memset(r, 0, sizeof *r);
+}
+
+/* One line (s[0..n), not blank) as a prepared answer.  Returns 0, or an
+ * error with its reason in why. */
+static int parse_line(const char *s, size_t n, struct gate_prepared *out, char *why, size_t whylen)
+{
+    cJSON *j = gate_json_parse_exact(s, n);
+    struct gate_completion c;
+    if (!j) {
+        snprintf(why, whylen, "not valid JSON");
+        return CORRAL_EINVAL;
+    }
+    int rc = gate_completion_from_json(j, &c, why, whylen);
+    cJSON_Delete(j);
+    if (rc)
+        return rc;
+    rc = gate_prepare(&c, out);
+    gate_completion_clear(&c);
+    if (rc)
+        snprintf(why, whylen, "out of memory");
+    return rc;
 }
 
 int gate_replay_parse(const char *text, size_t len, struct gate_replay *out, char *err, size_t errlen)
@@ -44,22 +67,10 @@ int gate_replay_parse(const char *text, size_t len, struct gate_replay *out, cha
         p = nl ? nl + 1 : end;
         if (s == le || *s == '#')
             continue;
-        cJSON *j = gate_json_parse_exact(s, (size_t)(le - s));
-        struct gate_completion c;
-        char why[256] = "not valid JSON";
-        if (!j || gate_completion_from_json(j, &c, why, sizeof why) != 0) {
-            if (err && errlen)
-                snprintf(err, errlen, "replay line %zu: %s", lineno, why);
-            cJSON_Delete(j);
-            gate_replay_clear(out);
-            return CORRAL_EINVAL;
-        }
-        gate_completion_clear(&c);
         if (out->n == cap) {
             size_t nc = cap ? cap * 2 : 16;
-            cJSON **l = realloc(out->lines, nc * sizeof *l);
+            struct gate_prepared *l = realloc(out->lines, nc * sizeof *l);
             if (!l) {
-                cJSON_Delete(j);
                 gate_replay_clear(out);
                 if (err && errlen)
                     snprintf(err, errlen, "out of memory");
@@ -68,7 +79,15 @@ int gate_replay_parse(const char *text, size_t len, struct gate_replay *out, cha
             out->lines = l;
             cap = nc;
         }
-        out->lines[out->n++] = j;
+        char why[256];
+        int rc = parse_line(s, (size_t)(le - s), &out->lines[out->n], why, sizeof why);
+        if (rc) {
+            if (err && errlen)
+                snprintf(err, errlen, "replay line %zu: %s", lineno, why);
+            gate_replay_clear(out);
+            return rc;
+        }
+        out->n++;
     }
     if (out->n == 0) {
         if (err && errlen)

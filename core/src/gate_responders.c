@@ -3,7 +3,7 @@
  * one instance per rollout.
  *
  *   trainer   queue the call for corral_gate_next_request() / the trainer API
- *   replay    answer at once from the rollout's own copy of a JSONL script
+ *   replay    answer at once from a JSONL script the gate loaded once (gate_scripts.c)
  *   upstream  hand the call to the upstream thread (gate_upstream.c)
  */
 #include <stdio.h>
@@ -30,27 +30,21 @@ const struct gate_responder_ops gate_trainer_ops = {
 /* ---- replay --------------------------------------------------------------------- */
 
 struct replay_state {
-    struct gate_replay script;
-    size_t next;
+    struct gate_script *script;        /* shared with the gate's other rollouts of it */
+    size_t next;                       /* (L) */
 };
 
 static void replay_submit(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c)
 {
     struct replay_state *s = r->state;
-    if (s->next >= s->script.n) {
+    const struct gate_replay *script = &s->script->replay;
+    if (s->next >= script->n) {
         char m[160];
-        snprintf(m, sizeof m, "corral gate: the replay script has no response left (it has %zu)", s->script.n);
+        snprintf(m, sizeof m, "corral gate: the replay script has no response left (it has %zu)", script->n);
         gate_fail_locked(g, c, 400, m, "invalid_request_error", "replay_exhausted");
         return;
     }
-    struct gate_completion comp;
-    char err[256];
-    if (gate_completion_from_json(s->script.lines[s->next++], &comp, err, sizeof err) != 0) {
-        gate_fail_locked(g, c, 500, err, "invalid_request_error", "replay_invalid");
-        return;
-    }
-    gate_answer_locked(g, c, &comp);
-    gate_completion_clear(&comp);
+    gate_answer_locked(g, c, &script->lines[s->next++]);
 }
 
 static void replay_free(void *state)
@@ -58,7 +52,7 @@ static void replay_free(void *state)
     struct replay_state *s = state;
     if (!s)
         return;
-    gate_replay_clear(&s->script);
+    gate_script_release(s->script);
     free(s);
 }
 
@@ -140,7 +134,7 @@ int gate_responder_make(struct corral_gate *g, const struct corral_gate_responde
             snprintf(err, errlen, "a replay responder needs replay_path or replay_jsonl");
             return CORRAL_EINVAL;
         }
-        int rc = gate_replay_parse(text, len, &s->script, err, errlen);
+        int rc = gate_script_acquire(&g->scripts, text, len, &s->script, err, errlen);
         free(owned);
         if (rc) {
             free(s);

@@ -168,16 +168,24 @@ static void job_finish(struct corral_gate *g, struct up_job *j, CURLcode res)
         snprintf(err, sizeof err, "%s", why);
         fail_status = 502;
     }
+    struct gate_prepared p;
+    memset(&p, 0, sizeof p);
+    if (!fail_status && gate_prepare(&comp, &p) != 0) {
+        snprintf(err, sizeof err, "corral gate: out of memory rendering the answer");
+        fail_status = 500;
+        fail_type = "invalid_request_error";
+    }
+    gate_completion_clear(&comp);
     pthread_mutex_lock(&g->lock);
     struct gate_conn *c = gate_pending_find_locked(g, j->id);
     if (c) {
         if (fail_status)
             gate_fail_locked(g, c, fail_status, err, fail_type, fail_code);
         else
-            gate_answer_locked(g, c, &comp);
+            gate_answer_locked(g, c, &p);
     }
     gate_unlock(g);
-    gate_completion_clear(&comp);
+    gate_prepared_clear(&p);
 }
 
 static void *upstream_main(void *arg)

@@ -1,7 +1,7 @@
 /*
- * The gate's wire formats: parsing the agent's chat request, normalizing a
- * response in any accepted form (gate.h), and rendering it as the
- * chat.completion object or the SSE stream the agent asked for.
+ * The gate's wire formats: parsing the agent's chat request and
+ * normalizing a response in any accepted form (gate.h); gate_render.c
+ * renders what the agent gets.
  *
  * Pure functions of their inputs (no gate state), so the fuzz target can
  * drive them directly.
@@ -242,18 +242,12 @@ static int parse_tool_call(const cJSON *tc, struct gate_tool_call *out, char *er
         seterr(err, errlen, "tool call \"id\" must be a string");
         return -1;
     }
-    if (cJSON_IsString(id) && id->valuestring[0]) {
-        out->id = strdup(id->valuestring);
-    } else {
-        char hex[25];
-        gate_random_hex(hex, 12);
-        out->id = malloc(5 + sizeof hex);
-        if (out->id)
-            snprintf(out->id, 5 + sizeof hex, "call_%s", hex);
-    }
+    /* Without an id of its own it gets a fresh one per answer (gate_render.c). */
+    int own_id = cJSON_IsString(id) && id->valuestring[0];
+    out->id = own_id ? strdup(id->valuestring) : NULL;
     out->name = strdup(name->valuestring);
     out->arguments = argtext;
-    if (!out->id || !out->name || !out->arguments) {
+    if ((own_id && !out->id) || !out->name || !out->arguments) {
         seterr(err, errlen, "out of memory");
         return -1;
     }
@@ -483,198 +477,6 @@ int gate_completion_from_text(const char *text, size_t len, struct gate_completi
     int rc = gate_completion_from_json(j, out, err, errlen);
     cJSON_Delete(j);
     return rc;
-}
-
-static cJSON *usage_object(const struct gate_completion *c)
-{
-    cJSON *u = cJSON_CreateObject();
-    cJSON_AddNumberToObject(u, "prompt_tokens", (double)c->prompt_tokens);
-    cJSON_AddNumberToObject(u, "completion_tokens", (double)c->completion_tokens);
-    cJSON_AddNumberToObject(u, "total_tokens", (double)c->total_tokens);
-    return u;
-}
-
-cJSON *gate_render_object(const struct gate_completion *c, const char *id, const char *model, long long created)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "object", "chat.completion");
-    cJSON_AddNumberToObject(o, "created", (double)created);
-    cJSON_AddStringToObject(o, "model", model);
-    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
-    cJSON *ch = cJSON_CreateObject();
-    cJSON_AddItemToArray(choices, ch);
-    cJSON_AddNumberToObject(ch, "index", 0);
-    cJSON *msg = cJSON_AddObjectToObject(ch, "message");
-    cJSON_AddStringToObject(msg, "role", "assistant");
-    if (c->content)
-        cJSON_AddStringToObject(msg, "content", c->content);
-    else
-        cJSON_AddNullToObject(msg, "content");
-    if (c->reasoning)
-        cJSON_AddStringToObject(msg, "reasoning_content", c->reasoning);
-    if (c->n_tool_calls) {
-        cJSON *tcs = cJSON_AddArrayToObject(msg, "tool_calls");
-        for (size_t i = 0; i < c->n_tool_calls; i++) {
-            cJSON *tc = cJSON_CreateObject();
-            cJSON_AddStringToObject(tc, "id", c->tool_calls[i].id);
-            cJSON_AddStringToObject(tc, "type", "function");
-            cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-            cJSON_AddStringToObject(fn, "name", c->tool_calls[i].name);
-            cJSON_AddStringToObject(fn, "arguments", c->tool_calls[i].arguments);
-            cJSON_AddItemToArray(tcs, tc);
-        }
-    }
-    cJSON_AddStringToObject(ch, "finish_reason", c->finish_reason ? c->finish_reason : "stop");
-    if (c->has_usage)
-        cJSON_AddItemToObject(o, "usage", usage_object(c));
-    return o;
-}
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-/* Every chunk shares its envelope; it is printed once per answer and the
- * deltas are spliced in (cJSON's number printing is the slow part). */
-struct chunk_env {
-    char *head;            /* {"id":..,"object":..,"created":..,"model":..,"choices": */
-    size_t head_len;
-};
-
-static int env_init(struct chunk_env *e, const char *id, const char *model, long long created)
-{
-    cJSON *ids = cJSON_CreateString(id), *ms = cJSON_CreateString(model);
-    char *is = ids ? cJSON_PrintUnformatted(ids) : NULL, *mstr = ms ? cJSON_PrintUnformatted(ms) : NULL;
-    cJSON_Delete(ids);
-    cJSON_Delete(ms);
-    e->head = NULL;
-    if (is && mstr) {
-        size_t n = strlen(is) + strlen(mstr) + 128;
-        e->head = malloc(n);
-        if (e->head)
-            e->head_len = (size_t)snprintf(e->head, n,
-                                           "data: {\"id\":%s,\"object\":\"chat.completion.chunk\",\"created\":%lld,"
-                                           "\"model\":%s,\"choices\":", is, created, mstr);
-    }
-    free(is);
-    free(mstr);
-    return e->head ? 0 : -1;
-}
-
-/* A chunk with one choice whose delta is `delta` (consumed). */
-static void emit_delta(struct sbuf *b, const struct chunk_env *e, cJSON *delta, const char *finish_reason)
-{
-    char *d = delta ? cJSON_PrintUnformatted(delta) : NULL;
-    cJSON_Delete(delta);
-    if (!d) {
-        b->oom = 1;
-        return;
-    }
-    sb_add(b, e->head, e->head_len);
-    sb_add(b, "[{\"index\":0,\"delta\":", 20);
-    sb_add(b, d, strlen(d));
-    free(d);
-    if (finish_reason) {
-        cJSON *fs = cJSON_CreateString(finish_reason);
-        char *f = fs ? cJSON_PrintUnformatted(fs) : NULL;
-        cJSON_Delete(fs);
-        if (!f) {
-            b->oom = 1;
-            return;
-        }
-        sb_add(b, ",\"finish_reason\":", 17);
-        sb_add(b, f, strlen(f));
-        free(f);
-    }
-    sb_add(b, "}]}\n\n", 5);
-}
-
-char *gate_render_sse(const struct gate_completion *c, const char *id, const char *model, long long created,
-                      int include_usage, size_t *len_out)
-{
-    struct sbuf b = {0};
-    struct chunk_env e;
-    if (env_init(&e, id, model, created) != 0)
-        return NULL;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "role", "assistant");
-    emit_delta(&b, &e, d, NULL);
-    if (c->reasoning && c->reasoning[0]) {
-        d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "reasoning_content", c->reasoning);
-        emit_delta(&b, &e, d, NULL);
-    }
-    if (c->content && c->content[0]) {
-        d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "content", c->content);
-        emit_delta(&b, &e, d, NULL);
-    }
-    for (size_t i = 0; i < c->n_tool_calls; i++) {
-        /* The header (index, id, type, name, empty arguments), then the
-         * arguments: the shape both CLIs were measured to accept. */
-        d = cJSON_CreateObject();
-        cJSON *tcs = cJSON_AddArrayToObject(d, "tool_calls");
-        cJSON *tc = cJSON_CreateObject();
-        cJSON_AddItemToArray(tcs, tc);
-        cJSON_AddNumberToObject(tc, "index", (double)i);
-        cJSON_AddStringToObject(tc, "id", c->tool_calls[i].id);
-        cJSON_AddStringToObject(tc, "type", "function");
-        cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-        cJSON_AddStringToObject(fn, "name", c->tool_calls[i].name);
-        cJSON_AddStringToObject(fn, "arguments", "");
-        emit_delta(&b, &e, d, NULL);
-        if (c->tool_calls[i].arguments[0]) {
-            d = cJSON_CreateObject();
-            tcs = cJSON_AddArrayToObject(d, "tool_calls");
-            tc = cJSON_CreateObject();
-            cJSON_AddItemToArray(tcs, tc);
-            cJSON_AddNumberToObject(tc, "index", (double)i);
-            fn = cJSON_AddObjectToObject(tc, "function");
-            cJSON_AddStringToObject(fn, "arguments", c->tool_calls[i].arguments);
-            emit_delta(&b, &e, d, NULL);
-        }
-    }
-    emit_delta(&b, &e, cJSON_CreateObject(), c->finish_reason ? c->finish_reason : "stop");
-    if (include_usage && c->has_usage) {
-        char u[160];
-        int n = snprintf(u, sizeof u,
-                         "[],\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}}\n\n",
-                         c->prompt_tokens, c->completion_tokens, c->total_tokens);
-        sb_add(&b, e.head, e.head_len);
-        sb_add(&b, u, (size_t)n);
-    }
-    free(e.head);
-    sb_add(&b, "data: [DONE]\n\n", 14);
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    *len_out = b.len;
-    return b.p;
 }
 
 char *gate_error_body(const char *message, const char *type, const char *code)

@@ -44,14 +44,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&c, 0, sizeof c);
     c.content = strdup("ok");
     c.finish_reason = strdup("stop");
-    const char *model = req.model ? req.model : "m";
-    cJSON *o = gate_render_object(&c, "id", model, 1);
-    size_t len = 0;
-    char *sse = gate_render_sse(&c, "id", model, 1, req.include_usage, &len);
-    if (!o || !sse || len == 0)
+    struct gate_prepared p;
+    if (gate_prepare(&c, &p) != 0)
+        abort();
+    struct gate_answer_vars v = {.id = "id", .model = req.model ? req.model : "m", .created = 1,
+                                 .stream = req.stream, .include_usage = req.include_usage};
+    char *json, *sse;
+    size_t jl, sl = 0;
+    if (gate_render_answer(&p, &v, &json, &jl, &sse, &sl) != 0 || (req.stream && sl == 0))
+        abort();
+    cJSON *o = cJSON_ParseWithLength(json, jl); /* the request's model, escaped */
+    if (!o)
         abort();
     cJSON_Delete(o);
+    free(json);
     free(sse);
+    gate_prepared_clear(&p);
     gate_completion_clear(&c);
     gate_chat_request_clear(&req);
     return 0;

@@ -15,10 +15,11 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 #include <corral/gate.h>
 
-#include "gate_internal.h" /* test_free_wakes_trainer peeks at the waiter count */
+#include "gate_internal.h" /* some tests peek at the waiter count and the loaded scripts */
 
 /* ---- an HTTP client ------------------------------------------------------------ */
 
@@ -550,6 +551,201 @@ static void test_replay_order_and_exhaustion(void **state)
     assert_int_equal(corral_gate_register(g, "o", &tr, NULL, &call), CORRAL_EEXIST);
     assert_int_equal(corral_gate_register(g, "bad/id", &tr, NULL, &call), CORRAL_EINVAL);
     corral_gate_free(g);
+}
+
+/* A replay line is prepared once at load and answered many times: each
+ * answer still gets its own tool-call ids, the exact SSE framing the CLIs
+ * parse, and the transcript keeps the very object the agent got. */
+static void test_replay_prepared_answers(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    const char *script = "{\"tool_calls\":[{\"name\":\"bash\",\"arguments\":{\"command\":\"ls\"}}]}\n"
+                         "{\"content\":\"h\xc3\xa9llo \\\"q\\\"\\n\\u0001\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n";
+    char tok[2][65], url[2][512], ids[2][64];
+    for (int i = 0; i < 2; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "p%d", i);
+        reg_replay(g, id, script, tok[i]);
+        chat_url(g, id, url[i], sizeof url[i]);
+        struct resp r = http("POST", url[i], tok[i], CHAT, NULL);
+        assert_int_equal(r.status, 200);
+        cJSON *j = cJSON_Parse(r.body);
+        const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
+        const cJSON *tc = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ch, "message"), "tool_calls"), 0);
+        snprintf(ids[i], sizeof ids[i], "%s", cJSON_GetObjectItem(tc, "id")->valuestring);
+        assert_int_equal(strlen(ids[i]), 29); /* call_ and 24 hex */
+        assert_true(strncmp(ids[i], "call_", 5) == 0);
+        cJSON_Delete(j);
+        if (i == 0) { /* the transcript keeps the object as sent */
+            char *t = corral_gate_transcript(g, id);
+            cJSON *tj = cJSON_Parse(t);
+            char *kept = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetArrayItem(tj, 0), "response"));
+            assert_string_equal(kept, r.body);
+            free(kept);
+            cJSON_Delete(tj);
+            free(t);
+        }
+        resp_free(&r);
+    }
+    assert_string_not_equal(ids[0], ids[1]); /* fresh per answer, not per script */
+
+    struct resp r = http("POST", url[0], tok[0], CHAT_STREAM, NULL);
+    assert_int_equal(r.status, 200);
+    char cid[64];
+    long long created = 0;
+    assert_int_equal(sscanf(r.body, "data: {\"id\":\"%63[^\"]\",\"object\":\"chat.completion.chunk\",\"created\":%lld",
+                            cid, &created), 2);
+    char head[256], want[2048];
+    snprintf(head, sizeof head,
+             "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":\"m\",\"choices\":",
+             cid, created);
+    snprintf(want, sizeof want,
+             "%s[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\n"
+             "%s[{\"index\":0,\"delta\":{\"content\":\"h\xc3\xa9llo \\\"q\\\"\\n\\u0001\"}}]}\n\n"
+             "%s[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+             "%s[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}\n\n"
+             "data: [DONE]\n\n",
+             head, head, head, head);
+    assert_string_equal(r.body, want);
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
+/* The gate's loaded scripts: how many, and the users of the one with text. */
+static size_t scripts_loaded(corral_gate *g, const char *text, size_t *refs)
+{
+    unsigned char want[32];
+    assert_true(EVP_Digest(text, strlen(text), want, NULL, EVP_sha256(), NULL));
+    size_t n = 0;
+    *refs = 0;
+    pthread_mutex_lock(&g->scripts.lock);
+    for (const struct gate_script *sc = g->scripts.head; sc; sc = sc->next, n++)
+        if (memcmp(sc->digest, want, sizeof want) == 0)
+            *refs = sc->refs;
+    pthread_mutex_unlock(&g->scripts.lock);
+    return n;
+}
+
+static void unreg(corral_gate *g, const char *id)
+{
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_unregister(g, id, NULL, &call), 0);
+}
+
+/* Rollouts registered with the same script (inline or from a file) share
+ * one loaded copy, each with its own position; the last one out frees it. */
+static void test_replay_script_shared(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    const char *one = "{\"content\":\"one\"}\n{\"content\":\"two\"}\n", *other = "{\"content\":\"else\"}\n";
+    char path[] = "/tmp/corral-test-replay-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, one, strlen(one)), (ssize_t)strlen(one));
+    close(fd);
+
+    char tok[3][65], url[3][512];
+    reg_replay(g, "a", one, tok[0]);
+    struct corral_gate_responder byfile = {.struct_size = sizeof byfile, .kind = CORRAL_GATE_REPLAY,
+                                           .replay_path = path};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_register(g, "b", &byfile, tok[1], &call), 0);
+    reg_replay(g, "c", other, tok[2]);
+    unlink(path);
+    size_t refs;
+    assert_int_equal(scripts_loaded(g, one, &refs), 2);
+    assert_int_equal(refs, 2);
+
+    const char *want[] = {"one", "one", "two"};
+    const int who[] = {0, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        char id[2] = {(char)('a' + who[i]), 0};
+        chat_url(g, id, url[who[i]], sizeof url[who[i]]);
+        struct resp r = http("POST", url[who[i]], tok[who[i]], CHAT, NULL);
+        assert_int_equal(r.status, 200);
+        char *c = message_content(r.body);
+        assert_string_equal(c, want[i]);
+        free(c);
+        resp_free(&r);
+    }
+
+    unreg(g, "a");
+    assert_int_equal(scripts_loaded(g, one, &refs), 2);
+    assert_int_equal(refs, 1);
+    unreg(g, "b");
+    assert_int_equal(scripts_loaded(g, one, &refs), 1); /* freed with its last user */
+    assert_int_equal(refs, 0);
+    unreg(g, "c");
+    assert_null(g->scripts.head);
+
+    /* a bad script fails every registration and stays loaded for none */
+    struct corral_gate_responder bad = {.struct_size = sizeof bad, .kind = CORRAL_GATE_REPLAY,
+                                        .replay_jsonl = "{\"content\":\"ok\"}\n{\"nope\":1}\n"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(corral_gate_register(g, "bad", &bad, NULL, &call), CORRAL_EINVAL);
+        assert_non_null(strstr(call.message, "line 2"));
+    }
+    assert_null(g->scripts.head);
+    corral_gate_free(g);
+}
+
+#define NSHARE 64
+struct share_arg {
+    corral_gate *g;
+    const char *script;
+    int i, rc;
+};
+
+static void *share_main(void *p)
+{
+    struct share_arg *a = p;
+    char id[16];
+    snprintf(id, sizeof id, "s%d", a->i);
+    struct corral_gate_responder r = {.struct_size = sizeof r, .kind = CORRAL_GATE_REPLAY, .replay_jsonl = a->script};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    a->rc = corral_gate_register(a->g, id, &r, NULL, &call);
+    return NULL;
+}
+
+/* Many rollouts registering one (large) script at once: loaded once. */
+static void test_replay_script_shared_threads(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    const char *line = "{\"content\":\"a line of the script\",\"tool_calls\":[{\"name\":\"bash\",\"arguments\":{}}]}\n";
+    size_t ll = strlen(line), lines = 2000;
+    char *script = malloc(ll * lines + 1);
+    for (size_t i = 0; i < lines; i++)
+        memcpy(script + i * ll, line, ll);
+    script[ll * lines] = 0;
+    struct share_arg args[NSHARE];
+    pthread_t th[NSHARE];
+    for (int i = 0; i < NSHARE; i++) {
+        args[i] = (struct share_arg){.g = g, .script = script, .i = i};
+        assert_int_equal(pthread_create(&th[i], NULL, share_main, &args[i]), 0);
+    }
+    for (int i = 0; i < NSHARE; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].rc, 0);
+    }
+    size_t refs;
+    assert_int_equal(scripts_loaded(g, script, &refs), 1);
+    assert_int_equal(refs, NSHARE);
+    assert_int_equal(g->scripts.head->replay.n, lines);
+    for (int i = 0; i < NSHARE / 2; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        unreg(g, id);
+    }
+    assert_int_equal(scripts_loaded(g, script, &refs), 1);
+    assert_int_equal(refs, NSHARE / 2);
+    free(script);
+    corral_gate_free(g); /* frees the other half's references */
 }
 
 /* ---- trainer ------------------------------------------------------------------------- */
@@ -1200,6 +1396,9 @@ static void test_auto_register(void **state)
     o.secret = secret;
     o.secret_len = sizeof secret;
     corral_gate *g = gate_with(&o);
+    size_t refs;
+    assert_int_equal(scripts_loaded(g, rep.replay_jsonl, &refs), 1); /* loaded once, with the gate */
+    assert_int_equal(refs, 1);
     char tok[65], url[512];
     corral_gate_token(g, "new-one", tok);
     chat_url(g, "new-one", url, sizeof url);
@@ -1230,6 +1429,8 @@ static void test_auto_register(void **state)
     r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
+    assert_int_equal(scripts_loaded(g, rep.replay_jsonl, &refs), 1); /* the gate's, new-one's, other's */
+    assert_int_equal(refs, 3);
     corral_gate_free(g);
 }
 
@@ -1244,6 +1445,9 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_replay_order_and_exhaustion),
+        cmocka_unit_test(test_replay_prepared_answers),
+        cmocka_unit_test(test_replay_script_shared),
+        cmocka_unit_test(test_replay_script_shared_threads),
         cmocka_unit_test(test_trainer_c_api),
         cmocka_unit_test(test_trainer_http_api),
         cmocka_unit_test(test_unregister_pending),
