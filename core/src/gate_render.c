@@ -20,35 +20,20 @@
 #include <string.h>
 
 #include "gate_internal.h"
+#include "internal.h"
 
 /* ---- a growing buffer ----------------------------------------------------- */
 
 struct sbuf {
-    char *p;
-    size_t len, cap;
+    struct crl_buf buf;
     int oom;
 };
 
 /* Append s[0..n); on allocation failure set oom and ignore the rest. */
 static void sb_add(struct sbuf *b, const char *s, size_t n)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
+    if (!b->oom && crl_buf_add(&b->buf, s, n) != 0)
+        b->oom = 1;
 }
 
 static void sb_lit(struct sbuf *b, const char *s)
@@ -145,10 +130,10 @@ static void tb_push(struct tb *t, struct gate_part p)
 /* End the open literal part, if it has any text. */
 static void tb_close(struct tb *t)
 {
-    if (t->text.len > t->lit_from)
-        tb_push(t, (struct gate_part){.off = (uint32_t)t->lit_from, .len = (uint32_t)(t->text.len - t->lit_from),
+    if (t->text.buf.len > t->lit_from)
+        tb_push(t, (struct gate_part){.off = (uint32_t)t->lit_from, .len = (uint32_t)(t->text.buf.len - t->lit_from),
                                       .hole = GATE_HOLE_NONE, .usage_only = (uint16_t)t->usage_only});
-    t->lit_from = t->text.len;
+    t->lit_from = t->text.buf.len;
 }
 
 static void tb_hole(struct tb *t, enum gate_hole h, size_t arg)
@@ -169,13 +154,13 @@ static void tb_usage_only(struct tb *t, int on)
 static int tb_finish(struct tb *t, struct gate_tmpl *out)
 {
     tb_close(t);
-    if (t->text.oom || !t->text.p || t->text.len > UINT32_MAX) {
-        free(t->text.p);
+    if (t->text.oom || !t->text.buf.p || t->text.buf.len > UINT32_MAX) {
+        free(t->text.buf.p);
         free(t->parts);
         return -1;
     }
-    char *p = realloc(t->text.p, t->text.len + 1);
-    out->text = p ? p : t->text.p;
+    char *p = realloc(t->text.buf.p, t->text.buf.len + 1);
+    out->text = p ? p : t->text.buf.p;
     struct gate_part *pp = realloc(t->parts, t->n * sizeof *pp);
     out->parts = pp ? pp : t->parts;
     out->n = t->n;
@@ -253,6 +238,19 @@ static void chunk_end(struct tb *t)
     sb_lit(&t->text, "}]}\n\n");
 }
 
+/* One delta chunk {KEY value} with a text value, none for an empty one;
+ * `open` is the delta's opening brace and key. */
+static void text_chunk(struct tb *t, const char *open, const char *value)
+{
+    if (!value || !value[0])
+        return;
+    chunk_start(t);
+    sb_lit(&t->text, open);
+    sb_json_string(&t->text, value);
+    sb_lit(&t->text, "}");
+    chunk_end(t);
+}
+
 /* The role, the reasoning, the content, each tool call as a header (index,
  * id, type, name, empty arguments) then its arguments (the shape both
  * CLIs were measured to accept), the finish reason, the usage when asked
@@ -263,20 +261,8 @@ static void sse_template(struct tb *t, const struct gate_completion *c)
     chunk_start(t);
     sb_lit(b, "{\"role\":\"assistant\"}");
     chunk_end(t);
-    if (c->reasoning && c->reasoning[0]) {
-        chunk_start(t);
-        sb_lit(b, "{\"reasoning_content\":");
-        sb_json_string(b, c->reasoning);
-        sb_lit(b, "}");
-        chunk_end(t);
-    }
-    if (c->content && c->content[0]) {
-        chunk_start(t);
-        sb_lit(b, "{\"content\":");
-        sb_json_string(b, c->content);
-        sb_lit(b, "}");
-        chunk_end(t);
-    }
+    text_chunk(t, "{\"reasoning_content\":", c->reasoning);
+    text_chunk(t, "{\"content\":", c->content);
     size_t fresh = 0;
     for (size_t i = 0; i < c->n_tool_calls; i++) {
         char idx[24];
@@ -413,13 +399,13 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
     size_t off[GATE_HOLE_CALL_ID + 1];
     char created[24];
     snprintf(created, sizeof created, "%lld", v->created);
-    off[GATE_HOLE_ID] = b.len;
+    off[GATE_HOLE_ID] = b.buf.len;
     sb_json_string(&b, v->id);
-    off[GATE_HOLE_CREATED] = b.len;
+    off[GATE_HOLE_CREATED] = b.buf.len;
     sb_lit(&b, created);
-    off[GATE_HOLE_MODEL] = b.len;
+    off[GATE_HOLE_MODEL] = b.buf.len;
     sb_json_string(&b, v->model);
-    off[GATE_HOLE_CHUNK] = b.len;
+    off[GATE_HOLE_CHUNK] = b.buf.len;
     if (v->stream) {
         sb_lit(&b, "data: {\"id\":");
         sb_json_string(&b, v->id);
@@ -429,9 +415,9 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
         sb_json_string(&b, v->model);
         sb_lit(&b, ",\"choices\":");
     }
-    off[GATE_HOLE_CALL_ID] = b.len;
+    off[GATE_HOLE_CALL_ID] = b.buf.len;
     for (size_t i = 0; i < p->n_fresh_ids; i++) {
-        ids[i].n = b.len; /* its start, for now */
+        ids[i].n = b.buf.len; /* its start, for now */
         if (v->call_ids) {
             sb_json_string(&b, v->call_ids[i]);
         } else {
@@ -444,14 +430,14 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
     if (b.oom) {
         if (ids != ids_small)
             free(ids);
-        free(b.p);
+        free(b.buf.p);
         return CORRAL_ENOMEM;
     }
     for (int h = 0; h < GATE_HOLE_CALL_ID; h++)
-        vals[h] = (struct span){b.p + off[h], off[h + 1] - off[h]};
+        vals[h] = (struct span){b.buf.p + off[h], off[h + 1] - off[h]};
     for (size_t i = 0; i < p->n_fresh_ids; i++) {
-        size_t end = i + 1 < p->n_fresh_ids ? ids[i + 1].n : b.len;
-        ids[i] = (struct span){b.p + ids[i].n, end - ids[i].n};
+        size_t end = i + 1 < p->n_fresh_ids ? ids[i + 1].n : b.buf.len;
+        ids[i] = (struct span){b.buf.p + ids[i].n, end - ids[i].n};
     }
     *json = fill(&p->json, vals, ids, 0, json_len);
     if (*json && v->stream && sse && !(*sse = fill(&p->sse, vals, ids, v->include_usage, sse_len))) {
@@ -460,6 +446,6 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
     }
     if (ids != ids_small)
         free(ids);
-    free(b.p);
+    free(b.buf.p);
     return *json ? 0 : CORRAL_ENOMEM;
 }

@@ -418,8 +418,27 @@ static void test_env_verbatim(void **st)
 struct thr {
     int n;
     int ok;
-    char msg[512];
+    char msg[1200];
 };
+
+/* Run fn on N threads at once (thread i gets n = i + 1); fail with the
+ * first thread's message that did not end ok. */
+static void run_threads(void *(*fn)(void *))
+{
+    enum { N = 4 };
+    pthread_t th[N];
+    struct thr t[N];
+    for (int i = 0; i < N; i++) {
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].n = i + 1;
+        assert_int_equal(pthread_create(&th[i], NULL, fn, &t[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++)
+        if (!t[i].ok)
+            fail_msg("%s", t[i].msg);
+}
 
 static void *thread_exec(void *arg)
 {
@@ -449,19 +468,7 @@ static void *thread_exec(void *arg)
 static void test_concurrent_exec(void **st)
 {
     (void)st;
-    enum { N = 4 };
-    pthread_t th[N];
-    struct thr t[N];
-    for (int i = 0; i < N; i++) {
-        memset(&t[i], 0, sizeof t[i]);
-        t[i].n = i + 1;
-        assert_int_equal(pthread_create(&th[i], NULL, thread_exec, &t[i]), 0);
-    }
-    for (int i = 0; i < N; i++)
-        pthread_join(th[i], NULL);
-    for (int i = 0; i < N; i++)
-        if (!t[i].ok)
-            fail_msg("%s", t[i].msg);
+    run_threads(thread_exec);
 }
 
 /* Several sandboxes at once from several threads, as a batch of rollouts
@@ -469,15 +476,9 @@ static void test_concurrent_exec(void **st)
  * runs commands in it, then destroys it.  A plugin that shares state
  * between sandboxes without a lock, or closes an fd twice (in a threaded
  * host the number is soon another thread's), fails here. */
-struct sbthr {
-    int n;
-    int ok;
-    char msg[1200];
-};
-
 static void *thread_sandbox(void *arg)
 {
-    struct sbthr *t = arg;
+    struct thr *t = arg;
     struct corral_call call;
     corral_call_init(&call, 300000);
     struct corral_sandbox_spec spec = { .struct_size = sizeof spec, .image = opt_image, .ttl_s = 600,
@@ -530,19 +531,7 @@ static void *thread_sandbox(void *arg)
 static void test_concurrent_sandboxes(void **st)
 {
     (void)st;
-    enum { N = 4 };
-    pthread_t th[N];
-    struct sbthr t[N];
-    for (int i = 0; i < N; i++) {
-        memset(&t[i], 0, sizeof t[i]);
-        t[i].n = i + 1;
-        assert_int_equal(pthread_create(&th[i], NULL, thread_sandbox, &t[i]), 0);
-    }
-    for (int i = 0; i < N; i++)
-        pthread_join(th[i], NULL);
-    for (int i = 0; i < N; i++)
-        if (!t[i].ok)
-            fail_msg("%s", t[i].msg);
+    run_threads(thread_sandbox);
 }
 
 /* ---- jobs ---- */

@@ -37,3 +37,22 @@ argv_scan_start() {
   ARGV_SCANNER=$!
 }
 argv_scan_stop() { rm -f "$WORK/scanning"; wait "$ARGV_SCANNER"; }
+
+# rollout_backend local|docker SCRIPT: sets BACKEND and SB (the corral run
+# arguments for it), defines gone ID (1 when that sandbox no longer exists),
+# and skips (exit 77; a failure under CORRAL_REQUIRE_BACKENDS) when the
+# backend cannot run here.
+rollout_backend() {
+  BACKEND=$1
+  skip() { if [ -n "${CORRAL_REQUIRE_BACKENDS:-}" ]; then echo "not ok - $*"; exit 1; fi; echo "skipped: $*"; exit 77; }
+  case $BACKEND in
+    local) command -v bwrap >/dev/null || skip "bubblewrap is not installed"
+           SB=(--sandbox local) ;;
+    docker) docker info >/dev/null 2>&1 || skip "no docker daemon"
+            IMAGE=${CORRAL_AGENT_IMAGE:-corral-test/bookworm:1}
+            docker image inspect "$IMAGE" >/dev/null 2>&1 || skip "image $IMAGE missing (tests/docker/make-agent-image.sh)"
+            SB=(--sandbox docker --image "$IMAGE") ;;
+    *) echo "usage: $2 local|docker"; exit 2 ;;
+  esac
+}
+gone() { if [ "$BACKEND" = docker ]; then [ -z "$(docker ps -aq --filter "name=^$1\$")" ]; else ! pgrep -f "$1" >/dev/null; fi; }

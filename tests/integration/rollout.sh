@@ -4,18 +4,7 @@
 #   rollout.sh local | docker
 . "$(dirname "$0")/lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
-BACKEND=${1:-local}
-skip() { if [ -n "${CORRAL_REQUIRE_BACKENDS:-}" ]; then echo "not ok - $*"; exit 1; fi; echo "skipped: $*"; exit 77; }
-case $BACKEND in
-  local) command -v bwrap >/dev/null || skip "bubblewrap is not installed"
-         SB=(--sandbox local) ;;
-  docker) docker info >/dev/null 2>&1 || skip "no docker daemon"
-          IMAGE=${CORRAL_AGENT_IMAGE:-corral-test/bookworm:1}
-          docker image inspect "$IMAGE" >/dev/null 2>&1 || skip "image $IMAGE missing (tests/docker/make-agent-image.sh)"
-          SB=(--sandbox docker --image "$IMAGE") ;;
-  *) echo "usage: rollout.sh local|docker"; exit 2 ;;
-esac
-gone() { if [ "$BACKEND" = docker ]; then [ -z "$(docker ps -aq --filter "name=^$1\$")" ]; else ! pgrep -f "$1" >/dev/null; fi; }
+rollout_backend "${1:-local}" rollout.sh
 EX="$SOURCE_DIR/examples"
 T="$SOURCE_DIR/tests/integration/tasks"
 tool_names() { field "$1" '",".join(e["name"] for e in d["events"] if e["kind"] == "tool_call")'; }
