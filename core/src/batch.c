@@ -5,13 +5,11 @@
  * share one gate, so a rollout in flight costs its own state and not a
  * process, a gate and a copy of every library.
  */
-#include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agent_spec.h"
 #include "internal.h"
@@ -64,45 +62,48 @@ static void *worker(void *arg)
     }
 }
 
-/* 1 when rollout `o` needs the batch's gate: its agent calls a model and
- * it brings no gate of its own.  An unknown agent needs none (its rollout
- * reports that). */
-static int needs_shared_gate(corral_ctx *ctx, const struct corral_rollout_options *o)
+/* 1 when agent `name` calls a model.  An unknown agent does not (its
+ * rollout reports that it is not loaded). */
+static int agent_uses_model(corral_ctx *ctx, const char *name)
 {
-    if (o->gate || !o->agent)
-        return 0;
-    const struct corral_plugin_record *rec = corral_plugin_find(ctx, CORRAL_PLUGIN_AGENT, o->agent);
-    if (!rec)
-        return 0;
+    const struct corral_plugin_record *rec = name ? corral_plugin_find(ctx, CORRAL_PLUGIN_AGENT, name) : NULL;
     struct crl_agent_spec spec;
     char why[256];
-    if (crl_agent_spec_parse(((const struct corral_agent_ops *)rec->desc->ops)->spec_json, &spec, why,
-                             sizeof why) != 0)
+    if (!rec || crl_agent_spec_parse(((const struct corral_agent_ops *)rec->desc->ops)->spec_json, &spec, why,
+                                     sizeof why) != 0)
         return 0;
     int uses = spec.uses_model;
     crl_agent_spec_free(&spec);
     return uses;
 }
 
-/* Copy every rollout's options; start the shared gate when one of them
- * needs it (its socket in a fresh private directory, dir[0] = '\0' when
- * none was made). */
-static int prepare(struct batch *b, const struct corral_rollout_options *in, corral_gate **gate, char *dir,
-                   size_t dir_cap, char *sock, size_t sock_cap, struct corral_call *call)
+/* Copy every rollout's options; start the shared gate (`threads` HTTP
+ * threads per listener) when one of them needs it: its agent calls a model
+ * and it brings no gate of its own. */
+static int prepare(struct batch *b, const struct corral_rollout_options *in, unsigned threads,
+                   struct crl_private_gate *pg, struct corral_call *call)
 {
     const struct corral_rollout_options *first = NULL;
+    const char *agent = NULL; /* the agent asked about last, and its answer: */
+    int uses = 0;             /* a batch usually runs one agent */
     for (size_t i = 0; i < b->n; i++) {
         int st = crl_rollout_options_copy(&in[i], &b->each[i], call);
         if (st)
             return st;
-        if (!needs_shared_gate(b->ctx, &b->each[i]))
+        const struct corral_rollout_options *o = &b->each[i];
+        if (o->gate)
+            continue;
+        if (!str_eq(agent, o->agent)) {
+            agent = o->agent;
+            uses = agent_uses_model(b->ctx, agent);
+        }
+        if (!uses)
             continue;
         b->shared[i] = 1;
         if (!first) {
-            first = &b->each[i];
-        } else if (!str_eq(first->model_name, b->each[i].model_name) ||
-                   !str_eq(first->gate_listen, b->each[i].gate_listen) ||
-                   !str_eq(first->gate_url, b->each[i].gate_url)) {
+            first = o;
+        } else if (!str_eq(first->model_name, o->model_name) || !str_eq(first->gate_listen, o->gate_listen) ||
+                   !str_eq(first->gate_url, o->gate_url)) {
             return corral_call_fail(call, CORRAL_EINVAL,
                                     "batch: rollouts %zu and %zu share a gate but differ in model name, gate "
                                     "listen address or gate URL", (size_t)(first - b->each), i);
@@ -110,23 +111,14 @@ static int prepare(struct batch *b, const struct corral_rollout_options *in, cor
     }
     if (!first)
         return 0;
-    snprintf(dir, dir_cap, "/tmp/corral-batch-XXXXXX");
-    if (!mkdtemp(dir)) {
-        dir[0] = '\0';
-        return corral_call_fail(call, CORRAL_EIO, "batch: cannot create a temporary directory");
-    }
-    chmod(dir, 0711);
-    snprintf(sock, sock_cap, "%s/gate.sock", dir);
-    int st = crl_rollout_gate_new(first, sock, 0, gate, call);
-    if (st)
-        return st;
-    for (size_t i = 0; i < b->n; i++) {
+    int st = crl_private_gate_start(first, threads, pg, call);
+    for (size_t i = 0; !st && i < b->n; i++) {
         if (!b->shared[i])
             continue;
-        b->each[i].gate = *gate;
-        b->each[i].gate_socket = sock;
+        b->each[i].gate = pg->gate;
+        b->each[i].gate_socket = pg->socket;
     }
-    return 0;
+    return st;
 }
 
 int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollouts, size_t n,
@@ -144,18 +136,19 @@ int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollo
         free(b.shared);
         return corral_call_fail(call, CORRAL_ENOMEM, "batch: out of memory");
     }
-    corral_gate *gate = NULL;
-    char dir[64] = "", sock[96] = "";
-    int st = prepare(&b, rollouts, &gate, dir, sizeof dir, sock, sizeof sock, call);
-    for (size_t i = 0; !st && i < n; i++)
-        if (!b.each[i].cancel)
-            b.each[i].cancel = bo->cancel;
-
     size_t workers = bo->concurrency ? bo->concurrency : 1;
     if (workers > BATCH_MAX_CONCURRENCY)
         workers = BATCH_MAX_CONCURRENCY;
     if (workers > n)
         workers = n;
+    /* No more HTTP threads than agents that can call at once (the gate's
+     * own default caps it at the CPUs). */
+    struct crl_private_gate pg = {0};
+    int st = prepare(&b, rollouts, workers < 4 ? (unsigned)workers : 0, &pg, call);
+    for (size_t i = 0; !st && i < n; i++)
+        if (!b.each[i].cancel)
+            b.each[i].cancel = bo->cancel;
+
     pthread_t *th = st ? NULL : calloc(workers, sizeof *th);
     if (!st && !th)
         st = corral_call_fail(call, CORRAL_ENOMEM, "batch: out of memory");
@@ -176,11 +169,7 @@ int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollo
                                   n - b.next, n);
     }
     free(th);
-    corral_gate_free(gate);
-    if (sock[0])
-        unlink(sock);
-    if (dir[0])
-        rmdir(dir);
+    crl_private_gate_stop(&pg);
     free(b.each);
     free(b.shared);
     return st;

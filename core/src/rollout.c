@@ -3,6 +3,7 @@
  * recorded with its phase and class, and the sandbox and the gate
  * registration are released on every path, also when cancelled.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -36,10 +37,10 @@ struct rollout {
     struct crl_agent_spec spec;
     const struct corral_plugin_record *agent;
     corral_gate *gate;
-    int own_gate, registered;
+    int registered;
     char id[64], token[65];
-    char host_dir[PATH_MAX];          /* host temp dir: the gate socket */
-    char gate_socket[PATH_MAX + 16];
+    struct crl_private_gate own_gate; /* when the options name no gate */
+    char gate_socket[PATH_MAX + 16];  /* the gate's socket on the host, "" if none */
     char agent_dir[PATH_MAX];         /* host install dir of the agent, "" if none */
     char run[128], home[160], task_in[160], agent_mount[PATH_MAX];
     char base_url[512];
@@ -187,10 +188,10 @@ static int responder_from_model(struct rollout *r, struct corral_gate_responder 
     return 0;
 }
 
-int crl_rollout_gate_new(const struct corral_rollout_options *o, const char *socket_path, unsigned threads,
-                         corral_gate **out, struct corral_call *call)
+int crl_private_gate_start(const struct corral_rollout_options *o, unsigned threads, struct crl_private_gate *pg,
+                           struct corral_call *call)
 {
-    struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = socket_path,
+    struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = pg->socket,
                                      .model = o->model_name ? o->model_name : "corral", .threads = threads};
     char addr[64];
     if (o->gate_listen) {
@@ -205,13 +206,33 @@ int crl_rollout_gate_new(const struct corral_rollout_options *o, const char *soc
         go.bind_address = addr;
         go.port = (uint16_t)port;
     }
-    int st = corral_gate_new(&go, out, call);
+    snprintf(pg->dir, sizeof pg->dir, "/tmp/corral-gate-XXXXXX");
+    if (!mkdtemp(pg->dir)) {
+        pg->dir[0] = '\0';
+        return corral_call_fail(call, CORRAL_EIO, "cannot create a temporary directory for the gate: %s",
+                                strerror(errno));
+    }
+    chmod(pg->dir, 0711);
+    snprintf(pg->socket, sizeof pg->socket, "%s/gate.sock", pg->dir);
+    int st = corral_gate_new(&go, &pg->gate, call);
     if (st) {
         char why[sizeof call->message];
         snprintf(why, sizeof why, "%s", call->message);
         corral_call_fail(call, st, "cannot start the gate: %s", why);
+        crl_private_gate_stop(pg);
     }
     return st;
+}
+
+void crl_private_gate_stop(struct crl_private_gate *pg)
+{
+    corral_gate_free(pg->gate);
+    pg->gate = NULL;
+    if (pg->dir[0]) {
+        unlink(pg->socket);
+        rmdir(pg->dir);
+    }
+    pg->dir[0] = '\0';
 }
 
 static int start_gate(struct rollout *r)
@@ -229,13 +250,13 @@ static int start_gate(struct rollout *r)
                         "a shared gate needs its unix socket path or a gate URL");
         snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->o->gate_socket ? r->o->gate_socket : "");
     } else {
-        snprintf(r->gate_socket, sizeof r->gate_socket, "%s/gate.sock", r->host_dir);
         /* One agent calls this gate, one call at a time: one HTTP thread per
          * listener is enough, and each extra thread costs memory. */
-        st = crl_rollout_gate_new(r->o, r->gate_socket, 1, &r->gate, r->call);
+        st = crl_private_gate_start(r->o, 1, &r->own_gate, r->call);
         if (st)
             return fail(r, st, "infrastructure", "gate", "%s", r->call->message);
-        r->own_gate = 1;
+        r->gate = r->own_gate.gate;
+        snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->own_gate.socket);
     }
     st = corral_gate_register(r->gate, r->id, &resp, r->token, r->call);
     if (st)
@@ -310,7 +331,7 @@ static int create_sandbox(struct rollout *r)
             } else {
                 mounts[n_mounts++] = (struct corral_mount){forwarder, FORWARD_IN_SANDBOX, 1};
                 /* The socket file itself: the gate may be the rollout's own
-                 * (in host_dir) or a shared one (trainer mode). */
+                 * (in its private dir) or a shared one (trainer mode). */
                 mounts[n_mounts++] = (struct corral_mount){r->gate_socket, GATE_SOCKET_IN_SANDBOX, 0};
             }
         }
@@ -849,14 +870,8 @@ static void teardown(struct rollout *r)
         free(tr);
         r->registered = 0;
     }
-    if (r->own_gate)
-        corral_gate_free(r->gate);
+    crl_private_gate_stop(&r->own_gate);
     r->gate = NULL;
-    if (r->host_dir[0]) {
-        if (r->gate_socket[0] && r->own_gate)
-            unlink(r->gate_socket);
-        rmdir(r->host_dir);
-    }
 }
 
 static void result_init(struct rollout *r)
@@ -900,12 +915,6 @@ static int prepare(struct rollout *r)
     snprintf(r->home, sizeof r->home, "%s/home", r->run);
     snprintf(r->task_in, sizeof r->task_in, "%s/task", r->run);
     snprintf(r->agent_mount, sizeof r->agent_mount, "%s/%s", AGENT_MOUNT_ROOT, r->spec.name);
-    snprintf(r->host_dir, sizeof r->host_dir, "/tmp/corral-gate-XXXXXX");
-    if (!mkdtemp(r->host_dir)) {
-        r->host_dir[0] = '\0';
-        return fail(r, CORRAL_EIO, "infrastructure", "load", "cannot create a temporary directory");
-    }
-    chmod(r->host_dir, 0711);
     return 0;
 }
 

@@ -16,12 +16,22 @@ int crl_rollout_options_copy(const struct corral_rollout_options *in, struct cor
 int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int pretty, char **result_json,
                     struct corral_call *call);
 
-/* Start the gate a rollout (or a batch of rollouts with the same options)
- * talks to: its unix socket at socket_path, o->gate_listen when set,
- * o->model_name as the model it reports, `threads` HTTP threads per
- * listener (0 = the gate's default).  *out is the caller's
- * (corral_gate_free). */
-int crl_rollout_gate_new(const struct corral_rollout_options *o, const char *socket_path, unsigned threads,
-                         corral_gate **out, struct corral_call *call);
+/* A gate of this process for one rollout or a batch: its unix socket in a
+ * fresh private directory under /tmp (mode 0711, so sandbox users reach
+ * the socket and nothing else), o->gate_listen when set, o->model_name as
+ * the model it reports, `threads` HTTP threads per listener (0 = the
+ * gate's default). */
+struct crl_private_gate {
+    corral_gate *gate;                 /* NULL until started */
+    char dir[64];                      /* "" until made */
+    char socket[96];
+};
+
+/* Start *pg (zeroed by the caller).  On failure what was made is undone
+ * and the message in `call` says why.  The caller stops it. */
+int crl_private_gate_start(const struct corral_rollout_options *o, unsigned threads, struct crl_private_gate *pg,
+                           struct corral_call *call);
+/* Free the gate, remove its socket and directory; a no-op on a zeroed one. */
+void crl_private_gate_stop(struct crl_private_gate *pg);
 
 #endif
