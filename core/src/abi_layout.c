@@ -47,6 +47,8 @@ FROZEN(struct corral_host, config_strings, 12 * P);
 FROZEN(struct corral_host, secret, 13 * P);
 FROZEN(struct corral_host, http, 14 * P);
 FROZEN(struct corral_host, http_response_free, 15 * P);
+FROZEN(struct corral_host, archive_extract_at, 16 * P);
+FROZEN(struct corral_host, archive_tree_at, 17 * P);
 
 FROZEN(struct corral_sandbox_ops, caps, P);
 FROZEN(struct corral_sandbox_ops, create, 2 * P);

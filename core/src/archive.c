@@ -7,7 +7,7 @@
  * regular files, directories, symlinks and hardlinks with relative paths
  * free of ".." components; when extracting onto this host, links must
  * also stay inside the target tree. */
-#include "sandbox_internal.h"
+#include "archive_internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -62,14 +62,10 @@ static int walk_depth(const char *path, int depth, int no_dotdot)
     return depth;
 }
 
-/* Check one entry; on refusal returns CORRAL_EPERM with a message.
- * *rel gets the cleaned relative path ("" for the root itself).
- * Names and hardlink targets must always be relative and free of "..";
- * devices, fifos and sockets never pass.  With `strict` (extraction onto
- * this host) symlinks must also stay inside the tree; otherwise (an
- * archive file, or a tree going into a sandbox) a symlink's target is
- * just data, so workspaces with absolute links (venvs) persist fine. */
-static int entry_check(struct archive_entry *e, const char **rel, int strict, struct corral_call *call)
+/* Without `strict` (an archive file, or a tree going into a sandbox) a
+ * symlink's target is just data, so workspaces with absolute links
+ * (venvs) persist fine. */
+int crl_archive_entry_check(struct archive_entry *e, const char **rel, int strict, struct corral_call *call)
 {
     const char *name = archive_entry_pathname(e);
     if (!name || !*name)
@@ -119,92 +115,15 @@ static int aerr(struct archive *a, int code, const char *what, struct corral_cal
     return corral_call_fail(call, code, "%s: %s", what, archive_error_string(a) ? archive_error_string(a) : "error");
 }
 
-static int copy_data(struct archive *in, struct archive *out, struct corral_call *call)
+/* Open the host directory `target` for extraction. */
+static int open_target_dir(const char *target, int *fd, struct corral_call *call)
 {
-    const void *buf;
-    size_t len;
-    la_int64_t off;
-    for (;;) {
-        int r = archive_read_data_block(in, &buf, &len, &off);
-        if (r == ARCHIVE_EOF)
-            return 0;
-        if (r < ARCHIVE_WARN)
-            return aerr(in, CORRAL_EIO, "reading archive data", call);
-        if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN)
-            return aerr(out, CORRAL_EIO, "writing archive data", call);
-        if (corral_call_cancelled(call))
-            return corral_call_fail(call, CORRAL_ECANCELED, "cancelled");
-    }
-}
-
-/* Extract every entry of the opened reader `in` below the canonical
- * directory `root`. */
-static int extract_from(struct archive *in, const char *root, struct corral_call *call)
-{
-    struct archive *out = archive_write_disk_new();
-    if (!out)
-        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                            ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-    int rc = 0;
-    struct archive_entry *e;
-    char full[PATH_MAX];
-    for (;;) {
-        int r = archive_read_next_header(in, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r < ARCHIVE_WARN) {
-            rc = aerr(in, CORRAL_EIO, "reading the archive", call);
-            break;
-        }
-        const char *rel;
-        rc = entry_check(e, &rel, 1, call);
-        if (rc)
-            break;
-        if (!*rel)
-            continue; /* the root itself */
-        if (snprintf(full, sizeof full, "%s/%s", root, rel) >= (int)sizeof full) {
-            rc = corral_call_fail(call, CORRAL_EPERM, "archive path too long: %s", rel);
-            break;
-        }
-        archive_entry_set_pathname(e, full);
-        /* Never let an archive make setuid/setgid/sticky files. */
-        archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
-        const char *hl = archive_entry_hardlink(e);
-        if (hl) {
-            char lfull[PATH_MAX];
-            snprintf(lfull, sizeof lfull, "%s/%s", root, skip_dot_slash(hl));
-            archive_entry_set_hardlink(e, lfull);
-        }
-        r = archive_write_header(out, e);
-        if (r < ARCHIVE_WARN) {
-            rc = aerr(out, CORRAL_EPERM, "extracting", call);
-            break;
-        }
-        if (archive_entry_size(e) > 0 && !hl) {
-            rc = copy_data(in, out, call);
-            if (rc)
-                break;
-        }
-        if (archive_write_finish_entry(out) < ARCHIVE_WARN) {
-            rc = aerr(out, CORRAL_EIO, "extracting", call);
-            break;
-        }
-    }
-    if (archive_write_close(out) < ARCHIVE_WARN && rc == 0)
-        rc = aerr(out, CORRAL_EIO, "finishing extraction", call);
-    archive_write_free(out);
-    return rc;
-}
-
-static int canonical_dir(const char *target, char *root, struct corral_call *call)
-{
-    if (!realpath(target, root))
-        return corral_call_fail(call, CORRAL_ENOTFOUND, "target directory %s: %s", target, strerror(errno));
-    struct stat st;
-    if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
+    *fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd >= 0)
+        return 0;
+    if (errno == ENOTDIR)
         return corral_call_fail(call, CORRAL_EINVAL, "%s is not a directory", target);
-    return 0;
+    return corral_call_fail(call, CORRAL_ENOTFOUND, "target directory %s: %s", target, strerror(errno));
 }
 
 struct src_ud {
@@ -237,44 +156,55 @@ static struct archive *reader_new(void)
     return a;
 }
 
-int corral_archive_extract_safe(const struct corral_source *src, const char *target, struct corral_call *call)
+/* Extract the tar stream src below dirfd. */
+static int extract_source(const struct corral_source *src, int dirfd, int strict, struct corral_call *call)
 {
-    char root[PATH_MAX];
-    int rc = canonical_dir(target, root, call);
-    if (rc)
-        return rc;
     struct archive *in = reader_new();
     struct src_ud *ud = calloc(1, sizeof *ud);
-    if (!in || !ud) {
-        archive_read_free(in);
-        free(ud);
-        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    ud->src = src;
-    if (archive_read_open(in, ud, NULL, src_read_cb, NULL) != ARCHIVE_OK)
+    int rc;
+    if (!in || !ud)
+        rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    else if ((ud->src = src, archive_read_open(in, ud, NULL, src_read_cb, NULL)) != ARCHIVE_OK)
         rc = aerr(in, CORRAL_EIO, "opening the archive", call);
     else
-        rc = extract_from(in, root, call);
+        rc = crl_tree_extract(in, dirfd, strict, call);
     archive_read_free(in);
     free(ud);
     return rc;
 }
 
+int corral_archive_extract_safe(const struct corral_source *src, const char *target, struct corral_call *call)
+{
+    int fd;
+    int rc = open_target_dir(target, &fd, call);
+    if (rc)
+        return rc;
+    rc = extract_source(src, fd, 1, call);
+    close(fd);
+    return rc;
+}
+
 int corral_archive_extract_file(const char *path, const char *target, struct corral_call *call)
 {
-    char root[PATH_MAX];
-    int rc = canonical_dir(target, root, call);
+    int fd;
+    int rc = open_target_dir(target, &fd, call);
     if (rc)
         return rc;
     struct archive *in = reader_new();
     if (!in)
-        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    if (archive_read_open_filename(in, path, COPY_CHUNK) != ARCHIVE_OK)
+        rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    else if (archive_read_open_filename(in, path, COPY_CHUNK) != ARCHIVE_OK)
         rc = aerr(in, CORRAL_ENOTFOUND, path, call);
     else
-        rc = extract_from(in, root, call);
+        rc = crl_tree_extract(in, fd, 1, call);
     archive_read_free(in);
+    close(fd);
     return rc;
+}
+
+int crl_archive_extract_at(int dirfd, const struct corral_source *src, unsigned flags, struct corral_call *call)
+{
+    return extract_source(src, dirfd, (flags & CORRAL_ARCHIVE_STRICT_LINKS) != 0, call);
 }
 
 /* ---- output kinds ---- */
@@ -315,7 +245,7 @@ static int reencode(struct archive *in, struct archive *out, struct corral_call 
             break;
         }
         const char *rel;
-        rc = entry_check(e, &rel, 0, call);
+        rc = crl_archive_entry_check(e, &rel, 0, call);
         if (rc)
             break;
         if (!*rel)
@@ -349,6 +279,7 @@ static int reencode(struct archive *in, struct archive *out, struct corral_call 
 
 struct persist_job {
     int fd;                     /* read end */
+    int dirfd;                  /* OUT_DIR: the directory */
     const char *out;            /* file or directory */
     char tmp[PATH_MAX];
     int kind;
@@ -368,7 +299,7 @@ static void *persist_worker(void *arg)
     if (archive_read_open_fd(in, j->fd, COPY_CHUNK) != ARCHIVE_OK) {
         j->rc = aerr(in, CORRAL_EPROTO, "the sandbox's archive stream", call);
     } else if (j->kind == OUT_DIR) {
-        j->rc = extract_from(in, j->out, call);
+        j->rc = crl_tree_extract(in, j->dirfd, 1, call);
     } else {
         struct archive *w = archive_write_new();
         archive_write_set_format_pax_restricted(w);
@@ -428,6 +359,13 @@ static int fd_sink_write(void *ud, const void *buf, size_t len)
     return 0;
 }
 
+static void persist_job_free(struct persist_job *j)
+{
+    if (j->dirfd >= 0)
+        close(j->dirfd);
+    free(j);
+}
+
 int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out, struct corral_call *call)
 {
     struct persist_job *j = calloc(1, sizeof *j);
@@ -435,23 +373,22 @@ int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out,
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     corral_call_init(&j->call, 0);
     j->kind = out_kind(out);
-    char root[PATH_MAX];
     int rc = 0;
+    j->dirfd = -1;
+    j->out = out;
     if (j->kind == OUT_DIR) {
         if (mkdir(out, 0755) != 0 && errno != EEXIST)
             rc = corral_call_fail(call, CORRAL_EIO, "cannot create %s: %s", out, strerror(errno));
         else
-            rc = canonical_dir(out, root, call);
-        j->out = root;
+            rc = open_target_dir(out, &j->dirfd, call);
     } else {
-        j->out = out;
         snprintf(j->tmp, sizeof j->tmp, "%s.part", out);
     }
     int sv[2] = { -1, -1 };
     if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         rc = corral_call_fail(call, CORRAL_EIO, "socketpair: %s", strerror(errno));
     if (rc) {
-        free(j);
+        persist_job_free(j);
         return rc;
     }
     j->fd = sv[1];
@@ -459,7 +396,7 @@ int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out,
     if (pthread_create(&th, NULL, persist_worker, j) != 0) {
         close(sv[0]);
         close(sv[1]);
-        free(j);
+        persist_job_free(j);
         return corral_call_fail(call, CORRAL_EIO, "cannot start a thread");
     }
     struct fd_sink fs = { sv[0] };
@@ -481,22 +418,21 @@ int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out,
         if (rc)
             unlink(j->tmp);
     }
-    free(j);
+    persist_job_free(j);
     return rc;
 }
 
-/* ---- hydrate: local file/dir -> re-encoded tar, pulled by the plugin ---- */
+/* ---- tar streams made on demand: from an archive file or a directory ---- */
 
-struct hydrate_src {
-    struct archive *in;         /* file reader, or NULL for a directory */
-    struct archive *disk;       /* directory reader */
+struct tar_src {
+    struct archive *in;         /* archive file reader, or NULL for a directory */
+    struct crl_tree_walk *walk; /* directory walk */
+    struct archive_entry *entry; /* the walk's current entry */
     struct archive *out;        /* pax writer into pending */
-    char root[PATH_MAX];
-    size_t root_len;
     char *pending;
     size_t plen, poff, pcap;
     int in_entry;               /* data of the current entry still to copy */
-    int fd;                     /* the current disk file */
+    int fd;                     /* the current file of the walk */
     int finished;
     int rc;
     struct corral_call *call;   /* points at pcall */
@@ -506,7 +442,7 @@ struct hydrate_src {
 
 static la_ssize_t pending_write(struct archive *a, void *ud, const void *buf, size_t len)
 {
-    struct hydrate_src *h = ud;
+    struct tar_src *h = ud;
     if (h->plen + len > h->pcap) {
         size_t nc = h->pcap ? h->pcap : 65536;
         while (nc < h->plen + len)
@@ -524,8 +460,33 @@ static la_ssize_t pending_write(struct archive *a, void *ud, const void *buf, si
     return (la_ssize_t)len;
 }
 
+/* The next checked entry of the input into *e, or 0 at its end. */
+static int tar_src_next(struct tar_src *h, struct archive_entry **e, const char **rel)
+{
+    struct corral_call *call = h->call;
+    for (;;) {
+        if (h->in) {
+            int r = archive_read_next_header(h->in, e);
+            if (r == ARCHIVE_EOF)
+                return 0;
+            if (r < ARCHIVE_WARN)
+                return aerr(h->in, CORRAL_EIO, "reading the input archive", call);
+        } else {
+            int r = crl_tree_walk_next(h->walk, h->entry, &h->fd, call);
+            if (r <= 0)
+                return r;
+            *e = h->entry;
+        }
+        int rc = crl_archive_entry_check(*e, rel, 0, call);
+        if (rc)
+            return rc;
+        if (**rel)
+            return 1;
+    }
+}
+
 /* Produce the next piece of the tar into pending. */
-static int hydrate_step(struct hydrate_src *h)
+static int tar_src_step(struct tar_src *h)
 {
     struct corral_call *call = h->call;
     if (h->in_entry) {
@@ -539,98 +500,43 @@ static int hydrate_step(struct hydrate_src *h)
                          : corral_call_fail(call, CORRAL_EIO, "read: %s", strerror(errno));
         if (n == 0) {
             h->in_entry = 0;
-            if (h->fd >= 0) {
-                close(h->fd);
-                h->fd = -1;
-            }
             return 0;
         }
         if (archive_write_data(h->out, h->buf, (size_t)n) < 0)
             return aerr(h->out, CORRAL_EIO, "encoding the archive", call);
         return 0;
     }
-    struct archive_entry *e = NULL;
-    int r;
-    const char *rel = NULL;
-    if (h->in) {
-        r = archive_read_next_header(h->in, &e);
-        if (r == ARCHIVE_EOF)
-            goto done;
-        if (r < ARCHIVE_WARN)
-            return aerr(h->in, CORRAL_EIO, "reading the input archive", call);
-        int rc = entry_check(e, &rel, 0, call);
-        if (rc)
-            return rc;
-        if (!*rel)
-            return 0;
-        archive_entry_set_pathname(e, rel);
-    } else {
-        e = archive_entry_new();
-        r = archive_read_next_header2(h->disk, e);
-        if (r == ARCHIVE_EOF) {
-            archive_entry_free(e);
-            goto done;
-        }
-        if (r < ARCHIVE_WARN) {
-            archive_entry_free(e);
-            return aerr(h->disk, CORRAL_EIO, "reading the input directory", call);
-        }
-        archive_read_disk_descend(h->disk);
-        const char *src = archive_entry_sourcepath(e);
-        if (!src)
-            src = archive_entry_pathname(e);
-        const char *p = src + (strncmp(src, h->root, h->root_len) == 0 ? h->root_len : 0);
-        while (*p == '/')
-            p++;
-        if (!*p) {
-            archive_entry_free(e);
-            return 0;
-        }
-        char relbuf[PATH_MAX];
-        snprintf(relbuf, sizeof relbuf, "%s", p);
-        archive_entry_set_pathname(e, relbuf);
-        int rc = entry_check(e, &rel, 0, call);
-        if (rc) {
-            archive_entry_free(e);
-            return rc;
-        }
-        if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-            h->fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            if (h->fd < 0) {
-                archive_entry_free(e);
-                return corral_call_fail(call, CORRAL_EIO, "open %s: %s", src, strerror(errno));
-            }
-        }
-        archive_entry_set_uid(e, 0);
-        archive_entry_set_gid(e, 0);
-        archive_entry_set_uname(e, NULL);
-        archive_entry_set_gname(e, NULL);
+    if (h->fd >= 0) {
+        close(h->fd);
+        h->fd = -1;
     }
+    struct archive_entry *e = NULL;
+    const char *rel = NULL;
+    int r = tar_src_next(h, &e, &rel);
+    if (r < 0)
+        return r;
+    if (r == 0) {
+        if (archive_write_close(h->out) != ARCHIVE_OK)
+            return aerr(h->out, CORRAL_EIO, "finishing the archive", call);
+        h->finished = 1;
+        return 0;
+    }
+    archive_entry_set_pathname(e, rel);
     archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
-    r = archive_write_header(h->out, e);
-    int has_data = archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
-                   !archive_entry_hardlink(e);
-    if (!h->in)
-        archive_entry_free(e);
-    if (r < ARCHIVE_WARN)
+    if (archive_write_header(h->out, e) < ARCHIVE_WARN)
         return aerr(h->out, CORRAL_EIO, "encoding the archive", call);
-    h->in_entry = has_data;
-    return 0;
-done:
-    if (archive_write_close(h->out) != ARCHIVE_OK)
-        return aerr(h->out, CORRAL_EIO, "finishing the archive", call);
-    h->finished = 1;
+    h->in_entry = archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 && !archive_entry_hardlink(e);
     return 0;
 }
 
-static long hydrate_read(void *ud, void *buf, size_t cap)
+static long tar_src_read(void *ud, void *buf, size_t cap)
 {
-    struct hydrate_src *h = ud;
+    struct tar_src *h = ud;
     if (h->rc)
         return h->rc;
     while (h->poff == h->plen && !h->finished) {
         h->poff = h->plen = 0;
-        h->rc = hydrate_step(h);
+        h->rc = tar_src_step(h);
         if (h->rc)
             return h->rc;
     }
@@ -642,55 +548,112 @@ static long hydrate_read(void *ud, void *buf, size_t cap)
     return (long)n;
 }
 
-int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call)
+static void tar_src_free(struct tar_src *h)
 {
-    struct stat st;
-    if (stat(in, &st) != 0)
-        return corral_call_fail(call, CORRAL_ENOTFOUND, "%s: %s", in, strerror(errno));
-    struct hydrate_src *h = calloc(1, sizeof *h);
+    if (!h)
+        return;
+    if (h->fd >= 0)
+        close(h->fd);
+    archive_write_free(h->out);
+    if (h->in)
+        archive_read_free(h->in);
+    crl_tree_walk_free(h->walk);
+    archive_entry_free(h->entry);
+    free(h->pending);
+    free(h);
+}
+
+/* A tar stream of the archive file `path` (dirfd < 0) or of the tree
+ * below dirfd (borrowed), its entries checked and re-encoded as pax. */
+static int tar_src_open(const char *path, int dirfd, struct tar_src **out, struct corral_call *call)
+{
+    struct tar_src *h = calloc(1, sizeof *h);
+    *out = NULL;
     if (!h)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     h->fd = -1;
     corral_call_init(&h->pcall, 0);
     h->call = &h->pcall;
     int rc = 0;
-    if (S_ISDIR(st.st_mode)) {
-        if (!realpath(in, h->root)) {
-            free(h);
-            return corral_call_fail(call, CORRAL_EIO, "%s: %s", in, strerror(errno));
-        }
-        h->root_len = strlen(h->root);
-        h->disk = archive_read_disk_new();
-        archive_read_disk_set_symlink_physical(h->disk);
-        archive_read_disk_set_behavior(h->disk, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
-                                                    ARCHIVE_READDISK_NO_FFLAGS);
-        if (archive_read_disk_open(h->disk, h->root) != ARCHIVE_OK)
-            rc = aerr(h->disk, CORRAL_EIO, in, call);
+    if (dirfd >= 0) {
+        if (!(h->entry = archive_entry_new()))
+            rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+        else if ((rc = crl_tree_walk_open(dirfd, &h->walk, h->call)) != 0)
+            rc = corral_call_fail(call, rc, "%s: %s", path, h->pcall.message);
     } else {
         h->in = reader_new();
-        if (archive_read_open_filename(h->in, in, COPY_CHUNK) != ARCHIVE_OK)
-            rc = aerr(h->in, CORRAL_EIO, in, call);
+        if (!h->in)
+            rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+        else if (archive_read_open_filename(h->in, path, COPY_CHUNK) != ARCHIVE_OK)
+            rc = aerr(h->in, CORRAL_EIO, path, call);
     }
-    h->out = archive_write_new();
-    archive_write_set_format_pax_restricted(h->out);
-    archive_write_set_bytes_in_last_block(h->out, 1);
-    if (rc == 0 && archive_write_open(h->out, h, NULL, pending_write, NULL) != ARCHIVE_OK)
-        rc = aerr(h->out, CORRAL_EIO, "encoding the archive", call);
-    if (rc == 0) {
-        struct corral_source src = { .struct_size = sizeof src, .read = hydrate_read, .ud = h, .length = -1 };
-        rc = corral_sandbox_put_archive(sb, dir, &src, call);
-        /* The producer's own error explains a consumer's failure. */
-        if (h->rc)
-            rc = corral_call_fail(call, h->rc, "hydrating %s from %s: %s", dir, in, h->pcall.message);
+    if (!rc) {
+        h->out = archive_write_new();
+        if (!h->out)
+            rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     }
-    if (h->fd >= 0)
-        close(h->fd);
-    archive_write_free(h->out);
-    if (h->in)
-        archive_read_free(h->in);
-    if (h->disk)
-        archive_read_free(h->disk);
-    free(h->pending);
-    free(h);
+    if (!rc) {
+        archive_write_set_format_pax_restricted(h->out);
+        archive_write_set_bytes_in_last_block(h->out, 1);
+        if (archive_write_open(h->out, h, NULL, pending_write, NULL) != ARCHIVE_OK)
+            rc = aerr(h->out, CORRAL_EIO, "encoding the archive", call);
+    }
+    if (rc) {
+        tar_src_free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call)
+{
+    struct stat st;
+    if (stat(in, &st) != 0)
+        return corral_call_fail(call, CORRAL_ENOTFOUND, "%s: %s", in, strerror(errno));
+    int dirfd = -1;
+    if (S_ISDIR(st.st_mode) && (dirfd = open(in, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return corral_call_fail(call, CORRAL_EIO, "%s: %s", in, strerror(errno));
+    struct tar_src *h;
+    int rc = tar_src_open(in, dirfd, &h, call);
+    if (dirfd >= 0)
+        close(dirfd);
+    if (rc)
+        return rc;
+    struct corral_source src = { .struct_size = sizeof src, .read = tar_src_read, .ud = h, .length = -1 };
+    rc = corral_sandbox_put_archive(sb, dir, &src, call);
+    /* The producer's own error explains a consumer's failure. */
+    if (h->rc)
+        rc = corral_call_fail(call, h->rc, "hydrating %s from %s: %s", dir, in, h->pcall.message);
+    tar_src_free(h);
+    return rc;
+}
+
+int crl_archive_tree_at(int dirfd, const struct corral_sink *sink, unsigned flags, struct corral_call *call)
+{
+    (void)flags;
+    struct tar_src *h;
+    int rc = tar_src_open("the directory", dirfd, &h, call);
+    if (rc)
+        return rc;
+    char *buf = malloc(COPY_CHUNK);
+    if (!buf)
+        rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    while (!rc) {
+        long n = tar_src_read(h, buf, COPY_CHUNK);
+        if (n < 0) {
+            rc = corral_call_fail(call, (int)n, "%s", h->pcall.message);
+            break;
+        }
+        if (n == 0)
+            break;
+        int w = sink->write(sink->ud, buf, (size_t)n);
+        if (w < 0)
+            rc = corral_call_fail(call, w, "the archive's reader stopped");
+        else if (corral_call_cancelled(call))
+            rc = corral_call_fail(call, CORRAL_ECANCELED, "cancelled");
+    }
+    free(buf);
+    tar_src_free(h);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "archive_internal.h"
 #include "internal.h"
 
 /* The loader record that embeds `host`. */
@@ -51,5 +52,7 @@ void crl_host_init(struct corral_host *host, uint32_t abi_version)
         .secret = crl_secret,
         .http = crl_http,
         .http_response_free = crl_http_response_free,
+        .archive_extract_at = crl_archive_extract_at,
+        .archive_tree_at = crl_archive_tree_at,
     };
 }

@@ -1,6 +1,6 @@
 /* Archive safety: malicious tars are refused and nothing lands outside
  * the target; good trees round-trip through persist/hydrate. */
-#include "sandbox_internal.h"
+#include "archive_internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -444,6 +444,167 @@ static void test_hydrate_roundtrip_and_refusal(void **st)
     F.got = NULL;
 }
 
+/* ---- the dirfd helpers plugins get (archive_extract_at / archive_tree_at) ---- */
+
+struct membuf { char *d; size_t n, off; };
+
+static int membuf_write(void *ud, const void *buf, size_t len)
+{
+    struct membuf *m = ud;
+    char *nd = realloc(m->d, m->n + len);
+    if (!nd)
+        return CORRAL_ENOMEM;
+    memcpy(nd + m->n, buf, len);
+    m->d = nd;
+    m->n += len;
+    return 0;
+}
+
+static long membuf_read(void *ud, void *buf, size_t cap)
+{
+    struct membuf *m = ud;
+    size_t k = m->n - m->off < cap ? m->n - m->off : cap;
+    memcpy(buf, m->d + m->off, k);
+    m->off += k;
+    return (long)k;
+}
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_tree_helpers_at_dirfd(void **st)
+{
+    (void)st;
+    char src[PATH_MAX + 16], dst[PATH_MAX + 16], p[PATH_MAX + 64];
+    snprintf(src, sizeof src, "%s/tsrc", base);
+    snprintf(dst, sizeof dst, "%s/tdst", base);
+    mkdir(src, 0755);
+    mkdir(dst, 0755);
+    put(src, "b", "bee");
+    put(src, "a", "ay");
+    snprintf(p, sizeof p, "%s/ro", src);
+    mkdir(p, 0755);
+    put(src, "ro/inside", "in");
+    chmod(p, 0555);
+    snprintf(p, sizeof p, "%s/out", src);
+    assert_int_equal(symlink(outside, p), 0); /* absolute, leaves the tree */
+    /* A path longer than PATH_MAX: nothing here goes by whole paths. */
+    int fd = open(src, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    char name[200];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    int cur = dup(fd);
+    for (int i = 0; i < 25; i++) {
+        assert_int_equal(mkdirat(cur, name, 0755), 0);
+        int next = openat(cur, name, O_RDONLY | O_DIRECTORY);
+        close(cur);
+        cur = next;
+    }
+    int leaf = openat(cur, "leaf", O_WRONLY | O_CREAT, 0644);
+    assert_int_equal(write(leaf, "deep", 4), 4);
+    close(leaf);
+    close(cur);
+
+    struct membuf tar = {0};
+    struct corral_sink sink = { .struct_size = sizeof sink, .write = membuf_write, .ud = &tar };
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int rc = crl_archive_tree_at(fd, &sink, 0, &call);
+    if (rc)
+        fail_msg("tree_at: %s", call.message);
+    /* In name order, relative, the link kept as a link. */
+    struct archive *a = archive_read_new();
+    archive_read_support_format_tar(a);
+    assert_int_equal(archive_read_open_memory(a, tar.d, tar.n), ARCHIVE_OK);
+    struct archive_entry *e;
+    const char *want[] = { "a", "b", "n", "out", "ro", "ro/inside" };
+    size_t k = 0;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+        char path_buf[PATH_MAX + 64];
+        snprintf(path_buf, sizeof path_buf, "%s", archive_entry_pathname(e));
+        size_t pl = strlen(path_buf);
+        if (pl > 1 && path_buf[pl - 1] == '/') /* directories end in '/' in a tar */
+            path_buf[pl - 1] = '\0';
+        const char *path = path_buf;
+        if (path[0] == 'n') { /* the 25 deep directories and the leaf, one run */
+            if (k > 0 && !strcmp(want[k - 1], "n"))
+                continue;
+            path = "n";
+        }
+        assert_true(k < 6);
+        assert_string_equal(path, want[k]);
+        k++;
+        if (!strcmp(path, "out"))
+            assert_string_equal(archive_entry_symlink(e), outside);
+    }
+    archive_read_free(a);
+    assert_int_equal(k, 6);
+
+    /* Into another tree: a symlink already at a file's place is replaced,
+     * never written through; the read-only directory is filled first and
+     * made read-only last. */
+    snprintf(p, sizeof p, "%s/a", dst);
+    char victim[PATH_MAX + 16];
+    snprintf(victim, sizeof victim, "%s/victim", outside);
+    assert_int_equal(symlink(victim, p), 0);
+    int dfd = open(dst, O_RDONLY | O_DIRECTORY);
+    struct corral_source in = { .struct_size = sizeof in, .read = membuf_read, .ud = &tar, .length = -1 };
+    rc = crl_archive_extract_at(dfd, &in, 0, &call);
+    if (rc)
+        fail_msg("extract_at: %s", call.message);
+    assert_int_not_equal(access(victim, F_OK), 0);
+    struct stat s;
+    assert_int_equal(lstat(p, &s), 0);
+    assert_true(S_ISREG(s.st_mode));
+    snprintf(p, sizeof p, "%s/ro", dst);
+    assert_int_equal(stat(p, &s), 0);
+    assert_int_equal(s.st_mode & 0777, 0555);
+    snprintf(p, sizeof p, "%s/ro/inside", dst);
+    assert_int_equal(access(p, F_OK), 0);
+    char buf[64];
+    snprintf(p, sizeof p, "%s/out", dst);
+    assert_int_equal(readlink(p, buf, sizeof buf), (ssize_t)strlen(outside));
+    /* the deep leaf arrived */
+    cur = dup(dfd);
+    for (int i = 0; i < 25; i++) {
+        int next = openat(cur, name, O_RDONLY | O_DIRECTORY);
+        assert_true(next >= 0);
+        close(cur);
+        cur = next;
+    }
+    leaf = openat(cur, "leaf", O_RDONLY);
+    assert_int_equal(read(leaf, buf, sizeof buf), 4);
+    close(leaf);
+    close(cur);
+    /* Strict: the same stream is refused for its absolute link. */
+    tar.off = 0;
+    assert_int_equal(crl_archive_extract_at(dfd, &in, CORRAL_ARCHIVE_STRICT_LINKS, &call), CORRAL_EPERM);
+    assert_non_null(strstr(call.message, "absolute"));
+    /* A fifo in the tree: refused, by name. */
+    snprintf(p, sizeof p, "%s/fifo", src);
+    assert_int_equal(mkfifo(p, 0644), 0);
+    free(tar.d);
+    tar = (struct membuf){0};
+    assert_int_equal(crl_archive_tree_at(fd, &sink, 0, &call), CORRAL_EPERM);
+    assert_non_null(strstr(call.message, "fifo"));
+    free(tar.d);
+    close(fd);
+    close(dfd);
+    snprintf(p, sizeof p, "%s/ro", src);
+    chmod(p, 0755);
+    snprintf(p, sizeof p, "%s/ro", dst);
+    chmod(p, 0755);
+    assert_int_equal(count_entries(outside), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_persist_refuses_malicious_stream),
         cmocka_unit_test(test_persist_tolerates_trailing_padding),
         cmocka_unit_test(test_hydrate_roundtrip_and_refusal),
+        cmocka_unit_test(test_tree_helpers_at_dirfd),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -286,7 +286,26 @@ struct corral_host {
     int (*http)(const struct corral_http_request *req, struct corral_http_response *resp,
                 corral_call *call);
     void (*http_response_free)(struct corral_http_response *resp);
+
+    /* ---- Archive helpers (appended; check with CORRAL_HAS) ---- */
+
+    /* Extract the tar stream read from src (any compression the host
+     * reads) below the directory open as dirfd, which may be in another
+     * mount namespace (e.g. /proc/<pid>/root): entries with absolute
+     * paths, ".." components, devices, fifos or sockets are refused, and no
+     * symlink is followed on the way to an entry, so nothing is written
+     * outside the tree.  Symlinks are created as given unless flags has
+     * CORRAL_ARCHIVE_STRICT_LINKS (then a link leaving the tree is refused).
+     * The working directory is never changed.  dirfd and src are borrowed. */
+    int (*archive_extract_at)(int dirfd, const struct corral_source *src, unsigned flags, corral_call *call);
+    /* Write the tree below dirfd (borrowed) to sink as a pax tar stream:
+     * paths relative to it, in name order, symlinks as links, owners 0;
+     * sockets are left out, devices and fifos refused.  flags: none yet, 0. */
+    int (*archive_tree_at)(int dirfd, const struct corral_sink *sink, unsigned flags, corral_call *call);
 };
+
+/* Flags of corral_host.archive_extract_at(). */
+#define CORRAL_ARCHIVE_STRICT_LINKS 1u
 
 /* ---- The descriptor ------------------------------------------------------ */
 
