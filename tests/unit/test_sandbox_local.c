@@ -456,6 +456,17 @@ static void test_files(void **st)
     /* Outside the workspace too (the sandbox's tmpfs /tmp). */
     ms.off = 0;
     assert_int_equal(ops->write_file(s, "/tmp/x/y.txt", &src, 0600, &call), 0);
+    o = sh_out(s, "wc -c < /tmp/x/y.txt");
+    assert_int_equal(atoi(o), (int)sizeof(text));
+    free(o);
+    /* A magic link (/proc/<pid>/root) is refused, whatever it points at. */
+    assert_int_equal(ops->read_file(s, "/proc/1/root/etc/hostname", &sink, &call), CORRAL_EPERM);
+    /* ".." stops at the sandbox's root, as inside. */
+    ms.off = 0;
+    assert_int_equal(ops->write_file(s, "/workspace/../../../../tmp/dots.txt", &src, 0600, &call), 0);
+    o = sh_out(s, "wc -c < /tmp/dots.txt");
+    assert_int_equal(atoi(o), (int)sizeof(text));
+    free(o);
     assert_int_equal(ops->read_file(s, "/workspace/missing", &sink, &call), CORRAL_ENOTFOUND);
     /* A fifo or a device is not read (it would block or never end). */
     o = sh_out(s, "mkfifo /workspace/fifo && echo ok");

@@ -172,6 +172,27 @@ static void child_command(const struct local_launch *l, int rep, const struct lo
 static const char *const ns_names[] = {"owner", "mnt", "pid", "net", "ipc", "uts", "user"};
 enum { NS_OWNER = 0, NS_MNT = 1, NS_NET = 3, NS_USER = 6, N_NS = 7 };
 
+int local_holder_open(struct corral_sbx *sbx, int *pdir, corral_call *call)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d", (int)sbx->meta.holder_pid);
+    *pdir = sbx->meta.holder_pid > 1 ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (*pdir >= 0 && local_proc_start(*pdir, sbx->meta.holder_pid) == sbx->meta.holder_start)
+        return 0;
+    if (*pdir >= 0)
+        close(*pdir);
+    *pdir = -1;
+    return sbx->lp->host->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (its holder exited: TTL or destroy)",
+                               sbx->meta.id);
+}
+
+int local_holder_same(struct corral_sbx *sbx, int pdir, corral_call *call)
+{
+    if (local_proc_start(pdir, sbx->meta.holder_pid) == sbx->meta.holder_start)
+        return 0;
+    return sbx->lp->host->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone", sbx->meta.id);
+}
+
 int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pid, int *pidfd, int *stage,
                  int *err, corral_call *call)
 {
@@ -181,31 +202,23 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
     *stage = 0;
     *err = 0;
 
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d", (int)sbx->meta.holder_pid);
-    int pdir = sbx->meta.holder_pid > 1 ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (pdir < 0 || local_proc_start(pdir, sbx->meta.holder_pid) != sbx->meta.holder_start) {
-        if (pdir >= 0)
-            close(pdir);
-        return h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (its holder exited: TTL or destroy)",
-                       sbx->meta.id);
-    }
+    int pdir;
+    int rc = local_holder_open(sbx, &pdir, call);
+    if (rc)
+        return rc;
     int nsfd[N_NS];
-    int rc = 0;
     for (int i = 0; i < N_NS; i++) {
         nsfd[i] = -1;
         if (rc || i == NS_OWNER)
             continue;
         if (i == NS_NET && sbx->meta.net_shared)
             continue;
-        if (l->fn && i != NS_MNT && i != NS_USER) /* file operations need the user and mount ns only */
-            continue;
         char p[16];
         snprintf(p, sizeof(p), "ns/%s", ns_names[i]);
         nsfd[i] = openat(pdir, p, O_RDONLY | O_CLOEXEC);
         if (nsfd[i] < 0)
-            rc = h->fail(call, CORRAL_EIO, "local sandbox %s: open %s/%s: %s", sbx->meta.id, path, p,
-                         strerror(errno));
+            rc = h->fail(call, CORRAL_EIO, "local sandbox %s: open /proc/%d/%s: %s", sbx->meta.id,
+                         (int)sbx->meta.holder_pid, p, strerror(errno));
     }
     if (!rc) {
         nsfd[NS_OWNER] = ioctl(nsfd[NS_MNT], NS_GET_USERNS);
@@ -224,13 +237,13 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
     }
     /* The fds name the holder's namespaces: re-check that it is still the
      * same process, so a recycled pid cannot have slipped in. */
-    if (!rc && local_proc_start(pdir, sbx->meta.holder_pid) != sbx->meta.holder_start)
-        rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone", sbx->meta.id);
+    if (!rc)
+        rc = local_holder_same(sbx, pdir, call);
     close(pdir);
     /* Limits: cgroups where the sandbox has them, rlimits for the rest. */
     struct local_limits lim = {0};
     int cg_fds[LOCAL_MAX_CGROUPS] = {-1, -1, -1};
-    if (!l->fn && l->limits) {
+    if (l->limits) {
         lim = *l->limits;
         if (sbx->meta.cg_memory)
             lim.memory_bytes = 0;
@@ -257,11 +270,6 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
                 _exit(127);
             }
         }
-        if (l->fn) {
-            if (chdir("/") < 0)
-                _exit(127);
-            _exit(l->fn(l->arg));
-        }
         long b = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, 0UL);
         if (b < 0) {
             report(rep[1], 2, LOCAL_STAGE_JOIN, errno);
@@ -286,12 +294,6 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
         return rc;
     }
     close(rep[1]);
-    if (l->fn) {
-        /* The caller talks to A through its own pipes and reaps it. */
-        close(rep[0]);
-        *pid = a;
-        return 0;
-    }
     pid_t b = -1;
     struct launch_msg m;
     for (;;) {

@@ -174,15 +174,18 @@ struct local_launch {
     int stdin_fd, stdout_fd, stderr_fd; /* host fds, -1 = /dev/null */
     const char *out_path, *err_path;    /* opened inside (spawn); override stdout/err fds */
     const struct local_limits *limits; /* rlimits; cgroup-enforced ones are skipped */
-    /* Instead of exec: run fn(arg) in the joined child and _exit with its
-     * result (file operations).  The child then is not in the pid ns. */
-    int (*fn)(void *arg);
-    void *arg;
 };
 
 /* Errors the launched child reports back (stage of failure). */
 enum local_launch_stage { LOCAL_STAGE_JOIN = 1, LOCAL_STAGE_CWD, LOCAL_STAGE_STDIO, LOCAL_STAGE_EXEC,
                           LOCAL_STAGE_LIMITS };
+
+/* /proc/<holder> of sbx as an O_DIRECTORY fd the caller closes, checked to
+ * be the sandbox's holder; CORRAL_ENOTFOUND when it is gone. */
+int local_holder_open(struct corral_sbx *sbx, int *pdir, corral_call *call);
+/* After opening something through pdir: CORRAL_ENOTFOUND unless it still
+ * is the same holder (a recycled pid would name another process). */
+int local_holder_same(struct corral_sbx *sbx, int pdir, corral_call *call);
 
 /* Start l inside sbx.  On success *pid is the child's host pid (our own
  * child, in its own process group when running argv) and *pidfd a pidfd for

@@ -118,7 +118,8 @@ static const struct corral_plugin local_plugin_desc = {
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
     const struct corral_host *h = corral_offer_host(offer, 1);
-    if (!h || !CORRAL_HAS(h, fail) || !CORRAL_HAS(h, remaining_ms))
+    if (!h || !CORRAL_HAS(h, fail) || !CORRAL_HAS(h, remaining_ms) || !CORRAL_HAS(h, archive_extract_at) ||
+        !CORRAL_HAS(h, archive_tree_at))
         return NULL;
     g_host = h;
     return &local_plugin_desc;
