@@ -423,7 +423,8 @@ static int push_dir(struct crl_tree_walk *w, int fd, size_t plen)
         close(fd);
         return e;
     }
-    qsort(f.names, f.n, sizeof *f.names, cmp_names);
+    if (f.n > 1)
+        qsort(f.names, f.n, sizeof *f.names, cmp_names);
     w->st[w->depth++] = f;
     return 0;
 }

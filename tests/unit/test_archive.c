@@ -489,6 +489,8 @@ static void test_tree_helpers_at_dirfd(void **st)
     mkdir(dst, 0755);
     put(src, "b", "bee");
     put(src, "a", "ay");
+    snprintf(p, sizeof p, "%s/e", src); /* empty */
+    mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/ro", src);
     mkdir(p, 0755);
     put(src, "ro/inside", "in");
@@ -525,7 +527,7 @@ static void test_tree_helpers_at_dirfd(void **st)
     archive_read_support_format_tar(a);
     assert_int_equal(archive_read_open_memory(a, tar.d, tar.n), ARCHIVE_OK);
     struct archive_entry *e;
-    const char *want[] = { "a", "b", "n", "out", "ro", "ro/inside" };
+    const char *want[] = { "a", "b", "e", "n", "out", "ro", "ro/inside" };
     size_t k = 0;
     while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
         char path_buf[PATH_MAX + 64];
@@ -539,14 +541,14 @@ static void test_tree_helpers_at_dirfd(void **st)
                 continue;
             path = "n";
         }
-        assert_true(k < 6);
+        assert_true(k < 7);
         assert_string_equal(path, want[k]);
         k++;
         if (!strcmp(path, "out"))
             assert_string_equal(archive_entry_symlink(e), outside);
     }
     archive_read_free(a);
-    assert_int_equal(k, 6);
+    assert_int_equal(k, 7);
 
     /* Into another tree: a symlink already at a file's place is replaced,
      * never written through; the read-only directory is filled first and
