@@ -66,7 +66,15 @@ static void progress(struct rollout *r, const char *phase, const char *fmt, ...)
     r->o->progress(r->o->progress_ud, phase, msg);
 }
 
-/* Record the rollout's error (the first one wins) and return status. */
+static int cancelled(struct rollout *r)
+{
+    return crl_flag_set(r->o->cancel) || corral_call_cancelled(r->call);
+}
+
+/* Record the rollout's error (the first one wins) and return status.  A
+ * step that failed because the rollout was cancelled reads "cancelled",
+ * whichever operation was under way (the phase says where): the request
+ * or command it interrupted is not what went wrong. */
 static int fail(struct rollout *r, int status, const char *cls, const char *phase, const char *fmt, ...)
     CORRAL_PRINTF(5, 6);
 static int fail(struct rollout *r, int status, const char *cls, const char *phase, const char *fmt, ...)
@@ -77,10 +85,14 @@ static int fail(struct rollout *r, int status, const char *cls, const char *phas
     if (strcmp(cls, "infrastructure") == 0)
         r->infra_status = status ? status : CORRAL_EINTERNAL;
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
+    if (status == CORRAL_ECANCELED && cancelled(r)) {
+        snprintf(msg, sizeof msg, "cancelled");
+    } else {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "class", cls);
     cJSON_AddStringToObject(e, "phase", phase);
@@ -99,11 +111,6 @@ static void phase_begin(struct rollout *r)
 static void phase_end(struct rollout *r, const char *phase)
 {
     cJSON_AddNumberToObject(r->timings, phase, (double)(corral_now_ms() - r->phase_t0));
-}
-
-static int cancelled(struct rollout *r)
-{
-    return crl_flag_set(r->o->cancel) || corral_call_cancelled(r->call);
 }
 
 /* The last OUTPUT_KEEP bytes of a capture, as a JSON string. */

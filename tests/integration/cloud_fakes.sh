@@ -34,6 +34,8 @@ JSON
 export FAKE_E2B_KEY=e2b_fake_key ISLO_API_KEY=ak_test_key HF_TOKEN=hf_test_token
 # get URL: the body of a GET (the fakes' admin APIs).
 get() { python3 -c "import sys,urllib.request as u; sys.stdout.write(u.urlopen(sys.argv[1], timeout=30).read().decode())" "$1"; }
+# send METHOD URL [JSON]: a request with an optional JSON body (the fakes' admin APIs).
+send() { python3 -c "import sys,urllib.request as u; u.urlopen(u.Request(sys.argv[2], method=sys.argv[1], data=sys.argv[3].encode() if len(sys.argv) > 3 else None, headers={'Content-Type': 'application/json'}), timeout=30)" "$@"; }
 # fake_live e2b|islo|hf: the JSON of every sandbox (job) the fake still
 # holds alive, as it stores them (corral ids appear in labels/metadata).
 fake_live() {
