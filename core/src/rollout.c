@@ -267,7 +267,7 @@ static int start_gate(struct rollout *r)
     }
     st = corral_gate_register(r->gate, r->id, &resp, r->token, r->call);
     if (st)
-        return fail(r, st, st == CORRAL_EINVAL ? "task" : "infrastructure", "gate", "%s", r->call->message);
+        return fail(r, st, "infrastructure", "gate", "%s", r->call->message);
     r->registered = 1;
     return 0;
 }
