@@ -1,4 +1,5 @@
 /* corral run: one rollout of an agent on a task, printed as RolloutResult JSON. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
@@ -213,6 +214,29 @@ static int preflight(corral_ctx *ctx, char **tasks, size_t n_tasks, const char *
     return CLI_OK;
 }
 
+/* Whether --model names a responder corral has: 0, or -1 with why filled.
+ * A replay script must be readable now, not when the first rollout starts
+ * (each rollout of a batch would fail on it in turn). */
+static int model_spec_check(const char *m, char *why, size_t cap)
+{
+    if (strncmp(m, "replay:", 7) == 0) {
+        FILE *f = m[7] ? fopen(m + 7, "r") : NULL;
+        if (!f) {
+            if (m[7])
+                snprintf(why, cap, "replay script '%s': %s", m + 7, strerror(errno));
+            else
+                snprintf(why, cap, "replay:FILE needs the script's file name");
+            return -1;
+        }
+        fclose(f);
+        return 0;
+    }
+    if ((strncmp(m, "upstream:", 9) == 0 && m[9]) || strcmp(m, "trainer") == 0)
+        return 0;
+    snprintf(why, cap, "'%s' is not replay:FILE, upstream:URL or trainer", m);
+    return -1;
+}
+
 static void task_label(const char *dir, size_t attempt, size_t attempts, char *buf, size_t cap)
 {
     size_t len = strlen(dir);
@@ -311,6 +335,9 @@ int cli_cmd_run(int argc, char **argv)
     o.install_env = n_install_env ? install_env : NULL;
     if (!n_tasks || !o.agent)
         USAGE_EXIT("run: --task DIR and --agent NAME are required (see corral run --help)");
+    char why[512];
+    if (o.model && model_spec_check(o.model, why, sizeof why))
+        USAGE_EXIT("run: --model %s", why);
     if (o.api_key_env && !corral_env_name_valid(o.api_key_env))
         USAGE_EXIT("run: --api-key-env takes the NAME of an environment variable, not a key");
     size_t n = n_tasks * (size_t)attempts;

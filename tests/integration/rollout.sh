@@ -17,6 +17,21 @@ for task in "$EX"/tasks/*/; do
   check "$BACKEND: oracle solves example task $name (reward 1)" eval '[ $RC -eq 0 ] && [ "$(field "$WORK/$name.json" "d[\"reward\"]")" = 1 ]'
 done
 
+if [ "$BACKEND" = local ]; then
+  for m in "replay:$WORK/absent.jsonl" "replay:" "upstream:" "gpt-4"; do
+    run "$CORRAL" run "${SB[@]}" --task "$EX/tasks/hello" --task "$EX/tasks/hello" --agent pi --model "$m"
+    check "--model $m is refused before any rollout: usage error naming it" eval '[ $RC -eq 2 ] && [ -z "$OUT" ] &&
+      has "$ERR" "run: --model" && lacks "$ERR" "rollout r-"'
+    case $m in replay:?*) check "an unreadable replay script is named with the reason" \
+      has "$ERR" "absent.jsonl': No such file or directory" ;; esac
+  done
+  printf '{"not": "a response"}\n' >"$WORK/bad.jsonl"
+  run "$CORRAL" run "${SB[@]}" --task "$EX/tasks/hello" --agent pi --model "replay:$WORK/bad.jsonl" --out "$WORK/badreplay.json"
+  check "a malformed replay script fails the rollout as infrastructure (not the task's fault), naming the line" eval '[ $RC -eq 1 ] &&
+    [ "$(field "$WORK/badreplay.json" "d[\"error\"][\"class\"], d[\"error\"][\"phase\"]")" = "infrastructure gate" ] &&
+    has "$(field "$WORK/badreplay.json" "d[\"error\"][\"message\"]")" "replay line 1"'
+fi
+
 run "$CORRAL" run "${SB[@]}" --task "$T/setup_fails" --agent oracle --out "$WORK/setup.json"
 check "setup failure: exit 1, class task, stops at the first failing command" eval '[ $RC -eq 1 ] &&
   [ "$(field "$WORK/setup.json" "d[\"error\"][\"class\"], d[\"error\"][\"phase\"], [s[\"exit_code\"] for s in d[\"setup\"]], d[\"agent\"].get(\"status\")")" = "task setup [0, 3] None" ]'
