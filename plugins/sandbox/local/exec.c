@@ -29,8 +29,10 @@ static int env_name_ok(const char *kv)
     return 1;
 }
 
-int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, char ***argv, char ***envp,
-                        corral_call *call)
+/* argv and envp for req; both malloc'ed (free with local_strv_free and
+ * local_strv_free_wipe). */
+static int build_command(corral_sbx *sbx, const struct corral_exec_request *req, char ***argv, char ***envp,
+                         corral_call *call)
 {
     const struct corral_host *h = sbx->lp->host;
     *argv = NULL;
@@ -85,7 +87,9 @@ static const char *norm_user(const char *u)
     return u && !strcmp(u, "root") ? "0" : u;
 }
 
-int local_check_user(corral_sbx *sbx, const struct corral_exec_request *req, corral_call *call)
+/* CORRAL_ENOTSUP (with a message) when req->user asks for another user
+ * than the sandbox's, else 0. */
+static int check_user(corral_sbx *sbx, const struct corral_exec_request *req, corral_call *call)
 {
     if (!CORRAL_HAS_FIELD(req, user) || !req->user || !req->user[0])
         return 0;
@@ -101,6 +105,52 @@ int local_check_user(corral_sbx *sbx, const struct corral_exec_request *req, cor
                                "local: commands run as the sandbox's user (%s); per-command user '%s' is not "
                                "supported",
                                have, req->user);
+}
+
+int local_command_prepare(corral_sbx *sbx, const struct corral_exec_request *req, const char *what,
+                          struct local_command *cmd, corral_call *call)
+{
+    const struct corral_host *h = sbx->lp->host;
+    *cmd = (struct local_command){0};
+    if (!req)
+        return h->fail(call, CORRAL_EINVAL, "%s: no request", what);
+    local_orphans_reap(sbx->lp);
+    if (local_is_paused(sbx->dir))
+        return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
+    int rc = check_user(sbx, req, call);
+    if (!rc)
+        rc = build_command(sbx, req, &cmd->argv, &cmd->envp, call);
+    if (rc)
+        return rc;
+    const char *c = req->cwd && req->cwd[0] ? req->cwd : sbx->meta.workdir;
+    if (c[0] != '/' ? asprintf(&cmd->cwd, "%s/%s", sbx->meta.workdir, c) < 0 : !(cmd->cwd = strdup(c))) {
+        cmd->cwd = NULL;
+        local_command_free(cmd);
+        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void local_command_free(struct local_command *cmd)
+{
+    local_strv_free(cmd->argv);
+    local_strv_free_wipe(cmd->envp);
+    free(cmd->cwd);
+    *cmd = (struct local_command){0};
+}
+
+int local_launch_fail(corral_sbx *sbx, int stage, int err, const char *what, const char *cwd, corral_call *call)
+{
+    const struct corral_host *h = sbx->lp->host;
+    if (stage == LOCAL_STAGE_JOIN && !local_holder_alive(&sbx->meta))
+        return h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (TTL or destroy)", sbx->meta.id);
+    if (stage == LOCAL_STAGE_CWD)
+        return h->fail(call, err == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO, "%s: cwd %s: %s", what, cwd,
+                       strerror(err));
+    if (stage == LOCAL_STAGE_STDIO)
+        return h->fail(call, CORRAL_EIO, "%s: output file: %s", what, strerror(err));
+    return h->fail(call, CORRAL_EIO, "%s: could not enter sandbox %s (stage %d): %s", what, sbx->meta.id, stage,
+                   strerror(err));
 }
 
 void local_fill_result(struct corral_exec_result *res, int status, int timed_out, int64_t duration_ms)
@@ -155,9 +205,9 @@ ssize_t local_write_nosigpipe(int fd, const void *buf, size_t len)
     return w;
 }
 
-static int64_t now_ms(const struct corral_host *h)
+int64_t local_now_ms(const struct corral_host *h)
 {
-    if (h->now_ms)
+    if (h && h->now_ms)
         return h->now_ms();
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -168,25 +218,10 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
                corral_call *call)
 {
     const struct corral_host *h = sbx->lp->host;
-    if (!req)
-        return h->fail(call, CORRAL_EINVAL, "exec: no request");
-    if (local_is_paused(sbx->dir))
-        return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
-    local_orphans_reap(sbx->lp);
-    int rc = local_check_user(sbx, req, call);
+    struct local_command cmd;
+    int rc = local_command_prepare(sbx, req, "exec", &cmd, call);
     if (rc)
         return rc;
-    char **argv, **envp;
-    rc = local_build_command(sbx, req, &argv, &envp, call);
-    if (rc)
-        return rc;
-    char *cwd = NULL;
-    const char *c = req->cwd && req->cwd[0] ? req->cwd : sbx->meta.workdir;
-    if (c[0] != '/' ? asprintf(&cwd, "%s/%s", sbx->meta.workdir, c) < 0 : !(cwd = strdup(c))) {
-        local_strv_free(argv);
-        local_strv_free_wipe(envp);
-        return h->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
 
     int inp[2] = {-1, -1}, outp[2] = {-1, -1}, errp[2] = {-1, -1};
     const unsigned char *in_data = req->stdin_data;
@@ -195,11 +230,11 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         rc = h->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
         goto out;
     }
-    struct local_launch l = {.argv = argv, .envp = envp, .cwd = cwd, .stdin_fd = inp[0], .stdout_fd = outp[1],
-                             .stderr_fd = errp[1], .limits = &sbx->meta.limits};
+    struct local_launch l = {.argv = cmd.argv, .envp = cmd.envp, .cwd = cmd.cwd, .stdin_fd = inp[0],
+                             .stdout_fd = outp[1], .stderr_fd = errp[1], .limits = &sbx->meta.limits};
     pid_t pid;
     int pidfd, stage, err;
-    int64_t start = now_ms(h);
+    int64_t start = local_now_ms(h);
     rc = local_launch(sbx, &l, &pid, &pidfd, &stage, &err, call);
     for (int i = 0; i < 2; i++) {
         int *p = i ? outp + 1 : errp + 1;
@@ -216,18 +251,12 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         if (stage == LOCAL_STAGE_EXEC) {
             /* Like a shell: the command is not there -> 127 and a message. */
             char msg[512];
-            int n = snprintf(msg, sizeof(msg), "corral: %s: %s\n", argv[0], strerror(err));
+            int n = snprintf(msg, sizeof(msg), "corral: %s: %s\n", cmd.argv[0], strerror(err));
             sink_write(req->err, msg, n > 0 ? (size_t)n : 0);
-            local_fill_result(res, (err == ENOENT ? 127 : 126) << 8, 0, now_ms(h) - start);
+            local_fill_result(res, (err == ENOENT ? 127 : 126) << 8, 0, local_now_ms(h) - start);
             rc = 0;
-        } else if (stage == LOCAL_STAGE_CWD) {
-            rc = h->fail(call, err == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO, "exec: cwd %s: %s", cwd,
-                         strerror(err));
-        } else if (stage == LOCAL_STAGE_JOIN && !local_holder_alive(&sbx->meta)) {
-            rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (TTL or destroy)", sbx->meta.id);
         } else {
-            rc = h->fail(call, CORRAL_EIO, "exec: could not enter sandbox %s (stage %d): %s", sbx->meta.id,
-                         stage, strerror(err));
+            rc = local_launch_fail(sbx, stage, err, "exec", cmd.cwd, call);
         }
         goto out;
     }
@@ -246,7 +275,7 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
         rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
     }
     while (!rc && (!exited || outp[0] >= 0 || errp[0] >= 0)) {
-        int64_t now = now_ms(h);
+        int64_t now = local_now_ms(h);
         int64_t left = h->remaining_ms ? h->remaining_ms(call) : INT64_MAX;
         int cancelled = h->cancelled && h->cancelled(call);
         if (!killed && (now >= limit || left <= 0 || cancelled)) {
@@ -343,7 +372,7 @@ int local_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct co
     }
     close(pidfd);
     if (!rc)
-        local_fill_result(res, status, timed_out, now_ms(h) - start);
+        local_fill_result(res, status, timed_out, local_now_ms(h) - start);
 out:
     for (int i = 0; i < 2; i++) {
         if (inp[i] >= 0)
@@ -353,8 +382,6 @@ out:
         if (errp[i] >= 0)
             close(errp[i]);
     }
-    free(cwd);
-    local_strv_free(argv);
-    local_strv_free_wipe(envp);
+    local_command_free(&cmd);
     return rc;
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "local.h"
@@ -25,34 +24,17 @@ struct corral_job {
     int64_t end_ms;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_job **job, corral_call *call)
 {
     const struct corral_host *h = sbx->lp->host;
     *job = NULL;
-    if (!req)
-        return h->fail(call, CORRAL_EINVAL, "spawn: no request");
-    local_orphans_reap(sbx->lp);
-    if (local_is_paused(sbx->dir))
-        return h->fail(call, CORRAL_ESTATE, "local sandbox %s is paused", sbx->meta.id);
-    int rc = local_check_user(sbx, req, call);
+    struct local_command cmd;
+    int rc = local_command_prepare(sbx, req, "spawn", &cmd, call);
     if (rc)
         return rc;
-    char **argv, **envp;
-    rc = local_build_command(sbx, req, &argv, &envp, call);
-    if (rc)
-        return rc;
-    char *cwd = NULL;
-    const char *c = req->cwd && req->cwd[0] ? req->cwd : sbx->meta.workdir;
     struct corral_job *j = calloc(1, sizeof(*j));
     int inp[2] = {-1, -1};
-    if (!j || (c[0] != '/' ? asprintf(&cwd, "%s/%s", sbx->meta.workdir, c) < 0 : !(cwd = strdup(c)))) {
+    if (!j) {
         rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
         goto out;
     }
@@ -74,11 +56,11 @@ int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_j
         close(inp[1]);
         inp[1] = -1;
     }
-    struct local_launch l = {.argv = argv, .envp = envp, .cwd = cwd, .stdin_fd = inp[0], .stdout_fd = -1,
+    struct local_launch l = {.argv = cmd.argv, .envp = cmd.envp, .cwd = cmd.cwd, .stdin_fd = inp[0], .stdout_fd = -1,
                              .stderr_fd = -1, .out_path = req->out_path, .err_path = req->err_path,
                              .limits = &sbx->meta.limits};
     int stage, err;
-    j->start_ms = mono_ms();
+    j->start_ms = local_now_ms(NULL);
     rc = local_launch(sbx, &l, &j->pid, &j->pidfd, &stage, &err, call);
     if (rc)
         goto out;
@@ -89,16 +71,8 @@ int local_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_j
         j->pidfd = -1;
         j->pid = -1;
         j->end_ms = j->start_ms;
-    } else if (stage == LOCAL_STAGE_JOIN && !local_holder_alive(&sbx->meta)) {
-        rc = h->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone (TTL or destroy)", sbx->meta.id);
-        goto out;
     } else if (stage) {
-        rc = h->fail(call, stage == LOCAL_STAGE_CWD && err == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO,
-                     "spawn: %s: %s",
-                     stage == LOCAL_STAGE_CWD     ? "cwd"
-                     : stage == LOCAL_STAGE_STDIO ? "output file"
-                                                  : "could not enter the sandbox",
-                     strerror(err));
+        rc = local_launch_fail(sbx, stage, err, "spawn", cmd.cwd, call);
         goto out;
     }
     j->limit_ms = req->timeout_ms > 0 ? j->start_ms + req->timeout_ms : INT64_MAX;
@@ -110,9 +84,7 @@ out:
     if (inp[1] >= 0)
         close(inp[1]);
     free(j);
-    free(cwd);
-    local_strv_free(argv);
-    local_strv_free_wipe(envp);
+    local_command_free(&cmd);
     return rc;
 }
 
@@ -123,7 +95,7 @@ static void reap(struct corral_job *j)
         ;
     j->status = st;
     j->done = 1;
-    j->end_ms = mono_ms();
+    j->end_ms = local_now_ms(NULL);
     close(j->pidfd);
     j->pidfd = -1;
 }
@@ -134,9 +106,9 @@ int local_job_wait(corral_sbx *sbx, corral_job *j, int64_t timeout_ms, struct co
     const struct corral_host *h = sbx->lp->host;
     if (!j)
         return h->fail(call, CORRAL_EINVAL, "job_wait: no job");
-    int64_t until = timeout_ms > 0 ? mono_ms() + timeout_ms : mono_ms();
+    int64_t until = timeout_ms > 0 ? local_now_ms(NULL) + timeout_ms : local_now_ms(NULL);
     while (!j->done) {
-        int64_t now = mono_ms();
+        int64_t now = local_now_ms(NULL);
         if (now >= j->limit_ms) {
             /* The job outlived its own timeout: kill its group. */
             kill(-j->pid, SIGKILL);
@@ -162,7 +134,7 @@ int local_job_wait(corral_sbx *sbx, corral_job *j, int64_t timeout_ms, struct co
         }
         if (pr < 0 && errno != EINTR)
             return h->fail(call, CORRAL_EIO, "poll: %s", strerror(errno));
-        now = mono_ms();
+        now = local_now_ms(NULL);
         if (h->cancelled && h->cancelled(call))
             return h->fail(call, CORRAL_ECANCELED, "job_wait cancelled");
         if (now >= until || (h->remaining_ms && h->remaining_ms(call) <= 0)) {

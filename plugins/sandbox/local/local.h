@@ -203,15 +203,26 @@ int local_job_wait(corral_sbx *sbx, corral_job *job, int64_t timeout_ms, struct 
                    corral_call *call);
 int local_job_kill(corral_sbx *sbx, corral_job *job, corral_call *call);
 void local_job_free(corral_sbx *sbx, corral_job *job);
-/* Build envp (base + sandbox env + request env) and argv for a request.
- * Both malloc'ed, free with local_strv_free. */
-int local_build_command(corral_sbx *sbx, const struct corral_exec_request *req, char ***argv, char ***envp,
-                        corral_call *call);
+/* A request made ready to launch: argv, envp (a fixed base + the sandbox's
+ * env + the request's; never the host's environment) and the absolute
+ * working directory, all malloc'ed; free with local_command_free. */
+struct local_command {
+    char **argv, **envp;
+    char *cwd;
+};
+/* Check req against the sandbox (present, sandbox not paused, its user)
+ * and build its command, reaping finished orphans first; `what` ("exec",
+ * "spawn") names the operation in messages.  On failure cmd holds nothing. */
+int local_command_prepare(corral_sbx *sbx, const struct corral_exec_request *req, const char *what,
+                          struct local_command *cmd, corral_call *call);
+void local_command_free(struct local_command *cmd);
+/* Fail call for a launch that stopped at stage (any but LOCAL_STAGE_EXEC,
+ * which callers report as a shell would) with errno err. */
+int local_launch_fail(corral_sbx *sbx, int stage, int err, const char *what, const char *cwd, corral_call *call);
+/* Milliseconds on the monotonic clock: the host's when it offers one. */
+int64_t local_now_ms(const struct corral_host *h);
 /* write(2) that never raises SIGPIPE in the host process. */
 ssize_t local_write_nosigpipe(int fd, const void *buf, size_t len);
-/* CORRAL_ENOTSUP (with a message) when req->user asks for another user
- * than the sandbox's, else 0. */
-int local_check_user(corral_sbx *sbx, const struct corral_exec_request *req, corral_call *call);
 /* Fill res from a wait status. */
 void local_fill_result(struct corral_exec_result *res, int status, int timed_out, int64_t duration_ms);
 

@@ -24,13 +24,6 @@
 
 static const char holder_path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void local_kill_holder(struct local_plugin *lp, const struct local_meta *m)
 {
     if (m->holder_pid <= 1 || m->holder_start == 0)
@@ -154,10 +147,10 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     size_t blen = 0;
     int got_ready = 0, ready_eof = 0;
     *pid = -1;
-    int64_t limit = mono_ms() + 30000;
+    int64_t limit = local_now_ms(h) + 30000;
     while (!rc && !(got_ready && *pid > 0) && !ready_eof) {
         int64_t left = h->remaining_ms ? h->remaining_ms(call) : INT64_MAX;
-        int64_t wait = limit - mono_ms();
+        int64_t wait = limit - local_now_ms(h);
         if (left < wait)
             wait = left;
         if (wait <= 0) {
