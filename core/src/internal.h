@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 #include <corral/corral.h>
 
+#include "crl_common.h" /* crl_buf, crl_random_hex */
+
 #define CRL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- strv.c: NULL-terminated string vectors and a growable buffer ---- */
@@ -34,15 +36,6 @@ int crl_strv_pushf(struct crl_strv *sv, const char *fmt, ...) CORRAL_PRINTF(2, 3
 void crl_strv_free(struct crl_strv *sv);
 /* The NULL-terminated array (never NULL: an empty vector yields a static {NULL}). */
 const char *const *crl_strv_get(const struct crl_strv *sv);
-
-/* A growable byte buffer, always NUL-terminated. */
-struct crl_buf {
-    char *p;
-    size_t len, cap;
-};
-int crl_buf_add(struct crl_buf *b, const void *data, size_t len);
-int crl_buf_addf(struct crl_buf *b, const char *fmt, ...) CORRAL_PRINTF(2, 3);
-void crl_buf_free(struct crl_buf *b);
 
 /* Read a whole file into a NUL-terminated malloc'ed buffer; *len (if not
  * NULL) gets its size.  NULL with *err = errno on failure. */

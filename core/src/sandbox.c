@@ -2,6 +2,7 @@
  * exec (streaming and captured), pause/resume, and dispatch of optional
  * slots to the plugin or to the exec-based emulations. */
 #include "sandbox_internal.h"
+#include "crl_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,43 +414,22 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
     return sbx_emul_get_archive(sb, dir, sink, call);
 }
 
-struct growbuf { char *data; size_t len, max; int overflow; };
-
-static int growbuf_write(void *ud, const void *buf, size_t len)
-{
-    struct growbuf *g = ud;
-    if (len > g->max - g->len) {
-        g->overflow = 1;
-        return CORRAL_EIO;
-    }
-    char *nd = realloc(g->data, g->len + len + 1);
-    if (!nd)
-        return CORRAL_ENOMEM;
-    g->data = nd;
-    memcpy(g->data + g->len, buf, len);
-    g->len += len;
-    g->data[g->len] = '\0';
-    return 0;
-}
-
 int corral_sandbox_read_mem(corral_sandbox *sb, const char *path, size_t max, char **data, size_t *len,
                             struct corral_call *call)
 {
-    struct growbuf g = { NULL, 0, max, 0 };
-    struct corral_sink s = { .struct_size = sizeof s, .write = growbuf_write, .ud = &g };
+    struct crl_buf_sink g = {.max = max};
+    struct corral_sink s = { .struct_size = sizeof s, .write = crl_buf_sink_write, .ud = &g };
     int rc = corral_sandbox_read_file(sb, path, &s, call);
-    if (rc && g.overflow)
+    if (rc && g.over)
         rc = corral_call_fail(call, CORRAL_EIO, "%s in sandbox %s is larger than %zu bytes", path, sb->id, max);
+    if (!rc && !g.buf.p && crl_buf_add(&g.buf, "", 0))
+        rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     if (rc) {
-        free(g.data);
+        crl_buf_free(&g.buf);
         return rc;
     }
-    if (!g.data)
-        g.data = calloc(1, 1);
-    if (!g.data)
-        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    *data = g.data;
-    *len = g.len;
+    *data = g.buf.p;
+    *len = g.buf.len;
     return 0;
 }
 

@@ -1,4 +1,4 @@
-/* String vectors and growable buffers used across libcorral. */
+/* String vectors and small string checks used across libcorral. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -28,15 +28,14 @@ int crl_strv_push(struct crl_strv *sv, const char *s)
 
 int crl_strv_pushf(struct crl_strv *sv, const char *fmt, ...)
 {
-    char *s = NULL;
+    struct crl_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    int r = vasprintf(&s, fmt, ap);
+    int r = crl_buf_vaddf(&b, fmt, ap);
     va_end(ap);
-    if (r < 0)
-        return CORRAL_ENOMEM;
-    r = crl_strv_push(sv, s);
-    free(s);
+    if (r == 0)
+        r = crl_strv_push(sv, b.p ? b.p : "");
+    crl_buf_free(&b);
     return r;
 }
 
@@ -53,46 +52,6 @@ const char *const *crl_strv_get(const struct crl_strv *sv)
 {
     static const char *const empty[] = {NULL};
     return sv->v ? (const char *const *)sv->v : empty;
-}
-
-int crl_buf_add(struct crl_buf *b, const void *data, size_t len)
-{
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return CORRAL_ENOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    if (len)
-        memcpy(b->p + b->len, data, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-int crl_buf_addf(struct crl_buf *b, const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (r < 0)
-        return CORRAL_ENOMEM;
-    r = crl_buf_add(b, s, (size_t)r);
-    free(s);
-    return r;
-}
-
-void crl_buf_free(struct crl_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
 }
 
 int crl_is_env_name(const char *s)

@@ -1,0 +1,60 @@
+/* Helpers shared by libcorral and the in-tree plugins, compiled into each
+ * of them (a static library, never installed, never part of the plugin
+ * ABI: third-party plugins do not see it).  Internal names: crl_. */
+#ifndef CORRAL_COMMON_H
+#define CORRAL_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <corral/plugin.h>
+#include <corral/sandbox.h>
+
+/* ---- buf.c ---- */
+
+/* A growable byte buffer, always NUL-terminated once anything was added.
+ * Zero-initialize; the caller owns p (crl_buf_free releases it). */
+struct crl_buf {
+    char *p;
+    size_t len, cap;
+};
+/* Append data[0..len); 0 or CORRAL_ENOMEM (the buffer is unchanged then). */
+int crl_buf_add(struct crl_buf *b, const void *data, size_t len);
+/* Append a string / a printf-formatted string; 0 or CORRAL_ENOMEM. */
+int crl_buf_puts(struct crl_buf *b, const char *s);
+int crl_buf_addf(struct crl_buf *b, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+int crl_buf_vaddf(struct crl_buf *b, const char *fmt, va_list ap) CORRAL_PRINTF(2, 0);
+void crl_buf_free(struct crl_buf *b);
+
+/* A corral_sink write callback collecting into a crl_buf of at most max
+ * bytes: ud is a struct crl_buf_sink.  Past max it fails with CORRAL_EIO
+ * and sets over (the bytes before stay).  The caller frees buf. */
+struct crl_buf_sink {
+    struct crl_buf buf;
+    size_t max;
+    int over;
+};
+int crl_buf_sink_write(void *ud, const void *data, size_t len);
+
+/* ---- random.c ---- */
+
+/* nbytes from the kernel's random source as 2*nbytes lowercase hex
+ * characters and a NUL into out (the caller's, 2*nbytes+1 long).  For
+ * names that must not be guessable (staged files, nonces); 0 or -1. */
+int crl_random_hex(char *out, size_t nbytes);
+
+/* ---- cmd_json.c ---- */
+
+/* The command of an exec request as a JSON array of strings: its argv, or
+ * /bin/sh -c SHELL; prefixed as crl_cmd_prefix_timeout does.  NULL when
+ * the request has neither argv nor shell (or out of memory); the caller
+ * owns the array. */
+cJSON *crl_cmd_json(const struct corral_exec_request *req, int64_t timeout_ms);
+/* With timeout_ms > 0, put coreutils `timeout -k 2 SECONDS` in front of
+ * the command array cmd (the caller's): its own process group, TERM at
+ * the deadline, KILL 2 s later, exit 124. */
+void crl_cmd_prefix_timeout(cJSON *cmd, int64_t timeout_ms);
+
+#endif

@@ -1,0 +1,2 @@
+# common/: helpers shared by libcorral and the in-tree plugins.
+corral_add_unit_test(test_common SOURCES test_common.c LIBRARIES corral_common)

@@ -1,0 +1,105 @@
+/* common/: the helpers libcorral and the in-tree plugins share (growable
+ * buffer and its bounded sink, random names, exec command arrays). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crl_common.h"
+
+static void buf_grows_and_stays_terminated(void **state)
+{
+    (void)state;
+    struct crl_buf b = {0};
+    char chunk[1000];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(crl_buf_add(&b, chunk, sizeof chunk), 0);
+    assert_int_equal(b.len, 100000);
+    assert_true(b.cap > b.len);
+    assert_int_equal(b.p[b.len], '\0');
+    assert_int_equal(strspn(b.p, "x"), 100000);
+    assert_int_equal(crl_buf_addf(&b, "|%d|%s", 42, "ok"), 0);
+    assert_string_equal(b.p + 100000, "|42|ok");
+    assert_int_equal(crl_buf_puts(&b, ""), 0);
+    assert_int_equal(b.len, 100006);
+    crl_buf_free(&b);
+    assert_null(b.p);
+    assert_int_equal(b.len, 0);
+    /* an empty add still yields a terminated (empty) string */
+    assert_int_equal(crl_buf_add(&b, "", 0), 0);
+    assert_string_equal(b.p, "");
+    crl_buf_free(&b);
+}
+
+static void buf_sink_stops_at_its_bound(void **state)
+{
+    (void)state;
+    struct crl_buf_sink s = {.max = 10};
+    assert_int_equal(crl_buf_sink_write(&s, "0123456", 7), 0);
+    assert_int_equal(crl_buf_sink_write(&s, "789", 3), 0);
+    assert_false(s.over);
+    assert_int_equal(crl_buf_sink_write(&s, "a", 1), CORRAL_EIO);
+    assert_true(s.over);
+    assert_string_equal(s.buf.p, "0123456789"); /* what came before the bound stays */
+    crl_buf_free(&s.buf);
+}
+
+static void random_hex_is_hex_and_differs(void **state)
+{
+    (void)state;
+    char a[33], b[33];
+    memset(a, '#', sizeof a);
+    assert_int_equal(crl_random_hex(a, 16), 0);
+    assert_int_equal(crl_random_hex(b, 16), 0);
+    assert_int_equal(strlen(a), 32);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+    assert_string_not_equal(a, b);
+    char big[200];
+    assert_int_equal(crl_random_hex(big, 65), -1); /* more than it draws at once */
+}
+
+static char *cmd_text(const struct corral_exec_request *req, int64_t timeout_ms)
+{
+    cJSON *c = crl_cmd_json(req, timeout_ms);
+    char *s = c ? cJSON_PrintUnformatted(c) : NULL;
+    cJSON_Delete(c);
+    return s;
+}
+
+static void cmd_json_argv_shell_and_timeout(void **state)
+{
+    (void)state;
+    const char *argv[] = {"echo", "a b", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
+    char *s = cmd_text(&req, 0);
+    assert_string_equal(s, "[\"echo\",\"a b\"]");
+    free(s);
+    s = cmd_text(&req, 1500);
+    assert_string_equal(s, "[\"timeout\",\"-k\",\"2\",\"1.500\",\"echo\",\"a b\"]");
+    free(s);
+    req.shell = "exit 3";
+    s = cmd_text(&req, 60000);
+    assert_string_equal(s, "[\"timeout\",\"-k\",\"2\",\"60.000\",\"/bin/sh\",\"-c\",\"exit 3\"]");
+    free(s);
+    struct corral_exec_request none = {.struct_size = sizeof none};
+    assert_null(crl_cmd_json(&none, 0));
+    const char *empty[] = {NULL};
+    none.argv = empty;
+    assert_null(crl_cmd_json(&none, 1000));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(buf_grows_and_stays_terminated),
+        cmocka_unit_test(buf_sink_stops_at_its_bound),
+        cmocka_unit_test(random_hex_is_hex_and_differs),
+        cmocka_unit_test(cmd_json_argv_shell_and_timeout),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
