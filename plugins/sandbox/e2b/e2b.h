@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 #include <corral/sandbox.h>
 
+#include "crl_common.h"
+
 extern const struct corral_host *e2b_host;
 
 /* Plugin state (from init). */
@@ -51,13 +53,6 @@ struct corral_job {
 };
 
 /* ---- util ---- */
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-int buf_add(struct buf *b, const void *d, size_t n);
-int buf_str(struct buf *b, const char *s);
-void buf_free(struct buf *b);
 char *b64_encode(const void *d, size_t n);
 /* Decode standard base64 (padding optional); returns bytes or -1. */
 long b64_decode(const char *s, size_t n, unsigned char *out);

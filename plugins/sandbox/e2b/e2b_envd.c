@@ -223,7 +223,7 @@ int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, c
     cJSON_Delete(r);
     char *url = envd_url(s, "/process.Process/Start");
     char **hdrs = envd_headers(s, "application/connect+json", user, timeout_ms);
-    struct buf body = {0};
+    struct crl_buf body = {0};
     int rc = 0;
     if (!text || !url || !hdrs) {
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -232,7 +232,7 @@ int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, c
     size_t n = strlen(text);
     unsigned char hdr[5] = {0, (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
                             (unsigned char)n};
-    if (buf_add(&body, hdr, 5) || buf_add(&body, text, n)) {
+    if (crl_buf_add(&body, hdr, 5) || crl_buf_add(&body, text, n)) {
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
         goto out;
     }
@@ -274,22 +274,14 @@ out:
     free(text);
     free(url);
     strv_free(hdrs);
-    buf_free(&body);
+    crl_buf_free(&body);
     return rc;
-}
-
-static int capture(void *ud, const void *b, size_t n)
-{
-    struct buf *o = ud;
-    if (o->len + n > (1u << 20))
-        return CORRAL_EPROTO;
-    return buf_add(o, b, n);
 }
 
 int envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_code, corral_call *call)
 {
-    struct buf o = {0};
-    struct corral_sink sink = {.struct_size = sizeof sink, .write = capture, .ud = &o};
+    struct crl_buf_sink o = {.max = 1u << 20};
+    struct corral_sink sink = {.struct_size = sizeof sink, .write = crl_buf_sink_write, .ud = &o};
     struct proc_events ev = {.out = &sink};
     int rc = envd_start(s, argv, NULL, NULL, s->user, 30000, 35000, &ev, call);
     if (rc == 0 && ev.rpc_error_code[0])
@@ -301,10 +293,10 @@ int envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_code,
     if (exit_code)
         *exit_code = ev.exit_code;
     if (out && rc == 0) {
-        *out = o.p ? o.p : strdup("");
-        o.p = NULL;
+        *out = o.buf.p ? o.buf.p : strdup("");
+        o.buf.p = NULL;
     }
-    buf_free(&o);
+    crl_buf_free(&o.buf);
     return rc;
 }
 

@@ -240,17 +240,13 @@ out:
     return rc;
 }
 
-static int small_sink(void *ud, const void *b, size_t n)
+/* Read a small file (4 KiB at most); 1 if it exists (content in o->buf),
+ * 0 if not, <0 error. */
+static int probe_file(corral_sbx *s, const char *path, struct crl_buf_sink *o, corral_call *call)
 {
-    struct buf *o = ud;
-    return o->len + n > 4096 ? CORRAL_EPROTO : buf_add(o, b, n);
-}
-
-/* Read a small file; 1 if it exists (content in *o), 0 if not, <0 error. */
-static int probe_file(corral_sbx *s, const char *path, struct buf *o, corral_call *call)
-{
-    o->len = 0;
-    struct corral_sink sink = {.struct_size = sizeof sink, .write = small_sink, .ud = o};
+    o->buf.len = 0;
+    o->max = 4096;
+    struct corral_sink sink = {.struct_size = sizeof sink, .write = crl_buf_sink_write, .ud = o};
     long status = 0;
     int rc = envd_download(s, path, &sink, &status, call);
     if (rc == CORRAL_ENOTFOUND && status == 404)
@@ -265,7 +261,7 @@ int e2b_job_wait(corral_sbx *s, corral_job *job, int64_t timeout_ms, struct corr
     char *dir = job_dir(job);
     char *rcpath = dir ? xasprintf("%s/rc", dir) : NULL;
     char *topath = dir ? xasprintf("%s/timedout", dir) : NULL;
-    struct buf o = {0};
+    struct crl_buf_sink o = {0};
     int rc;
     if (!rcpath || !topath) {
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -286,7 +282,7 @@ int e2b_job_wait(corral_sbx *s, corral_job *job, int64_t timeout_ms, struct corr
         sleep_ms(pause < left ? pause : left);
         pause = pause * 2 > 500 ? 500 : pause * 2;
     }
-    int code = atoi(o.p ? o.p : "0");
+    int code = atoi(o.buf.p ? o.buf.p : "0");
     rc = 0;
     memset((char *)res + sizeof res->struct_size, 0,
            (res->struct_size < sizeof *res ? res->struct_size : sizeof *res) - sizeof res->struct_size);
@@ -300,7 +296,7 @@ int e2b_job_wait(corral_sbx *s, corral_job *job, int64_t timeout_ms, struct corr
             res->signal = code - 128;
     }
 out:
-    buf_free(&o);
+    crl_buf_free(&o.buf);
     free(dir);
     free(rcpath);
     free(topath);

@@ -178,23 +178,23 @@ static cJSON *kv_object(const char *const *kv)
 /* GET /v2/sandboxes filtered by metadata pairs; returns the array (caller frees). */
 static int list_by_metadata(struct e2b *p, const cJSON *meta, cJSON **out, corral_call *call)
 {
-    struct buf inner = {0};
+    struct crl_buf inner = {0};
     const cJSON *it;
     cJSON_ArrayForEach(it, meta)
     {
         char *k = url_encode(it->string), *v = url_encode(cJSON_IsString(it) ? it->valuestring : "");
         if (inner.len)
-            buf_str(&inner, "&");
+            crl_buf_puts(&inner, "&");
         if (k && v) {
-            buf_str(&inner, k);
-            buf_str(&inner, "=");
-            buf_str(&inner, v);
+            crl_buf_puts(&inner, k);
+            crl_buf_puts(&inner, "=");
+            crl_buf_puts(&inner, v);
         }
         free(k);
         free(v);
     }
     char *q = url_encode(inner.p ? inner.p : "");
-    buf_free(&inner);
+    crl_buf_free(&inner);
     cJSON *all = cJSON_CreateArray();
     char *token = NULL;
     int rc = 0;

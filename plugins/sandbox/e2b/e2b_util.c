@@ -6,37 +6,6 @@
 
 #include "e2b.h"
 
-int buf_add(struct buf *b, const void *d, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return CORRAL_ENOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, d, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-int buf_str(struct buf *b, const char *s)
-{
-    return buf_add(b, s, strlen(s));
-}
-
-void buf_free(struct buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *b64_encode(const void *d, size_t n)
@@ -105,21 +74,11 @@ char *url_encode(const char *s)
 
 char *random_hex(size_t n)
 {
-    unsigned char raw[64];
-    if (n > sizeof raw)
-        n = sizeof raw;
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(raw, 1, n, f) != n) {
-        if (f)
-            fclose(f);
-        return NULL;
-    }
-    fclose(f);
     char *out = malloc(2 * n + 1);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", raw[i]);
+    if (out && crl_random_hex(out, n) != 0) {
+        free(out);
+        out = NULL;
+    }
     return out;
 }
 
