@@ -13,14 +13,12 @@
  *   limited command runs under coreutils `timeout`, which kills its group.
  * - The spec's env goes into the job's secrets (values may be secrets).
  */
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
@@ -28,6 +26,7 @@
 
 #include <corral/sandbox.h>
 
+#include "crl_common.h"
 #include "hf.h"
 
 static const struct corral_host *g_host;
@@ -571,13 +570,7 @@ static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, 
     if (p->v1)
         return run_v1(sb, cmd, cwd, timeout_ms, out, err, cap_out, cap_err, res, call);
     int64_t server_s = timeout_ms > 0 ? (timeout_ms + 999) / 1000 + 10 : 86400;
-    if (timeout_ms > 0) {
-        char secs[32];
-        snprintf(secs, sizeof secs, "%lld.%03lld", (long long)(timeout_ms / 1000), (long long)(timeout_ms % 1000));
-        const char *pre[] = {"timeout", "-k", "2", secs};
-        for (int i = 3; i >= 0; i--)
-            cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
-    }
+    crl_cmd_prefix_timeout(cmd, timeout_ms);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddItemToObject(b, "cmd", cmd);
     cJSON_AddStringToObject(b, "workdir", cwd ? cwd : sb->workdir);
@@ -631,9 +624,10 @@ static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, 
 
 static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
 {
-    cJSON *cmd = cJSON_CreateArray();
-    for (const char *const *a = argv; *a; a++)
-        cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
+    const struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
+    cJSON *cmd = crl_cmd_json(&req, 0);
+    if (!cmd)
+        return sb->p->host->fail(call, CORRAL_ENOMEM, "hf: out of memory");
     struct corral_exec_result res = {.struct_size = sizeof res};
     int rc = run(sb, cmd, "/", 60000, NULL, NULL, NULL, NULL, &res, call);
     if (rc == 0 && res.exit_code != 0)
@@ -647,34 +641,18 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
     struct hf *p = sb->p;
     if (req->user)
         return p->host->fail(call, CORRAL_ENOTSUP, "hf: running as another user is not supported");
-    cJSON *cmd = cJSON_CreateArray();
-    if (req->shell) {
-        cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
-        cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
-        cJSON_AddItemToArray(cmd, cJSON_CreateString(req->shell));
-    } else if (req->argv && req->argv[0]) {
-        for (const char *const *a = req->argv; *a; a++)
-            cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
-    } else {
-        cJSON_Delete(cmd);
+    if (!req->shell && !(req->argv && req->argv[0]))
         return p->host->fail(call, CORRAL_EINVAL, "hf: exec needs argv or shell");
-    }
+    cJSON *cmd = crl_cmd_json(req, 0);
+    if (!cmd)
+        return p->host->fail(call, CORRAL_ENOMEM, "hf: out of memory");
     int has_env = req->env && req->env[0], has_in = req->stdin_data && req->stdin_len;
     char outf[64], errf[64], *old_out = NULL, *old_err = NULL;
     {
         /* Stage env (as a sourced file) and stdin inside the sandbox; the
          * output goes to files there (the server's exec reply is UTF-8 text). */
         char hex[17], envf[64] = "/dev/null", inf[64] = "";
-        unsigned char rb[8];
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || read(fd, rb, 8) != 8)
-            for (int i = 0; i < 8; i++)
-                rb[i] = (unsigned char)rand();
-        if (fd >= 0)
-            close(fd);
-        for (int i = 0; i < 8; i++)
-            sprintf(hex + 2 * i, "%02x", rb[i]);
-        int rc = 0;
+        int rc = crl_random_hex(hex, 8) ? p->host->fail(call, CORRAL_EIO, "hf: no random bytes for file names") : 0;
         if (has_env) {
             char *script = NULL;
             size_t len = 0;
@@ -863,16 +841,9 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
     if (spec->id && spec->id[0])
         snprintf(id, sizeof id, "%s", spec->id);
     else {
-        unsigned char rb[12];
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || read(fd, rb, sizeof rb) != (ssize_t)sizeof rb)
-            for (size_t i = 0; i < sizeof rb; i++)
-                rb[i] = (unsigned char)rand();
-        if (fd >= 0)
-            close(fd);
         strcpy(id, "hf-");
-        for (size_t i = 0; i < sizeof rb; i++)
-            sprintf(id + 3 + 2 * i, "%02x", rb[i]);
+        if (crl_random_hex(id + 3, 12))
+            return h->fail(call, CORRAL_EIO, "hf: no random bytes for a sandbox id");
     }
     int rc;
     char sbtok[65];

@@ -73,21 +73,6 @@ static int sbpath_q(char *buf, size_t cap, const char *name, const char *rest, c
     return corral_url_escape(buf, cap, path, NULL);
 }
 
-static void rand_hex(char *out, size_t nbytes)
-{
-    unsigned char b[32];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (nbytes > sizeof b)
-        nbytes = sizeof b;
-    if (fd < 0 || read(fd, b, nbytes) != (ssize_t)nbytes)
-        for (size_t i = 0; i < nbytes; i++)
-            b[i] = (unsigned char)(rand() & 0xff);
-    if (fd >= 0)
-        close(fd);
-    for (size_t i = 0; i < nbytes; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
-}
-
 static cJSON *kv_object(const char *const *kv)
 {
     cJSON *o = cJSON_CreateObject();
@@ -231,7 +216,8 @@ static int upload(struct islo *p, const char *path, const char *filename, const 
 {
     char boundary[40], pre[512], post[64], hdr[96];
     char hex[17];
-    rand_hex(hex, 8);
+    if (crl_random_hex(hex, 8))
+        return p->host->fail(call, CORRAL_EIO, "islo: no random bytes for a multipart boundary");
     snprintf(boundary, sizeof boundary, "corral-%s", hex);
     int pl = snprintf(pre, sizeof pre,
                       "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
@@ -259,18 +245,6 @@ static int write_all(const struct corral_sink *s, const char *data)
     if (!s || !data || !*data)
         return 0;
     return s->write(s->ud, data, strlen(data));
-}
-
-/* Prefix cmd with coreutils timeout: own process group, TERM then KILL, exit 124. */
-static void prefix_timeout(cJSON *cmd, int64_t timeout_ms)
-{
-    if (timeout_ms <= 0)
-        return;
-    char secs[32];
-    snprintf(secs, sizeof secs, "%lld.%03lld", (long long)(timeout_ms / 1000), (long long)(timeout_ms % 1000));
-    const char *pre[] = {"timeout", "-k", "2", secs};
-    for (int i = 3; i >= 0; i--)
-        cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
 }
 
 static int islo_read_file(corral_sbx *sb, const char *path, const struct corral_sink *sink, corral_call *call);
@@ -407,15 +381,14 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
 
 static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
 {
-    const char *argv0 = argv[0];
-    cJSON *cmd = cJSON_CreateArray();
-    for (; *argv; argv++)
-        cJSON_AddItemToArray(cmd, cJSON_CreateString(*argv));
+    const struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
+    cJSON *cmd = crl_cmd_json(&req, 60000);
+    if (!cmd)
+        return sb->p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     struct corral_exec_result res = {.struct_size = sizeof res};
-    prefix_timeout(cmd, 60000);
     int rc = run_cmd(sb, cmd, "/", NULL, NULL, 60000, NULL, NULL, NULL, NULL, &res, call);
     if (rc == 0 && res.exit_code != 0)
-        rc = sb->p->host->fail(call, CORRAL_EIO, "islo: helper command %s exited %d", argv0, res.exit_code);
+        rc = sb->p->host->fail(call, CORRAL_EIO, "islo: helper command %s exited %d", argv[0], res.exit_code);
     return rc;
 }
 
@@ -423,21 +396,14 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
                      corral_call *call)
 {
     struct islo *p = sb->p;
-    cJSON *cmd = cJSON_CreateArray();
-    if (req->shell) {
-        cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
-        cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
-        cJSON_AddItemToArray(cmd, cJSON_CreateString(req->shell));
-    } else if (req->argv && req->argv[0]) {
-        for (const char *const *a = req->argv; *a; a++)
-            cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
-    } else {
-        cJSON_Delete(cmd);
+    if (!req->shell && !(req->argv && req->argv[0]))
         return p->host->fail(call, CORRAL_EINVAL, "islo: exec needs argv or shell");
-    }
-    prefix_timeout(cmd, req->timeout_ms);
     char hex[17], outf[64], errf[64], inf[64] = "";
-    rand_hex(hex, 8);
+    if (crl_random_hex(hex, 8))
+        return p->host->fail(call, CORRAL_EIO, "islo: no random bytes for the output file names");
+    cJSON *cmd = crl_cmd_json(req, req->timeout_ms);
+    if (!cmd)
+        return p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
     snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
     if (req->stdin_data && req->stdin_len) {
@@ -554,7 +520,8 @@ static int islo_create(void *ps, const struct corral_sandbox_spec *spec, corral_
         name[i] = '\0';
     } else {
         char hex[25];
-        rand_hex(hex, 12);
+        if (crl_random_hex(hex, 12))
+            return h->fail(call, CORRAL_EIO, "islo: no random bytes for a sandbox name");
         snprintf(name, sizeof name, "islo-%s", hex);
     }
 
@@ -1008,25 +975,6 @@ static int islo_get_archive(corral_sbx *sb, const char *dir, const struct corral
 
 /* ---- list ---- */
 
-struct lbuf {
-    char *p;
-    size_t len;
-};
-
-static int lbuf_write(void *ud, const void *buf, size_t len)
-{
-    struct lbuf *b = ud;
-    if (b->len + len > 65536)
-        return CORRAL_EPROTO;
-    char *n = realloc(b->p, b->len + len + 1);
-    if (!n)
-        return CORRAL_ENOMEM;
-    memcpy(n + b->len, buf, len);
-    b->p = n;
-    b->len += len;
-    b->p[b->len] = '\0';
-    return 0;
-}
 
 static int label_match(const char *const *labels, const char *const *filters)
 {
@@ -1055,14 +1003,14 @@ static int list_one(struct islo *p, const cJSON *item, const char *const *filter
     corral_sbx tmp = {.p = p, .name = n->valuestring, .workdir = cJSON_IsString(w) ? w->valuestring : p->workdir,
                       .id = cJSON_IsString(id) ? id->valuestring : NULL};
     /* Labels from the file inside (readable only while it runs). */
-    struct lbuf b = {0};
+    struct crl_buf_sink b = {.max = 65536};
     cJSON *lj = NULL;
     if (is_running(s->valuestring)) {
-        struct corral_sink sink = {.struct_size = sizeof sink, .write = lbuf_write, .ud = &b};
-        if (islo_read_file(&tmp, LABELS_PATH, &sink, call) == 0 && b.p)
-            lj = cJSON_Parse(b.p);
+        struct corral_sink sink = {.struct_size = sizeof sink, .write = crl_buf_sink_write, .ud = &b};
+        if (islo_read_file(&tmp, LABELS_PATH, &sink, call) == 0 && b.buf.p)
+            lj = cJSON_Parse(b.buf.p);
     }
-    free(b.p);
+    crl_buf_free(&b.buf);
     size_t nl = cJSON_IsObject(lj) ? (size_t)cJSON_GetArraySize(lj) : 0;
     char **labels = calloc(nl + 2, sizeof *labels);
     size_t k = 0;

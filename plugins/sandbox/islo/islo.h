@@ -13,6 +13,8 @@
 
 #include <corral/sandbox.h>
 
+#include "crl_common.h"
+
 /* ---- wire JSON (islo_json.c: pure, fuzzed) ---- */
 
 /* The fields of a SandboxResponse we use.  Strings are malloc'ed. */
