@@ -21,6 +21,8 @@
 #include <corral/sandbox.h>
 #include <cjson/cJSON.h>
 
+#include "crl_common.h"
+
 /* Engine API versions we speak: exec WorkingDir needs 1.35; above MAX we
  * pin to MAX so semantics never change under us. */
 #define DK_API_MIN_MINOR 35

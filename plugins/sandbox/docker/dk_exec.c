@@ -14,22 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include "dk.h"
 
 #define GRACE_MS 10000
-
-static void nonce(char out[17])
-{
-    unsigned char b[8];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        uint64_t x = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)out ^ (uint64_t)clock();
-        memcpy(b, &x, sizeof b);
-    }
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
 
 static int env_ok(const char *kv)
 {
@@ -273,7 +261,8 @@ int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req_in, struct co
     const struct corral_exec_request *req = &rq;
     int64_t t0 = h->now_ms();
     char nc[17], staged[96], tbuf[32], tof[64];
-    nonce(nc);
+    if (crl_random_hex(nc, 8))
+        return h->fail(call, CORRAL_EIO, "docker: no random bytes for the exec's file names");
     int rc = stage_stdin(sbx, req, nc, staged, sizeof staged, call);
     if (rc)
         return rc;
@@ -385,7 +374,8 @@ int dk_spawn(corral_sbx *sbx, const struct corral_exec_request *req_in, corral_j
     req_copy(req_in, &rq);
     const struct corral_exec_request *req = &rq;
     char nc[17], staged[96], tbuf[32], f[128];
-    nonce(nc);
+    if (crl_random_hex(nc, 8))
+        return h->fail(call, CORRAL_EIO, "docker: no random bytes for the job's file names");
     corral_job *job = calloc(1, sizeof *job);
     if (!job)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");

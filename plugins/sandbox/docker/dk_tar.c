@@ -11,35 +11,21 @@
 
 /* ---- in-memory tars --------------------------------------------------------- */
 
+/* What libarchive writes, collected (oom: a write failed for memory). */
 struct membuf {
-    char *p;
-    size_t len, cap;
+    struct crl_buf b;
     int oom;
 };
-
-static int mb_add(struct membuf *m, const void *buf, size_t n)
-{
-    if (m->len + n > m->cap) {
-        size_t nc = m->cap ? m->cap : 16384;
-        while (nc < m->len + n)
-            nc *= 2;
-        char *q = realloc(m->p, nc);
-        if (!q) {
-            m->oom = 1;
-            return -1;
-        }
-        m->p = q;
-        m->cap = nc;
-    }
-    memcpy(m->p + m->len, buf, n);
-    m->len += n;
-    return 0;
-}
 
 static la_ssize_t mb_write(struct archive *a, void *ud, const void *buf, size_t n)
 {
     (void)a;
-    return mb_add(ud, buf, n) ? -1 : (la_ssize_t)n;
+    struct membuf *m = ud;
+    if (crl_buf_add(&m->b, buf, n)) {
+        m->oom = 1;
+        return -1;
+    }
+    return (la_ssize_t)n;
 }
 
 static struct archive *tar_writer(void)
@@ -88,14 +74,14 @@ int dk_tar_build(const struct dk_tar_entry *ents, size_t n, char **out, size_t *
     }
     if (archive_write_close(a) != ARCHIVE_OK || m.oom)
         goto out;
-    *out = m.p;
-    *out_len = m.len;
-    m.p = NULL;
+    *out = m.b.p;
+    *out_len = m.b.len;
+    m.b.p = NULL;
     rc = 0;
 out:
     if (a)
         archive_write_free(a);
-    free(m.p);
+    crl_buf_free(&m.b);
     return rc;
 }
 
@@ -139,8 +125,8 @@ int dk_tarsrc_new(const char *name, uint32_t mode, long uid, long gid, const str
 static long tarsrc_read(void *ud, void *buf, size_t cap)
 {
     struct dk_tarsrc *t = ud;
-    while (t->out_off == t->out.len) {
-        t->out.len = t->out_off = 0;
+    while (t->out_off == t->out.b.len) {
+        t->out.b.len = t->out_off = 0;
         if (t->stage == 2)
             return 0;
         if (t->left == 0) {
@@ -166,10 +152,10 @@ static long tarsrc_read(void *ud, void *buf, size_t cap)
         }
         t->left -= n;
     }
-    size_t n = t->out.len - t->out_off;
+    size_t n = t->out.b.len - t->out_off;
     if (n > cap)
         n = cap;
-    memcpy(buf, t->out.p + t->out_off, n);
+    memcpy(buf, t->out.b.p + t->out_off, n);
     t->out_off += n;
     return (long)n;
 }
@@ -194,7 +180,7 @@ void dk_tarsrc_free(struct dk_tarsrc *t)
         return;
     if (t->a)
         archive_write_free(t->a);
-    free(t->out.p);
+    crl_buf_free(&t->out.b);
     free(t);
 }
 
@@ -405,8 +391,8 @@ int dk_tarchown_new(const struct corral_source *src, long uid, long gid, struct 
 static long tarchown_read(void *ud, void *buf, size_t cap)
 {
     struct dk_tarchown *t = ud;
-    while (t->ob_off == t->ob.len) {
-        t->ob.len = t->ob_off = 0;
+    while (t->ob_off == t->ob.b.len) {
+        t->ob.b.len = t->ob_off = 0;
         if (t->stage == 2)
             return 0;
         if (t->stage == 0) {
@@ -448,10 +434,10 @@ static long tarchown_read(void *ud, void *buf, size_t cap)
         if (t->ob.oom)
             return CORRAL_ENOMEM;
     }
-    size_t n = t->ob.len - t->ob_off;
+    size_t n = t->ob.b.len - t->ob_off;
     if (n > cap)
         n = cap;
-    memcpy(buf, t->ob.p + t->ob_off, n);
+    memcpy(buf, t->ob.b.p + t->ob_off, n);
     t->ob_off += n;
     return (long)n;
 werr:
@@ -481,6 +467,6 @@ void dk_tarchown_free(struct dk_tarchown *t)
         archive_read_free(t->in);
     if (t->out)
         archive_write_free(t->out);
-    free(t->ob.p);
+    crl_buf_free(&t->ob.b);
     free(t);
 }
