@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_spec.h"
-#include "internal.h"
+#include "rollout/agent_spec.h"
+#include "base/internal.h"
 
 static struct crl_agent_spec specs[3];
 static int n_specs;

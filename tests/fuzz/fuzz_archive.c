@@ -3,7 +3,7 @@
  * refuses.  Built as a libFuzzer target with -DCORRAL_FUZZ=ON (clang);
  * otherwise as a replay driver that runs the files given on the command
  * line (the seed corpus under corpus/archive runs in ctest). */
-#include "sandbox_internal.h"
+#include "sandbox/sandbox_internal.h"
 
 #include <dirent.h>
 #include <ftw.h>

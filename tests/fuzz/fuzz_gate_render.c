@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gate_internal.h"
+#include "gate/gate_internal.h"
 
 /* ---- the reference: the cJSON renderer the gate had -------------------------- */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gate_internal.h"
+#include "gate/gate_internal.h"
 
 /* p must render; every SSE event is "data: ...\n\n", the last [DONE]. */
 static void render(const struct gate_prepared *p)

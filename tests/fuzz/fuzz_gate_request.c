@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gate_internal.h"
-#include "json_scan.h"
+#include "gate/gate_internal.h"
+#include "base/json_scan.h"
 
 static void agree_with_cjson(const uint8_t *data, size_t size, const struct gate_chat_request *req)
 {

@@ -6,7 +6,7 @@
 #    sub-commands its usage lines name) is not in that command's section;
 #  - a global option, exit status or environment variable of `corral --help`
 #    or any command's help is missing from corral(1);
-#  - a top-level configuration key of core/src/config.c is not under
+#  - a top-level configuration key of core/src/config/config.c is not under
 #    TOP-LEVEL KEYS in corral.conf(5), or a plugin built in this tree has no
 #    section there;
 #  - the corral.conf(5) generator mis-renders a known schema (test plugins);
@@ -100,10 +100,10 @@ for v in $(grep -oE '\$[A-Z][A-Z0-9_]+' <<<"$ALL_HELP" | tr -d '$' | sort -u); d
   check "corral(1) ENVIRONMENT documents $v" has_word "$VSEC" "$v"
 done
 
-# corral.conf(5): the core's keys, as core/src/config.c declares them.
-KEYS=$(awk '/core_keys\[\] = \{/{on=1; next} on && /^\};/{exit} on' "$SOURCE_DIR/core/src/config.c" |
+# corral.conf(5): the core's keys, as core/src/config/config.c declares them.
+KEYS=$(awk '/core_keys\[\] = \{/{on=1; next} on && /^\};/{exit} on' "$SOURCE_DIR/core/src/config/config.c" |
        sed -nE 's/^ *\{"([a-z_]+)",.*/\1/p')
-check "core/src/config.c declares top-level keys" test -n "$KEYS"
+check "core/src/config/config.c declares top-level keys" test -n "$KEYS"
 KSEC=$(section "$MAN5" "^TOP-LEVEL KEYS")
 for k in $KEYS; do
   check "corral.conf(5) TOP-LEVEL KEYS documents '$k'" grep -qx "\.B $k" <<<"$KSEC"

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "agent_spec.h"
-#include "internal.h"
+#include "rollout/agent_spec.h"
+#include "base/internal.h"
 
 static const struct crl_agent_vars vars = {.home = "/h", .workdir = "/w", .run = "/r", .agent_dir = "/a",
                                            .base_url = "http://127.0.0.1:9/rollout/x/v1", .model = "m", .task = "/t"};

@@ -1,6 +1,6 @@
 /* Archive safety: malicious tars are refused and nothing lands outside
  * the target; good trees round-trip through persist/hydrate. */
-#include "archive_internal.h"
+#include "archive/archive_internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "plugins/testplug_state.h"
 #include "testenv.h"
 

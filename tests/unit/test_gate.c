@@ -19,7 +19,7 @@
 
 #include <corral/gate.h>
 
-#include "gate_internal.h" /* some tests peek at the waiter count and the loaded scripts */
+#include "gate/gate_internal.h" /* some tests peek at the waiter count and the loaded scripts */
 
 /* ---- an HTTP client ------------------------------------------------------------ */
 

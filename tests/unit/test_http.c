@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <microhttpd.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 static struct MHD_Daemon *daemon_;
 static int port;

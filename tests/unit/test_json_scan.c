@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "gate_internal.h"
-#include "json_scan.h"
+#include "gate/gate_internal.h"
+#include "base/json_scan.h"
 
 static int ok(const char *s)
 {

@@ -1,6 +1,6 @@
 /* Sandbox host layer: label/env validation, ids, the registry, output
  * capping, and native-vs-emulated op reporting. */
-#include "sandbox_internal.h"
+#include "sandbox/sandbox_internal.h"
 
 #include <limits.h>
 #include <setjmp.h>

@@ -1,0 +1,44 @@
+/* Private to the archive code (archive.c, archive_tree.c). */
+#ifndef CORRAL_ARCHIVE_INTERNAL_H
+#define CORRAL_ARCHIVE_INTERNAL_H
+
+#include "sandbox/sandbox_internal.h"
+
+struct archive;
+struct archive_entry;
+
+/* Check one entry before it crosses the host boundary; on refusal returns
+ * CORRAL_EPERM with a message in call.  *rel gets the cleaned relative
+ * path ("" for the root itself), borrowed from e.  Names and hardlink
+ * targets must be relative and free of ".."; devices, fifos and sockets
+ * never pass; with `strict` (extraction onto this host) symlinks must also
+ * stay inside the tree. */
+int crl_archive_entry_check(struct archive_entry *e, const char **rel, int strict, struct corral_call *call);
+
+/* Extract every entry of the opened reader `in` below the directory dirfd
+ * (borrowed), each checked with crl_archive_entry_check(strict).  No
+ * symlink on the way to an entry is followed (such an entry is refused);
+ * what is in an entry's place is replaced; directories get their modes
+ * and times at the end. */
+int crl_tree_extract(struct archive *in, int dirfd, int strict, struct corral_call *call);
+
+/* A depth-first walk of the tree below a directory fd, in name order,
+ * never following a symlink and never changing the working directory. */
+struct crl_tree_walk;
+/* dirfd is borrowed (the walk opens its own).  *out is freed with
+ * crl_tree_walk_free(). */
+int crl_tree_walk_open(int dirfd, struct crl_tree_walk **out, struct corral_call *call);
+/* The next entry into e (the caller's, cleared first): path relative to
+ * the walk's root, type, mode, size and mtime; owners are 0.  For a
+ * regular file *fd is an open fd of it, which the caller closes; else -1.
+ * Sockets are skipped.  Returns 1 for an entry, 0 at the end, or a
+ * negative status. */
+int crl_tree_walk_next(struct crl_tree_walk *w, struct archive_entry *e, int *fd, struct corral_call *call);
+void crl_tree_walk_free(struct crl_tree_walk *w);
+
+/* Host services (struct corral_host): a tar stream into / out of the tree
+ * below dirfd.  See plugin.h. */
+int crl_archive_extract_at(int dirfd, const struct corral_source *src, unsigned flags, struct corral_call *call);
+int crl_archive_tree_at(int dirfd, const struct corral_sink *sink, unsigned flags, struct corral_call *call);
+
+#endif

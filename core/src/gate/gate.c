@@ -1,0 +1,1081 @@
+/*
+ * The gate: lifecycle, the rollout table, per-rollout tokens, answering
+ * and failing pending calls, the deadline timer and the trainer C API.
+ * See gate_internal.h for the locking and lifetime rules.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "gate/gate_internal.h"
+
+int64_t gate_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int corral_gate_rollout_id_valid(const char *id)
+{
+    if (!id)
+        return 0;
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        char ch = *p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+              ch == '_' || ch == ':' || ch == '-'))
+            return 0;
+        if (n >= 128)
+            return 0;
+    }
+    return n > 0 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+/* The keyed HMAC the tokens come from, made once: OpenSSL 3's one-shot
+ * HMAC() fetches the algorithm and schedules the key on every call, which
+ * was a sixth of the gate's CPU per model call. */
+static int mac_init(struct corral_gate *g)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    g->mac = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_construct_end()};
+    return g->mac && EVP_MAC_init(g->mac, g->secret, g->secret_len, params) == 1 ? 0 : -1;
+}
+
+/* The token of rollout id, as 64 hex digits.  Returns 0, or -1 when
+ * OpenSSL fails (out of memory): out is then a value no client holds. */
+static int token_of(const struct corral_gate *g, const char *id, char out[GATE_TOKEN_HEX + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    static const char hexd[] = "0123456789abcdef";
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(g->mac);
+    int ok = c && EVP_MAC_update(c, (const unsigned char *)id, strlen(id)) == 1 &&
+             EVP_MAC_final(c, md, &mdlen, sizeof md) == 1 && mdlen >= 32;
+    EVP_MAC_CTX_free(c);
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = ok ? hexd[md[i] >> 4] : '!';
+        out[2 * i + 1] = ok ? hexd[md[i] & 15] : '!';
+    }
+    out[GATE_TOKEN_HEX] = 0;
+    OPENSSL_cleanse(md, sizeof md);
+    return ok ? 0 : -1;
+}
+
+int corral_gate_token(const corral_gate *g, const char *rollout_id, char token_out[65])
+{
+    if (!g || !token_out || !corral_gate_rollout_id_valid(rollout_id))
+        return CORRAL_EINVAL;
+    return token_of(g, rollout_id, token_out) ? CORRAL_ENOMEM : 0;
+}
+
+int gate_check_token(const struct corral_gate *g, const char *rollout_id, const char *header)
+{
+    /* The HMAC is computed whatever the header says, so the time taken
+     * does not depend on the token's validity. */
+    char want[GATE_TOKEN_HEX + 1], got[GATE_TOKEN_HEX + 1];
+    memset(got, 0, sizeof got);
+    int ok = corral_gate_rollout_id_valid(rollout_id);
+    if (token_of(g, ok ? rollout_id : "-", want))
+        ok = 0;
+    if (header && strncmp(header, "Bearer ", 7) == 0 && strlen(header + 7) == GATE_TOKEN_HEX)
+        memcpy(got, header + 7, GATE_TOKEN_HEX);
+    else
+        ok = 0;
+    ok &= CRYPTO_memcmp(want, got, GATE_TOKEN_HEX) == 0;
+    OPENSSL_cleanse(want, sizeof want);
+    return ok;
+}
+
+/* ---- the rollout table ------------------------------------------------------ */
+
+static unsigned bucket_of(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % GATE_ROLLOUT_BUCKETS;
+}
+
+struct gate_rollout *gate_rollout_find_locked(struct corral_gate *g, const char *id)
+{
+    for (struct gate_rollout *r = g->buckets[bucket_of(id)]; r; r = r->next)
+        if (strcmp(r->id, id) == 0)
+            return r;
+    return NULL;
+}
+
+static void rollout_free(struct gate_rollout *r)
+{
+    if (!r)
+        return;
+    if (r->ops && r->ops->free)
+        r->ops->free(r->state);
+    cJSON_Delete(r->transcript);
+    free(r->id);
+    free(r);
+}
+
+/* Build a rollout (outside the lock: may read files, parse scripts). */
+static int rollout_make(struct corral_gate *g, const char *id, const struct corral_gate_responder *spec,
+                        struct gate_rollout **out, char *err, size_t errlen)
+{
+    if (!corral_gate_rollout_id_valid(id)) {
+        snprintf(err, errlen, "invalid rollout id (allowed: 1-128 of [A-Za-z0-9._:-])");
+        return CORRAL_EINVAL;
+    }
+    struct gate_rollout *r = calloc(1, sizeof *r);
+    if (!r || !(r->id = strdup(id)) || !(r->transcript = cJSON_CreateArray())) {
+        rollout_free(r);
+        snprintf(err, errlen, "out of memory");
+        return CORRAL_ENOMEM;
+    }
+    int rc = gate_responder_make(g, spec, &r->ops, &r->state, err, errlen);
+    if (rc) {
+        rollout_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+static void rollout_insert_locked(struct corral_gate *g, struct gate_rollout *r)
+{
+    unsigned b = bucket_of(r->id);
+    r->next = g->buckets[b];
+    g->buckets[b] = r;
+    g->n_rollouts++;
+}
+
+static void rollout_unlink_locked(struct corral_gate *g, struct gate_rollout *r)
+{
+    for (struct gate_rollout **pp = &g->buckets[bucket_of(r->id)]; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            g->n_rollouts--;
+            return;
+        }
+}
+
+/* Ids unregistered while auto-registration is on: a straggling call with
+ * the old token must not bring a finished rollout back. */
+struct gate_tomb {
+    struct gate_tomb *next;
+    char id[];
+};
+
+static int tomb_find_locked(struct corral_gate *g, const char *id, int remove)
+{
+    for (struct gate_tomb **pp = &g->tombs[bucket_of(id)]; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0) {
+            if (remove) {
+                struct gate_tomb *t = *pp;
+                *pp = t->next;
+                free(t);
+            }
+            return 1;
+        }
+    return 0;
+}
+
+static void tomb_add_locked(struct corral_gate *g, const char *id)
+{
+    if (tomb_find_locked(g, id, 0))
+        return;
+    size_t n = strlen(id) + 1;
+    struct gate_tomb *t = malloc(sizeof *t + n);
+    if (!t)
+        return;
+    memcpy(t->id, id, n);
+    unsigned b = bucket_of(id);
+    t->next = g->tombs[b];
+    g->tombs[b] = t;
+}
+
+/* Lookup, registering with the auto responder when configured.  Called
+ * WITHOUT the lock (building a responder may parse a script); returns with
+ * the lock held and the rollout (or NULL). */
+struct gate_rollout *gate_rollout_get_and_lock(struct corral_gate *g, const char *id)
+{
+    pthread_mutex_lock(&g->lock);
+    struct gate_rollout *r = gate_rollout_find_locked(g, id);
+    if (r || !g->has_auto || g->stopping || tomb_find_locked(g, id, 0))
+        return r;
+    pthread_mutex_unlock(&g->lock);
+    char err[256];
+    struct gate_rollout *made = NULL;
+    if (rollout_make(g, id, &g->auto_spec, &made, err, sizeof err) != 0)
+        corral_log(CORRAL_LOG_WARN, "gate", "auto-registering rollout %s: %s", id, err);
+    pthread_mutex_lock(&g->lock);
+    r = gate_rollout_find_locked(g, id);
+    if (!r && made && !g->stopping && !tomb_find_locked(g, id, 0)) {
+        rollout_insert_locked(g, made);
+        return made;
+    }
+    rollout_free(made);
+    return r;
+}
+
+int corral_gate_register(corral_gate *g, const char *rollout_id, const struct corral_gate_responder *responder,
+                         char token_out[65], struct corral_call *call)
+{
+    char err[512];
+    struct gate_rollout *r = NULL;
+    if (!g || !responder)
+        return corral_call_fail(call, CORRAL_EINVAL, "gate: register needs a gate and a responder");
+    int rc = rollout_make(g, rollout_id, responder, &r, err, sizeof err);
+    if (rc)
+        return corral_call_fail(call, rc, "gate: register %s: %s", rollout_id ? rollout_id : "(null)", err);
+    if (token_out && token_of(g, rollout_id, token_out)) {
+        rollout_free(r);
+        return corral_call_fail(call, CORRAL_ENOMEM, "gate: OpenSSL could not compute the token of %s", rollout_id);
+    }
+    pthread_mutex_lock(&g->lock);
+    if (g->stopping || gate_rollout_find_locked(g, rollout_id)) {
+        int stopping = g->stopping;
+        pthread_mutex_unlock(&g->lock);
+        rollout_free(r);
+        if (stopping)
+            return corral_call_fail(call, CORRAL_ESTATE, "gate: shutting down");
+        return corral_call_fail(call, CORRAL_EEXIST, "gate: rollout %s is already registered", rollout_id);
+    }
+    tomb_find_locked(g, rollout_id, 1); /* explicitly registered again */
+    rollout_insert_locked(g, r);
+    pthread_mutex_unlock(&g->lock);
+    return 0;
+}
+
+/* ---- pending calls and answers -------------------------------------------- */
+
+static void resume_later_locked(struct corral_gate *g, struct gate_conn *c)
+{
+    c->r_next = g->resume_head;
+    g->resume_head = c;
+}
+
+void gate_unlock(struct corral_gate *g)
+{
+    struct gate_conn *r = g->resume_head;
+    g->resume_head = NULL;
+    pthread_mutex_unlock(&g->lock);
+    while (r) {
+        struct gate_conn *next = r->r_next; /* r may be freed once resumed */
+        MHD_resume_connection(r->conn);
+        r = next;
+    }
+}
+
+void gate_pending_add_locked(struct corral_gate *g, struct gate_conn *c)
+{
+    c->prev = NULL;
+    c->next = g->pending;
+    if (g->pending)
+        g->pending->prev = c;
+    g->pending = c;
+    c->listed = 1;
+    gate_timer_kick_locked(g);
+}
+
+static void list_unlink(struct gate_conn **head, struct gate_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (*head == c)
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void queue_unlink_locked(struct corral_gate *g, struct gate_conn *c)
+{
+    struct gate_conn *prev = NULL;
+    for (struct gate_conn *q = g->q_head; q; prev = q, q = q->q_next)
+        if (q == c) {
+            if (prev)
+                prev->q_next = q->q_next;
+            else
+                g->q_head = q->q_next;
+            if (g->q_tail == q)
+                g->q_tail = prev;
+            c->q_next = NULL;
+            return;
+        }
+}
+
+/* Take c off every list it is on. */
+void gate_conn_unlink_locked(struct corral_gate *g, struct gate_conn *c)
+{
+    if (c->state == GS_QUEUED)
+        queue_unlink_locked(g, c);
+    if (c->listed) {
+        list_unlink(c->kind == GC_TRAINER_WAIT ? &g->waiters : &g->pending, c);
+        c->listed = 0;
+    }
+}
+
+void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body, size_t len,
+                          const char *content_type)
+{
+    gate_conn_unlink_locked(g, c);
+    c->state = GS_DONE;
+    c->resp_status = status;
+    free(c->resp_body);
+    c->resp_body = body;
+    c->resp_len = body ? len : 0;
+    c->resp_type = content_type;
+    if (c->suspended) {
+        c->suspended = 0;
+        resume_later_locked(g, c);
+    }
+}
+
+/* Malloc'ed JSON text as a raw cJSON item that takes it over: printed
+ * verbatim, no copy (cJSON allocates with malloc: no cJSON_InitHooks).
+ * A null item when text is NULL or out of memory. */
+static cJSON *raw_take(char *text)
+{
+    cJSON *raw = text ? cJSON_CreateRaw("") : NULL;
+    if (!raw) {
+        free(text);
+        return cJSON_CreateNull();
+    }
+    cJSON_free(raw->valuestring);
+    raw->valuestring = text;
+    return raw;
+}
+
+/* The request body, valid JSON (gate_parse_chat_request checked it), as a
+ * raw transcript item that takes over c->buf.  Nothing reads c->buf once
+ * the call is answered. */
+static cJSON *raw_request(struct gate_conn *c)
+{
+    cJSON *raw = raw_take(c->buf);
+    c->buf = NULL;
+    c->len = c->cap = 0;
+    return raw;
+}
+
+/* Record call c's outcome in its rollout's transcript (nowhere once the
+ * rollout is unregistered).  Takes over response (JSON text, or NULL) and
+ * c->buf; p (for token ids and logprobs, or NULL) stays the caller's. */
+static void transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
+                                  const struct gate_prepared *p)
+{
+    if (!c->rollout) {
+        free(response);
+        return;
+    }
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddNumberToObject(e, "seq", c->seq);
+    cJSON_AddStringToObject(e, "request_id", c->id);
+    cJSON_AddItemToObject(e, "request", raw_request(c));
+    cJSON_AddItemToObject(e, "response", raw_take(response));
+    cJSON_AddNumberToObject(e, "status", status);
+    if (error)
+        cJSON_AddStringToObject(e, "error", error);
+    cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
+    cJSON_AddBoolToObject(e, "stream", c->req.stream);
+    if (p && p->token_ids)
+        cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(p->token_ids, 1));
+    if (p && p->logprobs)
+        cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(p->logprobs, 1));
+    cJSON_AddItemToArray(c->rollout->transcript, e);
+}
+
+void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, const char *message,
+                      const char *type, const char *code)
+{
+    if (c->kind == GC_CHAT)
+        transcript_add_locked(c, status, NULL, message, NULL);
+    char *body = gate_error_body(message, type, code);
+    gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
+}
+
+void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p)
+{
+    if (p->is_error) {
+        gate_fail_locked(g, c, (unsigned)p->error_status, p->error_message, p->error_type, NULL);
+        return;
+    }
+    char cid[48];
+    snprintf(cid, sizeof cid, "chatcmpl-%s", c->id);
+    struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
+                                 .created = (long long)time(NULL), .stream = c->req.stream,
+                                 .include_usage = c->req.include_usage};
+    char *json, *body = NULL;
+    size_t json_len, len = 0;
+    int rc = gate_render_answer(p, &v, &json, &json_len, &body, &len);
+    if (rc == 0 && !c->req.stream && (body = malloc(json_len + 1)))
+        memcpy(body, json, (len = json_len) + 1); /* one for the agent, one for the transcript */
+    if (!body) {
+        free(json);
+        gate_fail_locked(g, c, 500, "corral gate: out of memory rendering the answer", "invalid_request_error",
+                         NULL);
+        return;
+    }
+    transcript_add_locked(c, 200, json, NULL, p);
+    gate_complete_locked(g, c, 200, body, len, c->req.stream ? "text/event-stream" : "application/json");
+}
+
+void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c)
+{
+    c->state = GS_QUEUED;
+    c->q_next = NULL;
+    if (g->q_tail)
+        g->q_tail->q_next = c;
+    else
+        g->q_head = c;
+    g->q_tail = c;
+    gate_waiters_dispatch_locked(g);
+    pthread_cond_broadcast(&g->cond);
+}
+
+struct gate_conn *gate_queue_pop_locked(struct corral_gate *g)
+{
+    struct gate_conn *c = g->q_head;
+    if (!c)
+        return NULL;
+    g->q_head = c->q_next;
+    if (!g->q_head)
+        g->q_tail = NULL;
+    c->q_next = NULL;
+    c->state = GS_CLAIMED;
+    return c;
+}
+
+struct gate_conn *gate_pending_find_locked(struct corral_gate *g, const char *request_id)
+{
+    if (!request_id || strlen(request_id) != 32)
+        return NULL;
+    for (struct gate_conn *c = g->pending; c; c = c->next)
+        if (CRYPTO_memcmp(c->id, request_id, 32) == 0)
+            return c;
+    return NULL;
+}
+
+/* ---- the deadline timer --------------------------------------------------- */
+
+void gate_timer_kick_locked(struct corral_gate *g)
+{
+    pthread_cond_signal(&g->timer_cond);
+}
+
+static void deadline_to_ts(int64_t deadline_ms, struct timespec *ts)
+{
+    ts->tv_sec = deadline_ms / 1000;
+    ts->tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+}
+
+static void *timer_main(void *arg)
+{
+    struct corral_gate *g = arg;
+    pthread_mutex_lock(&g->lock);
+    while (!g->timer_stop) {
+        int64_t now = gate_now_ms(), next = now + 1000;
+        for (struct gate_conn *c = g->pending, *n; c; c = n) {
+            n = c->next;
+            if (c->deadline <= now) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "corral gate: no answer within the request deadline (%lld ms)",
+                         (long long)g->timeout_ms);
+                gate_fail_locked(g, c, 400, msg, "invalid_request_error", "deadline_exceeded");
+            } else if (c->deadline < next) {
+                next = c->deadline;
+            }
+        }
+        for (struct gate_conn *c = g->waiters, *n; c; c = n) {
+            n = c->next;
+            if (c->deadline <= now)
+                gate_complete_locked(g, c, 204, NULL, 0, "application/json");
+            else if (c->deadline < next)
+                next = c->deadline;
+        }
+        if (g->resume_head) {
+            gate_unlock(g);
+            pthread_mutex_lock(&g->lock);
+            continue;
+        }
+        struct timespec ts;
+        deadline_to_ts(next, &ts);
+        pthread_cond_timedwait(&g->timer_cond, &g->lock, &ts);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+/* ---- listeners ---------------------------------------------------------------- */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    corral_vlog(CORRAL_LOG_DEBUG, "gate", fmt, ap);
+}
+
+static int tcp_socket(const char *addr, uint16_t port, uint16_t *bound, int *v6, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        sl = sizeof *s4;
+        *v6 = 0;
+    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        sl = sizeof *s6;
+        *v6 = 1;
+    } else {
+        snprintf(err, errlen, "not a numeric IP address: %s", addr);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "bind/listen %s:%u: %s", addr, (unsigned)port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *bound = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
+    return fd;
+}
+
+static int unix_socket(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    struct sockaddr_un su;
+    memset(&su, 0, sizeof su);
+    su.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof su.sun_path) {
+        snprintf(err, errlen, "unix socket path too long: %s", path);
+        return -1;
+    }
+    strcpy(su.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "%s exists and is not a socket", path);
+            return -1;
+        }
+        unlink(path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&su, sizeof su);
+    umask(old);
+    if (rc != 0 || chmod(path, mode) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "bind/listen %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* threads > 1: an MHD thread pool, so one slow call (a 30 KB body being
+ * checked) does not hold up the calls of other rollouts behind it. */
+static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6, unsigned threads,
+                          MHD_AccessHandlerCallback handler, char *err, size_t errlen)
+{
+    unsigned flags = MHD_USE_POLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    /* MHD warns about a pool of 0 or 1: leave the option out then. */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, g,
+                                 MHD_OPTION_LISTEN_SOCKET, fd,
+                                 MHD_OPTION_NOTIFY_COMPLETED, gate_http_completed, g,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_CONNECTION_LIMIT, g->max_connections,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                 MHD_OPTION_ARRAY, pool,
+                                 MHD_OPTION_END);
+    if (!l->daemon) {
+        snprintf(err, errlen, "libmicrohttpd refused to start a listener");
+        close(fd);
+        return -1;
+    }
+    l->fd = fd;
+    return 0;
+}
+
+static char *read_file_text(const char *path, size_t *len, char *err, size_t errlen);
+
+int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, struct corral_call *call)
+{
+    char err[512];
+    *out = NULL;
+    struct corral_gate_options def;
+    memset(&def, 0, sizeof def);
+    def.struct_size = sizeof def;
+    if (!o)
+        o = &def;
+#define OPT(f) (CORRAL_HAS_FIELD(o, f) ? o->f : def.f)
+    struct corral_gate *g = calloc(1, sizeof *g);
+    if (!g)
+        return corral_call_fail(call, CORRAL_ENOMEM, "gate: out of memory");
+    pthread_mutex_init(&g->lock, NULL);
+    if (gate_scripts_init(&g->scripts) != 0) {
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+        return corral_call_fail(call, CORRAL_ENOMEM, "gate: out of memory");
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cond, &ca);
+    pthread_cond_init(&g->timer_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    g->tcp.fd = g->unix_l.fd = g->trainer.fd = -1;
+
+    int rc = CORRAL_EINVAL;
+    const unsigned char *secret = OPT(secret);
+    size_t secret_len = OPT(secret_len);
+    if (secret) {
+        if (secret_len < 16 || secret_len > sizeof g->secret) {
+            corral_call_fail(call, CORRAL_EINVAL, "gate: the server secret must be 16..64 bytes");
+            goto fail;
+        }
+        memcpy(g->secret, secret, secret_len);
+        g->secret_len = secret_len;
+    } else {
+        if (RAND_bytes(g->secret, 32) != 1) {
+            corral_call_fail(call, CORRAL_EINTERNAL, "gate: no randomness for the server secret");
+            goto fail;
+        }
+        g->secret_len = 32;
+    }
+    if (mac_init(g)) {
+        corral_call_fail(call, CORRAL_ENOMEM, "gate: OpenSSL could not set up HMAC-SHA256");
+        goto fail;
+    }
+    g->body_limit = OPT(body_limit) ? OPT(body_limit) : GATE_DEFAULT_BODY_LIMIT;
+    g->timeout_ms = OPT(request_timeout_ms) > 0 ? OPT(request_timeout_ms) : GATE_DEFAULT_TIMEOUT_MS;
+    g->model = strdup(OPT(model) ? OPT(model) : "corral");
+    g->max_connections = CORRAL_HAS_FIELD(o, max_connections) && o->max_connections ? o->max_connections : 2048;
+    g->threads = CORRAL_HAS_FIELD(o, threads) ? o->threads : 0;
+    if (!g->threads) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        g->threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+    }
+
+    const struct corral_gate_responder *auto_spec = OPT(auto_register);
+    if (auto_spec) {
+        if (auto_spec->struct_size < offsetof(struct corral_gate_responder, upstream_token_ids) + sizeof(int)) {
+            corral_call_fail(call, CORRAL_EINVAL, "gate: auto_register responder has an unknown struct_size");
+            goto fail;
+        }
+        g->auto_spec = *auto_spec;
+        g->auto_spec.struct_size = sizeof g->auto_spec;
+        g->has_auto = 1;
+        if (auto_spec->kind == CORRAL_GATE_REPLAY && auto_spec->replay_path && !auto_spec->replay_jsonl) {
+            size_t len;
+            g->auto_replay_text = read_file_text(auto_spec->replay_path, &len, err, sizeof err);
+            if (!g->auto_replay_text) {
+                corral_call_fail(call, CORRAL_EINVAL, "gate: %s", err);
+                goto fail;
+            }
+            g->auto_spec.replay_path = NULL;
+        } else if (auto_spec->replay_jsonl) {
+            g->auto_replay_text = strdup(auto_spec->replay_jsonl);
+        }
+        g->auto_spec.replay_jsonl = g->auto_replay_text;
+        g->auto_upstream_url = auto_spec->upstream_url ? strdup(auto_spec->upstream_url) : NULL;
+        g->auto_upstream_key_env = auto_spec->upstream_api_key_env ? strdup(auto_spec->upstream_api_key_env) : NULL;
+        g->auto_upstream_model = auto_spec->upstream_model ? strdup(auto_spec->upstream_model) : NULL;
+        g->auto_spec.upstream_url = g->auto_upstream_url;
+        g->auto_spec.upstream_api_key_env = g->auto_upstream_key_env;
+        g->auto_spec.upstream_model = g->auto_upstream_model;
+        /* Validate it once now, so a bad spec fails here, not per rollout;
+         * kept until the gate is freed, so its script stays loaded. */
+        if (gate_responder_make(g, &g->auto_spec, &g->auto_ops, &g->auto_state, err, sizeof err) != 0) {
+            corral_call_fail(call, CORRAL_EINVAL, "gate: auto_register responder: %s", err);
+            goto fail;
+        }
+    }
+
+    const char *addr = OPT(bind_address) ? OPT(bind_address) : "127.0.0.1";
+    int v6 = 0;
+    int fd = tcp_socket(addr, OPT(port), &g->port, &v6, err, sizeof err);
+    if (fd < 0 || listener_start(g, &g->tcp, fd, v6, g->threads, gate_http_agent, err, sizeof err) != 0) {
+        corral_call_fail(call, CORRAL_EIO, "gate: %s", err);
+        goto fail;
+    }
+    size_t ul = strlen(addr) + 32;
+    g->url = malloc(ul);
+    snprintf(g->url, ul, v6 ? "http://[%s]:%u" : "http://%s:%u", addr, (unsigned)g->port);
+
+    if (OPT(unix_socket_path)) {
+        mode_t mode = CORRAL_HAS_FIELD(o, unix_socket_mode) && o->unix_socket_mode ? (mode_t)o->unix_socket_mode
+                                                                                     : 0600;
+        fd = unix_socket(OPT(unix_socket_path), mode, err, sizeof err);
+        if (fd < 0 || listener_start(g, &g->unix_l, fd, 0, g->threads, gate_http_agent, err, sizeof err) != 0) {
+            corral_call_fail(call, CORRAL_EIO, "gate: %s", err);
+            goto fail;
+        }
+        g->unix_path = strdup(OPT(unix_socket_path));
+    }
+
+    if (OPT(trainer_listen)) {
+        const char *taddr = OPT(trainer_bind_address) ? OPT(trainer_bind_address) : "127.0.0.1";
+        uint16_t tport;
+        if (OPT(trainer_token)) {
+            if (strlen(OPT(trainer_token)) < 16) {
+                corral_call_fail(call, CORRAL_EINVAL, "gate: the trainer token must have at least 16 characters");
+                goto fail;
+            }
+            g->trainer_token = strdup(OPT(trainer_token));
+        } else {
+            g->trainer_token = malloc(65);
+            gate_random_hex(g->trainer_token, 32);
+        }
+        fd = tcp_socket(taddr, OPT(trainer_port), &tport, &v6, err, sizeof err);
+        if (fd < 0 || listener_start(g, &g->trainer, fd, v6, 1, gate_http_trainer, err, sizeof err) != 0) {
+            corral_call_fail(call, CORRAL_EIO, "gate: trainer listener: %s", err);
+            goto fail;
+        }
+        ul = strlen(taddr) + 32;
+        g->trainer_url = malloc(ul);
+        snprintf(g->trainer_url, ul, v6 ? "http://[%s]:%u" : "http://%s:%u", taddr, (unsigned)tport);
+    }
+
+    if (pthread_create(&g->timer, NULL, timer_main, g) != 0) {
+        corral_call_fail(call, CORRAL_EINTERNAL, "gate: cannot start the timer thread");
+        goto fail;
+    }
+    g->timer_running = 1;
+    *out = g;
+    return 0;
+#undef OPT
+fail:
+    rc = call ? call->status : CORRAL_EINVAL;
+    corral_gate_free(g);
+    return rc ? rc : CORRAL_EINVAL;
+}
+
+static char *read_file_text(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            if (cap >= (size_t)256 << 20) {
+                snprintf(err, errlen, "%s is larger than 256 MiB", path);
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        snprintf(err, errlen, "cannot read %s", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+char *gate_read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    return read_file_text(path, len, err, errlen);
+}
+
+void corral_gate_free(corral_gate *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->lock);
+    __atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
+    while (g->pending)
+        gate_fail_locked(g, g->pending, 410, "corral gate: shutting down", "invalid_request_error",
+                         "gate_shutdown");
+    while (g->waiters) {
+        char *b = gate_error_body("corral gate: shutting down", "invalid_request_error", "gate_shutdown");
+        gate_complete_locked(g, g->waiters, 503, b, b ? strlen(b) : 0, "application/json");
+    }
+    g->timer_stop = 1;
+    pthread_cond_broadcast(&g->cond);
+    pthread_cond_broadcast(&g->timer_cond);
+    gate_unlock(g);
+    if (g->timer_running)
+        pthread_join(g->timer, NULL);
+    gate_upstream_stop(g);
+
+    /* Let the failed calls' answers go out before the listeners close. */
+    pthread_mutex_lock(&g->lock);
+    int64_t until = gate_now_ms() + 2000;
+    while ((g->live > 0 && gate_now_ms() < until) || g->api_waiters > 0) {
+        struct timespec ts;
+        deadline_to_ts(gate_now_ms() + 50, &ts);
+        pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+    }
+    pthread_mutex_unlock(&g->lock);
+
+    struct gate_listener *ls[] = {&g->tcp, &g->unix_l, &g->trainer};
+    for (size_t i = 0; i < 3; i++)
+        if (ls[i]->daemon)
+            MHD_stop_daemon(ls[i]->daemon);
+    if (g->unix_path)
+        unlink(g->unix_path);
+    for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
+        for (struct gate_rollout *r = g->buckets[b], *n; r; r = n) {
+            n = r->next;
+            rollout_free(r);
+        }
+    if (g->auto_ops && g->auto_ops->free)
+        g->auto_ops->free(g->auto_state);
+    gate_scripts_destroy(&g->scripts); /* every user of a script is gone */
+    for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
+        for (struct gate_tomb *t = g->tombs[b], *n; t; t = n) {
+            n = t->next;
+            free(t);
+        }
+    free(g->unix_path);
+    free(g->url);
+    free(g->model);
+    free(g->trainer_url);
+    if (g->trainer_token) {
+        OPENSSL_cleanse(g->trainer_token, strlen(g->trainer_token));
+        free(g->trainer_token);
+    }
+    free(g->auto_replay_text);
+    free(g->auto_upstream_url);
+    free(g->auto_upstream_key_env);
+    free(g->auto_upstream_model);
+    EVP_MAC_CTX_free(g->mac);
+    OPENSSL_cleanse(g->secret, sizeof g->secret);
+    pthread_cond_destroy(&g->cond);
+    pthread_cond_destroy(&g->timer_cond);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+const char *corral_gate_url(const corral_gate *g)
+{
+    return g ? g->url : NULL;
+}
+
+uint16_t corral_gate_port(const corral_gate *g)
+{
+    return g ? g->port : 0;
+}
+
+const char *corral_gate_trainer_url(const corral_gate *g)
+{
+    return g ? g->trainer_url : NULL;
+}
+
+const char *corral_gate_trainer_token(const corral_gate *g)
+{
+    return g ? g->trainer_token : NULL;
+}
+
+/* ---- unregister and transcripts ------------------------------------------- */
+
+int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transcript_out, struct corral_call *call)
+{
+    if (transcript_out)
+        *transcript_out = NULL;
+    if (!g || !rollout_id)
+        return corral_call_fail(call, CORRAL_EINVAL, "gate: unregister needs a gate and a rollout id");
+    pthread_mutex_lock(&g->lock);
+    struct gate_rollout *r = gate_rollout_find_locked(g, rollout_id);
+    if (!r) {
+        pthread_mutex_unlock(&g->lock);
+        return corral_call_fail(call, CORRAL_ENOTFOUND, "gate: rollout %s is not registered", rollout_id);
+    }
+    rollout_unlink_locked(g, r);
+    if (g->has_auto)
+        tomb_add_locked(g, rollout_id);
+    for (struct gate_conn *c = g->pending, *n; c; c = n) {
+        n = c->next;
+        if (c->rollout == r) {
+            gate_fail_locked(g, c, 410, "corral gate: the rollout has ended", "invalid_request_error",
+                             "rollout_ended");
+            c->rollout = NULL;
+        }
+    }
+    gate_unlock(g);
+    /* Calls answered but not yet sent still point at r only through
+     * c->rollout, which nothing reads after GS_DONE. */
+    if (transcript_out)
+        *transcript_out = cJSON_PrintUnformatted(r->transcript);
+    rollout_free(r);
+    return 0;
+}
+
+size_t corral_gate_pending(corral_gate *g, size_t *queued)
+{
+    size_t n = 0, q = 0;
+    pthread_mutex_lock(&g->lock);
+    for (struct gate_conn *c = g->pending; c; c = c->next)
+        n++;
+    for (struct gate_conn *c = g->q_head; c; c = c->q_next)
+        q++;
+    pthread_mutex_unlock(&g->lock);
+    if (queued)
+        *queued = q;
+    return n;
+}
+
+char *corral_gate_transcript(corral_gate *g, const char *rollout_id)
+{
+    if (!g || !rollout_id)
+        return NULL;
+    pthread_mutex_lock(&g->lock);
+    struct gate_rollout *r = gate_rollout_find_locked(g, rollout_id);
+    char *s = r ? cJSON_PrintUnformatted(r->transcript) : NULL;
+    pthread_mutex_unlock(&g->lock);
+    return s;
+}
+
+/* ---- trainer C API ------------------------------------------------------------ */
+
+void corral_gate_request_free(struct corral_gate_request *r)
+{
+    if (!r)
+        return;
+    free(r->rollout_id);
+    free(r->body);
+    free(r);
+}
+
+int corral_gate_next_request(corral_gate *g, int64_t timeout_ms, struct corral_gate_request **out,
+                             struct corral_call *call)
+{
+    *out = NULL;
+    int64_t until = timeout_ms > 0 ? gate_now_ms() + timeout_ms : 0;
+    pthread_mutex_lock(&g->lock);
+    g->api_waiters++;
+    while (!g->q_head && !g->stopping && timeout_ms != 0) {
+        if (timeout_ms > 0) {
+            if (gate_now_ms() >= until)
+                break;
+            struct timespec ts;
+            deadline_to_ts(until, &ts);
+            pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+        } else {
+            pthread_cond_wait(&g->cond, &g->lock);
+        }
+    }
+    g->api_waiters--;
+    if (g->stopping) {
+        pthread_cond_broadcast(&g->cond);
+        pthread_mutex_unlock(&g->lock);
+        return corral_call_fail(call, CORRAL_ECANCELED, "gate: shutting down");
+    }
+    struct gate_conn *c = gate_queue_pop_locked(g);
+    if (!c) {
+        pthread_mutex_unlock(&g->lock);
+        return corral_call_fail(call, CORRAL_ETIMEDOUT, "gate: no request within %lld ms", (long long)timeout_ms);
+    }
+    struct corral_gate_request *r = calloc(1, sizeof *r);
+    if (r) {
+        memcpy(r->id, c->id, sizeof r->id);
+        r->rollout_id = strdup(c->rollout_id);
+        r->body = strndup(c->buf ? c->buf : "", c->len);
+    }
+    if (!r || !r->rollout_id || !r->body) {
+        corral_gate_request_free(r);
+        /* Put it back at the head so it is not lost. */
+        c->state = GS_QUEUED;
+        c->q_next = g->q_head;
+        g->q_head = c;
+        if (!g->q_tail)
+            g->q_tail = c;
+        pthread_mutex_unlock(&g->lock);
+        return corral_call_fail(call, CORRAL_ENOMEM, "gate: out of memory");
+    }
+    pthread_mutex_unlock(&g->lock);
+    *out = r;
+    return 0;
+}
+
+int gate_deliver(struct corral_gate *g, const char *request_id, const char *json, size_t len, char *err,
+                 size_t errlen)
+{
+    struct gate_completion comp;
+    struct gate_prepared p;
+    if (gate_completion_from_text(json, len, &comp, err, errlen) != 0)
+        return CORRAL_EINVAL;
+    int rc = gate_prepare(&comp, &p);
+    gate_completion_clear(&comp);
+    if (rc) {
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    pthread_mutex_lock(&g->lock);
+    struct gate_conn *c = gate_pending_find_locked(g, request_id);
+    if (!c || (c->state != GS_CLAIMED && c->state != GS_QUEUED)) {
+        pthread_mutex_unlock(&g->lock);
+        gate_prepared_clear(&p);
+        snprintf(err, errlen, "no pending request with that id (answered, expired or unregistered)");
+        return CORRAL_ENOTFOUND;
+    }
+    gate_answer_locked(g, c, &p);
+    gate_unlock(g);
+    gate_prepared_clear(&p);
+    return 0;
+}
+
+int corral_gate_deliver(corral_gate *g, const char *request_id, const char *response_json, struct corral_call *call)
+{
+    char err[256];
+    if (!g || !request_id || !response_json)
+        return corral_call_fail(call, CORRAL_EINVAL, "gate: deliver needs a gate, a request id and a response");
+    int rc = gate_deliver(g, request_id, response_json, strlen(response_json), err, sizeof err);
+    if (rc)
+        return corral_call_fail(call, rc, "gate: deliver: %s", err);
+    return 0;
+}

@@ -1,0 +1,518 @@
+/*
+ * The gate's HTTP surface (libmicrohttpd callbacks).
+ *
+ * Agent listener (TCP and the optional unix socket):
+ *   POST /rollout/{id}/v1/chat/completions
+ *   GET  /rollout/{id}/v1/models
+ * Trainer listener (own port, own bearer token):
+ *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","request"} or 204
+ *   POST   /v1/requests/{id}/response    body: a response (gate.h forms) -> 200 / 400 / 404
+ *   POST   /v1/rollouts/{id}             register (the gate's auto responder, else trainer)
+ *                                        -> 201 {"rollout_id","token","base_url"}
+ *   DELETE /v1/rollouts/{id}             unregister -> 200 {"rollout_id","transcript":[...]}
+ *   GET    /v1/rollouts/{id}/transcript  -> 200 [...]
+ *   GET    /v1/health                    -> 200 {"status":"ok","rollouts","pending","queued"}
+ *
+ * Order of checks on the agent side: route shape (404), method (405),
+ * body limit (413), token for the id in the path (401), rollout lookup
+ * (the same 401), JSON (400).  The 401 body never says which check failed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "gate/gate_internal.h"
+
+static const char UNAUTHORIZED[] =
+    "{\"error\":{\"message\":\"invalid token or unknown rollout\",\"type\":\"invalid_request_error\","
+    "\"code\":\"unauthorized\"}}";
+
+static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
+                                const char *type)
+{
+    struct MHD_Response *r = body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+                                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    if (type && len)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (type && strcmp(type, "text/event-stream") == 0)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    enum MHD_Result rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result send_static(struct MHD_Connection *conn, unsigned status, const char *body)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg, const char *code)
+{
+    char *b = gate_error_body(msg, "invalid_request_error", code);
+    return send_buf(conn, status, b, b ? strlen(b) : 0, "application/json");
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return send_buf(conn, status, s, s ? strlen(s) : 0, "application/json");
+}
+
+static enum MHD_Result send_stored(struct gate_conn *c)
+{
+    char *b = c->resp_body;
+    c->resp_body = NULL;
+    return send_buf(c->conn, c->resp_status, b, c->resp_len, c->resp_type);
+}
+
+void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct corral_gate *g = cls;
+    struct gate_conn *c = *req_cls;
+    if (!c)
+        return;
+    *req_cls = NULL;
+    pthread_mutex_lock(&g->lock);
+    gate_conn_unlink_locked(g, c); /* only if MHD dropped it while pending */
+    g->live--;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+    gate_chat_request_clear(&c->req);
+    free(c->buf);
+    free(c->resp_body);
+    free(c);
+}
+
+/* First call for a request: allocate its state.  Returns NULL on OOM. */
+static struct gate_conn *conn_new(struct corral_gate *g, struct MHD_Connection *conn)
+{
+    struct gate_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->gate = g;
+    c->conn = conn;
+    pthread_mutex_lock(&g->lock);
+    g->live++;
+    pthread_mutex_unlock(&g->lock);
+    return c;
+}
+
+/* Accumulate the body up to the limit; beyond it, drop and remember. */
+static void take_upload(struct corral_gate *g, struct gate_conn *c, const char *data, size_t *size)
+{
+    size_t n = *size;
+    *size = 0;
+    if (c->too_large)
+        return;
+    if (c->len + n > g->body_limit) {
+        c->too_large = 1;
+        free(c->buf);
+        c->buf = NULL;
+        c->len = c->cap = 0;
+        return;
+    }
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n + 1)
+            cap *= 2;
+        char *b = realloc(c->buf, cap);
+        if (!b) {
+            c->too_large = 1; /* answered as 413: we cannot hold it */
+            free(c->buf);
+            c->buf = NULL;
+            c->len = c->cap = 0;
+            return;
+        }
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, data, n);
+    c->len += n;
+    c->buf[c->len] = 0;
+}
+
+/* Common start of both handlers.  Returns 1 when the caller should return
+ * *rc now (headers-only first call, or an upload chunk). */
+static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, const char *upload_data,
+                            size_t *upload_data_size, void **req_cls, enum MHD_Result *rc)
+{
+    struct gate_conn *c = *req_cls;
+    if (!c) {
+        c = conn_new(g, conn);
+        if (!c) {
+            *rc = MHD_NO;
+            return 1;
+        }
+        *req_cls = c;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > g->body_limit) {
+            /* Refuse before reading the body; MHD closes the connection. */
+            c->too_large = 1;
+            char m[128];
+            snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", g->body_limit);
+            *rc = send_error(conn, 413, m, "body_too_large");
+            return 1;
+        }
+        if (cl && strtoull(cl, NULL, 10) > 0) { /* one buffer of the right size, not a doubling series */
+            size_t want = (size_t)strtoull(cl, NULL, 10) + 1;
+            c->buf = malloc(want);
+            c->cap = c->buf ? want : 0;
+        }
+        *rc = MHD_YES;
+        return 1;
+    }
+    if (*upload_data_size) {
+        take_upload(g, c, upload_data, upload_data_size);
+        *rc = MHD_YES;
+        return 1;
+    }
+    return 0;
+}
+
+/* Park c (already on a gate list, state set) until someone answers it.
+ * Returns the result for MHD. */
+static enum MHD_Result park(struct corral_gate *g, struct gate_conn *c)
+{
+    MHD_suspend_connection(c->conn);
+    pthread_mutex_lock(&g->lock);
+    int done = c->state == GS_DONE;
+    if (!done)
+        c->suspended = 1;
+    pthread_mutex_unlock(&g->lock);
+    if (done) /* answered while we were suspending it */
+        MHD_resume_connection(c->conn);
+    return MHD_YES;
+}
+
+/* "/rollout/{id}/v1/<rest>": copies id, returns rest ("chat/completions"),
+ * or NULL when the path has another shape. */
+static const char *split_rollout_path(const char *url, char *id, size_t idlen)
+{
+    static const char pre[] = "/rollout/";
+    if (strncmp(url, pre, sizeof pre - 1) != 0)
+        return NULL;
+    const char *s = url + sizeof pre - 1;
+    const char *slash = strchr(s, '/');
+    if (!slash || slash == s || (size_t)(slash - s) >= idlen)
+        return NULL;
+    memcpy(id, s, (size_t)(slash - s));
+    id[slash - s] = 0;
+    if (strncmp(slash, "/v1/", 4) != 0)
+        return NULL;
+    return slash + 4;
+}
+
+static enum MHD_Result models_answer(struct corral_gate *g, struct MHD_Connection *conn)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "object", "list");
+    cJSON *data = cJSON_AddArrayToObject(o, "data");
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "id", g->model);
+    cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddNumberToObject(m, "created", 0);
+    cJSON_AddStringToObject(m, "owned_by", "corral");
+    cJSON_AddItemToArray(data, m);
+    return send_json(conn, 200, o);
+}
+
+enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                const char *version, const char *upload_data, size_t *upload_data_size,
+                                void **req_cls)
+{
+    (void)version;
+    struct corral_gate *g = cls;
+    enum MHD_Result rc;
+    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc))
+        return rc;
+    struct gate_conn *c = *req_cls;
+    if (c->state == GS_DONE)
+        return send_stored(c);
+    if (c->state != GS_RECEIVING)
+        return send_error(conn, 500, "corral gate: internal state error", NULL);
+
+    char id[130];
+    const char *rest = split_rollout_path(url, id, sizeof id);
+    int is_chat = rest && strcmp(rest, "chat/completions") == 0;
+    int is_models = rest && strcmp(rest, "models") == 0;
+    if (!is_chat && !is_models)
+        return send_error(conn, 404, "not found: the gate serves /rollout/{id}/v1/chat/completions", "not_found");
+    if ((is_chat && strcmp(method, "POST") != 0) || (is_models && strcmp(method, "GET") != 0))
+        return send_error(conn, 405, "method not allowed", "method_not_allowed");
+    if (c->too_large) {
+        char m[128];
+        snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", g->body_limit);
+        return send_error(conn, 413, m, "body_too_large");
+    }
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!gate_check_token(g, id, auth))
+        return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+    if (__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
+        return send_error(conn, 410, "corral gate: shutting down", "gate_shutdown");
+    if (is_models) {
+        pthread_mutex_lock(&g->lock);
+        int known = gate_rollout_find_locked(g, id) != NULL || g->has_auto;
+        pthread_mutex_unlock(&g->lock);
+        if (!known)
+            return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+        return models_answer(g, conn);
+    }
+
+    char err[256];
+    int prc = gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
+    if (prc != 0) {
+        /* The rollout must exist before we say anything about the body. */
+        pthread_mutex_lock(&g->lock);
+        int known = gate_rollout_find_locked(g, id) != NULL;
+        pthread_mutex_unlock(&g->lock);
+        if (!known && !g->has_auto)
+            return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+        if (prc == CORRAL_ENOMEM) /* ours, and passing: the agent may retry */
+            return send_error(conn, 503, "corral gate: out of memory", "out_of_memory");
+        return send_error(conn, 400, err, "invalid_request");
+    }
+
+    struct gate_rollout *r = gate_rollout_get_and_lock(g, id); /* returns locked */
+    if (!r || g->stopping) {
+        pthread_mutex_unlock(&g->lock);
+        return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+    }
+    c->kind = GC_CHAT;
+    gate_random_hex(c->id, 16);
+    snprintf(c->rollout_id, sizeof c->rollout_id, "%s", id);
+    c->rollout = r;
+    c->seq = ++r->seq;
+    c->t_start = gate_now_ms();
+    c->deadline = c->t_start + g->timeout_ms;
+    r->ops->submit(g, r, c);
+    if (c->state == GS_DONE) {
+        gate_unlock(g);
+        return send_stored(c);
+    }
+    gate_unlock(g);
+    return park(g, c);
+}
+
+/* ---- trainer listener -------------------------------------------------------- */
+
+static int trainer_auth(struct corral_gate *g, struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    size_t want = strlen(g->trainer_token);
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != want)
+        return 0;
+    return CRYPTO_memcmp(h + 7, g->trainer_token, want) == 0;
+}
+
+/* The long-poll answer for queued call q. */
+static char *request_envelope(const struct gate_conn *q, size_t *len)
+{
+    size_t n = q->len + strlen(q->rollout_id) + 96;
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"request\":%.*s}", q->id, q->rollout_id,
+                     (int)q->len, q->buf ? q->buf : "null");
+    *len = (size_t)k;
+    return s;
+}
+
+void gate_waiters_dispatch_locked(struct corral_gate *g)
+{
+    while (g->waiters && g->q_head) {
+        struct gate_conn *w = g->waiters;
+        struct gate_conn *q = gate_queue_pop_locked(g);
+        size_t len = 0;
+        char *body = request_envelope(q, &len);
+        if (!body) {
+            gate_complete_locked(g, w, 503, NULL, 0, "application/json");
+            q->state = GS_QUEUED; /* back to the head, nothing lost */
+            q->q_next = g->q_head;
+            g->q_head = q;
+            if (!g->q_tail)
+                g->q_tail = q;
+            return;
+        }
+        gate_complete_locked(g, w, 200, body, len, "application/json");
+    }
+}
+
+static enum MHD_Result trainer_next(struct corral_gate *g, struct gate_conn *c, struct MHD_Connection *conn)
+{
+    const char *t = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
+    double secs = t ? strtod(t, NULL) : 30.0;
+    if (!(secs >= 0))
+        secs = 0;
+    int64_t wait_ms = (int64_t)(secs * 1000.0);
+    if (wait_ms > GATE_TRAINER_MAX_WAIT_MS)
+        wait_ms = GATE_TRAINER_MAX_WAIT_MS;
+    pthread_mutex_lock(&g->lock);
+    struct gate_conn *q = gate_queue_pop_locked(g);
+    if (q) {
+        size_t len = 0;
+        char *body = request_envelope(q, &len);
+        if (!body) {
+            q->state = GS_QUEUED;
+            q->q_next = g->q_head;
+            g->q_head = q;
+            if (!g->q_tail)
+                g->q_tail = q;
+        }
+        pthread_mutex_unlock(&g->lock);
+        return body ? send_buf(conn, 200, body, len, "application/json")
+                    : send_error(conn, 503, "out of memory", NULL);
+    }
+    if (wait_ms == 0 || g->stopping) {
+        pthread_mutex_unlock(&g->lock);
+        return send_buf(conn, 204, NULL, 0, NULL);
+    }
+    c->kind = GC_TRAINER_WAIT;
+    c->state = GS_WAITING;
+    c->deadline = gate_now_ms() + wait_ms;
+    c->prev = NULL;
+    c->next = g->waiters;
+    if (g->waiters)
+        g->waiters->prev = c;
+    g->waiters = c;
+    c->listed = 1;
+    gate_timer_kick_locked(g);
+    pthread_mutex_unlock(&g->lock);
+    return park(g, c);
+}
+
+static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connection *conn, const char *id)
+{
+    struct corral_gate_responder trainer = {.struct_size = sizeof trainer, .kind = CORRAL_GATE_TRAINER};
+    struct corral_call call;
+    memset(&call, 0, sizeof call);
+    char token[65];
+    int rc = corral_gate_register(g, id, g->has_auto ? &g->auto_spec : &trainer, token, &call);
+    if (rc == CORRAL_EEXIST)
+        return send_error(conn, 409, "rollout already registered", "exists");
+    if (rc)
+        return send_error(conn, 400, call.message, "invalid_request");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "rollout_id", id);
+    cJSON_AddStringToObject(o, "token", token);
+    size_t n = strlen(g->url) + strlen(id) + 16;
+    char *base = malloc(n);
+    if (base) {
+        snprintf(base, n, "%s/rollout/%s/v1", g->url, id);
+        cJSON_AddStringToObject(o, "base_url", base);
+        free(base);
+    }
+    OPENSSL_cleanse(token, sizeof token);
+    return send_json(conn, 201, o);
+}
+
+static enum MHD_Result trainer_unregister(struct corral_gate *g, struct MHD_Connection *conn, const char *id)
+{
+    struct corral_call call;
+    memset(&call, 0, sizeof call);
+    char *tr = NULL;
+    if (corral_gate_unregister(g, id, &tr, &call) != 0)
+        return send_error(conn, 404, "no such rollout", "not_found");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "rollout_id", id);
+    cJSON *t = tr ? cJSON_Parse(tr) : NULL;
+    free(tr);
+    cJSON_AddItemToObject(o, "transcript", t ? t : cJSON_CreateArray());
+    return send_json(conn, 200, o);
+}
+
+enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    struct corral_gate *g = cls;
+    enum MHD_Result rc;
+    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc))
+        return rc;
+    struct gate_conn *c = *req_cls;
+    if (c->state == GS_DONE)
+        return send_stored(c);
+    if (!trainer_auth(g, conn))
+        return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+    if (c->too_large)
+        return send_error(conn, 413, "request body too large", "body_too_large");
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
+
+    if (strcmp(url, "/v1/health") == 0 && get) {
+        pthread_mutex_lock(&g->lock);
+        size_t pending = 0, queued = 0;
+        for (struct gate_conn *p = g->pending; p; p = p->next)
+            pending++;
+        for (struct gate_conn *q = g->q_head; q; q = q->q_next)
+            queued++;
+        size_t n = g->n_rollouts;
+        pthread_mutex_unlock(&g->lock);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", "ok");
+        cJSON_AddNumberToObject(o, "rollouts", (double)n);
+        cJSON_AddNumberToObject(o, "pending", (double)pending);
+        cJSON_AddNumberToObject(o, "queued", (double)queued);
+        return send_json(conn, 200, o);
+    }
+    if (strcmp(url, "/v1/requests/next") == 0 && get)
+        return trainer_next(g, c, conn);
+
+    static const char req_pre[] = "/v1/requests/";
+    if (strncmp(url, req_pre, sizeof req_pre - 1) == 0 && post) {
+        const char *id = url + sizeof req_pre - 1;
+        const char *slash = strchr(id, '/');
+        if (!slash || strcmp(slash, "/response") != 0 || slash - id != 32)
+            return send_error(conn, 404, "not found", "not_found");
+        char rid[33];
+        memcpy(rid, id, 32);
+        rid[32] = 0;
+        char err[256];
+        int drc = gate_deliver(g, rid, c->buf ? c->buf : "", c->len, err, sizeof err);
+        if (drc == CORRAL_ENOTFOUND)
+            return send_error(conn, 404, err, "not_found");
+        if (drc)
+            return send_error(conn, 400, err, "invalid_response");
+        return send_static(conn, 200, "{\"ok\":true}");
+    }
+
+    static const char ro_pre[] = "/v1/rollouts/";
+    if (strncmp(url, ro_pre, sizeof ro_pre - 1) == 0) {
+        char id[130];
+        const char *s = url + sizeof ro_pre - 1;
+        const char *slash = strchr(s, '/');
+        size_t n = slash ? (size_t)(slash - s) : strlen(s);
+        if (n == 0 || n >= sizeof id)
+            return send_error(conn, 404, "not found", "not_found");
+        memcpy(id, s, n);
+        id[n] = 0;
+        if (!slash && post)
+            return trainer_register(g, conn, id);
+        if (!slash && del)
+            return trainer_unregister(g, conn, id);
+        if (slash && strcmp(slash, "/transcript") == 0 && get) {
+            char *t = corral_gate_transcript(g, id);
+            if (!t)
+                return send_error(conn, 404, "no such rollout", "not_found");
+            return send_buf(conn, 200, t, strlen(t), "application/json");
+        }
+    }
+    return send_error(conn, 404, "not found", "not_found");
+}

@@ -1,0 +1,335 @@
+/*
+ * The upstream responder's transport: one thread per gate driving a curl
+ * multi handle, so any number of forwarded calls run concurrently without
+ * a thread each.
+ *
+ * A forwarded request is the agent's body with "stream": false (the gate
+ * renders SSE itself), "stream_options" removed, "logprobs": true, the
+ * model replaced when configured, and, for vLLM, "return_tokens_as_token_ids":
+ * true so each logprob entry's token reads "token_id:<n>".  The API key
+ * is read from the named environment variable for each request and only
+ * ever placed in the Authorization header.  Jobs refer to the pending call
+ * by request id: if the call was failed meanwhile (deadline, unregister)
+ * the answer is dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "gate/gate_internal.h"
+
+#define UPSTREAM_MAX_RESPONSE (64u * 1024u * 1024u)
+
+struct up_job {
+    struct up_job *next;
+    char id[33];
+    char *url;
+    char *body;
+    char *key_env;
+    int64_t deadline;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *resp;
+    size_t len, cap;
+    int too_big;
+};
+
+struct gate_upstream {
+    pthread_t thread;
+    CURLM *multi;
+    struct up_job *incoming;   /* (gate lock) */
+    struct up_job *active;     /* upstream thread only */
+    int stop;                  /* (gate lock) */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void job_free(struct up_job *j)
+{
+    if (!j)
+        return;
+    if (j->easy)
+        curl_easy_cleanup(j->easy);
+    curl_slist_free_all(j->hdrs);
+    free(j->url);
+    free(j->body);
+    free(j->key_env);
+    free(j->resp);
+    free(j);
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    struct up_job *j = ud;
+    size_t k = size * n;
+    if (j->len + k > UPSTREAM_MAX_RESPONSE) {
+        j->too_big = 1;
+        return 0;
+    }
+    if (j->len + k + 1 > j->cap) {
+        size_t cap = j->cap ? j->cap : 16384;
+        while (cap < j->len + k + 1)
+            cap *= 2;
+        char *b = realloc(j->resp, cap);
+        if (!b)
+            return 0;
+        j->resp = b;
+        j->cap = cap;
+    }
+    memcpy(j->resp + j->len, p, k);
+    j->len += k;
+    j->resp[j->len] = 0;
+    return k;
+}
+
+static int job_start(struct gate_upstream *u, struct up_job *j)
+{
+    j->easy = curl_easy_init();
+    if (!j->easy)
+        return -1;
+    j->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    j->hdrs = curl_slist_append(j->hdrs, "Expect:");
+    const char *key = j->key_env ? getenv(j->key_env) : NULL;
+    if (key && *key) {
+        size_t n = strlen(key) + 32;
+        char *h = malloc(n);
+        if (h) {
+            snprintf(h, n, "Authorization: Bearer %s", key);
+            j->hdrs = curl_slist_append(j->hdrs, h);
+            OPENSSL_cleanse(h, n);
+            free(h);
+        }
+    }
+    int64_t left = j->deadline - gate_now_ms();
+    curl_easy_setopt(j->easy, CURLOPT_URL, j->url);
+    curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->hdrs);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->body));
+    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+    curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+    curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (curl_multi_add_handle(u->multi, j->easy) != CURLM_OK)
+        return -1;
+    j->next = u->active;
+    u->active = j;
+    return 0;
+}
+
+/* Turn a finished transfer into the call's answer. */
+static void job_finish(struct corral_gate *g, struct up_job *j, CURLcode res)
+{
+    long status = 0;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    struct gate_completion comp;
+    memset(&comp, 0, sizeof comp);
+    char err[512] = "";
+    unsigned fail_status = 0;
+    const char *fail_type = "server_error", *fail_code = NULL;
+    if (res == CURLE_OPERATION_TIMEDOUT && gate_now_ms() >= j->deadline - 5) {
+        /* Our own request deadline, reached by curl a moment before the
+         * gate's timer: the same non-retryable answer the timer gives. */
+        snprintf(err, sizeof err, "corral gate: no answer within the request deadline");
+        fail_status = 400;
+        fail_type = "invalid_request_error";
+        fail_code = "deadline_exceeded";
+    } else if (res != CURLE_OK) {
+        snprintf(err, sizeof err, "corral gate: upstream request failed: %s",
+                 j->too_big ? "response too large" : curl_easy_strerror(res));
+        fail_status = 502;
+    } else if (status < 200 || status >= 300) {
+        /* Pass the upstream's own message; 4xx stay non-retryable. */
+        const char *msg = NULL;
+        cJSON *e = j->resp ? cJSON_ParseWithLength(j->resp, j->len) : NULL;
+        const cJSON *eo = cJSON_GetObjectItemCaseSensitive(e, "error");
+        const cJSON *m = cJSON_IsObject(eo) ? cJSON_GetObjectItemCaseSensitive(eo, "message") : eo;
+        if (cJSON_IsString(m))
+            msg = m->valuestring;
+        snprintf(err, sizeof err, "upstream answered HTTP %ld: %.400s", status, msg ? msg : "(no message)");
+        cJSON_Delete(e);
+        if (status >= 400 && status < 500 && status != 401 && status != 403) {
+            fail_status = (unsigned)status;
+            fail_type = status == 429 ? "rate_limit_error" : "invalid_request_error";
+        } else {
+            fail_status = 502;
+        }
+    } else if (gate_completion_from_text(j->resp, j->len, &comp, err, sizeof err) != 0) {
+        char why[512];
+        snprintf(why, sizeof why, "corral gate: unusable upstream answer: %.400s", err);
+        snprintf(err, sizeof err, "%s", why);
+        fail_status = 502;
+    }
+    struct gate_prepared p;
+    memset(&p, 0, sizeof p);
+    if (!fail_status && gate_prepare(&comp, &p) != 0) {
+        snprintf(err, sizeof err, "corral gate: out of memory rendering the answer");
+        fail_status = 500;
+        fail_type = "invalid_request_error";
+    }
+    gate_completion_clear(&comp);
+    pthread_mutex_lock(&g->lock);
+    struct gate_conn *c = gate_pending_find_locked(g, j->id);
+    if (c) {
+        if (fail_status)
+            gate_fail_locked(g, c, fail_status, err, fail_type, fail_code);
+        else
+            gate_answer_locked(g, c, &p);
+    }
+    gate_unlock(g);
+    gate_prepared_clear(&p);
+}
+
+static void *upstream_main(void *arg)
+{
+    struct corral_gate *g = arg;
+    struct gate_upstream *u = g->upstream;
+    for (;;) {
+        pthread_mutex_lock(&g->lock);
+        int stop = u->stop;
+        struct up_job *in = NULL;
+        while (u->incoming) { /* reverse: start them in arrival order */
+            struct up_job *j = u->incoming;
+            u->incoming = j->next;
+            j->next = in;
+            in = j;
+        }
+        pthread_mutex_unlock(&g->lock);
+        while (in) {
+            struct up_job *n = in->next;
+            if (stop || job_start(u, in) != 0) {
+                if (!stop)
+                    job_finish(g, in, CURLE_FAILED_INIT);
+                job_free(in);
+            }
+            in = n;
+        }
+        if (stop)
+            break;
+        int running = 0;
+        curl_multi_perform(u->multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(u->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct up_job *j = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+            CURLcode res = msg->data.result;
+            curl_multi_remove_handle(u->multi, j->easy);
+            for (struct up_job **pp = &u->active; *pp; pp = &(*pp)->next)
+                if (*pp == j) {
+                    *pp = j->next;
+                    break;
+                }
+            job_finish(g, j, res);
+            job_free(j);
+        }
+        curl_multi_poll(u->multi, NULL, 0, 1000, NULL);
+    }
+    while (u->active) {
+        struct up_job *j = u->active;
+        u->active = j->next;
+        curl_multi_remove_handle(u->multi, j->easy);
+        job_free(j);
+    }
+    return NULL;
+}
+
+int gate_upstream_start(struct corral_gate *g)
+{
+    pthread_once(&curl_once, curl_init_once);
+    pthread_mutex_lock(&g->lock);
+    if (g->upstream) {
+        pthread_mutex_unlock(&g->lock);
+        return 0;
+    }
+    struct gate_upstream *u = calloc(1, sizeof *u);
+    if (!u || !(u->multi = curl_multi_init())) {
+        free(u);
+        pthread_mutex_unlock(&g->lock);
+        return -1;
+    }
+    g->upstream = u;
+    if (pthread_create(&u->thread, NULL, upstream_main, g) != 0) {
+        curl_multi_cleanup(u->multi);
+        free(u);
+        g->upstream = NULL;
+        pthread_mutex_unlock(&g->lock);
+        return -1;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return 0;
+}
+
+void gate_upstream_stop(struct corral_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    struct gate_upstream *u = g->upstream;
+    if (u)
+        u->stop = 1;
+    pthread_mutex_unlock(&g->lock);
+    if (!u)
+        return;
+    curl_multi_wakeup(u->multi);
+    pthread_join(u->thread, NULL);
+    while (u->incoming) {
+        struct up_job *j = u->incoming;
+        u->incoming = j->next;
+        job_free(j);
+    }
+    curl_multi_cleanup(u->multi);
+    free(u);
+    g->upstream = NULL;
+}
+
+int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,
+                                const char *model, int token_ids)
+{
+    struct gate_upstream *u = g->upstream;
+    if (!u || u->stop)
+        return -1;
+    cJSON *b = gate_json_parse_exact(c->buf, c->len);
+    if (!b)
+        return -1;
+    cJSON_DeleteItemFromObjectCaseSensitive(b, "stream");
+    cJSON_DeleteItemFromObjectCaseSensitive(b, "stream_options");
+    cJSON_AddFalseToObject(b, "stream");
+    cJSON_DeleteItemFromObjectCaseSensitive(b, "logprobs");
+    cJSON_AddTrueToObject(b, "logprobs");
+    if (model) {
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "model");
+        cJSON_AddStringToObject(b, "model", model);
+    }
+    if (token_ids) {
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "return_tokens_as_token_ids");
+        cJSON_AddTrueToObject(b, "return_tokens_as_token_ids");
+    }
+    struct up_job *j = calloc(1, sizeof *j);
+    size_t ul = strlen(url) + sizeof "/chat/completions";
+    if (j) {
+        j->body = cJSON_PrintUnformatted(b);
+        j->url = malloc(ul);
+        j->key_env = key_env ? strdup(key_env) : NULL;
+    }
+    cJSON_Delete(b);
+    if (!j || !j->body || !j->url || (key_env && !j->key_env)) {
+        job_free(j);
+        return -1;
+    }
+    snprintf(j->url, ul, "%s/chat/completions", url);
+    memcpy(j->id, c->id, sizeof j->id);
+    j->deadline = c->deadline;
+    j->next = u->incoming;
+    u->incoming = j;
+    curl_multi_wakeup(u->multi);
+    return 0;
+}

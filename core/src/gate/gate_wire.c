@@ -1,0 +1,493 @@
+/*
+ * The gate's wire formats: parsing the agent's chat request and
+ * normalizing a response in any accepted form (gate.h); gate_render.c
+ * renders what the agent gets.
+ *
+ * Pure functions of their inputs (no gate state), so the fuzz target can
+ * drive them directly.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "gate/gate_internal.h"
+#include "base/json_scan.h"
+
+/* nbytes random bytes as hex into out (2*nbytes+1 chars). */
+/* Randomness is drawn from OpenSSL in blocks per thread (one RAND_bytes
+ * call per ~30 ids instead of one per id); a forked child refills. */
+static _Thread_local unsigned char rnd_pool[512];
+static _Thread_local size_t rnd_left;
+static _Thread_local pid_t rnd_pid;
+
+void gate_random_hex(char *out, size_t nbytes)
+{
+    static const char hexd[] = "0123456789abcdef";
+    if (nbytes > 64)
+        nbytes = 64;
+    pid_t pid = getpid();
+    if (rnd_left < nbytes || rnd_pid != pid) {
+        if (RAND_bytes(rnd_pool, (int)sizeof rnd_pool) != 1)
+            abort(); /* no randomness: refusing to make guessable ids */
+        rnd_left = sizeof rnd_pool;
+        rnd_pid = pid;
+    }
+    const unsigned char *raw = rnd_pool + sizeof rnd_pool - rnd_left;
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hexd[raw[i] >> 4];
+        out[2 * i + 1] = hexd[raw[i] & 15];
+    }
+    OPENSSL_cleanse((void *)raw, nbytes);
+    rnd_left -= nbytes;
+    out[2 * nbytes] = 0;
+}
+
+/* Parse exactly one JSON value filling text[0..len) (whitespace around it
+ * allowed): trailing bytes would otherwise be ignored by cJSON and then
+ * forwarded verbatim to trainers. */
+cJSON *gate_json_parse_exact(const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!j)
+        return NULL;
+    for (const char *p = end; p && p < text + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            cJSON_Delete(j);
+            return NULL;
+        }
+    return j;
+}
+
+static void seterr(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+/* The top-level members a chat request is judged by (first occurrence). */
+struct chat_fields {
+    struct crl_json_span messages, stream, model, stream_options, include_usage;
+};
+
+static void keep_first(struct crl_json_span *slot, const struct crl_json_span *v)
+{
+    if (!slot->p)
+        *slot = *v;
+}
+
+static void chat_member(const struct crl_json_span *k, const struct crl_json_span *v, void *ud)
+{
+    struct chat_fields *f = ud;
+    if (crl_json_key_is(k, "messages"))
+        keep_first(&f->messages, v);
+    else if (crl_json_key_is(k, "stream"))
+        keep_first(&f->stream, v);
+    else if (crl_json_key_is(k, "model"))
+        keep_first(&f->model, v);
+    else if (crl_json_key_is(k, "stream_options"))
+        keep_first(&f->stream_options, v);
+}
+
+static void options_member(const struct crl_json_span *k, const struct crl_json_span *v, void *ud)
+{
+    if (crl_json_key_is(k, "include_usage"))
+        keep_first(&((struct chat_fields *)ud)->include_usage, v);
+}
+
+/* The first byte of a scanned value tells its type. */
+static char kind_of(const struct crl_json_span *v)
+{
+    return v->p ? v->p[0] : 0;
+}
+
+int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,
+                            char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!text || len == 0) {
+        seterr(err, errlen, "request body is empty");
+        return CORRAL_EINVAL;
+    }
+    struct chat_fields f = {0};
+    if (!crl_json_scan(text, len, chat_member, &f)) {
+        seterr(err, errlen, "request body is not valid JSON");
+        return CORRAL_EINVAL;
+    }
+    size_t lead = strspn(text, " \t\r\n");
+    if (text[lead] != '{') {
+        seterr(err, errlen, "request body must be a JSON object");
+        return CORRAL_EINVAL;
+    }
+    if (kind_of(&f.messages) != '[' || f.messages.p[1 + strspn(f.messages.p + 1, " \t\r\n")] == ']') {
+        seterr(err, errlen, "\"messages\" must be a non-empty array");
+        return CORRAL_EINVAL;
+    }
+    char stream = kind_of(&f.stream);
+    if (stream && stream != 't' && stream != 'f' && stream != 'n') {
+        seterr(err, errlen, "\"stream\" must be a boolean");
+        return CORRAL_EINVAL;
+    }
+    char model = kind_of(&f.model);
+    if (model && model != '"' && model != 'n') {
+        seterr(err, errlen, "\"model\" must be a string");
+        return CORRAL_EINVAL;
+    }
+    if (model == '"') {
+        struct crl_json_span raw = {f.model.p + 1, f.model.n - 2};
+        out->model = crl_json_string_decode(&raw);
+        if (!out->model) {
+            seterr(err, errlen, "out of memory");
+            return CORRAL_ENOMEM;
+        }
+        if (!out->model[0]) {
+            free(out->model);
+            out->model = NULL;
+        }
+    }
+    out->stream = stream == 't';
+    if (kind_of(&f.stream_options) == '{')
+        crl_json_scan(f.stream_options.p, f.stream_options.n, options_member, &f);
+    out->include_usage = kind_of(&f.include_usage) == 't';
+    return 0;
+}
+
+void gate_chat_request_clear(struct gate_chat_request *r)
+{
+    free(r->model);
+    memset(r, 0, sizeof *r);
+}
+
+void gate_completion_clear(struct gate_completion *c)
+{
+    free(c->error_message);
+    free(c->error_type);
+    free(c->content);
+    free(c->reasoning);
+    for (size_t i = 0; i < c->n_tool_calls; i++) {
+        free(c->tool_calls[i].id);
+        free(c->tool_calls[i].name);
+        free(c->tool_calls[i].arguments);
+    }
+    free(c->tool_calls);
+    free(c->finish_reason);
+    cJSON_Delete(c->token_ids);
+    cJSON_Delete(c->logprobs);
+    memset(c, 0, sizeof *c);
+}
+
+/* A string field, absent/null allowed.  -1 when present with another type. */
+static int opt_string(const cJSON *obj, const char *key, char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return -1;
+    *out = strdup(v->valuestring);
+    return 0;
+}
+
+static int parse_usage(const cJSON *u, struct gate_completion *c)
+{
+    if (!u || cJSON_IsNull(u))
+        return 0;
+    if (!cJSON_IsObject(u))
+        return -1;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(u, "total_tokens");
+    if ((p && !cJSON_IsNumber(p)) || (k && !cJSON_IsNumber(k)) || (t && !cJSON_IsNumber(t)))
+        return -1;
+    c->has_usage = 1;
+    c->prompt_tokens = p ? (long long)p->valuedouble : 0;
+    c->completion_tokens = k ? (long long)k->valuedouble : 0;
+    c->total_tokens = t ? (long long)t->valuedouble : c->prompt_tokens + c->completion_tokens;
+    return 0;
+}
+
+/* One tool call: short {"name","arguments","id"} or OpenAI
+ * {"id","type","function":{"name","arguments"}}. */
+static int parse_tool_call(const cJSON *tc, struct gate_tool_call *out, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(tc)) {
+        seterr(err, errlen, "each tool call must be an object");
+        return -1;
+    }
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+    const cJSON *src = cJSON_IsObject(fn) ? fn : tc;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(src, "name");
+    if (!cJSON_IsString(name) || !name->valuestring[0]) {
+        seterr(err, errlen, "a tool call needs a non-empty string \"name\"");
+        return -1;
+    }
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(src, "arguments");
+    char *argtext;
+    if (!args || cJSON_IsNull(args))
+        argtext = strdup("{}");
+    else if (cJSON_IsString(args))
+        argtext = strdup(args->valuestring);
+    else if (cJSON_IsObject(args))
+        argtext = cJSON_PrintUnformatted(args);
+    else {
+        seterr(err, errlen, "tool call \"arguments\" must be an object or a JSON string");
+        return -1;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
+    if (id && !cJSON_IsString(id) && !cJSON_IsNull(id)) {
+        free(argtext);
+        seterr(err, errlen, "tool call \"id\" must be a string");
+        return -1;
+    }
+    /* Without an id of its own it gets a fresh one per answer (gate_render.c). */
+    int own_id = cJSON_IsString(id) && id->valuestring[0];
+    out->id = own_id ? strdup(id->valuestring) : NULL;
+    out->name = strdup(name->valuestring);
+    out->arguments = argtext;
+    if ((own_id && !out->id) || !out->name || !out->arguments) {
+        seterr(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_tool_calls(const cJSON *arr, struct gate_completion *c, char *err, size_t errlen)
+{
+    if (!arr || cJSON_IsNull(arr))
+        return 0;
+    if (!cJSON_IsArray(arr)) {
+        seterr(err, errlen, "\"tool_calls\" must be an array");
+        return -1;
+    }
+    int n = cJSON_GetArraySize(arr);
+    if (n == 0)
+        return 0;
+    c->tool_calls = calloc((size_t)n, sizeof *c->tool_calls);
+    if (!c->tool_calls) {
+        seterr(err, errlen, "out of memory");
+        return -1;
+    }
+    const cJSON *tc;
+    cJSON_ArrayForEach(tc, arr) {
+        if (parse_tool_call(tc, &c->tool_calls[c->n_tool_calls], err, errlen) != 0) {
+            c->n_tool_calls++; /* free what was partly filled */
+            return -1;
+        }
+        c->n_tool_calls++;
+    }
+    return 0;
+}
+
+/* "token_id:123" -> 123; -1 if not of that shape. */
+static long long token_id_of(const char *s)
+{
+    if (!s || strncmp(s, "token_id:", 9) != 0 || !s[9])
+        return -1;
+    char *end;
+    long long v = strtoll(s + 9, &end, 10);
+    return *end || v < 0 ? -1 : v;
+}
+
+/* From an OpenAI choice's "logprobs" ({"content":[{"token","logprob"}]})
+ * and vLLM's "token_ids": per-token logprobs and token ids. */
+static void extract_logprobs(const cJSON *choice, struct gate_completion *c)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(choice, "token_ids");
+    if (cJSON_IsArray(ids))
+        c->token_ids = cJSON_Duplicate(ids, 1);
+    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(choice, "logprobs");
+    const cJSON *content = cJSON_IsObject(lp) ? cJSON_GetObjectItemCaseSensitive(lp, "content") : NULL;
+    if (!cJSON_IsArray(content))
+        return;
+    cJSON *lps = cJSON_CreateArray();
+    cJSON *tids = c->token_ids ? NULL : cJSON_CreateArray();
+    const cJSON *e;
+    cJSON_ArrayForEach(e, content) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "logprob");
+        cJSON_AddItemToArray(lps, cJSON_CreateNumber(cJSON_IsNumber(l) ? l->valuedouble : 0.0));
+        if (tids) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "token");
+            long long id = token_id_of(cJSON_IsString(t) ? t->valuestring : NULL);
+            if (id < 0) {
+                cJSON_Delete(tids);
+                tids = NULL;
+            } else {
+                cJSON_AddItemToArray(tids, cJSON_CreateNumber((double)id));
+            }
+        }
+    }
+    c->logprobs = lps;
+    if (tids && cJSON_GetArraySize(tids) > 0)
+        c->token_ids = tids;
+    else
+        cJSON_Delete(tids);
+}
+
+static int parse_error_form(const cJSON *e, struct gate_completion *c, char *err, size_t errlen)
+{
+    c->is_error = 1;
+    c->error_status = 400;
+    if (cJSON_IsString(e)) {
+        c->error_message = strdup(e->valuestring);
+    } else if (cJSON_IsObject(e)) {
+        if (opt_string(e, "message", &c->error_message) || opt_string(e, "type", &c->error_type)) {
+            seterr(err, errlen, "\"error.message\" and \"error.type\" must be strings");
+            return -1;
+        }
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
+        if (st) {
+            if (!cJSON_IsNumber(st) || st->valuedouble < 400 || st->valuedouble > 599) {
+                seterr(err, errlen, "\"error.status\" must be an HTTP status 400..599");
+                return -1;
+            }
+            c->error_status = (int)st->valuedouble;
+        }
+    } else {
+        seterr(err, errlen, "\"error\" must be an object or a string");
+        return -1;
+    }
+    if (!c->error_message)
+        c->error_message = strdup("error");
+    if (!c->error_type)
+        c->error_type = strdup("invalid_request_error");
+    return 0;
+}
+
+static int parse_full_form(const cJSON *in, struct gate_completion *c, char *err, size_t errlen)
+{
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(in, "choices");
+    const cJSON *choice = cJSON_GetArrayItem(choices, 0);
+    if (!cJSON_IsObject(choice)) {
+        seterr(err, errlen, "\"choices\" must hold at least one choice object");
+        return -1;
+    }
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
+    if (!cJSON_IsObject(msg)) {
+        seterr(err, errlen, "choice has no \"message\" object");
+        return -1;
+    }
+    if (opt_string(msg, "content", &c->content)) {
+        seterr(err, errlen, "\"message.content\" must be a string or null");
+        return -1;
+    }
+    if (opt_string(msg, "reasoning_content", &c->reasoning) ||
+        (!c->reasoning && opt_string(msg, "reasoning", &c->reasoning))) {
+        seterr(err, errlen, "\"message.reasoning_content\" must be a string");
+        return -1;
+    }
+    if (parse_tool_calls(cJSON_GetObjectItemCaseSensitive(msg, "tool_calls"), c, err, errlen))
+        return -1;
+    if (opt_string(choice, "finish_reason", &c->finish_reason)) {
+        seterr(err, errlen, "\"finish_reason\" must be a string");
+        return -1;
+    }
+    if (parse_usage(cJSON_GetObjectItemCaseSensitive(in, "usage"), c)) {
+        seterr(err, errlen, "\"usage\" must be an object of numbers");
+        return -1;
+    }
+    extract_logprobs(choice, c);
+    return 0;
+}
+
+static int parse_short_form(const cJSON *in, struct gate_completion *c, char *err, size_t errlen)
+{
+    static const char *const known[] = {"content", "reasoning_content", "tool_calls", "finish_reason",
+                                        "usage", "token_ids", "logprobs", NULL};
+    const cJSON *it;
+    cJSON_ArrayForEach(it, in) {
+        int ok = 0;
+        for (size_t i = 0; known[i]; i++)
+            ok |= strcmp(it->string, known[i]) == 0;
+        if (!ok) {
+            char m[200];
+            snprintf(m, sizeof m, "unknown response key \"%.64s\" (expected content, reasoning_content, "
+                     "tool_calls, finish_reason, usage, token_ids, logprobs, or choices/error)", it->string);
+            seterr(err, errlen, m);
+            return -1;
+        }
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(in, "content") && !cJSON_GetObjectItemCaseSensitive(in, "tool_calls") &&
+        !cJSON_GetObjectItemCaseSensitive(in, "reasoning_content")) {
+        seterr(err, errlen, "a response needs \"content\", \"tool_calls\", \"choices\" or \"error\"");
+        return -1;
+    }
+    if (opt_string(in, "content", &c->content) || opt_string(in, "reasoning_content", &c->reasoning)) {
+        seterr(err, errlen, "\"content\" and \"reasoning_content\" must be strings");
+        return -1;
+    }
+    if (parse_tool_calls(cJSON_GetObjectItemCaseSensitive(in, "tool_calls"), c, err, errlen))
+        return -1;
+    if (opt_string(in, "finish_reason", &c->finish_reason)) {
+        seterr(err, errlen, "\"finish_reason\" must be a string");
+        return -1;
+    }
+    if (parse_usage(cJSON_GetObjectItemCaseSensitive(in, "usage"), c)) {
+        seterr(err, errlen, "\"usage\" must be an object of numbers");
+        return -1;
+    }
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "token_ids");
+    const cJSON *lps = cJSON_GetObjectItemCaseSensitive(in, "logprobs");
+    if ((ids && !cJSON_IsArray(ids)) || (lps && !cJSON_IsArray(lps))) {
+        seterr(err, errlen, "\"token_ids\" and \"logprobs\" must be arrays");
+        return -1;
+    }
+    if (ids)
+        c->token_ids = cJSON_Duplicate(ids, 1);
+    if (lps)
+        c->logprobs = cJSON_Duplicate(lps, 1);
+    return 0;
+}
+
+int gate_completion_from_json(const cJSON *in, struct gate_completion *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    if (!cJSON_IsObject(in)) {
+        seterr(err, errlen, "a response must be a JSON object");
+        return CORRAL_EINVAL;
+    }
+    int rc;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(in, "error");
+    if (e && !cJSON_IsNull(e))
+        rc = parse_error_form(e, c, err, errlen);
+    else if (cJSON_GetObjectItemCaseSensitive(in, "choices"))
+        rc = parse_full_form(in, c, err, errlen);
+    else
+        rc = parse_short_form(in, c, err, errlen);
+    if (rc != 0) {
+        gate_completion_clear(c);
+        return CORRAL_EINVAL;
+    }
+    if (!c->is_error && !c->finish_reason)
+        c->finish_reason = strdup(c->n_tool_calls ? "tool_calls" : "stop");
+    return 0;
+}
+
+int gate_completion_from_text(const char *text, size_t len, struct gate_completion *out,
+                              char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *j = text ? gate_json_parse_exact(text, len) : NULL;
+    if (!j) {
+        seterr(err, errlen, "response is not valid JSON");
+        return CORRAL_EINVAL;
+    }
+    int rc = gate_completion_from_json(j, out, err, errlen);
+    cJSON_Delete(j);
+    return rc;
+}
+
+char *gate_error_body(const char *message, const char *type, const char *code)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "message", message ? message : "error");
+    cJSON_AddStringToObject(e, "type", type ? type : "invalid_request_error");
+    if (code)
+        cJSON_AddStringToObject(e, "code", code);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}

@@ -1,0 +1,11 @@
+# The gate: model-call interception (gate.h).
+list(APPEND CORRAL_LIB_SOURCES
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_http.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_replay.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responders.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_scripts.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_upstream.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_wire.c
+)

@@ -1,0 +1,176 @@
+/*
+ * Batches (see corral_batch_run() in <corral/rollout.h>): many rollouts in
+ * one process.  A fixed pool of worker threads takes the next rollout
+ * until none is left or the batch is cancelled; rollouts that call a model
+ * share one gate, so a rollout in flight costs its own state and not a
+ * process, a gate and a copy of every library.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rollout/agent_spec.h"
+#include "base/internal.h"
+#include "rollout/rollout_internal.h"
+
+#define BATCH_MAX_CONCURRENCY 1024
+
+struct batch {
+    corral_ctx *ctx;
+    const struct corral_batch_options *bo;
+    struct corral_rollout_options *each; /* copies, gate filled in */
+    unsigned char *shared;               /* each[i] goes through the batch's gate */
+    size_t n, next;
+    pthread_mutex_t lock;                /* next, on_result */
+};
+
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int is_cancelled(const struct batch *b)
+{
+    return crl_flag_set(b->bo->cancel);
+}
+
+static void *worker(void *arg)
+{
+    struct batch *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        size_t i = b->next;
+        if (i < b->n && !is_cancelled(b))
+            b->next++;
+        else
+            i = b->n;
+        pthread_mutex_unlock(&b->lock);
+        if (i == b->n)
+            return NULL;
+        struct corral_call call;
+        corral_call_init(&call, 0);
+        call.cancel = b->bo->cancel;
+        char *json = NULL;
+        int st = crl_rollout_run(b->ctx, &b->each[i], b->bo->pretty, &json, &call);
+        pthread_mutex_lock(&b->lock);
+        if (b->bo->on_result && json)
+            b->bo->on_result(b->bo->ud, i, json, st);
+        pthread_mutex_unlock(&b->lock);
+        free(json);
+    }
+}
+
+/* 1 when agent `name` calls a model.  An unknown agent does not (its
+ * rollout reports that it is not loaded). */
+static int agent_uses_model(corral_ctx *ctx, const char *name)
+{
+    const struct corral_plugin_record *rec = name ? corral_plugin_find(ctx, CORRAL_PLUGIN_AGENT, name) : NULL;
+    struct crl_agent_spec spec;
+    char why[256];
+    if (!rec || crl_agent_spec_parse(((const struct corral_agent_ops *)rec->desc->ops)->spec_json, &spec, why,
+                                     sizeof why) != 0)
+        return 0;
+    int uses = spec.uses_model;
+    crl_agent_spec_free(&spec);
+    return uses;
+}
+
+/* Copy every rollout's options; start the shared gate (`threads` HTTP
+ * threads per listener) when one of them needs it: its agent calls a model
+ * and it brings no gate of its own. */
+static int prepare(struct batch *b, const struct corral_rollout_options *in, unsigned threads,
+                   struct crl_private_gate *pg, struct corral_call *call)
+{
+    const struct corral_rollout_options *first = NULL;
+    const char *agent = NULL; /* the agent asked about last, and its answer: */
+    int uses = 0;             /* a batch usually runs one agent */
+    for (size_t i = 0; i < b->n; i++) {
+        int st = crl_rollout_options_copy(&in[i], &b->each[i], call);
+        if (st)
+            return st;
+        const struct corral_rollout_options *o = &b->each[i];
+        if (o->gate)
+            continue;
+        if (!str_eq(agent, o->agent)) {
+            agent = o->agent;
+            uses = agent_uses_model(b->ctx, agent);
+        }
+        if (!uses)
+            continue;
+        b->shared[i] = 1;
+        if (!first) {
+            first = o;
+        } else if (!str_eq(first->model_name, o->model_name) || !str_eq(first->gate_listen, o->gate_listen) ||
+                   !str_eq(first->gate_url, o->gate_url)) {
+            return corral_call_fail(call, CORRAL_EINVAL,
+                                    "batch: rollouts %zu and %zu share a gate but differ in model name, gate "
+                                    "listen address or gate URL", (size_t)(first - b->each), i);
+        }
+    }
+    if (!first)
+        return 0;
+    int st = crl_private_gate_start(first, threads, pg, call);
+    for (size_t i = 0; !st && i < b->n; i++) {
+        if (!b->shared[i])
+            continue;
+        b->each[i].gate = pg->gate;
+        b->each[i].gate_socket = pg->socket;
+    }
+    return st;
+}
+
+int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollouts, size_t n,
+                     const struct corral_batch_options *bo, struct corral_call *call)
+{
+    if (!ctx || (!rollouts && n) || !bo || bo->struct_size < offsetof(struct corral_batch_options, ud) + sizeof bo->ud)
+        return corral_call_fail(call, CORRAL_EINVAL, "batch: missing context, rollouts or options");
+    if (n == 0)
+        return 0;
+    struct batch b = {.ctx = ctx, .bo = bo, .n = n};
+    b.each = calloc(n, sizeof *b.each);
+    b.shared = calloc(n, 1);
+    if (!b.each || !b.shared) {
+        free(b.each);
+        free(b.shared);
+        return corral_call_fail(call, CORRAL_ENOMEM, "batch: out of memory");
+    }
+    size_t workers = bo->concurrency ? bo->concurrency : 1;
+    if (workers > BATCH_MAX_CONCURRENCY)
+        workers = BATCH_MAX_CONCURRENCY;
+    if (workers > n)
+        workers = n;
+    /* No more HTTP threads than agents that can call at once (the gate's
+     * own default caps it at the CPUs). */
+    struct crl_private_gate pg = {0};
+    int st = prepare(&b, rollouts, workers < 4 ? (unsigned)workers : 0, &pg, call);
+    for (size_t i = 0; !st && i < n; i++)
+        if (!b.each[i].cancel)
+            b.each[i].cancel = bo->cancel;
+
+    pthread_t *th = st ? NULL : calloc(workers, sizeof *th);
+    if (!st && !th)
+        st = corral_call_fail(call, CORRAL_ENOMEM, "batch: out of memory");
+    size_t started = 0;
+    if (!st) {
+        pthread_mutex_init(&b.lock, NULL);
+        while (started < workers && pthread_create(&th[started], NULL, worker, &b) == 0)
+            started++;
+        if (started == 0)
+            st = corral_call_fail(call, CORRAL_ENOMEM, "batch: cannot start a worker thread");
+        else if (started < workers)
+            corral_log(CORRAL_LOG_WARN, "batch", "%zu of %zu worker threads started", started, workers);
+        for (size_t i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&b.lock);
+        if (!st && b.next < n)
+            st = corral_call_fail(call, CORRAL_ECANCELED, "batch: cancelled; %zu of %zu rollouts not started",
+                                  n - b.next, n);
+    }
+    free(th);
+    crl_private_gate_stop(&pg);
+    free(b.each);
+    free(b.shared);
+    return st;
+}

@@ -1,0 +1,226 @@
+/* The local registry of sandbox handles: one JSON file per sandbox id
+ * holding the backend name, the plugin's state JSON (never env values) and
+ * the deadline, so another corral process can reattach by id. */
+#include "sandbox/sandbox_internal.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int mkdir_p(char *path, mode_t mode)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int r = mkdir(path, mode);
+        *p = '/';
+        if (r != 0 && errno != EEXIST)
+            return -1;
+    }
+    if (mkdir(path, mode) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int corral_registry_dir(char *buf, size_t cap, struct corral_call *call)
+{
+    const char *env = getenv("CORRAL_STATE_DIR");
+    int n;
+    if (env && *env) {
+        n = snprintf(buf, cap, "%s/sandboxes", env);
+    } else if (geteuid() == 0) {
+        n = snprintf(buf, cap, "/var/lib/corral/sandboxes");
+    } else {
+        const char *xdg = getenv("XDG_STATE_HOME");
+        const char *home = getenv("HOME");
+        if (xdg && *xdg)
+            n = snprintf(buf, cap, "%s/corral/sandboxes", xdg);
+        else if (home && *home)
+            n = snprintf(buf, cap, "%s/.local/state/corral/sandboxes", home);
+        else
+            return corral_call_fail(call, CORRAL_ECONFIG,
+                                    "no state directory: set CORRAL_STATE_DIR, XDG_STATE_HOME or HOME");
+    }
+    if (n < 0 || (size_t)n >= cap || buf[0] != '/')
+        return corral_call_fail(call, CORRAL_ECONFIG, "state directory path is not absolute or too long");
+    if (mkdir_p(buf, 0700) != 0)
+        return corral_call_fail(call, CORRAL_EIO, "cannot create state directory %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+static int entry_path(const char *id, char *buf, size_t cap, struct corral_call *call)
+{
+    if (!corral_sandbox_id_valid(id))
+        return corral_call_fail(call, CORRAL_EINVAL, "'%s' is not a corral sandbox id (<backend>-<16 hex>)",
+                                id ? id : "");
+    char dir[PATH_MAX - 128];
+    int rc = corral_registry_dir(dir, sizeof dir, call);
+    if (rc)
+        return rc;
+    snprintf(buf, cap, "%s/%s.json", dir, id);
+    return 0;
+}
+
+int corral_registry_put(const char *id, const char *backend, const char *state_json, int64_t deadline,
+                        struct corral_call *call)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 16];
+    int rc = entry_path(id, path, sizeof path, call);
+    if (rc)
+        return rc;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "backend", backend);
+    cJSON_AddStringToObject(o, "state", state_json ? state_json : "{}");
+    cJSON_AddNumberToObject(o, "deadline", (double)deadline);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text)
+        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(text);
+        return corral_call_fail(call, CORRAL_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    }
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    free(text);
+    if (off != len || fsync(fd) != 0 || close(fd) != 0) {
+        unlink(tmp);
+        return corral_call_fail(call, CORRAL_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return corral_call_fail(call, CORRAL_EIO, "cannot rename %s: %s", tmp, strerror(errno));
+    }
+    return 0;
+}
+
+static char *slurp(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max, f) : 0;
+    int big = buf && n == max && fgetc(f) != EOF;
+    fclose(f);
+    if (!buf || big) {
+        free(buf);
+        errno = EFBIG;
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Parse an entry file; 0 on success with malloc'ed strings. */
+static int parse_entry(const char *path, const char *id, char **backend, char **state, int64_t *deadline)
+{
+    char *text = slurp(path, 1 << 20);
+    if (!text)
+        return errno == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "backend");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "state");
+    const cJSON *i = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "deadline");
+    if (!cJSON_IsString(b) || !cJSON_IsString(s) || !cJSON_IsString(i) || strcmp(i->valuestring, id) != 0) {
+        cJSON_Delete(o);
+        return CORRAL_EPROTO;
+    }
+    if (backend)
+        *backend = strdup(b->valuestring);
+    if (state)
+        *state = strdup(s->valuestring);
+    if (deadline)
+        *deadline = cJSON_IsNumber(d) ? (int64_t)d->valuedouble : 0;
+    cJSON_Delete(o);
+    if ((backend && !*backend) || (state && !*state)) {
+        if (backend)
+            free(*backend);
+        if (state)
+            free(*state);
+        return CORRAL_ENOMEM;
+    }
+    return 0;
+}
+
+int corral_registry_get(const char *id, char **backend, char **state_json, int64_t *deadline,
+                        struct corral_call *call)
+{
+    char path[PATH_MAX];
+    int rc = entry_path(id, path, sizeof path, call);
+    if (rc)
+        return rc;
+    rc = parse_entry(path, id, backend, state_json, deadline);
+    if (rc == CORRAL_ENOTFOUND)
+        return corral_call_fail(call, rc, "no sandbox '%s' in the registry (%s)", id, path);
+    if (rc)
+        return corral_call_fail(call, rc, "registry entry %s is unreadable", path);
+    return 0;
+}
+
+int corral_registry_del(const char *id, struct corral_call *call)
+{
+    char path[PATH_MAX];
+    int rc = entry_path(id, path, sizeof path, call);
+    if (rc)
+        return rc;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return corral_call_fail(call, CORRAL_EIO, "cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int corral_registry_each(corral_registry_cb cb, void *ud, struct corral_call *call)
+{
+    char dir[PATH_MAX - 128];
+    int rc = corral_registry_dir(dir, sizeof dir, call);
+    if (rc)
+        return rc;
+    DIR *d = opendir(dir);
+    if (!d)
+        return corral_call_fail(call, CORRAL_EIO, "cannot open %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0 || n - 5 >= 96)
+            continue;
+        char id[96], path[PATH_MAX];
+        memcpy(id, e->d_name, n - 5);
+        id[n - 5] = '\0';
+        if (!corral_sandbox_id_valid(id))
+            continue;
+        snprintf(path, sizeof path, "%s/%s.json", dir, id);
+        char *backend = NULL, *state = NULL;
+        int64_t deadline = 0;
+        if (parse_entry(path, id, &backend, &state, &deadline) != 0) {
+            corral_log(CORRAL_LOG_WARN, "sandbox", "skipping unreadable registry entry %s", path);
+            continue;
+        }
+        int stop = cb(ud, id, backend, state, deadline);
+        free(backend);
+        free(state);
+        if (stop)
+            break;
+    }
+    closedir(d);
+    return 0;
+}
