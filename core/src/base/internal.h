@@ -14,9 +14,6 @@
 
 #define CRL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- strv.c: NULL-terminated string vectors and a growable buffer ---- */
-
-/* A growable NULL-terminated vector of malloc'ed strings. */
 /* A cancel flag (corral_call.cancel and friends) as set by a signal
  * handler or another thread: read with a relaxed atomic load. */
 static inline int crl_flag_set(const volatile int *flag)
@@ -24,6 +21,9 @@ static inline int crl_flag_set(const volatile int *flag)
     return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
 }
 
+/* ---- strv.c: string vectors, whole files, env names ---- */
+
+/* A growable NULL-terminated vector of malloc'ed strings. */
 struct crl_strv {
     char **v;       /* NULL-terminated (v may be NULL while n == 0) */
     size_t n, cap;
@@ -59,8 +59,10 @@ struct crl_config {
     struct crl_buf warnings;
 };
 
-/* Read every configuration layer in DESIGN.md order and merge them.
- * Problems are appended to cfg->errors; returns 0 or CORRAL_ECONFIG. */
+/* Read every configuration layer (CORRAL_CONFIG_DIR's corral.json, its
+ * conf.d/ *.json, $XDG_CONFIG_HOME/corral/config.json, explicit_file) and
+ * merge them, later wins per key.  Problems are appended to cfg->errors;
+ * returns 0 or CORRAL_ECONFIG. */
 int crl_config_load(struct crl_config *cfg, const char *explicit_file);
 void crl_config_free(struct crl_config *cfg);
 /* Append one formatted problem line to cfg->errors. */
@@ -98,7 +100,8 @@ const char *crl_schema_secret_option(const struct corral_config *c, const char *
 
 /* ---- host.c: the services table given to each plugin ---- */
 
-/* Fill `host` (embedded in a record the loader owns) for the plugin named tag. */
+/* Fill `host` (embedded in the loader record of the plugin it serves, which
+ * gives log lines their tag: crl_host_tag). */
 void crl_host_init(struct corral_host *host, uint32_t abi_version);
 /* The plugin tag a host table was built for (for log lines). */
 const char *crl_host_tag(const struct corral_host *host);
