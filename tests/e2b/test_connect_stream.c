@@ -39,7 +39,7 @@ static size_t frame(unsigned char *out, unsigned flags, const char *json)
     return n + 5;
 }
 
-/* The byte-level example from research/e2b.md §4.1 (echo hi). */
+/* The byte-level example of docs/backends/e2b.md (echo hi). */
 static size_t example(unsigned char *b)
 {
     size_t n = 0;
@@ -60,7 +60,7 @@ static void test_whole_stream(void **st)
     unsigned char b[512];
     size_t n = example(b);
     assert_int_equal(b[0], 0);
-    assert_int_equal(b[4], 0x1F); /* as the research note's hex dump */
+    assert_int_equal(b[4], 0x1F); /* as in the example's hex dump */
     struct cs_parser p;
     struct seen s = {{0}, 0};
     cs_init(&p, 0);

@@ -69,7 +69,7 @@ struct corral_options {
     const char *log_level;            /* "error".."debug" overriding config log_level, or NULL */
 };
 
-/* Read the configuration (DESIGN.md order: CORRAL_CONFIG_DIR or
+/* Read the configuration (in this order: CORRAL_CONFIG_DIR or
  * /etc/corral/corral.json, conf.d/ *.json, $XDG_CONFIG_HOME/corral/config.json,
  * options->config_file), then discover and load plugins.  Configuration
  * errors fail the call (the context is still returned when *out is set, so

@@ -1,5 +1,5 @@
 /*
- * Layered JSON configuration (DESIGN.md "Configuration"):
+ * Layered JSON configuration (README.md "Configuration", corral.conf(5)):
  *   $CORRAL_CONFIG_DIR (default /etc/corral)/corral.json
  *   $CORRAL_CONFIG_DIR/conf.d/ *.json in lexical (byte) order
  *   $XDG_CONFIG_HOME/corral/config.json (default ~/.config)

@@ -1,5 +1,5 @@
 /*
- * Plugin discovery and loading (DESIGN.md "The plugin ABI", "Loader").
+ * Plugin discovery and loading (docs/plugin-abi.md, "The loader").
  *
  * Files named sandbox_<name>.so / agent_<name>.so are considered in the
  * order of the search path, sorted by name within a directory.  A plugin

@@ -1,5 +1,5 @@
 /* Docker's multiplexed attach stream, demultiplexed into two sinks.  Pure:
- * no I/O of its own, unit-tested in tests/docker/test_docker_pure.c. */
+ * no I/O of its own, unit-tested in tests/unit/test_docker_pure.c. */
 #include <string.h>
 #include "dk.h"
 

@@ -1,4 +1,4 @@
-/* The E2B control plane (REST + JSON over host->http), see research/e2b.md §2. */
+/* The E2B control plane (REST + JSON over host->http), see docs/backends/e2b.md. */
 #include <stdlib.h>
 #include <string.h>
 

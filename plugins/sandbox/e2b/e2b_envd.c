@@ -1,5 +1,5 @@
 /*
- * The envd data plane (research/e2b.md §3-5): Connect RPC with the JSON
+ * The envd data plane (docs/backends/e2b.md): Connect RPC with the JSON
  * codec over HTTP/1.1, the process stream parsed incrementally from the
  * host's body_sink, and the /files upload/download endpoints.
  */

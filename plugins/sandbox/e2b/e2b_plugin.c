@@ -1,7 +1,7 @@
 /*
  * The e2b sandbox plugin: E2B's control plane (create, connect, pause,
  * list by metadata, delete) and envd (processes, files) over the host's
- * HTTP service.  See research/e2b.md for the wire format.
+ * HTTP service.  See docs/backends/e2b.md for the wire format.
  *
  * Endpoint resolution, as the official SDKs do it: api_url option, else
  * $E2B_API_URL, else http://localhost:3000 when $E2B_DEBUG=true, else

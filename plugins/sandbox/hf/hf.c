@@ -1,7 +1,7 @@
 /*
  * sandbox_hf: corral's backend for Hugging Face sandboxes: an HF Job that
  * runs the hf-sandbox server, reached through the Jobs proxy
- * (research/openenv.md 2.3, 2.4, 7).
+ * (docs/backends/hf.md).
  *
  * - The job carries the label corral.id, so a create whose answer was lost
  *   finds its job instead of starting a second one, and a create that fails

@@ -1,5 +1,5 @@
 /*
- * sandbox_islo: corral's backend for Islo sandboxes (research/islo.md).
+ * sandbox_islo: corral's backend for Islo sandboxes (docs/backends/islo.md).
  *
  * Names: the Islo sandbox name is the host's spec->id ("islo-<hex>"), so a
  * create retried after a lost answer finds its own sandbox (409

@@ -2,13 +2,12 @@
 """A faithful fake of the E2B control plane (REST) and envd (Connect RPC over
 HTTP/1.1 with the JSON codec), for testing corral's e2b plugin offline.
 
-Wire reference: /work/shared/research/e2b.md (paraphrased there from the
-E2B OpenAPI spec, envd's process/filesystem protos and handlers).  One
-listener serves both planes, as the research notes suggest: control-plane
-paths (/sandboxes, /v2/sandboxes) and envd paths (/process.Process/*,
-/filesystem.Filesystem/*, /files) do not collide; /health is the API's
-unless the request carries envd routing (E2b-Sandbox-Id header or a
-49983-<id>.<domain> Host).
+Wire reference: docs/backends/e2b.md (from the E2B OpenAPI spec, envd's
+process/filesystem protos and handlers).  One listener serves both
+planes: control-plane paths (/sandboxes, /v2/sandboxes) and envd paths
+(/process.Process/*, /filesystem.Filesystem/*, /files) do not collide;
+/health is the API's unless the request carries envd routing
+(E2b-Sandbox-Id header or a 49983-<id>.<domain> Host).
 
 Processes really run, as host subprocesses.  Each sandbox has a private
 directory that stands for its root (a microVM has its own file system);

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """A faithful fake of the Hugging Face Jobs API plus the hf-sandbox 0.1
-sandbox server, reached through the Jobs proxy (research/openenv.md 2.3,
-2.4, 7).
+sandbox server, reached through the Jobs proxy (docs/backends/hf.md).
 
 Two listeners on 127.0.0.1 port 0; the ports go to stdout as one JSON line
 and to --port-file: {"hub": P1, "proxy": P2, "pid": PID}.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A faithful fake of the Islo sandbox API (research/islo.md sections 1-8).
+"""A faithful fake of the Islo sandbox API (docs/backends/islo.md).
 
 Two listeners on 127.0.0.1 port 0, as the real service has two hosts:
   control: POST /auth/token, /gateway/profiles* (profiles and rules CRUD)

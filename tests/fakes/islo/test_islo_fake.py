@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Pins the Islo fake's wire format (research/islo.md) so the C plugin's tests
+"""Pins the Islo fake's wire format (docs/backends/islo.md) so the C plugin's tests
 rest on something checked: paths, hosts, auth, status codes, error bodies."""
 import io
 import json
