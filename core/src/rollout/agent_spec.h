@@ -1,7 +1,7 @@
 /*
  * Declarative agent specs (the JSON an agent plugin hands the host), their
  * templates, event mapping and success judgement.  Keys are documented in
- * corral-plugin(7) and README ("Agent specs").
+ * docs/plugin-abi.md ("Agent plugins: the spec").
  */
 #ifndef CORRAL_AGENT_SPEC_H
 #define CORRAL_AGENT_SPEC_H
@@ -24,7 +24,7 @@ struct crl_agent_spec {
     const cJSON *events;          /* [{match, emit, fields}] */
     const cJSON *success;         /* {exit_codes, require, fail_on, last} */
     const cJSON *task_files;      /* task subdirectories uploaded to {task} */
-    const cJSON *artifacts;       /* [{name, path, format, optional}] */
+    const cJSON *artifacts;       /* accepted for later use; nothing collects artifacts yet */
     const char *prompt;           /* "stdin" | "none" */
     const char *model_key_env;    /* env var through which the agent gets its model key */
     int64_t timeout_s;

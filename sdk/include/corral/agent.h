@@ -1,13 +1,14 @@
 /*
  * corral agent ABI: an agent plugin DESCRIBES how to run a coding-agent CLI;
  * the host's one driver runs every agent the same way (install check,
- * install, files, env, argv, prompt on stdin or by file, deadline, event
- * parsing, success judgement, artifacts).
+ * install, files, env, argv, prompt on stdin, deadline, event parsing,
+ * success judgement).
  *
  * The description is a JSON document (spec_json) so that it can grow
- * without ABI changes; its keys are documented in corral-plugin(7) and
- * validated by the host when the plugin loads.  Code is needed only where
- * a declarative mapping is not enough, through the optional slots below.
+ * without ABI changes; its keys are documented in corral's
+ * docs/plugin-abi.md ("Agent plugins: the spec") and validated by the host
+ * when a rollout using the agent starts.  Code is needed only where a
+ * declarative mapping is not enough, through the optional slots below.
  *
  * Ownership: spec_json is static data in the plugin.  Strings returned
  * through char ** are malloc()ed and freed by the host.
