@@ -190,8 +190,9 @@ struct corral_batch_options {
  * in a private temp dir, and options.gate_listen when given) and stops at
  * the end: those rollouts must agree on model_name, gate_listen and
  * gate_url (else CORRAL_EINVAL before anything runs).  A rollout's own
- * `cancel` is replaced by bo->cancel when it has none; bo->cancel also
- * keeps unstarted rollouts from starting.
+ * `cancel` is replaced by the batch's when it has none.  The batch's
+ * cancel flag is call->cancel when set, else bo->cancel: once set, no new
+ * rollout starts.
  * Returns 0 when every rollout ran (whatever its result), CORRAL_ECANCELED
  * when a cancel left some unstarted (they get no result), or the status of
  * what kept the batch from starting (bad options, the gate), with a

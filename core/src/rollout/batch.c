@@ -21,6 +21,7 @@ struct batch {
     struct corral_rollout_options *each; /* copies, gate filled in */
     unsigned char *shared;               /* each[i] goes through the batch's gate */
     size_t n, next;
+    const volatile int *cancel;          /* the batch's cancel flag: the call's, else bo->cancel */
     /* bo->on_rollout_result when the caller's struct has it and set: it wins over on_result */
     void (*typed)(void *ud, size_t index, const struct corral_rollout_result *result);
     pthread_mutex_t lock;                /* next, the result callbacks */
@@ -33,7 +34,7 @@ static int str_eq(const char *a, const char *b)
 
 static int is_cancelled(const struct batch *b)
 {
-    return crl_flag_set(b->bo->cancel);
+    return crl_flag_set(b->cancel);
 }
 
 static void *worker(void *arg)
@@ -50,7 +51,7 @@ static void *worker(void *arg)
         if (i == b->n)
             return NULL;
         struct corral_call call;
-        corral_call_init(&call, 0); /* the rollout copies its cancel flag (bo->cancel when it has none) in */
+        corral_call_init(&call, 0); /* the rollout copies its cancel flag (the batch's when it has none) in */
         struct crl_rollout_record rec;
         int st = crl_rollout_run(b->ctx, &b->each[i], b->bo->pretty, &rec, &call);
         pthread_mutex_lock(&b->lock);
@@ -130,7 +131,8 @@ int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollo
     if (n == 0)
         return 0;
     struct batch b = {.ctx = ctx, .bo = bo, .n = n,
-                      .typed = CORRAL_HAS(bo, on_rollout_result) ? bo->on_rollout_result : NULL};
+                      .typed = CORRAL_HAS(bo, on_rollout_result) ? bo->on_rollout_result : NULL,
+                      .cancel = call && call->cancel ? call->cancel : bo->cancel};
     b.each = calloc(n, sizeof *b.each);
     b.shared = calloc(n, 1);
     if (!b.each || !b.shared) {
@@ -149,7 +151,7 @@ int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollo
     int st = prepare(&b, rollouts, workers < 4 ? (unsigned)workers : 0, &pg, call);
     for (size_t i = 0; !st && i < n; i++)
         if (!b.each[i].cancel)
-            b.each[i].cancel = bo->cancel;
+            b.each[i].cancel = b.cancel;
 
     pthread_t *th = st ? NULL : calloc(workers, sizeof *th);
     if (!st && !th)
