@@ -70,9 +70,9 @@ static const struct phase {
 } phases[] = {
     {"load", crl_phase_load, 0},        /* task, agent, spec, the plan */
     {"gate", crl_phase_gate, 0},        /* register with a gate when the agent calls a model */
-    {"create", crl_phase_create, 0},    /* install on the host (backends with host mounts), create */
-    {"hydrate", crl_phase_hydrate, 0},
-    {"setup", crl_phase_setup, 0},
+    {"create", crl_phase_create, PHASE_SKIP_CANCELLED}, /* install on the host (backends with host mounts) */
+    {"hydrate", crl_phase_hydrate, PHASE_SKIP_CANCELLED},
+    {"setup", crl_phase_setup, PHASE_SKIP_CANCELLED},
     {"agent", crl_phase_agent, PHASE_SKIP_CANCELLED},
     {"verify", crl_phase_verify, PHASE_SKIP_CANCELLED},
     {"destroy", crl_phase_destroy, PHASE_ALWAYS},
