@@ -81,9 +81,11 @@ struct corral_rollout_options {
                                           (cloud backends); NULL: the unix-socket route */
     const char *rollout_id;            /* NULL: generated */
     int64_t agent_timeout_s;           /* overrides task and agent defaults when > 0 */
-    const volatile int *cancel;        /* set (e.g. from SIGINT) to stop and clean up */
+    const volatile int *cancel;        /* set (e.g. from SIGINT) to stop and clean up; copied into the
+                                          run's corral_call when that has no cancel flag of its own */
     int keep_sandbox;                  /* debugging: do not destroy the sandbox */
-    /* Progress lines ("create", "sandbox local-1234... created"), or NULL. */
+    /* Progress lines, or NULL: the running phase (a name of "timings_ms")
+     * and a message ("create", "sandbox local-1234... created"). */
     void (*progress)(void *ud, const char *phase, const char *message);
     void *progress_ud;
     /* Names of variables of this process passed to the agent install step
@@ -154,10 +156,11 @@ struct corral_rollout_result {
 int corral_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *options, char **result_json,
                        struct corral_call *call);
 
-/* corral_rollout_run() with the typed outcome: *result (never NULL on
- * return unless out of memory) is the caller's to free with
- * corral_rollout_result_free(); its json is the document
- * corral_rollout_run() would return.  Same return value. */
+/* corral_rollout_run() with the typed outcome: *result is the caller's to
+ * free with corral_rollout_result_free(); its json is the document
+ * corral_rollout_run() would return (NULL only when out of memory).
+ * *result is NULL when the options are unusable or memory ran out (the
+ * status and `call` say which).  Same return value. */
 int corral_rollout_run_result(corral_ctx *ctx, const struct corral_rollout_options *options,
                               struct corral_rollout_result **result, struct corral_call *call);
 /* Free a result of corral_rollout_run_result(); NULL is a no-op. */
