@@ -208,6 +208,38 @@ static void test_run_result_load_error(void **st)
     corral_rollout_result_free(NULL);
 }
 
+/* The options' cancel flag reaches the rollout through its call: set
+ * before the start, the phase table stops before "create" and records the
+ * cancel there; the rollout's own timings show which rows ran. */
+static void test_cancelled_rollout_creates_nothing(void **st)
+{
+    (void)st;
+    static volatile int stop = 1;
+    struct corral_rollout_options o = {.struct_size = sizeof o, .task_dir = EXAMPLES_DIR "/tasks/hello",
+                                       .agent = "oracle", .cancel = &stop};
+    struct corral_rollout_result *res = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_rollout_run_result(ctx, &o, &res, &call), CORRAL_ECANCELED);
+    assert_null(call.cancel); /* the caller's call is given back as it was */
+    assert_int_equal(res->status, CORRAL_ECANCELED);
+    assert_int_equal(res->error_class, CORRAL_ROLLOUT_ERR_CANCELLED);
+    assert_string_equal(res->error_phase, "create");
+    assert_string_equal(res->error_message, "cancelled");
+    assert_string_equal(res->task_name, "hello");
+    assert_null(res->sandbox_id);
+    assert_int_equal(res->n_timings, 3);
+    assert_string_equal(res->timings[0].phase, "load");
+    assert_string_equal(res->timings[1].phase, "gate");
+    assert_string_equal(res->timings[2].phase, "destroy");
+    cJSON *j = cJSON_Parse(res->json);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "class")->valuestring, "infrastructure");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "phase")->valuestring, "create");
+    cJSON_Delete(j);
+    corral_rollout_result_free(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_typed_result_wins),
         cmocka_unit_test(test_cancelled_call_starts_nothing),
         cmocka_unit_test(test_run_result_load_error),
+        cmocka_unit_test(test_cancelled_rollout_creates_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
