@@ -135,7 +135,7 @@ struct rollout {
     char base_url[512];
     corral_sandbox *sb;
     struct crl_rollout_record rec;
-    int stopped;                       /* a phase failed in a way that ends the lifecycle */
+    int stopped;                       /* a phase returned non-zero: only PHASE_ALWAYS rows run now */
 };
 
 /* Record the rollout's error of class `cls` (enum corral_rollout_error)
@@ -172,10 +172,11 @@ int crl_phase_destroy(struct rollout *r);
 int crl_rollout_options_copy(const struct corral_rollout_options *in, struct corral_rollout_options *out,
                              struct corral_call *call);
 
-/* Run one rollout on options already copied into `rec` (zeroed by the
- * caller, freed with crl_record_free); `pretty` picks indented JSON over
- * one line.  The options' cancel is copied into `call` when the call has
- * none.  Returns rec->status. */
+/* Run one rollout on options already copied (crl_rollout_options_copy);
+ * its outcome goes into *rec (finished, JSON rendered: the caller frees it
+ * with crl_record_free); `pretty` picks indented JSON over one line.  The
+ * options' cancel is copied into `call` when the call has none, for the
+ * run only.  Returns rec->status. */
 int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int pretty,
                     struct crl_rollout_record *rec, struct corral_call *call);
 
