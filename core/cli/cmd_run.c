@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "cli.h"
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
@@ -151,44 +149,41 @@ static void item_progress(void *ud, const char *phase, const char *msg)
     fprintf(stderr, "corral: [%s] [%s] %s\n", it->label, phase, msg);
 }
 
-static void on_result(void *ud, size_t i, const char *json, int status)
+/* One result: a progress line with its reward and error, then its JSON to
+ * stdout or --out.  Reads the typed fields; the JSON is only passed on. */
+static void on_result(void *ud, size_t i, const struct corral_rollout_result *r)
 {
-    (void)status;
     struct run_state *s = ud;
     s->done++;
-    cJSON *j = cJSON_Parse(json);
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-    const cJSON *reward = cJSON_GetObjectItemCaseSensitive(j, "reward");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "rollout_id");
-    int failed = !j || !cJSON_IsNull(err);
-    s->errors += failed;
-    if (cJSON_IsNumber(reward)) {
-        s->reward_sum += reward->valuedouble;
+    s->errors += r->error_class != CORRAL_ROLLOUT_OK || !r->json;
+    if (r->has_reward) {
+        s->reward_sum += r->reward;
         s->rewarded++;
     }
     if (!s->quiet) {
-        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
         char rbuf[32] = "none", where[128] = "", count[48] = "";
-        if (cJSON_IsNumber(reward))
-            snprintf(rbuf, sizeof rbuf, "%g", reward->valuedouble);
+        if (r->has_reward)
+            snprintf(rbuf, sizeof rbuf, "%g", r->reward);
         if (s->n > 1) {
             snprintf(where, sizeof where, "[%s] ", s->items[i].label);
             snprintf(count, sizeof count, " (%zu/%zu done)", s->done, s->n);
         }
-        fprintf(stderr, "corral: %srollout %s: reward %s%s%s%s\n", where, cJSON_IsString(id) ? id->valuestring : "?",
-                rbuf, cJSON_IsString(msg) ? "; error: " : "", cJSON_IsString(msg) ? msg->valuestring : "", count);
+        fprintf(stderr, "corral: %srollout %s: reward %s%s%s%s\n", where, r->rollout_id, rbuf,
+                r->error_message ? "; error: " : "", r->error_message ? r->error_message : "", count);
     }
-    cJSON_Delete(j);
-    if (s->lines) {
-        if (fputs(json, s->lines) < 0 || fputc('\n', s->lines) < 0 || fflush(s->lines) != 0) {
+    if (!r->json) {
+        cli_error("run: rollout %s: out of memory rendering its result", r->rollout_id);
+        s->write_failed = 1;
+    } else if (s->lines) {
+        if (fputs(r->json, s->lines) < 0 || fputc('\n', s->lines) < 0 || fflush(s->lines) != 0) {
             if (!s->write_failed)
                 cli_error("run: cannot write %s", s->out ? s->out : "the results");
             s->write_failed = 1;
         }
     } else if (s->out) {
-        s->write_failed |= write_out(s->out, json) != 0;
+        s->write_failed |= write_out(s->out, r->json) != 0;
     } else {
-        puts(json);
+        puts(r->json);
         fflush(stdout);
     }
 }
@@ -359,7 +354,6 @@ int cli_cmd_run(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    o.cancel = &stop_requested;
 
     corral_gate *gate = NULL;
     char sock[128];
@@ -400,8 +394,8 @@ int cli_cmd_run(int argc, char **argv)
             fprintf(stderr, "corral: %zu rollouts (%zu tasks x %ld attempts), %ld at a time\n", n, n_tasks, attempts,
                     concurrency < (long)n ? concurrency : (long)n);
         struct corral_batch_options bo = {.struct_size = sizeof bo, .concurrency = (unsigned)concurrency,
-                                          .cancel = &stop_requested, .pretty = n == 1, .on_result = on_result,
-                                          .ud = &rs};
+                                          .cancel = &stop_requested, .pretty = n == 1, .ud = &rs,
+                                          .on_rollout_result = on_result};
         struct corral_call call;
         corral_call_init(&call, 0);
         int st = corral_batch_run(ctx, each, n, &bo, &call);

@@ -99,11 +99,156 @@ static void test_each_result_once(void **st)
         assert_int_equal(s.count[i], 1);
 }
 
+/* The typed report: when both callbacks are set only on_rollout_result
+ * is called, with the fields of a solved rollout and its JSON. */
+static void on_typed(void *ud, size_t i, const struct corral_rollout_result *r)
+{
+    struct seen *s = ud;
+    s->calls++;
+    assert_true(i < 4);
+    s->count[i]++;
+    assert_true(r->struct_size >= sizeof *r);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->error_class, CORRAL_ROLLOUT_OK);
+    assert_null(r->error_message);
+    assert_int_equal(r->has_reward, 1);
+    assert_true(r->reward == 1.0);
+    assert_non_null(r->reward_source);
+    assert_string_equal(r->task_name, "hello");
+    assert_string_equal(r->agent, "oracle");
+    assert_string_equal(r->agent_status, "success");
+    assert_string_equal(r->sandbox_backend, "local");
+    assert_non_null(r->sandbox_id);
+    int seen_create = 0, seen_destroy = 0;
+    for (size_t k = 0; k < r->n_timings; k++) {
+        seen_create |= strcmp(r->timings[k].phase, "create") == 0;
+        seen_destroy |= strcmp(r->timings[k].phase, "destroy") == 0;
+    }
+    assert_true(seen_create && seen_destroy);
+    cJSON *j = cJSON_Parse(r->json);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "rollout_id")->valuestring, r->rollout_id);
+    assert_true(cJSON_GetObjectItemCaseSensitive(j, "reward")->valuedouble == 1.0);
+    cJSON_Delete(j);
+}
+
+static void on_string_unexpected(void *ud, size_t i, const char *json, int status)
+{
+    (void)ud, (void)i, (void)json, (void)status;
+    fail_msg("on_result called although on_rollout_result is set");
+}
+
+static void test_typed_result_wins(void **st)
+{
+    (void)st;
+    if (access("/usr/bin/bwrap", X_OK) != 0)
+        skip();
+    struct corral_rollout_options r[2];
+    for (int i = 0; i < 2; i++)
+        r[i] = (struct corral_rollout_options){.struct_size = sizeof r[i], .task_dir = EXAMPLES_DIR "/tasks/hello",
+                                               .agent = "oracle"};
+    struct seen s = {0};
+    struct corral_batch_options bo = {.struct_size = sizeof bo, .concurrency = 2, .on_result = on_string_unexpected,
+                                      .on_rollout_result = on_typed, .ud = &s};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_batch_run(ctx, r, 2, &bo, &call), 0);
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(s.count[0] + s.count[1], 2);
+}
+
+/* A set cancel flag on the batch's call: nothing starts. */
+static void test_cancelled_call_starts_nothing(void **st)
+{
+    (void)st;
+    static volatile int stop = 1;
+    struct corral_rollout_options r = {.struct_size = sizeof r, .task_dir = EXAMPLES_DIR "/tasks/hello",
+                                       .agent = "oracle"};
+    struct seen s = {0};
+    struct corral_batch_options bo = {.struct_size = sizeof bo, .on_result = on_result, .ud = &s};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    call.cancel = &stop;
+    assert_int_equal(corral_batch_run(ctx, &r, 1, &bo, &call), CORRAL_ECANCELED);
+    assert_int_equal(s.calls, 0);
+}
+
+/* corral_rollout_run_result on a task that does not load: a task error in
+ * phase "load", with the same JSON corral_rollout_run returns. */
+static void test_run_result_load_error(void **st)
+{
+    (void)st;
+    struct corral_rollout_options o = {.struct_size = sizeof o, .task_dir = "/nonexistent", .agent = "oracle",
+                                       .rollout_id = "r-load"};
+    struct corral_rollout_result *res = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_rollout_run_result(ctx, &o, &res, &call), 0);
+    assert_non_null(res);
+    assert_int_equal(res->error_class, CORRAL_ROLLOUT_ERR_TASK);
+    assert_string_equal(res->error_phase, "load");
+    assert_string_equal(res->rollout_id, "r-load");
+    assert_null(res->task_name);
+    assert_null(res->sandbox_id);
+    assert_int_equal(res->has_reward, 0);
+    char *json = NULL;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_rollout_run(ctx, &o, &json, &call), 0);
+    cJSON *a = cJSON_Parse(json), *b = cJSON_Parse(res->json);
+    assert_non_null(a);
+    assert_non_null(b);
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(a, "error");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "class")->valuestring, "task");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "phase")->valuestring, "load");
+    assert_true(cJSON_Compare(e, cJSON_GetObjectItemCaseSensitive(b, "error"), 1));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(json);
+    corral_rollout_result_free(res);
+    corral_rollout_result_free(NULL);
+}
+
+/* The options' cancel flag reaches the rollout through its call: set
+ * before the start, the phase table stops before "create" and records the
+ * cancel there; the rollout's own timings show which rows ran. */
+static void test_cancelled_rollout_creates_nothing(void **st)
+{
+    (void)st;
+    static volatile int stop = 1;
+    struct corral_rollout_options o = {.struct_size = sizeof o, .task_dir = EXAMPLES_DIR "/tasks/hello",
+                                       .agent = "oracle", .cancel = &stop};
+    struct corral_rollout_result *res = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_rollout_run_result(ctx, &o, &res, &call), CORRAL_ECANCELED);
+    assert_null(call.cancel); /* the caller's call is given back as it was */
+    assert_int_equal(res->status, CORRAL_ECANCELED);
+    assert_int_equal(res->error_class, CORRAL_ROLLOUT_ERR_CANCELLED);
+    assert_string_equal(res->error_phase, "create");
+    assert_string_equal(res->error_message, "cancelled");
+    assert_string_equal(res->task_name, "hello");
+    assert_null(res->sandbox_id);
+    assert_int_equal(res->n_timings, 3);
+    assert_string_equal(res->timings[0].phase, "load");
+    assert_string_equal(res->timings[1].phase, "gate");
+    assert_string_equal(res->timings[2].phase, "destroy");
+    cJSON *j = cJSON_Parse(res->json);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "class")->valuestring, "infrastructure");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "phase")->valuestring, "create");
+    cJSON_Delete(j);
+    corral_rollout_result_free(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_each_result_once),
+        cmocka_unit_test(test_typed_result_wins),
+        cmocka_unit_test(test_cancelled_call_starts_nothing),
+        cmocka_unit_test(test_run_result_load_error),
+        cmocka_unit_test(test_cancelled_rollout_creates_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,12 +1,19 @@
 /*
  * libcorral rollouts: tasks, the agent driver and `corral run`.
  *
- * A rollout: create sandbox -> hydrate the task's workspace -> setup
- * commands (stop at the first failure) -> write the instruction -> start
- * the agent (model calls through the gate) -> wait with a deadline (kill
- * the agent's process group on timeout) -> collect events and artifacts ->
- * clear the reward file, then verify -> reward -> destroy the sandbox
- * (always, also on error and when cancelled) -> one RolloutResult JSON.
+ * A rollout runs these phases in order (their names are the keys of
+ * "timings_ms" and the values of "error.phase"): load (the task, the
+ * agent, the plan of timeouts and images) -> gate (register with a gate
+ * when the agent calls a model) -> create the sandbox (installing the
+ * agent on the host first when the backend mounts host directories) ->
+ * hydrate the task's workspace -> setup commands (stop at the first
+ * failure) -> agent (install inside the sandbox when the backend cannot
+ * mount, write the instruction, start the agent with its model calls
+ * through the gate, wait with a deadline, killing the agent's process
+ * group on timeout, and map its stdout to events) -> verify (clear the
+ * reward file, run the tests, read the reward) -> destroy the sandbox
+ * (always, also on error and when cancelled).  The outcome is one
+ * struct corral_rollout_result and its RolloutResult JSON.
  */
 #ifndef CORRAL_ROLLOUT_H
 #define CORRAL_ROLLOUT_H
@@ -74,9 +81,11 @@ struct corral_rollout_options {
                                           (cloud backends); NULL: the unix-socket route */
     const char *rollout_id;            /* NULL: generated */
     int64_t agent_timeout_s;           /* overrides task and agent defaults when > 0 */
-    const volatile int *cancel;        /* set (e.g. from SIGINT) to stop and clean up */
+    const volatile int *cancel;        /* set (e.g. from SIGINT) to stop and clean up; copied into the
+                                          run's corral_call when that has no cancel flag of its own */
     int keep_sandbox;                  /* debugging: do not destroy the sandbox */
-    /* Progress lines ("create", "sandbox local-1234... created"), or NULL. */
+    /* Progress lines, or NULL: the running phase (a name of "timings_ms")
+     * and a message ("create", "sandbox local-1234... created"). */
     void (*progress)(void *ud, const char *phase, const char *message);
     void *progress_ud;
     /* Names of variables of this process passed to the agent install step
@@ -86,13 +95,76 @@ struct corral_rollout_options {
     const char *const *install_env;
 };
 
+/* Whose failure ended a rollout: RolloutResult "error.class". */
+enum corral_rollout_error {
+    CORRAL_ROLLOUT_OK = 0,             /* no error ("error": null) */
+    CORRAL_ROLLOUT_ERR_TASK,           /* "task": the task's files, its setup commands, its reward file */
+    CORRAL_ROLLOUT_ERR_AGENT,          /* "agent": the agent failed or timed out */
+    CORRAL_ROLLOUT_ERR_INFRA,          /* "infrastructure": sandbox, gate, install, the run's options */
+    CORRAL_ROLLOUT_ERR_CANCELLED       /* the cancel flag cut the rollout short; the JSON keeps saying
+                                          class "infrastructure" with message "cancelled" */
+};
+
+/* How long one phase took. */
+struct corral_rollout_timing {
+    const char *phase;                 /* "load", "gate", "create", "hydrate", "setup", "agent",
+                                          "verify", "destroy" (static strings) */
+    int64_t ms;
+};
+
+/* The outcome of one rollout, typed.  Owned by the library: valid during
+ * on_rollout_result, or until corral_rollout_result_free().  Every string
+ * is NUL-terminated; those that may be NULL say so.  Fields are only ever
+ * appended (check struct_size before reading a newer one). */
+struct corral_rollout_result {
+    size_t struct_size;
+    const char *rollout_id;            /* "rollout_id" */
+    const char *task_dir;              /* "task.dir" as given in the options ("" if none) */
+    const char *task_name;             /* "task.name"; NULL when the task did not load */
+    const char *agent;                 /* "agent.name" as given in the options ("" if none) */
+    const char *agent_version;         /* "agent.version"; NULL when the agent was not found */
+    const char *agent_status;          /* "agent.status": "success", "failed" or "timeout"; NULL when
+                                          the agent did not run to its end */
+    int agent_exit_code;               /* "agent.exit_code" (124 on timeout); valid with agent_status */
+    const char *sandbox_backend;       /* "sandbox.backend" */
+    const char *sandbox_id;            /* "sandbox.id"; NULL when no sandbox was created */
+    int has_reward;                    /* 1 when "reward" is a number, 0 when it is null */
+    double reward;                     /* "reward" when has_reward */
+    const char *reward_source;         /* "reward_source": "reward.txt" or "exit_status"; NULL without reward */
+    int error_class;                   /* enum corral_rollout_error; CORRAL_ROLLOUT_OK: "error" is null */
+    const char *error_phase;           /* "error.phase": the phase that failed; NULL without error */
+    const char *error_message;         /* "error.message"; NULL without error */
+    int error_status;                  /* the CORRAL_E* status behind the error ("error.status" names it) */
+    int status;                        /* corral_rollout_run()'s return value: 0 unless an infrastructure
+                                          failure or a cancel ended the rollout, else its status */
+    const struct corral_rollout_timing *timings; /* "timings_ms": the phases that ran, in order */
+    size_t n_timings;
+    int64_t total_ms;                  /* "timings_ms.total" */
+    const char *json;                  /* the RolloutResult JSON document (see README), rendered once
+                                          from these fields and the records of commands, events and
+                                          the transcript */
+    size_t json_len;
+};
+
 /* Run one rollout.  Always returns a RolloutResult JSON document in
  * *result_json (malloc'ed; caller frees), also when the rollout failed: its
  * "error" says what failed and its class ("infrastructure", "agent",
  * "task").  The return value is 0 when the rollout ran to the end (whatever
- * the reward), or the status of the infrastructure failure. */
+ * the reward), or the status of the infrastructure failure
+ * (CORRAL_ECANCELED when cancelled).  Cancellation: options->cancel, or
+ * call->cancel when set (it wins); both are read through `call`. */
 int corral_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *options, char **result_json,
                        struct corral_call *call);
+
+/* corral_rollout_run() with the typed outcome: *result is the caller's to
+ * free with corral_rollout_result_free(); its json is the document
+ * corral_rollout_run() would return (NULL only when out of memory).
+ * *result is NULL when the options are unusable or memory ran out (the
+ * status and `call` say which).  Same return value. */
+int corral_rollout_run_result(corral_ctx *ctx, const struct corral_rollout_options *options,
+                              struct corral_rollout_result **result, struct corral_call *call);
+/* Free a result of corral_rollout_run_result(); NULL is a no-op. */
+void corral_rollout_result_free(struct corral_rollout_result *result);
 
 /* ---- Batches: many rollouts in one process ------------------------------------- */
 
@@ -109,6 +181,10 @@ struct corral_batch_options {
      * during the call) and corral_rollout_run()'s return value. */
     void (*on_result)(void *ud, size_t index, const char *result_json, int status);
     void *ud;
+    /* The same report typed (result owned by the batch, valid during the
+     * call; result->json is what on_result gets).  When set, on_result is
+     * not called. */
+    void (*on_rollout_result)(void *ud, size_t index, const struct corral_rollout_result *result);
 };
 
 /* Run n rollouts, up to bo->concurrency at a time, on threads of this
@@ -117,7 +193,9 @@ struct corral_batch_options {
  * in a private temp dir, and options.gate_listen when given) and stops at
  * the end: those rollouts must agree on model_name, gate_listen and
  * gate_url (else CORRAL_EINVAL before anything runs).  A rollout's own
- * `cancel` is replaced by bo->cancel when it has none.
+ * `cancel` is replaced by the batch's when it has none.  The batch's
+ * cancel flag is call->cancel when set, else bo->cancel: once set, no new
+ * rollout starts.
  * Returns 0 when every rollout ran (whatever its result), CORRAL_ECANCELED
  * when a cancel left some unstarted (they get no result), or the status of
  * what kept the batch from starting (bad options, the gate), with a

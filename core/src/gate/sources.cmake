@@ -8,4 +8,5 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_scripts.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_upstream.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_wire.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/private_gate.c
 )

@@ -176,7 +176,7 @@ int crl_agent_spec_parse(const char *json, struct crl_agent_spec *s, char *why, 
         goto bad;
     }
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(r, "timeout_s");
-    s->timeout_s = cJSON_IsNumber(to) && to->valuedouble > 0 ? (int64_t)to->valuedouble : 900;
+    s->timeout_s = cJSON_IsNumber(to) && to->valuedouble > 0 ? (int64_t)to->valuedouble : 0; /* 0: the plan's default */
     s->events = cJSON_GetObjectItemCaseSensitive(r, "events");
     cJSON_ArrayForEach(e, s->events) {
         if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "match")) ||

@@ -27,7 +27,7 @@ struct crl_agent_spec {
     const cJSON *artifacts;       /* accepted for later use; nothing collects artifacts yet */
     const char *prompt;           /* "stdin" | "none" */
     const char *model_key_env;    /* env var through which the agent gets its model key */
-    int64_t timeout_s;
+    int64_t timeout_s;            /* "timeout_s", or 0 when unset (the rollout plan has the default) */
 };
 
 /* The values templates may use as {name}. */

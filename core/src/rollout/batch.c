@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rollout/agent_spec.h"
-#include "base/internal.h"
 #include "rollout/rollout_internal.h"
 
 #define BATCH_MAX_CONCURRENCY 1024
@@ -23,7 +21,10 @@ struct batch {
     struct corral_rollout_options *each; /* copies, gate filled in */
     unsigned char *shared;               /* each[i] goes through the batch's gate */
     size_t n, next;
-    pthread_mutex_t lock;                /* next, on_result */
+    const volatile int *cancel;          /* the batch's cancel flag: the call's, else bo->cancel */
+    /* bo->on_rollout_result when the caller's struct has it and set: it wins over on_result */
+    void (*typed)(void *ud, size_t index, const struct corral_rollout_result *result);
+    pthread_mutex_t lock;                /* next, the result callbacks */
 };
 
 static int str_eq(const char *a, const char *b)
@@ -33,7 +34,7 @@ static int str_eq(const char *a, const char *b)
 
 static int is_cancelled(const struct batch *b)
 {
-    return crl_flag_set(b->bo->cancel);
+    return crl_flag_set(b->cancel);
 }
 
 static void *worker(void *arg)
@@ -50,15 +51,16 @@ static void *worker(void *arg)
         if (i == b->n)
             return NULL;
         struct corral_call call;
-        corral_call_init(&call, 0);
-        call.cancel = b->bo->cancel;
-        char *json = NULL;
-        int st = crl_rollout_run(b->ctx, &b->each[i], b->bo->pretty, &json, &call);
+        corral_call_init(&call, 0); /* the rollout copies its cancel flag (the batch's when it has none) in */
+        struct crl_rollout_record rec;
+        int st = crl_rollout_run(b->ctx, &b->each[i], b->bo->pretty, &rec, &call);
         pthread_mutex_lock(&b->lock);
-        if (b->bo->on_result && json)
-            b->bo->on_result(b->bo->ud, i, json, st);
+        if (b->typed)
+            b->typed(b->bo->ud, i, &rec.pub);
+        else if (b->bo->on_result && rec.json)
+            b->bo->on_result(b->bo->ud, i, rec.json, st);
         pthread_mutex_unlock(&b->lock);
-        free(json);
+        crl_record_free(&rec);
     }
 }
 
@@ -111,7 +113,7 @@ static int prepare(struct batch *b, const struct corral_rollout_options *in, uns
     }
     if (!first)
         return 0;
-    int st = crl_private_gate_start(first, threads, pg, call);
+    int st = crl_private_gate_start(crl_rollout_model_name(first), first->gate_listen, threads, pg, call);
     for (size_t i = 0; !st && i < b->n; i++) {
         if (!b->shared[i])
             continue;
@@ -128,7 +130,9 @@ int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollo
         return corral_call_fail(call, CORRAL_EINVAL, "batch: missing context, rollouts or options");
     if (n == 0)
         return 0;
-    struct batch b = {.ctx = ctx, .bo = bo, .n = n};
+    struct batch b = {.ctx = ctx, .bo = bo, .n = n,
+                      .typed = CORRAL_HAS(bo, on_rollout_result) ? bo->on_rollout_result : NULL,
+                      .cancel = call && call->cancel ? call->cancel : bo->cancel};
     b.each = calloc(n, sizeof *b.each);
     b.shared = calloc(n, 1);
     if (!b.each || !b.shared) {
@@ -147,7 +151,7 @@ int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollo
     int st = prepare(&b, rollouts, workers < 4 ? (unsigned)workers : 0, &pg, call);
     for (size_t i = 0; !st && i < n; i++)
         if (!b.each[i].cancel)
-            b.each[i].cancel = bo->cancel;
+            b.each[i].cancel = b.cancel;
 
     pthread_t *th = st ? NULL : calloc(workers, sizeof *th);
     if (!st && !th)

@@ -1,9 +1,170 @@
-/* Inside libcorral: what the batch runner (batch.c) shares with the
- * single-rollout runner (rollout.c). */
+/* Inside libcorral: the rollout's working state, its plan and its record,
+ * shared by the files of core/src/rollout/ (the lifecycle in rollout.c,
+ * the phases in phases.c and agent_phase.c, the record in result.c, the
+ * batch runner in batch.c).  See docs/rollout.md. */
 #ifndef CRL_ROLLOUT_INTERNAL_H
 #define CRL_ROLLOUT_INTERNAL_H
 
+#include <limits.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
 #include <corral/rollout.h>
+#include <corral/sandbox_host.h>
+
+#include "base/internal.h"
+#include "gate/private_gate.h"
+#include "rollout/agent_spec.h"
+
+/* ---- The plan: every setting a rollout runs with, resolved once ------------- */
+
+/* Resolved by crl_rollout_plan_resolve() at load; later phases read only
+ * this, never the options', task's or spec's own fields for these. */
+struct crl_rollout_plan {
+    const char *backend;               /* sandbox backend */
+    const char *image;                 /* NULL = the backend's default */
+    const char *workdir;               /* the task's working directory in the sandbox */
+    int network;                       /* enum corral_network */
+    const char *model_name;            /* the model name the agent asks for */
+    int64_t setup_s, agent_s, verify_s;/* per-command (setup, verify) and agent deadlines */
+    int64_t ttl_s;                     /* the sandbox's lifetime: the deadlines plus slack */
+};
+
+/* Fill *plan from the options (the command line), the task and the agent
+ * spec, in that order of precedence, then the built-in defaults.  The
+ * strings point into o, t and s, which must outlive the plan. */
+void crl_rollout_plan_resolve(const struct corral_rollout_options *o, const struct corral_task *t,
+                              const struct crl_agent_spec *s, struct crl_rollout_plan *plan);
+/* The model name a rollout with options `o` asks for (also the name a
+ * batch's shared gate reports). */
+const char *crl_rollout_model_name(const struct corral_rollout_options *o);
+
+/* ---- The record: what the result reports ------------------------------------ */
+
+/* One setup or verify command as run. */
+struct crl_command_record {
+    char *command;                     /* the shell string, or NULL when argv */
+    char **argv;                       /* NULL-terminated, or NULL when command */
+    int exit_code, timed_out;
+    int64_t duration_ms;
+    char *out_tail, *err_tail;         /* the last bytes of stdout and stderr */
+};
+
+struct crl_command_log {
+    struct crl_command_record *items;
+    size_t n, cap;
+};
+
+#define CRL_ROLLOUT_MAX_PHASES 16
+
+/* The rollout's outcome as it grows; owns every string below.  `pub` is
+ * filled from it by crl_record_finish() (pointers into this record). */
+struct crl_rollout_record {
+    struct corral_rollout_result pub;
+    char id[64];
+    char *task_dir, *task_name, *agent, *agent_version, *backend, *sandbox_id;
+    const char *agent_status;          /* static; NULL until the agent ran to its end */
+    int agent_exit_code, agent_timed_out;
+    char *agent_stderr_tail;
+    int has_reward;
+    double reward;
+    const char *reward_source;         /* static */
+    int error_class;                   /* enum corral_rollout_error */
+    const char *error_phase;           /* static (a phase name) */
+    char *error_message;
+    int error_status;
+    int status;                        /* the infrastructure status returned */
+    struct corral_rollout_timing timings[CRL_ROLLOUT_MAX_PHASES];
+    size_t n_timings;
+    int64_t total_ms;
+    struct crl_command_log setup, verify;
+    cJSON *events;                     /* array of the agent's normalized events (agent-defined JSON) */
+    char *transcript;                  /* the gate's transcript (JSON array text), or NULL */
+    char *json;
+};
+
+/* Start a record: id, task dir, agent name and backend (any may be NULL,
+ * read as ""); 0 or CORRAL_ENOMEM. */
+int crl_record_init(struct crl_rollout_record *rec, const char *id, const char *task_dir, const char *agent,
+                    const char *backend);
+/* Record the error (the first one wins: returns 0 when one was recorded
+ * already, 1 when this one was). */
+int crl_record_error(struct crl_rollout_record *rec, int error_class, const char *phase, int status,
+                     const char *message);
+/* Append a command run (argv, or the shell string `command`) and the
+ * tails of its output. */
+void crl_record_command(struct crl_command_log *log, const char *const *argv, const char *command,
+                        const struct corral_exec_output *out);
+/* Free the commands of a log and zero it. */
+void crl_command_log_free(struct crl_command_log *log);
+/* Add `ms` to the timing of `phase` (a static name). */
+void crl_record_timing(struct crl_rollout_record *rec, const char *phase, int64_t ms);
+/* Copy a string into *dst (freeing what was there); NULL stays NULL. */
+void crl_record_set(char **dst, const char *s);
+/* The last CRL_OUTPUT_KEEP bytes of a capture (never NULL; in the capture). */
+const char *crl_capture_tail(const struct corral_capture *c);
+/* Render the RolloutResult JSON (the one place it is written) into
+ * rec->json and point rec->pub's fields into the record.  0 or
+ * CORRAL_ENOMEM. */
+int crl_record_finish(struct crl_rollout_record *rec, int pretty);
+/* The JSON name of an error class (enum corral_rollout_error). */
+const char *crl_rollout_error_name(int cls);
+/* Free what the record owns (not the record itself). */
+void crl_record_free(struct crl_rollout_record *rec);
+
+#define CRL_OUTPUT_KEEP 4096           /* stdout/stderr bytes kept per command in the result */
+
+/* ---- The running rollout ---------------------------------------------------- */
+
+struct rollout {
+    corral_ctx *ctx;
+    const struct corral_rollout_options *o;
+    struct corral_call *call;          /* the caller's; the one carrier of the rollout's cancel flag */
+    const char *phase;                 /* name of the running phase-table row */
+    struct corral_task *task;
+    struct crl_agent_spec spec;
+    const struct corral_plugin_record *agent;
+    struct crl_rollout_plan plan;
+    corral_gate *gate;
+    int registered;
+    char token[65];
+    struct crl_private_gate own_gate;  /* when the options name no gate */
+    char gate_socket[PATH_MAX + 16];   /* the gate's socket on the host, "" if none */
+    char agent_dir[PATH_MAX];          /* host install dir of the agent, "" if none */
+    char run[128], home[160], task_in[160], agent_mount[PATH_MAX];
+    char base_url[512];
+    corral_sandbox *sb;
+    struct crl_rollout_record rec;
+    int stopped;                       /* a phase returned non-zero: only PHASE_ALWAYS rows run now */
+};
+
+/* Record the rollout's error of class `cls` (enum corral_rollout_error)
+ * in the running phase (the first error wins) and return status.  A step
+ * that failed with CORRAL_ECANCELED because the rollout was cancelled is
+ * recorded as cancelled, whatever class the caller named. */
+int crl_rollout_fail(struct rollout *r, int cls, int status, const char *fmt, ...) CORRAL_PRINTF(4, 5);
+/* A progress line for the running phase (options.progress), if any. */
+void crl_rollout_progress(struct rollout *r, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+/* Non-zero once the rollout's call is cancelled. */
+int crl_rollout_cancelled(const struct rollout *r);
+/* Run a command in the sandbox (argv, or a shell string when shell is
+ * set), appending it to `log` (may be NULL); *exit_code gets its status.
+ * Returns the sandbox call's status (message in r->call). */
+int crl_rollout_exec(struct rollout *r, const char *const *argv, const char *shell, const char *cwd,
+                     const char *const *env, int64_t timeout_s, struct crl_command_log *log, int *exit_code);
+
+/* The phases (each returns non-zero to end the lifecycle; a failure that
+ * is only a result, such as the agent's, is recorded and returns 0). */
+int crl_phase_load(struct rollout *r);
+int crl_phase_gate(struct rollout *r);
+int crl_phase_create(struct rollout *r);
+int crl_phase_hydrate(struct rollout *r);
+int crl_phase_setup(struct rollout *r);
+int crl_phase_agent(struct rollout *r);
+int crl_phase_verify(struct rollout *r);
+int crl_phase_destroy(struct rollout *r);
+
+/* ---- Entry points shared with the batch runner ----------------------------- */
 
 /* Copy caller options of any known struct_size into *out (fields the
  * caller's struct lacks are zero).  CORRAL_EINVAL for NULL or a struct_size
@@ -11,27 +172,12 @@
 int crl_rollout_options_copy(const struct corral_rollout_options *in, struct corral_rollout_options *out,
                              struct corral_call *call);
 
-/* corral_rollout_run() on options already copied; `pretty` picks indented
- * JSON over one line.  *result_json is the caller's to free. */
-int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int pretty, char **result_json,
-                    struct corral_call *call);
-
-/* A gate of this process for one rollout or a batch: its unix socket in a
- * fresh private directory under /tmp (mode 0711, so sandbox users reach
- * the socket and nothing else), o->gate_listen when set, o->model_name as
- * the model it reports, `threads` HTTP threads per listener (0 = the
- * gate's default). */
-struct crl_private_gate {
-    corral_gate *gate;                 /* NULL until started */
-    char dir[64];                      /* "" until made */
-    char socket[96];
-};
-
-/* Start *pg (zeroed by the caller).  On failure what was made is undone
- * and the message in `call` says why.  The caller stops it. */
-int crl_private_gate_start(const struct corral_rollout_options *o, unsigned threads, struct crl_private_gate *pg,
-                           struct corral_call *call);
-/* Free the gate, remove its socket and directory; a no-op on a zeroed one. */
-void crl_private_gate_stop(struct crl_private_gate *pg);
+/* Run one rollout on options already copied (crl_rollout_options_copy);
+ * its outcome goes into *rec (finished, JSON rendered: the caller frees it
+ * with crl_record_free); `pretty` picks indented JSON over one line.  The
+ * options' cancel is copied into `call` when the call has none, for the
+ * run only.  Returns rec->status. */
+int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int pretty,
+                    struct crl_rollout_record *rec, struct corral_call *call);
 
 #endif

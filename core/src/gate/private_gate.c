@@ -1,0 +1,55 @@
+/* A private gate for a rollout or a batch (see gate/private_gate.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gate/private_gate.h"
+
+int crl_private_gate_start(const char *model, const char *listen, unsigned threads, struct crl_private_gate *pg,
+                           struct corral_call *call)
+{
+    struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = pg->socket, .model = model,
+                                     .threads = threads};
+    char addr[64];
+    if (listen) {
+        const char *colon = strrchr(listen, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof addr || *end || port < 0 ||
+            port > 65535)
+            return corral_call_fail(call, CORRAL_EINVAL, "gate listen address '%s' is not ADDR:PORT", listen);
+        snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
+        go.bind_address = addr;
+        go.port = (uint16_t)port;
+    }
+    snprintf(pg->dir, sizeof pg->dir, "/tmp/corral-gate-XXXXXX");
+    if (!mkdtemp(pg->dir)) {
+        pg->dir[0] = '\0';
+        return corral_call_fail(call, CORRAL_EIO, "cannot create a temporary directory for the gate: %s",
+                                strerror(errno));
+    }
+    chmod(pg->dir, 0711);
+    snprintf(pg->socket, sizeof pg->socket, "%s/gate.sock", pg->dir);
+    int st = corral_gate_new(&go, &pg->gate, call);
+    if (st) {
+        char why[sizeof call->message];
+        snprintf(why, sizeof why, "%s", call->message);
+        corral_call_fail(call, st, "cannot start the gate: %s", why);
+        crl_private_gate_stop(pg);
+    }
+    return st;
+}
+
+void crl_private_gate_stop(struct crl_private_gate *pg)
+{
+    corral_gate_free(pg->gate);
+    pg->gate = NULL;
+    if (pg->dir[0]) {
+        unlink(pg->socket);
+        rmdir(pg->dir);
+    }
+    pg->dir[0] = '\0';
+}

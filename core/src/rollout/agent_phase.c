@@ -1,0 +1,413 @@
+/*
+ * The rollout's "agent" phase: install the agent inside the sandbox when
+ * the backend cannot mount the host's copy, start the gate relay, check
+ * the agent's requirements, write its files and the instruction, run it
+ * with the plan's deadline (killing its process group at the deadline or
+ * on cancel), map its stdout to events and judge it.  An agent that fails
+ * or times out is a result (class "agent"), not the end of the lifecycle:
+ * verification still runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rollout/agent_install.h"
+#include "rollout/rollout_internal.h"
+
+#define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
+#define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
+#define AGENT_STDOUT_MAX ((size_t)256 << 20)
+#define INSTALL_TIMEOUT_S 900         /* one attempt of an install inside the sandbox */
+#define INSTALL_ATTEMPTS 3
+
+#define INFRA CORRAL_ROLLOUT_ERR_INFRA
+
+/* Environment of the agent process: task env is the sandbox default; this
+ * adds HOME/XDG dirs, PATH, the spec's env and, with model_key, the model
+ * key (the install step runs without it). */
+static int agent_env(struct rollout *r, const struct crl_agent_vars *v, int model_key, struct crl_strv *env)
+{
+    crl_strv_pushf(env, "HOME=%s", r->home);
+    crl_strv_pushf(env, "XDG_CONFIG_HOME=%s/.config", r->home);
+    crl_strv_pushf(env, "XDG_DATA_HOME=%s/.local/share", r->home);
+    crl_strv_pushf(env, "XDG_STATE_HOME=%s/.local/state", r->home);
+    crl_strv_pushf(env, "XDG_CACHE_HOME=%s/.cache", r->home);
+    crl_strv_pushf(env, "TMPDIR=/tmp");
+    crl_strv_pushf(env, "PATH=%s/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                   r->agent_mount);
+    crl_strv_pushf(env, "CORRAL_ROLLOUT_ID=%s", r->rec.id);
+    const cJSON *e;
+    char why[256];
+    cJSON_ArrayForEach(e, r->spec.env) {
+        char *val = crl_agent_subst(e->valuestring, v, why, sizeof why);
+        if (!val)
+            return crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "env %s: %s", e->string, why);
+        crl_strv_pushf(env, "%s=%s", e->string, val);
+        free(val);
+    }
+    if (model_key && r->spec.uses_model && r->spec.model_key_env)
+        crl_strv_pushf(env, "%s=%s", r->spec.model_key_env, r->token); /* env, never argv */
+    return 0;
+}
+
+static int write_agent_files(struct rollout *r, const struct crl_agent_vars *v)
+{
+    const cJSON *f;
+    char why[256];
+    cJSON_ArrayForEach(f, r->spec.files) {
+        char *path = crl_agent_subst(cJSON_GetObjectItemCaseSensitive(f, "path")->valuestring, v, why, sizeof why);
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(f, "text");
+        char *body = NULL;
+        if (path && cJSON_IsString(text)) {
+            body = crl_agent_subst(text->valuestring, v, why, sizeof why);
+        } else if (path) {
+            cJSON *j = crl_agent_subst_json(cJSON_GetObjectItemCaseSensitive(f, "json"), v, why, sizeof why);
+            body = j ? cJSON_Print(j) : NULL;
+            cJSON_Delete(j);
+        }
+        int st = !path || !body ? crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "agent file: %s", why)
+                                : corral_sandbox_write_mem(r->sb, path, body, strlen(body), 0600, r->call);
+        if (st)
+            crl_rollout_fail(r, INFRA, st, "writing %s: %s", path, r->call->message); /* no-op after the first */
+        free(path);
+        free(body);
+        if (st)
+            return st;
+    }
+    return 0;
+}
+
+/* install.requires (commands on PATH) and install.check (an argv that must
+ * exit 0), run with the agent's environment. */
+static int check_requirements(struct rollout *r, const struct crl_agent_vars *v, const char *const *env)
+{
+    if (r->spec.requires) {
+        static const char probe[] =
+            "for c in \"$@\"; do command -v \"$c\" >/dev/null 2>&1 || { echo \"$c\"; exit 1; }; done";
+        const char *argv[20] = {"/bin/sh", "-c", probe, "sh"};
+        size_t n = 4;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, r->spec.requires) if (n + 1 < CRL_ARRAY_LEN(argv)) argv[n++] = c->valuestring;
+        argv[n] = NULL;
+        struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .env = env, .timeout_ms = 30000};
+        struct corral_exec_output out = {0};
+        int st = corral_sandbox_run(r->sb, &req, &out, r->call);
+        int code = out.res.exit_code;
+        char missing[128];
+        snprintf(missing, sizeof missing, "%s", out.out.data ? out.out.data : "?");
+        missing[strcspn(missing, "\n")] = '\0';
+        corral_exec_output_free(&out);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        if (code != 0)
+            return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND,
+                                    "agent %s needs '%s' on PATH inside the sandbox (on Debian hosts: apt-get "
+                                    "install %s)",
+                                    r->spec.name, missing, strcmp(missing, "rg") == 0 ? "ripgrep" : missing);
+    }
+    if (r->spec.check) {
+        struct crl_strv argv = {0};
+        const cJSON *a;
+        char why[256];
+        cJSON_ArrayForEach(a, r->spec.check) {
+            char *s = crl_agent_subst(a->valuestring, v, why, sizeof why);
+            crl_strv_push(&argv, s ? s : "");
+            free(s);
+        }
+        struct corral_exec_request req = {.struct_size = sizeof req, .argv = crl_strv_get(&argv), .env = env,
+                                          .cwd = r->home, .timeout_ms = 60000};
+        struct corral_exec_output out = {0};
+        int st = corral_sandbox_run(r->sb, &req, &out, r->call);
+        int code = out.res.exit_code;
+        if (!st && code != 0)
+            st = crl_rollout_fail(r, INFRA, CORRAL_EIO, "agent %s install check failed (exit %d): %s", r->spec.name,
+                                  code, crl_capture_tail(&out.err));
+        else if (st)
+            crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        corral_exec_output_free(&out);
+        crl_strv_free(&argv);
+        return st;
+    }
+    return 0;
+}
+
+/* The install command (argv, or a shell string in *shell) and its working
+ * directory.  npm runs in the agent dir, which gets its package.json here.
+ * Caller frees argv and *shell. */
+static int install_command(struct rollout *r, const struct crl_agent_vars *v, struct crl_strv *argv, char **shell,
+                           const char **cwd)
+{
+    char why[256];
+    *shell = NULL;
+    *cwd = "/";
+    if (r->spec.install_script) {
+        *shell = crl_agent_subst(r->spec.install_script, v, why, sizeof why);
+        return *shell ? 0 : crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "install.script: %s", why);
+    }
+    int st = crl_agent_npm_argv(&r->spec, argv, why, sizeof why);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "%s", st == CORRAL_ENOMEM ? "out of memory" : why);
+    char pkg[PATH_MAX + 16];
+    snprintf(pkg, sizeof pkg, "%s/package.json", v->agent_dir);
+    st = corral_sandbox_write_mem(r->sb, pkg, CRL_AGENT_PACKAGE_JSON, strlen(CRL_AGENT_PACKAGE_JSON), 0644, r->call);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "writing %s: %s", pkg, r->call->message);
+    *cwd = v->agent_dir;
+    return 0;
+}
+
+/* Install the agent inside the sandbox (backends without host mounts):
+ * the spec's install.script, else npm with its pinned packages; retried
+ * with backoff, since installs fail mostly for transient reasons.  Its
+ * environment: the agent's without the model key, plus install_env. */
+static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v)
+{
+    if (r->agent_dir[0] || (!r->spec.npm && !r->spec.install_script))
+        return 0;
+    struct crl_strv env = {0}, argv = {0};
+    char *shell = NULL, why[256];
+    const char *cwd = "/";
+    const char *const *extra = CORRAL_HAS_FIELD(r->o, install_env) ? r->o->install_env : NULL;
+    int st = agent_env(r, v, 0, &env);
+    if (!st && (st = crl_install_env_add(r->ctx, extra, r->o->api_key_env, &env, why, sizeof why)) != 0)
+        crl_rollout_fail(r, INFRA, st, "install_env: %s", why);
+    if (!st)
+        st = install_command(r, v, &argv, &shell, &cwd);
+    if (!st)
+        crl_rollout_progress(r, "installing %s inside the sandbox", r->spec.name);
+    int code = 0;
+    for (int attempt = 1; !st && attempt <= INSTALL_ATTEMPTS; attempt++) {
+        struct crl_command_log log = {0};
+        st = crl_rollout_exec(r, crl_strv_get(&argv), shell, cwd, crl_strv_get(&env), INSTALL_TIMEOUT_S, &log, &code);
+        char tail[600] = "";
+        if (log.n)
+            snprintf(tail, sizeof tail, "%s", log.items[0].err_tail ? log.items[0].err_tail : "");
+        crl_command_log_free(&log);
+        if ((!st && code == 0) || (st && !corral_status_is_transient(st)))
+            break;
+        crl_rollout_progress(r, "attempt %d of %d failed (%s)", attempt, INSTALL_ATTEMPTS,
+                             st ? r->call->message : tail);
+        if (attempt < INSTALL_ATTEMPTS) {
+            sleep((unsigned)(2 << attempt));
+            st = 0;
+        }
+    }
+    crl_strv_free(&env);
+    crl_strv_free(&argv);
+    free(shell);
+    if (r->rec.error_class != CORRAL_ROLLOUT_OK)
+        return st;
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "installing %s: %s", r->spec.name, r->call->message);
+    if (code)
+        return crl_rollout_fail(r, INFRA, CORRAL_EIO, "installing %s inside the sandbox failed (exit %d)",
+                                r->spec.name, code);
+    return 0;
+}
+
+/* The gate relay inside the sandbox (backends with host mounts and no
+ * gate URL): it listens on a loopback port and writes it to a file. */
+static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
+{
+    char port_file[192];
+    snprintf(port_file, sizeof port_file, "%s/gate.port", r->run);
+    const char *argv[] = {FORWARD_IN_SANDBOX, port_file, GATE_SOCKET_IN_SANDBOX, NULL};
+    char log[192];
+    snprintf(log, sizeof log, "%s/forward.log", r->run);
+    struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .cwd = "/", .err_path = log};
+    int st = corral_sandbox_spawn(r->sb, &req, job, r->call);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "starting the gate relay: %s", r->call->message);
+    for (int i = 0; i < 200 && !crl_rollout_cancelled(r); i++) {
+        char *data = NULL;
+        size_t len = 0;
+        struct corral_call c;
+        corral_call_init(&c, 5000);
+        if (corral_sandbox_read_mem(r->sb, port_file, 64, &data, &len, &c) == 0) {
+            int port = atoi(data);
+            free(data);
+            if (port > 0) {
+                snprintf(r->base_url, sizeof r->base_url, "http://127.0.0.1:%d/rollout/%s/v1", port, r->rec.id);
+                return 0;
+            }
+        }
+        usleep(25000);
+    }
+    return crl_rollout_fail(r, INFRA, CORRAL_ETIMEDOUT, "the gate relay did not start (see %s)", log);
+}
+
+/* The agent's stdout, one event per line that maps to one (the plugin's
+ * parse_event, else the spec's rules), numbered by "seq". */
+static void parse_events(struct rollout *r, const char *out, size_t len)
+{
+    const struct corral_agent_ops *ops = r->agent->desc->ops;
+    int seq = 0;
+    for (const char *p = out; p < out + len;) {
+        const char *nl = memchr(p, '\n', (size_t)(out + len - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(out + len - p);
+        cJSON *ev = NULL;
+        if (CORRAL_HAS(ops, parse_event)) {
+            char *text = NULL;
+            struct corral_call c;
+            corral_call_init(&c, 0);
+            if (ops->parse_event(r->agent->state, p, n, &text, &c) == 0 && text)
+                ev = cJSON_Parse(text);
+            free(text);
+        } else {
+            ev = crl_agent_event(&r->spec, p, n);
+        }
+        if (ev) {
+            cJSON_AddNumberToObject(ev, "seq", seq++);
+            cJSON_AddItemToArray(r->rec.events, ev);
+        }
+        p += n + 1;
+    }
+}
+
+/* The agent's argv: the spec's templates, behind a shell that feeds the
+ * instruction file on stdin when the spec says "prompt": "stdin" (never
+ * one giant argv item). */
+static int agent_argv(struct rollout *r, const struct crl_agent_vars *v, struct crl_strv *argv)
+{
+    if (strcmp(r->spec.prompt, "stdin") == 0) {
+        char prompt[192];
+        snprintf(prompt, sizeof prompt, "%s/instruction.md", r->run);
+        int st = corral_sandbox_write_mem(r->sb, prompt, r->task->instruction, r->task->instruction_len, 0644,
+                                          r->call);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "writing the instruction: %s", r->call->message);
+        crl_strv_push(argv, "/bin/sh");
+        crl_strv_push(argv, "-c");
+        crl_strv_push(argv, "exec \"$@\" < \"$0\"");
+        crl_strv_push(argv, prompt);
+    }
+    const cJSON *a;
+    char why[256];
+    cJSON_ArrayForEach(a, r->spec.argv) {
+        char *s = crl_agent_subst(a->valuestring, v, why, sizeof why);
+        crl_strv_push(argv, s ? s : "");
+        free(s);
+    }
+    return 0;
+}
+
+/* Wait for the agent until it exits, the plan's deadline passes (then it
+ * is killed and reads exit 124) or the rollout is cancelled. */
+static int wait_agent(struct rollout *r, corral_sandbox_job *job, struct corral_exec_result *res, int *timed_out)
+{
+    int st = 0;
+    int64_t deadline = corral_now_ms() + r->plan.agent_s * 1000;
+    for (;;) {
+        int64_t left = deadline - corral_now_ms();
+        if (left <= 0) {
+            *timed_out = 1;
+            break;
+        }
+        if (crl_rollout_cancelled(r))
+            break;
+        st = corral_sandbox_job_wait(r->sb, job, left < 500 ? left : 500, res, r->call);
+        if (st != CORRAL_ETIMEDOUT)
+            break;
+        st = 0;
+    }
+    if (*timed_out || crl_rollout_cancelled(r)) {
+        struct corral_call kill_call;
+        corral_call_init(&kill_call, 30000);
+        corral_sandbox_job_kill(r->sb, job, &kill_call);
+        corral_sandbox_job_wait(r->sb, job, 10000, res, &kill_call);
+        res->exit_code = *timed_out ? 124 : res->exit_code;
+        return *timed_out ? 0 : crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_CANCELLED, CORRAL_ECANCELED, "cancelled");
+    }
+    if (st)
+        crl_rollout_fail(r, INFRA, st, "waiting for the agent: %s", r->call->message);
+    return st;
+}
+
+/* What the agent left: its events, stderr tail and exit, and the judgement. */
+static void judge_agent(struct rollout *r, const char *out_path, const char *err_path,
+                        const struct corral_exec_result *res, int timed_out)
+{
+    char *out = NULL, *err = NULL;
+    size_t olen = 0, elen = 0;
+    struct corral_call read_call;
+    corral_call_init(&read_call, 60000);
+    corral_sandbox_read_mem(r->sb, out_path, AGENT_STDOUT_MAX, &out, &olen, &read_call);
+    corral_sandbox_read_mem(r->sb, err_path, AGENT_STDOUT_MAX, &err, &elen, &read_call);
+    parse_events(r, out ? out : "", olen);
+    struct corral_capture tail = {.data = err, .len = elen};
+    crl_record_set(&r->rec.agent_stderr_tail, crl_capture_tail(&tail));
+    free(out);
+    free(err);
+    r->rec.agent_exit_code = res->exit_code;
+    r->rec.agent_timed_out = timed_out;
+    char why[256];
+    r->rec.agent_status = "success";
+    if (timed_out) {
+        r->rec.agent_status = "timeout";
+        crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, CORRAL_ETIMEDOUT,
+                         "the agent did not finish within %llds (killed)", (long long)r->plan.agent_s);
+    } else if (!crl_agent_judge(&r->spec, res->exit_code, r->rec.events, why, sizeof why)) {
+        r->rec.agent_status = "failed";
+        crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, CORRAL_EINVAL, "%s", why);
+    }
+    crl_rollout_progress(r, "%s: %s (exit %d, %d events)", r->spec.name, r->rec.agent_status, res->exit_code,
+                         cJSON_GetArraySize(r->rec.events));
+}
+
+int crl_phase_agent(struct rollout *r)
+{
+    struct crl_agent_vars v = {.home = r->home, .workdir = r->plan.workdir, .run = r->run,
+                               .agent_dir = r->agent_mount, .base_url = "", .model = r->plan.model_name,
+                               .task = r->task_in};
+    corral_sandbox_job *fwd = NULL, *job = NULL;
+    struct crl_strv env = {0}, argv = {0};
+    int st = 0;
+
+    if (r->registered) {
+        if (r->o->gate_url)
+            snprintf(r->base_url, sizeof r->base_url, "%s/rollout/%s/v1", r->o->gate_url, r->rec.id);
+        else
+            st = start_forwarder(r, &fwd);
+    }
+    v.base_url = r->base_url;
+    if (!st)
+        st = agent_env(r, &v, 1, &env);
+    if (!st)
+        st = install_in_sandbox(r, &v);
+    if (!st)
+        st = check_requirements(r, &v, crl_strv_get(&env));
+    if (!st)
+        st = write_agent_files(r, &v);
+    if (!st)
+        st = agent_argv(r, &v, &argv);
+    char out_path[192], err_path[192];
+    snprintf(out_path, sizeof out_path, "%s/agent.stdout", r->run);
+    snprintf(err_path, sizeof err_path, "%s/agent.stderr", r->run);
+    struct corral_exec_result res = {.struct_size = sizeof res};
+    int timed_out = 0;
+    if (!st) {
+        struct corral_exec_request req = {.struct_size = sizeof req, .argv = crl_strv_get(&argv),
+                                          .cwd = r->plan.workdir, .env = crl_strv_get(&env),
+                                          .out_path = out_path, .err_path = err_path};
+        crl_rollout_progress(r, "starting %s (timeout %llds)", r->spec.name, (long long)r->plan.agent_s);
+        st = corral_sandbox_spawn(r->sb, &req, &job, r->call);
+        if (st)
+            crl_rollout_fail(r, INFRA, st, "starting the agent: %s", r->call->message);
+    }
+    if (!st)
+        st = wait_agent(r, job, &res, &timed_out);
+    if (job)
+        corral_sandbox_job_free(r->sb, job);
+    if (fwd) {
+        struct corral_call kill_call;
+        corral_call_init(&kill_call, 10000);
+        corral_sandbox_job_kill(r->sb, fwd, &kill_call);
+        corral_sandbox_job_free(r->sb, fwd);
+    }
+    if (job && r->rec.error_class == CORRAL_ROLLOUT_OK)
+        judge_agent(r, out_path, err_path, &res, timed_out);
+    crl_strv_free(&env);
+    crl_strv_free(&argv);
+    return st;
+}

@@ -1,0 +1,377 @@
+/*
+ * The rollout's phases around the agent (the table is in rollout.c, the
+ * agent's phase in agent_phase.c): load, gate, create, hydrate, setup,
+ * verify, destroy.  Each reads the plan, records what fails with
+ * crl_rollout_fail() (the phase is the running row's) and returns
+ * non-zero to end the lifecycle.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rollout/agent_install.h"
+#include "rollout/rollout_internal.h"
+
+#define AGENT_MOUNT_ROOT "/opt/corral/agents"
+#define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
+#define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
+#define REWARD_DIR "/logs/verifier"
+#define HOUSEKEEPING_TIMEOUT_S 60     /* mkdir and reward-dir resets, not the task's commands */
+
+#define INFRA CORRAL_ROLLOUT_ERR_INFRA
+#define TASK CORRAL_ROLLOUT_ERR_TASK
+
+/* ---- load ------------------------------------------------------------------------- */
+
+static int load_inputs(struct rollout *r, int *spec_ok)
+{
+    if (!r->o->task_dir || !r->o->agent)
+        return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "a task directory and an agent are required");
+    int st = corral_task_load(r->o->task_dir, &r->task, r->call);
+    if (st)
+        return crl_rollout_fail(r, TASK, st, "%s", r->call->message);
+    crl_record_set(&r->rec.task_name, r->task->name);
+    r->agent = corral_plugin_find(r->ctx, CORRAL_PLUGIN_AGENT, r->o->agent);
+    if (!r->agent)
+        return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND, "agent '%s' is not loaded (see `corral plugins`)",
+                                r->o->agent);
+    const struct corral_agent_ops *ops = r->agent->desc->ops;
+    char why[512];
+    if (crl_agent_spec_parse(ops->spec_json, &r->spec, why, sizeof why) != 0)
+        return crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "agent %s: %s", r->o->agent, why);
+    *spec_ok = 1;
+    crl_record_set(&r->rec.agent_version, r->agent->desc->version);
+    return 0;
+}
+
+/* The task, the agent and its spec; then the plan, from whatever loaded
+ * (the result names the backend also when the task did not load). */
+int crl_phase_load(struct rollout *r)
+{
+    int spec_ok = 0;
+    int st = load_inputs(r, &spec_ok);
+    crl_rollout_plan_resolve(r->o, r->task, spec_ok ? &r->spec : NULL, &r->plan);
+    crl_record_set(&r->rec.backend, r->plan.backend);
+    if (st)
+        return st;
+    snprintf(r->run, sizeof r->run, "/tmp/corral-%s", r->rec.id);
+    snprintf(r->home, sizeof r->home, "%s/home", r->run);
+    snprintf(r->task_in, sizeof r->task_in, "%s/task", r->run);
+    snprintf(r->agent_mount, sizeof r->agent_mount, "%s/%s", AGENT_MOUNT_ROOT, r->spec.name);
+    return 0;
+}
+
+/* ---- gate ------------------------------------------------------------------------- */
+
+static int responder_from_model(struct rollout *r, struct corral_gate_responder *resp)
+{
+    const char *m = r->o->model;
+    *resp = (struct corral_gate_responder){.struct_size = sizeof *resp};
+    if (!m)
+        return crl_rollout_fail(r, INFRA, CORRAL_EINVAL,
+                                "agent %s calls a model: give --model replay:FILE, upstream:URL or trainer",
+                                r->spec.name);
+    if (strncmp(m, "replay:", 7) == 0) {
+        resp->kind = CORRAL_GATE_REPLAY;
+        resp->replay_path = m + 7;
+    } else if (strncmp(m, "upstream:", 9) == 0) {
+        resp->kind = CORRAL_GATE_UPSTREAM;
+        resp->upstream_url = m + 9;
+        resp->upstream_api_key_env = r->o->api_key_env;
+        resp->upstream_model = r->o->model_name;
+    } else if (strcmp(m, "trainer") == 0) {
+        resp->kind = CORRAL_GATE_TRAINER;
+    } else {
+        return crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "model '%s' is not replay:FILE, upstream:URL or trainer",
+                                m);
+    }
+    return 0;
+}
+
+/* Register the rollout with the options' gate, or with a private gate of
+ * its own, when the agent calls a model. */
+int crl_phase_gate(struct rollout *r)
+{
+    if (!r->spec.uses_model)
+        return 0;
+    struct corral_gate_responder resp;
+    int st = responder_from_model(r, &resp);
+    if (st)
+        return st;
+    if (r->o->gate) {
+        r->gate = r->o->gate;
+        if (!r->o->gate_socket && !r->o->gate_url)
+            return crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "a shared gate needs its unix socket path or a gate URL");
+        snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->o->gate_socket ? r->o->gate_socket : "");
+    } else {
+        /* One agent calls this gate, one call at a time: one HTTP thread per
+         * listener is enough, and each extra thread costs memory. */
+        st = crl_private_gate_start(r->plan.model_name, r->o->gate_listen, 1, &r->own_gate, r->call);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        r->gate = r->own_gate.gate;
+        snprintf(r->gate_socket, sizeof r->gate_socket, "%s", r->own_gate.socket);
+    }
+    st = corral_gate_register(r->gate, r->rec.id, &resp, r->token, r->call);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+    r->registered = 1;
+    return 0;
+}
+
+/* ---- create ----------------------------------------------------------------------- */
+
+/* The corral-forward binary on the host: $CORRAL_LIBEXEC_DIR, next to
+ * this executable (build tree), then the installed libexec dir. */
+static int find_forwarder(char *buf, size_t cap)
+{
+    const char *env = getenv("CORRAL_LIBEXEC_DIR");
+    if (env && *env) {
+        snprintf(buf, cap, "%s/corral-forward", env);
+        if (access(buf, X_OK) == 0)
+            return 0;
+    }
+    char self[PATH_MAX - 64];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, cap, "%s/corral-forward", self);
+            if (access(buf, X_OK) == 0)
+                return 0;
+        }
+    }
+    snprintf(buf, cap, "%s/corral-forward", CORRAL_LIBEXEC_DIR);
+    return access(buf, X_OK) == 0 ? 0 : -1;
+}
+
+/* What a backend with host mounts gets bound in: the agent installed on
+ * the host, the gate relay and the gate's socket.  Fills mounts (room for
+ * 3) and *n. */
+static int host_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n, char *forwarder, size_t cap)
+{
+    if (r->spec.npm) {
+        int st = crl_agent_install_host(&r->spec, r->agent_dir, sizeof r->agent_dir, r->call);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "installing %s: %s", r->spec.name, r->call->message);
+        mounts[(*n)++] = (struct corral_mount){r->agent_dir, r->agent_mount, 1};
+    }
+    if (r->registered && !r->o->gate_url) {
+        if (find_forwarder(forwarder, cap) != 0)
+            return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND,
+                                    "corral-forward not found (set CORRAL_LIBEXEC_DIR or reinstall corral)");
+        mounts[(*n)++] = (struct corral_mount){forwarder, FORWARD_IN_SANDBOX, 1};
+        /* The socket file itself: the gate may be the rollout's own (in
+         * its private dir) or a shared one (trainer mode). */
+        mounts[(*n)++] = (struct corral_mount){r->gate_socket, GATE_SOCKET_IN_SANDBOX, 0};
+    }
+    return 0;
+}
+
+int crl_phase_create(struct rollout *r)
+{
+    const struct crl_rollout_plan *p = &r->plan;
+    const struct corral_plugin_record *rec = corral_plugin_find(r->ctx, CORRAL_PLUGIN_SANDBOX, p->backend);
+    if (!rec)
+        return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND,
+                                "sandbox backend '%s' is not loaded (see `corral plugins`)", p->backend);
+    const struct corral_sandbox_ops *ops = rec->desc->ops;
+    struct corral_mount mounts[3];
+    size_t n_mounts = 0;
+    char forwarder[PATH_MAX];
+    int st = 0;
+    if (ops->caps & CORRAL_CAP_HOST_MOUNTS) {
+        st = host_mounts(r, mounts, &n_mounts, forwarder, sizeof forwarder);
+    } else {
+        snprintf(r->agent_mount, sizeof r->agent_mount, "%s/agent", r->run); /* installed inside, per sandbox */
+        if (r->registered && !r->o->gate_url)
+            st = crl_rollout_fail(r, INFRA, CORRAL_ECONFIG,
+                                  "backend '%s' cannot reach the gate through a local socket: give the gate's URL "
+                                  "as seen from the sandbox (--gate-url)",
+                                  p->backend);
+    }
+    if (st)
+        return st;
+    struct corral_sandbox_spec spec = {
+        .struct_size = sizeof spec,
+        .image = p->image,
+        .env = (const char *const *)r->task->env,
+        .workdir = p->workdir,
+        .ttl_s = p->ttl_s,
+        .cpus = r->task->cpus,
+        .memory_bytes = r->task->memory_bytes,
+        .pids_max = r->task->pids,
+        .network = p->network,
+        .mounts = n_mounts ? mounts : NULL,
+        .n_mounts = n_mounts,
+    };
+    struct corral_sandbox_create_opts co = {.struct_size = sizeof co, .backend = p->backend, .rollout = r->rec.id};
+    st = corral_sandbox_create(r->ctx, &co, &spec, &r->sb, r->call);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+    crl_record_set(&r->rec.sandbox_id, corral_sandbox_id(r->sb));
+    crl_rollout_progress(r, "sandbox %s created", corral_sandbox_id(r->sb));
+    return 0;
+}
+
+/* ---- hydrate ---------------------------------------------------------------------- */
+
+static int mkdirs(struct rollout *r, const char *const *dirs)
+{
+    const char *argv[16] = {"mkdir", "-p"};
+    size_t n = 2;
+    for (; *dirs && n + 1 < CRL_ARRAY_LEN(argv); dirs++)
+        argv[n++] = *dirs;
+    argv[n] = NULL;
+    int code = 0;
+    int st = crl_rollout_exec(r, argv, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
+    if (st)
+        return st;
+    return code ? corral_call_fail(r->call, CORRAL_EIO, "mkdir -p %s failed with %d", argv[2], code) : 0;
+}
+
+int crl_phase_hydrate(struct rollout *r)
+{
+    const char *dirs[] = {r->plan.workdir, r->run, r->home, r->task_in, NULL};
+    int st = mkdirs(r, dirs);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+    char src[PATH_MAX + 32];
+    if (r->task->has_workspace) {
+        snprintf(src, sizeof src, "%s/workspace", r->task->dir);
+        st = corral_sandbox_hydrate(r->sb, src, r->plan.workdir, r->call);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "workspace: %s", r->call->message);
+    }
+    const cJSON *tf;
+    cJSON_ArrayForEach(tf, r->spec.task_files) {
+        char dst[256];
+        snprintf(src, sizeof src, "%s/%s", r->task->dir, tf->valuestring);
+        snprintf(dst, sizeof dst, "%s/%s", r->task_in, tf->valuestring);
+        struct stat sst;
+        if (stat(src, &sst) != 0 || !S_ISDIR(sst.st_mode))
+            return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "agent %s needs the task's %s/ directory (%s)",
+                                    r->spec.name, tf->valuestring, src);
+        st = corral_sandbox_hydrate(r->sb, src, dst, r->call);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s: %s", tf->valuestring, r->call->message);
+    }
+    return 0;
+}
+
+/* ---- setup ------------------------------------------------------------------------ */
+
+int crl_phase_setup(struct rollout *r)
+{
+    for (char **c = r->task->setup; c && *c; c++) {
+        if (crl_rollout_cancelled(r))
+            return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_CANCELLED, CORRAL_ECANCELED, "cancelled");
+        int code = 0;
+        int st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.setup_s, &r->rec.setup, &code);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        if (code != 0)
+            return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "setup command %zu exited with %d: %s", r->rec.setup.n,
+                                    code, *c);
+    }
+    return 0;
+}
+
+/* ---- verify ----------------------------------------------------------------------- */
+
+/* The reward from REWARD_DIR/reward.txt when the tests wrote one, else
+ * from their exit statuses. */
+static int read_reward(struct rollout *r, int all_ok)
+{
+    char *data = NULL;
+    size_t len = 0;
+    struct corral_call read_call;
+    corral_call_init(&read_call, 30000);
+    r->rec.reward = all_ok ? 1.0 : 0.0;
+    r->rec.reward_source = "exit_status";
+    if (corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.txt", 4096, &data, &len, &read_call) == 0) {
+        char *end = NULL;
+        double v = strtod(data, &end);
+        while (end && (*end == '\n' || *end == ' ' || *end == '\r' || *end == '\t'))
+            end++;
+        int ok = end && end != data && *end == '\0';
+        free(data);
+        if (!ok)
+            return crl_rollout_fail(r, TASK, CORRAL_EINVAL, REWARD_DIR "/reward.txt is not a number");
+        r->rec.reward = v;
+        r->rec.reward_source = "reward.txt";
+    }
+    r->rec.has_reward = 1;
+    crl_rollout_progress(r, "reward %g (from %s)", r->rec.reward, r->rec.reward_source);
+    return 0;
+}
+
+int crl_phase_verify(struct rollout *r)
+{
+    struct corral_task *t = r->task;
+    if (!t->has_tests && !t->verify)
+        return 0;
+    /* Whatever the agent left in the reward location is discarded first. */
+    int code = 0;
+    const char *clear[] = {"/bin/sh", "-c", "rm -rf " REWARD_DIR " && mkdir -p " REWARD_DIR, NULL};
+    int st = crl_rollout_exec(r, clear, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
+    if (st || code)
+        return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "cannot reset %s: %s", REWARD_DIR,
+                                st ? r->call->message : "mkdir failed");
+    int all_ok = 1;
+    if (t->has_tests) {
+        char src[PATH_MAX + 8];
+        snprintf(src, sizeof src, "%s/tests", t->dir);
+        st = corral_sandbox_hydrate(r->sb, src, "/tests", r->call);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "uploading tests/: %s", r->call->message);
+        const char *argv[] = {"bash", "/tests/test.sh", NULL};
+        st = crl_rollout_exec(r, argv, NULL, r->plan.workdir, NULL, r->plan.verify_s, &r->rec.verify, &code);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        all_ok &= code == 0;
+    }
+    for (char **c = t->verify; c && *c; c++) {
+        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.verify_s, &r->rec.verify, &code);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        all_ok &= code == 0;
+    }
+    return read_reward(r, all_ok);
+}
+
+/* ---- destroy ---------------------------------------------------------------------- */
+
+/* Runs on every path: the sandbox (unless kept), the gate registration
+ * (its transcript goes into the record) and the private gate. */
+int crl_phase_destroy(struct rollout *r)
+{
+    struct corral_call c;
+    corral_call_init(&c, 120000); /* not cancellable: cleanup must happen */
+    if (r->sb && !r->o->keep_sandbox) {
+        if (corral_sandbox_destroy(r->sb, &c) != 0)
+            corral_log(CORRAL_LOG_ERROR, "run", "could not destroy sandbox %s: %s (`corral gc` will)",
+                       corral_sandbox_id(r->sb), c.message);
+        else
+            crl_rollout_progress(r, "sandbox %s destroyed", corral_sandbox_id(r->sb));
+    }
+    corral_sandbox_close(r->sb);
+    r->sb = NULL;
+    if (r->registered) {
+        char *tr = NULL;
+        if (corral_gate_unregister(r->gate, r->rec.id, &tr, &c) == 0 && tr) {
+            free(r->rec.transcript);
+            r->rec.transcript = tr;
+            tr = NULL;
+        }
+        free(tr);
+        r->registered = 0;
+    }
+    crl_private_gate_stop(&r->own_gate);
+    r->gate = NULL;
+    return 0;
+}

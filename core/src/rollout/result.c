@@ -1,0 +1,248 @@
+/*
+ * The rollout's record (struct crl_rollout_record) and the one function
+ * that renders it as RolloutResult JSON (keys in README "RolloutResult").
+ * The lifecycle writes typed fields as it goes; JSON is made once, at the
+ * end, and the public struct corral_rollout_result points into the record.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rollout/rollout_internal.h"
+
+void crl_record_set(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = s ? strdup(s) : NULL;
+}
+
+int crl_record_init(struct crl_rollout_record *rec, const char *id, const char *task_dir, const char *agent,
+                    const char *backend)
+{
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->id, sizeof rec->id, "%s", id ? id : "");
+    crl_record_set(&rec->task_dir, task_dir ? task_dir : "");
+    crl_record_set(&rec->agent, agent ? agent : "");
+    crl_record_set(&rec->backend, backend ? backend : "");
+    rec->events = cJSON_CreateArray();
+    return rec->task_dir && rec->agent && rec->backend && rec->events ? 0 : CORRAL_ENOMEM;
+}
+
+int crl_record_error(struct crl_rollout_record *rec, int error_class, const char *phase, int status,
+                     const char *message)
+{
+    if (rec->error_class != CORRAL_ROLLOUT_OK)
+        return 0;
+    rec->error_class = error_class;
+    rec->error_phase = phase;
+    rec->error_status = status;
+    crl_record_set(&rec->error_message, message);
+    return 1;
+}
+
+const char *crl_capture_tail(const struct corral_capture *c)
+{
+    if (!c->data)
+        return "";
+    return c->len > CRL_OUTPUT_KEEP ? c->data + c->len - CRL_OUTPUT_KEEP : c->data;
+}
+
+void crl_record_command(struct crl_command_log *log, const char *const *argv, const char *command,
+                        const struct corral_exec_output *out)
+{
+    if (log->n == log->cap) {
+        size_t cap = log->cap ? log->cap * 2 : 4;
+        struct crl_command_record *p = realloc(log->items, cap * sizeof *p);
+        if (!p)
+            return;
+        log->items = p;
+        log->cap = cap;
+    }
+    struct crl_command_record *c = &log->items[log->n++];
+    memset(c, 0, sizeof *c);
+    if (command) {
+        crl_record_set(&c->command, command);
+    } else {
+        size_t n = 0;
+        while (argv[n])
+            n++;
+        c->argv = calloc(n + 1, sizeof *c->argv);
+        for (size_t i = 0; c->argv && i < n; i++)
+            c->argv[i] = strdup(argv[i]);
+    }
+    c->exit_code = out->res.exit_code;
+    c->timed_out = out->res.timed_out;
+    c->duration_ms = out->res.duration_ms;
+    crl_record_set(&c->out_tail, crl_capture_tail(&out->out));
+    crl_record_set(&c->err_tail, crl_capture_tail(&out->err));
+}
+
+void crl_record_timing(struct crl_rollout_record *rec, const char *phase, int64_t ms)
+{
+    for (size_t i = 0; i < rec->n_timings; i++) {
+        if (strcmp(rec->timings[i].phase, phase) == 0) {
+            rec->timings[i].ms += ms;
+            return;
+        }
+    }
+    if (rec->n_timings < CRL_ROLLOUT_MAX_PHASES)
+        rec->timings[rec->n_timings++] = (struct corral_rollout_timing){phase, ms};
+}
+
+/* JSON strings of the record: "" for a NULL that must be a string. */
+static const char *str(const char *s)
+{
+    return s ? s : "";
+}
+
+static cJSON *commands_json(const struct crl_command_log *log)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < log->n; i++) {
+        const struct crl_command_record *c = &log->items[i];
+        cJSON *o = cJSON_CreateObject();
+        if (c->command) {
+            cJSON_AddStringToObject(o, "command", c->command);
+        } else {
+            cJSON *av = cJSON_AddArrayToObject(o, "argv");
+            for (char **p = c->argv; p && *p; p++)
+                cJSON_AddItemToArray(av, cJSON_CreateString(*p));
+        }
+        cJSON_AddNumberToObject(o, "exit_code", c->exit_code);
+        cJSON_AddBoolToObject(o, "timed_out", c->timed_out);
+        cJSON_AddNumberToObject(o, "duration_ms", (double)c->duration_ms);
+        cJSON_AddStringToObject(o, "stdout", str(c->out_tail));
+        cJSON_AddStringToObject(o, "stderr", str(c->err_tail));
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+/* The JSON name of an error class.  A cancelled rollout has always been
+ * reported as an infrastructure error with the message "cancelled". */
+const char *crl_rollout_error_name(int cls)
+{
+    switch (cls) {
+    case CORRAL_ROLLOUT_ERR_TASK: return "task";
+    case CORRAL_ROLLOUT_ERR_AGENT: return "agent";
+    default: return "infrastructure";
+    }
+}
+
+/* The RolloutResult document of `rec`: the only place its keys are written. */
+static cJSON *render(const struct crl_rollout_record *rec)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "rollout_id", rec->id);
+    cJSON *task = cJSON_AddObjectToObject(j, "task");
+    cJSON_AddStringToObject(task, "dir", str(rec->task_dir));
+    if (rec->task_name)
+        cJSON_AddStringToObject(task, "name", rec->task_name);
+    cJSON *agent = cJSON_AddObjectToObject(j, "agent");
+    cJSON_AddStringToObject(agent, "name", str(rec->agent));
+    if (rec->agent_version)
+        cJSON_AddStringToObject(agent, "version", rec->agent_version);
+    if (rec->agent_status) {
+        cJSON_AddStringToObject(agent, "stderr_tail", str(rec->agent_stderr_tail));
+        cJSON_AddNumberToObject(agent, "exit_code", rec->agent_exit_code);
+        cJSON_AddBoolToObject(agent, "timed_out", rec->agent_timed_out);
+        cJSON_AddStringToObject(agent, "status", rec->agent_status);
+    }
+    cJSON *sb = cJSON_AddObjectToObject(j, "sandbox");
+    cJSON_AddStringToObject(sb, "backend", str(rec->backend));
+    if (rec->sandbox_id)
+        cJSON_AddStringToObject(sb, "id", rec->sandbox_id);
+    if (rec->has_reward)
+        cJSON_AddNumberToObject(j, "reward", rec->reward);
+    else
+        cJSON_AddNullToObject(j, "reward");
+    if (rec->error_class != CORRAL_ROLLOUT_OK) {
+        cJSON *e = cJSON_AddObjectToObject(j, "error");
+        cJSON_AddStringToObject(e, "class", crl_rollout_error_name(rec->error_class));
+        cJSON_AddStringToObject(e, "phase", str(rec->error_phase));
+        cJSON_AddStringToObject(e, "message", str(rec->error_message));
+        cJSON_AddStringToObject(e, "status", corral_strerror(rec->error_status));
+    } else {
+        cJSON_AddNullToObject(j, "error");
+    }
+    cJSON *t = cJSON_AddObjectToObject(j, "timings_ms");
+    for (size_t i = 0; i < rec->n_timings; i++)
+        cJSON_AddNumberToObject(t, rec->timings[i].phase, (double)rec->timings[i].ms);
+    cJSON_AddNumberToObject(t, "total", (double)rec->total_ms);
+    cJSON_AddItemToObject(j, "setup", commands_json(&rec->setup));
+    cJSON_AddItemToObject(j, "verify", commands_json(&rec->verify));
+    cJSON_AddItemReferenceToObject(j, "events", rec->events);
+    cJSON *tr = rec->transcript ? cJSON_Parse(rec->transcript) : NULL;
+    cJSON_AddItemToObject(j, "transcript", tr ? tr : cJSON_CreateArray());
+    if (rec->has_reward)
+        cJSON_AddStringToObject(j, "reward_source", str(rec->reward_source));
+    return j;
+}
+
+int crl_record_finish(struct crl_rollout_record *rec, int pretty)
+{
+    cJSON *j = render(rec);
+    free(rec->json);
+    rec->json = !j ? NULL : pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    struct corral_rollout_result *p = &rec->pub;
+    *p = (struct corral_rollout_result){
+        .struct_size = sizeof *p,
+        .rollout_id = rec->id,
+        .task_dir = str(rec->task_dir),
+        .task_name = rec->task_name,
+        .agent = str(rec->agent),
+        .agent_version = rec->agent_version,
+        .agent_status = rec->agent_status,
+        .agent_exit_code = rec->agent_exit_code,
+        .sandbox_backend = str(rec->backend),
+        .sandbox_id = rec->sandbox_id,
+        .has_reward = rec->has_reward,
+        .reward = rec->reward,
+        .reward_source = rec->has_reward ? rec->reward_source : NULL,
+        .error_class = rec->error_class,
+        .error_phase = rec->error_class ? rec->error_phase : NULL,
+        .error_message = rec->error_class ? str(rec->error_message) : NULL,
+        .error_status = rec->error_status,
+        .status = rec->status,
+        .timings = rec->timings,
+        .n_timings = rec->n_timings,
+        .total_ms = rec->total_ms,
+        .json = rec->json,
+        .json_len = rec->json ? strlen(rec->json) : 0,
+    };
+    return rec->json ? 0 : CORRAL_ENOMEM;
+}
+
+void crl_command_log_free(struct crl_command_log *log)
+{
+    for (size_t i = 0; i < log->n; i++) {
+        struct crl_command_record *c = &log->items[i];
+        free(c->command);
+        for (char **p = c->argv; p && *p; p++)
+            free(*p);
+        free(c->argv);
+        free(c->out_tail);
+        free(c->err_tail);
+    }
+    free(log->items);
+    memset(log, 0, sizeof *log);
+}
+
+void crl_record_free(struct crl_rollout_record *rec)
+{
+    free(rec->task_dir);
+    free(rec->task_name);
+    free(rec->agent);
+    free(rec->agent_version);
+    free(rec->backend);
+    free(rec->sandbox_id);
+    free(rec->agent_stderr_tail);
+    free(rec->error_message);
+    crl_command_log_free(&rec->setup);
+    crl_command_log_free(&rec->verify);
+    cJSON_Delete(rec->events);
+    free(rec->transcript);
+    free(rec->json);
+    memset(rec, 0, sizeof *rec);
+}
