@@ -1,5 +1,6 @@
 /* Inside libcorral: a gate of this process for one rollout or one batch
- * (rollout/rollout.c and rollout/batch.c start it). */
+ * (the "gate" phase in rollout/phases.c and rollout/batch.c start it;
+ * see docs/rollout.md). */
 #ifndef CRL_PRIVATE_GATE_H
 #define CRL_PRIVATE_GATE_H
 
