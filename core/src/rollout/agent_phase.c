@@ -234,6 +234,8 @@ static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
         }
         usleep(25000);
     }
+    if (crl_rollout_cancelled(r))
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_CANCELLED, CORRAL_ECANCELED, "cancelled");
     return crl_rollout_fail(r, INFRA, CORRAL_ETIMEDOUT, "the gate relay did not start (see %s)", log);
 }
 
