@@ -38,6 +38,15 @@ struct crl_buf_sink {
 };
 int crl_buf_sink_write(void *ud, const void *data, size_t len);
 
+/* ---- env_name.c ---- */
+
+/* True when s (NUL-terminated; NULL is false) / s[0..n) is an environment
+ * variable name, ^[A-Za-z_][A-Za-z0-9_]*$ in ASCII whatever the locale. */
+int crl_is_env_name(const char *s);
+int crl_is_env_name_n(const char *s, size_t n);
+/* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
+int crl_is_env_entry(const char *kv);
+
 /* ---- random.c ---- */
 
 /* nbytes from the kernel's random source as 2*nbytes lowercase hex

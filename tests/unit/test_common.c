@@ -1,5 +1,6 @@
 /* common/: the helpers libcorral and the in-tree plugins share (growable
- * buffer and its bounded sink, random names, exec command arrays). */
+ * buffer and its bounded sink, random names, exec command arrays,
+ * environment variable names). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <locale.h>
 
 #include "crl_common.h"
 
@@ -93,6 +95,46 @@ static void cmd_json_argv_shell_and_timeout(void **state)
     assert_null(crl_cmd_json(&none, 1000));
 }
 
+static void env_names_are_ascii_in_every_locale(void **state)
+{
+    (void)state;
+    /* Single-byte locales make isalpha() accept bytes above 127 (0xE9 is
+     * e-acute in Latin-1); whichever of these the machine has must not
+     * change the answer. */
+    static const char *const locales[] = {"C", "C.UTF-8", "en_US.UTF-8", "en_US.ISO-8859-1", "de_DE.ISO-8859-1",
+                                          "fr_FR", ""};
+    for (size_t l = 0; l < sizeof locales / sizeof locales[0]; l++) {
+        if (!setlocale(LC_ALL, locales[l]))
+            continue;
+        assert_true(crl_is_env_name("A"));
+        assert_true(crl_is_env_name("_x9"));
+        assert_true(crl_is_env_name("OPENAI_API_KEY"));
+        assert_false(crl_is_env_name(NULL));
+        assert_false(crl_is_env_name(""));
+        assert_false(crl_is_env_name("9A"));
+        assert_false(crl_is_env_name("A-B"));
+        assert_false(crl_is_env_name("A B"));
+        assert_false(crl_is_env_name("$(id)"));
+        assert_false(crl_is_env_name("\xe9"));      /* Latin-1 e-acute */
+        assert_false(crl_is_env_name("CAF\xe9"));
+        assert_false(crl_is_env_name("\xc3\xa9T\xc3\xa9")); /* UTF-8 "ete" with accents */
+        assert_false(crl_is_env_name("A\xb2"));     /* Latin-1 superscript two */
+        assert_false(crl_is_env_name("\xd0\x90")); /* Cyrillic A */
+        assert_true(crl_is_env_name_n("AB=1", 2));
+        assert_false(crl_is_env_name_n("AB=1", 3));
+        assert_false(crl_is_env_name_n("AB", 0));
+        assert_true(crl_is_env_entry("A=$(id)\n'\""));
+        assert_true(crl_is_env_entry("A="));
+        assert_true(crl_is_env_entry("A=b=c"));
+        assert_false(crl_is_env_entry("A"));
+        assert_false(crl_is_env_entry("=x"));
+        assert_false(crl_is_env_entry("A B=x"));
+        assert_false(crl_is_env_entry("\xe9=x"));
+        assert_false(crl_is_env_entry(NULL));
+    }
+    setlocale(LC_ALL, "C");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +142,7 @@ int main(void)
         cmocka_unit_test(buf_sink_stops_at_its_bound),
         cmocka_unit_test(random_hex_is_hex_and_differs),
         cmocka_unit_test(cmd_json_argv_shell_and_timeout),
+        cmocka_unit_test(env_names_are_ascii_in_every_locale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,9 +41,6 @@ const char *const *crl_strv_get(const struct crl_strv *sv);
  * NULL) gets its size.  NULL with *err = errno on failure. */
 char *crl_read_file(const char *path, size_t *len, int *err);
 
-/* True when s looks like an environment variable name. */
-int crl_is_env_name(const char *s);
-
 /* ---- config.c: layered configuration ---- */
 
 struct crl_layer {

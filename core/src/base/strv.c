@@ -1,5 +1,4 @@
 /* String vectors and small string checks used across libcorral. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,16 +51,6 @@ const char *const *crl_strv_get(const struct crl_strv *sv)
 {
     static const char *const empty[] = {NULL};
     return sv->v ? (const char *const *)sv->v : empty;
-}
-
-int crl_is_env_name(const char *s)
-{
-    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
-        return 0;
-    for (s++; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '_'))
-            return 0;
-    return 1;
 }
 
 char *crl_read_file(const char *path, size_t *len, int *err)

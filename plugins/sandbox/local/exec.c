@@ -15,20 +15,6 @@
 
 static const char base_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-static int env_name_ok(const char *kv)
-{
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv)
-        return 0;
-    for (const char *p = kv; p < eq; p++) {
-        char c = *p;
-        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!alpha && !(p > kv && c >= '0' && c <= '9'))
-            return 0;
-    }
-    return 1;
-}
-
 /* argv and envp for req; both malloc'ed (free with local_strv_free and
  * local_strv_free_wipe). */
 static int build_command(corral_sbx *sbx, const struct corral_exec_request *req, char ***argv, char ***envp,
@@ -61,7 +47,7 @@ static int build_command(corral_sbx *sbx, const struct corral_exec_request *req,
     for (size_t i = 0; !oom && sbx->env && sbx->env[i]; i++)
         oom = local_env_set(&env, &n, sbx->env[i]) < 0;
     for (size_t i = 0; !oom && req->env && req->env[i]; i++) {
-        if (!env_name_ok(req->env[i])) {
+        if (!crl_is_env_entry(req->env[i])) {
             local_strv_free_wipe(env);
             local_strv_free(*argv);
             *argv = NULL;

@@ -19,6 +19,8 @@
 #include <corral/plugin.h>
 #include <corral/sandbox.h>
 
+#include "crl_common.h"
+
 /* The plugin's init() state. */
 struct local_plugin {
     const struct corral_host *host;
