@@ -47,6 +47,34 @@ int crl_is_env_name_n(const char *s, size_t n);
 /* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
 int crl_is_env_entry(const char *kv);
 
+/* ---- strv.c ---- */
+
+/* A growable NULL-terminated vector of malloc'ed strings.  Zero-initialize;
+ * the caller owns it (crl_strv_free, or crl_strv_take to keep the array). */
+struct crl_strv {
+    char **v;       /* NULL-terminated (v may be NULL while n == 0) */
+    size_t n, cap;
+};
+/* Append a copy of s / of a printf-formatted string; 0 or CORRAL_ENOMEM
+ * (the vector is unchanged then). */
+int crl_strv_push(struct crl_strv *sv, const char *s);
+int crl_strv_pushf(struct crl_strv *sv, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+/* Free every string and the vector; it is empty and reusable after. */
+void crl_strv_free(struct crl_strv *sv);
+/* The NULL-terminated array (never NULL: an empty vector yields a static {NULL}). */
+const char *const *crl_strv_get(const struct crl_strv *sv);
+/* Hand the array over to the caller (free with crl_strv_free_array) and
+ * empty sv: never NULL but out of memory, an empty vector gives {NULL}. */
+char **crl_strv_take(struct crl_strv *sv);
+
+/* On plain NULL-terminated arrays of malloc'ed strings (v may be NULL). */
+size_t crl_strv_len(const char *const *v);
+/* A deep copy the caller frees with crl_strv_free_array; NULL when out of memory. */
+char **crl_strv_dup(const char *const *v);
+void crl_strv_free_array(char **v);
+/* Same, zeroing every string first (environments and headers hold secrets). */
+void crl_strv_wipe_array(char **v);
+
 /* ---- random.c ---- */
 
 /* nbytes from the kernel's random source as 2*nbytes lowercase hex

@@ -1,6 +1,6 @@
 /* common/: the helpers libcorral and the in-tree plugins share (growable
  * buffer and its bounded sink, random names, exec command arrays,
- * environment variable names). */
+ * environment variable names, string vectors). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -135,6 +135,45 @@ static void env_names_are_ascii_in_every_locale(void **state)
     setlocale(LC_ALL, "C");
 }
 
+static void strv_grows_dups_and_hands_over(void **state)
+{
+    (void)state;
+    struct crl_strv sv = {0};
+    assert_null(crl_strv_get(&sv)[0]); /* empty: a static {NULL} */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(crl_strv_pushf(&sv, "K%d=%d", i, i * i), 0);
+    assert_int_equal(sv.n, 100);
+    assert_null(sv.v[100]);
+    assert_string_equal(sv.v[99], "K99=9801");
+    assert_int_equal(crl_strv_len(crl_strv_get(&sv)), 100);
+
+    char **copy = crl_strv_dup(crl_strv_get(&sv));
+    assert_non_null(copy);
+    assert_int_equal(crl_strv_len((const char *const *)copy), 100);
+    assert_ptr_not_equal(copy[0], sv.v[0]);
+    assert_string_equal(copy[42], "K42=1764");
+    crl_strv_wipe_array(copy);
+
+    char **v = crl_strv_take(&sv);
+    assert_null(sv.v);
+    assert_int_equal(sv.n, 0);
+    assert_string_equal(v[0], "K0=0");
+    crl_strv_free_array(v);
+
+    char **none = crl_strv_take(&sv); /* an empty vector still gives an array */
+    assert_non_null(none);
+    assert_null(none[0]);
+    crl_strv_free_array(none);
+    assert_int_equal(crl_strv_len(NULL), 0);
+    char **dnull = crl_strv_dup(NULL);
+    assert_non_null(dnull);
+    assert_null(dnull[0]);
+    crl_strv_free_array(dnull);
+    crl_strv_free_array(NULL);
+    crl_strv_wipe_array(NULL);
+    crl_strv_free(&sv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +182,7 @@ int main(void)
         cmocka_unit_test(random_hex_is_hex_and_differs),
         cmocka_unit_test(cmd_json_argv_shell_and_timeout),
         cmocka_unit_test(env_names_are_ascii_in_every_locale),
+        cmocka_unit_test(strv_grows_dups_and_hands_over),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,13 +10,10 @@
 #include <cjson/cJSON.h>
 #include <corral/corral.h>
 
-#include "crl_common.h" /* crl_buf, crl_random_hex */
+#include "crl_common.h" /* crl_buf, crl_strv, crl_random_hex, crl_is_env_name */
 
 #define CRL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- strv.c: NULL-terminated string vectors and a growable buffer ---- */
-
-/* A growable NULL-terminated vector of malloc'ed strings. */
 /* A cancel flag (corral_call.cancel and friends) as set by a signal
  * handler or another thread: read with a relaxed atomic load. */
 static inline int crl_flag_set(const volatile int *flag)
@@ -24,18 +21,7 @@ static inline int crl_flag_set(const volatile int *flag)
     return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
 }
 
-struct crl_strv {
-    char **v;       /* NULL-terminated (v may be NULL while n == 0) */
-    size_t n, cap;
-};
-/* Append a copy of s; returns 0 or CORRAL_ENOMEM. */
-int crl_strv_push(struct crl_strv *sv, const char *s);
-/* Append a printf-formatted string. */
-int crl_strv_pushf(struct crl_strv *sv, const char *fmt, ...) CORRAL_PRINTF(2, 3);
-/* Free every string and the vector. */
-void crl_strv_free(struct crl_strv *sv);
-/* The NULL-terminated array (never NULL: an empty vector yields a static {NULL}). */
-const char *const *crl_strv_get(const struct crl_strv *sv);
+/* ---- strv.c ---- */
 
 /* Read a whole file into a NUL-terminated malloc'ed buffer; *len (if not
  * NULL) gets its size.  NULL with *err = errno on failure. */

@@ -106,9 +106,9 @@ int envd_download(corral_sbx *s, const char *path, const struct corral_sink *sin
 /* POST /files (multipart, parents created) from a source or a buffer. */
 int envd_upload(corral_sbx *s, const char *path, const struct corral_source *src, const void *data,
                 size_t len, corral_call *call);
-/* Build the envd headers list (NULL-terminated, malloc'ed strings). */
+/* Build the envd headers list (NULL-terminated, malloc'ed strings; free
+ * with crl_strv_wipe_array: it carries the access token). */
 char **envd_headers(corral_sbx *s, const char *content_type, const char *user, int64_t timeout_ms);
-void strv_free(char **v);
 
 /* ---- exec ops ---- */
 int e2b_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,

@@ -102,7 +102,7 @@ out:
     free(path);
     free(url);
     free(text);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     return rc;
 }
 
@@ -273,7 +273,7 @@ int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, c
 out:
     free(text);
     free(url);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     crl_buf_free(&body);
     return rc;
 }
@@ -335,7 +335,7 @@ int envd_download(corral_sbx *s, const char *path, const struct corral_sink *sin
         h->http_response_free(&resp);
     }
     free(url);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     return rc;
 }
 
@@ -440,6 +440,6 @@ out:
     free(post);
     free(url);
     free(ct_hdr);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     return rc;
 }

@@ -102,12 +102,3 @@ void wipe_free(char *s)
         *v++ = '\0';
     free(s);
 }
-
-void strv_free(char **v)
-{
-    if (!v)
-        return;
-    for (char **p = v; *p; p++)
-        wipe_free(*p);
-    free(v);
-}

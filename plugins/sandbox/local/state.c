@@ -207,7 +207,7 @@ void local_meta_free(struct local_meta *m)
     free(m->id);
     free(m->workdir);
     free(m->user);
-    local_strv_free(m->labels);
+    crl_strv_free_array(m->labels);
     for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
         free(m->cgroups[i]);
     free(m->freezer);
@@ -246,24 +246,17 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     m->cg_memory = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_memory"));
     m->freezer = str(o, "freezer");
     m->freezer_v2 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "freezer_v2"));
-    size_t n = 0;
-    m->labels = calloc(1, sizeof(char *));
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels");
+    struct crl_strv labels = {0};
     const cJSON *it;
-    int bad = !m->labels;
-    cJSON_ArrayForEach(it, labels)
+    int bad = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "labels"))
     {
-        if (bad || !cJSON_IsString(it) || !it->string)
-            continue;
-        char *kv = NULL;
-        if (asprintf(&kv, "%s=%s", it->string, it->valuestring) < 0) {
+        if (!bad && cJSON_IsString(it) && it->string &&
+            crl_strv_pushf(&labels, "%s=%s", it->string, it->valuestring) != 0)
             bad = 1;
-            continue;
-        }
-        if (local_strv_push(&m->labels, &n, kv) < 0)
-            bad = 1;
-        free(kv);
     }
+    m->labels = crl_strv_take(&labels);
+    bad = bad || !m->labels;
     cJSON_Delete(o);
     if (bad || !m->id || !local_id_valid(m->id)) {
         local_meta_free(m);
@@ -392,26 +385,27 @@ int local_env_load(const char *dir, char ***env)
     snprintf(path, sizeof(path), "%s/env", dir);
     size_t len = 0;
     char *buf = slurp(path, &len);
-    *env = calloc(1, sizeof(char *));
-    if (!*env) {
-        free(buf);
-        return -ENOMEM;
-    }
-    if (!buf)
-        return errno == ENOENT ? 0 : -errno;
-    size_t n = 0;
-    int rc = 0;
-    for (size_t off = 0; off < len;) {
+    int rc = buf || errno == ENOENT ? 0 : -errno;
+    struct crl_strv sv = {0};
+    for (size_t off = 0; buf && off < len;) {
         const char *s = buf + off;
         size_t l = strnlen(s, len - off);
-        if (l > 0 && strchr(s, '=') && local_strv_push(env, &n, s) < 0) {
+        if (l > 0 && strchr(s, '=') && crl_strv_push(&sv, s) != 0) {
             rc = -ENOMEM;
             break;
         }
         off += l + 1;
     }
-    explicit_bzero(buf, len);
+    if (buf)
+        explicit_bzero(buf, len);
     free(buf);
+    *env = crl_strv_take(&sv);
+    if (!*env)
+        return -ENOMEM;
+    if (rc) {
+        crl_strv_wipe_array(*env);
+        *env = NULL;
+    }
     return rc;
 }
 
