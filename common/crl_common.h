@@ -47,6 +47,15 @@ int crl_is_env_name_n(const char *s, size_t n);
 /* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
 int crl_is_env_entry(const char *kv);
 
+/* ---- read_file.c ---- */
+
+/* Read the file at path into a NUL-terminated malloc'ed buffer the caller
+ * owns; *len (if not NULL) gets its size.  NULL on failure with *err set:
+ * errno of open/read, ENOMEM, or EFBIG when it holds more than max bytes
+ * (crl_read_file: no bound). */
+char *crl_read_file(const char *path, size_t *len, int *err);
+char *crl_read_file_max(const char *path, size_t max, size_t *len, int *err);
+
 /* ---- strv.c ---- */
 
 /* A growable NULL-terminated vector of malloc'ed strings.  Zero-initialize;

@@ -1,6 +1,6 @@
 /* common/: the helpers libcorral and the in-tree plugins share (growable
  * buffer and its bounded sink, random names, exec command arrays,
- * environment variable names, string vectors). */
+ * environment variable names, string vectors, reading files). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <unistd.h>
 #include <locale.h>
 
 #include "crl_common.h"
@@ -174,6 +176,43 @@ static void strv_grows_dups_and_hands_over(void **state)
     crl_strv_free(&sv);
 }
 
+static void read_file_whole_bounded_and_errors(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_common_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int e = -1;
+    size_t len = 99;
+    char *t = crl_read_file(path, &len, &e); /* empty: "" and 0 */
+    assert_non_null(t);
+    assert_int_equal(e, 0);
+    assert_int_equal(len, 0);
+    assert_string_equal(t, "");
+    free(t);
+
+    char big[20000]; /* more than one read, with a NUL inside */
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 26);
+    big[100] = '\0';
+    assert_int_equal(write(fd, big, sizeof big), (ssize_t)sizeof big);
+    close(fd);
+    t = crl_read_file(path, &len, &e);
+    assert_non_null(t);
+    assert_int_equal(len, sizeof big);
+    assert_memory_equal(t, big, sizeof big);
+    assert_int_equal(t[len], '\0');
+    free(t);
+    t = crl_read_file_max(path, sizeof big, NULL, &e); /* exactly the bound: fine */
+    assert_non_null(t);
+    free(t);
+    assert_null(crl_read_file_max(path, sizeof big - 1, &len, &e));
+    assert_int_equal(e, EFBIG);
+    unlink(path);
+    assert_null(crl_read_file(path, &len, &e));
+    assert_int_equal(e, ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +222,7 @@ int main(void)
         cmocka_unit_test(cmd_json_argv_shell_and_timeout),
         cmocka_unit_test(env_names_are_ascii_in_every_locale),
         cmocka_unit_test(strv_grows_dups_and_hands_over),
+        cmocka_unit_test(read_file_whole_bounded_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

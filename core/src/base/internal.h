@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 #include <corral/corral.h>
 
-#include "crl_common.h" /* crl_buf, crl_strv, crl_random_hex, crl_is_env_name */
+#include "crl_common.h" /* crl_buf, crl_strv, crl_read_file, crl_random_hex, crl_is_env_name */
 
 #define CRL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -20,12 +20,6 @@ static inline int crl_flag_set(const volatile int *flag)
 {
     return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
 }
-
-/* ---- strv.c ---- */
-
-/* Read a whole file into a NUL-terminated malloc'ed buffer; *len (if not
- * NULL) gets its size.  NULL with *err = errno on failure. */
-char *crl_read_file(const char *path, size_t *len, int *err);
 
 /* ---- config.c: layered configuration ---- */
 

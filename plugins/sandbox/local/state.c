@@ -265,54 +265,14 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     return 0;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r < 0) {
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-        n += (size_t)r;
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2 + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int e = errno;
-    close(fd);
-    if (buf) {
-        buf[n] = '\0';
-        if (len)
-            *len = n;
-    }
-    errno = e;
-    return buf;
-}
-
 int local_meta_load(const char *dir, struct local_meta *m)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/meta.json", dir);
-    char *txt = slurp(path, NULL);
+    int e;
+    char *txt = crl_read_file(path, NULL, &e);
     if (!txt)
-        return errno == ENOENT ? -ENOENT : -EIO;
+        return e == ENOENT ? -ENOENT : -EIO;
     int rc = local_meta_from_json(txt, m) < 0 ? -EINVAL : 0;
     free(txt);
     return rc;
@@ -384,8 +344,9 @@ int local_env_load(const char *dir, char ***env)
     char path[4096];
     snprintf(path, sizeof(path), "%s/env", dir);
     size_t len = 0;
-    char *buf = slurp(path, &len);
-    int rc = buf || errno == ENOENT ? 0 : -errno;
+    int e;
+    char *buf = crl_read_file(path, &len, &e);
+    int rc = buf || e == ENOENT ? 0 : -e;
     struct crl_strv sv = {0};
     for (size_t off = 0; buf && off < len;) {
         const char *s = buf + off;
