@@ -12,6 +12,16 @@
 #include <corral/plugin.h>
 #include <corral/sandbox.h>
 
+/* ---- base64.c ---- */
+
+/* Standard base64 with padding, as a malloc'ed string the caller frees;
+ * NULL when out of memory. */
+char *crl_b64_encode(const void *data, size_t n);
+/* Decode s[0..n) (standard or URL-safe alphabet, padding optional) into
+ * out, which holds at least n / 4 * 3 + 3 bytes; the byte count, or -1 for
+ * a character outside the alphabet or a truncated group. */
+long crl_b64_decode(const char *s, size_t n, unsigned char *out);
+
 /* ---- buf.c ---- */
 
 /* A growable byte buffer, always NUL-terminated once anything was added.
@@ -55,6 +65,14 @@ int crl_is_env_entry(const char *kv);
  * (crl_read_file: no bound). */
 char *crl_read_file(const char *path, size_t *len, int *err);
 char *crl_read_file_max(const char *path, size_t max, size_t *len, int *err);
+
+/* ---- secret.c ---- */
+
+/* Zero the string s (may be NULL) and free it. */
+void crl_wipe_free(char *s);
+/* "Authorization: Bearer TOKEN" as a malloc'ed string (NULL when out of
+ * memory); it holds the token, so the caller frees it with crl_wipe_free. */
+char *crl_bearer_header(const char *token);
 
 /* ---- strv.c ---- */
 

@@ -13,6 +13,7 @@
 #include <corral/gate.h>
 
 #include "cli.h"
+#include "crl_common.h"
 
 static void help(FILE *f)
 {
@@ -147,16 +148,6 @@ static char *secret_from(const char *file, const char *env)
     return v && *v ? strdup(v) : NULL;
 }
 
-static void wipe_free(char *s)
-{
-    if (!s)
-        return;
-    volatile char *p = s;
-    while (*p)
-        *p++ = 0;
-    free(s);
-}
-
 static int serve(int argc, char **argv)
 {
     char addr[256] = "127.0.0.1", taddr[256] = "127.0.0.1";
@@ -241,7 +232,7 @@ static int serve(int argc, char **argv)
         return CLI_FAIL;
     if (secret && strlen(secret) < 16) {
         cli_error("the server secret must have at least 16 bytes");
-        wipe_free(secret);
+        crl_wipe_free(secret);
         return CLI_FAIL;
     }
     char *ttoken = NULL;
@@ -250,7 +241,7 @@ static int serve(int argc, char **argv)
         if (!ttoken) {
             if (!ttoken_file)
                 cli_error("--trainer-listen needs --trainer-token-file FILE or $CORRAL_GATE_TRAINER_TOKEN");
-            wipe_free(secret);
+            crl_wipe_free(secret);
             return ttoken_file ? CLI_FAIL : CLI_USAGE;
         }
     }
@@ -287,8 +278,8 @@ static int serve(int argc, char **argv)
     corral_call_init(&call, 0);
     corral_gate *g = NULL;
     int rc = corral_gate_new(&o, &g, &call);
-    wipe_free(secret);
-    wipe_free(ttoken);
+    crl_wipe_free(secret);
+    crl_wipe_free(ttoken);
     if (rc) {
         cli_error("%s", call.message);
         return CLI_FAIL;

@@ -1,6 +1,7 @@
 /* common/: the helpers libcorral and the in-tree plugins share (growable
  * buffer and its bounded sink, random names, exec command arrays,
- * environment variable names, string vectors, reading files). */
+ * environment variable names, string vectors, reading files, base64,
+ * secrets). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -213,6 +214,50 @@ static void read_file_whole_bounded_and_errors(void **state)
     assert_int_equal(e, ENOENT);
 }
 
+static void b64_round_trips_and_refuses_garbage(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *plain, *enc;
+    } v[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+             {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}}; /* RFC 4648 section 10 */
+    unsigned char out[64];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *e = crl_b64_encode(v[i].plain, strlen(v[i].plain));
+        assert_string_equal(e, v[i].enc);
+        free(e);
+        long n = crl_b64_decode(v[i].enc, strlen(v[i].enc), out);
+        assert_int_equal(n, (long)strlen(v[i].plain));
+        assert_memory_equal(out, v[i].plain, (size_t)n);
+    }
+    unsigned char bin[256];
+    for (int i = 0; i < 256; i++)
+        bin[i] = (unsigned char)i;
+    char *e = crl_b64_encode(bin, sizeof bin);
+    unsigned char back[256 / 3 * 4 + 8];
+    assert_int_equal(crl_b64_decode(e, strlen(e), back), 256);
+    assert_memory_equal(back, bin, 256);
+    free(e);
+    assert_int_equal(crl_b64_decode("Zm9vYg", 6, out), 4);  /* padding optional */
+    assert_int_equal(crl_b64_decode("-_-_", 4, out), 3);    /* URL-safe alphabet */
+    assert_int_equal(out[0], 0xfb);
+    assert_int_equal(crl_b64_decode("Zm9v!", 5, out), -1);  /* not in the alphabet */
+    assert_int_equal(crl_b64_decode("Zm9vY", 5, out), -1);  /* a lone 6-bit group */
+    assert_int_equal(crl_b64_decode("Zg==Zg", 6, out), -1); /* data after padding */
+}
+
+static void bearer_header_and_wipe(void **state)
+{
+    (void)state;
+    char *h = crl_bearer_header("tok-123");
+    assert_string_equal(h, "Authorization: Bearer tok-123");
+    crl_wipe_free(h);
+    crl_wipe_free(NULL);
+    h = crl_bearer_header("");
+    assert_string_equal(h, "Authorization: Bearer ");
+    crl_wipe_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +268,8 @@ int main(void)
         cmocka_unit_test(env_names_are_ascii_in_every_locale),
         cmocka_unit_test(strv_grows_dups_and_hands_over),
         cmocka_unit_test(read_file_whole_bounded_and_errors),
+        cmocka_unit_test(b64_round_trips_and_refuses_garbage),
+        cmocka_unit_test(bearer_header_and_wipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

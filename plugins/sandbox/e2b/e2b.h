@@ -4,7 +4,7 @@
  *   e2b_api.c     control-plane REST calls and error classification
  *   e2b_envd.c    envd data plane: process streams, /files, filesystem RPCs
  *   e2b_exec.c    exec/spawn/job ops built on envd (process groups, timeouts)
- *   e2b_util.c    base64, URL encoding, buffers, random ids
+ *   e2b_util.c    URL encoding, random ids, formatting
  */
 #ifndef E2B_H
 #define E2B_H
@@ -53,15 +53,11 @@ struct corral_job {
 };
 
 /* ---- util ---- */
-char *b64_encode(const void *d, size_t n);
-/* Decode standard base64 (padding optional); returns bytes or -1. */
-long b64_decode(const char *s, size_t n, unsigned char *out);
 /* Percent-encode everything except unreserved characters. */
 char *url_encode(const char *s);
 /* n random bytes as 2n lowercase hex chars (malloc'ed). */
 char *random_hex(size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void wipe_free(char *s);
 
 /* ---- control plane ---- */
 /* Perform a control-plane request.  body may be NULL.  On success (2xx)

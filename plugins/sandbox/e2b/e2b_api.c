@@ -24,11 +24,11 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
     if (rc != 0)
         return rc;
     char *key_hdr = xasprintf("X-API-Key: %s", key);
-    wipe_free(key);
+    crl_wipe_free(key);
     char *url = xasprintf("%s%s", p->api_url, path);
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     if (!key_hdr || !url || (body && !text)) {
-        wipe_free(key_hdr);
+        crl_wipe_free(key_hdr);
         free(url);
         free(text);
         return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -50,7 +50,7 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
     };
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);
-    wipe_free(key_hdr);
+    crl_wipe_free(key_hdr);
     free(text);
     *status = resp.status;
     if (rc == 0 && (resp.status < 200 || resp.status >= 300)) {

@@ -26,7 +26,7 @@ char **envd_headers(corral_sbx *s, const char *content_type, const char *user, i
     }
     if (user) {
         char *cred = xasprintf("%s:", user);
-        char *b = cred ? b64_encode(cred, strlen(cred)) : NULL;
+        char *b = cred ? crl_b64_encode(cred, strlen(cred)) : NULL;
         v[n++] = b ? xasprintf("Authorization: Basic %s", b) : NULL;
         free(cred);
         free(b);
@@ -36,7 +36,7 @@ char **envd_headers(corral_sbx *s, const char *content_type, const char *user, i
     for (int i = 0; i < n; i++)
         if (!v[i]) {
             for (int j = 0; j < n; j++)
-                wipe_free(v[j]);
+                crl_wipe_free(v[j]);
             free(v);
             return NULL;
         }
@@ -127,7 +127,7 @@ static int emit(struct stream_ctx *c, const struct corral_sink *sink, const cJSO
         c->dec = d;
         c->dec_cap = n / 4 * 3 + 3;
     }
-    long m = b64_decode(item->valuestring, n, c->dec);
+    long m = crl_b64_decode(item->valuestring, n, c->dec);
     if (m < 0)
         return CORRAL_EPROTO;
     if (sink && m > 0)

@@ -119,7 +119,7 @@ static void sbx_free(corral_sbx *s)
         return;
     free(s->sandbox_id);
     free(s->corral_id);
-    wipe_free(s->token);
+    crl_wipe_free(s->token);
     free(s->envd_base);
     free(s->workdir);
     free(s->user);
@@ -143,7 +143,7 @@ static int sbx_adopt(corral_sbx *s, const cJSON *j, corral_call *call)
         return CORRAL_ENOMEM;
     const char *tok = jstr(j, "envdAccessToken");
     if (tok) {
-        wipe_free(s->token);
+        crl_wipe_free(s->token);
         s->token = strdup(tok);
     }
     const char *ver = jstr(j, "envdVersion");
