@@ -23,9 +23,9 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
     int rc = h->secret(p->api_key_env, &key, call);
     if (rc != 0)
         return rc;
-    char *key_hdr = xasprintf("X-API-Key: %s", key);
+    char *key_hdr = e2b_xasprintf("X-API-Key: %s", key);
     crl_wipe_free(key);
-    char *url = xasprintf("%s%s", p->api_url, path);
+    char *url = e2b_xasprintf("%s%s", p->api_url, path);
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     if (!key_hdr || !url || (body && !text)) {
         crl_wipe_free(key_hdr);

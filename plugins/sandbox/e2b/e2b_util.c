@@ -6,7 +6,7 @@
 
 #include "e2b.h"
 
-char *url_encode(const char *s)
+char *e2b_url_encode(const char *s)
 {
     size_t cap = 3 * strlen(s) + 1; /* always enough */
     char *o = malloc(cap);
@@ -17,7 +17,7 @@ char *url_encode(const char *s)
     return o;
 }
 
-char *random_hex(size_t n)
+char *e2b_random_hex(size_t n)
 {
     char *out = malloc(2 * n + 1);
     if (out && crl_random_hex(out, n) != 0) {
@@ -27,7 +27,7 @@ char *random_hex(size_t n)
     return out;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *e2b_xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
