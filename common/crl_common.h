@@ -102,6 +102,14 @@ void crl_strv_free_array(char **v);
 /* Same, zeroing every string first (environments and headers hold secrets). */
 void crl_strv_wipe_array(char **v);
 
+/* ---- host_port.c ---- */
+
+/* Parse "HOST:PORT" or "[IPV6]:PORT" (PORT decimal, 0..65535; an IPv6
+ * address must be bracketed): HOST without brackets into host (the
+ * caller's, cap bytes), PORT into *port.  0, or -1 for anything else
+ * (host and *port untouched then). */
+int crl_parse_host_port(const char *s, char *host, size_t cap, uint16_t *port);
+
 /* ---- random.c ---- */
 
 /* nbytes from the kernel's random source as 2*nbytes lowercase hex

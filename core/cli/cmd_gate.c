@@ -71,27 +71,6 @@ static void help(FILE *f)
         "Exit status: 0 stopped by a signal, 1 could not start, 2 bad command line.\n");
 }
 
-/* "ADDR:PORT" or "[v6]:PORT" into addr (static storage) and port. */
-static int parse_listen(const char *s, char *addr, size_t n, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return -1;
-    const char *a = s, *ae = colon;
-    if (*a == '[' && ae[-1] == ']')
-        a++, ae--;
-    if ((size_t)(ae - a) >= n || ae <= a)
-        return -1;
-    memcpy(addr, a, (size_t)(ae - a));
-    addr[ae - a] = 0;
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535 || end == colon + 1)
-        return -1;
-    *port = (uint16_t)p;
-    return 0;
-}
-
 /* Read a secret file (trailing whitespace removed), creating it with 32
  * random bytes in hex when it does not exist.  Returns malloc'ed text. */
 static char *secret_from_file(const char *path)
@@ -163,13 +142,13 @@ static int serve(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (strcmp(a, name) == 0 && v && ++i)
         if (ARG("--listen")) {
-            if (parse_listen(v, addr, sizeof addr, &port)) {
-                cli_error("--listen wants ADDR:PORT, got '%s'", v);
+            if (crl_parse_host_port(v, addr, sizeof addr, &port)) {
+                cli_error("--listen wants ADDR:PORT or [IPV6]:PORT, got '%s'", v);
                 return CLI_USAGE;
             }
         } else if (ARG("--trainer-listen")) {
-            if (parse_listen(v, taddr, sizeof taddr, &tport)) {
-                cli_error("--trainer-listen wants ADDR:PORT, got '%s'", v);
+            if (crl_parse_host_port(v, taddr, sizeof taddr, &tport)) {
+                cli_error("--trainer-listen wants ADDR:PORT or [IPV6]:PORT, got '%s'", v);
                 return CLI_USAGE;
             }
             trainer = 1;

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "crl_common.h"
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
 
@@ -92,20 +93,14 @@ static int start_trainer_gate(const char *listen, char *sock, size_t cap, corral
         return -1;
     }
     char addr[64] = "127.0.0.1";
-    long port = 0;
-    if (listen) {
-        const char *colon = strrchr(listen, ':');
-        char *end = NULL;
-        port = colon ? strtol(colon + 1, &end, 10) : -1;
-        if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof addr || *end || port < 0 || port > 65535) {
-            cli_error("run: --trainer-listen wants ADDR:PORT, got '%s'", listen);
-            return -1;
-        }
-        snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
+    uint16_t port = 0;
+    if (listen && crl_parse_host_port(listen, addr, sizeof addr, &port)) {
+        cli_error("run: --trainer-listen wants ADDR:PORT or [IPV6]:PORT, got '%s'", listen);
+        return -1;
     }
     snprintf(sock, cap, "/tmp/corral-run-gate-%d.sock", (int)getpid());
     struct corral_gate_options go = {.struct_size = sizeof go, .trainer_listen = 1, .trainer_token = token,
-                                     .trainer_bind_address = addr, .trainer_port = (uint16_t)port,
+                                     .trainer_bind_address = addr, .trainer_port = port,
                                      .unix_socket_path = sock};
     struct corral_call gc;
     corral_call_init(&gc, 0);

@@ -1,7 +1,7 @@
 /* common/: the helpers libcorral and the in-tree plugins share (growable
  * buffer and its bounded sink, random names, exec command arrays,
  * environment variable names, string vectors, reading files, base64,
- * secrets). */
+ * secrets, listen addresses). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -258,6 +258,42 @@ static void bearer_header_and_wipe(void **state)
     crl_wipe_free(h);
 }
 
+static void host_port_v4_names_and_bracketed_v6(void **state)
+{
+    (void)state;
+    char host[64];
+    uint16_t port = 1;
+    assert_int_equal(crl_parse_host_port("127.0.0.1:8080", host, sizeof host, &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8080);
+    assert_int_equal(crl_parse_host_port("[::1]:0", host, sizeof host, &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 0);
+    assert_int_equal(crl_parse_host_port("[fe80::1%eth0]:65535", host, sizeof host, &port), 0);
+    assert_string_equal(host, "fe80::1%eth0");
+    assert_int_equal(port, 65535);
+    assert_int_equal(crl_parse_host_port("localhost:443", host, sizeof host, &port), 0);
+    assert_string_equal(host, "localhost");
+
+    static const char *const bad[] = {
+        "", ":80", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:99999999999999999999",
+        "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1: 80", "127.0.0.1:80x", "127.0.0.1:0x50",
+        "::1:80", /* unbracketed IPv6 */
+        "[::1]", "[::1]80", "[::1:80", "[]:80", "[::1]:", "[::1]:x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strcpy(host, "untouched");
+        port = 7;
+        assert_int_equal(crl_parse_host_port(bad[i], host, sizeof host, &port), -1);
+        assert_string_equal(host, "untouched");
+        assert_int_equal(port, 7);
+    }
+    assert_int_equal(crl_parse_host_port(NULL, host, sizeof host, &port), -1);
+    char tiny[9]; /* "127.0.0.1" needs 10 bytes */
+    assert_int_equal(crl_parse_host_port("127.0.0.1:80", tiny, sizeof tiny, &port), -1);
+    assert_int_equal(crl_parse_host_port("10.0.0.1:80", tiny, sizeof tiny, &port), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +306,7 @@ int main(void)
         cmocka_unit_test(read_file_whole_bounded_and_errors),
         cmocka_unit_test(b64_round_trips_and_refuses_garbage),
         cmocka_unit_test(bearer_header_and_wipe),
+        cmocka_unit_test(host_port_v4_names_and_bracketed_v6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

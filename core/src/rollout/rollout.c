@@ -202,16 +202,10 @@ int crl_private_gate_start(const struct corral_rollout_options *o, unsigned thre
                                      .model = o->model_name ? o->model_name : "corral", .threads = threads};
     char addr[64];
     if (o->gate_listen) {
-        const char *colon = strrchr(o->gate_listen, ':');
-        char *end = NULL;
-        long port = colon ? strtol(colon + 1, &end, 10) : -1;
-        if (!colon || colon == o->gate_listen || (size_t)(colon - o->gate_listen) >= sizeof addr || *end ||
-            port < 0 || port > 65535)
-            return corral_call_fail(call, CORRAL_EINVAL, "gate listen address '%s' is not ADDR:PORT",
+        if (crl_parse_host_port(o->gate_listen, addr, sizeof addr, &go.port))
+            return corral_call_fail(call, CORRAL_EINVAL, "gate listen address '%s' is not ADDR:PORT or [IPV6]:PORT",
                                     o->gate_listen);
-        snprintf(addr, sizeof addr, "%.*s", (int)(colon - o->gate_listen), o->gate_listen);
         go.bind_address = addr;
-        go.port = (uint16_t)port;
     }
     snprintf(pg->dir, sizeof pg->dir, "/tmp/corral-gate-XXXXXX");
     if (!mkdtemp(pg->dir)) {
