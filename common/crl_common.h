@@ -110,6 +110,16 @@ void crl_strv_wipe_array(char **v);
  * (host and *port untouched then). */
 int crl_parse_host_port(const char *s, char *host, size_t cap, uint16_t *port);
 
+/* ---- number.c ---- */
+
+/* The whole of s as a decimal integer (an optional '-', then digits: no
+ * spaces, '+', hex or octal) from min to max into *out.  0, or -1 for
+ * anything else, an overflow included (*out untouched then). */
+int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* The whole of s as a non-negative decimal ("5", "0.25", ".5": no sign,
+ * exponent, hex, inf or nan) from min to max into *out.  0 or -1. */
+int crl_parse_decimal(const char *s, double min, double max, double *out);
+
 /* ---- random.c ---- */
 
 /* nbytes from the kernel's random source as 2*nbytes lowercase hex

@@ -165,17 +165,13 @@ static int serve(int argc, char **argv)
         } else if (ARG("--model")) {
             model = v;
         } else if (ARG("--body-limit")) {
-            body_limit = strtoll(v, NULL, 10);
-            if (body_limit <= 0) {
-                cli_error("--body-limit wants a positive number of bytes");
+            int64_t n;
+            if (cli_int_arg("--body-limit", v, 1, INT64_MAX, &n))
                 return CLI_USAGE;
-            }
+            body_limit = n;
         } else if (ARG("--request-timeout")) {
-            timeout_s = strtod(v, NULL);
-            if (!(timeout_s > 0)) {
-                cli_error("--request-timeout wants a positive number of seconds");
+            if (cli_decimal_arg("--request-timeout", v, 0.001, CLI_MAX_SECONDS, &timeout_s))
                 return CLI_USAGE;
-            }
         } else if (ARG("--secret-file")) {
             secret_file = v;
         } else if (ARG("--trainer-token-file")) {

@@ -246,17 +246,6 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
         snprintf(buf, cap, "%.*s", (int)(len - (size_t)(b - dir)), b);
 }
 
-static long parse_count(const char *opt, const char *v, long max)
-{
-    char *end = NULL;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < 1 || n > max) {
-        cli_error("run: %s wants a number from 1 to %ld, got '%s'", opt, max, v);
-        return -1;
-    }
-    return n;
-}
-
 int cli_cmd_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -279,6 +268,7 @@ int cli_cmd_run(int argc, char **argv)
     char **tasks = calloc((size_t)argc, sizeof *tasks);
     size_t n_install_env = 0, n_tasks = 0;
     long attempts = 1, concurrency = 1;
+    int64_t num;
     int quiet = cli_globals.quiet, c;
     if (!tasks)
         return CLI_FAIL;
@@ -298,7 +288,10 @@ int cli_cmd_run(int argc, char **argv)
         case 'n': o.model_name = optarg; break;
         case 'k': o.api_key_env = optarg; break;
         case 'i': o.image = optarg; break;
-        case 'T': o.agent_timeout_s = atoll(optarg); break;
+        case 'T':
+            if (cli_int_arg("--timeout", optarg, 1, CLI_MAX_SECONDS, &o.agent_timeout_s))
+                USAGE_EXIT("run: see corral run --help");
+            break;
         case 'g': o.gate_url = optarg; break;
         case 'r': o.rollout_id = optarg; break;
         case 'o': out = optarg; break;
@@ -306,12 +299,14 @@ int cli_cmd_run(int argc, char **argv)
         case 'L': trainer_listen = optarg; break;
         case 'G': o.gate_listen = optarg; break;
         case 'A':
-            if ((attempts = parse_count("--attempts", optarg, 100000)) < 0)
+            if (cli_int_arg("--attempts", optarg, 1, 100000, &num))
                 USAGE_EXIT("run: see corral run --help");
+            attempts = (long)num;
             break;
         case 'j':
-            if ((concurrency = parse_count("--concurrency", optarg, 1024)) < 0)
+            if (cli_int_arg("--concurrency", optarg, 1, 1024, &num))
                 USAGE_EXIT("run: see corral run --help");
+            concurrency = (long)num;
             break;
         case 'E':
             if (!corral_env_name_valid(optarg))

@@ -84,28 +84,6 @@ static int add_env(struct strlist *env, const char *arg)
     return strlist_add(env, entry);
 }
 
-static int parse_seconds(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || v < 0 || v > 1e9)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0)
-        return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
 static int status_exit(int rc)
 {
     return rc == CORRAL_ECONFIG ? CLI_CONFIG : CLI_FAIL;
@@ -209,10 +187,8 @@ static int cmd_create(int argc, char **argv)
         } else if (!strcmp(a, "--image")) {
             spec.image = v;
         } else if (!strcmp(a, "--ttl")) {
-            if (parse_i64(v, &spec.ttl_s) || spec.ttl_s == 0) {
-                cli_error("--ttl %s: want a positive number of seconds", v);
+            if (cli_int_arg("--ttl", v, 1, CLI_MAX_SECONDS, &spec.ttl_s))
                 goto out;
-            }
         } else if (!strcmp(a, "--label")) {
             if (!corral_label_valid(v, 0)) {
                 cli_error("--label %s: want KEY=VALUE, key [A-Za-z0-9][A-Za-z0-9._/-]* (not corral.*), "
@@ -228,17 +204,11 @@ static int cmd_create(int argc, char **argv)
         } else if (!strcmp(a, "--user")) {
             spec.user = v;
         } else if (!strcmp(a, "--cpus")) {
-            char *end;
-            spec.cpus = strtod(v, &end);
-            if (*end || spec.cpus < 0) {
-                cli_error("--cpus %s: want a non-negative number", v);
+            if (cli_decimal_arg("--cpus", v, 0, 65536, &spec.cpus))
                 goto out;
-            }
         } else if (!strcmp(a, "--memory")) {
-            if (parse_i64(v, &spec.memory_bytes)) {
-                cli_error("--memory %s: want a number of bytes", v);
+            if (cli_int_arg("--memory", v, 0, INT64_MAX, &spec.memory_bytes))
                 goto out;
-            }
         } else if (!strcmp(a, "--network")) {
             if (!strcmp(v, "none"))
                 spec.network = CORRAL_NET_NONE;
@@ -394,10 +364,8 @@ static int cmd_exec(int argc, char **argv)
         } else if (!strcmp(a, "-i") || !strcmp(a, "--stdin")) {
             use_stdin = 1;
         } else if (!strcmp(a, "--timeout") && v) {
-            if (parse_seconds(v, &timeout)) {
-                cli_error("--timeout %s: want seconds", v);
+            if (cli_decimal_arg("--timeout", v, 0, CLI_MAX_SECONDS, &timeout))
                 goto out;
-            }
             i++;
         } else if (!strcmp(a, "--cwd") && v) {
             cwd = v;

@@ -1,7 +1,7 @@
 /* common/: the helpers libcorral and the in-tree plugins share (growable
  * buffer and its bounded sink, random names, exec command arrays,
  * environment variable names, string vectors, reading files, base64,
- * secrets, listen addresses). */
+ * secrets, listen addresses, numbers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -294,6 +294,44 @@ static void host_port_v4_names_and_bracketed_v6(void **state)
     assert_int_equal(crl_parse_host_port("10.0.0.1:80", tiny, sizeof tiny, &port), 0);
 }
 
+static void numbers_whole_decimal_and_in_range(void **state)
+{
+    (void)state;
+    int64_t v = 7;
+    assert_int_equal(crl_parse_i64("600", 1, 1000, &v), 0);
+    assert_int_equal(v, 600);
+    assert_int_equal(crl_parse_i64("-5", -10, 10, &v), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(crl_parse_i64("9223372036854775807", 0, INT64_MAX, &v), 0);
+    assert_int_equal(v, INT64_MAX);
+    assert_int_equal(crl_parse_i64("007", 0, 10, &v), 0); /* decimal, not octal */
+    assert_int_equal(v, 7);
+    static const char *const bad[] = {"", "abc", "-", "-1", "0", "1001", "10s", " 5", "5 ", "+5", "0x10",
+                                      "1e3", "1.0", "99999999999999999999", "9223372036854775808"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 7;
+        assert_int_equal(crl_parse_i64(bad[i], 1, i >= 13 ? INT64_MAX : 1000, &v), -1);
+        assert_int_equal(v, 7);
+    }
+    assert_int_equal(crl_parse_i64(NULL, 0, 1, &v), -1);
+
+    double d = 7;
+    assert_int_equal(crl_parse_decimal("2.5", 0, 10, &d), 0);
+    assert_true(d == 2.5);
+    assert_int_equal(crl_parse_decimal(".5", 0, 10, &d), 0);
+    assert_true(d == 0.5);
+    assert_int_equal(crl_parse_decimal("3", 0, 10, &d), 0);
+    assert_true(d == 3);
+    assert_int_equal(crl_parse_decimal("0", 0, 10, &d), 0);
+    static const char *const dbad[] = {"", ".", "-1", "+1", "1e3", "0x1p3", "inf", "nan", "1.2.3", "1,5",
+                                       " 1", "11", "0.0001"};
+    for (size_t i = 0; i < sizeof dbad / sizeof dbad[0]; i++) {
+        d = 7;
+        assert_int_equal(crl_parse_decimal(dbad[i], 0.001, 10, &d), -1);
+        assert_true(d == 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +345,7 @@ int main(void)
         cmocka_unit_test(b64_round_trips_and_refuses_garbage),
         cmocka_unit_test(bearer_header_and_wipe),
         cmocka_unit_test(host_port_v4_names_and_bracketed_v6),
+        cmocka_unit_test(numbers_whole_decimal_and_in_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
