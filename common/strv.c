@@ -94,9 +94,7 @@ void crl_strv_free_array(char **v)
 
 void crl_strv_wipe_array(char **v)
 {
-    if (!v)
-        return;
-    for (size_t i = 0; v[i]; i++)
-        crl_wipe_free(v[i]);
-    free(v);
+    for (size_t i = 0; v && v[i]; i++)
+        explicit_bzero(v[i], strlen(v[i]));
+    crl_strv_free_array(v);
 }
