@@ -276,10 +276,10 @@ int dk_tar_reroot(int fd, const struct corral_sink *sink, char *err, size_t errc
     } else if ((rc = crl_ar_copy(r, w, reroot_entry, NULL, &failed)) == 0 && archive_write_close(w) != ARCHIVE_OK) {
         failed = w;
     }
-    if (failed == r) {
+    if (failed && failed == r) {
         snprintf(err, errcap, "bad archive from the daemon: %s", archive_error_string(r));
         rc = CORRAL_EPROTO;
-    } else if (failed == w) {
+    } else if (failed && failed == w) {
         snprintf(err, errcap, "%s", sw.status ? "the sink refused the data" : archive_error_string(w));
         rc = sw.status ? sw.status : CORRAL_EIO;
     } else if (rc == CORRAL_ENOMEM) {
