@@ -77,18 +77,11 @@ static char *secret_from_file(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
-        unsigned char raw[32];
-        FILE *ur = fopen("/dev/urandom", "rb");
-        if (!ur || fread(raw, 1, sizeof raw, ur) != sizeof raw) {
-            if (ur)
-                fclose(ur);
-            cli_error("cannot read /dev/urandom");
+        char hex[65];
+        if (crl_random_hex(hex, 32) != 0) {
+            cli_error("cannot draw random bytes for %s", path);
             return NULL;
         }
-        fclose(ur);
-        char hex[65];
-        for (size_t i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", raw[i]);
         int w = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w < 0 || write(w, hex, 64) != 64 || write(w, "\n", 1) != 1) {
             cli_error("cannot create %s: %s", path, strerror(errno));

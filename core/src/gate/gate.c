@@ -850,10 +850,7 @@ void corral_gate_free(corral_gate *g)
     free(g->url);
     free(g->model);
     free(g->trainer_url);
-    if (g->trainer_token) {
-        OPENSSL_cleanse(g->trainer_token, strlen(g->trainer_token));
-        free(g->trainer_token);
-    }
+    crl_wipe_free(g->trainer_token);
     free(g->auto_replay_text);
     free(g->auto_upstream_url);
     free(g->auto_upstream_key_env);

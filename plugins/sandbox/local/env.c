@@ -13,8 +13,7 @@ int local_env_set(struct crl_strv *env, const char *kv)
             char *copy = strdup(kv);
             if (!copy)
                 return -1;
-            explicit_bzero(env->v[i], strlen(env->v[i]));
-            free(env->v[i]);
+            crl_wipe_free(env->v[i]);
             env->v[i] = copy;
             return 0;
         }
