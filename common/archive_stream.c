@@ -2,6 +2,7 @@
  * sandbox_islo (see crl_archive.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crl_archive.h"
 
@@ -56,6 +57,24 @@ static la_ssize_t mem_write(struct archive *a, void *ud, const void *buf, size_t
 int crl_ar_open_mem(struct archive *a, struct crl_ar_mem *m)
 {
     return archive_write_open(a, m, NULL, mem_write, NULL);
+}
+
+int crl_ar_mem_drained(struct crl_ar_mem *m)
+{
+    if (m->off < m->buf.len)
+        return 0;
+    m->off = m->buf.len = 0;
+    return 1;
+}
+
+size_t crl_ar_mem_take(struct crl_ar_mem *m, void *buf, size_t cap)
+{
+    size_t n = m->buf.len - m->off;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, m->buf.p + m->off, n);
+    m->off += n;
+    return n;
 }
 
 int crl_ar_copy(struct archive *in, struct archive *out, crl_ar_entry_fn fn, void *ud, struct archive **failed)

@@ -35,13 +35,21 @@ struct crl_ar_sink {
 };
 int crl_ar_open_sink(struct archive *a, struct crl_ar_sink *s);
 
-/* A writer collecting into memory; oom set once an append failed.  The
- * caller frees buf (crl_buf_free) after archive_write_free. */
+/* A writer collecting into memory, for tar streams produced on demand
+ * (a corral_source's read encodes a little, then hands out what came
+ * out); oom set once an append failed.  The caller frees buf
+ * (crl_buf_free) after archive_write_free. */
 struct crl_ar_mem {
     struct crl_buf buf;
+    size_t off;     /* bytes of buf already taken */
     int oom;
 };
 int crl_ar_open_mem(struct archive *a, struct crl_ar_mem *m);
+/* 1 when every byte written so far was taken (the buffer is then emptied
+ * for the next writes), else 0. */
+int crl_ar_mem_drained(struct crl_ar_mem *m);
+/* Copy up to cap of the bytes not yet taken into buf; their count. */
+size_t crl_ar_mem_take(struct crl_ar_mem *m, void *buf, size_t cap);
 
 /* Decides about one entry of crl_ar_copy: may rename it (set_pathname,
  * set_hardlink) and answers 1 to copy it, 0 to skip it, or a negative

@@ -176,11 +176,37 @@ static void copy_reports_which_side_failed(void **state)
     crl_buf_free(&tar);
 }
 
+static void mem_hands_out_in_pieces_then_empties(void **state)
+{
+    (void)state;
+    const char *const names[] = {"f.txt", NULL};
+    struct crl_buf tar = make_tar(names);
+    struct crl_ar_mem m = {0};
+    assert_true(crl_ar_mem_drained(&m)); /* nothing written: nothing to take */
+    assert_int_equal(crl_buf_add(&m.buf, tar.p, tar.len), 0);
+    assert_false(crl_ar_mem_drained(&m));
+    char *back = malloc(tar.len);
+    size_t got = 0, n;
+    while ((n = crl_ar_mem_take(&m, back + got, 777)) > 0) {
+        assert_true(n <= 777);
+        got += n;
+    }
+    assert_int_equal(got, tar.len);
+    assert_memory_equal(back, tar.p, tar.len);
+    assert_true(crl_ar_mem_drained(&m));
+    assert_int_equal(m.buf.len, 0); /* emptied for the next writes */
+    assert_int_equal(m.off, 0);
+    free(back);
+    crl_buf_free(&m.buf);
+    crl_buf_free(&tar);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(copy_renames_skips_and_keeps_data),
         cmocka_unit_test(copy_reports_which_side_failed),
+        cmocka_unit_test(mem_hands_out_in_pieces_then_empties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

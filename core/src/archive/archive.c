@@ -389,7 +389,6 @@ struct tar_src {
     struct archive_entry *entry; /* the walk's current entry */
     struct archive *out;        /* pax writer into pending */
     struct crl_ar_mem pending;  /* encoded, not yet read */
-    size_t poff;
     int in_entry;               /* data of the current entry still to copy */
     int fd;                     /* the current file of the walk */
     int finished;
@@ -473,18 +472,12 @@ static long tar_src_read(void *ud, void *buf, size_t cap)
     struct tar_src *h = ud;
     if (h->rc)
         return h->rc;
-    while (h->poff == h->pending.buf.len && !h->finished) {
-        h->poff = h->pending.buf.len = 0;
+    while (crl_ar_mem_drained(&h->pending) && !h->finished) {
         h->rc = tar_src_step(h);
         if (h->rc)
             return h->rc;
     }
-    size_t n = h->pending.buf.len - h->poff;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, h->pending.buf.p + h->poff, n);
-    h->poff += n;
-    return (long)n;
+    return (long)crl_ar_mem_take(&h->pending, buf, cap);
 }
 
 static void tar_src_free(struct tar_src *h)

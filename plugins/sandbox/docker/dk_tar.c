@@ -73,7 +73,6 @@ struct dk_tarsrc {
     struct archive *a;
     const struct corral_source *src;
     struct crl_ar_mem out;
-    size_t out_off;
     int64_t left;
     int stage;                /* 0 header, 1 data, 2 closed */
     char err[256];
@@ -107,8 +106,7 @@ int dk_tarsrc_new(const char *name, uint32_t mode, long uid, long gid, const str
 static long tarsrc_read(void *ud, void *buf, size_t cap)
 {
     struct dk_tarsrc *t = ud;
-    while (t->out_off == t->out.buf.len) {
-        t->out.buf.len = t->out_off = 0;
+    while (crl_ar_mem_drained(&t->out)) {
         if (t->stage == 2)
             return 0;
         if (t->left == 0) {
@@ -134,12 +132,7 @@ static long tarsrc_read(void *ud, void *buf, size_t cap)
         }
         t->left -= n;
     }
-    size_t n = t->out.buf.len - t->out_off;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, t->out.buf.p + t->out_off, n);
-    t->out_off += n;
-    return (long)n;
+    return (long)crl_ar_mem_take(&t->out, buf, cap);
 }
 
 void dk_tarsrc_source(struct dk_tarsrc *t, struct corral_source *src)
@@ -298,7 +291,6 @@ struct dk_tarchown {
     struct archive *in, *out;
     struct crl_ar_source src;
     struct crl_ar_mem ob;
-    size_t ob_off;
     long uid, gid;
     int stage;                /* 0 next header, 1 data, 2 closed */
     char err[256];
@@ -330,8 +322,7 @@ int dk_tarchown_new(const struct corral_source *src, long uid, long gid, struct 
 static long tarchown_read(void *ud, void *buf, size_t cap)
 {
     struct dk_tarchown *t = ud;
-    while (t->ob_off == t->ob.buf.len) {
-        t->ob.buf.len = t->ob_off = 0;
+    while (crl_ar_mem_drained(&t->ob)) {
         if (t->stage == 2)
             return 0;
         if (t->stage == 0) {
@@ -373,12 +364,7 @@ static long tarchown_read(void *ud, void *buf, size_t cap)
         if (t->ob.oom)
             return CORRAL_ENOMEM;
     }
-    size_t n = t->ob.buf.len - t->ob_off;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, t->ob.buf.p + t->ob_off, n);
-    t->ob_off += n;
-    return (long)n;
+    return (long)crl_ar_mem_take(&t->ob, buf, cap);
 werr:
     snprintf(t->err, sizeof t->err, "tar: %s", archive_error_string(t->out));
     return CORRAL_EIO;
