@@ -48,6 +48,18 @@ struct crl_buf_sink {
 };
 int crl_buf_sink_write(void *ud, const void *data, size_t len);
 
+/* ---- cmd_json.c ---- */
+
+/* The command of an exec request as a JSON array of strings: its argv, or
+ * /bin/sh -c SHELL; prefixed as crl_cmd_prefix_timeout does.  NULL when
+ * the request has neither argv nor shell (or out of memory); the caller
+ * owns the array. */
+cJSON *crl_cmd_json(const struct corral_exec_request *req, int64_t timeout_ms);
+/* With timeout_ms > 0, put coreutils `timeout -k 2 SECONDS` in front of
+ * the command array cmd (the caller's): its own process group, TERM at
+ * the deadline, KILL 2 s later, exit 124. */
+void crl_cmd_prefix_timeout(cJSON *cmd, int64_t timeout_ms);
+
 /* ---- env_name.c ---- */
 
 /* True when s (NUL-terminated; NULL is false) / s[0..n) is an environment
@@ -56,6 +68,31 @@ int crl_is_env_name(const char *s);
 int crl_is_env_name_n(const char *s, size_t n);
 /* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
 int crl_is_env_entry(const char *kv);
+
+/* ---- host_port.c ---- */
+
+/* Parse "HOST:PORT" or "[IPV6]:PORT" (PORT decimal, 0..65535; an IPv6
+ * address must be bracketed): HOST without brackets into host (the
+ * caller's, cap bytes), PORT into *port.  0, or -1 for anything else
+ * (host and *port untouched then). */
+int crl_parse_host_port(const char *s, char *host, size_t cap, uint16_t *port);
+
+/* ---- number.c ---- */
+
+/* The whole of s as a decimal integer (an optional '-', then digits: no
+ * spaces, '+', hex or octal) from min to max into *out.  0, or -1 for
+ * anything else, an overflow included (*out untouched then). */
+int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* The whole of s as a non-negative decimal ("5", "0.25", ".5": no sign,
+ * exponent, hex, inf or nan) from min to max into *out.  0 or -1. */
+int crl_parse_decimal(const char *s, double min, double max, double *out);
+
+/* ---- random.c ---- */
+
+/* nbytes from the kernel's random source as 2*nbytes lowercase hex
+ * characters and a NUL into out (the caller's, 2*nbytes+1 long).  For
+ * names that must not be guessable (staged files, nonces); 0 or -1. */
+int crl_random_hex(char *out, size_t nbytes);
 
 /* ---- read_file.c ---- */
 
@@ -101,42 +138,5 @@ char **crl_strv_dup(const char *const *v);
 void crl_strv_free_array(char **v);
 /* Same, zeroing every string first (environments and headers hold secrets). */
 void crl_strv_wipe_array(char **v);
-
-/* ---- host_port.c ---- */
-
-/* Parse "HOST:PORT" or "[IPV6]:PORT" (PORT decimal, 0..65535; an IPv6
- * address must be bracketed): HOST without brackets into host (the
- * caller's, cap bytes), PORT into *port.  0, or -1 for anything else
- * (host and *port untouched then). */
-int crl_parse_host_port(const char *s, char *host, size_t cap, uint16_t *port);
-
-/* ---- number.c ---- */
-
-/* The whole of s as a decimal integer (an optional '-', then digits: no
- * spaces, '+', hex or octal) from min to max into *out.  0, or -1 for
- * anything else, an overflow included (*out untouched then). */
-int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
-/* The whole of s as a non-negative decimal ("5", "0.25", ".5": no sign,
- * exponent, hex, inf or nan) from min to max into *out.  0 or -1. */
-int crl_parse_decimal(const char *s, double min, double max, double *out);
-
-/* ---- random.c ---- */
-
-/* nbytes from the kernel's random source as 2*nbytes lowercase hex
- * characters and a NUL into out (the caller's, 2*nbytes+1 long).  For
- * names that must not be guessable (staged files, nonces); 0 or -1. */
-int crl_random_hex(char *out, size_t nbytes);
-
-/* ---- cmd_json.c ---- */
-
-/* The command of an exec request as a JSON array of strings: its argv, or
- * /bin/sh -c SHELL; prefixed as crl_cmd_prefix_timeout does.  NULL when
- * the request has neither argv nor shell (or out of memory); the caller
- * owns the array. */
-cJSON *crl_cmd_json(const struct corral_exec_request *req, int64_t timeout_ms);
-/* With timeout_ms > 0, put coreutils `timeout -k 2 SECONDS` in front of
- * the command array cmd (the caller's): its own process group, TERM at
- * the deadline, KILL 2 s later, exit 124. */
-void crl_cmd_prefix_timeout(cJSON *cmd, int64_t timeout_ms);
 
 #endif

@@ -88,7 +88,7 @@ int cli_int_arg(const char *opt, const char *text, int64_t min, int64_t max, int
 {
     if (crl_parse_i64(text, min, max, out) == 0)
         return 0;
-    cli_error("%s wants a whole number from %lld to %lld, got '%s'", opt, (long long)min, (long long)max, text);
+    cli_error("%s wants a number from %lld to %lld, got '%s'", opt, (long long)min, (long long)max, text);
     return -1;
 }
 
@@ -96,7 +96,7 @@ int cli_decimal_arg(const char *opt, const char *text, double min, double max, d
 {
     if (crl_parse_decimal(text, min, max, out) == 0)
         return 0;
-    cli_error("%s wants a number from %g to %g, got '%s'", opt, min, max, text);
+    cli_error("%s wants a decimal number from %g to %g, got '%s'", opt, min, max, text);
     return -1;
 }
 

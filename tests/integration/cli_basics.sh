@@ -26,7 +26,7 @@ for bad in "--timeout abc" "--timeout -1" "--timeout 0" "--timeout 9999999999999
   opt=$1 val=$2
   run "$CORRAL" run "$opt" "$val"
   check "corral run $bad is a usage error naming $opt" \
-    eval '[ $RC -eq 2 ] && has "$ERR" "$opt wants a whole number" && has "$ERR" "got '"'"'$val'"'"'"'
+    eval '[ $RC -eq 2 ] && has "$ERR" "$opt wants a number from" && has "$ERR" "got '"'"'$val'"'"'"'
 done
 run "$CORRAL" run --timeout 600 --concurrency 16 --attempts 2
 check "good numbers pass (the missing --task is what is refused)" \
@@ -38,7 +38,7 @@ check "corral gate serve --request-timeout nan is a usage error naming it" eval 
 run "$CORRAL" gate serve --listen ::1:8080
 check "an unbracketed IPv6 --listen is refused" eval '[ $RC -eq 2 ] && has "$ERR" "--listen wants ADDR:PORT or [IPV6]:PORT"'
 run "$CORRAL" sandbox create --memory 1G
-check "corral sandbox create --memory 1G is a usage error naming it" eval '[ $RC -eq 2 ] && has "$ERR" "--memory wants a whole number"'
+check "corral sandbox create --memory 1G is a usage error naming it" eval '[ $RC -eq 2 ] && has "$ERR" "--memory wants a number from"'
 run "$CORRAL" sandbox create --cpus ''
-check "corral sandbox create --cpus '' is a usage error naming it" eval '[ $RC -eq 2 ] && has "$ERR" "--cpus wants a number"'
+check "corral sandbox create --cpus '' is a usage error naming it" eval '[ $RC -eq 2 ] && has "$ERR" "--cpus wants a decimal number"'
 finish
