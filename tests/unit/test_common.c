@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <unistd.h>
+#include <ctype.h>
 #include <locale.h>
 
 #include "crl_common.h"
@@ -109,30 +110,28 @@ static void env_names_are_ascii_in_every_locale(void **state)
     for (size_t l = 0; l < sizeof locales / sizeof locales[0]; l++) {
         if (!setlocale(LC_ALL, locales[l]))
             continue;
-        assert_true(crl_is_env_name("A"));
-        assert_true(crl_is_env_name("_x9"));
-        assert_true(crl_is_env_name("OPENAI_API_KEY"));
+        if (strstr(locales[l], "8859-1"))
+            assert_true(isalpha(0xe9)); /* the locale really is Latin-1 */
+        static const struct {
+            const char *name;
+            int ok;
+        } names[] = {
+            {"_x9", 1}, {"OPENAI_API_KEY", 1}, {"", 0}, {"9A", 0}, {"A-B", 0},
+            {"\xe9", 0},         /* Latin-1 e-acute: isalpha() in a Latin-1 locale */
+            {"CAF\xe9", 0},      {"A\xb2", 0}, /* Latin-1 superscript two: isalnum() there */
+            {"\xc3\xa9T\xc3\xa9", 0}, /* UTF-8 "ete" with accents */
+            {"\xd0\x90", 0},     /* Cyrillic A */
+        };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            assert_int_equal(crl_is_env_name(names[i].name), names[i].ok);
         assert_false(crl_is_env_name(NULL));
-        assert_false(crl_is_env_name(""));
-        assert_false(crl_is_env_name("9A"));
-        assert_false(crl_is_env_name("A-B"));
-        assert_false(crl_is_env_name("A B"));
-        assert_false(crl_is_env_name("$(id)"));
-        assert_false(crl_is_env_name("\xe9"));      /* Latin-1 e-acute */
-        assert_false(crl_is_env_name("CAF\xe9"));
-        assert_false(crl_is_env_name("\xc3\xa9T\xc3\xa9")); /* UTF-8 "ete" with accents */
-        assert_false(crl_is_env_name("A\xb2"));     /* Latin-1 superscript two */
-        assert_false(crl_is_env_name("\xd0\x90")); /* Cyrillic A */
         assert_true(crl_is_env_name_n("AB=1", 2));
         assert_false(crl_is_env_name_n("AB=1", 3));
         assert_false(crl_is_env_name_n("AB", 0));
-        assert_true(crl_is_env_entry("A=$(id)\n'\""));
-        assert_true(crl_is_env_entry("A="));
-        assert_true(crl_is_env_entry("A=b=c"));
-        assert_false(crl_is_env_entry("A"));
+        assert_true(crl_is_env_entry("A=b=c\n\xe9")); /* any value */
         assert_false(crl_is_env_entry("=x"));
-        assert_false(crl_is_env_entry("A B=x"));
         assert_false(crl_is_env_entry("\xe9=x"));
+        assert_false(crl_is_env_entry("A"));
         assert_false(crl_is_env_entry(NULL));
     }
     setlocale(LC_ALL, "C");
