@@ -12,6 +12,16 @@
 #include <corral/plugin.h>
 #include <corral/sandbox.h>
 
+/* ---- base64.c ---- */
+
+/* Standard base64 with padding, as a malloc'ed string the caller frees;
+ * NULL when out of memory. */
+char *crl_b64_encode(const void *data, size_t n);
+/* Decode s[0..n) (standard or URL-safe alphabet, padding optional) into
+ * out, which holds at least n / 4 * 3 + 3 bytes; the byte count, or -1 for
+ * a character outside the alphabet or a truncated group. */
+long crl_b64_decode(const char *s, size_t n, unsigned char *out);
+
 /* ---- buf.c ---- */
 
 /* A growable byte buffer, always NUL-terminated once anything was added.
@@ -38,13 +48,6 @@ struct crl_buf_sink {
 };
 int crl_buf_sink_write(void *ud, const void *data, size_t len);
 
-/* ---- random.c ---- */
-
-/* nbytes from the kernel's random source as 2*nbytes lowercase hex
- * characters and a NUL into out (the caller's, 2*nbytes+1 long).  For
- * names that must not be guessable (staged files, nonces); 0 or -1. */
-int crl_random_hex(char *out, size_t nbytes);
-
 /* ---- cmd_json.c ---- */
 
 /* The command of an exec request as a JSON array of strings: its argv, or
@@ -56,5 +59,84 @@ cJSON *crl_cmd_json(const struct corral_exec_request *req, int64_t timeout_ms);
  * the command array cmd (the caller's): its own process group, TERM at
  * the deadline, KILL 2 s later, exit 124. */
 void crl_cmd_prefix_timeout(cJSON *cmd, int64_t timeout_ms);
+
+/* ---- env_name.c ---- */
+
+/* True when s (NUL-terminated; NULL is false) / s[0..n) is an environment
+ * variable name, ^[A-Za-z_][A-Za-z0-9_]*$ in ASCII whatever the locale. */
+int crl_is_env_name(const char *s);
+int crl_is_env_name_n(const char *s, size_t n);
+/* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
+int crl_is_env_entry(const char *kv);
+
+/* ---- host_port.c ---- */
+
+/* Parse "HOST:PORT" or "[IPV6]:PORT" (PORT decimal, 0..65535; an IPv6
+ * address must be bracketed): HOST without brackets into host (the
+ * caller's, cap bytes), PORT into *port.  0, or -1 for anything else
+ * (host and *port untouched then). */
+int crl_parse_host_port(const char *s, char *host, size_t cap, uint16_t *port);
+
+/* ---- number.c ---- */
+
+/* The whole of s as a decimal integer (an optional '-', then digits: no
+ * spaces, '+', hex or octal) from min to max into *out.  0, or -1 for
+ * anything else, an overflow included (*out untouched then). */
+int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* The whole of s as a non-negative decimal ("5", "0.25", ".5": no sign,
+ * exponent, hex, inf or nan) from min to max into *out.  0 or -1. */
+int crl_parse_decimal(const char *s, double min, double max, double *out);
+
+/* ---- random.c ---- */
+
+/* nbytes from the kernel's random source as 2*nbytes lowercase hex
+ * characters and a NUL into out (the caller's, 2*nbytes+1 long).  For
+ * names that must not be guessable (staged files, nonces); 0 or -1. */
+int crl_random_hex(char *out, size_t nbytes);
+
+/* ---- read_file.c ---- */
+
+/* Read the file at path into a NUL-terminated malloc'ed buffer the caller
+ * owns; *len (if not NULL) gets its size.  NULL on failure with *err set:
+ * errno of open/read, ENOMEM, or EFBIG when it holds more than max bytes
+ * (crl_read_file: no bound). */
+char *crl_read_file(const char *path, size_t *len, int *err);
+char *crl_read_file_max(const char *path, size_t max, size_t *len, int *err);
+
+/* ---- secret.c ---- */
+
+/* Zero the string s (may be NULL) and free it. */
+void crl_wipe_free(char *s);
+/* "Authorization: Bearer TOKEN" as a malloc'ed string (NULL when out of
+ * memory); it holds the token, so the caller frees it with crl_wipe_free. */
+char *crl_bearer_header(const char *token);
+
+/* ---- strv.c ---- */
+
+/* A growable NULL-terminated vector of malloc'ed strings.  Zero-initialize;
+ * the caller owns it (crl_strv_free, or crl_strv_take to keep the array). */
+struct crl_strv {
+    char **v;       /* NULL-terminated (v may be NULL while n == 0) */
+    size_t n, cap;
+};
+/* Append a copy of s / of a printf-formatted string; 0 or CORRAL_ENOMEM
+ * (the vector is unchanged then). */
+int crl_strv_push(struct crl_strv *sv, const char *s);
+int crl_strv_pushf(struct crl_strv *sv, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+/* Free every string and the vector; it is empty and reusable after. */
+void crl_strv_free(struct crl_strv *sv);
+/* The NULL-terminated array (never NULL: an empty vector yields a static {NULL}). */
+const char *const *crl_strv_get(const struct crl_strv *sv);
+/* Hand the array over to the caller (free with crl_strv_free_array) and
+ * empty sv: never NULL but out of memory, an empty vector gives {NULL}. */
+char **crl_strv_take(struct crl_strv *sv);
+
+/* On plain NULL-terminated arrays of malloc'ed strings (v may be NULL). */
+size_t crl_strv_len(const char *const *v);
+/* A deep copy the caller frees with crl_strv_free_array; NULL when out of memory. */
+char **crl_strv_dup(const char *const *v);
+void crl_strv_free_array(char **v);
+/* Same, zeroing every string first (environments and headers hold secrets). */
+void crl_strv_wipe_array(char **v);
 
 #endif

@@ -1,6 +1,7 @@
 /* crl_random_hex: unguessable names from the kernel's random source. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "crl_common.h"
@@ -25,5 +26,6 @@ int crl_random_hex(char *out, size_t nbytes)
         out[2 * i + 1] = hex[b[i] & 15];
     }
     out[2 * nbytes] = '\0';
+    explicit_bzero(b, sizeof b); /* the hex may be a secret (corral gate serve's) */
     return 0;
 }

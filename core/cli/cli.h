@@ -9,6 +9,8 @@
 #ifndef CORRAL_CLI_H
 #define CORRAL_CLI_H
 
+#include <stdint.h>
+
 #include <corral/corral.h>
 
 /* Exit codes of every subcommand (documented in `corral --help`).
@@ -40,5 +42,14 @@ int cli_wants_help(int argc, char **argv);
 
 /* Print "corral: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
+
+/* Every number on the command line goes through one of these two: the
+ * whole of text, plain decimal, from min to max, into *out.  On anything
+ * else they print an error naming the option and return -1 (the caller
+ * exits with CLI_USAGE). */
+int cli_int_arg(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out);
+int cli_decimal_arg(const char *opt, const char *text, double min, double max, double *out);
+/* The bound of options counted in seconds (about 31 years). */
+#define CLI_MAX_SECONDS 1000000000
 
 #endif

@@ -13,6 +13,7 @@
 #include <corral/gate.h>
 
 #include "cli.h"
+#include "crl_common.h"
 
 static void help(FILE *f)
 {
@@ -70,45 +71,17 @@ static void help(FILE *f)
         "Exit status: 0 stopped by a signal, 1 could not start, 2 bad command line.\n");
 }
 
-/* "ADDR:PORT" or "[v6]:PORT" into addr (static storage) and port. */
-static int parse_listen(const char *s, char *addr, size_t n, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return -1;
-    const char *a = s, *ae = colon;
-    if (*a == '[' && ae[-1] == ']')
-        a++, ae--;
-    if ((size_t)(ae - a) >= n || ae <= a)
-        return -1;
-    memcpy(addr, a, (size_t)(ae - a));
-    addr[ae - a] = 0;
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535 || end == colon + 1)
-        return -1;
-    *port = (uint16_t)p;
-    return 0;
-}
-
 /* Read a secret file (trailing whitespace removed), creating it with 32
  * random bytes in hex when it does not exist.  Returns malloc'ed text. */
 static char *secret_from_file(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
-        unsigned char raw[32];
-        FILE *ur = fopen("/dev/urandom", "rb");
-        if (!ur || fread(raw, 1, sizeof raw, ur) != sizeof raw) {
-            if (ur)
-                fclose(ur);
-            cli_error("cannot read /dev/urandom");
+        char hex[65];
+        if (crl_random_hex(hex, 32) != 0) {
+            cli_error("cannot draw random bytes for %s", path);
             return NULL;
         }
-        fclose(ur);
-        char hex[65];
-        for (size_t i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", raw[i]);
         int w = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w < 0 || write(w, hex, 64) != 64 || write(w, "\n", 1) != 1) {
             cli_error("cannot create %s: %s", path, strerror(errno));
@@ -147,16 +120,6 @@ static char *secret_from(const char *file, const char *env)
     return v && *v ? strdup(v) : NULL;
 }
 
-static void wipe_free(char *s)
-{
-    if (!s)
-        return;
-    volatile char *p = s;
-    while (*p)
-        *p++ = 0;
-    free(s);
-}
-
 static int serve(int argc, char **argv)
 {
     char addr[256] = "127.0.0.1", taddr[256] = "127.0.0.1";
@@ -172,13 +135,13 @@ static int serve(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (strcmp(a, name) == 0 && v && ++i)
         if (ARG("--listen")) {
-            if (parse_listen(v, addr, sizeof addr, &port)) {
-                cli_error("--listen wants ADDR:PORT, got '%s'", v);
+            if (crl_parse_host_port(v, addr, sizeof addr, &port)) {
+                cli_error("--listen wants ADDR:PORT or [IPV6]:PORT, got '%s'", v);
                 return CLI_USAGE;
             }
         } else if (ARG("--trainer-listen")) {
-            if (parse_listen(v, taddr, sizeof taddr, &tport)) {
-                cli_error("--trainer-listen wants ADDR:PORT, got '%s'", v);
+            if (crl_parse_host_port(v, taddr, sizeof taddr, &tport)) {
+                cli_error("--trainer-listen wants ADDR:PORT or [IPV6]:PORT, got '%s'", v);
                 return CLI_USAGE;
             }
             trainer = 1;
@@ -195,17 +158,13 @@ static int serve(int argc, char **argv)
         } else if (ARG("--model")) {
             model = v;
         } else if (ARG("--body-limit")) {
-            body_limit = strtoll(v, NULL, 10);
-            if (body_limit <= 0) {
-                cli_error("--body-limit wants a positive number of bytes");
+            int64_t n;
+            if (cli_int_arg("--body-limit", v, 1, INT64_MAX, &n))
                 return CLI_USAGE;
-            }
+            body_limit = n;
         } else if (ARG("--request-timeout")) {
-            timeout_s = strtod(v, NULL);
-            if (!(timeout_s > 0)) {
-                cli_error("--request-timeout wants a positive number of seconds");
+            if (cli_decimal_arg("--request-timeout", v, 0.001, CLI_MAX_SECONDS, &timeout_s))
                 return CLI_USAGE;
-            }
         } else if (ARG("--secret-file")) {
             secret_file = v;
         } else if (ARG("--trainer-token-file")) {
@@ -241,7 +200,7 @@ static int serve(int argc, char **argv)
         return CLI_FAIL;
     if (secret && strlen(secret) < 16) {
         cli_error("the server secret must have at least 16 bytes");
-        wipe_free(secret);
+        crl_wipe_free(secret);
         return CLI_FAIL;
     }
     char *ttoken = NULL;
@@ -250,7 +209,7 @@ static int serve(int argc, char **argv)
         if (!ttoken) {
             if (!ttoken_file)
                 cli_error("--trainer-listen needs --trainer-token-file FILE or $CORRAL_GATE_TRAINER_TOKEN");
-            wipe_free(secret);
+            crl_wipe_free(secret);
             return ttoken_file ? CLI_FAIL : CLI_USAGE;
         }
     }
@@ -287,8 +246,8 @@ static int serve(int argc, char **argv)
     corral_call_init(&call, 0);
     corral_gate *g = NULL;
     int rc = corral_gate_new(&o, &g, &call);
-    wipe_free(secret);
-    wipe_free(ttoken);
+    crl_wipe_free(secret);
+    crl_wipe_free(ttoken);
     if (rc) {
         cli_error("%s", call.message);
         return CLI_FAIL;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "crl_common.h"
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
 
@@ -90,20 +91,14 @@ static int start_trainer_gate(const char *listen, char *sock, size_t cap, corral
         return -1;
     }
     char addr[64] = "127.0.0.1";
-    long port = 0;
-    if (listen) {
-        const char *colon = strrchr(listen, ':');
-        char *end = NULL;
-        port = colon ? strtol(colon + 1, &end, 10) : -1;
-        if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof addr || *end || port < 0 || port > 65535) {
-            cli_error("run: --trainer-listen wants ADDR:PORT, got '%s'", listen);
-            return -1;
-        }
-        snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
+    uint16_t port = 0;
+    if (listen && crl_parse_host_port(listen, addr, sizeof addr, &port)) {
+        cli_error("run: --trainer-listen wants ADDR:PORT or [IPV6]:PORT, got '%s'", listen);
+        return -1;
     }
     snprintf(sock, cap, "/tmp/corral-run-gate-%d.sock", (int)getpid());
     struct corral_gate_options go = {.struct_size = sizeof go, .trainer_listen = 1, .trainer_token = token,
-                                     .trainer_bind_address = addr, .trainer_port = (uint16_t)port,
+                                     .trainer_bind_address = addr, .trainer_port = port,
                                      .unix_socket_path = sock};
     struct corral_call gc;
     corral_call_init(&gc, 0);
@@ -246,17 +241,6 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
         snprintf(buf, cap, "%.*s", (int)(len - (size_t)(b - dir)), b);
 }
 
-static long parse_count(const char *opt, const char *v, long max)
-{
-    char *end = NULL;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < 1 || n > max) {
-        cli_error("run: %s wants a number from 1 to %ld, got '%s'", opt, max, v);
-        return -1;
-    }
-    return n;
-}
-
 int cli_cmd_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -279,6 +263,7 @@ int cli_cmd_run(int argc, char **argv)
     char **tasks = calloc((size_t)argc, sizeof *tasks);
     size_t n_install_env = 0, n_tasks = 0;
     long attempts = 1, concurrency = 1;
+    int64_t num;
     int quiet = cli_globals.quiet, c;
     if (!tasks)
         return CLI_FAIL;
@@ -298,7 +283,10 @@ int cli_cmd_run(int argc, char **argv)
         case 'n': o.model_name = optarg; break;
         case 'k': o.api_key_env = optarg; break;
         case 'i': o.image = optarg; break;
-        case 'T': o.agent_timeout_s = atoll(optarg); break;
+        case 'T':
+            if (cli_int_arg("--timeout", optarg, 1, CLI_MAX_SECONDS, &o.agent_timeout_s))
+                USAGE_EXIT("run: see corral run --help");
+            break;
         case 'g': o.gate_url = optarg; break;
         case 'r': o.rollout_id = optarg; break;
         case 'o': out = optarg; break;
@@ -306,12 +294,14 @@ int cli_cmd_run(int argc, char **argv)
         case 'L': trainer_listen = optarg; break;
         case 'G': o.gate_listen = optarg; break;
         case 'A':
-            if ((attempts = parse_count("--attempts", optarg, 100000)) < 0)
+            if (cli_int_arg("--attempts", optarg, 1, 100000, &num))
                 USAGE_EXIT("run: see corral run --help");
+            attempts = (long)num;
             break;
         case 'j':
-            if ((concurrency = parse_count("--concurrency", optarg, 1024)) < 0)
+            if (cli_int_arg("--concurrency", optarg, 1, 1024, &num))
                 USAGE_EXIT("run: see corral run --help");
+            concurrency = (long)num;
             break;
         case 'E':
             if (!corral_env_name_valid(optarg))

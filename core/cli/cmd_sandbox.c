@@ -15,6 +15,7 @@
 #include <corral/sandbox_host.h>
 
 #include "cli.h"
+#include "crl_common.h"
 
 /* `corral sandbox exec` reports its own failures with this status, so they
  * never look like the command's own exit code (same convention as docker). */
@@ -22,41 +23,16 @@
 
 /* ---- helpers ---- */
 
-/* A growable NULL-terminated list of malloc'ed strings. */
-struct strlist {
-    char **v;
-    size_t n;
-};
-
-static int strlist_add(struct strlist *l, char *owned)
+/* The --env and --label lists: crl_strv, wiped when freed (env values may
+ * be secrets); handed on as NULL when empty, as before. */
+static void strlist_free(struct crl_strv *l)
 {
-    char **nv = realloc(l->v, (l->n + 2) * sizeof *nv);
-    if (!nv) {
-        free(owned);
-        return -1;
-    }
-    l->v = nv;
-    l->v[l->n++] = owned;
-    l->v[l->n] = NULL;
-    return 0;
+    crl_strv_wipe_array(l->v);
+    *l = (struct crl_strv){0};
 }
-
-static void strlist_free(struct strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        /* env values may be secrets: wipe before freeing */
-        explicit_bzero(l->v[i], strlen(l->v[i]));
-        free(l->v[i]);
-    }
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-static const char *const *strlist_get(const struct strlist *l) { return (const char *const *)l->v; }
 
 /* --env K=V or --env K (value from corral's own environment). */
-static int add_env(struct strlist *env, const char *arg)
+static int add_env(struct crl_strv *env, const char *arg)
 {
     const char *eq = strchr(arg, '=');
     char *entry;
@@ -78,32 +54,12 @@ static int add_env(struct strlist *env, const char *arg)
     if (!entry || !corral_env_entry_valid(entry)) {
         int nl = eq ? (int)(eq - arg) : (int)strlen(arg);
         cli_error("--env %.*s: want NAME=VALUE or NAME, NAME matching ^[A-Za-z_][A-Za-z0-9_]*$", nl, arg);
-        free(entry);
+        crl_wipe_free(entry);
         return -1;
     }
-    return strlist_add(env, entry);
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || v < 0 || v > 1e9)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0)
-        return -1;
-    *out = (int64_t)v;
-    return 0;
+    int rc = crl_strv_push(env, entry);
+    crl_wipe_free(entry);
+    return rc ? -1 : 0;
 }
 
 static int status_exit(int rc)
@@ -195,7 +151,7 @@ static int cmd_create(int argc, char **argv)
     }
     struct corral_sandbox_spec spec = { .struct_size = sizeof spec, .network = CORRAL_NET_NONE };
     struct corral_sandbox_create_opts opts = { .struct_size = sizeof opts };
-    struct strlist env = { 0 }, labels = { 0 };
+    struct crl_strv env = {0}, labels = {0};
     int rc = CLI_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -209,17 +165,15 @@ static int cmd_create(int argc, char **argv)
         } else if (!strcmp(a, "--image")) {
             spec.image = v;
         } else if (!strcmp(a, "--ttl")) {
-            if (parse_i64(v, &spec.ttl_s) || spec.ttl_s == 0) {
-                cli_error("--ttl %s: want a positive number of seconds", v);
+            if (cli_int_arg("--ttl", v, 1, CLI_MAX_SECONDS, &spec.ttl_s))
                 goto out;
-            }
         } else if (!strcmp(a, "--label")) {
             if (!corral_label_valid(v, 0)) {
                 cli_error("--label %s: want KEY=VALUE, key [A-Za-z0-9][A-Za-z0-9._/-]* (not corral.*), "
                           "value [A-Za-z0-9._:@/+,-]*", v);
                 goto out;
             }
-            strlist_add(&labels, strdup(v));
+            crl_strv_push(&labels, v);
         } else if (!strcmp(a, "--env")) {
             if (add_env(&env, v))
                 goto out;
@@ -228,17 +182,11 @@ static int cmd_create(int argc, char **argv)
         } else if (!strcmp(a, "--user")) {
             spec.user = v;
         } else if (!strcmp(a, "--cpus")) {
-            char *end;
-            spec.cpus = strtod(v, &end);
-            if (*end || spec.cpus < 0) {
-                cli_error("--cpus %s: want a non-negative number", v);
+            if (cli_decimal_arg("--cpus", v, 0, 65536, &spec.cpus))
                 goto out;
-            }
         } else if (!strcmp(a, "--memory")) {
-            if (parse_i64(v, &spec.memory_bytes)) {
-                cli_error("--memory %s: want a number of bytes", v);
+            if (cli_int_arg("--memory", v, 0, INT64_MAX, &spec.memory_bytes))
                 goto out;
-            }
         } else if (!strcmp(a, "--network")) {
             if (!strcmp(v, "none"))
                 spec.network = CORRAL_NET_NONE;
@@ -259,8 +207,8 @@ static int cmd_create(int argc, char **argv)
         cli_error("sandbox create: --backend NAME is required (see `corral plugins`)");
         goto out;
     }
-    spec.env = strlist_get(&env);
-    spec.labels = strlist_get(&labels);
+    spec.env = (const char *const *)env.v;
+    spec.labels = (const char *const *)labels.v;
     int code;
     corral_ctx *ctx = cli_open(&code);
     if (!ctx) {
@@ -378,7 +326,7 @@ static int cmd_exec(int argc, char **argv)
         help_exec();
         return CLI_OK;
     }
-    struct strlist env = { 0 };
+    struct crl_strv env = {0};
     double timeout = 0;
     const char *cwd = NULL, *id = NULL;
     int shell = 0, use_stdin = 0, i, rc = EXEC_SELF_FAIL;
@@ -394,10 +342,8 @@ static int cmd_exec(int argc, char **argv)
         } else if (!strcmp(a, "-i") || !strcmp(a, "--stdin")) {
             use_stdin = 1;
         } else if (!strcmp(a, "--timeout") && v) {
-            if (parse_seconds(v, &timeout)) {
-                cli_error("--timeout %s: want seconds", v);
+            if (cli_decimal_arg("--timeout", v, 0, CLI_MAX_SECONDS, &timeout))
                 goto out;
-            }
             i++;
         } else if (!strcmp(a, "--cwd") && v) {
             cwd = v;
@@ -447,7 +393,7 @@ static int cmd_exec(int argc, char **argv)
         struct corral_sink se = { .struct_size = sizeof se, .write = write_fd, .ud = &efd };
         struct corral_exec_request req = {
             .struct_size = sizeof req, .argv = shell ? NULL : (const char *const *)(argv + i), .shell = shell_str,
-            .cwd = cwd, .env = strlist_get(&env), .stdin_data = stdin_data, .stdin_len = stdin_len,
+            .cwd = cwd, .env = (const char *const *)env.v, .stdin_data = stdin_data, .stdin_len = stdin_len,
             .timeout_ms = (int64_t)(timeout * 1000), .out = &so, .err = &se,
         };
         struct corral_exec_result res;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "crl_common.h"
 
 struct cli_globals cli_globals;
 
@@ -81,6 +82,22 @@ void cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+int cli_int_arg(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    if (crl_parse_i64(text, min, max, out) == 0)
+        return 0;
+    cli_error("%s wants a number from %lld to %lld, got '%s'", opt, (long long)min, (long long)max, text);
+    return -1;
+}
+
+int cli_decimal_arg(const char *opt, const char *text, double min, double max, double *out)
+{
+    if (crl_parse_decimal(text, min, max, out) == 0)
+        return 0;
+    cli_error("%s wants a decimal number from %g to %g, got '%s'", opt, min, max, text);
+    return -1;
 }
 
 static const char *log_level_name(void)

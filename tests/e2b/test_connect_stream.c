@@ -63,11 +63,11 @@ static void test_whole_stream(void **st)
     assert_int_equal(b[4], 0x1F); /* as in the example's hex dump */
     struct cs_parser p;
     struct seen s = {{0}, 0};
-    cs_init(&p, 0);
-    assert_int_equal(cs_feed(&p, b, n, record, &s), 0);
-    assert_int_equal(cs_finish(&p), 0);
+    e2b_cs_init(&p, 0);
+    assert_int_equal(e2b_cs_feed(&p, b, n, record, &s), 0);
+    assert_int_equal(e2b_cs_finish(&p), 0);
     assert_string_equal(s.text, expected);
-    cs_free(&p);
+    e2b_cs_free(&p);
 }
 
 static void test_every_split(void **st)
@@ -79,23 +79,23 @@ static void test_every_split(void **st)
         for (size_t j = i; j <= n; j++) {
             struct cs_parser p;
             struct seen s = {{0}, 0};
-            cs_init(&p, 0);
-            assert_int_equal(cs_feed(&p, b, i, record, &s), 0);
-            assert_int_equal(cs_feed(&p, b + i, j - i, record, &s), 0);
-            assert_int_equal(cs_feed(&p, b + j, n - j, record, &s), 0);
-            assert_int_equal(cs_finish(&p), 0);
+            e2b_cs_init(&p, 0);
+            assert_int_equal(e2b_cs_feed(&p, b, i, record, &s), 0);
+            assert_int_equal(e2b_cs_feed(&p, b + i, j - i, record, &s), 0);
+            assert_int_equal(e2b_cs_feed(&p, b + j, n - j, record, &s), 0);
+            assert_int_equal(e2b_cs_finish(&p), 0);
             assert_string_equal(s.text, expected);
-            cs_free(&p);
+            e2b_cs_free(&p);
         }
     /* one byte at a time */
     struct cs_parser p;
     struct seen s = {{0}, 0};
-    cs_init(&p, 0);
+    e2b_cs_init(&p, 0);
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(cs_feed(&p, b + i, 1, record, &s), 0);
-    assert_int_equal(cs_finish(&p), 0);
+        assert_int_equal(e2b_cs_feed(&p, b + i, 1, record, &s), 0);
+    assert_int_equal(e2b_cs_finish(&p), 0);
     assert_string_equal(s.text, expected);
-    cs_free(&p);
+    e2b_cs_free(&p);
 }
 
 static void test_truncated_is_not_finished(void **st)
@@ -105,10 +105,10 @@ static void test_truncated_is_not_finished(void **st)
     size_t n = example(b);
     for (size_t cut = 0; cut < n; cut++) {
         struct cs_parser p;
-        cs_init(&p, 0);
-        assert_int_equal(cs_feed(&p, b, cut, NULL, NULL), 0);
-        assert_int_equal(cs_finish(&p), CORRAL_EPROTO);
-        cs_free(&p);
+        e2b_cs_init(&p, 0);
+        assert_int_equal(e2b_cs_feed(&p, b, cut, NULL, NULL), 0);
+        assert_int_equal(e2b_cs_finish(&p), CORRAL_EPROTO);
+        e2b_cs_free(&p);
     }
 }
 
@@ -119,27 +119,27 @@ static void test_bad_streams(void **st)
     struct cs_parser p;
     /* compressed flag: never negotiated */
     size_t n = frame(b, 1, "{}");
-    cs_init(&p, 0);
-    assert_int_equal(cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO);
-    assert_int_equal(cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO); /* stays failed */
-    cs_free(&p);
+    e2b_cs_init(&p, 0);
+    assert_int_equal(e2b_cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO);
+    assert_int_equal(e2b_cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO); /* stays failed */
+    e2b_cs_free(&p);
     /* unknown flag bits */
     n = frame(b, 0x80, "{}");
-    cs_init(&p, 0);
-    assert_int_equal(cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO);
-    cs_free(&p);
+    e2b_cs_init(&p, 0);
+    assert_int_equal(e2b_cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO);
+    e2b_cs_free(&p);
     /* oversized payload is refused from the header alone */
     unsigned char big[5] = {0, 0, 0, 1, 0};
-    cs_init(&p, 100);
-    assert_int_equal(cs_feed(&p, big, 5, NULL, NULL), CORRAL_EPROTO);
-    cs_free(&p);
+    e2b_cs_init(&p, 100);
+    assert_int_equal(e2b_cs_feed(&p, big, 5, NULL, NULL), CORRAL_EPROTO);
+    e2b_cs_free(&p);
     /* bytes after the end-of-stream envelope */
     n = frame(b, 2, "{}");
     n += frame(b + n, 0, "{}");
-    cs_init(&p, 0);
-    assert_int_equal(cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO);
-    assert_int_equal(cs_finish(&p), CORRAL_EPROTO);
-    cs_free(&p);
+    e2b_cs_init(&p, 0);
+    assert_int_equal(e2b_cs_feed(&p, b, n, NULL, NULL), CORRAL_EPROTO);
+    assert_int_equal(e2b_cs_finish(&p), CORRAL_EPROTO);
+    e2b_cs_free(&p);
 }
 
 static int stop_at_second(void *ud, unsigned flags, const char *payload, size_t len)
@@ -155,10 +155,10 @@ static void test_callback_stops(void **st)
     size_t n = example(b);
     int count = 0;
     struct cs_parser p;
-    cs_init(&p, 0);
-    assert_int_equal(cs_feed(&p, b, n, stop_at_second, &count), CORRAL_ECANCELED);
+    e2b_cs_init(&p, 0);
+    assert_int_equal(e2b_cs_feed(&p, b, n, stop_at_second, &count), CORRAL_ECANCELED);
     assert_int_equal(count, 2);
-    cs_free(&p);
+    e2b_cs_free(&p);
 }
 
 int main(void)

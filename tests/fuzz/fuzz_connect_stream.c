@@ -36,15 +36,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         split = size;
     struct cs_parser p1, p2;
     struct acc a1 = {0, 0}, a2 = {0, 0};
-    cs_init(&p1, 1 << 16);
-    cs_init(&p2, 1 << 16);
-    int r1 = cs_feed(&p1, data, size, on_msg, &a1);
-    int r2 = cs_feed(&p2, data, split, on_msg, &a2);
+    e2b_cs_init(&p1, 1 << 16);
+    e2b_cs_init(&p2, 1 << 16);
+    int r1 = e2b_cs_feed(&p1, data, size, on_msg, &a1);
+    int r2 = e2b_cs_feed(&p2, data, split, on_msg, &a2);
     if (r2 == 0)
-        r2 = cs_feed(&p2, data + split, size - split, on_msg, &a2);
-    if (r1 != r2 || a1.hash != a2.hash || a1.count != a2.count || cs_finish(&p1) != cs_finish(&p2))
+        r2 = e2b_cs_feed(&p2, data + split, size - split, on_msg, &a2);
+    if (r1 != r2 || a1.hash != a2.hash || a1.count != a2.count || e2b_cs_finish(&p1) != e2b_cs_finish(&p2))
         abort();
-    cs_free(&p1);
-    cs_free(&p2);
+    e2b_cs_free(&p1);
+    e2b_cs_free(&p2);
     return 0;
 }

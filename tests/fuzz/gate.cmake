@@ -3,7 +3,8 @@
 # script input).  They need only cJSON and OpenSSL, not libcorral.
 set(GATE_FUZZ_SOURCES ${PROJECT_SOURCE_DIR}/core/src/gate/gate_wire.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_replay.c
-                      ${PROJECT_SOURCE_DIR}/core/src/base/json_scan.c ${PROJECT_SOURCE_DIR}/core/src/base/strv.c ${PROJECT_SOURCE_DIR}/common/buf.c)
+                      ${PROJECT_SOURCE_DIR}/core/src/base/json_scan.c ${PROJECT_SOURCE_DIR}/common/read_file.c ${PROJECT_SOURCE_DIR}/common/buf.c
+                      ${PROJECT_SOURCE_DIR}/common/strv.c)
 foreach(t fuzz_gate_request fuzz_gate_replay fuzz_gate_render)
   corral_add_fuzzer(${t} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/${t}.c ${GATE_FUZZ_SOURCES}
                     LIBRARIES PkgConfig::CJSON PkgConfig::CRYPTO PkgConfig::MHD corral_plugin_sdk)

@@ -1,5 +1,7 @@
 /* common/: the helpers libcorral and the in-tree plugins share (growable
- * buffer and its bounded sink, random names, exec command arrays). */
+ * buffer and its bounded sink, random names, exec command arrays,
+ * environment variable names, string vectors, reading files, base64,
+ * secrets, listen addresses, numbers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <unistd.h>
+#include <ctype.h>
+#include <locale.h>
 
 #include "crl_common.h"
 
@@ -93,6 +99,238 @@ static void cmd_json_argv_shell_and_timeout(void **state)
     assert_null(crl_cmd_json(&none, 1000));
 }
 
+static void env_names_are_ascii_in_every_locale(void **state)
+{
+    (void)state;
+    /* Single-byte locales make isalpha() accept bytes above 127 (0xE9 is
+     * e-acute in Latin-1); whichever of these the machine has must not
+     * change the answer. */
+    static const char *const locales[] = {"C", "C.UTF-8", "en_US.UTF-8", "en_US.ISO-8859-1", "de_DE.ISO-8859-1",
+                                          "fr_FR", ""};
+    for (size_t l = 0; l < sizeof locales / sizeof locales[0]; l++) {
+        if (!setlocale(LC_ALL, locales[l]))
+            continue;
+        if (strstr(locales[l], "8859-1"))
+            assert_true(isalpha(0xe9)); /* the locale really is Latin-1 */
+        static const struct {
+            const char *name;
+            int ok;
+        } names[] = {
+            {"_x9", 1}, {"OPENAI_API_KEY", 1}, {"", 0}, {"9A", 0}, {"A-B", 0},
+            {"\xe9", 0},         /* Latin-1 e-acute: isalpha() in a Latin-1 locale */
+            {"CAF\xe9", 0},      {"A\xb2", 0}, /* Latin-1 superscript two: isalnum() there */
+            {"\xc3\xa9T\xc3\xa9", 0}, /* UTF-8 "ete" with accents */
+            {"\xd0\x90", 0},     /* Cyrillic A */
+        };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            assert_int_equal(crl_is_env_name(names[i].name), names[i].ok);
+        assert_false(crl_is_env_name(NULL));
+        assert_true(crl_is_env_name_n("AB=1", 2));
+        assert_false(crl_is_env_name_n("AB=1", 3));
+        assert_false(crl_is_env_name_n("AB", 0));
+        assert_true(crl_is_env_entry("A=b=c\n\xe9")); /* any value */
+        assert_false(crl_is_env_entry("=x"));
+        assert_false(crl_is_env_entry("\xe9=x"));
+        assert_false(crl_is_env_entry("A"));
+        assert_false(crl_is_env_entry(NULL));
+    }
+    setlocale(LC_ALL, "C");
+}
+
+static void strv_grows_dups_and_hands_over(void **state)
+{
+    (void)state;
+    struct crl_strv sv = {0};
+    assert_null(crl_strv_get(&sv)[0]); /* empty: a static {NULL} */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(crl_strv_pushf(&sv, "K%d=%d", i, i * i), 0);
+    assert_int_equal(sv.n, 100);
+    assert_null(sv.v[100]);
+    assert_string_equal(sv.v[99], "K99=9801");
+    assert_int_equal(crl_strv_len(crl_strv_get(&sv)), 100);
+
+    char **copy = crl_strv_dup(crl_strv_get(&sv));
+    assert_non_null(copy);
+    assert_int_equal(crl_strv_len((const char *const *)copy), 100);
+    assert_ptr_not_equal(copy[0], sv.v[0]);
+    assert_string_equal(copy[42], "K42=1764");
+    crl_strv_wipe_array(copy);
+
+    char **v = crl_strv_take(&sv);
+    assert_null(sv.v);
+    assert_int_equal(sv.n, 0);
+    assert_string_equal(v[0], "K0=0");
+    crl_strv_free_array(v);
+
+    char **none = crl_strv_take(&sv); /* an empty vector still gives an array */
+    assert_non_null(none);
+    assert_null(none[0]);
+    crl_strv_free_array(none);
+    assert_int_equal(crl_strv_len(NULL), 0);
+    char **dnull = crl_strv_dup(NULL);
+    assert_non_null(dnull);
+    assert_null(dnull[0]);
+    crl_strv_free_array(dnull);
+    crl_strv_free_array(NULL);
+    crl_strv_wipe_array(NULL);
+    crl_strv_free(&sv);
+}
+
+static void read_file_whole_bounded_and_errors(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_common_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int e = -1;
+    size_t len = 99;
+    char *t = crl_read_file(path, &len, &e); /* empty: "" and 0 */
+    assert_non_null(t);
+    assert_int_equal(e, 0);
+    assert_int_equal(len, 0);
+    assert_string_equal(t, "");
+    free(t);
+
+    char big[20000]; /* more than one read, with a NUL inside */
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 26);
+    big[100] = '\0';
+    assert_int_equal(write(fd, big, sizeof big), (ssize_t)sizeof big);
+    close(fd);
+    t = crl_read_file(path, &len, &e);
+    assert_non_null(t);
+    assert_int_equal(len, sizeof big);
+    assert_memory_equal(t, big, sizeof big);
+    assert_int_equal(t[len], '\0');
+    free(t);
+    t = crl_read_file_max(path, sizeof big, NULL, &e); /* exactly the bound: fine */
+    assert_non_null(t);
+    free(t);
+    assert_null(crl_read_file_max(path, sizeof big - 1, &len, &e));
+    assert_int_equal(e, EFBIG);
+    unlink(path);
+    assert_null(crl_read_file(path, &len, &e));
+    assert_int_equal(e, ENOENT);
+}
+
+static void b64_round_trips_and_refuses_garbage(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *plain, *enc;
+    } v[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+             {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}}; /* RFC 4648 section 10 */
+    unsigned char out[64];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *e = crl_b64_encode(v[i].plain, strlen(v[i].plain));
+        assert_string_equal(e, v[i].enc);
+        free(e);
+        long n = crl_b64_decode(v[i].enc, strlen(v[i].enc), out);
+        assert_int_equal(n, (long)strlen(v[i].plain));
+        assert_memory_equal(out, v[i].plain, (size_t)n);
+    }
+    unsigned char bin[256];
+    for (int i = 0; i < 256; i++)
+        bin[i] = (unsigned char)i;
+    char *e = crl_b64_encode(bin, sizeof bin);
+    unsigned char back[256 / 3 * 4 + 8];
+    assert_int_equal(crl_b64_decode(e, strlen(e), back), 256);
+    assert_memory_equal(back, bin, 256);
+    free(e);
+    assert_int_equal(crl_b64_decode("Zm9vYg", 6, out), 4);  /* padding optional */
+    assert_int_equal(crl_b64_decode("-_-_", 4, out), 3);    /* URL-safe alphabet */
+    assert_int_equal(out[0], 0xfb);
+    assert_int_equal(crl_b64_decode("Zm9v!", 5, out), -1);  /* not in the alphabet */
+    assert_int_equal(crl_b64_decode("Zm9vY", 5, out), -1);  /* a lone 6-bit group */
+    assert_int_equal(crl_b64_decode("Zg==Zg", 6, out), -1); /* data after padding */
+}
+
+static void bearer_header_and_wipe(void **state)
+{
+    (void)state;
+    char *h = crl_bearer_header("tok-123");
+    assert_string_equal(h, "Authorization: Bearer tok-123");
+    crl_wipe_free(h);
+    crl_wipe_free(NULL);
+    h = crl_bearer_header("");
+    assert_string_equal(h, "Authorization: Bearer ");
+    crl_wipe_free(h);
+}
+
+static void host_port_v4_names_and_bracketed_v6(void **state)
+{
+    (void)state;
+    char host[64];
+    uint16_t port = 1;
+    assert_int_equal(crl_parse_host_port("127.0.0.1:8080", host, sizeof host, &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8080);
+    assert_int_equal(crl_parse_host_port("[::1]:0", host, sizeof host, &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 0);
+    assert_int_equal(crl_parse_host_port("[fe80::1%eth0]:65535", host, sizeof host, &port), 0);
+    assert_string_equal(host, "fe80::1%eth0");
+    assert_int_equal(port, 65535);
+    assert_int_equal(crl_parse_host_port("localhost:443", host, sizeof host, &port), 0);
+    assert_string_equal(host, "localhost");
+
+    static const char *const bad[] = {
+        "", ":80", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:99999999999999999999",
+        "127.0.0.1:-1", "127.0.0.1:+80", "127.0.0.1: 80", "127.0.0.1:80x", "127.0.0.1:0x50",
+        "::1:80", /* unbracketed IPv6 */
+        "[::1]", "[::1]80", "[::1:80", "[]:80", "[::1]:", "[::1]:x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strcpy(host, "untouched");
+        port = 7;
+        assert_int_equal(crl_parse_host_port(bad[i], host, sizeof host, &port), -1);
+        assert_string_equal(host, "untouched");
+        assert_int_equal(port, 7);
+    }
+    assert_int_equal(crl_parse_host_port(NULL, host, sizeof host, &port), -1);
+    char tiny[9]; /* "127.0.0.1" needs 10 bytes */
+    assert_int_equal(crl_parse_host_port("127.0.0.1:80", tiny, sizeof tiny, &port), -1);
+    assert_int_equal(crl_parse_host_port("10.0.0.1:80", tiny, sizeof tiny, &port), 0);
+}
+
+static void numbers_whole_decimal_and_in_range(void **state)
+{
+    (void)state;
+    int64_t v = 7;
+    assert_int_equal(crl_parse_i64("600", 1, 1000, &v), 0);
+    assert_int_equal(v, 600);
+    assert_int_equal(crl_parse_i64("-5", -10, 10, &v), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(crl_parse_i64("9223372036854775807", 0, INT64_MAX, &v), 0);
+    assert_int_equal(v, INT64_MAX);
+    assert_int_equal(crl_parse_i64("007", 0, 10, &v), 0); /* decimal, not octal */
+    assert_int_equal(v, 7);
+    static const char *const bad[] = {"", "abc", "-", "-1", "0", "1001", "10s", " 5", "5 ", "+5", "0x10",
+                                      "1e3", "1.0", "99999999999999999999", "9223372036854775808"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 7;
+        assert_int_equal(crl_parse_i64(bad[i], 1, i >= 13 ? INT64_MAX : 1000, &v), -1);
+        assert_int_equal(v, 7);
+    }
+    assert_int_equal(crl_parse_i64(NULL, 0, 1, &v), -1);
+
+    double d = 7;
+    assert_int_equal(crl_parse_decimal("2.5", 0, 10, &d), 0);
+    assert_true(d == 2.5);
+    assert_int_equal(crl_parse_decimal(".5", 0, 10, &d), 0);
+    assert_true(d == 0.5);
+    assert_int_equal(crl_parse_decimal("3", 0, 10, &d), 0);
+    assert_true(d == 3);
+    assert_int_equal(crl_parse_decimal("0", 0, 10, &d), 0);
+    static const char *const dbad[] = {"", ".", "-1", "+1", "1e3", "0x1p3", "inf", "nan", "1.2.3", "1,5",
+                                       " 1", "11", "0.0001"};
+    for (size_t i = 0; i < sizeof dbad / sizeof dbad[0]; i++) {
+        d = 7;
+        assert_int_equal(crl_parse_decimal(dbad[i], 0.001, 10, &d), -1);
+        assert_true(d == 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +338,13 @@ int main(void)
         cmocka_unit_test(buf_sink_stops_at_its_bound),
         cmocka_unit_test(random_hex_is_hex_and_differs),
         cmocka_unit_test(cmd_json_argv_shell_and_timeout),
+        cmocka_unit_test(env_names_are_ascii_in_every_locale),
+        cmocka_unit_test(strv_grows_dups_and_hands_over),
+        cmocka_unit_test(read_file_whole_bounded_and_errors),
+        cmocka_unit_test(b64_round_trips_and_refuses_garbage),
+        cmocka_unit_test(bearer_header_and_wipe),
+        cmocka_unit_test(host_port_v4_names_and_bracketed_v6),
+        cmocka_unit_test(numbers_whole_decimal_and_in_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

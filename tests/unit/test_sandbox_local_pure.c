@@ -89,7 +89,7 @@ static void test_holder_argv(void **st)
     assert_non_null(strstr(v[dd + 3], "exec sleep"));
     assert_string_equal(v[dd + 5], "600");
     assert_null(v[dd + 6]);
-    local_strv_free(v);
+    crl_strv_free_array(v);
 
     /* Full network: no net namespace.  No TTL: sleep forever. */
     a.share_net = 1;
@@ -102,7 +102,7 @@ static void test_holder_argv(void **st)
     assert_true(find3(v, "--uid", "1000", NULL) > 0);
     dd = find3(v, "--", NULL, NULL);
     assert_string_equal(v[dd + 5], "infinity");
-    local_strv_free(v);
+    crl_strv_free_array(v);
 
     /* A relative mount path is refused. */
     struct corral_mount bad[] = {{"relative", "/x", 0}};
@@ -192,10 +192,10 @@ static void test_env_file_and_rm(void **st)
     assert_int_equal(sb.st_mode & 0777, 0600);
     char **back = NULL;
     assert_int_equal(local_env_load(dir, &back), 0);
-    assert_int_equal(local_strv_len((const char *const *)back), 3);
+    assert_int_equal(crl_strv_len((const char *const *)back), 3);
     assert_string_equal(back[1], "MULTI=line1\nline2");
     assert_string_equal(back[2], "Q='$(x)'");
-    local_strv_free(back);
+    crl_strv_free_array(back);
 
     /* rm -rf copes with unreadable directories. */
     snprintf(path, sizeof(path), "%s/a/b/c", dir);
@@ -210,15 +210,14 @@ static void test_env_file_and_rm(void **st)
 static void test_env_set(void **st)
 {
     (void)st;
-    char **v = calloc(1, sizeof(char *));
-    size_t n = 0;
-    assert_int_equal(local_env_set(&v, &n, "A=1"), 0);
-    assert_int_equal(local_env_set(&v, &n, "AB=2"), 0);
-    assert_int_equal(local_env_set(&v, &n, "A=3"), 0);
-    assert_int_equal(n, 2);
-    assert_string_equal(v[0], "A=3");
-    assert_string_equal(v[1], "AB=2");
-    local_strv_free(v);
+    struct crl_strv v = {0};
+    assert_int_equal(local_env_set(&v, "A=1"), 0);
+    assert_int_equal(local_env_set(&v, "AB=2"), 0);
+    assert_int_equal(local_env_set(&v, "A=3"), 0);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.v[0], "A=3");
+    assert_string_equal(v.v[1], "AB=2");
+    crl_strv_free(&v);
 }
 
 int main(void)

@@ -8,9 +8,8 @@
  * free of ".." components; when extracting onto this host, links must
  * also stay inside the target tree. */
 #include "archive/archive_internal.h"
+#include "crl_archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COPY_CHUNK 65536
+#define COPY_CHUNK CRL_AR_CHUNK
 
 /* ---- entry validation ---- */
 
@@ -126,25 +125,6 @@ static int open_target_dir(const char *target, int *fd, struct corral_call *call
     return corral_call_fail(call, CORRAL_ENOTFOUND, "target directory %s: %s", target, strerror(errno));
 }
 
-struct src_ud {
-    const struct corral_source *src;
-    char buf[COPY_CHUNK];
-    int status;
-};
-
-static la_ssize_t src_read_cb(struct archive *a, void *ud, const void **buf)
-{
-    struct src_ud *s = ud;
-    long n = s->src->read(s->src->ud, s->buf, sizeof s->buf);
-    if (n < 0) {
-        s->status = (int)n;
-        archive_set_error(a, EIO, "the source failed (%d)", (int)n);
-        return -1;
-    }
-    *buf = s->buf;
-    return n;
-}
-
 static struct archive *reader_new(void)
 {
     struct archive *a = archive_read_new();
@@ -160,11 +140,11 @@ static struct archive *reader_new(void)
 static int extract_source(const struct corral_source *src, int dirfd, int strict, struct corral_call *call)
 {
     struct archive *in = reader_new();
-    struct src_ud *ud = calloc(1, sizeof *ud);
+    struct crl_ar_source *ud = calloc(1, sizeof *ud);
     int rc;
     if (!in || !ud)
         rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    else if ((ud->src = src, archive_read_open(in, ud, NULL, src_read_cb, NULL)) != ARCHIVE_OK)
+    else if ((ud->src = src, crl_ar_open_source(in, ud)) != ARCHIVE_OK)
         rc = aerr(in, CORRAL_EIO, "opening the archive", call);
     else
         rc = crl_tree_extract(in, dirfd, strict, call);
@@ -228,50 +208,29 @@ static int out_kind(const char *path)
     return OUT_DIR;
 }
 
+/* crl_ar_entry_fn: checked entries under their relative name; the root
+ * entry dropped. */
+static int reencode_entry(void *call, struct archive_entry *e)
+{
+    const char *rel;
+    int rc = crl_archive_entry_check(e, &rel, 0, call);
+    if (rc)
+        return rc;
+    if (!*rel)
+        return 0;
+    archive_entry_set_pathname(e, rel);
+    return 1;
+}
+
 /* Re-encode every checked entry of `in` into the writer `out`. */
 static int reencode(struct archive *in, struct archive *out, struct corral_call *call)
 {
-    struct archive_entry *e;
-    char *buf = malloc(COPY_CHUNK);
-    if (!buf)
-        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    int rc = 0;
-    for (;;) {
-        int r = archive_read_next_header(in, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r < ARCHIVE_WARN) {
-            rc = aerr(in, CORRAL_EIO, "reading the archive", call);
-            break;
-        }
-        const char *rel;
-        rc = crl_archive_entry_check(e, &rel, 0, call);
-        if (rc)
-            break;
-        if (!*rel)
-            continue;
-        archive_entry_set_pathname(e, rel);
-        if (archive_write_header(out, e) < ARCHIVE_WARN) {
-            rc = aerr(out, CORRAL_EIO, "writing the archive", call);
-            break;
-        }
-        for (;;) {
-            la_ssize_t n = archive_read_data(in, buf, COPY_CHUNK);
-            if (n < 0) {
-                rc = aerr(in, CORRAL_EIO, "reading the archive", call);
-                break;
-            }
-            if (n == 0)
-                break;
-            if (archive_write_data(out, buf, (size_t)n) < 0) {
-                rc = aerr(out, CORRAL_EIO, "writing the archive", call);
-                break;
-            }
-        }
-        if (rc)
-            break;
-    }
-    free(buf);
+    struct archive *failed;
+    int rc = crl_ar_copy(in, out, reencode_entry, call, &failed);
+    if (failed)
+        return aerr(failed, CORRAL_EIO, failed == in ? "reading the archive" : "writing the archive", call);
+    if (rc == CORRAL_ENOMEM && !call->message[0])
+        return corral_call_fail(call, rc, "out of memory");
     return rc;
 }
 
@@ -429,8 +388,7 @@ struct tar_src {
     struct crl_tree_walk *walk; /* directory walk */
     struct archive_entry *entry; /* the walk's current entry */
     struct archive *out;        /* pax writer into pending */
-    char *pending;
-    size_t plen, poff, pcap;
+    struct crl_ar_mem pending;  /* encoded, not yet read */
     int in_entry;               /* data of the current entry still to copy */
     int fd;                     /* the current file of the walk */
     int finished;
@@ -439,26 +397,6 @@ struct tar_src {
     struct corral_call pcall;   /* the producer's own status */
     char buf[COPY_CHUNK];
 };
-
-static la_ssize_t pending_write(struct archive *a, void *ud, const void *buf, size_t len)
-{
-    struct tar_src *h = ud;
-    if (h->plen + len > h->pcap) {
-        size_t nc = h->pcap ? h->pcap : 65536;
-        while (nc < h->plen + len)
-            nc *= 2;
-        char *np = realloc(h->pending, nc);
-        if (!np) {
-            archive_set_error(a, ENOMEM, "out of memory");
-            return -1;
-        }
-        h->pending = np;
-        h->pcap = nc;
-    }
-    memcpy(h->pending + h->plen, buf, len);
-    h->plen += len;
-    return (la_ssize_t)len;
-}
 
 /* The next checked entry of the input into *e, or 0 at its end. */
 static int tar_src_next(struct tar_src *h, struct archive_entry **e, const char **rel)
@@ -534,18 +472,12 @@ static long tar_src_read(void *ud, void *buf, size_t cap)
     struct tar_src *h = ud;
     if (h->rc)
         return h->rc;
-    while (h->poff == h->plen && !h->finished) {
-        h->poff = h->plen = 0;
+    while (crl_ar_mem_drained(&h->pending) && !h->finished) {
         h->rc = tar_src_step(h);
         if (h->rc)
             return h->rc;
     }
-    size_t n = h->plen - h->poff;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, h->pending + h->poff, n);
-    h->poff += n;
-    return (long)n;
+    return (long)crl_ar_mem_take(&h->pending, buf, cap);
 }
 
 static void tar_src_free(struct tar_src *h)
@@ -559,7 +491,7 @@ static void tar_src_free(struct tar_src *h)
         archive_read_free(h->in);
     crl_tree_walk_free(h->walk);
     archive_entry_free(h->entry);
-    free(h->pending);
+    crl_buf_free(&h->pending.buf);
     free(h);
 }
 
@@ -595,7 +527,7 @@ static int tar_src_open(const char *path, int dirfd, struct tar_src **out, struc
     if (!rc) {
         archive_write_set_format_pax_restricted(h->out);
         archive_write_set_bytes_in_last_block(h->out, 1);
-        if (archive_write_open(h->out, h, NULL, pending_write, NULL) != ARCHIVE_OK)
+        if (crl_ar_open_mem(h->out, &h->pending) != ARCHIVE_OK)
             rc = aerr(h->out, CORRAL_EIO, "encoding the archive", call);
     }
     if (rc) {

@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 #include <corral/corral.h>
 
-#include "crl_common.h" /* crl_buf, crl_random_hex */
+#include "crl_common.h" /* crl_buf, crl_strv, crl_read_file, crl_random_hex, crl_is_env_name */
 
 #define CRL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -20,29 +20,6 @@ static inline int crl_flag_set(const volatile int *flag)
 {
     return flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
 }
-
-/* ---- strv.c: string vectors, whole files, env names ---- */
-
-/* A growable NULL-terminated vector of malloc'ed strings. */
-struct crl_strv {
-    char **v;       /* NULL-terminated (v may be NULL while n == 0) */
-    size_t n, cap;
-};
-/* Append a copy of s; returns 0 or CORRAL_ENOMEM. */
-int crl_strv_push(struct crl_strv *sv, const char *s);
-/* Append a printf-formatted string. */
-int crl_strv_pushf(struct crl_strv *sv, const char *fmt, ...) CORRAL_PRINTF(2, 3);
-/* Free every string and the vector. */
-void crl_strv_free(struct crl_strv *sv);
-/* The NULL-terminated array (never NULL: an empty vector yields a static {NULL}). */
-const char *const *crl_strv_get(const struct crl_strv *sv);
-
-/* Read a whole file into a NUL-terminated malloc'ed buffer; *len (if not
- * NULL) gets its size.  NULL with *err = errno on failure. */
-char *crl_read_file(const char *path, size_t *len, int *err);
-
-/* True when s looks like an environment variable name. */
-int crl_is_env_name(const char *s);
 
 /* ---- config.c: layered configuration ---- */
 

@@ -4,5 +4,4 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/base/ctx.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/base/json_scan.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/base/log.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/base/strv.c
 )

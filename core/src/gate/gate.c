@@ -21,6 +21,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "crl_common.h"
 #include "gate/gate_internal.h"
 
 int64_t gate_now_ms(void)
@@ -631,7 +632,6 @@ static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd
     return 0;
 }
 
-static char *read_file_text(const char *path, size_t *len, char *err, size_t errlen);
 
 int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, struct corral_call *call)
 {
@@ -702,7 +702,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
         g->has_auto = 1;
         if (auto_spec->kind == CORRAL_GATE_REPLAY && auto_spec->replay_path && !auto_spec->replay_jsonl) {
             size_t len;
-            g->auto_replay_text = read_file_text(auto_spec->replay_path, &len, err, sizeof err);
+            g->auto_replay_text = gate_read_file(auto_spec->replay_path, &len, err, sizeof err);
             if (!g->auto_replay_text) {
                 corral_call_fail(call, CORRAL_EINVAL, "gate: %s", err);
                 goto fail;
@@ -785,50 +785,15 @@ fail:
     return rc ? rc : CORRAL_EINVAL;
 }
 
-static char *read_file_text(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) {
-            if (cap >= (size_t)256 << 20) {
-                snprintf(err, errlen, "%s is larger than 256 MiB", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        snprintf(err, errlen, "cannot read %s", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 char *gate_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    return read_file_text(path, len, err, errlen);
+    int e;
+    char *text = crl_read_file_max(path, (size_t)256 << 20, len, &e);
+    if (!text && e == EFBIG)
+        snprintf(err, errlen, "%s is larger than 256 MiB", path);
+    else if (!text)
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+    return text;
 }
 
 void corral_gate_free(corral_gate *g)
@@ -885,10 +850,7 @@ void corral_gate_free(corral_gate *g)
     free(g->url);
     free(g->model);
     free(g->trainer_url);
-    if (g->trainer_token) {
-        OPENSSL_cleanse(g->trainer_token, strlen(g->trainer_token));
-        free(g->trainer_token);
-    }
+    crl_wipe_free(g->trainer_token);
     free(g->auto_replay_text);
     free(g->auto_upstream_url);
     free(g->auto_upstream_key_env);

@@ -320,6 +320,8 @@ void gate_conn_unlink_locked(struct corral_gate *g, struct gate_conn *c);
 struct gate_conn *gate_queue_pop_locked(struct corral_gate *g);
 int gate_deliver(struct corral_gate *g, const char *request_id, const char *json, size_t len, char *err,
                  size_t errlen);
+/* A replay file's text (at most 256 MiB; the caller frees it), or NULL
+ * with the reason in err. */
 char *gate_read_file(const char *path, size_t *len, char *err, size_t errlen);
 struct gate_rollout *gate_rollout_find_locked(struct corral_gate *g, const char *id);
 int gate_check_token(const struct corral_gate *g, const char *rollout_id, const char *header);

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 
+#include "crl_common.h"
 #include "gate/gate_internal.h"
 
 #define UPSTREAM_MAX_RESPONSE (64u * 1024u * 1024u)
@@ -97,13 +97,10 @@ static int job_start(struct gate_upstream *u, struct up_job *j)
     j->hdrs = curl_slist_append(j->hdrs, "Expect:");
     const char *key = j->key_env ? getenv(j->key_env) : NULL;
     if (key && *key) {
-        size_t n = strlen(key) + 32;
-        char *h = malloc(n);
+        char *h = crl_bearer_header(key);
         if (h) {
-            snprintf(h, n, "Authorization: Bearer %s", key);
             j->hdrs = curl_slist_append(j->hdrs, h);
-            OPENSSL_cleanse(h, n);
-            free(h);
+            crl_wipe_free(h);
         }
     }
     int64_t left = j->deadline - gate_now_ms();

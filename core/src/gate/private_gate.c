@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crl_common.h"
 #include "gate/private_gate.h"
 
 int crl_private_gate_start(const char *model, const char *listen, unsigned threads, struct crl_private_gate *pg,
@@ -15,15 +16,10 @@ int crl_private_gate_start(const char *model, const char *listen, unsigned threa
                                      .threads = threads};
     char addr[64];
     if (listen) {
-        const char *colon = strrchr(listen, ':');
-        char *end = NULL;
-        long port = colon ? strtol(colon + 1, &end, 10) : -1;
-        if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof addr || *end || port < 0 ||
-            port > 65535)
-            return corral_call_fail(call, CORRAL_EINVAL, "gate listen address '%s' is not ADDR:PORT", listen);
-        snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
+        if (crl_parse_host_port(listen, addr, sizeof addr, &go.port))
+            return corral_call_fail(call, CORRAL_EINVAL, "gate listen address '%s' is not ADDR:PORT or [IPV6]:PORT",
+                                    listen);
         go.bind_address = addr;
-        go.port = (uint16_t)port;
     }
     snprintf(pg->dir, sizeof pg->dir, "/tmp/corral-gate-XXXXXX");
     if (!mkdtemp(pg->dir)) {

@@ -54,14 +54,6 @@ static corral_sandbox *handle_new(const struct corral_plugin_record *rec, const 
     return sb;
 }
 
-static size_t strv_len(const char *const *v)
-{
-    size_t n = 0;
-    while (v && v[n])
-        n++;
-    return n;
-}
-
 int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_opts *opts,
                           const struct corral_sandbox_spec *spec_in, corral_sandbox **out,
                           struct corral_call *call)
@@ -108,7 +100,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     snprintf(l_id, sizeof l_id, "corral.id=%s", id);
     snprintf(l_owner, sizeof l_owner, "corral.owner=%s", owner);
     snprintf(l_deadline, sizeof l_deadline, "corral.deadline=%lld", (long long)deadline);
-    size_t nl = strv_len(spec_in->labels);
+    size_t nl = crl_strv_len(spec_in->labels);
     const char **labels = calloc(nl + 5, sizeof *labels);
     if (!labels)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");

@@ -2,6 +2,7 @@
  * holding the backend name, the plugin's state JSON (never env values) and
  * the deadline, so another corral process can reattach by id. */
 #include "sandbox/sandbox_internal.h"
+#include "crl_common.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -112,30 +113,13 @@ int corral_registry_put(const char *id, const char *backend, const char *state_j
     return 0;
 }
 
-static char *slurp(const char *path, size_t max)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max, f) : 0;
-    int big = buf && n == max && fgetc(f) != EOF;
-    fclose(f);
-    if (!buf || big) {
-        free(buf);
-        errno = EFBIG;
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 /* Parse an entry file; 0 on success with malloc'ed strings. */
 static int parse_entry(const char *path, const char *id, char **backend, char **state, int64_t *deadline)
 {
-    char *text = slurp(path, 1 << 20);
+    int e;
+    char *text = crl_read_file_max(path, 1 << 20, NULL, &e);
     if (!text)
-        return errno == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO;
+        return e == ENOENT ? CORRAL_ENOTFOUND : CORRAL_EIO;
     cJSON *o = cJSON_Parse(text);
     free(text);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "backend");

@@ -1,6 +1,7 @@
 /* Validation of env names, labels and ids; ids and the owner string;
  * capped output capture. */
 #include "sandbox/sandbox_internal.h"
+#include "crl_common.h"
 
 #include <openssl/rand.h>
 #include <pwd.h>
@@ -13,25 +14,15 @@ static int is_alpha(int c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 static int is_alnum(int c) { return is_alpha(c) || is_digit(c); }
 
+/* The rule itself lives in common/env_name.c, shared with the plugins. */
 int corral_env_name_valid(const char *name)
 {
-    if (!name || !(is_alpha((unsigned char)name[0]) || name[0] == '_'))
-        return 0;
-    for (const char *p = name + 1; *p; p++)
-        if (!is_alnum((unsigned char)*p) && *p != '_')
-            return 0;
-    return 1;
+    return crl_is_env_name(name);
 }
 
 int corral_env_entry_valid(const char *kv)
 {
-    const char *eq = kv ? strchr(kv, '=') : NULL;
-    if (!eq || eq == kv || eq - kv > 255)
-        return 0;
-    char name[256];
-    memcpy(name, kv, (size_t)(eq - kv));
-    name[eq - kv] = '\0';
-    return corral_env_name_valid(name);
+    return crl_is_env_entry(kv);
 }
 
 int corral_label_valid(const char *kv, int allow_reserved)

@@ -1,32 +1,14 @@
 /* libarchive helpers: every tar the plugin builds or reads goes through
  * libarchive (POSIX pax-restricted format, uncompressed). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "crl_archive.h"
 #include "dk.h"
 
 /* ---- in-memory tars --------------------------------------------------------- */
-
-/* What libarchive writes, collected (oom: a write failed for memory). */
-struct membuf {
-    struct crl_buf b;
-    int oom;
-};
-
-static la_ssize_t mb_write(struct archive *a, void *ud, const void *buf, size_t n)
-{
-    (void)a;
-    struct membuf *m = ud;
-    if (crl_buf_add(&m->b, buf, n)) {
-        m->oom = 1;
-        return -1;
-    }
-    return (la_ssize_t)n;
-}
 
 static struct archive *tar_writer(void)
 {
@@ -58,10 +40,10 @@ static struct archive_entry *mk_entry(const char *name, uint32_t mode, int64_t s
 
 int dk_tar_build(const struct dk_tar_entry *ents, size_t n, char **out, size_t *out_len)
 {
-    struct membuf m = {0};
+    struct crl_ar_mem m = {0};
     struct archive *a = tar_writer();
     int rc = CORRAL_ENOMEM;
-    if (!a || archive_write_open(a, &m, NULL, mb_write, NULL) != ARCHIVE_OK)
+    if (!a || crl_ar_open_mem(a, &m) != ARCHIVE_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
         struct archive_entry *e = mk_entry(ents[i].name, ents[i].mode, (int64_t)ents[i].len, ents[i].uid, ents[i].gid);
@@ -74,14 +56,14 @@ int dk_tar_build(const struct dk_tar_entry *ents, size_t n, char **out, size_t *
     }
     if (archive_write_close(a) != ARCHIVE_OK || m.oom)
         goto out;
-    *out = m.b.p;
-    *out_len = m.b.len;
-    m.b.p = NULL;
+    *out = m.buf.p;
+    *out_len = m.buf.len;
+    m.buf.p = NULL;
     rc = 0;
 out:
     if (a)
         archive_write_free(a);
-    crl_buf_free(&m.b);
+    crl_buf_free(&m.buf);
     return rc;
 }
 
@@ -90,8 +72,7 @@ out:
 struct dk_tarsrc {
     struct archive *a;
     const struct corral_source *src;
-    struct membuf out;
-    size_t out_off;
+    struct crl_ar_mem out;
     int64_t left;
     int stage;                /* 0 header, 1 data, 2 closed */
     char err[256];
@@ -110,7 +91,7 @@ int dk_tarsrc_new(const char *name, uint32_t mode, long uid, long gid, const str
     t->left = src->length;
     t->a = tar_writer();
     struct archive_entry *e = mk_entry(name, mode, src->length, uid, gid);
-    if (!t->a || !e || archive_write_open(t->a, &t->out, NULL, mb_write, NULL) != ARCHIVE_OK ||
+    if (!t->a || !e || crl_ar_open_mem(t->a, &t->out) != ARCHIVE_OK ||
         archive_write_header(t->a, e) != ARCHIVE_OK) {
         archive_entry_free(e);
         dk_tarsrc_free(t);
@@ -125,8 +106,7 @@ int dk_tarsrc_new(const char *name, uint32_t mode, long uid, long gid, const str
 static long tarsrc_read(void *ud, void *buf, size_t cap)
 {
     struct dk_tarsrc *t = ud;
-    while (t->out_off == t->out.b.len) {
-        t->out.b.len = t->out_off = 0;
+    while (crl_ar_mem_drained(&t->out)) {
         if (t->stage == 2)
             return 0;
         if (t->left == 0) {
@@ -152,12 +132,7 @@ static long tarsrc_read(void *ud, void *buf, size_t cap)
         }
         t->left -= n;
     }
-    size_t n = t->out.b.len - t->out_off;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, t->out.b.p + t->out_off, n);
-    t->out_off += n;
-    return (long)n;
+    return (long)crl_ar_mem_take(&t->out, buf, cap);
 }
 
 void dk_tarsrc_source(struct dk_tarsrc *t, struct corral_source *src)
@@ -180,7 +155,7 @@ void dk_tarsrc_free(struct dk_tarsrc *t)
         return;
     if (t->a)
         archive_write_free(t->a);
-    crl_buf_free(&t->out.b);
+    crl_buf_free(&t->out.buf);
     free(t);
 }
 
@@ -244,25 +219,6 @@ out:
     return rc;
 }
 
-struct sinkw {
-    const struct corral_sink *sink;
-    int rc;
-};
-
-static la_ssize_t sink_write(struct archive *a, void *ud, const void *buf, size_t n)
-{
-    (void)a;
-    struct sinkw *w = ud;
-    if (w->sink && w->sink->write) {
-        int rc = w->sink->write(w->sink->ud, buf, n);
-        if (rc < 0) {
-            w->rc = rc;
-            return -1;
-        }
-    }
-    return (la_ssize_t)n;
-}
-
 /* "base/rest" -> "rest"; "base" or "base/" -> NULL (dropped). */
 static const char *strip1(const char *p)
 {
@@ -278,60 +234,50 @@ static const char *strip1(const char *p)
     return *s ? s : NULL;
 }
 
+/* crl_ar_entry_fn: "base/rest" -> "rest", the base directory itself dropped. */
+static int reroot_entry(void *ud, struct archive_entry *e)
+{
+    (void)ud;
+    const char *rest = strip1(archive_entry_pathname(e));
+    if (!rest)
+        return 0;
+    char *name = strdup(rest);
+    if (!name)
+        return CORRAL_ENOMEM;
+    archive_entry_set_pathname(e, name);
+    free(name);
+    const char *hl = archive_entry_hardlink(e);
+    if (hl) {
+        const char *hr = strip1(hl);
+        char *h = hr ? strdup(hr) : NULL;
+        archive_entry_set_hardlink(e, h);
+        free(h);
+    }
+    return 1;
+}
+
 int dk_tar_reroot(int fd, const struct corral_sink *sink, char *err, size_t errcap)
 {
     struct archive *r = tar_reader(fd);
     struct archive *w = tar_writer();
-    struct sinkw sw = {sink, 0};
-    struct archive_entry *e;
-    int rc = 0, st;
-    if (!r || !w || archive_write_open(w, &sw, NULL, sink_write, NULL) != ARCHIVE_OK) {
+    struct crl_ar_sink sw = {.sink = sink};
+    struct archive *failed = NULL;
+    int rc = 0;
+    if (!r || !w || crl_ar_open_sink(w, &sw) != ARCHIVE_OK) {
         snprintf(err, errcap, "cannot set up the archive re-rooting");
         rc = CORRAL_ENOMEM;
-        goto out;
+    } else if ((rc = crl_ar_copy(r, w, reroot_entry, NULL, &failed)) == 0 && archive_write_close(w) != ARCHIVE_OK) {
+        failed = w;
     }
-    while ((st = archive_read_next_header(r, &e)) == ARCHIVE_OK) {
-        const char *rest = strip1(archive_entry_pathname(e));
-        if (!rest)
-            continue;                          /* the directory itself */
-        char *name = strdup(rest);
-        if (!name) {
-            rc = CORRAL_ENOMEM;
-            goto out;
-        }
-        archive_entry_set_pathname(e, name);
-        free(name);
-        const char *hl = archive_entry_hardlink(e);
-        if (hl) {
-            const char *hr = strip1(hl);
-            char *h = hr ? strdup(hr) : NULL;
-            archive_entry_set_hardlink(e, h);
-            free(h);
-        }
-        if (archive_write_header(w, e) != ARCHIVE_OK)
-            goto werr;
-        const void *buf;
-        size_t n;
-        la_int64_t off;
-        while ((st = archive_read_data_block(r, &buf, &n, &off)) == ARCHIVE_OK)
-            if (n && archive_write_data(w, buf, n) != (la_ssize_t)n)
-                goto werr;
-        if (st != ARCHIVE_EOF)
-            goto rerr;
+    if (failed && failed == r) {
+        snprintf(err, errcap, "bad archive from the daemon: %s", archive_error_string(r));
+        rc = CORRAL_EPROTO;
+    } else if (failed && failed == w) {
+        snprintf(err, errcap, "%s", sw.status ? "the sink refused the data" : archive_error_string(w));
+        rc = sw.status ? sw.status : CORRAL_EIO;
+    } else if (rc == CORRAL_ENOMEM) {
+        snprintf(err, errcap, "out of memory");
     }
-    if (st != ARCHIVE_EOF)
-        goto rerr;
-    if (archive_write_close(w) != ARCHIVE_OK)
-        goto werr;
-    goto out;
-rerr:
-    snprintf(err, errcap, "bad archive from the daemon: %s", archive_error_string(r));
-    rc = CORRAL_EPROTO;
-    goto out;
-werr:
-    snprintf(err, errcap, "%s", sw.rc ? "the sink refused the data" : archive_error_string(w));
-    rc = sw.rc ? sw.rc : CORRAL_EIO;
-out:
     if (r)
         archive_read_free(r);
     if (w)
@@ -343,33 +289,19 @@ out:
 
 struct dk_tarchown {
     struct archive *in, *out;
-    const struct corral_source *src;
-    struct membuf ob;
-    size_t ob_off;
+    struct crl_ar_source src;
+    struct crl_ar_mem ob;
     long uid, gid;
     int stage;                /* 0 next header, 1 data, 2 closed */
     char err[256];
-    char inbuf[65536];
 };
-
-static la_ssize_t chown_pull(struct archive *a, void *ud, const void **buf)
-{
-    struct dk_tarchown *t = ud;
-    long n = t->src->read(t->src->ud, t->inbuf, sizeof t->inbuf);
-    if (n < 0) {
-        archive_set_error(a, EIO, "the archive source failed");
-        return -1;
-    }
-    *buf = t->inbuf;
-    return n;
-}
 
 int dk_tarchown_new(const struct corral_source *src, long uid, long gid, struct dk_tarchown **out)
 {
     struct dk_tarchown *t = calloc(1, sizeof *t);
     if (!t)
         return CORRAL_ENOMEM;
-    t->src = src;
+    t->src.src = src;
     t->uid = uid;
     t->gid = gid;
     t->in = archive_read_new();
@@ -379,8 +311,7 @@ int dk_tarchown_new(const struct corral_source *src, long uid, long gid, struct 
         return CORRAL_ENOMEM;
     }
     archive_read_support_format_tar(t->in);
-    if (archive_read_open(t->in, t, NULL, chown_pull, NULL) != ARCHIVE_OK ||
-        archive_write_open(t->out, &t->ob, NULL, mb_write, NULL) != ARCHIVE_OK) {
+    if (crl_ar_open_source(t->in, &t->src) != ARCHIVE_OK || crl_ar_open_mem(t->out, &t->ob) != ARCHIVE_OK) {
         dk_tarchown_free(t);
         return CORRAL_EINVAL;
     }
@@ -391,8 +322,7 @@ int dk_tarchown_new(const struct corral_source *src, long uid, long gid, struct 
 static long tarchown_read(void *ud, void *buf, size_t cap)
 {
     struct dk_tarchown *t = ud;
-    while (t->ob_off == t->ob.b.len) {
-        t->ob.b.len = t->ob_off = 0;
+    while (crl_ar_mem_drained(&t->ob)) {
         if (t->stage == 2)
             return 0;
         if (t->stage == 0) {
@@ -434,12 +364,7 @@ static long tarchown_read(void *ud, void *buf, size_t cap)
         if (t->ob.oom)
             return CORRAL_ENOMEM;
     }
-    size_t n = t->ob.b.len - t->ob_off;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, t->ob.b.p + t->ob_off, n);
-    t->ob_off += n;
-    return (long)n;
+    return (long)crl_ar_mem_take(&t->ob, buf, cap);
 werr:
     snprintf(t->err, sizeof t->err, "tar: %s", archive_error_string(t->out));
     return CORRAL_EIO;
@@ -467,6 +392,6 @@ void dk_tarchown_free(struct dk_tarchown *t)
         archive_read_free(t->in);
     if (t->out)
         archive_write_free(t->out);
-    crl_buf_free(&t->ob.b);
+    crl_buf_free(&t->ob.buf);
     free(t);
 }

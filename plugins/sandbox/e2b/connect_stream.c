@@ -6,13 +6,13 @@
 
 #include "connect_stream.h"
 
-void cs_init(struct cs_parser *p, size_t max_msg)
+void e2b_cs_init(struct cs_parser *p, size_t max_msg)
 {
     memset(p, 0, sizeof *p);
     p->max_msg = max_msg ? max_msg : (size_t)16 << 20;
 }
 
-void cs_free(struct cs_parser *p)
+void e2b_cs_free(struct cs_parser *p)
 {
     free(p->buf);
     p->buf = NULL;
@@ -34,7 +34,7 @@ static int reserve(struct cs_parser *p, size_t n)
     return 0;
 }
 
-int cs_feed(struct cs_parser *p, const void *data, size_t len, cs_msg_fn fn, void *ud)
+int e2b_cs_feed(struct cs_parser *p, const void *data, size_t len, cs_msg_fn fn, void *ud)
 {
     const unsigned char *s = data;
     if (p->failed)
@@ -89,7 +89,7 @@ int cs_feed(struct cs_parser *p, const void *data, size_t len, cs_msg_fn fn, voi
     return 0;
 }
 
-int cs_finish(const struct cs_parser *p)
+int e2b_cs_finish(const struct cs_parser *p)
 {
     return p->ended && !p->failed && p->hdr_len == 0 ? 0 : CORRAL_EPROTO;
 }

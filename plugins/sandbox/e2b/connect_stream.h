@@ -32,15 +32,15 @@ struct cs_parser {
 };
 
 /* Start a parser accepting payloads up to max_msg bytes (0 = 16 MiB). */
-void cs_init(struct cs_parser *p, size_t max_msg);
+void e2b_cs_init(struct cs_parser *p, size_t max_msg);
 /* Consume len bytes.  Returns 0, CORRAL_EPROTO for a malformed stream
  * (compressed or unknown flags, oversized payload, bytes after the
  * end-of-stream envelope), CORRAL_ENOMEM, or the callback's status. */
-int cs_feed(struct cs_parser *p, const void *data, size_t len, cs_msg_fn fn, void *ud);
+int e2b_cs_feed(struct cs_parser *p, const void *data, size_t len, cs_msg_fn fn, void *ud);
 /* 0 when the stream ended cleanly (end envelope seen, nothing partial),
  * else CORRAL_EPROTO: a stream cut before its end-of-stream envelope. */
-int cs_finish(const struct cs_parser *p);
+int e2b_cs_finish(const struct cs_parser *p);
 /* Release the parser's buffer. */
-void cs_free(struct cs_parser *p);
+void e2b_cs_free(struct cs_parser *p);
 
 #endif

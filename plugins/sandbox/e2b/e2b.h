@@ -4,7 +4,7 @@
  *   e2b_api.c     control-plane REST calls and error classification
  *   e2b_envd.c    envd data plane: process streams, /files, filesystem RPCs
  *   e2b_exec.c    exec/spawn/job ops built on envd (process groups, timeouts)
- *   e2b_util.c    base64, URL encoding, buffers, random ids
+ *   e2b_util.c    URL encoding, random ids, formatting
  */
 #ifndef E2B_H
 #define E2B_H
@@ -53,15 +53,11 @@ struct corral_job {
 };
 
 /* ---- util ---- */
-char *b64_encode(const void *d, size_t n);
-/* Decode standard base64 (padding optional); returns bytes or -1. */
-long b64_decode(const char *s, size_t n, unsigned char *out);
 /* Percent-encode everything except unreserved characters. */
-char *url_encode(const char *s);
+char *e2b_url_encode(const char *s);
 /* n random bytes as 2n lowercase hex chars (malloc'ed). */
-char *random_hex(size_t n);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void wipe_free(char *s);
+char *e2b_random_hex(size_t n);
+char *e2b_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- control plane ---- */
 /* Perform a control-plane request.  body may be NULL.  On success (2xx)
@@ -76,7 +72,7 @@ int e2b_api_classify(long status);
 /* ---- envd ---- */
 /* Unary Connect call (JSON).  Returns 0 with *out (may be NULL) or a
  * classified error (not_found -> ENOTFOUND, ...). */
-int envd_unary(corral_sbx *s, const char *rpc, const cJSON *req, cJSON **out, corral_call *call);
+int e2b_envd_unary(corral_sbx *s, const char *rpc, const cJSON *req, cJSON **out, corral_call *call);
 
 /* Process stream events. */
 struct proc_events {
@@ -94,21 +90,21 @@ struct proc_events {
  * http_timeout_ms bounds the transfer (0 = call deadline).  Returns 0 when
  * the stream ended with an end-of-stream envelope (check ev->rpc_error_code),
  * CORRAL_ETIMEDOUT when http_timeout_ms expired, else an error. */
-int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, const char *cwd,
+int e2b_envd_start(corral_sbx *s, const char *const *argv, const char *const *env, const char *cwd,
                const char *user, int64_t timeout_ms, int64_t http_timeout_ms, struct proc_events *ev,
                corral_call *call);
 /* Run argv to completion capturing stdout (up to cap bytes) into *out
  * (malloc'ed, NUL-terminated).  *exit_code set.  For small helper scripts. */
-int envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_code, corral_call *call);
+int e2b_envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_code, corral_call *call);
 /* GET /files to sink (status on 404 -> ENOTFOUND). */
-int envd_download(corral_sbx *s, const char *path, const struct corral_sink *sink, long *status,
+int e2b_envd_download(corral_sbx *s, const char *path, const struct corral_sink *sink, long *status,
                   corral_call *call);
 /* POST /files (multipart, parents created) from a source or a buffer. */
-int envd_upload(corral_sbx *s, const char *path, const struct corral_source *src, const void *data,
+int e2b_envd_upload(corral_sbx *s, const char *path, const struct corral_source *src, const void *data,
                 size_t len, corral_call *call);
-/* Build the envd headers list (NULL-terminated, malloc'ed strings). */
-char **envd_headers(corral_sbx *s, const char *content_type, const char *user, int64_t timeout_ms);
-void strv_free(char **v);
+/* Build the envd headers list (NULL-terminated, malloc'ed strings; free
+ * with crl_strv_wipe_array: it carries the access token). */
+char **e2b_envd_headers(corral_sbx *s, const char *content_type, const char *user, int64_t timeout_ms);
 
 /* ---- exec ops ---- */
 int e2b_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,

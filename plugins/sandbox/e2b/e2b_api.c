@@ -23,12 +23,12 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
     int rc = h->secret(p->api_key_env, &key, call);
     if (rc != 0)
         return rc;
-    char *key_hdr = xasprintf("X-API-Key: %s", key);
-    wipe_free(key);
-    char *url = xasprintf("%s%s", p->api_url, path);
+    char *key_hdr = e2b_xasprintf("X-API-Key: %s", key);
+    crl_wipe_free(key);
+    char *url = e2b_xasprintf("%s%s", p->api_url, path);
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     if (!key_hdr || !url || (body && !text)) {
-        wipe_free(key_hdr);
+        crl_wipe_free(key_hdr);
         free(url);
         free(text);
         return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -50,7 +50,7 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
     };
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);
-    wipe_free(key_hdr);
+    crl_wipe_free(key_hdr);
     free(text);
     *status = resp.status;
     if (rc == 0 && (resp.status < 200 || resp.status >= 300)) {

@@ -10,33 +10,33 @@
 #include "connect_stream.h"
 #include "e2b.h"
 
-char **envd_headers(corral_sbx *s, const char *content_type, const char *user, int64_t timeout_ms)
+char **e2b_envd_headers(corral_sbx *s, const char *content_type, const char *user, int64_t timeout_ms)
 {
     char **v = calloc(10, sizeof *v);
     int n = 0;
     if (!v)
         return NULL;
-    v[n++] = xasprintf("E2b-Sandbox-Id: %s", s->sandbox_id);
-    v[n++] = xasprintf("E2b-Sandbox-Port: 49983");
+    v[n++] = e2b_xasprintf("E2b-Sandbox-Id: %s", s->sandbox_id);
+    v[n++] = e2b_xasprintf("E2b-Sandbox-Port: 49983");
     if (s->token)
-        v[n++] = xasprintf("X-Access-Token: %s", s->token);
+        v[n++] = e2b_xasprintf("X-Access-Token: %s", s->token);
     if (content_type) {
-        v[n++] = xasprintf("Content-Type: %s", content_type);
-        v[n++] = xasprintf("Connect-Protocol-Version: 1");
+        v[n++] = e2b_xasprintf("Content-Type: %s", content_type);
+        v[n++] = e2b_xasprintf("Connect-Protocol-Version: 1");
     }
     if (user) {
-        char *cred = xasprintf("%s:", user);
-        char *b = cred ? b64_encode(cred, strlen(cred)) : NULL;
-        v[n++] = b ? xasprintf("Authorization: Basic %s", b) : NULL;
+        char *cred = e2b_xasprintf("%s:", user);
+        char *b = cred ? crl_b64_encode(cred, strlen(cred)) : NULL;
+        v[n++] = b ? e2b_xasprintf("Authorization: Basic %s", b) : NULL;
         free(cred);
         free(b);
     }
     if (timeout_ms > 0)
-        v[n++] = xasprintf("Connect-Timeout-Ms: %lld", (long long)timeout_ms);
+        v[n++] = e2b_xasprintf("Connect-Timeout-Ms: %lld", (long long)timeout_ms);
     for (int i = 0; i < n; i++)
         if (!v[i]) {
             for (int j = 0; j < n; j++)
-                wipe_free(v[j]);
+                crl_wipe_free(v[j]);
             free(v);
             return NULL;
         }
@@ -45,7 +45,7 @@ char **envd_headers(corral_sbx *s, const char *content_type, const char *user, i
 
 static char *envd_url(corral_sbx *s, const char *path)
 {
-    return xasprintf("%s%s", s->envd_base, path);
+    return e2b_xasprintf("%s%s", s->envd_base, path);
 }
 
 /* Classify an envd failure answered with an HTTP status. */
@@ -70,15 +70,15 @@ static int envd_http_error(corral_sbx *s, long status, const char *body, const c
     return rc;
 }
 
-int envd_unary(corral_sbx *s, const char *rpc, const cJSON *reqj, cJSON **out, corral_call *call)
+int e2b_envd_unary(corral_sbx *s, const char *rpc, const cJSON *reqj, cJSON **out, corral_call *call)
 {
     const struct corral_host *h = e2b_host;
     if (out)
         *out = NULL;
-    char *path = xasprintf("/%s", rpc);
+    char *path = e2b_xasprintf("/%s", rpc);
     char *url = path ? envd_url(s, path) : NULL;
     char *text = cJSON_PrintUnformatted(reqj);
-    char **hdrs = envd_headers(s, "application/json", s->user, 0);
+    char **hdrs = e2b_envd_headers(s, "application/json", s->user, 0);
     int rc;
     if (!url || !text || !hdrs) {
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -102,7 +102,7 @@ out:
     free(path);
     free(url);
     free(text);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     return rc;
 }
 
@@ -127,7 +127,7 @@ static int emit(struct stream_ctx *c, const struct corral_sink *sink, const cJSO
         c->dec = d;
         c->dec_cap = n / 4 * 3 + 3;
     }
-    long m = b64_decode(item->valuestring, n, c->dec);
+    long m = crl_b64_decode(item->valuestring, n, c->dec);
     if (m < 0)
         return CORRAL_EPROTO;
     if (sink && m > 0)
@@ -189,10 +189,10 @@ static int on_msg(void *ud, unsigned flags, const char *payload, size_t len)
 static int on_body(void *ud, const void *buf, size_t len)
 {
     struct stream_ctx *c = ud;
-    return cs_feed(&c->cs, buf, len, on_msg, c);
+    return e2b_cs_feed(&c->cs, buf, len, on_msg, c);
 }
 
-int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, const char *cwd,
+int e2b_envd_start(corral_sbx *s, const char *const *argv, const char *const *env, const char *cwd,
                const char *user, int64_t timeout_ms, int64_t http_timeout_ms, struct proc_events *ev,
                corral_call *call)
 {
@@ -222,7 +222,7 @@ int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, c
     char *text = cJSON_PrintUnformatted(r);
     cJSON_Delete(r);
     char *url = envd_url(s, "/process.Process/Start");
-    char **hdrs = envd_headers(s, "application/connect+json", user, timeout_ms);
+    char **hdrs = e2b_envd_headers(s, "application/connect+json", user, timeout_ms);
     struct crl_buf body = {0};
     int rc = 0;
     if (!text || !url || !hdrs) {
@@ -241,7 +241,7 @@ int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, c
      * retried here (that would run the command twice). */
     for (int attempt = 1;; attempt++) {
         struct stream_ctx c = {.ev = ev};
-        cs_init(&c.cs, 0);
+        e2b_cs_init(&c.cs, 0);
         struct corral_sink sink = {.struct_size = sizeof sink, .write = on_body, .ud = &c};
         struct corral_http_request req = {
             .struct_size = sizeof req, .method = "POST", .url = url, .headers = (const char *const *)hdrs,
@@ -256,34 +256,34 @@ int envd_start(corral_sbx *s, const char *const *argv, const char *const *env, c
             transient |= resp.status == 429;
             if (transient && attempt < s->p->max_attempts && !h->cancelled(call)) {
                 h->http_response_free(&resp);
-                cs_free(&c.cs);
+                e2b_cs_free(&c.cs);
                 free(c.dec);
                 continue;
             }
             rc = envd_http_error(s, resp.status, resp.body, "process start", call);
-        } else if (rc == 0 && cs_finish(&c.cs) != 0) {
+        } else if (rc == 0 && e2b_cs_finish(&c.cs) != 0) {
             rc = h->fail(call, CORRAL_ETRANSIENT, "e2b: process stream in sandbox %s ended without its "
                                                   "end-of-stream message", s->sandbox_id);
         }
         h->http_response_free(&resp);
-        cs_free(&c.cs);
+        e2b_cs_free(&c.cs);
         free(c.dec);
         break;
     }
 out:
     free(text);
     free(url);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     crl_buf_free(&body);
     return rc;
 }
 
-int envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_code, corral_call *call)
+int e2b_envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_code, corral_call *call)
 {
     struct crl_buf_sink o = {.max = 1u << 20};
     struct corral_sink sink = {.struct_size = sizeof sink, .write = crl_buf_sink_write, .ud = &o};
     struct proc_events ev = {.out = &sink};
-    int rc = envd_start(s, argv, NULL, NULL, s->user, 30000, 35000, &ev, call);
+    int rc = e2b_envd_start(s, argv, NULL, NULL, s->user, 30000, 35000, &ev, call);
     if (rc == 0 && ev.rpc_error_code[0])
         rc = e2b_host->fail(call, CORRAL_EIO, "e2b: helper command failed in sandbox %s: %s: %s", s->sandbox_id,
                             ev.rpc_error_code, ev.rpc_error_msg);
@@ -302,23 +302,23 @@ int envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_code,
 
 static char *files_url(corral_sbx *s, const char *path)
 {
-    char *enc = url_encode(path);
-    char *user = s->user ? url_encode(s->user) : NULL;
+    char *enc = e2b_url_encode(path);
+    char *user = s->user ? e2b_url_encode(s->user) : NULL;
     char *url = NULL;
     if (enc)
-        url = user ? xasprintf("%s/files?path=%s&username=%s", s->envd_base, enc, user)
-                   : xasprintf("%s/files?path=%s", s->envd_base, enc);
+        url = user ? e2b_xasprintf("%s/files?path=%s&username=%s", s->envd_base, enc, user)
+                   : e2b_xasprintf("%s/files?path=%s", s->envd_base, enc);
     free(enc);
     free(user);
     return url;
 }
 
-int envd_download(corral_sbx *s, const char *path, const struct corral_sink *sink, long *status,
+int e2b_envd_download(corral_sbx *s, const char *path, const struct corral_sink *sink, long *status,
                   corral_call *call)
 {
     const struct corral_host *h = e2b_host;
     char *url = files_url(s, path);
-    char **hdrs = envd_headers(s, NULL, NULL, 0);
+    char **hdrs = e2b_envd_headers(s, NULL, NULL, 0);
     int rc;
     if (!url || !hdrs) {
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -335,7 +335,7 @@ int envd_download(corral_sbx *s, const char *path, const struct corral_sink *sin
         h->http_response_free(&resp);
     }
     free(url);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     return rc;
 }
 
@@ -386,20 +386,20 @@ static long mp_read(void *ud, void *out, size_t cap)
     }
 }
 
-int envd_upload(corral_sbx *s, const char *path, const struct corral_source *src, const void *data, size_t len,
+int e2b_envd_upload(corral_sbx *s, const char *path, const struct corral_source *src, const void *data, size_t len,
                 corral_call *call)
 {
     const struct corral_host *h = e2b_host;
-    char *bnd = random_hex(16);
-    char *ctype = bnd ? xasprintf("multipart/form-data; boundary=corral%s", bnd) : NULL;
+    char *bnd = e2b_random_hex(16);
+    char *ctype = bnd ? e2b_xasprintf("multipart/form-data; boundary=corral%s", bnd) : NULL;
     /* The part's filename is ignored when the path query is given (envd
      * uses it as a full path otherwise); send the path in both. */
-    char *pre = bnd ? xasprintf("--corral%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+    char *pre = bnd ? e2b_xasprintf("--corral%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
                                 "Content-Type: application/octet-stream\r\n\r\n", bnd, path) : NULL;
-    char *post = bnd ? xasprintf("\r\n--corral%s--\r\n", bnd) : NULL;
+    char *post = bnd ? e2b_xasprintf("\r\n--corral%s--\r\n", bnd) : NULL;
     char *url = files_url(s, path);
-    char **hdrs = envd_headers(s, NULL, NULL, 0);
-    char *ct_hdr = ctype ? xasprintf("Content-Type: %s", ctype) : NULL;
+    char **hdrs = e2b_envd_headers(s, NULL, NULL, 0);
+    char *ct_hdr = ctype ? e2b_xasprintf("Content-Type: %s", ctype) : NULL;
     char **all = NULL;
     int rc;
     if (!pre || !post || !url || !hdrs || !ct_hdr) {
@@ -440,6 +440,6 @@ out:
     free(post);
     free(url);
     free(ct_hdr);
-    strv_free(hdrs);
+    crl_strv_wipe_array(hdrs);
     return rc;
 }

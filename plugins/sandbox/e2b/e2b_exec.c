@@ -88,19 +88,19 @@ static int stage_stdin(corral_sbx *s, const struct corral_exec_request *req, cha
         *path = strdup("/dev/null");
         return *path ? 0 : CORRAL_ENOMEM;
     }
-    char *hex = random_hex(12);
-    *path = hex ? xasprintf("/tmp/.corral-in-%s", hex) : NULL;
+    char *hex = e2b_random_hex(12);
+    *path = hex ? e2b_xasprintf("/tmp/.corral-in-%s", hex) : NULL;
     free(hex);
     if (!*path)
         return e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
-    return envd_upload(s, *path, NULL, req->stdin_data, req->stdin_len, call);
+    return e2b_envd_upload(s, *path, NULL, req->stdin_data, req->stdin_len, call);
 }
 
 static void kill_group(corral_sbx *s, const char *pgfile, corral_call *call)
 {
     const char *argv[] = {"/bin/sh", "-c", kill_script, "corral-kill", pgfile, NULL};
     int code;
-    if (envd_run(s, argv, NULL, &code, call) != 0)
+    if (e2b_envd_run(s, argv, NULL, &code, call) != 0)
         e2b_host->log(e2b_host, CORRAL_LOG_WARN, "e2b: could not kill a timed-out process group in sandbox %s",
                       s->sandbox_id);
 }
@@ -119,8 +119,8 @@ int e2b_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral
     if (command_argv(req, sh, &cmd, &argc) != 0)
         return h->fail(call, CORRAL_EINVAL, "e2b: exec without argv or shell");
     int64_t t0 = h->now_ms();
-    char *in = NULL, *hex = random_hex(12);
-    char *pg = hex ? xasprintf("/tmp/.corral-pg-%s", hex) : NULL;
+    char *in = NULL, *hex = e2b_random_hex(12);
+    char *pg = hex ? e2b_xasprintf("/tmp/.corral-pg-%s", hex) : NULL;
     free(hex);
     const char **argv = calloc(argc + 7, sizeof *argv);
     int rc;
@@ -144,7 +144,7 @@ int e2b_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral
     /* The explicit Connect-Timeout-Ms makes envd kill the command at its
      * limit even when corral is gone; without a limit none is sent (envd's
      * default is unlimited; the SDKs' 60 s default is theirs, not envd's). */
-    rc = envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), tmo,
+    rc = e2b_envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), tmo,
                     tmo ? tmo + 5000 : 0, &ev, call);
     int timed_out = (rc == 0 && strcmp(ev.rpc_error_code, "deadline_exceeded") == 0) ||
                     (rc == CORRAL_ETIMEDOUT && tmo > 0 && h->remaining_ms(call) > 0);
@@ -181,7 +181,7 @@ out:
 
 static char *job_dir(const corral_job *job)
 {
-    return xasprintf(JOBS_DIR "/%s", job->id);
+    return e2b_xasprintf(JOBS_DIR "/%s", job->id);
 }
 
 int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
@@ -196,14 +196,14 @@ int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job *
     char *in = NULL, *dir = NULL, *tsec = NULL;
     const char **argv = calloc(argc + 10, sizeof *argv);
     int rc;
-    if (!job || !argv || !(job->id = random_hex(12)) || !(dir = job_dir(job))) {
+    if (!job || !argv || !(job->id = e2b_random_hex(12)) || !(dir = job_dir(job))) {
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
         goto out;
     }
     rc = stage_stdin(s, req, &in, call);
     if (rc != 0)
         goto out;
-    tsec = req->timeout_ms > 0 ? xasprintf("%lld.%03lld", (long long)(req->timeout_ms / 1000),
+    tsec = req->timeout_ms > 0 ? e2b_xasprintf("%lld.%03lld", (long long)(req->timeout_ms / 1000),
                                            (long long)(req->timeout_ms % 1000))
                                : strdup("0");
     if (!tsec) {
@@ -219,7 +219,7 @@ int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job *
     struct proc_events ev = {.stop_after_start = 1};
     /* No Connect-Timeout-Ms: the job must outlive any request deadline;
      * its own limit is enforced by the wrapper's watchdog. */
-    rc = envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), 0,
+    rc = e2b_envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), 0,
                     s->p->request_timeout_ms, &ev, call);
     if (rc == 0 && ev.rpc_error_code[0])
         rc = h->fail(call, strcmp(ev.rpc_error_code, "invalid_argument") == 0 ? CORRAL_EINVAL : CORRAL_EIO,
@@ -248,7 +248,7 @@ static int probe_file(corral_sbx *s, const char *path, struct crl_buf_sink *o, c
     o->max = 4096;
     struct corral_sink sink = {.struct_size = sizeof sink, .write = crl_buf_sink_write, .ud = o};
     long status = 0;
-    int rc = envd_download(s, path, &sink, &status, call);
+    int rc = e2b_envd_download(s, path, &sink, &status, call);
     if (rc == CORRAL_ENOTFOUND && status == 404)
         return 0; /* the file is missing (a 502 means the sandbox is gone) */
     return rc == 0 ? 1 : rc;
@@ -259,8 +259,8 @@ int e2b_job_wait(corral_sbx *s, corral_job *job, int64_t timeout_ms, struct corr
 {
     const struct corral_host *h = e2b_host;
     char *dir = job_dir(job);
-    char *rcpath = dir ? xasprintf("%s/rc", dir) : NULL;
-    char *topath = dir ? xasprintf("%s/timedout", dir) : NULL;
+    char *rcpath = dir ? e2b_xasprintf("%s/rc", dir) : NULL;
+    char *topath = dir ? e2b_xasprintf("%s/timedout", dir) : NULL;
     struct crl_buf_sink o = {0};
     int rc;
     if (!rcpath || !topath) {
@@ -306,7 +306,7 @@ out:
 int e2b_job_kill(corral_sbx *s, corral_job *job, corral_call *call)
 {
     char *dir = job_dir(job);
-    char *pg = dir ? xasprintf("%s/pg", dir) : NULL;
+    char *pg = dir ? e2b_xasprintf("%s/pg", dir) : NULL;
     int rc;
     if (!pg) {
         rc = e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -314,7 +314,7 @@ int e2b_job_kill(corral_sbx *s, corral_job *job, corral_call *call)
         const char *argv[] = {"/bin/sh", "-c", kill_script, "corral-kill", pg, NULL};
         int code;
         job->killed = 1;
-        rc = envd_run(s, argv, NULL, &code, call);
+        rc = e2b_envd_run(s, argv, NULL, &code, call);
     }
     free(dir);
     free(pg);
@@ -332,20 +332,20 @@ void e2b_job_free(corral_sbx *s, corral_job *job)
 
 int e2b_read_file(corral_sbx *s, const char *path, const struct corral_sink *sink, corral_call *call)
 {
-    return envd_download(s, path, sink, NULL, call);
+    return e2b_envd_download(s, path, sink, NULL, call);
 }
 
 int e2b_write_file(corral_sbx *s, const char *path, const struct corral_source *src, uint32_t mode,
                    corral_call *call)
 {
-    int rc = envd_upload(s, path, src, NULL, 0, call);
+    int rc = e2b_envd_upload(s, path, src, NULL, 0, call);
     if (rc != 0 || mode == 0 || (mode & 07777) == 0644)
         return rc;
     char m[16];
     snprintf(m, sizeof m, "%o", (unsigned)(mode & 07777));
     const char *argv[] = {"chmod", m, path, NULL};
     int code = 0;
-    rc = envd_run(s, argv, NULL, &code, call);
+    rc = e2b_envd_run(s, argv, NULL, &code, call);
     if (rc == 0 && code != 0)
         rc = e2b_host->fail(call, CORRAL_EIO, "e2b: chmod %s %s failed with exit %d", m, path, code);
     return rc;

@@ -71,7 +71,7 @@ static int e2b_init(const corral_config *cfg, void **state, corral_call *call)
     else if ((v = getenv("E2B_API_URL")) && *v)
         p->api_url = strdup(v);
     else
-        p->api_url = debug ? strdup("http://localhost:3000") : xasprintf("https://api.%s", p->domain);
+        p->api_url = debug ? strdup("http://localhost:3000") : e2b_xasprintf("https://api.%s", p->domain);
     v = h->config_string(cfg, "envd_url");
     p->envd_url = v ? strdup(v) : env_or("E2B_SANDBOX_URL", debug ? "http://localhost:49983" : NULL);
     strip_slash(p->api_url);
@@ -119,7 +119,7 @@ static void sbx_free(corral_sbx *s)
         return;
     free(s->sandbox_id);
     free(s->corral_id);
-    wipe_free(s->token);
+    crl_wipe_free(s->token);
     free(s->envd_base);
     free(s->workdir);
     free(s->user);
@@ -143,7 +143,7 @@ static int sbx_adopt(corral_sbx *s, const cJSON *j, corral_call *call)
         return CORRAL_ENOMEM;
     const char *tok = jstr(j, "envdAccessToken");
     if (tok) {
-        wipe_free(s->token);
+        crl_wipe_free(s->token);
         s->token = strdup(tok);
     }
     const char *ver = jstr(j, "envdVersion");
@@ -156,7 +156,7 @@ static int sbx_adopt(corral_sbx *s, const cJSON *j, corral_call *call)
     if (s->p->envd_url)
         s->envd_base = strdup(s->p->envd_url);
     else
-        s->envd_base = xasprintf("https://49983-%s.%s", s->sandbox_id, dom ? dom : s->p->domain);
+        s->envd_base = e2b_xasprintf("https://49983-%s.%s", s->sandbox_id, dom ? dom : s->p->domain);
     return s->envd_base ? 0 : CORRAL_ENOMEM;
 }
 
@@ -182,7 +182,7 @@ static int list_by_metadata(struct e2b *p, const cJSON *meta, cJSON **out, corra
     const cJSON *it;
     cJSON_ArrayForEach(it, meta)
     {
-        char *k = url_encode(it->string), *v = url_encode(cJSON_IsString(it) ? it->valuestring : "");
+        char *k = e2b_url_encode(it->string), *v = e2b_url_encode(cJSON_IsString(it) ? it->valuestring : "");
         if (inner.len)
             crl_buf_puts(&inner, "&");
         if (k && v) {
@@ -193,14 +193,14 @@ static int list_by_metadata(struct e2b *p, const cJSON *meta, cJSON **out, corra
         free(k);
         free(v);
     }
-    char *q = url_encode(inner.p ? inner.p : "");
+    char *q = e2b_url_encode(inner.p ? inner.p : "");
     crl_buf_free(&inner);
     cJSON *all = cJSON_CreateArray();
     char *token = NULL;
     int rc = 0;
     for (int page = 0; page < 1000; page++) {
-        char *tq = token ? url_encode(token) : NULL;
-        char *path = xasprintf("/v2/sandboxes?state=running,paused&limit=100%s%s%s%s", q && *q ? "&metadata=" : "",
+        char *tq = token ? e2b_url_encode(token) : NULL;
+        char *path = e2b_xasprintf("/v2/sandboxes?state=running,paused&limit=100%s%s%s%s", q && *q ? "&metadata=" : "",
                                q && *q ? q : "", tq ? "&nextToken=" : "", tq ? tq : "");
         free(tq);
         free(token);
@@ -275,7 +275,7 @@ static void sleep_ms(int64_t ms)
 /* GET /sandboxes/{id}: the detail (with envdAccessToken). */
 static int get_detail(struct e2b *p, const char *sid, cJSON **out, corral_call *call)
 {
-    char *path = xasprintf("/sandboxes/%s", sid);
+    char *path = e2b_xasprintf("/sandboxes/%s", sid);
     long st;
     int rc = path ? e2b_api(p, "GET", path, NULL, 0, "get sandbox", out, &st, NULL, call) : CORRAL_ENOMEM;
     free(path);
@@ -379,13 +379,13 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
     if (rc == 0 && s->workdir) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "path", s->workdir);
-        rc = envd_unary(s, "filesystem.Filesystem/MakeDir", r, NULL, call);
+        rc = e2b_envd_unary(s, "filesystem.Filesystem/MakeDir", r, NULL, call);
         cJSON_Delete(r);
         if (rc == CORRAL_EEXIST)
             rc = 0;
         if (rc != 0) {
             /* Do not leak the sandbox we just made. */
-            char *path = xasprintf("/sandboxes/%s", s->sandbox_id);
+            char *path = e2b_xasprintf("/sandboxes/%s", s->sandbox_id);
             long st;
             if (path)
                 e2b_api(p, "DELETE", path, NULL, 0, "delete sandbox", NULL, &st, NULL, call);
@@ -402,7 +402,7 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
 
 static int e2b_destroy_id(struct e2b *p, const char *sid, corral_call *call)
 {
-    char *path = xasprintf("/sandboxes/%s", sid);
+    char *path = e2b_xasprintf("/sandboxes/%s", sid);
     long st;
     int rc = path ? e2b_api(p, "DELETE", path, NULL, 0, "delete sandbox", NULL, &st, NULL, call) : CORRAL_ENOMEM;
     free(path);
@@ -445,7 +445,7 @@ static int e2b_state(corral_sbx *s, char **json, corral_call *call)
 /* POST /sandboxes/{id}/connect: resumes a paused sandbox, extends a running one. */
 static int connect_sbx(corral_sbx *s, corral_call *call)
 {
-    char *path = xasprintf("/sandboxes/%s/connect", s->sandbox_id);
+    char *path = e2b_xasprintf("/sandboxes/%s/connect", s->sandbox_id);
     cJSON *body = cJSON_CreateObject(), *resp = NULL;
     cJSON_AddNumberToObject(body, "timeout", (double)(s->ttl_s > 0 ? s->ttl_s : s->p->default_ttl_s));
     long st;
@@ -496,7 +496,7 @@ static int e2b_attach(void *ps, const char *json, corral_sbx **out, corral_call 
 
 static int e2b_pause(corral_sbx *s, corral_call *call)
 {
-    char *path = xasprintf("/sandboxes/%s/pause", s->sandbox_id);
+    char *path = e2b_xasprintf("/sandboxes/%s/pause", s->sandbox_id);
     long st;
     int rc = path ? e2b_api(s->p, "POST", path, NULL, 0, "pause sandbox", NULL, &st, NULL, call) : CORRAL_ENOMEM;
     free(path);
@@ -572,7 +572,7 @@ static int e2b_list(void *ps, const char *const *filters, corral_sandbox_list_cb
         cJSON_ArrayForEach(m, md)
         {
             if (labels && cJSON_IsString(m))
-                labels[k++] = xasprintf("%s=%s", m->string, m->valuestring);
+                labels[k++] = e2b_xasprintf("%s=%s", m->string, m->valuestring);
         }
         char *st = state_json(sid, cid, NULL, NULL, 0);
         const char *state = jstr(it, "state");

@@ -115,20 +115,11 @@ static char *bearer(struct hf *p, corral_call *call, int *rc)
     *rc = p->host->secret(p->token_env, &tok, call);
     if (*rc)
         return NULL;
-    size_t n = strlen(tok) + 32;
-    char *h = malloc(n);
-    snprintf(h, n, "Authorization: Bearer %s", tok);
-    memset(tok, 0, strlen(tok));
-    free(tok);
+    char *h = crl_bearer_header(tok);
+    crl_wipe_free(tok);
+    if (!h)
+        *rc = p->host->fail(call, CORRAL_ENOMEM, "hf: out of memory");
     return h;
-}
-
-static void wipe_free(char *s)
-{
-    if (s) {
-        memset(s, 0, strlen(s));
-        free(s);
-    }
 }
 
 /* A request to the Hub. */
@@ -150,7 +141,7 @@ static int hub(struct hf *p, const char *method, const char *path, const char *j
                                       .max_attempts = attempts ? attempts : (int)p->attempts,
                                       .backoff_ms = p->backoff_ms};
     rc = p->host->http(&req, resp, call);
-    wipe_free(auth);
+    crl_wipe_free(auth);
     return rc;
 }
 
@@ -165,7 +156,7 @@ static void derive_token(struct hf *p, const char *id, char out[65], corral_call
     char msg[256];
     snprintf(msg, sizeof msg, "corral-hf-sandbox:%s", id);
     HMAC(EVP_sha256(), tok, (int)strlen(tok), (const unsigned char *)msg, strlen(msg), mac, &n);
-    wipe_free(tok);
+    crl_wipe_free(tok);
     for (unsigned i = 0; i < 32; i++)
         sprintf(out + 2 * i, "%02x", mac[i]);
 }
@@ -213,7 +204,7 @@ static int sbx_http(corral_sbx *sb, const char *method, const char *path, const 
     rc = p->host->http(&req, resp, call);
     memset(xs, 0, sizeof xs);
     memset(tok, 0, sizeof tok);
-    wipe_free(auth);
+    crl_wipe_free(auth);
     return rc;
 }
 
@@ -443,14 +434,6 @@ static int wait_ready(corral_sbx *sb, corral_call *call)
 
 /* ---- files ---- */
 
-static char *b64(const void *data, size_t len)
-{
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-    return out;
-}
-
 /* v1: PUT the bytes raw (parents created, mode applied by the server). */
 static int put_bytes_v1(corral_sbx *sb, const char *path, const void *data, size_t len, uint32_t mode,
                         corral_call *call)
@@ -471,7 +454,7 @@ static int put_bytes(corral_sbx *sb, const char *path, const void *data, size_t 
 {
     if (sb->p->v1)
         return put_bytes_v1(sb, path, data, len, 0600, call);
-    char *enc = b64(data, len);
+    char *enc = crl_b64_encode(data, len);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "path", path);
     cJSON_AddStringToObject(b, "content_b64", enc);
@@ -480,9 +463,7 @@ static int put_bytes(corral_sbx *sb, const char *path, const void *data, size_t 
     cJSON_Delete(b);
     struct corral_http_response r;
     int rc = sbx_req(sb, "POST", "/write", body, 0, &r, call);
-    if (body)
-        memset(body, 0, strlen(body));
-    free(body);
+    crl_wipe_free(body);
     if (rc == 0 && !ok2xx(r.status))
         rc = r.status == 500 ? sb->p->host->fail(call, CORRAL_EIO, "hf: write %s failed on the server", path)
                              : fail_http(sb->p, &r, "write", call);
@@ -756,14 +737,12 @@ static int hf_read_file(corral_sbx *sb, const char *path, const struct corral_si
     }
     size_t n = strlen(c->valuestring);
     unsigned char *out = malloc(n / 4 * 3 + 3);
-    int len = n ? EVP_DecodeBlock(out, (const unsigned char *)c->valuestring, (int)n) : 0;
+    long len = out ? crl_b64_decode(c->valuestring, n, out) : -1;
     if (len < 0 || n % 4) {
         free(out);
         cJSON_Delete(j);
-        return sb->p->host->fail(call, CORRAL_EPROTO, "hf: read answered bad base64");
+        return sb->p->host->fail(call, out ? CORRAL_EPROTO : CORRAL_ENOMEM, "hf: read answered bad base64");
     }
-    for (size_t i = n; i > 0 && c->valuestring[i - 1] == '='; i--)
-        len--;
     cJSON_Delete(j);
     rc = len > 0 ? sink->write(sink->ud, out, (size_t)len) : 0;
     free(out);
@@ -934,8 +913,7 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
             break;
         wait *= 2;
     }
-    memset(body, 0, strlen(body));
-    free(body);
+    crl_wipe_free(body);
     if (!job_id) {
         if (maybe) { /* never leave an orphan job behind */
             char *orphan = find_job(p, id, call);

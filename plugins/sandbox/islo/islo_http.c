@@ -63,8 +63,7 @@ static int exchange(struct islo *p, corral_call *call)
     cJSON_AddStringToObject(b, "access_key", key);
     char *body = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
-    memset(key, 0, strlen(key));
-    free(key);
+    crl_wipe_free(key);
     if (!body)
         return h->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     char url[1024];
@@ -75,8 +74,7 @@ static int exchange(struct islo *p, corral_call *call)
                                       .max_attempts = (int)p->attempts, .backoff_ms = p->backoff_ms};
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);
-    memset(body, 0, strlen(body));
-    free(body);
+    crl_wipe_free(body);
     if (rc == 0 && (resp.status < 200 || resp.status >= 300)) {
         rc = islo_fail_http(p, &resp, "token exchange", call);
         if (resp.status == 401)
@@ -90,10 +88,7 @@ static int exchange(struct islo *p, corral_call *call)
         } else {
             double a = cJSON_IsNumber(age) ? age->valuedouble : 600;
             int64_t keep_ms = (int64_t)(a - 60) * 1000;
-            if (p->token) {
-                memset(p->token, 0, strlen(p->token));
-                free(p->token);
-            }
+            crl_wipe_free(p->token);
             p->token = strdup(t->valuestring);
             p->token_expires_ms = h->now_ms() + (keep_ms > 0 ? keep_ms : 0);
         }
@@ -132,11 +127,10 @@ int islo_http(struct islo *p, const struct islo_req *r, struct corral_http_respo
         int rc = get_token(p, round > 0, &tok, call);
         if (rc)
             return rc;
-        size_t alen = strlen(tok) + 32;
-        char *auth = malloc(alen);
-        snprintf(auth, alen, "Authorization: Bearer %s", tok);
-        memset(tok, 0, strlen(tok));
-        free(tok);
+        char *auth = crl_bearer_header(tok);
+        crl_wipe_free(tok);
+        if (!auth)
+            return h->fail(call, CORRAL_ENOMEM, "islo: out of memory");
         char ctype[256] = "Accept: application/json";
         const char *hdrs[4] = {auth, "Accept: application/json", NULL, NULL};
         if (r->json)
@@ -152,8 +146,7 @@ int islo_http(struct islo *p, const struct islo_req *r, struct corral_http_respo
             .max_attempts = r->attempts ? r->attempts : (int)p->attempts, .backoff_ms = p->backoff_ms,
             .body_sink = r->sink};
         rc = h->http(&req, resp, call);
-        memset(auth, 0, alen);
-        free(auth);
+        crl_wipe_free(auth);
         if (rc == 0 && resp->status == 401 && round == 0 && !r->src) {
             char code[64], msg[64];
             islo_parse_error(resp->body, resp->body_len, code, sizeof code, msg, sizeof msg);

@@ -32,14 +32,13 @@ static int fs_probe(const char *path, char *link, size_t linksz)
 }
 
 struct vec {
-    char **v;
-    size_t n;
+    struct crl_strv sv;
     int oom;
 };
 
 static void add(struct vec *a, const char *s)
 {
-    if (!a->oom && local_strv_push(&a->v, &a->n, s) < 0)
+    if (!a->oom && crl_strv_push(&a->sv, s) != 0)
         a->oom = 1;
 }
 
@@ -61,9 +60,7 @@ char **local_holder_argv(const struct local_holder_args *a)
         if (!m->host_path || !m->sandbox_path || m->host_path[0] != '/' || m->sandbox_path[0] != '/')
             return NULL;
     }
-    struct vec v = {calloc(1, sizeof(char *)), 0, 0};
-    if (!v.v)
-        return NULL;
+    struct vec v = {0};
     char num[32];
 
     add(&v, a->bwrap);
@@ -126,10 +123,10 @@ char **local_holder_argv(const struct local_holder_args *a)
         add(&v, "infinity");
     }
     if (v.oom) {
-        local_strv_free(v.v);
+        crl_strv_free(&v.sv);
         return NULL;
     }
-    return v.v;
+    return crl_strv_take(&v.sv);
 }
 
 char *local_which(const char *name)

@@ -15,22 +15,8 @@
 
 static const char base_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-static int env_name_ok(const char *kv)
-{
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv)
-        return 0;
-    for (const char *p = kv; p < eq; p++) {
-        char c = *p;
-        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-        if (!alpha && !(p > kv && c >= '0' && c <= '9'))
-            return 0;
-    }
-    return 1;
-}
-
-/* argv and envp for req; both malloc'ed (free with local_strv_free and
- * local_strv_free_wipe). */
+/* argv and envp for req; both malloc'ed (free with crl_strv_free_array and
+ * crl_strv_wipe_array). */
 static int build_command(corral_sbx *sbx, const struct corral_exec_request *req, char ***argv, char ***envp,
                          corral_call *call)
 {
@@ -39,46 +25,45 @@ static int build_command(corral_sbx *sbx, const struct corral_exec_request *req,
     *envp = NULL;
     if (req->shell) {
         const char *const sh[] = {"/bin/sh", "-c", req->shell, NULL};
-        *argv = local_strv_dup(sh);
+        *argv = crl_strv_dup(sh);
     } else {
         if (!req->argv || !req->argv[0] || !req->argv[0][0])
             return h->fail(call, CORRAL_EINVAL, "exec needs an argv or a shell string");
-        *argv = local_strv_dup(req->argv);
+        *argv = crl_strv_dup(req->argv);
     }
     if (!*argv)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
 
     /* The host's environment never leaks in: a fixed base, then the
      * sandbox's default env, then the request's. */
-    char **env = calloc(1, sizeof(char *));
-    size_t n = 0;
+    struct crl_strv env = {0};
     char *home = NULL;
-    int oom = !env || asprintf(&home, "HOME=%s", sbx->meta.workdir) < 0;
+    int oom = asprintf(&home, "HOME=%s", sbx->meta.workdir) < 0;
     if (!oom)
-        oom = local_env_set(&env, &n, base_path) < 0 || local_env_set(&env, &n, home) < 0 ||
-              local_env_set(&env, &n, "LANG=C.UTF-8") < 0;
+        oom = local_env_set(&env, base_path) < 0 || local_env_set(&env, home) < 0 ||
+              local_env_set(&env, "LANG=C.UTF-8") < 0;
     free(home);
     for (size_t i = 0; !oom && sbx->env && sbx->env[i]; i++)
-        oom = local_env_set(&env, &n, sbx->env[i]) < 0;
+        oom = local_env_set(&env, sbx->env[i]) < 0;
     for (size_t i = 0; !oom && req->env && req->env[i]; i++) {
-        if (!env_name_ok(req->env[i])) {
-            local_strv_free_wipe(env);
-            local_strv_free(*argv);
+        if (!crl_is_env_entry(req->env[i])) {
+            crl_strv_wipe_array(env.v);
+            crl_strv_free_array(*argv);
             *argv = NULL;
             /* Print the name only: the value may be a secret. */
             const char *eq = strchr(req->env[i], '=');
             return h->fail(call, CORRAL_EINVAL, "bad environment entry (name '%.*s')",
                            eq ? (int)(eq - req->env[i]) : 0, req->env[i]);
         }
-        oom = local_env_set(&env, &n, req->env[i]) < 0;
+        oom = local_env_set(&env, req->env[i]) < 0;
     }
     if (oom) {
-        local_strv_free_wipe(env);
-        local_strv_free(*argv);
+        crl_strv_wipe_array(env.v);
+        crl_strv_free_array(*argv);
         *argv = NULL;
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     }
-    *envp = env;
+    *envp = env.v;
     return 0;
 }
 
@@ -133,8 +118,8 @@ int local_command_prepare(corral_sbx *sbx, const struct corral_exec_request *req
 
 void local_command_free(struct local_command *cmd)
 {
-    local_strv_free(cmd->argv);
-    local_strv_free_wipe(cmd->envp);
+    crl_strv_free_array(cmd->argv);
+    crl_strv_wipe_array(cmd->envp);
     free(cmd->cwd);
     *cmd = (struct local_command){0};
 }

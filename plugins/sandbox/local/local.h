@@ -19,6 +19,8 @@
 #include <corral/plugin.h>
 #include <corral/sandbox.h>
 
+#include "crl_common.h"
+
 /* The plugin's init() state. */
 struct local_plugin {
     const struct corral_host *host;
@@ -127,17 +129,10 @@ void local_cgroup_remove(const struct local_meta *m);
  * (bounded).  0, -ENOENT without a freezer, or -errno. */
 int local_cgroup_freeze(const struct local_meta *m, int freeze);
 
-/* ---- strv.c: NULL-terminated string vectors ------------------------------ */
+/* ---- env.c: environment vectors (string vectors are common's crl_strv) -- */
 
-size_t local_strv_len(const char *const *v);
-char **local_strv_dup(const char *const *v);
-void local_strv_free(char **v);
-/* Same, zeroing the strings first (environments may hold secrets). */
-void local_strv_free_wipe(char **v);
-/* Append a copy of s; 0 or -1 (v unchanged on failure). */
-int local_strv_push(char ***v, size_t *n, const char *s);
-/* Set "K=V" in v (replacing an existing K). 0 or -1. */
-int local_env_set(char ***v, size_t *n, const char *kv);
+/* Set "K=V" in env (replacing, and wiping, an existing K).  0 or -1. */
+int local_env_set(struct crl_strv *env, const char *kv);
 
 /* ---- argv.c: the holder's bwrap command line (pure) ---------------------- */
 
@@ -156,7 +151,7 @@ struct local_holder_args {
      * NULL = ask the file system */
     int (*probe)(const char *path, char *link, size_t linksz);
 };
-/* Build the malloc'ed argv (free with local_strv_free), or NULL on OOM or
+/* Build the malloc'ed argv (free with crl_strv_free_array), or NULL on OOM or
  * invalid input (a mount path that is not absolute). */
 char **local_holder_argv(const struct local_holder_args *a);
 /* Find `name` on PATH (or check it when it contains '/'); malloc'ed path of

@@ -310,14 +310,14 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     m.id = strdup(spec->id);
     m.workdir = strdup(workdir);
     m.user = spec->user && spec->user[0] ? strdup(spec->user) : NULL;
-    m.labels = local_strv_dup(spec->labels);
+    m.labels = crl_strv_dup(spec->labels);
     m.created = (int64_t)time(NULL);
     m.deadline = ttl > 0 ? m.created + ttl : 0;
     m.net_shared = ha.share_net;
     m.limits.memory_bytes = spec->memory_bytes;
     m.limits.pids_max = spec->pids_max;
     m.limits.fsize_bytes = CORRAL_HAS_FIELD(spec, file_size_bytes) ? spec->file_size_bytes : 0;
-    env = local_strv_dup(spec->env);
+    env = crl_strv_dup(spec->env);
     if (!m.id || !m.workdir || !m.labels || !env) {
         rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
         goto fail;
@@ -343,7 +343,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     }
     free(ws);
     free(bwrap);
-    local_strv_free(argv);
+    crl_strv_free_array(argv);
     return 0;
 fail:
     if (m.holder_pid > 0)
@@ -352,8 +352,8 @@ fail:
     if (dir)
         local_rm_rf(dir);
     local_meta_free(&m);
-    local_strv_free_wipe(env);
-    local_strv_free(argv);
+    crl_strv_wipe_array(env);
+    crl_strv_free_array(argv);
     free(dir);
     free(ws);
     free(bwrap);
@@ -400,14 +400,14 @@ int local_attach(void *ps, const char *state_json, corral_sbx **out, corral_call
     char **env = NULL;
     e = local_env_load(dir, &env);
     if (e < 0) {
-        local_strv_free(env);
+        crl_strv_free_array(env);
         local_meta_free(&m);
         free(dir);
         return h->fail(call, CORRAL_EIO, "local: cannot read the env file: %s", strerror(-e));
     }
     struct corral_sbx *s = new_handle(lp, dir, &m, env);
     if (!s) {
-        local_strv_free(env);
+        crl_strv_free_array(env);
         local_meta_free(&m);
         free(dir);
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
@@ -535,7 +535,7 @@ void local_close(corral_sbx *sbx)
     if (!sbx)
         return;
     local_meta_free(&sbx->meta);
-    local_strv_free_wipe(sbx->env);
+    crl_strv_wipe_array(sbx->env);
     free(sbx->dir);
     free(sbx);
 }

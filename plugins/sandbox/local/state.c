@@ -207,7 +207,7 @@ void local_meta_free(struct local_meta *m)
     free(m->id);
     free(m->workdir);
     free(m->user);
-    local_strv_free(m->labels);
+    crl_strv_free_array(m->labels);
     for (int i = 0; i < LOCAL_MAX_CGROUPS; i++)
         free(m->cgroups[i]);
     free(m->freezer);
@@ -246,24 +246,17 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     m->cg_memory = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cg_memory"));
     m->freezer = str(o, "freezer");
     m->freezer_v2 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "freezer_v2"));
-    size_t n = 0;
-    m->labels = calloc(1, sizeof(char *));
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(o, "labels");
+    struct crl_strv labels = {0};
     const cJSON *it;
-    int bad = !m->labels;
-    cJSON_ArrayForEach(it, labels)
+    int bad = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "labels"))
     {
-        if (bad || !cJSON_IsString(it) || !it->string)
-            continue;
-        char *kv = NULL;
-        if (asprintf(&kv, "%s=%s", it->string, it->valuestring) < 0) {
+        if (!bad && cJSON_IsString(it) && it->string &&
+            crl_strv_pushf(&labels, "%s=%s", it->string, it->valuestring) != 0)
             bad = 1;
-            continue;
-        }
-        if (local_strv_push(&m->labels, &n, kv) < 0)
-            bad = 1;
-        free(kv);
     }
+    m->labels = crl_strv_take(&labels);
+    bad = bad || !m->labels;
     cJSON_Delete(o);
     if (bad || !m->id || !local_id_valid(m->id)) {
         local_meta_free(m);
@@ -272,54 +265,14 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     return 0;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r < 0) {
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-        n += (size_t)r;
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2 + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int e = errno;
-    close(fd);
-    if (buf) {
-        buf[n] = '\0';
-        if (len)
-            *len = n;
-    }
-    errno = e;
-    return buf;
-}
-
 int local_meta_load(const char *dir, struct local_meta *m)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/meta.json", dir);
-    char *txt = slurp(path, NULL);
+    int e;
+    char *txt = crl_read_file(path, NULL, &e);
     if (!txt)
-        return errno == ENOENT ? -ENOENT : -EIO;
+        return e == ENOENT ? -ENOENT : -EIO;
     int rc = local_meta_from_json(txt, m) < 0 ? -EINVAL : 0;
     free(txt);
     return rc;
@@ -391,27 +344,29 @@ int local_env_load(const char *dir, char ***env)
     char path[4096];
     snprintf(path, sizeof(path), "%s/env", dir);
     size_t len = 0;
-    char *buf = slurp(path, &len);
-    *env = calloc(1, sizeof(char *));
-    if (!*env) {
-        free(buf);
-        return -ENOMEM;
-    }
-    if (!buf)
-        return errno == ENOENT ? 0 : -errno;
-    size_t n = 0;
-    int rc = 0;
-    for (size_t off = 0; off < len;) {
+    int e;
+    char *buf = crl_read_file(path, &len, &e);
+    int rc = buf || e == ENOENT ? 0 : -e;
+    struct crl_strv sv = {0};
+    for (size_t off = 0; buf && off < len;) {
         const char *s = buf + off;
         size_t l = strnlen(s, len - off);
-        if (l > 0 && strchr(s, '=') && local_strv_push(env, &n, s) < 0) {
+        if (l > 0 && strchr(s, '=') && crl_strv_push(&sv, s) != 0) {
             rc = -ENOMEM;
             break;
         }
         off += l + 1;
     }
-    explicit_bzero(buf, len);
+    if (buf)
+        explicit_bzero(buf, len);
     free(buf);
+    *env = crl_strv_take(&sv);
+    if (!*env)
+        return -ENOMEM;
+    if (rc) {
+        crl_strv_wipe_array(*env);
+        *env = NULL;
+    }
     return rc;
 }
 

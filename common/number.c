@@ -1,0 +1,50 @@
+/* Numbers given as text (command-line options): the whole string must be
+ * the number, in plain decimal, inside a range.  strtol/atoll answer 0 for
+ * "abc", wrap or saturate on overflow, and take "0x10", " 5" and "+5";
+ * none of that is what a user who mistyped an option means. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "crl_common.h"
+
+int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (!s)
+        return -1;
+    const char *p = s + (*s == '-');
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9')
+            return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int crl_parse_decimal(const char *s, double min, double max, double *out)
+{
+    if (!s)
+        return -1;
+    int digits = 0, dots = 0;
+    for (const char *q = s; *q; q++) {
+        if (*q >= '0' && *q <= '9')
+            digits++;
+        else if (*q == '.' && !dots)
+            dots++;
+        else
+            return -1;
+    }
+    if (!digits)
+        return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || !(v >= min && v <= max))
+        return -1;
+    *out = v;
+    return 0;
+}
