@@ -87,16 +87,16 @@ static const struct corral_sandbox_ops sandbox_ops = {
 #endif
 
 static const struct corral_option options[] = {
-    {"endpoint", CORRAL_OPT_STRING, 0, "\"http://localhost\"", "where to connect"},
-    {"retries", CORRAL_OPT_INT, 0, "3", "attempts per request"},
-    {"verbose", CORRAL_OPT_BOOL, 0, "false", "log more"},
-    {"ratio", CORRAL_OPT_DOUBLE, 0, "0.5", "a fraction"},
-    {"tags", CORRAL_OPT_STRINGS, 0, "[\"a\",\"b\"]", "labels"},
-    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"TEST_API_KEY\"", "env var holding the key"},
+    {"endpoint", CORRAL_OPT_STRING, 0, "\"http://localhost\"", "where to connect", 0, 0, 0},
+    {"retries", CORRAL_OPT_INT, 0, "3", "attempts per request", 0, 0, 0},
+    {"verbose", CORRAL_OPT_BOOL, 0, "false", "log more", 0, 0, 0},
+    {"ratio", CORRAL_OPT_DOUBLE, 0, "0.5", "a fraction", 0, 0, 0},
+    {"tags", CORRAL_OPT_STRINGS, 0, "[\"a\",\"b\"]", "labels", 0, 0, 0},
+    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"TEST_API_KEY\"", "env var holding the key", 0, 0, 0},
 #ifdef FAULT_BAD_DEFAULT
-    {"broken", CORRAL_OPT_INT, 0, "\"not a number\"", "a default of the wrong type"},
+    {"broken", CORRAL_OPT_INT, 0, "\"not a number\"", "a default of the wrong type", 0, 0, 0},
 #endif
-    {NULL, 0, 0, NULL, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
 
 static struct testplug_state seen;
