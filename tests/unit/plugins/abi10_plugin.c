@@ -18,43 +18,7 @@ static_assert(sizeof(struct corral_option) == 4 * sizeof(void *), "not the 1.0 o
 
 static const struct corral_host *host;
 
-struct corral_sbx {
-    int unused;
-};
-
-static int t_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
-{
-    (void)ps, (void)spec, (void)call;
-    *out = calloc(1, sizeof **out);
-    return *out ? 0 : CORRAL_ENOMEM;
-}
-
-static int t_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
-                  corral_call *call)
-{
-    (void)s, (void)req, (void)call;
-    res->exit_code = 0;
-    return 0;
-}
-
-static int t_destroy(corral_sbx *s, corral_call *call)
-{
-    (void)s, (void)call;
-    return 0;
-}
-
-static void t_close(corral_sbx *s)
-{
-    free(s);
-}
-
-static const struct corral_sandbox_ops ops = {
-    .struct_size = sizeof ops,
-    .create = t_create,
-    .exec = t_exec,
-    .destroy = t_destroy,
-    .close = t_close,
-};
+#include "stub_sandbox.h"
 
 static const struct corral_option options[] = {
     {"endpoint", CORRAL_OPT_STRING, 0, "\"http://localhost\"", "where to connect"},
@@ -89,7 +53,7 @@ static const struct corral_plugin descriptor = {
     .description = "test plugin built from the ABI 1.0 headers",
     .options = options,
     .option_size = sizeof options[0],
-    .ops = &ops,
+    .ops = &stub_ops,
     .init = t_init,
     .fini = t_fini,
 };

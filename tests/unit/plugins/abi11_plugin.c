@@ -15,43 +15,7 @@
 #define PLUGIN_NAME "abi11"
 #endif
 
-struct corral_sbx {
-    int unused;
-};
-
-static int t_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
-{
-    (void)ps, (void)spec, (void)call;
-    *out = calloc(1, sizeof **out);
-    return *out ? 0 : CORRAL_ENOMEM;
-}
-
-static int t_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
-                  corral_call *call)
-{
-    (void)s, (void)req, (void)call;
-    res->exit_code = 0;
-    return 0;
-}
-
-static int t_destroy(corral_sbx *s, corral_call *call)
-{
-    (void)s, (void)call;
-    return 0;
-}
-
-static void t_close(corral_sbx *s)
-{
-    free(s);
-}
-
-static const struct corral_sandbox_ops ops = {
-    .struct_size = sizeof ops,
-    .create = t_create,
-    .exec = t_exec,
-    .destroy = t_destroy,
-    .close = t_close,
-};
+#include "stub_sandbox.h"
 
 #define AT(field) offsetof(struct abi11_state, field)
 #define B CORRAL_OPT_BIND
@@ -91,7 +55,7 @@ static const struct corral_plugin descriptor = {
     .description = "test plugin of ABI 1.1 (bound options, init2)",
     .options = options,
     .option_size = sizeof options[0],
-    .ops = &ops,
+    .ops = &stub_ops,
     .init2 = t_init2,
     .state_size = sizeof(struct abi11_state),
 };

@@ -23,35 +23,7 @@ static const struct corral_agent_ops agent_ops = {
 #define OPS (&agent_ops)
 #define KIND CORRAL_PLUGIN_AGENT
 #else
-struct corral_sbx {
-    int unused;
-};
-
-static int t_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
-{
-    (void)ps, (void)spec, (void)call;
-    *out = calloc(1, sizeof **out);
-    return *out ? 0 : CORRAL_ENOMEM;
-}
-
-static __attribute__((unused)) int t_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
-                  corral_call *call)
-{
-    (void)s, (void)req, (void)call;
-    res->exit_code = 0;
-    return 0;
-}
-
-static int t_destroy(corral_sbx *s, corral_call *call)
-{
-    (void)s, (void)call;
-    return 0;
-}
-
-static void t_close(corral_sbx *s)
-{
-    free(s);
-}
+#include "stub_sandbox.h"
 
 #ifdef FAULT_OLD_TABLE
 /* The layout of a plugin built when the table ended at its mandatory
