@@ -115,6 +115,14 @@ void crl_http_response_free(struct corral_http_response *resp);
 /* Secret lookup by environment variable name (the host's secret service). */
 int crl_secret(const char *env_name, char **out, struct corral_call *call);
 
+/* ---- sandbox/sandbox_table.c: a sandbox plugin's completed table ---- */
+struct crl_sandbox_table;
+/* The completed table for ops (every optional slot set once: native,
+ * emulated or not offered; CORRAL_SANDBOX_EMULATE read now), or NULL when
+ * out of memory.  Freed with crl_sandbox_table_free. */
+struct crl_sandbox_table *crl_sandbox_table_new(const struct corral_sandbox_ops *ops);
+void crl_sandbox_table_free(struct crl_sandbox_table *t);
+
 /* ---- loader.c ---- */
 /* Whether the host reads what ABI minor `minor` appended to desc (the
  * plugin's version, capped at the host's own minor, is at least `minor`). */
@@ -130,6 +138,7 @@ struct crl_plugin {
     char tag[80];                     /* "sandbox/docker" for log lines */
     struct corral_config *cfg;
     void *state_block;                /* host-allocated state (ABI 1.1 state_size), freed after fini */
+    struct crl_sandbox_table *sbx;    /* sandbox plugins: the completed ops table */
     int initialized;
 };
 
@@ -139,6 +148,10 @@ struct crl_plugins {
     struct corral_plugin_record *recs; /* rebuilt view for corral_plugins() */
 };
 
+/* The completed ops table of the loaded sandbox plugin whose record (one
+ * of corral_plugins(ctx)) is rec, or NULL. */
+const struct crl_sandbox_table *crl_plugins_sandbox_table(const corral_ctx *ctx,
+                                                         const struct corral_plugin_record *rec);
 /* Discover and load plugins from dirs (NULL-terminated, searched in order). */
 void crl_plugins_load(struct crl_plugins *ps, const char *const *dirs, struct crl_config *cfg);
 void crl_plugins_unload(struct crl_plugins *ps);

@@ -311,6 +311,12 @@ static void load_one(struct crl_plugins *ps, struct crl_plugin *p, struct crl_co
     }
     if (run_init(p, d) != 0)
         return;
+    if (d->kind == CORRAL_PLUGIN_SANDBOX && !(p->sbx = crl_sandbox_table_new(d->ops))) {
+        release_state(p, 1);
+        p->rec.desc = NULL;
+        refuse(p, "out of memory for its ops table");
+        return;
+    }
     p->initialized = 1;
     p->rec.status = CORRAL_PLUGIN_LOADED;
     p->rec.host = &p->host;
@@ -384,6 +390,15 @@ static void warn_orphan_sections(const struct crl_plugins *ps, struct crl_config
     }
 }
 
+const struct crl_sandbox_table *crl_plugins_sandbox_table(const corral_ctx *ctx,
+                                                         const struct corral_plugin_record *rec)
+{
+    const struct crl_plugins *ps = &ctx->plugins;
+    if (!ps->recs || rec < ps->recs || rec >= ps->recs + ps->n)
+        return NULL;
+    return ps->items[rec - ps->recs]->sbx;
+}
+
 void crl_plugins_load(struct crl_plugins *ps, const char *const *dirs, struct crl_config *cfg)
 {
     for (; dirs && *dirs; dirs++)
@@ -404,6 +419,7 @@ void crl_plugins_unload(struct crl_plugins *ps)
     for (size_t i = 0; i < ps->n; i++) {
         struct crl_plugin *p = ps->items[i];
         release_state(p, p->initialized);
+        crl_sandbox_table_free(p->sbx);
         if (p->dl)
             dlclose(p->dl);
         free(p->path);
