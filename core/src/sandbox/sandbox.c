@@ -37,10 +37,43 @@ static corral_sandbox *handle_new(const struct corral_plugin_record *rec, const 
     sb->rec = rec;
     sb->ops = rec->desc->ops;
     sb->tbl = tbl;
+    sb->serial = !(sb->ops->caps & CORRAL_CAP_CONCURRENT);
+    pthread_mutex_init(&sb->lock, NULL);
     sb->ps = rec->state;
     snprintf(sb->id, sizeof sb->id, "%s", id);
     snprintf(sb->backend, sizeof sb->backend, "%s", rec->name);
     return sb;
+}
+
+/* Free a host handle whose plugin handle is released (or never was). */
+static void handle_free(corral_sandbox *sb)
+{
+    pthread_mutex_destroy(&sb->lock);
+    free(sb);
+}
+
+/* sandbox.h's failure rule: a handle a failed create/attach left in
+ * *out is the host's to close, once. */
+static void handle_failed(corral_sandbox *sb)
+{
+    if (sb->sbx)
+        sb->ops->close(sb->sbx);
+    handle_free(sb);
+}
+
+/* Calls on one handle of a plugin without CORRAL_CAP_CONCURRENT run one
+ * at a time (sandbox.h, "Concurrency"). */
+static void enter(corral_sandbox *sb)
+{
+    if (sb->serial)
+        pthread_mutex_lock(&sb->lock);
+}
+
+static int leave(corral_sandbox *sb, int rc)
+{
+    if (sb->serial)
+        pthread_mutex_unlock(&sb->lock);
+    return rc;
 }
 
 static size_t strv_len(const char *const *v)
@@ -122,7 +155,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     if (rc == 0 && !sb->sbx)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's create returned no handle", sb->backend);
     if (rc) {
-        free(sb);
+        handle_failed(sb);
         return rc;
     }
     if (!no_registry) {
@@ -141,7 +174,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
             corral_call_init(&c2, 60000);
             ops->destroy(sb->sbx, &c2);
             ops->close(sb->sbx);
-            free(sb);
+            handle_free(sb);
             return rc;
         }
     }
@@ -174,7 +207,7 @@ int corral_sandbox_attach(corral_ctx *ctx, const char *id, corral_sandbox **out,
     if (rc == 0 && !sb->sbx)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's attach returned no handle", sb->backend);
     if (rc) {
-        free(sb);
+        handle_failed(sb);
         return rc;
     }
     *out = sb;
@@ -187,7 +220,8 @@ const struct corral_sandbox_ops *corral_sandbox_ops_of(const corral_sandbox *sb)
 
 int corral_sandbox_destroy(corral_sandbox *sb, struct corral_call *call)
 {
-    int rc = sb->ops->destroy(sb->sbx, call);
+    enter(sb);
+    int rc = leave(sb, sb->ops->destroy(sb->sbx, call));
     if (rc)
         return rc;
     return corral_registry_del(sb->id, call);
@@ -199,22 +233,25 @@ void corral_sandbox_close(corral_sandbox *sb)
         return;
     if (sb->sbx)
         sb->ops->close(sb->sbx);
-    free(sb);
+    handle_free(sb);
 }
 
 int corral_sandbox_pause(corral_sandbox *sb, struct corral_call *call)
 {
-    return sb->tbl->pause(sb, call);
+    enter(sb);
+    return leave(sb, sb->tbl->pause(sb, call));
 }
 
 int corral_sandbox_resume(corral_sandbox *sb, struct corral_call *call)
 {
-    return sb->tbl->resume(sb, call);
+    enter(sb);
+    return leave(sb, sb->tbl->resume(sb, call));
 }
 
 int corral_sandbox_running(corral_sandbox *sb, struct corral_call *call)
 {
-    return sb->tbl->running(sb, call);
+    enter(sb);
+    return leave(sb, sb->tbl->running(sb, call));
 }
 
 /* ---- exec ---- */
@@ -233,7 +270,8 @@ int corral_sandbox_exec(corral_sandbox *sb, const struct corral_exec_request *re
     struct corral_exec_request req = *req_in;
     req.struct_size = sizeof req;
     int64_t t0 = corral_now_ms();
-    int rc = sb->ops->exec(sb->sbx, &req, res, call);
+    enter(sb);
+    int rc = leave(sb, sb->ops->exec(sb->sbx, &req, res, call));
     if (rc == 0 && res->duration_ms == 0)
         res->duration_ms = corral_now_ms() - t0;
     return rc;
@@ -274,7 +312,8 @@ int corral_sandbox_spawn(corral_sandbox *sb, const struct corral_exec_request *r
     corral_sandbox_job *j = calloc(1, sizeof *j);
     if (!j)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    int rc = sb->tbl->spawn(sb, &req, j, call);
+    enter(sb);
+    int rc = leave(sb, sb->tbl->spawn(sb, &req, j, call));
     if (rc) {
         free(j);
         return rc;
@@ -292,7 +331,8 @@ int corral_sandbox_job_wait(corral_sandbox *sb, corral_sandbox_job *job, int64_t
         *res = job->res;
         return 0;
     }
-    int rc = sb->tbl->job_wait(sb, job, timeout_ms, res, call);
+    enter(sb);
+    int rc = leave(sb, sb->tbl->job_wait(sb, job, timeout_ms, res, call));
     if (rc == 0) {
         job->done = 1;
         job->res = *res;
@@ -304,14 +344,17 @@ int corral_sandbox_job_kill(corral_sandbox *sb, corral_sandbox_job *job, struct 
 {
     if (job->done)
         return 0;
-    return sb->tbl->job_kill(sb, job, call);
+    enter(sb);
+    return leave(sb, sb->tbl->job_kill(sb, job, call));
 }
 
 void corral_sandbox_job_free(corral_sandbox *sb, corral_sandbox_job *job)
 {
     if (!job)
         return;
+    enter(sb);
     sb->tbl->job_free(sb, job);
+    leave(sb, 0);
     free(job);
 }
 
@@ -331,7 +374,8 @@ int corral_sandbox_read_file(corral_sandbox *sb, const char *path, const struct 
     int rc = check_abs(path, "the file", call);
     if (rc)
         return rc;
-    return sb->tbl->read_file(sb, path, sink, call);
+    enter(sb);
+    return leave(sb, sb->tbl->read_file(sb, path, sink, call));
 }
 
 int corral_sandbox_write_file(corral_sandbox *sb, const char *path, const struct corral_source *src,
@@ -340,7 +384,8 @@ int corral_sandbox_write_file(corral_sandbox *sb, const char *path, const struct
     int rc = check_abs(path, "the file", call);
     if (rc)
         return rc;
-    return sb->tbl->write_file(sb, path, src, mode, call);
+    enter(sb);
+    return leave(sb, sb->tbl->write_file(sb, path, src, mode, call));
 }
 
 int corral_sandbox_put_archive(corral_sandbox *sb, const char *dir, const struct corral_source *src,
@@ -349,7 +394,8 @@ int corral_sandbox_put_archive(corral_sandbox *sb, const char *dir, const struct
     int rc = check_abs(dir, "the directory", call);
     if (rc)
         return rc;
-    return sb->tbl->put_archive(sb, dir, src, call);
+    enter(sb);
+    return leave(sb, sb->tbl->put_archive(sb, dir, src, call));
 }
 
 int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct corral_sink *sink,
@@ -358,7 +404,8 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
     int rc = check_abs(dir, "the directory", call);
     if (rc)
         return rc;
-    return sb->tbl->get_archive(sb, dir, sink, call);
+    enter(sb);
+    return leave(sb, sb->tbl->get_archive(sb, dir, sink, call));
 }
 
 int corral_sandbox_read_mem(corral_sandbox *sb, const char *path, size_t max, char **data, size_t *len,

@@ -2,6 +2,8 @@
 #ifndef CORRAL_SANDBOX_INTERNAL_H
 #define CORRAL_SANDBOX_INTERNAL_H
 
+#include <pthread.h>
+
 #include <corral/sandbox_host.h>
 
 struct crl_sandbox_table;
@@ -12,6 +14,8 @@ struct corral_sandbox {
     const struct crl_sandbox_table *tbl;    /* the completed optional slots (sandbox_table.c) */
     void *ps;                   /* the plugin's state */
     corral_sbx *sbx;            /* the plugin's handle */
+    int serial;                 /* the plugin lacks CORRAL_CAP_CONCURRENT: one call at a time */
+    pthread_mutex_t lock;       /* held around each plugin call when serial */
     char id[96];
     char backend[64];
 };

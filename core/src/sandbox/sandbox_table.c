@@ -50,6 +50,10 @@ static int native_spawn(corral_sandbox *sb, const struct corral_exec_request *re
     int rc = sb->ops->spawn(sb->sbx, req, &job->native, call);
     if (rc == 0 && !job->native)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's spawn returned no job", sb->backend);
+    if (rc && job->native) { /* sandbox.h: a half-made job is the host's to free, once */
+        sb->ops->job_free(sb->sbx, job->native);
+        job->native = NULL;
+    }
     return rc;
 }
 

@@ -78,8 +78,8 @@ static int dk_init(const struct corral_host *h, const corral_config *cfg, void *
 
 static const struct corral_sandbox_ops ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT | CORRAL_CAP_LIMITS |
-            CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT |
+            CORRAL_CAP_LIMITS | CORRAL_CAP_TTL,
     .create = dk_create,
     .attach = dk_attach,
     .state = dk_state,

@@ -590,7 +590,7 @@ static int e2b_remove(void *ps, const char *json, corral_call *call)
 
 static const struct corral_sandbox_ops e2b_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PAUSE | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
     .create = e2b_create,
     .exec = e2b_exec,
     .destroy = e2b_destroy,

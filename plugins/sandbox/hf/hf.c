@@ -1133,7 +1133,7 @@ static int hf_init(const struct corral_host *h, const corral_config *cfg, void *
 
 static const struct corral_sandbox_ops hf_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
     .create = hf_create,
     .exec = hf_exec,
     .destroy = hf_destroy,

@@ -1139,7 +1139,8 @@ static int islo_init(const struct corral_host *h, const corral_config *cfg, void
 
 static const struct corral_sandbox_ops islo_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PAUSE | CORRAL_CAP_EGRESS_RULES | CORRAL_CAP_PERSISTENT | CORRAL_CAP_LIMITS | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_EGRESS_RULES | CORRAL_CAP_PERSISTENT |
+            CORRAL_CAP_LIMITS | CORRAL_CAP_TTL,
     .create = islo_create,
     .exec = islo_exec,
     .destroy = islo_destroy,

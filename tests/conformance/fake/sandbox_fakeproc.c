@@ -411,7 +411,7 @@ static int fp_list(void *ps, const char *const *filters, corral_sandbox_list_cb 
 
 static const struct corral_sandbox_ops OPS = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PERSISTENT,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PERSISTENT,
     .create = fp_create,
     .exec = fp_exec,
     .destroy = fp_destroy,
