@@ -412,7 +412,7 @@ struct corral_host_offer {
  * returns the plugin's descriptor (whose abi_version must have a major the
  * host offered), or NULL to decline loading (it may log why through
  * offer->host->log).  It must not start threads or touch the network; real
- * initialisation happens in the ops table's init(). */
+ * initialisation happens in the descriptor's init2() (or init()). */
 typedef const struct corral_plugin *(*corral_plugin_entry_fn)(const struct corral_host_offer *offer);
 #define CORRAL_PLUGIN_ENTRY_SYMBOL "corral_plugin_entry"
 
