@@ -57,6 +57,13 @@ static cJSON *record_json(const struct corral_plugin_record *r)
             cJSON_AddItemToObject(j, "default", cJSON_Parse(op->default_json));
         cJSON_AddBoolToObject(j, "secret_env", (op->flags & CORRAL_OPT_SECRET_ENV) != 0);
         cJSON_AddBoolToObject(j, "required", (op->flags & CORRAL_OPT_REQUIRED) != 0);
+        /* Limits exist in options of plugins that speak ABI 1.1 (plugin.h). */
+        int ext = CORRAL_ABI_MINOR(d->abi_version) >= 1 &&
+                  d->option_size >= offsetof(struct corral_option, max) + sizeof op->max;
+        if (ext && (op->flags & CORRAL_OPT_MIN))
+            cJSON_AddNumberToObject(j, "min", op->min);
+        if (ext && (op->flags & CORRAL_OPT_MAX))
+            cJSON_AddNumberToObject(j, "max", op->max);
         if (op->description)
             cJSON_AddStringToObject(j, "description", op->description);
         cJSON_AddItemToArray(opts, j);

@@ -471,6 +471,42 @@ static void test_concurrent_exec(void **st)
     run_threads(thread_exec);
 }
 
+/* A plugin that declares CORRAL_CAP_CONCURRENT really runs two execs on
+ * one handle at once: two `sleep 2` end well before 4 s.  Without the flag
+ * the host serializes them, and there is nothing to check. */
+static void *thread_sleep(void *arg)
+{
+    struct thr *t = arg;
+    const char *argv[] = { "sleep", "2", NULL };
+    struct corral_exec_request req = { .struct_size = sizeof req, .argv = argv };
+    struct corral_exec_output o = { 0 };
+    struct corral_call call;
+    corral_call_init(&call, 120000);
+    int r = corral_sandbox_run(shared, &req, &o, &call);
+    t->ok = r == 0 && o.res.exit_code == 0;
+    if (!t->ok)
+        snprintf(t->msg, sizeof t->msg, "thread %d: sleep: rc %d exit %d (%.100s)", t->n, r, o.res.exit_code,
+                 call.message);
+    corral_exec_output_free(&o);
+    return NULL;
+}
+
+static void test_declared_concurrency_overlaps(void **st)
+{
+    (void)st;
+    if (!(corral_sandbox_ops_of(shared)->caps & CORRAL_CAP_CONCURRENT)) {
+        fprintf(stderr, "  note: %s does not declare CORRAL_CAP_CONCURRENT; the host serializes calls per handle\n",
+                backend);
+        return;
+    }
+    int64_t t0 = corral_now_ms();
+    run_threads(thread_sleep);
+    int64_t took = corral_now_ms() - t0;
+    if (took >= 3500)
+        fail_msg("%s declares CORRAL_CAP_CONCURRENT, but 4 concurrent `sleep 2` on one handle took %lld ms", backend,
+                 (long long)took);
+}
+
 /* Several sandboxes at once from several threads, as a batch of rollouts
  * drives them: each thread creates its own, writes and reads files and
  * runs commands in it, then destroys it.  A plugin that shares state
@@ -1041,8 +1077,9 @@ static int group_setup(void **st)
     char ops[512];
     corral_sandbox_ops_describe(corral_sandbox_ops_of(shared), ops, sizeof ops);
     const char *emu = getenv("CORRAL_SANDBOX_EMULATE");
-    fprintf(stderr, "corral-conformance: backend %s, sandbox %s, workdir %s\n  ops: %s%s\n", backend,
-            corral_sandbox_id(shared), wd, ops,
+    int conc = (corral_sandbox_ops_of(shared)->caps & CORRAL_CAP_CONCURRENT) != 0;
+    fprintf(stderr, "corral-conformance: backend %s, sandbox %s, workdir %s\n  ops: %s\n  calls on one handle: %s%s\n",
+            backend, corral_sandbox_id(shared), wd, ops, conc ? "concurrent (declared)" : "serialized by the host",
             emu && *emu && strcmp(emu, "0") ? "\n  CORRAL_SANDBOX_EMULATE: the host emulates files, archives, jobs" : "");
     return 0;
 }
@@ -1153,6 +1190,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_binary_files_and_stdin),
         cmocka_unit_test(test_env_verbatim),
         cmocka_unit_test(test_concurrent_exec),
+        cmocka_unit_test(test_declared_concurrency_overlaps),
         cmocka_unit_test(test_concurrent_sandboxes),
         cmocka_unit_test(test_spawn_wait_kill),
         cmocka_unit_test(test_read_write_files),

@@ -2,7 +2,7 @@
 . "$(dirname "$0")/lib.sh"
 
 run "$CORRAL" --version
-check "--version prints the version and the ABI" eval '[ $RC -eq 0 ] && has "$OUT" "corral 0.1.0 (plugin ABI 1.0)"'
+check "--version prints the version and the ABI" eval '[ $RC -eq 0 ] && has "$OUT" "corral 0.1.0 (plugin ABI 1.1)"'
 run "$CORRAL" --help
 check "--help lists commands and exit codes" eval '[ $RC -eq 0 ] && has "$OUT" "plugins" && has "$OUT" "Exit status:" && has "$OUT" "3  invalid configuration"'
 run "$CORRAL"

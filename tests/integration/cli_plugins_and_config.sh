@@ -65,4 +65,22 @@ run "$CORRAL" run --task /nonexistent --agent pi --install-env 'A=b'
 check "run --install-env takes a name, not a value (exit 2)" eval '[ $RC -eq 2 ] && has "$ERR" "--install-env takes the NAME"'
 run "$CORRAL" --config "$WORK/missing.json" config check
 check "--config FILE that does not exist is an error" eval '[ $RC -eq 3 ] && has "$ERR" "missing.json: cannot read"'
+
+# ABI 1.1 bound options: limits and REQUIRED are checked by the host and shown by --json.
+ABI="$TEST_PLUGIN_DIR/abi"
+echo '{"sandbox": {"abi11": {"retries": 11}}}' >"$CORRAL_CONFIG_DIR/corral.json"
+run "$CORRAL" --plugin-dir "$ABI" config check
+check "config check: a bound option out of range and a missing required one name file and key (exit 3)" eval '
+  [ $RC -eq 3 ] && has "$ERR" "$CORRAL_CONFIG_DIR/corral.json: sandbox.abi11.retries must be an integer from 1 to 10, not 11" &&
+  has "$ERR" "$CORRAL_CONFIG_DIR/corral.json: sandbox.abi11.name is required but not set"'
+echo '{"sandbox": {"abi11": {"name": "n"}}}' >"$CORRAL_CONFIG_DIR/corral.json"
+run "$CORRAL" --plugin-dir "$ABI" plugins --json
+check "--json shows a 1.1 plugin's limits and required options beside a 1.0 plugin" eval '[ $RC -eq 0 ] && python3 -c "
+import json,sys
+a={p[\"name\"]: p for p in json.loads(sys.stdin.read())}
+assert a[\"abi10\"][\"status\"]==\"loaded\" and a[\"abi10\"][\"abi\"]==\"1.0\"
+o={x[\"name\"]: x for x in a[\"abi11\"][\"options\"]}
+assert a[\"abi11\"][\"status\"]==\"loaded\" and o[\"retries\"][\"min\"]==1 and o[\"retries\"][\"max\"]==10
+assert o[\"name\"][\"required\"] is True and \"min\" not in o[\"verbose\"]
+" <<<"$OUT"'
 finish

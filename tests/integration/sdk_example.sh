@@ -30,8 +30,12 @@ run env PKG_CONFIG_PATH="$LIBDIR/pkgconfig" make -C "$WORK/src" -f Makefile.pkgc
 check "the example builds with pkg-config corral-plugin alone" eval '[ $RC -eq 0 ] && [ -f "$WORK/src/sandbox_hostproc.so" ]'
 
 run env CORRAL_PLUGIN_PATH="$WORK/b-cmake" "$INSTALLED" plugins
-check "the installed corral loads it from CORRAL_PLUGIN_PATH" eval '[ $RC -eq 0 ] && grep -qE "^sandbox +hostproc +1\.0\.0 +1\.0 +loaded +$WORK/b-cmake/sandbox_hostproc.so" <<<"$OUT"'
+check "the installed corral loads it from CORRAL_PLUGIN_PATH" eval '[ $RC -eq 0 ] && grep -qE "^sandbox +hostproc +1\.0\.0 +1\.1 +loaded +$WORK/b-cmake/sandbox_hostproc.so" <<<"$OUT"'
 echo '{"sandbox": {"hostproc": {"root_dir": 7}}}' >"$CORRAL_CONFIG_DIR/corral.json"
 run env CORRAL_PLUGIN_PATH="$WORK/b-cmake" "$INSTALLED" config check
 check "its declared schema is enforced" eval '[ $RC -eq 3 ] && has "$ERR" "sandbox.hostproc.root_dir must be a string"'
+echo '{"sandbox": {"hostproc": {"root_dir": ""}}}' >"$CORRAL_CONFIG_DIR/corral.json"
+run env CORRAL_PLUGIN_PATH="$WORK/b-cmake" "$INSTALLED" config check
+check "its bound option's limit is enforced by the host, naming file and key" eval '[ $RC -eq 3 ] &&
+  has "$ERR" "$CORRAL_CONFIG_DIR/corral.json: sandbox.hostproc.root_dir must be a non-empty string"'
 finish

@@ -1,6 +1,7 @@
 /* Archive safety: malicious tars are refused and nothing lands outside
  * the target; good trees round-trip through persist/hydrate. */
 #include "archive/archive_internal.h"
+#include "base/internal.h" /* crl_sandbox_table_new */
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -298,8 +299,13 @@ static const struct corral_sandbox_ops FOPS = {
 
 static void fake_sandbox(corral_sandbox *sb)
 {
+    static struct crl_sandbox_table *tbl; /* completed once, as the loader does */
+    if (!tbl)
+        tbl = crl_sandbox_table_new(&FOPS);
+    assert_non_null(tbl);
     memset(sb, 0, sizeof *sb);
     sb->ops = &FOPS;
+    sb->tbl = tbl;
     snprintf(sb->id, sizeof sb->id, "fake-0123456789abcdef");
     snprintf(sb->backend, sizeof sb->backend, "fake");
 }

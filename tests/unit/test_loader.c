@@ -10,9 +10,11 @@
 
 #include <cmocka.h>
 
+#include "plugins/abi_state.h"
 #include "testenv.h"
 
 #define MAIN_DIR TEST_PLUGIN_DIR "/main"
+#define ABI_DIR TEST_PLUGIN_DIR "/abi"
 #define SECOND_DIR TEST_PLUGIN_DIR "/second"
 
 
@@ -205,6 +207,94 @@ static void test_each_refusal_is_one_log_line(void **state)
     free(buf);
 }
 
+/* A plugin built from the 1.0 headers and one of 1.1 in one directory:
+ * both load, both inits run, each gets its options its own way and the
+ * host speaks each one's version. */
+static void test_abi10_and_abi11_side_by_side(void **state)
+{
+    (void)state;
+    testenv_write("etc/corral.json", "{\"sandbox\": {"
+                                     "\"abi10\": {\"endpoint\": \"http://ten\", \"retries\": 7},"
+                                     "\"abi11\": {\"endpoint\": \"http://eleven\", \"retries\": 5, \"name\": \"n1\","
+                                     " \"tags\": [\"x\"], \"verbose\": true}}}");
+    const char *dirs[] = {ABI_DIR, NULL};
+    int st;
+    corral_ctx *ctx = testenv_open(dirs, NULL, &st);
+    assert_non_null(ctx);
+
+    const struct corral_plugin_record *ten = corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, "abi10");
+    assert_non_null(ten);
+    assert_int_equal(ten->desc->abi_version, CORRAL_ABI(1, 0));
+    assert_int_equal(ten->host->abi_version, CORRAL_ABI(1, 0)); /* negotiated, not the host's newest */
+    const struct abi10_state *s10 = ten->state;
+    assert_non_null(s10);
+    assert_int_equal(s10->inits, 1);
+    assert_int_equal(s10->host_abi, CORRAL_ABI(1, 0));
+    assert_string_equal(s10->endpoint, "http://ten");
+    assert_int_equal(s10->retries, 7);
+
+    const struct corral_plugin_record *eleven = corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, "abi11");
+    assert_non_null(eleven);
+    assert_int_equal(eleven->host->abi_version, CORRAL_ABI(1, 1));
+    const struct abi11_state *s11 = eleven->state;
+    assert_non_null(s11);
+    assert_int_equal(s11->inits, 1);
+    assert_ptr_equal(s11->host, eleven->host); /* init2 got this plugin's table */
+    assert_int_equal(s11->host_abi, CORRAL_ABI(1, 1));
+    assert_true(s11->bound_before_init);
+    assert_string_equal(s11->endpoint, "http://eleven");
+    assert_int_equal(s11->retries, 5);
+    assert_true(s11->ratio == 0.5); /* the default */
+    assert_int_equal(s11->verbose, 1);
+    assert_string_equal(s11->tags[0], "x");
+    assert_null(s11->tags[1]);
+    assert_string_equal(s11->name, "n1");
+
+    /* A bound option outside the declared state is a bad descriptor. */
+    assert_refused(ctx, "abibad", NULL, "bound option 'name' at offset");
+    corral_close(ctx);
+}
+
+/* Type, limit and REQUIRED errors of bound options name the file and key,
+ * and refuse only that plugin. */
+static void test_bound_option_errors_name_file_and_key(void **state)
+{
+    (void)state;
+    char a[512], b[512]; /* testenv_write returns a static buffer */
+    snprintf(a, sizeof a, "%s", testenv_write("etc/corral.json", "{\"sandbox\": {\"abi11\": {\"retries\": \"five\"}}}"));
+    snprintf(b, sizeof b, "%s", testenv_write("etc/conf.d/20.json",
+                                  "{\"sandbox\": {\"abi11\": {\"retries\": 50, \"ratio\": 2, \"endpoint\": \"\","
+                                  " \"tags\": [\"1\", \"2\", \"3\", \"4\"]}}}"));
+    const char *dirs[] = {ABI_DIR, NULL};
+    int st;
+    corral_ctx *ctx = testenv_open(dirs, NULL, &st);
+    assert_int_equal(st, CORRAL_ECONFIG);
+    const char *errs = corral_config_errors(ctx);
+    char want[5][1024];
+    snprintf(want[0], sizeof want[0], "%s: sandbox.abi11.retries must be an integer\n", a);
+    snprintf(want[1], sizeof want[1], "%s: sandbox.abi11.retries must be an integer from 1 to 10, not 50\n", b);
+    snprintf(want[2], sizeof want[2], "%s: sandbox.abi11.ratio must be a number from 0 to 1, not 2\n", b);
+    snprintf(want[3], sizeof want[3], "%s: sandbox.abi11.tags must be an array of at most 3 strings\n", b);
+    snprintf(want[4], sizeof want[4], "%s: sandbox.abi11.name is required but not set", b);
+    for (size_t i = 0; i < 5; i++)
+        if (!strstr(errs, want[i]))
+            fail_msg("expected '%s' in:\n%s", want[i], errs);
+    if (!strstr(errs, "sandbox.abi11.endpoint must be a non-empty string"))
+        fail_msg("no message for the empty endpoint in:\n%s", errs);
+    assert_refused(ctx, "abi11", NULL, "invalid configuration");
+    assert_non_null(corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, "abi10"));
+    corral_close(ctx);
+
+    /* With no section anywhere, the message says so. */
+    testenv_write("etc/corral.json", "{}");
+    testenv_write("etc/conf.d/20.json", "{}");
+    ctx = testenv_open(dirs, NULL, &st);
+    assert_int_equal(st, CORRAL_ECONFIG);
+    if (!strstr(corral_config_errors(ctx), "no config file: sandbox.abi11.name is required but not set"))
+        fail_msg("got:\n%s", corral_config_errors(ctx));
+    corral_close(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +304,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsafe_files_are_refused_and_odd_names_ignored, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_search_path_order, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_each_refusal_is_one_log_line, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_abi10_and_abi11_side_by_side, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_bound_option_errors_name_file_and_key, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

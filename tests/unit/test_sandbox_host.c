@@ -1,5 +1,6 @@
 /* Sandbox host layer: label/env validation, ids, the registry, output
  * capping, and native-vs-emulated op reporting. */
+#include "base/internal.h" /* crl_sandbox_table_new */
 #include "sandbox/sandbox_internal.h"
 
 #include <limits.h>
@@ -237,7 +238,11 @@ static void test_op_support(void **st)
     assert_non_null(strstr(line, "read_file:emulated"));
     assert_non_null(strstr(line, "pause:none"));
     /* the host refuses the op with a message naming the backend */
-    corral_sandbox sb = { .ops = &min };
+    /* the table the loader completes once: the stray pause beyond
+     * struct_size is not used, the stub answers instead */
+    struct crl_sandbox_table *tbl = crl_sandbox_table_new(&min);
+    assert_non_null(tbl);
+    corral_sandbox sb = { .ops = &min, .tbl = tbl };
     snprintf(sb.backend, sizeof sb.backend, "tiny");
     struct corral_call call;
     corral_call_init(&call, 0);
@@ -246,6 +251,13 @@ static void test_op_support(void **st)
     assert_int_equal(corral_sandbox_running(&sb, &call), CORRAL_ENOTSUP);
     /* relative paths never reach a plugin */
     assert_int_equal(corral_sandbox_write_mem(&sb, "rel", "x", 1, 0644, &call), CORRAL_EINVAL);
+    /* with the full table, pause is the plugin's own */
+    full.caps = CORRAL_CAP_PAUSE;
+    struct crl_sandbox_table *ftbl = crl_sandbox_table_new(&full);
+    corral_sandbox fsb = { .ops = &full, .tbl = ftbl };
+    assert_int_equal(corral_sandbox_pause(&fsb, &call), 0);
+    crl_sandbox_table_free(ftbl);
+    crl_sandbox_table_free(tbl);
 }
 
 int main(void)

@@ -94,7 +94,7 @@ struct corral_plugin_record {
     const char *reason;             /* why refused, else NULL */
     const struct corral_plugin *desc; /* descriptor when loaded, else NULL */
     const struct corral_host *host; /* the services table given to it */
-    void *state;                    /* the plugin's init() state */
+    void *state;                    /* the plugin's state: from init(), or host-allocated (ABI 1.1) */
 };
 
 /* Every plugin file considered, in discovery order; *n gets the count. */

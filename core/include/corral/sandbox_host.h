@@ -17,8 +17,10 @@
  *
  * Every function returns 0 or a negative CORRAL_E* status with a message in
  * `call`.  Handles are not thread-safe against corral_sandbox_close(), but
- * exec/read/write on one handle may run from several threads at once when
- * the plugin allows it (the conformance suite checks that it does).
+ * exec, files, archives and jobs on one handle may be called from several
+ * threads at once: they run concurrently when the plugin declares
+ * CORRAL_CAP_CONCURRENT (the conformance suite checks that they overlap),
+ * and one at a time otherwise (the host serializes them per handle).
  */
 #ifndef CORRAL_SANDBOX_HOST_H
 #define CORRAL_SANDBOX_HOST_H

@@ -54,14 +54,18 @@ const char *crl_config_origin(const struct crl_config *cfg, int kind, const char
 /* ---- config_schema.c: plugin sections against declared schemas ---- */
 
 /* Validate the plugin's section against its schema (every layer, so that
- * messages name the file), and build the accessor view with defaults.
- * Problems go to cfg->errors prefixed with the plugin's name.  Returns 0,
- * or CORRAL_ECONFIG with *out NULL. */
+ * messages name the file and the key): types, limits, required options.
+ * Then build the accessor view with defaults.  Problems go to cfg->errors.
+ * Returns 0, or CORRAL_ECONFIG with *out NULL. */
 int crl_schema_bind(struct crl_config *cfg, const struct corral_plugin *desc,
                     struct corral_config **out);
 void crl_schema_free(struct corral_config *c);
-/* Check a plugin's declared schema itself (names, types, defaults); on a
- * problem writes why and returns CORRAL_EINVAL. */
+/* Write every bound option's value (ABI 1.1, CORRAL_OPT_BIND) into the
+ * plugin's zeroed state block; strings point into `c`, which the caller
+ * keeps until after the plugin's fini(). */
+void crl_schema_fill(const struct corral_config *c, void *state);
+/* Check a plugin's declared schema itself (names, types, defaults, bound
+ * offsets, limits); on a problem writes why and returns CORRAL_EINVAL. */
 int crl_schema_check(const struct corral_plugin *desc, char *why, size_t whylen);
 /* The section with defaults applied and secret-env options annotated (for dumps). */
 cJSON *crl_schema_effective(const struct corral_config *c);
@@ -77,8 +81,9 @@ const char *crl_schema_secret_option(const struct corral_config *c, const char *
 
 /* ---- host.c: the services table given to each plugin ---- */
 
-/* Fill `host` (embedded in the loader record of the plugin it serves, which
- * gives log lines their tag: crl_host_tag). */
+/* Fill `host`, which must be embedded in a struct crl_plugin (the log tag
+ * is found through it).  abi_version is what the host speaks to that
+ * plugin: 0 before its entry point answered, then the negotiated version. */
 void crl_host_init(struct corral_host *host, uint32_t abi_version);
 /* The plugin tag a host table was built for (for log lines). */
 const char *crl_host_tag(const struct corral_host *host);
@@ -89,7 +94,20 @@ void crl_http_response_free(struct corral_http_response *resp);
 /* Secret lookup by environment variable name (the host's secret service). */
 int crl_secret(const char *env_name, char **out, struct corral_call *call);
 
+/* ---- sandbox/sandbox_table.c: a sandbox plugin's completed table ---- */
+struct crl_sandbox_table;
+/* The completed table for ops (every optional slot set once: native,
+ * emulated or not offered; CORRAL_SANDBOX_EMULATE read now), or NULL when
+ * out of memory.  Freed with crl_sandbox_table_free. */
+struct crl_sandbox_table *crl_sandbox_table_new(const struct corral_sandbox_ops *ops);
+void crl_sandbox_table_free(struct crl_sandbox_table *t);
+
 /* ---- loader.c ---- */
+/* Whether the host reads what ABI minor `minor` appended to desc (the
+ * plugin's version, capped at the host's own minor, is at least `minor`). */
+int crl_desc_speaks(const struct corral_plugin *desc, uint32_t minor);
+/* The plugin's state_size (ABI 1.1), or 0 when it declares none. */
+size_t crl_desc_state_size(const struct corral_plugin *desc);
 
 struct crl_plugin {
     struct corral_plugin_record rec;  /* public view; strings below back it */
@@ -98,6 +116,8 @@ struct crl_plugin {
     struct corral_host host;          /* this plugin's services table */
     char tag[80];                     /* "sandbox/docker" for log lines */
     struct corral_config *cfg;
+    void *state_block;                /* host-allocated state (ABI 1.1 state_size), freed after fini */
+    struct crl_sandbox_table *sbx;    /* sandbox plugins: the completed ops table */
     int initialized;
 };
 
@@ -107,6 +127,10 @@ struct crl_plugins {
     struct corral_plugin_record *recs; /* rebuilt view for corral_plugins() */
 };
 
+/* The completed ops table of the loaded sandbox plugin whose record (one
+ * of corral_plugins(ctx)) is rec, or NULL. */
+const struct crl_sandbox_table *crl_plugins_sandbox_table(const corral_ctx *ctx,
+                                                         const struct corral_plugin_record *rec);
 /* Discover and load plugins from dirs (NULL-terminated, searched in order). */
 void crl_plugins_load(struct crl_plugins *ps, const char *const *dirs, struct crl_config *cfg);
 void crl_plugins_unload(struct crl_plugins *ps);

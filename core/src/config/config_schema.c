@@ -1,8 +1,11 @@
 /*
  * Plugin config sections against the schema each plugin declares
  * (struct corral_option arrays): validation per layer so messages name the
- * file, defaults, the accessors plugins use, and the redacted dump.
+ * file and the key (types, limits, required options), defaults, the
+ * accessors plugins use, binding into a 1.1 plugin's state (the way Fluent
+ * Bit's config_map fills a plugin context), and the redacted dump.
  */
+#include <stdalign.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +13,9 @@
 #include <string.h>
 
 #include "base/internal.h"
+
+/* sizeof(struct corral_option) in ABI 1.0: up to and including description. */
+#define OPTION_10_SIZE (offsetof(struct corral_option, description) + sizeof(const char *))
 
 struct opt_value {
     const struct corral_option *opt;
@@ -36,6 +42,64 @@ static size_t opt_count(const struct corral_plugin *desc)
         while (opt_at(desc, n)->name)
             n++;
     return n;
+}
+
+/* Whether the ABI 1.1 fields of desc's options (offset, min, max) exist. */
+static int opt_ext(const struct corral_plugin *desc)
+{
+    return crl_desc_speaks(desc, 1) &&
+           desc->option_size >= offsetof(struct corral_option, max) + sizeof(((struct corral_option *)0)->max);
+}
+
+/* The flags the host honours for o: the 1.1 ones only where they exist. */
+static uint32_t opt_flags(const struct corral_plugin *desc, const struct corral_option *o)
+{
+    return opt_ext(desc) ? o->flags : o->flags & (CORRAL_OPT_SECRET_ENV | CORRAL_OPT_REQUIRED);
+}
+
+/* Size and alignment of the C type a bound option of `type` is stored as. */
+static size_t bound_size(int type, size_t *align)
+{
+    switch (type) {
+    case CORRAL_OPT_INT: *align = alignof(int64_t); return sizeof(int64_t);
+    case CORRAL_OPT_BOOL: *align = alignof(int); return sizeof(int);
+    case CORRAL_OPT_DOUBLE: *align = alignof(double); return sizeof(double);
+    default: *align = alignof(const char *); return sizeof(const char *);
+    }
+}
+
+/* What a limit measures in v: the number, a string's bytes, an array's elements. */
+static double measure(int type, const cJSON *v)
+{
+    if (type == CORRAL_OPT_STRING)
+        return (double)strlen(v->valuestring);
+    if (type == CORRAL_OPT_STRINGS)
+        return (double)cJSON_GetArraySize(v);
+    return v->valuedouble;
+}
+
+/* Whether v (already of the right type) is within o's limits. */
+static int within_limits(uint32_t flags, const struct corral_option *o, const cJSON *v)
+{
+    double m = measure(o->type, v);
+    return !((flags & CORRAL_OPT_MIN) && m < o->min) && !((flags & CORRAL_OPT_MAX) && m > o->max);
+}
+
+/* "an integer of at least 10", "a non-empty string", ...: what o's limits
+ * ask for, for messages. */
+static void describe_limits(uint32_t flags, const struct corral_option *o, char *buf, size_t cap)
+{
+    static const char *const what[] = {"", "a string of", "an integer", "", "a number", "an array of"};
+    static const char *const unit[] = {"", " bytes", "", "", "", " strings"};
+    int lo = (flags & CORRAL_OPT_MIN) != 0, hi = (flags & CORRAL_OPT_MAX) != 0;
+    int counted = o->type == CORRAL_OPT_STRING || o->type == CORRAL_OPT_STRINGS;
+    if (counted && lo && !hi && o->min == 1)
+        snprintf(buf, cap, "%s", o->type == CORRAL_OPT_STRING ? "a non-empty string" : "a non-empty array of strings");
+    else if (lo && hi)
+        snprintf(buf, cap, "%s %s%g to %g%s", what[o->type], counted ? "" : "from ", o->min, o->max, unit[o->type]);
+    else
+        snprintf(buf, cap, "%s %s%s %g%s", what[o->type], counted ? "" : "of ", lo ? "at least" : "at most",
+                 lo ? o->min : o->max, unit[o->type]);
 }
 
 static const char *opt_type_name(int type)
@@ -84,9 +148,9 @@ int crl_schema_check(const struct corral_plugin *desc, char *why, size_t whylen)
 {
     if (!desc->options)
         return 0;
-    if (desc->option_size < sizeof(struct corral_option)) {
+    if (desc->option_size < OPTION_10_SIZE) {
         snprintf(why, whylen, "option_size %zu is smaller than ABI 1.0's %zu", desc->option_size,
-                 sizeof(struct corral_option));
+                 (size_t)OPTION_10_SIZE);
         return CORRAL_EINVAL;
     }
     size_t n = opt_count(desc);
@@ -109,13 +173,31 @@ int crl_schema_check(const struct corral_plugin *desc, char *why, size_t whylen)
             snprintf(why, whylen, "secret option '%s' must be a string (an env-var name)", o->name);
             return CORRAL_EINVAL;
         }
+        uint32_t flags = opt_flags(desc, o);
+        if ((flags & (CORRAL_OPT_MIN | CORRAL_OPT_MAX)) && o->type == CORRAL_OPT_BOOL) {
+            snprintf(why, whylen, "option '%s' is a boolean and cannot have limits", o->name);
+            return CORRAL_EINVAL;
+        }
+        if ((flags & CORRAL_OPT_MIN) && (flags & CORRAL_OPT_MAX) && o->min > o->max) {
+            snprintf(why, whylen, "option '%s' has min %g above max %g", o->name, o->min, o->max);
+            return CORRAL_EINVAL;
+        }
+        size_t align, size = bound_size(o->type, &align);
+        if ((flags & CORRAL_OPT_BIND) &&
+            (o->offset % align != 0 || o->offset > crl_desc_state_size(desc) ||
+             crl_desc_state_size(desc) - o->offset < size)) {
+            snprintf(why, whylen, "bound option '%s' at offset %zu does not fit the state of %zu bytes", o->name,
+                     o->offset, crl_desc_state_size(desc));
+            return CORRAL_EINVAL;
+        }
         if (o->default_json) {
             cJSON *d = cJSON_Parse(o->default_json);
             int ok = d && value_fits(o->type, d);
+            int in = ok && within_limits(flags, o, d);
             cJSON_Delete(d);
-            if (!ok) {
+            if (!ok || !in) {
                 snprintf(why, whylen, "option '%s' has a default that is not %s", o->name,
-                         opt_type_name(o->type));
+                         !ok ? opt_type_name(o->type) : "within its limits");
                 return CORRAL_EINVAL;
             }
         }
@@ -157,6 +239,18 @@ static int check_section(struct crl_config *cfg, const char *file, const char *k
             bad++;
             continue;
         }
+        uint32_t flags = opt_flags(desc, o);
+        if (!within_limits(flags, o, item)) {
+            char want[128];
+            describe_limits(flags, o, want, sizeof want);
+            if (o->type == CORRAL_OPT_INT || o->type == CORRAL_OPT_DOUBLE)
+                crl_config_error(cfg, "%s: %s.%s.%s must be %s, not %g", file, kind, desc->name, o->name, want,
+                                 item->valuedouble);
+            else /* never echo a string: it may be a secret put in the wrong place */
+                crl_config_error(cfg, "%s: %s.%s.%s must be %s", file, kind, desc->name, o->name, want);
+            bad++;
+            continue;
+        }
         if ((o->flags & CORRAL_OPT_SECRET_ENV) && !is_upper_env_name(item->valuestring)) {
             /* Never echo the value: it may be the secret itself. */
             crl_config_error(cfg,
@@ -185,8 +279,12 @@ int crl_schema_bind(struct crl_config *cfg, const struct corral_plugin *desc, st
     for (size_t i = 0; i < n; i++) {
         const struct corral_option *o = opt_at(desc, i);
         if ((o->flags & CORRAL_OPT_REQUIRED) && !cJSON_GetObjectItemCaseSensitive(merged, o->name)) {
-            crl_config_error(cfg, "%s.%s.%s is required (%s)", kind, desc->name, o->name,
-                      o->description ? o->description : "no description");
+            /* Name the file where the key belongs: the one holding the
+             * plugin's section, if any. */
+            const char *file = crl_config_origin(cfg, desc->kind, desc->name, NULL);
+            crl_config_error(cfg, "%s: %s.%s.%s is required but not set (%s)",
+                             strcmp(file, "(defaults)") == 0 ? "no config file" : file, kind, desc->name, o->name,
+                             o->description ? o->description : "no description");
             bad++;
         }
     }
@@ -214,6 +312,44 @@ int crl_schema_bind(struct crl_config *cfg, const struct corral_plugin *desc, st
     }
     *out = c;
     return 0;
+}
+
+void crl_schema_fill(const struct corral_config *c, void *state)
+{
+    for (size_t i = 0; c && state && i < c->n; i++) {
+        const struct corral_option *o = c->v[i].opt;
+        const cJSON *v = c->v[i].value;
+        if (!(opt_flags(c->desc, o) & CORRAL_OPT_BIND))
+            continue;
+        void *at = (char *)state + o->offset;
+        switch (o->type) {
+        case CORRAL_OPT_STRING: {
+            const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+            memcpy(at, &s, sizeof s);
+            break;
+        }
+        case CORRAL_OPT_INT: {
+            int64_t n = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+            memcpy(at, &n, sizeof n);
+            break;
+        }
+        case CORRAL_OPT_BOOL: {
+            int b = cJSON_IsTrue(v);
+            memcpy(at, &b, sizeof b);
+            break;
+        }
+        case CORRAL_OPT_DOUBLE: {
+            double d = cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+            memcpy(at, &d, sizeof d);
+            break;
+        }
+        case CORRAL_OPT_STRINGS: {
+            const char *const *sv = (const char *const *)c->v[i].strv;
+            memcpy(at, &sv, sizeof sv);
+            break;
+        }
+        }
+    }
 }
 
 void crl_schema_free(struct corral_config *c)

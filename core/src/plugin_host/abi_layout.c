@@ -1,7 +1,7 @@
 /*
- * Frozen layouts of ABI 1.0.  A released struct never changes: these
- * assertions fail the build if a field moves.  New fields are appended and
- * get their own assertion here when their minor is released.
+ * Frozen layouts of ABI 1.0 and 1.1.  A released struct never changes:
+ * these assertions fail the build if a field moves.  New fields are
+ * appended and get their own assertion here when their minor is released.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -24,12 +24,19 @@ FROZEN(struct corral_plugin, option_size, 6 * P);
 FROZEN(struct corral_plugin, ops, 7 * P);
 FROZEN(struct corral_plugin, init, 8 * P);
 FROZEN(struct corral_plugin, fini, 9 * P);
+/* ABI 1.1 */
+FROZEN(struct corral_plugin, init2, 10 * P);
+FROZEN(struct corral_plugin, state_size, 11 * P);
 
 FROZEN(struct corral_option, name, 0);
 FROZEN(struct corral_option, type, P);
 FROZEN(struct corral_option, flags, P + 4);
 FROZEN(struct corral_option, default_json, 2 * P);
 FROZEN(struct corral_option, description, 3 * P);
+/* ABI 1.1 */
+FROZEN(struct corral_option, offset, 4 * P);
+FROZEN(struct corral_option, min, 5 * P);
+FROZEN(struct corral_option, max, 5 * P + 8);
 
 FROZEN(struct corral_host_offer, abi_majors, P);
 FROZEN(struct corral_host_offer, n_abi_majors, 2 * P);

@@ -22,9 +22,38 @@
 /* ABI majors this host implements, newest first. */
 static const uint32_t host_majors[] = {1};
 
+/* The newest minor this host speaks, per major. */
+#define HOST_MINOR CORRAL_ABI_MINOR(CORRAL_ABI_CURRENT)
+
 /* The smallest descriptor and ops tables of ABI 1.0 the host accepts. */
 #define DESC_MIN_SIZE (offsetof(struct corral_plugin, ops) + sizeof(void *))
 #define AGENT_OPS_MIN_SIZE (offsetof(struct corral_agent_ops, spec_json) + sizeof(void *))
+
+/* The version the host speaks to a plugin that answered `v`: its own, or
+ * the host's newest minor when the plugin names a newer one. */
+static uint32_t negotiated(uint32_t v)
+{
+    uint32_t minor = CORRAL_ABI_MINOR(v);
+    return CORRAL_ABI(CORRAL_ABI_MAJOR(v), minor < HOST_MINOR ? minor : HOST_MINOR);
+}
+
+int crl_desc_speaks(const struct corral_plugin *desc, uint32_t minor)
+{
+    uint32_t v = negotiated(desc->abi_version);
+    return CORRAL_ABI_MAJOR(v) == 1 && CORRAL_ABI_MINOR(v) >= minor;
+}
+
+size_t crl_desc_state_size(const struct corral_plugin *desc)
+{
+    return crl_desc_speaks(desc, 1) && CORRAL_HAS_FIELD(desc, state_size) ? desc->state_size : 0;
+}
+
+/* init2 (ABI 1.1), read only from a plugin that speaks 1.1. */
+static int (*desc_init2(const struct corral_plugin *d))(const struct corral_host *, const corral_config *, void *,
+                                                         corral_call *)
+{
+    return crl_desc_speaks(d, 1) && CORRAL_HAS(d, init2) ? d->init2 : NULL;
+}
 
 const char *corral_plugin_kind_name(int kind)
 {
@@ -166,13 +195,65 @@ static int check_descriptor(const struct crl_plugin *p, const struct corral_plug
             return -1;
         }
     }
+    if (crl_desc_state_size(d) && CORRAL_HAS(d, init)) {
+        snprintf(why, wl, "bad descriptor: a plugin with state_size must use init2, not init");
+        return -1;
+    }
     return crl_schema_check(d, why, wl) == 0 ? 0 : -1;
 }
 
-/* Descriptor fields beyond ABI 1.0's prefix are read only if present. */
+/* Descriptor fields beyond ABI 1.0's prefix are read only if present (the
+ * 1.0 init slot is part of 1.0's full descriptor, not of its minimum). */
 static int (*desc_init(const struct corral_plugin *d))(const corral_config *, void **, corral_call *)
 {
     return CORRAL_HAS(d, init) ? d->init : NULL;
+}
+
+/* Drop what run_init made for a plugin that is refused or unloaded:
+ * fini (when init ran), the host-allocated state, the config view. */
+static void release_state(struct crl_plugin *p, int call_fini)
+{
+    const struct corral_plugin *d = p->rec.desc;
+    if (call_fini && CORRAL_HAS(d, fini))
+        d->fini(p->rec.state);
+    free(p->state_block);
+    p->state_block = NULL;
+    p->rec.state = NULL;
+    crl_schema_free(p->cfg);
+    p->cfg = NULL;
+}
+
+/* Give the plugin its state and run its init: a 1.1 plugin gets a zeroed
+ * block of state_size with its bound options filled, then init2(host,
+ * ...); a 1.0 plugin gets init(cfg, &state).  Refuses the plugin and
+ * returns -1 when init fails. */
+static int run_init(struct crl_plugin *p, const struct corral_plugin *d)
+{
+    size_t size = crl_desc_state_size(d);
+    if (size) {
+        if (!(p->state_block = calloc(1, size))) {
+            release_state(p, 0);
+            p->rec.desc = NULL;
+            refuse(p, "out of memory for the plugin's state (%zu bytes)", size);
+            return -1;
+        }
+        crl_schema_fill(p->cfg, p->state_block);
+        p->rec.state = p->state_block;
+    }
+    int (*init2)(const struct corral_host *, const corral_config *, void *, corral_call *) = desc_init2(d);
+    int (*init)(const corral_config *, void **, corral_call *) = init2 ? NULL : desc_init(d);
+    if (!init2 && !init)
+        return 0;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int r = init2 ? init2(&p->host, p->cfg, p->rec.state, &call) : init(p->cfg, &p->rec.state, &call);
+    if (r == 0)
+        return 0;
+    /* init2's contract: fini still runs on a half-made state; init's: it cleaned up itself. */
+    release_state(p, init2 != NULL);
+    p->rec.desc = NULL;
+    refuse(p, "init failed: %s", call.message[0] ? call.message : corral_strerror(r));
+    return -1;
 }
 
 static void load_one(struct crl_plugins *ps, struct crl_plugin *p, struct crl_config *cfg)
@@ -204,7 +285,7 @@ static void load_one(struct crl_plugins *ps, struct crl_plugin *p, struct crl_co
         refuse(p, "missing symbol %s (not a corral plugin?)", CORRAL_PLUGIN_ENTRY_SYMBOL);
         return;
     }
-    crl_host_init(&p->host, CORRAL_ABI_CURRENT);
+    crl_host_init(&p->host, 0); /* nothing negotiated until the plugin answers */
     struct corral_host_offer offer = {
         .struct_size = sizeof offer,
         .abi_majors = host_majors,
@@ -222,23 +303,19 @@ static void load_one(struct crl_plugins *ps, struct crl_plugin *p, struct crl_co
         return;
     }
     p->rec.desc = d;
+    p->host.abi_version = negotiated(d->abi_version);
     if (crl_schema_bind(cfg, d, &p->cfg) != 0) {
         p->rec.desc = NULL;
         refuse(p, "invalid configuration (run `corral config check`)");
         return;
     }
-    int (*init)(const corral_config *, void **, corral_call *) = desc_init(d);
-    if (init) {
-        struct corral_call call;
-        corral_call_init(&call, 0);
-        int r = init(p->cfg, &p->rec.state, &call);
-        if (r != 0) {
-            p->rec.desc = NULL;
-            crl_schema_free(p->cfg);
-            p->cfg = NULL;
-            refuse(p, "init failed: %s", call.message[0] ? call.message : corral_strerror(r));
-            return;
-        }
+    if (run_init(p, d) != 0)
+        return;
+    if (d->kind == CORRAL_PLUGIN_SANDBOX && !(p->sbx = crl_sandbox_table_new(d->ops))) {
+        release_state(p, 1);
+        p->rec.desc = NULL;
+        refuse(p, "out of memory for its ops table");
+        return;
     }
     p->initialized = 1;
     p->rec.status = CORRAL_PLUGIN_LOADED;
@@ -313,6 +390,15 @@ static void warn_orphan_sections(const struct crl_plugins *ps, struct crl_config
     }
 }
 
+const struct crl_sandbox_table *crl_plugins_sandbox_table(const corral_ctx *ctx,
+                                                         const struct corral_plugin_record *rec)
+{
+    const struct crl_plugins *ps = &ctx->plugins;
+    if (!ps->recs || rec < ps->recs || rec >= ps->recs + ps->n)
+        return NULL;
+    return ps->items[rec - ps->recs]->sbx;
+}
+
 void crl_plugins_load(struct crl_plugins *ps, const char *const *dirs, struct crl_config *cfg)
 {
     for (; dirs && *dirs; dirs++)
@@ -332,9 +418,8 @@ void crl_plugins_unload(struct crl_plugins *ps)
 {
     for (size_t i = 0; i < ps->n; i++) {
         struct crl_plugin *p = ps->items[i];
-        if (p->initialized && CORRAL_HAS(p->rec.desc, fini) && p->rec.desc->fini)
-            p->rec.desc->fini(p->rec.state);
-        crl_schema_free(p->cfg);
+        release_state(p, p->initialized);
+        crl_sandbox_table_free(p->sbx);
         if (p->dl)
             dlclose(p->dl);
         free(p->path);

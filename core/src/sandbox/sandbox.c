@@ -1,6 +1,8 @@
 /* Host-side sandbox handles: create/attach/destroy on a named backend,
- * exec (streaming and captured), pause/resume, and dispatch of optional
- * slots to the plugin or to the exec-based emulations. */
+ * exec (streaming and captured), pause/resume, files and jobs.  The
+ * optional slots go through the table completed at load
+ * (sandbox_table.c), so nothing here decides between native and emulated. */
+#include "base/internal.h" /* crl_plugins_sandbox_table */
 #include "sandbox/sandbox_internal.h"
 #include "crl_common.h"
 
@@ -9,28 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-/* CORRAL_SANDBOX_EMULATE=1 makes the host emulate file, archive and job
- * operations through exec even where the plugin has them natively: a
- * debugging knob that lets the conformance suite check the emulations
- * against real images (busybox, distro bases). */
-static int force_emulation(void)
-{
-    const char *e = getenv("CORRAL_SANDBOX_EMULATE");
-    return e && *e && strcmp(e, "0") != 0;
-}
-
-#define NATIVE(sb, slot) (CORRAL_HAS((sb)->ops, slot) && !force_emulation())
-
-static int no_op(const corral_sandbox *sb, const char *what, struct corral_call *call)
-{
-    return corral_call_fail(call, CORRAL_ENOTSUP, "the %s sandbox backend does not offer %s", sb->backend, what);
-}
-
+/* The loaded plugin named backend and its completed table. */
 static int sandbox_plugin(corral_ctx *ctx, const char *backend, const struct corral_plugin_record **rec,
-                          struct corral_call *call)
+                          const struct crl_sandbox_table **tbl, struct corral_call *call)
 {
     *rec = ctx ? corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, backend) : NULL;
-    if (!*rec || !(*rec)->desc || !(*rec)->desc->ops)
+    *tbl = *rec ? crl_plugins_sandbox_table(ctx, *rec) : NULL;
+    if (!*rec || !(*rec)->desc || !(*rec)->desc->ops || !*tbl)
         return corral_call_fail(call, CORRAL_ENOTFOUND,
                                 "no sandbox backend '%s' is loaded (see `corral plugins`)", backend);
     const struct corral_sandbox_ops *ops = (*rec)->desc->ops;
@@ -41,17 +28,52 @@ static int sandbox_plugin(corral_ctx *ctx, const char *backend, const struct cor
     return 0;
 }
 
-static corral_sandbox *handle_new(const struct corral_plugin_record *rec, const char *id)
+static corral_sandbox *handle_new(const struct corral_plugin_record *rec, const struct crl_sandbox_table *tbl,
+                                  const char *id)
 {
     corral_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb)
         return NULL;
     sb->rec = rec;
     sb->ops = rec->desc->ops;
+    sb->tbl = tbl;
+    sb->serial = !(sb->ops->caps & CORRAL_CAP_CONCURRENT);
+    pthread_mutex_init(&sb->lock, NULL);
     sb->ps = rec->state;
     snprintf(sb->id, sizeof sb->id, "%s", id);
     snprintf(sb->backend, sizeof sb->backend, "%s", rec->name);
     return sb;
+}
+
+/* Free a host handle whose plugin handle is released (or never was). */
+static void handle_free(corral_sandbox *sb)
+{
+    pthread_mutex_destroy(&sb->lock);
+    free(sb);
+}
+
+/* sandbox.h's failure rule: a handle a failed create/attach left in
+ * *out is the host's to close, once. */
+static void handle_failed(corral_sandbox *sb)
+{
+    if (sb->sbx)
+        sb->ops->close(sb->sbx);
+    handle_free(sb);
+}
+
+/* Calls on one handle of a plugin without CORRAL_CAP_CONCURRENT run one
+ * at a time (sandbox.h, "Concurrency"). */
+static void enter(corral_sandbox *sb)
+{
+    if (sb->serial)
+        pthread_mutex_lock(&sb->lock);
+}
+
+static int leave(corral_sandbox *sb, int rc)
+{
+    if (sb->serial)
+        pthread_mutex_unlock(&sb->lock);
+    return rc;
 }
 
 int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_opts *opts,
@@ -64,7 +86,8 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     const char *rollout = CORRAL_HAS_FIELD(opts, rollout) && opts->rollout ? opts->rollout : "";
     int no_registry = CORRAL_HAS_FIELD(opts, no_registry) ? opts->no_registry : 0;
     const struct corral_plugin_record *rec;
-    int rc = sandbox_plugin(ctx, opts->backend, &rec, call);
+    const struct crl_sandbox_table *tbl;
+    int rc = sandbox_plugin(ctx, opts->backend, &rec, &tbl, call);
     if (rc)
         return rc;
 
@@ -113,7 +136,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     spec.labels = labels;
     spec.id = id;
 
-    corral_sandbox *sb = handle_new(rec, id);
+    corral_sandbox *sb = handle_new(rec, tbl, id);
     if (!sb) {
         free(labels);
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
@@ -124,7 +147,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     if (rc == 0 && !sb->sbx)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's create returned no handle", sb->backend);
     if (rc) {
-        free(sb);
+        handle_failed(sb);
         return rc;
     }
     if (!no_registry) {
@@ -143,7 +166,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
             corral_call_init(&c2, 60000);
             ops->destroy(sb->sbx, &c2);
             ops->close(sb->sbx);
-            free(sb);
+            handle_free(sb);
             return rc;
         }
     }
@@ -159,29 +182,24 @@ int corral_sandbox_attach(corral_ctx *ctx, const char *id, corral_sandbox **out,
     if (rc)
         return rc;
     const struct corral_plugin_record *rec;
-    rc = sandbox_plugin(ctx, backend, &rec, call);
+    const struct crl_sandbox_table *tbl;
+    rc = sandbox_plugin(ctx, backend, &rec, &tbl, call);
     free(backend);
     if (rc) {
         free(state);
         return rc;
     }
-    corral_sandbox *sb = handle_new(rec, id);
+    corral_sandbox *sb = handle_new(rec, tbl, id);
     if (!sb) {
         free(state);
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     }
-    if (!CORRAL_HAS(sb->ops, attach)) {
-        free(state);
-        rc = no_op(sb, "attach (reattaching from another process)", call);
-        free(sb);
-        return rc;
-    }
-    rc = sb->ops->attach(sb->ps, state, &sb->sbx, call);
+    rc = sb->tbl->attach(sb, state, call);
     free(state);
     if (rc == 0 && !sb->sbx)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's attach returned no handle", sb->backend);
     if (rc) {
-        free(sb);
+        handle_failed(sb);
         return rc;
     }
     *out = sb;
@@ -194,7 +212,8 @@ const struct corral_sandbox_ops *corral_sandbox_ops_of(const corral_sandbox *sb)
 
 int corral_sandbox_destroy(corral_sandbox *sb, struct corral_call *call)
 {
-    int rc = sb->ops->destroy(sb->sbx, call);
+    enter(sb);
+    int rc = leave(sb, sb->ops->destroy(sb->sbx, call));
     if (rc)
         return rc;
     return corral_registry_del(sb->id, call);
@@ -206,28 +225,25 @@ void corral_sandbox_close(corral_sandbox *sb)
         return;
     if (sb->sbx)
         sb->ops->close(sb->sbx);
-    free(sb);
+    handle_free(sb);
 }
 
 int corral_sandbox_pause(corral_sandbox *sb, struct corral_call *call)
 {
-    if (!(sb->ops->caps & CORRAL_CAP_PAUSE) || !CORRAL_HAS(sb->ops, pause))
-        return no_op(sb, "pause", call);
-    return sb->ops->pause(sb->sbx, call);
+    enter(sb);
+    return leave(sb, sb->tbl->pause(sb, call));
 }
 
 int corral_sandbox_resume(corral_sandbox *sb, struct corral_call *call)
 {
-    if (!(sb->ops->caps & CORRAL_CAP_PAUSE) || !CORRAL_HAS(sb->ops, resume))
-        return no_op(sb, "resume", call);
-    return sb->ops->resume(sb->sbx, call);
+    enter(sb);
+    return leave(sb, sb->tbl->resume(sb, call));
 }
 
 int corral_sandbox_running(corral_sandbox *sb, struct corral_call *call)
 {
-    if (!CORRAL_HAS(sb->ops, running))
-        return no_op(sb, "a liveness probe (running)", call);
-    return sb->ops->running(sb->sbx, call);
+    enter(sb);
+    return leave(sb, sb->tbl->running(sb, call));
 }
 
 /* ---- exec ---- */
@@ -246,7 +262,8 @@ int corral_sandbox_exec(corral_sandbox *sb, const struct corral_exec_request *re
     struct corral_exec_request req = *req_in;
     req.struct_size = sizeof req;
     int64_t t0 = corral_now_ms();
-    int rc = sb->ops->exec(sb->sbx, &req, res, call);
+    enter(sb);
+    int rc = leave(sb, sb->ops->exec(sb->sbx, &req, res, call));
     if (rc == 0 && res->duration_ms == 0)
         res->duration_ms = corral_now_ms() - t0;
     return rc;
@@ -271,20 +288,6 @@ void corral_exec_output_free(struct corral_exec_output *o)
     corral_capture_free(&o->err);
 }
 
-int sbx_exec_argv(corral_sandbox *sb, const char *const *argv, const void *in, size_t in_len,
-                  const struct corral_sink *out, struct corral_capture *err, struct corral_exec_result *res,
-                  struct corral_call *call)
-{
-    struct corral_sink se;
-    if (err)
-        corral_capture_sink(err, &se);
-    struct corral_exec_request req = {
-        .struct_size = sizeof req, .argv = argv, .stdin_data = in, .stdin_len = in_len,
-        .out = out, .err = err ? &se : NULL, .cwd = "/",
-    };
-    return corral_sandbox_exec(sb, &req, res, call);
-}
-
 /* ---- jobs ---- */
 
 int corral_sandbox_spawn(corral_sandbox *sb, const struct corral_exec_request *req_in, corral_sandbox_job **job,
@@ -301,15 +304,8 @@ int corral_sandbox_spawn(corral_sandbox *sb, const struct corral_exec_request *r
     corral_sandbox_job *j = calloc(1, sizeof *j);
     if (!j)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    int rc;
-    if (NATIVE(sb, spawn) && CORRAL_HAS(sb->ops, job_wait) && CORRAL_HAS(sb->ops, job_kill) &&
-        CORRAL_HAS(sb->ops, job_free)) {
-        rc = sb->ops->spawn(sb->sbx, &req, &j->native, call);
-        if (rc == 0 && !j->native)
-            rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's spawn returned no job", sb->backend);
-    } else {
-        rc = sbx_emul_spawn(sb, &req, j, call);
-    }
+    enter(sb);
+    int rc = leave(sb, sb->tbl->spawn(sb, &req, j, call));
     if (rc) {
         free(j);
         return rc;
@@ -327,8 +323,8 @@ int corral_sandbox_job_wait(corral_sandbox *sb, corral_sandbox_job *job, int64_t
         *res = job->res;
         return 0;
     }
-    int rc = job->native ? sb->ops->job_wait(sb->sbx, job->native, timeout_ms, res, call)
-                         : sbx_emul_job_wait(sb, job, timeout_ms, res, call);
+    enter(sb);
+    int rc = leave(sb, sb->tbl->job_wait(sb, job, timeout_ms, res, call));
     if (rc == 0) {
         job->done = 1;
         job->res = *res;
@@ -340,15 +336,17 @@ int corral_sandbox_job_kill(corral_sandbox *sb, corral_sandbox_job *job, struct 
 {
     if (job->done)
         return 0;
-    return job->native ? sb->ops->job_kill(sb->sbx, job->native, call) : sbx_emul_job_kill(sb, job, call);
+    enter(sb);
+    return leave(sb, sb->tbl->job_kill(sb, job, call));
 }
 
 void corral_sandbox_job_free(corral_sandbox *sb, corral_sandbox_job *job)
 {
     if (!job)
         return;
-    if (job->native)
-        sb->ops->job_free(sb->sbx, job->native);
+    enter(sb);
+    sb->tbl->job_free(sb, job);
+    leave(sb, 0);
     free(job);
 }
 
@@ -368,9 +366,8 @@ int corral_sandbox_read_file(corral_sandbox *sb, const char *path, const struct 
     int rc = check_abs(path, "the file", call);
     if (rc)
         return rc;
-    if (NATIVE(sb, read_file))
-        return sb->ops->read_file(sb->sbx, path, sink, call);
-    return sbx_emul_read_file(sb, path, sink, call);
+    enter(sb);
+    return leave(sb, sb->tbl->read_file(sb, path, sink, call));
 }
 
 int corral_sandbox_write_file(corral_sandbox *sb, const char *path, const struct corral_source *src,
@@ -379,9 +376,8 @@ int corral_sandbox_write_file(corral_sandbox *sb, const char *path, const struct
     int rc = check_abs(path, "the file", call);
     if (rc)
         return rc;
-    if (NATIVE(sb, write_file))
-        return sb->ops->write_file(sb->sbx, path, src, mode, call);
-    return sbx_emul_write_file(sb, path, src, mode, call);
+    enter(sb);
+    return leave(sb, sb->tbl->write_file(sb, path, src, mode, call));
 }
 
 int corral_sandbox_put_archive(corral_sandbox *sb, const char *dir, const struct corral_source *src,
@@ -390,9 +386,8 @@ int corral_sandbox_put_archive(corral_sandbox *sb, const char *dir, const struct
     int rc = check_abs(dir, "the directory", call);
     if (rc)
         return rc;
-    if (NATIVE(sb, put_archive))
-        return sb->ops->put_archive(sb->sbx, dir, src, call);
-    return sbx_emul_put_archive(sb, dir, src, call);
+    enter(sb);
+    return leave(sb, sb->tbl->put_archive(sb, dir, src, call));
 }
 
 int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct corral_sink *sink,
@@ -401,9 +396,8 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
     int rc = check_abs(dir, "the directory", call);
     if (rc)
         return rc;
-    if (NATIVE(sb, get_archive))
-        return sb->ops->get_archive(sb->sbx, dir, sink, call);
-    return sbx_emul_get_archive(sb, dir, sink, call);
+    enter(sb);
+    return leave(sb, sb->tbl->get_archive(sb, dir, sink, call));
 }
 
 int corral_sandbox_read_mem(corral_sandbox *sb, const char *path, size_t max, char **data, size_t *len,
@@ -425,24 +419,11 @@ int corral_sandbox_read_mem(corral_sandbox *sb, const char *path, size_t max, ch
     return 0;
 }
 
-struct memsrc { const char *data; size_t len, off; };
-
-static long memsrc_read(void *ud, void *buf, size_t cap)
-{
-    struct memsrc *m = ud;
-    size_t n = m->len - m->off;
-    if (n > cap)
-        n = cap;
-    memcpy(buf, m->data + m->off, n);
-    m->off += n;
-    return (long)n;
-}
-
 int corral_sandbox_write_mem(corral_sandbox *sb, const char *path, const void *data, size_t len, uint32_t mode,
                              struct corral_call *call)
 {
-    struct memsrc m = { data, len, 0 };
-    struct corral_source s = { .struct_size = sizeof s, .read = memsrc_read, .ud = &m, .length = (int64_t)len };
+    struct sbx_memsrc m = { data, len, 0 };
+    struct corral_source s = { .struct_size = sizeof s, .read = sbx_memsrc_read, .ud = &m, .length = (int64_t)len };
     return corral_sandbox_write_file(sb, path, &s, mode, call);
 }
 

@@ -3,8 +3,13 @@
  * Paths and arguments travel as argv items of `sh -c SCRIPT sh ARGS...`,
  * never spliced into the script, so no quoting is involved.  Everything
  * here needs /bin/sh, cat, mkdir, chmod, tar, mv, rm and kill inside the
- * sandbox (plus setsid for process-group kills of spawned jobs). */
+ * sandbox (plus setsid for process-group kills of spawned jobs).
+ *
+ * The emulations sit below the facade: they run commands through the
+ * plugin's own exec and move files through the completed table
+ * (sandbox_table.c), so nothing here calls back into sandbox.c. */
 #include "sandbox/sandbox_internal.h"
+#include "crl_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +25,57 @@ static int script_fail(corral_sandbox *sb, const char *what, const struct corral
                             sb->id, res->exit_code, err->len ? ": " : "", err->len ? err->data : "");
 }
 
+long sbx_memsrc_read(void *ud, void *buf, size_t cap)
+{
+    struct sbx_memsrc *m = ud;
+    size_t n = m->len - m->off;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, m->data + m->off, n);
+    m->off += n;
+    return (long)n;
+}
+
+/* Run req with the plugin's exec (res zeroed first). */
+static int plugin_exec(corral_sandbox *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
+                       struct corral_call *call)
+{
+    memset(res, 0, sizeof *res);
+    res->struct_size = sizeof *res;
+    return sb->ops->exec(sb->sbx, req, res, call);
+}
+
+/* Run argv (NULL-terminated) in "/" with optional stdin, stdout to out
+ * (may be NULL) and stderr captured into err. */
+static int exec_argv(corral_sandbox *sb, const char *const *argv, const void *in, size_t in_len,
+                     const struct corral_sink *out, struct corral_capture *err, struct corral_exec_result *res,
+                     struct corral_call *call)
+{
+    struct corral_sink se;
+    corral_capture_sink(err, &se);
+    struct corral_exec_request req = {
+        .struct_size = sizeof req, .argv = argv, .stdin_data = in, .stdin_len = in_len,
+        .out = out, .err = &se, .cwd = "/",
+    };
+    return plugin_exec(sb, &req, res, call);
+}
+
+/* A fresh, unguessable temp path /tmp/.corral-<what>-<hex><suffix>. */
+static int temp_path(char *buf, size_t cap, const char *what, const char *suffix, struct corral_call *call)
+{
+    char rnd[17];
+    if (crl_random_hex(rnd, 8) != 0)
+        return corral_call_fail(call, CORRAL_EINTERNAL, "no random bytes for a temp name");
+    snprintf(buf, cap, "/tmp/.corral-%s-%s%s", what, rnd, suffix);
+    return 0;
+}
+
 static int run_script(corral_sandbox *sb, const char *what, const char *const *argv, const void *in,
                       size_t in_len, const struct corral_sink *out, struct corral_exec_result *res,
                       struct corral_call *call)
 {
     struct corral_capture err = { .cap = 4096 };
-    int rc = sbx_exec_argv(sb, argv, in, in_len, out, &err, res, call);
+    int rc = exec_argv(sb, argv, in, in_len, out, &err, res, call);
     if (rc == 0 && res->exit_code != 0 && res->exit_code != 3 && res->exit_code != 4)
         rc = script_fail(sb, what, res, &err, call);
     corral_capture_free(&err);
@@ -103,12 +153,11 @@ int sbx_emul_write_file(corral_sandbox *sb, const char *path, const struct corra
 int sbx_emul_put_archive(corral_sandbox *sb, const char *dir, const struct corral_source *src,
                          struct corral_call *call)
 {
-    char tmp[128], rnd[64];
-    int rc = corral_sandbox_id_new("put", rnd, sizeof rnd, call);
+    char tmp[128];
+    int rc = temp_path(tmp, sizeof tmp, "put", ".tar", call);
     if (rc)
         return rc;
-    snprintf(tmp, sizeof tmp, "/tmp/.corral-%s.tar", rnd);
-    rc = corral_sandbox_write_file(sb, tmp, src, 0600, call);
+    rc = sb->tbl->write_file(sb, tmp, src, 0600, call);
     if (rc)
         return rc;
     static const char script[] =
@@ -161,14 +210,15 @@ static const char kill_script[] =
 int sbx_emul_spawn(corral_sandbox *sb, const struct corral_exec_request *req, corral_sandbox_job *job,
                    struct corral_call *call)
 {
-    char rnd[64];
-    int rc = corral_sandbox_id_new("job", rnd, sizeof rnd, call);
+    int rc = temp_path(job->marker, sizeof job->marker, "job", "", call);
     if (rc)
         return rc;
-    snprintf(job->marker, sizeof job->marker, "/tmp/.corral-%s", rnd);
     char in_path[200];
     snprintf(in_path, sizeof in_path, "%s.in", job->marker);
-    rc = corral_sandbox_write_mem(sb, in_path, req->stdin_data ? req->stdin_data : "", req->stdin_len, 0600, call);
+    struct sbx_memsrc m = { req->stdin_data ? req->stdin_data : "", req->stdin_len, 0 };
+    struct corral_source in = { .struct_size = sizeof in, .read = sbx_memsrc_read, .ud = &m,
+                                .length = (int64_t)req->stdin_len };
+    rc = sb->tbl->write_file(sb, in_path, &in, 0600, call);
     if (rc)
         return rc;
     size_t n = 0;
@@ -210,7 +260,7 @@ int sbx_emul_spawn(corral_sandbox *sb, const struct corral_exec_request *req, co
     lr.out = NULL;
     lr.err = &se;
     struct corral_exec_result res;
-    rc = corral_sandbox_exec(sb, &lr, &res, call);
+    rc = plugin_exec(sb, &lr, &res, call);
     free(argv);
     if (rc == 0 && res.exit_code != 0)
         rc = script_fail(sb, "starting a background job", &res, &err, call);

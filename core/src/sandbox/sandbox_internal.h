@@ -2,13 +2,20 @@
 #ifndef CORRAL_SANDBOX_INTERNAL_H
 #define CORRAL_SANDBOX_INTERNAL_H
 
+#include <pthread.h>
+
 #include <corral/sandbox_host.h>
+
+struct crl_sandbox_table;
 
 struct corral_sandbox {
     const struct corral_plugin_record *rec;
-    const struct corral_sandbox_ops *ops;
-    void *ps;                   /* the plugin's init() state */
+    const struct corral_sandbox_ops *ops;   /* the plugin's table (create, exec, destroy, close, state) */
+    const struct crl_sandbox_table *tbl;    /* the completed optional slots (sandbox_table.c) */
+    void *ps;                   /* the plugin's state */
     corral_sbx *sbx;            /* the plugin's handle */
+    int serial;                 /* the plugin lacks CORRAL_CAP_CONCURRENT: one call at a time */
+    pthread_mutex_t lock;       /* held around each plugin call when serial */
     char id[96];
     char backend[64];
 };
@@ -21,19 +28,43 @@ struct corral_sandbox_job {
     struct corral_exec_result res;
 };
 
+/* A sandbox plugin's optional slots, completed once when the plugin is
+ * loaded (as libfabric fills unset slots with fi_no_* stubs): each is the
+ * plugin's own op behind a thin adapter, the exec-based emulation, or a
+ * stub that answers CORRAL_ENOTSUP.  The facade calls through it and never
+ * asks which.  Jobs are all native or all emulated, so one job never mixes
+ * the two. */
+struct crl_sandbox_table {
+    int (*attach)(corral_sandbox *sb, const char *state_json, struct corral_call *call);
+    int (*read_file)(corral_sandbox *sb, const char *path, const struct corral_sink *sink, struct corral_call *call);
+    int (*write_file)(corral_sandbox *sb, const char *path, const struct corral_source *src, uint32_t mode,
+                      struct corral_call *call);
+    int (*put_archive)(corral_sandbox *sb, const char *dir, const struct corral_source *src,
+                       struct corral_call *call);
+    int (*get_archive)(corral_sandbox *sb, const char *dir, const struct corral_sink *sink,
+                       struct corral_call *call);
+    int (*spawn)(corral_sandbox *sb, const struct corral_exec_request *req, corral_sandbox_job *job,
+                 struct corral_call *call);
+    int (*job_wait)(corral_sandbox *sb, corral_sandbox_job *job, int64_t timeout_ms,
+                    struct corral_exec_result *res, struct corral_call *call);
+    int (*job_kill)(corral_sandbox *sb, corral_sandbox_job *job, struct corral_call *call);
+    void (*job_free)(corral_sandbox *sb, corral_sandbox_job *job);
+    int (*pause)(corral_sandbox *sb, struct corral_call *call);
+    int (*resume)(corral_sandbox *sb, struct corral_call *call);
+    int (*running)(corral_sandbox *sb, struct corral_call *call);
+};
+
 /* A sink that writes every chunk into a fixed-size buffer, failing with
  * CORRAL_EIO past its end (for small probes). */
 struct sbx_membuf { char *buf; size_t len, cap; };
 int sbx_membuf_write(void *ud, const void *buf, size_t len);
 
-/* Run argv (NULL-terminated) in the sandbox with optional stdin, capturing
- * stdout into out (may be NULL) and stderr into err (may be NULL).
- * Returns the plugin's status; res gets the exit. */
-int sbx_exec_argv(corral_sandbox *sb, const char *const *argv, const void *in, size_t in_len,
-                  const struct corral_sink *out, struct corral_capture *err, struct corral_exec_result *res,
-                  struct corral_call *call);
+/* A source over a caller-owned buffer (for corral_source.read). */
+struct sbx_memsrc { const char *data; size_t len, off; };
+long sbx_memsrc_read(void *ud, void *buf, size_t cap);
 
-/* Emulations (sandbox_emul.c). */
+/* Emulations (sandbox_emul.c).  They reach the plugin only through its
+ * exec and the completed table, never through the public facade. */
 int sbx_emul_read_file(corral_sandbox *sb, const char *path, const struct corral_sink *sink, struct corral_call *call);
 int sbx_emul_write_file(corral_sandbox *sb, const char *path, const struct corral_source *src, uint32_t mode,
                         struct corral_call *call);

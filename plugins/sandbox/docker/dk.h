@@ -31,19 +31,25 @@
 #define DK_SHIM_DIR "/.corral"
 #define DK_SHIM_PATH "/.corral/shim"
 
-/* Plugin state (init()): transport and policy.  Shared by every handle;
- * the negotiated version is guarded by `lock`. */
+/* Plugin state: transport and policy, allocated by the host (ABI 1.1
+ * state_size) and shared by every handle; the negotiated version is guarded
+ * by `lock`.  The bound options are filled by the host before init2() and
+ * borrowed from it until fini(). */
 struct dk_plugin {
     const struct corral_host *host;
+    /* bound options */
+    const char *docker_host;             /* `host`, or NULL: $DOCKER_HOST */
+    const char *default_image;
+    const char *const *allowed_mounts;   /* NULL-terminated prefixes */
+    const char *const *cap_add_names;    /* as configured */
+    const char *create_options;          /* JSON object text, or NULL */
+    int64_t default_ttl_s;
+    /* made by init2() */
     char *socket;            /* unix socket path, or NULL for tcp */
     char *base;              /* "http://localhost" or "http://host:port" */
     char api[16];            /* "/v1.41" once negotiated, "" before */
     pthread_mutex_t lock;
-    char *default_image;
-    char **allowed_mounts;   /* NULL-terminated, canonical prefixes */
-    char **cap_add;          /* NULL-terminated, validated */
-    char *create_options;    /* JSON object text from config, or NULL */
-    int64_t default_ttl_s;
+    const char **cap_add;    /* NULL-terminated canonical names (static strings) */
 };
 
 struct corral_sbx {

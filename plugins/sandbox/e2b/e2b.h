@@ -17,21 +17,24 @@
 
 #include "crl_common.h"
 
-extern const struct corral_host *e2b_host;
-
-/* Plugin state (from init). */
+/* Plugin state, allocated by the host (ABI 1.1 state_size).  The bound
+ * options are filled and range-checked by the host before init and
+ * borrowed from it until fini. */
 struct e2b {
-    const corral_config *cfg;
-    char *api_url;        /* control plane base, no trailing slash */
-    char *domain;
-    char *envd_url;       /* override for every envd call, or NULL */
+    const struct corral_host *host;
+    /* bound options */
     const char *api_key_env;
+    const char *api_url_cfg, *domain_cfg, *envd_url_cfg; /* or NULL: environment, then defaults */
     const char *template_id;
     int64_t default_ttl_s;
     int64_t request_timeout_ms;
-    int max_attempts;
+    int64_t max_attempts;
     int64_t backoff_ms;
     int secure;
+    /* resolved by init (owned) */
+    char *api_url;        /* control plane base, no trailing slash */
+    char *domain;
+    char *envd_url;       /* override for every envd call, or NULL */
 };
 
 struct corral_sbx {

@@ -13,7 +13,7 @@ int e2b_api_classify(long status)
 int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *body, int attempts,
             const char *what, cJSON **out_json, long *status, char **out_headers, corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = p->host;
     if (out_json)
         *out_json = NULL;
     if (out_headers)

@@ -51,7 +51,7 @@ static char *envd_url(corral_sbx *s, const char *path)
 /* Classify an envd failure answered with an HTTP status. */
 static int envd_http_error(corral_sbx *s, long status, const char *body, const char *what, corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     cJSON *e = cJSON_Parse(body ? body : "");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
@@ -72,7 +72,7 @@ static int envd_http_error(corral_sbx *s, long status, const char *body, const c
 
 int e2b_envd_unary(corral_sbx *s, const char *rpc, const cJSON *reqj, cJSON **out, corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     if (out)
         *out = NULL;
     char *path = e2b_xasprintf("/%s", rpc);
@@ -196,7 +196,7 @@ int e2b_envd_start(corral_sbx *s, const char *const *argv, const char *const *en
                const char *user, int64_t timeout_ms, int64_t http_timeout_ms, struct proc_events *ev,
                corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     cJSON *r = cJSON_CreateObject(), *proc = cJSON_AddObjectToObject(r, "process");
     cJSON_AddStringToObject(proc, "cmd", argv[0]);
     cJSON *args = cJSON_AddArrayToObject(proc, "args");
@@ -285,10 +285,10 @@ int e2b_envd_run(corral_sbx *s, const char *const *argv, char **out, int *exit_c
     struct proc_events ev = {.out = &sink};
     int rc = e2b_envd_start(s, argv, NULL, NULL, s->user, 30000, 35000, &ev, call);
     if (rc == 0 && ev.rpc_error_code[0])
-        rc = e2b_host->fail(call, CORRAL_EIO, "e2b: helper command failed in sandbox %s: %s: %s", s->sandbox_id,
+        rc = s->p->host->fail(call, CORRAL_EIO, "e2b: helper command failed in sandbox %s: %s: %s", s->sandbox_id,
                             ev.rpc_error_code, ev.rpc_error_msg);
     if (rc == 0 && !ev.ended)
-        rc = e2b_host->fail(call, CORRAL_EPROTO, "e2b: helper command in sandbox %s has no end event",
+        rc = s->p->host->fail(call, CORRAL_EPROTO, "e2b: helper command in sandbox %s has no end event",
                             s->sandbox_id);
     if (exit_code)
         *exit_code = ev.exit_code;
@@ -316,7 +316,7 @@ static char *files_url(corral_sbx *s, const char *path)
 int e2b_envd_download(corral_sbx *s, const char *path, const struct corral_sink *sink, long *status,
                   corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     char *url = files_url(s, path);
     char **hdrs = e2b_envd_headers(s, NULL, NULL, 0);
     int rc;
@@ -389,7 +389,7 @@ static long mp_read(void *ud, void *out, size_t cap)
 int e2b_envd_upload(corral_sbx *s, const char *path, const struct corral_source *src, const void *data, size_t len,
                 corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     char *bnd = e2b_random_hex(16);
     char *ctype = bnd ? e2b_xasprintf("multipart/form-data; boundary=corral%s", bnd) : NULL;
     /* The part's filename is ignored when the path query is given (envd

@@ -92,7 +92,7 @@ static int stage_stdin(corral_sbx *s, const struct corral_exec_request *req, cha
     *path = hex ? e2b_xasprintf("/tmp/.corral-in-%s", hex) : NULL;
     free(hex);
     if (!*path)
-        return e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+        return s->p->host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
     return e2b_envd_upload(s, *path, NULL, req->stdin_data, req->stdin_len, call);
 }
 
@@ -101,7 +101,7 @@ static void kill_group(corral_sbx *s, const char *pgfile, corral_call *call)
     const char *argv[] = {"/bin/sh", "-c", kill_script, "corral-kill", pgfile, NULL};
     int code;
     if (e2b_envd_run(s, argv, NULL, &code, call) != 0)
-        e2b_host->log(e2b_host, CORRAL_LOG_WARN, "e2b: could not kill a timed-out process group in sandbox %s",
+        s->p->host->log(s->p->host, CORRAL_LOG_WARN, "e2b: could not kill a timed-out process group in sandbox %s",
                       s->sandbox_id);
 }
 
@@ -113,7 +113,7 @@ static const char *req_user(corral_sbx *s, const struct corral_exec_request *req
 int e2b_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
              corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     const char **cmd, *sh[4];
     size_t argc;
     if (command_argv(req, sh, &cmd, &argc) != 0)
@@ -186,7 +186,7 @@ static char *job_dir(const corral_job *job)
 
 int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     const char **cmd, *sh[4];
     size_t argc;
     *out = NULL;
@@ -257,7 +257,7 @@ static int probe_file(corral_sbx *s, const char *path, struct crl_buf_sink *o, c
 int e2b_job_wait(corral_sbx *s, corral_job *job, int64_t timeout_ms, struct corral_exec_result *res,
                  corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = s->p->host;
     char *dir = job_dir(job);
     char *rcpath = dir ? e2b_xasprintf("%s/rc", dir) : NULL;
     char *topath = dir ? e2b_xasprintf("%s/timedout", dir) : NULL;
@@ -309,7 +309,7 @@ int e2b_job_kill(corral_sbx *s, corral_job *job, corral_call *call)
     char *pg = dir ? e2b_xasprintf("%s/pg", dir) : NULL;
     int rc;
     if (!pg) {
-        rc = e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+        rc = s->p->host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
     } else {
         const char *argv[] = {"/bin/sh", "-c", kill_script, "corral-kill", pg, NULL};
         int code;
@@ -347,6 +347,6 @@ int e2b_write_file(corral_sbx *s, const char *path, const struct corral_source *
     int code = 0;
     rc = e2b_envd_run(s, argv, NULL, &code, call);
     if (rc == 0 && code != 0)
-        rc = e2b_host->fail(call, CORRAL_EIO, "e2b: chmod %s %s failed with exit %d", m, path, code);
+        rc = s->p->host->fail(call, CORRAL_EIO, "e2b: chmod %s %s failed with exit %d", m, path, code);
     return rc;
 }

@@ -21,22 +21,29 @@
 
 #include "e2b.h"
 
-const struct corral_host *e2b_host;
-
+#define AT(field) offsetof(struct e2b, field)
 static const struct corral_option e2b_options[] = {
-    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"E2B_API_KEY\"",
-     "environment variable holding the E2B API key"},
-    {"api_url", CORRAL_OPT_STRING, 0, NULL, "control-plane URL (default $E2B_API_URL or https://api.<domain>)"},
-    {"domain", CORRAL_OPT_STRING, 0, NULL, "E2B domain (default $E2B_DOMAIN or e2b.app)"},
-    {"envd_url", CORRAL_OPT_STRING, 0, NULL,
-     "one URL for every envd call (default $E2B_SANDBOX_URL; self-hosted or debug setups)"},
-    {"template", CORRAL_OPT_STRING, 0, "\"base\"", "template used when the spec names no image"},
-    {"default_ttl_s", CORRAL_OPT_INT, 0, "3600", "sandbox timeout when the spec gives no ttl"},
-    {"request_timeout_ms", CORRAL_OPT_INT, 0, "60000", "limit for one control-plane or envd request"},
-    {"max_attempts", CORRAL_OPT_INT, 0, "4", "attempts for requests that are safe to retry"},
-    {"backoff_ms", CORRAL_OPT_INT, 0, "250", "first retry backoff (doubled per retry)"},
-    {"secure", CORRAL_OPT_BOOL, 0, "true", "ask for an envd access token (secure sandboxes)"},
-    {NULL, 0, 0, NULL, NULL},
+    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV | CORRAL_OPT_BIND, "\"E2B_API_KEY\"",
+     "environment variable holding the E2B API key", AT(api_key_env), 0, 0},
+    {"api_url", CORRAL_OPT_STRING, CORRAL_OPT_BIND, NULL,
+     "control-plane URL (default $E2B_API_URL or https://api.<domain>)", AT(api_url_cfg), 0, 0},
+    {"domain", CORRAL_OPT_STRING, CORRAL_OPT_BIND, NULL, "E2B domain (default $E2B_DOMAIN or e2b.app)",
+     AT(domain_cfg), 0, 0},
+    {"envd_url", CORRAL_OPT_STRING, CORRAL_OPT_BIND, NULL,
+     "one URL for every envd call (default $E2B_SANDBOX_URL; self-hosted or debug setups)", AT(envd_url_cfg), 0, 0},
+    {"template", CORRAL_OPT_STRING, CORRAL_OPT_BIND, "\"base\"", "template used when the spec names no image",
+     AT(template_id), 0, 0},
+    {"default_ttl_s", CORRAL_OPT_INT, CORRAL_OPT_BIND | CORRAL_OPT_MIN, "3600",
+     "sandbox timeout when the spec gives no ttl", AT(default_ttl_s), 1, 0},
+    {"request_timeout_ms", CORRAL_OPT_INT, CORRAL_OPT_BIND, "60000", "limit for one control-plane or envd request",
+     AT(request_timeout_ms), 0, 0},
+    {"max_attempts", CORRAL_OPT_INT, CORRAL_OPT_BIND | CORRAL_OPT_MIN | CORRAL_OPT_MAX, "4",
+     "attempts for requests that are safe to retry", AT(max_attempts), 1, 100},
+    {"backoff_ms", CORRAL_OPT_INT, CORRAL_OPT_BIND, "250", "first retry backoff (doubled per retry)", AT(backoff_ms),
+     0, 0},
+    {"secure", CORRAL_OPT_BOOL, CORRAL_OPT_BIND, "true", "ask for an envd access token (secure sandboxes)",
+     AT(secure), 0, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
 
 static char *env_or(const char *name, const char *fallback)
@@ -54,63 +61,39 @@ static void strip_slash(char *s)
         s[--n] = '\0';
 }
 
-static int e2b_init(const corral_config *cfg, void **state, corral_call *call)
+/* Options are bound and range-checked by the host; what is left is the
+ * endpoint resolution the SDKs do (config, environment, defaults). */
+static int e2b_init(const struct corral_host *h, const corral_config *cfg, void *state, corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
-    struct e2b *p = calloc(1, sizeof *p);
-    if (!p)
-        return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
-    p->cfg = cfg;
-    const char *v = h->config_string(cfg, "domain");
-    p->domain = v ? strdup(v) : env_or("E2B_DOMAIN", "e2b.app");
+    (void)cfg;
+    struct e2b *p = state;
+    p->host = h;
+    p->domain = p->domain_cfg ? strdup(p->domain_cfg) : env_or("E2B_DOMAIN", "e2b.app");
     const char *dbg = getenv("E2B_DEBUG");
     int debug = dbg && strcasecmp(dbg, "true") == 0;
-    v = h->config_string(cfg, "api_url");
-    if (v)
-        p->api_url = strdup(v);
+    const char *v;
+    if (p->api_url_cfg)
+        p->api_url = strdup(p->api_url_cfg);
     else if ((v = getenv("E2B_API_URL")) && *v)
         p->api_url = strdup(v);
     else
         p->api_url = debug ? strdup("http://localhost:3000") : e2b_xasprintf("https://api.%s", p->domain);
-    v = h->config_string(cfg, "envd_url");
-    p->envd_url = v ? strdup(v) : env_or("E2B_SANDBOX_URL", debug ? "http://localhost:49983" : NULL);
+    p->envd_url = p->envd_url_cfg ? strdup(p->envd_url_cfg)
+                                  : env_or("E2B_SANDBOX_URL", debug ? "http://localhost:49983" : NULL);
     strip_slash(p->api_url);
     strip_slash(p->envd_url);
-    p->api_key_env = h->config_string(cfg, "api_key_env");
-    if (!p->api_key_env)
-        p->api_key_env = "E2B_API_KEY";
-    p->template_id = h->config_string(cfg, "template");
-    if (!p->template_id)
-        p->template_id = "base";
-    p->default_ttl_s = h->config_int(cfg, "default_ttl_s");
-    p->request_timeout_ms = h->config_int(cfg, "request_timeout_ms");
-    p->max_attempts = (int)h->config_int(cfg, "max_attempts");
-    p->backoff_ms = h->config_int(cfg, "backoff_ms");
-    p->secure = h->config_bool(cfg, "secure");
-    if (p->default_ttl_s <= 0)
-        p->default_ttl_s = 3600;
-    if (p->max_attempts < 1)
-        p->max_attempts = 1;
-    if (!p->domain || !p->api_url) {
-        free(p->domain);
-        free(p->api_url);
-        free(p->envd_url);
-        free(p);
+    if (!p->domain || !p->api_url)
         return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
-    }
-    *state = p;
     return 0;
 }
 
+/* Releases what e2b_init made; the host frees the block itself. */
 static void e2b_fini(void *state)
 {
     struct e2b *p = state;
-    if (!p)
-        return;
     free(p->domain);
     free(p->api_url);
     free(p->envd_url);
-    free(p);
 }
 
 static void sbx_free(corral_sbx *s)
@@ -138,7 +121,7 @@ static int sbx_adopt(corral_sbx *s, const cJSON *j, corral_call *call)
 {
     const char *id = jstr(j, "sandboxID");
     if (!id)
-        return e2b_host->fail(call, CORRAL_EPROTO, "e2b: the API answer has no sandboxID");
+        return s->p->host->fail(call, CORRAL_EPROTO, "e2b: the API answer has no sandboxID");
     if (!s->sandbox_id && !(s->sandbox_id = strdup(id)))
         return CORRAL_ENOMEM;
     const char *tok = jstr(j, "envdAccessToken");
@@ -284,8 +267,8 @@ static int get_detail(struct e2b *p, const char *sid, cJSON **out, corral_call *
 
 static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
     struct e2b *p = ps;
+    const struct corral_host *h = p->host;
     *out = NULL;
     if (!spec || !spec->id || !*spec->id)
         return h->fail(call, CORRAL_EINVAL, "e2b: create needs spec.id");
@@ -439,7 +422,7 @@ static char *state_json(const char *sid, const char *cid, const char *workdir, c
 static int e2b_state(corral_sbx *s, char **json, corral_call *call)
 {
     *json = state_json(s->sandbox_id, s->corral_id, s->workdir, s->user, s->ttl_s);
-    return *json ? 0 : e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+    return *json ? 0 : s->p->host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
 }
 
 /* POST /sandboxes/{id}/connect: resumes a paused sandbox, extends a running one. */
@@ -451,7 +434,7 @@ static int connect_sbx(corral_sbx *s, corral_call *call)
     long st;
     int rc = path ? e2b_api(s->p, "POST", path, body, 0, "connect sandbox", &resp, &st, NULL, call) : CORRAL_ENOMEM;
     if (rc == 0)
-        rc = resp ? sbx_adopt(s, resp, call) : e2b_host->fail(call, CORRAL_EPROTO, "e2b: empty connect answer");
+        rc = resp ? sbx_adopt(s, resp, call) : s->p->host->fail(call, CORRAL_EPROTO, "e2b: empty connect answer");
     cJSON_Delete(resp);
     cJSON_Delete(body);
     free(path);
@@ -460,7 +443,7 @@ static int connect_sbx(corral_sbx *s, corral_call *call)
 
 static int e2b_attach(void *ps, const char *json, corral_sbx **out, corral_call *call)
 {
-    const struct corral_host *h = e2b_host;
+    const struct corral_host *h = ((struct e2b *)ps)->host;
     *out = NULL;
     cJSON *j = cJSON_Parse(json ? json : "");
     const char *sid = jstr(j, "sandbox_id");
@@ -585,7 +568,7 @@ static int e2b_list(void *ps, const char *const *filters, corral_sandbox_list_cb
         free(labels);
         free(st);
         if (!labels || !st) {
-            rc = e2b_host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+            rc = p->host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
             break;
         }
         if (stop)
@@ -599,14 +582,15 @@ static int e2b_remove(void *ps, const char *json, corral_call *call)
 {
     cJSON *j = cJSON_Parse(json ? json : "");
     const char *sid = jstr(j, "sandbox_id");
-    int rc = sid ? e2b_destroy_id(ps, sid, call) : e2b_host->fail(call, CORRAL_EINVAL, "e2b: state has no sandbox_id");
+    int rc = sid ? e2b_destroy_id(ps, sid, call)
+                 : ((struct e2b *)ps)->host->fail(call, CORRAL_EINVAL, "e2b: state has no sandbox_id");
     cJSON_Delete(j);
     return rc;
 }
 
 static const struct corral_sandbox_ops e2b_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PAUSE | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
     .create = e2b_create,
     .exec = e2b_exec,
     .destroy = e2b_destroy,
@@ -630,7 +614,7 @@ static const struct corral_sandbox_ops e2b_ops = {
 
 static const struct corral_plugin e2b_plugin = {
     .struct_size = sizeof(struct corral_plugin),
-    .abi_version = CORRAL_ABI(1, 0),
+    .abi_version = CORRAL_ABI(1, 1),
     .kind = CORRAL_PLUGIN_SANDBOX,
     .name = "e2b",
     .version = "0.1.0",
@@ -638,14 +622,12 @@ static const struct corral_plugin e2b_plugin = {
     .options = e2b_options,
     .option_size = sizeof(struct corral_option),
     .ops = &e2b_ops,
-    .init = e2b_init,
+    .init2 = e2b_init,
     .fini = e2b_fini,
+    .state_size = sizeof(struct e2b),
 };
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
-    e2b_host = corral_offer_host(offer, 1);
-    if (!e2b_host)
-        return NULL;
-    return &e2b_plugin;
+    return corral_offer_host(offer, 1) ? &e2b_plugin : NULL;
 }

@@ -14,6 +14,7 @@
  * - The spec's env goes into the job's secrets (values may be secrets).
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,15 +30,20 @@
 #include "crl_common.h"
 #include "hf.h"
 
-static const struct corral_host *g_host;
-
+/* Plugin state, allocated by the host (ABI 1.1 state_size).  The bound
+ * options are filled and range-checked by the host before hf_init and
+ * borrowed from it until fini. */
 struct hf {
     const struct corral_host *host;
-    char *endpoint, *ns, *token_env, *image, *flavor, *url_tmpl, *workdir;
+    /* bound options */
+    const char *endpoint, *ns, *token_env, *image, *flavor, *url_tmpl, *workdir, *server_api;
     const char *const *server_cmd;
-    int v1; /* server_api "v1": huggingface/sandbox-server instead of hf-sandbox 0.1 */
     int allow_net_none;
-    int64_t timeout_s, ready_timeout_ms, poll_ms, attempts, backoff_ms, request_timeout_ms;
+    int64_t timeout_s, ready_timeout_s, poll_ms, attempts, backoff_ms, request_timeout_ms;
+    /* derived by hf_init */
+    size_t endpoint_len; /* without trailing slashes */
+    int64_t ready_timeout_ms;
+    int v1; /* server_api "v1": huggingface/sandbox-server instead of hf-sandbox 0.1 */
 };
 
 struct corral_sbx {
@@ -47,30 +53,41 @@ struct corral_sbx {
     char *prev_out, *prev_err; /* output files of a finished exec, removed by the next */
 };
 
+#define AT(field) offsetof(struct hf, field)
+#define BOUND CORRAL_OPT_BIND
+#define AT_LEAST (CORRAL_OPT_BIND | CORRAL_OPT_MIN) /* with the minimum after the offset */
 static const struct corral_option hf_options[] = {
-    {"endpoint", CORRAL_OPT_STRING, 0, "\"https://huggingface.co\"", "Hugging Face Hub endpoint (Jobs API)"},
-    {"namespace", CORRAL_OPT_STRING, 0, NULL, "user or organisation that runs the jobs (required to create)"},
-    {"token_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"HF_TOKEN\"",
-     "environment variable holding the Hugging Face token"},
-    {"image", CORRAL_OPT_STRING, 0, "\"python:3.12\"", "default Docker image (or hf.co/spaces/<id>)"},
-    {"flavor", CORRAL_OPT_STRING, 0, "\"cpu-basic\"", "hardware flavor"},
-    {"sandbox_url", CORRAL_OPT_STRING, 0, "\"https://{job_id}--8000.hf.jobs\"",
-     "URL of a job's sandbox server; {job_id} is replaced"},
-    {"server_command", CORRAL_OPT_STRINGS, 0,
+    {"endpoint", CORRAL_OPT_STRING, AT_LEAST, "\"https://huggingface.co\"", "Hugging Face Hub endpoint (Jobs API)",
+     AT(endpoint), 1, 0},
+    {"namespace", CORRAL_OPT_STRING, BOUND, NULL, "user or organisation that runs the jobs (required to create)",
+     AT(ns), 0, 0},
+    {"token_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV | AT_LEAST, "\"HF_TOKEN\"",
+     "environment variable holding the Hugging Face token", AT(token_env), 1, 0},
+    {"image", CORRAL_OPT_STRING, AT_LEAST, "\"python:3.12\"", "default Docker image (or hf.co/spaces/<id>)",
+     AT(image), 1, 0},
+    {"flavor", CORRAL_OPT_STRING, AT_LEAST, "\"cpu-basic\"", "hardware flavor", AT(flavor), 1, 0},
+    {"sandbox_url", CORRAL_OPT_STRING, AT_LEAST, "\"https://{job_id}--8000.hf.jobs\"",
+     "URL of a job's sandbox server; {job_id} is replaced", AT(url_tmpl), 1, 0},
+    {"server_command", CORRAL_OPT_STRINGS, AT_LEAST,
      "[\"bash\", \"-c\", \"pip install -q hf-sandbox && exec python -m hf_sandbox.server --host 0.0.0.0 --port 8000\"]",
-     "the job's command: starts the sandbox server on port 8000"},
-    {"server_api", CORRAL_OPT_STRING, 0, "\"v0\"",
-     "sandbox server protocol: v0 (hf-sandbox 0.1 JSON RPC) or v1 (sandbox-server: NDJSON /v1/exec, raw files)"},
-    {"workdir", CORRAL_OPT_STRING, 0, "\"/workspace\"", "default working directory (created at start)"},
-    {"allow_network_none", CORRAL_OPT_BOOL, 0, "false",
-     "HF jobs always have internet access: accept sandboxes asked for without network anyway"},
-    {"timeout_s", CORRAL_OPT_INT, 0, "3600", "job timeout when the spec gives no ttl"},
-    {"ready_timeout_s", CORRAL_OPT_INT, 0, "300", "how long create waits for the sandbox server"},
-    {"poll_interval_ms", CORRAL_OPT_INT, 0, "1000", "readiness polling interval"},
-    {"http_attempts", CORRAL_OPT_INT, 0, "3", "attempts per request on transient failures"},
-    {"backoff_ms", CORRAL_OPT_INT, 0, "500", "first retry backoff (doubled per retry)"},
-    {"request_timeout_ms", CORRAL_OPT_INT, 0, "60000", "limit of one HTTP request (exec adds its own timeout)"},
-    {NULL, 0, 0, NULL, NULL}};
+     "the job's command: starts the sandbox server on port 8000", AT(server_cmd), 1, 0},
+    {"server_api", CORRAL_OPT_STRING, BOUND, "\"v0\"",
+     "sandbox server protocol: v0 (hf-sandbox 0.1 JSON RPC) or v1 (sandbox-server: NDJSON /v1/exec, raw files)",
+     AT(server_api), 0, 0},
+    {"workdir", CORRAL_OPT_STRING, AT_LEAST, "\"/workspace\"", "default working directory (created at start)",
+     AT(workdir), 1, 0},
+    {"allow_network_none", CORRAL_OPT_BOOL, BOUND, "false",
+     "HF jobs always have internet access: accept sandboxes asked for without network anyway", AT(allow_net_none), 0,
+     0},
+    {"timeout_s", CORRAL_OPT_INT, BOUND, "3600", "job timeout when the spec gives no ttl", AT(timeout_s), 0, 0},
+    {"ready_timeout_s", CORRAL_OPT_INT, BOUND, "300", "how long create waits for the sandbox server",
+     AT(ready_timeout_s), 0, 0},
+    {"poll_interval_ms", CORRAL_OPT_INT, AT_LEAST, "1000", "readiness polling interval", AT(poll_ms), 10, 0},
+    {"http_attempts", CORRAL_OPT_INT, AT_LEAST, "3", "attempts per request on transient failures", AT(attempts), 1, 0},
+    {"backoff_ms", CORRAL_OPT_INT, AT_LEAST, "500", "first retry backoff (doubled per retry)", AT(backoff_ms), 1, 0},
+    {"request_timeout_ms", CORRAL_OPT_INT, BOUND, "60000", "limit of one HTTP request (exec adds its own timeout)",
+     AT(request_timeout_ms), 0, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0}};
 
 /* ---- helpers ---- */
 
@@ -133,7 +150,7 @@ static int hub(struct hf *p, const char *method, const char *path, const char *j
     if (!auth)
         return rc;
     char url[2048];
-    snprintf(url, sizeof url, "%s%s", p->endpoint, path);
+    snprintf(url, sizeof url, "%.*s%s", (int)p->endpoint_len, p->endpoint, path);
     const char *hdrs[] = {auth, "Content-Type: application/json", "Accept: application/json", NULL};
     struct corral_http_request req = {.struct_size = sizeof req, .method = method, .url = url, .headers = hdrs,
                                       .body = json, .body_len = json ? strlen(json) : 0,
@@ -1076,74 +1093,25 @@ static int hf_remove(void *ps, const char *json, corral_call *call)
 
 /* ---- plugin ---- */
 
-static char *cfg_dup(const corral_config *cfg, const char *key)
+/* Types, limits and defaults of the options are the host's (bound above);
+ * what is left is hf's own: the protocol name and derived values. */
+static int hf_init(const struct corral_host *h, const corral_config *cfg, void *ps, corral_call *call)
 {
-    const char *v = g_host->config_string(cfg, key);
-    return v ? strdup(v) : NULL;
-}
-
-static void hf_fini(void *ps)
-{
+    (void)cfg;
     struct hf *p = ps;
-    if (!p)
-        return;
-    free(p->endpoint);
-    free(p->ns);
-    free(p->token_env);
-    free(p->image);
-    free(p->flavor);
-    free(p->url_tmpl);
-    free(p->workdir);
-    free(p);
-}
-
-static int hf_init(const corral_config *cfg, void **state, corral_call *call)
-{
-    const struct corral_host *h = g_host;
-    struct hf *p = calloc(1, sizeof *p);
     p->host = h;
-    p->endpoint = cfg_dup(cfg, "endpoint");
-    for (size_t n = p->endpoint ? strlen(p->endpoint) : 0; n && p->endpoint[n - 1] == '/'; n--)
-        p->endpoint[n - 1] = '\0';
-    p->ns = cfg_dup(cfg, "namespace");
-    p->token_env = cfg_dup(cfg, "token_env");
-    p->image = cfg_dup(cfg, "image");
-    p->flavor = cfg_dup(cfg, "flavor");
-    p->url_tmpl = cfg_dup(cfg, "sandbox_url");
-    p->workdir = cfg_dup(cfg, "workdir");
-    p->server_cmd = h->config_strings(cfg, "server_command");
-    const char *api = h->config_string(cfg, "server_api");
-    if (api && strcmp(api, "v0") != 0 && strcmp(api, "v1") != 0) {
-        hf_fini(p);
+    if (strcmp(p->server_api, "v0") != 0 && strcmp(p->server_api, "v1") != 0)
         return h->fail(call, CORRAL_ECONFIG, "hf: server_api must be \"v0\" or \"v1\"");
-    }
-    p->v1 = api && strcmp(api, "v1") == 0;
-    p->allow_net_none = h->config_bool(cfg, "allow_network_none");
-    p->timeout_s = h->config_int(cfg, "timeout_s");
-    p->ready_timeout_ms = h->config_int(cfg, "ready_timeout_s") * 1000;
-    p->poll_ms = h->config_int(cfg, "poll_interval_ms");
-    p->attempts = h->config_int(cfg, "http_attempts");
-    p->backoff_ms = h->config_int(cfg, "backoff_ms");
-    p->request_timeout_ms = h->config_int(cfg, "request_timeout_ms");
-    if (!p->endpoint || !p->token_env || !p->image || !p->flavor || !p->url_tmpl || !p->workdir || !p->server_cmd ||
-        !p->server_cmd[0]) {
-        hf_fini(p);
-        return h->fail(call, CORRAL_ECONFIG, "hf: endpoint, token_env, image, flavor, sandbox_url, workdir and "
-                                             "server_command must be set");
-    }
-    if (p->poll_ms < 10)
-        p->poll_ms = 10;
-    if (p->attempts < 1)
-        p->attempts = 1;
-    if (p->backoff_ms < 1)
-        p->backoff_ms = 1;
-    *state = p;
+    p->v1 = strcmp(p->server_api, "v1") == 0;
+    for (p->endpoint_len = strlen(p->endpoint); p->endpoint_len && p->endpoint[p->endpoint_len - 1] == '/';)
+        p->endpoint_len--;
+    p->ready_timeout_ms = p->ready_timeout_s * 1000;
     return 0;
 }
 
 static const struct corral_sandbox_ops hf_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
     .create = hf_create,
     .exec = hf_exec,
     .destroy = hf_destroy,
@@ -1159,7 +1127,7 @@ static const struct corral_sandbox_ops hf_ops = {
 
 static const struct corral_plugin hf_plugin = {
     .struct_size = sizeof(struct corral_plugin),
-    .abi_version = CORRAL_ABI(1, 0),
+    .abi_version = CORRAL_ABI(1, 1),
     .kind = CORRAL_PLUGIN_SANDBOX,
     .name = "hf",
     .version = "0.1.0",
@@ -1167,8 +1135,8 @@ static const struct corral_plugin hf_plugin = {
     .options = hf_options,
     .option_size = sizeof(struct corral_option),
     .ops = &hf_ops,
-    .init = hf_init,
-    .fini = hf_fini,
+    .init2 = hf_init,
+    .state_size = sizeof(struct hf),
 };
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
@@ -1176,6 +1144,5 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
     const struct corral_host *h = corral_offer_host(offer, 1);
     if (!h || !CORRAL_HAS(h, http_response_free))
         return NULL;
-    g_host = h;
     return &hf_plugin;
 }

@@ -22,27 +22,34 @@
 
 #define LABELS_PATH "/var/tmp/corral-labels.json"
 
-static const struct corral_host *g_host;
-
+#define AT(field) offsetof(struct islo, field)
+#define BOUND CORRAL_OPT_BIND
+#define AT_LEAST (CORRAL_OPT_BIND | CORRAL_OPT_MIN) /* with the minimum after the offset */
 static const struct corral_option islo_options[] = {
-    {"control_url", CORRAL_OPT_STRING, 0, "\"https://api.islo.dev\"", "Islo control host (auth, gateway profiles)"},
-    {"compute_url", CORRAL_OPT_STRING, 0, "\"https://ca.compute.islo.dev\"", "Islo compute host (sandboxes)"},
-    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"ISLO_API_KEY\"",
-     "environment variable holding the Islo API key (ak_...)"},
-    {"image", CORRAL_OPT_STRING, 0, NULL, "default image (Islo's default when unset)"},
-    {"workdir", CORRAL_OPT_STRING, 0, "\"/workspace\"", "default working directory"},
-    {"gateway_profile", CORRAL_OPT_STRING, 0, NULL,
-     "gateway profile (name or id) used as is for sandboxes without an inline egress policy"},
-    {"init", CORRAL_OPT_STRING, 0, "\"minimal\"", "init type: minimal, full, or \"\" to omit"},
-    {"name_prefix", CORRAL_OPT_STRING, 0, "\"islo-\"", "list() considers sandboxes whose name starts with this"},
-    {"poll_interval_ms", CORRAL_OPT_INT, 0, "500", "exec/status polling interval"},
-    {"ready_timeout_s", CORRAL_OPT_INT, 0, "300", "how long create/resume wait for status running"},
-    {"http_attempts", CORRAL_OPT_INT, 0, "3", "attempts per request on transient failures"},
-    {"backoff_ms", CORRAL_OPT_INT, 0, "500", "first retry backoff (doubled per retry)"},
-    {"request_timeout_ms", CORRAL_OPT_INT, 0, "60000", "limit of one HTTP request"},
-    {"profile_delete_timeout_s", CORRAL_OPT_INT, 0, "60",
-     "how long to retry deleting an inline gateway profile while its sandbox is torn down"},
-    {NULL, 0, 0, NULL, NULL}};
+    {"control_url", CORRAL_OPT_STRING, AT_LEAST, "\"https://api.islo.dev\"",
+     "Islo control host (auth, gateway profiles)", AT(control_url), 1, 0},
+    {"compute_url", CORRAL_OPT_STRING, BOUND, "\"https://ca.compute.islo.dev\"",
+     "Islo compute host (sandboxes)", AT(compute_url), 0, 0},
+    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV | BOUND, "\"ISLO_API_KEY\"",
+     "environment variable holding the Islo API key (ak_...)", AT(api_key_env), 0, 0},
+    {"image", CORRAL_OPT_STRING, BOUND, NULL, "default image (Islo's default when unset)", AT(image), 0, 0},
+    {"workdir", CORRAL_OPT_STRING, BOUND, "\"/workspace\"", "default working directory", AT(workdir), 0, 0},
+    {"gateway_profile", CORRAL_OPT_STRING, BOUND, NULL,
+     "gateway profile (name or id) used as is for sandboxes without an inline egress policy", AT(gateway_profile), 0,
+     0},
+    {"init", CORRAL_OPT_STRING, BOUND, "\"minimal\"", "init type: minimal, full, or \"\" to omit", AT(init), 0, 0},
+    {"name_prefix", CORRAL_OPT_STRING, BOUND, "\"islo-\"", "list() considers sandboxes whose name starts with this",
+     AT(name_prefix), 0, 0},
+    {"poll_interval_ms", CORRAL_OPT_INT, AT_LEAST, "500", "exec/status polling interval", AT(poll_ms), 10, 0},
+    {"ready_timeout_s", CORRAL_OPT_INT, BOUND, "300", "how long create/resume wait for status running",
+     AT(ready_timeout_s), 0, 0},
+    {"http_attempts", CORRAL_OPT_INT, AT_LEAST, "3", "attempts per request on transient failures", AT(attempts), 1, 0},
+    {"backoff_ms", CORRAL_OPT_INT, AT_LEAST, "500", "first retry backoff (doubled per retry)", AT(backoff_ms), 1, 0},
+    {"request_timeout_ms", CORRAL_OPT_INT, BOUND, "60000", "limit of one HTTP request", AT(request_timeout_ms), 0, 0},
+    {"profile_delete_timeout_s", CORRAL_OPT_INT, BOUND, "60",
+     "how long to retry deleting an inline gateway profile while its sandbox is torn down",
+     AT(profile_delete_timeout_s), 0, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0}};
 
 /* ---- small helpers ---- */
 
@@ -1000,7 +1007,9 @@ static int list_one(struct islo *p, const cJSON *item, const char *const *filter
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
     if (!cJSON_IsString(n) || !cJSON_IsString(s) || is_gone(s->valuestring))
         return 0;
-    corral_sbx tmp = {.p = p, .name = n->valuestring, .workdir = cJSON_IsString(w) ? w->valuestring : p->workdir,
+    /* A borrowed-only handle, never freed: dropping const is safe here. */
+    corral_sbx tmp = {.p = p, .name = n->valuestring,
+                      .workdir = cJSON_IsString(w) ? w->valuestring : (char *)p->workdir,
                       .id = cJSON_IsString(id) ? id->valuestring : NULL};
     /* Labels from the file inside (readable only while it runs). */
     struct crl_buf_sink b = {.max = 65536};
@@ -1091,84 +1100,47 @@ static int islo_list(void *ps, const char *const *filters, corral_sandbox_list_c
 
 /* ---- plugin ---- */
 
-static char *cfg_dup(const corral_config *cfg, const char *key)
+/* Length of url without trailing slashes. */
+static int unslashed_len(const char *url)
 {
-    const char *v = g_host->config_string(cfg, key);
-    return v ? strdup(v) : NULL;
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/')
+        n--;
+    return (int)n;
 }
 
-static char *strip_slash(char *s)
-{
-    if (s)
-        for (size_t n = strlen(s); n && s[n - 1] == '/'; n--)
-            s[n - 1] = '\0';
-    return s;
-}
-
+/* Releases what islo_init made; the host frees the block itself. */
 static void islo_fini(void *ps)
 {
     struct islo *p = ps;
-    if (!p)
-        return;
-    free(p->control_url);
-    free(p->compute_url);
-    free(p->api_key_env);
-    free(p->image);
-    free(p->workdir);
-    free(p->gateway_profile);
-    free(p->init);
-    free(p->name_prefix);
     if (p->token) {
         memset(p->token, 0, strlen(p->token));
         free(p->token);
     }
     pthread_mutex_destroy(&p->lock);
-    free(p);
 }
 
-static int islo_init(const corral_config *cfg, void **state, corral_call *call)
+/* Types, limits and defaults of the options are the host's (bound above);
+ * what is left are derived values. */
+static int islo_init(const struct corral_host *h, const corral_config *cfg, void *ps, corral_call *call)
 {
-    const struct corral_host *h = g_host;
-    struct islo *p = calloc(1, sizeof *p);
-    if (!p)
-        return h->fail(call, CORRAL_ENOMEM, "islo: out of memory");
+    (void)cfg, (void)call;
+    struct islo *p = ps;
     p->host = h;
     pthread_mutex_init(&p->lock, NULL);
-    p->control_url = strip_slash(cfg_dup(cfg, "control_url"));
-    p->compute_url = strip_slash(cfg_dup(cfg, "compute_url"));
-    if (!p->compute_url || !p->compute_url[0]) {
-        free(p->compute_url);
-        p->compute_url = p->control_url ? strdup(p->control_url) : NULL;
-    }
-    p->api_key_env = cfg_dup(cfg, "api_key_env");
-    p->image = cfg_dup(cfg, "image");
-    p->workdir = cfg_dup(cfg, "workdir");
-    p->gateway_profile = cfg_dup(cfg, "gateway_profile");
-    p->init = cfg_dup(cfg, "init");
-    p->name_prefix = cfg_dup(cfg, "name_prefix");
-    p->poll_ms = h->config_int(cfg, "poll_interval_ms");
-    p->ready_timeout_ms = h->config_int(cfg, "ready_timeout_s") * 1000;
-    p->attempts = h->config_int(cfg, "http_attempts");
-    p->backoff_ms = h->config_int(cfg, "backoff_ms");
-    p->request_timeout_ms = h->config_int(cfg, "request_timeout_ms");
-    p->profile_delete_timeout_ms = h->config_int(cfg, "profile_delete_timeout_s") * 1000;
-    if (!p->control_url || !p->control_url[0] || !p->api_key_env || !p->workdir || !p->name_prefix) {
-        islo_fini(p);
-        return h->fail(call, CORRAL_ECONFIG, "islo: control_url, api_key_env, workdir and name_prefix must be set");
-    }
-    if (p->poll_ms < 10)
-        p->poll_ms = 10;
-    if (p->attempts < 1)
-        p->attempts = 1;
-    if (p->backoff_ms < 1)
-        p->backoff_ms = 1;
-    *state = p;
+    p->control_len = unslashed_len(p->control_url);
+    if (!unslashed_len(p->compute_url))
+        p->compute_url = p->control_url;
+    p->compute_len = unslashed_len(p->compute_url);
+    p->ready_timeout_ms = p->ready_timeout_s * 1000;
+    p->profile_delete_timeout_ms = p->profile_delete_timeout_s * 1000;
     return 0;
 }
 
 static const struct corral_sandbox_ops islo_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PAUSE | CORRAL_CAP_EGRESS_RULES | CORRAL_CAP_PERSISTENT | CORRAL_CAP_LIMITS | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_EGRESS_RULES | CORRAL_CAP_PERSISTENT |
+            CORRAL_CAP_LIMITS | CORRAL_CAP_TTL,
     .create = islo_create,
     .exec = islo_exec,
     .destroy = islo_destroy,
@@ -1188,7 +1160,7 @@ static const struct corral_sandbox_ops islo_ops = {
 
 static const struct corral_plugin islo_plugin = {
     .struct_size = sizeof(struct corral_plugin),
-    .abi_version = CORRAL_ABI(1, 0),
+    .abi_version = CORRAL_ABI(1, 1),
     .kind = CORRAL_PLUGIN_SANDBOX,
     .name = "islo",
     .version = "0.1.0",
@@ -1196,8 +1168,9 @@ static const struct corral_plugin islo_plugin = {
     .options = islo_options,
     .option_size = sizeof(struct corral_option),
     .ops = &islo_ops,
-    .init = islo_init,
+    .init2 = islo_init,
     .fini = islo_fini,
+    .state_size = sizeof(struct islo),
 };
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
@@ -1205,6 +1178,5 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
     const struct corral_host *h = corral_offer_host(offer, 1);
     if (!h || !CORRAL_HAS(h, http_response_free))
         return NULL;
-    g_host = h;
     return &islo_plugin;
 }

@@ -62,10 +62,17 @@ char *islo_rule_body(const struct islo_rule *r, int priority);
 
 /* ---- plugin state ---- */
 
+/* Plugin state, allocated by the host (ABI 1.1 state_size).  The bound
+ * options are filled and range-checked by the host before islo_init and
+ * borrowed from it until fini. */
 struct islo {
     const struct corral_host *host;
-    char *control_url, *compute_url, *api_key_env, *image, *workdir, *gateway_profile, *init, *name_prefix;
-    int64_t poll_ms, ready_timeout_ms, attempts, backoff_ms, request_timeout_ms, profile_delete_timeout_ms;
+    /* bound options */
+    const char *control_url, *compute_url, *api_key_env, *image, *workdir, *gateway_profile, *init, *name_prefix;
+    int64_t poll_ms, ready_timeout_s, attempts, backoff_ms, request_timeout_ms, profile_delete_timeout_s;
+    /* derived by islo_init */
+    int control_len, compute_len; /* the URLs without trailing slashes */
+    int64_t ready_timeout_ms, profile_delete_timeout_ms;
     pthread_mutex_t lock;         /* guards the token cache */
     char *token;
     int64_t token_expires_ms;     /* monotonic: re-exchange at or after this */

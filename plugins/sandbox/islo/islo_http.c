@@ -67,7 +67,7 @@ static int exchange(struct islo *p, corral_call *call)
     if (!body)
         return h->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     char url[1024];
-    snprintf(url, sizeof url, "%s/auth/token", p->control_url);
+    snprintf(url, sizeof url, "%.*s/auth/token", p->control_len, p->control_url);
     const char *hdrs[] = {"Content-Type: application/json", "Accept: application/json", NULL};
     struct corral_http_request req = {.struct_size = sizeof req, .method = "POST", .url = url, .headers = hdrs,
                                       .body = body, .body_len = strlen(body), .timeout_ms = 10000,
@@ -118,7 +118,8 @@ int islo_http(struct islo *p, const struct islo_req *r, struct corral_http_respo
 {
     const struct corral_host *h = p->host;
     char url[4096];
-    snprintf(url, sizeof url, "%s/%s", r->hostsel == ISLO_CONTROL ? p->control_url : p->compute_url,
+    int ctl = r->hostsel == ISLO_CONTROL;
+    snprintf(url, sizeof url, "%.*s/%s", ctl ? p->control_len : p->compute_len, ctl ? p->control_url : p->compute_url,
              r->path[0] == '/' ? r->path + 1 : r->path);
     for (int round = 0;; round++) {
         char *tok = NULL;

@@ -22,12 +22,19 @@
 #include "crl_common.h"
 
 /* The plugin's init() state. */
+/* Plugin state, allocated by the host (ABI 1.1 state_size).  The bound
+ * options are filled and range-checked by the host before local_init and
+ * borrowed from it until fini. */
 struct local_plugin {
     const struct corral_host *host;
-    char *bwrap;          /* configured bwrap (name or path) */
-    char *state_root;     /* directory holding one subdirectory per sandbox */
+    /* bound options */
+    const char *bwrap;        /* configured bwrap (name or path) */
+    const char *state_dir;    /* configured, or NULL */
     int64_t default_ttl_s;
-    int freezer;          /* config: a freezer cgroup even without limits */
+    int freezer;              /* a freezer cgroup even without limits */
+    /* made by local_init */
+    const char *state_root;   /* directory holding one subdirectory per sandbox */
+    char *default_root;       /* state_root when state_dir is unset (owned) */
     /* Jobs freed while still running: our children, reaped when they end
      * (a zombie of ours in a pid namespace keeps its init from exiting). */
     pthread_mutex_t lock;

@@ -16,70 +16,57 @@
 
 #include "local.h"
 
-static const struct corral_host *g_host;
-
+#define AT(field) offsetof(struct local_plugin, field)
 static const struct corral_option local_options[] = {
-    {"bwrap", CORRAL_OPT_STRING, 0, "\"bwrap\"",
-     "bubblewrap executable: a name looked up on PATH or an absolute path (Debian package `bubblewrap`)"},
-    {"state_dir", CORRAL_OPT_STRING, 0, NULL,
+    {"bwrap", CORRAL_OPT_STRING, CORRAL_OPT_BIND | CORRAL_OPT_MIN, "\"bwrap\"",
+     "bubblewrap executable: a name looked up on PATH or an absolute path (Debian package `bubblewrap`)", AT(bwrap),
+     1, 0},
+    {"state_dir", CORRAL_OPT_STRING, CORRAL_OPT_BIND, NULL,
      "where per-sandbox state and workspaces live; default $XDG_STATE_HOME/corral/local, "
-     "/var/lib/corral/local for root"},
-    {"default_ttl_s", CORRAL_OPT_INT, 0, "86400",
-     "TTL in seconds for sandboxes whose spec gives none; 0 = no TTL (live until destroyed)"},
-    {"freezer", CORRAL_OPT_BOOL, 0, "false",
+     "/var/lib/corral/local for root", AT(state_dir), 0, 0},
+    {"default_ttl_s", CORRAL_OPT_INT, CORRAL_OPT_BIND | CORRAL_OPT_MIN, "86400",
+     "TTL in seconds for sandboxes whose spec gives none; 0 = no TTL (live until destroyed)", AT(default_ttl_s), 0,
+     0},
+    {"freezer", CORRAL_OPT_BOOL, CORRAL_OPT_BIND, "false",
      "pause with a freezer cgroup (invisible to the sandbox) even when no limit needs cgroups; costs each "
-     "command a cgroup migration (several ms); otherwise pause uses SIGSTOP/SIGCONT"},
-    {NULL, 0, 0, NULL, NULL},
+     "command a cgroup migration (several ms); otherwise pause uses SIGSTOP/SIGCONT", AT(freezer), 0, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
 
-static int local_init(const corral_config *cfg, void **state, corral_call *call)
+/* Options are bound and range-checked by the host; what is left is the
+ * state directory's default and shape. */
+static int local_init(const struct corral_host *h, const corral_config *cfg, void *state, corral_call *call)
 {
-    const struct corral_host *h = g_host;
-    struct local_plugin *lp = calloc(1, sizeof(*lp));
-    if (!lp)
-        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    (void)cfg;
+    struct local_plugin *lp = state;
     lp->host = h;
     pthread_mutex_init(&lp->lock, NULL);
-    const char *bwrap = cfg && h->config_string ? h->config_string(cfg, "bwrap") : NULL;
-    const char *dir = cfg && h->config_string ? h->config_string(cfg, "state_dir") : NULL;
-    lp->default_ttl_s = cfg && h->config_int ? h->config_int(cfg, "default_ttl_s") : 86400;
-    lp->freezer = cfg && h->config_bool ? h->config_bool(cfg, "freezer") : 0;
-    if (lp->default_ttl_s < 0)
-        lp->default_ttl_s = 0;
-    lp->bwrap = strdup(bwrap && *bwrap ? bwrap : "bwrap");
-    lp->state_root = dir && *dir ? strdup(dir) : local_default_state_root();
-    if (!lp->bwrap || !lp->state_root) {
-        free(lp->bwrap);
-        free(lp->state_root);
-        free(lp);
-        return h->fail(call, CORRAL_ENOMEM, "out of memory");
+    if (lp->state_dir && *lp->state_dir) {
+        lp->state_root = lp->state_dir;
+    } else {
+        if (!(lp->default_root = local_default_state_root()))
+            return h->fail(call, CORRAL_ENOMEM, "out of memory");
+        lp->state_root = lp->default_root;
     }
-    if (lp->state_root[0] != '/') {
-        free(lp->bwrap);
-        free(lp->state_root);
-        free(lp);
+    if (lp->state_root[0] != '/')
         return h->fail(call, CORRAL_ECONFIG, "local: state_dir must be an absolute path");
-    }
-    *state = lp;
     return 0;
 }
 
+/* Reaps what is left and releases what local_init made; the host frees
+ * the block itself. */
 static void local_fini(void *state)
 {
     struct local_plugin *lp = state;
-    if (!lp)
-        return;
     local_orphans_reap(lp);
     pthread_mutex_destroy(&lp->lock);
     free(lp->orphans);
-    free(lp->bwrap);
-    free(lp->state_root);
-    free(lp);
+    free(lp->default_root);
 }
 
 static const struct corral_sandbox_ops local_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
     .create = local_create,
     .attach = local_attach,
     .state = local_state,
@@ -103,7 +90,7 @@ static const struct corral_sandbox_ops local_ops = {
 
 static const struct corral_plugin local_plugin_desc = {
     .struct_size = sizeof(struct corral_plugin),
-    .abi_version = CORRAL_ABI(1, 0),
+    .abi_version = CORRAL_ABI(1, 1),
     .kind = CORRAL_PLUGIN_SANDBOX,
     .name = "local",
     .version = "0.1.0",
@@ -111,8 +98,9 @@ static const struct corral_plugin local_plugin_desc = {
     .options = local_options,
     .option_size = sizeof(struct corral_option),
     .ops = &local_ops,
-    .init = local_init,
+    .init2 = local_init,
     .fini = local_fini,
+    .state_size = sizeof(struct local_plugin),
 };
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
@@ -121,6 +109,5 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
     if (!h || !CORRAL_HAS(h, fail) || !CORRAL_HAS(h, remaining_ms) || !CORRAL_HAS(h, archive_extract_at) ||
         !CORRAL_HAS(h, archive_tree_at))
         return NULL;
-    g_host = h;
     return &local_plugin_desc;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,37 +18,36 @@
 
 #include <corral/sandbox.h>
 
-static const struct corral_host *host; /* valid for the life of the plugin */
+/* The plugin's state.  The host allocates it (descriptor.state_size),
+ * fills root_dir from the config before hp_init runs (the option is bound
+ * to it below), passes it to every op and frees it after the plugin is
+ * done: this plugin has nothing to free itself, so it has no fini. */
+struct plugin_state {
+    const struct corral_host *host; /* the host's services, from init2 */
+    const char *root_dir;           /* bound option, borrowed from the host */
+};
 
 struct corral_sbx {
+    const struct corral_host *host;
     char dir[512];
 };
 
-struct plugin_state {
-    const char *root_dir; /* borrowed from the host's config view */
-};
-
-static int hp_init(const corral_config *cfg, void **state, corral_call *call)
+static int hp_init(const struct corral_host *host, const corral_config *cfg, void *state, corral_call *call)
 {
-    struct plugin_state *ps = calloc(1, sizeof *ps);
-    if (!ps)
-        return host->fail(call, CORRAL_ENOMEM, "out of memory");
-    ps->root_dir = host->config_string(cfg, "root_dir");
-    *state = ps;
+    (void)cfg, (void)call;
+    struct plugin_state *ps = state;
+    ps->host = host;
     return 0;
-}
-
-static void hp_fini(void *state)
-{
-    free(state);
 }
 
 static int hp_create(void *state, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
 {
     struct plugin_state *ps = state;
+    const struct corral_host *host = ps->host;
     corral_sbx *s = calloc(1, sizeof *s);
     if (!s)
         return host->fail(call, CORRAL_ENOMEM, "out of memory");
+    s->host = host;
     snprintf(s->dir, sizeof s->dir, "%s/%s", ps->root_dir, spec->id);
     if (mkdir(ps->root_dir, 0700) != 0 && errno != EEXIST) {
         free(s);
@@ -80,6 +80,7 @@ static int drain(int fd, const struct corral_sink *sink)
 static int hp_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
                    corral_call *call)
 {
+    const struct corral_host *host = s->host;
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
         return host->fail(call, CORRAL_EIO, "hostproc: pipe: %s", strerror(errno));
@@ -150,6 +151,7 @@ static int hp_exec(corral_sbx *s, const struct corral_exec_request *req, struct 
 
 static int hp_destroy(corral_sbx *s, corral_call *call)
 {
+    const struct corral_host *host = s->host;
     const char *argv[] = {"rm", "-rf", "--", s->dir, NULL};
     struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .cwd = "/"};
     struct corral_exec_result res = {.struct_size = sizeof res};
@@ -173,14 +175,18 @@ static const struct corral_sandbox_ops ops = {
     .close = hp_close,
 };
 
+/* The config schema.  CORRAL_OPT_BIND: the host stores the value at the
+ * offset in the state; CORRAL_OPT_MIN 1 on a string: it must not be empty
+ * (the host refuses the plugin with a message naming the file and key). */
 static const struct corral_option options[] = {
-    {"root_dir", CORRAL_OPT_STRING, 0, "\"/tmp/corral-hostproc\"", "directory holding one subdirectory per sandbox"},
-    {NULL, 0, 0, NULL, NULL},
+    {"root_dir", CORRAL_OPT_STRING, CORRAL_OPT_BIND | CORRAL_OPT_MIN, "\"/tmp/corral-hostproc\"",
+     "directory holding one subdirectory per sandbox", offsetof(struct plugin_state, root_dir), 1, 0},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
 
 static const struct corral_plugin descriptor = {
     .struct_size = sizeof descriptor,
-    .abi_version = CORRAL_ABI(1, 0), /* the version this file implements: a literal */
+    .abi_version = CORRAL_ABI(1, 1), /* the version this file implements: a literal */
     .kind = CORRAL_PLUGIN_SANDBOX,
     .name = "hostproc",
     .version = "1.0.0",
@@ -188,8 +194,8 @@ static const struct corral_plugin descriptor = {
     .options = options,
     .option_size = sizeof options[0],
     .ops = &ops,
-    .init = hp_init,
-    .fini = hp_fini,
+    .init2 = hp_init,
+    .state_size = sizeof(struct plugin_state),
 };
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer);
@@ -197,6 +203,5 @@ CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struc
 const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
     /* Speak ABI major 1 only; decline politely otherwise. */
-    host = corral_offer_host(offer, 1);
-    return host ? &descriptor : NULL;
+    return corral_offer_host(offer, 1) ? &descriptor : NULL;
 }

@@ -21,6 +21,21 @@
  *    caller's struct_size; the callee writes no field beyond it.
  *  - Removing or changing a field means a new major, and the host keeps a
  *    loader for the old one for at least one release.
+ *  - A slot or field appended in minor N is read by the host only from a
+ *    plugin whose abi_version says N or later (and whose struct_size or
+ *    option_size covers it): a plugin written for 1.0 and rebuilt against
+ *    newer headers keeps the 1.0 behaviour.
+ *
+ * What ABI 1.1 added (a plugin opts in by answering CORRAL_ABI(1, 1)):
+ *  - init2(), which receives the host table, so no plugin keeps the table
+ *    in a file-scope variable;
+ *  - host-allocated plugin state (state_size) and bound options: an option
+ *    with CORRAL_OPT_BIND names a field of that state (offset) which the
+ *    host fills with the option's value or default before init2() runs;
+ *  - limits on options (CORRAL_OPT_MIN/MAX with min/max) that the host
+ *    checks together with types and CORRAL_OPT_REQUIRED: a bad value is a
+ *    configuration error naming the file and the key, and the plugin is
+ *    refused (`corral config check` reports it) before any of its code runs.
  *
  * Ownership rules, everywhere in this ABI:
  *  - Pointers passed into a plugin function are borrowed for the duration of
@@ -49,7 +64,7 @@ extern "C" {
 #define CORRAL_ABI_MINOR(v) ((uint32_t)(v) & 0xffffu)
 /* The newest version these headers describe.  For hosts only: a plugin
  * returns the literal version it implements (see the rules above). */
-#define CORRAL_ABI_CURRENT CORRAL_ABI(1, 0)
+#define CORRAL_ABI_CURRENT CORRAL_ABI(1, 1)
 
 /* True when table `t` (a pointer to a struct starting with size_t
  * struct_size) is large enough to contain `slot` and the slot is set. */
@@ -147,19 +162,44 @@ enum corral_opt_flags {
      * shaped name, never prints the variable's value, and plugins read the
      * secret with corral_host.secret(). */
     CORRAL_OPT_SECRET_ENV = 1u << 0,
-    /* The option must be present (no default). */
-    CORRAL_OPT_REQUIRED = 1u << 1
+    /* The option must be set in some config file (give it no default).  A
+     * plugin whose required option is missing is refused at load with a
+     * configuration error, like a value of the wrong type. */
+    CORRAL_OPT_REQUIRED = 1u << 1,
+    /* ABI 1.1: the host stores the value into the plugin's state at
+     * `offset` (see struct corral_option). */
+    CORRAL_OPT_BIND = 1u << 2,
+    /* ABI 1.1: the value must be >= `min` (INT, DOUBLE), or have at least
+     * `min` bytes (STRING) or elements (STRINGS). */
+    CORRAL_OPT_MIN = 1u << 3,
+    /* ABI 1.1: the same with <= `max`. */
+    CORRAL_OPT_MAX = 1u << 4
 };
 
 /* One option of a plugin's config section.  Plugins declare a static array
  * terminated by an entry whose name is NULL; the descriptor gives the
- * element size so the array may grow in later minors. */
+ * element size so the array may grow in later minors.
+ *
+ * A bound option (ABI 1.1, CORRAL_OPT_BIND) is written by the host into
+ * the plugin's state (struct corral_plugin.state_size) at `offset`, before
+ * init2() runs, as this C type:
+ *   CORRAL_OPT_STRING   const char *          (NULL when unset, no default)
+ *   CORRAL_OPT_INT      int64_t
+ *   CORRAL_OPT_BOOL     int                   (0 or 1)
+ *   CORRAL_OPT_DOUBLE   double
+ *   CORRAL_OPT_STRINGS  const char *const *   (NULL-terminated; NULL when unset)
+ * Strings are borrowed from the host until fini() returns: never free or
+ * modify them, and there is no need to copy them. */
 struct corral_option {
     const char *name;          /* key in the plugin's config section */
     int type;                  /* enum corral_opt_type */
     uint32_t flags;            /* enum corral_opt_flags */
     const char *default_json;  /* default as JSON text ("30", "\"x\"", "[]"), or NULL */
     const char *description;   /* one line, shown by `corral plugins --json` and man pages */
+    /* ---- ABI 1.1 ---- */
+    size_t offset;             /* with CORRAL_OPT_BIND: offsetof(<state struct>, field) */
+    double min;                /* with CORRAL_OPT_MIN (see the flag) */
+    double max;                /* with CORRAL_OPT_MAX */
 };
 
 /* ---- Logging ------------------------------------------------------------- */
@@ -236,7 +276,11 @@ struct corral_http_response {
  * the life of the plugin.  Read slots through CORRAL_HAS(). */
 struct corral_host {
     size_t struct_size;
-    uint32_t abi_version;      /* the ABI version the host is speaking to this plugin */
+    /* The ABI version the host speaks to this plugin: 0 while
+     * corral_plugin_entry() runs (nothing is negotiated yet), then the
+     * plugin's own version, or the host's newest minor of that major when
+     * the plugin names a newer one. */
+    uint32_t abi_version;
 
     /* Logging through the host's logger, tagged with the plugin's name. */
     void (*log)(const struct corral_host *host, int level, const char *fmt, ...) CORRAL_PRINTF(3, 4);
@@ -327,14 +371,33 @@ struct corral_plugin {
     /* The kind's ops table: struct corral_sandbox_ops (sandbox.h) or
      * struct corral_agent_ops (agent.h).  Starts with its own struct_size. */
     const void *ops;
-    /* Optional.  Called once after the config section was validated, before
-     * any op.  *state (plugin-owned) is passed back as the first argument of
-     * every op and to fini().  A failure refuses the plugin with the message
-     * put into `call`. */
+    /* Optional (ABI 1.0 style; a 1.1 plugin uses init2).  Called once after
+     * the config section was validated, before any op.  *state
+     * (plugin-owned) is passed back as the first argument of every op and
+     * to fini().  A failure refuses the plugin with the message put into
+     * `call`. */
     int (*init)(const corral_config *cfg, void **state, corral_call *call);
-    /* Optional.  Releases what init() made.  Called once, after every handle
-     * the plugin created was closed. */
+    /* Optional.  Releases what init() or init2() made.  Called once, after
+     * every handle the plugin created was closed. */
     void (*fini)(void *state);
+
+    /* ---- ABI 1.1 (read only when abi_version says 1.1 or later) ---- */
+
+    /* Optional; used instead of init.  Called once, before any op, after
+     * the host validated the config section and filled every bound option
+     * into `state`.  `host` is this plugin's services table, the same as
+     * the offer's, valid until fini() returns.  `state` is the block of
+     * state_size bytes (NULL when state_size is 0); it is the first
+     * argument of every op.  On failure (message in `call`) the plugin is
+     * refused, and the host still calls fini(state) when set: fini must
+     * accept a state that init2 filled only in part (the block starts
+     * zeroed, bound options filled). */
+    int (*init2)(const struct corral_host *host, const corral_config *cfg, void *state, corral_call *call);
+    /* Size of the plugin's state struct.  When non-zero the host allocates
+     * it zeroed, fills the bound options, passes it to init2(), every op
+     * and fini(), and frees it itself after fini().  A descriptor with
+     * state_size must not set init (only init2). */
+    size_t state_size;
 };
 
 /* The host's offer to the plugin. */
@@ -349,7 +412,7 @@ struct corral_host_offer {
  * returns the plugin's descriptor (whose abi_version must have a major the
  * host offered), or NULL to decline loading (it may log why through
  * offer->host->log).  It must not start threads or touch the network; real
- * initialisation happens in the ops table's init(). */
+ * initialisation happens in the descriptor's init2() (or init()). */
 typedef const struct corral_plugin *(*corral_plugin_entry_fn)(const struct corral_host_offer *offer);
 #define CORRAL_PLUGIN_ENTRY_SYMBOL "corral_plugin_entry"
 

@@ -24,6 +24,22 @@
  * and released only through close() / job_free().  Strings returned through
  * char ** are malloc()ed and freed by the host.  Everything passed in is
  * borrowed for the call.
+ *
+ * Failure of create(), attach() and spawn(): *out (*job) is NULL when the
+ * plugin is called.  A plugin that fails returns a negative status and
+ * either leaves *out NULL, having released what it made, or sets it to a
+ * half-made handle that close() (job_free()) can release; the host then
+ * calls close() (job_free()) on it exactly once and never any other op.
+ * Either way the host calls no destroy(): a failed create tears down on
+ * the backend whatever it started (a created sandbox nobody can find is a
+ * leak).  On success *out is a handle; success with *out NULL is a plugin
+ * bug the host reports as CORRAL_EINTERNAL.
+ *
+ * Concurrency: calls on different handles may always run at once.  Calls
+ * on ONE handle (exec, spawn and the job ops, files, archives, pause,
+ * resume, running) run at once only when the plugin sets
+ * CORRAL_CAP_CONCURRENT; without it the host serializes them per handle.
+ * close() never overlaps another call on the same handle.
  */
 #ifndef CORRAL_SANDBOX_H
 #define CORRAL_SANDBOX_H
@@ -45,7 +61,11 @@ enum corral_sandbox_caps {
     CORRAL_CAP_HOST_MOUNTS = 1u << 2,  /* honours spec.mounts (host paths, sockets) */
     CORRAL_CAP_PERSISTENT = 1u << 3,   /* outlives the creating process; attach() works */
     CORRAL_CAP_LIMITS = 1u << 4,       /* enforces cpu/memory/pids limits */
-    CORRAL_CAP_TTL = 1u << 5           /* enforces spec.ttl_s even if corral dies */
+    CORRAL_CAP_TTL = 1u << 5,          /* enforces spec.ttl_s even if corral dies */
+    /* One handle accepts calls from several threads at once (see
+     * "Concurrency" above); the conformance suite checks that they overlap.
+     * (Appended in ABI 1.1; a plugin of any minor may set it.) */
+    CORRAL_CAP_CONCURRENT = 1u << 6
 };
 
 /* Network modes (struct corral_sandbox_spec.network). */
@@ -125,14 +145,16 @@ struct corral_sandbox_info {
 /* Callback for list(); return 0 to continue, non-zero to stop. */
 typedef int (*corral_sandbox_list_cb)(void *ud, const struct corral_sandbox_info *info);
 
-/* The sandbox vtable.  `ps` is the state returned by the plugin's init(). */
+/* The sandbox vtable.  `ps` is the plugin's state (from init(), or the
+ * host-allocated block of ABI 1.1). */
 struct corral_sandbox_ops {
     size_t struct_size;
     uint32_t caps;                  /* enum corral_sandbox_caps */
 
     /* ---- Mandatory slots: every backend sets these ---- */
 
-    /* Create and start a sandbox from spec; *out is a new handle. */
+    /* Create and start a sandbox from spec; *out is a new handle (on
+     * failure see "Failure of create(), attach() and spawn()" above). */
     int (*create)(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call);
     /* Run a command to completion. */
     int (*exec)(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
@@ -149,9 +171,10 @@ struct corral_sandbox_ops {
     int (*state)(corral_sbx *sbx, char **json, corral_call *call);
     /* Reattach to the sandbox described by state_json (from state() or
      * list()).  A paused or stopped sandbox is resumed, never recreated;
-     * CORRAL_ENOTFOUND if it is gone. */
+     * CORRAL_ENOTFOUND if it is gone.  *out on failure: as for create(). */
     int (*attach)(void *ps, const char *state_json, corral_sbx **out, corral_call *call);
-    /* Start a command in the background (its own process group); *job is a new handle. */
+    /* Start a command in the background (its own process group); *job is a
+     * new handle (on failure: NULL, or one the host passes to job_free()). */
     int (*spawn)(corral_sbx *sbx, const struct corral_exec_request *req, corral_job **job, corral_call *call);
     /* Wait up to timeout_ms (0 = probe once) for the job.  0 and *res filled
      * when it ended; CORRAL_ETIMEDOUT while it is still running. */

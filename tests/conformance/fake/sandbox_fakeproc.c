@@ -29,9 +29,14 @@
 
 extern char **environ;
 
-static const struct corral_host *H;
+/* The plugin's state (ABI 1.1: allocated by the host, filled by init2). */
+struct fp_plugin {
+    const struct corral_host *host;
+};
+#define HOST(ps) (((const struct fp_plugin *)(ps))->host)
 
 struct corral_sbx {
+    const struct corral_host *host;
     char dir[512];   /* <root>/<id> */
     char ws[600];    /* <dir>/ws: the default cwd */
     char **env;      /* default env "K=V" */
@@ -67,11 +72,12 @@ static void strv_free(char **v)
     free(v);
 }
 
-static corral_sbx *sbx_new(const char *dir)
+static corral_sbx *sbx_new(const char *dir, const struct corral_host *host)
 {
     corral_sbx *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->host = host;
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     snprintf(s->ws, sizeof s->ws, "%s/ws", dir);
     return s;
@@ -79,13 +85,13 @@ static corral_sbx *sbx_new(const char *dir)
 
 static int fp_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
 {
-    (void)ps;
+    const struct corral_host *H = HOST(ps);
     char dir[512];
     mkdir(root_dir(), 0700);
     snprintf(dir, sizeof dir, "%s/%s", root_dir(), spec->id);
     if (mkdir(dir, 0700) != 0)
         return H->fail(call, errno == EEXIST ? CORRAL_EEXIST : CORRAL_EIO, "mkdir %s: %s", dir, strerror(errno));
-    corral_sbx *s = sbx_new(dir);
+    corral_sbx *s = sbx_new(dir, H);
     mkdir(s->ws, 0755);
     char lp[600];
     snprintf(lp, sizeof lp, "%s/labels", dir);
@@ -157,14 +163,14 @@ static int parse_state(const char *json, char *dir, size_t cap)
 
 static int fp_attach(void *ps, const char *state_json, corral_sbx **out, corral_call *call)
 {
-    (void)ps;
+    const struct corral_host *H = HOST(ps);
     char dir[512];
     struct stat st;
     if (parse_state(state_json, dir, sizeof dir) != 0)
         return H->fail(call, CORRAL_EINVAL, "bad fakeproc state");
     if (stat(dir, &st) != 0)
         return H->fail(call, CORRAL_ENOTFOUND, "fakeproc sandbox %s is gone", dir);
-    *out = sbx_new(dir);
+    *out = sbx_new(dir, H);
     (*out)->env = load_env(dir);
     return 0;
 }
@@ -174,6 +180,7 @@ static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NON
 static int fp_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
                    corral_call *call)
 {
+    const struct corral_host *H = s->host;
     int pin[2], pout[2], perr[2];
     if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
         return H->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
@@ -342,7 +349,7 @@ static int fp_running(corral_sbx *s, corral_call *call)
 
 static int fp_remove(void *ps, const char *state_json, corral_call *call)
 {
-    (void)ps;
+    const struct corral_host *H = HOST(ps);
     char dir[512];
     if (parse_state(state_json, dir, sizeof dir) != 0)
         return H->fail(call, CORRAL_EINVAL, "bad fakeproc state");
@@ -404,7 +411,7 @@ static int fp_list(void *ps, const char *const *filters, corral_sandbox_list_cb 
 
 static const struct corral_sandbox_ops OPS = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_PERSISTENT,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PERSISTENT,
     .create = fp_create,
     .exec = fp_exec,
     .destroy = fp_destroy,
@@ -416,19 +423,27 @@ static const struct corral_sandbox_ops OPS = {
     .remove = fp_remove,
 };
 
+static int fp_init(const struct corral_host *host, const corral_config *cfg, void *state, corral_call *call)
+{
+    (void)cfg, (void)call;
+    ((struct fp_plugin *)state)->host = host;
+    return 0;
+}
+
 static const struct corral_plugin DESC = {
     .struct_size = sizeof(struct corral_plugin),
-    .abi_version = CORRAL_ABI(1, 0),
+    .abi_version = CORRAL_ABI(1, 1),
     .kind = CORRAL_PLUGIN_SANDBOX,
     .name = "fakeproc",
     .version = "0.0.1",
     .description = "TEST DOUBLE: host child processes in a temp dir, no isolation (not shipped)",
     .option_size = sizeof(struct corral_option),
     .ops = &OPS,
+    .init2 = fp_init,
+    .state_size = sizeof(struct fp_plugin),
 };
 
 CORRAL_PLUGIN_EXPORT const struct corral_plugin *corral_plugin_entry(const struct corral_host_offer *offer)
 {
-    H = offer->host;
-    return &DESC;
+    return corral_offer_host(offer, 1) ? &DESC : NULL;
 }

@@ -23,35 +23,7 @@ static const struct corral_agent_ops agent_ops = {
 #define OPS (&agent_ops)
 #define KIND CORRAL_PLUGIN_AGENT
 #else
-struct corral_sbx {
-    int unused;
-};
-
-static int t_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
-{
-    (void)ps, (void)spec, (void)call;
-    *out = calloc(1, sizeof **out);
-    return *out ? 0 : CORRAL_ENOMEM;
-}
-
-static __attribute__((unused)) int t_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
-                  corral_call *call)
-{
-    (void)s, (void)req, (void)call;
-    res->exit_code = 0;
-    return 0;
-}
-
-static int t_destroy(corral_sbx *s, corral_call *call)
-{
-    (void)s, (void)call;
-    return 0;
-}
-
-static void t_close(corral_sbx *s)
-{
-    free(s);
-}
+#include "stub_sandbox.h"
 
 #ifdef FAULT_OLD_TABLE
 /* The layout of a plugin built when the table ended at its mandatory
@@ -87,16 +59,16 @@ static const struct corral_sandbox_ops sandbox_ops = {
 #endif
 
 static const struct corral_option options[] = {
-    {"endpoint", CORRAL_OPT_STRING, 0, "\"http://localhost\"", "where to connect"},
-    {"retries", CORRAL_OPT_INT, 0, "3", "attempts per request"},
-    {"verbose", CORRAL_OPT_BOOL, 0, "false", "log more"},
-    {"ratio", CORRAL_OPT_DOUBLE, 0, "0.5", "a fraction"},
-    {"tags", CORRAL_OPT_STRINGS, 0, "[\"a\",\"b\"]", "labels"},
-    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"TEST_API_KEY\"", "env var holding the key"},
+    {"endpoint", CORRAL_OPT_STRING, 0, "\"http://localhost\"", "where to connect", 0, 0, 0},
+    {"retries", CORRAL_OPT_INT, 0, "3", "attempts per request", 0, 0, 0},
+    {"verbose", CORRAL_OPT_BOOL, 0, "false", "log more", 0, 0, 0},
+    {"ratio", CORRAL_OPT_DOUBLE, 0, "0.5", "a fraction", 0, 0, 0},
+    {"tags", CORRAL_OPT_STRINGS, 0, "[\"a\",\"b\"]", "labels", 0, 0, 0},
+    {"api_key_env", CORRAL_OPT_STRING, CORRAL_OPT_SECRET_ENV, "\"TEST_API_KEY\"", "env var holding the key", 0, 0, 0},
 #ifdef FAULT_BAD_DEFAULT
-    {"broken", CORRAL_OPT_INT, 0, "\"not a number\"", "a default of the wrong type"},
+    {"broken", CORRAL_OPT_INT, 0, "\"not a number\"", "a default of the wrong type", 0, 0, 0},
 #endif
-    {NULL, 0, 0, NULL, NULL},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
 
 static struct testplug_state seen;

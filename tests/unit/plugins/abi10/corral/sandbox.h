@@ -1,0 +1,196 @@
+/* FROZEN COPY of <corral/sandbox.h> as released with ABI 1.0 (commit a52c964), for
+ * tests/unit/plugins/abi10_plugin.c: a plugin built from the old headers.
+ * Never update it; it is what a 1.0 plugin in the field was compiled against. */
+/*
+ * corral sandbox ABI: the one vtable every sandbox backend implements
+ * (local, docker, e2b, hf, islo and third-party ones).
+ *
+ * Conventions every backend follows (the conformance suite checks them):
+ *  - Timeouts: when an exec or a job outlives its limit, the backend kills
+ *    the whole process group INSIDE the sandbox and reports timed_out = 1
+ *    and exit_code = 124.  A job killed through job_kill reports its signal
+ *    and exit_code 128 + signal, never 0.
+ *  - exec takes an argv; a shell runs only when the request says so
+ *    (shell != NULL, run as /bin/sh -c).  Environment values may be secrets:
+ *    they never appear in any process's argv on the host nor in logs.
+ *  - Output is streamed to the sinks the host gives; the host caps it.
+ *  - Files and archives: write_file creates parent directories; archives are
+ *    plain (uncompressed) POSIX tar streams, compressed by the host.
+ *  - Optional slots left NULL are emulated by the host through exec where
+ *    possible (read/write file, archives, spawn) or reported as unsupported.
+ *  - Every sandbox carries the labels the host puts in the spec
+ *    (corral.id, corral.owner, corral.rollout, corral.deadline) and, where the
+ *    backend has one, a backend-side TTL, so that list() + remove() can
+ *    collect sandboxes whose orchestrator died.
+ *
+ * Ownership: handles (corral_sbx, corral_job) are allocated by the plugin
+ * and released only through close() / job_free().  Strings returned through
+ * char ** are malloc()ed and freed by the host.  Everything passed in is
+ * borrowed for the call.
+ */
+#ifndef CORRAL_SANDBOX_H
+#define CORRAL_SANDBOX_H
+
+#include <corral/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Plugin-defined handle types (opaque to the host). */
+typedef struct corral_sbx corral_sbx;
+typedef struct corral_job corral_job;
+
+/* Capability flags (struct corral_sandbox_ops.caps). */
+enum corral_sandbox_caps {
+    CORRAL_CAP_PAUSE = 1u << 0,        /* pause()/resume() keep memory and processes */
+    CORRAL_CAP_EGRESS_RULES = 1u << 1, /* honours spec.egress_json host rules natively */
+    CORRAL_CAP_HOST_MOUNTS = 1u << 2,  /* honours spec.mounts (host paths, sockets) */
+    CORRAL_CAP_PERSISTENT = 1u << 3,   /* outlives the creating process; attach() works */
+    CORRAL_CAP_LIMITS = 1u << 4,       /* enforces cpu/memory/pids limits */
+    CORRAL_CAP_TTL = 1u << 5           /* enforces spec.ttl_s even if corral dies */
+};
+
+/* Network modes (struct corral_sandbox_spec.network). */
+enum corral_network {
+    CORRAL_NET_NONE = 0,     /* no network at all except mounts (e.g. the gate socket) */
+    CORRAL_NET_FULL = 1,     /* unrestricted egress */
+    CORRAL_NET_POLICY = 2    /* egress by spec.egress_json (needs CORRAL_CAP_EGRESS_RULES) */
+};
+
+/* A host path made visible inside the sandbox.  Layout frozen. */
+struct corral_mount {
+    const char *host_path;
+    const char *sandbox_path;
+    int read_only;
+};
+
+/* What to create.  Caller-owned, borrowed for the call. */
+struct corral_sandbox_spec {
+    size_t struct_size;
+    const char *id;                 /* host-chosen id, "<backend>-<hex>": use it as the
+                                       backend-side name where one exists (idempotent create) */
+    const char *image;              /* image / template; NULL = the backend's default */
+    const char *const *env;         /* "K=V", NULL-terminated: default env of every exec */
+    const char *const *labels;      /* "k=v", NULL-terminated; always has the corral.* labels */
+    const char *workdir;            /* working directory; NULL = backend default (/workspace) */
+    const char *user;               /* user to run as inside; NULL = backend default */
+    int64_t ttl_s;                  /* the sandbox must be gone after this many seconds */
+    double cpus;                    /* 0 = no limit */
+    int64_t memory_bytes;           /* 0 = no limit */
+    int64_t pids_max;               /* 0 = no limit */
+    int64_t file_size_bytes;        /* RLIMIT_FSIZE-style limit; 0 = none */
+    int network;                    /* enum corral_network */
+    const char *egress_json;        /* policy JSON for CORRAL_NET_POLICY, else NULL */
+    const struct corral_mount *mounts; /* n_mounts entries */
+    size_t n_mounts;
+    const char *options_json;       /* backend-specific create options (JSON object) or NULL */
+};
+
+/* One command.  Caller-owned, borrowed for the call. */
+struct corral_exec_request {
+    size_t struct_size;
+    const char *const *argv;        /* NULL-terminated argv, or NULL when shell is set */
+    const char *shell;              /* explicit shell string for /bin/sh -c, or NULL */
+    const char *cwd;                /* NULL = the sandbox workdir */
+    const char *const *env;         /* "K=V" added to the sandbox env, NULL-terminated */
+    const void *stdin_data;         /* bytes fed to stdin, then EOF; NULL = empty stdin */
+    size_t stdin_len;
+    int64_t timeout_ms;             /* 0 = no limit other than the call's deadline */
+    const struct corral_sink *out;  /* stdout sink, NULL = discard */
+    const struct corral_sink *err;  /* stderr sink, NULL = discard */
+    const char *user;               /* NULL = the sandbox user */
+    /* spawn() only: where the job's stdout/stderr go inside the sandbox
+     * (files created/truncated); NULL = /dev/null. */
+    const char *out_path;
+    const char *err_path;
+};
+
+/* How a command ended.  Allocated and zeroed by the host, which sets
+ * struct_size; the plugin writes no field beyond struct_size. */
+struct corral_exec_result {
+    size_t struct_size;
+    int exit_code;                  /* 0-255; 124 on timeout; 128+signal if killed */
+    int signal;                     /* terminating signal, or 0 */
+    int timed_out;                  /* 1 if the timeout fired */
+    int64_t duration_ms;
+};
+
+/* One sandbox as seen by list().  Borrowed for the callback. */
+struct corral_sandbox_info {
+    size_t struct_size;
+    const char *id;                 /* corral id (the corral.id label) */
+    const char *status;             /* "running", "paused", "stopped", "unknown" */
+    const char *const *labels;      /* "k=v", NULL-terminated */
+    const char *state_json;         /* what attach()/remove() need */
+};
+
+/* Callback for list(); return 0 to continue, non-zero to stop. */
+typedef int (*corral_sandbox_list_cb)(void *ud, const struct corral_sandbox_info *info);
+
+/* The sandbox vtable.  `ps` is the state returned by the plugin's init(). */
+struct corral_sandbox_ops {
+    size_t struct_size;
+    uint32_t caps;                  /* enum corral_sandbox_caps */
+
+    /* ---- Mandatory slots: every backend sets these ---- */
+
+    /* Create and start a sandbox from spec; *out is a new handle. */
+    int (*create)(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call);
+    /* Run a command to completion. */
+    int (*exec)(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
+                corral_call *call);
+    /* Destroy the sandbox and everything the backend holds for it (the
+     * handle stays valid until close()).  Idempotent: gone is success. */
+    int (*destroy)(corral_sbx *sbx, corral_call *call);
+    /* Release the handle; the sandbox itself is left as it is. */
+    void (*close)(corral_sbx *sbx);
+
+    /* ---- Optional slots: the host checks CORRAL_HAS() before each use ---- */
+
+    /* Serialize what attach() needs to *json (malloc'ed; no secrets). */
+    int (*state)(corral_sbx *sbx, char **json, corral_call *call);
+    /* Reattach to the sandbox described by state_json (from state() or
+     * list()).  A paused or stopped sandbox is resumed, never recreated;
+     * CORRAL_ENOTFOUND if it is gone. */
+    int (*attach)(void *ps, const char *state_json, corral_sbx **out, corral_call *call);
+    /* Start a command in the background (its own process group); *job is a new handle. */
+    int (*spawn)(corral_sbx *sbx, const struct corral_exec_request *req, corral_job **job, corral_call *call);
+    /* Wait up to timeout_ms (0 = probe once) for the job.  0 and *res filled
+     * when it ended; CORRAL_ETIMEDOUT while it is still running. */
+    int (*job_wait)(corral_sbx *sbx, corral_job *job, int64_t timeout_ms, struct corral_exec_result *res,
+                    corral_call *call);
+    /* SIGKILL the job's process group.  Idempotent. */
+    int (*job_kill)(corral_sbx *sbx, corral_job *job, corral_call *call);
+    /* Release a job handle (does not kill). */
+    void (*job_free)(corral_sbx *sbx, corral_job *job);
+    /* Stream the file at path (absolute, inside) to sink.  CORRAL_ENOTFOUND if missing. */
+    int (*read_file)(corral_sbx *sbx, const char *path, const struct corral_sink *sink, corral_call *call);
+    /* Write src to path (absolute), creating parents, with permission bits mode. */
+    int (*write_file)(corral_sbx *sbx, const char *path, const struct corral_source *src, uint32_t mode,
+                      corral_call *call);
+    /* Extract the tar stream src into the directory dir (created if missing). */
+    int (*put_archive)(corral_sbx *sbx, const char *dir, const struct corral_source *src, corral_call *call);
+    /* Stream a tar of the directory dir's contents (paths relative to dir) to sink. */
+    int (*get_archive)(corral_sbx *sbx, const char *dir, const struct corral_sink *sink, corral_call *call);
+    /* Freeze every process (CORRAL_CAP_PAUSE). */
+    int (*pause)(corral_sbx *sbx, corral_call *call);
+    /* Thaw what pause() froze. */
+    int (*resume)(corral_sbx *sbx, corral_call *call);
+    /* Cheap liveness probe: 1 running, 0 not running (paused, stopped, gone), <0 error. */
+    int (*running)(corral_sbx *sbx, corral_call *call);
+    /* Enumerate this backend's sandboxes whose labels match every filter
+     * ("k=v" matches a value, "k" the presence of a key). */
+    int (*list)(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call);
+    /* Destroy a sandbox known only by its state (garbage collection).
+     * Idempotent: gone is success. */
+    int (*remove)(void *ps, const char *state_json, corral_call *call);
+};
+
+/* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */
+#define CORRAL_SANDBOX_OPS_MIN_SIZE (offsetof(struct corral_sandbox_ops, close) + sizeof(void (*)(void)))
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CORRAL_SANDBOX_H */
