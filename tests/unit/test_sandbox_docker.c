@@ -850,19 +850,24 @@ static void test_ttl(void **st)
     NEED();
     char msg[1024];
     corral_sbx *s = NULL;
-    g.ttl_s = 2;
+    g.ttl_s = 3;
+    int64_t t0 = corral_now_ms();
     int rc = create_sbx("ttl", IMAGE, NULL, NULL, &s, msg, sizeof msg);
     g.ttl_s = 0;
     if (rc)
         fail_msg("create: %d %s", rc, msg);
-    assert_int_equal(running(s), 1);
+    /* Up while the deadline is ahead (a loaded machine may take longer
+     * than the TTL to create it: then only the end is checked). */
+    int alive = running(s);
+    if (corral_now_ms() - t0 < 2000)
+        assert_int_equal(alive, 1);
     char *state = NULL;
     struct corral_call c;
     corral_call_init(&c, 30000);
     assert_int_equal(g.ops->state(s, &state, &c), 0);
     /* PID 1 exits at the deadline, with nobody from corral watching. */
     int up = 1;
-    for (int i = 0; i < 60 && up; i++) {
+    for (int i = 0; i < 150 && up; i++) {
         usleep(100000);
         up = running(s);
     }
