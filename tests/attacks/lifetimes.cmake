@@ -1,0 +1,4 @@
+# Lifetimes and leaks (issue 15 items 15-17): sandboxes end at their
+# deadline whatever runs inside, die with a killed rollout, gate dirs of a
+# dead corral are collected, and local enforces a disk limit.
+corral_add_attack_test(local_ttl_kills_namespace lifetime_ttl.sh)
