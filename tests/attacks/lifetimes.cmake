@@ -2,3 +2,4 @@
 # deadline whatever runs inside, die with a killed rollout, gate dirs of a
 # dead corral are collected, and local enforces a disk limit.
 corral_add_attack_test(local_ttl_kills_namespace lifetime_ttl.sh)
+corral_add_attack_test(local_killed_run_leaves_nothing lifetime_killed_run.sh local)

@@ -114,7 +114,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     spec.struct_size = sizeof spec;
     if (spec.ttl_s <= 0)
         spec.ttl_s = CORRAL_SANDBOX_DEFAULT_TTL_S;
-    char id[96], l_id[128], l_owner[320], l_deadline[64], owner[256];
+    char id[96], l_id[128], l_owner[320], l_deadline[64], owner[256], l_lease[320];
     rc = corral_sandbox_id_new(rec->name, id, sizeof id, call);
     if (rc)
         return rc;
@@ -124,7 +124,14 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     snprintf(l_owner, sizeof l_owner, "corral.owner=%s", owner);
     snprintf(l_deadline, sizeof l_deadline, "corral.deadline=%lld", (long long)deadline);
     size_t nl = crl_strv_len(spec_in->labels);
-    const char **labels = calloc(nl + 5, sizeof *labels);
+    int lease = CORRAL_HAS_FIELD(opts, owner_lease) && opts->owner_lease;
+    if (lease) {
+        char tok[300];
+        if (crl_owner_token(tok, sizeof tok) < 0)
+            return corral_call_fail(call, CORRAL_EIO, "cannot name this process for the sandbox's lease");
+        snprintf(l_lease, sizeof l_lease, "corral.lease=%s", tok);
+    }
+    const char **labels = calloc(nl + 6, sizeof *labels);
     if (!labels)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     for (size_t i = 0; i < nl; i++)
@@ -133,6 +140,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     labels[nl + 1] = l_owner;
     labels[nl + 2] = rl;
     labels[nl + 3] = l_deadline;
+    labels[nl + 4] = lease ? l_lease : NULL;
     spec.labels = labels;
     spec.id = id;
 

@@ -95,9 +95,37 @@ static void read_log(const char *dir, char *msg, size_t sz)
             *p = (p[1] ? ' ' : '\0');
 }
 
+/* The lease watcher (in the detached child, after fork: async-signal-safe
+ * calls only).  bwrap runs as its child; when the owner process (ownerfd,
+ * a pidfd) dies first, SIGKILL to bwrap kills the namespace's init through
+ * --die-with-parent.  Returns only in the child that must exec bwrap. */
+static void watch_owner(int ownerfd, int devnull)
+{
+    pid_t b = fork();
+    if (b <= 0)
+        return; /* bwrap's process, or no watcher possible: run unwatched */
+    int bfd = (int)syscall(SYS_pidfd_open, b, 0);
+    if (dup2(ownerfd, 3) < 0 || dup2(bfd, 4) < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
+        dup2(devnull, 2) < 0)
+        _exit(0);
+    syscall(SYS_close_range, 5U, ~0U, 0U);
+    struct pollfd p[2] = {{3, POLLIN, 0}, {4, POLLIN, 0}};
+    while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
+        ;
+    if (p[0].revents)
+        kill(b, SIGKILL); /* b is our unreaped child: the pid cannot be reused */
+    int st;
+    while (waitpid(b, &st, 0) < 0 && errno == EINTR)
+        ;
+    _exit(0);
+}
+
 /* Start bwrap detached (setsid + double fork) and wait for the holder's
- * ready byte and bwrap's info JSON.  Returns 0 with *pid = the holder. */
-static int start_holder(const struct corral_host *h, char **argv, const char *dir, pid_t *pid, corral_call *call)
+ * ready byte and bwrap's info JSON.  ownerfd >= 0 (a pidfd of the lease's
+ * process, the caller keeps it): the sandbox dies with that process.
+ * Returns 0 with *pid = the holder. */
+static int start_holder(const struct corral_host *h, char **argv, const char *dir, int ownerfd, pid_t *pid,
+                        corral_call *call)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/holder.log", dir);
@@ -116,6 +144,8 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
         pid_t c2 = fork();
         if (c2 != 0)
             _exit(c2 < 0 ? 1 : 0);
+        if (ownerfd >= 0)
+            watch_owner(ownerfd, devnull);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -199,6 +229,28 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     return rc;
 }
 
+/* A pidfd of the process named by the spec's corral.lease label (this
+ * host's), -1 without a lease, -2 when that process is already gone.  The
+ * caller closes it. */
+static int lease_pidfd(const char *const *labels)
+{
+    static const char key[] = "corral.lease=";
+    for (size_t i = 0; labels && labels[i]; i++) {
+        pid_t pid;
+        uint64_t start;
+        if (strncmp(labels[i], key, sizeof key - 1) != 0 || crl_owner_parse(labels[i] + sizeof key - 1, &pid, &start))
+            continue;
+        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        /* Opened first, checked second: the pidfd pins the process we check. */
+        if (fd >= 0 && local_proc_start(-1, pid) == start)
+            return fd;
+        if (fd >= 0)
+            close(fd);
+        return -2;
+    }
+    return -1;
+}
+
 static struct corral_sbx *new_handle(struct local_plugin *lp, char *dir, struct local_meta *m, char **env)
 {
     struct corral_sbx *s = calloc(1, sizeof(*s));
@@ -246,6 +298,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     char **argv = NULL;
     struct local_meta m = {0};
     char **env = NULL;
+    int ownerfd = -1;
     int e = local_mkdir_p(lp->state_root, 0700);
     if (e < 0) {
         rc = h->fail(call, CORRAL_EIO, "local: state dir %s: %s", lp->state_root, strerror(-e));
@@ -323,7 +376,14 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         goto fail;
     }
     local_cgroup_setup(&m, lp->freezer);
-    rc = start_holder(h, argv, dir, &m.holder_pid, call);
+    ownerfd = lease_pidfd(spec->labels);
+    if (ownerfd == -2) {
+        rc = h->fail(call, CORRAL_ESTATE, "local: the process that leases sandbox %s is gone", spec->id);
+        goto fail;
+    }
+    rc = start_holder(h, argv, dir, ownerfd, &m.holder_pid, call);
+    if (ownerfd >= 0)
+        close(ownerfd);
     if (rc)
         goto fail;
     m.holder_start = local_proc_start(-1, m.holder_pid);
