@@ -205,6 +205,7 @@ int crl_phase_create(struct rollout *r)
         .cpus = r->task->cpus,
         .memory_bytes = r->task->memory_bytes,
         .pids_max = r->task->pids,
+        .storage_bytes = r->task->storage_bytes,
         .network = p->network,
         .mounts = n_mounts ? mounts : NULL,
         .n_mounts = n_mounts,

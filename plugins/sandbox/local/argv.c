@@ -103,7 +103,10 @@ char **local_holder_argv(const struct local_holder_args *a)
      * (global sysctls!).  Bind a read-only /proc/sys over it. */
     add3(&v, "--ro-bind", "/proc/sys", "/proc/sys");
     add3(&v, "--dev", "/dev", NULL);
-    add3(&v, "--tmpfs", "/tmp", NULL);
+    if (a->tmp_dir)
+        add3(&v, "--bind", a->tmp_dir, "/tmp");
+    else
+        add3(&v, "--tmpfs", "/tmp", NULL);
     add3(&v, "--bind", a->workspace, a->workdir);
     for (size_t i = 0; i < a->n_mounts; i++) {
         const struct corral_mount *m = &a->mounts[i];

@@ -294,7 +294,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     int64_t ttl = spec->ttl_s > 0 ? spec->ttl_s : lp->default_ttl_s;
 
     int rc = 0;
-    char *dir = NULL, *ws = NULL;
+    char *dir = NULL, *ws = NULL, *tmp = NULL;
     char **argv = NULL;
     struct local_meta m = {0};
     char **env = NULL;
@@ -327,13 +327,26 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
             }
         }
         /* A dead leftover under the same id: reuse the name. */
+        local_storage_release(dir);
         local_rm_rf(dir);
         if (mkdir(dir, 0700) < 0) {
             rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", dir, strerror(errno));
             goto fail;
         }
     }
-    if (mkdir(ws, 0755) < 0 && errno != EEXIST) {
+    int64_t storage = CORRAL_HAS_FIELD(spec, storage_bytes) && spec->storage_bytes > 0 ? spec->storage_bytes
+                                                                                      : lp->storage_mb * 1048576;
+    if (storage > 0) {
+        char why[512];
+        free(ws);
+        ws = NULL;
+        e = local_storage_setup(dir, storage, &ws, &tmp, why, sizeof why);
+        if (e < 0) {
+            rc = h->fail(call, e == -EPERM ? CORRAL_ENOTSUP : CORRAL_EIO, "local: storage limit of %lld MiB: %s",
+                         (long long)(storage >> 20), why);
+            goto fail;
+        }
+    } else if (mkdir(ws, 0755) < 0 && errno != EEXIST) {
         rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", ws, strerror(errno));
         goto fail;
     }
@@ -350,7 +363,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
             goto fail;
         }
     }
-    struct local_holder_args ha = {.bwrap = bwrap, .root_image = root_image, .workspace = ws,
+    struct local_holder_args ha = {.bwrap = bwrap, .root_image = root_image, .workspace = ws, .tmp_dir = tmp,
                                    .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL,
                                    .ready_fd = 3, .info_fd = 4, .uid = uid[0] ? uid : NULL,
                                    .gid = gid[0] ? gid : NULL, .ttl_s = ttl, .mounts = spec->mounts,
@@ -367,6 +380,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     m.created = (int64_t)time(NULL);
     m.deadline = ttl > 0 ? m.created + ttl : 0;
     m.net_shared = ha.share_net;
+    m.storage_bytes = storage;
     m.limits.memory_bytes = spec->memory_bytes;
     m.limits.pids_max = spec->pids_max;
     m.limits.fsize_bytes = CORRAL_HAS_FIELD(spec, file_size_bytes) ? spec->file_size_bytes : 0;
@@ -402,6 +416,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         goto fail;
     }
     free(ws);
+    free(tmp);
     free(bwrap);
     crl_strv_free_array(argv);
     return 0;
@@ -409,13 +424,16 @@ fail:
     if (m.holder_pid > 0)
         local_kill_holder(lp, &m);
     local_cgroup_remove(&m);
-    if (dir)
+    if (dir) {
+        local_storage_release(dir);
         local_rm_rf(dir);
+    }
     local_meta_free(&m);
     crl_strv_wipe_array(env);
     crl_strv_free_array(argv);
     free(dir);
     free(ws);
+    free(tmp);
     free(bwrap);
     return rc;
 }
@@ -562,6 +580,7 @@ int local_destroy(corral_sbx *sbx, corral_call *call)
 {
     local_kill_holder(sbx->lp, &sbx->meta);
     local_cgroup_remove(&sbx->meta);
+    local_storage_release(sbx->dir);
     int e = local_rm_rf(sbx->dir);
     if (e < 0)
         return sbx->lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", sbx->dir, strerror(-e));
@@ -584,6 +603,7 @@ int local_remove(void *ps, const char *state_json, corral_call *call)
         local_cgroup_remove(&m);
         local_meta_free(&m);
     }
+    local_storage_release(dir);
     int e = local_rm_rf(dir);
     int rc = e < 0 ? lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", dir, strerror(-e)) : 0;
     free(dir);

@@ -156,6 +156,9 @@ char *local_meta_to_json(const struct local_meta *m, const char *dir)
     cJSON_AddNumberToObject(o, "created", (double)m->created);
     cJSON_AddNumberToObject(o, "deadline", (double)m->deadline);
     cJSON_AddBoolToObject(o, "net_shared", m->net_shared);
+    /* Read by the host too: hydrate stops an archive expanding past it. */
+    if (m->storage_bytes > 0)
+        cJSON_AddNumberToObject(o, "storage_bytes", (double)m->storage_bytes);
     cJSON *lim = cJSON_AddObjectToObject(o, "limits");
     if (lim) {
         cJSON_AddNumberToObject(lim, "memory_bytes", (double)m->limits.memory_bytes);
@@ -230,6 +233,8 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     m->created = num(o, "created");
     m->deadline = num(o, "deadline");
     m->net_shared = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "net_shared"));
+    const cJSON *sb = cJSON_GetObjectItemCaseSensitive(o, "storage_bytes");
+    m->storage_bytes = cJSON_IsNumber(sb) && sb->valuedouble > 0 && sb->valuedouble < 9e18 ? (int64_t)sb->valuedouble : 0;
     const cJSON *lim = cJSON_GetObjectItemCaseSensitive(o, "limits");
     m->limits.memory_bytes = num(lim, "memory_bytes");
     m->limits.pids_max = num(lim, "pids_max");
