@@ -105,11 +105,22 @@ static void watch_owner(int ownerfd, int devnull)
     if (b <= 0)
         return; /* bwrap's process, or no watcher possible: run unwatched */
     int bfd = (int)syscall(SYS_pidfd_open, b, 0);
-    if (dup2(ownerfd, 3) < 0 || dup2(bfd, 4) < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-        dup2(devnull, 2) < 0)
+    if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
         _exit(0);
-    syscall(SYS_close_range, 5U, ~0U, 0U);
-    struct pollfd p[2] = {{3, POLLIN, 0}, {4, POLLIN, 0}};
+    /* Keep only the two pidfds (wherever they are): the creator's pipes and
+     * sockets must not live on in us. */
+    unsigned lo = (unsigned)ownerfd, hi = (unsigned)(bfd >= 0 ? bfd : ownerfd);
+    if (lo > hi) {
+        unsigned t = lo;
+        lo = hi;
+        hi = t;
+    }
+    if (lo > 3)
+        syscall(SYS_close_range, 3U, lo - 1, 0U);
+    if (hi > lo + 1)
+        syscall(SYS_close_range, lo + 1, hi - 1, 0U);
+    syscall(SYS_close_range, hi + 1, ~0U, 0U);
+    struct pollfd p[2] = {{ownerfd, POLLIN, 0}, {bfd, POLLIN, 0}};
     while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
         ;
     if (p[0].revents)
