@@ -139,4 +139,23 @@ void crl_strv_free_array(char **v);
 /* Same, zeroing every string first (environments and headers hold secrets). */
 void crl_strv_wipe_array(char **v);
 
+/* ---- process identity (proc_owner.c) ---- */
+#include <sys/types.h>
+/* Field 22 (start time, clock ticks since boot) of a /proc/<pid>/stat text,
+ * 0 when malformed; *state (may be NULL) gets the state letter. */
+uint64_t crl_parse_stat_start(const char *stat_text, char *state);
+/* The start time of pid (read through proc_dirfd, an open /proc/<pid>,
+ * when >= 0), or 0 when it does not exist or is a zombie. */
+uint64_t crl_proc_start_at(int proc_dirfd, pid_t pid);
+/* "<host>:<pid>:<start>" naming this process, for a corral.lease label or
+ * an owner file: unlike a pid alone it cannot be taken over by a recycled
+ * pid.  Returns 0, or -1 when it does not fit or /proc is unreadable. */
+int crl_owner_token(char *buf, size_t cap);
+/* Parses a token of THIS host into pid and start time: 0, or -1 (another
+ * host, malformed). */
+int crl_owner_parse(const char *token, pid_t *pid, uint64_t *start);
+/* 1 when the token's process is gone, 0 when it still runs, -1 when that
+ * cannot be judged here (another host, malformed). */
+int crl_owner_gone(const char *token);
+
 #endif

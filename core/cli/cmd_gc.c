@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <corral/gate.h>
 #include <corral/sandbox_host.h>
 
 #include "cli.h"
@@ -14,11 +15,15 @@ static void help(void)
            "Asks every loaded sandbox backend that can list for the sandboxes corral made (label\n"
            "corral.id) and removes those whose corral.deadline has passed or that the backend\n"
            "reports dead, then forgets local registry entries whose sandbox no longer exists.\n"
-           "Nothing else is touched: a sandbox before its deadline is kept even if its owner died.\n"
+           "A rollout's sandbox (label corral.lease) is removed as soon as the corral process\n"
+           "that ran the rollout is gone; other sandboxes are kept until their deadline even if\n"
+           "their creator died.  Then removes the private gate directories (corral-gate-* under\n"
+           "$TMPDIR or /tmp) whose corral process is gone.\n"
            "\n"
            "  --dry-run   print what would be removed, remove nothing\n"
            "\n"
-           "One line per sandbox considered: ACTION ID BACKEND (remove, keep, forget, failed).\n"
+           "One line per sandbox considered: ACTION ID BACKEND (remove, keep, forget, failed), and\n"
+           "one per gate directory removed.\n"
            "\n"
            "Exit status: 0 done, 1 some removal failed.\n");
 }
@@ -32,12 +37,19 @@ static int print_cb(void *ud, const struct corral_sandbox_entry *e)
         printf("keep     %s %s (%lld s left)\n", e->id, e->backend, left);
     else if (!strcmp(a, "remove"))
         printf("%s %s %s (%s)\n", dry ? "would rm" : "removed ", e->id, e->backend,
-               strcmp(e->status, "dead") == 0 ? "dead" : "deadline passed");
+               strcmp(e->status, "dead") == 0                                    ? "dead"
+               : e->deadline > 0 && e->deadline <= (int64_t)time(NULL) ? "deadline passed"
+                                                                               : "its corral is gone");
     else if (!strcmp(a, "forget"))
         printf("%s %s %s (gone from the backend)\n", dry ? "would forget" : "forgot  ", e->id, e->backend);
     else
         printf("failed   %s %s\n", e->id, e->backend);
     return 0;
+}
+
+static void gate_cb(void *ud, const char *path)
+{
+    printf("%s %s (its corral is gone)\n", *(int *)ud ? "would rm" : "removed ", path);
 }
 
 int cli_cmd_gc(int argc, char **argv)
@@ -64,11 +76,12 @@ int cli_cmd_gc(int argc, char **argv)
     struct corral_gc_stats st = { 0 };
     int r = corral_gc(ctx, dry, print_cb, &dry, &st, &call);
     corral_close(ctx);
+    int gates = corral_gate_dirs_gc(dry, gate_cb, &dry);
     if (r) {
         cli_error("gc: %s", call.message);
         return CLI_FAIL;
     }
-    fprintf(stderr, "corral: gc: %d seen, %d removed, %d forgotten, %d failed%s\n", st.seen, st.removed,
-            st.forgotten, st.failed, dry ? " (dry run)" : "");
+    fprintf(stderr, "corral: gc: %d seen, %d removed, %d forgotten, %d failed, %d gate dirs%s\n", st.seen,
+            st.removed, st.forgotten, st.failed, gates, dry ? " (dry run)" : "");
     return st.failed ? CLI_FAIL : CLI_OK;
 }

@@ -77,6 +77,8 @@ static void test_holder_argv(void **st)
     assert_true(find3(v, "--bind", "/data", "/data") > 0);
     assert_true(find3(v, "--info-fd", "4", NULL) > 0);
     assert_true(find3(v, "--cap-drop", "ALL", NULL) > 0);
+    /* The holder's end kills the namespace's init, whatever runs inside. */
+    assert_true(find3(v, "--die-with-parent", NULL, NULL) > 0);
     /* bwrap's own --setenv would put values into argv: never used. */
     assert_int_equal(find3(v, "--setenv", NULL, NULL), -1);
     /* Mounts come after the system dirs, so they can sit inside them. */
@@ -107,6 +109,14 @@ static void test_holder_argv(void **st)
     /* A relative mount path is refused. */
     struct corral_mount bad[] = {{"relative", "/x", 0}};
     a.mounts = bad;
+    /* A storage limit: /tmp is the limited tmpfs's tmp/, not a fresh one. */
+    a.tmp_dir = "/s/disk/tmp";
+    v = local_holder_argv(&a);
+    assert_non_null(v);
+    assert_true(find3(v, "--bind", "/s/disk/tmp", "/tmp") > 0);
+    assert_int_equal(find3(v, "--tmpfs", "/tmp", NULL), -1);
+    crl_strv_free_array(v);
+    a.tmp_dir = NULL;
     a.n_mounts = 1;
     assert_null(local_holder_argv(&a));
 }
@@ -127,6 +137,20 @@ static void test_stat_parse(void **st)
     assert_int_equal(local_parse_stat_start("1 (x) S 1 2", NULL), 0);
     /* Our own process is alive with a non-zero start time. */
     assert_true(local_proc_start(-1, getpid()) > 0);
+    /* The owner token names this process; a pid with another start time,
+     * or another host, is not it. */
+    char tok[300], forged[320];
+    assert_int_equal(crl_owner_token(tok, sizeof tok), 0);
+    assert_int_equal(crl_owner_gone(tok), 0);
+    pid_t pid;
+    uint64_t start;
+    assert_int_equal(crl_owner_parse(tok, &pid, &start), 0);
+    assert_int_equal(pid, getpid());
+    snprintf(forged, sizeof forged, "%.*s:%llu", (int)(strrchr(tok, ':') - tok), tok,
+             (unsigned long long)start + 1);
+    assert_int_equal(crl_owner_gone(forged), 1);
+    assert_int_equal(crl_owner_gone("no-such-host.invalid:1234:5"), -1);
+    assert_int_equal(crl_owner_gone("garbage"), -1);
 }
 
 static void test_ids(void **st)

@@ -35,7 +35,7 @@ static void test_full_task_loads(void **state)
     testenv_write("full/instruction.md", "do it\n");
     testenv_write("full/task.json",
                   "{\"image\": \"img:1\", \"workdir\": \"/src\", \"env\": {\"A\": \"1\"}, \"setup\": [\"true\"],"
-                  " \"verify\": [\"test -f x\"], \"timeouts\": {\"agent_s\": 30}, \"resources\": {\"memory_mb\": 512,"
+                  " \"verify\": [\"test -f x\"], \"timeouts\": {\"agent_s\": 30}, \"resources\": {\"memory_mb\": 512, \"storage_mb\": 64,"
                   " \"cpus\": 1.5}, \"network\": \"full\"}");
     testenv_write("full/workspace/a.txt", "a");
     testenv_write("full/tests/test.sh", "exit 0");
@@ -54,6 +54,7 @@ static void test_full_task_loads(void **state)
     assert_string_equal(t->verify[0], "test -f x");
     assert_int_equal(t->agent_timeout_s, 30);
     assert_int_equal(t->memory_bytes, 512LL << 20);
+    assert_int_equal(t->storage_bytes, 64LL << 20);
     assert_true(t->cpus == 1.5);
     assert_int_equal(t->network, CORRAL_NET_FULL);
     assert_true(t->has_workspace && t->has_tests && t->has_solution);

@@ -209,6 +209,14 @@ void corral_gate_request_free(struct corral_gate_request *request);
 int corral_gate_deliver(corral_gate *gate, const char *request_id, const char *response_json,
                         struct corral_call *call);
 
+/* Remove the private gate directories (corral-gate-* under $TMPDIR or
+ * /tmp, owned by this user) whose corral process is gone, named by their
+ * owner file; one without an owner file goes once a minute old with a dead
+ * socket.  dry_run: only report.  cb (may be NULL) gets each path.
+ * Returns how many were (or would be) removed. */
+typedef void (*corral_gate_dir_cb)(void *ud, const char *path);
+int corral_gate_dirs_gc(int dry_run, corral_gate_dir_cb cb, void *ud);
+
 #ifdef __cplusplus
 }
 #endif

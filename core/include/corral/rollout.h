@@ -37,7 +37,7 @@ extern "C" {
  * task.json keys: "image" (string), "workdir" (string, default /workspace),
  * "env" ({"K": "V"}), "setup" and "verify" (arrays of shell command strings),
  * "timeouts" ({"setup_s", "agent_s", "verify_s"}), "resources" ({"cpus",
- * "memory_mb", "pids"}), "network" ("none" | "full"). */
+ * "memory_mb", "pids", "storage_mb"}), "network" ("none" | "full"). */
 struct corral_task {
     char *dir;                   /* absolute path of the task directory */
     char *name;                  /* its base name */
@@ -53,6 +53,7 @@ struct corral_task {
     int64_t memory_bytes, pids;
     int network;                 /* enum corral_network */
     int has_workspace, has_tests, has_solution;
+    int64_t storage_bytes;       /* resources.storage_mb (Harbor's name); 0 = backend default */
 };
 
 /* Load and validate the task at `dir`.  Errors name the file and field.

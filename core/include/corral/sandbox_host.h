@@ -101,6 +101,11 @@ struct corral_sandbox_create_opts {
     const char *backend;       /* plugin name (required) */
     const char *rollout;       /* corral.rollout label value, or NULL = "" */
     int no_registry;           /* 1: do not write a registry entry */
+    /* 1: the sandbox lives only as long as this process (a rollout's):
+     * labelled corral.lease=<host>:<pid>:<start time>; a backend that can
+     * watch the process ends the sandbox when it dies, and `corral gc`
+     * removes a sandbox whose lease process is gone. */
+    int owner_lease;
 };
 
 /* Create a sandbox on backend opts->backend with `spec` (its id and the

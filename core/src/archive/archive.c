@@ -393,6 +393,7 @@ struct tar_src {
     int fd;                     /* the current file of the walk */
     int finished;
     int rc;
+    int64_t max, total;         /* cap on the expanded bytes (0 = none), bytes so far */
     struct corral_call *call;   /* points at pcall */
     struct corral_call pcall;   /* the producer's own status */
     char buf[COPY_CHUNK];
@@ -423,6 +424,13 @@ static int tar_src_next(struct tar_src *h, struct archive_entry **e, const char 
     }
 }
 
+static int too_big(struct tar_src *h)
+{
+    return corral_call_fail(h->call, CORRAL_EPERM,
+                            "the input expands past the sandbox's storage limit of %lld MiB (resources.storage_mb)",
+                            (long long)(h->max >> 20));
+}
+
 /* Produce the next piece of the tar into pending. */
 static int tar_src_step(struct tar_src *h)
 {
@@ -440,6 +448,9 @@ static int tar_src_step(struct tar_src *h)
             h->in_entry = 0;
             return 0;
         }
+        h->total += n;
+        if (h->max > 0 && h->total > h->max)
+            return too_big(h);
         if (archive_write_data(h->out, h->buf, (size_t)n) < 0)
             return aerr(h->out, CORRAL_EIO, "encoding the archive", call);
         return 0;
@@ -459,6 +470,10 @@ static int tar_src_step(struct tar_src *h)
         h->finished = 1;
         return 0;
     }
+    /* A bomb is refused at its header, before any byte is expanded: the
+     * declared size counts (the data read is counted as well). */
+    if (h->max > 0 && archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > h->max - h->total)
+        return too_big(h);
     archive_entry_set_pathname(e, rel);
     archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
     if (archive_write_header(h->out, e) < ARCHIVE_WARN)
@@ -552,6 +567,7 @@ int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, 
         close(dirfd);
     if (rc)
         return rc;
+    h->max = sb->storage_bytes;
     struct corral_source src = { .struct_size = sizeof src, .read = tar_src_read, .ud = h, .length = -1 };
     rc = corral_sandbox_put_archive(sb, dir, &src, call);
     /* The producer's own error explains a consumer's failure. */

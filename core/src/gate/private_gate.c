@@ -21,13 +21,20 @@ int crl_private_gate_start(const char *model, const char *listen, unsigned threa
                                     listen);
         go.bind_address = addr;
     }
-    snprintf(pg->dir, sizeof pg->dir, "/tmp/corral-gate-XXXXXX");
+    snprintf(pg->dir, sizeof pg->dir, "%s/corral-gate-XXXXXX", crl_gate_tmp_root());
     if (!mkdtemp(pg->dir)) {
         pg->dir[0] = '\0';
         return corral_call_fail(call, CORRAL_EIO, "cannot create a temporary directory for the gate: %s",
                                 strerror(errno));
     }
     chmod(pg->dir, 0711);
+    if (crl_gate_dir_claim(pg->dir) < 0) {
+        corral_call_fail(call, CORRAL_EIO, "cannot write the owner file of the gate directory %s: %s", pg->dir,
+                         strerror(errno));
+        rmdir(pg->dir);
+        pg->dir[0] = '\0';
+        return CORRAL_EIO;
+    }
     snprintf(pg->socket, sizeof pg->socket, "%s/gate.sock", pg->dir);
     int st = corral_gate_new(&go, &pg->gate, call);
     if (st) {
@@ -44,7 +51,10 @@ void crl_private_gate_stop(struct crl_private_gate *pg)
     corral_gate_free(pg->gate);
     pg->gate = NULL;
     if (pg->dir[0]) {
+        char owner[sizeof pg->dir + 8];
+        snprintf(owner, sizeof owner, "%s/owner", pg->dir);
         unlink(pg->socket);
+        unlink(owner);
         rmdir(pg->dir);
     }
     pg->dir[0] = '\0';

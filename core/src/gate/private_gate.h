@@ -24,4 +24,11 @@ int crl_private_gate_start(const char *model, const char *listen, unsigned threa
 /* Free the gate, remove its socket and directory; a no-op on a zeroed one. */
 void crl_private_gate_stop(struct crl_private_gate *pg);
 
+/* The directory private gates are made in: $TMPDIR when absolute and
+ * short enough for a socket path, else /tmp (gate_dirs.c). */
+const char *crl_gate_tmp_root(void);
+/* Write dir/owner: this process's owner token, so that `corral gc` can
+ * remove the dir once this process is gone.  0 or -1. */
+int crl_gate_dir_claim(const char *dir);
+
 #endif

@@ -1,6 +1,7 @@
 # The gate: model-call interception (gate.h).
 list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_dirs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_http.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_replay.c

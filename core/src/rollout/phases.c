@@ -205,11 +205,13 @@ int crl_phase_create(struct rollout *r)
         .cpus = r->task->cpus,
         .memory_bytes = r->task->memory_bytes,
         .pids_max = r->task->pids,
+        .storage_bytes = r->task->storage_bytes,
         .network = p->network,
         .mounts = n_mounts ? mounts : NULL,
         .n_mounts = n_mounts,
     };
-    struct corral_sandbox_create_opts co = {.struct_size = sizeof co, .backend = p->backend, .rollout = r->rec.id};
+    struct corral_sandbox_create_opts co = {.struct_size = sizeof co, .backend = p->backend, .rollout = r->rec.id,
+                                         .owner_lease = 1};
     st = corral_sandbox_create(r->ctx, &co, &spec, &r->sb, r->call);
     if (st)
         return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);

@@ -102,7 +102,7 @@ static int parse_task_json(struct corral_task *t, struct corral_call *call)
     static const char *const keys[] = {"image", "workdir", "env", "setup", "verify", "timeouts", "resources",
                                        "network", "name", "description"};
     static const char *const tkeys[] = {"setup_s", "agent_s", "verify_s"};
-    static const char *const rkeys[] = {"cpus", "memory_mb", "pids"};
+    static const char *const rkeys[] = {"cpus", "memory_mb", "pids", "storage_mb"};
     int r = check_keys(j, keys, CRL_ARRAY_LEN(keys), path, "", call);
     const cJSON *v;
     if (!r && (v = cJSON_GetObjectItemCaseSensitive(j, "image"))) {
@@ -157,7 +157,7 @@ static int parse_task_json(struct corral_task *t, struct corral_call *call)
     }
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "resources");
     if (!r && res) {
-        double mem = 0, pids = 0;
+        double mem = 0, pids = 0, storage = 0;
         r = !cJSON_IsObject(res) ? corral_call_fail(call, CORRAL_EINVAL, "%s: \"resources\" must be an object", path)
                                  : check_keys(res, rkeys, CRL_ARRAY_LEN(rkeys), path, "resources.", call);
         if (!r)
@@ -166,7 +166,13 @@ static int parse_task_json(struct corral_task *t, struct corral_call *call)
             r = number_of(res, "memory_mb", &mem, path, "resources", call);
         if (!r)
             r = number_of(res, "pids", &pids, path, "resources", call);
+        if (!r)
+            r = number_of(res, "storage_mb", &storage, path, "resources", call);
+        if (!r && storage > 16.0 * 1024 * 1024)
+            r = corral_call_fail(call, CORRAL_EINVAL, "%s: \"resources.storage_mb\" must be at most 16777216 (16 TiB)",
+                                 path);
         t->memory_bytes = (int64_t)(mem * 1024 * 1024);
+        t->storage_bytes = (int64_t)(storage * 1024 * 1024);
         t->pids = (int64_t)pids;
     }
     if (!r && (v = cJSON_GetObjectItemCaseSensitive(j, "network"))) {

@@ -76,6 +76,15 @@ static int leave(corral_sandbox *sb, int rc)
     return rc;
 }
 
+int64_t crl_state_storage_bytes(const char *state_json)
+{
+    cJSON *o = state_json ? cJSON_Parse(state_json) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "storage_bytes");
+    int64_t n = cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 9e18 ? (int64_t)v->valuedouble : 0;
+    cJSON_Delete(o);
+    return n;
+}
+
 int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_opts *opts,
                           const struct corral_sandbox_spec *spec_in, corral_sandbox **out,
                           struct corral_call *call)
@@ -114,7 +123,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     spec.struct_size = sizeof spec;
     if (spec.ttl_s <= 0)
         spec.ttl_s = CORRAL_SANDBOX_DEFAULT_TTL_S;
-    char id[96], l_id[128], l_owner[320], l_deadline[64], owner[256];
+    char id[96], l_id[128], l_owner[320], l_deadline[64], owner[256], l_lease[320];
     rc = corral_sandbox_id_new(rec->name, id, sizeof id, call);
     if (rc)
         return rc;
@@ -124,7 +133,14 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     snprintf(l_owner, sizeof l_owner, "corral.owner=%s", owner);
     snprintf(l_deadline, sizeof l_deadline, "corral.deadline=%lld", (long long)deadline);
     size_t nl = crl_strv_len(spec_in->labels);
-    const char **labels = calloc(nl + 5, sizeof *labels);
+    int lease = CORRAL_HAS_FIELD(opts, owner_lease) && opts->owner_lease;
+    if (lease) {
+        char tok[300];
+        if (crl_owner_token(tok, sizeof tok) < 0)
+            return corral_call_fail(call, CORRAL_EIO, "cannot name this process for the sandbox's lease");
+        snprintf(l_lease, sizeof l_lease, "corral.lease=%s", tok);
+    }
+    const char **labels = calloc(nl + 6, sizeof *labels);
     if (!labels)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     for (size_t i = 0; i < nl; i++)
@@ -133,6 +149,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     labels[nl + 1] = l_owner;
     labels[nl + 2] = rl;
     labels[nl + 3] = l_deadline;
+    labels[nl + 4] = lease ? l_lease : NULL;
     spec.labels = labels;
     spec.id = id;
 
@@ -142,6 +159,14 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     }
     const struct corral_sandbox_ops *ops = sb->ops;
+    if (CORRAL_HAS_FIELD(spec_in, storage_bytes) && spec_in->storage_bytes > 0 && !(ops->caps & CORRAL_CAP_STORAGE)) {
+        /* A limit nobody enforces is worse than none: say so. */
+        free(labels);
+        handle_free(sb);
+        return corral_call_fail(call, CORRAL_ENOTSUP,
+                                "the %s backend cannot enforce a storage limit (resources.storage_mb): use a "
+                                "backend that can (local) or drop the limit", rec->name);
+    }
     rc = ops->create(sb->ps, &spec, &sb->sbx, call);
     free(labels);
     if (rc == 0 && !sb->sbx)
@@ -150,6 +175,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
         handle_failed(sb);
         return rc;
     }
+    sb->storage_bytes = CORRAL_HAS_FIELD(spec_in, storage_bytes) ? spec_in->storage_bytes : 0;
     if (!no_registry) {
         char *state = NULL;
         if (CORRAL_HAS(ops, state)) {
@@ -157,6 +183,8 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
         } else {
             rc = 0;
         }
+        if (rc == 0 && crl_state_storage_bytes(state) > 0)
+            sb->storage_bytes = crl_state_storage_bytes(state); /* the backend's default limit */
         if (rc == 0)
             rc = corral_registry_put(id, sb->backend, state ? state : "{}", deadline, call);
         free(state);
@@ -194,6 +222,7 @@ int corral_sandbox_attach(corral_ctx *ctx, const char *id, corral_sandbox **out,
         free(state);
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     }
+    sb->storage_bytes = crl_state_storage_bytes(state);
     rc = sb->tbl->attach(sb, state, call);
     free(state);
     if (rc == 0 && !sb->sbx)

@@ -1,6 +1,7 @@
 /* Listing every corral sandbox across the loaded backends and the local
  * registry, and garbage-collecting those past their corral.deadline. */
 #include "sandbox/sandbox_internal.h"
+#include "crl_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 struct item {
     char *id, *backend, *status, *owner, *rollout, *state;
     int64_t deadline;
+    int orphan; /* its corral.lease names a process of this host that is gone */
     int in_registry, listed;
     const struct corral_plugin_record *rec;
 };
@@ -75,6 +77,8 @@ static int list_cb(void *ud, const struct corral_sandbox_info *info)
     x->rollout = dup0(sbx_label_get(info->labels, "corral.rollout"));
     x->state = dup0(info->state_json);
     x->deadline = dl ? strtoll(dl, NULL, 10) : 0;
+    const char *lease = sbx_label_get(info->labels, "corral.lease");
+    x->orphan = lease && crl_owner_gone(lease) == 1;
     x->listed = 1;
     x->rec = it->rec;
     return 0;
@@ -220,7 +224,9 @@ int corral_gc(corral_ctx *ctx, int dry_run, corral_sandbox_entry_cb cb, void *ud
         struct item *x = &it.v[i];
         const char *action = "keep";
         int expired = x->deadline > 0 && x->deadline <= now;
-        int dead = strcmp(x->status, "dead") == 0;
+        /* A rollout's sandbox dies with its corral (SIGKILL, crash): it is
+         * not left to run until the deadline. */
+        int dead = strcmp(x->status, "dead") == 0 || x->orphan;
         st.seen++;
         if (x->listed && (expired || dead)) {
             action = "remove";

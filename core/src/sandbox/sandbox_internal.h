@@ -8,6 +8,10 @@
 
 struct crl_sandbox_table;
 
+/* The "storage_bytes" of a backend's state JSON (a storage limit the
+ * backend enforces, which hydrate also applies), 0 when absent. */
+int64_t crl_state_storage_bytes(const char *state_json);
+
 struct corral_sandbox {
     const struct corral_plugin_record *rec;
     const struct corral_sandbox_ops *ops;   /* the plugin's table (create, exec, destroy, close, state) */
@@ -18,6 +22,7 @@ struct corral_sandbox {
     pthread_mutex_t lock;       /* held around each plugin call when serial */
     char id[96];
     char backend[64];
+    int64_t storage_bytes;      /* the sandbox's storage limit when known, 0 = none: caps hydrate */
 };
 
 struct corral_sandbox_job {

@@ -72,6 +72,11 @@ char **local_holder_argv(const struct local_holder_args *a)
         add(&v, "--unshare-net");
     add3(&v, "--hostname", "corral", NULL);
     add3(&v, "--cap-drop", "ALL", NULL);
+    /* bwrap's init (pid 1 inside) waits for every process of the namespace,
+     * not only the holder, so a setsid child would keep the sandbox alive
+     * past its TTL.  The outer bwrap exits when the holder does: make that
+     * kill the init, and with it the whole pid namespace. */
+    add(&v, "--die-with-parent");
     if (a->uid)
         add3(&v, "--uid", a->uid, NULL);
     if (a->gid)
@@ -98,7 +103,10 @@ char **local_holder_argv(const struct local_holder_args *a)
      * (global sysctls!).  Bind a read-only /proc/sys over it. */
     add3(&v, "--ro-bind", "/proc/sys", "/proc/sys");
     add3(&v, "--dev", "/dev", NULL);
-    add3(&v, "--tmpfs", "/tmp", NULL);
+    if (a->tmp_dir)
+        add3(&v, "--bind", a->tmp_dir, "/tmp");
+    else
+        add3(&v, "--tmpfs", "/tmp", NULL);
     add3(&v, "--bind", a->workspace, a->workdir);
     for (size_t i = 0; i < a->n_mounts; i++) {
         const struct corral_mount *m = &a->mounts[i];

@@ -32,6 +32,7 @@ struct local_plugin {
     const char *state_dir;    /* configured, or NULL */
     int64_t default_ttl_s;
     int freezer;              /* a freezer cgroup even without limits */
+    int64_t storage_mb;       /* default storage limit, 0 = none */
     /* made by local_init */
     const char *state_root;   /* directory holding one subdirectory per sandbox */
     char *default_root;       /* state_root when state_dir is unset (owned) */
@@ -41,6 +42,15 @@ struct local_plugin {
     pid_t *orphans;
     size_t n_orphans, cap_orphans;
 };
+
+/* ---- storage.c: the storage limit ------------------------------------------ */
+
+/* Mount a tmpfs of `bytes` at dir/disk with ws/ and tmp/ in it; *ws and
+ * *tmp get their malloc'ed paths (the caller frees them).  0, or -errno
+ * with a message in err. */
+int local_storage_setup(const char *dir, int64_t bytes, char **ws, char **tmp, char *err, size_t errsz);
+/* Unmount dir/disk if mounted (before removing dir). */
+void local_storage_release(const char *dir);
 
 /* Remember a running job's pid to reap later (job_free without wait). */
 void local_orphan_add(struct local_plugin *lp, pid_t pid);
@@ -67,6 +77,7 @@ struct local_meta {
     int64_t created;       /* unix seconds */
     int64_t deadline;      /* unix seconds, 0 = none */
     int net_shared;        /* 1: the host network namespace is used */
+    int64_t storage_bytes; /* size of the tmpfs holding workspace and /tmp, 0 = none */
     struct local_limits limits;
     char *cgroups[LOCAL_MAX_CGROUPS + 1]; /* per-sandbox cgroup dirs, NULL-terminated */
     int cg_pids, cg_memory;  /* pids/memory limits enforced by those cgroups */
@@ -147,6 +158,7 @@ struct local_holder_args {
     const char *bwrap;         /* resolved path of bwrap */
     const char *root_image;    /* NULL: the host's system dirs; else a rootfs dir */
     const char *workspace;     /* host dir bound at workdir */
+    const char *tmp_dir;       /* host dir bound at /tmp, NULL = a fresh tmpfs */
     const char *workdir;
     int share_net;
     int ready_fd, info_fd;     /* fds bwrap and the holder write to */

@@ -30,6 +30,10 @@ static const struct corral_option local_options[] = {
     {"freezer", CORRAL_OPT_BOOL, CORRAL_OPT_BIND, "false",
      "pause with a freezer cgroup (invisible to the sandbox) even when no limit needs cgroups; costs each "
      "command a cgroup migration (several ms); otherwise pause uses SIGSTOP/SIGCONT", AT(freezer), 0, 0},
+    {"storage_mb", CORRAL_OPT_INT, CORRAL_OPT_BIND | CORRAL_OPT_MIN | CORRAL_OPT_MAX, "0",
+     "storage limit in MiB for sandboxes whose spec gives none (resources.storage_mb): the workspace and /tmp "
+     "live on one tmpfs of that size (needs root; counts as memory); 0 = none, the workspace is a host "
+     "directory", AT(storage_mb), 0, 16777216},
     {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
 
@@ -66,7 +70,8 @@ static void local_fini(void *state)
 
 static const struct corral_sandbox_ops local_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL |
+            CORRAL_CAP_STORAGE,
     .create = local_create,
     .attach = local_attach,
     .state = local_state,

@@ -95,9 +95,48 @@ static void read_log(const char *dir, char *msg, size_t sz)
             *p = (p[1] ? ' ' : '\0');
 }
 
+/* The lease watcher (in the detached child, after fork: async-signal-safe
+ * calls only).  bwrap runs as its child; when the owner process (ownerfd,
+ * a pidfd) dies first, SIGKILL to bwrap kills the namespace's init through
+ * --die-with-parent.  Returns only in the child that must exec bwrap. */
+static void watch_owner(int ownerfd, int devnull)
+{
+    pid_t b = fork();
+    if (b <= 0)
+        return; /* bwrap's process, or no watcher possible: run unwatched */
+    int bfd = (int)syscall(SYS_pidfd_open, b, 0);
+    if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
+        _exit(0);
+    /* Keep only the two pidfds (wherever they are): the creator's pipes and
+     * sockets must not live on in us. */
+    unsigned lo = (unsigned)ownerfd, hi = (unsigned)(bfd >= 0 ? bfd : ownerfd);
+    if (lo > hi) {
+        unsigned t = lo;
+        lo = hi;
+        hi = t;
+    }
+    if (lo > 3)
+        syscall(SYS_close_range, 3U, lo - 1, 0U);
+    if (hi > lo + 1)
+        syscall(SYS_close_range, lo + 1, hi - 1, 0U);
+    syscall(SYS_close_range, hi + 1, ~0U, 0U);
+    struct pollfd p[2] = {{ownerfd, POLLIN, 0}, {bfd, POLLIN, 0}};
+    while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
+        ;
+    if (p[0].revents)
+        kill(b, SIGKILL); /* b is our unreaped child: the pid cannot be reused */
+    int st;
+    while (waitpid(b, &st, 0) < 0 && errno == EINTR)
+        ;
+    _exit(0);
+}
+
 /* Start bwrap detached (setsid + double fork) and wait for the holder's
- * ready byte and bwrap's info JSON.  Returns 0 with *pid = the holder. */
-static int start_holder(const struct corral_host *h, char **argv, const char *dir, pid_t *pid, corral_call *call)
+ * ready byte and bwrap's info JSON.  ownerfd >= 0 (a pidfd of the lease's
+ * process, the caller keeps it): the sandbox dies with that process.
+ * Returns 0 with *pid = the holder. */
+static int start_holder(const struct corral_host *h, char **argv, const char *dir, int ownerfd, pid_t *pid,
+                        corral_call *call)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/holder.log", dir);
@@ -116,6 +155,8 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
         pid_t c2 = fork();
         if (c2 != 0)
             _exit(c2 < 0 ? 1 : 0);
+        if (ownerfd >= 0)
+            watch_owner(ownerfd, devnull);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -199,6 +240,28 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     return rc;
 }
 
+/* A pidfd of the process named by the spec's corral.lease label (this
+ * host's), -1 without a lease, -2 when that process is already gone.  The
+ * caller closes it. */
+static int lease_pidfd(const char *const *labels)
+{
+    static const char key[] = "corral.lease=";
+    for (size_t i = 0; labels && labels[i]; i++) {
+        pid_t pid;
+        uint64_t start;
+        if (strncmp(labels[i], key, sizeof key - 1) != 0 || crl_owner_parse(labels[i] + sizeof key - 1, &pid, &start))
+            continue;
+        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        /* Opened first, checked second: the pidfd pins the process we check. */
+        if (fd >= 0 && local_proc_start(-1, pid) == start)
+            return fd;
+        if (fd >= 0)
+            close(fd);
+        return -2;
+    }
+    return -1;
+}
+
 static struct corral_sbx *new_handle(struct local_plugin *lp, char *dir, struct local_meta *m, char **env)
 {
     struct corral_sbx *s = calloc(1, sizeof(*s));
@@ -242,10 +305,11 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     int64_t ttl = spec->ttl_s > 0 ? spec->ttl_s : lp->default_ttl_s;
 
     int rc = 0;
-    char *dir = NULL, *ws = NULL;
+    char *dir = NULL, *ws = NULL, *tmp = NULL;
     char **argv = NULL;
     struct local_meta m = {0};
     char **env = NULL;
+    int ownerfd = -1;
     int e = local_mkdir_p(lp->state_root, 0700);
     if (e < 0) {
         rc = h->fail(call, CORRAL_EIO, "local: state dir %s: %s", lp->state_root, strerror(-e));
@@ -274,13 +338,26 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
             }
         }
         /* A dead leftover under the same id: reuse the name. */
+        local_storage_release(dir);
         local_rm_rf(dir);
         if (mkdir(dir, 0700) < 0) {
             rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", dir, strerror(errno));
             goto fail;
         }
     }
-    if (mkdir(ws, 0755) < 0 && errno != EEXIST) {
+    int64_t storage = CORRAL_HAS_FIELD(spec, storage_bytes) && spec->storage_bytes > 0 ? spec->storage_bytes
+                                                                                      : lp->storage_mb * 1048576;
+    if (storage > 0) {
+        char why[512];
+        free(ws);
+        ws = NULL;
+        e = local_storage_setup(dir, storage, &ws, &tmp, why, sizeof why);
+        if (e < 0) {
+            rc = h->fail(call, e == -EPERM ? CORRAL_ENOTSUP : CORRAL_EIO, "local: storage limit of %lld MiB: %s",
+                         (long long)(storage >> 20), why);
+            goto fail;
+        }
+    } else if (mkdir(ws, 0755) < 0 && errno != EEXIST) {
         rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", ws, strerror(errno));
         goto fail;
     }
@@ -297,7 +374,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
             goto fail;
         }
     }
-    struct local_holder_args ha = {.bwrap = bwrap, .root_image = root_image, .workspace = ws,
+    struct local_holder_args ha = {.bwrap = bwrap, .root_image = root_image, .workspace = ws, .tmp_dir = tmp,
                                    .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL,
                                    .ready_fd = 3, .info_fd = 4, .uid = uid[0] ? uid : NULL,
                                    .gid = gid[0] ? gid : NULL, .ttl_s = ttl, .mounts = spec->mounts,
@@ -314,6 +391,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     m.created = (int64_t)time(NULL);
     m.deadline = ttl > 0 ? m.created + ttl : 0;
     m.net_shared = ha.share_net;
+    m.storage_bytes = storage;
     m.limits.memory_bytes = spec->memory_bytes;
     m.limits.pids_max = spec->pids_max;
     m.limits.fsize_bytes = CORRAL_HAS_FIELD(spec, file_size_bytes) ? spec->file_size_bytes : 0;
@@ -323,7 +401,14 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         goto fail;
     }
     local_cgroup_setup(&m, lp->freezer);
-    rc = start_holder(h, argv, dir, &m.holder_pid, call);
+    ownerfd = lease_pidfd(spec->labels);
+    if (ownerfd == -2) {
+        rc = h->fail(call, CORRAL_ESTATE, "local: the process that leases sandbox %s is gone", spec->id);
+        goto fail;
+    }
+    rc = start_holder(h, argv, dir, ownerfd, &m.holder_pid, call);
+    if (ownerfd >= 0)
+        close(ownerfd);
     if (rc)
         goto fail;
     m.holder_start = local_proc_start(-1, m.holder_pid);
@@ -342,6 +427,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         goto fail;
     }
     free(ws);
+    free(tmp);
     free(bwrap);
     crl_strv_free_array(argv);
     return 0;
@@ -349,13 +435,16 @@ fail:
     if (m.holder_pid > 0)
         local_kill_holder(lp, &m);
     local_cgroup_remove(&m);
-    if (dir)
+    if (dir) {
+        local_storage_release(dir);
         local_rm_rf(dir);
+    }
     local_meta_free(&m);
     crl_strv_wipe_array(env);
     crl_strv_free_array(argv);
     free(dir);
     free(ws);
+    free(tmp);
     free(bwrap);
     return rc;
 }
@@ -502,6 +591,7 @@ int local_destroy(corral_sbx *sbx, corral_call *call)
 {
     local_kill_holder(sbx->lp, &sbx->meta);
     local_cgroup_remove(&sbx->meta);
+    local_storage_release(sbx->dir);
     int e = local_rm_rf(sbx->dir);
     if (e < 0)
         return sbx->lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", sbx->dir, strerror(-e));
@@ -524,6 +614,7 @@ int local_remove(void *ps, const char *state_json, corral_call *call)
         local_cgroup_remove(&m);
         local_meta_free(&m);
     }
+    local_storage_release(dir);
     int e = local_rm_rf(dir);
     int rc = e < 0 ? lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", dir, strerror(-e)) : 0;
     free(dir);

@@ -156,6 +156,9 @@ char *local_meta_to_json(const struct local_meta *m, const char *dir)
     cJSON_AddNumberToObject(o, "created", (double)m->created);
     cJSON_AddNumberToObject(o, "deadline", (double)m->deadline);
     cJSON_AddBoolToObject(o, "net_shared", m->net_shared);
+    /* Read by the host too: hydrate stops an archive expanding past it. */
+    if (m->storage_bytes > 0)
+        cJSON_AddNumberToObject(o, "storage_bytes", (double)m->storage_bytes);
     cJSON *lim = cJSON_AddObjectToObject(o, "limits");
     if (lim) {
         cJSON_AddNumberToObject(lim, "memory_bytes", (double)m->limits.memory_bytes);
@@ -230,6 +233,8 @@ int local_meta_from_json(const char *json, struct local_meta *m)
     m->created = num(o, "created");
     m->deadline = num(o, "deadline");
     m->net_shared = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "net_shared"));
+    const cJSON *sb = cJSON_GetObjectItemCaseSensitive(o, "storage_bytes");
+    m->storage_bytes = cJSON_IsNumber(sb) && sb->valuedouble > 0 && sb->valuedouble < 9e18 ? (int64_t)sb->valuedouble : 0;
     const cJSON *lim = cJSON_GetObjectItemCaseSensitive(o, "limits");
     m->limits.memory_bytes = num(lim, "memory_bytes");
     m->limits.pids_max = num(lim, "pids_max");
@@ -374,52 +379,12 @@ int local_env_load(const char *dir, char ***env)
 
 uint64_t local_parse_stat_start(const char *stat_text, char *state)
 {
-    /* "pid (comm) S ppid ..." where comm may hold spaces and parens: the
-     * fields after the LAST ')' are fixed.  starttime is field 22, i.e. the
-     * 20th field after the comm. */
-    const char *p = strrchr(stat_text, ')');
-    if (!p || p[1] != ' ')
-        return 0;
-    p += 2;
-    if (state)
-        *state = *p;
-    for (int field = 3; field < 22; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return 0;
-        p++;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(p, &end, 10);
-    if (errno || end == p || (*end != ' ' && *end != '\n' && *end != '\0'))
-        return 0;
-    return (uint64_t)v;
+    return crl_parse_stat_start(stat_text, state);
 }
 
 uint64_t local_proc_start(int proc_dirfd, pid_t pid)
 {
-    int fd;
-    if (proc_dirfd >= 0) {
-        fd = openat(proc_dirfd, "stat", O_RDONLY | O_CLOEXEC);
-    } else {
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    }
-    if (fd < 0)
-        return 0;
-    char buf[1024];
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    char st = 0;
-    uint64_t start = local_parse_stat_start(buf, &st);
-    if (st == 'Z' || st == 'X')
-        return 0;
-    return start;
+    return crl_proc_start_at(proc_dirfd, pid);
 }
 
 int local_holder_alive(const struct local_meta *m)

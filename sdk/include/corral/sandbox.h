@@ -65,7 +65,10 @@ enum corral_sandbox_caps {
     /* One handle accepts calls from several threads at once (see
      * "Concurrency" above); the conformance suite checks that they overlap.
      * (Appended in ABI 1.1; a plugin of any minor may set it.) */
-    CORRAL_CAP_CONCURRENT = 1u << 6
+    CORRAL_CAP_CONCURRENT = 1u << 6,
+    /* enforces spec.storage_bytes (a size-limited file system for what the
+     * sandbox can write) */
+    CORRAL_CAP_STORAGE = 1u << 7
 };
 
 /* Network modes (struct corral_sandbox_spec.network). */
@@ -102,6 +105,10 @@ struct corral_sandbox_spec {
     const struct corral_mount *mounts; /* n_mounts entries */
     size_t n_mounts;
     const char *options_json;       /* backend-specific create options (JSON object) or NULL */
+    /* appended (ABI 1.1): a cap on what the sandbox can write (workspace,
+     * /tmp), in bytes; 0 = the backend's default.  The host refuses a
+     * nonzero value for a backend without CORRAL_CAP_STORAGE. */
+    int64_t storage_bytes;
 };
 
 /* One command.  Caller-owned, borrowed for the call. */
