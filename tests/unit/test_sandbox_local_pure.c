@@ -59,7 +59,7 @@ static void test_holder_argv(void **st)
     assert_non_null(v);
     assert_string_equal(v[0], "/usr/bin/bwrap");
     for (const char *const *ns = (const char *const[]){"--unshare-user", "--unshare-pid", "--unshare-ipc",
-                                                        "--unshare-uts", "--unshare-net", NULL};
+                                                        "--unshare-uts", "--unshare-net", "--new-session", NULL};
          *ns; ns++)
         assert_true(find3(v, *ns, NULL, NULL) > 0);
     assert_true(find3(v, "--ro-bind", "/usr", "/usr") > 0);

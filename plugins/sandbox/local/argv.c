@@ -68,6 +68,9 @@ char **local_holder_argv(const struct local_holder_args *a)
     add(&v, "--unshare-pid");
     add(&v, "--unshare-ipc");
     add(&v, "--unshare-uts");
+    /* The holder is started in a session of its own already; bwrap's
+     * --new-session also keeps its child from any terminal of bwrap's. */
+    add(&v, "--new-session");
     if (!a->share_net)
         add(&v, "--unshare-net");
     add3(&v, "--hostname", "corral", NULL);

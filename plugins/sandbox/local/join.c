@@ -119,7 +119,12 @@ static void child_command(const struct local_launch *l, int rep, const struct lo
     for (int sig = 1; sig < 65; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             signal(sig, SIG_DFL);
-    setpgid(0, 0);
+    /* A session of its own (and so its own process group, which job_kill
+     * signals): the caller's controlling terminal, if any, is not this
+     * process's, so /dev/tty fails with ENXIO and TIOCSTI cannot type into
+     * the user's shell. */
+    if (setsid() < 0)
+        setpgid(0, 0);
 
     /* The joined child holds every capability of the sandbox's user
      * namespace; the command must hold none (like bwrap's own --cap-drop). */

@@ -1,0 +1,4 @@
+# Escapes from a local sandbox to the host (issue 15 items 1, 2, 3, 5) and
+# the docker gate socket (item 6).  Each script is the attack; it fails on a
+# backend that lets it through.
+corral_add_attack_test(local_tty_injection local_tty_injection.sh)
