@@ -2,3 +2,5 @@
 # the docker gate socket (item 6).  Each script is the attack; it fails on a
 # backend that lets it through.
 corral_add_attack_test(local_tty_injection local_tty_injection.sh)
+corral_add_attack_test(local_gate_socket_tamper gate_socket_tamper.sh local)
+corral_add_attack_test(docker_gate_socket_tamper gate_socket_tamper.sh docker)
