@@ -4,3 +4,4 @@
 corral_add_attack_test(local_tty_injection local_tty_injection.sh)
 corral_add_attack_test(local_gate_socket_tamper gate_socket_tamper.sh local)
 corral_add_attack_test(docker_gate_socket_tamper gate_socket_tamper.sh docker)
+corral_add_attack_test(local_keyring local_keyring.sh)

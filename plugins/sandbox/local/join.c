@@ -162,6 +162,11 @@ static void child_command(const struct local_launch *l, int rep, const struct lo
         report(rep, 2, LOCAL_STAGE_LIMITS, errno);
         _exit(127);
     }
+    /* Last before exec: the filter also refuses keyctl to what follows. */
+    if (local_confine() < 0) {
+        report(rep, 2, LOCAL_STAGE_CONFINE, errno);
+        _exit(127);
+    }
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     int e = exec_search(l->argv, l->envp);
     report(rep, 2, LOCAL_STAGE_EXEC, e);

@@ -180,7 +180,14 @@ struct local_launch {
 
 /* Errors the launched child reports back (stage of failure). */
 enum local_launch_stage { LOCAL_STAGE_JOIN = 1, LOCAL_STAGE_CWD, LOCAL_STAGE_STDIO, LOCAL_STAGE_EXEC,
-                          LOCAL_STAGE_LIMITS };
+                          LOCAL_STAGE_LIMITS, LOCAL_STAGE_CONFINE };
+
+/* ---- confine.c: keyring isolation of a launched command ------------------- */
+
+/* In the launched child, before exec (async-signal-safe): join a fresh
+ * session keyring, set no_new_privs and install the seccomp filter that
+ * refuses add_key/request_key/keyctl with EPERM.  0, or -1 with errno. */
+int local_confine(void);
 
 /* /proc/<holder> of sbx as an O_DIRECTORY fd the caller closes, checked to
  * be the sandbox's holder; CORRAL_ENOTFOUND when it is gone. */

@@ -4,7 +4,9 @@
  *  - isolation: bubblewrap with user, mount, pid, ipc, uts and (network
  *    "none") net namespaces; host /usr /bin /lib* /sbin /etc read-only,
  *    /etc/shadow masked; /proc, a minimal /dev, a tmpfs /tmp; every
- *    command runs with no capabilities and no_new_privs.
+ *    command runs with no capabilities and no_new_privs, in a session of
+ *    its own (no terminal) with a fresh session keyring and the keyring
+ *    syscalls refused by a seccomp filter.
  *  - memory_bytes / pids_max -> the sandbox's memory / pids cgroup when the
  *    cgroup fs is writable, else RLIMIT_AS / RLIMIT_NPROC; file_size_bytes
  *    -> RLIMIT_FSIZE; applied in each command before exec.  cpus: not
