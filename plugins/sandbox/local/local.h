@@ -32,6 +32,8 @@ struct local_plugin {
     const char *state_dir;    /* configured, or NULL */
     int64_t default_ttl_s;
     int freezer;              /* a freezer cgroup even without limits */
+    const char *pasta;        /* pasta (name or path) for network "full" */
+    int host_network;         /* network "full" = the host's namespace (operator only) */
     /* made by local_init */
     const char *state_root;   /* directory holding one subdirectory per sandbox */
     char *default_root;       /* state_root when state_dir is unset (owned) */
@@ -135,6 +137,14 @@ void local_cgroup_remove(const struct local_meta *m);
 /* Freeze (1) or thaw (0) m's freezer cgroup and wait until it took effect
  * (bounded).  0, -ENOENT without a freezer, or -errno. */
 int local_cgroup_freeze(const struct local_meta *m, int freeze);
+
+/* ---- net.c: network "full" through pasta ------------------------------------ */
+
+/* Give the holder's own network namespace outbound access through pasta,
+ * watched by a detached process that ends pasta when the holder ends.
+ * 0 once the namespace is configured, else a corral status (pasta missing
+ * or failing; its log is <dir>/pasta.log). */
+int local_net_attach(struct local_plugin *lp, pid_t holder, const char *dir, corral_call *call);
 
 /* ---- env.c: environment vectors (string vectors are common's crl_strv) -- */
 

@@ -298,7 +298,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         }
     }
     struct local_holder_args ha = {.bwrap = bwrap, .root_image = root_image, .workspace = ws,
-                                   .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL,
+                                   .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL && lp->host_network,
                                    .ready_fd = 3, .info_fd = 4, .uid = uid[0] ? uid : NULL,
                                    .gid = gid[0] ? gid : NULL, .ttl_s = ttl, .mounts = spec->mounts,
                                    .n_mounts = spec->n_mounts};
@@ -331,6 +331,9 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         rc = h->fail(call, CORRAL_EIO, "local: the sandbox holder exited right after start");
         goto fail;
     }
+    /* network "full" without host_network: outbound through pasta */
+    if (spec->network == CORRAL_NET_FULL && !ha.share_net && (rc = local_net_attach(lp, m.holder_pid, dir, call)))
+        goto fail;
     e = local_meta_save(dir, &m);
     if (e < 0) {
         rc = h->fail(call, CORRAL_EIO, "local: cannot write meta.json: %s", strerror(-e));
