@@ -167,10 +167,21 @@ struct local_holder_args {
     /* for tests: which host system paths exist and which are symlinks;
      * NULL = ask the file system */
     int (*probe)(const char *path, char *link, size_t linksz);
+    /* mask the host's private files under /etc (the sandbox's uid 0 is
+     * the host's: corral runs as root); private_paths lists them (NULL =
+     * local_private_paths) */
+    int mask_private;
+    char **(*private_paths)(const char *dir);
 };
 /* Build the malloc'ed argv (free with crl_strv_free_array), or NULL on OOM or
  * invalid input (a mount path that is not absolute). */
 char **local_holder_argv(const struct local_holder_args *a);
+/* private.c: every file below dir that is not world-readable ("f<path>")
+ * and every directory not world-readable and -searchable ("d<path>", not
+ * descended into), symlinks never followed; malloc'ed array (free with
+ * crl_strv_free_array) or NULL (out of memory, unreadable, or more than
+ * 200000 entries). */
+char **local_private_paths(const char *dir);
 /* Find `name` on PATH (or check it when it contains '/'); malloc'ed path of
  * an executable or NULL. */
 char *local_which(const char *name);
