@@ -2,12 +2,7 @@
 # readable inside a local sandbox, and the keyring syscalls (add_key,
 # request_key, keyctl) are refused there, as Docker's default seccomp
 # profile does.
-. "$(dirname "$0")/../integration/lib.sh"
-rollout_backend local "$0"
-export CORRAL_STATE_DIR="$WORK/state"
-echo "{\"sandbox\": {\"local\": {\"state_dir\": \"$WORK/lstate\"}}}" >"$CORRAL_CONFIG_DIR/conf.d/10-local.json"
-HERE=$(cd "$(dirname "$0")" && pwd)
-C() { "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" "$@"; }
+. "$(dirname "$0")/local_lib.sh"
 
 # The key goes into the session keyring of the process that then runs
 # corral, so the sandbox's creator and the exec both hold it.

@@ -4,14 +4,8 @@
 # out of reach.  (Outbound to a non-loopback address cannot be tested here:
 # the test machines have no network.)  The operator's host_network option
 # gives the host's namespace back, as the control.
-. "$(dirname "$0")/../integration/lib.sh"
-rollout_backend local "$0"
-command -v "${CORRAL_PASTA:-pasta}" >/dev/null || skip "pasta is not installed (Debian package passt)"
-export CORRAL_STATE_DIR="$WORK/state"
-CONF="$CORRAL_CONFIG_DIR/conf.d/10-local.json"
-echo "{\"sandbox\": {\"local\": {\"state_dir\": \"$WORK/lstate\"}}}" >"$CONF"
-HERE=$(cd "$(dirname "$0")" && pwd)
-C() { "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" "$@"; }
+. "$(dirname "$0")/local_lib.sh"
+command -v pasta >/dev/null || skip "pasta is not installed (Debian package passt)"
 
 python3 "$HERE/net_probe.py" listen "$WORK" &
 LISTENER=$!
@@ -34,7 +28,7 @@ check "full network: the host's abstract unix socket is unreachable" lacks "$OUT
 check "full network: the gateway is not the host's loopback" lacks "$OUT" "REACHED gateway"
 check "full network: the sandbox has a route out (pasta's interface)" has "$OUT" "gateway "
 
-echo "{\"sandbox\": {\"local\": {\"state_dir\": \"$WORK/lstate\", \"host_network\": true}}}" >"$CONF"
+echo "{\"sandbox\": {\"local\": {\"state_dir\": \"$WORK/lstate\", \"host_network\": true}}}" >"$LOCAL_CONF"
 probe
 check "control: with the operator's host_network the host's listener is reached" has "$OUT" "REACHED host loopback tcp"
 finish

@@ -2,12 +2,8 @@
 # host's, and the host's /etc is bound: root's private files (a 0600 file,
 # a 0700 directory, dockerd's /etc/docker/key.json when present) must not be
 # readable inside.  A 0644 file next to them is, as the control.
-. "$(dirname "$0")/../integration/lib.sh"
-rollout_backend local "$0"
+. "$(dirname "$0")/local_lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (the sandbox's uid 0 is the host's only then)"
-export CORRAL_STATE_DIR="$WORK/state"
-echo "{\"sandbox\": {\"local\": {\"state_dir\": \"$WORK/lstate\"}}}" >"$CORRAL_CONFIG_DIR/conf.d/10-local.json"
-C() { "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" "$@"; }
 
 P=/etc/corral-attack-$$
 trap 'rm -rf "$P.key" "$P.pub" "$P.d" "$WORK"' EXIT

@@ -2,12 +2,7 @@
 # terminal.  `corral sandbox exec` runs on a pty the test owns (the user's
 # interactive shell); inside, TIOCSTI on fds 0-2 and /dev/tty tries to type
 # into it.  Every attempt must be refused and the shell must read nothing.
-. "$(dirname "$0")/../integration/lib.sh"
-rollout_backend local "$0"
-export CORRAL_STATE_DIR="$WORK/state"
-echo "{\"sandbox\": {\"local\": {\"state_dir\": \"$WORK/lstate\"}}}" >"$CORRAL_CONFIG_DIR/conf.d/10-local.json"
-HERE=$(cd "$(dirname "$0")" && pwd)
-C() { "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" "$@"; }
+. "$(dirname "$0")/local_lib.sh"
 
 run C sandbox create --backend local --ttl 300
 ID=$OUT

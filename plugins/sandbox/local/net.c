@@ -116,20 +116,10 @@ int local_net_attach(struct local_plugin *lp, pid_t holder, const char *dir, cor
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         argv[n++] = fixed[i];
     argv[n] = NULL;
-    pid_t c1 = rc ? -1 : fork();
+    pid_t c1 = rc ? -1 : local_fork_detached();
     if (!rc && c1 < 0)
         rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
     if (c1 == 0) {
-        setsid();
-        pid_t c2 = fork();
-        if (c2 != 0)
-            _exit(c2 < 0 ? 1 : 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int sig = 1; sig < 65; sig++)
-            if (sig != SIGKILL && sig != SIGSTOP)
-                signal(sig, SIG_DFL);
         int r = fcntl(rep[1], F_DUPFD_CLOEXEC, 10), hp = fcntl(hfd, F_DUPFD_CLOEXEC, 10);
         int nf = fcntl(netfd, F_DUPFD, 10), of = fcntl(ownerfd, F_DUPFD, 10);
         if (r < 0 || hp < 0 || nf < 0 || of < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 ||

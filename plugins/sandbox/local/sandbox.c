@@ -108,20 +108,10 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     if (logfd < 0 || devnull < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(info, O_CLOEXEC) < 0)
         rc = h->fail(call, CORRAL_EIO, "local: cannot prepare the holder: %s", strerror(errno));
     char *const envp[] = {(char *)holder_path_env, NULL};
-    pid_t c1 = rc ? -1 : fork();
+    pid_t c1 = rc ? -1 : local_fork_detached();
     if (!rc && c1 < 0)
         rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
     if (c1 == 0) {
-        setsid();
-        pid_t c2 = fork();
-        if (c2 != 0)
-            _exit(c2 < 0 ? 1 : 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int sig = 1; sig < 65; sig++)
-            if (sig != SIGKILL && sig != SIGSTOP)
-                signal(sig, SIG_DFL);
         int r = fcntl(ready[1], F_DUPFD_CLOEXEC, 10), i = fcntl(info[1], F_DUPFD_CLOEXEC, 10);
         if (r < 0 || i < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
             dup2(r, 3) < 0 || dup2(i, 4) < 0)
