@@ -116,6 +116,10 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
         if (r < 0 || i < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
             dup2(r, 3) < 0 || dup2(i, 4) < 0)
             _exit(126);
+        /* The holder too: a command could ptrace its `sleep` and use its
+         * keyring (commands are confined the same way in join.c). */
+        if (local_confine() < 0)
+            _exit(126);
         syscall(SYS_close_range, 5U, ~0U, 0U);
         execve(argv[0], argv, envp);
         _exit(127);
