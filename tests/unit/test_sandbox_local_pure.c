@@ -48,18 +48,69 @@ static int find3(char **v, const char *a, const char *b, const char *c)
     return -1;
 }
 
+/* Stands in for the scan of /etc: one private file, one private dir. */
+static char **fake_private(const char *dir)
+{
+    assert_string_equal(dir, "/etc");
+    const char *const v[] = {"f/etc/k.pem", "d/etc/private", NULL};
+    return crl_strv_dup(v);
+}
+
+/* The real scan: private files and directories listed, public ones and
+ * symlinks not, private directories not descended into. */
+static void test_private_paths(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/corral-priv-XXXXXX", p[256];
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    const struct { const char *name; mode_t mode; int is_dir; } ents[] = {
+        {"pub", 0644, 0}, {"key", 0600, 0}, {"open", 0755, 1}, {"open/k", 0640, 0}, {"closed", 0700, 1},
+        {"closed/x", 0600, 0}};
+    for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, ents[i].name);
+        if (ents[i].is_dir) {
+            assert_int_equal(mkdir(p, ents[i].mode), 0);
+        } else {
+            FILE *f = fopen(p, "w");
+            assert_non_null(f);
+            fclose(f);
+        }
+        chmod(p, ents[i].mode);
+    }
+    snprintf(p, sizeof p, "%s/link", dir);
+    assert_int_equal(symlink("key", p), 0);
+    char **v = local_private_paths(dir);
+    assert_non_null(v);
+    assert_int_equal(crl_strv_len((const char *const *)v), 3);
+    char want[3][256];
+    snprintf(want[0], sizeof want[0], "f%s/key", dir);
+    snprintf(want[1], sizeof want[1], "f%s/open/k", dir);
+    snprintf(want[2], sizeof want[2], "d%s/closed", dir);
+    for (int w = 0; w < 3; w++) {
+        int found = 0;
+        for (size_t i = 0; v[i]; i++)
+            found |= !strcmp(v[i], want[w]);
+        assert_true(found);
+    }
+    crl_strv_free_array(v);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_holder_argv(void **st)
 {
     (void)st;
     struct corral_mount mounts[] = {{"/run/gate.sock", "/run/corral/gate.sock", 1}, {"/data", "/data", 0}};
     struct local_holder_args a = {.bwrap = "/usr/bin/bwrap", .workspace = "/s/ws", .workdir = "/workspace",
                                   .ready_fd = 3, .info_fd = 4, .ttl_s = 600, .mounts = mounts, .n_mounts = 2,
-                                  .probe = fake_probe};
+                                  .probe = fake_probe, .mask_private = 1, .private_paths = fake_private};
     char **v = local_holder_argv(&a);
     assert_non_null(v);
     assert_string_equal(v[0], "/usr/bin/bwrap");
     for (const char *const *ns = (const char *const[]){"--unshare-user", "--unshare-pid", "--unshare-ipc",
-                                                        "--unshare-uts", "--unshare-net", NULL};
+                                                        "--unshare-uts", "--unshare-net", "--new-session", NULL};
          *ns; ns++)
         assert_true(find3(v, *ns, NULL, NULL) > 0);
     assert_true(find3(v, "--ro-bind", "/usr", "/usr") > 0);
@@ -67,6 +118,10 @@ static void test_holder_argv(void **st)
     assert_true(find3(v, "--symlink", "usr/bin", "/bin") > 0);
     assert_true(find3(v, "--symlink", "usr/lib64", "/lib64") > 0);
     assert_true(find3(v, "--ro-bind", "/dev/null", "/etc/shadow") > 0);
+    /* root's private files under /etc: masked after /etc is bound */
+    assert_true(find3(v, "--ro-bind", "/dev/null", "/etc/k.pem") > find3(v, "--ro-bind", "/etc", "/etc"));
+    assert_true(find3(v, "--tmpfs", "/etc/private", NULL) > find3(v, "--ro-bind", "/etc", "/etc"));
+    assert_true(find3(v, "--remount-ro", "/etc/private", NULL) > find3(v, "--tmpfs", "/etc/private", NULL));
     assert_int_equal(find3(v, "--ro-bind", "/lib32", NULL), -1);
     assert_true(find3(v, "--proc", "/proc", NULL) > 0);
     assert_true(find3(v, "--ro-bind", "/proc/sys", "/proc/sys") > find3(v, "--proc", "/proc", NULL));
@@ -247,7 +302,7 @@ static void test_env_set(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_holder_argv),   cmocka_unit_test(test_stat_parse),
+        cmocka_unit_test(test_holder_argv), cmocka_unit_test(test_private_paths),   cmocka_unit_test(test_stat_parse),
         cmocka_unit_test(test_ids),           cmocka_unit_test(test_meta_roundtrip),
         cmocka_unit_test(test_env_file_and_rm), cmocka_unit_test(test_env_set),
     };

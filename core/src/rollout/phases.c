@@ -166,8 +166,10 @@ static int host_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n
                                     "corral-forward not found (set CORRAL_LIBEXEC_DIR or reinstall corral)");
         mounts[(*n)++] = (struct corral_mount){forwarder, FORWARD_IN_SANDBOX, 1};
         /* The socket file itself: the gate may be the rollout's own (in
-         * its private dir) or a shared one (trainer mode). */
-        mounts[(*n)++] = (struct corral_mount){r->gate_socket, GATE_SOCKET_IN_SANDBOX, 0};
+         * its private dir) or a shared one (trainer mode).  Read-only: a
+         * socket on a read-only mount still accepts connect(), but the
+         * sandbox's root can no longer chmod/chown the host's inode. */
+        mounts[(*n)++] = (struct corral_mount){r->gate_socket, GATE_SOCKET_IN_SANDBOX, 1};
     }
     return 0;
 }

@@ -68,6 +68,9 @@ char **local_holder_argv(const struct local_holder_args *a)
     add(&v, "--unshare-pid");
     add(&v, "--unshare-ipc");
     add(&v, "--unshare-uts");
+    /* The holder is started in a session of its own already; bwrap's
+     * --new-session also keeps its child from any terminal of bwrap's. */
+    add(&v, "--new-session");
     if (!a->share_net)
         add(&v, "--unshare-net");
     add3(&v, "--hostname", "corral", NULL);
@@ -96,6 +99,20 @@ char **local_holder_argv(const struct local_holder_args *a)
         for (size_t i = 0; masked_files[i]; i++)
             if (probe(masked_files[i], link, sizeof(link)) == 1)
                 add3(&v, "--ro-bind", "/dev/null", masked_files[i]);
+        if (a->mask_private && probe("/etc", link, sizeof(link)) == 1) {
+            char **priv = (a->private_paths ? a->private_paths : local_private_paths)("/etc");
+            if (!priv)
+                v.oom = 1;
+            for (size_t i = 0; priv && priv[i]; i++) {
+                if (priv[i][0] == 'f') {
+                    add3(&v, "--ro-bind", "/dev/null", priv[i] + 1);
+                } else {
+                    add3(&v, "--tmpfs", priv[i] + 1, NULL);
+                    add3(&v, "--remount-ro", priv[i] + 1, NULL);
+                }
+            }
+            crl_strv_free_array(priv);
+        }
     }
     add3(&v, "--proc", "/proc", NULL);
     /* bwrap covers /proc/sys only when the directory itself is writable;

@@ -113,13 +113,13 @@ static int set_limit(int res, int64_t v)
 static void child_command(const struct local_launch *l, int rep, const struct local_limits *lim,
                           const int *cg_fds)
 {
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-    for (int sig = 1; sig < 65; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    setpgid(0, 0);
+    local_signals_default();
+    /* A session of its own (and so its own process group, which job_kill
+     * signals): the caller's controlling terminal, if any, is not this
+     * process's, so /dev/tty fails with ENXIO and TIOCSTI cannot type into
+     * the user's shell. */
+    if (setsid() < 0)
+        setpgid(0, 0);
 
     /* The joined child holds every capability of the sandbox's user
      * namespace; the command must hold none (like bwrap's own --cap-drop). */
@@ -155,6 +155,11 @@ static void child_command(const struct local_launch *l, int rep, const struct lo
     if (set_limit(RLIMIT_AS, lim->memory_bytes) < 0 || set_limit(RLIMIT_NPROC, lim->pids_max) < 0 ||
         set_limit(RLIMIT_FSIZE, lim->fsize_bytes) < 0) {
         report(rep, 2, LOCAL_STAGE_LIMITS, errno);
+        _exit(127);
+    }
+    /* Last before exec: the filter also refuses keyctl to what follows. */
+    if (local_confine() < 0) {
+        report(rep, 2, LOCAL_STAGE_CONFINE, errno);
         _exit(127);
     }
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -33,6 +33,8 @@ struct local_plugin {
     int64_t default_ttl_s;
     int freezer;              /* a freezer cgroup even without limits */
     int64_t storage_mb;       /* default storage limit, 0 = none */
+    const char *pasta;        /* pasta (name or path) for network "full" */
+    int host_network;         /* network "full" = the host's namespace (operator only) */
     /* made by local_init */
     const char *state_root;   /* directory holding one subdirectory per sandbox */
     char *default_root;       /* state_root when state_dir is unset (owned) */
@@ -147,6 +149,24 @@ void local_cgroup_remove(const struct local_meta *m);
  * (bounded).  0, -ENOENT without a freezer, or -errno. */
 int local_cgroup_freeze(const struct local_meta *m, int freeze);
 
+/* ---- detach.c: children of the host process ---------------------------------- */
+
+/* In a forked child: unblock every signal, default dispositions. */
+void local_signals_default(void);
+/* fork() into a process detached from the caller (new session, double
+ * fork: reparented, never our zombie) with default signals.  Returns 0 in
+ * that process; in the caller the pid of the intermediate child, which
+ * exits at once (the caller waits for it), or -1. */
+pid_t local_fork_detached(void);
+
+/* ---- net.c: network "full" through pasta ------------------------------------ */
+
+/* Give the holder's own network namespace outbound access through pasta,
+ * watched by a detached process that ends pasta when the holder ends.
+ * 0 once the namespace is configured, else a corral status (pasta missing
+ * or failing; its log is <dir>/pasta.log). */
+int local_net_attach(struct local_plugin *lp, pid_t holder, const char *dir, corral_call *call);
+
 /* ---- env.c: environment vectors (string vectors are common's crl_strv) -- */
 
 /* Set "K=V" in env (replacing, and wiping, an existing K).  0 or -1. */
@@ -169,10 +189,21 @@ struct local_holder_args {
     /* for tests: which host system paths exist and which are symlinks;
      * NULL = ask the file system */
     int (*probe)(const char *path, char *link, size_t linksz);
+    /* mask the host's private files under /etc (the sandbox's uid 0 is
+     * the host's: corral runs as root); private_paths lists them (NULL =
+     * local_private_paths) */
+    int mask_private;
+    char **(*private_paths)(const char *dir);
 };
 /* Build the malloc'ed argv (free with crl_strv_free_array), or NULL on OOM or
  * invalid input (a mount path that is not absolute). */
 char **local_holder_argv(const struct local_holder_args *a);
+/* private.c: every file below dir that is not world-readable ("f<path>")
+ * and every directory not world-readable and -searchable ("d<path>", not
+ * descended into), symlinks never followed; malloc'ed array (free with
+ * crl_strv_free_array) or NULL (out of memory, unreadable, or more than
+ * 200000 entries). */
+char **local_private_paths(const char *dir);
 /* Find `name` on PATH (or check it when it contains '/'); malloc'ed path of
  * an executable or NULL. */
 char *local_which(const char *name);
@@ -192,7 +223,14 @@ struct local_launch {
 
 /* Errors the launched child reports back (stage of failure). */
 enum local_launch_stage { LOCAL_STAGE_JOIN = 1, LOCAL_STAGE_CWD, LOCAL_STAGE_STDIO, LOCAL_STAGE_EXEC,
-                          LOCAL_STAGE_LIMITS };
+                          LOCAL_STAGE_LIMITS, LOCAL_STAGE_CONFINE };
+
+/* ---- confine.c: keyring isolation of a launched command ------------------- */
+
+/* In the launched child, before exec (async-signal-safe): join a fresh
+ * session keyring, set no_new_privs and install the seccomp filter that
+ * refuses add_key/request_key/keyctl with EPERM.  0, or -1 with errno. */
+int local_confine(void);
 
 /* /proc/<holder> of sbx as an O_DIRECTORY fd the caller closes, checked to
  * be the sandbox's holder; CORRAL_ENOTFOUND when it is gone. */

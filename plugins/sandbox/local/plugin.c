@@ -1,10 +1,13 @@
 /* sandbox_local: the plugin descriptor, config schema and ops table.
  *
  * What is enforced how (see also README.md in this directory):
- *  - isolation: bubblewrap with user, mount, pid, ipc, uts and (network
- *    "none") net namespaces; host /usr /bin /lib* /sbin /etc read-only,
+ *  - isolation: bubblewrap with user, mount, pid, ipc, uts and net
+ *    namespaces (network "full": pasta gives outbound access, net.c; the
+ *    host's namespace only with the operator's host_network); host /usr /bin /lib* /sbin /etc read-only,
  *    /etc/shadow masked; /proc, a minimal /dev, a tmpfs /tmp; every
- *    command runs with no capabilities and no_new_privs.
+ *    command runs with no capabilities and no_new_privs, in a session of
+ *    its own (no terminal) with a fresh session keyring and the keyring
+ *    syscalls refused by a seccomp filter.
  *  - memory_bytes / pids_max -> the sandbox's memory / pids cgroup when the
  *    cgroup fs is writable, else RLIMIT_AS / RLIMIT_NPROC; file_size_bytes
  *    -> RLIMIT_FSIZE; applied in each command before exec.  cpus: not
@@ -34,6 +37,13 @@ static const struct corral_option local_options[] = {
      "storage limit in MiB for sandboxes whose spec gives none (resources.storage_mb): the workspace and /tmp "
      "live on one tmpfs of that size (needs root; counts as memory); 0 = none, the workspace is a host "
      "directory", AT(storage_mb), 0, 16777216},
+    {"pasta", CORRAL_OPT_STRING, CORRAL_OPT_BIND | CORRAL_OPT_MIN, "\"pasta\"",
+     "pasta executable for network \"full\" (a namespace of its own with outbound access only; Debian package "
+     "`passt`): a name looked up on PATH or an absolute path", AT(pasta), 1, 0},
+    {"host_network", CORRAL_OPT_BOOL, CORRAL_OPT_BIND, "false",
+     "network \"full\" shares the host's network namespace (its loopback services, abstract unix sockets and "
+     "the gate's listeners) instead of using pasta; for operators only: a task cannot set it", AT(host_network),
+     0, 0},
     {NULL, 0, 0, NULL, NULL, 0, 0, 0},
 };
 

@@ -147,25 +147,19 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     if (logfd < 0 || devnull < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(info, O_CLOEXEC) < 0)
         rc = h->fail(call, CORRAL_EIO, "local: cannot prepare the holder: %s", strerror(errno));
     char *const envp[] = {(char *)holder_path_env, NULL};
-    pid_t c1 = rc ? -1 : fork();
+    pid_t c1 = rc ? -1 : local_fork_detached();
     if (!rc && c1 < 0)
         rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
     if (c1 == 0) {
-        setsid();
-        pid_t c2 = fork();
-        if (c2 != 0)
-            _exit(c2 < 0 ? 1 : 0);
         if (ownerfd >= 0)
-            watch_owner(ownerfd, devnull);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int sig = 1; sig < 65; sig++)
-            if (sig != SIGKILL && sig != SIGSTOP)
-                signal(sig, SIG_DFL);
+            watch_owner(ownerfd, devnull); /* the watcher returns only in bwrap's process */
         int r = fcntl(ready[1], F_DUPFD_CLOEXEC, 10), i = fcntl(info[1], F_DUPFD_CLOEXEC, 10);
         if (r < 0 || i < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
             dup2(r, 3) < 0 || dup2(i, 4) < 0)
+            _exit(126);
+        /* The holder too: a command could ptrace its `sleep` and use its
+         * keyring (commands are confined the same way in join.c). */
+        if (local_confine() < 0)
             _exit(126);
         syscall(SYS_close_range, 5U, ~0U, 0U);
         execve(argv[0], argv, envp);
@@ -375,10 +369,10 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         }
     }
     struct local_holder_args ha = {.bwrap = bwrap, .root_image = root_image, .workspace = ws, .tmp_dir = tmp,
-                                   .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL,
+                                   .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL && lp->host_network,
                                    .ready_fd = 3, .info_fd = 4, .uid = uid[0] ? uid : NULL,
                                    .gid = gid[0] ? gid : NULL, .ttl_s = ttl, .mounts = spec->mounts,
-                                   .n_mounts = spec->n_mounts};
+                                   .n_mounts = spec->n_mounts, .mask_private = geteuid() == 0};
     argv = local_holder_argv(&ha);
     if (!argv) {
         rc = h->fail(call, CORRAL_EINVAL, "local: invalid mounts (paths must be absolute)");
@@ -416,6 +410,9 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         rc = h->fail(call, CORRAL_EIO, "local: the sandbox holder exited right after start");
         goto fail;
     }
+    /* network "full" without host_network: outbound through pasta */
+    if (spec->network == CORRAL_NET_FULL && !ha.share_net && (rc = local_net_attach(lp, m.holder_pid, dir, call)))
+        goto fail;
     e = local_meta_save(dir, &m);
     if (e < 0) {
         rc = h->fail(call, CORRAL_EIO, "local: cannot write meta.json: %s", strerror(-e));
