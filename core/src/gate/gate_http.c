@@ -92,11 +92,14 @@ void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
     pthread_mutex_lock(&g->lock);
     gate_conn_unlink_locked(g, c); /* only if MHD dropped it while pending */
+    if (c->counted)
+        gate_load_put_locked(g, c->rollout_id);
     g->live--;
     pthread_cond_broadcast(&g->cond);
     pthread_mutex_unlock(&g->lock);
     gate_chat_request_clear(&c->req);
     free(c->buf);
+    free(c->overrides);
     free(c->resp_body);
     free(c);
 }
@@ -234,6 +237,41 @@ static enum MHD_Result models_answer(struct corral_gate *g, struct MHD_Connectio
     return send_json(conn, 200, o);
 }
 
+/* The first call of an agent request, once its headers are in: a request
+ * for a rollout with a valid token takes one of that rollout's connection
+ * slots before its body is read, so one agent holding many connections
+ * (or sending bodies slowly) uses up its own slots, never the others'.
+ * A wrong token is refused before the body is read (nothing is spent on
+ * it).  Returns 1 with *rc set when the request is answered now. */
+static int agent_headers(struct corral_gate *g, struct gate_conn *c, const char *url, const char *method,
+                         enum MHD_Result *rc)
+{
+    char id[130];
+    const char *rest = split_rollout_path(url, id, sizeof id);
+    int is_chat = rest && strcmp(rest, "chat/completions") == 0 && strcmp(method, "POST") == 0;
+    if (!is_chat || c->too_large)
+        return 0; /* answered by the usual checks */
+    const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!gate_check_token(g, id, auth)) {
+        *rc = send_static(c->conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+        return 1;
+    }
+    pthread_mutex_lock(&g->lock);
+    int full = gate_load_take_locked(g, id) != 0;
+    if (!full) {
+        c->counted = 1;
+        snprintf(c->rollout_id, sizeof c->rollout_id, "%s", id);
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (full) {
+        char m[160];
+        snprintf(m, sizeof m, "corral gate: this rollout already has %u calls in progress", g->rollout_connections);
+        *rc = send_error(c->conn, 429, m, "too_many_connections");
+        return 1;
+    }
+    return 0;
+}
+
 enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                 const char *version, const char *upload_data, size_t *upload_data_size,
                                 void **req_cls)
@@ -241,8 +279,12 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     (void)version;
     struct corral_gate *g = cls;
     enum MHD_Result rc;
-    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc))
+    int first = *req_cls == NULL;
+    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc)) {
+        if (first && rc == MHD_YES && *req_cls)
+            agent_headers(g, *req_cls, url, method, &rc);
         return rc;
+    }
     struct gate_conn *c = *req_cls;
     if (c->state == GS_DONE)
         return send_stored(c);

@@ -29,7 +29,11 @@
 #include <openssl/evp.h>
 #include <corral/gate.h>
 
-#define GATE_DEFAULT_BODY_LIMIT (16u * 1024u * 1024u)
+#define GATE_DEFAULT_BODY_LIMIT (4u * 1024u * 1024u)
+#define GATE_DEFAULT_TRANSCRIPT_LIMIT ((size_t)32 << 20)
+#define GATE_DEFAULT_ROLLOUT_CONNECTIONS 32
+#define GATE_DEFAULT_IDLE_TIMEOUT_S 30
+#define GATE_DEFAULT_MAX_TOKENS 32768
 #define GATE_DEFAULT_TIMEOUT_MS 600000
 #define GATE_TOKEN_HEX 64
 #define GATE_ROLLOUT_BUCKETS 256
@@ -224,6 +228,7 @@ struct gate_conn {
     char *buf;
     size_t len, cap;
     int too_large;
+    int counted;                       /* (L) holds one of its rollout's connection slots */
     /* chat */
     char id[33];
     char rollout_id[130];
@@ -235,6 +240,8 @@ struct gate_conn {
     int listed;                        /* (L) on gate->pending or gate->waiters */
     struct gate_conn *q_next;          /* (L) trainer queue */
     struct gate_conn *r_next;          /* (L) gate->resume_head */
+    char *overrides;                   /* upstream: JSON object of what the gate changed
+                                        * ({"n":{"asked":8,"sent":1}}), or NULL */
     /* answer */
     unsigned resp_status;
     char *resp_body;
@@ -259,6 +266,16 @@ struct gate_rollout {
     void *state;
     unsigned seq;                      /* requests received */
     cJSON *transcript;                 /* array */
+    size_t transcript_bytes;           /* requests and responses kept in it */
+    size_t dropped;                    /* calls past the limit, not recorded */
+};
+
+/* Calls in progress per rollout id (registered or not), for the
+ * per-rollout connection cap. */
+struct gate_load {
+    struct gate_load *next;
+    unsigned n;
+    char id[];
 };
 
 struct gate_listener {
@@ -282,6 +299,12 @@ struct corral_gate {
     size_t secret_len;
     EVP_MAC_CTX *mac;                  /* HMAC-SHA256 keyed with secret: dup'ed per token */
     size_t body_limit;
+    size_t transcript_limit;           /* per rollout */
+    unsigned rollout_connections;      /* calls in progress per rollout */
+    unsigned idle_timeout_s;
+    unsigned upstream_max_n;
+    int64_t upstream_max_tokens;       /* < 0: no cap */
+    struct gate_load *loads[GATE_ROLLOUT_BUCKETS];   /* (L) */
     unsigned max_connections;
     unsigned threads;                  /* MHD thread pool of each agent listener */
     int64_t timeout_ms;
@@ -340,6 +363,10 @@ void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c);
 struct gate_conn *gate_pending_find_locked(struct corral_gate *g, const char *request_id);
 void gate_random_hex(char *out, size_t nbytes);
 void gate_timer_kick_locked(struct corral_gate *g);
+/* Take one of rollout id's connection slots: 0, or -1 when it holds
+ * g->rollout_connections already (or out of memory). */
+int gate_load_take_locked(struct corral_gate *g, const char *id);
+void gate_load_put_locked(struct corral_gate *g, const char *id);
 
 /* gate_http.c */
 enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url,

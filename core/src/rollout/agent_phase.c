@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/limits.h"
 #include "rollout/agent_install.h"
 #include "rollout/rollout_internal.h"
 
@@ -245,10 +246,21 @@ static void parse_events(struct rollout *r, const char *out, size_t len)
 {
     const struct corral_agent_ops *ops = r->agent->desc->ops;
     int seq = 0;
+    /* The agent writes its stdout: keep at most the operator's number of
+     * events and the transcript's bytes; the rest is counted. */
+    struct crl_limits lim;
+    crl_limits_get(r->ctx, &lim);
+    size_t max_events = lim.events ? (size_t)lim.events : CRL_DEFAULT_MAX_EVENTS;
+    size_t max_bytes = lim.transcript_bytes ? (size_t)lim.transcript_bytes : CRL_DEFAULT_EVENTS_BYTES, kept = 0;
     for (const char *p = out; p < out + len;) {
         const char *nl = memchr(p, '\n', (size_t)(out + len - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(out + len - p);
         cJSON *ev = NULL;
+        if ((size_t)seq >= max_events || kept + n > max_bytes) {
+            r->rec.events_truncated += n > 0;
+            p += n + 1;
+            continue;
+        }
         if (CORRAL_HAS(ops, parse_event)) {
             char *text = NULL;
             struct corral_call c;
@@ -262,6 +274,7 @@ static void parse_events(struct rollout *r, const char *out, size_t len)
         if (ev) {
             cJSON_AddNumberToObject(ev, "seq", seq++);
             cJSON_AddItemToArray(r->rec.events, ev);
+            kept += n;
         }
         p += n + 1;
     }
