@@ -47,7 +47,8 @@
  * 400 replay_exhausted, 400 invalid_request (bad JSON, no messages), 401
  * unauthorized (wrong token or unknown rollout, one body for both), 410
  * rollout_ended (unregistered while pending), 410 gate_shutdown, 413
- * body_too_large.  Upstream failures that may pass (unreachable, 5xx) are
+ * body_too_large.  429 too_many_connections (the rollout has
+ * rollout_connections calls in progress) is retryable.  Upstream failures that may pass (unreachable, 5xx) are
  * 502 "server_error", which the agents retry.
  *
  * Threading: every function here may be called from any thread, except that
@@ -185,11 +186,16 @@ int corral_gate_unregister(corral_gate *gate, const char *rollout_id, char **tra
 
 /* The rollout's model-call transcript as JSON text (malloc'ed, caller
  * frees): an array, one object per answered or failed call, in order:
- *   {"seq", "request_id", "request": <body as received>,
+ *   {"seq", "request_id", "request": <body as received> | null (a failed
+ *    call, or past transcript_limit), "request_bytes",
+ *    "truncated": true, "response_bytes" (past transcript_limit),
+ *    "upstream_overrides": {"n": {"asked", "sent"}, ...} (upstream),
  *    "response": <what the agent got, as a chat.completion object> | null,
  *    "status": <HTTP status>, "error": "..." (when failed),
  *    "latency_ms", "stream",
  *    "token_ids": [...], "logprobs": [...]  (when the responder gave them)}
+ * and a last {"truncated": true, "dropped": N} when calls past the limit
+ * were not recorded at all.
  * NULL when the rollout is not registered. */
 char *corral_gate_transcript(corral_gate *gate, const char *rollout_id);
 
