@@ -596,6 +596,7 @@ static void *timer_main(void *arg)
             else if (c->deadline < next)
                 next = c->deadline;
         }
+        gate_socks_reap_locked(g, now, &next);
         if (g->resume_head) {
             gate_unlock(g);
             pthread_mutex_lock(&g->lock);
@@ -706,6 +707,7 @@ static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd
     l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, g,
                                  MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, gate_http_completed, g,
+                                 MHD_OPTION_NOTIFY_CONNECTION, gate_http_connection, g,
                                  MHD_OPTION_CONNECTION_TIMEOUT, g->idle_timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT, g->max_connections,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

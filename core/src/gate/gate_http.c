@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/crypto.h>
 
@@ -81,12 +82,80 @@ static enum MHD_Result send_stored(struct gate_conn *c)
     return send_buf(c->conn, c->resp_status, b, c->resp_len, c->resp_type);
 }
 
+/* The connection's gate_sock, or NULL. */
+static struct gate_sock *sock_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+void gate_http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct corral_gate *g = cls;
+    struct gate_sock *s = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(s = calloc(1, sizeof *s)))
+            return; /* not watched: the idle timeout still applies */
+        s->fd = ci->connect_fd;
+        s->waiting = 1;
+        s->since_ms = gate_now_ms();
+        pthread_mutex_lock(&g->lock);
+        s->next = g->socks;
+        if (g->socks)
+            g->socks->prev = s;
+        g->socks = s;
+        pthread_mutex_unlock(&g->lock);
+        *socket_context = s;
+    } else if (s) { /* closed: MHD closes the fd after this returns */
+        pthread_mutex_lock(&g->lock);
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            g->socks = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+        pthread_mutex_unlock(&g->lock);
+        free(s);
+        *socket_context = NULL;
+    }
+}
+
+void gate_socks_reap_locked(struct corral_gate *g, int64_t now, int64_t *next_ms)
+{
+    int64_t limit = (int64_t)g->idle_timeout_s * 1000;
+    for (struct gate_sock *s = g->socks; s; s = s->next) {
+        if (!s->waiting)
+            continue;
+        if (s->since_ms + limit <= now) {
+            shutdown(s->fd, SHUT_RDWR); /* MHD sees the end and closes it; the fd is still its own */
+            s->waiting = 0;
+        } else if (s->since_ms + limit < *next_ms) {
+            *next_ms = s->since_ms + limit;
+        }
+    }
+}
+
+/* A request's headers are in (waiting = 0) or it ended (the next one's
+ * header time starts). */
+static void sock_mark(struct corral_gate *g, struct MHD_Connection *conn, int waiting)
+{
+    struct gate_sock *s = sock_of(conn);
+    if (!s)
+        return;
+    pthread_mutex_lock(&g->lock);
+    s->waiting = waiting;
+    s->since_ms = gate_now_ms();
+    pthread_mutex_unlock(&g->lock);
+}
+
 void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     struct corral_gate *g = cls;
     struct gate_conn *c = *req_cls;
+    sock_mark(g, conn, 1);
     if (!c)
         return;
     *req_cls = NULL;
@@ -159,6 +228,7 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
 {
     struct gate_conn *c = *req_cls;
     if (!c) {
+        sock_mark(g, conn, 0);
         c = conn_new(g, conn);
         if (!c) {
             *rc = MHD_NO;

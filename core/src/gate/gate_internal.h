@@ -278,6 +278,16 @@ struct gate_load {
     char id[];
 };
 
+/* One open connection of any listener (its MHD socket context), so that
+ * a client slow to send its request headers is cut off whatever the
+ * pace of its bytes (slowloris): MHD 0.9.75 times out idleness only. */
+struct gate_sock {
+    struct gate_sock *prev, *next;     /* (L) gate->socks */
+    int fd;
+    int waiting;                       /* (L) no request's headers complete since since_ms */
+    int64_t since_ms;                  /* (L) accepted, or the previous request ended */
+};
+
 struct gate_listener {
     struct MHD_Daemon *daemon;
     int fd;
@@ -305,6 +315,7 @@ struct corral_gate {
     unsigned upstream_max_n;
     int64_t upstream_max_tokens;       /* < 0: no cap */
     struct gate_load *loads[GATE_ROLLOUT_BUCKETS];   /* (L) */
+    struct gate_sock *socks;           /* (L) open connections */
     unsigned max_connections;
     unsigned threads;                  /* MHD thread pool of each agent listener */
     int64_t timeout_ms;
@@ -377,6 +388,12 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **req_cls);
 void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe);
+/* MHD_OPTION_NOTIFY_CONNECTION: keep g->socks. */
+void gate_http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe);
+/* Shut down connections that have not sent a request's headers within
+ * idle_timeout_s; lowers *next_ms to the next such deadline. */
+void gate_socks_reap_locked(struct corral_gate *g, int64_t now, int64_t *next_ms);
 /* Hand a queued request to a waiting HTTP trainer, if any. */
 void gate_waiters_dispatch_locked(struct corral_gate *g);
 
