@@ -1,0 +1,4 @@
+# The gate (issue 15 items 12 and 13), against `corral gate serve`; the
+# upstream caps of item 14 are in tests/unit/test_gate.c (test_upstream).
+corral_add_attack_test(gate_memory gate_memory.sh)
+corral_add_attack_test(gate_starve gate_starve.sh)
