@@ -187,14 +187,14 @@ static struct gate_conn *conn_new(struct corral_gate *g, struct MHD_Connection *
     return c;
 }
 
-/* Accumulate the body up to the limit; beyond it, drop and remember. */
-static void take_upload(struct corral_gate *g, struct gate_conn *c, const char *data, size_t *size)
+/* Accumulate the body up to c->limit; beyond it, drop and remember. */
+static void take_upload(struct gate_conn *c, const char *data, size_t *size)
 {
     size_t n = *size;
     *size = 0;
     if (c->too_large)
         return;
-    if (c->len + n > g->body_limit) {
+    if (c->len + n > c->limit) {
         c->too_large = 1;
         free(c->buf);
         c->buf = NULL;
@@ -221,10 +221,11 @@ static void take_upload(struct corral_gate *g, struct gate_conn *c, const char *
     c->buf[c->len] = 0;
 }
 
-/* Common start of both handlers.  Returns 1 when the caller should return
- * *rc now (headers-only first call, or an upload chunk). */
-static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, const char *upload_data,
-                            size_t *upload_data_size, void **req_cls, enum MHD_Result *rc)
+/* Common start of both handlers; `limit` is the listener's body limit.
+ * Returns 1 when the caller should return *rc now (headers-only first
+ * call, or an upload chunk). */
+static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, size_t limit,
+                            const char *upload_data, size_t *upload_data_size, void **req_cls, enum MHD_Result *rc)
 {
     struct gate_conn *c = *req_cls;
     if (!c) {
@@ -236,11 +237,12 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
         }
         *req_cls = c;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > g->body_limit) {
+        c->limit = limit;
+        if (cl && strtoull(cl, NULL, 10) > limit) {
             /* Refuse before reading the body; MHD closes the connection. */
             c->too_large = 1;
             char m[128];
-            snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", g->body_limit);
+            snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", limit);
             *rc = send_error(conn, 413, m, "body_too_large");
             return 1;
         }
@@ -253,7 +255,7 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
         return 1;
     }
     if (*upload_data_size) {
-        take_upload(g, c, upload_data, upload_data_size);
+        take_upload(c, upload_data, upload_data_size);
         *rc = MHD_YES;
         return 1;
     }
@@ -350,7 +352,7 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     struct corral_gate *g = cls;
     enum MHD_Result rc;
     int first = *req_cls == NULL;
-    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc)) {
+    if (request_prologue(g, conn, g->body_limit, upload_data, upload_data_size, req_cls, &rc)) {
         if (first && rc == MHD_YES && *req_cls)
             agent_headers(g, *req_cls, url, method, &rc);
         return rc;
@@ -557,7 +559,10 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct corral_gate *g = cls;
     enum MHD_Result rc;
-    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc))
+    /* The trainer is the operator's: its answers (long completions with
+     * logprobs) may be larger than any agent request. */
+    if (request_prologue(g, conn, g->body_limit > GATE_TRAINER_BODY_LIMIT ? g->body_limit : GATE_TRAINER_BODY_LIMIT,
+                         upload_data, upload_data_size, req_cls, &rc))
         return rc;
     struct gate_conn *c = *req_cls;
     if (c->state == GS_DONE)

@@ -30,6 +30,7 @@
 #include <corral/gate.h>
 
 #define GATE_DEFAULT_BODY_LIMIT (4u * 1024u * 1024u)
+#define GATE_TRAINER_BODY_LIMIT ((size_t)64 << 20)
 #define GATE_DEFAULT_TRANSCRIPT_LIMIT ((size_t)32 << 20)
 #define GATE_DEFAULT_ROLLOUT_CONNECTIONS 32
 #define GATE_DEFAULT_IDLE_TIMEOUT_S 30
@@ -227,6 +228,7 @@ struct gate_conn {
     /* upload */
     char *buf;
     size_t len, cap;
+    size_t limit;                      /* body limit of its listener */
     int too_large;
     int counted;                       /* (L) holds one of its rollout's connection slots */
     /* chat */
