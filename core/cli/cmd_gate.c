@@ -175,8 +175,8 @@ static int serve(int argc, char **argv)
                    ARG("--upstream-max-n") || ARG("--upstream-max-tokens")) {
             int64_t n;
             int toks = strcmp(a, "--upstream-max-tokens") == 0;
-            if (cli_int_arg(a, v, toks ? -1 : 1, strcmp(a, "--transcript-limit") == 0 ? INT64_MAX : toks ? INT32_MAX : 65536,
-                            &n) || (toks && n == 0)) {
+            int64_t max = strcmp(a, "--transcript-limit") == 0 ? INT64_MAX : toks ? INT32_MAX : 65536;
+            if (cli_int_arg(a, v, toks ? -1 : 1, max, &n) || (toks && n == 0)) {
                 if (toks && n == 0)
                     cli_error("--upstream-max-tokens wants a number of tokens, or -1 for no cap");
                 return CLI_USAGE;

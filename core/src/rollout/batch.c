@@ -114,7 +114,8 @@ static int prepare(struct batch *b, const struct corral_rollout_options *in, uns
     }
     if (!first)
         return 0;
-    int st = crl_private_gate_start(b->ctx, first, crl_rollout_model_name(first), first->gate_listen, threads, pg, call);
+    int st = crl_private_gate_start(b->ctx, first, crl_rollout_model_name(first), first->gate_listen, threads, pg,
+                                    call);
     for (size_t i = 0; !st && i < b->n; i++) {
         if (!b->shared[i])
             continue;
