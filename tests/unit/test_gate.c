@@ -1497,6 +1497,25 @@ static int raw_connect(corral_gate *g, const char *text)
     return fd;
 }
 
+/* Wait (up to 5 s) until rollout id holds n connection slots. */
+static void wait_slots(corral_gate *g, const char *id, unsigned n)
+{
+    unsigned have = 0;
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&g->lock);
+        have = 0;
+        for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
+            for (struct gate_load *l = g->loads[b]; l; l = l->next)
+                if (strcmp(l->id, id) == 0)
+                    have = l->n;
+        pthread_mutex_unlock(&g->lock);
+        if (have == n)
+            return;
+        usleep(10000);
+    }
+    assert_int_equal(have, n);
+}
+
 /* One rollout holding its connection slots (calls whose bodies never come)
  * gets 429 for more, and another rollout is served as usual. */
 static void test_rollout_connections(void **state)
@@ -1516,7 +1535,7 @@ static void test_rollout_connections(void **state)
     int fds[4];
     for (int i = 0; i < 4; i++)
         fds[i] = raw_connect(g, head);
-    usleep(300 * 1000);
+    wait_slots(g, "a", 4);
     chat_url(g, "a", url, sizeof url);
     struct resp r = http("POST", url, tok_a, CHAT, NULL);
     assert_int_equal(r.status, 429);
@@ -1537,7 +1556,7 @@ static void test_rollout_connections(void **state)
     /* closing them gives the slots back */
     for (int i = 0; i < 4; i++)
         close(fds[i]);
-    usleep(300 * 1000);
+    wait_slots(g, "a", 0);
     chat_url(g, "a", url, sizeof url);
     r = http("POST", url, tok_a, CHAT, NULL);
     assert_int_equal(r.status, 200);
