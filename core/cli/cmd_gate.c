@@ -40,7 +40,15 @@ static void help(FILE *f)
         "  --upstream-model MODEL      replace the model of forwarded requests\n"
         "  --upstream-token-ids        ask the upstream (vLLM) for token ids with the logprobs\n"
         "  --model NAME                model id reported by /v1/models (default corral)\n"
-        "  --body-limit BYTES          largest request body (default 16777216; larger: 413)\n"
+        "  --body-limit BYTES          largest request body (default 4194304; larger: 413)\n"
+        "  --transcript-limit BYTES    requests and responses kept per rollout (default 33554432;\n"
+        "                              past it, entries keep sizes only: \"truncated\": true)\n"
+        "  --rollout-connections N     calls of one rollout in progress at once (default 32;\n"
+        "                              more get 429)\n"
+        "  --idle-timeout SECONDS      close a connection silent this long (default 30)\n"
+        "  --upstream-max-n N          lower an agent's \"n\" to N (default 1)\n"
+        "  --upstream-max-tokens N     lower max_tokens / max_completion_tokens to N\n"
+        "                              (default 32768; -1: no cap)\n"
         "  --request-timeout SECONDS   per-call deadline; then the agent gets a\n"
         "                              non-retryable 400 (default 600)\n"
         "  --secret-file FILE          the server secret: FILE's content, trailing newline removed\n"
@@ -129,6 +137,7 @@ static int serve(int argc, char **argv)
     const char *secret_file = NULL, *ttoken_file = NULL;
     int token_ids = 0;
     long long body_limit = 0;
+    struct corral_gate_options lim = {.struct_size = sizeof lim}; /* the limits below; 0 = the gate's default */
     double timeout_s = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -162,6 +171,26 @@ static int serve(int argc, char **argv)
             if (cli_int_arg("--body-limit", v, 1, INT64_MAX, &n))
                 return CLI_USAGE;
             body_limit = n;
+        } else if (ARG("--transcript-limit") || ARG("--rollout-connections") || ARG("--idle-timeout") ||
+                   ARG("--upstream-max-n") || ARG("--upstream-max-tokens")) {
+            int64_t n;
+            int toks = strcmp(a, "--upstream-max-tokens") == 0;
+            int64_t max = strcmp(a, "--transcript-limit") == 0 ? INT64_MAX : toks ? INT32_MAX : 65536;
+            if (cli_int_arg(a, v, toks ? -1 : 1, max, &n) || (toks && n == 0)) {
+                if (toks && n == 0)
+                    cli_error("--upstream-max-tokens wants a number of tokens, or -1 for no cap");
+                return CLI_USAGE;
+            }
+            if (strcmp(a, "--transcript-limit") == 0)
+                lim.transcript_limit = (size_t)n;
+            else if (strcmp(a, "--rollout-connections") == 0)
+                lim.rollout_connections = (unsigned)n;
+            else if (strcmp(a, "--idle-timeout") == 0)
+                lim.idle_timeout_s = (unsigned)n;
+            else if (strcmp(a, "--upstream-max-n") == 0)
+                lim.upstream_max_n = (unsigned)n;
+            else
+                lim.upstream_max_tokens = n;
         } else if (ARG("--request-timeout")) {
             if (cli_decimal_arg("--request-timeout", v, 0.001, CLI_MAX_SECONDS, &timeout_s))
                 return CLI_USAGE;
@@ -241,6 +270,11 @@ static int serve(int argc, char **argv)
         .trainer_port = tport,
         .trainer_token = ttoken,
         .auto_register = no_auto ? NULL : &spec,
+        .transcript_limit = lim.transcript_limit,
+        .rollout_connections = lim.rollout_connections,
+        .idle_timeout_s = lim.idle_timeout_s,
+        .upstream_max_n = lim.upstream_max_n,
+        .upstream_max_tokens = lim.upstream_max_tokens,
     };
     struct corral_call call;
     corral_call_init(&call, 0);

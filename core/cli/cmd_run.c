@@ -47,6 +47,10 @@ static void help(void)
            "                        default: a unix socket bound into the sandbox plus a local relay\n"
            "  --gate-listen ADDR:PORT  where this rollout's gate listens (default 127.0.0.1:0); with\n"
            "                        --gate-url for sandboxes that reach it over the network\n"
+           "  --upstream-max-tokens N  lower the agent's max_tokens / max_completion_tokens to N before\n"
+           "                        a call reaches --model upstream:URL (default: the config's\n"
+           "                        limits.upstream_max_tokens, else 32768; -1: no cap)\n"
+           "  --upstream-max-n N    lower the agent's n to N (default: limits.upstream_max_n, else 1)\n"
            "  --install-env NAME    pass variable NAME of corral's environment to the agent install\n"
            "                        inside sandboxes without host mounts (cloud backends), never to the\n"
            "                        agent or verification (repeatable; adds to the config's install_env;\n"
@@ -256,7 +260,8 @@ int cli_cmd_run(int argc, char **argv)
         {"out", required_argument, 0, 'o'},       {"keep-sandbox", no_argument, 0, 'K'},
         {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
         {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
-        {"concurrency", required_argument, 0, 'j'}, {0, 0, 0, 0}};
+        {"concurrency", required_argument, 0, 'j'}, {"upstream-max-tokens", required_argument, 0, 'X'},
+        {"upstream-max-n", required_argument, 0, 'N'}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
@@ -302,6 +307,16 @@ int cli_cmd_run(int argc, char **argv)
             if (cli_int_arg("--concurrency", optarg, 1, 1024, &num))
                 USAGE_EXIT("run: see corral run --help");
             concurrency = (long)num;
+            break;
+        case 'X':
+            if (cli_int_arg("--upstream-max-tokens", optarg, -1, INT32_MAX, &o.upstream_max_tokens) ||
+                !o.upstream_max_tokens)
+                USAGE_EXIT("run: --upstream-max-tokens wants a number of tokens, or -1 for no cap");
+            break;
+        case 'N':
+            if (cli_int_arg("--upstream-max-n", optarg, 1, 128, &num))
+                USAGE_EXIT("run: see corral run --help");
+            o.upstream_max_n = (unsigned)num;
             break;
         case 'E':
             if (!corral_env_name_valid(optarg))

@@ -144,7 +144,7 @@ static void test_core_keys_and_json_errors(void **state)
     int st;
     corral_ctx *ctx = testenv_open(dirs, NULL, &st);
     assert_int_equal(st, CORRAL_ECONFIG);
-    assert_error(ctx, "unknown key 'plugins' (valid keys: plugin_dirs, log_level, sandbox, agent, install_env)");
+    assert_error(ctx, "unknown key 'plugins' (valid keys: plugin_dirs, log_level, sandbox, agent, install_env, limits)");
     assert_error(ctx, "log_level 'loud' is not one of error, warn, info, debug");
     assert_error(ctx, "sandbox.good.enabled must be true or false, not a string");
     assert_error(ctx, "conf.d/1.json:3: invalid JSON near");
@@ -203,6 +203,25 @@ static void test_install_env_names_are_checked(void **state)
     assert_error(ctx, "install_env: TEST_API_KEY holds a credential corral uses itself (");
     assert_error(ctx, ".good.api_key_env) and never enters a sandbox");
     assert_null(strstr(corral_config_errors(ctx), "HTTPS_PROXY"));
+    corral_close(ctx);
+}
+
+/* "limits": integers in range, known keys only. */
+static void test_limits_are_checked(void **state)
+{
+    (void)state;
+    const char *f = testenv_write("etc/corral.json",
+                                  "{\"limits\": {\"request_bytes\": 1.5, \"events\": 0, \"upstream_max_n\": 2,"
+                                  " \"bogus\": 1}}");
+    int st;
+    corral_ctx *ctx = testenv_open(dirs, NULL, &st);
+    assert_int_equal(st, CORRAL_ECONFIG);
+    char want[1024];
+    snprintf(want, sizeof want, "%s: limits.request_bytes must be an integer from 1024 to 1073741824", f);
+    assert_error(ctx, want);
+    assert_error(ctx, "limits.events must be an integer from 1 to");
+    assert_error(ctx, "limits: unknown key 'bogus'");
+    assert_null(strstr(corral_config_errors(ctx), "limits.upstream_max_n"));
     corral_close(ctx);
 }
 
@@ -266,6 +285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_explicit_file_is_an_error, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_host_accessors_see_effective_values, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_install_env_names_are_checked, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_limits_are_checked, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_install_env_passes_set_names_only, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * 127.0.0.1:0 (and a unix socket).  Auth, cross-rollout refusal, SSE and
  * JSON shapes, limits, deadlines, the three responders, unregister with a
  * call pending, and 128 concurrent rollouts. */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -1325,9 +1331,29 @@ static void test_upstream(void **state)
     cJSON_Delete(sent);
     assert_string_equal(up_last_auth, "Bearer sk-test-123");
 
+    /* the agent's "n" and "max_tokens" do not reach the upstream as asked */
+    r = http("POST", url, tok,
+             "{\"model\":\"m\",\"n\":8,\"max_tokens\":1000000000,\"max_completion_tokens\":5,"
+             "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    sent = cJSON_Parse(up_last_body);
+    assert_int_equal(cJSON_GetObjectItem(sent, "n")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(sent, "max_tokens")->valueint, 32768);
+    assert_int_equal(cJSON_GetObjectItem(sent, "max_completion_tokens")->valueint, 5);
+    cJSON_Delete(sent);
+
     char *t = corral_gate_transcript(g, "up");
     cJSON *j = cJSON_Parse(t);
     free(t);
+    const cJSON *ov = cJSON_GetObjectItem(cJSON_GetArrayItem(j, 1), "upstream_overrides");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ov, "n"), "asked")->valueint, 8);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ov, "n"), "sent")->valueint, 1);
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(ov, "max_tokens"), "asked")->valuedouble == 1e9);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ov, "max_tokens"), "sent")->valueint, 32768);
+    assert_null(cJSON_GetObjectItem(ov, "max_completion_tokens"));
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 1), "request"), "n")));
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "upstream_overrides"));
     const cJSON *e = cJSON_GetArrayItem(j, 0);
     const cJSON *ids = cJSON_GetObjectItem(e, "token_ids");
     assert_int_equal(cJSON_GetArraySize(ids), 2);
@@ -1379,6 +1405,192 @@ static void test_upstream(void **state)
     r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 502);
     resp_free(&r);
+    corral_gate_free(g);
+}
+
+/* ---- limits an agent cannot raise (issue 15) --------------------------------------------- */
+
+/* A chat body of about n bytes. */
+static char *big_chat(size_t n)
+{
+    char *b = malloc(n + 128);
+    int k = sprintf(b, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"");
+    memset(b + k, 'x', n);
+    strcpy(b + k + n, "\"}]}");
+    return b;
+}
+
+/* The transcript keeps at most about transcript_limit bytes however much
+ * the agent sends; failed calls keep the request's size, not the request. */
+static void test_transcript_bounded(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.transcript_limit = 16384;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512], script[64 * 20];
+    script[0] = 0;
+    for (int i = 0; i < 60; i++)
+        strcat(script, "{\"content\":\"ok\"}\n");
+    reg_replay(g, "t", script, tok);
+    chat_url(g, "t", url, sizeof url);
+    char *body = big_chat(3000);
+    for (int i = 0; i < 62; i++) { /* the last two: replay_exhausted */
+        struct resp r = http("POST", url, tok, body, NULL);
+        assert_int_equal(r.status, i < 60 ? 200 : 400);
+        resp_free(&r);
+    }
+    free(body);
+    char *t = corral_gate_transcript(g, "t");
+    assert_true(strlen(t) < 16384 + 16384 / 4 + 4096);
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    const cJSON *first = cJSON_GetArrayItem(j, 0);
+    assert_true(cJSON_IsObject(cJSON_GetObjectItem(first, "request")));
+    assert_true(cJSON_GetObjectItem(first, "request_bytes")->valuedouble > 3000);
+    int truncated = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j) if (cJSON_IsTrue(cJSON_GetObjectItem(e, "truncated")) &&
+                                 cJSON_GetObjectItem(e, "request_bytes")) {
+        truncated++;
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "request")));
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "response")));
+    }
+    assert_true(truncated > 0);
+    const cJSON *last = cJSON_GetArrayItem(j, cJSON_GetArraySize(j) - 1);
+    assert_true(cJSON_GetObjectItem(last, "dropped")->valuedouble > 0);
+    cJSON_Delete(j);
+    unreg(g, "t");
+
+    /* a failed call (here: the script is exhausted at once) keeps sizes and the reason */
+    o.transcript_limit = 0;
+    corral_gate_free(g);
+    g = gate_with(&o);
+    reg_replay(g, "f", "{\"content\":\"ok\"}\n", tok);
+    chat_url(g, "f", url, sizeof url);
+    for (int i = 0; i < 2; i++) {
+        struct resp r = http("POST", url, tok, CHAT, NULL);
+        resp_free(&r);
+    }
+    t = corral_gate_transcript(g, "f");
+    j = cJSON_Parse(t);
+    free(t);
+    e = cJSON_GetArrayItem(j, 1);
+    assert_int_equal(cJSON_GetObjectItem(e, "status")->valueint, 400);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "request")));
+    assert_int_equal(cJSON_GetObjectItem(e, "request_bytes")->valueint, (int)strlen(CHAT));
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(e, "error")));
+    cJSON_Delete(j);
+    corral_gate_free(g);
+}
+
+/* A TCP connection to the gate that sends text and keeps quiet. */
+static int raw_connect(corral_gate *g, const char *text)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(corral_gate_port(g))};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    if (text)
+        assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+    return fd;
+}
+
+/* Wait (up to 5 s) until rollout id holds n connection slots. */
+static void wait_slots(corral_gate *g, const char *id, unsigned n)
+{
+    unsigned have = 0;
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&g->lock);
+        have = 0;
+        for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
+            for (struct gate_load *l = g->loads[b]; l; l = l->next)
+                if (strcmp(l->id, id) == 0)
+                    have = l->n;
+        pthread_mutex_unlock(&g->lock);
+        if (have == n)
+            return;
+        usleep(10000);
+    }
+    assert_int_equal(have, n);
+}
+
+/* One rollout holding its connection slots (calls whose bodies never come)
+ * gets 429 for more, and another rollout is served as usual. */
+static void test_rollout_connections(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.rollout_connections = 4;
+    corral_gate *g = gate_with(&o);
+    char tok_a[65], tok_b[65], url[512], head[1024];
+    reg_replay(g, "a", "{\"content\":\"a\"}\n{\"content\":\"a\"}\n", tok_a);
+    reg_replay(g, "b", "{\"content\":\"b\"}\n", tok_b);
+    snprintf(head, sizeof head,
+             "POST /rollout/a/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+             tok_a);
+    int fds[4];
+    for (int i = 0; i < 4; i++)
+        fds[i] = raw_connect(g, head);
+    wait_slots(g, "a", 4);
+    chat_url(g, "a", url, sizeof url);
+    struct resp r = http("POST", url, tok_a, CHAT, NULL);
+    assert_int_equal(r.status, 429);
+    resp_free(&r);
+    chat_url(g, "b", url, sizeof url);
+    r = http("POST", url, tok_b, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    /* a wrong token is refused before its body is read */
+    int bad = raw_connect(g, "POST /rollout/b/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                             "Authorization: Bearer nope\r\nContent-Length: 100000\r\n\r\n");
+    char buf[64] = {0};
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(bad, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_true(recv(bad, buf, sizeof buf - 1, 0) > 0);
+    assert_non_null(strstr(buf, " 401 "));
+    close(bad);
+    /* closing them gives the slots back */
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    wait_slots(g, "a", 0);
+    chat_url(g, "a", url, sizeof url);
+    r = http("POST", url, tok_a, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
+/* An idle client (part of its headers, then nothing) and a slowloris one
+ * (headers a byte at a time, never idle) are both cut off once
+ * idle_timeout_s has passed without complete headers. */
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.idle_timeout_s = 1;
+    corral_gate *g = gate_with(&o);
+    for (int trickle = 0; trickle < 2; trickle++) {
+        int fd = raw_connect(g, "POST /rollout/a/v1/chat/completions HTTP/1.1\r\nHo");
+        time_t t0 = time(NULL);
+        int closed = 0;
+        for (int i = 0; i < 40 && !closed; i++) {
+            if (trickle && send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+                closed = 1;
+            char b;
+            ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+                closed = 1;
+            usleep(250 * 1000);
+        }
+        assert_true(closed);
+        assert_true(time(NULL) - t0 <= 5);
+        close(fd);
+    }
     corral_gate_free(g);
 }
 
@@ -1459,6 +1671,9 @@ int main(void)
         cmocka_unit_test(test_unix_socket),
         cmocka_unit_test(test_upstream),
         cmocka_unit_test(test_auto_register),
+        cmocka_unit_test(test_transcript_bounded),
+        cmocka_unit_test(test_rollout_connections),
+        cmocka_unit_test(test_idle_timeout),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

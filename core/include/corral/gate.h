@@ -47,7 +47,8 @@
  * 400 replay_exhausted, 400 invalid_request (bad JSON, no messages), 401
  * unauthorized (wrong token or unknown rollout, one body for both), 410
  * rollout_ended (unregistered while pending), 410 gate_shutdown, 413
- * body_too_large.  Upstream failures that may pass (unreachable, 5xx) are
+ * body_too_large.  429 too_many_connections (the rollout has
+ * rollout_connections calls in progress) is retryable.  Upstream failures that may pass (unreachable, 5xx) are
  * 502 "server_error", which the agents retry.
  *
  * Threading: every function here may be called from any thread, except that
@@ -98,7 +99,7 @@ struct corral_gate_options {
     uint16_t port;                     /* 0: the OS picks one */
     const char *unix_socket_path;      /* also listen on this AF_UNIX path (created
                                         * 0600, replaced if a socket); NULL: none */
-    size_t body_limit;                 /* bytes, 16 MiB; larger bodies get 413 */
+    size_t body_limit;                 /* bytes, 4 MiB; larger bodies get 413 */
     int64_t request_timeout_ms;        /* per-request deadline, 600000 */
     const unsigned char *secret;       /* server secret; NULL: 32 random bytes */
     size_t secret_len;                 /* >= 16 when secret is given */
@@ -121,6 +122,21 @@ struct corral_gate_options {
                                         * (pending calls included): 2048 */
     unsigned threads;                  /* HTTP threads serving agents, per listener:
                                         * 0 = one per online CPU, at most 4 */
+    /* Limits an agent cannot raise (0 = the default given).  One rollout
+     * must not exhaust the memory or the connections of the others. */
+    size_t transcript_limit;           /* bytes of requests and responses kept per
+                                        * rollout: 32 MiB; past it an entry keeps
+                                        * sizes only ("truncated": true) */
+    unsigned rollout_connections;      /* calls of one rollout in progress at once
+                                        * (per listener kind): 32; more get 429 */
+    unsigned idle_timeout_s;           /* a connection that sends nothing for this
+                                        * long is closed (slow headers or body,
+                                        * idle keep-alive; not a call waiting for
+                                        * its answer): 30 */
+    unsigned upstream_max_n;           /* upstream: "n" above it is lowered to it: 1 */
+    int64_t upstream_max_tokens;       /* upstream: "max_tokens" and
+                                        * "max_completion_tokens" above it are
+                                        * lowered to it; 0: 32768, < 0: no cap */
 };
 
 /* Start a gate: bind the listeners and start their threads.  On success
@@ -170,11 +186,16 @@ int corral_gate_unregister(corral_gate *gate, const char *rollout_id, char **tra
 
 /* The rollout's model-call transcript as JSON text (malloc'ed, caller
  * frees): an array, one object per answered or failed call, in order:
- *   {"seq", "request_id", "request": <body as received>,
+ *   {"seq", "request_id", "request": <body as received> | null (a failed
+ *    call, or past transcript_limit), "request_bytes",
+ *    "truncated": true, "response_bytes" (past transcript_limit),
+ *    "upstream_overrides": {"n": {"asked", "sent"}, ...} (upstream),
  *    "response": <what the agent got, as a chat.completion object> | null,
  *    "status": <HTTP status>, "error": "..." (when failed),
  *    "latency_ms", "stream",
  *    "token_ids": [...], "logprobs": [...]  (when the responder gave them)}
+ * and a last {"truncated": true, "dropped": N} when calls past the limit
+ * were not recorded at all.
  * NULL when the rollout is not registered. */
 char *corral_gate_transcript(corral_gate *gate, const char *rollout_id);
 

@@ -94,6 +94,12 @@ struct corral_rollout_options {
      * top of the configuration's "install_env"; never to the agent run or
      * verification.  Unset names are skipped. */
     const char *const *install_env;
+    /* Caps on what the agent asks an upstream for with the operator's key
+     * (0: the configuration's "limits", else the gate's defaults: n 1,
+     * max_tokens 32768; upstream_max_tokens -1: no cap).  Rollouts of a
+     * batch that share a gate must agree on them. */
+    int64_t upstream_max_tokens;
+    unsigned upstream_max_n;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */

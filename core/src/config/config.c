@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "base/internal.h"
+#include "config/limits.h"
 
 /* Top-level keys the core understands.  Keep in sync with corral.conf(5). */
 static const struct {
@@ -29,6 +30,7 @@ static const struct {
     {"sandbox", cJSON_Object},
     {"agent", cJSON_Object},
     {"install_env", cJSON_Array},
+    {"limits", cJSON_Object},
 };
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
@@ -115,6 +117,8 @@ static void check_layer(struct crl_config *cfg, const struct crl_layer *l)
             if (k == CRL_ARRAY_LEN(log_levels))
                 crl_config_error(cfg, "%s: log_level '%s' is not one of error, warn, info, debug", l->file,
                       item->valuestring);
+        } else if (strcmp(item->string, "limits") == 0) {
+            crl_limits_check(cfg, l->file, item);
         } else { /* sandbox / agent */
             const cJSON *sec;
             cJSON_ArrayForEach(sec, item) {

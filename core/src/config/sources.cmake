@@ -2,4 +2,5 @@
 list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/config/config.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/config/config_schema.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/config/limits.c
 )

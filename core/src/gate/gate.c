@@ -373,31 +373,119 @@ static cJSON *raw_request(struct gate_conn *c)
     return raw;
 }
 
+/* What an entry costs besides the request and response it keeps. */
+#define TRANSCRIPT_ENTRY_BYTES 256
+
 /* Record call c's outcome in its rollout's transcript (nowhere once the
  * rollout is unregistered).  Takes over response (JSON text, or NULL) and
- * c->buf; p (for token ids and logprobs, or NULL) stays the caller's. */
+ * c->buf; p (for token ids and logprobs, or NULL) stays the caller's.
+ * The agent decides how much it sends, so what is kept is bounded: a
+ * failed call keeps its request's size and the reason, not the request;
+ * past the rollout's transcript limit an entry keeps sizes only
+ * ("truncated": true), and past a quarter more, calls are only counted
+ * (r->dropped, reported when the transcript is printed). */
 static void transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
                                   const struct gate_prepared *p)
 {
-    if (!c->rollout) {
+    struct gate_rollout *r = c->rollout;
+    size_t limit = c->gate->transcript_limit;
+    size_t req_bytes = c->len, resp_bytes = response ? strlen(response) : 0;
+    int keep_request = !error;
+    size_t cost = TRANSCRIPT_ENTRY_BYTES + (keep_request ? req_bytes : 0) + resp_bytes;
+    int truncated = r && r->transcript_bytes + cost > limit;
+    if (!r || (truncated && r->transcript_bytes + TRANSCRIPT_ENTRY_BYTES > limit + limit / 4)) {
+        if (r)
+            r->dropped++;
         free(response);
         return;
     }
+    r->transcript_bytes += truncated ? TRANSCRIPT_ENTRY_BYTES : cost;
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
-    cJSON_AddItemToObject(e, "request", raw_request(c));
+    if (keep_request && !truncated) {
+        cJSON_AddItemToObject(e, "request", raw_request(c));
+    } else {
+        cJSON_AddNullToObject(e, "request");
+        free(c->buf);
+        c->buf = NULL;
+        c->len = c->cap = 0;
+    }
+    cJSON_AddNumberToObject(e, "request_bytes", (double)req_bytes);
+    if (truncated) {
+        free(response);
+        response = NULL;
+        cJSON_AddTrueToObject(e, "truncated");
+        cJSON_AddNumberToObject(e, "response_bytes", (double)resp_bytes);
+    }
     cJSON_AddItemToObject(e, "response", raw_take(response));
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
         cJSON_AddStringToObject(e, "error", error);
     cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
     cJSON_AddBoolToObject(e, "stream", c->req.stream);
-    if (p && p->token_ids)
+    if (c->overrides) {
+        cJSON_AddItemToObject(e, "upstream_overrides", raw_take(c->overrides));
+        c->overrides = NULL;
+    }
+    if (p && p->token_ids && !truncated)
         cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(p->token_ids, 1));
-    if (p && p->logprobs)
+    if (p && p->logprobs && !truncated)
         cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(p->logprobs, 1));
-    cJSON_AddItemToArray(c->rollout->transcript, e);
+    cJSON_AddItemToArray(r->transcript, e);
+}
+
+/* The transcript as text, with a last {"truncated":true,"dropped":N}
+ * entry when calls were not recorded at all.  Caller frees. */
+static char *transcript_print_locked(struct gate_rollout *r)
+{
+    cJSON *last = NULL;
+    if (r->dropped) {
+        last = cJSON_CreateObject();
+        cJSON_AddTrueToObject(last, "truncated");
+        cJSON_AddNumberToObject(last, "dropped", (double)r->dropped);
+        cJSON_AddItemToArray(r->transcript, last);
+    }
+    char *s = cJSON_PrintUnformatted(r->transcript);
+    if (last)
+        cJSON_Delete(cJSON_DetachItemViaPointer(r->transcript, last));
+    return s;
+}
+
+/* ---- per-rollout connection slots ------------------------------------------ */
+
+int gate_load_take_locked(struct corral_gate *g, const char *id)
+{
+    struct gate_load **pp = &g->loads[bucket_of(id)];
+    for (struct gate_load *l = *pp; l; l = l->next)
+        if (strcmp(l->id, id) == 0) {
+            if (l->n >= g->rollout_connections)
+                return -1;
+            l->n++;
+            return 0;
+        }
+    size_t n = strlen(id) + 1;
+    struct gate_load *l = malloc(sizeof *l + n);
+    if (!l)
+        return -1;
+    memcpy(l->id, id, n);
+    l->n = 1;
+    l->next = *pp;
+    *pp = l;
+    return 0;
+}
+
+void gate_load_put_locked(struct corral_gate *g, const char *id)
+{
+    for (struct gate_load **pp = &g->loads[bucket_of(id)]; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0) {
+            struct gate_load *l = *pp;
+            if (--l->n == 0) {
+                *pp = l->next;
+                free(l);
+            }
+            return;
+        }
 }
 
 void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, const char *message,
@@ -508,6 +596,7 @@ static void *timer_main(void *arg)
             else if (c->deadline < next)
                 next = c->deadline;
         }
+        gate_socks_reap_locked(g, now, &next);
         if (g->resume_head) {
             gate_unlock(g);
             pthread_mutex_lock(&g->lock);
@@ -618,7 +707,8 @@ static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd
     l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, g,
                                  MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, gate_http_completed, g,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                 MHD_OPTION_NOTIFY_CONNECTION, gate_http_connection, g,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, g->idle_timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT, g->max_connections,
                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                  MHD_OPTION_ARRAY, pool,
@@ -686,6 +776,11 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     g->model = strdup(OPT(model) ? OPT(model) : "corral");
     g->max_connections = CORRAL_HAS_FIELD(o, max_connections) && o->max_connections ? o->max_connections : 2048;
     g->threads = CORRAL_HAS_FIELD(o, threads) ? o->threads : 0;
+    g->transcript_limit = OPT(transcript_limit) ? OPT(transcript_limit) : GATE_DEFAULT_TRANSCRIPT_LIMIT;
+    g->rollout_connections = OPT(rollout_connections) ? OPT(rollout_connections) : GATE_DEFAULT_ROLLOUT_CONNECTIONS;
+    g->idle_timeout_s = OPT(idle_timeout_s) ? OPT(idle_timeout_s) : GATE_DEFAULT_IDLE_TIMEOUT_S;
+    g->upstream_max_n = OPT(upstream_max_n) ? OPT(upstream_max_n) : 1;
+    g->upstream_max_tokens = OPT(upstream_max_tokens) ? OPT(upstream_max_tokens) : GATE_DEFAULT_MAX_TOKENS;
     if (!g->threads) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         g->threads = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
@@ -846,6 +941,11 @@ void corral_gate_free(corral_gate *g)
             n = t->next;
             free(t);
         }
+    for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
+        for (struct gate_load *l = g->loads[b], *n; l; l = n) {
+            n = l->next;
+            free(l);
+        }
     free(g->unix_path);
     free(g->url);
     free(g->model);
@@ -912,7 +1012,7 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
     /* Calls answered but not yet sent still point at r only through
      * c->rollout, which nothing reads after GS_DONE. */
     if (transcript_out)
-        *transcript_out = cJSON_PrintUnformatted(r->transcript);
+        *transcript_out = transcript_print_locked(r); /* r is ours alone now */
     rollout_free(r);
     return 0;
 }
@@ -937,7 +1037,7 @@ char *corral_gate_transcript(corral_gate *g, const char *rollout_id)
         return NULL;
     pthread_mutex_lock(&g->lock);
     struct gate_rollout *r = gate_rollout_find_locked(g, rollout_id);
-    char *s = r ? cJSON_PrintUnformatted(r->transcript) : NULL;
+    char *s = r ? transcript_print_locked(r) : NULL;
     pthread_mutex_unlock(&g->lock);
     return s;
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/crypto.h>
 
@@ -81,22 +82,93 @@ static enum MHD_Result send_stored(struct gate_conn *c)
     return send_buf(c->conn, c->resp_status, b, c->resp_len, c->resp_type);
 }
 
+/* The connection's gate_sock, or NULL. */
+static struct gate_sock *sock_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+void gate_http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct corral_gate *g = cls;
+    struct gate_sock *s = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(s = calloc(1, sizeof *s)))
+            return; /* not watched: the idle timeout still applies */
+        s->fd = ci->connect_fd;
+        s->waiting = 1;
+        s->since_ms = gate_now_ms();
+        pthread_mutex_lock(&g->lock);
+        s->next = g->socks;
+        if (g->socks)
+            g->socks->prev = s;
+        g->socks = s;
+        pthread_mutex_unlock(&g->lock);
+        *socket_context = s;
+    } else if (s) { /* closed: MHD closes the fd after this returns */
+        pthread_mutex_lock(&g->lock);
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            g->socks = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+        pthread_mutex_unlock(&g->lock);
+        free(s);
+        *socket_context = NULL;
+    }
+}
+
+void gate_socks_reap_locked(struct corral_gate *g, int64_t now, int64_t *next_ms)
+{
+    int64_t limit = (int64_t)g->idle_timeout_s * 1000;
+    for (struct gate_sock *s = g->socks; s; s = s->next) {
+        if (!s->waiting)
+            continue;
+        if (s->since_ms + limit <= now) {
+            shutdown(s->fd, SHUT_RDWR); /* MHD sees the end and closes it; the fd is still its own */
+            s->waiting = 0;
+        } else if (s->since_ms + limit < *next_ms) {
+            *next_ms = s->since_ms + limit;
+        }
+    }
+}
+
+/* A request's headers are in (waiting = 0) or it ended (the next one's
+ * header time starts). */
+static void sock_mark(struct corral_gate *g, struct MHD_Connection *conn, int waiting)
+{
+    struct gate_sock *s = sock_of(conn);
+    if (!s)
+        return;
+    pthread_mutex_lock(&g->lock);
+    s->waiting = waiting;
+    s->since_ms = gate_now_ms();
+    pthread_mutex_unlock(&g->lock);
+}
+
 void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     struct corral_gate *g = cls;
     struct gate_conn *c = *req_cls;
+    sock_mark(g, conn, 1);
     if (!c)
         return;
     *req_cls = NULL;
     pthread_mutex_lock(&g->lock);
     gate_conn_unlink_locked(g, c); /* only if MHD dropped it while pending */
+    if (c->counted)
+        gate_load_put_locked(g, c->rollout_id);
     g->live--;
     pthread_cond_broadcast(&g->cond);
     pthread_mutex_unlock(&g->lock);
     gate_chat_request_clear(&c->req);
     free(c->buf);
+    free(c->overrides);
     free(c->resp_body);
     free(c);
 }
@@ -115,14 +187,14 @@ static struct gate_conn *conn_new(struct corral_gate *g, struct MHD_Connection *
     return c;
 }
 
-/* Accumulate the body up to the limit; beyond it, drop and remember. */
-static void take_upload(struct corral_gate *g, struct gate_conn *c, const char *data, size_t *size)
+/* Accumulate the body up to c->limit; beyond it, drop and remember. */
+static void take_upload(struct gate_conn *c, const char *data, size_t *size)
 {
     size_t n = *size;
     *size = 0;
     if (c->too_large)
         return;
-    if (c->len + n > g->body_limit) {
+    if (c->len + n > c->limit) {
         c->too_large = 1;
         free(c->buf);
         c->buf = NULL;
@@ -149,13 +221,15 @@ static void take_upload(struct corral_gate *g, struct gate_conn *c, const char *
     c->buf[c->len] = 0;
 }
 
-/* Common start of both handlers.  Returns 1 when the caller should return
- * *rc now (headers-only first call, or an upload chunk). */
-static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, const char *upload_data,
-                            size_t *upload_data_size, void **req_cls, enum MHD_Result *rc)
+/* Common start of both handlers; `limit` is the listener's body limit.
+ * Returns 1 when the caller should return *rc now (headers-only first
+ * call, or an upload chunk). */
+static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, size_t limit,
+                            const char *upload_data, size_t *upload_data_size, void **req_cls, enum MHD_Result *rc)
 {
     struct gate_conn *c = *req_cls;
     if (!c) {
+        sock_mark(g, conn, 0);
         c = conn_new(g, conn);
         if (!c) {
             *rc = MHD_NO;
@@ -163,11 +237,12 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
         }
         *req_cls = c;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > g->body_limit) {
+        c->limit = limit;
+        if (cl && strtoull(cl, NULL, 10) > limit) {
             /* Refuse before reading the body; MHD closes the connection. */
             c->too_large = 1;
             char m[128];
-            snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", g->body_limit);
+            snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", limit);
             *rc = send_error(conn, 413, m, "body_too_large");
             return 1;
         }
@@ -180,7 +255,7 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
         return 1;
     }
     if (*upload_data_size) {
-        take_upload(g, c, upload_data, upload_data_size);
+        take_upload(c, upload_data, upload_data_size);
         *rc = MHD_YES;
         return 1;
     }
@@ -234,6 +309,41 @@ static enum MHD_Result models_answer(struct corral_gate *g, struct MHD_Connectio
     return send_json(conn, 200, o);
 }
 
+/* The first call of an agent request, once its headers are in: a request
+ * for a rollout with a valid token takes one of that rollout's connection
+ * slots before its body is read, so one agent holding many connections
+ * (or sending bodies slowly) uses up its own slots, never the others'.
+ * A wrong token is refused before the body is read (nothing is spent on
+ * it).  Returns 1 with *rc set when the request is answered now. */
+static int agent_headers(struct corral_gate *g, struct gate_conn *c, const char *url, const char *method,
+                         enum MHD_Result *rc)
+{
+    char id[130];
+    const char *rest = split_rollout_path(url, id, sizeof id);
+    int is_chat = rest && strcmp(rest, "chat/completions") == 0 && strcmp(method, "POST") == 0;
+    if (!is_chat || c->too_large)
+        return 0; /* answered by the usual checks */
+    const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!gate_check_token(g, id, auth)) {
+        *rc = send_static(c->conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+        return 1;
+    }
+    pthread_mutex_lock(&g->lock);
+    int full = gate_load_take_locked(g, id) != 0;
+    if (!full) {
+        c->counted = 1;
+        snprintf(c->rollout_id, sizeof c->rollout_id, "%s", id);
+    }
+    pthread_mutex_unlock(&g->lock);
+    if (full) {
+        char m[160];
+        snprintf(m, sizeof m, "corral gate: this rollout already has %u calls in progress", g->rollout_connections);
+        *rc = send_error(c->conn, 429, m, "too_many_connections");
+        return 1;
+    }
+    return 0;
+}
+
 enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                 const char *version, const char *upload_data, size_t *upload_data_size,
                                 void **req_cls)
@@ -241,8 +351,12 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     (void)version;
     struct corral_gate *g = cls;
     enum MHD_Result rc;
-    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc))
+    int first = *req_cls == NULL;
+    if (request_prologue(g, conn, g->body_limit, upload_data, upload_data_size, req_cls, &rc)) {
+        if (first && rc == MHD_YES && *req_cls)
+            agent_headers(g, *req_cls, url, method, &rc);
         return rc;
+    }
     struct gate_conn *c = *req_cls;
     if (c->state == GS_DONE)
         return send_stored(c);
@@ -445,7 +559,10 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct corral_gate *g = cls;
     enum MHD_Result rc;
-    if (request_prologue(g, conn, upload_data, upload_data_size, req_cls, &rc))
+    /* The trainer is the operator's: its answers (long completions with
+     * logprobs) may be larger than any agent request. */
+    if (request_prologue(g, conn, g->body_limit > GATE_TRAINER_BODY_LIMIT ? g->body_limit : GATE_TRAINER_BODY_LIMIT,
+                         upload_data, upload_data_size, req_cls, &rc))
         return rc;
     struct gate_conn *c = *req_cls;
     if (c->state == GS_DONE)

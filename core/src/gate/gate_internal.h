@@ -29,7 +29,12 @@
 #include <openssl/evp.h>
 #include <corral/gate.h>
 
-#define GATE_DEFAULT_BODY_LIMIT (16u * 1024u * 1024u)
+#define GATE_DEFAULT_BODY_LIMIT (4u * 1024u * 1024u)
+#define GATE_TRAINER_BODY_LIMIT ((size_t)64 << 20)
+#define GATE_DEFAULT_TRANSCRIPT_LIMIT ((size_t)32 << 20)
+#define GATE_DEFAULT_ROLLOUT_CONNECTIONS 32
+#define GATE_DEFAULT_IDLE_TIMEOUT_S 30
+#define GATE_DEFAULT_MAX_TOKENS 32768
 #define GATE_DEFAULT_TIMEOUT_MS 600000
 #define GATE_TOKEN_HEX 64
 #define GATE_ROLLOUT_BUCKETS 256
@@ -223,7 +228,9 @@ struct gate_conn {
     /* upload */
     char *buf;
     size_t len, cap;
+    size_t limit;                      /* body limit of its listener */
     int too_large;
+    int counted;                       /* (L) holds one of its rollout's connection slots */
     /* chat */
     char id[33];
     char rollout_id[130];
@@ -235,6 +242,8 @@ struct gate_conn {
     int listed;                        /* (L) on gate->pending or gate->waiters */
     struct gate_conn *q_next;          /* (L) trainer queue */
     struct gate_conn *r_next;          /* (L) gate->resume_head */
+    char *overrides;                   /* upstream: JSON object of what the gate changed
+                                        * ({"n":{"asked":8,"sent":1}}), or NULL */
     /* answer */
     unsigned resp_status;
     char *resp_body;
@@ -259,6 +268,26 @@ struct gate_rollout {
     void *state;
     unsigned seq;                      /* requests received */
     cJSON *transcript;                 /* array */
+    size_t transcript_bytes;           /* requests and responses kept in it */
+    size_t dropped;                    /* calls past the limit, not recorded */
+};
+
+/* Calls in progress per rollout id (registered or not), for the
+ * per-rollout connection cap. */
+struct gate_load {
+    struct gate_load *next;
+    unsigned n;
+    char id[];
+};
+
+/* One open connection of any listener (its MHD socket context), so that
+ * a client slow to send its request headers is cut off whatever the
+ * pace of its bytes (slowloris): MHD 0.9.75 times out idleness only. */
+struct gate_sock {
+    struct gate_sock *prev, *next;     /* (L) gate->socks */
+    int fd;
+    int waiting;                       /* (L) no request's headers complete since since_ms */
+    int64_t since_ms;                  /* (L) accepted, or the previous request ended */
 };
 
 struct gate_listener {
@@ -282,6 +311,13 @@ struct corral_gate {
     size_t secret_len;
     EVP_MAC_CTX *mac;                  /* HMAC-SHA256 keyed with secret: dup'ed per token */
     size_t body_limit;
+    size_t transcript_limit;           /* per rollout */
+    unsigned rollout_connections;      /* calls in progress per rollout */
+    unsigned idle_timeout_s;
+    unsigned upstream_max_n;
+    int64_t upstream_max_tokens;       /* < 0: no cap */
+    struct gate_load *loads[GATE_ROLLOUT_BUCKETS];   /* (L) */
+    struct gate_sock *socks;           /* (L) open connections */
     unsigned max_connections;
     unsigned threads;                  /* MHD thread pool of each agent listener */
     int64_t timeout_ms;
@@ -340,6 +376,10 @@ void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c);
 struct gate_conn *gate_pending_find_locked(struct corral_gate *g, const char *request_id);
 void gate_random_hex(char *out, size_t nbytes);
 void gate_timer_kick_locked(struct corral_gate *g);
+/* Take one of rollout id's connection slots: 0, or -1 when it holds
+ * g->rollout_connections already (or out of memory). */
+int gate_load_take_locked(struct corral_gate *g, const char *id);
+void gate_load_put_locked(struct corral_gate *g, const char *id);
 
 /* gate_http.c */
 enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url,
@@ -350,6 +390,12 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **req_cls);
 void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe);
+/* MHD_OPTION_NOTIFY_CONNECTION: keep g->socks. */
+void gate_http_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe);
+/* Shut down connections that have not sent a request's headers within
+ * idle_timeout_s; lowers *next_ms to the next such deadline. */
+void gate_socks_reap_locked(struct corral_gate *g, int64_t now, int64_t *next_ms);
 /* Hand a queued request to a waiting HTTP trainer, if any. */
 void gate_waiters_dispatch_locked(struct corral_gate *g);
 

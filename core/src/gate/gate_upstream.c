@@ -6,7 +6,10 @@
  * A forwarded request is the agent's body with "stream": false (the gate
  * renders SSE itself), "stream_options" removed, "logprobs": true, the
  * model replaced when configured, and, for vLLM, "return_tokens_as_token_ids":
- * true so each logprob entry's token reads "token_id:<n>".  The API key
+ * true so each logprob entry's token reads "token_id:<n>"; "n" (and
+ * "best_of") above the gate's upstream_max_n and "max_tokens" /
+ * "max_completion_tokens" above upstream_max_tokens are lowered to them
+ * (noted in the transcript's "upstream_overrides").  The API key
  * is read from the named environment variable for each request and only
  * ever placed in the Authorization header.  Jobs refer to the pending call
  * by request id: if the call was failed meanwhile (deadline, unregister)
@@ -288,6 +291,23 @@ void gate_upstream_stop(struct corral_gate *g)
     g->upstream = NULL;
 }
 
+/* Lower field `key` of request b to cap when the agent asked for more (a
+ * number above it, or not a number at all), noting {"asked","sent"} in
+ * *ov (made on first use).  The operator's key pays for what the agent
+ * chooses here. */
+static void cap_field(cJSON *b, const char *key, double cap, cJSON **ov)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(b, key);
+    if (!v || cJSON_IsNull(v) || (cJSON_IsNumber(v) && v->valuedouble <= cap))
+        return;
+    if (!*ov)
+        *ov = cJSON_CreateObject();
+    cJSON *note = cJSON_AddObjectToObject(*ov, key);
+    cJSON_AddItemToObject(note, "asked", cJSON_Duplicate(v, 1));
+    cJSON_AddNumberToObject(note, "sent", cap);
+    cJSON_ReplaceItemInObjectCaseSensitive(b, key, cJSON_CreateNumber(cap)); /* keeps the key */
+}
+
 int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,
                                 const char *model, int token_ids)
 {
@@ -310,6 +330,16 @@ int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, cons
         cJSON_DeleteItemFromObjectCaseSensitive(b, "return_tokens_as_token_ids");
         cJSON_AddTrueToObject(b, "return_tokens_as_token_ids");
     }
+    cJSON *ov = NULL;
+    cap_field(b, "n", g->upstream_max_n, &ov);
+    cap_field(b, "best_of", g->upstream_max_n, &ov);
+    if (g->upstream_max_tokens >= 0) {
+        cap_field(b, "max_tokens", (double)g->upstream_max_tokens, &ov);
+        cap_field(b, "max_completion_tokens", (double)g->upstream_max_tokens, &ov);
+    }
+    free(c->overrides);
+    c->overrides = ov ? cJSON_PrintUnformatted(ov) : NULL;
+    cJSON_Delete(ov);
     struct up_job *j = calloc(1, sizeof *j);
     size_t ul = strlen(url) + sizeof "/chat/completions";
     if (j) {

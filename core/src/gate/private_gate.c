@@ -6,14 +6,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/limits.h"
 #include "crl_common.h"
 #include "gate/private_gate.h"
 
-int crl_private_gate_start(const char *model, const char *listen, unsigned threads, struct crl_private_gate *pg,
+int crl_private_gate_start(const corral_ctx *ctx, const struct corral_rollout_options *ro, const char *model,
+                           const char *listen, unsigned threads, struct crl_private_gate *pg,
                            struct corral_call *call)
 {
     struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = pg->socket, .model = model,
                                      .threads = threads};
+    struct crl_limits lim;
+    crl_limits_get(ctx, &lim); /* the operator's "limits", not the agent's choice */
+    crl_limits_gate_options(&lim, &go);
+    if (ro && CORRAL_HAS_FIELD(ro, upstream_max_n) && ro->upstream_max_tokens)
+        go.upstream_max_tokens = ro->upstream_max_tokens;
+    if (ro && CORRAL_HAS_FIELD(ro, upstream_max_n) && ro->upstream_max_n)
+        go.upstream_max_n = ro->upstream_max_n;
     char addr[64];
     if (listen) {
         if (crl_parse_host_port(listen, addr, sizeof addr, &go.port))

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/limits.h"
 #include "rollout/agent_install.h"
 #include "rollout/rollout_internal.h"
 
@@ -240,30 +241,57 @@ static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
 }
 
 /* The agent's stdout, one event per line that maps to one (the plugin's
- * parse_event, else the spec's rules), numbered by "seq". */
+ * parse_event, else the spec's rules), numbered by "seq".  The agent
+ * writes its stdout, so what is kept is bounded by the operator's
+ * "limits": the first events-1 events, and then always the latest one as
+ * the last (so a spec's "last" rule still judges the run's end), within
+ * the transcript's bytes; the events not kept are counted in
+ * rec.events_truncated. */
 static void parse_events(struct rollout *r, const char *out, size_t len)
 {
     const struct corral_agent_ops *ops = r->agent->desc->ops;
     int seq = 0;
+    struct crl_limits lim;
+    crl_limits_get(r->ctx, &lim);
+    size_t max_events = lim.events ? (size_t)lim.events : CRL_DEFAULT_MAX_EVENTS;
+    size_t max_bytes = lim.transcript_bytes ? (size_t)lim.transcript_bytes : CRL_DEFAULT_EVENTS_BYTES;
+    size_t kept = 0, n_kept = 0, tail_n = 0;
+    int tail = 0; /* the array's last item is the latest event past the limit */
     for (const char *p = out; p < out + len;) {
         const char *nl = memchr(p, '\n', (size_t)(out + len - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(out + len - p);
+        const char *line = p;
+        p += n + 1;
+        int at_limit = n_kept + 1 >= max_events;
+        if ((tail ? kept - tail_n : kept) + n > max_bytes) {
+            r->rec.events_truncated += n > 0; /* too big to keep: not even parsed */
+            continue;
+        }
         cJSON *ev = NULL;
         if (CORRAL_HAS(ops, parse_event)) {
             char *text = NULL;
             struct corral_call c;
             corral_call_init(&c, 0);
-            if (ops->parse_event(r->agent->state, p, n, &text, &c) == 0 && text)
+            if (ops->parse_event(r->agent->state, line, n, &text, &c) == 0 && text)
                 ev = cJSON_Parse(text);
             free(text);
         } else {
-            ev = crl_agent_event(&r->spec, p, n);
+            ev = crl_agent_event(&r->spec, line, n);
         }
-        if (ev) {
-            cJSON_AddNumberToObject(ev, "seq", seq++);
+        if (!ev)
+            continue;
+        cJSON_AddNumberToObject(ev, "seq", seq++);
+        if (tail) { /* replace the previous latest */
+            cJSON_ReplaceItemInArray(r->rec.events, cJSON_GetArraySize(r->rec.events) - 1, ev);
+            r->rec.events_truncated++;
+            kept -= tail_n;
+        } else {
             cJSON_AddItemToArray(r->rec.events, ev);
+            n_kept++;
+            tail = at_limit;
         }
-        p += n + 1;
+        kept += n;
+        tail_n = n;
     }
 }
 

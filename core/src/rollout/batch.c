@@ -105,15 +105,17 @@ static int prepare(struct batch *b, const struct corral_rollout_options *in, uns
         if (!first) {
             first = o;
         } else if (!str_eq(first->model_name, o->model_name) || !str_eq(first->gate_listen, o->gate_listen) ||
-                   !str_eq(first->gate_url, o->gate_url)) {
+                   !str_eq(first->gate_url, o->gate_url) || first->upstream_max_tokens != o->upstream_max_tokens ||
+                   first->upstream_max_n != o->upstream_max_n) {
             return corral_call_fail(call, CORRAL_EINVAL,
                                     "batch: rollouts %zu and %zu share a gate but differ in model name, gate "
-                                    "listen address or gate URL", (size_t)(first - b->each), i);
+                                    "listen address, gate URL or upstream caps", (size_t)(first - b->each), i);
         }
     }
     if (!first)
         return 0;
-    int st = crl_private_gate_start(crl_rollout_model_name(first), first->gate_listen, threads, pg, call);
+    int st = crl_private_gate_start(b->ctx, first, crl_rollout_model_name(first), first->gate_listen, threads, pg,
+                                    call);
     for (size_t i = 0; !st && i < b->n; i++) {
         if (!b->shared[i])
             continue;

@@ -108,7 +108,7 @@ int crl_phase_gate(struct rollout *r)
     } else {
         /* One agent calls this gate, one call at a time: one HTTP thread per
          * listener is enough, and each extra thread costs memory. */
-        st = crl_private_gate_start(r->plan.model_name, r->o->gate_listen, 1, &r->own_gate, r->call);
+        st = crl_private_gate_start(r->ctx, r->o, r->plan.model_name, r->o->gate_listen, 1, &r->own_gate, r->call);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
         r->gate = r->own_gate.gate;

@@ -172,8 +172,15 @@ static cJSON *render(const struct crl_rollout_record *rec)
     cJSON_AddItemToObject(j, "setup", commands_json(&rec->setup));
     cJSON_AddItemToObject(j, "verify", commands_json(&rec->verify));
     cJSON_AddItemReferenceToObject(j, "events", rec->events);
+    if (rec->events_truncated)
+        cJSON_AddNumberToObject(j, "events_truncated", (double)rec->events_truncated);
     cJSON *tr = rec->transcript ? cJSON_Parse(rec->transcript) : NULL;
     cJSON_AddItemToObject(j, "transcript", tr ? tr : cJSON_CreateArray());
+    const cJSON *te; /* the gate marks entries it kept sizes of only */
+    cJSON_ArrayForEach(te, tr) if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(te, "truncated"))) {
+        cJSON_AddTrueToObject(j, "transcript_truncated");
+        break;
+    }
     if (rec->has_reward)
         cJSON_AddStringToObject(j, "reward_source", str(rec->reward_source));
     return j;

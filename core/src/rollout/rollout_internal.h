@@ -65,6 +65,7 @@ struct crl_rollout_record {
     char *task_dir, *task_name, *agent, *agent_version, *backend, *sandbox_id;
     const char *agent_status;          /* static; NULL until the agent ran to its end */
     int agent_exit_code, agent_timed_out;
+    size_t events_truncated;           /* agent events past the "limits", not kept */
     char *agent_stderr_tail;
     int has_reward;
     double reward;
