@@ -96,12 +96,26 @@ int crl_random_hex(char *out, size_t nbytes);
 
 /* ---- read_file.c ---- */
 
+/* Every input file (config, task files, replay files, state) is opened
+ * with crl_open_regular: never blocking (a FIFO would hang the open or the
+ * read forever) and refused unless it is a regular file (*err CRL_ENOTREG,
+ * or EISDIR).  With CRL_READ_NOFOLLOW a symlink as the last component is
+ * refused too (ELOOP): for files inside an untrusted tree such as a task
+ * directory.  path is relative to dirfd (AT_FDCWD for the usual meaning).
+ * Returns an fd the caller closes, or -1 with *err set. */
+#define CRL_READ_NOFOLLOW 1u
+#define CRL_ENOTREG 0x10000 /* not an errno: crl_file_strerror() names it */
+int crl_open_regular(int dirfd, const char *path, unsigned flags, int *err);
+/* strerror() that also names CRL_ENOTREG and the refused symlink. */
+const char *crl_file_strerror(int err);
+
 /* Read the file at path into a NUL-terminated malloc'ed buffer the caller
  * owns; *len (if not NULL) gets its size.  NULL on failure with *err set:
- * errno of open/read, ENOMEM, or EFBIG when it holds more than max bytes
- * (crl_read_file: no bound). */
+ * errno of open/read, CRL_ENOTREG (see crl_open_regular), ENOMEM, or EFBIG
+ * when it holds more than max bytes (0, and crl_read_file: no bound). */
 char *crl_read_file(const char *path, size_t *len, int *err);
 char *crl_read_file_max(const char *path, size_t max, size_t *len, int *err);
+char *crl_read_file_at(int dirfd, const char *path, unsigned flags, size_t max, size_t *len, int *err);
 
 /* ---- secret.c ---- */
 

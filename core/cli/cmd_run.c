@@ -1,5 +1,6 @@
 /* corral run: one rollout of an agent on a task, printed as RolloutResult JSON. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
@@ -210,15 +211,16 @@ static int preflight(corral_ctx *ctx, char **tasks, size_t n_tasks, const char *
 static int model_spec_check(const char *m, char *why, size_t cap)
 {
     if (strncmp(m, "replay:", 7) == 0) {
-        FILE *f = m[7] ? fopen(m + 7, "r") : NULL;
-        if (!f) {
+        int err = ENOENT;
+        int fd = m[7] ? crl_open_regular(AT_FDCWD, m + 7, 0, &err) : -1;
+        if (fd < 0) {
             if (m[7])
-                snprintf(why, cap, "replay script '%s': %s", m + 7, strerror(errno));
+                snprintf(why, cap, "replay script '%s': %s", m + 7, crl_file_strerror(err));
             else
                 snprintf(why, cap, "replay:FILE needs the script's file name");
             return -1;
         }
-        fclose(f);
+        close(fd);
         return 0;
     }
     if ((strncmp(m, "upstream:", 9) == 0 && m[9]) || strcmp(m, "trainer") == 0)

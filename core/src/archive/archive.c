@@ -538,18 +538,11 @@ static int tar_src_open(const char *path, int dirfd, struct tar_src **out, struc
     return 0;
 }
 
-int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call)
+int crl_sandbox_hydrate_at(corral_sandbox *sb, int dirfd, const char *in, const char *dir,
+                           struct corral_call *call)
 {
-    struct stat st;
-    if (stat(in, &st) != 0)
-        return corral_call_fail(call, CORRAL_ENOTFOUND, "%s: %s", in, strerror(errno));
-    int dirfd = -1;
-    if (S_ISDIR(st.st_mode) && (dirfd = open(in, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return corral_call_fail(call, CORRAL_EIO, "%s: %s", in, strerror(errno));
     struct tar_src *h;
     int rc = tar_src_open(in, dirfd, &h, call);
-    if (dirfd >= 0)
-        close(dirfd);
     if (rc)
         return rc;
     struct corral_source src = { .struct_size = sizeof src, .read = tar_src_read, .ud = h, .length = -1 };
@@ -558,6 +551,20 @@ int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, 
     if (h->rc)
         rc = corral_call_fail(call, h->rc, "hydrating %s from %s: %s", dir, in, h->pcall.message);
     tar_src_free(h);
+    return rc;
+}
+
+int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call)
+{
+    struct stat st;
+    if (stat(in, &st) != 0)
+        return corral_call_fail(call, CORRAL_ENOTFOUND, "%s: %s", in, strerror(errno));
+    int dirfd = -1;
+    if (S_ISDIR(st.st_mode) && (dirfd = open(in, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return corral_call_fail(call, CORRAL_EIO, "%s: %s", in, strerror(errno));
+    int rc = crl_sandbox_hydrate_at(sb, dirfd, in, dir, call);
+    if (dirfd >= 0)
+        close(dirfd);
     return rc;
 }
 

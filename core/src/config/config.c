@@ -139,7 +139,7 @@ static int add_layer(struct crl_config *cfg, const char *path, int must_exist)
     if (!text) {
         if (err == ENOENT && !must_exist)
             return 0;
-        crl_config_error(cfg, "%s: cannot read: %s", path, strerror(err));
+        crl_config_error(cfg, "%s: cannot read: %s", path, crl_file_strerror(err));
         return CORRAL_ECONFIG;
     }
     const char *end = NULL;

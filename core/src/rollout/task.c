@@ -1,28 +1,72 @@
 /* Task directories: instruction.md, task.json, workspace/, tests/, solution/. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "base/internal.h"
-#include <corral/rollout.h>
+#include "rollout/rollout_internal.h"
 
-static int is_dir(const char *dir, const char *rel)
+/* Bounds on what a task may make corral read into memory. */
+#define INSTRUCTION_MAX ((size_t)4 << 20)
+#define TASK_JSON_MAX ((size_t)1 << 20)
+
+/* What the task directory (dirfd) holds at rel, never following a
+ * symlink: 0 nothing, 'd' a directory, 'f' a regular file; anything else
+ * (a symlink, a FIFO, a device) is refused naming the file, because a
+ * task comes from a dataset nobody vetted and a link would pull host
+ * files into the sandbox or the prompt. */
+static int entry_kind(int dirfd, const char *dir, const char *rel, int *kind, struct corral_call *call)
 {
-    char p[PATH_MAX + 64];
     struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+    *kind = 0;
+    if (fstatat(dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return corral_call_fail(call, CORRAL_EINVAL, "%s/%s: %s", dir, rel, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        *kind = 'd';
+    else if (S_ISREG(st.st_mode))
+        *kind = 'f';
+    else
+        return corral_call_fail(call, CORRAL_EINVAL, "%s/%s: %s; task files must be regular files and directories "
+                                "inside the task directory", dir, rel,
+                                S_ISLNK(st.st_mode) ? "a symbolic link (refused)" : "not a regular file (refused)");
+    return 0;
 }
 
-static int is_file(const char *dir, const char *rel)
+/* entry_kind, demanding `want` ('d' or 'f') when something is there. */
+static int entry_is(int dirfd, const char *dir, const char *rel, int want, int *present, struct corral_call *call)
 {
-    char p[PATH_MAX + 64];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    int kind;
+    int r = entry_kind(dirfd, dir, rel, &kind, call);
+    if (r)
+        return r;
+    if (kind && kind != want)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s/%s: must be a %s", dir, rel,
+                                want == 'd' ? "directory" : "regular file");
+    *present = kind != 0;
+    return 0;
+}
+
+int crl_task_open_dir(const struct corral_task *t, const char *rel, int *fd, struct corral_call *call)
+{
+    *fd = -1;
+    int dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return corral_call_fail(call, CORRAL_ENOTFOUND, "task %s: %s", t->dir, strerror(errno));
+    int present = 0;
+    int r = entry_is(dfd, t->dir, rel, 'd', &present, call);
+    if (!r && !present)
+        r = corral_call_fail(call, CORRAL_ENOTFOUND, "%s/%s: missing", t->dir, rel);
+    if (!r && (*fd = openat(dfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        r = corral_call_fail(call, CORRAL_EINVAL, "%s/%s: %s", t->dir, rel, crl_file_strerror(errno));
+    close(dfd);
+    return r;
 }
 
 /* A NULL-terminated copy of a JSON array of strings; field names the key for errors. */
@@ -84,14 +128,14 @@ static int check_keys(const cJSON *obj, const char *const *valid, size_t n, cons
     return 0;
 }
 
-static int parse_task_json(struct corral_task *t, struct corral_call *call)
+static int parse_task_json(struct corral_task *t, int dirfd, struct corral_call *call)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/task.json", t->dir);
     int err;
-    char *text = crl_read_file(path, NULL, &err);
+    char *text = crl_read_file_at(dirfd, "task.json", CRL_READ_NOFOLLOW, TASK_JSON_MAX, NULL, &err);
     if (!text)
-        return err == ENOENT ? 0 : corral_call_fail(call, CORRAL_EIO, "%s: %s", path, strerror(err));
+        return err == ENOENT ? 0 : corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, crl_file_strerror(err));
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
     free(text);
@@ -196,24 +240,35 @@ int corral_task_load(const char *dir, struct corral_task **out, struct corral_ca
     t->workdir = strdup("/workspace");
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/instruction.md", abs);
-    int err;
-    t->instruction = crl_read_file(path, &t->instruction_len, &err);
-    int r = 0;
-    if (!t->instruction)
+    int dfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = 0, err = errno;
+    if (dfd < 0)
+        r = corral_call_fail(call, CORRAL_ENOTFOUND, "task %s: %s", abs, strerror(err));
+    if (!r && !(t->instruction = crl_read_file_at(dfd, "instruction.md", CRL_READ_NOFOLLOW, INSTRUCTION_MAX,
+                                                   &t->instruction_len, &err)))
         r = corral_call_fail(call, CORRAL_EINVAL, "%s: %s (every task needs its instruction)", path,
-                             err == ENOENT ? "missing" : strerror(err));
-    else if (t->instruction_len == 0)
+                             err == ENOENT ? "missing" : crl_file_strerror(err));
+    else if (!r && t->instruction_len == 0)
         r = corral_call_fail(call, CORRAL_EINVAL, "%s: empty", path);
     if (!r)
-        r = parse_task_json(t, call);
-    if (!r) {
-        t->has_workspace = is_dir(abs, "workspace");
-        t->has_tests = is_file(abs, "tests/test.sh");
-        t->has_solution = is_file(abs, "solution/solve.sh");
-        if (is_dir(abs, "tests") && !t->has_tests && !t->verify)
-            r = corral_call_fail(call, CORRAL_EINVAL, "%s/tests: no test.sh in it and no \"verify\" in task.json",
-                                 abs);
-    }
+        r = parse_task_json(t, dfd, call);
+    int has_tests_dir = 0, has_solution_dir = 0, has_env = 0;
+    if (!r)
+        r = entry_is(dfd, abs, "workspace", 'd', &t->has_workspace, call);
+    if (!r)
+        r = entry_is(dfd, abs, "tests", 'd', &has_tests_dir, call);
+    if (!r)
+        r = entry_is(dfd, abs, "solution", 'd', &has_solution_dir, call);
+    if (!r)
+        r = entry_is(dfd, abs, "environment", 'd', &has_env, call);
+    if (!r && has_tests_dir)
+        r = entry_is(dfd, abs, "tests/test.sh", 'f', &t->has_tests, call);
+    if (!r && has_solution_dir)
+        r = entry_is(dfd, abs, "solution/solve.sh", 'f', &t->has_solution, call);
+    if (!r && has_tests_dir && !t->has_tests && !t->verify)
+        r = corral_call_fail(call, CORRAL_EINVAL, "%s/tests: no test.sh in it and no \"verify\" in task.json", abs);
+    if (dfd >= 0)
+        close(dfd);
     if (r) {
         corral_task_free(t);
         return r;

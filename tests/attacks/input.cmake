@@ -1,0 +1,5 @@
+# Bad input and data safety (issue 15 items 4, 18-22): task files, input
+# files, numbers, persist targets.
+foreach(backend local docker)
+  corral_add_attack_test(task_files_${backend} input_task_files.sh ${backend})
+endforeach()
