@@ -86,6 +86,16 @@ int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* The whole of s as a non-negative decimal ("5", "0.25", ".5": no sign,
  * exponent, hex, inf or nan) from min to max into *out.  0 or -1. */
 int crl_parse_decimal(const char *s, double min, double max, double *out);
+/* A number already parsed (a JSON number from a task file or a spec):
+ * 0 when v is finite and from min to max, else -1.  crl_number_i64 also
+ * stores it, truncated, in *out; converting a double outside int64's range
+ * is undefined behaviour, hence this check before every such conversion. */
+int crl_number_in(double v, double min, double max);
+int crl_number_i64(double v, int64_t min, int64_t max, int64_t *out);
+
+/* The longest any timeout or lifetime may be, in seconds (7 days): in
+ * milliseconds, sums of a few of them stay far inside int64_t. */
+#define CRL_MAX_TIMEOUT_S ((int64_t)7 * 24 * 3600)
 
 /* ---- random.c ---- */
 

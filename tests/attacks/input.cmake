@@ -3,3 +3,6 @@
 foreach(backend local docker)
   corral_add_attack_test(task_files_${backend} input_task_files.sh ${backend})
 endforeach()
+foreach(backend local docker)
+  corral_add_attack_test(numbers_${backend} input_numbers.sh ${backend})
+endforeach()

@@ -13,6 +13,12 @@
 /* Bounds on what a task may make corral read into memory. */
 #define INSTRUCTION_MAX ((size_t)4 << 20)
 #define TASK_JSON_MAX ((size_t)1 << 20)
+/* Sane maxima for task.json's numbers: past them a value is a mistake or an
+ * attack (1e300 seconds), and every product below stays inside int64_t. */
+#define MAX_S ((double)CRL_MAX_TIMEOUT_S)
+#define MAX_CPUS 4096.0
+#define MAX_MEMORY_MB (double)((int64_t)1 << 24) /* 16 TiB */
+#define MAX_PIDS 4194304.0                       /* the kernel's pid_max limit */
 
 /* What the task directory (dirfd) holds at rel, never following a
  * symlink: 0 nothing, 'd' a directory, 'f' a regular file; anything else
@@ -94,14 +100,16 @@ static int strings_of(const cJSON *arr, char ***out, const char *file, const cha
     return 0;
 }
 
-static int number_of(const cJSON *obj, const char *key, double *out, const char *file, const char *field,
+/* obj.key (absent: *out untouched) as a number from 0 to max. */
+static int number_of(const cJSON *obj, const char *key, double max, double *out, const char *file, const char *field,
                      struct corral_call *call)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
         return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
-        return corral_call_fail(call, CORRAL_EINVAL, "%s: \"%s.%s\" must be a non-negative number", file, field, key);
+    if (!cJSON_IsNumber(v) || crl_number_in(v->valuedouble, 0, max) != 0)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s: \"%s.%s\" must be a number from 0 to %.0f", file, field,
+                                key, max);
     *out = v->valuedouble;
     return 0;
 }
@@ -192,11 +200,11 @@ static int parse_task_json(struct corral_task *t, int dirfd, struct corral_call 
         r = !cJSON_IsObject(to) ? corral_call_fail(call, CORRAL_EINVAL, "%s: \"timeouts\" must be an object", path)
                                 : check_keys(to, tkeys, CRL_ARRAY_LEN(tkeys), path, "timeouts.", call);
         if (!r)
-            r = number_of(to, "setup_s", &s, path, "timeouts", call);
+            r = number_of(to, "setup_s", MAX_S, &s, path, "timeouts", call);
         if (!r)
-            r = number_of(to, "agent_s", &a, path, "timeouts", call);
+            r = number_of(to, "agent_s", MAX_S, &a, path, "timeouts", call);
         if (!r)
-            r = number_of(to, "verify_s", &ve, path, "timeouts", call);
+            r = number_of(to, "verify_s", MAX_S, &ve, path, "timeouts", call);
         t->setup_timeout_s = (int64_t)s, t->agent_timeout_s = (int64_t)a, t->verify_timeout_s = (int64_t)ve;
     }
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "resources");
@@ -205,11 +213,11 @@ static int parse_task_json(struct corral_task *t, int dirfd, struct corral_call 
         r = !cJSON_IsObject(res) ? corral_call_fail(call, CORRAL_EINVAL, "%s: \"resources\" must be an object", path)
                                  : check_keys(res, rkeys, CRL_ARRAY_LEN(rkeys), path, "resources.", call);
         if (!r)
-            r = number_of(res, "cpus", &t->cpus, path, "resources", call);
+            r = number_of(res, "cpus", MAX_CPUS, &t->cpus, path, "resources", call);
         if (!r)
-            r = number_of(res, "memory_mb", &mem, path, "resources", call);
+            r = number_of(res, "memory_mb", MAX_MEMORY_MB, &mem, path, "resources", call);
         if (!r)
-            r = number_of(res, "pids", &pids, path, "resources", call);
+            r = number_of(res, "pids", MAX_PIDS, &pids, path, "resources", call);
         t->memory_bytes = (int64_t)(mem * 1024 * 1024);
         t->pids = (int64_t)pids;
     }

@@ -135,7 +135,8 @@ static int parse_entry(const char *path, const char *id, char **backend, char **
     if (state)
         *state = strdup(s->valuestring);
     if (deadline)
-        *deadline = cJSON_IsNumber(d) ? (int64_t)d->valuedouble : 0;
+        if (!cJSON_IsNumber(d) || crl_number_i64(d->valuedouble, 0, INT64_MAX, deadline) != 0)
+            *deadline = 0;
     cJSON_Delete(o);
     if ((backend && !*backend) || (state && !*state)) {
         if (backend)
