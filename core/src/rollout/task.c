@@ -144,9 +144,15 @@ static int parse_task_json(struct corral_task *t, int dirfd, struct corral_call 
     char *text = crl_read_file_at(dirfd, "task.json", CRL_READ_NOFOLLOW, TASK_JSON_MAX, NULL, &err);
     if (!text)
         return err == ENOENT ? 0 : corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, crl_file_strerror(err));
+    int r = crl_task_parse_json(t, text, path, call);
+    free(text);
+    return r;
+}
+
+int crl_task_parse_json(struct corral_task *t, const char *text, const char *path, struct corral_call *call)
+{
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
-    free(text);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return corral_call_fail(call, CORRAL_EINVAL, "%s: not a JSON object", path);
