@@ -97,6 +97,15 @@ int crl_number_i64(double v, int64_t min, int64_t max, int64_t *out);
  * milliseconds, sums of a few of them stay far inside int64_t. */
 #define CRL_MAX_TIMEOUT_S ((int64_t)7 * 24 * 3600)
 
+/* ---- state_dir.c ---- */
+
+/* corral's state directory on this host into buf (cap bytes, not created):
+ * $CORRAL_STATE_DIR, else $XDG_STATE_HOME/corral, else /var/lib/corral for
+ * root, else $HOME/.local/state/corral (relative values are ignored).  The
+ * registry is its sandboxes/, the local backend's sandboxes its local/.
+ * 0, or -1 when none applies or it does not fit. */
+int crl_state_root(char *buf, size_t cap);
+
 /* ---- random.c ---- */
 
 /* nbytes from the kernel's random source as 2*nbytes lowercase hex

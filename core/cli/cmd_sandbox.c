@@ -777,9 +777,10 @@ static void help(FILE *f)
                "  pause ID / resume ID          freeze / thaw (backends that can)\n"
                "  rm ID...                      destroy sandboxes\n"
                "\n"
-               "Sandboxes are found again by id through the local registry ($CORRAL_STATE_DIR, else\n"
-               "$XDG_STATE_HOME/corral, /var/lib/corral for root).  `corral gc` removes those past\n"
-               "their deadline.\n");
+               "Sandboxes are found again by id through the local registry (sandboxes/ of\n"
+               "$CORRAL_STATE_DIR, else $XDG_STATE_HOME/corral, else /var/lib/corral for root, else\n"
+               "~/.local/state/corral; the local backend keeps its sandboxes in local/ there).\n"
+               "`corral gc` removes those past their deadline.\n");
 }
 
 int cli_cmd_sandbox(int argc, char **argv)
