@@ -135,7 +135,7 @@ static void help_create(void)
            "  --workdir DIR          working directory inside (backend default: /workspace)\n"
            "  --user USER            user inside (backend default)\n"
            "  --cpus N               CPU limit (fractional allowed)\n"
-           "  --memory BYTES         memory limit in bytes\n"
+           "  --memory BYTES         memory limit in bytes (4 MiB to 16 TiB)\n"
            "  --network none|full    network access; default none\n"
            "  --rollout ID           value of the corral.rollout label\n"
            "\n"
@@ -185,7 +185,7 @@ static int cmd_create(int argc, char **argv)
             if (cli_decimal_arg("--cpus", v, 0, 65536, &spec.cpus))
                 goto out;
         } else if (!strcmp(a, "--memory")) {
-            if (cli_int_arg("--memory", v, 0, INT64_MAX, &spec.memory_bytes))
+            if (cli_int_arg("--memory", v, (int64_t)4 << 20, (int64_t)1 << 44, &spec.memory_bytes))
                 goto out;
         } else if (!strcmp(a, "--network")) {
             if (!strcmp(v, "none"))
