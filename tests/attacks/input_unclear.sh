@@ -34,4 +34,8 @@ check "sandbox create --cpus nan is refused" eval '[ "$RC" -eq 2 ] && has "$ERR"
 t="$WORK/testsfile"; mk_task "$t"; echo junk >"$t/tests"
 run timeout 60 "$CORRAL" run "${SB[@]}" --task "$t" --agent oracle
 check "tests as a regular file is refused, not an unscored success" eval '[ "$RC" -ne 0 ] && has "$ERR" "tests: must be a directory"'
+printf '{"a": x\x1b]0;pwned\x07\x1b[31m}\n' >"$WORK/bad.json"
+run "$CORRAL" --config "$WORK/bad.json" config check
+check "a config error escapes the file's control bytes" \
+  eval '[ "$RC" -eq 3 ] && has "$ERR$OUT" "invalid JSON near" && ! grep -q $'"'"'\x1b'"'"' <<<"$ERR$OUT"'
 finish
