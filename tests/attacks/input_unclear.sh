@@ -29,6 +29,12 @@ for v in 1 4194303; do
   run "$CORRAL" sandbox create --backend "$BACKEND" --memory "$v"
   check "sandbox create --memory $v is refused" eval '[ "$RC" -eq 2 ] && has "$ERR" "--memory wants a number from"'
 done
+if [ "$BACKEND" = local ]; then
+  for u in 99999999999 4294967295 1:99999999999; do
+    run "$CORRAL" sandbox create --backend local --user "$u"
+    check "local sandbox create --user $u is refused (no wrap)" eval '[ "$RC" -ne 0 ] && has "$ERR" "user must be numeric"'
+  done
+fi
 run "$CORRAL" sandbox create --backend "$BACKEND" --cpus nan
 check "sandbox create --cpus nan is refused" eval '[ "$RC" -eq 2 ] && has "$ERR" "--cpus wants"'
 t="$WORK/testsfile"; mk_task "$t"; echo junk >"$t/tests"
