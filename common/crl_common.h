@@ -86,6 +86,25 @@ int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* The whole of s as a non-negative decimal ("5", "0.25", ".5": no sign,
  * exponent, hex, inf or nan) from min to max into *out.  0 or -1. */
 int crl_parse_decimal(const char *s, double min, double max, double *out);
+/* A number already parsed (a JSON number from a task file or a spec):
+ * 0 when v is finite and from min to max, else -1.  crl_number_i64 also
+ * stores it, truncated, in *out; converting a double outside int64's range
+ * is undefined behaviour, hence this check before every such conversion. */
+int crl_number_in(double v, double min, double max);
+int crl_number_i64(double v, int64_t min, int64_t max, int64_t *out);
+
+/* The longest any timeout or lifetime may be, in seconds (7 days): in
+ * milliseconds, sums of a few of them stay far inside int64_t. */
+#define CRL_MAX_TIMEOUT_S ((int64_t)7 * 24 * 3600)
+
+/* ---- state_dir.c ---- */
+
+/* corral's state directory on this host into buf (cap bytes, not created):
+ * $CORRAL_STATE_DIR, else $XDG_STATE_HOME/corral, else /var/lib/corral for
+ * root, else $HOME/.local/state/corral (relative values are ignored).  The
+ * registry is its sandboxes/, the local backend's sandboxes its local/.
+ * 0, or -1 when none applies or it does not fit. */
+int crl_state_root(char *buf, size_t cap);
 
 /* ---- random.c ---- */
 
@@ -96,12 +115,26 @@ int crl_random_hex(char *out, size_t nbytes);
 
 /* ---- read_file.c ---- */
 
+/* Every input file (config, task files, replay files, state) is opened
+ * with crl_open_regular: never blocking (a FIFO would hang the open or the
+ * read forever) and refused unless it is a regular file (*err CRL_ENOTREG,
+ * or EISDIR).  With CRL_READ_NOFOLLOW a symlink as the last component is
+ * refused too (ELOOP): for files inside an untrusted tree such as a task
+ * directory.  path is relative to dirfd (AT_FDCWD for the usual meaning).
+ * Returns an fd the caller closes, or -1 with *err set. */
+#define CRL_READ_NOFOLLOW 1u
+#define CRL_ENOTREG 0x10000 /* not an errno: crl_file_strerror() names it */
+int crl_open_regular(int dirfd, const char *path, unsigned flags, int *err);
+/* strerror() that also names CRL_ENOTREG and the refused symlink. */
+const char *crl_file_strerror(int err);
+
 /* Read the file at path into a NUL-terminated malloc'ed buffer the caller
  * owns; *len (if not NULL) gets its size.  NULL on failure with *err set:
- * errno of open/read, ENOMEM, or EFBIG when it holds more than max bytes
- * (crl_read_file: no bound). */
+ * errno of open/read, CRL_ENOTREG (see crl_open_regular), ENOMEM, or EFBIG
+ * when it holds more than max bytes (0, and crl_read_file: no bound). */
 char *crl_read_file(const char *path, size_t *len, int *err);
 char *crl_read_file_max(const char *path, size_t max, size_t *len, int *err);
+char *crl_read_file_at(int dirfd, const char *path, unsigned flags, size_t max, size_t *len, int *err);
 
 /* ---- secret.c ---- */
 

@@ -1,4 +1,5 @@
-/* Numbers given as text (command-line options): the whole string must be
+/* Numbers given as text (command-line options) or as parsed JSON numbers
+ * (task files, agent specs): the whole string must be
  * the number, in plain decimal, inside a range.  strtol/atoll answer 0 for
  * "abc", wrap or saturate on overflow, and take "0x10", " 5" and "+5";
  * none of that is what a user who mistyped an option means. */
@@ -46,5 +47,24 @@ int crl_parse_decimal(const char *s, double min, double max, double *out)
     if (*end || !(v >= min && v <= max))
         return -1;
     *out = v;
+    return 0;
+}
+
+int crl_number_in(double v, double min, double max)
+{
+    return v >= min && v <= max ? 0 : -1; /* false for NaN */
+}
+
+int crl_number_i64(double v, int64_t min, int64_t max, int64_t *out)
+{
+    if (crl_number_in(v, (double)min, (double)max) != 0)
+        return -1;
+    /* (double)max may round up past max (2^63 for INT64_MAX). */
+    if (v >= 9223372036854775807.0)
+        return -1;
+    int64_t n = (int64_t)v;
+    if (n < min || n > max)
+        return -1;
+    *out = n;
     return 0;
 }

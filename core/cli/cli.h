@@ -13,6 +13,8 @@
 
 #include <corral/corral.h>
 
+#include "crl_common.h"
+
 /* Exit codes of every subcommand (documented in `corral --help`).
  * `corral sandbox exec` instead exits with the command's own status. */
 enum cli_exit {
@@ -50,6 +52,6 @@ void cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
 int cli_int_arg(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out);
 int cli_decimal_arg(const char *opt, const char *text, double min, double max, double *out);
 /* The bound of options counted in seconds (about 31 years). */
-#define CLI_MAX_SECONDS 1000000000
+#define CLI_MAX_SECONDS CRL_MAX_TIMEOUT_S
 
 #endif

@@ -1,5 +1,6 @@
 /* corral run: one rollout of an agent on a task, printed as RolloutResult JSON. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
@@ -208,21 +209,35 @@ static int preflight(corral_ctx *ctx, char **tasks, size_t n_tasks, const char *
     return CLI_OK;
 }
 
+/* A rollout id names files and sandboxes: a plain name, never a path. */
+static int rollout_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64 || id[0] == '.')
+        return 0;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+              *p == '_' || *p == '-'))
+            return 0;
+    return 1;
+}
+
 /* Whether --model names a responder corral has: 0, or -1 with why filled.
  * A replay script must be readable now, not when the first rollout starts
  * (each rollout of a batch would fail on it in turn). */
 static int model_spec_check(const char *m, char *why, size_t cap)
 {
     if (strncmp(m, "replay:", 7) == 0) {
-        FILE *f = m[7] ? fopen(m + 7, "r") : NULL;
-        if (!f) {
+        int err = ENOENT;
+        int fd = m[7] ? crl_open_regular(AT_FDCWD, m + 7, 0, &err) : -1;
+        if (fd < 0) {
             if (m[7])
-                snprintf(why, cap, "replay script '%s': %s", m + 7, strerror(errno));
+                snprintf(why, cap, "replay script '%s': %s", m + 7, crl_file_strerror(err));
             else
                 snprintf(why, cap, "replay:FILE needs the script's file name");
             return -1;
         }
-        fclose(f);
+        close(fd);
         return 0;
     }
     if ((strncmp(m, "upstream:", 9) == 0 && m[9]) || strcmp(m, "trainer") == 0)
@@ -340,6 +355,11 @@ int cli_cmd_run(int argc, char **argv)
         USAGE_EXIT("run: --model %s", why);
     if (o.api_key_env && !corral_env_name_valid(o.api_key_env))
         USAGE_EXIT("run: --api-key-env takes the NAME of an environment variable, not a key");
+    if (o.api_key_env && (!getenv(o.api_key_env) || !*getenv(o.api_key_env)))
+        USAGE_EXIT("run: --api-key-env %s: that variable is not set (or empty) in corral's environment; "
+                   "the upstream would get no key", o.api_key_env);
+    if (o.rollout_id && !rollout_id_valid(o.rollout_id))
+        USAGE_EXIT("run: --rollout-id takes 1 to 64 of A-Z a-z 0-9 . _ - (not starting with a dot)");
     size_t n = n_tasks * (size_t)attempts;
     if (n > 1 && o.rollout_id)
         USAGE_EXIT("run: --rollout-id names one rollout; with several, each gets a generated id");

@@ -135,7 +135,7 @@ static void help_create(void)
            "  --workdir DIR          working directory inside (backend default: /workspace)\n"
            "  --user USER            user inside (backend default)\n"
            "  --cpus N               CPU limit (fractional allowed)\n"
-           "  --memory BYTES         memory limit in bytes\n"
+           "  --memory BYTES         memory limit in bytes (4 MiB to 16 TiB)\n"
            "  --network none|full    network access; default none\n"
            "  --rollout ID           value of the corral.rollout label\n"
            "\n"
@@ -185,7 +185,7 @@ static int cmd_create(int argc, char **argv)
             if (cli_decimal_arg("--cpus", v, 0, 65536, &spec.cpus))
                 goto out;
         } else if (!strcmp(a, "--memory")) {
-            if (cli_int_arg("--memory", v, 0, INT64_MAX, &spec.memory_bytes))
+            if (cli_int_arg("--memory", v, (int64_t)4 << 20, (int64_t)1 << 44, &spec.memory_bytes))
                 goto out;
         } else if (!strcmp(a, "--network")) {
             if (!strcmp(v, "none"))
@@ -547,7 +547,7 @@ static int cmd_cp(int argc, char **argv)
 
 static void help_persist(void)
 {
-    printf("Usage: corral sandbox persist ID PATH OUT\n"
+    printf("Usage: corral sandbox persist [--force] ID PATH OUT\n"
            "\n"
            "Saves the directory PATH inside sandbox ID to OUT on this host: OUT ending in .tar.gz\n"
            "(or .tgz) or .tar.zst is written compressed, .tar plain; any other OUT is a directory\n"
@@ -555,6 +555,13 @@ static void help_persist(void)
            "files, directories, symlinks or hardlinks with relative names free of '..' (devices\n"
            "and fifos are refused).  Into a directory, links must also stay inside OUT, and\n"
            "nothing is ever written outside it; archive files keep symlink targets as they are.\n"
+           "\n"
+           "OUT must not exist yet, or be an empty directory: the output is written next to it under\n"
+           "a temporary name and renamed into place, so a failed persist leaves nothing.  OUT is never\n"
+           "a symlink and never /.\n"
+           "\n"
+           "  --force   replace an existing archive file, or write into a non-empty directory\n"
+           "            (entries of the same name are replaced; a failure may leave part of it)\n"
            "\n"
            "Exit status: 0 saved, 1 failed, 2 bad usage.\n");
 }
@@ -577,8 +584,15 @@ static int cmd_persist_hydrate(int argc, char **argv, int persist)
         persist ? help_persist() : help_hydrate();
         return CLI_OK;
     }
+    unsigned flags = 0;
+    if (persist && argc > 1 && strcmp(argv[1], "--force") == 0) {
+        flags |= CORRAL_PERSIST_FORCE;
+        argv[1] = argv[0];
+        argv++, argc--;
+    }
     if (argc != 4) {
-        cli_error(persist ? "usage: corral sandbox persist ID PATH OUT" : "usage: corral sandbox hydrate ID IN PATH");
+        cli_error(persist ? "usage: corral sandbox persist [--force] ID PATH OUT"
+                          : "usage: corral sandbox hydrate ID IN PATH");
         return CLI_USAGE;
     }
     int code;
@@ -590,7 +604,7 @@ static int cmd_persist_hydrate(int argc, char **argv, int persist)
     if (rc == CLI_OK) {
         struct corral_call call;
         corral_call_init(&call, 0);
-        int r = persist ? corral_sandbox_persist(sb, argv[2], argv[3], &call)
+        int r = persist ? corral_sandbox_persist_opts(sb, argv[2], argv[3], flags, &call)
                         : corral_sandbox_hydrate(sb, argv[2], argv[3], &call);
         if (r)
             rc = report(r, &call);
@@ -757,15 +771,16 @@ static void help(FILE *f)
                "  create --backend NAME [...]   create a sandbox, print its id\n"
                "  exec [...] ID -- CMD [ARG...] run a command inside, exit with its status\n"
                "  cp SRC DST                    copy a file in or out (ID:/path on one side)\n"
-               "  persist ID PATH OUT           save a directory to a .tar.gz/.tar.zst/.tar or a dir\n"
+               "  persist [--force] ID PATH OUT save a directory to a .tar.gz/.tar.zst/.tar or a dir\n"
                "  hydrate ID IN PATH            restore a .tar(.gz/.zst) or a directory into PATH\n"
                "  ls [--json]                   list sandboxes on every loaded backend\n"
                "  pause ID / resume ID          freeze / thaw (backends that can)\n"
                "  rm ID...                      destroy sandboxes\n"
                "\n"
-               "Sandboxes are found again by id through the local registry ($CORRAL_STATE_DIR, else\n"
-               "$XDG_STATE_HOME/corral, /var/lib/corral for root).  `corral gc` removes those past\n"
-               "their deadline.\n");
+               "Sandboxes are found again by id through the local registry (sandboxes/ of\n"
+               "$CORRAL_STATE_DIR, else $XDG_STATE_HOME/corral, else /var/lib/corral for root, else\n"
+               "~/.local/state/corral; the local backend keeps its sandboxes in local/ there).\n"
+               "`corral gc` removes those past their deadline.\n");
 }
 
 int cli_cmd_sandbox(int argc, char **argv)

@@ -11,6 +11,9 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <ctype.h>
 #include <locale.h>
@@ -329,6 +332,52 @@ static void numbers_whole_decimal_and_in_range(void **state)
         assert_int_equal(crl_parse_decimal(dbad[i], 0.001, 10, &d), -1);
         assert_true(d == 7);
     }
+
+    /* Parsed JSON numbers: finite and in range before any conversion. */
+    v = 7;
+    assert_int_equal(crl_number_i64(600.9, 0, CRL_MAX_TIMEOUT_S, &v), 0);
+    assert_int_equal(v, 600);
+    static const double ibad[] = {1e300, -1e300, -5, 9223372036854775807.0, 604801, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof ibad / sizeof ibad[0]; i++) {
+        v = 7;
+        assert_int_equal(crl_number_i64(ibad[i], 0, i == 3 ? INT64_MAX : CRL_MAX_TIMEOUT_S, &v), -1);
+        assert_int_equal(v, 7);
+    }
+    assert_int_equal(crl_number_in(NAN, 0, 1), -1);
+    assert_int_equal(crl_number_in(0.5, 0, 1), 0);
+}
+
+/* A FIFO or a directory where a file is expected: refused at once, never
+ * blocking; a symlink refused only with CRL_READ_NOFOLLOW. */
+static void read_file_refuses_non_regular(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/corral-tc-XXXXXX", fifo[64], file[64], link[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(file, sizeof file, "%s/file", dir);
+    snprintf(link, sizeof link, "%s/link", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("x", f);
+    fclose(f);
+    assert_int_equal(symlink("file", link), 0);
+    int e = 0;
+    assert_null(crl_read_file(fifo, NULL, &e));
+    assert_int_equal(e, CRL_ENOTREG);
+    assert_string_equal(crl_file_strerror(e), "not a regular file (refused)");
+    assert_null(crl_read_file(dir, NULL, &e));
+    assert_int_equal(e, EISDIR);
+    char *t = crl_read_file(link, NULL, &e);
+    assert_string_equal(t, "x");
+    free(t);
+    assert_null(crl_read_file_at(AT_FDCWD, link, CRL_READ_NOFOLLOW, 0, NULL, &e));
+    assert_int_equal(e, ELOOP);
+    unlink(fifo);
+    unlink(file);
+    unlink(link);
+    rmdir(dir);
 }
 
 int main(void)
@@ -341,6 +390,7 @@ int main(void)
         cmocka_unit_test(env_names_are_ascii_in_every_locale),
         cmocka_unit_test(strv_grows_dups_and_hands_over),
         cmocka_unit_test(read_file_whole_bounded_and_errors),
+        cmocka_unit_test(read_file_refuses_non_regular),
         cmocka_unit_test(b64_round_trips_and_refuses_garbage),
         cmocka_unit_test(bearer_header_and_wipe),
         cmocka_unit_test(host_port_v4_names_and_bracketed_v6),

@@ -77,7 +77,16 @@ static void test_malformed_tasks_name_file_and_field(void **state)
     expect_error("badsetup", "badsetup/task.json: \"setup\"[1] must be a non-empty string");
     testenv_write("badtimeout/instruction.md", "x");
     testenv_write("badtimeout/task.json", "{\"timeouts\": {\"agent_s\": \"long\"}}");
-    expect_error("badtimeout", "badtimeout/task.json: \"timeouts.agent_s\" must be a non-negative number");
+    expect_error("badtimeout", "badtimeout/task.json: \"timeouts.agent_s\" must be a number from 0 to 604800");
+    testenv_write("hugetimeout/instruction.md", "x");
+    testenv_write("hugetimeout/task.json", "{\"timeouts\": {\"agent_s\": 1e300}}");
+    expect_error("hugetimeout", "hugetimeout/task.json: \"timeouts.agent_s\" must be a number from 0 to 604800");
+    testenv_write("hugemem/instruction.md", "x");
+    testenv_write("hugemem/task.json", "{\"resources\": {\"memory_mb\": 1e300}}");
+    expect_error("hugemem", "hugemem/task.json: \"resources.memory_mb\" must be a number from 0 to");
+    testenv_write("testsfile/instruction.md", "x");
+    testenv_write("testsfile/tests", "not a directory");
+    expect_error("testsfile", "testsfile/tests: must be a directory");
     testenv_write("badenv/instruction.md", "x");
     testenv_write("badenv/task.json", "{\"env\": {\"A B\": \"x\"}}");
     expect_error("badenv", "badenv/task.json: \"env.A B\" must be a string with a valid name");

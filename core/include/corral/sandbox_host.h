@@ -185,6 +185,16 @@ int corral_sandbox_get_archive(corral_sandbox *sb, const char *dir, const struct
  * .tar.gz/.tgz, .tar.zst or .tar, or (any other name) a directory that is
  * created and filled with safe extraction.  Streams; constant memory. */
 int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out, struct corral_call *call);
+/* corral_sandbox_persist with flags.  Without CORRAL_PERSIST_FORCE an
+ * existing OUT is refused unless it is an empty directory (and OUT is
+ * never a symlink); the output is written to a temporary sibling and
+ * renamed into place, so a failed persist leaves nothing behind.  With it,
+ * an existing archive file is replaced and a non-empty directory is
+ * written into (entries of the same name replaced; a failure may then
+ * leave part of the output).  "/" is never accepted. */
+#define CORRAL_PERSIST_FORCE 1u
+int corral_sandbox_persist_opts(corral_sandbox *sb, const char *dir, const char *out, unsigned flags,
+                                struct corral_call *call);
 /* Hydrate the sandbox directory `dir` from the local `in`: a .tar(.gz/.zst)
  * file or a directory.  The tar is re-encoded on the way: regular files,
  * directories, symlinks (targets kept) and hardlinks with relative names

@@ -10,6 +10,7 @@
 #include "archive/archive_internal.h"
 #include "crl_archive.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -240,7 +241,9 @@ struct persist_job {
     int fd;                     /* read end */
     int dirfd;                  /* OUT_DIR: the directory */
     const char *out;            /* file or directory */
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX];         /* the temporary sibling written, then renamed to out */
+    int rename;                 /* tmp is renamed to out at the end */
+    int created;                /* tmp exists (removed unless renamed) */
     int kind;
     struct corral_call call;    /* the worker's own status */
     int rc;
@@ -318,31 +321,110 @@ static int fd_sink_write(void *ud, const void *buf, size_t len)
     return 0;
 }
 
+/* Frees j; a temporary output still there (a failure) is removed. */
 static void persist_job_free(struct persist_job *j)
 {
     if (j->dirfd >= 0)
         close(j->dirfd);
+    if (j->created)
+        crl_tree_remove(AT_FDCWD, j->tmp);
     free(j);
 }
 
+/* Whether the directory fd holds anything: 1, 0, or -1 with errno. */
+static int dir_has_entries(int fd)
+{
+    int d2 = dup(fd);
+    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+    if (!d) {
+        if (d2 >= 0)
+            close(d2);
+        return -1;
+    }
+    struct dirent *de;
+    int any = 0;
+    while (!any && (de = readdir(d)) != NULL)
+        any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    closedir(d);
+    return any;
+}
+
+/* Decide where persist writes: j->tmp, a fresh sibling of out renamed into
+ * place at the end (j->rename), or (CORRAL_PERSIST_FORCE into a non-empty
+ * directory) out itself.  Refuses "/", a symlink as out, and an existing
+ * out without the flag unless it is an empty directory. */
+static int persist_target(struct persist_job *j, const char *out, unsigned flags, struct corral_call *call)
+{
+    size_t len = strlen(out);
+    while (len > 1 && out[len - 1] == '/')
+        len--;
+    if (len == 0 || len >= sizeof j->tmp - 16)
+        return corral_call_fail(call, CORRAL_EINVAL, "persist target '%s': bad path", out);
+    struct stat st, root;
+    int exists = lstat(out, &st) == 0;
+    if (!exists && errno != ENOENT)
+        return corral_call_fail(call, CORRAL_EIO, "%s: %s", out, strerror(errno));
+    if (exists && S_ISLNK(st.st_mode))
+        return corral_call_fail(call, CORRAL_EINVAL, "%s is a symbolic link; refusing to write through it", out);
+    if (exists && stat("/", &root) == 0 && st.st_dev == root.st_dev && st.st_ino == root.st_ino)
+        return corral_call_fail(call, CORRAL_EINVAL, "refusing to persist into /");
+    if (j->kind == OUT_DIR && exists) {
+        if (!S_ISDIR(st.st_mode))
+            return corral_call_fail(call, CORRAL_EINVAL, "%s exists and is not a directory", out);
+        int rc = open_target_dir(out, &j->dirfd, call);
+        if (rc)
+            return rc;
+        int any = dir_has_entries(j->dirfd);
+        if (any < 0)
+            return corral_call_fail(call, CORRAL_EIO, "%s: %s", out, strerror(errno));
+        if (any && !(flags & CORRAL_PERSIST_FORCE))
+            return corral_call_fail(call, CORRAL_EEXIST, "%s is not empty; refusing to write into it "
+                                    "(--force writes into it, replacing what has the same names)", out);
+        if (any)
+            return 0; /* forced: in place */
+        close(j->dirfd);
+        j->dirfd = -1;
+    } else if (exists && !(flags & CORRAL_PERSIST_FORCE)) {
+        return corral_call_fail(call, CORRAL_EEXIST, "%s exists; refusing to replace it (--force replaces it)", out);
+    } else if (exists && !S_ISREG(st.st_mode)) {
+        return corral_call_fail(call, CORRAL_EINVAL, "%s exists and is not a regular file", out);
+    }
+    /* A sibling, so the final rename stays on one filesystem. */
+    snprintf(j->tmp, sizeof j->tmp, "%.*s.corral-XXXXXX", (int)len, out);
+    j->rename = 1;
+    if (j->kind == OUT_DIR) {
+        if (!mkdtemp(j->tmp))
+            return corral_call_fail(call, CORRAL_EIO, "cannot create a directory next to %s: %s", out,
+                                    strerror(errno));
+        (void)chmod(j->tmp, 0755);
+        j->created = 1;
+        return open_target_dir(j->tmp, &j->dirfd, call);
+    }
+    int fd = mkstemp(j->tmp);
+    if (fd < 0)
+        return corral_call_fail(call, CORRAL_EIO, "cannot create a file next to %s: %s", out, strerror(errno));
+    (void)fchmod(fd, 0644);
+    close(fd);
+    j->created = 1;
+    return 0;
+}
+
 int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out, struct corral_call *call)
+{
+    return corral_sandbox_persist_opts(sb, dir, out, 0, call);
+}
+
+int corral_sandbox_persist_opts(corral_sandbox *sb, const char *dir, const char *out, unsigned flags,
+                                struct corral_call *call)
 {
     struct persist_job *j = calloc(1, sizeof *j);
     if (!j)
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     corral_call_init(&j->call, 0);
     j->kind = out_kind(out);
-    int rc = 0;
     j->dirfd = -1;
     j->out = out;
-    if (j->kind == OUT_DIR) {
-        if (mkdir(out, 0755) != 0 && errno != EEXIST)
-            rc = corral_call_fail(call, CORRAL_EIO, "cannot create %s: %s", out, strerror(errno));
-        else
-            rc = open_target_dir(out, &j->dirfd, call);
-    } else {
-        snprintf(j->tmp, sizeof j->tmp, "%s.part", out);
-    }
+    int rc = persist_target(j, out, flags, call);
     int sv[2] = { -1, -1 };
     if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         rc = corral_call_fail(call, CORRAL_EIO, "socketpair: %s", strerror(errno));
@@ -371,12 +453,11 @@ int corral_sandbox_persist(corral_sandbox *sb, const char *dir, const char *out,
     else if (rc && !call->message[0])
         rc = corral_call_fail(call, rc, "persisting %s to %s: the sandbox's archive stream failed (%s)", dir, out,
                               corral_strerror(rc));
-    if (j->kind != OUT_DIR) {
-        if (rc == 0 && rename(j->tmp, out) != 0)
-            rc = corral_call_fail(call, CORRAL_EIO, "rename %s: %s", j->tmp, strerror(errno));
-        if (rc)
-            unlink(j->tmp);
-    }
+    /* rename() also replaces an empty directory or (forced) a file. */
+    if (j->rename && rc == 0 && rename(j->tmp, out) != 0)
+        rc = corral_call_fail(call, CORRAL_EIO, "rename %s: %s", j->tmp, strerror(errno));
+    else if (j->rename && rc == 0)
+        j->created = 0;
     persist_job_free(j);
     return rc;
 }
@@ -553,18 +634,11 @@ static int tar_src_open(const char *path, int dirfd, struct tar_src **out, struc
     return 0;
 }
 
-int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call)
+int crl_sandbox_hydrate_at(corral_sandbox *sb, int dirfd, const char *in, const char *dir,
+                           struct corral_call *call)
 {
-    struct stat st;
-    if (stat(in, &st) != 0)
-        return corral_call_fail(call, CORRAL_ENOTFOUND, "%s: %s", in, strerror(errno));
-    int dirfd = -1;
-    if (S_ISDIR(st.st_mode) && (dirfd = open(in, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return corral_call_fail(call, CORRAL_EIO, "%s: %s", in, strerror(errno));
     struct tar_src *h;
     int rc = tar_src_open(in, dirfd, &h, call);
-    if (dirfd >= 0)
-        close(dirfd);
     if (rc)
         return rc;
     h->max = sb->storage_bytes;
@@ -574,6 +648,20 @@ int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, 
     if (h->rc)
         rc = corral_call_fail(call, h->rc, "hydrating %s from %s: %s", dir, in, h->pcall.message);
     tar_src_free(h);
+    return rc;
+}
+
+int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, struct corral_call *call)
+{
+    struct stat st;
+    if (stat(in, &st) != 0)
+        return corral_call_fail(call, CORRAL_ENOTFOUND, "%s: %s", in, strerror(errno));
+    int dirfd = -1;
+    if (S_ISDIR(st.st_mode) && (dirfd = open(in, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return corral_call_fail(call, CORRAL_EIO, "%s: %s", in, strerror(errno));
+    int rc = crl_sandbox_hydrate_at(sb, dirfd, in, dir, call);
+    if (dirfd >= 0)
+        close(dirfd);
     return rc;
 }
 

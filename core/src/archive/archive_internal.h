@@ -36,6 +36,11 @@ int crl_tree_walk_open(int dirfd, struct crl_tree_walk **out, struct corral_call
 int crl_tree_walk_next(struct crl_tree_walk *w, struct archive_entry *e, int *fd, struct corral_call *call);
 void crl_tree_walk_free(struct crl_tree_walk *w);
 
+/* Remove name (below dirfd) and, when it is a directory, everything in it,
+ * never following a symlink; best effort (for cleaning up a partial
+ * output that corral itself created). */
+void crl_tree_remove(int dirfd, const char *name);
+
 /* Host services (struct corral_host): a tar stream into / out of the tree
  * below dirfd.  See plugin.h. */
 int crl_archive_extract_at(int dirfd, const struct corral_source *src, unsigned flags, struct corral_call *call);

@@ -567,3 +567,33 @@ void crl_tree_walk_free(struct crl_tree_walk *w)
     free(w->link);
     free(w);
 }
+
+/* ---- removal --------------------------------------------------------------- */
+
+void crl_tree_remove(int parent, const char *name)
+{
+    struct stat st;
+    if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return;
+    if (!S_ISDIR(st.st_mode)) {
+        unlinkat(parent, name, 0);
+        return;
+    }
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    (void)fchmod(fd, 0700); /* a read-only directory of the archive's */
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        crl_tree_remove(dirfd(d), de->d_name);
+    }
+    closedir(d);
+    unlinkat(parent, name, AT_REMOVEDIR);
+}

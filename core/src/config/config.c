@@ -143,14 +143,25 @@ static int add_layer(struct crl_config *cfg, const char *path, int must_exist)
     if (!text) {
         if (err == ENOENT && !must_exist)
             return 0;
-        crl_config_error(cfg, "%s: cannot read: %s", path, strerror(err));
+        crl_config_error(cfg, "%s: cannot read: %s", path, crl_file_strerror(err));
         return CORRAL_ECONFIG;
     }
     const char *end = NULL;
     cJSON *json = cJSON_ParseWithOpts(text, &end, 1);
     if (!json) {
         const char *at = end ? end : text;
-        crl_config_error(cfg, "%s:%d: invalid JSON near '%.20s'", path, line_of(text, at), at);
+        /* The excerpt reaches a terminal: printable ASCII only, the rest as \xNN. */
+        char near[20 * 4 + 1];
+        size_t k = 0;
+        for (size_t i = 0; i < 20 && at[i]; i++) {
+            unsigned char c = (unsigned char)at[i];
+            if (c >= 0x20 && c < 0x7f && c != '\\')
+                near[k++] = (char)c;
+            else
+                k += (size_t)snprintf(near + k, sizeof near - k, "\\x%02x", c);
+        }
+        near[k] = '\0';
+        crl_config_error(cfg, "%s:%d: invalid JSON near '%s'", path, line_of(text, at), near);
         free(text);
         return CORRAL_ECONFIG;
     }

@@ -887,7 +887,7 @@ char *gate_read_file(const char *path, size_t *len, char *err, size_t errlen)
     if (!text && e == EFBIG)
         snprintf(err, errlen, "%s is larger than 256 MiB", path);
     else if (!text)
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+        snprintf(err, errlen, "cannot read %s: %s", path, crl_file_strerror(e));
     return text;
 }
 

@@ -176,7 +176,12 @@ int crl_agent_spec_parse(const char *json, struct crl_agent_spec *s, char *why, 
         goto bad;
     }
     const cJSON *to = cJSON_GetObjectItemCaseSensitive(r, "timeout_s");
-    s->timeout_s = cJSON_IsNumber(to) && to->valuedouble > 0 ? (int64_t)to->valuedouble : 0; /* 0: the plan's default */
+    s->timeout_s = 0; /* the plan's default */
+    if (to && (!cJSON_IsNumber(to) || crl_number_i64(to->valuedouble, 0, CRL_MAX_TIMEOUT_S, &s->timeout_s) != 0)) {
+        snprintf(why, wl, "agent spec: \"timeout_s\" must be a number of seconds from 0 to %lld",
+                 (long long)CRL_MAX_TIMEOUT_S);
+        goto bad;
+    }
     s->events = cJSON_GetObjectItemCaseSensitive(r, "events");
     cJSON_ArrayForEach(e, s->events) {
         if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "match")) ||

@@ -13,6 +13,7 @@
 
 #include "rollout/agent_install.h"
 #include "rollout/rollout_internal.h"
+#include "sandbox/sandbox_internal.h"
 
 #define AGENT_MOUNT_ROOT "/opt/corral/agents"
 #define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
@@ -238,6 +239,23 @@ static int mkdirs(struct rollout *r, const char *const *dirs)
     return code ? corral_call_fail(r->call, CORRAL_EIO, "mkdir -p %s failed with %d", argv[2], code) : 0;
 }
 
+/* Copy the task's directory rel into the sandbox's dst through a dirfd
+ * that was opened without following a link (crl_task_open_dir): a task is
+ * untrusted, and its links are copied as links, never followed on the
+ * host.  CORRAL_ENOTFOUND when missing, CORRAL_EINVAL when refused. */
+static int hydrate_task_dir(struct rollout *r, const char *rel, const char *dst)
+{
+    int fd;
+    int st = crl_task_open_dir(r->task, rel, &fd, r->call);
+    if (st)
+        return st;
+    char src[PATH_MAX + 32];
+    snprintf(src, sizeof src, "%s/%s", r->task->dir, rel);
+    st = crl_sandbox_hydrate_at(r->sb, fd, src, dst, r->call);
+    close(fd);
+    return st;
+}
+
 int crl_phase_hydrate(struct rollout *r)
 {
     const char *dirs[] = {r->plan.workdir, r->run, r->home, r->task_in, NULL};
@@ -246,23 +264,22 @@ int crl_phase_hydrate(struct rollout *r)
         return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
     char src[PATH_MAX + 32];
     if (r->task->has_workspace) {
-        snprintf(src, sizeof src, "%s/workspace", r->task->dir);
-        st = corral_sandbox_hydrate(r->sb, src, r->plan.workdir, r->call);
+        st = hydrate_task_dir(r, "workspace", r->plan.workdir);
         if (st)
-            return crl_rollout_fail(r, INFRA, st, "workspace: %s", r->call->message);
+            return crl_rollout_fail(r, st == CORRAL_EINVAL ? TASK : INFRA, st, "workspace: %s", r->call->message);
     }
     const cJSON *tf;
     cJSON_ArrayForEach(tf, r->spec.task_files) {
         char dst[256];
         snprintf(src, sizeof src, "%s/%s", r->task->dir, tf->valuestring);
         snprintf(dst, sizeof dst, "%s/%s", r->task_in, tf->valuestring);
-        struct stat sst;
-        if (stat(src, &sst) != 0 || !S_ISDIR(sst.st_mode))
+        st = hydrate_task_dir(r, tf->valuestring, dst);
+        if (st == CORRAL_ENOTFOUND)
             return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "agent %s needs the task's %s/ directory (%s)",
                                     r->spec.name, tf->valuestring, src);
-        st = corral_sandbox_hydrate(r->sb, src, dst, r->call);
         if (st)
-            return crl_rollout_fail(r, INFRA, st, "%s: %s", tf->valuestring, r->call->message);
+            return crl_rollout_fail(r, st == CORRAL_EINVAL ? TASK : INFRA, st, "%s: %s", tf->valuestring,
+                                    r->call->message);
     }
     return 0;
 }
@@ -328,9 +345,7 @@ int crl_phase_verify(struct rollout *r)
                                 st ? r->call->message : "mkdir failed");
     int all_ok = 1;
     if (t->has_tests) {
-        char src[PATH_MAX + 8];
-        snprintf(src, sizeof src, "%s/tests", t->dir);
-        st = corral_sandbox_hydrate(r->sb, src, "/tests", r->call);
+        st = hydrate_task_dir(r, "tests", "/tests");
         if (st)
             return crl_rollout_fail(r, INFRA, st, "uploading tests/: %s", r->call->message);
         const char *argv[] = {"bash", "/tests/test.sh", NULL};

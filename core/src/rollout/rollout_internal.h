@@ -16,6 +16,18 @@
 #include "gate/private_gate.h"
 #include "rollout/agent_spec.h"
 
+/* ---- task.c ---------------------------------------------------------------- */
+
+/* Open the task's directory rel ("workspace", "tests", ...) as an fd the
+ * caller closes, refusing (naming it) a symlink or a non-directory, so
+ * that hydrating walks the task's own tree and nothing it points to. */
+int crl_task_open_dir(const struct corral_task *t, const char *rel, int *fd, struct corral_call *call);
+/* Parse task.json's text (NUL-terminated; path names it in messages) into
+ * t's fields (image, workdir, env, setup, verify, timeouts, resources,
+ * network), every value checked.  On failure t may hold some fields; the
+ * caller frees t with corral_task_free either way. */
+int crl_task_parse_json(struct corral_task *t, const char *text, const char *path, struct corral_call *call);
+
 /* ---- The plan: every setting a rollout runs with, resolved once ------------- */
 
 /* Resolved by crl_rollout_plan_resolve() at load; later phases read only

@@ -1,28 +1,100 @@
 /* Task directories: instruction.md, task.json, workspace/, tests/, solution/. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "base/internal.h"
-#include <corral/rollout.h>
+#include "rollout/rollout_internal.h"
 
-static int is_dir(const char *dir, const char *rel)
+/* Bounds on what a task may make corral read into memory. */
+#define INSTRUCTION_MAX ((size_t)4 << 20)
+#define TASK_JSON_MAX ((size_t)1 << 20)
+/* Sane maxima for task.json's numbers: past them a value is a mistake or an
+ * attack (1e300 seconds), and every product below stays inside int64_t. */
+#define MAX_S ((double)CRL_MAX_TIMEOUT_S)
+#define MAX_CPUS 4096.0
+#define MAX_MEMORY_MB (double)((int64_t)1 << 24) /* 16 TiB */
+#define MAX_PIDS 4194304.0                       /* the kernel's pid_max limit */
+
+/* What the task directory (dirfd) holds at rel, never following a
+ * symlink: 0 nothing, 'd' a directory, 'f' a regular file; anything else
+ * (a symlink, a FIFO, a device) is refused naming the file, because a
+ * task comes from a dataset nobody vetted and a link would pull host
+ * files into the sandbox or the prompt. */
+static int entry_kind(int dirfd, const char *dir, const char *rel, int *kind, struct corral_call *call)
 {
-    char p[PATH_MAX + 64];
     struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+    *kind = 0;
+    if (fstatat(dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return corral_call_fail(call, CORRAL_EINVAL, "%s/%s: %s", dir, rel, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        *kind = 'd';
+    else if (S_ISREG(st.st_mode))
+        *kind = 'f';
+    else
+        return corral_call_fail(call, CORRAL_EINVAL, "%s/%s: %s; task files must be regular files and directories "
+                                "inside the task directory", dir, rel,
+                                S_ISLNK(st.st_mode) ? "a symbolic link (refused)" : "not a regular file (refused)");
+    return 0;
 }
 
-static int is_file(const char *dir, const char *rel)
+/* entry_kind, demanding `want` ('d' or 'f') when something is there. */
+static int entry_is(int dirfd, const char *dir, const char *rel, int want, int *present, struct corral_call *call)
 {
-    char p[PATH_MAX + 64];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, rel);
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    int kind;
+    int r = entry_kind(dirfd, dir, rel, &kind, call);
+    if (r)
+        return r;
+    if (kind && kind != want)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s/%s: must be a %s", dir, rel,
+                                want == 'd' ? "directory" : "regular file");
+    *present = kind != 0;
+    return 0;
+}
+
+int crl_task_open_dir(const struct corral_task *t, const char *rel, int *fd, struct corral_call *call)
+{
+    *fd = -1;
+    int dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return corral_call_fail(call, CORRAL_ENOTFOUND, "task %s: %s", t->dir, strerror(errno));
+    int present = 0;
+    int r = entry_is(dfd, t->dir, rel, 'd', &present, call);
+    if (!r && !present)
+        r = corral_call_fail(call, CORRAL_ENOTFOUND, "%s/%s: missing", t->dir, rel);
+    if (!r && (*fd = openat(dfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        r = corral_call_fail(call, CORRAL_EINVAL, "%s/%s: %s", t->dir, rel, crl_file_strerror(errno));
+    close(dfd);
+    return r;
+}
+
+/* Whether a task may make path its working directory: the workspace is
+ * hydrated there and the agent owns it, so never / or a system tree the
+ * sandbox needs (a task asking for /etc or /proc is a mistake or worse). */
+static int workdir_allowed(const char *path)
+{
+    static const char *const system[] = {"/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib",
+                                         "/lib64", "/lib32", "/boot", "/run", "/var/run", "/tests", "/logs"};
+    if (strstr(path, "/../") || strstr(path, "/./") || (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
+        return 0;
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (n <= 1)
+        return 0;
+    for (size_t i = 0; i < CRL_ARRAY_LEN(system); i++) {
+        size_t k = strlen(system[i]);
+        if (n >= k && strncmp(path, system[i], k) == 0 && (n == k || path[k] == '/'))
+            return 0;
+    }
+    return 1;
 }
 
 /* A NULL-terminated copy of a JSON array of strings; field names the key for errors. */
@@ -50,14 +122,16 @@ static int strings_of(const cJSON *arr, char ***out, const char *file, const cha
     return 0;
 }
 
-static int number_of(const cJSON *obj, const char *key, double *out, const char *file, const char *field,
+/* obj.key (absent: *out untouched) as a number from 0 to max. */
+static int number_of(const cJSON *obj, const char *key, double max, double *out, const char *file, const char *field,
                      struct corral_call *call)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v)
         return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
-        return corral_call_fail(call, CORRAL_EINVAL, "%s: \"%s.%s\" must be a non-negative number", file, field, key);
+    if (!cJSON_IsNumber(v) || crl_number_in(v->valuedouble, 0, max) != 0)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s: \"%s.%s\" must be a number from 0 to %.0f", file, field,
+                                key, max);
     *out = v->valuedouble;
     return 0;
 }
@@ -84,17 +158,23 @@ static int check_keys(const cJSON *obj, const char *const *valid, size_t n, cons
     return 0;
 }
 
-static int parse_task_json(struct corral_task *t, struct corral_call *call)
+static int parse_task_json(struct corral_task *t, int dirfd, struct corral_call *call)
 {
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/task.json", t->dir);
     int err;
-    char *text = crl_read_file(path, NULL, &err);
+    char *text = crl_read_file_at(dirfd, "task.json", CRL_READ_NOFOLLOW, TASK_JSON_MAX, NULL, &err);
     if (!text)
-        return err == ENOENT ? 0 : corral_call_fail(call, CORRAL_EIO, "%s: %s", path, strerror(err));
+        return err == ENOENT ? 0 : corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, crl_file_strerror(err));
+    int r = crl_task_parse_json(t, text, path, call);
+    free(text);
+    return r;
+}
+
+int crl_task_parse_json(struct corral_task *t, const char *text, const char *path, struct corral_call *call)
+{
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithOpts(text, &end, 1);
-    free(text);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         return corral_call_fail(call, CORRAL_EINVAL, "%s: not a JSON object", path);
@@ -114,6 +194,9 @@ static int parse_task_json(struct corral_task *t, struct corral_call *call)
     if (!r && (v = cJSON_GetObjectItemCaseSensitive(j, "workdir"))) {
         if (!cJSON_IsString(v) || v->valuestring[0] != '/')
             r = corral_call_fail(call, CORRAL_EINVAL, "%s: \"workdir\" must be an absolute path", path);
+        else if (!workdir_allowed(v->valuestring))
+            r = corral_call_fail(call, CORRAL_EINVAL, "%s: \"workdir\" must be a directory of the task's own, "
+                                 "not /, a system directory (/proc, /etc, /usr, ...) or a path with \"..\"", path);
         else {
             free(t->workdir);
             t->workdir = strdup(v->valuestring);
@@ -148,11 +231,11 @@ static int parse_task_json(struct corral_task *t, struct corral_call *call)
         r = !cJSON_IsObject(to) ? corral_call_fail(call, CORRAL_EINVAL, "%s: \"timeouts\" must be an object", path)
                                 : check_keys(to, tkeys, CRL_ARRAY_LEN(tkeys), path, "timeouts.", call);
         if (!r)
-            r = number_of(to, "setup_s", &s, path, "timeouts", call);
+            r = number_of(to, "setup_s", MAX_S, &s, path, "timeouts", call);
         if (!r)
-            r = number_of(to, "agent_s", &a, path, "timeouts", call);
+            r = number_of(to, "agent_s", MAX_S, &a, path, "timeouts", call);
         if (!r)
-            r = number_of(to, "verify_s", &ve, path, "timeouts", call);
+            r = number_of(to, "verify_s", MAX_S, &ve, path, "timeouts", call);
         t->setup_timeout_s = (int64_t)s, t->agent_timeout_s = (int64_t)a, t->verify_timeout_s = (int64_t)ve;
     }
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "resources");
@@ -161,16 +244,13 @@ static int parse_task_json(struct corral_task *t, struct corral_call *call)
         r = !cJSON_IsObject(res) ? corral_call_fail(call, CORRAL_EINVAL, "%s: \"resources\" must be an object", path)
                                  : check_keys(res, rkeys, CRL_ARRAY_LEN(rkeys), path, "resources.", call);
         if (!r)
-            r = number_of(res, "cpus", &t->cpus, path, "resources", call);
+            r = number_of(res, "cpus", MAX_CPUS, &t->cpus, path, "resources", call);
         if (!r)
-            r = number_of(res, "memory_mb", &mem, path, "resources", call);
+            r = number_of(res, "memory_mb", MAX_MEMORY_MB, &mem, path, "resources", call);
         if (!r)
-            r = number_of(res, "pids", &pids, path, "resources", call);
+            r = number_of(res, "pids", MAX_PIDS, &pids, path, "resources", call);
         if (!r)
-            r = number_of(res, "storage_mb", &storage, path, "resources", call);
-        if (!r && storage > 16.0 * 1024 * 1024)
-            r = corral_call_fail(call, CORRAL_EINVAL, "%s: \"resources.storage_mb\" must be at most 16777216 (16 TiB)",
-                                 path);
+            r = number_of(res, "storage_mb", MAX_MEMORY_MB, &storage, path, "resources", call);
         t->memory_bytes = (int64_t)(mem * 1024 * 1024);
         t->storage_bytes = (int64_t)(storage * 1024 * 1024);
         t->pids = (int64_t)pids;
@@ -202,24 +282,35 @@ int corral_task_load(const char *dir, struct corral_task **out, struct corral_ca
     t->workdir = strdup("/workspace");
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/instruction.md", abs);
-    int err;
-    t->instruction = crl_read_file(path, &t->instruction_len, &err);
-    int r = 0;
-    if (!t->instruction)
+    int dfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = 0, err = errno;
+    if (dfd < 0)
+        r = corral_call_fail(call, CORRAL_ENOTFOUND, "task %s: %s", abs, strerror(err));
+    if (!r && !(t->instruction = crl_read_file_at(dfd, "instruction.md", CRL_READ_NOFOLLOW, INSTRUCTION_MAX,
+                                                   &t->instruction_len, &err)))
         r = corral_call_fail(call, CORRAL_EINVAL, "%s: %s (every task needs its instruction)", path,
-                             err == ENOENT ? "missing" : strerror(err));
-    else if (t->instruction_len == 0)
+                             err == ENOENT ? "missing" : crl_file_strerror(err));
+    else if (!r && t->instruction_len == 0)
         r = corral_call_fail(call, CORRAL_EINVAL, "%s: empty", path);
     if (!r)
-        r = parse_task_json(t, call);
-    if (!r) {
-        t->has_workspace = is_dir(abs, "workspace");
-        t->has_tests = is_file(abs, "tests/test.sh");
-        t->has_solution = is_file(abs, "solution/solve.sh");
-        if (is_dir(abs, "tests") && !t->has_tests && !t->verify)
-            r = corral_call_fail(call, CORRAL_EINVAL, "%s/tests: no test.sh in it and no \"verify\" in task.json",
-                                 abs);
-    }
+        r = parse_task_json(t, dfd, call);
+    int has_tests_dir = 0, has_solution_dir = 0, has_env = 0;
+    if (!r)
+        r = entry_is(dfd, abs, "workspace", 'd', &t->has_workspace, call);
+    if (!r)
+        r = entry_is(dfd, abs, "tests", 'd', &has_tests_dir, call);
+    if (!r)
+        r = entry_is(dfd, abs, "solution", 'd', &has_solution_dir, call);
+    if (!r)
+        r = entry_is(dfd, abs, "environment", 'd', &has_env, call);
+    if (!r && has_tests_dir)
+        r = entry_is(dfd, abs, "tests/test.sh", 'f', &t->has_tests, call);
+    if (!r && has_solution_dir)
+        r = entry_is(dfd, abs, "solution/solve.sh", 'f', &t->has_solution, call);
+    if (!r && has_tests_dir && !t->has_tests && !t->verify)
+        r = corral_call_fail(call, CORRAL_EINVAL, "%s/tests: no test.sh in it and no \"verify\" in task.json", abs);
+    if (dfd >= 0)
+        close(dfd);
     if (r) {
         corral_task_free(t);
         return r;

@@ -86,4 +86,10 @@ int sbx_emul_job_kill(corral_sandbox *sb, corral_sandbox_job *job, struct corral
 /* Parse "k=v" labels for key; returns a pointer into the label or NULL. */
 const char *sbx_label_get(const char *const *labels, const char *key);
 
+/* archive.c: hydrate the sandbox's directory dir from the tree below
+ * dirfd (borrowed; never a link followed inside it) or, with dirfd < 0,
+ * from the archive file in.  in names the source in messages. */
+int crl_sandbox_hydrate_at(corral_sandbox *sb, int dirfd, const char *in, const char *dir,
+                           struct corral_call *call);
+
 #endif

@@ -33,23 +33,11 @@ static int mkdir_p(char *path, mode_t mode)
 
 int corral_registry_dir(char *buf, size_t cap, struct corral_call *call)
 {
-    const char *env = getenv("CORRAL_STATE_DIR");
-    int n;
-    if (env && *env) {
-        n = snprintf(buf, cap, "%s/sandboxes", env);
-    } else if (geteuid() == 0) {
-        n = snprintf(buf, cap, "/var/lib/corral/sandboxes");
-    } else {
-        const char *xdg = getenv("XDG_STATE_HOME");
-        const char *home = getenv("HOME");
-        if (xdg && *xdg)
-            n = snprintf(buf, cap, "%s/corral/sandboxes", xdg);
-        else if (home && *home)
-            n = snprintf(buf, cap, "%s/.local/state/corral/sandboxes", home);
-        else
-            return corral_call_fail(call, CORRAL_ECONFIG,
-                                    "no state directory: set CORRAL_STATE_DIR, XDG_STATE_HOME or HOME");
-    }
+    char root[PATH_MAX];
+    if (crl_state_root(root, sizeof root) != 0)
+        return corral_call_fail(call, CORRAL_ECONFIG,
+                                "no state directory: set CORRAL_STATE_DIR, XDG_STATE_HOME or HOME (absolute)");
+    int n = snprintf(buf, cap, "%s/sandboxes", root);
     if (n < 0 || (size_t)n >= cap || buf[0] != '/')
         return corral_call_fail(call, CORRAL_ECONFIG, "state directory path is not absolute or too long");
     if (mkdir_p(buf, 0700) != 0)
@@ -135,7 +123,8 @@ static int parse_entry(const char *path, const char *id, char **backend, char **
     if (state)
         *state = strdup(s->valuestring);
     if (deadline)
-        *deadline = cJSON_IsNumber(d) ? (int64_t)d->valuedouble : 0;
+        if (!cJSON_IsNumber(d) || crl_number_i64(d->valuedouble, 0, INT64_MAX, deadline) != 0)
+            *deadline = 0;
     cJSON_Delete(o);
     if ((backend && !*backend) || (state && !*state)) {
         if (backend)

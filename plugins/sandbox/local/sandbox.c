@@ -74,6 +74,10 @@ static int parse_user(const char *user, char *uid, char *gid, size_t sz)
     uid[ulen] = '\0';
     memcpy(gid, g, glen);
     gid[glen] = '\0';
+    /* bwrap would wrap 99999999999 to some other uid; (uid_t)-1 means "none". */
+    int64_t v;
+    if (crl_parse_i64(uid, 0, 4294967294LL, &v) != 0 || crl_parse_i64(gid, 0, 4294967294LL, &v) != 0)
+        return -1;
     return 0;
 }
 
@@ -288,7 +292,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         return h->fail(call, CORRAL_ENOTSUP, "local: egress policies are not supported (use none or full)");
     char uid[16], gid[16];
     if (parse_user(spec->user, uid, gid, sizeof(uid)) < 0)
-        return h->fail(call, CORRAL_ENOTSUP, "local: user must be numeric (uid or uid:gid) or root");
+        return h->fail(call, CORRAL_ENOTSUP, "local: user must be numeric (uid or uid:gid, each at most 4294967294) or root");
     const char *workdir = spec->workdir && spec->workdir[0] ? spec->workdir : "/workspace";
     if (workdir[0] != '/')
         return h->fail(call, CORRAL_EINVAL, "local: workdir must be absolute");

@@ -38,16 +38,10 @@ char *local_state_dir(const struct local_plugin *lp, const char *id)
 
 char *local_default_state_root(void)
 {
-    char *out = NULL;
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
+    char *out = NULL, root[4096];
     int rc;
-    if (xdg && xdg[0] == '/')
-        rc = asprintf(&out, "%s/corral/local", xdg);
-    else if (geteuid() == 0)
-        rc = asprintf(&out, "/var/lib/corral/local");
-    else if (home && home[0] == '/')
-        rc = asprintf(&out, "%s/.local/state/corral/local", home);
+    if (crl_state_root(root, sizeof root) == 0) /* the rule the registry uses too */
+        rc = asprintf(&out, "%s/local", root);
     else
         rc = asprintf(&out, "/tmp/corral-%u/local", (unsigned)geteuid());
     return rc < 0 ? NULL : out;
