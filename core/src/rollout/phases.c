@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "rollout/agent_install.h"
 #include "rollout/rollout_internal.h"
 
@@ -18,6 +20,9 @@
 #define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
 #define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
 #define REWARD_DIR "/logs/verifier"
+#define TESTS_DIR "/tests"
+/* The verifier's PATH: system directories only (none the agent's setup adds). */
+#define VERIFIER_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define HOUSEKEEPING_TIMEOUT_S 60     /* mkdir and reward-dir resets, not the task's commands */
 
 #define INFRA CORRAL_ROLLOUT_ERR_INFRA
@@ -310,33 +315,68 @@ static int read_reward(struct rollout *r, int all_ok)
     return 0;
 }
 
+/* The verifier's directories, recreated empty by corral before anything
+ * of the task's is copied in: whatever the agent planted there (a test
+ * file, a conftest, a reward) is gone.  Also makes `home`, a directory
+ * the agent could not have prepared (its name is random).  A sandbox
+ * call that fails is infrastructure; commands that ran and failed did so
+ * because of the state the agent left the sandbox in, which is the
+ * agent's failure: reward 0, class agent (never a way out of scoring). */
+static int reset_verifier(struct rollout *r, const char *home)
+{
+    char script[512];
+    snprintf(script, sizeof script,
+             "rm -rf " TESTS_DIR " " REWARD_DIR " && mkdir -p " TESTS_DIR " " REWARD_DIR " && mkdir -m 700 %s",
+             home);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    int code = 0;
+    int st = crl_rollout_exec(r, argv, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "cannot reset %s and %s: %s", TESTS_DIR, REWARD_DIR, r->call->message);
+    if (code) {
+        r->rec.has_reward = 1;
+        r->rec.reward = 0.0;
+        r->rec.reward_source = "agent_failure";
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, CORRAL_EIO,
+                                "the sandbox as the agent left it does not let %s and %s be recreated (exit %d)",
+                                TESTS_DIR, REWARD_DIR, code);
+    }
+    return 0;
+}
+
 int crl_phase_verify(struct rollout *r)
 {
     struct corral_task *t = r->task;
     if (!t->has_tests && !t->verify)
         return 0;
-    /* Whatever the agent left in the reward location is discarded first. */
-    int code = 0;
-    const char *clear[] = {"/bin/sh", "-c", "rm -rf " REWARD_DIR " && mkdir -p " REWARD_DIR, NULL};
-    int st = crl_rollout_exec(r, clear, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
-    if (st || code)
-        return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "cannot reset %s: %s", REWARD_DIR,
-                                st ? r->call->message : "mkdir failed");
-    int all_ok = 1;
+    /* The verifier's environment: the sandbox's own (the image's and what
+     * the task declares) with HOME in a fresh directory and PATH of system
+     * directories only, never the agent's workdir or additions. */
+    unsigned char rnd[8];
+    RAND_bytes(rnd, sizeof rnd);
+    char home[64], home_env[80];
+    snprintf(home, sizeof home, "/tmp/corral-verifier-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    snprintf(home_env, sizeof home_env, "HOME=%s", home);
+    const char *env[] = {home_env, VERIFIER_PATH, NULL};
+    int st = reset_verifier(r, home);
+    if (st)
+        return st;
+    int all_ok = 1, code = 0;
     if (t->has_tests) {
         char src[PATH_MAX + 8];
         snprintf(src, sizeof src, "%s/tests", t->dir);
-        st = corral_sandbox_hydrate(r->sb, src, "/tests", r->call);
+        st = corral_sandbox_hydrate(r->sb, src, TESTS_DIR, r->call);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "uploading tests/: %s", r->call->message);
-        const char *argv[] = {"bash", "/tests/test.sh", NULL};
-        st = crl_rollout_exec(r, argv, NULL, r->plan.workdir, NULL, r->plan.verify_s, &r->rec.verify, &code);
+        const char *argv[] = {"/bin/bash", TESTS_DIR "/test.sh", NULL};
+        st = crl_rollout_exec(r, argv, NULL, r->plan.workdir, env, r->plan.verify_s, &r->rec.verify, &code);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
         all_ok &= code == 0;
     }
     for (char **c = t->verify; c && *c; c++) {
-        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.verify_s, &r->rec.verify, &code);
+        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, env, r->plan.verify_s, &r->rec.verify, &code);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
         all_ok &= code == 0;
