@@ -128,6 +128,9 @@ int corral_sandbox_pause(corral_sandbox *sb, struct corral_call *call);
 int corral_sandbox_resume(corral_sandbox *sb, struct corral_call *call);
 /* 1 running, 0 not, <0 error (CORRAL_ENOTSUP when the plugin has no probe). */
 int corral_sandbox_running(corral_sandbox *sb, struct corral_call *call);
+/* SIGKILL every process in the sandbox but its own init (the backend's
+ * quiesce op); CORRAL_ENOTSUP where the backend cannot do it safely. */
+int corral_sandbox_quiesce(corral_sandbox *sb, struct corral_call *call);
 
 /* ---- Exec ------------------------------------------------------------------------ */
 

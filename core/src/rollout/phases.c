@@ -344,11 +344,28 @@ static int reset_verifier(struct rollout *r, const char *home)
     return 0;
 }
 
+/* Nothing the agent started may run with the verifier (a setsid child
+ * rewriting the reward): every process in the sandbox but its own init
+ * is killed, always.  Backends that cannot do it safely say
+ * CORRAL_ENOTSUP; there verification goes on (see docs/rollout.md). */
+static int quiesce(struct rollout *r)
+{
+    int st = corral_sandbox_quiesce(r->sb, r->call);
+    if (st == CORRAL_ENOTSUP) {
+        corral_log(CORRAL_LOG_DEBUG, "run", "%s", r->call->message);
+        return 0;
+    }
+    return st ? crl_rollout_fail(r, INFRA, st, "stopping what the agent left running: %s", r->call->message) : 0;
+}
+
 int crl_phase_verify(struct rollout *r)
 {
     struct corral_task *t = r->task;
     if (!t->has_tests && !t->verify)
         return 0;
+    int st = quiesce(r);
+    if (st)
+        return st;
     /* The verifier's environment: the sandbox's own (the image's and what
      * the task declares) with HOME in a fresh directory and PATH of system
      * directories only, never the agent's workdir or additions. */
@@ -359,7 +376,7 @@ int crl_phase_verify(struct rollout *r)
              rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     snprintf(home_env, sizeof home_env, "HOME=%s", home);
     const char *env[] = {home_env, VERIFIER_PATH, NULL};
-    int st = reset_verifier(r, home);
+    st = reset_verifier(r, home);
     if (st)
         return st;
     int all_ok = 1, code = 0;

@@ -246,6 +246,12 @@ int corral_sandbox_running(corral_sandbox *sb, struct corral_call *call)
     return leave(sb, sb->tbl->running(sb, call));
 }
 
+int corral_sandbox_quiesce(corral_sandbox *sb, struct corral_call *call)
+{
+    enter(sb);
+    return leave(sb, sb->tbl->quiesce(sb, call));
+}
+
 /* ---- exec ---- */
 
 int corral_sandbox_exec(corral_sandbox *sb, const struct corral_exec_request *req_in,
