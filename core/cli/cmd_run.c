@@ -55,6 +55,9 @@ static void help(void)
            "  --out FILE            write the result there instead of stdout; several rollouts: one line\n"
            "                        per result, written as each ends (the file is replaced)\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
+           "  --verify-in fresh|same  run the tests in a fresh sandbox with the agent's final workdir\n"
+           "                        copied in, or in the agent's own (default: the task's\n"
+           "                        \"verify_sandbox\", else fresh)\n"
            "  -q                    no progress lines on stderr\n"
            "\n"
            "  --trainer-listen ADDR:PORT  with --model trainer: where the trainer API listens\n"
@@ -256,7 +259,7 @@ int cli_cmd_run(int argc, char **argv)
         {"out", required_argument, 0, 'o'},       {"keep-sandbox", no_argument, 0, 'K'},
         {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
         {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
-        {"concurrency", required_argument, 0, 'j'}, {0, 0, 0, 0}};
+        {"concurrency", required_argument, 0, 'j'}, {"verify-in", required_argument, 0, 'V'}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
@@ -291,6 +294,11 @@ int cli_cmd_run(int argc, char **argv)
         case 'r': o.rollout_id = optarg; break;
         case 'o': out = optarg; break;
         case 'K': o.keep_sandbox = 1; break;
+        case 'V':
+            if (strcmp(optarg, "fresh") && strcmp(optarg, "same"))
+                USAGE_EXIT("run: --verify-in must be fresh or same");
+            o.verify_sandbox = strcmp(optarg, "fresh") == 0 ? CORRAL_VERIFY_FRESH : CORRAL_VERIFY_SAME;
+            break;
         case 'L': trainer_listen = optarg; break;
         case 'G': o.gate_listen = optarg; break;
         case 'A':

@@ -1,12 +1,15 @@
 # Reward integrity (issue 15, items 7-11): oracle tasks whose solve.sh is
 # the attack, each run next to a control (the same task, solve.sh doing
 # nothing) proving that its test can score 0.  Neither may score above 0.
-#   reward.sh local|docker ATTACK
-# ATTACK: planted_tests | home_pth | logs_not_dir | lingering_process
+#   reward.sh local|docker ATTACK [fresh|same]
+# ATTACK: planted_tests | home_pth | logs_not_dir | lingering_process |
+# replaced_bash; the last argument is --verify-in (default: the default).
 . "$(dirname "$0")/../integration/lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
 rollout_backend "${1:-local}" reward.sh
 ATTACK=${2:?attack name}
+VERIFY_IN=()
+[ -n "${3:-}" ] && VERIFY_IN=(--verify-in "$3")
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
 
 # make_task DIR TEST_SH SOLVE_SH: a task in DIR (never solved: the check
@@ -39,19 +42,23 @@ echo "import os; open(\"/logs/verifier/reward.txt\", \"w\").write(\"1\"); os._ex
     TEST='echo 0 >/logs/verifier/reward.txt; [ -f /workspace/done.txt ] && echo 1 >/logs/verifier/reward.txt; sleep 3'
     SOLVE='setsid /bin/sh -c "while :; do mkdir -p /logs/verifier; echo 1 >/logs/verifier/reward.txt 2>/dev/null; sleep 0.1; done" </dev/null >/dev/null 2>&1 &
 sleep 0.2' ;;
+  replaced_bash) # item 10: an agent that is root replaces the verifier's bash
+    TEST='[ -f /workspace/done.txt ]'
+    SOLVE='cp /bin/sh /tmp/.sh && printf "#!/tmp/.sh\nmkdir -p /logs/verifier; echo 1 >/logs/verifier/reward.txt; exit 0\n" >/tmp/.b &&
+for b in /usr/bin/bash /bin/bash; do rm -f "$b"; cat /tmp/.b >"$b"; chmod 755 "$b"; done; true' ;;
   *) echo "unknown attack $ATTACK"; exit 2 ;;
 esac
 
 make_task "$WORK/control" "$TEST" ':'
 make_task "$WORK/attack" "$TEST" "$SOLVE"
 
-run "$CORRAL" run "${SB[@]}" --task "$WORK/control" --agent oracle --out "$WORK/control.json"
-check "$BACKEND $ATTACK control: the test scores 0 when nothing is attacked" eval \
+run "$CORRAL" run "${SB[@]}" --task "$WORK/control" --agent oracle "${VERIFY_IN[@]}" --out "$WORK/control.json"
+check "$BACKEND $ATTACK ${3:-default} control: the test scores 0 when nothing is attacked" eval \
   '[ "$(field "$WORK/control.json" "d[\"reward\"], d[\"error\"]")" = "0 None" ]'
 
-run "$CORRAL" run "${SB[@]}" --task "$WORK/attack" --agent oracle --out "$WORK/attack.json"
+run "$CORRAL" run "${SB[@]}" --task "$WORK/attack" --agent oracle "${VERIFY_IN[@]}" --out "$WORK/attack.json"
 OUT=$(cat "$WORK/attack.json" 2>/dev/null)
-check "$BACKEND $ATTACK: the attack scores 0" eval '[ "$(field "$WORK/attack.json" "d[\"reward\"]")" = 0 ]'
-check "$BACKEND $ATTACK: a failure, if any, is the agent's, never infrastructure" eval \
+check "$BACKEND $ATTACK ${3:-default}: the attack scores 0" eval '[ "$(field "$WORK/attack.json" "d[\"reward\"]")" = 0 ]'
+check "$BACKEND $ATTACK ${3:-default}: a failure, if any, is the agent's, never infrastructure" eval \
   '[ "$(field "$WORK/attack.json" "(d[\"error\"] or {}).get(\"class\", \"none\")")" != infrastructure ]'
 finish

@@ -37,7 +37,8 @@ extern "C" {
  * task.json keys: "image" (string), "workdir" (string, default /workspace),
  * "env" ({"K": "V"}), "setup" and "verify" (arrays of shell command strings),
  * "timeouts" ({"setup_s", "agent_s", "verify_s"}), "resources" ({"cpus",
- * "memory_mb", "pids"}), "network" ("none" | "full"). */
+ * "memory_mb", "pids"}), "network" ("none" | "full"), "verify_sandbox"
+ * ("fresh" | "same": where the tests run, see docs/rollout.md). */
 struct corral_task {
     char *dir;                   /* absolute path of the task directory */
     char *name;                  /* its base name */
@@ -53,7 +54,12 @@ struct corral_task {
     int64_t memory_bytes, pids;
     int network;                 /* enum corral_network */
     int has_workspace, has_tests, has_solution;
+    int verify_sandbox;          /* enum corral_verify_sandbox; 0 = not set */
 };
+
+/* Where verification runs: a fresh sandbox of the same image with the
+ * agent's final workdir copied in (the default), or the agent's own. */
+enum corral_verify_sandbox { CORRAL_VERIFY_FRESH = 1, CORRAL_VERIFY_SAME = 2 };
 
 /* Load and validate the task at `dir`.  Errors name the file and field.
  * On success *out is owned by the caller (corral_task_free). */
@@ -93,6 +99,9 @@ struct corral_rollout_options {
      * top of the configuration's "install_env"; never to the agent run or
      * verification.  Unset names are skipped. */
     const char *const *install_env;
+    /* enum corral_verify_sandbox, over the task's "verify_sandbox"; 0: the
+     * task's, else fresh. */
+    int verify_sandbox;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */

@@ -5,6 +5,7 @@
  * crl_rollout_fail() (the phase is the running row's) and returns
  * non-zero to end the lifecycle.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,9 @@ static int host_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n
     return 0;
 }
 
+static int new_sandbox(struct rollout *r, const struct corral_mount *mounts, size_t n_mounts,
+                       corral_sandbox **out);
+
 int crl_phase_create(struct rollout *r)
 {
     const struct crl_rollout_plan *p = &r->plan;
@@ -201,6 +205,20 @@ int crl_phase_create(struct rollout *r)
     }
     if (st)
         return st;
+    st = new_sandbox(r, mounts, n_mounts, &r->sb);
+    if (st)
+        return st;
+    crl_record_set(&r->rec.sandbox_id, corral_sandbox_id(r->sb));
+    crl_rollout_progress(r, "sandbox %s created", corral_sandbox_id(r->sb));
+    return 0;
+}
+
+/* A sandbox of the plan's backend, image, workdir, network and TTL with
+ * the task's env and resources and the given mounts, into *out; failures
+ * are recorded (infrastructure). */
+static int new_sandbox(struct rollout *r, const struct corral_mount *mounts, size_t n_mounts, corral_sandbox **out)
+{
+    const struct crl_rollout_plan *p = &r->plan;
     struct corral_sandbox_spec spec = {
         .struct_size = sizeof spec,
         .image = p->image,
@@ -215,12 +233,8 @@ int crl_phase_create(struct rollout *r)
         .n_mounts = n_mounts,
     };
     struct corral_sandbox_create_opts co = {.struct_size = sizeof co, .backend = p->backend, .rollout = r->rec.id};
-    st = corral_sandbox_create(r->ctx, &co, &spec, &r->sb, r->call);
-    if (st)
-        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
-    crl_record_set(&r->rec.sandbox_id, corral_sandbox_id(r->sb));
-    crl_rollout_progress(r, "sandbox %s created", corral_sandbox_id(r->sb));
-    return 0;
+    int st = corral_sandbox_create(r->ctx, &co, &spec, out, r->call);
+    return st ? crl_rollout_fail(r, INFRA, st, "%s", r->call->message) : 0;
 }
 
 /* ---- hydrate ---------------------------------------------------------------------- */
@@ -284,6 +298,80 @@ int crl_phase_setup(struct rollout *r)
                                     code, *c);
     }
     return 0;
+}
+
+/* ---- verify_sandbox --------------------------------------------------------------- */
+
+/* Copy the agent's final workdir into the fresh sandbox `fresh` through a
+ * host temporary archive (removed here).  A workdir that cannot be
+ * copied (a FIFO, a device: refused by persist's rules) is the agent's
+ * doing: class agent, reward 0. */
+static int copy_workdir(struct rollout *r, corral_sandbox *fresh)
+{
+    char tmpl[] = "/tmp/corral-verify-XXXXXX";
+    if (!mkdtemp(tmpl))
+        return crl_rollout_fail(r, INFRA, CORRAL_EIO, "mkdtemp: %s", strerror(errno));
+    char tar[sizeof tmpl + 16];
+    snprintf(tar, sizeof tar, "%s/ws.tar", tmpl);
+    int st = corral_sandbox_persist(r->sb, r->plan.workdir, tar, r->call);
+    if (st == CORRAL_EPERM) {
+        r->rec.has_reward = 1;
+        r->rec.reward = 0.0;
+        r->rec.reward_source = "agent_failure";
+        st = crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, st, "the agent's workdir cannot be copied: %s",
+                              r->call->message);
+    } else if (st) {
+        st = crl_rollout_fail(r, INFRA, st, "copying the agent's workdir: %s", r->call->message);
+    } else if ((st = corral_sandbox_hydrate(fresh, tar, r->plan.workdir, r->call)) != 0) {
+        st = crl_rollout_fail(r, INFRA, st, "copying the agent's workdir in: %s", r->call->message);
+    }
+    unlink(tar);
+    rmdir(tmpl);
+    return st;
+}
+
+/* Verification's own sandbox (unless the plan says same): the agent's
+ * image, backend and resources, the task's setup run again, then the
+ * agent's final workdir in place of the setup's; nothing else of the
+ * agent's sandbox (its processes, binaries, /tests, /logs) comes along.
+ * From here r->sb is the verifier's; the agent's is kept in r->agent_sb
+ * until destroy. */
+int crl_phase_verify_sandbox(struct rollout *r)
+{
+    if (r->plan.verify_sandbox != CORRAL_VERIFY_FRESH || (!r->task->has_tests && !r->task->verify))
+        return 0;
+    corral_sandbox *fresh = NULL;
+    int st = new_sandbox(r, NULL, 0, &fresh);
+    if (st)
+        return st;
+    crl_record_set(&r->rec.verify_sandbox_id, corral_sandbox_id(fresh));
+    crl_rollout_progress(r, "verifier sandbox %s created", corral_sandbox_id(fresh));
+    r->agent_sb = r->sb;
+    r->sb = fresh; /* the commands below run in it; destroy releases both */
+    const char *dirs[] = {r->plan.workdir, NULL};
+    if ((st = mkdirs(r, dirs)) != 0)
+        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+    for (char **c = r->task->setup; c && *c; c++) {
+        int code = 0;
+        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.setup_s, NULL, &code);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        if (code)
+            return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "setup command in the verifier's sandbox exited with %d: %s",
+                                    code, *c);
+    }
+    /* The setup's workdir gives way to the agent's, as the agent left it. */
+    int code = 0;
+    const char *argv[] = {"find", r->plan.workdir, "-mindepth", "1", "-delete", NULL};
+    st = crl_rollout_exec(r, argv, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
+    if (st || code)
+        return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "clearing the verifier's workdir: %s",
+                                st ? r->call->message : "find failed");
+    corral_sandbox *fresh_sb = r->sb;
+    r->sb = r->agent_sb; /* persist reads the agent's */
+    st = copy_workdir(r, fresh_sb);
+    r->sb = fresh_sb;
+    return st;
 }
 
 /* ---- verify ----------------------------------------------------------------------- */
@@ -409,15 +497,18 @@ int crl_phase_destroy(struct rollout *r)
 {
     struct corral_call c;
     corral_call_init(&c, 120000); /* not cancellable: cleanup must happen */
-    if (r->sb && !r->o->keep_sandbox) {
-        if (corral_sandbox_destroy(r->sb, &c) != 0)
-            corral_log(CORRAL_LOG_ERROR, "run", "could not destroy sandbox %s: %s (`corral gc` will)",
-                       corral_sandbox_id(r->sb), c.message);
-        else
-            crl_rollout_progress(r, "sandbox %s destroyed", corral_sandbox_id(r->sb));
+    corral_sandbox *sbs[] = {r->agent_sb, r->sb};
+    for (size_t i = 0; i < CRL_ARRAY_LEN(sbs); i++) {
+        if (sbs[i] && !r->o->keep_sandbox) {
+            if (corral_sandbox_destroy(sbs[i], &c) != 0)
+                corral_log(CORRAL_LOG_ERROR, "run", "could not destroy sandbox %s: %s (`corral gc` will)",
+                           corral_sandbox_id(sbs[i]), c.message);
+            else
+                crl_rollout_progress(r, "sandbox %s destroyed", corral_sandbox_id(sbs[i]));
+        }
+        corral_sandbox_close(sbs[i]);
     }
-    corral_sandbox_close(r->sb);
-    r->sb = NULL;
+    r->sb = r->agent_sb = NULL;
     if (r->registered) {
         char *tr = NULL;
         if (corral_gate_unregister(r->gate, r->rec.id, &tr, &c) == 0 && tr) {
