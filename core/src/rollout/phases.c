@@ -302,6 +302,15 @@ int crl_phase_setup(struct rollout *r)
 
 /* ---- verify_sandbox --------------------------------------------------------------- */
 
+/* The agent left its sandbox so that it cannot be verified: that is a
+ * result, reward 0 (the caller records the class agent error). */
+static void score_zero(struct rollout *r)
+{
+    r->rec.has_reward = 1;
+    r->rec.reward = 0.0;
+    r->rec.reward_source = "agent_failure";
+}
+
 /* Copy the agent's final workdir into the fresh sandbox `fresh` through a
  * host temporary archive (removed here).  A workdir that cannot be
  * copied (a FIFO, a device: refused by persist's rules) is the agent's
@@ -315,9 +324,7 @@ static int copy_workdir(struct rollout *r, corral_sandbox *fresh)
     snprintf(tar, sizeof tar, "%s/ws.tar", tmpl);
     int st = corral_sandbox_persist(r->sb, r->plan.workdir, tar, r->call);
     if (st == CORRAL_EPERM) {
-        r->rec.has_reward = 1;
-        r->rec.reward = 0.0;
-        r->rec.reward_source = "agent_failure";
+        score_zero(r);
         st = crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, st, "the agent's workdir cannot be copied: %s",
                               r->call->message);
     } else if (st) {
@@ -422,9 +429,7 @@ static int reset_verifier(struct rollout *r, const char *home)
     if (st)
         return crl_rollout_fail(r, INFRA, st, "cannot reset %s and %s: %s", TESTS_DIR, REWARD_DIR, r->call->message);
     if (code) {
-        r->rec.has_reward = 1;
-        r->rec.reward = 0.0;
-        r->rec.reward_source = "agent_failure";
+        score_zero(r);
         return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, CORRAL_EIO,
                                 "the sandbox as the agent left it does not let %s and %s be recreated (exit %d)",
                                 TESTS_DIR, REWARD_DIR, code);
