@@ -206,7 +206,7 @@ int corral_archive_extract_file(const char *path, const char *target, struct cor
 enum corral_sandbox_op {
     CORRAL_OP_EXEC, CORRAL_OP_SPAWN, CORRAL_OP_READ_FILE, CORRAL_OP_WRITE_FILE,
     CORRAL_OP_PUT_ARCHIVE, CORRAL_OP_GET_ARCHIVE, CORRAL_OP_PAUSE, CORRAL_OP_ATTACH,
-    CORRAL_OP_LIST, CORRAL_OP_REMOVE, CORRAL_OP_RUNNING, CORRAL_OP__COUNT
+    CORRAL_OP_LIST, CORRAL_OP_REMOVE, CORRAL_OP_RUNNING, CORRAL_OP_QUIESCE, CORRAL_OP__COUNT
 };
 enum corral_op_support { CORRAL_OP_NONE = 0, CORRAL_OP_NATIVE = 1, CORRAL_OP_EMULATED = 2 };
 /* How `ops` offers op: native, emulated by the host, or not at all. */
