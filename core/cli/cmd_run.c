@@ -60,6 +60,9 @@ static void help(void)
            "  --out FILE            write the result there instead of stdout; several rollouts: one line\n"
            "                        per result, written as each ends (the file is replaced)\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
+           "  --verify-in fresh|same  run the tests in a fresh sandbox with the agent's final workdir\n"
+           "                        copied in, or in the agent's own (default: the task's\n"
+           "                        \"verify_sandbox\", else fresh)\n"
            "  -q                    no progress lines on stderr\n"
            "\n"
            "  --trainer-listen ADDR:PORT  with --model trainer: where the trainer API listens\n"
@@ -276,7 +279,7 @@ int cli_cmd_run(int argc, char **argv)
         {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
         {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
         {"concurrency", required_argument, 0, 'j'}, {"upstream-max-tokens", required_argument, 0, 'X'},
-        {"upstream-max-n", required_argument, 0, 'N'}, {0, 0, 0, 0}};
+        {"upstream-max-n", required_argument, 0, 'N'}, {"verify-in", required_argument, 0, 'V'}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
@@ -311,6 +314,11 @@ int cli_cmd_run(int argc, char **argv)
         case 'r': o.rollout_id = optarg; break;
         case 'o': out = optarg; break;
         case 'K': o.keep_sandbox = 1; break;
+        case 'V':
+            if (strcmp(optarg, "fresh") && strcmp(optarg, "same"))
+                USAGE_EXIT("run: --verify-in must be fresh or same");
+            o.verify_sandbox = strcmp(optarg, "fresh") == 0 ? CORRAL_VERIFY_FRESH : CORRAL_VERIFY_SAME;
+            break;
         case 'L': trainer_listen = optarg; break;
         case 'G': o.gate_listen = optarg; break;
         case 'A':

@@ -37,7 +37,8 @@ extern "C" {
  * task.json keys: "image" (string), "workdir" (string, default /workspace),
  * "env" ({"K": "V"}), "setup" and "verify" (arrays of shell command strings),
  * "timeouts" ({"setup_s", "agent_s", "verify_s"}), "resources" ({"cpus",
- * "memory_mb", "pids", "storage_mb"}), "network" ("none" | "full"). */
+ * "memory_mb", "pids", "storage_mb"}), "network" ("none" | "full"), "verify_sandbox"
+ * ("fresh" | "same": where the tests run, see docs/rollout.md). */
 struct corral_task {
     char *dir;                   /* absolute path of the task directory */
     char *name;                  /* its base name */
@@ -54,7 +55,12 @@ struct corral_task {
     int network;                 /* enum corral_network */
     int has_workspace, has_tests, has_solution;
     int64_t storage_bytes;       /* resources.storage_mb (Harbor's name); 0 = backend default */
+    int verify_sandbox;          /* enum corral_verify_sandbox; 0 = not set */
 };
+
+/* Where verification runs: a fresh sandbox of the same image with the
+ * agent's final workdir copied in (the default), or the agent's own. */
+enum corral_verify_sandbox { CORRAL_VERIFY_FRESH = 1, CORRAL_VERIFY_SAME = 2 };
 
 /* Load and validate the task at `dir`.  Errors name the file and field.
  * On success *out is owned by the caller (corral_task_free). */
@@ -100,6 +106,9 @@ struct corral_rollout_options {
      * batch that share a gate must agree on them. */
     int64_t upstream_max_tokens;
     unsigned upstream_max_n;
+    /* enum corral_verify_sandbox, over the task's "verify_sandbox"; 0: the
+     * task's, else fresh. */
+    int verify_sandbox;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */

@@ -133,6 +133,9 @@ int corral_sandbox_pause(corral_sandbox *sb, struct corral_call *call);
 int corral_sandbox_resume(corral_sandbox *sb, struct corral_call *call);
 /* 1 running, 0 not, <0 error (CORRAL_ENOTSUP when the plugin has no probe). */
 int corral_sandbox_running(corral_sandbox *sb, struct corral_call *call);
+/* SIGKILL every process in the sandbox but its own init (the backend's
+ * quiesce op); CORRAL_ENOTSUP where the backend cannot do it safely. */
+int corral_sandbox_quiesce(corral_sandbox *sb, struct corral_call *call);
 
 /* ---- Exec ------------------------------------------------------------------------ */
 
@@ -218,7 +221,7 @@ int corral_archive_extract_file(const char *path, const char *target, struct cor
 enum corral_sandbox_op {
     CORRAL_OP_EXEC, CORRAL_OP_SPAWN, CORRAL_OP_READ_FILE, CORRAL_OP_WRITE_FILE,
     CORRAL_OP_PUT_ARCHIVE, CORRAL_OP_GET_ARCHIVE, CORRAL_OP_PAUSE, CORRAL_OP_ATTACH,
-    CORRAL_OP_LIST, CORRAL_OP_REMOVE, CORRAL_OP_RUNNING, CORRAL_OP__COUNT
+    CORRAL_OP_LIST, CORRAL_OP_REMOVE, CORRAL_OP_RUNNING, CORRAL_OP_QUIESCE, CORRAL_OP__COUNT
 };
 enum corral_op_support { CORRAL_OP_NONE = 0, CORRAL_OP_NATIVE = 1, CORRAL_OP_EMULATED = 2 };
 /* How `ops` offers op: native, emulated by the host, or not at all. */

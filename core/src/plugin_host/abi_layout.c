@@ -64,6 +64,7 @@ FROZEN(struct corral_sandbox_ops, destroy, 4 * P);
 FROZEN(struct corral_sandbox_ops, close, 5 * P);
 FROZEN(struct corral_sandbox_ops, state, 6 * P);
 FROZEN(struct corral_sandbox_ops, remove, 20 * P);
+FROZEN(struct corral_sandbox_ops, quiesce, 21 * P);
 
 FROZEN(struct corral_agent_ops, spec_json, P);
 FROZEN(struct corral_agent_ops, parse_event, 2 * P);

@@ -5,11 +5,14 @@
  * crl_rollout_fail() (the phase is the running row's) and returns
  * non-zero to end the lifecycle.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "rollout/agent_install.h"
 #include "rollout/rollout_internal.h"
@@ -19,6 +22,9 @@
 #define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
 #define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
 #define REWARD_DIR "/logs/verifier"
+#define TESTS_DIR "/tests"
+/* The verifier's PATH: system directories only (none the agent's setup adds). */
+#define VERIFIER_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define HOUSEKEEPING_TIMEOUT_S 60     /* mkdir and reward-dir resets, not the task's commands */
 
 #define INFRA CORRAL_ROLLOUT_ERR_INFRA
@@ -175,6 +181,9 @@ static int host_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n
     return 0;
 }
 
+static int new_sandbox(struct rollout *r, const struct corral_mount *mounts, size_t n_mounts,
+                       corral_sandbox **out);
+
 int crl_phase_create(struct rollout *r)
 {
     const struct crl_rollout_plan *p = &r->plan;
@@ -199,6 +208,20 @@ int crl_phase_create(struct rollout *r)
     }
     if (st)
         return st;
+    st = new_sandbox(r, mounts, n_mounts, &r->sb);
+    if (st)
+        return st;
+    crl_record_set(&r->rec.sandbox_id, corral_sandbox_id(r->sb));
+    crl_rollout_progress(r, "sandbox %s created", corral_sandbox_id(r->sb));
+    return 0;
+}
+
+/* A sandbox of the plan's backend, image, workdir, network and TTL with
+ * the task's env and resources and the given mounts, into *out; failures
+ * are recorded (infrastructure). */
+static int new_sandbox(struct rollout *r, const struct corral_mount *mounts, size_t n_mounts, corral_sandbox **out)
+{
+    const struct crl_rollout_plan *p = &r->plan;
     struct corral_sandbox_spec spec = {
         .struct_size = sizeof spec,
         .image = p->image,
@@ -215,12 +238,8 @@ int crl_phase_create(struct rollout *r)
     };
     struct corral_sandbox_create_opts co = {.struct_size = sizeof co, .backend = p->backend, .rollout = r->rec.id,
                                          .owner_lease = 1};
-    st = corral_sandbox_create(r->ctx, &co, &spec, &r->sb, r->call);
-    if (st)
-        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
-    crl_record_set(&r->rec.sandbox_id, corral_sandbox_id(r->sb));
-    crl_rollout_progress(r, "sandbox %s created", corral_sandbox_id(r->sb));
-    return 0;
+    int st = corral_sandbox_create(r->ctx, &co, &spec, out, r->call);
+    return st ? crl_rollout_fail(r, INFRA, st, "%s", r->call->message) : 0;
 }
 
 /* ---- hydrate ---------------------------------------------------------------------- */
@@ -302,6 +321,87 @@ int crl_phase_setup(struct rollout *r)
     return 0;
 }
 
+/* ---- verify_sandbox --------------------------------------------------------------- */
+
+/* The agent left its sandbox so that it cannot be verified: that is a
+ * result, reward 0 (the caller records the class agent error). */
+static void score_zero(struct rollout *r)
+{
+    r->rec.has_reward = 1;
+    r->rec.reward = 0.0;
+    r->rec.reward_source = "agent_failure";
+}
+
+/* Copy the agent's final workdir into the fresh sandbox `fresh` through a
+ * host temporary archive (removed here).  A workdir that cannot be
+ * copied (a FIFO, a device: refused by persist's rules) is the agent's
+ * doing: class agent, reward 0. */
+static int copy_workdir(struct rollout *r, corral_sandbox *fresh)
+{
+    char tmpl[] = "/tmp/corral-verify-XXXXXX";
+    if (!mkdtemp(tmpl))
+        return crl_rollout_fail(r, INFRA, CORRAL_EIO, "mkdtemp: %s", strerror(errno));
+    char tar[sizeof tmpl + 16];
+    snprintf(tar, sizeof tar, "%s/ws.tar", tmpl);
+    int st = corral_sandbox_persist(r->sb, r->plan.workdir, tar, r->call);
+    if (st == CORRAL_EPERM) {
+        score_zero(r);
+        st = crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, st, "the agent's workdir cannot be copied: %s",
+                              r->call->message);
+    } else if (st) {
+        st = crl_rollout_fail(r, INFRA, st, "copying the agent's workdir: %s", r->call->message);
+    } else if ((st = corral_sandbox_hydrate(fresh, tar, r->plan.workdir, r->call)) != 0) {
+        st = crl_rollout_fail(r, INFRA, st, "copying the agent's workdir in: %s", r->call->message);
+    }
+    unlink(tar);
+    rmdir(tmpl);
+    return st;
+}
+
+/* Verification's own sandbox (unless the plan says same): the agent's
+ * image, backend and resources, the task's setup run again, then the
+ * agent's final workdir in place of the setup's; nothing else of the
+ * agent's sandbox (its processes, binaries, /tests, /logs) comes along.
+ * From here r->sb is the verifier's; the agent's is kept in r->agent_sb
+ * until destroy. */
+int crl_phase_verify_sandbox(struct rollout *r)
+{
+    if (r->plan.verify_sandbox != CORRAL_VERIFY_FRESH || (!r->task->has_tests && !r->task->verify))
+        return 0;
+    corral_sandbox *fresh = NULL;
+    int st = new_sandbox(r, NULL, 0, &fresh);
+    if (st)
+        return st;
+    crl_record_set(&r->rec.verify_sandbox_id, corral_sandbox_id(fresh));
+    crl_rollout_progress(r, "verifier sandbox %s created", corral_sandbox_id(fresh));
+    r->agent_sb = r->sb;
+    r->sb = fresh; /* the commands below run in it; destroy releases both */
+    const char *dirs[] = {r->plan.workdir, NULL};
+    if ((st = mkdirs(r, dirs)) != 0)
+        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+    for (char **c = r->task->setup; c && *c; c++) {
+        int code = 0;
+        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.setup_s, NULL, &code);
+        if (st)
+            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        if (code)
+            return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "setup command in the verifier's sandbox exited with %d: %s",
+                                    code, *c);
+    }
+    /* The setup's workdir gives way to the agent's, as the agent left it. */
+    int code = 0;
+    const char *argv[] = {"find", r->plan.workdir, "-mindepth", "1", "-delete", NULL};
+    st = crl_rollout_exec(r, argv, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
+    if (st || code)
+        return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "clearing the verifier's workdir: %s",
+                                st ? r->call->message : "find failed");
+    corral_sandbox *fresh_sb = r->sb;
+    r->sb = r->agent_sb; /* persist reads the agent's */
+    st = copy_workdir(r, fresh_sb);
+    r->sb = fresh_sb;
+    return st;
+}
+
 /* ---- verify ----------------------------------------------------------------------- */
 
 /* The reward from REWARD_DIR/reward.txt when the tests wrote one, else
@@ -331,31 +431,81 @@ static int read_reward(struct rollout *r, int all_ok)
     return 0;
 }
 
+/* The verifier's directories, recreated empty by corral before anything
+ * of the task's is copied in: whatever the agent planted there (a test
+ * file, a conftest, a reward) is gone.  Also makes `home`, a directory
+ * the agent could not have prepared (its name is random).  A sandbox
+ * call that fails is infrastructure; commands that ran and failed did so
+ * because of the state the agent left the sandbox in, which is the
+ * agent's failure: reward 0, class agent (never a way out of scoring). */
+static int reset_verifier(struct rollout *r, const char *home)
+{
+    char script[512];
+    snprintf(script, sizeof script,
+             "rm -rf " TESTS_DIR " " REWARD_DIR " && mkdir -p " TESTS_DIR " " REWARD_DIR " && mkdir -m 700 %s",
+             home);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    int code = 0;
+    int st = crl_rollout_exec(r, argv, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "cannot reset %s and %s: %s", TESTS_DIR, REWARD_DIR, r->call->message);
+    if (code) {
+        score_zero(r);
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, CORRAL_EIO,
+                                "the sandbox as the agent left it does not let %s and %s be recreated (exit %d)",
+                                TESTS_DIR, REWARD_DIR, code);
+    }
+    return 0;
+}
+
+/* Nothing the agent started may run with the verifier (a setsid child
+ * rewriting the reward): every process in the sandbox but its own init
+ * is killed, always.  Backends that cannot do it safely say
+ * CORRAL_ENOTSUP; there verification goes on (see docs/rollout.md). */
+static int quiesce(struct rollout *r)
+{
+    int st = corral_sandbox_quiesce(r->sb, r->call);
+    if (st == CORRAL_ENOTSUP) {
+        corral_log(CORRAL_LOG_DEBUG, "run", "%s", r->call->message);
+        return 0;
+    }
+    return st ? crl_rollout_fail(r, INFRA, st, "stopping what the agent left running: %s", r->call->message) : 0;
+}
+
 int crl_phase_verify(struct rollout *r)
 {
     struct corral_task *t = r->task;
     if (!t->has_tests && !t->verify)
         return 0;
-    /* Whatever the agent left in the reward location is discarded first. */
-    int code = 0;
-    const char *clear[] = {"/bin/sh", "-c", "rm -rf " REWARD_DIR " && mkdir -p " REWARD_DIR, NULL};
-    int st = crl_rollout_exec(r, clear, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
-    if (st || code)
-        return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "cannot reset %s: %s", REWARD_DIR,
-                                st ? r->call->message : "mkdir failed");
-    int all_ok = 1;
+    int st = quiesce(r);
+    if (st)
+        return st;
+    /* The verifier's environment: the sandbox's own (the image's and what
+     * the task declares) with HOME in a fresh directory and PATH of system
+     * directories only, never the agent's workdir or additions. */
+    unsigned char rnd[8];
+    RAND_bytes(rnd, sizeof rnd);
+    char home[64], home_env[80];
+    snprintf(home, sizeof home, "/tmp/corral-verifier-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    snprintf(home_env, sizeof home_env, "HOME=%s", home);
+    const char *env[] = {home_env, VERIFIER_PATH, NULL};
+    st = reset_verifier(r, home);
+    if (st)
+        return st;
+    int all_ok = 1, code = 0;
     if (t->has_tests) {
-        st = hydrate_task_dir(r, "tests", "/tests");
+        st = hydrate_task_dir(r, "tests", TESTS_DIR);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "uploading tests/: %s", r->call->message);
-        const char *argv[] = {"bash", "/tests/test.sh", NULL};
-        st = crl_rollout_exec(r, argv, NULL, r->plan.workdir, NULL, r->plan.verify_s, &r->rec.verify, &code);
+        const char *argv[] = {"/bin/bash", TESTS_DIR "/test.sh", NULL};
+        st = crl_rollout_exec(r, argv, NULL, r->plan.workdir, env, r->plan.verify_s, &r->rec.verify, &code);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
         all_ok &= code == 0;
     }
     for (char **c = t->verify; c && *c; c++) {
-        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.verify_s, &r->rec.verify, &code);
+        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, env, r->plan.verify_s, &r->rec.verify, &code);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
         all_ok &= code == 0;
@@ -371,15 +521,18 @@ int crl_phase_destroy(struct rollout *r)
 {
     struct corral_call c;
     corral_call_init(&c, 120000); /* not cancellable: cleanup must happen */
-    if (r->sb && !r->o->keep_sandbox) {
-        if (corral_sandbox_destroy(r->sb, &c) != 0)
-            corral_log(CORRAL_LOG_ERROR, "run", "could not destroy sandbox %s: %s (`corral gc` will)",
-                       corral_sandbox_id(r->sb), c.message);
-        else
-            crl_rollout_progress(r, "sandbox %s destroyed", corral_sandbox_id(r->sb));
+    corral_sandbox *sbs[] = {r->agent_sb, r->sb};
+    for (size_t i = 0; i < CRL_ARRAY_LEN(sbs); i++) {
+        if (sbs[i] && !r->o->keep_sandbox) {
+            if (corral_sandbox_destroy(sbs[i], &c) != 0)
+                corral_log(CORRAL_LOG_ERROR, "run", "could not destroy sandbox %s: %s (`corral gc` will)",
+                           corral_sandbox_id(sbs[i]), c.message);
+            else
+                crl_rollout_progress(r, "sandbox %s destroyed", corral_sandbox_id(sbs[i]));
+        }
+        corral_sandbox_close(sbs[i]);
     }
-    corral_sandbox_close(r->sb);
-    r->sb = NULL;
+    r->sb = r->agent_sb = NULL;
     if (r->registered) {
         char *tr = NULL;
         if (corral_gate_unregister(r->gate, r->rec.id, &tr, &c) == 0 && tr) {

@@ -152,6 +152,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
     cJSON_AddStringToObject(sb, "backend", str(rec->backend));
     if (rec->sandbox_id)
         cJSON_AddStringToObject(sb, "id", rec->sandbox_id);
+    if (rec->verify_sandbox_id)
+        cJSON_AddStringToObject(sb, "verify_id", rec->verify_sandbox_id);
     if (rec->has_reward)
         cJSON_AddNumberToObject(j, "reward", rec->reward);
     else
@@ -244,6 +246,7 @@ void crl_record_free(struct crl_rollout_record *rec)
     free(rec->agent_version);
     free(rec->backend);
     free(rec->sandbox_id);
+    free(rec->verify_sandbox_id);
     free(rec->agent_stderr_tail);
     free(rec->error_message);
     crl_command_log_free(&rec->setup);

@@ -50,6 +50,8 @@ void crl_rollout_plan_resolve(const struct corral_rollout_options *o, const stru
                               DEFAULT_AGENT_TIMEOUT_S);
     plan->verify_s = first_set(0, t ? t->verify_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S);
     plan->ttl_s = plan->setup_s + plan->agent_s + plan->verify_s + DEFAULT_PHASE_TIMEOUT_S;
+    int vs = CORRAL_HAS_FIELD(o, verify_sandbox) ? o->verify_sandbox : 0;
+    plan->verify_sandbox = vs ? vs : t && t->verify_sandbox ? t->verify_sandbox : CORRAL_VERIFY_FRESH;
 }
 
 /* ---- The phase table -------------------------------------------------------------- */
@@ -74,6 +76,7 @@ static const struct phase {
     {"hydrate", crl_phase_hydrate, PHASE_SKIP_CANCELLED},
     {"setup", crl_phase_setup, PHASE_SKIP_CANCELLED},
     {"agent", crl_phase_agent, PHASE_SKIP_CANCELLED},
+    {"verify_sandbox", crl_phase_verify_sandbox, PHASE_SKIP_CANCELLED}, /* fresh verifier sandbox (default) */
     {"verify", crl_phase_verify, PHASE_SKIP_CANCELLED},
     {"destroy", crl_phase_destroy, PHASE_ALWAYS},
 };

@@ -40,6 +40,7 @@ struct crl_rollout_plan {
     const char *model_name;            /* the model name the agent asks for */
     int64_t setup_s, agent_s, verify_s;/* per-command (setup, verify) and agent deadlines */
     int64_t ttl_s;                     /* the sandbox's lifetime: the deadlines plus slack */
+    int verify_sandbox;                /* enum corral_verify_sandbox, never 0 */
 };
 
 /* Fill *plan from the options (the command line), the task and the agent
@@ -75,6 +76,7 @@ struct crl_rollout_record {
     struct corral_rollout_result pub;
     char id[64];
     char *task_dir, *task_name, *agent, *agent_version, *backend, *sandbox_id;
+    char *verify_sandbox_id;           /* the fresh verifier sandbox, or NULL */
     const char *agent_status;          /* static; NULL until the agent ran to its end */
     int agent_exit_code, agent_timed_out;
     size_t events_truncated;           /* agent events past the "limits", not kept */
@@ -146,7 +148,8 @@ struct rollout {
     char agent_dir[PATH_MAX];          /* host install dir of the agent, "" if none */
     char run[128], home[160], task_in[160], agent_mount[PATH_MAX];
     char base_url[512];
-    corral_sandbox *sb;
+    corral_sandbox *sb;                /* the sandbox commands run in (the verifier's once made) */
+    corral_sandbox *agent_sb;          /* the agent's, once a fresh verifier sandbox replaced it in sb */
     struct crl_rollout_record rec;
     int stopped;                       /* a phase returned non-zero: only PHASE_ALWAYS rows run now */
 };
@@ -174,6 +177,7 @@ int crl_phase_create(struct rollout *r);
 int crl_phase_hydrate(struct rollout *r);
 int crl_phase_setup(struct rollout *r);
 int crl_phase_agent(struct rollout *r);
+int crl_phase_verify_sandbox(struct rollout *r);
 int crl_phase_verify(struct rollout *r);
 int crl_phase_destroy(struct rollout *r);
 

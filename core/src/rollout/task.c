@@ -180,7 +180,7 @@ int crl_task_parse_json(struct corral_task *t, const char *text, const char *pat
         return corral_call_fail(call, CORRAL_EINVAL, "%s: not a JSON object", path);
     }
     static const char *const keys[] = {"image", "workdir", "env", "setup", "verify", "timeouts", "resources",
-                                       "network", "name", "description"};
+                                       "network", "name", "description", "verify_sandbox"};
     static const char *const tkeys[] = {"setup_s", "agent_s", "verify_s"};
     static const char *const rkeys[] = {"cpus", "memory_mb", "pids", "storage_mb"};
     int r = check_keys(j, keys, CRL_ARRAY_LEN(keys), path, "", call);
@@ -262,6 +262,14 @@ int crl_task_parse_json(struct corral_task *t, const char *text, const char *pat
             t->network = CORRAL_NET_FULL;
         else
             r = corral_call_fail(call, CORRAL_EINVAL, "%s: \"network\" must be \"none\" or \"full\"", path);
+    }
+    if (!r && (v = cJSON_GetObjectItemCaseSensitive(j, "verify_sandbox"))) {
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "fresh") == 0)
+            t->verify_sandbox = CORRAL_VERIFY_FRESH;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "same") == 0)
+            t->verify_sandbox = CORRAL_VERIFY_SAME;
+        else
+            r = corral_call_fail(call, CORRAL_EINVAL, "%s: \"verify_sandbox\" must be \"fresh\" or \"same\"", path);
     }
     cJSON_Delete(j);
     return r;

@@ -275,6 +275,12 @@ int corral_sandbox_running(corral_sandbox *sb, struct corral_call *call)
     return leave(sb, sb->tbl->running(sb, call));
 }
 
+int corral_sandbox_quiesce(corral_sandbox *sb, struct corral_call *call)
+{
+    enter(sb);
+    return leave(sb, sb->tbl->quiesce(sb, call));
+}
+
 /* ---- exec ---- */
 
 int corral_sandbox_exec(corral_sandbox *sb, const struct corral_exec_request *req_in,
@@ -460,7 +466,7 @@ int corral_sandbox_write_mem(corral_sandbox *sb, const char *path, const void *d
 
 static const char *const op_names[CORRAL_OP__COUNT] = {
     "exec", "spawn", "read_file", "write_file", "put_archive", "get_archive", "pause", "attach",
-    "list", "remove", "running",
+    "list", "remove", "running", "quiesce",
 };
 
 const char *corral_sandbox_op_name(int op)
@@ -506,6 +512,8 @@ int corral_sandbox_op_support(const struct corral_sandbox_ops *ops, int op)
         return CORRAL_HAS(ops, remove) ? CORRAL_OP_NATIVE : CORRAL_OP_NONE;
     case CORRAL_OP_RUNNING:
         return CORRAL_HAS(ops, running) ? CORRAL_OP_NATIVE : CORRAL_OP_NONE;
+    case CORRAL_OP_QUIESCE: /* never emulated (sandbox_table.c) */
+        return CORRAL_HAS(ops, quiesce) ? CORRAL_OP_NATIVE : CORRAL_OP_NONE;
     default:
         return CORRAL_OP_NONE;
     }

@@ -57,6 +57,7 @@ struct crl_sandbox_table {
     int (*pause)(corral_sandbox *sb, struct corral_call *call);
     int (*resume)(corral_sandbox *sb, struct corral_call *call);
     int (*running)(corral_sandbox *sb, struct corral_call *call);
+    int (*quiesce)(corral_sandbox *sb, struct corral_call *call);
 };
 
 /* A sink that writes every chunk into a fixed-size buffer, failing with

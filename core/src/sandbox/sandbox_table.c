@@ -89,6 +89,11 @@ static int native_running(corral_sandbox *sb, struct corral_call *call)
     return sb->ops->running(sb->sbx, call);
 }
 
+static int native_quiesce(corral_sandbox *sb, struct corral_call *call)
+{
+    return sb->ops->quiesce(sb->sbx, call);
+}
+
 /* ---- what no emulation can offer ---- */
 
 static int not_offered(const corral_sandbox *sb, const char *what, struct corral_call *call)
@@ -115,6 +120,14 @@ static int no_resume(corral_sandbox *sb, struct corral_call *call)
 static int no_running(corral_sandbox *sb, struct corral_call *call)
 {
     return not_offered(sb, "a liveness probe (running)", call);
+}
+
+/* No exec-based emulation on purpose: `kill -1` run inside would also
+ * kill a backend's own service (e2b's envd, the hf server) and runs a
+ * binary the agent may have replaced. */
+static int no_quiesce(corral_sandbox *sb, struct corral_call *call)
+{
+    return not_offered(sb, "quiesce (killing what the agent left running)", call);
 }
 
 static void emul_job_free(corral_sandbox *sb, corral_sandbox_job *job)
@@ -162,6 +175,7 @@ struct crl_sandbox_table *crl_sandbox_table_new(const struct corral_sandbox_ops 
     t->pause = pause ? native_pause : no_pause;
     t->resume = pause ? native_resume : no_resume;
     t->running = CORRAL_HAS(ops, running) ? native_running : no_running;
+    t->quiesce = CORRAL_HAS(ops, quiesce) ? native_quiesce : no_quiesce;
     return t;
 }
 

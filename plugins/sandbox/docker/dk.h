@@ -211,6 +211,8 @@ int dk_shim_call(corral_sbx *sbx, const char *const *args, const char *user, cor
 int dk_shim_output(corral_sbx *sbx, const char *const *args, const char *user, char *out, size_t cap,
                    corral_call *call);
 int dk_job_kill(corral_sbx *sbx, corral_job *job, corral_call *call);
+/* SIGKILL every process in the container but PID 1 (dk_quiesce.c). */
+int dk_quiesce(corral_sbx *sbx, corral_call *call);
 void dk_job_free(corral_sbx *sbx, corral_job *job);
 
 int dk_read_file(corral_sbx *sbx, const char *path, const struct corral_sink *sink, corral_call *call);

@@ -98,6 +98,7 @@ static const struct corral_sandbox_ops ops = {
     .list = dk_list,
     .destroy = dk_destroy,
     .remove = dk_remove,
+    .quiesce = dk_quiesce,
     .close = dk_close,
 };
 

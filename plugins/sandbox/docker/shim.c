@@ -28,6 +28,9 @@
  *   shim killm TAG            SIGKILL the group of the `shim run -m TAG` child
  *   shim mkdir DIR            mkdir -p DIR (mode 0755, as the calling user)
  *   shim ids                  print "uid gid" of the calling user
+ *   shim killall              SIGKILL every process of the container but
+ *                             PID 1 and itself, until none is left (run
+ *                             as root, before verification)
  *
  * Exit status: the child's code, 128+signal when killed, 124 on timeout,
  * 126/127 when ARGV cannot be executed, 125 for the shim's own errors.
@@ -435,8 +438,24 @@ static int do_mkdir(const char *dir)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : 1;
 }
 
+/* kill(-1) spares PID 1 and the caller; repeated until nothing is left
+ * to signal (ESRCH), as a process may fork while the signal goes out and
+ * the dead stay signalable until PID 1 reaps them. */
+static int do_killall(void)
+{
+    for (int i = 0; i < 500; i++) {
+        if (kill(-1, SIGKILL) != 0)
+            return errno == ESRCH ? 0 : 1;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "killall") == 0)
+        return do_killall();
     if (argc >= 3 && strcmp(argv[1], "killm") == 0)
         return do_killm(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "ids") == 0)

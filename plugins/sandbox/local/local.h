@@ -295,6 +295,8 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
 int local_attach(void *ps, const char *state_json, corral_sbx **out, corral_call *call);
 int local_state(corral_sbx *sbx, char **json, corral_call *call);
 int local_running(corral_sbx *sbx, corral_call *call);
+/* SIGKILL every process in the sandbox but the holder (quiesce.c). */
+int local_quiesce(corral_sbx *sbx, corral_call *call);
 int local_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call);
 int local_destroy(corral_sbx *sbx, corral_call *call);
 int local_remove(void *ps, const char *state_json, corral_call *call);

@@ -100,6 +100,7 @@ static const struct corral_sandbox_ops local_ops = {
     .list = local_list,
     .destroy = local_destroy,
     .remove = local_remove,
+    .quiesce = local_quiesce,
     .close = local_close,
 };
 

@@ -212,6 +212,14 @@ struct corral_sandbox_ops {
     /* Destroy a sandbox known only by its state (garbage collection).
      * Idempotent: gone is success. */
     int (*remove)(void *ps, const char *state_json, corral_call *call);
+    /* ABI 1.1, appended: SIGKILL every process in the sandbox except the
+     * sandbox's own init (and what keeps the sandbox alive), from outside
+     * the agent's reach, and return once they cannot run any more.  Used
+     * before verification so that nothing the agent left behind runs
+     * with the verifier.  Leave unset where the backend's own service
+     * runs inside the sandbox (an in-sandbox kill of everything would
+     * kill it): the host then reports CORRAL_ENOTSUP. */
+    int (*quiesce)(corral_sbx *sbx, corral_call *call);
 };
 
 /* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */

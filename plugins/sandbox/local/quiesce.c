@@ -1,0 +1,93 @@
+/* sandbox_local: quiesce, SIGKILL every process the sandbox holds but the
+ * holder.  Done from the host by the sandbox's pid namespace, so nothing
+ * inside (a replaced `kill`, a process that forks as fast as it can)
+ * decides the outcome. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "local.h"
+
+/* The innermost pid (the last NSpid field) of host pid `pid`, or -1. */
+static long inner_pid(const char *pid)
+{
+    char path[300], line[256];
+    snprintf(path, sizeof path, "/proc/%s/status", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    long inner = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "NSpid:", 6) != 0)
+            continue;
+        char *last = strrchr(line, '\t');
+        inner = last ? atol(last + 1) : -1;
+        break;
+    }
+    fclose(f);
+    return inner;
+}
+
+/* One pass over /proc: SIGKILL each live process in the pid namespace
+ * `ns` (the readlink of ns/pid) other than the holder: its init (pid 1
+ * inside) and the `sleep` under it (pid 2 inside: the first process a
+ * fresh namespace gets), whose end would end the sandbox.  Zombies have
+ * no namespace link and are skipped (they run nothing).  The number
+ * signalled, or -1 when /proc cannot be read. */
+static int kill_pass(const char *ns)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], link[64];
+        snprintf(path, sizeof path, "/proc/%s/ns/pid", e->d_name);
+        ssize_t len = readlink(path, link, sizeof link - 1);
+        if (len <= 0)
+            continue;
+        link[len] = '\0';
+        if (strcmp(link, ns) != 0 || inner_pid(e->d_name) <= 2)
+            continue;
+        if (kill((pid_t)atol(e->d_name), SIGKILL) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int local_quiesce(corral_sbx *sbx, corral_call *call)
+{
+    int pdir;
+    int rc = local_holder_open(sbx, &pdir, call);
+    if (rc)
+        return rc;
+    char ns[64];
+    ssize_t len = readlinkat(pdir, "ns/pid", ns, sizeof ns - 1);
+    close(pdir);
+    if (len <= 0)
+        return sbx->lp->host->fail(call, CORRAL_EIO, "cannot read the pid namespace of sandbox %s: %s",
+                                   sbx->meta.id, strerror(errno));
+    ns[len] = '\0';
+    /* Until a pass finds nothing: a process may fork while a pass runs. */
+    for (int i = 0; i < 200; i++) {
+        int n = kill_pass(ns);
+        if (n < 0)
+            return sbx->lp->host->fail(call, CORRAL_EIO, "cannot read /proc: %s", strerror(errno));
+        if (n == 0)
+            return 0;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return sbx->lp->host->fail(call, CORRAL_EIO, "processes in sandbox %s keep appearing after SIGKILL",
+                               sbx->meta.id);
+}
