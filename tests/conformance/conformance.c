@@ -596,8 +596,22 @@ static void test_spawn_wait_kill(void **st)
     assert_string_equal(out, "hello it's $(here)\n");
     free(out);
 
-    /* a long job: probe once, then kill; a killed job is never "0" */
-    const char *sl[] = { "/bin/sh", "-c", "sleep 300 & sleep 300", NULL };
+    /* The sandbox shell the harness promises (dash: it rejects `kill --`). */
+    const char *want_sh = getenv("CORRAL_CONFORMANCE_SHELL");
+    if (want_sh && *want_sh) {
+        char *shname = sh_ok(shared, "basename \"$(readlink -f /bin/sh)\"", NULL, NULL);
+        shname[strcspn(shname, "\n")] = '\0';
+        assert_string_equal(shname, want_sh);
+        free(shname);
+    }
+
+    /* a long job: probe once, then kill; a killed job is never "0", and
+     * its whole process group dies, grandchildren included */
+    char pidf[1300], gpidf[1300];
+    snprintf(pidf, sizeof pidf, "%s/job.pid", dir);
+    snprintf(gpidf, sizeof gpidf, "%s/grandchild.pid", dir);
+    const char *sl[] = { "/bin/sh", "-c", "echo $$ > \"$1\"; (sleep 300; :) & echo $! > \"$2\"; sleep 300",
+                         "sh", pidf, gpidf, NULL };
     struct corral_exec_request r2 = { .struct_size = sizeof r2, .argv = sl };
     OK(corral_sandbox_spawn(shared, &r2, &job, &call), call);
     int64_t t0 = corral_now_ms();
@@ -610,6 +624,22 @@ static void test_spawn_wait_kill(void **st)
     assert_int_not_equal(res.exit_code, 0);
     assert_int_equal(res.exit_code, 128 + SIGKILL);
     corral_sandbox_job_free(shared, job);
+    char *jpid = sh_ok(shared, "cat \"$1\"", pidf, NULL);
+    char *gpid = sh_ok(shared, "cat \"$1\"", gpidf, NULL);
+    jpid[strcspn(jpid, "\n")] = '\0';
+    gpid[strcspn(gpid, "\n")] = '\0';
+    assert_true(jpid[0] && gpid[0]);
+    int a1 = 1, a2 = 1;
+    for (int i = 0; i < 40 && (a1 || a2); i++) {
+        a1 = alive_in(shared, jpid);
+        a2 = alive_in(shared, gpid);
+        if (a1 || a2)
+            usleep(100000);
+    }
+    assert_false(a1);
+    assert_false(a2); /* the grandchild died with the job's group */
+    free(jpid);
+    free(gpid);
 
     /* a job with its own timeout */
     struct corral_exec_request r3 = { .struct_size = sizeof r3, .shell = "sleep 300", .timeout_ms = 800 };

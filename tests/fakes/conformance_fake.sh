@@ -37,5 +37,8 @@ else
  "agent": {"opencode": {"enabled": false}, "pi": {"enabled": false}, "oracle": {"enabled": false}}}
 JSON
 fi
+# The fakes run commands with the host's /bin/sh: the job test checks it is dash
+# (Debian's, and the services' images'), which rejects `kill -KILL --`.
+[ "$(basename "$(readlink -f /bin/sh)")" = dash ] && export CORRAL_CONFORMANCE_SHELL=dash
 export CORRAL_CONFIG_DIR="$tmp/etc" CORRAL_PLUGIN_PATH=
 "$conf" --plugin "$backend" --plugin-dir "$plugdir" --config "$tmp/config.json" "$@"

@@ -203,7 +203,13 @@ static const char poll_script[] =
 static const char kill_script[] =
     "m=$1; p=$(cat \"$m.pid\" 2>/dev/null) || exit 3\n"
     "[ -f \"$m.rc\" ] && exit 0\n"
-    "kill -KILL -- \"-$p\" 2>/dev/null || kill -KILL \"$p\" 2>/dev/null\n"
+    /* `kill -KILL -- -P` is rejected by dash (Debian's /bin/sh), which then
+     * kills nothing: `-KILL -P` is the form every POSIX shell accepts.
+     * Signal the group until it is gone, so that a child forked while we
+     * killed dies too (zombies still answer; give up after 2 s). */
+    "kill -KILL -\"$p\" 2>/dev/null || kill -KILL \"$p\" 2>/dev/null\n"
+    "i=0; while kill -0 -\"$p\" 2>/dev/null && [ $i -lt 20 ]; do\n"
+    "  kill -KILL -\"$p\" 2>/dev/null; sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done\n"
     "[ -f \"$m.rc\" ] || { echo 137 >\"$m.rc.tmp\"; mv -f \"$m.rc.tmp\" \"$m.rc\"; }\n"
     "exit 0\n";
 
