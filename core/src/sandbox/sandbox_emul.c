@@ -36,6 +36,12 @@ long sbx_memsrc_read(void *ud, void *buf, size_t cap)
     return (long)n;
 }
 
+int sbx_memsrc_rewind(void *ud)
+{
+    ((struct sbx_memsrc *)ud)->off = 0;
+    return 0;
+}
+
 /* Run req with the plugin's exec (res zeroed first). */
 static int plugin_exec(corral_sandbox *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
                        struct corral_call *call)
@@ -222,7 +228,7 @@ int sbx_emul_spawn(corral_sandbox *sb, const struct corral_exec_request *req, co
     char in_path[200];
     snprintf(in_path, sizeof in_path, "%s.in", job->marker);
     struct sbx_memsrc m = { req->stdin_data ? req->stdin_data : "", req->stdin_len, 0 };
-    struct corral_source in = { .struct_size = sizeof in, .read = sbx_memsrc_read, .ud = &m,
+    struct corral_source in = { .struct_size = sizeof in, .read = sbx_memsrc_read, .ud = &m, .rewind = sbx_memsrc_rewind,
                                 .length = (int64_t)req->stdin_len };
     rc = sb->tbl->write_file(sb, in_path, &in, 0600, call);
     if (rc)
