@@ -1114,9 +1114,52 @@ static int group_setup(void **st)
     return 0;
 }
 
+struct reap_ids {
+    char *v[64];
+    size_t n;
+};
+
+/* Collects the ids of this run's registered sandboxes (for reap_left): the
+ * run's state dir is its own, so every registry entry is ours. */
+static int collect_ours(void *ud, const struct corral_sandbox_entry *e)
+{
+    struct reap_ids *ids = ud;
+    if (e->in_registry && ids->n < 64 &&
+        (!shared || strcmp(e->id, corral_sandbox_id(shared)) != 0))
+        ids->v[ids->n++] = strdup(e->id);
+    return 0;
+}
+
+/* Under injected faults (CORRAL_CONFORMANCE_REAP=1) a failed assertion
+ * leaves its test's sandbox behind; corral still knows it, so destroy
+ * every sandbox of this run the registry holds.  What the fake then
+ * still runs is a sandbox corral lost track of: a leak. */
+static void reap_left(void)
+{
+    const char *reap = getenv("CORRAL_CONFORMANCE_REAP");
+    if (!reap || strcmp(reap, "1") != 0)
+        return;
+    struct reap_ids ids = { .n = 0 };
+    struct corral_call call;
+    corral_call_init(&call, 120000);
+    corral_sandbox_ls(ctx, collect_ours, &ids, &call);
+    fprintf(stderr, "corral-conformance: reaping %zu sandbox(es) left by failed tests\n", ids.n);
+    for (size_t i = 0; i < ids.n; i++) {
+        corral_sandbox *sb = NULL;
+        corral_call_init(&call, 120000);
+        if (ids.v[i] && (corral_sandbox_attach(ctx, ids.v[i], &sb, &call) != 0 ||
+                         corral_sandbox_destroy(sb, &call) != 0))
+            fprintf(stderr, "corral-conformance: reaping %s failed: %s\n", ids.v[i], call.message);
+        if (sb)
+            corral_sandbox_close(sb);
+        free(ids.v[i]);
+    }
+}
+
 static int group_teardown(void **st)
 {
     (void)st;
+    reap_left();
     if (shared) {
         struct corral_call call;
         corral_call_init(&call, 120000);

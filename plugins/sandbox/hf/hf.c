@@ -156,7 +156,10 @@ static int hub(struct hf *p, const char *method, const char *path, const char *j
                                       .body = json, .body_len = json ? strlen(json) : 0,
                                       .timeout_ms = p->request_timeout_ms,
                                       .max_attempts = attempts ? attempts : (int)p->attempts,
-                                      .backoff_ms = p->backoff_ms};
+                                      .backoff_ms = p->backoff_ms,
+                                      /* cancelling twice is cancelling once */
+                                      .idempotent = strstr(path, "/cancel") ? CORRAL_HTTP_IDEMPOTENT
+                                                                            : CORRAL_HTTP_BY_METHOD};
     rc = p->host->http(&req, resp, call);
     crl_wipe_free(auth);
     return rc;
