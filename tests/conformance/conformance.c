@@ -1097,7 +1097,13 @@ static int group_setup(void **st)
     }
     struct corral_exec_output out = { 0 };
     struct corral_exec_request req = { .struct_size = sizeof req, .shell = "pwd" };
-    if (corral_sandbox_run(shared, &req, &out, &call) != 0 || out.res.exit_code != 0 || !out.out.data) {
+    int prc;
+    /* pwd is safe to run again: under injected faults, ride out a few */
+    for (int i = 0; (prc = corral_sandbox_run(shared, &req, &out, &call)) != 0 && corral_status_is_transient(prc) &&
+                    i < 8;
+         i++)
+        corral_exec_output_free(&out);
+    if (prc != 0 || out.res.exit_code != 0 || !out.out.data) {
         fprintf(stderr, "corral-conformance: pwd failed: %s\n", call.message);
         return -1;
     }

@@ -17,4 +17,25 @@ cat >"$dir/etc/corral.json" <<JSON
 JSON
 export CONF_E2B_KEY=e2b_conformance0123 CORRAL_CONFIG_DIR="$dir/etc" CORRAL_PLUGIN_PATH=
 shift 3
-"$bin" --plugin e2b --plugin-dir "$plugdir" "$@"
+if [ -z "${CORRAL_FAKE_FAULTS:-}" ]; then
+  "$bin" --plugin e2b --plugin-dir "$plugdir" "$@"
+  exit
+fi
+# Fault mode (tests/fakes/faults.py, see tests/fakes/conformance_fake.sh):
+# tests may fail, but no command may run twice and nothing may be left.
+rc=0
+CORRAL_CONFORMANCE_REAP=1 "$bin" --plugin e2b --plugin-dir "$plugdir" "$@" || rc=$?
+echo "conformance under faults exited $rc"
+python3 - "http://127.0.0.1:$port/_fake" <<'PY'
+import json, sys, urllib.request as u
+get = lambda p: json.load(u.urlopen(sys.argv[1] + p))
+f, st = get("/faults"), get("/sandboxes")
+print("faults:", json.dumps(f))
+bad = ["commands executed twice: %s" % f["double_exec"]] if f["double_exec"] else []
+live = [x["sandboxID"] for x in st["sandboxes"] if x.get("state") == "running"]
+if live:
+    bad.append("left running: %s" % live)
+for b in bad:
+    print("FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
