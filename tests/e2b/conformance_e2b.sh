@@ -4,9 +4,22 @@
 set -eu
 bin=$1 plugdir=$2 fake=$3
 dir=$(mktemp -d /tmp/corral-e2b-conf-XXXXXX)
-python3 "$fake" --port-file "$dir/port" --api-key e2b_conformance0123 >/dev/null &
+mkdir "$dir/fake"
+TMPDIR="$dir/fake" python3 "$fake" --port-file "$dir/port" --api-key e2b_conformance0123 >/dev/null &
 fpid=$!
-trap 'kill $fpid 2>/dev/null; wait $fpid 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
+# Once the fake is stopped, no process it started (tagged by
+# tests/fakes/sandbox_root.py) and no file of it may be left.
+cleanup() {
+  rc=$?
+  kill $fpid 2>/dev/null; wait $fpid 2>/dev/null
+  left=$(grep -l -a -F "CORRAL_FAKE_SANDBOX=$dir/fake/" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
+  [ -z "$left" ] || { echo "FAIL: the fake left processes running: $left"; rc=1; }
+  [ -z "$(ls -A "$dir/fake" 2>/dev/null)" ] || { echo "FAIL: the fake left files: $(ls -A "$dir/fake")"; rc=1; }
+  rm -rf "$dir"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 i=0
 while [ ! -s "$dir/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 port=$(cat "$dir/port")

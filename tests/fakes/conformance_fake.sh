@@ -8,9 +8,25 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
 tmp=$(mktemp -d)
 fake_pid=
-cleanup() { [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
-python3 "$here/$backend/${backend}_fake.py" --port-file "$tmp/ports" >/dev/null &
+# The fake keeps its sandboxes under $tmp/fake (TMPDIR) and tags their
+# processes (sandbox_root.mark_env): once it is stopped, none may be left.
+cleanup() {
+  rc=$?
+  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null; wait 2>/dev/null
+  left=$(grep -l -a -F "CORRAL_FAKE_SANDBOX=$tmp/fake/" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\n' ' ')
+  if [ -n "$left" ]; then
+    echo "FAIL: the fake left processes running: $left"; ps -o pid,args -p $left || true; rc=1
+  fi
+  if [ -n "$(ls -A "$tmp/fake" 2>/dev/null)" ]; then
+    echo "FAIL: the fake left files: $(ls -A "$tmp/fake")"; rc=1
+  fi
+  rm -rf "$tmp"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+mkdir "$tmp/fake"
+TMPDIR="$tmp/fake" python3 "$here/$backend/${backend}_fake.py" --port-file "$tmp/ports" >/dev/null &
 fake_pid=$!
 i=0
 while [ ! -s "$tmp/ports" ]; do i=$((i + 1)); [ $i -lt 100 ] || { echo "fake did not start"; exit 1; }; sleep 0.1; done

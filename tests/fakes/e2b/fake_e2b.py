@@ -137,7 +137,7 @@ class Proc:
         self.subscribers = [self.first_sub]
         self.end = None
         try:
-            self.p = subprocess.Popen(argv, cwd=run_cwd, env=env,
+            self.p = subprocess.Popen(argv, cwd=run_cwd, env=sandbox_root.mark_env(env, sbx.root),
                                       stdin=subprocess.PIPE if stdin_open else subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as e:
@@ -293,6 +293,7 @@ class Sandbox:
     def destroy(self):
         self.signal_all(signal.SIGCONT)
         self.signal_all(signal.SIGKILL)
+        sandbox_root.kill_marked(self.root)  # what its commands left in other sessions
         shutil.rmtree(self.root, ignore_errors=True)
 
     def base(self):

@@ -110,6 +110,7 @@ def cancel(j, stage="CANCELED"):
             os.killpg(p.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    sandbox_root.kill_marked(j["root"])  # and what they started in other sessions
     shutil.rmtree(j["root"], ignore_errors=True)
 
 
@@ -341,6 +342,7 @@ class Handler(BaseHTTPRequestHandler):
             env.update(j["environment"])
             env.update({k: v for k, v in j["secrets"].items() if k != "HF_SANDBOX_TOKEN"})
             env.update(body.get("env") or {})
+            sandbox_root.mark_env(env, j["root"])
             argv = cmd
             if BWRAP:
                 argv = sandbox_root.bwrap_argv(BWRAP, j["root"], cwd, cmd)
@@ -380,6 +382,7 @@ class Handler(BaseHTTPRequestHandler):
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
         env.update(j["environment"])
         env.update(j["secrets"])
+        sandbox_root.mark_env(env, j["root"])
         argv = cmd
         if BWRAP:
             argv = sandbox_root.bwrap_argv(BWRAP, j["root"], wd, cmd)
@@ -468,6 +471,8 @@ def main():
             for j in JOBS.values():
                 if j["stage"] == "RUNNING":
                     cancel(j)
+                else:
+                    sandbox_root.kill_marked(j["root"])
         shutil.rmtree(BASE, ignore_errors=True)
         os._exit(0)
 

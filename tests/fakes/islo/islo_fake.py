@@ -147,6 +147,7 @@ def destroy_sandbox(sb):
     for ex in EXECS.values():
         if ex["sandbox"] == sb["name"] and ex["status"] == "running" and ex.get("proc"):
             kill_group(ex["proc"])
+    sandbox_root.kill_marked(sb["root"])  # and what they started in other sessions
     shutil.rmtree(sb["root"], ignore_errors=True)
 
 
@@ -165,7 +166,8 @@ def sandboxed(sb, argv, workdir):
 
 def run_exec(ex, sb, argv, cwd, env, limit):
     try:
-        proc = subprocess.Popen(sandboxed(sb, argv, ex["workdir"]), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(sandboxed(sb, argv, ex["workdir"]), cwd=cwd,
+                                env=sandbox_root.mark_env(dict(env), sb["root"]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
     except (OSError, ValueError) as e:
         with LOCK:
