@@ -262,6 +262,28 @@ static int alive_in(corral_sandbox *sb, const char *pid)
     return alive;
 }
 
+/* The processes whose pids the files at pidf and gpidf (in the shared
+ * sandbox) name are gone within 4 s: a killed command and its grandchild. */
+static void assert_pids_die(const char *pidf, const char *gpidf)
+{
+    char *pid = sh_ok(shared, "cat \"$1\"", pidf, NULL);
+    char *gpid = sh_ok(shared, "cat \"$1\"", gpidf, NULL);
+    pid[strcspn(pid, "\n")] = '\0';
+    gpid[strcspn(gpid, "\n")] = '\0';
+    assert_true(pid[0] && gpid[0]);
+    int a1 = 1, a2 = 1;
+    for (int i = 0; i < 40 && (a1 || a2); i++) {
+        a1 = alive_in(shared, pid);
+        a2 = alive_in(shared, gpid);
+        if (a1 || a2)
+            usleep(100000);
+    }
+    assert_false(a1);
+    assert_false(a2); /* the grandchild died with the group */
+    free(pid);
+    free(gpid);
+}
+
 static void test_timeout_kills_group(void **st)
 {
     (void)st;
@@ -281,22 +303,7 @@ static void test_timeout_kills_group(void **st)
     assert_int_equal(o.res.timed_out, 1);
     assert_null(o.out.data ? strstr(o.out.data, "late") : NULL);
     corral_exec_output_free(&o);
-    char *pid = sh_ok(shared, "cat \"$1\"", pidf, NULL);
-    char *gpid = sh_ok(shared, "cat \"$1\"", gpidf, NULL);
-    pid[strcspn(pid, "\n")] = '\0';
-    gpid[strcspn(gpid, "\n")] = '\0';
-    assert_true(pid[0] && gpid[0]);
-    int a1 = 1, a2 = 1;
-    for (int i = 0; i < 40 && (a1 || a2); i++) {
-        a1 = alive_in(shared, pid);
-        a2 = alive_in(shared, gpid);
-        if (a1 || a2)
-            usleep(100000);
-    }
-    assert_false(a1);
-    assert_false(a2); /* the grandchild died with the group */
-    free(pid);
-    free(gpid);
+    assert_pids_die(pidf, gpidf);
 }
 
 static int pattern_ok(const char *d, size_t len)
@@ -624,22 +631,7 @@ static void test_spawn_wait_kill(void **st)
     assert_int_not_equal(res.exit_code, 0);
     assert_int_equal(res.exit_code, 128 + SIGKILL);
     corral_sandbox_job_free(shared, job);
-    char *jpid = sh_ok(shared, "cat \"$1\"", pidf, NULL);
-    char *gpid = sh_ok(shared, "cat \"$1\"", gpidf, NULL);
-    jpid[strcspn(jpid, "\n")] = '\0';
-    gpid[strcspn(gpid, "\n")] = '\0';
-    assert_true(jpid[0] && gpid[0]);
-    int a1 = 1, a2 = 1;
-    for (int i = 0; i < 40 && (a1 || a2); i++) {
-        a1 = alive_in(shared, jpid);
-        a2 = alive_in(shared, gpid);
-        if (a1 || a2)
-            usleep(100000);
-    }
-    assert_false(a1);
-    assert_false(a2); /* the grandchild died with the job's group */
-    free(jpid);
-    free(gpid);
+    assert_pids_die(pidf, gpidf); /* the grandchild died with the job's group */
 
     /* a job with its own timeout */
     struct corral_exec_request r3 = { .struct_size = sizeof r3, .shell = "sleep 300", .timeout_ms = 800 };
