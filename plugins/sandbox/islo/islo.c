@@ -785,7 +785,9 @@ static int resume_and_wait(struct islo *p, const char *name, corral_call *call)
     char path[512];
     sbpath(path, sizeof path, name, "/resume");
     struct corral_http_response resp;
-    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path};
+    /* resuming twice is resuming once */
+    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path,
+                         .idempotent = CORRAL_HTTP_IDEMPOTENT};
     int rc = islo_http(p, &r, &resp, call);
     if (rc == 0 && !ok2xx(&resp))
         rc = islo_fail_http(p, &resp, "resume", call);
@@ -844,7 +846,9 @@ static int post_simple(corral_sbx *sb, const char *op, corral_call *call)
     char path[512];
     sbpath(path, sizeof path, sb->name, op);
     struct corral_http_response resp;
-    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path};
+    /* pause and stop are state transitions: twice is once */
+    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path,
+                         .idempotent = CORRAL_HTTP_IDEMPOTENT};
     int rc = islo_http(sb->p, &r, &resp, call);
     if (rc == 0 && !ok2xx(&resp))
         rc = islo_fail_http(sb->p, &resp, op + 1, call);
