@@ -345,7 +345,7 @@ static void test_files_state_attach_pause(void **st)
     const char data[] = "hello\0world";
     /* write through a source that yields the bytes in two reads */
     struct srcst ss = {data, sizeof data - 1, 0};
-    struct corral_source s2 = {sizeof s2, read2, &ss, -1};
+    struct corral_source s2 = {sizeof s2, read2, &ss, -1, NULL};
     assert_int_equal(ops->write_file(s, "/home/user/deep/dir/f.bin", &s2, 0755, &call), 0);
     struct cap got = {0};
     struct corral_sink sink = {sizeof sink, cap_write, &got};

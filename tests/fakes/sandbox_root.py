@@ -11,6 +11,7 @@ sandboxes reach public URLs.
 """
 import os
 import shutil
+import signal
 
 SYSTEM_DIRS = ("bin", "lib", "lib64", "sbin")
 
@@ -44,3 +45,39 @@ def bwrap_argv(bwrap, root, cwd, argv):
         if not os.path.islink("/" + d) and os.path.isdir("/" + d):
             cmd += ["--ro-bind", "/" + d, "/" + d]
     return cmd + ["--"] + argv
+
+
+MARK = "CORRAL_FAKE_SANDBOX"
+
+
+def mark_env(env, root):
+    """Tag the environment of a command run in the sandbox at `root`: every
+    descendant inherits it, setsid'ed background jobs included, so
+    kill_marked() finds them all (a process group or session would not)."""
+    env[MARK] = root
+    return env
+
+
+def kill_marked(root):
+    """SIGKILL every process tagged by mark_env(root): the sandbox's commands
+    and whatever they left running (tests leave no process behind).  Only
+    processes carrying this sandbox's unique root are touched."""
+    tag = ("%s=%s" % (MARK, root)).encode()
+    for _ in range(3):  # a process may fork while we scan
+        found = False
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if tag in env:
+                found = True
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+        if not found:
+            return

@@ -98,6 +98,12 @@ static long mem_read(void *ud, void *buf, size_t cap)
     return (long)n;
 }
 
+static int mem_rewind(void *ud)
+{
+    ((struct mem *)ud)->off = 0;
+    return 0;
+}
+
 #define SINK(m) {.struct_size = sizeof(struct corral_sink), .write = mem_write, .ud = &(m)}
 
 /* ---- plugin helpers ---- */
@@ -394,6 +400,33 @@ static void test_exec_statuses(void **state)
     assert_int_equal(run(sb, "echo ok", NULL, 0, &out, &res, NULL), CORRAL_EINVAL);
     fault("{\"path\": \"/exec$\", \"method\": \"POST\", \"status\": 503, \"count\": 50}");
     assert_int_equal(run(sb, "echo ok", NULL, 0, &out, &res, NULL), CORRAL_ETRANSIENT);
+    cJSON_Delete(admin("DELETE", "/_fault", NULL));
+    /* issue 22: a 503 before processing is retried; a start whose answer
+     * is lost is never resent (the command runs once) and is transient */
+    fault("{\"path\": \"/exec$\", \"method\": \"POST\", \"status\": 503, \"count\": 1}");
+    assert_int_equal(run(sb, "echo x >> /workspace/ran", NULL, 0, &out, &res, NULL), 0);
+    fault("{\"path\": \"/exec$\", \"method\": \"POST\", \"reset_after\": 1}");
+    assert_int_equal(run(sb, "echo x >> /workspace/ran", NULL, 0, &out, &res, NULL), CORRAL_ETRANSIENT);
+    free(out.p);
+    out = (struct mem){0};
+    assert_int_equal(run(sb, "sleep 1; wc -l < /workspace/ran", NULL, 0, &out, &res, NULL), 0);
+    assert_string_equal(out.p, "2\n");
+    free(out.p);
+    out = (struct mem){0};
+    /* an upload dropped after processing is sent again (its source rewinds) */
+    struct mem data = {.p = (char *)"rewound", .n = 7};
+    struct corral_source src = {.struct_size = sizeof src, .read = mem_read, .ud = &data, .length = 7,
+                                .rewind = mem_rewind};
+    struct corral_call call;
+    corral_call_init(&call, 60000);
+    fault("{\"path\": \"/files$\", \"method\": \"POST\", \"reset_after\": 1}");
+    assert_int_equal(ops->write_file(sb, "/workspace/up.txt", &src, 0644, &call), 0);
+    struct corral_sink so = SINK(out);
+    assert_int_equal(ops->read_file(sb, "/workspace/up.txt", &so, &call), 0);
+    assert_int_equal(out.n, 7);
+    assert_memory_equal(out.p, "rewound", 7);
+    free(out.p);
+    out = (struct mem){0};
     cJSON_Delete(admin("DELETE", "/_fault", NULL));
     destroy(sb);
     assert_clean();

@@ -488,7 +488,7 @@ static void test_files(void **st)
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (unsigned char)(i * 7 + (i >> 8));
     struct mem m = {(const char *)data, sizeof data};
-    struct corral_source src = {sizeof src, mem_read, &m, sizeof data};
+    struct corral_source src = {sizeof src, mem_read, &m, sizeof data, NULL};
     struct corral_call c;
     corral_call_init(&c, 60000);
     int rc = g.ops->write_file(g.sbx, "/tmp/new/deep/dir/blob.bin", &src, 0600, &c);
@@ -556,7 +556,7 @@ static void test_archives(void **st)
     fclose(f);
 
     struct mem m = {tar, tar_len};
-    struct corral_source src = {sizeof src, mem_read, &m, (int64_t)tar_len};
+    struct corral_source src = {sizeof src, mem_read, &m, (int64_t)tar_len, NULL};
     struct corral_call c;
     corral_call_init(&c, 60000);
     int rc = g.ops->put_archive(g.sbx, "/tmp/arch/fresh", &src, &c);
@@ -780,7 +780,7 @@ static void user_case(const char *suffix, const char *user)
     run_free(&r);
     const char *data = "owned";
     struct mem m = {data, 5};
-    struct corral_source src = {sizeof src, mem_read, &m, 5};
+    struct corral_source src = {sizeof src, mem_read, &m, 5, NULL};
     struct corral_call c;
     corral_call_init(&c, 60000);
     rc = g.ops->write_file(s, "/tmp/u/sub/f.txt", &src, 0644, &c);
@@ -818,7 +818,7 @@ static void user_case(const char *suffix, const char *user)
     archive_write_free(a);
     fclose(f);
     struct mem tm = {tar, tar_len};
-    struct corral_source tsrc = {sizeof tsrc, mem_read, &tm, (int64_t)tar_len};
+    struct corral_source tsrc = {sizeof tsrc, mem_read, &tm, (int64_t)tar_len, NULL};
     corral_call_init(&c, 60000);
     rc = g.ops->put_archive(s, "/tmp/hydrate", &tsrc, &c);
     if (rc)

@@ -442,7 +442,7 @@ static void test_files(void **st)
     corral_call_init(&call, 20000);
     const char text[] = "hello\nworld\0binary";
     struct memsrc ms = {text, sizeof(text), 0};
-    struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)sizeof(text)};
+    struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)sizeof(text), NULL};
     assert_int_equal(ops->write_file(s, "/workspace/a/b/c.bin", &src, 0640, &call), 0);
     struct buf out = {0};
     struct corral_sink sink = {sizeof(sink), buf_write, &out};
@@ -537,7 +537,7 @@ static void test_archives(void **st)
     struct buf tar = {0};
     make_tar(&tar, 0);
     struct memsrc ms = {tar.data, tar.len, 0};
-    struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)tar.len};
+    struct corral_source src = {sizeof(src), mem_read, &ms, (int64_t)tar.len, NULL};
     assert_int_equal(ops->put_archive(s, "/workspace/proj", &src, &call), 0);
     char *o = sh_out(s, "cd /workspace/proj && cat a.txt dir/b.txt ln && readlink ln");
     assert_string_equal(o, "ay\nbee\nay\na.txt\n");
@@ -1086,7 +1086,7 @@ static void test_user_and_network(void **st)
     assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ENOTSUP);
     /* Files written natively belong to the sandbox user too. */
     struct memsrc ms = {"x", 1, 0};
-    struct corral_source src = {sizeof(src), mem_read, &ms, 1};
+    struct corral_source src = {sizeof(src), mem_read, &ms, 1, NULL};
     assert_int_equal(ops->write_file(s, "/workspace/owned", &src, 0644, &call), 0);
     o = sh_out(s, "stat -c %u:%g /workspace/owned");
     assert_string_equal(o, "1000:1001\n");

@@ -66,5 +66,10 @@ FROZEN(struct corral_sandbox_ops, state, 6 * P);
 FROZEN(struct corral_sandbox_ops, remove, 20 * P);
 FROZEN(struct corral_sandbox_ops, quiesce, 21 * P);
 
+FROZEN(struct corral_source, length, 3 * P);
+/* ABI 1.1, appended by issue 22 (no resends of non-idempotent requests) */
+FROZEN(struct corral_source, rewind, 3 * P + 8);
+FROZEN(struct corral_http_request, idempotent, offsetof(struct corral_http_request, fresh_connection) + sizeof(int));
+
 FROZEN(struct corral_agent_ops, spec_json, P);
 FROZEN(struct corral_agent_ops, parse_event, 2 * P);

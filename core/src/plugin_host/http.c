@@ -2,7 +2,10 @@
  * The HTTP host service: libcurl with retries, exponential backoff with
  * jitter, the call's deadline and cancellation, streaming bodies, and
  * header redaction in logs.  Each thread reuses one curl handle so
- * connections (including unix-socket ones to dockerd) stay alive.
+ * connections (including unix-socket ones to dockerd) stay alive.  This is
+ * the one place that decides whether a request may be sent again: only
+ * idempotent ones (by method or the request's word), and non-idempotent
+ * ones only when the failure proves they were not processed.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -53,7 +56,7 @@ struct xfer {
     int streamed;       /* bytes of a 2xx body went to the caller's sink */
     int sink_status;    /* the sink's error, if it aborted */
     int overflow;
-    size_t up_off;
+    int idempotent;     /* request_idempotent(req) */
 };
 
 static int is_success(CURL *h)
@@ -95,6 +98,26 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     return crl_buf_add(&x->hdrs, p, len) == 0 ? len : 0;
 }
 
+static int source_rewindable(const struct corral_source *src)
+{
+    return src && CORRAL_HAS_FIELD(src, rewind) && src->rewind;
+}
+
+/* Whether sending the request twice does no more than sending it once: the
+ * request's explicit word, else its method (see corral_http_request). */
+static int request_idempotent(const struct corral_http_request *req)
+{
+    if (CORRAL_HAS_FIELD(req, fresh_connection) && req->fresh_connection)
+        return 0;
+    if (CORRAL_HAS_FIELD(req, idempotent) && req->idempotent != CORRAL_HTTP_BY_METHOD)
+        return req->idempotent > 0;
+    static const char *const safe[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"};
+    for (size_t i = 0; i < CRL_ARRAY_LEN(safe); i++)
+        if (strcmp(req->method, safe[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static size_t on_upload(char *p, size_t sz, size_t n, void *ud)
 {
     struct xfer *x = ud;
@@ -103,6 +126,17 @@ static size_t on_upload(char *p, size_t sz, size_t n, void *ud)
     if (r < 0)
         return CURL_READFUNC_ABORT;
     return (size_t)r;
+}
+
+/* libcurl asks to rewind the body when it must send it again on a new
+ * connection; only a source that can start over may be resent. */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    struct xfer *x = ud;
+    const struct corral_source *src = x->req->body_source;
+    if (offset != 0 || origin != SEEK_SET || !source_rewindable(src))
+        return CURL_SEEKFUNC_CANTSEEK;
+    return src->rewind(src->ud) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
 }
 
 static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -161,6 +195,7 @@ static int curl_transient(CURLcode c)
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
+    case CURLE_SEND_FAIL_REWIND: /* the connection died under a one-shot body */
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
         return 1;
@@ -188,7 +223,7 @@ static CURLcode perform(struct xfer *x, struct curl_slist *hl, int64_t timeout_m
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     if (req->unix_socket)
         curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
-    if (CORRAL_HAS_FIELD(req, fresh_connection) && req->fresh_connection) {
+    if (!x->idempotent) {
         /* A new connection is never "reused", so libcurl does not resend
          * the request if it dies before the answer. */
         curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
@@ -199,6 +234,8 @@ static CURLcode perform(struct xfer *x, struct curl_slist *hl, int64_t timeout_m
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
         curl_easy_setopt(h, CURLOPT_READDATA, x);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
         if (req->body_source->length >= 0)
             curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_source->length);
     } else if (req->body) {
@@ -231,7 +268,7 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
     if (!req || !req->method || !req->url)
         return corral_call_fail(call, CORRAL_EINVAL, "http: request without method or url");
 
-    struct xfer x = {.req = req, .call = call};
+    struct xfer x = {.req = req, .call = call, .idempotent = request_idempotent(req)};
     x.max_body = CORRAL_HAS_FIELD(req, max_body) && req->max_body ? req->max_body : HTTP_DEFAULT_MAX_BODY;
     x.h = http_handle();
     if (!x.h)
@@ -257,9 +294,11 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
         resp->attempts = attempt;
         curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &resp->status);
 
-        int transient;
+        int transient, unprocessed;
         if (cc == CURLE_OK) {
             transient = resp->status >= 500 || resp->status == 429;
+            /* 429 and 503 are the services' refusals before processing. */
+            unprocessed = resp->status == 429 || resp->status == 503;
             rc = 0;
         } else if (cc == CURLE_ABORTED_BY_CALLBACK) {
             rc = corral_call_fail(call, CORRAL_ECANCELED, "%s %s: cancelled", req->method, req->url);
@@ -274,16 +313,28 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
             break;
         } else if (cc == CURLE_OPERATION_TIMEDOUT) {
             transient = 1;
+            unprocessed = 0;
             rc = corral_call_fail(call, CORRAL_ETIMEDOUT, "%s %s: timed out after %lld ms", req->method,
                                   req->url, (long long)limit);
         } else {
             transient = curl_transient(cc);
-            rc = corral_call_fail(call, transient ? CORRAL_ETRANSIENT : CORRAL_EIO, "%s %s: %s", req->method,
-                                  req->url, curl_easy_strerror(cc));
+            /* Nothing was sent when no connection was made. */
+            unprocessed = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST;
+            if (transient && !x.idempotent && !unprocessed)
+                rc = corral_call_fail(call, CORRAL_ETRANSIENT,
+                                      "%s %s: %s after the request may have been sent (not resent: not "
+                                      "idempotent)",
+                                      req->method, req->url, curl_easy_strerror(cc));
+            else
+                rc = corral_call_fail(call, transient ? CORRAL_ETRANSIENT : CORRAL_EIO, "%s %s: %s",
+                                      req->method, req->url, curl_easy_strerror(cc));
         }
         failed_before |= rc != 0;
-        int retriable = transient && !x.streamed && !req->body_source && attempt < attempts &&
+        int retriable = transient && (x.idempotent || unprocessed) && !x.streamed &&
+                        (!req->body_source || source_rewindable(req->body_source)) && attempt < attempts &&
                         !corral_call_cancelled(call);
+        if (retriable && req->body_source && req->body_source->rewind(req->body_source->ud) != 0)
+            retriable = 0;
         if (!retriable)
             break;
         /* Full jitter on an exponential backoff, bounded by the deadline. */

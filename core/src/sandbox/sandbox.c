@@ -458,7 +458,8 @@ int corral_sandbox_write_mem(corral_sandbox *sb, const char *path, const void *d
                              struct corral_call *call)
 {
     struct sbx_memsrc m = { data, len, 0 };
-    struct corral_source s = { .struct_size = sizeof s, .read = sbx_memsrc_read, .ud = &m, .length = (int64_t)len };
+    struct corral_source s = { .struct_size = sizeof s, .read = sbx_memsrc_read, .ud = &m, .length = (int64_t)len,
+                               .rewind = sbx_memsrc_rewind };
     return corral_sandbox_write_file(sb, path, &s, mode, call);
 }
 

@@ -36,6 +36,12 @@ long sbx_memsrc_read(void *ud, void *buf, size_t cap)
     return (long)n;
 }
 
+int sbx_memsrc_rewind(void *ud)
+{
+    ((struct sbx_memsrc *)ud)->off = 0;
+    return 0;
+}
+
 /* Run req with the plugin's exec (res zeroed first). */
 static int plugin_exec(corral_sandbox *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
                        struct corral_call *call)
@@ -203,7 +209,13 @@ static const char poll_script[] =
 static const char kill_script[] =
     "m=$1; p=$(cat \"$m.pid\" 2>/dev/null) || exit 3\n"
     "[ -f \"$m.rc\" ] && exit 0\n"
-    "kill -KILL -- \"-$p\" 2>/dev/null || kill -KILL \"$p\" 2>/dev/null\n"
+    /* `kill -KILL -- -P` is rejected by dash (Debian's /bin/sh), which then
+     * kills nothing: `-KILL -P` is the form every POSIX shell accepts.
+     * Signal the group until it is gone, so that a child forked while we
+     * killed dies too (zombies still answer; give up after 2 s). */
+    "kill -KILL -\"$p\" 2>/dev/null || kill -KILL \"$p\" 2>/dev/null\n"
+    "i=0; while kill -0 -\"$p\" 2>/dev/null && [ $i -lt 20 ]; do\n"
+    "  kill -KILL -\"$p\" 2>/dev/null; sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done\n"
     "[ -f \"$m.rc\" ] || { echo 137 >\"$m.rc.tmp\"; mv -f \"$m.rc.tmp\" \"$m.rc\"; }\n"
     "exit 0\n";
 
@@ -216,7 +228,7 @@ int sbx_emul_spawn(corral_sandbox *sb, const struct corral_exec_request *req, co
     char in_path[200];
     snprintf(in_path, sizeof in_path, "%s.in", job->marker);
     struct sbx_memsrc m = { req->stdin_data ? req->stdin_data : "", req->stdin_len, 0 };
-    struct corral_source in = { .struct_size = sizeof in, .read = sbx_memsrc_read, .ud = &m,
+    struct corral_source in = { .struct_size = sizeof in, .read = sbx_memsrc_read, .ud = &m, .rewind = sbx_memsrc_rewind,
                                 .length = (int64_t)req->stdin_len };
     rc = sb->tbl->write_file(sb, in_path, &in, 0600, call);
     if (rc)

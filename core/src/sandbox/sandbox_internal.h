@@ -68,6 +68,8 @@ int sbx_membuf_write(void *ud, const void *buf, size_t len);
 /* A source over a caller-owned buffer (for corral_source.read). */
 struct sbx_memsrc { const char *data; size_t len, off; };
 long sbx_memsrc_read(void *ud, void *buf, size_t cap);
+/* Back to the first byte (corral_source.rewind): a memory body may be resent. */
+int sbx_memsrc_rewind(void *ud);
 
 /* Emulations (sandbox_emul.c).  They reach the plugin only through its
  * exec and the completed table, never through the public facade. */

@@ -252,8 +252,9 @@ int e2b_envd_start(corral_sbx *s, const char *const *argv, const char *const *en
         if (rc == CORRAL_ECANCELED && ev->stop_after_start && ev->started) {
             rc = 0; /* we detached on purpose */
         } else if (rc == 0 && resp.status != 200) {
-            int transient = resp.status >= 500 && resp.status != 502;
-            transient |= resp.status == 429;
+            /* As the host's rule for POSTs: only 429 and 503 are refusals
+             * before processing; a 500 or 504 may come after a start. */
+            int transient = resp.status == 429 || resp.status == 503;
             if (transient && attempt < s->p->max_attempts && !h->cancelled(call)) {
                 h->http_response_free(&resp);
                 e2b_cs_free(&c.cs);
@@ -349,6 +350,19 @@ struct mp_src {
     int stage;
 };
 
+/* Start the body again (corral_source.rewind): always possible for a
+ * memory middle, else only when the inner source rewinds. */
+static int mp_rewind(void *ud)
+{
+    struct mp_src *m = ud;
+    if (m->inner && !(CORRAL_HAS_FIELD(m->inner, rewind) && m->inner->rewind &&
+                      m->inner->rewind(m->inner->ud) == 0))
+        return CORRAL_EIO;
+    m->stage = 0;
+    m->off = 0;
+    return 0;
+}
+
 static long mp_read(void *ud, void *out, size_t cap)
 {
     struct mp_src *m = ud;
@@ -423,10 +437,14 @@ int e2b_envd_upload(corral_sbx *s, const char *path, const struct corral_source 
         total = (int64_t)(m.pre_len + len + m.post_len);
     else if (src->length >= 0)
         total = (int64_t)(m.pre_len + (size_t)src->length + m.post_len);
-    struct corral_source body = {.struct_size = sizeof body, .read = mp_read, .ud = &m, .length = total};
+    struct corral_source body = {.struct_size = sizeof body, .read = mp_read, .ud = &m, .length = total,
+                                 .rewind = mp_rewind};
+    /* Writing the same file again does no more than once: the host resends
+     * it when the connection drops or envd answers 503. */
     struct corral_http_request req = {
         .struct_size = sizeof req, .method = "POST", .url = url, .headers = (const char *const *)all,
-        .body_source = &body, .max_attempts = 1};
+        .body_source = &body, .max_attempts = s->p->max_attempts, .backoff_ms = s->p->backoff_ms,
+        .idempotent = CORRAL_HTTP_IDEMPOTENT};
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);
     if (rc == 0 && resp.status != 200)

@@ -156,7 +156,10 @@ static int hub(struct hf *p, const char *method, const char *path, const char *j
                                       .body = json, .body_len = json ? strlen(json) : 0,
                                       .timeout_ms = p->request_timeout_ms,
                                       .max_attempts = attempts ? attempts : (int)p->attempts,
-                                      .backoff_ms = p->backoff_ms};
+                                      .backoff_ms = p->backoff_ms,
+                                      /* cancelling twice is cancelling once */
+                                      .idempotent = strstr(path, "/cancel") ? CORRAL_HTTP_IDEMPOTENT
+                                                                            : CORRAL_HTTP_BY_METHOD};
     rc = p->host->http(&req, resp, call);
     crl_wipe_free(auth);
     return rc;
@@ -215,9 +218,12 @@ static int sbx_http(corral_sbx *sb, const char *method, const char *path, const 
                                       .body = raw ? raw : json, .body_len = raw ? raw_len : json ? strlen(json) : 0,
                                       .body_sink = sink,
                                       .timeout_ms = timeout_ms ? timeout_ms : p->request_timeout_ms,
-                                      /* exec/write are not idempotent enough to resend */
-                                      .max_attempts = strcmp(method, "GET") == 0 ? (int)p->attempts : 1,
-                                      .backoff_ms = p->backoff_ms};
+                                      /* The host resends only what is safe: by method,
+                                       * and /read, /write (POSTs) do no more twice. */
+                                      .max_attempts = (int)p->attempts, .backoff_ms = p->backoff_ms,
+                                      .idempotent = strcmp(path, "/read") == 0 || strcmp(path, "/write") == 0
+                                                        ? CORRAL_HTTP_IDEMPOTENT
+                                                        : CORRAL_HTTP_BY_METHOD};
     rc = p->host->http(&req, resp, call);
     memset(xs, 0, sizeof xs);
     memset(tok, 0, sizeof tok);

@@ -187,6 +187,19 @@ struct mp_src {
     int fd;    /* middle from fd when mid is NULL */
 };
 
+/* Start the body again (corral_source.rewind): possible when the middle
+ * is a seekable fd or a source that rewinds, so a safe upload can be resent. */
+static int mp_rewind(void *ud)
+{
+    struct mp_src *m = ud;
+    if (m->mid ? !(CORRAL_HAS_FIELD(m->mid, rewind) && m->mid->rewind && m->mid->rewind(m->mid->ud) == 0)
+               : lseek(m->fd, 0, SEEK_SET) != 0)
+        return CORRAL_EIO;
+    m->phase = 0;
+    m->off = 0;
+    return 0;
+}
+
 static long mp_read(void *ud, void *buf, size_t cap)
 {
     struct mp_src *m = ud;
@@ -235,9 +248,11 @@ static int upload(struct islo *p, const char *path, const char *filename, const 
     struct mp_src m = {.pre = pre, .post = post, .pre_len = (size_t)pl, .post_len = (size_t)ql, .mid = mid,
                        .fd = fd};
     struct corral_source src = {.struct_size = sizeof src, .read = mp_read, .ud = &m,
-                                .length = mid_len >= 0 ? mid_len + pl + ql : -1};
+                                .length = mid_len >= 0 ? mid_len + pl + ql : -1, .rewind = mp_rewind};
     struct corral_http_response resp;
-    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path, .ctype = hdr, .src = &src};
+    /* Writing the same file again does no more than once. */
+    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path, .ctype = hdr, .src = &src,
+                         .idempotent = CORRAL_HTTP_IDEMPOTENT};
     int rc = islo_http(p, &r, &resp, call);
     if (rc == 0 && !ok2xx(&resp))
         rc = islo_fail_http(p, &resp, what, call);
@@ -290,8 +305,9 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
     char path[512];
     sbpath(path, sizeof path, sb->name, "/exec");
     struct corral_http_response resp;
-    /* Not retried: a lost answer could run the command twice. */
-    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path, .json = body, .attempts = 1};
+    /* A POST: the host resends it only when it was not processed (no
+     * connection, 429, 503), never after a lost answer. */
+    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path, .json = body};
     int rc = islo_http(p, &r, &resp, call);
     free(body);
     if (rc == 0 && !ok2xx(&resp))
@@ -769,7 +785,9 @@ static int resume_and_wait(struct islo *p, const char *name, corral_call *call)
     char path[512];
     sbpath(path, sizeof path, name, "/resume");
     struct corral_http_response resp;
-    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path};
+    /* resuming twice is resuming once */
+    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path,
+                         .idempotent = CORRAL_HTTP_IDEMPOTENT};
     int rc = islo_http(p, &r, &resp, call);
     if (rc == 0 && !ok2xx(&resp))
         rc = islo_fail_http(p, &resp, "resume", call);
@@ -828,7 +846,9 @@ static int post_simple(corral_sbx *sb, const char *op, corral_call *call)
     char path[512];
     sbpath(path, sizeof path, sb->name, op);
     struct corral_http_response resp;
-    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path};
+    /* pause and stop are state transitions: twice is once */
+    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path,
+                         .idempotent = CORRAL_HTTP_IDEMPOTENT};
     int rc = islo_http(sb->p, &r, &resp, call);
     if (rc == 0 && !ok2xx(&resp))
         rc = islo_fail_http(sb->p, &resp, op + 1, call);

@@ -97,9 +97,10 @@ struct islo_req {
     const char *ctype;            /* content type for body/src (multipart) */
     const void *body;
     size_t body_len;
-    const struct corral_source *src; /* streamed upload (not retried) */
+    const struct corral_source *src; /* streamed upload (resent only if it rewinds) */
     const struct corral_sink *sink;  /* stream a 2xx body here */
     int attempts;                 /* 0 = the configured default */
+    int idempotent;               /* corral_http_request.idempotent (0: by method) */
 };
 
 /* Perform req with a bearer token (exchanged or re-exchanged as needed; one

@@ -111,11 +111,11 @@ int islo_profile_create(struct islo *p, const char *name, const char *policy_jso
     }
     h->http_response_free(&resp);
     if (rc) {
-        /* The answer may have been lost after the profile was made (libcurl
-         * even resends silently on a dead keep-alive connection, which then
-         * meets 409): our name is unique, so a profile of that name is ours. */
+        /* The answer may have been lost after the profile was made (the
+         * host then reports it transient and never resends the POST): our
+         * name is unique, so a profile of that name is ours. */
         char *found = find_profile(p, pname, call);
-        if (found && rc == CORRAL_ESTATE) {
+        if (found && (rc == CORRAL_ESTATE || corral_status_is_transient(rc))) {
             h->log(h, CORRAL_LOG_INFO, "islo: adopting gateway profile %s after a lost answer", found);
             *profile_id = found;
             rc = 0;

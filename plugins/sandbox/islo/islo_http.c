@@ -71,7 +71,8 @@ static int exchange(struct islo *p, corral_call *call)
     const char *hdrs[] = {"Content-Type: application/json", "Accept: application/json", NULL};
     struct corral_http_request req = {.struct_size = sizeof req, .method = "POST", .url = url, .headers = hdrs,
                                       .body = body, .body_len = strlen(body), .timeout_ms = 10000,
-                                      .max_attempts = (int)p->attempts, .backoff_ms = p->backoff_ms};
+                                      .max_attempts = (int)p->attempts, .backoff_ms = p->backoff_ms,
+                                      .idempotent = CORRAL_HTTP_IDEMPOTENT}; /* a second token is harmless */
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);
     crl_wipe_free(body);
@@ -145,7 +146,7 @@ int islo_http(struct islo *p, const struct islo_req *r, struct corral_http_respo
             .body = r->json ? r->json : r->body, .body_len = r->json ? strlen(r->json) : r->body_len,
             .body_source = r->src, .timeout_ms = p->request_timeout_ms,
             .max_attempts = r->attempts ? r->attempts : (int)p->attempts, .backoff_ms = p->backoff_ms,
-            .body_sink = r->sink};
+            .body_sink = r->sink, .idempotent = r->idempotent};
         rc = h->http(&req, resp, call);
         crl_wipe_free(auth);
         if (rc == 0 && resp->status == 401 && round == 0 && !r->src) {

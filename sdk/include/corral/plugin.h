@@ -228,6 +228,12 @@ struct corral_source {
     long (*read)(void *ud, void *buf, size_t cap);
     void *ud;
     int64_t length;            /* total length if known, else -1 */
+    /* Start the stream again from its first byte: 0, or a negative
+     * corral_status when it cannot.  NULL for one-shot streams.  With it
+     * the host may send the body again (retries of safe requests);
+     * without it a streamed body is sent at most once.  (Appended in
+     * ABI 1.1.) */
+    int (*rewind)(void *ud);
 };
 
 /* A request for corral_host.http().  The caller owns it and everything it
@@ -240,9 +246,9 @@ struct corral_http_request {
     const char *const *headers;      /* "Name: value" strings, NULL-terminated, or NULL */
     const void *body;                /* request body, or NULL (see body_source) */
     size_t body_len;
-    const struct corral_source *body_source; /* streamed body instead of body (no retries) */
+    const struct corral_source *body_source; /* streamed body instead of body (retried only if it can rewind) */
     int64_t timeout_ms;              /* whole-transfer limit; 0 = the call's deadline only */
-    int max_attempts;                /* >= 1; retries only transient failures (5xx, 429, reset, connect) */
+    int max_attempts;                /* >= 1; retries only transient failures that are safe (see idempotent) */
     int64_t backoff_ms;              /* first backoff, doubled per retry (jittered) */
     const struct corral_sink *body_sink; /* stream the response body here instead of buffering */
     size_t max_body;                 /* buffered-body cap (0 = 64 MiB); over it -> CORRAL_EPROTO */
@@ -255,9 +261,25 @@ struct corral_http_request {
      * reuses it, so libcurl cannot silently resend the request when a
      * kept-alive connection dies before the answer.  Callers that need
      * retries for such requests make them themselves, after checking
-     * whether the first one took effect.  (Appended in ABI 1.0.) */
+     * whether the first one took effect.  (Appended in ABI 1.0.)  Same
+     * as idempotent = CORRAL_HTTP_NOT_IDEMPOTENT. */
     int fresh_connection;
+    /* Whether sending the request twice does the same as sending it once.
+     * CORRAL_HTTP_BY_METHOD (0): GET, HEAD, PUT, DELETE, OPTIONS are,
+     * POST, PATCH and any other method are not.  The host decides every
+     * resend from it: a non-idempotent request goes on a fresh connection
+     * that is never reused (so libcurl cannot resend it silently), and is
+     * retried only when the failure proves it was not processed: the
+     * connection could not be made, or the server answered 429 or 503
+     * (refused before processing).  Any other failure after it may have
+     * been sent is CORRAL_ETRANSIENT, for the caller to decide after
+     * checking whether it took effect.  (Appended in ABI 1.1.) */
+    int idempotent;
 };
+
+#define CORRAL_HTTP_BY_METHOD 0
+#define CORRAL_HTTP_IDEMPOTENT 1
+#define CORRAL_HTTP_NOT_IDEMPOTENT (-1)
 
 /* The response to corral_host.http().  The host fills it; the caller frees
  * it with corral_host.http_response_free(). */

@@ -44,6 +44,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import sandbox_root  # noqa: E402  (tests/fakes/sandbox_root.py)
+import faults  # noqa: E402  (tests/fakes/faults.py: seeded random faults, off by default)
+
+RANDOM = faults.RandomFaults()  # CORRAL_FAKE_FAULTS / --faults
 
 ENVD_PORT = 49983
 ENVD_VERSION = "0.6.13"
@@ -134,7 +137,7 @@ class Proc:
         self.subscribers = [self.first_sub]
         self.end = None
         try:
-            self.p = subprocess.Popen(argv, cwd=run_cwd, env=env,
+            self.p = subprocess.Popen(argv, cwd=run_cwd, env=sandbox_root.mark_env(env, sbx.root),
                                       stdin=subprocess.PIPE if stdin_open else subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as e:
@@ -290,6 +293,7 @@ class Sandbox:
     def destroy(self):
         self.signal_all(signal.SIGCONT)
         self.signal_all(signal.SIGKILL)
+        sandbox_root.kill_marked(self.root)  # what its commands left in other sessions
         shutil.rmtree(self.root, ignore_errors=True)
 
     def base(self):
@@ -413,6 +417,8 @@ class Handler(BaseHTTPRequestHandler):
         return self._body
 
     def send(self, status, body=b"", ctype="application/json", headers=None):
+        if getattr(self, "drop_answer", False):
+            raise Reset()
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         elif isinstance(body, str):
@@ -452,6 +458,7 @@ class Handler(BaseHTTPRequestHandler):
         # the previous request's body.
         self.__dict__.pop("_body", None)
         self.lost_response = False
+        self.drop_answer = False
         # Read the whole request body first so that an early answer (auth,
         # routing, injected faults) never leaves bytes on a kept-alive
         # connection.
@@ -464,6 +471,10 @@ class Handler(BaseHTTPRequestHandler):
                                     "content_type": self.headers.get("Content-Type"),
                                     "sandbox_id": self.headers.get("E2b-Sandbox-Id")})
         fault = self.server.take_fault(method, self.url_path)
+        self.fault = fault or RANDOM.pick(method, self.url_path)
+        if not fault and self.fault:  # a random fault in this fake's kinds
+            fault = {"kind": "reset"} if self.fault.get("reset_mode") == "before" else \
+                {"kind": "drop_after"} if self.fault.get("reset_mode") == "after" else {"kind": "status"}
         try:
             if fault:
                 kind = fault.get("kind", "status")
@@ -476,6 +487,8 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(fault.get("delay_ms", 1000) / 1000.0)
                 if kind == "lost_create":
                     self.lost_response = True
+                if kind == "drop_after":  # do the work, then drop the answer
+                    self.drop_answer = True
             if self.is_envd():
                 return self.handle_envd(method)
             return self.handle_api(method)
@@ -497,6 +510,8 @@ class Handler(BaseHTTPRequestHandler):
     def handle_admin(self, method):
         p = self.url_path[len("/_fake"):]
         s = self.server
+        if p == "/faults" and method == "GET":
+            return self.send(200, RANDOM.summary())
         if p == "/fault" and method == "POST":
             f = json.loads(self.body() or b"{}")
             f.setdefault("count", 1)
@@ -796,6 +811,9 @@ class Handler(BaseHTTPRequestHandler):
                 proc = Proc(sbx, req, user)
                 with self.server.lock:
                     sbx.procs[proc.pid] = proc
+                RANDOM.note_exec(sbx.id, rpc, self.body(), {"reset_mode": "after"} if self.drop_answer else None)
+                if self.drop_answer:
+                    raise Reset()
                 if deadline is not None:
                     threading.Thread(target=self._deadline_kill, args=(proc, deadline), daemon=True).start()
                 self.follow(proc, deadline, keepalive, first={"start": {"pid": proc.pid}}, q=proc.first_sub)
@@ -1112,7 +1130,10 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--api-key", default=os.environ.get("FAKE_E2B_API_KEY", "e2b_0123456789abcdef"))
+    ap.add_argument("--faults", help="seeded random faults (faults.py), e.g. rate=0.2,seed=7")
     a = ap.parse_args()
+    if a.faults:
+        RANDOM.__init__(a.faults)
     srv = FakeServer(("127.0.0.1", a.port), a.api_key)
     port = srv.server_address[1]
     if a.port_file:

@@ -55,12 +55,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import sandbox_root  # noqa: E402  (tests/fakes/sandbox_root.py)
+import faults  # noqa: E402  (tests/fakes/faults.py: seeded random faults, off by default)
 
 LOCK = threading.RLock()
 TOKEN = os.environ.get("HF_FAKE_TOKEN", "hf_test_token")
 CFG = {"ready_delay_ms": 200}
 JOBS = {}
 FAULTS = []
+RANDOM = faults.RandomFaults()  # CORRAL_FAKE_FAULTS / --faults
 LOG = []
 BASE = tempfile.mkdtemp(prefix="hf-fake-")
 BWRAP = sandbox_root.find_bwrap("HF_FAKE_NO_BWRAP")
@@ -108,6 +110,7 @@ def cancel(j, stage="CANCELED"):
             os.killpg(p.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    sandbox_root.kill_marked(j["root"])  # and what they started in other sessions
     shutil.rmtree(j["root"], ignore_errors=True)
 
 
@@ -171,8 +174,10 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_"):
                 if self.role != "hub":
                     return self.send(404, {"error": "not found"})
+                if path == "/_faults":
+                    return self.send(200, RANDOM.summary())
                 return self.admin(method, path, body)
-            f = take_fault(method, path)
+            f = take_fault(method, path) or RANDOM.pick(method, path)
             if f and f.get("delay_ms"):
                 time.sleep(f["delay_ms"] / 1000.0)
             if f and f.get("reset_mode") == "before":
@@ -186,6 +191,9 @@ class Handler(BaseHTTPRequestHandler):
                 (self.hub if self.role == "hub" else self.proxy)(method, path, body)
             finally:
                 self.send = real
+            ex = re.fullmatch(r"/([^/]+)/(v1/)?exec", path)
+            if ex and method == "POST" and self.role != "hub":
+                RANDOM.note_exec(ex.group(1), path, json.dumps(body, sort_keys=True), f)
             if f and f.get("reset_mode") == "after":
                 self.reset()
             self.send(*out.get("a", (500, {"error": "no answer"})), **out.get("k", {}))
@@ -334,6 +342,7 @@ class Handler(BaseHTTPRequestHandler):
             env.update(j["environment"])
             env.update({k: v for k, v in j["secrets"].items() if k != "HF_SANDBOX_TOKEN"})
             env.update(body.get("env") or {})
+            sandbox_root.mark_env(env, j["root"])
             argv = cmd
             if BWRAP:
                 argv = sandbox_root.bwrap_argv(BWRAP, j["root"], cwd, cmd)
@@ -373,6 +382,7 @@ class Handler(BaseHTTPRequestHandler):
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
         env.update(j["environment"])
         env.update(j["secrets"])
+        sandbox_root.mark_env(env, j["root"])
         argv = cmd
         if BWRAP:
             argv = sandbox_root.bwrap_argv(BWRAP, j["root"], wd, cmd)
@@ -443,8 +453,11 @@ def serve(role):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--faults", help="seeded random faults (faults.py), e.g. rate=0.2,seed=7")
     ap.add_argument("--port-file")
     args = ap.parse_args()
+    if args.faults:
+        RANDOM.__init__(args.faults)
     hub, proxy = serve("hub"), serve("proxy")
     line = json.dumps({"hub": hub.server_address[1], "proxy": proxy.server_address[1], "pid": os.getpid()})
     if args.port_file:
@@ -458,6 +471,8 @@ def main():
             for j in JOBS.values():
                 if j["stage"] == "RUNNING":
                     cancel(j)
+                else:
+                    sandbox_root.kill_marked(j["root"])
         shutil.rmtree(BASE, ignore_errors=True)
         os._exit(0)
 

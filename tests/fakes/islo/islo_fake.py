@@ -51,6 +51,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import sandbox_root  # noqa: E402  (tests/fakes/sandbox_root.py)
+import faults  # noqa: E402  (tests/fakes/faults.py: seeded random faults, off by default)
 
 LOCK = threading.RLock()
 API_KEY = os.environ.get("ISLO_FAKE_API_KEY", "ak_test_key")
@@ -67,6 +68,7 @@ RESERVED = {}                 # name -> release time (async teardown)
 PROFILES = {}                 # id -> dict (with "rules": [..])
 EXECS = {}                    # exec_id -> dict
 FAULTS = []                   # list of dicts
+RANDOM = faults.RandomFaults()  # CORRAL_FAKE_FAULTS / --faults
 LOG = []                      # [method, path, status]
 BASE = tempfile.mkdtemp(prefix="islo-fake-")
 
@@ -145,6 +147,7 @@ def destroy_sandbox(sb):
     for ex in EXECS.values():
         if ex["sandbox"] == sb["name"] and ex["status"] == "running" and ex.get("proc"):
             kill_group(ex["proc"])
+    sandbox_root.kill_marked(sb["root"])  # and what they started in other sessions
     shutil.rmtree(sb["root"], ignore_errors=True)
 
 
@@ -163,7 +166,8 @@ def sandboxed(sb, argv, workdir):
 
 def run_exec(ex, sb, argv, cwd, env, limit):
     try:
-        proc = subprocess.Popen(sandboxed(sb, argv, ex["workdir"]), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(sandboxed(sb, argv, ex["workdir"]), cwd=cwd,
+                                env=sandbox_root.mark_env(dict(env), sb["root"]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
     except (OSError, ValueError) as e:
         with LOCK:
@@ -301,8 +305,10 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_"):
                 if self.role != "control":
                     return self.send(404, {"detail": "Not Found"})
+                if path == "/_faults":
+                    return self.send(200, RANDOM.summary())
                 return self.admin(method, path, raw)
-            f = take_fault(method, path)
+            f = take_fault(method, path) or RANDOM.pick(method, path)
             if f and f.get("delay_ms"):
                 time.sleep(f["delay_ms"] / 1000.0)
             if f and f.get("reset_mode") == "before":
@@ -310,6 +316,9 @@ class Handler(BaseHTTPRequestHandler):
             if f and f.get("status"):
                 return self.send(f["status"], f.get("body") or err("INTERNAL_ERROR", "injected fault"))
             routed = self.route(method, path, q, raw)
+            ex = re.fullmatch(r"/sandboxes/([^/]+)/exec", path)
+            if ex and method == "POST":
+                RANDOM.note_exec(ex.group(1), "exec", raw, f)
             if f and f.get("reset_mode") == "after":
                 self.reset()
             routed()
@@ -739,8 +748,11 @@ def serve(role):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--faults", help="seeded random faults (faults.py), e.g. rate=0.2,seed=7")
     ap.add_argument("--port-file")
     args = ap.parse_args()
+    if args.faults:
+        RANDOM.__init__(args.faults)
     c, s = serve("control"), serve("compute")
     info = {"control": c.server_address[1], "compute": s.server_address[1], "pid": os.getpid()}
     line = json.dumps(info)
