@@ -487,6 +487,31 @@ static void test_lost_create_makes_one_sandbox(void **st)
     assert_int_equal(fake_count(NULL), 0);
 }
 
+/* issue 22 item 3: a lost create answer followed by lookups that do not
+ * answer must not create again; the sandbox it made is removed by corral.id
+ * once a lookup answers again (here: the clean-up's own lookup). */
+static void test_lost_create_failing_lookup_no_duplicate(void **st)
+{
+    (void)st;
+    cJSON_Delete(admin("DELETE", "/_fake/faults", NULL));
+    int before, after, alive_before = fake_count(&before);
+    fault("{\"method\":\"POST\",\"path\":\"/sandboxes\",\"kind\":\"lost_create\"}");
+    /* exactly the lookup's own attempts (max_attempts 4): the clean-up's lookup answers */
+    fault("{\"method\":\"GET\",\"path\":\"/v2/sandboxes\",\"status\":503,\"count\":4}");
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    corral_sbx *s = NULL;
+    const char *labels[] = {"corral.owner=test", NULL};
+    struct corral_sandbox_spec spec = {.struct_size = sizeof spec, .id = "e2b-bbb3", .labels = labels, .ttl_s = 60,
+                                       .network = CORRAL_NET_FULL};
+    assert_int_not_equal(ops->create(ps, &spec, &s, &call), 0);
+    assert_null(s);
+    fake_count(&after);
+    assert_int_equal(after - before, 1);          /* never created twice */
+    assert_int_equal(fake_count(NULL), alive_before); /* and cleaned up by corral.id */
+    cJSON_Delete(admin("DELETE", "/_fake/faults", NULL));
+}
+
 static void test_permanent_errors_classified(void **st)
 {
     (void)st;
@@ -555,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_transient_faults_recover),
         cmocka_unit_test(test_lost_create_makes_one_sandbox),
+        cmocka_unit_test(test_lost_create_failing_lookup_no_duplicate),
         cmocka_unit_test(test_permanent_errors_classified),
         cmocka_unit_test(test_secrets_never_logged),
     };

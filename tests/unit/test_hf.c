@@ -269,6 +269,21 @@ static void test_faults(void **state)
     sb = mk(60000, NULL);
     assert_int_equal(running_jobs(), 1);
     destroy(sb);
+    /* issue 22 item 3: a lost answer and a job list that does not answer
+     * (its 3 attempts): no second job; the clean-up's own lookup cancels it */
+    cJSON *st0 = admin("GET", "/_state", NULL);
+    int jobs0 = cJSON_GetArraySize(cJSON_GetObjectItem(st0, "jobs"));
+    cJSON_Delete(st0);
+    /* (reset_after 2: libcurl may resend on a reused connection, item 2) */
+    fault("{\"path\": \"^/api/jobs/tester$\", \"method\": \"POST\", \"reset_after\": 2}");
+    fault("{\"path\": \"^/api/jobs/tester$\", \"method\": \"GET\", \"status\": 503, \"count\": 3}");
+    assert_null(mk(60000, &rc));
+    assert_int_not_equal(rc, 0);
+    cJSON *st1 = admin("GET", "/_state", NULL);
+    int made = cJSON_GetArraySize(cJSON_GetObjectItem(st1, "jobs")) - jobs0;
+    assert_true(made >= 1 && made <= 2); /* one attempt, at most one silent resend */
+    cJSON_Delete(st1);
+    assert_int_equal(running_jobs(), 0);
     /* persistent 503: classified transient, nothing running */
     fault("{\"path\": \"^/api/jobs/tester$\", \"method\": \"POST\", \"status\": 503, \"count\": 20}");
     assert_null(mk(60000, &rc));

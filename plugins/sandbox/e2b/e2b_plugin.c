@@ -265,6 +265,32 @@ static int get_detail(struct e2b *p, const char *sid, cJSON **out, corral_call *
     return rc;
 }
 
+static int e2b_destroy_id(struct e2b *p, const char *sid, corral_call *call);
+
+/* After a failed create whose outcome is unknown: delete whatever carries
+ * corral.id == id, without the caller's call (it may be spent or
+ * cancelled; each request is bounded by request_timeout_ms).  Best effort:
+ * what it cannot reach, gc removes at the sandbox's corral.deadline. */
+static void remove_by_corral_id(struct e2b *p, const char *id, const struct corral_host *h)
+{
+    cJSON *arr = NULL;
+    int lrc;
+    for (const cJSON *found; (found = find_by_corral_id(p, id, &arr, NULL, &lrc)) != NULL;) {
+        const char *sid = jstr(found, "sandboxID");
+        int drc = sid ? e2b_destroy_id(p, sid, NULL) : CORRAL_EPROTO;
+        h->log(h, drc ? CORRAL_LOG_WARN : CORRAL_LOG_INFO, "e2b: removing %s (corral.id %s) left by a failed "
+               "create: %s", sid ? sid : "?", id, drc ? "failed" : "done");
+        cJSON_Delete(arr);
+        arr = NULL;
+        if (drc)
+            return;
+    }
+    cJSON_Delete(arr);
+    if (lrc)
+        h->log(h, CORRAL_LOG_WARN, "e2b: could not look for sandboxes left by the failed create of %s; gc "
+               "removes them at their corral.deadline", id);
+}
+
 static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
 {
     struct e2b *p = ps;
@@ -325,8 +351,11 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
 
     /* POST /sandboxes is not idempotent: a create whose answer was lost may
      * have made a sandbox.  So each attempt is a single try, and before the
-     * next one we look for a sandbox carrying our corral.id. */
-    int rc = 0;
+     * next one we look for a sandbox carrying our corral.id.  We never create
+     * again while that lookup has not answered: if it cannot answer, the
+     * create fails (and a sandbox it may have made is removed by corral.id
+     * below, or by gc at its corral.deadline). */
+    int rc = 0, unknown = 0;
     int64_t backoff = p->backoff_ms > 0 ? p->backoff_ms : 250;
     for (int attempt = 1;; attempt++) {
         cJSON *resp = NULL;
@@ -337,6 +366,7 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
             cJSON_Delete(resp);
             break;
         }
+        unknown = 1;
         if (!corral_status_is_transient(rc) || attempt >= p->max_attempts || h->cancelled(call))
             break;
         sleep_ms(backoff < h->remaining_ms(call) ? backoff : 0);
@@ -344,6 +374,13 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
         cJSON *arr = NULL;
         int lrc;
         const cJSON *found = find_by_corral_id(p, spec->id, &arr, call, &lrc);
+        if (lrc != 0) {
+            cJSON_Delete(arr);
+            h->log(h, CORRAL_LOG_WARN, "e2b: create of %s failed and the lookup by corral.id did not answer; "
+                   "not creating again", spec->id);
+            rc = lrc;
+            break;
+        }
         if (found) {
             cJSON *detail = NULL;
             rc = get_detail(p, jstr(found, "sandboxID"), &detail, call);
@@ -358,6 +395,8 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
         }
         cJSON_Delete(arr);
     }
+    if (rc != 0 && unknown)
+        remove_by_corral_id(p, spec->id, h);
     cJSON_Delete(body);
     if (rc == 0 && s->workdir) {
         cJSON *r = cJSON_CreateObject();

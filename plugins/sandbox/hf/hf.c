@@ -371,12 +371,13 @@ static int find_cb(void *ud, const struct hf_job *j)
     return 0;
 }
 
-/* The running job labelled corral.id=<id>, or NULL. */
-static char *find_job(struct hf *p, const char *id, corral_call *call)
+/* The running job labelled corral.id=<id>, or NULL; *rc says whether the
+ * list answered (a NULL with *rc != 0 tells nothing). */
+static char *find_job(struct hf *p, const char *id, corral_call *call, int *rc)
 {
     struct find f = {0};
     snprintf(f.kv, sizeof f.kv, "corral.id=%s", id);
-    each_job(p, find_cb, &f, call);
+    *rc = each_job(p, find_cb, &f, call);
     return f.job_id;
 }
 
@@ -920,10 +921,18 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
         h->http_response_free(&r);
         if (job_id || !corral_status_is_transient(rc))
             break;
-        /* The job may exist although we did not hear back: find it by label. */
-        if ((job_id = find_job(p, id, call)) != NULL) {
+        /* The job may exist although we did not hear back: find it by
+         * label, and never run it again before that lookup has answered. */
+        int lrc;
+        if ((job_id = find_job(p, id, call, &lrc)) != NULL) {
             h->log(h, CORRAL_LOG_INFO, "hf: adopting job %s after a lost answer", job_id);
             rc = 0;
+            break;
+        }
+        if (lrc) {
+            h->log(h, CORRAL_LOG_WARN, "hf: run job for %s failed and the lookup by corral.id did not answer; "
+                   "not running it again", id);
+            rc = lrc;
             break;
         }
         if (attempt >= p->attempts || hf_sleep(p, wait, call))
@@ -932,14 +941,12 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
     }
     crl_wipe_free(body);
     if (!job_id) {
-        if (maybe) { /* never leave an orphan job behind */
-            char *orphan = find_job(p, id, call);
-            if (orphan) {
-                h->log(h, CORRAL_LOG_INFO, "hf: cancelling job %s whose creation failed", orphan);
-                cancel_job(p, orphan, call);
-                free(orphan);
-            }
-        }
+        /* Never leave an orphan job behind: cancel every job with our
+         * corral.id, without the caller's call (it may be spent; each
+         * request is bounded by request_timeout_ms).  What this cannot
+         * reach, gc cancels at its corral.deadline. */
+        if (maybe)
+            cancel_duplicates(p, id, "", NULL);
         return rc ? rc : h->fail(call, CORRAL_EIO, "hf: job creation failed");
     }
     cancel_duplicates(p, id, job_id, call);
