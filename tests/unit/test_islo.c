@@ -340,6 +340,21 @@ static void test_lifecycle(void **state)
     assert_int_equal(ops->attach(ps, st, &again, &call), 0);
     assert_int_equal(ops->running(again, &call), 1);
     ops->close(again);
+    /* issue 22 item 10: paused or stopped behind the handle's back (idle
+     * pause): exec and reads resume it and retry once, not a 409. */
+    struct mem o2 = {0};
+    struct corral_exec_result r2;
+    cJSON_Delete(admin("POST", path, "{\"status\":\"paused\"}"));
+    assert_int_equal(run(sb, "echo awake; echo data > /tmp/item10", NULL, 0, &o2, &r2, NULL), 0);
+    assert_string_equal(o2.p, "awake\n");
+    free(o2.p);
+    cJSON_Delete(admin("POST", path, "{\"status\":\"stopped\"}"));
+    o2 = (struct mem){0};
+    struct corral_sink s2 = SINK(o2);
+    assert_int_equal(ops->read_file(sb, "/tmp/item10", &s2, &call), 0);
+    assert_string_equal(o2.p, "data\n");
+    assert_int_equal(ops->running(sb, &call), 1);
+    free(o2.p);
     /* pause/resume through the handle. */
     assert_int_equal(ops->pause(sb, &call), 0);
     assert_int_equal(ops->pause(sb, &call), CORRAL_ESTATE);
