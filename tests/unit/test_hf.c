@@ -198,9 +198,19 @@ static void test_lifecycle(void **state)
     assert_null(strstr(st, "hf_test_token"));
     cJSON *s = admin("GET", "/_state", NULL);
     const cJSON *job = cJSON_GetObjectItem(s, "jobs")->child;
-    const char *sbtok = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "secrets"), "HF_SANDBOX_TOKEN")->valuestring;
+    /* issue 22 item 6: the token under the name the server generation
+     * reads (v1: SBX_TOKEN, else it runs unchecked), never the other one,
+     * and not in the commands' environment */
+    int v1 = getenv("HF_TEST_SERVER_API") && strcmp(getenv("HF_TEST_SERVER_API"), "v1") == 0;
+    const cJSON *secs = cJSON_GetObjectItem(job, "secrets");
+    assert_null(cJSON_GetObjectItem(secs, v1 ? "HF_SANDBOX_TOKEN" : "SBX_TOKEN"));
+    const char *sbtok = cJSON_GetObjectItem(secs, v1 ? "SBX_TOKEN" : "HF_SANDBOX_TOKEN")->valuestring;
     assert_int_equal(strlen(sbtok), 64);
     assert_null(strstr(st, sbtok));
+    assert_int_equal(run(sb, "env", NULL, NULL, 0, NULL, &out, &res), 0);
+    assert_null(strstr(out.p, sbtok));
+    assert_non_null(strstr(out.p, "TRICKY=")); /* the user's secrets stay */
+    reset(&out);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(job, "secrets"), "TRICKY")->valuestring,
                         "'$(id)' \"q\"\nline2"); /* env as secrets, not plain environment */
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(job, "environment")), 0);
@@ -221,7 +231,6 @@ static void test_lifecycle(void **state)
     /* the protocol asked for is the one spoken */
     cJSON *log = admin("GET", "/_log", NULL);
     char *text = cJSON_PrintUnformatted(log);
-    int v1 = getenv("HF_TEST_SERVER_API") && strcmp(getenv("HF_TEST_SERVER_API"), "v1") == 0;
     assert_true((strstr(text, "/v1/exec") != NULL) == v1);
     int v0_exec = 0;
     for (const char *at = text; (at = strstr(at, "/exec\"")) != NULL; at++)

@@ -702,6 +702,9 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
         snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
         snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
         const char *pre[] = {"/bin/sh", "-c",
+                             /* the server's token is a job secret, so in the
+                              * server's environment: not the command's */
+                             "unset HF_SANDBOX_TOKEN SBX_TOKEN; "
                              "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; set -a; . \"$3\"; set +a; "
                              "[ \"$3\" = /dev/null ] || rm -f -- \"$3\"; o=$4 e=$5 i=$6; shift 6; "
                              "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
@@ -878,8 +881,12 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
         cJSON_AddStringToObject(sec, k, eq + 1);
         free(k);
     }
+    /* The server's token, under the name its generation reads: hf-sandbox
+     * 0.1 checks HF_SANDBOX_TOKEN, sandbox-server (v1) SBX_TOKEN (without it
+     * a v1 server runs with no token check at all). */
     cJSON_DeleteItemFromObjectCaseSensitive(sec, "HF_SANDBOX_TOKEN");
-    cJSON_AddStringToObject(sec, "HF_SANDBOX_TOKEN", sbtok);
+    cJSON_DeleteItemFromObjectCaseSensitive(sec, "SBX_TOKEN");
+    cJSON_AddStringToObject(sec, p->v1 ? "SBX_TOKEN" : "HF_SANDBOX_TOKEN", sbtok);
     memset(sbtok, 0, sizeof sbtok);
     cJSON_AddNumberToObject(b, "timeoutSeconds", (double)(spec->ttl_s > 0 ? spec->ttl_s : p->timeout_s));
     cJSON *labels = cJSON_AddObjectToObject(b, "labels");
