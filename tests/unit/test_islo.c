@@ -537,6 +537,16 @@ static void test_gateway_partial_failures(void **state)
     assert_null(mk(CORRAL_NET_POLICY, POLICY, NULL, &rc));
     assert_int_equal(rc, CORRAL_EINVAL);
     assert_clean();
+    /* issue 22 item 4a: the profile DELETE answers 503 past the host's
+     * retries: retried within profile_delete_timeout_s, nothing leaks */
+    corral_sbx *sb4 = mk(CORRAL_NET_POLICY, POLICY, NULL, NULL);
+    fault("{\"path\": \"^/gateway/profiles/[^/]+$\", \"method\": \"DELETE\", \"status\": 503, \"count\": 5}");
+    destroy(sb4);
+    assert_clean();
+    /* issue 22 item 5: an inline policy and a named profile conflict: refused */
+    assert_null(mk(CORRAL_NET_POLICY, POLICY, "{\"gateway_profile\": \"team\"}", &rc));
+    assert_int_equal(rc, CORRAL_EINVAL);
+    assert_clean();
     /* the profile create answer is lost: found by its unique name and used */
     fault("{\"path\": \"^/gateway/profiles$\", \"method\": \"POST\", \"reset_after\": 1}");
     corral_sbx *sb = mk(CORRAL_NET_POLICY, POLICY, NULL, NULL);
@@ -564,8 +574,9 @@ static void test_gateway_named(void **state)
     char pid[64];
     snprintf(pid, sizeof pid, "%s", cJSON_GetObjectItem(p, "id")->valuestring);
     cJSON_Delete(p);
-    /* named in options: used as is even with a policy network */
-    corral_sbx *sb = mk(CORRAL_NET_POLICY, POLICY, "{\"gateway_profile\":\"team-egress\"}", NULL);
+    /* named in options: used as is (with an inline policy too it is refused:
+     * test_gateway_partial_failures) */
+    corral_sbx *sb = mk(CORRAL_NET_FULL, NULL, "{\"gateway_profile\":\"team-egress\"}", NULL);
     assert_int_equal(count_of("profiles"), 1);
     cJSON *s = admin("GET", "/_state", NULL);
     cJSON *sbj = cJSON_GetObjectItem(s, "sandboxes")->child;

@@ -586,6 +586,12 @@ static int islo_create(void *ps, const struct corral_sandbox_spec *spec, corral_
         cJSON_Delete(opts);
         return h->fail(call, CORRAL_EINVAL, "islo: option gateway_profile must be a string");
     }
+    if (named && spec->network == CORRAL_NET_POLICY) {
+        /* A requested restriction is never dropped silently. */
+        cJSON_Delete(opts);
+        return h->fail(call, CORRAL_EINVAL, "islo: the inline egress policy and the gateway_profile option "
+                                            "conflict (a sandbox has one profile): drop one of them");
+    }
 
     corral_sbx *sb = calloc(1, sizeof *sb);
     pthread_mutex_init(&sb->lock, NULL);
