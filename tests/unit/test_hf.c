@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,14 @@ static void test_lifecycle(void **state)
     assert_null(strstr(out.p, sbtok));
     assert_non_null(strstr(out.p, "TRICKY=")); /* the user's secrets stay */
     reset(&out);
+    /* issue 22 item 7: no captured output is left in the sandbox's /tmp */
+    char tmpd[600];
+    snprintf(tmpd, sizeof tmpd, "%s/tmp", cJSON_GetObjectItem(job, "root")->valuestring);
+    DIR *dd = opendir(tmpd);
+    assert_non_null(dd);
+    for (struct dirent *de; (de = readdir(dd)) != NULL;)
+        assert_null(strstr(de->d_name, ".corral-"));
+    closedir(dd);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(job, "secrets"), "TRICKY")->valuestring,
                         "'$(id)' \"q\"\nline2"); /* env as secrets, not plain environment */
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(job, "environment")), 0);

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,17 @@ static void test_lifecycle(void **state)
     assert_string_equal(o2.p, "data\n");
     assert_int_equal(ops->running(sb, &call), 1);
     free(o2.p);
+    /* issue 22 item 7: no captured output is left in the sandbox's /tmp */
+    cJSON *stj = admin("GET", "/_state", NULL);
+    cJSON *sbst = cJSON_GetObjectItem(stj, "sandboxes")->child;
+    char tmpd[600];
+    snprintf(tmpd, sizeof tmpd, "%s/tmp", cJSON_GetObjectItem(sbst, "root")->valuestring);
+    cJSON_Delete(stj);
+    DIR *dd = opendir(tmpd);
+    assert_non_null(dd);
+    for (struct dirent *de; (de = readdir(dd)) != NULL;)
+        assert_null(strstr(de->d_name, ".corral-"));
+    closedir(dd);
     /* pause/resume through the handle. */
     assert_int_equal(ops->pause(sb, &call), 0);
     assert_int_equal(ops->pause(sb, &call), CORRAL_ESTATE);

@@ -716,6 +716,13 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
     int rc = run(sb, cmd, req->cwd, req->timeout_ms, req->out, req->err, outf, errf, res, call);
     free(old_out);
     free(old_err);
+    /* The captured output may hold secrets and would end up in a persisted
+     * /tmp: remove it now that it was read.  After a failure (the call may
+     * be spent or cancelled, and its message must stay) or when that rm
+     * fails, it is left for the next exec's prologue. */
+    const char *rm[] = {"rm", "-f", "--", outf, errf, NULL};
+    if (rc == 0 && run_argv(sb, rm, call) == 0)
+        return rc;
     pthread_mutex_lock(&sb->lock);
     if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
         sb->prev_out = strdup(outf);

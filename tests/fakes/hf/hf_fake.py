@@ -430,7 +430,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, job_view(JOBS[m.group(1)]))
             if path == "/_state":
                 return self.send(200, {"jobs": {i: dict(job_view(j), secrets=j["secrets"],
-                                                        timeoutSeconds=j["timeoutSeconds"])
+                                                        timeoutSeconds=j["timeoutSeconds"], root=j["root"])
                                                 for i, j in JOBS.items()},
                                        "running": sum(1 for j in JOBS.values() if j["stage"] == "RUNNING")})
             if path == "/_log":
