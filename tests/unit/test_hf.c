@@ -223,6 +223,8 @@ static void test_lifecycle(void **state)
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(job, "secrets"), "TRICKY")->valuestring,
                         "'$(id)' \"q\"\nline2"); /* env as secrets, not plain environment */
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(job, "environment")), 0);
+    /* issue 22 item 11: the TTL (600) plus the boot allowance (ready_timeout_s 20) */
+    assert_int_equal(cJSON_GetObjectItem(job, "timeoutSeconds")->valueint, 620);
     cJSON_Delete(s);
     corral_sbx *again = NULL;
     assert_int_equal(ops->attach(ps, st, &again, &call), 0);

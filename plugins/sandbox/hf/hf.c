@@ -895,7 +895,11 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
     cJSON_DeleteItemFromObjectCaseSensitive(sec, "SBX_TOKEN");
     cJSON_AddStringToObject(sec, p->v1 ? "SBX_TOKEN" : "HF_SANDBOX_TOKEN", sbtok);
     memset(sbtok, 0, sizeof sbtok);
-    cJSON_AddNumberToObject(b, "timeoutSeconds", (double)(spec->ttl_s > 0 ? spec->ttl_s : p->timeout_s));
+    /* The job's clock starts before the image is pulled and the server is
+     * up: give the boot its allowance (ready_timeout_s) on top of the TTL.
+     * corral's own deadline (gc, the rollout) still ends the job on time. */
+    cJSON_AddNumberToObject(b, "timeoutSeconds",
+                            (double)((spec->ttl_s > 0 ? spec->ttl_s : p->timeout_s) + p->ready_timeout_ms / 1000));
     cJSON *labels = cJSON_AddObjectToObject(b, "labels");
     for (const char *const *l = spec->labels; l && *l; l++) {
         const char *eq = strchr(*l, '=');
