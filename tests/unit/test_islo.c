@@ -549,6 +549,18 @@ static void test_gateway_partial_failures(void **state)
     assert_null(mk(CORRAL_NET_POLICY, POLICY, NULL, &rc));
     assert_int_equal(rc, CORRAL_EINVAL);
     assert_clean();
+    /* issue 22 item 11: an image without /var/tmp still gets its labels */
+    config("{\"image_dirs\": [\"workspace\", \"home/islo\"]}");
+    corral_sbx *sb5 = mk(CORRAL_NET_FULL, NULL, NULL, NULL);
+    config("{\"image_dirs\": [\"workspace\", \"var/tmp\", \"home/islo\"]}");
+    int nl = 0;
+    const char *own[] = {"corral.rollout=r1", NULL};
+    struct corral_call lc;
+    corral_call_init(&lc, 30000);
+    assert_int_equal(ops->list(ps, own, count_cb, &nl, &lc), 0);
+    assert_int_equal(nl, 1);
+    destroy(sb5);
+    assert_clean();
     /* issue 22 item 4a: the profile DELETE answers 503 past the host's
      * retries: retried within profile_delete_timeout_s, nothing leaks */
     corral_sbx *sb4 = mk(CORRAL_NET_POLICY, POLICY, NULL, NULL);

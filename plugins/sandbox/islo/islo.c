@@ -524,8 +524,14 @@ static void sbx_free(corral_sbx *sb)
     free(sb);
 }
 
+/* Labels go to LABELS_PATH inside; its directory may be missing in a
+ * minimal image (the upload does not make parents). */
 static int write_labels(corral_sbx *sb, const char *const *labels, corral_call *call)
 {
+    const char *mk[] = {"mkdir", "-p", "--", "/var/tmp", NULL};
+    int mrc = run_argv(sb, mk, call);
+    if (mrc)
+        return mrc;
     cJSON *o = kv_object(labels);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
