@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -165,7 +166,7 @@ static int teardown(void **state)
         waitpid(fake_pid, NULL, 0);
     }
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    snprintf(cmd, sizeof cmd, "test -n \"$KEEP\" || rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -447,6 +448,98 @@ static void test_jobs(void **st)
     destroy(s);
 }
 
+/* The sandbox's E2B id from its state. */
+static void sandbox_id_of(corral_sbx *s, char *sid, size_t n)
+{
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    char *state = NULL;
+    assert_int_equal(ops->state(s, &state, &call), 0);
+    cJSON *j = cJSON_Parse(state);
+    snprintf(sid, n, "%s", cJSON_GetObjectItem(j, "sandbox_id")->valuestring);
+    cJSON_Delete(j);
+    free(state);
+}
+
+/* issue 22 item 10: E2B auto-pauses an idle sandbox; a live handle resumes
+ * it and retries once (exec, read, write) instead of failing with 502. */
+static void test_paused_behind_back_resumes(void **st)
+{
+    (void)st;
+    corral_sbx *s = create("e2b-aaa9", NULL);
+    char sid[64], path[128];
+    sandbox_id_of(s, sid, sizeof sid);
+    snprintf(path, sizeof path, "/_fake/pause/%s", sid);
+    cJSON_Delete(admin("POST", path, NULL));
+    struct cap out = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, "echo back", NULL, 0, &out, NULL, &res), 0);
+    assert_string_equal(out.p, "back\n");
+    free(out.p);
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    cJSON_Delete(admin("POST", path, NULL));
+    const char data[] = "abc";
+    struct srcst ss = {data, 3, 0};
+    struct corral_source src = {sizeof src, read2, &ss, -1};
+    assert_int_equal(ops->write_file(s, "/home/user/p.txt", &src, 0644, &call), 0);
+    cJSON_Delete(admin("POST", path, NULL));
+    struct cap got = {0};
+    struct corral_sink sink = {sizeof sink, cap_write, &got};
+    assert_int_equal(ops->read_file(s, "/home/user/p.txt", &sink, &call), 0);
+    assert_int_equal(got.n, 3);
+    free(got.p);
+    /* a missing file in a running sandbox stays a plain not-found */
+    assert_int_equal(ops->read_file(s, "/home/user/missing", &sink, &call), CORRAL_ENOTFOUND);
+    destroy(s);
+}
+
+/* issue 22 item 8: attach sends what is left until corral.deadline to
+ * /connect, not the full TTL. */
+static void test_attach_keeps_deadline(void **st)
+{
+    (void)st;
+    char dl[64];
+    long long deadline = (long long)time(NULL) + 120;
+    snprintf(dl, sizeof dl, "corral.deadline=%lld", deadline);
+    const char *labels[] = {"corral.owner=test", dl, NULL};
+    struct corral_sandbox_spec spec = {.struct_size = sizeof spec, .id = "e2b-aaa8", .labels = labels,
+                                       .ttl_s = 3000, .network = CORRAL_NET_FULL};
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    corral_sbx *s = NULL;
+    assert_int_equal(ops->create(ps, &spec, &s, &call), 0);
+    char *state = NULL;
+    assert_int_equal(ops->state(s, &state, &call), 0);
+    cJSON_Delete(admin("DELETE", "/_fake/log", NULL));
+    for (int old = 0; old < 2; old++) {
+        /* old = 1: a state written before the deadline was kept in it */
+        cJSON *j = cJSON_Parse(state);
+        if (old)
+            cJSON_DeleteItemFromObject(j, "deadline");
+        char *st2 = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        corral_sbx *again = NULL;
+        assert_int_equal(ops->attach(ps, st2, &again, &call), 0);
+        free(st2);
+        /* the last /connect asked for at most what is left until the deadline */
+        cJSON *log = admin("GET", "/_fake/log", NULL), *it;
+        double asked = -1;
+        cJSON_ArrayForEach(it, log)
+        {
+            const char *path = cJSON_GetObjectItem(it, "path")->valuestring;
+            const cJSON *t = cJSON_GetObjectItem(it, "timeout");
+            if (strstr(path, "/connect") && cJSON_IsNumber(t))
+                asked = t->valuedouble;
+        }
+        cJSON_Delete(log);
+        assert_true(asked >= 100 && asked <= deadline - (long long)time(NULL) + 1);
+        ops->close(again);
+    }
+    free(state);
+    destroy(s);
+}
+
 static void test_transient_faults_recover(void **st)
 {
     (void)st;
@@ -485,6 +578,31 @@ static void test_lost_create_makes_one_sandbox(void **st)
     free(out.p);
     destroy(s);
     assert_int_equal(fake_count(NULL), 0);
+}
+
+/* issue 22 item 3: a lost create answer followed by lookups that do not
+ * answer must not create again; the sandbox it made is removed by corral.id
+ * once a lookup answers again (here: the clean-up's own lookup). */
+static void test_lost_create_failing_lookup_no_duplicate(void **st)
+{
+    (void)st;
+    cJSON_Delete(admin("DELETE", "/_fake/faults", NULL));
+    int before, after, alive_before = fake_count(&before);
+    fault("{\"method\":\"POST\",\"path\":\"/sandboxes\",\"kind\":\"lost_create\"}");
+    /* exactly the lookup's own attempts (max_attempts 4): the clean-up's lookup answers */
+    fault("{\"method\":\"GET\",\"path\":\"/v2/sandboxes\",\"status\":503,\"count\":4}");
+    struct corral_call call;
+    corral_call_init(&call, 30000);
+    corral_sbx *s = NULL;
+    const char *labels[] = {"corral.owner=test", NULL};
+    struct corral_sandbox_spec spec = {.struct_size = sizeof spec, .id = "e2b-bbb3", .labels = labels, .ttl_s = 60,
+                                       .network = CORRAL_NET_FULL};
+    assert_int_not_equal(ops->create(ps, &spec, &s, &call), 0);
+    assert_null(s);
+    fake_count(&after);
+    assert_int_equal(after - before, 1);          /* never created twice */
+    assert_int_equal(fake_count(NULL), alive_before); /* and cleaned up by corral.id */
+    cJSON_Delete(admin("DELETE", "/_fake/faults", NULL));
 }
 
 static void test_permanent_errors_classified(void **st)
@@ -553,8 +671,11 @@ int main(void)
         cmocka_unit_test(test_timeout_kills_group),
         cmocka_unit_test(test_files_state_attach_pause),
         cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_paused_behind_back_resumes),
+        cmocka_unit_test(test_attach_keeps_deadline),
         cmocka_unit_test(test_transient_faults_recover),
         cmocka_unit_test(test_lost_create_makes_one_sandbox),
+        cmocka_unit_test(test_lost_create_failing_lookup_no_duplicate),
         cmocka_unit_test(test_permanent_errors_classified),
         cmocka_unit_test(test_secrets_never_logged),
     };

@@ -12,6 +12,13 @@ check "the rest load and are listed with version, ABI, status and path" eval '
   grep -qE "^agent +good +1\.2\.3 +1\.0 +loaded" <<<"$OUT" &&
   grep -qE "^sandbox +newminor +1\.2\.3 +1\.9 +loaded" <<<"$OUT"'
 
+# issue 22 item 11: the same directory named twice (and through a symlink)
+# is searched once, not reported as every plugin's duplicate
+ln -sfn "$MAIN" "$WORK/main-link"
+run env CORRAL_PLUGIN_PATH="$MAIN:$WORK/main-link" "$CORRAL" --plugin-dir "$MAIN" plugins
+check "a directory named twice is searched once" eval '[ $RC -eq 0 ] && ! has "$ERR" "duplicate name" &&
+  [ $(grep -c "refused plugin" <<<"$ERR") -eq 7 ]'
+
 run "$CORRAL" --plugin-dir "$MAIN" plugins --json
 check "--json is valid JSON with status, reason and schema" eval '[ $RC -eq 0 ] &&
   python3 -c "

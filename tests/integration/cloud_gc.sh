@@ -71,5 +71,12 @@ for b in islo hf; do
   C sandbox rm "$LONG" >/dev/null
   check "$b: nothing left" eval '[ "$(fake_live $b)" = "[]" ]'
 done
+# issue 22 item 11: a registry that cannot be written (a relative
+# CORRAL_STATE_DIR) is refused before a remote sandbox exists
+made() { get "$FAKE_E2B_URL/_fake/sandboxes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["created_total"])'; }
+BEFORE=$(made)
+run env CORRAL_STATE_DIR=relative/state "$CORRAL" -q sandbox create --backend e2b --ttl 60
+check "a relative CORRAL_STATE_DIR is refused before anything is created" eval '[ $RC -ne 0 ] &&
+  has "$ERR" "not absolute" && [ "$(made)" = "$BEFORE" ]'
 check "e2b: nothing corral made is left" eval '[ "$(fake_live e2b)" = "[]" ]'
 finish

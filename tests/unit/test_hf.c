@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,12 +199,32 @@ static void test_lifecycle(void **state)
     assert_null(strstr(st, "hf_test_token"));
     cJSON *s = admin("GET", "/_state", NULL);
     const cJSON *job = cJSON_GetObjectItem(s, "jobs")->child;
-    const char *sbtok = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "secrets"), "HF_SANDBOX_TOKEN")->valuestring;
+    /* issue 22 item 6: the token under the name the server generation
+     * reads (v1: SBX_TOKEN, else it runs unchecked), never the other one,
+     * and not in the commands' environment */
+    int v1 = getenv("HF_TEST_SERVER_API") && strcmp(getenv("HF_TEST_SERVER_API"), "v1") == 0;
+    const cJSON *secs = cJSON_GetObjectItem(job, "secrets");
+    assert_null(cJSON_GetObjectItem(secs, v1 ? "HF_SANDBOX_TOKEN" : "SBX_TOKEN"));
+    const char *sbtok = cJSON_GetObjectItem(secs, v1 ? "SBX_TOKEN" : "HF_SANDBOX_TOKEN")->valuestring;
     assert_int_equal(strlen(sbtok), 64);
     assert_null(strstr(st, sbtok));
+    assert_int_equal(run(sb, "env", NULL, NULL, 0, NULL, &out, &res), 0);
+    assert_null(strstr(out.p, sbtok));
+    assert_non_null(strstr(out.p, "TRICKY=")); /* the user's secrets stay */
+    reset(&out);
+    /* issue 22 item 7: no captured output is left in the sandbox's /tmp */
+    char tmpd[600];
+    snprintf(tmpd, sizeof tmpd, "%s/tmp", cJSON_GetObjectItem(job, "root")->valuestring);
+    DIR *dd = opendir(tmpd);
+    assert_non_null(dd);
+    for (struct dirent *de; (de = readdir(dd)) != NULL;)
+        assert_null(strstr(de->d_name, ".corral-"));
+    closedir(dd);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(job, "secrets"), "TRICKY")->valuestring,
                         "'$(id)' \"q\"\nline2"); /* env as secrets, not plain environment */
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(job, "environment")), 0);
+    /* issue 22 item 11: the TTL (600) plus the boot allowance (ready_timeout_s 20) */
+    assert_int_equal(cJSON_GetObjectItem(job, "timeoutSeconds")->valueint, 620);
     cJSON_Delete(s);
     corral_sbx *again = NULL;
     assert_int_equal(ops->attach(ps, st, &again, &call), 0);
@@ -221,7 +242,6 @@ static void test_lifecycle(void **state)
     /* the protocol asked for is the one spoken */
     cJSON *log = admin("GET", "/_log", NULL);
     char *text = cJSON_PrintUnformatted(log);
-    int v1 = getenv("HF_TEST_SERVER_API") && strcmp(getenv("HF_TEST_SERVER_API"), "v1") == 0;
     assert_true((strstr(text, "/v1/exec") != NULL) == v1);
     int v0_exec = 0;
     for (const char *at = text; (at = strstr(at, "/exec\"")) != NULL; at++)
@@ -269,6 +289,21 @@ static void test_faults(void **state)
     sb = mk(60000, NULL);
     assert_int_equal(running_jobs(), 1);
     destroy(sb);
+    /* issue 22 item 3: a lost answer and a job list that does not answer
+     * (its 3 attempts): no second job; the clean-up's own lookup cancels it */
+    cJSON *st0 = admin("GET", "/_state", NULL);
+    int jobs0 = cJSON_GetArraySize(cJSON_GetObjectItem(st0, "jobs"));
+    cJSON_Delete(st0);
+    /* (reset_after 2: libcurl may resend on a reused connection, item 2) */
+    fault("{\"path\": \"^/api/jobs/tester$\", \"method\": \"POST\", \"reset_after\": 2}");
+    fault("{\"path\": \"^/api/jobs/tester$\", \"method\": \"GET\", \"status\": 503, \"count\": 3}");
+    assert_null(mk(60000, &rc));
+    assert_int_not_equal(rc, 0);
+    cJSON *st1 = admin("GET", "/_state", NULL);
+    int made = cJSON_GetArraySize(cJSON_GetObjectItem(st1, "jobs")) - jobs0;
+    assert_true(made >= 1 && made <= 2); /* one attempt, at most one silent resend */
+    cJSON_Delete(st1);
+    assert_int_equal(running_jobs(), 0);
     /* persistent 503: classified transient, nothing running */
     fault("{\"path\": \"^/api/jobs/tester$\", \"method\": \"POST\", \"status\": 503, \"count\": 20}");
     assert_null(mk(60000, &rc));

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,32 @@ static void test_lifecycle(void **state)
     assert_int_equal(ops->attach(ps, st, &again, &call), 0);
     assert_int_equal(ops->running(again, &call), 1);
     ops->close(again);
+    /* issue 22 item 10: paused or stopped behind the handle's back (idle
+     * pause): exec and reads resume it and retry once, not a 409. */
+    struct mem o2 = {0};
+    struct corral_exec_result r2;
+    cJSON_Delete(admin("POST", path, "{\"status\":\"paused\"}"));
+    assert_int_equal(run(sb, "echo awake; echo data > /tmp/item10", NULL, 0, &o2, &r2, NULL), 0);
+    assert_string_equal(o2.p, "awake\n");
+    free(o2.p);
+    cJSON_Delete(admin("POST", path, "{\"status\":\"stopped\"}"));
+    o2 = (struct mem){0};
+    struct corral_sink s2 = SINK(o2);
+    assert_int_equal(ops->read_file(sb, "/tmp/item10", &s2, &call), 0);
+    assert_string_equal(o2.p, "data\n");
+    assert_int_equal(ops->running(sb, &call), 1);
+    free(o2.p);
+    /* issue 22 item 7: no captured output is left in the sandbox's /tmp */
+    cJSON *stj = admin("GET", "/_state", NULL);
+    cJSON *sbst = cJSON_GetObjectItem(stj, "sandboxes")->child;
+    char tmpd[600];
+    snprintf(tmpd, sizeof tmpd, "%s/tmp", cJSON_GetObjectItem(sbst, "root")->valuestring);
+    cJSON_Delete(stj);
+    DIR *dd = opendir(tmpd);
+    assert_non_null(dd);
+    for (struct dirent *de; (de = readdir(dd)) != NULL;)
+        assert_null(strstr(de->d_name, ".corral-"));
+    closedir(dd);
     /* pause/resume through the handle. */
     assert_int_equal(ops->pause(sb, &call), 0);
     assert_int_equal(ops->pause(sb, &call), CORRAL_ESTATE);
@@ -555,6 +582,28 @@ static void test_gateway_partial_failures(void **state)
     assert_null(mk(CORRAL_NET_POLICY, POLICY, NULL, &rc));
     assert_int_equal(rc, CORRAL_EINVAL);
     assert_clean();
+    /* issue 22 item 11: an image without /var/tmp still gets its labels */
+    config("{\"image_dirs\": [\"workspace\", \"home/islo\"]}");
+    corral_sbx *sb5 = mk(CORRAL_NET_FULL, NULL, NULL, NULL);
+    config("{\"image_dirs\": [\"workspace\", \"var/tmp\", \"home/islo\"]}");
+    int nl = 0;
+    const char *own[] = {"corral.rollout=r1", NULL};
+    struct corral_call lc;
+    corral_call_init(&lc, 30000);
+    assert_int_equal(ops->list(ps, own, count_cb, &nl, &lc), 0);
+    assert_int_equal(nl, 1);
+    destroy(sb5);
+    assert_clean();
+    /* issue 22 item 4a: the profile DELETE answers 503 past the host's
+     * retries: retried within profile_delete_timeout_s, nothing leaks */
+    corral_sbx *sb4 = mk(CORRAL_NET_POLICY, POLICY, NULL, NULL);
+    fault("{\"path\": \"^/gateway/profiles/[^/]+$\", \"method\": \"DELETE\", \"status\": 503, \"count\": 5}");
+    destroy(sb4);
+    assert_clean();
+    /* issue 22 item 5: an inline policy and a named profile conflict: refused */
+    assert_null(mk(CORRAL_NET_POLICY, POLICY, "{\"gateway_profile\": \"team\"}", &rc));
+    assert_int_equal(rc, CORRAL_EINVAL);
+    assert_clean();
     /* the profile create answer is lost: found by its unique name and used */
     fault("{\"path\": \"^/gateway/profiles$\", \"method\": \"POST\", \"reset_after\": 1}");
     corral_sbx *sb = mk(CORRAL_NET_POLICY, POLICY, NULL, NULL);
@@ -582,8 +631,9 @@ static void test_gateway_named(void **state)
     char pid[64];
     snprintf(pid, sizeof pid, "%s", cJSON_GetObjectItem(p, "id")->valuestring);
     cJSON_Delete(p);
-    /* named in options: used as is even with a policy network */
-    corral_sbx *sb = mk(CORRAL_NET_POLICY, POLICY, "{\"gateway_profile\":\"team-egress\"}", NULL);
+    /* named in options: used as is (with an inline policy too it is refused:
+     * test_gateway_partial_failures) */
+    corral_sbx *sb = mk(CORRAL_NET_FULL, NULL, "{\"gateway_profile\":\"team-egress\"}", NULL);
     assert_int_equal(count_of("profiles"), 1);
     cJSON *s = admin("GET", "/_state", NULL);
     cJSON *sbj = cJSON_GetObjectItem(s, "sandboxes")->child;

@@ -14,24 +14,43 @@ static int level_from_name(const char *s)
     return CORRAL_LOG_WARN;
 }
 
+/* Adds d to the search path unless a directory already there is the same
+ * one (by realpath): the same directory named twice (--plugin-dir D with
+ * CORRAL_PLUGIN_PATH=D) would make every plugin its own duplicate. */
+static void push_dir(corral_ctx *ctx, const char *d)
+{
+    char *rd = realpath(d, NULL);
+    for (size_t i = 0; i < ctx->dirs.n; i++) {
+        char *re = realpath(ctx->dirs.v[i], NULL);
+        int same = strcmp(re ? re : ctx->dirs.v[i], rd ? rd : d) == 0;
+        free(re);
+        if (same) {
+            free(rd);
+            return;
+        }
+    }
+    free(rd);
+    crl_strv_push(&ctx->dirs, d);
+}
+
 /* The search path: --plugin-dir, config plugin_dirs, CORRAL_PLUGIN_PATH,
  * then the compiled-in directory. */
 static void build_search_path(corral_ctx *ctx, const struct corral_options *o)
 {
     if (o && o->plugin_dirs)
         for (const char *const *d = o->plugin_dirs; *d; d++)
-            crl_strv_push(&ctx->dirs, *d);
+            push_dir(ctx, *d);
     const cJSON *cd = cJSON_GetObjectItemCaseSensitive(ctx->config.merged, "plugin_dirs");
     const cJSON *d;
-    cJSON_ArrayForEach(d, cd) if (cJSON_IsString(d)) crl_strv_push(&ctx->dirs, d->valuestring);
+    cJSON_ArrayForEach(d, cd) if (cJSON_IsString(d)) push_dir(ctx, d->valuestring);
     const char *env = getenv("CORRAL_PLUGIN_PATH");
     if (env && *env) {
         char *copy = strdup(env), *save = NULL;
         for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok; tok = strtok_r(NULL, ":", &save))
-            crl_strv_push(&ctx->dirs, tok);
+            push_dir(ctx, tok);
         free(copy);
     }
-    crl_strv_push(&ctx->dirs, CORRAL_PLUGIN_DIR);
+    push_dir(ctx, CORRAL_PLUGIN_DIR);
 }
 
 int corral_open(const struct corral_options *o, corral_ctx **out, struct corral_call *call)

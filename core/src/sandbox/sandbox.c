@@ -6,6 +6,7 @@
 #include "sandbox/sandbox_internal.h"
 #include "crl_common.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,15 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     spec.labels = labels;
     spec.id = id;
 
+    if (!no_registry) {
+        /* A registry we cannot write (a relative CORRAL_STATE_DIR, say) is
+         * found before a remote sandbox exists, not after. */
+        char dir[PATH_MAX - 128];
+        if ((rc = corral_registry_dir(dir, sizeof dir, call)) != 0) {
+            free(labels);
+            return rc;
+        }
+    }
     corral_sandbox *sb = handle_new(rec, tbl, id);
     if (!sb) {
         free(labels);

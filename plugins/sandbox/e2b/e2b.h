@@ -47,6 +47,7 @@ struct corral_sbx {
     char *user;           /* or NULL (envd default user) */
     char *envd_version;
     int64_t ttl_s;
+    int64_t deadline;     /* corral.deadline (epoch seconds), 0 when unknown */
 };
 
 struct corral_job {
@@ -110,6 +111,10 @@ int e2b_envd_upload(corral_sbx *s, const char *path, const struct corral_source 
 char **e2b_envd_headers(corral_sbx *s, const char *content_type, const char *user, int64_t timeout_ms);
 
 /* ---- exec ops ---- */
+/* Resume a sandbox that E2B paused behind our back (auto-pause): returns 0
+ * when it was paused and is running again, else non-zero (the caller keeps
+ * its own error). */
+int e2b_revive(corral_sbx *s, corral_call *call);
 int e2b_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
              corral_call *call);
 int e2b_spawn(corral_sbx *sbx, const struct corral_exec_request *req, corral_job **job, corral_call *call);

@@ -110,8 +110,8 @@ static const char *req_user(corral_sbx *s, const struct corral_exec_request *req
     return CORRAL_HAS_FIELD(req, user) && req->user ? req->user : s->user;
 }
 
-int e2b_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
-             corral_call *call)
+static int exec_once(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
+                     corral_call *call)
 {
     const struct corral_host *h = s->p->host;
     const char **cmd, *sh[4];
@@ -184,7 +184,7 @@ static char *job_dir(const corral_job *job)
     return e2b_xasprintf(JOBS_DIR "/%s", job->id);
 }
 
-int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
+static int spawn_once(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
 {
     const struct corral_host *h = s->p->host;
     const char **cmd, *sh[4];
@@ -330,15 +330,15 @@ void e2b_job_free(corral_sbx *s, corral_job *job)
     free(job);
 }
 
-int e2b_read_file(corral_sbx *s, const char *path, const struct corral_sink *sink, corral_call *call)
+static int read_once(corral_sbx *s, const char *path, const struct corral_sink *sink, corral_call *call)
 {
     return e2b_envd_download(s, path, sink, NULL, call);
 }
 
-int e2b_write_file(corral_sbx *s, const char *path, const struct corral_source *src, uint32_t mode,
-                   corral_call *call)
+static int write_once(corral_sbx *s, const char *path, const struct corral_source *src, const void *data,
+                      size_t len, uint32_t mode, corral_call *call)
 {
-    int rc = e2b_envd_upload(s, path, src, NULL, 0, call);
+    int rc = e2b_envd_upload(s, path, src, data, len, call);
     if (rc != 0 || mode == 0 || (mode & 07777) == 0644)
         return rc;
     char m[16];
@@ -348,5 +348,80 @@ int e2b_write_file(corral_sbx *s, const char *path, const struct corral_source *
     rc = e2b_envd_run(s, argv, NULL, &code, call);
     if (rc == 0 && code != 0)
         rc = s->p->host->fail(call, CORRAL_EIO, "e2b: chmod %s %s failed with exit %d", m, path, code);
+    return rc;
+}
+
+/* ---- the ops: E2B pauses idle sandboxes (auto-pause), and envd's proxy
+ * then answers 502 (CORRAL_ENOTFOUND, nothing ran): a live handle resumes
+ * the sandbox and retries once.  A missing file is also CORRAL_ENOTFOUND;
+ * e2b_revive tells them apart by the sandbox's state. ---- */
+
+int e2b_exec(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
+             corral_call *call)
+{
+    int rc = exec_once(s, req, res, call);
+    return rc == CORRAL_ENOTFOUND && e2b_revive(s, call) == 0 ? exec_once(s, req, res, call) : rc;
+}
+
+int e2b_spawn(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
+{
+    int rc = spawn_once(s, req, out, call);
+    return rc == CORRAL_ENOTFOUND && e2b_revive(s, call) == 0 ? spawn_once(s, req, out, call) : rc;
+}
+
+int e2b_read_file(corral_sbx *s, const char *path, const struct corral_sink *sink, corral_call *call)
+{
+    int rc = read_once(s, path, sink, call);
+    return rc == CORRAL_ENOTFOUND && e2b_revive(s, call) == 0 ? read_once(s, path, sink, call) : rc;
+}
+
+/* Bytes of a write kept in memory so that it can be sent again after a
+ * resume; a larger source is streamed once. */
+#define WRITE_REPLAY_MAX (8u << 20)
+
+struct prefixed {
+    const struct crl_buf *head;
+    size_t off;
+    const struct corral_source *rest;
+};
+
+static long prefixed_read(void *ud, void *buf, size_t cap)
+{
+    struct prefixed *x = ud;
+    if (x->off < x->head->len) {
+        size_t n = x->head->len - x->off < cap ? x->head->len - x->off : cap;
+        memcpy(buf, x->head->p + x->off, n);
+        x->off += n;
+        return (long)n;
+    }
+    return x->rest->read(x->rest->ud, buf, cap);
+}
+
+/* A streamed source cannot be replayed: up to WRITE_REPLAY_MAX bytes are
+ * read into memory first, and only such a write is sent again after a
+ * resume (a larger one still resumes the sandbox, for the caller's retry). */
+int e2b_write_file(corral_sbx *s, const char *path, const struct corral_source *src, uint32_t mode,
+                   corral_call *call)
+{
+    struct crl_buf b = {0};
+    char chunk[65536];
+    long r = 0;
+    while (b.len <= WRITE_REPLAY_MAX && (r = src->read(src->ud, chunk, sizeof chunk)) > 0)
+        if (crl_buf_add(&b, chunk, (size_t)r) != 0) {
+            crl_buf_free(&b);
+            return s->p->host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+        }
+    if (r < 0) {
+        crl_buf_free(&b);
+        return s->p->host->fail(call, CORRAL_EIO, "e2b: reading the data for %s failed", path);
+    }
+    int whole = b.len <= WRITE_REPLAY_MAX;
+    struct prefixed x = {&b, 0, src};
+    struct corral_source ps = {sizeof ps, prefixed_read, &x, src->length};
+    int rc = whole ? write_once(s, path, NULL, b.p ? b.p : "", b.len, mode, call)
+                   : write_once(s, path, &ps, NULL, 0, mode, call);
+    if (rc == CORRAL_ENOTFOUND && e2b_revive(s, call) == 0 && whole)
+        rc = write_once(s, path, NULL, b.p ? b.p : "", b.len, mode, call);
+    crl_buf_free(&b);
     return rc;
 }

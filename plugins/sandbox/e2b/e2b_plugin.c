@@ -265,6 +265,32 @@ static int get_detail(struct e2b *p, const char *sid, cJSON **out, corral_call *
     return rc;
 }
 
+static int e2b_destroy_id(struct e2b *p, const char *sid, corral_call *call);
+
+/* After a failed create whose outcome is unknown: delete whatever carries
+ * corral.id == id, without the caller's call (it may be spent or
+ * cancelled; each request is bounded by request_timeout_ms).  Best effort:
+ * what it cannot reach, gc removes at the sandbox's corral.deadline. */
+static void remove_by_corral_id(struct e2b *p, const char *id, const struct corral_host *h)
+{
+    cJSON *arr = NULL;
+    int lrc;
+    for (const cJSON *found; (found = find_by_corral_id(p, id, &arr, NULL, &lrc)) != NULL;) {
+        const char *sid = jstr(found, "sandboxID");
+        int drc = sid ? e2b_destroy_id(p, sid, NULL) : CORRAL_EPROTO;
+        h->log(h, drc ? CORRAL_LOG_WARN : CORRAL_LOG_INFO, "e2b: removing %s (corral.id %s) left by a failed "
+               "create: %s", sid ? sid : "?", id, drc ? "failed" : "done");
+        cJSON_Delete(arr);
+        arr = NULL;
+        if (drc)
+            return;
+    }
+    cJSON_Delete(arr);
+    if (lrc)
+        h->log(h, CORRAL_LOG_WARN, "e2b: could not look for sandboxes left by the failed create of %s; gc "
+               "removes them at their corral.deadline", id);
+}
+
 static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **out, corral_call *call)
 {
     struct e2b *p = ps;
@@ -291,6 +317,9 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
         return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
     }
     s->ttl_s = spec->ttl_s > 0 ? spec->ttl_s : p->default_ttl_s;
+    for (const char *const *l = spec->labels; l && *l; l++)
+        if (strncmp(*l, "corral.deadline=", 16) == 0)
+            s->deadline = strtoll(*l + 16, NULL, 10);
 
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "templateID", spec->image ? spec->image : p->template_id);
@@ -325,8 +354,11 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
 
     /* POST /sandboxes is not idempotent: a create whose answer was lost may
      * have made a sandbox.  So each attempt is a single try, and before the
-     * next one we look for a sandbox carrying our corral.id. */
-    int rc = 0;
+     * next one we look for a sandbox carrying our corral.id.  We never create
+     * again while that lookup has not answered: if it cannot answer, the
+     * create fails (and a sandbox it may have made is removed by corral.id
+     * below, or by gc at its corral.deadline). */
+    int rc = 0, unknown = 0;
     int64_t backoff = p->backoff_ms > 0 ? p->backoff_ms : 250;
     for (int attempt = 1;; attempt++) {
         cJSON *resp = NULL;
@@ -337,6 +369,7 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
             cJSON_Delete(resp);
             break;
         }
+        unknown = 1;
         if (!corral_status_is_transient(rc) || attempt >= p->max_attempts || h->cancelled(call))
             break;
         sleep_ms(backoff < h->remaining_ms(call) ? backoff : 0);
@@ -344,6 +377,13 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
         cJSON *arr = NULL;
         int lrc;
         const cJSON *found = find_by_corral_id(p, spec->id, &arr, call, &lrc);
+        if (lrc != 0) {
+            cJSON_Delete(arr);
+            h->log(h, CORRAL_LOG_WARN, "e2b: create of %s failed and the lookup by corral.id did not answer; "
+                   "not creating again", spec->id);
+            rc = lrc;
+            break;
+        }
         if (found) {
             cJSON *detail = NULL;
             rc = get_detail(p, jstr(found, "sandboxID"), &detail, call);
@@ -358,6 +398,8 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
         }
         cJSON_Delete(arr);
     }
+    if (rc != 0 && unknown)
+        remove_by_corral_id(p, spec->id, h);
     cJSON_Delete(body);
     if (rc == 0 && s->workdir) {
         cJSON *r = cJSON_CreateObject();
@@ -402,7 +444,8 @@ static void e2b_close(corral_sbx *s)
     sbx_free(s);
 }
 
-static char *state_json(const char *sid, const char *cid, const char *workdir, const char *user, int64_t ttl)
+static char *state_json(const char *sid, const char *cid, const char *workdir, const char *user, int64_t ttl,
+                        int64_t deadline)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "backend", "e2b");
@@ -414,6 +457,8 @@ static char *state_json(const char *sid, const char *cid, const char *workdir, c
     if (user)
         cJSON_AddStringToObject(o, "user", user);
     cJSON_AddNumberToObject(o, "ttl_s", (double)ttl);
+    if (deadline > 0)
+        cJSON_AddNumberToObject(o, "deadline", (double)deadline);
     char *t = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return t;
@@ -421,8 +466,20 @@ static char *state_json(const char *sid, const char *cid, const char *workdir, c
 
 static int e2b_state(corral_sbx *s, char **json, corral_call *call)
 {
-    *json = state_json(s->sandbox_id, s->corral_id, s->workdir, s->user, s->ttl_s);
+    *json = state_json(s->sandbox_id, s->corral_id, s->workdir, s->user, s->ttl_s, s->deadline);
     return *json ? 0 : s->p->host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+}
+
+/* The timeout to send to /connect: what is left until corral.deadline (an
+ * attach must not extend the sandbox past it), within [1, TTL]; the TTL when
+ * the deadline is unknown. */
+static int64_t connect_timeout_s(const corral_sbx *s)
+{
+    int64_t ttl = s->ttl_s > 0 ? s->ttl_s : s->p->default_ttl_s;
+    if (s->deadline <= 0)
+        return ttl;
+    int64_t left = s->deadline - (int64_t)time(NULL);
+    return left < 1 ? 1 : left < ttl ? left : ttl;
 }
 
 /* POST /sandboxes/{id}/connect: resumes a paused sandbox, extends a running one. */
@@ -430,7 +487,7 @@ static int connect_sbx(corral_sbx *s, corral_call *call)
 {
     char *path = e2b_xasprintf("/sandboxes/%s/connect", s->sandbox_id);
     cJSON *body = cJSON_CreateObject(), *resp = NULL;
-    cJSON_AddNumberToObject(body, "timeout", (double)(s->ttl_s > 0 ? s->ttl_s : s->p->default_ttl_s));
+    cJSON_AddNumberToObject(body, "timeout", (double)connect_timeout_s(s));
     long st;
     int rc = path ? e2b_api(s->p, "POST", path, body, 0, "connect sandbox", &resp, &st, NULL, call) : CORRAL_ENOMEM;
     if (rc == 0)
@@ -439,6 +496,33 @@ static int connect_sbx(corral_sbx *s, corral_call *call)
     cJSON_Delete(body);
     free(path);
     return rc;
+}
+
+/* corral.deadline from a sandbox's metadata (state files written before
+ * the deadline was kept there). */
+static void deadline_from_detail(corral_sbx *s, corral_call *call)
+{
+    cJSON *d = NULL;
+    if (get_detail(s->p, s->sandbox_id, &d, call) == 0) {
+        const char *v = jstr(cJSON_GetObjectItemCaseSensitive(d, "metadata"), "corral.deadline");
+        if (v)
+            s->deadline = strtoll(v, NULL, 10);
+    }
+    cJSON_Delete(d);
+}
+
+int e2b_revive(corral_sbx *s, corral_call *call)
+{
+    cJSON *d = NULL;
+    int rc = get_detail(s->p, s->sandbox_id, &d, call);
+    const char *state = rc == 0 ? jstr(d, "state") : NULL;
+    int paused = state && strcmp(state, "paused") == 0;
+    cJSON_Delete(d);
+    if (!paused)
+        return CORRAL_ENOTFOUND;
+    s->p->host->log(s->p->host, CORRAL_LOG_WARN, "e2b: sandbox %s was paused behind our back; resuming it and "
+                    "retrying once", s->sandbox_id);
+    return connect_sbx(s, call);
 }
 
 static int e2b_attach(void *ps, const char *json, corral_sbx **out, corral_call *call)
@@ -467,7 +551,11 @@ static int e2b_attach(void *ps, const char *json, corral_sbx **out, corral_call 
         s->user = strdup(v);
     const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(j, "ttl_s");
     s->ttl_s = cJSON_IsNumber(ttl) ? (int64_t)ttl->valuedouble : 0;
+    const cJSON *dl = cJSON_GetObjectItemCaseSensitive(j, "deadline");
+    s->deadline = cJSON_IsNumber(dl) ? (int64_t)dl->valuedouble : 0;
     cJSON_Delete(j);
+    if (s->deadline <= 0)
+        deadline_from_detail(s, call);
     int rc = connect_sbx(s, call);
     if (rc != 0) {
         sbx_free(s);
@@ -557,7 +645,7 @@ static int e2b_list(void *ps, const char *const *filters, corral_sandbox_list_cb
             if (labels && cJSON_IsString(m))
                 labels[k++] = e2b_xasprintf("%s=%s", m->string, m->valuestring);
         }
-        char *st = state_json(sid, cid, NULL, NULL, 0);
+        char *st = state_json(sid, cid, NULL, NULL, 0, 0);
         const char *state = jstr(it, "state");
         struct corral_sandbox_info info = {.struct_size = sizeof info, .id = cid,
                                            .status = state ? state : "unknown",

@@ -377,12 +377,13 @@ static int find_cb(void *ud, const struct hf_job *j)
     return 0;
 }
 
-/* The running job labelled corral.id=<id>, or NULL. */
-static char *find_job(struct hf *p, const char *id, corral_call *call)
+/* The running job labelled corral.id=<id>, or NULL; *rc says whether the
+ * list answered (a NULL with *rc != 0 tells nothing). */
+static char *find_job(struct hf *p, const char *id, corral_call *call, int *rc)
 {
     struct find f = {0};
     snprintf(f.kv, sizeof f.kv, "corral.id=%s", id);
-    each_job(p, find_cb, &f, call);
+    *rc = each_job(p, find_cb, &f, call);
     return f.job_id;
 }
 
@@ -707,6 +708,9 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
         snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
         snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
         const char *pre[] = {"/bin/sh", "-c",
+                             /* the server's token is a job secret, so in the
+                              * server's environment: not the command's */
+                             "unset HF_SANDBOX_TOKEN SBX_TOKEN; "
                              "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; set -a; . \"$3\"; set +a; "
                              "[ \"$3\" = /dev/null ] || rm -f -- \"$3\"; o=$4 e=$5 i=$6; shift 6; "
                              "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
@@ -718,6 +722,13 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
     int rc = run(sb, cmd, req->cwd, req->timeout_ms, req->out, req->err, outf, errf, res, call);
     free(old_out);
     free(old_err);
+    /* The captured output may hold secrets and would end up in a persisted
+     * /tmp: remove it now that it was read.  After a failure (the call may
+     * be spent or cancelled, and its message must stay) or when that rm
+     * fails, it is left for the next exec's prologue. */
+    const char *rm[] = {"rm", "-f", "--", outf, errf, NULL};
+    if (rc == 0 && run_argv(sb, rm, call) == 0)
+        return rc;
     pthread_mutex_lock(&sb->lock);
     if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
         sb->prev_out = strdup(outf);
@@ -883,10 +894,18 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
         cJSON_AddStringToObject(sec, k, eq + 1);
         free(k);
     }
+    /* The server's token, under the name its generation reads: hf-sandbox
+     * 0.1 checks HF_SANDBOX_TOKEN, sandbox-server (v1) SBX_TOKEN (without it
+     * a v1 server runs with no token check at all). */
     cJSON_DeleteItemFromObjectCaseSensitive(sec, "HF_SANDBOX_TOKEN");
-    cJSON_AddStringToObject(sec, "HF_SANDBOX_TOKEN", sbtok);
+    cJSON_DeleteItemFromObjectCaseSensitive(sec, "SBX_TOKEN");
+    cJSON_AddStringToObject(sec, p->v1 ? "SBX_TOKEN" : "HF_SANDBOX_TOKEN", sbtok);
     memset(sbtok, 0, sizeof sbtok);
-    cJSON_AddNumberToObject(b, "timeoutSeconds", (double)(spec->ttl_s > 0 ? spec->ttl_s : p->timeout_s));
+    /* The job's clock starts before the image is pulled and the server is
+     * up: give the boot its allowance (ready_timeout_s) on top of the TTL.
+     * corral's own deadline (gc, the rollout) still ends the job on time. */
+    cJSON_AddNumberToObject(b, "timeoutSeconds",
+                            (double)((spec->ttl_s > 0 ? spec->ttl_s : p->timeout_s) + p->ready_timeout_ms / 1000));
     cJSON *labels = cJSON_AddObjectToObject(b, "labels");
     for (const char *const *l = spec->labels; l && *l; l++) {
         const char *eq = strchr(*l, '=');
@@ -926,10 +945,18 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
         h->http_response_free(&r);
         if (job_id || !corral_status_is_transient(rc))
             break;
-        /* The job may exist although we did not hear back: find it by label. */
-        if ((job_id = find_job(p, id, call)) != NULL) {
+        /* The job may exist although we did not hear back: find it by
+         * label, and never run it again before that lookup has answered. */
+        int lrc;
+        if ((job_id = find_job(p, id, call, &lrc)) != NULL) {
             h->log(h, CORRAL_LOG_INFO, "hf: adopting job %s after a lost answer", job_id);
             rc = 0;
+            break;
+        }
+        if (lrc) {
+            h->log(h, CORRAL_LOG_WARN, "hf: run job for %s failed and the lookup by corral.id did not answer; "
+                   "not running it again", id);
+            rc = lrc;
             break;
         }
         if (attempt >= p->attempts || hf_sleep(p, wait, call))
@@ -938,14 +965,12 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
     }
     crl_wipe_free(body);
     if (!job_id) {
-        if (maybe) { /* never leave an orphan job behind */
-            char *orphan = find_job(p, id, call);
-            if (orphan) {
-                h->log(h, CORRAL_LOG_INFO, "hf: cancelling job %s whose creation failed", orphan);
-                cancel_job(p, orphan, call);
-                free(orphan);
-            }
-        }
+        /* Never leave an orphan job behind: cancel every job with our
+         * corral.id, without the caller's call (it may be spent; each
+         * request is bounded by request_timeout_ms).  What this cannot
+         * reach, gc cancels at its corral.deadline. */
+        if (maybe)
+            cancel_duplicates(p, id, "", NULL);
         return rc ? rc : h->fail(call, CORRAL_EIO, "hf: job creation failed");
     }
     cancel_duplicates(p, id, job_id, call);

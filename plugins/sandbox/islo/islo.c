@@ -284,6 +284,35 @@ static int fetch_output(corral_sbx *sb, const char *path, const struct corral_si
  * cap_out/cap_err the output was redirected to those files inside and is
  * downloaded from there (binary-safe, not capped by the exec API);
  * otherwise the exec result's text is used. */
+static int resume_and_wait(struct islo *p, const char *name, corral_call *call);
+
+/* Whether an answer is Islo's "the sandbox is not running" (409
+ * SANDBOX_INVALID_STATE): nothing ran or was read. */
+static int invalid_state(const struct corral_http_response *resp)
+{
+    char code[64], msg[8];
+    if (resp->status != 409)
+        return 0;
+    islo_parse_error(resp->body, resp->body_len, code, sizeof code, msg, sizeof msg);
+    return strcmp(code, "SANDBOX_INVALID_STATE") == 0;
+}
+
+/* Idle pause and stop are normal on Islo: after an invalid-state answer, a
+ * live handle resumes a paused or stopped sandbox (logged) so the request
+ * can be sent once more.  Returns 0 when it is running again. */
+static int revive(corral_sbx *sb, corral_call *call)
+{
+    struct islo_sandbox_info info;
+    if (get_sandbox(sb->p, sb->name, &info, call) != 0)
+        return -1;
+    int resumable = strcmp(info.status, "paused") == 0 || strcmp(info.status, "stopped") == 0;
+    if (resumable)
+        sb->p->host->log(sb->p->host, CORRAL_LOG_WARN, "islo: sandbox %s was %s behind our back; resuming it and "
+                         "retrying once", sb->name, info.status);
+    islo_sandbox_info_free(&info);
+    return resumable ? resume_and_wait(sb->p, sb->name, call) : -1;
+}
+
 static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *const *env, const char *user,
                    int64_t timeout_ms, const struct corral_sink *out, const struct corral_sink *err,
                    const char *cap_out, const char *cap_err, struct corral_exec_result *res, corral_call *call)
@@ -309,6 +338,10 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
      * connection, 429, 503), never after a lost answer. */
     struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path, .json = body};
     int rc = islo_http(p, &r, &resp, call);
+    if (rc == 0 && invalid_state(&resp) && revive(sb, call) == 0) {
+        h->http_response_free(&resp);
+        rc = islo_http(p, &r, &resp, call);
+    }
     free(body);
     if (rc == 0 && !ok2xx(&resp))
         rc = islo_fail_http(p, &resp, "exec", call);
@@ -474,6 +507,13 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
                      call);
     free(old_out);
     free(old_err);
+    /* The captured output may hold secrets and would end up in a persisted
+     * /tmp: remove it now that it was read.  After a failure (the call may
+     * be spent or cancelled, and its message must stay) or when that rm
+     * fails, it is left for the next exec's prologue. */
+    const char *rm[] = {"rm", "-f", "--", outf, errf, NULL};
+    if (rc == 0 && run_argv(sb, rm, call) == 0)
+        return rc;
     pthread_mutex_lock(&sb->lock);
     if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
         sb->prev_out = strdup(outf);
@@ -500,8 +540,14 @@ static void sbx_free(corral_sbx *sb)
     free(sb);
 }
 
+/* Labels go to LABELS_PATH inside; its directory may be missing in a
+ * minimal image (the upload does not make parents). */
 static int write_labels(corral_sbx *sb, const char *const *labels, corral_call *call)
 {
+    const char *mk[] = {"mkdir", "-p", "--", "/var/tmp", NULL};
+    int mrc = run_argv(sb, mk, call);
+    if (mrc)
+        return mrc;
     cJSON *o = kv_object(labels);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -568,6 +614,12 @@ static int islo_create(void *ps, const struct corral_sandbox_spec *spec, corral_
     if (named && !cJSON_IsString(named)) {
         cJSON_Delete(opts);
         return h->fail(call, CORRAL_EINVAL, "islo: option gateway_profile must be a string");
+    }
+    if (named && spec->network == CORRAL_NET_POLICY) {
+        /* A requested restriction is never dropped silently. */
+        cJSON_Delete(opts);
+        return h->fail(call, CORRAL_EINVAL, "islo: the inline egress policy and the gateway_profile option "
+                                            "conflict (a sandbox has one profile): drop one of them");
     }
 
     corral_sbx *sb = calloc(1, sizeof *sb);
@@ -889,6 +941,10 @@ static int islo_read_file(corral_sbx *sb, const char *path, const struct corral_
     struct corral_http_response resp;
     struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "GET", .path = q, .sink = sink};
     int rc = islo_http(sb->p, &r, &resp, call);
+    if (rc == 0 && invalid_state(&resp) && revive(sb, call) == 0) {
+        sb->p->host->http_response_free(&resp);
+        rc = islo_http(sb->p, &r, &resp, call);
+    }
     if (rc == 0 && !ok2xx(&resp))
         rc = islo_fail_http(sb->p, &resp, "read file", call);
     sb->p->host->http_response_free(&resp);
@@ -990,6 +1046,10 @@ static int islo_get_archive(corral_sbx *sb, const char *dir, const struct corral
         struct corral_http_response resp;
         struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "GET", .path = q, .sink = &spool};
         rc = islo_http(p, &r, &resp, call);
+        if (rc == 0 && invalid_state(&resp) && revive(sb, call) == 0) {
+            p->host->http_response_free(&resp);
+            rc = islo_http(p, &r, &resp, call);
+        }
         if (rc == 0 && !ok2xx(&resp))
             rc = islo_fail_http(p, &resp, "get archive", call);
         p->host->http_response_free(&resp);

@@ -33,8 +33,11 @@ int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *cal
             h->http_response_free(&resp);
             return 0;
         }
-        /* 409: a sandbox being torn down still uses it (teardown is async). */
-        int again = (rc == 0 && st == 409) || corral_status_is_transient(rc);
+        /* 409: a sandbox being torn down still uses it (teardown is async);
+         * 5xx and 429 (past the host's own retries) and transport errors
+         * are transient too: giving up on them leaks the profile, since the
+         * next gc finds the sandbox gone and forgets it. */
+        int again = (rc == 0 && (st == 409 || st == 429 || st >= 500)) || corral_status_is_transient(rc);
         if (!again || h->now_ms() + wait > end) {
             if (rc == 0)
                 rc = islo_fail_http(p, &resp, "deleting gateway profile", call);

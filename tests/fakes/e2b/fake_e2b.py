@@ -469,7 +469,8 @@ class Handler(BaseHTTPRequestHandler):
             self.server.log.append({"method": method, "path": self.url_path,
                                     "connect_timeout_ms": self.headers.get("Connect-Timeout-Ms"),
                                     "content_type": self.headers.get("Content-Type"),
-                                    "sandbox_id": self.headers.get("E2b-Sandbox-Id")})
+                                    "sandbox_id": self.headers.get("E2b-Sandbox-Id"),
+                                    "timeout": self.logged_timeout()})
         fault = self.server.take_fault(method, self.url_path)
         self.fault = fault or RANDOM.pick(method, self.url_path)
         if not fault and self.fault:  # a random fault in this fake's kinds
@@ -496,6 +497,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.reset()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def logged_timeout(self):
+        """The "timeout" of a JSON control-plane body (create, connect), for tests."""
+        if not self.url_path.endswith(("/connect", "/sandboxes")):
+            return None
+        try:
+            v = json.loads(self.body() or b"null")
+        except ValueError:
+            return None
+        return v.get("timeout") if isinstance(v, dict) else None
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = lambda self: self.dispatch()
 
@@ -531,6 +542,14 @@ class Handler(BaseHTTPRequestHandler):
                 sbx = s.sandboxes.get(p[len("/expire/"):])
                 if sbx:
                     sbx.end_at = time.time()
+            return self.send(204 if sbx else 404)
+        if p.startswith("/pause/") and method == "POST":
+            # E2B's idle auto-pause, behind the client's back.
+            with s.lock:
+                sbx = s.sandboxes.get(p[len("/pause/"):])
+                if sbx and sbx.state == "running":
+                    sbx.signal_all(signal.SIGSTOP)
+                    sbx.state = "paused"
             return self.send(204 if sbx else 404)
         if p == "/log" and method == "GET":
             with s.lock:

@@ -25,7 +25,8 @@ proxy (https://<job_id>--8000.hf.jobs, here http://127.0.0.1:P2/<job_id>):
   POST /v1/exec {cmd, env, cwd, timeout, stdin} -> NDJSON events start /
   stdout / stderr / ping / exit{exit_code, signal, timed_out, duration_ms};
   GET /v1/files/read?path= (raw), PUT /v1/files/write?path=&mode= (raw body,
-  parents created); a wrong X-Sandbox-Token -> 403 {"error": ..}.
+  parents created); a wrong X-Sandbox-Token -> 403 {"error": ..}, checked only
+  when the job's SBX_TOKEN secret is set (as sandbox-server does).
 
 The fake does not execute the job's bootstrap command: a job "starts" the
 sandbox server in-process, with a temp dir standing for the container's
@@ -305,7 +306,10 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- the successor server (huggingface/sandbox-server) ----
     def v1(self, j, method, sub, body):
-        if self.headers.get("X-Sandbox-Token") != j["secrets"].get("HF_SANDBOX_TOKEN"):
+        # sandbox-server checks X-Sandbox-Token only when SBX_TOKEN is set
+        # (HF_SANDBOX_TOKEN is hf-sandbox 0.1's name, unknown to it).
+        want = j["secrets"].get("SBX_TOKEN")
+        if want is not None and self.headers.get("X-Sandbox-Token") != want:
             return self.send(403, {"error": "forbidden"})
         q = lambda k: (self.query.get(k) or [None])[0]
         if sub == "/v1/files/read" and method == "GET":
@@ -340,7 +344,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(400, {"error": "failed to spawn '%s': bad cwd" % cmd[0]})
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root"}
             env.update(j["environment"])
-            env.update({k: v for k, v in j["secrets"].items() if k != "HF_SANDBOX_TOKEN"})
+            env.update(j["secrets"])  # the container's environment, the token included
             env.update(body.get("env") or {})
             sandbox_root.mark_env(env, j["root"])
             argv = cmd
@@ -436,7 +440,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, job_view(JOBS[m.group(1)]))
             if path == "/_state":
                 return self.send(200, {"jobs": {i: dict(job_view(j), secrets=j["secrets"],
-                                                        timeoutSeconds=j["timeoutSeconds"])
+                                                        timeoutSeconds=j["timeoutSeconds"], root=j["root"])
                                                 for i, j in JOBS.items()},
                                        "running": sum(1 for j in JOBS.values() if j["stage"] == "RUNNING")})
             if path == "/_log":

@@ -103,7 +103,7 @@ class HFFakeTest(unittest.TestCase):
         self.assertEqual(r["stdout"], "\x00x")
 
     def test_v1_server(self):
-        j = self.run_job()
+        j = self.run_job(secrets={"SBX_TOKEN": "sbx"})
         u = self.proxy + "/" + j["id"]
         h = self.auth({"X-Sandbox-Token": "sbx"})
         self.assertEqual(call("POST", u + "/v1/exec", {"cmd": "true"}, self.auth({"X-Sandbox-Token": "no"}))[0], 403)

@@ -56,6 +56,7 @@ import faults  # noqa: E402  (tests/fakes/faults.py: seeded random faults, off b
 LOCK = threading.RLock()
 API_KEY = os.environ.get("ISLO_FAKE_API_KEY", "ak_test_key")
 CFG = {
+    "image_dirs": ["workspace", "var/tmp", "home/islo"],  # the image's own directories (tests drop some)
     "token_max_age": 600,
     "ready_delay_ms": 200,
     "delete_delay_ms": 300,
@@ -156,7 +157,7 @@ BWRAP = sandbox_root.find_bwrap("ISLO_FAKE_NO_BWRAP")
 
 def make_root(root):
     """Lay out a sandbox root (sandbox_root.py) with Islo's own directories."""
-    sandbox_root.make_root(root, ("workspace", "var/tmp", "home/islo"))
+    sandbox_root.make_root(root, tuple(CFG["image_dirs"]))
 
 
 def sandboxed(sb, argv, workdir):
