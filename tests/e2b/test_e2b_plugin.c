@@ -481,7 +481,7 @@ static void test_paused_behind_back_resumes(void **st)
     cJSON_Delete(admin("POST", path, NULL));
     const char data[] = "abc";
     struct srcst ss = {data, 3, 0};
-    struct corral_source src = {sizeof src, read2, &ss, -1};
+    struct corral_source src = {.struct_size = sizeof src, .read = read2, .ud = &ss, .length = -1};
     assert_int_equal(ops->write_file(s, "/home/user/p.txt", &src, 0644, &call), 0);
     cJSON_Delete(admin("POST", path, NULL));
     struct cap got = {0};

@@ -417,7 +417,7 @@ int e2b_write_file(corral_sbx *s, const char *path, const struct corral_source *
     }
     int whole = b.len <= WRITE_REPLAY_MAX;
     struct prefixed x = {&b, 0, src};
-    struct corral_source ps = {sizeof ps, prefixed_read, &x, src->length};
+    struct corral_source ps = {.struct_size = sizeof ps, .read = prefixed_read, .ud = &x, .length = src->length};
     int rc = whole ? write_once(s, path, NULL, b.p ? b.p : "", b.len, mode, call)
                    : write_once(s, path, &ps, NULL, 0, mode, call);
     if (rc == CORRAL_ENOTFOUND && e2b_revive(s, call) == 0 && whole)
