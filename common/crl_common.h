@@ -101,9 +101,10 @@ int crl_number_i64(double v, int64_t min, int64_t max, int64_t *out);
 
 /* corral's state directory on this host into buf (cap bytes, not created):
  * $CORRAL_STATE_DIR, else $XDG_STATE_HOME/corral, else /var/lib/corral for
- * root, else $HOME/.local/state/corral (relative values are ignored).  The
- * registry is its sandboxes/, the local backend's sandboxes its local/.
- * 0, or -1 when none applies or it does not fit. */
+ * root, else $HOME/.local/state/corral (relative XDG_STATE_HOME and HOME
+ * are ignored, as the XDG spec says).  The registry is its sandboxes/, the
+ * local backend's sandboxes its local/.  0, or -1 when CORRAL_STATE_DIR is
+ * set but relative, when none applies, or when it does not fit. */
 int crl_state_root(char *buf, size_t cap);
 
 /* ---- random.c ---- */

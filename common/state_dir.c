@@ -14,6 +14,8 @@ int crl_state_root(char *buf, size_t cap)
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     int n;
+    if (env && env[0] && env[0] != '/')
+        return -1; /* corral's own variable: a relative one is a mistake, not a default */
     if (env && env[0] == '/')
         n = snprintf(buf, cap, "%s", env);
     else if (xdg && xdg[0] == '/')

@@ -36,7 +36,8 @@ int corral_registry_dir(char *buf, size_t cap, struct corral_call *call)
     char root[PATH_MAX];
     if (crl_state_root(root, sizeof root) != 0)
         return corral_call_fail(call, CORRAL_ECONFIG,
-                                "no state directory: set CORRAL_STATE_DIR, XDG_STATE_HOME or HOME (absolute)");
+                                "no state directory: CORRAL_STATE_DIR is not absolute (give an absolute path, or set "
+                                "XDG_STATE_HOME or HOME)");
     int n = snprintf(buf, cap, "%s/sandboxes", root);
     if (n < 0 || (size_t)n >= cap || buf[0] != '/')
         return corral_call_fail(call, CORRAL_ECONFIG, "state directory path is not absolute or too long");
