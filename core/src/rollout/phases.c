@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "rollout/agent_install.h"
 #include "rollout/rollout_internal.h"
@@ -483,11 +482,10 @@ int crl_phase_verify(struct rollout *r)
     /* The verifier's environment: the sandbox's own (the image's and what
      * the task declares) with HOME in a fresh directory and PATH of system
      * directories only, never the agent's workdir or additions. */
-    unsigned char rnd[8];
-    RAND_bytes(rnd, sizeof rnd);
-    char home[64], home_env[80];
-    snprintf(home, sizeof home, "/tmp/corral-verifier-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    char rnd[17], home[64], home_env[80];
+    if (crl_random_hex(rnd, 8) != 0)
+        return crl_rollout_fail(r, INFRA, CORRAL_EIO, "no random source for the verifier's HOME");
+    snprintf(home, sizeof home, "/tmp/corral-verifier-%s", rnd);
     snprintf(home_env, sizeof home_env, "HOME=%s", home);
     const char *env[] = {home_env, VERIFIER_PATH, NULL};
     st = reset_verifier(r, home);
