@@ -315,7 +315,8 @@ static int revive(corral_sbx *sb, corral_call *call)
 
 static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *const *env, const char *user,
                    int64_t timeout_ms, const struct corral_sink *out, const struct corral_sink *err,
-                   const char *cap_out, const char *cap_err, struct corral_exec_result *res, corral_call *call)
+                   const char *cap_out, const char *cap_err, int rerun_ok, struct corral_exec_result *res,
+                   corral_call *call)
 {
     struct islo *p = sb->p;
     const struct corral_host *h = p->host;
@@ -335,8 +336,10 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
     sbpath(path, sizeof path, sb->name, "/exec");
     struct corral_http_response resp;
     /* A POST: the host resends it only when it was not processed (no
-     * connection, 429, 503), never after a lost answer. */
-    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path, .json = body};
+     * connection, 429, 503), never after a lost answer; unless running the
+     * command twice is running it once (rerun_ok: corral's own helpers). */
+    struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path, .json = body,
+                         .idempotent = rerun_ok ? CORRAL_HTTP_IDEMPOTENT : CORRAL_HTTP_BY_METHOD};
     int rc = islo_http(p, &r, &resp, call);
     if (rc == 0 && invalid_state(&resp) && revive(sb, call) == 0) {
         h->http_response_free(&resp);
@@ -435,6 +438,9 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
     }
 }
 
+/* Run one of corral's helper commands (true, mkdir -p, chmod, rm -f): a
+ * second run changes nothing, so a start whose answer was lost is re-sent
+ * (docs/backends/islo.md).  Never for a caller's command. */
 static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
 {
     const struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
@@ -442,7 +448,7 @@ static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
     if (!cmd)
         return sb->p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     struct corral_exec_result res = {.struct_size = sizeof res};
-    int rc = run_cmd(sb, cmd, "/", NULL, NULL, 60000, NULL, NULL, NULL, NULL, &res, call);
+    int rc = run_cmd(sb, cmd, "/", NULL, NULL, 60000, NULL, NULL, NULL, NULL, 1, &res, call);
     if (rc == 0 && res.exit_code != 0)
         rc = sb->p->host->fail(call, CORRAL_EIO, "islo: helper command %s exited %d", argv[0], res.exit_code);
     return rc;
@@ -503,8 +509,8 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
                          "sh", old_out ? old_out : "", old_err ? old_err : "", outf, errf, inf};
     for (int i = 8; i >= 0; i--)
         cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
-    int rc = run_cmd(sb, cmd, req->cwd, req->env, req->user, req->timeout_ms, req->out, req->err, outf, errf, res,
-                     call);
+    int rc = run_cmd(sb, cmd, req->cwd, req->env, req->user, req->timeout_ms, req->out, req->err, outf, errf, 0,
+                     res, call);
     free(old_out);
     free(old_err);
     /* The captured output may hold secrets and would end up in a persisted

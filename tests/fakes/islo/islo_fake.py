@@ -319,7 +319,9 @@ class Handler(BaseHTTPRequestHandler):
             routed = self.route(method, path, q, raw)
             ex = re.fullmatch(r"/sandboxes/([^/]+)/exec", path)
             if ex and method == "POST":
-                RANDOM.note_exec(ex.group(1), "exec", raw, f)
+                body = self.json_body(raw)
+                safe = isinstance(body, dict) and faults.rerun_safe(body.get("command"))
+                RANDOM.note_exec(ex.group(1), "exec", raw, f, safe)
             if f and f.get("reset_mode") == "after":
                 self.reset()
             routed()

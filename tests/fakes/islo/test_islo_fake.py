@@ -234,5 +234,29 @@ class IsloFakeTest(unittest.TestCase):
         type(self).tok = js(b)["session_token"]
 
 
+class RandomFaultsAccounting(unittest.TestCase):
+    """faults.py's double-execution accounting, which the fault runs rest on."""
+
+    def test_resend_after_lost_answer(self):
+        sys.path.insert(0, os.path.dirname(HERE))
+        import faults
+        rf = faults.RandomFaults("rate=0")
+        lost = {"reset_mode": "after"}
+        user = json.dumps({"command": ["timeout", "-k", "2", "5.000", "/bin/sh", "-c", "echo hi >> f"]})
+        rf.note_exec("sb", "exec", user, lost)
+        rf.note_exec("sb", "exec", user, None)
+        self.assertEqual(len(rf.summary()["double_exec"]), 1)
+        helper = ["timeout", "-k", "2", "60.000", "mkdir", "-p", "--", "/w"]
+        self.assertTrue(faults.rerun_safe(helper))
+        rf.note_exec("sb", "exec", json.dumps({"command": helper}), lost, True)
+        rf.note_exec("sb", "exec", json.dumps({"command": helper}), None, True)
+        self.assertEqual((len(rf.summary()["double_exec"]), rf.summary()["safe_reruns"]), (1, 1))
+        for argv in (["mkdir", "/w"], ["rm", "-rf", "--", "/"], ["true", "x"], ["chmod", "u+s", "--", "/x"],
+                     ["sh", "-c", "true"], "true", [1]):
+            self.assertFalse(faults.rerun_safe(argv), argv)
+        for argv in (["true"], ["rm", "-f", "--", "/tmp/a", "/tmp/b"], ["chmod", "755", "--", "/x"]):
+            self.assertTrue(faults.rerun_safe(argv), argv)
+
+
 if __name__ == "__main__":
     unittest.main()
