@@ -135,9 +135,13 @@ static int run(corral_sbx *s, const char *const *argv, const char *shell, const 
 /* stdout of a shell command (asserts success), caller frees. */
 static char *sh_out(corral_sbx *s, const char *cmd)
 {
-    struct buf out = {0};
+    struct buf out = {0}, err = {0};
     struct corral_exec_result res;
-    assert_int_equal(run(s, NULL, cmd, NULL, NULL, 0, 20000, &out, NULL, &res), 0);
+    assert_int_equal(run(s, NULL, cmd, NULL, NULL, 0, 20000, &out, &err, &res), 0);
+    if (res.exit_code != 0 || res.signal)
+        fprintf(stderr, "sh_out: '%s' exited %d (signal %d), stderr: %s\n", cmd, res.exit_code, res.signal,
+                err.data ? err.data : "");
+    buf_free(&err);
     if (!out.data)
         buf_write(&out, "", 0);
     return out.data;

@@ -1,5 +1,5 @@
 /* Pure pieces of sandbox_local: the holder's bwrap argv, /proc stat
- * parsing, meta.json and the env file. */
+ * parsing, meta.json, the env file and the detached fork. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "local.h"
@@ -299,12 +301,40 @@ static void test_env_set(void **st)
     crl_strv_free(&v);
 }
 
+/* The detached child returns only once its intermediate parent is gone:
+ * bwrap --die-with-parent, exec'd there, dies with whatever parent it has
+ * when it starts.  With this process a subreaper, that parent must be us. */
+static void test_fork_detached_reparented(void **st)
+{
+    (void)st;
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    for (int i = 0; i < 20; i++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t c1 = local_fork_detached();
+        if (c1 == 0) {
+            pid_t pp = getppid();
+            _exit(write(p[1], &pp, sizeof pp) == (ssize_t)sizeof pp ? 0 : 1);
+        }
+        assert_true(c1 > 0);
+        close(p[1]);
+        pid_t seen = 0;
+        assert_int_equal(read(p[0], &seen, sizeof seen), (ssize_t)sizeof seen);
+        close(p[0]);
+        assert_int_equal(seen, getpid());
+        while (waitpid(-1, NULL, 0) > 0) /* the intermediate, then the reparented child */
+            ;
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_holder_argv), cmocka_unit_test(test_private_paths),   cmocka_unit_test(test_stat_parse),
         cmocka_unit_test(test_ids),           cmocka_unit_test(test_meta_roundtrip),
         cmocka_unit_test(test_env_file_and_rm), cmocka_unit_test(test_env_set),
+        cmocka_unit_test(test_fork_detached_reparented),
     };
     return cmocka_run_group_tests_name("sandbox_local_pure", tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * signal state or stay attached to it (the holder, pasta's watcher, the
  * launched command).  Async-signal-safe: used between fork and exec. */
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "local.h"
@@ -22,9 +23,17 @@ pid_t local_fork_detached(void)
     if (c1 != 0)
         return c1;
     setsid();
+    pid_t mid = getpid();
     pid_t c2 = fork();
     if (c2 != 0)
         _exit(c2 < 0 ? 1 : 0);
+    /* Wait until the intermediate is gone: bwrap --die-with-parent sets its
+     * parent-death signal as it starts, and a parent exiting after that
+     * (a loaded machine delays its _exit) killed the new sandbox at once. */
+    while (getppid() == mid) {
+        struct timespec t = {0, 200000};
+        nanosleep(&t, NULL);
+    }
     local_signals_default();
     return 0;
 }
