@@ -99,6 +99,9 @@ int gate_unix_socket(const char *path, mode_t mode, int replace, char *err, size
     return fd;
 }
 
+/* threads > 1: an MHD thread pool, so one slow call (a 30 KB body being
+ * checked) does not hold up the calls of other rollouts behind it.  A
+ * rollout's own socket has one thread: it serves that rollout alone. */
 int gate_listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6, unsigned threads,
                         unsigned max_connections, MHD_AccessHandlerCallback handler, char *err, size_t errlen)
 {
