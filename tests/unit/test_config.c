@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "base/internal.h"
+#include "config/limits.h"
 #include "plugins/testplug_state.h"
 #include "testenv.h"
 
@@ -212,7 +213,7 @@ static void test_limits_are_checked(void **state)
     (void)state;
     const char *f = testenv_write("etc/corral.json",
                                   "{\"limits\": {\"request_bytes\": 1.5, \"events\": 0, \"upstream_max_n\": 2,"
-                                  " \"bogus\": 1}}");
+                                  " \"socket_connections\": 2048, \"bogus\": 1}}");
     int st;
     corral_ctx *ctx = testenv_open(dirs, NULL, &st);
     assert_int_equal(st, CORRAL_ECONFIG);
@@ -221,7 +222,25 @@ static void test_limits_are_checked(void **state)
     assert_error(ctx, want);
     assert_error(ctx, "limits.events must be an integer from 1 to");
     assert_error(ctx, "limits: unknown key 'bogus'");
+    assert_error(ctx, "limits.socket_connections must be an integer from 1 to 1024");
     assert_null(strstr(corral_config_errors(ctx), "limits.upstream_max_n"));
+    corral_close(ctx);
+}
+
+/* A rollout socket's connection cap reaches the gate's options. */
+static void test_limits_reach_gate(void **state)
+{
+    (void)state;
+    testenv_write("etc/corral.json", "{\"limits\": {\"socket_connections\": 8, \"connections_per_rollout\": 4}}");
+    int st;
+    corral_ctx *ctx = testenv_open(dirs, NULL, &st);
+    assert_int_equal(st, 0);
+    struct crl_limits lim;
+    crl_limits_get(ctx, &lim);
+    struct corral_gate_options go = {.struct_size = sizeof go};
+    crl_limits_gate_options(&lim, &go);
+    assert_int_equal(go.socket_connections, 8);
+    assert_int_equal(go.rollout_connections, 4);
     corral_close(ctx);
 }
 
@@ -286,6 +305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_accessors_see_effective_values, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_install_env_names_are_checked, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_limits_are_checked, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_limits_reach_gate, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_install_env_passes_set_names_only, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -1594,6 +1596,139 @@ static void test_idle_timeout(void **state)
     corral_gate_free(g);
 }
 
+/* ---- a rollout's own socket ------------------------------------------------------------- */
+
+/* A unix connection to path that sends nothing (non-blocking connect: a
+ * full backlog is not waited for); -1 when refused. */
+static int unix_connect_quiet(const char *path)
+{
+    struct sockaddr_un su = {.sun_family = AF_UNIX};
+    snprintf(su.sun_path, sizeof su.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&su, sizeof su) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Connections the gate has accepted (on any of its listeners). */
+static unsigned gate_socks(corral_gate *g)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&g->lock);
+    for (struct gate_sock *s = g->socks; s; s = s->next)
+        n++;
+    pthread_mutex_unlock(&g->lock);
+    return n;
+}
+
+static int rollout_socket(corral_gate *g, const char *id, char *path, size_t cap)
+{
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    return corral_gate_rollout_socket(g, id, path, cap, &call);
+}
+
+/* Each rollout's own socket: only its calls are served there, and what
+ * one agent holds open (connections that never send a byte, counted from
+ * accept) fills its own socket only, never another rollout's or the
+ * shared listeners.  Closed and removed on unregister and free. */
+static void test_rollout_socket(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/corral-gate-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char shared[256], pa[128], pb[128], url[512];
+    snprintf(shared, sizeof shared, "%s/gate.sock", dir);
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.unix_socket_path = shared;
+    o.unix_socket_mode = 0660;
+    o.socket_connections = 4;
+    corral_gate *g = gate_with(&o);
+    char tok_a[65], tok_b[65];
+    reg_replay(g, "a", "{\"content\":\"a1\"}\n{\"content\":\"a2\"}\n", tok_a);
+    reg_replay(g, "b", "{\"content\":\"b1\"}\n{\"content\":\"b2\"}\n{\"content\":\"b3\"}\n", tok_b);
+    assert_int_equal(rollout_socket(g, "a", pa, sizeof pa), 0);
+    assert_int_equal(rollout_socket(g, "b", pb, sizeof pb), 0);
+    assert_int_equal(rollout_socket(g, "a", url, sizeof url), CORRAL_EEXIST);
+    assert_int_equal(rollout_socket(g, "nobody", url, sizeof url), CORRAL_ENOTFOUND);
+    /* next to the shared one, a fresh name each, the same mode */
+    assert_int_equal(strncmp(pa, dir, strlen(dir)), 0);
+    assert_non_null(strstr(pa, "/gate-"));
+    assert_string_not_equal(pa, pb);
+    struct stat st;
+    assert_int_equal(stat(pa, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0660);
+
+    /* a's calls on a's socket; b's valid token on a's socket is 401 */
+    const char *a_url = "http://gate/rollout/a/v1/chat/completions";
+    const char *b_url = "http://gate/rollout/b/v1/chat/completions";
+    struct resp r = http("POST", a_url, tok_a, CHAT, pa);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    r = http("POST", b_url, tok_b, CHAT, pa);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    r = http("GET", "http://gate/rollout/b/v1/models", tok_b, NULL, pa);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+
+    /* a holds its socket's 4 connections, and more wait in the backlog */
+    int fds[12];
+    for (int i = 0; i < 12; i++)
+        fds[i] = unix_connect_quiet(pa);
+    for (int i = 0; i < 500 && gate_socks(g) < 4; i++)
+        usleep(10000);
+    usleep(200 * 1000);
+    assert_int_equal(gate_socks(g), 4); /* accepted: the cap, no more */
+    http_timeout = 1;
+    r = http("POST", a_url, tok_a, CHAT, pa);
+    http_timeout = 30;
+    assert_int_not_equal(r.status, 200); /* a starves itself only */
+    resp_free(&r);
+    r = http("POST", b_url, tok_b, CHAT, pb);
+    assert_int_equal(r.status, 200);
+    char *c = message_content(r.body);
+    assert_string_equal(c, "b1");
+    free(c);
+    resp_free(&r);
+    r = http("POST", b_url, tok_b, CHAT, shared);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+
+    /* closed, they count no more */
+    for (int i = 0; i < 12; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    for (int i = 0; i < 500 && gate_socks(g) > 0; i++)
+        usleep(10000);
+    assert_int_equal(gate_socks(g), 0);
+    r = http("POST", a_url, tok_a, CHAT, pa);
+    assert_int_equal(r.status, 200);
+    c = message_content(r.body);
+    assert_string_equal(c, "a2");
+    free(c);
+    resp_free(&r);
+
+    /* unregister closes a's socket; free closes b's */
+    unreg(g, "a");
+    assert_int_equal(access(pa, F_OK), -1);
+    assert_int_equal(unix_connect_quiet(pa), -1);
+    assert_int_equal(access(pb, F_OK), 0);
+    corral_gate_free(g);
+    assert_int_equal(access(pb, F_OK), -1);
+    rmdir(dir);
+
+    /* a gate without a unix socket has nowhere to put one */
+    g = gate_with(NULL);
+    reg_replay(g, "a", "{\"content\":\"a\"}\n", tok_a);
+    assert_int_equal(rollout_socket(g, "a", pa, sizeof pa), CORRAL_ENOTSUP);
+    corral_gate_free(g);
+}
+
 /* ---- auto-registration (standalone gate) ----------------------------------------------- */
 
 static void test_auto_register(void **state)
@@ -1674,6 +1809,7 @@ int main(void)
         cmocka_unit_test(test_transcript_bounded),
         cmocka_unit_test(test_rollout_connections),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_rollout_socket),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

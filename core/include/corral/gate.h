@@ -137,6 +137,10 @@ struct corral_gate_options {
     int64_t upstream_max_tokens;       /* upstream: "max_tokens" and
                                         * "max_completion_tokens" above it are
                                         * lowered to it; 0: 32768, < 0: no cap */
+    unsigned socket_connections;       /* connections one rollout's own socket
+                                        * (corral_gate_rollout_socket) holds open
+                                        * at once, counted from accept, headers
+                                        * sent or not: 64 */
 };
 
 /* Start a gate: bind the listeners and start their threads.  On success
@@ -175,6 +179,21 @@ int corral_gate_token(const corral_gate *gate, const char *rollout_id, char toke
 int corral_gate_register(corral_gate *gate, const char *rollout_id,
                          const struct corral_gate_responder *responder,
                          char token_out[65], struct corral_call *call);
+
+/* Give registered rollout_id a unix socket of its own, next to the gate's
+ * unix socket ("<that path without .sock>-<16 hex>.sock", same mode), for
+ * its sandbox to reach the gate by: only that rollout's calls are served
+ * on it (any other id in the path is 401, whatever the token), and it
+ * holds at most socket_connections connections, counted from accept, so
+ * an agent that opens many connections and sends nothing blocks its own
+ * socket only, never the shared listeners or another rollout's socket.
+ * The path goes to path_out (cap bytes, 108 are enough).  The socket is
+ * closed and its file removed by corral_gate_unregister() and
+ * corral_gate_free().  CORRAL_ENOTSUP when the gate has no unix socket,
+ * CORRAL_ENOTFOUND when the rollout is not registered, CORRAL_EEXIST when
+ * it has its socket already, CORRAL_EIO when it cannot be made. */
+int corral_gate_rollout_socket(corral_gate *gate, const char *rollout_id, char *path_out, size_t cap,
+                               struct corral_call *call);
 
 /* Unregister a rollout: every pending request of it fails with a 410
  * (non-retryable) and everything the gate held for it is freed.  When

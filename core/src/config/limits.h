@@ -17,6 +17,7 @@ struct crl_limits {
     int64_t transcript_bytes;         /* gate transcript_limit */
     int64_t events;                   /* agent events kept per rollout */
     int64_t connections_per_rollout;  /* gate rollout_connections */
+    int64_t socket_connections;       /* gate socket_connections (a rollout's own socket) */
     int64_t idle_timeout_s;           /* gate idle_timeout_s */
     int64_t upstream_max_n;           /* gate upstream_max_n */
     int64_t upstream_max_tokens;      /* gate upstream_max_tokens (-1: no cap) */

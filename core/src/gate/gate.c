@@ -3,16 +3,10 @@
  * and failing pending calls, the deadline timer and the trainer C API.
  * See gate_internal.h for the locking and lifetime rules.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -610,119 +604,6 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
-/* ---- listeners ---------------------------------------------------------------- */
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    corral_vlog(CORRAL_LOG_DEBUG, "gate", fmt, ap);
-}
-
-static int tcp_socket(const char *addr, uint16_t port, uint16_t *bound, int *v6, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(port);
-        sl = sizeof *s4;
-        *v6 = 0;
-    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(port);
-        sl = sizeof *s6;
-        *v6 = 1;
-    } else {
-        snprintf(err, errlen, "not a numeric IP address: %s", addr);
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "bind/listen %s:%u: %s", addr, (unsigned)port, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    *bound = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
-    return fd;
-}
-
-static int unix_socket(const char *path, mode_t mode, char *err, size_t errlen)
-{
-    struct sockaddr_un su;
-    memset(&su, 0, sizeof su);
-    su.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof su.sun_path) {
-        snprintf(err, errlen, "unix socket path too long: %s", path);
-        return -1;
-    }
-    strcpy(su.sun_path, path);
-    struct stat st;
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            snprintf(err, errlen, "%s exists and is not a socket", path);
-            return -1;
-        }
-        unlink(path);
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
-        return -1;
-    }
-    mode_t old = umask(0177);
-    int rc = bind(fd, (struct sockaddr *)&su, sizeof su);
-    umask(old);
-    if (rc != 0 || chmod(path, mode) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "bind/listen %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* threads > 1: an MHD thread pool, so one slow call (a 30 KB body being
- * checked) does not hold up the calls of other rollouts behind it. */
-static int listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6, unsigned threads,
-                          MHD_AccessHandlerCallback handler, char *err, size_t errlen)
-{
-    unsigned flags = MHD_USE_POLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    if (v6)
-        flags |= MHD_USE_IPv6;
-    /* MHD warns about a pool of 0 or 1: leave the option out then. */
-    struct MHD_OptionItem pool[] = {
-        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, g,
-                                 MHD_OPTION_LISTEN_SOCKET, fd,
-                                 MHD_OPTION_NOTIFY_COMPLETED, gate_http_completed, g,
-                                 MHD_OPTION_NOTIFY_CONNECTION, gate_http_connection, g,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, g->idle_timeout_s,
-                                 MHD_OPTION_CONNECTION_LIMIT, g->max_connections,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                                 MHD_OPTION_ARRAY, pool,
-                                 MHD_OPTION_END);
-    if (!l->daemon) {
-        snprintf(err, errlen, "libmicrohttpd refused to start a listener");
-        close(fd);
-        return -1;
-    }
-    l->fd = fd;
-    return 0;
-}
-
-
 int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, struct corral_call *call)
 {
     char err[512];
@@ -779,6 +660,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     g->transcript_limit = OPT(transcript_limit) ? OPT(transcript_limit) : GATE_DEFAULT_TRANSCRIPT_LIMIT;
     g->rollout_connections = OPT(rollout_connections) ? OPT(rollout_connections) : GATE_DEFAULT_ROLLOUT_CONNECTIONS;
     g->idle_timeout_s = OPT(idle_timeout_s) ? OPT(idle_timeout_s) : GATE_DEFAULT_IDLE_TIMEOUT_S;
+    g->socket_connections = OPT(socket_connections) ? OPT(socket_connections) : GATE_DEFAULT_SOCKET_CONNECTIONS;
     g->upstream_max_n = OPT(upstream_max_n) ? OPT(upstream_max_n) : 1;
     g->upstream_max_tokens = OPT(upstream_max_tokens) ? OPT(upstream_max_tokens) : GATE_DEFAULT_MAX_TOKENS;
     if (!g->threads) {
@@ -823,8 +705,9 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
 
     const char *addr = OPT(bind_address) ? OPT(bind_address) : "127.0.0.1";
     int v6 = 0;
-    int fd = tcp_socket(addr, OPT(port), &g->port, &v6, err, sizeof err);
-    if (fd < 0 || listener_start(g, &g->tcp, fd, v6, g->threads, gate_http_agent, err, sizeof err) != 0) {
+    int fd = gate_tcp_socket(addr, OPT(port), &g->port, &v6, err, sizeof err);
+    if (fd < 0 || gate_listener_start(g, &g->tcp, fd, v6, g->threads, g->max_connections, gate_http_agent, err,
+                                      sizeof err) != 0) {
         corral_call_fail(call, CORRAL_EIO, "gate: %s", err);
         goto fail;
     }
@@ -833,10 +716,11 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
     snprintf(g->url, ul, v6 ? "http://[%s]:%u" : "http://%s:%u", addr, (unsigned)g->port);
 
     if (OPT(unix_socket_path)) {
-        mode_t mode = CORRAL_HAS_FIELD(o, unix_socket_mode) && o->unix_socket_mode ? (mode_t)o->unix_socket_mode
-                                                                                     : 0600;
-        fd = unix_socket(OPT(unix_socket_path), mode, err, sizeof err);
-        if (fd < 0 || listener_start(g, &g->unix_l, fd, 0, g->threads, gate_http_agent, err, sizeof err) != 0) {
+        g->unix_mode = CORRAL_HAS_FIELD(o, unix_socket_mode) && o->unix_socket_mode ? (mode_t)o->unix_socket_mode
+                                                                                      : 0600;
+        fd = gate_unix_socket(OPT(unix_socket_path), g->unix_mode, 1, err, sizeof err);
+        if (fd < 0 || gate_listener_start(g, &g->unix_l, fd, 0, g->threads, g->max_connections, gate_http_agent, err,
+                                          sizeof err) != 0) {
             corral_call_fail(call, CORRAL_EIO, "gate: %s", err);
             goto fail;
         }
@@ -856,8 +740,9 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
             g->trainer_token = malloc(65);
             gate_random_hex(g->trainer_token, 32);
         }
-        fd = tcp_socket(taddr, OPT(trainer_port), &tport, &v6, err, sizeof err);
-        if (fd < 0 || listener_start(g, &g->trainer, fd, v6, 1, gate_http_trainer, err, sizeof err) != 0) {
+        fd = gate_tcp_socket(taddr, OPT(trainer_port), &tport, &v6, err, sizeof err);
+        if (fd < 0 ||
+            gate_listener_start(g, &g->trainer, fd, v6, 1, g->max_connections, gate_http_trainer, err, sizeof err) != 0) {
             corral_call_fail(call, CORRAL_EIO, "gate: trainer listener: %s", err);
             goto fail;
         }
@@ -931,6 +816,7 @@ void corral_gate_free(corral_gate *g)
     for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
         for (struct gate_rollout *r = g->buckets[b], *n; r; r = n) {
             n = r->next;
+            gate_rsock_close(r->sock); /* its daemon's callbacks are done once it stops */
             rollout_free(r);
         }
     if (g->auto_ops && g->auto_ops->free)
@@ -998,6 +884,8 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
         return corral_call_fail(call, CORRAL_ENOTFOUND, "gate: rollout %s is not registered", rollout_id);
     }
     rollout_unlink_locked(g, r);
+    struct gate_rsock *sock = r->sock;
+    r->sock = NULL;
     if (g->has_auto)
         tomb_add_locked(g, rollout_id);
     for (struct gate_conn *c = g->pending, *n; c; c = n) {
@@ -1009,6 +897,9 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
         }
     }
     gate_unlock(g);
+    /* Its own socket closes now: the 410s above were resumed; a call
+     * arriving meanwhile finds no rollout (401). */
+    gate_rsock_close(sock);
     /* Calls answered but not yet sent still point at r only through
      * c->rollout, which nothing reads after GS_DONE. */
     if (transcript_out)

@@ -309,22 +309,34 @@ static enum MHD_Result models_answer(struct corral_gate *g, struct MHD_Connectio
     return send_json(conn, 200, o);
 }
 
+/* Whether a call for rollout id with Authorization header auth may be
+ * served on listener l: the token is id's, and on a rollout's own socket
+ * id is that rollout (a call for another rollout is the same 401, whatever
+ * its token).  The token is checked either way, so the time taken does
+ * not say which. */
+static int agent_authorized(const struct gate_listener *l, const char *id, const char *auth)
+{
+    int ok = gate_check_token(l->gate, id, auth);
+    return ok && (!l->rollout_id || strcmp(l->rollout_id, id) == 0);
+}
+
 /* The first call of an agent request, once its headers are in: a request
  * for a rollout with a valid token takes one of that rollout's connection
  * slots before its body is read, so one agent holding many connections
  * (or sending bodies slowly) uses up its own slots, never the others'.
  * A wrong token is refused before the body is read (nothing is spent on
  * it).  Returns 1 with *rc set when the request is answered now. */
-static int agent_headers(struct corral_gate *g, struct gate_conn *c, const char *url, const char *method,
+static int agent_headers(const struct gate_listener *l, struct gate_conn *c, const char *url, const char *method,
                          enum MHD_Result *rc)
 {
+    struct corral_gate *g = l->gate;
     char id[130];
     const char *rest = split_rollout_path(url, id, sizeof id);
     int is_chat = rest && strcmp(rest, "chat/completions") == 0 && strcmp(method, "POST") == 0;
     if (!is_chat || c->too_large)
         return 0; /* answered by the usual checks */
     const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!gate_check_token(g, id, auth)) {
+    if (!agent_authorized(l, id, auth)) {
         *rc = send_static(c->conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
         return 1;
     }
@@ -349,12 +361,13 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
                                 void **req_cls)
 {
     (void)version;
-    struct corral_gate *g = cls;
+    const struct gate_listener *l = cls;
+    struct corral_gate *g = l->gate;
     enum MHD_Result rc;
     int first = *req_cls == NULL;
     if (request_prologue(g, conn, g->body_limit, upload_data, upload_data_size, req_cls, &rc)) {
         if (first && rc == MHD_YES && *req_cls)
-            agent_headers(g, *req_cls, url, method, &rc);
+            agent_headers(l, *req_cls, url, method, &rc);
         return rc;
     }
     struct gate_conn *c = *req_cls;
@@ -377,7 +390,7 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
         return send_error(conn, 413, m, "body_too_large");
     }
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!gate_check_token(g, id, auth))
+    if (!agent_authorized(l, id, auth))
         return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
     if (__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
         return send_error(conn, 410, "corral gate: shutting down", "gate_shutdown");
@@ -557,7 +570,7 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
                                   void **req_cls)
 {
     (void)version;
-    struct corral_gate *g = cls;
+    struct corral_gate *g = ((const struct gate_listener *)cls)->gate;
     enum MHD_Result rc;
     /* The trainer is the operator's: its answers (long completions with
      * logprobs) may be larger than any agent request. */

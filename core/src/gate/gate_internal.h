@@ -24,6 +24,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
@@ -33,6 +34,7 @@
 #define GATE_TRAINER_BODY_LIMIT ((size_t)64 << 20)
 #define GATE_DEFAULT_TRANSCRIPT_LIMIT ((size_t)32 << 20)
 #define GATE_DEFAULT_ROLLOUT_CONNECTIONS 32
+#define GATE_DEFAULT_SOCKET_CONNECTIONS 64
 #define GATE_DEFAULT_IDLE_TIMEOUT_S 30
 #define GATE_DEFAULT_MAX_TOKENS 32768
 #define GATE_DEFAULT_TIMEOUT_MS 600000
@@ -261,8 +263,11 @@ struct gate_responder_ops {
     void (*free)(void *state);
 };
 
+struct gate_rsock;
+
 struct gate_rollout {
     struct gate_rollout *next;         /* hash chain */
+    struct gate_rsock *sock;           /* (L) its own socket, or NULL */
     char *id;
     const struct gate_responder_ops *ops;
     void *state;
@@ -290,9 +295,13 @@ struct gate_sock {
     int64_t since_ms;                  /* (L) accepted, or the previous request ended */
 };
 
+/* A listening socket and its daemon; the agent handler's cls. */
 struct gate_listener {
     struct MHD_Daemon *daemon;
     int fd;
+    struct corral_gate *gate;
+    const char *rollout_id;            /* a rollout's own socket: only its calls;
+                                        * NULL: a shared listener */
 };
 
 struct gate_upstream;
@@ -313,6 +322,8 @@ struct corral_gate {
     size_t body_limit;
     size_t transcript_limit;           /* per rollout */
     unsigned rollout_connections;      /* calls in progress per rollout */
+    unsigned socket_connections;       /* open connections per rollout socket */
+    mode_t unix_mode;                  /* of the unix socket and the rollouts' */
     unsigned idle_timeout_s;
     unsigned upstream_max_n;
     int64_t upstream_max_tokens;       /* < 0: no cap */
@@ -380,6 +391,22 @@ void gate_timer_kick_locked(struct corral_gate *g);
  * g->rollout_connections already (or out of memory). */
 int gate_load_take_locked(struct corral_gate *g, const char *id);
 void gate_load_put_locked(struct corral_gate *g, const char *id);
+
+/* gate_listen.c */
+/* A bound, listening TCP socket (numeric addr; port 0: any), its port in
+ * *bound and whether it is IPv6 in *v6; or -1 with the reason in err. */
+int gate_tcp_socket(const char *addr, uint16_t port, uint16_t *bound, int *v6, char *err, size_t errlen);
+/* A listening unix socket at path with mode; replace: an existing socket
+ * file there is removed first, else bind fails on it.  -1 with err. */
+int gate_unix_socket(const char *path, mode_t mode, int replace, char *err, size_t errlen);
+/* Start l's daemon on listening fd (taken over, closed on failure):
+ * `threads` > 1 a thread pool, at most max_connections connections.
+ * 0, or -1 with the reason in err. */
+int gate_listener_start(struct corral_gate *g, struct gate_listener *l, int fd, int v6, unsigned threads,
+                        unsigned max_connections, MHD_AccessHandlerCallback handler, char *err, size_t errlen);
+/* Stop a rollout socket's daemon (WITHOUT the gate lock: its callbacks
+ * take it), remove its file, free it.  NULL: nothing. */
+void gate_rsock_close(struct gate_rsock *s);
 
 /* gate_http.c */
 enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url,

@@ -3,6 +3,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_dirs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_http.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_listen.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_replay.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responders.c

@@ -124,6 +124,16 @@ int crl_phase_gate(struct rollout *r)
     if (st)
         return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
     r->registered = 1;
+    /* The sandbox gets a socket of the rollout's own, not the gate's
+     * shared one: what its agent holds open there blocks no one else. */
+    if (r->o->gate_url)
+        return 0;
+    char own[sizeof r->gate_socket];
+    st = corral_gate_rollout_socket(r->gate, r->rec.id, own, sizeof own, r->call);
+    if (st && st != CORRAL_ENOTSUP)
+        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+    if (!st)
+        snprintf(r->gate_socket, sizeof r->gate_socket, "%s", own);
     return 0;
 }
 
