@@ -177,11 +177,28 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
                                 "the %s backend cannot enforce a storage limit (resources.storage_mb): use a "
                                 "backend that can (local) or drop the limit", rec->name);
     }
+    /* The entry exists before the remote sandbox may: a corral killed
+     * during create (SIGKILL while it waits for "running") leaves a sandbox
+     * the backend lists by name, without the labels a later step writes
+     * (Islo); gc then knows its deadline, and that its creator is gone.
+     * Only where list() can tell whether anything was made. */
+    int pending = !no_registry && CORRAL_HAS(ops, list);
+    if (pending && (rc = crl_registry_put_pending(id, sb->backend, deadline, call)) != 0) {
+        free(labels);
+        handle_free(sb);
+        return rc;
+    }
     rc = ops->create(sb->ps, &spec, &sb->sbx, call);
     free(labels);
     if (rc == 0 && !sb->sbx)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's create returned no handle", sb->backend);
     if (rc) {
+        /* A failed create took down what it made (the plugin's contract). */
+        if (pending) {
+            struct corral_call c2;
+            corral_call_init(&c2, 0);
+            corral_registry_del(id, &c2);
+        }
         handle_failed(sb);
         return rc;
     }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -49,6 +50,9 @@ static const struct corral_option islo_options[] = {
     {"profile_delete_timeout_s", CORRAL_OPT_INT, BOUND, "60",
      "how long to retry deleting an inline gateway profile while its sandbox is torn down",
      AT(profile_delete_timeout_s), 0, 0},
+    {"orphan_profile_grace_s", CORRAL_OPT_INT, BOUND, "600",
+     "list() reports a corral-* gateway profile whose sandbox is gone (for gc to delete) once it is this old",
+     AT(orphan_profile_grace_s), 0, 0},
     {NULL, 0, 0, NULL, NULL, 0, 0, 0}};
 
 /* ---- small helpers ---- */
@@ -888,12 +892,21 @@ static int islo_attach(void *ps, const char *json, corral_sbx **out, corral_call
     return 0;
 }
 
+/* Removes by state (gc).  A state from list() does not know the inline
+ * profile (it is not echoed by Islo), so it is found by its name after the
+ * sandbox is gone: a corral killed during create leaves both. */
 static int islo_remove(void *ps, const char *json, corral_call *call)
 {
+    struct islo *p = ps;
     corral_sbx *sb;
-    int rc = from_state(ps, json, &sb, call);
+    int rc = from_state(p, json, &sb, call);
     if (rc)
         return rc;
+    if (!sb->profile_id) {
+        char pname[160];
+        islo_profile_name(pname, sizeof pname, sb->name);
+        sb->profile_id = islo_profile_find(p, pname, call);
+    }
     rc = islo_destroy(sb, call);
     sbx_free(sb);
     return rc;
@@ -1145,9 +1158,90 @@ static int list_one(struct islo *p, const cJSON *item, const char *const *filter
     return rc;
 }
 
+static int islo_list_sandboxes(struct islo *p, const char *const *filters, corral_sandbox_list_cb cb, void *ud,
+                               struct crl_strv *seen, corral_call *call);
+
+/* Seconds since the epoch of an ISO 8601 UTC time ("2026-12-03T21:00:00Z",
+ * fractions ignored), or -1. */
+static int64_t iso_utc(const char *s)
+{
+    struct tm tm = {0};
+    const char *e = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    return e ? (int64_t)timegm(&tm) : -1;
+}
+
+/* Reports every inline profile ("corral-<name_prefix>...") whose sandbox is
+ * not among `seen` as a "dead" sandbox of that name owning it, so that gc
+ * removes it (islo_remove: the sandbox is already gone, then the profile).
+ * Only profiles older than orphan_profile_grace_s: a create elsewhere makes
+ * its profile just before its sandbox (a create on this machine is also
+ * protected by its pending registry entry). */
+static int list_orphan_profiles(struct islo *p, const struct crl_strv *seen, const char *const *filters,
+                                corral_sandbox_list_cb cb, void *ud, corral_call *call)
+{
+    struct corral_http_response resp;
+    struct islo_req r = {.hostsel = ISLO_CONTROL, .method = "GET", .path = "gateway/profiles"};
+    int rc = islo_http(p, &r, &resp, call);
+    if (rc == 0 && !ok2xx(&resp))
+        rc = islo_fail_http(p, &resp, "list gateway profiles", call);
+    cJSON *j = rc == 0 ? cJSON_ParseWithLength(resp.body, resp.body_len) : NULL;
+    p->host->http_response_free(&resp);
+    if (rc)
+        return rc;
+    char prefix[160];
+    islo_profile_name(prefix, sizeof prefix, p->name_prefix);
+    int64_t now = (int64_t)time(NULL);
+    const cJSON *it;
+    int stop = 0;
+    cJSON_ArrayForEach(it, j)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(it, "created_at");
+        if (!cJSON_IsString(n) || !cJSON_IsString(id) || strncmp(n->valuestring, prefix, strlen(prefix)) != 0)
+            continue;
+        const char *sbname = n->valuestring + strlen("corral-");
+        int found = 0;
+        for (const char *const *v = crl_strv_get(seen); v && *v && !found; v++)
+            found = strcmp(*v, sbname) == 0;
+        int64_t t = iso_utc(cJSON_IsString(at) ? at->valuestring : NULL);
+        if (found || t < 0 || now - t < p->orphan_profile_grace_s)
+            continue;
+        char lid[200];
+        snprintf(lid, sizeof lid, "corral.id=%s", sbname);
+        const char *labels[] = {lid, NULL};
+        if (!label_match(labels, filters))
+            continue;
+        corral_sbx tmp = {.p = p, .name = (char *)sbname, .workdir = (char *)p->workdir,
+                          .profile_id = id->valuestring};
+        char *st = state_json(&tmp);
+        struct corral_sandbox_info info = {.struct_size = sizeof info, .id = sbname, .status = "dead",
+                                           .labels = labels, .state_json = st};
+        stop = cb(ud, &info) ? 1 : 0;
+        free(st);
+        if (stop)
+            break;
+    }
+    cJSON_Delete(j);
+    return stop;
+}
+
 static int islo_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call)
 {
     struct islo *p = ps;
+    struct crl_strv seen = {0};
+    int rc = islo_list_sandboxes(p, filters, cb, ud, &seen, call);
+    if (rc == 0)
+        rc = list_orphan_profiles(p, &seen, filters, cb, ud, call);
+    crl_strv_free(&seen);
+    return rc < 0 ? rc : 0;
+}
+
+/* Lists the sandboxes (every page); the names of all of them, gone or not,
+ * go to seen.  Returns 0, 1 when cb stopped, or an error. */
+static int islo_list_sandboxes(struct islo *p, const char *const *filters, corral_sandbox_list_cb cb, void *ud,
+                               struct crl_strv *seen, corral_call *call)
+{
     for (int offset = 0;;) {
         char path[512];
         snprintf(path, sizeof path, "sandboxes?limit=100&offset=%d&name_prefix=", offset);
@@ -1170,15 +1264,19 @@ static int islo_list(void *ps, const char *const *filters, corral_sandbox_list_c
         const cJSON *it;
         cJSON_ArrayForEach(it, items)
         {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+            const cJSON *stt = cJSON_GetObjectItemCaseSensitive(it, "status");
+            if (cJSON_IsString(nm) && !(cJSON_IsString(stt) && is_gone(stt->valuestring)))
+                crl_strv_push(seen, nm->valuestring);
             if ((stop = list_one(p, it, filters, cb, ud, call)) != 0)
                 break;
         }
         const cJSON *total = cJSON_GetObjectItemCaseSensitive(j, "total");
         int more = n > 0 && cJSON_IsNumber(total) && offset + n < total->valuedouble;
         cJSON_Delete(j);
-        if (stop < 0)
+        if (stop)
             return stop;
-        if (stop || !more)
+        if (!more)
             return 0;
         offset += n;
     }

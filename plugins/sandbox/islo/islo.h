@@ -70,6 +70,7 @@ struct islo {
     /* bound options */
     const char *control_url, *compute_url, *api_key_env, *image, *workdir, *gateway_profile, *init, *name_prefix;
     int64_t poll_ms, ready_timeout_s, attempts, backoff_ms, request_timeout_ms, profile_delete_timeout_s;
+    int64_t orphan_profile_grace_s;
     /* derived by islo_init */
     int control_len, compute_len; /* the URLs without trailing slashes */
     int64_t ready_timeout_ms, profile_delete_timeout_ms;
@@ -122,6 +123,11 @@ int islo_sleep(struct islo *p, int64_t ms, corral_call *call);
  * success *profile_id is malloc'ed; on any failure nothing is left behind. */
 int islo_profile_create(struct islo *p, const char *name, const char *policy_json, char **profile_id,
                         int *internet, corral_call *call);
+/* The name of the inline profile of sandbox `sandbox`: "corral-<name>". */
+void islo_profile_name(char *buf, size_t cap, const char *sandbox);
+/* The id of the profile named `name` (malloc'ed), or NULL (none, or the
+ * list failed). */
+char *islo_profile_find(struct islo *p, const char *name, corral_call *call);
 /* Delete a profile we made, retrying while a sandbox teardown keeps it busy
  * (409).  Gone is success. */
 int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *call);
