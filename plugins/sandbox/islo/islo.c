@@ -458,31 +458,47 @@ static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
     return rc;
 }
 
+/* Makes corral's exec directory dir (crl_exec_dir) as `user`, mode 0700,
+ * before a file is staged into it. */
+static int make_exec_dir(corral_sbx *sb, const char *dir, const char *user, corral_call *call)
+{
+    const char *argv[] = {"/bin/sh", "-c", "mkdir -p -- \"$1\" && chmod 700 -- \"$1\"", "sh", dir, NULL};
+    const struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
+    cJSON *cmd = crl_cmd_json(&req, 60000);
+    if (!cmd)
+        return sb->p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
+    struct corral_exec_result res = {.struct_size = sizeof res};
+    int rc = run_cmd(sb, cmd, "/", NULL, user, 60000, NULL, NULL, NULL, NULL, 1, &res, call);
+    if (rc == 0 && res.exit_code != 0)
+        rc = sb->p->host->fail(call, CORRAL_EIO, "islo: cannot make %s (exit %d)", dir, res.exit_code);
+    return rc;
+}
+
 static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
                      corral_call *call)
 {
     struct islo *p = sb->p;
     if (!req->shell && !(req->argv && req->argv[0]))
         return p->host->fail(call, CORRAL_EINVAL, "islo: exec needs argv or shell");
-    char hex[17], outf[64], errf[64], inf[64] = "";
+    /* The plain directory for the handle's user, a suffixed one for another. */
+    const char *user = req->user ? req->user : sb->user;
+    const char *other = req->user && !(sb->user && strcmp(req->user, sb->user) == 0) ? req->user : NULL;
+    char hex[17], dir[160], outf[200], errf[200], inf[200] = "";
+    if (crl_exec_dir(dir, sizeof dir, other))
+        return p->host->fail(call, CORRAL_EINVAL, "islo: user '%.64s' is not a plain name", user);
     if (crl_random_hex(hex, 8))
         return p->host->fail(call, CORRAL_EIO, "islo: no random bytes for the output file names");
-    cJSON *cmd = crl_cmd_json(req, req->timeout_ms);
-    if (!cmd)
-        return p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
-    snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
-    snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
+    snprintf(outf, sizeof outf, "%s/out-%s", dir, hex);
+    snprintf(errf, sizeof errf, "%s/err-%s", dir, hex);
     if (req->stdin_data && req->stdin_len) {
         /* Islo exec has no stdin: stage it as a file the command reads. */
-        snprintf(inf, sizeof inf, "/tmp/.corral-in-%s", hex);
+        snprintf(inf, sizeof inf, "%s/in-%s", dir, hex);
         char qpath[512];
         sbpath_q(qpath, sizeof qpath, sb->name, "/files", inf);
         char tmpl[] = "/tmp/corral-islo-stdin-XXXXXX";
         int fd = mkstemp(tmpl);
-        if (fd < 0) {
-            cJSON_Delete(cmd);
+        if (fd < 0)
             return p->host->fail(call, CORRAL_EIO, "islo: cannot stage stdin");
-        }
         unlink(tmpl);
         size_t off = 0;
         while (off < req->stdin_len) {
@@ -492,40 +508,47 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
             off += (size_t)w;
         }
         lseek(fd, 0, SEEK_SET);
-        int rc = upload(p, qpath, "stdin", "application/octet-stream", NULL, fd, (int64_t)req->stdin_len,
+        int rc = make_exec_dir(sb, dir, user, call);
+        if (rc == 0)
+            rc = upload(p, qpath, "stdin", "application/octet-stream", NULL, fd, (int64_t)req->stdin_len,
                         "staging stdin", call);
         close(fd);
-        if (rc) {
-            cJSON_Delete(cmd);
+        if (rc)
             return rc;
-        }
     }
+    cJSON *cmd = crl_cmd_json(req, req->timeout_ms);
+    if (!cmd)
+        return p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     /* Take the files a finished exec left (concurrent execs each take their own). */
     pthread_mutex_lock(&sb->lock);
     char *old_out = sb->prev_out, *old_err = sb->prev_err;
     sb->prev_out = sb->prev_err = NULL;
     pthread_mutex_unlock(&sb->lock);
-    /* Output goes to files inside (the exec API returns capped UTF-8 text);
-     * the previous exec's files are removed first. */
+    /* Output goes to files inside (the exec API returns capped UTF-8 text),
+     * in corral's directory; the previous exec's files are removed first,
+     * stdin's once it is open. */
     const char *pre[] = {"/bin/sh", "-c",
-                         "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; o=$3 e=$4 i=$5; shift 5; "
+                         "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; d=$3 o=$4 e=$5 i=$6; shift 6; "
+                         "mkdir -p -- \"$d\" && chmod 700 -- \"$d\" || exit 125; "
                          "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
-                         "sh", old_out ? old_out : "", old_err ? old_err : "", outf, errf, inf};
-    for (int i = 8; i >= 0; i--)
+                         "sh", old_out ? old_out : "", old_err ? old_err : "", dir, outf, errf, inf};
+    for (int i = 9; i >= 0; i--)
         cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
     int rc = run_cmd(sb, cmd, req->cwd, req->env, req->user, req->timeout_ms, req->out, req->err, outf, errf, 0,
                      res, call);
     free(old_out);
     free(old_err);
-    /* The captured output may hold secrets and would end up in a persisted
-     * /tmp: remove it now that it was read.  After a failure (the call may
-     * be spent or cancelled, and its message must stay) or when that rm
-     * fails, it is left for the next exec's prologue. */
-    const char *rm[] = {"rm", "-f", "--", outf, errf, NULL};
+    /* The captured output may hold secrets: remove it now that it was read
+     * (and stdin, should the command never have started).  After a failure
+     * (the call may be spent or cancelled, and its message must stay) or
+     * when that rm fails, it is left for the next exec's prologue. */
+    const char *rm[] = {"rm", "-f", "--", outf, errf, inf, NULL};
+    if (!inf[0])
+        rm[5] = NULL;
     if (rc == 0 && run_argv(sb, rm, call) == 0)
         return rc;
     pthread_mutex_lock(&sb->lock);
-    if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
+    if (!sb->prev_out) { /* else another exec's files are queued: ours stay */
         sb->prev_out = strdup(outf);
         sb->prev_err = strdup(errf);
     }
