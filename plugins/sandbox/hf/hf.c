@@ -611,6 +611,11 @@ static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, 
     if (e.rc == -1 && strcmp(e.err, "timeout") == 0) {
         res->exit_code = 124;
         res->timed_out = 1;
+    } else if (e.rc < 0 && e.rc >= -64) {
+        /* Python's returncode: -N for a command killed by signal N, which
+         * a shell reports as 128+N. */
+        res->signal = -e.rc;
+        res->exit_code = 128 + res->signal;
     } else {
         res->exit_code = e.rc >= 0 && e.rc <= 255 ? e.rc : 255;
         if (timeout_ms > 0 && e.rc == 124 && res->duration_ms >= timeout_ms)
