@@ -7,3 +7,6 @@ foreach(b e2b islo hf)
   corral_add_cli_test(${b}_exec_files cloud_exec_files.sh ${b})
   set_tests_properties(${b}_exec_files PROPERTIES TIMEOUT 300)
 endforeach()
+# Issue 22 item 11: exit statuses on islo, e2b and hf.
+corral_add_cli_test(islo_e2b_hf_exit_status cloud_exit_status.sh)
+set_tests_properties(islo_e2b_hf_exit_status PROPERTIES TIMEOUT 300)

@@ -161,9 +161,21 @@ static int exec_once(corral_sbx *s, const struct corral_exec_request *req, struc
      * default is unlimited; the SDKs' 60 s default is theirs, not envd's). */
     rc = e2b_envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), tmo,
                     tmo ? tmo + 5000 : 0, &ev, call);
-    int timed_out = (rc == 0 && strcmp(ev.rpc_error_code, "deadline_exceeded") == 0) ||
+    /* deadline_exceeded is the command's timeout only when it had one and
+     * it ran that long; otherwise a limit of the service ended the stream
+     * (said as such, never "timed out after 0 s"). */
+    int deadline_end = rc == 0 && strcmp(ev.rpc_error_code, "deadline_exceeded") == 0;
+    int64_t took = h->now_ms() - t0;
+    int timed_out = (deadline_end && tmo > 0 && took >= tmo) ||
                     (rc == CORRAL_ETIMEDOUT && tmo > 0 && h->remaining_ms(call) > 0);
-    if (timed_out) {
+    if (deadline_end && !timed_out) {
+        kill_group(s, pg, call);
+        rc = h->fail(call, CORRAL_EIO,
+                     "e2b: exec in sandbox %s: envd ended the command after %lld ms with deadline_exceeded (%s), "
+                     "%s: a limit of the service, not the command's; its process group was killed",
+                     s->sandbox_id, (long long)took, ev.rpc_error_msg,
+                     tmo > 0 ? "before its timeout" : "although it had no timeout");
+    } else if (timed_out) {
         kill_group(s, pg, call);
         res->exit_code = 124;
         res->signal = 9;

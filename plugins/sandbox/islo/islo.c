@@ -873,8 +873,18 @@ static int resume_and_wait(struct islo *p, const char *name, corral_call *call)
     /* resuming twice is resuming once */
     struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path,
                          .idempotent = CORRAL_HTTP_IDEMPOTENT};
-    int rc = islo_http(p, &r, &resp, call);
-    if (rc == 0 && !ok2xx(&resp))
+    int rc = islo_http(p, &r, &resp, call), already = 0;
+    if (rc == 0 && invalid_state(&resp)) {
+        /* Not paused or stopped (any more): already running or starting
+         * is what was asked for (a CLI resume attaches first, and attach
+         * resumes); anything else stays the error it is. */
+        struct islo_sandbox_info info;
+        if (get_sandbox(p, name, &info, call) == 0) {
+            already = is_running(info.status) || strcmp(info.status, "starting") == 0;
+            islo_sandbox_info_free(&info);
+        }
+    }
+    if (rc == 0 && !ok2xx(&resp) && !already)
         rc = islo_fail_http(p, &resp, "resume", call);
     p->host->http_response_free(&resp);
     return rc ? rc : wait_running(p, name, call);
