@@ -650,8 +650,10 @@ static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
  * parents. */
 static int make_exec_dir(corral_sbx *sb, corral_call *call)
 {
-    const char *argv[] = {"/bin/sh", "-c", "mkdir -p -- \"$1\" && chmod 700 -- \"$1\"", "sh", CRL_EXEC_DIR, NULL};
-    int rc = run_argv(sb, argv, call);
+    const char *mk[] = {"mkdir", "-p", "--", CRL_EXEC_DIR, NULL}, *ch[] = {"chmod", "700", "--", CRL_EXEC_DIR, NULL};
+    int rc = run_argv(sb, mk, call);
+    if (rc == 0)
+        rc = run_argv(sb, ch, call);
     pthread_mutex_lock(&sb->lock);
     sb->dir_made = rc == 0;
     pthread_mutex_unlock(&sb->lock);

@@ -442,27 +442,12 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
     }
 }
 
-/* Run one of corral's helper commands (true, mkdir -p, chmod, rm -f): a
- * second run changes nothing, so a start whose answer was lost is re-sent
- * (docs/backends/islo.md).  Never for a caller's command. */
-static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
+/* Run one of corral's helper commands (true, mkdir -p, chmod, rm -f) as
+ * user (NULL: the handle's): a second run changes nothing, so a start whose
+ * answer was lost is re-sent (docs/backends/islo.md).  Never for a
+ * caller's command. */
+static int run_argv_as(corral_sbx *sb, const char *const *argv, const char *user, corral_call *call)
 {
-    const struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
-    cJSON *cmd = crl_cmd_json(&req, 60000);
-    if (!cmd)
-        return sb->p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
-    struct corral_exec_result res = {.struct_size = sizeof res};
-    int rc = run_cmd(sb, cmd, "/", NULL, NULL, 60000, NULL, NULL, NULL, NULL, 1, &res, call);
-    if (rc == 0 && res.exit_code != 0)
-        rc = sb->p->host->fail(call, CORRAL_EIO, "islo: helper command %s exited %d", argv[0], res.exit_code);
-    return rc;
-}
-
-/* Makes corral's exec directory dir (crl_exec_dir) as `user`, mode 0700,
- * before a file is staged into it. */
-static int make_exec_dir(corral_sbx *sb, const char *dir, const char *user, corral_call *call)
-{
-    const char *argv[] = {"/bin/sh", "-c", "mkdir -p -- \"$1\" && chmod 700 -- \"$1\"", "sh", dir, NULL};
     const struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
     cJSON *cmd = crl_cmd_json(&req, 60000);
     if (!cmd)
@@ -470,8 +455,13 @@ static int make_exec_dir(corral_sbx *sb, const char *dir, const char *user, corr
     struct corral_exec_result res = {.struct_size = sizeof res};
     int rc = run_cmd(sb, cmd, "/", NULL, user, 60000, NULL, NULL, NULL, NULL, 1, &res, call);
     if (rc == 0 && res.exit_code != 0)
-        rc = sb->p->host->fail(call, CORRAL_EIO, "islo: cannot make %s (exit %d)", dir, res.exit_code);
+        rc = sb->p->host->fail(call, CORRAL_EIO, "islo: helper command %s exited %d", argv[0], res.exit_code);
     return rc;
+}
+
+static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
+{
+    return run_argv_as(sb, argv, NULL, call);
 }
 
 static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
@@ -508,7 +498,12 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
             off += (size_t)w;
         }
         lseek(fd, 0, SEEK_SET);
-        int rc = make_exec_dir(sb, dir, user, call);
+        /* corral's directory first, as the command's user, mode 0700 (two
+         * helpers that are safe to re-send, not one shell line) */
+        const char *mk[] = {"mkdir", "-p", "--", dir, NULL}, *ch[] = {"chmod", "700", "--", dir, NULL};
+        int rc = run_argv_as(sb, mk, user, call);
+        if (rc == 0)
+            rc = run_argv_as(sb, ch, user, call);
         if (rc == 0)
             rc = upload(p, qpath, "stdin", "application/octet-stream", NULL, fd, (int64_t)req->stdin_len,
                         "staging stdin", call);
@@ -545,7 +540,7 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
     const char *rm[] = {"rm", "-f", "--", outf, errf, inf, NULL};
     if (!inf[0])
         rm[5] = NULL;
-    if (rc == 0 && run_argv(sb, rm, call) == 0)
+    if (rc == 0 && run_argv_as(sb, rm, req->user, call) == 0)
         return rc;
     pthread_mutex_lock(&sb->lock);
     if (!sb->prev_out) { /* else another exec's files are queued: ours stay */
@@ -1212,13 +1207,8 @@ static int64_t iso_utc(const char *s)
 static int list_orphan_profiles(struct islo *p, const struct crl_strv *seen, const char *const *filters,
                                 corral_sandbox_list_cb cb, void *ud, corral_call *call)
 {
-    struct corral_http_response resp;
-    struct islo_req r = {.hostsel = ISLO_CONTROL, .method = "GET", .path = "gateway/profiles"};
-    int rc = islo_http(p, &r, &resp, call);
-    if (rc == 0 && !ok2xx(&resp))
-        rc = islo_fail_http(p, &resp, "list gateway profiles", call);
-    cJSON *j = rc == 0 ? cJSON_ParseWithLength(resp.body, resp.body_len) : NULL;
-    p->host->http_response_free(&resp);
+    cJSON *j;
+    int rc = islo_get_json(p, ISLO_CONTROL, "gateway/profiles", "list gateway profiles", &j, call);
     if (rc)
         return rc;
     char prefix[160];
@@ -1279,13 +1269,8 @@ static int islo_list_sandboxes(struct islo *p, const char *const *filters, corra
         char path[512];
         snprintf(path, sizeof path, "sandboxes?limit=100&offset=%d&name_prefix=", offset);
         corral_url_escape(path, sizeof path, p->name_prefix, NULL);
-        struct corral_http_response resp;
-        struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "GET", .path = path};
-        int rc = islo_http(p, &r, &resp, call);
-        if (rc == 0 && !ok2xx(&resp))
-            rc = islo_fail_http(p, &resp, "list sandboxes", call);
-        cJSON *j = rc == 0 ? cJSON_ParseWithLength(resp.body, resp.body_len) : NULL;
-        p->host->http_response_free(&resp);
+        cJSON *j;
+        int rc = islo_get_json(p, ISLO_COMPUTE, path, "list sandboxes", &j, call);
         if (rc)
             return rc;
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items");

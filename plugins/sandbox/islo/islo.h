@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <corral/sandbox.h>
 
 #include "crl_common.h"
@@ -112,6 +113,10 @@ int islo_http(struct islo *p, const struct islo_req *req, struct corral_http_res
 /* Classify a non-2xx answer into a corral status and record a message
  * "<what>: HTTP <n> <code>: <message>" on call. */
 int islo_fail_http(struct islo *p, const struct corral_http_response *resp, const char *what, corral_call *call);
+/* GET path from host hostsel and parse the 2xx answer: 0 with *out (the
+ * caller's, cJSON_Delete; NULL when the body is not JSON), or the failure
+ * recorded on call as "<what>: HTTP ...". */
+int islo_get_json(struct islo *p, int hostsel, const char *path, const char *what, cJSON **out, corral_call *call);
 /* Map a status (and error code) to a corral status. */
 int islo_status_code(long status, const char *code, const char *msg);
 /* Sleep ms (bounded by the call's deadline); ECANCELED/ETIMEDOUT if it ends first. */
