@@ -41,8 +41,12 @@ check "the create is under way: the sandbox exists, the registry knows it" eval 
 run C gc
 check "gc keeps a sandbox another corral is still creating" eval '[ $RC -eq 0 ] && has "$OUT" "keep     $ID islo" &&
   fake_live islo | grep -qF "$ID"'
+run C sandbox exec "$ID" -- true
+check "a sandbox being created is said to be so, not attached" eval '[ $RC -ne 0 ] && has "$ERR" "still being created"'
 kill -KILL $CREATOR
 wait $CREATOR 2>/dev/null
+run C sandbox exec "$ID" -- true
+check "after the creator died too" eval '[ $RC -ne 0 ] && has "$ERR" "corral gc"'
 # The killed corral's sandbox has no labels (they are written once it runs).
 send POST "$FAKE_ISLO_CONTROL/_config" '{"ready_delay_ms": 200}'
 # The inline profile such a create makes first (only the library API asks

@@ -236,6 +236,15 @@ int corral_sandbox_attach(corral_ctx *ctx, const char *id, corral_sandbox **out,
     int rc = corral_registry_get(id, &backend, &state, NULL, call);
     if (rc)
         return rc;
+    if (crl_registry_pending_gone(state) >= 0) {
+        /* No plugin state yet: nothing to reattach to. */
+        int gone = crl_registry_pending_gone(state) == 1;
+        free(backend);
+        free(state);
+        return corral_call_fail(call, CORRAL_ESTATE, "sandbox %s %s", id,
+                                gone ? "was being created by a corral that is gone (`corral gc` removes it)"
+                                     : "is still being created");
+    }
     const struct corral_plugin_record *rec;
     const struct crl_sandbox_table *tbl;
     rc = sandbox_plugin(ctx, backend, &rec, &tbl, call);
