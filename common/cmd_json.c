@@ -33,3 +33,17 @@ cJSON *crl_cmd_json(const struct corral_exec_request *req, int64_t timeout_ms)
     crl_cmd_prefix_timeout(cmd, timeout_ms);
     return cmd;
 }
+
+int crl_exec_dir(char *buf, size_t cap, const char *user)
+{
+    if (user && *user) {
+        if (*user == '.' || *user == '-')
+            return -1;
+        for (const char *c = user; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+                  *c == '_' || *c == '-'))
+                return -1;
+    }
+    int n = user && *user ? snprintf(buf, cap, "%s-%s", CRL_EXEC_DIR, user) : snprintf(buf, cap, "%s", CRL_EXEC_DIR);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}

@@ -59,6 +59,17 @@ cJSON *crl_cmd_json(const struct corral_exec_request *req, int64_t timeout_ms);
  * the command array cmd (the caller's): its own process group, TERM at
  * the deadline, KILL 2 s later, exit 124. */
 void crl_cmd_prefix_timeout(cJSON *cmd, int64_t timeout_ms);
+/* The directory inside a cloud sandbox (e2b, islo, hf) that holds
+ * corral's own files while a command runs (captured output, staged stdin
+ * and env, the exec wrapper's files, background jobs): out of /tmp, which
+ * the command uses and a persist of /tmp archives, and mode 0700.  One per
+ * user, as the directory is its owner's: CRL_EXEC_DIR for the sandbox's
+ * default user, CRL_EXEC_DIR "-<user>" for an explicit one.  /var/tmp
+ * because it is writable without root in the services' images (/run and
+ * /var/lib are not).  Returns 0, or -1 when user is not a plain name
+ * ([A-Za-z0-9._-], not starting with '.' or '-') or it does not fit. */
+#define CRL_EXEC_DIR "/var/tmp/corral-exec"
+int crl_exec_dir(char *buf, size_t cap, const char *user);
 
 /* ---- env_name.c ---- */
 

@@ -197,6 +197,12 @@ static int cmd_create(int argc, char **argv)
                 goto out;
             }
         } else if (!strcmp(a, "--rollout")) {
+            char rl[320];
+            snprintf(rl, sizeof rl, "corral.rollout=%s", v);
+            if (strlen(v) > 256 || !corral_label_valid(rl, 1)) {
+                cli_error("--rollout %s: want [A-Za-z0-9._:@/+,-]*", v);
+                goto out;
+            }
             opts.rollout = v;
         } else {
             cli_error("sandbox create: unknown option '%s' (see --help)", a);
@@ -226,9 +232,9 @@ static int cmd_create(int argc, char **argv)
     corral_sandbox *sb = NULL;
     int r = corral_sandbox_create(ctx, &opts, &spec, &sb, &call);
     if (r) {
-        rc = r == CORRAL_EINVAL ? CLI_USAGE : report(r, &call);
-        if (r == CORRAL_EINVAL)
-            cli_error("%s", call.message);
+        /* The command line was checked above: what the backend refuses now
+         * (a server's 400 says EINVAL too) is a failure, not bad usage. */
+        rc = report(r, &call);
     } else {
         printf("%s\n", corral_sandbox_id(sb));
         corral_sandbox_close(sb);

@@ -188,10 +188,12 @@ static void test_lifecycle(void **state)
     reset(&out);
     assert_int_equal(ops->read_file(sb, "/workspace/missing", &so, &call), CORRAL_ENOTFOUND);
     /* staged env/stdin files and earlier outputs are gone: only this
-     * command's own two capture files remain */
+     * command's own two capture files remain, in corral's directory (mode
+     * 0700), none in /tmp */
     const char *e2[] = {"X=1", NULL};
-    assert_int_equal(run(sb, "ls -A /tmp | wc -l", NULL, e2, 0, "in", &out, &res), 0);
-    assert_string_equal(out.p, "2\n");
+    assert_int_equal(run(sb, "ls -A /var/tmp/corral-exec | wc -l; stat -c %a /var/tmp/corral-exec; ls -A /tmp | wc -l",
+                         NULL, e2, 0, "in", &out, &res), 0);
+    assert_string_equal(out.p, "2\n700\n0\n");
     reset(&out);
 
     char *st = NULL;

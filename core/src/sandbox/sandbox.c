@@ -177,11 +177,28 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
                                 "the %s backend cannot enforce a storage limit (resources.storage_mb): use a "
                                 "backend that can (local) or drop the limit", rec->name);
     }
+    /* The entry exists before the remote sandbox may: a corral killed
+     * during create (SIGKILL while it waits for "running") leaves a sandbox
+     * the backend lists by name, without the labels a later step writes
+     * (Islo); gc then knows its deadline, and that its creator is gone.
+     * Only where list() can tell whether anything was made. */
+    int pending = !no_registry && CORRAL_HAS(ops, list);
+    if (pending && (rc = crl_registry_put_pending(id, sb->backend, deadline, call)) != 0) {
+        free(labels);
+        handle_free(sb);
+        return rc;
+    }
     rc = ops->create(sb->ps, &spec, &sb->sbx, call);
     free(labels);
     if (rc == 0 && !sb->sbx)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's create returned no handle", sb->backend);
     if (rc) {
+        /* A failed create took down what it made (the plugin's contract). */
+        if (pending) {
+            struct corral_call c2;
+            corral_call_init(&c2, 0);
+            corral_registry_del(id, &c2);
+        }
         handle_failed(sb);
         return rc;
     }
@@ -219,6 +236,15 @@ int corral_sandbox_attach(corral_ctx *ctx, const char *id, corral_sandbox **out,
     int rc = corral_registry_get(id, &backend, &state, NULL, call);
     if (rc)
         return rc;
+    if (crl_registry_pending_gone(state) >= 0) {
+        /* No plugin state yet: nothing to reattach to. */
+        int gone = crl_registry_pending_gone(state) == 1;
+        free(backend);
+        free(state);
+        return corral_call_fail(call, CORRAL_ESTATE, "sandbox %s %s", id,
+                                gone ? "was being created by a corral that is gone (`corral gc` removes it)"
+                                     : "is still being created");
+    }
     const struct corral_plugin_record *rec;
     const struct crl_sandbox_table *tbl;
     rc = sandbox_plugin(ctx, backend, &rec, &tbl, call);

@@ -12,6 +12,7 @@ struct item {
     char *id, *backend, *status, *owner, *rollout, *state;
     int64_t deadline;
     int orphan; /* its corral.lease names a process of this host that is gone */
+    int creating; /* a create in progress (the registry's pending entry, creator alive) */
     int in_registry, listed;
     const struct corral_plugin_record *rec;
 };
@@ -100,6 +101,11 @@ static int reg_cb(void *ud, const char *id, const char *backend, const char *sta
              * registry's deadline then decides. */
             if (r->it->v[i].deadline <= 0)
                 r->it->v[i].deadline = deadline;
+            /* Listed but still pending: its corral was killed during create
+             * (before any labels), or is creating it right now. */
+            int pg = crl_registry_pending_gone(state);
+            r->it->v[i].orphan |= pg == 1;
+            r->it->v[i].creating = pg == 0;
             return 0;
         }
     struct item *x = items_add(r->it);
@@ -107,7 +113,8 @@ static int reg_cb(void *ud, const char *id, const char *backend, const char *sta
         return 1;
     x->id = dup0(id);
     x->backend = dup0(backend);
-    x->status = dup0("registered");
+    x->creating = crl_registry_pending_gone(state) == 0;
+    x->status = dup0(x->creating ? "creating" : "registered");
     x->owner = dup0("");
     x->rollout = dup0("");
     x->state = dup0(state);
@@ -228,7 +235,9 @@ int corral_gc(corral_ctx *ctx, int dry_run, corral_sandbox_entry_cb cb, void *ud
          * not left to run until the deadline. */
         int dead = strcmp(x->status, "dead") == 0 || x->orphan;
         st.seen++;
-        if (x->listed && (expired || dead)) {
+        if (x->creating) {
+            action = "keep";        /* another corral is creating it */
+        } else if (x->listed && (expired || dead)) {
             action = "remove";
         } else if (!x->listed && x->rec && backend_lists(&it, x)) {
             action = "forget";      /* the backend no longer has it */

@@ -86,6 +86,15 @@ int sbx_emul_job_wait(corral_sandbox *sb, corral_sandbox_job *job, int64_t timeo
                       struct corral_exec_result *res, struct corral_call *call);
 int sbx_emul_job_kill(corral_sandbox *sb, corral_sandbox_job *job, struct corral_call *call);
 
+/* sandbox_registry.c: the entry of a create in progress, written before
+ * the plugin's create (the registry's state is then {"corral_pending":
+ * "<owner token>"}). */
+int crl_registry_put_pending(const char *id, const char *backend, int64_t deadline, struct corral_call *call);
+/* For a registry state: -1 not pending (a made sandbox), 1 pending and its
+ * creator is gone (killed during create), 0 pending and the creator runs
+ * or cannot be judged here (another host). */
+int crl_registry_pending_gone(const char *state_json);
+
 /* Parse "k=v" labels for key; returns a pointer into the label or NULL. */
 const char *sbx_label_get(const char *const *labels, const char *key);
 

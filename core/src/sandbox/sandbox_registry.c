@@ -198,3 +198,31 @@ int corral_registry_each(corral_registry_cb cb, void *ud, struct corral_call *ca
     closedir(d);
     return 0;
 }
+
+/* The state a create-in-progress leaves: {"corral_pending": "<owner token>"}
+ * naming the creating process, overwritten by the plugin's state once
+ * create returns. */
+int crl_registry_put_pending(const char *id, const char *backend, int64_t deadline, struct corral_call *call)
+{
+    char tok[300], state[400];
+    if (crl_owner_token(tok, sizeof tok) < 0)
+        return corral_call_fail(call, CORRAL_EIO, "cannot name this process for the registry");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "corral_pending", tok);
+    int ok = cJSON_PrintPreallocated(o, state, sizeof state, 0);
+    cJSON_Delete(o);
+    if (!ok)
+        return corral_call_fail(call, CORRAL_EINTERNAL, "owner token too long");
+    return corral_registry_put(id, backend, state, deadline, call);
+}
+
+int crl_registry_pending_gone(const char *state_json)
+{
+    cJSON *o = state_json ? cJSON_Parse(state_json) : NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "corral_pending");
+    int r = -1;
+    if (cJSON_IsString(t))
+        r = crl_owner_gone(t->valuestring) == 1 ? 1 : 0;
+    cJSON_Delete(o);
+    return r;
+}

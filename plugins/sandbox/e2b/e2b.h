@@ -51,7 +51,8 @@ struct corral_sbx {
 };
 
 struct corral_job {
-    char *id;             /* job directory name under /tmp/.corral-jobs */
+    char *id;             /* random hex naming the job */
+    char *dir;            /* its directory inside: <exec dir>/job-<id> */
     int killed;           /* job_kill was called */
     int timed_out_hint;
 };

@@ -5,7 +5,7 @@
  * envd's), and SendSignal reaches that one pid only.  So every command runs
  * under a small /bin/sh wrapper that starts it with setsid(1) in a session
  * (and process group) of its own and records that group's id in a file
- * under /tmp; a timeout or job_kill then SIGKILLs the whole group.  Stdin
+ * in corral's exec directory (crl_exec_dir: out of /tmp, mode 0700); a timeout or job_kill then SIGKILLs the whole group.  Stdin
  * bytes are uploaded to a file first and redirected, so the process never
  * depends on envd's stdin pipe.  Background jobs write their exit status to
  * a file that job_wait polls through GET /files.
@@ -17,10 +17,9 @@
 
 #include "e2b.h"
 
-#define JOBS_DIR "/tmp/.corral-jobs"
-
 static const char exec_script[] =
     "pg=$1; in=$2; shift 2\n"
+    "mkdir -p -- \"${pg%/*}\" && chmod 700 -- \"${pg%/*}\" || exit 125\n"
     "setsid \"$@\" <\"$in\" &\n"
     "p=$!\n"
     "echo $p >\"$pg\"\n"
@@ -38,7 +37,7 @@ static const char kill_script[] =
 
 static const char spawn_script[] =
     "d=$1; in=$2; o=$3; e=$4; t=$5; shift 5\n"
-    "mkdir -p \"$d\" || exit 1\n"
+    "mkdir -p -- \"$d\" && chmod 700 -- \"${d%/*}\" || exit 1\n"
     "setsid \"$@\" <\"$in\" >\"$o\" 2>\"$e\" &\n"
     "p=$!\n"
     "echo $p >\"$d/pg\"\n"
@@ -81,15 +80,17 @@ static int command_argv(const struct corral_exec_request *req, const char *sh[4]
     return 0;
 }
 
-/* Upload stdin bytes to a temp file; *path gets it or "/dev/null". */
-static int stage_stdin(corral_sbx *s, const struct corral_exec_request *req, char **path, corral_call *call)
+/* Upload stdin bytes to a file in dir (envd makes the parents); *path
+ * gets it or "/dev/null". */
+static int stage_stdin(corral_sbx *s, const struct corral_exec_request *req, const char *dir, char **path,
+                       corral_call *call)
 {
     if (!req->stdin_data || req->stdin_len == 0) {
         *path = strdup("/dev/null");
         return *path ? 0 : CORRAL_ENOMEM;
     }
     char *hex = e2b_random_hex(12);
-    *path = hex ? e2b_xasprintf("/tmp/.corral-in-%s", hex) : NULL;
+    *path = hex ? e2b_xasprintf("%s/in-%s", dir, hex) : NULL;
     free(hex);
     if (!*path)
         return s->p->host->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
@@ -110,6 +111,17 @@ static const char *req_user(corral_sbx *s, const struct corral_exec_request *req
     return CORRAL_HAS_FIELD(req, user) && req->user ? req->user : s->user;
 }
 
+/* corral's exec directory (crl_exec_dir): the plain one for the handle's
+ * user, a suffixed one for a request naming another. */
+static int exec_dir(corral_sbx *s, const struct corral_exec_request *req, char *dir, size_t cap, corral_call *call)
+{
+    const char *u = req_user(s, req);
+    if (u && s->user && strcmp(u, s->user) == 0)
+        u = NULL;
+    return crl_exec_dir(dir, cap, u) ? s->p->host->fail(call, CORRAL_EINVAL, "e2b: user '%.64s' is not a plain name", u)
+                                     : 0;
+}
+
 static int exec_once(corral_sbx *s, const struct corral_exec_request *req, struct corral_exec_result *res,
                      corral_call *call)
 {
@@ -119,8 +131,11 @@ static int exec_once(corral_sbx *s, const struct corral_exec_request *req, struc
     if (command_argv(req, sh, &cmd, &argc) != 0)
         return h->fail(call, CORRAL_EINVAL, "e2b: exec without argv or shell");
     int64_t t0 = h->now_ms();
+    char dir[160];
+    if (exec_dir(s, req, dir, sizeof dir, call))
+        return CORRAL_EINVAL;
     char *in = NULL, *hex = e2b_random_hex(12);
-    char *pg = hex ? e2b_xasprintf("/tmp/.corral-pg-%s", hex) : NULL;
+    char *pg = hex ? e2b_xasprintf("%s/pg-%s", dir, hex) : NULL;
     free(hex);
     const char **argv = calloc(argc + 7, sizeof *argv);
     int rc;
@@ -128,7 +143,7 @@ static int exec_once(corral_sbx *s, const struct corral_exec_request *req, struc
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
         goto out;
     }
-    rc = stage_stdin(s, req, &in, call);
+    rc = stage_stdin(s, req, dir, &in, call);
     if (rc != 0)
         goto out;
     argv[0] = "/bin/sh";
@@ -146,9 +161,21 @@ static int exec_once(corral_sbx *s, const struct corral_exec_request *req, struc
      * default is unlimited; the SDKs' 60 s default is theirs, not envd's). */
     rc = e2b_envd_start(s, argv, req->env, req->cwd ? req->cwd : s->workdir, req_user(s, req), tmo,
                     tmo ? tmo + 5000 : 0, &ev, call);
-    int timed_out = (rc == 0 && strcmp(ev.rpc_error_code, "deadline_exceeded") == 0) ||
+    /* deadline_exceeded is the command's timeout only when it had one and
+     * it ran that long; otherwise a limit of the service ended the stream
+     * (said as such, never "timed out after 0 s"). */
+    int deadline_end = rc == 0 && strcmp(ev.rpc_error_code, "deadline_exceeded") == 0;
+    int64_t took = h->now_ms() - t0;
+    int timed_out = (deadline_end && tmo > 0 && took >= tmo) ||
                     (rc == CORRAL_ETIMEDOUT && tmo > 0 && h->remaining_ms(call) > 0);
-    if (timed_out) {
+    if (deadline_end && !timed_out) {
+        kill_group(s, pg, call);
+        rc = h->fail(call, CORRAL_EIO,
+                     "e2b: exec in sandbox %s: envd ended the command after %lld ms with deadline_exceeded (%s), "
+                     "%s: a limit of the service, not the command's; its process group was killed",
+                     s->sandbox_id, (long long)took, ev.rpc_error_msg,
+                     tmo > 0 ? "before its timeout" : "although it had no timeout");
+    } else if (timed_out) {
         kill_group(s, pg, call);
         res->exit_code = 124;
         res->signal = 9;
@@ -181,7 +208,7 @@ out:
 
 static char *job_dir(const corral_job *job)
 {
-    return e2b_xasprintf(JOBS_DIR "/%s", job->id);
+    return strdup(job->dir);
 }
 
 static int spawn_once(corral_sbx *s, const struct corral_exec_request *req, corral_job **out, corral_call *call)
@@ -192,15 +219,19 @@ static int spawn_once(corral_sbx *s, const struct corral_exec_request *req, corr
     *out = NULL;
     if (command_argv(req, sh, &cmd, &argc) != 0)
         return h->fail(call, CORRAL_EINVAL, "e2b: spawn without argv or shell");
+    char edir[160];
+    if (exec_dir(s, req, edir, sizeof edir, call))
+        return CORRAL_EINVAL;
     corral_job *job = calloc(1, sizeof *job);
     char *in = NULL, *dir = NULL, *tsec = NULL;
     const char **argv = calloc(argc + 10, sizeof *argv);
     int rc;
-    if (!job || !argv || !(job->id = e2b_random_hex(12)) || !(dir = job_dir(job))) {
+    if (!job || !argv || !(job->id = e2b_random_hex(12)) || !(job->dir = e2b_xasprintf("%s/job-%s", edir, job->id)) ||
+        !(dir = job_dir(job))) {
         rc = h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
         goto out;
     }
-    rc = stage_stdin(s, req, &in, call);
+    rc = stage_stdin(s, req, edir, &in, call);
     if (rc != 0)
         goto out;
     tsec = req->timeout_ms > 0 ? e2b_xasprintf("%lld.%03lld", (long long)(req->timeout_ms / 1000),
@@ -231,6 +262,7 @@ out:
         *out = job;
     } else if (job) {
         free(job->id);
+        free(job->dir);
         free(job);
     }
     free(argv);
@@ -327,6 +359,7 @@ void e2b_job_free(corral_sbx *s, corral_job *job)
     if (!job)
         return;
     free(job->id);
+    free(job->dir);
     free(job);
 }
 

@@ -49,8 +49,9 @@ struct hf {
 struct corral_sbx {
     struct hf *p;
     char *job_id, *id, *url, *workdir;
-    pthread_mutex_t lock;      /* guards prev_out/prev_err (execs may run concurrently) */
+    pthread_mutex_t lock;      /* guards prev_out/prev_err, dir_made (execs may run concurrently) */
     char *prev_out, *prev_err; /* output files of a finished exec, removed by the next */
+    int dir_made;              /* CRL_EXEC_DIR was made by this handle (a hint: a command may remove it) */
 };
 
 #define AT(field) offsetof(struct hf, field)
@@ -610,6 +611,11 @@ static int run(corral_sbx *sb, cJSON *cmd, const char *cwd, int64_t timeout_ms, 
     if (e.rc == -1 && strcmp(e.err, "timeout") == 0) {
         res->exit_code = 124;
         res->timed_out = 1;
+    } else if (e.rc < 0 && e.rc >= -64) {
+        /* Python's returncode: -N for a command killed by signal N, which
+         * a shell reports as 128+N. */
+        res->signal = -e.rc;
+        res->exit_code = 128 + res->signal;
     } else {
         res->exit_code = e.rc >= 0 && e.rc <= 255 ? e.rc : 255;
         if (timeout_ms > 0 && e.rc == 124 && res->duration_ms >= timeout_ms)
@@ -640,6 +646,35 @@ static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
     return rc;
 }
 
+/* Makes CRL_EXEC_DIR (mode 0700): hf-sandbox 0.1's /write makes no
+ * parents. */
+static int make_exec_dir(corral_sbx *sb, corral_call *call)
+{
+    const char *mk[] = {"mkdir", "-p", "--", CRL_EXEC_DIR, NULL}, *ch[] = {"chmod", "700", "--", CRL_EXEC_DIR, NULL};
+    int rc = run_argv(sb, mk, call);
+    if (rc == 0)
+        rc = run_argv(sb, ch, call);
+    pthread_mutex_lock(&sb->lock);
+    sb->dir_made = rc == 0;
+    pthread_mutex_unlock(&sb->lock);
+    return rc;
+}
+
+/* Stages data at path in CRL_EXEC_DIR, making the directory first when
+ * this handle has not (or once more when the write fails: a command may
+ * have removed it). */
+static int stage_bytes(corral_sbx *sb, const char *path, const void *data, size_t len, corral_call *call)
+{
+    pthread_mutex_lock(&sb->lock);
+    int made = sb->dir_made;
+    pthread_mutex_unlock(&sb->lock);
+    int rc = made ? 0 : make_exec_dir(sb, call);
+    if (rc == 0 && (rc = put_bytes(sb, path, data, len, call)) != 0 && made && rc != CORRAL_ECANCELED &&
+        make_exec_dir(sb, call) == 0)
+        rc = put_bytes(sb, path, data, len, call);
+    return rc;
+}
+
 static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
                    corral_call *call)
 {
@@ -652,11 +687,11 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
     if (!cmd)
         return p->host->fail(call, CORRAL_ENOMEM, "hf: out of memory");
     int has_env = req->env && req->env[0], has_in = req->stdin_data && req->stdin_len;
-    char outf[64], errf[64], *old_out = NULL, *old_err = NULL;
+    char outf[96], errf[96], *old_out = NULL, *old_err = NULL;
     {
         /* Stage env (as a sourced file) and stdin inside the sandbox; the
          * output goes to files there (the server's exec reply is UTF-8 text). */
-        char hex[17], envf[64] = "/dev/null", inf[64] = "";
+        char hex[17], envf[96] = "/dev/null", inf[96] = "";
         int rc = crl_random_hex(hex, 8) ? p->host->fail(call, CORRAL_EIO, "hf: no random bytes for file names") : 0;
         if (has_env) {
             char *script = NULL;
@@ -684,16 +719,16 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
                 script[len++] = '\n';
                 script[len] = '\0';
             }
-            snprintf(envf, sizeof envf, "/tmp/.corral-env-%s", hex);
+            snprintf(envf, sizeof envf, CRL_EXEC_DIR "/env-%s", hex);
             if (rc == 0)
-                rc = put_bytes(sb, envf, script, len, call);
+                rc = stage_bytes(sb, envf, script, len, call);
             if (script)
                 memset(script, 0, len);
             free(script);
         }
         if (rc == 0 && has_in) {
-            snprintf(inf, sizeof inf, "/tmp/.corral-stdin-%s", hex);
-            rc = put_bytes(sb, inf, req->stdin_data, req->stdin_len, call);
+            snprintf(inf, sizeof inf, CRL_EXEC_DIR "/in-%s", hex);
+            rc = stage_bytes(sb, inf, req->stdin_data, req->stdin_len, call);
         }
         if (rc) {
             cJSON_Delete(cmd);
@@ -705,14 +740,15 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
         old_err = sb->prev_err;
         sb->prev_out = sb->prev_err = NULL;
         pthread_mutex_unlock(&sb->lock);
-        snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
-        snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
+        snprintf(outf, sizeof outf, CRL_EXEC_DIR "/out-%s", hex);
+        snprintf(errf, sizeof errf, CRL_EXEC_DIR "/err-%s", hex);
         const char *pre[] = {"/bin/sh", "-c",
                              /* the server's token is a job secret, so in the
                               * server's environment: not the command's */
                              "unset HF_SANDBOX_TOKEN SBX_TOKEN; "
                              "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; set -a; . \"$3\"; set +a; "
                              "[ \"$3\" = /dev/null ] || rm -f -- \"$3\"; o=$4 e=$5 i=$6; shift 6; "
+                             "mkdir -p -- \"${o%/*}\" && chmod 700 -- \"${o%/*}\" || exit 125; "
                              "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
                              "sh", old_out ? old_out : "", old_err ? old_err : "",
                              envf, outf, errf, inf};
@@ -722,15 +758,15 @@ static int hf_exec(corral_sbx *sb, const struct corral_exec_request *req, struct
     int rc = run(sb, cmd, req->cwd, req->timeout_ms, req->out, req->err, outf, errf, res, call);
     free(old_out);
     free(old_err);
-    /* The captured output may hold secrets and would end up in a persisted
-     * /tmp: remove it now that it was read.  After a failure (the call may
-     * be spent or cancelled, and its message must stay) or when that rm
-     * fails, it is left for the next exec's prologue. */
+    /* The captured output may hold secrets: remove it now that it was
+     * read.  After a failure (the call may be spent or cancelled, and its
+     * message must stay) or when that rm fails, it is left for the next
+     * exec's prologue. */
     const char *rm[] = {"rm", "-f", "--", outf, errf, NULL};
     if (rc == 0 && run_argv(sb, rm, call) == 0)
         return rc;
     pthread_mutex_lock(&sb->lock);
-    if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
+    if (!sb->prev_out) { /* else another exec's files are queued: ours stay */
         sb->prev_out = strdup(outf);
         sb->prev_err = strdup(errf);
     }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -49,6 +50,9 @@ static const struct corral_option islo_options[] = {
     {"profile_delete_timeout_s", CORRAL_OPT_INT, BOUND, "60",
      "how long to retry deleting an inline gateway profile while its sandbox is torn down",
      AT(profile_delete_timeout_s), 0, 0},
+    {"orphan_profile_grace_s", CORRAL_OPT_INT, BOUND, "600",
+     "list() reports a corral-* gateway profile whose sandbox is gone (for gc to delete) once it is this old",
+     AT(orphan_profile_grace_s), 0, 0},
     {NULL, 0, 0, NULL, NULL, 0, 0, 0}};
 
 /* ---- small helpers ---- */
@@ -438,20 +442,26 @@ static int run_cmd(corral_sbx *sb, cJSON *cmd, const char *cwd, const char *cons
     }
 }
 
-/* Run one of corral's helper commands (true, mkdir -p, chmod, rm -f): a
- * second run changes nothing, so a start whose answer was lost is re-sent
- * (docs/backends/islo.md).  Never for a caller's command. */
-static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
+/* Run one of corral's helper commands (true, mkdir -p, chmod, rm -f) as
+ * user (NULL: the handle's): a second run changes nothing, so a start whose
+ * answer was lost is re-sent (docs/backends/islo.md).  Never for a
+ * caller's command. */
+static int run_argv_as(corral_sbx *sb, const char *const *argv, const char *user, corral_call *call)
 {
     const struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv};
     cJSON *cmd = crl_cmd_json(&req, 60000);
     if (!cmd)
         return sb->p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     struct corral_exec_result res = {.struct_size = sizeof res};
-    int rc = run_cmd(sb, cmd, "/", NULL, NULL, 60000, NULL, NULL, NULL, NULL, 1, &res, call);
+    int rc = run_cmd(sb, cmd, "/", NULL, user, 60000, NULL, NULL, NULL, NULL, 1, &res, call);
     if (rc == 0 && res.exit_code != 0)
         rc = sb->p->host->fail(call, CORRAL_EIO, "islo: helper command %s exited %d", argv[0], res.exit_code);
     return rc;
+}
+
+static int run_argv(corral_sbx *sb, const char *const *argv, corral_call *call)
+{
+    return run_argv_as(sb, argv, NULL, call);
 }
 
 static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, struct corral_exec_result *res,
@@ -460,25 +470,25 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
     struct islo *p = sb->p;
     if (!req->shell && !(req->argv && req->argv[0]))
         return p->host->fail(call, CORRAL_EINVAL, "islo: exec needs argv or shell");
-    char hex[17], outf[64], errf[64], inf[64] = "";
+    /* The plain directory for the handle's user, a suffixed one for another. */
+    const char *user = req->user ? req->user : sb->user;
+    const char *other = req->user && !(sb->user && strcmp(req->user, sb->user) == 0) ? req->user : NULL;
+    char hex[17], dir[160], outf[200], errf[200], inf[200] = "";
+    if (crl_exec_dir(dir, sizeof dir, other))
+        return p->host->fail(call, CORRAL_EINVAL, "islo: user '%.64s' is not a plain name", user);
     if (crl_random_hex(hex, 8))
         return p->host->fail(call, CORRAL_EIO, "islo: no random bytes for the output file names");
-    cJSON *cmd = crl_cmd_json(req, req->timeout_ms);
-    if (!cmd)
-        return p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
-    snprintf(outf, sizeof outf, "/tmp/.corral-out-%s", hex);
-    snprintf(errf, sizeof errf, "/tmp/.corral-err-%s", hex);
+    snprintf(outf, sizeof outf, "%s/out-%s", dir, hex);
+    snprintf(errf, sizeof errf, "%s/err-%s", dir, hex);
     if (req->stdin_data && req->stdin_len) {
         /* Islo exec has no stdin: stage it as a file the command reads. */
-        snprintf(inf, sizeof inf, "/tmp/.corral-in-%s", hex);
+        snprintf(inf, sizeof inf, "%s/in-%s", dir, hex);
         char qpath[512];
         sbpath_q(qpath, sizeof qpath, sb->name, "/files", inf);
         char tmpl[] = "/tmp/corral-islo-stdin-XXXXXX";
         int fd = mkstemp(tmpl);
-        if (fd < 0) {
-            cJSON_Delete(cmd);
+        if (fd < 0)
             return p->host->fail(call, CORRAL_EIO, "islo: cannot stage stdin");
-        }
         unlink(tmpl);
         size_t off = 0;
         while (off < req->stdin_len) {
@@ -488,40 +498,52 @@ static int islo_exec(corral_sbx *sb, const struct corral_exec_request *req, stru
             off += (size_t)w;
         }
         lseek(fd, 0, SEEK_SET);
-        int rc = upload(p, qpath, "stdin", "application/octet-stream", NULL, fd, (int64_t)req->stdin_len,
+        /* corral's directory first, as the command's user, mode 0700 (two
+         * helpers that are safe to re-send, not one shell line) */
+        const char *mk[] = {"mkdir", "-p", "--", dir, NULL}, *ch[] = {"chmod", "700", "--", dir, NULL};
+        int rc = run_argv_as(sb, mk, user, call);
+        if (rc == 0)
+            rc = run_argv_as(sb, ch, user, call);
+        if (rc == 0)
+            rc = upload(p, qpath, "stdin", "application/octet-stream", NULL, fd, (int64_t)req->stdin_len,
                         "staging stdin", call);
         close(fd);
-        if (rc) {
-            cJSON_Delete(cmd);
+        if (rc)
             return rc;
-        }
     }
+    cJSON *cmd = crl_cmd_json(req, req->timeout_ms);
+    if (!cmd)
+        return p->host->fail(call, CORRAL_ENOMEM, "islo: out of memory");
     /* Take the files a finished exec left (concurrent execs each take their own). */
     pthread_mutex_lock(&sb->lock);
     char *old_out = sb->prev_out, *old_err = sb->prev_err;
     sb->prev_out = sb->prev_err = NULL;
     pthread_mutex_unlock(&sb->lock);
-    /* Output goes to files inside (the exec API returns capped UTF-8 text);
-     * the previous exec's files are removed first. */
+    /* Output goes to files inside (the exec API returns capped UTF-8 text),
+     * in corral's directory; the previous exec's files are removed first,
+     * stdin's once it is open. */
     const char *pre[] = {"/bin/sh", "-c",
-                         "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; o=$3 e=$4 i=$5; shift 5; "
+                         "[ -z \"$1\" ] || rm -f -- \"$1\" \"$2\"; d=$3 o=$4 e=$5 i=$6; shift 6; "
+                         "mkdir -p -- \"$d\" && chmod 700 -- \"$d\" || exit 125; "
                          "if [ -n \"$i\" ]; then exec <\"$i\"; rm -f -- \"$i\"; fi; exec \"$@\" >\"$o\" 2>\"$e\"",
-                         "sh", old_out ? old_out : "", old_err ? old_err : "", outf, errf, inf};
-    for (int i = 8; i >= 0; i--)
+                         "sh", old_out ? old_out : "", old_err ? old_err : "", dir, outf, errf, inf};
+    for (int i = 9; i >= 0; i--)
         cJSON_InsertItemInArray(cmd, 0, cJSON_CreateString(pre[i]));
     int rc = run_cmd(sb, cmd, req->cwd, req->env, req->user, req->timeout_ms, req->out, req->err, outf, errf, 0,
                      res, call);
     free(old_out);
     free(old_err);
-    /* The captured output may hold secrets and would end up in a persisted
-     * /tmp: remove it now that it was read.  After a failure (the call may
-     * be spent or cancelled, and its message must stay) or when that rm
-     * fails, it is left for the next exec's prologue. */
-    const char *rm[] = {"rm", "-f", "--", outf, errf, NULL};
-    if (rc == 0 && run_argv(sb, rm, call) == 0)
+    /* The captured output may hold secrets: remove it now that it was read
+     * (and stdin, should the command never have started).  After a failure
+     * (the call may be spent or cancelled, and its message must stay) or
+     * when that rm fails, it is left for the next exec's prologue. */
+    const char *rm[] = {"rm", "-f", "--", outf, errf, inf, NULL};
+    if (!inf[0])
+        rm[5] = NULL;
+    if (rc == 0 && run_argv_as(sb, rm, req->user, call) == 0)
         return rc;
     pthread_mutex_lock(&sb->lock);
-    if (!sb->prev_out) { /* else another exec's files are queued: ours stay in /tmp */
+    if (!sb->prev_out) { /* else another exec's files are queued: ours stay */
         sb->prev_out = strdup(outf);
         sb->prev_err = strdup(errf);
     }
@@ -846,8 +868,18 @@ static int resume_and_wait(struct islo *p, const char *name, corral_call *call)
     /* resuming twice is resuming once */
     struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "POST", .path = path,
                          .idempotent = CORRAL_HTTP_IDEMPOTENT};
-    int rc = islo_http(p, &r, &resp, call);
-    if (rc == 0 && !ok2xx(&resp))
+    int rc = islo_http(p, &r, &resp, call), already = 0;
+    if (rc == 0 && invalid_state(&resp)) {
+        /* Not paused or stopped (any more): already running or starting
+         * is what was asked for (a CLI resume attaches first, and attach
+         * resumes); anything else stays the error it is. */
+        struct islo_sandbox_info info;
+        if (get_sandbox(p, name, &info, call) == 0) {
+            already = is_running(info.status) || strcmp(info.status, "starting") == 0;
+            islo_sandbox_info_free(&info);
+        }
+    }
+    if (rc == 0 && !ok2xx(&resp) && !already)
         rc = islo_fail_http(p, &resp, "resume", call);
     p->host->http_response_free(&resp);
     return rc ? rc : wait_running(p, name, call);
@@ -888,12 +920,21 @@ static int islo_attach(void *ps, const char *json, corral_sbx **out, corral_call
     return 0;
 }
 
+/* Removes by state (gc).  A state from list() does not know the inline
+ * profile (it is not echoed by Islo), so it is found by its name after the
+ * sandbox is gone: a corral killed during create leaves both. */
 static int islo_remove(void *ps, const char *json, corral_call *call)
 {
+    struct islo *p = ps;
     corral_sbx *sb;
-    int rc = from_state(ps, json, &sb, call);
+    int rc = from_state(p, json, &sb, call);
     if (rc)
         return rc;
+    if (!sb->profile_id) {
+        char pname[160];
+        islo_profile_name(pname, sizeof pname, sb->name);
+        sb->profile_id = islo_profile_find(p, pname, call);
+    }
     rc = islo_destroy(sb, call);
     sbx_free(sb);
     return rc;
@@ -1145,20 +1186,91 @@ static int list_one(struct islo *p, const cJSON *item, const char *const *filter
     return rc;
 }
 
+static int islo_list_sandboxes(struct islo *p, const char *const *filters, corral_sandbox_list_cb cb, void *ud,
+                               struct crl_strv *seen, corral_call *call);
+
+/* Seconds since the epoch of an ISO 8601 UTC time ("2026-12-03T21:00:00Z",
+ * fractions ignored), or -1. */
+static int64_t iso_utc(const char *s)
+{
+    struct tm tm = {0};
+    const char *e = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    return e ? (int64_t)timegm(&tm) : -1;
+}
+
+/* Reports every inline profile ("corral-<name_prefix>...") whose sandbox is
+ * not among `seen` as a "dead" sandbox of that name owning it, so that gc
+ * removes it (islo_remove: the sandbox is already gone, then the profile).
+ * Only profiles older than orphan_profile_grace_s: a create elsewhere makes
+ * its profile just before its sandbox (a create on this machine is also
+ * protected by its pending registry entry). */
+static int list_orphan_profiles(struct islo *p, const struct crl_strv *seen, const char *const *filters,
+                                corral_sandbox_list_cb cb, void *ud, corral_call *call)
+{
+    cJSON *j;
+    int rc = islo_get_json(p, ISLO_CONTROL, "gateway/profiles", "list gateway profiles", &j, call);
+    if (rc)
+        return rc;
+    char prefix[160];
+    islo_profile_name(prefix, sizeof prefix, p->name_prefix);
+    int64_t now = (int64_t)time(NULL);
+    const cJSON *it;
+    int stop = 0;
+    cJSON_ArrayForEach(it, j)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(it, "created_at");
+        if (!cJSON_IsString(n) || !cJSON_IsString(id) || strncmp(n->valuestring, prefix, strlen(prefix)) != 0)
+            continue;
+        const char *sbname = n->valuestring + strlen("corral-");
+        int found = 0;
+        for (const char *const *v = crl_strv_get(seen); v && *v && !found; v++)
+            found = strcmp(*v, sbname) == 0;
+        int64_t t = iso_utc(cJSON_IsString(at) ? at->valuestring : NULL);
+        if (found || t < 0 || now - t < p->orphan_profile_grace_s)
+            continue;
+        char lid[200];
+        snprintf(lid, sizeof lid, "corral.id=%s", sbname);
+        const char *labels[] = {lid, NULL};
+        if (!label_match(labels, filters))
+            continue;
+        corral_sbx tmp = {.p = p, .name = (char *)sbname, .workdir = (char *)p->workdir,
+                          .profile_id = id->valuestring};
+        char *st = state_json(&tmp);
+        struct corral_sandbox_info info = {.struct_size = sizeof info, .id = sbname, .status = "dead",
+                                           .labels = labels, .state_json = st};
+        stop = cb(ud, &info) ? 1 : 0;
+        free(st);
+        if (stop)
+            break;
+    }
+    cJSON_Delete(j);
+    return stop;
+}
+
 static int islo_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, void *ud, corral_call *call)
 {
     struct islo *p = ps;
+    struct crl_strv seen = {0};
+    int rc = islo_list_sandboxes(p, filters, cb, ud, &seen, call);
+    if (rc == 0)
+        rc = list_orphan_profiles(p, &seen, filters, cb, ud, call);
+    crl_strv_free(&seen);
+    return rc < 0 ? rc : 0;
+}
+
+/* Lists the sandboxes (every page); the names of all of them, gone or not,
+ * go to seen.  Returns 0, 1 when cb stopped, or an error. */
+static int islo_list_sandboxes(struct islo *p, const char *const *filters, corral_sandbox_list_cb cb, void *ud,
+                               struct crl_strv *seen, corral_call *call)
+{
     for (int offset = 0;;) {
         char path[512];
         snprintf(path, sizeof path, "sandboxes?limit=100&offset=%d&name_prefix=", offset);
         corral_url_escape(path, sizeof path, p->name_prefix, NULL);
-        struct corral_http_response resp;
-        struct islo_req r = {.hostsel = ISLO_COMPUTE, .method = "GET", .path = path};
-        int rc = islo_http(p, &r, &resp, call);
-        if (rc == 0 && !ok2xx(&resp))
-            rc = islo_fail_http(p, &resp, "list sandboxes", call);
-        cJSON *j = rc == 0 ? cJSON_ParseWithLength(resp.body, resp.body_len) : NULL;
-        p->host->http_response_free(&resp);
+        cJSON *j;
+        int rc = islo_get_json(p, ISLO_COMPUTE, path, "list sandboxes", &j, call);
         if (rc)
             return rc;
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items");
@@ -1170,15 +1282,19 @@ static int islo_list(void *ps, const char *const *filters, corral_sandbox_list_c
         const cJSON *it;
         cJSON_ArrayForEach(it, items)
         {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+            const cJSON *stt = cJSON_GetObjectItemCaseSensitive(it, "status");
+            if (cJSON_IsString(nm) && !(cJSON_IsString(stt) && is_gone(stt->valuestring)))
+                crl_strv_push(seen, nm->valuestring);
             if ((stop = list_one(p, it, filters, cb, ud, call)) != 0)
                 break;
         }
         const cJSON *total = cJSON_GetObjectItemCaseSensitive(j, "total");
         int more = n > 0 && cJSON_IsNumber(total) && offset + n < total->valuedouble;
         cJSON_Delete(j);
-        if (stop < 0)
+        if (stop)
             return stop;
-        if (stop || !more)
+        if (!more)
             return 0;
         offset += n;
     }

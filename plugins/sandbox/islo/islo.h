@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
 #include <corral/sandbox.h>
 
 #include "crl_common.h"
@@ -70,6 +71,7 @@ struct islo {
     /* bound options */
     const char *control_url, *compute_url, *api_key_env, *image, *workdir, *gateway_profile, *init, *name_prefix;
     int64_t poll_ms, ready_timeout_s, attempts, backoff_ms, request_timeout_ms, profile_delete_timeout_s;
+    int64_t orphan_profile_grace_s;
     /* derived by islo_init */
     int control_len, compute_len; /* the URLs without trailing slashes */
     int64_t ready_timeout_ms, profile_delete_timeout_ms;
@@ -111,6 +113,10 @@ int islo_http(struct islo *p, const struct islo_req *req, struct corral_http_res
 /* Classify a non-2xx answer into a corral status and record a message
  * "<what>: HTTP <n> <code>: <message>" on call. */
 int islo_fail_http(struct islo *p, const struct corral_http_response *resp, const char *what, corral_call *call);
+/* GET path from host hostsel and parse the 2xx answer: 0 with *out (the
+ * caller's, cJSON_Delete; NULL when the body is not JSON), or the failure
+ * recorded on call as "<what>: HTTP ...". */
+int islo_get_json(struct islo *p, int hostsel, const char *path, const char *what, cJSON **out, corral_call *call);
 /* Map a status (and error code) to a corral status. */
 int islo_status_code(long status, const char *code, const char *msg);
 /* Sleep ms (bounded by the call's deadline); ECANCELED/ETIMEDOUT if it ends first. */
@@ -122,6 +128,11 @@ int islo_sleep(struct islo *p, int64_t ms, corral_call *call);
  * success *profile_id is malloc'ed; on any failure nothing is left behind. */
 int islo_profile_create(struct islo *p, const char *name, const char *policy_json, char **profile_id,
                         int *internet, corral_call *call);
+/* The name of the inline profile of sandbox `sandbox`: "corral-<name>". */
+void islo_profile_name(char *buf, size_t cap, const char *sandbox);
+/* The id of the profile named `name` (malloc'ed), or NULL (none, or the
+ * list failed). */
+char *islo_profile_find(struct islo *p, const char *name, corral_call *call);
 /* Delete a profile we made, retrying while a sandbox teardown keeps it busy
  * (409).  Gone is success. */
 int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *call);

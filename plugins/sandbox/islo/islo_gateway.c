@@ -53,8 +53,12 @@ int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *cal
     }
 }
 
-/* The id of the profile named `name` (malloc'ed), or NULL. */
-static char *find_profile(struct islo *p, const char *name, corral_call *call)
+void islo_profile_name(char *buf, size_t cap, const char *sandbox)
+{
+    snprintf(buf, cap, "corral-%s", sandbox);
+}
+
+char *islo_profile_find(struct islo *p, const char *name, corral_call *call)
 {
     struct corral_http_response resp;
     struct islo_req l = {.hostsel = ISLO_CONTROL, .method = "GET", .path = "gateway/profiles"};
@@ -88,7 +92,7 @@ int islo_profile_create(struct islo *p, const char *name, const char *policy_jso
 
     cJSON *b = cJSON_CreateObject();
     char pname[160];
-    snprintf(pname, sizeof pname, "corral-%s", name);
+    islo_profile_name(pname, sizeof pname, name);
     cJSON_AddStringToObject(b, "name", pname);
     cJSON_AddStringToObject(b, "description", "corral inline egress policy (deleted with its sandbox)");
     cJSON_AddStringToObject(b, "default_action", pol.default_action);
@@ -117,7 +121,7 @@ int islo_profile_create(struct islo *p, const char *name, const char *policy_jso
         /* The answer may have been lost after the profile was made (the
          * host then reports it transient and never resends the POST): our
          * name is unique, so a profile of that name is ours. */
-        char *found = find_profile(p, pname, call);
+        char *found = islo_profile_find(p, pname, call);
         if (found && (rc == CORRAL_ESTATE || corral_status_is_transient(rc))) {
             h->log(h, CORRAL_LOG_INFO, "islo: adopting gateway profile %s after a lost answer", found);
             *profile_id = found;

@@ -160,3 +160,17 @@ int islo_http(struct islo *p, const struct islo_req *r, struct corral_http_respo
         return rc;
     }
 }
+
+int islo_get_json(struct islo *p, int hostsel, const char *path, const char *what, cJSON **out, corral_call *call)
+{
+    struct corral_http_response resp;
+    struct islo_req r = {.hostsel = hostsel, .method = "GET", .path = path};
+    *out = NULL;
+    int rc = islo_http(p, &r, &resp, call);
+    if (rc == 0 && !(resp.status >= 200 && resp.status < 300))
+        rc = islo_fail_http(p, &resp, what, call);
+    if (rc == 0)
+        *out = cJSON_ParseWithLength(resp.body, resp.body_len);
+    p->host->http_response_free(&resp);
+    return rc;
+}

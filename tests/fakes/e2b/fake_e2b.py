@@ -459,6 +459,7 @@ class Handler(BaseHTTPRequestHandler):
         self.__dict__.pop("_body", None)
         self.lost_response = False
         self.drop_answer = False
+        self.envd_deadline_ms = None
         # Read the whole request body first so that an early answer (auth,
         # routing, injected faults) never leaves bytes on a kept-alive
         # connection.
@@ -490,6 +491,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.lost_response = True
                 if kind == "drop_after":  # do the work, then drop the answer
                     self.drop_answer = True
+                if kind == "envd_deadline":  # envd's own limit ends the stream: deadline_exceeded
+                    self.envd_deadline_ms = int(fault.get("after_ms", 200))
             if self.is_envd():
                 return self.handle_envd(method)
             return self.handle_api(method)
@@ -824,6 +827,9 @@ class Handler(BaseHTTPRequestHandler):
                 if not timeout.isdigit() or len(timeout) > 10:
                     raise RpcError("invalid_argument", "protocol error: invalid Connect-Timeout-Ms")
                 deadline = time.monotonic() + int(timeout) / 1000.0
+            if self.envd_deadline_ms is not None:
+                mine = time.monotonic() + self.envd_deadline_ms / 1000.0
+                deadline = mine if deadline is None else min(deadline, mine)
             ka = self.headers.get("Keepalive-Ping-Interval")
             keepalive = float(ka) if ka and ka.isdigit() and int(ka) > 0 else None
             if rpc == "process.Process/Start":

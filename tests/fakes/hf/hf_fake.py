@@ -409,7 +409,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"rc": -1, "stdout": "", "stderr": "timeout"})
         if BWRAP and p.returncode == 1 and err.startswith(b"bwrap: execvp"):
             return self.send(500, raw=b"Internal Server Error", ctype="text/plain")
-        rc = p.returncode if p.returncode >= 0 else 128 - p.returncode
+        # hf-sandbox answers Python's returncode: -N for a command killed by
+        # signal N.  bwrap folds that death into 128+N, so it is unfolded
+        # here (an explicit exit 129..192 then reads as a signal too).
+        rc = p.returncode
+        if BWRAP and 128 < rc <= 128 + 64:
+            rc = 128 - rc
         return self.send(200, {"rc": rc, "stdout": out.decode("utf-8", "replace"),
                                "stderr": err.decode("utf-8", "replace")})
 

@@ -91,6 +91,9 @@ class HFFakeTest(unittest.TestCase):
         self.assertEqual((st, r), (200, {"rc": 4, "stdout": "1\nin", "stderr": ""}))
         st, r = call("POST", u + "/exec", {"cmd": ["sleep", "30"], "timeout": 1}, h)
         self.assertEqual(r, {"rc": -1, "stdout": "", "stderr": "timeout"})
+        # Python's returncode: -N for a command killed by signal N
+        st, r = call("POST", u + "/exec", {"cmd": ["sh", "-c", "kill -KILL $$"]}, h)
+        self.assertEqual((st, r["rc"]), (200, -9))
         self.assertEqual(call("POST", u + "/exec", {"cmd": ["true"], "workdir": "/nope"}, h)[0], 500)
         st, r = call("POST", u + "/write", {"path": "/workspace/a", "content_b64": base64.b64encode(b"\x00x").decode()}, h)
         self.assertEqual((st, r), (200, {"ok": True}))

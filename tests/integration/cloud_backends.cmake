@@ -1,0 +1,12 @@
+# Cloud backend tests through the CLI against their fakes, named after the
+# backend (the older ones are in CMakeLists.txt: cloud_gc, cloud_rollout).
+corral_add_cli_test(islo_gc_killed_create cloud_islo_gc.sh)
+set_tests_properties(islo_gc_killed_create PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
+# Issue 22 item 7, on each cloud backend.
+foreach(b e2b islo hf)
+  corral_add_cli_test(${b}_exec_files cloud_exec_files.sh ${b})
+  set_tests_properties(${b}_exec_files PROPERTIES TIMEOUT 300)
+endforeach()
+# Issue 22 item 11: exit statuses on islo, e2b and hf.
+corral_add_cli_test(islo_e2b_hf_exit_status cloud_exit_status.sh)
+set_tests_properties(islo_e2b_hf_exit_status PROPERTIES TIMEOUT 300)
