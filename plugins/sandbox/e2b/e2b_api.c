@@ -10,6 +10,14 @@ int e2b_api_classify(long status)
     return status == 403 ? CORRAL_EAUTH : corral_status_from_http(status);
 }
 
+/* 1 for the POSTs whose second run changes nothing (connect, pause). */
+static int e2b_api_rerun_safe(const char *method, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return strcmp(method, "POST") == 0 && slash && slash != path &&
+           (strcmp(slash, "/connect") == 0 || strcmp(slash, "/pause") == 0);
+}
+
 int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *body, int attempts,
             const char *what, cJSON **out_json, long *status, char **out_headers, corral_call *call)
 {
@@ -47,6 +55,10 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
         /* A non-idempotent create must reach the server at most once per
          * attempt (see e2b_create). */
         .fresh_connection = strcmp(method, "POST") == 0 && strcmp(path, "/sandboxes") == 0,
+        /* connect sets the timeout to the time left until corral.deadline
+         * and resumes; pause is a state change (409 when already paused):
+         * twice is once, so a lost answer is re-sent. */
+        .idempotent = e2b_api_rerun_safe(method, path) ? CORRAL_HTTP_IDEMPOTENT : CORRAL_HTTP_BY_METHOD,
     };
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);
