@@ -1,14 +1,14 @@
 # Attack (issue 15 item 16): SIGKILL of `corral run` must not leave the
 # agent running until the sandbox's TTL, nor the private gate's directory
 # behind.  The rollout's sandbox carries a lease (its corral's pid and start
-# time): local's holder watches it and ends the sandbox at once; `corral gc`
-# removes leased sandboxes and gate directories whose corral is gone.
+# time): local's holder and docker's lease watcher watch it and end the
+# sandbox at once; `corral gc` removes leased sandboxes and gate directories
+# whose corral is gone.
 . "$(dirname "$0")/../integration/lib.sh"
 rollout_backend "${1:-local}" "$0"
 if [ "$BACKEND" = docker ]; then
-  # Docker has no watcher: gc ends a leased sandbox of a dead corral.  gc
-  # is shared with whatever else runs on this daemon, so only its dry run
-  # is used here; the container is then removed by id.
+  # Docker: the plugin's lease watcher (a detached host process, outside
+  # the container) removes the container once its corral is gone.
   export CORRAL_STATE_DIR="$WORK/state"
   HOLD="sleep 7$$4"
   mkdir -p "$WORK/task/solution" "$WORK/task/tests"
@@ -22,13 +22,26 @@ if [ "$BACKEND" = docker ]; then
   for _ in $(seq 600); do grep -q "starting oracle" "$WORK/run.err" 2>/dev/null && break; kill -0 $pid 2>/dev/null || break; sleep 0.2; done
   sb=$(sed -n 's/.*sandbox \([a-z]*-[0-9a-f]*\) created.*/\1/p' "$WORK/run.err")
   RC=0 OUT="" ERR=$(tail -5 "$WORK/run.err")
-  check "the oracle agent runs in $sb" eval '[ -n "$sb" ]'
+  check "the oracle agent runs in $sb" eval '[ -n "$sb" ] && ! gone "$sb"'
+  for _ in $(seq 100); do docker top "$sb" 2>/dev/null | grep -qF "$HOLD" && break; sleep 0.2; done
+  check "the agent's command runs in the container" eval 'docker top "$sb" 2>/dev/null | grep -qF "$HOLD"'
   kill -KILL $pid
   wait $pid 2>/dev/null
-  run "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" gc --dry-run
-  check "gc would remove the dead rollout's container at once (its corral is gone)" \
-    has "$(grep -F "$sb" <<<"$OUT")" "would rm"
-  [ -n "$sb" ] && "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" sandbox rm "$sb" >/dev/null 2>&1
+  # A bounded wait, not a timing assertion: the TTL is over 15 minutes away.
+  for _ in $(seq 120); do gone "$sb" && break; sleep 0.5; done
+  ERR=$(docker ps -a --filter "name=^$sb\$" 2>&1)
+  check "within 60 s of corral's SIGKILL the container is gone (not left to its TTL)" gone "$sb"
+  [ -n "$sb" ] && ! gone "$sb" && docker rm -f "$sb" >/dev/null 2>&1
+  # The watcher is a fork of corral (same argv): it ends with its container.
+  for _ in $(seq 20); do pgrep -f "$WORK/task" >/dev/null || break; sleep 0.5; done
+  ERR=$(pgrep -af "$WORK/task")
+  check "the lease watcher is gone with the container" eval '! pgrep -f "$WORK/task" >/dev/null'
+  # A rollout that ends normally destroys its container: the watcher ends too.
+  cp -r "$WORK/task" "$WORK/quick"
+  printf '#!/bin/sh\nexit 0\n' >"$WORK/quick/solution/solve.sh"
+  run "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" run "${SB[@]}" --task "$WORK/quick" --agent oracle --timeout 300
+  for _ in $(seq 20); do pgrep -f "$WORK/quick" >/dev/null || break; sleep 0.5; done
+  check "after a normal rollout no lease watcher is left" eval '[ $RC -eq 0 ] && ! pgrep -f "$WORK/quick" >/dev/null'
   finish
   exit
 fi

@@ -149,16 +149,6 @@ void local_cgroup_remove(const struct local_meta *m);
  * (bounded).  0, -ENOENT without a freezer, or -errno. */
 int local_cgroup_freeze(const struct local_meta *m, int freeze);
 
-/* ---- detach.c: children of the host process ---------------------------------- */
-
-/* In a forked child: unblock every signal, default dispositions. */
-void local_signals_default(void);
-/* fork() into a process detached from the caller (new session, double
- * fork: reparented, never our zombie) with default signals.  Returns 0 in
- * that process; in the caller the pid of the intermediate child, which
- * exits at once (the caller waits for it), or -1. */
-pid_t local_fork_detached(void);
-
 /* ---- net.c: network "full" through pasta ------------------------------------ */
 
 /* Give the holder's own network namespace outbound access through pasta,

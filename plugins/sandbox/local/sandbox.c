@@ -113,17 +113,8 @@ static void watch_owner(int ownerfd, int devnull)
         _exit(0);
     /* Keep only the two pidfds (wherever they are): the creator's pipes and
      * sockets must not live on in us. */
-    unsigned lo = (unsigned)ownerfd, hi = (unsigned)(bfd >= 0 ? bfd : ownerfd);
-    if (lo > hi) {
-        unsigned t = lo;
-        lo = hi;
-        hi = t;
-    }
-    if (lo > 3)
-        syscall(SYS_close_range, 3U, lo - 1, 0U);
-    if (hi > lo + 1)
-        syscall(SYS_close_range, lo + 1, hi - 1, 0U);
-    syscall(SYS_close_range, hi + 1, ~0U, 0U);
+    int keep[2] = {ownerfd, bfd};
+    crl_close_fds_except(keep, bfd >= 0 ? 2 : 1);
     struct pollfd p[2] = {{ownerfd, POLLIN, 0}, {bfd, POLLIN, 0}};
     while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
         ;
@@ -151,7 +142,7 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     if (logfd < 0 || devnull < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(info, O_CLOEXEC) < 0)
         rc = h->fail(call, CORRAL_EIO, "local: cannot prepare the holder: %s", strerror(errno));
     char *const envp[] = {(char *)holder_path_env, NULL};
-    pid_t c1 = rc ? -1 : local_fork_detached();
+    pid_t c1 = rc ? -1 : crl_fork_detached();
     if (!rc && c1 < 0)
         rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
     if (c1 == 0) {
@@ -236,28 +227,6 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     if (info[0] >= 0)
         close(info[0]);
     return rc;
-}
-
-/* A pidfd of the process named by the spec's corral.lease label (this
- * host's), -1 without a lease, -2 when that process is already gone.  The
- * caller closes it. */
-static int lease_pidfd(const char *const *labels)
-{
-    static const char key[] = "corral.lease=";
-    for (size_t i = 0; labels && labels[i]; i++) {
-        pid_t pid;
-        uint64_t start;
-        if (strncmp(labels[i], key, sizeof key - 1) != 0 || crl_owner_parse(labels[i] + sizeof key - 1, &pid, &start))
-            continue;
-        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-        /* Opened first, checked second: the pidfd pins the process we check. */
-        if (fd >= 0 && local_proc_start(-1, pid) == start)
-            return fd;
-        if (fd >= 0)
-            close(fd);
-        return -2;
-    }
-    return -1;
 }
 
 static struct corral_sbx *new_handle(struct local_plugin *lp, char *dir, struct local_meta *m, char **env)
@@ -399,7 +368,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         goto fail;
     }
     local_cgroup_setup(&m, lp->freezer);
-    ownerfd = lease_pidfd(spec->labels);
+    ownerfd = crl_lease_pidfd(spec->labels);
     if (ownerfd == -2) {
         rc = h->fail(call, CORRAL_ESTATE, "local: the process that leases sandbox %s is gone", spec->id);
         goto fail;
