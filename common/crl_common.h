@@ -69,6 +69,16 @@ int crl_is_env_name_n(const char *s, size_t n);
 /* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
 int crl_is_env_entry(const char *kv);
 
+/* ---- workdir.c ---- */
+
+/* The longest working directory accepted (PATH_MAX less its NUL). */
+#define CRL_WORKDIR_MAX 4095
+/* Whether path may be a sandbox's working directory (a task's "workdir",
+ * `corral sandbox create --workdir`, the local and docker backends'
+ * spec.workdir): NULL when it may, else why not, a static phrase that
+ * follows the name of the path ("must not be / itself"). */
+const char *crl_workdir_refusal(const char *path);
+
 /* ---- host_port.c ---- */
 
 /* Parse "HOST:PORT" or "[IPV6]:PORT" (PORT decimal, 0..65535; an IPv6

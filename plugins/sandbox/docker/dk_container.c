@@ -202,6 +202,10 @@ static int build_body(struct dk_plugin *p, const struct corral_sandbox_spec *spe
         return h->fail(call, CORRAL_ENOTSUP, "docker: egress policies are not supported (use none or full)");
     if (spec->network != CORRAL_NET_NONE && spec->network != CORRAL_NET_FULL)
         return h->fail(call, CORRAL_EINVAL, "docker: unknown network mode %d", spec->network);
+    const char *why = spec->workdir ? crl_workdir_refusal(spec->workdir) : NULL;
+    if (why)
+        return h->fail(call, CORRAL_EINVAL, "docker: the workdir %.200s%s %s", spec->workdir,
+                       strlen(spec->workdir) > 200 ? "..." : "", why);
     int64_t ttl = spec->ttl_s > 0 ? spec->ttl_s : p->default_ttl_s;
     snprintf(deadline, sizeof deadline, "%lld", ttl > 0 ? (long long)time(NULL) + (long long)ttl : 0LL);
 

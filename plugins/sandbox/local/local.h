@@ -145,6 +145,13 @@ int local_cgroup_setup(struct local_meta *m, int want_freezer);
 int local_cgroup_open_procs(const struct local_meta *m, int fds[LOCAL_MAX_CGROUPS]);
 /* rmdir m's cgroups (they must be empty: kill first).  Best effort. */
 void local_cgroup_remove(const struct local_meta *m);
+/* After local_cgroup_setup: the limits commands will apply as rlimits
+ * (those no cgroup of m enforces) must fit under this process's hard
+ * limits, because a command in the sandbox's user namespace can never raise
+ * one (that takes CAP_SYS_RESOURCE in the host's namespace) and every exec
+ * would fail.  0, or -1 with why (the caller's, cap bytes) naming the
+ * resource and both numbers. */
+int local_limits_check(const struct local_meta *m, char *why, size_t cap);
 /* Freeze (1) or thaw (0) m's freezer cgroup and wait until it took effect
  * (bounded).  0, -ENOENT without a freezer, or -errno. */
 int local_cgroup_freeze(const struct local_meta *m, int freeze);

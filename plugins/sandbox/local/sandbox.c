@@ -263,8 +263,10 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     if (parse_user(spec->user, uid, gid, sizeof(uid)) < 0)
         return h->fail(call, CORRAL_ENOTSUP, "local: user must be numeric (uid or uid:gid, each at most 4294967294) or root");
     const char *workdir = spec->workdir && spec->workdir[0] ? spec->workdir : "/workspace";
-    if (workdir[0] != '/')
-        return h->fail(call, CORRAL_EINVAL, "local: workdir must be absolute");
+    const char *why = crl_workdir_refusal(workdir);
+    if (why)
+        return h->fail(call, CORRAL_EINVAL, "local: the workdir %.200s%s %s", workdir, strlen(workdir) > 200 ? "..." : "",
+                       why);
     char *bwrap = local_which(lp->bwrap);
     if (!bwrap)
         return h->fail(call, CORRAL_ENOTFOUND,
@@ -368,6 +370,11 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         goto fail;
     }
     local_cgroup_setup(&m, lp->freezer);
+    char why_limit[256];
+    if (local_limits_check(&m, why_limit, sizeof why_limit) < 0) {
+        rc = h->fail(call, CORRAL_EINVAL, "local: %s (lower it, or run corral where it may create cgroups)", why_limit);
+        goto fail;
+    }
     ownerfd = crl_lease_pidfd(spec->labels);
     if (ownerfd == -2) {
         rc = h->fail(call, CORRAL_ESTATE, "local: the process that leases sandbox %s is gone", spec->id);
