@@ -201,6 +201,14 @@ char **local_holder_argv(const struct local_holder_args *a);
  * crl_strv_free_array) or NULL (out of memory, unreadable, or more than
  * 200000 entries). */
 char **local_private_paths(const char *dir);
+/* The same, from a cache of this process that is rescanned only after a
+ * change under dir (inotify on every directory scanned) or to the mount
+ * table; what it returns is a copy the caller frees.  Thread-safe. */
+char **local_private_paths_cached(const char *dir);
+/* How many scans the cache made (for tests). */
+unsigned local_private_scans(void);
+/* Release the cache (plugin fini). */
+void local_private_cache_free(void);
 /* Find `name` on PATH (or check it when it contains '/'); malloc'ed path of
  * an executable or NULL. */
 char *local_which(const char *name);

@@ -347,7 +347,8 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
                                    .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL && lp->host_network,
                                    .ready_fd = 3, .info_fd = 4, .uid = uid[0] ? uid : NULL,
                                    .gid = gid[0] ? gid : NULL, .ttl_s = ttl, .mounts = spec->mounts,
-                                   .n_mounts = spec->n_mounts, .mask_private = geteuid() == 0};
+                                   .n_mounts = spec->n_mounts, .mask_private = geteuid() == 0,
+                                   .private_paths = local_private_paths_cached};
     argv = local_holder_argv(&ha);
     if (!argv) {
         rc = h->fail(call, CORRAL_EINVAL, "local: invalid mounts (paths must be absolute)");
