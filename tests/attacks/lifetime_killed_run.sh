@@ -32,16 +32,25 @@ if [ "$BACKEND" = docker ]; then
   ERR=$(docker ps -a --filter "name=^$sb\$" 2>&1)
   check "within 60 s of corral's SIGKILL the container is gone (not left to its TTL)" gone "$sb"
   [ -n "$sb" ] && ! gone "$sb" && docker rm -f "$sb" >/dev/null 2>&1
-  # The watcher is a fork of corral (same argv): it ends with its container.
-  for _ in $(seq 20); do pgrep -f "$WORK/task" >/dev/null || break; sleep 0.5; done
-  ERR=$(pgrep -af "$WORK/task")
-  check "the lease watcher is gone with the container" eval '! pgrep -f "$WORK/task" >/dev/null'
+  # The watcher (`corral-docker-lease lease ADDR NAME END`) ends with its container.
+  watcher() { pgrep -f "^corral-docker-lease lease [0-9a-f]* $1 " >/dev/null; }
+  for _ in $(seq 20); do watcher "$sb" || break; sleep 0.5; done
+  ERR=$(pgrep -af "corral-docker-lease")
+  check "the lease watcher is gone with the container" eval '! watcher "$sb"'
   # A rollout that ends normally destroys its container: the watcher ends too.
   cp -r "$WORK/task" "$WORK/quick"
-  printf '#!/bin/sh\nexit 0\n' >"$WORK/quick/solution/solve.sh"
-  run "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" run "${SB[@]}" --task "$WORK/quick" --agent oracle --timeout 300
-  for _ in $(seq 20); do pgrep -f "$WORK/quick" >/dev/null || break; sleep 0.5; done
-  check "after a normal rollout no lease watcher is left" eval '[ $RC -eq 0 ] && ! pgrep -f "$WORK/quick" >/dev/null'
+  printf '#!/bin/sh\nsleep 2\n' >"$WORK/quick/solution/solve.sh"
+  "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" run "${SB[@]}" --task "$WORK/quick" --agent oracle \
+    --timeout 300 >/dev/null 2>"$WORK/quick.err" &
+  qpid=$!
+  for _ in $(seq 300); do grep -q "starting oracle" "$WORK/quick.err" 2>/dev/null && break; sleep 0.1; done
+  qsb=$(sed -n 's/.*sandbox \([a-z]*-[0-9a-f]*\) created.*/\1/p' "$WORK/quick.err")
+  RC=0 OUT="" ERR=$(tail -5 "$WORK/quick.err")
+  check "a rollout's container has its lease watcher" eval '[ -n "$qsb" ] && watcher "$qsb"'
+  wait $qpid
+  RC=$?
+  for _ in $(seq 20); do watcher "$qsb" || break; sleep 0.5; done
+  check "after a normal rollout no lease watcher is left" eval '[ $RC -eq 0 ] && ! watcher "$qsb"'
   finish
   exit
 fi

@@ -52,6 +52,7 @@ struct dk_plugin {
     char api[16];            /* "/v1.41" once negotiated, "" before */
     pthread_mutex_t lock;
     const char **cap_add;    /* NULL-terminated canonical names (static strings) */
+    int shim_fd;             /* memfd of the shim for lease watchers, -1 until made (lock) */
 };
 
 struct corral_sbx {
