@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,12 +182,19 @@ int dk_lease_watch(struct dk_plugin *p, const struct corral_sandbox_spec *spec, 
         ;
     close(rep[1]);
     rep[1] = -1;
-    /* EOF once the watcher runs the shim (its copy closed on exec) */
+    /* EOF once the watcher runs the shim (its copy closed on exec).  A
+     * child another thread forks meanwhile may hold a copy until it execs
+     * too: bounded, and no answer counts as started. */
     char b;
-    ssize_t n;
-    while ((n = read(rep[0], &b, 1)) < 0 && errno == EINTR)
+    ssize_t n = 0;
+    struct pollfd pf = {rep[0], POLLIN, 0};
+    int pr;
+    while ((pr = poll(&pf, 1, 5000)) < 0 && errno == EINTR)
         ;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || n != 0) {
+    if (pr > 0)
+        while ((n = read(rep[0], &b, 1)) < 0 && errno == EINTR)
+            ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || n > 0) {
         rc = h->fail(call, CORRAL_ETRANSIENT, "docker: cannot start the lease watcher");
         goto out;
     }
