@@ -80,6 +80,16 @@ int crl_is_env_name_n(const char *s, size_t n);
 /* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
 int crl_is_env_entry(const char *kv);
 
+/* ---- workdir.c ---- */
+
+/* The longest working directory accepted (PATH_MAX less its NUL). */
+#define CRL_WORKDIR_MAX 4095
+/* Whether path may be a sandbox's working directory (a task's "workdir",
+ * `corral sandbox create --workdir`, the local and docker backends'
+ * spec.workdir): NULL when it may, else why not, a static phrase that
+ * follows the name of the path ("must not be / itself"). */
+const char *crl_workdir_refusal(const char *path);
+
 /* ---- host_port.c ---- */
 
 /* Parse "HOST:PORT" or "[IPV6]:PORT" (PORT decimal, 0..65535; an IPv6
@@ -202,5 +212,24 @@ int crl_owner_parse(const char *token, pid_t *pid, uint64_t *start);
 /* 1 when the token's process is gone, 0 when it still runs, -1 when that
  * cannot be judged here (another host, malformed). */
 int crl_owner_gone(const char *token);
+
+/* The lease of a sandbox spec: a pidfd of the process its corral.lease
+ * label (this host's) names, -1 without such a label, -2 when that process
+ * is already gone.  The pidfd is opened before the start time is checked,
+ * so it pins the process checked.  The caller closes it. */
+int crl_lease_pidfd(const char *const *labels);
+
+/* ---- detached children (detach.c) ---- */
+/* In a forked child: unblock every signal, default dispositions. */
+void crl_signals_default(void);
+/* fork() into a process detached from the caller (new session, double
+ * fork: reparented, never our zombie) with default signals.  Returns 0 in
+ * that process; in the caller the pid of the intermediate child, which
+ * exits at once (the caller waits for it), or -1.  Async-signal-safe. */
+pid_t crl_fork_detached(void);
+/* In a forked child: close every fd above stderr but the (at most 8) in
+ * keep, so the forking process's pipes and sockets do not live on in a
+ * long-lived child.  Async-signal-safe. */
+void crl_close_fds_except(const int *keep, size_t n);
 
 #endif

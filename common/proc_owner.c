@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "crl_common.h"
@@ -106,4 +107,23 @@ int crl_owner_gone(const char *token)
     if (crl_owner_parse(token, &pid, &start) < 0)
         return -1;
     return crl_proc_start_at(-1, pid) == start ? 0 : 1;
+}
+
+int crl_lease_pidfd(const char *const *labels)
+{
+    static const char key[] = "corral.lease=";
+    for (size_t i = 0; labels && labels[i]; i++) {
+        pid_t pid;
+        uint64_t start;
+        if (strncmp(labels[i], key, sizeof key - 1) != 0 || crl_owner_parse(labels[i] + sizeof key - 1, &pid, &start))
+            continue;
+        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        /* Opened first, checked second: the pidfd pins the process we check. */
+        if (fd >= 0 && crl_proc_start_at(-1, pid) == start)
+            return fd;
+        if (fd >= 0)
+            close(fd);
+        return -2;
+    }
+    return -1;
 }

@@ -132,7 +132,8 @@ static void help_create(void)
            "  --env NAME             default env var for every exec, value taken from corral's\n"
            "                         environment (repeatable).  Use this form for secrets.\n"
            "  --env NAME=VALUE       the same with the value on the command line (visible in ps)\n"
-           "  --workdir DIR          working directory inside (backend default: /workspace)\n"
+           "  --workdir DIR          working directory inside (backend default: /workspace); not /,\n"
+           "                         a system directory (/proc, /etc, /usr, ...) or a path with ..\n"
            "  --user USER            user inside (backend default)\n"
            "  --cpus N               CPU limit (fractional allowed)\n"
            "  --memory BYTES         memory limit in bytes (4 MiB to 16 TiB)\n"
@@ -178,6 +179,12 @@ static int cmd_create(int argc, char **argv)
             if (add_env(&env, v))
                 goto out;
         } else if (!strcmp(a, "--workdir")) {
+            /* The same rule as a task's "workdir". */
+            const char *why = crl_workdir_refusal(v);
+            if (why) {
+                cli_error("sandbox create: --workdir %.*s%s %s", 200, v, strlen(v) > 200 ? "..." : "", why);
+                goto out;
+            }
             spec.workdir = v;
         } else if (!strcmp(a, "--user")) {
             spec.user = v;

@@ -1,14 +1,14 @@
 # Attack (issue 15 item 16): SIGKILL of `corral run` must not leave the
 # agent running until the sandbox's TTL, nor the private gate's directory
 # behind.  The rollout's sandbox carries a lease (its corral's pid and start
-# time): local's holder watches it and ends the sandbox at once; `corral gc`
-# removes leased sandboxes and gate directories whose corral is gone.
+# time): local's holder and docker's lease watcher watch it and end the
+# sandbox at once; `corral gc` removes leased sandboxes and gate directories
+# whose corral is gone.
 . "$(dirname "$0")/../integration/lib.sh"
 rollout_backend "${1:-local}" "$0"
 if [ "$BACKEND" = docker ]; then
-  # Docker has no watcher: gc ends a leased sandbox of a dead corral.  gc
-  # is shared with whatever else runs on this daemon, so only its dry run
-  # is used here; the container is then removed by id.
+  # Docker: the plugin's lease watcher (a detached host process, outside
+  # the container) removes the container once its corral is gone.
   export CORRAL_STATE_DIR="$WORK/state"
   HOLD="sleep 7$$4"
   mkdir -p "$WORK/task/solution" "$WORK/task/tests"
@@ -22,13 +22,35 @@ if [ "$BACKEND" = docker ]; then
   for _ in $(seq 600); do grep -q "starting oracle" "$WORK/run.err" 2>/dev/null && break; kill -0 $pid 2>/dev/null || break; sleep 0.2; done
   sb=$(sed -n 's/.*sandbox \([a-z]*-[0-9a-f]*\) created.*/\1/p' "$WORK/run.err")
   RC=0 OUT="" ERR=$(tail -5 "$WORK/run.err")
-  check "the oracle agent runs in $sb" eval '[ -n "$sb" ]'
+  check "the oracle agent runs in $sb" eval '[ -n "$sb" ] && ! gone "$sb"'
+  for _ in $(seq 100); do docker top "$sb" 2>/dev/null | grep -qF "$HOLD" && break; sleep 0.2; done
+  check "the agent's command runs in the container" eval 'docker top "$sb" 2>/dev/null | grep -qF "$HOLD"'
   kill -KILL $pid
   wait $pid 2>/dev/null
-  run "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" gc --dry-run
-  check "gc would remove the dead rollout's container at once (its corral is gone)" \
-    has "$(grep -F "$sb" <<<"$OUT")" "would rm"
-  [ -n "$sb" ] && "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" sandbox rm "$sb" >/dev/null 2>&1
+  # A bounded wait, not a timing assertion: the TTL is over 15 minutes away.
+  for _ in $(seq 120); do gone "$sb" && break; sleep 0.5; done
+  ERR=$(docker ps -a --filter "name=^$sb\$" 2>&1)
+  check "within 60 s of corral's SIGKILL the container is gone (not left to its TTL)" gone "$sb"
+  [ -n "$sb" ] && ! gone "$sb" && docker rm -f "$sb" >/dev/null 2>&1
+  # The watcher (`corral-docker-lease lease ADDR NAME END`) ends with its container.
+  watcher() { pgrep -f "^corral-docker-lease lease [0-9a-f]* $1 " >/dev/null; }
+  for _ in $(seq 20); do watcher "$sb" || break; sleep 0.5; done
+  ERR=$(pgrep -af "corral-docker-lease")
+  check "the lease watcher is gone with the container" eval '! watcher "$sb"'
+  # A rollout that ends normally destroys its container: the watcher ends too.
+  cp -r "$WORK/task" "$WORK/quick"
+  printf '#!/bin/sh\nsleep 2\n' >"$WORK/quick/solution/solve.sh"
+  "$CORRAL" --plugin-dir "$CORRAL_BUILD_PLUGIN_DIR" run "${SB[@]}" --task "$WORK/quick" --agent oracle \
+    --timeout 300 >/dev/null 2>"$WORK/quick.err" &
+  qpid=$!
+  for _ in $(seq 300); do grep -q "starting oracle" "$WORK/quick.err" 2>/dev/null && break; sleep 0.1; done
+  qsb=$(sed -n 's/.*sandbox \([a-z]*-[0-9a-f]*\) created.*/\1/p' "$WORK/quick.err")
+  RC=0 OUT="" ERR=$(tail -5 "$WORK/quick.err")
+  check "a rollout's container has its lease watcher" eval '[ -n "$qsb" ] && watcher "$qsb"'
+  wait $qpid
+  RC=$?
+  for _ in $(seq 20); do watcher "$qsb" || break; sleep 0.5; done
+  check "after a normal rollout no lease watcher is left" eval '[ $RC -eq 0 ] && ! watcher "$qsb"'
   finish
   exit
 fi

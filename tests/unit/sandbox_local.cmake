@@ -6,7 +6,6 @@ set(SANDBOX_LOCAL_SRC ${PROJECT_SOURCE_DIR}/plugins/sandbox/local)
 corral_add_unit_test(test_sandbox_local_pure
   SOURCES test_sandbox_local_pure.c ${SANDBOX_LOCAL_SRC}/argv.c ${SANDBOX_LOCAL_SRC}/state.c
           ${SANDBOX_LOCAL_SRC}/env.c ${SANDBOX_LOCAL_SRC}/private.c
-          ${SANDBOX_LOCAL_SRC}/detach.c
   LIBRARIES corral_common PkgConfig::CJSON)
 target_include_directories(test_sandbox_local_pure PRIVATE ${SANDBOX_LOCAL_SRC})
 

@@ -260,6 +260,28 @@ static void bearer_header_and_wipe(void **state)
     crl_wipe_free(h);
 }
 
+/* One rule for every sandbox workdir: a task's, the CLI's, the backends'. */
+static void workdir_rule(void **state)
+{
+    (void)state;
+    const char *const ok[] = {"/workspace", "/app/", "/srv/x", "/home/user/proj", "/etcetera", "/usr2", "/a..b"};
+    const char *const bad[] = {NULL, "", "rel/dir", "/", "//", "/proc", "/etc/", "/etc/ssh", "/usr/lib", "/lib64",
+                               "/a/../etc", "/a/./b", "/a/..", "/a/.", "/tests", "/logs/verifier", "/var/run/x"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        assert_null(crl_workdir_refusal(ok[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_non_null(crl_workdir_refusal(bad[i]));
+    char *big = malloc(CRL_WORKDIR_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'a', CRL_WORKDIR_MAX + 1);
+    big[0] = '/';
+    big[CRL_WORKDIR_MAX + 1] = '\0';
+    assert_string_equal(crl_workdir_refusal(big), "must be at most 4095 bytes long");
+    big[CRL_WORKDIR_MAX] = '\0';
+    assert_null(crl_workdir_refusal(big));
+    free(big);
+}
+
 static void host_port_v4_names_and_bracketed_v6(void **state)
 {
     (void)state;
@@ -394,6 +416,7 @@ int main(void)
         cmocka_unit_test(b64_round_trips_and_refuses_garbage),
         cmocka_unit_test(bearer_header_and_wipe),
         cmocka_unit_test(host_port_v4_names_and_bracketed_v6),
+        cmocka_unit_test(workdir_rule),
         cmocka_unit_test(numbers_whole_decimal_and_in_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1143,6 +1143,48 @@ static void plug_close(struct plug *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* As root, root's private files under /etc are masked; the scan is cached
+ * in the process, and a file made private after one create (a new file,
+ * and a chmod of an existing one) is masked at the next. */
+static void test_private_etc_rescanned(void **st)
+{
+    (void)st;
+    if (geteuid() != 0) {
+        skip();
+        return;
+    }
+    char fresh[128], chmodded[128], cmd[400];
+    snprintf(fresh, sizeof fresh, "/etc/corral-unit-fresh-%d", (int)getpid());
+    snprintf(chmodded, sizeof chmodded, "/etc/corral-unit-chmod-%d", (int)getpid());
+    FILE *f = fopen(chmodded, "w");
+    assert_non_null(f);
+    fputs("WAS_PUBLIC\n", f);
+    fclose(f);
+    chmod(chmodded, 0644);
+    corral_sbx *a = make(NULL, NULL, 60);
+    snprintf(cmd, sizeof cmd, "cat %s 2>/dev/null; true", chmodded);
+    char *o = sh_out(a, cmd);
+    int public_visible = strstr(o, "WAS_PUBLIC") != NULL;
+    free(o);
+    drop(a);
+    /* After that create: one new private file, one made private. */
+    int fd = open(fresh, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "NEW_SECRET\n", 11), 11);
+    close(fd);
+    chmod(chmodded, 0600);
+    corral_sbx *b = make(NULL, NULL, 60);
+    snprintf(cmd, sizeof cmd, "cat %s %s 2>/dev/null; true", fresh, chmodded);
+    o = sh_out(b, cmd);
+    unlink(fresh);
+    unlink(chmodded);
+    assert_true(public_visible);
+    assert_null(strstr(o, "NEW_SECRET"));
+    assert_null(strstr(o, "WAS_PUBLIC"));
+    free(o);
+    drop(b);
+}
+
 int main(int argc, char **argv)
 {
     self_exe = realpath("/proc/self/exe", NULL);
@@ -1178,6 +1220,7 @@ int main(int argc, char **argv)
     ops = mh.ops;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exec_basic),
+        cmocka_unit_test(test_private_etc_rescanned),
         cmocka_unit_test(test_exec_argv_verbatim),
         cmocka_unit_test(test_exec_env),
         cmocka_unit_test(test_exec_stdin_and_big_output),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -56,6 +57,77 @@ static char **fake_private(const char *dir)
     assert_string_equal(dir, "/etc");
     const char *const v[] = {"f/etc/k.pem", "d/etc/private", NULL};
     return crl_strv_dup(v);
+}
+
+static int has_path(char **v, const char *kind_path)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        if (!strcmp(v[i], kind_path))
+            return 1;
+    return 0;
+}
+
+/* The cached scan is rescanned after exactly the changes that can alter
+ * it (a new private file, a chmod of a file or a directory), and not
+ * otherwise. */
+static void test_private_paths_cached(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/corral-privc-XXXXXX", p[256], want[300];
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    snprintf(p, sizeof p, "%s/sub", dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/sub/pub", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    chmod(p, 0644);
+
+    unsigned n0 = local_private_scans();
+    char **v = local_private_paths_cached(dir);
+    assert_non_null(v);
+    assert_int_equal(crl_strv_len((const char *const *)v), 0);
+    crl_strv_free_array(v);
+    v = local_private_paths_cached(dir);
+    assert_int_equal(local_private_scans(), n0 + 1); /* unchanged: no second scan */
+    crl_strv_free_array(v);
+
+    /* chmod of an existing file in a subdirectory: the directory itself
+     * does not change, its watch reports the file's attributes. */
+    chmod(p, 0600);
+    v = local_private_paths_cached(dir);
+    snprintf(want, sizeof want, "f%s", p);
+    assert_true(has_path(v, want));
+    crl_strv_free_array(v);
+    assert_int_equal(local_private_scans(), n0 + 2);
+
+    /* A new private file (made private from the start). */
+    snprintf(p, sizeof p, "%s/sub/new.key", dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    v = local_private_paths_cached(dir);
+    snprintf(want, sizeof want, "f%s", p);
+    assert_true(has_path(v, want));
+    crl_strv_free_array(v);
+
+    /* The directory made private: masked whole. */
+    snprintf(p, sizeof p, "%s/sub", dir);
+    chmod(p, 0700);
+    v = local_private_paths_cached(dir);
+    snprintf(want, sizeof want, "d%s", p);
+    assert_true(has_path(v, want));
+    assert_int_equal(crl_strv_len((const char *const *)v), 1);
+    crl_strv_free_array(v);
+    unsigned n1 = local_private_scans();
+    crl_strv_free_array(local_private_paths_cached(dir));
+    assert_int_equal(local_private_scans(), n1);
+
+    local_private_cache_free();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 /* The real scan: private files and directories listed, public ones and
@@ -311,7 +383,7 @@ static void test_fork_detached_reparented(void **st)
     for (int i = 0; i < 20; i++) {
         int p[2];
         assert_int_equal(pipe(p), 0);
-        pid_t c1 = local_fork_detached();
+        pid_t c1 = crl_fork_detached();
         if (c1 == 0) {
             pid_t pp = getppid();
             _exit(write(p[1], &pp, sizeof pp) == (ssize_t)sizeof pp ? 0 : 1);
@@ -331,7 +403,7 @@ static void test_fork_detached_reparented(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_holder_argv), cmocka_unit_test(test_private_paths),   cmocka_unit_test(test_stat_parse),
+        cmocka_unit_test(test_holder_argv), cmocka_unit_test(test_private_paths), cmocka_unit_test(test_private_paths_cached),   cmocka_unit_test(test_stat_parse),
         cmocka_unit_test(test_ids),           cmocka_unit_test(test_meta_roundtrip),
         cmocka_unit_test(test_env_file_and_rm), cmocka_unit_test(test_env_set),
         cmocka_unit_test(test_fork_detached_reparented),

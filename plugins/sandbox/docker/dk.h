@@ -10,6 +10,8 @@
  *   dk_files.c    read/write file, put/get archive (archive endpoints)
  *   dk_demux.c    the multiplexed exec stream parser (pure)
  *   dk_options.c  create-option allowlist, mounts policy, label filters (pure)
+ *   dk_lease.c    the lease watcher: removes a rollout's container when its
+ *                 corral dies
  *   dk_tar.c      libarchive helpers (single-entry tars, re-rooting)
  *   shim.c        the static helper copied into every container (/.corral/shim)
  */
@@ -50,6 +52,7 @@ struct dk_plugin {
     char api[16];            /* "/v1.41" once negotiated, "" before */
     pthread_mutex_t lock;
     const char **cap_add;    /* NULL-terminated canonical names (static strings) */
+    int shim_fd;             /* memfd of the shim for lease watchers, -1 until made (lock) */
 };
 
 struct corral_sbx {
@@ -61,6 +64,7 @@ struct corral_sbx {
     char *workdir;
     cJSON *labels;           /* object */
     long uid, gid;           /* numeric user "uid[:gid]", else -1 */
+    int lease_fd;            /* to this sandbox's lease watcher, or -1 */
 };
 
 struct corral_job {
@@ -146,6 +150,22 @@ int dk_mount_check(const char *host_path, const char *sandbox_path, const char *
 /* The filters={"label":[...]} query value for list(): corral.id plus each
  * filter verbatim ("k" or "k=v").  malloc'ed JSON text or NULL. */
 char *dk_label_filter_json(const char *const *filters);
+
+/* ---- dk_lease.c ------------------------------------------------------------ */
+
+/* *ownerfd = a pidfd of the process spec's corral.lease label names, or -1
+ * without a lease; fails CORRAL_ESTATE when that process is already gone.
+ * The caller closes *ownerfd. */
+int dk_lease_owner_check(struct dk_plugin *p, const struct corral_sandbox_spec *spec, int *ownerfd,
+                         corral_call *call);
+/* With ownerfd >= 0: start the detached watcher that removes container
+ * spec->id once ownerfd's process is gone; *release_fd (the caller's, -1
+ * when nothing was started) is handed to dk_lease_release(). */
+int dk_lease_watch(struct dk_plugin *p, const struct corral_sandbox_spec *spec, int ownerfd, int *release_fd,
+                   corral_call *call);
+/* Let go of the watcher: destroyed = the container was removed by us (the
+ * watcher exits), else it goes on watching the lease alone. */
+void dk_lease_release(int *release_fd, int destroyed);
 
 /* ---- dk_tar.c ------------------------------------------------------------ */
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "dk.h"
 
 static int inspect(struct dk_plugin *p, const char *ref, cJSON **out, corral_call *call)
@@ -101,6 +102,7 @@ static int handle_from(struct dk_plugin *p, const cJSON *ins, corral_sbx **out, 
     s->workdir = strdup(w && *w ? w : "/");
     s->labels = labels ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
     s->uid = s->gid = -1;
+    s->lease_fd = -1;
     if (s->user) {
         char *end;
         long uid = strtol(s->user, &end, 10), gid = uid;
@@ -200,6 +202,10 @@ static int build_body(struct dk_plugin *p, const struct corral_sandbox_spec *spe
         return h->fail(call, CORRAL_ENOTSUP, "docker: egress policies are not supported (use none or full)");
     if (spec->network != CORRAL_NET_NONE && spec->network != CORRAL_NET_FULL)
         return h->fail(call, CORRAL_EINVAL, "docker: unknown network mode %d", spec->network);
+    const char *why = spec->workdir ? crl_workdir_refusal(spec->workdir) : NULL;
+    if (why)
+        return h->fail(call, CORRAL_EINVAL, "docker: the workdir %.200s%s %s", spec->workdir,
+                       strlen(spec->workdir) > 200 ? "..." : "", why);
     int64_t ttl = spec->ttl_s > 0 ? spec->ttl_s : p->default_ttl_s;
     snprintf(deadline, sizeof deadline, "%lld", ttl > 0 ? (long long)time(NULL) + (long long)ttl : 0LL);
 
@@ -336,10 +342,13 @@ int dk_create(void *ps, const struct corral_sandbox_spec *spec_in, corral_sbx **
     if (!image || !*image)
         return h->fail(call, CORRAL_ECONFIG, "docker create: no image given and no default `image` configured");
     char *json = NULL;
+    int ownerfd = -1, lease_fd = -1;
     int rc = build_body(p, spec, image, &json, call);
-    if (rc)
-        return rc;
-    if ((rc = image_check(p, image, call))) {
+    if (rc == 0)
+        rc = image_check(p, image, call);
+    if (rc == 0)
+        rc = dk_lease_owner_check(p, spec, &ownerfd, call);
+    if (rc) {
         free(json);
         return rc;
     }
@@ -350,32 +359,46 @@ int dk_create(void *ps, const struct corral_sandbox_spec *spec_in, corral_sbx **
     free(json);
     if (rc) {
         dk_resp_free(&r);
-        return rc;
+        goto out;
     }
     if (r.status == 409) {
         dk_resp_free(&r);
-        return adopt(p, spec->id, out, call);
+        /* A retried create: the container is running already, so its
+         * watcher starts right after it is known to be ours. */
+        if ((rc = adopt(p, spec->id, out, call)) == 0 &&
+            (rc = dk_lease_watch(p, spec, ownerfd, &(*out)->lease_fd, call)) != 0) {
+            destroy_cid(p, (*out)->cid, call);
+            dk_close(*out);
+            *out = NULL;
+        }
+        goto out;
     }
     if (r.status == 404) {
         dk_resp_free(&r);
-        return h->fail(call, CORRAL_ENOTFOUND, "docker image '%s' is not on the daemon", image);
+        rc = h->fail(call, CORRAL_ENOTFOUND, "docker image '%s' is not on the daemon", image);
+        goto out;
     }
     if (r.status != 201) {
         rc = dk_api_fail(p, &r, "create", call);
         dk_resp_free(&r);
-        return rc;
+        goto out;
     }
     cJSON *j = dk_json(p, &r, "create", call);
     dk_resp_free(&r);
     const char *cid = jstr(j, "Id");
     if (!cid) {
         cJSON_Delete(j);
-        return h->fail(call, CORRAL_EPROTO, "docker create: no Id in the answer");
+        rc = h->fail(call, CORRAL_EPROTO, "docker create: no Id in the answer");
+        goto out;
     }
-    /* From here on a failure must not leak the container. */
+    /* From here on a failure must not leak the container.  The watcher
+     * starts before the container does: a corral killed from here on
+     * leaves no running agent. */
     cJSON *ins = NULL;
     static const long ok_start[] = {204, 304, 0};
-    rc = dk_upload_shim(p, cid, call);
+    rc = dk_lease_watch(p, spec, ownerfd, &lease_fd, call);
+    if (rc == 0)
+        rc = dk_upload_shim(p, cid, call);
     if (rc == 0)
         rc = post(p, cid, "start", ok_start, call);
     if (rc == 0)
@@ -384,10 +407,15 @@ int dk_create(void *ps, const struct corral_sandbox_spec *spec_in, corral_sbx **
         rc = handle_from(p, ins, out, call);
     if (rc) {
         h->log(h, CORRAL_LOG_WARN, "docker: create of %s failed after the container existed; removing it", spec->id);
-        destroy_cid(p, cid, call);
+        dk_lease_release(&lease_fd, destroy_cid(p, cid, call) == 0);
+    } else {
+        (*out)->lease_fd = lease_fd;
     }
     cJSON_Delete(ins);
     cJSON_Delete(j);
+out:
+    if (ownerfd >= 0)
+        close(ownerfd);
     return rc;
 }
 
@@ -573,7 +601,10 @@ int dk_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, voi
 
 int dk_destroy(corral_sbx *sbx, corral_call *call)
 {
-    return destroy_cid(sbx->p, sbx->cid, call);
+    int rc = destroy_cid(sbx->p, sbx->cid, call);
+    if (rc == 0)
+        dk_lease_release(&sbx->lease_fd, 1);
+    return rc;
 }
 
 int dk_remove(void *ps, const char *state_json, corral_call *call)
@@ -596,6 +627,7 @@ void dk_close(corral_sbx *sbx)
 {
     if (!sbx)
         return;
+    dk_lease_release(&sbx->lease_fd, 0);
     free(sbx->cid);
     free(sbx->id);
     free(sbx->image);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "dk.h"
 
 #define AT(field) offsetof(struct dk_plugin, field)
@@ -37,6 +38,8 @@ static void dk_fini(void *state)
     free(p->socket);
     free(p->base);
     free(p->cap_add);
+    if (p->shim_fd >= 0)
+        close(p->shim_fd);
     pthread_mutex_destroy(&p->lock);
 }
 
@@ -48,6 +51,7 @@ static int dk_init(const struct corral_host *h, const corral_config *cfg, void *
     (void)cfg;
     struct dk_plugin *p = state;
     p->host = h;
+    p->shim_fd = -1;
     pthread_mutex_init(&p->lock, NULL);
     const char *host = p->docker_host && *p->docker_host ? p->docker_host : getenv("DOCKER_HOST");
     if (getenv("DOCKER_TLS_VERIFY") && *getenv("DOCKER_TLS_VERIFY") && host && strncmp(host, "tcp://", 6) == 0)

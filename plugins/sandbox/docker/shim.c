@@ -31,6 +31,15 @@
  *   shim killall              SIGKILL every process of the container but
  *                             PID 1 and itself, until none is left (run
  *                             as root, before verification)
+ *   shim lease ADDR NAME END  on the HOST, not in a container: the lease
+ *                             watcher (dk_lease.c).  fd 3 is a pidfd of
+ *                             the corral process that leases container
+ *                             NAME, fd 4 the plugin's socket pair.  When
+ *                             that process dies, remove NAME through the
+ *                             daemon at ADDR (a struct sockaddr in hex);
+ *                             a byte on fd 4 (destroyed by corral) or
+ *                             CLOCK_MONOTONIC ms END (past the TTL, 0 =
+ *                             none) ends the watch without a request.
  *
  * Exit status: the child's code, 128+signal when killed, 124 on timeout,
  * 126/127 when ARGV cannot be executed, 125 for the shim's own errors.
@@ -45,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -452,8 +462,98 @@ static int do_killall(void)
     return 1;
 }
 
+/* One removal attempt: 1 when the daemon answered that the container is
+ * gone or going (204, 404, 409), 0 to try again. */
+static int lease_remove(const struct sockaddr_storage *addr, socklen_t alen, const char *req, size_t len)
+{
+    int s = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return 0;
+    int done = 0;
+    char buf[64];
+    size_t off = 0, got = 0;
+    if (connect(s, (const struct sockaddr *)addr, alen) == 0) {
+        while (off < len) {
+            ssize_t w = send(s, req + off, len - off, MSG_NOSIGNAL);
+            if (w <= 0 && errno != EINTR)
+                break;
+            if (w > 0)
+                off += (size_t)w;
+        }
+        /* "HTTP/1.1 204": the status is all we need; removing a busy
+         * container can take a while. */
+        while (off == len && got < 12) {
+            struct pollfd pf = {s, POLLIN, 0};
+            if (poll(&pf, 1, 60000) <= 0)
+                break;
+            ssize_t r = read(s, buf + got, sizeof buf - 1 - got);
+            if (r <= 0 && !(r < 0 && errno == EINTR))
+                break;
+            if (r > 0)
+                got += (size_t)r;
+        }
+        if (got >= 12 && memcmp(buf, "HTTP/1.", 7) == 0)
+            done = !memcmp(buf + 9, "204", 3) || !memcmp(buf + 9, "404", 3) || !memcmp(buf + 9, "409", 3);
+    }
+    close(s);
+    return done;
+}
+
+static int do_lease(const char *hex, const char *name, const char *end_s)
+{
+    struct sockaddr_storage addr;
+    size_t n = strlen(hex) / 2;
+    if (strlen(hex) % 2 || n > sizeof addr || n < sizeof(sa_family_t) || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(name))
+        return 125;
+    memset(&addr, 0, sizeof addr);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return 125;
+        ((unsigned char *)&addr)[i] = (unsigned char)v;
+    }
+    char req[384];
+    int rl = snprintf(req, sizeof req,
+                      "DELETE /containers/%s?force=1&v=1 HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n"
+                      "Connection: close\r\n\r\n", name);
+    if (rl < 0 || (size_t)rl >= sizeof req)
+        return 125;
+    int64_t end = strtoll(end_s, NULL, 10);
+    struct pollfd pf[2] = {{3, POLLIN, 0}, {4, POLLIN, 0}};
+    nfds_t nf = 2;
+    for (;;) {
+        int64_t left = end > 0 ? end - mono_ms() : -1;
+        if (end > 0 && left <= 0)
+            return 0; /* past the deadline: PID 1 stopped the container */
+        int r = poll(pf, nf, left < 0 || left > 3600000 ? 3600000 : (int)left);
+        if (r < 0 && errno != EINTR)
+            return 125;
+        if (r <= 0)
+            continue;
+        if (pf[0].revents)
+            break; /* the lease's process is gone */
+        if (nf == 2 && pf[1].revents) {
+            char b;
+            ssize_t k = read(4, &b, 1);
+            if (k == 1)
+                return 0; /* destroyed by corral */
+            if (k == 0)
+                nf = 1; /* handle closed: the lease still holds */
+        }
+    }
+    /* The daemon may be restarting: keep trying for a minute. */
+    for (int i = 0; i < 60 && !lease_remove(&addr, (socklen_t)n, req, (size_t)rl); i++) {
+        struct timespec one = {1, 0};
+        nanosleep(&one, NULL);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 5 && strcmp(argv[1], "lease") == 0)
+        return do_lease(argv[2], argv[3], argv[4]);
     if (argc >= 2 && strcmp(argv[1], "killall") == 0)
         return do_killall();
     if (argc >= 3 && strcmp(argv[1], "killm") == 0)

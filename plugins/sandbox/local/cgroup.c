@@ -6,12 +6,14 @@
  * pids.max and memory.max / memory.limit_in_bytes set.  Every command
  * joins them before exec (writing "0" to a cgroup.procs fd the host
  * opened).  Where that is impossible the limits fall back to rlimits
- * (RLIMIT_NPROC, RLIMIT_AS), which the caller applies. */
+ * (RLIMIT_NPROC, RLIMIT_AS), which the caller applies; create refuses one
+ * above the host's hard limit (local_limits_check). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -295,4 +297,25 @@ void local_cgroup_remove(const struct local_meta *m)
             usleep(10000);
         }
     }
+}
+
+/* One limit applied as an rlimit: 0 when value fits under the hard limit. */
+static int fits(int res, const char *rname, const char *what, int64_t value, const char *unit, char *why,
+                size_t cap)
+{
+    struct rlimit rl;
+    if (value <= 0 || getrlimit(res, &rl) < 0 || rl.rlim_max == RLIM_INFINITY || (uint64_t)value <= rl.rlim_max)
+        return 0;
+    snprintf(why, cap, "the %s limit of %lld%s is above this host's hard %s of %llu%s, and no cgroup enforces it here",
+             what, (long long)value, unit, rname, (unsigned long long)rl.rlim_max, unit);
+    return -1;
+}
+
+int local_limits_check(const struct local_meta *m, char *why, size_t cap)
+{
+    if (!m->cg_memory && fits(RLIMIT_AS, "RLIMIT_AS", "memory", m->limits.memory_bytes, " bytes", why, cap) < 0)
+        return -1;
+    if (!m->cg_pids && fits(RLIMIT_NPROC, "RLIMIT_NPROC", "pids", m->limits.pids_max, "", why, cap) < 0)
+        return -1;
+    return fits(RLIMIT_FSIZE, "RLIMIT_FSIZE", "file size", m->limits.fsize_bytes, " bytes", why, cap);
 }

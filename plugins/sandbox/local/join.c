@@ -113,7 +113,7 @@ static int set_limit(int res, int64_t v)
 static void child_command(const struct local_launch *l, int rep, const struct local_limits *lim,
                           const int *cg_fds)
 {
-    local_signals_default();
+    crl_signals_default();
     /* A session of its own (and so its own process group, which job_kill
      * signals): the caller's controlling terminal, if any, is not this
      * process's, so /dev/tty fails with ENXIO and TIOCSTI cannot type into

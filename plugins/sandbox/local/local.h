@@ -145,19 +145,16 @@ int local_cgroup_setup(struct local_meta *m, int want_freezer);
 int local_cgroup_open_procs(const struct local_meta *m, int fds[LOCAL_MAX_CGROUPS]);
 /* rmdir m's cgroups (they must be empty: kill first).  Best effort. */
 void local_cgroup_remove(const struct local_meta *m);
+/* After local_cgroup_setup: the limits commands will apply as rlimits
+ * (those no cgroup of m enforces) must fit under this process's hard
+ * limits, because a command in the sandbox's user namespace can never raise
+ * one (that takes CAP_SYS_RESOURCE in the host's namespace) and every exec
+ * would fail.  0, or -1 with why (the caller's, cap bytes) naming the
+ * resource and both numbers. */
+int local_limits_check(const struct local_meta *m, char *why, size_t cap);
 /* Freeze (1) or thaw (0) m's freezer cgroup and wait until it took effect
  * (bounded).  0, -ENOENT without a freezer, or -errno. */
 int local_cgroup_freeze(const struct local_meta *m, int freeze);
-
-/* ---- detach.c: children of the host process ---------------------------------- */
-
-/* In a forked child: unblock every signal, default dispositions. */
-void local_signals_default(void);
-/* fork() into a process detached from the caller (new session, double
- * fork: reparented, never our zombie) with default signals.  Returns 0 in
- * that process; in the caller the pid of the intermediate child, which
- * exits at once (the caller waits for it), or -1. */
-pid_t local_fork_detached(void);
 
 /* ---- net.c: network "full" through pasta ------------------------------------ */
 
@@ -204,6 +201,14 @@ char **local_holder_argv(const struct local_holder_args *a);
  * crl_strv_free_array) or NULL (out of memory, unreadable, or more than
  * 200000 entries). */
 char **local_private_paths(const char *dir);
+/* The same, from a cache of this process that is rescanned only after a
+ * change under dir (inotify on every directory scanned) or to the mount
+ * table; what it returns is a copy the caller frees.  Thread-safe. */
+char **local_private_paths_cached(const char *dir);
+/* How many scans the cache made (for tests). */
+unsigned local_private_scans(void);
+/* Release the cache (plugin fini). */
+void local_private_cache_free(void);
 /* Find `name` on PATH (or check it when it contains '/'); malloc'ed path of
  * an executable or NULL. */
 char *local_which(const char *name);

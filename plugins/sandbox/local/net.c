@@ -116,7 +116,7 @@ int local_net_attach(struct local_plugin *lp, pid_t holder, const char *dir, cor
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         argv[n++] = fixed[i];
     argv[n] = NULL;
-    pid_t c1 = rc ? -1 : local_fork_detached();
+    pid_t c1 = rc ? -1 : crl_fork_detached();
     if (!rc && c1 < 0)
         rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
     if (c1 == 0) {

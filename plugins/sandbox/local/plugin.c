@@ -73,6 +73,7 @@ static void local_fini(void *state)
 {
     struct local_plugin *lp = state;
     local_orphans_reap(lp);
+    local_private_cache_free();
     pthread_mutex_destroy(&lp->lock);
     free(lp->orphans);
     free(lp->default_root);

@@ -113,17 +113,8 @@ static void watch_owner(int ownerfd, int devnull)
         _exit(0);
     /* Keep only the two pidfds (wherever they are): the creator's pipes and
      * sockets must not live on in us. */
-    unsigned lo = (unsigned)ownerfd, hi = (unsigned)(bfd >= 0 ? bfd : ownerfd);
-    if (lo > hi) {
-        unsigned t = lo;
-        lo = hi;
-        hi = t;
-    }
-    if (lo > 3)
-        syscall(SYS_close_range, 3U, lo - 1, 0U);
-    if (hi > lo + 1)
-        syscall(SYS_close_range, lo + 1, hi - 1, 0U);
-    syscall(SYS_close_range, hi + 1, ~0U, 0U);
+    int keep[2] = {ownerfd, bfd};
+    crl_close_fds_except(keep, bfd >= 0 ? 2 : 1);
     struct pollfd p[2] = {{ownerfd, POLLIN, 0}, {bfd, POLLIN, 0}};
     while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
         ;
@@ -151,7 +142,7 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     if (logfd < 0 || devnull < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(info, O_CLOEXEC) < 0)
         rc = h->fail(call, CORRAL_EIO, "local: cannot prepare the holder: %s", strerror(errno));
     char *const envp[] = {(char *)holder_path_env, NULL};
-    pid_t c1 = rc ? -1 : local_fork_detached();
+    pid_t c1 = rc ? -1 : crl_fork_detached();
     if (!rc && c1 < 0)
         rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
     if (c1 == 0) {
@@ -238,28 +229,6 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     return rc;
 }
 
-/* A pidfd of the process named by the spec's corral.lease label (this
- * host's), -1 without a lease, -2 when that process is already gone.  The
- * caller closes it. */
-static int lease_pidfd(const char *const *labels)
-{
-    static const char key[] = "corral.lease=";
-    for (size_t i = 0; labels && labels[i]; i++) {
-        pid_t pid;
-        uint64_t start;
-        if (strncmp(labels[i], key, sizeof key - 1) != 0 || crl_owner_parse(labels[i] + sizeof key - 1, &pid, &start))
-            continue;
-        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-        /* Opened first, checked second: the pidfd pins the process we check. */
-        if (fd >= 0 && local_proc_start(-1, pid) == start)
-            return fd;
-        if (fd >= 0)
-            close(fd);
-        return -2;
-    }
-    return -1;
-}
-
 static struct corral_sbx *new_handle(struct local_plugin *lp, char *dir, struct local_meta *m, char **env)
 {
     struct corral_sbx *s = calloc(1, sizeof(*s));
@@ -294,8 +263,10 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     if (parse_user(spec->user, uid, gid, sizeof(uid)) < 0)
         return h->fail(call, CORRAL_ENOTSUP, "local: user must be numeric (uid or uid:gid, each at most 4294967294) or root");
     const char *workdir = spec->workdir && spec->workdir[0] ? spec->workdir : "/workspace";
-    if (workdir[0] != '/')
-        return h->fail(call, CORRAL_EINVAL, "local: workdir must be absolute");
+    const char *why = crl_workdir_refusal(workdir);
+    if (why)
+        return h->fail(call, CORRAL_EINVAL, "local: the workdir %.200s%s %s", workdir, strlen(workdir) > 200 ? "..." : "",
+                       why);
     char *bwrap = local_which(lp->bwrap);
     if (!bwrap)
         return h->fail(call, CORRAL_ENOTFOUND,
@@ -376,7 +347,8 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
                                    .workdir = workdir, .share_net = spec->network == CORRAL_NET_FULL && lp->host_network,
                                    .ready_fd = 3, .info_fd = 4, .uid = uid[0] ? uid : NULL,
                                    .gid = gid[0] ? gid : NULL, .ttl_s = ttl, .mounts = spec->mounts,
-                                   .n_mounts = spec->n_mounts, .mask_private = geteuid() == 0};
+                                   .n_mounts = spec->n_mounts, .mask_private = geteuid() == 0,
+                                   .private_paths = local_private_paths_cached};
     argv = local_holder_argv(&ha);
     if (!argv) {
         rc = h->fail(call, CORRAL_EINVAL, "local: invalid mounts (paths must be absolute)");
@@ -399,7 +371,12 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         goto fail;
     }
     local_cgroup_setup(&m, lp->freezer);
-    ownerfd = lease_pidfd(spec->labels);
+    char why_limit[256];
+    if (local_limits_check(&m, why_limit, sizeof why_limit) < 0) {
+        rc = h->fail(call, CORRAL_EINVAL, "local: %s (lower it, or run corral where it may create cgroups)", why_limit);
+        goto fail;
+    }
+    ownerfd = crl_lease_pidfd(spec->labels);
     if (ownerfd == -2) {
         rc = h->fail(call, CORRAL_ESTATE, "local: the process that leases sandbox %s is gone", spec->id);
         goto fail;
