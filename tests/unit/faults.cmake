@@ -22,3 +22,11 @@ foreach(backend e2b islo hf)
   set_tests_properties(faults_rollouts_${backend} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "faults"
     ENVIRONMENT "CORRAL=$<TARGET_FILE:corral_cli>;CORRAL_BUILD_PLUGIN_DIR=${CORRAL_BUILD_PLUGIN_DIR};SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endforeach()
+
+# The fakes' sandbox root confines commands and file APIs (an absolute path
+# means the sandbox's file, writes never reach the host, /bin/sh is dash).
+find_program(PYTHON3 python3)
+if(PYTHON3)
+  add_test(NAME fake_sandbox_root COMMAND ${PYTHON3} ${CMAKE_SOURCE_DIR}/tests/fakes/test_sandbox_root.py)
+  set_tests_properties(fake_sandbox_root PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()
