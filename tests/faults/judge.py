@@ -6,7 +6,8 @@ admin API, never faulted) and corral's registry; prints what is wrong, one
 line each, and last the cell's row of the summary table.  Exit 0 when the
 cell holds:
 
-- corral ended normally (exit 0 or 1) with one result per rollout;
+- corral ended normally with one result per rollout, exit 1 when one of
+  them ended with an error, else 0;
 - a write_file rollout scored 1 or ended with an error of a documented
   class (docs/rollout.md "Error classes": task, agent, infrastructure) and
   a message; wrong_file (the control) never scored 1; a reward of 1 always
@@ -69,7 +70,7 @@ def judge_result(r, bad):
             return "ok"
         bad.append("%s %s: no error but reward %r" % (task, rid, reward))
         return "bad"
-    if err.get("class") not in CLASSES or not err.get("message") or not err.get("phase"):
+    if err.get("class") not in CLASSES or not all(err.get(k) for k in ("message", "phase", "status")):
         bad.append("%s %s: unclassified error %s" % (task, rid, json.dumps(err)))
         return "bad"
     return "classified"
@@ -98,6 +99,8 @@ def main():
     if len(results) != a.expect:
         bad.append("%d results, %d rollouts" % (len(results), a.expect))
     verdicts = [judge_result(r, bad) for r in results]
+    if results and a.rc in (0, 1) and a.rc != any(r.get("error") for r in results):
+        bad.append("corral exited %d although %s rollout ended with an error" % (a.rc, "a" if a.rc == 0 else "no"))
     for r in results:
         if r.get("error"):
             e = r["error"]
