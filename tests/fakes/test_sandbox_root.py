@@ -21,6 +21,7 @@ class Confinement(unittest.TestCase):
         self.root = tempfile.mkdtemp(prefix="fake-root-test-")
         sandbox_root.make_root(self.root, ("workspace",))
         self.addCleanup(shutil.rmtree, self.root, True)
+        self.addCleanup(sandbox_root.kill_marked, self.root)
 
     def sh(self, script):
         """Runs `script` with dash semantics in the sandbox; (exit, stdout)."""
@@ -41,6 +42,21 @@ class Confinement(unittest.TestCase):
         here = os.path.dirname(os.path.abspath(__file__))
         self.assertEqual(self.sh("ls -A /root /home /var 2>/dev/null; test -e %s || echo none" % here),
                          (0, "none\n"))
+
+    def test_one_pid_namespace_per_sandbox(self):
+        # No host process is visible (nor its root through /proc/<pid>/root),
+        # and a pid means the same process in every command of the sandbox.
+        with tempfile.NamedTemporaryFile(prefix="host-only-") as f:
+            code, out = self.sh("test -e /proc/1/root%s && echo host; ls /proc | grep -c '^[0-9]'" % f.name)
+        self.assertEqual(code, 0, out)
+        self.assertLess(int(out), 10, "the host's processes are visible")
+        code, pid = self.sh("setsid sleep 30 >/dev/null 2>&1 & echo $!")
+        self.assertEqual(code, 0, pid)
+        self.assertEqual(self.sh("kill -0 %s && kill -KILL %s" % (pid.strip(), pid.strip()))[0], 0)
+        # kill_marked() ends the namespace; the next command gets a new one.
+        self.sh("setsid sleep 30 >/dev/null 2>&1 &")
+        sandbox_root.kill_marked(self.root)
+        self.assertEqual(self.sh("ps -e -o args= | grep -c '[s]leep 30' || true")[1].strip(), "0")
 
     def test_writes_land_in_the_root(self):
         name = "/corral-fake-%s" % secrets.token_hex(6)
