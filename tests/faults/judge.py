@@ -104,7 +104,7 @@ def main():
     for r in results:
         if r.get("error"):
             e = r["error"]
-            notes.append("%s/%s: %s" % (e.get("class"), e.get("phase"), str(e.get("message"))[:60]))
+            notes.append("%s/%s: %s" % (e.get("class"), e.get("phase"), str(e.get("message"))[:200]))
     fpath, spath = fake_paths(a.backend)
     faults = get(a.admin + fpath)
     doubles = len(faults["double_exec"])
