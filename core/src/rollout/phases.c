@@ -528,7 +528,8 @@ static int destroy_sandbox(corral_sandbox *sb, struct corral_call *c)
             return rc;
         corral_log(CORRAL_LOG_INFO, "run", "destroying sandbox %s: %s; trying again in %u ms", corral_sandbox_id(sb),
                    c->message, wait_ms);
-        usleep(wait_ms * 1000);
+        for (unsigned slept = 0; slept < wait_ms; slept += 250)
+            usleep(250000); /* POSIX usleep takes less than a second */
         c->status = 0;
         c->message[0] = '\0';
     }
