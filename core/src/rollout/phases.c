@@ -523,6 +523,28 @@ int crl_phase_verify(struct rollout *r)
 
 /* ---- destroy ---------------------------------------------------------------------- */
 
+/* Destroys `sb` within the call `c`, again while the failure is transient:
+ * a service refusing for a moment (503, a dropped answer) after the
+ * backend's own request retries must not leave the sandbox running until
+ * its TTL.  Destroy is idempotent in every backend (an already-gone sandbox
+ * is success).  The caller keeps `sb` and closes it. */
+static int destroy_sandbox(corral_sandbox *sb, struct corral_call *c)
+{
+    int rc;
+    for (unsigned wait_ms = 250;; wait_ms *= 2) {
+        rc = corral_sandbox_destroy(sb, c);
+        if (rc == 0 || !corral_status_is_transient(rc) || wait_ms > 4000 ||
+            corral_call_remaining_ms(c) <= (int64_t)wait_ms)
+            return rc;
+        corral_log(CORRAL_LOG_INFO, "run", "destroying sandbox %s: %s; trying again in %u ms", corral_sandbox_id(sb),
+                   c->message, wait_ms);
+        for (unsigned slept = 0; slept < wait_ms; slept += 250)
+            usleep(250000); /* POSIX usleep takes less than a second */
+        c->status = 0;
+        c->message[0] = '\0';
+    }
+}
+
 /* Runs on every path: the sandbox (unless kept), the gate registration
  * (its transcript goes into the record) and the private gate. */
 int crl_phase_destroy(struct rollout *r)
@@ -532,7 +554,7 @@ int crl_phase_destroy(struct rollout *r)
     corral_sandbox *sbs[] = {r->agent_sb, r->sb};
     for (size_t i = 0; i < CRL_ARRAY_LEN(sbs); i++) {
         if (sbs[i] && !r->o->keep_sandbox) {
-            if (corral_sandbox_destroy(sbs[i], &c) != 0)
+            if (destroy_sandbox(sbs[i], &c) != 0)
                 corral_log(CORRAL_LOG_ERROR, "run", "could not destroy sandbox %s: %s (`corral gc` will)",
                            corral_sandbox_id(sbs[i]), c.message);
             else

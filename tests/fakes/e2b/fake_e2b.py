@@ -113,7 +113,7 @@ class Proc:
         if not cwd.startswith("/"):
             cwd = home + "/" + cwd
         self.cwd = cwd
-        host_cwd = sbx.host_path(cwd)
+        host_cwd = sbx.host_path(cwd, follow_last=True)
         if not os.path.isdir(host_cwd):
             raise RpcError("invalid_argument", "cwd '%s' does not exist" % cwd)
         env = {"PATH": ENVD_PATH if sbx.server.bwrap else os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
@@ -255,10 +255,14 @@ class Sandbox:
         sandbox_root.make_root(self.root, IMAGE_DIRS)
         self.procs = {}
 
-    def host_path(self, path):
-        """Map an absolute sandbox path into the sandbox's root directory."""
-        norm = os.path.normpath("/" + path.lstrip("/"))
-        return os.path.join(self.root, norm.lstrip("/"))
+    def host_path(self, path, follow_last=False):
+        """The host path of a sandbox path, symlinks resolved inside the
+        sandbox's root (sandbox_root.host_path); the last component is
+        followed only when `follow_last` (the file APIs that open it)."""
+        hp = sandbox_root.host_path(self.root, "/" + path.lstrip("/"), follow_last)
+        if hp is None:
+            raise RpcError("invalid_argument", "too many levels of symbolic links: %s" % path)
+        return hp
 
     def sandbox_path(self, host):
         rel = os.path.relpath(host, self.root)
@@ -337,25 +341,9 @@ class FakeServer(ThreadingHTTPServer):
         self.faults = []
         self.log = []
         self.created_total = 0
-        self.bwrap = self._probe_bwrap()
+        self.bwrap = sandbox_root.usable_bwrap("FAKE_E2B_NO_BWRAP", IMAGE_DIRS)
         threading.Thread(target=self._reaper, daemon=True).start()
 
-    @staticmethod
-    def _probe_bwrap():
-        """The bwrap binary if it can run a sandbox here, else None."""
-        bwrap = sandbox_root.find_bwrap("FAKE_E2B_NO_BWRAP")
-        if not bwrap:
-            return None
-        d = tempfile.mkdtemp(prefix="fake-e2b-probe-")
-        try:
-            sandbox_root.make_root(d, IMAGE_DIRS)
-            r = subprocess.run(sandbox_root.bwrap_argv(bwrap, d, "/", ["/bin/sh", "-c", "echo ok > /home/user/probe"]),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
-            return bwrap if r.returncode == 0 and os.path.exists(d + "/home/user/probe") else None
-        except (OSError, subprocess.SubprocessError):
-            return None
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
 
     def _reaper(self):
         while True:
@@ -922,7 +910,7 @@ class Handler(BaseHTTPRequestHandler):
             if not path:
                 return self.api_error(400, "path is required")
             sp = resolve(path)
-            hp = sbx.host_path(sp)
+            hp = sbx.host_path(sp, follow_last=True)
             if os.path.isdir(hp):
                 return self.api_error(400, "path '%s' is a directory" % sp)
             if not os.path.exists(hp):
@@ -958,7 +946,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.api_error(400, "unsupported Content-Type %r" % ctype)
         out = []
         for sp, data in writes:
-            hp = sbx.host_path(sp)
+            hp = sbx.host_path(sp, follow_last=True)
             if os.path.isdir(hp):
                 return self.api_error(400, "path '%s' is a directory" % sp)
             os.makedirs(os.path.dirname(hp), exist_ok=True)

@@ -241,6 +241,20 @@ class FakeE2B(unittest.TestCase):
         self.assertEqual((st, data), (200, b"in\n"))
         self.req("DELETE", "/sandboxes/" + s["sandboxID"])
 
+    def test_links_and_host_files_resolve_inside(self):
+        # /etc/hostname is the sandbox's, and a link a command makes to it
+        # leads the file API to the sandbox's file, not the host's.
+        if not json.loads(self.req("GET", "/_fake/sandboxes")[2])["bwrap"]:
+            self.skipTest("bubblewrap does not work here")
+        s = self.create()
+        ev = self.start(s, "/bin/sh", ["-c", "cat /etc/hostname; ln -s /etc/hostname /tmp/ln"])
+        out = b"".join(base64.b64decode(e[1]["event"]["data"].get("stdout", ""))
+                       for e in ev if "data" in e[1].get("event", {}))
+        self.assertTrue(out.startswith(b"sandbox-"), out)
+        h = {"E2b-Sandbox-Id": s["sandboxID"], "X-Access-Token": s["envdAccessToken"]}
+        self.assertEqual(self.req("GET", "/files?path=/tmp/ln", None, h, key=None)[2], out)
+        self.req("DELETE", "/sandboxes/" + s["sandboxID"])
+
     def test_faults(self):
         self.req("POST", "/_fake/fault", {"method": "GET", "path": "/v2/sandboxes", "status": 503, "count": 2})
         self.assertEqual(self.req("GET", "/v2/sandboxes")[0], 503)

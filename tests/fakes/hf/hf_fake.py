@@ -66,7 +66,7 @@ FAULTS = []
 RANDOM = faults.RandomFaults()  # CORRAL_FAKE_FAULTS / --faults
 LOG = []
 BASE = tempfile.mkdtemp(prefix="hf-fake-")
-BWRAP = sandbox_root.find_bwrap("HF_FAKE_NO_BWRAP")
+BWRAP = sandbox_root.usable_bwrap("HF_FAKE_NO_BWRAP", ("workspace", "root"))
 STAGES_DONE = ("COMPLETED", "CANCELED", "ERROR", "DELETED")
 
 
@@ -90,10 +90,9 @@ def make_root(root):
 
 
 def host_path(job, p):
-    if not isinstance(p, str) or not p.startswith("/"):
-        return None
-    full = os.path.normpath(os.path.join(job["root"], p.lstrip("/")))
-    return full if full == job["root"] or full.startswith(job["root"] + "/") else None
+    """Map an absolute in-sandbox path into the job's root, symlinks
+    resolved inside it (sandbox_root.host_path); None if not absolute."""
+    return sandbox_root.host_path(job["root"], p)
 
 
 def job_view(j):

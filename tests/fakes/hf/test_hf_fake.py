@@ -127,6 +127,23 @@ class HFFakeTest(unittest.TestCase):
         self.assertEqual((st, b), (200, b"\x00\xff"))
         self.assertEqual(call("GET", u + "/v1/files/read?path=/nope", headers=h)[0], 404)
 
+    def test_root_confines_commands_and_files(self):
+        """An absolute path means the job's file, in commands and in /read
+        alike (tests/fakes/sandbox_root.py); writes never reach the host."""
+        j = self.run_job()
+        u = self.proxy + "/" + j["id"]
+        h = self.auth({"X-Sandbox-Token": "sbx"})
+        probe = "/corral-hf-probe-%d" % os.getpid()
+        st, r = call("POST", u + "/exec", {"cmd": ["sh", "-c", "cat /etc/hostname; echo in > %s; "
+                                                  "ln -s /etc/hostname /workspace/ln" % probe]}, h)
+        self.assertEqual((st, r["rc"]), (200, 0), r)
+        self.assertTrue(r["stdout"].startswith("sandbox-"), r)
+        self.assertFalse(os.path.exists(probe), "a sandbox write reached the host")
+        st, b = call("POST", u + "/read", {"path": probe}, h)
+        self.assertEqual(base64.b64decode(b["content_b64"]), b"in\n")
+        st, b = call("POST", u + "/read", {"path": "/workspace/ln"}, h)
+        self.assertEqual(base64.b64decode(b["content_b64"]).decode(), r["stdout"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -122,13 +122,9 @@ def refresh(sb):
 
 
 def host_path(sb, p):
-    """Map an absolute in-sandbox path into the sandbox root, refusing escapes."""
-    if not p or not p.startswith("/"):
-        return None
-    full = os.path.normpath(os.path.join(sb["root"], p.lstrip("/")))
-    if full != sb["root"] and not full.startswith(sb["root"] + "/"):
-        return None
-    return full
+    """Map an absolute in-sandbox path into the sandbox root, symlinks
+    resolved inside it (sandbox_root.host_path); None if not absolute."""
+    return sandbox_root.host_path(sb["root"], p)
 
 
 def reap_reserved():
@@ -152,7 +148,7 @@ def destroy_sandbox(sb):
     shutil.rmtree(sb["root"], ignore_errors=True)
 
 
-BWRAP = sandbox_root.find_bwrap("ISLO_FAKE_NO_BWRAP")
+BWRAP = sandbox_root.usable_bwrap("ISLO_FAKE_NO_BWRAP", tuple(CFG["image_dirs"]))
 
 
 def make_root(root):

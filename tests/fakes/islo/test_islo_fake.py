@@ -192,6 +192,23 @@ class IsloFakeTest(unittest.TestCase):
         st, b = self.api("POST", "/sandboxes/fs-1/files-archive?path=/workspace/up", raw=body, ctype=ct)
         self.assertEqual(st, 400)
 
+    def test_root_confines_commands_and_files(self):
+        """An absolute path means the sandbox's file, in commands and in the
+        files API alike (tests/fakes/sandbox_root.py); writes never reach
+        the host."""
+        self.mk("conf-1")
+        probe = "/corral-islo-probe-%d" % os.getpid()
+        st, b = self.api("POST", "/sandboxes/conf-1/exec", {"command": [
+            "/bin/sh", "-c", "cat /etc/hostname; echo in > %s; ln -s /etc/hostname /workspace/ln" % probe]})
+        r = self.wait_exec("conf-1", b["exec_id"])
+        self.assertEqual(r["exit_code"], 0, r)
+        self.assertTrue(r["stdout"].startswith("sandbox-"), r["stdout"])
+        self.assertFalse(os.path.exists(probe), "a sandbox write reached the host")
+        st, b = self.api("GET", "/sandboxes/conf-1/files?path=" + probe)
+        self.assertEqual((st, b), (200, b"in\n"))
+        st, b = self.api("GET", "/sandboxes/conf-1/files?path=/workspace/ln")
+        self.assertEqual((st, b.decode()), (200, r["stdout"]))
+
     def test_gateway(self):
         st, p = self.api("POST", "/gateway/profiles", {"name": "gp-a", "default_action": "deny",
                                                        "internet_enabled": False})

@@ -1,0 +1,2 @@
+#!/bin/sh
+printf 'fault matrix\n' > /workspace/out.txt

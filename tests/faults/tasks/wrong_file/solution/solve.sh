@@ -1,0 +1,2 @@
+#!/bin/sh
+printf 'wrong answer\n' > /workspace/out.txt
