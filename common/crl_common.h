@@ -232,4 +232,11 @@ pid_t crl_fork_detached(void);
  * long-lived child.  Async-signal-safe. */
 void crl_close_fds_except(const int *keep, size_t n);
 
+/* Run op(ud, call) again after 0.25, 0.5, 1, 2 and 4 s while it fails with
+ * a transient status (corral_status_is_transient) and the call has time
+ * and is not cancelled; returns op's last status.  For cleanups whose
+ * failure would leave something running (common/retry.c). */
+int crl_retry_transient(const struct corral_host *h, int (*op)(void *ud, corral_call *call), void *ud,
+                        corral_call *call);
+
 #endif

@@ -267,6 +267,13 @@ static int get_detail(struct e2b *p, const char *sid, cJSON **out, corral_call *
 
 static int e2b_destroy_id(struct e2b *p, const char *sid, corral_call *call);
 
+/* e2b_destroy_id of a sandbox handle, for crl_retry_transient. */
+static int destroy_op(void *ud, corral_call *call)
+{
+    corral_sbx *s = ud;
+    return e2b_destroy_id(s->p, s->sandbox_id, call);
+}
+
 /* After a failed create whose outcome is unknown: delete whatever carries
  * corral.id == id, without the caller's call (it may be spent or
  * cancelled; each request is bounded by request_timeout_ms).  Best effort:
@@ -408,14 +415,8 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
         cJSON_Delete(r);
         if (rc == CORRAL_EEXIST)
             rc = 0;
-        if (rc != 0) {
-            /* Do not leak the sandbox we just made. */
-            char *path = e2b_xasprintf("/sandboxes/%s", s->sandbox_id);
-            long st;
-            if (path)
-                e2b_api(p, "DELETE", path, NULL, 0, "delete sandbox", NULL, &st, NULL, call);
-            free(path);
-        }
+        if (rc != 0) /* Do not leak the sandbox we just made (404 after a lost answer is gone). */
+            crl_retry_transient(p->host, destroy_op, s, call);
     }
     if (rc != 0) {
         sbx_free(s);

@@ -181,6 +181,19 @@ static int delete_sandbox(struct islo *p, const char *name, corral_call *call)
     return rc;
 }
 
+/* delete_sandbox for crl_retry_transient: a create that failed after the
+ * service made the sandbox must not leave it running on a few 503s. */
+struct cleanup_ctx {
+    struct islo *p;
+    const char *name;
+};
+
+static int delete_sandbox_op(void *ud, corral_call *call)
+{
+    struct cleanup_ctx *c = ud;
+    return delete_sandbox(c->p, c->name, call);
+}
+
 /* ---- multipart upload body: prefix, a streamed middle, suffix ---- */
 
 struct mp_src {
@@ -782,8 +795,9 @@ static int islo_create(void *ps, const struct corral_sandbox_spec *spec, corral_
     if (rc) {
         /* Leave nothing behind: the sandbox (if it may exist), then the profile. */
         int saved = rc;
+        struct cleanup_ctx cu = {p, name};
         if (maybe_made)
-            delete_sandbox(p, name, call);
+            crl_retry_transient(p->host, delete_sandbox_op, &cu, call);
         if (sb->profile_id)
             islo_profile_delete(p, sb->profile_id, call);
         sbx_free(sb);
