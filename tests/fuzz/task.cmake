@@ -5,7 +5,7 @@ corral_add_fuzzer(fuzz_task_json
           ${PROJECT_SOURCE_DIR}/core/src/rollout/task.c ${PROJECT_SOURCE_DIR}/core/src/base/call.c
           ${PROJECT_SOURCE_DIR}/common/read_file.c ${PROJECT_SOURCE_DIR}/common/buf.c
           ${PROJECT_SOURCE_DIR}/common/env_name.c ${PROJECT_SOURCE_DIR}/common/strv.c
-          ${PROJECT_SOURCE_DIR}/common/number.c
+          ${PROJECT_SOURCE_DIR}/common/number.c ${PROJECT_SOURCE_DIR}/common/workdir.c
   LIBRARIES PkgConfig::CJSON corral_plugin_sdk)
 target_include_directories(fuzz_task_json PRIVATE ${PROJECT_SOURCE_DIR}/core/src ${PROJECT_SOURCE_DIR}/core/include
                                          ${PROJECT_SOURCE_DIR}/common)
