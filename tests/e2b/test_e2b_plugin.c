@@ -561,6 +561,16 @@ static void test_transient_faults_recover(void **st)
     destroy(s);
 }
 
+/* Run shell in s and check it succeeds printing exactly want. */
+static void assert_prints(corral_sbx *s, const char *shell, const char *want)
+{
+    struct cap out = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, shell, NULL, 0, &out, NULL, &res), 0);
+    assert_string_equal(out.p, want);
+    free(out.p);
+}
+
 /* issue 22 item 9: the workdir's MakeDir at create is re-sent after its
  * answer was lost (the directory made; the second answers "already exists",
  * taken as success) and after a reset before it ran. */
@@ -585,11 +595,7 @@ static void test_makedir_resent(void **st)
         if (rc != 0)
             fprintf(stderr, "create after a %s of MakeDir: %s\n", kinds[i], call.message);
         assert_int_equal(rc, 0);
-        struct cap out = {0};
-        struct corral_exec_result res;
-        assert_int_equal(run(s, "test -d /home/user/made && echo made", NULL, 0, &out, NULL, &res), 0);
-        assert_string_equal(out.p, "made\n");
-        free(out.p);
+        assert_prints(s, "test -d /home/user/made && echo made", "made\n");
         destroy(s);
     }
 }
@@ -604,11 +610,7 @@ static void test_lost_create_makes_one_sandbox(void **st)
     fake_count(&after);
     assert_int_equal(after - before, 1);
     assert_int_equal(listed("corral.id=e2b-bbb2"), 1);
-    struct cap out = {0};
-    struct corral_exec_result res;
-    assert_int_equal(run(s, "echo still-usable", NULL, 0, &out, NULL, &res), 0);
-    assert_string_equal(out.p, "still-usable\n");
-    free(out.p);
+    assert_prints(s, "echo still-usable", "still-usable\n");
     destroy(s);
     assert_int_equal(fake_count(NULL), 0);
 }
