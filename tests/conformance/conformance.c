@@ -579,6 +579,21 @@ static void test_concurrent_sandboxes(void **st)
 
 /* ---- jobs ---- */
 
+/* With CORRAL_CONFORMANCE_TMP_PRIVATE set (the sandbox's /tmp is its own),
+ * fail when /tmp holds a corral file (issue 22 item 7: the job emulation's
+ * markers and stdin live in corral's 0700 directory, out of the command's
+ * /tmp and of a persist of it). */
+static void assert_tmp_clean(const char *when)
+{
+    const char *on = getenv("CORRAL_CONFORMANCE_TMP_PRIVATE");
+    if (!on || !*on)
+        return;
+    char *ls = sh_ok(shared, "ls -A /tmp", NULL, NULL);
+    if (strstr(ls, ".corral-"))
+        fail_msg("%s, /tmp holds corral files:\n%s", when, ls);
+    free(ls);
+}
+
 static void test_spawn_wait_kill(void **st)
 {
     (void)st;
@@ -625,6 +640,7 @@ static void test_spawn_wait_kill(void **st)
     assert_int_equal(corral_sandbox_job_wait(shared, job, 0, &res, &call), CORRAL_ETIMEDOUT);
     assert_int_equal(corral_sandbox_job_wait(shared, job, 300, &res, &call), CORRAL_ETIMEDOUT);
     assert_true(corral_now_ms() - t0 < 60000);
+    assert_tmp_clean("while a job runs");
     OK(corral_sandbox_job_kill(shared, job, &call), call);
     OK(corral_sandbox_job_kill(shared, job, &call), call); /* idempotent */
     OK(corral_sandbox_job_wait(shared, job, 30000, &res, &call), call);
@@ -640,6 +656,7 @@ static void test_spawn_wait_kill(void **st)
     assert_int_equal(res.exit_code, 124);
     assert_int_equal(res.timed_out, 1);
     corral_sandbox_job_free(shared, job);
+    assert_tmp_clean("after the jobs ended");
 }
 
 /* ---- files ---- */

@@ -561,6 +561,45 @@ static void test_transient_faults_recover(void **st)
     destroy(s);
 }
 
+/* Run shell in s and check it succeeds printing exactly want. */
+static void assert_prints(corral_sbx *s, const char *shell, const char *want)
+{
+    struct cap out = {0};
+    struct corral_exec_result res;
+    assert_int_equal(run(s, shell, NULL, 0, &out, NULL, &res), 0);
+    assert_string_equal(out.p, want);
+    free(out.p);
+}
+
+/* issue 22 item 9: the workdir's MakeDir at create is re-sent after its
+ * answer was lost (the directory made; the second answers "already exists",
+ * taken as success) and after a reset before it ran. */
+static void test_makedir_resent(void **st)
+{
+    (void)st;
+    cJSON_Delete(admin("DELETE", "/_fake/faults", NULL));
+    const char *kinds[] = {"drop_after", "reset"};
+    for (int i = 0; i < 2; i++) {
+        char f[200];
+        snprintf(f, sizeof f, "{\"method\":\"POST\",\"path\":\"/filesystem.Filesystem/MakeDir\",\"kind\":\"%s\"}",
+                 kinds[i]);
+        fault(f);
+        const char *labels[] = {"corral.owner=test", NULL};
+        struct corral_sandbox_spec spec = {.struct_size = sizeof spec, .id = i ? "e2b-bbm2" : "e2b-bbm1",
+                                           .labels = labels, .ttl_s = 60, .network = CORRAL_NET_FULL,
+                                           .workdir = "/home/user/made"};
+        struct corral_call call;
+        corral_call_init(&call, 30000);
+        corral_sbx *s = NULL;
+        int rc = ops->create(ps, &spec, &s, &call);
+        if (rc != 0)
+            fprintf(stderr, "create after a %s of MakeDir: %s\n", kinds[i], call.message);
+        assert_int_equal(rc, 0);
+        assert_prints(s, "test -d /home/user/made && echo made", "made\n");
+        destroy(s);
+    }
+}
+
 static void test_lost_create_makes_one_sandbox(void **st)
 {
     (void)st;
@@ -571,11 +610,7 @@ static void test_lost_create_makes_one_sandbox(void **st)
     fake_count(&after);
     assert_int_equal(after - before, 1);
     assert_int_equal(listed("corral.id=e2b-bbb2"), 1);
-    struct cap out = {0};
-    struct corral_exec_result res;
-    assert_int_equal(run(s, "echo still-usable", NULL, 0, &out, NULL, &res), 0);
-    assert_string_equal(out.p, "still-usable\n");
-    free(out.p);
+    assert_prints(s, "echo still-usable", "still-usable\n");
     destroy(s);
     assert_int_equal(fake_count(NULL), 0);
 }
@@ -674,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_paused_behind_back_resumes),
         cmocka_unit_test(test_attach_keeps_deadline),
         cmocka_unit_test(test_transient_faults_recover),
+        cmocka_unit_test(test_makedir_resent),
         cmocka_unit_test(test_lost_create_makes_one_sandbox),
         cmocka_unit_test(test_lost_create_failing_lookup_no_duplicate),
         cmocka_unit_test(test_permanent_errors_classified),

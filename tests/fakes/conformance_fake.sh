@@ -57,6 +57,9 @@ fi
 # (Debian's, and the services' images'), which rejects `kill -KILL --`.
 [ "$(basename "$(readlink -f /bin/sh)")" = dash ] && export CORRAL_CONFORMANCE_SHELL=dash
 export CORRAL_CONFIG_DIR="$tmp/etc" CORRAL_PLUGIN_PATH=
+# Each fake sandbox has its own "/" (sandbox_root.py): the job test checks
+# that corral leaves no file in its /tmp.
+export CORRAL_CONFORMANCE_TMP_PRIVATE=1
 if [ -z "${CORRAL_FAKE_FAULTS:-}" ]; then
   "$conf" --plugin "$backend" --plugin-dir "$plugdir" --config "$tmp/config.json" "$@"
   exit

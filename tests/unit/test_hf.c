@@ -277,6 +277,43 @@ static void test_refusals(void **state)
     assert_int_equal(running_jobs(), 0);
 }
 
+/* issue 22 item 9: a 503 from the sandbox server (nothing ran) on exec,
+ * write and read is retried, each on exactly that request. */
+static void test_server_503_retried(void **state)
+{
+    (void)state;
+    cJSON_Delete(admin("POST", "/_fault/clear", "{}"));
+    corral_sbx *sb = mk(60000, NULL);
+    struct mem out = {0};
+    struct corral_exec_result res;
+    fault("{\"path\": \"/(v1/)?exec$\", \"method\": \"POST\", \"status\": 503, \"count\": 1}");
+    assert_int_equal(run(sb, "echo ran", NULL, NULL, 0, NULL, &out, &res), 0);
+    assert_string_equal(out.p, "ran\n");
+    reset(&out);
+    struct corral_call call;
+    corral_call_init(&call, 60000);
+    struct mem data = {.p = malloc(3), .n = 3};
+    memcpy(data.p, "abc", 3);
+    struct corral_source src = {.struct_size = sizeof src, .read = mem_read, .ud = &data, .length = 3};
+    fault("{\"path\": \"/(write|v1/files/write)$\", \"status\": 503, \"count\": 1}");
+    int rc = ops->write_file(sb, "/workspace/r.txt", &src, 0644, &call);
+    if (rc)
+        print_message("write: %s\n", call.message);
+    assert_int_equal(rc, 0);
+    free(data.p);
+    struct corral_sink so = {.struct_size = sizeof so, .write = mem_write, .ud = &out};
+    fault("{\"path\": \"/(read|v1/files/read)$\", \"status\": 503, \"count\": 1}");
+    rc = ops->read_file(sb, "/workspace/r.txt", &so, &call);
+    if (rc)
+        print_message("read: %s\n", call.message);
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.n, 3);
+    assert_memory_equal(out.p, "abc", 3);
+    reset(&out);
+    cJSON_Delete(admin("POST", "/_fault/clear", "{}"));
+    destroy(sb);
+}
+
 static void test_faults(void **state)
 {
     (void)state;
@@ -383,6 +420,6 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_lifecycle), cmocka_unit_test(test_refusals),
-                                       cmocka_unit_test(test_faults)};
+                                       cmocka_unit_test(test_server_503_retried), cmocka_unit_test(test_faults)};
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -66,16 +66,6 @@ static int exec_argv(corral_sandbox *sb, const char *const *argv, const void *in
     return plugin_exec(sb, &req, res, call);
 }
 
-/* A fresh, unguessable temp path /tmp/.corral-<what>-<hex><suffix>. */
-static int temp_path(char *buf, size_t cap, const char *what, const char *suffix, struct corral_call *call)
-{
-    char rnd[17];
-    if (crl_random_hex(rnd, 8) != 0)
-        return corral_call_fail(call, CORRAL_EINTERNAL, "no random bytes for a temp name");
-    snprintf(buf, cap, "/tmp/.corral-%s-%s%s", what, rnd, suffix);
-    return 0;
-}
-
 static int run_script(corral_sandbox *sb, const char *what, const char *const *argv, const void *in,
                       size_t in_len, const struct corral_sink *out, struct corral_exec_result *res,
                       struct corral_call *call)
@@ -86,6 +76,57 @@ static int run_script(corral_sandbox *sb, const char *what, const char *const *a
         rc = script_fail(sb, what, res, &err, call);
     corral_capture_free(&err);
     return rc;
+}
+
+/* A fresh, unguessable path <dir>/<what>-<hex><suffix> for corral's own
+ * files in the sandbox.  With user NULL (the files are written, read and
+ * removed by the sandbox's default user) dir is crl_exec_dir(NULL), made
+ * here mode 0700 by that user through the plugin's exec, so the command
+ * neither sees the files in /tmp nor does a persist of /tmp archive them.
+ * A job run as another user keeps /tmp/.corral-<what>-<hex><suffix>: its
+ * stdin file is written by the default user and its status by the job's,
+ * which no directory private to one of them allows (docs/architecture.md). */
+static int temp_path(corral_sandbox *sb, char *buf, size_t cap, const char *what, const char *suffix,
+                     const char *user, struct corral_call *call)
+{
+    char rnd[17], dir[160];
+    if (crl_random_hex(rnd, 8) != 0)
+        return corral_call_fail(call, CORRAL_EINTERNAL, "no random bytes for a temp name");
+    if (user && *user) {
+        snprintf(buf, cap, "/tmp/.corral-%s-%s%s", what, rnd, suffix);
+        return 0;
+    }
+    if (crl_exec_dir(dir, sizeof dir, NULL))
+        return corral_call_fail(call, CORRAL_EINTERNAL, "no directory for corral's files");
+    /* refuse a directory someone else made: the files would be theirs to read */
+    static const char script[] = "mkdir -p -- \"$1\" && [ -O \"$1\" ] && chmod 700 -- \"$1\" || exit 1";
+    const char *argv[] = { "/bin/sh", "-c", script, "sh", dir, NULL };
+    struct corral_exec_result res;
+    int rc = run_script(sb, "making corral's directory", argv, NULL, 0, NULL, &res, call);
+    if (rc == 0 && res.exit_code != 0)
+        rc = corral_call_fail(call, CORRAL_EIO, "cannot make %s (mode 0700) in sandbox %s", dir, sb->id);
+    if (rc == 0 && (size_t)snprintf(buf, cap, "%s/%s-%s%s", dir, what, rnd, suffix) >= cap)
+        rc = corral_call_fail(call, CORRAL_EINTERNAL, "a temp name does not fit");
+    return rc;
+}
+
+/* Remove path in the sandbox, best effort (a failed step's leftovers);
+ * the call keeps the failure it reports. */
+static void remove_path(corral_sandbox *sb, const char *path, struct corral_call *call)
+{
+    const char *argv[] = { "/bin/rm", "-f", "--", path, NULL };
+    struct corral_capture err = { .cap = 256 };
+    struct corral_exec_result res;
+    int status = call ? call->status : 0;
+    char *msg = call ? strdup(call->message) : NULL;
+    exec_argv(sb, argv, NULL, 0, NULL, &err, &res, call);
+    corral_capture_free(&err);
+    if (call) {
+        call->status = status;
+        if (msg)
+            snprintf(call->message, sizeof call->message, "%s", msg);
+    }
+    free(msg);
 }
 
 int sbx_emul_read_file(corral_sandbox *sb, const char *path, const struct corral_sink *sink, struct corral_call *call)
@@ -160,12 +201,14 @@ int sbx_emul_put_archive(corral_sandbox *sb, const char *dir, const struct corra
                          struct corral_call *call)
 {
     char tmp[128];
-    int rc = temp_path(tmp, sizeof tmp, "put", ".tar", call);
+    int rc = temp_path(sb, tmp, sizeof tmp, "put", ".tar", NULL, call);
     if (rc)
         return rc;
     rc = sb->tbl->write_file(sb, tmp, src, 0600, call);
-    if (rc)
+    if (rc) {
+        remove_path(sb, tmp, call);
         return rc;
+    }
     static const char script[] =
         "mkdir -p -- \"$2\" && tar -x -f \"$1\" -C \"$2\"; rc=$?; rm -f -- \"$1\"; [ $rc = 0 ] || exit 1";
     const char *argv[] = { "/bin/sh", "-c", script, "sh", tmp, dir, NULL };
@@ -194,7 +237,7 @@ int sbx_emul_get_archive(corral_sandbox *sb, const char *dir, const struct corra
 static const char launch_script[] =
     "m=$1; o=$2; e=$3; shift 3\n"
     "S=; command -v setsid >/dev/null 2>&1 && S=setsid\n"
-    "$S /bin/sh -c 'm=$1; o=$2; e=$3; shift 3; \"$@\" <\"$m.in\" >\"$o\" 2>\"$e\"; "
+    "$S /bin/sh -c 'm=$1; o=$2; e=$3; shift 3; { rm -f -- \"$m.in\"; \"$@\" >\"$o\" 2>\"$e\"; } <\"$m.in\"; "
     "echo $? >\"$m.rc.tmp\"; mv -f \"$m.rc.tmp\" \"$m.rc\"' sh \"$m\" \"$o\" \"$e\" \"$@\" "
     "</dev/null >/dev/null 2>&1 &\n"
     "echo $! >\"$m.pid\"\n";
@@ -222,7 +265,7 @@ static const char kill_script[] =
 int sbx_emul_spawn(corral_sandbox *sb, const struct corral_exec_request *req, corral_sandbox_job *job,
                    struct corral_call *call)
 {
-    int rc = temp_path(job->marker, sizeof job->marker, "job", "", call);
+    int rc = temp_path(sb, job->marker, sizeof job->marker, "job", "", req->user, call);
     if (rc)
         return rc;
     char in_path[200];
@@ -231,8 +274,10 @@ int sbx_emul_spawn(corral_sandbox *sb, const struct corral_exec_request *req, co
     struct corral_source in = { .struct_size = sizeof in, .read = sbx_memsrc_read, .ud = &m, .rewind = sbx_memsrc_rewind,
                                 .length = (int64_t)req->stdin_len };
     rc = sb->tbl->write_file(sb, in_path, &in, 0600, call);
-    if (rc)
+    if (rc) {
+        remove_path(sb, in_path, call);
         return rc;
+    }
     size_t n = 0;
     if (req->argv)
         while (req->argv[n])

@@ -70,6 +70,19 @@ static int envd_http_error(corral_sbx *s, long status, const char *body, const c
     return rc;
 }
 
+/* Whether a second run of the unary rpc changes nothing, so the host may
+ * re-send it after a reset or a 503: MakeDir (a second one answers
+ * "already exists", which callers take as success) and the reads. */
+static int unary_idempotent(const char *rpc)
+{
+    static const char *const safe[] = {"filesystem.Filesystem/MakeDir", "filesystem.Filesystem/Stat",
+                                       "filesystem.Filesystem/ListDir", NULL};
+    for (const char *const *r = safe; *r; r++)
+        if (strcmp(rpc, *r) == 0)
+            return 1;
+    return 0;
+}
+
 int e2b_envd_unary(corral_sbx *s, const char *rpc, const cJSON *reqj, cJSON **out, corral_call *call)
 {
     const struct corral_host *h = s->p->host;
@@ -87,7 +100,8 @@ int e2b_envd_unary(corral_sbx *s, const char *rpc, const cJSON *reqj, cJSON **ou
     struct corral_http_request req = {
         .struct_size = sizeof req, .method = "POST", .url = url, .headers = (const char *const *)hdrs,
         .body = text, .body_len = strlen(text), .timeout_ms = s->p->request_timeout_ms,
-        .max_attempts = s->p->max_attempts, .backoff_ms = s->p->backoff_ms};
+        .max_attempts = s->p->max_attempts, .backoff_ms = s->p->backoff_ms,
+        .idempotent = unary_idempotent(rpc) ? CORRAL_HTTP_IDEMPOTENT : CORRAL_HTTP_BY_METHOD};
     struct corral_http_response resp = {.struct_size = sizeof resp};
     rc = h->http(&req, &resp, call);
     if (rc == 0 && resp.status != 200)
