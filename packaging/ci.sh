@@ -181,7 +181,7 @@ check "hostproc exports only corral_plugin_entry" eval \
 cmake --install /tmp/hp/b >>/tmp/ci/hp.log 2>&1
 check "cmake --install puts it into the compiled-in directory" test -f "$PLUGDIR/sandbox_hostproc.so"
 out=$(corral plugins 2>&1)
-check "the installed corral loads it from there" grep -qE "^sandbox +hostproc +1\.0\.0 +1\.0 +loaded +$PLUGDIR/sandbox_hostproc.so" <<<"$out"
+check "the installed corral loads it from there" grep -qE "^sandbox +hostproc +1\.0\.0 +1\.1 +loaded +$PLUGDIR/sandbox_hostproc.so" <<<"$out"
 rm -f "$PLUGDIR/sandbox_hostproc.so"
 
 # ---- HOOK(rollout): a rollout with the oracle agent on the installed corral.
