@@ -136,7 +136,10 @@ def bwrap_argv(bwrap, root, cwd, argv):
     sandbox's pid namespace (_pid_namespace(); the host's shell opens it
     for bwrap's --pidns and execs bwrap, so the pid is bwrap's)."""
     cmd = _mounts(bwrap, root) + ["--chdir", cwd]
-    ns = _pid_namespace(bwrap, root)
+    # Opt-in (CORRAL_FAKE_PIDNS=1): under CI's parallel load a sandbox's
+    # commands were seen SIGKILLed (exit 137) in the shared namespace, cause
+    # not yet found; the fakes' contract and fault runs keep the host's pids.
+    ns = _pid_namespace(bwrap, root) if os.environ.get("CORRAL_FAKE_PIDNS") == "1" else None
     if ns:
         return ["/bin/sh", "-c", 'exec "$@" 9<"$0"', ns] + cmd + ["--pidns", "9", "--"] + argv
     return cmd + ["--"] + argv

@@ -44,6 +44,8 @@ class Confinement(unittest.TestCase):
                          (0, "none\n"))
 
     def test_one_pid_namespace_per_sandbox(self):
+        os.environ["CORRAL_FAKE_PIDNS"] = "1"  # opt-in (sandbox_root.bwrap_argv)
+        self.addCleanup(os.environ.pop, "CORRAL_FAKE_PIDNS", None)
         # No host process is visible (nor its root through /proc/<pid>/root),
         # and a pid means the same process in every command of the sandbox.
         with tempfile.NamedTemporaryFile(prefix="host-only-") as f:
