@@ -1251,6 +1251,60 @@ static void test_unix_socket(void **state)
     rmdir(dir);
 }
 
+/* Binding a socket must not touch the process umask: a rollout's socket is
+ * bound while other threads create sandboxes, and a workspace made with
+ * mkdir(0755) under a borrowed umask 0177 came out 0600, so bwrap could
+ * not chdir into it (CI: "Can't chdir to /workspace: Permission denied"). */
+struct bind_loop {
+    char dir[64];
+    volatile int stop;
+    int binds;
+};
+
+static void *bind_loop_thread(void *arg)
+{
+    struct bind_loop *b = arg;
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/s.sock", b->dir);
+    while (!b->stop) {
+        int fd = gate_unix_socket(path, 0600, 1, err, sizeof err);
+        if (fd >= 0)
+            close(fd);
+        b->binds++;
+    }
+    return NULL;
+}
+
+static void test_unix_socket_keeps_umask(void **state)
+{
+    (void)state;
+    struct bind_loop b = {.dir = "/tmp/corral-gate-umask-XXXXXX"};
+    assert_non_null(mkdtemp(b.dir));
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/d", b.dir);
+    mode_t old = umask(022);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, bind_loop_thread, &b), 0);
+    int bad = 0, n;
+    for (n = 0; n < 20000 && !bad; n++) {
+        struct stat st;
+        assert_int_equal(mkdir(sub, 0755), 0);
+        assert_int_equal(stat(sub, &st), 0);
+        bad = (st.st_mode & 07777) != 0755;
+        rmdir(sub);
+    }
+    b.stop = 1;
+    pthread_join(t, NULL);
+    umask(old);
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.sock", b.dir);
+    unlink(path);
+    rmdir(b.dir);
+    print_message("%d mkdirs against %d binds\n", n, b.binds);
+    assert_int_equal(bad, 0);
+    assert_true(b.binds > 0);
+}
+
 /* ---- upstream, against a fake OpenAI server ---------------------------------------------- */
 
 static char up_last_body[8192];
@@ -1804,6 +1858,7 @@ int main(void)
         cmocka_unit_test(test_128_rollouts),
         cmocka_unit_test(test_128_pending_trainer),
         cmocka_unit_test(test_unix_socket),
+        cmocka_unit_test(test_unix_socket_keeps_umask),
         cmocka_unit_test(test_upstream),
         cmocka_unit_test(test_auto_register),
         cmocka_unit_test(test_transcript_bounded),

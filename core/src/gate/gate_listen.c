@@ -86,9 +86,11 @@ int gate_unix_socket(const char *path, mode_t mode, int replace, char *err, size
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
     }
-    mode_t old = umask(0177);
-    int rc = bind(fd, (struct sockaddr *)&su, sizeof su);
-    umask(old);
+    /* Linux creates the socket file with the socket inode's mode (less the
+     * umask): owner-only from bind on, then widened to `mode`.  Never
+     * umask(): it is process-wide, and other threads create sandboxes'
+     * directories meanwhile (tests/unit/test_gate.c, keeps_umask). */
+    int rc = fchmod(fd, 0600) != 0 ? -1 : bind(fd, (struct sockaddr *)&su, sizeof su);
     if (rc != 0 || chmod(path, mode) != 0 || listen(fd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "bind/listen %s: %s", path, strerror(errno));
         if (rc == 0)
