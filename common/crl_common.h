@@ -238,5 +238,15 @@ void crl_close_fds_except(const int *keep, size_t n);
  * failure would leave something running (common/retry.c). */
 int crl_retry_transient(const struct corral_host *h, int (*op)(void *ud, corral_call *call), void *ud,
                         corral_call *call);
+/* The same with the call's clock given directly (for core, which has no
+ * host table): before_wait, when set, runs before each pause (to log, or
+ * to clear the failure op recorded). */
+struct crl_retry_clock {
+    int (*cancelled)(const corral_call *call);
+    int64_t (*remaining_ms)(const corral_call *call);
+    void (*before_wait)(void *ud, corral_call *call, int64_t wait_ms);
+};
+int crl_retry_transient_with(const struct crl_retry_clock *clk, int (*op)(void *ud, corral_call *call), void *ud,
+                             corral_call *call);
 
 #endif

@@ -402,6 +402,64 @@ static void read_file_refuses_non_regular(void **state)
     rmdir(dir);
 }
 
+/* ---- crl_retry_transient_with: the one backoff schedule ---------------------------- */
+
+struct retry_probe {
+    int calls, fail_times, fail_code, waits;
+    int64_t waited[8], remaining;
+};
+
+static int retry_op(void *ud, corral_call *call)
+{
+    (void)call;
+    struct retry_probe *p = ud;
+    return p->calls++ < p->fail_times ? p->fail_code : 0;
+}
+
+static int never_cancelled(const corral_call *call)
+{
+    (void)call;
+    return 0;
+}
+
+static struct retry_probe *probe_now;
+static int64_t probe_remaining(const corral_call *call)
+{
+    (void)call;
+    return probe_now->remaining;
+}
+
+static void retry_wait(void *ud, corral_call *call, int64_t wait_ms)
+{
+    (void)call;
+    struct retry_probe *p = ud;
+    if (p->waits < 8)
+        p->waited[p->waits] = wait_ms;
+    p->waits++;
+}
+
+static void retry_transient_backs_off_then_stops(void **state)
+{
+    (void)state;
+    const struct crl_retry_clock clk = {never_cancelled, probe_remaining, retry_wait};
+    /* two 503s, then success: three tries, pauses of 250 and 500 ms */
+    struct retry_probe p = {.fail_times = 2, .fail_code = CORRAL_ETRANSIENT, .remaining = INT64_MAX};
+    probe_now = &p;
+    assert_int_equal(crl_retry_transient_with(&clk, retry_op, &p, NULL), 0);
+    assert_int_equal(p.calls, 3);
+    assert_int_equal(p.waits, 2);
+    assert_int_equal(p.waited[0], 250);
+    assert_int_equal(p.waited[1], 500);
+    /* a permanent failure is not tried again */
+    p = (struct retry_probe){.fail_times = 9, .fail_code = CORRAL_EIO, .remaining = INT64_MAX};
+    assert_int_equal(crl_retry_transient_with(&clk, retry_op, &p, NULL), CORRAL_EIO);
+    assert_int_equal(p.calls, 1);
+    /* no time left in the call for the first pause: one try */
+    p = (struct retry_probe){.fail_times = 9, .fail_code = CORRAL_ETIMEDOUT, .remaining = 200};
+    assert_int_equal(crl_retry_transient_with(&clk, retry_op, &p, NULL), CORRAL_ETIMEDOUT);
+    assert_int_equal(p.calls, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +468,7 @@ int main(void)
         cmocka_unit_test(random_hex_is_hex_and_differs),
         cmocka_unit_test(cmd_json_argv_shell_and_timeout),
         cmocka_unit_test(env_names_are_ascii_in_every_locale),
+        cmocka_unit_test(retry_transient_backs_off_then_stops),
         cmocka_unit_test(strv_grows_dups_and_hands_over),
         cmocka_unit_test(read_file_whole_bounded_and_errors),
         cmocka_unit_test(read_file_refuses_non_regular),

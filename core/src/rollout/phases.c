@@ -523,26 +523,32 @@ int crl_phase_verify(struct rollout *r)
 
 /* ---- destroy ---------------------------------------------------------------------- */
 
-/* Destroys `sb` within the call `c`, again while the failure is transient:
- * a service refusing for a moment (503, a dropped answer) after the
- * backend's own request retries must not leave the sandbox running until
- * its TTL.  Destroy is idempotent in every backend (an already-gone sandbox
- * is success).  The caller keeps `sb` and closes it. */
+static int destroy_op(void *sb, struct corral_call *c)
+{
+    return corral_sandbox_destroy(sb, c);
+}
+
+/* Between two destroys: say why, and clear the failure for the next try. */
+static void destroy_wait(void *sb, struct corral_call *c, int64_t wait_ms)
+{
+    corral_log(CORRAL_LOG_INFO, "run", "destroying sandbox %s: %s; trying again in %lld ms", corral_sandbox_id(sb),
+               c->message, (long long)wait_ms);
+    c->status = 0;
+    c->message[0] = '\0';
+}
+
+/* Destroys `sb` within the call `c`, again while the failure is transient
+ * (crl_retry_transient_with): a service refusing for a moment (503, a
+ * dropped answer) after the backend's own request retries must not leave
+ * the sandbox running until its TTL.  Destroy is idempotent in every
+ * backend (an already-gone sandbox is success).  The caller keeps `sb`
+ * and closes it; `c` is not cancellable (cleanup must happen). */
 static int destroy_sandbox(corral_sandbox *sb, struct corral_call *c)
 {
-    int rc;
-    for (unsigned wait_ms = 250;; wait_ms *= 2) {
-        rc = corral_sandbox_destroy(sb, c);
-        if (rc == 0 || !corral_status_is_transient(rc) || wait_ms > 4000 ||
-            corral_call_remaining_ms(c) <= (int64_t)wait_ms)
-            return rc;
-        corral_log(CORRAL_LOG_INFO, "run", "destroying sandbox %s: %s; trying again in %u ms", corral_sandbox_id(sb),
-                   c->message, wait_ms);
-        for (unsigned slept = 0; slept < wait_ms; slept += 250)
-            usleep(250000); /* POSIX usleep takes less than a second */
-        c->status = 0;
-        c->message[0] = '\0';
-    }
+    static const struct crl_retry_clock clk = {.cancelled = corral_call_cancelled,
+                                               .remaining_ms = corral_call_remaining_ms,
+                                               .before_wait = destroy_wait};
+    return crl_retry_transient_with(&clk, destroy_op, sb, c);
 }
 
 /* Runs on every path: the sandbox (unless kept), the gate registration
