@@ -58,6 +58,9 @@ static void test_invalid_specs_say_why(void **state)
         {"{\"name\": \"a\", \"argv\": [\"x\"], \"env\": {\"1BAD\": \"v\"}}", "env \"1BAD\""},
         {"{\"name\": \"a\", \"argv\": [\"x\"], \"events\": [{\"emit\": \"e\"}]}", "needs \"match\""},
         {"{\"name\": \"a\", \"argv\": [\"x\"], \"files\": [{\"path\": \"/p\"}]}", "\"text\" or \"json\""},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"install\": {\"requires\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\","
+         "\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]}}",
+         "install.requires lists 17 commands; at most 16"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct crl_agent_spec s;

@@ -86,10 +86,10 @@ static int check_requirements(struct rollout *r, const struct crl_agent_vars *v,
     if (r->spec.requires) {
         static const char probe[] =
             "for c in \"$@\"; do command -v \"$c\" >/dev/null 2>&1 || { echo \"$c\"; exit 1; }; done";
-        const char *argv[20] = {"/bin/sh", "-c", probe, "sh"};
+        const char *argv[4 + CRL_AGENT_MAX_REQUIRES + 1] = {"/bin/sh", "-c", probe, "sh"};
         size_t n = 4;
         const cJSON *c;
-        cJSON_ArrayForEach(c, r->spec.requires) if (n + 1 < CRL_ARRAY_LEN(argv)) argv[n++] = c->valuestring;
+        cJSON_ArrayForEach(c, r->spec.requires) argv[n++] = c->valuestring; /* bounded by the spec parser */
         argv[n] = NULL;
         struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .env = env, .timeout_ms = 30000};
         struct corral_exec_output out = {0};

@@ -142,6 +142,11 @@ int crl_agent_spec_parse(const char *json, struct crl_agent_spec *s, char *why, 
         snprintf(why, wl, "agent spec: install.npm, install.requires and install.check must be string arrays");
         goto bad;
     }
+    if (cJSON_GetArraySize(s->requires) > CRL_AGENT_MAX_REQUIRES) {
+        snprintf(why, wl, "agent spec: install.requires lists %d commands; at most %d", cJSON_GetArraySize(s->requires),
+                 CRL_AGENT_MAX_REQUIRES);
+        goto bad;
+    }
     s->argv = cJSON_GetObjectItemCaseSensitive(r, "argv");
     if (!all_strings(s->argv) || cJSON_GetArraySize(s->argv) == 0) {
         snprintf(why, wl, "agent spec: \"argv\" must be a non-empty array of strings");

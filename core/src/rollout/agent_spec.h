@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* At most this many install.requires commands (one probe's argv). */
+#define CRL_AGENT_MAX_REQUIRES 16
+
 struct crl_agent_spec {
     cJSON *root;                  /* owns everything below */
     const char *name;
