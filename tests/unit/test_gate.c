@@ -1257,7 +1257,7 @@ static void test_unix_socket(void **state)
  * not chdir into it (CI: "Can't chdir to /workspace: Permission denied"). */
 struct bind_loop {
     char dir[64];
-    volatile int stop;
+    int stop; /* written by the test's thread, read by the binder: __atomic only */
     int binds;
 };
 
@@ -1266,7 +1266,7 @@ static void *bind_loop_thread(void *arg)
     struct bind_loop *b = arg;
     char path[128], err[256];
     snprintf(path, sizeof path, "%s/s.sock", b->dir);
-    while (!b->stop) {
+    while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
         int fd = gate_unix_socket(path, 0600, 1, err, sizeof err);
         if (fd >= 0)
             close(fd);
@@ -1293,7 +1293,7 @@ static void test_unix_socket_keeps_umask(void **state)
         bad = (st.st_mode & 07777) != 0755;
         rmdir(sub);
     }
-    b.stop = 1;
+    __atomic_store_n(&b.stop, 1, __ATOMIC_RELAXED);
     pthread_join(t, NULL);
     umask(old);
     char path[128];
