@@ -1,13 +1,3 @@
-# Archive extraction fuzz target (see fuzz_archive.c).
-if(CORRAL_FUZZ)
-  add_executable(fuzz_archive fuzz_archive.c)
-  target_compile_definitions(fuzz_archive PRIVATE CORRAL_LIBFUZZER)
-  target_compile_options(fuzz_archive PRIVATE -fsanitize=fuzzer)
-  target_link_options(fuzz_archive PRIVATE -fsanitize=fuzzer)
-  target_link_libraries(fuzz_archive PRIVATE corral_internal)
-else()
-  add_executable(fuzz_archive_replay fuzz_archive.c)
-  target_link_libraries(fuzz_archive_replay PRIVATE corral_internal)
-  file(GLOB ARCHIVE_SEEDS ${CMAKE_CURRENT_SOURCE_DIR}/corpus/archive/*)
-  add_test(NAME fuzz_archive_replay COMMAND fuzz_archive_replay ${ARCHIVE_SEEDS})
-endif()
+# Archive extraction: whatever it accepts or refuses, nothing is created
+# outside the target directory (see fuzz_archive.c).
+corral_add_fuzzer(fuzz_archive SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_archive.c LIBRARIES corral_internal)

@@ -1,8 +1,8 @@
 /* Fuzz target: corral_archive_extract_safe() on arbitrary bytes must never
  * create anything outside its target directory, whatever it accepts or
- * refuses.  Built as a libFuzzer target with -DCORRAL_FUZZ=ON (clang);
- * otherwise as a replay driver that runs the files given on the command
- * line (the seed corpus under corpus/archive runs in ctest). */
+ * refuses.  Built like every harness (tests/fuzz/CMakeLists.txt): a
+ * libFuzzer target with -DCORRAL_FUZZ=ON, else replayed over corpus/archive
+ * in ctest.  The scratch root is removed at exit. */
 #include "sandbox/sandbox_internal.h"
 
 #include <dirent.h>
@@ -37,6 +37,12 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 }
 
 /* Everything in root other than "t" was written by an escape. */
+static void remove_root(void)
+{
+    nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    rmdir(root);
+}
+
 static int only_target_in_root(void)
 {
     DIR *d = opendir(root);
@@ -60,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(root, sizeof root, "/tmp/corral-fuzz-XXXXXX");
         if (!mkdtemp(root))
             abort();
+        atexit(remove_root);
     }
     char t[96];
     snprintf(t, sizeof t, "%s/t", root);
@@ -74,28 +81,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     return 0;
 }
-
-#ifndef CORRAL_LIBFUZZER
-int main(int argc, char **argv)
-{
-    int n = 0;
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
-        }
-        static uint8_t buf[1 << 20];
-        size_t len = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, len);
-        n++;
-    }
-    if (root[0]) {
-        nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-        rmdir(root);
-    }
-    printf("fuzz_archive: %d inputs, no escapes\n", n);
-    return 0;
-}
-#endif
