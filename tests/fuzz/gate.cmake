@@ -2,6 +2,7 @@
 # the chat request (agent input) and responses/replay lines (trainer and
 # script input).  They need only cJSON and OpenSSL, not libcorral.
 set(GATE_FUZZ_SOURCES ${PROJECT_SOURCE_DIR}/core/src/gate/gate_wire.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render.c
+                      ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render_messages.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_messages.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_replay.c
                       ${PROJECT_SOURCE_DIR}/core/src/base/json_scan.c ${PROJECT_SOURCE_DIR}/common/read_file.c ${PROJECT_SOURCE_DIR}/common/buf.c
                       ${PROJECT_SOURCE_DIR}/common/strv.c)
