@@ -215,8 +215,8 @@ int gate_prepare_messages(const struct gate_completion *c, struct gate_prepared 
 char *gate_messages_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen);
 /* count_tokens' answer: an estimate from the body's size, not a tokenizer. */
 long long gate_messages_estimate_tokens(size_t len);
-/* Anthropic's error type for an HTTP status, or `type` when it is one of
- * Anthropic's already.  Static strings. */
+/* Anthropic's error type for an HTTP status; for a generic 4xx, `type`
+ * when it is one of Anthropic's.  Static strings. */
 const char *gate_messages_error_type(unsigned status, const char *type);
 /* {"type":"error","error":{"type","message"}} as text.  Caller frees. */
 char *gate_messages_error_body(unsigned status, const char *message, const char *type);

@@ -480,18 +480,24 @@ const char *gate_messages_error_type(unsigned status, const char *type)
     static const char *const known[] = {"invalid_request_error", "authentication_error", "permission_error",
                                         "not_found_error", "request_too_large", "rate_limit_error", "api_error",
                                         "overloaded_error", NULL};
-    for (size_t i = 0; type && known[i]; i++)
-        if (strcmp(type, known[i]) == 0)
-            return type;
+    const char *by_status;
     switch (status) {
-    case 401: return "authentication_error";
-    case 403: return "permission_error";
-    case 404: return "not_found_error";
-    case 413: return "request_too_large";
-    case 429: return "rate_limit_error";
-    case 529: return "overloaded_error";
-    default: return status >= 500 ? "api_error" : "invalid_request_error";
+    case 401: by_status = "authentication_error"; break;
+    case 403: by_status = "permission_error"; break;
+    case 404: by_status = "not_found_error"; break;
+    case 413: by_status = "request_too_large"; break;
+    case 429: by_status = "rate_limit_error"; break;
+    case 529: by_status = "overloaded_error"; break;
+    default: by_status = status >= 500 ? "api_error" : "invalid_request_error"; break;
     }
+    /* The status decides (a script's error line has the chat default
+     * "invalid_request_error" whatever its status); a generic 4xx keeps
+     * a type of Anthropic's that the response named. */
+    if (strcmp(by_status, "invalid_request_error") == 0)
+        for (size_t i = 0; type && known[i]; i++)
+            if (strcmp(type, known[i]) == 0)
+                return known[i];
+    return by_status;
 }
 
 char *gate_messages_error_body(unsigned status, const char *message, const char *type)
