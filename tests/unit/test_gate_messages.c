@@ -40,6 +40,7 @@ static void test_request_golden(void **state)
         "\"system\":[{\"type\":\"text\",\"text\":\"be brief\",\"cache_control\":{\"type\":\"ephemeral\"}},"
         "{\"type\":\"text\",\"text\":\"be kind\"}],"
         "\"messages\":[{\"role\":\"user\",\"content\":\"list files\"},"
+        "{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"# Env\"}]},"
         "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"hmm\",\"signature\":\"s\"},"
         "{\"type\":\"text\",\"text\":\"running ls\"},"
         "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}]},"
@@ -56,6 +57,7 @@ static void test_request_golden(void **state)
         "{\"model\":\"claude-x\",\"messages\":["
         "{\"role\":\"system\",\"content\":\"be brief\\nbe kind\"},"
         "{\"role\":\"user\",\"content\":\"list files\"},"
+        "{\"role\":\"system\",\"content\":\"# Env\"},"
         "{\"role\":\"assistant\",\"content\":\"running ls\",\"reasoning_content\":\"hmm\",\"tool_calls\":["
         "{\"id\":\"toolu_1\",\"type\":\"function\",\"function\":{\"name\":\"Bash\",\"arguments\":\"{\\\"command\\\":\\\"ls\\\"}\"}}]},"
         "{\"role\":\"tool\",\"tool_call_id\":\"toolu_1\",\"content\":\"a.txt\\n[image]\"},"
@@ -95,7 +97,9 @@ static void test_request_errors(void **state)
         {"[1]", "JSON object"},
         {"{\"messages\":[]}", "non-empty array"},
         {"{\"model\":7,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "\"model\""},
-        {"{\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}", "\"role\""},
+        {"{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "\"role\""},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"system\",\"content\":[{\"type\":\"image\"}]}]}",
+         "text block"},
         {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"document\"}]}]}", "\"document\""},
         {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]}", "\"text\""},
         {"{\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"f\","

@@ -289,6 +289,25 @@ static int assistant_turn(const cJSON *content, cJSON *out, char *err, size_t er
     return 0;
 }
 
+/* A system prompt (a string or text blocks, joined with "\n") as a
+ * system message; nothing when it is empty. */
+static int system_message(const cJSON *content, cJSON *out, char *err, size_t errlen)
+{
+    struct crl_buf text = {0};
+    if (blocks_text(content, 0, &text, err, errlen)) {
+        crl_buf_free(&text);
+        return CORRAL_EINVAL;
+    }
+    if (text.len) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "system");
+        add_buf_string(m, "content", &text);
+        cJSON_AddItemToArray(out, m);
+    }
+    crl_buf_free(&text);
+    return 0;
+}
+
 static int convert_tools(const cJSON *tools, cJSON *out, char *err, size_t errlen)
 {
     if (!cJSON_IsArray(tools))
@@ -370,20 +389,8 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
         return fail(err, errlen, "\"messages\" must be a non-empty array");
     cJSON *arr = cJSON_AddArrayToObject(out, "messages");
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(in, "system");
-    if (sys && !cJSON_IsNull(sys)) {
-        struct crl_buf text = {0};
-        if (blocks_text(sys, 0, &text, err, errlen)) {
-            crl_buf_free(&text);
-            return CORRAL_EINVAL;
-        }
-        if (text.len) {
-            cJSON *m = cJSON_CreateObject();
-            cJSON_AddStringToObject(m, "role", "system");
-            add_buf_string(m, "content", &text);
-            cJSON_AddItemToArray(arr, m);
-        }
-        crl_buf_free(&text);
-    }
+    if (sys && !cJSON_IsNull(sys) && system_message(sys, arr, err, errlen))
+        return CORRAL_EINVAL;
     const cJSON *m;
     cJSON_ArrayForEach(m, msgs) {
         const char *role = str_of(m, "role");
@@ -393,8 +400,10 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
             rc = user_turn(content, arr, err, errlen);
         else if (role && strcmp(role, "assistant") == 0)
             rc = assistant_turn(content, arr, err, errlen);
+        else if (role && strcmp(role, "system") == 0)
+            rc = system_message(content, arr, err, errlen); /* Claude Code sends these mid-conversation */
         else
-            rc = fail(err, errlen, "each message needs \"role\": \"user\" or \"assistant\"");
+            rc = fail(err, errlen, "each message needs \"role\": \"user\", \"assistant\" or \"system\"");
         if (rc)
             return rc;
     }
