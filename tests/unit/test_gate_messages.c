@@ -5,6 +5,7 @@
  * over real HTTP (libcurl against the real MHD server): auth by x-api-key
  * and by Bearer, Anthropic error bodies with non-retryable 4xx statuses,
  * count_tokens, and the transcript recording the dialect. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -576,6 +577,79 @@ static void test_http(void **state)
     corral_gate_free(g);
 }
 
+struct agent_call {
+    const char *url, *key;
+    struct resp r;
+};
+
+static void *agent_main(void *p)
+{
+    struct agent_call *a = p;
+    a->r = post(a->url, a->key, NULL,
+                "{\"model\":\"claude-x\",\"max_tokens\":64,\"stream\":true,\"system\":\"be brief\","
+                "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    return NULL;
+}
+
+/* The trainer responder serves a Messages call: the long-poll hands over
+ * the normalized chat request with the dialect and the agent's own body;
+ * the trainer's answer (a gate.h form) reaches the agent in Messages form. */
+static void test_trainer(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.trainer_listen = 1;
+    corral_gate *g = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_new(&o, &g, &call), 0);
+    struct corral_gate_responder tr = {.struct_size = sizeof tr, .kind = CORRAL_GATE_TRAINER};
+    char tok[65], url[512], key[128], next[512], tauth[128];
+    assert_int_equal(corral_gate_register(g, "t1", &tr, tok, &call), 0);
+    snprintf(url, sizeof url, "%s/rollout/t1/v1/messages", corral_gate_url(g));
+    snprintf(key, sizeof key, "x-api-key: %s", tok);
+    snprintf(next, sizeof next, "%s/v1/requests/next?timeout=10", corral_gate_trainer_url(g));
+    snprintf(tauth, sizeof tauth, "Authorization: Bearer %s", corral_gate_trainer_token(g));
+
+    struct agent_call a = {.url = url, .key = key};
+    pthread_t th;
+    pthread_create(&th, NULL, agent_main, &a);
+    struct resp r = post(next, tauth, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    cJSON *env = cJSON_Parse(r.body);
+    free(r.body);
+    assert_string_equal(cJSON_GetObjectItem(env, "dialect")->valuestring, "messages");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(env, "raw_request"), "system")->valuestring, "be brief");
+    const cJSON *msgs = cJSON_GetObjectItem(cJSON_GetObjectItem(env, "request"), "messages");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "role")->valuestring, "system");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content")->valuestring, "hi");
+    assert_int_equal(
+        corral_gate_deliver(g, cJSON_GetObjectItem(env, "id")->valuestring,
+                            "{\"tool_calls\":[{\"name\":\"Bash\",\"arguments\":{\"command\":\"ls\"}}],"
+                            "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}",
+                            &call),
+        0);
+    cJSON_Delete(env);
+    pthread_join(th, NULL);
+    assert_int_equal(a.r.status, 200);
+    assert_true(a.r.sse);
+    struct events ev;
+    parse_events(a.r.body, &ev);
+    static const char *const want[] = {"message_start", "content_block_start", "ping", "content_block_delta",
+                                       "content_block_stop", "message_delta", "message_stop"};
+    assert_order(&ev, want, 7);
+    const cJSON *blk = cJSON_GetObjectItem(ev.datas[1], "content_block");
+    assert_string_equal(cJSON_GetObjectItem(blk, "name")->valuestring, "Bash");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ev.datas[3], "delta"), "partial_json")->valuestring, "{\"command\":\"ls\"}");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(ev.datas[5], "usage"), "output_tokens")->valueint, 4);
+    events_free(&ev);
+    free(a.r.body);
+    corral_gate_free(g);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -587,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_sse_tool_use),
         cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_http),
+        cmocka_unit_test(test_trainer),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -8,6 +8,7 @@
  *   GET  /rollout/{id}/v1/models
  * Trainer listener (own port, own bearer token):
  *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","request"} or 204
+ *                                        (+ "dialect", "raw_request" for a Messages call)
  *   POST   /v1/requests/{id}/response    body: a response (gate.h forms) -> 200 / 400 / 404
  *   POST   /v1/rollouts/{id}             register (the gate's auto responder, else trainer)
  *                                        -> 201 {"rollout_id","token","base_url"}
@@ -554,15 +555,19 @@ static int trainer_auth(struct corral_gate *g, struct MHD_Connection *conn)
     return CRYPTO_memcmp(h + 7, g->trainer_token, want) == 0;
 }
 
-/* The long-poll answer for queued call q. */
+/* The long-poll answer for queued call q: the normalized (chat) request,
+ * and for another dialect its name and the agent's own body. */
 static char *request_envelope(const struct gate_conn *q, size_t *len)
 {
-    size_t n = q->len + strlen(q->rollout_id) + 96;
+    size_t n = q->len + q->raw_len + strlen(q->rollout_id) + 160;
     char *s = malloc(n);
     if (!s)
         return NULL;
-    int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"request\":%.*s}", q->id, q->rollout_id,
+    int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"request\":%.*s", q->id, q->rollout_id,
                      (int)q->len, q->buf ? q->buf : "null");
+    if (q->raw)
+        k += snprintf(s + k, n - (size_t)k, ",\"dialect\":\"messages\",\"raw_request\":%.*s", (int)q->raw_len, q->raw);
+    k += snprintf(s + k, n - (size_t)k, "}");
     *len = (size_t)k;
     return s;
 }
