@@ -29,16 +29,23 @@ def chat_body(n):
     return ('{"model":"m","messages":[{"role":"user","content":"' + "x" * n + '"}]}').encode()
 
 
-def head(rollout, length):
-    return ("POST /rollout/%s/v1/chat/completions HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer %s\r\n"
-            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (rollout, token(rollout), length)).encode()
+def messages_body(n):
+    """An Anthropic Messages body of about n bytes of text."""
+    return ('{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"' + "x" * n + '"}]}').encode()
 
 
-def call(host, port, rollout, body, timeout=30):
-    """One chat call on a fresh connection: the HTTP status, or an exception's name."""
+def head(rollout, length, path="chat/completions"):
+    """Request headers; a Messages path sends the token as x-api-key, as Anthropic clients do."""
+    auth = ("x-api-key: %s" if path.startswith("messages") else "Authorization: Bearer %s") % token(rollout)
+    return ("POST /rollout/%s/v1/%s HTTP/1.1\r\nHost: gate\r\n%s\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (rollout, path, auth, length)).encode()
+
+
+def call(host, port, rollout, body, timeout=30, path="chat/completions"):
+    """One call on a fresh connection: the HTTP status, or an exception's name."""
     s = socket.create_connection((host, port), timeout=timeout)
     try:
-        s.sendall(head(rollout, len(body)))
+        s.sendall(head(rollout, len(body), path))
         try:
             s.sendall(body)
         except OSError:

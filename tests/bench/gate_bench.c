@@ -18,6 +18,10 @@
  *     -T THREADS sets the HTTP threads of gate and baseline alike (default:
  *     the gate's, one per CPU up to 4).
  *
+ *     -d messages sends the same request as an Anthropic Messages call to
+ *     /v1/messages instead (docs/gate-dialects.md): the dialect edge's cost
+ *     is the difference from the chat-completions run.
+ *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
  *     over the trainer API and each gets one pending call of BODY_BYTES (an
@@ -66,16 +70,26 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
     return s * n;
 }
 
+static int messages_dialect; /* -d messages */
+
 static char *make_body(size_t bytes)
 {
-    /* A chat request padded to about `bytes` with a long system prompt. */
+    /* A chat (or Messages) request padded to about `bytes` with a long system prompt. */
     size_t pad = bytes > 200 ? bytes - 200 : 10;
     char *b = malloc(pad + 300);
-    int k = snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-                             "\"messages\":[{\"role\":\"system\",\"content\":\"");
+    int k = messages_dialect
+                ? snprintf(b, 300, "{\"model\":\"m\",\"max_tokens\":4096,\"stream\":true,\"system\":\"")
+                : snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                                   "\"messages\":[{\"role\":\"system\",\"content\":\"");
     memset(b + k, 'x', pad);
-    snprintf(b + k + pad, 200, "\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
+    snprintf(b + k + pad, 200, messages_dialect ? "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                                                : "\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
     return b;
+}
+
+static const char *route(void)
+{
+    return messages_dialect ? "messages" : "chat/completions";
 }
 
 /* ---- baseline server: the same bytes, the same MHD model ------------------- */
@@ -228,7 +242,7 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
             return 1;
         }
         gurls[i] = malloc(256);
-        snprintf(gurls[i], 256, "%s/rollout/%s/v1/chat/completions", corral_gate_url(g), id);
+        snprintf(gurls[i], 256, "%s/rollout/%s/v1/%s", corral_gate_url(g), id, route());
     }
 
     /* Capture what the gate answers, and serve exactly that from the baseline. */
@@ -261,11 +275,11 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     for (int i = 0; i < maxc; i++) {
         burls[i] = malloc(256);
-        snprintf(burls[i], 256, "http://127.0.0.1:%u/rollout/bench-%d/v1/chat/completions", (unsigned)info->port, i);
+        snprintf(burls[i], 256, "http://127.0.0.1:%u/rollout/bench-%d/v1/%s", (unsigned)info->port, i, route());
     }
 
-    printf("gate latency: %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call), "
-           "%u server threads each, %s\n", calls, strlen(body), base_len, threads, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
+    printf("gate latency (%s): %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call), "
+           "%u server threads each, %s\n", route(), calls, strlen(body), base_len, threads, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
                                                           : "closed loop (no pause between calls)");
     if (think_ms)
         printf("THINK = %d ms\n", think_ms);
@@ -478,7 +492,7 @@ static int memory(int n, size_t body_bytes)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
-        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS]\n"
+        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -492,6 +506,8 @@ int main(int argc, char **argv)
             body = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "-t") == 0)
             think_ms = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-d") == 0)
+            messages_dialect = strcmp(argv[i + 1], "messages") == 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)

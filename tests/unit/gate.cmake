@@ -6,3 +6,6 @@ add_dependencies(test_gate_cli corral_cli)
 # The validating JSON scanner and the chat-request reader on it (internals).
 corral_add_unit_test(test_json_scan SOURCES test_json_scan.c LIBRARIES PkgConfig::CJSON PkgConfig::MHD)
 target_include_directories(test_json_scan PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+# The Anthropic Messages edge: request translation and rendering (internals) and over HTTP.
+corral_add_unit_test(test_gate_messages SOURCES test_gate_messages.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
+target_include_directories(test_gate_messages PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

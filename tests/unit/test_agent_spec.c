@@ -12,7 +12,8 @@
 #include "base/internal.h"
 
 static const struct crl_agent_vars vars = {.home = "/h", .workdir = "/w", .run = "/r", .agent_dir = "/a",
-                                           .base_url = "http://127.0.0.1:9/rollout/x/v1", .model = "m", .task = "/t"};
+                                           .base_url = "http://127.0.0.1:9/rollout/x/v1", .model = "m", .task = "/t",
+                                           .gate_url = "http://127.0.0.1:9/rollout/x"};
 
 static void load(const char *agent, struct crl_agent_spec *s)
 {
@@ -32,6 +33,9 @@ static void test_templates(void **state)
     char why[256] = "";
     char *s = crl_agent_subst("{agent_dir}/bin --url={base_url} {{literal} {env:KEY} {", &vars, why, sizeof why);
     assert_string_equal(s, "/a/bin --url=http://127.0.0.1:9/rollout/x/v1 {literal} {env:KEY} {");
+    free(s);
+    s = crl_agent_subst("{gate_url}", &vars, why, sizeof why); /* what Anthropic clients append /v1/messages to */
+    assert_string_equal(s, "http://127.0.0.1:9/rollout/x");
     free(s);
     assert_null(crl_agent_subst("{home}/{hoem}", &vars, why, sizeof why));
     assert_string_equal(why, "unknown template variable {hoem}");
@@ -139,6 +143,38 @@ static void test_opencode_error_event_and_exit_code(void **state)
     crl_agent_spec_free(&s);
 }
 
+/* Claude Code's stream-json lines (as measured with 2.1.332, docs/agents-claude-code.md). */
+static void test_claude_code_result_event(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("claude_code", &s);
+    const char *good[] = {
+        "{\"type\":\"system\",\"subtype\":\"init\",\"model\":\"m\",\"claude_code_version\":\"2.1.332\"}",
+        "{\"type\":\"assistant\",\"message\":{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\","
+        "\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}]}}",
+        "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\","
+        "\"content\":\"a.txt\"}]}}",
+        "{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}",
+        "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"result\":\"done\",\"num_turns\":2}", NULL};
+    char why[256];
+    cJSON *ev;
+    assert_true(judge_lines(&s, 0, good, why, &ev));
+    assert_int_equal(cJSON_GetArraySize(ev), 5);
+    const cJSON *call = cJSON_GetArrayItem(ev, 1);
+    assert_string_equal(cJSON_GetObjectItem(call, "kind")->valuestring, "tool_call");
+    assert_string_equal(cJSON_GetObjectItem(call, "name")->valuestring, "Bash");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(call, "input"), "command")->valuestring, "ls");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 2), "output")->valuestring, "a.txt");
+    cJSON_Delete(ev);
+    /* a failed model call: "subtype" still says success, is_error decides */
+    const char *bad[] = {"{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,\"api_error_status\":400}", NULL};
+    assert_false(judge_lines(&s, 0, bad, why, &ev));
+    assert_string_equal(why, "the last \"done\" event has is_error = true");
+    cJSON_Delete(ev);
+    crl_agent_spec_free(&s);
+}
+
 static void test_json_path(void **state)
 {
     (void)state;
@@ -158,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_invalid_specs_say_why),
         cmocka_unit_test(test_pi_success_is_judged_from_events_not_exit_code),
         cmocka_unit_test(test_opencode_error_event_and_exit_code),
+        cmocka_unit_test(test_claude_code_result_event),
         cmocka_unit_test(test_json_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -383,9 +383,9 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
 {
     struct gate_rollout *r = c->rollout;
     size_t limit = c->gate->transcript_limit;
-    size_t req_bytes = c->len, resp_bytes = response ? strlen(response) : 0;
+    size_t req_bytes = c->raw ? c->raw_len : c->len, resp_bytes = response ? strlen(response) : 0;
     int keep_request = !error;
-    size_t cost = TRANSCRIPT_ENTRY_BYTES + (keep_request ? req_bytes : 0) + resp_bytes;
+    size_t cost = TRANSCRIPT_ENTRY_BYTES + (keep_request ? req_bytes + (c->raw ? c->len : 0) : 0) + resp_bytes;
     int truncated = r && r->transcript_bytes + cost > limit;
     if (!r || (truncated && r->transcript_bytes + TRANSCRIPT_ENTRY_BYTES > limit + limit / 4)) {
         if (r)
@@ -397,13 +397,21 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
-    if (keep_request && !truncated) {
+    cJSON_AddStringToObject(e, "dialect", c->dialect == GATE_DIALECT_MESSAGES ? "messages" : "chat_completions");
+    if (keep_request && !truncated && c->raw) {
+        /* the agent's own body, and the chat request the responder saw */
+        cJSON_AddItemToObject(e, "request", raw_take(c->raw));
+        c->raw = NULL;
+        cJSON_AddItemToObject(e, "normalized_request", raw_request(c));
+    } else if (keep_request && !truncated) {
         cJSON_AddItemToObject(e, "request", raw_request(c));
     } else {
         cJSON_AddNullToObject(e, "request");
         free(c->buf);
         c->buf = NULL;
         c->len = c->cap = 0;
+        free(c->raw);
+        c->raw = NULL;
     }
     cJSON_AddNumberToObject(e, "request_bytes", (double)req_bytes);
     if (truncated) {
@@ -487,7 +495,8 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
 {
     if (c->kind == GC_CHAT)
         transcript_add_locked(c, status, NULL, message, NULL);
-    char *body = gate_error_body(message, type, code);
+    char *body = c->dialect == GATE_DIALECT_MESSAGES ? gate_messages_error_body(status, message, type)
+                                                     : gate_error_body(message, type, code);
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
 }
 
@@ -498,10 +507,10 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
         return;
     }
     char cid[48];
-    snprintf(cid, sizeof cid, "chatcmpl-%s", c->id);
+    snprintf(cid, sizeof cid, c->dialect == GATE_DIALECT_MESSAGES ? "msg_%s" : "chatcmpl-%s", c->id);
     struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
                                  .created = (long long)time(NULL), .stream = c->req.stream,
-                                 .include_usage = c->req.include_usage};
+                                 .include_usage = c->req.include_usage, .dialect = c->dialect};
     char *json, *body = NULL;
     size_t json_len, len = 0;
     int rc = gate_render_answer(p, &v, &json, &json_len, &body, &len);

@@ -3,9 +3,12 @@
  *
  * Agent listener (TCP and the optional unix socket):
  *   POST /rollout/{id}/v1/chat/completions
+ *   POST /rollout/{id}/v1/messages               Anthropic Messages (docs/gate-dialects.md)
+ *   POST /rollout/{id}/v1/messages/count_tokens  an estimate, answered by the gate
  *   GET  /rollout/{id}/v1/models
  * Trainer listener (own port, own bearer token):
  *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","request"} or 204
+ *                                        (+ "dialect", "raw_request" for a Messages call)
  *   POST   /v1/requests/{id}/response    body: a response (gate.h forms) -> 200 / 400 / 404
  *   POST   /v1/rollouts/{id}             register (the gate's auto responder, else trainer)
  *                                        -> 201 {"rollout_id","token","base_url"}
@@ -16,6 +19,8 @@
  * Order of checks on the agent side: route shape (404), method (405),
  * body limit (413), token for the id in the path (401), rollout lookup
  * (the same 401), JSON (400).  The 401 body never says which check failed.
+ * A Messages route answers its errors in Anthropic's shape and takes the
+ * token from x-api-key as well as from Authorization: Bearer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,39 @@
 static const char UNAUTHORIZED[] =
     "{\"error\":{\"message\":\"invalid token or unknown rollout\",\"type\":\"invalid_request_error\","
     "\"code\":\"unauthorized\"}}";
+
+static const char UNAUTHORIZED_MESSAGES[] =
+    "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
+    "\"message\":\"invalid token or unknown rollout\"}}";
+
+/* What a route of the agent listener is. */
+enum agent_route {
+    ROUTE_NONE = 0,
+    ROUTE_CHAT,            /* POST chat/completions */
+    ROUTE_MESSAGES,        /* POST messages */
+    ROUTE_COUNT_TOKENS,    /* POST messages/count_tokens */
+    ROUTE_MODELS           /* GET models */
+};
+
+static enum agent_route route_of(const char *rest)
+{
+    if (!rest)
+        return ROUTE_NONE;
+    if (strcmp(rest, "chat/completions") == 0)
+        return ROUTE_CHAT;
+    if (strcmp(rest, "messages") == 0)
+        return ROUTE_MESSAGES;
+    if (strcmp(rest, "messages/count_tokens") == 0)
+        return ROUTE_COUNT_TOKENS;
+    if (strcmp(rest, "models") == 0)
+        return ROUTE_MODELS;
+    return ROUTE_NONE;
+}
+
+static int route_is_messages(enum agent_route r)
+{
+    return r == ROUTE_MESSAGES || r == ROUTE_COUNT_TOKENS;
+}
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
                                 const char *type)
@@ -66,6 +104,21 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 {
     char *b = gate_error_body(msg, "invalid_request_error", code);
     return send_buf(conn, status, b, b ? strlen(b) : 0, "application/json");
+}
+
+/* An error in the route's dialect: Anthropic's shape on a Messages route. */
+static enum MHD_Result send_route_error(struct MHD_Connection *conn, enum agent_route route, unsigned status,
+                                        const char *msg, const char *code)
+{
+    if (!route_is_messages(route))
+        return send_error(conn, status, msg, code);
+    char *b = gate_messages_error_body(status, msg, NULL);
+    return send_buf(conn, status, b, b ? strlen(b) : 0, "application/json");
+}
+
+static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, enum agent_route route)
+{
+    return send_static(conn, MHD_HTTP_UNAUTHORIZED, route_is_messages(route) ? UNAUTHORIZED_MESSAGES : UNAUTHORIZED);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, cJSON *o)
@@ -168,6 +221,7 @@ void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     pthread_mutex_unlock(&g->lock);
     gate_chat_request_clear(&c->req);
     free(c->buf);
+    free(c->raw);
     free(c->overrides);
     free(c->resp_body);
     free(c);
@@ -224,7 +278,7 @@ static void take_upload(struct gate_conn *c, const char *data, size_t *size)
 /* Common start of both handlers; `limit` is the listener's body limit.
  * Returns 1 when the caller should return *rc now (headers-only first
  * call, or an upload chunk). */
-static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, size_t limit,
+static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, size_t limit, enum agent_route route,
                             const char *upload_data, size_t *upload_data_size, void **req_cls, enum MHD_Result *rc)
 {
     struct gate_conn *c = *req_cls;
@@ -243,7 +297,7 @@ static int request_prologue(struct corral_gate *g, struct MHD_Connection *conn, 
             c->too_large = 1;
             char m[128];
             snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", limit);
-            *rc = send_error(conn, 413, m, "body_too_large");
+            *rc = send_route_error(conn, route, 413, m, "body_too_large");
             return 1;
         }
         if (cl && strtoull(cl, NULL, 10) > 0) { /* one buffer of the right size, not a doubling series */
@@ -320,6 +374,28 @@ static int agent_authorized(const struct gate_listener *l, const char *id, const
     return ok && (!l->rollout_id || strcmp(l->rollout_id, id) == 0);
 }
 
+/* agent_authorized() with the route's headers: Authorization, and on a
+ * Messages route also x-api-key (Anthropic clients send the key there,
+ * the auth token in Authorization).  Both are checked when both are
+ * present, so the time taken does not say which one was right. */
+static int route_authorized(const struct gate_listener *l, struct MHD_Connection *conn, enum agent_route route,
+                            const char *id)
+{
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    int ok = agent_authorized(l, id, auth);
+    const char *key = route_is_messages(route) ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key")
+                                               : NULL;
+    if (key) {
+        char bearer[7 + GATE_TOKEN_HEX + 1] = "Bearer ";
+        size_t n = strlen(key);
+        if (n == GATE_TOKEN_HEX)
+            memcpy(bearer + 7, key, n + 1);
+        ok |= agent_authorized(l, id, n == GATE_TOKEN_HEX ? bearer : NULL);
+        OPENSSL_cleanse(bearer, sizeof bearer);
+    }
+    return ok;
+}
+
 /* The first call of an agent request, once its headers are in: a request
  * for a rollout with a valid token takes one of that rollout's connection
  * slots before its body is read, so one agent holding many connections
@@ -331,13 +407,12 @@ static int agent_headers(const struct gate_listener *l, struct gate_conn *c, con
 {
     struct corral_gate *g = l->gate;
     char id[130];
-    const char *rest = split_rollout_path(url, id, sizeof id);
-    int is_chat = rest && strcmp(rest, "chat/completions") == 0 && strcmp(method, "POST") == 0;
-    if (!is_chat || c->too_large)
+    enum agent_route route = route_of(split_rollout_path(url, id, sizeof id));
+    int is_call = (route == ROUTE_CHAT || route_is_messages(route)) && strcmp(method, "POST") == 0;
+    if (!is_call || c->too_large)
         return 0; /* answered by the usual checks */
-    const char *auth = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!agent_authorized(l, id, auth)) {
-        *rc = send_static(c->conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+    if (!route_authorized(l, c->conn, route, id)) {
+        *rc = send_unauthorized(c->conn, route);
         return 1;
     }
     pthread_mutex_lock(&g->lock);
@@ -350,10 +425,37 @@ static int agent_headers(const struct gate_listener *l, struct gate_conn *c, con
     if (full) {
         char m[160];
         snprintf(m, sizeof m, "corral gate: this rollout already has %u calls in progress", g->rollout_connections);
-        *rc = send_error(c->conn, 429, m, "too_many_connections");
+        *rc = send_route_error(c->conn, route, 429, m, "too_many_connections");
         return 1;
     }
     return 0;
+}
+
+/* Translate a Messages call's body into the normalized chat request:
+ * c->raw keeps the agent's body, c->buf the chat request.  0, or the
+ * parse's error with its message in err. */
+static int messages_normalize(struct gate_conn *c, char *err, size_t errlen)
+{
+    size_t n = 0;
+    char *chat = gate_messages_normalize(c->buf, c->len, &n, err, errlen);
+    if (!chat)
+        return strcmp(err, "out of memory") == 0 ? CORRAL_ENOMEM : CORRAL_EINVAL;
+    c->raw = c->buf;
+    c->raw_len = c->len;
+    c->buf = chat;
+    c->len = c->cap = n;
+    return 0;
+}
+
+/* count_tokens: {"input_tokens": N}, N estimated from the normalized
+ * request's size (docs/gate-dialects.md); nothing is recorded. */
+static enum MHD_Result count_tokens_answer(struct gate_conn *c)
+{
+    char *b = malloc(64);
+    if (!b)
+        return send_route_error(c->conn, ROUTE_COUNT_TOKENS, 503, "corral gate: out of memory", NULL);
+    int n = snprintf(b, 64, "{\"input_tokens\":%lld}", gate_messages_estimate_tokens(c->len));
+    return send_buf(c->conn, 200, b, (size_t)n, "application/json");
 }
 
 enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -365,7 +467,9 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     struct corral_gate *g = l->gate;
     enum MHD_Result rc;
     int first = *req_cls == NULL;
-    if (request_prologue(g, conn, g->body_limit, upload_data, upload_data_size, req_cls, &rc)) {
+    char id[130];
+    enum agent_route route = route_of(split_rollout_path(url, id, sizeof id));
+    if (request_prologue(g, conn, g->body_limit, route, upload_data, upload_data_size, req_cls, &rc)) {
         if (first && rc == MHD_YES && *req_cls)
             agent_headers(l, *req_cls, url, method, &rc);
         return rc;
@@ -374,27 +478,24 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     if (c->state == GS_DONE)
         return send_stored(c);
     if (c->state != GS_RECEIVING)
-        return send_error(conn, 500, "corral gate: internal state error", NULL);
+        return send_route_error(conn, route, 500, "corral gate: internal state error", NULL);
 
-    char id[130];
-    const char *rest = split_rollout_path(url, id, sizeof id);
-    int is_chat = rest && strcmp(rest, "chat/completions") == 0;
-    int is_models = rest && strcmp(rest, "models") == 0;
-    if (!is_chat && !is_models)
-        return send_error(conn, 404, "not found: the gate serves /rollout/{id}/v1/chat/completions", "not_found");
-    if ((is_chat && strcmp(method, "POST") != 0) || (is_models && strcmp(method, "GET") != 0))
-        return send_error(conn, 405, "method not allowed", "method_not_allowed");
+    if (route == ROUTE_NONE)
+        return send_error(conn, 404,
+                          "not found: the gate serves /rollout/{id}/v1/chat/completions and /rollout/{id}/v1/messages",
+                          "not_found");
+    if (strcmp(method, route == ROUTE_MODELS ? "GET" : "POST") != 0)
+        return send_route_error(conn, route, 405, "method not allowed", "method_not_allowed");
     if (c->too_large) {
         char m[128];
         snprintf(m, sizeof m, "request body larger than the gate's limit (%zu bytes)", g->body_limit);
-        return send_error(conn, 413, m, "body_too_large");
+        return send_route_error(conn, route, 413, m, "body_too_large");
     }
-    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!agent_authorized(l, id, auth))
-        return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+    if (!route_authorized(l, conn, route, id))
+        return send_unauthorized(conn, route);
     if (__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
-        return send_error(conn, 410, "corral gate: shutting down", "gate_shutdown");
-    if (is_models) {
+        return send_route_error(conn, route, 410, "corral gate: shutting down", "gate_shutdown");
+    if (route == ROUTE_MODELS) {
         pthread_mutex_lock(&g->lock);
         int known = gate_rollout_find_locked(g, id) != NULL || g->has_auto;
         pthread_mutex_unlock(&g->lock);
@@ -404,23 +505,28 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     }
 
     char err[256];
-    int prc = gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
-    if (prc != 0) {
+    c->dialect = route_is_messages(route) ? GATE_DIALECT_MESSAGES : GATE_DIALECT_CHAT;
+    int prc = c->dialect == GATE_DIALECT_MESSAGES ? messages_normalize(c, err, sizeof err) : 0;
+    if (prc == 0)
+        prc = gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
+    if (prc != 0 || route == ROUTE_COUNT_TOKENS) {
         /* The rollout must exist before we say anything about the body. */
         pthread_mutex_lock(&g->lock);
         int known = gate_rollout_find_locked(g, id) != NULL;
         pthread_mutex_unlock(&g->lock);
         if (!known && !g->has_auto)
-            return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+            return send_unauthorized(conn, route);
         if (prc == CORRAL_ENOMEM) /* ours, and passing: the agent may retry */
-            return send_error(conn, 503, "corral gate: out of memory", "out_of_memory");
-        return send_error(conn, 400, err, "invalid_request");
+            return send_route_error(conn, route, 503, "corral gate: out of memory", "out_of_memory");
+        if (prc != 0)
+            return send_route_error(conn, route, 400, err, "invalid_request");
+        return count_tokens_answer(c);
     }
 
     struct gate_rollout *r = gate_rollout_get_and_lock(g, id); /* returns locked */
     if (!r || g->stopping) {
         pthread_mutex_unlock(&g->lock);
-        return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
+        return send_unauthorized(conn, route);
     }
     c->kind = GC_CHAT;
     gate_random_hex(c->id, 16);
@@ -449,15 +555,19 @@ static int trainer_auth(struct corral_gate *g, struct MHD_Connection *conn)
     return CRYPTO_memcmp(h + 7, g->trainer_token, want) == 0;
 }
 
-/* The long-poll answer for queued call q. */
+/* The long-poll answer for queued call q: the normalized (chat) request,
+ * and for another dialect its name and the agent's own body. */
 static char *request_envelope(const struct gate_conn *q, size_t *len)
 {
-    size_t n = q->len + strlen(q->rollout_id) + 96;
+    size_t n = q->len + q->raw_len + strlen(q->rollout_id) + 160;
     char *s = malloc(n);
     if (!s)
         return NULL;
-    int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"request\":%.*s}", q->id, q->rollout_id,
+    int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"request\":%.*s", q->id, q->rollout_id,
                      (int)q->len, q->buf ? q->buf : "null");
+    if (q->raw)
+        k += snprintf(s + k, n - (size_t)k, ",\"dialect\":\"messages\",\"raw_request\":%.*s", (int)q->raw_len, q->raw);
+    k += snprintf(s + k, n - (size_t)k, "}");
     *len = (size_t)k;
     return s;
 }
@@ -575,7 +685,7 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
     /* The trainer is the operator's: its answers (long completions with
      * logprobs) may be larger than any agent request. */
     if (request_prologue(g, conn, g->body_limit > GATE_TRAINER_BODY_LIMIT ? g->body_limit : GATE_TRAINER_BODY_LIMIT,
-                         upload_data, upload_data_size, req_cls, &rc))
+                         ROUTE_NONE, upload_data, upload_data_size, req_cls, &rc))
         return rc;
     struct gate_conn *c = *req_cls;
     if (c->state == GS_DONE)

@@ -29,6 +29,7 @@
 #include <microhttpd.h>
 #include <openssl/evp.h>
 #include <corral/gate.h>
+#include "crl_common.h"
 
 #define GATE_DEFAULT_BODY_LIMIT (4u * 1024u * 1024u)
 #define GATE_TRAINER_BODY_LIMIT ((size_t)64 << 20)
@@ -124,9 +125,42 @@ struct gate_tmpl {
     size_t n;
 };
 
+/* Building a template (gate_render.c; the dialects' renderers share it). */
+struct gate_sbuf {
+    struct crl_buf buf;
+    int oom;               /* an append failed: the rest was ignored */
+};
+struct gate_tb {
+    struct gate_sbuf text;
+    struct gate_part *parts;
+    size_t n, cap;
+    size_t lit_from;       /* where the open literal part starts in text */
+    int usage_only;
+};
+/* Append s[0..n) / a C string / s as a JSON string (escaped as cJSON
+ * does) / d as cJSON prints a number. */
+void gate_sb_add(struct gate_sbuf *b, const char *s, size_t n);
+void gate_sb_lit(struct gate_sbuf *b, const char *s);
+void gate_sb_json_string(struct gate_sbuf *b, const char *s);
+void gate_sb_json_number(struct gate_sbuf *b, double d);
+/* A hole of kind h (arg: GATE_HOLE_CALL_ID's index) at the end of t. */
+void gate_tb_hole(struct gate_tb *t, enum gate_hole h, size_t arg);
+/* Tool call tc's id: its own as a JSON string, or the next fresh-id hole. */
+void gate_tb_call_id(struct gate_tb *t, const struct gate_tool_call *tc, size_t *fresh);
+/* Move the finished template into out; 0, or -1 out of memory (t freed). */
+int gate_tb_finish(struct gate_tb *t, struct gate_tmpl *out);
+
+/* The dialects an agent may speak; the gate's one call is chat completions
+ * (docs/gate-dialects.md). */
+enum gate_dialect {
+    GATE_DIALECT_CHAT = 0,   /* OpenAI chat completions */
+    GATE_DIALECT_MESSAGES    /* Anthropic Messages */
+};
+
 /* A response rendered as far as it can be before a call: the
- * chat.completion object and the SSE stream as templates.  Immutable once
- * made, so any number of calls may render it at once. */
+ * chat.completion object and the SSE stream as templates, and the same in
+ * Anthropic Messages form.  Immutable once made, so any number of calls
+ * may render it at once. */
 struct gate_prepared {
     int is_error;          /* answer with gate_fail_locked() and these: */
     int error_status;
@@ -134,6 +168,8 @@ struct gate_prepared {
     char *error_type;
     struct gate_tmpl json; /* the chat.completion object */
     struct gate_tmpl sse;  /* "data: {...}\n\n" ... "data: [DONE]\n\n" */
+    struct gate_tmpl msg_json; /* the Messages "message" object */
+    struct gate_tmpl msg_sse;  /* "event: message_start" ... "event: message_stop" */
     size_t n_fresh_ids;    /* tool calls without an id of their own */
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
@@ -151,6 +187,7 @@ struct gate_answer_vars {
     long long created;
     int stream, include_usage;     /* the request's */
     const char *const *call_ids;   /* NULL: fresh random ids; else p->n_fresh_ids ids (tests) */
+    int dialect;                   /* enum gate_dialect: which templates */
 };
 
 /* One answer of p (not an error): *json the chat.completion object
@@ -159,6 +196,30 @@ struct gate_answer_vars {
  * caller frees *json and *sse. */
 int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_vars *v, char **json,
                        size_t *json_len, char **sse, size_t *sse_len);
+
+/* The Messages templates of c (gate_render_messages.c), into out->msg_json
+ * and out->msg_sse.  Returns 0 or -1 out of memory (nothing kept). */
+int gate_prepare_messages(const struct gate_completion *c, struct gate_prepared *out);
+
+/* ---- the Anthropic Messages edge (gate_messages.c) ------------------------- */
+
+/* A Messages body with more JSON values than this is refused before a
+ * tree is built of it (a 4 MiB body of tiny values would be ~150 MB). */
+#define GATE_MESSAGES_MAX_VALUES 200000u
+
+/* Translate a Messages request body (text stays the caller's) into the
+ * chat-completions request the responders take: the gate's normalized
+ * call.  Returns the malloc'ed JSON text (length in *out_len; the caller
+ * frees it), or NULL with the reason in err (a 400; "out of memory" when
+ * it is ours). */
+char *gate_messages_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen);
+/* count_tokens' answer: an estimate from the body's size, not a tokenizer. */
+long long gate_messages_estimate_tokens(size_t len);
+/* Anthropic's error type for an HTTP status; for a generic 4xx, `type`
+ * when it is one of Anthropic's.  Static strings. */
+const char *gate_messages_error_type(unsigned status, const char *type);
+/* {"type":"error","error":{"type","message"}} as text.  Caller frees. */
+char *gate_messages_error_body(unsigned status, const char *message, const char *type);
 
 /* ---- replay scripts (gate_replay.c) --------------------------------------- */
 
@@ -227,6 +288,7 @@ struct gate_conn {
     int kind;
     int state;
     int suspended;
+    int dialect;                       /* enum gate_dialect of the route */
     /* upload */
     char *buf;
     size_t len, cap;
@@ -239,6 +301,9 @@ struct gate_conn {
     unsigned seq;                      /* 1-based number within the rollout */
     struct gate_rollout *rollout;      /* (L) NULL once unregistered */
     struct gate_chat_request req;
+    char *raw;                         /* a non-chat dialect's body as it came (buf then holds
+                                        * the normalized chat request), or NULL */
+    size_t raw_len;
     int64_t t_start, deadline;
     struct gate_conn *prev, *next;     /* (L) gate->pending or gate->waiters */
     int listed;                        /* (L) on gate->pending or gate->waiters */

@@ -24,35 +24,30 @@
 
 /* ---- a growing buffer ----------------------------------------------------- */
 
-struct sbuf {
-    struct crl_buf buf;
-    int oom;
-};
-
 /* Append s[0..n); on allocation failure set oom and ignore the rest. */
-static void sb_add(struct sbuf *b, const char *s, size_t n)
+void gate_sb_add(struct gate_sbuf *b, const char *s, size_t n)
 {
     if (!b->oom && crl_buf_add(&b->buf, s, n) != 0)
         b->oom = 1;
 }
 
-static void sb_lit(struct sbuf *b, const char *s)
+void gate_sb_lit(struct gate_sbuf *b, const char *s)
 {
-    sb_add(b, s, strlen(s));
+    gate_sb_add(b, s, strlen(s));
 }
 
 /* s as a JSON string, escaped as cJSON escapes: ", \ and the control
  * characters (\b \f \n \r \t by name, the others as \u00xx); every other
  * byte, UTF-8 or not, as it is. */
-static void sb_json_string(struct sbuf *b, const char *s)
+void gate_sb_json_string(struct gate_sbuf *b, const char *s)
 {
     static const char hexd[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *run = p;
-    sb_add(b, "\"", 1);
+    gate_sb_add(b, "\"", 1);
     for (; *p; p++) {
         if (*p >= 32 && *p != '"' && *p != '\\')
             continue;
-        sb_add(b, (const char *)run, (size_t)(p - run));
+        gate_sb_add(b, (const char *)run, (size_t)(p - run));
         char e[6] = {'\\', 'u', '0', '0', hexd[*p >> 4], hexd[*p & 15]};
         size_t n = 2;
         switch (*p) {
@@ -65,11 +60,11 @@ static void sb_json_string(struct sbuf *b, const char *s)
         case '\t': e[1] = 't'; break;
         default: n = 6; break;
         }
-        sb_add(b, e, n);
+        gate_sb_add(b, e, n);
         run = p + 1;
     }
-    sb_add(b, (const char *)run, (size_t)(p - run));
-    sb_add(b, "\"", 1);
+    gate_sb_add(b, (const char *)run, (size_t)(p - run));
+    gate_sb_add(b, "\"", 1);
 }
 
 static double dabs(double d)
@@ -79,11 +74,11 @@ static double dabs(double d)
 
 /* d as cJSON prints a number: an int when it is one, else %1.15g, or
  * %1.17g when that does not read back as d (within cJSON's tolerance). */
-static void sb_json_number(struct sbuf *b, double d)
+void gate_sb_json_number(struct gate_sbuf *b, double d)
 {
     char buf[32];
     if (d != d || d - d != 0) {
-        sb_lit(b, "null");
+        gate_sb_lit(b, "null");
         return;
     }
     int vi = d >= (double)INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
@@ -97,20 +92,12 @@ static void sb_json_number(struct sbuf *b, double d)
         if (!ok || !(dabs(back - d) <= max * DBL_EPSILON))
             snprintf(buf, sizeof buf, "%1.17g", d);
     }
-    sb_lit(b, buf);
+    gate_sb_lit(b, buf);
 }
 
 /* ---- building a template ---------------------------------------------------- */
 
-struct tb {
-    struct sbuf text;
-    struct gate_part *parts;
-    size_t n, cap;
-    size_t lit_from;       /* where the open literal part starts in text */
-    int usage_only;
-};
-
-static void tb_push(struct tb *t, struct gate_part p)
+static void tb_push(struct gate_tb *t, struct gate_part p)
 {
     if (t->text.oom)
         return;
@@ -128,7 +115,7 @@ static void tb_push(struct tb *t, struct gate_part p)
 }
 
 /* End the open literal part, if it has any text. */
-static void tb_close(struct tb *t)
+static void tb_close(struct gate_tb *t)
 {
     if (t->text.buf.len > t->lit_from)
         tb_push(t, (struct gate_part){.off = (uint32_t)t->lit_from, .len = (uint32_t)(t->text.buf.len - t->lit_from),
@@ -136,13 +123,13 @@ static void tb_close(struct tb *t)
     t->lit_from = t->text.buf.len;
 }
 
-static void tb_hole(struct tb *t, enum gate_hole h, size_t arg)
+void gate_tb_hole(struct gate_tb *t, enum gate_hole h, size_t arg)
 {
     tb_close(t);
     tb_push(t, (struct gate_part){.hole = (uint16_t)h, .usage_only = (uint16_t)t->usage_only, .arg = (uint32_t)arg});
 }
 
-static void tb_usage_only(struct tb *t, int on)
+static void tb_usage_only(struct gate_tb *t, int on)
 {
     tb_close(t);
     t->usage_only = on;
@@ -151,7 +138,7 @@ static void tb_usage_only(struct tb *t, int on)
 /* Move the finished template into out (text and parts trimmed to size).
  * Returns 0, or -1 out of memory with t freed and out untouched.
  * Templates are limited to 4 GiB of text by their 32-bit offsets. */
-static int tb_finish(struct tb *t, struct gate_tmpl *out)
+int gate_tb_finish(struct gate_tb *t, struct gate_tmpl *out)
 {
     tb_close(t);
     if (t->text.oom || !t->text.buf.p || t->text.buf.len > UINT32_MAX) {
@@ -168,86 +155,86 @@ static int tb_finish(struct tb *t, struct gate_tmpl *out)
 }
 
 /* The id of tool call i: its own, or the next fresh-id hole. */
-static void tb_call_id(struct tb *t, const struct gate_tool_call *tc, size_t *fresh)
+void gate_tb_call_id(struct gate_tb *t, const struct gate_tool_call *tc, size_t *fresh)
 {
     if (tc->id)
-        sb_json_string(&t->text, tc->id);
+        gate_sb_json_string(&t->text, tc->id);
     else
-        tb_hole(t, GATE_HOLE_CALL_ID, (*fresh)++);
+        gate_tb_hole(t, GATE_HOLE_CALL_ID, (*fresh)++);
 }
 
 /* ---- the two forms ------------------------------------------------------------ */
 
 /* {"id","object","created","model","choices":[{"index","message","finish_reason"}],"usage"} */
-static void object_template(struct tb *t, const struct gate_completion *c)
+static void object_template(struct gate_tb *t, const struct gate_completion *c)
 {
-    struct sbuf *b = &t->text;
-    sb_lit(b, "{\"id\":");
-    tb_hole(t, GATE_HOLE_ID, 0);
-    sb_lit(b, ",\"object\":\"chat.completion\",\"created\":");
-    tb_hole(t, GATE_HOLE_CREATED, 0);
-    sb_lit(b, ",\"model\":");
-    tb_hole(t, GATE_HOLE_MODEL, 0);
-    sb_lit(b, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+    struct gate_sbuf *b = &t->text;
+    gate_sb_lit(b, "{\"id\":");
+    gate_tb_hole(t, GATE_HOLE_ID, 0);
+    gate_sb_lit(b, ",\"object\":\"chat.completion\",\"created\":");
+    gate_tb_hole(t, GATE_HOLE_CREATED, 0);
+    gate_sb_lit(b, ",\"model\":");
+    gate_tb_hole(t, GATE_HOLE_MODEL, 0);
+    gate_sb_lit(b, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
     if (c->content)
-        sb_json_string(b, c->content);
+        gate_sb_json_string(b, c->content);
     else
-        sb_lit(b, "null");
+        gate_sb_lit(b, "null");
     if (c->reasoning) {
-        sb_lit(b, ",\"reasoning_content\":");
-        sb_json_string(b, c->reasoning);
+        gate_sb_lit(b, ",\"reasoning_content\":");
+        gate_sb_json_string(b, c->reasoning);
     }
     if (c->n_tool_calls) {
         size_t fresh = 0;
-        sb_lit(b, ",\"tool_calls\":[");
+        gate_sb_lit(b, ",\"tool_calls\":[");
         for (size_t i = 0; i < c->n_tool_calls; i++) {
-            sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
-            tb_call_id(t, &c->tool_calls[i], &fresh);
-            sb_lit(b, ",\"type\":\"function\",\"function\":{\"name\":");
-            sb_json_string(b, c->tool_calls[i].name);
-            sb_lit(b, ",\"arguments\":");
-            sb_json_string(b, c->tool_calls[i].arguments);
-            sb_lit(b, "}}");
+            gate_sb_lit(b, i ? ",{\"id\":" : "{\"id\":");
+            gate_tb_call_id(t, &c->tool_calls[i], &fresh);
+            gate_sb_lit(b, ",\"type\":\"function\",\"function\":{\"name\":");
+            gate_sb_json_string(b, c->tool_calls[i].name);
+            gate_sb_lit(b, ",\"arguments\":");
+            gate_sb_json_string(b, c->tool_calls[i].arguments);
+            gate_sb_lit(b, "}}");
         }
-        sb_lit(b, "]");
+        gate_sb_lit(b, "]");
     }
-    sb_lit(b, "},\"finish_reason\":");
-    sb_json_string(b, c->finish_reason ? c->finish_reason : "stop");
-    sb_lit(b, "}]");
+    gate_sb_lit(b, "},\"finish_reason\":");
+    gate_sb_json_string(b, c->finish_reason ? c->finish_reason : "stop");
+    gate_sb_lit(b, "}]");
     if (c->has_usage) {
-        sb_lit(b, ",\"usage\":{\"prompt_tokens\":");
-        sb_json_number(b, (double)c->prompt_tokens);
-        sb_lit(b, ",\"completion_tokens\":");
-        sb_json_number(b, (double)c->completion_tokens);
-        sb_lit(b, ",\"total_tokens\":");
-        sb_json_number(b, (double)c->total_tokens);
-        sb_lit(b, "}");
+        gate_sb_lit(b, ",\"usage\":{\"prompt_tokens\":");
+        gate_sb_json_number(b, (double)c->prompt_tokens);
+        gate_sb_lit(b, ",\"completion_tokens\":");
+        gate_sb_json_number(b, (double)c->completion_tokens);
+        gate_sb_lit(b, ",\"total_tokens\":");
+        gate_sb_json_number(b, (double)c->total_tokens);
+        gate_sb_lit(b, "}");
     }
-    sb_lit(b, "}");
+    gate_sb_lit(b, "}");
 }
 
 /* An event's start up to its delta; chunk_end closes it. */
-static void chunk_start(struct tb *t)
+static void chunk_start(struct gate_tb *t)
 {
-    tb_hole(t, GATE_HOLE_CHUNK, 0);
-    sb_lit(&t->text, "[{\"index\":0,\"delta\":");
+    gate_tb_hole(t, GATE_HOLE_CHUNK, 0);
+    gate_sb_lit(&t->text, "[{\"index\":0,\"delta\":");
 }
 
-static void chunk_end(struct tb *t)
+static void chunk_end(struct gate_tb *t)
 {
-    sb_lit(&t->text, "}]}\n\n");
+    gate_sb_lit(&t->text, "}]}\n\n");
 }
 
 /* One delta chunk {KEY value} with a text value, none for an empty one;
  * `open` is the delta's opening brace and key. */
-static void text_chunk(struct tb *t, const char *open, const char *value)
+static void text_chunk(struct gate_tb *t, const char *open, const char *value)
 {
     if (!value || !value[0])
         return;
     chunk_start(t);
-    sb_lit(&t->text, open);
-    sb_json_string(&t->text, value);
-    sb_lit(&t->text, "}");
+    gate_sb_lit(&t->text, open);
+    gate_sb_json_string(&t->text, value);
+    gate_sb_lit(&t->text, "}");
     chunk_end(t);
 }
 
@@ -255,11 +242,11 @@ static void text_chunk(struct tb *t, const char *open, const char *value)
  * id, type, name, empty arguments) then its arguments (the shape both
  * CLIs were measured to accept), the finish reason, the usage when asked
  * for, [DONE]. */
-static void sse_template(struct tb *t, const struct gate_completion *c)
+static void sse_template(struct gate_tb *t, const struct gate_completion *c)
 {
-    struct sbuf *b = &t->text;
+    struct gate_sbuf *b = &t->text;
     chunk_start(t);
-    sb_lit(b, "{\"role\":\"assistant\"}");
+    gate_sb_lit(b, "{\"role\":\"assistant\"}");
     chunk_end(t);
     text_chunk(t, "{\"reasoning_content\":", c->reasoning);
     text_chunk(t, "{\"content\":", c->content);
@@ -268,27 +255,27 @@ static void sse_template(struct tb *t, const struct gate_completion *c)
         char idx[24];
         snprintf(idx, sizeof idx, "%zu", i);
         chunk_start(t);
-        sb_lit(b, "{\"tool_calls\":[{\"index\":");
-        sb_lit(b, idx);
-        sb_lit(b, ",\"id\":");
-        tb_call_id(t, &c->tool_calls[i], &fresh);
-        sb_lit(b, ",\"type\":\"function\",\"function\":{\"name\":");
-        sb_json_string(b, c->tool_calls[i].name);
-        sb_lit(b, ",\"arguments\":\"\"}}]}");
+        gate_sb_lit(b, "{\"tool_calls\":[{\"index\":");
+        gate_sb_lit(b, idx);
+        gate_sb_lit(b, ",\"id\":");
+        gate_tb_call_id(t, &c->tool_calls[i], &fresh);
+        gate_sb_lit(b, ",\"type\":\"function\",\"function\":{\"name\":");
+        gate_sb_json_string(b, c->tool_calls[i].name);
+        gate_sb_lit(b, ",\"arguments\":\"\"}}]}");
         chunk_end(t);
         if (c->tool_calls[i].arguments[0]) {
             chunk_start(t);
-            sb_lit(b, "{\"tool_calls\":[{\"index\":");
-            sb_lit(b, idx);
-            sb_lit(b, ",\"function\":{\"arguments\":");
-            sb_json_string(b, c->tool_calls[i].arguments);
-            sb_lit(b, "}}]}");
+            gate_sb_lit(b, "{\"tool_calls\":[{\"index\":");
+            gate_sb_lit(b, idx);
+            gate_sb_lit(b, ",\"function\":{\"arguments\":");
+            gate_sb_json_string(b, c->tool_calls[i].arguments);
+            gate_sb_lit(b, "}}]}");
             chunk_end(t);
         }
     }
     chunk_start(t);
-    sb_lit(b, "{},\"finish_reason\":");
-    sb_json_string(b, c->finish_reason ? c->finish_reason : "stop");
+    gate_sb_lit(b, "{},\"finish_reason\":");
+    gate_sb_json_string(b, c->finish_reason ? c->finish_reason : "stop");
     chunk_end(t);
     if (c->has_usage) {
         char u[160];
@@ -296,11 +283,11 @@ static void sse_template(struct tb *t, const struct gate_completion *c)
                  "[],\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}}\n\n",
                  c->prompt_tokens, c->completion_tokens, c->total_tokens);
         tb_usage_only(t, 1);
-        tb_hole(t, GATE_HOLE_CHUNK, 0);
-        sb_lit(b, u);
+        gate_tb_hole(t, GATE_HOLE_CHUNK, 0);
+        gate_sb_lit(b, u);
         tb_usage_only(t, 0);
     }
-    sb_lit(b, "data: [DONE]\n\n");
+    gate_sb_lit(b, "data: [DONE]\n\n");
 }
 
 void gate_prepared_clear(struct gate_prepared *p)
@@ -311,6 +298,10 @@ void gate_prepared_clear(struct gate_prepared *p)
     free(p->json.parts);
     free(p->sse.text);
     free(p->sse.parts);
+    free(p->msg_json.text);
+    free(p->msg_json.parts);
+    free(p->msg_sse.text);
+    free(p->msg_sse.parts);
     cJSON_Delete(p->token_ids);
     cJSON_Delete(p->logprobs);
     memset(p, 0, sizeof *p);
@@ -327,11 +318,13 @@ int gate_prepare(struct gate_completion *c, struct gate_prepared *out)
         c->error_message = c->error_type = NULL;
         return 0;
     }
-    struct tb t = {0}, s = {0};
+    struct gate_tb t = {0}, s = {0};
     object_template(&t, c);
     sse_template(&s, c);
-    int bad = tb_finish(&t, &out->json);
-    bad |= tb_finish(&s, &out->sse);
+    int bad = gate_tb_finish(&t, &out->json);
+    bad |= gate_tb_finish(&s, &out->sse);
+    if (!bad)
+        bad = gate_prepare_messages(c, out);
     if (bad) {
         gate_prepared_clear(out);
         return CORRAL_ENOMEM;
@@ -395,36 +388,41 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
         return CORRAL_ENOMEM;
     /* Every hole's text, one after the other in b; spans once b has
      * stopped moving. */
-    struct sbuf b = {0};
+    struct gate_sbuf b = {0};
     size_t off[GATE_HOLE_CALL_ID + 1];
     char created[24];
     snprintf(created, sizeof created, "%lld", v->created);
     off[GATE_HOLE_ID] = b.buf.len;
-    sb_json_string(&b, v->id);
+    gate_sb_json_string(&b, v->id);
     off[GATE_HOLE_CREATED] = b.buf.len;
-    sb_lit(&b, created);
+    gate_sb_lit(&b, created);
     off[GATE_HOLE_MODEL] = b.buf.len;
-    sb_json_string(&b, v->model);
+    gate_sb_json_string(&b, v->model);
     off[GATE_HOLE_CHUNK] = b.buf.len;
-    if (v->stream) {
-        sb_lit(&b, "data: {\"id\":");
-        sb_json_string(&b, v->id);
-        sb_lit(&b, ",\"object\":\"chat.completion.chunk\",\"created\":");
-        sb_lit(&b, created);
-        sb_lit(&b, ",\"model\":");
-        sb_json_string(&b, v->model);
-        sb_lit(&b, ",\"choices\":");
+    if (v->stream && v->dialect == GATE_DIALECT_CHAT) {
+        gate_sb_lit(&b, "data: {\"id\":");
+        gate_sb_json_string(&b, v->id);
+        gate_sb_lit(&b, ",\"object\":\"chat.completion.chunk\",\"created\":");
+        gate_sb_lit(&b, created);
+        gate_sb_lit(&b, ",\"model\":");
+        gate_sb_json_string(&b, v->model);
+        gate_sb_lit(&b, ",\"choices\":");
     }
     off[GATE_HOLE_CALL_ID] = b.buf.len;
     for (size_t i = 0; i < p->n_fresh_ids; i++) {
         ids[i].n = b.buf.len; /* its start, for now */
         if (v->call_ids) {
-            sb_json_string(&b, v->call_ids[i]);
+            gate_sb_json_string(&b, v->call_ids[i]);
+        } else if (v->dialect == GATE_DIALECT_MESSAGES) {
+            char id[32] = "\"toolu_";
+            gate_random_hex(id + 7, 12);
+            gate_sb_add(&b, id, 31);
+            gate_sb_add(&b, "\"", 1);
         } else {
             char id[32] = "\"call_";
             gate_random_hex(id + 6, 12);
-            sb_add(&b, id, 30);
-            sb_add(&b, "\"", 1);
+            gate_sb_add(&b, id, 30);
+            gate_sb_add(&b, "\"", 1);
         }
     }
     if (b.oom) {
@@ -439,8 +437,10 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
         size_t end = i + 1 < p->n_fresh_ids ? ids[i + 1].n : b.buf.len;
         ids[i] = (struct span){b.buf.p + ids[i].n, end - ids[i].n};
     }
-    *json = fill(&p->json, vals, ids, 0, json_len);
-    if (*json && v->stream && sse && !(*sse = fill(&p->sse, vals, ids, v->include_usage, sse_len))) {
+    int msg = v->dialect == GATE_DIALECT_MESSAGES;
+    *json = fill(msg ? &p->msg_json : &p->json, vals, ids, 0, json_len);
+    if (*json && v->stream && sse &&
+        !(*sse = fill(msg ? &p->msg_sse : &p->sse, vals, ids, v->include_usage, sse_len))) {
         free(*json);
         *json = NULL;
     }

@@ -401,6 +401,12 @@ int crl_phase_agent(struct rollout *r)
             st = start_forwarder(r, &fwd);
     }
     v.base_url = r->base_url;
+    char gate_url[sizeof r->base_url];
+    snprintf(gate_url, sizeof gate_url, "%s", r->base_url);
+    size_t gl = strlen(gate_url);
+    if (gl >= 3 && strcmp(gate_url + gl - 3, "/v1") == 0)
+        gate_url[gl - 3] = 0;
+    v.gate_url = gate_url;
     if (!st)
         st = agent_env(r, &v, 1, &env);
     if (!st)

@@ -23,8 +23,8 @@ static int all_strings(const cJSON *a)
 
 static const char *var_value(const struct crl_agent_vars *v, const char *name, size_t len, int *known)
 {
-    static const char *const names[] = {"home", "workdir", "run", "agent_dir", "base_url", "model", "task"};
-    const char *vals[] = {v->home, v->workdir, v->run, v->agent_dir, v->base_url, v->model, v->task};
+    static const char *const names[] = {"home", "workdir", "run", "agent_dir", "base_url", "gate_url", "model", "task"};
+    const char *vals[] = {v->home, v->workdir, v->run, v->agent_dir, v->base_url, v->gate_url, v->model, v->task};
     for (size_t i = 0; i < CRL_ARRAY_LEN(names); i++)
         if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0) {
             *known = 1;
@@ -104,7 +104,7 @@ cJSON *crl_agent_subst_json(const cJSON *t, const struct crl_agent_vars *v, char
 /* Check every template in the spec by substituting placeholder values. */
 static int check_templates(const cJSON *node, char *why, size_t wl)
 {
-    static const struct crl_agent_vars dummy = {"h", "w", "r", "a", "b", "m", "t"};
+    static const struct crl_agent_vars dummy = {"h", "w", "r", "a", "b", "m", "t", "g"};
     if (!node)
         return 0;
     cJSON *c = crl_agent_subst_json(node, &dummy, why, wl);

@@ -36,14 +36,15 @@ struct crl_agent_spec {
 /* The values templates may use as {name}. */
 struct crl_agent_vars {
     const char *home, *workdir, *run, *agent_dir, *base_url, *model, *task;
+    const char *gate_url;         /* base_url without its "/v1": the root Anthropic clients append /v1/messages to */
 };
 
 /* Parse and validate `json`; on failure writes why (naming the key). */
 int crl_agent_spec_parse(const char *json, struct crl_agent_spec *out, char *why, size_t wl);
 void crl_agent_spec_free(struct crl_agent_spec *s);
 
-/* Substitute {home} {workdir} {run} {agent_dir} {base_url} {model} {task}
- * in tmpl.  "{{" is a literal "{"; a brace not forming {lowercase_name} is
+/* Substitute {home} {workdir} {run} {agent_dir} {base_url} {gate_url}
+ * {model} {task} in tmpl.  "{{" is a literal "{"; a brace not forming {lowercase_name} is
  * literal.  Unknown names fail.  Returns malloc'ed text or NULL (why set). */
 char *crl_agent_subst(const char *tmpl, const struct crl_agent_vars *v, char *why, size_t wl);
 /* Deep copy of a JSON template with substitution in keys and strings. */

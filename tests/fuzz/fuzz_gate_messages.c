@@ -1,0 +1,72 @@
+/* Fuzz the gate's Anthropic Messages edge (gate_messages.c): arbitrary
+ * bytes as a /v1/messages body.  Whatever it accepts must translate into
+ * a chat request that the chat path accepts too, with the same stream
+ * flag and model as a cJSON tree of the body says; the answer is then
+ * rendered in Messages form, both JSON and SSE, and must parse. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gate/gate_internal.h"
+
+static void check_answer(const struct gate_chat_request *req)
+{
+    struct gate_completion c;
+    char err[256];
+    static const char resp[] = "{\"content\":\"ok\",\"tool_calls\":[{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":[1]}\"}]}";
+    if (gate_completion_from_text(resp, sizeof resp - 1, &c, err, sizeof err) != 0)
+        abort();
+    struct gate_prepared p;
+    if (gate_prepare(&c, &p) != 0)
+        abort();
+    struct gate_answer_vars v = {.id = "msg_1", .model = req->model ? req->model : "m", .created = 1,
+                                 .stream = 1, .dialect = GATE_DIALECT_MESSAGES};
+    char *json, *sse;
+    size_t jl, sl = 0;
+    if (gate_render_answer(&p, &v, &json, &jl, &sse, &sl) != 0 || sl == 0)
+        abort();
+    cJSON *o = cJSON_ParseWithLength(json, jl); /* the request's model, escaped */
+    if (!o)
+        abort();
+    cJSON_Delete(o);
+    free(json);
+    free(sse);
+    gate_prepared_clear(&p);
+    gate_completion_clear(&c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[256];
+    size_t n = 0;
+    char *chat = gate_messages_normalize((const char *)data, size, &n, err, sizeof err);
+    if (!chat) {
+        if (!err[0])
+            abort(); /* every refusal says why (the 400's message) */
+        char *b = gate_messages_error_body(400, err, NULL);
+        cJSON *e = b ? cJSON_Parse(b) : NULL;
+        if (!e)
+            abort();
+        cJSON_Delete(e);
+        free(b);
+        return 0;
+    }
+    if (n != strlen(chat))
+        abort();
+    struct gate_chat_request req;
+    if (gate_parse_chat_request(chat, n, &req, err, sizeof err) != 0)
+        abort(); /* the normalized call must be one the chat path takes */
+    cJSON *in = gate_json_parse_exact((const char *)data, size);
+    if (!in)
+        abort(); /* accepted what cJSON refuses */
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(in, "model");
+    const char *m = cJSON_IsString(model) && model->valuestring[0] ? model->valuestring : NULL;
+    if (req.stream != cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "stream")) ||
+        (m == NULL) != (req.model == NULL) || (m && strcmp(m, req.model) != 0))
+        abort();
+    cJSON_Delete(in);
+    check_answer(&req);
+    gate_chat_request_clear(&req);
+    free(chat);
+    return 0;
+}
