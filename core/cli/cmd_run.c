@@ -415,6 +415,7 @@ int cli_cmd_run(int argc, char **argv)
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
         each[i] = o;
         each[i].task_dir = tasks[i / (size_t)attempts];
+        each[i].attempt = (unsigned)(i % (size_t)attempts);
         task_label(each[i].task_dir, i % (size_t)attempts, (size_t)attempts, rs.items[i].label,
                    sizeof rs.items[i].label);
         if (!quiet) {
