@@ -49,6 +49,16 @@ check "a torn last line: skipped with file:line, the 4 others summarized" eval '
 run "$CORRAL" report "$WORK/bad.jsonl"
 check "a line that is not JSON: exit 1 naming file:line, no summary" eval '[ $RC -eq 1 ] && [ -z "$OUT" ] &&
   has "$ERR" "corral: report: $WORK/bad.jsonl:3: not JSON"'
+# Errors are counted by class and by phase, and an errored rollout never passes.
+run "$CORRAL" -q run "${SB[@]}" --task "$T/setup_fails" --task "$EX/tasks/hello" --attempts 2 --agent oracle \
+  --out "$WORK/mixed.jsonl"
+run "$CORRAL" report --json "$WORK/mixed.jsonl"
+check "errors by class and phase: 2 task errors in setup; pass@1 0.5, pass@2 0.5" eval '[ $RC -eq 0 ] &&
+  [ "$(jq -c "[.errors, .pass_at_k, (.per_task | sort_by(.name) | map([.name, .errors, .mean_reward]))]" <<<"$OUT")" = \
+    "[{\"total\":2,\"by_class\":{\"task\":2},\"by_phase\":{\"setup\":2}},{\"1\":0.5,\"2\":0.5},[[\"hello\",0,1],[\"setup_fails\",2,null]]]" ]'
+run "$CORRAL" report "$WORK/mixed.jsonl"
+check "the text report says the same" eval '[ $RC -eq 0 ] && has "$OUT" "errors: 2" && has "$OUT" "by class  task 2" &&
+  has "$OUT" "by phase  setup 2"'
 run "$CORRAL" report "$WORK/missing.jsonl"
 check "a missing file: exit 1 naming it" eval '[ $RC -eq 1 ] && has "$ERR" "$WORK/missing.jsonl"'
 run "$CORRAL" report
