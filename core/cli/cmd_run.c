@@ -34,7 +34,9 @@ static void help(void)
            "\n"
            "  --task DIR            a task directory (instruction.md, task.json, workspace/, tests/, solution/);\n"
            "                        repeatable\n"
-           "  --attempts K          rollouts per task (default 1)\n"
+           "  --attempts K          rollouts per task (default 1); each result's \"attempt\" numbers them\n"
+           "                        0..K-1 and its \"task_digest\" names the task by content, the pair\n"
+           "                        `corral report` merges result files on\n"
            "  --concurrency N       rollouts in flight at once (default 1, at most 1024)\n"
            "  --agent NAME          agent plugin (see `corral plugins`): pi, opencode, oracle, ...\n"
            "  --sandbox NAME        sandbox backend, default local\n"
@@ -415,6 +417,7 @@ int cli_cmd_run(int argc, char **argv)
     for (size_t i = 0; rc == CLI_OK && i < n; i++) {
         each[i] = o;
         each[i].task_dir = tasks[i / (size_t)attempts];
+        each[i].attempt = (unsigned)(i % (size_t)attempts);
         task_label(each[i].task_dir, i % (size_t)attempts, (size_t)attempts, rs.items[i].label,
                    sizeof rs.items[i].label);
         if (!quiet) {

@@ -108,6 +108,9 @@ static void test_record_empty(void **st)
     assert_string_equal(at(j, "rollout_id", NULL)->valuestring, "r-1");
     assert_string_equal(at(j, "task", "dir")->valuestring, "/t/hello");
     assert_null(at(j, "task", "name"));
+    assert_true(cJSON_IsNull(at(j, "task_digest", NULL))); /* the task never loaded */
+    assert_int_equal((int)at(j, "attempt", NULL)->valuedouble, 0);
+    assert_null(rec.pub.task_digest);
     assert_string_equal(at(j, "agent", "name")->valuestring, "oracle");
     assert_null(at(j, "agent", "status"));
     assert_string_equal(at(j, "sandbox", "backend")->valuestring, "local");
@@ -133,6 +136,8 @@ static void test_record_full(void **st)
     struct crl_rollout_record rec;
     assert_int_equal(crl_record_init(&rec, "r-2", "/t/x", "pi", "docker"), 0);
     crl_record_set(&rec.task_name, "x");
+    crl_record_set(&rec.task_digest, "sha256:ab");
+    rec.attempt = 3;
     crl_record_set(&rec.agent_version, "1.2");
     crl_record_set(&rec.sandbox_id, "sb-9");
     crl_record_set(&rec.agent_stderr_tail, "warn");
@@ -158,6 +163,8 @@ static void test_record_full(void **st)
 
     cJSON *j = render(&rec, 1);
     assert_string_equal(at(j, "task", "name")->valuestring, "x");
+    assert_string_equal(at(j, "task_digest", NULL)->valuestring, "sha256:ab");
+    assert_int_equal(at(j, "attempt", NULL)->valueint, 3);
     assert_string_equal(at(j, "agent", "version")->valuestring, "1.2");
     assert_string_equal(at(j, "agent", "status")->valuestring, "failed");
     assert_int_equal(at(j, "agent", "exit_code")->valueint, 3);
@@ -190,6 +197,8 @@ static void test_record_full(void **st)
     assert_int_equal(p->struct_size, sizeof *p);
     assert_string_equal(p->rollout_id, "r-2");
     assert_string_equal(p->task_name, "x");
+    assert_string_equal(p->task_digest, "sha256:ab");
+    assert_int_equal(p->attempt, 3);
     assert_string_equal(p->agent, "pi");
     assert_string_equal(p->agent_status, "failed");
     assert_string_equal(p->sandbox_backend, "docker");

@@ -67,6 +67,15 @@ enum corral_verify_sandbox { CORRAL_VERIFY_FRESH = 1, CORRAL_VERIFY_SAME = 2 };
 int corral_task_load(const char *dir, struct corral_task **out, struct corral_call *call);
 void corral_task_free(struct corral_task *task);
 
+/* "sha256:" and 64 hex digits, with the NUL. */
+#define CORRAL_TASK_DIGEST_LEN 72
+/* The content digest of the task directory `dir` (RolloutResult
+ * "task_digest"): sha256 over its entries in a defined order and framing
+ * (docs/report.md, "Task digest"), the same whatever order the files were
+ * created in.  Writes "sha256:<hex>" into the caller's `out`; on error `out`
+ * is "" and `call` says why (unreadable entry, a device or socket). */
+int corral_task_digest(const char *dir, char out[CORRAL_TASK_DIGEST_LEN], struct corral_call *call);
+
 /* ---- Rollouts ------------------------------------------------------------------ */
 
 /* What to run.  Caller-owned; read during corral_rollout_run(). */
@@ -109,6 +118,9 @@ struct corral_rollout_options {
     /* enum corral_verify_sandbox, over the task's "verify_sandbox"; 0: the
      * task's, else fresh. */
     int verify_sandbox;
+    /* Which attempt at this task the rollout is, counted from 0 (RolloutResult
+     * "attempt"; `corral run --attempts K` numbers them 0..K-1). */
+    unsigned attempt;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */
@@ -160,6 +172,9 @@ struct corral_rollout_result {
                                           from these fields and the records of commands, events and
                                           the transcript */
     size_t json_len;
+    unsigned attempt;                  /* "attempt": the options' attempt, from 0 */
+    const char *task_digest;           /* "task_digest" (corral_task_digest()); NULL when the task did
+                                          not load */
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in

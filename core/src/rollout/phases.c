@@ -39,6 +39,10 @@ static int load_inputs(struct rollout *r, int *spec_ok)
     if (st)
         return crl_rollout_fail(r, TASK, st, "%s", r->call->message);
     crl_record_set(&r->rec.task_name, r->task->name);
+    char digest[CORRAL_TASK_DIGEST_LEN];
+    if ((st = corral_task_digest(r->task->dir, digest, r->call)) != 0)
+        return crl_rollout_fail(r, TASK, st, "%s", r->call->message);
+    crl_record_set(&r->rec.task_digest, digest);
     r->agent = corral_plugin_find(r->ctx, CORRAL_PLUGIN_AGENT, r->o->agent);
     if (!r->agent)
         return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND, "agent '%s' is not loaded (see `corral plugins`)",

@@ -138,6 +138,11 @@ static cJSON *render(const struct crl_rollout_record *rec)
     cJSON_AddStringToObject(task, "dir", str(rec->task_dir));
     if (rec->task_name)
         cJSON_AddStringToObject(task, "name", rec->task_name);
+    cJSON_AddNumberToObject(j, "attempt", rec->attempt);
+    if (rec->task_digest)
+        cJSON_AddStringToObject(j, "task_digest", rec->task_digest);
+    else
+        cJSON_AddNullToObject(j, "task_digest");
     cJSON *agent = cJSON_AddObjectToObject(j, "agent");
     cJSON_AddStringToObject(agent, "name", str(rec->agent));
     if (rec->agent_version)
@@ -219,6 +224,8 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
         .total_ms = rec->total_ms,
         .json = rec->json,
         .json_len = rec->json ? strlen(rec->json) : 0,
+        .attempt = rec->attempt,
+        .task_digest = rec->task_digest,
     };
     return rec->json ? 0 : CORRAL_ENOMEM;
 }
@@ -242,6 +249,7 @@ void crl_record_free(struct crl_rollout_record *rec)
 {
     free(rec->task_dir);
     free(rec->task_name);
+    free(rec->task_digest);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);

@@ -174,6 +174,7 @@ int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int
     }
     if (crl_record_init(&r.rec, id, o->task_dir, o->agent, NULL) != 0)
         r.stopped = crl_rollout_fail(&r, CORRAL_ROLLOUT_ERR_INFRA, CORRAL_ENOMEM, "out of memory") != 0;
+    r.rec.attempt = o->attempt; /* o is a crl_rollout_options_copy(): 0 from older callers */
 
     for (size_t i = 0; i < CRL_ARRAY_LEN(phases); i++) {
         const struct phase *p = &phases[i];

@@ -96,6 +96,8 @@ struct crl_rollout_record {
     cJSON *events;                     /* array of the agent's normalized events (agent-defined JSON) */
     char *transcript;                  /* the gate's transcript (JSON array text), or NULL */
     char *json;
+    unsigned attempt;                  /* the options' attempt */
+    char *task_digest;                 /* "sha256:..." once the task loaded, or NULL */
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,

@@ -1,0 +1,3 @@
+# The report library (core/src/report) and the task digest it merges on.
+corral_add_unit_test(test_report SOURCES test_report.c LIBRARIES m)
+corral_add_unit_test(test_task_digest SOURCES test_task_digest.c testenv.c)
