@@ -277,6 +277,28 @@ static void test_sse_text(void **state)
     free(json);
 }
 
+/* Tool input that is not UTF-8: a run of continuation bytes longer than a
+ * piece is still cut into pieces of at most 64 bytes (the cut once grew the
+ * piece until a character boundary, past its stack buffer: found by
+ * fuzz_gate_render, seed partial_json_continuation_run). */
+static void test_sse_tool_use_not_utf8(void **state)
+{
+    (void)state;
+    char resp[512], *w = resp;
+    w += sprintf(w, "{\"tool_calls\":[{\"name\":\"f\",\"arguments\":\"{\\\"c\\\":\\\"");
+    for (int i = 0; i < 200; i++)
+        *w++ = (char)0x80;
+    sprintf(w, "\\\"}\"}]}");
+    char *sse = NULL;
+    char *json = render(resp, 1, NULL, &sse);
+    size_t deltas = 0;
+    for (const char *p = sse; (p = strstr(p, "\"partial_json\":")); p++)
+        deltas++;
+    assert_true(deltas >= 4); /* 200 bytes in pieces of at most 64 */
+    free(sse);
+    free(json);
+}
+
 static void test_sse_tool_use(void **state)
 {
     (void)state;
@@ -659,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_render_json_golden),
         cmocka_unit_test(test_sse_text),
         cmocka_unit_test(test_sse_tool_use),
+        cmocka_unit_test(test_sse_tool_use_not_utf8),
         cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_http),
         cmocka_unit_test(test_trainer),
