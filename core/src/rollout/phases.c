@@ -39,6 +39,13 @@ static int load_inputs(struct rollout *r, int *spec_ok)
     if (st)
         return crl_rollout_fail(r, TASK, st, "%s", r->call->message);
     crl_record_set(&r->rec.task_name, r->task->name);
+    if (r->task->version)
+        crl_record_set(&r->rec.task_version, r->task->version);
+    if (r->task->metadata_json)
+        r->rec.task_metadata = cJSON_Parse(r->task->metadata_json);
+    if (r->task->warnings && r->task->warnings[0])
+        r->rec.task_warnings = cJSON_CreateStringArray((const char *const *)r->task->warnings,
+                                                       (int)crl_strv_len((const char *const *)r->task->warnings));
     r->agent = corral_plugin_find(r->ctx, CORRAL_PLUGIN_AGENT, r->o->agent);
     if (!r->agent)
         return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND, "agent '%s' is not loaded (see `corral plugins`)",

@@ -138,6 +138,12 @@ static cJSON *render(const struct crl_rollout_record *rec)
     cJSON_AddStringToObject(task, "dir", str(rec->task_dir));
     if (rec->task_name)
         cJSON_AddStringToObject(task, "name", rec->task_name);
+    if (rec->task_version)
+        cJSON_AddStringToObject(task, "version", rec->task_version);
+    if (rec->task_metadata)
+        cJSON_AddItemToObject(task, "metadata", cJSON_Duplicate(rec->task_metadata, 1));
+    if (rec->task_warnings)
+        cJSON_AddItemToObject(task, "warnings", cJSON_Duplicate(rec->task_warnings, 1));
     cJSON *agent = cJSON_AddObjectToObject(j, "agent");
     cJSON_AddStringToObject(agent, "name", str(rec->agent));
     if (rec->agent_version)
@@ -242,6 +248,9 @@ void crl_record_free(struct crl_rollout_record *rec)
 {
     free(rec->task_dir);
     free(rec->task_name);
+    free(rec->task_version);
+    cJSON_Delete(rec->task_metadata);
+    cJSON_Delete(rec->task_warnings);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);

@@ -11,4 +11,5 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/result.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/rollout.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_toml.c
 )
