@@ -26,6 +26,31 @@ check "$BACKEND: \${VAR:-default} takes the host's value when it is set" eval '[
   [ "$(field "$WORK/howdy.json" "d[\"reward\"]")" = 1 ] &&
   has "$(field "$WORK/howdy.json" "d[\"verify\"][0][\"stdout\"]")" "greeting: Howdy,"'
 
+# Harbor's reward files: reward.json (named metrics) before reward.txt, and
+# neither is a task error, not a silent 0 or 1 from the exit status.
+scored() { # NAME TEST.SH-BODY
+  local d="$WORK/score-$1"
+  rm -rf "$d"; cp -r "$T" "$d"
+  printf '#!/bin/bash\n%s\n' "$2" >"$d/tests/test.sh"
+  run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --out "$WORK/score-$1.json"
+}
+scored metrics 'echo "{\"reward\": 0.75, \"accuracy\": 0.5, \"passed\": 3}" > /logs/verifier/reward.json; echo 1 > /logs/verifier/reward.txt'
+check "$BACKEND: reward.json wins over reward.txt; its \"reward\" is the reward; the result keeps every metric" eval '[ $RC -eq 0 ] &&
+  [ "$(field "$WORK/score-metrics.json" "d[\"reward\"], d[\"reward_source\"], sorted(d[\"rewards\"].items())")" = "0.75 reward.json [('"'"'accuracy'"'"', 0.5), ('"'"'passed'"'"', 3), ('"'"'reward'"'"', 0.75)]" ]'
+scored single 'echo "{\"score\": 0.25}" > /logs/verifier/reward.json'
+check "$BACKEND: a reward.json with one metric: that metric is the reward" eval '[ $RC -eq 0 ] &&
+  [ "$(field "$WORK/score-single.json" "d[\"reward\"], d[\"reward_source\"]")" = "0.25 reward.json" ]'
+scored neither 'exit 0'
+check "$BACKEND: no reward file at all: a task error, no reward (not 1 from exit 0)" eval '[ $RC -eq 1 ] &&
+  [ "$(field "$WORK/score-neither.json" "d[\"reward\"], d[\"error\"][\"class\"]")" = "None task" ] &&
+  has "$(field "$WORK/score-neither.json" "d[\"error\"][\"message\"]")" "wrote neither /logs/verifier/reward.json nor /logs/verifier/reward.txt"'
+scored malformed 'echo "[1]" > /logs/verifier/reward.json'
+check "$BACKEND: a reward.json that is not an object of numbers: a task error naming it" eval '[ $RC -eq 1 ] &&
+  has "$(field "$WORK/score-malformed.json" "d[\"error\"][\"message\"]")" "reward.json: must be a JSON object of named numbers"'
+scored ambiguous 'echo "{\"a\": 1, \"b\": 0}" > /logs/verifier/reward.json'
+check "$BACKEND: several metrics and none named reward: a task error saying so" eval '[ $RC -eq 1 ] &&
+  has "$(field "$WORK/score-ambiguous.json" "d[\"error\"][\"message\"]")" "several metrics and none named \"reward\""'
+
 # Bad tasks: a copy of the good one with one change each; the load fails
 # with exit 1 and a message naming the file and the field.
 bad() { # NAME EXPECTED-MESSAGE SED-SCRIPT-OR-- [EXTRA-FILE]

@@ -60,6 +60,7 @@ struct corral_task {
     char *version;               /* [task] version, or NULL */
     char *metadata_json;         /* [metadata] (and [task] under "task") as JSON text, or NULL */
     char **warnings;             /* "FILE: [table] key ..." for fields read but not honoured; NULL-terminated or NULL */
+    int harbor;                  /* loaded from task.toml: Harbor's reward files apply (docs/harbor.md) */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the

@@ -191,6 +191,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
     }
     if (rec->has_reward)
         cJSON_AddStringToObject(j, "reward_source", str(rec->reward_source));
+    if (rec->rewards)
+        cJSON_AddItemToObject(j, "rewards", cJSON_Duplicate(rec->rewards, 1));
     return j;
 }
 
@@ -251,6 +253,7 @@ void crl_record_free(struct crl_rollout_record *rec)
     free(rec->task_version);
     cJSON_Delete(rec->task_metadata);
     cJSON_Delete(rec->task_warnings);
+    cJSON_Delete(rec->rewards);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);

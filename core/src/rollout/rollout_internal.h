@@ -103,6 +103,7 @@ struct crl_rollout_record {
     char *task_version;                /* task.toml's [task] version, or NULL */
     cJSON *task_metadata;              /* its [metadata] (object), or NULL */
     cJSON *task_warnings;              /* array of strings: fields read but not honoured, or NULL */
+    cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,

@@ -480,6 +480,7 @@ int crl_task_parse_toml(struct corral_task *t, const char *text, size_t len, con
     if (!root)
         return corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, err);
     struct tt x = {.t = t, .path = path, .call = call};
+    t->harbor = 1;
     int r = mapped(&x, root);
     crl_toml_free(root);
     crl_strv_free_array(t->warnings);
