@@ -9,9 +9,11 @@
 #include <stdint.h>
 
 /* The biggest document and the deepest nesting (arrays, inline tables and
- * key components together) the parser accepts. */
-#define CRL_TOML_MAX_INPUT ((size_t)4 << 20)
+ * key components together) the parser accepts (task files are small). */
+#define CRL_TOML_MAX_INPUT ((size_t)1 << 20)
 #define CRL_TOML_MAX_DEPTH 64
+/* Keys in one table: lookups are linear, so this bounds the work. */
+#define CRL_TOML_MAX_KEYS 4096
 
 enum crl_toml_type {
     CRL_TOML_TABLE = 1,

@@ -17,12 +17,15 @@
 #define F_FROZEN 4u  /* an inline table or array: never extended */
 #define F_AOT 8u     /* an array of tables made by [[...]] */
 
-int crl_toml_line(const struct crl_toml_parser *tp, size_t at)
+int crl_toml_line(struct crl_toml_parser *tp, size_t at)
 {
-    int line = 1;
-    for (size_t i = 0; i < at && i < tp->n; i++)
-        line += tp->p[i] == '\n';
-    return line;
+    /* nodes are made in document order: count on from the last answer */
+    if (at < tp->line_at || tp->line == 0)
+        tp->line_at = 0, tp->line = 1;
+    for (size_t i = tp->line_at; i < at && i < tp->n; i++)
+        tp->line += tp->p[i] == '\n';
+    tp->line_at = at < tp->n ? at : tp->n;
+    return tp->line;
 }
 
 int crl_toml_fail(struct crl_toml_parser *tp, size_t at, const char *fmt, ...)
@@ -96,6 +99,8 @@ const char *crl_toml_type_name(enum crl_toml_type type)
 
 static int add_item(struct crl_toml_parser *tp, struct crl_toml *parent, struct crl_toml *child)
 {
+    if (parent->type == CRL_TOML_TABLE && parent->n == CRL_TOML_MAX_KEYS)
+        return crl_toml_fail(tp, tp->pos, "more than %d keys in one table", CRL_TOML_MAX_KEYS);
     if (parent->n == parent->cap) {
         size_t cap = parent->cap ? parent->cap * 2 : 4;
         struct crl_toml **items = realloc(parent->items, cap * sizeof *items);
@@ -357,6 +362,8 @@ static int keyval(struct crl_toml_parser *tp, struct crl_toml *table, int depth,
         r = crl_toml_fail(tp, at, "nested deeper than %d", CRL_TOML_MAX_DEPTH);
     if (!r && find(cur, parts[np - 1]))
         r = crl_toml_fail(tp, at, "key \"%s\" defined twice", parts[np - 1]);
+    if (!r && cur->n == CRL_TOML_MAX_KEYS)
+        r = crl_toml_fail(tp, at, "more than %d keys in one table", CRL_TOML_MAX_KEYS);
     if (!r && peek(tp) != '=')
         r = crl_toml_fail(tp, tp->pos, "expected '=' after a key");
     struct crl_toml *v = NULL;

@@ -14,6 +14,8 @@ struct crl_toml_parser {
     size_t errcap;
     int failed;
     unsigned section;
+    size_t line_at; /* crl_toml_line's cache: the line of byte line_at */
+    int line;
 };
 
 /* Record the first error at byte offset at ("line L, column C: ..."); -1. */
@@ -21,7 +23,7 @@ int crl_toml_fail(struct crl_toml_parser *tp, size_t at, const char *fmt, ...) C
 /* A new node of type t written at line; NULL when out of memory. */
 struct crl_toml *crl_toml_node(enum crl_toml_type t, int line);
 /* The line of byte offset at. */
-int crl_toml_line(const struct crl_toml_parser *tp, size_t at);
+int crl_toml_line(struct crl_toml_parser *tp, size_t at);
 /* Parse a number, boolean, date, time or datetime at tp->pos into v
  * (the caller's node, type and value set); 0 or -1 (error recorded). */
 int crl_toml_scalar(struct crl_toml_parser *tp, struct crl_toml *v);

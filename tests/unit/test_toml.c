@@ -320,12 +320,25 @@ static void bounds(void **state)
         doc[n++] = '[';
     doc[n] = 0;
     bad(doc, "nested deeper than 64");
-    struct crl_buf_like { char *p; } k = {calloc(1, 300)};
+    char key[300] = "";
     for (int i = 0; i < 70; i++)
-        strcat(k.p, "k.");
-    strcat(k.p, "k = 1\n");
-    bad(k.p, "more than 64 parts");
-    free(k.p);
+        strcat(key, "k.");
+    strcat(key, "k = 1\n");
+    bad(key, "more than 64 parts");
+    /* keys in one table are bounded (lookups are linear); arrays are not */
+    size_t cap = 16 * (CRL_TOML_MAX_KEYS + 1), len = 0;
+    char *many = malloc(cap);
+    for (int i = 0; i <= CRL_TOML_MAX_KEYS; i++)
+        len += (size_t)snprintf(many + len, cap - len, "k%d = 1\n", i);
+    bad(many, "line 4097, column 1: more than 4096 keys in one table");
+    len = (size_t)snprintf(many, cap, "a = [");
+    for (int i = 0; i <= CRL_TOML_MAX_KEYS; i++)
+        len += (size_t)snprintf(many + len, cap - len, "%d,", i);
+    snprintf(many + len, cap - len, "]\n");
+    struct crl_toml *t = ok(many);
+    assert_int_equal(at(t, "a")->n, CRL_TOML_MAX_KEYS + 1);
+    crl_toml_free(t);
+    free(many);
     size_t big = CRL_TOML_MAX_INPUT + 1;
     char *huge = malloc(big);
     memset(huge, '#', big);
