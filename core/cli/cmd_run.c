@@ -193,6 +193,22 @@ static void on_result(void *ud, size_t i, const struct corral_rollout_result *r)
     }
 }
 
+/* What a task file holds that corral reads but does not honour (task.toml
+ * fields, docs/harbor.md), one "warning:" line each on stderr; a task that
+ * does not load is reported by the run itself. */
+static void task_warnings(char **tasks, size_t n_tasks)
+{
+    for (size_t i = 0; i < n_tasks; i++) {
+        struct corral_task *t = NULL;
+        struct corral_call c;
+        corral_call_init(&c, 0);
+        if (corral_task_load(tasks[i], &t, &c) == 0)
+            for (size_t k = 0; t->warnings && t->warnings[k]; k++)
+                cli_error("warning: %s", t->warnings[k]);
+        corral_task_free(t);
+    }
+}
+
 /* Before a batch starts: every task loads and the agent exists, so a typo
  * in the last task does not surface an hour in. */
 static int preflight(corral_ctx *ctx, char **tasks, size_t n_tasks, const char *agent)
@@ -380,6 +396,7 @@ int cli_cmd_run(int argc, char **argv)
         free(tasks);
         return code;
     }
+    task_warnings(tasks, n_tasks);
     if (n > 1 && (code = preflight(ctx, tasks, n_tasks, o.agent)) != CLI_OK) {
         corral_close(ctx);
         free(tasks);

@@ -56,6 +56,11 @@ struct corral_task {
     int has_workspace, has_tests, has_solution;
     int64_t storage_bytes;       /* resources.storage_mb (Harbor's name); 0 = backend default */
     int verify_sandbox;          /* enum corral_verify_sandbox; 0 = not set */
+    /* Appended for task.toml (Harbor's format, docs/harbor.md): */
+    char *version;               /* [task] version, or NULL */
+    char *metadata_json;         /* [metadata] (and [task] under "task") as JSON text, or NULL */
+    char **warnings;             /* "FILE: [table] key ..." for fields read but not honoured; NULL-terminated or NULL */
+    int harbor;                  /* loaded from task.toml: Harbor's reward files apply (docs/harbor.md) */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the

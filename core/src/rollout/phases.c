@@ -43,6 +43,13 @@ static int load_inputs(struct rollout *r, int *spec_ok)
     if ((st = corral_task_digest(r->task->dir, digest, r->call)) != 0)
         return crl_rollout_fail(r, TASK, st, "%s", r->call->message);
     crl_record_set(&r->rec.task_digest, digest);
+    if (r->task->version)
+        crl_record_set(&r->rec.task_version, r->task->version);
+    if (r->task->metadata_json)
+        r->rec.task_metadata = cJSON_Parse(r->task->metadata_json);
+    if (r->task->warnings && r->task->warnings[0])
+        r->rec.task_warnings = cJSON_CreateStringArray((const char *const *)r->task->warnings,
+                                                       (int)crl_strv_len((const char *const *)r->task->warnings));
     r->agent = corral_plugin_find(r->ctx, CORRAL_PLUGIN_AGENT, r->o->agent);
     if (!r->agent)
         return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND, "agent '%s' is not loaded (see `corral plugins`)",
@@ -417,8 +424,47 @@ int crl_phase_verify_sandbox(struct rollout *r)
 
 /* ---- verify ----------------------------------------------------------------------- */
 
+/* Harbor's REWARD_DIR/reward.json (task.toml tasks): an object of named
+ * numeric metrics, all kept in the result's "rewards"; the reward is the
+ * one named "reward", or the only one.  1 when read, 0 when absent, or the
+ * failure status. */
+static int read_reward_json(struct rollout *r, int *found)
+{
+    char *data = NULL;
+    size_t len = 0;
+    struct corral_call read_call;
+    corral_call_init(&read_call, 30000);
+    *found = 0;
+    if (corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.json", 65536, &data, &len, &read_call) != 0)
+        return 0;
+    *found = 1;
+    cJSON *j = cJSON_ParseWithLength(data, len);
+    free(data);
+    const cJSON *m, *pick = NULL;
+    int n = 0, bad = !cJSON_IsObject(j);
+    const cJSON *metrics = bad ? NULL : j;
+    cJSON_ArrayForEach(m, metrics) {
+        if (!cJSON_IsNumber(m) || crl_number_in(m->valuedouble, -1e300, 1e300) != 0)
+            bad = 1;
+        n++;
+    }
+    if (!bad && !(pick = cJSON_GetObjectItemCaseSensitive(j, "reward")) && n == 1)
+        pick = j->child;
+    if (bad || !pick) {
+        cJSON_Delete(j);
+        return crl_rollout_fail(r, TASK, CORRAL_EINVAL, REWARD_DIR "/reward.json: %s",
+                                bad ? "must be a JSON object of named numbers"
+                                    : "several metrics and none named \"reward\"");
+    }
+    r->rec.reward = pick->valuedouble;
+    r->rec.reward_source = "reward.json";
+    r->rec.rewards = j;
+    return 0;
+}
+
 /* The reward from REWARD_DIR/reward.txt when the tests wrote one, else
- * from their exit statuses. */
+ * from their exit statuses; a task.toml task reads reward.json first and
+ * has no exit-status scoring: neither file is a task error, as in Harbor. */
 static int read_reward(struct rollout *r, int all_ok)
 {
     char *data = NULL;
@@ -427,6 +473,16 @@ static int read_reward(struct rollout *r, int all_ok)
     corral_call_init(&read_call, 30000);
     r->rec.reward = all_ok ? 1.0 : 0.0;
     r->rec.reward_source = "exit_status";
+    if (r->task->harbor) {
+        int found, st = read_reward_json(r, &found);
+        if (st)
+            return st;
+        if (found) {
+            r->rec.has_reward = 1;
+            crl_rollout_progress(r, "reward %g (from %s)", r->rec.reward, r->rec.reward_source);
+            return 0;
+        }
+    }
     if (corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.txt", 4096, &data, &len, &read_call) == 0) {
         char *end = NULL;
         double v = strtod(data, &end);
@@ -439,6 +495,9 @@ static int read_reward(struct rollout *r, int all_ok)
         r->rec.reward = v;
         r->rec.reward_source = "reward.txt";
     }
+    else if (r->task->harbor)
+        return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "the tests wrote neither " REWARD_DIR "/reward.json nor "
+                                REWARD_DIR "/reward.txt");
     r->rec.has_reward = 1;
     crl_rollout_progress(r, "reward %g (from %s)", r->rec.reward, r->rec.reward_source);
     return 0;

@@ -143,6 +143,12 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddStringToObject(j, "task_digest", rec->task_digest);
     else
         cJSON_AddNullToObject(j, "task_digest");
+    if (rec->task_version)
+        cJSON_AddStringToObject(task, "version", rec->task_version);
+    if (rec->task_metadata)
+        cJSON_AddItemToObject(task, "metadata", cJSON_Duplicate(rec->task_metadata, 1));
+    if (rec->task_warnings)
+        cJSON_AddItemToObject(task, "warnings", cJSON_Duplicate(rec->task_warnings, 1));
     cJSON *agent = cJSON_AddObjectToObject(j, "agent");
     cJSON_AddStringToObject(agent, "name", str(rec->agent));
     if (rec->agent_version)
@@ -190,6 +196,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
     }
     if (rec->has_reward)
         cJSON_AddStringToObject(j, "reward_source", str(rec->reward_source));
+    if (rec->rewards)
+        cJSON_AddItemToObject(j, "rewards", cJSON_Duplicate(rec->rewards, 1));
     return j;
 }
 
@@ -250,6 +258,10 @@ void crl_record_free(struct crl_rollout_record *rec)
     free(rec->task_dir);
     free(rec->task_name);
     free(rec->task_digest);
+    free(rec->task_version);
+    cJSON_Delete(rec->task_metadata);
+    cJSON_Delete(rec->task_warnings);
+    cJSON_Delete(rec->rewards);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);

@@ -27,6 +27,10 @@ int crl_task_open_dir(const struct corral_task *t, const char *rel, int *fd, str
  * network), every value checked.  On failure t may hold some fields; the
  * caller frees t with corral_task_free either way. */
 int crl_task_parse_json(struct corral_task *t, const char *text, const char *path, struct corral_call *call);
+/* The same for Harbor's task.toml (task_toml.c): text[0..len) onto t's
+ * fields, warnings for keys read but not honoured into t->warnings. */
+int crl_task_parse_toml(struct corral_task *t, const char *text, size_t len, const char *path,
+                        struct corral_call *call);
 
 /* ---- The plan: every setting a rollout runs with, resolved once ------------- */
 
@@ -98,6 +102,10 @@ struct crl_rollout_record {
     char *json;
     unsigned attempt;                  /* the options' attempt */
     char *task_digest;                 /* "sha256:..." once the task loaded, or NULL */
+    char *task_version;                /* task.toml's [task] version, or NULL */
+    cJSON *task_metadata;              /* its [metadata] (object), or NULL */
+    cJSON *task_warnings;              /* array of strings: fields read but not honoured, or NULL */
+    cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,

@@ -12,4 +12,5 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/rollout.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_digest.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_toml.c
 )

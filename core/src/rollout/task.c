@@ -1,4 +1,5 @@
-/* Task directories: instruction.md, task.json, workspace/, tests/, solution/. */
+/* Task directories: instruction.md, task.json (or Harbor's task.toml,
+ * task_toml.c), workspace/, tests/, solution/. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -136,16 +137,52 @@ static int check_keys(const cJSON *obj, const char *const *valid, size_t n, cons
     return 0;
 }
 
-static int parse_task_json(struct corral_task *t, int dirfd, struct corral_call *call)
+/* Harbor's environment/ files corral cannot honour, refused naming them. */
+static int check_harbor_environment(struct corral_task *t, int dirfd, struct corral_call *call)
+{
+    static const char *const compose[] = {"environment/docker-compose.yaml", "environment/docker-compose.yml"};
+    int present = 0;
+    for (size_t i = 0; i < CRL_ARRAY_LEN(compose); i++) {
+        int r = entry_is(dirfd, t->dir, compose[i], 'f', &present, call);
+        if (r)
+            return r;
+        if (present)
+            return corral_call_fail(call, CORRAL_EINVAL, "%s/%s: multi-container (docker compose) environments are "
+                                    "not supported", t->dir, compose[i]);
+    }
+    int r = entry_is(dirfd, t->dir, "environment/Dockerfile", 'f', &present, call);
+    if (!r && present && !t->image)
+        r = corral_call_fail(call, CORRAL_EINVAL, "%s/environment/Dockerfile: corral does not build images yet; set "
+                             "[environment] docker_image in task.toml to an image built from it", t->dir);
+    return r;
+}
+
+/* task.json or Harbor's task.toml (never both: which would win is a guess). */
+static int parse_task_file(struct corral_task *t, int dirfd, struct corral_call *call)
 {
     char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/task.json", t->dir);
+    int json = 0, toml = 0;
+    int r = entry_is(dirfd, t->dir, "task.json", 'f', &json, call);
+    if (!r)
+        r = entry_is(dirfd, t->dir, "task.toml", 'f', &toml, call);
+    if (r)
+        return r;
+    if (json && toml)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s: both task.json and task.toml are present; keep one",
+                                t->dir);
+    if (!json && !toml)
+        return 0;
+    const char *name = json ? "task.json" : "task.toml";
+    snprintf(path, sizeof path, "%s/%s", t->dir, name);
     int err;
-    char *text = crl_read_file_at(dirfd, "task.json", CRL_READ_NOFOLLOW, TASK_JSON_MAX, NULL, &err);
+    size_t len;
+    char *text = crl_read_file_at(dirfd, name, CRL_READ_NOFOLLOW, TASK_JSON_MAX, &len, &err);
     if (!text)
-        return err == ENOENT ? 0 : corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, crl_file_strerror(err));
-    int r = crl_task_parse_json(t, text, path, call);
+        return corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, crl_file_strerror(err));
+    r = json ? crl_task_parse_json(t, text, path, call) : crl_task_parse_toml(t, text, len, path, call);
     free(text);
+    if (!r && toml)
+        r = check_harbor_environment(t, dirfd, call);
     return r;
 }
 
@@ -278,7 +315,7 @@ int corral_task_load(const char *dir, struct corral_task **out, struct corral_ca
     else if (!r && t->instruction_len == 0)
         r = corral_call_fail(call, CORRAL_EINVAL, "%s: empty", path);
     if (!r)
-        r = parse_task_json(t, dfd, call);
+        r = parse_task_file(t, dfd, call);
     int has_tests_dir = 0, has_solution_dir = 0, has_env = 0;
     if (!r)
         r = entry_is(dfd, abs, "workspace", 'd', &t->has_workspace, call);
@@ -323,5 +360,8 @@ void corral_task_free(struct corral_task *t)
     free_strv(t->env);
     free_strv(t->setup);
     free_strv(t->verify);
+    free(t->version);
+    free(t->metadata_json);
+    free_strv(t->warnings);
     free(t);
 }

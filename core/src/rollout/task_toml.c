@@ -1,0 +1,489 @@
+/* Harbor's task.toml (schema 1.x and the legacy spellings Harbor still
+ * accepts) mapped onto the same struct corral_task that task.json fills:
+ * which field is read, mapped or refused, and why, is the table in
+ * docs/harbor.md.  Unknown keys are warnings (Harbor adds fields); a wrong
+ * type is an error naming the file, the table and the key. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crl_toml.h"
+#include "rollout/rollout_internal.h"
+
+#define MAX_CPUS 4096
+#define MAX_MB ((int64_t)1 << 24) /* 16 TiB, as task.json */
+
+struct tt {
+    struct corral_task *t;
+    const char *path;
+    struct corral_call *call;
+    struct crl_strv warnings;
+};
+
+static void warn(struct tt *x, const char *table, const char *key, const char *why)
+{
+    crl_strv_pushf(&x->warnings, "%s: %s%s%s%s %s", x->path, table ? "[" : "", table ? table : "", table ? "] " : "",
+                   key, why);
+}
+
+/* A wrong type: the error names file, table and key. */
+static int type_error(struct tt *x, const char *table, const char *key, const char *want, const struct crl_toml *v)
+{
+    return corral_call_fail(x->call, CORRAL_EINVAL, "%s: %s%s%s%s must be %s (found %s)", x->path, table ? "[" : "",
+                            table ? table : "", table ? "] " : "", key, want, crl_toml_type_name(v->type));
+}
+
+static int refuse(struct tt *x, const char *table, const char *key, const char *why)
+{
+    return corral_call_fail(x->call, CORRAL_EINVAL, "%s: %s%s%s%s: %s", x->path, table ? "[" : "", table ? table : "",
+                            table ? "] " : "", key, why);
+}
+
+/* Warn about every key of tbl that known does not list. */
+static void unknown_keys(struct tt *x, const struct crl_toml *tbl, const char *table, const char *const *known)
+{
+    for (size_t i = 0; i < tbl->n; i++) {
+        size_t k = 0;
+        while (known[k] && strcmp(known[k], tbl->items[i]->key) != 0)
+            k++;
+        if (!known[k])
+            warn(x, table, tbl->items[i]->key, "is not a field corral knows: ignored");
+    }
+}
+
+/* tbl.key as a table (absent: *out NULL). */
+static int table_of(struct tt *x, const struct crl_toml *tbl, const char *table, const char *key,
+                    const struct crl_toml **out)
+{
+    *out = crl_toml_get(tbl, key);
+    if (*out && (*out)->type != CRL_TOML_TABLE)
+        return type_error(x, table, key, "a table", *out);
+    return 0;
+}
+
+static int string_of(struct tt *x, const struct crl_toml *tbl, const char *table, const char *key, const char **out)
+{
+    const struct crl_toml *v = crl_toml_get(tbl, key);
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (v->type != CRL_TOML_STRING)
+        return type_error(x, table, key, "a string", v);
+    if (strlen(v->s) != v->len)
+        return refuse(x, table, key, "must not contain U+0000");
+    *out = v->s;
+    return 0;
+}
+
+/* A number of seconds (integer or float) above 0 and at most 7 days,
+ * rounded up to whole seconds; absent leaves *out. */
+static int seconds_of(struct tt *x, const struct crl_toml *tbl, const char *table, const char *key, int64_t *out)
+{
+    const struct crl_toml *v = crl_toml_get(tbl, key);
+    if (!v)
+        return 0;
+    double s;
+    if (v->type == CRL_TOML_INT)
+        s = (double)v->i;
+    else if (v->type == CRL_TOML_FLOAT)
+        s = v->f;
+    else
+        return type_error(x, table, key, "a number of seconds", v);
+    if (!(s > 0) || s > (double)CRL_MAX_TIMEOUT_S)
+        return corral_call_fail(x->call, CORRAL_EINVAL, "%s: [%s] %s must be above 0 and at most %lld seconds",
+                                x->path, table, key, (long long)CRL_MAX_TIMEOUT_S);
+    *out = (int64_t)ceil(s);
+    return 0;
+}
+
+/* An integer from 0 to max (a float with no fraction is one too, as
+ * pydantic reads it); *present says whether the key was there. */
+static int int_of(struct tt *x, const struct crl_toml *tbl, const char *table, const char *key, int64_t max,
+                  int64_t *out, int *present)
+{
+    const struct crl_toml *v = crl_toml_get(tbl, key);
+    *present = v != NULL;
+    if (!v)
+        return 0;
+    int64_t n;
+    if (v->type == CRL_TOML_INT)
+        n = v->i;
+    else if (v->type == CRL_TOML_FLOAT && crl_number_i64(v->f, 0, max, &n) == 0 && (double)n == v->f)
+        ;
+    else
+        return type_error(x, table, key, "an integer", v);
+    if (n < 0 || n > max)
+        return corral_call_fail(x->call, CORRAL_EINVAL, "%s: [%s] %s must be from 0 to %lld", x->path, table, key,
+                                (long long)max);
+    *out = n;
+    return 0;
+}
+
+/* Harbor's legacy size strings: "2G", "512M", "1024K" (case-insensitive,
+ * a decimal number before the unit) in MB, truncated as Harbor does. */
+static int size_mb(const char *s, int64_t *mb)
+{
+    char num[64];
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n < 2 || n - 1 >= sizeof num)
+        return -1;
+    char unit = s[n - 1];
+    memcpy(num, s, n - 1);
+    num[n - 1] = 0;
+    double v;
+    if (crl_parse_decimal(num, 0, (double)MAX_MB * 1024, &v))
+        return -1;
+    if (unit == 'G' || unit == 'g')
+        v *= 1024;
+    else if (unit == 'K' || unit == 'k')
+        v /= 1024;
+    else if (unit != 'M' && unit != 'm')
+        return -1;
+    return crl_number_i64(v, 0, MAX_MB, mb);
+}
+
+/* memory_mb / memory (or storage_mb / storage) into *bytes. */
+static int mb_field(struct tt *x, const struct crl_toml *env, const char *key_mb, const char *legacy, int64_t *bytes)
+{
+    int64_t mb = 0, lmb = 0;
+    int present;
+    int r = int_of(x, env, "environment", key_mb, MAX_MB, &mb, &present);
+    const struct crl_toml *l = crl_toml_get(env, legacy);
+    if (r || !l) {
+        if (!r && present)
+            *bytes = mb * 1024 * 1024;
+        return r;
+    }
+    if (l->type != CRL_TOML_STRING)
+        return type_error(x, "environment", legacy, "a size string such as \"2G\" or \"512M\"", l);
+    if (size_mb(l->s, &lmb))
+        return refuse(x, "environment", legacy, "must be a size such as \"2G\", \"512M\" or \"1024K\"");
+    if (present && lmb != mb)
+        return corral_call_fail(x->call, CORRAL_EINVAL, "%s: [environment] %s = \"%s\" (%lld MB) conflicts with %s = %lld",
+                                x->path, legacy, l->s, (long long)lmb, key_mb, (long long)mb);
+    *bytes = lmb * 1024 * 1024;
+    return 0;
+}
+
+/* "${VAR}" or "${VAR:-default}" as the whole value: from this process's
+ * environment, as Harbor resolves [environment] env; other values as they are. */
+static int env_value(struct tt *x, const char *key, const char *v, struct crl_strv *out)
+{
+    size_t n = strlen(v);
+    if (n >= 4 && v[0] == '$' && v[1] == '{' && v[n - 1] == '}') {
+        size_t name = strcspn(v + 2, "}:");
+        const char *after = v + 2 + name;
+        int whole = name > 0 && (after == v + n - 1 || (after[0] == ':' && after[1] == '-'));
+        if (whole) {
+            char var[256];
+            if (name >= sizeof var)
+                return refuse(x, "environment.env", key, "names a variable longer than 255 bytes");
+            memcpy(var, v + 2, name);
+            var[name] = 0;
+            const char *host = getenv(var);
+            int r;
+            if (host)
+                r = crl_strv_pushf(out, "%s=%s", key, host);
+            else if (after[0] == ':')
+                r = crl_strv_pushf(out, "%s=%.*s", key, (int)(v + n - 1 - (after + 2)), after + 2);
+            else
+                return corral_call_fail(x->call, CORRAL_EINVAL,
+                                    "%s: [environment.env] %s: the variable %s is not set on this host (and no "
+                                    "${%s:-default} is given)", x->path, key, var, var);
+            return r ? corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory") : 0;
+        }
+    }
+    return crl_strv_pushf(out, "%s=%s", key, v) ? corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory") : 0;
+}
+
+static int env_table(struct tt *x, const struct crl_toml *env)
+{
+    const struct crl_toml *e;
+    int r = table_of(x, env, "environment", "env", &e);
+    if (r || !e)
+        return r;
+    struct crl_strv sv = {0};
+    for (size_t i = 0; !r && i < e->n; i++) {
+        const struct crl_toml *v = e->items[i];
+        if (!crl_is_env_name(v->key))
+            r = refuse(x, "environment.env", v->key, "is not a valid environment variable name");
+        else if (v->type != CRL_TOML_STRING || strlen(v->s) != v->len)
+            r = type_error(x, "environment.env", v->key, "a string", v);
+        else
+            r = env_value(x, v->key, v->s, &sv);
+    }
+    if (r) {
+        crl_strv_free(&sv);
+        return r;
+    }
+    crl_strv_free_array(x->t->env);
+    x->t->env = crl_strv_take(&sv);
+    if (!x->t->env)
+        x->t->env = calloc(1, sizeof *x->t->env);
+    return 0;
+}
+
+/* network_mode: "public", "no-network" ("allowlist" is refused: corral's
+ * tasks have no per-host egress yet). */
+static int network_mode(struct tt *x, const struct crl_toml *tbl, const char *table, int *mode, int *present)
+{
+    const char *s;
+    *present = 0;
+    int r = string_of(x, tbl, table, "network_mode", &s);
+    if (r || !s)
+        return r;
+    *present = 1;
+    if (strcmp(s, "public") == 0)
+        *mode = CORRAL_NET_FULL;
+    else if (strcmp(s, "no-network") == 0)
+        *mode = CORRAL_NET_NONE;
+    else if (strcmp(s, "allowlist") == 0)
+        return refuse(x, table, "network_mode", "\"allowlist\" is not supported (corral has no per-host egress for "
+                      "tasks yet); use \"public\" or \"no-network\"");
+    else
+        return refuse(x, table, "network_mode", "must be \"public\", \"no-network\" or \"allowlist\"");
+    const struct crl_toml *h = crl_toml_get(tbl, "allowed_hosts");
+    if (h && (h->type != CRL_TOML_ARRAY || h->n))
+        return refuse(x, table, "allowed_hosts", "is only valid with network_mode = \"allowlist\"");
+    return 0;
+}
+
+/* Something non-empty under key is refused with why. */
+static int refuse_nonempty(struct tt *x, const struct crl_toml *tbl, const char *table, const char *key, const char *why)
+{
+    const struct crl_toml *v = crl_toml_get(tbl, key);
+    if (!v || ((v->type == CRL_TOML_ARRAY || v->type == CRL_TOML_TABLE) && v->n == 0))
+        return 0;
+    return refuse(x, table, key, why);
+}
+
+static int environment(struct tt *x, const struct crl_toml *env)
+{
+    static const char *const known[] = {"build_timeout_sec", "docker_image", "os", "cpus", "memory_mb", "storage_mb",
+                                        "gpus", "gpu_types", "tpu", "mcp_servers", "env", "skills_dir", "healthcheck",
+                                        "workdir", "allow_internet", "network_mode", "allowed_hosts", "memory",
+                                        "storage", NULL};
+    struct corral_task *t = x->t;
+    unknown_keys(x, env, "environment", known);
+    const char *s;
+    int64_t n, build = 0;
+    int present, r = string_of(x, env, "environment", "docker_image", &s);
+    if (!r && s)
+        t->image = strdup(s);
+    if (!r && !(r = string_of(x, env, "environment", "os", &s)) && s && strcasecmp(s, "linux") != 0)
+        r = refuse(x, "environment", "os", strcasecmp(s, "windows") == 0
+                                               ? "\"windows\" is refused: corral's backends run Linux sandboxes"
+                                               : "must be \"linux\" or \"windows\"");
+    if (!r)
+        r = seconds_of(x, env, "environment", "build_timeout_sec", &build); /* read: corral builds no images yet */
+    if (!r && !(r = int_of(x, env, "environment", "cpus", MAX_CPUS, &n, &present)) && present)
+        t->cpus = (double)n;
+    if (!r)
+        r = mb_field(x, env, "memory_mb", "memory", &t->memory_bytes);
+    if (!r)
+        r = mb_field(x, env, "storage_mb", "storage", &t->storage_bytes);
+    if (!r && !(r = int_of(x, env, "environment", "gpus", 1 << 16, &n, &present)) && present && n > 0)
+        r = refuse(x, "environment", "gpus", "no corral backend provides GPUs to a task yet");
+    if (!r)
+        r = refuse_nonempty(x, env, "environment", "tpu", "no corral backend provides TPUs");
+    if (!r)
+        r = refuse_nonempty(x, env, "environment", "mcp_servers",
+                            "MCP servers are not supported yet (no agent spec declares them)");
+    if (!r)
+        r = refuse_nonempty(x, env, "environment", "healthcheck",
+                            "healthchecks are not supported yet; fold the wait into the task's image or test.sh");
+    if (!r && crl_toml_get(env, "skills_dir"))
+        warn(x, "environment", "skills_dir", "is read but not copied: corral's agent specs have no skills directory");
+    if (!r && !(r = string_of(x, env, "environment", "workdir", &s)) && s) {
+        const char *why = crl_workdir_refusal(s);
+        if (why)
+            r = refuse(x, "environment", "workdir", why);
+        else {
+            free(t->workdir);
+            t->workdir = strdup(s);
+        }
+    }
+    const struct crl_toml *ai = crl_toml_get(env, "allow_internet");
+    if (!r && ai && ai->type != CRL_TOML_BOOL)
+        r = type_error(x, "environment", "allow_internet", "a boolean", ai);
+    else if (!r && ai)
+        t->network = ai->b ? CORRAL_NET_FULL : CORRAL_NET_NONE;
+    int mode;
+    if (!r && !(r = network_mode(x, env, "environment", &mode, &present)) && present)
+        t->network = mode; /* network_mode wins over the legacy allow_internet, as in Harbor */
+    if (!r && !present && crl_toml_get(env, "allowed_hosts"))
+        r = refuse_nonempty(x, env, "environment", "allowed_hosts",
+                            "per-host egress (network_mode = \"allowlist\") is not supported yet");
+    if (!r)
+        r = env_table(x, env);
+    return r;
+}
+
+/* [agent] or [verifier] network_mode: a phase may only restate the task's. */
+static int phase_network(struct tt *x, const struct crl_toml *tbl, const char *table)
+{
+    int mode, present;
+    int r = network_mode(x, tbl, table, &mode, &present);
+    if (!r && present && mode != x->t->network)
+        r = refuse(x, table, "network_mode", "differs from [environment]'s; corral gives all phases of a task one "
+                   "network");
+    if (!r && !present)
+        r = refuse_nonempty(x, tbl, table, "allowed_hosts", "per-host egress is not supported yet");
+    return r;
+}
+
+static int phase_user(struct tt *x, const struct crl_toml *tbl, const char *table)
+{
+    const struct crl_toml *u = crl_toml_get(tbl, "user");
+    if (u && u->type != CRL_TOML_STRING && u->type != CRL_TOML_INT)
+        return type_error(x, table, "user", "a user name or uid", u);
+    if (u)
+        warn(x, table, "user", "is not honoured yet: the phase runs as the sandbox's default user");
+    return 0;
+}
+
+/* [metadata] and the rest of [task] as JSON for the result. */
+static cJSON *to_json(const struct crl_toml *v)
+{
+    cJSON *j;
+    switch (v->type) {
+    case CRL_TOML_TABLE:
+    case CRL_TOML_ARRAY:
+        j = v->type == CRL_TOML_TABLE ? cJSON_CreateObject() : cJSON_CreateArray();
+        for (size_t i = 0; j && i < v->n; i++) {
+            cJSON *c = to_json(v->items[i]);
+            if (v->type == CRL_TOML_TABLE)
+                cJSON_AddItemToObject(j, v->items[i]->key, c);
+            else
+                cJSON_AddItemToArray(j, c);
+        }
+        return j;
+    case CRL_TOML_INT: return cJSON_CreateNumber((double)v->i);
+    case CRL_TOML_FLOAT: return isfinite(v->f) ? cJSON_CreateNumber(v->f) : cJSON_CreateNull();
+    case CRL_TOML_BOOL: return cJSON_CreateBool(v->b);
+    default: return cJSON_CreateString(v->s);
+    }
+}
+
+static int mapped(struct tt *x, const struct crl_toml *root)
+{
+    static const char *const known[] = {"version", "schema_version", "source", "task", "metadata", "verifier", "agent",
+                                        "environment", "solution", "steps", "artifacts", "multi_step_reward_strategy",
+                                        NULL};
+    static const char *const task_keys[] = {"name", "version", "description", "authors", "keywords", NULL};
+    static const char *const agent_keys[] = {"timeout_sec", "user", "network_mode", "allowed_hosts", NULL};
+    static const char *const verifier_keys[] = {"timeout_sec", "env", "user", "network_mode", "allowed_hosts",
+                                                "environment_mode", "environment", "collect", NULL};
+    static const char *const solution_keys[] = {"env", NULL};
+    struct corral_task *t = x->t;
+    unknown_keys(x, root, NULL, known);
+    const char *s;
+    int r = string_of(x, root, NULL, "schema_version", &s);
+    if (!r)
+        r = string_of(x, root, NULL, "version", &s);
+    if (!r)
+        r = string_of(x, root, NULL, "source", &s);
+    if (!r)
+        r = refuse_nonempty(x, root, NULL, "steps", "multi-step tasks are not supported yet");
+    if (!r && crl_toml_get(root, "artifacts"))
+        warn(x, NULL, "artifacts", "are not collected yet");
+    const struct crl_toml *task, *meta, *agent, *verifier, *env, *sol;
+    if (!r)
+        r = table_of(x, root, NULL, "task", &task);
+    if (!r)
+        r = table_of(x, root, NULL, "metadata", &meta);
+    if (!r)
+        r = table_of(x, root, NULL, "agent", &agent);
+    if (!r)
+        r = table_of(x, root, NULL, "verifier", &verifier);
+    if (!r)
+        r = table_of(x, root, NULL, "environment", &env);
+    if (!r)
+        r = table_of(x, root, NULL, "solution", &sol);
+    if (!r && task) {
+        unknown_keys(x, task, "task", task_keys);
+        if (!(r = string_of(x, task, "task", "name", &s)) && s) {
+            if (!*s)
+                r = refuse(x, "task", "name", "must not be empty");
+            else {
+                free(t->name);
+                t->name = strdup(s);
+            }
+        }
+        if (!r && !(r = string_of(x, task, "task", "version", &s)) && s)
+            t->version = strdup(s);
+        if (!r)
+            r = string_of(x, task, "task", "description", &s);
+    }
+    if (!r && (meta || task)) {
+        cJSON *m = meta ? to_json(meta) : cJSON_CreateObject();
+        if (task && m)
+            cJSON_AddItemToObject(m, "task", to_json(task));
+        t->metadata_json = m ? cJSON_PrintUnformatted(m) : NULL;
+        cJSON_Delete(m);
+    }
+    /* Harbor checks the tests in the agent's own container by default */
+    t->verify_sandbox = CORRAL_VERIFY_SAME;
+    t->network = CORRAL_NET_FULL; /* Harbor's default: public */
+    if (!r && env)
+        r = environment(x, env);
+    if (!r && agent) {
+        unknown_keys(x, agent, "agent", agent_keys);
+        r = seconds_of(x, agent, "agent", "timeout_sec", &t->agent_timeout_s);
+        if (!r)
+            r = phase_user(x, agent, "agent");
+        if (!r)
+            r = phase_network(x, agent, "agent");
+    }
+    if (!r && verifier) {
+        unknown_keys(x, verifier, "verifier", verifier_keys);
+        r = seconds_of(x, verifier, "verifier", "timeout_sec", &t->verify_timeout_s);
+        if (!r)
+            r = phase_user(x, verifier, "verifier");
+        if (!r)
+            r = phase_network(x, verifier, "verifier");
+        if (!r)
+            r = refuse_nonempty(x, verifier, "verifier", "env",
+                                "is not supported yet (corral has one environment for all of a task's phases)");
+        if (!r)
+            r = refuse_nonempty(x, verifier, "verifier", "environment",
+                                "a separate verifier environment (its own image) is not supported yet");
+        if (!r)
+            r = refuse_nonempty(x, verifier, "verifier", "collect", "needs compose services, which corral refuses");
+        if (!r && !(r = string_of(x, verifier, "verifier", "environment_mode", &s)) && s) {
+            if (strcmp(s, "shared") == 0)
+                t->verify_sandbox = CORRAL_VERIFY_SAME;
+            else if (strcmp(s, "separate") == 0)
+                t->verify_sandbox = CORRAL_VERIFY_FRESH;
+            else
+                r = refuse(x, "verifier", "environment_mode", "must be \"shared\" or \"separate\"");
+        }
+    }
+    if (!r && sol) {
+        unknown_keys(x, sol, "solution", solution_keys);
+        r = refuse_nonempty(x, sol, "solution", "env", "is not passed to the oracle yet");
+    }
+    return r;
+}
+
+int crl_task_parse_toml(struct corral_task *t, const char *text, size_t len, const char *path,
+                        struct corral_call *call)
+{
+    char err[256];
+    struct crl_toml *root = crl_toml_parse(text, len, err, sizeof err);
+    if (!root)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, err);
+    struct tt x = {.t = t, .path = path, .call = call};
+    t->harbor = 1;
+    int r = mapped(&x, root);
+    crl_toml_free(root);
+    crl_strv_free_array(t->warnings);
+    t->warnings = crl_strv_take(&x.warnings);
+    return r;
+}

@@ -1,0 +1,80 @@
+# Harbor-format tasks (task.toml, docs/harbor.md) through `corral run` as a
+# user runs them: the oracle solves one (reward 1, the host's env values and
+# defaults, the working directory, metadata and warnings in the result), and
+# each bad task.toml gives its one clear error line and a nonzero exit.
+#   harbor.sh local | docker
+. "$(dirname "$0")/lib.sh"
+export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
+rollout_backend "${1:-local}" harbor.sh
+T="$SOURCE_DIR/tests/integration/tasks/harbor_hello"
+field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
+
+unset CORRAL_HARBOR_GREETING
+run "$CORRAL" run "${SB[@]}" --task "$T" --agent oracle --out "$WORK/hello.json"
+check "$BACKEND: the oracle solves the Harbor task (reward 1 from reward.txt)" eval '[ $RC -eq 0 ] &&
+  [ "$(field "$WORK/hello.json" "d[\"reward\"], d[\"reward_source\"]")" = "1 reward.txt" ]'
+check "$BACKEND: test.sh ran in [environment] workdir with env defaults from task.toml" \
+  has "$(field "$WORK/hello.json" "d[\"verify\"][0][\"stdout\"]")" "greeting: Hello, plain: plain value, pwd: /app"
+check "$BACKEND: the result carries [task] name and version and [metadata]" eval \
+  '[ "$(field "$WORK/hello.json" "d[\"task\"][\"name\"], d[\"task\"][\"version\"], d[\"task\"][\"metadata\"][\"difficulty\"]")" = "corral/harbor-hello 0.1.0 easy" ]'
+check "$BACKEND: an unknown key is a warning on stderr and in the result" eval \
+  'has "$ERR" "warning: $T/task.toml: [environment] future_field is not a field corral knows" &&
+   has "$(field "$WORK/hello.json" "d[\"task\"][\"warnings\"]")" "future_field"'
+
+CORRAL_HARBOR_GREETING=Howdy run "$CORRAL" run "${SB[@]}" --task "$T" --agent oracle --out "$WORK/howdy.json"
+check "$BACKEND: \${VAR:-default} takes the host's value when it is set" eval '[ $RC -eq 0 ] &&
+  [ "$(field "$WORK/howdy.json" "d[\"reward\"]")" = 1 ] &&
+  has "$(field "$WORK/howdy.json" "d[\"verify\"][0][\"stdout\"]")" "greeting: Howdy,"'
+
+# Harbor's reward files: reward.json (named metrics) before reward.txt, and
+# neither is a task error, not a silent 0 or 1 from the exit status.
+scored() { # NAME TEST.SH-BODY
+  local d="$WORK/score-$1"
+  rm -rf "$d"; cp -r "$T" "$d"
+  printf '#!/bin/bash\n%s\n' "$2" >"$d/tests/test.sh"
+  run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --out "$WORK/score-$1.json"
+}
+scored metrics 'echo "{\"reward\": 0.75, \"accuracy\": 0.5, \"passed\": 3}" > /logs/verifier/reward.json; echo 1 > /logs/verifier/reward.txt'
+check "$BACKEND: reward.json wins over reward.txt; its \"reward\" is the reward; the result keeps every metric" eval '[ $RC -eq 0 ] &&
+  [ "$(field "$WORK/score-metrics.json" "d[\"reward\"], d[\"reward_source\"], sorted(d[\"rewards\"].items())")" = "0.75 reward.json [('"'"'accuracy'"'"', 0.5), ('"'"'passed'"'"', 3), ('"'"'reward'"'"', 0.75)]" ]'
+scored single 'echo "{\"score\": 0.25}" > /logs/verifier/reward.json'
+check "$BACKEND: a reward.json with one metric: that metric is the reward" eval '[ $RC -eq 0 ] &&
+  [ "$(field "$WORK/score-single.json" "d[\"reward\"], d[\"reward_source\"]")" = "0.25 reward.json" ]'
+scored neither 'exit 0'
+check "$BACKEND: no reward file at all: a task error, no reward (not 1 from exit 0)" eval '[ $RC -eq 1 ] &&
+  [ "$(field "$WORK/score-neither.json" "d[\"reward\"], d[\"error\"][\"class\"]")" = "None task" ] &&
+  has "$(field "$WORK/score-neither.json" "d[\"error\"][\"message\"]")" "wrote neither /logs/verifier/reward.json nor /logs/verifier/reward.txt"'
+scored malformed 'echo "[1]" > /logs/verifier/reward.json'
+check "$BACKEND: a reward.json that is not an object of numbers: a task error naming it" eval '[ $RC -eq 1 ] &&
+  has "$(field "$WORK/score-malformed.json" "d[\"error\"][\"message\"]")" "reward.json: must be a JSON object of named numbers"'
+scored ambiguous 'echo "{\"a\": 1, \"b\": 0}" > /logs/verifier/reward.json'
+check "$BACKEND: several metrics and none named reward: a task error saying so" eval '[ $RC -eq 1 ] &&
+  has "$(field "$WORK/score-ambiguous.json" "d[\"error\"][\"message\"]")" "several metrics and none named \"reward\""'
+
+# Bad tasks: a copy of the good one with one change each; the load fails
+# with exit 1 and a message naming the file and the field.
+bad() { # NAME EXPECTED-MESSAGE SED-SCRIPT-OR-- [EXTRA-FILE]
+  local d="$WORK/bad-$1" name=$1 want=$2
+  rm -rf "$d"; cp -r "$T" "$d"
+  [ "$3" = "--" ] || sed -i "$3" "$d/task.toml"
+  if [ -n "${4:-}" ]; then mkdir -p "$(dirname "$d/$4")"; echo "x: 1" >"$d/$4"; fi
+  run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --out "$WORK/bad-$1.json"
+  check "$BACKEND: bad task.toml ($1): exit 1, one error line naming file and field" eval '[ $RC -eq 1 ] &&
+    [ "$(grep -F -- "$want" <<<"$ERR" | grep -c "rollout r-.*: reward none; error: ")" = 1 ] &&
+    [ "$(field "$WORK/bad-$name.json" "d[\"error\"][\"class\"], d[\"error\"][\"phase\"]")" = "task load" ] &&
+    has "$(field "$WORK/bad-$name.json" "d[\"error\"][\"message\"]")" "$want"'
+}
+bad wrong-type "bad-wrong-type/task.toml: [environment] cpus must be an integer (found string)" 's/^cpus = 1$/cpus = "one"/'
+bad syntax "bad-syntax/task.toml: line 24, column 8: expected a value" 's/^cpus = 1$/cpus = /'
+bad both-files "bad-both-files: both task.json and task.toml are present" -- task.json
+bad compose "bad-compose/environment/docker-compose.yaml: multi-container" -- environment/docker-compose.yaml
+bad dockerfile "bad-dockerfile/environment/Dockerfile: corral does not build images yet" -- environment/Dockerfile
+bad windows "[environment] os: \"windows\" is refused" 's/^cpus = 1$/os = "windows"/'
+bad gpus "[environment] gpus: no corral backend provides GPUs" 's/^cpus = 1$/gpus = 2/'
+bad tpu "[environment] tpu: no corral backend provides TPUs" 's/^cpus = 1$/tpu = { type = "tpu-v6e-slice", topology = "2x2" }/'
+bad healthcheck "[environment] healthcheck: healthchecks are not supported" 's/^cpus = 1$/healthcheck = { command = "true" }/'
+bad mcp "[environment] mcp_servers: MCP servers are not supported" 's/^cpus = 1$/mcp_servers = [{ name = "m", url = "http:\/\/x" }]/'
+bad steps "task.toml: steps: multi-step tasks are not supported" 's/^version = "1.0"$/version = "1.0"\nsteps = [{ name = "one" }]/'
+bad unset-var "[environment.env] GREETING: the variable CORRAL_HARBOR_UNSET is not set" 's/\${CORRAL_HARBOR_GREETING:-Hello}/${CORRAL_HARBOR_UNSET}/'
+bad huge "[agent] timeout_sec must be above 0 and at most 604800 seconds" 's/^timeout_sec = 300$/timeout_sec = 1e300/'
+finish
