@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gate/gate_internal.h"
+#include "gate_fuzz_answer.h"
 
 static void check_answer(const struct gate_chat_request *req)
 {
@@ -16,23 +16,9 @@ static void check_answer(const struct gate_chat_request *req)
     static const char resp[] = "{\"content\":\"ok\",\"tool_calls\":[{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":[1]}\"}]}";
     if (gate_completion_from_text(resp, sizeof resp - 1, &c, err, sizeof err) != 0)
         abort();
-    struct gate_prepared p;
-    if (gate_prepare(&c, &p) != 0)
-        abort();
     struct gate_answer_vars v = {.id = "msg_1", .model = req->model ? req->model : "m", .created = 1,
                                  .stream = 1, .dialect = GATE_DIALECT_MESSAGES};
-    char *json, *sse;
-    size_t jl, sl = 0;
-    if (gate_render_answer(&p, &v, &json, &jl, &sse, &sl) != 0 || sl == 0)
-        abort();
-    cJSON *o = cJSON_ParseWithLength(json, jl); /* the request's model, escaped */
-    if (!o)
-        abort();
-    cJSON_Delete(o);
-    free(json);
-    free(sse);
-    gate_prepared_clear(&p);
-    gate_completion_clear(&c);
+    gate_fuzz_answer(&c, &v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

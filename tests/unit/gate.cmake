@@ -1,5 +1,5 @@
 # The gate: real HTTP (libcurl) against the real MHD server on loopback.
-corral_add_unit_test(test_gate SOURCES test_gate.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
+corral_add_unit_test(test_gate SOURCES test_gate.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
 # `corral gate serve` as a process (token derivation, trainer API, SIGTERM, usage errors).
 corral_add_unit_test(test_gate_cli SOURCES test_gate_cli.c LIBRARIES PkgConfig::CURL PkgConfig::CJSON PkgConfig::CRYPTO)
 add_dependencies(test_gate_cli corral_cli)
@@ -7,5 +7,5 @@ add_dependencies(test_gate_cli corral_cli)
 corral_add_unit_test(test_json_scan SOURCES test_json_scan.c LIBRARIES PkgConfig::CJSON PkgConfig::MHD)
 target_include_directories(test_json_scan PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
 # The Anthropic Messages edge: request translation and rendering (internals) and over HTTP.
-corral_add_unit_test(test_gate_messages SOURCES test_gate_messages.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
+corral_add_unit_test(test_gate_messages SOURCES test_gate_messages.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
 target_include_directories(test_gate_messages PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

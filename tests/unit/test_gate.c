@@ -27,98 +27,34 @@
 
 #include <corral/gate.h>
 
+#include "http_client.h"
+
 #include "gate/gate_internal.h" /* some tests peek at the waiter count and the loaded scripts */
 
-/* ---- an HTTP client ------------------------------------------------------------ */
-
-struct resp {
-    long status;
-    char *body;
-    size_t len;
-    char ctype[128];
-};
-
-static size_t on_body(char *p, size_t s, size_t n, void *ud)
-{
-    struct resp *r = ud;
-    size_t k = s * n;
-    char *b = realloc(r->body, r->len + k + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, k);
-    r->body = b;
-    r->len += k;
-    b[r->len] = 0;
-    return k;
-}
-
-static size_t on_header(char *p, size_t s, size_t n, void *ud)
-{
-    struct resp *r = ud;
-    size_t k = s * n;
-    if (k > 13 && strncasecmp(p, "content-type:", 13) == 0) {
-        size_t m = k - 13;
-        while (m && (p[13 + m - 1] == '\r' || p[13 + m - 1] == '\n'))
-            m--;
-        const char *v = p + 13;
-        while (m && *v == ' ')
-            v++, m--;
-        if (m >= sizeof r->ctype)
-            m = sizeof r->ctype - 1;
-        memcpy(r->ctype, v, m);
-        r->ctype[m] = 0;
-    }
-    return k;
-}
+/* ---- an HTTP client (http_client.c) ------------------------------------------------ */
 
 static const char *extra_header; /* one more request header, or NULL */
 static long http_timeout = 30;   /* seconds */
 
 /* method "GET"/"POST"/"DELETE"; token NULL = no Authorization header. */
-static struct resp http(const char *method, const char *url, const char *token, const char *body,
+static struct http_resp http(const char *method, const char *url, const char *token, const char *body,
                         const char *unix_path)
 {
-    struct resp r;
-    memset(&r, 0, sizeof r);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    if (extra_header)
-        h = curl_slist_append(h, extra_header);
     char auth[512];
+    const char *headers[3] = {0};
+    size_t n = 0;
+    if (extra_header)
+        headers[n++] = extra_header;
     if (token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
+        headers[n++] = auth;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, http_timeout);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (unix_path)
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_path);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
-        r.status = -(long)rc;
-    else
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return r;
+    return http_request(method, url, headers, body, unix_path, http_timeout);
 }
 
-static void resp_free(struct resp *r)
+static void resp_free(struct http_resp *r)
 {
-    free(r->body);
-    r->body = NULL;
+    http_resp_free(r);
 }
 
 static const char *CHAT = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
@@ -193,7 +129,7 @@ static void test_auth(void **state)
     reg_replay(g, "r1", "{\"content\":\"a\"}\n{\"content\":\"b\"}\n", tok);
     chat_url(g, "r1", url, sizeof url);
 
-    struct resp ok = http("POST", url, tok, CHAT, NULL);
+    struct http_resp ok = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(ok.status, 200);
     char *content = message_content(ok.body);
     assert_string_equal(content, "a");
@@ -203,12 +139,12 @@ static void test_auth(void **state)
     char bad[65];
     memcpy(bad, tok, 65);
     bad[0] = bad[0] == 'a' ? 'b' : 'a';
-    struct resp wrong = http("POST", url, bad, CHAT, NULL);
+    struct http_resp wrong = http("POST", url, bad, CHAT, NULL);
     assert_int_equal(wrong.status, 401);
-    struct resp missing = http("POST", url, NULL, CHAT, NULL);
+    struct http_resp missing = http("POST", url, NULL, CHAT, NULL);
     assert_int_equal(missing.status, 401);
     assert_string_equal(wrong.body, missing.body);
-    struct resp shortt = http("POST", url, "abc", CHAT, NULL);
+    struct http_resp shortt = http("POST", url, "abc", CHAT, NULL);
     assert_int_equal(shortt.status, 401);
 
     /* token derivation is stable and documented: the same as corral_gate_token */
@@ -218,7 +154,7 @@ static void test_auth(void **state)
     assert_int_equal(strlen(tok), 64);
 
     /* the failed calls did not consume a replay line */
-    struct resp ok2 = http("POST", url, tok, CHAT, NULL);
+    struct http_resp ok2 = http("POST", url, tok, CHAT, NULL);
     content = message_content(ok2.body);
     assert_string_equal(content, "b");
     free(content);
@@ -236,26 +172,26 @@ static void test_cross_rollout(void **state)
     reg_replay(g, "B", "{\"content\":\"b\"}\n", tb);
     assert_string_not_equal(ta, tb);
     chat_url(g, "B", url, sizeof url);
-    struct resp cross = http("POST", url, ta, CHAT, NULL);
+    struct http_resp cross = http("POST", url, ta, CHAT, NULL);
     assert_int_equal(cross.status, 401);
 
     /* unknown rollout with a token valid for its id, and with a wrong one */
     assert_int_equal(corral_gate_token(g, "ghost", tu), 0);
     chat_url(g, "ghost", url, sizeof url);
-    struct resp ghost_valid = http("POST", url, tu, CHAT, NULL);
-    struct resp ghost_wrong = http("POST", url, ta, CHAT, NULL);
+    struct http_resp ghost_valid = http("POST", url, tu, CHAT, NULL);
+    struct http_resp ghost_wrong = http("POST", url, ta, CHAT, NULL);
     assert_int_equal(ghost_valid.status, 401);
     assert_int_equal(ghost_wrong.status, 401);
     assert_string_equal(cross.body, ghost_valid.body);
     assert_string_equal(cross.body, ghost_wrong.body);
     /* malformed body on someone else's rollout: still the 401, not a 400 */
     chat_url(g, "B", url, sizeof url);
-    struct resp cross_bad = http("POST", url, ta, "{nope", NULL);
+    struct http_resp cross_bad = http("POST", url, ta, "{nope", NULL);
     assert_int_equal(cross_bad.status, 401);
     assert_string_equal(cross.body, cross_bad.body);
 
     /* B's own call still gets B's answer */
-    struct resp own = http("POST", url, tb, CHAT, NULL);
+    struct http_resp own = http("POST", url, tb, CHAT, NULL);
     assert_int_equal(own.status, 200);
     char *content = message_content(own.body);
     assert_string_equal(content, "b");
@@ -287,7 +223,7 @@ static void test_sse_shape(void **state)
                "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5}}\n",
                tok);
     chat_url(g, "s", url, sizeof url);
-    struct resp r = http("POST", url, tok, CHAT_STREAM, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT_STREAM, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.ctype, "text/event-stream");
 
@@ -380,7 +316,7 @@ static void test_json_shape(void **state)
                "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"full form\"},\"finish_reason\":\"length\"}]}\n",
                tok);
     chat_url(g, "j", url, sizeof url);
-    struct resp r = http("POST", url, tok, CHAT, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 200);
     cJSON *j = cJSON_Parse(r.body);
     assert_string_equal(cJSON_GetObjectItem(j, "object")->valuestring, "chat.completion");
@@ -447,7 +383,7 @@ static void test_limits(void **state)
     size_t n = 4096;
     char *big = malloc(n + 100);
     snprintf(big, n + 100, "{\"messages\":[{\"role\":\"user\",\"content\":\"%*s\"}]}", (int)n, "");
-    struct resp r = http("POST", url, tok, big, NULL);
+    struct http_resp r = http("POST", url, tok, big, NULL);
     assert_int_equal(r.status, 413);
     resp_free(&r);
     /* chunked: no Content-Length to refuse early; the body is dropped as it
@@ -496,7 +432,7 @@ static void test_deadline(void **state)
     char tok[65], url[512];
     reg_trainer(g, "d", tok);
     chat_url(g, "d", url, sizeof url);
-    struct resp r = http("POST", url, tok, CHAT_STREAM, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT_STREAM, NULL);
     assert_int_equal(r.status, 400); /* non-retryable for both CLIs */
     cJSON *j = cJSON_Parse(r.body);
     assert_string_equal(error_code(j), "deadline_exceeded");
@@ -529,14 +465,14 @@ static void test_replay_order_and_exhaustion(void **state)
     chat_url(g, "o", url, sizeof url);
     const char *want[] = {"one", "two"};
     for (int i = 0; i < 2; i++) {
-        struct resp r = http("POST", url, tok, CHAT, NULL);
+        struct http_resp r = http("POST", url, tok, CHAT, NULL);
         assert_int_equal(r.status, 200);
         char *c = message_content(r.body);
         assert_string_equal(c, want[i]);
         free(c);
         resp_free(&r);
     }
-    struct resp r = http("POST", url, tok, CHAT, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 429); /* a scripted error line */
     resp_free(&r);
     r = http("POST", url, tok, CHAT, NULL);
@@ -576,7 +512,7 @@ static void test_replay_prepared_answers(void **state)
         snprintf(id, sizeof id, "p%d", i);
         reg_replay(g, id, script, tok[i]);
         chat_url(g, id, url[i], sizeof url[i]);
-        struct resp r = http("POST", url[i], tok[i], CHAT, NULL);
+        struct http_resp r = http("POST", url[i], tok[i], CHAT, NULL);
         assert_int_equal(r.status, 200);
         cJSON *j = cJSON_Parse(r.body);
         const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0);
@@ -598,7 +534,7 @@ static void test_replay_prepared_answers(void **state)
     }
     assert_string_not_equal(ids[0], ids[1]); /* fresh per answer, not per script */
 
-    struct resp r = http("POST", url[0], tok[0], CHAT_STREAM, NULL);
+    struct http_resp r = http("POST", url[0], tok[0], CHAT_STREAM, NULL);
     assert_int_equal(r.status, 200);
     char cid[64];
     long long created = 0;
@@ -673,7 +609,7 @@ static void test_replay_script_shared(void **state)
     for (int i = 0; i < 3; i++) {
         char id[2] = {(char)('a' + who[i]), 0};
         chat_url(g, id, url[who[i]], sizeof url[who[i]]);
-        struct resp r = http("POST", url[who[i]], tok[who[i]], CHAT, NULL);
+        struct http_resp r = http("POST", url[who[i]], tok[who[i]], CHAT, NULL);
         assert_int_equal(r.status, 200);
         char *c = message_content(r.body);
         assert_string_equal(c, want[i]);
@@ -763,7 +699,7 @@ struct client_arg {
     const char *token;
     const char *body;
     const char *unix_path;
-    struct resp r;
+    struct http_resp r;
 };
 
 static void *client_main(void *p)
@@ -812,7 +748,7 @@ static void test_trainer_c_api(void **state)
     struct trainer_arg ta = {.g = g};
     pthread_t th;
     pthread_create(&th, NULL, trainer_main, &ta);
-    struct resp r = http("POST", url, tok, CHAT, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
     pthread_join(th, NULL);
     assert_int_equal(ta.served, 1);
     assert_string_equal(ta.seen_rollout, "t1");
@@ -867,7 +803,7 @@ static void test_trainer_http_api(void **state)
 
     /* the trainer registers a rollout over HTTP */
     snprintf(u, sizeof u, "%s/v1/rollouts/h1", turl);
-    struct resp r = http("POST", u, "wrong-token-wrong-token", "", NULL);
+    struct http_resp r = http("POST", u, "wrong-token-wrong-token", "", NULL);
     assert_int_equal(r.status, 401);
     resp_free(&r);
     r = http("POST", u, ttok, "", NULL);
@@ -1062,7 +998,7 @@ static void test_connection_limit(void **state)
         usleep(10000);
     assert_int_equal(corral_gate_pending(g, NULL), 4);
     http_timeout = 1;
-    struct resp r = http("POST", url, tok, CHAT, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
     http_timeout = 30;
     assert_int_equal(r.status, -(long)CURLE_OPERATION_TIMEDOUT); /* not taken */
     resp_free(&r);
@@ -1124,7 +1060,7 @@ static void *roll_main(void *p)
     chat_url(a->g, id, url, sizeof url);
     int ok = 0;
     for (int n = 1; n <= NCALLS; n++) {
-        struct resp x = http("POST", url, tok, (n % 2) ? CHAT : CHAT_STREAM, NULL);
+        struct http_resp x = http("POST", url, tok, (n % 2) ? CHAT : CHAT_STREAM, NULL);
         char want[64];
         snprintf(want, sizeof want, "\"content\":\"%d-%d\"", a->i, n);
         if (x.status == 200 && x.body && strstr(x.body, want))
@@ -1237,7 +1173,7 @@ static void test_unix_socket(void **state)
     char tok[65];
     reg_replay(g, "x", "{\"content\":\"via unix\"}\n", tok);
     /* the host part is ignored by curl when a unix socket is used */
-    struct resp r = http("POST", "http://gate/rollout/x/v1/chat/completions", tok, CHAT, path);
+    struct http_resp r = http("POST", "http://gate/rollout/x/v1/chat/completions", tok, CHAT, path);
     assert_int_equal(r.status, 200);
     char *c = message_content(r.body);
     assert_string_equal(c, "via unix");
@@ -1370,7 +1306,7 @@ static void test_upstream(void **state)
     corral_call_init(&call, 0);
     assert_int_equal(corral_gate_register(g, "up", &up, tok, &call), 0);
     chat_url(g, "up", url, sizeof url);
-    struct resp r = http("POST", url, tok, CHAT_STREAM, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT_STREAM, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.ctype, "text/event-stream"); /* the agent still gets SSE */
     assert_non_null(strstr(r.body, "\"content\":\"upstream says hi\""));
@@ -1493,7 +1429,7 @@ static void test_transcript_bounded(void **state)
     chat_url(g, "t", url, sizeof url);
     char *body = big_chat(3000);
     for (int i = 0; i < 62; i++) { /* the last two: replay_exhausted */
-        struct resp r = http("POST", url, tok, body, NULL);
+        struct http_resp r = http("POST", url, tok, body, NULL);
         assert_int_equal(r.status, i < 60 ? 200 : 400);
         resp_free(&r);
     }
@@ -1526,7 +1462,7 @@ static void test_transcript_bounded(void **state)
     reg_replay(g, "f", "{\"content\":\"ok\"}\n", tok);
     chat_url(g, "f", url, sizeof url);
     for (int i = 0; i < 2; i++) {
-        struct resp r = http("POST", url, tok, CHAT, NULL);
+        struct http_resp r = http("POST", url, tok, CHAT, NULL);
         resp_free(&r);
     }
     t = corral_gate_transcript(g, "f");
@@ -1593,7 +1529,7 @@ static void test_rollout_connections(void **state)
         fds[i] = raw_connect(g, head);
     wait_slots(g, "a", 4);
     chat_url(g, "a", url, sizeof url);
-    struct resp r = http("POST", url, tok_a, CHAT, NULL);
+    struct http_resp r = http("POST", url, tok_a, CHAT, NULL);
     assert_int_equal(r.status, 429);
     resp_free(&r);
     chat_url(g, "b", url, sizeof url);
@@ -1720,7 +1656,7 @@ static void test_rollout_socket(void **state)
     /* a's calls on a's socket; b's valid token on a's socket is 401 */
     const char *a_url = "http://gate/rollout/a/v1/chat/completions";
     const char *b_url = "http://gate/rollout/b/v1/chat/completions";
-    struct resp r = http("POST", a_url, tok_a, CHAT, pa);
+    struct http_resp r = http("POST", a_url, tok_a, CHAT, pa);
     assert_int_equal(r.status, 200);
     resp_free(&r);
     r = http("POST", b_url, tok_b, CHAT, pa);
@@ -1803,7 +1739,7 @@ static void test_auto_register(void **state)
     char tok[65], url[512];
     corral_gate_token(g, "new-one", tok);
     chat_url(g, "new-one", url, sizeof url);
-    struct resp r = http("POST", url, tok, CHAT, NULL);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
     r = http("POST", url, "f00", CHAT, NULL);

@@ -17,6 +17,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "http_client.h"
+
 #include <corral/gate.h>
 
 #include "gate/gate_internal.h"
@@ -412,63 +414,17 @@ static void test_error_bodies(void **state)
 
 /* ---- over HTTP ---------------------------------------------------------------------------- */
 
-struct resp {
-    long status;
-    char *body;
-    size_t len;
-    int sse;
-};
-
-static size_t on_body(char *p, size_t s, size_t n, void *ud)
-{
-    struct resp *r = ud;
-    size_t k = s * n;
-    char *b = realloc(r->body, r->len + k + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, k);
-    r->body = b;
-    r->len += k;
-    b[r->len] = 0;
-    return k;
-}
-
-static size_t on_header(char *p, size_t s, size_t n, void *ud)
-{
-    if (s * n >= 30 && strncasecmp(p, "content-type: text/event-stream", 31) == 0)
-        ((struct resp *)ud)->sse = 1;
-    return s * n;
-}
-
 /* POST body to url with header h1 (and h2), or GET when body is NULL. */
-static struct resp post(const char *url, const char *h1, const char *h2, const char *body)
+static struct http_resp post(const char *url, const char *h1, const char *h2, const char *body)
 {
-    struct resp r = {0};
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    h = curl_slist_append(h, "anthropic-version: 2023-06-01");
-    if (h1)
-        h = curl_slist_append(h, h1);
-    if (h2)
-        h = curl_slist_append(h, h2);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return r;
+    const char *headers[] = {"anthropic-version: 2023-06-01", h1, h1 ? h2 : NULL, NULL};
+    return http_request(body ? "POST" : "GET", url, headers, body, NULL, 30);
+}
+
+/* Was the answer an SSE stream? */
+static int is_sse(const struct http_resp *r)
+{
+    return strcmp(r->ctype, "text/event-stream") == 0;
 }
 
 /* The Anthropic error type of an error body ("" when it is not one). */
@@ -479,7 +435,7 @@ static const char *anthropic_error(cJSON *j)
     return cJSON_IsString(t) && strcmp(t->valuestring, "error") == 0 && cJSON_IsString(e) ? e->valuestring : "";
 }
 
-static void expect_error(struct resp *r, long status, const char *type)
+static void expect_error(struct http_resp *r, long status, const char *type)
 {
     if (r->status != status)
         fprintf(stderr, "status %ld (want %ld): %s\n", r->status, status, r->body ? r->body : "");
@@ -519,7 +475,7 @@ static void test_http(void **state)
 
     /* auth: x-api-key, Bearer; a wrong key (even with a right Bearer for
      * another rollout) is Anthropic's authentication_error */
-    struct resp r = post(url, "x-api-key: 00", NULL, MSG);
+    struct http_resp r = post(url, "x-api-key: 00", NULL, MSG);
     expect_error(&r, 401, "authentication_error");
     r = post(url, NULL, NULL, MSG);
     expect_error(&r, 401, "authentication_error");
@@ -531,7 +487,7 @@ static void test_http(void **state)
 
     r = post(url, key, NULL, MSG);
     assert_int_equal(r.status, 200);
-    assert_false(r.sse);
+    assert_false(is_sse(&r));
     cJSON *j = cJSON_Parse(r.body);
     assert_string_equal(cJSON_GetObjectItem(j, "type")->valuestring, "message");
     assert_int_equal(strncmp(cJSON_GetObjectItem(j, "id")->valuestring, "msg_", 4), 0);
@@ -542,7 +498,7 @@ static void test_http(void **state)
 
     r = post(url, bearer, NULL, MSG_STREAM);
     assert_int_equal(r.status, 200);
-    assert_true(r.sse);
+    assert_true(is_sse(&r));
     struct events ev;
     parse_events(r.body, &ev);
     assert_string_equal(ev.names[ev.n - 1], "message_stop");
@@ -601,7 +557,7 @@ static void test_http(void **state)
 
 struct agent_call {
     const char *url, *key;
-    struct resp r;
+    struct http_resp r;
 };
 
 static void *agent_main(void *p)
@@ -638,7 +594,7 @@ static void test_trainer(void **state)
     struct agent_call a = {.url = url, .key = key};
     pthread_t th;
     pthread_create(&th, NULL, agent_main, &a);
-    struct resp r = post(next, tauth, NULL, NULL);
+    struct http_resp r = post(next, tauth, NULL, NULL);
     assert_int_equal(r.status, 200);
     cJSON *env = cJSON_Parse(r.body);
     free(r.body);
@@ -656,7 +612,7 @@ static void test_trainer(void **state)
     cJSON_Delete(env);
     pthread_join(th, NULL);
     assert_int_equal(a.r.status, 200);
-    assert_true(a.r.sse);
+    assert_true(is_sse(&a.r));
     struct events ev;
     parse_events(a.r.body, &ev);
     static const char *const want[] = {"message_start", "content_block_start", "ping", "content_block_delta",
