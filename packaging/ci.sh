@@ -184,6 +184,26 @@ out=$(corral plugins 2>&1)
 check "the installed corral loads it from there" grep -qE "^sandbox +hostproc +1\.0\.0 +1\.1 +loaded +$PLUGDIR/sandbox_hostproc.so" <<<"$out"
 rm -f "$PLUGDIR/sandbox_hostproc.so"
 
+# An embedder (a trainer or harness) of libcorral, against the installed
+# libcorral-dev only: every public header, pkg-config corral.
+cat >/tmp/embed.c <<'EOF'
+#include <corral/corral.h>
+#include <corral/gate.h>
+#include <corral/report.h>
+#include <corral/rollout.h>
+#include <corral/sandbox_host.h>
+int main(void)
+{
+    corral_report *r = corral_report_new();
+    corral_report_free(r);
+    corral_rollout_result_free(NULL);
+    return 0;
+}
+EOF
+gcc -std=c11 -Wall -Wextra -Werror /tmp/embed.c $(pkg-config --cflags --libs corral) -o /tmp/embed >/tmp/ci/embed.log 2>&1
+check "an embedder builds against every public header with pkg-config corral alone" test -x /tmp/embed || tail -20 /tmp/ci/embed.log
+check "the embedder runs against the installed libcorral" /tmp/embed
+
 # ---- HOOK(rollout): a rollout with the oracle agent on the installed corral.
 # Runs when `corral run` exists and the packages ship the local sandbox and
 # the oracle agent; otherwise it says why it was skipped.
