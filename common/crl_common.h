@@ -100,6 +100,11 @@ int crl_parse_host_port(const char *s, char *host, size_t cap, uint16_t *port);
 
 /* ---- number.c ---- */
 
+/* strtod as the "C" locale reads it, whatever LC_NUMERIC the process (a
+ * library caller) set: "0.5" is one half in a comma locale too.  When the
+ * C locale cannot be made (out of memory) nothing is read: *end = s. */
+double crl_strtod_c(const char *s, char **end);
+
 /* The whole of s as a decimal integer (an optional '-', then digits: no
  * spaces, '+', hex or octal) from min to max into *out.  0, or -1 for
  * anything else, an overflow included (*out untouched then). */

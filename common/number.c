@@ -4,9 +4,30 @@
  * "abc", wrap or saturate on overflow, and take "0x10", " 5" and "+5";
  * none of that is what a user who mistyped an option means. */
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "crl_common.h"
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+double crl_strtod_c(const char *s, char **end)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    if (!c_locale) { /* out of memory: nothing read */
+        if (end)
+            *end = (char *)s;
+        return 0;
+    }
+    return strtod_l(s, end, c_locale);
+}
 
 int crl_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -43,7 +64,7 @@ int crl_parse_decimal(const char *s, double min, double max, double *out)
     if (!digits)
         return -1;
     char *end;
-    double v = strtod(s, &end);
+    double v = crl_strtod_c(s, &end);
     if (*end || !(v >= min && v <= max))
         return -1;
     *out = v;

@@ -2,9 +2,7 @@
  * exact in 64 bits), floats (converted in the "C" locale whatever the
  * process's), booleans, offset and local datetimes, dates and times; and
  * the UTF-8 checks the parser needs.  See docs/harbor.md. */
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,23 +66,13 @@ static size_t digit_run(const char *s, size_t n)
     return i;
 }
 
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-static void make_c_locale(void)
-{
-    c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
 /* A float's text without '_' converted as the "C" locale reads it: a
  * process that set LC_NUMERIC to a comma locale must read the same value. */
 static int c_strtod(const char *s, double *out)
 {
-    pthread_once(&c_locale_once, make_c_locale);
-    if (!c_locale)
-        return -1;
     char *end;
-    *out = strtod_l(s, &end, c_locale);
-    return *end ? -1 : 0;
+    *out = crl_strtod_c(s, &end);
+    return *end || end == s ? -1 : 0;
 }
 
 static int number(struct crl_toml_parser *tp, const char *s, size_t n, struct crl_toml *v)

@@ -51,6 +51,11 @@ scored ambiguous 'echo "{\"a\": 1, \"b\": 0}" > /logs/verifier/reward.json'
 check "$BACKEND: several metrics and none named reward: a task error saying so" eval '[ $RC -eq 1 ] &&
   has "$(field "$WORK/score-ambiguous.json" "d[\"error\"][\"message\"]")" "several metrics and none named \"reward\""'
 
+scored nan 'echo nan > /logs/verifier/reward.txt'
+check "$BACKEND: a reward.txt of nan is not a number: a task error, no reward" eval '[ $RC -eq 1 ] &&
+  [ "$(field "$WORK/score-nan.json" "d[\"reward\"], d[\"error\"][\"class\"]")" = "None task" ] &&
+  has "$(field "$WORK/score-nan.json" "d[\"error\"][\"message\"]")" "reward.txt is not a number"'
+
 # Bad tasks: a copy of the good one with one change each; the load fails
 # with exit 1 and a message naming the file and the field.
 bad() { # NAME EXPECTED-MESSAGE SED-SCRIPT-OR-- [EXTRA-FILE]

@@ -15,6 +15,7 @@
 #include <locale.h>
 #include <math.h>
 
+#include "crl_common.h"
 #include "crl_toml.h"
 
 static char err[256];
@@ -350,7 +351,7 @@ static void bounds(void **state)
 }
 
 /* In a locale whose decimal point is a comma, strtod reads "1.5" as 1:
- * the parser must not.  Skipped (77 from main) where de_DE is missing. */
+ * the parser (and crl_strtod_c, crl_parse_decimal) must not.  Skipped (77 from main) where de_DE is missing. */
 static void floats_ignore_the_locale(void **state)
 {
     (void)state;
@@ -365,6 +366,13 @@ static void floats_ignore_the_locale(void **state)
     assert_true(at(t, "a")->f == 1.5);
     assert_true(at(t, "b")->f == 0.625);
     crl_toml_free(t);
+    /* common's number parsing, which reads reward.txt and options, too */
+    double d = 0;
+    assert_int_equal(crl_parse_decimal("0.5", 0, 1, &d), 0);
+    assert_true(d == 0.5);
+    char *end;
+    assert_true(crl_strtod_c("2.25\n", &end) == 2.25);
+    assert_string_equal(end, "\n");
     setlocale(LC_ALL, "C");
 }
 

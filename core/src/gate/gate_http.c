@@ -595,7 +595,7 @@ void gate_waiters_dispatch_locked(struct corral_gate *g)
 static enum MHD_Result trainer_next(struct corral_gate *g, struct gate_conn *c, struct MHD_Connection *conn)
 {
     const char *t = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "timeout");
-    double secs = t ? strtod(t, NULL) : 30.0;
+    double secs = t ? crl_strtod_c(t, NULL) : 30.0;
     if (!(secs >= 0))
         secs = 0;
     int64_t wait_ms = (int64_t)(secs * 1000.0);

@@ -6,6 +6,7 @@
  * non-zero to end the lifecycle.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,10 +486,11 @@ static int read_reward(struct rollout *r, int all_ok)
     }
     if (corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.txt", 4096, &data, &len, &read_call) == 0) {
         char *end = NULL;
-        double v = strtod(data, &end);
+        double v = crl_strtod_c(data, &end); /* "0.5" whatever the caller's LC_NUMERIC */
+        int ok = end != data && isfinite(v);
         while (end && (*end == '\n' || *end == ' ' || *end == '\r' || *end == '\t'))
             end++;
-        int ok = end && end != data && *end == '\0';
+        ok = ok && end && *end == '\0';
         free(data);
         if (!ok)
             return crl_rollout_fail(r, TASK, CORRAL_EINVAL, REWARD_DIR "/reward.txt is not a number");
