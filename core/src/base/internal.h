@@ -142,7 +142,7 @@ struct corral_ctx {
     struct crl_strv dirs;             /* the plugin search path actually used */
 };
 
-/* ---- install_env.c: host variables for in-sandbox agent installs ---- */
+/* ---- config/install_env.c: host variables for in-sandbox agent installs ---- */
 
 /* Whether name may be listed in install_env: an environment variable name
  * outside corral's own CORRAL_ namespace; else why says what is wrong. */
