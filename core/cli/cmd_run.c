@@ -45,7 +45,9 @@ static void help(void)
            "  --model-name NAME     the model name the agent asks for (default corral; sent upstream)\n"
            "  --api-key-env VAR     upstream: the NAME of the environment variable holding the API key\n"
            "  --image IMAGE         overrides the task's image\n"
-           "  --timeout S           agent timeout in seconds (default: task.json, else the agent's)\n"
+           "  --timeout S           agent timeout in seconds (default: the task's, else the agent's)\n"
+           "  --timeout-multiplier X  multiply the setup, agent and verify timeouts, --timeout's too\n"
+           "                        (0.01 to 100, rounded up to seconds; Harbor's option of that name)\n"
            "  --gate-url URL        the gate's base URL as seen from the sandbox (cloud backends);\n"
            "                        default: a unix socket bound into the sandbox plus a local relay\n"
            "  --gate-listen ADDR:PORT  where this rollout's gate listens (default 127.0.0.1:0); with\n"
@@ -297,7 +299,8 @@ int cli_cmd_run(int argc, char **argv)
         {"trainer-listen", required_argument, 0, 'L'}, {"gate-listen", required_argument, 0, 'G'},
         {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
         {"concurrency", required_argument, 0, 'j'}, {"upstream-max-tokens", required_argument, 0, 'X'},
-        {"upstream-max-n", required_argument, 0, 'N'}, {"verify-in", required_argument, 0, 'V'}, {0, 0, 0, 0}};
+        {"upstream-max-n", required_argument, 0, 'N'}, {"verify-in", required_argument, 0, 'V'},
+        {"timeout-multiplier", required_argument, 0, 'M'}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
@@ -326,6 +329,10 @@ int cli_cmd_run(int argc, char **argv)
         case 'i': o.image = optarg; break;
         case 'T':
             if (cli_int_arg("--timeout", optarg, 1, CLI_MAX_SECONDS, &o.agent_timeout_s))
+                USAGE_EXIT("run: see corral run --help");
+            break;
+        case 'M':
+            if (cli_decimal_arg("--timeout-multiplier", optarg, 0.01, 100, &o.timeout_multiplier))
                 USAGE_EXIT("run: see corral run --help");
             break;
         case 'g': o.gate_url = optarg; break;

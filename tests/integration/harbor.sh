@@ -56,6 +56,21 @@ check "$BACKEND: a reward.txt of nan is not a number: a task error, no reward" e
   [ "$(field "$WORK/score-nan.json" "d[\"reward\"], d[\"error\"][\"class\"]")" = "None task" ] &&
   has "$(field "$WORK/score-nan.json" "d[\"error\"][\"message\"]")" "reward.txt is not a number"'
 
+# Harbor's --timeout-multiplier: a test.sh that needs 3 s under a 2 s
+# verifier timeout times out, and passes with the timeouts five times as long.
+d="$WORK/slow"; rm -rf "$d"; cp -r "$T" "$d"
+sed -i 's/^timeout_sec = 120.0$/timeout_sec = 2/' "$d/task.toml"
+printf '#!/bin/bash\nsleep 3\necho 1 > /logs/verifier/reward.txt\n' >"$d/tests/test.sh"
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --out "$WORK/slow.json"
+check "$BACKEND: a test.sh past [verifier] timeout_sec times out" eval '[ $RC -eq 1 ] &&
+  [ "$(field "$WORK/slow.json" "d[\"verify\"][0][\"timed_out\"]")" = True ]'
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 5 --out "$WORK/slow2.json"
+check "$BACKEND: --timeout-multiplier 5 gives it 10 s: reward 1" eval '[ $RC -eq 0 ] &&
+  [ "$(field "$WORK/slow2.json" "d[\"reward\"]")" = 1 ]'
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 0
+check "$BACKEND: --timeout-multiplier 0 is bad usage (exit 2) naming the option" eval '[ $RC -eq 2 ] &&
+  has "$ERR" "--timeout-multiplier wants a decimal number"'
+
 # Bad tasks: a copy of the good one with one change each; the load fails
 # with exit 1 and a message naming the file and the field.
 bad() { # NAME EXPECTED-MESSAGE SED-SCRIPT-OR-- [EXTRA-FILE]

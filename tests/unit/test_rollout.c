@@ -75,6 +75,28 @@ static void test_plan_precedence(void **st)
     s.timeout_s = 0;
     crl_rollout_plan_resolve(&o, &t, &s, &p);
     assert_int_equal(p.agent_s, 900);
+
+    /* Harbor's timeout multiplier: every phase's timeout, the command
+     * line's too, rounded up; the TTL follows; capped at the maximum. */
+    o.agent_timeout_s = 7;
+    o.timeout_multiplier = 1.5;
+    crl_rollout_plan_resolve(&o, &t, &s, &p);
+    assert_int_equal(p.agent_s, 11);
+    assert_int_equal(p.setup_s, 45);
+    assert_int_equal(p.verify_s, 60);
+    assert_int_equal(p.ttl_s, 45 + 11 + 60 + 600);
+    o.timeout_multiplier = 0.01;
+    crl_rollout_plan_resolve(&o, &t, &s, &p);
+    assert_int_equal(p.agent_s, 1);
+    o.agent_timeout_s = CRL_MAX_TIMEOUT_S;
+    o.timeout_multiplier = 100;
+    crl_rollout_plan_resolve(&o, &t, &s, &p);
+    assert_int_equal(p.agent_s, CRL_MAX_TIMEOUT_S);
+    /* an options struct from before the field: no multiplier */
+    o.struct_size = offsetof(struct corral_rollout_options, timeout_multiplier);
+    o.agent_timeout_s = 7;
+    crl_rollout_plan_resolve(&o, &t, &s, &p);
+    assert_int_equal(p.agent_s, 7);
 }
 
 static cJSON *render(struct crl_rollout_record *rec, int pretty)

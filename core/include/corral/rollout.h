@@ -126,6 +126,10 @@ struct corral_rollout_options {
     /* Which attempt at this task the rollout is, counted from 0 (RolloutResult
      * "attempt"; `corral run --attempts K` numbers them 0..K-1). */
     unsigned attempt;
+    /* Harbor's --timeout-multiplier: the setup, agent and verify timeouts,
+     * however they were chosen (also agent_timeout_s), are multiplied by it
+     * and rounded up to whole seconds; 0: 1 (docs/rollout.md, "The plan"). */
+    double timeout_multiplier;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */

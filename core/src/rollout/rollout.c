@@ -6,6 +6,7 @@
  * also when cancelled.  The phases themselves are in phases.c and
  * agent_phase.c; the record and its JSON in result.c.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,6 +32,16 @@ static int64_t first_set(int64_t command_line, int64_t task, int64_t spec, int64
     return command_line > 0 ? command_line : task > 0 ? task : spec > 0 ? spec : dflt;
 }
 
+/* A timeout times the options' timeout_multiplier (0 or unset: 1), rounded up. */
+static int64_t scaled(const struct corral_rollout_options *o, int64_t s)
+{
+    double m = CORRAL_HAS_FIELD(o, timeout_multiplier) ? o->timeout_multiplier : 0;
+    if (!(m > 0) || m == 1)
+        return s;
+    double v = ceil((double)s * m);
+    return v < 1 ? 1 : v > (double)CRL_MAX_TIMEOUT_S ? CRL_MAX_TIMEOUT_S : (int64_t)v;
+}
+
 const char *crl_rollout_model_name(const struct corral_rollout_options *o)
 {
     return o->model_name ? o->model_name : DEFAULT_MODEL_NAME;
@@ -45,10 +56,10 @@ void crl_rollout_plan_resolve(const struct corral_rollout_options *o, const stru
     plan->workdir = t && t->workdir ? t->workdir : DEFAULT_WORKDIR;
     plan->network = t ? t->network : CORRAL_NET_NONE;
     plan->model_name = crl_rollout_model_name(o);
-    plan->setup_s = first_set(0, t ? t->setup_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S);
-    plan->agent_s = first_set(o->agent_timeout_s, t ? t->agent_timeout_s : 0, s ? s->timeout_s : 0,
-                              DEFAULT_AGENT_TIMEOUT_S);
-    plan->verify_s = first_set(0, t ? t->verify_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S);
+    plan->setup_s = scaled(o, first_set(0, t ? t->setup_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S));
+    plan->agent_s = scaled(o, first_set(o->agent_timeout_s, t ? t->agent_timeout_s : 0, s ? s->timeout_s : 0,
+                                        DEFAULT_AGENT_TIMEOUT_S));
+    plan->verify_s = scaled(o, first_set(0, t ? t->verify_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S));
     plan->ttl_s = plan->setup_s + plan->agent_s + plan->verify_s + DEFAULT_PHASE_TIMEOUT_S;
     int vs = CORRAL_HAS_FIELD(o, verify_sandbox) ? o->verify_sandbox : 0;
     plan->verify_sandbox = vs ? vs : t && t->verify_sandbox ? t->verify_sandbox : CORRAL_VERIFY_FRESH;
