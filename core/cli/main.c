@@ -16,6 +16,7 @@ int cli_cmd_gc(int argc, char **argv);
 int cli_cmd_gate(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
+int cli_cmd_task(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -24,6 +25,7 @@ static const struct {
 } commands[] = {
     {"run", cli_cmd_run, "run one rollout: an agent on a task in a sandbox, scored; prints RolloutResult JSON"},
     {"report", cli_cmd_report, "summarize results JSONL files: merge shards, errors, rewards, pass@k, timings"},
+    {"task", cli_cmd_task, "start a Harbor-format task (init) or check task directories before running them"},
     {"plugins", cli_cmd_plugins, "list plugin files found: loaded, disabled or refused (and why)"},
     {"config", cli_cmd_config, "check and print the effective configuration (secrets redacted)"},
     {"sandbox", cli_cmd_sandbox, "create, exec in, copy, persist/hydrate, list and remove sandboxes"},
