@@ -42,6 +42,12 @@ corral_ctx *cli_open(int *exit_code);
 /* True when argv[1..] contains -h or --help before any "--". */
 int cli_wants_help(int argc, char **argv);
 
+/* A command whose one option is --json and that needs operands (report,
+ * task check): sets *json and returns the index of the first operand; on
+ * an unknown option (getopt said why) or no operand (prints `missing`)
+ * returns -1 and the caller exits with CLI_USAGE. */
+int cli_json_operands(int argc, char **argv, const char *missing, int *json);
+
 /* Print "corral: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
 
@@ -51,7 +57,7 @@ void cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
  * exits with CLI_USAGE). */
 int cli_int_arg(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out);
 int cli_decimal_arg(const char *opt, const char *text, double min, double max, double *out);
-/* The bound of options counted in seconds (about 31 years). */
+/* The bound of options counted in seconds (7 days, as task files'). */
 #define CLI_MAX_SECONDS CRL_MAX_TIMEOUT_S
 
 #endif

@@ -1,6 +1,5 @@
 /* corral report: merge RolloutResult JSONL files and print their summary
  * (the report library, corral/report.h; docs/report.md). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,25 +56,18 @@ int cli_cmd_report(int argc, char **argv)
         help();
         return CLI_OK;
     }
-    static const struct option longopts[] = {{"json", no_argument, 0, 'J'}, {0, 0, 0, 0}};
-    int json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c != 'J')
-            return CLI_USAGE;
-        json = 1;
-    }
-    if (optind == argc) {
-        cli_error("report: give one or more results files (see corral report --help)");
+    int json;
+    int first = cli_json_operands(argc, argv, "report: give one or more results files (see corral report --help)",
+                                  &json);
+    if (first < 0)
         return CLI_USAGE;
-    }
     corral_report *r = corral_report_new();
     if (!r) {
         cli_error("report: out of memory");
         return CLI_FAIL;
     }
     int rc = CLI_OK;
-    for (int i = optind; rc == CLI_OK && i < argc; i++) {
+    for (int i = first; rc == CLI_OK && i < argc; i++) {
         struct corral_call call;
         corral_call_init(&call, 0);
         int st;

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -297,21 +296,14 @@ static void print_lines(const char *dir, const cJSON *arr, const char *kind)
 
 static int task_check(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"json", no_argument, 0, 'J'}, {0, 0, 0, 0}};
-    int json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        if (c != 'J')
-            return CLI_USAGE;
-        json = 1;
-    }
-    if (optind == argc) {
-        cli_error("task check: give one or more task directories (see corral task --help)");
+    int json;
+    int first = cli_json_operands(argc, argv, "task check: give one or more task directories (see corral task --help)",
+                                  &json);
+    if (first < 0)
         return CLI_USAGE;
-    }
     cJSON *doc = cJSON_CreateObject(), *tasks = cJSON_AddArrayToObject(doc, "tasks");
     int bad = 0, nwarn = 0;
-    for (int i = optind; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         cJSON *o = check_one(argv[i]);
         cJSON_AddItemToArray(tasks, o);
         const cJSON *errs = cJSON_GetObjectItem(o, "errors"), *warns = cJSON_GetObjectItem(o, "warnings");
@@ -324,7 +316,7 @@ static int task_check(int argc, char **argv)
         }
     }
     cJSON_AddBoolToObject(doc, "ok", bad == 0);
-    int ntasks = argc - optind;
+    int ntasks = argc - first;
     if (json) {
         char *s = cJSON_PrintUnformatted(doc);
         if (s)

@@ -1,4 +1,5 @@
 /* corral: the command-line entry point and the subcommand table. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,24 @@ int cli_wants_help(int argc, char **argv)
             return 1;
     }
     return 0;
+}
+
+int cli_json_operands(int argc, char **argv, const char *missing, int *json)
+{
+    static const struct option longopts[] = {{"json", no_argument, 0, 'J'}, {0, 0, 0, 0}};
+    int c;
+    *json = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c != 'J')
+            return -1;
+        *json = 1;
+    }
+    if (optind == argc) {
+        cli_error("%s", missing);
+        return -1;
+    }
+    return optind;
 }
 
 void cli_error(const char *fmt, ...)
