@@ -6,7 +6,8 @@ set(GATE_FUZZ_SOURCES ${PROJECT_SOURCE_DIR}/core/src/gate/gate_wire.c ${PROJECT_
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render_messages.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_messages.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_replay.c
                       ${PROJECT_SOURCE_DIR}/core/src/base/json_scan.c ${PROJECT_SOURCE_DIR}/common/read_file.c ${PROJECT_SOURCE_DIR}/common/buf.c
-                      ${PROJECT_SOURCE_DIR}/common/strv.c ${CMAKE_CURRENT_SOURCE_DIR}/gate_fuzz_answer.c)
+                      ${PROJECT_SOURCE_DIR}/common/strv.c ${PROJECT_SOURCE_DIR}/common/number.c
+                      ${CMAKE_CURRENT_SOURCE_DIR}/gate_fuzz_answer.c)
 foreach(t fuzz_gate_request fuzz_gate_replay fuzz_gate_render fuzz_gate_messages)
   corral_add_fuzzer(${t} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/${t}.c ${GATE_FUZZ_SOURCES}
                     LIBRARIES PkgConfig::CJSON PkgConfig::CRYPTO PkgConfig::MHD corral_plugin_sdk)

@@ -166,6 +166,31 @@ static char *render(const char *response, int stream, const char *const *call_id
     return json;
 }
 
+/* Token counts in an answer's usage are whole numbers from 0 to 2^53: a
+ * count such as 2e49 once reached a double-to-long-long conversion, which
+ * is undefined (found by fuzz_gate_render, seed usage_tokens_out_of_range). */
+static void test_usage_counts_bounded(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"content\":\"a\",\"usage\":{\"prompt_tokens\":2.03507e+49}}",
+        "{\"content\":\"a\",\"usage\":{\"completion_tokens\":-1}}",
+        "{\"content\":\"a\",\"usage\":{\"total_tokens\":1e300}}",
+        "{\"content\":\"a\",\"usage\":{\"prompt_tokens\":\"3\"}}",
+    };
+    struct gate_completion c;
+    char err[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_not_equal(gate_completion_from_text(bad[i], strlen(bad[i]), &c, err, sizeof err), 0);
+        assert_non_null(strstr(err, "usage"));
+    }
+    const char *ok = "{\"content\":\"a\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5}}";
+    assert_int_equal(gate_completion_from_text(ok, strlen(ok), &c, err, sizeof err), 0);
+    assert_true(c.has_usage);
+    assert_int_equal(c.total_tokens, 17);
+    gate_completion_clear(&c);
+}
+
 static void test_render_json_golden(void **state)
 {
     (void)state;
@@ -634,6 +659,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_golden),
         cmocka_unit_test(test_request_errors),
+        cmocka_unit_test(test_usage_counts_bounded),
         cmocka_unit_test(test_render_json_golden),
         cmocka_unit_test(test_sse_text),
         cmocka_unit_test(test_sse_tool_use),

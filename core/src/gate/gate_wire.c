@@ -191,21 +191,31 @@ static int opt_string(const cJSON *obj, const char *key, char **out)
     return 0;
 }
 
+/* A token count: absent is 0; else a number from 0 to 2^53 (a double
+ * outside long long's range is undefined behaviour to convert). */
+static int usage_count(const cJSON *n, long long *out)
+{
+    int64_t v = 0;
+    if (n && (!cJSON_IsNumber(n) || crl_number_i64(n->valuedouble, 0, INT64_C(1) << 53, &v) != 0))
+        return -1;
+    *out = (long long)v;
+    return 0;
+}
+
 static int parse_usage(const cJSON *u, struct gate_completion *c)
 {
     if (!u || cJSON_IsNull(u))
         return 0;
     if (!cJSON_IsObject(u))
         return -1;
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(u, "total_tokens");
-    if ((p && !cJSON_IsNumber(p)) || (k && !cJSON_IsNumber(k)) || (t && !cJSON_IsNumber(t)))
+    if (usage_count(cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens"), &c->prompt_tokens) ||
+        usage_count(cJSON_GetObjectItemCaseSensitive(u, "completion_tokens"), &c->completion_tokens) ||
+        usage_count(t, &c->total_tokens))
         return -1;
     c->has_usage = 1;
-    c->prompt_tokens = p ? (long long)p->valuedouble : 0;
-    c->completion_tokens = k ? (long long)k->valuedouble : 0;
-    c->total_tokens = t ? (long long)t->valuedouble : c->prompt_tokens + c->completion_tokens;
+    if (!t)
+        c->total_tokens = c->prompt_tokens + c->completion_tokens;
     return 0;
 }
 
@@ -385,7 +395,7 @@ static int parse_full_form(const cJSON *in, struct gate_completion *c, char *err
         return -1;
     }
     if (parse_usage(cJSON_GetObjectItemCaseSensitive(in, "usage"), c)) {
-        seterr(err, errlen, "\"usage\" must be an object of numbers");
+        seterr(err, errlen, "\"usage\" must be an object of token counts (0 to 2^53)");
         return -1;
     }
     extract_logprobs(choice, c);
@@ -425,7 +435,7 @@ static int parse_short_form(const cJSON *in, struct gate_completion *c, char *er
         return -1;
     }
     if (parse_usage(cJSON_GetObjectItemCaseSensitive(in, "usage"), c)) {
-        seterr(err, errlen, "\"usage\" must be an object of numbers");
+        seterr(err, errlen, "\"usage\" must be an object of token counts (0 to 2^53)");
         return -1;
     }
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "token_ids");
