@@ -348,6 +348,19 @@ static int phase_user(struct tt *x, const struct crl_toml *tbl, const char *tabl
     return 0;
 }
 
+/* What [agent] and [verifier] share: known keys, timeout_sec, user, network_mode. */
+static int phase_table(struct tt *x, const struct crl_toml *tbl, const char *table, const char *const *known,
+                       int64_t *timeout_s)
+{
+    unknown_keys(x, tbl, table, known);
+    int r = seconds_of(x, tbl, table, "timeout_sec", timeout_s);
+    if (!r)
+        r = phase_user(x, tbl, table);
+    if (!r)
+        r = phase_network(x, tbl, table);
+    return r;
+}
+
 /* [metadata] and the rest of [task] as JSON for the result. */
 static cJSON *to_json(const struct crl_toml *v)
 {
@@ -433,21 +446,10 @@ static int mapped(struct tt *x, const struct crl_toml *root)
     t->network = CORRAL_NET_FULL; /* Harbor's default: public */
     if (!r && env)
         r = environment(x, env);
-    if (!r && agent) {
-        unknown_keys(x, agent, "agent", agent_keys);
-        r = seconds_of(x, agent, "agent", "timeout_sec", &t->agent_timeout_s);
-        if (!r)
-            r = phase_user(x, agent, "agent");
-        if (!r)
-            r = phase_network(x, agent, "agent");
-    }
+    if (!r && agent)
+        r = phase_table(x, agent, "agent", agent_keys, &t->agent_timeout_s);
     if (!r && verifier) {
-        unknown_keys(x, verifier, "verifier", verifier_keys);
-        r = seconds_of(x, verifier, "verifier", "timeout_sec", &t->verify_timeout_s);
-        if (!r)
-            r = phase_user(x, verifier, "verifier");
-        if (!r)
-            r = phase_network(x, verifier, "verifier");
+        r = phase_table(x, verifier, "verifier", verifier_keys, &t->verify_timeout_s);
         if (!r)
             r = refuse_nonempty(x, verifier, "verifier", "env",
                                 "is not supported yet (corral has one environment for all of a task's phases)");
