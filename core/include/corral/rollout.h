@@ -83,6 +83,8 @@ int corral_task_digest(const char *dir, char out[CORRAL_TASK_DIGEST_LEN], struct
 
 /* ---- Rollouts ------------------------------------------------------------------ */
 
+struct corral_dataset; /* <corral/dataset.h> */
+
 /* What to run.  Caller-owned; read during corral_rollout_run(). */
 struct corral_rollout_options {
     size_t struct_size;
@@ -130,6 +132,10 @@ struct corral_rollout_options {
      * however they were chosen (also agent_timeout_s), are multiplied by it
      * and rounded up to whole seconds; 0: 1 (docs/rollout.md, "The plan"). */
     double timeout_multiplier;
+    /* The dataset task_dir was taken from (corral_dataset_open(); RolloutResult
+     * "dataset" records its source, name, version and commit), or NULL.
+     * Caller-owned, read during the run. */
+    const struct corral_dataset *dataset;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */
@@ -184,6 +190,10 @@ struct corral_rollout_result {
     unsigned attempt;                  /* "attempt": the options' attempt, from 0 */
     const char *task_digest;           /* "task_digest" (corral_task_digest()); NULL when the task did
                                           not load */
+    const char *dataset_source;        /* "dataset.source" as given; NULL when not from a dataset */
+    const char *dataset_name;          /* "dataset.name" (registry datasets); may be NULL */
+    const char *dataset_version;       /* "dataset.version" (registry datasets); may be NULL */
+    const char *dataset_commit;        /* "dataset.commit" (git datasets); may be NULL */
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in

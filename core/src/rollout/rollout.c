@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "rollout/rollout_internal.h"
+#include <corral/dataset.h>
 
 /* ---- The plan ------------------------------------------------------------------- */
 
@@ -186,6 +187,12 @@ int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int
     if (crl_record_init(&r.rec, id, o->task_dir, o->agent, NULL) != 0)
         r.stopped = crl_rollout_fail(&r, CORRAL_ROLLOUT_ERR_INFRA, CORRAL_ENOMEM, "out of memory") != 0;
     r.rec.attempt = o->attempt; /* o is a crl_rollout_options_copy(): 0 from older callers */
+    if (o->dataset) {
+        crl_record_set(&r.rec.dataset_source, o->dataset->source);
+        crl_record_set(&r.rec.dataset_name, o->dataset->name);
+        crl_record_set(&r.rec.dataset_version, o->dataset->version);
+        crl_record_set(&r.rec.dataset_commit, o->dataset->commit);
+    }
 
     for (size_t i = 0; i < CRL_ARRAY_LEN(phases); i++) {
         const struct phase *p = &phases[i];

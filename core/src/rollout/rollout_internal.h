@@ -106,6 +106,7 @@ struct crl_rollout_record {
     cJSON *task_metadata;              /* its [metadata] (object), or NULL */
     cJSON *task_warnings;              /* array of strings: fields read but not honoured, or NULL */
     cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
+    char *dataset_source, *dataset_name, *dataset_version, *dataset_commit; /* the options' dataset, or NULL */
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,
