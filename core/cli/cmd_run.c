@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -77,6 +78,9 @@ static void help(void)
            "  --out FILE            write the result there instead of stdout; several rollouts: one line\n"
            "                        per result, written as each ends (the file is replaced)\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
+           "  --artifacts DIR       copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier (with\n"
+           "                        test-stdout.txt) out of each rollout's sandboxes into DIR/<rollout id>/\n"
+           "                        before they are destroyed, also when the rollout failed\n"
            "  --verify-in fresh|same  run the tests in a fresh sandbox with the agent's final workdir\n"
            "                        copied in, or in the agent's own (default: the task's\n"
            "                        \"verify_sandbox\", else fresh)\n"
@@ -296,6 +300,8 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
         snprintf(buf, cap, "%.*s", (int)(len - (size_t)(b - dir)), b);
 }
 
+enum { OPT_ARTIFACTS = 0x210 }; /* past the dataset options' values */
+
 int cli_cmd_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -313,13 +319,15 @@ int cli_cmd_run(int argc, char **argv)
         {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
         {"concurrency", required_argument, 0, 'j'}, {"upstream-max-tokens", required_argument, 0, 'X'},
         {"upstream-max-n", required_argument, 0, 'N'}, {"verify-in", required_argument, 0, 'V'},
-        {"timeout-multiplier", required_argument, 0, 'M'}, CLI_DATASET_LONGOPTS, {0, 0, 0, 0}};
+        {"timeout-multiplier", required_argument, 0, 'M'}, CLI_DATASET_LONGOPTS,
+        {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
     char **tasks = calloc((size_t)argc, sizeof *tasks);
     size_t n_install_env = 0, n_tasks = 0, n_cli_tasks;
     struct cli_dataset_args dsa = {0};
+    char artifacts[PATH_MAX];
     struct corral_dataset *dataset = NULL;
     long attempts = 1, concurrency = 1;
     int64_t num;
@@ -397,6 +405,13 @@ int cli_cmd_run(int argc, char **argv)
             if (cli_dataset_option(&dsa, c, optarg))
                 USAGE_EXIT("run: see corral run --help");
             break;
+        case OPT_ARTIFACTS: {
+            int e = crl_mkdir_p(optarg, 0755);
+            if (e || !realpath(optarg, artifacts))
+                USAGE_EXIT("run: --artifacts %s: %s", optarg, strerror(e ? -e : errno));
+            o.artifacts_dir = artifacts;
+            break;
+        }
         case 'q': quiet = 1; break;
         default: free(tasks); return CLI_USAGE;
         }

@@ -61,6 +61,8 @@ struct corral_task {
     char *metadata_json;         /* [metadata] (and [task] under "task") as JSON text, or NULL */
     char **warnings;             /* "FILE: [table] key ..." for fields read but not honoured; NULL-terminated or NULL */
     int harbor;                  /* loaded from task.toml: Harbor's reward files apply (docs/harbor.md) */
+    char **verifier_env;         /* [verifier] env: "K=V" for the tests' commands only; NULL-terminated or NULL */
+    char **solution_env;         /* [solution] env: "K=V" for agents that run solution/ (the oracle); or NULL */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the
@@ -136,6 +138,10 @@ struct corral_rollout_options {
      * "dataset" records its source, name, version and commit), or NULL.
      * Caller-owned, read during the run. */
     const struct corral_dataset *dataset;
+    /* Copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier out of
+     * the sandboxes into ARTIFACTS_DIR/<rollout id>/ before they are
+     * destroyed (RolloutResult "artifacts"); NULL: not collected. */
+    const char *artifacts_dir;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */
@@ -194,6 +200,8 @@ struct corral_rollout_result {
     const char *dataset_name;          /* "dataset.name" (registry datasets); may be NULL */
     const char *dataset_version;       /* "dataset.version" (registry datasets); may be NULL */
     const char *dataset_commit;        /* "dataset.commit" (git datasets); may be NULL */
+    const char *artifacts_dir;         /* "artifacts.dir": where /logs was copied; NULL when not asked */
+    const char *artifacts_error;       /* "artifacts.error": what could not be copied; may be NULL */
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in

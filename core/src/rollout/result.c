@@ -175,6 +175,13 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddStringToObject(sb, "id", rec->sandbox_id);
     if (rec->verify_sandbox_id)
         cJSON_AddStringToObject(sb, "verify_id", rec->verify_sandbox_id);
+    if (rec->artifacts_dir || rec->artifacts_error) {
+        cJSON *a = cJSON_AddObjectToObject(j, "artifacts");
+        if (rec->artifacts_dir)
+            cJSON_AddStringToObject(a, "dir", rec->artifacts_dir);
+        if (rec->artifacts_error)
+            cJSON_AddStringToObject(a, "error", rec->artifacts_error);
+    }
     if (rec->has_reward)
         cJSON_AddNumberToObject(j, "reward", rec->reward);
     else
@@ -248,6 +255,8 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
         .dataset_name = rec->dataset_name,
         .dataset_version = rec->dataset_version,
         .dataset_commit = rec->dataset_commit,
+        .artifacts_dir = rec->artifacts_dir,
+        .artifacts_error = rec->artifacts_error,
     };
     return rec->json ? 0 : CORRAL_ENOMEM;
 }
@@ -276,6 +285,8 @@ void crl_record_free(struct crl_rollout_record *rec)
     free(rec->dataset_name);
     free(rec->dataset_version);
     free(rec->dataset_commit);
+    free(rec->artifacts_dir);
+    free(rec->artifacts_error);
     free(rec->task_version);
     cJSON_Delete(rec->task_metadata);
     cJSON_Delete(rec->task_warnings);
