@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 #include <corral/plugin.h>
@@ -132,6 +133,29 @@ int crl_number_i64(double v, int64_t min, int64_t max, int64_t *out);
  * local backend's sandboxes its local/.  0, or -1 when CORRAL_STATE_DIR is
  * set but relative, when none applies, or when it does not fit. */
 int crl_state_root(char *buf, size_t cap);
+
+/* corral's cache directory on this host into buf (cap bytes, not created):
+ * $CORRAL_CACHE_DIR, else /var/cache/corral for root, else
+ * $XDG_CACHE_HOME/corral, else $HOME/.cache/corral.  What can be fetched
+ * again lives there: agents/ (npm installs), datasets/ (git checkouts).
+ * 0, or -1 when CORRAL_CACHE_DIR is relative or the path does not fit. */
+int crl_cache_root(char *buf, size_t cap);
+
+/* ---- fs_tree.c ---- */
+
+/* mkdir -p: every missing component of path created with mode.  0 or -errno. */
+int crl_mkdir_p(const char *path, mode_t mode);
+/* Remove path (a file, or a directory and everything under it, making
+ * unreadable directories readable first; symlinks are removed, never
+ * followed).  Missing is success.  0 or -errno. */
+int crl_rm_rf(const char *path);
+
+/* ---- spawn.c ---- */
+
+/* Run argv[0] (searched on PATH) with argv in dir (NULL: the current one),
+ * stdin /dev/null, stdout and stderr appended to log (NULL: discarded);
+ * waits.  Its exit status, 128+signal, or -1 when it could not start. */
+int crl_spawn_wait(const char *const *argv, const char *dir, const char *log);
 
 /* ---- random.c ---- */
 

@@ -28,3 +28,24 @@ int crl_state_root(char *buf, size_t cap)
         return -1;
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
+
+int crl_cache_root(char *buf, size_t cap)
+{
+    const char *env = getenv("CORRAL_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (env && env[0] && env[0] != '/')
+        return -1;
+    if (env && env[0] == '/')
+        n = snprintf(buf, cap, "%s", env);
+    else if (geteuid() == 0)
+        n = snprintf(buf, cap, "/var/cache/corral");
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(buf, cap, "%s/corral", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(buf, cap, "%s/.cache/corral", home);
+    else
+        n = snprintf(buf, cap, "/tmp/corral-cache-%u", (unsigned)geteuid());
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_dataset.h"
+#include <corral/dataset.h>
 #include "crl_common.h"
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
@@ -23,7 +26,7 @@ static void on_signal(int sig)
 
 static void help(void)
 {
-    printf("Usage: corral run --task DIR [--task DIR ...] --agent NAME [options]\n"
+    printf("Usage: corral run {--task DIR [--task DIR ...] | --dataset SPEC} --agent NAME [options]\n"
            "\n"
            "Runs rollouts: for each, creates a sandbox, hydrates the task's workspace, runs its setup commands,\n"
            "runs the agent with every model call going through corral's gate, verifies (tests/test.sh and\n"
@@ -34,6 +37,17 @@ static void help(void)
            "\n"
            "  --task DIR            a task directory (instruction.md, task.json, workspace/, tests/, solution/);\n"
            "                        repeatable\n"
+           "  --dataset SPEC        every task of a dataset, on top of any --task: a directory (each directory\n"
+           "                        under it with task.toml, task.json or instruction.md is a task), or\n"
+           "                        git+URL@REF[#PATH] (a git repository at a branch, tag or commit, fetched\n"
+           "                        once into the cache), or NAME[@VERSION] with --registry; each result\n"
+           "                        records the dataset (docs/datasets.md)\n"
+           "  --registry R          a Harbor registry.json (a file, or git+URL@REF[#PATH], default PATH\n"
+           "                        registry.json) that --dataset NAME[@VERSION] is looked up in\n"
+           "  --include GLOB        only the dataset's tasks whose name (or its last part) matches\n"
+           "                        (repeatable; Harbor's -i)\n"
+           "  --exclude GLOB        not those (repeatable; Harbor's -x)\n"
+           "  --limit N             at most N of the dataset's tasks, in name order, after the globs (-l)\n"
            "  --attempts K          rollouts per task (default 1); each result's \"attempt\" numbers them\n"
            "                        0..K-1 and its \"task_digest\" names the task by content, the pair\n"
            "                        `corral report` merges result files on\n"
@@ -64,6 +78,9 @@ static void help(void)
            "  --out FILE            write the result there instead of stdout; several rollouts: one line\n"
            "                        per result, written as each ends (the file is replaced)\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
+           "  --artifacts DIR       copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier (with\n"
+           "                        test-stdout.txt) out of each rollout's sandboxes into DIR/<rollout id>/\n"
+           "                        before they are destroyed, also when the rollout failed\n"
            "  --verify-in fresh|same  run the tests in a fresh sandbox with the agent's final workdir\n"
            "                        copied in, or in the agent's own (default: the task's\n"
            "                        \"verify_sandbox\", else fresh)\n"
@@ -283,6 +300,8 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
         snprintf(buf, cap, "%.*s", (int)(len - (size_t)(b - dir)), b);
 }
 
+enum { OPT_ARTIFACTS = 0x210 }; /* past the dataset options' values */
+
 int cli_cmd_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -300,12 +319,16 @@ int cli_cmd_run(int argc, char **argv)
         {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
         {"concurrency", required_argument, 0, 'j'}, {"upstream-max-tokens", required_argument, 0, 'X'},
         {"upstream-max-n", required_argument, 0, 'N'}, {"verify-in", required_argument, 0, 'V'},
-        {"timeout-multiplier", required_argument, 0, 'M'}, {0, 0, 0, 0}};
+        {"timeout-multiplier", required_argument, 0, 'M'}, CLI_DATASET_LONGOPTS,
+        {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
     char **tasks = calloc((size_t)argc, sizeof *tasks);
-    size_t n_install_env = 0, n_tasks = 0;
+    size_t n_install_env = 0, n_tasks = 0, n_cli_tasks;
+    struct cli_dataset_args dsa = {0};
+    char artifacts[PATH_MAX];
+    struct corral_dataset *dataset = NULL;
     long attempts = 1, concurrency = 1;
     int64_t num;
     int quiet = cli_globals.quiet, c;
@@ -315,6 +338,7 @@ int cli_cmd_run(int argc, char **argv)
     do {                                                                                                       \
         cli_error(__VA_ARGS__);                                                                                \
         free(tasks);                                                                                           \
+        corral_dataset_free(dataset);                                                                          \
         return CLI_USAGE;                                                                                      \
     } while (0)
     optind = 1;
@@ -373,6 +397,21 @@ int cli_cmd_run(int argc, char **argv)
                 USAGE_EXIT("run: too many --install-env");
             install_env[n_install_env++] = optarg;
             break;
+        case CLI_OPT_DATASET:
+        case CLI_OPT_REGISTRY:
+        case CLI_OPT_INCLUDE:
+        case CLI_OPT_EXCLUDE:
+        case CLI_OPT_LIMIT:
+            if (cli_dataset_option(&dsa, c, optarg))
+                USAGE_EXIT("run: see corral run --help");
+            break;
+        case OPT_ARTIFACTS: {
+            int e = crl_mkdir_p(optarg, 0755);
+            if (e || !realpath(optarg, artifacts))
+                USAGE_EXIT("run: --artifacts %s: %s", optarg, strerror(e ? -e : errno));
+            o.artifacts_dir = artifacts;
+            break;
+        }
         case 'q': quiet = 1; break;
         default: free(tasks); return CLI_USAGE;
         }
@@ -381,8 +420,10 @@ int cli_cmd_run(int argc, char **argv)
         USAGE_EXIT("run: unexpected argument '%s'", argv[optind]);
     install_env[n_install_env] = NULL;
     o.install_env = n_install_env ? install_env : NULL;
-    if (!n_tasks || !o.agent)
-        USAGE_EXIT("run: --task DIR and --agent NAME are required (see corral run --help)");
+    if ((!n_tasks && !dsa.spec) || !o.agent)
+        USAGE_EXIT("run: --task DIR (or --dataset) and --agent NAME are required (see corral run --help)");
+    if (cli_dataset_check(&dsa))
+        USAGE_EXIT("run: see corral run --help");
     char why[512];
     if (o.model && model_spec_check(o.model, why, sizeof why))
         USAGE_EXIT("run: --model %s", why);
@@ -393,6 +434,11 @@ int cli_cmd_run(int argc, char **argv)
                    "the upstream would get no key", o.api_key_env);
     if (o.rollout_id && !rollout_id_valid(o.rollout_id))
         USAGE_EXIT("run: --rollout-id takes 1 to 64 of A-Z a-z 0-9 . _ - (not starting with a dot)");
+    n_cli_tasks = n_tasks;
+    if (cli_dataset_tasks(&dsa, &tasks, &n_tasks, &dataset) != CLI_OK) {
+        free(tasks);
+        return CLI_FAIL;
+    }
     size_t n = n_tasks * (size_t)attempts;
     if (n > 1 && o.rollout_id)
         USAGE_EXIT("run: --rollout-id names one rollout; with several, each gets a generated id");
@@ -401,12 +447,14 @@ int cli_cmd_run(int argc, char **argv)
     corral_ctx *ctx = cli_open(&code);
     if (!ctx) {
         free(tasks);
+        corral_dataset_free(dataset);
         return code;
     }
     task_warnings(tasks, n_tasks);
     if (n > 1 && (code = preflight(ctx, tasks, n_tasks, o.agent)) != CLI_OK) {
         corral_close(ctx);
         free(tasks);
+        corral_dataset_free(dataset);
         return code;
     }
 
@@ -419,6 +467,7 @@ int cli_cmd_run(int argc, char **argv)
     if (o.model && strcmp(o.model, "trainer") == 0 && start_trainer_gate(trainer_listen, sock, sizeof sock, &gate)) {
         corral_close(ctx);
         free(tasks);
+        corral_dataset_free(dataset);
         return CLI_USAGE;
     }
     if (gate) {
@@ -442,6 +491,7 @@ int cli_cmd_run(int argc, char **argv)
         each[i] = o;
         each[i].task_dir = tasks[i / (size_t)attempts];
         each[i].attempt = (unsigned)(i % (size_t)attempts);
+        each[i].dataset = i / (size_t)attempts >= n_cli_tasks ? dataset : NULL;
         task_label(each[i].task_dir, i % (size_t)attempts, (size_t)attempts, rs.items[i].label,
                    sizeof rs.items[i].label);
         if (!quiet) {
@@ -480,6 +530,7 @@ int cli_cmd_run(int argc, char **argv)
     free(rs.items);
     free(each);
     free(tasks);
+    corral_dataset_free(dataset);
     corral_close(ctx);
     return rc;
 }

@@ -71,6 +71,46 @@ run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 0
 check "$BACKEND: --timeout-multiplier 0 is bad usage (exit 2) naming the option" eval '[ $RC -eq 2 ] &&
   has "$ERR" "--timeout-multiplier wants a decimal number"'
 
+# Harbor's per-phase environments, the oracle's /solution, /logs/agent and
+# /logs/artifacts collected with --artifacts, test-stdout.txt.
+d="$WORK/phases"; rm -rf "$d"; cp -r "$T" "$d"
+sed -i 's/^timeout_sec = 120.0$/timeout_sec = 120.0\nenv = { ANSWER = "42" }/' "$d/task.toml"
+printf '\n[solution]\nenv = { HINT = "${CORRAL_HARBOR_HINT:-hint-default}" }\n' >>"$d/task.toml"
+cat >"$d/solution/solve.sh" <<'SH'
+#!/bin/bash
+echo "$GREETING, world!" > hello.txt
+echo "hint=$HINT answer=[$ANSWER] solution_at_root=$([ -f /solution/solve.sh ] && echo yes)" > /logs/agent/oracle.log
+echo "an artifact" > /logs/artifacts/out.txt
+SH
+cat >"$d/tests/test.sh" <<'SH'
+#!/bin/bash
+echo "answer: $ANSWER, hint: [$HINT]"
+echo "to stderr" >&2
+grep -q "hint=hint-default answer=\[\] solution_at_root=yes" /logs/agent/oracle.log && [ "$ANSWER" = 42 ] &&
+  echo 1 > /logs/verifier/reward.txt || echo 0 > /logs/verifier/reward.txt
+SH
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --artifacts "$WORK/art" --out "$WORK/phases.json"
+ID=$(field "$WORK/phases.json" 'd["rollout_id"]')
+check "$BACKEND: [verifier] env reaches the tests only, [solution] env the oracle only, which finds /solution" eval '
+  [ $RC -eq 0 ] && [ "$(field "$WORK/phases.json" "d[\"reward\"]")" = 1 ] &&
+  has "$(field "$WORK/phases.json" "d[\"verify\"][0][\"stdout\"]")" "answer: 42, hint: []"'
+check "$BACKEND: --artifacts: /logs/agent, /logs/artifacts and /logs/verifier copied to DIR/<id>, named in the result" eval '
+  [ "$(field "$WORK/phases.json" "d[\"artifacts\"][\"dir\"]")" = "$WORK/art/$ID" ] &&
+  grep -q "hint=hint-default" "$WORK/art/$ID/agent/oracle.log" && [ "$(cat "$WORK/art/$ID/artifacts/out.txt")" = "an artifact" ] &&
+  [ "$(cat "$WORK/art/$ID/verifier/reward.txt")" = 1 ] && has "$ERR" "copied to $WORK/art/$ID"'
+check "$BACKEND: test-stdout.txt holds test.sh stdout and stderr, as Harbor keeps it" eval '
+  grep -q "answer: 42" "$WORK/art/$ID/verifier/test-stdout.txt" && grep -q "to stderr" "$WORK/art/$ID/verifier/test-stdout.txt"'
+check "$BACKEND: the collect phase is timed; without --artifacts it does not run" eval '
+  [ "$(field "$WORK/phases.json" "\"collect\" in d[\"timings_ms\"]")" = True ] &&
+  [ "$(field "$WORK/hello.json" "\"collect\" in d[\"timings_ms\"], \"artifacts\" in d")" = "False False" ]'
+
+printf '#!/bin/bash\necho "got this far" > /logs/agent/oracle.log\nexit 3\n' >"$d/solution/solve.sh"
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --artifacts "$WORK/art" --out "$WORK/phases-fail.json"
+ID=$(field "$WORK/phases-fail.json" 'd["rollout_id"]')
+check "$BACKEND: an agent that fails still has its /logs/agent collected" eval '[ $RC -eq 1 ] &&
+  [ "$(field "$WORK/phases-fail.json" "d[\"error\"][\"class\"]")" = agent ] &&
+  [ "$(cat "$WORK/art/$ID/agent/oracle.log")" = "got this far" ]'
+
 # Bad tasks: a copy of the good one with one change each; the load fails
 # with exit 1 and a message naming the file and the field.
 bad() { # NAME EXPECTED-MESSAGE SED-SCRIPT-OR-- [EXTRA-FILE]

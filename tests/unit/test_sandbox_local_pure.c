@@ -352,12 +352,12 @@ static void test_env_file_and_rm(void **st)
 
     /* rm -rf copes with unreadable directories. */
     snprintf(path, sizeof(path), "%s/a/b/c", dir);
-    assert_int_equal(local_mkdir_p(path, 0755), 0);
+    assert_int_equal(crl_mkdir_p(path, 0755), 0);
     snprintf(path, sizeof(path), "%s/a/b", dir);
     chmod(path, 0);
-    assert_int_equal(local_rm_rf(dir), 0);
+    assert_int_equal(crl_rm_rf(dir), 0);
     assert_int_equal(access(dir, F_OK), -1);
-    assert_int_equal(local_rm_rf(dir), 0);
+    assert_int_equal(crl_rm_rf(dir), 0);
 }
 
 static void test_env_set(void **st)

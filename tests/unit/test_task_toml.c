@@ -154,6 +154,26 @@ static void wrong_types_name_table_and_key(void **state)
     expect_error("t15", "[environment]\ncpus = 1e400\n", "[environment] cpus must be an integer (found float)");
 }
 
+/* [verifier] env and [solution] env: their own lists, ${VAR:-default}
+ * resolved as [environment] env is, never merged into the task's env. */
+static void phase_envs(void **state)
+{
+    (void)state;
+    setenv("CORRAL_TT_HINT", "from host", 1);
+    write_task("pe", "[environment]\nenv = { A = \"task\" }\n[verifier]\nenv = { ANSWER = \"42\", "
+                     "D = \"${CORRAL_TT_NOPE:-dflt}\" }\n[solution]\nenv = { HINT = \"${CORRAL_TT_HINT}\" }\n");
+    struct corral_task *t = load_ok("pe");
+    assert_string_equal(t->env[0], "A=task");
+    assert_null(t->env[1]);
+    assert_string_equal(t->verifier_env[0], "ANSWER=42");
+    assert_string_equal(t->verifier_env[1], "D=dflt");
+    assert_null(t->verifier_env[2]);
+    assert_string_equal(t->solution_env[0], "HINT=from host");
+    assert_null(t->solution_env[1]);
+    corral_task_free(t);
+    unsetenv("CORRAL_TT_HINT");
+}
+
 static void refusals_name_file_and_field(void **state)
 {
     (void)state;
@@ -164,10 +184,12 @@ static void refusals_name_file_and_field(void **state)
     expect_error("r5", "[environment.healthcheck]\ncommand = \"true\"\n", "[environment] healthcheck: healthchecks are not supported");
     expect_error("r6", "[[environment.mcp_servers]]\nname = \"m\"\nurl = \"http://x\"\n", "[environment] mcp_servers: MCP servers");
     expect_error("r7", "[environment]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.com\"]\n", "\"allowlist\" is not supported");
-    expect_error("r8", "[verifier]\nenv = { K = \"v\" }\n", "[verifier] env: is not supported yet");
+    expect_error("r8", "[verifier]\nenv = { K = 1 }\n", "[verifier.env] K must be a string (found integer)");
     expect_error("r9", "[environment]\nallow_internet = false\n[agent]\nnetwork_mode = \"public\"\n", "[agent] network_mode: differs");
     expect_error("r10", "[verifier.environment]\ncpus = 1\n", "[verifier] environment: a separate verifier environment");
-    expect_error("r11", "[solution]\nenv = { K = \"v\" }\n", "[solution] env: is not passed to the oracle yet");
+    unsetenv("CORRAL_TT_UNSET");
+    expect_error("r11", "[solution]\nenv = { K = \"${CORRAL_TT_UNSET}\" }\n",
+                 "[solution.env] K: the variable CORRAL_TT_UNSET is not set on this host");
     write_task("compose", "");
     testenv_write("compose/environment/docker-compose.yaml", "services: {}\n");
     expect_error("compose", "", "compose/environment/docker-compose.yaml: multi-container (docker compose)");
@@ -189,6 +211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(current_schema_maps, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(legacy_schema_and_defaults, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(wrong_types_name_table_and_key, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(phase_envs, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(refusals_name_file_and_field, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

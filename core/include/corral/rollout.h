@@ -61,6 +61,8 @@ struct corral_task {
     char *metadata_json;         /* [metadata] (and [task] under "task") as JSON text, or NULL */
     char **warnings;             /* "FILE: [table] key ..." for fields read but not honoured; NULL-terminated or NULL */
     int harbor;                  /* loaded from task.toml: Harbor's reward files apply (docs/harbor.md) */
+    char **verifier_env;         /* [verifier] env: "K=V" for the tests' commands only; NULL-terminated or NULL */
+    char **solution_env;         /* [solution] env: "K=V" for agents that run solution/ (the oracle); or NULL */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the
@@ -82,6 +84,8 @@ void corral_task_free(struct corral_task *task);
 int corral_task_digest(const char *dir, char out[CORRAL_TASK_DIGEST_LEN], struct corral_call *call);
 
 /* ---- Rollouts ------------------------------------------------------------------ */
+
+struct corral_dataset; /* <corral/dataset.h> */
 
 /* What to run.  Caller-owned; read during corral_rollout_run(). */
 struct corral_rollout_options {
@@ -130,6 +134,14 @@ struct corral_rollout_options {
      * however they were chosen (also agent_timeout_s), are multiplied by it
      * and rounded up to whole seconds; 0: 1 (docs/rollout.md, "The plan"). */
     double timeout_multiplier;
+    /* The dataset task_dir was taken from (corral_dataset_open(); RolloutResult
+     * "dataset" records its source, name, version and commit), or NULL.
+     * Caller-owned, read during the run. */
+    const struct corral_dataset *dataset;
+    /* Copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier out of
+     * the sandboxes into ARTIFACTS_DIR/<rollout id>/ before they are
+     * destroyed (RolloutResult "artifacts"); NULL: not collected. */
+    const char *artifacts_dir;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */
@@ -184,6 +196,12 @@ struct corral_rollout_result {
     unsigned attempt;                  /* "attempt": the options' attempt, from 0 */
     const char *task_digest;           /* "task_digest" (corral_task_digest()); NULL when the task did
                                           not load */
+    const char *dataset_source;        /* "dataset.source" as given; NULL when not from a dataset */
+    const char *dataset_name;          /* "dataset.name" (registry datasets); may be NULL */
+    const char *dataset_version;       /* "dataset.version" (registry datasets); may be NULL */
+    const char *dataset_commit;        /* "dataset.commit" (git datasets); may be NULL */
+    const char *artifacts_dir;         /* "artifacts.dir": where /logs was copied; NULL when not asked */
+    const char *artifacts_error;       /* "artifacts.error": what could not be copied; may be NULL */
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,36 +22,13 @@
 #include "rollout/agent_install.h"
 #include "base/internal.h"
 
-extern char **environ;
-
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 int crl_agent_cache_root(char *buf, size_t cap)
 {
-    const char *env = getenv("CORRAL_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (env && *env)
-        n = snprintf(buf, cap, "%s/agents", env);
-    else if (geteuid() == 0)
-        n = snprintf(buf, cap, "/var/cache/corral/agents");
-    else if (xdg && *xdg)
-        n = snprintf(buf, cap, "%s/corral/agents", xdg);
-    else
-        n = snprintf(buf, cap, "%s/.cache/corral/agents", home ? home : "/tmp");
+    char root[PATH_MAX];
+    if (crl_cache_root(root, sizeof root) != 0)
+        return -1;
+    int n = snprintf(buf, cap, "%s/agents", root);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
@@ -104,21 +80,7 @@ static int run_npm(const struct crl_strv *argv, const char *dir, const char *log
     int werr = fputs(CRL_AGENT_PACKAGE_JSON, f) < 0;
     if (fclose(f) != 0 || werr)
         return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addchdir_np(&fa, dir);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid;
-    int r = posix_spawnp(&pid, "npm", &fa, NULL, argv->v, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (r != 0)
-        return -1;
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return crl_spawn_wait(crl_strv_get(argv), dir, log);
 }
 
 static void tail_of(const char *path, char *out, size_t cap)
@@ -138,7 +100,7 @@ int crl_agent_install_host(const struct crl_agent_spec *s, char *dir, size_t cap
 {
     char root[PATH_MAX], hash[13], lockp[PATH_MAX + 16], tmp[PATH_MAX + 32], marker[PATH_MAX + 32],
         log[PATH_MAX + 16];
-    if (crl_agent_cache_root(root, sizeof root) != 0 || mkdir_p(root) != 0)
+    if (crl_agent_cache_root(root, sizeof root) != 0 || crl_mkdir_p(root, 0755) != 0)
         return corral_call_fail(call, CORRAL_EIO, "agent %s: cannot create the cache directory %s: %s", s->name, root,
                                 strerror(errno));
     packages_hash(s->npm, hash);
@@ -173,9 +135,7 @@ int crl_agent_install_host(const struct crl_agent_spec *s, char *dir, size_t cap
             rc = corral_call_fail(call, CORRAL_ECANCELED, "agent %s: install cancelled", s->name);
             goto out;
         }
-        char rm[PATH_MAX + 64];
-        snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
-        if (system(rm) != 0 || mkdir_p(tmp) != 0)
+        if (crl_rm_rf(tmp) != 0 || crl_mkdir_p(tmp, 0755) != 0)
             break;
         status = run_npm(&argv, tmp, log);
         if (status == 0)

@@ -47,6 +47,14 @@ static int agent_env(struct rollout *r, const struct crl_agent_vars *v, int mode
         crl_strv_pushf(env, "%s=%s", e->string, val);
         free(val);
     }
+    /* [solution] env goes to agents that run the task's solution/ (the
+     * oracle), as Harbor gives it to its oracle only. */
+    const cJSON *tf;
+    cJSON_ArrayForEach(tf, r->spec.task_files) {
+        if (strcmp(tf->valuestring, "solution") == 0)
+            for (char **s = r->task->solution_env; s && *s; s++)
+                crl_strv_push(env, *s);
+    }
     if (model_key && r->spec.uses_model && r->spec.model_key_env)
         crl_strv_pushf(env, "%s=%s", r->spec.model_key_env, r->token); /* env, never argv */
     return 0;

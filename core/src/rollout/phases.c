@@ -21,7 +21,8 @@
 #define AGENT_MOUNT_ROOT "/opt/corral/agents"
 #define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
 #define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
-#define REWARD_DIR "/logs/verifier"
+#define LOGS_DIR "/logs"
+#define REWARD_DIR LOGS_DIR "/verifier"
 #define TESTS_DIR "/tests"
 /* The verifier's PATH: system directories only (none the agent's setup adds). */
 #define VERIFIER_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -298,7 +299,10 @@ static int hydrate_task_dir(struct rollout *r, const char *rel, const char *dst)
 
 int crl_phase_hydrate(struct rollout *r)
 {
-    const char *dirs[] = {r->plan.workdir, r->run, r->home, r->task_in, NULL};
+    /* Harbor's /logs/agent and /logs/artifacts exist for every task; what
+     * lands there is collected with --artifacts (crl_phase_collect). */
+    const char *dirs[] = {r->plan.workdir, r->run, r->home, r->task_in, LOGS_DIR "/agent", LOGS_DIR "/artifacts",
+                          NULL};
     int st = mkdirs(r, dirs);
     if (st)
         return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
@@ -314,6 +318,9 @@ int crl_phase_hydrate(struct rollout *r)
         snprintf(src, sizeof src, "%s/%s", r->task->dir, tf->valuestring);
         snprintf(dst, sizeof dst, "%s/%s", r->task_in, tf->valuestring);
         st = hydrate_task_dir(r, tf->valuestring, dst);
+        /* Harbor's oracle finds the solution at /solution. */
+        if (!st && r->task->harbor && strcmp(tf->valuestring, "solution") == 0)
+            st = hydrate_task_dir(r, "solution", "/solution");
         if (st == CORRAL_ENOTFOUND)
             return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "agent %s needs the task's %s/ directory (%s)",
                                     r->spec.name, tf->valuestring, src);
@@ -562,27 +569,47 @@ int crl_phase_verify(struct rollout *r)
         return crl_rollout_fail(r, INFRA, CORRAL_EIO, "no random source for the verifier's HOME");
     snprintf(home, sizeof home, "/tmp/corral-verifier-%s", rnd);
     snprintf(home_env, sizeof home_env, "HOME=%s", home);
-    const char *env[] = {home_env, VERIFIER_PATH, NULL};
-    st = reset_verifier(r, home);
-    if (st)
+    struct crl_strv envv = {0};
+    int oom = crl_strv_push(&envv, home_env) || crl_strv_push(&envv, VERIFIER_PATH);
+    for (char **e = t->verifier_env; e && *e && !oom; e++)
+        oom = crl_strv_push(&envv, *e); /* [verifier] env: for the tests only, never the agent */
+    const char *const *env = crl_strv_get(&envv);
+    st = oom ? crl_rollout_fail(r, INFRA, CORRAL_ENOMEM, "out of memory") : reset_verifier(r, home);
+    if (st) {
+        crl_strv_free(&envv);
         return st;
+    }
     int all_ok = 1, code = 0;
     if (t->has_tests) {
         st = hydrate_task_dir(r, "tests", TESTS_DIR);
-        if (st)
+        if (st) {
+            crl_strv_free(&envv);
             return crl_rollout_fail(r, INFRA, st, "uploading tests/: %s", r->call->message);
-        const char *argv[] = {"/bin/bash", TESTS_DIR "/test.sh", NULL};
-        st = crl_rollout_exec(r, argv, NULL, r->plan.workdir, env, r->plan.verify_s, &r->rec.verify, &code);
-        if (st)
+        }
+        /* Harbor keeps test.sh's output (stdout and stderr as one stream)
+         * in REWARD_DIR/test-stdout.txt too; task.json tasks keep two. */
+        const char *plain[] = {"/bin/bash", TESTS_DIR "/test.sh", NULL};
+        const char *harbor[] = {"/bin/bash", "-c",
+                                "/bin/bash " TESTS_DIR "/test.sh 2>&1 | tee " REWARD_DIR "/test-stdout.txt; "
+                                "exit \"${PIPESTATUS[0]}\"",
+                                NULL};
+        st = crl_rollout_exec(r, t->harbor ? harbor : plain, NULL, r->plan.workdir, env, r->plan.verify_s,
+                              &r->rec.verify, &code);
+        if (st) {
+            crl_strv_free(&envv);
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        }
         all_ok &= code == 0;
     }
     for (char **c = t->verify; c && *c; c++) {
         st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, env, r->plan.verify_s, &r->rec.verify, &code);
-        if (st)
+        if (st) {
+            crl_strv_free(&envv);
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        }
         all_ok &= code == 0;
     }
+    crl_strv_free(&envv);
     return read_reward(r, all_ok);
 }
 

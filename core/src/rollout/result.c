@@ -143,6 +143,16 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddStringToObject(j, "task_digest", rec->task_digest);
     else
         cJSON_AddNullToObject(j, "task_digest");
+    if (rec->dataset_source) {
+        cJSON *ds = cJSON_AddObjectToObject(j, "dataset");
+        cJSON_AddStringToObject(ds, "source", rec->dataset_source);
+        if (rec->dataset_name)
+            cJSON_AddStringToObject(ds, "name", rec->dataset_name);
+        if (rec->dataset_version)
+            cJSON_AddStringToObject(ds, "version", rec->dataset_version);
+        if (rec->dataset_commit)
+            cJSON_AddStringToObject(ds, "commit", rec->dataset_commit);
+    }
     if (rec->task_version)
         cJSON_AddStringToObject(task, "version", rec->task_version);
     if (rec->task_metadata)
@@ -165,6 +175,13 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddStringToObject(sb, "id", rec->sandbox_id);
     if (rec->verify_sandbox_id)
         cJSON_AddStringToObject(sb, "verify_id", rec->verify_sandbox_id);
+    if (rec->artifacts_dir || rec->artifacts_error) {
+        cJSON *a = cJSON_AddObjectToObject(j, "artifacts");
+        if (rec->artifacts_dir)
+            cJSON_AddStringToObject(a, "dir", rec->artifacts_dir);
+        if (rec->artifacts_error)
+            cJSON_AddStringToObject(a, "error", rec->artifacts_error);
+    }
     if (rec->has_reward)
         cJSON_AddNumberToObject(j, "reward", rec->reward);
     else
@@ -234,6 +251,12 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
         .json_len = rec->json ? strlen(rec->json) : 0,
         .attempt = rec->attempt,
         .task_digest = rec->task_digest,
+        .dataset_source = rec->dataset_source,
+        .dataset_name = rec->dataset_name,
+        .dataset_version = rec->dataset_version,
+        .dataset_commit = rec->dataset_commit,
+        .artifacts_dir = rec->artifacts_dir,
+        .artifacts_error = rec->artifacts_error,
     };
     return rec->json ? 0 : CORRAL_ENOMEM;
 }
@@ -258,6 +281,12 @@ void crl_record_free(struct crl_rollout_record *rec)
     free(rec->task_dir);
     free(rec->task_name);
     free(rec->task_digest);
+    free(rec->dataset_source);
+    free(rec->dataset_name);
+    free(rec->dataset_version);
+    free(rec->dataset_commit);
+    free(rec->artifacts_dir);
+    free(rec->artifacts_error);
     free(rec->task_version);
     cJSON_Delete(rec->task_metadata);
     cJSON_Delete(rec->task_warnings);

@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "rollout/rollout_internal.h"
+#include <corral/dataset.h>
 
 /* ---- The plan ------------------------------------------------------------------- */
 
@@ -80,16 +81,18 @@ static const struct phase {
     const char *name;
     int (*run)(struct rollout *r);
     unsigned flags;
+    int (*when)(const struct rollout *r); /* NULL: always; else the row runs (and is timed) only when true */
 } phases[] = {
-    {"load", crl_phase_load, 0},        /* task, agent, spec, the plan */
-    {"gate", crl_phase_gate, 0},        /* register with a gate when the agent calls a model */
-    {"create", crl_phase_create, PHASE_SKIP_CANCELLED}, /* install on the host (backends with host mounts) */
-    {"hydrate", crl_phase_hydrate, PHASE_SKIP_CANCELLED},
-    {"setup", crl_phase_setup, PHASE_SKIP_CANCELLED},
-    {"agent", crl_phase_agent, PHASE_SKIP_CANCELLED},
-    {"verify_sandbox", crl_phase_verify_sandbox, PHASE_SKIP_CANCELLED}, /* fresh verifier sandbox (default) */
-    {"verify", crl_phase_verify, PHASE_SKIP_CANCELLED},
-    {"destroy", crl_phase_destroy, PHASE_ALWAYS},
+    {"load", crl_phase_load, 0, NULL},        /* task, agent, spec, the plan */
+    {"gate", crl_phase_gate, 0, NULL},        /* register with a gate when the agent calls a model */
+    {"create", crl_phase_create, PHASE_SKIP_CANCELLED, NULL}, /* install on the host (backends with host mounts) */
+    {"hydrate", crl_phase_hydrate, PHASE_SKIP_CANCELLED, NULL},
+    {"setup", crl_phase_setup, PHASE_SKIP_CANCELLED, NULL},
+    {"agent", crl_phase_agent, PHASE_SKIP_CANCELLED, NULL},
+    {"verify_sandbox", crl_phase_verify_sandbox, PHASE_SKIP_CANCELLED, NULL}, /* fresh verifier sandbox (default) */
+    {"verify", crl_phase_verify, PHASE_SKIP_CANCELLED, NULL},
+    {"collect", crl_phase_collect, PHASE_ALWAYS, crl_phase_collect_wanted}, /* --artifacts DIR */
+    {"destroy", crl_phase_destroy, PHASE_ALWAYS, NULL},
 };
 
 _Static_assert(CRL_ARRAY_LEN(phases) <= CRL_ROLLOUT_MAX_PHASES, "the record keeps a timing per phase");
@@ -186,10 +189,18 @@ int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int
     if (crl_record_init(&r.rec, id, o->task_dir, o->agent, NULL) != 0)
         r.stopped = crl_rollout_fail(&r, CORRAL_ROLLOUT_ERR_INFRA, CORRAL_ENOMEM, "out of memory") != 0;
     r.rec.attempt = o->attempt; /* o is a crl_rollout_options_copy(): 0 from older callers */
+    if (o->dataset) {
+        crl_record_set(&r.rec.dataset_source, o->dataset->source);
+        crl_record_set(&r.rec.dataset_name, o->dataset->name);
+        crl_record_set(&r.rec.dataset_version, o->dataset->version);
+        crl_record_set(&r.rec.dataset_commit, o->dataset->commit);
+    }
 
     for (size_t i = 0; i < CRL_ARRAY_LEN(phases); i++) {
         const struct phase *p = &phases[i];
         if (r.stopped && !(p->flags & PHASE_ALWAYS))
+            continue;
+        if (p->when && !p->when(&r))
             continue;
         r.phase = p->name;
         if ((p->flags & PHASE_SKIP_CANCELLED) && crl_rollout_cancelled(&r)) {

@@ -106,6 +106,9 @@ struct crl_rollout_record {
     cJSON *task_metadata;              /* its [metadata] (object), or NULL */
     cJSON *task_warnings;              /* array of strings: fields read but not honoured, or NULL */
     cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
+    char *dataset_source, *dataset_name, *dataset_version, *dataset_commit; /* the options' dataset, or NULL */
+    char *artifacts_dir;               /* where the collect phase copied /logs to, or NULL */
+    char *artifacts_error;             /* what it could not copy, or NULL */
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,
@@ -190,6 +193,10 @@ int crl_phase_agent(struct rollout *r);
 int crl_phase_verify_sandbox(struct rollout *r);
 int crl_phase_verify(struct rollout *r);
 int crl_phase_destroy(struct rollout *r);
+/* collect.c: Harbor's /logs directories to --artifacts DIR/<id>, when asked
+ * for and a sandbox exists (the phase row's `when`); never fails the rollout. */
+int crl_phase_collect_wanted(const struct rollout *r);
+int crl_phase_collect(struct rollout *r);
 
 /* ---- Entry points shared with the batch runner ----------------------------- */
 

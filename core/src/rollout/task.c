@@ -363,5 +363,7 @@ void corral_task_free(struct corral_task *t)
     free(t->version);
     free(t->metadata_json);
     free_strv(t->warnings);
+    free_strv(t->verifier_env);
+    free_strv(t->solution_env);
     free(t);
 }

@@ -172,8 +172,9 @@ static int mb_field(struct tt *x, const struct crl_toml *env, const char *key_mb
 }
 
 /* "${VAR}" or "${VAR:-default}" as the whole value: from this process's
- * environment, as Harbor resolves [environment] env; other values as they are. */
-static int env_value(struct tt *x, const char *key, const char *v, struct crl_strv *out)
+ * environment, as Harbor resolves its env tables; other values as they
+ * are.  `table` ("environment.env", ...) names the table in messages. */
+static int env_value(struct tt *x, const char *table, const char *key, const char *v, struct crl_strv *out)
 {
     size_t n = strlen(v);
     if (n >= 4 && v[0] == '$' && v[1] == '{' && v[n - 1] == '}') {
@@ -183,7 +184,7 @@ static int env_value(struct tt *x, const char *key, const char *v, struct crl_st
         if (whole) {
             char var[256];
             if (name >= sizeof var)
-                return refuse(x, "environment.env", key, "names a variable longer than 255 bytes");
+                return refuse(x, table, key, "names a variable longer than 255 bytes");
             memcpy(var, v + 2, name);
             var[name] = 0;
             const char *host = getenv(var);
@@ -194,39 +195,42 @@ static int env_value(struct tt *x, const char *key, const char *v, struct crl_st
                 r = crl_strv_pushf(out, "%s=%.*s", key, (int)(v + n - 1 - (after + 2)), after + 2);
             else
                 return corral_call_fail(x->call, CORRAL_EINVAL,
-                                    "%s: [environment.env] %s: the variable %s is not set on this host (and no "
-                                    "${%s:-default} is given)", x->path, key, var, var);
+                                    "%s: [%s] %s: the variable %s is not set on this host (and no "
+                                    "${%s:-default} is given)", x->path, table, key, var, var);
             return r ? corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory") : 0;
         }
     }
     return crl_strv_pushf(out, "%s=%s", key, v) ? corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory") : 0;
 }
 
-static int env_table(struct tt *x, const struct crl_toml *env)
+/* The `env` table of [parent] into *out ("K=V", NULL-terminated; replaced). */
+static int env_table(struct tt *x, const struct crl_toml *tbl, const char *parent, char ***out)
 {
     const struct crl_toml *e;
-    int r = table_of(x, env, "environment", "env", &e);
+    int r = table_of(x, tbl, parent, "env", &e);
     if (r || !e)
         return r;
+    char table[32];
+    snprintf(table, sizeof table, "%s.env", parent);
     struct crl_strv sv = {0};
     for (size_t i = 0; !r && i < e->n; i++) {
         const struct crl_toml *v = e->items[i];
         if (!crl_is_env_name(v->key))
-            r = refuse(x, "environment.env", v->key, "is not a valid environment variable name");
+            r = refuse(x, table, v->key, "is not a valid environment variable name");
         else if (v->type != CRL_TOML_STRING || strlen(v->s) != v->len)
-            r = type_error(x, "environment.env", v->key, "a string", v);
+            r = type_error(x, table, v->key, "a string", v);
         else
-            r = env_value(x, v->key, v->s, &sv);
+            r = env_value(x, table, v->key, v->s, &sv);
     }
     if (r) {
         crl_strv_free(&sv);
         return r;
     }
-    crl_strv_free_array(x->t->env);
-    x->t->env = crl_strv_take(&sv);
-    if (!x->t->env)
-        x->t->env = calloc(1, sizeof *x->t->env);
-    return 0;
+    crl_strv_free_array(*out);
+    *out = crl_strv_take(&sv);
+    if (!*out)
+        *out = calloc(1, sizeof **out);
+    return *out ? 0 : corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
 }
 
 /* network_mode: "public", "no-network" ("allowlist" is refused: corral's
@@ -321,7 +325,7 @@ static int environment(struct tt *x, const struct crl_toml *env)
         r = refuse_nonempty(x, env, "environment", "allowed_hosts",
                             "per-host egress (network_mode = \"allowlist\") is not supported yet");
     if (!r)
-        r = env_table(x, env);
+        r = env_table(x, env, "environment", &x->t->env);
     return r;
 }
 
@@ -451,8 +455,7 @@ static int mapped(struct tt *x, const struct crl_toml *root)
     if (!r && verifier) {
         r = phase_table(x, verifier, "verifier", verifier_keys, &t->verify_timeout_s);
         if (!r)
-            r = refuse_nonempty(x, verifier, "verifier", "env",
-                                "is not supported yet (corral has one environment for all of a task's phases)");
+            r = env_table(x, verifier, "verifier", &t->verifier_env);
         if (!r)
             r = refuse_nonempty(x, verifier, "verifier", "environment",
                                 "a separate verifier environment (its own image) is not supported yet");
@@ -469,7 +472,7 @@ static int mapped(struct tt *x, const struct crl_toml *root)
     }
     if (!r && sol) {
         unknown_keys(x, sol, "solution", solution_keys);
-        r = refuse_nonempty(x, sol, "solution", "env", "is not passed to the oracle yet");
+        r = env_table(x, sol, "solution", &t->solution_env);
     }
     return r;
 }

@@ -15,22 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdir_p(char *path, mode_t mode)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int r = mkdir(path, mode);
-        *p = '/';
-        if (r != 0 && errno != EEXIST)
-            return -1;
-    }
-    if (mkdir(path, mode) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 int corral_registry_dir(char *buf, size_t cap, struct corral_call *call)
 {
     char root[PATH_MAX];
@@ -41,8 +25,9 @@ int corral_registry_dir(char *buf, size_t cap, struct corral_call *call)
     int n = snprintf(buf, cap, "%s/sandboxes", root);
     if (n < 0 || (size_t)n >= cap || buf[0] != '/')
         return corral_call_fail(call, CORRAL_ECONFIG, "state directory path is not absolute or too long");
-    if (mkdir_p(buf, 0700) != 0)
-        return corral_call_fail(call, CORRAL_EIO, "cannot create state directory %s: %s", buf, strerror(errno));
+    int e = crl_mkdir_p(buf, 0700);
+    if (e != 0)
+        return corral_call_fail(call, CORRAL_EIO, "cannot create state directory %s: %s", buf, strerror(-e));
     return 0;
 }
 

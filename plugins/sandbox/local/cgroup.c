@@ -85,7 +85,7 @@ static char *make_dir(const char *base, const char *id)
     char *dir = NULL;
     if (asprintf(&dir, "%s/corral/%s", base, id) < 0)
         return NULL;
-    if (local_mkdir_p(dir, 0755) < 0) {
+    if (crl_mkdir_p(dir, 0755) < 0) {
         free(dir);
         return NULL;
     }
@@ -143,7 +143,7 @@ int local_cgroup_setup(struct local_meta *m, int want_freezer)
         snprintf(base, sizeof(base), "%s%s", cg_root, own);
         char corral[2100];
         snprintf(corral, sizeof(corral), "%s/corral", base);
-        if (local_mkdir_p(corral, 0755) < 0)
+        if (crl_mkdir_p(corral, 0755) < 0)
             return 0;
         if (want_pids || want_mem) {
             /* Enable the controllers for our subtree and for corral/ (fails

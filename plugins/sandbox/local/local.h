@@ -104,11 +104,6 @@ char *local_state_dir(const struct local_plugin *lp, const char *id);
 /* The default state root: $XDG_STATE_HOME/corral/local, /var/lib/corral/local
  * for root, else $HOME/.local/state/corral/local.  malloc'ed or NULL. */
 char *local_default_state_root(void);
-/* mkdir -p with mode for every created component.  0 or -errno. */
-int local_mkdir_p(const char *path, mode_t mode);
-/* Recursively remove path (a directory or file), making unreadable
- * directories readable first.  Missing is success.  0 or -errno. */
-int local_rm_rf(const char *path);
 
 /* meta.json <-> struct local_meta.  Serialize returns malloc'ed JSON text
  * (with the state dir, no env values); parse fills *m (free with

@@ -279,7 +279,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     struct local_meta m = {0};
     char **env = NULL;
     int ownerfd = -1;
-    int e = local_mkdir_p(lp->state_root, 0700);
+    int e = crl_mkdir_p(lp->state_root, 0700);
     if (e < 0) {
         rc = h->fail(call, CORRAL_EIO, "local: state dir %s: %s", lp->state_root, strerror(-e));
         goto fail;
@@ -308,7 +308,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         }
         /* A dead leftover under the same id: reuse the name. */
         local_storage_release(dir);
-        local_rm_rf(dir);
+        crl_rm_rf(dir);
         if (mkdir(dir, 0700) < 0) {
             rc = h->fail(call, CORRAL_EIO, "local: mkdir %s: %s", dir, strerror(errno));
             goto fail;
@@ -415,7 +415,7 @@ fail:
     local_cgroup_remove(&m);
     if (dir) {
         local_storage_release(dir);
-        local_rm_rf(dir);
+        crl_rm_rf(dir);
     }
     local_meta_free(&m);
     crl_strv_wipe_array(env);
@@ -570,7 +570,7 @@ int local_destroy(corral_sbx *sbx, corral_call *call)
     local_kill_holder(sbx->lp, &sbx->meta);
     local_cgroup_remove(&sbx->meta);
     local_storage_release(sbx->dir);
-    int e = local_rm_rf(sbx->dir);
+    int e = crl_rm_rf(sbx->dir);
     if (e < 0)
         return sbx->lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", sbx->dir, strerror(-e));
     return 0;
@@ -593,7 +593,7 @@ int local_remove(void *ps, const char *state_json, corral_call *call)
         local_meta_free(&m);
     }
     local_storage_release(dir);
-    int e = local_rm_rf(dir);
+    int e = crl_rm_rf(dir);
     int rc = e < 0 ? lp->host->fail(call, CORRAL_EIO, "local: removing %s: %s", dir, strerror(-e)) : 0;
     free(dir);
     return rc;
