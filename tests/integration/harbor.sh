@@ -111,6 +111,30 @@ check "$BACKEND: an agent that fails still has its /logs/agent collected" eval '
   [ "$(field "$WORK/phases-fail.json" "d[\"error\"][\"class\"]")" = agent ] &&
   [ "$(cat "$WORK/art/$ID/agent/oracle.log")" = "got this far" ]'
 
+# [agent] user and [verifier] user: docker runs each phase as that user, with
+# the directories it writes made its own; local cannot switch users and says
+# so before the agent runs; a user the image lacks is the task's error.
+d="$WORK/users"; rm -rf "$d"; cp -r "$T" "$d"
+sed -i 's/^timeout_sec = 120.0$/timeout_sec = 120.0\nuser = "nobody"/; s/^timeout_sec = 300$/timeout_sec = 300\nuser = "nobody"/' "$d/task.toml"
+printf '#!/bin/bash\necho "$GREETING, world!" > hello.txt\nid -un > /logs/agent/whoami\n' >"$d/solution/solve.sh"
+printf '#!/bin/bash\necho "verifier: $(id -un) agent: $(cat /logs/agent/whoami)"\n[ "$(cat hello.txt)" = "Hello, world!" ] && echo 1 > /logs/verifier/reward.txt\n' >"$d/tests/test.sh"
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --out "$WORK/users.json"
+if [ "$BACKEND" = docker ]; then
+  check "docker: [agent] user and [verifier] user: each phase ran as nobody, reward 1" eval '[ $RC -eq 0 ] &&
+    [ "$(field "$WORK/users.json" "d[\"reward\"]")" = 1 ] &&
+    has "$(field "$WORK/users.json" "d[\"verify\"][0][\"stdout\"]")" "verifier: nobody agent: nobody"'
+  sed -i 's/user = "nobody"/user = "no-such-user"/' "$d/task.toml"
+  run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --out "$WORK/users-bad.json"
+  check "docker: a user the image does not have: a task error before the agent runs" eval '[ $RC -eq 1 ] &&
+    [ "$(field "$WORK/users-bad.json" "d[\"error\"][\"class\"], d[\"error\"][\"phase\"]")" = "task hydrate" ] &&
+    has "$(field "$WORK/users-bad.json" "d[\"error\"][\"message\"]")" "[agent] user no-such-user"'
+else
+  check "local: [agent] user other than the sandbox's: refused before the agent runs, saying why" eval '[ $RC -eq 1 ] &&
+    [ "$(field "$WORK/users.json" "d[\"error\"][\"class\"], d[\"error\"][\"phase\"]")" = "infrastructure hydrate" ] &&
+    has "$(field "$WORK/users.json" "d[\"error\"][\"message\"]")" "per-command user" &&
+    [ "$(field "$WORK/users.json" "\"status\" in d[\"agent\"]")" = False ]'
+fi
+
 # Bad tasks: a copy of the good one with one change each; the load fails
 # with exit 1 and a message naming the file and the field.
 bad() { # NAME EXPECTED-MESSAGE SED-SCRIPT-OR-- [EXTRA-FILE]

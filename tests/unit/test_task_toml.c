@@ -111,9 +111,11 @@ static void legacy_schema_and_defaults(void **state)
     assert_int_equal(t->verify_sandbox, CORRAL_VERIFY_SAME); /* Harbor's default: shared */
     assert_string_equal(t->workdir, "/workspace");
     assert_non_null(t->warnings);
-    const char *want[] = {"[environment] new_thing is not a field corral knows", "[agent] user is not honoured",
+    const char *want[] = {"[environment] new_thing is not a field corral knows",
                           "future is not a field corral knows"};
-    for (size_t i = 0; i < 3; i++) {
+    assert_string_equal(t->agent_user, "agent");
+    assert_null(t->verifier_user);
+    for (size_t i = 0; i < 2; i++) {
         int found = 0;
         for (size_t k = 0; t->warnings[k]; k++)
             found |= strstr(t->warnings[k], want[i]) && strstr(t->warnings[k], "legacy/task.toml: ");
@@ -160,7 +162,7 @@ static void phase_envs(void **state)
 {
     (void)state;
     setenv("CORRAL_TT_HINT", "from host", 1);
-    write_task("pe", "[environment]\nenv = { A = \"task\" }\n[verifier]\nenv = { ANSWER = \"42\", "
+    write_task("pe", "[environment]\nenv = { A = \"task\" }\n[verifier]\nuser = 1000\nenv = { ANSWER = \"42\", "
                      "D = \"${CORRAL_TT_NOPE:-dflt}\" }\n[solution]\nenv = { HINT = \"${CORRAL_TT_HINT}\" }\n");
     struct corral_task *t = load_ok("pe");
     assert_string_equal(t->env[0], "A=task");
@@ -169,6 +171,8 @@ static void phase_envs(void **state)
     assert_string_equal(t->verifier_env[1], "D=dflt");
     assert_null(t->verifier_env[2]);
     assert_string_equal(t->solution_env[0], "HINT=from host");
+    assert_null(t->agent_user);
+    assert_string_equal(t->verifier_user, "1000");
     assert_null(t->solution_env[1]);
     corral_task_free(t);
     unsetenv("CORRAL_TT_HINT");
@@ -187,6 +191,10 @@ static void refusals_name_file_and_field(void **state)
     expect_error("r8", "[verifier]\nenv = { K = 1 }\n", "[verifier.env] K must be a string (found integer)");
     expect_error("r9", "[environment]\nallow_internet = false\n[agent]\nnetwork_mode = \"public\"\n", "[agent] network_mode: differs");
     expect_error("r10", "[verifier.environment]\ncpus = 1\n", "[verifier] environment: a separate verifier environment");
+    expect_error("u1", "[verifier]\nuser = \"-rf\"\n", "[verifier] user: must be a user name");
+    expect_error("u2", "[agent]\nuser = \"a b\"\n", "[agent] user: must be a user name");
+    expect_error("u3", "[agent]\nuser = -1\n", "[agent] user: must be a uid from 0");
+    expect_error("u4", "[agent]\nuser = true\n", "[agent] user must be a user name or uid (found");
     unsetenv("CORRAL_TT_UNSET");
     expect_error("r11", "[solution]\nenv = { K = \"${CORRAL_TT_UNSET}\" }\n",
                  "[solution.env] K: the variable CORRAL_TT_UNSET is not set on this host");

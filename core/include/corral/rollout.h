@@ -63,6 +63,8 @@ struct corral_task {
     int harbor;                  /* loaded from task.toml: Harbor's reward files apply (docs/harbor.md) */
     char **verifier_env;         /* [verifier] env: "K=V" for the tests' commands only; NULL-terminated or NULL */
     char **solution_env;         /* [solution] env: "K=V" for agents that run solution/ (the oracle); or NULL */
+    char *agent_user;            /* [agent] user: the agent runs as this user (name or uid), or NULL */
+    char *verifier_user;         /* [verifier] user: the tests run as this user, or NULL */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the

@@ -430,10 +430,15 @@ int crl_phase_agent(struct rollout *r)
     snprintf(err_path, sizeof err_path, "%s/agent.stderr", r->run);
     struct corral_exec_result res = {.struct_size = sizeof res};
     int timed_out = 0;
+    const char *user = r->task->agent_user;
+    if (!st && user) {
+        const char *mine[] = {r->run, r->home, r->plan.workdir, "/logs/agent", "/logs/artifacts", NULL};
+        st = crl_rollout_give(r, user, mine, "agent");
+    }
     if (!st) {
         struct corral_exec_request req = {.struct_size = sizeof req, .argv = crl_strv_get(&argv),
                                           .cwd = r->plan.workdir, .env = crl_strv_get(&env),
-                                          .out_path = out_path, .err_path = err_path};
+                                          .out_path = out_path, .err_path = err_path, .user = user};
         crl_rollout_progress(r, "starting %s (timeout %llds)", r->spec.name, (long long)r->plan.agent_s);
         st = corral_sandbox_spawn(r->sb, &req, &job, r->call);
         if (st)

@@ -312,6 +312,10 @@ int crl_phase_hydrate(struct rollout *r)
         if (st)
             return crl_rollout_fail(r, st == CORRAL_EINVAL ? TASK : INFRA, st, "workspace: %s", r->call->message);
     }
+    if (r->task->agent_user && (st = crl_rollout_user_probe(r, r->task->agent_user, "agent")) != 0)
+        return st;
+    if (r->task->verifier_user && (st = crl_rollout_user_probe(r, r->task->verifier_user, "verifier")) != 0)
+        return st;
     const cJSON *tf;
     cJSON_ArrayForEach(tf, r->spec.task_files) {
         char dst[256];
@@ -593,8 +597,13 @@ int crl_phase_verify(struct rollout *r)
                                 "/bin/bash " TESTS_DIR "/test.sh 2>&1 | tee " REWARD_DIR "/test-stdout.txt; "
                                 "exit \"${PIPESTATUS[0]}\"",
                                 NULL};
-        st = crl_rollout_exec(r, t->harbor ? harbor : plain, NULL, r->plan.workdir, env, r->plan.verify_s,
-                              &r->rec.verify, &code);
+        const char *mine[] = {TESTS_DIR, REWARD_DIR, home, NULL};
+        if (t->verifier_user && (st = crl_rollout_give(r, t->verifier_user, mine, "verifier")) != 0) {
+            crl_strv_free(&envv);
+            return st;
+        }
+        st = crl_rollout_exec_as(r, t->verifier_user, t->harbor ? harbor : plain, NULL, r->plan.workdir, env,
+                                 r->plan.verify_s, &r->rec.verify, &code);
         if (st) {
             crl_strv_free(&envv);
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
@@ -602,7 +611,8 @@ int crl_phase_verify(struct rollout *r)
         all_ok &= code == 0;
     }
     for (char **c = t->verify; c && *c; c++) {
-        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, env, r->plan.verify_s, &r->rec.verify, &code);
+        st = crl_rollout_exec_as(r, t->verifier_user, NULL, *c, r->plan.workdir, env, r->plan.verify_s,
+                                 &r->rec.verify, &code);
         if (st) {
             crl_strv_free(&envv);
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);

@@ -139,11 +139,12 @@ int crl_rollout_fail(struct rollout *r, int cls, int status, const char *fmt, ..
     return status;
 }
 
-int crl_rollout_exec(struct rollout *r, const char *const *argv, const char *shell, const char *cwd,
-                     const char *const *env, int64_t timeout_s, struct crl_command_log *log, int *exit_code)
+int crl_rollout_exec_as(struct rollout *r, const char *user, const char *const *argv, const char *shell,
+                        const char *cwd, const char *const *env, int64_t timeout_s, struct crl_command_log *log,
+                        int *exit_code)
 {
     struct corral_exec_request req = {.struct_size = sizeof req, .argv = shell ? NULL : argv, .shell = shell,
-                                      .cwd = cwd, .env = env, .timeout_ms = timeout_s * 1000};
+                                      .cwd = cwd, .env = env, .timeout_ms = timeout_s * 1000, .user = user};
     struct corral_exec_output out = {0};
     int st = corral_sandbox_run(r->sb, &req, &out, r->call);
     if (st == 0) {
@@ -153,6 +154,46 @@ int crl_rollout_exec(struct rollout *r, const char *const *argv, const char *she
     }
     corral_exec_output_free(&out);
     return st;
+}
+
+int crl_rollout_exec(struct rollout *r, const char *const *argv, const char *shell, const char *cwd,
+                     const char *const *env, int64_t timeout_s, struct crl_command_log *log, int *exit_code)
+{
+    return crl_rollout_exec_as(r, NULL, argv, shell, cwd, env, timeout_s, log, exit_code);
+}
+
+int crl_rollout_give(struct rollout *r, const char *user, const char *const *paths, const char *table)
+{
+    const char *argv[16] = {"chown", "-R", "--", user};
+    size_t n = 4;
+    for (; *paths && n + 1 < CRL_ARRAY_LEN(argv); paths++)
+        argv[n++] = *paths;
+    argv[n] = NULL;
+    int code = 0;
+    int st = crl_rollout_exec(r, argv, NULL, "/", NULL, 60, NULL, &code);
+    if (st)
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_INFRA, st, "[%s] user %s: chown: %s", table, user,
+                                r->call->message);
+    if (code)
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_TASK, CORRAL_EINVAL,
+                                "[%s] user %s: chown of its directories exited with %d (is the sandbox's own user "
+                                "root, and does the image know %s?)",
+                                table, user, code, user);
+    return 0;
+}
+
+int crl_rollout_user_probe(struct rollout *r, const char *user, const char *table)
+{
+    const char *argv[] = {"true", NULL};
+    int code = 0;
+    int st = crl_rollout_exec_as(r, user, argv, NULL, "/", NULL, 60, NULL, &code);
+    if (st == CORRAL_ENOTSUP)
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_INFRA, st, "[%s] user %s: %s", table, user, r->call->message);
+    if (st || code)
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_TASK, st ? st : CORRAL_EINVAL,
+                                "[%s] user %s: the sandbox cannot run a command as that user: %s", table, user,
+                                st ? r->call->message : "true exited non-zero");
+    return 0;
 }
 
 /* ---- Entry points ------------------------------------------------------------------- */

@@ -177,8 +177,22 @@ void crl_rollout_progress(struct rollout *r, const char *fmt, ...) CORRAL_PRINTF
 /* Non-zero once the rollout's call is cancelled. */
 int crl_rollout_cancelled(const struct rollout *r);
 /* Run a command in the sandbox (argv, or a shell string when shell is
- * set), appending it to `log` (may be NULL); *exit_code gets its status.
- * Returns the sandbox call's status (message in r->call). */
+ * set) as `user` (NULL: the sandbox's), appending it to `log` (may be
+ * NULL); *exit_code gets its status.  Returns the sandbox call's status
+ * (message in r->call). */
+int crl_rollout_exec_as(struct rollout *r, const char *user, const char *const *argv, const char *shell,
+                        const char *cwd, const char *const *env, int64_t timeout_s, struct crl_command_log *log,
+                        int *exit_code);
+/* A task.toml [agent]/[verifier] `user` (named `table` in messages): the
+ * paths (NULL-terminated) become that user's (`chown -R` as the sandbox's
+ * user) so the phase can write where it must.  A chown that runs and fails
+ * is the task's (class task); 0 or the failure recorded. */
+int crl_rollout_give(struct rollout *r, const char *user, const char *const *paths, const char *table);
+/* Whether the backend runs commands as `user` and the image knows it,
+ * found out before the agent runs: class infrastructure when the backend
+ * cannot (local), task when the image has no such user. */
+int crl_rollout_user_probe(struct rollout *r, const char *user, const char *table);
+/* crl_rollout_exec_as() as the sandbox's own user. */
 int crl_rollout_exec(struct rollout *r, const char *const *argv, const char *shell, const char *cwd,
                      const char *const *env, int64_t timeout_s, struct crl_command_log *log, int *exit_code);
 

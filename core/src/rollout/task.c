@@ -365,5 +365,7 @@ void corral_task_free(struct corral_task *t)
     free_strv(t->warnings);
     free_strv(t->verifier_env);
     free_strv(t->solution_env);
+    free(t->agent_user);
+    free(t->verifier_user);
     free(t);
 }

@@ -342,24 +342,39 @@ static int phase_network(struct tt *x, const struct crl_toml *tbl, const char *t
     return r;
 }
 
-static int phase_user(struct tt *x, const struct crl_toml *tbl, const char *table)
+/* user: a name (as useradd allows) or a uid, into *out. */
+static int phase_user(struct tt *x, const struct crl_toml *tbl, const char *table, char **out)
 {
     const struct crl_toml *u = crl_toml_get(tbl, "user");
-    if (u && u->type != CRL_TOML_STRING && u->type != CRL_TOML_INT)
+    if (!u)
+        return 0;
+    if (u->type != CRL_TOML_STRING && u->type != CRL_TOML_INT)
         return type_error(x, table, "user", "a user name or uid", u);
-    if (u)
-        warn(x, table, "user", "is not honoured yet: the phase runs as the sandbox's default user");
-    return 0;
+    char buf[64];
+    if (u->type == CRL_TOML_INT) {
+        if (u->i < 0 || u->i > 0x7fffffff)
+            return refuse(x, table, "user", "must be a uid from 0 to 2147483647");
+        snprintf(buf, sizeof buf, "%lld", (long long)u->i);
+    } else {
+        size_t n = strlen(u->s);
+        if (n == 0 || n > 32 || n != u->len || u->s[0] == '-' ||
+            strspn(u->s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+            return refuse(x, table, "user", "must be a user name (letters, digits, . _ -; at most 32) or a uid");
+        snprintf(buf, sizeof buf, "%s", u->s);
+    }
+    free(*out);
+    *out = strdup(buf);
+    return *out ? 0 : corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
 }
 
 /* What [agent] and [verifier] share: known keys, timeout_sec, user, network_mode. */
 static int phase_table(struct tt *x, const struct crl_toml *tbl, const char *table, const char *const *known,
-                       int64_t *timeout_s)
+                       int64_t *timeout_s, char **user)
 {
     unknown_keys(x, tbl, table, known);
     int r = seconds_of(x, tbl, table, "timeout_sec", timeout_s);
     if (!r)
-        r = phase_user(x, tbl, table);
+        r = phase_user(x, tbl, table, user);
     if (!r)
         r = phase_network(x, tbl, table);
     return r;
@@ -451,9 +466,9 @@ static int mapped(struct tt *x, const struct crl_toml *root)
     if (!r && env)
         r = environment(x, env);
     if (!r && agent)
-        r = phase_table(x, agent, "agent", agent_keys, &t->agent_timeout_s);
+        r = phase_table(x, agent, "agent", agent_keys, &t->agent_timeout_s, &t->agent_user);
     if (!r && verifier) {
-        r = phase_table(x, verifier, "verifier", verifier_keys, &t->verify_timeout_s);
+        r = phase_table(x, verifier, "verifier", verifier_keys, &t->verify_timeout_s, &t->verifier_user);
         if (!r)
             r = env_table(x, verifier, "verifier", &t->verifier_env);
         if (!r)
