@@ -30,26 +30,6 @@ static void help(void)
            "2 bad command line.\n");
 }
 
-/* Read all of stdin (malloc'ed, caller frees), or NULL. */
-static char *read_stdin(size_t *len)
-{
-    struct crl_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
-        if (crl_buf_add(&b, chunk, n)) {
-            crl_buf_free(&b);
-            return NULL;
-        }
-    }
-    *len = b.len;
-    if (ferror(stdin) || (!b.p && !(b.p = calloc(1, 1)))) {
-        crl_buf_free(&b);
-        return NULL;
-    }
-    return b.p;
-}
-
 int cli_cmd_report(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -73,7 +53,7 @@ int cli_cmd_report(int argc, char **argv)
         int st;
         if (strcmp(argv[i], "-") == 0) {
             size_t len = 0;
-            char *data = read_stdin(&len);
+            char *data = cli_read_stdin(&len);
             st = data ? corral_report_add(r, "stdin", data, len, &call)
                       : corral_call_fail(&call, CORRAL_EIO, "stdin: cannot read");
             free(data);
