@@ -41,7 +41,7 @@ html = W + "/report.html"
 rc, out, err = corral("view", "-o", html, W + "/oracle.jsonl", pi)
 check("corral view wrote the page", rc == 0 and os.path.getsize(html) > 0 and "wrote" in err, err)
 
-p = Page(html, height=1000)
+p = Page(html, width=1100, height=820)
 print("# small run: ready %.0f ms after navigation, page script done at %.1f ms" % (p.seconds * 1000, p.render_ms))
 cards = p.eval("Array.from(document.querySelectorAll('.card')).map(c => [c.children[0].innerText, c.children[1].innerText])")
 cards = dict(cards)
@@ -60,6 +60,7 @@ check("the task table: hello 2/2 reward 1, setup_fails 2 errors, wrong_answer re
                        ["wrong_answer", "2", "0", "0", "0.000"]], rows)
 check("six attempt chips: 2 passed, 2 errors, 2 failed",
       [p.count(".chip.pass"), p.count(".chip.err"), p.count(".chip.fail")] == [2, 2, 2])
+p.b.screenshot(os.path.join(ARTIFACTS, "report-summary.png"))  # README's picture
 p.b.click("table.tasks th:nth-child(5)")  # mean reward, highest first
 first = p.eval("document.querySelector('tr.task td').innerText")
 check("sorting by mean reward puts hello first", first == "hello", first)
@@ -77,7 +78,6 @@ p.eval("var c = document.getElementById('f-class'); c.value = ''; c.dispatchEven
        "var r = document.getElementById('f-reward'); r.value = '0.5'; r.dispatchEvent(new Event('input'))")
 check("filtering by mean reward >= 0.5 leaves hello", p.eval(
     "Array.from(document.querySelectorAll('tr.task td:first-child')).map(c => c.innerText)") == ["hello"])
-p.b.screenshot(os.path.join(ARTIFACTS, "report-summary.png"))
 p.clean("the summary")
 
 # hello's first attempt is Pi's: click its chip.
