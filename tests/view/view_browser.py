@@ -38,10 +38,10 @@ else:
 calls_expected = len(read_results(pi)[0]["transcript"])
 
 html = W + "/report.html"
-rc, out, err = corral("view", "-o", html, W + "/oracle.jsonl", pi)
-check("corral view wrote the page", rc == 0 and os.path.getsize(html) > 0 and "wrote" in err, err)
+rc, out, err = corral("view", "-o", html, "oracle.jsonl", "pi.jsonl", cwd=W)
+check("corral view wrote the page, named after its files", rc == 0 and "oracle.jsonl, pi.jsonl" in open(html).read() and os.path.getsize(html) > 0 and "wrote" in err, err)
 
-p = Page(html, width=1100, height=820)
+p = Page(html, width=1100, height=1040)
 print("# small run: ready %.0f ms after navigation, page script done at %.1f ms" % (p.seconds * 1000, p.render_ms))
 cards = p.eval("Array.from(document.querySelectorAll('.card')).map(c => [c.children[0].innerText, c.children[1].innerText])")
 cards = dict(cards)

@@ -55,9 +55,9 @@ def work_dir():
     return d
 
 
-def corral(*args, stdin=None):
+def corral(*args, stdin=None, cwd=None):
     """Run the CLI; returns (rc, stdout, stderr)."""
-    p = subprocess.run([CORRAL] + list(args), input=stdin, capture_output=True, text=True)
+    p = subprocess.run([CORRAL] + list(args), input=stdin, capture_output=True, text=True, cwd=cwd)
     return p.returncode, p.stdout, p.stderr
 
 
