@@ -16,6 +16,7 @@ static void help(void)
            "writes them; \"-\" reads stdin), merges them deduplicated by (task_digest, attempt): when\n"
            "the same pair appears twice, the later one wins (later FILE on the command line, later\n"
            "line in a file).  Results without task_digest and attempt (older corral) are never merged.\n"
+           "A file that is one indented result (what a lone `corral run` writes) is read whole.\n"
            "A last line without its newline that is not complete JSON (a crash mid-write) is skipped\n"
            "and said so; any other line that is not a RolloutResult is an error naming FILE:LINE.\n"
            "\n"

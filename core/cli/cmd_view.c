@@ -32,7 +32,8 @@ static void help(void)
            "  --compare A B       compare two runs: the page shows B, and per task (by task digest)\n"
            "                      the mean reward and passes of A and B and the reward delta\n"
            "\n"
-           "A RESULTS file of \"-\" reads stdin.  Exit status: 0 written, 1 a file could not be read\n"
+           "A RESULTS file of \"-\" reads stdin; one holding a single indented result (a lone `corral run`'s)\n"
+           "is read whole.  Exit status: 0 written, 1 a file could not be read\n"
            "or holds a line that is not a result, or the page could not be written, 2 bad command line.\n");
 }
 

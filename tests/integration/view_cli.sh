@@ -35,6 +35,10 @@ check "a missing directory: exit 1 naming the file" eval '[ $RC -eq 1 ] && has "
 { cat "$FIX"; head -c 100 "$FIX"; } >torn.jsonl
 run "$CORRAL" view -o torn.html torn.jsonl
 check "a torn last line is skipped and the page says so" eval '[ $RC -eq 0 ] && has "$(cat torn.html)" "torn last line"'
+jq . "$FIX" >pretty.json
+run "$CORRAL" view -o pretty.html pretty.json
+check "one indented result (what a lone corral run writes) is read whole" eval '[ $RC -eq 0 ] &&
+  has "$ERR" "wrote pretty.html (1 rollouts"'
 run "$CORRAL" view missing.jsonl
 check "a missing file: exit 1 naming it" eval '[ $RC -eq 1 ] && has "$ERR" "missing.jsonl"'
 run "$CORRAL" view

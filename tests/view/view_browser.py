@@ -30,8 +30,8 @@ pi = W + "/pi.jsonl"
 if shutil.which("node") and shutil.which("npm") and shutil.which("rg"):
     rc, out, err = corral("-q", "run", "--task", EX + "/tasks/hello", "--agent", "pi", "--model",
                           "replay:" + EX + "/replay/hello.jsonl", "--out", pi)
-    check("Pi ran hello with the replay script", rc == 0, err)
-    write_jsonl(pi, read_results(pi))  # one rollout is written indented: JSONL for the report
+    check("Pi ran hello with the replay script (its one result written indented)", rc == 0 and
+          open(pi).read().startswith("{\n"), err)
 else:
     print("# node, npm or rg missing: Pi's result comes from fixtures/pi_hello.jsonl")
     shutil.copy(os.path.join(os.path.dirname(__file__), "fixtures", "pi_hello.jsonl"), pi)
