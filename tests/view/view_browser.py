@@ -119,6 +119,12 @@ p.close()
 # Two runs: B is A with wrong_answer's rewards made 1 (its one change).
 a = read_results(W + "/oracle.jsonl")
 b = [dict(d, reward=1.0) if d["task"]["name"] == "wrong_answer" else d for d in a]
+# and hello's attempt 0 in B had an egress policy: its record as the egress proxy writes it
+EGRESS = [{"phase": "agent", "host": "pypi.org", "port": 443, "decision": "allow", "rule": "rules[0]",
+           "method": "CONNECT", "bytes": 48213},
+          {"phase": "agent", "host": "evil.test", "port": 80, "decision": "deny", "rule": "default",
+           "method": "GET", "path": "/x", "bytes": 0}]
+b = [dict(d, egress=EGRESS) if d["task"]["name"] == "hello" and d["attempt"] == 0 else d for d in b]
 write_jsonl(W + "/a.jsonl", a)
 write_jsonl(W + "/b.jsonl", b)
 rc, out, err = corral("view", "-o", W + "/cmp.html", "--compare", W + "/a.jsonl", W + "/b.jsonl")
@@ -134,6 +140,13 @@ check("wrong_answer's reward delta is +1.000, the others' 0", sorted(d) ==
 p.go("#")
 check("the task table of the compared run has a delta column",
       "+1.000" in p.text("table.tasks"), p.text("table.tasks"))
+p.eval("Array.from(document.querySelectorAll('tr.task')).find(r => r.cells[0].innerText == 'hello')"
+       ".querySelector('.chip').click()")
+p.eval("new Promise(r => setTimeout(r, 50))")
+app = p.text()
+check("a rollout's egress decisions: a table, the refused one marked",
+      "Egress decisions (2 entries: allow 1, deny 1)" in app and p.count("table.egress tr.refused") == 1 and
+      "evil.test" in p.text("table.egress tr.refused"), app[-1500:])
 p.clean("the comparison")
 p.close()
 shutil.rmtree(W, ignore_errors=True)

@@ -52,7 +52,7 @@ KEEP_KEYS = {"rollout_id", "task", "dir", "name", "version", "warnings", "attemp
              "type", "text", "transcript", "request", "messages", "role", "tool_calls", "function", "arguments",
              "response", "choices", "finish_reason", "usage", "latency_ms", "token_ids", "dialect", "egress",
              "reward_source", "rewards", "tool_call_id", "reasoning_content", "tools", "stream", "thinking",
-             "normalized_request", "error_message"}
+             "normalized_request", "error_message", "decision", "host"}
 
 
 def result(i, task):
@@ -146,6 +146,8 @@ for v in views:
     check("view %s: no markup from the data (handlers, URLs, links, images, scripts)" % v, bad == [], bad)
     check("view %s: nothing planted ran" % v, p.eval("window.__pwned === undefined"), p.eval("window.__pwned"))
 text = p.text()
+check("the egress record is a table of its entries, refused ones marked",
+      p.count("table.egress tr") == 2 and p.count("table.egress tr.refused") == 1, p.count("table.egress tr"))
 check("the planted text shows as typed on a rollout page",
       "</script><script>window.__pwned='script-end'</script>" in text and "<img src=x onerror=" in text
       and "javascript:window.__pwned='js-url'" in text and "&lt;b&gt;&amp;" in text, text[:1500])

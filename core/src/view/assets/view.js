@@ -432,13 +432,24 @@
     page();
     return root;
   }
+  /* The result's "egress" record (one entry per decision of the egress
+   * proxy, or counted ones): a table of whatever keys the entries have. */
   function egress(x) {
     if (x === undefined || x === null) return null;
-    var list = Array.isArray(x) ? x : [x], keys = [];
-    list.forEach(function (e) { Object.keys(obj(e)).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); }); });
+    var list = Array.isArray(x) ? x : [x], keys = [], by = {};
+    list.forEach(function (e) {
+      e = obj(e);
+      Object.keys(e).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); });
+      if (e.decision !== undefined) by[str(e.decision)] = (by[str(e.decision)] || 0) + (typeof e.count === 'number' ? e.count : 1);
+    });
     var t = el('table', 'egress', el('tr', '', keys.map(function (k) { return el('th', '', k); })));
-    list.forEach(function (e) { e = obj(e); t.appendChild(el('tr', '', keys.map(function (k) { return el('td', '', str(e[k])); }))); });
-    return [el('h2', '', 'Egress decisions'), el('div', 'panel', t)];
+    list.forEach(function (e) {
+      e = obj(e);
+      t.appendChild(el('tr', e.decision !== undefined && e.decision !== 'allow' ? 'refused' : '',
+        keys.map(function (k) { return el('td', '', str(e[k])); })));
+    });
+    var counts = Object.keys(by).map(function (k) { return k + ' ' + by[k]; }).join(', ');
+    return [el('h2', '', 'Egress decisions (' + list.length + ' entries' + (counts ? ': ' + counts : '') + ')'), el('div', 'panel', t)];
   }
   function cutNotes(cut) {
     cut = obj(cut);
