@@ -174,6 +174,12 @@ static void page_has_its_parts_and_the_csp_hashes_its_script(void **state)
     assert_null(strstr(html, "id=\"d2\""));
     assert_null(strstr(html, "\"base\":"));
     free(html);
+    /* a name past text_max is cut in the index too */
+    o.text_max = 4, o.run_name = "<run>xx";
+    assert_int_equal(corral_view_html(r, &o, &html, &len, &call), 0);
+    assert_non_null(strstr(html, "\"name\":\"\\u003crun\\n[... 3 more bytes cut by corral view]\""));
+    free(html);
+    o.text_max = 0;
     /* refusals */
     assert_int_equal(corral_view_html(NULL, &o, &html, &len, &call), CORRAL_EINVAL);
     o.struct_size = 4;

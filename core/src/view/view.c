@@ -53,7 +53,7 @@ static int put_data(struct crl_buf *b, const corral_report *run, const struct co
         .total_max = o->total_max ? o->total_max : CRL_VIEW_TOTAL_MAX,
     };
     struct crl_report_row **rows = crl_report_sorted_rows(run);
-    cJSON *ix = rows ? crl_view_index(run, rows, o) : NULL;
+    cJSON *ix = rows ? crl_view_index(run, rows, o, &lim) : NULL;
     int st = ix ? put_block(b, "corral-index", ix) : CORRAL_ENOMEM;
     cJSON_Delete(ix);
     size_t total = 0;

@@ -88,7 +88,10 @@ static cJSON *row_of(const cJSON *doc, size_t task, const cJSON *phases)
     return row;
 }
 
-cJSON *crl_view_index(const corral_report *run, struct crl_report_row **rows, const struct corral_view_options *o)
+static size_t cut_strings(cJSON *c, size_t max, int *oom);
+
+cJSON *crl_view_index(const corral_report *run, struct crl_report_row **rows, const struct corral_view_options *o,
+                      const struct crl_view_limits *lim)
 {
     size_t n = corral_report_count(run);
     size_t *task_of = calloc(n ? n : 1, sizeof *task_of);
@@ -113,8 +116,12 @@ cJSON *crl_view_index(const corral_report *run, struct crl_report_row **rows, co
         cJSON_AddStringToObject(b, "name", o->base_name ? o->base_name : "base");
         cJSON_AddItemToObject(b, "summary", crl_report_summarize(o->base, NULL));
     }
-    /* cJSON's adders report nothing: one print shows whether all went in. */
-    char *probe = cJSON_PrintUnformatted(ix);
+    /* Names and ids come from the results too: no text of the index is
+     * longer than a rollout's may be.  cJSON's adders report nothing: one
+     * print shows whether all went in. */
+    int oom = 0;
+    cut_strings(ix, lim->text_max, &oom);
+    char *probe = oom ? NULL : cJSON_PrintUnformatted(ix);
     if (!probe) {
         cJSON_Delete(ix);
         return NULL;

@@ -26,10 +26,11 @@ struct crl_view_limits {
 };
 
 /* The index document: names, summaries, the phases and one compact row per
- * result in key order (fields in docs/view.md "Embedded data").  `rows`
- * are the run's rows in that order (crl_report_sorted_rows()).  The
- * caller's; NULL when out of memory. */
-cJSON *crl_view_index(const corral_report *run, struct crl_report_row **rows, const struct corral_view_options *o);
+ * result in key order (fields in docs/view.md "Embedded data"), its texts
+ * cut to lim->text_max.  `rows` are the run's rows in that order
+ * (crl_report_sorted_rows()).  The caller's; NULL when out of memory. */
+cJSON *crl_view_index(const corral_report *run, struct crl_report_row **rows, const struct corral_view_options *o,
+                      const struct crl_view_limits *lim);
 
 /* One result's detail {"r": result, "cut": {...}} with texts past
  * text_max and calls and events past rollout_max cut, what was cut counted
