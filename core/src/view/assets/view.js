@@ -489,7 +489,9 @@
       var W = 520, rowH = 16, max = Math.max.apply(null, keys.map(function (k) { return tm[k]; }).concat([1]));
       var s = svg('svg', { width: W + 200, height: keys.length * rowH + 4, role: 'img' });
       keys.forEach(function (k, j) {
-        s.appendChild(svg('text', { x: 0, y: j * rowH + 12 }, k));
+        var label = svg('text', { x: 0, y: j * rowH + 12 }, k.length > 16 ? k.slice(0, 15) + '…' : k);
+        label.appendChild(svg('title', {}, k));
+        s.appendChild(label);
         s.appendChild(svg('rect', { x: 110, y: j * rowH + 3, width: Math.max(1, tm[k] / max * W), height: rowH - 5, 'class': 'bar' }));
         s.appendChild(svg('text', { x: 116 + Math.max(1, tm[k] / max * W), y: j * rowH + 12 }, ms(tm[k])));
       });
