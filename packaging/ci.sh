@@ -187,14 +187,21 @@ rm -f "$PLUGDIR/sandbox_hostproc.so"
 # An embedder (a trainer or harness) of libcorral, against the installed
 # libcorral-dev only: every public header, pkg-config corral.
 cat >/tmp/embed.c <<'EOF'
+#include <stdlib.h>
 #include <corral/corral.h>
 #include <corral/gate.h>
 #include <corral/report.h>
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
+#include <corral/view.h>
 int main(void)
 {
     corral_report *r = corral_report_new();
+    struct corral_view_options o = {.struct_size = sizeof o};
+    char *html = 0;
+    if (corral_view_html(r, &o, &html, 0, 0) != 0 || !html)
+        return 1;
+    free(html);
     corral_report_free(r);
     corral_rollout_result_free(NULL);
     return 0;

@@ -48,6 +48,10 @@ int cli_wants_help(int argc, char **argv);
  * returns -1 and the caller exits with CLI_USAGE. */
 int cli_json_operands(int argc, char **argv, const char *missing, int *json);
 
+/* All of stdin, malloc'ed and NUL-terminated (the caller frees), its
+ * length in *len; NULL when it cannot be read or memory ran out. */
+char *cli_read_stdin(size_t *len);
+
 /* Print "corral: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) CORRAL_PRINTF(1, 2);
 

@@ -16,6 +16,7 @@ static void help(void)
            "writes them; \"-\" reads stdin), merges them deduplicated by (task_digest, attempt): when\n"
            "the same pair appears twice, the later one wins (later FILE on the command line, later\n"
            "line in a file).  Results without task_digest and attempt (older corral) are never merged.\n"
+           "A file that is one indented result (what a lone `corral run` writes) is read whole.\n"
            "A last line without its newline that is not complete JSON (a crash mid-write) is skipped\n"
            "and said so; any other line that is not a RolloutResult is an error naming FILE:LINE.\n"
            "\n"
@@ -28,26 +29,6 @@ static void help(void)
            "\n"
            "Exit status: 0 printed, 1 a file could not be read or holds a line that is not a result,\n"
            "2 bad command line.\n");
-}
-
-/* Read all of stdin (malloc'ed, caller frees), or NULL. */
-static char *read_stdin(size_t *len)
-{
-    struct crl_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
-        if (crl_buf_add(&b, chunk, n)) {
-            crl_buf_free(&b);
-            return NULL;
-        }
-    }
-    *len = b.len;
-    if (ferror(stdin) || (!b.p && !(b.p = calloc(1, 1)))) {
-        crl_buf_free(&b);
-        return NULL;
-    }
-    return b.p;
 }
 
 int cli_cmd_report(int argc, char **argv)
@@ -73,7 +54,7 @@ int cli_cmd_report(int argc, char **argv)
         int st;
         if (strcmp(argv[i], "-") == 0) {
             size_t len = 0;
-            char *data = read_stdin(&len);
+            char *data = cli_read_stdin(&len);
             st = data ? corral_report_add(r, "stdin", data, len, &call)
                       : corral_call_fail(&call, CORRAL_EIO, "stdin: cannot read");
             free(data);

@@ -18,6 +18,7 @@ int cli_cmd_gate(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
 int cli_cmd_task(int argc, char **argv);
+int cli_cmd_view(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -26,6 +27,7 @@ static const struct {
 } commands[] = {
     {"run", cli_cmd_run, "run one rollout: an agent on a task in a sandbox, scored; prints RolloutResult JSON"},
     {"report", cli_cmd_report, "summarize results JSONL files: merge shards, errors, rewards, pass@k, timings"},
+    {"view", cli_cmd_view, "write one self-contained HTML report of results JSONL files (open it in a browser)"},
     {"task", cli_cmd_task, "start a Harbor-format task (init) or check task directories before running them"},
     {"plugins", cli_cmd_plugins, "list plugin files found: loaded, disabled or refused (and why)"},
     {"config", cli_cmd_config, "check and print the effective configuration (secrets redacted)"},
@@ -95,6 +97,25 @@ int cli_json_operands(int argc, char **argv, const char *missing, int *json)
         return -1;
     }
     return optind;
+}
+
+char *cli_read_stdin(size_t *len)
+{
+    struct crl_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0) {
+        if (crl_buf_add(&b, chunk, n)) {
+            crl_buf_free(&b);
+            return NULL;
+        }
+    }
+    *len = b.len;
+    if (ferror(stdin) || (!b.p && !(b.p = calloc(1, 1)))) {
+        crl_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
 }
 
 void cli_error(const char *fmt, ...)

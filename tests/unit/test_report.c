@@ -263,6 +263,33 @@ static void test_bad_lines_are_refused_with_file_and_line(void **state)
     corral_report_free(r);
 }
 
+/* `corral run` writes a lone rollout's result indented: the whole input is
+ * then one result.  Anything else spread over lines stays refused. */
+static void test_one_indented_result_is_read_whole(void **state)
+{
+    (void)state;
+    struct corral_call call;
+    corral_report *r = corral_report_new();
+    const char *pretty = "\n{\n\t\"rollout_id\":\t\"r1\",\n\t\"task\": {\"name\": \"t\"},\n\t\"task_digest\": "
+                         "\"sha256:a\",\n\t\"attempt\": 0,\n\t\"reward\": 1,\n\t\"error\": null\n}\n\n";
+    assert_int_equal(add(r, "one.json", pretty, &call), 0);
+    assert_int_equal(corral_report_count(r), 1);
+    assert_string_equal(corral_report_result_json(r, 0),
+                        "{\"rollout_id\":\"r1\",\"task\":{\"name\":\"t\"},\"task_digest\":\"sha256:a\",\"attempt\":0,"
+                        "\"reward\":1,\"error\":null}");
+    /* the same result again as a line replaces it */
+    assert_int_equal(add(r, "b", line('a', 0, 0.5, NULL, NULL, 1), &call), 0);
+    assert_int_equal(corral_report_count(r), 1);
+    /* an indented object that is not a result, two indented results, an array: refused */
+    assert_int_equal(add(r, "x", "{\n\"a\": 1\n}\n", &call), CORRAL_EINVAL);
+    assert_string_equal(call.message, "x:1: not a RolloutResult (a JSON object with a \"rollout_id\" string)");
+    assert_int_equal(add(r, "y", "{\n\"rollout_id\": \"a\"\n}\n{\n\"rollout_id\": \"b\"\n}\n", &call), CORRAL_EINVAL);
+    assert_string_equal(call.message, "y:1: not JSON");
+    assert_int_equal(add(r, "z", "[\n{\"rollout_id\": \"a\"}\n]\n", &call), CORRAL_EINVAL);
+    assert_int_equal(corral_report_count(r), 1);
+    corral_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_results_without_digest_never_merge),
         cmocka_unit_test(test_torn_last_line_is_skipped_and_said),
         cmocka_unit_test(test_bad_lines_are_refused_with_file_and_line),
+        cmocka_unit_test(test_one_indented_result_is_read_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

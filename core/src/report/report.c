@@ -169,6 +169,35 @@ static int pending_push(struct pending *p, char *key, char *json, cJSON *doc)
     return 0;
 }
 
+/* The whole input as one JSON object when it is one spread over several
+ * lines (`corral run` writes a lone rollout's result indented) and its first
+ * line is not JSON on its own; else NULL (read line by line). */
+static cJSON *whole_document(const char *data, size_t len)
+{
+    size_t b = 0;
+    while (b < len && (data[b] == ' ' || data[b] == '\t' || data[b] == '\r' || data[b] == '\n'))
+        b++;
+    const char *nl = b < len && data[b] == '{' ? memchr(data + b, '\n', len - b) : NULL;
+    if (!nl || memchr(data, '\0', len))
+        return NULL;
+    char *first = strndup(data + b, (size_t)(nl - data - b));
+    cJSON *alone = first ? cJSON_Parse(first) : NULL;
+    free(first);
+    if (alone) {
+        cJSON_Delete(alone);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(data + b, len - b, &end, 0);
+    while (doc && end < data + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (doc && (end != data + len || !cJSON_IsObject(doc))) {
+        cJSON_Delete(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
 int corral_report_add(corral_report *r, const char *name, const char *data, size_t len, struct corral_call *call)
 {
     if (!r || (!data && len))
@@ -178,6 +207,21 @@ int corral_report_add(corral_report *r, const char *name, const char *data, size
     struct pending p = {0};
     int st = in.name ? 0 : corral_call_fail(call, CORRAL_ENOMEM, "report: out of memory");
     size_t line = 0;
+    cJSON *whole = st ? NULL : whole_document(data, len);
+    if (whole) {
+        const char *why = NULL;
+        char *key = row_key(whole, &why), *text = cJSON_PrintUnformatted(whole);
+        if (!key || !text || pending_push(&p, key, text, whole)) {
+            int oom = key != NULL || strcmp(why, "out of memory") == 0;
+            free(key), free(text), cJSON_Delete(whole);
+            st = oom ? corral_call_fail(call, CORRAL_ENOMEM, "report: out of memory")
+                     : corral_call_fail(call, CORRAL_EINVAL, "%s:1: %s", name, why);
+        } else {
+            in.results++;
+        }
+        len = 0; /* read: no lines left */
+        line = 1;
+    }
     for (size_t off = 0; !st && off < len;) {
         const char *s = data + off, *nl = memchr(s, '\n', len - off);
         size_t n = nl ? (size_t)(nl - s) : len - off;

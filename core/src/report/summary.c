@@ -12,8 +12,6 @@
 #include "crl_common.h"
 #include "report/report_internal.h"
 
-#define PASS_REWARD 1.0 /* a rollout passes with no error and a reward of at least this */
-
 double corral_report_pass_at_k(unsigned n, unsigned c, unsigned k)
 {
     if (k == 0 || k > n || c > n)
@@ -47,18 +45,9 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* What a row says, read once. */
-struct fact {
-    const char *task;    /* digest, or the task dir for results without one */
-    const char *name;
-    int passed, has_reward, errored;
-    double reward;
-    const char *err_class, *err_phase;
-};
-
-static struct fact fact_of(const cJSON *d)
+struct crl_report_fact crl_report_fact_of(const cJSON *d)
 {
-    struct fact f = {0};
+    struct crl_report_fact f = {0};
     const cJSON *task = cJSON_GetObjectItemCaseSensitive(d, "task");
     const cJSON *dg = cJSON_GetObjectItemCaseSensitive(d, "task_digest");
     const cJSON *dir = cJSON_GetObjectItemCaseSensitive(task, "dir");
@@ -76,7 +65,7 @@ static struct fact fact_of(const cJSON *d)
         f.err_class = cJSON_IsString(c) ? c->valuestring : "unknown";
         f.err_phase = cJSON_IsString(p) ? p->valuestring : "unknown";
     }
-    f.passed = !f.errored && f.has_reward && f.reward >= PASS_REWARD;
+    f.passed = !f.errored && f.has_reward && f.reward >= CRL_REPORT_PASS_REWARD;
     return f;
 }
 
@@ -140,22 +129,28 @@ static cJSON *timings(struct crl_report_row **rows, size_t n)
     return out;
 }
 
-/* The summary document (docs/report.md "JSON shape"), or NULL. */
-static cJSON *summarize(const corral_report *r)
+struct crl_report_row **crl_report_sorted_rows(const corral_report *r)
+{
+    struct crl_report_row **rows = malloc((r->n ? r->n : 1) * sizeof *rows);
+    for (size_t i = 0; rows && i < r->n; i++)
+        rows[i] = &r->rows[i];
+    if (rows)
+        qsort(rows, r->n, sizeof *rows, cmp_rows);
+    return rows;
+}
+
+cJSON *crl_report_summarize(const corral_report *r, size_t *task_of)
 {
     size_t n = r->n;
-    struct crl_report_row **rows = malloc((n ? n : 1) * sizeof *rows);
-    struct fact *f = malloc((n ? n : 1) * sizeof *f);
+    struct crl_report_row **rows = crl_report_sorted_rows(r);
+    struct crl_report_fact *f = malloc((n ? n : 1) * sizeof *f);
     cJSON *j = cJSON_CreateObject();
     if (!rows || !f || !j) {
         free(rows), free(f), cJSON_Delete(j);
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
-        rows[i] = &r->rows[i];
-    qsort(rows, n, sizeof *rows, cmp_rows);
-    for (size_t i = 0; i < n; i++)
-        f[i] = fact_of(rows[i]->doc);
+        f[i] = crl_report_fact_of(rows[i]->doc);
 
     cJSON_AddNumberToObject(j, "rollouts", (double)n);
     cJSON_AddNumberToObject(j, "duplicates", (double)r->duplicates);
@@ -199,6 +194,8 @@ static cJSON *summarize(const corral_report *r)
             if (done[k] || strcmp(f[k].task, f[i].task) != 0)
                 continue;
             done[k] = 1;
+            if (task_of)
+                task_of[k] = n_tasks;
             att++, pass += (unsigned)f[k].passed, err += (unsigned)f[k].errored;
             if (f[k].has_reward)
                 rw++, sum += f[k].reward;
@@ -254,7 +251,7 @@ static cJSON *summarize(const corral_report *r)
 
 char *corral_report_summary_json(const corral_report *r)
 {
-    cJSON *j = r ? summarize(r) : NULL;
+    cJSON *j = r ? crl_report_summarize(r, NULL) : NULL;
     char *s = j ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -280,7 +277,7 @@ static int counts_line(struct crl_buf *b, const char *label, const cJSON *obj)
 
 char *corral_report_summary_text(const corral_report *r)
 {
-    cJSON *j = r ? summarize(r) : NULL;
+    cJSON *j = r ? crl_report_summarize(r, NULL) : NULL;
     if (!j)
         return NULL;
     struct crl_buf b = {0};
