@@ -18,7 +18,8 @@
 #include "archive/archive_internal.h"
 #include "images/images_internal.h"
 
-/* What the references use: manifest digests, and every blob. */
+/* What the references use, as hex digests: manifests (their root
+ * filesystems), and every blob. */
 struct keep {
     struct crl_strv manifests, blobs;
     struct crl_image_cache *c;
@@ -56,9 +57,9 @@ static int collect(void *ud, const char *name, const char *digest)
     struct keep *k = ud;
     if (crl_strv_push(&k->names, name) || crl_strv_push(&k->digests, digest))
         return CORRAL_ENOMEM;
-    if (has(&k->manifests, digest))
+    if (has(&k->manifests, digest + 7))
         return 0;
-    if (crl_strv_push(&k->manifests, digest) || crl_strv_push(&k->blobs, digest + 7))
+    if (crl_strv_push(&k->manifests, digest + 7) || crl_strv_push(&k->blobs, digest + 7))
         return CORRAL_ENOMEM;
     struct crl_manifest m;
     if (read_manifest(k->c, digest, &m) == 0) {
