@@ -63,6 +63,12 @@ check "ls lists the references" test "$RC" -eq 0 -a "$(grep -c . <<<"$OUT")" -eq
 run "$CORRAL" image ls --json
 check "ls --json is one JSON object a line" python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin if l.strip()]' <<<"$OUT"
 
+echo '{"images": {"mirrors": {"docker.io": ["ftp://x"]}, "insecure": "r:1", "bogus": 1}}' >"$WORK/badcfg.json"
+run "$CORRAL" --config "$WORK/badcfg.json" image pull corral-busybox:1
+check "a bad images config is refused (exit 3)" test "$RC" -eq 3
+has "$ERR" "images.mirrors.docker.io" && has "$ERR" "images.insecure" && has "$ERR" "unknown key 'bogus'" &&
+  ok "... naming each key" || not_ok "bad images config messages"
+
 # Concurrent pulls of one image by three corral processes, fresh cache.
 export CORRAL_IMAGE_CACHE=$WORK/cache2
 PIDS=()

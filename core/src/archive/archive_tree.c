@@ -440,12 +440,18 @@ static int whiteout(struct extract *x, const char *rel)
 {
     size_t dlen;
     const char *base = split_last(rel, &dlen);
+    const char *name = base + 4;
+    int opaque = strcmp(base, ".wh..wh..opq") == 0;
+    if (!opaque && strncmp(base, ".wh..wh.", 8) == 0)
+        return 0; /* aufs metadata */
+    if (!opaque && (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/')))
+        return corral_call_fail(x->call, CORRAL_EPERM, "whiteout '%s' names no entry: refused", rel);
     drop_cache(x);
     int dir = open_dir_below(x->root, rel, dlen, 0);
     if (dir < 0)
         return errno == ENOENT ? 0 : path_error(x, rel, errno);
     int rc = 0;
-    if (strcmp(base, ".wh..wh..opq") == 0) {
+    if (opaque) {
         struct crl_buf r = {0};
         size_t n = dlen;
         while (n > 0 && rel[n - 1] == '/')
@@ -455,12 +461,8 @@ static int whiteout(struct extract *x, const char *rel)
         else
             rc = hide_lower(x, dir, &r);
         crl_buf_free(&r);
-    } else if (strncmp(base, ".wh..wh.", 8) != 0) {
-        const char *name = base + 4;
-        if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/'))
-            rc = corral_call_fail(x->call, CORRAL_EPERM, "whiteout '%s' names no entry: refused", rel);
-        else
-            crl_tree_remove(dir, name);
+    } else {
+        crl_tree_remove(dir, name);
     }
     close(dir);
     return rc;
