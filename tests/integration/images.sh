@@ -6,8 +6,8 @@
 # bad answer a clear error with nothing half made left in the cache.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
-FAKE_PID=
-trap 'stop_registry; [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+FAKE_PID= REALM_PID=
+trap 'stop_registry; [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; [ -n "$REALM_PID" ] && kill "$REALM_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 start_registry
 push_images
 export CORRAL_IMAGE_CACHE=$WORK/cache
@@ -129,5 +129,32 @@ check "... the login and the token are in no argv" test ! -s "$WORK/hits"
 lacks "$ERR" "tok-1" && lacks "$ERR" "dXNlcjpwYXNz" && ok "... nor in the debug log" || not_ok "secret in the log"
 run "$CORRAL" image pull "$F/good:1"
 check "the control image of the fake pulls" test "$RC" -eq 0 -a "$(for f in "$CORRAL_IMAGE_CACHE"/rootfs/*/etc/name; do cat "$f"; echo; done | sort | tr '\n' ' ')" = "good token "
+
+# The real registry behind a token realm run here (auth: token, RS256 JWTs).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/realm.key" -out "$WORK/realm.crt" -days 1 \
+  -subj /CN=corral-test-realm >/dev/null 2>&1 || { echo "not ok - openssl req"; exit 1; }
+python3 "$SOURCE_DIR/tests/fakes/registry/token_realm.py" --key "$WORK/realm.key" --cert "$WORK/realm.crt" \
+  --port-file "$WORK/realm.port" >/dev/null &
+REALM_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/realm.port" ] && break; sleep 0.1; done
+stop_registry
+start_registry "auth:
+  token:
+    realm: http://127.0.0.1:$(cat "$WORK/realm.port")/token
+    service: corral-test
+    issuer: corral-test-issuer
+    rootcertbundle: $WORK/realm.crt"
+export CORRAL_IMAGE_CACHE=$WORK/cache4
+run "$CORRAL" -q image pull "$REG/test/busybox:1"
+check "token auth: without a login the realm refuses (exit 1)" test "$RC" -eq 1
+has "$ERR" "refused an anonymous pull" && ok "... saying so" || not_ok "anonymous refusal message"
+mkdir -p "$WORK/login"
+printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$REG" "$(printf user:wrong | base64)" >"$WORK/login/config.json"
+run env DOCKER_CONFIG="$WORK/login" "$CORRAL" -q image pull "$REG/test/busybox:1"
+check "token auth: a wrong password is refused" test "$RC" -eq 1 && has "$ERR" "refused the login"
+printf '{"auths": {"%s": {"username": "user", "password": "pass"}}}\n' "$REG" >"$WORK/login/config.json"
+run env DOCKER_CONFIG="$WORK/login" "$CORRAL" image pull "$REG/test/busybox:1"
+check "token auth: with the login the real registry serves the image" test "$RC" -eq 0 -a "${OUT%% *}" = "$DIGEST"
+check "... unpacked" test -x "$CORRAL_IMAGE_CACHE/rootfs/${DIGEST#sha256:}/bin/busybox"
 
 finish

@@ -5,10 +5,11 @@
 skip() { if [ -n "${CORRAL_REQUIRE_BACKENDS:-}" ]; then echo "not ok - $*"; exit 1; fi; echo "skipped: $*"; exit 77; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_registry [EXTRA YAML]: sets REG (127.0.0.1:PORT) and REG_PID.
+# start_registry [EXTRA YAML]: sets REG (127.0.0.1:PORT) and REG_PID; a
+# restart keeps the port and the storage.
 start_registry() {
   command -v docker-registry >/dev/null || skip "docker-registry is not installed"
-  local port; port=$(free_port)
+  local port=${REG_PORT:=$(free_port)}
   REG=127.0.0.1:$port
   mkdir -p "$WORK/registry"
   cat >"$WORK/registry.yml" <<YML
@@ -26,7 +27,9 @@ ${1:-}
 YML
   docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
   REG_PID=$!
-  for _ in $(seq 100); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/")" != 000 ] && return 0; sleep 0.1
+  done
   cat "$WORK/registry.log"; echo "not ok - the registry did not start"; exit 1
 }
 stop_registry() { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; }
