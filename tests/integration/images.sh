@@ -127,8 +127,10 @@ argv_scan_stop
 check "token auth with the login from \$DOCKER_CONFIG/config.json" test "$RC" -eq 0
 check "... the login and the token are in no argv" test ! -s "$WORK/hits"
 lacks "$ERR" "tok-1" && lacks "$ERR" "dXNlcjpwYXNz" && ok "... nor in the debug log" || not_ok "secret in the log"
+run env DOCKER_CONFIG="$WORK/docker" "$CORRAL" image pull "$F/redirect:1"
+check "blobs redirected to storage on another origin, without the registry's Authorization" test "$RC" -eq 0
 run "$CORRAL" image pull "$F/good:1"
-check "the control image of the fake pulls" test "$RC" -eq 0 -a "$(for f in "$CORRAL_IMAGE_CACHE"/rootfs/*/etc/name; do cat "$f"; echo; done | sort | tr '\n' ' ')" = "good token "
+check "the control image of the fake pulls" test "$RC" -eq 0 -a "$(for f in "$CORRAL_IMAGE_CACHE"/rootfs/*/etc/name; do cat "$f"; echo; done | sort | tr '\n' ' ')" = "good redirect token "
 
 # The real registry behind a token realm run here (auth: token, RS256 JWTs).
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/realm.key" -out "$WORK/realm.crt" -days 1 \

@@ -90,7 +90,7 @@ void crl_registry_free(struct crl_registry *r);
 /* GET base/v2/<repo>/<what> (e.g. "manifests/latest", "blobs/sha256:..")
  * with `accept` (may be NULL), answering a 401 with the challenge's
  * token or basic login once, and following redirects (never sending the
- * Authorization header to them).  With sink, a 2xx body streams there;
+ * Authorization header to another scheme, host or port).  With sink, a 2xx body streams there;
  * else it is buffered up to max_body.  0 only for a 2xx answer (*resp the
  * caller's to free with crl_http_response_free); else a status with the
  * reason: CORRAL_ENOTFOUND for 404, CORRAL_EAUTH for refused logins. */

@@ -180,6 +180,16 @@ static int redirect_target(const char *url, const struct corral_http_response *r
     return crl_buf_add(out, url, origin) || crl_buf_puts(out, loc) ? -1 : 0;
 }
 
+/* Whether url has base's scheme, host and port (followed by its path). */
+static int same_origin(const char *base, const char *url)
+{
+    const char *h = strstr(base, "://");
+    if (!h)
+        return 0;
+    size_t n = (size_t)(h + 3 - base) + strcspn(h + 3, "/");
+    return strncmp(base, url, n) == 0 && (url[n] == '/' || url[n] == '\0');
+}
+
 int crl_registry_get(struct crl_registry *r, const char *what, const char *accept, const struct corral_sink *sink,
                      size_t max_body, struct corral_http_response *resp, struct corral_call *call)
 {
@@ -222,7 +232,7 @@ int crl_registry_get(struct crl_registry *r, const char *what, const char *accep
             crl_http_response_free(resp);
             crl_buf_free(&url);
             url = next;
-            own = 0; /* the registry's Authorization stays with the registry */
+            own = same_origin(r->base, url.p); /* the registry's Authorization stays with the registry */
             continue;
         }
         if (st == 401 || st == 403)

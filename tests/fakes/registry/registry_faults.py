@@ -17,6 +17,9 @@ fault they show (Python standard library only; 127.0.0.1, port 0; prints
   symlink     the layer has 'link -> /' then 'link/tmp/escaped'
   token       like good, but only with a Bearer token from /token, which
               wants the login user:pass (basic auth) and issues 'tok-1'
+  redirect    like token, and its blobs answer 307 to blob storage on
+              another origin (http://localhost:PORT/storage/<digest>),
+              which refuses any request carrying an Authorization header
 Every repository answers tag "1"; blobs/<digest> by the manifest's
 digests.
 """
@@ -63,7 +66,7 @@ def digest(b):
 GOOD = [("etc", "dir", None), ("etc/hello", "file", b"hello from the layer\n")]
 LAYERS = {
     "good": GOOD, "mismatch": GOOD, "truncated": GOOD, "oversize": GOOD, "garbage": GOOD, "stall": GOOD,
-    "token": GOOD,
+    "token": GOOD, "redirect": GOOD,
     "dotdot": GOOD + [("../escape", "file", b"x")],
     "absolute": GOOD + [("/abs", "file", b"x")],
     "device": GOOD + [("etc/null", "chr", None)],
@@ -115,6 +118,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if auth != "Basic " + base64.b64encode(b"user:pass").decode():
                 return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
             return self.send(200, json.dumps({"token": "tok-1"}).encode())
+        if path.startswith("/storage/"):
+            if self.headers.get("Authorization"):
+                return self.send(400, b'{"error":"the registry\'s Authorization reached blob storage"}')
+            d = path[len("/storage/"):]
+            for r in REPOS.values():
+                if d in r.blobs:
+                    return self.send(200, r.blobs[d], ctype="application/octet-stream")
+            return self.send(404)
         if path == "/v2/":
             return self.send(200, b"{}")
         parts = path.split("/")
@@ -123,7 +134,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
         name, kind, ref = parts[2], parts[3], parts[4]
         repo = REPOS[name]
-        if name == "token" and self.headers.get("Authorization") != "Bearer tok-1":
+        if name in ("token", "redirect") and self.headers.get("Authorization") != "Bearer tok-1":
             chal = 'Bearer realm="http://127.0.0.1:%d/token",service="fake",scope="repository:token:pull"' % port
             return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', extra=[("WWW-Authenticate", chal)])
         if kind == "manifests" and ref in ("1", digest(repo.manifest)):
@@ -132,6 +143,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                  ctype="application/vnd.oci.image.manifest.v1+json")
             return self.send(200, repo.manifest, ctype="application/vnd.oci.image.manifest.v1+json",
                              extra=[("Docker-Content-Digest", digest(repo.manifest))])
+        if kind == "blobs" and ref in repo.blobs and name == "redirect":
+            return self.send(307, extra=[("Location", "http://localhost:%d/storage/%s" % (port, ref))])
         if kind == "blobs" and ref in repo.blobs:
             body = repo.blobs[ref]
             if ref == digest(repo.layer):
