@@ -254,7 +254,7 @@ static int download(struct crl_registry *r, const struct crl_descriptor *d, int 
                               d->digest, (long long)d->size);
     else if (rc && s.err)
         rc = corral_call_fail(call, CORRAL_EIO, "blob %s: writing it: %s", d->digest, strerror(s.err));
-    else if (rc && s.got > 0 && s.got < d->size) {
+    else if (rc && call && s.got > 0 && s.got < d->size) {
         char msg[sizeof call->message];
         snprintf(msg, sizeof msg, "%s", call->message);
         rc = corral_call_fail(call, rc, "blob %s: truncated after %lld of %lld bytes (%s)", d->digest,

@@ -135,9 +135,12 @@ int corral_image_pull(corral_ctx *ctx, const char *text, const struct corral_ima
         rc = pull_from(ctx, &c, &ref, name, u->valuestring, host, &p, out, call);
         if (!rc || corral_call_cancelled(call))
             break;
-        corral_log(CORRAL_LOG_WARN, "image", "mirror %s: %s; trying the next source", u->valuestring, call->message);
-        call->status = 0;
-        call->message[0] = '\0';
+        corral_log(CORRAL_LOG_WARN, "image", "mirror %s: %s; trying the next source", u->valuestring,
+                   call ? call->message : corral_strerror(rc));
+        if (call) {
+            call->status = 0;
+            call->message[0] = '\0';
+        }
     }
     if (!mirrors || (rc && !corral_call_cancelled(call))) {
         const char *host = strcmp(ref.registry, "docker.io") == 0 ? "registry-1.docker.io" : ref.registry;
@@ -147,7 +150,7 @@ int corral_image_pull(corral_ctx *ctx, const char *text, const struct corral_ima
         rc = pull_from(ctx, &c, &ref, name, base, ref.registry, &p, out, call);
     }
     crl_cache_close(&c);
-    if (rc) {
+    if (rc && call) {
         char msg[sizeof call->message];
         snprintf(msg, sizeof msg, "%s", call->message);
         corral_call_fail(call, rc, "pull %s: %s", name, msg);

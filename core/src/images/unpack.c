@@ -43,7 +43,7 @@ static int apply_layer(struct crl_image_cache *c, int dirfd, const struct crl_de
                               archive_error_string(a) ? archive_error_string(a) : "not a tar archive");
     else
         rc = crl_tree_extract(a, dirfd, CRL_TREE_LAYER, call);
-    if (rc && rc != CORRAL_ENOMEM) {
+    if (rc && call && rc != CORRAL_ENOMEM) {
         char msg[sizeof call->message];
         snprintf(msg, sizeof msg, "%s", call->message);
         rc = corral_call_fail(call, rc, "layer %zu (%.19s): %s", i + 1, d->digest, msg);
