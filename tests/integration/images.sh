@@ -117,6 +117,14 @@ fault dotdot "'..' component"
 fault absolute "absolute path"
 fault device "device"
 fault symlink "goes through a symlink"
+# A pull killed mid-download leaves a .part that prune (or the next pull of that blob) removes.
+"$CORRAL" -q image pull "$F/stall:1" >/dev/null 2>&1 &
+KPID=$!
+for _ in $(seq 100); do [ -n "$(ls -A "$CORRAL_IMAGE_CACHE/tmp" 2>/dev/null)" ] && break; sleep 0.1; done
+check "a stalled download is in tmp/ while it runs" test -n "$(ls -A "$CORRAL_IMAGE_CACHE/tmp")"
+kill -9 "$KPID"; wait "$KPID" 2>/dev/null
+run "$CORRAL" image prune
+check "prune after a killed pull removes its partial blob" test "$RC" -eq 0 && has "$OUT" "1 leftovers" && no_leftovers
 check "nothing escaped the rootfs" test ! -e /tmp/escaped -a ! -e "$CORRAL_IMAGE_CACHE/escape"
 fault token "refused an anonymous pull"
 mkdir -p "$WORK/docker"
