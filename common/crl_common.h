@@ -81,6 +81,14 @@ int crl_is_env_name_n(const char *s, size_t n);
 /* True when kv is NAME=VALUE (any VALUE) with a valid NAME. */
 int crl_is_env_entry(const char *kv);
 
+/* ---- http_header.c ---- */
+
+/* The value of the first header called name (case-insensitive) in a raw
+ * header block ("Name: value\r\n" lines), leading blanks dropped, copied
+ * into out (cap bytes, truncated to fit, always NUL-terminated).  1 when
+ * found, else 0 (out untouched). */
+int crl_http_header_value(const char *block, const char *name, char *out, size_t cap);
+
 /* ---- workdir.c ---- */
 
 /* The longest working directory accepted (PATH_MAX less its NUL). */

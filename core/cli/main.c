@@ -19,6 +19,7 @@ int cli_cmd_run(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
 int cli_cmd_task(int argc, char **argv);
 int cli_cmd_view(int argc, char **argv);
+int cli_cmd_image(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -32,6 +33,7 @@ static const struct {
     {"plugins", cli_cmd_plugins, "list plugin files found: loaded, disabled or refused (and why)"},
     {"config", cli_cmd_config, "check and print the effective configuration (secrets redacted)"},
     {"sandbox", cli_cmd_sandbox, "create, exec in, copy, persist/hydrate, list and remove sandboxes"},
+    {"image", cli_cmd_image, "pull, list and remove container images in corral's image cache"},
     {"gc", cli_cmd_gc, "remove sandboxes past their deadline on every loaded backend"},
     {"gate", cli_cmd_gate, "run the model-call gate standalone for a trainer (corral gate serve)"},
 };

@@ -145,7 +145,7 @@ static void test_core_keys_and_json_errors(void **state)
     int st;
     corral_ctx *ctx = testenv_open(dirs, NULL, &st);
     assert_int_equal(st, CORRAL_ECONFIG);
-    assert_error(ctx, "unknown key 'plugins' (valid keys: plugin_dirs, log_level, sandbox, agent, install_env, limits)");
+    assert_error(ctx, "unknown key 'plugins' (valid keys: plugin_dirs, log_level, sandbox, agent, install_env, limits, images)");
     assert_error(ctx, "log_level 'loud' is not one of error, warn, info, debug");
     assert_error(ctx, "sandbox.good.enabled must be true or false, not a string");
     assert_error(ctx, "conf.d/1.json:3: invalid JSON near");

@@ -148,7 +148,7 @@ static int extract_source(const struct corral_source *src, int dirfd, int strict
     else if ((ud->src = src, crl_ar_open_source(in, ud)) != ARCHIVE_OK)
         rc = aerr(in, CORRAL_EIO, "opening the archive", call);
     else
-        rc = crl_tree_extract(in, dirfd, strict, call);
+        rc = crl_tree_extract(in, dirfd, strict ? CRL_TREE_STRICT : 0, call);
     archive_read_free(in);
     free(ud);
     return rc;
@@ -177,7 +177,7 @@ int corral_archive_extract_file(const char *path, const char *target, struct cor
     else if (archive_read_open_filename(in, path, COPY_CHUNK) != ARCHIVE_OK)
         rc = aerr(in, CORRAL_ENOTFOUND, path, call);
     else
-        rc = crl_tree_extract(in, fd, 1, call);
+        rc = crl_tree_extract(in, fd, CRL_TREE_STRICT, call);
     archive_read_free(in);
     close(fd);
     return rc;
@@ -261,7 +261,7 @@ static void *persist_worker(void *arg)
     if (archive_read_open_fd(in, j->fd, COPY_CHUNK) != ARCHIVE_OK) {
         j->rc = aerr(in, CORRAL_EPROTO, "the sandbox's archive stream", call);
     } else if (j->kind == OUT_DIR) {
-        j->rc = crl_tree_extract(in, j->dirfd, 1, call);
+        j->rc = crl_tree_extract(in, j->dirfd, CRL_TREE_STRICT, call);
     } else {
         struct archive *w = archive_write_new();
         archive_write_set_format_pax_restricted(w);

@@ -15,12 +15,22 @@ struct archive_entry;
  * stay inside the tree. */
 int crl_archive_entry_check(struct archive_entry *e, const char **rel, int strict, struct corral_call *call);
 
+/* Flags of crl_tree_extract. */
+#define CRL_TREE_STRICT 1u /* crl_archive_entry_check's strict: links stay inside the tree */
+/* An OCI image layer applied over the tree (docs/images.md): ".wh.NAME"
+ * entries delete NAME, ".wh..wh..opq" hides what the directory held
+ * before this layer; other ".wh..wh." entries are skipped; an entry
+ * replaces whatever is in its place, a non-empty directory included; and
+ * directories stay writable by their owner (u+rwx) so that later layers
+ * can change them. */
+#define CRL_TREE_LAYER 2u
+
 /* Extract every entry of the opened reader `in` below the directory dirfd
- * (borrowed), each checked with crl_archive_entry_check(strict).  No
- * symlink on the way to an entry is followed (such an entry is refused);
- * what is in an entry's place is replaced; directories get their modes
- * and times at the end. */
-int crl_tree_extract(struct archive *in, int dirfd, int strict, struct corral_call *call);
+ * (borrowed), each checked with crl_archive_entry_check (strict with
+ * CRL_TREE_STRICT).  No symlink on the way to an entry is followed (such
+ * an entry is refused); what is in an entry's place is replaced;
+ * directories get their modes and times at the end. */
+int crl_tree_extract(struct archive *in, int dirfd, unsigned flags, struct corral_call *call);
 
 /* A depth-first walk of the tree below a directory fd, in name order,
  * never following a symlink and never changing the working directory. */

@@ -8,6 +8,7 @@
  * directory in another mount namespace (a sandbox's /proc/<pid>/root):
  * nothing here leaves the tree below it. */
 #include "archive/archive_internal.h"
+#include "crl_common.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -84,8 +85,77 @@ struct dir_fixup {
     int has_mtime;
 };
 
+/* The paths a layer wrote so far (CRL_TREE_LAYER): an opaque directory
+ * hides only what the layers below put there.  Open addressing over
+ * malloc'ed strings. */
+struct seen {
+    char **slot;
+    size_t n, cap;
+};
+
+static size_t seen_hash(const char *s, size_t len)
+{
+    size_t h = 1469598103934665603u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return h;
+}
+
+static int seen_has(const struct seen *t, const char *s, size_t len)
+{
+    if (!t->cap)
+        return 0;
+    for (size_t i = seen_hash(s, len) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (!t->slot[i])
+            return 0;
+        if (strncmp(t->slot[i], s, len) == 0 && t->slot[i][len] == '\0')
+            return 1;
+    }
+}
+
+/* Add s[0..len); 0 or -1 when out of memory. */
+static int seen_add(struct seen *t, const char *s, size_t len)
+{
+    if (seen_has(t, s, len))
+        return 0;
+    if (2 * (t->n + 1) > t->cap) {
+        size_t nc = t->cap ? 2 * t->cap : 64;
+        char **ns = calloc(nc, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t k = 0; k < t->cap; k++)
+            if (t->slot[k]) {
+                size_t i = seen_hash(t->slot[k], strlen(t->slot[k])) & (nc - 1);
+                while (ns[i])
+                    i = (i + 1) & (nc - 1);
+                ns[i] = t->slot[k];
+            }
+        free(t->slot);
+        t->slot = ns;
+        t->cap = nc;
+    }
+    char *c = strndup(s, len);
+    if (!c)
+        return -1;
+    size_t i = seen_hash(s, len) & (t->cap - 1);
+    while (t->slot[i])
+        i = (i + 1) & (t->cap - 1);
+    t->slot[i] = c;
+    t->n++;
+    return 0;
+}
+
+static void seen_free(struct seen *t)
+{
+    for (size_t k = 0; k < t->cap; k++)
+        free(t->slot[k]);
+    free(t->slot);
+}
+
 struct extract {
     int root;
+    unsigned flags;
+    struct seen seen;           /* CRL_TREE_LAYER: what this layer wrote */
     struct corral_call *call;
     char *cached;               /* directory part of the last entry ... */
     size_t cached_len;
@@ -152,7 +222,9 @@ static int clear_name(struct extract *x, int dir, const char *rel, int want_dir)
     if (S_ISDIR(st.st_mode)) {
         if (want_dir)
             return 1;
-        if (unlinkat(dir, x->name, AT_REMOVEDIR) != 0)
+        if (x->flags & CRL_TREE_LAYER) /* a layer's entry hides the directory below it */
+            crl_tree_remove(dir, x->name);
+        else if (unlinkat(dir, x->name, AT_REMOVEDIR) != 0)
             return corral_call_fail(x->call, CORRAL_EPERM, "'%s': a directory is in the way (%s)", rel,
                                     strerror(errno));
         return 0;
@@ -208,7 +280,7 @@ static int add_fixup(struct extract *x, const char *rel, struct archive_entry *e
     struct dir_fixup *f = &x->fix[x->nfix];
     if (!(f->rel = strdup(rel)))
         return corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
-    f->perm = archive_entry_perm(e) & 0777;
+    f->perm = (archive_entry_perm(e) & 0777) | (x->flags & CRL_TREE_LAYER ? 0700 : 0);
     f->has_mtime = archive_entry_mtime_is_set(e);
     f->mtime = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
     x->nfix++;
@@ -288,6 +360,16 @@ static int apply_fixups(struct extract *x)
     while (x->nfix > 0) {
         struct dir_fixup *f = &x->fix[--x->nfix];
         int dir;
+        if (!rc && (x->flags & CRL_TREE_LAYER)) {
+            /* A whiteout later in the same layer may have removed it. */
+            int d = open_dir_below(x->root, f->rel, strlen(f->rel), 0);
+            if (d < 0 && errno == ENOENT) {
+                free(f->rel);
+                continue;
+            }
+            if (d >= 0)
+                close(d);
+        }
         int r = rc ? 0 : parent_of(x, f->rel, 0, &dir);
         if (!rc && r)
             rc = r;
@@ -306,9 +388,90 @@ static int apply_fixups(struct extract *x)
     return rc;
 }
 
-int crl_tree_extract(struct archive *in, int dirfd, int strict, struct corral_call *call)
+/* Forget the cached parent directory: a whiteout may have removed it. */
+static void drop_cache(struct extract *x)
 {
-    struct extract x = {.root = dirfd, .call = call, .cached_fd = -1};
+    if (x->cached_fd >= 0)
+        close(x->cached_fd);
+    x->cached_fd = -1;
+}
+
+/* Below the directory fd `dir` (path `rel`, "" for the root), remove every
+ * entry this layer did not write, and recurse into the directories it did. */
+static int hide_lower(struct extract *x, int dir, struct crl_buf *rel)
+{
+    int dfd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return path_error(x, rel->len ? rel->p : ".", errno);
+    }
+    int rc = 0;
+    size_t base = rel->len;
+    struct dirent *de;
+    while (!rc && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        rel->len = base;
+        if ((base && crl_buf_add(rel, "/", 1)) || crl_buf_puts(rel, de->d_name)) {
+            rc = corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+            break;
+        }
+        if (!seen_has(&x->seen, rel->p, rel->len)) {
+            crl_tree_remove(dirfd(d), de->d_name);
+            continue;
+        }
+        int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0) {
+            rc = hide_lower(x, sub, rel);
+            close(sub);
+        }
+    }
+    closedir(d);
+    rel->len = base;
+    if (rel->p)
+        rel->p[base] = '\0';
+    return rc;
+}
+
+/* A ".wh." entry of a layer: NAME deleted, or the directory made opaque. */
+static int whiteout(struct extract *x, const char *rel)
+{
+    size_t dlen;
+    const char *base = split_last(rel, &dlen);
+    const char *name = base + 4;
+    int opaque = strcmp(base, ".wh..wh..opq") == 0;
+    if (!opaque && strncmp(base, ".wh..wh.", 8) == 0)
+        return 0; /* aufs metadata */
+    if (!opaque && (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/')))
+        return corral_call_fail(x->call, CORRAL_EPERM, "whiteout '%s' names no entry: refused", rel);
+    drop_cache(x);
+    int dir = open_dir_below(x->root, rel, dlen, 0);
+    if (dir < 0)
+        return errno == ENOENT ? 0 : path_error(x, rel, errno);
+    int rc = 0;
+    if (opaque) {
+        struct crl_buf r = {0};
+        size_t n = dlen;
+        while (n > 0 && rel[n - 1] == '/')
+            n--;
+        if (crl_buf_add(&r, rel, n) || crl_buf_add(&r, "", 0))
+            rc = corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+        else
+            rc = hide_lower(x, dir, &r);
+        crl_buf_free(&r);
+    } else {
+        crl_tree_remove(dir, name);
+    }
+    close(dir);
+    return rc;
+}
+
+int crl_tree_extract(struct archive *in, int dirfd, unsigned flags, struct corral_call *call)
+{
+    struct extract x = {.root = dirfd, .flags = flags, .call = call, .cached_fd = -1};
+    int strict = (flags & CRL_TREE_STRICT) != 0;
     int rc = 0;
     for (;;) {
         struct archive_entry *e;
@@ -326,6 +489,24 @@ int crl_tree_extract(struct archive *in, int dirfd, int strict, struct corral_ca
             break;
         if (!*rel)
             continue; /* the root itself */
+        if (flags & CRL_TREE_LAYER) {
+            size_t dlen, n = strlen(rel);
+            const char *base = split_last(rel, &dlen);
+            if (strncmp(base, ".wh.", 4) == 0) {
+                rc = whiteout(&x, rel);
+                if (rc)
+                    break;
+                continue;
+            }
+            while (n > 0 && rel[n - 1] == '/')
+                n--;
+            /* The entry and every directory above it belong to this layer. */
+            for (size_t k = 1; k <= n && !rc; k++)
+                if ((k == n || rel[k] == '/') && rel[k - 1] != '/' && seen_add(&x.seen, rel, k) < 0)
+                    rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+            if (rc)
+                break;
+        }
         rc = extract_entry(&x, in, e, rel);
         if (rc)
             break;
@@ -337,6 +518,7 @@ int crl_tree_extract(struct archive *in, int dirfd, int strict, struct corral_ca
     int fr = apply_fixups(&x);
     if (!rc)
         rc = fr;
+    seen_free(&x.seen);
     free(x.fix);
     free(x.cached);
     if (x.cached_fd >= 0)

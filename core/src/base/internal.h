@@ -90,6 +90,11 @@ const char *crl_host_tag(const struct corral_host *host);
 
 /* ---- http.c ---- */
 int crl_http(const struct corral_http_request *req, struct corral_http_response *resp, struct corral_call *call);
+/* crl_http, and a transfer that receives nothing for stall_ms (> 0; 0 =
+ * no such limit) fails as stalled: for long downloads, where a whole-
+ * transfer timeout cannot tell a slow server from a dead one. */
+int crl_http_stall(const struct corral_http_request *req, struct corral_http_response *resp, int64_t stall_ms,
+                   struct corral_call *call);
 void crl_http_response_free(struct corral_http_response *resp);
 /* Secret lookup by environment variable name (the host's secret service). */
 int crl_secret(const char *env_name, char **out, struct corral_call *call);

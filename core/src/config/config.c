@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "base/internal.h"
+#include "config/images_config.h"
 #include "config/limits.h"
 
 /* Top-level keys the core understands.  Keep in sync with corral.conf(5). */
@@ -31,6 +32,7 @@ static const struct {
     {"agent", cJSON_Object},
     {"install_env", cJSON_Array},
     {"limits", cJSON_Object},
+    {"images", cJSON_Object},
 };
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
@@ -119,6 +121,8 @@ static void check_layer(struct crl_config *cfg, const struct crl_layer *l)
                       item->valuestring);
         } else if (strcmp(item->string, "limits") == 0) {
             crl_limits_check(cfg, l->file, item);
+        } else if (strcmp(item->string, "images") == 0) {
+            crl_images_config_check(cfg, l->file, item);
         } else { /* sandbox / agent */
             const cJSON *sec;
             cJSON_ArrayForEach(sec, item) {

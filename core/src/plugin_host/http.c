@@ -212,7 +212,7 @@ static void sleep_ms(int64_t ms)
 }
 
 /* Perform one attempt; returns the CURLcode. */
-static CURLcode perform(struct xfer *x, struct curl_slist *hl, int64_t timeout_ms)
+static CURLcode perform(struct xfer *x, struct curl_slist *hl, int64_t timeout_ms, int64_t stall_ms)
 {
     const struct corral_http_request *req = x->req;
     CURL *h = x->h;
@@ -252,6 +252,10 @@ static CURLcode perform(struct xfer *x, struct curl_slist *hl, int64_t timeout_m
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     if (timeout_ms > 0 && timeout_ms < INT64_MAX)
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    if (stall_ms > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((stall_ms + 999) / 1000));
+    }
     x->body.len = 0;
     x->hdrs.len = 0;
     if (x->body.p)
@@ -261,6 +265,12 @@ static CURLcode perform(struct xfer *x, struct curl_slist *hl, int64_t timeout_m
 
 int crl_http(const struct corral_http_request *req, struct corral_http_response *resp,
              struct corral_call *call)
+{
+    return crl_http_stall(req, resp, 0, call);
+}
+
+int crl_http_stall(const struct corral_http_request *req, struct corral_http_response *resp, int64_t stall_ms,
+                   struct corral_call *call)
 {
     size_t rsize = resp->struct_size ? resp->struct_size : sizeof *resp;
     memset(resp, 0, rsize < sizeof *resp ? rsize : sizeof *resp);
@@ -290,7 +300,8 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
         }
         int64_t limit = req->timeout_ms > 0 && req->timeout_ms < left ? req->timeout_ms : left;
         log_request(req, attempt);
-        CURLcode cc = perform(&x, hl, limit);
+        int64_t t0 = corral_now_ms();
+        CURLcode cc = perform(&x, hl, limit, stall_ms);
         resp->attempts = attempt;
         curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &resp->status);
 
@@ -314,8 +325,12 @@ int crl_http(const struct corral_http_request *req, struct corral_http_response 
         } else if (cc == CURLE_OPERATION_TIMEDOUT) {
             transient = 1;
             unprocessed = 0;
-            rc = corral_call_fail(call, CORRAL_ETIMEDOUT, "%s %s: timed out after %lld ms", req->method,
-                                  req->url, (long long)limit);
+            if (stall_ms > 0 && corral_now_ms() - t0 < limit)
+                rc = corral_call_fail(call, CORRAL_ETIMEDOUT, "%s %s: stalled (no data for %lld s)", req->method,
+                                      req->url, (long long)((stall_ms + 999) / 1000));
+            else
+                rc = corral_call_fail(call, CORRAL_ETIMEDOUT, "%s %s: timed out after %lld ms", req->method,
+                                      req->url, (long long)limit);
         } else {
             transient = curl_transient(cc);
             /* Nothing was sent when no connection was made. */

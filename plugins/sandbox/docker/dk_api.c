@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "dk.h"
 
 int dk_api_set_host(struct dk_plugin *p, const char *host, corral_call *call)
@@ -105,26 +104,6 @@ static int raw(struct dk_plugin *p, const char *method, const char *fullpath, co
     return rc;
 }
 
-/* Value of header `name` in a raw header block, copied into out. */
-static int header_value(const char *block, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *l = block; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (strncasecmp(l, name, n) == 0 && l[n] == ':') {
-            const char *v = l + n + 1;
-            while (*v == ' ')
-                v++;
-            size_t k = strcspn(v, "\r\n");
-            if (k >= cap)
-                k = cap - 1;
-            memcpy(out, v, k);
-            out[k] = '\0';
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int negotiate(struct dk_plugin *p, corral_call *call)
 {
     const struct corral_host *h = p->host;
@@ -143,7 +122,7 @@ static int negotiate(struct dk_plugin *p, corral_call *call)
     }
     char v[32];
     int major = 0, minor = 0;
-    if (r.status != 200 || !r.headers || !header_value(r.headers, "Api-Version", v, sizeof v) ||
+    if (r.status != 200 || !r.headers || !crl_http_header_value(r.headers, "Api-Version", v, sizeof v) ||
         sscanf(v, "%d.%d", &major, &minor) != 2) {
         rc = h->fail(call, CORRAL_EPROTO, "docker /_ping answered %ld without an Api-Version", r.status);
         dk_resp_free(&r);

@@ -1,0 +1,95 @@
+/*
+ * OCI and Docker container images: references, pulls from registries
+ * (the OCI distribution API), and the local image cache with one
+ * read-only root filesystem per image.  See docs/images.md.
+ *
+ * Error model as everywhere in libcorral: 0 or a negative CORRAL_E*
+ * status, with the message in the struct corral_call.
+ */
+#ifndef CORRAL_IMAGE_H
+#define CORRAL_IMAGE_H
+
+#include <stdint.h>
+#include <corral/corral.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A reference normalised as Docker does: "ubuntu" is
+ * docker.io/library/ubuntu:latest.  Strings are NUL-terminated. */
+struct corral_image_ref {
+    char registry[256];      /* "docker.io", "registry:5000", "localhost" */
+    char repository[256];    /* "library/ubuntu", "org/img" */
+    char tag[129];           /* "latest", "24.04"; "" when only a digest was given */
+    char digest[72];         /* "sha256:<64 hex>" or "" */
+};
+
+/* Parse and normalise `text` into *out (the caller's).  CORRAL_EINVAL
+ * with the reason for anything that is not a reference (upper-case
+ * repository, bad tag, a digest other than sha256:<64 lowercase hex>). */
+int corral_image_ref_parse(const char *text, struct corral_image_ref *out, struct corral_call *call);
+/* The canonical text ("docker.io/library/ubuntu:24.04",
+ * "registry:5000/org/img@sha256:...", tag and digest when both were
+ * given) into buf; the length, or -1 when it does not fit in cap. */
+int corral_image_ref_format(const struct corral_image_ref *ref, char *buf, size_t cap);
+
+/* One image in the cache. */
+struct corral_image_info {
+    char name[600];          /* the canonical reference it was pulled as */
+    char digest[72];         /* the image manifest's digest (the platform's, for an index) */
+    char config_digest[72];  /* its config blob */
+    char rootfs[4096];       /* the unpacked root filesystem (read-only by convention) */
+    int64_t size;            /* compressed bytes of its layers */
+    int64_t layers;          /* how many */
+    int64_t pulled;          /* when the reference was last pulled (Unix seconds) */
+};
+
+/* Progress of a pull: one human line (no newline) at each step and every
+ * few seconds during a long download. */
+typedef void (*corral_image_progress_fn)(void *ud, const char *line);
+
+struct corral_image_pull_options {
+    size_t struct_size;
+    corral_image_progress_fn progress;  /* or NULL */
+    void *progress_ud;
+};
+
+/* The image cache directory into buf (not created): the configuration's
+ * images.cache_dir, else $CORRAL_IMAGE_CACHE, else /var/cache/corral/images
+ * for root, else $XDG_CACHE_HOME/corral/images ($HOME/.cache/...).
+ * 0, or CORRAL_EINVAL when none applies or it does not fit. */
+int corral_image_cache_dir(const corral_ctx *ctx, char *buf, size_t cap, struct corral_call *call);
+
+/* Pull `ref` (mirrors from images.mirrors first, then the registry
+ * itself; http:// for images.insecure and loopback registries), verify
+ * every blob's digest and size while it streams, store the blobs in the
+ * cache and unpack the layers once into the image's root filesystem.
+ * Concurrent pulls, in this or other processes, share the work through
+ * locks in the cache.  On failure nothing half made stays in the cache.
+ * *out (may be NULL) gets the image. */
+int corral_image_pull(corral_ctx *ctx, const char *ref, const struct corral_image_pull_options *opts,
+                      struct corral_image_info *out, struct corral_call *call);
+
+/* Every reference in the cache, in name order; cb's nonzero return stops
+ * the walk and is returned. */
+int corral_image_list(corral_ctx *ctx, int (*cb)(void *ud, const struct corral_image_info *img), void *ud,
+                      struct corral_call *call);
+
+/* Forget the reference `ref` (as given to pull, normalised) and remove
+ * its root filesystem and blobs when no other reference uses them.
+ * CORRAL_ENOTFOUND when it is not in the cache. */
+int corral_image_remove(corral_ctx *ctx, const char *ref, struct corral_call *call);
+
+struct corral_image_prune_stats {
+    int64_t blobs, rootfs, partial;  /* removed: blobs, root filesystems, leftovers of interrupted pulls */
+    int64_t bytes;                   /* bytes of removed blobs */
+};
+/* Remove every blob and root filesystem no reference uses, and what an
+ * interrupted pull left behind.  Waits for running pulls to finish. */
+int corral_image_prune(corral_ctx *ctx, struct corral_image_prune_stats *st, struct corral_call *call);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CORRAL_IMAGE_H */

@@ -1,0 +1,154 @@
+/* Private to the image code (core/src/images/): references, the registry
+ * client, manifests, the cache and layer unpacking.  See docs/images.md. */
+#ifndef CORRAL_IMAGES_INTERNAL_H
+#define CORRAL_IMAGES_INTERNAL_H
+
+#include <corral/image.h>
+
+#include "base/internal.h"
+#include "config/images_config.h"
+
+/* ---- digests (manifest.c) ---- */
+
+/* Whether d is "sha256:" and 64 lowercase hex digits (the only digests the
+ * cache names files after). */
+int crl_digest_valid(const char *d);
+/* "sha256:<hex>" of data[0..len) into out (72 bytes). */
+void crl_sha256_digest(const void *data, size_t len, char out[72]);
+
+/* ---- WWW-Authenticate and credentials (auth.c) ---- */
+
+struct crl_www_auth {
+    char scheme[16];         /* "Bearer" or "Basic" as sent */
+    char realm[1024];
+    char service[256];
+    char scope[512];
+};
+/* Parse the first challenge of a WWW-Authenticate value: a scheme, then
+ * comma-separated key=value or key="quoted \" value" parameters (unknown
+ * ones skipped).  0, or -1 for anything malformed or a value that does not
+ * fit (*out zeroed then). */
+int crl_www_auth_parse(const char *value, struct crl_www_auth *out);
+
+/* A registry login from $DOCKER_CONFIG/config.json (else
+ * ~/.docker/config.json): its "auths" entry for host ("docker.io" also
+ * matches Docker's index URLs; a key's scheme and path are ignored), as
+ * "auth" (base64 of user:password) or "username" and "password".  Returns
+ * 1 with *user and *pass (the caller frees them with crl_wipe_free), 0
+ * when there is none, or a negative status when the file is unreadable or
+ * malformed.  Never logs the values. */
+int crl_registry_login(const char *host, char **user, char **pass, struct corral_call *call);
+
+/* ---- manifests, indexes, configs (manifest.c) ---- */
+
+struct crl_descriptor {
+    char media_type[128];
+    char digest[72];
+    int64_t size;
+};
+
+struct crl_manifest {
+    int is_index;                 /* an OCI index / Docker manifest list */
+    struct crl_descriptor chosen; /* index: the manifest for os/arch */
+    struct crl_descriptor config; /* manifest: its config */
+    struct crl_descriptor *layers;
+    size_t nlayers;
+};
+/* The most layers an image may have. */
+#define CRL_IMAGE_MAX_LAYERS 1024
+/* The largest manifest, index or config read (bytes). */
+#define CRL_IMAGE_MAX_JSON ((size_t)4 << 20)
+
+/* Parse a manifest or an index (body[0..len), not necessarily
+ * NUL-terminated); content_type is the registry's Content-Type (may be
+ * NULL or empty: the body's mediaType decides).  An index picks the entry
+ * for linux and `arch` (an OCI architecture name: "amd64").  CORRAL_EPROTO
+ * naming what is wrong; *m is the caller's, freed with crl_manifest_free. */
+int crl_manifest_parse(const char *body, size_t len, const char *content_type, const char *arch,
+                       struct crl_manifest *m, struct corral_call *call);
+void crl_manifest_free(struct crl_manifest *m);
+/* Whether a config blob is a JSON object whose rootfs.diff_ids (when
+ * present) counts nlayers; CORRAL_EPROTO otherwise. */
+int crl_image_config_check(const char *body, size_t len, size_t nlayers, struct corral_call *call);
+/* This host's OCI architecture name ("amd64", "arm64", ...). */
+const char *crl_image_host_arch(void);
+
+/* ---- the registry client (registry.c) ---- */
+
+struct crl_registry {
+    char base[512];          /* "https://registry-1.docker.io", a mirror's URL: no trailing '/' */
+    char host[300];          /* the registry's name for logins and messages ("docker.io", a mirror's host:port) */
+    char repo[256];
+    char *auth;              /* the "Authorization: ..." header once earned (wiped) */
+    int64_t stall_ms;        /* a transfer that receives nothing this long fails */
+};
+/* Set r up for repository `repo` at base, logging in as config.json says
+ * for `host` (strings copied). */
+int crl_registry_init(struct crl_registry *r, const char *base, const char *host, const char *repo, int64_t stall_ms,
+                      struct corral_call *call);
+void crl_registry_free(struct crl_registry *r);
+/* GET base/v2/<repo>/<what> (e.g. "manifests/latest", "blobs/sha256:..")
+ * with `accept` (may be NULL), answering a 401 with the challenge's
+ * token or basic login once, and following redirects (never sending the
+ * Authorization header to another scheme, host or port).  With sink, a 2xx body streams there;
+ * else it is buffered up to max_body.  0 only for a 2xx answer (*resp the
+ * caller's to free with crl_http_response_free); else a status with the
+ * reason: CORRAL_ENOTFOUND for 404, CORRAL_EAUTH for refused logins. */
+int crl_registry_get(struct crl_registry *r, const char *what, const char *accept, const struct corral_sink *sink,
+                     size_t max_body, struct corral_http_response *resp, struct corral_call *call);
+
+/* ---- the cache (cache.c) ---- */
+
+struct crl_image_cache {
+    char root[3800];         /* fits in corral_image_info.rootfs with "/rootfs/<hex>" */
+    int dirfd;               /* the cache directory */
+    int lockfd;              /* "lock": shared by pulls, exclusive for rm and prune */
+};
+/* Open (creating it 0755) the cache of ctx and take its lock, shared or
+ * exclusive.  Closed with crl_cache_close. */
+int crl_cache_open(const corral_ctx *ctx, int exclusive, struct crl_image_cache *c, struct corral_call *call);
+void crl_cache_close(struct crl_image_cache *c);
+/* Take locks/<kind>-<hex> exclusively, waiting: one process at a time
+ * fetches a blob or unpacks a root filesystem.  *fd is closed to unlock. */
+int crl_cache_lock(struct crl_image_cache *c, const char *kind, const char *hex, int *fd, struct corral_call *call);
+/* Whether blobs/sha256/<hex> exists. */
+int crl_cache_has_blob(const struct crl_image_cache *c, const char *digest);
+/* Store bytes already verified against digest as its blob (atomically). */
+int crl_cache_put_blob(struct crl_image_cache *c, const char *digest, const void *data, size_t len,
+                       struct corral_call *call);
+/* Read a blob of at most max bytes (NUL-terminated, the caller frees). */
+char *crl_cache_read_blob(const struct crl_image_cache *c, const char *digest, size_t max, size_t *len,
+                          struct corral_call *call);
+/* Make sure the blob of d is in the cache: under its lock, download it
+ * from r into tmp/, hashing while it streams, and rename it into place
+ * only when its size and digest match d.  progress may be NULL. */
+struct crl_pull_progress {
+    corral_image_progress_fn fn;
+    void *ud;
+};
+int crl_cache_fetch_blob(struct crl_image_cache *c, struct crl_registry *r, const struct crl_descriptor *d,
+                         const struct crl_pull_progress *p, struct corral_call *call);
+
+/* ---- references (refs.c) ---- */
+
+/* Record that name (canonical) is the manifest digest `digest`. */
+int crl_refs_put(struct crl_image_cache *c, const char *name, const char *digest, struct corral_call *call);
+/* Every recorded reference: cb(ud, name, digest) until it returns nonzero. */
+int crl_refs_each(struct crl_image_cache *c, int (*cb)(void *ud, const char *name, const char *digest), void *ud,
+                  struct corral_call *call);
+/* Forget name; CORRAL_ENOTFOUND when it is not recorded. */
+int crl_refs_remove(struct crl_image_cache *c, const char *name, struct corral_call *call);
+
+/* ---- layers (unpack.c) ---- */
+
+/* Apply the layers of m in order into rootfs/<hex of digest>, once: under
+ * the root filesystem's lock, into rootfs/<hex>.tmp (a leftover of an
+ * interrupted run is removed first), renamed into place only when every
+ * layer applied; on failure the .tmp is removed. */
+int crl_image_unpack(struct crl_image_cache *c, const char *digest, const struct crl_manifest *m,
+                     const struct crl_pull_progress *p, struct corral_call *call);
+
+/* Emit one progress line (printf-style) when p has a callback. */
+void crl_pull_note(const struct crl_pull_progress *p, const char *fmt, ...) CORRAL_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,5 @@
+# corral image against a real registry (docker-registry, docker push) and a
+# misbehaving fake one; skipped without docker or docker-registry unless
+# CORRAL_REQUIRE_BACKENDS is set.
+corral_add_cli_test(images_registry images.sh)
+set_tests_properties(images_registry PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABELS images)
