@@ -30,7 +30,7 @@ for bad in "--timeout abc" "--timeout -1" "--timeout 0" "--timeout 9999999999999
 done
 run "$CORRAL" run --timeout 600 --concurrency 16 --attempts 2
 check "good numbers pass (the missing --task is what is refused)" \
-  eval '[ $RC -eq 2 ] && has "$ERR" "--task DIR and --agent NAME are required" && ! has "$ERR" "wants a"'
+  eval '[ $RC -eq 2 ] && has "$ERR" "--task DIR (or --dataset) and --agent NAME are required" && ! has "$ERR" "wants a"'
 run "$CORRAL" gate serve --body-limit 1k
 check "corral gate serve --body-limit 1k is a usage error naming it" eval '[ $RC -eq 2 ] && has "$ERR" "--body-limit wants"'
 run "$CORRAL" gate serve --request-timeout nan
