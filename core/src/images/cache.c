@@ -29,7 +29,7 @@
 int corral_image_cache_dir(const corral_ctx *ctx, char *buf, size_t cap, struct corral_call *call)
 {
     const char *cfg = crl_images_cache_dir(ctx), *env = getenv("CORRAL_IMAGE_CACHE");
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char root[4096];
     int n;
     if (cfg)
         n = snprintf(buf, cap, "%s", cfg);
@@ -37,14 +37,10 @@ int corral_image_cache_dir(const corral_ctx *ctx, char *buf, size_t cap, struct 
         if (env[0] != '/')
             return corral_call_fail(call, CORRAL_EINVAL, "CORRAL_IMAGE_CACHE must be an absolute path");
         n = snprintf(buf, cap, "%s", env);
-    } else if (geteuid() == 0)
-        n = snprintf(buf, cap, "/var/cache/corral/images");
-    else if (xdg && xdg[0] == '/')
-        n = snprintf(buf, cap, "%s/corral/images", xdg);
-    else if (home && home[0] == '/')
-        n = snprintf(buf, cap, "%s/.cache/corral/images", home);
+    } else if (crl_cache_root(root, sizeof root) == 0) /* corral's cache rule, shared with agents and datasets */
+        n = snprintf(buf, cap, "%s/images", root);
     else
-        return corral_call_fail(call, CORRAL_EINVAL, "no image cache directory: set CORRAL_IMAGE_CACHE or HOME");
+        return corral_call_fail(call, CORRAL_EINVAL, "no image cache directory: CORRAL_CACHE_DIR must be absolute");
     if (n < 0 || (size_t)n >= cap)
         return corral_call_fail(call, CORRAL_EINVAL, "the image cache path is too long");
     return 0;
@@ -62,22 +58,6 @@ void crl_pull_note(const struct crl_pull_progress *p, const char *fmt, ...)
     p->fn(p->ud, line);
 }
 
-/* mkdir -p of an absolute path, 0755. */
-static int mkdirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int crl_cache_open(const corral_ctx *ctx, int exclusive, struct crl_image_cache *c, struct corral_call *call)
 {
     memset(c, 0, sizeof *c);
@@ -86,8 +66,9 @@ int crl_cache_open(const corral_ctx *ctx, int exclusive, struct crl_image_cache 
     if (rc)
         return rc;
     static const char *const subs[] = {"blobs", "blobs/sha256", "tmp", "rootfs", "refs", "locks"};
-    if (mkdirs(c->root) != 0)
-        return corral_call_fail(call, CORRAL_EIO, "image cache %s: %s", c->root, strerror(errno));
+    int e = crl_mkdir_p(c->root, 0755);
+    if (e)
+        return corral_call_fail(call, CORRAL_EIO, "image cache %s: %s", c->root, strerror(-e));
     c->dirfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (c->dirfd < 0)
         return corral_call_fail(call, CORRAL_EIO, "image cache %s: %s", c->root, strerror(errno));
