@@ -14,6 +14,7 @@
 #include "crl_toml.h"
 #include "egress/egress.h"
 #include "egress/egress_wire.h"
+#include "tls_hello.h"
 
 /* Parse text as a policy of origin; returns the status, message in call. */
 static int parse(const char *text, enum crl_egress_origin origin, struct crl_egress *e, struct corral_call *call)
@@ -242,54 +243,25 @@ static void test_wire_rewrite(void **state)
     crl_buf_free(&out);
 }
 
-/* A ClientHello record with server name sni (NULL: no extension). */
-static size_t hello(unsigned char *b, const char *sni)
-{
-    unsigned char body[512];
-    size_t n = 0;
-    body[n++] = 3, body[n++] = 3;
-    memset(body + n, 7, 32), n += 32;
-    body[n++] = 0;                          /* session id */
-    body[n++] = 0, body[n++] = 2, body[n++] = 0x13, body[n++] = 1; /* one suite */
-    body[n++] = 1, body[n++] = 0;           /* null compression */
-    size_t ext_len_at = n;
-    n += 2;
-    body[n++] = 0x00, body[n++] = 0x0b, body[n++] = 0, body[n++] = 2, body[n++] = 1, body[n++] = 0; /* ec_point_formats */
-    if (sni) {
-        size_t sl = strlen(sni);
-        body[n++] = 0, body[n++] = 0;
-        body[n++] = 0, body[n++] = (unsigned char)(sl + 5);
-        body[n++] = 0, body[n++] = (unsigned char)(sl + 3);
-        body[n++] = 0, body[n++] = 0, body[n++] = (unsigned char)sl;
-        memcpy(body + n, sni, sl), n += sl;
-    }
-    size_t el = n - ext_len_at - 2;
-    body[ext_len_at] = (unsigned char)(el >> 8), body[ext_len_at + 1] = (unsigned char)el;
-    b[0] = 0x16, b[1] = 3, b[2] = 1, b[3] = (unsigned char)((n + 4) >> 8), b[4] = (unsigned char)(n + 4);
-    b[5] = 1, b[6] = 0, b[7] = (unsigned char)(n >> 8), b[8] = (unsigned char)n;
-    memcpy(b + 9, body, n);
-    return n + 9;
-}
-
 static void test_wire_sni(void **state)
 {
     (void)state;
     unsigned char b[600];
     char sni[256];
-    size_t n = hello(b, "Pkg.Test");
+    size_t n = tls_hello(b, "Pkg.Test");
     assert_int_equal(crl_egress_client_hello_sni(b, n, sni, sizeof sni), 1);
     assert_string_equal(sni, "pkg.test");
     for (size_t k = 0; k < n; k++) /* every prefix asks for more */
         assert_int_equal(crl_egress_client_hello_sni(b, k, sni, sizeof sni), -2);
-    n = hello(b, NULL);
+    n = tls_hello(b, NULL);
     assert_int_equal(crl_egress_client_hello_sni(b, n, sni, sizeof sni), 0);
     assert_int_equal(crl_egress_client_hello_sni((const unsigned char *)"SSH-2.0-x\r\n", 11, sni, sizeof sni), 0);
-    n = hello(b, "a.test");
+    n = tls_hello(b, "a.test");
     b[9 + 2 + 32 + 1 + 4 + 2 + 1] = 0xff; /* the extensions' length, broken */
     assert_int_equal(crl_egress_client_hello_sni(b, n, sni, sizeof sni), -1);
     /* split over two records */
     unsigned char two[700];
-    n = hello(b, "split.test");
+    n = tls_hello(b, "split.test");
     size_t payload = n - 5, first = 20;
     memcpy(two, b, 5);
     two[3] = 0, two[4] = (unsigned char)first;

@@ -317,8 +317,8 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
                 shutdown(peer, SHUT_WR);
                 fds[i].fd = -1;
                 open_dirs--;
-                if (i == 0 && hello) /* the client ended before a whole hello: nothing goes on */
-                    open_dirs = 0;
+                if ((i == 0 && hello) || (i == 1 && !check_sni))
+                    open_dirs = 0; /* a hello cut short; or the one answer of a plain request is complete */
                 continue;
             }
             *bytes += (uint64_t)n;
