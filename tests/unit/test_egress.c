@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "crl_common.h"
-#include "crl_toml.h"
+#include "rollout/rollout_internal.h"
 #include "egress/egress.h"
 #include "egress/egress_wire.h"
 #include "tls_hello.h"
@@ -165,28 +165,39 @@ static void test_private(void **state)
             fail_msg("%s should be public", no[i]);
 }
 
-static void test_toml(void **state)
+/* task.toml's [egress] and task.json's "egress" through the task readers. */
+static void test_task_files(void **state)
 {
     (void)state;
     const char *text = "[egress]\ndefault = \"deny\"\n[[egress.rules]]\nhost_pattern = \"pypi.org\"\naction = "
                        "\"allow\"\nrate_limit_rpm = 60\n[egress.phases.verify]\ndefault = \"deny\"\n";
-    char err[200];
-    struct crl_toml *t = crl_toml_parse(text, strlen(text), err, sizeof err);
-    assert_non_null(t);
-    struct crl_egress e;
+    struct corral_task t = {0};
     struct corral_call call = {0};
-    assert_int_equal(crl_egress_from_toml(crl_toml_get(t, "egress"), "task.toml", CRL_EGRESS_TASK, &e, &call), 0);
+    assert_int_equal(crl_task_parse_toml(&t, text, strlen(text), "task.toml", &call), 0);
+    assert_non_null(t.egress_json);
+    cJSON *j = cJSON_Parse(t.egress_json);
+    struct crl_egress e;
+    assert_int_equal(crl_egress_from_json(j, "again", CRL_EGRESS_TASK, &e, &call), 0);
     assert_int_equal(crl_egress_for(&e, CRL_EGRESS_AGENT)->rules[0].rate_limit_rpm, 60);
     assert_int_equal(crl_egress_for(&e, CRL_EGRESS_VERIFY)->n, 0);
     crl_egress_free(&e);
-    crl_toml_free(t);
+    cJSON_Delete(j);
+    free(t.egress_json);
+    free(t.metadata_json);
+    crl_strv_free_array(t.warnings);
+    memset(&t, 0, sizeof t);
     text = "[egress]\n[[egress.rules]]\nhost_pattern = \"x\"\naction = 1979-05-27\n";
-    t = crl_toml_parse(text, strlen(text), err, sizeof err);
-    assert_non_null(t);
-    assert_int_equal(crl_egress_from_toml(crl_toml_get(t, "egress"), "task.toml", CRL_EGRESS_TASK, &e, &call),
+    assert_int_equal(crl_task_parse_toml(&t, text, strlen(text), "task.toml", &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, "task.toml: [egress]: rules[0]: action"));
+    assert_null(t.egress_json);
+    crl_strv_free_array(t.warnings);
+    memset(&t, 0, sizeof t);
+    assert_int_equal(crl_task_parse_json(&t, "{\"egress\":{\"phases\":{\"train\":{}}}}", "task.json", &call),
                      CORRAL_EINVAL);
-    assert_non_null(strstr(call.message, "task.toml: rules[0]: action"));
-    crl_toml_free(t);
+    assert_non_null(strstr(call.message, "task.json: egress: phases: unknown phase \"train\""));
+    assert_int_equal(crl_task_parse_json(&t, "{\"egress\":{\"default\":\"allow\"}}", "task.json", &call), 0);
+    assert_string_equal(t.egress_json, "{\"default\":\"allow\"}");
+    free(t.egress_json);
 }
 
 static int head(const char *s, struct crl_egress_head *h)
@@ -278,7 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_phases), cmocka_unit_test(test_policy_errors),
         cmocka_unit_test(test_match),         cmocka_unit_test(test_private),
-        cmocka_unit_test(test_toml),          cmocka_unit_test(test_wire_head),
+        cmocka_unit_test(test_task_files),          cmocka_unit_test(test_wire_head),
         cmocka_unit_test(test_wire_rewrite),  cmocka_unit_test(test_wire_sni),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

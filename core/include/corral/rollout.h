@@ -61,6 +61,8 @@ struct corral_task {
     char *metadata_json;         /* [metadata] (and [task] under "task") as JSON text, or NULL */
     char **warnings;             /* "FILE: [table] key ..." for fields read but not honoured; NULL-terminated or NULL */
     int harbor;                  /* loaded from task.toml: Harbor's reward files apply (docs/harbor.md) */
+    /* Appended for egress policies (docs/egress.md): */
+    char *egress_json;           /* task.json "egress" / task.toml [egress], checked, as JSON text; or NULL */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the
@@ -130,6 +132,9 @@ struct corral_rollout_options {
      * however they were chosen (also agent_timeout_s), are multiplied by it
      * and rounded up to whole seconds; 0: 1 (docs/rollout.md, "The plan"). */
     double timeout_multiplier;
+    /* An egress policy file (JSON, docs/egress.md) for every phase, over the
+     * task's "egress"; NULL: the task's, if any. */
+    const char *egress_file;
 };
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */

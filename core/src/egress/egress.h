@@ -15,7 +15,6 @@
 #include <corral/corral.h>
 
 typedef struct cJSON cJSON;
-struct crl_toml;
 
 enum crl_egress_phase { CRL_EGRESS_SETUP, CRL_EGRESS_AGENT, CRL_EGRESS_VERIFY, CRL_EGRESS_NPHASES };
 enum crl_egress_action { CRL_EGRESS_DENY, CRL_EGRESS_ALLOW };
@@ -67,12 +66,10 @@ enum crl_egress_origin { CRL_EGRESS_OPERATOR, CRL_EGRESS_TASK };
 
 /* Read a policy object (docs/egress.md) into *out (zeroed by the caller);
  * `file` names the source in messages ("task.json: egress.rules[1]: ...").
- * On failure *out is left empty and call says which file and rule. */
+ * On failure *out is left empty and call says which file and rule.
+ * task.toml's [egress] table comes here as JSON (rollout/task_toml.c). */
 int crl_egress_from_json(const cJSON *obj, const char *file, enum crl_egress_origin origin, struct crl_egress *out,
                          struct corral_call *call);
-/* The same from a task.toml [egress] table. */
-int crl_egress_from_toml(const struct crl_toml *table, const char *file, enum crl_egress_origin origin,
-                         struct crl_egress *out, struct corral_call *call);
 /* Read and parse a JSON policy file (--egress FILE). */
 int crl_egress_load_file(const char *path, enum crl_egress_origin origin, struct crl_egress *out,
                          struct corral_call *call);

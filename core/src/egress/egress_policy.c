@@ -7,7 +7,6 @@
 #include <strings.h>
 
 #include "crl_common.h"
-#include "crl_toml.h"
 #include "egress/egress.h"
 
 #define MAX_RULES 1024
@@ -380,48 +379,6 @@ int crl_egress_from_json(const cJSON *obj, const char *file, enum crl_egress_ori
     }
     out->present = 1;
     return 0;
-}
-
-/* A TOML subtree as cJSON, so that both forms go through one reader. */
-static cJSON *toml_to_json(const struct crl_toml *t)
-{
-    cJSON *j = NULL;
-    switch (t->type) {
-    case CRL_TOML_TABLE:
-    case CRL_TOML_ARRAY:
-        j = t->type == CRL_TOML_TABLE ? cJSON_CreateObject() : cJSON_CreateArray();
-        for (size_t i = 0; j && i < t->n; i++) {
-            cJSON *c = toml_to_json(t->items[i]);
-            if (!c || (t->type == CRL_TOML_TABLE ? !cJSON_AddItemToObject(j, t->items[i]->key, c)
-                                                 : !cJSON_AddItemToArray(j, c))) {
-                cJSON_Delete(c);
-                cJSON_Delete(j);
-                return NULL;
-            }
-        }
-        return j;
-    case CRL_TOML_STRING:
-        return cJSON_CreateString(t->s);
-    case CRL_TOML_INT:
-        return cJSON_CreateNumber((double)t->i);
-    case CRL_TOML_FLOAT:
-        return cJSON_CreateNumber(t->f);
-    case CRL_TOML_BOOL:
-        return cJSON_CreateBool(t->b);
-    default: /* datetimes: a type no key takes */
-        return cJSON_CreateNull();
-    }
-}
-
-int crl_egress_from_toml(const struct crl_toml *table, const char *file, enum crl_egress_origin origin,
-                         struct crl_egress *out, struct corral_call *call)
-{
-    cJSON *j = toml_to_json(table);
-    if (!j)
-        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-    int r = crl_egress_from_json(j, file, origin, out, call);
-    cJSON_Delete(j);
-    return r;
 }
 
 int crl_egress_load_file(const char *path, enum crl_egress_origin origin, struct crl_egress *out,

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "crl_toml.h"
+#include "egress/egress.h"
 #include "rollout/rollout_internal.h"
 
 #define MAX_CPUS 4096
@@ -384,11 +385,28 @@ static cJSON *to_json(const struct crl_toml *v)
     }
 }
 
+/* [egress]: corral's own table (docs/egress.md), read by the same reader
+ * as task.json's "egress" and kept as its JSON text. */
+static int egress(struct tt *x, const struct crl_toml *tbl)
+{
+    cJSON *j = to_json(tbl);
+    char where[PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s: [egress]", x->path);
+    struct crl_egress e = {0};
+    int r = j ? crl_egress_from_json(j, where, CRL_EGRESS_TASK, &e, x->call)
+              : corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    crl_egress_free(&e);
+    if (!r && !(x->t->egress_json = cJSON_PrintUnformatted(j)))
+        r = corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    cJSON_Delete(j);
+    return r;
+}
+
 static int mapped(struct tt *x, const struct crl_toml *root)
 {
     static const char *const known[] = {"version", "schema_version", "source", "task", "metadata", "verifier", "agent",
                                         "environment", "solution", "steps", "artifacts", "multi_step_reward_strategy",
-                                        NULL};
+                                        "egress", NULL};
     static const char *const task_keys[] = {"name", "version", "description", "authors", "keywords", NULL};
     static const char *const agent_keys[] = {"timeout_sec", "user", "network_mode", "allowed_hosts", NULL};
     static const char *const verifier_keys[] = {"timeout_sec", "env", "user", "network_mode", "allowed_hosts",
@@ -471,6 +489,11 @@ static int mapped(struct tt *x, const struct crl_toml *root)
         unknown_keys(x, sol, "solution", solution_keys);
         r = refuse_nonempty(x, sol, "solution", "env", "is not passed to the oracle yet");
     }
+    const struct crl_toml *eg = NULL;
+    if (!r)
+        r = table_of(x, root, NULL, "egress", &eg);
+    if (!r && eg)
+        r = egress(x, eg);
     return r;
 }
 
