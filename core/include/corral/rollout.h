@@ -137,6 +137,10 @@ struct corral_rollout_options {
     const char *egress_file;
 };
 
+/* Check an egress policy file (JSON, docs/egress.md) as --egress reads it:
+ * 0, or CORRAL_EINVAL with `call` naming the file and the rule. */
+int corral_egress_check_file(const char *path, struct corral_call *call);
+
 /* Whose failure ended a rollout: RolloutResult "error.class". */
 enum corral_rollout_error {
     CORRAL_ROLLOUT_OK = 0,             /* no error ("error": null) */

@@ -384,13 +384,14 @@ int crl_egress_from_json(const cJSON *obj, const char *file, enum crl_egress_ori
 int crl_egress_load_file(const char *path, enum crl_egress_origin origin, struct crl_egress *out,
                          struct corral_call *call)
 {
+    memset(out, 0, sizeof *out);
     int err = 0;
     size_t len = 0;
     char *text = crl_read_file_max(path, EGRESS_FILE_MAX, &len, &err);
     if (!text)
         return corral_call_fail(call, CORRAL_EINVAL, "%s: %s", path, crl_file_strerror(err));
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 1);
+    cJSON *j = strlen(text) == len ? cJSON_ParseWithOpts(text, &end, 1) : NULL; /* no NUL inside */
     free(text);
     if (!j)
         return corral_call_fail(call, CORRAL_EINVAL, "%s: not valid JSON", path);

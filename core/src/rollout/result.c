@@ -198,6 +198,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddStringToObject(j, "reward_source", str(rec->reward_source));
     if (rec->rewards)
         cJSON_AddItemToObject(j, "rewards", cJSON_Duplicate(rec->rewards, 1));
+    if (rec->egress) /* only with a policy (docs/egress.md) */
+        cJSON_AddItemToObject(j, "egress", cJSON_Duplicate(rec->egress, 1));
     return j;
 }
 
@@ -262,6 +264,7 @@ void crl_record_free(struct crl_rollout_record *rec)
     cJSON_Delete(rec->task_metadata);
     cJSON_Delete(rec->task_warnings);
     cJSON_Delete(rec->rewards);
+    cJSON_Delete(rec->egress);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);
