@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
 rollout_backend "${1:-local}" egress.sh
-command -v curl >/dev/null || { echo "skipped: curl is not installed"; exit 77; }
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
 
 # two servers, each serving its own name
@@ -27,25 +26,46 @@ T="$WORK/task"
 mkdir -p "$T/solution" "$T/tests"
 echo "fetch what you may" >"$T/instruction.md"
 echo '{"workdir": "/workspace"}' >"$T/task.json"
+# HTTP inside the sandbox: curl where the image has it (local: the host's),
+# else bash's /dev/tcp through $http_proxy (the docker test image has no curl)
+CLIENT=$(cat <<'SH'
+if command -v curl >/dev/null; then
+  code() { curl -sS -m 10 -o /dev/null -w '%{http_code}' -X "$1" "$2"; }
+  body() { curl -sS -m 10 "$1"; }
+  head_of() { curl -sS -m 10 -D - -o /dev/null "$1"; }
+  direct() { curl -sS -m 5 --noproxy '*' "$1" >/dev/null 2>&1; }
+else
+  raw() { local p=${http_proxy#http://}; exec 3<>"/dev/tcp/${p%:*}/${p##*:}" || return 7
+          printf '%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n' "$1" "$2" >&3; cat <&3; exec 3<&-; }
+  code() { raw "$1" "$2" | head -1 | cut -d' ' -f2; }
+  body() { raw GET "$1" | sed '1,/^\r$/d'; }
+  head_of() { raw GET "$1" | sed '/^\r$/q'; }
+  direct() { local hp=${1#http://}; hp=${hp%%/*}; (exec 3<>"/dev/tcp/127.0.0.1/${hp##*:}") 2>/dev/null; }
+fi
+SH
+)
 cat >"$T/solution/solve.sh" <<SH
 #!/bin/bash
+$CLIENT
 cd /workspace
-curl -sS -m 10 http://a.test:$PA/index.txt >a.out 2>a.err; echo \$? >a.rc
-curl -sS -m 10 -o /dev/null -w '%{http_code}' http://b.test:$PB/index.txt >b.code 2>b.err
-curl -sS -m 10 -D - -o /dev/null http://b.test:$PB/index.txt >b.head 2>&1
-curl -sS -m 5 --noproxy '*' http://127.0.0.1:$PA/index.txt >direct.out 2>direct.err; echo \$? >direct.rc
-curl -sS -m 10 -X POST --data x http://a.test:$PA/index.txt >post.out 2>&1; echo \$? >post.rc
+body http://a.test:$PA/index.txt >a.out
+code GET http://b.test:$PB/index.txt >b.code
+head_of http://b.test:$PB/index.txt >b.head
+direct http://127.0.0.1:$PA/index.txt; echo \$? >direct.rc
+code POST http://a.test:$PA/index.txt >post.code
 exit 0
 SH
 cat >"$T/tests/test.sh" <<SH
 #!/bin/bash
+$CLIENT
 cd /workspace
-vb=\$(curl -sS -m 10 http://b.test:$PB/index.txt)
-va=\$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://a.test:$PA/index.txt)
+vb=\$(body http://b.test:$PB/index.txt)
+va=\$(code GET http://a.test:$PA/index.txt)
 echo "verify: b=[\$vb] a=[\$va]"
-echo "agent: a=[\$(cat a.out)] b=[\$(cat b.code)] direct=[\$(cat direct.rc)]"
+echo "agent: a=[\$(cat a.out)] b=[\$(cat b.code)] direct=[\$(cat direct.rc)] post=[\$(cat post.code)]"
 grep -i x-corral-egress-rule b.head
-[ "\$vb" = "hello from b" ] && [ "\$va" = 403 ] && [ "\$(cat a.out)" = "hello from a" ] && [ "\$(cat b.code)" = 403 ] && [ "\$(cat direct.rc)" != 0 ]
+[ "\$vb" = "hello from b" ] && [ "\$va" = 403 ] && [ "\$(cat a.out)" = "hello from a" ] && [ "\$(cat b.code)" = 403 ] &&
+  [ "\$(cat direct.rc)" != 0 ] && [ "\$(cat post.code)" = 403 ]
 SH
 chmod +x "$T/solution/solve.sh" "$T/tests/test.sh"
 cat >"$WORK/policy.json" <<'JSON'
