@@ -195,6 +195,29 @@ static void test_task_files(void **state)
     assert_int_equal(crl_task_parse_json(&t, "{\"egress\":{\"phases\":{\"train\":{}}}}", "task.json", &call),
                      CORRAL_EINVAL);
     assert_non_null(strstr(call.message, "task.json: egress: phases: unknown phase \"train\""));
+    /* Harbor's allowlist is a policy of its own */
+    text = "[environment]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"pypi.org\", \"*.github.com\"]\n";
+    assert_int_equal(crl_task_parse_toml(&t, text, strlen(text), "task.toml", &call), 0);
+    assert_int_equal(t.network, CORRAL_NET_NONE);
+    assert_string_equal(t.egress_json, "{\"rules\":[{\"host_pattern\":\"pypi.org\",\"action\":\"allow\"},"
+                                       "{\"host_pattern\":\"*.github.com\",\"action\":\"allow\"}],\"default\":\"deny\"}");
+    free(t.egress_json);
+    crl_strv_free_array(t.warnings);
+    free(t.env);
+    memset(&t, 0, sizeof t);
+    text = "[environment]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"127.0.0.1\"]\n";
+    assert_int_equal(crl_task_parse_toml(&t, text, strlen(text), "task.toml", &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, "task.toml: [environment] allowed_hosts: rules[0]: host_pattern \"127.0.0.1\" names a private"));
+    crl_strv_free_array(t.warnings);
+    free(t.egress_json);
+    memset(&t, 0, sizeof t);
+    text = "[environment]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.org\"]\n[egress]\ndefault = \"allow\"\n";
+    assert_int_equal(crl_task_parse_toml(&t, text, strlen(text), "task.toml", &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, "egress: and network_mode = \"allowlist\" both give"));
+    crl_strv_free_array(t.warnings);
+    free(t.egress_json);
+    free(t.env);
+    memset(&t, 0, sizeof t);
     assert_int_equal(crl_task_parse_json(&t, "{\"egress\":{\"default\":\"allow\"}}", "task.json", &call), 0);
     assert_string_equal(t.egress_json, "{\"default\":\"allow\"}");
     free(t.egress_json);

@@ -73,9 +73,6 @@ int crl_egress_from_json(const cJSON *obj, const char *file, enum crl_egress_ori
 /* Read and parse a JSON policy file (--egress FILE). */
 int crl_egress_load_file(const char *path, enum crl_egress_origin origin, struct crl_egress *out,
                          struct corral_call *call);
-/* The policy Harbor's allow_internet / network mode means: allow
- * everything (1) or deny everything (0), for every phase. */
-int crl_egress_all(int allow, struct crl_egress *out);
 /* Free what *e holds and zero it. */
 void crl_egress_free(struct crl_egress *e);
 

@@ -399,11 +399,3 @@ int crl_egress_load_file(const char *path, enum crl_egress_origin origin, struct
     cJSON_Delete(j);
     return r;
 }
-
-int crl_egress_all(int allow, struct crl_egress *out)
-{
-    memset(out, 0, sizeof *out);
-    out->present = 1;
-    out->all.default_action = allow ? CRL_EGRESS_ALLOW : CRL_EGRESS_DENY;
-    return 0;
-}
