@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +271,27 @@ static int hello_bytes(int u, unsigned char *hello, size_t *nhello, const char *
     return 1;
 }
 
+/* Move what from has ready to `to` through the kernel (a pipe between two
+ * splice calls), without copying it through this process: the bytes
+ * moved, 0 at EOF, -1 on a read error, -2 when these sockets cannot be
+ * spliced (nothing moved), -3 when the write side failed, -4 when there
+ * was nothing to read after all. */
+static ssize_t spliced(int from, const int pipe[2], int to)
+{
+    ssize_t n = splice(from, NULL, pipe[1], NULL, 1 << 16, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0)
+        return errno == EINVAL || errno == ENOSYS ? -2 : errno == EAGAIN ? -4 : -1;
+    for (ssize_t left = n; left > 0;) {
+        ssize_t w = splice(pipe[0], NULL, to, NULL, (size_t)left, SPLICE_F_MOVE);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -3;
+        left -= w;
+    }
+    return n;
+}
+
 /* Relay until both sides are done, the connection idles out or the phase
  * changes; pre[0..npre) are client bytes read with the head.  For a tunnel
  * (check_sni), the client's first bytes are held until the ClientHello's
@@ -297,6 +317,10 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
         }
     }
     struct pollfd fds[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
+    int pipes[2][2] = {{-1, -1}, {-1, -1}};
+    for (int i = 0; i < 2; i++)
+        if (pipe2(pipes[i], O_CLOEXEC) != 0)
+            pipes[i][0] = pipes[i][1] = -1;
     int64_t last = now_ms(CLOCK_MONOTONIC);
     while (open_dirs > 0) {
         int r = poll(fds, 2, 1000);
@@ -311,8 +335,27 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
         for (int i = 0; i < 2 && open_dirs > 0; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            ssize_t n = recv(fds[i].fd, buf, RELAY_BUF, 0);
             int peer = i ? c : u;
+            ssize_t n;
+            if (!(i == 0 && hello) && pipes[i][0] >= 0) {
+                n = spliced(fds[i].fd, pipes[i], peer);
+                if (n == -4)
+                    continue;
+                if (n == -2) { /* the kernel cannot splice these: copy from now on */
+                    close(pipes[i][0]), close(pipes[i][1]);
+                    pipes[i][0] = pipes[i][1] = -1;
+                    n = recv(fds[i].fd, buf, RELAY_BUF, 0);
+                } else if (n > 0) {
+                    *bytes += (uint64_t)n;
+                    continue;
+                }
+            } else {
+                n = recv(fds[i].fd, buf, RELAY_BUF, 0);
+            }
+            if (n == -3) {
+                open_dirs = 0;
+                continue;
+            }
             if (n <= 0) {
                 shutdown(peer, SHUT_WR);
                 fds[i].fd = -1;
@@ -335,6 +378,9 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
             }
         }
     }
+    for (int i = 0; i < 2; i++)
+        if (pipes[i][0] >= 0)
+            close(pipes[i][0]), close(pipes[i][1]);
     free(buf);
     free(hello);
     return refused;
