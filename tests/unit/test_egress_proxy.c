@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -138,7 +139,8 @@ static void on_deny(void *ud, const struct crl_egress_entry *e)
 static void proxy_up(struct fx *f, unsigned max_conn, unsigned header_ms)
 {
     struct corral_call call = {0};
-    snprintf(f->sock, sizeof f->sock, "%s/egress-%u.sock", f->dir, max_conn);
+    static int seq;
+    snprintf(f->sock, sizeof f->sock, "%s/egress-%d.sock", f->dir, ++seq);
     struct crl_egress_proxy_options o = {.socket_path = f->sock, .policy = &f->policy, .host_map = MAP,
                                          .max_connections = max_conn, .header_timeout_ms = header_ms,
                                          .on_deny = on_deny, .ud = f};
@@ -335,6 +337,48 @@ static void test_slow_and_surplus(void **state)
     f->p = main_p;
 }
 
+/* A thousand connections that send nothing: the proxy holds its 256, turns
+ * the others away at once, closes the held ones at the header timeout, and
+ * serves again. */
+static void test_flood(void **state)
+{
+    struct fx *f = *state;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_max < 2600)
+        skip();
+    if (rl.rlim_cur < 2600) {
+        rl.rlim_cur = 2600;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    crl_egress_proxy *main_p = f->p;
+    proxy_up(f, 0, 3000); /* the held ones outlast the flood's arrival */
+    enum { N = 1000 };
+    int *fds = malloc(N * sizeof *fds);
+    char *answered = calloc(N, 1);
+    for (int i = 0; i < N; i++)
+        fds[i] = dial(f->sock);
+    char buf[256];
+    int turned_away = 0, closed = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < N; i++) {
+            if (answered[i] || slurp(fds[i], buf, sizeof buf, pass ? 6000 : 20) == 0)
+                continue;
+            answered[i] = 1;
+            turned_away += strstr(buf, " 503 ") != NULL;
+            closed += strstr(buf, " 408 ") != NULL;
+        }
+    assert_int_equal(turned_away, N - 256);
+    assert_int_equal(closed, 256);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    free(fds);
+    free(answered);
+    expect(f, "GET", "allowed.test", "/", "200 OK");
+    crl_egress_proxy_stop(f->p);
+    f->p = main_p;
+}
+
 static void test_log_cap(void **state)
 {
     (void)state;
@@ -362,6 +406,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connect_sni, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_and_surplus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
         cmocka_unit_test(test_log_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

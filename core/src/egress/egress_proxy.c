@@ -551,8 +551,11 @@ static void *accept_main(void *arg)
         if (pf[1].revents)
             break;
         int fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                usleep(50000); /* out of descriptors: the pending connection would wake poll at once */
             continue;
+        }
         pthread_mutex_lock(&p->mu);
         size_t slot = 0;
         while (slot < p->o.max_connections && p->slots[slot].fd >= 0)
