@@ -52,14 +52,14 @@ int crl_egress_prepare(struct rollout *r)
     if (!r->egress.present)
         return 0;
     r->plan.network = CORRAL_NET_NONE; /* the proxy is the sandbox's only way out */
-    snprintf(r->egress_dir, sizeof r->egress_dir, "%s/corral-egress-XXXXXX", crl_gate_tmp_root());
+    snprintf(r->egress_dir, sizeof r->egress_dir, "%s/corral-gate-egress-XXXXXX", crl_gate_tmp_root());
     if (!mkdtemp(r->egress_dir)) {
         r->egress_dir[0] = '\0';
         return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_INFRA, CORRAL_EIO, "egress proxy directory: %s",
                                 strerror(errno));
     }
     chmod(r->egress_dir, 0711);
-    crl_gate_dir_claim(r->egress_dir); /* `corral gc` removes it once this process is gone */
+    crl_gate_dir_claim(r->egress_dir); /* named corral-gate-*: `corral gc` removes it once this process is gone */
     snprintf(r->egress_socket, sizeof r->egress_socket, "%s/egress.sock", r->egress_dir);
     struct crl_egress_proxy_options po = {.socket_path = r->egress_socket, .policy = &r->egress,
                                           .host_map = getenv("CORRAL_EGRESS_HOSTS"), .on_deny = on_deny, .ud = r};

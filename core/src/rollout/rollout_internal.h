@@ -166,7 +166,7 @@ struct rollout {
     int stopped;                       /* a phase returned non-zero: only PHASE_ALWAYS rows run now */
     struct crl_egress egress;          /* the policy (options' file over the task's); .present 0: none */
     crl_egress_proxy *proxy;           /* its proxy, when there is a policy */
-    char egress_dir[64], egress_socket[96];
+    char egress_dir[96], egress_socket[128];
     corral_sandbox_job *egress_relay;  /* the running phase's relay to the proxy, in egress_relay_sb */
     corral_sandbox *egress_relay_sb;
 };
