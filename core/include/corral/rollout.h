@@ -193,6 +193,8 @@ struct corral_rollout_result {
     unsigned attempt;                  /* "attempt": the options' attempt, from 0 */
     const char *task_digest;           /* "task_digest" (corral_task_digest()); NULL when the task did
                                           not load */
+    const char *egress;                /* "egress": the egress proxy's decisions as a JSON array
+                                          (docs/egress.md); NULL when the rollout had no policy */
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in

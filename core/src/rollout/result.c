@@ -209,6 +209,8 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
     free(rec->json);
     rec->json = !j ? NULL : pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
+    free(rec->egress_text);
+    rec->egress_text = rec->egress ? cJSON_PrintUnformatted(rec->egress) : NULL;
     struct corral_rollout_result *p = &rec->pub;
     *p = (struct corral_rollout_result){
         .struct_size = sizeof *p,
@@ -236,6 +238,7 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
         .json_len = rec->json ? strlen(rec->json) : 0,
         .attempt = rec->attempt,
         .task_digest = rec->task_digest,
+        .egress = rec->egress_text,
     };
     return rec->json ? 0 : CORRAL_ENOMEM;
 }
@@ -265,6 +268,7 @@ void crl_record_free(struct crl_rollout_record *rec)
     cJSON_Delete(rec->task_warnings);
     cJSON_Delete(rec->rewards);
     cJSON_Delete(rec->egress);
+    free(rec->egress_text);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);

@@ -108,6 +108,7 @@ struct crl_rollout_record {
     cJSON *task_warnings;              /* array of strings: fields read but not honoured, or NULL */
     cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
     cJSON *egress;                     /* the egress proxy's decisions (array), or NULL without a policy */
+    char *egress_text;                 /* egress rendered for pub.egress, or NULL */
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,
