@@ -91,6 +91,82 @@ check "$BACKEND: every decision is in the result, with its phase and rule" eval 
 check "$BACKEND: an allowed request's entry has its path, port and bytes" eval \
   '[ "$(field "$WORK/r.json" "[(e[\"path\"], e[\"port\"], e[\"bytes\"] > 0) for e in d[\"egress\"] if e[\"decision\"] == \"allow\"][0]")" = "('"'"'/index.txt'"'"', $PA, True)" ]'
 
+# Local only (the host's tools are the sandbox's): wget, python3's urllib and
+# git over HTTPS through the proxy, against an HTTPS server on loopback
+# reached as c.test (allowed) and e.test (denied), its CA in the workspace.
+if [ "$BACKEND" = local ] && command -v openssl >/dev/null && command -v git >/dev/null && command -v wget >/dev/null &&
+   [ -x /usr/bin/python3 ]; then
+  TT="$WORK/tools"; W="$WORK/www-c"
+  mkdir -p "$TT/solution" "$TT/tests" "$TT/workspace" "$W"
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=c.test -addext "subjectAltName=DNS:c.test,DNS:e.test" -days 2 \
+    -keyout "$WORK/c.key" -out "$TT/workspace/ca.pem" 2>/dev/null
+  echo "hello from c" >"$W/index.txt"
+  git init -q --bare "$W/repo.git" && git -C "$W/repo.git" config http.receivepack false
+  git init -q "$WORK/src" && echo "cloned over https" >"$WORK/src/README" && git -C "$WORK/src" add README &&
+    git -C "$WORK/src" -c user.name=t -c user.email=t@t commit -qm one && git -C "$WORK/src" push -q "$W/repo.git" HEAD:refs/heads/main &&
+    git -C "$W/repo.git" symbolic-ref HEAD refs/heads/main && git -C "$W/repo.git" update-server-info
+  /usr/bin/python3 - "$W" "$WORK/c.key" "$TT/workspace/ca.pem" "$WORK/https.port" <<'PY' >"$WORK/https.log" 2>&1 &
+import functools, http.server, ssl, sys
+d, key, cert, portfile = sys.argv[1:]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=d))
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+open(portfile, "w").write(str(srv.server_address[1]))
+srv.serve_forever()
+PY
+  PID_c=$!
+  trap 'kill $PID_a $PID_b $PID_c 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 100); do [ -s "$WORK/https.port" ] && break; sleep 0.1; done
+  PC=$(cat "$WORK/https.port")
+  echo "use the tools" >"$TT/instruction.md"
+  echo '{"workdir": "/workspace"}' >"$TT/task.json"
+  cat >"$TT/solution/solve.sh" <<SH
+#!/bin/bash
+cd /workspace
+ca=/workspace/ca.pem
+curl -sS -m 10 --cacert \$ca https://c.test:$PC/index.txt >curl_c.out 2>&1; echo \$? >curl_c.rc
+curl -sS -m 10 --cacert \$ca https://e.test:$PC/index.txt >curl_e.out 2>&1; echo \$? >curl_e.rc
+wget -q -T 10 -O wget_a.out http://a.test:$PA/index.txt; echo \$? >wget_a.rc
+wget -q -T 10 -O wget_b.out http://b.test:$PB/index.txt; echo \$? >wget_b.rc
+/usr/bin/python3 - >py.out 2>&1 <<'PY'
+import ssl, urllib.request, urllib.error
+ctx = ssl.create_default_context(cafile="/workspace/ca.pem")
+print("a", urllib.request.urlopen("http://a.test:$PA/index.txt", timeout=10).read().decode().strip())
+print("c", urllib.request.urlopen("https://c.test:$PC/index.txt", timeout=10, context=ctx).read().decode().strip())
+try:
+    urllib.request.urlopen("http://b.test:$PB/index.txt", timeout=10)
+    print("b allowed")
+except urllib.error.HTTPError as e:
+    print("b", e.code, e.headers.get("X-Corral-Egress-Rule"))
+PY
+HOME=/tmp GIT_SSL_CAINFO=\$ca git clone -q https://c.test:$PC/repo.git clone >git.out 2>&1; echo \$? >git.rc
+exit 0
+SH
+  cat >"$TT/tests/test.sh" <<'SH'
+#!/bin/bash
+cd /workspace
+for f in curl_c curl_e wget_a wget_b git; do echo "$f: rc $(cat $f.rc)"; done
+cat py.out git.out
+[ "$(cat curl_c.out)" = "hello from c" ] && [ "$(cat curl_e.rc)" != 0 ] && [ "$(cat wget_a.out)" = "hello from a" ] &&
+  [ "$(cat wget_b.rc)" != 0 ] && grep -qx "a hello from a" py.out && grep -qx "c hello from c" py.out &&
+  grep -qx "b 403 default" py.out && [ "$(cat git.rc)" = 0 ] && [ "$(cat clone/README)" = "cloned over https" ]
+SH
+  chmod +x "$TT/solution/solve.sh" "$TT/tests/test.sh"
+  cat >"$WORK/tools.json" <<'JSON'
+{"default": "deny",
+ "rules": [{"host_pattern": "a.test", "action": "allow"}, {"host_pattern": "c.test", "action": "allow"}],
+ "phases": {"verify": {"default": "deny"}}}
+JSON
+  CORRAL_EGRESS_HOSTS="a.test=127.0.0.1,b.test=127.0.0.1,c.test=127.0.0.1,e.test=127.0.0.1" \
+    run "$CORRAL" run "${SB[@]}" --task "$TT" --agent oracle --egress "$WORK/tools.json" --out "$WORK/tools.json.out" --verify-in same
+  check "$BACKEND: curl and python3 over HTTPS (CONNECT, SNI checked), wget and urllib over HTTP, git clone over HTTPS: only where allowed" eval \
+    '[ $RC -eq 0 ] && [ "$(field "$WORK/tools.json.out" "d[\"reward\"]")" = 1 ]'
+  check "$BACKEND: the tunnels are in the result: c.test allowed, e.test denied" eval \
+    'D=$(field "$WORK/tools.json.out" "sorted(set((e[\"method\"], e[\"host\"], e[\"decision\"]) for e in d[\"egress\"]))");
+     has "$D" "('"'"'CONNECT'"'"', '"'"'c.test'"'"', '"'"'allow'"'"')" && has "$D" "('"'"'CONNECT'"'"', '"'"'e.test'"'"', '"'"'deny'"'"')"'
+fi
+
 echo '{"rules": [{"host_pattern": "a..test", "action": "allow"}]}' >"$WORK/bad.json"
 run "$CORRAL" run "${SB[@]}" --task "$T" --agent oracle --egress "$WORK/bad.json"
 check "$BACKEND: a malformed pattern: one error naming the file and the rule, exit 1" eval \
