@@ -119,6 +119,39 @@ PY
   trap 'kill $PID_a $PID_b $PID_c 2>/dev/null; rm -rf "$WORK"' EXIT
   for _ in $(seq 100); do [ -s "$WORK/https.port" ] && break; sleep 0.1; done
   PC=$(cat "$WORK/https.port")
+  # a one-package npm registry (packument and tarball), reached as r.test
+  R="$WORK/registry"; mkdir -p "$R/pkg/package"
+  echo '{"name":"corral-egress-demo","version":"1.0.0","main":"index.js"}' >"$R/pkg/package/package.json"
+  echo 'module.exports = "demo";' >"$R/pkg/package/index.js"
+  tar -C "$R/pkg" -czf "$R/demo.tgz" package
+  /usr/bin/python3 - "$R" "$WORK/registry.port" <<'PY' >"$WORK/registry.log" 2>&1 &
+import base64, hashlib, http.server, json, sys
+d, portfile = sys.argv[1:]
+tgz = open(d + "/demo.tgz", "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.rstrip("/") == "/corral-egress-demo":
+            v = {"name": "corral-egress-demo", "version": "1.0.0", "main": "index.js",
+                 "dist": {"tarball": "http://r.test:%d/corral-egress-demo/-/corral-egress-demo-1.0.0.tgz" % port,
+                          "shasum": hashlib.sha1(tgz).hexdigest(),
+                          "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode()}}
+            body, kind = json.dumps({"name": "corral-egress-demo", "dist-tags": {"latest": "1.0.0"},
+                                     "versions": {"1.0.0": v}}).encode(), "application/json"
+        elif self.path.endswith(".tgz"):
+            body, kind = tgz, "application/octet-stream"
+        else:
+            self.send_error(404); return
+        self.send_response(200); self.send_header("Content-Type", kind); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+port = srv.server_address[1]
+open(portfile, "w").write(str(port))
+srv.serve_forever()
+PY
+  PID_r=$!
+  trap 'kill $PID_a $PID_b $PID_c $PID_r 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 100); do [ -s "$WORK/registry.port" ] && break; sleep 0.1; done
+  PR=$(cat "$WORK/registry.port")
   echo "use the tools" >"$TT/instruction.md"
   echo '{"workdir": "/workspace"}' >"$TT/task.json"
   cat >"$TT/solution/solve.sh" <<SH
@@ -141,27 +174,36 @@ except urllib.error.HTTPError as e:
     print("b", e.code, e.headers.get("X-Corral-Egress-Rule"))
 PY
 HOME=/tmp GIT_SSL_CAINFO=\$ca git clone -q https://c.test:$PC/repo.git clone >git.out 2>&1; echo \$? >git.rc
+if command -v npm >/dev/null; then
+  HOME=/tmp/npm-home npm_config_update_notifier=false npm_config_registry=http://r.test:$PR/ npm install --no-audit --no-fund --prefix /workspace/np \
+    corral-egress-demo >npm.out 2>&1; echo \$? >npm.rc
+else
+  echo skipped >npm.rc
+fi
 exit 0
 SH
   cat >"$TT/tests/test.sh" <<'SH'
 #!/bin/bash
 cd /workspace
-for f in curl_c curl_e wget_a wget_b git; do echo "$f: rc $(cat $f.rc)"; done
-cat py.out git.out
+for f in curl_c curl_e wget_a wget_b git npm; do echo "$f: rc $(cat $f.rc)"; done
+cat py.out git.out npm.out; find np -maxdepth 3 | head
 [ "$(cat curl_c.out)" = "hello from c" ] && [ "$(cat curl_e.rc)" != 0 ] && [ "$(cat wget_a.out)" = "hello from a" ] &&
   [ "$(cat wget_b.rc)" != 0 ] && grep -qx "a hello from a" py.out && grep -qx "c hello from c" py.out &&
-  grep -qx "b 403 default" py.out && [ "$(cat git.rc)" = 0 ] && [ "$(cat clone/README)" = "cloned over https" ]
+  grep -qx "b 403 default" py.out && [ "$(cat git.rc)" = 0 ] && [ "$(cat clone/README)" = "cloned over https" ] &&
+  { [ "$(cat npm.rc)" = skipped ] || [ -f np/node_modules/corral-egress-demo/index.js ]; }
 SH
   chmod +x "$TT/solution/solve.sh" "$TT/tests/test.sh"
   cat >"$WORK/tools.json" <<'JSON'
 {"default": "deny",
- "rules": [{"host_pattern": "a.test", "action": "allow"}, {"host_pattern": "c.test", "action": "allow"}],
+ "rules": [{"host_pattern": "a.test", "action": "allow"}, {"host_pattern": "c.test", "action": "allow"},
+           {"host_pattern": "r.test", "action": "allow", "methods": ["GET"]}],
  "phases": {"verify": {"default": "deny"}}}
 JSON
-  CORRAL_EGRESS_HOSTS="a.test=127.0.0.1,b.test=127.0.0.1,c.test=127.0.0.1,e.test=127.0.0.1" \
-    run "$CORRAL" run "${SB[@]}" --task "$TT" --agent oracle --egress "$WORK/tools.json" --out "$WORK/tools.json.out" --verify-in same
-  check "$BACKEND: curl and python3 over HTTPS (CONNECT, SNI checked), wget and urllib over HTTP, git clone over HTTPS: only where allowed" eval \
+  CORRAL_EGRESS_HOSTS="a.test=127.0.0.1,b.test=127.0.0.1,c.test=127.0.0.1,e.test=127.0.0.1,r.test=127.0.0.1" \
+    run "$CORRAL" run "${SB[@]}" --task "$TT" --agent oracle --egress "$WORK/tools.json" --out "$WORK/tools.json.out"
+  check "$BACKEND: curl and python3 over HTTPS (CONNECT, SNI checked), wget and urllib over HTTP, git clone over HTTPS, npm install from a registry: only where allowed" eval \
     '[ $RC -eq 0 ] && [ "$(field "$WORK/tools.json.out" "d[\"reward\"]")" = 1 ]'
+  field "$WORK/tools.json.out" "d[\"verify\"][0][\"stdout\"]" | sed 's/^/# /' # what each tool got
   check "$BACKEND: the tunnels are in the result: c.test allowed, e.test denied" eval \
     'D=$(field "$WORK/tools.json.out" "sorted(set((e[\"method\"], e[\"host\"], e[\"decision\"]) for e in d[\"egress\"]))");
      has "$D" "('"'"'CONNECT'"'"', '"'"'c.test'"'"', '"'"'allow'"'"')" && has "$D" "('"'"'CONNECT'"'"', '"'"'e.test'"'"', '"'"'deny'"'"')"'
