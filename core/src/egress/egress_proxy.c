@@ -63,10 +63,11 @@ struct conn {
     size_t slot;
 };
 
-static int64_t now_ms(clockid_t c)
+/* Milliseconds since the epoch, for the log (deadlines use corral_now_ms). */
+static int64_t wall_ms(void)
 {
     struct timespec ts;
-    clock_gettime(c, &ts);
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -121,7 +122,7 @@ static int take_token(crl_egress_proxy *p, const struct crl_egress_policy *pol, 
     if (!b)
         return 1;
     b += r - pol->rules;
-    int64_t t = now_ms(CLOCK_MONOTONIC);
+    int64_t t = corral_now_ms();
     pthread_mutex_lock(&p->mu);
     double cap = (double)r->rate_limit_rpm;
     if (b->last_ms == 0)
@@ -321,17 +322,17 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
     for (int i = 0; i < 2; i++)
         if (pipe2(pipes[i], O_CLOEXEC) != 0)
             pipes[i][0] = pipes[i][1] = -1;
-    int64_t last = now_ms(CLOCK_MONOTONIC);
+    int64_t last = corral_now_ms();
     while (open_dirs > 0) {
         int r = poll(fds, 2, 1000);
         if ((r < 0 && errno != EINTR) || phase_changed(p, gen))
             break;
         if (r <= 0) {
-            if (now_ms(CLOCK_MONOTONIC) - last >= (int64_t)p->o.idle_timeout_ms)
+            if (corral_now_ms() - last >= (int64_t)p->o.idle_timeout_ms)
                 break;
             continue;
         }
-        last = now_ms(CLOCK_MONOTONIC);
+        last = corral_now_ms();
         for (int i = 0; i < 2 && open_dirs > 0; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
@@ -390,9 +391,9 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
  * (1, or a status), 0 when the client went away or stopped. */
 static int read_head(crl_egress_proxy *p, int fd, char *buf, size_t *n, struct crl_egress_head *h)
 {
-    int64_t deadline = now_ms(CLOCK_MONOTONIC) + p->o.header_timeout_ms;
+    int64_t deadline = corral_now_ms() + p->o.header_timeout_ms;
     for (;;) {
-        int64_t left = deadline - now_ms(CLOCK_MONOTONIC);
+        int64_t left = deadline - corral_now_ms();
         if (left <= 0)
             return 408;
         struct pollfd pf = {fd, POLLIN, 0};
@@ -439,7 +440,7 @@ static void serve(crl_egress_proxy *p, int fd, size_t slot)
     int phase = p->phase;
     unsigned gen = p->gen;
     pthread_mutex_unlock(&p->mu);
-    struct crl_egress_entry e = {.phase = phase, .time_ms = now_ms(CLOCK_REALTIME), .port = h->port};
+    struct crl_egress_entry e = {.phase = phase, .time_ms = wall_ms(), .port = h->port};
     snprintf(e.method, sizeof e.method, "%s", h->method);
     snprintf(e.host, sizeof e.host, "%s", h->host);
     e.path = h->is_connect ? NULL : h->path;
