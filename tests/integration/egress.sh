@@ -91,6 +91,13 @@ check "$BACKEND: every decision is in the result, with its phase and rule" eval 
 check "$BACKEND: an allowed request's entry has its path, port and bytes" eval \
   '[ "$(field "$WORK/r.json" "[(e[\"path\"], e[\"port\"], e[\"bytes\"] > 0) for e in d[\"egress\"] if e[\"decision\"] == \"allow\"][0]")" = "('"'"'/index.txt'"'"', $PA, True)" ]'
 
+# The same with the tests in the agent's own sandbox: the policy switches
+# between phases without a new sandbox.
+run "$CORRAL" run "${SB[@]}" --task "$T" --agent oracle --egress "$WORK/policy.json" --out "$WORK/same.json" --verify-in same
+check "$BACKEND: verify in the agent's sandbox: its policy replaces the agent's there (reward 1, one sandbox)" eval \
+  '[ $RC -eq 0 ] && [ "$(field "$WORK/same.json" "d[\"reward\"], \"verify_id\" in d[\"sandbox\"]")" = "1 False" ] &&
+   has "$(field "$WORK/same.json" "[e[\"rule\"] for e in d[\"egress\"] if e[\"phase\"] == \"verify\"]")" "phases.verify.rules[1]"'
+
 # Local only (the host's tools are the sandbox's): wget, python3's urllib and
 # git over HTTPS through the proxy, against an HTTPS server on loopback
 # reached as c.test (allowed) and e.test (denied), its CA in the workspace.

@@ -235,6 +235,20 @@ int crl_rollout_relay(struct rollout *r, const char *sock, const char *tag, corr
     return crl_rollout_fail(r, INFRA, CORRAL_ETIMEDOUT, "the %s relay did not start (see %s)", tag, log);
 }
 
+void crl_rollout_relay_stop(corral_sandbox *sb, corral_sandbox_job *job)
+{
+    if (!job)
+        return;
+    struct corral_call c;
+    corral_call_init(&c, 10000);
+    corral_sandbox_job_kill(sb, job, &c);
+    /* Reaped before it is freed: a killed job left a zombie that a later
+     * quiesce (verification in this sandbox) kept finding. */
+    struct corral_exec_result res = {.struct_size = sizeof res};
+    corral_sandbox_job_wait(sb, job, 5000, &res, &c);
+    corral_sandbox_job_free(sb, job);
+}
+
 /* The gate relay inside the sandbox (backends with host mounts and no
  * gate URL). */
 static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
@@ -443,12 +457,7 @@ int crl_phase_agent(struct rollout *r)
         st = wait_agent(r, job, &res, &timed_out);
     if (job)
         corral_sandbox_job_free(r->sb, job);
-    if (fwd) {
-        struct corral_call kill_call;
-        corral_call_init(&kill_call, 10000);
-        corral_sandbox_job_kill(r->sb, fwd, &kill_call);
-        corral_sandbox_job_free(r->sb, fwd);
-    }
+    crl_rollout_relay_stop(r->sb, fwd);
     crl_egress_leave(r);
     if (job && r->rec.error_class == CORRAL_ROLLOUT_OK)
         judge_agent(r, out_path, err_path, &res, timed_out);

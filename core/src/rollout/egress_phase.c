@@ -91,7 +91,11 @@ int crl_egress_enter(struct rollout *r, enum crl_egress_phase phase, struct crl_
     crl_egress_leave(r);
     int port = 0;
     r->egress_relay_sb = r->sb;
-    int st = crl_rollout_relay(r, EGRESS_SOCKET_IN_SANDBOX, "egress", &r->egress_relay, &port);
+    /* a port file per phase: a verification in the agent's sandbox must not
+     * read the agent's relay's stale one */
+    char tag[32];
+    snprintf(tag, sizeof tag, "egress-%s", crl_egress_phase_name(phase));
+    int st = crl_rollout_relay(r, EGRESS_SOCKET_IN_SANDBOX, tag, &r->egress_relay, &port);
     if (st)
         return st;
     crl_egress_proxy_set_phase(r->proxy, (int)phase);
@@ -113,13 +117,8 @@ void crl_egress_leave(struct rollout *r)
     if (!r->proxy)
         return;
     crl_egress_proxy_set_phase(r->proxy, -1);
-    if (r->egress_relay) {
-        struct corral_call c;
-        corral_call_init(&c, 10000);
-        corral_sandbox_job_kill(r->egress_relay_sb, r->egress_relay, &c);
-        corral_sandbox_job_free(r->egress_relay_sb, r->egress_relay);
-        r->egress_relay = NULL;
-    }
+    crl_rollout_relay_stop(r->egress_relay_sb, r->egress_relay);
+    r->egress_relay = NULL;
 }
 
 void crl_egress_finish(struct rollout *r)

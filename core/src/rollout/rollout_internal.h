@@ -197,6 +197,8 @@ int crl_find_forwarder(char *buf, size_t cap);
  * the run directory.  *job is the caller's to kill and free; *port the
  * port.  Failures are recorded (infrastructure). */
 int crl_rollout_relay(struct rollout *r, const char *sock, const char *tag, corral_sandbox_job **job, int *port);
+/* Kill a relay job, reap it and free it (NULL is a no-op). */
+void crl_rollout_relay_stop(corral_sandbox *sb, corral_sandbox_job *job);
 
 /* ---- Egress (egress_phase.c, docs/egress.md) -------------------------------- */
 
