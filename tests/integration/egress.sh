@@ -25,7 +25,6 @@ export CORRAL_EGRESS_HOSTS="a.test=127.0.0.1,b.test=127.0.0.1"
 T="$WORK/task"
 mkdir -p "$T/solution" "$T/tests"
 echo "fetch what you may" >"$T/instruction.md"
-echo '{"workdir": "/workspace"}' >"$T/task.json"
 # HTTP inside the sandbox: curl where the image has it (local: the host's),
 # else bash's /dev/tcp through $http_proxy (the docker test image has no curl)
 CLIENT=$(cat <<'SH'
@@ -44,6 +43,10 @@ else
 fi
 SH
 )
+# the setup phase obeys the task-wide policy too (no policy of its own)
+python3 -c 'import json, sys; print(json.dumps({"workdir": "/workspace", "setup": [
+    "bash -s <<\"EOS\"\n" + sys.argv[1] + "\nbody http://a.test:" + sys.argv[2] + "/index.txt >/workspace/setup.out\nEOS"]}))' \
+  "$CLIENT" "$PA" >"$T/task.json"
 cat >"$T/solution/solve.sh" <<SH
 #!/bin/bash
 $CLIENT
@@ -65,6 +68,7 @@ echo "verify: b=[\$vb] a=[\$va]"
 echo "agent: a=[\$(cat a.out)] b=[\$(cat b.code)] direct=[\$(cat direct.rc)] post=[\$(cat post.code)]"
 grep -i x-corral-egress-rule b.head
 [ "\$vb" = "hello from b" ] && [ "\$va" = 403 ] && [ "\$(cat a.out)" = "hello from a" ] && [ "\$(cat b.code)" = 403 ] &&
+  [ "\$(cat setup.out)" = "hello from a" ] &&
   [ "\$(cat direct.rc)" != 0 ] && [ "\$(cat post.code)" = 403 ]
 SH
 chmod +x "$T/solution/solve.sh" "$T/tests/test.sh"
@@ -76,7 +80,7 @@ cat >"$WORK/policy.json" <<'JSON'
 JSON
 
 run "$CORRAL" run "${SB[@]}" --task "$T" --agent oracle --egress "$WORK/policy.json" --out "$WORK/r.json"
-check "$BACKEND: the agent reaches a.test only, the verifier b.test only; direct connections fail (reward 1)" eval \
+check "$BACKEND: setup and the agent reach a.test only, the verifier b.test only; direct connections fail (reward 1)" eval \
   '[ $RC -eq 0 ] && [ "$(field "$WORK/r.json" "d[\"reward\"]")" = 1 ]'
 check "$BACKEND: a refusal names its rule (header, progress line)" eval \
   'has "$(field "$WORK/r.json" "d[\"verify\"][0][\"stdout\"]")" "X-Corral-Egress-Rule: default" &&
@@ -87,7 +91,8 @@ check "$BACKEND: every decision is in the result, with its phase and rule" eval 
    has "$D" "('"'"'agent'"'"', '"'"'GET'"'"', '"'"'b.test'"'"', '"'"'deny'"'"', '"'"'default'"'"')" &&
    has "$D" "('"'"'agent'"'"', '"'"'POST'"'"', '"'"'a.test'"'"', '"'"'deny'"'"', '"'"'default'"'"')" &&
    has "$D" "('"'"'verify'"'"', '"'"'GET'"'"', '"'"'b.test'"'"', '"'"'allow'"'"', '"'"'phases.verify.rules[1]'"'"')" &&
-   has "$D" "('"'"'verify'"'"', '"'"'GET'"'"', '"'"'a.test'"'"', '"'"'deny'"'"', '"'"'phases.verify.rules[0]'"'"')"'
+   has "$D" "('"'"'verify'"'"', '"'"'GET'"'"', '"'"'a.test'"'"', '"'"'deny'"'"', '"'"'phases.verify.rules[0]'"'"')" &&
+   has "$D" "('"'"'setup'"'"', '"'"'GET'"'"', '"'"'a.test'"'"', '"'"'allow'"'"', '"'"'rules[0]'"'"')"'
 check "$BACKEND: an allowed request's entry has its path, port and bytes" eval \
   '[ "$(field "$WORK/r.json" "[(e[\"path\"], e[\"port\"], e[\"bytes\"] > 0) for e in d[\"egress\"] if e[\"decision\"] == \"allow\"][0]")" = "('"'"'/index.txt'"'"', $PA, True)" ]'
 
