@@ -84,6 +84,8 @@ static void help(void)
            "  --verify-in fresh|same  run the tests in a fresh sandbox with the agent's final workdir\n"
            "                        copied in, or in the agent's own (default: the task's\n"
            "                        \"verify_sandbox\", else fresh)\n"
+           "  --egress FILE         an egress policy (JSON, docs/egress.md) for every phase, over the\n"
+           "                        task's \"egress\"; local and docker only for now\n"
            "  -q                    no progress lines on stderr\n"
            "\n"
            "  --trainer-listen ADDR:PORT  with --model trainer: where the trainer API listens\n"
@@ -319,8 +321,8 @@ int cli_cmd_run(int argc, char **argv)
         {"install-env", required_argument, 0, 'E'}, {"attempts", required_argument, 0, 'A'},
         {"concurrency", required_argument, 0, 'j'}, {"upstream-max-tokens", required_argument, 0, 'X'},
         {"upstream-max-n", required_argument, 0, 'N'}, {"verify-in", required_argument, 0, 'V'},
-        {"timeout-multiplier", required_argument, 0, 'M'}, CLI_DATASET_LONGOPTS,
-        {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
+        {"timeout-multiplier", required_argument, 0, 'M'}, {"egress", required_argument, 0, 'e'},
+        CLI_DATASET_LONGOPTS, {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL;
     const char *install_env[65];
@@ -363,6 +365,7 @@ int cli_cmd_run(int argc, char **argv)
         case 'r': o.rollout_id = optarg; break;
         case 'o': out = optarg; break;
         case 'K': o.keep_sandbox = 1; break;
+        case 'e': o.egress_file = optarg; break;
         case 'V':
             if (strcmp(optarg, "fresh") && strcmp(optarg, "same"))
                 USAGE_EXIT("run: --verify-in must be fresh or same");
@@ -451,6 +454,14 @@ int cli_cmd_run(int argc, char **argv)
         return code;
     }
     task_warnings(tasks, n_tasks);
+    struct corral_call ec;
+    corral_call_init(&ec, 0);
+    if (o.egress_file && corral_egress_check_file(o.egress_file, &ec) != 0) {
+        cli_error("run: --egress %s", ec.message);
+        corral_close(ctx);
+        free(tasks);
+        return CLI_FAIL;
+    }
     if (n > 1 && (code = preflight(ctx, tasks, n_tasks, o.agent)) != CLI_OK) {
         corral_close(ctx);
         free(tasks);

@@ -4,6 +4,7 @@
 set(CORRAL_FUZZ_TASK_SOURCES
     ${PROJECT_SOURCE_DIR}/core/src/rollout/task.c ${PROJECT_SOURCE_DIR}/core/src/rollout/task_toml.c
     ${PROJECT_SOURCE_DIR}/core/src/base/call.c
+    ${PROJECT_SOURCE_DIR}/core/src/egress/egress_policy.c ${PROJECT_SOURCE_DIR}/core/src/egress/egress_match.c
     ${PROJECT_SOURCE_DIR}/common/read_file.c ${PROJECT_SOURCE_DIR}/common/buf.c
     ${PROJECT_SOURCE_DIR}/common/env_name.c ${PROJECT_SOURCE_DIR}/common/strv.c
     ${PROJECT_SOURCE_DIR}/common/number.c ${PROJECT_SOURCE_DIR}/common/workdir.c

@@ -208,6 +208,37 @@ static void test_run_result_load_error(void **st)
     corral_rollout_result_free(NULL);
 }
 
+/* An egress policy on a backend that cannot enforce it (no host mounts,
+ * no native form yet): refused at create, never run with the network
+ * open; the typed result carries the (empty) decision log. */
+static void test_egress_refused_without_host_mounts(void **st)
+{
+    (void)st;
+    const char *policy = testenv_write("egress.json", "{\"default\": \"deny\"}");
+    struct corral_rollout_options o = {.struct_size = sizeof o, .task_dir = EXAMPLES_DIR "/tasks/hello",
+                                       .agent = "oracle", .sandbox = "e2b", .egress_file = policy};
+    struct corral_rollout_result *res = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    corral_rollout_run_result(ctx, &o, &res, &call);
+    assert_non_null(res);
+    assert_int_equal(res->error_class, CORRAL_ROLLOUT_ERR_INFRA);
+    assert_string_equal(res->error_phase, "create");
+    assert_non_null(strstr(res->error_message, "backend 'e2b' cannot enforce an egress policy yet"));
+    assert_null(res->sandbox_id);
+    assert_string_equal(res->egress, "[]");
+    corral_rollout_result_free(res);
+    /* a malformed policy file fails the rollout naming the file and rule */
+    policy = testenv_write("bad.json", "{\"rules\": [{\"host_pattern\": \"*\", \"action\": \"allow\"}]}");
+    o.egress_file = policy;
+    corral_call_init(&call, 0);
+    corral_rollout_run_result(ctx, &o, &res, &call);
+    assert_non_null(res);
+    assert_non_null(strstr(res->error_message, "bad.json: rules[0]: host_pattern \"*\" is malformed"));
+    assert_null(res->egress);
+    corral_rollout_result_free(res);
+}
+
 /* The options' cancel flag reaches the rollout through its call: set
  * before the start, the phase table stops before "create" and records the
  * cancel there; the rollout's own timings show which rows ran. */
@@ -249,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_cancelled_call_starts_nothing),
         cmocka_unit_test(test_run_result_load_error),
         cmocka_unit_test(test_cancelled_rollout_creates_nothing),
+        cmocka_unit_test(test_egress_refused_without_host_mounts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -133,6 +133,8 @@ static void test_record_empty(void **st)
     assert_true(cJSON_IsNull(at(j, "task_digest", NULL))); /* the task never loaded */
     assert_int_equal((int)at(j, "attempt", NULL)->valuedouble, 0);
     assert_null(rec.pub.task_digest);
+    assert_null(at(j, "egress", NULL)); /* no policy, no key */
+    assert_null(rec.pub.egress);
     assert_string_equal(at(j, "agent", "name")->valuestring, "oracle");
     assert_null(at(j, "agent", "status"));
     assert_string_equal(at(j, "sandbox", "backend")->valuestring, "local");
@@ -179,6 +181,7 @@ static void test_record_full(void **st)
     crl_record_command(&rec.verify, argv, NULL, &out);
     cJSON_AddItemToArray(rec.events, cJSON_Parse("{\"kind\":\"done\",\"seq\":0}"));
     rec.transcript = strdup("[{\"seq\":0}]");
+    rec.egress = cJSON_Parse("[{\"host\":\"a.test\",\"decision\":\"deny\",\"rule\":\"default\"}]");
     assert_int_equal(crl_record_error(&rec, CORRAL_ROLLOUT_ERR_AGENT, "agent", CORRAL_EINVAL, "judged failed"), 1);
     /* The first error wins. */
     assert_int_equal(crl_record_error(&rec, CORRAL_ROLLOUT_ERR_INFRA, "verify", CORRAL_EIO, "later"), 0);
@@ -214,6 +217,7 @@ static void test_record_full(void **st)
     assert_null(at(v0, "command", NULL));
     assert_string_equal(at(cJSON_GetArrayItem(at(j, "events", NULL), 0), "kind", NULL)->valuestring, "done");
     assert_int_equal(at(cJSON_GetArrayItem(at(j, "transcript", NULL), 0), "seq", NULL)->valueint, 0);
+    assert_string_equal(at(cJSON_GetArrayItem(at(j, "egress", NULL), 0), "rule", NULL)->valuestring, "default");
 
     const struct corral_rollout_result *p = &rec.pub;
     assert_int_equal(p->struct_size, sizeof *p);
@@ -221,6 +225,7 @@ static void test_record_full(void **st)
     assert_string_equal(p->task_name, "x");
     assert_string_equal(p->task_digest, "sha256:ab");
     assert_int_equal(p->attempt, 3);
+    assert_string_equal(p->egress, "[{\"host\":\"a.test\",\"decision\":\"deny\",\"rule\":\"default\"}]");
     assert_string_equal(p->agent, "pi");
     assert_string_equal(p->agent_status, "failed");
     assert_string_equal(p->sandbox_backend, "docker");

@@ -187,7 +187,7 @@ static void refusals_name_file_and_field(void **state)
     expect_error("r4", "[environment.tpu]\ntype = \"tpu-v6e-slice\"\ntopology = \"2x2\"\n", "[environment] tpu: no corral backend provides TPUs");
     expect_error("r5", "[environment.healthcheck]\ncommand = \"true\"\n", "[environment] healthcheck: healthchecks are not supported");
     expect_error("r6", "[[environment.mcp_servers]]\nname = \"m\"\nurl = \"http://x\"\n", "[environment] mcp_servers: MCP servers");
-    expect_error("r7", "[environment]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.com\"]\n", "\"allowlist\" is not supported");
+    expect_error("r7", "[agent]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.com\"]\n", "[agent] network_mode: \"allowlist\" per phase is not mapped");
     expect_error("r8", "[verifier]\nenv = { K = 1 }\n", "[verifier.env] K must be a string (found integer)");
     expect_error("r9", "[environment]\nallow_internet = false\n[agent]\nnetwork_mode = \"public\"\n", "[agent] network_mode: differs");
     expect_error("r10", "[verifier.environment]\ncpus = 1\n", "[verifier] environment: a separate verifier environment");

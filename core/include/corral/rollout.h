@@ -65,6 +65,8 @@ struct corral_task {
     char **solution_env;         /* [solution] env: "K=V" for agents that run solution/ (the oracle); or NULL */
     char *agent_user;            /* [agent] user: the agent runs as this user (name or uid), or NULL */
     char *verifier_user;         /* [verifier] user: the tests run as this user, or NULL */
+    /* Appended for egress policies (docs/egress.md): */
+    char *egress_json;           /* task.json "egress" / task.toml [egress], checked, as JSON text; or NULL */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the
@@ -144,7 +146,14 @@ struct corral_rollout_options {
      * the sandboxes into ARTIFACTS_DIR/<rollout id>/ before they are
      * destroyed (RolloutResult "artifacts"); NULL: not collected. */
     const char *artifacts_dir;
+    /* An egress policy file (JSON, docs/egress.md) for every phase, over the
+     * task's "egress"; NULL: the task's, if any. */
+    const char *egress_file;
 };
+
+/* Check an egress policy file (JSON, docs/egress.md) as --egress reads it:
+ * 0, or CORRAL_EINVAL with `call` naming the file and the rule. */
+int corral_egress_check_file(const char *path, struct corral_call *call);
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */
 enum corral_rollout_error {
@@ -204,6 +213,8 @@ struct corral_rollout_result {
     const char *dataset_commit;        /* "dataset.commit" (git datasets); may be NULL */
     const char *artifacts_dir;         /* "artifacts.dir": where /logs was copied; NULL when not asked */
     const char *artifacts_error;       /* "artifacts.error": what could not be copied; may be NULL */
+    const char *egress;                /* "egress": the egress proxy's decisions as a JSON array
+                                          (docs/egress.md); NULL when the rollout had no policy */
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in

@@ -16,7 +16,6 @@
 #include "rollout/agent_install.h"
 #include "rollout/rollout_internal.h"
 
-#define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
 #define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
 #define AGENT_STDOUT_MAX ((size_t)256 << 20)
 #define INSTALL_TIMEOUT_S 900         /* one attempt of an install inside the sandbox */
@@ -215,37 +214,58 @@ static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v)
     return 0;
 }
 
-/* The gate relay inside the sandbox (backends with host mounts and no
- * gate URL): it listens on a loopback port and writes it to a file. */
-static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
+int crl_rollout_relay(struct rollout *r, const char *sock, const char *tag, corral_sandbox_job **job, int *port)
 {
     char port_file[192];
-    snprintf(port_file, sizeof port_file, "%s/gate.port", r->run);
-    const char *argv[] = {FORWARD_IN_SANDBOX, port_file, GATE_SOCKET_IN_SANDBOX, NULL};
+    snprintf(port_file, sizeof port_file, "%s/%s.port", r->run, tag);
+    const char *argv[] = {CRL_FORWARD_IN_SANDBOX, port_file, sock, NULL};
     char log[192];
-    snprintf(log, sizeof log, "%s/forward.log", r->run);
+    snprintf(log, sizeof log, "%s/%s-forward.log", r->run, tag);
     struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .cwd = "/", .err_path = log};
     int st = corral_sandbox_spawn(r->sb, &req, job, r->call);
     if (st)
-        return crl_rollout_fail(r, INFRA, st, "starting the gate relay: %s", r->call->message);
+        return crl_rollout_fail(r, INFRA, st, "starting the %s relay: %s", tag, r->call->message);
     for (int i = 0; i < 200 && !crl_rollout_cancelled(r); i++) {
         char *data = NULL;
         size_t len = 0;
         struct corral_call c;
         corral_call_init(&c, 5000);
         if (corral_sandbox_read_mem(r->sb, port_file, 64, &data, &len, &c) == 0) {
-            int port = atoi(data);
+            *port = atoi(data);
             free(data);
-            if (port > 0) {
-                snprintf(r->base_url, sizeof r->base_url, "http://127.0.0.1:%d/rollout/%s/v1", port, r->rec.id);
+            if (*port > 0)
                 return 0;
-            }
         }
         usleep(25000);
     }
     if (crl_rollout_cancelled(r))
         return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_CANCELLED, CORRAL_ECANCELED, "cancelled");
-    return crl_rollout_fail(r, INFRA, CORRAL_ETIMEDOUT, "the gate relay did not start (see %s)", log);
+    return crl_rollout_fail(r, INFRA, CORRAL_ETIMEDOUT, "the %s relay did not start (see %s)", tag, log);
+}
+
+void crl_rollout_relay_stop(corral_sandbox *sb, corral_sandbox_job *job)
+{
+    if (!job)
+        return;
+    struct corral_call c;
+    corral_call_init(&c, 10000);
+    corral_sandbox_job_kill(sb, job, &c);
+    /* Reaped before it is freed: a killed job left a zombie that a later
+     * quiesce (verification in this sandbox) kept finding. */
+    struct corral_exec_result res = {.struct_size = sizeof res};
+    corral_sandbox_job_wait(sb, job, 5000, &res, &c);
+    corral_sandbox_job_free(sb, job);
+}
+
+/* The gate relay inside the sandbox (backends with host mounts and no
+ * gate URL). */
+static int start_forwarder(struct rollout *r, corral_sandbox_job **job)
+{
+    int port = 0;
+    int st = crl_rollout_relay(r, GATE_SOCKET_IN_SANDBOX, "gate", job, &port);
+    if (!st)
+        snprintf(r->base_url, sizeof r->base_url, "http://127.0.0.1:%d/rollout/%s/v1", port, r->rec.id);
+    return st;
 }
 
 /* The agent's stdout, one event per line that maps to one (the plugin's
@@ -418,6 +438,8 @@ int crl_phase_agent(struct rollout *r)
     if (!st)
         st = agent_env(r, &v, 1, &env);
     if (!st)
+        st = crl_egress_enter(r, CRL_EGRESS_AGENT, &env);
+    if (!st)
         st = install_in_sandbox(r, &v);
     if (!st)
         st = check_requirements(r, &v, crl_strv_get(&env));
@@ -448,12 +470,8 @@ int crl_phase_agent(struct rollout *r)
         st = wait_agent(r, job, &res, &timed_out);
     if (job)
         corral_sandbox_job_free(r->sb, job);
-    if (fwd) {
-        struct corral_call kill_call;
-        corral_call_init(&kill_call, 10000);
-        corral_sandbox_job_kill(r->sb, fwd, &kill_call);
-        corral_sandbox_job_free(r->sb, fwd);
-    }
+    crl_rollout_relay_stop(r->sb, fwd);
+    crl_egress_leave(r);
     if (job && r->rec.error_class == CORRAL_ROLLOUT_OK)
         judge_agent(r, out_path, err_path, &res, timed_out);
     crl_strv_free(&env);

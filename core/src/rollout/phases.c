@@ -19,7 +19,6 @@
 #include "sandbox/sandbox_internal.h"
 
 #define AGENT_MOUNT_ROOT "/opt/corral/agents"
-#define FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
 #define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
 #define LOGS_DIR "/logs"
 #define REWARD_DIR LOGS_DIR "/verifier"
@@ -113,10 +112,11 @@ static int responder_from_model(struct rollout *r, struct corral_gate_responder 
  * its own, when the agent calls a model. */
 int crl_phase_gate(struct rollout *r)
 {
-    if (!r->spec.uses_model)
-        return 0;
+    int st = crl_egress_prepare(r);
+    if (st || !r->spec.uses_model)
+        return st;
     struct corral_gate_responder resp;
-    int st = responder_from_model(r, &resp);
+    st = responder_from_model(r, &resp);
     if (st)
         return st;
     if (r->o->gate) {
@@ -154,7 +154,7 @@ int crl_phase_gate(struct rollout *r)
 
 /* The corral-forward binary on the host: $CORRAL_LIBEXEC_DIR, next to
  * this executable (build tree), then the installed libexec dir. */
-static int find_forwarder(char *buf, size_t cap)
+int crl_find_forwarder(char *buf, size_t cap)
 {
     const char *env = getenv("CORRAL_LIBEXEC_DIR");
     if (env && *env) {
@@ -179,8 +179,8 @@ static int find_forwarder(char *buf, size_t cap)
 }
 
 /* What a backend with host mounts gets bound in: the agent installed on
- * the host, the gate relay and the gate's socket.  Fills mounts (room for
- * 3) and *n. */
+ * the host, the relay, the gate's socket and the egress proxy's.  Fills
+ * mounts (room for 4) and *n. */
 static int host_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n, char *forwarder, size_t cap)
 {
     if (r->spec.npm) {
@@ -190,17 +190,17 @@ static int host_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n
         mounts[(*n)++] = (struct corral_mount){r->agent_dir, r->agent_mount, 1};
     }
     if (r->registered && !r->o->gate_url) {
-        if (find_forwarder(forwarder, cap) != 0)
+        if (crl_find_forwarder(forwarder, cap) != 0)
             return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND,
                                     "corral-forward not found (set CORRAL_LIBEXEC_DIR or reinstall corral)");
-        mounts[(*n)++] = (struct corral_mount){forwarder, FORWARD_IN_SANDBOX, 1};
+        mounts[(*n)++] = (struct corral_mount){forwarder, CRL_FORWARD_IN_SANDBOX, 1};
         /* The socket file itself: the gate may be the rollout's own (in
          * its private dir) or a shared one (trainer mode).  Read-only: a
          * socket on a read-only mount still accepts connect(), but the
          * sandbox's root can no longer chmod/chown the host's inode. */
         mounts[(*n)++] = (struct corral_mount){r->gate_socket, GATE_SOCKET_IN_SANDBOX, 1};
     }
-    return 0;
+    return crl_egress_mounts(r, mounts, n, forwarder, cap, r->registered && !r->o->gate_url);
 }
 
 static int new_sandbox(struct rollout *r, const struct corral_mount *mounts, size_t n_mounts,
@@ -214,7 +214,7 @@ int crl_phase_create(struct rollout *r)
         return crl_rollout_fail(r, INFRA, CORRAL_ENOTFOUND,
                                 "sandbox backend '%s' is not loaded (see `corral plugins`)", p->backend);
     const struct corral_sandbox_ops *ops = rec->desc->ops;
-    struct corral_mount mounts[3];
+    struct corral_mount mounts[4];
     size_t n_mounts = 0;
     char forwarder[PATH_MAX];
     int st = 0;
@@ -222,7 +222,10 @@ int crl_phase_create(struct rollout *r)
         st = host_mounts(r, mounts, &n_mounts, forwarder, sizeof forwarder);
     } else {
         snprintf(r->agent_mount, sizeof r->agent_mount, "%s/agent", r->run); /* installed inside, per sandbox */
-        if (r->registered && !r->o->gate_url)
+        if (r->proxy)
+            st = crl_rollout_fail(r, INFRA, CORRAL_ENOTSUP,
+                                  "backend '%s' cannot enforce an egress policy yet (docs/egress.md)", p->backend);
+        else if (r->registered && !r->o->gate_url)
             st = crl_rollout_fail(r, INFRA, CORRAL_ECONFIG,
                                   "backend '%s' cannot reach the gate through a local socket: give the gate's URL "
                                   "as seen from the sandbox (--gate-url)",
@@ -337,13 +340,15 @@ int crl_phase_hydrate(struct rollout *r)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-int crl_phase_setup(struct rollout *r)
+/* The task's setup commands, with env added to the sandbox's. */
+static int setup_commands(struct rollout *r, const struct crl_strv *env)
 {
     for (char **c = r->task->setup; c && *c; c++) {
         if (crl_rollout_cancelled(r))
             return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_CANCELLED, CORRAL_ECANCELED, "cancelled");
         int code = 0;
-        int st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.setup_s, &r->rec.setup, &code);
+        int st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, crl_strv_get(env), r->plan.setup_s, &r->rec.setup,
+                                  &code);
         if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
         if (code != 0)
@@ -351,6 +356,17 @@ int crl_phase_setup(struct rollout *r)
                                     code, *c);
     }
     return 0;
+}
+
+int crl_phase_setup(struct rollout *r)
+{
+    struct crl_strv env = {0};
+    int st = r->task->setup ? crl_egress_enter(r, CRL_EGRESS_SETUP, &env) : 0;
+    if (!st)
+        st = setup_commands(r, &env);
+    crl_egress_leave(r);
+    crl_strv_free(&env);
+    return st;
 }
 
 /* ---- verify_sandbox --------------------------------------------------------------- */
@@ -401,25 +417,36 @@ int crl_phase_verify_sandbox(struct rollout *r)
     if (r->plan.verify_sandbox != CORRAL_VERIFY_FRESH || (!r->task->has_tests && !r->task->verify))
         return 0;
     corral_sandbox *fresh = NULL;
-    int st = new_sandbox(r, NULL, 0, &fresh);
+    struct corral_mount mounts[2];
+    size_t n_mounts = 0;
+    char forwarder[PATH_MAX];
+    int st = crl_egress_mounts(r, mounts, &n_mounts, forwarder, sizeof forwarder, 0);
+    if (!st)
+        st = new_sandbox(r, n_mounts ? mounts : NULL, n_mounts, &fresh);
     if (st)
         return st;
     crl_record_set(&r->rec.verify_sandbox_id, corral_sandbox_id(fresh));
     crl_rollout_progress(r, "verifier sandbox %s created", corral_sandbox_id(fresh));
     r->agent_sb = r->sb;
     r->sb = fresh; /* the commands below run in it; destroy releases both */
-    const char *dirs[] = {r->plan.workdir, NULL};
+    const char *dirs[] = {r->plan.workdir, r->proxy ? r->run : NULL, NULL}; /* run: the egress relay's files */
     if ((st = mkdirs(r, dirs)) != 0)
         return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
-    for (char **c = r->task->setup; c && *c; c++) {
+    struct crl_strv env = {0};
+    st = r->task->setup ? crl_egress_enter(r, CRL_EGRESS_SETUP, &env) : 0;
+    for (char **c = r->task->setup; !st && c && *c; c++) {
         int code = 0;
-        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, NULL, r->plan.setup_s, NULL, &code);
+        st = crl_rollout_exec(r, NULL, *c, r->plan.workdir, crl_strv_get(&env), r->plan.setup_s, NULL, &code);
         if (st)
-            return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
-        if (code)
-            return crl_rollout_fail(r, TASK, CORRAL_EINVAL, "setup command in the verifier's sandbox exited with %d: %s",
-                                    code, *c);
+            st = crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+        else if (code)
+            st = crl_rollout_fail(r, TASK, CORRAL_EINVAL,
+                                  "setup command in the verifier's sandbox exited with %d: %s", code, *c);
     }
+    crl_egress_leave(r);
+    crl_strv_free(&env);
+    if (st)
+        return st;
     /* The setup's workdir gives way to the agent's, as the agent left it. */
     int code = 0;
     const char *argv[] = {"find", r->plan.workdir, "-mindepth", "1", "-delete", NULL};
@@ -557,6 +584,8 @@ static int quiesce(struct rollout *r)
     return st ? crl_rollout_fail(r, INFRA, st, "stopping what the agent left running: %s", r->call->message) : 0;
 }
 
+static int verify_commands(struct rollout *r, const char *const *env, const char *home);
+
 int crl_phase_verify(struct rollout *r)
 {
     struct corral_task *t = r->task;
@@ -573,23 +602,31 @@ int crl_phase_verify(struct rollout *r)
         return crl_rollout_fail(r, INFRA, CORRAL_EIO, "no random source for the verifier's HOME");
     snprintf(home, sizeof home, "/tmp/corral-verifier-%s", rnd);
     snprintf(home_env, sizeof home_env, "HOME=%s", home);
-    struct crl_strv envv = {0};
-    int oom = crl_strv_push(&envv, home_env) || crl_strv_push(&envv, VERIFIER_PATH);
-    for (char **e = t->verifier_env; e && *e && !oom; e++)
-        oom = crl_strv_push(&envv, *e); /* [verifier] env: for the tests only, never the agent */
-    const char *const *env = crl_strv_get(&envv);
-    st = oom ? crl_rollout_fail(r, INFRA, CORRAL_ENOMEM, "out of memory") : reset_verifier(r, home);
-    if (st) {
-        crl_strv_free(&envv);
+    st = reset_verifier(r, home);
+    if (st)
         return st;
-    }
-    int all_ok = 1, code = 0;
+    struct crl_strv env = {0};
+    int oom = crl_strv_push(&env, home_env) || crl_strv_push(&env, VERIFIER_PATH);
+    for (char **e = t->verifier_env; e && *e && !oom; e++)
+        oom = crl_strv_push(&env, *e); /* [verifier] env: for the tests only, never the agent */
+    st = oom ? crl_rollout_fail(r, INFRA, CORRAL_ENOMEM, "out of memory") : crl_egress_enter(r, CRL_EGRESS_VERIFY, &env);
+    if (!st)
+        st = verify_commands(r, crl_strv_get(&env), home);
+    crl_egress_leave(r);
+    crl_strv_free(&env);
+    return st;
+}
+
+/* The tests and the verify commands with env (as the task's [verifier]
+ * user, who gets /tests, the reward directory and `home`), and the reward. */
+static int verify_commands(struct rollout *r, const char *const *env, const char *home)
+{
+    struct corral_task *t = r->task;
+    int st, all_ok = 1, code = 0;
     if (t->has_tests) {
         st = hydrate_task_dir(r, "tests", TESTS_DIR);
-        if (st) {
-            crl_strv_free(&envv);
+        if (st)
             return crl_rollout_fail(r, INFRA, st, "uploading tests/: %s", r->call->message);
-        }
         /* Harbor keeps test.sh's output (stdout and stderr as one stream)
          * in REWARD_DIR/test-stdout.txt too; task.json tasks keep two. */
         const char *plain[] = {"/bin/bash", TESTS_DIR "/test.sh", NULL};
@@ -598,28 +635,21 @@ int crl_phase_verify(struct rollout *r)
                                 "exit \"${PIPESTATUS[0]}\"",
                                 NULL};
         const char *mine[] = {TESTS_DIR, REWARD_DIR, home, NULL};
-        if (t->verifier_user && (st = crl_rollout_give(r, t->verifier_user, mine, "verifier")) != 0) {
-            crl_strv_free(&envv);
+        if (t->verifier_user && (st = crl_rollout_give(r, t->verifier_user, mine, "verifier")) != 0)
             return st;
-        }
         st = crl_rollout_exec_as(r, t->verifier_user, t->harbor ? harbor : plain, NULL, r->plan.workdir, env,
                                  r->plan.verify_s, &r->rec.verify, &code);
-        if (st) {
-            crl_strv_free(&envv);
+        if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
-        }
         all_ok &= code == 0;
     }
     for (char **c = t->verify; c && *c; c++) {
         st = crl_rollout_exec_as(r, t->verifier_user, NULL, *c, r->plan.workdir, env, r->plan.verify_s,
                                  &r->rec.verify, &code);
-        if (st) {
-            crl_strv_free(&envv);
+        if (st)
             return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
-        }
         all_ok &= code == 0;
     }
-    crl_strv_free(&envv);
     return read_reward(r, all_ok);
 }
 
@@ -657,6 +687,7 @@ static int destroy_sandbox(corral_sandbox *sb, struct corral_call *c)
  * (its transcript goes into the record) and the private gate. */
 int crl_phase_destroy(struct rollout *r)
 {
+    crl_egress_finish(r); /* before the sandboxes go: its relay is killed in one */
     struct corral_call c;
     corral_call_init(&c, 120000); /* not cancellable: cleanup must happen */
     corral_sandbox *sbs[] = {r->agent_sb, r->sb};

@@ -215,6 +215,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddStringToObject(j, "reward_source", str(rec->reward_source));
     if (rec->rewards)
         cJSON_AddItemToObject(j, "rewards", cJSON_Duplicate(rec->rewards, 1));
+    if (rec->egress) /* only with a policy (docs/egress.md) */
+        cJSON_AddItemToObject(j, "egress", cJSON_Duplicate(rec->egress, 1));
     return j;
 }
 
@@ -224,6 +226,8 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
     free(rec->json);
     rec->json = !j ? NULL : pretty ? cJSON_Print(j) : cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
+    free(rec->egress_text);
+    rec->egress_text = rec->egress ? cJSON_PrintUnformatted(rec->egress) : NULL;
     struct corral_rollout_result *p = &rec->pub;
     *p = (struct corral_rollout_result){
         .struct_size = sizeof *p,
@@ -257,6 +261,7 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
         .dataset_commit = rec->dataset_commit,
         .artifacts_dir = rec->artifacts_dir,
         .artifacts_error = rec->artifacts_error,
+        .egress = rec->egress_text,
     };
     return rec->json ? 0 : CORRAL_ENOMEM;
 }
@@ -291,6 +296,8 @@ void crl_record_free(struct crl_rollout_record *rec)
     cJSON_Delete(rec->task_metadata);
     cJSON_Delete(rec->task_warnings);
     cJSON_Delete(rec->rewards);
+    cJSON_Delete(rec->egress);
+    free(rec->egress_text);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);

@@ -13,6 +13,7 @@
 #include <corral/sandbox_host.h>
 
 #include "base/internal.h"
+#include "egress/egress_proxy.h"
 #include "gate/private_gate.h"
 #include "rollout/agent_spec.h"
 
@@ -109,6 +110,8 @@ struct crl_rollout_record {
     char *dataset_source, *dataset_name, *dataset_version, *dataset_commit; /* the options' dataset, or NULL */
     char *artifacts_dir;               /* where the collect phase copied /logs to, or NULL */
     char *artifacts_error;             /* what it could not copy, or NULL */
+    cJSON *egress;                     /* the egress proxy's decisions (array), or NULL without a policy */
+    char *egress_text;                 /* egress rendered for pub.egress, or NULL */
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,
@@ -165,6 +168,11 @@ struct rollout {
     corral_sandbox *agent_sb;          /* the agent's, once a fresh verifier sandbox replaced it in sb */
     struct crl_rollout_record rec;
     int stopped;                       /* a phase returned non-zero: only PHASE_ALWAYS rows run now */
+    struct crl_egress egress;          /* the policy (options' file over the task's); .present 0: none */
+    crl_egress_proxy *proxy;           /* its proxy, when there is a policy */
+    char egress_dir[96], egress_socket[128];
+    corral_sandbox_job *egress_relay;  /* the running phase's relay to the proxy, in egress_relay_sb */
+    corral_sandbox *egress_relay_sb;
 };
 
 /* Record the rollout's error of class `cls` (enum corral_rollout_error)
@@ -195,6 +203,35 @@ int crl_rollout_user_probe(struct rollout *r, const char *user, const char *tabl
 /* crl_rollout_exec_as() as the sandbox's own user. */
 int crl_rollout_exec(struct rollout *r, const char *const *argv, const char *shell, const char *cwd,
                      const char *const *env, int64_t timeout_s, struct crl_command_log *log, int *exit_code);
+
+/* ---- The relay into the sandbox (agent_phase.c, phases.c) ---------------- */
+
+#define CRL_FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
+/* The corral-forward binary on the host into buf; 0 or -1 when not found. */
+int crl_find_forwarder(char *buf, size_t cap);
+/* Start corral-forward in r->sb relaying a loopback port to the unix socket
+ * sock (a path inside the sandbox); tag names its port and log files in
+ * the run directory.  *job is the caller's to kill and free; *port the
+ * port.  Failures are recorded (infrastructure). */
+int crl_rollout_relay(struct rollout *r, const char *sock, const char *tag, corral_sandbox_job **job, int *port);
+/* Kill a relay job, reap it and free it (NULL is a no-op). */
+void crl_rollout_relay_stop(corral_sandbox *sb, corral_sandbox_job *job);
+
+/* ---- Egress (egress_phase.c, docs/egress.md) -------------------------------- */
+
+/* Choose the policy and start its proxy (no-op without one). */
+int crl_egress_prepare(struct rollout *r);
+/* Append to mounts (room for 2) the proxy's socket and, unless
+ * have_forwarder, the relay binary (path in forwarder[cap]). */
+int crl_egress_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n, char *forwarder, size_t cap,
+                      int have_forwarder);
+/* Apply phase's policy: a relay in r->sb and the proxy variables pushed
+ * onto env.  No-op without a policy. */
+int crl_egress_enter(struct rollout *r, enum crl_egress_phase phase, struct crl_strv *env);
+/* End the phase's relay; the proxy refuses everything until the next. */
+void crl_egress_leave(struct rollout *r);
+/* Stop the proxy, its decisions into rec.egress; free the policy. */
+void crl_egress_finish(struct rollout *r);
 
 /* The phases (each returns non-zero to end the lifecycle; a failure that
  * is only a result, such as the agent's, is recorded and returns 0). */

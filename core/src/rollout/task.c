@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "egress/egress.h"
 #include "rollout/rollout_internal.h"
 
 /* Bounds on what a task may make corral read into memory. */
@@ -195,7 +196,7 @@ int crl_task_parse_json(struct corral_task *t, const char *text, const char *pat
         return corral_call_fail(call, CORRAL_EINVAL, "%s: not a JSON object", path);
     }
     static const char *const keys[] = {"image", "workdir", "env", "setup", "verify", "timeouts", "resources",
-                                       "network", "name", "description", "verify_sandbox"};
+                                       "network", "name", "description", "verify_sandbox", "egress"};
     static const char *const tkeys[] = {"setup_s", "agent_s", "verify_s"};
     static const char *const rkeys[] = {"cpus", "memory_mb", "pids", "storage_mb"};
     int r = check_keys(j, keys, CRL_ARRAY_LEN(keys), path, "", call);
@@ -285,6 +286,15 @@ int crl_task_parse_json(struct corral_task *t, const char *text, const char *pat
         else
             r = corral_call_fail(call, CORRAL_EINVAL, "%s: \"verify_sandbox\" must be \"fresh\" or \"same\"", path);
     }
+    if (!r && (v = cJSON_GetObjectItemCaseSensitive(j, "egress"))) {
+        char where[PATH_MAX + 16];
+        snprintf(where, sizeof where, "%s: egress", path);
+        struct crl_egress e;
+        r = crl_egress_from_json(v, where, CRL_EGRESS_TASK, &e, call);
+        crl_egress_free(&e);
+        if (!r && !(t->egress_json = cJSON_PrintUnformatted(v)))
+            r = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    }
     cJSON_Delete(j);
     return r;
 }
@@ -367,5 +377,6 @@ void corral_task_free(struct corral_task *t)
     free_strv(t->solution_env);
     free(t->agent_user);
     free(t->verifier_user);
+    free(t->egress_json);
     free(t);
 }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "crl_toml.h"
+#include "egress/egress.h"
 #include "rollout/rollout_internal.h"
 
 #define MAX_CPUS 4096
@@ -233,9 +234,45 @@ static int env_table(struct tt *x, const struct crl_toml *tbl, const char *paren
     return *out ? 0 : corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
 }
 
-/* network_mode: "public", "no-network" ("allowlist" is refused: corral's
- * tasks have no per-host egress yet). */
-static int network_mode(struct tt *x, const struct crl_toml *tbl, const char *table, int *mode, int *present)
+/* [environment] network_mode = "allowlist": no network but corral's egress
+ * proxy, letting through allowed_hosts only (docs/egress.md), as the
+ * task's egress policy in JSON. */
+static int allowlist(struct tt *x, const struct crl_toml *tbl)
+{
+    const struct crl_toml *h = crl_toml_get(tbl, "allowed_hosts");
+    if (!h)
+        return refuse(x, "environment", "allowed_hosts", "is required with network_mode = \"allowlist\"");
+    if (h->type != CRL_TOML_ARRAY)
+        return type_error(x, "environment", "allowed_hosts", "an array of host names", h);
+    cJSON *j = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(j, "rules");
+    cJSON_AddStringToObject(j, "default", "deny");
+    int r = 0;
+    for (size_t i = 0; !r && i < h->n; i++) {
+        if (h->items[i]->type != CRL_TOML_STRING) {
+            r = type_error(x, "environment", "allowed_hosts", "an array of host names", h->items[i]);
+            break;
+        }
+        cJSON *rule = cJSON_CreateObject();
+        cJSON_AddStringToObject(rule, "host_pattern", h->items[i]->s);
+        cJSON_AddStringToObject(rule, "action", "allow");
+        cJSON_AddItemToArray(rules, rule);
+    }
+    char where[PATH_MAX + 40];
+    snprintf(where, sizeof where, "%s: [environment] allowed_hosts", x->path);
+    struct crl_egress e = {0};
+    if (!r)
+        r = crl_egress_from_json(j, where, CRL_EGRESS_TASK, &e, x->call);
+    crl_egress_free(&e);
+    if (!r && !(x->t->egress_json = cJSON_PrintUnformatted(j)))
+        r = corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    cJSON_Delete(j);
+    return r;
+}
+
+/* network_mode: "public", "no-network", or (in [environment] only)
+ * "allowlist", which *allow says. */
+static int network_mode(struct tt *x, const struct crl_toml *tbl, const char *table, int *mode, int *present,
+                        int *allow)
 {
     const char *s;
     *present = 0;
@@ -247,9 +284,13 @@ static int network_mode(struct tt *x, const struct crl_toml *tbl, const char *ta
         *mode = CORRAL_NET_FULL;
     else if (strcmp(s, "no-network") == 0)
         *mode = CORRAL_NET_NONE;
-    else if (strcmp(s, "allowlist") == 0)
-        return refuse(x, table, "network_mode", "\"allowlist\" is not supported (corral has no per-host egress for "
-                      "tasks yet); use \"public\" or \"no-network\"");
+    else if (strcmp(s, "allowlist") == 0 && allow) {
+        *mode = CORRAL_NET_NONE;
+        *allow = 1;
+        return 0;
+    } else if (strcmp(s, "allowlist") == 0)
+        return refuse(x, table, "network_mode", "\"allowlist\" per phase is not mapped; give [environment] "
+                      "the allowlist, or per-phase rules in corral's [egress.phases] (docs/egress.md)");
     else
         return refuse(x, table, "network_mode", "must be \"public\", \"no-network\" or \"allowlist\"");
     const struct crl_toml *h = crl_toml_get(tbl, "allowed_hosts");
@@ -318,12 +359,13 @@ static int environment(struct tt *x, const struct crl_toml *env)
         r = type_error(x, "environment", "allow_internet", "a boolean", ai);
     else if (!r && ai)
         t->network = ai->b ? CORRAL_NET_FULL : CORRAL_NET_NONE;
-    int mode;
-    if (!r && !(r = network_mode(x, env, "environment", &mode, &present)) && present)
+    int mode, allow = 0;
+    if (!r && !(r = network_mode(x, env, "environment", &mode, &present, &allow)) && present)
         t->network = mode; /* network_mode wins over the legacy allow_internet, as in Harbor */
+    if (!r && allow)
+        r = allowlist(x, env);
     if (!r && !present && crl_toml_get(env, "allowed_hosts"))
-        r = refuse_nonempty(x, env, "environment", "allowed_hosts",
-                            "per-host egress (network_mode = \"allowlist\") is not supported yet");
+        r = refuse_nonempty(x, env, "environment", "allowed_hosts", "is only valid with network_mode = \"allowlist\"");
     if (!r)
         r = env_table(x, env, "environment", &x->t->env);
     return r;
@@ -333,12 +375,13 @@ static int environment(struct tt *x, const struct crl_toml *env)
 static int phase_network(struct tt *x, const struct crl_toml *tbl, const char *table)
 {
     int mode, present;
-    int r = network_mode(x, tbl, table, &mode, &present);
+    int r = network_mode(x, tbl, table, &mode, &present, NULL);
     if (!r && present && mode != x->t->network)
         r = refuse(x, table, "network_mode", "differs from [environment]'s; corral gives all phases of a task one "
                    "network");
     if (!r && !present)
-        r = refuse_nonempty(x, tbl, table, "allowed_hosts", "per-host egress is not supported yet");
+        r = refuse_nonempty(x, tbl, table, "allowed_hosts",
+                            "per-phase allowlists are not mapped; use corral's [egress.phases] (docs/egress.md)");
     return r;
 }
 
@@ -403,11 +446,28 @@ static cJSON *to_json(const struct crl_toml *v)
     }
 }
 
+/* [egress]: corral's own table (docs/egress.md), read by the same reader
+ * as task.json's "egress" and kept as its JSON text. */
+static int egress(struct tt *x, const struct crl_toml *tbl)
+{
+    cJSON *j = to_json(tbl);
+    char where[PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s: [egress]", x->path);
+    struct crl_egress e = {0};
+    int r = j ? crl_egress_from_json(j, where, CRL_EGRESS_TASK, &e, x->call)
+              : corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    crl_egress_free(&e);
+    if (!r && !(x->t->egress_json = cJSON_PrintUnformatted(j)))
+        r = corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    cJSON_Delete(j);
+    return r;
+}
+
 static int mapped(struct tt *x, const struct crl_toml *root)
 {
     static const char *const known[] = {"version", "schema_version", "source", "task", "metadata", "verifier", "agent",
                                         "environment", "solution", "steps", "artifacts", "multi_step_reward_strategy",
-                                        NULL};
+                                        "egress", NULL};
     static const char *const task_keys[] = {"name", "version", "description", "authors", "keywords", NULL};
     static const char *const agent_keys[] = {"timeout_sec", "user", "network_mode", "allowed_hosts", NULL};
     static const char *const verifier_keys[] = {"timeout_sec", "env", "user", "network_mode", "allowed_hosts",
@@ -489,6 +549,13 @@ static int mapped(struct tt *x, const struct crl_toml *root)
         unknown_keys(x, sol, "solution", solution_keys);
         r = env_table(x, sol, "solution", &t->solution_env);
     }
+    const struct crl_toml *eg = NULL;
+    if (!r)
+        r = table_of(x, root, NULL, "egress", &eg);
+    if (!r && eg && t->egress_json)
+        r = refuse(x, NULL, "egress", "and network_mode = \"allowlist\" both give an egress policy; keep one");
+    else if (!r && eg)
+        r = egress(x, eg);
     return r;
 }
 
