@@ -106,6 +106,8 @@ struct crl_rollout_record {
     cJSON *task_metadata;              /* its [metadata] (object), or NULL */
     cJSON *task_warnings;              /* array of strings: fields read but not honoured, or NULL */
     cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
+    struct corral_rollout_try *tries;  /* a retrying batch's tries (strings owned here), or NULL */
+    size_t n_tries;
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,
@@ -134,6 +136,10 @@ const char *crl_capture_tail(const struct corral_capture *c);
 int crl_record_finish(struct crl_rollout_record *rec, int pretty);
 /* The JSON name of an error class (enum corral_rollout_error). */
 const char *crl_rollout_error_name(int cls);
+/* Append a summary of `done` (a finished record: id, sandbox, error,
+ * time) with the backoff waited after it to rec's tries (rec may be done
+ * itself).  0 or CORRAL_ENOMEM. */
+int crl_record_add_try(struct crl_rollout_record *rec, const struct crl_rollout_record *done, int64_t backoff_ms);
 /* Free what the record owns (not the record itself). */
 void crl_record_free(struct crl_rollout_record *rec);
 
