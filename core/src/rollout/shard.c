@@ -89,7 +89,7 @@ static int shard_auto(int64_t given, unsigned *index, unsigned *count, char *sou
         return corral_call_fail(call, CORRAL_EINVAL, "--shard auto/%lld: JOB_COMPLETION_INDEX %lld is not below it",
                                 (long long)given, (long long)k);
     *index = (unsigned)k, *count = (unsigned)given;
-    snprintf(source, cap, "Kubernetes completion index %lld of %lld", (long long)k, (long long)given);
+    snprintf(source, cap, "JOB_COMPLETION_INDEX=%lld of %lld", (long long)k, (long long)given);
     return 0;
 }
 
