@@ -132,11 +132,17 @@ static int read_done(struct cli_results *r, int resume_errors)
         cli_error("note: %s: dropped a torn last line (%zu bytes, a write cut short); its rollout runs again",
                   r->path, len - keep);
     }
+    int rc = cli_results_scan(r, data, keep, resume_errors);
+    free(data);
+    return rc;
+}
+
+int cli_results_scan(struct cli_results *r, const char *data, size_t len, int resume_errors)
+{
     corral_report *rep = corral_report_new();
     struct corral_call call;
     corral_call_init(&call, 0);
-    int rc = rep ? corral_report_add(rep, r->path, data, keep, &call) : CORRAL_ENOMEM;
-    free(data);
+    int rc = rep ? corral_report_add(rep, r->path, data, len, &call) : CORRAL_ENOMEM;
     if (rc)
         cli_error("run: --resume: %s", rep ? call.message : "out of memory");
     for (size_t i = 0; !rc && i < corral_report_count(rep); i++)

@@ -44,6 +44,11 @@ struct cli_results {
  * manifest.  Holds the file's lock only while doing so.  0, or -1 after
  * printing why.  The caller closes it with cli_results_close. */
 int cli_results_open(struct cli_results *r, const char *path, const cJSON *manifest, int resume, int resume_errors);
+/* What cli_results_open does with a results file's bytes (untrusted; the
+ * torn last line already dropped): read them with the report library and
+ * add to r->done the pairs that need no re-run.  0, or -1 after printing
+ * why (a line that is not a result, out of memory). */
+int cli_results_scan(struct cli_results *r, const char *data, size_t len, int resume_errors);
 /* 1 when the pair's result is in the file already (cli_results_open). */
 int cli_results_done(const struct cli_results *r, const char *digest, unsigned attempt);
 /* Append one result line: one write() under the file's lock, then
