@@ -23,7 +23,15 @@ struct corral_sandbox {
     char id[96];
     char backend[64];
     int64_t storage_bytes;      /* the sandbox's storage limit when known, 0 = none: caps hydrate */
+    int limit_slot;             /* the max_concurrent slot it holds (sandbox_limits.c), or -1 */
 };
+
+/* Before a create: wait (bounded by the call) for the backend's shared
+ * limits of this host, max_concurrent and max_creates_per_second of its
+ * configuration (docs/batches.md "Shared limits").  *slot_fd is the slot
+ * the caller holds until the sandbox's handle is freed (close it), or -1.
+ * 0, or the call's status (cancelled, timed out, the state dir). */
+int crl_sandbox_limits_acquire(corral_ctx *ctx, const char *backend, int *slot_fd, struct corral_call *call);
 
 struct corral_sandbox_job {
     corral_job *native;         /* native spawn, else emulated */
