@@ -33,6 +33,15 @@ check "retries run out: exit 1, the last try's error, two tries" eval '[ $RC -eq
   [ "$(tries "$WORK/out.jsonl")" = "[[\"infrastructure\",\"infrastructure\"]]" ]'
 send DELETE "$FAKE_E2B_URL/_fake/faults"
 
+# A provider's "rate limited" (429) on create is backed off by the host's HTTP layer, not a failure.
+send POST "$FAKE_E2B_URL/_fake/fault" '{"method": "POST", "path": "/sandboxes", "status": 429, "count": 2,
+  "message": "rate limited"}'
+run "$CORRAL" -q run --sandbox e2b --task "$EX/tasks/hello" --agent oracle --retries 2 --out "$WORK/429.jsonl"
+check "two 429s on create: backed off, solved in the first try" eval '[ $RC -eq 0 ] &&
+  [ "$(tries "$WORK/429.jsonl")" = "[[\"ok\"]]" ] && [ "$(jq .reward "$WORK/429.jsonl")" = 1 ] &&
+  [ "$(get "$FAKE_E2B_URL/_fake/log" | jq "[.[] | select(.method == \"POST\" and .path == \"/sandboxes\")] | length")" -ge 3 ]'
+send DELETE "$FAKE_E2B_URL/_fake/faults"
+
 # A task error (setup fails) and an agent error (a timeout) are results, not retried.
 mkdir -p "$WORK/slow" && cp -r "$EX/tasks/hello/." "$WORK/slow/"
 printf '#!/bin/bash\nsleep 30\n' >"$WORK/slow/solution/solve.sh"

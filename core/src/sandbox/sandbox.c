@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* The loaded plugin named backend and its completed table. */
 static int sandbox_plugin(corral_ctx *ctx, const char *backend, const struct corral_plugin_record **rec,
@@ -44,15 +43,13 @@ static corral_sandbox *handle_new(const struct corral_plugin_record *rec, const 
     sb->ps = rec->state;
     snprintf(sb->id, sizeof sb->id, "%s", id);
     snprintf(sb->backend, sizeof sb->backend, "%s", rec->name);
-    sb->limit_slot = -1;
     return sb;
 }
 
 /* Free a host handle whose plugin handle is released (or never was). */
 static void handle_free(corral_sandbox *sb)
 {
-    if (sb->limit_slot >= 0)
-        close(sb->limit_slot);
+    crl_sandbox_limits_release(sb->limit_slot);
     pthread_mutex_destroy(&sb->lock);
     free(sb);
 }
@@ -186,7 +183,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
      * the backend lists by name, without the labels a later step writes
      * (Islo); gc then knows its deadline, and that its creator is gone.
      * Only where list() can tell whether anything was made. */
-    if ((rc = crl_sandbox_limits_acquire(ctx, sb->backend, &sb->limit_slot, call)) != 0) {
+    if ((rc = crl_sandbox_limits_acquire(ctx, sb->backend, rollout, &sb->limit_slot, call)) != 0) {
         free(labels);
         handle_free(sb);
         return rc;

@@ -5,7 +5,8 @@
  * through files in the state directory's limits/:
  *   <backend>.slot.<k>  one per concurrent sandbox; a process holds an
  *                       flock(2) on one for as long as its handle lives,
- *                       so a crashed process frees its slot at once;
+ *                       so a crashed process frees its slot at once (a
+ *                       rollout's sandboxes share the slot of its first);
  *   <backend>.rate      the rate limiter's state (a GCRA token bucket: the
  *                       next theoretical create time, CLOCK_MONOTONIC ms),
  *                       read and written under its flock.
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,9 +124,38 @@ static int take_token(const char *dir, const char *backend, double rate, struct 
     return rc;
 }
 
-int crl_sandbox_limits_acquire(corral_ctx *ctx, const char *backend, int *slot_fd, struct corral_call *call)
+/* The slots this process holds, by rollout: a rollout's sandboxes (the
+ * agent's and its verifier's, which exist at once) share one, else two
+ * rollouts holding the last slots would each wait for a second. */
+struct crl_limit_slot {
+    struct crl_limit_slot *next;
+    char rollout[128];
+    int fd, refs;
+};
+static struct crl_limit_slot *held;
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The slot of `rollout` already held in this process (one more reference), or NULL. */
+static struct crl_limit_slot *shared_slot(const char *backend, const char *rollout)
 {
-    *slot_fd = -1;
+    if (!*rollout)
+        return NULL;
+    pthread_mutex_lock(&held_lock);
+    struct crl_limit_slot *s = held;
+    char key[128];
+    snprintf(key, sizeof key, "%s/%s", backend, rollout);
+    while (s && strcmp(s->rollout, key) != 0)
+        s = s->next;
+    if (s)
+        s->refs++;
+    pthread_mutex_unlock(&held_lock);
+    return s;
+}
+
+int crl_sandbox_limits_acquire(corral_ctx *ctx, const char *backend, const char *rollout,
+                               struct crl_limit_slot **slot, struct corral_call *call)
+{
+    *slot = NULL;
     const cJSON *sec = crl_config_section(&ctx->config, CORRAL_PLUGIN_SANDBOX, backend);
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(sec, "max_concurrent");
     const cJSON *rate = cJSON_GetObjectItemCaseSensitive(sec, "max_creates_per_second");
@@ -134,18 +165,52 @@ int crl_sandbox_limits_acquire(corral_ctx *ctx, const char *backend, int *slot_f
     if (crl_state_root(dir, sizeof dir - 8) != 0)
         return corral_call_fail(call, CORRAL_EINVAL, "no state directory for the shared limits of backend %s "
                                 "(set CORRAL_STATE_DIR to an absolute path)", backend);
+    mkdir(dir, 0700);
     strcat(dir, "/limits");
-    char root[PATH_MAX];
-    snprintf(root, sizeof root, "%.*s", (int)(strlen(dir) - 7), dir);
-    mkdir(root, 0700);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return corral_call_fail(call, CORRAL_EIO, "%s: %s", dir, strerror(errno));
-    int rc = cJSON_IsNumber(mc) ? take_slot(dir, backend, (int64_t)mc->valuedouble, slot_fd, call) : 0;
-    if (!rc && cJSON_IsNumber(rate))
+    int rc = 0;
+    if (cJSON_IsNumber(mc) && !(*slot = shared_slot(backend, rollout))) {
+        struct crl_limit_slot *s = calloc(1, sizeof *s);
+        if (!s)
+            return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+        snprintf(s->rollout, sizeof s->rollout, "%s/%s", backend, rollout);
+        s->refs = 1;
+        if ((rc = take_slot(dir, backend, (int64_t)mc->valuedouble, &s->fd, call)) != 0) {
+            free(s);
+            return rc;
+        }
+        pthread_mutex_lock(&held_lock);
+        if (*rollout) {
+            s->next = held;
+            held = s;
+        }
+        pthread_mutex_unlock(&held_lock);
+        *slot = s;
+    }
+    if (cJSON_IsNumber(rate))
         rc = take_token(dir, backend, rate->valuedouble, call);
-    if (rc && *slot_fd >= 0) {
-        close(*slot_fd);
-        *slot_fd = -1;
+    if (rc) {
+        crl_sandbox_limits_release(*slot);
+        *slot = NULL;
     }
     return rc;
+}
+
+void crl_sandbox_limits_release(struct crl_limit_slot *slot)
+{
+    if (!slot)
+        return;
+    pthread_mutex_lock(&held_lock);
+    int last = --slot->refs == 0;
+    for (struct crl_limit_slot **p = &held; last && *p; p = &(*p)->next)
+        if (*p == slot) {
+            *p = slot->next;
+            break;
+        }
+    pthread_mutex_unlock(&held_lock);
+    if (last) {
+        close(slot->fd);
+        free(slot);
+    }
 }
