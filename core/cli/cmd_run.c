@@ -544,7 +544,7 @@ int cli_cmd_run(int argc, char **argv)
     struct run_state rs = {.out = out, .n = n, .quiet = quiet, .items = calloc(n, sizeof *rs.items), .lines = lines,
                            .res = {.fd = -1}};
     int rc = CLI_OK;
-    size_t total = n, skipped = 0;
+    size_t total = n, skipped = 0, skipped_errors = 0;
     if (!each || !rs.items) {
         cli_error("run: out of memory");
         rc = CLI_FAIL;
@@ -559,8 +559,9 @@ int cli_cmd_run(int argc, char **argv)
         unsigned a = (unsigned)(i % (size_t)attempts);
         if (lines && corral_batch_shard_of(digests[t], a, shard_n) != shard_i)
             continue;
-        if (lines && cli_results_done(&rs.res, digests[t], a)) {
-            skipped++;
+        int done = lines ? cli_results_done(&rs.res, digests[t], a) : 0;
+        if (done) {
+            skipped++, skipped_errors += done == 2;
             continue;
         }
         each[n] = o;
@@ -577,8 +578,8 @@ int cli_cmd_run(int argc, char **argv)
     if (rc == CLI_OK) {
         if (!quiet && skipped)
             fprintf(stderr, "corral: %zu rollouts are in %s already (%zu with an error%s)\n", skipped, out,
-                    rs.res.n_done_errors, rs.res.n_done_errors ? ", kept: see --resume-errors" : "");
-        if (!quiet && lines)
+                    skipped_errors, skipped_errors ? ", kept: see --resume-errors" : "");
+        if (!quiet && lines && n)
             fprintf(stderr, "corral: %zu rollouts (%s%zu tasks x %ld attempts), %ld at a time\n", n,
                     n < total ? "of " : "", n_tasks, attempts, concurrency < (long)n ? concurrency : (long)n);
         struct corral_batch_options bo = {.struct_size = sizeof bo, .concurrency = (unsigned)concurrency,

@@ -79,9 +79,9 @@ static int manifest_resume(const char *mpath, const cJSON *m)
     return rc ? -1 : 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_done(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct cli_done *)a)->key, ((const struct cli_done *)b)->key);
 }
 
 /* One merged result: add its pair to r->done unless it must run again. */
@@ -98,13 +98,13 @@ static int note_result(struct cli_results *r, const char *json, int resume_error
         int errored = !cJSON_IsNull(er);
         int cancelled = cJSON_IsString(es) && strcmp(es->valuestring, corral_strerror(CORRAL_ECANCELED)) == 0;
         if (!cancelled && !(errored && resume_errors)) {
-            char **d = realloc(r->done, (r->n_done + 1) * sizeof *d);
+            struct cli_done *d = realloc(r->done, (r->n_done + 1) * sizeof *d);
             if (d)
                 r->done = d;
-            if (!d || asprintf(&r->done[r->n_done], "%s#%u", dg->valuestring, (unsigned)attempt) < 0)
+            if (!d || asprintf(&r->done[r->n_done].key, "%s#%u", dg->valuestring, (unsigned)attempt) < 0)
                 rc = -1;
             else
-                r->n_done++, r->n_done_errors += errored;
+                r->done[r->n_done++].errored = errored;
         }
     }
     cJSON_Delete(j);
@@ -152,7 +152,7 @@ int cli_results_scan(struct cli_results *r, const char *data, size_t len, int re
         }
     corral_report_free(rep);
     if (!rc && r->n_done)
-        qsort(r->done, r->n_done, sizeof *r->done, cmp_str);
+        qsort(r->done, r->n_done, sizeof *r->done, cmp_done);
     return rc ? -1 : 0;
 }
 
@@ -184,9 +184,11 @@ int cli_results_open(struct cli_results *r, const char *path, const cJSON *manif
 
 int cli_results_done(const struct cli_results *r, const char *digest, unsigned attempt)
 {
-    char key[CORRAL_TASK_DIGEST_LEN + 16], *k = key;
+    char key[CORRAL_TASK_DIGEST_LEN + 16];
     snprintf(key, sizeof key, "%s#%u", digest, attempt);
-    return r->n_done && bsearch(&k, r->done, r->n_done, sizeof *r->done, cmp_str) != NULL;
+    struct cli_done k = {.key = key};
+    const struct cli_done *d = r->n_done ? bsearch(&k, r->done, r->n_done, sizeof *r->done, cmp_done) : NULL;
+    return !d ? 0 : d->errored ? 2 : 1;
 }
 
 int cli_results_append(struct cli_results *r, const char *json)
@@ -208,7 +210,7 @@ int cli_results_append(struct cli_results *r, const char *json)
 int cli_results_close(struct cli_results *r)
 {
     for (size_t i = 0; i < r->n_done; i++)
-        free(r->done[i]);
+        free(r->done[i].key);
     free(r->done);
     r->done = NULL, r->n_done = 0;
     int rc = r->fd >= 0 && close(r->fd) != 0 ? -1 : 0;

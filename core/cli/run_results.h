@@ -29,12 +29,19 @@ cJSON *cli_manifest_new(const struct cli_manifest_options *m, char *const *diges
  * The caller owns every argument. */
 int cli_manifest_check(const char *have, size_t len, const cJSON *want, char *why, size_t cap);
 
+/* A pair --resume does not run again: "DIGEST#ATTEMPT", and whether its
+ * result has an error. */
+struct cli_done {
+    char *key;
+    int errored;
+};
+
 /* An open results file (fd -1: stdout) and what --resume found in it. */
 struct cli_results {
     const char *path;     /* --out, or NULL for stdout */
     int fd;
-    char **done;          /* sorted "DIGEST#ATTEMPT" of pairs not to run again */
-    size_t n_done, n_done_errors;
+    struct cli_done *done; /* sorted by key */
+    size_t n_done;
 };
 
 /* Open `path` for appending results: with resume, check or write its
@@ -49,7 +56,8 @@ int cli_results_open(struct cli_results *r, const char *path, const cJSON *manif
  * add to r->done the pairs that need no re-run.  0, or -1 after printing
  * why (a line that is not a result, out of memory). */
 int cli_results_scan(struct cli_results *r, const char *data, size_t len, int resume_errors);
-/* 1 when the pair's result is in the file already (cli_results_open). */
+/* 0 when the pair is to run, 1 when its result is in the file already
+ * (cli_results_open), 2 when that result has an error. */
 int cli_results_done(const struct cli_results *r, const char *digest, unsigned attempt);
 /* Append one result line: one write() under the file's lock, then
  * fsync, so that shards can share the file (stdout when r->fd is -1).

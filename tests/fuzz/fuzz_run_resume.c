@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int errors = 0; errors < 2; errors++) {
         if (cli_results_scan(&r, (const char *)data, size, errors) == 0)
             for (size_t i = 1; i < r.n_done; i++)
-                if (strcmp(r.done[i - 1], r.done[i]) > 0)
+                if (strcmp(r.done[i - 1].key, r.done[i].key) > 0)
                     abort(); /* cli_results_done bsearches it */
         cli_results_close(&r);
         r = (struct cli_results){.path = "fuzz", .fd = -1};
