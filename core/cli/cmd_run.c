@@ -31,7 +31,8 @@ static void help(void)
            "task.json \"verify\"), scores, destroys the sandbox (also on errors, SIGINT and SIGTERM), and\n"
            "prints one RolloutResult JSON document (see README). Several rollouts (several --task, or\n"
            "--attempts) run in this one process, sharing one gate, and print one result per line (JSONL) as\n"
-           "each ends; every task is loaded before the first starts.\n"
+           "each ends (so do --shard and --resume); every task is loaded before the first starts. Shards,\n"
+           "resuming and retries: docs/batches.md.\n"
            "\n"
            "  --task DIR            a task directory (instruction.md, task.json, workspace/, tests/, solution/);\n"
            "                        repeatable\n"
@@ -99,7 +100,8 @@ static void help(void)
            "Exit status: 0 every rollout finished without error (whatever its reward), 1 one ended with an\n"
            "error (its result's \"error\" says which: infrastructure, agent or task) or did not start, a\n"
            "task failed to load, or a result could not be written, 2 bad command line, 3 invalid\n"
-           "configuration, 4 the agent is not loaded (several rollouts; one rollout reports it in its result).\n");
+           "configuration, 4 the agent is not loaded (several rollouts; one rollout reports it in its result).\n"
+           "With --resume only the rollouts this run starts count; with --retries a rollout's last try.\n");
 }
 
 static void print_progress(void *ud, const char *phase, const char *msg)
