@@ -311,7 +311,8 @@ static int retry_classes(const char *list, unsigned *mask)
     *mask = 0;
     for (const char *p = list;; p++) {
         size_t len = strcspn(p, ","), k = 0;
-        while (k < sizeof names / sizeof names[0] && !(strlen(names[k].name) == len && strncmp(p, names[k].name, len) == 0))
+        while (k < sizeof names / sizeof names[0] &&
+               !(strlen(names[k].name) == len && strncmp(p, names[k].name, len) == 0))
             k++;
         if (k == sizeof names / sizeof names[0])
             return -1;
