@@ -3,7 +3,7 @@
 # packaging/slurm/corral-array.sbatch as a 4-task array over oracle tasks x
 # attempts on the local backend gives what one `corral run` gives (`corral
 # report`: same pairs, rewards, no duplicates).  Then an array task
-# SIGKILLed (scancel --signal=KILL) and one cancelled (scancel) mid-run:
+# SIGKILLed and one cancelled (scancel) mid-run:
 # submitting the array again completes the batch, no finished pair runs
 # twice, and `corral gc` leaves nothing.  Needs root (slurmd runs the jobs).
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -76,9 +76,9 @@ slow_task() {
   cp -r "$EX/tasks/hello" "$WORK/$1"
   printf '#!/bin/bash\nsleep %s\nprintf "Hello, world!\\n" > hello.txt\n' "$2" >"$WORK/$1/solution/solve.sh"
 }
-slow_task a 0.3
-slow_task b 0.6
-slow_task c 1
+slow_task a 1
+slow_task b 1.5
+slow_task c 2
 TASKS=("$WORK/a" "$WORK/b" "$WORK/c")
 export CORRAL CORRAL_ATTEMPTS=4 CORRAL_AGENT=oracle
 SB="$SOURCE_DIR/packaging/slurm/corral-array.sbatch"
@@ -96,15 +96,21 @@ check "the shards' shared results equal the single run: same pairs and rewards, 
    [ "$(summary "$WORK/arr.jsonl")" = "$(summary "$WORK/one.jsonl")" ]'
 check "each array task said which shard it ran" eval 'grep -q "shard 3 of 4 (counted from 0; from SLURM_ARRAY_TASK_ID=3" "$WORK/arr-3.log"'
 
-# Kill one array task, cancel another, mid-run; then submit again.
-JOB=$(sbatch --parsable --array=0-3 -o "$WORK/k1-%a.log" "$SB" "$WORK/k.jsonl" "${TASKS[@]}")
-for _ in $(seq 300); do [ "$(cat "$WORK/k.jsonl" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
-scancel --full --signal=KILL "${JOB}_1"
+# Kill one array task's corral (SIGKILL: it cleans nothing up), cancel another, mid-run; then submit
+# again.  The recipe runs $CORRAL: a wrapper that says the pid it execs as.
+printf '#!/bin/bash\necho $$ >"%s/pid-$SLURM_ARRAY_TASK_ID"\nexec "%s" "$@"\n' "$WORK" "$CORRAL" >"$WORK/corral"
+chmod +x "$WORK/corral"
+JOB=$(CORRAL="$WORK/corral" sbatch --parsable --array=0-3 -o "$WORK/k1-%a.log" "$SB" "$WORK/k.jsonl" "${TASKS[@]}")
+# (each shard's first rollout runs a second or more: both are caught in it)
+for _ in $(seq 600); do grep -qs "\[create\]" "$WORK/k1-1.log" && grep -qs "\[create\]" "$WORK/k1-2.log" && break; sleep 0.05; done
+kill -KILL "$(cat "$WORK/pid-1")"
 scancel "${JOB}_2"
 for _ in $(seq 600); do [ -z "$(squeue -h -j "$JOB" 2>/dev/null)" ] && break; sleep 0.1; done
 first=$(jq -c -s '[.[] | select(.error == null) | [.task_digest, .attempt, .rollout_id]]' "$WORK/k.jsonl")
-check "after the kill and the cancel the batch is not complete" eval \
-  '[ "$(jq -c -s "[.[] | select(.error == null)] | length" "$WORK/k.jsonl")" -lt 12 ]'
+check "the killed array task ended mid-run, the cancelled one cancelled its rollout" eval \
+  'grep -q "\[create\]" "$WORK/k1-1.log" && ! grep -q "rollouts: " "$WORK/k1-1.log" &&
+   grep -q "error: cancelled" "$WORK/k1-2.log" &&
+   [ "$(jq -c -s "[.[] | select(.error == null)] | length" "$WORK/k.jsonl")" -lt 12 ]'
 run sbatch --wait --array=0-3 -o "$WORK/k2-%a.log" "$SB" "$WORK/k.jsonl" "${TASKS[@]}"
 check "submitted again: every array task ends 0 and the batch equals the single run" eval '[ $RC -eq 0 ] &&
   [ "$(summary "$WORK/k.jsonl")" = "$(summary "$WORK/one.jsonl")" ]'

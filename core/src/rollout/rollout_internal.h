@@ -168,7 +168,15 @@ struct rollout {
     corral_sandbox *agent_sb;          /* the agent's, once a fresh verifier sandbox replaced it in sb */
     struct crl_rollout_record rec;
     int stopped;                       /* a phase returned non-zero: only PHASE_ALWAYS rows run now */
+    const char *stop_signalled;        /* the phase in which a command or the agent died of SIGTERM,
+                                          SIGINT or SIGHUP (crl_rollout_note_exit), or NULL */
 };
+
+/* Note a command's or the agent's exit code: one of a process killed by a
+ * signal that stops jobs (a scheduler's scancel signals every process of
+ * the job, the sandbox's too) marks the rollout, so that crl_rollout_run
+ * records a cancel that arrives right after as the cancel it is. */
+void crl_rollout_note_exit(struct rollout *r, int exit_code);
 
 /* Record the rollout's error of class `cls` (enum corral_rollout_error)
  * in the running phase (the first error wins) and return status.  A step
