@@ -34,7 +34,7 @@ print(*[x.getsockname()[1] for x in s])')
 NODE=$(hostname -s)
 cat >"$S/slurm.conf" <<CONF
 ClusterName=corraltest
-SlurmctldHost=$NODE
+SlurmctldHost=$NODE(127.0.0.1)
 AuthType=auth/munge
 AuthInfo=socket=$S/munge/sock
 CredType=cred/munge
@@ -60,7 +60,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 MpiDefault=none
 SlurmdParameters=config_overrides
-NodeName=$NODE CPUs=4 State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=4 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 export SLURM_CONF="$S/slurm.conf"
