@@ -13,6 +13,7 @@
 #include "cli_dataset.h"
 #include <corral/dataset.h>
 #include "crl_common.h"
+#include "run_results.h"
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
 
@@ -33,7 +34,8 @@ static void help(void)
            "task.json \"verify\"), scores, destroys the sandbox (also on errors, SIGINT and SIGTERM), and\n"
            "prints one RolloutResult JSON document (see README). Several rollouts (several --task, or\n"
            "--attempts) run in this one process, sharing one gate, and print one result per line (JSONL) as\n"
-           "each ends; every task is loaded before the first starts.\n"
+           "each ends (so do --shard and --resume); every task is loaded before the first starts. Shards,\n"
+           "resuming and retries: docs/batches.md.\n"
            "\n"
            "  --task DIR            a task directory (instruction.md, task.json, workspace/, tests/, solution/);\n"
            "                        repeatable\n"
@@ -76,7 +78,21 @@ static void help(void)
            "                        unset names are skipped)\n"
            "  --rollout-id ID       default: generated (one rollout only)\n"
            "  --out FILE            write the result there instead of stdout; several rollouts: one line\n"
-           "                        per result, written as each ends (the file is replaced)\n"
+           "                        per result, written as each ends (the file is replaced; FILE.manifest\n"
+           "                        records the options and task digests for --resume)\n"
+           "  --shard I/N|auto|auto/N  run only shard I of N of the (task, attempt) pairs, chosen by task\n"
+           "                        digest and attempt (any --task order gives the same split); auto: from\n"
+           "                        SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (or _MIN/_MAX), or\n"
+           "                        JOB_COMPLETION_INDEX (Kubernetes) with the count as auto/N\n"
+           "  --resume              append to --out instead of replacing it, skipping the pairs it holds a\n"
+           "                        result for; refused when FILE.manifest shows other options or tasks; a\n"
+           "                        torn last line is dropped (with a note); shards may share one FILE\n"
+           "  --resume-errors       with --resume, run again the pairs whose result has an error (a\n"
+           "                        cancelled rollout always runs again)\n"
+           "  --retries N           run a rollout again, up to N more times (at most 100), when its error is\n"
+           "                        of a class of --retry-on, after 1 s doubled each time (jittered, at most\n"
+           "                        60 s); its sandbox is destroyed; the result's \"attempts\" lists every try\n"
+           "  --retry-on CLASS,...  the error classes retried: infrastructure (the default), agent, task\n"
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
            "  --artifacts DIR       copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier (with\n"
            "                        test-stdout.txt) out of each rollout's sandboxes into DIR/<rollout id>/\n"
@@ -103,7 +119,8 @@ static void help(void)
            "Exit status: 0 every rollout finished without error (whatever its reward), 1 one ended with an\n"
            "error (its result's \"error\" says which: infrastructure, agent or task) or did not start, a\n"
            "task failed to load, or a result could not be written, 2 bad command line, 3 invalid\n"
-           "configuration, 4 the agent is not loaded (several rollouts; one rollout reports it in its result).\n");
+           "configuration, 4 the agent is not loaded (several rollouts; one rollout reports it in its result).\n"
+           "With --resume only the rollouts this run starts count; with --retries a rollout's last try.\n");
 }
 
 static void print_progress(void *ud, const char *phase, const char *msg)
@@ -161,7 +178,8 @@ struct run_item {
 /* What the batch reports into (on_result runs one at a time). */
 struct run_state {
     const char *out;          /* --out FILE, or NULL for stdout */
-    FILE *lines;              /* several rollouts: JSONL, a line per result as it ends */
+    int lines;                /* a batch: JSONL, a line per result as it ends, into res */
+    struct cli_results res;
     struct run_item *items;
     size_t n, done, errors;
     double reward_sum;
@@ -190,7 +208,7 @@ static void on_result(void *ud, size_t i, const struct corral_rollout_result *r)
         char rbuf[32] = "none", where[128] = "", count[48] = "";
         if (r->has_reward)
             snprintf(rbuf, sizeof rbuf, "%g", r->reward);
-        if (s->n > 1) {
+        if (s->lines) {
             snprintf(where, sizeof where, "[%s] ", s->items[i].label);
             snprintf(count, sizeof count, " (%zu/%zu done)", s->done, s->n);
         }
@@ -201,7 +219,7 @@ static void on_result(void *ud, size_t i, const struct corral_rollout_result *r)
         cli_error("run: rollout %s: out of memory rendering its result", r->rollout_id);
         s->write_failed = 1;
     } else if (s->lines) {
-        if (fputs(r->json, s->lines) < 0 || fputc('\n', s->lines) < 0 || fflush(s->lines) != 0) {
+        if (cli_results_append(&s->res, r->json) != 0) {
             if (!s->write_failed)
                 cli_error("run: cannot write %s", s->out ? s->out : "the results");
             s->write_failed = 1;
@@ -302,7 +320,76 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
         snprintf(buf, cap, "%.*s", (int)(len - (size_t)(b - dir)), b);
 }
 
-enum { OPT_ARTIFACTS = 0x210 }; /* past the dataset options' values */
+/* getopt values of long-only options, past the dataset options' (cli_dataset.h). */
+enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS };
+
+
+/* --retry-on: a comma-separated list of error classes into a mask of
+ * 1u << enum corral_rollout_error.  0, or -1 on an unknown name. */
+static int retry_classes(const char *list, unsigned *mask)
+{
+    static const struct { const char *name; int cls; } names[] = {
+        {"infrastructure", CORRAL_ROLLOUT_ERR_INFRA}, {"agent", CORRAL_ROLLOUT_ERR_AGENT},
+        {"task", CORRAL_ROLLOUT_ERR_TASK}};
+    *mask = 0;
+    for (const char *p = list;; p++) {
+        size_t len = strcspn(p, ","), k = 0;
+        while (k < sizeof names / sizeof names[0] &&
+               !(strlen(names[k].name) == len && strncmp(p, names[k].name, len) == 0))
+            k++;
+        if (k == sizeof names / sizeof names[0])
+            return -1;
+        *mask |= 1u << names[k].cls;
+        p += len;
+        if (!*p)
+            return 0;
+    }
+}
+
+/* Every task's content digest (the key of shards and --resume) into the
+ * caller's digests[n] (malloc'ed strings; free_digests).  CLI_OK or CLI_FAIL. */
+static int task_digests(char **tasks, size_t n, char **digests)
+{
+    for (size_t i = 0; digests && i < n; i++) {
+        struct corral_call c;
+        corral_call_init(&c, 0);
+        digests[i] = malloc(CORRAL_TASK_DIGEST_LEN);
+        if (!digests[i] || corral_task_digest(tasks[i], digests[i], &c) != 0) {
+            cli_error("run: %s", digests[i] ? c.message : "out of memory");
+            return CLI_FAIL;
+        }
+    }
+    if (!digests)
+        cli_error("run: out of memory");
+    return digests ? CLI_OK : CLI_FAIL;
+}
+
+static void free_digests(char **digests, size_t n)
+{
+    for (size_t i = 0; digests && i < n; i++)
+        free(digests[i]);
+    free(digests);
+}
+
+/* The batch's results file (stdout without --out) and its manifest of
+ * options `o` and the tasks' digests.  0, or -1 after saying why. */
+static int open_results(struct cli_results *res, const char *out, const struct corral_rollout_options *o,
+                        char **digests, size_t n_tasks, int resume, int resume_errors)
+{
+    struct cli_manifest_options m = {
+        .agent = o->agent, .sandbox = o->sandbox, .model = o->model, .model_name = o->model_name, .image = o->image,
+        .verify_in = o->verify_sandbox == CORRAL_VERIFY_SAME ? "same" : o->verify_sandbox ? "fresh" : NULL,
+        .timeout_s = o->agent_timeout_s, .upstream_max_tokens = o->upstream_max_tokens,
+        .timeout_multiplier = o->timeout_multiplier, .upstream_max_n = o->upstream_max_n};
+    cJSON *manifest = out ? cli_manifest_new(&m, digests, n_tasks) : NULL;
+    if (out && !manifest) {
+        cli_error("run: out of memory");
+        return -1;
+    }
+    int rc = cli_results_open(res, out, manifest, resume, resume_errors);
+    cJSON_Delete(manifest);
+    return rc;
+}
 
 int cli_cmd_run(int argc, char **argv)
 {
@@ -322,9 +409,14 @@ int cli_cmd_run(int argc, char **argv)
         {"concurrency", required_argument, 0, 'j'}, {"upstream-max-tokens", required_argument, 0, 'X'},
         {"upstream-max-n", required_argument, 0, 'N'}, {"verify-in", required_argument, 0, 'V'},
         {"timeout-multiplier", required_argument, 0, 'M'}, {"egress", required_argument, 0, 'e'},
-        CLI_DATASET_LONGOPTS, {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
+        {"shard", required_argument, 0, 'S'}, {"resume", no_argument, 0, 'R'},
+        {"resume-errors", no_argument, 0, OPT_RESUME_ERRORS}, {"retries", required_argument, 0, 'y'},
+        {"retry-on", required_argument, 0, 'Y'}, CLI_DATASET_LONGOPTS,
+        {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
-    const char *out = NULL, *trainer_listen = NULL;
+    const char *out = NULL, *trainer_listen = NULL, *shard = NULL;
+    int resume = 0, resume_errors = 0;
+    unsigned retries = 0, retry_on = 0;
     const char *install_env[65];
     char **tasks = calloc((size_t)argc, sizeof *tasks);
     size_t n_install_env = 0, n_tasks = 0, n_cli_tasks;
@@ -415,6 +507,18 @@ int cli_cmd_run(int argc, char **argv)
             o.artifacts_dir = artifacts;
             break;
         }
+        case 'S': shard = optarg; break;
+        case 'R': resume = 1; break;
+        case OPT_RESUME_ERRORS: resume_errors = 1; break;
+        case 'y':
+            if (cli_int_arg("--retries", optarg, 0, 100, &num))
+                USAGE_EXIT("run: see corral run --help");
+            retries = (unsigned)num;
+            break;
+        case 'Y':
+            if (retry_classes(optarg, &retry_on))
+                USAGE_EXIT("run: --retry-on takes a list of infrastructure, agent, task (e.g. infrastructure,agent)");
+            break;
         case 'q': quiet = 1; break;
         default: free(tasks); return CLI_USAGE;
         }
@@ -445,6 +549,19 @@ int cli_cmd_run(int argc, char **argv)
     size_t n = n_tasks * (size_t)attempts;
     if (n > 1 && o.rollout_id)
         USAGE_EXIT("run: --rollout-id names one rollout; with several, each gets a generated id");
+    if ((resume || resume_errors) && !out)
+        USAGE_EXIT("run: --resume%s needs --out FILE", resume_errors ? "-errors" : "");
+    if (resume_errors && !resume)
+        USAGE_EXIT("run: --resume-errors goes with --resume");
+    if (retries && o.keep_sandbox)
+        USAGE_EXIT("run: --keep-sandbox and --retries: a retried rollout's sandbox is always destroyed");
+    struct corral_call sc;
+    corral_call_init(&sc, 0);
+    unsigned shard_i = 0, shard_n = 1;
+    char shard_from[160] = "";
+    if (shard && corral_batch_shard_parse(shard, &shard_i, &shard_n, shard_from, sizeof shard_from, &sc))
+        USAGE_EXIT("run: %s", sc.message);
+    int lines = n > 1 || shard || resume; /* JSONL, a line per result as it ends */
 #undef USAGE_EXIT
     int code;
     corral_ctx *ctx = cli_open(&code);
@@ -460,9 +577,13 @@ int cli_cmd_run(int argc, char **argv)
         cli_error("run: --egress %s", ec.message);
         corral_close(ctx);
         free(tasks);
+        corral_dataset_free(dataset);
         return CLI_FAIL;
     }
-    if (n > 1 && (code = preflight(ctx, tasks, n_tasks, o.agent)) != CLI_OK) {
+    char **digests = lines ? calloc(n_tasks, sizeof *digests) : NULL;
+    if ((lines && (code = preflight(ctx, tasks, n_tasks, o.agent)) != CLI_OK) ||
+        (lines && (code = task_digests(tasks, n_tasks, digests)) != CLI_OK)) {
+        free_digests(digests, n_tasks);
         corral_close(ctx);
         free(tasks);
         corral_dataset_free(dataset);
@@ -487,36 +608,52 @@ int cli_cmd_run(int argc, char **argv)
     }
 
     struct corral_rollout_options *each = calloc(n, sizeof *each);
-    struct run_state rs = {.out = out, .n = n, .quiet = quiet, .items = calloc(n, sizeof *rs.items)};
+    struct run_state rs = {.out = out, .n = n, .quiet = quiet, .items = calloc(n, sizeof *rs.items), .lines = lines,
+                           .res = {.fd = -1}};
     int rc = CLI_OK;
+    size_t total = n, skipped = 0, skipped_errors = 0;
     if (!each || !rs.items) {
         cli_error("run: out of memory");
         rc = CLI_FAIL;
-    } else if (n > 1 && out && !(rs.lines = fopen(out, "w"))) {
-        cli_error("run: cannot write %s", out);
+    } else if (lines && open_results(&rs.res, out, &o, digests, n_tasks, resume, resume_errors)) {
         rc = CLI_FAIL;
-    } else if (n > 1 && !out) {
-        rs.lines = stdout;
     }
-    for (size_t i = 0; rc == CLI_OK && i < n; i++) {
-        each[i] = o;
-        each[i].task_dir = tasks[i / (size_t)attempts];
-        each[i].attempt = (unsigned)(i % (size_t)attempts);
-        each[i].dataset = i / (size_t)attempts >= n_cli_tasks ? dataset : NULL;
-        task_label(each[i].task_dir, i % (size_t)attempts, (size_t)attempts, rs.items[i].label,
-                   sizeof rs.items[i].label);
-        if (!quiet) {
-            each[i].progress = n > 1 ? item_progress : print_progress;
-            each[i].progress_ud = &rs.items[i];
+    if (rc == CLI_OK && shard && !quiet)
+        fprintf(stderr, "corral: shard %u of %u (counted from 0; from %s)\n", shard_i, shard_n, shard_from);
+    n = 0;
+    for (size_t i = 0; rc == CLI_OK && i < total; i++) {
+        size_t t = i / (size_t)attempts;
+        unsigned a = (unsigned)(i % (size_t)attempts);
+        if (lines && corral_batch_shard_of(digests[t], a, shard_n) != shard_i)
+            continue;
+        int done = lines ? cli_results_done(&rs.res, digests[t], a) : 0;
+        if (done) {
+            skipped++, skipped_errors += done == 2;
+            continue;
         }
+        each[n] = o;
+        each[n].task_dir = tasks[t];
+        each[n].attempt = a;
+        each[n].dataset = t >= n_cli_tasks ? dataset : NULL;
+        task_label(tasks[t], a, (size_t)attempts, rs.items[n].label, sizeof rs.items[n].label);
+        if (!quiet) {
+            each[n].progress = lines ? item_progress : print_progress;
+            each[n].progress_ud = &rs.items[n];
+        }
+        n++;
     }
+    rs.n = n;
     if (rc == CLI_OK) {
-        if (!quiet && n > 1)
-            fprintf(stderr, "corral: %zu rollouts (%zu tasks x %ld attempts), %ld at a time\n", n, n_tasks, attempts,
-                    concurrency < (long)n ? concurrency : (long)n);
+        if (!quiet && skipped)
+            fprintf(stderr, "corral: %zu rollouts are in %s already (%zu with an error%s)\n", skipped, out,
+                    skipped_errors, skipped_errors ? ", kept: see --resume-errors" : "");
+        if (!quiet && lines && n)
+            fprintf(stderr, "corral: %zu rollouts (%s%zu tasks x %ld attempts), %ld at a time\n", n,
+                    n < total ? "of " : "", n_tasks, attempts, concurrency < (long)n ? concurrency : (long)n);
         struct corral_batch_options bo = {.struct_size = sizeof bo, .concurrency = (unsigned)concurrency,
-                                          .cancel = &stop_requested, .pretty = n == 1, .ud = &rs,
-                                          .on_rollout_result = on_result};
+                                          .cancel = &stop_requested, .pretty = !lines, .ud = &rs,
+                                          .on_rollout_result = on_result, .retries = retries,
+                                          .retry_on = retry_on};
         struct corral_call call;
         corral_call_init(&call, 0);
         int st = corral_batch_run(ctx, each, n, &bo, &call);
@@ -524,7 +661,7 @@ int cli_cmd_run(int argc, char **argv)
             cli_error("run: %s", call.message);
         if (st || rs.errors || rs.write_failed || rs.done < n)
             rc = CLI_FAIL;
-        if (!quiet && n > 1) {
+        if (!quiet && lines) {
             char mean[80] = "";
             if (rs.rewarded)
                 snprintf(mean, sizeof mean, "; mean reward %.4g over %zu", rs.reward_sum / (double)rs.rewarded,
@@ -533,10 +670,11 @@ int cli_cmd_run(int argc, char **argv)
                     rs.errors, n - rs.done, mean);
         }
     }
-    if (rs.lines && rs.lines != stdout && fclose(rs.lines) != 0 && !rs.write_failed) {
+    if (cli_results_close(&rs.res) != 0 && !rs.write_failed) {
         cli_error("run: cannot write %s", out);
         rc = CLI_FAIL;
     }
+    free_digests(digests, n_tasks);
     corral_gate_free(gate);
     free(rs.items);
     free(each);

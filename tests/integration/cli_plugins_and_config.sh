@@ -50,7 +50,7 @@ check "config check: valid config exits 0 and prints effective values" eval '[ $
 echo '{"sandbox": {"good": {"retrys": 5, "api_key_env": "sk-live-abcdef0123456789"}}}' >"$CORRAL_CONFIG_DIR/conf.d/10-bad.json"
 run "$CORRAL" --plugin-dir "$MAIN" config check
 check "config check: errors exit 3, name the file and list valid keys" eval '[ $RC -eq 3 ] &&
-  has "$ERR" "$CORRAL_CONFIG_DIR/conf.d/10-bad.json: sandbox.good: unknown key '"'"'retrys'"'"' (valid keys: enabled, endpoint, retries" &&
+  has "$ERR" "$CORRAL_CONFIG_DIR/conf.d/10-bad.json: sandbox.good: unknown key '"'"'retrys'"'"' (valid keys: enabled, max_concurrent, max_creates_per_second, endpoint, retries" &&
   has "$ERR" "api_key_env must name an environment variable"'
 check "config check: a secret written as a value is never echoed" eval 'lacks "$OUT$ERR" "sk-live"'
 run "$CORRAL" --plugin-dir "$MAIN" config check --json

@@ -10,3 +10,6 @@ endforeach()
 # Issue 22 item 11: exit statuses on islo, e2b and hf.
 corral_add_cli_test(islo_e2b_hf_exit_status cloud_exit_status.sh)
 set_tests_properties(islo_e2b_hf_exit_status PROPERTIES TIMEOUT 300)
+# Issue 19: --retries of an injected infrastructure fault, on the e2b fake.
+corral_add_cli_test(batch_retries_e2b batch_retries.sh)
+set_tests_properties(batch_retries_e2b PROPERTIES TIMEOUT 300)

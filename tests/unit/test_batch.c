@@ -271,6 +271,174 @@ static void test_cancelled_rollout_creates_nothing(void **st)
     corral_rollout_result_free(res);
 }
 
+/* Retries: what a typed report saw of its one result. */
+struct tried {
+    size_t n_tries, json_tries;
+    int classes[8];
+    int64_t backoff[8];
+    int distinct_ids, last_is_result;
+};
+
+static void on_tried(void *ud, size_t i, const struct corral_rollout_result *r)
+{
+    struct tried *t = ud;
+    assert_int_equal(i, 0);
+    assert_true(r->struct_size >= offsetof(struct corral_rollout_result, n_tries) + sizeof r->n_tries);
+    t->n_tries = r->n_tries;
+    t->distinct_ids = 1;
+    for (size_t k = 0; k < r->n_tries && k < 8; k++) {
+        t->classes[k] = r->tries[k].error_class;
+        t->backoff[k] = r->tries[k].backoff_ms;
+        for (size_t m = 0; m < k; m++)
+            t->distinct_ids &= strcmp(r->tries[k].rollout_id, r->tries[m].rollout_id) != 0;
+    }
+    t->last_is_result = r->n_tries && strcmp(r->tries[r->n_tries - 1].rollout_id, r->rollout_id) == 0;
+    cJSON *j = cJSON_Parse(r->json);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "attempts");
+    t->json_tries = cJSON_IsArray(a) ? (size_t)cJSON_GetArraySize(a) : 0;
+    cJSON_Delete(j);
+}
+
+static struct tried run_retrying(const char *task, const char *sandbox, unsigned retries, unsigned retry_on)
+{
+    struct corral_rollout_options r = {.struct_size = sizeof r, .task_dir = task, .agent = "oracle",
+                                       .sandbox = sandbox};
+    struct tried t = {0};
+    struct corral_batch_options bo = {.struct_size = sizeof bo, .on_rollout_result = on_tried, .ud = &t,
+                                      .retries = retries, .retry_on = retry_on, .retry_backoff_ms = 20};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_batch_run(ctx, &r, 1, &bo, &call), 0);
+    return t;
+}
+
+/* An infrastructure error (a backend that is not loaded) is tried again
+ * until the retries run out, each try with its own id and a backoff from
+ * 10 ms (half of 20) up; every try is in the result and its "attempts". */
+static void test_retries_infrastructure(void **st)
+{
+    (void)st;
+    struct tried t = run_retrying(EXAMPLES_DIR "/tasks/hello", "no_such_backend", 2, 0);
+    assert_int_equal(t.n_tries, 3);
+    assert_int_equal(t.json_tries, 3);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(t.classes[k], CORRAL_ROLLOUT_ERR_INFRA);
+    assert_true(t.backoff[0] >= 10 && t.backoff[0] <= 20);
+    assert_true(t.backoff[1] >= 20 && t.backoff[1] <= 40);
+    assert_int_equal(t.backoff[2], 0);
+    assert_true(t.distinct_ids);
+    assert_true(t.last_is_result);
+}
+
+/* A task error is not retried unless retry_on names its class; without
+ * retries a result has no "attempts". */
+static void test_retries_task_error(void **st)
+{
+    (void)st;
+    struct tried t = run_retrying("/nonexistent", NULL, 3, 0);
+    assert_int_equal(t.n_tries, 1);
+    assert_int_equal(t.json_tries, 1);
+    assert_int_equal(t.classes[0], CORRAL_ROLLOUT_ERR_TASK);
+    assert_int_equal(t.backoff[0], 0);
+    t = run_retrying("/nonexistent", NULL, 1, 1u << CORRAL_ROLLOUT_ERR_TASK);
+    assert_int_equal(t.n_tries, 2);
+    assert_int_equal(t.classes[1], CORRAL_ROLLOUT_ERR_TASK);
+    t = run_retrying("/nonexistent", NULL, 0, 0);
+    assert_int_equal(t.n_tries, 0);
+    assert_int_equal(t.json_tries, 0);
+    /* keep_sandbox would keep a sandbox a retry leaves behind: refused. */
+    struct corral_rollout_options r = {.struct_size = sizeof r, .task_dir = "/x", .agent = "oracle", .keep_sandbox = 1};
+    struct corral_batch_options bo = {.struct_size = sizeof bo, .on_rollout_result = on_tried, .ud = &t, .retries = 1};
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_batch_run(ctx, &r, 1, &bo, &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, "keep_sandbox"));
+}
+
+/* Shards: a pure function of (digest, attempt), every pair in exactly one
+ * shard, spread over all of them, and count 0 or 1 is one shard. */
+static void test_shard_of(void **st)
+{
+    (void)st;
+    const char *d = "sha256:0ad2650964482bf8200bd8528f210ea16ae89a192fc4ddb5c9f5b99f2e2dc782";
+    unsigned hits[4] = {0};
+    for (unsigned a = 0; a < 400; a++) {
+        unsigned s = corral_batch_shard_of(d, a, 4);
+        assert_true(s < 4);
+        assert_int_equal(corral_batch_shard_of(d, a, 4), s);
+        hits[s]++;
+        assert_int_equal(corral_batch_shard_of(d, a, 1), 0);
+        assert_int_equal(corral_batch_shard_of(d, a, 0), 0);
+    }
+    for (int s = 0; s < 4; s++)
+        assert_true(hits[s] > 60 && hits[s] < 140);
+    /* Another task moves its pairs; a fixed value pins the definition. */
+    assert_int_not_equal(corral_batch_shard_of(d, 0, 1000003), corral_batch_shard_of("sha256:00", 0, 1000003));
+    /* python3: int.from_bytes(hashlib.sha256(b"sha256:00#0").digest()[:8], "big") % 2**31 */
+    assert_int_equal(corral_batch_shard_of("sha256:00", 0, 1u << 31), 1522874203u);
+}
+
+static void shard_parse_ok(const char *spec, unsigned want_i, unsigned want_n, const char *from)
+{
+    unsigned i = 99, n = 99;
+    char src[160];
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_batch_shard_parse(spec, &i, &n, src, sizeof src, &call), 0);
+    assert_int_equal(i, want_i);
+    assert_int_equal(n, want_n);
+    assert_non_null(strstr(src, from));
+}
+
+static void shard_parse_bad(const char *spec, const char *why)
+{
+    unsigned i, n;
+    char src[160];
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_batch_shard_parse(spec, &i, &n, src, sizeof src, &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, why));
+}
+
+static void test_shard_parse(void **st)
+{
+    (void)st;
+    const char *vars[] = {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN",
+                          "SLURM_ARRAY_TASK_MAX", "JOB_COMPLETION_INDEX"};
+    for (size_t k = 0; k < sizeof vars / sizeof vars[0]; k++)
+        unsetenv(vars[k]);
+    shard_parse_ok("2/4", 2, 4, "command line");
+    shard_parse_ok("0/1", 0, 1, "command line");
+    shard_parse_bad("4/4", "0 <= I < N");
+    shard_parse_bad("-1/4", "0 <= I < N");
+    shard_parse_bad("1/0", "N must be");
+    shard_parse_bad("1", "0 <= I < N");
+    shard_parse_bad(" 1/4", "0 <= I < N");
+    shard_parse_bad("auto", "neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX");
+    setenv("JOB_COMPLETION_INDEX", "3", 1);
+    shard_parse_bad("auto", "auto/N");
+    shard_parse_ok("auto/5", 3, 5, "JOB_COMPLETION_INDEX=3");
+    shard_parse_bad("auto/3", "not below");
+    setenv("SLURM_ARRAY_TASK_ID", "7", 1); /* Slurm wins */
+    setenv("SLURM_ARRAY_TASK_COUNT", "4", 1);
+    setenv("SLURM_ARRAY_TASK_MIN", "5", 1);
+    shard_parse_ok("auto", 2, 4, "SLURM_ARRAY_TASK_ID=7");
+    shard_parse_bad("auto/3", "has 4 tasks");
+    unsetenv("SLURM_ARRAY_TASK_COUNT");
+    setenv("SLURM_ARRAY_TASK_MAX", "8", 1);
+    shard_parse_ok("auto", 2, 4, "SLURM_ARRAY_TASK_ID=7");
+    setenv("SLURM_ARRAY_TASK_ID", "9", 1);
+    shard_parse_bad("auto", "not within");
+    setenv("SLURM_ARRAY_TASK_ID", "x", 1);
+    shard_parse_bad("auto", "is not a number");
+    unsetenv("SLURM_ARRAY_TASK_MAX");
+    unsetenv("SLURM_ARRAY_TASK_MIN");
+    setenv("SLURM_ARRAY_TASK_ID", "1", 1);
+    shard_parse_bad("auto", "neither SLURM_ARRAY_TASK_COUNT");
+    for (size_t k = 0; k < sizeof vars / sizeof vars[0]; k++)
+        unsetenv(vars[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +449,10 @@ int main(void)
         cmocka_unit_test(test_run_result_load_error),
         cmocka_unit_test(test_cancelled_rollout_creates_nothing),
         cmocka_unit_test(test_egress_refused_without_host_mounts),
+        cmocka_unit_test(test_retries_infrastructure),
+        cmocka_unit_test(test_retries_task_error),
+        cmocka_unit_test(test_shard_of),
+        cmocka_unit_test(test_shard_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -76,8 +76,8 @@ static void test_unknown_key_lists_valid_keys_and_file(void **state)
     assert_int_equal(st, CORRAL_ECONFIG);
     char want[1024];
     snprintf(want, sizeof want,
-             "%s: sandbox.good: unknown key 'retrys' (valid keys: enabled, endpoint, retries, verbose, ratio, "
-             "tags, api_key_env)",
+             "%s: sandbox.good: unknown key 'retrys' (valid keys: enabled, max_concurrent, max_creates_per_second, "
+             "endpoint, retries, verbose, ratio, tags, api_key_env)",
              f);
     assert_error(ctx, want);
     /* The plugin whose section is invalid is refused, the rest still load. */

@@ -172,6 +172,19 @@ struct corral_rollout_timing {
     int64_t ms;
 };
 
+/* One try of a rollout that a batch may run again (RolloutResult
+ * "attempts", docs/batches.md "Retries"); owned like the result. */
+struct corral_rollout_try {
+    const char *rollout_id;            /* the try's own rollout id */
+    const char *sandbox_id;            /* its sandbox (destroyed), or NULL when none was created */
+    int error_class;                   /* enum corral_rollout_error; CORRAL_ROLLOUT_OK when it had none */
+    const char *error_phase;           /* NULL without error */
+    const char *error_message;         /* NULL without error */
+    int error_status;                  /* the CORRAL_E* status behind the error */
+    int64_t total_ms;                  /* how long it ran */
+    int64_t backoff_ms;                /* how long the batch waited after it before the next; 0 for the last */
+};
+
 /* The outcome of one rollout, typed.  Owned by the library: valid during
  * on_rollout_result, or until corral_rollout_result_free().  Every string
  * is NUL-terminated; those that may be NULL say so.  Fields are only ever
@@ -215,6 +228,11 @@ struct corral_rollout_result {
     const char *artifacts_error;       /* "artifacts.error": what could not be copied; may be NULL */
     const char *egress;                /* "egress": the egress proxy's decisions as a JSON array
                                           (docs/egress.md); NULL when the rollout had no policy */
+    /* "attempts": every try of this rollout when its batch retries
+     * (corral_batch_options.retries > 0), the last one being this result;
+     * NULL and 0 otherwise. */
+    const struct corral_rollout_try *tries;
+    size_t n_tries;
 };
 
 /* Run one rollout.  Always returns a RolloutResult JSON document in
@@ -256,6 +274,17 @@ struct corral_batch_options {
      * call; result->json is what on_result gets).  When set, on_result is
      * not called. */
     void (*on_rollout_result)(void *ud, size_t index, const struct corral_rollout_result *result);
+    /* Retries (docs/batches.md): a rollout whose error class is in
+     * retry_on runs again, up to `retries` more times, after a backoff of
+     * retry_backoff_ms (0: 1000) doubled for each try and jittered
+     * (uniform in its upper half), at most 60 s; a cancel ends the wait.
+     * retry_on is a mask of 1u << enum corral_rollout_error; 0 means
+     * infrastructure only.  A cancelled rollout is never retried, and every
+     * try's sandbox is destroyed (keep_sandbox with retries is refused).
+     * The result reported is the last try's, with every try in "attempts". */
+    unsigned retries;
+    unsigned retry_on;
+    int64_t retry_backoff_ms;
 };
 
 /* Run n rollouts, up to bo->concurrency at a time, on threads of this
@@ -273,6 +302,24 @@ struct corral_batch_options {
  * message in `call`.  The caller owns `rollouts`. */
 int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollouts, size_t n,
                      const struct corral_batch_options *bo, struct corral_call *call);
+
+/* ---- Shards: one slice of a batch split across processes ------------------------ */
+
+/* The shard, from 0 to count-1, of the pair (task_digest, attempt) in a
+ * batch split into `count` (docs/batches.md "Shards"): the first 8 bytes of
+ * SHA-256 over "DIGEST#ATTEMPT" as a big-endian number, modulo count.  It
+ * depends on the pair only, not on the order tasks were given in; a count
+ * of 0 or 1 puts every pair in shard 0. */
+unsigned corral_batch_shard_of(const char *task_digest, unsigned attempt, unsigned count);
+
+/* The shard a process is, from `spec`: "I/N" (0 <= I < N <= 100000),
+ * "auto" (Slurm's SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT, or with
+ * SLURM_ARRAY_TASK_MIN/MAX) or "auto/N" (also Kubernetes Indexed Jobs'
+ * JOB_COMPLETION_INDEX, whose count the environment does not hold).  Fills
+ * *index, *count and `source` (cap bytes: where they came from, for a
+ * progress line).  0, or CORRAL_EINVAL with a one-line reason in `call`. */
+int corral_batch_shard_parse(const char *spec, unsigned *index, unsigned *count, char *source, size_t cap,
+                             struct corral_call *call);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,14 @@ int crl_config_plugin_enabled(const struct crl_config *cfg, int kind, const char
 /* The config file (last layer) that sets kind/name/key, for messages. */
 const char *crl_config_origin(const struct crl_config *cfg, int kind, const char *name, const char *key);
 
+/* ---- config/backend_limits.c: host keys in every sandbox backend's section ---- */
+
+/* 1 when key is one the host reserves in a sandbox backend's section
+ * (max_concurrent, max_creates_per_second: docs/batches.md). */
+int crl_backend_limit_key(const char *key);
+/* 0 when item (a reserved key's value) is in range, else -1 with why. */
+int crl_backend_limit_check(const cJSON *item, char *why, size_t cap);
+
 /* ---- config_schema.c: plugin sections against declared schemas ---- */
 
 /* Validate the plugin's section against its schema (every layer, so that

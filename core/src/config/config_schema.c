@@ -156,7 +156,8 @@ int crl_schema_check(const struct corral_plugin *desc, char *why, size_t whylen)
     size_t n = opt_count(desc);
     for (size_t i = 0; i < n; i++) {
         const struct corral_option *o = opt_at(desc, i);
-        if (strcmp(o->name, "enabled") == 0 || !*o->name) {
+        if (strcmp(o->name, "enabled") == 0 || !*o->name ||
+            (desc->kind == CORRAL_PLUGIN_SANDBOX && crl_backend_limit_key(o->name))) {
             snprintf(why, whylen, "option name '%s' is reserved or empty", o->name);
             return CORRAL_EINVAL;
         }
@@ -222,10 +223,20 @@ static int check_section(struct crl_config *cfg, const char *file, const char *k
     cJSON_ArrayForEach(item, sec) {
         if (strcmp(item->string, "enabled") == 0)
             continue; /* checked by the core */
+        char why[160];
+        if (desc->kind == CORRAL_PLUGIN_SANDBOX && crl_backend_limit_key(item->string)) {
+            if (crl_backend_limit_check(item, why, sizeof why) != 0) {
+                crl_config_error(cfg, "%s: %s.%s.%s", file, kind, desc->name, why);
+                bad++;
+            }
+            continue;
+        }
         const struct corral_option *o = find_opt(desc, item->string);
         if (!o) {
             struct crl_buf valid = {0};
             crl_buf_add(&valid, "enabled", 7);
+            if (desc->kind == CORRAL_PLUGIN_SANDBOX)
+                crl_buf_puts(&valid, ", max_concurrent, max_creates_per_second");
             for (size_t i = 0, n = opt_count(desc); i < n; i++)
                 crl_buf_addf(&valid, ", %s", opt_at(desc, i)->name);
             crl_config_error(cfg, "%s: %s.%s: unknown key '%s' (valid keys: %s)", file, kind, desc->name, item->string,

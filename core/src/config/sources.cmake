@@ -2,6 +2,7 @@
 # and images keys, and the
 # install_env rules (which host variables may reach an in-sandbox install).
 list(APPEND CORRAL_LIB_SOURCES
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/config/backend_limits.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/config/config.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/config/config_schema.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/config/limits.c

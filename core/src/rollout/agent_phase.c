@@ -365,6 +365,8 @@ static int wait_agent(struct rollout *r, corral_sandbox_job *job, struct corral_
         if (crl_rollout_cancelled(r))
             break;
         st = corral_sandbox_job_wait(r->sb, job, left < 500 ? left : 500, res, r->call);
+        if (st == 0)
+            crl_rollout_note_exit(r, res->exit_code);
         if (st != CORRAL_ETIMEDOUT)
             break;
         st = 0;

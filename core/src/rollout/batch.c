@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
 
 #include "rollout/rollout_internal.h"
 
 #define BATCH_MAX_CONCURRENCY 1024
+#define BATCH_MAX_BACKOFF_MS 60000
 
 struct batch {
     corral_ctx *ctx;
@@ -24,6 +28,8 @@ struct batch {
     const volatile int *cancel;          /* the batch's cancel flag: the call's, else bo->cancel */
     /* bo->on_rollout_result when the caller's struct has it and set: it wins over on_result */
     void (*typed)(void *ud, size_t index, const struct corral_rollout_result *result);
+    unsigned retries, retry_on;          /* bo's, when its struct has them */
+    int64_t retry_backoff_ms;
     pthread_mutex_t lock;                /* next, the result callbacks */
 };
 
@@ -35,6 +41,75 @@ static int str_eq(const char *a, const char *b)
 static int is_cancelled(const struct batch *b)
 {
     return crl_flag_set(b->cancel);
+}
+
+/* Whether a finished try is retried: its class is in the batch's retry_on. */
+static int retryable(const struct batch *b, const struct crl_rollout_record *rec)
+{
+    unsigned mask = b->retry_on ? b->retry_on : 1u << CORRAL_ROLLOUT_ERR_INFRA;
+    return rec->error_class != CORRAL_ROLLOUT_OK && rec->error_class != CORRAL_ROLLOUT_ERR_CANCELLED &&
+           (mask & (1u << rec->error_class));
+}
+
+/* The wait before try k+2 (k from 0): the base doubled k times, at most
+ * BATCH_MAX_BACKOFF_MS, jittered uniformly over its upper half. */
+static int64_t backoff_ms(const struct batch *b, unsigned k)
+{
+    int64_t w = b->retry_backoff_ms > 0 ? b->retry_backoff_ms : 1000;
+    for (unsigned i = 0; i < k && w < BATCH_MAX_BACKOFF_MS; i++)
+        w *= 2;
+    if (w > BATCH_MAX_BACKOFF_MS)
+        w = BATCH_MAX_BACKOFF_MS;
+    unsigned char r[4] = {0};
+    RAND_bytes(r, sizeof r);
+    uint32_t x = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+    return w / 2 + (int64_t)(x % (uint32_t)(w / 2 + 1));
+}
+
+/* Sleep ms, in short steps so that a cancel ends it; 0, or -1 when cancelled. */
+static int wait_cancellable(const struct batch *b, int64_t ms)
+{
+    for (int64_t end = corral_now_ms() + ms; !is_cancelled(b);) {
+        int64_t left = end - corral_now_ms();
+        if (left <= 0)
+            return 0;
+        struct timespec ts = {0, (long)(left < 100 ? left : 100) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+/* Run rollout o, again while its error is retryable and tries are left
+ * (docs/batches.md "Retries").  *rec is the last try's record with every
+ * try in rec->tries when the batch retries; the caller frees it. */
+static int run_with_retries(struct batch *b, const struct corral_rollout_options *o, struct crl_rollout_record *rec)
+{
+    struct crl_rollout_record prev = {0};
+    for (unsigned k = 0;; k++) {
+        struct corral_call call;
+        corral_call_init(&call, 0); /* the rollout copies its cancel flag (the batch's when it has none) in */
+        int st = crl_rollout_run(b->ctx, o, b->bo->pretty, rec, &call);
+        if (!b->retries)
+            return st;
+        /* The tries so far move into the new record. */
+        rec->tries = prev.tries, rec->n_tries = prev.n_tries;
+        prev.tries = NULL, prev.n_tries = 0;
+        crl_record_free(&prev);
+        int64_t wait = k < b->retries && retryable(b, rec) && !is_cancelled(b) ? backoff_ms(b, k) : 0;
+        int oom = crl_record_add_try(rec, rec, wait) != 0;
+        if (!oom && wait && o->progress) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s error: try %u of %u in %lld ms", crl_rollout_error_name(rec->error_class),
+                     k + 2, b->retries + 1, (long long)wait);
+            o->progress(o->progress_ud, "retry", msg);
+        }
+        if (oom || !wait || wait_cancellable(b, wait) != 0) {
+            if ((oom || crl_record_finish(rec, b->bo->pretty) != 0) && !rec->status)
+                rec->status = CORRAL_ENOMEM;
+            return rec->status;
+        }
+        prev = *rec;
+    }
 }
 
 static void *worker(void *arg)
@@ -50,10 +125,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&b->lock);
         if (i == b->n)
             return NULL;
-        struct corral_call call;
-        corral_call_init(&call, 0); /* the rollout copies its cancel flag (the batch's when it has none) in */
         struct crl_rollout_record rec;
-        int st = crl_rollout_run(b->ctx, &b->each[i], b->bo->pretty, &rec, &call);
+        int st = run_with_retries(b, &b->each[i], &rec);
         pthread_mutex_lock(&b->lock);
         if (b->typed)
             b->typed(b->bo->ud, i, &rec.pub);
@@ -135,6 +208,13 @@ int corral_batch_run(corral_ctx *ctx, const struct corral_rollout_options *rollo
     struct batch b = {.ctx = ctx, .bo = bo, .n = n,
                       .typed = CORRAL_HAS(bo, on_rollout_result) ? bo->on_rollout_result : NULL,
                       .cancel = call && call->cancel ? call->cancel : bo->cancel};
+    if (CORRAL_HAS_FIELD(bo, retry_backoff_ms)) {
+        b.retries = bo->retries, b.retry_on = bo->retry_on, b.retry_backoff_ms = bo->retry_backoff_ms;
+        for (size_t i = 0; b.retries && i < n; i++)
+            if (rollouts[i].keep_sandbox)
+                return corral_call_fail(call, CORRAL_EINVAL, "batch: keep_sandbox with retries: a retried "
+                                        "rollout's sandbox is always destroyed");
+    }
     b.each = calloc(n, sizeof *b.each);
     b.shared = calloc(n, 1);
     if (!b.each || !b.shared) {

@@ -129,6 +129,59 @@ const char *crl_rollout_error_name(int cls)
     }
 }
 
+/* "error" of a result or of a try: null, or its class, phase, message, status. */
+static void add_error(cJSON *j, int cls, const char *phase, const char *message, int status)
+{
+    if (cls == CORRAL_ROLLOUT_OK) {
+        cJSON_AddNullToObject(j, "error");
+        return;
+    }
+    cJSON *e = cJSON_AddObjectToObject(j, "error");
+    cJSON_AddStringToObject(e, "class", crl_rollout_error_name(cls));
+    cJSON_AddStringToObject(e, "phase", str(phase));
+    cJSON_AddStringToObject(e, "message", str(message));
+    cJSON_AddStringToObject(e, "status", corral_strerror(status));
+}
+
+/* "attempts": the tries of a retrying batch (docs/batches.md "Retries"). */
+static cJSON *tries_json(const struct crl_rollout_record *rec)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < rec->n_tries; i++) {
+        const struct corral_rollout_try *t = &rec->tries[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "rollout_id", str(t->rollout_id));
+        if (t->sandbox_id)
+            cJSON_AddStringToObject(o, "sandbox_id", t->sandbox_id);
+        add_error(o, t->error_class, t->error_phase, t->error_message, t->error_status);
+        cJSON_AddNumberToObject(o, "total_ms", (double)t->total_ms);
+        cJSON_AddNumberToObject(o, "backoff_ms", (double)t->backoff_ms);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+int crl_record_add_try(struct crl_rollout_record *rec, const struct crl_rollout_record *done, int64_t backoff_ms)
+{
+    struct corral_rollout_try *p = realloc(rec->tries, (rec->n_tries + 1) * sizeof *p);
+    if (!p)
+        return CORRAL_ENOMEM;
+    rec->tries = p;
+    struct corral_rollout_try t = {
+        .rollout_id = strdup(done->id),
+        .sandbox_id = done->sandbox_id ? strdup(done->sandbox_id) : NULL,
+        .error_class = done->error_class,
+        .error_phase = done->error_class ? done->error_phase : NULL,
+        .error_message = done->error_class ? strdup(str(done->error_message)) : NULL,
+        .error_status = done->error_status,
+        .total_ms = done->total_ms,
+        .backoff_ms = backoff_ms,
+    };
+    p[rec->n_tries++] = t;
+    return t.rollout_id && (t.sandbox_id || !done->sandbox_id) && (t.error_message || !done->error_class)
+               ? 0 : CORRAL_ENOMEM;
+}
+
 /* The RolloutResult document of `rec`: the only place its keys are written. */
 static cJSON *render(const struct crl_rollout_record *rec)
 {
@@ -186,15 +239,7 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddNumberToObject(j, "reward", rec->reward);
     else
         cJSON_AddNullToObject(j, "reward");
-    if (rec->error_class != CORRAL_ROLLOUT_OK) {
-        cJSON *e = cJSON_AddObjectToObject(j, "error");
-        cJSON_AddStringToObject(e, "class", crl_rollout_error_name(rec->error_class));
-        cJSON_AddStringToObject(e, "phase", str(rec->error_phase));
-        cJSON_AddStringToObject(e, "message", str(rec->error_message));
-        cJSON_AddStringToObject(e, "status", corral_strerror(rec->error_status));
-    } else {
-        cJSON_AddNullToObject(j, "error");
-    }
+    add_error(j, rec->error_class, rec->error_phase, rec->error_message, rec->error_status);
     cJSON *t = cJSON_AddObjectToObject(j, "timings_ms");
     for (size_t i = 0; i < rec->n_timings; i++)
         cJSON_AddNumberToObject(t, rec->timings[i].phase, (double)rec->timings[i].ms);
@@ -217,6 +262,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
         cJSON_AddItemToObject(j, "rewards", cJSON_Duplicate(rec->rewards, 1));
     if (rec->egress) /* only with a policy (docs/egress.md) */
         cJSON_AddItemToObject(j, "egress", cJSON_Duplicate(rec->egress, 1));
+    if (rec->tries)
+        cJSON_AddItemToObject(j, "attempts", tries_json(rec));
     return j;
 }
 
@@ -262,6 +309,8 @@ int crl_record_finish(struct crl_rollout_record *rec, int pretty)
         .artifacts_dir = rec->artifacts_dir,
         .artifacts_error = rec->artifacts_error,
         .egress = rec->egress_text,
+        .tries = rec->tries,
+        .n_tries = rec->n_tries,
     };
     return rec->json ? 0 : CORRAL_ENOMEM;
 }
@@ -298,6 +347,12 @@ void crl_record_free(struct crl_rollout_record *rec)
     cJSON_Delete(rec->rewards);
     cJSON_Delete(rec->egress);
     free(rec->egress_text);
+    for (size_t i = 0; i < rec->n_tries; i++) {
+        free((char *)rec->tries[i].rollout_id);
+        free((char *)rec->tries[i].sandbox_id);
+        free((char *)rec->tries[i].error_message);
+    }
+    free(rec->tries);
     free(rec->agent);
     free(rec->agent_version);
     free(rec->backend);

@@ -7,11 +7,13 @@
  * agent_phase.c; the record and its JSON in result.c.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -139,6 +141,30 @@ int crl_rollout_fail(struct rollout *r, int cls, int status, const char *fmt, ..
     return status;
 }
 
+void crl_rollout_note_exit(struct rollout *r, int exit_code)
+{
+    if (!r->stop_signalled && (exit_code == 128 + SIGTERM || exit_code == 128 + SIGINT || exit_code == 128 + SIGHUP))
+        r->stop_signalled = r->phase;
+}
+
+/* After the phases: a process that died of a stop signal, and corral's
+ * own cancel within a second of it, mean the run was stopped, whatever
+ * the dead process made the phase record (an agent "failure", a reward 0
+ * from a killed test): the result is a cancel, which --resume runs again. */
+static void stop_signal_is_cancel(struct rollout *r)
+{
+    for (int i = 0; r->stop_signalled && i < 20 && !crl_rollout_cancelled(r); i++) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (!r->stop_signalled || !crl_rollout_cancelled(r) || r->rec.error_class == CORRAL_ROLLOUT_ERR_CANCELLED)
+        return;
+    r->rec.error_class = CORRAL_ROLLOUT_OK;
+    r->rec.has_reward = 0;
+    r->phase = r->stop_signalled;
+    crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_CANCELLED, CORRAL_ECANCELED, "cancelled");
+}
+
 int crl_rollout_exec_as(struct rollout *r, const char *user, const char *const *argv, const char *shell,
                         const char *cwd, const char *const *env, int64_t timeout_s, struct crl_command_log *log,
                         int *exit_code)
@@ -149,6 +175,7 @@ int crl_rollout_exec_as(struct rollout *r, const char *user, const char *const *
     int st = corral_sandbox_run(r->sb, &req, &out, r->call);
     if (st == 0) {
         *exit_code = out.res.exit_code;
+        crl_rollout_note_exit(r, out.res.exit_code);
         if (log)
             crl_record_command(log, argv, shell, &out);
     }
@@ -254,6 +281,7 @@ int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int
             r.stopped = 1;
         crl_record_timing(&r.rec, p->name, corral_now_ms() - start);
     }
+    stop_signal_is_cancel(&r);
     r.rec.total_ms = corral_now_ms() - t0;
     crl_agent_spec_free(&r.spec);
     corral_task_free(r.task);

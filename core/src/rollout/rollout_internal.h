@@ -112,6 +112,8 @@ struct crl_rollout_record {
     char *artifacts_error;             /* what it could not copy, or NULL */
     cJSON *egress;                     /* the egress proxy's decisions (array), or NULL without a policy */
     char *egress_text;                 /* egress rendered for pub.egress, or NULL */
+    struct corral_rollout_try *tries;  /* a retrying batch's tries (strings owned here), or NULL */
+    size_t n_tries;
 };
 
 /* Start a record: id, task dir, agent name and backend (any may be NULL,
@@ -140,6 +142,10 @@ const char *crl_capture_tail(const struct corral_capture *c);
 int crl_record_finish(struct crl_rollout_record *rec, int pretty);
 /* The JSON name of an error class (enum corral_rollout_error). */
 const char *crl_rollout_error_name(int cls);
+/* Append a summary of `done` (a finished record: id, sandbox, error,
+ * time) with the backoff waited after it to rec's tries (rec may be done
+ * itself).  0 or CORRAL_ENOMEM. */
+int crl_record_add_try(struct crl_rollout_record *rec, const struct crl_rollout_record *done, int64_t backoff_ms);
 /* Free what the record owns (not the record itself). */
 void crl_record_free(struct crl_rollout_record *rec);
 
@@ -173,7 +179,15 @@ struct rollout {
     char egress_dir[96], egress_socket[128];
     corral_sandbox_job *egress_relay;  /* the running phase's relay to the proxy, in egress_relay_sb */
     corral_sandbox *egress_relay_sb;
+    const char *stop_signalled;        /* the phase in which a command or the agent died of SIGTERM,
+                                          SIGINT or SIGHUP (crl_rollout_note_exit), or NULL */
 };
+
+/* Note a command's or the agent's exit code: one of a process killed by a
+ * signal that stops jobs (a scheduler's scancel signals every process of
+ * the job, the sandbox's too) marks the rollout, so that crl_rollout_run
+ * records a cancel that arrives right after as the cancel it is. */
+void crl_rollout_note_exit(struct rollout *r, int exit_code);
 
 /* Record the rollout's error of class `cls` (enum corral_rollout_error)
  * in the running phase (the first error wins) and return status.  A step

@@ -11,6 +11,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/phases.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/result.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/rollout.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/shard.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_digest.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_toml.c

@@ -49,6 +49,7 @@ static corral_sandbox *handle_new(const struct corral_plugin_record *rec, const 
 /* Free a host handle whose plugin handle is released (or never was). */
 static void handle_free(corral_sandbox *sb)
 {
+    crl_sandbox_limits_release(sb->limit_slot);
     pthread_mutex_destroy(&sb->lock);
     free(sb);
 }
@@ -182,6 +183,11 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
      * the backend lists by name, without the labels a later step writes
      * (Islo); gc then knows its deadline, and that its creator is gone.
      * Only where list() can tell whether anything was made. */
+    if ((rc = crl_sandbox_limits_acquire(ctx, sb->backend, rollout, &sb->limit_slot, call)) != 0) {
+        free(labels);
+        handle_free(sb);
+        return rc;
+    }
     int pending = !no_registry && CORRAL_HAS(ops, list);
     if (pending && (rc = crl_registry_put_pending(id, sb->backend, deadline, call)) != 0) {
         free(labels);

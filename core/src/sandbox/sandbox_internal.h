@@ -12,6 +12,8 @@ struct crl_sandbox_table;
  * backend enforces, which hydrate also applies), 0 when absent. */
 int64_t crl_state_storage_bytes(const char *state_json);
 
+struct crl_limit_slot;
+
 struct corral_sandbox {
     const struct corral_plugin_record *rec;
     const struct corral_sandbox_ops *ops;   /* the plugin's table (create, exec, destroy, close, state) */
@@ -23,7 +25,20 @@ struct corral_sandbox {
     char id[96];
     char backend[64];
     int64_t storage_bytes;      /* the sandbox's storage limit when known, 0 = none: caps hydrate */
+    struct crl_limit_slot *limit_slot; /* the max_concurrent slot it holds (sandbox_limits.c), or NULL */
 };
+
+/* Before a create: wait (bounded by the call) for the backend's shared
+ * limits on this host, max_concurrent and max_creates_per_second of its
+ * configuration (docs/batches.md "Shared limits").  *slot is the
+ * max_concurrent slot the caller holds until the sandbox's handle is
+ * freed (crl_sandbox_limits_release), or NULL; sandboxes of one rollout
+ * (`rollout`, "" for none) in this process share one.  0, or the call's
+ * status (cancelled, timed out, the state dir). */
+int crl_sandbox_limits_acquire(corral_ctx *ctx, const char *backend, const char *rollout,
+                               struct crl_limit_slot **slot, struct corral_call *call);
+/* Drop a reference to a slot (NULL: nothing); the last one frees it. */
+void crl_sandbox_limits_release(struct crl_limit_slot *slot);
 
 struct corral_sandbox_job {
     corral_job *native;         /* native spawn, else emulated */
