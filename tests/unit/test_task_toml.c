@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "testenv.h"
 #include <corral/rollout.h>
 
@@ -178,6 +180,43 @@ static void phase_envs(void **state)
     unsetenv("CORRAL_TT_HINT");
 }
 
+/* Harbor's per-phase network_mode: a phase's own egress policy where the
+ * task's network already goes through corral's proxy. */
+static void phase_networks(void **state)
+{
+    (void)state;
+    write_task("pn1", "[environment]\nnetwork_mode = \"no-network\"\n[agent]\nnetwork_mode = \"allowlist\"\n"
+                      "allowed_hosts = [\"pypi.org\"]\n[verifier]\nnetwork_mode = \"no-network\"\n");
+    struct corral_task *t = load_ok("pn1");
+    assert_non_null(t->egress_json);
+    cJSON *j = cJSON_Parse(t->egress_json);
+    assert_string_equal(cJSON_GetObjectItem(j, "default")->valuestring, "deny");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rules")), 0);
+    cJSON *agent = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "phases"), "agent");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(agent, "rules"), 0), "host_pattern")
+                            ->valuestring,
+                        "pypi.org");
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "phases"), "verify")); /* restated: the task's own */
+    cJSON_Delete(j);
+    corral_task_free(t);
+    write_task("pn2", "[environment]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.com\"]\n[verifier]\n"
+                      "network_mode = \"no-network\"\n");
+    t = load_ok("pn2");
+    j = cJSON_Parse(t->egress_json);
+    cJSON *verify = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "phases"), "verify");
+    assert_string_equal(cJSON_GetObjectItem(verify, "default")->valuestring, "deny");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(verify, "rules")), 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rules")), 1);
+    cJSON_Delete(j);
+    corral_task_free(t);
+    write_task("pn3", "[environment]\nnetwork_mode = \"public\"\n[agent]\nnetwork_mode = \"public\"\n");
+    t = load_ok("pn3"); /* restated */
+    assert_null(t->egress_json);
+    corral_task_free(t);
+    expect_error("pn4", "[environment]\nnetwork_mode = \"no-network\"\n[agent]\nnetwork_mode = \"allowlist\"\n"
+                        "allowed_hosts = [\"*.bad*\"]\n", "[agent] network_mode");
+}
+
 static void refusals_name_file_and_field(void **state)
 {
     (void)state;
@@ -187,9 +226,13 @@ static void refusals_name_file_and_field(void **state)
     expect_error("r4", "[environment.tpu]\ntype = \"tpu-v6e-slice\"\ntopology = \"2x2\"\n", "[environment] tpu: no corral backend provides TPUs");
     expect_error("r5", "[environment.healthcheck]\ncommand = \"true\"\n", "[environment] healthcheck: healthchecks are not supported");
     expect_error("r6", "[[environment.mcp_servers]]\nname = \"m\"\nurl = \"http://x\"\n", "[environment] mcp_servers: MCP servers");
-    expect_error("r7", "[agent]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.com\"]\n", "[agent] network_mode: \"allowlist\" per phase is not mapped");
+    expect_error("r7", "[agent]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.com\"]\n",
+                 "[agent] network_mode: a phase narrower than a public [environment] is not mapped");
     expect_error("r8", "[verifier]\nenv = { K = 1 }\n", "[verifier.env] K must be a string (found integer)");
-    expect_error("r9", "[environment]\nallow_internet = false\n[agent]\nnetwork_mode = \"public\"\n", "[agent] network_mode: differs");
+    expect_error("r9", "[environment]\nallow_internet = false\n[agent]\nnetwork_mode = \"public\"\n",
+                 "[agent] network_mode: \"public\" for one phase of a task whose [environment] has no public network");
+    expect_error("r9b", "[environment]\nnetwork_mode = \"no-network\"\n[verifier]\nnetwork_mode = \"no-network\"\n"
+                        "allowed_hosts = [\"a.com\"]\n", "[verifier] allowed_hosts: is only valid with");
     expect_error("r10", "[verifier.environment]\ncpus = 1\n", "[verifier] environment: a separate verifier environment");
     expect_error("u1", "[verifier]\nuser = \"-rf\"\n", "[verifier] user: must be a user name");
     expect_error("u2", "[agent]\nuser = \"a b\"\n", "[agent] user: must be a user name");
@@ -220,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(legacy_schema_and_defaults, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(wrong_types_name_table_and_key, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(phase_envs, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(phase_networks, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(refusals_name_file_and_field, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

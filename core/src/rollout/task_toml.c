@@ -237,34 +237,55 @@ static int env_table(struct tt *x, const struct crl_toml *tbl, const char *paren
 /* [environment] network_mode = "allowlist": no network but corral's egress
  * proxy, letting through allowed_hosts only (docs/egress.md), as the
  * task's egress policy in JSON. */
-static int allowlist(struct tt *x, const struct crl_toml *tbl)
+/* [table] allowed_hosts as a deny-by-default policy allowing each host
+ * (an absent list denies everything: "no-network" for a phase). */
+static int host_policy(struct tt *x, const struct crl_toml *tbl, const char *table, int required, cJSON **out)
 {
     const struct crl_toml *h = crl_toml_get(tbl, "allowed_hosts");
-    if (!h)
-        return refuse(x, "environment", "allowed_hosts", "is required with network_mode = \"allowlist\"");
-    if (h->type != CRL_TOML_ARRAY)
-        return type_error(x, "environment", "allowed_hosts", "an array of host names", h);
+    *out = NULL;
+    if (!h && required)
+        return refuse(x, table, "allowed_hosts", "is required with network_mode = \"allowlist\"");
+    if (h && h->type != CRL_TOML_ARRAY)
+        return type_error(x, table, "allowed_hosts", "an array of host names", h);
     cJSON *j = cJSON_CreateObject(), *rules = cJSON_AddArrayToObject(j, "rules");
     cJSON_AddStringToObject(j, "default", "deny");
-    int r = 0;
-    for (size_t i = 0; !r && i < h->n; i++) {
+    for (size_t i = 0; h && i < h->n; i++) {
         if (h->items[i]->type != CRL_TOML_STRING) {
-            r = type_error(x, "environment", "allowed_hosts", "an array of host names", h->items[i]);
-            break;
+            cJSON_Delete(j);
+            return type_error(x, table, "allowed_hosts", "an array of host names", h->items[i]);
         }
         cJSON *rule = cJSON_CreateObject();
         cJSON_AddStringToObject(rule, "host_pattern", h->items[i]->s);
         cJSON_AddStringToObject(rule, "action", "allow");
         cJSON_AddItemToArray(rules, rule);
     }
+    *out = j;
+    return 0;
+}
+
+/* The task's egress policy j, checked by the egress reader (`what` names
+ * its origin in messages), as x->t->egress_json. */
+static int set_policy(struct tt *x, cJSON *j, const char *what)
+{
     char where[PATH_MAX + 40];
-    snprintf(where, sizeof where, "%s: [environment] allowed_hosts", x->path);
+    snprintf(where, sizeof where, "%s: %s", x->path, what);
     struct crl_egress e = {0};
-    if (!r)
-        r = crl_egress_from_json(j, where, CRL_EGRESS_TASK, &e, x->call);
+    int r = crl_egress_from_json(j, where, CRL_EGRESS_TASK, &e, x->call);
     crl_egress_free(&e);
+    free(x->t->egress_json);
+    x->t->egress_json = NULL;
     if (!r && !(x->t->egress_json = cJSON_PrintUnformatted(j)))
         r = corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    return r;
+}
+
+static int allowlist(struct tt *x, const struct crl_toml *tbl)
+{
+    cJSON *j;
+    int r = host_policy(x, tbl, "environment", 1, &j);
+    if (r)
+        return r;
+    r = set_policy(x, j, "[environment] allowed_hosts");
     cJSON_Delete(j);
     return r;
 }
@@ -288,10 +309,8 @@ static int network_mode(struct tt *x, const struct crl_toml *tbl, const char *ta
         *mode = CORRAL_NET_NONE;
         *allow = 1;
         return 0;
-    } else if (strcmp(s, "allowlist") == 0)
-        return refuse(x, table, "network_mode", "\"allowlist\" per phase is not mapped; give [environment] "
-                      "the allowlist, or per-phase rules in corral's [egress.phases] (docs/egress.md)");
-    else
+    } else
+
         return refuse(x, table, "network_mode", "must be \"public\", \"no-network\" or \"allowlist\"");
     const struct crl_toml *h = crl_toml_get(tbl, "allowed_hosts");
     if (h && (h->type != CRL_TOML_ARRAY || h->n))
@@ -371,17 +390,59 @@ static int environment(struct tt *x, const struct crl_toml *env)
     return r;
 }
 
-/* [agent] or [verifier] network_mode: a phase may only restate the task's. */
+/* Whether the task-wide part of the egress policy `json` (NULL: none, the
+ * task has no network) lets nothing out. */
+static int top_denies_all(const char *json)
+{
+    cJSON *j = json ? cJSON_Parse(json) : NULL;
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(j, "rules"), *dflt = cJSON_GetObjectItemCaseSensitive(j, "default");
+    int none = !json || (cJSON_GetArraySize(rules) == 0 && (!cJSON_IsString(dflt) || strcmp(dflt->valuestring, "deny") == 0));
+    cJSON_Delete(j);
+    return none;
+}
+
+/* [agent] or [verifier] network_mode (Harbor's per-phase override): a
+ * restatement of [environment]'s changes nothing; "no-network" and
+ * "allowlist" (with the phase's allowed_hosts) become that phase's own
+ * egress policy (docs/egress.md), which needs the task's network to go
+ * through corral's proxy already: [environment] "no-network" or
+ * "allowlist".  A narrower phase of a public task, and a public phase of a
+ * task without network, are refused. */
 static int phase_network(struct tt *x, const struct crl_toml *tbl, const char *table)
 {
-    int mode, present;
-    int r = network_mode(x, tbl, table, &mode, &present, NULL);
-    if (!r && present && mode != x->t->network)
-        r = refuse(x, table, "network_mode", "differs from [environment]'s; corral gives all phases of a task one "
-                   "network");
-    if (!r && !present)
-        r = refuse_nonempty(x, tbl, table, "allowed_hosts",
-                            "per-phase allowlists are not mapped; use corral's [egress.phases] (docs/egress.md)");
+    int mode, present, allow = 0;
+    int r = network_mode(x, tbl, table, &mode, &present, &allow);
+    if (r || !present)
+        return r ? r : refuse_nonempty(x, tbl, table, "allowed_hosts",
+                                       "is only valid with network_mode = \"allowlist\"");
+    if (mode == CORRAL_NET_FULL)
+        return x->t->network == CORRAL_NET_FULL
+                   ? 0
+                   : refuse(x, table, "network_mode", "\"public\" for one phase of a task whose [environment] has "
+                            "no public network is not mapped");
+    if (!allow && x->t->network == CORRAL_NET_NONE && top_denies_all(x->t->egress_json))
+        return 0; /* "no-network" restated */
+    if (x->t->network == CORRAL_NET_FULL)
+        return refuse(x, table, "network_mode", "a phase narrower than a public [environment] is not mapped (every "
+                      "phase would have to go through corral's proxy); give [environment] network_mode = "
+                      "\"allowlist\" or \"no-network\" and open the phases that need more");
+    cJSON *phase_pol = NULL;
+    if ((r = host_policy(x, tbl, table, allow, &phase_pol)) != 0)
+        return r;
+    cJSON *j = x->t->egress_json ? cJSON_Parse(x->t->egress_json) : NULL;
+    if (!j) { /* [environment] "no-network": nothing outside in the other phases */
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "default", "deny");
+        cJSON_AddArrayToObject(j, "rules");
+    }
+    cJSON *phases = cJSON_GetObjectItemCaseSensitive(j, "phases");
+    if (!phases)
+        phases = cJSON_AddObjectToObject(j, "phases");
+    cJSON_AddItemToObject(phases, strcmp(table, "verifier") == 0 ? "verify" : "agent", phase_pol);
+    char what[64];
+    snprintf(what, sizeof what, "[%s] network_mode", table);
+    r = set_policy(x, j, what);
+    cJSON_Delete(j);
     return r;
 }
 
@@ -553,7 +614,8 @@ static int mapped(struct tt *x, const struct crl_toml *root)
     if (!r)
         r = table_of(x, root, NULL, "egress", &eg);
     if (!r && eg && t->egress_json)
-        r = refuse(x, NULL, "egress", "and network_mode = \"allowlist\" both give an egress policy; keep one");
+        r = refuse(x, NULL, "egress", "and a network_mode = \"allowlist\" (or a phase's network_mode) both give an "
+                   "egress policy; keep one");
     else if (!r && eg)
         r = egress(x, eg);
     return r;
