@@ -467,6 +467,20 @@ int crl_phase_verify_sandbox(struct rollout *r)
  * numeric metrics, all kept in the result's "rewards"; the reward is the
  * one named "reward", or the only one.  1 when read, 0 when absent, or the
  * failure status. */
+/* A reward file that could not be read: absent (CORRAL_ENOTFOUND, the
+ * only failure that lets scoring go on to the next source) or a failure
+ * that ends the rollout without a reward: class task when the backend
+ * calls the file itself bad (CORRAL_EINVAL, CORRAL_EPERM), else
+ * infrastructure (a 503 that outlasted the retries; a file too large is
+ * CORRAL_EIO on some backends).  Never a silent fall back to the exit
+ * status, which would score a test that wrote 0 as passed. */
+static int reward_unreadable(struct rollout *r, const char *path, int st, const struct corral_call *read_call)
+{
+    if (st == CORRAL_EINVAL || st == CORRAL_EPERM)
+        return crl_rollout_fail(r, TASK, st, "%s: %s", path, read_call->message);
+    return crl_rollout_fail(r, INFRA, st, "reading %s: %s", path, read_call->message);
+}
+
 static int read_reward_json(struct rollout *r, int *found)
 {
     char *data = NULL;
@@ -474,8 +488,11 @@ static int read_reward_json(struct rollout *r, int *found)
     struct corral_call read_call;
     corral_call_init(&read_call, 30000);
     *found = 0;
-    if (corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.json", 65536, &data, &len, &read_call) != 0)
+    int st = corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.json", 65536, &data, &len, &read_call);
+    if (st == CORRAL_ENOTFOUND)
         return 0;
+    if (st)
+        return reward_unreadable(r, REWARD_DIR "/reward.json", st, &read_call);
     *found = 1;
     cJSON *j = cJSON_ParseWithLength(data, len);
     free(data);
@@ -513,16 +530,19 @@ static int read_reward(struct rollout *r, int all_ok)
     r->rec.reward = all_ok ? 1.0 : 0.0;
     r->rec.reward_source = "exit_status";
     if (r->task->harbor) {
-        int found, st = read_reward_json(r, &found);
-        if (st)
-            return st;
+        int found, jst = read_reward_json(r, &found);
+        if (jst)
+            return jst;
         if (found) {
             r->rec.has_reward = 1;
             crl_rollout_progress(r, "reward %g (from %s)", r->rec.reward, r->rec.reward_source);
             return 0;
         }
     }
-    if (corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.txt", 4096, &data, &len, &read_call) == 0) {
+    int st = corral_sandbox_read_mem(r->sb, REWARD_DIR "/reward.txt", 4096, &data, &len, &read_call);
+    if (st && st != CORRAL_ENOTFOUND)
+        return reward_unreadable(r, REWARD_DIR "/reward.txt", st, &read_call);
+    if (st == 0) {
         char *end = NULL;
         double v = crl_strtod_c(data, &end); /* "0.5" whatever the caller's LC_NUMERIC */
         int ok = end != data && isfinite(v);

@@ -1,0 +1,35 @@
+# A reward file the verifier cannot read ends the rollout without a reward;
+# it never falls back to scoring by exit status (a test that wrote 0 and
+# exited 0 once scored 1 when reading reward.txt failed: seen with a 503
+# from the hf fake in faults_rollouts_hf).  docs/rollout.md "The verifier".
+#   reward_files.sh local|docker
+. "$(dirname "$0")/lib.sh"
+export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
+rollout_backend "${1:-local}" reward_files.sh
+field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
+
+# task NAME TEST_SH: a task.json task (exit-status scoring applies) with that test.
+task() {
+  mkdir -p "$WORK/$1/tests" "$WORK/$1/solution"
+  echo '{"workdir": "/workspace", "timeouts": {"agent_s": 60, "verify_s": 60}}' >"$WORK/$1/task.json"
+  echo "Nothing to do." >"$WORK/$1/instruction.md"
+  printf '%s\n' "$2" >"$WORK/$1/tests/test.sh"
+  printf '#!/bin/bash\ntrue\n' >"$WORK/$1/solution/solve.sh"
+  run "$CORRAL" run "${SB[@]}" --task "$WORK/$1" --agent oracle --out "$WORK/$1.json"
+}
+
+task oversized '{ echo 0; head -c 5000 /dev/zero | tr "\0" " "; } >/logs/verifier/reward.txt; exit 0'
+check "$BACKEND: a reward.txt past 4 KiB and a test that exits 0: no reward, an error naming the file" eval '
+  [ $RC -eq 1 ] && [ "$(field "$WORK/oversized.json" "d[\"reward\"], d[\"error\"] is not None")" = "None True" ] &&
+  has "$(field "$WORK/oversized.json" "d[\"error\"][\"message\"]")" "/logs/verifier/reward.txt"'
+task directory 'mkdir -p /logs/verifier/reward.txt; exit 0'
+check "$BACKEND: a reward.txt that is a directory and a test that exits 0: no reward, an error" eval '
+  [ $RC -eq 1 ] && [ "$(field "$WORK/directory.json" "d[\"reward\"]")" = None ] &&
+  [ "$(field "$WORK/directory.json" "d[\"error\"] is not None")" = True ]'
+task absent 'exit 0'
+check "$BACKEND: no reward file: scored by the exit status, as task.json tasks are" eval '
+  [ $RC -eq 0 ] && [ "$(field "$WORK/absent.json" "d[\"reward\"], d[\"reward_source\"]")" = "1 exit_status" ]'
+task written 'echo 0.25 >/logs/verifier/reward.txt; exit 0'
+check "$BACKEND: a reward.txt that reads: its number" eval '
+  [ $RC -eq 0 ] && [ "$(field "$WORK/written.json" "d[\"reward\"], d[\"reward_source\"]")" = "0.25 reward.txt" ]'
+finish
