@@ -230,12 +230,12 @@ static void test_manifest(void **st)
         "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG "\",\"size\":1.5},\"layers\":[]}",
         "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG "\",\"size\":1e300},\"layers\":[]}",
         "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG "\",\"size\":1},\"layers\":{}}",
-        "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG "\",\"size\":1},\"layers\":[{\"mediaType\":"
-        "\"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip\",\"digest\":\"" DG "\",\"size\":1}]}",
+        ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG "\",\"size\":1},\"layers\":[{\"mediaType\":"
+         "\"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip\",\"digest\":\"" DG "\",\"size\":1}]}"),
         "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG "\",\"size\":1},\"layers\":[7]}",
         "{\"schemaVersion\":2,\"manifests\":7}",
-        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{\"platform\":"
-        "{\"os\":\"linux\",\"architecture\":\"amd64\"},\"digest\":\"../../x\",\"size\":1}]}",
+        ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[{\"platform\":"
+         "{\"os\":\"linux\",\"architecture\":\"amd64\"},\"digest\":\"../../x\",\"size\":1}]}"),
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         corral_call_init(&call, 0);
