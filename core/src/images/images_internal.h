@@ -104,6 +104,10 @@ struct crl_image_cache {
     int dirfd;               /* the cache directory */
     int lockfd;              /* "lock": shared by pulls, exclusive for rm and prune */
 };
+/* Parse `text` into *ref and write its normalised name (the cache's key)
+ * into name (cap bytes); 0, or CORRAL_EINVAL with the reason in call. */
+int crl_image_ref_named(const char *text, struct corral_image_ref *ref, char *name, size_t cap,
+                        struct corral_call *call);
 /* Open (creating it 0755) the cache of ctx and take its lock, shared or
  * exclusive.  Closed with crl_cache_close. */
 int crl_cache_open(const corral_ctx *ctx, int exclusive, struct crl_image_cache *c, struct corral_call *call);

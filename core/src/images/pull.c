@@ -110,12 +110,10 @@ int corral_image_pull(corral_ctx *ctx, const char *text, const struct corral_ima
                       struct corral_image_info *out, struct corral_call *call)
 {
     struct corral_image_ref ref;
-    int rc = corral_image_ref_parse(text, &ref, call);
+    char name[600];
+    int rc = crl_image_ref_named(text, &ref, name, sizeof name, call);
     if (rc)
         return rc;
-    char name[600];
-    if (corral_image_ref_format(&ref, name, sizeof name) < 0)
-        return corral_call_fail(call, CORRAL_EINVAL, "image reference too long");
     struct crl_pull_progress p = {0};
     if (opts && CORRAL_HAS_FIELD(opts, progress_ud)) {
         p.fn = opts->progress;

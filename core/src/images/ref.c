@@ -190,3 +190,14 @@ int corral_image_ref_format(const struct corral_image_ref *ref, char *buf, size_
                      ref->digest[0] ? "@" : "", ref->digest);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
+
+int crl_image_ref_named(const char *text, struct corral_image_ref *ref, char *name, size_t cap,
+                        struct corral_call *call)
+{
+    int rc = corral_image_ref_parse(text, ref, call);
+    if (rc)
+        return rc;
+    return corral_image_ref_format(ref, name, cap) < 0
+               ? corral_call_fail(call, CORRAL_EINVAL, "image reference too long")
+               : 0;
+}

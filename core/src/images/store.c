@@ -230,12 +230,10 @@ int corral_image_prune(corral_ctx *ctx, struct corral_image_prune_stats *st, str
 int corral_image_remove(corral_ctx *ctx, const char *text, struct corral_call *call)
 {
     struct corral_image_ref ref;
-    int rc = corral_image_ref_parse(text, &ref, call);
+    char name[600];
+    int rc = crl_image_ref_named(text, &ref, name, sizeof name, call);
     if (rc)
         return rc;
-    char name[600];
-    if (corral_image_ref_format(&ref, name, sizeof name) < 0)
-        return corral_call_fail(call, CORRAL_EINVAL, "image reference too long");
     struct crl_image_cache c;
     if ((rc = crl_cache_open(ctx, 1, &c, call)))
         return rc;
