@@ -195,6 +195,15 @@ char *crl_read_file(const char *path, size_t *len, int *err);
 char *crl_read_file_max(const char *path, size_t max, size_t *len, int *err);
 char *crl_read_file_at(int dirfd, const char *path, unsigned flags, size_t max, size_t *len, int *err);
 
+/* ---- write_all.c ---- */
+
+/* Write all n bytes of buf to fd, retrying short writes and EINTR.  0, or
+ * -1 with errno set (EIO for a write that made no progress).  The caller
+ * owns fd and buf.  crl_send_all does the same on a socket with
+ * MSG_NOSIGNAL, so a peer that went away is EPIPE, never SIGPIPE. */
+int crl_write_all(int fd, const void *buf, size_t n);
+int crl_send_all(int fd, const void *buf, size_t n);
+
 /* ---- secret.c ---- */
 
 /* Zero the string s (may be NULL) and free it. */

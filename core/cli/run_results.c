@@ -26,18 +26,6 @@ static int lock(int fd, int op)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* FILE.manifest, written whole then renamed over the old one. */
 static int manifest_write(const char *mpath, const cJSON *m)
@@ -46,7 +34,7 @@ static int manifest_write(const char *mpath, const cJSON *m)
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", mpath, (int)getpid());
     char *text = cJSON_Print(m);
     int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
-    int ok = fd >= 0 && write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 && fsync(fd) == 0;
+    int ok = fd >= 0 && crl_write_all(fd, text, strlen(text)) == 0 && crl_write_all(fd, "\n", 1) == 0 && fsync(fd) == 0;
     if (fd >= 0 && close(fd) != 0)
         ok = 0;
     free(text);
@@ -201,7 +189,7 @@ int cli_results_append(struct cli_results *r, const char *json)
         return -1;
     memcpy(line, json, n);
     line[n] = '\n';
-    int rc = lock(r->fd, LOCK_EX) == 0 && write_all(r->fd, line, n + 1) == 0 && fsync(r->fd) == 0 ? 0 : -1;
+    int rc = lock(r->fd, LOCK_EX) == 0 && crl_write_all(r->fd, line, n + 1) == 0 && fsync(r->fd) == 0 ? 0 : -1;
     lock(r->fd, LOCK_UN);
     free(line);
     return rc;

@@ -71,19 +71,6 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
 
 static void answer(int fd, int status, const char *reason, const char *rule, const char *extra)
 {
@@ -96,8 +83,8 @@ static void answer(int fd, int status, const char *reason, const char *rule, con
                       "%s%s%s%s\r\n",
                       status, reason, bl, rule ? "X-Corral-Egress-Rule: " : "", rule ? rule : "", rule ? "\r\n" : "",
                       extra ? extra : "");
-    if (hl > 0 && (size_t)hl < sizeof head && write_all(fd, head, (size_t)hl) == 0)
-        write_all(fd, body, (size_t)bl);
+    if (hl > 0 && (size_t)hl < sizeof head && crl_send_all(fd, head, (size_t)hl) == 0)
+        crl_send_all(fd, body, (size_t)bl);
 }
 
 /* ---- policy state ---- */
@@ -267,7 +254,7 @@ static int hello_bytes(int u, unsigned char *hello, size_t *nhello, const char *
         return 0;
     if (s < 0 || (s == 1 && strcmp(sni, host) != 0))
         return -1;
-    if (write_all(u, hello, *nhello) != 0 || (take < n && write_all(u, data + take, n - take) != 0))
+    if (crl_send_all(u, hello, *nhello) != 0 || (take < n && crl_send_all(u, data + take, n - take) != 0))
         return -2;
     return 1;
 }
@@ -309,7 +296,7 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
         open_dirs = 0;
     if (open_dirs && npre) {
         *bytes += npre;
-        int h = hello ? hello_bytes(u, hello, &nhello, pre, npre, host) : write_all(u, pre, npre) == 0 ? 2 : -2;
+        int h = hello ? hello_bytes(u, hello, &nhello, pre, npre, host) : crl_send_all(u, pre, npre) == 0 ? 2 : -2;
         if (h < 0)
             refused = h == -1, open_dirs = 0;
         if (h == 1) {
@@ -374,7 +361,7 @@ static int relay(crl_egress_proxy *p, int c, int u, unsigned gen, const char *ho
                     free(hello);
                     hello = NULL;
                 }
-            } else if (write_all(peer, buf, (size_t)n) != 0) {
+            } else if (crl_send_all(peer, buf, (size_t)n) != 0) {
                 open_dirs = 0;
             }
         }
@@ -494,11 +481,11 @@ static void serve(crl_egress_proxy *p, int fd, size_t slot)
         if (h->is_connect) {
             static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
             /* bytes the client sent after the head belong to the tunnel */
-            if (write_all(fd, ok, sizeof ok - 1) == 0)
+            if (crl_send_all(fd, ok, sizeof ok - 1) == 0)
                 refused = relay(p, fd, u, gen, h->host, 1, buf + h->head_len, n - h->head_len, &e.bytes);
         } else {
             struct crl_buf out = {0};
-            if (crl_egress_rewrite(h, buf, &out) == 0 && write_all(u, out.p, out.len) == 0)
+            if (crl_egress_rewrite(h, buf, &out) == 0 && crl_send_all(u, out.p, out.len) == 0)
                 relay(p, fd, u, gen, h->host, 0, buf + h->head_len, n - h->head_len, &e.bytes);
             crl_buf_free(&out);
         }

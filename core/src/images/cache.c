@@ -139,16 +139,7 @@ int crl_cache_put_blob(struct crl_image_cache *c, const char *digest, const void
     int fd = openat(c->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
         return corral_call_fail(call, CORRAL_EIO, "image cache %s/%s: %s", c->root, tmp, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    int e = 0;
-    while (left > 0 && !e) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno != EINTR)
-            e = errno;
-        else if (w > 0)
-            p += w, left -= (size_t)w;
-    }
+    int e = crl_write_all(fd, data, len) == 0 ? 0 : errno;
     if (close(fd) != 0 && !e)
         e = errno;
     if (!e && renameat(c->dirfd, tmp, c->dirfd, dst) != 0)
@@ -193,19 +184,11 @@ static int blob_write(void *ud, const void *data, size_t len)
         return CORRAL_EPROTO;
     }
     EVP_DigestUpdate(s->md, data, len);
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(s->fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            s->err = errno;
-            return CORRAL_EIO;
-        }
-        p += w;
-        len -= (size_t)w;
-        s->got += w;
+    if (crl_write_all(s->fd, data, len) != 0) {
+        s->err = errno;
+        return CORRAL_EIO;
     }
+    s->got += (int64_t)len;
     int64_t now = corral_now_ms();
     if (now >= s->next_note) {
         s->next_note = now + PROGRESS_EVERY_MS;

@@ -66,19 +66,13 @@ int corral_registry_put(const char *id, const char *backend, const char *state_j
         free(text);
         return corral_call_fail(call, CORRAL_EIO, "cannot write %s: %s", tmp, strerror(errno));
     }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    int e = crl_write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0 ? 0 : errno;
     free(text);
-    if (off != len || fsync(fd) != 0 || close(fd) != 0) {
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (e) {
         unlink(tmp);
-        return corral_call_fail(call, CORRAL_EIO, "cannot write %s: %s", tmp, strerror(errno));
+        return corral_call_fail(call, CORRAL_EIO, "cannot write %s: %s", tmp, strerror(e));
     }
     if (rename(tmp, path) != 0) {
         unlink(tmp);

@@ -198,19 +198,6 @@ int local_read_file(corral_sbx *sbx, const char *path, const struct corral_sink 
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
 
 int local_write_file(corral_sbx *sbx, const char *path, const struct corral_source *src, uint32_t mode,
                      corral_call *call)
@@ -243,7 +230,7 @@ int local_write_file(corral_sbx *sbx, const char *path, const struct corral_sour
             rc = h->fail(call, (int)n, "write_file: the source failed");
         else if (n == 0)
             break;
-        else if (write_all(fd, buf, (size_t)n) != 0)
+        else if (crl_write_all(fd, buf, (size_t)n) != 0)
             rc = fail_errno(sbx, call, "write_file", p, errno);
         else if (h->cancelled && h->cancelled(call))
             rc = h->fail(call, CORRAL_ECANCELED, "write_file cancelled");
