@@ -3,3 +3,6 @@
 # CORRAL_REQUIRE_BACKENDS is set.
 corral_add_cli_test(images_registry images.sh)
 set_tests_properties(images_registry PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABELS images)
+# An image from a real registry as the local sandbox's root filesystem.
+corral_add_cli_test(images_local images_local.sh)
+set_tests_properties(images_local PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABELS images)

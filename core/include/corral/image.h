@@ -81,6 +81,24 @@ int corral_image_list(corral_ctx *ctx, int (*cb)(void *ud, const struct corral_i
  * CORRAL_ENOTFOUND when it is not in the cache. */
 int corral_image_remove(corral_ctx *ctx, const char *ref, struct corral_call *call);
 
+/* What running an image needs: its root filesystem and the parts of its
+ * config a sandbox applies.  Filled by corral_image_resolve(); release
+ * with corral_image_run_free(). */
+struct corral_image_run {
+    struct corral_image_info info;
+    char **env;              /* config.Env ("K=V", NULL-terminated), malloc'ed */
+    char *workdir;           /* config.WorkingDir, or NULL */
+    char *user;              /* config.User, or NULL */
+};
+
+/* The image `ref` ready to run: taken from the cache when the reference
+ * was pulled before (no network), else pulled as corral_image_pull()
+ * does; then its config read.  *out is the caller's, released with
+ * corral_image_run_free() on success and failure alike. */
+int corral_image_resolve(corral_ctx *ctx, const char *ref, const struct corral_image_pull_options *opts,
+                         struct corral_image_run *out, struct corral_call *call);
+void corral_image_run_free(struct corral_image_run *run);
+
 struct corral_image_prune_stats {
     int64_t blobs, rootfs, partial;  /* removed: blobs, root filesystems, leftovers of interrupted pulls */
     int64_t bytes;                   /* bytes of removed blobs */

@@ -20,9 +20,10 @@ int crl_archive_entry_check(struct archive_entry *e, const char **rel, int stric
 /* An OCI image layer applied over the tree (docs/images.md): ".wh.NAME"
  * entries delete NAME, ".wh..wh..opq" hides what the directory held
  * before this layer; other ".wh..wh." entries are skipped; an entry
- * replaces whatever is in its place, a non-empty directory included; and
- * directories stay writable by their owner (u+rwx) so that later layers
- * can change them. */
+ * replaces whatever is in its place, a non-empty directory included;
+ * device nodes, fifos and sockets are skipped (an unprivileged process
+ * cannot make them; a sandbox gets its own /dev); and directories stay
+ * writable by their owner (u+rwx) so that later layers can change them. */
 #define CRL_TREE_LAYER 2u
 
 /* Extract every entry of the opened reader `in` below the directory dirfd

@@ -483,6 +483,10 @@ int crl_tree_extract(struct archive *in, int dirfd, unsigned flags, struct corra
                                   archive_error_string(in) ? archive_error_string(in) : "error");
             break;
         }
+        mode_t type = archive_entry_filetype(e);
+        if ((flags & CRL_TREE_LAYER) && !archive_entry_hardlink(e) &&
+            (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO || type == AE_IFSOCK))
+            continue; /* a device node no unprivileged process can make: sandboxes get their own /dev */
         const char *rel;
         rc = crl_archive_entry_check(e, &rel, strict, call);
         if (rc)

@@ -178,24 +178,35 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
                                 "the %s backend cannot enforce a storage limit (resources.storage_mb): use a "
                                 "backend that can (local) or drop the limit", rec->name);
     }
+    /* An image is resolved (maybe pulled) before a concurrency slot is
+     * taken: a long pull must not hold one. */
+    struct crl_sandbox_image image;
+    if ((rc = crl_sandbox_image_apply(ctx, ops, &spec, &image, call)) != 0) {
+        free(labels);
+        handle_free(sb);
+        return rc;
+    }
+    if ((rc = crl_sandbox_limits_acquire(ctx, sb->backend, rollout, &sb->limit_slot, call)) != 0) {
+        free(labels);
+        crl_sandbox_image_release(&image);
+        handle_free(sb);
+        return rc;
+    }
     /* The entry exists before the remote sandbox may: a corral killed
      * during create (SIGKILL while it waits for "running") leaves a sandbox
      * the backend lists by name, without the labels a later step writes
      * (Islo); gc then knows its deadline, and that its creator is gone.
      * Only where list() can tell whether anything was made. */
-    if ((rc = crl_sandbox_limits_acquire(ctx, sb->backend, rollout, &sb->limit_slot, call)) != 0) {
-        free(labels);
-        handle_free(sb);
-        return rc;
-    }
     int pending = !no_registry && CORRAL_HAS(ops, list);
     if (pending && (rc = crl_registry_put_pending(id, sb->backend, deadline, call)) != 0) {
         free(labels);
+        crl_sandbox_image_release(&image);
         handle_free(sb);
         return rc;
     }
     rc = ops->create(sb->ps, &spec, &sb->sbx, call);
     free(labels);
+    crl_sandbox_image_release(&image);
     if (rc == 0 && !sb->sbx)
         rc = corral_call_fail(call, CORRAL_EINTERNAL, "the %s backend's create returned no handle", sb->backend);
     if (rc) {

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include <corral/image.h>
 #include <corral/sandbox_host.h>
 
 struct crl_sandbox_table;
@@ -13,6 +14,22 @@ struct crl_sandbox_table;
 int64_t crl_state_storage_bytes(const char *state_json);
 
 struct crl_limit_slot;
+
+/* What a spec borrows from a resolved image (sandbox_image.c). */
+struct crl_sandbox_image {
+    struct corral_image_run run;
+    char **env;                 /* the image's Env then the spec's, NULL-terminated */
+};
+/* For a backend with CORRAL_CAP_ROOTFS and a spec whose image is a
+ * container reference: resolve it through the image cache (pulling when
+ * it is not there) and point spec->image at its root filesystem,
+ * spec->env at the image's Env overridden by the spec's, spec->workdir at
+ * its WorkingDir when the spec has none.  Otherwise nothing changes.
+ * *hold (the caller's) owns what spec now borrows: release it with
+ * crl_sandbox_image_release() once create returned. */
+int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *ops, struct corral_sandbox_spec *spec,
+                            struct crl_sandbox_image *hold, struct corral_call *call);
+void crl_sandbox_image_release(struct crl_sandbox_image *hold);
 
 struct corral_sandbox {
     const struct corral_plugin_record *rec;

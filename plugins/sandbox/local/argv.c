@@ -1,5 +1,6 @@
 /* sandbox_local: the bwrap command line of a sandbox's holder.  Pure (the
  * file-system probe is injectable), so unit tests check it directly. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,11 @@ struct vec {
     int oom;
 };
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void add(struct vec *a, const char *s)
 {
     if (!a->oom && crl_strv_push(&a->sv, s) != 0)
@@ -48,6 +54,75 @@ static void add3(struct vec *a, const char *x, const char *y, const char *z)
     add(a, y);
     if (z)
         add(a, z);
+}
+
+/* Whether the sandbox path `dir` (absolute) is a strict ancestor of a
+ * mount point that the image lacks (so its directory must be built on
+ * the tmpfs, child by child, for bwrap to be able to make the point). */
+static int holds_missing_point(const struct local_holder_args *a, const char *dir,
+                               int (*probe)(const char *, char *, size_t))
+{
+    size_t n = strlen(dir), nt = a->n_mounts + 1;
+    char link[8], src[4096];
+    for (size_t i = 0; i < nt; i++) {
+        const char *t = i < a->n_mounts ? a->mounts[i].sandbox_path : a->workdir;
+        if (strncmp(t, dir, n) != 0 || t[n] != '/')
+            continue;
+        if (snprintf(src, sizeof src, "%s%s", a->root_image, t) < (int)sizeof src && probe(src, link, sizeof link) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The image's directory `dir` ("" for its root) entry by entry onto
+ * bwrap's own tmpfs root, the way the host's system directories are
+ * bound: binding the image read-only onto / instead would leave bwrap no
+ * place to make the mount points of /proc, the workspace or the agent's
+ * files.  A directory on the way to a mount point the image lacks is made
+ * on the tmpfs and its entries bound one by one (depth-limited).  /proc,
+ * /dev and /tmp come from bwrap. */
+static void add_image_dir(struct vec *v, const struct local_holder_args *a, const char *dir, int depth,
+                          int (*probe)(const char *, char *, size_t))
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s%s", a->root_image, dir) >= (int)sizeof path) {
+        v->oom = 1;
+        return;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        v->oom = 1; /* the caller reports "cannot build the command" */
+        return;
+    }
+    struct crl_strv names = {0};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
+            (!*dir && (strcmp(n, "proc") == 0 || strcmp(n, "dev") == 0 || strcmp(n, "tmp") == 0)))
+            continue;
+        if (crl_strv_push(&names, n) != 0)
+            v->oom = 1;
+    }
+    closedir(d);
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, cmp_names);
+    char src[4096], dst[4096], link[4096];
+    for (size_t i = 0; i < names.n; i++) {
+        if (snprintf(dst, sizeof dst, "%s/%s", dir, names.v[i]) >= (int)sizeof dst ||
+            snprintf(src, sizeof src, "%s%s", a->root_image, dst) >= (int)sizeof src)
+            continue;
+        int kind = probe(src, link, sizeof link);
+        if (kind == 1 && depth < 8 && holds_missing_point(a, dst, probe)) {
+            add3(v, "--dir", dst, NULL);
+            add_image_dir(v, a, dst, depth + 1, probe);
+        } else if (kind == 1) {
+            add3(v, "--ro-bind", src, dst);
+        } else if (kind == 2) {
+            add3(v, "--symlink", link, dst);
+        }
+    }
+    crl_strv_free(&names);
 }
 
 char **local_holder_argv(const struct local_holder_args *a)
@@ -86,7 +161,7 @@ char **local_holder_argv(const struct local_holder_args *a)
         add3(&v, "--gid", a->gid, NULL);
 
     if (a->root_image) {
-        add3(&v, "--ro-bind", a->root_image, "/");
+        add_image_dir(&v, a, "", 0, probe);
     } else {
         char link[4096];
         for (size_t i = 0; system_dirs[i]; i++) {

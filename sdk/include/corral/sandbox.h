@@ -68,7 +68,12 @@ enum corral_sandbox_caps {
     CORRAL_CAP_CONCURRENT = 1u << 6,
     /* enforces spec.storage_bytes (a size-limited file system for what the
      * sandbox can write) */
-    CORRAL_CAP_STORAGE = 1u << 7
+    CORRAL_CAP_STORAGE = 1u << 7,
+    /* spec.image may name an unpacked root filesystem (an absolute
+     * directory): the host then resolves container image references
+     * ("ubuntu:24.04") through its image cache into one, and adds the
+     * image config's Env and WorkingDir to the spec (docs/images.md). */
+    CORRAL_CAP_ROOTFS = 1u << 8
 };
 
 /* Network modes (struct corral_sandbox_spec.network). */

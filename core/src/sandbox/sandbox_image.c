@@ -1,0 +1,75 @@
+/*
+ * Container images on backends that run a root filesystem directory
+ * (CORRAL_CAP_ROOTFS, the local sandbox): a spec's image reference
+ * becomes the cached image's rootfs, with the config's Env and
+ * WorkingDir applied (docs/images.md "Running images").
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crl_common.h"
+#include "sandbox/sandbox_internal.h"
+#include <corral/image.h>
+
+static void progress(void *ud, const char *line)
+{
+    corral_log(CORRAL_LOG_INFO, "image", "%s: %s", (const char *)ud, line);
+}
+
+static int is_reference(const char *image)
+{
+    return image && image[0] && image[0] != '/' && strcmp(image, "host") != 0;
+}
+
+/* Whether env (NULL-terminated "K=V") sets the name of entry. */
+static int sets(const char *const *env, const char *entry)
+{
+    size_t n = strcspn(entry, "=");
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], entry, n) == 0 && env[i][n] == '=')
+            return 1;
+    return 0;
+}
+
+int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *ops, struct corral_sandbox_spec *spec,
+                            struct crl_sandbox_image *hold, struct corral_call *call)
+{
+    memset(hold, 0, sizeof *hold);
+    if (!(ops->caps & CORRAL_CAP_ROOTFS) || !is_reference(spec->image))
+        return 0;
+    struct corral_image_pull_options po = {.struct_size = sizeof po, .progress = progress,
+                                           .progress_ud = (void *)spec->image};
+    int rc = corral_image_resolve(ctx, spec->image, &po, &hold->run, call);
+    if (rc)
+        return rc;
+    struct crl_strv env = {0};
+    int oom = 0;
+    for (size_t i = 0; hold->run.env && hold->run.env[i]; i++)
+        if (!sets(spec->env, hold->run.env[i]))
+            oom |= crl_strv_push(&env, hold->run.env[i]);
+    for (size_t i = 0; spec->env && spec->env[i]; i++)
+        oom |= crl_strv_push(&env, spec->env[i]);
+    hold->env = crl_strv_take(&env);
+    if (oom || !hold->env) {
+        crl_sandbox_image_release(hold);
+        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    }
+    const char *u = hold->run.user;
+    if (u && strcmp(u, "root") != 0 && strcmp(u, "0") != 0 && strcmp(u, "0:0") != 0)
+        corral_log(CORRAL_LOG_WARN, "image",
+                   "%s: its config names user '%s'; this backend runs every command as root of its own user "
+                   "namespace (a task's [agent]/[verifier] user needs the docker backend)",
+                   hold->run.info.name, u);
+    spec->image = hold->run.info.rootfs;
+    spec->env = (const char *const *)hold->env;
+    if ((!spec->workdir || !spec->workdir[0]) && hold->run.workdir && hold->run.workdir[0] == '/')
+        spec->workdir = hold->run.workdir;
+    return 0;
+}
+
+void crl_sandbox_image_release(struct crl_sandbox_image *hold)
+{
+    corral_image_run_free(&hold->run);
+    crl_strv_free_array(hold->env);
+    hold->env = NULL;
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Container images on the embedded default, the local sandbox (no Docker
+# at run time): an image pulled from a real registry (Debian's
+# docker-registry, pushed with docker) is the sandbox's root filesystem,
+# with its config's Env applied; the oracle and the real Pi CLI (its own
+# Node bound in from the agent cache) solve a task inside it; an image
+# that cannot be had is one clear error before any sandbox exists.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/registry_lib.sh"
+export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
+EX="$SOURCE_DIR/examples"
+trap 'stop_registry; rm -rf "$WORK"' EXIT
+command -v bwrap >/dev/null || skip "bubblewrap is not installed"
+docker info >/dev/null 2>&1 || skip "no docker daemon"
+BASE=${CORRAL_AGENT_IMAGE:-corral-test/bookworm:1}
+docker image inspect "$BASE" >/dev/null 2>&1 || skip "image $BASE missing (tests/docker/make-agent-image.sh)"
+start_registry
+mkdir -p "$WORK/ctx"
+echo image-marker >"$WORK/ctx/marker"
+printf 'FROM %s\nENV CORRAL_IMAGE_VAR=from-image\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCOPY marker /etc/corral-image-marker\n' \
+  "$BASE" >"$WORK/ctx/Dockerfile"
+IMG=$REG/test/bk:$$
+docker build -q -t "$IMG" "$WORK/ctx" >/dev/null && docker push -q "$IMG" >/dev/null || { echo "not ok - build and push $IMG"; exit 1; }
+docker rmi -f "$IMG" >/dev/null 2>&1
+export CORRAL_IMAGE_CACHE=$WORK/cache
+field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
+
+# A sandbox by hand: the image's files, its Env, the workspace writable,
+# the image itself read-only, and no trace of the host's system.
+run "$CORRAL" sandbox create --backend local --image "$IMG"
+ID=$OUT
+check "sandbox create --image REF pulls the image and creates a local sandbox" test "$RC" -eq 0 -a -n "$ID"
+run "$CORRAL" sandbox exec "$ID" -- sh -c 'cat /etc/corral-image-marker; echo "var=$CORRAL_IMAGE_VAR"; touch /workspace/w && echo ws-ok; touch /usr/x 2>/dev/null || echo ro-ok; test -e /etc/corral-image-marker && test ! -e '"$SOURCE_DIR"' && echo no-host'
+check "inside: the image's file, its config Env, a writable workspace, a read-only image, no host paths" \
+  test "$OUT" = "$(printf 'image-marker\nvar=from-image\nws-ok\nro-ok\nno-host')"
+run "$CORRAL" sandbox rm "$ID"
+check "the sandbox is removed" test "$RC" -eq 0
+
+# A task naming the image (task.json "image"): its test passes only inside it.
+cp -r "$EX/tasks/hello" "$WORK/task"
+python3 - "$WORK/task/task.json" "$IMG" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1])); t["image"] = sys.argv[2]; json.dump(t, open(sys.argv[1], "w"))
+PY
+sed -i 's|^if \[|if [ -e /etc/corral-image-marker ] \&\& [ "$CORRAL_IMAGE_VAR" = from-image ] \&\& [|' "$WORK/task/tests/test.sh"
+grep -q corral-image-marker "$WORK/task/tests/test.sh" || { echo "not ok - test.sh edit"; exit 1; }
+run "$CORRAL" run --task "$WORK/task" --agent oracle --out "$WORK/oracle.json"
+check "oracle in the task's image on local: reward 1" eval '[ $RC -eq 0 ] && [ "$(field "$WORK/oracle.json" "d[\"reward\"]")" = 1 ]'
+run "$CORRAL" run --image host --task "$WORK/task" --agent oracle --out "$WORK/host.json"
+check "the same task on the host's system (--image host): reward 0 (the test does tell them apart)" \
+  eval '[ "$(field "$WORK/host.json" "d[\"reward\"]")" = 0 ]'
+run "$CORRAL" run --task "$WORK/task" --agent pi --model "replay:$EX/replay/hello.jsonl" --out "$WORK/pi.json"
+check "the real Pi CLI inside the foreign image (its Node from the agent cache): reward 1, success" \
+  eval '[ $RC -eq 0 ] && [ "$(field "$WORK/pi.json" "d[\"reward\"], d[\"agent\"][\"status\"]")" = "1 success" ]'
+
+# An image that cannot be had: one clear error naming it, no sandbox made.
+before=$(pgrep -c bwrap || true)
+run "$CORRAL" run --image "$REG/test/nosuch:1" --task "$EX/tasks/hello" --agent oracle --out "$WORK/nosuch.json"
+check "a missing image fails the rollout (exit 1) naming the image" eval '[ $RC -eq 1 ] && has "$ERR" "nosuch" && has "$(field "$WORK/nosuch.json" "d[\"error\"][\"message\"]")" "test/nosuch:1"'
+check "... as an infrastructure error in the result, in the create phase" \
+  eval '[ "$(field "$WORK/nosuch.json" "d[\"error\"][\"phase\"]")" = create ]'
+check "... and no sandbox was left" test "$(pgrep -c bwrap || true)" = "$before"
+finish
