@@ -250,6 +250,69 @@ static void test_holder_argv(void **st)
     assert_null(local_holder_argv(&a));
 }
 
+/* An image's root filesystem: its top entries bound one by one on
+ * bwrap's tmpfs root (never the whole image onto /), bwrap's own /proc,
+ * /dev and /tmp; a directory on the way to a mount point the image lacks
+ * is made and its entries bound, one level at a time. */
+static void test_holder_argv_image(void **st)
+{
+    (void)st;
+    char root[] = "/tmp/corral-rootfs-XXXXXX", p[256];
+    assert_non_null(mkdtemp(root));
+    const char *dirs[] = {"usr", "etc", "proc", "dev", "tmp", "opt", "opt/vendor", "srv", NULL};
+    for (size_t i = 0; dirs[i]; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
+        assert_int_equal(mkdir(p, 0755), 0);
+    }
+    snprintf(p, sizeof p, "%s/bin", root);
+    assert_int_equal(symlink("usr/bin", p), 0);
+    snprintf(p, sizeof p, "%s/srv/data", root);
+    assert_int_equal(mkdir(p, 0755), 0); /* a mount point the image has: /srv stays one bind */
+    struct corral_mount mounts[] = {{"/cache/pi", "/opt/corral/agents/pi", 1}, {"/d", "/srv/data", 0}};
+    struct local_holder_args a = {.bwrap = "/usr/bin/bwrap", .root_image = root, .workspace = "/s/ws",
+                                  .workdir = "/workspace", .ready_fd = 3, .info_fd = 4, .ttl_s = 60,
+                                  .mounts = mounts, .n_mounts = 2};
+    char **v = local_holder_argv(&a);
+    assert_non_null(v);
+    char src[256];
+    snprintf(src, sizeof src, "%s/usr", root);
+    assert_true(find3(v, "--ro-bind", src, "/usr") > 0);
+    snprintf(src, sizeof src, "%s/etc", root);
+    assert_true(find3(v, "--ro-bind", src, "/etc") > 0);
+    assert_true(find3(v, "--symlink", "usr/bin", "/bin") > 0);
+    snprintf(src, sizeof src, "%s/srv", root);
+    assert_true(find3(v, "--ro-bind", src, "/srv") > 0);
+    /* /opt lacks corral/agents/pi: made on the tmpfs, its entry bound. */
+    assert_true(find3(v, "--dir", "/opt", NULL) > 0);
+    snprintf(src, sizeof src, "%s/opt/vendor", root);
+    assert_true(find3(v, "--ro-bind", src, "/opt/vendor") > find3(v, "--dir", "/opt", NULL));
+    snprintf(src, sizeof src, "%s/opt", root);
+    assert_int_equal(find3(v, "--ro-bind", src, "/opt"), -1);
+    assert_int_equal(find3(v, "--ro-bind", root, "/"), -1);
+    for (const char *const *own = (const char *const[]){"proc", "dev", "tmp", NULL}; *own; own++) {
+        snprintf(src, sizeof src, "%s/%s", root, *own);
+        assert_int_equal(find3(v, "--ro-bind", src, NULL), -1);
+    }
+    assert_true(find3(v, "--proc", "/proc", NULL) > 0);
+    assert_true(find3(v, "--tmpfs", "/tmp", NULL) > 0);
+    /* Mounts come after the image, so they sit inside it. */
+    assert_true(find3(v, "--ro-bind", "/cache/pi", "/opt/corral/agents/pi") > find3(v, "--dir", "/opt", NULL));
+    /* The host's system is not there. */
+    assert_int_equal(find3(v, "--ro-bind", "/usr", "/usr"), -1);
+    crl_strv_free_array(v);
+    /* An image directory that cannot be read: no command. */
+    a.root_image = "/nonexistent/rootfs";
+    assert_null(local_holder_argv(&a));
+    const char *rm[] = {"srv/data", "srv", "opt/vendor", "opt", "usr", "etc", "proc", "dev", "tmp", NULL};
+    for (size_t i = 0; rm[i]; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, rm[i]);
+        rmdir(p);
+    }
+    snprintf(p, sizeof p, "%s/bin", root);
+    unlink(p);
+    rmdir(root);
+}
+
 static void test_stat_parse(void **st)
 {
     (void)st;
@@ -403,6 +466,7 @@ static void test_fork_detached_reparented(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_holder_argv_image),
         cmocka_unit_test(test_holder_argv), cmocka_unit_test(test_private_paths), cmocka_unit_test(test_private_paths_cached),   cmocka_unit_test(test_stat_parse),
         cmocka_unit_test(test_ids),           cmocka_unit_test(test_meta_roundtrip),
         cmocka_unit_test(test_env_file_and_rm), cmocka_unit_test(test_env_set),
