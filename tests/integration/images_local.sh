@@ -60,4 +60,22 @@ check "a missing image fails the rollout (exit 1) naming the image" eval '[ $RC 
 check "... as an infrastructure error in the result, in the create phase" \
   eval '[ "$(field "$WORK/nosuch.json" "d[\"error\"][\"phase\"]")" = create ]'
 check "... and no sandbox was left" test "$(pgrep -c bwrap || true)" = "$before"
+
+# The docker backend pulls an image its daemon lacks (POST /images/create),
+# unless configured not to.
+docker image inspect "$IMG" >/dev/null 2>&1 && { echo "not ok - $IMG still on the daemon"; exit 1; }
+echo '{"sandbox": {"docker": {"pull": "never"}}}' >"$WORK/never.json"
+run "$CORRAL" --config "$WORK/never.json" run --sandbox docker --task "$WORK/task" --agent oracle --out "$WORK/never.out.json"
+check "docker with pull \"never\": the missing image is refused at create, naming the option" \
+  eval '[ $RC -eq 1 ] && has "$ERR" "pull is \"never\"" && [ "$(field "$WORK/never.out.json" "d[\"error\"][\"phase\"]")" = create ]'
+run "$CORRAL" run --sandbox docker --task "$WORK/task" --agent oracle --out "$WORK/docker.json"
+check "docker pulls the task's image it lacked and the oracle solves the task in it: reward 1" \
+  eval '[ $RC -eq 0 ] && [ "$(field "$WORK/docker.json" "d[\"reward\"]")" = 1 ] && docker image inspect "$IMG" >/dev/null 2>&1'
+run "$CORRAL" run --sandbox docker --image "$REG/test/nosuch:1" --task "$EX/tasks/hello" --agent oracle --out "$WORK/dnosuch.json"
+check "docker: an image the registry lacks fails create with the registry's reason" \
+  eval '[ $RC -eq 1 ] && has "$(field "$WORK/dnosuch.json" "d[\"error\"][\"message\"]")" "manifest unknown"'
+echo '{"sandbox": {"docker": {"pull": "sometimes"}}}' >"$WORK/badpull.json"
+run "$CORRAL" --config "$WORK/badpull.json" run --sandbox docker --task "$WORK/task" --agent oracle
+check "a bad pull option is a config error naming it" eval '[ $RC -ne 0 ] && has "$ERR" "pull must be"'
+docker rmi -f "$IMG" >/dev/null 2>&1
 finish

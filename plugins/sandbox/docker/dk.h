@@ -45,6 +45,7 @@ struct dk_plugin {
     const char *const *allowed_mounts;   /* NULL-terminated prefixes */
     const char *const *cap_add_names;    /* as configured */
     const char *create_options;          /* JSON object text, or NULL */
+    const char *pull;                    /* "missing" or "never" */
     int64_t default_ttl_s;
     /* made by init2() */
     char *socket;            /* unix socket path, or NULL for tcp */
@@ -104,6 +105,14 @@ int dk_api_fail(struct dk_plugin *p, const struct dk_resp *r, const char *what, 
 char *dk_urlenc(const char *s);
 /* Parse r->body as JSON; NULL (with call failed, EPROTO) if unparseable. */
 cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call);
+
+/* ---- dk_pull.c ----------------------------------------------------------- */
+
+/* Pull `image` into the daemon (POST /images/create), progress in the log
+ * every few seconds; the stream's own error (a 200 whose lines end in
+ * {"error": ...}) fails the call: CORRAL_ENOTFOUND for an unknown image,
+ * else EPROTO (ETRANSIENT for a bare 5xx). */
+int dk_image_pull(struct dk_plugin *p, const char *image, corral_call *call);
 
 /* ---- dk_demux.c ----------------------------------------------------------- */
 

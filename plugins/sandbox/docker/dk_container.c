@@ -181,10 +181,12 @@ static int image_check(struct dk_plugin *p, const char *image, corral_call *call
     struct dk_resp r;
     int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
     free(path);
-    if (rc == 0 && r.status == 404)
+    if (rc == 0 && r.status == 404 && p->pull && strcmp(p->pull, "never") == 0)
         rc = p->host->fail(call, CORRAL_ENOTFOUND,
-                           "docker image '%s' is not on the daemon; corral never pulls "
+                           "docker image '%s' is not on the daemon, and the docker backend's pull is \"never\" "
                            "(docker pull/load/import it first)", image);
+    else if (rc == 0 && r.status == 404)
+        rc = dk_image_pull(p, image, call);
     else if (rc == 0 && r.status != 200)
         rc = dk_api_fail(p, &r, "image inspect", call);
     dk_resp_free(&r);

@@ -16,8 +16,10 @@ static const struct corral_option options[] = {
      "Docker daemon address, unix:///path or tcp://host:port (default: $DOCKER_HOST, else "
      "unix:///var/run/docker.sock)", AT(docker_host), 0, 0},
     {"image", CORRAL_OPT_STRING, CORRAL_OPT_BIND | CORRAL_OPT_MIN, "\"debian:bookworm-slim\"",
-     "image used when the task names none; must already be on the daemon (corral never pulls)", AT(default_image),
-     1, 0},
+     "image used when the task names none", AT(default_image), 1, 0},
+    {"pull", CORRAL_OPT_STRING, CORRAL_OPT_BIND, "\"missing\"",
+     "\"missing\": pull an image the daemon lacks (POST /images/create) before create; \"never\": refuse it",
+     AT(pull), 0, 0},
     {"allowed_mounts", CORRAL_OPT_STRINGS, CORRAL_OPT_BIND, "[]",
      "host directories under which create option `mounts` may bind (default: none)", AT(allowed_mounts), 0, 0},
     {"cap_add", CORRAL_OPT_STRINGS, CORRAL_OPT_BIND, "[\"CHOWN\",\"DAC_OVERRIDE\",\"FOWNER\",\"SETUID\",\"SETGID\"]",
@@ -67,6 +69,8 @@ static int dk_init(const struct corral_host *h, const corral_config *cfg, void *
     for (size_t i = 0; i < n; i++)
         if (!dk_cap_allowed(p->cap_add_names[i], &p->cap_add[i]))
             return h->fail(call, CORRAL_ECONFIG, "docker: cap_add '%s' is not allowed", p->cap_add_names[i]);
+    if (p->pull && strcmp(p->pull, "missing") != 0 && strcmp(p->pull, "never") != 0)
+        return h->fail(call, CORRAL_ECONFIG, "docker: pull must be \"missing\" or \"never\", not \"%s\"", p->pull);
     if (p->create_options && !*p->create_options)
         p->create_options = NULL;
     if (p->create_options) {
