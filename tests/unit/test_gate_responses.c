@@ -5,6 +5,7 @@
  * error bodies, and over real HTTP (libcurl against the real MHD server):
  * Bearer auth, non-retryable 4xx statuses, previous_response_id refused,
  * and the transcript keeping both forms. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +67,12 @@ static void test_request_golden(void **state)
         "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"exec_command\",\"description\":\"run\","
         "\"parameters\":{\"type\":\"object\"},\"strict\":false}}],\"tool_choice\":\"auto\",\"parallel_tool_calls\":false,"
         "\"max_tokens\":100,\"temperature\":0.5,\"top_p\":0.9,\"reasoning_effort\":\"low\",\"stream\":true}");
+    free(out);
+    /* an assistant message without text is an empty content, not a failure */
+    out = normalize("{\"input\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":[]}]}", err,
+                    sizeof err);
+    assert_string_equal(out, "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\","
+                             "\"content\":\"\"}]}");
     free(out);
     /* input as a string; a named function as tool_choice */
     out = normalize("{\"input\":\"hi\",\"tool_choice\":{\"type\":\"function\",\"name\":\"f\"}}", err, sizeof err);
@@ -381,6 +388,73 @@ static void test_http(void **state)
     corral_gate_free(g);
 }
 
+struct agent_call {
+    const char *url, *auth;
+    struct http_resp r;
+};
+
+static void *agent_main(void *p)
+{
+    struct agent_call *a = p;
+    a->r = post(a->url, a->auth, "{\"model\":\"gpt-x\",\"stream\":true,\"instructions\":\"be brief\",\"input\":\"hi\"}");
+    return NULL;
+}
+
+/* The trainer responder serves a Responses call: the long-poll hands over
+ * the normalized chat request with the dialect and the agent's own body;
+ * the trainer's answer reaches the agent as Responses events. */
+static void test_trainer(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.trainer_listen = 1;
+    corral_gate *g = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_new(&o, &g, &call), 0);
+    struct corral_gate_responder tr = {.struct_size = sizeof tr, .kind = CORRAL_GATE_TRAINER};
+    char tok[65], url[512], auth[128], next[512], tauth[128];
+    assert_int_equal(corral_gate_register(g, "t1", &tr, tok, &call), 0);
+    snprintf(url, sizeof url, "%s/rollout/t1/v1/responses", corral_gate_url(g));
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok);
+    snprintf(next, sizeof next, "%s/v1/requests/next?timeout=10", corral_gate_trainer_url(g));
+    snprintf(tauth, sizeof tauth, "Authorization: Bearer %s", corral_gate_trainer_token(g));
+
+    struct agent_call a = {.url = url, .auth = auth};
+    pthread_t th;
+    pthread_create(&th, NULL, agent_main, &a);
+    const char *headers[] = {tauth, NULL};
+    struct http_resp r = http_request("GET", next, headers, NULL, NULL, 30);
+    assert_int_equal(r.status, 200);
+    cJSON *env = cJSON_Parse(r.body);
+    free(r.body);
+    assert_string_equal(cJSON_GetObjectItem(env, "dialect")->valuestring, "responses");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(env, "raw_request"), "instructions")->valuestring,
+                        "be brief");
+    const cJSON *msgs = cJSON_GetObjectItem(cJSON_GetObjectItem(env, "request"), "messages");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "role")->valuestring, "system");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content")->valuestring, "hi");
+    assert_int_equal(corral_gate_deliver(g, cJSON_GetObjectItem(env, "id")->valuestring,
+                                         "{\"content\":\"yo\",\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}",
+                                         &call),
+                     0);
+    cJSON_Delete(env);
+    pthread_join(th, NULL);
+    assert_int_equal(a.r.status, 200);
+    struct events ev;
+    parse_events(a.r.body, &ev);
+    assert_string_equal(ev.names[ev.n - 1], "response.completed");
+    const cJSON *usage = cJSON_GetObjectItem(cJSON_GetObjectItem(ev.datas[ev.n - 1], "response"), "usage");
+    assert_int_equal(cJSON_GetObjectItem(usage, "input_tokens")->valueint, 9);
+    assert_int_equal(cJSON_GetObjectItem(usage, "output_tokens")->valueint, 4);
+    assert_int_equal(cJSON_GetObjectItem(usage, "total_tokens")->valueint, 13);
+    events_free(&ev);
+    free(a.r.body);
+    corral_gate_free(g);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -391,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_sse),
         cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_http),
+        cmocka_unit_test(test_trainer),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -124,7 +124,7 @@ static int message_item(const cJSON *item, cJSON *out, char *err, size_t errlen)
         int bad = had ? crl_buf_puts(&joined, had) || gate_tr_join(&joined, "\n", text.p ? text.p : "")
                       : crl_buf_puts(&joined, text.p ? text.p : "");
         crl_buf_free(&text);
-        if (bad || !cJSON_ReplaceItemInObjectCaseSensitive(m, "content", cJSON_CreateString(joined.p))) {
+        if (bad || !cJSON_ReplaceItemInObjectCaseSensitive(m, "content", cJSON_CreateString(joined.p ? joined.p : ""))) {
             crl_buf_free(&joined);
             return oom(err, errlen);
         }
