@@ -94,6 +94,7 @@ static void test_request_errors(void **state)
         {"{\"input\":[]}", "nothing to answer"},
         {"{\"input\":\"hi\",\"previous_response_id\":\"resp_1\"}", "keeps no state"},
         {"{\"input\":[{\"type\":\"item_reference\",\"id\":\"x\"}]}", "item_reference"},
+        {"{\"input\":[{\"ty@e\":\"function_call\",\"call_id\":\"c\"}]}", "needs a string \"type\""}, /* fuzz_gate_responses */
         {"{\"input\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "role"},
         {"{\"input\":[{\"type\":\"function_call\",\"name\":\"f\",\"arguments\":\"{}\"}]}", "call_id"},
         {"{\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_file\",\"file_id\":\"f\"}]}]}", "content parts"},

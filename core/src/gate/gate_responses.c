@@ -229,7 +229,9 @@ static int input_items(const cJSON *input, cJSON *out, char *err, size_t errlen)
             return gate_tr_fail(err, errlen, "each input item must be an object");
         const char *type = gate_tr_str(item, "type");
         int rc;
-        if (!type ? gate_tr_str(item, "role") != NULL : strcmp(type, "message") == 0)
+        if (!type && !gate_tr_str(item, "role"))
+            rc = gate_tr_fail(err, errlen, "each input item needs a string \"type\" (or, for a message, \"role\")");
+        else if (!type || strcmp(type, "message") == 0)
             rc = message_item(item, out, err, errlen); /* an "easy" message has no type */
         else if (strcmp(type, "function_call") == 0)
             rc = function_call_item(item, out, err, errlen);
