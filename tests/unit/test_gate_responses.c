@@ -68,6 +68,17 @@ static void test_request_golden(void **state)
         "\"parameters\":{\"type\":\"object\"},\"strict\":false}}],\"tool_choice\":\"auto\",\"parallel_tool_calls\":false,"
         "\"max_tokens\":100,\"temperature\":0.5,\"top_p\":0.9,\"reasoning_effort\":\"low\",\"stream\":true}");
     free(out);
+    /* reasoning text (as the gate renders it, or a summary) is carried as
+     * the reasoning_content of the assistant turn it starts */
+    out = normalize("{\"input\":[{\"role\":\"user\",\"content\":\"a\"},{\"type\":\"reasoning\",\"summary\":[],"
+                    "\"content\":[{\"type\":\"reasoning_text\",\"text\":\"think\"}]},{\"type\":\"reasoning\","
+                    "\"summary\":[{\"type\":\"summary_text\",\"text\":\"more\"}]},{\"type\":\"function_call\","
+                    "\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"}]}",
+                    err, sizeof err);
+    assert_string_equal(out, "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\","
+                             "\"content\":null,\"reasoning_content\":\"think\\nmore\",\"tool_calls\":[{\"id\":\"c\","
+                             "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]}");
+    free(out);
     /* an assistant message without text is an empty content, not a failure */
     out = normalize("{\"input\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":[]}]}", err,
                     sizeof err);

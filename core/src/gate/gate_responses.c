@@ -209,6 +209,45 @@ static int function_output_item(const cJSON *item, cJSON *out, char *err, size_t
     return 0;
 }
 
+/* A reasoning item's text (its reasoning_text content, else its summary
+ * texts, joined with "\n") as the reasoning_content of the open assistant
+ * message; one with encrypted_content only says nothing the gate can
+ * read and is dropped. */
+static int reasoning_item(const cJSON *item, cJSON *out, char *err, size_t errlen)
+{
+    struct crl_buf text = {0};
+    int bad = 0;
+    static const char *const lists[] = {"content", "summary"};
+    for (size_t l = 0; l < 2 && !text.len; l++) {
+        const cJSON *part, *list = cJSON_GetObjectItemCaseSensitive(item, lists[l]);
+        if (list && !cJSON_IsNull(list) && !cJSON_IsArray(list))
+            return gate_tr_fail(err, errlen, "a reasoning item's \"content\" and \"summary\" must be arrays");
+        cJSON_ArrayForEach(part, list) {
+            const char *t = gate_tr_str(part, "text");
+            if (t && t[0])
+                bad |= gate_tr_join(&text, "\n", t);
+        }
+    }
+    if (!text.len || bad) {
+        crl_buf_free(&text);
+        return bad ? oom(err, errlen) : 0;
+    }
+    cJSON *m = assistant_msg(out);
+    const char *had = m ? gate_tr_str(m, "reasoning_content") : NULL;
+    struct crl_buf joined = {0};
+    bad = !m || (had ? crl_buf_puts(&joined, had) || gate_tr_join(&joined, "\n", text.p) : crl_buf_puts(&joined, text.p));
+    crl_buf_free(&text);
+    cJSON *v = bad ? NULL : cJSON_CreateString(joined.p);
+    crl_buf_free(&joined);
+    if (!v)
+        return oom(err, errlen);
+    if (had)
+        cJSON_ReplaceItemInObjectCaseSensitive(m, "reasoning_content", v);
+    else
+        cJSON_AddItemToObject(m, "reasoning_content", v);
+    return 0;
+}
+
 static int input_items(const cJSON *input, cJSON *out, char *err, size_t errlen)
 {
     if (cJSON_IsString(input)) {
@@ -238,7 +277,7 @@ static int input_items(const cJSON *input, cJSON *out, char *err, size_t errlen)
         else if (strcmp(type, "function_call_output") == 0)
             rc = function_output_item(item, out, err, errlen);
         else if (strcmp(type, "reasoning") == 0)
-            rc = 0; /* the gate renders none and cannot read encrypted ones: dropped */
+            rc = reasoning_item(item, out, err, errlen);
         else {
             char msg[160];
             snprintf(msg, sizeof msg, "input item type \"%.64s\" is not supported by the gate", type);
