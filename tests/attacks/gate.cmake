@@ -2,6 +2,7 @@
 # upstream caps of item 14 are in tests/unit/test_gate.c (test_upstream).
 corral_add_attack_test(gate_memory gate_memory.sh)
 corral_add_attack_test(gate_memory_messages gate_memory_messages.sh)
+corral_add_attack_test(gate_memory_responses gate_memory_messages.sh responses)
 corral_add_attack_test(gate_starve gate_starve.sh)
 corral_add_attack_test(gate_limits_run_local gate_limits_run.sh local)
 corral_add_attack_test(gate_limits_run_docker gate_limits_run.sh docker)

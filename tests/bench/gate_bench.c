@@ -19,8 +19,9 @@
  *     the gate's, one per CPU up to 4).
  *
  *     -d messages sends the same request as an Anthropic Messages call to
- *     /v1/messages instead (docs/gate-dialects.md): the dialect edge's cost
- *     is the difference from the chat-completions run.
+ *     /v1/messages instead, -d responses as an OpenAI Responses call to
+ *     /v1/responses (docs/gate-dialects.md): the dialect edge's cost is the
+ *     difference from the chat-completions run.
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -70,26 +71,27 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
     return s * n;
 }
 
-static int messages_dialect; /* -d messages */
+static int dialect; /* -d: 0 chat completions, 1 messages, 2 responses */
 
 static char *make_body(size_t bytes)
 {
     /* A chat (or Messages) request padded to about `bytes` with a long system prompt. */
     size_t pad = bytes > 200 ? bytes - 200 : 10;
     char *b = malloc(pad + 300);
-    int k = messages_dialect
-                ? snprintf(b, 300, "{\"model\":\"m\",\"max_tokens\":4096,\"stream\":true,\"system\":\"")
-                : snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-                                   "\"messages\":[{\"role\":\"system\",\"content\":\"");
+    int k = dialect == 1   ? snprintf(b, 300, "{\"model\":\"m\",\"max_tokens\":4096,\"stream\":true,\"system\":\"")
+            : dialect == 2 ? snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"instructions\":\"")
+                           : snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                                              "\"messages\":[{\"role\":\"system\",\"content\":\"");
     memset(b + k, 'x', pad);
-    snprintf(b + k + pad, 200, messages_dialect ? "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
-                                                : "\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
+    snprintf(b + k + pad, 200, dialect == 1   ? "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                               : dialect == 2 ? "\",\"input\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                                              : "\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
     return b;
 }
 
 static const char *route(void)
 {
-    return messages_dialect ? "messages" : "chat/completions";
+    return dialect == 1 ? "messages" : dialect == 2 ? "responses" : "chat/completions";
 }
 
 /* ---- baseline server: the same bytes, the same MHD model ------------------- */
@@ -492,7 +494,7 @@ static int memory(int n, size_t body_bytes)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
-        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages]\n"
+        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|responses]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -507,7 +509,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-t") == 0)
             think_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-d") == 0)
-            messages_dialect = strcmp(argv[i + 1], "messages") == 0;
+            dialect = strcmp(argv[i + 1], "messages") == 0 ? 1 : strcmp(argv[i + 1], "responses") == 0 ? 2 : 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)

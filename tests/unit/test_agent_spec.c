@@ -175,6 +175,44 @@ static void test_claude_code_result_event(void **state)
     crl_agent_spec_free(&s);
 }
 
+/* Codex's --json lines (as measured with 0.171.0, docs/agents-codex.md). */
+static void test_codex_events(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("codex", &s);
+    const char *good[] = {
+        "{\"type\":\"thread.started\",\"thread_id\":\"t1\"}",
+        "{\"type\":\"item.completed\",\"item\":{\"id\":\"item_0\",\"type\":\"error\",\"message\":\"Model metadata for "
+        "`corral` not found.\"}}",
+        "{\"type\":\"turn.started\"}",
+        "{\"type\":\"item.started\",\"item\":{\"id\":\"item_1\",\"type\":\"command_execution\",\"command\":\"ls\","
+        "\"aggregated_output\":\"\",\"exit_code\":null,\"status\":\"in_progress\"}}",
+        "{\"type\":\"item.completed\",\"item\":{\"id\":\"item_1\",\"type\":\"command_execution\",\"command\":\"ls\","
+        "\"aggregated_output\":\"a.txt\",\"exit_code\":0,\"status\":\"completed\"}}",
+        "{\"type\":\"item.completed\",\"item\":{\"id\":\"item_2\",\"type\":\"agent_message\",\"text\":\"done\"}}",
+        "{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}", NULL};
+    char why[256];
+    cJSON *ev;
+    assert_true(judge_lines(&s, 0, good, why, &ev));
+    assert_int_equal(cJSON_GetArraySize(ev), 5); /* the metadata warning and turn.started map to nothing */
+    static const char *const kinds[] = {"start", "tool_call", "tool_result", "assistant", "done"};
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, i), "kind")->valuestring, kinds[i]);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 1), "input")->valuestring, "ls");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 2), "output")->valuestring, "a.txt");
+    cJSON_Delete(ev);
+    /* a failed turn is an error event, even with exit 0; no turn.completed fails too */
+    const char *failed[] = {"{\"type\":\"turn.started\"}", "{\"type\":\"error\",\"message\":\"stream error\"}",
+                            "{\"type\":\"turn.failed\",\"error\":{\"message\":\"400 replay_exhausted\"}}", NULL};
+    assert_false(judge_lines(&s, 0, failed, why, &ev));
+    cJSON_Delete(ev);
+    const char *none[] = {"{\"type\":\"thread.started\",\"thread_id\":\"t1\"}", NULL};
+    assert_false(judge_lines(&s, 0, none, why, &ev));
+    cJSON_Delete(ev);
+    crl_agent_spec_free(&s);
+}
+
 static void test_json_path(void **state)
 {
     (void)state;
@@ -195,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_pi_success_is_judged_from_events_not_exit_code),
         cmocka_unit_test(test_opencode_error_event_and_exit_code),
         cmocka_unit_test(test_claude_code_result_event),
+        cmocka_unit_test(test_codex_events),
         cmocka_unit_test(test_json_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,10 +5,11 @@
  *   POST /rollout/{id}/v1/chat/completions
  *   POST /rollout/{id}/v1/messages               Anthropic Messages (docs/gate-dialects.md)
  *   POST /rollout/{id}/v1/messages/count_tokens  an estimate, answered by the gate
+ *   POST /rollout/{id}/v1/responses              OpenAI Responses (docs/gate-dialects.md)
  *   GET  /rollout/{id}/v1/models
  * Trainer listener (own port, own bearer token):
  *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","request"} or 204
- *                                        (+ "dialect", "raw_request" for a Messages call)
+ *                                        (+ "dialect", "raw_request" for another dialect)
  *   POST   /v1/requests/{id}/response    body: a response (gate.h forms) -> 200 / 400 / 404
  *   POST   /v1/rollouts/{id}             register (the gate's auto responder, else trainer)
  *                                        -> 201 {"rollout_id","token","base_url"}
@@ -20,7 +21,8 @@
  * body limit (413), token for the id in the path (401), rollout lookup
  * (the same 401), JSON (400).  The 401 body never says which check failed.
  * A Messages route answers its errors in Anthropic's shape and takes the
- * token from x-api-key as well as from Authorization: Bearer.
+ * token from x-api-key as well as from Authorization: Bearer; a Responses
+ * route answers in OpenAI's shape with "param".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +41,17 @@ static const char UNAUTHORIZED_MESSAGES[] =
     "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
     "\"message\":\"invalid token or unknown rollout\"}}";
 
+static const char UNAUTHORIZED_RESPONSES[] =
+    "{\"error\":{\"message\":\"invalid token or unknown rollout\",\"type\":\"invalid_request_error\","
+    "\"param\":null,\"code\":\"invalid_api_key\"}}";
+
 /* What a route of the agent listener is. */
 enum agent_route {
     ROUTE_NONE = 0,
     ROUTE_CHAT,            /* POST chat/completions */
     ROUTE_MESSAGES,        /* POST messages */
     ROUTE_COUNT_TOKENS,    /* POST messages/count_tokens */
+    ROUTE_RESPONSES,       /* POST responses */
     ROUTE_MODELS           /* GET models */
 };
 
@@ -60,6 +67,8 @@ static enum agent_route route_of(const char *rest)
         return ROUTE_COUNT_TOKENS;
     if (strcmp(rest, "models") == 0)
         return ROUTE_MODELS;
+    if (strcmp(rest, "responses") == 0)
+        return ROUTE_RESPONSES;
     return ROUTE_NONE;
 }
 
@@ -110,6 +119,10 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
 static enum MHD_Result send_route_error(struct MHD_Connection *conn, enum agent_route route, unsigned status,
                                         const char *msg, const char *code)
 {
+    if (route == ROUTE_RESPONSES) {
+        char *b = gate_responses_error_body(status, msg, NULL, code);
+        return send_buf(conn, status, b, b ? strlen(b) : 0, "application/json");
+    }
     if (!route_is_messages(route))
         return send_error(conn, status, msg, code);
     char *b = gate_messages_error_body(status, msg, NULL);
@@ -118,6 +131,8 @@ static enum MHD_Result send_route_error(struct MHD_Connection *conn, enum agent_
 
 static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, enum agent_route route)
 {
+    if (route == ROUTE_RESPONSES)
+        return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED_RESPONSES);
     return send_static(conn, MHD_HTTP_UNAUTHORIZED, route_is_messages(route) ? UNAUTHORIZED_MESSAGES : UNAUTHORIZED);
 }
 
@@ -408,7 +423,8 @@ static int agent_headers(const struct gate_listener *l, struct gate_conn *c, con
     struct corral_gate *g = l->gate;
     char id[130];
     enum agent_route route = route_of(split_rollout_path(url, id, sizeof id));
-    int is_call = (route == ROUTE_CHAT || route_is_messages(route)) && strcmp(method, "POST") == 0;
+    int is_call = (route == ROUTE_CHAT || route == ROUTE_RESPONSES || route_is_messages(route)) &&
+                  strcmp(method, "POST") == 0;
     if (!is_call || c->too_large)
         return 0; /* answered by the usual checks */
     if (!route_authorized(l, c->conn, route, id)) {
@@ -431,13 +447,14 @@ static int agent_headers(const struct gate_listener *l, struct gate_conn *c, con
     return 0;
 }
 
-/* Translate a Messages call's body into the normalized chat request:
- * c->raw keeps the agent's body, c->buf the chat request.  0, or the
- * parse's error with its message in err. */
-static int messages_normalize(struct gate_conn *c, char *err, size_t errlen)
+/* Translate a Messages or Responses call's body into the normalized chat
+ * request: c->raw keeps the agent's body, c->buf the chat request.  0, or
+ * the parse's error with its message in err. */
+static int dialect_normalize(struct gate_conn *c, char *err, size_t errlen)
 {
     size_t n = 0;
-    char *chat = gate_messages_normalize(c->buf, c->len, &n, err, errlen);
+    char *chat = c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_normalize(c->buf, c->len, &n, err, errlen)
+                                                      : gate_messages_normalize(c->buf, c->len, &n, err, errlen);
     if (!chat)
         return strcmp(err, "out of memory") == 0 ? CORRAL_ENOMEM : CORRAL_EINVAL;
     c->raw = c->buf;
@@ -482,7 +499,8 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
 
     if (route == ROUTE_NONE)
         return send_error(conn, 404,
-                          "not found: the gate serves /rollout/{id}/v1/chat/completions and /rollout/{id}/v1/messages",
+                          "not found: the gate serves /rollout/{id}/v1/chat/completions, /rollout/{id}/v1/messages "
+                          "and /rollout/{id}/v1/responses",
                           "not_found");
     if (strcmp(method, route == ROUTE_MODELS ? "GET" : "POST") != 0)
         return send_route_error(conn, route, 405, "method not allowed", "method_not_allowed");
@@ -505,8 +523,10 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     }
 
     char err[256];
-    c->dialect = route_is_messages(route) ? GATE_DIALECT_MESSAGES : GATE_DIALECT_CHAT;
-    int prc = c->dialect == GATE_DIALECT_MESSAGES ? messages_normalize(c, err, sizeof err) : 0;
+    c->dialect = route_is_messages(route)      ? GATE_DIALECT_MESSAGES
+                 : route == ROUTE_RESPONSES ? GATE_DIALECT_RESPONSES
+                                            : GATE_DIALECT_CHAT;
+    int prc = c->dialect != GATE_DIALECT_CHAT ? dialect_normalize(c, err, sizeof err) : 0;
     if (prc == 0)
         prc = gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
     if (prc != 0 || route == ROUTE_COUNT_TOKENS) {
@@ -566,7 +586,8 @@ static char *request_envelope(const struct gate_conn *q, size_t *len)
     int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"request\":%.*s", q->id, q->rollout_id,
                      (int)q->len, q->buf ? q->buf : "null");
     if (q->raw)
-        k += snprintf(s + k, n - (size_t)k, ",\"dialect\":\"messages\",\"raw_request\":%.*s", (int)q->raw_len, q->raw);
+        k += snprintf(s + k, n - (size_t)k, ",\"dialect\":\"%s\",\"raw_request\":%.*s", gate_dialect_name(q->dialect),
+                      (int)q->raw_len, q->raw);
     k += snprintf(s + k, n - (size_t)k, "}");
     *len = (size_t)k;
     return s;

@@ -108,6 +108,7 @@ enum gate_hole {
     GATE_HOLE_CREATED,     /* the Unix time in digits */
     GATE_HOLE_MODEL,       /* the model as a JSON string */
     GATE_HOLE_CHUNK,       /* an SSE event's envelope up to "choices": (id, created, model) */
+    GATE_HOLE_ID_TEXT,     /* the id's text inside a JSON string (no quotes) */
     GATE_HOLE_CALL_ID,     /* the arg-th fresh tool-call id, as a JSON string */
     GATE_HOLE_NONE         /* literal text */
 };
@@ -154,8 +155,11 @@ int gate_tb_finish(struct gate_tb *t, struct gate_tmpl *out);
  * (docs/gate-dialects.md). */
 enum gate_dialect {
     GATE_DIALECT_CHAT = 0,   /* OpenAI chat completions */
-    GATE_DIALECT_MESSAGES    /* Anthropic Messages */
+    GATE_DIALECT_MESSAGES,   /* Anthropic Messages */
+    GATE_DIALECT_RESPONSES   /* OpenAI Responses */
 };
+/* The dialect's name in the transcript and the trainer's envelope. */
+const char *gate_dialect_name(int dialect);
 
 /* A response rendered as far as it can be before a call: the
  * chat.completion object and the SSE stream as templates, and the same in
@@ -170,6 +174,8 @@ struct gate_prepared {
     struct gate_tmpl sse;  /* "data: {...}\n\n" ... "data: [DONE]\n\n" */
     struct gate_tmpl msg_json; /* the Messages "message" object */
     struct gate_tmpl msg_sse;  /* "event: message_start" ... "event: message_stop" */
+    struct gate_tmpl resp_json; /* the Responses "response" object */
+    struct gate_tmpl resp_sse;  /* "event: response.created" ... "event: response.completed" */
     size_t n_fresh_ids;    /* tool calls without an id of their own */
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
@@ -201,6 +207,42 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
  * and out->msg_sse.  Returns 0 or -1 out of memory (nothing kept). */
 int gate_prepare_messages(const struct gate_completion *c, struct gate_prepared *out);
 
+/* The Responses templates of c (gate_render_responses.c), into
+ * out->resp_json and out->resp_sse.  Returns 0 or -1 out of memory. */
+int gate_prepare_responses(const struct gate_completion *c, struct gate_prepared *out);
+
+/* ---- what the dialect edges share (gate_translate.c) ------------------------ */
+
+/* Put msg in err (when err is not NULL); returns CORRAL_EINVAL. */
+int gate_tr_fail(char *err, size_t errlen, const char *msg);
+/* An upper bound on the JSON values in text (one per ',' '[' '{' ':'
+ * outside strings, plus one), in one pass without allocating, so a body of
+ * millions of tiny values is refused before cJSON builds a tree of it. */
+size_t gate_json_value_bound(const char *text, size_t len);
+/* o's member key when it is a string (o's), else NULL. */
+const char *gate_tr_str(const cJSON *o, const char *key);
+/* Append s to b, with sep before it when b has text already; 0 or -1. */
+int gate_tr_join(struct crl_buf *b, const char *sep, const char *s);
+/* in's number member key copied into out as `as`; absent or null:
+ * nothing; not a number >= min: CORRAL_EINVAL with err. */
+int gate_tr_copy_number(const cJSON *in, const char *key, cJSON *out, const char *as, double min, char *err,
+                        size_t errlen);
+/* in's "stream" (a boolean or null) into out as "stream": true. */
+int gate_tr_copy_stream(const cJSON *in, cJSON *out, char *err, size_t errlen);
+/* A dialect's translation of its parsed body in into the chat request out
+ * (both trees the caller's); 0 or CORRAL_EINVAL with err. */
+typedef int (*gate_convert_fn)(const cJSON *in, cJSON *out, char *err, size_t errlen);
+/* The frame of every dialect's translation: the body must be non-empty,
+ * strict JSON (base/json_scan.h) of at most GATE_MESSAGES_MAX_VALUES
+ * values; convert writes the chat request, returned as malloc'ed text
+ * (length in *out_len; the caller frees it), or NULL with err (a 400;
+ * "out of memory" when it is ours).  text stays the caller's. */
+char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, size_t *out_len, char *err,
+                          size_t errlen);
+/* How many bytes of s[0..n) (at most max) a streamed piece takes without
+ * cutting a UTF-8 character (unless it is not UTF-8); > 0 when n > 0. */
+size_t gate_utf8_piece(const char *s, size_t n, size_t max);
+
 /* ---- the Anthropic Messages edge (gate_messages.c) ------------------------- */
 
 /* A Messages body with more JSON values than this is refused before a
@@ -220,6 +262,18 @@ long long gate_messages_estimate_tokens(size_t len);
 const char *gate_messages_error_type(unsigned status, const char *type);
 /* {"type":"error","error":{"type","message"}} as text.  Caller frees. */
 char *gate_messages_error_body(unsigned status, const char *message, const char *type);
+
+/* ---- the OpenAI Responses edge (gate_responses.c) ------------------------- */
+
+/* Translate a Responses request body (text stays the caller's) into the
+ * chat-completions request the responders take, as
+ * gate_messages_normalize() does; a previous_response_id is refused (the
+ * gate keeps no state between calls). */
+char *gate_responses_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen);
+/* OpenAI's error body {"error":{"message","type","param":null,"code"}}
+ * as text; type NULL: invalid_request_error by status (server_error for
+ * 5xx).  Caller frees. */
+char *gate_responses_error_body(unsigned status, const char *message, const char *type, const char *code);
 
 /* ---- replay scripts (gate_replay.c) --------------------------------------- */
 

@@ -302,6 +302,10 @@ void gate_prepared_clear(struct gate_prepared *p)
     free(p->msg_json.parts);
     free(p->msg_sse.text);
     free(p->msg_sse.parts);
+    free(p->resp_json.text);
+    free(p->resp_json.parts);
+    free(p->resp_sse.text);
+    free(p->resp_sse.parts);
     cJSON_Delete(p->token_ids);
     cJSON_Delete(p->logprobs);
     memset(p, 0, sizeof *p);
@@ -325,6 +329,8 @@ int gate_prepare(struct gate_completion *c, struct gate_prepared *out)
     bad |= gate_tb_finish(&s, &out->sse);
     if (!bad)
         bad = gate_prepare_messages(c, out);
+    if (!bad)
+        bad = gate_prepare_responses(c, out);
     if (bad) {
         gate_prepared_clear(out);
         return CORRAL_ENOMEM;
@@ -408,6 +414,7 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
         gate_sb_json_string(&b, v->model);
         gate_sb_lit(&b, ",\"choices\":");
     }
+    off[GATE_HOLE_ID_TEXT] = b.buf.len; /* set below: inside the id's quotes */
     off[GATE_HOLE_CALL_ID] = b.buf.len;
     for (size_t i = 0; i < p->n_fresh_ids; i++) {
         ids[i].n = b.buf.len; /* its start, for now */
@@ -433,14 +440,18 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
     }
     for (int h = 0; h < GATE_HOLE_CALL_ID; h++)
         vals[h] = (struct span){b.buf.p + off[h], off[h + 1] - off[h]};
+    vals[GATE_HOLE_ID_TEXT] = (struct span){vals[GATE_HOLE_ID].p + 1, vals[GATE_HOLE_ID].n - 2};
     for (size_t i = 0; i < p->n_fresh_ids; i++) {
         size_t end = i + 1 < p->n_fresh_ids ? ids[i + 1].n : b.buf.len;
         ids[i] = (struct span){b.buf.p + ids[i].n, end - ids[i].n};
     }
-    int msg = v->dialect == GATE_DIALECT_MESSAGES;
-    *json = fill(msg ? &p->msg_json : &p->json, vals, ids, 0, json_len);
-    if (*json && v->stream && sse &&
-        !(*sse = fill(msg ? &p->msg_sse : &p->sse, vals, ids, v->include_usage, sse_len))) {
+    const struct gate_tmpl *tj = &p->json, *ts = &p->sse;
+    if (v->dialect == GATE_DIALECT_MESSAGES)
+        tj = &p->msg_json, ts = &p->msg_sse;
+    else if (v->dialect == GATE_DIALECT_RESPONSES)
+        tj = &p->resp_json, ts = &p->resp_sse;
+    *json = fill(tj, vals, ids, 0, json_len);
+    if (*json && v->stream && sse && !(*sse = fill(ts, vals, ids, v->include_usage, sse_len))) {
         free(*json);
         *json = NULL;
     }

@@ -143,15 +143,7 @@ static void input_deltas(struct gate_sbuf *b, size_t index, const char *input)
 {
     size_t n = strlen(input);
     for (size_t off = 0; off < n;) {
-        size_t k = n - off < PARTIAL_JSON_PIECE ? n - off : PARTIAL_JSON_PIECE;
-        /* Never split a UTF-8 character: end the piece before the character
-         * the cut falls in.  A run of continuation bytes that long is not
-         * UTF-8 and is cut anywhere (k stays at most PARTIAL_JSON_PIECE). */
-        size_t keep = k;
-        while (k > 0 && off + k < n && ((unsigned char)input[off + k] & 0xC0) == 0x80)
-            k--;
-        if (k == 0)
-            k = keep;
+        size_t k = gate_utf8_piece(input + off, n - off, PARTIAL_JSON_PIECE);
         char piece[PARTIAL_JSON_PIECE + 1];
         memcpy(piece, input + off, k);
         piece[k] = 0;

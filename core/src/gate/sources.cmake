@@ -7,6 +7,9 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_messages.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render_messages.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render_responses.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responses.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_translate.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_replay.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responders.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_scripts.c

@@ -1,0 +1,129 @@
+/*
+ * What the gate's dialect edges share when they translate an agent's body
+ * into the normalized chat request (gate_messages.c, gate_responses.c):
+ * the checks every body passes before a tree is built of it, the
+ * translation's frame (parse, convert, print), and small cJSON readers.
+ * The mapping of each dialect is in docs/gate-dialects.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gate/gate_internal.h"
+#include "base/json_scan.h"
+
+int gate_tr_fail(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+    return CORRAL_EINVAL;
+}
+
+size_t gate_json_value_bound(const char *text, size_t len)
+{
+    size_t n = 1;
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = 0;
+        } else if (ch == '"') {
+            in_str = 1;
+        } else if (ch == ',' || ch == '[' || ch == '{' || ch == ':') {
+            n++;
+        }
+    }
+    return n;
+}
+
+const char *gate_tr_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int gate_tr_join(struct crl_buf *b, const char *sep, const char *s)
+{
+    if (b->len && crl_buf_puts(b, sep) != 0)
+        return -1;
+    return crl_buf_puts(b, s);
+}
+
+int gate_tr_copy_number(const cJSON *in, const char *key, cJSON *out, const char *as, double min, char *err,
+                        size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble < min) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "\"%s\" must be a number of at least %g", key, min);
+        return gate_tr_fail(err, errlen, msg);
+    }
+    cJSON_AddItemToObject(out, as, cJSON_Duplicate(v, 0));
+    return 0;
+}
+
+int gate_tr_copy_stream(const cJSON *in, cJSON *out, char *err, size_t errlen)
+{
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(in, "stream");
+    if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream))
+        return gate_tr_fail(err, errlen, "\"stream\" must be a boolean");
+    if (cJSON_IsTrue(stream))
+        cJSON_AddTrueToObject(out, "stream");
+    return 0;
+}
+
+char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, size_t *out_len, char *err,
+                          size_t errlen)
+{
+    *out_len = 0;
+    if (!text || len == 0) {
+        gate_tr_fail(err, errlen, "request body is empty");
+        return NULL;
+    }
+    if (!crl_json_scan(text, len, NULL, NULL)) {
+        gate_tr_fail(err, errlen, "request body is not valid JSON");
+        return NULL;
+    }
+    if (gate_json_value_bound(text, len) > GATE_MESSAGES_MAX_VALUES) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "request body has more than %u JSON values", (unsigned)GATE_MESSAGES_MAX_VALUES);
+        gate_tr_fail(err, errlen, msg);
+        return NULL;
+    }
+    cJSON *in = gate_json_parse_exact(text, len);
+    cJSON *out = cJSON_CreateObject();
+    if (!in || !out) {
+        cJSON_Delete(in);
+        cJSON_Delete(out);
+        gate_tr_fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    char *s = NULL;
+    if (convert(in, out, err, errlen) == 0) {
+        s = cJSON_PrintUnformatted(out);
+        if (!s)
+            gate_tr_fail(err, errlen, "out of memory");
+        else
+            *out_len = strlen(s);
+    }
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    return s;
+}
+
+size_t gate_utf8_piece(const char *s, size_t n, size_t max)
+{
+    size_t k = n < max ? n : max;
+    /* Never split a UTF-8 character: end the piece before the character
+     * the cut falls in.  A run of continuation bytes that long is not
+     * UTF-8 and is cut anywhere (k stays at most max). */
+    size_t keep = k;
+    while (k > 0 && k < n && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    return k ? k : keep;
+}
