@@ -397,7 +397,7 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
     cJSON *e = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
-    cJSON_AddStringToObject(e, "dialect", c->dialect == GATE_DIALECT_MESSAGES ? "messages" : "chat_completions");
+    cJSON_AddStringToObject(e, "dialect", gate_dialect_name(c->dialect));
     if (keep_request && !truncated && c->raw) {
         /* the agent's own body, and the chat request the responder saw */
         cJSON_AddItemToObject(e, "request", raw_take(c->raw));
@@ -496,6 +496,7 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
     if (c->kind == GC_CHAT)
         transcript_add_locked(c, status, NULL, message, NULL);
     char *body = c->dialect == GATE_DIALECT_MESSAGES ? gate_messages_error_body(status, message, type)
+                 : c->dialect == GATE_DIALECT_GEMINI ? gate_gemini_error_body(status, message)
                                                      : gate_error_body(message, type, code);
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
 }
@@ -507,7 +508,9 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
         return;
     }
     char cid[48];
-    snprintf(cid, sizeof cid, c->dialect == GATE_DIALECT_MESSAGES ? "msg_%s" : "chatcmpl-%s", c->id);
+    snprintf(cid, sizeof cid,
+             c->dialect == GATE_DIALECT_MESSAGES ? "msg_%s" : c->dialect == GATE_DIALECT_GEMINI ? "%s" : "chatcmpl-%s",
+             c->id);
     struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
                                  .created = (long long)time(NULL), .stream = c->req.stream,
                                  .include_usage = c->req.include_usage, .dialect = c->dialect};

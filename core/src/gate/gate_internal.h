@@ -154,8 +154,13 @@ int gate_tb_finish(struct gate_tb *t, struct gate_tmpl *out);
  * (docs/gate-dialects.md). */
 enum gate_dialect {
     GATE_DIALECT_CHAT = 0,   /* OpenAI chat completions */
-    GATE_DIALECT_MESSAGES    /* Anthropic Messages */
+    GATE_DIALECT_MESSAGES,   /* Anthropic Messages */
+    GATE_DIALECT_GEMINI      /* Google Gemini generateContent */
 };
+
+/* The dialect's name in the transcript and the trainer API ("chat_completions",
+ * "messages", "gemini").  A static string. */
+const char *gate_dialect_name(int dialect);
 
 /* A response rendered as far as it can be before a call: the
  * chat.completion object and the SSE stream as templates, and the same in
@@ -170,6 +175,8 @@ struct gate_prepared {
     struct gate_tmpl sse;  /* "data: {...}\n\n" ... "data: [DONE]\n\n" */
     struct gate_tmpl msg_json; /* the Messages "message" object */
     struct gate_tmpl msg_sse;  /* "event: message_start" ... "event: message_stop" */
+    struct gate_tmpl gem_json; /* the Gemini GenerateContentResponse */
+    struct gate_tmpl gem_sse;  /* "data: {GenerateContentResponse chunk}\n\n" ... */
     size_t n_fresh_ids;    /* tool calls without an id of their own */
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
@@ -201,6 +208,30 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
  * and out->msg_sse.  Returns 0 or -1 out of memory (nothing kept). */
 int gate_prepare_messages(const struct gate_completion *c, struct gate_prepared *out);
 
+/* The Gemini templates of c (gate_render_gemini.c), into out->gem_json
+ * and out->gem_sse.  Returns 0 or -1 out of memory (nothing kept). */
+int gate_prepare_gemini(const struct gate_completion *c, struct gate_prepared *out);
+
+/* ---- what the dialect edges share (gate_edge.c) ----------------------------- */
+
+/* Copy msg into err; returns CORRAL_EINVAL. */
+int gate_edge_fail(char *err, size_t errlen, const char *msg);
+/* Member key of o when it is a string, else NULL (o's storage). */
+const char *gate_edge_str(const cJSON *o, const char *key);
+/* Number member key of in copied into out as `as`; absent or null:
+ * nothing; not a number >= min: CORRAL_EINVAL with the reason in err. */
+int gate_edge_copy_number(const cJSON *in, const char *key, cJSON *out, const char *as, double min, char *err,
+                          size_t errlen);
+/* A dialect's translation of its parsed body `in` into the chat request
+ * `out` (both the caller's); 0 or CORRAL_EINVAL with the reason in err. */
+typedef int (*gate_edge_convert_fn)(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen);
+/* Check text[0..len) (strict JSON, at most GATE_MESSAGES_MAX_VALUES
+ * values), parse it and translate it with convert(ctx): the malloc'ed
+ * chat request (length in *out_len; the caller frees it), or NULL with
+ * the reason in err (a 400; "out of memory" when it is ours). */
+char *gate_edge_normalize(const char *text, size_t len, gate_edge_convert_fn convert, void *ctx, size_t *out_len,
+                          char *err, size_t errlen);
+
 /* ---- the Anthropic Messages edge (gate_messages.c) ------------------------- */
 
 /* A Messages body with more JSON values than this is refused before a
@@ -220,6 +251,20 @@ long long gate_messages_estimate_tokens(size_t len);
 const char *gate_messages_error_type(unsigned status, const char *type);
 /* {"type":"error","error":{"type","message"}} as text.  Caller frees. */
 char *gate_messages_error_body(unsigned status, const char *message, const char *type);
+
+/* ---- the Gemini generateContent edge (gate_gemini.c) ----------------------- */
+
+/* Translate a generateContent request body (text stays the caller's) for
+ * model (from the URL; NULL: none) into the chat request, "stream": true
+ * when stream (the streamGenerateContent route).  Like
+ * gate_messages_normalize: the malloc'ed text, or NULL with err. */
+char *gate_gemini_normalize(const char *text, size_t len, const char *model, int stream, size_t *out_len,
+                            char *err, size_t errlen);
+/* Google's status name for an HTTP status ("INVALID_ARGUMENT", ...).
+ * A static string. */
+const char *gate_gemini_status(unsigned status);
+/* {"error":{"code","message","status"}} as text.  Caller frees. */
+char *gate_gemini_error_body(unsigned status, const char *message);
 
 /* ---- replay scripts (gate_replay.c) --------------------------------------- */
 

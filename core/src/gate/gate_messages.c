@@ -14,43 +14,6 @@
 #include <string.h>
 
 #include "gate/gate_internal.h"
-#include "base/json_scan.h"
-
-static int fail(char *err, size_t errlen, const char *msg)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "%s", msg);
-    return CORRAL_EINVAL;
-}
-
-/* An upper bound on the JSON values in text (one per ',' '[' '{' ':'
- * outside strings, plus one), in one pass without allocating, so a body
- * of millions of tiny values is refused before cJSON builds a tree of it. */
-static size_t value_bound(const char *text, size_t len)
-{
-    size_t n = 1;
-    int in_str = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = text[i];
-        if (in_str) {
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                in_str = 0;
-        } else if (ch == '"') {
-            in_str = 1;
-        } else if (ch == ',' || ch == '[' || ch == '{' || ch == ':') {
-            n++;
-        }
-    }
-    return n;
-}
-
-static const char *str_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* Append s to b with sep before it when b has text already. */
 static int join(struct crl_buf *b, const char *sep, const char *s)
@@ -66,23 +29,23 @@ static int join(struct crl_buf *b, const char *sep, const char *s)
 static int blocks_text(const cJSON *v, int others_ok, struct crl_buf *out, char *err, size_t errlen)
 {
     if (cJSON_IsString(v))
-        return crl_buf_puts(out, v->valuestring) ? fail(err, errlen, "out of memory") : 0;
+        return crl_buf_puts(out, v->valuestring) ? gate_edge_fail(err, errlen, "out of memory") : 0;
     if (!cJSON_IsArray(v))
-        return fail(err, errlen, "content must be a string or an array of blocks");
+        return gate_edge_fail(err, errlen, "content must be a string or an array of blocks");
     const cJSON *blk;
     cJSON_ArrayForEach(blk, v) {
-        const char *type = str_of(blk, "type");
-        const char *text = str_of(blk, "text");
+        const char *type = gate_edge_str(blk, "type");
+        const char *text = gate_edge_str(blk, "text");
         char other[80];
         if (type && strcmp(type, "text") == 0 && text) {
             if (join(out, "\n", text))
-                return fail(err, errlen, "out of memory");
+                return gate_edge_fail(err, errlen, "out of memory");
         } else if (others_ok && type) {
             snprintf(other, sizeof other, "[%.64s]", type);
             if (join(out, "\n", other))
-                return fail(err, errlen, "out of memory");
+                return gate_edge_fail(err, errlen, "out of memory");
         } else {
-            return fail(err, errlen, "a text block needs \"type\": \"text\" and a string \"text\"");
+            return gate_edge_fail(err, errlen, "a text block needs \"type\": \"text\" and a string \"text\"");
         }
     }
     return 0;
@@ -99,21 +62,21 @@ static int add_buf_string(cJSON *o, const char *key, struct crl_buf *b)
 static int image_part(const cJSON *blk, cJSON *parts, char *err, size_t errlen)
 {
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(blk, "source");
-    const char *st = str_of(src, "type");
+    const char *st = gate_edge_str(src, "type");
     struct crl_buf url = {0};
     int bad;
-    if (st && strcmp(st, "base64") == 0 && str_of(src, "media_type") && str_of(src, "data"))
-        bad = crl_buf_addf(&url, "data:%s;base64,%s", str_of(src, "media_type"), str_of(src, "data"));
-    else if (st && strcmp(st, "url") == 0 && str_of(src, "url"))
-        bad = crl_buf_puts(&url, str_of(src, "url"));
+    if (st && strcmp(st, "base64") == 0 && gate_edge_str(src, "media_type") && gate_edge_str(src, "data"))
+        bad = crl_buf_addf(&url, "data:%s;base64,%s", gate_edge_str(src, "media_type"), gate_edge_str(src, "data"));
+    else if (st && strcmp(st, "url") == 0 && gate_edge_str(src, "url"))
+        bad = crl_buf_puts(&url, gate_edge_str(src, "url"));
     else
-        return fail(err, errlen, "an image block needs a base64 or url \"source\"");
+        return gate_edge_fail(err, errlen, "an image block needs a base64 or url \"source\"");
     cJSON *p = bad ? NULL : cJSON_CreateObject();
     cJSON *iu = p ? cJSON_AddObjectToObject(p, "image_url") : NULL;
     if (!p || !cJSON_AddStringToObject(p, "type", "image_url") || !iu || add_buf_string(iu, "url", &url)) {
         crl_buf_free(&url);
         cJSON_Delete(p);
-        return fail(err, errlen, "out of memory");
+        return gate_edge_fail(err, errlen, "out of memory");
     }
     /* "type" first, as OpenAI writes it */
     cJSON_DetachItemViaPointer(p, iu);
@@ -138,26 +101,26 @@ static int user_turn(const cJSON *content, cJSON *out, char *err, size_t errlen)
     }
     if (!cJSON_IsArray(content)) {
         cJSON_Delete(m);
-        return fail(err, errlen, "\"content\" must be a string or an array of blocks");
+        return gate_edge_fail(err, errlen, "\"content\" must be a string or an array of blocks");
     }
     cJSON *parts = cJSON_CreateArray();
     int n_text = 0, n_other = 0;
     const cJSON *blk;
     cJSON_ArrayForEach(blk, content) {
-        const char *type = str_of(blk, "type");
+        const char *type = gate_edge_str(blk, "type");
         if (!type) {
             cJSON_Delete(parts);
             cJSON_Delete(m);
-            return fail(err, errlen, "each content block needs a string \"type\"");
+            return gate_edge_fail(err, errlen, "each content block needs a string \"type\"");
         }
         if (strcmp(type, "text") == 0) {
-            const char *text = str_of(blk, "text");
+            const char *text = gate_edge_str(blk, "text");
             cJSON *p = text ? cJSON_CreateObject() : NULL;
             if (!p || !cJSON_AddStringToObject(p, "type", "text") || !cJSON_AddStringToObject(p, "text", text)) {
                 cJSON_Delete(p);
                 cJSON_Delete(parts);
                 cJSON_Delete(m);
-                return fail(err, errlen, "a text block needs a string \"text\"");
+                return gate_edge_fail(err, errlen, "a text block needs a string \"text\"");
             }
             cJSON_AddItemToArray(parts, p);
             n_text++;
@@ -169,7 +132,7 @@ static int user_turn(const cJSON *content, cJSON *out, char *err, size_t errlen)
             }
             n_other++;
         } else if (strcmp(type, "tool_result") == 0) {
-            const char *id = str_of(blk, "tool_use_id");
+            const char *id = gate_edge_str(blk, "tool_use_id");
             const cJSON *c = cJSON_GetObjectItemCaseSensitive(blk, "content");
             struct crl_buf text = {0};
             cJSON *t = id ? cJSON_CreateObject() : NULL;
@@ -180,7 +143,7 @@ static int user_turn(const cJSON *content, cJSON *out, char *err, size_t errlen)
                 cJSON_Delete(t);
                 cJSON_Delete(parts);
                 cJSON_Delete(m);
-                return fail(err, errlen, "a tool_result block needs a string \"tool_use_id\" and text content");
+                return gate_edge_fail(err, errlen, "a tool_result block needs a string \"tool_use_id\" and text content");
             }
             cJSON_AddItemToArray(out, t);
         } else if (strcmp(type, "thinking") != 0 && strcmp(type, "redacted_thinking") != 0) {
@@ -188,7 +151,7 @@ static int user_turn(const cJSON *content, cJSON *out, char *err, size_t errlen)
             snprintf(msg, sizeof msg, "content block type \"%.64s\" is not supported in a user turn", type);
             cJSON_Delete(parts);
             cJSON_Delete(m);
-            return fail(err, errlen, msg);
+            return gate_edge_fail(err, errlen, msg);
         }
     }
     if (n_text + n_other == 0 && cJSON_GetArraySize(content) > 0) {
@@ -210,7 +173,7 @@ static int user_turn(const cJSON *content, cJSON *out, char *err, size_t errlen)
     return 0;
 oom:
     cJSON_Delete(m);
-    return fail(err, errlen, "out of memory");
+    return gate_edge_fail(err, errlen, "out of memory");
 }
 
 /* An assistant turn: its text blocks joined as "content", thinking as
@@ -226,29 +189,29 @@ static int assistant_turn(const cJSON *content, cJSON *out, char *err, size_t er
     }
     if (!cJSON_IsArray(content)) {
         cJSON_Delete(m);
-        return fail(err, errlen, "\"content\" must be a string or an array of blocks");
+        return gate_edge_fail(err, errlen, "\"content\" must be a string or an array of blocks");
     }
     struct crl_buf text = {0}, thinking = {0};
     cJSON *calls = cJSON_CreateArray();
     const char *why = NULL;
     const cJSON *blk;
     cJSON_ArrayForEach(blk, content) {
-        const char *type = str_of(blk, "type");
+        const char *type = gate_edge_str(blk, "type");
         if (!type) {
             why = "each content block needs a string \"type\"";
             break;
         }
         if (strcmp(type, "text") == 0) {
-            if (!str_of(blk, "text")) {
+            if (!gate_edge_str(blk, "text")) {
                 why = "a text block needs a string \"text\"";
                 break;
             }
-            join(&text, "\n", str_of(blk, "text"));
+            join(&text, "\n", gate_edge_str(blk, "text"));
         } else if (strcmp(type, "thinking") == 0) {
-            if (str_of(blk, "thinking"))
-                join(&thinking, "\n", str_of(blk, "thinking"));
+            if (gate_edge_str(blk, "thinking"))
+                join(&thinking, "\n", gate_edge_str(blk, "thinking"));
         } else if (strcmp(type, "tool_use") == 0) {
-            const char *id = str_of(blk, "id"), *name = str_of(blk, "name");
+            const char *id = gate_edge_str(blk, "id"), *name = gate_edge_str(blk, "name");
             const cJSON *input = cJSON_GetObjectItemCaseSensitive(blk, "input");
             if (!id || !name || !cJSON_IsObject(input)) {
                 why = "a tool_use block needs string \"id\" and \"name\" and an object \"input\"";
@@ -273,7 +236,7 @@ static int assistant_turn(const cJSON *content, cJSON *out, char *err, size_t er
         crl_buf_free(&thinking);
         cJSON_Delete(calls);
         cJSON_Delete(m);
-        return fail(err, errlen, why);
+        return gate_edge_fail(err, errlen, why);
     }
     if (text.p)
         add_buf_string(m, "content", &text);
@@ -311,19 +274,19 @@ static int system_message(const cJSON *content, cJSON *out, char *err, size_t er
 static int convert_tools(const cJSON *tools, cJSON *out, char *err, size_t errlen)
 {
     if (!cJSON_IsArray(tools))
-        return fail(err, errlen, "\"tools\" must be an array");
+        return gate_edge_fail(err, errlen, "\"tools\" must be an array");
     cJSON *arr = cJSON_AddArrayToObject(out, "tools");
     const cJSON *t;
     cJSON_ArrayForEach(t, tools) {
-        const char *name = str_of(t, "name"), *type = str_of(t, "type");
+        const char *name = gate_edge_str(t, "name"), *type = gate_edge_str(t, "type");
         const cJSON *schema = cJSON_GetObjectItemCaseSensitive(t, "input_schema");
         if (type && strcmp(type, "custom") != 0)
-            return fail(err, errlen, "server tools (a \"type\" other than \"custom\") are not supported by the gate");
+            return gate_edge_fail(err, errlen, "server tools (a \"type\" other than \"custom\") are not supported by the gate");
         if (!name || !name[0] || !cJSON_IsObject(schema))
-            return fail(err, errlen, "each tool needs a non-empty string \"name\" and an object \"input_schema\"");
+            return gate_edge_fail(err, errlen, "each tool needs a non-empty string \"name\" and an object \"input_schema\"");
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "description");
         if (d && !cJSON_IsString(d))
-            return fail(err, errlen, "a tool's \"description\" must be a string");
+            return gate_edge_fail(err, errlen, "a tool's \"description\" must be a string");
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "function");
         cJSON *fn = cJSON_AddObjectToObject(o, "function");
@@ -340,60 +303,45 @@ static int convert_tools(const cJSON *tools, cJSON *out, char *err, size_t errle
  * the named function; disable_parallel_tool_use -> parallel_tool_calls. */
 static int convert_tool_choice(const cJSON *tc, cJSON *out, char *err, size_t errlen)
 {
-    const char *type = str_of(tc, "type");
+    const char *type = gate_edge_str(tc, "type");
     if (!type)
-        return fail(err, errlen, "\"tool_choice\" must be an object with a string \"type\"");
+        return gate_edge_fail(err, errlen, "\"tool_choice\" must be an object with a string \"type\"");
     if (strcmp(type, "auto") == 0 || strcmp(type, "none") == 0) {
         cJSON_AddStringToObject(out, "tool_choice", type);
     } else if (strcmp(type, "any") == 0) {
         cJSON_AddStringToObject(out, "tool_choice", "required");
-    } else if (strcmp(type, "tool") == 0 && str_of(tc, "name")) {
+    } else if (strcmp(type, "tool") == 0 && gate_edge_str(tc, "name")) {
         cJSON *o = cJSON_AddObjectToObject(out, "tool_choice");
         cJSON_AddStringToObject(o, "type", "function");
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "function"), "name", str_of(tc, "name"));
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "function"), "name", gate_edge_str(tc, "name"));
     } else {
-        return fail(err, errlen, "\"tool_choice.type\" must be auto, any, tool (with a \"name\") or none");
+        return gate_edge_fail(err, errlen, "\"tool_choice.type\" must be auto, any, tool (with a \"name\") or none");
     }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tc, "disable_parallel_tool_use")))
         cJSON_AddFalseToObject(out, "parallel_tool_calls");
     return 0;
 }
 
-/* A number member copied under another name; absent or null: nothing. */
-static int copy_number(const cJSON *in, const char *key, cJSON *out, const char *as, double min,
-                       char *err, size_t errlen)
+static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, key);
-    if (!v || cJSON_IsNull(v))
-        return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble < min) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "\"%s\" must be a number of at least %g", key, min);
-        return fail(err, errlen, msg);
-    }
-    cJSON_AddItemToObject(out, as, cJSON_Duplicate(v, 0));
-    return 0;
-}
-
-static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
-{
+    (void)ctx;
     if (!cJSON_IsObject(in))
-        return fail(err, errlen, "request body must be a JSON object");
+        return gate_edge_fail(err, errlen, "request body must be a JSON object");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(in, "model");
     if (model && !cJSON_IsNull(model) && !cJSON_IsString(model))
-        return fail(err, errlen, "\"model\" must be a string");
+        return gate_edge_fail(err, errlen, "\"model\" must be a string");
     if (cJSON_IsString(model))
         cJSON_AddStringToObject(out, "model", model->valuestring);
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(in, "messages");
     if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
-        return fail(err, errlen, "\"messages\" must be a non-empty array");
+        return gate_edge_fail(err, errlen, "\"messages\" must be a non-empty array");
     cJSON *arr = cJSON_AddArrayToObject(out, "messages");
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(in, "system");
     if (sys && !cJSON_IsNull(sys) && system_message(sys, arr, err, errlen))
         return CORRAL_EINVAL;
     const cJSON *m;
     cJSON_ArrayForEach(m, msgs) {
-        const char *role = str_of(m, "role");
+        const char *role = gate_edge_str(m, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         int rc;
         if (role && strcmp(role, "user") == 0)
@@ -403,22 +351,22 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
         else if (role && strcmp(role, "system") == 0)
             rc = system_message(content, arr, err, errlen); /* Claude Code sends these mid-conversation */
         else
-            rc = fail(err, errlen, "each message needs \"role\": \"user\", \"assistant\" or \"system\"");
+            rc = gate_edge_fail(err, errlen, "each message needs \"role\": \"user\", \"assistant\" or \"system\"");
         if (rc)
             return rc;
     }
     if (cJSON_GetArraySize(arr) == 0)
-        return fail(err, errlen, "\"messages\" holds nothing to answer");
+        return gate_edge_fail(err, errlen, "\"messages\" holds nothing to answer");
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(in, "tools");
     if (tools && !cJSON_IsNull(tools) && convert_tools(tools, out, err, errlen))
         return CORRAL_EINVAL;
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(in, "tool_choice");
     if (tc && !cJSON_IsNull(tc) && convert_tool_choice(tc, out, err, errlen))
         return CORRAL_EINVAL;
-    if (copy_number(in, "max_tokens", out, "max_tokens", 1, err, errlen) ||
-        copy_number(in, "temperature", out, "temperature", 0, err, errlen) ||
-        copy_number(in, "top_p", out, "top_p", 0, err, errlen) ||
-        copy_number(in, "top_k", out, "top_k", 0, err, errlen))
+    if (gate_edge_copy_number(in, "max_tokens", out, "max_tokens", 1, err, errlen) ||
+        gate_edge_copy_number(in, "temperature", out, "temperature", 0, err, errlen) ||
+        gate_edge_copy_number(in, "top_p", out, "top_p", 0, err, errlen) ||
+        gate_edge_copy_number(in, "top_k", out, "top_k", 0, err, errlen))
         return CORRAL_EINVAL;
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(in, "stop_sequences");
     if (stop && !cJSON_IsNull(stop)) {
@@ -426,7 +374,7 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
         int ok = cJSON_IsArray(stop);
         cJSON_ArrayForEach(s, stop) ok &= cJSON_IsString(s);
         if (!ok)
-            return fail(err, errlen, "\"stop_sequences\" must be an array of strings");
+            return gate_edge_fail(err, errlen, "\"stop_sequences\" must be an array of strings");
         if (cJSON_GetArraySize(stop))
             cJSON_AddItemToObject(out, "stop", cJSON_Duplicate(stop, 1));
     }
@@ -435,7 +383,7 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
         cJSON_AddStringToObject(out, "user", user->valuestring);
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(in, "stream");
     if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream))
-        return fail(err, errlen, "\"stream\" must be a boolean");
+        return gate_edge_fail(err, errlen, "\"stream\" must be a boolean");
     if (cJSON_IsTrue(stream))
         cJSON_AddTrueToObject(out, "stream");
     return 0;
@@ -443,40 +391,7 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
 
 char *gate_messages_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen)
 {
-    *out_len = 0;
-    if (!text || len == 0) {
-        fail(err, errlen, "request body is empty");
-        return NULL;
-    }
-    if (!crl_json_scan(text, len, NULL, NULL)) {
-        fail(err, errlen, "request body is not valid JSON");
-        return NULL;
-    }
-    if (value_bound(text, len) > GATE_MESSAGES_MAX_VALUES) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "request body has more than %u JSON values", (unsigned)GATE_MESSAGES_MAX_VALUES);
-        fail(err, errlen, msg);
-        return NULL;
-    }
-    cJSON *in = gate_json_parse_exact(text, len);
-    cJSON *out = cJSON_CreateObject();
-    if (!in || !out) {
-        cJSON_Delete(in);
-        cJSON_Delete(out);
-        fail(err, errlen, "out of memory");
-        return NULL;
-    }
-    char *s = NULL;
-    if (convert(in, out, err, errlen) == 0) {
-        s = cJSON_PrintUnformatted(out);
-        if (!s)
-            fail(err, errlen, "out of memory");
-        else
-            *out_len = strlen(s);
-    }
-    cJSON_Delete(in);
-    cJSON_Delete(out);
-    return s;
+    return gate_edge_normalize(text, len, convert, NULL, out_len, err, errlen);
 }
 
 long long gate_messages_estimate_tokens(size_t len)

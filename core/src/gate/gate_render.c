@@ -302,9 +302,20 @@ void gate_prepared_clear(struct gate_prepared *p)
     free(p->msg_json.parts);
     free(p->msg_sse.text);
     free(p->msg_sse.parts);
+    free(p->gem_json.text);
+    free(p->gem_json.parts);
+    free(p->gem_sse.text);
+    free(p->gem_sse.parts);
     cJSON_Delete(p->token_ids);
     cJSON_Delete(p->logprobs);
     memset(p, 0, sizeof *p);
+}
+
+const char *gate_dialect_name(int dialect)
+{
+    return dialect == GATE_DIALECT_MESSAGES ? "messages"
+           : dialect == GATE_DIALECT_GEMINI ? "gemini"
+                                             : "chat_completions";
 }
 
 int gate_prepare(struct gate_completion *c, struct gate_prepared *out)
@@ -325,6 +336,8 @@ int gate_prepare(struct gate_completion *c, struct gate_prepared *out)
     bad |= gate_tb_finish(&s, &out->sse);
     if (!bad)
         bad = gate_prepare_messages(c, out);
+    if (!bad)
+        bad = gate_prepare_gemini(c, out);
     if (bad) {
         gate_prepared_clear(out);
         return CORRAL_ENOMEM;
@@ -437,10 +450,13 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
         size_t end = i + 1 < p->n_fresh_ids ? ids[i + 1].n : b.buf.len;
         ids[i] = (struct span){b.buf.p + ids[i].n, end - ids[i].n};
     }
-    int msg = v->dialect == GATE_DIALECT_MESSAGES;
-    *json = fill(msg ? &p->msg_json : &p->json, vals, ids, 0, json_len);
-    if (*json && v->stream && sse &&
-        !(*sse = fill(msg ? &p->msg_sse : &p->sse, vals, ids, v->include_usage, sse_len))) {
+    const struct gate_tmpl *tj = &p->json, *ts = &p->sse;
+    if (v->dialect == GATE_DIALECT_MESSAGES)
+        tj = &p->msg_json, ts = &p->msg_sse;
+    else if (v->dialect == GATE_DIALECT_GEMINI)
+        tj = &p->gem_json, ts = &p->gem_sse;
+    *json = fill(tj, vals, ids, 0, json_len);
+    if (*json && v->stream && sse && !(*sse = fill(ts, vals, ids, v->include_usage, sse_len))) {
         free(*json);
         *json = NULL;
     }
