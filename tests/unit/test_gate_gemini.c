@@ -6,6 +6,7 @@
  * the real MHD server): auth by x-goog-api-key and ?key=, the /v1beta and
  * /v1 routes, non-retryable 4xx past a replay's end, countTokens, and the
  * transcript recording the dialect with both forms of each call. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 #include "http_client.h"
 
@@ -449,8 +451,84 @@ static void test_http(void **state)
     corral_gate_free(g);
 }
 
+struct agent_call {
+    const char *url, *key;
+    struct http_resp r;
+};
+
+static void *agent_main(void *p)
+{
+    struct agent_call *a = p;
+    a->r = post(a->url, a->key,
+                "{\"systemInstruction\":{\"parts\":[{\"text\":\"be brief\"}]},"
+                "\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}");
+    return NULL;
+}
+
+/* The trainer responder serves a Gemini call: the long-poll hands over the
+ * normalized chat request with the dialect and the agent's own body; the
+ * trainer's answer (a gate.h form) reaches the agent as Gemini SSE. */
+static void test_trainer(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.trainer_listen = 1;
+    corral_gate *g = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_new(&o, &g, &call), 0);
+    struct corral_gate_responder tr = {.struct_size = sizeof tr, .kind = CORRAL_GATE_TRAINER};
+    char tok[65], url[512], key[128], next[512], tauth[128];
+    assert_int_equal(corral_gate_register(g, "t1", &tr, tok, &call), 0);
+    snprintf(url, sizeof url, "%s/rollout/t1/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
+             corral_gate_url(g));
+    snprintf(key, sizeof key, "x-goog-api-key: %s", tok);
+    snprintf(next, sizeof next, "%s/v1/requests/next?timeout=10", corral_gate_trainer_url(g));
+    snprintf(tauth, sizeof tauth, "Authorization: Bearer %s", corral_gate_trainer_token(g));
+
+    struct agent_call a = {.url = url, .key = key};
+    pthread_t th;
+    pthread_create(&th, NULL, agent_main, &a);
+    const char *h[] = {tauth, NULL};
+    struct http_resp r = http_request("GET", next, h, NULL, NULL, 30);
+    assert_int_equal(r.status, 200);
+    cJSON *env = cJSON_Parse(r.body);
+    free(r.body);
+    assert_string_equal(cJSON_GetObjectItem(env, "dialect")->valuestring, "gemini");
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(env, "raw_request"), "systemInstruction"));
+    const cJSON *req = cJSON_GetObjectItem(env, "request");
+    assert_string_equal(cJSON_GetObjectItem(req, "model")->valuestring, "gemini-x");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(req, "stream")));
+    const cJSON *msgs = cJSON_GetObjectItem(req, "messages");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "content")->valuestring, "be brief");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "content")->valuestring, "hi");
+    assert_int_equal(corral_gate_deliver(g, cJSON_GetObjectItem(env, "id")->valuestring,
+                                         "{\"tool_calls\":[{\"name\":\"ls\",\"arguments\":{\"path\":\".\"}}],"
+                                         "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4}}",
+                                         &call),
+                     0);
+    cJSON_Delete(env);
+    pthread_join(th, NULL);
+    assert_int_equal(a.r.status, 200);
+    assert_string_equal(a.r.ctype, "text/event-stream");
+    cJSON *c[4];
+    assert_int_equal(chunks(a.r.body, c, 4), 1);
+    const cJSON *fc = cJSON_GetObjectItem(chunk_part(c[0], 0), "functionCall");
+    assert_string_equal(cJSON_GetObjectItem(fc, "name")->valuestring, "ls");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(fc, "args"), "path")->valuestring, ".");
+    const cJSON *u = cJSON_GetObjectItem(c[0], "usageMetadata");
+    assert_int_equal(cJSON_GetObjectItem(u, "promptTokenCount")->valueint, 9);
+    assert_int_equal(cJSON_GetObjectItem(u, "totalTokenCount")->valueint, 13);
+    cJSON_Delete(c[0]);
+    free(a.r.body);
+    corral_gate_free(g);
+}
+
 int main(void)
 {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_golden),
         cmocka_unit_test(test_request_errors),
@@ -458,6 +536,9 @@ int main(void)
         cmocka_unit_test(test_sse),
         cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_http),
+        cmocka_unit_test(test_trainer),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
 }
