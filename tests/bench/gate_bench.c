@@ -20,7 +20,8 @@
  *
  *     -d messages sends the same request as an Anthropic Messages call to
  *     /v1/messages instead (docs/gate-dialects.md): the dialect edge's cost
- *     is the difference from the chat-completions run.
+ *     is the difference from the chat-completions run.  -d gemini: the same
+ *     as a Gemini :streamGenerateContent call.
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -71,12 +72,19 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
 }
 
 static int messages_dialect; /* -d messages */
+static int gemini_dialect;   /* -d gemini */
 
 static char *make_body(size_t bytes)
 {
     /* A chat (or Messages) request padded to about `bytes` with a long system prompt. */
     size_t pad = bytes > 200 ? bytes - 200 : 10;
     char *b = malloc(pad + 300);
+    if (gemini_dialect) {
+        int g = snprintf(b, 300, "{\"systemInstruction\":{\"parts\":[{\"text\":\"");
+        memset(b + g, 'x', pad);
+        snprintf(b + g + pad, 200, "\"}]},\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}");
+        return b;
+    }
     int k = messages_dialect
                 ? snprintf(b, 300, "{\"model\":\"m\",\"max_tokens\":4096,\"stream\":true,\"system\":\"")
                 : snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
@@ -89,6 +97,8 @@ static char *make_body(size_t bytes)
 
 static const char *route(void)
 {
+    if (gemini_dialect)
+        return "models/m:streamGenerateContent";
     return messages_dialect ? "messages" : "chat/completions";
 }
 
@@ -492,7 +502,7 @@ static int memory(int n, size_t body_bytes)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
-        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages]\n"
+        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|gemini]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -507,7 +517,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-t") == 0)
             think_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-d") == 0)
-            messages_dialect = strcmp(argv[i + 1], "messages") == 0;
+            messages_dialect = strcmp(argv[i + 1], "messages") == 0, gemini_dialect = strcmp(argv[i + 1], "gemini") == 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)
