@@ -17,9 +17,6 @@
 
 #include "gate/gate_internal.h"
 
-#define fail gate_edge_fail
-#define str_of gate_edge_str
-
 /* The route's part of the call: the model in the URL, the stream flag. */
 struct gemini_ctx {
     const char *model;
@@ -68,19 +65,19 @@ static void synth_id(char *out, size_t n, size_t turn, size_t part)
 static int content_text(const cJSON *v, struct crl_buf *out, char *err, size_t errlen)
 {
     if (cJSON_IsString(v))
-        return crl_buf_puts(out, v->valuestring) ? fail(err, errlen, "out of memory") : 0;
+        return crl_buf_puts(out, v->valuestring) ? gate_edge_fail(err, errlen, "out of memory") : 0;
     const cJSON *parts = cJSON_GetObjectItemCaseSensitive(v, "parts");
     if (!cJSON_IsArray(parts))
-        return fail(err, errlen, "\"systemInstruction\" must be a Content with a \"parts\" array");
+        return gate_edge_fail(err, errlen, "\"systemInstruction\" must be a Content with a \"parts\" array");
     const cJSON *p;
     cJSON_ArrayForEach(p, parts) {
-        const char *text = str_of(p, "text");
+        const char *text = gate_edge_str(p, "text");
         if (!text)
-            return fail(err, errlen, "\"systemInstruction\" may hold text parts only");
+            return gate_edge_fail(err, errlen, "\"systemInstruction\" may hold text parts only");
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "thought")))
             continue;
         if ((out->len && crl_buf_puts(out, "\n")) || crl_buf_puts(out, text))
-            return fail(err, errlen, "out of memory");
+            return gate_edge_fail(err, errlen, "out of memory");
     }
     return 0;
 }
@@ -98,10 +95,10 @@ static cJSON *text_part(const char *text)
  * "[<mimeType>]" text part. */
 static int media_part(const cJSON *blob, int is_inline, cJSON *parts, char *err, size_t errlen)
 {
-    const char *mime = str_of(blob, "mimeType");
-    const char *data = str_of(blob, is_inline ? "data" : "fileUri");
+    const char *mime = gate_edge_str(blob, "mimeType");
+    const char *data = gate_edge_str(blob, is_inline ? "data" : "fileUri");
     if (!mime || !data)
-        return fail(err, errlen, is_inline ? "an inlineData part needs string \"mimeType\" and \"data\""
+        return gate_edge_fail(err, errlen, is_inline ? "an inlineData part needs string \"mimeType\" and \"data\""
                                            : "a fileData part needs string \"mimeType\" and \"fileUri\"");
     if (strncmp(mime, "image/", 6) != 0) {
         char other[96];
@@ -112,7 +109,7 @@ static int media_part(const cJSON *blob, int is_inline, cJSON *parts, char *err,
     struct crl_buf url = {0};
     if (is_inline ? crl_buf_addf(&url, "data:%s;base64,%s", mime, data) : crl_buf_puts(&url, data)) {
         crl_buf_free(&url);
-        return fail(err, errlen, "out of memory");
+        return gate_edge_fail(err, errlen, "out of memory");
     }
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "type", "image_url");
@@ -126,10 +123,10 @@ static int media_part(const cJSON *blob, int is_inline, cJSON *parts, char *err,
  * content is the response object's compact JSON text. */
 static int function_response(const cJSON *fr, struct pending *pd, size_t part, cJSON *out, char *err, size_t errlen)
 {
-    const char *name = str_of(fr, "name"), *id = str_of(fr, "id");
+    const char *name = gate_edge_str(fr, "name"), *id = gate_edge_str(fr, "id");
     const cJSON *resp = cJSON_GetObjectItemCaseSensitive(fr, "response");
     if (!name || !cJSON_IsObject(resp))
-        return fail(err, errlen, "a functionResponse needs a string \"name\" and an object \"response\"");
+        return gate_edge_fail(err, errlen, "a functionResponse needs a string \"name\" and an object \"response\"");
     char made[48];
     struct pending_call *match = NULL;
     for (size_t i = 0; i < pd->n && !match; i++)
@@ -147,7 +144,7 @@ static int function_response(const cJSON *fr, struct pending *pd, size_t part, c
     cJSON *t = text ? cJSON_CreateObject() : NULL;
     if (!t) {
         free(text);
-        return fail(err, errlen, "out of memory");
+        return gate_edge_fail(err, errlen, "out of memory");
     }
     cJSON_AddStringToObject(t, "role", "tool");
     cJSON_AddStringToObject(t, "tool_call_id", id);
@@ -167,11 +164,11 @@ static int user_turn(const cJSON *parts, struct pending *pd, cJSON *out, char *e
     size_t i = 0;
     const cJSON *p;
     cJSON_ArrayForEach(p, parts) {
-        const char *text = str_of(p, "text");
+        const char *text = gate_edge_str(p, "text");
         const cJSON *v;
         int rc = 0;
         if (!cJSON_IsObject(p)) {
-            rc = fail(err, errlen, "each part must be an object");
+            rc = gate_edge_fail(err, errlen, "each part must be an object");
         } else if (text) {
             if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "thought"))) {
                 cJSON_AddItemToArray(arr, text_part(text));
@@ -186,7 +183,7 @@ static int user_turn(const cJSON *parts, struct pending *pd, cJSON *out, char *e
             rc = media_part(v, 0, arr, err, errlen);
             n_other++;
         } else {
-            rc = fail(err, errlen, "a user part must be text, functionResponse, inlineData or fileData");
+            rc = gate_edge_fail(err, errlen, "a user part must be text, functionResponse, inlineData or fileData");
         }
         if (rc) {
             cJSON_Delete(arr);
@@ -223,14 +220,14 @@ static int model_turn(const cJSON *parts, struct pending *pd, cJSON *out, char *
     pd->n = 0;
     const cJSON *p;
     cJSON_ArrayForEach(p, parts) {
-        const char *t = str_of(p, "text");
+        const char *t = gate_edge_str(p, "text");
         const cJSON *fc = cJSON_GetObjectItemCaseSensitive(p, "functionCall");
         if (t) {
             struct crl_buf *b = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "thought")) ? &thinking : &text;
             if ((b->len && crl_buf_puts(b, "\n")) || crl_buf_puts(b, t))
                 why = "out of memory";
         } else if (fc) {
-            const char *name = str_of(fc, "name"), *id = str_of(fc, "id");
+            const char *name = gate_edge_str(fc, "name"), *id = gate_edge_str(fc, "id");
             const cJSON *args = cJSON_GetObjectItemCaseSensitive(fc, "args");
             if (!name || !name[0] || (args && !cJSON_IsNull(args) && !cJSON_IsObject(args))) {
                 why = "a functionCall needs a non-empty string \"name\" and an object \"args\"";
@@ -265,7 +262,7 @@ static int model_turn(const cJSON *parts, struct pending *pd, cJSON *out, char *
         crl_buf_free(&text);
         crl_buf_free(&thinking);
         cJSON_Delete(calls);
-        return fail(err, errlen, why);
+        return gate_edge_fail(err, errlen, why);
     }
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "role", "assistant");
@@ -291,19 +288,19 @@ static int convert_contents(const cJSON *contents, cJSON *arr, char *err, size_t
     int rc = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, contents) {
-        const char *role = str_of(c, "role");
+        const char *role = gate_edge_str(c, "role");
         const cJSON *parts = cJSON_GetObjectItemCaseSensitive(c, "parts");
         const cJSON *r = cJSON_GetObjectItemCaseSensitive(c, "role");
         if (!cJSON_IsObject(c) || !cJSON_IsArray(parts))
-            rc = fail(err, errlen, "each content needs a \"parts\" array");
+            rc = gate_edge_fail(err, errlen, "each content needs a \"parts\" array");
         else if (r && !cJSON_IsNull(r) && !role)
-            rc = fail(err, errlen, "a content's \"role\" must be \"user\" or \"model\"");
+            rc = gate_edge_fail(err, errlen, "a content's \"role\" must be \"user\" or \"model\"");
         else if (!role || strcmp(role, "user") == 0 || strcmp(role, "function") == 0)
             rc = user_turn(parts, &pd, arr, err, errlen);
         else if (strcmp(role, "model") == 0)
             rc = model_turn(parts, &pd, arr, err, errlen);
         else
-            rc = fail(err, errlen, "a content's \"role\" must be \"user\" or \"model\"");
+            rc = gate_edge_fail(err, errlen, "a content's \"role\" must be \"user\" or \"model\"");
         if (rc)
             break;
         pd.turn++;
@@ -331,36 +328,37 @@ static void lower_types(cJSON *s, int depth)
 static int convert_tools(const cJSON *tools, cJSON *out, char *err, size_t errlen)
 {
     if (!cJSON_IsArray(tools))
-        return fail(err, errlen, "\"tools\" must be an array");
+        return gate_edge_fail(err, errlen, "\"tools\" must be an array");
     cJSON *arr = cJSON_CreateArray();
     cJSON_AddItemToObject(out, "tools", arr);
     const cJSON *t;
     cJSON_ArrayForEach(t, tools) {
         const cJSON *decls = cJSON_GetObjectItemCaseSensitive(t, "functionDeclarations");
         if (!cJSON_IsObject(t) || (cJSON_GetArraySize(t) != (decls ? 1 : 0)))
-            return fail(err, errlen, "only \"functionDeclarations\" tools are supported by the gate");
+            return gate_edge_fail(err, errlen, "only \"functionDeclarations\" tools are supported by the gate");
         if (!cJSON_IsArray(decls))
-            return fail(err, errlen, "\"functionDeclarations\" must be an array");
+            return gate_edge_fail(err, errlen, "\"functionDeclarations\" must be an array");
         const cJSON *d;
         cJSON_ArrayForEach(d, decls) {
-            const char *name = str_of(d, "name");
+            const char *name = gate_edge_str(d, "name");
             const cJSON *desc = cJSON_GetObjectItemCaseSensitive(d, "description");
             const cJSON *js = cJSON_GetObjectItemCaseSensitive(d, "parametersJsonSchema");
             const cJSON *ps = cJSON_GetObjectItemCaseSensitive(d, "parameters");
             const cJSON *schema = js && !cJSON_IsNull(js) ? js : ps && !cJSON_IsNull(ps) ? ps : NULL;
             if (!name || !name[0])
-                return fail(err, errlen, "each function declaration needs a non-empty string \"name\"");
+                return gate_edge_fail(err, errlen, "each function declaration needs a non-empty string \"name\"");
             if (desc && !cJSON_IsString(desc))
-                return fail(err, errlen, "a function declaration's \"description\" must be a string");
+                return gate_edge_fail(err, errlen, "a function declaration's \"description\" must be a string");
             if (schema && !cJSON_IsObject(schema))
-                return fail(err, errlen, "a function declaration's parameters must be an object");
+                return gate_edge_fail(err, errlen, "a function declaration's parameters must be an object");
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "type", "function");
             cJSON *fn = cJSON_AddObjectToObject(o, "function");
             cJSON_AddStringToObject(fn, "name", name);
             if (desc)
                 cJSON_AddStringToObject(fn, "description", desc->valuestring);
-            cJSON *params = schema ? cJSON_Duplicate(schema, 1) : cJSON_Parse("{\"type\":\"object\",\"properties\":{}}");
+            cJSON *params = schema ? cJSON_Duplicate(schema, 1)
+                                   : cJSON_Parse("{\"type\":\"object\",\"properties\":{}}");
             if (schema == ps)
                 lower_types(params, 0);
             cJSON_AddItemToObject(fn, "parameters", params);
@@ -377,14 +375,14 @@ static int convert_tool_config(const cJSON *tc, cJSON *out, char *err, size_t er
 {
     const cJSON *fcc = cJSON_GetObjectItemCaseSensitive(tc, "functionCallingConfig");
     if (!cJSON_IsObject(tc) || (fcc && !cJSON_IsNull(fcc) && !cJSON_IsObject(fcc)))
-        return fail(err, errlen, "\"toolConfig.functionCallingConfig\" must be an object");
+        return gate_edge_fail(err, errlen, "\"toolConfig.functionCallingConfig\" must be an object");
     const cJSON *mv = cJSON_GetObjectItemCaseSensitive(fcc, "mode");
-    const char *mode = str_of(fcc, "mode");
+    const char *mode = gate_edge_str(fcc, "mode");
     const cJSON *allowed = cJSON_GetObjectItemCaseSensitive(fcc, "allowedFunctionNames");
     if (mv && !cJSON_IsNull(mv) && !mode)
-        return fail(err, errlen, "\"functionCallingConfig.mode\" must be a string");
+        return gate_edge_fail(err, errlen, "\"functionCallingConfig.mode\" must be a string");
     if (allowed && !cJSON_IsNull(allowed) && !cJSON_IsArray(allowed))
-        return fail(err, errlen, "\"allowedFunctionNames\" must be an array of strings");
+        return gate_edge_fail(err, errlen, "\"allowedFunctionNames\" must be an array of strings");
     if (!mode || strcmp(mode, "MODE_UNSPECIFIED") == 0)
         return 0;
     if (strcmp(mode, "AUTO") == 0 || strcmp(mode, "VALIDATED") == 0) {
@@ -401,7 +399,7 @@ static int convert_tool_config(const cJSON *tc, cJSON *out, char *err, size_t er
             cJSON_AddStringToObject(out, "tool_choice", "required");
         }
     } else {
-        return fail(err, errlen, "\"functionCallingConfig.mode\" must be AUTO, ANY, NONE or VALIDATED");
+        return gate_edge_fail(err, errlen, "\"functionCallingConfig.mode\" must be AUTO, ANY, NONE or VALIDATED");
     }
     return 0;
 }
@@ -409,10 +407,10 @@ static int convert_tool_config(const cJSON *tc, cJSON *out, char *err, size_t er
 static int convert_generation(const cJSON *gc, cJSON *out, char *err, size_t errlen)
 {
     if (!cJSON_IsObject(gc))
-        return fail(err, errlen, "\"generationConfig\" must be an object");
+        return gate_edge_fail(err, errlen, "\"generationConfig\" must be an object");
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(gc, "candidateCount");
     if (n && !cJSON_IsNull(n) && !(cJSON_IsNumber(n) && n->valuedouble == 1))
-        return fail(err, errlen, "\"candidateCount\" must be 1: the gate answers one candidate");
+        return gate_edge_fail(err, errlen, "\"candidateCount\" must be 1: the gate answers one candidate");
     if (gate_edge_copy_number(gc, "maxOutputTokens", out, "max_tokens", 1, err, errlen) ||
         gate_edge_copy_number(gc, "temperature", out, "temperature", 0, err, errlen) ||
         gate_edge_copy_number(gc, "topP", out, "top_p", 0, err, errlen) ||
@@ -427,7 +425,7 @@ static int convert_generation(const cJSON *gc, cJSON *out, char *err, size_t err
         int ok = cJSON_IsArray(stop);
         cJSON_ArrayForEach(s, stop) ok &= cJSON_IsString(s);
         if (!ok)
-            return fail(err, errlen, "\"stopSequences\" must be an array of strings");
+            return gate_edge_fail(err, errlen, "\"stopSequences\" must be an array of strings");
         if (cJSON_GetArraySize(stop))
             cJSON_AddItemToObject(out, "stop", cJSON_Duplicate(stop, 1));
     }
@@ -435,7 +433,7 @@ static int convert_generation(const cJSON *gc, cJSON *out, char *err, size_t err
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(gc, "responseJsonSchema");
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(gc, "responseSchema");
     const cJSON *schema = cJSON_IsObject(js) ? js : cJSON_IsObject(rs) ? rs : NULL;
-    const char *mime = str_of(gc, "responseMimeType");
+    const char *mime = gate_edge_str(gc, "responseMimeType");
     if (schema) {
         cJSON *rf = cJSON_AddObjectToObject(out, "response_format");
         cJSON_AddStringToObject(rf, "type", "json_schema");
@@ -455,12 +453,12 @@ static int convert(const cJSON *in, cJSON *out, void *ctxp, char *err, size_t er
 {
     const struct gemini_ctx *ctx = ctxp;
     if (!cJSON_IsObject(in))
-        return fail(err, errlen, "request body must be a JSON object");
+        return gate_edge_fail(err, errlen, "request body must be a JSON object");
     if (ctx->model && ctx->model[0])
         cJSON_AddStringToObject(out, "model", ctx->model);
     const cJSON *contents = cJSON_GetObjectItemCaseSensitive(in, "contents");
     if (!cJSON_IsArray(contents) || cJSON_GetArraySize(contents) == 0)
-        return fail(err, errlen, "\"contents\" must be a non-empty array");
+        return gate_edge_fail(err, errlen, "\"contents\" must be a non-empty array");
     cJSON *arr = cJSON_AddArrayToObject(out, "messages");
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(in, "systemInstruction");
     if (sys && !cJSON_IsNull(sys)) {
@@ -480,7 +478,7 @@ static int convert(const cJSON *in, cJSON *out, void *ctxp, char *err, size_t er
     if (convert_contents(contents, arr, err, errlen))
         return CORRAL_EINVAL;
     if (cJSON_GetArraySize(arr) == 0)
-        return fail(err, errlen, "\"contents\" holds nothing to answer");
+        return gate_edge_fail(err, errlen, "\"contents\" holds nothing to answer");
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(in, "tools");
     if (tools && !cJSON_IsNull(tools) && convert_tools(tools, out, err, errlen))
         return CORRAL_EINVAL;

@@ -155,7 +155,8 @@ static enum MHD_Result send_route_error(struct MHD_Connection *conn, enum agent_
 {
     if (!route_is_messages(route) && !route_is_gemini(route))
         return send_error(conn, status, msg, code);
-    char *b = route_is_gemini(route) ? gate_gemini_error_body(status, msg) : gate_messages_error_body(status, msg, NULL);
+    char *b = route_is_gemini(route) ? gate_gemini_error_body(status, msg)
+                                     : gate_messages_error_body(status, msg, NULL);
     return send_buf(conn, status, b, b ? strlen(b) : 0, "application/json");
 }
 

@@ -143,7 +143,8 @@ static int user_turn(const cJSON *content, cJSON *out, char *err, size_t errlen)
                 cJSON_Delete(t);
                 cJSON_Delete(parts);
                 cJSON_Delete(m);
-                return gate_edge_fail(err, errlen, "a tool_result block needs a string \"tool_use_id\" and text content");
+                return gate_edge_fail(err, errlen,
+                                      "a tool_result block needs a string \"tool_use_id\" and text content");
             }
             cJSON_AddItemToArray(out, t);
         } else if (strcmp(type, "thinking") != 0 && strcmp(type, "redacted_thinking") != 0) {
@@ -281,9 +282,11 @@ static int convert_tools(const cJSON *tools, cJSON *out, char *err, size_t errle
         const char *name = gate_edge_str(t, "name"), *type = gate_edge_str(t, "type");
         const cJSON *schema = cJSON_GetObjectItemCaseSensitive(t, "input_schema");
         if (type && strcmp(type, "custom") != 0)
-            return gate_edge_fail(err, errlen, "server tools (a \"type\" other than \"custom\") are not supported by the gate");
+            return gate_edge_fail(err, errlen,
+                                  "server tools (a \"type\" other than \"custom\") are not supported by the gate");
         if (!name || !name[0] || !cJSON_IsObject(schema))
-            return gate_edge_fail(err, errlen, "each tool needs a non-empty string \"name\" and an object \"input_schema\"");
+            return gate_edge_fail(err, errlen,
+                                  "each tool needs a non-empty string \"name\" and an object \"input_schema\"");
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "description");
         if (d && !cJSON_IsString(d))
             return gate_edge_fail(err, errlen, "a tool's \"description\" must be a string");
