@@ -20,8 +20,9 @@
  *
  *     -d messages sends the same request as an Anthropic Messages call to
  *     /v1/messages instead, -d responses as an OpenAI Responses call to
- *     /v1/responses (docs/gate-dialects.md): the dialect edge's cost is the
- *     difference from the chat-completions run.
+ *     /v1/responses, -d gemini as a Gemini :streamGenerateContent call
+ *     (docs/gate-dialects.md): the dialect edge's cost is the difference
+ *     from the chat-completions run.
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -71,13 +72,19 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
     return s * n;
 }
 
-static int dialect; /* -d: 0 chat completions, 1 messages, 2 responses */
+static int dialect; /* -d: 0 chat completions, 1 messages, 2 responses, 3 gemini */
 
 static char *make_body(size_t bytes)
 {
     /* A chat (or Messages) request padded to about `bytes` with a long system prompt. */
     size_t pad = bytes > 200 ? bytes - 200 : 10;
     char *b = malloc(pad + 300);
+    if (dialect == 3) {
+        int g = snprintf(b, 300, "{\"systemInstruction\":{\"parts\":[{\"text\":\"");
+        memset(b + g, 'x', pad);
+        snprintf(b + g + pad, 200, "\"}]},\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}");
+        return b;
+    }
     int k = dialect == 1   ? snprintf(b, 300, "{\"model\":\"m\",\"max_tokens\":4096,\"stream\":true,\"system\":\"")
             : dialect == 2 ? snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"instructions\":\"")
                            : snprintf(b, 300, "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
@@ -91,7 +98,8 @@ static char *make_body(size_t bytes)
 
 static const char *route(void)
 {
-    return dialect == 1 ? "messages" : dialect == 2 ? "responses" : "chat/completions";
+    return dialect == 1 ? "messages" : dialect == 2 ? "responses" : dialect == 3 ? "models/m:streamGenerateContent"
+                                                                     : "chat/completions";
 }
 
 /* ---- baseline server: the same bytes, the same MHD model ------------------- */
@@ -494,7 +502,7 @@ static int memory(int n, size_t body_bytes)
 int main(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
-        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|responses]\n"
+        fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|responses|gemini]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -509,7 +517,10 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-t") == 0)
             think_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-d") == 0)
-            dialect = strcmp(argv[i + 1], "messages") == 0 ? 1 : strcmp(argv[i + 1], "responses") == 0 ? 2 : 0;
+            dialect = strcmp(argv[i + 1], "messages") == 0    ? 1
+                      : strcmp(argv[i + 1], "responses") == 0 ? 2
+                      : strcmp(argv[i + 1], "gemini") == 0    ? 3
+                                                              : 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)

@@ -3,8 +3,8 @@
 #  1. per-call overhead against a bare MHD server (same setup, same answer
 #     bytes) at 1, 16 and 128 concurrent clients, closed loop (saturation),
 #     with an OpenCode-sized (30 KB) and a small (2 KB) request body;
-#     and the 30 KB request again as an Anthropic Messages call (the
-#     dialect edge's cost is the difference);
+#     and the 30 KB request again as an Anthropic Messages call and as a
+#     Gemini call (each dialect edge's cost is the difference);
 #  2. the same at 128 clients that pause ~THINK ms between calls like agents;
 #  3. memory per concurrent rollout (RSS delta / N, gate in its own process).
 # Usage: gate_bench.sh [BUILD_DIR]
@@ -16,5 +16,6 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r)"
 "$bin" latency -n "${CALLS:-200}" -b 30000 -c 1,16,128
 "$bin" latency -n "${CALLS:-200}" -b 2000 -c 1,16,128
 "$bin" latency -n "${CALLS:-200}" -b 30000 -c 1,16,128 -d messages
+"$bin" latency -n "${CALLS:-200}" -b 30000 -c 1,16,128 -d gemini
 "$bin" latency -n 50 -b 30000 -c 16,128 -t "${THINK:-50}"
 "$bin" memory -r "${ROLLOUTS:-128}" -b 30000

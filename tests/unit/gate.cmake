@@ -11,3 +11,6 @@ corral_add_unit_test(test_gate_messages SOURCES test_gate_messages.c http_client
 target_include_directories(test_gate_messages PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
 corral_add_unit_test(test_gate_responses SOURCES test_gate_responses.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
 target_include_directories(test_gate_responses PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+# The Gemini generateContent edge: request translation and rendering (internals) and over HTTP.
+corral_add_unit_test(test_gate_gemini SOURCES test_gate_gemini.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
+target_include_directories(test_gate_gemini PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

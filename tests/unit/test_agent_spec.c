@@ -213,6 +213,75 @@ static void test_codex_events(void **state)
     crl_agent_spec_free(&s);
 }
 
+/* Gemini CLI's stream-json lines (as measured with 0.61.0, docs/agents-gemini-cli.md). */
+static void test_gemini_cli_result_event(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("gemini_cli", &s);
+    const char *good[] = {
+        "{\"type\":\"init\",\"timestamp\":\"t\",\"session_id\":\"s1\",\"model\":\"corral\"}",
+        "{\"type\":\"message\",\"role\":\"user\",\"content\":\"Create hello.txt\"}",
+        "{\"type\":\"tool_use\",\"tool_name\":\"write_file\",\"tool_id\":\"write_file__call_1\","
+        "\"parameters\":{\"file_path\":\"hello.txt\",\"content\":\"Hello\"}}",
+        "{\"type\":\"tool_result\",\"tool_id\":\"write_file__call_1\",\"status\":\"success\"}",
+        "{\"type\":\"message\",\"role\":\"assistant\",\"content\":\"done\",\"delta\":true}",
+        "{\"type\":\"result\",\"status\":\"success\",\"stats\":{\"total_tokens\":0,\"tool_calls\":1}}", NULL};
+    char why[256];
+    cJSON *ev;
+    assert_true(judge_lines(&s, 0, good, why, &ev));
+    assert_int_equal(cJSON_GetArraySize(ev), 5); /* the user's own message is no event */
+    const cJSON *call = cJSON_GetArrayItem(ev, 1);
+    assert_string_equal(cJSON_GetObjectItem(call, "kind")->valuestring, "tool_call");
+    assert_string_equal(cJSON_GetObjectItem(call, "name")->valuestring, "write_file");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(call, "input"), "file_path")->valuestring, "hello.txt");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 2), "id")->valuestring, "write_file__call_1");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 3), "text")->valuestring, "done");
+    cJSON_Delete(ev);
+    /* a failed model call: exit 144 and a result with status error (either fails the run) */
+    const char *bad[] = {"{\"type\":\"result\",\"status\":\"error\",\"error\":{\"type\":\"unknown\","
+                         "\"message\":\"[API Error: 400]\"}}", NULL};
+    assert_false(judge_lines(&s, 0, bad, why, &ev));
+    assert_string_equal(why, "the last \"done\" event has status = \"error\"");
+    cJSON_Delete(ev);
+    assert_false(judge_lines(&s, 144, good, why, &ev));
+    cJSON_Delete(ev);
+    crl_agent_spec_free(&s);
+}
+
+/* Qwen Code's stream-json lines (as measured with 0.24.4, docs/agents-qwen-code.md). */
+static void test_qwen_code_result_event(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("qwen_code", &s);
+    const char *good[] = {
+        "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s1\",\"model\":\"corral\","
+        "\"qwen_code_version\":\"0.24.4\"}",
+        "{\"type\":\"stream_event\",\"event\":{\"type\":\"goal_state\"}}",
+        "{\"type\":\"assistant\",\"message\":{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\","
+        "\"id\":\"call_1\",\"name\":\"write_file\",\"input\":{\"file_path\":\"/workspace/hello.txt\"}}]}}",
+        "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+        "\"tool_use_id\":\"call_1\",\"is_error\":false,\"content\":\"Successfully created\"}]}}",
+        "{\"type\":\"assistant\",\"message\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}",
+        "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turns\":2,\"result\":\"done\"}",
+        NULL};
+    char why[256];
+    cJSON *ev;
+    assert_true(judge_lines(&s, 0, good, why, &ev));
+    assert_int_equal(cJSON_GetArraySize(ev), 5);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 0), "version")->valuestring, "0.24.4");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 1), "name")->valuestring, "write_file");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(ev, 2), "output")->valuestring, "Successfully created");
+    cJSON_Delete(ev);
+    const char *bad[] = {"{\"type\":\"result\",\"subtype\":\"error_during_execution\",\"is_error\":true,"
+                         "\"error\":{\"message\":\"[API Error: 400 x]\"}}", NULL};
+    assert_false(judge_lines(&s, 0, bad, why, &ev));
+    assert_string_equal(why, "the last \"done\" event has is_error = true");
+    cJSON_Delete(ev);
+    crl_agent_spec_free(&s);
+}
+
 static void test_json_path(void **state)
 {
     (void)state;
@@ -234,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_opencode_error_event_and_exit_code),
         cmocka_unit_test(test_claude_code_result_event),
         cmocka_unit_test(test_codex_events),
+        cmocka_unit_test(test_gemini_cli_result_event),
+        cmocka_unit_test(test_qwen_code_result_event),
         cmocka_unit_test(test_json_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -494,6 +494,7 @@ const char *gate_dialect_name(int dialect)
 {
     return dialect == GATE_DIALECT_MESSAGES    ? "messages"
            : dialect == GATE_DIALECT_RESPONSES ? "responses"
+           : dialect == GATE_DIALECT_GEMINI    ? "gemini"
                                                : "chat_completions";
 }
 
@@ -504,6 +505,7 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
         transcript_add_locked(c, status, NULL, message, NULL);
     char *body = c->dialect == GATE_DIALECT_MESSAGES    ? gate_messages_error_body(status, message, type)
                  : c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_error_body(status, message, type, code)
+                 : c->dialect == GATE_DIALECT_GEMINI    ? gate_gemini_error_body(status, message)
                                                         : gate_error_body(message, type, code);
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
 }
@@ -515,9 +517,11 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
         return;
     }
     char cid[48];
-    /* a Responses template writes its ids around the bare one */
+    /* Responses and Gemini templates write their ids around the bare one */
     snprintf(cid, sizeof cid,
-             c->dialect == GATE_DIALECT_MESSAGES ? "msg_%s" : c->dialect == GATE_DIALECT_RESPONSES ? "%s" : "chatcmpl-%s",
+             c->dialect == GATE_DIALECT_MESSAGES                                           ? "msg_%s"
+             : c->dialect == GATE_DIALECT_RESPONSES || c->dialect == GATE_DIALECT_GEMINI ? "%s"
+                                                                                           : "chatcmpl-%s",
              c->id);
     struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
                                  .created = (long long)time(NULL), .stream = c->req.stream,

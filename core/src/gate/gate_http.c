@@ -6,6 +6,9 @@
  *   POST /rollout/{id}/v1/messages               Anthropic Messages (docs/gate-dialects.md)
  *   POST /rollout/{id}/v1/messages/count_tokens  an estimate, answered by the gate
  *   POST /rollout/{id}/v1/responses              OpenAI Responses (docs/gate-dialects.md)
+ *   POST /rollout/{id}/v1beta/models/{m}:generateContent        Gemini (docs/gate-dialects.md;
+ *   POST /rollout/{id}/v1beta/models/{m}:streamGenerateContent   also under /v1/)
+ *   POST /rollout/{id}/v1beta/models/{m}:countTokens            an estimate, answered by the gate
  *   GET  /rollout/{id}/v1/models
  * Trainer listener (own port, own bearer token):
  *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","request"} or 204
@@ -22,7 +25,8 @@
  * (the same 401), JSON (400).  The 401 body never says which check failed.
  * A Messages route answers its errors in Anthropic's shape and takes the
  * token from x-api-key as well as from Authorization: Bearer; a Responses
- * route answers in OpenAI's shape with "param".
+ * route answers in OpenAI's shape with "param"; a Gemini route answers in
+ * Google's shape and takes the token from x-goog-api-key or ?key=.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +49,9 @@ static const char UNAUTHORIZED_RESPONSES[] =
     "{\"error\":{\"message\":\"invalid token or unknown rollout\",\"type\":\"invalid_request_error\","
     "\"param\":null,\"code\":\"invalid_api_key\"}}";
 
+static const char UNAUTHORIZED_GEMINI[] =
+    "{\"error\":{\"code\":401,\"message\":\"invalid token or unknown rollout\",\"status\":\"UNAUTHENTICATED\"}}";
+
 /* What a route of the agent listener is. */
 enum agent_route {
     ROUTE_NONE = 0,
@@ -52,13 +59,44 @@ enum agent_route {
     ROUTE_MESSAGES,        /* POST messages */
     ROUTE_COUNT_TOKENS,    /* POST messages/count_tokens */
     ROUTE_RESPONSES,       /* POST responses */
-    ROUTE_MODELS           /* GET models */
+    ROUTE_MODELS,          /* GET models */
+    ROUTE_GEMINI,          /* POST models/{m}:generateContent */
+    ROUTE_GEMINI_STREAM,   /* POST models/{m}:streamGenerateContent */
+    ROUTE_GEMINI_COUNT     /* POST models/{m}:countTokens */
 };
+
+/* "models/{m}:{method}", a Gemini route: its kind, and m in model[0..mlen)
+ * when model is not NULL (ROUTE_NONE when it does not fit). */
+static enum agent_route gemini_route(const char *rest, char *model, size_t mlen)
+{
+    if (strncmp(rest, "models/", 7) != 0)
+        return ROUTE_NONE;
+    const char *m = rest + 7, *colon = strchr(m, ':');
+    if (!colon || colon == m || memchr(m, '/', (size_t)(colon - m)))
+        return ROUTE_NONE;
+    if (model) {
+        if ((size_t)(colon - m) >= mlen)
+            return ROUTE_NONE;
+        memcpy(model, m, (size_t)(colon - m));
+        model[colon - m] = 0;
+    }
+    if (strcmp(colon + 1, "generateContent") == 0)
+        return ROUTE_GEMINI;
+    if (strcmp(colon + 1, "streamGenerateContent") == 0)
+        return ROUTE_GEMINI_STREAM;
+    if (strcmp(colon + 1, "countTokens") == 0)
+        return ROUTE_GEMINI_COUNT;
+    return ROUTE_NONE;
+}
 
 static enum agent_route route_of(const char *rest)
 {
     if (!rest)
         return ROUTE_NONE;
+    if (strncmp(rest, "v1beta/", 7) == 0) /* split_rollout_path: only Gemini lives there */
+        return gemini_route(rest + 7, NULL, 0);
+    if (strncmp(rest, "models/", 7) == 0)
+        return gemini_route(rest, NULL, 0);
     if (strcmp(rest, "chat/completions") == 0)
         return ROUTE_CHAT;
     if (strcmp(rest, "messages") == 0)
@@ -75,6 +113,11 @@ static enum agent_route route_of(const char *rest)
 static int route_is_messages(enum agent_route r)
 {
     return r == ROUTE_MESSAGES || r == ROUTE_COUNT_TOKENS;
+}
+
+static int route_is_gemini(enum agent_route r)
+{
+    return r == ROUTE_GEMINI || r == ROUTE_GEMINI_STREAM || r == ROUTE_GEMINI_COUNT;
 }
 
 static enum MHD_Result send_buf(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
@@ -123,17 +166,20 @@ static enum MHD_Result send_route_error(struct MHD_Connection *conn, enum agent_
         char *b = gate_responses_error_body(status, msg, NULL, code);
         return send_buf(conn, status, b, b ? strlen(b) : 0, "application/json");
     }
-    if (!route_is_messages(route))
+    if (!route_is_messages(route) && !route_is_gemini(route))
         return send_error(conn, status, msg, code);
-    char *b = gate_messages_error_body(status, msg, NULL);
+    char *b = route_is_gemini(route) ? gate_gemini_error_body(status, msg)
+                                     : gate_messages_error_body(status, msg, NULL);
     return send_buf(conn, status, b, b ? strlen(b) : 0, "application/json");
 }
 
 static enum MHD_Result send_unauthorized(struct MHD_Connection *conn, enum agent_route route)
 {
-    if (route == ROUTE_RESPONSES)
-        return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED_RESPONSES);
-    return send_static(conn, MHD_HTTP_UNAUTHORIZED, route_is_messages(route) ? UNAUTHORIZED_MESSAGES : UNAUTHORIZED);
+    return send_static(conn, MHD_HTTP_UNAUTHORIZED,
+                       route == ROUTE_RESPONSES   ? UNAUTHORIZED_RESPONSES
+                       : route_is_messages(route) ? UNAUTHORIZED_MESSAGES
+                       : route_is_gemini(route)   ? UNAUTHORIZED_GEMINI
+                                                  : UNAUTHORIZED);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, cJSON *o)
@@ -346,8 +392,9 @@ static enum MHD_Result park(struct corral_gate *g, struct gate_conn *c)
     return MHD_YES;
 }
 
-/* "/rollout/{id}/v1/<rest>": copies id, returns rest ("chat/completions"),
- * or NULL when the path has another shape. */
+/* "/rollout/{id}/v1/<rest>": copies id, returns rest ("chat/completions");
+ * "/rollout/{id}/v1beta/<rest>" returns "v1beta/<rest>"; NULL when the
+ * path has another shape. */
 static const char *split_rollout_path(const char *url, char *id, size_t idlen)
 {
     static const char pre[] = "/rollout/";
@@ -359,6 +406,8 @@ static const char *split_rollout_path(const char *url, char *id, size_t idlen)
         return NULL;
     memcpy(id, s, (size_t)(slash - s));
     id[slash - s] = 0;
+    if (strncmp(slash, "/v1beta/", 8) == 0)
+        return slash + 1; /* "v1beta/...": route_of knows */
     if (strncmp(slash, "/v1/", 4) != 0)
         return NULL;
     return slash + 4;
@@ -391,8 +440,9 @@ static int agent_authorized(const struct gate_listener *l, const char *id, const
 
 /* agent_authorized() with the route's headers: Authorization, and on a
  * Messages route also x-api-key (Anthropic clients send the key there,
- * the auth token in Authorization).  Both are checked when both are
- * present, so the time taken does not say which one was right. */
+ * the auth token in Authorization), on a Gemini route x-goog-api-key or
+ * the ?key= query argument.  Both are checked when both are present, so
+ * the time taken does not say which one was right. */
 static int route_authorized(const struct gate_listener *l, struct MHD_Connection *conn, enum agent_route route,
                             const char *id)
 {
@@ -400,6 +450,11 @@ static int route_authorized(const struct gate_listener *l, struct MHD_Connection
     int ok = agent_authorized(l, id, auth);
     const char *key = route_is_messages(route) ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key")
                                                : NULL;
+    if (route_is_gemini(route)) {
+        key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-goog-api-key");
+        if (!key)
+            key = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "key");
+    }
     if (key) {
         char bearer[7 + GATE_TOKEN_HEX + 1] = "Bearer ";
         size_t n = strlen(key);
@@ -423,7 +478,8 @@ static int agent_headers(const struct gate_listener *l, struct gate_conn *c, con
     struct corral_gate *g = l->gate;
     char id[130];
     enum agent_route route = route_of(split_rollout_path(url, id, sizeof id));
-    int is_call = (route == ROUTE_CHAT || route == ROUTE_RESPONSES || route_is_messages(route)) &&
+    int is_call = (route == ROUTE_CHAT || route == ROUTE_RESPONSES || route_is_messages(route) ||
+                   route_is_gemini(route)) &&
                   strcmp(method, "POST") == 0;
     if (!is_call || c->too_large)
         return 0; /* answered by the usual checks */
@@ -447,14 +503,23 @@ static int agent_headers(const struct gate_listener *l, struct gate_conn *c, con
     return 0;
 }
 
-/* Translate a Messages or Responses call's body into the normalized chat
- * request: c->raw keeps the agent's body, c->buf the chat request.  0, or
- * the parse's error with its message in err. */
-static int dialect_normalize(struct gate_conn *c, char *err, size_t errlen)
+/* Translate a Messages, Responses or Gemini call's body into the
+ * normalized chat request: c->raw keeps the agent's body, c->buf the chat
+ * request.  0, or the parse's error with its message in err. */
+static int dialect_normalize(struct gate_conn *c, const char *rest, enum agent_route route, char *err,
+                             size_t errlen)
 {
     size_t n = 0;
-    char *chat = c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_normalize(c->buf, c->len, &n, err, errlen)
-                                                      : gate_messages_normalize(c->buf, c->len, &n, err, errlen);
+    char *chat = NULL;
+    if (c->dialect == GATE_DIALECT_GEMINI) {
+        char model[256];
+        if (gemini_route(strncmp(rest, "v1beta/", 7) == 0 ? rest + 7 : rest, model, sizeof model) == ROUTE_NONE)
+            return gate_tr_fail(err, errlen, "the model name in the path is too long");
+        chat = gate_gemini_normalize(c->buf, c->len, model, route == ROUTE_GEMINI_STREAM, &n, err, errlen);
+    } else {
+        chat = c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_normalize(c->buf, c->len, &n, err, errlen)
+                                                    : gate_messages_normalize(c->buf, c->len, &n, err, errlen);
+    }
     if (!chat)
         return strcmp(err, "out of memory") == 0 ? CORRAL_ENOMEM : CORRAL_EINVAL;
     c->raw = c->buf;
@@ -466,12 +531,13 @@ static int dialect_normalize(struct gate_conn *c, char *err, size_t errlen)
 
 /* count_tokens: {"input_tokens": N}, N estimated from the normalized
  * request's size (docs/gate-dialects.md); nothing is recorded. */
-static enum MHD_Result count_tokens_answer(struct gate_conn *c)
+static enum MHD_Result count_tokens_answer(struct gate_conn *c, enum agent_route route)
 {
     char *b = malloc(64);
     if (!b)
-        return send_route_error(c->conn, ROUTE_COUNT_TOKENS, 503, "corral gate: out of memory", NULL);
-    int n = snprintf(b, 64, "{\"input_tokens\":%lld}", gate_messages_estimate_tokens(c->len));
+        return send_route_error(c->conn, route, 503, "corral gate: out of memory", NULL);
+    int n = snprintf(b, 64, c->dialect == GATE_DIALECT_GEMINI ? "{\"totalTokens\":%lld}" : "{\"input_tokens\":%lld}",
+                     gate_messages_estimate_tokens(c->len));
     return send_buf(c->conn, 200, b, (size_t)n, "application/json");
 }
 
@@ -485,7 +551,8 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     enum MHD_Result rc;
     int first = *req_cls == NULL;
     char id[130];
-    enum agent_route route = route_of(split_rollout_path(url, id, sizeof id));
+    const char *rest = split_rollout_path(url, id, sizeof id);
+    enum agent_route route = route_of(rest);
     if (request_prologue(g, conn, g->body_limit, route, upload_data, upload_data_size, req_cls, &rc)) {
         if (first && rc == MHD_YES && *req_cls)
             agent_headers(l, *req_cls, url, method, &rc);
@@ -523,13 +590,14 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     }
 
     char err[256];
-    c->dialect = route_is_messages(route)      ? GATE_DIALECT_MESSAGES
+    c->dialect = route_is_messages(route)   ? GATE_DIALECT_MESSAGES
                  : route == ROUTE_RESPONSES ? GATE_DIALECT_RESPONSES
+                 : route_is_gemini(route)   ? GATE_DIALECT_GEMINI
                                             : GATE_DIALECT_CHAT;
-    int prc = c->dialect != GATE_DIALECT_CHAT ? dialect_normalize(c, err, sizeof err) : 0;
+    int prc = c->dialect != GATE_DIALECT_CHAT ? dialect_normalize(c, rest, route, err, sizeof err) : 0;
     if (prc == 0)
         prc = gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
-    if (prc != 0 || route == ROUTE_COUNT_TOKENS) {
+    if (prc != 0 || route == ROUTE_COUNT_TOKENS || route == ROUTE_GEMINI_COUNT) {
         /* The rollout must exist before we say anything about the body. */
         pthread_mutex_lock(&g->lock);
         int known = gate_rollout_find_locked(g, id) != NULL;
@@ -540,7 +608,7 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
             return send_route_error(conn, route, 503, "corral gate: out of memory", "out_of_memory");
         if (prc != 0)
             return send_route_error(conn, route, 400, err, "invalid_request");
-        return count_tokens_answer(c);
+        return count_tokens_answer(c, route);
     }
 
     struct gate_rollout *r = gate_rollout_get_and_lock(g, id); /* returns locked */

@@ -156,9 +156,11 @@ int gate_tb_finish(struct gate_tb *t, struct gate_tmpl *out);
 enum gate_dialect {
     GATE_DIALECT_CHAT = 0,   /* OpenAI chat completions */
     GATE_DIALECT_MESSAGES,   /* Anthropic Messages */
-    GATE_DIALECT_RESPONSES   /* OpenAI Responses */
+    GATE_DIALECT_RESPONSES,  /* OpenAI Responses */
+    GATE_DIALECT_GEMINI      /* Google Gemini generateContent */
 };
-/* The dialect's name in the transcript and the trainer's envelope. */
+/* The dialect's name in the transcript and the trainer API ("chat_completions",
+ * "messages", "responses", "gemini").  A static string. */
 const char *gate_dialect_name(int dialect);
 
 /* A response rendered as far as it can be before a call: the
@@ -176,6 +178,8 @@ struct gate_prepared {
     struct gate_tmpl msg_sse;  /* "event: message_start" ... "event: message_stop" */
     struct gate_tmpl resp_json; /* the Responses "response" object */
     struct gate_tmpl resp_sse;  /* "event: response.created" ... "event: response.completed" */
+    struct gate_tmpl gem_json; /* the Gemini GenerateContentResponse */
+    struct gate_tmpl gem_sse;  /* "data: {GenerateContentResponse chunk}\n\n" ... */
     size_t n_fresh_ids;    /* tool calls without an id of their own */
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
@@ -211,6 +215,10 @@ int gate_prepare_messages(const struct gate_completion *c, struct gate_prepared 
  * out->resp_json and out->resp_sse.  Returns 0 or -1 out of memory. */
 int gate_prepare_responses(const struct gate_completion *c, struct gate_prepared *out);
 
+/* The Gemini templates of c (gate_render_gemini.c), into out->gem_json
+ * and out->gem_sse.  Returns 0 or -1 out of memory (nothing kept). */
+int gate_prepare_gemini(const struct gate_completion *c, struct gate_prepared *out);
+
 /* ---- what the dialect edges share (gate_translate.c) ------------------------ */
 
 /* Put msg in err (when err is not NULL); returns CORRAL_EINVAL. */
@@ -231,14 +239,14 @@ int gate_tr_copy_number(const cJSON *in, const char *key, cJSON *out, const char
 int gate_tr_copy_stream(const cJSON *in, cJSON *out, char *err, size_t errlen);
 /* A dialect's translation of its parsed body in into the chat request out
  * (both trees the caller's); 0 or CORRAL_EINVAL with err. */
-typedef int (*gate_convert_fn)(const cJSON *in, cJSON *out, char *err, size_t errlen);
+typedef int (*gate_convert_fn)(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen);
 /* The frame of every dialect's translation: the body must be non-empty,
  * strict JSON (base/json_scan.h) of at most GATE_MESSAGES_MAX_VALUES
- * values; convert writes the chat request, returned as malloc'ed text
+ * values; convert(ctx) writes the chat request, returned as malloc'ed text
  * (length in *out_len; the caller frees it), or NULL with err (a 400;
  * "out of memory" when it is ours).  text stays the caller's. */
-char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, size_t *out_len, char *err,
-                          size_t errlen);
+char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx, size_t *out_len,
+                          char *err, size_t errlen);
 /* How many bytes of s[0..n) (at most max) a streamed piece takes without
  * cutting a UTF-8 character (unless it is not UTF-8); > 0 when n > 0. */
 size_t gate_utf8_piece(const char *s, size_t n, size_t max);
@@ -274,6 +282,19 @@ char *gate_responses_normalize(const char *text, size_t len, size_t *out_len, ch
  * as text; type NULL: invalid_request_error by status (server_error for
  * 5xx).  Caller frees. */
 char *gate_responses_error_body(unsigned status, const char *message, const char *type, const char *code);
+/* ---- the Gemini generateContent edge (gate_gemini.c) ----------------------- */
+
+/* Translate a generateContent request body (text stays the caller's) for
+ * model (from the URL; NULL: none) into the chat request, "stream": true
+ * when stream (the streamGenerateContent route).  Like
+ * gate_messages_normalize: the malloc'ed text, or NULL with err. */
+char *gate_gemini_normalize(const char *text, size_t len, const char *model, int stream, size_t *out_len,
+                            char *err, size_t errlen);
+/* Google's status name for an HTTP status ("INVALID_ARGUMENT", ...).
+ * A static string. */
+const char *gate_gemini_status(unsigned status);
+/* {"error":{"code","message","status"}} as text.  Caller frees. */
+char *gate_gemini_error_body(unsigned status, const char *message);
 
 /* ---- replay scripts (gate_replay.c) --------------------------------------- */
 

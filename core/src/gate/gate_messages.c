@@ -314,8 +314,9 @@ static int convert_tool_choice(const cJSON *tc, cJSON *out, char *err, size_t er
     return 0;
 }
 
-static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
+static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen)
 {
+    (void)ctx;
     if (!cJSON_IsObject(in))
         return gate_tr_fail(err, errlen, "request body must be a JSON object");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(in, "model");
@@ -377,7 +378,7 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
 
 char *gate_messages_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen)
 {
-    return gate_translate_body(text, len, convert, out_len, err, errlen);
+    return gate_translate_body(text, len, convert, NULL, out_len, err, errlen);
 }
 
 long long gate_messages_estimate_tokens(size_t len)

@@ -306,6 +306,10 @@ void gate_prepared_clear(struct gate_prepared *p)
     free(p->resp_json.parts);
     free(p->resp_sse.text);
     free(p->resp_sse.parts);
+    free(p->gem_json.text);
+    free(p->gem_json.parts);
+    free(p->gem_sse.text);
+    free(p->gem_sse.parts);
     cJSON_Delete(p->token_ids);
     cJSON_Delete(p->logprobs);
     memset(p, 0, sizeof *p);
@@ -331,6 +335,8 @@ int gate_prepare(struct gate_completion *c, struct gate_prepared *out)
         bad = gate_prepare_messages(c, out);
     if (!bad)
         bad = gate_prepare_responses(c, out);
+    if (!bad)
+        bad = gate_prepare_gemini(c, out);
     if (bad) {
         gate_prepared_clear(out);
         return CORRAL_ENOMEM;
@@ -450,6 +456,8 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
         tj = &p->msg_json, ts = &p->msg_sse;
     else if (v->dialect == GATE_DIALECT_RESPONSES)
         tj = &p->resp_json, ts = &p->resp_sse;
+    else if (v->dialect == GATE_DIALECT_GEMINI)
+        tj = &p->gem_json, ts = &p->gem_sse;
     *json = fill(tj, vals, ids, 0, json_len);
     if (*json && v->stream && sse && !(*sse = fill(ts, vals, ids, v->include_usage, sse_len))) {
         free(*json);

@@ -356,8 +356,9 @@ static int convert_tool_choice(const cJSON *tc, cJSON *out, char *err, size_t er
     return 0;
 }
 
-static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
+static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen)
 {
+    (void)ctx;
     if (!cJSON_IsObject(in))
         return gate_tr_fail(err, errlen, "request body must be a JSON object");
     const cJSON *prev = cJSON_GetObjectItemCaseSensitive(in, "previous_response_id");
@@ -413,7 +414,7 @@ static int convert(const cJSON *in, cJSON *out, char *err, size_t errlen)
 
 char *gate_responses_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen)
 {
-    return gate_translate_body(text, len, convert, out_len, err, errlen);
+    return gate_translate_body(text, len, convert, NULL, out_len, err, errlen);
 }
 
 char *gate_responses_error_body(unsigned status, const char *message, const char *type, const char *code)

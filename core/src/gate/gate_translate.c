@@ -1,6 +1,7 @@
 /*
  * What the gate's dialect edges share when they translate an agent's body
- * into the normalized chat request (gate_messages.c, gate_responses.c):
+ * into the normalized chat request (gate_messages.c, gate_responses.c,
+ * gate_gemini.c):
  * the checks every body passes before a tree is built of it, the
  * translation's frame (parse, convert, print), and small cJSON readers.
  * The mapping of each dialect is in docs/gate-dialects.md.
@@ -77,8 +78,8 @@ int gate_tr_copy_stream(const cJSON *in, cJSON *out, char *err, size_t errlen)
     return 0;
 }
 
-char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, size_t *out_len, char *err,
-                          size_t errlen)
+char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx, size_t *out_len,
+                          char *err, size_t errlen)
 {
     *out_len = 0;
     if (!text || len == 0) {
@@ -104,7 +105,7 @@ char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert,
         return NULL;
     }
     char *s = NULL;
-    if (convert(in, out, err, errlen) == 0) {
+    if (convert(in, out, ctx, err, errlen) == 0) {
         s = cJSON_PrintUnformatted(out);
         if (!s)
             gate_tr_fail(err, errlen, "out of memory");
