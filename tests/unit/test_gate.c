@@ -1245,6 +1245,7 @@ static void test_unix_socket_keeps_umask(void **state)
 
 static char up_last_body[8192];
 static char up_last_auth[256];
+static char up_last_session[256];
 static int up_status = 200;
 static int up_sleep_ms;
 
@@ -1273,12 +1274,15 @@ static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char
         usleep((useconds_t)sleep_ms * 1000);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     snprintf(up_last_auth, sizeof up_last_auth, "%s", auth ? auth : "");
+    const char *sid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Session-ID");
+    snprintf(up_last_session, sizeof up_last_session, "%s", sid ? sid : "");
     const char *body =
         up_status == 200 && strcmp(url, "/v1/chat/completions") == 0
             ? "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
               "\"content\":\"upstream says hi\"},\"finish_reason\":\"stop\",\"logprobs\":{\"content\":["
               "{\"token\":\"token_id:11\",\"logprob\":-0.25},{\"token\":\"token_id:22\",\"logprob\":-1.5}]}}],"
-              "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}"
+              "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9},"
+              "\"prompt_token_ids\":[1,2,3,4,5,6,7]}"
             : "{\"error\":{\"message\":\"model not found\",\"type\":\"invalid_request_error\"}}";
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     enum MHD_Result rc = MHD_queue_response(c, up_status == 200 ? 200 : (unsigned)up_status, r);
@@ -1300,7 +1304,8 @@ static void test_upstream(void **state)
     corral_gate *g = gate_with(NULL);
     struct corral_gate_responder up = {.struct_size = sizeof up, .kind = CORRAL_GATE_UPSTREAM,
                                        .upstream_url = upurl, .upstream_api_key_env = "GATE_TEST_UPSTREAM_KEY",
-                                       .upstream_model = "org/real-model", .upstream_token_ids = 1};
+                                       .upstream_model = "org/real-model", .upstream_token_ids = 1,
+                                       .upstream_cache_salt = "salt-1"};
     char tok[65], url[512];
     struct corral_call call;
     corral_call_init(&call, 0);
@@ -1319,9 +1324,12 @@ static void test_upstream(void **state)
     assert_null(cJSON_GetObjectItem(sent, "stream_options"));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "logprobs")));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "return_tokens_as_token_ids")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "return_token_ids")));
+    assert_string_equal(cJSON_GetObjectItem(sent, "cache_salt")->valuestring, "salt-1");
     assert_string_equal(cJSON_GetObjectItem(sent, "model")->valuestring, "org/real-model");
     cJSON_Delete(sent);
     assert_string_equal(up_last_auth, "Bearer sk-test-123");
+    assert_string_equal(up_last_session, "up"); /* the rollout id, for the router's prefix cache */
 
     /* the agent's "n" and "max_tokens" do not reach the upstream as asked */
     r = http("POST", url, tok,
@@ -1351,7 +1359,27 @@ static void test_upstream(void **state)
     assert_int_equal(cJSON_GetArraySize(ids), 2);
     assert_int_equal(cJSON_GetArrayItem(ids, 1)->valueint, 22);
     assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "logprobs"), 0)->valuedouble == -0.25);
+    const cJSON *pids = cJSON_GetObjectItem(e, "prompt_token_ids");
+    assert_int_equal(cJSON_GetArraySize(pids), 7);
+    assert_int_equal(cJSON_GetArrayItem(pids, 6)->valueint, 7);
     cJSON_Delete(j);
+
+    /* without token ids or a salt: neither vLLM field is sent (OpenAI
+     * itself refuses unknown fields); the session header always is */
+    struct corral_gate_responder plain = {.struct_size = sizeof plain, .kind = CORRAL_GATE_UPSTREAM,
+                                          .upstream_url = upurl};
+    char ptok[65], purl[512];
+    assert_int_equal(corral_gate_register(g, "plain.1", &plain, ptok, &call), 0);
+    chat_url(g, "plain.1", purl, sizeof purl);
+    r = http("POST", purl, ptok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    sent = cJSON_Parse(up_last_body);
+    assert_null(cJSON_GetObjectItem(sent, "return_token_ids"));
+    assert_null(cJSON_GetObjectItem(sent, "return_tokens_as_token_ids"));
+    assert_null(cJSON_GetObjectItem(sent, "cache_salt"));
+    cJSON_Delete(sent);
+    assert_string_equal(up_last_session, "plain.1");
 
     /* an upstream 4xx reaches the agent as a non-retryable 4xx */
     up_status = 404;

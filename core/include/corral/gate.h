@@ -33,7 +33,8 @@
  *                            "id": "call_1"}],
  *            "finish_reason": "stop" | "tool_calls" | ...,     (derived if absent)
  *            "usage": {"prompt_tokens": n, "completion_tokens": n},
- *            "token_ids": [..], "logprobs": [..]}               (transcript only)
+ *            "token_ids": [..], "logprobs": [..],
+ *            "prompt_token_ids": [..]}                          (transcript only)
  *   full:   an OpenAI chat.completion object ({"choices":[{"message":...}]})
  *   error:  {"error": {"message": "...", "type": "...", "status": 400}}
  *           sent to the agent as that HTTP status (default 400).
@@ -88,7 +89,13 @@ struct corral_gate_responder {
     const char *upstream_api_key_env;  /* NAME of the env var with the key, or NULL */
     const char *upstream_model;        /* replaces the request's "model", or NULL */
     int upstream_token_ids;            /* 1: also ask for token ids (vLLM
-                                        * "return_tokens_as_token_ids") */
+                                        * "return_tokens_as_token_ids" and
+                                        * "return_token_ids": the transcript
+                                        * gets "prompt_token_ids" too) */
+    /* vLLM's "cache_salt" on every forwarded request (prefix-cache
+     * isolation), or NULL: none.  Every forwarded request also carries
+     * "X-Session-ID: <rollout id>" (docs/gate.md). */
+    const char *upstream_cache_salt;
 };
 
 /* How to start a gate.  Caller-owned; read only during corral_gate_new().
@@ -212,7 +219,8 @@ int corral_gate_unregister(corral_gate *gate, const char *rollout_id, char **tra
  *    "response": <what the agent got, as a chat.completion object> | null,
  *    "status": <HTTP status>, "error": "..." (when failed),
  *    "latency_ms", "stream",
- *    "token_ids": [...], "logprobs": [...]  (when the responder gave them)}
+ *    "token_ids": [...], "logprobs": [...], "prompt_token_ids": [...]
+ *    (when the responder gave them)}
  * and a last {"truncated": true, "dropped": N} when calls past the limit
  * were not recorded at all.
  * NULL when the rollout is not registered. */

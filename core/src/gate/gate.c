@@ -434,6 +434,8 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
         cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(p->token_ids, 1));
     if (p && p->logprobs && !truncated)
         cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(p->logprobs, 1));
+    if (p && p->prompt_token_ids && !truncated)
+        cJSON_AddItemToObject(e, "prompt_token_ids", cJSON_Duplicate(p->prompt_token_ids, 1));
     cJSON_AddItemToArray(r->transcript, e);
 }
 
@@ -704,6 +706,10 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
         g->auto_spec.upstream_url = g->auto_upstream_url;
         g->auto_spec.upstream_api_key_env = g->auto_upstream_key_env;
         g->auto_spec.upstream_model = g->auto_upstream_model;
+        g->auto_upstream_cache_salt = CORRAL_HAS_FIELD(auto_spec, upstream_cache_salt) && auto_spec->upstream_cache_salt
+                                          ? strdup(auto_spec->upstream_cache_salt)
+                                          : NULL;
+        g->auto_spec.upstream_cache_salt = g->auto_upstream_cache_salt;
         /* Validate it once now, so a bad spec fails here, not per rollout;
          * kept until the gate is freed, so its script stays loaded. */
         if (gate_responder_make(g, &g->auto_spec, &g->auto_ops, &g->auto_state, err, sizeof err) != 0) {
@@ -850,6 +856,7 @@ void corral_gate_free(corral_gate *g)
     free(g->auto_upstream_url);
     free(g->auto_upstream_key_env);
     free(g->auto_upstream_model);
+    free(g->auto_upstream_cache_salt);
     EVP_MAC_CTX_free(g->mac);
     OPENSSL_cleanse(g->secret, sizeof g->secret);
     pthread_cond_destroy(&g->cond);

@@ -88,6 +88,7 @@ struct gate_completion {
     long long prompt_tokens, completion_tokens, total_tokens;
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
+    cJSON *prompt_token_ids; /* owned, for the transcript, or NULL (vLLM "return_token_ids") */
 };
 
 /* Normalize a response object (short, full OpenAI, or error form).
@@ -173,9 +174,10 @@ struct gate_prepared {
     size_t n_fresh_ids;    /* tool calls without an id of their own */
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
+    cJSON *prompt_token_ids; /* owned, for the transcript, or NULL */
 };
 
-/* Render c into out; takes c's token_ids and logprobs (the caller still
+/* Render c into out; takes c's token_ids, logprobs and prompt_token_ids (the caller still
  * clears c).  Returns 0 or CORRAL_ENOMEM. */
 int gate_prepare(struct gate_completion *c, struct gate_prepared *out);
 void gate_prepared_clear(struct gate_prepared *p);
@@ -406,7 +408,7 @@ struct corral_gate {
     struct corral_gate_responder auto_spec;
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
-    char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model;
+    char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model, *auto_upstream_cache_salt;
     const struct gate_responder_ops *auto_ops;   /* the auto responder, checked once and */
     void *auto_state;                            /* kept so its script stays loaded */
     struct gate_scripts scripts;       /* replay scripts, shared by content */
@@ -502,8 +504,11 @@ int gate_responder_make(struct corral_gate *g, const struct corral_gate_responde
 /* gate_upstream.c */
 int gate_upstream_start(struct corral_gate *g);
 void gate_upstream_stop(struct corral_gate *g);
-/* Queue chat call c (claimed) for forwarding.  Under the lock. */
+/* Queue chat call c (claimed) for forwarding, with "X-Session-ID: <its
+ * rollout id>"; token_ids: ask vLLM for completion and prompt token ids;
+ * cache_salt: vLLM's "cache_salt", or NULL.  Strings stay the caller's.
+ * Under the lock. */
 int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url,
-                                const char *key_env, const char *model, int token_ids);
+                                const char *key_env, const char *model, int token_ids, const char *cache_salt);
 
 #endif

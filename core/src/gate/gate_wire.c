@@ -176,6 +176,7 @@ void gate_completion_clear(struct gate_completion *c)
     free(c->finish_reason);
     cJSON_Delete(c->token_ids);
     cJSON_Delete(c->logprobs);
+    cJSON_Delete(c->prompt_token_ids);
     memset(c, 0, sizeof *c);
 }
 
@@ -336,6 +337,24 @@ static void extract_logprobs(const cJSON *choice, struct gate_completion *c)
         cJSON_Delete(tids);
 }
 
+/* vLLM's "prompt_token_ids" ("return_token_ids": true; top level of the
+ * response and of its first stream chunk): kept for the transcript when
+ * it is an array of non-negative integers, else ignored (an upstream's
+ * extra field never fails the call). */
+static void extract_prompt_ids(const cJSON *in, struct gate_completion *c)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "prompt_token_ids");
+    if (!cJSON_IsArray(ids))
+        return;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, ids) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 9007199254740992.0 ||
+            e->valuedouble != (double)(long long)e->valuedouble)
+            return;
+    }
+    c->prompt_token_ids = cJSON_Duplicate(ids, 1);
+}
+
 static int parse_error_form(const cJSON *e, struct gate_completion *c, char *err, size_t errlen)
 {
     c->is_error = 1;
@@ -399,22 +418,23 @@ static int parse_full_form(const cJSON *in, struct gate_completion *c, char *err
         return -1;
     }
     extract_logprobs(choice, c);
+    extract_prompt_ids(in, c);
     return 0;
 }
 
 static int parse_short_form(const cJSON *in, struct gate_completion *c, char *err, size_t errlen)
 {
     static const char *const known[] = {"content", "reasoning_content", "tool_calls", "finish_reason",
-                                        "usage", "token_ids", "logprobs", NULL};
+                                        "usage", "token_ids", "logprobs", "prompt_token_ids", NULL};
     const cJSON *it;
     cJSON_ArrayForEach(it, in) {
         int ok = 0;
         for (size_t i = 0; known[i]; i++)
             ok |= strcmp(it->string, known[i]) == 0;
         if (!ok) {
-            char m[200];
+            char m[256];
             snprintf(m, sizeof m, "unknown response key \"%.64s\" (expected content, reasoning_content, "
-                     "tool_calls, finish_reason, usage, token_ids, logprobs, or choices/error)", it->string);
+                     "tool_calls, finish_reason, usage, token_ids, logprobs, prompt_token_ids, or choices/error)", it->string);
             seterr(err, errlen, m);
             return -1;
         }
@@ -448,6 +468,13 @@ static int parse_short_form(const cJSON *in, struct gate_completion *c, char *er
         c->token_ids = cJSON_Duplicate(ids, 1);
     if (lps)
         c->logprobs = cJSON_Duplicate(lps, 1);
+    const cJSON *pids = cJSON_GetObjectItemCaseSensitive(in, "prompt_token_ids");
+    if (pids && !cJSON_IsArray(pids)) {
+        seterr(err, errlen, "\"prompt_token_ids\" must be an array");
+        return -1;
+    }
+    if (pids)
+        c->prompt_token_ids = cJSON_Duplicate(pids, 1);
     return 0;
 }
 
