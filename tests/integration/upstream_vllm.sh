@@ -30,6 +30,7 @@ check "$BACKEND: claude_code (real CLI) solves hello against a fake vLLM through
 # what the transcript keeps of each call
 check "claude_code: every call carries prompt_token_ids, token_ids and logprobs of matching length" eval '[ "$(field "$WORK/cc.json" "all(len(c[\"prompt_token_ids\"]) > 10 and len(c[\"token_ids\"]) == len(c[\"logprobs\"]) > 0 for c in d[\"transcript\"]), len(d[\"transcript\"])")" = "True 2" ]'
 check "claude_code: the prompt grows from the first call to the second (the tool result)" eval '[ "$(field "$WORK/cc.json" "len(d[\"transcript\"][1][\"prompt_token_ids\"]) > len(d[\"transcript\"][0][\"prompt_token_ids\"])")" = True ]'
+check "claude_code: its two calls are the agent's own (call_kind agent)" eval '[ "$(field "$WORK/cc.json" "[c.get(\"call_kind\") for c in d[\"transcript\"]] == [\"agent\", \"agent\"]")" = True ]'
 # what the fake received
 LOG="$WORK/vllm.jsonl"
 check "the fake saw X-Session-ID = the rollout id on every call" eval '[ "$(python3 -c "import json,sys; print({json.loads(l)[\"headers\"].get(\"x-session-id\") for l in open(sys.argv[1])} == {sys.argv[2]})" "$LOG" "cc-vllm-$$")" = True ]'

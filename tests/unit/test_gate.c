@@ -1428,6 +1428,76 @@ static void test_upstream(void **state)
     corral_gate_free(g);
 }
 
+/* ---- call kinds ---------------------------------------------------------------------------- */
+
+/* The rollout's rule tags each transcript entry "agent" or "auxiliary":
+ * every condition given must hold; without a rule every call is "agent". */
+static void test_call_kinds(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    struct corral_gate_responder rule = {.struct_size = sizeof rule, .kind = CORRAL_GATE_REPLAY,
+                                         .replay_jsonl = "{\"content\":\"a\"}\n{\"content\":\"b\"}\n"
+                                                         "{\"content\":\"c\"}\n{\"content\":\"d\"}\n",
+                                         .aux_no_tools = 1, .aux_system_prefix = "You are a title generator"};
+    char tok[65], url[512];
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_register(g, "k", &rule, tok, &call), 0);
+    chat_url(g, "k", url, sizeof url);
+    static const char *const bodies[] = {
+        /* the main loop: tools offered */
+        "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"bash\"}}],"
+        "\"messages\":[{\"role\":\"system\",\"content\":\"You are a title generator too\"}]}",
+        /* a title call: no tools, the title prompt (escaped, and tools: []) */
+        "{\"model\":\"m\",\"tools\":[ ],\"messages\":[{\"content\":\"You are a title \\u0067enerator. Go\","
+        "\"role\":\"system\"},{\"role\":\"user\",\"content\":\"hi\"}]}",
+        /* no tools but another system prompt */
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"You are opencode\"}]}",
+        /* no tools, the prefix in a user message only */
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"You are a title generator\"}]}",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        struct http_resp r = http("POST", url, tok, bodies[i], NULL);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+    }
+    char *t = corral_gate_transcript(g, "k");
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    static const char *const want[] = {"agent", "auxiliary", "agent", "agent"};
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, i), "call_kind")->valuestring, want[i]);
+    cJSON_Delete(j);
+
+    /* max_tokens_below alone; and a rollout without a rule */
+    struct corral_gate_responder small = {.struct_size = sizeof small, .kind = CORRAL_GATE_REPLAY,
+                                          .replay_jsonl = "{\"content\":\"a\"}\n{\"content\":\"b\"}\n",
+                                          .aux_max_tokens_below = 100};
+    assert_int_equal(corral_gate_register(g, "s", &small, tok, &call), 0);
+    chat_url(g, "s", url, sizeof url);
+    struct http_resp r = http("POST", url, tok, "{\"max_completion_tokens\":32,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", NULL);
+    resp_free(&r);
+    r = http("POST", url, tok, "{\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", NULL);
+    resp_free(&r);
+    t = corral_gate_transcript(g, "s");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "call_kind")->valuestring, "auxiliary");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 1), "call_kind")->valuestring, "agent");
+    cJSON_Delete(j);
+    reg_replay(g, "plain", "{\"content\":\"a\"}\n", tok);
+    chat_url(g, "plain", url, sizeof url);
+    r = http("POST", url, tok, "{\"messages\":[{\"role\":\"system\",\"content\":\"You are a title generator\"}]}", NULL);
+    resp_free(&r);
+    t = corral_gate_transcript(g, "plain");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "call_kind")->valuestring, "agent");
+    cJSON_Delete(j);
+    corral_gate_free(g);
+}
+
 /* ---- limits an agent cannot raise (issue 15) --------------------------------------------- */
 
 /* A chat body of about n bytes. */
@@ -1824,6 +1894,7 @@ int main(void)
         cmocka_unit_test(test_unix_socket),
         cmocka_unit_test(test_unix_socket_keeps_umask),
         cmocka_unit_test(test_upstream),
+        cmocka_unit_test(test_call_kinds),
         cmocka_unit_test(test_auto_register),
         cmocka_unit_test(test_transcript_bounded),
         cmocka_unit_test(test_rollout_connections),

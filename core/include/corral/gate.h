@@ -96,6 +96,14 @@ struct corral_gate_responder {
      * isolation), or NULL: none.  Every forwarded request also carries
      * "X-Session-ID: <rollout id>" (docs/gate.md). */
     const char *upstream_cache_salt;
+    /* Which calls the transcript tags "call_kind": "auxiliary" rather than
+     * "agent" (an agent's title or summary calls besides its main loop;
+     * the agent spec's "auxiliary", docs/gate.md): those for which every
+     * condition set here holds.  None set: every call is "agent".  Any
+     * responder kind. */
+    int aux_no_tools;                  /* 1: the call offers no tools */
+    int64_t aux_max_tokens_below;      /* > 0: it asks for fewer output tokens than this */
+    const char *aux_system_prefix;     /* its first message is a system one starting with this */
 };
 
 /* How to start a gate.  Caller-owned; read only during corral_gate_new().

@@ -123,6 +123,7 @@ static void rollout_free(struct gate_rollout *r)
     if (r->ops && r->ops->free)
         r->ops->free(r->state);
     cJSON_Delete(r->transcript);
+    free(r->aux.system_prefix);
     free(r->id);
     free(r);
 }
@@ -145,6 +146,15 @@ static int rollout_make(struct corral_gate *g, const char *id, const struct corr
     if (rc) {
         rollout_free(r);
         return rc;
+    }
+    if (CORRAL_HAS_FIELD(spec, aux_system_prefix)) {
+        r->aux.no_tools = spec->aux_no_tools;
+        r->aux.max_tokens_below = (double)spec->aux_max_tokens_below;
+        if (spec->aux_system_prefix && !(r->aux.system_prefix = strdup(spec->aux_system_prefix))) {
+            rollout_free(r);
+            snprintf(err, errlen, "out of memory");
+            return CORRAL_ENOMEM;
+        }
     }
     *out = r;
     return 0;
@@ -398,6 +408,7 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
     cJSON_AddStringToObject(e, "dialect", c->dialect == GATE_DIALECT_MESSAGES ? "messages" : "chat_completions");
+    cJSON_AddStringToObject(e, "call_kind", c->auxiliary ? "auxiliary" : "agent");
     if (keep_request && !truncated && c->raw) {
         /* the agent's own body, and the chat request the responder saw */
         cJSON_AddItemToObject(e, "request", raw_take(c->raw));
@@ -710,6 +721,12 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
                                           ? strdup(auto_spec->upstream_cache_salt)
                                           : NULL;
         g->auto_spec.upstream_cache_salt = g->auto_upstream_cache_salt;
+        int has_aux = CORRAL_HAS_FIELD(auto_spec, aux_system_prefix);
+        g->auto_spec.aux_no_tools = has_aux ? auto_spec->aux_no_tools : 0;
+        g->auto_spec.aux_max_tokens_below = has_aux ? auto_spec->aux_max_tokens_below : 0;
+        g->auto_aux_system_prefix = has_aux && auto_spec->aux_system_prefix ? strdup(auto_spec->aux_system_prefix)
+                                                                            : NULL;
+        g->auto_spec.aux_system_prefix = g->auto_aux_system_prefix;
         /* Validate it once now, so a bad spec fails here, not per rollout;
          * kept until the gate is freed, so its script stays loaded. */
         if (gate_responder_make(g, &g->auto_spec, &g->auto_ops, &g->auto_state, err, sizeof err) != 0) {
@@ -857,6 +874,7 @@ void corral_gate_free(corral_gate *g)
     free(g->auto_upstream_key_env);
     free(g->auto_upstream_model);
     free(g->auto_upstream_cache_salt);
+    free(g->auto_aux_system_prefix);
     EVP_MAC_CTX_free(g->mac);
     OPENSSL_cleanse(g->secret, sizeof g->secret);
     pthread_cond_destroy(&g->cond);

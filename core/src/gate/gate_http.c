@@ -533,6 +533,7 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     snprintf(c->rollout_id, sizeof c->rollout_id, "%s", id);
     c->rollout = r;
     c->seq = ++r->seq;
+    c->auxiliary = gate_call_is_auxiliary(&r->aux, &c->req);
     c->t_start = gate_now_ms();
     c->deadline = c->t_start + g->timeout_ms;
     r->ops->submit(g, r, c);

@@ -51,7 +51,24 @@ struct gate_chat_request {
     int stream;            /* "stream": true */
     int include_usage;     /* "stream_options": {"include_usage": true} */
     char *model;           /* a non-empty "model", or NULL */
+    /* What tells an agent's auxiliary calls from its main loop (see
+     * struct gate_aux_rule): */
+    int has_tools;         /* "tools" is a non-empty array */
+    double max_tokens;     /* "max_tokens", else "max_completion_tokens"; -1: neither */
+    char *system;          /* the first message's string content when it is a
+                            * "system" or "developer" message, or NULL */
 };
+
+/* Which calls of a rollout are "auxiliary" (transcript "call_kind";
+ * docs/gate.md): those for which every condition set holds.  None set:
+ * every call is "agent". */
+struct gate_aux_rule {
+    int no_tools;          /* the call offers no tools */
+    double max_tokens_below; /* > 0: it asks for fewer output tokens than this */
+    char *system_prefix;   /* owned: its system message starts with this, or NULL */
+};
+/* 1 when request q is auxiliary under rule. */
+int gate_call_is_auxiliary(const struct gate_aux_rule *rule, const struct gate_chat_request *q);
 
 /* cJSON_Parse of exactly text[0..len): NULL if anything but whitespace
  * follows the value. */
@@ -301,6 +318,7 @@ struct gate_conn {
     char id[33];
     char rollout_id[130];
     unsigned seq;                      /* 1-based number within the rollout */
+    int auxiliary;                     /* call_kind "auxiliary" (the rollout's rule) */
     struct gate_rollout *rollout;      /* (L) NULL once unregistered */
     struct gate_chat_request req;
     char *raw;                         /* a non-chat dialect's body as it came (buf then holds
@@ -339,6 +357,7 @@ struct gate_rollout {
     const struct gate_responder_ops *ops;
     void *state;
     unsigned seq;                      /* requests received */
+    struct gate_aux_rule aux;          /* which calls are auxiliary */
     cJSON *transcript;                 /* array */
     size_t transcript_bytes;           /* requests and responses kept in it */
     size_t dropped;                    /* calls past the limit, not recorded */
@@ -409,6 +428,7 @@ struct corral_gate {
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
     char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model, *auto_upstream_cache_salt;
+    char *auto_aux_system_prefix;
     const struct gate_responder_ops *auto_ops;   /* the auto responder, checked once and */
     void *auto_state;                            /* kept so its script stays loaded */
     struct gate_scripts scripts;       /* replay scripts, shared by content */

@@ -86,7 +86,9 @@ int crl_phase_load(struct rollout *r)
 static int responder_from_model(struct rollout *r, struct corral_gate_responder *resp)
 {
     const char *m = r->o->model;
-    *resp = (struct corral_gate_responder){.struct_size = sizeof *resp};
+    *resp = (struct corral_gate_responder){.struct_size = sizeof *resp, .aux_no_tools = r->spec.aux_no_tools,
+                                           .aux_max_tokens_below = r->spec.aux_max_tokens_below,
+                                           .aux_system_prefix = r->spec.aux_system_prefix};
     if (!m)
         return crl_rollout_fail(r, INFRA, CORRAL_EINVAL,
                                 "agent %s calls a model: give --model replay:FILE, upstream:URL, vllm:URL or trainer",
