@@ -1498,6 +1498,174 @@ static void test_call_kinds(void **state)
     corral_gate_free(g);
 }
 
+/* ---- policy version, pause and resume ------------------------------------------------------ */
+
+/* Wait until the paused gate holds n calls (5 s at most). */
+static void wait_held(corral_gate *g, size_t n)
+{
+    size_t held = 0;
+    for (int i = 0; i < 500 && (corral_gate_paused(g, &held), held != n); i++)
+        usleep(10 * 1000);
+    assert_int_equal(held, n);
+}
+
+static const char *entry_version(const cJSON *e)
+{
+    const cJSON *v = cJSON_GetObjectItem(e, "policy_version");
+    return cJSON_IsString(v) ? v->valuestring : "(none)";
+}
+
+/* Calls that arrive while the gate is paused wait, past their request
+ * deadline, and reach the responder in arrival order on resume, stamped
+ * with the version current then; unregistering answers the held calls. */
+static void test_pause_resume(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.request_timeout_ms = 300;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512];
+    reg_replay(g, "p", "{\"content\":\"one\"}\n{\"content\":\"two\"}\n{\"content\":\"three\"}\n"
+                       "{\"content\":\"four\"}\n{\"content\":\"five\"}\n", tok);
+    chat_url(g, "p", url, sizeof url);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_set_policy_version(g, "step-1", &call), 0);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+
+    corral_gate_pause(g);
+    corral_gate_pause(g); /* twice: still one pause */
+    assert_true(corral_gate_paused(g, NULL));
+    assert_int_equal(corral_gate_set_policy_version(g, "step-2", &call), 0);
+    struct client_arg ca[3];
+    pthread_t th[3];
+    for (size_t i = 0; i < 3; i++) {
+        ca[i] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+        assert_int_equal(pthread_create(&th[i], NULL, client_main, &ca[i]), 0);
+        wait_held(g, i + 1); /* so the arrival order is known */
+    }
+    usleep(600 * 1000); /* twice the request deadline: the pause fails nothing */
+    wait_held(g, 3);
+    assert_int_equal(corral_gate_pending(g, NULL), 0);
+    assert_int_equal(corral_gate_resume(g), 3);
+    assert_false(corral_gate_paused(g, NULL));
+    static const char *const want[] = {"\"two\"", "\"three\"", "\"four\""};
+    for (size_t i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ca[i].r.status, 200);
+        if (!strstr(ca[i].r.body, want[i]))
+            fail_msg("call %zu got %s, not %s", i, ca[i].r.body, want[i]);
+        resp_free(&ca[i].r);
+    }
+    char *t = corral_gate_transcript(g, "p");
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    assert_int_equal(cJSON_GetArraySize(j), 4);
+    assert_string_equal(entry_version(cJSON_GetArrayItem(j, 0)), "step-1");
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, i), "seq")->valueint, i + 1);
+        assert_string_equal(entry_version(cJSON_GetArrayItem(j, i)), "step-2");
+    }
+    cJSON_Delete(j);
+
+    /* no version: the entry says none; a bad version is refused */
+    assert_int_equal(corral_gate_set_policy_version(g, "bad\nversion", &call), CORRAL_EINVAL);
+    assert_int_equal(corral_gate_set_policy_version(g, "", &call), CORRAL_EINVAL);
+    assert_int_equal(corral_gate_set_policy_version(g, NULL, &call), 0);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    t = corral_gate_transcript(g, "p");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(entry_version(cJSON_GetArrayItem(j, 4)), "(none)");
+    cJSON_Delete(j);
+
+    /* a call held when its rollout ends gets the 410 the pending ones get */
+    corral_gate_pause(g);
+    ca[0] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+    assert_int_equal(pthread_create(&th[0], NULL, client_main, &ca[0]), 0);
+    wait_held(g, 1);
+    assert_int_equal(corral_gate_unregister(g, "p", NULL, &call), 0);
+    pthread_join(th[0], NULL);
+    assert_int_equal(ca[0].r.status, 410);
+    resp_free(&ca[0].r);
+    wait_held(g, 0);
+
+    /* and one held at shutdown gets a 410 too */
+    reg_replay(g, "q", "{\"content\":\"one\"}\n", tok);
+    chat_url(g, "q", url, sizeof url);
+    ca[1] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+    assert_int_equal(pthread_create(&th[1], NULL, client_main, &ca[1]), 0);
+    wait_held(g, 1);
+    corral_gate_free(g);
+    pthread_join(th[1], NULL);
+    assert_int_equal(ca[1].r.status, 410);
+    resp_free(&ca[1].r);
+}
+
+/* The same over the trainer API: /v1/pause, /v1/resume, /v1/policy_version
+ * and what /v1/health says of them. */
+static void test_pause_http(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.trainer_listen = 1;
+    corral_gate *g = gate_with(&o);
+    const char *turl = corral_gate_trainer_url(g), *ttok = corral_gate_trainer_token(g);
+    char tok[65], url[512], u[512];
+    reg_replay(g, "h", "{\"content\":\"one\"}\n", tok);
+    chat_url(g, "h", url, sizeof url);
+
+    snprintf(u, sizeof u, "%s/v1/policy_version", turl);
+    struct http_resp r = http("POST", u, ttok, "{\"version\":\"ckpt-7\"}", NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    r = http("POST", u, ttok, "{\"version\":7}", NULL);
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    r = http("POST", u, "wrong-token-wrong-token", "{\"version\":\"x\"}", NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+
+    snprintf(u, sizeof u, "%s/v1/pause", turl);
+    r = http("POST", u, ttok, "", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"paused\":true"));
+    resp_free(&r);
+    struct client_arg ca = {.url = url, .token = tok, .body = CHAT};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, client_main, &ca), 0);
+    wait_held(g, 1);
+    snprintf(u, sizeof u, "%s/v1/health", turl);
+    r = http("GET", u, ttok, NULL, NULL);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "paused")));
+    assert_int_equal(cJSON_GetObjectItem(j, "held")->valueint, 1);
+    assert_string_equal(cJSON_GetObjectItem(j, "policy_version")->valuestring, "ckpt-7");
+    cJSON_Delete(j);
+    resp_free(&r);
+
+    snprintf(u, sizeof u, "%s/v1/resume", turl);
+    r = http("POST", u, ttok, "", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"released\":1"));
+    resp_free(&r);
+    pthread_join(th, NULL);
+    assert_int_equal(ca.r.status, 200);
+    resp_free(&ca.r);
+    char *t = corral_gate_transcript(g, "h");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(entry_version(cJSON_GetArrayItem(j, 0)), "ckpt-7");
+    cJSON_Delete(j);
+    corral_gate_free(g);
+}
+
 /* ---- limits an agent cannot raise (issue 15) --------------------------------------------- */
 
 /* A chat body of about n bytes. */
@@ -1895,6 +2063,8 @@ int main(void)
         cmocka_unit_test(test_unix_socket_keeps_umask),
         cmocka_unit_test(test_upstream),
         cmocka_unit_test(test_call_kinds),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_pause_http),
         cmocka_unit_test(test_auto_register),
         cmocka_unit_test(test_transcript_bounded),
         cmocka_unit_test(test_rollout_connections),

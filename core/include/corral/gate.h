@@ -265,6 +265,30 @@ void corral_gate_request_free(struct corral_gate_request *request);
 int corral_gate_deliver(corral_gate *gate, const char *request_id, const char *response_json,
                         struct corral_call *call);
 
+/* ---- Policy versions and pausing (RL weight updates; docs/gate.md) ----------- */
+
+/* Stamp `version` (1 to 128 printable ASCII characters; NULL: none) on
+ * every call that reaches its responder from now on: its transcript entry
+ * says "policy_version".  Calls already at their responder keep theirs.
+ * Returns 0 or CORRAL_EINVAL. */
+int corral_gate_set_policy_version(corral_gate *gate, const char *version, struct corral_call *call);
+
+/* Pause the gate: calls arriving from now on wait, in arrival order,
+ * without a deadline (the agent's connection simply stays open) until
+ * corral_gate_resume(); calls already at their responder go on.  Pausing
+ * a paused gate changes nothing.  Unregistering a rollout answers its
+ * waiting calls 410, as corral_gate_free() does all of them. */
+void corral_gate_pause(corral_gate *gate);
+
+/* Resume: the waiting calls go to their responders in arrival order, each
+ * with the current policy version and a full request deadline from now.
+ * Returns how many were waiting. */
+size_t corral_gate_resume(corral_gate *gate);
+
+/* Whether the gate is paused, and (when held is not NULL) how many calls
+ * wait for corral_gate_resume(). */
+int corral_gate_paused(corral_gate *gate, size_t *held);
+
 /* Remove the private gate directories (corral-gate-* under $TMPDIR or
  * /tmp, owned by this user) whose corral process is gone, named by their
  * owner file; one without an owner file goes once a minute old with a dead

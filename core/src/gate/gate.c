@@ -329,6 +329,8 @@ void gate_conn_unlink_locked(struct corral_gate *g, struct gate_conn *c)
 {
     if (c->state == GS_QUEUED)
         queue_unlink_locked(g, c);
+    if (c->state == GS_HELD)
+        gate_held_unlink_locked(g, c);
     if (c->listed) {
         list_unlink(c->kind == GC_TRAINER_WAIT ? &g->waiters : &g->pending, c);
         c->listed = 0;
@@ -437,6 +439,8 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
         cJSON_AddStringToObject(e, "error", error);
     cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
     cJSON_AddBoolToObject(e, "stream", c->req.stream);
+    if (c->policy_version[0])
+        cJSON_AddStringToObject(e, "policy_version", c->policy_version);
     if (c->overrides) {
         cJSON_AddItemToObject(e, "upstream_overrides", raw_take(c->overrides));
         c->overrides = NULL;
@@ -814,6 +818,7 @@ void corral_gate_free(corral_gate *g)
         return;
     pthread_mutex_lock(&g->lock);
     __atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
+    gate_held_fail_locked(g, NULL, 410, "corral gate: shutting down", "gate_shutdown");
     while (g->pending)
         gate_fail_locked(g, g->pending, 410, "corral gate: shutting down", "invalid_request_error",
                          "gate_shutdown");
@@ -922,6 +927,7 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
     r->sock = NULL;
     if (g->has_auto)
         tomb_add_locked(g, rollout_id);
+    gate_held_fail_locked(g, r, 410, "corral gate: the rollout has ended", "rollout_ended");
     for (struct gate_conn *c = g->pending, *n; c; c = n) {
         n = c->next;
         if (c->rollout == r) {

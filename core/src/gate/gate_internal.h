@@ -42,6 +42,7 @@
 #define GATE_TOKEN_HEX 64
 #define GATE_ROLLOUT_BUCKETS 256
 #define GATE_TRAINER_MAX_WAIT_MS 300000
+#define GATE_VERSION_MAX 128
 
 /* ---- wire formats (gate_wire.c) ----------------------------------------- */
 
@@ -296,7 +297,8 @@ enum gate_conn_state {
     GS_QUEUED,             /* (L) on the trainer queue */
     GS_CLAIMED,            /* (L) taken by a trainer / the upstream thread */
     GS_WAITING,            /* (L) trainer long-poll waiting */
-    GS_DONE                /* (L) answered; resp_* set */
+    GS_DONE,               /* (L) answered; resp_* set */
+    GS_HELD                /* (L) arrived while the gate is paused: on gate->held */
 };
 
 struct gate_rollout;
@@ -319,6 +321,8 @@ struct gate_conn {
     char rollout_id[130];
     unsigned seq;                      /* 1-based number within the rollout */
     int auxiliary;                     /* call_kind "auxiliary" (the rollout's rule) */
+    char policy_version[GATE_VERSION_MAX + 1]; /* the gate's when the call reached its
+                                        * responder; "" none */
     struct gate_rollout *rollout;      /* (L) NULL once unregistered */
     struct gate_chat_request req;
     char *raw;                         /* a non-chat dialect's body as it came (buf then holds
@@ -327,7 +331,7 @@ struct gate_conn {
     int64_t t_start, deadline;
     struct gate_conn *prev, *next;     /* (L) gate->pending or gate->waiters */
     int listed;                        /* (L) on gate->pending or gate->waiters */
-    struct gate_conn *q_next;          /* (L) trainer queue */
+    struct gate_conn *q_next;          /* (L) trainer queue, or gate->held */
     struct gate_conn *r_next;          /* (L) gate->resume_head */
     char *overrides;                   /* upstream: JSON object of what the gate changed
                                         * ({"n":{"asked":8,"sent":1}}), or NULL */
@@ -439,6 +443,9 @@ struct corral_gate {
     struct gate_conn *pending;         /* all unanswered chat calls */
     struct gate_conn *q_head, *q_tail; /* trainer queue (state GS_QUEUED) */
     struct gate_conn *waiters;         /* trainer HTTP long-polls */
+    int paused;                        /* (L) new calls wait on held (gate_policy.c) */
+    struct gate_conn *held_head, *held_tail; /* (L) calls that arrived while paused, in order */
+    char policy_version[GATE_VERSION_MAX + 1]; /* (L) stamped on calls; "" none */
     size_t live;                       /* gate_conns alive (for shutdown) */
     size_t api_waiters;                /* threads inside corral_gate_next_request() */
     struct gate_upstream *upstream;
@@ -478,6 +485,18 @@ void gate_timer_kick_locked(struct corral_gate *g);
  * g->rollout_connections already (or out of memory). */
 int gate_load_take_locked(struct corral_gate *g, const char *id);
 void gate_load_put_locked(struct corral_gate *g, const char *id);
+
+/* gate_policy.c */
+/* Hand chat call c of rollout r (seq and t_start set) to r's responder,
+ * stamped with the policy version and given its deadline; while the gate
+ * is paused, put it on gate->held instead (no deadline runs there) until
+ * corral_gate_resume() dispatches it.  Under the lock. */
+void gate_dispatch_locked(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c);
+/* Take held call c off gate->held (state GS_HELD).  Under the lock. */
+void gate_held_unlink_locked(struct corral_gate *g, struct gate_conn *c);
+/* Fail the held calls of rollout r (NULL: all) with status and code. */
+void gate_held_fail_locked(struct corral_gate *g, const struct gate_rollout *r, unsigned status, const char *message,
+                           const char *code);
 
 /* gate_listen.c */
 /* A bound, listening TCP socket (numeric addr; port 0: any), its port in
