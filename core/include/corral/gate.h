@@ -226,7 +226,8 @@ int corral_gate_unregister(corral_gate *gate, const char *rollout_id, char **tra
  *    "upstream_overrides": {"n": {"asked", "sent"}, ...} (upstream),
  *    "response": <what the agent got, as a chat.completion object> | null,
  *    "status": <HTTP status>, "error": "..." (when failed),
- *    "latency_ms", "stream",
+ *    "latency_ms", "stream", "call_kind": "agent" | "auxiliary",
+ *    "policy_version": "..." (when one was set),
  *    "token_ids": [...], "logprobs": [...], "prompt_token_ids": [...]
  *    (when the responder gave them)}
  * and a last {"truncated": true, "dropped": N} when calls past the limit
