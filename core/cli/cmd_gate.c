@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <corral/gate.h>
+#include <corral/sandbox_host.h>
 
 #include "cli.h"
 #include "crl_common.h"
@@ -42,7 +43,10 @@ static void help(FILE *f)
         "                              (an OpenAI-compatible base URL such as http://host:8000/v1)\n"
         "  --upstream-key-env NAME     environment variable holding the upstream API key\n"
         "  --upstream-model MODEL      replace the model of forwarded requests\n"
-        "  --upstream-token-ids        ask the upstream (vLLM) for token ids with the logprobs\n"
+        "  --upstream-token-ids        ask the upstream (vLLM) for the completion's token ids with the\n"
+        "                              logprobs and for the prompt's token ids\n"
+        "  --upstream-cache-salt-env NAME  environment variable holding vLLM's cache_salt, sent with\n"
+        "                              every forwarded call (each also says X-Session-ID: <rollout id>)\n"
         "  --model NAME                model id reported by /v1/models (default corral)\n"
         "  --body-limit BYTES          largest request body (default 4194304; larger: 413)\n"
         "  --transcript-limit BYTES    requests and responses kept per rollout (default 33554432;\n"
@@ -140,6 +144,7 @@ static int serve(int argc, char **argv)
     const char *unix_path = NULL, *responder = "trainer", *key_env = NULL, *up_model = NULL, *model = NULL;
     const char *secret_file = NULL, *ttoken_file = NULL;
     int token_ids = 0;
+    const char *cache_salt = NULL;
     long long body_limit = 0;
     struct corral_gate_options lim = {.struct_size = sizeof lim}; /* the limits below; 0 = the gate's default */
     double timeout_s = 0;
@@ -168,6 +173,12 @@ static int serve(int argc, char **argv)
             up_model = v;
         } else if (strcmp(a, "--upstream-token-ids") == 0) {
             token_ids = 1;
+        } else if (ARG("--upstream-cache-salt-env")) {
+            cache_salt = getenv(v);
+            if (!corral_env_name_valid(v) || !cache_salt || !*cache_salt) {
+                cli_error("--upstream-cache-salt-env %s: no such non-empty environment variable", v);
+                return CLI_USAGE;
+            }
         } else if (ARG("--model")) {
             model = v;
         } else if (ARG("--body-limit")) {
@@ -223,6 +234,7 @@ static int serve(int argc, char **argv)
         spec.upstream_api_key_env = key_env;
         spec.upstream_model = up_model;
         spec.upstream_token_ids = token_ids;
+        spec.upstream_cache_salt = cache_salt;
     } else {
         cli_error("--responder wants trainer, replay:FILE or upstream:URL, got '%s'", responder);
         return CLI_USAGE;

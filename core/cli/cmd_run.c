@@ -57,9 +57,13 @@ static void help(void)
            "  --agent NAME          agent plugin (see `corral plugins`): pi, opencode, oracle, ...\n"
            "  --sandbox NAME        sandbox backend, default local\n"
            "  --model SPEC          replay:FILE (a JSONL script of responses), upstream:URL (an\n"
-           "                        OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1) or trainer\n"
+           "                        OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1), vllm:URL\n"
+           "                        (upstream:URL that also records vLLM's prompt and completion token ids)\n"
+           "                        or trainer\n"
            "  --model-name NAME     the model name the agent asks for (default corral; sent upstream)\n"
            "  --api-key-env VAR     upstream: the NAME of the environment variable holding the API key\n"
+           "  --cache-salt-env VAR  upstream: the NAME of the environment variable holding vLLM's\n"
+           "                        cache_salt, sent with every forwarded call\n"
            "  --image IMAGE         overrides the task's image\n"
            "  --timeout S           agent timeout in seconds (default: the task's, else the agent's)\n"
            "  --timeout-multiplier X  multiply the setup, agent and verify timeouts, --timeout's too\n"
@@ -300,9 +304,10 @@ static int model_spec_check(const char *m, char *why, size_t cap)
         close(fd);
         return 0;
     }
-    if ((strncmp(m, "upstream:", 9) == 0 && m[9]) || strcmp(m, "trainer") == 0)
+    if ((strncmp(m, "upstream:", 9) == 0 && m[9]) || (strncmp(m, "vllm:", 5) == 0 && m[5]) ||
+        strcmp(m, "trainer") == 0)
         return 0;
-    snprintf(why, cap, "'%s' is not replay:FILE, upstream:URL or trainer", m);
+    snprintf(why, cap, "'%s' is not replay:FILE, upstream:URL, vllm:URL or trainer", m);
     return -1;
 }
 
@@ -321,7 +326,7 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
 }
 
 /* getopt values of long-only options, past the dataset options' (cli_dataset.h). */
-enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS };
+enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS, OPT_SALT_ENV };
 
 
 /* --retry-on: a comma-separated list of error classes into a mask of
@@ -412,7 +417,8 @@ int cli_cmd_run(int argc, char **argv)
         {"shard", required_argument, 0, 'S'}, {"resume", no_argument, 0, 'R'},
         {"resume-errors", no_argument, 0, OPT_RESUME_ERRORS}, {"retries", required_argument, 0, 'y'},
         {"retry-on", required_argument, 0, 'Y'}, CLI_DATASET_LONGOPTS,
-        {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
+        {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {"cache-salt-env", required_argument, 0, OPT_SALT_ENV},
+        {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL, *shard = NULL;
     int resume = 0, resume_errors = 0;
@@ -444,6 +450,11 @@ int cli_cmd_run(int argc, char **argv)
         case 'm': o.model = optarg; break;
         case 'n': o.model_name = optarg; break;
         case 'k': o.api_key_env = optarg; break;
+        case OPT_SALT_ENV:
+            if (!corral_env_name_valid(optarg) || !getenv(optarg) || !*getenv(optarg))
+                USAGE_EXIT("run: --cache-salt-env %s: no such non-empty environment variable", optarg);
+            o.upstream_cache_salt = getenv(optarg);
+            break;
         case 'i': o.image = optarg; break;
         case 'T':
             if (cli_int_arg("--timeout", optarg, 1, CLI_MAX_SECONDS, &o.agent_timeout_s))

@@ -1,7 +1,8 @@
 /* Fuzz the gate's chat-request reader: arbitrary bytes as a request body.
  * Differential: whatever the scanner accepts, cJSON must parse too (the
  * body is kept verbatim and parsed later by trainers and the rollout), and
- * the fields read must be what a cJSON tree of the same body says.  A body
+ * the fields read must be what a cJSON tree of the same body says (also
+ * the facts call kinds are judged by: tools, the system prompt).  A body
  * that is accepted must render an answer in both forms without error. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +24,16 @@ static void agree_with_cjson(const uint8_t *data, size_t size, const struct gate
     const char *m = cJSON_IsString(model) && model->valuestring[0] ? model->valuestring : NULL;
     if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0 || req->stream != cJSON_IsTrue(stream) ||
         req->include_usage != usage || (m == NULL) != (req->model == NULL) || (m && strcmp(m, req->model) != 0))
+        abort();
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(j, "tools");
+    if (req->has_tools != (cJSON_IsArray(tools) && cJSON_GetArraySize(tools) > 0))
+        abort();
+    const cJSON *first = cJSON_GetArrayItem(msgs, 0);
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(first, "content");
+    int sys = cJSON_IsString(role) && cJSON_IsString(content) &&
+              (strcmp(role->valuestring, "system") == 0 || strcmp(role->valuestring, "developer") == 0);
+    if (sys != (req->system != NULL) || (sys && strcmp(content->valuestring, req->system) != 0))
         abort();
     cJSON_Delete(j);
 }

@@ -48,6 +48,33 @@ static void test_templates(void **state)
     cJSON_Delete(t);
 }
 
+/* The shipped specs tag calls without tools auxiliary (docs/gate.md,
+ * "Call kinds"); a spec may combine the three conditions. */
+static void test_auxiliary_rule(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("opencode", &s);
+    assert_int_equal(s.aux_no_tools, 1);
+    assert_null(s.aux_system_prefix);
+    crl_agent_spec_free(&s);
+    load("claude_code", &s);
+    assert_int_equal(s.aux_no_tools, 1);
+    crl_agent_spec_free(&s);
+    load("pi", &s);
+    assert_int_equal(s.aux_no_tools, 0);
+    crl_agent_spec_free(&s);
+    char why[256];
+    assert_int_equal(crl_agent_spec_parse("{\"name\": \"a\", \"argv\": [\"x\"], \"auxiliary\": {\"no_tools\": false, "
+                                          "\"max_tokens_below\": 512, \"system_prefix\": \"You are a title\"}}",
+                                          &s, why, sizeof why),
+                     0);
+    assert_int_equal(s.aux_no_tools, 0);
+    assert_int_equal(s.aux_max_tokens_below, 512);
+    assert_string_equal(s.aux_system_prefix, "You are a title");
+    crl_agent_spec_free(&s);
+}
+
 static void test_invalid_specs_say_why(void **state)
 {
     (void)state;
@@ -65,6 +92,11 @@ static void test_invalid_specs_say_why(void **state)
         {"{\"name\": \"a\", \"argv\": [\"x\"], \"install\": {\"requires\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\","
          "\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]}}",
          "install.requires lists 17 commands; at most 16"},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"auxiliary\": {}}", "\"auxiliary\" must be an object"},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"auxiliary\": {\"no_tools\": 1}}", "\"auxiliary\" must be"},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"auxiliary\": {\"max_tokens_below\": 0}}", "\"auxiliary\" must be"},
+        {"{\"name\": \"a\", \"argv\": [\"x\"], \"auxiliary\": {\"no_tools\": true, \"title\": \"x\"}}",
+         "\"auxiliary\" must be"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct crl_agent_spec s;
@@ -306,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_gemini_cli_result_event),
         cmocka_unit_test(test_qwen_code_result_event),
         cmocka_unit_test(test_json_path),
+        cmocka_unit_test(test_auxiliary_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1245,6 +1245,7 @@ static void test_unix_socket_keeps_umask(void **state)
 
 static char up_last_body[8192];
 static char up_last_auth[256];
+static char up_last_session[256];
 static int up_status = 200;
 static int up_sleep_ms;
 
@@ -1273,12 +1274,15 @@ static enum MHD_Result up_answer(void *cls, struct MHD_Connection *c, const char
         usleep((useconds_t)sleep_ms * 1000);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     snprintf(up_last_auth, sizeof up_last_auth, "%s", auth ? auth : "");
+    const char *sid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Session-ID");
+    snprintf(up_last_session, sizeof up_last_session, "%s", sid ? sid : "");
     const char *body =
         up_status == 200 && strcmp(url, "/v1/chat/completions") == 0
             ? "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
               "\"content\":\"upstream says hi\"},\"finish_reason\":\"stop\",\"logprobs\":{\"content\":["
               "{\"token\":\"token_id:11\",\"logprob\":-0.25},{\"token\":\"token_id:22\",\"logprob\":-1.5}]}}],"
-              "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}"
+              "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9},"
+              "\"prompt_token_ids\":[1,2,3,4,5,6,7]}"
             : "{\"error\":{\"message\":\"model not found\",\"type\":\"invalid_request_error\"}}";
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     enum MHD_Result rc = MHD_queue_response(c, up_status == 200 ? 200 : (unsigned)up_status, r);
@@ -1300,7 +1304,8 @@ static void test_upstream(void **state)
     corral_gate *g = gate_with(NULL);
     struct corral_gate_responder up = {.struct_size = sizeof up, .kind = CORRAL_GATE_UPSTREAM,
                                        .upstream_url = upurl, .upstream_api_key_env = "GATE_TEST_UPSTREAM_KEY",
-                                       .upstream_model = "org/real-model", .upstream_token_ids = 1};
+                                       .upstream_model = "org/real-model", .upstream_token_ids = 1,
+                                       .upstream_cache_salt = "salt-1"};
     char tok[65], url[512];
     struct corral_call call;
     corral_call_init(&call, 0);
@@ -1319,9 +1324,12 @@ static void test_upstream(void **state)
     assert_null(cJSON_GetObjectItem(sent, "stream_options"));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "logprobs")));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "return_tokens_as_token_ids")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sent, "return_token_ids")));
+    assert_string_equal(cJSON_GetObjectItem(sent, "cache_salt")->valuestring, "salt-1");
     assert_string_equal(cJSON_GetObjectItem(sent, "model")->valuestring, "org/real-model");
     cJSON_Delete(sent);
     assert_string_equal(up_last_auth, "Bearer sk-test-123");
+    assert_string_equal(up_last_session, "up"); /* the rollout id, for the router's prefix cache */
 
     /* the agent's "n" and "max_tokens" do not reach the upstream as asked */
     r = http("POST", url, tok,
@@ -1351,7 +1359,27 @@ static void test_upstream(void **state)
     assert_int_equal(cJSON_GetArraySize(ids), 2);
     assert_int_equal(cJSON_GetArrayItem(ids, 1)->valueint, 22);
     assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "logprobs"), 0)->valuedouble == -0.25);
+    const cJSON *pids = cJSON_GetObjectItem(e, "prompt_token_ids");
+    assert_int_equal(cJSON_GetArraySize(pids), 7);
+    assert_int_equal(cJSON_GetArrayItem(pids, 6)->valueint, 7);
     cJSON_Delete(j);
+
+    /* without token ids or a salt: neither vLLM field is sent (OpenAI
+     * itself refuses unknown fields); the session header always is */
+    struct corral_gate_responder plain = {.struct_size = sizeof plain, .kind = CORRAL_GATE_UPSTREAM,
+                                          .upstream_url = upurl};
+    char ptok[65], purl[512];
+    assert_int_equal(corral_gate_register(g, "plain.1", &plain, ptok, &call), 0);
+    chat_url(g, "plain.1", purl, sizeof purl);
+    r = http("POST", purl, ptok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    sent = cJSON_Parse(up_last_body);
+    assert_null(cJSON_GetObjectItem(sent, "return_token_ids"));
+    assert_null(cJSON_GetObjectItem(sent, "return_tokens_as_token_ids"));
+    assert_null(cJSON_GetObjectItem(sent, "cache_salt"));
+    cJSON_Delete(sent);
+    assert_string_equal(up_last_session, "plain.1");
 
     /* an upstream 4xx reaches the agent as a non-retryable 4xx */
     up_status = 404;
@@ -1397,6 +1425,244 @@ static void test_upstream(void **state)
     r = http("POST", url, tok, CHAT, NULL);
     assert_int_equal(r.status, 502);
     resp_free(&r);
+    corral_gate_free(g);
+}
+
+/* ---- call kinds ---------------------------------------------------------------------------- */
+
+/* The rollout's rule tags each transcript entry "agent" or "auxiliary":
+ * every condition given must hold; without a rule every call is "agent". */
+static void test_call_kinds(void **state)
+{
+    (void)state;
+    corral_gate *g = gate_with(NULL);
+    struct corral_gate_responder rule = {.struct_size = sizeof rule, .kind = CORRAL_GATE_REPLAY,
+                                         .replay_jsonl = "{\"content\":\"a\"}\n{\"content\":\"b\"}\n"
+                                                         "{\"content\":\"c\"}\n{\"content\":\"d\"}\n",
+                                         .aux_no_tools = 1, .aux_system_prefix = "You are a title generator"};
+    char tok[65], url[512];
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_register(g, "k", &rule, tok, &call), 0);
+    chat_url(g, "k", url, sizeof url);
+    static const char *const bodies[] = {
+        /* the main loop: tools offered */
+        "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"bash\"}}],"
+        "\"messages\":[{\"role\":\"system\",\"content\":\"You are a title generator too\"}]}",
+        /* a title call: no tools, the title prompt (escaped, and tools: []) */
+        "{\"model\":\"m\",\"tools\":[ ],\"messages\":[{\"content\":\"You are a title \\u0067enerator. Go\","
+        "\"role\":\"system\"},{\"role\":\"user\",\"content\":\"hi\"}]}",
+        /* no tools but another system prompt */
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":\"You are opencode\"}]}",
+        /* no tools, the prefix in a user message only */
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"You are a title generator\"}]}",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        struct http_resp r = http("POST", url, tok, bodies[i], NULL);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+    }
+    char *t = corral_gate_transcript(g, "k");
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    static const char *const want[] = {"agent", "auxiliary", "agent", "agent"};
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, i), "call_kind")->valuestring, want[i]);
+    cJSON_Delete(j);
+
+    /* max_tokens_below alone; and a rollout without a rule */
+    struct corral_gate_responder small = {.struct_size = sizeof small, .kind = CORRAL_GATE_REPLAY,
+                                          .replay_jsonl = "{\"content\":\"a\"}\n{\"content\":\"b\"}\n",
+                                          .aux_max_tokens_below = 100};
+    assert_int_equal(corral_gate_register(g, "s", &small, tok, &call), 0);
+    chat_url(g, "s", url, sizeof url);
+    struct http_resp r = http("POST", url, tok, "{\"max_completion_tokens\":32,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", NULL);
+    resp_free(&r);
+    r = http("POST", url, tok, "{\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", NULL);
+    resp_free(&r);
+    t = corral_gate_transcript(g, "s");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "call_kind")->valuestring, "auxiliary");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 1), "call_kind")->valuestring, "agent");
+    cJSON_Delete(j);
+    reg_replay(g, "plain", "{\"content\":\"a\"}\n", tok);
+    chat_url(g, "plain", url, sizeof url);
+    r = http("POST", url, tok, "{\"messages\":[{\"role\":\"system\",\"content\":\"You are a title generator\"}]}", NULL);
+    resp_free(&r);
+    t = corral_gate_transcript(g, "plain");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "call_kind")->valuestring, "agent");
+    cJSON_Delete(j);
+    corral_gate_free(g);
+}
+
+/* ---- policy version, pause and resume ------------------------------------------------------ */
+
+/* Wait until the paused gate holds n calls (5 s at most). */
+static void wait_held(corral_gate *g, size_t n)
+{
+    size_t held = 0;
+    for (int i = 0; i < 500 && (corral_gate_paused(g, &held), held != n); i++)
+        usleep(10 * 1000);
+    assert_int_equal(held, n);
+}
+
+static const char *entry_version(const cJSON *e)
+{
+    const cJSON *v = cJSON_GetObjectItem(e, "policy_version");
+    return cJSON_IsString(v) ? v->valuestring : "(none)";
+}
+
+/* Calls that arrive while the gate is paused wait, past their request
+ * deadline, and reach the responder in arrival order on resume, stamped
+ * with the version current then; unregistering answers the held calls. */
+static void test_pause_resume(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.request_timeout_ms = 300;
+    corral_gate *g = gate_with(&o);
+    char tok[65], url[512];
+    reg_replay(g, "p", "{\"content\":\"one\"}\n{\"content\":\"two\"}\n{\"content\":\"three\"}\n"
+                       "{\"content\":\"four\"}\n{\"content\":\"five\"}\n", tok);
+    chat_url(g, "p", url, sizeof url);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_set_policy_version(g, "step-1", &call), 0);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+
+    corral_gate_pause(g);
+    corral_gate_pause(g); /* twice: still one pause */
+    assert_true(corral_gate_paused(g, NULL));
+    assert_int_equal(corral_gate_set_policy_version(g, "step-2", &call), 0);
+    struct client_arg ca[3];
+    pthread_t th[3];
+    for (size_t i = 0; i < 3; i++) {
+        ca[i] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+        assert_int_equal(pthread_create(&th[i], NULL, client_main, &ca[i]), 0);
+        wait_held(g, i + 1); /* so the arrival order is known */
+    }
+    usleep(600 * 1000); /* twice the request deadline: the pause fails nothing */
+    wait_held(g, 3);
+    assert_int_equal(corral_gate_pending(g, NULL), 0);
+    assert_int_equal(corral_gate_resume(g), 3);
+    assert_false(corral_gate_paused(g, NULL));
+    static const char *const want[] = {"\"two\"", "\"three\"", "\"four\""};
+    for (size_t i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ca[i].r.status, 200);
+        if (!strstr(ca[i].r.body, want[i]))
+            fail_msg("call %zu got %s, not %s", i, ca[i].r.body, want[i]);
+        resp_free(&ca[i].r);
+    }
+    char *t = corral_gate_transcript(g, "p");
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    assert_int_equal(cJSON_GetArraySize(j), 4);
+    assert_string_equal(entry_version(cJSON_GetArrayItem(j, 0)), "step-1");
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(j, i), "seq")->valueint, i + 1);
+        assert_string_equal(entry_version(cJSON_GetArrayItem(j, i)), "step-2");
+    }
+    cJSON_Delete(j);
+
+    /* no version: the entry says none; a bad version is refused */
+    assert_int_equal(corral_gate_set_policy_version(g, "bad\nversion", &call), CORRAL_EINVAL);
+    assert_int_equal(corral_gate_set_policy_version(g, "", &call), CORRAL_EINVAL);
+    assert_int_equal(corral_gate_set_policy_version(g, NULL, &call), 0);
+    r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    t = corral_gate_transcript(g, "p");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(entry_version(cJSON_GetArrayItem(j, 4)), "(none)");
+    cJSON_Delete(j);
+
+    /* a call held when its rollout ends gets the 410 the pending ones get */
+    corral_gate_pause(g);
+    ca[0] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+    assert_int_equal(pthread_create(&th[0], NULL, client_main, &ca[0]), 0);
+    wait_held(g, 1);
+    assert_int_equal(corral_gate_unregister(g, "p", NULL, &call), 0);
+    pthread_join(th[0], NULL);
+    assert_int_equal(ca[0].r.status, 410);
+    resp_free(&ca[0].r);
+    wait_held(g, 0);
+
+    /* and one held at shutdown gets a 410 too */
+    reg_replay(g, "q", "{\"content\":\"one\"}\n", tok);
+    chat_url(g, "q", url, sizeof url);
+    ca[1] = (struct client_arg){.url = url, .token = tok, .body = CHAT};
+    assert_int_equal(pthread_create(&th[1], NULL, client_main, &ca[1]), 0);
+    wait_held(g, 1);
+    corral_gate_free(g);
+    pthread_join(th[1], NULL);
+    assert_int_equal(ca[1].r.status, 410);
+    resp_free(&ca[1].r);
+}
+
+/* The same over the trainer API: /v1/pause, /v1/resume, /v1/policy_version
+ * and what /v1/health says of them. */
+static void test_pause_http(void **state)
+{
+    (void)state;
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.trainer_listen = 1;
+    corral_gate *g = gate_with(&o);
+    const char *turl = corral_gate_trainer_url(g), *ttok = corral_gate_trainer_token(g);
+    char tok[65], url[512], u[512];
+    reg_replay(g, "h", "{\"content\":\"one\"}\n", tok);
+    chat_url(g, "h", url, sizeof url);
+
+    snprintf(u, sizeof u, "%s/v1/policy_version", turl);
+    struct http_resp r = http("POST", u, ttok, "{\"version\":\"ckpt-7\"}", NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    r = http("POST", u, ttok, "{\"version\":7}", NULL);
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    r = http("POST", u, "wrong-token-wrong-token", "{\"version\":\"x\"}", NULL);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+
+    snprintf(u, sizeof u, "%s/v1/pause", turl);
+    r = http("POST", u, ttok, "", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"paused\":true"));
+    resp_free(&r);
+    struct client_arg ca = {.url = url, .token = tok, .body = CHAT};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, client_main, &ca), 0);
+    wait_held(g, 1);
+    snprintf(u, sizeof u, "%s/v1/health", turl);
+    r = http("GET", u, ttok, NULL, NULL);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "paused")));
+    assert_int_equal(cJSON_GetObjectItem(j, "held")->valueint, 1);
+    assert_string_equal(cJSON_GetObjectItem(j, "policy_version")->valuestring, "ckpt-7");
+    cJSON_Delete(j);
+    resp_free(&r);
+
+    snprintf(u, sizeof u, "%s/v1/resume", turl);
+    r = http("POST", u, ttok, "", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"released\":1"));
+    resp_free(&r);
+    pthread_join(th, NULL);
+    assert_int_equal(ca.r.status, 200);
+    resp_free(&ca.r);
+    char *t = corral_gate_transcript(g, "h");
+    j = cJSON_Parse(t);
+    free(t);
+    assert_string_equal(entry_version(cJSON_GetArrayItem(j, 0)), "ckpt-7");
+    cJSON_Delete(j);
     corral_gate_free(g);
 }
 
@@ -1796,6 +2062,9 @@ int main(void)
         cmocka_unit_test(test_unix_socket),
         cmocka_unit_test(test_unix_socket_keeps_umask),
         cmocka_unit_test(test_upstream),
+        cmocka_unit_test(test_call_kinds),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_pause_http),
         cmocka_unit_test(test_auto_register),
         cmocka_unit_test(test_transcript_bounded),
         cmocka_unit_test(test_rollout_connections),

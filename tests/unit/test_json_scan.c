@@ -163,12 +163,54 @@ static void chat_request_fields(void **state)
     }
 }
 
+/* The first element of an array; and the request facts call kinds are
+ * judged by (tools, max_tokens, the system prompt). */
+static void array_first_and_call_facts(void **state)
+{
+    (void)state;
+    struct crl_json_span a = {" [ {\"x\":[1,2]} , 3]", 0}, first;
+    a.p++; /* spans start at the bracket */
+    a.n = strlen(a.p);
+    assert_true(crl_json_array_first(&a, &first));
+    assert_int_equal(first.n, 11);
+    assert_memory_equal(first.p, "{\"x\":[1,2]}", 11);
+    struct crl_json_span empty = {"[ ]", 3}, obj = {"{}", 2};
+    assert_false(crl_json_array_first(&empty, &first));
+    assert_false(crl_json_array_first(&obj, &first));
+
+    struct {
+        const char *body;
+        int tools;
+        double max_tokens;
+        const char *system;
+    } cases[] = {
+        {"{\"messages\":[{\"role\":\"system\",\"content\":\"S\\u00e9\"}],\"tools\":[{}]}", 1, -1, "S\xc3\xa9"},
+        {"{\"messages\":[{\"role\":\"developer\",\"content\":\"D\"}],\"tools\":[],\"max_tokens\":50}", 0, 50, "D"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"U\"}],\"max_completion_tokens\":7}", 0, 7, NULL},
+        {"{\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"P\"}]}]}", 0, -1, NULL},
+        {"{\"messages\":[1],\"max_tokens\":\"9\",\"tools\":{}}", 0, -1, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct gate_chat_request r;
+        char err[256] = "";
+        assert_int_equal(gate_parse_chat_request(cases[i].body, strlen(cases[i].body), &r, err, sizeof err), 0);
+        if (r.has_tools != cases[i].tools || r.max_tokens != cases[i].max_tokens)
+            fail_msg("#%zu: tools %d max_tokens %g", i, r.has_tools, r.max_tokens);
+        if (cases[i].system)
+            assert_string_equal(r.system, cases[i].system);
+        else
+            assert_null(r.system);
+        gate_chat_request_clear(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_json_is_accepted),     cmocka_unit_test(invalid_json_is_refused),
         cmocka_unit_test(nesting_is_limited),         cmocka_unit_test(members_are_shown_as_spans),
         cmocka_unit_test(strings_decode),             cmocka_unit_test(chat_request_fields),
+        cmocka_unit_test(array_first_and_call_facts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

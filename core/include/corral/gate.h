@@ -33,7 +33,8 @@
  *                            "id": "call_1"}],
  *            "finish_reason": "stop" | "tool_calls" | ...,     (derived if absent)
  *            "usage": {"prompt_tokens": n, "completion_tokens": n},
- *            "token_ids": [..], "logprobs": [..]}               (transcript only)
+ *            "token_ids": [..], "logprobs": [..],
+ *            "prompt_token_ids": [..]}                          (transcript only)
  *   full:   an OpenAI chat.completion object ({"choices":[{"message":...}]})
  *   error:  {"error": {"message": "...", "type": "...", "status": 400}}
  *           sent to the agent as that HTTP status (default 400).
@@ -88,7 +89,21 @@ struct corral_gate_responder {
     const char *upstream_api_key_env;  /* NAME of the env var with the key, or NULL */
     const char *upstream_model;        /* replaces the request's "model", or NULL */
     int upstream_token_ids;            /* 1: also ask for token ids (vLLM
-                                        * "return_tokens_as_token_ids") */
+                                        * "return_tokens_as_token_ids" and
+                                        * "return_token_ids": the transcript
+                                        * gets "prompt_token_ids" too) */
+    /* vLLM's "cache_salt" on every forwarded request (prefix-cache
+     * isolation), or NULL: none.  Every forwarded request also carries
+     * "X-Session-ID: <rollout id>" (docs/gate.md). */
+    const char *upstream_cache_salt;
+    /* Which calls the transcript tags "call_kind": "auxiliary" rather than
+     * "agent" (an agent's title or summary calls besides its main loop;
+     * the agent spec's "auxiliary", docs/gate.md): those for which every
+     * condition set here holds.  None set: every call is "agent".  Any
+     * responder kind. */
+    int aux_no_tools;                  /* 1: the call offers no tools */
+    int64_t aux_max_tokens_below;      /* > 0: it asks for fewer output tokens than this */
+    const char *aux_system_prefix;     /* its first message is a system one starting with this */
 };
 
 /* How to start a gate.  Caller-owned; read only during corral_gate_new().
@@ -211,8 +226,10 @@ int corral_gate_unregister(corral_gate *gate, const char *rollout_id, char **tra
  *    "upstream_overrides": {"n": {"asked", "sent"}, ...} (upstream),
  *    "response": <what the agent got, as a chat.completion object> | null,
  *    "status": <HTTP status>, "error": "..." (when failed),
- *    "latency_ms", "stream",
- *    "token_ids": [...], "logprobs": [...]  (when the responder gave them)}
+ *    "latency_ms", "stream", "call_kind": "agent" | "auxiliary",
+ *    "policy_version": "..." (when one was set),
+ *    "token_ids": [...], "logprobs": [...], "prompt_token_ids": [...]
+ *    (when the responder gave them)}
  * and a last {"truncated": true, "dropped": N} when calls past the limit
  * were not recorded at all.
  * NULL when the rollout is not registered. */
@@ -248,6 +265,30 @@ void corral_gate_request_free(struct corral_gate_request *request);
  * the response is malformed (the request stays pending). */
 int corral_gate_deliver(corral_gate *gate, const char *request_id, const char *response_json,
                         struct corral_call *call);
+
+/* ---- Policy versions and pausing (RL weight updates; docs/gate.md) ----------- */
+
+/* Stamp `version` (1 to 128 printable ASCII characters; NULL: none) on
+ * every call that reaches its responder from now on: its transcript entry
+ * says "policy_version".  Calls already at their responder keep theirs.
+ * Returns 0 or CORRAL_EINVAL. */
+int corral_gate_set_policy_version(corral_gate *gate, const char *version, struct corral_call *call);
+
+/* Pause the gate: calls arriving from now on wait, in arrival order,
+ * without a deadline (the agent's connection simply stays open) until
+ * corral_gate_resume(); calls already at their responder go on.  Pausing
+ * a paused gate changes nothing.  Unregistering a rollout answers its
+ * waiting calls 410, as corral_gate_free() does all of them. */
+void corral_gate_pause(corral_gate *gate);
+
+/* Resume: the waiting calls go to their responders in arrival order, each
+ * with the current policy version and a full request deadline from now.
+ * Returns how many were waiting. */
+size_t corral_gate_resume(corral_gate *gate);
+
+/* Whether the gate is paused, and (when held is not NULL) how many calls
+ * wait for corral_gate_resume(). */
+int corral_gate_paused(corral_gate *gate, size_t *held);
 
 /* Remove the private gate directories (corral-gate-* under $TMPDIR or
  * /tmp, owned by this user) whose corral process is gone, named by their

@@ -149,6 +149,9 @@ struct corral_rollout_options {
     /* An egress policy file (JSON, docs/egress.md) for every phase, over the
      * task's "egress"; NULL: the task's, if any. */
     const char *egress_file;
+    /* vLLM's "cache_salt" for every call this rollout forwards upstream
+     * (docs/gate.md, "RL capture"), or NULL. */
+    const char *upstream_cache_salt;
 };
 
 /* Check an egress policy file (JSON, docs/egress.md) as --egress reads it:

@@ -279,6 +279,21 @@ int crl_json_scan(const char *text, size_t len, crl_json_member_fn fn, void *ud)
     return s.p == s.end;
 }
 
+int crl_json_array_first(const struct crl_json_span *array, struct crl_json_span *first)
+{
+    if (!array->p || !array->n || array->p[0] != '[')
+        return 0;
+    struct scan s = {(const unsigned char *)array->p + 1, (const unsigned char *)array->p + array->n, 1};
+    skip_ws(&s);
+    if (s.p >= s.end || *s.p == ']')
+        return 0;
+    first->p = (const char *)s.p;
+    if (!scan_value(&s, NULL, NULL))
+        return 0;
+    first->n = (size_t)((const char *)s.p - first->p);
+    return 1;
+}
+
 static size_t utf8_put(uint32_t cp, char *out)
 {
     if (cp < 0x80) {

@@ -38,6 +38,11 @@ typedef void (*crl_json_member_fn)(const struct crl_json_span *key, const struct
  * nothing; the caller owns text. */
 int crl_json_scan(const char *text, size_t len, crl_json_member_fn fn, void *ud);
 
+/* The first element of an array value crl_json_scan() accepted, into
+ * *first: 1, or 0 when the array is empty (or array is not one).  Points
+ * into the caller's text. */
+int crl_json_array_first(const struct crl_json_span *array, struct crl_json_span *first);
+
 /* 1 when the raw (escaped) key of a scanned member decodes to exactly want. */
 int crl_json_key_is(const struct crl_json_span *key, const char *want);
 

@@ -123,6 +123,7 @@ static void rollout_free(struct gate_rollout *r)
     if (r->ops && r->ops->free)
         r->ops->free(r->state);
     cJSON_Delete(r->transcript);
+    free(r->aux.system_prefix);
     free(r->id);
     free(r);
 }
@@ -145,6 +146,15 @@ static int rollout_make(struct corral_gate *g, const char *id, const struct corr
     if (rc) {
         rollout_free(r);
         return rc;
+    }
+    if (CORRAL_HAS_FIELD(spec, aux_system_prefix)) {
+        r->aux.no_tools = spec->aux_no_tools;
+        r->aux.max_tokens_below = (double)spec->aux_max_tokens_below;
+        if (spec->aux_system_prefix && !(r->aux.system_prefix = strdup(spec->aux_system_prefix))) {
+            rollout_free(r);
+            snprintf(err, errlen, "out of memory");
+            return CORRAL_ENOMEM;
+        }
     }
     *out = r;
     return 0;
@@ -319,6 +329,8 @@ void gate_conn_unlink_locked(struct corral_gate *g, struct gate_conn *c)
 {
     if (c->state == GS_QUEUED)
         queue_unlink_locked(g, c);
+    if (c->state == GS_HELD)
+        gate_held_unlink_locked(g, c);
     if (c->listed) {
         list_unlink(c->kind == GC_TRAINER_WAIT ? &g->waiters : &g->pending, c);
         c->listed = 0;
@@ -398,6 +410,7 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
     cJSON_AddNumberToObject(e, "seq", c->seq);
     cJSON_AddStringToObject(e, "request_id", c->id);
     cJSON_AddStringToObject(e, "dialect", gate_dialect_name(c->dialect));
+    cJSON_AddStringToObject(e, "call_kind", c->auxiliary ? "auxiliary" : "agent");
     if (keep_request && !truncated && c->raw) {
         /* the agent's own body, and the chat request the responder saw */
         cJSON_AddItemToObject(e, "request", raw_take(c->raw));
@@ -426,6 +439,8 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
         cJSON_AddStringToObject(e, "error", error);
     cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
     cJSON_AddBoolToObject(e, "stream", c->req.stream);
+    if (c->policy_version[0])
+        cJSON_AddStringToObject(e, "policy_version", c->policy_version);
     if (c->overrides) {
         cJSON_AddItemToObject(e, "upstream_overrides", raw_take(c->overrides));
         c->overrides = NULL;
@@ -434,6 +449,8 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
         cJSON_AddItemToObject(e, "token_ids", cJSON_Duplicate(p->token_ids, 1));
     if (p && p->logprobs && !truncated)
         cJSON_AddItemToObject(e, "logprobs", cJSON_Duplicate(p->logprobs, 1));
+    if (p && p->prompt_token_ids && !truncated)
+        cJSON_AddItemToObject(e, "prompt_token_ids", cJSON_Duplicate(p->prompt_token_ids, 1));
     cJSON_AddItemToArray(r->transcript, e);
 }
 
@@ -719,6 +736,16 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
         g->auto_spec.upstream_url = g->auto_upstream_url;
         g->auto_spec.upstream_api_key_env = g->auto_upstream_key_env;
         g->auto_spec.upstream_model = g->auto_upstream_model;
+        g->auto_upstream_cache_salt = CORRAL_HAS_FIELD(auto_spec, upstream_cache_salt) && auto_spec->upstream_cache_salt
+                                          ? strdup(auto_spec->upstream_cache_salt)
+                                          : NULL;
+        g->auto_spec.upstream_cache_salt = g->auto_upstream_cache_salt;
+        int has_aux = CORRAL_HAS_FIELD(auto_spec, aux_system_prefix);
+        g->auto_spec.aux_no_tools = has_aux ? auto_spec->aux_no_tools : 0;
+        g->auto_spec.aux_max_tokens_below = has_aux ? auto_spec->aux_max_tokens_below : 0;
+        g->auto_aux_system_prefix = has_aux && auto_spec->aux_system_prefix ? strdup(auto_spec->aux_system_prefix)
+                                                                            : NULL;
+        g->auto_spec.aux_system_prefix = g->auto_aux_system_prefix;
         /* Validate it once now, so a bad spec fails here, not per rollout;
          * kept until the gate is freed, so its script stays loaded. */
         if (gate_responder_make(g, &g->auto_spec, &g->auto_ops, &g->auto_state, err, sizeof err) != 0) {
@@ -806,6 +833,7 @@ void corral_gate_free(corral_gate *g)
         return;
     pthread_mutex_lock(&g->lock);
     __atomic_store_n(&g->stopping, 1, __ATOMIC_RELEASE);
+    gate_held_fail_locked(g, NULL, 410, "corral gate: shutting down", "gate_shutdown");
     while (g->pending)
         gate_fail_locked(g, g->pending, 410, "corral gate: shutting down", "invalid_request_error",
                          "gate_shutdown");
@@ -865,6 +893,8 @@ void corral_gate_free(corral_gate *g)
     free(g->auto_upstream_url);
     free(g->auto_upstream_key_env);
     free(g->auto_upstream_model);
+    free(g->auto_upstream_cache_salt);
+    free(g->auto_aux_system_prefix);
     EVP_MAC_CTX_free(g->mac);
     OPENSSL_cleanse(g->secret, sizeof g->secret);
     pthread_cond_destroy(&g->cond);
@@ -912,6 +942,7 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
     r->sock = NULL;
     if (g->has_auto)
         tomb_add_locked(g, rollout_id);
+    gate_held_fail_locked(g, r, 410, "corral gate: the rollout has ended", "rollout_ended");
     for (struct gate_conn *c = g->pending, *n; c; c = n) {
         n = c->next;
         if (c->rollout == r) {

@@ -18,7 +18,11 @@
  *                                        -> 201 {"rollout_id","token","base_url"}
  *   DELETE /v1/rollouts/{id}             unregister -> 200 {"rollout_id","transcript":[...]}
  *   GET    /v1/rollouts/{id}/transcript  -> 200 [...]
- *   GET    /v1/health                    -> 200 {"status":"ok","rollouts","pending","queued"}
+ *   GET    /v1/health                    -> 200 {"status":"ok","rollouts","pending","queued",
+ *                                                  "paused","held","policy_version"}
+ *   POST   /v1/policy_version            {"version": "..." | null} -> 200 {"policy_version"} / 400
+ *   POST   /v1/pause                     -> 200 {"paused":true,"held":N}
+ *   POST   /v1/resume                    -> 200 {"paused":false,"released":N}
  *
  * Order of checks on the agent side: route shape (404), method (405),
  * body limit (413), token for the id in the path (401), rollout lookup
@@ -621,9 +625,9 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     snprintf(c->rollout_id, sizeof c->rollout_id, "%s", id);
     c->rollout = r;
     c->seq = ++r->seq;
+    c->auxiliary = gate_call_is_auxiliary(&r->aux, &c->req);
     c->t_start = gate_now_ms();
-    c->deadline = c->t_start + g->timeout_ms;
-    r->ops->submit(g, r, c);
+    gate_dispatch_locked(g, r, c);
     if (c->state == GS_DONE) {
         gate_unlock(g);
         return send_stored(c);
@@ -764,6 +768,27 @@ static enum MHD_Result trainer_unregister(struct corral_gate *g, struct MHD_Conn
     return send_json(conn, 200, o);
 }
 
+/* POST /v1/policy_version {"version": "..." | null}. */
+static enum MHD_Result trainer_policy_version(struct corral_gate *g, struct gate_conn *c, struct MHD_Connection *conn)
+{
+    cJSON *b = c->buf ? gate_json_parse_exact(c->buf, c->len) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, "version");
+    int rc = CORRAL_EINVAL;
+    if (cJSON_IsString(v) || cJSON_IsNull(v))
+        rc = corral_gate_set_policy_version(g, cJSON_IsString(v) ? v->valuestring : NULL, NULL);
+    cJSON *o = NULL;
+    if (rc == 0) {
+        o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "policy_version", cJSON_IsString(v) ? cJSON_CreateString(v->valuestring)
+                                                                       : cJSON_CreateNull());
+    }
+    cJSON_Delete(b);
+    if (rc)
+        return send_error(conn, 400, "the body must be {\"version\": \"1 to 128 printable ASCII characters\" | null}",
+                          "invalid_request");
+    return send_json(conn, 200, o);
+}
+
 enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
@@ -793,14 +818,40 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
         for (struct gate_conn *q = g->q_head; q; q = q->q_next)
             queued++;
         size_t n = g->n_rollouts;
+        char version[GATE_VERSION_MAX + 1];
+        memcpy(version, g->policy_version, sizeof version);
         pthread_mutex_unlock(&g->lock);
+        size_t held;
+        int paused = corral_gate_paused(g, &held);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", "ok");
         cJSON_AddNumberToObject(o, "rollouts", (double)n);
         cJSON_AddNumberToObject(o, "pending", (double)pending);
         cJSON_AddNumberToObject(o, "queued", (double)queued);
+        cJSON_AddBoolToObject(o, "paused", paused);
+        cJSON_AddNumberToObject(o, "held", (double)held);
+        if (version[0])
+            cJSON_AddStringToObject(o, "policy_version", version);
+        else
+            cJSON_AddNullToObject(o, "policy_version");
         return send_json(conn, 200, o);
     }
+    if (post && (strcmp(url, "/v1/pause") == 0 || strcmp(url, "/v1/resume") == 0)) {
+        cJSON *o = cJSON_CreateObject();
+        if (url[4] == 'p') {
+            corral_gate_pause(g);
+            size_t held;
+            corral_gate_paused(g, &held);
+            cJSON_AddTrueToObject(o, "paused");
+            cJSON_AddNumberToObject(o, "held", (double)held);
+        } else {
+            cJSON_AddFalseToObject(o, "paused");
+            cJSON_AddNumberToObject(o, "released", (double)corral_gate_resume(g));
+        }
+        return send_json(conn, 200, o);
+    }
+    if (post && strcmp(url, "/v1/policy_version") == 0)
+        return trainer_policy_version(g, c, conn);
     if (strcmp(url, "/v1/requests/next") == 0 && get)
         return trainer_next(g, c, conn);
 

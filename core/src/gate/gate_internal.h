@@ -42,6 +42,7 @@
 #define GATE_TOKEN_HEX 64
 #define GATE_ROLLOUT_BUCKETS 256
 #define GATE_TRAINER_MAX_WAIT_MS 300000
+#define GATE_VERSION_MAX 128
 
 /* ---- wire formats (gate_wire.c) ----------------------------------------- */
 
@@ -51,7 +52,24 @@ struct gate_chat_request {
     int stream;            /* "stream": true */
     int include_usage;     /* "stream_options": {"include_usage": true} */
     char *model;           /* a non-empty "model", or NULL */
+    /* What tells an agent's auxiliary calls from its main loop (see
+     * struct gate_aux_rule): */
+    int has_tools;         /* "tools" is a non-empty array */
+    double max_tokens;     /* "max_tokens", else "max_completion_tokens"; -1: neither */
+    char *system;          /* the first message's string content when it is a
+                            * "system" or "developer" message, or NULL */
 };
+
+/* Which calls of a rollout are "auxiliary" (transcript "call_kind";
+ * docs/gate.md): those for which every condition set holds.  None set:
+ * every call is "agent". */
+struct gate_aux_rule {
+    int no_tools;          /* the call offers no tools */
+    double max_tokens_below; /* > 0: it asks for fewer output tokens than this */
+    char *system_prefix;   /* owned: its system message starts with this, or NULL */
+};
+/* 1 when request q is auxiliary under rule. */
+int gate_call_is_auxiliary(const struct gate_aux_rule *rule, const struct gate_chat_request *q);
 
 /* cJSON_Parse of exactly text[0..len): NULL if anything but whitespace
  * follows the value. */
@@ -88,6 +106,7 @@ struct gate_completion {
     long long prompt_tokens, completion_tokens, total_tokens;
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
+    cJSON *prompt_token_ids; /* owned, for the transcript, or NULL (vLLM "return_token_ids") */
 };
 
 /* Normalize a response object (short, full OpenAI, or error form).
@@ -183,9 +202,10 @@ struct gate_prepared {
     size_t n_fresh_ids;    /* tool calls without an id of their own */
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
+    cJSON *prompt_token_ids; /* owned, for the transcript, or NULL */
 };
 
-/* Render c into out; takes c's token_ids and logprobs (the caller still
+/* Render c into out; takes c's token_ids, logprobs and prompt_token_ids (the caller still
  * clears c).  Returns 0 or CORRAL_ENOMEM. */
 int gate_prepare(struct gate_completion *c, struct gate_prepared *out);
 void gate_prepared_clear(struct gate_prepared *p);
@@ -352,7 +372,8 @@ enum gate_conn_state {
     GS_QUEUED,             /* (L) on the trainer queue */
     GS_CLAIMED,            /* (L) taken by a trainer / the upstream thread */
     GS_WAITING,            /* (L) trainer long-poll waiting */
-    GS_DONE                /* (L) answered; resp_* set */
+    GS_DONE,               /* (L) answered; resp_* set */
+    GS_HELD                /* (L) arrived while the gate is paused: on gate->held */
 };
 
 struct gate_rollout;
@@ -374,6 +395,9 @@ struct gate_conn {
     char id[33];
     char rollout_id[130];
     unsigned seq;                      /* 1-based number within the rollout */
+    int auxiliary;                     /* call_kind "auxiliary" (the rollout's rule) */
+    char policy_version[GATE_VERSION_MAX + 1]; /* the gate's when the call reached its
+                                        * responder; "" none */
     struct gate_rollout *rollout;      /* (L) NULL once unregistered */
     struct gate_chat_request req;
     char *raw;                         /* a non-chat dialect's body as it came (buf then holds
@@ -382,7 +406,7 @@ struct gate_conn {
     int64_t t_start, deadline;
     struct gate_conn *prev, *next;     /* (L) gate->pending or gate->waiters */
     int listed;                        /* (L) on gate->pending or gate->waiters */
-    struct gate_conn *q_next;          /* (L) trainer queue */
+    struct gate_conn *q_next;          /* (L) trainer queue, or gate->held */
     struct gate_conn *r_next;          /* (L) gate->resume_head */
     char *overrides;                   /* upstream: JSON object of what the gate changed
                                         * ({"n":{"asked":8,"sent":1}}), or NULL */
@@ -412,6 +436,7 @@ struct gate_rollout {
     const struct gate_responder_ops *ops;
     void *state;
     unsigned seq;                      /* requests received */
+    struct gate_aux_rule aux;          /* which calls are auxiliary */
     cJSON *transcript;                 /* array */
     size_t transcript_bytes;           /* requests and responses kept in it */
     size_t dropped;                    /* calls past the limit, not recorded */
@@ -481,7 +506,8 @@ struct corral_gate {
     struct corral_gate_responder auto_spec;
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
-    char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model;
+    char *auto_upstream_url, *auto_upstream_key_env, *auto_upstream_model, *auto_upstream_cache_salt;
+    char *auto_aux_system_prefix;
     const struct gate_responder_ops *auto_ops;   /* the auto responder, checked once and */
     void *auto_state;                            /* kept so its script stays loaded */
     struct gate_scripts scripts;       /* replay scripts, shared by content */
@@ -492,6 +518,9 @@ struct corral_gate {
     struct gate_conn *pending;         /* all unanswered chat calls */
     struct gate_conn *q_head, *q_tail; /* trainer queue (state GS_QUEUED) */
     struct gate_conn *waiters;         /* trainer HTTP long-polls */
+    int paused;                        /* (L) new calls wait on held (gate_policy.c) */
+    struct gate_conn *held_head, *held_tail; /* (L) calls that arrived while paused, in order */
+    char policy_version[GATE_VERSION_MAX + 1]; /* (L) stamped on calls; "" none */
     size_t live;                       /* gate_conns alive (for shutdown) */
     size_t api_waiters;                /* threads inside corral_gate_next_request() */
     struct gate_upstream *upstream;
@@ -531,6 +560,18 @@ void gate_timer_kick_locked(struct corral_gate *g);
  * g->rollout_connections already (or out of memory). */
 int gate_load_take_locked(struct corral_gate *g, const char *id);
 void gate_load_put_locked(struct corral_gate *g, const char *id);
+
+/* gate_policy.c */
+/* Hand chat call c of rollout r (seq and t_start set) to r's responder,
+ * stamped with the policy version and given its deadline; while the gate
+ * is paused, put it on gate->held instead (no deadline runs there) until
+ * corral_gate_resume() dispatches it.  Under the lock. */
+void gate_dispatch_locked(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c);
+/* Take held call c off gate->held (state GS_HELD).  Under the lock. */
+void gate_held_unlink_locked(struct corral_gate *g, struct gate_conn *c);
+/* Fail the held calls of rollout r (NULL: all) with status and code. */
+void gate_held_fail_locked(struct corral_gate *g, const struct gate_rollout *r, unsigned status, const char *message,
+                           const char *code);
 
 /* gate_listen.c */
 /* A bound, listening TCP socket (numeric addr; port 0: any), its port in
@@ -577,8 +618,11 @@ int gate_responder_make(struct corral_gate *g, const struct corral_gate_responde
 /* gate_upstream.c */
 int gate_upstream_start(struct corral_gate *g);
 void gate_upstream_stop(struct corral_gate *g);
-/* Queue chat call c (claimed) for forwarding.  Under the lock. */
+/* Queue chat call c (claimed) for forwarding, with "X-Session-ID: <its
+ * rollout id>"; token_ids: ask vLLM for completion and prompt token ids;
+ * cache_salt: vLLM's "cache_salt", or NULL.  Strings stay the caller's.
+ * Under the lock. */
 int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url,
-                                const char *key_env, const char *model, int token_ids);
+                                const char *key_env, const char *model, int token_ids, const char *cache_salt);
 
 #endif

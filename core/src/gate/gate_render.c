@@ -312,6 +312,7 @@ void gate_prepared_clear(struct gate_prepared *p)
     free(p->gem_sse.parts);
     cJSON_Delete(p->token_ids);
     cJSON_Delete(p->logprobs);
+    cJSON_Delete(p->prompt_token_ids);
     memset(p, 0, sizeof *p);
 }
 
@@ -345,7 +346,8 @@ int gate_prepare(struct gate_completion *c, struct gate_prepared *out)
         out->n_fresh_ids += !c->tool_calls[i].id;
     out->token_ids = c->token_ids;
     out->logprobs = c->logprobs;
-    c->token_ids = c->logprobs = NULL;
+    out->prompt_token_ids = c->prompt_token_ids;
+    c->token_ids = c->logprobs = c->prompt_token_ids = NULL;
     return 0;
 }
 

@@ -69,6 +69,7 @@ struct upstream_state {
     char *key_env;
     char *model;
     int token_ids;
+    char *cache_salt;
 };
 
 static void upstream_submit(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c)
@@ -76,7 +77,7 @@ static void upstream_submit(struct corral_gate *g, struct gate_rollout *r, struc
     struct upstream_state *s = r->state;
     gate_pending_add_locked(g, c);
     c->state = GS_CLAIMED;
-    if (gate_upstream_submit_locked(g, c, s->url, s->key_env, s->model, s->token_ids) != 0)
+    if (gate_upstream_submit_locked(g, c, s->url, s->key_env, s->model, s->token_ids, s->cache_salt) != 0)
         gate_fail_locked(g, c, 502, "corral gate: cannot start the upstream request", "server_error",
                          "upstream_unavailable");
 }
@@ -89,6 +90,7 @@ static void upstream_free(void *state)
     free(s->url);
     free(s->key_env);
     free(s->model);
+    free(s->cache_salt);
     free(s);
 }
 
@@ -153,7 +155,9 @@ int gate_responder_make(struct corral_gate *g, const struct corral_gate_responde
         struct upstream_state *s = calloc(1, sizeof *s);
         if (!s || !(s->url = strdup(u)) ||
             (spec->upstream_api_key_env && !(s->key_env = strdup(spec->upstream_api_key_env))) ||
-            (spec->upstream_model && !(s->model = strdup(spec->upstream_model)))) {
+            (spec->upstream_model && !(s->model = strdup(spec->upstream_model))) ||
+            (CORRAL_HAS_FIELD(spec, upstream_cache_salt) && spec->upstream_cache_salt &&
+             !(s->cache_salt = strdup(spec->upstream_cache_salt)))) {
             upstream_free(s);
             snprintf(err, errlen, "out of memory");
             return CORRAL_ENOMEM;

@@ -6,14 +6,17 @@
  * A forwarded request is the agent's body with "stream": false (the gate
  * renders SSE itself), "stream_options" removed, "logprobs": true, the
  * model replaced when configured, and, for vLLM, "return_tokens_as_token_ids":
- * true so each logprob entry's token reads "token_id:<n>"; "n" (and
+ * true so each logprob entry's token reads "token_id:<n>" and
+ * "return_token_ids": true for the prompt's ids; "cache_salt" when
+ * configured; "n" (and
  * "best_of") above the gate's upstream_max_n and "max_tokens" /
  * "max_completion_tokens" above upstream_max_tokens are lowered to them
  * (noted in the transcript's "upstream_overrides").  The API key
  * is read from the named environment variable for each request and only
  * ever placed in the Authorization header.  Jobs refer to the pending call
  * by request id: if the call was failed meanwhile (deadline, unregister)
- * the answer is dropped.
+ * the answer is dropped.  Every request carries "X-Session-ID: <rollout
+ * id>", so a router keeps a rollout's calls on one replica (prefix cache).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 struct up_job {
     struct up_job *next;
     char id[33];
+    char session[160];         /* "X-Session-ID: <rollout id>" */
     char *url;
     char *body;
     char *key_env;
@@ -98,6 +102,7 @@ static int job_start(struct gate_upstream *u, struct up_job *j)
         return -1;
     j->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     j->hdrs = curl_slist_append(j->hdrs, "Expect:");
+    j->hdrs = curl_slist_append(j->hdrs, j->session);
     const char *key = j->key_env ? getenv(j->key_env) : NULL;
     if (key && *key) {
         char *h = crl_bearer_header(key);
@@ -309,7 +314,7 @@ static void cap_field(cJSON *b, const char *key, double cap, cJSON **ov)
 }
 
 int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,
-                                const char *model, int token_ids)
+                                const char *model, int token_ids, const char *cache_salt)
 {
     struct gate_upstream *u = g->upstream;
     if (!u || u->stop)
@@ -329,6 +334,12 @@ int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, cons
     if (token_ids) {
         cJSON_DeleteItemFromObjectCaseSensitive(b, "return_tokens_as_token_ids");
         cJSON_AddTrueToObject(b, "return_tokens_as_token_ids");
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "return_token_ids");
+        cJSON_AddTrueToObject(b, "return_token_ids");
+    }
+    if (cache_salt) {
+        cJSON_DeleteItemFromObjectCaseSensitive(b, "cache_salt");
+        cJSON_AddStringToObject(b, "cache_salt", cache_salt);
     }
     cJSON *ov = NULL;
     cap_field(b, "n", g->upstream_max_n, &ov);
@@ -354,6 +365,7 @@ int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, cons
     }
     snprintf(j->url, ul, "%s/chat/completions", url);
     memcpy(j->id, c->id, sizeof j->id);
+    snprintf(j->session, sizeof j->session, "X-Session-ID: %s", c->rollout_id); /* [A-Za-z0-9._:-]{1,128} */
     j->deadline = c->deadline;
     j->next = u->incoming;
     u->incoming = j;

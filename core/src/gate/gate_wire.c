@@ -68,9 +68,21 @@ static void seterr(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
+/* The first byte of a scanned value tells its type. */
+static char kind_of(const struct crl_json_span *v)
+{
+    return v->p ? v->p[0] : 0;
+}
+
 /* The top-level members a chat request is judged by (first occurrence). */
 struct chat_fields {
-    struct crl_json_span messages, stream, model, stream_options, include_usage;
+    struct crl_json_span messages, stream, model, stream_options, include_usage, tools, max_tokens,
+        max_completion_tokens;
+};
+
+/* The members of the first message that say whether it is a system prompt. */
+struct first_message {
+    struct crl_json_span role, content;
 };
 
 static void keep_first(struct crl_json_span *slot, const struct crl_json_span *v)
@@ -90,18 +102,47 @@ static void chat_member(const struct crl_json_span *k, const struct crl_json_spa
         keep_first(&f->model, v);
     else if (crl_json_key_is(k, "stream_options"))
         keep_first(&f->stream_options, v);
+    else if (crl_json_key_is(k, "tools"))
+        keep_first(&f->tools, v);
+    else if (crl_json_key_is(k, "max_tokens"))
+        keep_first(&f->max_tokens, v);
+    else if (crl_json_key_is(k, "max_completion_tokens"))
+        keep_first(&f->max_completion_tokens, v);
+}
+
+static void message_member(const struct crl_json_span *k, const struct crl_json_span *v, void *ud)
+{
+    struct first_message *m = ud;
+    if (crl_json_key_is(k, "role"))
+        keep_first(&m->role, v);
+    else if (crl_json_key_is(k, "content"))
+        keep_first(&m->content, v);
+}
+
+/* A scanned role string (quotes included) says "system" or "developer". */
+static int role_is_system(const struct crl_json_span *role)
+{
+    if (kind_of(role) != '"')
+        return 0;
+    struct crl_json_span raw = {role->p + 1, role->n - 2};
+    return crl_json_key_is(&raw, "system") || crl_json_key_is(&raw, "developer");
+}
+
+/* A scanned JSON number's value, or -1 when v is not a number. */
+static double span_number(const struct crl_json_span *v)
+{
+    char num[72];
+    if (!v->p || !(v->p[0] == '-' || (v->p[0] >= '0' && v->p[0] <= '9')) || v->n >= sizeof num)
+        return -1;
+    memcpy(num, v->p, v->n);
+    num[v->n] = 0;
+    return crl_strtod_c(num, NULL);
 }
 
 static void options_member(const struct crl_json_span *k, const struct crl_json_span *v, void *ud)
 {
     if (crl_json_key_is(k, "include_usage"))
         keep_first(&((struct chat_fields *)ud)->include_usage, v);
-}
-
-/* The first byte of a scanned value tells its type. */
-static char kind_of(const struct crl_json_span *v)
-{
-    return v->p ? v->p[0] : 0;
 }
 
 int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,
@@ -152,12 +193,40 @@ int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_reque
     if (kind_of(&f.stream_options) == '{')
         crl_json_scan(f.stream_options.p, f.stream_options.n, options_member, &f);
     out->include_usage = kind_of(&f.include_usage) == 't';
+    out->has_tools = kind_of(&f.tools) == '[' && f.tools.p[1 + strspn(f.tools.p + 1, " \t\r\n")] != ']';
+    out->max_tokens = span_number(f.max_tokens.p ? &f.max_tokens : &f.max_completion_tokens);
+    struct crl_json_span first;
+    struct first_message m = {{0}, {0}};
+    if (crl_json_array_first(&f.messages, &first) && first.p[0] == '{' &&
+        crl_json_scan(first.p, first.n, message_member, &m) && kind_of(&m.content) == '"' && role_is_system(&m.role)) {
+        struct crl_json_span raw = {m.content.p + 1, m.content.n - 2};
+        out->system = crl_json_string_decode(&raw);
+        if (!out->system) {
+            gate_chat_request_clear(out);
+            seterr(err, errlen, "out of memory");
+            return CORRAL_ENOMEM;
+        }
+    }
     return 0;
+}
+
+int gate_call_is_auxiliary(const struct gate_aux_rule *rule, const struct gate_chat_request *q)
+{
+    if (!rule->no_tools && rule->max_tokens_below <= 0 && !rule->system_prefix)
+        return 0;
+    if (rule->no_tools && q->has_tools)
+        return 0;
+    if (rule->max_tokens_below > 0 && !(q->max_tokens >= 0 && q->max_tokens < rule->max_tokens_below))
+        return 0;
+    if (rule->system_prefix && !(q->system && strncmp(q->system, rule->system_prefix, strlen(rule->system_prefix)) == 0))
+        return 0;
+    return 1;
 }
 
 void gate_chat_request_clear(struct gate_chat_request *r)
 {
     free(r->model);
+    free(r->system);
     memset(r, 0, sizeof *r);
 }
 
@@ -176,6 +245,7 @@ void gate_completion_clear(struct gate_completion *c)
     free(c->finish_reason);
     cJSON_Delete(c->token_ids);
     cJSON_Delete(c->logprobs);
+    cJSON_Delete(c->prompt_token_ids);
     memset(c, 0, sizeof *c);
 }
 
@@ -336,6 +406,24 @@ static void extract_logprobs(const cJSON *choice, struct gate_completion *c)
         cJSON_Delete(tids);
 }
 
+/* vLLM's "prompt_token_ids" ("return_token_ids": true; top level of the
+ * response and of its first stream chunk): kept for the transcript when
+ * it is an array of non-negative integers, else ignored (an upstream's
+ * extra field never fails the call). */
+static void extract_prompt_ids(const cJSON *in, struct gate_completion *c)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "prompt_token_ids");
+    if (!cJSON_IsArray(ids))
+        return;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, ids) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 9007199254740992.0 ||
+            e->valuedouble != (double)(long long)e->valuedouble)
+            return;
+    }
+    c->prompt_token_ids = cJSON_Duplicate(ids, 1);
+}
+
 static int parse_error_form(const cJSON *e, struct gate_completion *c, char *err, size_t errlen)
 {
     c->is_error = 1;
@@ -399,22 +487,23 @@ static int parse_full_form(const cJSON *in, struct gate_completion *c, char *err
         return -1;
     }
     extract_logprobs(choice, c);
+    extract_prompt_ids(in, c);
     return 0;
 }
 
 static int parse_short_form(const cJSON *in, struct gate_completion *c, char *err, size_t errlen)
 {
     static const char *const known[] = {"content", "reasoning_content", "tool_calls", "finish_reason",
-                                        "usage", "token_ids", "logprobs", NULL};
+                                        "usage", "token_ids", "logprobs", "prompt_token_ids", NULL};
     const cJSON *it;
     cJSON_ArrayForEach(it, in) {
         int ok = 0;
         for (size_t i = 0; known[i]; i++)
             ok |= strcmp(it->string, known[i]) == 0;
         if (!ok) {
-            char m[200];
+            char m[256];
             snprintf(m, sizeof m, "unknown response key \"%.64s\" (expected content, reasoning_content, "
-                     "tool_calls, finish_reason, usage, token_ids, logprobs, or choices/error)", it->string);
+                     "tool_calls, finish_reason, usage, token_ids, logprobs, prompt_token_ids, or choices/error)", it->string);
             seterr(err, errlen, m);
             return -1;
         }
@@ -448,6 +537,13 @@ static int parse_short_form(const cJSON *in, struct gate_completion *c, char *er
         c->token_ids = cJSON_Duplicate(ids, 1);
     if (lps)
         c->logprobs = cJSON_Duplicate(lps, 1);
+    const cJSON *pids = cJSON_GetObjectItemCaseSensitive(in, "prompt_token_ids");
+    if (pids && !cJSON_IsArray(pids)) {
+        seterr(err, errlen, "\"prompt_token_ids\" must be an array");
+        return -1;
+    }
+    if (pids)
+        c->prompt_token_ids = cJSON_Duplicate(pids, 1);
     return 0;
 }
 

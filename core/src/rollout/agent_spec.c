@@ -1,4 +1,5 @@
 /* Declarative agent specs: parsing, templates, events, success. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,35 @@ static int check_templates(const cJSON *node, char *why, size_t wl)
     return c ? 0 : -1;
 }
 
+/* "auxiliary": {"no_tools": bool, "max_tokens_below": N, "system_prefix":
+ * "..."}, at least one, nothing else.  0, or -1 with why set. */
+static int parse_auxiliary(const cJSON *a, struct crl_agent_spec *s, char *why, size_t wl)
+{
+    if (!a)
+        return 0;
+    const cJSON *it;
+    int n = 0;
+    cJSON_ArrayForEach(it, a) {
+        n++;
+        if (strcmp(it->string, "no_tools") == 0 && cJSON_IsBool(it)) {
+            s->aux_no_tools = cJSON_IsTrue(it);
+        } else if (strcmp(it->string, "max_tokens_below") == 0 && cJSON_IsNumber(it) &&
+                   crl_number_i64(it->valuedouble, 1, INT32_MAX, &s->aux_max_tokens_below) == 0) {
+        } else if (strcmp(it->string, "system_prefix") == 0 && cJSON_IsString(it) && it->valuestring[0]) {
+            s->aux_system_prefix = it->valuestring;
+        } else {
+            n = 0;
+            break;
+        }
+    }
+    if (!cJSON_IsObject(a) || n == 0) {
+        snprintf(why, wl, "agent spec: \"auxiliary\" must be an object of \"no_tools\" (boolean), "
+                 "\"max_tokens_below\" (1 to 2^31-1) and \"system_prefix\" (a non-empty string), at least one");
+        return -1;
+    }
+    return 0;
+}
+
 int crl_agent_spec_parse(const char *json, struct crl_agent_spec *s, char *why, size_t wl)
 {
     memset(s, 0, sizeof *s);
@@ -187,6 +217,8 @@ int crl_agent_spec_parse(const char *json, struct crl_agent_spec *s, char *why, 
                  (long long)CRL_MAX_TIMEOUT_S);
         goto bad;
     }
+    if (parse_auxiliary(cJSON_GetObjectItemCaseSensitive(r, "auxiliary"), s, why, wl))
+        goto bad;
     s->events = cJSON_GetObjectItemCaseSensitive(r, "events");
     cJSON_ArrayForEach(e, s->events) {
         if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "match")) ||

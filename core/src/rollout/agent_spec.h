@@ -31,6 +31,11 @@ struct crl_agent_spec {
     const char *prompt;           /* "stdin" | "none" */
     const char *model_key_env;    /* env var through which the agent gets its model key */
     int64_t timeout_s;            /* "timeout_s", or 0 when unset (the rollout plan has the default) */
+    /* "auxiliary": which of its model calls are not its main loop
+     * (transcript "call_kind", docs/gate.md); all unset: none. */
+    int aux_no_tools;             /* "no_tools": true */
+    int64_t aux_max_tokens_below; /* "max_tokens_below": N, or 0 */
+    const char *aux_system_prefix; /* "system_prefix", or NULL */
 };
 
 /* The values templates may use as {name}. */

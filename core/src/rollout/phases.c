@@ -86,23 +86,29 @@ int crl_phase_load(struct rollout *r)
 static int responder_from_model(struct rollout *r, struct corral_gate_responder *resp)
 {
     const char *m = r->o->model;
-    *resp = (struct corral_gate_responder){.struct_size = sizeof *resp};
+    *resp = (struct corral_gate_responder){.struct_size = sizeof *resp, .aux_no_tools = r->spec.aux_no_tools,
+                                           .aux_max_tokens_below = r->spec.aux_max_tokens_below,
+                                           .aux_system_prefix = r->spec.aux_system_prefix};
     if (!m)
         return crl_rollout_fail(r, INFRA, CORRAL_EINVAL,
-                                "agent %s calls a model: give --model replay:FILE, upstream:URL or trainer",
+                                "agent %s calls a model: give --model replay:FILE, upstream:URL, vllm:URL or trainer",
                                 r->spec.name);
     if (strncmp(m, "replay:", 7) == 0) {
         resp->kind = CORRAL_GATE_REPLAY;
         resp->replay_path = m + 7;
-    } else if (strncmp(m, "upstream:", 9) == 0) {
+    } else if (strncmp(m, "upstream:", 9) == 0 || strncmp(m, "vllm:", 5) == 0) {
+        /* vllm:URL is upstream:URL that also asks for token ids
+         * (docs/gate.md, "RL capture"). */
         resp->kind = CORRAL_GATE_UPSTREAM;
-        resp->upstream_url = m + 9;
+        resp->upstream_token_ids = m[0] == 'v';
+        resp->upstream_url = m + (m[0] == 'v' ? 5 : 9);
         resp->upstream_api_key_env = r->o->api_key_env;
         resp->upstream_model = r->o->model_name;
+        resp->upstream_cache_salt = CORRAL_HAS_FIELD(r->o, upstream_cache_salt) ? r->o->upstream_cache_salt : NULL;
     } else if (strcmp(m, "trainer") == 0) {
         resp->kind = CORRAL_GATE_TRAINER;
     } else {
-        return crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "model '%s' is not replay:FILE, upstream:URL or trainer",
+        return crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "model '%s' is not replay:FILE, upstream:URL, vllm:URL or trainer",
                                 m);
     }
     return 0;
