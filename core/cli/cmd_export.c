@@ -21,9 +21,10 @@ static void help(void)
            "shards too; a file that is one indented result is read whole; \"-\" reads stdin) into\n"
            "ATIF-v1.7 trajectories, Harbor's trajectory format: DIR/<rollout id>/trajectory.json for\n"
            "each result, written to a temporary file and renamed into place, DIR created if missing.\n"
-           "Results are read and merged as `corral report` reads them: the same (task_digest, attempt)\n"
-           "twice keeps the later one; a torn last line is skipped; any other line that is not a\n"
-           "RolloutResult is an error naming FILE:LINE, and nothing is written.\n"
+           "Each FILE is read as `corral report` reads it: within one file the same (task_digest,\n"
+           "attempt) twice keeps the later line (a resumed run); a torn last line is skipped; any other\n"
+           "line that is not a RolloutResult is an error naming FILE:LINE, and nothing is written.\n"
+           "Results of different files are all converted (they may be other runs of the same tasks).\n"
            "What each ATIF field holds is in docs/atif.md.\n"
            "\n"
            "  -o, --out DIR   where to write (else the last operand is DIR)\n"
@@ -35,28 +36,30 @@ static void help(void)
            PROGRESS_EVERY);
 }
 
-/* Read every input into one report; 0, or -1 after saying why. */
-static int read_inputs(corral_report *r, char **files, int n)
+/* Read input `file` into a new report *out: 0, or -1 after saying why.
+ * Each input is its own report: results merge within a file (a resumed
+ * run's file, shards sharing one), never across files, which may hold
+ * other runs of the same tasks. */
+static int read_input(const char *file, corral_report **out)
 {
-    for (int i = 0; i < n; i++) {
-        struct corral_call call;
-        corral_call_init(&call, 0);
-        int st;
-        if (strcmp(files[i], "-") == 0) {
-            size_t len = 0;
-            char *data = cli_read_stdin(&len);
-            st = data ? corral_report_add(r, "stdin", data, len, &call)
-                      : corral_call_fail(&call, CORRAL_EIO, "stdin: cannot read");
-            free(data);
-        } else {
-            st = corral_report_add_file(r, files[i], &call);
-        }
-        if (st) {
-            cli_error("export: %s", call.message);
-            return -1;
-        }
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    corral_report *r = *out = corral_report_new();
+    int st;
+    if (!r) {
+        st = corral_call_fail(&call, CORRAL_ENOMEM, "out of memory");
+    } else if (strcmp(file, "-") == 0) {
+        size_t len = 0;
+        char *data = cli_read_stdin(&len);
+        st = data ? corral_report_add(r, "stdin", data, len, &call)
+                  : corral_call_fail(&call, CORRAL_EIO, "stdin: cannot read");
+        free(data);
+    } else {
+        st = corral_report_add_file(r, file, &call);
     }
-    return 0;
+    if (st)
+        cli_error("export: %s", call.message);
+    return st ? -1 : 0;
 }
 
 static int export_atif(int argc, char **argv)
@@ -77,15 +80,17 @@ static int export_atif(int argc, char **argv)
         cli_error("export atif: give one or more results files and a directory (see corral export atif --help)");
         return CLI_USAGE;
     }
-    corral_report *r = corral_report_new();
-    if (!r) {
-        cli_error("export: out of memory");
-        return CLI_FAIL;
+    corral_report **reps = calloc((size_t)n, sizeof *reps);
+    int rc = reps ? CLI_OK : CLI_FAIL;
+    size_t total = 0, done = 0;
+    for (int f = 0; rc == CLI_OK && f < n; f++) {
+        rc = read_input(argv[optind + f], &reps[f]) ? CLI_FAIL : CLI_OK;
+        total += corral_report_count(reps[f]);
     }
-    int rc = read_inputs(r, argv + optind, n) ? CLI_FAIL : CLI_OK;
-    size_t total = corral_report_count(r), done = 0;
-    for (size_t i = 0; rc == CLI_OK && i < total; i++) {
-        const char *json = corral_report_result_json(r, i);
+    for (size_t k = 0, f = 0, i = 0; rc == CLI_OK && k < total; k++, i++) {
+        while (i >= corral_report_count(reps[f]))
+            f++, i = 0;
+        const char *json = corral_report_result_json(reps[f], i);
         struct corral_call call;
         corral_call_init(&call, 0);
         if (corral_atif_write(dir, json, strlen(json), NULL, &call) != 0) {
@@ -98,7 +103,11 @@ static int export_atif(int argc, char **argv)
     }
     if (!cli_globals.quiet && (rc == CLI_OK || done))
         fprintf(stderr, "corral: export: %zu trajectories written to %s\n", done, dir);
-    corral_report_free(r);
+    for (int f = 0; reps && f < n; f++)
+        corral_report_free(reps[f]);
+    free(reps);
+    if (!reps)
+        cli_error("export: out of memory");
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <corral/dataset.h>
 #include "crl_common.h"
 #include "run_results.h"
+#include <corral/atif.h>
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
 
@@ -97,6 +98,9 @@ static void help(void)
            "  --artifacts DIR       copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier (with\n"
            "                        test-stdout.txt) out of each rollout's sandboxes into DIR/<rollout id>/\n"
            "                        before they are destroyed, also when the rollout failed\n"
+           "  --trajectory-dir DIR  also write each rollout's ATIF-v1.7 trajectory (Harbor's format, built\n"
+           "                        from its transcript and events; docs/atif.md) to\n"
+           "                        DIR/<rollout id>/trajectory.json, after its result is written\n"
            "  --verify-in fresh|same  run the tests in a fresh sandbox with the agent's final workdir\n"
            "                        copied in, or in the agent's own (default: the task's\n"
            "                        \"verify_sandbox\", else fresh)\n"
@@ -185,7 +189,20 @@ struct run_state {
     double reward_sum;
     size_t rewarded;
     int quiet, write_failed;
+    const char *trajectory_dir; /* --trajectory-dir DIR, or NULL */
 };
+
+/* --trajectory-dir: the result's trajectory, after the result itself was
+ * written (a failure here is reported and fails the run, the result stays). */
+static void write_trajectory(struct run_state *s, const struct corral_rollout_result *r)
+{
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    if (corral_atif_write(s->trajectory_dir, r->json, r->json_len, NULL, &call) != 0) {
+        cli_error("run: rollout %s: its trajectory: %s", r->rollout_id, call.message);
+        s->write_failed = 1;
+    }
+}
 
 static void item_progress(void *ud, const char *phase, const char *msg)
 {
@@ -230,6 +247,8 @@ static void on_result(void *ud, size_t i, const struct corral_rollout_result *r)
         puts(r->json);
         fflush(stdout);
     }
+    if (r->json && s->trajectory_dir)
+        write_trajectory(s, r);
 }
 
 /* What a task file holds that corral reads but does not honour (task.toml
@@ -321,7 +340,7 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
 }
 
 /* getopt values of long-only options, past the dataset options' (cli_dataset.h). */
-enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS };
+enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS, OPT_TRAJECTORY_DIR };
 
 
 /* --retry-on: a comma-separated list of error classes into a mask of
@@ -412,7 +431,8 @@ int cli_cmd_run(int argc, char **argv)
         {"shard", required_argument, 0, 'S'}, {"resume", no_argument, 0, 'R'},
         {"resume-errors", no_argument, 0, OPT_RESUME_ERRORS}, {"retries", required_argument, 0, 'y'},
         {"retry-on", required_argument, 0, 'Y'}, CLI_DATASET_LONGOPTS,
-        {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {0, 0, 0, 0}};
+        {"artifacts", required_argument, 0, OPT_ARTIFACTS},
+        {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL, *shard = NULL;
     int resume = 0, resume_errors = 0;
@@ -421,7 +441,8 @@ int cli_cmd_run(int argc, char **argv)
     char **tasks = calloc((size_t)argc, sizeof *tasks);
     size_t n_install_env = 0, n_tasks = 0, n_cli_tasks;
     struct cli_dataset_args dsa = {0};
-    char artifacts[PATH_MAX];
+    char artifacts[PATH_MAX], trajectory_dir[PATH_MAX];
+    const char *trajectories = NULL;
     struct corral_dataset *dataset = NULL;
     long attempts = 1, concurrency = 1;
     int64_t num;
@@ -505,6 +526,13 @@ int cli_cmd_run(int argc, char **argv)
             if (e || !realpath(optarg, artifacts))
                 USAGE_EXIT("run: --artifacts %s: %s", optarg, strerror(e ? -e : errno));
             o.artifacts_dir = artifacts;
+            break;
+        }
+        case OPT_TRAJECTORY_DIR: {
+            int e = crl_mkdir_p(optarg, 0755);
+            if (e || !realpath(optarg, trajectory_dir))
+                USAGE_EXIT("run: --trajectory-dir %s: %s", optarg, strerror(e ? -e : errno));
+            trajectories = trajectory_dir;
             break;
         }
         case 'S': shard = optarg; break;
@@ -609,7 +637,7 @@ int cli_cmd_run(int argc, char **argv)
 
     struct corral_rollout_options *each = calloc(n, sizeof *each);
     struct run_state rs = {.out = out, .n = n, .quiet = quiet, .items = calloc(n, sizeof *rs.items), .lines = lines,
-                           .res = {.fd = -1}};
+                           .res = {.fd = -1}, .trajectory_dir = trajectories};
     int rc = CLI_OK;
     size_t total = n, skipped = 0, skipped_errors = 0;
     if (!each || !rs.items) {
