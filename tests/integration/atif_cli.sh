@@ -1,6 +1,6 @@
 # ATIF trajectories as a user gets them: corral run --trajectory-dir with the
-# oracle and the real pi CLI (replay scripts, one with token ids and
-# logprobs) on the local sandbox, corral export atif over the results, every
+# oracle and the real pi and Claude Code CLIs (replay scripts, one with token
+# ids and logprobs) on the local sandbox, corral export atif over the results, every
 # file checked against tests/atif/atif-v1.7.schema.json (python3-jsonschema).
 . "$(dirname "$0")/lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
@@ -48,9 +48,16 @@ JSONL
     "m = [s[\"metrics\"] for s in d[\"steps\"] if s[\"source\"] == \"agent\"]; print(m[0][\"completion_token_ids\"], m[0][\"logprobs\"], m[1][\"completion_token_ids\"], m[1][\"prompt_tokens\"], m[1][\"completion_tokens\"])")" = "[11, 12, 13] [-0.5, -0.25, -0.125] [21, 22] 150 2" ]'
   check "pi with token ids: final_metrics totals" eval '[ "$(pyd "$K" \
     "f = d[\"final_metrics\"]; print(f[\"total_prompt_tokens\"], f[\"total_completion_tokens\"], f[\"total_steps\"] == len(d[\"steps\"]), f[\"extra\"][\"model_calls\"])")" = "270 5 True 2" ]'
-  EXPORT_IN=("$WORK/oracle.jsonl" "$WORK/pi.json" "$WORK/tokens.json")
+
+  # Claude Code through the Messages edge: its answers are Anthropic messages.
+  run "$CORRAL" run "${SB[@]}" --task "$EX/tasks/hello" --agent claude_code \
+      --model "replay:$EX/replay/hello-claude-code.jsonl" --rollout-id atif-cc --out "$WORK/cc.json" --trajectory-dir "$T"
+  C="$T/atif-cc/trajectory.json"
+  check "claude_code: agent steps from Messages answers: Bash with its result, then the final text" eval '[ $RC -eq 0 ] && [ "$(pyd "$C" \
+    "a = [s for s in d[\"steps\"] if s[\"source\"] == \"agent\"]; c = a[0][\"tool_calls\"][0]; print(len(a), c[\"function_name\"], a[0][\"observation\"][\"results\"][0][\"source_call_id\"] == c[\"tool_call_id\"], a[0][\"extra\"][\"dialect\"], a[1][\"message\"])")" = "2 Bash True messages I created hello.txt containing \"Hello, world!\"." ]'
+  EXPORT_IN=("$WORK/oracle.jsonl" "$WORK/pi.json" "$WORK/tokens.json" "$WORK/cc.json")
 else
-  echo "skipped: pi needs node, npm and rg"
+  echo "skipped: pi and claude_code need node, npm and rg"
   EXPORT_IN=("$WORK/oracle.jsonl")
 fi
 
