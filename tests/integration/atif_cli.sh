@@ -85,6 +85,13 @@ run "${CHECK[@]}" "$WORK/noversion.json" "$WORK/badstep.json"
 check "the schema check refuses a missing agent.version and a step_id out of sequence" eval '[ $RC -eq 1 ] &&
   has "$OUT" "noversion.json: agent" && has "$OUT" "badstep.json: steps[0].step_id is 7"'
 
+# Long inputs: a progress line every 1000 trajectories.
+python3 -c 'import json; print("\n".join(json.dumps({"rollout_id": "bulk-%d" % i, "agent": {"name": "a", "version": "1"}}) for i in range(1001)))' >"$WORK/bulk.jsonl"
+run "$CORRAL" export atif "$WORK/bulk.jsonl" "$WORK/bulk"
+check "export atif: a progress line at 1000 and the count at the end" eval '[ $RC -eq 0 ] &&
+  has "$ERR" "1000 of 1001 trajectories written" && has "$ERR" "1001 trajectories written to" &&
+  [ $(ls "$WORK/bulk" | wc -l) -eq 1001 ]'
+
 # A bad line: one error naming file and line, nothing written.
 { head -1 "$WORK/oracle.jsonl"; echo '{"not": "a result"'; echo '{}'; } >"$WORK/bad.jsonl"
 run "$CORRAL" export atif "$WORK/bad.jsonl" "$WORK/exp3"
