@@ -156,6 +156,39 @@ static void messages_answer(void **state)
     cJSON_Delete(t);
 }
 
+/* OpenAI Responses and Gemini answers, when a dialect's transcript keeps
+ * them in their own shape: text, reasoning, calls and counts. */
+static void responses_and_gemini_answers(void **state)
+{
+    (void)state;
+    cJSON *t = traj("{'rollout_id':'r-6','agent':{'name':'codex','version':'1'},'transcript':[{'seq':1,'dialect':'responses',"
+                    "'normalized_request':{'model':'gpt','messages':[{'role':'user','content':'go'}]},"
+                    "'response':{'object':'response','status':'completed','output':["
+                    " {'type':'reasoning','summary':[{'type':'summary_text','text':'plan'}]},"
+                    " {'type':'message','role':'assistant','content':[{'type':'output_text','text':'ok'}]},"
+                    " {'type':'function_call','call_id':'call_9','name':'shell','arguments':'{\\'cmd\\':[\\'ls\\']}'}],"
+                    " 'usage':{'input_tokens':30,'output_tokens':4,'input_tokens_details':{'cached_tokens':10},"
+                    " 'output_tokens_details':{'reasoning_tokens':1}}}},"
+                    "{'seq':2,'dialect':'gemini','normalized_request':{'model':'gpt','messages':[{'role':'user','content':'go'},"
+                    " {'role':'assistant','content':'ok'},{'role':'tool','tool_call_id':'call_9','content':'a b'}]},"
+                    "'response':{'candidates':[{'content':{'role':'model','parts':[{'text':'hmm','thought':true},"
+                    " {'text':'fine'},{'functionCall':{'id':'g1','name':'read','args':{'p':'a'}}}]},'finishReason':'STOP'}],"
+                    " 'usageMetadata':{'promptTokenCount':50,'candidatesTokenCount':6,'thoughtsTokenCount':2,"
+                    " 'cachedContentTokenCount':20}}}]}");
+    assert_json(at(t, "steps"),
+                "[{'step_id':1,'source':'user','message':'go'},"
+                " {'step_id':2,'source':'agent','message':'ok','reasoning_content':'plan',"
+                "  'tool_calls':[{'tool_call_id':'call_9','function_name':'shell','arguments':{'cmd':['ls']}}],"
+                "  'observation':{'results':[{'source_call_id':'call_9','content':'a b'}]},"
+                "  'metrics':{'prompt_tokens':30,'completion_tokens':4,'cached_tokens':10,'extra':{'reasoning_tokens':1}},"
+                "  'llm_call_count':1,'extra':{'seq':1,'dialect':'responses','finish_reason':'completed'}},"
+                " {'step_id':3,'source':'agent','message':'fine','reasoning_content':'hmm',"
+                "  'tool_calls':[{'tool_call_id':'g1','function_name':'read','arguments':{'p':'a'}}],"
+                "  'metrics':{'prompt_tokens':50,'completion_tokens':8,'cached_tokens':20,'extra':{'reasoning_tokens':2}},"
+                "  'llm_call_count':1,'extra':{'seq':2,'dialect':'gemini','finish_reason':'STOP'}}]");
+    cJSON_Delete(t);
+}
+
 /* No transcript: the steps come from the agent's events; nothing at all:
  * one system step says so. */
 static void missing_transcript(void **state)
@@ -257,6 +290,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chat_result_maps_to_exact_steps),
         cmocka_unit_test(messages_answer),
+        cmocka_unit_test(responses_and_gemini_answers),
         cmocka_unit_test(missing_transcript),
         cmocka_unit_test(truncation_markers_carried),
         cmocka_unit_test(refusals),

@@ -1,6 +1,7 @@
 /*
  * A model answer as the transcript keeps it (what the agent got, in its
- * dialect's shape) read into the parts an ATIF agent step holds: message,
+ * dialect's shape: chat.completion, Anthropic message, OpenAI Responses
+ * object, Gemini generateContent answer) read into the parts an ATIF agent step holds: message,
  * reasoning, tool calls, token counts (docs/atif.md, "Agent steps").
  */
 #include <stdlib.h>
@@ -87,6 +88,41 @@ static int add_extra_count(cJSON *metrics, const char *key, const cJSON *v)
     return cJSON_AddNumberToObject(extra, key, n) ? 0 : -1;
 }
 
+/* Append `s` to a text buffer, "\n" between pieces; 0 or nonzero. */
+static int add_piece(struct crl_buf *b, const char *s)
+{
+    return (b->len ? crl_buf_puts(b, "\n") : 0) | crl_buf_puts(b, s);
+}
+
+/* Hand the two buffers over as message and reasoning (none when empty). */
+static int take_texts(struct crl_atif_answer *a, struct crl_buf *text, struct crl_buf *thinking, int bad)
+{
+    if (!bad && !text->p)
+        bad = crl_buf_add(text, "", 0);
+    if (bad) {
+        crl_buf_free(text);
+        crl_buf_free(thinking);
+        return -1;
+    }
+    a->message = text->p;
+    if (thinking->len)
+        a->reasoning = thinking->p;
+    else
+        crl_buf_free(thinking);
+    return 0;
+}
+
+static int add_call(struct crl_atif_answer *a, const cJSON *id, const cJSON *name, const cJSON *args)
+{
+    cJSON *t = crl_atif_tool_call(cJSON_IsString(id) ? id->valuestring : NULL,
+                                  cJSON_IsString(name) ? name->valuestring : NULL, args);
+    if (!t || !cJSON_AddItemToArray(a->tool_calls, t)) {
+        cJSON_Delete(t);
+        return -1;
+    }
+    return 0;
+}
+
 /* An OpenAI chat.completion: choices[0].message and usage. */
 static int read_chat(const cJSON *response, struct crl_atif_answer *a)
 {
@@ -104,16 +140,10 @@ static int read_chat(const cJSON *response, struct crl_atif_answer *a)
         return -1;
     const cJSON *tc;
     cJSON_ArrayForEach(tc, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls")) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(tc, "id");
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
-        cJSON *t = crl_atif_tool_call(cJSON_IsString(id) ? id->valuestring : NULL,
-                                      cJSON_IsString(name) ? name->valuestring : NULL,
-                                      cJSON_GetObjectItemCaseSensitive(fn, "arguments"));
-        if (!t || !cJSON_AddItemToArray(a->tool_calls, t)) {
-            cJSON_Delete(t);
+        if (add_call(a, cJSON_GetObjectItemCaseSensitive(tc, "id"), cJSON_GetObjectItemCaseSensitive(fn, "name"),
+                     cJSON_GetObjectItemCaseSensitive(fn, "arguments")))
             return -1;
-        }
     }
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(response, "usage");
     const cJSON *pd = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens_details");
@@ -134,37 +164,21 @@ static int read_messages(const cJSON *response, struct crl_atif_answer *a)
     const cJSON *sr = cJSON_GetObjectItemCaseSensitive(response, "stop_reason");
     a->finish_reason = cJSON_IsString(sr) ? sr->valuestring : NULL;
     struct crl_buf text = {0}, thinking = {0};
-    int bad = crl_buf_add(&text, "", 0) | crl_buf_add(&thinking, "", 0);
+    int bad = 0;
     const cJSON *blk;
     cJSON_ArrayForEach(blk, cJSON_GetObjectItemCaseSensitive(response, "content")) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(blk, "type");
         const char *ty = cJSON_IsString(type) ? type->valuestring : "";
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(blk, strcmp(ty, "thinking") == 0 ? "thinking" : "text");
-        if (strcmp(ty, "tool_use") == 0) {
-            const cJSON *id = cJSON_GetObjectItemCaseSensitive(blk, "id");
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(blk, "name");
-            cJSON *t = crl_atif_tool_call(cJSON_IsString(id) ? id->valuestring : NULL,
-                                          cJSON_IsString(name) ? name->valuestring : NULL,
-                                          cJSON_GetObjectItemCaseSensitive(blk, "input"));
-            if (!t || !cJSON_AddItemToArray(a->tool_calls, t)) {
-                cJSON_Delete(t);
-                bad = 1;
-            }
-        } else if (cJSON_IsString(s)) {
-            struct crl_buf *b = strcmp(ty, "thinking") == 0 ? &thinking : &text;
-            bad |= (b->len ? crl_buf_puts(b, "\n") : 0) | crl_buf_puts(b, s->valuestring);
-        }
+        int th = strcmp(ty, "thinking") == 0;
+        const cJSON *str = cJSON_GetObjectItemCaseSensitive(blk, th ? "thinking" : "text");
+        if (strcmp(ty, "tool_use") == 0)
+            bad |= add_call(a, cJSON_GetObjectItemCaseSensitive(blk, "id"), cJSON_GetObjectItemCaseSensitive(blk, "name"),
+                            cJSON_GetObjectItemCaseSensitive(blk, "input"));
+        else if (cJSON_IsString(str))
+            bad |= add_piece(th ? &thinking : &text, str->valuestring);
     }
-    if (bad) {
-        crl_buf_free(&text);
-        crl_buf_free(&thinking);
+    if (take_texts(a, &text, &thinking, bad))
         return -1;
-    }
-    a->message = text.p;
-    if (thinking.len)
-        a->reasoning = thinking.p;
-    else
-        crl_buf_free(&thinking);
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(response, "usage");
     double in, rd = 0, wr = 0;
     int has_in = crl_atif_count(cJSON_GetObjectItemCaseSensitive(u, "input_tokens"), &in) == 0;
@@ -179,6 +193,88 @@ static int read_messages(const cJSON *response, struct crl_atif_answer *a)
     return 0;
 }
 
+/* An OpenAI Responses object: output items (message, function_call,
+ * reasoning) and usage, whose input_tokens include the cached ones. */
+static int read_responses(const cJSON *response, struct crl_atif_answer *a)
+{
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(response, "status");
+    a->finish_reason = cJSON_IsString(status) ? status->valuestring : NULL;
+    struct crl_buf text = {0}, thinking = {0};
+    int bad = 0;
+    const cJSON *it, *part;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(response, "output")) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
+        const char *ty = cJSON_IsString(type) ? type->valuestring : "";
+        if (strcmp(ty, "function_call") == 0) {
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "call_id");
+            bad |= add_call(a, cJSON_IsString(id) ? id : cJSON_GetObjectItemCaseSensitive(it, "id"),
+                            cJSON_GetObjectItemCaseSensitive(it, "name"),
+                            cJSON_GetObjectItemCaseSensitive(it, "arguments"));
+            continue;
+        }
+        int reasoning = strcmp(ty, "reasoning") == 0;
+        if (!reasoning && strcmp(ty, "message") != 0)
+            continue;
+        const cJSON *parts = cJSON_GetObjectItemCaseSensitive(it, "content");
+        if (reasoning && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(it, "summary")) > 0)
+            parts = cJSON_GetObjectItemCaseSensitive(it, "summary");
+        cJSON_ArrayForEach(part, parts) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+            if (!cJSON_IsString(t))
+                t = cJSON_GetObjectItemCaseSensitive(part, "refusal");
+            if (cJSON_IsString(t))
+                bad |= add_piece(reasoning ? &thinking : &text, t->valuestring);
+        }
+    }
+    if (take_texts(a, &text, &thinking, bad))
+        return -1;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(response, "usage");
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(u, "input_tokens_details");
+    const cJSON *out = cJSON_GetObjectItemCaseSensitive(u, "output_tokens_details");
+    return add_count(a->metrics, "prompt_tokens", cJSON_GetObjectItemCaseSensitive(u, "input_tokens")) ||
+                   add_count(a->metrics, "completion_tokens", cJSON_GetObjectItemCaseSensitive(u, "output_tokens")) ||
+                   add_count(a->metrics, "cached_tokens", cJSON_GetObjectItemCaseSensitive(in, "cached_tokens")) ||
+                   add_extra_count(a->metrics, "reasoning_tokens",
+                                   cJSON_GetObjectItemCaseSensitive(out, "reasoning_tokens"))
+               ? -1
+               : 0;
+}
+
+/* A Gemini generateContent answer: the first candidate's parts (text,
+ * thought text, functionCall) and usageMetadata, whose candidate count
+ * leaves out the thoughts that ATIF counts in completion_tokens. */
+static int read_gemini(const cJSON *response, struct crl_atif_answer *a)
+{
+    const cJSON *cand = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(response, "candidates"), 0);
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(cand, "finishReason");
+    a->finish_reason = cJSON_IsString(fr) ? fr->valuestring : NULL;
+    struct crl_buf text = {0}, thinking = {0};
+    int bad = 0;
+    const cJSON *part;
+    cJSON_ArrayForEach(part, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cand, "content"), "parts")) {
+        const cJSON *fc = cJSON_GetObjectItemCaseSensitive(part, "functionCall");
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsObject(fc))
+            bad |= add_call(a, cJSON_GetObjectItemCaseSensitive(fc, "id"), cJSON_GetObjectItemCaseSensitive(fc, "name"),
+                            cJSON_GetObjectItemCaseSensitive(fc, "args"));
+        else if (cJSON_IsString(t))
+            bad |= add_piece(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")) ? &thinking : &text,
+                             t->valuestring);
+    }
+    if (take_texts(a, &text, &thinking, bad))
+        return -1;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(response, "usageMetadata");
+    double out, thoughts = 0;
+    int has_out = crl_atif_count(cJSON_GetObjectItemCaseSensitive(u, "candidatesTokenCount"), &out) == 0;
+    crl_atif_count(cJSON_GetObjectItemCaseSensitive(u, "thoughtsTokenCount"), &thoughts);
+    if (add_count(a->metrics, "prompt_tokens", cJSON_GetObjectItemCaseSensitive(u, "promptTokenCount")) ||
+        (has_out && !cJSON_AddNumberToObject(a->metrics, "completion_tokens", out + thoughts)) ||
+        add_count(a->metrics, "cached_tokens", cJSON_GetObjectItemCaseSensitive(u, "cachedContentTokenCount")) ||
+        add_extra_count(a->metrics, "reasoning_tokens", cJSON_GetObjectItemCaseSensitive(u, "thoughtsTokenCount")))
+        return -1;
+    return 0;
+}
+
 int crl_atif_answer_read(const cJSON *response, struct crl_atif_answer *a)
 {
     memset(a, 0, sizeof *a);
@@ -189,7 +285,14 @@ int crl_atif_answer_read(const cJSON *response, struct crl_atif_answer *a)
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(response, "type");
         int messages = cJSON_IsString(type) && strcmp(type->valuestring, "message") == 0 &&
                        cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(response, "content"));
-        rc = messages ? read_messages(response, a) : read_chat(response, a);
+        const cJSON *object = cJSON_GetObjectItemCaseSensitive(response, "object");
+        int responses = (cJSON_IsString(object) && strcmp(object->valuestring, "response") == 0) ||
+                        cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(response, "output"));
+        int gemini = cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(response, "candidates"));
+        rc = messages ? read_messages(response, a)
+             : responses ? read_responses(response, a)
+             : gemini    ? read_gemini(response, a)
+                         : read_chat(response, a);
     }
     if (rc)
         crl_atif_answer_clear(a);
