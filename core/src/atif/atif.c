@@ -211,8 +211,9 @@ int corral_atif_write(const char *dir, const char *result_json, size_t len, char
         return st;
     const char *id = get(doc, "rollout_id")->valuestring;
     if (!id_is_name(id)) {
+        st = corral_call_fail(call, CORRAL_EINVAL, "atif: rollout id \"%.64s\" is not a plain file name", id);
         cJSON_Delete(doc);
-        return corral_call_fail(call, CORRAL_EINVAL, "atif: rollout id \"%.64s\" is not a plain file name", id);
+        return st;
     }
     char *sub = NULL, *path = NULL;
     cJSON *traj = build(doc);
