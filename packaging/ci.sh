@@ -188,6 +188,8 @@ rm -f "$PLUGDIR/sandbox_hostproc.so"
 # libcorral-dev only: every public header, pkg-config corral.
 cat >/tmp/embed.c <<'EOF'
 #include <stdlib.h>
+#include <string.h>
+#include <corral/atif.h>
 #include <corral/corral.h>
 #include <corral/gate.h>
 #include <corral/report.h>
@@ -204,6 +206,11 @@ int main(void)
     free(html);
     corral_report_free(r);
     corral_rollout_result_free(NULL);
+    const char *res = "{\"rollout_id\":\"r\"}";
+    char *traj = 0;
+    if (corral_atif_from_result(res, strlen(res), &traj, 0) != 0 || !strstr(traj, CORRAL_ATIF_SCHEMA_VERSION))
+        return 1;
+    free(traj);
     return 0;
 }
 EOF

@@ -14,6 +14,7 @@
 #include <corral/dataset.h>
 #include "crl_common.h"
 #include "run_results.h"
+#include <corral/atif.h>
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
 
@@ -101,6 +102,9 @@ static void help(void)
            "  --artifacts DIR       copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier (with\n"
            "                        test-stdout.txt) out of each rollout's sandboxes into DIR/<rollout id>/\n"
            "                        before they are destroyed, also when the rollout failed\n"
+           "  --trajectory-dir DIR  also write each rollout's ATIF-v1.7 trajectory (Harbor's format, built\n"
+           "                        from its transcript and events; docs/atif.md) to\n"
+           "                        DIR/<rollout id>/trajectory.json, after its result is written\n"
            "  --verify-in fresh|same  run the tests in a fresh sandbox with the agent's final workdir\n"
            "                        copied in, or in the agent's own (default: the task's\n"
            "                        \"verify_sandbox\", else fresh)\n"
@@ -189,7 +193,20 @@ struct run_state {
     double reward_sum;
     size_t rewarded;
     int quiet, write_failed;
+    const char *trajectory_dir; /* --trajectory-dir DIR, or NULL */
 };
+
+/* --trajectory-dir: the result's trajectory, after the result itself was
+ * written (a failure here is reported and fails the run, the result stays). */
+static void write_trajectory(struct run_state *s, const struct corral_rollout_result *r)
+{
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    if (corral_atif_write(s->trajectory_dir, r->json, r->json_len, NULL, &call) != 0) {
+        cli_error("run: rollout %s: its trajectory: %s", r->rollout_id, call.message);
+        s->write_failed = 1;
+    }
+}
 
 static void item_progress(void *ud, const char *phase, const char *msg)
 {
@@ -234,6 +251,8 @@ static void on_result(void *ud, size_t i, const struct corral_rollout_result *r)
         puts(r->json);
         fflush(stdout);
     }
+    if (r->json && s->trajectory_dir)
+        write_trajectory(s, r);
 }
 
 /* What a task file holds that corral reads but does not honour (task.toml
@@ -326,7 +345,7 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
 }
 
 /* getopt values of long-only options, past the dataset options' (cli_dataset.h). */
-enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS, OPT_SALT_ENV };
+enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS, OPT_SALT_ENV, OPT_TRAJECTORY_DIR };
 
 
 /* --retry-on: a comma-separated list of error classes into a mask of
@@ -418,7 +437,7 @@ int cli_cmd_run(int argc, char **argv)
         {"resume-errors", no_argument, 0, OPT_RESUME_ERRORS}, {"retries", required_argument, 0, 'y'},
         {"retry-on", required_argument, 0, 'Y'}, CLI_DATASET_LONGOPTS,
         {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {"cache-salt-env", required_argument, 0, OPT_SALT_ENV},
-        {0, 0, 0, 0}};
+        {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL, *shard = NULL;
     int resume = 0, resume_errors = 0;
@@ -427,7 +446,8 @@ int cli_cmd_run(int argc, char **argv)
     char **tasks = calloc((size_t)argc, sizeof *tasks);
     size_t n_install_env = 0, n_tasks = 0, n_cli_tasks;
     struct cli_dataset_args dsa = {0};
-    char artifacts[PATH_MAX];
+    char artifacts[PATH_MAX], trajectory_dir[PATH_MAX];
+    const char *trajectories = NULL;
     struct corral_dataset *dataset = NULL;
     long attempts = 1, concurrency = 1;
     int64_t num;
@@ -516,6 +536,13 @@ int cli_cmd_run(int argc, char **argv)
             if (e || !realpath(optarg, artifacts))
                 USAGE_EXIT("run: --artifacts %s: %s", optarg, strerror(e ? -e : errno));
             o.artifacts_dir = artifacts;
+            break;
+        }
+        case OPT_TRAJECTORY_DIR: {
+            int e = crl_mkdir_p(optarg, 0755);
+            if (e || !realpath(optarg, trajectory_dir))
+                USAGE_EXIT("run: --trajectory-dir %s: %s", optarg, strerror(e ? -e : errno));
+            trajectories = trajectory_dir;
             break;
         }
         case 'S': shard = optarg; break;
@@ -620,7 +647,7 @@ int cli_cmd_run(int argc, char **argv)
 
     struct corral_rollout_options *each = calloc(n, sizeof *each);
     struct run_state rs = {.out = out, .n = n, .quiet = quiet, .items = calloc(n, sizeof *rs.items), .lines = lines,
-                           .res = {.fd = -1}};
+                           .res = {.fd = -1}, .trajectory_dir = trajectories};
     int rc = CLI_OK;
     size_t total = n, skipped = 0, skipped_errors = 0;
     if (!each || !rs.items) {

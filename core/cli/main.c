@@ -19,6 +19,7 @@ int cli_cmd_run(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);
 int cli_cmd_task(int argc, char **argv);
 int cli_cmd_view(int argc, char **argv);
+int cli_cmd_export(int argc, char **argv);
 int cli_cmd_image(int argc, char **argv);
 
 static const struct {
@@ -29,6 +30,7 @@ static const struct {
     {"run", cli_cmd_run, "run one rollout: an agent on a task in a sandbox, scored; prints RolloutResult JSON"},
     {"report", cli_cmd_report, "summarize results JSONL files: merge shards, errors, rewards, pass@k, timings"},
     {"view", cli_cmd_view, "write one self-contained HTML report of results JSONL files (open it in a browser)"},
+    {"export", cli_cmd_export, "convert results JSONL files to ATIF trajectories (Harbor's format), one file each"},
     {"task", cli_cmd_task, "start a Harbor-format task (init) or check task directories before running them"},
     {"plugins", cli_cmd_plugins, "list plugin files found: loaded, disabled or refused (and why)"},
     {"config", cli_cmd_config, "check and print the effective configuration (secrets redacted)"},
