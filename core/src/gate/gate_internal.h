@@ -163,6 +163,18 @@ void gate_sb_add(struct gate_sbuf *b, const char *s, size_t n);
 void gate_sb_lit(struct gate_sbuf *b, const char *s);
 void gate_sb_json_string(struct gate_sbuf *b, const char *s);
 void gate_sb_json_number(struct gate_sbuf *b, double d);
+/* Append n in decimal. */
+void gate_sb_int(struct gate_sbuf *b, long long n);
+/* A tool call's arguments as compact JSON object text (malloc'ed, the
+ * caller's), "{}" when they are not an object; NULL out of memory. */
+char *gate_tool_input_json(const struct gate_tool_call *tc);
+/* Builds one template of c from the tool inputs (gate_tool_input_json). */
+typedef void (*gate_inputs_tmpl_fn)(struct gate_tb *t, const struct gate_completion *c, char **inputs);
+/* The frame of a dialect whose answer forms need each tool call's input
+ * as JSON: the inputs made once, `whole` into *json, `stream` into *sse.
+ * 0, or -1 out of memory (nothing kept). */
+int gate_prepare_with_inputs(const struct gate_completion *c, gate_inputs_tmpl_fn whole, gate_inputs_tmpl_fn stream,
+                             struct gate_tmpl *json, struct gate_tmpl *sse);
 /* A hole of kind h (arg: GATE_HOLE_CALL_ID's index) at the end of t. */
 void gate_tb_hole(struct gate_tb *t, enum gate_hole h, size_t arg);
 /* Tool call tc's id: its own as a JSON string, or the next fresh-id hole. */

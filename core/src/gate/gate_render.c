@@ -95,6 +95,45 @@ void gate_sb_json_number(struct gate_sbuf *b, double d)
     gate_sb_lit(b, buf);
 }
 
+void gate_sb_int(struct gate_sbuf *b, long long n)
+{
+    char d[24];
+    snprintf(d, sizeof d, "%lld", n);
+    gate_sb_lit(b, d);
+}
+
+char *gate_tool_input_json(const struct gate_tool_call *tc)
+{
+    cJSON *j = cJSON_Parse(tc->arguments);
+    char *s = cJSON_IsObject(j) ? cJSON_PrintUnformatted(j) : strdup("{}");
+    cJSON_Delete(j);
+    return s;
+}
+
+int gate_prepare_with_inputs(const struct gate_completion *c, gate_inputs_tmpl_fn whole, gate_inputs_tmpl_fn stream,
+                             struct gate_tmpl *json, struct gate_tmpl *sse)
+{
+    char *small[8] = {0}, **inputs = small;
+    if (c->n_tool_calls > 8 && !(inputs = calloc(c->n_tool_calls, sizeof *inputs)))
+        return -1;
+    int bad = 0;
+    for (size_t i = 0; i < c->n_tool_calls && !bad; i++)
+        bad = !(inputs[i] = gate_tool_input_json(&c->tool_calls[i]));
+    struct gate_tb t = {0}, s = {0};
+    if (!bad) {
+        whole(&t, c, inputs);
+        stream(&s, c, inputs);
+        bad = gate_tb_finish(&t, json);
+        if (gate_tb_finish(&s, sse))
+            bad = 1;
+    }
+    for (size_t i = 0; i < c->n_tool_calls; i++)
+        free(inputs[i]);
+    if (inputs != small)
+        free(inputs);
+    return bad ? -1 : 0;
+}
+
 /* ---- building a template ---------------------------------------------------- */
 
 static void tb_push(struct gate_tb *t, struct gate_part p)

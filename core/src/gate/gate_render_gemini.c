@@ -29,20 +29,6 @@ static const char *finish_reason(const struct gate_completion *c)
 
 /* A tool call's arguments as an object's compact JSON text; "{}" when
  * they are not a JSON object.  Caller frees; NULL out of memory. */
-static char *args_json(const struct gate_tool_call *tc)
-{
-    cJSON *j = cJSON_Parse(tc->arguments);
-    char *s = cJSON_IsObject(j) ? cJSON_PrintUnformatted(j) : strdup("{}");
-    cJSON_Delete(j);
-    return s;
-}
-
-static void lit_number(struct gate_sbuf *b, long long n)
-{
-    char d[24];
-    snprintf(d, sizeof d, "%lld", n);
-    gate_sb_lit(b, d);
-}
 
 static void text_part(struct gate_sbuf *b, const char *text, int thought)
 {
@@ -79,11 +65,11 @@ static void close_response(struct gate_tb *t, const struct gate_completion *c, i
         gate_sb_json_string(b, finish_reason(c));
     }
     gate_sb_lit(b, ",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":");
-    lit_number(b, c->has_usage ? c->prompt_tokens : 0);
+    gate_sb_int(b, c->has_usage ? c->prompt_tokens : 0);
     gate_sb_lit(b, ",\"candidatesTokenCount\":");
-    lit_number(b, c->has_usage ? c->completion_tokens : 0);
+    gate_sb_int(b, c->has_usage ? c->completion_tokens : 0);
     gate_sb_lit(b, ",\"totalTokenCount\":");
-    lit_number(b, c->has_usage ? (c->total_tokens ? c->total_tokens : c->prompt_tokens + c->completion_tokens) : 0);
+    gate_sb_int(b, c->has_usage ? (c->total_tokens ? c->total_tokens : c->prompt_tokens + c->completion_tokens) : 0);
     gate_sb_lit(b, "},\"modelVersion\":");
     gate_tb_hole(t, GATE_HOLE_MODEL, 0);
     gate_sb_lit(b, ",\"responseId\":");
@@ -154,23 +140,5 @@ static void stream_template(struct gate_tb *t, const struct gate_completion *c, 
 
 int gate_prepare_gemini(const struct gate_completion *c, struct gate_prepared *out)
 {
-    char *small[8] = {0}, **args = small;
-    if (c->n_tool_calls > 8 && !(args = calloc(c->n_tool_calls, sizeof *args)))
-        return -1;
-    int bad = 0;
-    for (size_t i = 0; i < c->n_tool_calls && !bad; i++)
-        bad = !(args[i] = args_json(&c->tool_calls[i]));
-    struct gate_tb t = {0}, s = {0};
-    if (!bad) {
-        response_template(&t, c, args);
-        stream_template(&s, c, args);
-        bad = gate_tb_finish(&t, &out->gem_json);
-        if (gate_tb_finish(&s, &out->gem_sse))
-            bad = 1;
-    }
-    for (size_t i = 0; i < c->n_tool_calls; i++)
-        free(args[i]);
-    if (args != small)
-        free(args);
-    return bad ? -1 : 0;
+    return gate_prepare_with_inputs(c, response_template, stream_template, &out->gem_json, &out->gem_sse);
 }

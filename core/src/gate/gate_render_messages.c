@@ -41,20 +41,6 @@ static const char *stop_reason(const struct gate_completion *c)
 
 /* A tool call's arguments as the input object's compact JSON text; "{}"
  * when they are not a JSON object.  Caller frees; NULL out of memory. */
-static char *input_json(const struct gate_tool_call *tc)
-{
-    cJSON *j = cJSON_Parse(tc->arguments);
-    char *s = cJSON_IsObject(j) ? cJSON_PrintUnformatted(j) : strdup("{}");
-    cJSON_Delete(j);
-    return s;
-}
-
-static void lit_number(struct gate_sbuf *b, long long n)
-{
-    char d[24];
-    snprintf(d, sizeof d, "%lld", n);
-    gate_sb_lit(b, d);
-}
 
 static void event(struct gate_sbuf *b, const char *name)
 {
@@ -98,9 +84,9 @@ static void message_template(struct gate_tb *t, const struct gate_completion *c,
     gate_sb_lit(b, "],\"stop_reason\":");
     gate_sb_json_string(b, stop_reason(c));
     gate_sb_lit(b, ",\"stop_sequence\":null,\"usage\":{\"input_tokens\":");
-    lit_number(b, c->has_usage ? c->prompt_tokens : 0);
+    gate_sb_int(b, c->has_usage ? c->prompt_tokens : 0);
     gate_sb_lit(b, ",\"output_tokens\":");
-    lit_number(b, c->has_usage ? c->completion_tokens : 0);
+    gate_sb_int(b, c->has_usage ? c->completion_tokens : 0);
     gate_sb_lit(b, "}}");
 }
 
@@ -108,7 +94,7 @@ static void block_start(struct gate_tb *t, size_t index)
 {
     event(&t->text, "content_block_start");
     gate_sb_lit(&t->text, "{\"type\":\"content_block_start\",\"index\":");
-    lit_number(&t->text, (long long)index);
+    gate_sb_int(&t->text, (long long)index);
     gate_sb_lit(&t->text, ",\"content_block\":");
 }
 
@@ -125,7 +111,7 @@ static void delta_open(struct gate_sbuf *b, size_t index)
 {
     event(b, "content_block_delta");
     gate_sb_lit(b, "{\"type\":\"content_block_delta\",\"index\":");
-    lit_number(b, (long long)index);
+    gate_sb_int(b, (long long)index);
     gate_sb_lit(b, ",\"delta\":");
 }
 
@@ -133,7 +119,7 @@ static void block_stop(struct gate_sbuf *b, size_t index)
 {
     event(b, "content_block_stop");
     gate_sb_lit(b, "{\"type\":\"content_block_stop\",\"index\":");
-    lit_number(b, (long long)index);
+    gate_sb_int(b, (long long)index);
     gate_sb_lit(b, "}\n\n");
 }
 
@@ -164,7 +150,7 @@ static void stream_template(struct gate_tb *t, const struct gate_completion *c, 
     gate_sb_lit(b, ",\"type\":\"message\",\"role\":\"assistant\",\"model\":");
     gate_tb_hole(t, GATE_HOLE_MODEL, 0);
     gate_sb_lit(b, ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":");
-    lit_number(b, c->has_usage ? c->prompt_tokens : 0);
+    gate_sb_int(b, c->has_usage ? c->prompt_tokens : 0);
     gate_sb_lit(b, ",\"output_tokens\":0}}}\n\n");
     int pinged = 0;
     size_t index = 0;
@@ -196,7 +182,7 @@ static void stream_template(struct gate_tb *t, const struct gate_completion *c, 
     gate_sb_lit(b, "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":");
     gate_sb_json_string(b, stop_reason(c));
     gate_sb_lit(b, ",\"stop_sequence\":null},\"usage\":{\"output_tokens\":");
-    lit_number(b, c->has_usage ? c->completion_tokens : 0);
+    gate_sb_int(b, c->has_usage ? c->completion_tokens : 0);
     gate_sb_lit(b, "}}\n\n");
     event(b, "message_stop");
     gate_sb_lit(b, "{\"type\":\"message_stop\"}\n\n");
@@ -204,23 +190,5 @@ static void stream_template(struct gate_tb *t, const struct gate_completion *c, 
 
 int gate_prepare_messages(const struct gate_completion *c, struct gate_prepared *out)
 {
-    char *small[8] = {0}, **inputs = small;
-    if (c->n_tool_calls > 8 && !(inputs = calloc(c->n_tool_calls, sizeof *inputs)))
-        return -1;
-    int bad = 0;
-    for (size_t i = 0; i < c->n_tool_calls && !bad; i++)
-        bad = !(inputs[i] = input_json(&c->tool_calls[i]));
-    struct gate_tb t = {0}, s = {0};
-    if (!bad) {
-        message_template(&t, c, inputs);
-        stream_template(&s, c, inputs);
-        bad = gate_tb_finish(&t, &out->msg_json);
-        if (gate_tb_finish(&s, &out->msg_sse))
-            bad = 1;
-    }
-    for (size_t i = 0; i < c->n_tool_calls; i++)
-        free(inputs[i]);
-    if (inputs != small)
-        free(inputs);
-    return bad ? -1 : 0;
+    return gate_prepare_with_inputs(c, message_template, stream_template, &out->msg_json, &out->msg_sse);
 }

@@ -39,13 +39,6 @@ static const char *incomplete_reason(const struct gate_completion *c)
     return NULL;
 }
 
-static void lit_number(struct gate_sbuf *b, long long n)
-{
-    char d[24];
-    snprintf(d, sizeof d, "%lld", n);
-    gate_sb_lit(b, d);
-}
-
 /* "<prefix><id>_<n>" as a JSON string. */
 static void item_id(struct gate_tb *t, const char *prefix, size_t n)
 {
@@ -53,7 +46,7 @@ static void item_id(struct gate_tb *t, const char *prefix, size_t n)
     gate_sb_lit(&t->text, prefix);
     gate_tb_hole(t, GATE_HOLE_ID_TEXT, 0);
     gate_sb_lit(&t->text, "_");
-    lit_number(&t->text, (long long)n);
+    gate_sb_int(&t->text, (long long)n);
     gate_sb_lit(&t->text, "\"");
 }
 
@@ -158,11 +151,11 @@ static void response_json(struct gate_tb *t, const struct gate_completion *c, co
     }
     long long in = c->has_usage ? c->prompt_tokens : 0, out = c->has_usage ? c->completion_tokens : 0;
     gate_sb_lit(b, "{\"input_tokens\":");
-    lit_number(b, in);
+    gate_sb_int(b, in);
     gate_sb_lit(b, ",\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":");
-    lit_number(b, out);
+    gate_sb_int(b, out);
     gate_sb_lit(b, ",\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":");
-    lit_number(b, c->has_usage && c->total_tokens ? c->total_tokens : in + out);
+    gate_sb_int(b, c->has_usage && c->total_tokens ? c->total_tokens : in + out);
     gate_sb_lit(b, "}}");
 }
 
@@ -176,7 +169,7 @@ static void ev(struct gate_tb *t, const char *name, long long *seq)
     gate_sb_lit(b, "\ndata: {\"type\":\"");
     gate_sb_lit(b, name);
     gate_sb_lit(b, "\",\"sequence_number\":");
-    lit_number(b, (*seq)++);
+    gate_sb_int(b, (*seq)++);
 }
 
 static void end(struct gate_tb *t)
@@ -190,7 +183,7 @@ static void item_ref(struct gate_tb *t, const struct item *it, size_t k)
     gate_sb_lit(&t->text, ",\"item_id\":");
     item_id(t, it->kind == IT_REASONING ? "rs_" : it->kind == IT_MESSAGE ? "msg_" : "fc_", k);
     gate_sb_lit(&t->text, ",\"output_index\":");
-    lit_number(&t->text, (long long)k);
+    gate_sb_int(&t->text, (long long)k);
 }
 
 static void stream_item(struct gate_tb *t, const struct gate_completion *c, const struct item *it, size_t k,
@@ -199,7 +192,7 @@ static void stream_item(struct gate_tb *t, const struct gate_completion *c, cons
     struct gate_sbuf *b = &t->text;
     ev(t, "response.output_item.added", seq);
     gate_sb_lit(b, ",\"output_index\":");
-    lit_number(b, (long long)k);
+    gate_sb_int(b, (long long)k);
     gate_sb_lit(b, ",\"item\":");
     item_json(t, c, it, k, 0, fresh_of);
     end(t);
@@ -262,7 +255,7 @@ static void stream_item(struct gate_tb *t, const struct gate_completion *c, cons
     }
     ev(t, "response.output_item.done", seq);
     gate_sb_lit(b, ",\"output_index\":");
-    lit_number(b, (long long)k);
+    gate_sb_int(b, (long long)k);
     gate_sb_lit(b, ",\"item\":");
     item_json(t, c, it, k, 1, fresh_of);
     end(t);
