@@ -184,6 +184,20 @@ static void test_post_marked_idempotent_is_retried(void **state)
     assert_int_equal(resp.status, 200);
     assert_int_equal(executed, 2);
     assert_string_equal(last_body, "{\"read\":1}");
+    assert_int_equal(call.status, 0); /* the dropped attempt's failure does not linger */
+    crl_http_response_free(&resp);
+
+    /* A failure the caller recorded before (a lookup after a lost create,
+     * a cleanup after a failure) survives a request whose failed attempt
+     * was overcome: the HF backend once ended a create "transient failure"
+     * with an empty message that way (faults_rollouts_hf in CI). */
+    reset(2); /* the second drop is on a fresh connection: one of our attempts fails */
+    corral_call_init(&call, 5000);
+    corral_call_fail(&call, CORRAL_ETRANSIENT, "run job: connection reset");
+    assert_int_equal(crl_http(&req, &resp, &call), 0);
+    assert_true(resp.attempts >= 2);
+    assert_int_equal(call.status, CORRAL_ETRANSIENT);
+    assert_string_equal(call.message, "run job: connection reset");
     crl_http_response_free(&resp);
 }
 

@@ -292,6 +292,13 @@ int crl_http_stall(const struct corral_http_request *req, struct corral_http_res
     int attempts = req->max_attempts > 0 ? req->max_attempts : 1;
     int64_t backoff = req->backoff_ms > 0 ? req->backoff_ms : 200;
     int rc = 0, failed_before = 0;
+    /* A failure the caller recorded before this request (e.g. the one a
+     * cleanup request follows) is put back if a failed attempt of ours
+     * is overcome, never wiped with ours. */
+    int prior_status = call ? call->status : 0;
+    char prior_message[sizeof call->message];
+    if (prior_status)
+        memcpy(prior_message, call->message, sizeof prior_message);
     for (int attempt = 1;; attempt++) {
         int64_t left = corral_call_remaining_ms(call);
         if (left <= 0) {
@@ -364,8 +371,11 @@ int crl_http_stall(const struct corral_http_request *req, struct corral_http_res
     }
     curl_slist_free_all(hl);
     if (rc == 0 && failed_before && call) {
-        call->status = 0; /* an earlier attempt's failure was overcome */
-        call->message[0] = '\0';
+        call->status = prior_status; /* an earlier attempt's failure was overcome */
+        if (prior_status)
+            memcpy(call->message, prior_message, sizeof call->message);
+        else
+            call->message[0] = '\0';
     }
     resp->body = x.body.p ? x.body.p : strdup("");
     resp->body_len = x.body.len;
