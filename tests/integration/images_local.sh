@@ -35,6 +35,13 @@ check "inside: the image's file, its config Env, a writable workspace, a read-on
   test "$OUT" = "$(printf 'image-marker\nvar=from-image\nws-ok\nro-ok\nno-host')"
 run "$CORRAL" sandbox rm "$ID"
 check "the sandbox is removed" test "$RC" -eq 0
+# The spec's env wins over the image's Env of the same name.
+run env CORRAL_IMAGE_VAR=from-spec "$CORRAL" sandbox create --backend local --image "$IMG" --env CORRAL_IMAGE_VAR
+ID=$OUT
+run "$CORRAL" sandbox exec "$ID" -- sh -c 'echo "$CORRAL_IMAGE_VAR"; echo "$PATH"'
+check "an env entry of the spec replaces the image's Env entry of that name; the others stay" \
+  test "$OUT" = "$(printf 'from-spec\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin')"
+"$CORRAL" sandbox rm "$ID" >/dev/null 2>&1
 
 # A task naming the image (task.json "image"): its test passes only inside it.
 cp -r "$EX/tasks/hello" "$WORK/task"

@@ -21,14 +21,17 @@ static int is_reference(const char *image)
     return image && image[0] && image[0] != '/' && strcmp(image, "host") != 0;
 }
 
-/* Whether env (NULL-terminated "K=V") sets the name of entry. */
+/* Whether env (NULL-terminated "K=V", read like labels) sets the name of
+ * entry. */
 static int sets(const char *const *env, const char *entry)
 {
+    char name[256];
     size_t n = strcspn(entry, "=");
-    for (size_t i = 0; env && env[i]; i++)
-        if (strncmp(env[i], entry, n) == 0 && env[i][n] == '=')
-            return 1;
-    return 0;
+    if (n >= sizeof name)
+        return 0;
+    memcpy(name, entry, n);
+    name[n] = '\0';
+    return sbx_label_get(env, name) != NULL;
 }
 
 int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *ops, struct corral_sandbox_spec *spec,
