@@ -1987,6 +1987,34 @@ static void test_rollout_socket(void **state)
 
 /* ---- auto-registration (standalone gate) ----------------------------------------------- */
 
+/* A caller built against the first responder struct (no cache salt, no
+ * auxiliary rule) passes a shorter struct: the gate reads only its bytes
+ * (ASan reports a heap over-read otherwise) and serves it. */
+static void test_auto_register_old_struct(void **state)
+{
+    (void)state;
+    size_t old_size = offsetof(struct corral_gate_responder, upstream_cache_salt);
+    struct corral_gate_responder *rep = malloc(old_size);
+    assert_non_null(rep);
+    memset(rep, 0, old_size);
+    rep->struct_size = old_size;
+    rep->kind = CORRAL_GATE_REPLAY;
+    rep->replay_jsonl = "{\"content\":\"old\"}\n";
+    struct corral_gate_options o;
+    memset(&o, 0, sizeof o);
+    o.auto_register = rep;
+    corral_gate *g = gate_with(&o);
+    free(rep); /* read only during corral_gate_new() */
+    char tok[65], url[512];
+    corral_gate_token(g, "old-caller", tok);
+    chat_url(g, "old-caller", url, sizeof url);
+    struct http_resp r = http("POST", url, tok, CHAT, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "old"));
+    resp_free(&r);
+    corral_gate_free(g);
+}
+
 static void test_auto_register(void **state)
 {
     (void)state;
@@ -2066,6 +2094,7 @@ int main(void)
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_pause_http),
         cmocka_unit_test(test_auto_register),
+        cmocka_unit_test(test_auto_register_old_struct),
         cmocka_unit_test(test_transcript_bounded),
         cmocka_unit_test(test_rollout_connections),
         cmocka_unit_test(test_idle_timeout),

@@ -715,7 +715,10 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
             corral_call_fail(call, CORRAL_EINVAL, "gate: auto_register responder has an unknown struct_size");
             goto fail;
         }
-        g->auto_spec = *auto_spec;
+        /* An older caller's struct is shorter: copy what it has, the rest stays zero. */
+        memset(&g->auto_spec, 0, sizeof g->auto_spec);
+        memcpy(&g->auto_spec, auto_spec,
+               auto_spec->struct_size < sizeof g->auto_spec ? auto_spec->struct_size : sizeof g->auto_spec);
         g->auto_spec.struct_size = sizeof g->auto_spec;
         g->has_auto = 1;
         if (auto_spec->kind == CORRAL_GATE_REPLAY && auto_spec->replay_path && !auto_spec->replay_jsonl) {
