@@ -67,6 +67,18 @@ check "$BACKEND: a test.sh past [verifier] timeout_sec times out" eval '[ $RC -e
 run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 5 --out "$WORK/slow2.json"
 check "$BACKEND: --timeout-multiplier 5 gives it 10 s: reward 1" eval '[ $RC -eq 0 ] &&
   [ "$(field "$WORK/slow2.json" "d[\"reward\"]")" = 1 ]'
+check "$BACKEND: the result records the timeouts that applied" eval \
+  '[ "$(field "$WORK/slow2.json" "d[\"timeouts_s\"][\"verify\"]")" = 10 ]'
+# Harbor's per-phase multiplier replaces the global one for its phase only.
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 5 --verifier-timeout-multiplier 1 \
+  --agent-timeout-multiplier 2 --out "$WORK/slow3.json"
+check "$BACKEND: --verifier-timeout-multiplier 1 replaces --timeout-multiplier 5 for test.sh: it times out" eval \
+  '[ $RC -eq 1 ] && [ "$(field "$WORK/slow3.json" "d[\"verify\"][0][\"timed_out\"], d[\"timeouts_s\"][\"verify\"]")" = "True 2" ]'
+check "$BACKEND: --agent-timeout-multiplier 2 scales the agent's timeout, the setup keeps 5" eval \
+  '[ "$(field "$WORK/slow3.json" "d[\"timeouts_s\"][\"agent\"] == 2 * 300, d[\"timeouts_s\"][\"setup\"] == 5 * 600")" = "True True" ]'
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --agent-setup-timeout-multiplier 101
+check "$BACKEND: --agent-setup-timeout-multiplier 101 is bad usage (exit 2) naming the option" eval '[ $RC -eq 2 ] &&
+  has "$ERR" "--agent-setup-timeout-multiplier"'
 run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 0
 check "$BACKEND: --timeout-multiplier 0 is bad usage (exit 2) naming the option" eval '[ $RC -eq 2 ] &&
   has "$ERR" "--timeout-multiplier wants a decimal number"'

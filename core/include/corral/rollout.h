@@ -152,6 +152,12 @@ struct corral_rollout_options {
     /* vLLM's "cache_salt" for every call this rollout forwards upstream
      * (docs/gate.md, "RL capture"), or NULL. */
     const char *upstream_cache_salt;
+    /* Harbor's per-phase multipliers (--agent-timeout-multiplier,
+     * --verifier-timeout-multiplier, --agent-setup-timeout-multiplier): each,
+     * when above 0, replaces timeout_multiplier for its phase (the agent, the
+     * verify commands, the agent's install); 0: timeout_multiplier
+     * (docs/harbor.md, "Timeouts"). */
+    double agent_timeout_multiplier, verifier_timeout_multiplier, agent_setup_timeout_multiplier;
 };
 
 /* Check an egress policy file (JSON, docs/egress.md) as --egress reads it:

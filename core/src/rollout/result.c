@@ -244,6 +244,12 @@ static cJSON *render(const struct crl_rollout_record *rec)
     for (size_t i = 0; i < rec->n_timings; i++)
         cJSON_AddNumberToObject(t, rec->timings[i].phase, (double)rec->timings[i].ms);
     cJSON_AddNumberToObject(t, "total", (double)rec->total_ms);
+    if (rec->timeouts_s[2]) { /* the timeouts that applied, multipliers included */
+        static const char *const names[4] = {"setup", "agent_setup", "agent", "verify"};
+        cJSON *to = cJSON_AddObjectToObject(j, "timeouts_s");
+        for (int i = 0; i < 4; i++)
+            cJSON_AddNumberToObject(to, names[i], (double)rec->timeouts_s[i]);
+    }
     cJSON_AddItemToObject(j, "setup", commands_json(&rec->setup));
     cJSON_AddItemToObject(j, "verify", commands_json(&rec->verify));
     cJSON_AddItemReferenceToObject(j, "events", rec->events);

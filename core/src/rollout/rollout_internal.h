@@ -44,6 +44,7 @@ struct crl_rollout_plan {
     int network;                       /* enum corral_network */
     const char *model_name;            /* the model name the agent asks for */
     int64_t setup_s, agent_s, verify_s;/* per-command (setup, verify) and agent deadlines */
+    int64_t install_s;                 /* one attempt of the agent's install in the sandbox */
     int64_t ttl_s;                     /* the sandbox's lifetime: the deadlines plus slack */
     int verify_sandbox;                /* enum corral_verify_sandbox, never 0 */
 };
@@ -109,6 +110,7 @@ struct crl_rollout_record {
     cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
     char *dataset_source, *dataset_name, *dataset_version, *dataset_commit; /* the options' dataset, or NULL */
     char *artifacts_dir;               /* where the collect phase copied /logs to, or NULL */
+    int64_t timeouts_s[4];             /* the plan's setup, agent install, agent, verify (0: not planned) */
     char *artifacts_error;             /* what it could not copy, or NULL */
     cJSON *egress;                     /* the egress proxy's decisions (array), or NULL without a policy */
     char *egress_text;                 /* egress rendered for pub.egress, or NULL */
