@@ -123,6 +123,27 @@ check "$BACKEND: an agent that fails still has its /logs/agent collected" eval '
   [ "$(field "$WORK/phases-fail.json" "d[\"error\"][\"class\"]")" = agent ] &&
   [ "$(cat "$WORK/art/$ID/agent/oracle.log")" = "got this far" ]'
 
+# Harbor's `artifacts` list: a file relative to the workdir, a directory
+# with a destination, a missing path (a warning in the result, not a
+# failure); a path through ".." is refused before anything runs.
+d="$WORK/extra"; rm -rf "$d"; cp -r "$T" "$d"
+sed -i '1i artifacts = ["hello.txt", { source = "/tmp/outdir/", destination = "out/d" }, "/app/nope"]' "$d/task.toml"
+printf '#!/bin/bash\necho "$GREETING, world!" > hello.txt\nmkdir -p /tmp/outdir/sub && echo deep > /tmp/outdir/sub/f\n' \
+  >"$d/solution/solve.sh"
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --artifacts "$WORK/art" --out "$WORK/extra.json"
+ID=$(field "$WORK/extra.json" 'd["rollout_id"]')
+check "$BACKEND: task.toml artifacts are copied to DIR/<id>/files/ (the source's path, or its destination)" eval '
+  [ $RC -eq 0 ] && [ "$(field "$WORK/extra.json" "d[\"reward\"]")" = 1 ] &&
+  [ "$(cat "$WORK/art/$ID/files/app/hello.txt")" = "Hello, world!" ] &&
+  [ "$(cat "$WORK/art/$ID/files/out/d/sub/f")" = deep ]'
+check "$BACKEND: a missing artifact is a warning in the result, not a failure" eval '
+  [ "$(field "$WORK/extra.json" "d[\"artifacts\"][\"missing\"] == [\"/app/nope\"], \"error\" in d[\"artifacts\"]")" = "True False" ] &&
+  has "$ERR" "/app/nope does not exist in the sandbox"'
+sed -i '1s|.*|artifacts = ["/app/../etc/passwd"]|' "$d/task.toml"
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --artifacts "$WORK/art" --out "$WORK/extra-bad.json"
+check "$BACKEND: an artifact through .. is refused, naming the file and entry" eval '[ $RC -ne 0 ] &&
+  has "$ERR$(cat "$WORK/extra-bad.json" 2>/dev/null)" "task.toml: artifacts[0]: source \"/app/../etc/passwd\" goes through \"..\""'
+
 # [agent] user and [verifier] user: docker runs each phase as that user, with
 # the directories it writes made its own; local cannot switch users and says
 # so before the agent runs; a user the image lacks is the task's error.

@@ -67,6 +67,11 @@ struct corral_task {
     char *verifier_user;         /* [verifier] user: the tests run as this user, or NULL */
     /* Appended for egress policies (docs/egress.md): */
     char *egress_json;           /* task.json "egress" / task.toml [egress], checked, as JSON text; or NULL */
+    /* task.toml `artifacts`: sandbox paths `corral run --artifacts` also
+     * copies, and where under DIR/<id>/files/ ("" = the source's own path);
+     * checked (crl_task_artifact_check), the same length, NULL-terminated or
+     * NULL. */
+    char **artifact_sources, **artifact_dests;
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the

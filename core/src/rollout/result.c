@@ -234,6 +234,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
             cJSON_AddStringToObject(a, "dir", rec->artifacts_dir);
         if (rec->artifacts_error)
             cJSON_AddStringToObject(a, "error", rec->artifacts_error);
+        if (rec->artifacts_missing) /* a warning, not a failure */
+            cJSON_AddItemToObject(a, "missing", cJSON_Duplicate(rec->artifacts_missing, 1));
     }
     if (rec->has_reward)
         cJSON_AddNumberToObject(j, "reward", rec->reward);
@@ -352,6 +354,7 @@ void crl_record_free(struct crl_rollout_record *rec)
     cJSON_Delete(rec->task_warnings);
     cJSON_Delete(rec->rewards);
     cJSON_Delete(rec->egress);
+    cJSON_Delete(rec->artifacts_missing);
     free(rec->egress_text);
     for (size_t i = 0; i < rec->n_tries; i++) {
         free((char *)rec->tries[i].rollout_id);
