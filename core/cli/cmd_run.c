@@ -69,6 +69,10 @@ static void help(void)
            "  --timeout S           agent timeout in seconds (default: the task's, else the agent's)\n"
            "  --timeout-multiplier X  multiply the setup, agent and verify timeouts, --timeout's too\n"
            "                        (0.01 to 100, rounded up to seconds; Harbor's option of that name)\n"
+           "  --agent-timeout-multiplier X, --verifier-timeout-multiplier X,\n"
+           "  --agent-setup-timeout-multiplier X  Harbor's per-phase multipliers (0.01 to 100): each\n"
+           "                        replaces --timeout-multiplier for the agent, the verify commands or\n"
+           "                        the agent's install (900 s before it)\n"
            "  --gate-url URL        the gate's base URL as seen from the sandbox (cloud backends);\n"
            "                        default: a unix socket bound into the sandbox plus a local relay\n"
            "  --gate-listen ADDR:PORT  where this rollout's gate listens (default 127.0.0.1:0); with\n"
@@ -101,7 +105,8 @@ static void help(void)
            "  --keep-sandbox        do not destroy the sandbox (debugging; `corral gc` removes it later)\n"
            "  --artifacts DIR       copy Harbor's /logs/agent, /logs/artifacts and /logs/verifier (with\n"
            "                        test-stdout.txt) out of each rollout's sandboxes into DIR/<rollout id>/\n"
-           "                        before they are destroyed, also when the rollout failed\n"
+           "                        before they are destroyed, also when the rollout failed; and the\n"
+           "                        paths a task.toml's artifacts lists into DIR/<rollout id>/files/\n"
            "  --trajectory-dir DIR  also write each rollout's ATIF-v1.7 trajectory (Harbor's format, built\n"
            "                        from its transcript and events; docs/atif.md) to\n"
            "                        DIR/<rollout id>/trajectory.json, after its result is written\n"
@@ -346,6 +351,12 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
 
 /* getopt values of long-only options, past the dataset options' (cli_dataset.h). */
 enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS, OPT_SALT_ENV, OPT_TRAJECTORY_DIR };
+/* Harbor's per-phase timeout multipliers: one option each, one handler. */
+enum { OPT_AGENT_MULT = 0x230, OPT_VERIFIER_MULT, OPT_SETUP_MULT };
+#define HARBOR_MULT_LONGOPTS                                                                                         \
+    {"agent-timeout-multiplier", required_argument, 0, OPT_AGENT_MULT},                                              \
+        {"verifier-timeout-multiplier", required_argument, 0, OPT_VERIFIER_MULT},                                    \
+        {"agent-setup-timeout-multiplier", required_argument, 0, OPT_SETUP_MULT}
 
 
 /* --retry-on: a comma-separated list of error classes into a mask of
@@ -437,7 +448,7 @@ int cli_cmd_run(int argc, char **argv)
         {"resume-errors", no_argument, 0, OPT_RESUME_ERRORS}, {"retries", required_argument, 0, 'y'},
         {"retry-on", required_argument, 0, 'Y'}, CLI_DATASET_LONGOPTS,
         {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {"cache-salt-env", required_argument, 0, OPT_SALT_ENV},
-        {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, {0, 0, 0, 0}};
+        {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, HARBOR_MULT_LONGOPTS, {0, 0, 0, 0}};
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL, *shard = NULL;
     int resume = 0, resume_errors = 0;
@@ -484,6 +495,19 @@ int cli_cmd_run(int argc, char **argv)
             if (cli_decimal_arg("--timeout-multiplier", optarg, 0.01, 100, &o.timeout_multiplier))
                 USAGE_EXIT("run: see corral run --help");
             break;
+        case OPT_AGENT_MULT:
+        case OPT_VERIFIER_MULT:
+        case OPT_SETUP_MULT: {
+            double *m = c == OPT_AGENT_MULT      ? &o.agent_timeout_multiplier
+                        : c == OPT_VERIFIER_MULT ? &o.verifier_timeout_multiplier
+                                                 : &o.agent_setup_timeout_multiplier;
+            const char *name = c == OPT_AGENT_MULT      ? "--agent-timeout-multiplier"
+                               : c == OPT_VERIFIER_MULT ? "--verifier-timeout-multiplier"
+                                                        : "--agent-setup-timeout-multiplier";
+            if (cli_decimal_arg(name, optarg, 0.01, 100, m))
+                USAGE_EXIT("run: see corral run --help");
+            break;
+        }
         case 'g': o.gate_url = optarg; break;
         case 'r': o.rollout_id = optarg; break;
         case 'o': out = optarg; break;

@@ -67,6 +67,18 @@ check "$BACKEND: a test.sh past [verifier] timeout_sec times out" eval '[ $RC -e
 run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 5 --out "$WORK/slow2.json"
 check "$BACKEND: --timeout-multiplier 5 gives it 10 s: reward 1" eval '[ $RC -eq 0 ] &&
   [ "$(field "$WORK/slow2.json" "d[\"reward\"]")" = 1 ]'
+check "$BACKEND: the result records the timeouts that applied" eval \
+  '[ "$(field "$WORK/slow2.json" "d[\"timeouts_s\"][\"verify\"]")" = 10 ]'
+# Harbor's per-phase multiplier replaces the global one for its phase only.
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 5 --verifier-timeout-multiplier 1 \
+  --agent-timeout-multiplier 2 --out "$WORK/slow3.json"
+check "$BACKEND: --verifier-timeout-multiplier 1 replaces --timeout-multiplier 5 for test.sh: it times out" eval \
+  '[ $RC -eq 1 ] && [ "$(field "$WORK/slow3.json" "d[\"verify\"][0][\"timed_out\"], d[\"timeouts_s\"][\"verify\"]")" = "True 2" ]'
+check "$BACKEND: --agent-timeout-multiplier 2 scales the agent's timeout, the setup keeps 5" eval \
+  '[ "$(field "$WORK/slow3.json" "d[\"timeouts_s\"][\"agent\"] == 2 * 300, d[\"timeouts_s\"][\"setup\"] == 5 * 600")" = "True True" ]'
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --agent-setup-timeout-multiplier 101
+check "$BACKEND: --agent-setup-timeout-multiplier 101 is bad usage (exit 2) naming the option" eval '[ $RC -eq 2 ] &&
+  has "$ERR" "--agent-setup-timeout-multiplier"'
 run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --timeout-multiplier 0
 check "$BACKEND: --timeout-multiplier 0 is bad usage (exit 2) naming the option" eval '[ $RC -eq 2 ] &&
   has "$ERR" "--timeout-multiplier wants a decimal number"'
@@ -110,6 +122,27 @@ ID=$(field "$WORK/phases-fail.json" 'd["rollout_id"]')
 check "$BACKEND: an agent that fails still has its /logs/agent collected" eval '[ $RC -eq 1 ] &&
   [ "$(field "$WORK/phases-fail.json" "d[\"error\"][\"class\"]")" = agent ] &&
   [ "$(cat "$WORK/art/$ID/agent/oracle.log")" = "got this far" ]'
+
+# Harbor's `artifacts` list: a file relative to the workdir, a directory
+# with a destination, a missing path (a warning in the result, not a
+# failure); a path through ".." is refused before anything runs.
+d="$WORK/extra"; rm -rf "$d"; cp -r "$T" "$d"
+sed -i '1i artifacts = ["hello.txt", { source = "/tmp/outdir/", destination = "out/d" }, "/app/nope"]' "$d/task.toml"
+printf '#!/bin/bash\necho "$GREETING, world!" > hello.txt\nmkdir -p /tmp/outdir/sub && echo deep > /tmp/outdir/sub/f\n' \
+  >"$d/solution/solve.sh"
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --artifacts "$WORK/art" --out "$WORK/extra.json"
+ID=$(field "$WORK/extra.json" 'd["rollout_id"]')
+check "$BACKEND: task.toml artifacts are copied to DIR/<id>/files/ (the source's path, or its destination)" eval '
+  [ $RC -eq 0 ] && [ "$(field "$WORK/extra.json" "d[\"reward\"]")" = 1 ] &&
+  [ "$(cat "$WORK/art/$ID/files/app/hello.txt")" = "Hello, world!" ] &&
+  [ "$(cat "$WORK/art/$ID/files/out/d/sub/f")" = deep ]'
+check "$BACKEND: a missing artifact is a warning in the result, not a failure" eval '
+  [ "$(field "$WORK/extra.json" "d[\"artifacts\"][\"missing\"] == [\"/app/nope\"], \"error\" in d[\"artifacts\"]")" = "True False" ] &&
+  has "$ERR" "/app/nope does not exist in the sandbox"'
+sed -i '1s|.*|artifacts = ["/app/../etc/passwd"]|' "$d/task.toml"
+run "$CORRAL" run "${SB[@]}" --task "$d" --agent oracle --artifacts "$WORK/art" --out "$WORK/extra-bad.json"
+check "$BACKEND: an artifact through .. is refused, naming the file and entry" eval '[ $RC -ne 0 ] &&
+  has "$ERR$(cat "$WORK/extra-bad.json" 2>/dev/null)" "task.toml: artifacts[0]: source \"/app/../etc/passwd\" goes through \"..\""'
 
 # [agent] user and [verifier] user: docker runs each phase as that user, with
 # the directories it writes made its own; local cannot switch users and says

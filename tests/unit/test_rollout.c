@@ -97,6 +97,29 @@ static void test_plan_precedence(void **st)
     o.agent_timeout_s = 7;
     crl_rollout_plan_resolve(&o, &t, &s, &p);
     assert_int_equal(p.agent_s, 7);
+
+    /* Harbor's per-phase multipliers replace the global one for their
+     * phase only (they do not multiply with it); the setup commands keep
+     * the global one; the install's 900 s is scaled by its own. */
+    o.struct_size = sizeof o;
+    o.timeout_multiplier = 2;
+    o.agent_timeout_multiplier = 3;
+    o.verifier_timeout_multiplier = 0.5;
+    crl_rollout_plan_resolve(&o, &t, &s, &p);
+    assert_int_equal(p.agent_s, 21);
+    assert_int_equal(p.verify_s, 20);
+    assert_int_equal(p.setup_s, 60);
+    assert_int_equal(p.install_s, 1800);
+    o.agent_setup_timeout_multiplier = 0.1;
+    crl_rollout_plan_resolve(&o, &t, &s, &p);
+    assert_int_equal(p.install_s, 90);
+    assert_int_equal(p.agent_s, 21);
+    /* an options struct from before the per-phase fields: the global one */
+    o.struct_size = offsetof(struct corral_rollout_options, agent_timeout_multiplier);
+    crl_rollout_plan_resolve(&o, &t, &s, &p);
+    assert_int_equal(p.agent_s, 14);
+    assert_int_equal(p.verify_s, 80);
+    assert_int_equal(p.install_s, 1800);
 }
 
 static cJSON *render(struct crl_rollout_record *rec, int pretty)
@@ -181,6 +204,7 @@ static void test_record_full(void **st)
     crl_record_command(&rec.verify, argv, NULL, &out);
     cJSON_AddItemToArray(rec.events, cJSON_Parse("{\"kind\":\"done\",\"seq\":0}"));
     rec.transcript = strdup("[{\"seq\":0}]");
+    rec.timeouts_s[0] = 60, rec.timeouts_s[1] = 90, rec.timeouts_s[2] = 21, rec.timeouts_s[3] = 20;
     rec.egress = cJSON_Parse("[{\"host\":\"a.test\",\"decision\":\"deny\",\"rule\":\"default\"}]");
     assert_int_equal(crl_record_error(&rec, CORRAL_ROLLOUT_ERR_AGENT, "agent", CORRAL_EINVAL, "judged failed"), 1);
     /* The first error wins. */
@@ -205,6 +229,10 @@ static void test_record_full(void **st)
     assert_int_equal(at(j, "timings_ms", "create")->valueint, 10);
     assert_int_equal(at(j, "timings_ms", "agent")->valueint, 25);
     assert_int_equal(at(j, "timings_ms", "total")->valueint, 40);
+    assert_int_equal(at(j, "timeouts_s", "setup")->valueint, 60);
+    assert_int_equal(at(j, "timeouts_s", "agent_setup")->valueint, 90);
+    assert_int_equal(at(j, "timeouts_s", "agent")->valueint, 21);
+    assert_int_equal(at(j, "timeouts_s", "verify")->valueint, 20);
     const cJSON *s0 = cJSON_GetArrayItem(at(j, "setup", NULL), 0);
     assert_string_equal(at(s0, "command", NULL)->valuestring, "make");
     assert_int_equal(at(s0, "exit_code", NULL)->valueint, 2);

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "crl_common.h"
 #include "testenv.h"
 #include <corral/rollout.h>
 
@@ -217,6 +218,53 @@ static void phase_networks(void **state)
                         "allowed_hosts = [\"*.bad*\"]\n", "[agent] network_mode");
 }
 
+/* Harbor's artifacts: strings or {source, destination, exclude, service}. */
+static void artifacts_list(void **state)
+{
+    (void)state;
+    write_task("a1", "artifacts = [\"/app/out.txt\", \"rel/dir/\",\n"
+                     "  { source = \"/tmp/logs\", destination = \"logs/tmp\", exclude = [\"*.pyc\"] },\n"
+                     "  { source = \"/x\", service = \"main\" }]\n");
+    struct corral_task *t = load_ok("a1");
+    assert_non_null(t->artifact_sources);
+    assert_string_equal(t->artifact_sources[0], "/app/out.txt");
+    assert_string_equal(t->artifact_dests[0], "");
+    assert_string_equal(t->artifact_sources[1], "rel/dir/");
+    assert_string_equal(t->artifact_sources[2], "/tmp/logs");
+    assert_string_equal(t->artifact_dests[2], "logs/tmp");
+    assert_string_equal(t->artifact_sources[3], "/x");
+    assert_null(t->artifact_sources[4]);
+    assert_null(t->artifact_dests[4]);
+    int warned = 0; /* exclude is read, not honoured: a warning */
+    for (size_t i = 0; t->warnings && t->warnings[i]; i++)
+        warned |= strstr(t->warnings[i], "[artifacts[2]] exclude is not honoured") != NULL;
+    assert_true(warned);
+    corral_task_free(t);
+    write_task("a0", "");
+    t = load_ok("a0");
+    assert_null(t->artifact_sources);
+    corral_task_free(t);
+
+    expect_error("a2", "artifacts = \"/app\"\n", "task.toml: artifacts must be an array of paths or tables");
+    expect_error("a3", "artifacts = [1]\n", "task.toml: artifacts[0] must be a path or a table (found integer)");
+    expect_error("a4", "artifacts = [\"/app/../etc\"]\n", "artifacts[0]: source \"/app/../etc\" goes through \"..\"");
+    expect_error("a5", "artifacts = [\"/proc/self\"]\n", "artifacts[0]: source \"/proc/self\" is outside what can be collected");
+    expect_error("a6", "artifacts = [\"/\"]\n", "is outside what can be collected");
+    expect_error("a7", "artifacts = [{ destination = \"x\" }]\n", "[artifacts[0]] source: is required");
+    expect_error("a8", "artifacts = [{ source = \"/a\", destination = \"/abs\" }]\n",
+                 "destination \"/abs\" must be a relative path");
+    expect_error("a9", "artifacts = [{ source = \"/a\", destination = \"x/../../y\" }]\n", "goes through \"..\"");
+    expect_error("a10", "artifacts = [{ source = \"/a\", service = \"db\" }]\n", "[artifacts[0]] service: names a compose service");
+    expect_error("a11", "artifacts = [{ source = 3 }]\n", "[artifacts[0]] source must be a string (found integer)");
+    struct crl_buf many = {0};
+    crl_buf_addf(&many, "artifacts = [");
+    for (int i = 0; i < 65; i++)
+        crl_buf_addf(&many, "\"/a%d\",", i);
+    crl_buf_addf(&many, "]\n");
+    expect_error("a12", many.p, "artifacts: has more entries than corral collects (64)");
+    crl_buf_free(&many);
+}
+
 static void refusals_name_file_and_field(void **state)
 {
     (void)state;
@@ -265,6 +313,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(phase_envs, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(phase_networks, testenv_fixture_setup, testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(refusals_name_file_and_field, testenv_fixture_setup, testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(artifacts_list, testenv_fixture_setup, testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

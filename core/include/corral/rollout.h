@@ -67,6 +67,11 @@ struct corral_task {
     char *verifier_user;         /* [verifier] user: the tests run as this user, or NULL */
     /* Appended for egress policies (docs/egress.md): */
     char *egress_json;           /* task.json "egress" / task.toml [egress], checked, as JSON text; or NULL */
+    /* task.toml `artifacts`: sandbox paths `corral run --artifacts` also
+     * copies, and where under DIR/<id>/files/ ("" = the source's own path);
+     * checked (crl_task_artifact_check), the same length, NULL-terminated or
+     * NULL. */
+    char **artifact_sources, **artifact_dests;
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the
@@ -152,6 +157,12 @@ struct corral_rollout_options {
     /* vLLM's "cache_salt" for every call this rollout forwards upstream
      * (docs/gate.md, "RL capture"), or NULL. */
     const char *upstream_cache_salt;
+    /* Harbor's per-phase multipliers (--agent-timeout-multiplier,
+     * --verifier-timeout-multiplier, --agent-setup-timeout-multiplier): each,
+     * when above 0, replaces timeout_multiplier for its phase (the agent, the
+     * verify commands, the agent's install); 0: timeout_multiplier
+     * (docs/harbor.md, "Timeouts"). */
+    double agent_timeout_multiplier, verifier_timeout_multiplier, agent_setup_timeout_multiplier;
 };
 
 /* Check an egress policy file (JSON, docs/egress.md) as --egress reads it:

@@ -52,4 +52,25 @@ int crl_registry_open(const char *json, size_t len, const char *where, const cha
                       const char *version, struct corral_dataset *ds, struct crl_ds_list *l,
                       struct corral_call *call);
 
+/* One dataset entry of a Harbor registry.json, selected by
+ * crl_registry_select: every string malloc'ed and owned by the selection.
+ * A task's url and ref are NULL for a path relative to the registry file;
+ * ref is "HEAD" when the entry names no git_commit_id. */
+struct crl_reg_task {
+    char *name, *path, *url, *ref;
+};
+struct crl_reg_sel {
+    char *name, *version;
+    struct crl_reg_task *tasks;
+    size_t n_tasks;
+};
+/* Parse the registry JSON text (untrusted; no git, no filesystem) and
+ * select the entry `name` (of `version`; NULL: the only one of that name),
+ * checking every task's fields.  `where` names the registry in messages.
+ * 0 with *sel filled (free with crl_reg_sel_free), or a status with *sel
+ * empty. */
+int crl_registry_select(const char *json, size_t len, const char *where, const char *name, const char *version,
+                        struct crl_reg_sel *sel, struct corral_call *call);
+void crl_reg_sel_free(struct crl_reg_sel *sel);
+
 #endif

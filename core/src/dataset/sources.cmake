@@ -5,4 +5,5 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/dataset/dataset_git.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/dataset/dataset_registry.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/dataset/dataset_scan.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/dataset/registry_select.c
 )

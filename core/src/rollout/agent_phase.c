@@ -18,7 +18,6 @@
 
 #define GATE_SOCKET_IN_SANDBOX "/run/corral-gate/gate.sock"
 #define AGENT_STDOUT_MAX ((size_t)256 << 20)
-#define INSTALL_TIMEOUT_S 900         /* one attempt of an install inside the sandbox */
 #define INSTALL_ATTEMPTS 3
 
 #define INFRA CORRAL_ROLLOUT_ERR_INFRA
@@ -187,7 +186,7 @@ static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v)
     int code = 0;
     for (int attempt = 1; !st && attempt <= INSTALL_ATTEMPTS; attempt++) {
         struct crl_command_log log = {0};
-        st = crl_rollout_exec(r, crl_strv_get(&argv), shell, cwd, crl_strv_get(&env), INSTALL_TIMEOUT_S, &log, &code);
+        st = crl_rollout_exec(r, crl_strv_get(&argv), shell, cwd, crl_strv_get(&env), r->plan.install_s, &log, &code);
         char tail[600] = "";
         if (log.n)
             snprintf(tail, sizeof tail, "%s", log.items[0].err_tail ? log.items[0].err_tail : "");

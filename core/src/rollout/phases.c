@@ -72,6 +72,10 @@ int crl_phase_load(struct rollout *r)
     int st = load_inputs(r, &spec_ok);
     crl_rollout_plan_resolve(r->o, r->task, spec_ok ? &r->spec : NULL, &r->plan);
     crl_record_set(&r->rec.backend, r->plan.backend);
+    r->rec.timeouts_s[0] = r->plan.setup_s;
+    r->rec.timeouts_s[1] = r->plan.install_s;
+    r->rec.timeouts_s[2] = r->plan.agent_s;
+    r->rec.timeouts_s[3] = r->plan.verify_s;
     if (st)
         return st;
     snprintf(r->run, sizeof r->run, "/tmp/corral-%s", r->rec.id);

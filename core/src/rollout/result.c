@@ -234,6 +234,8 @@ static cJSON *render(const struct crl_rollout_record *rec)
             cJSON_AddStringToObject(a, "dir", rec->artifacts_dir);
         if (rec->artifacts_error)
             cJSON_AddStringToObject(a, "error", rec->artifacts_error);
+        if (rec->artifacts_missing) /* a warning, not a failure */
+            cJSON_AddItemToObject(a, "missing", cJSON_Duplicate(rec->artifacts_missing, 1));
     }
     if (rec->has_reward)
         cJSON_AddNumberToObject(j, "reward", rec->reward);
@@ -244,6 +246,12 @@ static cJSON *render(const struct crl_rollout_record *rec)
     for (size_t i = 0; i < rec->n_timings; i++)
         cJSON_AddNumberToObject(t, rec->timings[i].phase, (double)rec->timings[i].ms);
     cJSON_AddNumberToObject(t, "total", (double)rec->total_ms);
+    if (rec->timeouts_s[2]) { /* the timeouts that applied, multipliers included */
+        static const char *const names[4] = {"setup", "agent_setup", "agent", "verify"};
+        cJSON *to = cJSON_AddObjectToObject(j, "timeouts_s");
+        for (int i = 0; i < 4; i++)
+            cJSON_AddNumberToObject(to, names[i], (double)rec->timeouts_s[i]);
+    }
     cJSON_AddItemToObject(j, "setup", commands_json(&rec->setup));
     cJSON_AddItemToObject(j, "verify", commands_json(&rec->verify));
     cJSON_AddItemReferenceToObject(j, "events", rec->events);
@@ -346,6 +354,7 @@ void crl_record_free(struct crl_rollout_record *rec)
     cJSON_Delete(rec->task_warnings);
     cJSON_Delete(rec->rewards);
     cJSON_Delete(rec->egress);
+    cJSON_Delete(rec->artifacts_missing);
     free(rec->egress_text);
     for (size_t i = 0; i < rec->n_tries; i++) {
         free((char *)rec->tries[i].rollout_id);

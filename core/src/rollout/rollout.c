@@ -27,6 +27,7 @@
 #define DEFAULT_MODEL_NAME "corral"
 #define DEFAULT_PHASE_TIMEOUT_S 600   /* setup and verify commands; also the sandbox TTL's slack */
 #define DEFAULT_AGENT_TIMEOUT_S 900   /* an agent whose spec names no timeout_s */
+#define DEFAULT_INSTALL_TIMEOUT_S 900 /* one attempt of the agent's install inside the sandbox */
 #define DEFAULT_WORKDIR "/workspace"  /* a task that did not load */
 
 /* The first of the candidates that is set (> 0), else the default. */
@@ -35,10 +36,12 @@ static int64_t first_set(int64_t command_line, int64_t task, int64_t spec, int64
     return command_line > 0 ? command_line : task > 0 ? task : spec > 0 ? spec : dflt;
 }
 
-/* A timeout times the options' timeout_multiplier (0 or unset: 1), rounded up. */
-static int64_t scaled(const struct corral_rollout_options *o, int64_t s)
+/* A timeout times its phase's multiplier `phase` when above 0, else the
+ * options' timeout_multiplier (0 or unset: 1), rounded up: Harbor's rule,
+ * where a per-phase multiplier replaces the global one (docs/harbor.md). */
+static int64_t scaled(const struct corral_rollout_options *o, double phase, int64_t s)
 {
-    double m = CORRAL_HAS_FIELD(o, timeout_multiplier) ? o->timeout_multiplier : 0;
+    double m = phase > 0 ? phase : CORRAL_HAS_FIELD(o, timeout_multiplier) ? o->timeout_multiplier : 0;
     if (!(m > 0) || m == 1)
         return s;
     double v = ceil((double)s * m);
@@ -59,10 +62,14 @@ void crl_rollout_plan_resolve(const struct corral_rollout_options *o, const stru
     plan->workdir = t && t->workdir ? t->workdir : DEFAULT_WORKDIR;
     plan->network = t ? t->network : CORRAL_NET_NONE;
     plan->model_name = crl_rollout_model_name(o);
-    plan->setup_s = scaled(o, first_set(0, t ? t->setup_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S));
-    plan->agent_s = scaled(o, first_set(o->agent_timeout_s, t ? t->agent_timeout_s : 0, s ? s->timeout_s : 0,
-                                        DEFAULT_AGENT_TIMEOUT_S));
-    plan->verify_s = scaled(o, first_set(0, t ? t->verify_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S));
+    int per_phase = CORRAL_HAS_FIELD(o, agent_setup_timeout_multiplier);
+    plan->setup_s = scaled(o, 0, first_set(0, t ? t->setup_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S));
+    plan->install_s = scaled(o, per_phase ? o->agent_setup_timeout_multiplier : 0, DEFAULT_INSTALL_TIMEOUT_S);
+    plan->agent_s = scaled(o, per_phase ? o->agent_timeout_multiplier : 0,
+                           first_set(o->agent_timeout_s, t ? t->agent_timeout_s : 0, s ? s->timeout_s : 0,
+                                     DEFAULT_AGENT_TIMEOUT_S));
+    plan->verify_s = scaled(o, per_phase ? o->verifier_timeout_multiplier : 0,
+                            first_set(0, t ? t->verify_timeout_s : 0, 0, DEFAULT_PHASE_TIMEOUT_S));
     plan->ttl_s = plan->setup_s + plan->agent_s + plan->verify_s + DEFAULT_PHASE_TIMEOUT_S;
     int vs = CORRAL_HAS_FIELD(o, verify_sandbox) ? o->verify_sandbox : 0;
     plan->verify_sandbox = vs ? vs : t && t->verify_sandbox ? t->verify_sandbox : CORRAL_VERIFY_FRESH;

@@ -28,6 +28,13 @@ int crl_task_open_dir(const struct corral_task *t, const char *rel, int *fd, str
  * network), every value checked.  On failure t may hold some fields; the
  * caller frees t with corral_task_free either way. */
 int crl_task_parse_json(struct corral_task *t, const char *text, const char *path, struct corral_call *call);
+/* Harbor's `artifacts` entries: at most this many, each checked by
+ * crl_task_artifact_check: a non-empty source without ".." components, not
+ * "/" nor under /proc, /sys or /dev; a destination (NULL or "": the
+ * source's own path) relative, '/'-separated, without "..".  0, or -1 with
+ * the reason in why. */
+#define CRL_TASK_MAX_ARTIFACTS 64
+int crl_task_artifact_check(const char *source, const char *dest, char *why, size_t wl);
 /* The same for Harbor's task.toml (task_toml.c): text[0..len) onto t's
  * fields, warnings for keys read but not honoured into t->warnings. */
 int crl_task_parse_toml(struct corral_task *t, const char *text, size_t len, const char *path,
@@ -44,6 +51,7 @@ struct crl_rollout_plan {
     int network;                       /* enum corral_network */
     const char *model_name;            /* the model name the agent asks for */
     int64_t setup_s, agent_s, verify_s;/* per-command (setup, verify) and agent deadlines */
+    int64_t install_s;                 /* one attempt of the agent's install in the sandbox */
     int64_t ttl_s;                     /* the sandbox's lifetime: the deadlines plus slack */
     int verify_sandbox;                /* enum corral_verify_sandbox, never 0 */
 };
@@ -109,7 +117,9 @@ struct crl_rollout_record {
     cJSON *rewards;                    /* reward.json's named metrics (object), or NULL */
     char *dataset_source, *dataset_name, *dataset_version, *dataset_commit; /* the options' dataset, or NULL */
     char *artifacts_dir;               /* where the collect phase copied /logs to, or NULL */
+    int64_t timeouts_s[4];             /* the plan's setup, agent install, agent, verify (0: not planned) */
     char *artifacts_error;             /* what it could not copy, or NULL */
+    cJSON *artifacts_missing;          /* task.toml artifacts absent from the sandbox (strings), or NULL */
     cJSON *egress;                     /* the egress proxy's decisions (array), or NULL without a policy */
     char *egress_text;                 /* egress rendered for pub.egress, or NULL */
     struct corral_rollout_try *tries;  /* a retrying batch's tries (strings owned here), or NULL */

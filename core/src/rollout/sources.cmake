@@ -15,4 +15,5 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_digest.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_toml.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_artifacts.c
 )

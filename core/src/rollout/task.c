@@ -378,5 +378,7 @@ void corral_task_free(struct corral_task *t)
     free(t->agent_user);
     free(t->verifier_user);
     free(t->egress_json);
+    free_strv(t->artifact_sources);
+    free_strv(t->artifact_dests);
     free(t);
 }

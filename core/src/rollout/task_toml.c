@@ -524,6 +524,55 @@ static int egress(struct tt *x, const struct crl_toml *tbl)
     return r;
 }
 
+/* Harbor's `artifacts`: a list of sandbox paths, or of tables {source,
+ * destination, exclude, service} (docs/harbor.md, "Artifacts"). */
+static int artifacts(struct tt *x, const struct crl_toml *a)
+{
+    static const char *const keys[] = {"source", "destination", "exclude", "service", NULL};
+    if (!a)
+        return 0;
+    if (a->type != CRL_TOML_ARRAY)
+        return type_error(x, NULL, "artifacts", "an array of paths or tables", a);
+    if (a->n > CRL_TASK_MAX_ARTIFACTS)
+        return refuse(x, NULL, "artifacts", "has more entries than corral collects (64)");
+    struct crl_strv src = {0}, dst = {0};
+    int r = 0;
+    for (size_t i = 0; !r && i < a->n; i++) {
+        const struct crl_toml *e = a->items[i];
+        char table[32], why[160];
+        snprintf(table, sizeof table, "artifacts[%zu]", i);
+        const char *s = e->type == CRL_TOML_STRING ? e->s : NULL, *d = NULL, *svc = NULL;
+        if (e->type == CRL_TOML_TABLE) {
+            const struct crl_toml *ex = crl_toml_get(e, "exclude");
+            unknown_keys(x, e, table, keys);
+            r = string_of(x, e, table, "source", &s);
+            if (!r)
+                r = string_of(x, e, table, "destination", &d);
+            if (!r)
+                r = string_of(x, e, table, "service", &svc);
+            if (!r && !s)
+                r = refuse(x, table, "source", "is required");
+            if (!r && ex && (ex->type != CRL_TOML_ARRAY || ex->n))
+                warn(x, table, "exclude", "is not honoured: the whole path is collected");
+            if (!r && svc && strcmp(svc, "main") != 0)
+                r = refuse(x, table, "service", "names a compose service; corral runs one container");
+        } else if (!s) {
+            r = type_error(x, NULL, table, "a path or a table", e);
+        }
+        if (!r && crl_task_artifact_check(s, d, why, sizeof why))
+            r = refuse(x, NULL, table, why);
+        if (!r && (crl_strv_push(&src, s) || crl_strv_push(&dst, d && d[0] ? d : "")))
+            r = corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    }
+    if (!r && src.n) {
+        x->t->artifact_sources = crl_strv_take(&src);
+        x->t->artifact_dests = crl_strv_take(&dst);
+    }
+    crl_strv_free(&src);
+    crl_strv_free(&dst);
+    return r;
+}
+
 static int mapped(struct tt *x, const struct crl_toml *root)
 {
     static const char *const known[] = {"version", "schema_version", "source", "task", "metadata", "verifier", "agent",
@@ -544,8 +593,8 @@ static int mapped(struct tt *x, const struct crl_toml *root)
         r = string_of(x, root, NULL, "source", &s);
     if (!r)
         r = refuse_nonempty(x, root, NULL, "steps", "multi-step tasks are not supported yet");
-    if (!r && crl_toml_get(root, "artifacts"))
-        warn(x, NULL, "artifacts", "are not collected yet");
+    if (!r)
+        r = artifacts(x, crl_toml_get(root, "artifacts"));
     const struct crl_toml *task, *meta, *agent, *verifier, *env, *sol;
     if (!r)
         r = table_of(x, root, NULL, "task", &task);
