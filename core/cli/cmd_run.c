@@ -415,7 +415,10 @@ static int open_results(struct cli_results *res, const char *out, const struct c
         .agent = o->agent, .sandbox = o->sandbox, .model = o->model, .model_name = o->model_name, .image = o->image,
         .verify_in = o->verify_sandbox == CORRAL_VERIFY_SAME ? "same" : o->verify_sandbox ? "fresh" : NULL,
         .timeout_s = o->agent_timeout_s, .upstream_max_tokens = o->upstream_max_tokens,
-        .timeout_multiplier = o->timeout_multiplier, .upstream_max_n = o->upstream_max_n};
+        .timeout_multiplier = o->timeout_multiplier, .upstream_max_n = o->upstream_max_n,
+        .agent_timeout_multiplier = o->agent_timeout_multiplier,
+        .verifier_timeout_multiplier = o->verifier_timeout_multiplier,
+        .agent_setup_timeout_multiplier = o->agent_setup_timeout_multiplier};
     cJSON *manifest = out ? cli_manifest_new(&m, digests, n_tasks) : NULL;
     if (out && !manifest) {
         cli_error("run: out of memory");

@@ -33,6 +33,9 @@ cJSON *cli_manifest_new(const struct cli_manifest_options *m, char *const *diges
 #undef STR
     cJSON_AddNumberToObject(o, "timeout_s", (double)m->timeout_s);
     cJSON_AddNumberToObject(o, "timeout_multiplier", m->timeout_multiplier);
+    cJSON_AddNumberToObject(o, "agent_timeout_multiplier", m->agent_timeout_multiplier);
+    cJSON_AddNumberToObject(o, "verifier_timeout_multiplier", m->verifier_timeout_multiplier);
+    cJSON_AddNumberToObject(o, "agent_setup_timeout_multiplier", m->agent_setup_timeout_multiplier);
     cJSON_AddNumberToObject(o, "upstream_max_tokens", (double)m->upstream_max_tokens);
     cJSON_AddNumberToObject(o, "upstream_max_n", m->upstream_max_n);
     char **sorted = n ? malloc(n * sizeof *sorted) : NULL;
@@ -50,6 +53,12 @@ cJSON *cli_manifest_new(const struct cli_manifest_options *m, char *const *diges
             cJSON_AddItemToArray(a, cJSON_CreateString(sorted[i]));
     free(sorted);
     return j;
+}
+
+/* An option an older manifest lacks counts as unset (null or 0). */
+static int unset(const cJSON *w)
+{
+    return cJSON_IsNull(w) || (cJSON_IsNumber(w) && w->valuedouble == 0);
 }
 
 /* A JSON value as short text for a message ("null" when missing). */
@@ -82,7 +91,7 @@ int cli_manifest_check(const char *have, size_t len, const cJSON *want, char *wh
     cJSON_ArrayForEach(w, wo)
     {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(ho, w->string);
-        if (!rc && (!v || !cJSON_Compare(v, w, 1))) {
+        if (!rc && (v ? !cJSON_Compare(v, w, 1) : !unset(w))) {
             char was[128], now[128];
             shown(v, was, sizeof was), shown(w, now, sizeof now);
             snprintf(why, cap, "option %s was %s, is now %s", w->string, was, now);

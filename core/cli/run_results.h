@@ -18,14 +18,15 @@ struct cli_manifest_options {
     int64_t timeout_s, upstream_max_tokens;
     double timeout_multiplier;
     unsigned upstream_max_n;
+    double agent_timeout_multiplier, verifier_timeout_multiplier, agent_setup_timeout_multiplier;
 };
 
 /* The manifest of a run over tasks with these digests (any order,
  * repeats allowed): a new JSON object the caller deletes; NULL when out
  * of memory. */
 cJSON *cli_manifest_new(const struct cli_manifest_options *m, char *const *digests, size_t n);
-/* Compare a manifest file's bytes (untrusted) with `want`: 0 the same
- * run, 1 another run (why says the first difference), -1 not a manifest.
+/* Compare a manifest file's bytes (untrusted) with `want` (an option the
+ * file lacks, from an older corral, counts as unset): 0 the same run, 1 another run (why says the first difference), -1 not a manifest.
  * The caller owns every argument. */
 int cli_manifest_check(const char *have, size_t len, const cJSON *want, char *why, size_t cap);
 

@@ -100,6 +100,14 @@ cp "$WORK/k.jsonl" "$WORK/k.saved"
 run "$CORRAL" run "${KILLED[@]}" --resume --timeout 30
 check "--resume with another option: exit 1 naming it, nothing written" eval '[ $RC -eq 1 ] &&
   has "$ERR" "option timeout_s was 0, is now 30" && cmp -s "$WORK/k.jsonl" "$WORK/k.saved"'
+run "$CORRAL" run "${KILLED[@]}" --resume --agent-timeout-multiplier 2
+check "--resume with a per-phase multiplier: exit 1 naming it" eval '[ $RC -eq 1 ] &&
+  has "$ERR" "option agent_timeout_multiplier was 0, is now 2" && cmp -s "$WORK/k.jsonl" "$WORK/k.saved"'
+# A manifest from before the per-phase multipliers lacks their keys: unset, so it resumes.
+jq -c 'del(.options.agent_timeout_multiplier, .options.verifier_timeout_multiplier,
+  .options.agent_setup_timeout_multiplier)' "$WORK/k.jsonl.manifest" >"$WORK/m.old" && cp "$WORK/m.old" "$WORK/k.jsonl.manifest"
+run "$CORRAL" run "${KILLED[@]}" --resume
+check "--resume over an older manifest without the per-phase keys" eval '[ $RC -eq 0 ] && cmp -s "$WORK/k.jsonl" "$WORK/k.saved"'
 echo changed >>"$WORK/slow2/instruction.md"
 run "$CORRAL" run "${KILLED[@]}" --resume
 check "--resume after a task changed: exit 1, the tasks changed" eval '[ $RC -eq 1 ] && has "$ERR" "the tasks changed" &&

@@ -1994,12 +1994,11 @@ static void test_auto_register_old_struct(void **state)
 {
     (void)state;
     size_t old_size = offsetof(struct corral_gate_responder, upstream_cache_salt);
-    struct corral_gate_responder *rep = malloc(old_size);
+    struct corral_gate_responder full = {.struct_size = old_size, .kind = CORRAL_GATE_REPLAY,
+                                         .replay_jsonl = "{\"content\":\"old\"}\n"};
+    void *rep = malloc(old_size); /* exactly the old caller's bytes */
     assert_non_null(rep);
-    memset(rep, 0, old_size);
-    rep->struct_size = old_size;
-    rep->kind = CORRAL_GATE_REPLAY;
-    rep->replay_jsonl = "{\"content\":\"old\"}\n";
+    memcpy(rep, &full, old_size);
     struct corral_gate_options o;
     memset(&o, 0, sizeof o);
     o.auto_register = rep;
