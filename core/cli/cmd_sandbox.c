@@ -782,7 +782,6 @@ static int cmd_simple(int argc, char **argv, const char *what)
         if (gone) {
             /* the backend has no such sandbox any more: just forget it */
             corral_registry_del(argv[i], &call);
-            corral_egress_sandbox_forget(argv[i]);
             printf("%s already gone\n", argv[i]);
             continue;
         }
@@ -796,7 +795,6 @@ static int cmd_simple(int argc, char **argv, const char *what)
             cli_error("%s: %s", argv[i], call.message);
             rc = CLI_FAIL;
         } else if (is_rm) {
-            corral_egress_sandbox_forget(argv[i]);
             printf("%s removed\n", argv[i]);
         }
         corral_sandbox_close(sb);

@@ -77,4 +77,16 @@ run "$CORRAL" sandbox rm "$ID"
 check "$BACKEND: rm removes the sandbox and the policy kept for it" eval \
   '[ $RC -eq 0 ] && [ -z "$(ls "$CORRAL_STATE_DIR/sandboxes" | grep -v "^local$")" ]'
 ID=
+
+# one past its deadline: `corral gc` removes it and what create kept for it
+echo '{"default": "deny"}' >"$WORK/deny.json"
+run "$CORRAL" sandbox create --backend "$BACKEND" "${IMG[@]}" --ttl 1 --egress "$WORK/deny.json"
+ID=$OUT
+check "$BACKEND: create --egress keeps the policy beside the registry entry" eval \
+  '[ $RC -eq 0 ] && [ -L "$CORRAL_STATE_DIR/sandboxes/$ID.egress" ] && [ -n "$(find "$CORRAL_STATE_DIR/sandboxes" -name policy.json)" ]'
+sleep 2
+run "$CORRAL" gc
+check "$BACKEND: gc removes an expired sandbox and its policy" eval \
+  '[ $RC -eq 0 ] && [ -z "$(ls "$CORRAL_STATE_DIR/sandboxes" | grep -v "^local$")" ]'
+ID=
 finish

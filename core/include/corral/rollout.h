@@ -165,7 +165,8 @@ struct corral_sandbox; /* corral_sandbox of <corral/sandbox_host.h> */
  * hand"): check FILE, then create as corral_sandbox_create does.  A backend
  * with host mounts gets no network, the relay and a directory for the
  * proxy's socket bound in, the policy kept beside its registry entry (each
- * corral_egress_session_open enforces it); one with native host rules gets
+ * corral_egress_session_open enforces it; removed with the registry entry,
+ * corral_registry_del); one with native host rules gets
  * the policy at create; any other is refused (CORRAL_ENOTSUP).  On failure
  * no sandbox and no directory is left and call names the file and rule. */
 int corral_sandbox_create_egress(corral_ctx *ctx, const struct corral_sandbox_create_opts *opts,
@@ -182,8 +183,6 @@ int corral_egress_session_open(struct corral_sandbox *sb, corral_egress_session 
 const char *const *corral_egress_session_env(const corral_egress_session *s);
 /* Stop the relay and the proxy and free s (NULL is a no-op). */
 void corral_egress_session_close(corral_egress_session *s);
-/* Remove what create kept for sandbox id's policy (none: a no-op). */
-void corral_egress_sandbox_forget(const char *id);
 
 /* Whose failure ended a rollout: RolloutResult "error.class". */
 enum corral_rollout_error {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "rollout/rollout_internal.h"
+#include "sandbox/sandbox_internal.h"
 
 #define EGRESS_DIR_IN_SANDBOX "/run/corral-egress"
 #define EGRESS_POLICY_MAX (4u << 20)
@@ -27,16 +28,6 @@ struct corral_egress_session {
     struct crl_strv env;
     char socket[PATH_MAX];
 };
-
-/* "<registry>/<id>.egress": the link to the sandbox's egress directory. */
-static int link_path(const char *id, char *buf, size_t cap, struct corral_call *call)
-{
-    char dir[PATH_MAX - 128];
-    int st = corral_registry_dir(dir, sizeof dir, call);
-    if (!st)
-        snprintf(buf, cap, "%s/%s.egress", dir, id);
-    return st;
-}
 
 /* Remove an egress directory and what corral put in it. */
 static void remove_dir(const char *dir)
@@ -135,11 +126,7 @@ int corral_sandbox_create_egress(corral_ctx *ctx, const struct corral_sandbox_cr
         remove_dir(dir);
         return st;
     }
-    char link[PATH_MAX];
-    if ((st = link_path(corral_sandbox_id(*out), link, sizeof link, call)) == 0 &&
-        symlink(strrchr(dir, '/') + 1, link) != 0)
-        st = corral_call_fail(call, CORRAL_EIO, "%s: %s", link, strerror(errno));
-    if (st) {
+    if ((st = crl_registry_egress_link(corral_sandbox_id(*out), dir, call))) {
         /* no sandbox without its policy */
         struct corral_call c;
         corral_call_init(&c, 120000);
@@ -149,23 +136,6 @@ int corral_sandbox_create_egress(corral_ctx *ctx, const struct corral_sandbox_cr
         remove_dir(dir);
     }
     return st;
-}
-
-/* The sandbox's egress directory into buf: 1 found, 0 none, <0 failure. */
-static int egress_dir(const char *id, char *buf, size_t cap, struct corral_call *call)
-{
-    char reg[PATH_MAX - 512], link[PATH_MAX], target[256];
-    if (corral_registry_dir(reg, sizeof reg, call))
-        return -1;
-    snprintf(link, sizeof link, "%s/%s.egress", reg, id);
-    ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n < 0)
-        return errno == ENOENT ? 0 : -1;
-    target[n] = '\0';
-    if (strchr(target, '/') || strncmp(target, "egress-", 7) != 0)
-        return -1; /* corral writes a bare name; anything else is not ours */
-    snprintf(buf, cap, "%s/%s", reg, target);
-    return 1;
 }
 
 /* A refused request as one line on corral's stderr (from a proxy thread). */
@@ -180,7 +150,7 @@ int corral_egress_session_open(corral_sandbox *sb, corral_egress_session **out, 
 {
     *out = NULL;
     char dir[PATH_MAX - 96];
-    int found = egress_dir(corral_sandbox_id(sb), dir, sizeof dir, call);
+    int found = crl_registry_egress_dir(corral_sandbox_id(sb), dir, sizeof dir, call);
     if (found < 0)
         return corral_call_fail(call, CORRAL_EIO, "the egress link of %s in the registry is unreadable",
                                 corral_sandbox_id(sb));
@@ -235,15 +205,4 @@ void corral_egress_session_close(corral_egress_session *s)
     crl_egress_free(&s->policy);
     crl_strv_free(&s->env);
     free(s);
-}
-
-void corral_egress_sandbox_forget(const char *id)
-{
-    struct corral_call c;
-    corral_call_init(&c, 0);
-    char dir[PATH_MAX - 64], link[PATH_MAX];
-    if (egress_dir(id, dir, sizeof dir, &c) == 1)
-        remove_dir(dir);
-    if (link_path(id, link, sizeof link, &c) == 0)
-        unlink(link);
 }
