@@ -63,10 +63,22 @@ int corral_sandbox_create_egress(corral_ctx *ctx, const struct corral_sandbox_cr
                                     "(docs/egress.md)",
                                     opts->backend);
         }
-        s.network = CORRAL_NET_POLICY; /* the backend's own gateway enforces it */
-        s.egress_json = text;
-        st = corral_sandbox_create(ctx, opts, &s, out, call);
+        /* the backend's own gateway enforces the agent phase's policy (a
+         * sandbox made by hand has no phases): phases.agent, else the top
+         * level without "phases" */
+        cJSON *j = cJSON_Parse(text), *ph = cJSON_GetObjectItemCaseSensitive(j, "phases");
+        cJSON *agent = cJSON_DetachItemFromObjectCaseSensitive(ph, "agent");
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "phases");
+        char *native = cJSON_PrintUnformatted(agent ? agent : j);
+        cJSON_Delete(agent);
+        cJSON_Delete(j);
         free(text);
+        if (!native)
+            return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+        s.network = CORRAL_NET_POLICY;
+        s.egress_json = native;
+        st = corral_sandbox_create(ctx, opts, &s, out, call);
+        free(native);
         return st;
     }
     /* Local and docker: a directory bound into the sandbox where each exec's
