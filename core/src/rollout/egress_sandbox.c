@@ -188,8 +188,11 @@ int corral_egress_session_open(corral_sandbox *sb, corral_egress_session **out, 
         crl_egress_proxy_set_phase(s->proxy, CRL_EGRESS_AGENT);
         char sock[128], port_file[128], log[128];
         snprintf(sock, sizeof sock, EGRESS_DIR_IN_SANDBOX "/egress-%ld.sock", pid);
-        snprintf(port_file, sizeof port_file, "/tmp/corral-egress-%ld.port", pid);
-        snprintf(log, sizeof log, "/tmp/corral-egress-%ld.log", pid);
+        /* named by pid and start time: a port file another exec of a reused
+         * pid left in the sandbox's /tmp must not be read as this relay's */
+        long long t = (long long)corral_now_ms();
+        snprintf(port_file, sizeof port_file, "/tmp/corral-egress-%ld-%lld.port", pid, t);
+        snprintf(log, sizeof log, "/tmp/corral-egress-%ld-%lld.log", pid, t);
         int port = 0;
         st = crl_relay_start(sb, sock, port_file, log, NULL, NULL, &s->relay, &port, call);
         if (!st)
