@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <corral/rollout.h>
 #include <corral/sandbox_host.h>
 
 #include "cli.h"
@@ -138,6 +139,11 @@ static void help_create(void)
            "  --cpus N               CPU limit (fractional allowed)\n"
            "  --memory BYTES         memory limit in bytes (4 MiB to 16 TiB)\n"
            "  --network none|full    network access; default none\n"
+           "  --egress FILE          an egress policy (JSON, docs/egress.md) instead of --network:\n"
+           "                         on local and docker the sandbox gets no network and each\n"
+           "                         `corral sandbox exec` runs corral's proxy for its command\n"
+           "                         (the agent phase's rules); a backend with its own egress\n"
+           "                         rules gets the policy now; other backends refuse it\n"
            "  --rollout ID           value of the corral.rollout label\n"
            "\n"
            "Exit status: 0 created (id on stdout), 1 failed, 2 bad usage, 4 backend not loaded.\n",
@@ -153,6 +159,8 @@ static int cmd_create(int argc, char **argv)
     struct corral_sandbox_spec spec = { .struct_size = sizeof spec, .network = CORRAL_NET_NONE };
     struct corral_sandbox_create_opts opts = { .struct_size = sizeof opts };
     struct crl_strv env = {0}, labels = {0};
+    const char *egress = NULL;
+    int network_given = 0;
     int rc = CLI_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -194,7 +202,10 @@ static int cmd_create(int argc, char **argv)
         } else if (!strcmp(a, "--memory")) {
             if (cli_int_arg("--memory", v, (int64_t)4 << 20, (int64_t)1 << 44, &spec.memory_bytes))
                 goto out;
+        } else if (!strcmp(a, "--egress")) {
+            egress = v;
         } else if (!strcmp(a, "--network")) {
+            network_given = 1;
             if (!strcmp(v, "none"))
                 spec.network = CORRAL_NET_NONE;
             else if (!strcmp(v, "full"))
@@ -220,6 +231,10 @@ static int cmd_create(int argc, char **argv)
         cli_error("sandbox create: --backend NAME is required (see `corral plugins`)");
         goto out;
     }
+    if (egress && network_given) {
+        cli_error("sandbox create: --egress and --network exclude each other (the policy decides the network)");
+        goto out;
+    }
     spec.env = (const char *const *)env.v;
     spec.labels = (const char *const *)labels.v;
     int code;
@@ -237,7 +252,8 @@ static int cmd_create(int argc, char **argv)
     struct corral_call call;
     corral_call_init(&call, 600000);
     corral_sandbox *sb = NULL;
-    int r = corral_sandbox_create(ctx, &opts, &spec, &sb, &call);
+    int r = egress ? corral_sandbox_create_egress(ctx, &opts, &spec, egress, &sb, &call)
+                   : corral_sandbox_create(ctx, &opts, &spec, &sb, &call);
     if (r) {
         /* The command line was checked above: what the backend refuses now
          * (a server's 400 says EINVAL too) is a failure, not bad usage. */
@@ -404,6 +420,18 @@ static int cmd_exec(int argc, char **argv)
         int ofd = 1, efd = 2;
         struct corral_sink so = { .struct_size = sizeof so, .write = write_fd, .ud = &ofd };
         struct corral_sink se = { .struct_size = sizeof se, .write = write_fd, .ud = &efd };
+        /* a sandbox made with --egress: corral's proxy for this command */
+        corral_egress_session *eg = NULL;
+        struct corral_call ec;
+        corral_call_init(&ec, 60000);
+        if (corral_egress_session_open(sb, &eg, &ec) != 0) {
+            cli_error("sandbox exec: egress proxy: %s", ec.message);
+            corral_sandbox_close(sb);
+            corral_close(ctx);
+            goto out;
+        }
+        for (const char *const *e = corral_egress_session_env(eg); e && *e; e++)
+            crl_strv_push(&env, *e);
         struct corral_exec_request req = {
             .struct_size = sizeof req, .argv = shell ? NULL : (const char *const *)(argv + i), .shell = shell_str,
             .cwd = cwd, .env = (const char *const *)env.v, .stdin_data = stdin_data, .stdin_len = stdin_len,
@@ -423,6 +451,7 @@ static int cmd_exec(int argc, char **argv)
             if (res.timed_out)
                 cli_error("sandbox exec: timed out after %g s; the command's process group was killed", timeout);
         }
+        corral_egress_session_close(eg);
         corral_sandbox_close(sb);
     }
     corral_close(ctx);

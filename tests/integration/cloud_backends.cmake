@@ -13,3 +13,6 @@ set_tests_properties(islo_e2b_hf_exit_status PROPERTIES TIMEOUT 300)
 # Issue 19: --retries of an injected infrastructure fault, on the e2b fake.
 corral_add_cli_test(batch_retries_e2b batch_retries.sh)
 set_tests_properties(batch_retries_e2b PROPERTIES TIMEOUT 300)
+# Issue 20: corral sandbox create --egress on hf (refused, nothing made).
+corral_add_cli_test(egress_sandbox_cloud egress_sandbox_cloud.sh)
+set_tests_properties(egress_sandbox_cloud PROPERTIES TIMEOUT 300)

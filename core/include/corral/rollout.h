@@ -169,6 +169,32 @@ struct corral_rollout_options {
  * 0, or CORRAL_EINVAL with `call` naming the file and the rule. */
 int corral_egress_check_file(const char *path, struct corral_call *call);
 
+struct corral_sandbox_create_opts;
+struct corral_sandbox_spec;
+struct corral_sandbox; /* corral_sandbox of <corral/sandbox_host.h> */
+/* `corral sandbox create --egress FILE` (docs/egress.md, "Sandboxes made by
+ * hand"): check FILE, then create as corral_sandbox_create does.  A backend
+ * with host mounts gets no network, the relay and a directory for the
+ * proxy's socket bound in, the policy kept beside its registry entry (each
+ * corral_egress_session_open enforces it; removed with the registry entry,
+ * corral_registry_del); one with native host rules gets
+ * the policy at create; any other is refused (CORRAL_ENOTSUP).  On failure
+ * no sandbox and no directory is left and call names the file and rule. */
+int corral_sandbox_create_egress(corral_ctx *ctx, const struct corral_sandbox_create_opts *opts,
+                                 const struct corral_sandbox_spec *spec, const char *egress_file, struct corral_sandbox **out,
+                                 struct corral_call *call);
+/* The proxy and relay of one command in a sandbox made with --egress. */
+typedef struct corral_egress_session corral_egress_session;
+/* Start them for sb when it was created with a policy (*out NULL and 0
+ * when not): the agent phase's policy applies, refusals are printed on
+ * stderr.  The caller closes *out after the command, keeping sb open. */
+int corral_egress_session_open(struct corral_sandbox *sb, corral_egress_session **out, struct corral_call *call);
+/* The proxy variables ("K=V", NULL-terminated, owned by s) to add to the
+ * command's environment; NULL for a NULL session. */
+const char *const *corral_egress_session_env(const corral_egress_session *s);
+/* Stop the relay and the proxy and free s (NULL is a no-op). */
+void corral_egress_session_close(corral_egress_session *s);
+
 /* Whose failure ended a rollout: RolloutResult "error.class". */
 enum corral_rollout_error {
     CORRAL_ROLLOUT_OK = 0,             /* no error ("error": null) */

@@ -213,23 +213,25 @@ static int install_in_sandbox(struct rollout *r, const struct crl_agent_vars *v)
     return 0;
 }
 
-int crl_rollout_relay(struct rollout *r, const char *sock, const char *tag, corral_sandbox_job **job, int *port)
+static int relay_cancelled(void *ud)
 {
-    char port_file[192];
-    snprintf(port_file, sizeof port_file, "%s/%s.port", r->run, tag);
+    return crl_rollout_cancelled(ud);
+}
+
+int crl_relay_start(corral_sandbox *sb, const char *sock, const char *port_file, const char *log,
+                    int (*cancelled)(void *), void *ud, corral_sandbox_job **job, int *port, struct corral_call *call)
+{
     const char *argv[] = {CRL_FORWARD_IN_SANDBOX, port_file, sock, NULL};
-    char log[192];
-    snprintf(log, sizeof log, "%s/%s-forward.log", r->run, tag);
     struct corral_exec_request req = {.struct_size = sizeof req, .argv = argv, .cwd = "/", .err_path = log};
-    int st = corral_sandbox_spawn(r->sb, &req, job, r->call);
+    int st = corral_sandbox_spawn(sb, &req, job, call);
     if (st)
-        return crl_rollout_fail(r, INFRA, st, "starting the %s relay: %s", tag, r->call->message);
-    for (int i = 0; i < 200 && !crl_rollout_cancelled(r); i++) {
+        return st;
+    for (int i = 0; i < 200 && !(cancelled && cancelled(ud)); i++) {
         char *data = NULL;
         size_t len = 0;
         struct corral_call c;
         corral_call_init(&c, 5000);
-        if (corral_sandbox_read_mem(r->sb, port_file, 64, &data, &len, &c) == 0) {
+        if (corral_sandbox_read_mem(sb, port_file, 64, &data, &len, &c) == 0) {
             *port = atoi(data);
             free(data);
             if (*port > 0)
@@ -237,9 +239,25 @@ int crl_rollout_relay(struct rollout *r, const char *sock, const char *tag, corr
         }
         usleep(25000);
     }
-    if (crl_rollout_cancelled(r))
+    if (cancelled && cancelled(ud))
+        return corral_call_fail(call, CORRAL_ECANCELED, "cancelled");
+    return corral_call_fail(call, CORRAL_ETIMEDOUT, "the relay did not start (see %s in the sandbox)", log);
+}
+
+int crl_rollout_relay(struct rollout *r, const char *sock, const char *tag, corral_sandbox_job **job, int *port)
+{
+    char port_file[192];
+    snprintf(port_file, sizeof port_file, "%s/%s.port", r->run, tag);
+    char log[192];
+    snprintf(log, sizeof log, "%s/%s-forward.log", r->run, tag);
+    int st = crl_relay_start(r->sb, sock, port_file, log, relay_cancelled, r, job, port, r->call);
+    if (!st)
+        return 0;
+    if (st == CORRAL_ECANCELED)
         return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_CANCELLED, CORRAL_ECANCELED, "cancelled");
-    return crl_rollout_fail(r, INFRA, CORRAL_ETIMEDOUT, "the %s relay did not start (see %s)", tag, log);
+    if (st == CORRAL_ETIMEDOUT)
+        return crl_rollout_fail(r, INFRA, CORRAL_ETIMEDOUT, "the %s relay did not start (see %s)", tag, log);
+    return crl_rollout_fail(r, INFRA, st, "starting the %s relay: %s", tag, r->call->message);
 }
 
 void crl_rollout_relay_stop(corral_sandbox *sb, corral_sandbox_job *job)

@@ -84,6 +84,20 @@ int crl_egress_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n,
     return 0;
 }
 
+void crl_egress_proxy_env(struct crl_strv *env, int port)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    /* curl reads the lower-case http_proxy only; npm, pip and git read these too */
+    static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                                        "all_proxy", "npm_config_proxy", "npm_config_https_proxy", "PIP_PROXY"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        crl_strv_pushf(env, "%s=%s", names[i], url);
+    /* the gate's relay is on loopback too: never through the proxy */
+    crl_strv_pushf(env, "NO_PROXY=127.0.0.1,localhost,::1");
+    crl_strv_pushf(env, "no_proxy=127.0.0.1,localhost,::1");
+}
+
 int crl_egress_enter(struct rollout *r, enum crl_egress_phase phase, struct crl_strv *env)
 {
     if (!r->proxy)
@@ -99,16 +113,7 @@ int crl_egress_enter(struct rollout *r, enum crl_egress_phase phase, struct crl_
     if (st)
         return st;
     crl_egress_proxy_set_phase(r->proxy, (int)phase);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    /* curl reads the lower-case http_proxy only; npm, pip and git read these too */
-    static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                                        "all_proxy", "npm_config_proxy", "npm_config_https_proxy", "PIP_PROXY"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        crl_strv_pushf(env, "%s=%s", names[i], url);
-    /* the gate's relay is on loopback too: never through the proxy */
-    crl_strv_pushf(env, "NO_PROXY=127.0.0.1,localhost,::1");
-    crl_strv_pushf(env, "no_proxy=127.0.0.1,localhost,::1");
+    crl_egress_proxy_env(env, port);
     return 0;
 }
 

@@ -233,6 +233,14 @@ int crl_rollout_exec(struct rollout *r, const char *const *argv, const char *she
 #define CRL_FORWARD_IN_SANDBOX "/opt/corral/bin/corral-forward"
 /* The corral-forward binary on the host into buf; 0 or -1 when not found. */
 int crl_find_forwarder(char *buf, size_t cap);
+/* Start corral-forward in sb relaying a loopback port to the unix socket
+ * sock (a path inside the sandbox), writing its port to port_file and its
+ * errors to log (sandbox paths); polls until the port is there, giving up
+ * when cancelled(ud) (may be NULL) says so (CORRAL_ECANCELED) or after
+ * 5 s (CORRAL_ETIMEDOUT).  *job is the caller's to kill and free
+ * (crl_rollout_relay_stop); call says why on failure. */
+int crl_relay_start(corral_sandbox *sb, const char *sock, const char *port_file, const char *log,
+                    int (*cancelled)(void *), void *ud, corral_sandbox_job **job, int *port, struct corral_call *call);
 /* Start corral-forward in r->sb relaying a loopback port to the unix socket
  * sock (a path inside the sandbox); tag names its port and log files in
  * the run directory.  *job is the caller's to kill and free; *port the
@@ -249,6 +257,9 @@ int crl_egress_prepare(struct rollout *r);
  * have_forwarder, the relay binary (path in forwarder[cap]). */
 int crl_egress_mounts(struct rollout *r, struct corral_mount *mounts, size_t *n, char *forwarder, size_t cap,
                       int have_forwarder);
+/* Push onto env the proxy variables pointing at the relay on loopback
+ * port `port` (docs/egress.md); the caller owns env. */
+void crl_egress_proxy_env(struct crl_strv *env, int port);
 /* Apply phase's policy: a relay in r->sb and the proxy variables pushed
  * onto env.  No-op without a policy. */
 int crl_egress_enter(struct rollout *r, enum crl_egress_phase phase, struct crl_strv *env);

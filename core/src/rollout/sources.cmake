@@ -8,6 +8,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/batch.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/collect.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/egress_phase.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/egress_sandbox.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/phases.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/result.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/rollout.c

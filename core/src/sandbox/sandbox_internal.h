@@ -118,6 +118,14 @@ int sbx_emul_job_wait(corral_sandbox *sb, corral_sandbox_job *job, int64_t timeo
                       struct corral_exec_result *res, struct corral_call *call);
 int sbx_emul_job_kill(corral_sandbox *sb, corral_sandbox_job *job, struct corral_call *call);
 
+/* sandbox_registry.c: the directory `corral sandbox create --egress` keeps
+ * beside entry id (docs/egress.md, "Sandboxes made by hand"), linked as
+ * ID.egress and removed with the entry by corral_registry_del.  _dir:
+ * its path into buf, 1; 0 when there is none; -1 when the link is not
+ * corral's.  _link: link id to dir, an "egress-*" directory made in the
+ * registry directory by the caller. */
+int crl_registry_egress_dir(const char *id, char *buf, size_t cap, struct corral_call *call);
+int crl_registry_egress_link(const char *id, const char *dir, struct corral_call *call);
 /* sandbox_registry.c: the entry of a create in progress, written before
  * the plugin's create (the registry's state is then {"corral_pending":
  * "<owner token>"}). */

@@ -131,6 +131,61 @@ int corral_registry_get(const char *id, char **backend, char **state_json, int64
     return 0;
 }
 
+/* The companion of an entry: the link ID.egress, in the registry
+ * directory, naming a bare "egress-*" directory there.  1 with both paths
+ * filled, 0 when there is none, -1 when the link is not corral's or the
+ * registry is unusable. */
+static int companion(const char *id, char *link, size_t link_cap, char *dir, size_t dir_cap, struct corral_call *call)
+{
+    char reg[PATH_MAX - 256], target[128];
+    if (!corral_sandbox_id_valid(id) || corral_registry_dir(reg, sizeof reg, call) != 0)
+        return -1;
+    snprintf(link, link_cap, "%s/%s.egress", reg, id);
+    ssize_t t = readlink(link, target, sizeof target - 1);
+    if (t < 0)
+        return errno == ENOENT ? 0 : -1;
+    target[t] = '\0';
+    if (strchr(target, '/') || strncmp(target, "egress-", 7) != 0)
+        return -1;
+    snprintf(dir, dir_cap, "%s/%s", reg, target);
+    return 1;
+}
+
+int crl_registry_egress_dir(const char *id, char *buf, size_t cap, struct corral_call *call)
+{
+    char link[PATH_MAX];
+    return companion(id, link, sizeof link, buf, cap, call);
+}
+
+int crl_registry_egress_link(const char *id, const char *dir, struct corral_call *call)
+{
+    char reg[PATH_MAX - 256], link[PATH_MAX];
+    int rc = corral_registry_dir(reg, sizeof reg, call);
+    if (rc)
+        return rc;
+    const char *name = strrchr(dir, '/');
+    name = name ? name + 1 : dir;
+    if (strncmp(name, "egress-", 7) != 0 || strlen(reg) != (size_t)(name - 1 - dir) || strncmp(dir, reg, strlen(reg)))
+        return corral_call_fail(call, CORRAL_EINVAL, "%s is not an egress directory of the registry", dir);
+    snprintf(link, sizeof link, "%s/%s.egress", reg, id);
+    if (symlink(name, link) != 0)
+        return corral_call_fail(call, CORRAL_EIO, "%s: %s", link, strerror(errno));
+    return 0;
+}
+
+/* An entry's companion goes with it. */
+static void del_companion(const char *id)
+{
+    char link[PATH_MAX] = "", dir[PATH_MAX];
+    struct corral_call c;
+    corral_call_init(&c, 0);
+    int found = companion(id, link, sizeof link, dir, sizeof dir, &c);
+    if (found == 1)
+        crl_rm_rf(dir);
+    if (found != 0 && link[0])
+        unlink(link);
+}
+
 int corral_registry_del(const char *id, struct corral_call *call)
 {
     char path[PATH_MAX];
@@ -139,6 +194,7 @@ int corral_registry_del(const char *id, struct corral_call *call)
         return rc;
     if (unlink(path) != 0 && errno != ENOENT)
         return corral_call_fail(call, CORRAL_EIO, "cannot remove %s: %s", path, strerror(errno));
+    del_companion(id);
     return 0;
 }
 
