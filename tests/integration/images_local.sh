@@ -35,6 +35,33 @@ check "inside: the image's file, its config Env, a writable workspace, a read-on
   test "$OUT" = "$(printf 'image-marker\nvar=from-image\nws-ok\nro-ok\nno-host')"
 run "$CORRAL" sandbox rm "$ID"
 check "the sandbox is removed" test "$RC" -eq 0
+# A running sandbox holds its image's root filesystem (the shared flock its
+# watcher keeps after this corral exited): rm refuses it, naming it, until
+# the sandbox is gone; rm --force forgets the name, prune keeps the files.
+run "$CORRAL" sandbox create --backend local --image "$IMG"
+ID=$OUT
+run "$CORRAL" image rm "$IMG"
+check "image rm of an image a running sandbox uses is refused (exit 1), naming it" \
+  eval '[ $RC -eq 1 ] && has "$ERR" "test/bk:$$ is in use by a running sandbox"'
+check "... the image stays listed and the sandbox keeps its files" \
+  eval 'has "$("$CORRAL" image ls)" "test/bk:$$" && "$CORRAL" sandbox exec "$ID" -- test -e /etc/corral-image-marker'
+run "$CORRAL" image prune
+check "prune keeps the root filesystem in use" eval '[ $RC -eq 0 ] && "$CORRAL" sandbox exec "$ID" -- test -e /bin/sh'
+run "$CORRAL" sandbox rm "$ID"
+run "$CORRAL" image rm "$IMG"
+check "once the sandbox is destroyed, rm succeeds and the root filesystem is gone" \
+  eval '[ $RC -eq 0 ] && [ -z "$(ls "$CORRAL_IMAGE_CACHE/rootfs")" ]'
+run "$CORRAL" sandbox create --backend local --image "$IMG"
+ID=$OUT
+run "$CORRAL" image rm --force "$IMG"
+check "rm --force forgets a reference in use" eval '[ $RC -eq 0 ] && ! has "$("$CORRAL" image ls)" "test/bk"'
+run "$CORRAL" image prune
+check "... prune then keeps its root filesystem with a line naming the digest, the sandbox still runs" \
+  eval '[ $RC -eq 0 ] && has "$ERR" "kept the root filesystem of sha256:" && "$CORRAL" sandbox exec "$ID" -- test -e /etc/corral-image-marker'
+"$CORRAL" sandbox rm "$ID" >/dev/null 2>&1
+run "$CORRAL" image prune
+check "... and removes it once the sandbox is gone" eval '[ $RC -eq 0 ] && [ -z "$(ls "$CORRAL_IMAGE_CACHE/rootfs")" ]'
+
 # The spec's env wins over the image's Env of the same name.
 run env CORRAL_IMAGE_VAR=from-spec "$CORRAL" sandbox create --backend local --image "$IMG" --env CORRAL_IMAGE_VAR
 ID=$OUT
