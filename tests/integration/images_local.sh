@@ -62,6 +62,35 @@ check "... prune then keeps its root filesystem with a line naming the digest, t
 run "$CORRAL" image prune
 check "... and removes it once the sandbox is gone" eval '[ $RC -eq 0 ] && [ -z "$(ls "$CORRAL_IMAGE_CACHE/rootfs")" ]'
 
+# The image config's User: a name from the image's own /etc/passwd and
+# /etc/group becomes the sandbox's uid:gid (bwrap --uid/--gid), and the
+# workspace stays writable by it; a user the image lacks is one clear error.
+mkdir -p "$WORK/uctx"
+printf 'FROM %s\nRUN groupadd -g 4321 crew && useradd -u 4321 -g crew -M -d /nonexistent agentu\nUSER agentu\n' \
+  "$IMG" >"$WORK/uctx/Dockerfile"
+IMGU=$REG/test/bk-user:$$
+docker build -q -t "$IMGU" "$WORK/uctx" >/dev/null && docker push -q "$IMGU" >/dev/null || { echo "not ok - build and push $IMGU"; exit 1; }
+printf 'FROM %s\nUSER ghost\n' "$IMG" >"$WORK/uctx/Dockerfile"
+IMGG=$REG/test/bk-ghost:$$
+docker build -q -t "$IMGG" "$WORK/uctx" >/dev/null && docker push -q "$IMGG" >/dev/null || { echo "not ok - build and push $IMGG"; exit 1; }
+docker rmi -f "$IMGU" "$IMGG" >/dev/null 2>&1
+run "$CORRAL" sandbox create --backend local --image "$IMGU"
+ID=$OUT
+run "$CORRAL" sandbox exec "$ID" -- sh -c 'id -u; id -g; id -un; touch /workspace/mine && stat -c %u:%g /workspace/mine'
+check "an image whose config says USER agentu: commands run as its uid:gid from the image's passwd, the workspace writable by it" \
+  test "$OUT" = "$(printf '4321\n4321\nagentu\n4321:4321')"
+"$CORRAL" sandbox rm "$ID" >/dev/null 2>&1
+run "$CORRAL" sandbox create --backend local --image "$IMGU" --user 0
+ID=$OUT
+run "$CORRAL" sandbox exec "$ID" -- id -u
+check "... --user on the command line wins over the image's User" test "$OUT" = 0
+"$CORRAL" sandbox rm "$ID" >/dev/null 2>&1
+before=$("$CORRAL" sandbox ls 2>/dev/null | wc -l)
+run "$CORRAL" sandbox create --backend local --image "$IMGG"
+check "an image whose User is not in its /etc/passwd: create fails (exit 1) with one line naming image and user" \
+  eval '[ $RC -ne 0 ] && has "$ERR" "test/bk-ghost:$$: its config'"'"'s User '"'"'ghost'"'"' is not in the image'"'"'s /etc/passwd" && [ "$(printf %s "$ERR" | wc -l)" -le 1 ]'
+check "... and no sandbox was made" test "$("$CORRAL" sandbox ls 2>/dev/null | wc -l)" = "$before"
+
 # The spec's env wins over the image's Env of the same name.
 run env CORRAL_IMAGE_VAR=from-spec "$CORRAL" sandbox create --backend local --image "$IMG" --env CORRAL_IMAGE_VAR
 ID=$OUT

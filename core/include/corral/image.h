@@ -92,11 +92,15 @@ struct corral_image_run {
     char **env;              /* config.Env ("K=V", NULL-terminated), malloc'ed */
     char *workdir;           /* config.WorkingDir, or NULL */
     char *user;              /* config.User, or NULL */
+    /* config.User as "UID:GID", names looked up in the image's own
+     * /etc/passwd and /etc/group; "" for none or root (0:0) */
+    char user_ids[24];
 };
 
 /* The image `ref` ready to run: taken from the cache when the reference
  * was pulled before (no network), else pulled as corral_image_pull()
- * does; then its config read.  *out is the caller's, released with
+ * does; then its config read and its User resolved (CORRAL_EINVAL naming
+ * a user or group the image does not know).  *out is the caller's, released with
  * corral_image_run_free() on success and failure alike. */
 int corral_image_resolve(corral_ctx *ctx, const char *ref, const struct corral_image_pull_options *opts,
                          struct corral_image_run *out, struct corral_call *call);
