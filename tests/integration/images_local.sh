@@ -73,7 +73,7 @@ docker build -q -t "$IMGU" "$WORK/uctx" >/dev/null && docker push -q "$IMGU" >/d
 printf 'FROM %s\nUSER ghost\n' "$IMG" >"$WORK/uctx/Dockerfile"
 IMGG=$REG/test/bk-ghost:$$
 docker build -q -t "$IMGG" "$WORK/uctx" >/dev/null && docker push -q "$IMGG" >/dev/null || { echo "not ok - build and push $IMGG"; exit 1; }
-docker rmi -f "$IMGU" "$IMGG" >/dev/null 2>&1
+docker rmi -f "$IMGU" "$IMGG" "$IMG" >/dev/null 2>&1 # FROM pulled $IMG: the docker part below needs it gone
 run "$CORRAL" sandbox create --backend local --image "$IMGU"
 ID=$OUT
 run "$CORRAL" sandbox exec "$ID" -- sh -c 'id -u; id -g; id -un; touch /workspace/mine && stat -c %u:%g /workspace/mine'
@@ -117,12 +117,12 @@ check "the real Pi CLI inside the foreign image (its Node from the agent cache):
   eval '[ $RC -eq 0 ] && [ "$(field "$WORK/pi.json" "d[\"reward\"], d[\"agent\"][\"status\"]")" = "1 success" ]'
 
 # An image that cannot be had: one clear error naming it, no sandbox made.
-before=$(pgrep -c bwrap || true)
+before=$("$CORRAL" sandbox ls 2>/dev/null | wc -l)
 run "$CORRAL" run --image "$REG/test/nosuch:1" --task "$EX/tasks/hello" --agent oracle --out "$WORK/nosuch.json"
 check "a missing image fails the rollout (exit 1) naming the image" eval '[ $RC -eq 1 ] && has "$ERR" "nosuch" && has "$(field "$WORK/nosuch.json" "d[\"error\"][\"message\"]")" "test/nosuch:1"'
 check "... as an infrastructure error in the result, in the create phase" \
   eval '[ "$(field "$WORK/nosuch.json" "d[\"error\"][\"phase\"]")" = create ]'
-check "... and no sandbox was left" test "$(pgrep -c bwrap || true)" = "$before"
+check "... and no sandbox was left" test "$("$CORRAL" sandbox ls 2>/dev/null | wc -l)" = "$before"
 
 # The docker backend pulls an image its daemon lacks (POST /images/create),
 # unless configured not to.

@@ -216,7 +216,7 @@ static void sweep(struct crl_image_cache *c, const char *sub, const struct keep 
                 st->in_use++;
                 if (sw->o && sw->o->in_use) {
                     char digest[72];
-                    snprintf(digest, sizeof digest, "sha256:%s", n);
+                    snprintf(digest, sizeof digest, "sha256:%.64s", n);
                     sw->o->in_use(sw->o->ud, digest);
                 }
                 continue;
