@@ -43,8 +43,10 @@ int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *op
     struct corral_image_pull_options po = {.struct_size = sizeof po, .progress = progress,
                                            .progress_ud = (void *)spec->image};
     int rc = corral_image_resolve(ctx, spec->image, &po, &hold->run, call);
-    if (rc)
+    if (rc) {
+        crl_sandbox_image_release(hold); /* a config read before the failure */
         return rc;
+    }
     struct crl_strv env = {0};
     int oom = 0;
     for (size_t i = 0; hold->run.env && hold->run.env[i]; i++)
