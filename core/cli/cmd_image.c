@@ -12,7 +12,7 @@ static void help(void)
 {
     printf("Usage: corral image pull REF...\n"
            "       corral image ls [--json]\n"
-           "       corral image rm REF...\n"
+           "       corral image rm [--force] REF...\n"
            "       corral image prune\n"
            "\n"
            "Container images for sandboxes, kept in corral's image cache: images.cache_dir in the\n"
@@ -26,9 +26,12 @@ static void help(void)
            "             (else ~/.docker/config.json) \"auths\".  Progress goes to stderr; stdout gets\n"
            "             one line per image: DIGEST NAME.\n"
            "  ls         the images in the cache: NAME DIGEST SIZE LAYERS (--json: one JSON object a line)\n"
-           "  rm REF     forget REF; its blobs and root filesystem go unless another image uses them\n"
+           "  rm REF     forget REF; its blobs and root filesystem go unless another image uses them.\n"
+           "             Refused (exit 1) while a sandbox runs on that root filesystem; --force forgets\n"
+           "             REF anyway and leaves the files to a prune after the sandbox ended\n"
            "  prune      remove blobs and root filesystems no image uses, and leftovers of interrupted\n"
-           "             pulls (waits for running pulls)\n"
+           "             pulls (waits for running pulls); a root filesystem a sandbox runs on is kept,\n"
+           "             one line on stderr names it\n"
            "\n"
            "Exit status: 0 done, 1 failed (the reason on stderr), 2 bad command line, 3 invalid\n"
            "configuration.\n");
@@ -84,6 +87,12 @@ static int print_ls(void *ud, const struct corral_image_info *img)
     return 0;
 }
 
+static void kept_in_use(void *ud, const char *digest)
+{
+    (void)ud;
+    fprintf(stderr, "corral: image prune: kept the root filesystem of %s: a running sandbox uses it\n", digest);
+}
+
 int cli_cmd_image(int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argc, argv)) {
@@ -91,7 +100,7 @@ int cli_cmd_image(int argc, char **argv)
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
     const char *sub = argv[1];
-    int json = 0, nargs = argc - 2;
+    int json = 0, force = 0, first = 2, nargs = argc - 2;
     if (!strcmp(sub, "ls")) {
         for (int i = 2; i < argc; i++) {
             if (strcmp(argv[i], "--json") != 0) {
@@ -106,11 +115,16 @@ int cli_cmd_image(int argc, char **argv)
             return CLI_USAGE;
         }
     } else if (!strcmp(sub, "pull") || !strcmp(sub, "rm")) {
+        if (!strcmp(sub, "rm") && nargs && !strcmp(argv[2], "--force")) {
+            force = 1;
+            first = 3;
+            nargs--;
+        }
         if (!nargs) {
             cli_error("image %s: which image? (see corral image --help)", sub);
             return CLI_USAGE;
         }
-        for (int i = 2; i < argc; i++)
+        for (int i = first; i < argc; i++)
             if (argv[i][0] == '-') {
                 cli_error("image %s: unknown option '%s' (see corral image --help)", sub, argv[i]);
                 return CLI_USAGE;
@@ -134,9 +148,9 @@ int cli_cmd_image(int argc, char **argv)
             rc = CLI_FAIL;
         }
     } else if (!strcmp(sub, "rm")) {
-        for (int i = 2; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
             corral_call_init(&call, 0);
-            if (corral_image_remove(ctx, argv[i], &call) != 0) {
+            if (corral_image_remove(ctx, argv[i], force, &call) != 0) {
                 cli_error("image rm: %s", call.message);
                 rc = CLI_FAIL;
             } else {
@@ -145,7 +159,8 @@ int cli_cmd_image(int argc, char **argv)
         }
     } else {
         struct corral_image_prune_stats st;
-        if (corral_image_prune(ctx, &st, &call) != 0) {
+        struct corral_image_prune_options po = {.struct_size = sizeof po, .in_use = kept_in_use};
+        if (corral_image_prune(ctx, &po, &st, &call) != 0) {
             cli_error("image prune: %s", call.message);
             rc = CLI_FAIL;
         } else {

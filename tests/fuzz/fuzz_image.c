@@ -1,5 +1,6 @@
 /* libFuzzer: what a registry sends (manifests, indexes, image configs,
- * WWW-Authenticate challenges) and image references, through the image
+ * WWW-Authenticate challenges), image references, and an image's
+ * /etc/passwd and /etc/group with the config's User, through the image
  * code's parsers.  The first byte picks the parser; whatever is accepted
  * must hold the invariants the cache relies on (digests that are safe
  * file names, sizes from 0 to 2^53, a bounded layer count). */
@@ -15,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int mode = data[0] % 4;
+    int mode = data[0] % 5;
     const char *body = (const char *)data + 1;
     size_t len = size - 1;
     char *s = malloc(len + 1);
@@ -45,6 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct crl_www_auth a;
         if (crl_www_auth_parse(s, &a) == 0 && (!a.scheme[0] || memchr(a.realm, '\0', sizeof a.realm) == NULL))
             abort();
+    } else if (mode == 4) {
+        /* The first line is the User, the rest both passwd and group. */
+        char *nl = strchr(s, '\n');
+        const char *db = nl ? nl + 1 : "";
+        if (nl)
+            *nl = '\0';
+        uint32_t uid, gid;
+        if (crl_image_user_ids(s, db, db, &uid, &gid, &call) != 0 && !call.message[0])
+            abort(); /* a refusal always says why */
     } else {
         struct corral_image_ref r;
         if (corral_image_ref_parse(s, &r, &call) == 0) {

@@ -35,6 +35,62 @@ check "inside: the image's file, its config Env, a writable workspace, a read-on
   test "$OUT" = "$(printf 'image-marker\nvar=from-image\nws-ok\nro-ok\nno-host')"
 run "$CORRAL" sandbox rm "$ID"
 check "the sandbox is removed" test "$RC" -eq 0
+# A running sandbox holds its image's root filesystem (the shared flock its
+# watcher keeps after this corral exited): rm refuses it, naming it, until
+# the sandbox is gone; rm --force forgets the name, prune keeps the files.
+run "$CORRAL" sandbox create --backend local --image "$IMG"
+ID=$OUT
+run "$CORRAL" image rm "$IMG"
+check "image rm of an image a running sandbox uses is refused (exit 1), naming it" \
+  eval '[ $RC -eq 1 ] && has "$ERR" "test/bk:$$ is in use by a running sandbox"'
+check "... the image stays listed and the sandbox keeps its files" \
+  eval 'has "$("$CORRAL" image ls)" "test/bk:$$" && "$CORRAL" sandbox exec "$ID" -- test -e /etc/corral-image-marker'
+run "$CORRAL" image prune
+check "prune keeps the root filesystem in use" eval '[ $RC -eq 0 ] && "$CORRAL" sandbox exec "$ID" -- test -e /bin/sh'
+run "$CORRAL" sandbox rm "$ID"
+run "$CORRAL" image rm "$IMG"
+check "once the sandbox is destroyed, rm succeeds and the root filesystem is gone" \
+  eval '[ $RC -eq 0 ] && [ -z "$(ls "$CORRAL_IMAGE_CACHE/rootfs")" ]'
+run "$CORRAL" sandbox create --backend local --image "$IMG"
+ID=$OUT
+run "$CORRAL" image rm --force "$IMG"
+check "rm --force forgets a reference in use" eval '[ $RC -eq 0 ] && ! has "$("$CORRAL" image ls)" "test/bk"'
+run "$CORRAL" image prune
+check "... prune then keeps its root filesystem with a line naming the digest, the sandbox still runs" \
+  eval '[ $RC -eq 0 ] && has "$ERR" "kept the root filesystem of sha256:" && "$CORRAL" sandbox exec "$ID" -- test -e /etc/corral-image-marker'
+"$CORRAL" sandbox rm "$ID" >/dev/null 2>&1
+run "$CORRAL" image prune
+check "... and removes it once the sandbox is gone" eval '[ $RC -eq 0 ] && [ -z "$(ls "$CORRAL_IMAGE_CACHE/rootfs")" ]'
+
+# The image config's User: a name from the image's own /etc/passwd and
+# /etc/group becomes the sandbox's uid:gid (bwrap --uid/--gid), and the
+# workspace stays writable by it; a user the image lacks is one clear error.
+mkdir -p "$WORK/uctx"
+printf 'FROM %s\nRUN groupadd -g 4321 crew && useradd -u 4321 -g crew -M -d /nonexistent agentu\nUSER agentu\n' \
+  "$IMG" >"$WORK/uctx/Dockerfile"
+IMGU=$REG/test/bk-user:$$
+docker build -q -t "$IMGU" "$WORK/uctx" >/dev/null && docker push -q "$IMGU" >/dev/null || { echo "not ok - build and push $IMGU"; exit 1; }
+printf 'FROM %s\nUSER ghost\n' "$IMG" >"$WORK/uctx/Dockerfile"
+IMGG=$REG/test/bk-ghost:$$
+docker build -q -t "$IMGG" "$WORK/uctx" >/dev/null && docker push -q "$IMGG" >/dev/null || { echo "not ok - build and push $IMGG"; exit 1; }
+docker rmi -f "$IMGU" "$IMGG" "$IMG" >/dev/null 2>&1 # FROM pulled $IMG: the docker part below needs it gone
+run "$CORRAL" sandbox create --backend local --image "$IMGU"
+ID=$OUT
+run "$CORRAL" sandbox exec "$ID" -- sh -c 'id -u; id -g; id -un; touch /workspace/mine && stat -c %u:%g /workspace/mine'
+check "an image whose config says USER agentu: commands run as its uid:gid from the image's passwd, the workspace writable by it" \
+  test "$OUT" = "$(printf '4321\n4321\nagentu\n4321:4321')"
+"$CORRAL" sandbox rm "$ID" >/dev/null 2>&1
+run "$CORRAL" sandbox create --backend local --image "$IMGU" --user 0
+ID=$OUT
+run "$CORRAL" sandbox exec "$ID" -- id -u
+check "... --user on the command line wins over the image's User" test "$OUT" = 0
+"$CORRAL" sandbox rm "$ID" >/dev/null 2>&1
+before=$("$CORRAL" sandbox ls 2>/dev/null | wc -l)
+run "$CORRAL" sandbox create --backend local --image "$IMGG"
+check "an image whose User is not in its /etc/passwd: create fails (exit 1) with one line naming image and user" \
+  eval '[ $RC -ne 0 ] && has "$ERR" "test/bk-ghost:$$: its config'"'"'s User '"'"'ghost'"'"' is not in the image'"'"'s /etc/passwd" && [ "$(printf %s "$ERR" | wc -l)" -le 1 ]'
+check "... and no sandbox was made" test "$("$CORRAL" sandbox ls 2>/dev/null | wc -l)" = "$before"
+
 # The spec's env wins over the image's Env of the same name.
 run env CORRAL_IMAGE_VAR=from-spec "$CORRAL" sandbox create --backend local --image "$IMG" --env CORRAL_IMAGE_VAR
 ID=$OUT
@@ -61,12 +117,12 @@ check "the real Pi CLI inside the foreign image (its Node from the agent cache):
   eval '[ $RC -eq 0 ] && [ "$(field "$WORK/pi.json" "d[\"reward\"], d[\"agent\"][\"status\"]")" = "1 success" ]'
 
 # An image that cannot be had: one clear error naming it, no sandbox made.
-before=$(pgrep -c bwrap || true)
+before=$("$CORRAL" sandbox ls 2>/dev/null | wc -l)
 run "$CORRAL" run --image "$REG/test/nosuch:1" --task "$EX/tasks/hello" --agent oracle --out "$WORK/nosuch.json"
 check "a missing image fails the rollout (exit 1) naming the image" eval '[ $RC -eq 1 ] && has "$ERR" "nosuch" && has "$(field "$WORK/nosuch.json" "d[\"error\"][\"message\"]")" "test/nosuch:1"'
 check "... as an infrastructure error in the result, in the create phase" \
   eval '[ "$(field "$WORK/nosuch.json" "d[\"error\"][\"phase\"]")" = create ]'
-check "... and no sandbox was left" test "$(pgrep -c bwrap || true)" = "$before"
+check "... and no sandbox was left" test "$("$CORRAL" sandbox ls 2>/dev/null | wc -l)" = "$before"
 
 # The docker backend pulls an image its daemon lacks (POST /images/create),
 # unless configured not to.

@@ -441,6 +441,54 @@ static void test_layer_escapes(void **st)
     close(root);
 }
 
+/* The config's User against the image's own passwd and group text. */
+static void test_user_ids(void **st)
+{
+    (void)st;
+    const char *pw = "root:x:0:0:root:/root:/bin/sh\n# comment\nbroken line\nagent:x:1000:1001::/home/agent:/bin/sh\n"
+                     "odd:x:12:notanumber::/:/bin/sh\nlast:x:2000:2000::/:/bin/sh";
+    const char *gr = "root:x:0:\nstaff:x:50:agent\nwheel:x:10:";
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    uint32_t uid = 99, gid = 99;
+    assert_int_equal(crl_image_user_ids("agent", pw, gr, &uid, &gid, &call), 0);
+    assert_int_equal(uid, 1000);
+    assert_int_equal(gid, 1001); /* the passwd entry's group */
+    assert_int_equal(crl_image_user_ids("agent:staff", pw, gr, &uid, &gid, &call), 0);
+    assert_int_equal(uid, 1000);
+    assert_int_equal(gid, 50);
+    assert_int_equal(crl_image_user_ids("last", pw, gr, &uid, &gid, &call), 0); /* no final newline */
+    assert_int_equal(uid, 2000);
+    assert_int_equal(crl_image_user_ids("1000", pw, gr, &uid, &gid, &call), 0);
+    assert_int_equal(uid, 1000);
+    assert_int_equal(gid, 1001); /* a numeric uid in passwd: its group */
+    assert_int_equal(crl_image_user_ids("4242", NULL, NULL, &uid, &gid, &call), 0);
+    assert_int_equal(uid, 4242);
+    assert_int_equal(gid, 0); /* not in passwd: group 0, as Docker */
+    assert_int_equal(crl_image_user_ids("4242:77", NULL, NULL, &uid, &gid, &call), 0);
+    assert_int_equal(gid, 77);
+    assert_int_equal(crl_image_user_ids("root", pw, gr, &uid, &gid, &call), 0);
+    assert_int_equal(uid + gid, 0);
+    /* Unknown names, bad forms, out-of-range ids: refused, naming them. */
+    assert_int_equal(crl_image_user_ids("nobody", pw, gr, &uid, &gid, &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, "'nobody' is not in the image's /etc/passwd"));
+    corral_call_init(&call, 0);
+    assert_int_equal(crl_image_user_ids("agent:nogroup", pw, gr, &uid, &gid, &call), CORRAL_EINVAL);
+    assert_non_null(strstr(call.message, "'nogroup' is not in the image's /etc/group"));
+    corral_call_init(&call, 0);
+    assert_int_equal(crl_image_user_ids("odd", pw, gr, &uid, &gid, &call), CORRAL_EINVAL);
+    corral_call_init(&call, 0);
+    assert_int_equal(crl_image_user_ids("agent", NULL, gr, &uid, &gid, &call), CORRAL_EINVAL);
+    corral_call_init(&call, 0);
+    assert_int_equal(crl_image_user_ids(":0", pw, gr, &uid, &gid, &call), CORRAL_EINVAL);
+    corral_call_init(&call, 0);
+    assert_int_equal(crl_image_user_ids("agent:", pw, gr, &uid, &gid, &call), CORRAL_EINVAL);
+    corral_call_init(&call, 0);
+    assert_int_equal(crl_image_user_ids("4294967295", pw, gr, &uid, &gid, &call), CORRAL_EINVAL);
+    corral_call_init(&call, 0);
+    assert_int_equal(crl_image_user_ids("x:x:x", pw, "x:x:x:\n", &uid, &gid, &call), CORRAL_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_manifest),
         cmocka_unit_test_setup_teardown(test_whiteouts, make_tmp, rm_tmp),
         cmocka_unit_test_setup_teardown(test_layer_escapes, make_tmp, rm_tmp),
+        cmocka_unit_test(test_user_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

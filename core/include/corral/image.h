@@ -78,8 +78,11 @@ int corral_image_list(corral_ctx *ctx, int (*cb)(void *ud, const struct corral_i
 
 /* Forget the reference `ref` (as given to pull, normalised) and remove
  * its root filesystem and blobs when no other reference uses them.
- * CORRAL_ENOTFOUND when it is not in the cache. */
-int corral_image_remove(corral_ctx *ctx, const char *ref, struct corral_call *call);
+ * CORRAL_ENOTFOUND when it is not in the cache; CORRAL_ESTATE naming it
+ * when its root filesystem would go while a sandbox runs on it (a process
+ * holds the directory's flock shared), unless `force`: the reference is
+ * then forgotten and the files stay until a prune after the sandbox ended. */
+int corral_image_remove(corral_ctx *ctx, const char *ref, int force, struct corral_call *call);
 
 /* What running an image needs: its root filesystem and the parts of its
  * config a sandbox applies.  Filled by corral_image_resolve(); release
@@ -89,11 +92,15 @@ struct corral_image_run {
     char **env;              /* config.Env ("K=V", NULL-terminated), malloc'ed */
     char *workdir;           /* config.WorkingDir, or NULL */
     char *user;              /* config.User, or NULL */
+    /* config.User as "UID:GID", names looked up in the image's own
+     * /etc/passwd and /etc/group; "" for none or root (0:0) */
+    char user_ids[24];
 };
 
 /* The image `ref` ready to run: taken from the cache when the reference
  * was pulled before (no network), else pulled as corral_image_pull()
- * does; then its config read.  *out is the caller's, released with
+ * does; then its config read and its User resolved (CORRAL_EINVAL naming
+ * a user or group the image does not know).  *out is the caller's, released with
  * corral_image_run_free() on success and failure alike. */
 int corral_image_resolve(corral_ctx *ctx, const char *ref, const struct corral_image_pull_options *opts,
                          struct corral_image_run *out, struct corral_call *call);
@@ -102,10 +109,21 @@ void corral_image_run_free(struct corral_image_run *run);
 struct corral_image_prune_stats {
     int64_t blobs, rootfs, partial;  /* removed: blobs, root filesystems, leftovers of interrupted pulls */
     int64_t bytes;                   /* bytes of removed blobs */
+    int64_t in_use;                  /* root filesystems kept because a sandbox runs on them */
+};
+struct corral_image_prune_options {
+    size_t struct_size;
+    /* Told the manifest digest of each unreferenced root filesystem kept
+     * because a sandbox runs on it; may be NULL. */
+    void (*in_use)(void *ud, const char *digest);
+    void *ud;
 };
 /* Remove every blob and root filesystem no reference uses, and what an
- * interrupted pull left behind.  Waits for running pulls to finish. */
-int corral_image_prune(corral_ctx *ctx, struct corral_image_prune_stats *st, struct corral_call *call);
+ * interrupted pull left behind; a root filesystem a sandbox runs on (its
+ * directory flock'ed by another process) is kept.  Waits for running
+ * pulls to finish.  opts may be NULL. */
+int corral_image_prune(corral_ctx *ctx, const struct corral_image_prune_options *opts,
+                       struct corral_image_prune_stats *st, struct corral_call *call);
 
 #ifdef __cplusplus
 }

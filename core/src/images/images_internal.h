@@ -152,6 +152,20 @@ int crl_refs_remove(struct crl_image_cache *c, const char *name, struct corral_c
 int crl_image_unpack(struct crl_image_cache *c, const char *digest, const struct crl_manifest *m,
                      const struct crl_pull_progress *p, struct corral_call *call);
 
+/* ---- the config's User (user.c) ---- */
+
+/* user ("NAME", "UID", "NAME:GROUP", "UID:GID", names or numbers on either
+ * side) as numeric ids: names are looked up in passwd and group, the text
+ * of the image's own /etc/passwd and /etc/group (untrusted, may be NULL);
+ * without a group, the passwd entry's group (0 for a uid not in passwd,
+ * as Docker).  0, or CORRAL_EINVAL naming the unknown user or group. */
+int crl_image_user_ids(const char *user, const char *passwd, const char *group, uint32_t *uid, uint32_t *gid,
+                       struct corral_call *call);
+/* run->user resolved against run's root filesystem (its etc/passwd and
+ * etc/group, no symlink followed) into run->user_ids: "UID:GID", or ""
+ * for none or 0:0.  CORRAL_EINVAL naming the image and the user. */
+int crl_image_user_resolve(struct corral_image_run *run, struct corral_call *call);
+
 /* Emit one progress line (printf-style) when p has a callback. */
 void crl_pull_note(const struct crl_pull_progress *p, const char *fmt, ...) CORRAL_PRINTF(2, 3);
 

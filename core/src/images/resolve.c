@@ -91,7 +91,8 @@ int corral_image_resolve(corral_ctx *ctx, const char *ref, const struct corral_i
         return rc;
     if (!out->info.rootfs[0] || !out->info.config_digest[0])
         return corral_call_fail(call, CORRAL_EIO, "image %s has no root filesystem in the cache", name);
-    return read_config(ctx, out, call);
+    rc = read_config(ctx, out, call);
+    return rc ? rc : crl_image_user_resolve(out, call);
 }
 
 void corral_image_run_free(struct corral_image_run *run)

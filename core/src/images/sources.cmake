@@ -11,4 +11,5 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/resolve.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/store.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/unpack.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/images/user.c
 )

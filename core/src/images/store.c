@@ -2,8 +2,8 @@
  * The cache as a whole: listing references, removing one, and pruning
  * what no reference uses (docs/images.md).  rm and prune hold the cache's
  * lock exclusively, so no pull is half-way while they look; a root
- * filesystem whose locks/rootfs-<hex> another process holds (a sandbox
- * running on it) is kept.
+ * filesystem whose directory another process holds flock'ed (a sandbox
+ * running on it) is kept, and rm refuses the reference of one.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archive/archive_internal.h"
@@ -130,16 +131,30 @@ int corral_image_list(corral_ctx *ctx, int (*cb)(void *ud, const struct corral_i
     return rc;
 }
 
-/* Whether a process uses rootfs/<hex> (holds locks/rootfs-<hex>). */
-static int rootfs_in_use(struct crl_image_cache *c, const char *hex)
+/* Take rootfs/<hex>'s own flock exclusively, without waiting for the
+ * sandboxes that hold it shared (the local sandbox's watcher holds it for
+ * the sandbox's life).  A sandbox just destroyed lets go a moment after
+ * its destroy returns, so a busy lock is tried again for up to a second.
+ * 1: in use; 0: *fd holds the lock (the caller closes it after removing),
+ * or -1 when the directory is not there. */
+static int rootfs_lock(struct crl_image_cache *c, const char *hex, int *fd)
 {
     char name[128];
-    snprintf(name, sizeof name, "locks/rootfs-%.64s", hex);
-    int fd = openat(c->dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    snprintf(name, sizeof name, "rootfs/%.64s", hex);
+    *fd = openat(c->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (*fd < 0)
         return 0;
-    int busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd);
+    for (int i = 0; i < 50; i++) {
+        if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK)
+            break;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int busy = errno == EWOULDBLOCK;
+    close(*fd);
+    *fd = -1;
     return busy;
 }
 
@@ -153,8 +168,14 @@ static int is_hex64(const char *s, size_t n)
     return 1;
 }
 
-/* Remove what k does not keep below sub/. */
-static void sweep(struct crl_image_cache *c, const char *sub, const struct keep *k, struct corral_image_prune_stats *st)
+struct sweep {
+    const struct corral_image_prune_options *o;
+    struct corral_image_prune_stats *st;
+};
+
+/* Remove what k does not keep below sub/; a root filesystem in use is kept
+ * (o->in_use told) and stays locked by this process until removed. */
+static void sweep(struct crl_image_cache *c, const char *sub, const struct keep *k, const struct sweep *sw)
 {
     int dfd = openat(c->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -163,9 +184,12 @@ static void sweep(struct crl_image_cache *c, const char *sub, const struct keep 
             close(dfd);
         return;
     }
+    struct corral_image_prune_stats *st = sw->st;
     int blobs = strcmp(sub, "blobs/sha256") == 0, rootfs = strcmp(sub, "rootfs") == 0;
     struct dirent *de;
     struct crl_strv gone = {0};
+    int *held = NULL;
+    size_t nheld = 0, capheld = 0;
     while ((de = readdir(d)) != NULL) {
         const char *n = de->d_name;
         if (!strcmp(n, ".") || !strcmp(n, ".."))
@@ -176,10 +200,30 @@ static void sweep(struct crl_image_cache *c, const char *sub, const struct keep 
             partial = 1; /* <hex>.tmp */
         if (!partial && is_hex64(n, len) && has(blobs ? &k->blobs : &k->manifests, n))
             continue;
-        if (!partial && rootfs && rootfs_in_use(c, n))
-            continue;
         if (blobs && !is_hex64(n, len))
             continue; /* not ours */
+        int lockfd = -1;
+        if (!partial && rootfs) {
+            if (nheld == capheld) {
+                size_t nc = capheld ? capheld * 2 : 8;
+                int *nv = realloc(held, nc * sizeof *nv);
+                if (!nv)
+                    continue; /* kept: removed by a later prune */
+                held = nv;
+                capheld = nc;
+            }
+            if (rootfs_lock(c, n, &lockfd)) {
+                st->in_use++;
+                if (sw->o && sw->o->in_use) {
+                    char digest[72];
+                    snprintf(digest, sizeof digest, "sha256:%.64s", n);
+                    sw->o->in_use(sw->o->ud, digest);
+                }
+                continue;
+            }
+            if (lockfd >= 0)
+                held[nheld++] = lockfd;
+        }
         crl_strv_push(&gone, n);
         struct stat sb;
         if (blobs && fstatat(dirfd(d), n, &sb, AT_SYMLINK_NOFOLLOW) == 0)
@@ -193,26 +237,30 @@ static void sweep(struct crl_image_cache *c, const char *sub, const struct keep 
     }
     for (size_t i = 0; i < gone.n; i++)
         crl_tree_remove(dirfd(d), gone.v[i]);
+    for (size_t i = 0; i < nheld; i++)
+        close(held[i]);
+    free(held);
     crl_strv_free(&gone);
     closedir(d);
 }
 
-static int prune_locked(struct crl_image_cache *c, struct corral_image_prune_stats *st, struct corral_call *call)
+static int prune_locked(struct crl_image_cache *c, const struct sweep *sw, struct corral_call *call)
 {
     struct keep k = {.c = c};
     int rc = crl_refs_each(c, collect, &k, call);
     if (rc == CORRAL_ENOMEM)
         rc = corral_call_fail(call, rc, "out of memory");
     if (!rc) {
-        sweep(c, "tmp", &k, st);
-        sweep(c, "rootfs", &k, st);
-        sweep(c, "blobs/sha256", &k, st);
+        sweep(c, "tmp", &k, sw);
+        sweep(c, "rootfs", &k, sw);
+        sweep(c, "blobs/sha256", &k, sw);
     }
     keep_free(&k);
     return rc;
 }
 
-int corral_image_prune(corral_ctx *ctx, struct corral_image_prune_stats *st, struct corral_call *call)
+int corral_image_prune(corral_ctx *ctx, const struct corral_image_prune_options *opts,
+                       struct corral_image_prune_stats *st, struct corral_call *call)
 {
     struct corral_image_prune_stats local = {0};
     if (!st)
@@ -222,12 +270,49 @@ int corral_image_prune(corral_ctx *ctx, struct corral_image_prune_stats *st, str
     int rc = crl_cache_open(ctx, 1, &c, call);
     if (rc)
         return rc;
-    rc = prune_locked(&c, st, call);
+    struct sweep sw = {opts, st};
+    rc = prune_locked(&c, &sw, call);
     crl_cache_close(&c);
     return rc;
 }
 
-int corral_image_remove(corral_ctx *ctx, const char *text, struct corral_call *call)
+struct lookup {
+    const char *name;
+    char digest[72];
+    int others;              /* other references of that digest */
+};
+
+static int find_ref(void *ud, const char *name, const char *digest)
+{
+    struct lookup *l = ud;
+    if (!strcmp(name, l->name))
+        snprintf(l->digest, sizeof l->digest, "%s", digest);
+    return 0;
+}
+
+static int count_others(void *ud, const char *name, const char *digest)
+{
+    struct lookup *l = ud;
+    l->others += strcmp(name, l->name) != 0 && strcmp(digest, l->digest) == 0;
+    return 0;
+}
+
+/* Whether removing the reference l->name would take away a root filesystem
+ * a sandbox runs on: its digest is used by no other reference and its
+ * rootfs is locked. */
+static int remove_would_break(struct crl_image_cache *c, struct lookup *l, struct corral_call *call)
+{
+    if (crl_refs_each(c, find_ref, l, call) || !l->digest[0] || crl_refs_each(c, count_others, l, call) ||
+        l->others)
+        return 0;
+    int fd;
+    int busy = rootfs_lock(c, l->digest + 7, &fd);
+    if (fd >= 0)
+        close(fd);
+    return busy;
+}
+
+int corral_image_remove(corral_ctx *ctx, const char *text, int force, struct corral_call *call)
 {
     struct corral_image_ref ref;
     char name[600];
@@ -237,10 +322,18 @@ int corral_image_remove(corral_ctx *ctx, const char *text, struct corral_call *c
     struct crl_image_cache c;
     if ((rc = crl_cache_open(ctx, 1, &c, call)))
         return rc;
-    rc = crl_refs_remove(&c, name, call);
-    struct corral_image_prune_stats st = {0};
+    struct lookup l = {.name = name};
+    if (!force && remove_would_break(&c, &l, call))
+        rc = corral_call_fail(call, CORRAL_ESTATE,
+                              "%s is in use by a running sandbox (destroy it first, or --force to forget the "
+                              "reference and keep its files until the sandbox ends)",
+                              name);
     if (!rc)
-        rc = prune_locked(&c, &st, call);
+        rc = crl_refs_remove(&c, name, call);
+    struct corral_image_prune_stats st = {0};
+    struct sweep sw = {NULL, &st};
+    if (!rc)
+        rc = prune_locked(&c, &sw, call);
     crl_cache_close(&c);
     return rc;
 }

@@ -1,8 +1,8 @@
 /*
  * Container images on backends that run a root filesystem directory
  * (CORRAL_CAP_ROOTFS, the local sandbox): a spec's image reference
- * becomes the cached image's rootfs, with the config's Env and
- * WorkingDir applied (docs/images.md "Running images").
+ * becomes the cached image's rootfs, with the config's Env, WorkingDir
+ * and User applied (docs/images.md "Running images").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +43,10 @@ int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *op
     struct corral_image_pull_options po = {.struct_size = sizeof po, .progress = progress,
                                            .progress_ud = (void *)spec->image};
     int rc = corral_image_resolve(ctx, spec->image, &po, &hold->run, call);
-    if (rc)
+    if (rc) {
+        crl_sandbox_image_release(hold); /* a config read before the failure */
         return rc;
+    }
     struct crl_strv env = {0};
     int oom = 0;
     for (size_t i = 0; hold->run.env && hold->run.env[i]; i++)
@@ -57,12 +59,9 @@ int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *op
         crl_sandbox_image_release(hold);
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     }
-    const char *u = hold->run.user;
-    if (u && strcmp(u, "root") != 0 && strcmp(u, "0") != 0 && strcmp(u, "0:0") != 0)
-        corral_log(CORRAL_LOG_WARN, "image",
-                   "%s: its config names user '%s'; this backend runs every command as root of its own user "
-                   "namespace (a task's [agent]/[verifier] user needs the docker backend)",
-                   hold->run.info.name, u);
+    /* The image's User, unless the spec names one (sandbox create --user). */
+    if ((!spec->user || !spec->user[0]) && hold->run.user_ids[0])
+        spec->user = hold->run.user_ids;
     spec->image = hold->run.info.rootfs;
     spec->env = (const char *const *)hold->env;
     if ((!spec->workdir || !spec->workdir[0]) && hold->run.workdir && hold->run.workdir[0] == '/')

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -99,27 +100,62 @@ static void read_log(const char *dir, char *msg, size_t sz)
             *p = (p[1] ? ' ' : '\0');
 }
 
-/* The lease watcher (in the detached child, after fork: async-signal-safe
- * calls only).  bwrap runs as its child; when the owner process (ownerfd,
- * a pidfd) dies first, SIGKILL to bwrap kills the namespace's init through
- * --die-with-parent.  Returns only in the child that must exec bwrap. */
-static void watch_owner(int ownerfd, int devnull)
+/* Take the root filesystem directory root's flock shared for the sandbox's
+ * life: `corral image rm` and `prune` take it exclusively and keep a root
+ * filesystem that is in use (docs/images.md).  A directory being removed
+ * (locked exclusively, or already unlinked) is refused.  *fd is the
+ * caller's to close once the watcher holds its copy. */
+static int lock_rootfs(const struct corral_host *h, const char *root, int *fd, corral_call *call)
 {
+    *fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0)
+        return h->fail(call, CORRAL_ENOTFOUND, "local: image root %s: %s", root, strerror(errno));
+    struct stat st;
+    if (flock(*fd, LOCK_SH | LOCK_NB) < 0 || fstat(*fd, &st) < 0 || st.st_nlink == 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(*fd);
+        *fd = -1;
+        return h->fail(call, CORRAL_ETRANSIENT, "local: image root %s %s", root,
+                       busy ? "is being removed (corral image rm/prune)" : "was removed");
+    }
+    return 0;
+}
+
+/* The watcher (in the detached child, after fork: async-signal-safe calls
+ * only), made when there is a lease (ownerfd, a pidfd) or a root
+ * filesystem lock (lockfd, a flock held shared) to keep.  bwrap runs as its
+ * child; the watcher keeps lockfd open until bwrap has ended, so the image's
+ * root filesystem stays locked for the sandbox's whole life while no
+ * process inside ever holds a descriptor of the host's tree.  When the
+ * owner dies first, SIGKILL to bwrap kills the namespace's init through
+ * --die-with-parent.  Returns only in the child that must exec bwrap. */
+static void watch_holder(int ownerfd, int lockfd, int devnull)
+{
+    if (ownerfd < 0 && lockfd < 0)
+        return;
     pid_t b = fork();
     if (b <= 0)
         return; /* bwrap's process, or no watcher possible: run unwatched */
-    int bfd = (int)syscall(SYS_pidfd_open, b, 0);
+    int bfd = ownerfd >= 0 ? (int)syscall(SYS_pidfd_open, b, 0) : -1;
     if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
         _exit(0);
-    /* Keep only the two pidfds (wherever they are): the creator's pipes and
-     * sockets must not live on in us. */
-    int keep[2] = {ownerfd, bfd};
-    crl_close_fds_except(keep, bfd >= 0 ? 2 : 1);
-    struct pollfd p[2] = {{ownerfd, POLLIN, 0}, {bfd, POLLIN, 0}};
-    while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
-        ;
-    if (p[0].revents)
-        kill(b, SIGKILL); /* b is our unreaped child: the pid cannot be reused */
+    /* Keep only the pidfds and the lock (wherever they are): the creator's
+     * pipes and sockets must not live on in us. */
+    int keep[3], nk = 0;
+    if (ownerfd >= 0)
+        keep[nk++] = ownerfd;
+    if (bfd >= 0)
+        keep[nk++] = bfd;
+    if (lockfd >= 0)
+        keep[nk++] = lockfd;
+    crl_close_fds_except(keep, (size_t)nk);
+    if (ownerfd >= 0) {
+        struct pollfd p[2] = {{ownerfd, POLLIN, 0}, {bfd, POLLIN, 0}};
+        while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
+            ;
+        if (p[0].revents)
+            kill(b, SIGKILL); /* b is our unreaped child: the pid cannot be reused */
+    }
     int st;
     while (waitpid(b, &st, 0) < 0 && errno == EINTR)
         ;
@@ -129,9 +165,10 @@ static void watch_owner(int ownerfd, int devnull)
 /* Start bwrap detached (setsid + double fork) and wait for the holder's
  * ready byte and bwrap's info JSON.  ownerfd >= 0 (a pidfd of the lease's
  * process, the caller keeps it): the sandbox dies with that process.
- * Returns 0 with *pid = the holder. */
-static int start_holder(const struct corral_host *h, char **argv, const char *dir, int ownerfd, pid_t *pid,
-                        corral_call *call)
+ * lockfd >= 0 (the caller keeps and closes its copy): held by the watcher
+ * until bwrap ends.  Returns 0 with *pid = the holder. */
+static int start_holder(const struct corral_host *h, char **argv, const char *dir, int ownerfd, int lockfd,
+                        pid_t *pid, corral_call *call)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/holder.log", dir);
@@ -146,8 +183,7 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     if (!rc && c1 < 0)
         rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
     if (c1 == 0) {
-        if (ownerfd >= 0)
-            watch_owner(ownerfd, devnull); /* the watcher returns only in bwrap's process */
+        watch_holder(ownerfd, lockfd, devnull); /* the watcher returns only in bwrap's process */
         int r = fcntl(ready[1], F_DUPFD_CLOEXEC, 10), i = fcntl(info[1], F_DUPFD_CLOEXEC, 10);
         if (r < 0 || i < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
             dup2(r, 3) < 0 || dup2(i, 4) < 0)
@@ -278,7 +314,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     char **argv = NULL;
     struct local_meta m = {0};
     char **env = NULL;
-    int ownerfd = -1;
+    int ownerfd = -1, lockfd = -1;
     int e = crl_mkdir_p(lp->state_root, 0700);
     if (e < 0) {
         rc = h->fail(call, CORRAL_EIO, "local: state dir %s: %s", lp->state_root, strerror(-e));
@@ -381,9 +417,15 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
         rc = h->fail(call, CORRAL_ESTATE, "local: the process that leases sandbox %s is gone", spec->id);
         goto fail;
     }
-    rc = start_holder(h, argv, dir, ownerfd, &m.holder_pid, call);
+    if (root_image && (rc = lock_rootfs(h, root_image, &lockfd, call)))
+        goto fail;
+    rc = start_holder(h, argv, dir, ownerfd, lockfd, &m.holder_pid, call);
     if (ownerfd >= 0)
         close(ownerfd);
+    ownerfd = -1;
+    if (lockfd >= 0)
+        close(lockfd);
+    lockfd = -1;
     if (rc)
         goto fail;
     m.holder_start = local_proc_start(-1, m.holder_pid);
@@ -410,6 +452,10 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     crl_strv_free_array(argv);
     return 0;
 fail:
+    if (ownerfd >= 0)
+        close(ownerfd);
+    if (lockfd >= 0)
+        close(lockfd);
     if (m.holder_pid > 0)
         local_kill_holder(lp, &m);
     local_cgroup_remove(&m);
