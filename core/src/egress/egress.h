@@ -76,6 +76,13 @@ int crl_egress_load_file(const char *path, enum crl_egress_origin origin, struct
 /* Free what *e holds and zero it. */
 void crl_egress_free(struct crl_egress *e);
 
+/* One phase's policy as the JSON a native backend gets (spec.egress_json,
+ * set_egress; docs/plugin-abi.md): {"default", "rules": [{"name",
+ * "host_pattern", "action", "priority", "methods"?, "path_pattern"?,
+ * "rate_limit_rpm"?}]} in priority order.  malloc'ed (the caller frees);
+ * NULL when out of memory.  (egress_native.c) */
+char *crl_egress_native_json(const struct crl_egress_policy *pol);
+
 /* --- matching (egress_match.c) --- */
 
 /* What the proxy knows of one request.  host is lower case without a

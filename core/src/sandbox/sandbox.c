@@ -334,6 +334,16 @@ int corral_sandbox_quiesce(corral_sandbox *sb, struct corral_call *call)
     return leave(sb, sb->tbl->quiesce(sb, call));
 }
 
+int corral_sandbox_set_egress(corral_sandbox *sb, const char *policy_json, struct corral_call *call)
+{
+    if (!CORRAL_HAS(sb->ops, set_egress))
+        return corral_call_fail(call, CORRAL_ENOTSUP,
+                                "the %s sandbox backend cannot change the egress policy of a live sandbox",
+                                sb->backend);
+    enter(sb);
+    return leave(sb, sb->ops->set_egress(sb->sbx, policy_json, call));
+}
+
 /* ---- exec ---- */
 
 int corral_sandbox_exec(corral_sandbox *sb, const struct corral_exec_request *req_in,
