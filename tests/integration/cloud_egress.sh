@@ -35,6 +35,13 @@ VLOG=$(net_log "$(sandbox_of "$WORK/fresh.out" verify_id)")
 check "e2b: a fresh verifier sandbox is created under the verify policy" eval '[ $RC -eq 0 ] &&
   [ "$VLOG" = "create True {\"allowOut\": [\"10.0.0.0/8\"], \"denyOut\": [\"0.0.0.0/0\"]}" ]'
 
+# The gate stays reachable whatever the policy: its host leads allowOut.
+run "$CORRAL" run --sandbox e2b --task "$TASK" --agent oracle --gate-url http://gate.example.com:9 \
+  --egress "$WORK/one.json" --out "$WORK/gate.out"
+GLOG=$(net_log "$(sandbox_of "$WORK/gate.out")")
+check "e2b: the gate's host is allowed before the policy's rules" eval '[ $RC -eq 0 ] &&
+  [ "$GLOG" = "create True {\"allowOut\": [\"gate.example.com\", \"pypi.org\"], \"denyOut\": [\"0.0.0.0/0\"]}" ]'
+
 before=$(get "$FAKE_E2B_URL/_fake/sandboxes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["created_total"])')
 cat >"$WORK/methods.json" <<'JSON'
 {"default": "deny", "rules": [{"host_pattern": "pypi.org", "action": "allow"},

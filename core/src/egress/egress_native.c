@@ -27,11 +27,19 @@ static cJSON *methods_json(unsigned bits)
     return a;
 }
 
-char *crl_egress_native_json(const struct crl_egress_policy *pol)
+char *crl_egress_native_json(const struct crl_egress_policy *pol, const char *gate_host)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "default", pol->default_action == CRL_EGRESS_ALLOW ? "allow" : "deny");
     cJSON *rules = cJSON_AddArrayToObject(o, "rules");
+    if (rules && gate_host && *gate_host) { /* the gate is never subject to the policy */
+        cJSON *g = cJSON_CreateObject();
+        cJSON_AddItemToArray(rules, g);
+        cJSON_AddStringToObject(g, "name", "gate");
+        cJSON_AddStringToObject(g, "host_pattern", gate_host);
+        cJSON_AddStringToObject(g, "action", "allow");
+        cJSON_AddNumberToObject(g, "priority", -1);
+    }
     for (size_t i = 0; rules && i < pol->n; i++) {
         const struct crl_egress_rule *r = &pol->rules[i];
         cJSON *j = cJSON_CreateObject();

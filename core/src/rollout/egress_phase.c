@@ -35,6 +35,33 @@ int corral_egress_check_file(const char *path, struct corral_call *call)
     return st;
 }
 
+/* The host of a gate URL ("http://host:port/..." or "[v6]") into buf;
+ * "" when there is none. */
+static void gate_host(const char *url, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!url)
+        return;
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    const char *end = h + strcspn(h, "/?#");
+    const char *at = memchr(h, '@', (size_t)(end - h));
+    if (at)
+        h = at + 1;
+    size_t len;
+    if (*h == '[') {
+        const char *close = memchr(h, ']', (size_t)(end - h));
+        if (!close)
+            return;
+        h++;
+        len = (size_t)(close - h);
+    } else {
+        len = strcspn(h, ":/?#");
+    }
+    if (len < cap)
+        snprintf(buf, cap, "%.*s", (int)len, h);
+}
+
 int crl_egress_prepare(struct rollout *r)
 {
     int st = 0;
@@ -56,8 +83,11 @@ int crl_egress_prepare(struct rollout *r)
     if (ops && !(ops->caps & CORRAL_CAP_HOST_MOUNTS)) {
         /* No way to bind the proxy in: the backend enforces the policy
          * itself, or refuses it at create with its reason. */
+        char gate[256];
+        gate_host(r->o->gate_url, gate, sizeof gate);
         for (int p = 0; p < CRL_EGRESS_NPHASES; p++)
-            if (!(r->egress_native[p] = crl_egress_native_json(crl_egress_for(&r->egress, (enum crl_egress_phase)p))))
+            if (!(r->egress_native[p] =
+                      crl_egress_native_json(crl_egress_for(&r->egress, (enum crl_egress_phase)p), gate)))
                 return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_INFRA, CORRAL_ENOMEM, "out of memory");
         r->plan.network = CORRAL_NET_POLICY;
         return 0;
