@@ -59,6 +59,34 @@ check "e2b: a deny rule naming a domain is refused, naming the rule" eval '[ $RC
 after=$(get "$FAKE_E2B_URL/_fake/sandboxes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["created_total"])')
 check "e2b: no sandbox was created for a refused policy" eval '[ "$before" = "$after" ]'
 
+# Islo: the profile made at create carries methods, path and rate limit
+# as gateway rules; the verify phase's policy replaces its rules in place.
+cat >"$WORK/islo.json" <<'JSON'
+{"default": "deny",
+ "rules": [{"host_pattern": "pypi.org", "action": "allow", "methods": ["HEAD", "GET"]},
+           {"host_pattern": "api.example.com", "path_pattern": "/v1/*", "action": "allow", "rate_limit_rpm": 60}],
+ "phases": {"verify": {"default": "allow", "rules": [{"host_pattern": "10.0.0.0/8", "action": "deny"}]}}}
+JSON
+run "$CORRAL" run --sandbox islo --task "$TASK" --agent oracle --verify-in same --egress "$WORK/islo.json" --out "$WORK/islo.out"
+ILOG=$(get "$FAKE_ISLO_CONTROL/_state" | python3 -c 'import json,sys
+for e in json.load(sys.stdin)["gateway_log"]:
+    e.pop("profile")
+    print(json.dumps(e, sort_keys=True))')
+cat >"$WORK/islo.want" <<'EOF2'
+{"default_action": "deny", "op": "create_profile"}
+{"op": "add_rule", "rule": {"action": "allow", "host_pattern": "pypi.org", "methods": ["GET", "HEAD"], "priority": 10}}
+{"op": "add_rule", "rule": {"action": "allow", "host_pattern": "api.example.com", "path_pattern": "/v1/*", "priority": 20, "rate_limit_rpm": 60}}
+{"body": {"default_action": "deny"}, "op": "patch_profile"}
+{"host_pattern": "pypi.org", "op": "delete_rule"}
+{"host_pattern": "api.example.com", "op": "delete_rule"}
+{"op": "add_rule", "rule": {"action": "deny", "host_pattern": "10.0.0.0/8", "priority": 10}}
+{"body": {"default_action": "allow"}, "op": "patch_profile"}
+EOF2
+check "islo: methods, path and rate limit reach the gateway profile; the verify phase replaces its rules" eval '[ $RC -eq 0 ] &&
+  [ "$ILOG" = "$(cat "$WORK/islo.want")" ]'
+check "islo: the profile is gone with its sandbox" eval '[ "$(fake_live islo)" = "[]" ] &&
+  [ "$(get "$FAKE_ISLO_CONTROL/_state" | python3 -c "import json,sys; print(len(json.load(sys.stdin)[\"profiles\"]))")" = 0 ]'
+
 jobs_before=$(get "$FAKE_HF_HUB/_state" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')
 run "$CORRAL" run --sandbox hf --task "$TASK" --agent oracle --egress "$WORK/one.json" --out "$WORK/hf.out"
 check "hf: a policy is refused with HF's reason" eval '[ $RC -ne 0 ] &&
