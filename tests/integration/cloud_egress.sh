@@ -56,6 +56,13 @@ JSON
 run "$CORRAL" run --sandbox e2b --task "$TASK" --agent oracle --egress "$WORK/denydomain.json" --out "$WORK/d.out"
 check "e2b: a deny rule naming a domain is refused, naming the rule" eval '[ $RC -ne 0 ] &&
   has "$(cat "$WORK/d.out")" "egress rule rules[0] (evil.example.com) denies a domain"'
+cat >"$WORK/outrank.json" <<'JSON'
+{"default": "allow", "rules": [{"host_pattern": "10.0.0.0/8", "action": "deny", "priority": 1},
+                               {"host_pattern": "10.1.0.0/16", "action": "allow", "priority": 5}]}
+JSON
+run "$CORRAL" run --sandbox e2b --task "$TASK" --agent oracle --egress "$WORK/outrank.json" --out "$WORK/o.out"
+check "e2b: a deny outranking an overlapping allow is refused (E2B lets allowOut win)" eval '[ $RC -ne 0 ] &&
+  has "$(cat "$WORK/o.out")" "egress rule rules[0] (10.0.0.0/8) outranks the overlapping allow rule rules[1] (10.1.0.0/16)"'
 after=$(get "$FAKE_E2B_URL/_fake/sandboxes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["created_total"])')
 check "e2b: no sandbox was created for a refused policy" eval '[ "$before" = "$after" ]'
 
