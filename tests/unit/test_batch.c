@@ -208,15 +208,16 @@ static void test_run_result_load_error(void **st)
     corral_rollout_result_free(NULL);
 }
 
-/* An egress policy on a backend that cannot enforce it (no host mounts,
- * no native form yet): refused at create, never run with the network
- * open; the typed result carries the (empty) decision log. */
+/* An egress policy on a backend that can neither bind corral's proxy in
+ * nor enforce it natively (hf): refused at create with the backend's
+ * reason, before any job, never run with the network open; the typed
+ * result carries the (empty) decision log. */
 static void test_egress_refused_without_host_mounts(void **st)
 {
     (void)st;
     const char *policy = testenv_write("egress.json", "{\"default\": \"deny\"}");
     struct corral_rollout_options o = {.struct_size = sizeof o, .task_dir = EXAMPLES_DIR "/tasks/hello",
-                                       .agent = "oracle", .sandbox = "e2b", .egress_file = policy};
+                                       .agent = "oracle", .sandbox = "hf", .egress_file = policy};
     struct corral_rollout_result *res = NULL;
     struct corral_call call;
     corral_call_init(&call, 0);
@@ -224,9 +225,9 @@ static void test_egress_refused_without_host_mounts(void **st)
     assert_non_null(res);
     assert_int_equal(res->error_class, CORRAL_ROLLOUT_ERR_INFRA);
     assert_string_equal(res->error_phase, "create");
-    assert_non_null(strstr(res->error_message, "backend 'e2b' cannot enforce an egress policy yet"));
+    assert_non_null(strstr(res->error_message, "hf: HF jobs offer no network control"));
     assert_null(res->sandbox_id);
-    assert_string_equal(res->egress, "[]");
+    assert_null(res->egress); /* no proxy ran: no decisions to record */
     corral_rollout_result_free(res);
     /* a malformed policy file fails the rollout naming the file and rule */
     policy = testenv_write("bad.json", "{\"rules\": [{\"host_pattern\": \"*\", \"action\": \"allow\"}]}");

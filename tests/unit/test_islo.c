@@ -559,7 +559,33 @@ static void test_gateway_inline(void **state)
     cJSON *sbj = cJSON_GetObjectItem(s, "sandboxes")->child;
     assert_string_equal(cJSON_GetObjectItem(sbj, "gateway_profile")->valuestring, p->string);
     cJSON_Delete(s);
+    /* set_egress replaces the profile's rules and default in place (the
+     * host's native form: host_pattern, rate_limit_rpm, name, priority) */
+    struct corral_call call;
+    corral_call_init(&call, 60000);
+    assert_int_equal(ops->set_egress(sb,
+                                     "{\"default\":\"allow\",\"rules\":[{\"name\":\"rules[0]\",\"host_pattern\":"
+                                     "\"10.0.0.0/8\",\"action\":\"deny\",\"priority\":10,\"rate_limit_rpm\":7}]}",
+                                     &call),
+                     0);
+    s = admin("GET", "/_state", NULL);
+    p = cJSON_GetObjectItem(s, "profiles")->child;
+    assert_string_equal(cJSON_GetObjectItem(p, "default_action")->valuestring, "allow");
+    rules = cJSON_GetObjectItem(p, "rules");
+    assert_int_equal(cJSON_GetArraySize(rules), 1);
+    assert_string_equal(cJSON_GetObjectItem(rules->child, "host_pattern")->valuestring, "10.0.0.0/8");
+    assert_int_equal(cJSON_GetObjectItem(rules->child, "rate_limit_rpm")->valueint, 7);
+    cJSON_Delete(s);
+    /* a policy the plugin cannot read changes nothing */
+    corral_call_init(&call, 60000);
+    assert_int_equal(ops->set_egress(sb, "{\"default\":\"maybe\"}", &call), CORRAL_EINVAL);
     destroy(sb); /* waits out the async teardown (409) and deletes the profile */
+    /* a sandbox without a profile of its own refuses a new policy */
+    sb = mk(CORRAL_NET_FULL, NULL, NULL, NULL);
+    corral_call_init(&call, 60000);
+    assert_int_equal(ops->set_egress(sb, "{\"default\":\"deny\",\"rules\":[]}", &call), CORRAL_ENOTSUP);
+    assert_non_null(strstr(call.message, "not created with an inline egress policy"));
+    destroy(sb);
     assert_clean();
 
     /* invalid policy: refused before anything is made */

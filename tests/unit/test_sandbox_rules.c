@@ -97,12 +97,39 @@ static void test_calls_are_serialized_without_the_flag(void **state)
     corral_close(ctx);
 }
 
+/* A backend without CORRAL_CAP_EGRESS_RULES that accepts an egress policy
+ * instead of refusing it would run with the network open: the host takes
+ * the sandbox down and refuses. */
+static void test_policy_accepted_without_the_flag_is_refused(void **state)
+{
+    (void)state;
+    const char *dirs[] = {RULES_DIR, NULL};
+    int st;
+    corral_ctx *ctx = testenv_open(dirs, NULL, &st);
+    assert_non_null(ctx);
+    const struct rules_state *counts = corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, "slowexec")->state;
+    struct corral_sandbox_spec spec = {.struct_size = sizeof spec, .ttl_s = 60, .network = CORRAL_NET_POLICY,
+                                       .egress_json = "{\"default\":\"deny\",\"rules\":[]}"};
+    struct corral_sandbox_create_opts o = {.struct_size = sizeof o, .backend = "slowexec", .no_registry = 1};
+    corral_sandbox *sb = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 10000);
+    assert_int_equal(corral_sandbox_create(ctx, &o, &spec, &sb, &call), CORRAL_ENOTSUP);
+    assert_null(sb);
+    assert_non_null(strstr(call.message, "accepted an egress policy without declaring"));
+    assert_int_equal(counts->creates, 1);
+    assert_int_equal(counts->closes, 1);
+    corral_close(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_half_made_handle_is_closed_once, testenv_fixture_setup,
                                         testenv_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_calls_are_serialized_without_the_flag, testenv_fixture_setup,
+                                        testenv_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_policy_accepted_without_the_flag_is_refused, testenv_fixture_setup,
                                         testenv_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

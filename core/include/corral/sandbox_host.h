@@ -136,6 +136,10 @@ int corral_sandbox_running(corral_sandbox *sb, struct corral_call *call);
 /* SIGKILL every process in the sandbox but its own init (the backend's
  * quiesce op); CORRAL_ENOTSUP where the backend cannot do it safely. */
 int corral_sandbox_quiesce(corral_sandbox *sb, struct corral_call *call);
+/* Replace the egress policy of a sandbox created with CORRAL_NET_POLICY
+ * (the backend's set_egress op; policy_json borrowed); CORRAL_ENOTSUP
+ * where the backend has none. */
+int corral_sandbox_set_egress(corral_sandbox *sb, const char *policy_json, struct corral_call *call);
 
 /* ---- Exec ------------------------------------------------------------------------ */
 

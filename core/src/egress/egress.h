@@ -76,6 +76,14 @@ int crl_egress_load_file(const char *path, enum crl_egress_origin origin, struct
 /* Free what *e holds and zero it. */
 void crl_egress_free(struct crl_egress *e);
 
+/* One phase's policy as the JSON a native backend gets (spec.egress_json,
+ * set_egress; docs/plugin-abi.md): {"default", "rules": [{"name",
+ * "host_pattern", "action", "priority", "methods"?, "path_pattern"?,
+ * "rate_limit_rpm"?}]} in priority order, led by an allow rule "gate"
+ * (priority -1) for gate_host when not NULL.  malloc'ed (the caller
+ * frees); NULL when out of memory.  (egress_native.c) */
+char *crl_egress_native_json(const struct crl_egress_policy *pol, const char *gate_host);
+
 /* --- matching (egress_match.c) --- */
 
 /* What the proxy knows of one request.  host is lower case without a

@@ -65,6 +65,7 @@ FROZEN(struct corral_sandbox_ops, close, 5 * P);
 FROZEN(struct corral_sandbox_ops, state, 6 * P);
 FROZEN(struct corral_sandbox_ops, remove, 20 * P);
 FROZEN(struct corral_sandbox_ops, quiesce, 21 * P);
+FROZEN(struct corral_sandbox_ops, set_egress, 22 * P);
 
 FROZEN(struct corral_source, length, 3 * P);
 /* ABI 1.1, appended by issue 22 (no resends of non-idempotent requests) */

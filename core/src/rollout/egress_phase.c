@@ -35,6 +35,33 @@ int corral_egress_check_file(const char *path, struct corral_call *call)
     return st;
 }
 
+/* The host of a gate URL ("http://host:port/..." or "[v6]") into buf;
+ * "" when there is none. */
+static void gate_host(const char *url, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (!url)
+        return;
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    const char *end = h + strcspn(h, "/?#");
+    const char *at = memchr(h, '@', (size_t)(end - h));
+    if (at)
+        h = at + 1;
+    size_t len;
+    if (*h == '[') {
+        const char *close = memchr(h, ']', (size_t)(end - h));
+        if (!close)
+            return;
+        h++;
+        len = (size_t)(close - h);
+    } else {
+        len = strcspn(h, ":/?#");
+    }
+    if (len < cap)
+        snprintf(buf, cap, "%.*s", (int)len, h);
+}
+
 int crl_egress_prepare(struct rollout *r)
 {
     int st = 0;
@@ -51,6 +78,20 @@ int crl_egress_prepare(struct rollout *r)
                                 r->call->message);
     if (!r->egress.present)
         return 0;
+    const struct corral_plugin_record *rec = corral_plugin_find(r->ctx, CORRAL_PLUGIN_SANDBOX, r->plan.backend);
+    const struct corral_sandbox_ops *ops = rec ? rec->desc->ops : NULL;
+    if (ops && !(ops->caps & CORRAL_CAP_HOST_MOUNTS)) {
+        /* No way to bind the proxy in: the backend enforces the policy
+         * itself, or refuses it at create with its reason. */
+        char gate[256];
+        gate_host(r->o->gate_url, gate, sizeof gate);
+        for (int p = 0; p < CRL_EGRESS_NPHASES; p++)
+            if (!(r->egress_native[p] =
+                      crl_egress_native_json(crl_egress_for(&r->egress, (enum crl_egress_phase)p), gate)))
+                return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_INFRA, CORRAL_ENOMEM, "out of memory");
+        r->plan.network = CORRAL_NET_POLICY;
+        return 0;
+    }
     r->plan.network = CORRAL_NET_NONE; /* the proxy is the sandbox's only way out */
     snprintf(r->egress_dir, sizeof r->egress_dir, "%s/corral-gate-egress-XXXXXX", crl_gate_tmp_root());
     if (!mkdtemp(r->egress_dir)) {
@@ -98,8 +139,44 @@ void crl_egress_proxy_env(struct crl_strv *env, int port)
     crl_strv_pushf(env, "no_proxy=127.0.0.1,localhost,::1");
 }
 
+const char *crl_egress_native_first(struct rollout *r)
+{
+    if (!r->egress_native[0])
+        return NULL;
+    /* a verifier's own sandbox runs the setup again, then verification */
+    enum crl_egress_phase p = r->task->setup ? CRL_EGRESS_SETUP : r->sb ? CRL_EGRESS_VERIFY : CRL_EGRESS_AGENT;
+    return r->egress_native[p];
+}
+
+void crl_egress_native_created(struct rollout *r, corral_sandbox *sb, const char *json)
+{
+    if (json) {
+        r->egress_applied_sb = sb;
+        r->egress_applied = json;
+    }
+}
+
+/* Native enforcement: switch the live sandbox to phase's policy through
+ * the backend when it differs from the one it obeys. */
+static int native_enter(struct rollout *r, enum crl_egress_phase phase)
+{
+    const char *want = r->egress_native[phase];
+    if (r->egress_applied_sb == r->sb && r->egress_applied && strcmp(r->egress_applied, want) == 0)
+        return 0;
+    int st = corral_sandbox_set_egress(r->sb, want, r->call);
+    if (st)
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_INFRA, st, "egress policy of phase %s: %s",
+                                crl_egress_phase_name(phase), r->call->message);
+    crl_rollout_progress(r, "egress policy of phase %s applied", crl_egress_phase_name(phase));
+    r->egress_applied_sb = r->sb;
+    r->egress_applied = want;
+    return 0;
+}
+
 int crl_egress_enter(struct rollout *r, enum crl_egress_phase phase, struct crl_strv *env)
 {
+    if (r->egress_native[0] && r->sb)
+        return native_enter(r, phase);
     if (!r->proxy)
         return 0;
     crl_egress_leave(r);
@@ -142,5 +219,11 @@ void crl_egress_finish(struct rollout *r)
         rmdir(r->egress_dir);
         r->egress_dir[0] = '\0';
     }
+    for (int p = 0; p < CRL_EGRESS_NPHASES; p++) {
+        free(r->egress_native[p]);
+        r->egress_native[p] = NULL;
+    }
+    r->egress_applied = NULL;
+    r->egress_applied_sb = NULL;
     crl_egress_free(&r->egress);
 }

@@ -42,45 +42,42 @@ int corral_sandbox_create_egress(corral_ctx *ctx, const struct corral_sandbox_cr
     *out = NULL;
     struct crl_egress pol;
     int st = crl_egress_load_file(egress_file, CRL_EGRESS_OPERATOR, &pol, call);
-    crl_egress_free(&pol);
     if (st)
         return st;
     const struct corral_plugin_record *rec = corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, opts->backend);
-    if (!rec)
+    if (!rec) {
+        crl_egress_free(&pol);
         return corral_call_fail(call, CORRAL_ENOTFOUND, "sandbox backend '%s' is not loaded", opts->backend);
+    }
     const struct corral_sandbox_ops *ops = rec->desc->ops;
-    size_t len = 0;
-    int err = 0;
-    char *text = crl_read_file_max(egress_file, EGRESS_POLICY_MAX, &len, &err);
-    if (!text)
-        return corral_call_fail(call, CORRAL_EINVAL, "%s: %s", egress_file, crl_file_strerror(err));
-    struct corral_sandbox_spec s = *spec;
     if (!(ops->caps & CORRAL_CAP_HOST_MOUNTS)) {
         if (!(ops->caps & CORRAL_CAP_EGRESS_RULES)) {
-            free(text);
+            crl_egress_free(&pol);
             return corral_call_fail(call, CORRAL_ENOTSUP,
                                     "backend '%s' can neither enforce an egress policy nor mount corral's proxy "
                                     "(docs/egress.md)",
                                     opts->backend);
         }
-        /* the backend's own gateway enforces the agent phase's policy (a
-         * sandbox made by hand has no phases): phases.agent, else the top
-         * level without "phases" */
-        cJSON *j = cJSON_Parse(text), *ph = cJSON_GetObjectItemCaseSensitive(j, "phases");
-        cJSON *agent = cJSON_DetachItemFromObjectCaseSensitive(ph, "agent");
-        cJSON_DeleteItemFromObjectCaseSensitive(j, "phases");
-        char *native = cJSON_PrintUnformatted(agent ? agent : j);
-        cJSON_Delete(agent);
-        cJSON_Delete(j);
-        free(text);
+        /* the backend enforces the agent phase's policy itself (a sandbox
+         * made by hand has no phases), in the native form a rollout gives it */
+        char *native = crl_egress_native_json(crl_egress_for(&pol, CRL_EGRESS_AGENT), NULL);
+        crl_egress_free(&pol);
         if (!native)
             return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+        struct corral_sandbox_spec s = *spec;
         s.network = CORRAL_NET_POLICY;
         s.egress_json = native;
         st = corral_sandbox_create(ctx, opts, &s, out, call);
         free(native);
         return st;
     }
+    crl_egress_free(&pol);
+    size_t len = 0;
+    int err = 0;
+    char *text = crl_read_file_max(egress_file, EGRESS_POLICY_MAX, &len, &err);
+    if (!text)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s: %s", egress_file, crl_file_strerror(err));
+    struct corral_sandbox_spec s = *spec;
     /* Local and docker: a directory bound into the sandbox where each exec's
      * proxy puts its socket, and the policy beside it. */
     char reg[PATH_MAX - 128], dir[PATH_MAX], forwarder[PATH_MAX], file[PATH_MAX + 16];

@@ -232,10 +232,7 @@ int crl_phase_create(struct rollout *r)
         st = host_mounts(r, mounts, &n_mounts, forwarder, sizeof forwarder);
     } else {
         snprintf(r->agent_mount, sizeof r->agent_mount, "%s/agent", r->run); /* installed inside, per sandbox */
-        if (r->proxy)
-            st = crl_rollout_fail(r, INFRA, CORRAL_ENOTSUP,
-                                  "backend '%s' cannot enforce an egress policy yet (docs/egress.md)", p->backend);
-        else if (r->registered && !r->o->gate_url)
+        if (r->registered && !r->o->gate_url)
             st = crl_rollout_fail(r, INFRA, CORRAL_ECONFIG,
                                   "backend '%s' cannot reach the gate through a local socket: give the gate's URL "
                                   "as seen from the sandbox (--gate-url)",
@@ -268,13 +265,17 @@ static int new_sandbox(struct rollout *r, const struct corral_mount *mounts, siz
         .pids_max = r->task->pids,
         .storage_bytes = r->task->storage_bytes,
         .network = p->network,
+        .egress_json = crl_egress_native_first(r),
         .mounts = n_mounts ? mounts : NULL,
         .n_mounts = n_mounts,
     };
     struct corral_sandbox_create_opts co = {.struct_size = sizeof co, .backend = p->backend, .rollout = r->rec.id,
                                          .owner_lease = 1};
     int st = corral_sandbox_create(r->ctx, &co, &spec, out, r->call);
-    return st ? crl_rollout_fail(r, INFRA, st, "%s", r->call->message) : 0;
+    if (st)
+        return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
+    crl_egress_native_created(r, *out, spec.egress_json);
+    return 0;
 }
 
 /* ---- hydrate ---------------------------------------------------------------------- */

@@ -189,6 +189,12 @@ struct rollout {
     char egress_dir[96], egress_socket[128];
     corral_sandbox_job *egress_relay;  /* the running phase's relay to the proxy, in egress_relay_sb */
     corral_sandbox *egress_relay_sb;
+    /* Native enforcement (a backend without host mounts): each phase's
+     * policy as the backend gets it, and which of them r->egress_applied_sb
+     * obeys now (a pointer into egress_native). */
+    char *egress_native[CRL_EGRESS_NPHASES];
+    const char *egress_applied;
+    corral_sandbox *egress_applied_sb;
     const char *stop_signalled;        /* the phase in which a command or the agent died of SIGTERM,
                                           SIGINT or SIGHUP (crl_rollout_note_exit), or NULL */
 };
@@ -265,6 +271,10 @@ void crl_egress_proxy_env(struct crl_strv *env, int port);
 int crl_egress_enter(struct rollout *r, enum crl_egress_phase phase, struct crl_strv *env);
 /* End the phase's relay; the proxy refuses everything until the next. */
 void crl_egress_leave(struct rollout *r);
+/* The policy a sandbox about to be created starts with (native
+ * enforcement; NULL otherwise); remembered as applied to it once made. */
+const char *crl_egress_native_first(struct rollout *r);
+void crl_egress_native_created(struct rollout *r, corral_sandbox *sb, const char *json);
 /* Stop the proxy, its decisions into rec.egress; free the policy. */
 void crl_egress_finish(struct rollout *r);
 

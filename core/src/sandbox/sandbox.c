@@ -219,6 +219,21 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
         handle_failed(sb);
         return rc;
     }
+    if (spec.network == CORRAL_NET_POLICY && !(ops->caps & CORRAL_CAP_EGRESS_RULES)) {
+        /* A backend that does not declare it enforces a policy must refuse
+         * one (with its reason); one that accepted it would run open. */
+        struct corral_call c2;
+        corral_call_init(&c2, 60000);
+        ops->destroy(sb->sbx, &c2);
+        ops->close(sb->sbx);
+        if (pending)
+            corral_registry_del(id, &c2);
+        handle_free(sb);
+        return corral_call_fail(call, CORRAL_ENOTSUP,
+                                "the %s backend accepted an egress policy without declaring that it enforces one "
+                                "(CORRAL_CAP_EGRESS_RULES): refused, the sandbox is destroyed",
+                                rec->name);
+    }
     sb->storage_bytes = CORRAL_HAS_FIELD(spec_in, storage_bytes) ? spec_in->storage_bytes : 0;
     if (!no_registry) {
         char *state = NULL;
@@ -332,6 +347,16 @@ int corral_sandbox_quiesce(corral_sandbox *sb, struct corral_call *call)
 {
     enter(sb);
     return leave(sb, sb->tbl->quiesce(sb, call));
+}
+
+int corral_sandbox_set_egress(corral_sandbox *sb, const char *policy_json, struct corral_call *call)
+{
+    if (!CORRAL_HAS(sb->ops, set_egress))
+        return corral_call_fail(call, CORRAL_ENOTSUP,
+                                "the %s sandbox backend cannot change the egress policy of a live sandbox",
+                                sb->backend);
+    enter(sb);
+    return leave(sb, sb->ops->set_egress(sb->sbx, policy_json, call));
 }
 
 /* ---- exec ---- */

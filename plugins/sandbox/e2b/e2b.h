@@ -5,6 +5,7 @@
  *   e2b_envd.c    envd data plane: process streams, /files, filesystem RPCs
  *   e2b_exec.c    exec/spawn/job ops built on envd (process groups, timeouts)
  *   e2b_util.c    URL encoding, random ids, formatting
+ *   e2b_network.c egress policies as E2B network rules (allowOut/denyOut)
  */
 #ifndef E2B_H
 #define E2B_H
@@ -73,6 +74,13 @@ int e2b_api(struct e2b *p, const char *method, const char *path, const cJSON *bo
             const char *what, cJSON **out_json, long *status, char **out_headers, corral_call *call);
 /* Map an HTTP status of the control plane to a corral status. */
 int e2b_api_classify(long status);
+
+/* ---- egress (e2b_network.c) ---- */
+/* Map a policy in the host's native form (docs/plugin-abi.md) onto E2B's
+ * {"allowOut": [...], "denyOut": [...]} into *network (the caller owns
+ * it); -1 with a one-line reason naming the rule in err when E2B cannot
+ * express it. */
+int e2b_network_from_policy(const char *policy_json, cJSON **network, char *err, size_t n);
 
 /* ---- envd ---- */
 /* Unary Connect call (JSON).  Returns 0 with *out (may be NULL) or a

@@ -305,13 +305,19 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
     *out = NULL;
     if (!spec || !spec->id || !*spec->id)
         return h->fail(call, CORRAL_EINVAL, "e2b: create needs spec.id");
-    if (spec->network == CORRAL_NET_POLICY)
-        return h->fail(call, CORRAL_ENOTSUP, "e2b: egress policies are not supported by this plugin yet");
     if (spec->n_mounts > 0)
         return h->fail(call, CORRAL_ENOTSUP, "e2b: host mounts are impossible in a cloud sandbox");
+    cJSON *network = NULL;
+    if (spec->network == CORRAL_NET_POLICY) {
+        char err[512];
+        if (e2b_network_from_policy(spec->egress_json, &network, err, sizeof err))
+            return h->fail(call, CORRAL_ENOTSUP, "e2b: %s", err);
+    }
     corral_sbx *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        cJSON_Delete(network);
         return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+    }
     s->p = p;
     s->corral_id = strdup(spec->id);
     s->workdir = spec->workdir ? strdup(spec->workdir) : NULL;
@@ -320,6 +326,7 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
      * other backend, as root: ask for root unless the spec names a user. */
     s->user = strdup(spec->user ? spec->user : "root");
     if (!s->corral_id || !s->user || (spec->workdir && !s->workdir)) {
+        cJSON_Delete(network);
         sbx_free(s);
         return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
     }
@@ -333,6 +340,8 @@ static int e2b_create(void *ps, const struct corral_sandbox_spec *spec, corral_s
     cJSON_AddNumberToObject(body, "timeout", (double)s->ttl_s);
     cJSON_AddBoolToObject(body, "secure", p->secure);
     cJSON_AddBoolToObject(body, "allow_internet_access", spec->network != CORRAL_NET_NONE);
+    if (network) /* a policy: the network rules decide (default deny is a denyOut of 0.0.0.0/0) */
+        cJSON_AddItemToObject(body, "network", network);
     cJSON *meta = kv_object(spec->labels);
     cJSON_DeleteItemFromObjectCaseSensitive(meta, "corral.id");
     cJSON_AddStringToObject(meta, "corral.id", spec->id);
@@ -677,9 +686,34 @@ static int e2b_remove(void *ps, const char *json, corral_call *call)
     return rc;
 }
 
+/* Replace a live sandbox's network rules (PUT /sandboxes/{id}/network,
+ * the same allowOut/denyOut as at create); a policy E2B cannot express is
+ * refused before any request. */
+static int e2b_set_egress(corral_sbx *s, const char *policy_json, corral_call *call)
+{
+    const struct corral_host *h = s->p->host;
+    cJSON *network = NULL;
+    char err[512];
+    if (e2b_network_from_policy(policy_json, &network, err, sizeof err))
+        return h->fail(call, CORRAL_ENOTSUP, "e2b: %s", err);
+    char *id = e2b_url_encode(s->sandbox_id);
+    char *path = id ? e2b_xasprintf("/sandboxes/%s/network", id) : NULL;
+    free(id);
+    if (!path) {
+        cJSON_Delete(network);
+        return h->fail(call, CORRAL_ENOMEM, "e2b: out of memory");
+    }
+    long status;
+    int rc = e2b_api(s->p, "PUT", path, network, 0, "update network rules", NULL, &status, NULL, call);
+    free(path);
+    cJSON_Delete(network);
+    return rc;
+}
+
 static const struct corral_sandbox_ops e2b_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
-    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL,
+    .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL |
+            CORRAL_CAP_EGRESS_RULES,
     .create = e2b_create,
     .exec = e2b_exec,
     .destroy = e2b_destroy,
@@ -699,6 +733,8 @@ static const struct corral_sandbox_ops e2b_ops = {
     .running = e2b_running,
     .list = e2b_list,
     .remove = e2b_remove,
+    .quiesce = NULL, /* envd runs inside: see sandbox.h */
+    .set_egress = e2b_set_egress,
 };
 
 static const struct corral_plugin e2b_plugin = {

@@ -875,10 +875,13 @@ static int hf_create(void *ps, const struct corral_sandbox_spec *spec, corral_sb
     struct hf *p = ps;
     const struct corral_host *h = p->host;
     *out = NULL;
+    /* before anything else: no job may exist for a policy nobody enforces */
+    if (spec->network == CORRAL_NET_POLICY)
+        return h->fail(call, CORRAL_ENOTSUP, "hf: HF jobs offer no network control (every job has full internet "
+                                             "access), so an egress policy cannot be enforced; use local, docker, "
+                                             "e2b or islo");
     if (!p->ns || !p->ns[0])
         return h->fail(call, CORRAL_ECONFIG, "hf: set sandbox.hf.namespace (the user or org that runs the jobs)");
-    if (spec->network == CORRAL_NET_POLICY)
-        return h->fail(call, CORRAL_ENOTSUP, "hf: egress policies are not supported by HF jobs");
     if (spec->network == CORRAL_NET_NONE && !p->allow_net_none)
         return h->fail(call, CORRAL_ENOTSUP, "hf: HF jobs always have internet access; set "
                                              "sandbox.hf.allow_network_none to accept that");

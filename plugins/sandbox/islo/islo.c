@@ -1353,6 +1353,20 @@ static int islo_init(const struct corral_host *h, const corral_config *cfg, void
     return 0;
 }
 
+/* A new egress policy for a live sandbox (between a rollout's phases):
+ * the gateway profile made for it at create is updated in place (a
+ * sandbox's profile is chosen at create only); a configured profile is
+ * never changed. */
+static int islo_set_egress(corral_sbx *sb, const char *policy_json, corral_call *call)
+{
+    if (!sb->profile_id)
+        return sb->p->host->fail(call, CORRAL_ENOTSUP,
+                                 "islo: sandbox %s was not created with an inline egress policy; corral changes "
+                                 "only a gateway profile it made",
+                                 sb->name);
+    return islo_profile_update(sb->p, sb->profile_id, policy_json, call);
+}
+
 static const struct corral_sandbox_ops islo_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
     .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_EGRESS_RULES | CORRAL_CAP_PERSISTENT |
@@ -1372,6 +1386,8 @@ static const struct corral_sandbox_ops islo_ops = {
     .running = islo_running,
     .list = islo_list,
     .remove = islo_remove,
+    .quiesce = NULL,
+    .set_egress = islo_set_egress,
 };
 
 static const struct corral_plugin islo_plugin = {

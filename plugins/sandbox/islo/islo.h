@@ -136,6 +136,12 @@ char *islo_profile_find(struct islo *p, const char *name, corral_call *call);
 /* Delete a profile we made, retrying while a sandbox teardown keeps it busy
  * (409).  Gone is success. */
 int islo_profile_delete(struct islo *p, const char *profile_id, corral_call *call);
+/* Replace the rules and default action of a profile we made by those of
+ * policy_json (a phase change): default deny first, the old rules
+ * deleted, the new ones added in order, then the new default, so the
+ * profile is never wider than either policy on the way.  A failure leaves
+ * it at deny with part of the new rules (the caller fails the rollout). */
+int islo_profile_update(struct islo *p, const char *profile_id, const char *policy_json, corral_call *call);
 
 /* ---- archives (islo_tar.c) ---- */
 

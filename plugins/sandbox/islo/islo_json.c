@@ -135,18 +135,31 @@ static int parse_rule(const cJSON *r, struct islo_rule *out, char *err, size_t n
     memset(out, 0, sizeof *out);
     if (!cJSON_IsObject(r))
         return fail_err(err, n, "each rule must be an object");
-    for (const cJSON *k = r->child; k; k = k->next)
-        if (strcmp(k->string, "host") && strcmp(k->string, "path") && strcmp(k->string, "methods") &&
-            strcmp(k->string, "action") && strcmp(k->string, "rate_limit_per_minute")) {
+    /* two spellings: this plugin's own (host, path, rate_limit_per_minute)
+     * and the host's native form (docs/plugin-abi.md: the gateway's names,
+     * with the rule's name and priority; rules arrive in priority order,
+     * which the profile keeps) */
+    static const char *const keys[] = {"host", "path", "methods", "action", "rate_limit_per_minute", "host_pattern",
+                                       "path_pattern", "rate_limit_rpm", "priority", "name"};
+    for (const cJSON *k = r->child; k; k = k->next) {
+        size_t i = 0;
+        while (i < sizeof keys / sizeof *keys && strcmp(k->string, keys[i]))
+            i++;
+        if (i == sizeof keys / sizeof *keys) {
             snprintf(err, n, "unknown rule key '%.64s' (valid: host, path, methods, action, rate_limit_per_minute)",
                      k->string);
             return -1;
         }
+    }
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(r, "host");
+    if (!h)
+        h = cJSON_GetObjectItemCaseSensitive(r, "host_pattern");
     if (!cJSON_IsString(h) || !h->valuestring[0] || strlen(h->valuestring) > 253)
         return fail_err(err, n, "rule.host must be a non-empty host pattern");
     out->host = strdup(h->valuestring);
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "path");
+    if (!p)
+        p = cJSON_GetObjectItemCaseSensitive(r, "path_pattern");
     if (p) {
         if (!cJSON_IsString(p) || p->valuestring[0] != '/')
             return fail_err(err, n, "rule.path must be a string starting with '/'");
@@ -170,6 +183,8 @@ static int parse_rule(const cJSON *r, struct islo_rule *out, char *err, size_t n
         }
     }
     const cJSON *rl = cJSON_GetObjectItemCaseSensitive(r, "rate_limit_per_minute");
+    if (!rl)
+        rl = cJSON_GetObjectItemCaseSensitive(r, "rate_limit_rpm");
     if (rl) {
         if (!cJSON_IsNumber(rl) || rl->valuedouble < 1 || rl->valuedouble > 1e9 ||
             rl->valuedouble != (double)(int64_t)rl->valuedouble)

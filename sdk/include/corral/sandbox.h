@@ -225,6 +225,13 @@ struct corral_sandbox_ops {
      * runs inside the sandbox (an in-sandbox kill of everything would
      * kill it): the host then reports CORRAL_ENOTSUP. */
     int (*quiesce)(corral_sbx *sbx, corral_call *call);
+    /* Appended (slot 22): replace the egress policy of a live sandbox made
+     * with CORRAL_NET_POLICY by policy_json (same form as spec.egress_json;
+     * borrowed for the call), e.g. between a rollout's phases.  Only for
+     * CORRAL_CAP_EGRESS_RULES backends; a policy the backend cannot express
+     * is refused (CORRAL_ENOTSUP, naming the rule), never widened.  Unset:
+     * the host reports CORRAL_ENOTSUP. */
+    int (*set_egress)(corral_sbx *sbx, const char *policy_json, corral_call *call);
 };
 
 /* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */

@@ -24,6 +24,7 @@ under /_fake/ (no auth): see handle_admin().
 """
 import argparse
 import base64
+import ipaddress
 import json
 import os
 import random
@@ -230,6 +231,51 @@ class Proc:
         return out
 
 
+# ---------------------------------------------------------------- network rules
+
+CREATE_NETWORK_KEYS = {"allowPublicTraffic": bool, "allowOut": list, "denyOut": list, "egressProxy": (dict, type(None)),
+                       "maskRequestHost": str, "rules": dict}
+UPDATE_NETWORK_KEYS = {"allowOut": list, "denyOut": list}
+
+
+def is_ip_or_cidr(v):
+    addr, _, prefix = v.partition("/")
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    if not _:
+        return True
+    return prefix.isdigit() and int(prefix) <= ip.max_prefixlen
+
+
+def is_domain(v):
+    d = v[2:] if v.startswith("*.") else v
+    labels = d.split(".")
+    return len(d) <= 253 and len(labels) >= 2 and all(
+        l and len(l) <= 63 and all(c.isalnum() or c == "-" for c in l) for l in labels)
+
+
+def network_error(net, keys):
+    """Why E2B would refuse a network object (None when it is fine)."""
+    if not isinstance(net, dict):
+        return "network must be an object"
+    for k, v in net.items():
+        if k not in keys:
+            return "unknown network field %r" % k
+        if not isinstance(v, keys[k]):
+            return "network.%s has the wrong type" % k
+    for k in ("allowOut", "denyOut"):
+        for e in net.get(k, []):
+            if not isinstance(e, str):
+                return "network.%s entries must be strings" % k
+            if k == "denyOut" and not is_ip_or_cidr(e):
+                return "invalid denyOut entry %r: only IP addresses and CIDR ranges can be denied" % e
+            if k == "allowOut" and not (is_ip_or_cidr(e) or is_domain(e)):
+                return "invalid allowOut entry %r: expected an IP address, a CIDR range or a domain" % e
+    return None
+
+
 # ---------------------------------------------------------------- sandboxes
 
 class Sandbox:
@@ -341,6 +387,7 @@ class FakeServer(ThreadingHTTPServer):
         self.faults = []
         self.log = []
         self.created_total = 0
+        self.network_log = []  # every network body accepted (create, PUT .../network), for tests
         self.bwrap = sandbox_root.usable_bwrap("FAKE_E2B_NO_BWRAP", IMAGE_DIRS)
         threading.Thread(target=self._reaper, daemon=True).start()
 
@@ -542,6 +589,9 @@ class Handler(BaseHTTPRequestHandler):
                     sbx.signal_all(signal.SIGSTOP)
                     sbx.state = "paused"
             return self.send(204 if sbx else 404)
+        if p == "/network" and method == "GET":
+            with s.lock:
+                return self.send(200, s.network_log)
         if p == "/log" and method == "GET":
             with s.lock:
                 return self.send(200, s.log)
@@ -606,6 +656,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(204)
             if len(parts) == 3 and method == "POST":
                 return self.lifecycle(sbx, sid, parts[2])
+            if len(parts) == 3 and parts[2] == "network" and method == "PUT":
+                return self.update_network(sbx, sid)
         return self.api_error(404, "Not found: %s %s" % (method, p))
 
     def create(self):
@@ -623,6 +675,12 @@ class Handler(BaseHTTPRequestHandler):
             v = body.get(k)
             if v is not None and (not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values())):
                 return self.api_error(400, "%s must be an object of strings" % k)
+        if "allow_internet_access" in body and not isinstance(body["allow_internet_access"], bool):
+            return self.api_error(400, "allow_internet_access must be a boolean")
+        if "network" in body:
+            why = network_error(body["network"], CREATE_NETWORK_KEYS)
+            if why:
+                return self.api_error(400, why)
         net = body.get("network") or {}
         if net.get("allowPublicTraffic") is False and not body.get("secure"):
             return self.api_error(400, "allowPublicTraffic=false requires secure=true")
@@ -632,6 +690,10 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.sandboxes[sbx.id] = sbx
             self.server.created_total += 1
+            if "network" in body:
+                self.server.network_log.append({"op": "create", "sandboxID": sbx.id, "corral_id": sbx.metadata.get("corral.id"),
+                                                "allow_internet_access": body.get("allow_internet_access"),
+                                                "network": body["network"]})
         if getattr(self, "lost_response", False):
             raise Reset()
         return self.send(201, sbx.created())
@@ -665,6 +727,24 @@ class Handler(BaseHTTPRequestHandler):
 
     def list_v1(self):
         return self.send(200, [x.listed() for x in self.filtered({"running"})])
+
+    def update_network(self, sbx, sid):
+        """PUT /sandboxes/{id}/network: 204, 404 unknown, 409 not running."""
+        body = self.json_body()
+        if body is None:
+            return None
+        if not sbx:
+            return self.not_found(sid)
+        if sbx.state != "running":
+            return self.api_error(409, "Sandbox \"%s\" is not running" % sid)
+        why = network_error(body, UPDATE_NETWORK_KEYS)
+        if why:
+            return self.api_error(400, why)
+        with self.server.lock:
+            sbx.network = dict(sbx.network or {}, **body)
+            self.server.network_log.append({"op": "update", "sandboxID": sid, "corral_id": sbx.metadata.get("corral.id"),
+                                            "network": body})
+        return self.send(204)
 
     def lifecycle(self, sbx, sid, action):
         if action not in ("timeout", "refreshes", "pause", "connect", "resume"):

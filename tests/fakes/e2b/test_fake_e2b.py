@@ -107,6 +107,32 @@ class FakeE2B(unittest.TestCase):
         self.assertIn("doesn't exist or you don't have access to it", json.loads(data)["message"])
         self.assertEqual(self.req("DELETE", "/sandboxes/" + s["sandboxID"])[0], 404)
 
+    def test_network_rules_checked_and_recorded(self):
+        # a domain in denyOut is refused with E2B's error body, like the real API
+        st, _, data, _ = self.req("POST", "/sandboxes", {"templateID": "base", "timeout": 60,
+                                                         "network": {"denyOut": ["evil.example.com"]}})
+        self.assertEqual(st, 400)
+        body = json.loads(data)
+        self.assertEqual(body["code"], 400)
+        self.assertIn("evil.example.com", body["message"])
+        st, _, _, _ = self.req("POST", "/sandboxes", {"templateID": "base", "timeout": 60,
+                                                      "network": {"allowOut": "pypi.org"}})
+        self.assertEqual(st, 400)
+        s = self.create(allow_internet_access=True,
+                        network={"allowOut": ["pypi.org", "*.pythonhosted.org"], "denyOut": ["0.0.0.0/0"]})
+        sid = s["sandboxID"]
+        self.assertEqual(self.req("PUT", "/sandboxes/%s/network" % sid, {"allowOut": [], "denyOut": ["0.0.0.0/0"]})[0],
+                         204)
+        self.assertEqual(self.req("PUT", "/sandboxes/%s/network" % sid, {"denyOut": ["a.example"]})[0], 400)
+        self.assertEqual(self.req("PUT", "/sandboxes/%s/network" % sid, {"allow_out": []})[0], 400)
+        self.assertEqual(self.req("PUT", "/sandboxes/aaaaaaaaaaaaaaaaaaaa/network", {"allowOut": []})[0], 404)
+        st, _, data, _ = self.req("GET", "/_fake/network", key=None)
+        log = [e for e in json.loads(data) if e["sandboxID"] == sid]
+        self.assertEqual([e["op"] for e in log], ["create", "update"])
+        self.assertEqual(log[0]["network"]["allowOut"], ["pypi.org", "*.pythonhosted.org"])
+        self.assertEqual(log[1]["network"], {"allowOut": [], "denyOut": ["0.0.0.0/0"]})
+        self.assertEqual(self.req("DELETE", "/sandboxes/" + sid)[0], 204)
+
     def test_list_metadata_filter(self):
         s1 = self.create(metadata={"corral.id": "e2b-x1", "k": "a b&c"})
         s2 = self.create(metadata={"corral.id": "e2b-x2"})

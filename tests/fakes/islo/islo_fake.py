@@ -619,6 +619,8 @@ class Handler(BaseHTTPRequestHandler):
                          "is_default": bool(body.get("is_default", False)), "rules": [],
                          "created_at": now_iso(), "updated_at": now_iso()}
                     PROFILES[p["id"]] = p
+                    GATEWAY_LOG.append({"op": "create_profile", "profile": p["name"],
+                                        "default_action": p["default_action"]})
                     return self.send(200, profile_view(p))
                 return self.send(405, {"detail": "Method Not Allowed"})
             p = PROFILES.get(parts[0])
@@ -635,14 +637,21 @@ class Handler(BaseHTTPRequestHandler):
                     del PROFILES[p["id"]]
                     return self.send(204)
                 if method == "PATCH":
+                    if body.get("default_action", "allow") not in ("allow", "deny"):
+                        return self.send(422, {"detail": [{"loc": ["body", "default_action"],
+                                                           "msg": "must be allow or deny", "type": "value_error"}]})
                     for k in ("name", "description", "default_action", "internet_enabled", "is_default"):
                         if k in body:
                             p[k] = body[k]
+                    GATEWAY_LOG.append({"op": "patch_profile", "profile": p["name"], "body": dict(body)})
                     return self.send(200, profile_view(p))
                 return self.send(405, {"detail": "Method Not Allowed"})
             if parts[1] != "rules":
                 return self.send(404, {"detail": "Not Found"})
             if len(parts) == 2 and method == "POST":
+                why = rule_error(body)
+                if why:
+                    return self.send(422, {"detail": [{"loc": ["body", why[0]], "msg": why[1], "type": "value_error"}]})
                 hp = body.get("host_pattern")
                 if not isinstance(hp, str) or not hp:
                     return self.send(422, {"detail": [{"loc": ["body", "host_pattern"], "msg": "field required",
@@ -661,6 +670,7 @@ class Handler(BaseHTTPRequestHandler):
                         r[k] = body[k]
                 p["rules"].append(r)
                 p["rules"].sort(key=lambda x: x["priority"])
+                GATEWAY_LOG.append({"op": "add_rule", "profile": p["name"], "rule": dict(body)})
                 return self.send(200, r)
             if len(parts) == 3:
                 r = next((r for r in p["rules"] if r["id"] == parts[2]), None)
@@ -668,6 +678,7 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send(404, {"detail": "rule not found"})
                 if method == "DELETE":
                     p["rules"].remove(r)
+                    GATEWAY_LOG.append({"op": "delete_rule", "profile": p["name"], "host_pattern": r["host_pattern"]})
                     return self.send(204)
                 if method == "PATCH":
                     r.update({k: v for k, v in body.items() if k != "id"})
@@ -710,6 +721,7 @@ class Handler(BaseHTTPRequestHandler):
                     "sandboxes": {n: dict(sandbox_view(s), env=s["env"], root=s["root"], body=s["body"],
                                           gateway_profile=s["gateway_profile"]) for n, s in SANDBOXES.items()},
                     "profiles": {i: dict(profile_view(p), rules=p["rules"]) for i, p in PROFILES.items()},
+                    "gateway_log": GATEWAY_LOG,
                     "execs": {i: {k: v for k, v in e.items() if k != "proc"} for i, e in EXECS.items()},
                     "tokens_issued": len(TOKENS)})
             if path == "/_log":
@@ -718,6 +730,31 @@ class Handler(BaseHTTPRequestHandler):
 
 
 PENDING_PROFILE_USE = []      # (profile id, until): async sandbox teardown keeps the profile busy
+GATEWAY_LOG = []              # every accepted rule add/delete and profile patch, in order (for tests)
+HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"}
+RULE_KEYS = {"host_pattern", "path_pattern", "methods", "action", "rate_limit_rpm", "priority", "provider_key",
+             "auth_strategy", "content_filter"}
+
+
+def rule_error(body):
+    """(field, message) when the gateway would refuse a rule body, else None."""
+    for k in body:
+        if k not in RULE_KEYS:
+            return (k, "extra fields not permitted")
+    m = body.get("methods")
+    if m is not None and (not isinstance(m, list) or not m or
+                          not all(isinstance(x, str) and x in HTTP_METHODS for x in m)):
+        return ("methods", "must be a non-empty list of upper-case HTTP methods")
+    rl = body.get("rate_limit_rpm")
+    if rl is not None and (isinstance(rl, bool) or not isinstance(rl, int) or rl < 1):
+        return ("rate_limit_rpm", "must be a positive integer")
+    pp = body.get("path_pattern")
+    if pp is not None and (not isinstance(pp, str) or not pp.startswith("/")):
+        return ("path_pattern", "must start with '/'")
+    pr = body.get("priority")
+    if pr is not None and (isinstance(pr, bool) or not isinstance(pr, int)):
+        return ("priority", "must be an integer")
+    return None
 
 
 def profile_in_use(pid):
