@@ -67,6 +67,10 @@ struct corral_task {
     char *verifier_user;         /* [verifier] user: the tests run as this user, or NULL */
     /* Appended for egress policies (docs/egress.md): */
     char *egress_json;           /* task.json "egress" / task.toml [egress], checked, as JSON text; or NULL */
+    /* Appended for image builds (docs/harbor.md, docs/backends/docker.md): */
+    int has_dockerfile;          /* task.toml task with environment/Dockerfile: its image is built from it
+                                    when no docker_image (or --image) names one */
+    int64_t build_timeout_s;     /* [environment] build_timeout_sec; 0 = Harbor's default (600 s) */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the

@@ -31,6 +31,24 @@ int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *op
                             struct crl_sandbox_image *hold, struct corral_call *call);
 void crl_sandbox_image_release(struct crl_sandbox_image *hold);
 
+/* The loaded sandbox plugin named backend (*rec, borrowed from ctx) and
+ * its completed table; CORRAL_ENOTFOUND when none is loaded. */
+int crl_sandbox_plugin(corral_ctx *ctx, const char *backend, const struct corral_plugin_record **rec,
+                       const struct crl_sandbox_table **tbl, struct corral_call *call);
+
+/* Whether the loaded backend can build images (the build_image slot). */
+int crl_sandbox_can_build(corral_ctx *ctx, const char *backend);
+/* Build the image of the Dockerfile context below context_fd (borrowed;
+ * `what` names it in messages, e.g. "TASK/environment") on backend,
+ * through its build_image slot (sandbox_build.c): the context tar leaves
+ * out what its .dockerignore excludes, the tag is
+ * "corral-build:<sha256 of that tar>", and the backend skips a build
+ * whose tag exists.  *tag (malloc'ed, the caller's) on success.  A
+ * backend that cannot build fails with CORRAL_ENOTSUP and a line naming
+ * the file and the backend; a failed build step with CORRAL_EINVAL. */
+int crl_sandbox_build(corral_ctx *ctx, const char *backend, int context_fd, const char *what, int64_t timeout_s,
+                      void (*progress)(void *, const char *), void *ud, char **tag, struct corral_call *call);
+
 struct corral_sandbox {
     const struct corral_plugin_record *rec;
     const struct corral_sandbox_ops *ops;   /* the plugin's table (create, exec, destroy, close, state) */

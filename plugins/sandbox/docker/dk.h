@@ -113,6 +113,26 @@ cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, c
  * {"error": ...}) fails the call: CORRAL_ENOTFOUND for an unknown image,
  * else EPROTO (ETRANSIENT for a bare 5xx). */
 int dk_image_pull(struct dk_plugin *p, const char *image, corral_call *call);
+/* A corral_sink splitting an NDJSON stream (pulls, builds) into lines,
+ * each parsed and handed to one(ud, json) (json NULL when unparseable);
+ * lines past 16 KiB are dropped.  dk_ndjson_finish() handles a last line
+ * without newline and frees the buffer. */
+struct dk_ndjson {
+    void (*one)(void *ud, const cJSON *j);
+    void *ud;
+    struct crl_buf line;
+    int cut;
+};
+int dk_ndjson_write(void *ud, const void *buf, size_t len);
+void dk_ndjson_finish(struct dk_ndjson *n);
+
+/* ---- dk_build.c ---------------------------------------------------------- */
+
+/* The build_image slot: skip when req->tag exists on the daemon (GET
+ * /images/{tag}/json), else POST /build with the context tar, its
+ * "stream" lines to req->progress; an "error" line fails the call with
+ * CORRAL_EINVAL and that text. */
+int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *call);
 
 /* ---- dk_demux.c ----------------------------------------------------------- */
 

@@ -12,19 +12,55 @@
 /* A progress log line at most this often. */
 #define NOTE_EVERY_MS 3000
 
+static void ndjson_line(struct dk_ndjson *n)
+{
+    cJSON *j = cJSON_ParseWithLength(n->line.p ? n->line.p : "", n->line.len);
+    n->one(n->ud, j);
+    cJSON_Delete(j);
+}
+
+int dk_ndjson_write(void *ud, const void *buf, size_t len)
+{
+    struct dk_ndjson *s = ud;
+    const char *p = buf, *end = p + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (s->line.len + n > LINE_MAX_BYTES) {
+            s->cut = 1;
+            n = s->line.len < LINE_MAX_BYTES ? LINE_MAX_BYTES - s->line.len : 0;
+        }
+        if (n && crl_buf_add(&s->line, p, n) != 0)
+            return CORRAL_ENOMEM;
+        if (!nl)
+            break;
+        if (!s->cut)
+            ndjson_line(s);
+        s->line.len = 0;
+        s->cut = 0;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+void dk_ndjson_finish(struct dk_ndjson *n)
+{
+    if (n->line.len && !n->cut)
+        ndjson_line(n); /* a last line without its newline */
+    crl_buf_free(&n->line);
+}
+
 struct pull_sink {
     struct dk_plugin *p;
     const char *image;
-    struct crl_buf line;     /* the current line so far */
-    int cut;                 /* the current line grew past LINE_MAX_BYTES */
     char error[512];         /* the first "error" (or a lone "message") of the stream */
     int64_t next_note;
     long layers_done;
 };
 
-static void one_line(struct pull_sink *s)
+static void one_line(void *ud, const cJSON *j)
 {
-    cJSON *j = cJSON_ParseWithLength(s->line.p ? s->line.p : "", s->line.len);
+    struct pull_sink *s = ud;
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
@@ -42,31 +78,6 @@ static void one_line(struct pull_sink *s)
             s->next_note = now + NOTE_EVERY_MS;
         }
     }
-    cJSON_Delete(j);
-}
-
-static int pull_write(void *ud, const void *buf, size_t len)
-{
-    struct pull_sink *s = ud;
-    const char *p = buf, *end = p + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = (size_t)((nl ? nl : end) - p);
-        if (s->line.len + n > LINE_MAX_BYTES) {
-            s->cut = 1;
-            n = s->line.len < LINE_MAX_BYTES ? LINE_MAX_BYTES - s->line.len : 0;
-        }
-        if (n && crl_buf_add(&s->line, p, n) != 0)
-            return CORRAL_ENOMEM;
-        if (!nl)
-            break;
-        if (!s->cut)
-            one_line(s);
-        s->line.len = 0;
-        s->cut = 0;
-        p = nl + 1;
-    }
-    return 0;
 }
 
 int dk_image_pull(struct dk_plugin *p, const char *image, corral_call *call)
@@ -83,13 +94,12 @@ int dk_image_pull(struct dk_plugin *p, const char *image, corral_call *call)
     free(enc);
     h->log(h, CORRAL_LOG_INFO, "docker image '%s' is not on the daemon: pulling it", image);
     struct pull_sink s = {.p = p, .image = image};
-    struct corral_sink sink = {.struct_size = sizeof sink, .write = pull_write, .ud = &s};
+    struct dk_ndjson nd = {.one = one_line, .ud = &s};
+    struct corral_sink sink = {.struct_size = sizeof sink, .write = dk_ndjson_write, .ud = &nd};
     struct dk_resp r;
     int rc = dk_api(p, "POST", path, NULL, NULL, NULL, &sink, 0, 1, &r, call);
     free(path);
-    if (rc == 0 && s.line.len && !s.cut)
-        one_line(&s); /* a last line without its newline */
-    crl_buf_free(&s.line);
+    dk_ndjson_finish(&nd);
     if (rc == 0 && s.error[0]) {
         int code = r.status == 404 || strstr(s.error, "not found") || strstr(s.error, "manifest unknown")
                        ? CORRAL_ENOTFOUND

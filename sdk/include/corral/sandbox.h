@@ -116,6 +116,18 @@ struct corral_sandbox_spec {
     int64_t storage_bytes;
 };
 
+/* An image build (the build_image slot).  Caller-owned, borrowed for
+ * the call.  Layout frozen. */
+struct corral_image_build {
+    size_t struct_size;
+    const char *tag;                /* "corral-build:<sha256 of the context tar>" */
+    const char *dockerfile;         /* the Dockerfile's path inside the context */
+    const struct corral_source *context; /* a tar of the build context */
+    int64_t timeout_ms;             /* the whole build; 0 = no limit other than the call's */
+    void (*progress)(void *ud, const char *line); /* one build output line; may be NULL */
+    void *progress_ud;
+};
+
 /* One command.  Caller-owned, borrowed for the call. */
 struct corral_exec_request {
     size_t struct_size;
@@ -225,6 +237,15 @@ struct corral_sandbox_ops {
      * runs inside the sandbox (an in-sandbox kill of everything would
      * kill it): the host then reports CORRAL_ENOTSUP. */
     int (*quiesce)(corral_sbx *sbx, corral_call *call);
+    /* ABI 1.1, appended (FROZEN at slot 22): build an image from a
+     * Dockerfile and its context and name it req->tag, or do nothing when
+     * an image of that name exists already (the tag names the context's
+     * digest, so it is the same build).  Build output goes to
+     * req->progress line by line; a failed build step fails the call with
+     * CORRAL_EINVAL and the build's own message.  Leave unset where the
+     * backend cannot build: the host then refuses a task that has only a
+     * Dockerfile (docs/plugin-abi.md). */
+    int (*build_image)(void *ps, const struct corral_image_build *req, corral_call *call);
 };
 
 /* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */
