@@ -7,6 +7,8 @@
 #include <corral/image.h>
 #include <corral/sandbox_host.h>
 
+#include "images/images_internal.h" /* struct crl_image_sources */
+
 struct crl_sandbox_table;
 
 /* The "storage_bytes" of a backend's state JSON (a storage limit the
@@ -19,8 +21,12 @@ struct crl_limit_slot;
 struct crl_sandbox_image {
     struct corral_image_run run;
     char **env;                 /* the image's Env then the spec's, NULL-terminated */
+    struct crl_image_sources sources; /* backends that pull themselves: spec.image_sources */
 };
-/* For a backend with CORRAL_CAP_ROOTFS and a spec whose image is a
+/* For a backend without CORRAL_CAP_ROOTFS and a spec whose image is a
+ * container reference: spec->image_sources = its mirrors and registry
+ * with credentials (crl_image_sources_make).
+ * For a backend with CORRAL_CAP_ROOTFS and a spec whose image is a
  * container reference: resolve it through the image cache (pulling when
  * it is not there) and point spec->image at its root filesystem,
  * spec->env at the image's Env overridden by the spec's, spec->workdir at

@@ -90,6 +90,13 @@ struct corral_mount {
     int read_only;
 };
 
+/* One place to pull an image from (struct corral_sandbox_spec).  Layout frozen. */
+struct corral_image_source {
+    const char *ref;                /* a full reference ("127.0.0.1:5000/library/debian:12") */
+    const char *registry_auth;      /* Docker's X-Registry-Auth value (base64url JSON of username,
+                                       password, serveraddress), or NULL: anonymous */
+};
+
 /* What to create.  Caller-owned, borrowed for the call. */
 struct corral_sandbox_spec {
     size_t struct_size;
@@ -114,6 +121,14 @@ struct corral_sandbox_spec {
      * /tmp), in bytes; 0 = the backend's default.  The host refuses a
      * nonzero value for a backend without CORRAL_CAP_STORAGE. */
     int64_t storage_bytes;
+    /* appended (ABI 1.1): where a backend that pulls images itself
+     * (docker) gets a missing spec.image from, in order: the configured
+     * mirrors' references, then the image's own registry, each with the
+     * credentials the host holds for it (docs/images.md "Mirrors");
+     * n_image_sources 0 = pull spec.image as named, anonymously.  Secrets:
+     * never log registry_auth. */
+    const struct corral_image_source *image_sources;
+    size_t n_image_sources;
 };
 
 /* An image build (the build_image slot).  Caller-owned, borrowed for
