@@ -19,18 +19,6 @@
 /* The largest .dockerignore read. */
 #define IGNORE_MAX ((size_t)1 << 20)
 
-int crl_sandbox_can_build(corral_ctx *ctx, const char *backend)
-{
-    const struct corral_plugin_record *rec;
-    const struct crl_sandbox_table *tbl;
-    struct corral_call c;
-    corral_call_init(&c, 0);
-    if (crl_sandbox_plugin(ctx, backend, &rec, &tbl, &c) != 0)
-        return 0;
-    const struct corral_sandbox_ops *ops = rec->desc->ops;
-    return CORRAL_HAS(ops, build_image);
-}
-
 int crl_sandbox_build(corral_ctx *ctx, const char *backend, int context_fd, const char *what, int64_t timeout_s,
                       void (*progress)(void *, const char *), void *ud, char **tag, struct corral_call *call)
 {

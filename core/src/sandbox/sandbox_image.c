@@ -47,9 +47,13 @@ int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *op
         corral_call_init(&pc, 0);
         if (corral_image_ref_parse(spec->image, &(struct corral_image_ref){0}, &pc) != 0)
             return 0; /* not a reference (a template name, say): the backend's own business */
-        int rc = crl_image_sources_make(ctx, spec->image, &hold->sources, call);
-        if (rc)
-            return rc;
+        if (crl_image_sources_make(ctx, spec->image, &hold->sources, &pc) != 0) {
+            /* Only the pulls that need a mirror or a login can suffer:
+             * say why and let the backend try the name as given. */
+            corral_log(CORRAL_LOG_WARN, "image", "%s: no mirrors or registry login for the backend's pull: %s",
+                       spec->image, pc.message);
+            return 0;
+        }
         spec->image_sources = hold->sources.v;
         spec->n_image_sources = hold->sources.n;
         return 0;

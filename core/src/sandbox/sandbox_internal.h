@@ -42,8 +42,6 @@ void crl_sandbox_image_release(struct crl_sandbox_image *hold);
 int crl_sandbox_plugin(corral_ctx *ctx, const char *backend, const struct corral_plugin_record **rec,
                        const struct crl_sandbox_table **tbl, struct corral_call *call);
 
-/* Whether the loaded backend can build images (the build_image slot). */
-int crl_sandbox_can_build(corral_ctx *ctx, const char *backend);
 /* Build the image of the Dockerfile context below context_fd (borrowed;
  * `what` names it in messages, e.g. "TASK/environment") on backend,
  * through its build_image slot (sandbox_build.c): the context tar leaves
