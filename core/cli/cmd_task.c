@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <corral/image.h>
 #include <corral/rollout.h>
 
 #include "cli.h"
@@ -38,8 +39,10 @@ static void help(void)
            "tests/test.sh and no verify commands (nothing scores the run); no solution/solve.sh (the\n"
            "oracle agent cannot run it); any *.sh in tests/ or solution/ other than test.sh and\n"
            "solve.sh (run with bash, they need no execute bit) that is neither executable nor starts\n"
-           "with #! (it can only be sourced or run with bash).  A task's image is named in a note\n"
-           "line as not checked yet.  One line per problem, \"DIR: error: ...\" or\n"
+           "with #! (it can only be sourced or run with bash).  A task's image must be a valid image\n"
+           "reference (an error otherwise; a note names it canonically: whether a backend has it is\n"
+           "checked at run time); a task with only environment/Dockerfile gets a note that docker\n"
+           "builds it and other backends refuse it.  One line per problem, \"DIR: error: ...\" or\n"
            "\"DIR: warning: ...\", then a summary.\n"
            "\n"
            "  --json   (check) print {\"tasks\": [{\"dir\", \"ok\", \"errors\", \"warnings\", \"notes\"}],\n"
@@ -276,9 +279,18 @@ static cJSON *check_one(const char *dir)
             add(c.warnings, "no solution/solve.sh: the oracle agent cannot run this task");
         check_scripts(t->dir, "tests", "test.sh", &c);
         check_scripts(t->dir, "solution", "solve.sh", &c);
-        if (t->image)
-            add(c.notes, "image %s is not checked yet (whether a backend can run it is checked at run time)",
-                t->image);
+        struct corral_image_ref ref;
+        char canon[1024];
+        if (t->image && corral_image_ref_parse(t->image, &ref, &call) != 0)
+            add(c.errors, "image %s: %s", t->image, call.message);
+        else if (t->image && corral_image_ref_format(&ref, canon, sizeof canon) >= 0)
+            add(c.notes, "image %s (%s): a valid reference; whether the backend has it or can pull it is checked "
+                "at run time", t->image, canon);
+        else if (t->image)
+            add(c.notes, "image %s: whether a backend can run it is checked at run time", t->image);
+        else if (t->has_dockerfile)
+            add(c.notes, "environment/Dockerfile: its image is built at run time by a backend that builds images "
+                "(docker); the other backends refuse this task (use docker, or give docker_image)");
         corral_task_free(t);
     }
     cJSON_AddBoolToObject(o, "ok", cJSON_GetArraySize(c.errors) == 0);

@@ -185,7 +185,6 @@ bad wrong-type "bad-wrong-type/task.toml: [environment] cpus must be an integer 
 bad syntax "bad-syntax/task.toml: line 24, column 8: expected a value" 's/^cpus = 1$/cpus = /'
 bad both-files "bad-both-files: both task.json and task.toml are present" -- task.json
 bad compose "bad-compose/environment/docker-compose.yaml: multi-container" -- environment/docker-compose.yaml
-bad dockerfile "bad-dockerfile/environment/Dockerfile: corral does not build images yet" -- environment/Dockerfile
 bad windows "[environment] os: \"windows\" is refused" 's/^cpus = 1$/os = "windows"/'
 bad gpus "[environment] gpus: no corral backend provides GPUs" 's/^cpus = 1$/gpus = 2/'
 bad tpu "[environment] tpu: no corral backend provides TPUs" 's/^cpus = 1$/tpu = { type = "tpu-v6e-slice", topology = "2x2" }/'

@@ -6,3 +6,5 @@ set_tests_properties(images_registry PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABE
 # An image from a real registry as the local sandbox's root filesystem.
 corral_add_cli_test(images_local images_local.sh)
 set_tests_properties(images_local PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABELS images)
+corral_add_cli_test(images_docker images_docker.sh)
+set_tests_properties(images_docker PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABELS images)

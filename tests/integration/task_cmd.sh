@@ -67,8 +67,16 @@ check "check: test.sh need not be executable (Harbor runs it with bash)" eval '[
 chmod +x newtask/tests/test.sh
 rm -rf imaged && cp -r newtask imaged && sed -i 's/^# docker_image.*/docker_image = "ubuntu:24.04"/' imaged/task.toml
 run "$CORRAL" task check imaged
-check "check: a named image is said to be not checked yet (no fake check)" eval '[ $RC -eq 0 ] &&
-  has "$OUT" "imaged: note: image ubuntu:24.04 is not checked yet"'
+check "check: a named image's reference is parsed and named canonically (no fake availability check)" eval '[ $RC -eq 0 ] &&
+  has "$OUT" "imaged: note: image ubuntu:24.04 (docker.io/library/ubuntu:24.04): a valid reference"'
+rm -rf badimage && cp -r newtask badimage && sed -i 's/^# docker_image.*/docker_image = "Bad Image!"/' badimage/task.toml
+run "$CORRAL" task check badimage
+check "check: an image that is not a reference is an error naming it; exit 1" eval '[ $RC -eq 1 ] &&
+  has "$OUT" "badimage: error: image Bad Image!: "'
+rm -rf built && cp -r newtask built && mkdir built/environment && echo "FROM debian" >built/environment/Dockerfile
+run "$CORRAL" task check built
+check "check: a Dockerfile-only task says docker builds it and the others refuse it" eval '[ $RC -eq 0 ] &&
+  has "$OUT" "built: note: environment/Dockerfile: its image is built at run time by a backend that builds images (docker)"'
 
 # --json over a mix agrees with the lines.
 run "$CORRAL" task check --json newtask badtype warny

@@ -180,6 +180,53 @@ static void test_login(void **st)
     unsetenv("DOCKER_CONFIG");
 }
 
+/* A backend that pulls itself gets the mirrors first, then the registry,
+ * each with the X-Registry-Auth value of its login (base64url JSON). */
+static void test_pull_sources(void **st)
+{
+    (void)st;
+    char cfg[128], conf[128];
+    snprintf(cfg, sizeof cfg, "%s/config.json", tmpdir);
+    snprintf(conf, sizeof conf, "%s/corral.json", tmpdir);
+    /* dXNlcjpwYTpzcw== is user:pa:ss */
+    write_file(cfg, "{\"auths\": {\"127.0.0.1:5000\": {\"auth\": \"dXNlcjpwYTpzcw==\"}}}");
+    write_file(conf, "{\"images\": {\"mirrors\": {\"docker.io\": [\"http://127.0.0.1:5000\", \"https://m.example/\"]}}}");
+    setenv("DOCKER_CONFIG", tmpdir, 1);
+    setenv("CORRAL_CONFIG_DIR", tmpdir, 1);
+    struct corral_options o = {.struct_size = sizeof o, .config_file = conf, .no_plugins = 1};
+    corral_ctx *ctx = NULL;
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_open(&o, &ctx, &call), 0);
+    struct crl_image_sources s;
+    assert_int_equal(crl_image_sources_make(ctx, "debian:12", &s, &call), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.v[0].ref, "127.0.0.1:5000/library/debian:12");
+    assert_string_equal(s.v[1].ref, "m.example/library/debian:12");
+    assert_string_equal(s.v[2].ref, "docker.io/library/debian:12");
+    assert_non_null(s.v[0].registry_auth);
+    assert_null(s.v[1].registry_auth);
+    assert_null(s.v[2].registry_auth);
+    unsigned char dec[256];
+    long n = crl_b64_decode(s.v[0].registry_auth, strlen(s.v[0].registry_auth), dec);
+    assert_true(n > 0);
+    dec[n] = '\0';
+    assert_string_equal((char *)dec, "{\"username\":\"user\",\"password\":\"pa:ss\",\"serveraddress\":\"127.0.0.1:5000\"}");
+    assert_null(strpbrk(s.v[0].registry_auth, "+/=")); /* the URL alphabet, unpadded */
+    crl_image_sources_free(&s);
+    /* a digest reference keeps its digest; another registry has no mirror */
+    assert_int_equal(crl_image_sources_make(ctx, "reg:5000/org/img@sha256:" D64, &s, &call), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.v[0].ref, "reg:5000/org/img@sha256:" D64);
+    crl_image_sources_free(&s);
+    assert_int_equal(crl_image_sources_make(ctx, "Bad Name", &s, &call), CORRAL_EINVAL);
+    corral_close(ctx);
+    unlink(cfg);
+    unlink(conf);
+    unsetenv("DOCKER_CONFIG");
+    unsetenv("CORRAL_CONFIG_DIR");
+}
+
 #define DG "sha256:" D64
 
 static int parse(const char *json, const char *ctype, struct crl_manifest *m, struct corral_call *call)
@@ -496,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_ref_refused),
         cmocka_unit_test(test_www_auth),
         cmocka_unit_test_setup_teardown(test_login, make_tmp, rm_tmp),
+        cmocka_unit_test_setup_teardown(test_pull_sources, make_tmp, rm_tmp),
         cmocka_unit_test(test_manifest),
         cmocka_unit_test_setup_teardown(test_whiteouts, make_tmp, rm_tmp),
         cmocka_unit_test_setup_teardown(test_layer_escapes, make_tmp, rm_tmp),

@@ -294,10 +294,17 @@ static void refusals_name_file_and_field(void **state)
     expect_error("compose", "", "compose/environment/docker-compose.yaml: multi-container (docker compose)");
     write_task("dockerfile", "");
     testenv_write("dockerfile/environment/Dockerfile", "FROM debian\n");
-    expect_error("dockerfile", "", "dockerfile/environment/Dockerfile: corral does not build images yet");
+    /* only a Dockerfile: loaded, its image to be built (build_timeout_sec kept) */
+    write_task("dockerfile", "[environment]\nbuild_timeout_sec = 90.0\n");
+    struct corral_task *t = load_ok("dockerfile");
+    assert_int_equal(t->has_dockerfile, 1);
+    assert_int_equal(t->build_timeout_s, 90);
+    assert_null(t->image);
+    corral_task_free(t);
     /* with a docker_image the Dockerfile is only the image's recipe */
     write_task("dockerfile", "[environment]\ndocker_image = \"img:1\"\n");
-    struct corral_task *t = load_ok("dockerfile");
+    t = load_ok("dockerfile");
+    assert_string_equal(t->image, "img:1");
     corral_task_free(t);
     write_task("twofiles", "");
     testenv_write("twofiles/task.json", "{}");

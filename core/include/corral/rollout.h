@@ -72,6 +72,10 @@ struct corral_task {
      * checked (crl_task_artifact_check), the same length, NULL-terminated or
      * NULL. */
     char **artifact_sources, **artifact_dests;
+    /* Appended for image builds (docs/harbor.md, docs/backends/docker.md): */
+    int has_dockerfile;          /* task.toml task with environment/Dockerfile: its image is built from it
+                                    when no docker_image (or --image) names one */
+    int64_t build_timeout_s;     /* [environment] build_timeout_sec; 0 = Harbor's default (600 s) */
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the

@@ -475,6 +475,7 @@ struct tar_src {
     int finished;
     int rc;
     int64_t max, total;         /* cap on the expanded bytes (0 = none), bytes so far */
+    const struct crl_dockerignore *ignore; /* a build context's exclusions, or NULL */
     struct corral_call *call;   /* points at pcall */
     struct corral_call pcall;   /* the producer's own status */
     char buf[COPY_CHUNK];
@@ -500,6 +501,14 @@ static int tar_src_next(struct tar_src *h, struct archive_entry **e, const char 
         int rc = crl_archive_entry_check(*e, rel, 0, call);
         if (rc)
             return rc;
+        if (**rel && h->ignore && strcmp(*rel, "Dockerfile") != 0 && strcmp(*rel, ".dockerignore") != 0 &&
+            crl_dockerignore_excluded(h->ignore, *rel)) {
+            if (h->fd >= 0) {
+                close(h->fd);
+                h->fd = -1;
+            }
+            continue;
+        }
         if (**rel)
             return 1;
     }
@@ -668,10 +677,18 @@ int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, 
 int crl_archive_tree_at(int dirfd, const struct corral_sink *sink, unsigned flags, struct corral_call *call)
 {
     (void)flags;
+    return crl_archive_context_at(dirfd, NULL, 0, sink, call);
+}
+
+int crl_archive_context_at(int dirfd, const struct crl_dockerignore *ignore, int64_t max,
+                           const struct corral_sink *sink, struct corral_call *call)
+{
     struct tar_src *h;
     int rc = tar_src_open("the directory", dirfd, &h, call);
     if (rc)
         return rc;
+    h->ignore = ignore;
+    h->max = max;
     char *buf = malloc(COPY_CHUNK);
     if (!buf)
         rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");

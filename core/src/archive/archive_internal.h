@@ -57,4 +57,21 @@ void crl_tree_remove(int dirfd, const char *name);
 int crl_archive_extract_at(int dirfd, const struct corral_source *src, unsigned flags, struct corral_call *call);
 int crl_archive_tree_at(int dirfd, const struct corral_sink *sink, unsigned flags, struct corral_call *call);
 
+/* A build context's .dockerignore (dockerignore.c, docs/backends/docker.md):
+ * parse the file's bytes (untrusted) into *out (crl_dockerignore_free);
+ * a bad pattern fails with CORRAL_EINVAL naming its line. */
+struct crl_dockerignore;
+int crl_dockerignore_parse(const char *text, size_t len, struct crl_dockerignore **out, struct corral_call *call);
+/* Whether the context-relative path ("a/b", no leading "./") is left out
+ * of the context: the last pattern matching it or a parent decides.
+ * d may be NULL (nothing is). */
+int crl_dockerignore_excluded(const struct crl_dockerignore *d, const char *path);
+void crl_dockerignore_free(struct crl_dockerignore *d);
+
+/* A tar of the tree below dirfd (borrowed) to sink, as crl_archive_tree_at,
+ * leaving out what `ignore` (may be NULL) excludes except "Dockerfile" and
+ * ".dockerignore" themselves; max caps the expanded bytes (0 = none). */
+int crl_archive_context_at(int dirfd, const struct crl_dockerignore *ignore, int64_t max,
+                           const struct corral_sink *sink, struct corral_call *call);
+
 #endif

@@ -4,9 +4,26 @@
 #define CORRAL_IMAGES_INTERNAL_H
 
 #include <corral/image.h>
+#include <corral/sandbox.h>
 
 #include "base/internal.h"
 #include "config/images_config.h"
+
+/* ---- pull sources for backends that pull themselves (sources.c) ---- */
+
+#define CRL_IMAGE_SOURCES_MAX 9
+struct crl_image_sources {
+    struct corral_image_source v[CRL_IMAGE_SOURCES_MAX]; /* strings owned */
+    size_t n;
+};
+/* The sources of `image` (a reference) in pull order: each configured
+ * mirror of its registry as "<mirror host>/<repository>:<tag or @digest>",
+ * then its own normalised name; each with the X-Registry-Auth value of
+ * the login the host holds for that host (crl_registry_login), or NULL.
+ * *out is the caller's, freed (and wiped) with crl_image_sources_free. */
+int crl_image_sources_make(corral_ctx *ctx, const char *image, struct crl_image_sources *out,
+                           struct corral_call *call);
+void crl_image_sources_free(struct crl_image_sources *s);
 
 /* ---- digests (manifest.c) ---- */
 
@@ -104,6 +121,10 @@ struct crl_image_cache {
     int dirfd;               /* the cache directory */
     int lockfd;              /* "lock": shared by pulls, exclusive for rm and prune */
 };
+/* The host[:port] of a mirror's base URL ("http://127.0.0.1:5000/" ->
+ * "127.0.0.1:5000"), "" without a scheme; into host (cap bytes). */
+void crl_mirror_host(const char *url, char *host, size_t cap);
+
 /* Parse `text` into *ref and write its normalised name (the cache's key)
  * into name (cap bytes); 0, or CORRAL_EINVAL with the reason in call. */
 int crl_image_ref_named(const char *text, struct corral_image_ref *ref, char *name, size_t cap,

@@ -106,6 +106,12 @@ static int pull_from(corral_ctx *ctx, struct crl_image_cache *c, const struct co
     return rc;
 }
 
+void crl_mirror_host(const char *url, char *host, size_t cap)
+{
+    const char *h = strstr(url, "://");
+    snprintf(host, cap, "%.*s", h ? (int)strcspn(h + 3, "/") : 0, h ? h + 3 : "");
+}
+
 int corral_image_pull(corral_ctx *ctx, const char *text, const struct corral_image_pull_options *opts,
                       struct corral_image_info *out, struct corral_call *call)
 {
@@ -127,9 +133,8 @@ int corral_image_pull(corral_ctx *ctx, const char *text, const struct corral_ima
     cJSON_ArrayForEach(u, mirrors) {
         if (!cJSON_IsString(u))
             continue;
-        const char *h = strstr(u->valuestring, "://");
         char host[300];
-        snprintf(host, sizeof host, "%.*s", h ? (int)strcspn(h + 3, "/") : 0, h ? h + 3 : "");
+        crl_mirror_host(u->valuestring, host, sizeof host);
         rc = pull_from(ctx, &c, &ref, name, u->valuestring, host, &p, out, call);
         if (!rc || corral_call_cancelled(call))
             break;

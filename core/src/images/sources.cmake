@@ -9,6 +9,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/refs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/registry.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/resolve.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/images/sources.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/store.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/unpack.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/user.c

@@ -238,6 +238,8 @@ int crl_phase_create(struct rollout *r)
                                   "as seen from the sandbox (--gate-url)",
                                   p->backend);
     }
+    if (!st)
+        st = crl_rollout_build_image(r);
     if (st)
         return st;
     st = new_sandbox(r, mounts, n_mounts, &r->sb);

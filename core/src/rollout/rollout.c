@@ -292,6 +292,7 @@ int crl_rollout_run(corral_ctx *ctx, const struct corral_rollout_options *o, int
     r.rec.total_ms = corral_now_ms() - t0;
     crl_agent_spec_free(&r.spec);
     corral_task_free(r.task);
+    free(r.built_image);
     call->cancel = callers_cancel;
     *rec = r.rec;
     if (crl_record_finish(rec, pretty) != 0 && !rec->status)

@@ -197,7 +197,15 @@ struct rollout {
     corral_sandbox *egress_applied_sb;
     const char *stop_signalled;        /* the phase in which a command or the agent died of SIGTERM,
                                           SIGINT or SIGHUP (crl_rollout_note_exit), or NULL */
+    char *built_image;                 /* the tag built from the task's Dockerfile (plan.image), or NULL */
 };
+
+/* For a task with only environment/Dockerfile (and no --image): build its
+ * image on the plan's backend (build_phase.c) and make it plan.image;
+ * progress lines show the build.  Failures are recorded: a failed build
+ * step, a backend that cannot build or a build past build_timeout_sec are
+ * task errors, the rest infrastructure. */
+int crl_rollout_build_image(struct rollout *r);
 
 /* Note a command's or the agent's exit code: one of a process killed by a
  * signal that stops jobs (a scheduler's scancel signals every process of

@@ -6,6 +6,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/agent_phase.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/agent_spec.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/batch.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/build_phase.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/collect.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/egress_phase.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/egress_sandbox.c

@@ -152,9 +152,8 @@ static int check_harbor_environment(struct corral_task *t, int dirfd, struct cor
                                     "not supported", t->dir, compose[i]);
     }
     int r = entry_is(dirfd, t->dir, "environment/Dockerfile", 'f', &present, call);
-    if (!r && present && !t->image)
-        r = corral_call_fail(call, CORRAL_EINVAL, "%s/environment/Dockerfile: corral does not build images yet; set "
-                             "[environment] docker_image in task.toml to an image built from it", t->dir);
+    if (!r)
+        t->has_dockerfile = present; /* built on a backend that builds, unless an image is named */
     return r;
 }
 

@@ -345,7 +345,9 @@ static int environment(struct tt *x, const struct crl_toml *env)
                                                ? "\"windows\" is refused: corral's backends run Linux sandboxes"
                                                : "must be \"linux\" or \"windows\"");
     if (!r)
-        r = seconds_of(x, env, "environment", "build_timeout_sec", &build); /* read: corral builds no images yet */
+        r = seconds_of(x, env, "environment", "build_timeout_sec", &build);
+    if (!r)
+        t->build_timeout_s = build;
     if (!r && !(r = int_of(x, env, "environment", "cpus", MAX_CPUS, &n, &present)) && present)
         t->cpus = (double)n;
     if (!r)

@@ -12,8 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-/* The loaded plugin named backend and its completed table. */
-static int sandbox_plugin(corral_ctx *ctx, const char *backend, const struct corral_plugin_record **rec,
+int crl_sandbox_plugin(corral_ctx *ctx, const char *backend, const struct corral_plugin_record **rec,
                           const struct crl_sandbox_table **tbl, struct corral_call *call)
 {
     *rec = ctx ? corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, backend) : NULL;
@@ -98,7 +97,7 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
     int no_registry = CORRAL_HAS_FIELD(opts, no_registry) ? opts->no_registry : 0;
     const struct corral_plugin_record *rec;
     const struct crl_sandbox_table *tbl;
-    int rc = sandbox_plugin(ctx, opts->backend, &rec, &tbl, call);
+    int rc = crl_sandbox_plugin(ctx, opts->backend, &rec, &tbl, call);
     if (rc)
         return rc;
 
@@ -279,7 +278,7 @@ int corral_sandbox_attach(corral_ctx *ctx, const char *id, corral_sandbox **out,
     }
     const struct corral_plugin_record *rec;
     const struct crl_sandbox_table *tbl;
-    rc = sandbox_plugin(ctx, backend, &rec, &tbl, call);
+    rc = crl_sandbox_plugin(ctx, backend, &rec, &tbl, call);
     free(backend);
     if (rc) {
         free(state);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crl_common.h"
+#include "images/images_internal.h"
 #include "sandbox/sandbox_internal.h"
 #include <corral/image.h>
 
@@ -38,8 +39,25 @@ int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *op
                             struct crl_sandbox_image *hold, struct corral_call *call)
 {
     memset(hold, 0, sizeof *hold);
-    if (!(ops->caps & CORRAL_CAP_ROOTFS) || !is_reference(spec->image))
+    if (!is_reference(spec->image))
         return 0;
+    if (!(ops->caps & CORRAL_CAP_ROOTFS)) {
+        /* A backend that pulls itself gets the mirrors and credentials. */
+        struct corral_call pc;
+        corral_call_init(&pc, 0);
+        if (corral_image_ref_parse(spec->image, &(struct corral_image_ref){0}, &pc) != 0)
+            return 0; /* not a reference (a template name, say): the backend's own business */
+        if (crl_image_sources_make(ctx, spec->image, &hold->sources, &pc) != 0) {
+            /* Only the pulls that need a mirror or a login can suffer:
+             * say why and let the backend try the name as given. */
+            corral_log(CORRAL_LOG_WARN, "image", "%s: no mirrors or registry login for the backend's pull: %s",
+                       spec->image, pc.message);
+            return 0;
+        }
+        spec->image_sources = hold->sources.v;
+        spec->n_image_sources = hold->sources.n;
+        return 0;
+    }
     struct corral_image_pull_options po = {.struct_size = sizeof po, .progress = progress,
                                            .progress_ud = (void *)spec->image};
     int rc = corral_image_resolve(ctx, spec->image, &po, &hold->run, call);
@@ -72,6 +90,7 @@ int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *op
 void crl_sandbox_image_release(struct crl_sandbox_image *hold)
 {
     corral_image_run_free(&hold->run);
+    crl_image_sources_free(&hold->sources);
     crl_strv_free_array(hold->env);
     hold->env = NULL;
 }

@@ -7,6 +7,8 @@
 #include <corral/image.h>
 #include <corral/sandbox_host.h>
 
+#include "images/images_internal.h" /* struct crl_image_sources */
+
 struct crl_sandbox_table;
 
 /* The "storage_bytes" of a backend's state JSON (a storage limit the
@@ -19,8 +21,12 @@ struct crl_limit_slot;
 struct crl_sandbox_image {
     struct corral_image_run run;
     char **env;                 /* the image's Env then the spec's, NULL-terminated */
+    struct crl_image_sources sources; /* backends that pull themselves: spec.image_sources */
 };
-/* For a backend with CORRAL_CAP_ROOTFS and a spec whose image is a
+/* For a backend without CORRAL_CAP_ROOTFS and a spec whose image is a
+ * container reference: spec->image_sources = its mirrors and registry
+ * with credentials (crl_image_sources_make).
+ * For a backend with CORRAL_CAP_ROOTFS and a spec whose image is a
  * container reference: resolve it through the image cache (pulling when
  * it is not there) and point spec->image at its root filesystem,
  * spec->env at the image's Env overridden by the spec's, spec->workdir at
@@ -30,6 +36,22 @@ struct crl_sandbox_image {
 int crl_sandbox_image_apply(corral_ctx *ctx, const struct corral_sandbox_ops *ops, struct corral_sandbox_spec *spec,
                             struct crl_sandbox_image *hold, struct corral_call *call);
 void crl_sandbox_image_release(struct crl_sandbox_image *hold);
+
+/* The loaded sandbox plugin named backend (*rec, borrowed from ctx) and
+ * its completed table; CORRAL_ENOTFOUND when none is loaded. */
+int crl_sandbox_plugin(corral_ctx *ctx, const char *backend, const struct corral_plugin_record **rec,
+                       const struct crl_sandbox_table **tbl, struct corral_call *call);
+
+/* Build the image of the Dockerfile context below context_fd (borrowed;
+ * `what` names it in messages, e.g. "TASK/environment") on backend,
+ * through its build_image slot (sandbox_build.c): the context tar leaves
+ * out what its .dockerignore excludes, the tag is
+ * "corral-build:<sha256 of that tar>", and the backend skips a build
+ * whose tag exists.  *tag (malloc'ed, the caller's) on success.  A
+ * backend that cannot build fails with CORRAL_ENOTSUP and a line naming
+ * the file and the backend; a failed build step with CORRAL_EINVAL. */
+int crl_sandbox_build(corral_ctx *ctx, const char *backend, int context_fd, const char *what, int64_t timeout_s,
+                      void (*progress)(void *, const char *), void *ud, char **tag, struct corral_call *call);
 
 struct corral_sandbox {
     const struct corral_plugin_record *rec;

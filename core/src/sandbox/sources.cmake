@@ -1,6 +1,7 @@
 # The host side of sandboxes: the facade over plugin ops tables, emulations, registry, gc, validation.
 list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_build.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_emul.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_gc.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_image.c

@@ -97,6 +97,10 @@ int dk_api(struct dk_plugin *p, const char *method, const char *path, const char
            const struct corral_sink *sink, int64_t timeout_ms, int attempts,
            struct dk_resp *r, corral_call *call);
 void dk_resp_free(struct dk_resp *r);
+/* A bodyless POST-style request with one extra header hname: hvalue
+ * (both NULL: none; the value is never logged). */
+int dk_api_h(struct dk_plugin *p, const char *method, const char *path, const char *hname, const char *hvalue,
+             const struct corral_sink *sink, int64_t timeout_ms, int attempts, struct dk_resp *r, corral_call *call);
 /* Fail `call` for an unexpected response: message from the body's
  * "message", code from the status (404 ENOTFOUND, 409 ESTATE, 5xx
  * ETRANSIENT, other EPROTO).  `what` names the operation. */
@@ -111,8 +115,32 @@ cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, c
 /* Pull `image` into the daemon (POST /images/create), progress in the log
  * every few seconds; the stream's own error (a 200 whose lines end in
  * {"error": ...}) fails the call: CORRAL_ENOTFOUND for an unknown image,
- * else EPROTO (ETRANSIENT for a bare 5xx). */
-int dk_image_pull(struct dk_plugin *p, const char *image, corral_call *call);
+ * else EPROTO (ETRANSIENT for a bare 5xx).  With sources (the spec's
+ * image_sources, n > 0) each is tried in order with its X-Registry-Auth,
+ * a mirror's image then tagged as `image`; *used is the name the daemon
+ * now knows it by (image, or a mirror's reference for a digest). */
+int dk_image_pull(struct dk_plugin *p, const char *image, const struct corral_image_source *src, size_t n,
+                  const char **used, corral_call *call);
+/* A corral_sink splitting an NDJSON stream (pulls, builds) into lines,
+ * each parsed and handed to one(ud, json) (json NULL when unparseable);
+ * lines past 16 KiB are dropped.  dk_ndjson_finish() handles a last line
+ * without newline and frees the buffer. */
+struct dk_ndjson {
+    void (*one)(void *ud, const cJSON *j);
+    void *ud;
+    struct crl_buf line;
+    int cut;
+};
+int dk_ndjson_write(void *ud, const void *buf, size_t len);
+void dk_ndjson_finish(struct dk_ndjson *n);
+
+/* ---- dk_build.c ---------------------------------------------------------- */
+
+/* The build_image slot: skip when req->tag exists on the daemon (GET
+ * /images/{tag}/json), else POST /build with the context tar, its
+ * "stream" lines to req->progress; an "error" line fails the call with
+ * CORRAL_EINVAL and that text. */
+int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *call);
 
 /* ---- dk_demux.c ----------------------------------------------------------- */
 

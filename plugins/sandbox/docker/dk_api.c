@@ -54,7 +54,8 @@ void dk_resp_free(struct dk_resp *r)
 /* One raw request without the version prefix logic. */
 static int raw(struct dk_plugin *p, const char *method, const char *fullpath, const char *json,
                const struct corral_source *src, const char *ctype, const struct corral_sink *sink,
-               int64_t timeout_ms, int attempts, struct dk_resp *r, corral_call *call)
+               int64_t timeout_ms, int attempts, const char *extra, const char *const *redact, struct dk_resp *r,
+               corral_call *call)
 {
     const struct corral_host *h = p->host;
     size_t ul = strlen(p->base) + strlen(fullpath) + 1;
@@ -63,7 +64,7 @@ static int raw(struct dk_plugin *p, const char *method, const char *fullpath, co
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     snprintf(url, ul, "%s%s", p->base, fullpath);
     char cth[96];
-    const char *hdrs[3] = {NULL, NULL, NULL};
+    const char *hdrs[4] = {NULL, NULL, NULL, NULL};
     size_t nh = 0;
     if (json || src) {
         snprintf(cth, sizeof cth, "Content-Type: %s", json ? "application/json" : ctype);
@@ -71,6 +72,8 @@ static int raw(struct dk_plugin *p, const char *method, const char *fullpath, co
     }
     if (!json && !src && (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0))
         hdrs[nh++] = "Content-Length: 0";
+    if (extra)
+        hdrs[nh++] = extra;
     struct corral_http_request req = {
         .struct_size = sizeof req,
         .method = method,
@@ -84,6 +87,7 @@ static int raw(struct dk_plugin *p, const char *method, const char *fullpath, co
         .max_attempts = attempts < 1 ? 1 : attempts,
         .backoff_ms = 100,
         .body_sink = sink,
+        .redact_headers = redact,
     };
     struct corral_http_response resp = {.struct_size = sizeof resp};
     int rc = h->http(&req, &resp, call);
@@ -114,7 +118,7 @@ static int negotiate(struct dk_plugin *p, corral_call *call)
     }
     pthread_mutex_unlock(&p->lock);
     struct dk_resp r;
-    int rc = raw(p, "GET", "/_ping", NULL, NULL, NULL, NULL, 10000, 2, &r, call);
+    int rc = raw(p, "GET", "/_ping", NULL, NULL, NULL, NULL, 10000, 2, NULL, NULL, &r, call);
     if (rc) {
         dk_resp_free(&r);
         return h->fail(call, rc, "docker daemon at %s%s unreachable",
@@ -141,10 +145,10 @@ static int negotiate(struct dk_plugin *p, corral_call *call)
     return 0;
 }
 
-int dk_api(struct dk_plugin *p, const char *method, const char *path, const char *json,
-           const struct corral_source *src, const char *content_type,
-           const struct corral_sink *sink, int64_t timeout_ms, int attempts,
-           struct dk_resp *r, corral_call *call)
+static int api(struct dk_plugin *p, const char *method, const char *path, const char *json,
+               const struct corral_source *src, const char *content_type, const struct corral_sink *sink,
+               int64_t timeout_ms, int attempts, const char *extra, const char *const *redact, struct dk_resp *r,
+               corral_call *call)
 {
     memset(r, 0, sizeof *r);
     int rc = negotiate(p, call);
@@ -162,8 +166,35 @@ int dk_api(struct dk_plugin *p, const char *method, const char *path, const char
     if (!full)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
     snprintf(full, n, "%s%s", api, path);
-    rc = raw(p, method, full, json, src, content_type, sink, timeout_ms, attempts, r, call);
+    rc = raw(p, method, full, json, src, content_type, sink, timeout_ms, attempts, extra, redact, r, call);
     free(full);
+    return rc;
+}
+
+int dk_api(struct dk_plugin *p, const char *method, const char *path, const char *json,
+           const struct corral_source *src, const char *content_type,
+           const struct corral_sink *sink, int64_t timeout_ms, int attempts,
+           struct dk_resp *r, corral_call *call)
+{
+    return api(p, method, path, json, src, content_type, sink, timeout_ms, attempts, NULL, NULL, r, call);
+}
+
+int dk_api_h(struct dk_plugin *p, const char *method, const char *path, const char *hname, const char *hvalue,
+             const struct corral_sink *sink, int64_t timeout_ms, int attempts, struct dk_resp *r, corral_call *call)
+{
+    if (!hname || !hvalue)
+        return api(p, method, path, NULL, NULL, NULL, sink, timeout_ms, attempts, NULL, NULL, r, call);
+    size_t n = strlen(hname) + strlen(hvalue) + 3;
+    char *hdr = malloc(n);
+    if (!hdr) {
+        memset(r, 0, sizeof *r);
+        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
+    }
+    snprintf(hdr, n, "%s: %s", hname, hvalue);
+    const char *redact[] = {hname, NULL};
+    int rc = api(p, method, path, NULL, NULL, NULL, sink, timeout_ms, attempts, hdr, redact, r, call);
+    explicit_bzero(hdr, n); /* may be a registry login */
+    free(hdr);
     return rc;
 }
 

@@ -165,8 +165,13 @@ static int destroy_cid(struct dk_plugin *p, const char *cid, corral_call *call)
     return rc;
 }
 
-static int image_check(struct dk_plugin *p, const char *image, corral_call *call)
+/* Whether the daemon has image, pulling it (from spec's sources) when
+ * missing; *used gets the name to create from (image, or a mirror's
+ * reference for a digest). */
+static int image_check(struct dk_plugin *p, const char *image, const struct corral_sandbox_spec *spec,
+                       const char **used, corral_call *call)
 {
+    *used = image;
     char *enc = dk_urlenc(image);
     if (!enc)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
@@ -186,7 +191,8 @@ static int image_check(struct dk_plugin *p, const char *image, corral_call *call
                            "docker image '%s' is not on the daemon, and the docker backend's pull is \"never\" "
                            "(docker pull/load/import it first)", image);
     else if (rc == 0 && r.status == 404)
-        rc = dk_image_pull(p, image, call);
+        rc = dk_image_pull(p, image, spec->image_sources, spec->image_sources ? spec->n_image_sources : 0, used,
+                           call);
     else if (rc == 0 && r.status != 200)
         rc = dk_api_fail(p, &r, "image inspect", call);
     dk_resp_free(&r);
@@ -345,9 +351,15 @@ int dk_create(void *ps, const struct corral_sandbox_spec *spec_in, corral_sbx **
         return h->fail(call, CORRAL_ECONFIG, "docker create: no image given and no default `image` configured");
     char *json = NULL;
     int ownerfd = -1, lease_fd = -1;
+    const char *used = image;
     int rc = build_body(p, spec, image, &json, call);
     if (rc == 0)
-        rc = image_check(p, image, call);
+        rc = image_check(p, image, spec, &used, call);
+    if (rc == 0 && used != image) { /* pulled by digest from a mirror: create from that name */
+        free(json);
+        json = NULL;
+        rc = build_body(p, spec, used, &json, call);
+    }
     if (rc == 0)
         rc = dk_lease_owner_check(p, spec, &ownerfd, call);
     if (rc) {

@@ -107,6 +107,7 @@ static const struct corral_sandbox_ops ops = {
     .destroy = dk_destroy,
     .remove = dk_remove,
     .quiesce = dk_quiesce,
+    .build_image = dk_build_image,
     .close = dk_close,
 };
 

@@ -90,6 +90,13 @@ struct corral_mount {
     int read_only;
 };
 
+/* One place to pull an image from (struct corral_sandbox_spec).  Layout frozen. */
+struct corral_image_source {
+    const char *ref;                /* a full reference ("127.0.0.1:5000/library/debian:12") */
+    const char *registry_auth;      /* Docker's X-Registry-Auth value (base64url JSON of username,
+                                       password, serveraddress), or NULL: anonymous */
+};
+
 /* What to create.  Caller-owned, borrowed for the call. */
 struct corral_sandbox_spec {
     size_t struct_size;
@@ -114,6 +121,26 @@ struct corral_sandbox_spec {
      * /tmp), in bytes; 0 = the backend's default.  The host refuses a
      * nonzero value for a backend without CORRAL_CAP_STORAGE. */
     int64_t storage_bytes;
+    /* appended (ABI 1.1): where a backend that pulls images itself
+     * (docker) gets a missing spec.image from, in order: the configured
+     * mirrors' references, then the image's own registry, each with the
+     * credentials the host holds for it (docs/images.md "Mirrors");
+     * n_image_sources 0 = pull spec.image as named, anonymously.  Secrets:
+     * never log registry_auth. */
+    const struct corral_image_source *image_sources;
+    size_t n_image_sources;
+};
+
+/* An image build (the build_image slot).  Caller-owned, borrowed for
+ * the call.  Layout frozen. */
+struct corral_image_build {
+    size_t struct_size;
+    const char *tag;                /* "corral-build:<sha256 of the context tar>" */
+    const char *dockerfile;         /* the Dockerfile's path inside the context */
+    const struct corral_source *context; /* a tar of the build context */
+    int64_t timeout_ms;             /* the whole build; 0 = no limit other than the call's */
+    void (*progress)(void *ud, const char *line); /* one build output line; may be NULL */
+    void *progress_ud;
 };
 
 /* One command.  Caller-owned, borrowed for the call. */
@@ -225,13 +252,22 @@ struct corral_sandbox_ops {
      * runs inside the sandbox (an in-sandbox kill of everything would
      * kill it): the host then reports CORRAL_ENOTSUP. */
     int (*quiesce)(corral_sbx *sbx, corral_call *call);
-    /* Appended (slot 22): replace the egress policy of a live sandbox made
+    /* ABI 1.1, appended (FROZEN at slot 22): replace the egress policy of a live sandbox made
      * with CORRAL_NET_POLICY by policy_json (same form as spec.egress_json;
      * borrowed for the call), e.g. between a rollout's phases.  Only for
      * CORRAL_CAP_EGRESS_RULES backends; a policy the backend cannot express
      * is refused (CORRAL_ENOTSUP, naming the rule), never widened.  Unset:
      * the host reports CORRAL_ENOTSUP. */
     int (*set_egress)(corral_sbx *sbx, const char *policy_json, corral_call *call);
+    /* ABI 1.1, appended (FROZEN at slot 23): build an image from a
+     * Dockerfile and its context and name it req->tag, or do nothing when
+     * an image of that name exists already (the tag names the context's
+     * digest, so it is the same build).  Build output goes to
+     * req->progress line by line; a failed build step fails the call with
+     * CORRAL_EINVAL and the build's own message.  Leave unset where the
+     * backend cannot build: the host then refuses a task that has only a
+     * Dockerfile (docs/plugin-abi.md). */
+    int (*build_image)(void *ps, const struct corral_image_build *req, corral_call *call);
 };
 
 /* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */
