@@ -40,6 +40,7 @@
 #include <openssl/crypto.h>
 
 #include "gate/gate_internal.h"
+#include "gate/gate_node_path.h"
 
 static const char UNAUTHORIZED[] =
     "{\"error\":{\"message\":\"invalid token or unknown rollout\",\"type\":\"invalid_request_error\","
@@ -769,25 +770,18 @@ static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connec
 static enum MHD_Result node_route(struct corral_gate *g, struct MHD_Connection *conn, const char *url, int post,
                                   int del)
 {
-    char node[65], id[130];
-    const char *slash = strchr(url, '/');
-    size_t n = slash ? (size_t)(slash - url) : 0;
-    if (n == 0 || n >= sizeof node)
-        return send_error(conn, 404, "not found", "not_found");
-    memcpy(node, url, n);
-    node[n] = 0;
-    if (!gate_node_id_valid(node))
+    char node[GATE_NODE_ID_MAX + 1], id[GATE_NODE_ROLLOUT_MAX + 1];
+    int kind = gate_node_path_parse(url, node, id);
+    if (kind == GATE_NODE_PATH_BAD_NODE)
         return send_error(conn, 400, "node ids are 1-64 of [A-Za-z0-9._-]", "invalid_request");
-    if (post && strcmp(slash, "/heartbeat") == 0) {
+    if (kind == GATE_NODE_PATH_HEARTBEAT && post) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rollouts", (double)gate_lease_renew(g, node));
         cJSON_AddNumberToObject(o, "lease_seconds", (double)(g->lease_ms / 1000));
         return send_json(conn, 200, o);
     }
-    static const char ro[] = "/rollouts/";
-    if (strncmp(slash, ro, sizeof ro - 1) != 0 || strlen(slash + sizeof ro - 1) >= sizeof id)
+    if (kind != GATE_NODE_PATH_ROLLOUT)
         return send_error(conn, 404, "not found", "not_found");
-    snprintf(id, sizeof id, "%s", slash + sizeof ro - 1);
     if (post)
         return trainer_register(g, conn, id, node);
     if (del) {

@@ -578,8 +578,6 @@ int gate_load_take_locked(struct corral_gate *g, const char *id);
 void gate_load_put_locked(struct corral_gate *g, const char *id);
 
 /* gate_leases.c: rollouts of remote nodes (docs/gate.md "Remote nodes") */
-/* Whether node is a valid node id (1-64 of [A-Za-z0-9._-]). */
-int gate_node_id_valid(const char *node);
 /* Mark registered rollout id as node's, leased for g->lease_ms.
  * Returns 0, or CORRAL_ENOTFOUND. */
 int gate_lease_set(struct corral_gate *g, const char *id, const char *node);

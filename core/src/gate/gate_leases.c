@@ -11,18 +11,6 @@
 
 #include "gate/gate_internal.h"
 
-int gate_node_id_valid(const char *node)
-{
-    size_t n = node ? strlen(node) : 0;
-    if (n == 0 || n > 64)
-        return 0;
-    for (const char *p = node; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
-              *p == '_' || *p == '-'))
-            return 0;
-    return 1;
-}
-
 int gate_lease_set(struct corral_gate *g, const char *id, const char *node)
 {
     pthread_mutex_lock(&g->lock);
