@@ -77,6 +77,8 @@ r1=$(jq -r .rollout_id "$WORK/n1.json"); r2=$(jq -r .rollout_id "$WORK/n2.json")
 check "the trainer saw exactly the two nodes' rollout ids" eval '[ "$r1" != "$r2" ] && has "$OUT" "answered $r1 1 200" &&
   has "$OUT" "answered $r2 1 200"'
 check "no token was on any command line" eval '[ ! -s "$WORK/hits" ]'
+check "the nodes dropped their ended rollouts from the central gate" eval '[ "$(curl -s -H \
+  "Authorization: Bearer $CORRAL_GATE_TRAINER_TOKEN" "$url/v1/health" | jq .rollouts)" = 0 ]'
 
 # A node that dies: its rollout is dropped when its lease runs out, its pending call gets 410.
 reg() { curl -s -X "$1" -H "Authorization: Bearer $REG" "${@:3}" "$url/v1/nodes/$2"; }

@@ -16,6 +16,7 @@
 #include <corral/gate.h>
 
 #include "base/internal.h"
+#include "gate/gate_internal.h"
 #include "crl_common.h"
 
 #define NODE_MAX_WORKERS 256
@@ -54,15 +55,25 @@ static int central(struct corral_gate_node *nd, const char *method, const char *
     return crl_http(&rq, resp, call);
 }
 
-/* The central token and base URL of rollout id, registering it on first
- * use.  Returns the entry (owned by nd) or NULL with err set. */
-static struct node_rollout *rollout_of(struct corral_gate_node *nd, const char *id, char *err, size_t cap)
+/* Copy the chat URL and the bearer header of rollout id (registered
+ * entry r) into the caller's buffers, under nd->lock: heart() may free r. */
+static void copy_out(const struct node_rollout *r, char url[1024], char auth[128])
+{
+    snprintf(url, 1024, "%s/chat/completions", r->base_url);
+    snprintf(auth, 128, "Authorization: Bearer %s", r->token);
+}
+
+/* The central chat URL and bearer header of rollout id into the caller's
+ * buffers, registering it on first use.  Returns 0, or -1 with err set. */
+static int rollout_of(struct corral_gate_node *nd, const char *id, char url_out[1024], char auth_out[128], char *err,
+                      size_t cap)
 {
     pthread_mutex_lock(&nd->lock);
     for (struct node_rollout *r = nd->rollouts; r; r = r->next)
         if (strcmp(r->id, id) == 0) {
+            copy_out(r, url_out, auth_out);
             pthread_mutex_unlock(&nd->lock);
-            return r;
+            return 0;
         }
     pthread_mutex_unlock(&nd->lock);
     char url[1024];
@@ -91,18 +102,29 @@ static struct node_rollout *rollout_of(struct corral_gate_node *nd, const char *
     }
     if (r) {
         pthread_mutex_lock(&nd->lock);
+        copy_out(r, url_out, auth_out);
         r->next = nd->rollouts;
         nd->rollouts = r;
         pthread_mutex_unlock(&nd->lock);
+    } else if (rc == 0 && resp.status == 409) {
+        /* Another worker may have registered it meanwhile (parallel calls). */
+        pthread_mutex_lock(&nd->lock);
+        for (struct node_rollout *e = nd->rollouts; e && !r; e = e->next)
+            if (strcmp(e->id, id) == 0) {
+                copy_out(e, url_out, auth_out);
+                r = e;
+            }
+        pthread_mutex_unlock(&nd->lock);
+        if (!r)
+            snprintf(err, cap, "the central gate refused rollout %s (HTTP 409): that id is registered already", id);
     } else if (rc) {
         snprintf(err, cap, "cannot register rollout %s on the central gate: %.300s", id, call.message);
     } else {
-        snprintf(err, cap, "the central gate refused rollout %s (HTTP %ld%s)", id, resp.status,
-                 resp.status == 409 ? ": that id is registered already" : "");
+        snprintf(err, cap, "the central gate refused rollout %s (HTTP %ld)", id, resp.status);
     }
     cJSON_Delete(o);
     crl_http_response_free(&resp);
-    return r;
+    return r ? 0 : -1;
 }
 
 /* Deliver an error answer (the agent gets it as its call's error). */
@@ -123,9 +145,8 @@ static void deliver_error(struct corral_gate_node *nd, const char *rid, const ch
  * renders the answer in the agent's own form), to the central gate. */
 static void forward(struct corral_gate_node *nd, const struct corral_gate_request *q)
 {
-    char err[512];
-    struct node_rollout *r = rollout_of(nd, q->rollout_id, err, sizeof err);
-    if (!r) {
+    char err[512], url[1024], auth[128];
+    if (rollout_of(nd, q->rollout_id, url, auth, err, sizeof err) != 0) {
         deliver_error(nd, q->id, err);
         return;
     }
@@ -139,14 +160,12 @@ static void forward(struct corral_gate_node *nd, const struct corral_gate_reques
     cJSON_DeleteItemFromObjectCaseSensitive(body, "stream_options");
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
-    char url[1024], auth[128];
-    snprintf(url, sizeof url, "%s/chat/completions", r->base_url);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", r->token);
     struct corral_http_response resp;
     struct corral_call call;
     corral_call_init(&call, 0);
     int rc = text ? central(nd, "POST", url, auth, text, &resp, &call) : CORRAL_ENOMEM;
     free(text);
+    OPENSSL_cleanse(auth, sizeof auth);
     if (rc) {
         snprintf(err, sizeof err, "corral gate node: the central gate did not answer: %.400s", call.message);
         deliver_error(nd, q->id, err);
@@ -210,6 +229,49 @@ static long heartbeat(struct corral_gate_node *nd, struct corral_call *call)
     return st;
 }
 
+/* DELETE rollout r on the central gate (best effort) and free it. */
+static void drop_central(struct corral_gate_node *nd, struct node_rollout *r)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v1/nodes/%s/rollouts/%s", nd->url, nd->node, r->id);
+    struct corral_http_response resp;
+    struct corral_call call;
+    corral_call_init(&call, 5000);
+    central(nd, "DELETE", url, nd->auth, NULL, &resp, &call);
+    crl_http_response_free(&resp);
+    free(r->id);
+    free(r->base_url);
+    OPENSSL_cleanse(r->token, sizeof r->token);
+    free(r);
+}
+
+/* Drop from the central gate the rollouts that ended here (no longer
+ * registered on the local gate), so it does not keep them until the node
+ * stops. */
+static void drop_ended(struct corral_gate_node *nd)
+{
+    struct node_rollout *ended = NULL;
+    pthread_mutex_lock(&nd->lock);
+    for (struct node_rollout **pp = &nd->rollouts; *pp;) {
+        struct node_rollout *r = *pp;
+        pthread_mutex_lock(&nd->local->lock);
+        int live = gate_rollout_find_locked(nd->local, r->id) != NULL;
+        pthread_mutex_unlock(&nd->local->lock);
+        if (live) {
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        r->next = ended;
+        ended = r;
+    }
+    pthread_mutex_unlock(&nd->lock);
+    for (struct node_rollout *r = ended, *n; r; r = n) {
+        n = r->next;
+        drop_central(nd, r);
+    }
+}
+
 static void *heart(void *arg)
 {
     struct corral_gate_node *nd = arg;
@@ -230,6 +292,7 @@ static void *heart(void *arg)
         corral_call_init(&call, 10000);
         if (heartbeat(nd, &call) != 0)
             corral_log(CORRAL_LOG_WARN, "gate", "the central gate did not renew this node's lease");
+        drop_ended(nd);
         pthread_mutex_lock(&nd->lock);
     }
     pthread_mutex_unlock(&nd->lock);
@@ -312,17 +375,7 @@ void corral_gate_node_stop(corral_gate_node *nd)
         pthread_join(nd->heart, NULL);
     for (struct node_rollout *r = nd->rollouts, *n; r; r = n) {
         n = r->next;
-        char url[1024];
-        snprintf(url, sizeof url, "%s/v1/nodes/%s/rollouts/%s", nd->url, nd->node, r->id);
-        struct corral_http_response resp;
-        struct corral_call call;
-        corral_call_init(&call, 5000);
-        central(nd, "DELETE", url, nd->auth, NULL, &resp, &call);
-        crl_http_response_free(&resp);
-        free(r->id);
-        free(r->base_url);
-        OPENSSL_cleanse(r->token, sizeof r->token);
-        free(r);
+        drop_central(nd, r);
     }
     OPENSSL_cleanse(nd->auth, sizeof nd->auth);
     free(nd->workers);
