@@ -16,6 +16,7 @@ RC=0
 CORRAL_GATE_REGISTRATION_TOKEN="$REG" "$CORRAL" gate serve --listen 127.0.0.1:0 --trainer-listen 127.0.0.1:0 \
   --lease 2 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 serve=$!
+trap 'kill $serve ${n1:-} ${n2:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do grep -q trainer_url "$WORK/serve.out" && break; sleep 0.1; done
 url=$(jq -r .trainer_url "$WORK/serve.out")
 check "the central gate announces its trainer API" eval '[ -n "$url" ] && [ "$url" != null ]'
