@@ -45,7 +45,7 @@ measure() { # NAME CMD...: wall seconds into $WALL, corral CPU ms into $CPU
   touch "$WORK/sampling"; sample & local sp=$!
   local t0; t0=$(date +%s.%N)
   "$@" >"$WORK/$1.log" 2>&1 || echo "($1 exited $?: see $WORK/$1.log)"
-  WALL=$(echo "$(date +%s.%N) - $t0" | bc)
+  WALL=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN {print a - b}')
   rm -f "$WORK/sampling"; wait $sp
   CPU=$(cat "$WORK"/cpu.* 2>/dev/null | awk -v t="$TICK" '{s += $1} END {printf "%.0f", s * 1000 / t}')
 }
@@ -55,13 +55,13 @@ shards() { shift; CORRAL="$WORK/corral" CORRAL_ATTEMPTS="$N" CORRAL_CONCURRENCY=
   nice -n 10 sbatch --wait --array=0-3 -o "$WORK/arr-%a.log" "$ROOT/packaging/slurm/corral-array.sbatch" \
   "$WORK/arr.jsonl" "$ROOT/examples/tasks/hello"; }
 
+div() { awk -v a="$1" -v b="$2" 'BEGIN {print a / b}'; }
 measure one one; W1=$WALL; C1=$CPU
 measure shards shards; W4=$WALL; C4=$CPU
 ok1=$(jq -s '[.[] | select(.reward == 1)] | length' "$WORK/one.jsonl")
 ok4=$(jq -s '[.[] | select(.reward == 1)] | length' "$WORK/arr.jsonl")
 echo "rollouts: $N oracle (examples/tasks/hello, local backend), total concurrency $C, $(nproc) CPUs"
-printf '1 process:   %7.1f s wall, %s rewarded 1, corral CPU %.2f ms per rollout\n' "$W1" "$ok1" "$(echo "$C1 / $N" | bc -l)"
+printf '1 process:   %7.1f s wall, %s rewarded 1, corral CPU %.2f ms per rollout\n' "$W1" "$ok1" "$(div "$C1" "$N")"
 printf '4 shards:    %7.1f s wall, %s rewarded 1, corral CPU %.2f ms per rollout (4 processes)\n' "$W4" "$ok4" \
-  "$(echo "$C4 / $N" | bc -l)"
-printf 'ratio (4 shards / 1 process): wall %.3f, corral CPU %.3f\n' "$(echo "$W4 / $W1" | bc -l)" \
-  "$(echo "$C4 / $C1" | bc -l)"
+  "$(div "$C4" "$N")"
+printf 'ratio (4 shards / 1 process): wall %.3f, corral CPU %.3f\n' "$(div "$W4" "$W1")" "$(div "$C4" "$C1")"
