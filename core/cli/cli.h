@@ -64,4 +64,9 @@ int cli_decimal_arg(const char *opt, const char *text, double min, double max, d
 /* The bound of options counted in seconds (7 days, as task files'). */
 #define CLI_MAX_SECONDS CRL_MAX_TIMEOUT_S
 
+/* A secret: FILE's content (trailing whitespace removed; a missing FILE
+ * is created with 32 random bytes in hex, mode 0600), else $env, else
+ * NULL.  Malloc'ed: the caller frees it with crl_wipe_free(). */
+char *cli_secret_from(const char *file, const char *env);
+
 #endif

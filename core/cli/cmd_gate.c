@@ -67,6 +67,12 @@ static void help(FILE *f)
         "  --trainer-token-file FILE   the trainer API's bearer token, read or created like\n"
         "                              --secret-file.  Else $CORRAL_GATE_TRAINER_TOKEN.  One of\n"
         "                              them is required with --trainer-listen.\n"
+        "  --registration-token-file FILE  a second bearer token of the trainer API, read or created\n"
+        "                              like --secret-file (else $CORRAL_GATE_REGISTRATION_TOKEN), that\n"
+        "                              only lets `corral run --gate URL` nodes register their rollouts\n"
+        "                              (the trainer token may too); see \"Remote nodes\" below\n"
+        "  --lease SECONDS             a node that stops renewing this long loses its rollouts\n"
+        "                              (pending calls get 410; default 30)\n"
         "  --no-auto-register          refuse (401) ids not registered through the trainer API\n"
         "  -h, --help                  this help\n"
         "\n"
@@ -79,6 +85,12 @@ static void help(FILE *f)
         "  DELETE /v1/rollouts/ID               unregister (pending calls get 410) -> transcript\n"
         "  GET    /v1/rollouts/ID/transcript    the calls so far, with token ids/logprobs if given\n"
         "  GET    /v1/health\n"
+        "\n"
+        "Remote nodes (Authorization: Bearer REGISTRATION_TOKEN or TRAINER_TOKEN; docs/gate.md):\n"
+        "  POST   /v1/nodes/NODE/heartbeat      renew the node's lease -> {\"rollouts\",\"lease_seconds\"}\n"
+        "  POST   /v1/nodes/NODE/rollouts/ID    register ID for NODE, leased (409 if taken) -> as above\n"
+        "  DELETE /v1/nodes/NODE/rollouts/ID    unregister one of NODE's rollouts\n"
+        "The node then sends each call to base_url with the rollout's token, like an agent.\n"
         "\n"
         "On start one JSON line goes to stdout: {\"url\",\"unix_socket\",\"trainer_url\"} (no\n"
         "secrets).  SIGINT or SIGTERM stop the gate; pending agent calls get a non-retryable 410 first.\n"
@@ -128,7 +140,7 @@ static char *secret_from_file(const char *path)
     return strdup(buf);
 }
 
-static char *secret_from(const char *file, const char *env)
+char *cli_secret_from(const char *file, const char *env)
 {
     if (file)
         return secret_from_file(file);
@@ -142,7 +154,8 @@ static int serve(int argc, char **argv)
     uint16_t port = 0, tport = 0;
     int trainer = 0, no_auto = 0;
     const char *unix_path = NULL, *responder = "trainer", *key_env = NULL, *up_model = NULL, *model = NULL;
-    const char *secret_file = NULL, *ttoken_file = NULL;
+    const char *secret_file = NULL, *ttoken_file = NULL, *rtoken_file = NULL;
+    unsigned lease_s = 0;
     int token_ids = 0;
     const char *cache_salt = NULL;
     long long body_limit = 0;
@@ -213,6 +226,13 @@ static int serve(int argc, char **argv)
             secret_file = v;
         } else if (ARG("--trainer-token-file")) {
             ttoken_file = v;
+        } else if (ARG("--registration-token-file")) {
+            rtoken_file = v;
+        } else if (ARG("--lease")) {
+            int64_t n;
+            if (cli_int_arg("--lease", v, 1, 86400, &n))
+                return CLI_USAGE;
+            lease_s = (unsigned)n;
         } else if (strcmp(a, "--no-auto-register") == 0) {
             no_auto = 1;
         } else {
@@ -240,7 +260,7 @@ static int serve(int argc, char **argv)
         return CLI_USAGE;
     }
 
-    char *secret = secret_from(secret_file, "CORRAL_GATE_SECRET");
+    char *secret = cli_secret_from(secret_file, "CORRAL_GATE_SECRET");
     if (secret_file && !secret)
         return CLI_FAIL;
     if (secret && strlen(secret) < 16) {
@@ -250,13 +270,27 @@ static int serve(int argc, char **argv)
     }
     char *ttoken = NULL;
     if (trainer) {
-        ttoken = secret_from(ttoken_file, "CORRAL_GATE_TRAINER_TOKEN");
+        ttoken = cli_secret_from(ttoken_file, "CORRAL_GATE_TRAINER_TOKEN");
         if (!ttoken) {
             if (!ttoken_file)
                 cli_error("--trainer-listen needs --trainer-token-file FILE or $CORRAL_GATE_TRAINER_TOKEN");
             crl_wipe_free(secret);
             return ttoken_file ? CLI_FAIL : CLI_USAGE;
         }
+    }
+
+    char *rtoken = NULL;
+    if (trainer) {
+        rtoken = cli_secret_from(rtoken_file, "CORRAL_GATE_REGISTRATION_TOKEN");
+        if (rtoken_file && !rtoken) {
+            crl_wipe_free(secret);
+            crl_wipe_free(ttoken);
+            return CLI_FAIL;
+        }
+    } else if (rtoken_file || lease_s) {
+        cli_error("--registration-token-file and --lease go with --trainer-listen");
+        crl_wipe_free(secret);
+        return CLI_USAGE;
     }
 
     corral_log_setup(cli_globals.quiet ? CORRAL_LOG_ERROR
@@ -291,6 +325,8 @@ static int serve(int argc, char **argv)
         .idle_timeout_s = lim.idle_timeout_s,
         .upstream_max_n = lim.upstream_max_n,
         .upstream_max_tokens = lim.upstream_max_tokens,
+        .registration_token = rtoken,
+        .lease_s = lease_s,
     };
     struct corral_call call;
     corral_call_init(&call, 0);
@@ -298,6 +334,7 @@ static int serve(int argc, char **argv)
     int rc = corral_gate_new(&o, &g, &call);
     crl_wipe_free(secret);
     crl_wipe_free(ttoken);
+    crl_wipe_free(rtoken);
     if (rc) {
         cli_error("%s", call.message);
         return CLI_FAIL;

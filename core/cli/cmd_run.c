@@ -15,6 +15,7 @@
 #include "crl_common.h"
 #include "run_results.h"
 #include <corral/atif.h>
+#include <corral/gate.h>
 #include <corral/rollout.h>
 #include <corral/sandbox_host.h>
 
@@ -120,6 +121,11 @@ static void help(void)
            "\n"
            "  --trainer-listen ADDR:PORT  with --model trainer: where the trainer API listens\n"
            "                        (default 127.0.0.1:0, an ephemeral port)\n"
+           "  --gate URL            a central `corral gate serve`'s trainer API (its --trainer-listen URL):\n"
+           "                        this run keeps its own gate for its sandboxes and forwards every model\n"
+           "                        call there, answered by the trainer that polls it (implies --model\n"
+           "                        trainer; docs/gate.md \"Remote nodes\"). The registration token is read\n"
+           "                        from --gate-token-file FILE, else $CORRAL_GATE_REGISTRATION_TOKEN\n"
            "\n"
            "With --model trainer the agent's model calls wait in a queue that a training loop serves\n"
            "through the gate's HTTP trainer API (GET /v1/requests/next, POST /v1/requests/ID/response;\n"
@@ -170,6 +176,43 @@ static int start_trainer_gate(const char *listen, char *sock, size_t cap, corral
     }
     fprintf(stderr, "corral: trainer API at %s\n", corral_gate_trainer_url(*out));
     return 0;
+}
+
+/* ---- --gate URL: this run as a remote node of a central gate ---- */
+enum { OPT_GATE = 0x240, OPT_GATE_TOKEN_FILE };
+
+/* A local gate whose trainer queue a corral_gate_node forwards to the
+ * central gate at url (docs/gate.md "Remote nodes"); the registration
+ * token from token_file, else $CORRAL_GATE_REGISTRATION_TOKEN.  Checked
+ * before any sandbox exists.  Returns CLI_OK, CLI_USAGE (no token) or
+ * CLI_FAIL (refused, unreachable), reported. */
+static int start_node_gate(const char *url, const char *token_file, unsigned workers, char *sock, size_t cap,
+                           corral_gate **gate, corral_gate_node **node)
+{
+    if (token_file && access(token_file, R_OK) != 0) {
+        cli_error("run: --gate-token-file %s: %s", token_file, strerror(errno));
+        return CLI_USAGE;
+    }
+    char *token = cli_secret_from(token_file, "CORRAL_GATE_REGISTRATION_TOKEN");
+    if (!token || strlen(token) < 16) {
+        cli_error("run: --gate needs a registration token of 16+ characters in --gate-token-file FILE or "
+                  "$CORRAL_GATE_REGISTRATION_TOKEN");
+        crl_wipe_free(token);
+        return CLI_USAGE;
+    }
+    snprintf(sock, cap, "/tmp/corral-run-gate-%d.sock", (int)getpid());
+    struct corral_gate_options go = {.struct_size = sizeof go, .unix_socket_path = sock};
+    struct corral_call gc;
+    corral_call_init(&gc, 0);
+    int rc = corral_gate_new(&go, gate, &gc);
+    if (rc == 0 && (rc = corral_gate_node_start(*gate, url, token, workers, node, &gc)) != 0) {
+        corral_gate_free(*gate);
+        *gate = NULL;
+    }
+    crl_wipe_free(token);
+    if (rc)
+        cli_error("run: --gate: %s", gc.message);
+    return rc ? CLI_FAIL : CLI_OK;
 }
 
 static int write_out(const char *path, const char *text)
@@ -452,7 +495,11 @@ int cli_cmd_run(int argc, char **argv)
         {"resume-errors", no_argument, 0, OPT_RESUME_ERRORS}, {"retries", required_argument, 0, 'y'},
         {"retry-on", required_argument, 0, 'Y'}, CLI_DATASET_LONGOPTS,
         {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {"cache-salt-env", required_argument, 0, OPT_SALT_ENV},
-        {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, HARBOR_MULT_LONGOPTS, {0, 0, 0, 0}};
+        {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, HARBOR_MULT_LONGOPTS,
+        {"gate", required_argument, 0, OPT_GATE}, {"gate-token-file", required_argument, 0, OPT_GATE_TOKEN_FILE},
+        {0, 0, 0, 0}};
+    const char *gate_central = NULL, *gate_token_file = NULL; /* --gate */
+    corral_gate_node *gate_node = NULL;
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL, *shard = NULL;
     int resume = 0, resume_errors = 0;
@@ -573,6 +620,8 @@ int cli_cmd_run(int argc, char **argv)
             trajectories = trajectory_dir;
             break;
         }
+        case OPT_GATE: gate_central = optarg; break;
+        case OPT_GATE_TOKEN_FILE: gate_token_file = optarg; break;
         case 'S': shard = optarg; break;
         case 'R': resume = 1; break;
         case OPT_RESUME_ERRORS: resume_errors = 1; break;
@@ -591,6 +640,10 @@ int cli_cmd_run(int argc, char **argv)
     }
     if (optind < argc)
         USAGE_EXIT("run: unexpected argument '%s'", argv[optind]);
+    if (gate_central && o.model && strcmp(o.model, "trainer") != 0)
+        USAGE_EXIT("run: --gate forwards model calls to a central trainer: it cannot go with --model %s", o.model);
+    if (gate_central)
+        o.model = "trainer";
     install_env[n_install_env] = NULL;
     o.install_env = n_install_env ? install_env : NULL;
     if ((!n_tasks && !dsa.spec) || !o.agent)
@@ -662,11 +715,15 @@ int cli_cmd_run(int argc, char **argv)
 
     corral_gate *gate = NULL;
     char sock[128];
-    if (o.model && strcmp(o.model, "trainer") == 0 && start_trainer_gate(trainer_listen, sock, sizeof sock, &gate)) {
+    int gate_rc = gate_central ? start_node_gate(gate_central, gate_token_file, (unsigned)concurrency * 2, sock,
+                                                 sizeof sock, &gate, &gate_node)
+                  : o.model && strcmp(o.model, "trainer") == 0 &&
+                            start_trainer_gate(trainer_listen, sock, sizeof sock, &gate) ? CLI_USAGE : CLI_OK;
+    if (gate_rc) {
         corral_close(ctx);
         free(tasks);
         corral_dataset_free(dataset);
-        return CLI_USAGE;
+        return gate_rc;
     }
     if (gate) {
         o.gate = gate;
@@ -741,6 +798,7 @@ int cli_cmd_run(int argc, char **argv)
         rc = CLI_FAIL;
     }
     free_digests(digests, n_tasks);
+    corral_gate_node_stop(gate_node);
     corral_gate_free(gate);
     free(rs.items);
     free(each);

@@ -17,3 +17,7 @@ foreach(t fuzz_gate_request fuzz_gate_replay fuzz_gate_render fuzz_gate_messages
   target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/core/src ${PROJECT_SOURCE_DIR}/core/include
                                             ${PROJECT_SOURCE_DIR}/common)
 endforeach()
+# The remote nodes' route paths (trainer-listener input, docs/gate.md "Remote nodes").
+corral_add_fuzzer(fuzz_gate_node_path SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_gate_node_path.c
+                  ${PROJECT_SOURCE_DIR}/core/src/gate/gate_node_path.c)
+target_include_directories(fuzz_gate_node_path PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

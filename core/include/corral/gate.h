@@ -156,6 +156,13 @@ struct corral_gate_options {
                                         * (corral_gate_rollout_socket) holds open
                                         * at once, counted from accept, headers
                                         * sent or not: 64 */
+    /* Remote nodes (docs/gate.md "Remote nodes"): a second bearer token of
+     * the trainer listener (16+ characters) that may only register, renew
+     * and drop the rollouts of `corral run --gate` nodes; NULL: none (the
+     * trainer token is accepted on those routes too). */
+    const char *registration_token;
+    unsigned lease_s;                  /* a node's rollouts not renewed this long
+                                        * are unregistered: 30 */
 };
 
 /* Start a gate: bind the listeners and start their threads.  On success
@@ -265,6 +272,24 @@ void corral_gate_request_free(struct corral_gate_request *request);
  * the response is malformed (the request stays pending). */
 int corral_gate_deliver(corral_gate *gate, const char *request_id, const char *response_json,
                         struct corral_call *call);
+
+/* ---- Remote nodes: forwarding a local gate's trainer queue (gate_node.c) ---- */
+
+/* Forwards every call queued for the trainer on a local gate to a central
+ * gate's trainer listener (docs/gate.md "Remote nodes"). */
+typedef struct corral_gate_node corral_gate_node;
+
+/* Check `registration_token` against the central trainer API at
+ * `central_url` (a refused token fails here, CORRAL_EPERM), then start
+ * `workers` threads that take calls from `local`'s trainer queue, register
+ * their rollouts centrally, forward them and deliver the answers, and one
+ * thread that renews the node's lease.  The strings are copied; `local`
+ * must outlive the node.  *out is the caller's: corral_gate_node_stop(). */
+int corral_gate_node_start(corral_gate *local, const char *central_url, const char *registration_token,
+                           unsigned workers, corral_gate_node **out, struct corral_call *call);
+/* Stop the threads, drop this node's rollouts from the central gate (best
+ * effort) and free the node.  NULL is a no-op. */
+void corral_gate_node_stop(corral_gate_node *node);
 
 /* ---- Policy versions and pausing (RL weight updates; docs/gate.md) ----------- */
 

@@ -632,6 +632,12 @@ static void *timer_main(void *arg)
                 next = c->deadline;
         }
         gate_socks_reap_locked(g, now, &next);
+        if (gate_lease_expired_locked(g, now)) {
+            pthread_mutex_unlock(&g->lock);
+            gate_leases_sweep(g);
+            pthread_mutex_lock(&g->lock);
+            continue;
+        }
         if (g->resume_head) {
             gate_unlock(g);
             pthread_mutex_lock(&g->lock);
@@ -794,6 +800,14 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
             g->trainer_token = malloc(65);
             gate_random_hex(g->trainer_token, 32);
         }
+        if (OPT(registration_token)) {
+            if (strlen(OPT(registration_token)) < 16) {
+                corral_call_fail(call, CORRAL_EINVAL, "gate: the registration token must have at least 16 characters");
+                goto fail;
+            }
+            g->registration_token = strdup(OPT(registration_token));
+        }
+        g->lease_ms = (int64_t)(OPT(lease_s) ? OPT(lease_s) : 30) * 1000;
         fd = gate_tcp_socket(taddr, OPT(trainer_port), &tport, &v6, err, sizeof err);
         if (fd < 0 ||
             gate_listener_start(g, &g->trainer, fd, v6, 1, g->max_connections, gate_http_trainer, err, sizeof err) != 0) {
@@ -892,6 +906,7 @@ void corral_gate_free(corral_gate *g)
     free(g->model);
     free(g->trainer_url);
     crl_wipe_free(g->trainer_token);
+    crl_wipe_free(g->registration_token);
     free(g->auto_replay_text);
     free(g->auto_upstream_url);
     free(g->auto_upstream_key_env);

@@ -40,6 +40,7 @@
 #include <openssl/crypto.h>
 
 #include "gate/gate_internal.h"
+#include "gate/gate_node_path.h"
 
 static const char UNAUTHORIZED[] =
     "{\"error\":{\"message\":\"invalid token or unknown rollout\",\"type\":\"invalid_request_error\","
@@ -638,13 +639,19 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
 
 /* ---- trainer listener -------------------------------------------------------- */
 
+/* 2: the trainer token, 1: the registration token (remote nodes' routes
+ * only), 0: neither. */
 static int trainer_auth(struct corral_gate *g, struct MHD_Connection *conn)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    size_t want = strlen(g->trainer_token);
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != want)
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
         return 0;
-    return CRYPTO_memcmp(h + 7, g->trainer_token, want) == 0;
+    h += 7;
+    const char *want[2] = {g->trainer_token, g->registration_token};
+    for (int i = 0; i < 2; i++)
+        if (want[i] && strlen(h) == strlen(want[i]) && CRYPTO_memcmp(h, want[i], strlen(h)) == 0)
+            return 2 - i;
+    return 0;
 }
 
 /* The long-poll answer for queued call q: the normalized (chat) request,
@@ -728,7 +735,10 @@ static enum MHD_Result trainer_next(struct corral_gate *g, struct gate_conn *c, 
     return park(g, c);
 }
 
-static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connection *conn, const char *id)
+/* POST /v1/rollouts/ID, or a remote node's registration (node: its id,
+ * the rollout then leased to it; NULL: the trainer's). */
+static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connection *conn, const char *id,
+                                        const char *node)
 {
     struct corral_gate_responder trainer = {.struct_size = sizeof trainer, .kind = CORRAL_GATE_TRAINER};
     struct corral_call call;
@@ -739,6 +749,8 @@ static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connec
         return send_error(conn, 409, "rollout already registered", "exists");
     if (rc)
         return send_error(conn, 400, call.message, "invalid_request");
+    if (node)
+        gate_lease_set(g, id, node);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "rollout_id", id);
     cJSON_AddStringToObject(o, "token", token);
@@ -751,6 +763,34 @@ static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connec
     }
     OPENSSL_cleanse(token, sizeof token);
     return send_json(conn, 201, o);
+}
+
+/* The remote nodes' routes (docs/gate.md "Remote nodes"), url past
+ * "/v1/nodes/": NODE/heartbeat, NODE/rollouts/ID (POST, DELETE). */
+static enum MHD_Result node_route(struct corral_gate *g, struct MHD_Connection *conn, const char *url, int post,
+                                  int del)
+{
+    char node[GATE_NODE_ID_MAX + 1], id[GATE_NODE_ROLLOUT_MAX + 1];
+    int kind = gate_node_path_parse(url, node, id);
+    if (kind == GATE_NODE_PATH_BAD_NODE)
+        return send_error(conn, 400, "node ids are 1-64 of [A-Za-z0-9._-]", "invalid_request");
+    if (kind == GATE_NODE_PATH_HEARTBEAT && post) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "rollouts", (double)gate_lease_renew(g, node));
+        cJSON_AddNumberToObject(o, "lease_seconds", (double)(g->lease_ms / 1000));
+        return send_json(conn, 200, o);
+    }
+    if (kind != GATE_NODE_PATH_ROLLOUT)
+        return send_error(conn, 404, "not found", "not_found");
+    if (post)
+        return trainer_register(g, conn, id, node);
+    if (del) {
+        if (!gate_lease_owned(g, id, node))
+            return send_error(conn, 404, "no such rollout of this node", "not_found");
+        corral_gate_unregister(g, id, NULL, NULL);
+        return send_static(conn, 200, "{\"ok\":true}");
+    }
+    return send_error(conn, 404, "not found", "not_found");
 }
 
 static enum MHD_Result trainer_unregister(struct corral_gate *g, struct MHD_Connection *conn, const char *id)
@@ -804,11 +844,16 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
     struct gate_conn *c = *req_cls;
     if (c->state == GS_DONE)
         return send_stored(c);
-    if (!trainer_auth(g, conn))
+    int auth = trainer_auth(g, conn);
+    static const char node_pre[] = "/v1/nodes/";
+    int node_url = strncmp(url, node_pre, sizeof node_pre - 1) == 0;
+    if (!auth || (auth == 1 && !node_url))
         return send_static(conn, MHD_HTTP_UNAUTHORIZED, UNAUTHORIZED);
     if (c->too_large)
         return send_error(conn, 413, "request body too large", "body_too_large");
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
+    if (node_url)
+        return node_route(g, conn, url + sizeof node_pre - 1, post, del);
 
     if (strcmp(url, "/v1/health") == 0 && get) {
         pthread_mutex_lock(&g->lock);
@@ -884,7 +929,7 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
         memcpy(id, s, n);
         id[n] = 0;
         if (!slash && post)
-            return trainer_register(g, conn, id);
+            return trainer_register(g, conn, id, NULL);
         if (!slash && del)
             return trainer_unregister(g, conn, id);
         if (slash && strcmp(slash, "/transcript") == 0 && get) {

@@ -452,6 +452,8 @@ struct gate_rollout {
     cJSON *transcript;                 /* array */
     size_t transcript_bytes;           /* requests and responses kept in it */
     size_t dropped;                    /* calls past the limit, not recorded */
+    char node[65];                     /* (L) the remote node that registered it, or "" */
+    int64_t lease_until;               /* (L) gate_now_ms() it expires at (node set) */
 };
 
 /* Calls in progress per rollout id (registered or not), for the
@@ -515,6 +517,8 @@ struct corral_gate {
     char *unix_path;
     char *trainer_url;
     char *trainer_token;
+    char *registration_token;          /* remote nodes' token, or NULL */
+    int64_t lease_ms;                  /* of a node's rollouts */
     struct corral_gate_responder auto_spec;
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
@@ -572,6 +576,21 @@ void gate_timer_kick_locked(struct corral_gate *g);
  * g->rollout_connections already (or out of memory). */
 int gate_load_take_locked(struct corral_gate *g, const char *id);
 void gate_load_put_locked(struct corral_gate *g, const char *id);
+
+/* gate_leases.c: rollouts of remote nodes (docs/gate.md "Remote nodes") */
+/* Mark registered rollout id as node's, leased for g->lease_ms.
+ * Returns 0, or CORRAL_ENOTFOUND. */
+int gate_lease_set(struct corral_gate *g, const char *id, const char *node);
+/* Renew the leases of node's rollouts; returns how many it holds. */
+size_t gate_lease_renew(struct corral_gate *g, const char *node);
+/* Whether rollout id was registered by node. */
+int gate_lease_owned(struct corral_gate *g, const char *id, const char *node);
+/* Whether some node's rollout's lease ran out by now (the timer thread
+ * then sweeps). */
+int gate_lease_expired_locked(struct corral_gate *g, int64_t now);
+/* Unregister every rollout whose lease ran out (their pending calls get
+ * 410).  Takes the lock itself. */
+void gate_leases_sweep(struct corral_gate *g);
 
 /* gate_policy.c */
 /* Hand chat call c of rollout r (seq and t_start set) to r's responder,

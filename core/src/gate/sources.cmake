@@ -4,6 +4,9 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_dirs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_gemini.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_http.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_leases.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_node.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_node_path.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_listen.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_messages.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_policy.c
