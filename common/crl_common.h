@@ -266,7 +266,7 @@ int crl_owner_gone(const char *token);
 int crl_lease_pidfd(const char *const *labels);
 
 /* ---- detached children (detach.c) ---- */
-/* In a forked child: unblock every signal, default dispositions. */
+/* In a child before exec: default dispositions, then every signal unblocked. */
 void crl_signals_default(void);
 /* fork() into a process detached from the caller (new session, double
  * fork: reparented, never our zombie) with default signals.  Returns 0 in

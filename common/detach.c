@@ -11,12 +11,14 @@
 
 void crl_signals_default(void)
 {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Handlers first, then the mask: a child sharing the caller's memory
+     * (sandbox_local's launch) must never run one of the caller's handlers. */
     for (int sig = 1; sig < 65; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 pid_t crl_fork_detached(void)

@@ -10,10 +10,17 @@
  * a CLOEXEC pipe and exits; B reports a failure before exec on the same
  * pipe, so reading it to EOF tells us exec succeeded.
  *
- * Between fork and exec only async-signal-safe calls are made; every string
- * is prepared by the caller. */
+ * A and B are made with clone(CLONE_VM | CLONE_VFORK), as posix_spawn
+ * does: they run on a stack of their own in the caller's memory while the
+ * calling thread waits, so no copy of the caller's (large, multithreaded)
+ * address space is made and the caller takes no copy-on-write faults
+ * afterwards (docs/batches.md, "Benchmark").  So between clone and exec
+ * only async-signal-safe calls are made, nothing the caller reads is
+ * written, every string is prepared by the caller, and signals stay
+ * blocked until B has reset every handler to its default. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +28,7 @@
 #include <string.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -109,6 +117,16 @@ static int set_limit(int res, int64_t v)
     return setrlimit(res, &rl);
 }
 
+/* What A and B read: the caller's, left untouched by them. */
+struct launch_args {
+    const struct local_launch *l;
+    const struct local_limits *lim;
+    const int *cg_fds;
+    const int *nsfd; /* N_NS entries, -1 = not joined */
+    int rep;         /* the report pipe's write end */
+    char *b_stack;   /* the top of B's stack */
+};
+
 /* B: the command itself, inside every namespace.  Never returns. */
 static void child_command(const struct local_launch *l, int rep, const struct local_limits *lim,
                           const int *cg_fds)
@@ -176,6 +194,83 @@ static void child_command(const struct local_launch *l, int rep, const struct lo
  * user namespace when it differs. */
 static const char *const ns_names[] = {"owner", "mnt", "pid", "net", "ipc", "uts", "user"};
 enum { NS_OWNER = 0, NS_MNT = 1, NS_NET = 3, NS_USER = 6, N_NS = 7 };
+
+/* B's entry (clone's fn). */
+static int run_command(void *arg)
+{
+    const struct launch_args *a = arg;
+    child_command(a->l, a->rep, a->lim, a->cg_fds);
+    return 127; /* not reached */
+}
+
+/* A's entry: join every namespace, clone B as the caller's child (it waits
+ * for B's exec, CLONE_VFORK) and report B's pid.  Exits, never returns. */
+static int join_and_clone(void *arg)
+{
+    const struct launch_args *a = arg;
+    for (int i = 0; i < N_NS; i++) {
+        if (a->nsfd[i] >= 0 && setns(a->nsfd[i], 0) < 0) {
+            report(a->rep, 2, LOCAL_STAGE_JOIN, errno);
+            _exit(127);
+        }
+    }
+    int b = clone(run_command, a->b_stack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, arg);
+    if (b < 0) {
+        report(a->rep, 2, LOCAL_STAGE_JOIN, errno);
+        _exit(127);
+    }
+    report(a->rep, 1, 0, b);
+    _exit(0);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LAUNCH_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(LAUNCH_ASAN)
+#define LAUNCH_ASAN 1
+#endif
+#ifdef LAUNCH_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* A's and B's frames left their redzones poisoned in the shadow of their
+ * stacks (they never return): clear it before the memory goes back. */
+static void unpoison_stacks(void *p, size_t n)
+{
+#ifdef LAUNCH_ASAN
+    __asan_unpoison_memory_region(p, n);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+/* Each of A's and B's stacks (exec_search's path buffer is the biggest
+ * frame); sanitizer builds need far more. */
+enum { LAUNCH_STACK = 256 * 1024 };
+
+/* Start A on its own stack; A's pid, or -1 with errno.  The calling thread
+ * waits until B has exec'd or failed (and A has exited). */
+static pid_t clone_joiner(struct launch_args *a)
+{
+    char *stacks = mmap(NULL, 2 * LAUNCH_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                        -1, 0);
+    if (stacks == MAP_FAILED)
+        return -1;
+    a->b_stack = stacks + 2 * LAUNCH_STACK; /* stacks grow down */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(join_and_clone, stacks + LAUNCH_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    unpoison_stacks(stacks, 2 * LAUNCH_STACK);
+    munmap(stacks, 2 * LAUNCH_STACK);
+    errno = e;
+    return pid;
+}
 
 int local_holder_open(struct corral_sbx *sbx, int *pdir, corral_call *call)
 {
@@ -263,27 +358,10 @@ int local_launch(struct corral_sbx *sbx, const struct local_launch *l, pid_t *pi
         rc = h->fail(call, CORRAL_EIO, "pipe: %s", strerror(errno));
     pid_t a = -1;
     if (!rc) {
-        a = fork();
+        struct launch_args args = {.l = l, .lim = &lim, .cg_fds = cg_fds, .nsfd = nsfd, .rep = rep[1]};
+        a = clone_joiner(&args);
         if (a < 0)
-            rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
-    }
-    if (a == 0) {
-        close(rep[0]);
-        for (int i = 0; i < N_NS; i++) {
-            if (nsfd[i] >= 0 && setns(nsfd[i], 0) < 0) {
-                report(rep[1], 2, LOCAL_STAGE_JOIN, errno);
-                _exit(127);
-            }
-        }
-        long b = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, 0UL);
-        if (b < 0) {
-            report(rep[1], 2, LOCAL_STAGE_JOIN, errno);
-            _exit(127);
-        }
-        if (b == 0)
-            child_command(l, rep[1], &lim, cg_fds);
-        report(rep[1], 1, 0, (int)b);
-        _exit(0);
+            rc = h->fail(call, CORRAL_ETRANSIENT, "clone: %s", strerror(errno));
     }
     for (int i = 0; i < N_NS; i++)
         if (nsfd[i] >= 0)
