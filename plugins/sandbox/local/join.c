@@ -127,8 +127,11 @@ struct launch_args {
     char *b_stack;   /* the top of B's stack */
 };
 
-/* B: the command itself, inside every namespace.  Never returns. */
-static void child_command(const struct local_launch *l, int rep, const struct local_limits *lim,
+/* B: the command itself, inside every namespace.  Returns only when it
+ * could not exec, with B's exit status (clone's fn returning ends B by a
+ * plain exit system call: no noreturn call, which a sanitizer build would
+ * make touch the caller's stack bookkeeping). */
+static int child_command(const struct local_launch *l, int rep, const struct local_limits *lim,
                           const int *cg_fds)
 {
     crl_signals_default();
@@ -147,7 +150,7 @@ static void child_command(const struct local_launch *l, int rep, const struct lo
 
     if (chdir(l->cwd) < 0) {
         report(rep, 2, LOCAL_STAGE_CWD, errno);
-        _exit(127);
+        return 127;
     }
     int in = move_high(l->stdin_fd), out = move_high(l->stdout_fd), err = move_high(l->stderr_fd);
     if (in < 0)
@@ -162,28 +165,28 @@ static void child_command(const struct local_launch *l, int rep, const struct lo
         err = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
         report(rep, 2, LOCAL_STAGE_STDIO, errno);
-        _exit(127);
+        return 127;
     }
     for (int i = 0; i < LOCAL_MAX_CGROUPS; i++) {
         if (cg_fds[i] >= 0 && write(cg_fds[i], "0", 1) != 1) {
             report(rep, 2, LOCAL_STAGE_LIMITS, errno);
-            _exit(127);
+            return 127;
         }
     }
     if (set_limit(RLIMIT_AS, lim->memory_bytes) < 0 || set_limit(RLIMIT_NPROC, lim->pids_max) < 0 ||
         set_limit(RLIMIT_FSIZE, lim->fsize_bytes) < 0) {
         report(rep, 2, LOCAL_STAGE_LIMITS, errno);
-        _exit(127);
+        return 127;
     }
     /* Last before exec: the filter also refuses keyctl to what follows. */
     if (local_confine() < 0) {
         report(rep, 2, LOCAL_STAGE_CONFINE, errno);
-        _exit(127);
+        return 127;
     }
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     int e = exec_search(l->argv, l->envp);
     report(rep, 2, LOCAL_STAGE_EXEC, e);
-    _exit(e == ENOENT ? 127 : 126);
+    return e == ENOENT ? 127 : 126;
 }
 
 /* Join order.  bwrap may run the sandbox in a user namespace nested in the
@@ -199,28 +202,27 @@ enum { NS_OWNER = 0, NS_MNT = 1, NS_NET = 3, NS_USER = 6, N_NS = 7 };
 static int run_command(void *arg)
 {
     const struct launch_args *a = arg;
-    child_command(a->l, a->rep, a->lim, a->cg_fds);
-    return 127; /* not reached */
+    return child_command(a->l, a->rep, a->lim, a->cg_fds);
 }
 
 /* A's entry: join every namespace, clone B as the caller's child (it waits
- * for B's exec, CLONE_VFORK) and report B's pid.  Exits, never returns. */
+ * for B's exec, CLONE_VFORK) and report B's pid.  Its return ends A. */
 static int join_and_clone(void *arg)
 {
     const struct launch_args *a = arg;
     for (int i = 0; i < N_NS; i++) {
         if (a->nsfd[i] >= 0 && setns(a->nsfd[i], 0) < 0) {
             report(a->rep, 2, LOCAL_STAGE_JOIN, errno);
-            _exit(127);
+            return 127;
         }
     }
     int b = clone(run_command, a->b_stack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, arg);
     if (b < 0) {
         report(a->rep, 2, LOCAL_STAGE_JOIN, errno);
-        _exit(127);
+        return 127;
     }
     report(a->rep, 1, 0, b);
-    _exit(0);
+    return 0;
 }
 
 #if defined(__has_feature)
