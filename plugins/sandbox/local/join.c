@@ -198,6 +198,24 @@ static int child_command(const struct local_launch *l, int rep, const struct loc
 static const char *const ns_names[] = {"owner", "mnt", "pid", "net", "ipc", "uts", "user"};
 enum { NS_OWNER = 0, NS_MNT = 1, NS_NET = 3, NS_USER = 6, N_NS = 7 };
 
+/* How A and B are made.  A ThreadSanitizer build keeps process-wide
+ * tables of signal handlers in user memory, which B's reset to the
+ * defaults would overwrite in a shared address space: there A is forked
+ * and B cloned from A's copy, as before. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LAUNCH_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) && !defined(LAUNCH_TSAN)
+#define LAUNCH_TSAN 1
+#endif
+#ifdef LAUNCH_TSAN
+#define LAUNCH_SHARE 0
+#else
+#define LAUNCH_SHARE (CLONE_VM | CLONE_VFORK)
+#endif
+
 /* B's entry (clone's fn). */
 static int run_command(void *arg)
 {
@@ -216,7 +234,7 @@ static int join_and_clone(void *arg)
             return 127;
         }
     }
-    int b = clone(run_command, a->b_stack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, arg);
+    int b = clone(run_command, a->b_stack, LAUNCH_SHARE | CLONE_PARENT | SIGCHLD, arg);
     if (b < 0) {
         report(a->rep, 2, LOCAL_STAGE_JOIN, errno);
         return 127;
@@ -265,7 +283,13 @@ static pid_t clone_joiner(struct launch_args *a)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+#ifdef LAUNCH_TSAN
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(join_and_clone(a));
+#else
     pid_t pid = clone(join_and_clone, stacks + LAUNCH_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+#endif
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     unpoison_stacks(stacks, 2 * LAUNCH_STACK);
