@@ -10,8 +10,8 @@
  * a CLOEXEC pipe and exits; B reports a failure before exec on the same
  * pipe, so reading it to EOF tells us exec succeeded.
  *
- * A and B are made with clone(CLONE_VM | CLONE_VFORK), as posix_spawn
- * does: they run on a stack of their own in the caller's memory while the
+ * A and B are made with clone(CLONE_VM | CLONE_VFORK) (a ThreadSanitizer
+ * build forks, see LAUNCH_SHARE), as posix_spawn does: they run on a stack of their own in the caller's memory while the
  * calling thread waits, so no copy of the caller's (large, multithreaded)
  * address space is made and the caller takes no copy-on-write faults
  * afterwards (docs/batches.md, "Benchmark").  So between clone and exec
