@@ -105,8 +105,11 @@ int dk_api_h(struct dk_plugin *p, const char *method, const char *path, const ch
  * "message", code from the status (404 ENOTFOUND, 409 ESTATE, 5xx
  * ETRANSIENT, other EPROTO).  `what` names the operation. */
 int dk_api_fail(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call);
-/* Percent-encode s for a query string; malloc'ed or NULL. */
-char *dk_urlenc(const char *s);
+/* An API path: fmt with each "%s" (its only conversion) replaced by the
+ * next const char * argument percent-encoded for a path segment or query
+ * value, '/' kept.
+ * malloc'ed (the caller frees) or NULL when out of memory. */
+char *dk_pathf(const char *fmt, ...);
 /* Parse r->body as JSON; NULL (with call failed, EPROTO) if unparseable. */
 cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call);
 

@@ -50,16 +50,12 @@ static void build_line(void *ud, const cJSON *j)
 /* 1 when the daemon has `tag`, 0 when not, or a negative status. */
 static int have_image(struct dk_plugin *p, const char *tag, corral_call *call)
 {
-    char *enc = dk_urlenc(tag);
-    char path[512];
-    if (!enc || strlen(enc) > sizeof path - 32) {
-        free(enc);
+    char *path = dk_pathf("/images/%s/json", tag);
+    if (!path)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, sizeof path, "/images/%s/json", enc);
-    free(enc);
     struct dk_resp r;
     int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    free(path);
     if (rc == 0)
         rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, "image inspect", call);
     dk_resp_free(&r);
@@ -82,15 +78,8 @@ int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *
             req->progress(req->progress_ud, line);
         return 0;
     }
-    char *t = dk_urlenc(req->tag), *df = dk_urlenc(req->dockerfile);
-    char *labels = dk_urlenc("{\"corral.build\":\"1\"}");
-    size_t n = (t ? strlen(t) : 0) + (df ? strlen(df) : 0) + (labels ? strlen(labels) : 0) + 80;
-    char *path = t && df && labels ? malloc(n) : NULL;
-    if (path)
-        snprintf(path, n, "/build?t=%s&dockerfile=%s&labels=%s&rm=1&forcerm=1", t, df, labels);
-    free(t);
-    free(df);
-    free(labels);
+    char *path = dk_pathf("/build?t=%s&dockerfile=%s&labels=%s&rm=1&forcerm=1", req->tag, req->dockerfile,
+                          "{\"corral.build\":\"1\"}");
     if (!path)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     struct build_sink s = {.progress = req->progress, .ud = req->progress_ud};

@@ -18,14 +18,12 @@
 
 static int inspect(struct dk_plugin *p, const char *ref, cJSON **out, corral_call *call)
 {
-    char path[512];
-    char *enc = dk_urlenc(ref);
-    if (!enc)
+    char *path = dk_pathf("/containers/%s/json", ref);
+    if (!path)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    snprintf(path, sizeof path, "/containers/%s/json", enc);
-    free(enc);
     struct dk_resp r;
     int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    free(path);
     if (rc == 0 && r.status == 404)
         rc = p->host->fail(call, CORRAL_ENOTFOUND, "docker: no container %s", ref);
     else if (rc == 0 && r.status != 200)
@@ -172,17 +170,9 @@ static int image_check(struct dk_plugin *p, const char *image, const struct corr
                        const char **used, corral_call *call)
 {
     *used = image;
-    char *enc = dk_urlenc(image);
-    if (!enc)
+    char *path = dk_pathf("/images/%s/json", image);
+    if (!path)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    size_t n = strlen(enc) + 32;
-    char *path = malloc(n);
-    if (!path) {
-        free(enc);
-        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, n, "/images/%s/json", enc);
-    free(enc);
     struct dk_resp r;
     int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
     free(path);
@@ -549,18 +539,10 @@ int dk_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, voi
     char *f = dk_label_filter_json(filters);
     if (!f)
         return h->fail(call, CORRAL_EINVAL, "docker list: empty label filter");
-    char *enc = dk_urlenc(f);
+    char *path = dk_pathf("/containers/json?all=1&filters=%s", f);
     free(f);
-    if (!enc)
+    if (!path)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
-    size_t n = strlen(enc) + 64;
-    char *path = malloc(n);
-    if (!path) {
-        free(enc);
-        return h->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, n, "/containers/json?all=1&filters=%s", enc);
-    free(enc);
     struct dk_resp r;
     int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
     free(path);

@@ -86,15 +86,9 @@ static void one_line(void *ud, const cJSON *j)
 static int pull_one(struct dk_plugin *p, const char *ref, const char *auth, int next, corral_call *call)
 {
     const struct corral_host *h = p->host;
-    char *enc = dk_urlenc(ref);
-    size_t n = enc ? strlen(enc) + 40 : 0;
-    char *path = enc ? malloc(n) : NULL;
-    if (!path) {
-        free(enc);
+    char *path = dk_pathf("/images/create?fromImage=%s", ref);
+    if (!path)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, n, "/images/create?fromImage=%s", enc);
-    free(enc);
     struct pull_sink s = {.p = p, .image = ref};
     struct dk_ndjson nd = {.one = one_line, .ud = &s};
     struct corral_sink sink = {.struct_size = sizeof sink, .write = dk_ndjson_write, .ud = &nd};
@@ -139,14 +133,7 @@ static int tag_as(struct dk_plugin *p, const char *from, const char *image, corr
         snprintf(repo, sizeof repo, "%s", image);
         snprintf(tag, sizeof tag, "latest");
     }
-    char *ef = dk_urlenc(from), *er = dk_urlenc(repo), *et = dk_urlenc(tag);
-    size_t n = (ef ? strlen(ef) : 0) + (er ? strlen(er) : 0) + (et ? strlen(et) : 0) + 40;
-    char *path = ef && er && et ? malloc(n) : NULL;
-    if (path)
-        snprintf(path, n, "/images/%s/tag?repo=%s&tag=%s", ef, er, et);
-    free(ef);
-    free(er);
-    free(et);
+    char *path = dk_pathf("/images/%s/tag?repo=%s&tag=%s", from, repo, tag);
     if (!path)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
     struct dk_resp r;
