@@ -191,3 +191,26 @@ int dk_image_pull(struct dk_plugin *p, const char *image, const struct corral_im
         h->log(h, CORRAL_LOG_INFO, "docker image '%s' pulled", image);
     return rc;
 }
+
+int dk_image_present(void *ps, const char *image, corral_call *call)
+{
+    struct dk_plugin *p = ps;
+    if (!image || !image[0])
+        return p->host->fail(call, CORRAL_EINVAL, "docker image inspect: no image named");
+    char *enc = dk_urlenc(image);
+    size_t n = enc ? strlen(enc) + 32 : 0;
+    char *path = enc ? malloc(n) : NULL;
+    if (!path) {
+        free(enc);
+        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
+    }
+    snprintf(path, n, "/images/%s/json", enc);
+    free(enc);
+    struct dk_resp r;
+    int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    free(path);
+    if (rc == 0)
+        rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, "image inspect", call);
+    dk_resp_free(&r);
+    return rc;
+}
