@@ -1,6 +1,8 @@
-/* sandbox_docker: pulling a missing image through the Engine API
- * (POST /images/create), its NDJSON progress turned into log lines and
- * its in-stream errors into a failed call.  docs/backends/docker.md. */
+/* sandbox_docker: whether the daemon has an image (GET
+ * /images/{name}/json, the image_present slot), and pulling a missing one
+ * through the Engine API (POST /images/create), its NDJSON progress
+ * turned into log lines and its in-stream errors into a failed call.
+ * docs/backends/docker.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
