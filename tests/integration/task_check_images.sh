@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
 LOCALIMG=corral-taskcheck-local:$$
-trap 'stop_registry; docker rmi -f "$LOCALIMG" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap 'stop_registry; [ -n "${REALM_PID:-}" ] && kill "$REALM_PID" 2>/dev/null; docker rmi -f "$LOCALIMG" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 docker info >/dev/null 2>&1 || skip "no docker daemon"
 start_registry
 push_images
@@ -100,4 +100,28 @@ check "docker: a Dockerfile-only task passes (docker builds it)" eval '[ $RC -eq
 run "$CORRAL" task check --backend local built
 check "local: a Dockerfile-only task is one error naming the file and the backend; exit 1" eval '[ $RC -eq 1 ] &&
   has "$OUT" "built: error: environment/Dockerfile: the local backend cannot build images"'
+
+# Credentials as a pull uses them: the real registry behind a token realm
+# (RS256 JWTs); the HEAD gets its token with the login of config.json.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/realm.key" -out "$WORK/realm.crt" -days 1 \
+  -subj /CN=corral-test-realm >/dev/null 2>&1 || { echo "not ok - openssl req"; exit 1; }
+python3 "$SOURCE_DIR/tests/fakes/registry/token_realm.py" --key "$WORK/realm.key" --cert "$WORK/realm.crt" \
+  --port-file "$WORK/realm.port" >/dev/null &
+REALM_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/realm.port" ] && break; sleep 0.1; done
+stop_registry
+start_registry "auth:
+  token:
+    realm: http://127.0.0.1:$(cat "$WORK/realm.port")/token
+    service: corral-test
+    issuer: corral-test-issuer
+    rootcertbundle: $WORK/realm.crt"
+run "$CORRAL" task check pushed
+check "token auth: without a login the check is an error saying the realm refused it" eval '[ $RC -eq 1 ] &&
+  has "$OUT" "pushed: error: task.toml: [environment] docker_image" && has "$OUT" "refused an anonymous pull"'
+mkdir -p "$WORK/login"
+printf '{"auths": {"%s": {"username": "user", "password": "pass"}}}\n' "$REG" >"$WORK/login/config.json"
+run env DOCKER_CONFIG="$WORK/login" "$CORRAL" task check pushed
+check "token auth: with the login of config.json the image passes, and nothing is cached" eval '[ $RC -eq 0 ] &&
+  has "$OUT" "its registry has it (http://$REG)" && cache_empty && lacks "$OUT$ERR" "pass"'
 finish
