@@ -1,8 +1,9 @@
 /* corral task: start a Harbor-format task (init) and check task directories
  * before running them (check).  Validation of task.json/task.toml is the
- * public loader's (corral_task_load); this file adds only the checks on
- * files the loader does not make (docs/harbor.md, "Checking and starting
- * tasks"). */
+ * public loader's (corral_task_load), whether an image can be had on the
+ * backend the image layer's (corral_image_check); this file adds only the
+ * checks on files the loader does not make (docs/harbor.md, "Checking and
+ * starting tasks"). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
