@@ -106,6 +106,31 @@ int corral_image_resolve(corral_ctx *ctx, const char *ref, const struct corral_i
                          struct corral_image_run *out, struct corral_call *call);
 void corral_image_run_free(struct corral_image_run *run);
 
+/* Where corral_image_check found an image. */
+enum corral_image_place {
+    CORRAL_IMAGE_IN_CACHE = 1,      /* corral's image cache (backends that run root filesystems) */
+    CORRAL_IMAGE_ON_BACKEND = 2,    /* the backend holds it (its image_present slot: docker's daemon) */
+    CORRAL_IMAGE_IN_REGISTRY = 3    /* a configured mirror or its registry has its manifest */
+};
+struct corral_image_where {
+    int place;                      /* enum corral_image_place */
+    char source[512];               /* IN_REGISTRY: the base URL that answered ("http://127.0.0.1:5000") */
+};
+
+/* Whether the image `ref` can be had on the sandbox backend `backend`
+ * (a loaded plugin's name), asked without downloading a layer or writing
+ * the cache: a backend that runs root filesystems (CORRAL_CAP_ROOTFS)
+ * has it when the cache does; one with the image_present slot when it
+ * says so; else, or when they do not, a HEAD of its manifest at each
+ * source in pull order (mirrors, then the registry, with the logins of
+ * config.json) decides.  0 with *out filled; CORRAL_ENOTSUP for a
+ * backend that picks images its own way (not checked); CORRAL_EINVAL for
+ * a text that is not a reference; CORRAL_ENOTFOUND when the registry has
+ * no such manifest; another status when a source could not be asked (the
+ * message names it).  call (not NULL) bounds the time: give it a deadline. */
+int corral_image_check(corral_ctx *ctx, const char *backend, const char *ref, struct corral_image_where *out,
+                       struct corral_call *call);
+
 struct corral_image_prune_stats {
     int64_t blobs, rootfs, partial;  /* removed: blobs, root filesystems, leftovers of interrupted pulls */
     int64_t bytes;                   /* bytes of removed blobs */

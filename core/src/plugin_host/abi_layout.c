@@ -67,6 +67,7 @@ FROZEN(struct corral_sandbox_ops, remove, 20 * P);
 FROZEN(struct corral_sandbox_ops, quiesce, 21 * P);
 FROZEN(struct corral_sandbox_ops, set_egress, 22 * P);
 FROZEN(struct corral_sandbox_ops, build_image, 23 * P);
+FROZEN(struct corral_sandbox_ops, image_present, 24 * P);
 
 FROZEN(struct corral_source, length, 3 * P);
 /* ABI 1.1, appended by issue 22 (no resends of non-idempotent requests) */

@@ -124,6 +124,10 @@ cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, c
  * now knows it by (image, or a mirror's reference for a digest). */
 int dk_image_pull(struct dk_plugin *p, const char *image, const struct corral_image_source *src, size_t n,
                   const char **used, corral_call *call);
+/* The image_present slot (also the check before a pull or a build): GET
+ * /images/{image}/json, 1 when the daemon has it, 0 for its 404, else a
+ * negative status naming the daemon's answer. */
+int dk_image_present(void *ps, const char *image, corral_call *call);
 /* A corral_sink splitting an NDJSON stream (pulls, builds) into lines,
  * each parsed and handed to one(ud, json) (json NULL when unparseable);
  * lines past 16 KiB are dropped.  dk_ndjson_finish() handles a last line

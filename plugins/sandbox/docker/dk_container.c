@@ -170,23 +170,14 @@ static int image_check(struct dk_plugin *p, const char *image, const struct corr
                        const char **used, corral_call *call)
 {
     *used = image;
-    char *path = dk_pathf("/images/%s/json", image);
-    if (!path)
-        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    struct dk_resp r;
-    int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
-    free(path);
-    if (rc == 0 && r.status == 404 && p->pull && strcmp(p->pull, "never") == 0)
-        rc = p->host->fail(call, CORRAL_ENOTFOUND,
-                           "docker image '%s' is not on the daemon, and the docker backend's pull is \"never\" "
-                           "(docker pull/load/import it first)", image);
-    else if (rc == 0 && r.status == 404)
-        rc = dk_image_pull(p, image, spec->image_sources, spec->image_sources ? spec->n_image_sources : 0, used,
-                           call);
-    else if (rc == 0 && r.status != 200)
-        rc = dk_api_fail(p, &r, "image inspect", call);
-    dk_resp_free(&r);
-    return rc;
+    int have = dk_image_present(p, image, call);
+    if (have != 0)
+        return have < 0 ? have : 0;
+    if (p->pull && strcmp(p->pull, "never") == 0)
+        return p->host->fail(call, CORRAL_ENOTFOUND,
+                             "docker image '%s' is not on the daemon, and the docker backend's pull is \"never\" "
+                             "(docker pull/load/import it first)", image);
+    return dk_image_pull(p, image, spec->image_sources, spec->image_sources ? spec->n_image_sources : 0, used, call);
 }
 
 /* The create body for spec; *err filled on a policy refusal. */

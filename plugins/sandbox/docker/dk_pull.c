@@ -1,6 +1,8 @@
-/* sandbox_docker: pulling a missing image through the Engine API
- * (POST /images/create), its NDJSON progress turned into log lines and
- * its in-stream errors into a failed call.  docs/backends/docker.md. */
+/* sandbox_docker: whether the daemon has an image (GET
+ * /images/{name}/json, the image_present slot), and pulling a missing one
+ * through the Engine API (POST /images/create), its NDJSON progress
+ * turned into log lines and its in-stream errors into a failed call.
+ * docs/backends/docker.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,5 +178,22 @@ int dk_image_pull(struct dk_plugin *p, const char *image, const struct corral_im
     }
     if (rc == 0)
         h->log(h, CORRAL_LOG_INFO, "docker image '%s' pulled", image);
+    return rc;
+}
+
+int dk_image_present(void *ps, const char *image, corral_call *call)
+{
+    struct dk_plugin *p = ps;
+    if (!image || !image[0])
+        return p->host->fail(call, CORRAL_EINVAL, "docker image inspect: no image named");
+    char *path = dk_pathf("/images/%s/json", image);
+    if (!path)
+        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
+    struct dk_resp r;
+    int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    free(path);
+    if (rc == 0)
+        rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, "image inspect", call);
+    dk_resp_free(&r);
     return rc;
 }

@@ -268,6 +268,13 @@ struct corral_sandbox_ops {
      * backend cannot build: the host then refuses a task that has only a
      * Dockerfile (docs/plugin-abi.md). */
     int (*build_image)(void *ps, const struct corral_image_build *req, corral_call *call);
+    /* ABI 1.1, appended (FROZEN at slot 24): whether the backend holds
+     * the image `image` (a reference, borrowed for the call) already, so
+     * that a sandbox of it starts without a pull: 1 yes, 0 no, or a
+     * negative status when the backend cannot tell (unreachable).  Asks,
+     * never pulls or builds.  Unset: the host checks such images in their
+     * registry, or not at all (`corral task check`, docs/plugin-abi.md). */
+    int (*image_present)(void *ps, const char *image, corral_call *call);
 };
 
 /* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */
