@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <corral/corral.h>
+#include <corral/sandbox.h> /* struct corral_backend_image */
 
 #ifdef __cplusplus
 extern "C" {
@@ -149,6 +150,24 @@ struct corral_image_prune_options {
  * pulls to finish.  opts may be NULL. */
 int corral_image_prune(corral_ctx *ctx, const struct corral_image_prune_options *opts,
                        struct corral_image_prune_stats *st, struct corral_call *call);
+
+/* Images the sandbox backend `backend` (a loaded plugin's name) made on
+ * its own side and keeps there (docker: the images it built from tasks'
+ * Dockerfiles, labelled corral.build=1; never the images it pulled),
+ * through its images slot (docs/images.md "Images on a backend").
+ * cb(ud, img) once per name of each, img borrowed for the call; cb's
+ * nonzero return stops the walk and is returned.  CORRAL_ENOTFOUND when
+ * no such backend is loaded, CORRAL_ENOTSUP when it keeps no images of
+ * corral's. */
+int corral_image_backend_list(corral_ctx *ctx, const char *backend, corral_backend_image_cb cb, void *ud,
+                              struct corral_call *call);
+/* Remove the name `ref` of an image `backend` made (the image itself once
+ * no other name is left): CORRAL_ENOTFOUND when there is none,
+ * CORRAL_EPERM for an image the backend did not make, CORRAL_ESTATE with
+ * a message naming the sandbox made from it; `force` removes it even when
+ * only stopped sandboxes were made from it. */
+int corral_image_backend_remove(corral_ctx *ctx, const char *backend, const char *ref, int force,
+                                struct corral_call *call);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
  *   dk_files.c    read/write file, put/get archive (archive endpoints)
  *   dk_demux.c    the multiplexed exec stream parser (pure)
  *   dk_options.c  create-option allowlist, mounts policy, label filters (pure)
+ *   dk_build.c / dk_pull.c  image builds and pulls
+ *   dk_images.c   the images corral built (dk_image_list.c reads the answers)
  *   dk_lease.c    the lease watcher: removes a rollout's container when its
  *                 corral dies
  *   dk_tar.c      libarchive helpers (single-entry tars, re-rooting)
@@ -148,6 +150,24 @@ void dk_ndjson_finish(struct dk_ndjson *n);
  * "stream" lines to req->progress; an "error" line fails the call with
  * CORRAL_EINVAL and that text. */
 int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *call);
+
+/* ---- dk_image_list.c / dk_images.c -------------------------------------- */
+
+/* How many containers in `containers` (the array of GET
+ * /containers/json?all=1) were made from the image `id` (live_only: only
+ * those running, paused or restarting); the first names of those,
+ * ", "-joined, into names (cap bytes; cap 0: none). */
+int64_t dk_image_users(const cJSON *containers, const char *id, int live_only, char *names, size_t cap);
+/* Walk the daemon's answers to GET /images/json (images, ilen bytes) and
+ * GET /containers/json?all=1 (containers, or NULL: in_use -1): cb once
+ * per name of each image labelled corral.build=1 (an image without a
+ * name once, by its id).  0, cb's nonzero return, or -1 with err filled
+ * for an answer that is not a JSON array. */
+int dk_images_walk(const char *images, size_t ilen, const char *containers, size_t clen, corral_backend_image_cb cb,
+                   void *ud, char *err, size_t errcap);
+/* The images slot: list or remove the images corral built on the daemon
+ * (label corral.build=1); an image without that label is never removed. */
+int dk_images(void *ps, int op, const char *ref, corral_backend_image_cb cb, void *ud, corral_call *call);
 
 /* ---- dk_demux.c ----------------------------------------------------------- */
 
