@@ -55,6 +55,17 @@ int crl_www_auth_parse(const char *value, struct crl_www_auth *out);
  * when there is none, or a negative status when the file is unreadable or
  * malformed.  Never logs the values. */
 int crl_registry_login(const char *host, char **user, char **pass, struct corral_call *call);
+/* The whole login of that entry, as crl_registry_login finds it, with its
+ * "identitytoken" (an OAuth refresh token Docker's login keeps for some
+ * registries) too: 1 when it has a user and password or an identity
+ * token, 0 when none, or a negative status.  *l is the caller's, wiped
+ * with crl_login_wipe() (also after 0 and failures). */
+struct crl_login {
+    char *user, *pass;          /* or NULL */
+    char *identity_token;       /* or NULL */
+};
+int crl_registry_login_read(const char *host, struct crl_login *l, struct corral_call *call);
+void crl_login_wipe(struct crl_login *l);
 
 /* ---- manifests, indexes, configs (manifest.c) ---- */
 
