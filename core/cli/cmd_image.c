@@ -223,8 +223,8 @@ int cli_cmd_image(int argc, char **argv)
     }
     for (int i = first; i < argc; i++)
         if (argv[i][0] == '-') {
-            cli_error("image %s: unknown option '%s' (options go before the images; see corral image --help)",
-                      sub, argv[i]);
+            cli_error("image %s: unknown option '%s' (%ssee corral image --help)", sub, argv[i],
+                      is_pull ? "" : "options go before the images; ");
             return CLI_USAGE;
         }
     int code;
