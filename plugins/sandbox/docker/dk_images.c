@@ -96,6 +96,8 @@ static int remove_one(struct dk_plugin *p, const char *ref, int force, corral_ca
     snprintf(iid, sizeof iid, "%s", cJSON_IsString(id) ? id->valuestring : "");
     int ours = cJSON_IsString(v) && strcmp(v->valuestring, "1") == 0;
     cJSON_Delete(j);
+    if (!iid[0])
+        return h->fail(call, CORRAL_EPROTO, "docker image inspect of %s: the answer has no Id", ref);
     if (!ours)
         return h->fail(call, CORRAL_EPERM, "%s: not an image corral built on the docker daemon (pulled images "
                        "are the daemon's own: docker rmi removes them)", ref);
