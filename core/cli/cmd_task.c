@@ -1,11 +1,13 @@
 /* corral task: start a Harbor-format task (init) and check task directories
  * before running them (check).  Validation of task.json/task.toml is the
- * public loader's (corral_task_load); this file adds only the checks on
- * files the loader does not make (docs/harbor.md, "Checking and starting
- * tasks"). */
+ * public loader's (corral_task_load), whether an image can be had on the
+ * backend the image layer's (corral_image_check); this file adds only the
+ * checks on files the loader does not make (docs/harbor.md, "Checking and
+ * starting tasks"). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,17 +19,18 @@
 #include <cjson/cJSON.h>
 #include <corral/image.h>
 #include <corral/rollout.h>
+#include <corral/sandbox.h>
 
 #include "cli.h"
 
 static void help(void)
 {
     printf("Usage: corral task init NAME\n"
-           "       corral task check [--json] DIR...\n"
+           "       corral task check [--backend NAME] [--json] DIR...\n"
            "\n"
            "Commands:\n"
            "  init NAME   create a minimal Harbor-format task in the new directory NAME\n"
-           "  check DIR   check task directories before running them\n"
+           "  check DIR   check task directories before running them on a backend\n"
            "\n"
            "init writes instruction.md, task.toml, tests/test.sh (writes /logs/verifier/reward.txt)\n"
            "and solution/solve.sh (the oracle's answer, which passes the test).  NAME must not exist,\n"
@@ -39,17 +42,26 @@ static void help(void)
            "tests/test.sh and no verify commands (nothing scores the run); no solution/solve.sh (the\n"
            "oracle agent cannot run it); any *.sh in tests/ or solution/ other than test.sh and\n"
            "solve.sh (run with bash, they need no execute bit) that is neither executable nor starts\n"
-           "with #! (it can only be sourced or run with bash).  A task's image must be a valid image\n"
-           "reference (an error otherwise; a note names it canonically: whether a backend has it is\n"
-           "checked at run time); a task with only environment/Dockerfile gets a note that docker\n"
-           "builds it and other backends refuse it.  One line per problem, \"DIR: error: ...\" or\n"
-           "\"DIR: warning: ...\", then a summary.\n"
+           "with #! (it can only be sourced or run with bash).  Then it checks that the task's image\n"
+           "can be had on the backend, without downloading it: local (and any backend that runs\n"
+           "images from corral's cache) has it when the cache does or when its registry, asked\n"
+           "through the configured mirrors with the logins of ~/.docker/config.json, has its manifest\n"
+           "(nothing is pulled or written to the cache); docker when its daemon has it or the registry\n"
+           "does; the cloud backends choose their images their own way (a note says it is not\n"
+           "checked).  An image that is not a reference or that the registry does not know is an\n"
+           "error naming the task file, the field and the image; a registry that cannot be reached\n"
+           "in 15 s is an error naming it.  A task with only environment/Dockerfile passes on a\n"
+           "backend that builds images (docker) and is an error on the others.  One line per problem,\n"
+           "\"DIR: error: ...\" or \"DIR: warning: ...\" (and \"DIR: note: ...\"), then a summary.\n"
            "\n"
-           "  --json   (check) print {\"tasks\": [{\"dir\", \"ok\", \"errors\", \"warnings\", \"notes\"}],\n"
-           "           \"ok\"} as one JSON document instead of lines\n"
+           "  --backend NAME  (check) the sandbox backend to check the images for, as `corral run\n"
+           "           --sandbox NAME` would use it (--sandbox NAME is the same); default local, as\n"
+           "           `corral run`'s.  A backend that is not loaded exits 4.\n"
+           "  --json   (check) print {\"backend\", \"tasks\": [{\"dir\", \"ok\", \"errors\", \"warnings\",\n"
+           "           \"notes\"}], \"ok\"} as one JSON document instead of lines\n"
            "\n"
            "Exit status: 0 done (check: no errors; warnings allowed), 1 init failed or a task has an\n"
-           "error, 2 bad command line.\n");
+           "error, 2 bad command line, 3 invalid configuration, 4 the backend is not loaded.\n");
 }
 
 /* ---- init ---- */
@@ -260,7 +272,37 @@ static void check_scripts(const char *dir, const char *sub, const char *entry, s
     closedir(d);
 }
 
-static cJSON *check_one(const char *dir)
+/* How long asking a backend or a registry about one image may take. */
+#define IMAGE_CHECK_MS 15000
+
+/* Whether t's image can be had on backend (corral_image_check). */
+static void check_image(corral_ctx *ctx, const char *backend, const struct corral_task *t, struct checked *c)
+{
+    const char *field = t->harbor ? "task.toml: [environment] docker_image" : "task.json: image";
+    struct corral_call call;
+    corral_call_init(&call, IMAGE_CHECK_MS);
+    struct corral_image_where w;
+    int rc = corral_image_check(ctx, backend, t->image, &w, &call);
+    if (rc == 0 && w.place == CORRAL_IMAGE_IN_CACHE)
+        add(c->notes, "image %s: in corral's image cache (the %s backend runs it from there)", t->image, backend);
+    else if (rc == 0 && w.place == CORRAL_IMAGE_ON_BACKEND)
+        add(c->notes, "image %s: the %s backend has it", t->image, backend);
+    else if (rc == 0)
+        add(c->notes, "image %s: its registry has it (%s); the %s backend pulls it at run time", t->image, w.source,
+            backend);
+    else if (rc == CORRAL_ENOTSUP)
+        add(c->notes, "image %s: not checked: %s", t->image, call.message);
+    else if (rc == CORRAL_EINVAL)
+        add(c->errors, "%s '%s' is not an image reference: %s", field, t->image, call.message);
+    else if (rc == CORRAL_ENOTFOUND)
+        add(c->errors, "%s '%s': no such image: %s", field, t->image, call.message);
+    else
+        add(c->errors, "%s '%s': cannot check it for the %s backend: %s", field, t->image, backend,
+            call.message);
+}
+
+/* Check the task at dir for backend (loaded; builds: it has build_image). */
+static cJSON *check_one(corral_ctx *ctx, const char *backend, int builds, const char *dir)
 {
     cJSON *o = cJSON_CreateObject();
     struct checked c = {cJSON_CreateArray(), cJSON_CreateArray(), cJSON_CreateArray()};
@@ -279,18 +321,13 @@ static cJSON *check_one(const char *dir)
             add(c.warnings, "no solution/solve.sh: the oracle agent cannot run this task");
         check_scripts(t->dir, "tests", "test.sh", &c);
         check_scripts(t->dir, "solution", "solve.sh", &c);
-        struct corral_image_ref ref;
-        char canon[1024];
-        if (t->image && corral_image_ref_parse(t->image, &ref, &call) != 0)
-            add(c.errors, "image %s: %s", t->image, call.message);
-        else if (t->image && corral_image_ref_format(&ref, canon, sizeof canon) >= 0)
-            add(c.notes, "image %s (%s): a valid reference; whether the backend has it or can pull it is checked "
-                "at run time", t->image, canon);
-        else if (t->image)
-            add(c.notes, "image %s: whether a backend can run it is checked at run time", t->image);
+        if (t->image)
+            check_image(ctx, backend, t, &c);
+        else if (t->has_dockerfile && builds)
+            add(c.notes, "environment/Dockerfile: the %s backend builds its image at run time", backend);
         else if (t->has_dockerfile)
-            add(c.notes, "environment/Dockerfile: its image is built at run time by a backend that builds images "
-                "(docker); the other backends refuse this task (use docker, or give docker_image)");
+            add(c.errors, "environment/Dockerfile: the %s backend cannot build images (check with --backend "
+                "docker, or give [environment] docker_image)", backend);
         corral_task_free(t);
     }
     cJSON_AddBoolToObject(o, "ok", cJSON_GetArraySize(c.errors) == 0);
@@ -308,15 +345,44 @@ static void print_lines(const char *dir, const cJSON *arr, const char *kind)
 
 static int task_check(int argc, char **argv)
 {
-    int json;
-    int first = cli_json_operands(argc, argv, "task check: give one or more task directories (see corral task --help)",
-                                  &json);
-    if (first < 0)
+    static const struct option longopts[] = {{"json", no_argument, 0, 'J'},
+                                             {"backend", required_argument, 0, 'b'},
+                                             {"sandbox", required_argument, 0, 'b'},
+                                             {0, 0, 0, 0}};
+    int json = 0, opt;
+    const char *backend = "local"; /* corral run's default (--sandbox) */
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (opt == 'J')
+            json = 1;
+        else if (opt == 'b')
+            backend = optarg;
+        else
+            return CLI_USAGE;
+    }
+    int first = optind;
+    if (first == argc) {
+        cli_error("task check: give one or more task directories (see corral task --help)");
         return CLI_USAGE;
-    cJSON *doc = cJSON_CreateObject(), *tasks = cJSON_AddArrayToObject(doc, "tasks");
+    }
+    int code = CLI_OK;
+    corral_ctx *ctx = cli_open(&code);
+    if (!ctx)
+        return code;
+    const struct corral_plugin_record *rec = corral_plugin_find(ctx, CORRAL_PLUGIN_SANDBOX, backend);
+    if (!rec || !rec->desc) {
+        cli_error("task check: the %s backend is not loaded (see corral plugins)", backend);
+        corral_close(ctx);
+        return CLI_UNAVAILABLE;
+    }
+    const struct corral_sandbox_ops *ops = rec->desc->ops;
+    int builds = CORRAL_HAS(ops, build_image);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "backend", backend);
+    cJSON *tasks = cJSON_AddArrayToObject(doc, "tasks");
     int bad = 0, nwarn = 0;
     for (int i = first; i < argc; i++) {
-        cJSON *o = check_one(argv[i]);
+        cJSON *o = check_one(ctx, backend, builds, argv[i]);
         cJSON_AddItemToArray(tasks, o);
         const cJSON *errs = cJSON_GetObjectItem(o, "errors"), *warns = cJSON_GetObjectItem(o, "warnings");
         bad += cJSON_GetArraySize(errs) > 0;
@@ -339,6 +405,7 @@ static int task_check(int argc, char **argv)
                ntasks - bad, bad, nwarn, nwarn == 1 ? "" : "s");
     }
     cJSON_Delete(doc);
+    corral_close(ctx);
     if (fflush(stdout) != 0) {
         cli_error("task check: cannot write the output");
         return CLI_FAIL;

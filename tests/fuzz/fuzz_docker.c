@@ -1,7 +1,8 @@
 /* sandbox_docker's parsers of untrusted input, under libFuzzer: the
  * multiplexed exec stream (from the daemon), create options (from task
  * files and config) and the tars the daemon returns (re-rooting and
- * single-file extraction).  The first byte picks the target. */
+ * single-file extraction), and its answers about the images corral built
+ * (image and container lists).  The first byte picks the target. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -69,10 +70,43 @@ static void tar(const uint8_t *d, size_t n, int reroot)
     close(fd);
 }
 
+static int one_image(void *ud, const struct corral_backend_image *img)
+{
+    /* Every name and id handed on is a string, its counts within range. */
+    if (!img->ref || !img->id || strlen(img->ref) + strlen(img->id) == (size_t)-1 || img->in_use < -1)
+        abort();
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+/* The image list and the container list, split at the first NUL. */
+static void images(const uint8_t *d, size_t n)
+{
+    const uint8_t *z = memchr(d, 0, n);
+    size_t ilen = z ? (size_t)(z - d) : n;
+    char *a = malloc(n + 1);
+    memcpy(a, d, n);
+    a[n] = '\0';
+    size_t seen = 0;
+    char err[256];
+    dk_images_walk(a, ilen, z ? a + ilen + 1 : NULL, z ? n - ilen - 1 : 0, one_image, &seen, err, sizeof err);
+    cJSON *cs = cJSON_ParseWithLength(a, n);
+    char names[64];
+    dk_image_users(cs, "sha256:x", n && (d[0] & 1), names, sizeof names);
+    if (strlen(names) >= sizeof names)
+        abort();
+    cJSON_Delete(cs);
+    free(a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
     if (n < 1)
         return 0;
+    if ((d[0] & 7) == 4) {
+        images(d + 1, n - 1);
+        return 0;
+    }
     switch (d[0] & 3) {
     case 0: demux(d + 1, n - 1); break;
     case 1: options(d + 1, n - 1); break;

@@ -12,15 +12,8 @@ rollout_backend "${1:-local}" egress.sh
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
 
 # two servers, each serving its own name
-for s in a b; do
-  mkdir -p "$WORK/www-$s"; echo "hello from $s" >"$WORK/www-$s/index.txt"
-  python3 -m http.server --bind 127.0.0.1 0 --directory "$WORK/www-$s" >"$WORK/http-$s.log" 2>&1 &
-  eval "PID_$s=$!"
-done
-trap 'kill $PID_a $PID_b 2>/dev/null; rm -rf "$WORK"' EXIT
-port_of() { for _ in $(seq 100); do p=$(grep -o 'port [0-9]*' "$WORK/http-$1.log" | grep -o '[0-9]*'); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; }
-PA=$(port_of a) PB=$(port_of b)
-export CORRAL_EGRESS_HOSTS="a.test=127.0.0.1,b.test=127.0.0.1"
+. "$(dirname "$0")/egress_servers.sh"
+trap 'egress_servers_stop; rm -rf "$WORK"' EXIT
 
 T="$WORK/task"
 mkdir -p "$T/solution" "$T/tests"

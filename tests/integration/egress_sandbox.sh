@@ -12,15 +12,8 @@ export CORRAL_STATE_DIR="$WORK/state"
 IMG=()
 [ "$BACKEND" = docker ] && IMG=(--image "$IMAGE")
 
-for s in a b; do
-  mkdir -p "$WORK/www-$s"; echo "hello from $s" >"$WORK/www-$s/index.txt"
-  python3 -m http.server --bind 127.0.0.1 0 --directory "$WORK/www-$s" >"$WORK/http-$s.log" 2>&1 &
-  eval "PID_$s=$!"
-done
-trap 'kill $PID_a $PID_b 2>/dev/null; [ -n "${ID:-}" ] && "$CORRAL" sandbox rm "$ID" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
-port_of() { for _ in $(seq 100); do p=$(grep -o 'port [0-9]*' "$WORK/http-$1.log" | grep -o '[0-9]*'); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done; }
-PA=$(port_of a) PB=$(port_of b)
-export CORRAL_EGRESS_HOSTS="a.test=127.0.0.1,b.test=127.0.0.1"
+. "$(dirname "$0")/egress_servers.sh"
+trap 'egress_servers_stop; [ -n "${ID:-}" ] && "$CORRAL" sandbox rm "$ID" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 
 # HTTP inside: curl where the image has it (local: the host's), else bash's
 # /dev/tcp through $http_proxy (the docker test image has no curl)

@@ -8,6 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
+# Its own sandbox registry: "no sandbox was made" counts `sandbox ls`, which
+# must not see the sandboxes of tests running beside this one.
+export CORRAL_STATE_DIR="$WORK/state"
 EX="$SOURCE_DIR/examples"
 trap 'stop_registry; rm -rf "$WORK"' EXIT
 command -v bwrap >/dev/null || skip "bubblewrap is not installed"
@@ -115,6 +118,19 @@ check "the same task on the host's system (--image host): reward 0 (the test doe
 run "$CORRAL" run --task "$WORK/task" --agent pi --model "replay:$EX/replay/hello.jsonl" --out "$WORK/pi.json"
 check "the real Pi CLI inside the foreign image (its Node from the agent cache): reward 1, success" \
   eval '[ $RC -eq 0 ] && [ "$(field "$WORK/pi.json" "d[\"reward\"], d[\"agent\"][\"status\"]")" = "1 success" ]'
+
+# An image that cannot host an agent: busybox without glibc runs no Node.
+# (rg is copied in so that Pi's requirement probe, `command -v`, passes and
+# the install check itself is what fails.)
+mkdir -p "$WORK/bb/bin" && cp "$(command -v busybox)" "$WORK/bb/bin/busybox" &&
+  for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$WORK/bb/bin/$a"; done &&
+  cp "$(command -v rg)" "$WORK/bb/bin/rg" && tar -C "$WORK/bb" -cf "$WORK/bb.tar" . &&
+  docker import "$WORK/bb.tar" "$REG/test/bb:$$" >/dev/null && docker push -q "$REG/test/bb:$$" >/dev/null &&
+  docker rmi -f "$REG/test/bb:$$" >/dev/null 2>&1 || { echo "not ok - busybox image"; exit 1; }
+run "$CORRAL" run --image "$REG/test/bb:$$" --task "$EX/tasks/hello" --agent pi --model "replay:$EX/replay/hello.jsonl" \
+  --out "$WORK/bb.json"
+check "an image that cannot host Pi: exit 1, the error names the image and the agent" eval '[ $RC -eq 1 ] &&
+  has "$(field "$WORK/bb.json" "d[\"error\"][\"message\"]")" "image $REG/test/bb:$$ cannot host agent pi"'
 
 # An image that cannot be had: one clear error naming it, no sandbox made.
 before=$("$CORRAL" sandbox ls 2>/dev/null | wc -l)

@@ -1,8 +1,9 @@
 # `corral task init` and `corral task check` as a user runs them: a new task
 # checks clean and the oracle solves it (local backend, reward 1); every
 # shipped task checks clean; each broken copy gives its error line and exit
-# 1; --json agrees with the lines; bad usage exits 2; init never touches an
-# existing path.
+# 1; images per --backend without a registry (task_check_images.sh has
+# those); --json agrees with the lines; bad usage exits 2; init never
+# touches an existing path.
 . "$(dirname "$0")/lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
 cd "$WORK" || exit 1
@@ -66,17 +67,23 @@ run "$CORRAL" task check newtask
 check "check: test.sh need not be executable (Harbor runs it with bash)" eval '[ $RC -eq 0 ] && lacks "$OUT" ": warning: "'
 chmod +x newtask/tests/test.sh
 rm -rf imaged && cp -r newtask imaged && sed -i 's/^# docker_image.*/docker_image = "ubuntu:24.04"/' imaged/task.toml
-run "$CORRAL" task check imaged
-check "check: a named image's reference is parsed and named canonically (no fake availability check)" eval '[ $RC -eq 0 ] &&
-  has "$OUT" "imaged: note: image ubuntu:24.04 (docker.io/library/ubuntu:24.04): a valid reference"'
+run "$CORRAL" task check --backend e2b imaged
+check "check --backend e2b: a cloud backend's image is not checked, and a note says so" eval '[ $RC -eq 0 ] &&
+  has "$OUT" "imaged: note: image ubuntu:24.04: not checked: the e2b backend chooses its images its own way"'
+run "$CORRAL" task check --backend nosuch imaged
+check "check --backend of a backend that is not loaded exits 4, naming it" eval '[ $RC -eq 4 ] &&
+  has "$ERR" "the nosuch backend is not loaded"'
 rm -rf badimage && cp -r newtask badimage && sed -i 's/^# docker_image.*/docker_image = "Bad Image!"/' badimage/task.toml
-run "$CORRAL" task check badimage
-check "check: an image that is not a reference is an error naming it; exit 1" eval '[ $RC -eq 1 ] &&
-  has "$OUT" "badimage: error: image Bad Image!: "'
+run "$CORRAL" task check --backend e2b badimage
+check "check: an image that is not a reference is an error naming file, field and image, on any backend; exit 1" eval '[ $RC -eq 1 ] &&
+  has "$OUT" "badimage: error: task.toml: [environment] docker_image '"'Bad Image!'"' is not an image reference: "'
 rm -rf built && cp -r newtask built && mkdir built/environment && echo "FROM debian" >built/environment/Dockerfile
 run "$CORRAL" task check built
-check "check: a Dockerfile-only task says docker builds it and the others refuse it" eval '[ $RC -eq 0 ] &&
-  has "$OUT" "built: note: environment/Dockerfile: its image is built at run time by a backend that builds images (docker)"'
+check "check: a Dockerfile-only task is an error on the default backend (local), naming file and backend" eval '[ $RC -eq 1 ] &&
+  has "$OUT" "built: error: environment/Dockerfile: the local backend cannot build images"'
+run "$CORRAL" task check --backend docker built
+check "check --backend docker: a Dockerfile-only task passes (docker builds it)" eval '[ $RC -eq 0 ] &&
+  has "$OUT" "built: note: environment/Dockerfile: the docker backend builds its image at run time"'
 
 # --json over a mix agrees with the lines.
 run "$CORRAL" task check --json newtask badtype warny
@@ -89,12 +96,12 @@ run "$CORRAL" task check --json newtask
 check "check --json: all ok gives ok true and exit 0" eval '[ $RC -eq 0 ] && [ "$(field <(echo "$OUT") "d[\"ok\"]")" = True ]'
 
 # Bad usage: exit 2.
-for args in "task" "task frob" "task check" "task check --bogus newtask" "task init" "task init a b"; do
+for args in "task" "task frob" "task check" "task check --bogus newtask" "task check newtask --backend" "task init" "task init a b"; do
   run "$CORRAL" $args
   check "bad usage 'corral $args' exits 2 with a line on stderr" eval '[ $RC -eq 2 ] && [ -n "$ERR" ] && [ -z "$OUT" ]'
 done
 run "$CORRAL" task --help
-check "corral task --help shows both commands" eval '[ $RC -eq 0 ] && has "$OUT" "corral task init NAME" && has "$OUT" "corral task check [--json] DIR..."'
+check "corral task --help shows both commands" eval '[ $RC -eq 0 ] && has "$OUT" "corral task init NAME" && has "$OUT" "corral task check [--backend NAME] [--json] DIR..."'
 
 # init refuses, touching nothing.
 mkdir existing && echo keep >existing/file

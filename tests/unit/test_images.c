@@ -220,6 +220,32 @@ static void test_pull_sources(void **st)
     assert_string_equal(s.v[0].ref, "reg:5000/org/img@sha256:" D64);
     crl_image_sources_free(&s);
     assert_int_equal(crl_image_sources_make(ctx, "Bad Name", &s, &call), CORRAL_EINVAL);
+    /* a login that is an identity token is sent as one, without user and
+     * password (dXNlcjo= is "user:", as Docker's login writes it) */
+    write_file(cfg, "{\"auths\": {\"127.0.0.1:5000\": {\"auth\": \"dXNlcjo=\", \"identitytoken\": \"tok/en+1\"},"
+                    " \"m.example\": {\"identitytoken\": \"only\"}}}");
+    assert_int_equal(crl_image_sources_make(ctx, "debian:12", &s, &call), 0);
+    assert_int_equal(s.n, 3);
+    n = crl_b64_decode(s.v[0].registry_auth, strlen(s.v[0].registry_auth), dec);
+    assert_true(n > 0);
+    dec[n] = '\0';
+    assert_string_equal((char *)dec, "{\"identitytoken\":\"tok/en+1\",\"serveraddress\":\"127.0.0.1:5000\"}");
+    assert_non_null(s.v[1].registry_auth);
+    n = crl_b64_decode(s.v[1].registry_auth, strlen(s.v[1].registry_auth), dec);
+    assert_true(n > 0);
+    dec[n] = '\0';
+    assert_string_equal((char *)dec, "{\"identitytoken\":\"only\",\"serveraddress\":\"m.example\"}");
+    assert_null(s.v[2].registry_auth);
+    crl_image_sources_free(&s);
+    /* the image layer's own pulls still read a user and password only */
+    char *u, *pw;
+    assert_int_equal(crl_registry_login("m.example", &u, &pw, &call), 0);
+    assert_null(u);
+    assert_int_equal(crl_registry_login("127.0.0.1:5000", &u, &pw, &call), 1);
+    assert_string_equal(u, "user");
+    assert_string_equal(pw, "");
+    crl_wipe_free(u);
+    crl_wipe_free(pw);
     corral_close(ctx);
     unlink(cfg);
     unlink(conf);

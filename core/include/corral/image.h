@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <corral/corral.h>
+#include <corral/sandbox.h> /* struct corral_backend_image */
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,6 +107,31 @@ int corral_image_resolve(corral_ctx *ctx, const char *ref, const struct corral_i
                          struct corral_image_run *out, struct corral_call *call);
 void corral_image_run_free(struct corral_image_run *run);
 
+/* Where corral_image_check found an image. */
+enum corral_image_place {
+    CORRAL_IMAGE_IN_CACHE = 1,      /* corral's image cache (backends that run root filesystems) */
+    CORRAL_IMAGE_ON_BACKEND = 2,    /* the backend holds it (its image_present slot: docker's daemon) */
+    CORRAL_IMAGE_IN_REGISTRY = 3    /* a configured mirror or its registry has its manifest */
+};
+struct corral_image_where {
+    int place;                      /* enum corral_image_place */
+    char source[512];               /* IN_REGISTRY: the base URL that answered ("http://127.0.0.1:5000") */
+};
+
+/* Whether the image `ref` can be had on the sandbox backend `backend`
+ * (a loaded plugin's name), asked without downloading a layer or writing
+ * the cache: a backend that runs root filesystems (CORRAL_CAP_ROOTFS)
+ * has it when the cache does; one with the image_present slot when it
+ * says so; else, or when they do not, a HEAD of its manifest at each
+ * source in pull order (mirrors, then the registry, with the logins of
+ * config.json) decides.  0 with *out filled; CORRAL_ENOTSUP for a
+ * backend that picks images its own way (not checked); CORRAL_EINVAL for
+ * a text that is not a reference; CORRAL_ENOTFOUND when the registry has
+ * no such manifest; another status when a source could not be asked (the
+ * message names it).  call (not NULL) bounds the time: give it a deadline. */
+int corral_image_check(corral_ctx *ctx, const char *backend, const char *ref, struct corral_image_where *out,
+                       struct corral_call *call);
+
 struct corral_image_prune_stats {
     int64_t blobs, rootfs, partial;  /* removed: blobs, root filesystems, leftovers of interrupted pulls */
     int64_t bytes;                   /* bytes of removed blobs */
@@ -124,6 +150,24 @@ struct corral_image_prune_options {
  * pulls to finish.  opts may be NULL. */
 int corral_image_prune(corral_ctx *ctx, const struct corral_image_prune_options *opts,
                        struct corral_image_prune_stats *st, struct corral_call *call);
+
+/* Images the sandbox backend `backend` (a loaded plugin's name) made on
+ * its own side and keeps there (docker: the images it built from tasks'
+ * Dockerfiles, labelled corral.build=1; never the images it pulled),
+ * through its images slot (docs/images.md "Images on a backend").
+ * cb(ud, img) once per name of each, img borrowed for the call; cb's
+ * nonzero return stops the walk and is returned.  CORRAL_ENOTFOUND when
+ * no such backend is loaded, CORRAL_ENOTSUP when it keeps no images of
+ * corral's. */
+int corral_image_backend_list(corral_ctx *ctx, const char *backend, corral_backend_image_cb cb, void *ud,
+                              struct corral_call *call);
+/* Remove the name `ref` of an image `backend` made (the image itself once
+ * no other name is left): CORRAL_ENOTFOUND when there is none,
+ * CORRAL_EPERM for an image the backend did not make, CORRAL_ESTATE with
+ * a message naming the sandbox made from it; `force` removes it even when
+ * only stopped sandboxes were made from it. */
+int corral_image_backend_remove(corral_ctx *ctx, const char *backend, const char *ref, int force,
+                                struct corral_call *call);
 
 #ifdef __cplusplus
 }

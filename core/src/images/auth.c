@@ -121,8 +121,14 @@ static void auths_key_host(const char *key, char *out, size_t cap)
         snprintf(out, cap, "docker.io");
 }
 
-static int login_from(const cJSON *e, char **user, char **pass, const char *file, struct corral_call *call)
+/* The login of one "auths" entry into *l: 1 when it has a user and
+ * password or an identity token, 0 when neither, or a failure. */
+static int login_from(const cJSON *e, struct crl_login *l, const char *file, struct corral_call *call)
 {
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(e, "identitytoken");
+    if (cJSON_IsString(tok) && tok->valuestring[0] && !(l->identity_token = strdup(tok->valuestring)))
+        return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    char **user = &l->user, **pass = &l->pass;
     const cJSON *auth = cJSON_GetObjectItemCaseSensitive(e, "auth");
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "username");
     const cJSON *pw = cJSON_GetObjectItemCaseSensitive(e, "password");
@@ -159,12 +165,20 @@ static int login_from(const cJSON *e, char **user, char **pass, const char *file
             return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
         return 1;
     }
-    return 0;
+    return l->identity_token ? 1 : 0;
 }
 
-int crl_registry_login(const char *host, char **user, char **pass, struct corral_call *call)
+void crl_login_wipe(struct crl_login *l)
 {
-    *user = *pass = NULL;
+    crl_wipe_free(l->user);
+    crl_wipe_free(l->pass);
+    crl_wipe_free(l->identity_token);
+    memset(l, 0, sizeof *l);
+}
+
+int crl_registry_login_read(const char *host, struct crl_login *l, struct corral_call *call)
+{
+    memset(l, 0, sizeof *l);
     char file[4096];
     const char *dc = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
     if (dc && *dc)
@@ -193,15 +207,12 @@ int crl_registry_login(const char *host, char **user, char **pass, struct corral
         auths_key_host(e->string, h, sizeof h);
         if (strcmp(h, host) != 0 || !cJSON_IsObject(e))
             continue;
-        rc = login_from(e, user, pass, file, call);
+        rc = login_from(e, l, file, call);
         if (rc)
             break;
     }
-    if (rc <= 0) {
-        crl_wipe_free(*user);
-        crl_wipe_free(*pass);
-        *user = *pass = NULL;
-    }
+    if (rc <= 0)
+        crl_login_wipe(l);
     if (rc == 0 && (cJSON_GetObjectItemCaseSensitive(root, "credsStore") ||
                     cJSON_GetObjectItemCaseSensitive(root, "credHelpers")))
         corral_log(CORRAL_LOG_DEBUG, "image", "%s names credential helpers, which corral does not run", file);
@@ -212,5 +223,21 @@ int crl_registry_login(const char *host, char **user, char **pass, struct corral
                                                                                         strlen(a->valuestring));
     }
     cJSON_Delete(root);
+    return rc;
+}
+
+int crl_registry_login(const char *host, char **user, char **pass, struct corral_call *call)
+{
+    struct crl_login l;
+    *user = *pass = NULL;
+    int rc = crl_registry_login_read(host, &l, call);
+    if (rc > 0 && l.user && l.pass) {
+        *user = l.user;
+        *pass = l.pass;
+        l.user = l.pass = NULL;
+    } else if (rc > 0) {
+        rc = 0; /* an identity token only: no user and password */
+    }
+    crl_login_wipe(&l);
     return rc;
 }

@@ -55,6 +55,17 @@ int crl_www_auth_parse(const char *value, struct crl_www_auth *out);
  * when there is none, or a negative status when the file is unreadable or
  * malformed.  Never logs the values. */
 int crl_registry_login(const char *host, char **user, char **pass, struct corral_call *call);
+/* The whole login of that entry, as crl_registry_login finds it, with its
+ * "identitytoken" (an OAuth refresh token Docker's login keeps for some
+ * registries) too: 1 when it has a user and password or an identity
+ * token, 0 when none, or a negative status.  *l is the caller's, wiped
+ * with crl_login_wipe() (also after 0 and failures). */
+struct crl_login {
+    char *user, *pass;          /* or NULL */
+    char *identity_token;       /* or NULL */
+};
+int crl_registry_login_read(const char *host, struct crl_login *l, struct corral_call *call);
+void crl_login_wipe(struct crl_login *l);
 
 /* ---- manifests, indexes, configs (manifest.c) ---- */
 
@@ -71,6 +82,10 @@ struct crl_manifest {
     struct crl_descriptor *layers;
     size_t nlayers;
 };
+/* The Accept header of a manifest request: indexes and manifests, OCI and Docker. */
+#define CRL_MANIFEST_ACCEPT                                                                                \
+    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, " \
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 /* The most layers an image may have. */
 #define CRL_IMAGE_MAX_LAYERS 1024
 /* The largest manifest, index or config read (bytes). */
@@ -113,6 +128,25 @@ void crl_registry_free(struct crl_registry *r);
  * reason: CORRAL_ENOTFOUND for 404, CORRAL_EAUTH for refused logins. */
 int crl_registry_get(struct crl_registry *r, const char *what, const char *accept, const struct corral_sink *sink,
                      size_t max_body, struct corral_http_response *resp, struct corral_call *call);
+/* crl_registry_get with another method: "HEAD" asks whether `what` exists
+ * (a manifest, say) without its body. */
+int crl_registry_request(struct crl_registry *r, const char *method, const char *what, const char *accept,
+                         const struct corral_sink *sink, size_t max_body, struct corral_http_response *resp,
+                         struct corral_call *call);
+
+/* ---- the sources of a pull (pull.c) ---- */
+
+/* One source: its base URL ("http://127.0.0.1:5000") and the host whose
+ * login config.json holds for it. */
+typedef int (*crl_image_source_fn)(void *ud, const char *base, const char *login_host, struct corral_call *call);
+/* Call fn for the sources of ref in pull order until one returns 0: each
+ * configured mirror of its registry (a failure logged as a warning and
+ * cleared before the next), then the registry itself (https; http for
+ * images.insecure and loopback registries; docker.io's at
+ * registry-1.docker.io).  Returns the last call's status; a cancelled
+ * call stops the walk. */
+int crl_image_each_source(corral_ctx *ctx, const struct corral_image_ref *ref, crl_image_source_fn fn, void *ud,
+                          struct corral_call *call);
 
 /* ---- the cache (cache.c) ---- */
 
@@ -163,6 +197,11 @@ int crl_refs_each(struct crl_image_cache *c, int (*cb)(void *ud, const char *nam
                   struct corral_call *call);
 /* Forget name; CORRAL_ENOTFOUND when it is not recorded. */
 int crl_refs_remove(struct crl_image_cache *c, const char *name, struct corral_call *call);
+
+/* Whether the cache holds the image `name` (normalised) with its root
+ * filesystem: 1 with *info filled (may be NULL), 0, or a negative status.
+ * Creates the cache directory when missing (corral_image_list). */
+int crl_image_cached(corral_ctx *ctx, const char *name, struct corral_image_info *info, struct corral_call *call);
 
 /* ---- layers (unpack.c) ---- */
 

@@ -11,10 +11,6 @@
 
 #include "images/images_internal.h"
 
-#define MANIFEST_ACCEPT                                                                                    \
-    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, " \
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
-
 /* Docker's rule: registries on the loopback are spoken to over http. */
 static int loopback(const char *registry)
 {
@@ -29,7 +25,7 @@ static int get_manifest(struct crl_registry *r, const char *ref, struct corral_h
 {
     char what[200];
     snprintf(what, sizeof what, "manifests/%s", ref);
-    int rc = crl_registry_get(r, what, MANIFEST_ACCEPT, NULL, CRL_IMAGE_MAX_JSON, resp, call);
+    int rc = crl_registry_get(r, what, CRL_MANIFEST_ACCEPT, NULL, CRL_IMAGE_MAX_JSON, resp, call);
     if (rc)
         return rc;
     crl_sha256_digest(resp->body, resp->body_len, digest);
@@ -112,6 +108,49 @@ void crl_mirror_host(const char *url, char *host, size_t cap)
     snprintf(host, cap, "%.*s", h ? (int)strcspn(h + 3, "/") : 0, h ? h + 3 : "");
 }
 
+int crl_image_each_source(corral_ctx *ctx, const struct corral_image_ref *ref, crl_image_source_fn fn, void *ud,
+                          struct corral_call *call)
+{
+    /* Mirrors first, in order, then the registry itself. */
+    int rc = 0;
+    const cJSON *mirrors = crl_images_mirrors(ctx, ref->registry), *u;
+    cJSON_ArrayForEach(u, mirrors) {
+        if (!cJSON_IsString(u))
+            continue;
+        char host[300];
+        crl_mirror_host(u->valuestring, host, sizeof host);
+        rc = fn(ud, u->valuestring, host, call);
+        if (!rc || corral_call_cancelled(call))
+            return rc;
+        corral_log(CORRAL_LOG_WARN, "image", "mirror %s: %s; trying the next source", u->valuestring,
+                   call ? call->message : corral_strerror(rc));
+        if (call) {
+            call->status = 0;
+            call->message[0] = '\0';
+        }
+    }
+    const char *host = strcmp(ref->registry, "docker.io") == 0 ? "registry-1.docker.io" : ref->registry;
+    int http = crl_images_insecure(ctx, ref->registry) || loopback(ref->registry);
+    char base[320];
+    snprintf(base, sizeof base, "%s://%s", http ? "http" : "https", host);
+    return fn(ud, base, ref->registry, call);
+}
+
+struct pull_job {
+    corral_ctx *ctx;
+    struct crl_image_cache *c;
+    const struct corral_image_ref *ref;
+    const char *name;
+    const struct crl_pull_progress *p;
+    struct corral_image_info *out;
+};
+
+static int pull_source(void *ud, const char *base, const char *login_host, struct corral_call *call)
+{
+    struct pull_job *j = ud;
+    return pull_from(j->ctx, j->c, j->ref, j->name, base, login_host, j->p, j->out, call);
+}
+
 int corral_image_pull(corral_ctx *ctx, const char *text, const struct corral_image_pull_options *opts,
                       struct corral_image_info *out, struct corral_call *call)
 {
@@ -128,30 +167,8 @@ int corral_image_pull(corral_ctx *ctx, const char *text, const struct corral_ima
     struct crl_image_cache c;
     if ((rc = crl_cache_open(ctx, 0, &c, call)))
         return rc;
-    /* Mirrors first, in order, then the registry itself. */
-    const cJSON *mirrors = crl_images_mirrors(ctx, ref.registry), *u;
-    cJSON_ArrayForEach(u, mirrors) {
-        if (!cJSON_IsString(u))
-            continue;
-        char host[300];
-        crl_mirror_host(u->valuestring, host, sizeof host);
-        rc = pull_from(ctx, &c, &ref, name, u->valuestring, host, &p, out, call);
-        if (!rc || corral_call_cancelled(call))
-            break;
-        corral_log(CORRAL_LOG_WARN, "image", "mirror %s: %s; trying the next source", u->valuestring,
-                   call ? call->message : corral_strerror(rc));
-        if (call) {
-            call->status = 0;
-            call->message[0] = '\0';
-        }
-    }
-    if (!mirrors || (rc && !corral_call_cancelled(call))) {
-        const char *host = strcmp(ref.registry, "docker.io") == 0 ? "registry-1.docker.io" : ref.registry;
-        int http = crl_images_insecure(ctx, ref.registry) || loopback(ref.registry);
-        char base[320];
-        snprintf(base, sizeof base, "%s://%s", http ? "http" : "https", host);
-        rc = pull_from(ctx, &c, &ref, name, base, ref.registry, &p, out, call);
-    }
+    struct pull_job j = {.ctx = ctx, .c = &c, .ref = &ref, .name = name, .p = &p, .out = out};
+    rc = crl_image_each_source(ctx, &ref, pull_source, &j, call);
     crl_cache_close(&c);
     if (rc && call) {
         char msg[sizeof call->message];

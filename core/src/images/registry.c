@@ -1,5 +1,5 @@
 /*
- * The registry client: GETs of the OCI distribution API over the host's
+ * The registry client: GETs (and HEADs) of the OCI distribution API over the host's
  * HTTP service (plugin_host/http.c: retries, deadlines, redaction), with
  * the token dance (401 + WWW-Authenticate: Bearer realm/service/scope ->
  * GET realm -> retry with the token), basic logins, and redirects to blob
@@ -193,6 +193,13 @@ static int same_origin(const char *base, const char *url)
 int crl_registry_get(struct crl_registry *r, const char *what, const char *accept, const struct corral_sink *sink,
                      size_t max_body, struct corral_http_response *resp, struct corral_call *call)
 {
+    return crl_registry_request(r, "GET", what, accept, sink, max_body, resp, call);
+}
+
+int crl_registry_request(struct crl_registry *r, const char *method, const char *what, const char *accept,
+                         const struct corral_sink *sink, size_t max_body, struct corral_http_response *resp,
+                         struct corral_call *call)
+{
     struct crl_buf url = {0};
     if (crl_buf_addf(&url, "%s/v2/%s/%s", r->base, r->repo, what))
         return corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
@@ -201,7 +208,7 @@ int crl_registry_get(struct crl_registry *r, const char *what, const char *accep
     snprintf(acc, sizeof acc, "Accept: %s", accept ? accept : "*/*");
     for (int hop = 0;; hop++) {
         const char *hdrs[3] = {acc, own ? r->auth : NULL, NULL};
-        struct corral_http_request req = {.struct_size = sizeof req, .method = "GET", .url = url.p, .headers = hdrs,
+        struct corral_http_request req = {.struct_size = sizeof req, .method = method, .url = url.p, .headers = hdrs,
                                           .max_attempts = 3, .backoff_ms = 300, .body_sink = sink,
                                           .max_body = max_body ? max_body : ERROR_MAX_BODY};
         memset(resp, 0, sizeof *resp);
@@ -241,9 +248,9 @@ int crl_registry_get(struct crl_registry *r, const char *what, const char *accep
         else if (st == 404)
             rc = corral_call_fail(call, CORRAL_ENOTFOUND, "%s: %s/%s not found (HTTP 404)", r->host, r->repo, what);
         else if (st == 429 || st >= 500)
-            rc = corral_call_fail(call, CORRAL_ETRANSIENT, "%s: GET %s answered HTTP %ld", r->host, what, st);
+            rc = corral_call_fail(call, CORRAL_ETRANSIENT, "%s: %s %s answered HTTP %ld", r->host, method, what, st);
         else
-            rc = corral_call_fail(call, CORRAL_EPROTO, "%s: GET %s answered HTTP %ld", r->host, what, st);
+            rc = corral_call_fail(call, CORRAL_EPROTO, "%s: %s %s answered HTTP %ld", r->host, method, what, st);
         break;
     }
     if (rc)

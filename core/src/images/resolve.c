@@ -10,7 +10,7 @@
 
 struct find {
     const char *name;
-    struct corral_image_info *out;
+    struct corral_image_info *out; /* may be NULL */
     int found;
 };
 
@@ -19,9 +19,19 @@ static int find_cb(void *ud, const struct corral_image_info *img)
     struct find *f = ud;
     if (strcmp(img->name, f->name) != 0 || !img->rootfs[0] || !img->config_digest[0])
         return 0;
-    *f->out = *img;
+    if (f->out)
+        *f->out = *img;
     f->found = 1;
     return 1;
+}
+
+int crl_image_cached(corral_ctx *ctx, const char *name, struct corral_image_info *info, struct corral_call *call)
+{
+    struct find f = {.name = name, .out = info};
+    int rc = corral_image_list(ctx, find_cb, &f, call);
+    if (rc < 0 && rc != CORRAL_ENOTFOUND)
+        return rc;
+    return f.found;
 }
 
 static char *string_of(const cJSON *o, const char *key)
@@ -83,11 +93,10 @@ int corral_image_resolve(corral_ctx *ctx, const char *ref, const struct corral_i
     int rc = crl_image_ref_named(ref, &parsed, name, sizeof name, call);
     if (rc)
         return rc;
-    struct find f = {.name = name, .out = &out->info};
-    rc = corral_image_list(ctx, find_cb, &f, call);
-    if (rc < 0 && rc != CORRAL_ENOTFOUND)
-        return rc;
-    if (!f.found && (rc = corral_image_pull(ctx, name, opts, &out->info, call)) != 0)
+    int found = crl_image_cached(ctx, name, &out->info, call);
+    if (found < 0)
+        return found;
+    if (!found && (rc = corral_image_pull(ctx, name, opts, &out->info, call)) != 0)
         return rc;
     if (!out->info.rootfs[0] || !out->info.config_digest[0])
         return corral_call_fail(call, CORRAL_EIO, "image %s has no root filesystem in the cache", name);

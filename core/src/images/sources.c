@@ -9,26 +9,33 @@
 #include "config/images_config.h"
 #include "images/images_internal.h"
 
-/* *out = base64url (no padding) of {"username","password","serveraddress"}
- * (malloc'ed, a secret), or NULL when the host holds no login for `host`. */
+/* *out = base64url (no padding) of {"username","password","serveraddress"},
+ * or {"identitytoken","serveraddress"} for a login that is an identity
+ * token (malloc'ed, a secret), or NULL when the host holds no login for
+ * `host`. */
 static int registry_auth(const char *host, char **out, struct corral_call *call)
 {
-    char *user = NULL, *pass = NULL;
+    struct crl_login l;
     *out = NULL;
-    int rc = crl_registry_login(host, &user, &pass, call);
-    if (rc <= 0 || !user || !pass) {
-        crl_wipe_free(user);
-        crl_wipe_free(pass);
-        return rc < 0 ? rc : 0;
+    int rc = crl_registry_login_read(host, &l, call);
+    if (rc <= 0) {
+        crl_login_wipe(&l);
+        return rc;
     }
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "username", user);
-    cJSON_AddStringToObject(j, "password", pass);
+    if (l.identity_token) {
+        cJSON_AddStringToObject(j, "identitytoken", l.identity_token);
+    } else {
+        cJSON_AddStringToObject(j, "username", l.user);
+        cJSON_AddStringToObject(j, "password", l.pass);
+    }
     cJSON_AddStringToObject(j, "serveraddress", host);
+    crl_login_wipe(&l);
     char *text = cJSON_PrintUnformatted(j);
+    cJSON *a;
+    cJSON_ArrayForEach(a, j) /* the tree holds the secrets too */
+        explicit_bzero(a->valuestring, strlen(a->valuestring));
     cJSON_Delete(j);
-    crl_wipe_free(user);
-    crl_wipe_free(pass);
     char *b = text ? crl_b64_encode(text, strlen(text)) : NULL;
     crl_wipe_free(text);
     if (!b)

@@ -3,6 +3,7 @@
 list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/auth.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/cache.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/images/check.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/manifest.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/pull.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/images/ref.c

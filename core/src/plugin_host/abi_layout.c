@@ -67,6 +67,13 @@ FROZEN(struct corral_sandbox_ops, remove, 20 * P);
 FROZEN(struct corral_sandbox_ops, quiesce, 21 * P);
 FROZEN(struct corral_sandbox_ops, set_egress, 22 * P);
 FROZEN(struct corral_sandbox_ops, build_image, 23 * P);
+FROZEN(struct corral_sandbox_ops, image_present, 24 * P);
+FROZEN(struct corral_sandbox_ops, images, 25 * P);
+FROZEN(struct corral_backend_image, ref, P);
+FROZEN(struct corral_backend_image, id, 2 * P);
+FROZEN(struct corral_backend_image, size, 3 * P);
+FROZEN(struct corral_backend_image, created, 3 * P + 8);
+FROZEN(struct corral_backend_image, in_use, 3 * P + 16);
 
 FROZEN(struct corral_source, length, 3 * P);
 /* ABI 1.1, appended by issue 22 (no resends of non-idempotent requests) */

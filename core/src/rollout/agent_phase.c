@@ -127,7 +127,15 @@ static int check_requirements(struct rollout *r, const struct crl_agent_vars *v,
         struct corral_exec_output out = {0};
         int st = corral_sandbox_run(r->sb, &req, &out, r->call);
         int code = out.res.exit_code;
-        if (!st && code != 0)
+        const char *img = r->plan.image;
+        if (!st && code != 0 && img && strcmp(img, "host") != 0)
+            /* the install is the same everywhere: what failed is the image */
+            st = crl_rollout_fail(r, INFRA, CORRAL_ENOTSUP,
+                                  "image %s cannot host agent %s: its install check failed there (exit %d): %s "
+                                  "(the agent's binaries need what the image lacks, e.g. glibc for a Node-based "
+                                  "agent; docs/images.md)",
+                                  img, r->spec.name, code, crl_capture_tail(&out.err));
+        else if (!st && code != 0)
             st = crl_rollout_fail(r, INFRA, CORRAL_EIO, "agent %s install check failed (exit %d): %s", r->spec.name,
                                   code, crl_capture_tail(&out.err));
         else if (st)

@@ -5,6 +5,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_emul.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_gc.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_image.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_images.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_limits.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_registry.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sandbox/sandbox_table.c

@@ -10,6 +10,8 @@
  *   dk_files.c    read/write file, put/get archive (archive endpoints)
  *   dk_demux.c    the multiplexed exec stream parser (pure)
  *   dk_options.c  create-option allowlist, mounts policy, label filters (pure)
+ *   dk_build.c / dk_pull.c  image builds and pulls
+ *   dk_images.c   the images corral built (dk_image_list.c reads the answers)
  *   dk_lease.c    the lease watcher: removes a rollout's container when its
  *                 corral dies
  *   dk_tar.c      libarchive helpers (single-entry tars, re-rooting)
@@ -105,8 +107,11 @@ int dk_api_h(struct dk_plugin *p, const char *method, const char *path, const ch
  * "message", code from the status (404 ENOTFOUND, 409 ESTATE, 5xx
  * ETRANSIENT, other EPROTO).  `what` names the operation. */
 int dk_api_fail(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call);
-/* Percent-encode s for a query string; malloc'ed or NULL. */
-char *dk_urlenc(const char *s);
+/* An API path: fmt with each "%s" (its only conversion) replaced by the
+ * next const char * argument percent-encoded for a path segment or query
+ * value, '/' kept.
+ * malloc'ed (the caller frees) or NULL when out of memory. */
+char *dk_pathf(const char *fmt, ...);
 /* Parse r->body as JSON; NULL (with call failed, EPROTO) if unparseable. */
 cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call);
 
@@ -121,6 +126,10 @@ cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, c
  * now knows it by (image, or a mirror's reference for a digest). */
 int dk_image_pull(struct dk_plugin *p, const char *image, const struct corral_image_source *src, size_t n,
                   const char **used, corral_call *call);
+/* The image_present slot (also the check before a pull or a build): GET
+ * /images/{image}/json, 1 when the daemon has it, 0 for its 404, else a
+ * negative status naming the daemon's answer. */
+int dk_image_present(void *ps, const char *image, corral_call *call);
 /* A corral_sink splitting an NDJSON stream (pulls, builds) into lines,
  * each parsed and handed to one(ud, json) (json NULL when unparseable);
  * lines past 16 KiB are dropped.  dk_ndjson_finish() handles a last line
@@ -141,6 +150,24 @@ void dk_ndjson_finish(struct dk_ndjson *n);
  * "stream" lines to req->progress; an "error" line fails the call with
  * CORRAL_EINVAL and that text. */
 int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *call);
+
+/* ---- dk_image_list.c / dk_images.c -------------------------------------- */
+
+/* How many containers in `containers` (the array of GET
+ * /containers/json?all=1) were made from the image `id` (live_only: only
+ * those running, paused or restarting); the first names of those,
+ * ", "-joined, into names (cap bytes; cap 0: none). */
+int64_t dk_image_users(const cJSON *containers, const char *id, int live_only, char *names, size_t cap);
+/* Walk the daemon's answers to GET /images/json (images, ilen bytes) and
+ * GET /containers/json?all=1 (containers, or NULL: in_use -1): cb once
+ * per name of each image labelled corral.build=1 (an image without a
+ * name once, by its id).  0, cb's nonzero return, or -1 with err filled
+ * for an answer that is not a JSON array. */
+int dk_images_walk(const char *images, size_t ilen, const char *containers, size_t clen, corral_backend_image_cb cb,
+                   void *ud, char *err, size_t errcap);
+/* The images slot: list or remove the images corral built on the daemon
+ * (label corral.build=1); an image without that label is never removed. */
+int dk_images(void *ps, int op, const char *ref, corral_backend_image_cb cb, void *ud, corral_call *call);
 
 /* ---- dk_demux.c ----------------------------------------------------------- */
 

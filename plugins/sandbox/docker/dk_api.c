@@ -3,6 +3,7 @@
  * The API version is negotiated once with GET /_ping (Api-Version header),
  * clamped to [1.DK_API_MIN_MINOR, 1.DK_API_MAX_MINOR], and prefixed to
  * every path. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +34,31 @@ int dk_api_set_host(struct dk_plugin *p, const char *host, corral_call *call)
     return 0;
 }
 
-char *dk_urlenc(const char *s)
+char *dk_pathf(const char *fmt, ...)
 {
-    size_t cap = 3 * strlen(s) + 1; /* always enough */
+    va_list ap;
+    size_t cap = strlen(fmt) + 1;
+    va_start(ap, fmt);
+    for (const char *f = strstr(fmt, "%s"); f; f = strstr(f + 2, "%s"))
+        cap += 3 * strlen(va_arg(ap, const char *)); /* always enough */
+    va_end(ap);
     char *o = malloc(cap);
-    if (o) {
-        o[0] = '\0';
-        corral_url_escape(o, cap, s, "/");
+    if (!o)
+        return NULL;
+    size_t n = 0;
+    va_start(ap, fmt);
+    for (const char *f = fmt; *f;) {
+        if (f[0] == '%' && f[1] == 's') {
+            o[n] = '\0';
+            corral_url_escape(o, cap, va_arg(ap, const char *), "/"); /* '/' kept, as in image names */
+            n = strlen(o);
+            f += 2;
+        } else {
+            o[n++] = *f++;
+        }
     }
+    va_end(ap);
+    o[n] = '\0';
     return o;
 }
 

@@ -47,32 +47,13 @@ static void build_line(void *ud, const cJSON *j)
         snprintf(s->error, sizeof s->error, "%s", cJSON_IsString(err) ? err->valuestring : det->valuestring);
 }
 
-/* 1 when the daemon has `tag`, 0 when not, or a negative status. */
-static int have_image(struct dk_plugin *p, const char *tag, corral_call *call)
-{
-    char *enc = dk_urlenc(tag);
-    char path[512];
-    if (!enc || strlen(enc) > sizeof path - 32) {
-        free(enc);
-        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, sizeof path, "/images/%s/json", enc);
-    free(enc);
-    struct dk_resp r;
-    int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
-    if (rc == 0)
-        rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, "image inspect", call);
-    dk_resp_free(&r);
-    return rc;
-}
-
 int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *call)
 {
     struct dk_plugin *p = ps;
     const struct corral_host *h = p->host;
     if (!req || !req->tag || !req->context || !req->dockerfile)
         return h->fail(call, CORRAL_EINVAL, "docker build: needs a tag, a Dockerfile and a context");
-    int have = have_image(p, req->tag, call);
+    int have = dk_image_present(p, req->tag, call);
     if (have < 0)
         return have;
     if (have) {
@@ -82,15 +63,8 @@ int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *
             req->progress(req->progress_ud, line);
         return 0;
     }
-    char *t = dk_urlenc(req->tag), *df = dk_urlenc(req->dockerfile);
-    char *labels = dk_urlenc("{\"corral.build\":\"1\"}");
-    size_t n = (t ? strlen(t) : 0) + (df ? strlen(df) : 0) + (labels ? strlen(labels) : 0) + 80;
-    char *path = t && df && labels ? malloc(n) : NULL;
-    if (path)
-        snprintf(path, n, "/build?t=%s&dockerfile=%s&labels=%s&rm=1&forcerm=1", t, df, labels);
-    free(t);
-    free(df);
-    free(labels);
+    char *path = dk_pathf("/build?t=%s&dockerfile=%s&labels=%s&rm=1&forcerm=1", req->tag, req->dockerfile,
+                          "{\"corral.build\":\"1\"}");
     if (!path)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
     struct build_sink s = {.progress = req->progress, .ud = req->progress_ud};
@@ -108,7 +82,7 @@ int dk_build_image(void *ps, const struct corral_image_build *req, corral_call *
     else if (rc == 0 && r.status != 200)
         rc = dk_api_fail(p, &r, "build", call);
     dk_resp_free(&r);
-    if (rc == 0 && (have = have_image(p, req->tag, call)) <= 0)
+    if (rc == 0 && (have = dk_image_present(p, req->tag, call)) <= 0)
         rc = have < 0 ? have
                       : h->fail(call, CORRAL_EPROTO, "docker build of %s ended without the image (last line: %s)",
                                 req->tag, s.last);

@@ -18,14 +18,12 @@
 
 static int inspect(struct dk_plugin *p, const char *ref, cJSON **out, corral_call *call)
 {
-    char path[512];
-    char *enc = dk_urlenc(ref);
-    if (!enc)
+    char *path = dk_pathf("/containers/%s/json", ref);
+    if (!path)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    snprintf(path, sizeof path, "/containers/%s/json", enc);
-    free(enc);
     struct dk_resp r;
     int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    free(path);
     if (rc == 0 && r.status == 404)
         rc = p->host->fail(call, CORRAL_ENOTFOUND, "docker: no container %s", ref);
     else if (rc == 0 && r.status != 200)
@@ -172,31 +170,14 @@ static int image_check(struct dk_plugin *p, const char *image, const struct corr
                        const char **used, corral_call *call)
 {
     *used = image;
-    char *enc = dk_urlenc(image);
-    if (!enc)
-        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    size_t n = strlen(enc) + 32;
-    char *path = malloc(n);
-    if (!path) {
-        free(enc);
-        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, n, "/images/%s/json", enc);
-    free(enc);
-    struct dk_resp r;
-    int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
-    free(path);
-    if (rc == 0 && r.status == 404 && p->pull && strcmp(p->pull, "never") == 0)
-        rc = p->host->fail(call, CORRAL_ENOTFOUND,
-                           "docker image '%s' is not on the daemon, and the docker backend's pull is \"never\" "
-                           "(docker pull/load/import it first)", image);
-    else if (rc == 0 && r.status == 404)
-        rc = dk_image_pull(p, image, spec->image_sources, spec->image_sources ? spec->n_image_sources : 0, used,
-                           call);
-    else if (rc == 0 && r.status != 200)
-        rc = dk_api_fail(p, &r, "image inspect", call);
-    dk_resp_free(&r);
-    return rc;
+    int have = dk_image_present(p, image, call);
+    if (have != 0)
+        return have < 0 ? have : 0;
+    if (p->pull && strcmp(p->pull, "never") == 0)
+        return p->host->fail(call, CORRAL_ENOTFOUND,
+                             "docker image '%s' is not on the daemon, and the docker backend's pull is \"never\" "
+                             "(docker pull/load/import it first)", image);
+    return dk_image_pull(p, image, spec->image_sources, spec->image_sources ? spec->n_image_sources : 0, used, call);
 }
 
 /* The create body for spec; *err filled on a policy refusal. */
@@ -549,18 +530,10 @@ int dk_list(void *ps, const char *const *filters, corral_sandbox_list_cb cb, voi
     char *f = dk_label_filter_json(filters);
     if (!f)
         return h->fail(call, CORRAL_EINVAL, "docker list: empty label filter");
-    char *enc = dk_urlenc(f);
+    char *path = dk_pathf("/containers/json?all=1&filters=%s", f);
     free(f);
-    if (!enc)
+    if (!path)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
-    size_t n = strlen(enc) + 64;
-    char *path = malloc(n);
-    if (!path) {
-        free(enc);
-        return h->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, n, "/containers/json?all=1&filters=%s", enc);
-    free(enc);
     struct dk_resp r;
     int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
     free(path);

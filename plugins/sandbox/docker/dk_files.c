@@ -70,19 +70,6 @@ static long fd_read(void *ud, void *buf, size_t cap)
     }
 }
 
-static char *archive_path(const char *cid, const char *path, const char *extra)
-{
-    char *enc = dk_urlenc(path);
-    if (!enc)
-        return NULL;
-    size_t n = strlen(cid) + strlen(enc) + 64 + (extra ? strlen(extra) : 0);
-    char *u = malloc(n);
-    if (u)
-        snprintf(u, n, "/containers/%s/archive?path=%s%s", cid, enc, extra ? extra : "");
-    free(enc);
-    return u;
-}
-
 /* GET the archive of path into a fresh spool; *fd_out on success. */
 static int get_spooled(struct dk_plugin *p, const char *cid, const char *path, int *fd_out,
                        const char *what, corral_call *call)
@@ -91,7 +78,7 @@ static int get_spooled(struct dk_plugin *p, const char *cid, const char *path, i
     int fd = spool_fd();
     if (fd < 0)
         return h->fail(call, CORRAL_EIO, "docker %s: no temporary file: %s", what, strerror(errno));
-    char *u = archive_path(cid, path, NULL);
+    char *u = dk_pathf("/containers/%s/archive?path=%s", cid, path);
     if (!u) {
         close(fd);
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
@@ -171,7 +158,7 @@ void dk_memsrc_init(struct dk_memsrc *m, struct corral_source *src, const void *
 int dk_put_tar(struct dk_plugin *p, const char *cid, const char *dir, const struct corral_source *src,
                corral_call *call)
 {
-    char *u = archive_path(cid, dir, "&noOverwriteDirNonDir=1");
+    char *u = dk_pathf("/containers/%s/archive?path=%s&noOverwriteDirNonDir=1", cid, dir);
     if (!u)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
     struct dk_resp r;
@@ -209,7 +196,7 @@ int dk_owner(corral_sbx *sbx, long *uid, long *gid, corral_call *call)
 /* 1 if path exists in the container, 0 if not, <0 on error. */
 static int exists(struct dk_plugin *p, const char *cid, const char *path, corral_call *call)
 {
-    char *u = archive_path(cid, path, NULL);
+    char *u = dk_pathf("/containers/%s/archive?path=%s", cid, path);
     if (!u)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
     struct dk_resp r;

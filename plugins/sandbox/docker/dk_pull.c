@@ -1,6 +1,8 @@
-/* sandbox_docker: pulling a missing image through the Engine API
- * (POST /images/create), its NDJSON progress turned into log lines and
- * its in-stream errors into a failed call.  docs/backends/docker.md. */
+/* sandbox_docker: whether the daemon has an image (GET
+ * /images/{name}/json, the image_present slot), and pulling a missing one
+ * through the Engine API (POST /images/create), its NDJSON progress
+ * turned into log lines and its in-stream errors into a failed call.
+ * docs/backends/docker.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,15 +88,9 @@ static void one_line(void *ud, const cJSON *j)
 static int pull_one(struct dk_plugin *p, const char *ref, const char *auth, int next, corral_call *call)
 {
     const struct corral_host *h = p->host;
-    char *enc = dk_urlenc(ref);
-    size_t n = enc ? strlen(enc) + 40 : 0;
-    char *path = enc ? malloc(n) : NULL;
-    if (!path) {
-        free(enc);
+    char *path = dk_pathf("/images/create?fromImage=%s", ref);
+    if (!path)
         return h->fail(call, CORRAL_ENOMEM, "out of memory");
-    }
-    snprintf(path, n, "/images/create?fromImage=%s", enc);
-    free(enc);
     struct pull_sink s = {.p = p, .image = ref};
     struct dk_ndjson nd = {.one = one_line, .ud = &s};
     struct corral_sink sink = {.struct_size = sizeof sink, .write = dk_ndjson_write, .ud = &nd};
@@ -139,14 +135,7 @@ static int tag_as(struct dk_plugin *p, const char *from, const char *image, corr
         snprintf(repo, sizeof repo, "%s", image);
         snprintf(tag, sizeof tag, "latest");
     }
-    char *ef = dk_urlenc(from), *er = dk_urlenc(repo), *et = dk_urlenc(tag);
-    size_t n = (ef ? strlen(ef) : 0) + (er ? strlen(er) : 0) + (et ? strlen(et) : 0) + 40;
-    char *path = ef && er && et ? malloc(n) : NULL;
-    if (path)
-        snprintf(path, n, "/images/%s/tag?repo=%s&tag=%s", ef, er, et);
-    free(ef);
-    free(er);
-    free(et);
+    char *path = dk_pathf("/images/%s/tag?repo=%s&tag=%s", from, repo, tag);
     if (!path)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
     struct dk_resp r;
@@ -189,5 +178,22 @@ int dk_image_pull(struct dk_plugin *p, const char *image, const struct corral_im
     }
     if (rc == 0)
         h->log(h, CORRAL_LOG_INFO, "docker image '%s' pulled", image);
+    return rc;
+}
+
+int dk_image_present(void *ps, const char *image, corral_call *call)
+{
+    struct dk_plugin *p = ps;
+    if (!image || !image[0])
+        return p->host->fail(call, CORRAL_EINVAL, "docker image inspect: no image named");
+    char *path = dk_pathf("/images/%s/json", image);
+    if (!path)
+        return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
+    struct dk_resp r;
+    int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    free(path);
+    if (rc == 0)
+        rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, "image inspect", call);
+    dk_resp_free(&r);
     return rc;
 }

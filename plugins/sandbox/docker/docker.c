@@ -108,6 +108,8 @@ static const struct corral_sandbox_ops ops = {
     .remove = dk_remove,
     .quiesce = dk_quiesce,
     .build_image = dk_build_image,
+    .image_present = dk_image_present,
+    .images = dk_images,
     .close = dk_close,
 };
 

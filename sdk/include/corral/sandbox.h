@@ -181,6 +181,27 @@ struct corral_sandbox_info {
     const char *state_json;         /* what attach()/remove() need */
 };
 
+/* One name of an image a backend made itself (the images slot), e.g. a
+ * docker daemon's build of a task's Dockerfile.  Borrowed for the
+ * callback.  Layout frozen. */
+struct corral_backend_image {
+    size_t struct_size;
+    const char *ref;                /* one name of it ("corral-build:<hex>"), or its id when it has none */
+    const char *id;                 /* the backend's id of the image ("sha256:<hex>") */
+    int64_t size;                   /* bytes, -1 unknown */
+    int64_t created;                /* Unix seconds, 0 unknown */
+    int64_t in_use;                 /* sandboxes (containers, in any state) made from it; -1 unknown */
+};
+/* Callback for images(CORRAL_IMAGES_LIST); 0 to continue, non-zero stops
+ * the walk (and is returned). */
+typedef int (*corral_backend_image_cb)(void *ud, const struct corral_backend_image *img);
+/* What images() does (its op). */
+enum corral_images_op {
+    CORRAL_IMAGES_LIST = 0,         /* cb once per name of each image the backend made */
+    CORRAL_IMAGES_REMOVE = 1,       /* remove the name ref (the image once it has no other) */
+    CORRAL_IMAGES_REMOVE_FORCE = 2  /* the same, even when stopped sandboxes were made from it */
+};
+
 /* Callback for list(); return 0 to continue, non-zero to stop. */
 typedef int (*corral_sandbox_list_cb)(void *ud, const struct corral_sandbox_info *info);
 
@@ -268,6 +289,24 @@ struct corral_sandbox_ops {
      * backend cannot build: the host then refuses a task that has only a
      * Dockerfile (docs/plugin-abi.md). */
     int (*build_image)(void *ps, const struct corral_image_build *req, corral_call *call);
+    /* ABI 1.1, appended (FROZEN at slot 24): whether the backend holds
+     * the image `image` (a reference, borrowed for the call) already, so
+     * that a sandbox of it starts without a pull: 1 yes, 0 no, or a
+     * negative status when the backend cannot tell (unreachable).  Asks,
+     * never pulls or builds.  Unset: the host checks such images in their
+     * registry, or not at all (`corral task check`, docs/plugin-abi.md). */
+    int (*image_present)(void *ps, const char *image, corral_call *call);
+    /* ABI 1.1, appended (FROZEN at slot 25): the images the backend made
+     * itself and keeps on its side (docker: those it built, labelled
+     * corral.build=1), never images it only pulled, which are the
+     * backend's own.  op CORRAL_IMAGES_LIST calls cb(ud, img) for each
+     * name of each (ref NULL); CORRAL_IMAGES_REMOVE removes the name ref
+     * (cb unused): CORRAL_ENOTFOUND when there is none, CORRAL_EPERM for
+     * an image the backend did not make, CORRAL_ESTATE naming the
+     * sandbox when one was made from it (with REMOVE_FORCE only a running
+     * one).  Unset: the host reports CORRAL_ENOTSUP (`corral image
+     * --backend`, docs/plugin-abi.md). */
+    int (*images)(void *ps, int op, const char *ref, corral_backend_image_cb cb, void *ud, corral_call *call);
 };
 
 /* The smallest sandbox ops table the host accepts: up to the last mandatory slot. */
