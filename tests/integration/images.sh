@@ -148,19 +148,7 @@ run "$CORRAL" image pull "$F/good:1"
 check "the control image of the fake pulls" test "$RC" -eq 0 -a "$(for f in "$CORRAL_IMAGE_CACHE"/rootfs/*/etc/name; do cat "$f"; echo; done | sort | tr '\n' ' ')" = "good redirect token "
 
 # The real registry behind a token realm run here (auth: token, RS256 JWTs).
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/realm.key" -out "$WORK/realm.crt" -days 1 \
-  -subj /CN=corral-test-realm >/dev/null 2>&1 || { echo "not ok - openssl req"; exit 1; }
-python3 "$SOURCE_DIR/tests/fakes/registry/token_realm.py" --key "$WORK/realm.key" --cert "$WORK/realm.crt" \
-  --port-file "$WORK/realm.port" >/dev/null &
-REALM_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/realm.port" ] && break; sleep 0.1; done
-stop_registry
-start_registry "auth:
-  token:
-    realm: http://127.0.0.1:$(cat "$WORK/realm.port")/token
-    service: corral-test
-    issuer: corral-test-issuer
-    rootcertbundle: $WORK/realm.crt"
+restart_registry_with_token_realm
 export CORRAL_IMAGE_CACHE=$WORK/cache4
 run "$CORRAL" -q image pull "$REG/test/busybox:1"
 check "token auth: without a login the realm refuses (exit 1)" test "$RC" -eq 1

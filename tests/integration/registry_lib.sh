@@ -34,6 +34,26 @@ YML
 }
 stop_registry() { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; }
 
+# restart_registry_with_token_realm: the registry (same port and storage)
+# behind a token realm run here (auth: token, RS256 JWTs from
+# tests/fakes/registry/token_realm.py); sets REALM_PID, which the caller's
+# EXIT trap kills.
+restart_registry_with_token_realm() {
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/realm.key" -out "$WORK/realm.crt" -days 1 \
+    -subj /CN=corral-test-realm >/dev/null 2>&1 || { echo "not ok - openssl req"; exit 1; }
+  python3 "$SOURCE_DIR/tests/fakes/registry/token_realm.py" --key "$WORK/realm.key" --cert "$WORK/realm.crt" \
+    --port-file "$WORK/realm.port" >/dev/null &
+  REALM_PID=$!
+  for _ in $(seq 100); do [ -s "$WORK/realm.port" ] && break; sleep 0.1; done
+  stop_registry
+  start_registry "auth:
+  token:
+    realm: http://127.0.0.1:$(cat "$WORK/realm.port")/token
+    service: corral-test
+    issuer: corral-test-issuer
+    rootcertbundle: $WORK/realm.crt"
+}
+
 # A busybox-static root filesystem tarball.
 make_rootfs_tar() {
   local d=$WORK/rootfs

@@ -103,19 +103,7 @@ check "local: a Dockerfile-only task is one error naming the file and the backen
 
 # Credentials as a pull uses them: the real registry behind a token realm
 # (RS256 JWTs); the HEAD gets its token with the login of config.json.
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/realm.key" -out "$WORK/realm.crt" -days 1 \
-  -subj /CN=corral-test-realm >/dev/null 2>&1 || { echo "not ok - openssl req"; exit 1; }
-python3 "$SOURCE_DIR/tests/fakes/registry/token_realm.py" --key "$WORK/realm.key" --cert "$WORK/realm.crt" \
-  --port-file "$WORK/realm.port" >/dev/null &
-REALM_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/realm.port" ] && break; sleep 0.1; done
-stop_registry
-start_registry "auth:
-  token:
-    realm: http://127.0.0.1:$(cat "$WORK/realm.port")/token
-    service: corral-test
-    issuer: corral-test-issuer
-    rootcertbundle: $WORK/realm.crt"
+restart_registry_with_token_realm
 run "$CORRAL" task check pushed
 check "token auth: without a login the check is an error saying the realm refused it" eval '[ $RC -eq 1 ] &&
   has "$OUT" "pushed: error: task.toml: [environment] docker_image" && has "$OUT" "refused an anonymous pull"'
