@@ -73,6 +73,16 @@ static int do_pull(corral_ctx *ctx, int argc, char **argv)
     return failed ? CLI_FAIL : CLI_OK;
 }
 
+/* Print o as one JSON line and delete it (the caller's, now consumed). */
+static void put_json_line(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s)
+        puts(s);
+    cJSON_free(s);
+}
+
 static int print_ls(void *ud, const struct corral_image_info *img)
 {
     if (*(int *)ud) {
@@ -86,11 +96,7 @@ static int print_ls(void *ud, const struct corral_image_info *img)
             cJSON_AddStringToObject(o, "rootfs", img->rootfs);
         else
             cJSON_AddNullToObject(o, "rootfs");
-        char *s = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        if (s)
-            puts(s);
-        cJSON_free(s);
+        put_json_line(o);
     } else {
         printf("%s %s %lld %lld\n", img->name, img->digest, (long long)img->size, (long long)img->layers);
     }
@@ -124,11 +130,7 @@ static int print_backend(void *ud, const struct corral_backend_image *img)
         cJSON_AddStringToObject(o, "where", b->backend);
         cJSON_AddNumberToObject(o, "created", (double)img->created);
         cJSON_AddNumberToObject(o, "in_use", (double)img->in_use);
-        char *s = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        if (s)
-            puts(s);
-        cJSON_free(s);
+        put_json_line(o);
     } else {
         printf("%s %s %lld - %s\n", img->ref, img->id, (long long)img->size, b->backend);
     }
