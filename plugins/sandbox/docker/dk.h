@@ -112,6 +112,9 @@ int dk_api_fail(struct dk_plugin *p, const struct dk_resp *r, const char *what, 
  * value, '/' kept.
  * malloc'ed (the caller frees) or NULL when out of memory. */
 char *dk_pathf(const char *fmt, ...);
+/* Whether what path names exists: 1 on 200, 0 on 404, else a negative
+ * status with call failed (dk_api_fail, `what` naming the operation). */
+int dk_api_probe(struct dk_plugin *p, const char *method, const char *path, const char *what, corral_call *call);
 /* Parse r->body as JSON; NULL (with call failed, EPROTO) if unparseable. */
 cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, corral_call *call);
 

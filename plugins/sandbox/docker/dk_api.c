@@ -242,3 +242,13 @@ cJSON *dk_json(struct dk_plugin *p, const struct dk_resp *r, const char *what, c
         p->host->fail(call, CORRAL_EPROTO, "docker %s: unparseable JSON answer", what);
     return j;
 }
+
+int dk_api_probe(struct dk_plugin *p, const char *method, const char *path, const char *what, corral_call *call)
+{
+    struct dk_resp r;
+    int rc = dk_api(p, method, path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    if (rc == 0)
+        rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, what, call);
+    dk_resp_free(&r);
+    return rc;
+}

@@ -199,12 +199,8 @@ static int exists(struct dk_plugin *p, const char *cid, const char *path, corral
     char *u = dk_pathf("/containers/%s/archive?path=%s", cid, path);
     if (!u)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    struct dk_resp r;
-    int rc = dk_api(p, "HEAD", u, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    int rc = dk_api_probe(p, "HEAD", u, "stat", call);
     free(u);
-    if (rc == 0)
-        rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, "stat", call);
-    dk_resp_free(&r);
     return rc;
 }
 

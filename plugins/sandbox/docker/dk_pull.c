@@ -189,11 +189,7 @@ int dk_image_present(void *ps, const char *image, corral_call *call)
     char *path = dk_pathf("/images/%s/json", image);
     if (!path)
         return p->host->fail(call, CORRAL_ENOMEM, "out of memory");
-    struct dk_resp r;
-    int rc = dk_api(p, "GET", path, NULL, NULL, NULL, NULL, 0, 3, &r, call);
+    int rc = dk_api_probe(p, "GET", path, "image inspect", call);
     free(path);
-    if (rc == 0)
-        rc = r.status == 200 ? 1 : r.status == 404 ? 0 : dk_api_fail(p, &r, "image inspect", call);
-    dk_resp_free(&r);
     return rc;
 }
