@@ -52,13 +52,16 @@ print(all(sys.argv[2] in [t[\"function\"][\"name\"] for t in x[\"tools\"]] and x
 import json,sys
 b=[json.loads(l)[\"body\"] for l in open(sys.argv[1])]
 print([m[\"role\"] for m in b[1][\"messages\"]].count(\"tool\"))" "$log")" = 1 ]'
-  check "$a: each call's prompt_token_ids are exactly the fake's for the request it got" eval '[ "$(python3 -c "
+  check "$a: each call's prompt_token_ids, token_ids and logprobs are exactly the fake's for the request it got" eval '[ "$(python3 -c "
 import json,sys
 sys.path.insert(0, sys.argv[3])
-from fake_vllm import pieces, prompt_text, token_id
+from fake_vllm import Completion, pieces, prompt_text, token_id
 b=[json.loads(l)[\"body\"] for l in open(sys.argv[1])]
 t=json.load(open(sys.argv[2]))[\"transcript\"]
-print([c[\"prompt_token_ids\"] for c in t] == [[token_id(p) for p in pieces(prompt_text(x))] for x in b])" "$log" "$res" "$SOURCE_DIR/tests/fakes")" = True ]'
+ans=[json.loads(l) for l in open(sys.argv[4]) if l.strip() and not l.startswith(\"#\")]
+comp=[Completion(x, a).all_pieces() for x, a in zip(b, ans)]
+print([(c[\"prompt_token_ids\"], c[\"token_ids\"], c[\"logprobs\"]) for c in t] ==
+      [([token_id(p) for p in pieces(prompt_text(x))], [token_id(p) for p in ps], [-0.01 * (k % 50 + 1) for k in range(len(ps))]) for x, ps in zip(b, comp)])" "$log" "$res" "$SOURCE_DIR/tests/fakes" "$replay")" = True ]'
   # the ATIF trajectory: valid, and its agent steps carry the transcript's ids and logprobs
   run python3 "$SOURCE_DIR/tests/atif/check_atif.py" "$traj/$id/trajectory.json"
   check "$a: its trajectory.json is valid ATIF-v1.7" eval '[ $RC -eq 0 ] && [ -z "$OUT" ]'
