@@ -56,3 +56,17 @@ rollout_backend() {
   esac
 }
 gone() { if [ "$BACKEND" = docker ]; then [ -z "$(docker ps -aq --filter "name=^$1\$")" ]; else ! pgrep -f "$1" >/dev/null; fi; }
+
+# replay_calls_check AGENT RESULT SCRIPT DIALECT [N:TEXT...]: one check that
+# each tool call of the replay SCRIPT is in RESULT's transcript in the
+# agent's dialect and normalized, and that its result reached the model in
+# the next request (with N:TEXT, step N's result holds TEXT); see
+# replay_calls.py.
+replay_calls_check() {
+  local agent=$1; shift
+  run python3 "$SOURCE_DIR/tests/integration/replay_calls.py" "$@"
+  check "$agent: every tool call of $(basename "$2") went out in its dialect and normalized, its result came back" eval '[ $RC -eq 0 ]'
+}
+# What the multi-step task's tool results must hold (replay_calls.py N:TEXT):
+# the input file read in step 0, the fixed script's total in step 4.
+MULTISTEP_RESULTS=(0:plum,2,4 4:19)
