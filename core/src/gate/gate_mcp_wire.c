@@ -43,14 +43,20 @@ int gate_mcp_parse(const char *text, size_t len, struct gate_mcp_msg *m, char *e
         goto out;
     }
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
-    /* An id the answer can echo: a string or an integer (MCP forbids null). */
-    if (cJSON_IsString(id) || (cJSON_IsNumber(id) && id->valuedouble == (double)(long long)id->valuedouble)) {
-        if (!(m->id = cJSON_PrintUnformatted(id))) {
+    /* An id the answer can echo: a string or an integer (MCP forbids
+     * null), one a double holds exactly. */
+    int integer = cJSON_IsNumber(id) && id->valuedouble >= -9007199254740992.0 &&
+                  id->valuedouble <= 9007199254740992.0 && id->valuedouble == (double)(long long)id->valuedouble;
+    if (cJSON_IsString(id) || integer) {
+        char num[32];
+        if (integer)
+            snprintf(num, sizeof num, "%lld", (long long)id->valuedouble);
+        if (!(m->id = integer ? strdup(num) : cJSON_PrintUnformatted(id))) {
             rc = fail(err, errlen, GATE_MCP_INTERNAL_ERROR, "out of memory");
             goto out;
         }
     } else if (id) {
-        fail(err, errlen, rc, "Invalid Request: \"id\" must be a string or an integer");
+        fail(err, errlen, rc, "Invalid Request: \"id\" must be a string or an integer (at most 2^53)");
         goto out;
     }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "jsonrpc");
