@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -105,13 +106,15 @@ struct fixture {
     char session[80];
 };
 
-/* A gate with trainer rollout id (replay: a replay one) and an MCP session on it. */
-static void fixture_up(struct fixture *f, const char *id, int replay)
+/* A gate (request deadline timeout_ms, 0: the default) with trainer rollout
+ * id (replay: a replay one) and an MCP session on it. */
+static void fixture_up_with(struct fixture *f, const char *id, int replay, int64_t timeout_ms)
 {
     struct corral_gate_options o;
     memset(&o, 0, sizeof o);
     o.struct_size = sizeof o;
     o.trainer_listen = 1;
+    o.request_timeout_ms = timeout_ms;
     struct corral_call call;
     corral_call_init(&call, 0);
     assert_int_equal(corral_gate_new(&o, &f->g, &call), 0);
@@ -127,6 +130,11 @@ static void fixture_up(struct fixture *f, const char *id, int replay)
     assert_int_equal(strlen(r.session), 32);
     snprintf(f->session, sizeof f->session, "%s", r.session);
     free(r.body);
+}
+
+static void fixture_up(struct fixture *f, const char *id, int replay)
+{
+    fixture_up_with(f, id, replay, 0);
 }
 
 /* The JSON-RPC answer's "result" (or "error" when err), parsed; the caller deletes root. */
@@ -437,6 +445,53 @@ static void test_unregister_and_replay(void **state)
     corral_gate_free(f.g);
 }
 
+/* A tool call arriving while the gate is paused waits (no deadline runs)
+ * and reaches the trainer on resume; one nobody answers fails at the
+ * request deadline as a model call does (400 deadline_exceeded). */
+static void test_pause_and_deadline(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_up_with(&f, "r1", 0, 1500);
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    assert_int_equal(corral_gate_add_tool(f.g, NULL, "echo", NULL, SCHEMA, &call), 0);
+    corral_gate_pause(f.g);
+    struct agent a = {.f = &f, .body = CALL};
+    pthread_t th;
+    pthread_create(&th, NULL, agent_main, &a);
+    size_t held = 0;
+    for (int i = 0; i < 200 && held == 0; i++) {
+        corral_gate_paused(f.g, &held);
+        if (!held)
+            usleep(10000);
+    }
+    assert_int_equal(held, 1);
+    struct corral_gate_request *q = NULL;
+    assert_int_equal(corral_gate_next_request(f.g, 2000, &q, &call), CORRAL_ETIMEDOUT); /* past the deadline: held */
+    assert_int_equal(corral_gate_resume(f.g), 1);
+    assert_int_equal(corral_gate_next_request(f.g, 5000, &q, &call), 0);
+    assert_int_equal(q->kind, CORRAL_GATE_REQUEST_TOOL_CALL);
+    corral_gate_request_free(q);
+    pthread_join(th, NULL); /* nobody answers: the deadline */
+    assert_int_equal(a.r.status, 400);
+    cJSON *root;
+    const cJSON *e = part(&a.r, "error", &root);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "data"), "code")->valuestring, "deadline_exceeded");
+    assert_string_equal(cJSON_GetObjectItem(root, "id")->valuestring, "c1");
+    cJSON_Delete(root);
+    free(a.r.body);
+    char *tr = corral_gate_transcript(f.g, "r1");
+    cJSON *tj = cJSON_Parse(tr);
+    free(tr);
+    const cJSON *te = cJSON_GetArrayItem(tj, 0);
+    assert_string_equal(cJSON_GetObjectItem(te, "kind")->valuestring, "mcp_tool");
+    assert_int_equal(cJSON_GetObjectItem(te, "status")->valueint, 400);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(te, "error")));
+    cJSON_Delete(tj);
+    corral_gate_free(f.g);
+}
+
 /* corral_gate_add_tool's validation and the trainer's /v1/tools routes. */
 static void test_registry(void **state)
 {
@@ -510,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_tool_call),
         cmocka_unit_test(test_per_rollout),
         cmocka_unit_test(test_unregister_and_replay),
+        cmocka_unit_test(test_pause_and_deadline),
         cmocka_unit_test(test_registry),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
