@@ -234,12 +234,20 @@ static void test_transport(void **state)
     assert_int_equal(bad.status, 401);
     assert_int_equal(bad_chat.status, 401);
     assert_string_equal(bad.body, bad_chat.body);
+    char bad_chat_body[512];
+    snprintf(bad_chat_body, sizeof bad_chat_body, "%s", bad_chat.body);
     free(bad.body);
     free(bad_chat.body);
     char tok2[65];
     assert_int_equal(corral_gate_token(f.g, "r2", tok2), 0);
     r = mcp("POST", f.url, tok2, NULL, NULL, INIT); /* another rollout's token */
     assert_int_equal(r.status, 401);
+    free(r.body);
+    char url2[256];
+    snprintf(url2, sizeof url2, "%s/rollout/r2/mcp", corral_gate_url(f.g));
+    r = mcp("POST", url2, tok2, NULL, NULL, "{"); /* a valid token, no such rollout: nothing about the body */
+    assert_int_equal(r.status, 401);
+    assert_string_equal(r.body, bad_chat_body);
     free(r.body);
 
     /* DELETE ends the session */

@@ -65,10 +65,19 @@ static struct gate_mcp_session *session_new_locked(struct gate_rollout *r, const
     return s;
 }
 
+/* Answer st with body b (malloc'ed JSON; NULL: it could not be made, 503). */
 static int answer(unsigned *status, char **body, unsigned st, char *b)
 {
-    *status = b || st == 202 || st == 200 ? st : 503;
+    *status = b ? st : 503;
     *body = b;
+    return 0;
+}
+
+/* Answer st with no body. */
+static int bare(unsigned *status, char **body, unsigned st)
+{
+    *status = st;
+    *body = NULL;
     return 0;
 }
 
@@ -190,10 +199,10 @@ static int serve_delete(struct corral_gate *g, const char *id, const struct gate
     pthread_mutex_unlock(&g->lock);
     free(s);
     if (!r)
-        return answer(status, body, 401, NULL);
+        return bare(status, body, 401);
     if (!s)
         return rpc_error(status, body, 404, NULL, GATE_MCP_INVALID_REQUEST, "Session not found");
-    return answer(status, body, 200, NULL);
+    return bare(status, body, 200);
 }
 
 int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, const struct gate_mcp_http *h,
@@ -201,6 +210,11 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
 {
     session_out[0] = 0;
     *body = NULL;
+    pthread_mutex_lock(&g->lock); /* as on the model routes: nothing is said of a body for no rollout */
+    int known = gate_rollout_find_locked(g, id) != NULL || g->has_auto;
+    pthread_mutex_unlock(&g->lock);
+    if (!known)
+        return bare(status, body, 401);
     if (h->origin) /* DNS rebinding: no browser page may reach a rollout's tools */
         return rpc_error(status, body, 403, NULL, GATE_MCP_INVALID_REQUEST,
                          "Forbidden: the gate's MCP endpoint serves no browser origin");
@@ -221,7 +235,7 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
     int rc = 0;
     struct gate_rollout *r = gate_rollout_get_and_lock(g, id); /* returns locked */
     if (!r || g->stopping) {
-        answer(status, body, 401, NULL);
+        bare(status, body, 401);
     } else if (m.kind == GATE_MCP_REQUEST && strcmp(m.method, "initialize") == 0) {
         const cJSON *pv = cJSON_GetObjectItemCaseSensitive(m.params, "protocolVersion");
         const char *v = cJSON_IsString(pv) ? gate_mcp_version(pv->valuestring) : NULL;
@@ -239,7 +253,7 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
         rpc_error(status, body, 404, m.id, GATE_MCP_INVALID_REQUEST,
                   "Session not found: send initialize again, without Mcp-Session-Id");
     } else if (m.kind != GATE_MCP_REQUEST) {
-        answer(status, body, 202, NULL);
+        bare(status, body, 202);
     } else if (strcmp(m.method, "ping") == 0) {
         rpc_result(status, body, m.id, cJSON_CreateObject());
     } else if (strcmp(m.method, "tools/list") == 0) {
