@@ -78,7 +78,7 @@ static void help(FILE *f)
         "  -h, --help                  this help\n"
         "\n"
         "Trainer API (Authorization: Bearer TRAINER_TOKEN):\n"
-        "  GET    /v1/requests/next?timeout=S   next queued call: 200 {\"id\",\"rollout_id\",\"request\"},\n"
+        "  GET    /v1/requests/next?timeout=S   next queued call: 200 {\"id\",\"rollout_id\",\"kind\",\"request\"},\n"
         "                                       204 when none came within S seconds (max 300)\n"
         "  POST   /v1/requests/ID/response      answer it; body {\"content\":..,\"tool_calls\":[..]},\n"
         "                                       a chat.completion object, or {\"error\":{..}}\n"

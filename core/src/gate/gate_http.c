@@ -13,8 +13,9 @@
  *   POST /rollout/{id}/mcp                       MCP, streamable HTTP (gate_mcp.c; DELETE ends
  *                                                a session, GET is 405)
  * Trainer listener (own port, own bearer token):
- *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","request"} or 204
- *                                        (+ "dialect", "raw_request" for another dialect)
+ *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","kind","request"} or 204
+ *                                        (+ "dialect", "raw_request" for another dialect;
+ *                                        "kind": "model", or "tool_call" for an MCP tools/call)
  *   POST   /v1/requests/{id}/response    body: a response (gate.h forms) -> 200 / 400 / 404
  *   POST   /v1/rollouts/{id}             register (the gate's auto responder, else trainer)
  *                                        -> 201 {"rollout_id","token","base_url"}
