@@ -214,6 +214,11 @@ static void test_transport(void **state)
     expect_rpc_error(&r, 400, -32600);
     r = mcp("POST", f.url, f.token, f.session, "Origin: http://evil.example", ping);
     expect_rpc_error(&r, 403, -32600);
+    r = mcp("POST", f.url, f.token, f.session, "Origin: http://localhost.evil.example", ping);
+    expect_rpc_error(&r, 403, -32600);
+    r = mcp("POST", f.url, f.token, f.session, "Origin: http://127.0.0.1:6274", ping); /* a local client */
+    assert_int_equal(r.status, 200);
+    free(r.body);
     r = mcp("POST", f.url, f.token, f.session, v, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"resources/list\"}");
     expect_rpc_error(&r, 200, -32601);
     r = mcp("POST", f.url, f.token, f.session, v, "{\"jsonrpc\":\"2.0\",\"id\":9,");

@@ -183,6 +183,27 @@ static int tools_call_locked(struct corral_gate *g, struct gate_rollout *r, stru
     return 1;
 }
 
+/* An Origin header a local client may send: "null", or a loopback host
+ * (localhost, 127.0.0.1, [::1]) over http or https, any port. */
+static int origin_local(const char *o)
+{
+    if (strcmp(o, "null") == 0)
+        return 1;
+    if (strncmp(o, "http://", 7) == 0)
+        o += 7;
+    else if (strncmp(o, "https://", 8) == 0)
+        o += 8;
+    else
+        return 0;
+    static const char *const hosts[] = {"localhost", "127.0.0.1", "[::1]"};
+    for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+        size_t n = strlen(hosts[i]);
+        if (strncmp(o, hosts[i], n) == 0 && (o[n] == 0 || o[n] == ':' || o[n] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
 /* DELETE: end the session named. */
 static int serve_delete(struct corral_gate *g, const char *id, const struct gate_mcp_http *h, unsigned *status,
                         char **body)
@@ -215,7 +236,7 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
     pthread_mutex_unlock(&g->lock);
     if (!known)
         return bare(status, body, 401);
-    if (h->origin) /* DNS rebinding: no browser page may reach a rollout's tools */
+    if (h->origin && !origin_local(h->origin)) /* DNS rebinding: no remote page reaches a rollout's tools */
         return rpc_error(status, body, 403, NULL, GATE_MCP_INVALID_REQUEST,
                          "Forbidden: the gate's MCP endpoint serves no browser origin");
     if (strcmp(h->method, "DELETE") == 0)
