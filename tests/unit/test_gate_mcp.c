@@ -341,7 +341,10 @@ static void test_tool_call(void **state)
     char *tr = corral_gate_transcript(f.g, "r1");
     cJSON *tj = cJSON_Parse(tr);
     free(tr);
-    assert_int_equal(cJSON_GetArraySize(tj), 1);
+    assert_int_equal(cJSON_GetArraySize(tj), 2);
+    const cJSON *unknown = cJSON_GetArrayItem(tj, 1);
+    assert_string_equal(cJSON_GetObjectItem(unknown, "tool")->valuestring, "nope");
+    assert_string_equal(cJSON_GetObjectItem(unknown, "error")->valuestring, "Unknown tool: nope");
     const cJSON *e = cJSON_GetArrayItem(tj, 0);
     assert_string_equal(cJSON_GetObjectItem(e, "kind")->valuestring, "mcp_tool");
     assert_string_equal(cJSON_GetObjectItem(e, "tool")->valuestring, "echo");

@@ -128,20 +128,15 @@ char *gate_mcp_fail_body(const struct gate_conn *c, unsigned status, const char 
     return gate_mcp_error_body(c->mcp_id, GATE_MCP_INTERNAL_ERROR, message, code);
 }
 
-/* tools/call on rollout r (locked): c becomes the call.  Returns what
- * gate_mcp_serve returns. */
+/* tools/call on rollout r (locked): c becomes the call (recorded in the
+ * transcript whatever its outcome, an unknown tool included).  Returns
+ * what gate_mcp_serve returns. */
 static int tools_call_locked(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c, const char *id,
                              struct gate_mcp_msg *m, unsigned *status, char **body)
 {
     char *name = NULL, *args = NULL, err[256];
     if (gate_mcp_call_params(m->params, &name, &args, err, sizeof err) != 0)
         return rpc_error(status, body, 200, m->id, GATE_MCP_INVALID_PARAMS, err);
-    if (!gate_tool_visible_locked(g, id, name)) {
-        snprintf(err, sizeof err, "Unknown tool: %.64s", name);
-        free(name);
-        free(args);
-        return rpc_error(status, body, 200, m->id, GATE_MCP_INVALID_PARAMS, err);
-    }
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "name", name);
     cJSON *a = cJSON_Parse(args);
@@ -166,7 +161,12 @@ static int tools_call_locked(struct corral_gate *g, struct gate_rollout *r, stru
     c->rollout = r;
     c->seq = ++r->seq;
     c->t_start = gate_now_ms();
-    if (r->ops == &gate_trainer_ops) {
+    if (!gate_tool_visible_locked(g, id, name)) { /* recorded too: the agent asked for it */
+        snprintf(err, sizeof err, "Unknown tool: %.64s", name);
+        char *b = gate_mcp_error_body(c->mcp_id, GATE_MCP_INVALID_PARAMS, err, NULL);
+        gate_transcript_add_locked(c, 200, NULL, err, NULL);
+        gate_complete_locked(g, c, b ? 200 : 503, b, b ? strlen(b) : 0, "application/json");
+    } else if (r->ops == &gate_trainer_ops) {
         gate_dispatch_locked(g, r, c);
     } else {
         char msg[256];
