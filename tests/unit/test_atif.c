@@ -132,6 +132,31 @@ static void chat_result_maps_to_exact_steps(void **state)
     cJSON_Delete(t);
 }
 
+/* MCP tool calls the gate served (transcript "kind":"mcp_tool") make no
+ * steps and count as no model call: the trajectory is the one without them. */
+static void mcp_tool_entries_skipped(void **state)
+{
+    (void)state;
+    static const char mcp[] = "{'seq':9,'request_id':'m1','dialect':'mcp','kind':'mcp_tool','tool':'echo','status':200,"
+                              "'request':{'name':'echo','arguments':{'x':1}},"
+                              "'response':{'content':[{'type':'text','text':'1'}],'isError':false},'latency_ms':1},";
+    const char *at1 = strstr(CHAT_RESULT, "'transcript':[") + strlen("'transcript':[");
+    const char *at2 = strstr(CHAT_RESULT, " {'seq':2,");
+    size_t n = strlen(CHAT_RESULT) + 2 * sizeof mcp;
+    char *with = malloc(n);
+    snprintf(with, n, "%.*s%s%.*s%s%s", (int)(at1 - CHAT_RESULT), CHAT_RESULT, mcp, (int)(at2 - at1), at1, mcp, at2);
+    cJSON *a = traj(CHAT_RESULT), *b = traj(with);
+    char *sa = cJSON_PrintUnformatted(at(a, "steps")), *sb = cJSON_PrintUnformatted(at(b, "steps"));
+    assert_string_equal(sa, sb);
+    free(sa);
+    free(sb);
+    assert_true(cJSON_Compare(at(a, "final_metrics"), at(b, "final_metrics"), 1));
+    assert_true(cJSON_Compare(at(a, "agent"), at(b, "agent"), 1));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(with);
+}
+
 /* An Anthropic Messages call: the normalized request gives the prompt, the
  * message's blocks the answer, cache reads count in prompt_tokens. */
 static void messages_answer(void **state)
@@ -289,6 +314,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chat_result_maps_to_exact_steps),
+        cmocka_unit_test(mcp_tool_entries_skipped),
         cmocka_unit_test(messages_answer),
         cmocka_unit_test(responses_and_gemini_answers),
         cmocka_unit_test(missing_transcript),

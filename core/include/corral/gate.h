@@ -248,12 +248,20 @@ size_t corral_gate_pending(corral_gate *gate, size_t *queued);
 
 /* ---- The trainer responder's C API ---------------------------------------- */
 
+enum corral_gate_request_kind {
+    CORRAL_GATE_REQUEST_MODEL = 0,     /* a model call */
+    CORRAL_GATE_REQUEST_TOOL_CALL = 1  /* an MCP tools/call of a registered tool */
+};
+
 /* A request taken from the trainer queue.  Caller-owned after
- * corral_gate_next_request(); release with corral_gate_request_free(). */
+ * corral_gate_next_request(); release with corral_gate_request_free().
+ * Only the gate allocates it: fields are appended, never reordered. */
 struct corral_gate_request {
     char id[33];          /* 128 random bits, hex: the handle for deliver() */
     char *rollout_id;
-    char *body;           /* the agent's request JSON, as received */
+    char *body;           /* a model call: the (normalized) request JSON;
+                           * a tool call: {"name": "...", "arguments": {...}} */
+    int kind;             /* enum corral_gate_request_kind */
 };
 
 /* Take the oldest queued request of any trainer-responder rollout, waiting
@@ -266,12 +274,37 @@ int corral_gate_next_request(corral_gate *gate, int64_t timeout_ms,
                              struct corral_gate_request **out, struct corral_call *call);
 void corral_gate_request_free(struct corral_gate_request *request);
 
-/* Answer a pending request with response_json (one of the forms in the
- * comment at the top).  Returns 0, CORRAL_ENOTFOUND when no such request is
+/* Answer a pending request with response_json: for a model call one of
+ * the forms in the comment at the top; for a tool call an MCP tool result,
+ * {"content": [{"type": "text", "text": "..."}, ...], "isError": false,
+ * "structuredContent": {...}} ("isError" and "structuredContent"
+ * optional) or the shorthand {"text": "...", "isError": false}.  Returns 0, CORRAL_ENOTFOUND when no such request is
  * pending (already answered, expired, unregistered), or CORRAL_EINVAL when
  * the response is malformed (the request stays pending). */
 int corral_gate_deliver(corral_gate *gate, const char *request_id, const char *response_json,
                         struct corral_call *call);
+
+/* ---- Tools over MCP (docs/gate.md "Tools over MCP") --------------------------
+ *
+ * Each rollout has an MCP endpoint (streamable HTTP, JSON answers, the
+ * rollout's bearer token):  POST {base}/rollout/{id}/mcp.  Its tools are
+ * the ones registered here; an agent's tools/call of one becomes a request
+ * on the trainer queue (kind CORRAL_GATE_REQUEST_TOOL_CALL), answered with
+ * corral_gate_deliver() like a model call, under the same deadline, pause
+ * and unregister rules.  A rollout whose responder is not the trainer gets
+ * an isError result naming why. */
+
+/* Register a tool: for rollout_id only (NULL: every rollout; a rollout's
+ * own tool shadows a global one of the same name), name 1-64 of
+ * [A-Za-z0-9_-], description at most 8 KiB (NULL: none), input_schema_json
+ * a JSON object (the tool's JSON Schema).  The strings are copied.  The
+ * rollout need not be registered yet.  0, CORRAL_EINVAL, or CORRAL_EEXIST
+ * when that rollout (or every rollout) has a tool of that name already. */
+int corral_gate_add_tool(corral_gate *gate, const char *rollout_id, const char *name, const char *description,
+                         const char *input_schema_json, struct corral_call *call);
+/* Remove the tool name registered for rollout_id (NULL: the global one).
+ * Calls of it already pending go on.  0 or CORRAL_ENOTFOUND. */
+int corral_gate_remove_tool(corral_gate *gate, const char *rollout_id, const char *name, struct corral_call *call);
 
 /* ---- Remote nodes: forwarding a local gate's trainer queue (gate_node.c) ---- */
 

@@ -31,6 +31,8 @@ static const cJSON *first_request(const cJSON *result)
 {
     const cJSON *e;
     cJSON_ArrayForEach(e, get(result, "transcript")) {
+        if (crl_atif_is_tool_entry(e))
+            continue;
         const cJSON *r = get(e, "normalized_request");
         if (!cJSON_IsObject(r))
             r = get(e, "request");

@@ -50,6 +50,12 @@ char *crl_atif_text(const cJSON *content);
  * NULL when out of memory. */
 cJSON *crl_atif_tool_call(const char *id, const char *name, const cJSON *args);
 
+/* 1 when transcript entry e is an MCP tool call the gate served
+ * ("kind": "mcp_tool", docs/gate.md "Tools over MCP"), not a model call:
+ * no step of its own (its result reaches the model in the agent's next
+ * request, which the steps show). */
+int crl_atif_is_tool_entry(const cJSON *e);
+
 /* `v` when it is a whole number from 0 to 2^53, into *out: 0, else -1. */
 int crl_atif_count(const cJSON *v, double *out);
 

@@ -60,9 +60,18 @@ static void put_string(struct steps *s, cJSON *o, const char *key, const char *v
 }
 
 /* The chat request a responder saw for an entry: the normalized request
- * of a translated dialect, else the body itself; NULL when not kept. */
+ * of a translated dialect, else the body itself; NULL when not kept or
+ * when the entry is a tool call. */
+int crl_atif_is_tool_entry(const cJSON *e)
+{
+    const cJSON *k = get(e, "kind");
+    return cJSON_IsString(k) && strcmp(k->valuestring, "mcp_tool") == 0;
+}
+
 static const cJSON *request_of(const cJSON *entry)
 {
+    if (crl_atif_is_tool_entry(entry))
+        return NULL;
     const cJSON *n = get(entry, "normalized_request");
     if (cJSON_IsObject(n))
         return n;
@@ -262,7 +271,7 @@ static int transcript_steps(struct steps *s, const cJSON *transcript)
     int any = 0, prompt = 0;
     cJSON_ArrayForEach(e, transcript) {
         double dropped;
-        if (!cJSON_IsObject(e))
+        if (!cJSON_IsObject(e) || crl_atif_is_tool_entry(e))
             continue;
         if (crl_atif_count(get(e, "dropped"), &dropped) == 0) {
             s->t->dropped_calls += dropped;
@@ -280,7 +289,10 @@ static int transcript_steps(struct steps *s, const cJSON *transcript)
             put(s, st, "extra", entry_extra(s, e, NULL));
             s->t->truncated_calls++;
         } else if (cJSON_IsObject(get(e, "response"))) {
-            answered_step(s, e, e->next);
+            const cJSON *next = e->next;
+            while (next && crl_atif_is_tool_entry(next))
+                next = next->next;
+            answered_step(s, e, next);
         } else {
             s->t->failed_calls++;
         }

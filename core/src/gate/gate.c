@@ -123,6 +123,7 @@ static void rollout_free(struct gate_rollout *r)
     if (r->ops && r->ops->free)
         r->ops->free(r->state);
     cJSON_Delete(r->transcript);
+    gate_mcp_sessions_free(r);
     free(r->aux.system_prefix);
     free(r->id);
     free(r);
@@ -390,8 +391,8 @@ static cJSON *raw_request(struct gate_conn *c)
  * past the rollout's transcript limit an entry keeps sizes only
  * ("truncated": true), and past a quarter more, calls are only counted
  * (r->dropped, reported when the transcript is printed). */
-static void transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
-                                  const struct gate_prepared *p)
+void gate_transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
+                                const struct gate_prepared *p)
 {
     struct gate_rollout *r = c->rollout;
     size_t limit = c->gate->transcript_limit;
@@ -411,6 +412,10 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
     cJSON_AddStringToObject(e, "request_id", c->id);
     cJSON_AddStringToObject(e, "dialect", gate_dialect_name(c->dialect));
     cJSON_AddStringToObject(e, "call_kind", c->auxiliary ? "auxiliary" : "agent");
+    if (c->dialect == GATE_DIALECT_MCP) { /* a tool call: request {"name","arguments"}, response its result */
+        cJSON_AddStringToObject(e, "kind", "mcp_tool");
+        cJSON_AddStringToObject(e, "tool", c->tool_name ? c->tool_name : "");
+    }
     if (keep_request && !truncated && c->raw) {
         /* the agent's own body, and the chat request the responder saw */
         cJSON_AddItemToObject(e, "request", raw_take(c->raw));
@@ -512,6 +517,7 @@ const char *gate_dialect_name(int dialect)
     return dialect == GATE_DIALECT_MESSAGES    ? "messages"
            : dialect == GATE_DIALECT_RESPONSES ? "responses"
            : dialect == GATE_DIALECT_GEMINI    ? "gemini"
+           : dialect == GATE_DIALECT_MCP       ? "mcp"
                                                : "chat_completions";
 }
 
@@ -519,10 +525,11 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
                       const char *type, const char *code)
 {
     if (c->kind == GC_CHAT)
-        transcript_add_locked(c, status, NULL, message, NULL);
+        gate_transcript_add_locked(c, status, NULL, message, NULL);
     char *body = c->dialect == GATE_DIALECT_MESSAGES    ? gate_messages_error_body(status, message, type)
                  : c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_error_body(status, message, type, code)
                  : c->dialect == GATE_DIALECT_GEMINI    ? gate_gemini_error_body(status, message)
+                 : c->dialect == GATE_DIALECT_MCP       ? gate_mcp_fail_body(c, status, message, code)
                                                         : gate_error_body(message, type, code);
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
 }
@@ -554,7 +561,7 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
                          NULL);
         return;
     }
-    transcript_add_locked(c, 200, json, NULL, p);
+    gate_transcript_add_locked(c, 200, json, NULL, p);
     gate_complete_locked(g, c, 200, body, len, c->req.stream ? "text/event-stream" : "application/json");
 }
 
@@ -901,6 +908,7 @@ void corral_gate_free(corral_gate *g)
             n = l->next;
             free(l);
         }
+    gate_tools_free(g);
     free(g->unix_path);
     free(g->url);
     free(g->model);
@@ -1051,6 +1059,7 @@ int corral_gate_next_request(corral_gate *g, int64_t timeout_ms, struct corral_g
         memcpy(r->id, c->id, sizeof r->id);
         r->rollout_id = strdup(c->rollout_id);
         r->body = strndup(c->buf ? c->buf : "", c->len);
+        r->kind = c->dialect == GATE_DIALECT_MCP ? CORRAL_GATE_REQUEST_TOOL_CALL : CORRAL_GATE_REQUEST_MODEL;
     }
     if (!r || !r->rollout_id || !r->body) {
         corral_gate_request_free(r);
@@ -1071,6 +1080,12 @@ int corral_gate_next_request(corral_gate *g, int64_t timeout_ms, struct corral_g
 int gate_deliver(struct corral_gate *g, const char *request_id, const char *json, size_t len, char *err,
                  size_t errlen)
 {
+    pthread_mutex_lock(&g->lock);
+    const struct gate_conn *t = gate_pending_find_locked(g, request_id);
+    int tool = t && t->dialect == GATE_DIALECT_MCP;
+    pthread_mutex_unlock(&g->lock);
+    if (tool)
+        return gate_mcp_deliver(g, request_id, json, len, err, errlen);
     struct gate_completion comp;
     struct gate_prepared p;
     if (gate_completion_from_text(json, len, &comp, err, errlen) != 0)

@@ -10,9 +10,12 @@
  *   POST /rollout/{id}/v1beta/models/{m}:streamGenerateContent   also under /v1/)
  *   POST /rollout/{id}/v1beta/models/{m}:countTokens            an estimate, answered by the gate
  *   GET  /rollout/{id}/v1/models
+ *   POST /rollout/{id}/mcp                       MCP, streamable HTTP (gate_mcp.c; DELETE ends
+ *                                                a session, GET is 405)
  * Trainer listener (own port, own bearer token):
- *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","request"} or 204
- *                                        (+ "dialect", "raw_request" for another dialect)
+ *   GET    /v1/requests/next?timeout=S   long-poll: 200 {"id","rollout_id","kind","request"} or 204
+ *                                        (+ "dialect", "raw_request" for another dialect;
+ *                                        "kind": "model", or "tool_call" for an MCP tools/call)
  *   POST   /v1/requests/{id}/response    body: a response (gate.h forms) -> 200 / 400 / 404
  *   POST   /v1/rollouts/{id}             register (the gate's auto responder, else trainer)
  *                                        -> 201 {"rollout_id","token","base_url"}
@@ -23,6 +26,9 @@
  *   POST   /v1/policy_version            {"version": "..." | null} -> 200 {"policy_version"} / 400
  *   POST   /v1/pause                     -> 200 {"paused":true,"held":N}
  *   POST   /v1/resume                    -> 200 {"paused":false,"released":N}
+ *   POST   /v1/tools                     register an MCP tool -> 201 / 400 / 409 (gate_tools.c)
+ *   GET    /v1/tools[?rollout_id=R]      -> 200 {"tools":[...]}
+ *   DELETE /v1/tools/{name}[?rollout_id=R] -> 200 / 404
  *
  * Order of checks on the agent side: route shape (404), method (405),
  * body limit (413), token for the id in the path (401), rollout lookup
@@ -67,7 +73,8 @@ enum agent_route {
     ROUTE_MODELS,          /* GET models */
     ROUTE_GEMINI,          /* POST models/{m}:generateContent */
     ROUTE_GEMINI_STREAM,   /* POST models/{m}:streamGenerateContent */
-    ROUTE_GEMINI_COUNT     /* POST models/{m}:countTokens */
+    ROUTE_GEMINI_COUNT,    /* POST models/{m}:countTokens */
+    ROUTE_MCP              /* POST, DELETE /rollout/{id}/mcp */
 };
 
 /* "models/{m}:{method}", a Gemini route: its kind, and m in model[0..mlen)
@@ -112,6 +119,8 @@ static enum agent_route route_of(const char *rest)
         return ROUTE_MODELS;
     if (strcmp(rest, "responses") == 0)
         return ROUTE_RESPONSES;
+    if (strcmp(rest, "/mcp") == 0) /* split_rollout_path: "/rollout/{id}/mcp" */
+        return ROUTE_MCP;
     return ROUTE_NONE;
 }
 
@@ -288,6 +297,8 @@ void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     gate_chat_request_clear(&c->req);
     free(c->buf);
     free(c->raw);
+    free(c->mcp_id);
+    free(c->tool_name);
     free(c->overrides);
     free(c->resp_body);
     free(c);
@@ -398,7 +409,8 @@ static enum MHD_Result park(struct corral_gate *g, struct gate_conn *c)
 }
 
 /* "/rollout/{id}/v1/<rest>": copies id, returns rest ("chat/completions");
- * "/rollout/{id}/v1beta/<rest>" returns "v1beta/<rest>"; NULL when the
+ * "/rollout/{id}/v1beta/<rest>" returns "v1beta/<rest>", "/rollout/{id}/mcp"
+ * returns "/mcp"; NULL when the
  * path has another shape. */
 static const char *split_rollout_path(const char *url, char *id, size_t idlen)
 {
@@ -413,6 +425,8 @@ static const char *split_rollout_path(const char *url, char *id, size_t idlen)
     id[slash - s] = 0;
     if (strncmp(slash, "/v1beta/", 8) == 0)
         return slash + 1; /* "v1beta/...": route_of knows */
+    if (strcmp(slash, "/mcp") == 0)
+        return slash; /* "/mcp": route_of knows */
     if (strncmp(slash, "/v1/", 4) != 0)
         return NULL;
     return slash + 4;
@@ -484,7 +498,7 @@ static int agent_headers(const struct gate_listener *l, struct gate_conn *c, con
     char id[130];
     enum agent_route route = route_of(split_rollout_path(url, id, sizeof id));
     int is_call = (route == ROUTE_CHAT || route == ROUTE_RESPONSES || route_is_messages(route) ||
-                   route_is_gemini(route)) &&
+                   route_is_gemini(route) || route == ROUTE_MCP) &&
                   strcmp(method, "POST") == 0;
     if (!is_call || c->too_large)
         return 0; /* answered by the usual checks */
@@ -546,6 +560,37 @@ static enum MHD_Result count_tokens_answer(struct gate_conn *c, enum agent_route
     return send_buf(c->conn, 200, b, (size_t)n, "application/json");
 }
 
+/* An authorized MCP request (gate_mcp.c answers it). */
+static enum MHD_Result mcp_answer(struct corral_gate *g, struct gate_conn *c, const char *id, const char *method)
+{
+    struct MHD_Connection *conn = c->conn;
+    struct gate_mcp_http h = {
+        .method = method,
+        .session = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Mcp-Session-Id"),
+        .version = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "MCP-Protocol-Version"),
+        .origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"),
+    };
+    unsigned status = 0;
+    char *body = NULL, session[33];
+    if (gate_mcp_serve(g, c, id, &h, &status, &body, session) == 1)
+        return c->state == GS_DONE ? send_stored(c) : park(g, c);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        return send_unauthorized(conn, ROUTE_MCP);
+    struct MHD_Response *r = body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)
+                                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    if (body)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (session[0])
+        MHD_add_response_header(r, "Mcp-Session-Id", session);
+    enum MHD_Result rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
 enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                 const char *version, const char *upload_data, size_t *upload_data_size,
                                 void **req_cls)
@@ -574,7 +619,8 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
                           "not found: the gate serves /rollout/{id}/v1/chat/completions, /rollout/{id}/v1/messages "
                           "and /rollout/{id}/v1/responses",
                           "not_found");
-    if (strcmp(method, route == ROUTE_MODELS ? "GET" : "POST") != 0)
+    if (strcmp(method, route == ROUTE_MODELS ? "GET" : "POST") != 0 &&
+        !(route == ROUTE_MCP && strcmp(method, "DELETE") == 0))
         return send_route_error(conn, route, 405, "method not allowed", "method_not_allowed");
     if (c->too_large) {
         char m[128];
@@ -585,6 +631,8 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
         return send_unauthorized(conn, route);
     if (__atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE))
         return send_route_error(conn, route, 410, "corral gate: shutting down", "gate_shutdown");
+    if (route == ROUTE_MCP)
+        return mcp_answer(g, c, id, method);
     if (route == ROUTE_MODELS) {
         pthread_mutex_lock(&g->lock);
         int known = gate_rollout_find_locked(g, id) != NULL || g->has_auto;
@@ -658,12 +706,13 @@ static int trainer_auth(struct corral_gate *g, struct MHD_Connection *conn)
  * and for another dialect its name and the agent's own body. */
 static char *request_envelope(const struct gate_conn *q, size_t *len)
 {
-    size_t n = q->len + q->raw_len + strlen(q->rollout_id) + 160;
+    size_t n = q->len + q->raw_len + strlen(q->rollout_id) + 200;
     char *s = malloc(n);
     if (!s)
         return NULL;
-    int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"request\":%.*s", q->id, q->rollout_id,
-                     (int)q->len, q->buf ? q->buf : "null");
+    int k = snprintf(s, n, "{\"id\":\"%s\",\"rollout_id\":\"%s\",\"kind\":\"%s\",\"request\":%.*s", q->id,
+                     q->rollout_id, q->dialect == GATE_DIALECT_MCP ? "tool_call" : "model", (int)q->len,
+                     q->buf ? q->buf : "null");
     if (q->raw)
         k += snprintf(s + k, n - (size_t)k, ",\"dialect\":\"%s\",\"raw_request\":%.*s", gate_dialect_name(q->dialect),
                       (int)q->raw_len, q->raw);
@@ -899,6 +948,13 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
         return trainer_policy_version(g, c, conn);
     if (strcmp(url, "/v1/requests/next") == 0 && get)
         return trainer_next(g, c, conn);
+    if (strncmp(url, "/v1/tools", 9) == 0 && (url[9] == 0 || url[9] == '/')) {
+        char *out = NULL;
+        unsigned st = gate_tools_trainer(g, method, url + 9,
+                                         MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "rollout_id"),
+                                         c->buf, c->len, &out);
+        return send_buf(conn, st, out, out ? strlen(out) : 0, "application/json");
+    }
 
     static const char req_pre[] = "/v1/requests/";
     if (strncmp(url, req_pre, sizeof req_pre - 1) == 0 && post) {

@@ -188,7 +188,8 @@ enum gate_dialect {
     GATE_DIALECT_CHAT = 0,   /* OpenAI chat completions */
     GATE_DIALECT_MESSAGES,   /* Anthropic Messages */
     GATE_DIALECT_RESPONSES,  /* OpenAI Responses */
-    GATE_DIALECT_GEMINI      /* Google Gemini generateContent */
+    GATE_DIALECT_GEMINI,     /* Google Gemini generateContent */
+    GATE_DIALECT_MCP         /* an MCP tools/call (gate_mcp.c), not a model call */
 };
 /* The dialect's name in the transcript and the trainer API ("chat_completions",
  * "messages", "responses", "gemini").  A static string. */
@@ -371,6 +372,57 @@ int gate_script_acquire(struct gate_scripts *s, const char *text, size_t len, st
  * without gate->lock. */
 void gate_script_release(struct gate_script *sc);
 
+/* ---- MCP tools (gate_mcp_wire.c, gate_mcp.c, gate_tools.c) ------------------ */
+
+/* JSON-RPC 2.0 error codes. */
+#define GATE_MCP_PARSE_ERROR (-32700)
+#define GATE_MCP_INVALID_REQUEST (-32600)
+#define GATE_MCP_METHOD_NOT_FOUND (-32601)
+#define GATE_MCP_INVALID_PARAMS (-32602)
+#define GATE_MCP_INTERNAL_ERROR (-32603)
+/* Our answer to a client that asks for a revision we do not know. */
+#define GATE_MCP_LATEST "2025-06-18"
+#define GATE_MCP_SESSIONS_MAX 16      /* per rollout; a new one ends the oldest */
+#define GATE_TOOL_DESCRIPTION_MAX 8192
+#define GATE_TOOL_SCHEMA_MAX (256u * 1024u)
+#define GATE_TOOLS_MAX 1024
+
+enum gate_mcp_kind { GATE_MCP_REQUEST = 1, GATE_MCP_NOTIFICATION, GATE_MCP_RESPONSE };
+
+/* One JSON-RPC message an agent POSTed.  Every pointer is owned. */
+struct gate_mcp_msg {
+    int kind;              /* enum gate_mcp_kind */
+    char *id;              /* the id as JSON text (string or integer); NULL: none */
+    char *method;          /* NULL for a response */
+    cJSON *params;         /* an object, or NULL */
+};
+/* Parse text[0..len) (strict JSON) into *m.  0, or the JSON-RPC error
+ * code (GATE_MCP_PARSE_ERROR, GATE_MCP_INVALID_REQUEST for a batch or a
+ * message of the wrong shape) with the reason in err; m->id may then still
+ * be set (the id to answer with).  The caller clears *m either way. */
+int gate_mcp_parse(const char *text, size_t len, struct gate_mcp_msg *m, char *err, size_t errlen);
+void gate_mcp_msg_clear(struct gate_mcp_msg *m);
+/* tools/call params: the tool name and its arguments as JSON object text
+ * ("{}" when absent), both malloc'ed for the caller.  0, or
+ * GATE_MCP_INVALID_PARAMS with err. */
+int gate_mcp_call_params(const cJSON *params, char **name, char **arguments, char *err, size_t errlen);
+/* A trainer's tool result ({"content":[...],"isError"?,"structuredContent"?}
+ * or the {"text":"..."} shorthand) as the MCP CallToolResult text the
+ * agent gets (malloc'ed), or NULL with the reason in err. */
+char *gate_mcp_result_normalize(const char *text, size_t len, char *err, size_t errlen);
+/* {"content":[{"type":"text","text":text}],"isError":is_error}; malloc'ed. */
+char *gate_mcp_text_result(const char *text, int is_error);
+/* {"jsonrpc":"2.0","id":id,"result":result} (id and result are JSON text). */
+char *gate_mcp_result_body(const char *id, const char *result);
+/* A JSON-RPC error answer; id NULL: null; data_code: error.data.code or NULL. */
+char *gate_mcp_error_body(const char *id, int code, const char *message, const char *data_code);
+/* The revision we speak when a client asks for `asked`: itself when we
+ * know it (2025-03-26, 2025-06-18, 2025-11-25), else NULL.  Static. */
+const char *gate_mcp_version(const char *asked);
+
+/* 1 when name is 1-64 of [A-Za-z0-9_-]. */
+int gate_tool_name_valid(const char *name);
+
 /* ---- the gate -------------------------------------------------------------- */
 
 enum gate_conn_kind {
@@ -420,6 +472,8 @@ struct gate_conn {
     int listed;                        /* (L) on gate->pending or gate->waiters */
     struct gate_conn *q_next;          /* (L) trainer queue, or gate->held */
     struct gate_conn *r_next;          /* (L) gate->resume_head */
+    char *mcp_id;                      /* an MCP tools/call: its JSON-RPC id (JSON text), else NULL */
+    char *tool_name;                   /* an MCP tools/call: the tool, else NULL */
     char *overrides;                   /* upstream: JSON object of what the gate changed
                                         * ({"n":{"asked":8,"sent":1}}), or NULL */
     /* answer */
@@ -454,6 +508,7 @@ struct gate_rollout {
     size_t dropped;                    /* calls past the limit, not recorded */
     char node[65];                     /* (L) the remote node that registered it, or "" */
     int64_t lease_until;               /* (L) gate_now_ms() it expires at (node set) */
+    struct gate_mcp_session *mcp_sessions; /* (L) its MCP sessions, newest first */
 };
 
 /* Calls in progress per rollout id (registered or not), for the
@@ -540,6 +595,8 @@ struct corral_gate {
     size_t live;                       /* gate_conns alive (for shutdown) */
     size_t api_waiters;                /* threads inside corral_gate_next_request() */
     struct gate_upstream *upstream;
+    struct gate_tool *tools;           /* (L) trainer-registered MCP tools, in order */
+    size_t n_tools;                    /* (L) */
 };
 
 /* gate.c */
@@ -603,6 +660,52 @@ void gate_held_unlink_locked(struct corral_gate *g, struct gate_conn *c);
 /* Fail the held calls of rollout r (NULL: all) with status and code. */
 void gate_held_fail_locked(struct corral_gate *g, const struct gate_rollout *r, unsigned status, const char *message,
                            const char *code);
+
+/* gate_tools.c: the trainer's MCP tools (docs/gate.md "Tools over MCP") */
+/* The MCP "tools" array rollout_id sees: its own tools, then the global
+ * ones it does not shadow.  Caller owns the array; NULL out of memory. */
+cJSON *gate_tools_list_locked(struct corral_gate *g, const char *rollout_id);
+/* Whether rollout_id sees a tool called name. */
+int gate_tool_visible_locked(struct corral_gate *g, const char *rollout_id, const char *name);
+/* Free every tool (corral_gate_free). */
+void gate_tools_free(struct corral_gate *g);
+/* The trainer routes under /v1/tools (rest: what follows "/v1/tools", ""
+ * or "/NAME"; rollout_id: the ?rollout_id= argument or NULL): the HTTP
+ * status, and the JSON answer in *out (malloc'ed, the caller's). */
+unsigned gate_tools_trainer(struct corral_gate *g, const char *method, const char *rest, const char *rollout_id,
+                            const char *body, size_t len, char **out);
+
+/* gate_mcp.c: the per-rollout MCP endpoint (docs/gate.md "Tools over MCP") */
+/* What the HTTP layer hands gate_mcp_serve: the method and the headers
+ * (each NULL when absent). */
+struct gate_mcp_http {
+    const char *method;
+    const char *session;               /* Mcp-Session-Id */
+    const char *version;               /* MCP-Protocol-Version */
+    const char *origin;                /* Origin */
+};
+/* Serve one authorized request c of rollout id (its body in c->buf).
+ * Returns 0 with the answer in *status and *body (malloc'ed, the caller's;
+ * NULL: none) and, after initialize, the new session id in session_out
+ * ("" otherwise); 401 in *status means "unknown rollout" (the caller sends
+ * its usual 401).  Returns 1 when c became a pending tools/call (on the
+ * gate's lists, answered later like a model call: the caller parks it). */
+int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, const struct gate_mcp_http *h,
+                   unsigned *status, char **body, char session_out[33]);
+/* The body a failed tools/call c gets (a JSON-RPC error); caller frees. */
+char *gate_mcp_fail_body(const struct gate_conn *c, unsigned status, const char *message, const char *code);
+/* Deliver a trainer's tool result (gate_mcp_result_normalize forms) to
+ * pending tools/call request_id.  0, CORRAL_ENOTFOUND, or CORRAL_EINVAL
+ * with err (the call stays pending). */
+int gate_mcp_deliver(struct corral_gate *g, const char *request_id, const char *json, size_t len, char *err,
+                     size_t errlen);
+/* Free rollout r's MCP sessions. */
+void gate_mcp_sessions_free(struct gate_rollout *r);
+
+/* gate.c, for gate_mcp.c: record call c in its rollout's transcript (see
+ * gate.c); takes over response and c->buf. */
+void gate_transcript_add_locked(struct gate_conn *c, unsigned status, char *response, const char *error,
+                                const struct gate_prepared *p);
 
 /* gate_listen.c */
 /* A bound, listening TCP socket (numeric addr; port 0: any), its port in

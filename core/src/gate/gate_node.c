@@ -146,6 +146,13 @@ static void deliver_error(struct corral_gate_node *nd, const char *rid, const ch
 static void forward(struct corral_gate_node *nd, const struct corral_gate_request *q)
 {
     char err[512], url[1024], auth[128];
+    if (q->kind == CORRAL_GATE_REQUEST_TOOL_CALL) { /* the central gate's tools are its own (docs/gate.md) */
+        corral_gate_deliver(nd->local, q->id,
+                            "{\"text\":\"corral gate node: MCP tool calls are not forwarded to the central gate\","
+                            "\"isError\":true}",
+                            NULL);
+        return;
+    }
     if (rollout_of(nd, q->rollout_id, url, auth, err, sizeof err) != 0) {
         deliver_error(nd, q->id, err);
         return;

@@ -8,6 +8,8 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_node.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_node_path.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_listen.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_mcp.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_mcp_wire.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_messages.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_policy.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render.c
@@ -19,6 +21,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_replay.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responders.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_scripts.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_tools.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_upstream.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_wire.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/private_gate.c
