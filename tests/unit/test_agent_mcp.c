@@ -181,6 +181,36 @@ static void test_agents_that_cannot(void **state)
     cJSON_Delete(sv);
 }
 
+/* A trainer-owned model: the gate's own server "corral" joins the task's,
+ * its token in the configuration file's headers; agents without a
+ * streamable-http template (pi) are not offered it. */
+static void test_gate_server(void **state)
+{
+    (void)state;
+    struct crl_agent_spec s;
+    load("claude_code", &s);
+    cJSON *l = crl_agent_mcp_list(&s, "[{\"name\":\"echo\",\"transport\":\"stdio\",\"command\":\"c\",\"args\":[],"
+                                      "\"env\":{}}]", "http://127.0.0.1:9/rollout/x", "k3y");
+    char why[256];
+    cJSON *r = crl_agent_mcp_render(&s, l, &vars, why, sizeof why);
+    char *got = cJSON_PrintUnformatted(r);
+    assert_string_equal(got, "{\"echo\":{\"type\":\"stdio\",\"command\":\"c\",\"args\":[]},"
+                             "\"corral\":{\"type\":\"http\",\"url\":\"http://127.0.0.1:9/rollout/x/mcp\","
+                             "\"headers\":{\"Authorization\":\"Bearer k3y\"}}}");
+    free(got);
+    cJSON_Delete(r);
+    cJSON_Delete(l);
+    l = crl_agent_mcp_list(&s, NULL, NULL, "k3y"); /* not a trainer's model: nothing */
+    assert_int_equal(cJSON_GetArraySize(l), 0);
+    cJSON_Delete(l);
+    crl_agent_spec_free(&s);
+    load("pi", &s);
+    l = crl_agent_mcp_list(&s, NULL, "http://127.0.0.1:9/rollout/x", "k3y");
+    assert_int_equal(cJSON_GetArraySize(l), 0);
+    cJSON_Delete(l);
+    crl_agent_spec_free(&s);
+}
+
 static void test_bad_mcp_sections_say_why(void **state)
 {
     (void)state;
@@ -222,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_codex_toml),
         cmocka_unit_test(test_no_servers_no_change),
         cmocka_unit_test(test_agents_that_cannot),
+        cmocka_unit_test(test_gate_server),
         cmocka_unit_test(test_bad_mcp_sections_say_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -349,3 +349,23 @@ int crl_agent_files(const struct crl_agent_spec *s, const struct crl_agent_vars 
     cJSON_Delete(rendered);
     return r;
 }
+
+cJSON *crl_agent_mcp_list(const struct crl_agent_spec *s, const char *task_servers, const char *gate_url,
+                          const char *token)
+{
+    cJSON *a = task_servers ? cJSON_Parse(task_servers) : cJSON_CreateArray();
+    if (!a || !gate_url || !gate_url[0] || !cJSON_GetObjectItemCaseSensitive(s->mcp_templates, "streamable-http"))
+        return a;
+    struct crl_buf url = {0}, bearer = {0};
+    crl_buf_addf(&url, "%s/mcp", gate_url);
+    crl_buf_addf(&bearer, "Bearer %s", token);
+    cJSON *g = cJSON_CreateObject();
+    cJSON_AddStringToObject(g, "name", CRL_MCP_GATE_SERVER);
+    cJSON_AddStringToObject(g, "transport", "streamable-http");
+    cJSON_AddStringToObject(g, "url", url.p ? url.p : "");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(g, "headers"), "Authorization", bearer.p ? bearer.p : "");
+    cJSON_AddItemToArray(a, g);
+    crl_buf_free(&url);
+    crl_buf_free(&bearer);
+    return a;
+}

@@ -58,31 +58,6 @@ static int agent_env(struct rollout *r, const struct crl_agent_vars *v, int mode
     return 0;
 }
 
-/* The MCP servers the agent is told about (a JSON array the caller frees,
- * or NULL): the task's, and, when a trainer owns the model (--model
- * trainer, which --gate URL implies), the gate's own server "corral" at
- * {gate_url}/mcp with the rollout's model key as its bearer token (in the
- * agent's configuration file, never in argv; docs/gate.md, "MCP").  The
- * gate's server is only offered to agents whose spec has a
- * streamable-http template. */
-static cJSON *mcp_servers(struct rollout *r, const char *gate_url)
-{
-    cJSON *a = r->task->mcp_servers_json ? cJSON_Parse(r->task->mcp_servers_json) : cJSON_CreateArray();
-    int trainer = r->registered && r->o->model && strcmp(r->o->model, "trainer") == 0;
-    if (a && trainer && gate_url[0] && cJSON_GetObjectItemCaseSensitive(r->spec.mcp_templates, "streamable-http")) {
-        cJSON *g = cJSON_CreateObject();
-        char url[sizeof r->base_url + 8], bearer[96];
-        snprintf(url, sizeof url, "%s/mcp", gate_url);
-        snprintf(bearer, sizeof bearer, "Bearer %s", r->token);
-        cJSON_AddStringToObject(g, "name", CRL_MCP_GATE_SERVER);
-        cJSON_AddStringToObject(g, "transport", "streamable-http");
-        cJSON_AddStringToObject(g, "url", url);
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(g, "headers"), "Authorization", bearer);
-        cJSON_AddItemToArray(a, g);
-    }
-    return a;
-}
-
 /* The spec's files, with the MCP servers merged in (crl_agent_files),
  * written into the sandbox (0600: they may hold the model key). */
 static int write_agent_files(struct rollout *r, const struct crl_agent_vars *v, const cJSON *servers)
@@ -485,7 +460,10 @@ int crl_phase_agent(struct rollout *r)
     if (gl >= 3 && strcmp(gate_url + gl - 3, "/v1") == 0)
         gate_url[gl - 3] = 0;
     v.gate_url = gate_url;
-    cJSON *servers = mcp_servers(r, gate_url);
+    /* the gate's own MCP server when a trainer owns the model (--model
+     * trainer, which --gate URL implies) */
+    int trainer = r->registered && r->o->model && strcmp(r->o->model, "trainer") == 0;
+    cJSON *servers = crl_agent_mcp_list(&r->spec, r->task->mcp_servers_json, trainer ? gate_url : NULL, r->token);
     if (!st)
         st = agent_env(r, &v, 1, &env);
     if (!st)

@@ -77,6 +77,16 @@ int crl_agent_mcp_check(const struct crl_agent_spec *s, const cJSON *servers, ch
  * NULL with why on failure. */
 cJSON *crl_agent_mcp_render(const struct crl_agent_spec *s, const cJSON *servers, const struct crl_agent_vars *v,
                             char *why, size_t wl);
+/* The MCP servers a rollout's agent is told about, as a normalized array
+ * the caller frees: the task's (task_servers, its JSON text, or NULL) and,
+ * when gate_url is set (the caller passes it only when a trainer owns the
+ * model), the gate's own server "corral" at gate_url + "/mcp" with
+ * "Authorization: Bearer <token>" (the rollout's model key; it goes into
+ * the agent's configuration file, never argv; docs/gate.md, "MCP"), if the
+ * spec has a streamable-http template. */
+#define CRL_MCP_GATE_SERVER "corral"
+cJSON *crl_agent_mcp_list(const struct crl_agent_spec *s, const char *task_servers, const char *gate_url,
+                          const char *token);
 /* Every file the agent gets: the spec's "files" rendered with v and, when
  * `servers` (a normalized array, or NULL) is not empty, the rendered MCP
  * servers merged into the "mcp" file (a JSON document's key, or TOML

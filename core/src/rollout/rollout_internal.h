@@ -42,7 +42,6 @@ int crl_task_artifact_check(const char *source, const char *dest, char *why, siz
  * caller frees; NULL when the array is empty).  `where` names file and field
  * in the one-line errors. */
 #define CRL_TASK_MAX_MCP_SERVERS 32
-#define CRL_MCP_GATE_SERVER "corral"
 int crl_task_mcp_servers(const cJSON *arr, const char *where, char **out, struct corral_call *call);
 /* The same for Harbor's task.toml (task_toml.c): text[0..len) onto t's
  * fields, warnings for keys read but not honoured into t->warnings. */
