@@ -15,6 +15,8 @@ command -v npm >/dev/null || { echo "# npm missing: the $AGENT checks did not ru
 case $AGENT in
   opencode) TOOL=echo_secret ;;
   claude_code) TOOL=mcp__echo__secret ;;
+  gemini_cli) TOOL=mcp_echo_secret ;;
+  qwen_code) TOOL=mcp__echo__secret ;;
   *) echo "mcp.sh: no replay script for $AGENT"; exit 2 ;;
 esac
 REPLAY="$EX/replay/mcp-echo-${AGENT//_/-}.jsonl"
