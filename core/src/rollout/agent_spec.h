@@ -82,8 +82,8 @@ cJSON *crl_agent_mcp_render(const struct crl_agent_spec *s, const cJSON *servers
  * when gate_url is set (the caller passes it only when a trainer owns the
  * model), the gate's own server "corral" at gate_url + "/mcp" with
  * "Authorization: Bearer <token>" (the rollout's model key; it goes into
- * the agent's configuration file, never argv; docs/gate.md, "MCP"), if the
- * spec has a streamable-http template. */
+ * the agent's configuration file, never argv; docs/harbor.md, "MCP
+ * servers"), if the spec has a streamable-http template. */
 #define CRL_MCP_GATE_SERVER "corral"
 cJSON *crl_agent_mcp_list(const struct crl_agent_spec *s, const char *task_servers, const char *gate_url,
                           const char *token);
