@@ -111,7 +111,12 @@ static void test_gemini_and_qwen(void **state)
         "{\"echo\":{\"command\":\"python3\",\"args\":[\"/t/srv.py\",\"a \\\"q\\\"\\n\"],\"env\":{\"K\":\"v\\\\w\"}},"
         "\"web\":{\"httpUrl\":\"http://h:1/mcp\",\"headers\":{\"Authorization\":\"Bearer tok\"}}}";
     expect_json("gemini_cli", "/h/.gemini/settings.json", "mcpServers", want);
-    expect_json("qwen_code", "/h/.qwen/settings.json", "mcpServers", want);
+    /* Qwen Code: the same, and alwaysLoadTools (its MCP tools are not deferred) */
+    expect_json("qwen_code", "/h/.qwen/settings.json", "mcpServers",
+                "{\"echo\":{\"command\":\"python3\",\"args\":[\"/t/srv.py\",\"a \\\"q\\\"\\n\"],"
+                "\"env\":{\"K\":\"v\\\\w\"},\"alwaysLoadTools\":true},"
+                "\"web\":{\"httpUrl\":\"http://h:1/mcp\",\"headers\":{\"Authorization\":\"Bearer tok\"},"
+                "\"alwaysLoadTools\":true}}");
 }
 
 static void test_codex_toml(void **state)
@@ -177,6 +182,13 @@ static void test_agents_that_cannot(void **state)
     crl_agent_spec_free(&s);
     load("opencode", &s);
     assert_int_equal(crl_agent_mcp_check(&s, sv, why, sizeof why), 0);
+    crl_agent_spec_free(&s);
+    /* the oracle runs the task's solution: no model, nothing to tell, no failure */
+    load("oracle", &s);
+    assert_int_equal(crl_agent_mcp_check(&s, sv, why, sizeof why), 0);
+    struct crl_strv paths = {0}, bodies = {0};
+    assert_int_equal(crl_agent_files(&s, &vars, sv, &paths, &bodies, why, sizeof why), 0);
+    assert_int_equal(paths.n, 0);
     crl_agent_spec_free(&s);
     cJSON_Delete(sv);
 }

@@ -143,6 +143,8 @@ int crl_agent_mcp_parse(const cJSON *m, struct crl_agent_spec *s, char *why, siz
 int crl_agent_mcp_check(const struct crl_agent_spec *s, const cJSON *servers, char *why, size_t wl)
 {
     const cJSON *srv;
+    if (!s->uses_model) /* nothing to tell an agent without a model (the oracle) */
+        return 0;
     cJSON_ArrayForEach(srv, servers) {
         const char *t = str_of(srv, "transport");
         if (!s->mcp_templates) {
@@ -279,7 +281,7 @@ int crl_agent_files(const struct crl_agent_spec *s, const struct crl_agent_vars 
                     struct crl_strv *paths, struct crl_strv *bodies, char *why, size_t wl)
 {
     cJSON *rendered = NULL;
-    if (cJSON_GetArraySize(servers) > 0 && !(rendered = crl_agent_mcp_render(s, servers, v, why, wl)))
+    if (s->uses_model && cJSON_GetArraySize(servers) > 0 && !(rendered = crl_agent_mcp_render(s, servers, v, why, wl)))
         return -1;
     int matched = 0, r = 0;
     const cJSON *f;

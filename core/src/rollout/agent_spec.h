@@ -70,7 +70,8 @@ cJSON *crl_agent_subst_json(const cJSON *tmpl, const struct crl_agent_vars *v, c
 int crl_agent_mcp_parse(const cJSON *m, struct crl_agent_spec *s, char *why, size_t wl);
 /* Whether the agent can use every server of `servers` (the task's
  * normalized array, docs/harbor.md "MCP servers"): 0, or -1 with why
- * ("agent pi cannot use MCP servers ..."). */
+ * ("agent pi cannot use MCP servers ...").  An agent without a model (the
+ * oracle) ignores them: 0. */
 int crl_agent_mcp_check(const struct crl_agent_spec *s, const cJSON *servers, char *why, size_t wl);
 /* The servers rendered through the spec's per-transport templates, as
  * the object {name: entry} the CLI's configuration holds; caller frees.
@@ -88,7 +89,8 @@ cJSON *crl_agent_mcp_render(const struct crl_agent_spec *s, const cJSON *servers
 cJSON *crl_agent_mcp_list(const struct crl_agent_spec *s, const char *task_servers, const char *gate_url,
                           const char *token);
 /* Every file the agent gets: the spec's "files" rendered with v and, when
- * `servers` (a normalized array, or NULL) is not empty, the rendered MCP
+ * `servers` (a normalized array, or NULL) is not empty and the agent
+ * calls a model, the rendered MCP
  * servers merged into the "mcp" file (a JSON document's key, or TOML
  * tables appended), or written as a file of its own when no "files" entry
  * has that path.  Appends paths and bodies (same order) to the caller's
