@@ -3,7 +3,7 @@
 # checked.
 set(CORRAL_FUZZ_TASK_SOURCES
     ${PROJECT_SOURCE_DIR}/core/src/rollout/task.c ${PROJECT_SOURCE_DIR}/core/src/rollout/task_toml.c
-    ${PROJECT_SOURCE_DIR}/core/src/rollout/task_artifacts.c
+    ${PROJECT_SOURCE_DIR}/core/src/rollout/task_artifacts.c ${PROJECT_SOURCE_DIR}/core/src/rollout/task_mcp.c
     ${PROJECT_SOURCE_DIR}/core/src/base/call.c
     ${PROJECT_SOURCE_DIR}/core/src/egress/egress_policy.c ${PROJECT_SOURCE_DIR}/core/src/egress/egress_match.c
     ${PROJECT_SOURCE_DIR}/common/read_file.c ${PROJECT_SOURCE_DIR}/common/buf.c

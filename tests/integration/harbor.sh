@@ -189,7 +189,7 @@ bad windows "[environment] os: \"windows\" is refused" 's/^cpus = 1$/os = "windo
 bad gpus "[environment] gpus: no corral backend provides GPUs" 's/^cpus = 1$/gpus = 2/'
 bad tpu "[environment] tpu: no corral backend provides TPUs" 's/^cpus = 1$/tpu = { type = "tpu-v6e-slice", topology = "2x2" }/'
 bad healthcheck "[environment] healthcheck: healthchecks are not supported" 's/^cpus = 1$/healthcheck = { command = "true" }/'
-bad mcp "[environment] mcp_servers: MCP servers are not supported" 's/^cpus = 1$/mcp_servers = [{ name = "m", url = "http:\/\/x" }]/'
+bad mcp "[environment] mcp_servers[0].name: \"corral\" is reserved" 's/^cpus = 1$/mcp_servers = [{ name = "corral", url = "http:\/\/x" }]/'
 bad steps "task.toml: steps: multi-step tasks are not supported" 's/^version = "1.0"$/version = "1.0"\nsteps = [{ name = "one" }]/'
 bad unset-var "[environment.env] GREETING: the variable CORRAL_HARBOR_UNSET is not set" 's/\${CORRAL_HARBOR_GREETING:-Hello}/${CORRAL_HARBOR_UNSET}/'
 bad huge "[agent] timeout_sec must be above 0 and at most 604800 seconds" 's/^timeout_sec = 300$/timeout_sec = 1e300/'

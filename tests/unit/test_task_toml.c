@@ -273,7 +273,8 @@ static void refusals_name_file_and_field(void **state)
     expect_error("r3", "[environment]\ngpus = 1\n", "[environment] gpus: no corral backend provides GPUs");
     expect_error("r4", "[environment.tpu]\ntype = \"tpu-v6e-slice\"\ntopology = \"2x2\"\n", "[environment] tpu: no corral backend provides TPUs");
     expect_error("r5", "[environment.healthcheck]\ncommand = \"true\"\n", "[environment] healthcheck: healthchecks are not supported");
-    expect_error("r6", "[[environment.mcp_servers]]\nname = \"m\"\nurl = \"http://x\"\n", "[environment] mcp_servers: MCP servers");
+    expect_error("r6", "[[environment.mcp_servers]]\nname = \"corral\"\nurl = \"http://x\"\n",
+                 "[environment] mcp_servers[0].name: \"corral\" is reserved");
     expect_error("r7", "[agent]\nnetwork_mode = \"allowlist\"\nallowed_hosts = [\"a.com\"]\n",
                  "[agent] network_mode: a phase narrower than a public [environment] is not mapped");
     expect_error("r8", "[verifier]\nenv = { K = 1 }\n", "[verifier.env] K must be a string (found integer)");

@@ -76,6 +76,11 @@ struct corral_task {
     int has_dockerfile;          /* task.toml task with environment/Dockerfile: its image is built from it
                                     when no docker_image (or --image) names one */
     int64_t build_timeout_s;     /* [environment] build_timeout_sec; 0 = Harbor's default (600 s) */
+    /* Appended for MCP (docs/harbor.md, "MCP servers"): task.json
+     * "mcp_servers" / task.toml [[environment.mcp_servers]], checked, as a
+     * JSON array of {name, transport, command, args, env | url, headers};
+     * NULL when the task declares none. */
+    char *mcp_servers_json;
 };
 
 /* Where verification runs: a fresh sandbox of the same image with the

@@ -58,31 +58,23 @@ static int agent_env(struct rollout *r, const struct crl_agent_vars *v, int mode
     return 0;
 }
 
-static int write_agent_files(struct rollout *r, const struct crl_agent_vars *v)
+/* The spec's files, with the MCP servers merged in (crl_agent_files),
+ * written into the sandbox (0600: they may hold the model key). */
+static int write_agent_files(struct rollout *r, const struct crl_agent_vars *v, const cJSON *servers)
 {
-    const cJSON *f;
+    struct crl_strv paths = {0}, bodies = {0};
     char why[256];
-    cJSON_ArrayForEach(f, r->spec.files) {
-        char *path = crl_agent_subst(cJSON_GetObjectItemCaseSensitive(f, "path")->valuestring, v, why, sizeof why);
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(f, "text");
-        char *body = NULL;
-        if (path && cJSON_IsString(text)) {
-            body = crl_agent_subst(text->valuestring, v, why, sizeof why);
-        } else if (path) {
-            cJSON *j = crl_agent_subst_json(cJSON_GetObjectItemCaseSensitive(f, "json"), v, why, sizeof why);
-            body = j ? cJSON_Print(j) : NULL;
-            cJSON_Delete(j);
-        }
-        int st = !path || !body ? crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "agent file: %s", why)
-                                : corral_sandbox_write_mem(r->sb, path, body, strlen(body), 0600, r->call);
+    int st = 0;
+    if (crl_agent_files(&r->spec, v, servers, &paths, &bodies, why, sizeof why))
+        st = crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "agent file: %s", why);
+    for (size_t i = 0; !st && i < paths.n; i++) {
+        st = corral_sandbox_write_mem(r->sb, paths.v[i], bodies.v[i], strlen(bodies.v[i]), 0600, r->call);
         if (st)
-            crl_rollout_fail(r, INFRA, st, "writing %s: %s", path, r->call->message); /* no-op after the first */
-        free(path);
-        free(body);
-        if (st)
-            return st;
+            crl_rollout_fail(r, INFRA, st, "writing %s: %s", paths.v[i], r->call->message);
     }
-    return 0;
+    crl_strv_free(&paths);
+    crl_strv_free(&bodies);
+    return st;
 }
 
 /* install.requires (commands on PATH) and install.check (an argv that must
@@ -351,7 +343,7 @@ static void parse_events(struct rollout *r, const char *out, size_t len)
 /* The agent's argv: the spec's templates, behind a shell that feeds the
  * instruction file on stdin when the spec says "prompt": "stdin" (never
  * one giant argv item). */
-static int agent_argv(struct rollout *r, const struct crl_agent_vars *v, struct crl_strv *argv)
+static int agent_argv(struct rollout *r, const struct crl_agent_vars *v, const cJSON *servers, struct crl_strv *argv)
 {
     if (strcmp(r->spec.prompt, "stdin") == 0) {
         char prompt[192];
@@ -372,6 +364,12 @@ static int agent_argv(struct rollout *r, const struct crl_agent_vars *v, struct 
         crl_strv_push(argv, s ? s : "");
         free(s);
     }
+    if (cJSON_GetArraySize(servers) > 0) /* the spec's "mcp" argv, only when there are servers */
+        cJSON_ArrayForEach(a, r->spec.mcp_argv) {
+            char *s = crl_agent_subst(a->valuestring, v, why, sizeof why);
+            crl_strv_push(argv, s ? s : "");
+            free(s);
+        }
     return 0;
 }
 
@@ -462,6 +460,10 @@ int crl_phase_agent(struct rollout *r)
     if (gl >= 3 && strcmp(gate_url + gl - 3, "/v1") == 0)
         gate_url[gl - 3] = 0;
     v.gate_url = gate_url;
+    /* the gate's own MCP server when a trainer owns the model (--model
+     * trainer, which --gate URL implies) */
+    int trainer = r->registered && r->o->model && strcmp(r->o->model, "trainer") == 0;
+    cJSON *servers = crl_agent_mcp_list(&r->spec, r->task->mcp_servers_json, trainer ? gate_url : NULL, r->token);
     if (!st)
         st = agent_env(r, &v, 1, &env);
     if (!st)
@@ -471,9 +473,9 @@ int crl_phase_agent(struct rollout *r)
     if (!st)
         st = check_requirements(r, &v, crl_strv_get(&env));
     if (!st)
-        st = write_agent_files(r, &v);
+        st = write_agent_files(r, &v, servers);
     if (!st)
-        st = agent_argv(r, &v, &argv);
+        st = agent_argv(r, &v, servers, &argv);
     char out_path[192], err_path[192];
     snprintf(out_path, sizeof out_path, "%s/agent.stdout", r->run);
     snprintf(err_path, sizeof err_path, "%s/agent.stderr", r->run);
@@ -503,5 +505,6 @@ int crl_phase_agent(struct rollout *r)
         judge_agent(r, out_path, err_path, &res, timed_out);
     crl_strv_free(&env);
     crl_strv_free(&argv);
+    cJSON_Delete(servers);
     return st;
 }

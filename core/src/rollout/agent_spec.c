@@ -26,6 +26,11 @@ static const char *var_value(const struct crl_agent_vars *v, const char *name, s
 {
     static const char *const names[] = {"home", "workdir", "run", "agent_dir", "base_url", "gate_url", "model", "task"};
     const char *vals[] = {v->home, v->workdir, v->run, v->agent_dir, v->base_url, v->gate_url, v->model, v->task};
+    for (const char *const *x = v->extra; x && x[0]; x += 2)
+        if (strlen(x[0]) == len && strncmp(x[0], name, len) == 0) {
+            *known = 1;
+            return x[1] ? x[1] : "";
+        }
     for (size_t i = 0; i < CRL_ARRAY_LEN(names); i++)
         if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0) {
             *known = 1;
@@ -105,7 +110,7 @@ cJSON *crl_agent_subst_json(const cJSON *t, const struct crl_agent_vars *v, char
 /* Check every template in the spec by substituting placeholder values. */
 static int check_templates(const cJSON *node, char *why, size_t wl)
 {
-    static const struct crl_agent_vars dummy = {"h", "w", "r", "a", "b", "m", "t", "g"};
+    static const struct crl_agent_vars dummy = {"h", "w", "r", "a", "b", "m", "t", "g", NULL};
     if (!node)
         return 0;
     cJSON *c = crl_agent_subst_json(node, &dummy, why, wl);
@@ -218,6 +223,8 @@ int crl_agent_spec_parse(const char *json, struct crl_agent_spec *s, char *why, 
         goto bad;
     }
     if (parse_auxiliary(cJSON_GetObjectItemCaseSensitive(r, "auxiliary"), s, why, wl))
+        goto bad;
+    if (crl_agent_mcp_parse(cJSON_GetObjectItemCaseSensitive(r, "mcp"), s, why, wl))
         goto bad;
     s->events = cJSON_GetObjectItemCaseSensitive(r, "events");
     cJSON_ArrayForEach(e, s->events) {

@@ -61,6 +61,12 @@ static int load_inputs(struct rollout *r, int *spec_ok)
         return crl_rollout_fail(r, INFRA, CORRAL_EINVAL, "agent %s: %s", r->o->agent, why);
     *spec_ok = 1;
     crl_record_set(&r->rec.agent_version, r->agent->desc->version);
+    /* an agent that cannot use the task's MCP servers fails before any sandbox exists */
+    cJSON *mcp = r->task->mcp_servers_json ? cJSON_Parse(r->task->mcp_servers_json) : NULL;
+    st = crl_agent_mcp_check(&r->spec, mcp, why, sizeof why);
+    cJSON_Delete(mcp);
+    if (st)
+        return crl_rollout_fail(r, TASK, CORRAL_ENOTSUP, "%s", why);
     return 0;
 }
 

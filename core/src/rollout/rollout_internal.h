@@ -35,6 +35,14 @@ int crl_task_parse_json(struct corral_task *t, const char *text, const char *pat
  * the reason in why. */
 #define CRL_TASK_MAX_ARTIFACTS 64
 int crl_task_artifact_check(const char *source, const char *dest, char *why, size_t wl);
+/* A task's MCP servers (task_mcp.c): `arr`, the JSON form of task.json's
+ * "mcp_servers" or task.toml's [[environment.mcp_servers]], checked (Harbor's
+ * fields name, transport, command, args, url, plus env and headers; names
+ * unique, "corral" reserved) and normalized into *out (JSON array text the
+ * caller frees; NULL when the array is empty).  `where` names file and field
+ * in the one-line errors. */
+#define CRL_TASK_MAX_MCP_SERVERS 32
+int crl_task_mcp_servers(const cJSON *arr, const char *where, char **out, struct corral_call *call);
 /* The same for Harbor's task.toml (task_toml.c): text[0..len) onto t's
  * fields, warnings for keys read but not honoured into t->warnings. */
 int crl_task_parse_toml(struct corral_task *t, const char *text, size_t len, const char *path,

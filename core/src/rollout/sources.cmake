@@ -3,6 +3,7 @@
 # (result.c), the batch runner.
 list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/agent_install.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/agent_mcp.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/agent_phase.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/agent_spec.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/batch.c
@@ -16,6 +17,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/shard.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_digest.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_mcp.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_toml.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/rollout/task_artifacts.c
 )

@@ -195,7 +195,7 @@ int crl_task_parse_json(struct corral_task *t, const char *text, const char *pat
         return corral_call_fail(call, CORRAL_EINVAL, "%s: not a JSON object", path);
     }
     static const char *const keys[] = {"image", "workdir", "env", "setup", "verify", "timeouts", "resources",
-                                       "network", "name", "description", "verify_sandbox", "egress"};
+                                       "network", "name", "description", "verify_sandbox", "egress", "mcp_servers"};
     static const char *const tkeys[] = {"setup_s", "agent_s", "verify_s"};
     static const char *const rkeys[] = {"cpus", "memory_mb", "pids", "storage_mb"};
     int r = check_keys(j, keys, CRL_ARRAY_LEN(keys), path, "", call);
@@ -294,6 +294,11 @@ int crl_task_parse_json(struct corral_task *t, const char *text, const char *pat
         if (!r && !(t->egress_json = cJSON_PrintUnformatted(v)))
             r = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
     }
+    if (!r && (v = cJSON_GetObjectItemCaseSensitive(j, "mcp_servers"))) {
+        char where[PATH_MAX + 32];
+        snprintf(where, sizeof where, "%s: \"mcp_servers\"", path);
+        r = crl_task_mcp_servers(v, where, &t->mcp_servers_json, call);
+    }
     cJSON_Delete(j);
     return r;
 }
@@ -377,6 +382,7 @@ void corral_task_free(struct corral_task *t)
     free(t->agent_user);
     free(t->verifier_user);
     free(t->egress_json);
+    free(t->mcp_servers_json);
     free_strv(t->artifact_sources);
     free_strv(t->artifact_dests);
     free(t);

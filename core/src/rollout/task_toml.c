@@ -327,6 +327,35 @@ static int refuse_nonempty(struct tt *x, const struct crl_toml *tbl, const char 
     return refuse(x, table, key, why);
 }
 
+static cJSON *to_json(const struct crl_toml *v);
+
+/* Whether a string anywhere in v holds U+0000 (to_json would cut it). */
+static int has_nul(const struct crl_toml *v)
+{
+    if (v->type == CRL_TOML_STRING)
+        return strlen(v->s) != v->len;
+    for (size_t i = 0; (v->type == CRL_TOML_TABLE || v->type == CRL_TOML_ARRAY) && i < v->n; i++)
+        if (has_nul(v->items[i]))
+            return 1;
+    return 0;
+}
+
+/* [[environment.mcp_servers]]: checked by the reader task.json shares. */
+static int mcp_servers(struct tt *x, const struct crl_toml *m)
+{
+    if (!m)
+        return 0;
+    if (has_nul(m))
+        return refuse(x, "environment", "mcp_servers", "must not contain U+0000");
+    char where[PATH_MAX + 48];
+    snprintf(where, sizeof where, "%s: [environment] mcp_servers", x->path);
+    cJSON *j = to_json(m);
+    int r = j ? crl_task_mcp_servers(j, where, &x->t->mcp_servers_json, x->call)
+              : corral_call_fail(x->call, CORRAL_ENOMEM, "out of memory");
+    cJSON_Delete(j);
+    return r;
+}
+
 static int environment(struct tt *x, const struct crl_toml *env)
 {
     static const char *const known[] = {"build_timeout_sec", "docker_image", "os", "cpus", "memory_mb", "storage_mb",
@@ -359,8 +388,7 @@ static int environment(struct tt *x, const struct crl_toml *env)
     if (!r)
         r = refuse_nonempty(x, env, "environment", "tpu", "no corral backend provides TPUs");
     if (!r)
-        r = refuse_nonempty(x, env, "environment", "mcp_servers",
-                            "MCP servers are not supported yet (no agent spec declares them)");
+        r = mcp_servers(x, crl_toml_get(env, "mcp_servers"));
     if (!r)
         r = refuse_nonempty(x, env, "environment", "healthcheck",
                             "healthchecks are not supported yet; fold the wait into the task's image or test.sh");
