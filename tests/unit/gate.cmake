@@ -14,3 +14,5 @@ target_include_directories(test_gate_responses PRIVATE ${PROJECT_SOURCE_DIR}/cor
 # The Gemini generateContent edge: request translation and rendering (internals) and over HTTP.
 corral_add_unit_test(test_gate_gemini SOURCES test_gate_gemini.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
 target_include_directories(test_gate_gemini PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+# A remote node between two gates over HTTP: dialect and raw body reach the central trainer, its DELETE reaches the node.
+corral_add_unit_test(test_gate_node SOURCES test_gate_node.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)

@@ -253,7 +253,9 @@ size_t corral_gate_pending(corral_gate *gate, size_t *queued);
 struct corral_gate_request {
     char id[33];          /* 128 random bits, hex: the handle for deliver() */
     char *rollout_id;
-    char *body;           /* the agent's request JSON, as received */
+    char *body;           /* the normalized (chat completions) request JSON */
+    const char *dialect;  /* static: "chat_completions", "messages", "responses", "gemini" */
+    char *raw_request;    /* another dialect's body as the agent sent it, or NULL */
 };
 
 /* Take the oldest queued request of any trainer-responder rollout, waiting

@@ -520,10 +520,11 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
 {
     if (c->kind == GC_CHAT)
         transcript_add_locked(c, status, NULL, message, NULL);
-    char *body = c->dialect == GATE_DIALECT_MESSAGES    ? gate_messages_error_body(status, message, type)
-                 : c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_error_body(status, message, type, code)
-                 : c->dialect == GATE_DIALECT_GEMINI    ? gate_gemini_error_body(status, message)
-                                                        : gate_error_body(message, type, code);
+    int d = c->answer_chat ? GATE_DIALECT_CHAT : c->dialect;
+    char *body = d == GATE_DIALECT_MESSAGES    ? gate_messages_error_body(status, message, type)
+                 : d == GATE_DIALECT_RESPONSES ? gate_responses_error_body(status, message, type, code)
+                 : d == GATE_DIALECT_GEMINI    ? gate_gemini_error_body(status, message)
+                                               : gate_error_body(message, type, code);
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
 }
 
@@ -534,19 +535,20 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
         return;
     }
     char cid[48];
+    int d = c->answer_chat ? GATE_DIALECT_CHAT : c->dialect; /* a node's call: its node renders */
     /* Responses and Gemini templates write their ids around the bare one */
     snprintf(cid, sizeof cid,
-             c->dialect == GATE_DIALECT_MESSAGES                                           ? "msg_%s"
-             : c->dialect == GATE_DIALECT_RESPONSES || c->dialect == GATE_DIALECT_GEMINI ? "%s"
-                                                                                           : "chatcmpl-%s",
+             d == GATE_DIALECT_MESSAGES                                   ? "msg_%s"
+             : d == GATE_DIALECT_RESPONSES || d == GATE_DIALECT_GEMINI ? "%s"
+                                                                           : "chatcmpl-%s",
              c->id);
     struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
-                                 .created = (long long)time(NULL), .stream = c->req.stream,
-                                 .include_usage = c->req.include_usage, .dialect = c->dialect};
+                                 .created = (long long)time(NULL), .stream = c->req.stream && !c->answer_chat,
+                                 .include_usage = c->req.include_usage, .dialect = d};
     char *json, *body = NULL;
     size_t json_len, len = 0;
     int rc = gate_render_answer(p, &v, &json, &json_len, &body, &len);
-    if (rc == 0 && !c->req.stream && (body = malloc(json_len + 1)))
+    if (rc == 0 && !v.stream && (body = malloc(json_len + 1)))
         memcpy(body, json, (len = json_len) + 1); /* one for the agent, one for the transcript */
     if (!body) {
         free(json);
@@ -555,7 +557,7 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
         return;
     }
     transcript_add_locked(c, 200, json, NULL, p);
-    gate_complete_locked(g, c, 200, body, len, c->req.stream ? "text/event-stream" : "application/json");
+    gate_complete_locked(g, c, 200, body, len, v.stream ? "text/event-stream" : "application/json");
 }
 
 void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c)
@@ -896,6 +898,7 @@ void corral_gate_free(corral_gate *g)
             n = t->next;
             free(t);
         }
+    gate_lease_drops_free(g);
     for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
         for (struct gate_load *l = g->loads[b], *n; l; l = n) {
             n = l->next;
@@ -1014,6 +1017,7 @@ void corral_gate_request_free(struct corral_gate_request *r)
         return;
     free(r->rollout_id);
     free(r->body);
+    free(r->raw_request);
     free(r);
 }
 
@@ -1051,8 +1055,10 @@ int corral_gate_next_request(corral_gate *g, int64_t timeout_ms, struct corral_g
         memcpy(r->id, c->id, sizeof r->id);
         r->rollout_id = strdup(c->rollout_id);
         r->body = strndup(c->buf ? c->buf : "", c->len);
+        r->dialect = gate_dialect_name(c->dialect);
+        r->raw_request = c->raw ? strndup(c->raw, c->raw_len) : NULL;
     }
-    if (!r || !r->rollout_id || !r->body) {
+    if (!r || !r->rollout_id || !r->body || (c->raw && !r->raw_request)) {
         corral_gate_request_free(r);
         /* Put it back at the head so it is not lost. */
         c->state = GS_QUEUED;

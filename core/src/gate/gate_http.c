@@ -627,6 +627,10 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     c->rollout = r;
     c->seq = ++r->seq;
     c->auxiliary = gate_call_is_auxiliary(&r->aux, &c->req);
+    /* A remote node forwarding its call wants the chat form, which its own
+     * gate renders for its agent (docs/gate.md "Remote nodes"). */
+    const char *form = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Corral-Answer-Form");
+    c->answer_chat = r->node[0] && form && strcmp(form, "chat") == 0;
     c->t_start = gate_now_ms();
     gate_dispatch_locked(g, r, c);
     if (c->state == GS_DONE) {
@@ -778,6 +782,7 @@ static enum MHD_Result node_route(struct corral_gate *g, struct MHD_Connection *
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rollouts", (double)gate_lease_renew(g, node));
         cJSON_AddNumberToObject(o, "lease_seconds", (double)(g->lease_ms / 1000));
+        gate_lease_take_drops(g, node, o);
         return send_json(conn, 200, o);
     }
     if (kind != GATE_NODE_PATH_ROLLOUT)
@@ -798,6 +803,7 @@ static enum MHD_Result trainer_unregister(struct corral_gate *g, struct MHD_Conn
     struct corral_call call;
     memset(&call, 0, sizeof call);
     char *tr = NULL;
+    gate_lease_note_drop(g, id);
     if (corral_gate_unregister(g, id, &tr, &call) != 0)
         return send_error(conn, 404, "no such rollout", "not_found");
     cJSON *o = cJSON_CreateObject();

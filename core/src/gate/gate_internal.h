@@ -397,6 +397,8 @@ struct gate_conn {
     int state;
     int suspended;
     int dialect;                       /* enum gate_dialect of the route */
+    int answer_chat;                   /* a remote node's forwarded call: answered as an
+                                        * unstreamed chat completion whatever its dialect */
     /* upload */
     char *buf;
     size_t len, cap;
@@ -519,6 +521,9 @@ struct corral_gate {
     char *trainer_token;
     char *registration_token;          /* remote nodes' token, or NULL */
     int64_t lease_ms;                  /* of a node's rollouts */
+    struct gate_node_drop *node_drops; /* (L) node rollouts the trainer unregistered, until
+                                        * their node's next heartbeat */
+    size_t n_node_drops;               /* (L) */
     struct corral_gate_responder auto_spec;
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
@@ -591,6 +596,14 @@ int gate_lease_expired_locked(struct corral_gate *g, int64_t now);
 /* Unregister every rollout whose lease ran out (their pending calls get
  * 410).  Takes the lock itself. */
 void gate_leases_sweep(struct corral_gate *g);
+/* The trainer is unregistering rollout id: when a node holds it, note the
+ * id for that node's next heartbeat answer ("dropped").  Takes the lock. */
+void gate_lease_note_drop(struct corral_gate *g, const char *id);
+/* Add node's noted drops to the heartbeat answer o as "dropped": [ids]
+ * (always present, maybe empty) and forget them.  Takes the lock. */
+void gate_lease_take_drops(struct corral_gate *g, const char *node, cJSON *o);
+/* Free every noted drop (corral_gate_free). */
+void gate_lease_drops_free(struct corral_gate *g);
 
 /* gate_policy.c */
 /* Hand chat call c of rollout r (seq and t_start set) to r's responder,
