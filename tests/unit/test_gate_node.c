@@ -3,7 +3,8 @@
  * with its dialect and raw body as it would locally; the trainer's DELETE
  * of a node's rollout fails the node's pending call with 410 at once, and
  * (through the heartbeat's "dropped") its later calls too
- * (docs/gate.md "Remote nodes"). */
+ * (docs/gate.md "Remote nodes"); the "auxiliary" rule of an HTTP
+ * registration. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,10 +188,60 @@ static void test_node_dialects_and_drop(void **state)
     corral_gate_free(central);
 }
 
+/* POST /v1/rollouts/ID with {"auxiliary": {...}}: validated like an agent
+ * spec's rule, and the rollout's calls tagged by it. */
+static void test_register_auxiliary(void **state)
+{
+    (void)state;
+    corral_gate *g = gate(1);
+    static const char *bad[] = {"{\"auxiliary\":{}}", "{\"auxiliary\":{\"no_tools\":1}}",
+                                "{\"auxiliary\":{\"max_tokens_below\":0}}",
+                                "{\"auxiliary\":{\"system_prefix\":\"\"}}",
+                                "{\"auxiliary\":{\"no_tools\":true,\"other\":1}}", "{\"auxiliary\":[]}", "[1]",
+                                "not json"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(trainer(g, "POST", "/v1/rollouts/a1", bad[i]), 400);
+    char u[512];
+    snprintf(u, sizeof u, "%s/v1/rollouts/a1", corral_gate_trainer_url(g));
+    struct http_resp r = call("POST", u, corral_gate_trainer_token(g), "{\"auxiliary\":{\"system_prefix\":\"Title:\"}}");
+    assert_int_equal(r.status, 201);
+    cJSON *o = cJSON_Parse(r.body);
+    char tok[65];
+    snprintf(tok, sizeof tok, "%s", cJSON_GetObjectItem(o, "token")->valuestring);
+    cJSON_Delete(o);
+    http_resp_free(&r);
+    /* a title call (auxiliary) and a main-loop call */
+    static const char *bodies[] = {
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"Title: name it\"},{\"role\":\"user\",\"content\":\"x\"}]}",
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"You code\"},{\"role\":\"user\",\"content\":\"x\"}]}"};
+    for (int i = 0; i < 2; i++) {
+        struct agent_call a = {0};
+        pthread_t t;
+        start_call(&a, &t, g, "a1", "chat/completions", tok, bodies[i]);
+        cJSON *e = next_envelope(g);
+        char path[128];
+        snprintf(path, sizeof path, "/v1/requests/%s/response", cJSON_GetObjectItem(e, "id")->valuestring);
+        cJSON_Delete(e);
+        assert_int_equal(trainer(g, "POST", path, "{\"content\":\"ok\"}"), 200);
+        pthread_join(t, NULL);
+        assert_int_equal(a.resp.status, 200);
+        http_resp_free(&a.resp);
+    }
+    char *tr = corral_gate_transcript(g, "a1");
+    cJSON *arr = cJSON_Parse(tr);
+    free(tr);
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "call_kind")->valuestring, "auxiliary");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "call_kind")->valuestring, "agent");
+    cJSON_Delete(arr);
+    corral_gate_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_dialects_and_drop),
+        cmocka_unit_test(test_register_auxiliary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
