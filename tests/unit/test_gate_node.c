@@ -4,7 +4,7 @@
  * of a node's rollout fails the node's pending call with 410 at once, and
  * (through the heartbeat's "dropped") its later calls too
  * (docs/gate.md "Remote nodes"); the "auxiliary" rule of an HTTP
- * registration. */
+ * registration; the transcript's "started_at". */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -233,6 +233,16 @@ static void test_register_auxiliary(void **state)
     assert_int_equal(cJSON_GetArraySize(arr), 2);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "call_kind")->valuestring, "auxiliary");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "call_kind")->valuestring, "agent");
+    /* every entry says when its call came in: UTC RFC 3339 with milliseconds, now */
+    for (int i = 0; i < 2; i++) {
+        const char *at = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i), "started_at")->valuestring;
+        struct tm tm = {0};
+        const char *rest = strptime(at, "%Y-%m-%dT%H:%M:%S", &tm);
+        assert_non_null(rest);
+        assert_true(strlen(at) == 24 && rest[0] == '.' && rest[4] == 'Z');
+        double ago = difftime(time(NULL), timegm(&tm));
+        assert_true(ago >= -1 && ago < 60);
+    }
     cJSON_Delete(arr);
     corral_gate_free(g);
 }

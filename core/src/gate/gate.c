@@ -437,7 +437,11 @@ static void transcript_add_locked(struct gate_conn *c, unsigned status, char *re
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
         cJSON_AddStringToObject(e, "error", error);
-    cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
+    int64_t now = gate_now_ms();
+    char started[32]; /* wall clock when the call came in (ATIF's step timestamp) */
+    crl_time_rfc3339_ms(crl_time_now_unix_ms() - (now - c->t_start), started);
+    cJSON_AddStringToObject(e, "started_at", started);
+    cJSON_AddNumberToObject(e, "latency_ms", (double)(now - c->t_start));
     cJSON_AddBoolToObject(e, "stream", c->req.stream);
     if (c->policy_version[0])
         cJSON_AddStringToObject(e, "policy_version", c->policy_version);
