@@ -511,6 +511,22 @@ void gate_load_put_locked(struct corral_gate *g, const char *id)
         }
 }
 
+_Static_assert((int)CORRAL_GATE_DIALECT_MESSAGES == (int)GATE_DIALECT_MESSAGES &&
+                   (int)CORRAL_GATE_DIALECT_RESPONSES == (int)GATE_DIALECT_RESPONSES &&
+                   (int)CORRAL_GATE_DIALECT_GEMINI == (int)GATE_DIALECT_GEMINI,
+               "the public dialect numbers are the gate's own");
+
+int corral_gate_dialect_parse(const char *name, int *out)
+{
+    static const char *const names[] = {"chat", "messages", "responses", "gemini"};
+    for (int i = 0; name && i < 4; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return CORRAL_EINVAL;
+}
+
 const char *gate_dialect_name(int dialect)
 {
     return dialect == GATE_DIALECT_MESSAGES    ? "messages"
@@ -530,6 +546,27 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
                  : d == GATE_DIALECT_GEMINI    ? gate_gemini_error_body(status, message)
                                                : gate_error_body(message, type, code);
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
+}
+
+void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
+                                    size_t len, int sse)
+{
+    cJSON *parsed = sse || !body ? NULL : gate_json_parse_exact(body, len);
+    int json = parsed != NULL;
+    cJSON_Delete(parsed);
+    char *copy = body ? strndup(body, len) : NULL;
+    struct gate_rollout *r = c->rollout;
+    int before = r ? cJSON_GetArraySize(r->transcript) : 0;
+    transcript_add_locked(c, status, json ? copy : NULL, NULL, NULL);
+    cJSON *e = r && cJSON_GetArraySize(r->transcript) > before ? cJSON_GetArrayItem(r->transcript, before) : NULL;
+    if (!json && copy && e && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "truncated")) &&
+        r->transcript_bytes + len <= c->gate->transcript_limit) {
+        cJSON_AddStringToObject(e, "raw_response", copy);
+        r->transcript_bytes += len;
+    }
+    if (!json)
+        free(copy);
+    gate_complete_locked(g, c, status, body, body ? len : 0, sse ? "text/event-stream" : "application/json");
 }
 
 void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p)
@@ -755,6 +792,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
                                           ? strdup(auto_spec->upstream_cache_salt)
                                           : NULL;
         g->auto_spec.upstream_cache_salt = g->auto_upstream_cache_salt;
+        g->auto_spec.upstream_dialect = CORRAL_HAS_FIELD(auto_spec, upstream_dialect) ? auto_spec->upstream_dialect : 0;
         int has_aux = CORRAL_HAS_FIELD(auto_spec, aux_system_prefix);
         g->auto_spec.aux_no_tools = has_aux ? auto_spec->aux_no_tools : 0;
         g->auto_spec.aux_max_tokens_below = has_aux ? auto_spec->aux_max_tokens_below : 0;

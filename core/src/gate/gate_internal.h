@@ -570,6 +570,11 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
 /* Fail chat call c with a JSON error (recorded in the transcript). */
 void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, const char *message,
                       const char *type, const char *code);
+/* Answer chat call c with a same-dialect upstream's answer as it came
+ * (takes body; sse: a text/event-stream) and record it: "response" the
+ * answer when it is JSON, else "raw_response" the stream's text. */
+void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
+                                    size_t len, int sse);
 /* Low level: store an answer and resume. Takes ownership of body. */
 void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
                           size_t len, const char *content_type);
@@ -668,5 +673,14 @@ void gate_upstream_stop(struct corral_gate *g);
  * Under the lock. */
 int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url,
                                 const char *key_env, const char *model, int token_ids, const char *cache_salt);
+/* Pass chat call c (claimed) through to a same-dialect upstream speaking
+ * dialect (enum gate_dialect, not chat): the agent's own body (its model
+ * replaced when model is set) to that dialect's route under url, the key
+ * from key_env in that API's header; the answer, stream or not, goes back
+ * to the agent as it came (gate_answer_passthrough_locked).  A call in
+ * another dialect fails 400 "dialect_mismatch".  Under the lock; c is
+ * answered or queued when it returns. */
+void gate_passthrough_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,
+                                    const char *model, int dialect);
 
 #endif
