@@ -59,5 +59,36 @@ check "the transcript keeps the stream's text, the message, the raw requests and
   [ "$(jq -r ".[0].raw_response" "$WORK/tr.json")" = "$direct" ] && [ "$(jq -r ".[0].dialect" "$WORK/tr.json")" = messages ] &&
   [ "$(jq -r ".[1].response.content[0].text" "$WORK/tr.json")" = "Hello from the fake Anthropic API" ] &&
   [ "$(jq -c ".[0].request" "$WORK/tr.json")" = "$(jq -c . <<<"$req")" ] && [ "$(jq -r ".[2].status" "$WORK/tr.json")" = 400 ]'
+# Gemini and Responses upstreams: their routes and key headers (the fake answers them 404, relayed as is).
+gemini_req='{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
+responses_req='{"model":"gpt-x","input":"hi","stream":true}'
+for d in gemini responses; do
+  : >"$WORK/$d.out"
+  "$CORRAL" gate serve --listen 127.0.0.1:0 --trainer-listen 127.0.0.1:0 --upstream-dialect $d \
+    --responder "upstream:http://127.0.0.1:$fport/$([ $d = gemini ] && echo v1beta || echo v1)" \
+    --upstream-key-env UPSTREAM_KEY --upstream-model up-model >"$WORK/$d.out" 2>>"$WORK/serve.err" &
+  pid=$!
+  for _ in $(seq 100); do grep -q trainer_url "$WORK/$d.out" && break; sleep 0.1; done
+  t=$(curl -s -X POST -H "$tauth" "$(jq -r .trainer_url "$WORK/$d.out")/v1/rollouts/r-$d" | jq -r .token)
+  b="$(jq -r .url "$WORK/$d.out")/rollout/r-$d/v1"
+  if [ $d = gemini ]; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "x-goog-api-key: $t" -H 'Content-Type: application/json' \
+      -d "$gemini_req" "$b/models/gem-x:streamGenerateContent?alt=sse")
+  else
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $t" -H 'Content-Type: application/json' \
+      -d "$responses_req" "$b/responses")
+  fi
+  eval "code_$d=$code"
+  kill $pid; wait $pid
+done
+curl -s "http://127.0.0.1:$fport/_log" >"$WORK/log.json"
+check "a Gemini call goes to models/{upstream model}:streamGenerateContent?alt=sse with x-goog-api-key" eval '
+  [ "$code_gemini" = 404 ] && [ "$(jq -r "[.[] | select(.headers[\"x-session-id\"] == \"r-gemini\")][0] |
+    [.path, .headers[\"x-goog-api-key\"] == env.UPSTREAM_KEY, has(\"authorization\")] | @csv" "$WORK/log.json")" = \
+    "\"/v1beta/models/up-model:streamGenerateContent?alt=sse\",true,false" ]'
+check "a Responses call goes to /v1/responses with a Bearer key and the upstream model in its own body" eval '
+  [ "$code_responses" = 404 ] && [ "$(jq -r "[.[] | select(.headers[\"x-session-id\"] == \"r-responses\")][0] |
+    [.path, .headers.authorization == (\"Bearer \" + env.UPSTREAM_KEY), (.body | fromjson | .model, .input)] | @csv" \
+    "$WORK/log.json")" = "\"/v1/responses\",true,\"up-model\",\"hi\"" ]'
 check "the upstream key is in no log" eval 'lacks "$(cat "$WORK/serve.err" "$WORK/serve.out")" "$UPSTREAM_KEY"'
 finish
