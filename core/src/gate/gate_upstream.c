@@ -435,6 +435,12 @@ void gate_passthrough_submit_locked(struct corral_gate *g, struct gate_conn *c, 
                                     const char *model, int dialect)
 {
     struct gate_upstream *u = g->upstream;
+    if (c->answer_chat) { /* a remote node wants the chat form, which a pass-through does not give */
+        gate_fail_locked(g, c, 400, "corral gate: a remote node's call cannot reach a same-dialect upstream: "
+                         "give the node that upstream (corral run --model upstream:URL --upstream-dialect)",
+                         "invalid_request_error", "dialect_mismatch");
+        return;
+    }
     if (c->dialect != dialect || !c->raw) {
         char m[256];
         snprintf(m, sizeof m, "corral gate: the upstream speaks %s only (--upstream-dialect); a %s call cannot reach it",
