@@ -172,6 +172,14 @@ int crl_spawn_wait(const char *const *argv, const char *dir, const char *log);
  * names that must not be guessable (staged files, nonces); 0 or -1. */
 int crl_random_hex(char *out, size_t nbytes);
 
+/* ---- time_fmt.c ---- */
+
+/* unix_ms (milliseconds since the epoch) as UTC RFC 3339 with
+ * milliseconds, "2026-01-02T03:04:05.678Z", into the caller's out. */
+void crl_time_rfc3339_ms(int64_t unix_ms, char out[32]);
+/* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
+int64_t crl_time_now_unix_ms(void);
+
 /* ---- read_file.c ---- */
 
 /* Every input file (config, task files, replay files, state) is opened

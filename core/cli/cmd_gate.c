@@ -48,6 +48,9 @@ static void help(FILE *f)
         "                              logprobs and for the prompt's token ids\n"
         "  --upstream-cache-salt-env NAME  environment variable holding vLLM's cache_salt, sent with\n"
         "                              every forwarded call (each also says X-Session-ID: <rollout id>)\n"
+        "  --upstream-dialect D        the API the upstream speaks: chat (default: every call translated\n"
+        "                              to chat completions), messages, responses or gemini (a call in\n"
+        "                              that dialect passed through as sent; others refused, 400)\n"
         "  --model NAME                model id reported by /v1/models (default corral)\n"
         "  --body-limit BYTES          largest request body (default 4194304; larger: 413)\n"
         "  --transcript-limit BYTES    requests and responses kept per rollout (default 33554432;\n"
@@ -163,7 +166,7 @@ static int serve(int argc, char **argv)
     const char *unix_path = NULL, *responder = "trainer", *key_env = NULL, *up_model = NULL, *model = NULL;
     const char *secret_file = NULL, *ttoken_file = NULL, *rtoken_file = NULL;
     unsigned lease_s = 0;
-    int token_ids = 0;
+    int token_ids = 0, up_dialect = 0;
     const char *cache_salt = NULL;
     long long body_limit = 0;
     struct corral_gate_options lim = {.struct_size = sizeof lim}; /* the limits below; 0 = the gate's default */
@@ -193,6 +196,11 @@ static int serve(int argc, char **argv)
             up_model = v;
         } else if (strcmp(a, "--upstream-token-ids") == 0) {
             token_ids = 1;
+        } else if (ARG("--upstream-dialect")) {
+            if (corral_gate_dialect_parse(v, &up_dialect) != 0) {
+                cli_error("--upstream-dialect wants chat, messages, responses or gemini, got '%s'", v);
+                return CLI_USAGE;
+            }
         } else if (ARG("--upstream-cache-salt-env")) {
             cache_salt = getenv(v);
             if (!corral_env_name_valid(v) || !cache_salt || !*cache_salt) {
@@ -262,6 +270,7 @@ static int serve(int argc, char **argv)
         spec.upstream_model = up_model;
         spec.upstream_token_ids = token_ids;
         spec.upstream_cache_salt = cache_salt;
+        spec.upstream_dialect = up_dialect;
     } else {
         cli_error("--responder wants trainer, replay:FILE or upstream:URL, got '%s'", responder);
         return CLI_USAGE;

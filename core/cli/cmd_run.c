@@ -66,6 +66,9 @@ static void help(void)
            "  --api-key-env VAR     upstream: the NAME of the environment variable holding the API key\n"
            "  --cache-salt-env VAR  upstream: the NAME of the environment variable holding vLLM's\n"
            "                        cache_salt, sent with every forwarded call\n"
+           "  --upstream-dialect D  upstream: the API the upstream speaks: chat (default: every call\n"
+           "                        translated to chat completions), messages, responses or gemini (a\n"
+           "                        call in that dialect passed through as sent; others refused, 400)\n"
            "  --image IMAGE         overrides the task's image\n"
            "  --timeout S           agent timeout in seconds (default: the task's, else the agent's)\n"
            "  --timeout-multiplier X  multiply the setup, agent and verify timeouts, --timeout's too\n"
@@ -394,7 +397,7 @@ static void task_label(const char *dir, size_t attempt, size_t attempts, char *b
 }
 
 /* getopt values of long-only options, past the dataset options' (cli_dataset.h). */
-enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS, OPT_SALT_ENV, OPT_TRAJECTORY_DIR };
+enum { OPT_ARTIFACTS = 0x210, OPT_RESUME_ERRORS, OPT_SALT_ENV, OPT_TRAJECTORY_DIR, OPT_UPSTREAM_DIALECT };
 /* Harbor's per-phase timeout multipliers: one option each, one handler. */
 enum { OPT_AGENT_MULT = 0x230, OPT_VERIFIER_MULT, OPT_SETUP_MULT };
 #define HARBOR_MULT_LONGOPTS                                                                                         \
@@ -495,6 +498,7 @@ int cli_cmd_run(int argc, char **argv)
         {"resume-errors", no_argument, 0, OPT_RESUME_ERRORS}, {"retries", required_argument, 0, 'y'},
         {"retry-on", required_argument, 0, 'Y'}, CLI_DATASET_LONGOPTS,
         {"artifacts", required_argument, 0, OPT_ARTIFACTS}, {"cache-salt-env", required_argument, 0, OPT_SALT_ENV},
+        {"upstream-dialect", required_argument, 0, OPT_UPSTREAM_DIALECT},
         {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, HARBOR_MULT_LONGOPTS,
         {"gate", required_argument, 0, OPT_GATE}, {"gate-token-file", required_argument, 0, OPT_GATE_TOKEN_FILE},
         {0, 0, 0, 0}};
@@ -536,6 +540,10 @@ int cli_cmd_run(int argc, char **argv)
             if (!corral_env_name_valid(optarg) || !getenv(optarg) || !*getenv(optarg))
                 USAGE_EXIT("run: --cache-salt-env %s: no such non-empty environment variable", optarg);
             o.upstream_cache_salt = getenv(optarg);
+            break;
+        case OPT_UPSTREAM_DIALECT:
+            if (corral_gate_dialect_parse(optarg, &o.upstream_dialect) != 0)
+                USAGE_EXIT("run: --upstream-dialect wants chat, messages, responses or gemini, got '%s'", optarg);
             break;
         case 'i': o.image = optarg; break;
         case 'T':

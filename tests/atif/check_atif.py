@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Validate ATIF trajectory files: tests/atif/atif-v1.7.schema.json (python3-jsonschema), plus the rules
 of ATIF-v1.7 a JSON Schema cannot say (Harbor's validators): step_id sequential from 1, every observation
-source_call_id a tool_call_id of the same step, embedded subagent trajectory_ids unique.  Prints one line
+source_call_id a tool_call_id of the same step, a step's timestamp ISO 8601, embedded subagent trajectory_ids unique.  Prints one line
 per invalid file and exits 1 when any is.  Usage: check_atif.py FILE..."""
+import datetime
 import json
 import os
 import sys
@@ -16,6 +17,11 @@ def rules(t, where):
     for i, step in enumerate(t["steps"]):
         if step["step_id"] != i + 1:
             yield f"{where}steps[{i}].step_id is {step['step_id']}, not {i + 1}"
+        if step.get("timestamp") is not None:
+            try:  # the RFC: an ISO 8601 timestamp; corral writes UTC RFC 3339 with milliseconds
+                datetime.datetime.fromisoformat(step["timestamp"])
+            except ValueError:
+                yield f"{where}step {step['step_id']}: timestamp {step['timestamp']!r} is not ISO 8601"
         ids = {c["tool_call_id"] for c in step.get("tool_calls") or []}
         for r in (step.get("observation") or {}).get("results", []):
             if r.get("source_call_id") is not None and r["source_call_id"] not in ids:

@@ -3,6 +3,7 @@
 corral_add_fuzzer(fuzz_agent_events
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_agent_events.c
           ${PROJECT_SOURCE_DIR}/core/src/rollout/agent_spec.c ${PROJECT_SOURCE_DIR}/core/src/rollout/agent_mcp.c
+          ${PROJECT_SOURCE_DIR}/core/src/gate/gate_aux.c
           ${PROJECT_SOURCE_DIR}/common/read_file.c ${PROJECT_SOURCE_DIR}/common/buf.c
           ${PROJECT_SOURCE_DIR}/common/env_name.c ${PROJECT_SOURCE_DIR}/common/strv.c
           ${PROJECT_SOURCE_DIR}/common/number.c

@@ -24,3 +24,9 @@ endforeach()
 corral_add_fuzzer(fuzz_gate_node_path SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_gate_node_path.c
                   ${PROJECT_SOURCE_DIR}/core/src/gate/gate_node_path.c)
 target_include_directories(fuzz_gate_node_path PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+# The "auxiliary" rule (a trainer's HTTP registration body, an agent spec's rule; docs/gate.md "Call kinds").
+corral_add_fuzzer(fuzz_gate_aux SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_gate_aux.c
+                  ${PROJECT_SOURCE_DIR}/core/src/gate/gate_aux.c ${PROJECT_SOURCE_DIR}/common/number.c
+                  LIBRARIES PkgConfig::CJSON corral_plugin_sdk)
+target_include_directories(fuzz_gate_aux PRIVATE ${PROJECT_SOURCE_DIR}/core/src ${PROJECT_SOURCE_DIR}/core/include
+                                          ${PROJECT_SOURCE_DIR}/common)

@@ -16,7 +16,7 @@ RC=0
 CORRAL_GATE_REGISTRATION_TOKEN="$REG" "$CORRAL" gate serve --listen 127.0.0.1:0 --trainer-listen 127.0.0.1:0 \
   --lease 2 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 serve=$!
-trap 'kill $serve ${n1:-} ${n2:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $serve ${n1:-} ${n2:-} ${n3:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do grep -q trainer_url "$WORK/serve.out" && break; sleep 0.1; done
 url=$(jq -r .trainer_url "$WORK/serve.out")
 check "the central gate announces its trainer API" eval '[ -n "$url" ] && [ "$url" != null ]'
@@ -97,6 +97,31 @@ wait $cpid
 check "after the lease ran out the call got 410 and the rollout is gone" eval '[ "$(cat "$WORK/dead.code")" = 410 ] &&
   [ "$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $CORRAL_GATE_TRAINER_TOKEN" \
        "$url/v1/rollouts/r-dead/transcript")" = 404 ]'
+# The trainer ends a node's rollout (DELETE on the central gate) instead of answering: the node's
+# pending call fails with 410 at once and the run ends, long before the call's deadline.
+env -u CORRAL_GATE_TRAINER_TOKEN CORRAL_GATE_REGISTRATION_TOKEN="$REG" "$CORRAL" run --gate "$url" \
+  --task "$EX/tasks/hello" --agent pi --out "$WORK/n3.json" 2>"$WORK/n3.err" &
+n3=$!
+timeout 120 python3 - "$url" >"$WORK/drop.out" 2>&1 <<'PY'
+import json, os, sys, time, urllib.request
+url, tok = sys.argv[1], os.environ["CORRAL_GATE_TRAINER_TOKEN"]
+def call(method, path):
+    req = urllib.request.Request(url + path, method=method, headers={"Authorization": "Bearer " + tok})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.status, r.read()
+while True:
+    status, body = call("GET", "/v1/requests/next?timeout=30")
+    if status == 200:
+        break
+rid = json.loads(body)["rollout_id"]
+print("deleted", rid, call("DELETE", "/v1/rollouts/" + rid)[0], flush=True)
+PY
+t0=$(date +%s); wait $n3; rc3=$?; t3=$(( $(date +%s) - t0 ))
+OUT=$(cat "$WORK/drop.out"); ERR=$(cat "$WORK/n3.err")
+check "a trainer's DELETE of a node's rollout ends that run's pending call at once (410), not at its deadline" eval '
+  has "$OUT" "deleted r-" && has "$OUT" " 200" && [ $t3 -lt 60 ] &&
+  [ "$(jq -r .rollout_id "$WORK/n3.json")" = "$(awk "/deleted/ {print \$2}" "$WORK/drop.out")" ] &&
+  [ "$(jq -r .reward "$WORK/n3.json")" != 1 ] && [ "$(jq -r ".transcript[0].status" "$WORK/n3.json")" = 410 ]'
 kill -TERM $serve; wait $serve; src=$?
 check "the central gate stops cleanly on SIGTERM, no token in its log" eval '[ $src -eq 0 ] &&
   lacks "$(cat "$WORK/serve.err")" "$REG"'

@@ -16,3 +16,5 @@ corral_add_unit_test(test_gate_gemini SOURCES test_gate_gemini.c http_client.c L
 target_include_directories(test_gate_gemini PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
 # The per-rollout MCP endpoint and the trainer's tools (docs/gate.md "Tools over MCP"), over HTTP.
 corral_add_unit_test(test_gate_mcp SOURCES test_gate_mcp.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
+# A remote node between two gates over HTTP: dialect and raw body reach the central trainer, its DELETE reaches the node.
+corral_add_unit_test(test_gate_node SOURCES test_gate_node.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)

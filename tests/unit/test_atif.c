@@ -77,6 +77,7 @@ static const char *const CHAT_RESULT =
     "'events':[{'kind':'tool_result','id':'c2','name':'read','is_error':true,'output':'no such file','seq':3}],"
     "'transcript':["
     " {'seq':1,'request_id':'a1','dialect':'chat_completions','status':200,'latency_ms':5,'stream':true,"
+    "  'started_at':'2026-01-02T03:04:05.678Z',"
     "  'request':{'model':'m1','messages':[{'role':'system','content':'be brief'},"
     "   {'role':'user','content':[{'type':'text','text':'do it'},{'type':'image_url','image_url':{'url':'x'}}]}],"
     "   'tools':[{'type':'function','function':{'name':'bash','parameters':{'type':'object'}}}]},"
@@ -107,7 +108,8 @@ static void chat_result_maps_to_exact_steps(void **state)
     assert_json(at(t, "steps"),
                 "[{'step_id':1,'source':'system','message':'be brief'},"
                 " {'step_id':2,'source':'user','message':'do it\\n[image_url]'},"
-                " {'step_id':3,'source':'agent','message':'looking','reasoning_content':'think',"
+                " {'step_id':3,'source':'agent','timestamp':'2026-01-02T03:04:05.678Z','message':'looking',"
+                "  'reasoning_content':'think',"
                 "  'tool_calls':[{'tool_call_id':'c1','function_name':'bash','arguments':{'cmd':'ls'}},"
                 "                {'tool_call_id':'c2','function_name':'read','arguments':{},"
                 "                 'extra':{'raw_arguments':'not json'}}],"

@@ -104,7 +104,25 @@ struct corral_gate_responder {
     int aux_no_tools;                  /* 1: the call offers no tools */
     int64_t aux_max_tokens_below;      /* > 0: it asks for fewer output tokens than this */
     const char *aux_system_prefix;     /* its first message is a system one starting with this */
+    /* UPSTREAM: the API the upstream speaks (docs/gate-dialects.md,
+     * "Same-dialect upstreams").  CORRAL_GATE_DIALECT_CHAT (0): every call
+     * is translated to chat completions.  Another: a call in that dialect
+     * is passed through as the agent's body (streaming too) to its route
+     * under upstream_url; a call in any other dialect is refused (400). */
+    int upstream_dialect;
 };
+
+/* The dialects of upstream_dialect. */
+enum corral_gate_dialect {
+    CORRAL_GATE_DIALECT_CHAT = 0,      /* OpenAI chat completions */
+    CORRAL_GATE_DIALECT_MESSAGES = 1,  /* Anthropic Messages: /messages, x-api-key */
+    CORRAL_GATE_DIALECT_RESPONSES = 2, /* OpenAI Responses: /responses, Bearer */
+    CORRAL_GATE_DIALECT_GEMINI = 3     /* Gemini: /models/{m}:generateContent, x-goog-api-key */
+};
+
+/* The dialect named "chat", "messages", "responses" or "gemini" into
+ * *out; 0, or CORRAL_EINVAL for another name. */
+int corral_gate_dialect_parse(const char *name, int *out);
 
 /* How to start a gate.  Caller-owned; read only during corral_gate_new().
  * Zero/NULL fields take the defaults given. */
@@ -259,9 +277,11 @@ enum corral_gate_request_kind {
 struct corral_gate_request {
     char id[33];          /* 128 random bits, hex: the handle for deliver() */
     char *rollout_id;
-    char *body;           /* a model call: the (normalized) request JSON;
+    char *body;           /* a model call: the normalized (chat completions) request JSON;
                            * a tool call: {"name": "...", "arguments": {...}} */
     int kind;             /* enum corral_gate_request_kind */
+    const char *dialect;  /* static: "chat_completions", "messages", "responses", "gemini", "mcp" */
+    char *raw_request;    /* another dialect's body as the agent sent it, or NULL */
 };
 
 /* Take the oldest queued request of any trainer-responder rollout, waiting

@@ -172,6 +172,9 @@ struct corral_rollout_options {
      * verify commands, the agent's install); 0: timeout_multiplier
      * (docs/harbor.md, "Timeouts"). */
     double agent_timeout_multiplier, verifier_timeout_multiplier, agent_setup_timeout_multiplier;
+    /* The API an upstream:/vllm: model speaks (enum corral_gate_dialect of
+     * <corral/gate.h>; 0: chat completions, every call translated). */
+    int upstream_dialect;
 };
 
 /* Check an egress policy file (JSON, docs/egress.md) as --egress reads it:

@@ -45,6 +45,15 @@ static void put(struct steps *s, cJSON *o, const char *key, cJSON *item)
     }
 }
 
+/* The step's "timestamp": when its call came in (the entry's
+ * "started_at"; nothing for an entry recorded before corral kept it). */
+static void put_timestamp(struct steps *s, cJSON *st, const cJSON *entry)
+{
+    const cJSON *t = get(entry, "started_at");
+    if (cJSON_IsString(t))
+        put(s, st, "timestamp", cJSON_CreateString(t->valuestring));
+}
+
 /* Take `item` onto the end of array `arr`. */
 static void push(struct steps *s, cJSON *arr, cJSON *item)
 {
@@ -221,6 +230,7 @@ static void answered_step(struct steps *s, const cJSON *e, const cJSON *next)
     for (const cJSON *n = next; n && !next_req; n = n->next)
         next_req = request_of(n);
     cJSON *st = new_step(s, "agent");
+    put_timestamp(s, st, e);
     put_string(s, st, "message", a.message);
     if (a.reasoning)
         put_string(s, st, "reasoning_content", a.reasoning);
@@ -284,6 +294,7 @@ static int transcript_steps(struct steps *s, const cJSON *transcript)
         }
         if (cJSON_IsTrue(get(e, "truncated"))) {
             cJSON *st = new_step(s, "agent");
+            put_timestamp(s, st, e);
             put_string(s, st, "message", "");
             put(s, st, "llm_call_count", cJSON_CreateNumber(1));
             put(s, st, "extra", entry_extra(s, e, NULL));

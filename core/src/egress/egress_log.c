@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crl_common.h"
 #include "egress/egress_proxy.h"
 
 int crl_egress_log_init(struct crl_egress_log *l, size_t cap, size_t cap_agg)
@@ -77,12 +78,8 @@ cJSON *crl_egress_log_json(struct crl_egress_log *l)
     for (size_t i = 0; i < l->n; i++) {
         const struct crl_egress_entry *e = &l->e[i];
         cJSON *o = cJSON_CreateObject();
-        char t[40];
-        time_t s = (time_t)(e->time_ms / 1000);
-        struct tm tm;
-        gmtime_r(&s, &tm);
-        size_t k = strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(t + k, sizeof t - k, ".%03dZ", (int)(e->time_ms % 1000));
+        char t[32];
+        crl_time_rfc3339_ms((int64_t)e->time_ms, t);
         cJSON_AddStringToObject(o, "time", t);
         add_common(o, e);
         cJSON_AddStringToObject(o, "method", e->method);

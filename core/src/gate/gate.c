@@ -442,7 +442,11 @@ void gate_transcript_add_locked(struct gate_conn *c, unsigned status, char *resp
     cJSON_AddNumberToObject(e, "status", status);
     if (error)
         cJSON_AddStringToObject(e, "error", error);
-    cJSON_AddNumberToObject(e, "latency_ms", (double)(gate_now_ms() - c->t_start));
+    int64_t now = gate_now_ms();
+    char started[32]; /* wall clock when the call came in (ATIF's step timestamp) */
+    crl_time_rfc3339_ms(crl_time_now_unix_ms() - (now - c->t_start), started);
+    cJSON_AddStringToObject(e, "started_at", started);
+    cJSON_AddNumberToObject(e, "latency_ms", (double)(now - c->t_start));
     cJSON_AddBoolToObject(e, "stream", c->req.stream);
     if (c->policy_version[0])
         cJSON_AddStringToObject(e, "policy_version", c->policy_version);
@@ -512,6 +516,22 @@ void gate_load_put_locked(struct corral_gate *g, const char *id)
         }
 }
 
+_Static_assert((int)CORRAL_GATE_DIALECT_MESSAGES == (int)GATE_DIALECT_MESSAGES &&
+                   (int)CORRAL_GATE_DIALECT_RESPONSES == (int)GATE_DIALECT_RESPONSES &&
+                   (int)CORRAL_GATE_DIALECT_GEMINI == (int)GATE_DIALECT_GEMINI,
+               "the public dialect numbers are the gate's own");
+
+int corral_gate_dialect_parse(const char *name, int *out)
+{
+    static const char *const names[] = {"chat", "messages", "responses", "gemini"};
+    for (int i = 0; name && i < 4; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return CORRAL_EINVAL;
+}
+
 const char *gate_dialect_name(int dialect)
 {
     return dialect == GATE_DIALECT_MESSAGES    ? "messages"
@@ -526,12 +546,34 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
 {
     if (c->kind == GC_CHAT)
         gate_transcript_add_locked(c, status, NULL, message, NULL);
-    char *body = c->dialect == GATE_DIALECT_MESSAGES    ? gate_messages_error_body(status, message, type)
-                 : c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_error_body(status, message, type, code)
-                 : c->dialect == GATE_DIALECT_GEMINI    ? gate_gemini_error_body(status, message)
-                 : c->dialect == GATE_DIALECT_MCP       ? gate_mcp_fail_body(c, status, message, code)
-                                                        : gate_error_body(message, type, code);
+    int d = c->answer_chat ? GATE_DIALECT_CHAT : c->dialect;
+    char *body = d == GATE_DIALECT_MESSAGES    ? gate_messages_error_body(status, message, type)
+                 : d == GATE_DIALECT_RESPONSES ? gate_responses_error_body(status, message, type, code)
+                 : d == GATE_DIALECT_GEMINI    ? gate_gemini_error_body(status, message)
+                 : d == GATE_DIALECT_MCP       ? gate_mcp_fail_body(c, status, message, code)
+                                               : gate_error_body(message, type, code);
     gate_complete_locked(g, c, status, body, body ? strlen(body) : 0, "application/json");
+}
+
+void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
+                                    size_t len, int sse)
+{
+    cJSON *parsed = sse || !body ? NULL : gate_json_parse_exact(body, len);
+    int json = parsed != NULL;
+    cJSON_Delete(parsed);
+    char *copy = body ? strndup(body, len) : NULL;
+    struct gate_rollout *r = c->rollout;
+    int before = r ? cJSON_GetArraySize(r->transcript) : 0;
+    gate_transcript_add_locked(c, status, json ? copy : NULL, NULL, NULL);
+    cJSON *e = r && cJSON_GetArraySize(r->transcript) > before ? cJSON_GetArrayItem(r->transcript, before) : NULL;
+    if (!json && copy && e && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "truncated")) &&
+        r->transcript_bytes + len <= c->gate->transcript_limit) {
+        cJSON_AddStringToObject(e, "raw_response", copy);
+        r->transcript_bytes += len;
+    }
+    if (!json)
+        free(copy);
+    gate_complete_locked(g, c, status, body, body ? len : 0, sse ? "text/event-stream" : "application/json");
 }
 
 void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p)
@@ -541,19 +583,20 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
         return;
     }
     char cid[48];
+    int d = c->answer_chat ? GATE_DIALECT_CHAT : c->dialect; /* a node's call: its node renders */
     /* Responses and Gemini templates write their ids around the bare one */
     snprintf(cid, sizeof cid,
-             c->dialect == GATE_DIALECT_MESSAGES                                           ? "msg_%s"
-             : c->dialect == GATE_DIALECT_RESPONSES || c->dialect == GATE_DIALECT_GEMINI ? "%s"
-                                                                                           : "chatcmpl-%s",
+             d == GATE_DIALECT_MESSAGES                                   ? "msg_%s"
+             : d == GATE_DIALECT_RESPONSES || d == GATE_DIALECT_GEMINI ? "%s"
+                                                                           : "chatcmpl-%s",
              c->id);
     struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
-                                 .created = (long long)time(NULL), .stream = c->req.stream,
-                                 .include_usage = c->req.include_usage, .dialect = c->dialect};
+                                 .created = (long long)time(NULL), .stream = c->req.stream && !c->answer_chat,
+                                 .include_usage = c->req.include_usage, .dialect = d};
     char *json, *body = NULL;
     size_t json_len, len = 0;
     int rc = gate_render_answer(p, &v, &json, &json_len, &body, &len);
-    if (rc == 0 && !c->req.stream && (body = malloc(json_len + 1)))
+    if (rc == 0 && !v.stream && (body = malloc(json_len + 1)))
         memcpy(body, json, (len = json_len) + 1); /* one for the agent, one for the transcript */
     if (!body) {
         free(json);
@@ -562,7 +605,7 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
         return;
     }
     gate_transcript_add_locked(c, 200, json, NULL, p);
-    gate_complete_locked(g, c, 200, body, len, c->req.stream ? "text/event-stream" : "application/json");
+    gate_complete_locked(g, c, 200, body, len, v.stream ? "text/event-stream" : "application/json");
 }
 
 void gate_queue_push_locked(struct corral_gate *g, struct gate_conn *c)
@@ -756,6 +799,7 @@ int corral_gate_new(const struct corral_gate_options *o, corral_gate **out, stru
                                           ? strdup(auto_spec->upstream_cache_salt)
                                           : NULL;
         g->auto_spec.upstream_cache_salt = g->auto_upstream_cache_salt;
+        g->auto_spec.upstream_dialect = CORRAL_HAS_FIELD(auto_spec, upstream_dialect) ? auto_spec->upstream_dialect : 0;
         int has_aux = CORRAL_HAS_FIELD(auto_spec, aux_system_prefix);
         g->auto_spec.aux_no_tools = has_aux ? auto_spec->aux_no_tools : 0;
         g->auto_spec.aux_max_tokens_below = has_aux ? auto_spec->aux_max_tokens_below : 0;
@@ -903,6 +947,7 @@ void corral_gate_free(corral_gate *g)
             n = t->next;
             free(t);
         }
+    gate_lease_drops_free(g);
     for (size_t b = 0; b < GATE_ROLLOUT_BUCKETS; b++)
         for (struct gate_load *l = g->loads[b], *n; l; l = n) {
             n = l->next;
@@ -1022,6 +1067,7 @@ void corral_gate_request_free(struct corral_gate_request *r)
         return;
     free(r->rollout_id);
     free(r->body);
+    free(r->raw_request);
     free(r);
 }
 
@@ -1060,8 +1106,10 @@ int corral_gate_next_request(corral_gate *g, int64_t timeout_ms, struct corral_g
         r->rollout_id = strdup(c->rollout_id);
         r->body = strndup(c->buf ? c->buf : "", c->len);
         r->kind = c->dialect == GATE_DIALECT_MCP ? CORRAL_GATE_REQUEST_TOOL_CALL : CORRAL_GATE_REQUEST_MODEL;
+        r->dialect = gate_dialect_name(c->dialect);
+        r->raw_request = c->raw ? strndup(c->raw, c->raw_len) : NULL;
     }
-    if (!r || !r->rollout_id || !r->body) {
+    if (!r || !r->rollout_id || !r->body || (c->raw && !r->raw_request)) {
         corral_gate_request_free(r);
         /* Put it back at the head so it is not lost. */
         c->state = GS_QUEUED;

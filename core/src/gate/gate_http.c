@@ -46,6 +46,7 @@
 #include <openssl/crypto.h>
 
 #include "gate/gate_internal.h"
+#include "gate/gate_aux.h"
 #include "gate/gate_node_path.h"
 
 static const char UNAUTHORIZED[] =
@@ -675,6 +676,10 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
     c->rollout = r;
     c->seq = ++r->seq;
     c->auxiliary = gate_call_is_auxiliary(&r->aux, &c->req);
+    /* A remote node forwarding its call wants the chat form, which its own
+     * gate renders for its agent (docs/gate.md "Remote nodes"). */
+    const char *form = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Corral-Answer-Form");
+    c->answer_chat = r->node[0] && form && strcmp(form, "chat") == 0;
     c->t_start = gate_now_ms();
     gate_dispatch_locked(g, r, c);
     if (c->state == GS_DONE) {
@@ -785,15 +790,29 @@ static enum MHD_Result trainer_next(struct corral_gate *g, struct gate_conn *c, 
 }
 
 /* POST /v1/rollouts/ID, or a remote node's registration (node: its id,
- * the rollout then leased to it; NULL: the trainer's). */
-static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connection *conn, const char *id,
-                                        const char *node)
+ * the rollout then leased to it; NULL: the trainer's).  The body (c's
+ * upload; empty or an object) may carry the "auxiliary" rule. */
+static enum MHD_Result trainer_register(struct corral_gate *g, struct gate_conn *c, struct MHD_Connection *conn,
+                                        const char *id, const char *node)
 {
-    struct corral_gate_responder trainer = {.struct_size = sizeof trainer, .kind = CORRAL_GATE_TRAINER};
+    struct corral_gate_responder spec = {.struct_size = sizeof spec, .kind = CORRAL_GATE_TRAINER};
+    if (g->has_auto)
+        spec = g->auto_spec;
+    char why[256];
+    cJSON *b = c->buf && c->len ? gate_json_parse_exact(c->buf, c->len) : NULL;
+    const cJSON *aux = cJSON_GetObjectItemCaseSensitive(b, "auxiliary");
+    int bad = c->buf && c->len && !cJSON_IsObject(b)
+                  ? snprintf(why, sizeof why, "the registration body must be a JSON object (or empty)")
+                  : aux && crl_gate_aux_parse(aux, &spec, why, sizeof why) != 0;
+    if (bad) {
+        cJSON_Delete(b);
+        return send_error(conn, 400, why, "invalid_request");
+    }
     struct corral_call call;
     memset(&call, 0, sizeof call);
     char token[65];
-    int rc = corral_gate_register(g, id, g->has_auto ? &g->auto_spec : &trainer, token, &call);
+    int rc = corral_gate_register(g, id, &spec, token, &call);
+    cJSON_Delete(b);
     if (rc == CORRAL_EEXIST)
         return send_error(conn, 409, "rollout already registered", "exists");
     if (rc)
@@ -816,8 +835,8 @@ static enum MHD_Result trainer_register(struct corral_gate *g, struct MHD_Connec
 
 /* The remote nodes' routes (docs/gate.md "Remote nodes"), url past
  * "/v1/nodes/": NODE/heartbeat, NODE/rollouts/ID (POST, DELETE). */
-static enum MHD_Result node_route(struct corral_gate *g, struct MHD_Connection *conn, const char *url, int post,
-                                  int del)
+static enum MHD_Result node_route(struct corral_gate *g, struct gate_conn *c, struct MHD_Connection *conn,
+                                  const char *url, int post, int del)
 {
     char node[GATE_NODE_ID_MAX + 1], id[GATE_NODE_ROLLOUT_MAX + 1];
     int kind = gate_node_path_parse(url, node, id);
@@ -827,12 +846,13 @@ static enum MHD_Result node_route(struct corral_gate *g, struct MHD_Connection *
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rollouts", (double)gate_lease_renew(g, node));
         cJSON_AddNumberToObject(o, "lease_seconds", (double)(g->lease_ms / 1000));
+        gate_lease_take_drops(g, node, o);
         return send_json(conn, 200, o);
     }
     if (kind != GATE_NODE_PATH_ROLLOUT)
         return send_error(conn, 404, "not found", "not_found");
     if (post)
-        return trainer_register(g, conn, id, node);
+        return trainer_register(g, c, conn, id, node);
     if (del) {
         if (!gate_lease_owned(g, id, node))
             return send_error(conn, 404, "no such rollout of this node", "not_found");
@@ -847,6 +867,7 @@ static enum MHD_Result trainer_unregister(struct corral_gate *g, struct MHD_Conn
     struct corral_call call;
     memset(&call, 0, sizeof call);
     char *tr = NULL;
+    gate_lease_note_drop(g, id);
     if (corral_gate_unregister(g, id, &tr, &call) != 0)
         return send_error(conn, 404, "no such rollout", "not_found");
     cJSON *o = cJSON_CreateObject();
@@ -902,7 +923,7 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
         return send_error(conn, 413, "request body too large", "body_too_large");
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0, del = strcmp(method, "DELETE") == 0;
     if (node_url)
-        return node_route(g, conn, url + sizeof node_pre - 1, post, del);
+        return node_route(g, c, conn, url + sizeof node_pre - 1, post, del);
 
     if (strcmp(url, "/v1/health") == 0 && get) {
         pthread_mutex_lock(&g->lock);
@@ -985,7 +1006,7 @@ enum MHD_Result gate_http_trainer(void *cls, struct MHD_Connection *conn, const 
         memcpy(id, s, n);
         id[n] = 0;
         if (!slash && post)
-            return trainer_register(g, conn, id, NULL);
+            return trainer_register(g, c, conn, id, NULL);
         if (!slash && del)
             return trainer_unregister(g, conn, id);
         if (slash && strcmp(slash, "/transcript") == 0 && get) {

@@ -449,6 +449,8 @@ struct gate_conn {
     int state;
     int suspended;
     int dialect;                       /* enum gate_dialect of the route */
+    int answer_chat;                   /* a remote node's forwarded call: answered as an
+                                        * unstreamed chat completion whatever its dialect */
     /* upload */
     char *buf;
     size_t len, cap;
@@ -574,6 +576,9 @@ struct corral_gate {
     char *trainer_token;
     char *registration_token;          /* remote nodes' token, or NULL */
     int64_t lease_ms;                  /* of a node's rollouts */
+    struct gate_node_drop *node_drops; /* (L) node rollouts the trainer unregistered, until
+                                        * their node's next heartbeat */
+    size_t n_node_drops;               /* (L) */
     struct corral_gate_responder auto_spec;
     int has_auto;
     char *auto_replay_text;            /* the auto responder's script, loaded once */
@@ -622,6 +627,11 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
 /* Fail chat call c with a JSON error (recorded in the transcript). */
 void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, const char *message,
                       const char *type, const char *code);
+/* Answer chat call c with a same-dialect upstream's answer as it came
+ * (takes body; sse: a text/event-stream) and record it: "response" the
+ * answer when it is JSON, else "raw_response" the stream's text. */
+void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
+                                    size_t len, int sse);
 /* Low level: store an answer and resume. Takes ownership of body. */
 void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
                           size_t len, const char *content_type);
@@ -648,6 +658,14 @@ int gate_lease_expired_locked(struct corral_gate *g, int64_t now);
 /* Unregister every rollout whose lease ran out (their pending calls get
  * 410).  Takes the lock itself. */
 void gate_leases_sweep(struct corral_gate *g);
+/* The trainer is unregistering rollout id: when a node holds it, note the
+ * id for that node's next heartbeat answer ("dropped").  Takes the lock. */
+void gate_lease_note_drop(struct corral_gate *g, const char *id);
+/* Add node's noted drops to the heartbeat answer o as "dropped": [ids]
+ * (always present, maybe empty) and forget them.  Takes the lock. */
+void gate_lease_take_drops(struct corral_gate *g, const char *node, cJSON *o);
+/* Free every noted drop (corral_gate_free). */
+void gate_lease_drops_free(struct corral_gate *g);
 
 /* gate_policy.c */
 /* Hand chat call c of rollout r (seq and t_start set) to r's responder,
@@ -758,5 +776,14 @@ void gate_upstream_stop(struct corral_gate *g);
  * Under the lock. */
 int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url,
                                 const char *key_env, const char *model, int token_ids, const char *cache_salt);
+/* Pass chat call c (claimed) through to a same-dialect upstream speaking
+ * dialect (enum gate_dialect, not chat): the agent's own body (its model
+ * replaced when model is set) to that dialect's route under url, the key
+ * from key_env in that API's header; the answer, stream or not, goes back
+ * to the agent as it came (gate_answer_passthrough_locked).  A call in
+ * another dialect fails 400 "dialect_mismatch".  Under the lock; c is
+ * answered or queued when it returns. */
+void gate_passthrough_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,
+                                    const char *model, int dialect);
 
 #endif

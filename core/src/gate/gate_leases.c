@@ -76,3 +76,65 @@ void gate_leases_sweep(struct corral_gate *g)
         corral_gate_unregister(g, id, NULL, NULL);
     }
 }
+
+/* A node's rollout the trainer unregistered, kept until that node's next
+ * heartbeat tells it (its calls then fail 410 on the node at once). */
+struct gate_node_drop {
+    struct gate_node_drop *next;
+    char node[65];
+    char id[130];
+};
+
+/* At most this many drops wait for heartbeats: a node that never beats
+ * again cannot grow the list without bound (the oldest go first). */
+#define GATE_NODE_DROPS_MAX 4096
+
+void gate_lease_note_drop(struct corral_gate *g, const char *id)
+{
+    pthread_mutex_lock(&g->lock);
+    struct gate_rollout *r = gate_rollout_find_locked(g, id);
+    struct gate_node_drop *d = r && r->node[0] ? calloc(1, sizeof *d) : NULL;
+    if (d) {
+        snprintf(d->node, sizeof d->node, "%s", r->node);
+        snprintf(d->id, sizeof d->id, "%s", r->id);
+        d->next = g->node_drops;
+        g->node_drops = d;
+        if (++g->n_node_drops > GATE_NODE_DROPS_MAX) {
+            struct gate_node_drop **pp = &g->node_drops;
+            while ((*pp)->next)
+                pp = &(*pp)->next;
+            free(*pp);
+            *pp = NULL;
+            g->n_node_drops--;
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void gate_lease_take_drops(struct corral_gate *g, const char *node, cJSON *o)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, "dropped");
+    pthread_mutex_lock(&g->lock);
+    for (struct gate_node_drop **pp = &g->node_drops; *pp;) {
+        struct gate_node_drop *d = *pp;
+        if (strcmp(d->node, node) != 0) {
+            pp = &d->next;
+            continue;
+        }
+        cJSON_AddItemToArray(arr, cJSON_CreateString(d->id));
+        *pp = d->next;
+        free(d);
+        g->n_node_drops--;
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void gate_lease_drops_free(struct corral_gate *g)
+{
+    for (struct gate_node_drop *d = g->node_drops, *n; d; d = n) {
+        n = d->next;
+        free(d);
+    }
+    g->node_drops = NULL;
+    g->n_node_drops = 0;
+}

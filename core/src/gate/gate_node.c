@@ -26,6 +26,7 @@ struct node_rollout {
     char *id;
     char *base_url;
     char token[65];
+    int dropped;                 /* (lock) the trainer unregistered it centrally */
 };
 
 struct corral_gate_node {
@@ -43,11 +44,12 @@ struct corral_gate_node {
     int heart_started;
 };
 
-/* One request to the central gate; resp is the caller's to free. */
+/* One request to the central gate (extra: one more header, or NULL);
+ * resp is the caller's to free. */
 static int central(struct corral_gate_node *nd, const char *method, const char *url, const char *auth,
-                   const char *body, struct corral_http_response *resp, struct corral_call *call)
+                   const char *extra, const char *body, struct corral_http_response *resp, struct corral_call *call)
 {
-    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    const char *headers[] = {auth, "Content-Type: application/json", extra, NULL};
     struct corral_http_request rq = {.struct_size = sizeof rq, .method = method, .url = url, .headers = headers,
                                      .body = body, .body_len = body ? strlen(body) : 0, .max_attempts = 3};
     (void)nd;
@@ -55,25 +57,27 @@ static int central(struct corral_gate_node *nd, const char *method, const char *
     return crl_http(&rq, resp, call);
 }
 
-/* Copy the chat URL and the bearer header of rollout id (registered
+/* Copy the base URL and the bearer header of rollout id (registered
  * entry r) into the caller's buffers, under nd->lock: heart() may free r. */
 static void copy_out(const struct node_rollout *r, char url[1024], char auth[128])
 {
-    snprintf(url, 1024, "%s/chat/completions", r->base_url);
+    snprintf(url, 1024, "%s", r->base_url);
     snprintf(auth, 128, "Authorization: Bearer %s", r->token);
 }
 
-/* The central chat URL and bearer header of rollout id into the caller's
- * buffers, registering it on first use.  Returns 0, or -1 with err set. */
+/* The central base URL and bearer header of rollout id into the caller's
+ * buffers, registering it on first use.  Returns 0, 1 when the trainer
+ * dropped that rollout centrally, or -1 with err set. */
 static int rollout_of(struct corral_gate_node *nd, const char *id, char url_out[1024], char auth_out[128], char *err,
                       size_t cap)
 {
     pthread_mutex_lock(&nd->lock);
     for (struct node_rollout *r = nd->rollouts; r; r = r->next)
         if (strcmp(r->id, id) == 0) {
+            int dropped = r->dropped;
             copy_out(r, url_out, auth_out);
             pthread_mutex_unlock(&nd->lock);
-            return 0;
+            return dropped;
         }
     pthread_mutex_unlock(&nd->lock);
     char url[1024];
@@ -81,7 +85,7 @@ static int rollout_of(struct corral_gate_node *nd, const char *id, char url_out[
     struct corral_http_response resp;
     struct corral_call call;
     corral_call_init(&call, 30000);
-    int rc = central(nd, "POST", url, nd->auth, "{}", &resp, &call);
+    int rc = central(nd, "POST", url, nd->auth, NULL, "{}", &resp, &call);
     cJSON *o = rc == 0 && resp.status == 201 && resp.body ? cJSON_Parse(resp.body) : NULL;
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(o, "token");
     const cJSON *base = cJSON_GetObjectItemCaseSensitive(o, "base_url");
@@ -127,12 +131,14 @@ static int rollout_of(struct corral_gate_node *nd, const char *id, char url_out[
     return r ? 0 : -1;
 }
 
-/* Deliver an error answer (the agent gets it as its call's error). */
-static void deliver_error(struct corral_gate_node *nd, const char *rid, const char *msg)
+/* Deliver an error answer (the agent gets it as its call's error, with
+ * HTTP status, 400..599). */
+static void deliver_error(struct corral_gate_node *nd, const char *rid, const char *msg, long status)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddNumberToObject(e, "status", (double)status);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     corral_log(CORRAL_LOG_WARN, "gate", "%s", msg);
@@ -141,11 +147,43 @@ static void deliver_error(struct corral_gate_node *nd, const char *rid, const ch
     free(s);
 }
 
-/* Forward one queued call: the chat request, unstreamed (the local gate
- * renders the answer in the agent's own form), to the central gate. */
+/* Mark rollout id dropped by the trainer: its later calls fail 410 here. */
+static void mark_dropped(struct corral_gate_node *nd, const char *id)
+{
+    pthread_mutex_lock(&nd->lock);
+    for (struct node_rollout *r = nd->rollouts; r; r = r->next)
+        if (strcmp(r->id, id) == 0)
+            r->dropped = 1;
+    pthread_mutex_unlock(&nd->lock);
+}
+
+/* The central route of queued call q under base (its rollout's base URL):
+ * the route of q's own dialect, so the central gate queues the same
+ * request, dialect and raw body as a local call's.  Gemini's model and
+ * streaming come from the normalized request (its path's). */
+static void route_url(const struct corral_gate_request *q, const char *base, char *url, size_t cap)
+{
+    if (!q->raw_request || strcmp(q->dialect, "chat_completions") == 0) {
+        snprintf(url, cap, "%s/chat/completions", base);
+    } else if (strcmp(q->dialect, "gemini") == 0) {
+        cJSON *b = cJSON_Parse(q->body);
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(b, "model");
+        snprintf(url, cap, "%s/models/%s:%s", base, cJSON_IsString(m) ? m->valuestring : "model",
+                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "stream")) ? "streamGenerateContent?alt=sse"
+                                                                            : "generateContent");
+        cJSON_Delete(b);
+    } else {
+        snprintf(url, cap, "%s/%s", base, q->dialect);
+    }
+}
+
+/* Forward one queued call to the central gate as its agent sent it (the
+ * raw body of its dialect, streaming flag and all) with
+ * "X-Corral-Answer-Form: chat": the central gate answers an unstreamed
+ * chat completion, which the local gate renders in the agent's dialect. */
 static void forward(struct corral_gate_node *nd, const struct corral_gate_request *q)
 {
-    char err[512], url[1024], auth[128];
+    char err[512], base[1024], url[1200], auth[128];
     if (q->kind == CORRAL_GATE_REQUEST_TOOL_CALL) { /* the central gate's tools are its own (docs/gate.md) */
         corral_gate_deliver(nd->local, q->id,
                             "{\"text\":\"corral gate node: MCP tool calls are not forwarded to the central gate\","
@@ -153,42 +191,46 @@ static void forward(struct corral_gate_node *nd, const struct corral_gate_reques
                             NULL);
         return;
     }
-    if (rollout_of(nd, q->rollout_id, url, auth, err, sizeof err) != 0) {
-        deliver_error(nd, q->id, err);
+    int rc = rollout_of(nd, q->rollout_id, base, auth, err, sizeof err);
+    if (rc != 0) {
+        OPENSSL_cleanse(auth, sizeof auth);
+        if (rc == 1)
+            deliver_error(nd, q->id, "corral gate node: the trainer ended this rollout", 410);
+        else
+            deliver_error(nd, q->id, err, 502);
         return;
     }
-    cJSON *body = cJSON_Parse(q->body);
-    if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
-        deliver_error(nd, q->id, "corral gate node: the queued request is not a JSON object");
-        return;
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(body, "stream");
-    cJSON_DeleteItemFromObjectCaseSensitive(body, "stream_options");
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
+    route_url(q, base, url, sizeof url);
     struct corral_http_response resp;
     struct corral_call call;
     corral_call_init(&call, 0);
-    int rc = text ? central(nd, "POST", url, auth, text, &resp, &call) : CORRAL_ENOMEM;
-    free(text);
+    rc = central(nd, "POST", url, auth, "X-Corral-Answer-Form: chat", q->raw_request ? q->raw_request : q->body,
+                 &resp, &call);
     OPENSSL_cleanse(auth, sizeof auth);
     if (rc) {
         snprintf(err, sizeof err, "corral gate node: the central gate did not answer: %.400s", call.message);
-        deliver_error(nd, q->id, err);
+        deliver_error(nd, q->id, err, 502);
         return;
     }
     if (resp.status == 200 && resp.body && corral_gate_deliver(nd->local, q->id, resp.body, NULL) == 0) {
         crl_http_response_free(&resp);
         return;
     }
-    /* An error answer ({"error":{..}}) passes through as it is. */
+    /* An error answer ({"error":{..}}) passes through with its status; a
+     * 410 means the trainer ended the rollout: so do its later calls. */
+    if (resp.status == 410)
+        mark_dropped(nd, q->rollout_id);
     cJSON *o = resp.body ? cJSON_Parse(resp.body) : NULL;
-    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "error")) ||
-        corral_gate_deliver(nd->local, q->id, resp.body, NULL) != 0) {
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+    long st = resp.status >= 400 && resp.status <= 599 ? resp.status : 502;
+    if (cJSON_IsObject(e) && !cJSON_GetObjectItemCaseSensitive(e, "status"))
+        cJSON_AddNumberToObject(e, "status", (double)st);
+    char *text = cJSON_IsObject(e) ? cJSON_PrintUnformatted(o) : NULL;
+    if (!text || corral_gate_deliver(nd->local, q->id, text, NULL) != 0) {
         snprintf(err, sizeof err, "corral gate node: the central gate answered HTTP %ld", resp.status);
-        deliver_error(nd, q->id, err);
+        deliver_error(nd, q->id, err, st);
     }
+    free(text);
     cJSON_Delete(o);
     crl_http_response_free(&resp);
 }
@@ -223,13 +265,17 @@ static long heartbeat(struct corral_gate_node *nd, struct corral_call *call)
     char url[1024];
     snprintf(url, sizeof url, "%s/v1/nodes/%s/heartbeat", nd->url, nd->node);
     struct corral_http_response resp;
-    int rc = central(nd, "POST", url, nd->auth, "{}", &resp, call);
+    int rc = central(nd, "POST", url, nd->auth, NULL, "{}", &resp, call);
     long st = rc ? -1 : resp.status == 200 ? 0 : resp.status;
     if (st == 0) {
         cJSON *o = resp.body ? cJSON_Parse(resp.body) : NULL;
         const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "lease_seconds");
         if (cJSON_IsNumber(l) && l->valuedouble >= 1 && l->valuedouble < 86400)
             nd->lease_s = (unsigned)l->valuedouble;
+        const cJSON *d = NULL;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(o, "dropped"))
+            if (cJSON_IsString(d))
+                mark_dropped(nd, d->valuestring);
         cJSON_Delete(o);
     }
     crl_http_response_free(&resp);
@@ -241,10 +287,11 @@ static void drop_central(struct corral_gate_node *nd, struct node_rollout *r)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s/v1/nodes/%s/rollouts/%s", nd->url, nd->node, r->id);
-    struct corral_http_response resp;
+    struct corral_http_response resp = {0};
     struct corral_call call;
     corral_call_init(&call, 5000);
-    central(nd, "DELETE", url, nd->auth, NULL, &resp, &call);
+    if (!r->dropped) /* else gone centrally already */
+        central(nd, "DELETE", url, nd->auth, NULL, NULL, &resp, &call);
     crl_http_response_free(&resp);
     free(r->id);
     free(r->base_url);

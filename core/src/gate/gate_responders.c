@@ -70,6 +70,7 @@ struct upstream_state {
     char *model;
     int token_ids;
     char *cache_salt;
+    int dialect;       /* enum corral_gate_dialect the upstream speaks */
 };
 
 static void upstream_submit(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c)
@@ -77,6 +78,10 @@ static void upstream_submit(struct corral_gate *g, struct gate_rollout *r, struc
     struct upstream_state *s = r->state;
     gate_pending_add_locked(g, c);
     c->state = GS_CLAIMED;
+    if (s->dialect != GATE_DIALECT_CHAT) {
+        gate_passthrough_submit_locked(g, c, s->url, s->key_env, s->model, s->dialect);
+        return;
+    }
     if (gate_upstream_submit_locked(g, c, s->url, s->key_env, s->model, s->token_ids, s->cache_salt) != 0)
         gate_fail_locked(g, c, 502, "corral gate: cannot start the upstream request", "server_error",
                          "upstream_unavailable");
@@ -167,6 +172,12 @@ int gate_responder_make(struct corral_gate *g, const struct corral_gate_responde
         while (n > 0 && s->url[n - 1] == '/')
             s->url[--n] = 0;
         s->token_ids = spec->upstream_token_ids;
+        s->dialect = CORRAL_HAS_FIELD(spec, upstream_dialect) ? spec->upstream_dialect : 0;
+        if (s->dialect < GATE_DIALECT_CHAT || s->dialect > GATE_DIALECT_GEMINI) {
+            upstream_free(s);
+            snprintf(err, errlen, "upstream_dialect must be chat, messages, responses or gemini");
+            return CORRAL_EINVAL;
+        }
         if (gate_upstream_start(g) != 0) {
             upstream_free(s);
             snprintf(err, errlen, "cannot start the upstream thread");

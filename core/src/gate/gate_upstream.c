@@ -17,6 +17,10 @@
  * by request id: if the call was failed meanwhile (deadline, unregister)
  * the answer is dropped.  Every request carries "X-Session-ID: <rollout
  * id>", so a router keeps a rollout's calls on one replica (prefix cache).
+ *
+ * A same-dialect upstream (docs/gate-dialects.md, "Same-dialect
+ * upstreams") gets the agent's own body instead, on its dialect's route,
+ * with the key in that API's header; its answer goes back as it came.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,7 @@ struct up_job {
     char *resp;
     size_t len, cap;
     int too_big;
+    int dialect;               /* a pass-through's enum gate_dialect; chat: translated */
 };
 
 struct gate_upstream {
@@ -104,8 +109,16 @@ static int job_start(struct gate_upstream *u, struct up_job *j)
     j->hdrs = curl_slist_append(j->hdrs, "Expect:");
     j->hdrs = curl_slist_append(j->hdrs, j->session);
     const char *key = j->key_env ? getenv(j->key_env) : NULL;
+    if (j->dialect == GATE_DIALECT_MESSAGES)
+        j->hdrs = curl_slist_append(j->hdrs, "anthropic-version: 2023-06-01");
     if (key && *key) {
-        char *h = crl_bearer_header(key);
+        /* each API's own key header; never logged */
+        const char *name = j->dialect == GATE_DIALECT_MESSAGES ? "x-api-key: "
+                           : j->dialect == GATE_DIALECT_GEMINI ? "x-goog-api-key: "
+                                                               : NULL;
+        char *h = name ? malloc(strlen(name) + strlen(key) + 1) : crl_bearer_header(key);
+        if (h && name)
+            strcat(strcpy(h, name), key);
         if (h) {
             j->hdrs = curl_slist_append(j->hdrs, h);
             crl_wipe_free(h);
@@ -130,11 +143,40 @@ static int job_start(struct gate_upstream *u, struct up_job *j)
     return 0;
 }
 
+/* A pass-through's finished transfer: the answer goes back as it came
+ * (any status); only a failed transfer becomes the gate's own 502. */
+static void passthrough_finish(struct corral_gate *g, struct up_job *j, CURLcode res, long status)
+{
+    char *ctype = NULL;
+    if (res == CURLE_OK && j->easy)
+        curl_easy_getinfo(j->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    int sse = ctype && strncmp(ctype, "text/event-stream", 17) == 0;
+    char err[512];
+    snprintf(err, sizeof err, "corral gate: upstream request failed: %s",
+             j->too_big ? "response too large" : curl_easy_strerror(res));
+    pthread_mutex_lock(&g->lock);
+    struct gate_conn *c = gate_pending_find_locked(g, j->id);
+    if (c && (res != CURLE_OK || status < 100)) {
+        gate_fail_locked(g, c, 502, err, "server_error", NULL);
+    } else if (c) {
+        char *body = j->resp;
+        size_t len = j->len;
+        j->resp = NULL;
+        j->len = j->cap = 0;
+        gate_answer_passthrough_locked(g, c, (unsigned)status, body ? body : strdup(""), len, sse);
+    }
+    gate_unlock(g);
+}
+
 /* Turn a finished transfer into the call's answer. */
 static void job_finish(struct corral_gate *g, struct up_job *j, CURLcode res)
 {
     long status = 0;
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (j->dialect != GATE_DIALECT_CHAT) {
+        passthrough_finish(g, j, res, status);
+        return;
+    }
     struct gate_completion comp;
     memset(&comp, 0, sizeof comp);
     char err[512] = "";
@@ -371,4 +413,68 @@ int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, cons
     u->incoming = j;
     curl_multi_wakeup(u->multi);
     return 0;
+}
+
+/* The upstream route of a pass-through call c in dialect d under url
+ * (malloc'ed), or NULL when out of memory. */
+static char *passthrough_url(const struct gate_conn *c, const char *url, const char *model, int d)
+{
+    const char *m = model ? model : c->req.model ? c->req.model : "model";
+    size_t n = strlen(url) + strlen(m) + 64;
+    char *u = malloc(n);
+    if (!u)
+        return NULL;
+    if (d == GATE_DIALECT_GEMINI)
+        snprintf(u, n, "%s/models/%s:%s", url, m, c->req.stream ? "streamGenerateContent?alt=sse" : "generateContent");
+    else
+        snprintf(u, n, "%s/%s", url, d == GATE_DIALECT_MESSAGES ? "messages" : "responses");
+    return u;
+}
+
+void gate_passthrough_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,
+                                    const char *model, int dialect)
+{
+    struct gate_upstream *u = g->upstream;
+    if (c->answer_chat) { /* a remote node wants the chat form, which a pass-through does not give */
+        gate_fail_locked(g, c, 400, "corral gate: a remote node's call cannot reach a same-dialect upstream: "
+                         "give the node that upstream (corral run --model upstream:URL --upstream-dialect)",
+                         "invalid_request_error", "dialect_mismatch");
+        return;
+    }
+    if (c->dialect != dialect || !c->raw) {
+        char m[256];
+        snprintf(m, sizeof m, "corral gate: the upstream speaks %s only (--upstream-dialect); a %s call cannot reach it",
+                 gate_dialect_name(dialect), gate_dialect_name(c->dialect));
+        gate_fail_locked(g, c, 400, m, "invalid_request_error", "dialect_mismatch");
+        return;
+    }
+    struct up_job *j = u && !u->stop ? calloc(1, sizeof *j) : NULL;
+    if (j) {
+        j->dialect = dialect;
+        j->url = passthrough_url(c, url, model, dialect);
+        j->key_env = key_env ? strdup(key_env) : NULL;
+        if (model && dialect != GATE_DIALECT_GEMINI) { /* Gemini's model is in the path */
+            cJSON *b = gate_json_parse_exact(c->raw, c->raw_len);
+            if (cJSON_IsObject(b)) {
+                cJSON_DeleteItemFromObjectCaseSensitive(b, "model");
+                cJSON_AddStringToObject(b, "model", model);
+                j->body = cJSON_PrintUnformatted(b);
+            }
+            cJSON_Delete(b);
+        } else {
+            j->body = strndup(c->raw, c->raw_len);
+        }
+    }
+    if (!j || !j->body || !j->url || (key_env && !j->key_env)) {
+        job_free(j);
+        gate_fail_locked(g, c, 502, "corral gate: cannot start the upstream request", "server_error",
+                         "upstream_unavailable");
+        return;
+    }
+    memcpy(j->id, c->id, sizeof j->id);
+    snprintf(j->session, sizeof j->session, "X-Session-ID: %s", c->rollout_id);
+    j->deadline = c->deadline;
+    j->next = u->incoming;
+    u->incoming = j;
+    curl_multi_wakeup(u->multi);
 }

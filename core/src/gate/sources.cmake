@@ -1,6 +1,7 @@
 # The gate: model-call interception (gate.h).
 list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_aux.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_dirs.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_gemini.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_http.c

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rollout/agent_spec.h"
+#include "gate/gate_aux.h"
 #include "base/internal.h"
 
 static const char *str_or(const cJSON *o, const char *key, const char *dflt)
@@ -118,32 +119,20 @@ static int check_templates(const cJSON *node, char *why, size_t wl)
     return c ? 0 : -1;
 }
 
-/* "auxiliary": {"no_tools": bool, "max_tokens_below": N, "system_prefix":
- * "..."}, at least one, nothing else.  0, or -1 with why set. */
+/* "auxiliary" (gate_aux.c's rule) into s.  0, or -1 with why set. */
 static int parse_auxiliary(const cJSON *a, struct crl_agent_spec *s, char *why, size_t wl)
 {
     if (!a)
         return 0;
-    const cJSON *it;
-    int n = 0;
-    cJSON_ArrayForEach(it, a) {
-        n++;
-        if (strcmp(it->string, "no_tools") == 0 && cJSON_IsBool(it)) {
-            s->aux_no_tools = cJSON_IsTrue(it);
-        } else if (strcmp(it->string, "max_tokens_below") == 0 && cJSON_IsNumber(it) &&
-                   crl_number_i64(it->valuedouble, 1, INT32_MAX, &s->aux_max_tokens_below) == 0) {
-        } else if (strcmp(it->string, "system_prefix") == 0 && cJSON_IsString(it) && it->valuestring[0]) {
-            s->aux_system_prefix = it->valuestring;
-        } else {
-            n = 0;
-            break;
-        }
-    }
-    if (!cJSON_IsObject(a) || n == 0) {
-        snprintf(why, wl, "agent spec: \"auxiliary\" must be an object of \"no_tools\" (boolean), "
-                 "\"max_tokens_below\" (1 to 2^31-1) and \"system_prefix\" (a non-empty string), at least one");
+    struct corral_gate_responder rule = {0};
+    char w[256];
+    if (crl_gate_aux_parse(a, &rule, w, sizeof w) != 0) {
+        snprintf(why, wl, "agent spec: %s", w);
         return -1;
     }
+    s->aux_no_tools = rule.aux_no_tools;
+    s->aux_max_tokens_below = rule.aux_max_tokens_below;
+    s->aux_system_prefix = rule.aux_system_prefix;
     return 0;
 }
 

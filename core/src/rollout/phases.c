@@ -115,6 +115,7 @@ static int responder_from_model(struct rollout *r, struct corral_gate_responder 
         resp->upstream_api_key_env = r->o->api_key_env;
         resp->upstream_model = r->o->model_name;
         resp->upstream_cache_salt = CORRAL_HAS_FIELD(r->o, upstream_cache_salt) ? r->o->upstream_cache_salt : NULL;
+        resp->upstream_dialect = CORRAL_HAS_FIELD(r->o, upstream_dialect) ? r->o->upstream_dialect : 0;
     } else if (strcmp(m, "trainer") == 0) {
         resp->kind = CORRAL_GATE_TRAINER;
     } else {

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""A fake of Anthropic's Messages API, for tests of the gate's same-dialect
+upstream (docs/gate-dialects.md, "Same-dialect upstreams").
+
+Starts on 127.0.0.1 port 0 (or --port) and prints {"port": P, "pid": PID}
+as one JSON line (also to --port-file).
+
+  POST /v1/messages   a message; with "stream": true the SSE events of the
+                      Messages API in their order: message_start,
+                      content_block_start, content_block_delta (text_delta,
+                      one per word), content_block_stop, message_delta
+                      (stop_reason, usage), message_stop
+  GET  /_log          the requests received so far (JSON array of
+                      {"path", "headers", "body"})
+
+With --api-key (or env FAKE_ANTHROPIC_API_KEY) a request without
+"x-api-key: <key>" gets a 401 in Anthropic's error form
+{"type": "error", "error": {"type": "authentication_error", "message"}};
+so does one that also sends "Authorization" (a key must travel in one
+header only).  A body without "messages" gets a 400 invalid_request_error.
+The answer's text is --answer, echoing the request's "model".
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOG = []
+LOCK = threading.Lock()
+
+
+def error(kind, message):
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_json(self, status, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/_log":
+            with LOCK:
+                return self.send_json(200, LOG)
+        self.send_json(404, error("not_found_error", "no such route"))
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n)
+        with LOCK:
+            LOG.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": raw.decode("utf-8", "replace")})
+        if self.path != "/v1/messages":
+            return self.send_json(404, error("not_found_error", "no such route"))
+        key = self.server.api_key
+        if key and (self.headers.get("x-api-key") != key or self.headers.get("Authorization")):
+            return self.send_json(401, error("authentication_error", "invalid x-api-key"))
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self.send_json(400, error("invalid_request_error", "the body is not JSON"))
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return self.send_json(400, error("invalid_request_error", "messages: field required"))
+        model = body.get("model", "claude")
+        text = self.server.answer
+        usage = {"input_tokens": 12, "output_tokens": len(text.split())}
+        if not body.get("stream"):
+            return self.send_json(200, {"id": "msg_fake1", "type": "message", "role": "assistant", "model": model,
+                                        "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+                                        "stop_sequence": None, "usage": usage})
+        events = [("message_start", {"type": "message_start", "message": {
+            "id": "msg_fake1", "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": {"type": "text", "text": ""}})]
+        words = text.split(" ")
+        for i, w in enumerate(words):
+            piece = w if i == len(words) - 1 else w + " "
+            events.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                   "delta": {"type": "text_delta", "text": piece}}))
+        events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                   ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn",
+                                                                         "stop_sequence": None},
+                                      "usage": {"output_tokens": usage["output_tokens"]}}),
+                   ("message_stop", {"type": "message_stop"})]
+        data = "".join("event: %s\ndata: %s\n\n" % (k, json.dumps(v)) for k, v in events).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="fake Anthropic Messages API")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--api-key", default=os.environ.get("FAKE_ANTHROPIC_API_KEY"))
+    ap.add_argument("--answer", default="Hello from the fake Anthropic API")
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.api_key, srv.answer = a.api_key, a.answer
+    line = json.dumps({"port": srv.server_address[1], "pid": os.getpid()})
+    print(line, flush=True)
+    if a.port_file:
+        with open(a.port_file, "w") as f:
+            f.write(line + "\n")
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
