@@ -14,3 +14,6 @@ target_include_directories(test_gate_responses PRIVATE ${PROJECT_SOURCE_DIR}/cor
 # The Gemini generateContent edge: request translation and rendering (internals) and over HTTP.
 corral_add_unit_test(test_gate_gemini SOURCES test_gate_gemini.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
 target_include_directories(test_gate_gemini PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+# The dialect edges' long strings carried as spans, against the whole-tree translation (internals).
+corral_add_unit_test(test_gate_tr_spans SOURCES test_gate_tr_spans.c LIBRARIES PkgConfig::CJSON PkgConfig::MHD)
+target_include_directories(test_gate_tr_spans PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 #include <corral/gate.h>
 #include "crl_common.h"
+#include "base/json_scan.h"
 
 #define GATE_DEFAULT_BODY_LIMIT (4u * 1024u * 1024u)
 #define GATE_TRAINER_BODY_LIMIT ((size_t)64 << 20)
@@ -284,6 +285,25 @@ char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert,
 size_t gate_utf8_piece(const char *s, size_t n, size_t max);
 
 /* ---- the Anthropic Messages edge (gate_messages.c) ------------------------- */
+
+/* The long string values of a dialect body, kept as spans of its text
+ * while the converter works on a light copy (gate_tr_spans.c). */
+struct gate_spans {
+    struct crl_json_span *v;
+    size_t n, cap;
+};
+/* Copy text (valid JSON, the caller's) into *light (malloc'ed, the
+ * caller's) with each long string value, other than those the converters
+ * read (ids, names, types...), replaced by a placeholder; sp records the
+ * spans (pointing into text; gate_spans_clear frees the list).  *light is
+ * NULL when the body itself holds the placeholder mark: translate text
+ * whole then.  0 or CORRAL_ENOMEM. */
+int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char **light, size_t *light_len);
+/* printed[0..len) (a converter's output) with every placeholder replaced
+ * by its span, escaped again for each JSON-in-a-string level it was
+ * printed at: malloc'ed (the caller frees it), NULL when out of memory. */
+char *gate_spans_expand(const char *printed, size_t len, const struct gate_spans *sp, size_t *out_len);
+void gate_spans_clear(struct gate_spans *sp);
 
 /* A Messages body with more JSON values than this is refused before a
  * tree is built of it (a 4 MiB body of tiny values would be ~150 MB). */
