@@ -24,6 +24,15 @@
  *     (docs/gate-dialects.md): the dialect edge's cost is the difference
  *     from the chat-completions run.
  *
+ *   gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS]
+ *     For each dialect (chat completions, messages, responses, gemini) the
+ *     latency round above at one client, three rounds alternating between
+ *     dialects: p50/p90 overhead (medians of the rounds) and the ratio of
+ *     each dialect's p50 overhead to chat completions' in the same run.
+ *     Then "translation only": the edge's translation of the request into
+ *     the normalized chat request in a loop (p50/p90 us), beside the chat
+ *     path's reading of a chat request that every call pays.
+ *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
  *     over the trainer API and each gets one pending call of BODY_BYTES (an
@@ -47,6 +56,8 @@
 #include <microhttpd.h>
 
 #include <corral/gate.h>
+
+#include "gate/gate_internal.h" /* the dialect edges, for translation-only timings */
 
 static double now_us(void)
 {
@@ -210,6 +221,13 @@ static int run_round(int n, char **urls, char **tokens, const char *body, int ca
     return errors;
 }
 
+/* The first level's numbers of the last latency() run (for `dialects`). */
+static struct {
+    double b50, g50, b90, g90;
+    int errors;
+} last;
+static int quiet; /* latency(): no table */
+
 static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
 {
     char *body = make_body(body_bytes);
@@ -288,6 +306,7 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         snprintf(burls[i], 256, "http://127.0.0.1:%u/rollout/bench-%d/v1/%s", (unsigned)info->port, i, route());
     }
 
+    if (!quiet) {
     printf("gate latency (%s): %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call), "
            "%u server threads each, %s\n", route(), calls, strlen(body), base_len, threads, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
                                                           : "closed loop (no pause between calls)");
@@ -295,6 +314,7 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         printf("THINK = %d ms\n", think_ms);
     printf("%8s %12s %12s %12s %12s %14s %14s %12s %12s\n", "clients", "base p50 us", "gate p50 us", "base p99 us",
            "gate p99 us", "overhead p50", "overhead p99", "base cpu us", "gate cpu us");
+    }
     for (int li = 0; li < nlevels; li++) {
         int n = levels[li];
         size_t tot = (size_t)n * (size_t)calls;
@@ -310,9 +330,14 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         qsort(lb, tot, sizeof *lb, cmp_d);
         qsort(lg, tot, sizeof *lg, cmp_d);
         double b50 = pct(lb, tot, .5), g50 = pct(lg, tot, .5), b99 = pct(lb, tot, .99), g99 = pct(lg, tot, .99);
+        if (li == 0) {
+            last.b50 = b50, last.g50 = g50, last.b90 = pct(lb, tot, .9), last.g90 = pct(lg, tot, .9);
+            last.errors = eb + eg;
+        }
+        if (!quiet)
         printf("%8d %12.0f %12.0f %12.0f %12.0f %14.0f %14.0f %12.1f %12.1f%s\n", n, b50, g50, b99, g99, g50 - b50,
                g99 - b99, (c1 - c0) / (double)tot, (c2 - c1) / (double)tot, eb || eg ? "  (ERRORS)" : "");
-        if (eb || eg)
+        if ((eb || eg) && !quiet)
             printf("         errors: baseline %d, gate %d\n", eb, eg);
         free(lb);
         free(lg);
@@ -331,6 +356,87 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
     free(script);
     free(body);
     free(base_body);
+    return 0;
+}
+
+/* ---- dialects ------------------------------------------------------------------- */
+
+static const char *const DIALECTS[] = {"chat", "messages", "responses", "gemini"};
+
+static double median3(double *v)
+{
+    qsort(v, 3, sizeof *v, cmp_d);
+    return v[1];
+}
+
+/* Microseconds per translation of body in dialect d into the normalized
+ * chat request (for chat: reading the request as the gate does), p50 and
+ * p90 over iters runs. */
+static void translate_only(int d, const char *body, int iters, double *p50, double *p90)
+{
+    double *t = malloc((size_t)iters * sizeof *t);
+    size_t len = strlen(body);
+    char err[256];
+    for (int i = 0; i < iters; i++) {
+        size_t n = 0;
+        double t0 = now_us();
+        char *out = d == 1   ? gate_messages_normalize(body, len, &n, err, sizeof err)
+                    : d == 2 ? gate_responses_normalize(body, len, &n, err, sizeof err)
+                    : d == 3 ? gate_gemini_normalize(body, len, "m", 1, &n, err, sizeof err)
+                             : NULL;
+        if (d == 0) {
+            struct gate_chat_request q;
+            if (gate_parse_chat_request(body, len, &q, err, sizeof err) == 0)
+                gate_chat_request_clear(&q);
+        }
+        t[i] = now_us() - t0;
+        free(out);
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_d);
+    *p50 = pct(t, (size_t)iters, .5);
+    *p90 = pct(t, (size_t)iters, .9);
+    free(t);
+}
+
+/* Every dialect's overhead at one client, 3 rounds alternating between
+ * dialects (medians of the rounds), as a ratio to chat completions'
+ * overhead in the same run; then the translation alone. */
+static int dialects(int calls, size_t body_bytes, int iters)
+{
+    double o50[4][3], o90[4][3], g50[4][3];
+    int errors = 0, one = 1;
+    quiet = 1;
+    for (int r = 0; r < 3; r++)
+        for (int d = 0; d < 4; d++) {
+            dialect = d;
+            if (latency(calls, body_bytes, &one, 1))
+                return 1;
+            o50[d][r] = last.g50 - last.b50;
+            o90[d][r] = last.g90 - last.b90;
+            g50[d][r] = last.g50;
+            errors += last.errors;
+        }
+    quiet = 0;
+    printf("gate overhead per dialect: 1 client, %d calls per round, request ~%zu bytes, 3 rounds alternating "
+           "(medians)%s\n", calls, body_bytes, errors ? " (ERRORS)" : "");
+    printf("%10s %12s %14s %14s %14s\n", "dialect", "gate p50 us", "overhead p50", "overhead p90", "x chat p50");
+    double chat = median3(o50[0]);
+    for (int d = 0; d < 4; d++) {
+        double m50 = median3(o50[d]);
+        printf("%10s %12.0f %14.0f %14.0f %14.2f\n", DIALECTS[d], median3(g50[d]), m50, median3(o90[d]),
+               chat > 0 ? m50 / chat : 0);
+    }
+    printf("translation only: the request (~%zu bytes) into the normalized chat request, %d runs "
+           "(chat: reading the request, which every dialect does after translating)\n", body_bytes, iters);
+    printf("%10s %12s %12s\n", "dialect", "p50 us", "p90 us");
+    for (int d = 0; d < 4; d++) {
+        dialect = d;
+        char *body = make_body(body_bytes);
+        double p50, p90;
+        translate_only(d, body, iters, &p50, &p90);
+        printf("%10s %12.1f %12.1f\n", DIALECTS[d], p50, p90);
+        free(body);
+    }
     return 0;
 }
 
@@ -501,12 +607,14 @@ static int memory(int n, size_t body_bytes)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
+    if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0 &&
+                     strcmp(argv[1], "dialects") != 0)) {
         fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|responses|gemini]\n"
+                        "       gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
-    int calls = 200, rollouts = 128;
+    int calls = 200, rollouts = 128, iters = 2000;
     size_t body = 30000;
     int levels[16] = {1, 16, 128}, nlevels = 3;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -523,6 +631,8 @@ int main(int argc, char **argv)
                                                               : 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-i") == 0)
+            iters = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)
             rollouts = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-c") == 0) {
@@ -533,7 +643,9 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = strcmp(argv[1], "latency") == 0 ? latency(calls, body, levels, nlevels) : memory(rollouts, body);
+    int rc = strcmp(argv[1], "latency") == 0    ? latency(calls, body, levels, nlevels)
+             : strcmp(argv[1], "dialects") == 0 ? dialects(calls, body, iters < 1 ? 1 : iters)
+                                                : memory(rollouts, body);
     curl_global_cleanup();
     return rc;
 }

@@ -32,6 +32,17 @@ static const char *const READ_KEYS[] = {
     "previous_response_id", "responseMimeType", NULL,
 };
 
+/* The first placeholder mark in s[0..n), or NULL (memchr is much faster
+ * than memmem here: the mark's first byte is rare in text). */
+static const char *find_mark(const char *s, size_t n)
+{
+    const char *end = s + n;
+    for (const char *p = memchr(s, 0xEF, n); p; p = memchr(p + 1, 0xEF, (size_t)(end - p - 1)))
+        if (end - p >= 3 && memcmp(p, MARK, 3) == 0)
+            return p;
+    return NULL;
+}
+
 static int key_is_read(const char *k, size_t n)
 {
     for (size_t i = 0; READ_KEYS[i]; i++)
@@ -93,7 +104,7 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
     *light = NULL;
     *light_len = 0;
     struct crl_buf b = {0};
-    int mark = len >= 3 && memmem(text, len, MARK, 3) != NULL;
+    int mark = find_mark(text, len) != NULL;
     const char *key = NULL;
     size_t keyn = 0;
     char prev = 0; /* the last structural byte copied */
@@ -201,7 +212,7 @@ char *gate_spans_expand(const char *printed, size_t len, const struct gate_spans
     b.p[0] = 0;
     size_t i = 0;
     while (i < len) {
-        const char *m = memmem(printed + i, len - i, MARK, 3);
+        const char *m = find_mark(printed + i, len - i);
         size_t plain = m ? (size_t)(m - printed) - i : len - i;
         if (crl_buf_add(&b, printed + i, plain))
             goto oom;
