@@ -26,12 +26,15 @@
  *
  *   gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS]
  *     For each dialect (chat completions, messages, responses, gemini) the
- *     latency round above at one client, three rounds alternating between
- *     dialects: p50/p90 overhead (medians of the rounds) and the ratio of
- *     each dialect's p50 overhead to chat completions' in the same run.
- *     Then "translation only": the edge's translation of the request into
- *     the normalized chat request in a loop (p50/p90 us), beside the chat
- *     path's reading of a chat request that every call pays.
+ *     latency round above at one client with an agent's conversation
+ *     (system prompt, tool calls and their results, texts full of escapes)
+ *     of BODY_BYTES, three rounds alternating between dialects: p50/p90
+ *     overhead and CPU per call over the baseline (medians of the rounds),
+ *     each as a ratio to chat completions' in the same run.  Then
+ *     "translation only": the edge's translation of that request, and of
+ *     the one padded prompt `latency` sends, into the normalized chat
+ *     request in a loop (p50/p90 us), beside the chat path's reading of a
+ *     chat request that every call pays.
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -85,8 +88,69 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
 
 static int dialect; /* -d: 0 chat completions, 1 messages, 2 responses, 3 gemini */
 
+static int conversation; /* make_body: an agent's conversation instead of one padded prompt */
+
+/* An agent's request of about `bytes` in the current dialect: a system
+ * prompt, then turns of a tool call and its result, the texts full of
+ * escapes (newlines, quotes, backslashes) as real tool output is. */
+static char *make_conversation(size_t bytes)
+{
+    static const char line[] = "drwxr-xr-x  2 user user 4096 \\\"src\\\" C:\\\\tmp\\tfile.c\\n";
+    static const char sys_line[] = "You are a coding agent.\\n- Use the \\\"bash\\\" tool\\t carefully.\\n";
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    const char *tools = dialect == 1   ? "\"tools\":[{\"name\":\"bash\",\"description\":\"run\",\"input_schema\":{\"type\":\"object\"}}]"
+                        : dialect == 2 ? "\"tools\":[{\"type\":\"function\",\"name\":\"bash\",\"description\":\"run\","
+                                         "\"parameters\":{\"type\":\"object\"}}]"
+                        : dialect == 3 ? "\"tools\":[{\"functionDeclarations\":[{\"name\":\"bash\",\"description\":\"run\"}]}]"
+                                       : "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"bash\",\"description\":\"run\","
+                                         "\"parameters\":{\"type\":\"object\"}}}]";
+    fputs(dialect == 1   ? "{\"model\":\"m\",\"max_tokens\":4096,\"stream\":true,\"system\":\""
+          : dialect == 2 ? "{\"model\":\"m\",\"stream\":true,\"instructions\":\""
+          : dialect == 3 ? "{\"systemInstruction\":{\"parts\":[{\"text\":\""
+                         : "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"system\",\"content\":\"",
+          f);
+    for (size_t k = 0; k < bytes / 4; k += sizeof sys_line - 1)
+        fputs(sys_line, f);
+    fputs(dialect == 1   ? "\",\"messages\":[{\"role\":\"user\",\"content\":\"do it\"}"
+          : dialect == 2 ? "\",\"input\":[{\"role\":\"user\",\"content\":\"do it\"}"
+          : dialect == 3 ? "\"}]},\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"do it\"}]}"
+                         : "\"},{\"role\":\"user\",\"content\":\"do it\"}",
+          f);
+    for (int turn = 0; (fflush(f), n + 1200 < bytes); turn++) {
+        if (dialect == 1)
+            fprintf(f, ",{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"listing\"},{\"type\":"
+                       "\"tool_use\",\"id\":\"c%d\",\"name\":\"bash\",\"input\":{\"command\":\"ls -la \\\"src\\\"\"}}]},"
+                       "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"c%d\",\"content\":\"",
+                    turn, turn);
+        else if (dialect == 2)
+            fprintf(f, ",{\"type\":\"function_call\",\"call_id\":\"c%d\",\"name\":\"bash\",\"arguments\":"
+                       "\"{\\\"command\\\":\\\"ls -la\\\"}\"},{\"type\":\"function_call_output\",\"call_id\":\"c%d\",\"output\":\"",
+                    turn, turn);
+        else if (dialect == 3)
+            fputs(",{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"bash\",\"args\":{\"command\":"
+                  "\"ls -la\"}}}]},{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"bash\",\"response\":"
+                  "{\"output\":\"",
+                  f);
+        else
+            fprintf(f, ",{\"role\":\"assistant\",\"content\":\"listing\",\"tool_calls\":[{\"id\":\"c%d\",\"type\":"
+                       "\"function\",\"function\":{\"name\":\"bash\",\"arguments\":\"{\\\"command\\\":\\\"ls -la\\\"}\"}}]},"
+                       "{\"role\":\"tool\",\"tool_call_id\":\"c%d\",\"content\":\"",
+                    turn, turn);
+        for (int k = 0; k < 20; k++)
+            fputs(line, f);
+        fputs(dialect == 1 ? "\"}]}" : dialect == 2 ? "\"}" : dialect == 3 ? "\"}}}]}" : "\"}", f);
+    }
+    fprintf(f, "],%s}", tools);
+    fclose(f);
+    return out;
+}
+
 static char *make_body(size_t bytes)
 {
+    if (conversation)
+        return make_conversation(bytes);
     /* A chat (or Messages) request padded to about `bytes` with a long system prompt. */
     size_t pad = bytes > 200 ? bytes - 200 : 10;
     char *b = malloc(pad + 300);
@@ -223,7 +287,7 @@ static int run_round(int n, char **urls, char **tokens, const char *body, int ca
 
 /* The first level's numbers of the last latency() run (for `dialects`). */
 static struct {
-    double b50, g50, b90, g90;
+    double b50, g50, b90, g90, cpu; /* cpu: gate minus base, per call */
     int errors;
 } last;
 static int quiet; /* latency(): no table */
@@ -333,6 +397,7 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         if (li == 0) {
             last.b50 = b50, last.g50 = g50, last.b90 = pct(lb, tot, .9), last.g90 = pct(lg, tot, .9);
             last.errors = eb + eg;
+            last.cpu = ((c2 - c1) - (c1 - c0)) / (double)tot;
         }
         if (!quiet)
         printf("%8d %12.0f %12.0f %12.0f %12.0f %14.0f %14.0f %12.1f %12.1f%s\n", n, b50, g50, b99, g99, g50 - b50,
@@ -403,9 +468,10 @@ static void translate_only(int d, const char *body, int iters, double *p50, doub
  * overhead in the same run; then the translation alone. */
 static int dialects(int calls, size_t body_bytes, int iters)
 {
-    double o50[4][3], o90[4][3], g50[4][3];
+    double o50[4][3], o90[4][3], cpu[4][3];
     int errors = 0, one = 1;
     quiet = 1;
+    conversation = 1;
     for (int r = 0; r < 3; r++)
         for (int d = 0; d < 4; d++) {
             dialect = d;
@@ -413,30 +479,35 @@ static int dialects(int calls, size_t body_bytes, int iters)
                 return 1;
             o50[d][r] = last.g50 - last.b50;
             o90[d][r] = last.g90 - last.b90;
-            g50[d][r] = last.g50;
+            cpu[d][r] = last.cpu;
             errors += last.errors;
         }
     quiet = 0;
-    printf("gate overhead per dialect: 1 client, %d calls per round, request ~%zu bytes, 3 rounds alternating "
-           "(medians)%s\n", calls, body_bytes, errors ? " (ERRORS)" : "");
-    printf("%10s %12s %14s %14s %14s\n", "dialect", "gate p50 us", "overhead p50", "overhead p90", "x chat p50");
-    double chat = median3(o50[0]);
+    printf("gate overhead per dialect: 1 client, %d calls per round, an agent's conversation of ~%zu bytes, "
+           "3 rounds alternating (medians)%s\n", calls, body_bytes, errors ? " (ERRORS)" : "");
+    printf("%10s %14s %14s %14s %14s %14s\n", "dialect", "overhead p50", "overhead p90", "x chat p50", "cpu/call us",
+           "x chat cpu");
+    double chat = median3(o50[0]), chat_cpu = median3(cpu[0]);
     for (int d = 0; d < 4; d++) {
-        double m50 = median3(o50[d]);
-        printf("%10s %12.0f %14.0f %14.0f %14.2f\n", DIALECTS[d], median3(g50[d]), m50, median3(o90[d]),
-               chat > 0 ? m50 / chat : 0);
+        double m50 = median3(o50[d]), c = median3(cpu[d]);
+        printf("%10s %14.0f %14.0f %14.2f %14.1f %14.2f\n", DIALECTS[d], m50, median3(o90[d]), chat > 0 ? m50 / chat : 0,
+               c, chat_cpu > 0 ? c / chat_cpu : 0);
     }
-    printf("translation only: the request (~%zu bytes) into the normalized chat request, %d runs "
-           "(chat: reading the request, which every dialect does after translating)\n", body_bytes, iters);
-    printf("%10s %12s %12s\n", "dialect", "p50 us", "p90 us");
+    printf("translation only: the request into the normalized chat request, %d runs (chat: reading the request,\n"
+           "which every dialect does after translating)\n", iters);
+    printf("%10s %14s %14s %14s %14s\n", "dialect", "conv. p50 us", "conv. p90 us", "padded p50 us", "padded p90 us");
     for (int d = 0; d < 4; d++) {
         dialect = d;
-        char *body = make_body(body_bytes);
-        double p50, p90;
-        translate_only(d, body, iters, &p50, &p90);
-        printf("%10s %12.1f %12.1f\n", DIALECTS[d], p50, p90);
-        free(body);
+        double p[4];
+        for (int k = 0; k < 2; k++) {
+            conversation = k == 0;
+            char *body = make_body(body_bytes);
+            translate_only(d, body, iters, &p[2 * k], &p[2 * k + 1]);
+            free(body);
+        }
+        printf("%10s %14.1f %14.1f %14.1f %14.1f\n", DIALECTS[d], p[0], p[1], p[2], p[3]);
     }
+    conversation = 0;
     return 0;
 }
 

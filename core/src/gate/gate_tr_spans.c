@@ -52,25 +52,26 @@ static int key_is_read(const char *k, size_t n)
 }
 
 /* 1 when the escaped string bytes s[0..n) hold an escape that cJSON would
- * decode to U+FFFF (the placeholder mark) or to NUL (which ends a string
- * early in cJSON, so such a string must stay in the tree). */
+ * decode to NUL (which ends a string early in cJSON, so such a string must
+ * stay in the tree); *mark set when one would decode to U+FFFF (the
+ * placeholder mark).  A "\\u" that is an escaped backslash and a 'u'
+ * counts too: that only keeps a string in the tree. */
 static int has_special_escape(const char *s, size_t n, int *mark)
 {
-    for (const char *p = memchr(s, '\\', n); p; p = memchr(p, '\\', (size_t)(s + n - p))) {
-        if (p + 1 >= s + n)
-            break;
-        if (p[1] == 'u' && p + 6 <= s + n) {
-            int ff = 1, zero = 1;
-            for (int i = 2; i < 6; i++) {
-                ff &= p[i] == 'f' || p[i] == 'F';
-                zero &= p[i] == '0';
-            }
-            if (ff)
-                *mark = 1;
-            if (zero)
-                return 1;
+    /* 'u' is rarer than '\\' in text full of escaped newlines */
+    const char *end = s + n;
+    for (const char *p = memchr(s, 'u', n); p && end - p >= 5; p = memchr(p + 1, 'u', (size_t)(end - p - 1))) {
+        if (p == s || p[-1] != '\\')
+            continue;
+        int ff = 1, zero = 1;
+        for (int i = 1; i < 5; i++) {
+            ff &= p[i] == 'f' || p[i] == 'F';
+            zero &= p[i] == '0';
         }
-        p += 2; /* skip the escaped character ('\\' included) */
+        if (ff)
+            *mark = 1;
+        if (zero)
+            return 1;
     }
     return 0;
 }
@@ -167,34 +168,27 @@ oom:
     return CORRAL_ENOMEM;
 }
 
-/* The length of s[0..n) before its first '"' or '\\'. */
-static size_t plain_run(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n && s[i] != '"' && s[i] != '\\')
-        i++;
-    return i;
-}
 
-/* Append span s escaped `level` more times. */
+
+/* Append span s escaped `level` more times: each '"' and '\\' gets a
+ * backslash (a span holds no control characters: they are escaped). */
 static int put_escaped(struct crl_buf *out, const char *s, size_t n, unsigned level)
 {
     if (level == 0)
         return crl_buf_add(out, s, n);
-    struct crl_buf t = {0};
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc;) {
-        size_t run = plain_run(s + i, n - i);
-        rc = crl_buf_add(&t, s + i, run);
-        i += run;
-        if (i < n && !rc) {
-            rc = crl_buf_add(&t, s[i] == '"' ? "\\\"" : "\\\\", 2);
-            i++;
-        }
+    size_t extra = 0;
+    for (size_t i = 0; i < n; i++)
+        extra += s[i] == '"' || s[i] == '\\';
+    char *t = malloc(n + extra + 1), *w = t;
+    if (!t)
+        return CORRAL_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            *w++ = '\\';
+        *w++ = s[i];
     }
-    if (!rc)
-        rc = put_escaped(out, t.p ? t.p : "", t.len, level - 1);
-    crl_buf_free(&t);
+    int rc = put_escaped(out, t, n + extra, level - 1);
+    free(t);
     return rc;
 }
 
