@@ -93,23 +93,28 @@ static void check(int d, const char *fmt)
     assert_null(light);
     gate_spans_clear(&sp);
 
-    char e1[256] = "", e2[256] = "";
-    char *a = translate(d, body, e1), *b = translate(d, whole, e2);
-    if (!a || !b)
-        fail_msg("translation failed: %s / %s", e1, e2);
-    cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
-    assert_non_null(ja);
-    assert_non_null(jb);
-    if (!same(ja, jb))
-        fail_msg("spans and tree differ:\n%s\n%s", a, b);
-    /* and the chat path accepts it */
-    struct gate_chat_request req;
-    assert_int_equal(gate_parse_chat_request(a, strlen(a), &req, e1, sizeof e1), 0);
-    gate_chat_request_clear(&req);
-    cJSON_Delete(ja);
-    cJSON_Delete(jb);
-    free(a);
-    free(b);
+    for (int pass = 0; pass < 2; pass++) {
+        /* then every string as a span, short ones too */
+        gate_spans_min = pass ? 1 : 256;
+        char e1[256] = "", e2[256] = "";
+        char *a = translate(d, body, e1), *b = translate(d, whole, e2);
+        if (!a || !b)
+            fail_msg("translation failed: %s / %s", e1, e2);
+        cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+        assert_non_null(ja);
+        assert_non_null(jb);
+        if (!same(ja, jb))
+            fail_msg("spans and tree differ:\n%s\n%s", a, b);
+        /* and the chat path accepts it */
+        struct gate_chat_request req;
+        assert_int_equal(gate_parse_chat_request(a, strlen(a), &req, e1, sizeof e1), 0);
+        gate_chat_request_clear(&req);
+        cJSON_Delete(ja);
+        cJSON_Delete(jb);
+        free(a);
+        free(b);
+    }
+    gate_spans_min = 256;
     free(body);
     free(whole);
 }

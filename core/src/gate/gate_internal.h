@@ -304,6 +304,10 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
  * printed at: malloc'ed (the caller frees it), NULL when out of memory. */
 char *gate_spans_expand(const char *printed, size_t len, const struct gate_spans *sp, size_t *out_len);
 void gate_spans_clear(struct gate_spans *sp);
+/* The shortest string value carried as a span (256 bytes); fuzz targets
+ * and tests lower it to send every string that way.  Set before any
+ * translation runs, never while one does. */
+extern size_t gate_spans_min;
 
 /* A Messages body with more JSON values than this is refused before a
  * tree is built of it (a 4 MiB body of tiny values would be ~150 MB). */

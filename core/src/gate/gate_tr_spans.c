@@ -21,7 +21,7 @@
 
 #include "gate/gate_internal.h"
 
-#define SPAN_MIN 256 /* shorter strings go through the tree */
+size_t gate_spans_min = 256; /* shorter strings go through the tree */
 #define MARK "\xEF\xBF\xBF"
 
 /* Keys whose values the converters compare, copy into fixed buffers or
@@ -130,7 +130,7 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
         int is_key = after < len && text[after] == ':';
         int special = has_special_escape(text + s, e - s, &mark);
         int keyed_read = prev == ':' && key_is_read(key, keyn);
-        if (!is_key && !special && !keyed_read && e - s >= SPAN_MIN) {
+        if (!is_key && !special && !keyed_read && e - s >= gate_spans_min) {
             if (sp->n == sp->cap) {
                 size_t cap = sp->cap ? sp->cap * 2 : 16;
                 struct crl_json_span *v = realloc(sp->v, cap * sizeof *v);
