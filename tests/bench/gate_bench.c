@@ -24,7 +24,7 @@
  *     (docs/gate-dialects.md): the dialect edge's cost is the difference
  *     from the chat-completions run.
  *
- *   gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS]
+ *   gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN]
  *     For each dialect (chat completions, messages, responses, gemini) the
  *     latency round above at one client with an agent's conversation
  *     (system prompt, tool calls and their results, texts full of escapes)
@@ -34,7 +34,9 @@
  *     "translation only": the edge's translation of that request, and of
  *     the one padded prompt `latency` sends, into the normalized chat
  *     request in a loop (p50/p90 us), beside the chat path's reading of a
- *     chat request that every call pays.
+ *     chat request that every call pays.  -S sets the shortest string the
+ *     edges carry as a span instead of through a cJSON tree (default 256;
+ *     a huge value is the whole-tree translation, for comparison).
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -85,6 +87,11 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
     *total += s * n;
     return s * n;
 }
+
+/* The replayed answer: text, a tool call, usage. */
+#define BENCH_ANSWER                                                                                                   \
+    "{\"content\":\"The file is created.\",\"tool_calls\":[{\"name\":\"bash\","                                           \
+    "\"arguments\":{\"command\":\"echo hello > hello.txt\"}}],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20}}"
 
 static int dialect; /* -d: 0 chat completions, 1 messages, 2 responses, 3 gemini */
 
@@ -295,9 +302,7 @@ static int quiet; /* latency(): no table */
 static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
 {
     char *body = make_body(body_bytes);
-    const char *line = "{\"content\":\"The file is created.\",\"tool_calls\":[{\"name\":\"bash\","
-                       "\"arguments\":{\"command\":\"echo hello > hello.txt\"}}],"
-                       "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20}}\n";
+    const char *line = BENCH_ANSWER "\n";
     int maxc = 0;
     for (int i = 0; i < nlevels; i++)
         maxc = levels[i] > maxc ? levels[i] : maxc;
@@ -463,6 +468,34 @@ static void translate_only(int d, const char *body, int iters, double *p50, doub
     free(t);
 }
 
+/* Microseconds (p50) to prepare the bench's answer: every dialect's
+ * templates as gate_prepare() does for each trainer or upstream answer
+ * (k = 0), or one dialect's alone (k = 1..3: Messages, Responses, Gemini). */
+static double prepare_p50(const char *line, int k, int iters)
+{
+    double *t = malloc((size_t)iters * sizeof *t);
+    char err[256];
+    for (int i = 0; i < iters; i++) {
+        struct gate_completion c;
+        struct gate_prepared p;
+        memset(&p, 0, sizeof p);
+        if (gate_completion_from_text(line, strlen(line), &c, err, sizeof err) != 0)
+            abort();
+        double t0 = now_us();
+        if (k == 0)
+            gate_prepare(&c, &p);
+        else
+            (k == 1 ? gate_prepare_messages : k == 2 ? gate_prepare_responses : gate_prepare_gemini)(&c, &p);
+        t[i] = now_us() - t0;
+        gate_prepared_clear(&p);
+        gate_completion_clear(&c);
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_d);
+    double r = pct(t, (size_t)iters, .5);
+    free(t);
+    return r;
+}
+
 /* Every dialect's overhead at one client, 3 rounds alternating between
  * dialects (medians of the rounds), as a ratio to chat completions'
  * overhead in the same run; then the translation alone. */
@@ -508,6 +541,10 @@ static int dialects(int calls, size_t body_bytes, int iters)
         printf("%10s %14.1f %14.1f %14.1f %14.1f\n", DIALECTS[d], p[0], p[1], p[2], p[3]);
     }
     conversation = 0;
+    printf("answer preparation (per trainer or upstream answer; replay lines once, at registration), p50 us:\n"
+           "  every dialect %.1f, of which Messages %.1f, Responses %.1f, Gemini %.1f\n",
+           prepare_p50(BENCH_ANSWER, 0, iters), prepare_p50(BENCH_ANSWER, 1, iters), prepare_p50(BENCH_ANSWER, 2, iters),
+           prepare_p50(BENCH_ANSWER, 3, iters));
     return 0;
 }
 
@@ -681,7 +718,7 @@ int main(int argc, char **argv)
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0 &&
                      strcmp(argv[1], "dialects") != 0)) {
         fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|responses|gemini]\n"
-                        "       gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS]\n"
+                        "       gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -702,6 +739,8 @@ int main(int argc, char **argv)
                                                               : 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-S") == 0)
+            gate_spans_min = (size_t)strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "-i") == 0)
             iters = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)
