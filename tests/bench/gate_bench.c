@@ -24,7 +24,7 @@
  *     (docs/gate-dialects.md): the dialect edge's cost is the difference
  *     from the chat-completions run.
  *
- *   gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN]
+ *   gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN] [-p 1]
  *     For each dialect (chat completions, messages, responses, gemini) the
  *     latency round above at one client with an agent's conversation
  *     (system prompt, tool calls and their results, texts full of escapes)
@@ -36,7 +36,8 @@
  *     request in a loop (p50/p90 us), beside the chat path's reading of a
  *     chat request that every call pays.  -S sets the shortest string the
  *     edges carry as a span instead of through a cJSON tree (default 256;
- *     a huge value is the whole-tree translation, for comparison).
+ *     a huge value is the whole-tree translation, for comparison); -p 1
+ *     runs the latency rounds with the padded prompt instead.
  *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
@@ -499,12 +500,14 @@ static double prepare_p50(const char *line, int k, int iters)
 /* Every dialect's overhead at one client, 3 rounds alternating between
  * dialects (medians of the rounds), as a ratio to chat completions'
  * overhead in the same run; then the translation alone. */
+static int padded; /* dialects -p 1: the padded prompt in the latency rounds */
+
 static int dialects(int calls, size_t body_bytes, int iters)
 {
     double o50[4][3], o90[4][3], cpu[4][3];
     int errors = 0, one = 1;
     quiet = 1;
-    conversation = 1;
+    conversation = !padded;
     for (int r = 0; r < 3; r++)
         for (int d = 0; d < 4; d++) {
             dialect = d;
@@ -516,8 +519,9 @@ static int dialects(int calls, size_t body_bytes, int iters)
             errors += last.errors;
         }
     quiet = 0;
-    printf("gate overhead per dialect: 1 client, %d calls per round, an agent's conversation of ~%zu bytes, "
-           "3 rounds alternating (medians)%s\n", calls, body_bytes, errors ? " (ERRORS)" : "");
+    printf("gate overhead per dialect: 1 client, %d calls per round, %s of ~%zu bytes, "
+           "3 rounds alternating (medians)%s\n", calls, padded ? "one padded prompt" : "an agent's conversation",
+           body_bytes, errors ? " (ERRORS)" : "");
     printf("%10s %14s %14s %14s %14s %14s\n", "dialect", "overhead p50", "overhead p90", "x chat p50", "cpu/call us",
            "x chat cpu");
     double chat = median3(o50[0]), chat_cpu = median3(cpu[0]);
@@ -718,7 +722,7 @@ int main(int argc, char **argv)
     if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0 &&
                      strcmp(argv[1], "dialects") != 0)) {
         fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|responses|gemini]\n"
-                        "       gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN]\n"
+                        "       gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN] [-p 1]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
@@ -739,6 +743,8 @@ int main(int argc, char **argv)
                                                               : 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-p") == 0)
+            padded = atoi(argv[i + 1]) != 0;
         else if (strcmp(argv[i], "-S") == 0)
             gate_spans_min = (size_t)strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "-i") == 0)
