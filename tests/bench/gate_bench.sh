@@ -20,6 +20,5 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r)"
 "$bin" latency -n "${CALLS:-200}" -b 30000 -c 1,16,128 -d gemini
 "$bin" dialects -n "${CALLS:-200}" -b 30000
 "$bin" dialects -n "${CALLS:-200}" -b 30000 -p 1 -i 200
-"$bin" dialects -n "${CALLS:-200}" -b 30000
 "$bin" latency -n 50 -b 30000 -c 16,128 -t "${THINK:-50}"
 "$bin" memory -r "${ROLLOUTS:-128}" -b 30000
