@@ -104,11 +104,7 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
     memset(sp, 0, sizeof *sp);
     *light = NULL;
     *light_len = 0;
-    /* at most the body's size unless spans are tiny: one allocation */
-    struct crl_buf b = {malloc(len + 1), 0, len + 1};
-    if (!b.p)
-        return CORRAL_ENOMEM;
-    b.p[0] = 0;
+    struct crl_buf b = {0};
     int mark = find_mark(text, len) != NULL;
     const char *key = NULL;
     size_t keyn = 0;
