@@ -275,7 +275,9 @@ int gate_tr_copy_stream(const cJSON *in, cJSON *out, char *err, size_t errlen);
 typedef int (*gate_convert_fn)(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen);
 /* The frame of every dialect's translation: the body must be non-empty,
  * strict JSON (base/json_scan.h) of at most GATE_MESSAGES_MAX_VALUES
- * values; convert(ctx) writes the chat request, returned as malloc'ed text
+ * values; convert(ctx) writes the chat request from a light copy of the
+ * body whose long strings are placeholders (gate_spans_lighten), returned,
+ * with the strings put back, as malloc'ed text
  * (length in *out_len; the caller frees it), or NULL with err (a 400;
  * "out of memory" when it is ours).  text stays the caller's. */
 char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx, size_t *out_len,

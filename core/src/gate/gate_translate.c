@@ -3,7 +3,8 @@
  * into the normalized chat request (gate_messages.c, gate_responses.c,
  * gate_gemini.c):
  * the checks every body passes before a tree is built of it, the
- * translation's frame (parse, convert, print), and small cJSON readers.
+ * translation's frame (parse, convert, print; long strings skip the tree
+ * as spans of the body, gate_tr_spans.c), and small cJSON readers.
  * The mapping of each dialect is in docs/gate-dialects.md.
  */
 #include <stdio.h>
