@@ -124,6 +124,10 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
         if (!q)
             break;
         size_t s = i + 1, e = string_end(text, len, s);
+        if (e >= len) { /* unterminated: not JSON, cannot happen after the scan */
+            mark = 1;
+            break;
+        }
         size_t after = e + 1;
         while (after < len && (text[after] == ' ' || text[after] == '\t' || text[after] == '\r' || text[after] == '\n'))
             after++;
@@ -152,7 +156,7 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
         prev = '"';
         i = e + 1;
     }
-    if (mark) { /* the body holds the mark itself: no placeholders */
+    if (mark) { /* the body holds the mark itself (or is no JSON): no placeholders */
         crl_buf_free(&b);
         gate_spans_clear(sp);
         return 0;
@@ -167,8 +171,6 @@ oom:
     gate_spans_clear(sp);
     return CORRAL_ENOMEM;
 }
-
-
 
 /* Append span s escaped `level` more times: each '"' and '\\' gets a
  * backslash (a span holds no control characters: they are escaped). */
