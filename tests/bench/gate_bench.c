@@ -24,6 +24,21 @@
  *     (docs/gate-dialects.md): the dialect edge's cost is the difference
  *     from the chat-completions run.
  *
+ *   gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN] [-p 1]
+ *     For each dialect (chat completions, messages, responses, gemini) the
+ *     latency round above at one client with an agent's conversation
+ *     (system prompt, tool calls and their results, texts full of escapes)
+ *     of BODY_BYTES, three rounds alternating between dialects: p50/p90
+ *     overhead and CPU per call over the baseline (medians of the rounds),
+ *     each as a ratio to chat completions' in the same run.  Then
+ *     "translation only": the edge's translation of that request, and of
+ *     the one padded prompt `latency` sends, into the normalized chat
+ *     request in a loop (p50/p90 us), beside the chat path's reading of a
+ *     chat request that every call pays.  -S sets the shortest string the
+ *     edges carry as a span instead of through a cJSON tree (default 256;
+ *     a huge value is the whole-tree translation, for comparison); -p 1
+ *     runs the latency rounds with the padded prompt instead.
+ *
  *   gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]
  *     The gate runs in a child process.  ROLLOUTS rollouts are registered
  *     over the trainer API and each gets one pending call of BODY_BYTES (an
@@ -47,6 +62,8 @@
 #include <microhttpd.h>
 
 #include <corral/gate.h>
+
+#include "gate/gate_internal.h" /* the dialect edges, for translation-only timings */
 
 static double now_us(void)
 {
@@ -72,10 +89,76 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
     return s * n;
 }
 
+/* The replayed answer: text, a tool call, usage. */
+#define BENCH_ANSWER                                                                                                   \
+    "{\"content\":\"The file is created.\",\"tool_calls\":[{\"name\":\"bash\","                                           \
+    "\"arguments\":{\"command\":\"echo hello > hello.txt\"}}],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20}}"
+
 static int dialect; /* -d: 0 chat completions, 1 messages, 2 responses, 3 gemini */
+
+static int conversation; /* make_body: an agent's conversation instead of one padded prompt */
+
+/* An agent's request of about `bytes` in the current dialect: a system
+ * prompt, then turns of a tool call and its result, the texts full of
+ * escapes (newlines, quotes, backslashes) as real tool output is. */
+static char *make_conversation(size_t bytes)
+{
+    static const char line[] = "drwxr-xr-x  2 user user 4096 \\\"src\\\" C:\\\\tmp\\tfile.c\\n";
+    static const char sys_line[] = "You are a coding agent.\\n- Use the \\\"bash\\\" tool\\t carefully.\\n";
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    const char *tools = dialect == 1   ? "\"tools\":[{\"name\":\"bash\",\"description\":\"run\",\"input_schema\":{\"type\":\"object\"}}]"
+                        : dialect == 2 ? "\"tools\":[{\"type\":\"function\",\"name\":\"bash\",\"description\":\"run\","
+                                         "\"parameters\":{\"type\":\"object\"}}]"
+                        : dialect == 3 ? "\"tools\":[{\"functionDeclarations\":[{\"name\":\"bash\",\"description\":\"run\"}]}]"
+                                       : "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"bash\",\"description\":\"run\","
+                                         "\"parameters\":{\"type\":\"object\"}}}]";
+    fputs(dialect == 1   ? "{\"model\":\"m\",\"max_tokens\":4096,\"stream\":true,\"system\":\""
+          : dialect == 2 ? "{\"model\":\"m\",\"stream\":true,\"instructions\":\""
+          : dialect == 3 ? "{\"systemInstruction\":{\"parts\":[{\"text\":\""
+                         : "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"system\",\"content\":\"",
+          f);
+    for (size_t k = 0; k < bytes / 4; k += sizeof sys_line - 1)
+        fputs(sys_line, f);
+    fputs(dialect == 1   ? "\",\"messages\":[{\"role\":\"user\",\"content\":\"do it\"}"
+          : dialect == 2 ? "\",\"input\":[{\"role\":\"user\",\"content\":\"do it\"}"
+          : dialect == 3 ? "\"}]},\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"do it\"}]}"
+                         : "\"},{\"role\":\"user\",\"content\":\"do it\"}",
+          f);
+    for (int turn = 0; (fflush(f), n + 1200 < bytes); turn++) {
+        if (dialect == 1)
+            fprintf(f, ",{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"listing\"},{\"type\":"
+                       "\"tool_use\",\"id\":\"c%d\",\"name\":\"bash\",\"input\":{\"command\":\"ls -la \\\"src\\\"\"}}]},"
+                       "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"c%d\",\"content\":\"",
+                    turn, turn);
+        else if (dialect == 2)
+            fprintf(f, ",{\"type\":\"function_call\",\"call_id\":\"c%d\",\"name\":\"bash\",\"arguments\":"
+                       "\"{\\\"command\\\":\\\"ls -la\\\"}\"},{\"type\":\"function_call_output\",\"call_id\":\"c%d\",\"output\":\"",
+                    turn, turn);
+        else if (dialect == 3)
+            fputs(",{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"bash\",\"args\":{\"command\":"
+                  "\"ls -la\"}}}]},{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"name\":\"bash\",\"response\":"
+                  "{\"output\":\"",
+                  f);
+        else
+            fprintf(f, ",{\"role\":\"assistant\",\"content\":\"listing\",\"tool_calls\":[{\"id\":\"c%d\",\"type\":"
+                       "\"function\",\"function\":{\"name\":\"bash\",\"arguments\":\"{\\\"command\\\":\\\"ls -la\\\"}\"}}]},"
+                       "{\"role\":\"tool\",\"tool_call_id\":\"c%d\",\"content\":\"",
+                    turn, turn);
+        for (int k = 0; k < 20; k++)
+            fputs(line, f);
+        fputs(dialect == 1 ? "\"}]}" : dialect == 2 ? "\"}" : dialect == 3 ? "\"}}}]}" : "\"}", f);
+    }
+    fprintf(f, "],%s}", tools);
+    fclose(f);
+    return out;
+}
 
 static char *make_body(size_t bytes)
 {
+    if (conversation)
+        return make_conversation(bytes);
     /* A chat (or Messages) request padded to about `bytes` with a long system prompt. */
     size_t pad = bytes > 200 ? bytes - 200 : 10;
     char *b = malloc(pad + 300);
@@ -210,12 +293,17 @@ static int run_round(int n, char **urls, char **tokens, const char *body, int ca
     return errors;
 }
 
+/* The first level's numbers of the last latency() run (for `dialects`). */
+static struct {
+    double b50, g50, b90, g90, cpu; /* cpu: gate minus base, per call */
+    int errors;
+} last;
+static int quiet; /* latency(): no table */
+
 static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
 {
     char *body = make_body(body_bytes);
-    const char *line = "{\"content\":\"The file is created.\",\"tool_calls\":[{\"name\":\"bash\","
-                       "\"arguments\":{\"command\":\"echo hello > hello.txt\"}}],"
-                       "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20}}\n";
+    const char *line = BENCH_ANSWER "\n";
     int maxc = 0;
     for (int i = 0; i < nlevels; i++)
         maxc = levels[i] > maxc ? levels[i] : maxc;
@@ -288,6 +376,7 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         snprintf(burls[i], 256, "http://127.0.0.1:%u/rollout/bench-%d/v1/%s", (unsigned)info->port, i, route());
     }
 
+    if (!quiet) {
     printf("gate latency (%s): %d calls per client, request body %zu bytes, answer %zu bytes (SSE with a tool call), "
            "%u server threads each, %s\n", route(), calls, strlen(body), base_len, threads, think_ms ? "clients pause 0.5-1.5x THINK ms between calls"
                                                           : "closed loop (no pause between calls)");
@@ -295,6 +384,7 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         printf("THINK = %d ms\n", think_ms);
     printf("%8s %12s %12s %12s %12s %14s %14s %12s %12s\n", "clients", "base p50 us", "gate p50 us", "base p99 us",
            "gate p99 us", "overhead p50", "overhead p99", "base cpu us", "gate cpu us");
+    }
     for (int li = 0; li < nlevels; li++) {
         int n = levels[li];
         size_t tot = (size_t)n * (size_t)calls;
@@ -310,9 +400,15 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
         qsort(lb, tot, sizeof *lb, cmp_d);
         qsort(lg, tot, sizeof *lg, cmp_d);
         double b50 = pct(lb, tot, .5), g50 = pct(lg, tot, .5), b99 = pct(lb, tot, .99), g99 = pct(lg, tot, .99);
+        if (li == 0) {
+            last.b50 = b50, last.g50 = g50, last.b90 = pct(lb, tot, .9), last.g90 = pct(lg, tot, .9);
+            last.errors = eb + eg;
+            last.cpu = ((c2 - c1) - (c1 - c0)) / (double)tot;
+        }
+        if (!quiet)
         printf("%8d %12.0f %12.0f %12.0f %12.0f %14.0f %14.0f %12.1f %12.1f%s\n", n, b50, g50, b99, g99, g50 - b50,
                g99 - b99, (c1 - c0) / (double)tot, (c2 - c1) / (double)tot, eb || eg ? "  (ERRORS)" : "");
-        if (eb || eg)
+        if ((eb || eg) && !quiet)
             printf("         errors: baseline %d, gate %d\n", eb, eg);
         free(lb);
         free(lg);
@@ -331,6 +427,128 @@ static int latency(int calls, size_t body_bytes, const int *levels, int nlevels)
     free(script);
     free(body);
     free(base_body);
+    return 0;
+}
+
+/* ---- dialects ------------------------------------------------------------------- */
+
+static const char *const DIALECTS[] = {"chat", "messages", "responses", "gemini"};
+
+static double median3(double *v)
+{
+    qsort(v, 3, sizeof *v, cmp_d);
+    return v[1];
+}
+
+/* Microseconds per translation of body in dialect d into the normalized
+ * chat request (for chat: reading the request as the gate does), p50 and
+ * p90 over iters runs. */
+static void translate_only(int d, const char *body, int iters, double *p50, double *p90)
+{
+    double *t = malloc((size_t)iters * sizeof *t);
+    size_t len = strlen(body);
+    char err[256];
+    for (int i = 0; i < iters; i++) {
+        size_t n = 0;
+        double t0 = now_us();
+        char *out = d == 1   ? gate_messages_normalize(body, len, &n, err, sizeof err)
+                    : d == 2 ? gate_responses_normalize(body, len, &n, err, sizeof err)
+                    : d == 3 ? gate_gemini_normalize(body, len, "m", 1, &n, err, sizeof err)
+                             : NULL;
+        if (d == 0) {
+            struct gate_chat_request q;
+            if (gate_parse_chat_request(body, len, &q, err, sizeof err) == 0)
+                gate_chat_request_clear(&q);
+        }
+        t[i] = now_us() - t0;
+        free(out);
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_d);
+    *p50 = pct(t, (size_t)iters, .5);
+    *p90 = pct(t, (size_t)iters, .9);
+    free(t);
+}
+
+/* Microseconds (p50) to prepare the bench's answer: every dialect's
+ * templates as gate_prepare() does for each trainer or upstream answer
+ * (k = 0), or one dialect's alone (k = 1..3: Messages, Responses, Gemini). */
+static double prepare_p50(const char *line, int k, int iters)
+{
+    double *t = malloc((size_t)iters * sizeof *t);
+    char err[256];
+    for (int i = 0; i < iters; i++) {
+        struct gate_completion c;
+        struct gate_prepared p;
+        memset(&p, 0, sizeof p);
+        if (gate_completion_from_text(line, strlen(line), &c, err, sizeof err) != 0)
+            abort();
+        double t0 = now_us();
+        if (k == 0)
+            gate_prepare(&c, &p);
+        else
+            (k == 1 ? gate_prepare_messages : k == 2 ? gate_prepare_responses : gate_prepare_gemini)(&c, &p);
+        t[i] = now_us() - t0;
+        gate_prepared_clear(&p);
+        gate_completion_clear(&c);
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_d);
+    double r = pct(t, (size_t)iters, .5);
+    free(t);
+    return r;
+}
+
+/* Every dialect's overhead at one client, 3 rounds alternating between
+ * dialects (medians of the rounds), as a ratio to chat completions'
+ * overhead in the same run; then the translation alone. */
+static int padded; /* dialects -p 1: the padded prompt in the latency rounds */
+
+static int dialects(int calls, size_t body_bytes, int iters)
+{
+    double o50[4][3], o90[4][3], cpu[4][3];
+    int errors = 0, one = 1;
+    quiet = 1;
+    conversation = !padded;
+    for (int r = 0; r < 3; r++)
+        for (int d = 0; d < 4; d++) {
+            dialect = d;
+            if (latency(calls, body_bytes, &one, 1))
+                return 1;
+            o50[d][r] = last.g50 - last.b50;
+            o90[d][r] = last.g90 - last.b90;
+            cpu[d][r] = last.cpu;
+            errors += last.errors;
+        }
+    quiet = 0;
+    printf("gate overhead per dialect: 1 client, %d calls per round, %s of ~%zu bytes, "
+           "3 rounds alternating (medians)%s\n", calls, padded ? "one padded prompt" : "an agent's conversation",
+           body_bytes, errors ? " (ERRORS)" : "");
+    printf("%10s %14s %14s %14s %14s %14s\n", "dialect", "overhead p50", "overhead p90", "x chat p50", "cpu/call us",
+           "x chat cpu");
+    double chat = median3(o50[0]), chat_cpu = median3(cpu[0]);
+    for (int d = 0; d < 4; d++) {
+        double m50 = median3(o50[d]), c = median3(cpu[d]);
+        printf("%10s %14.0f %14.0f %14.2f %14.1f %14.2f\n", DIALECTS[d], m50, median3(o90[d]), chat > 0 ? m50 / chat : 0,
+               c, chat_cpu > 0 ? c / chat_cpu : 0);
+    }
+    printf("translation only: the request into the normalized chat request, %d runs (chat: reading the request,\n"
+           "which every dialect does after translating)\n", iters);
+    printf("%10s %14s %14s %14s %14s\n", "dialect", "conv. p50 us", "conv. p90 us", "padded p50 us", "padded p90 us");
+    for (int d = 0; d < 4; d++) {
+        dialect = d;
+        double p[4];
+        for (int k = 0; k < 2; k++) {
+            conversation = k == 0;
+            char *body = make_body(body_bytes);
+            translate_only(d, body, iters, &p[2 * k], &p[2 * k + 1]);
+            free(body);
+        }
+        printf("%10s %14.1f %14.1f %14.1f %14.1f\n", DIALECTS[d], p[0], p[1], p[2], p[3]);
+    }
+    conversation = 0;
+    printf("answer preparation (per trainer or upstream answer; replay lines once, at registration), p50 us:\n"
+           "  every dialect %.1f, of which Messages %.1f, Responses %.1f, Gemini %.1f\n",
+           prepare_p50(BENCH_ANSWER, 0, iters), prepare_p50(BENCH_ANSWER, 1, iters), prepare_p50(BENCH_ANSWER, 2, iters),
+           prepare_p50(BENCH_ANSWER, 3, iters));
     return 0;
 }
 
@@ -501,12 +719,14 @@ static int memory(int n, size_t body_bytes)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0)) {
+    if (argc < 2 || (strcmp(argv[1], "latency") != 0 && strcmp(argv[1], "memory") != 0 &&
+                     strcmp(argv[1], "dialects") != 0)) {
         fprintf(stderr, "usage: gate_bench latency [-n CALLS] [-b BODY_BYTES] [-c 1,16,128] [-t THINK_MS] [-T THREADS] [-d messages|responses|gemini]\n"
+                        "       gate_bench dialects [-n CALLS] [-b BODY_BYTES] [-i TRANSLATIONS] [-S SPAN_MIN] [-p 1]\n"
                         "       gate_bench memory [-r ROLLOUTS] [-b BODY_BYTES]\n");
         return 2;
     }
-    int calls = 200, rollouts = 128;
+    int calls = 200, rollouts = 128, iters = 2000;
     size_t body = 30000;
     int levels[16] = {1, 16, 128}, nlevels = 3;
     for (int i = 2; i + 1 < argc; i += 2) {
@@ -523,6 +743,12 @@ int main(int argc, char **argv)
                                                               : 0;
         else if (strcmp(argv[i], "-T") == 0)
             server_threads = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "-p") == 0)
+            padded = atoi(argv[i + 1]) != 0;
+        else if (strcmp(argv[i], "-S") == 0)
+            gate_spans_min = (size_t)strtoull(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "-i") == 0)
+            iters = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0)
             rollouts = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-c") == 0) {
@@ -533,7 +759,9 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = strcmp(argv[1], "latency") == 0 ? latency(calls, body, levels, nlevels) : memory(rollouts, body);
+    int rc = strcmp(argv[1], "latency") == 0    ? latency(calls, body, levels, nlevels)
+             : strcmp(argv[1], "dialects") == 0 ? dialects(calls, body, iters < 1 ? 1 : iters)
+                                                : memory(rollouts, body);
     curl_global_cleanup();
     return rc;
 }

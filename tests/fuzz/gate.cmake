@@ -6,7 +6,8 @@
 set(GATE_FUZZ_SOURCES ${PROJECT_SOURCE_DIR}/core/src/gate/gate_wire.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render_messages.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_messages.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render_responses.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_responses.c
-                      ${PROJECT_SOURCE_DIR}/core/src/gate/gate_translate.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_gemini.c
+                      ${PROJECT_SOURCE_DIR}/core/src/gate/gate_translate.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_tr_spans.c
+                      ${PROJECT_SOURCE_DIR}/core/src/gate/gate_gemini.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render_gemini.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_replay.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_mcp_wire.c

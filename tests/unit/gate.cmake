@@ -18,3 +18,6 @@ target_include_directories(test_gate_gemini PRIVATE ${PROJECT_SOURCE_DIR}/core/s
 corral_add_unit_test(test_gate_mcp SOURCES test_gate_mcp.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
 # A remote node between two gates over HTTP: dialect and raw body reach the central trainer, its DELETE reaches the node.
 corral_add_unit_test(test_gate_node SOURCES test_gate_node.c http_client.c LIBRARIES PkgConfig::CURL PkgConfig::MHD PkgConfig::CJSON pthread)
+# The dialect edges' long strings carried as spans, against the whole-tree translation (internals).
+corral_add_unit_test(test_gate_tr_spans SOURCES test_gate_tr_spans.c LIBRARIES PkgConfig::CJSON PkgConfig::MHD)
+target_include_directories(test_gate_tr_spans PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

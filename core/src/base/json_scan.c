@@ -135,7 +135,7 @@ static int scan_string(struct scan *s, struct crl_json_span *raw)
                 if (!k)
                     return 0;
                 p += 1 + k;
-            } else if (strchr("\"\\/bfnrt", (int)c) && c) {
+            } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') {
                 p += 2;
             } else {
                 return 0;

@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 #include <corral/gate.h>
 #include "crl_common.h"
+#include "base/json_scan.h"
 
 #define GATE_DEFAULT_BODY_LIMIT (4u * 1024u * 1024u)
 #define GATE_TRAINER_BODY_LIMIT ((size_t)64 << 20)
@@ -275,7 +276,9 @@ int gate_tr_copy_stream(const cJSON *in, cJSON *out, char *err, size_t errlen);
 typedef int (*gate_convert_fn)(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen);
 /* The frame of every dialect's translation: the body must be non-empty,
  * strict JSON (base/json_scan.h) of at most GATE_MESSAGES_MAX_VALUES
- * values; convert(ctx) writes the chat request, returned as malloc'ed text
+ * values; convert(ctx) writes the chat request from a light copy of the
+ * body whose long strings are placeholders (gate_spans_lighten), returned,
+ * with the strings put back, as malloc'ed text
  * (length in *out_len; the caller frees it), or NULL with err (a 400;
  * "out of memory" when it is ours).  text stays the caller's. */
 char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx, size_t *out_len,
@@ -285,6 +288,29 @@ char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert,
 size_t gate_utf8_piece(const char *s, size_t n, size_t max);
 
 /* ---- the Anthropic Messages edge (gate_messages.c) ------------------------- */
+
+/* The long string values of a dialect body, kept as spans of its text
+ * while the converter works on a light copy (gate_tr_spans.c). */
+struct gate_spans {
+    struct crl_json_span *v;
+    size_t n, cap;
+};
+/* Copy text (valid JSON, the caller's) into *light (malloc'ed, the
+ * caller's) with each long string value, other than those the converters
+ * read (ids, names, types...), replaced by a placeholder; sp records the
+ * spans (pointing into text; gate_spans_clear frees the list).  *light is
+ * NULL when the body itself holds the placeholder mark: translate text
+ * whole then.  0 or CORRAL_ENOMEM. */
+int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char **light, size_t *light_len);
+/* printed[0..len) (a converter's output) with every placeholder replaced
+ * by its span, escaped again for each JSON-in-a-string level it was
+ * printed at: malloc'ed (the caller frees it), NULL when out of memory. */
+char *gate_spans_expand(const char *printed, size_t len, const struct gate_spans *sp, size_t *out_len);
+void gate_spans_clear(struct gate_spans *sp);
+/* The shortest string value carried as a span (256 bytes); fuzz targets
+ * and tests lower it to send every string that way.  Set before any
+ * translation runs, never while one does. */
+extern size_t gate_spans_min;
 
 /* A Messages body with more JSON values than this is refused before a
  * tree is built of it (a 4 MiB body of tiny values would be ~150 MB). */

@@ -3,7 +3,8 @@
  * into the normalized chat request (gate_messages.c, gate_responses.c,
  * gate_gemini.c):
  * the checks every body passes before a tree is built of it, the
- * translation's frame (parse, convert, print), and small cJSON readers.
+ * translation's frame (parse, convert, print; long strings skip the tree
+ * as spans of the body, gate_tr_spans.c), and small cJSON readers.
  * The mapping of each dialect is in docs/gate-dialects.md.
  */
 #include <stdio.h>
@@ -90,30 +91,49 @@ char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert,
         gate_tr_fail(err, errlen, "request body is not valid JSON");
         return NULL;
     }
-    if (gate_json_value_bound(text, len) > GATE_MESSAGES_MAX_VALUES) {
+    /* Long strings skip the tree (gate_tr_spans.c): the converter sees a
+     * light copy; the value count is the same in both. */
+    struct gate_spans sp;
+    char *light = NULL;
+    size_t light_len = 0;
+    if (gate_spans_lighten(text, len, &sp, &light, &light_len)) {
+        gate_tr_fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    const char *tx = light ? light : text;
+    size_t tn = light ? light_len : len;
+    char *s = NULL;
+    if (gate_json_value_bound(tx, tn) > GATE_MESSAGES_MAX_VALUES) {
         char msg[128];
         snprintf(msg, sizeof msg, "request body has more than %u JSON values", (unsigned)GATE_MESSAGES_MAX_VALUES);
         gate_tr_fail(err, errlen, msg);
-        return NULL;
+        goto out;
     }
-    cJSON *in = gate_json_parse_exact(text, len);
+    cJSON *in = gate_json_parse_exact(tx, tn);
     cJSON *out = cJSON_CreateObject();
     if (!in || !out) {
         cJSON_Delete(in);
         cJSON_Delete(out);
         gate_tr_fail(err, errlen, "out of memory");
-        return NULL;
+        goto out;
     }
-    char *s = NULL;
     if (convert(in, out, ctx, err, errlen) == 0) {
-        s = cJSON_PrintUnformatted(out);
+        char *p = cJSON_PrintUnformatted(out);
+        if (p && sp.n) {
+            s = gate_spans_expand(p, strlen(p), &sp, out_len);
+            free(p);
+        } else if (p) {
+            s = p;
+            *out_len = strlen(s);
+        }
         if (!s)
             gate_tr_fail(err, errlen, "out of memory");
-        else
-            *out_len = strlen(s);
     }
     cJSON_Delete(in);
     cJSON_Delete(out);
+out:
+    free(light);
+    gate_spans_clear(&sp);
     return s;
 }
 

@@ -19,6 +19,7 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_render_responses.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responses.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_translate.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_tr_spans.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_replay.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responders.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_scripts.c
