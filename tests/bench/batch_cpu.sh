@@ -7,6 +7,8 @@
 # verifier are the sandbox's work), read from /proc/PID/stat once it is a
 # zombie, so nothing is lost to sampling.  Prints each run, the medians and
 # their ratio.  A benchmark, not a test: numbers only (docs/batches.md).
+# MOUNT_CHURN=1 (root): a tmpfs is mounted and unmounted under the work
+# directory every 0.2 s meanwhile, as a host running containers does.
 #   tests/bench/batch_cpu.sh BUILD_DIR [BASE_BUILD_DIR] [N=100] [C=4] [ROUNDS=3]
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +48,15 @@ run() { # BUILD NAME: corral's CPU ms per rollout into $MS
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 echo "$N oracle rollouts of examples/tasks/hello, concurrency $C, $ROUNDS rounds, $(nproc) CPUs"
+if [ "${MOUNT_CHURN:-0}" = 1 ]; then
+  mkdir -p "$WORK/churn"
+  (while [ -d "$WORK/churn" ]; do
+    mount -t tmpfs -o size=64k none "$WORK/churn" 2>/dev/null && umount "$WORK/churn"; sleep 0.2
+  done) &
+  CHURN=$!
+  trap 'kill $CHURN 2>/dev/null; wait $CHURN 2>/dev/null; umount "$WORK/churn" 2>/dev/null; rm -rf "$WORK"' EXIT
+  echo "with a mount change every 0.2 s"
+fi
 : >"$WORK/new.ms"; : >"$WORK/base.ms"
 for r in $(seq "$ROUNDS"); do
   if [ -n "$BASE" ]; then run "$BASE" "base$r"; echo "$MS" >>"$WORK/base.ms"; fi
