@@ -4,8 +4,8 @@
  *   corral-holder OWNER_FD LOCK_FD BWRAP [ARG...]
  *
  * sandbox_local's create starts it with posix_spawn: fd 0 /dev/null, fds 1
- * and 2 the sandbox's holder.log, fd 3 the ready pipe and fd 4 bwrap's
- * --info-fd pipe; OWNER_FD a pidfd of the lease's process and LOCK_FD the
+ * and 2 an in-memory file create reads bwrap's errors from, fd 3 the ready
+ * pipe and fd 4 bwrap's --info-fd pipe; OWNER_FD a pidfd of the lease's process and LOCK_FD the
  * image root's shared flock, each an fd number or -1.  It double-forks
  * (setsid; reparented, never corral's zombie) and exits once detached.
  * With an owner or a lock the detached process stays as the watcher that

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -79,16 +80,10 @@ static int parse_user(const char *user, char *uid, char *gid, size_t sz)
     return 0;
 }
 
-static void read_log(const char *dir, char *msg, size_t sz)
+/* What bwrap wrote to its stderr (the in-memory file logfd), on one line. */
+static void read_log(int logfd, char *msg, size_t sz)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/holder.log", dir);
-    msg[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, msg, sz - 1);
-    close(fd);
+    ssize_t n = logfd >= 0 ? pread(logfd, msg, sz - 1, 0) : -1;
     if (n < 0)
         n = 0;
     msg[n] = '\0';
@@ -136,14 +131,15 @@ static int fd_high(int fd)
  * the lease's process, the caller keeps it): the sandbox dies with that
  * process.  lockfd >= 0 (the caller keeps and closes its copy): held by the
  * watcher until bwrap ends.  Returns 0 with *pid = the holder. */
-static int start_holder(const struct corral_host *h, char **argv, const char *dir, int ownerfd, int lockfd,
+static int start_holder(const struct corral_host *h, char **argv, int ownerfd, int lockfd,
                         pid_t *pid, corral_call *call)
 {
-    char path[4096], helper[4096];
-    snprintf(path, sizeof(path), "%s/holder.log", dir);
+    char helper[4096];
     if (crl_find_libexec("corral-holder", helper, sizeof helper) < 0)
         return h->fail(call, CORRAL_ENOTFOUND, "local: corral-holder not found (set CORRAL_LIBEXEC_DIR or reinstall corral)");
-    int logfd = fd_high(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    /* bwrap's stderr: an in-memory file (no inode in the state directory
+     * per sandbox), read when create fails. */
+    int logfd = fd_high(memfd_create("corral-holder-log", MFD_CLOEXEC));
     int devnull = fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
     int own = ownerfd >= 0 ? fcntl(ownerfd, F_DUPFD_CLOEXEC, 10) : -1;
     int lck = lockfd >= 0 ? fcntl(lockfd, F_DUPFD_CLOEXEC, 10) : -1;
@@ -200,7 +196,7 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
         }
     }
     free(hargv);
-    int *mine[] = {&logfd, &devnull, &own, &lck, &ready[1], &info[1]};
+    int *mine[] = {&devnull, &own, &lck, &ready[1], &info[1]};
     for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
         if (*mine[i] >= 0)
             close(*mine[i]);
@@ -254,7 +250,7 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     }
     if (!rc && !(got_ready && *pid > 0)) {
         char msg[1024];
-        read_log(dir, msg, sizeof(msg));
+        read_log(logfd, msg, sizeof(msg));
         rc = h->fail(call, CORRAL_EIO, "local: bwrap could not create the sandbox: %s",
                      msg[0] ? msg : "no message");
     }
@@ -262,6 +258,8 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
         close(ready[0]);
     if (info[0] >= 0)
         close(info[0]);
+    if (logfd >= 0)
+        close(logfd);
     return rc;
 }
 
@@ -419,7 +417,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     }
     if (root_image && (rc = lock_rootfs(h, root_image, &lockfd, call)))
         goto fail;
-    rc = start_holder(h, argv, dir, ownerfd, lockfd, &m.holder_pid, call);
+    rc = start_holder(h, argv, ownerfd, lockfd, &m.holder_pid, call);
     if (ownerfd >= 0)
         close(ownerfd);
     ownerfd = -1;
