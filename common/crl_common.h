@@ -273,6 +273,12 @@ int crl_owner_gone(const char *token);
  * so it pins the process checked.  The caller closes it. */
 int crl_lease_pidfd(const char *const *labels);
 
+/* ---- helper executables (libexec.c) ---- */
+/* The path of corral's helper executable `name` into buf (the caller's, cap
+ * bytes): $CORRAL_LIBEXEC_DIR, the running executable's directory, then the
+ * installed libexec/corral.  0 when one is executable there, else -1. */
+int crl_find_libexec(const char *name, char *buf, size_t cap);
+
 /* ---- detached children (detach.c) ---- */
 /* In a child before exec: default dispositions, then every signal unblocked. */
 void crl_signals_default(void);

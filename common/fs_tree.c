@@ -13,6 +13,10 @@
 
 int crl_mkdir_p(const char *path, mode_t mode)
 {
+    /* Mostly it exists already: one stat instead of a mkdir per component. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
     char *p = strdup(path);
     if (!p)
         return -ENOMEM;

@@ -17,4 +17,5 @@ set_tests_properties(test_sandbox_local PROPERTIES TIMEOUT 300)
 add_test(NAME test_sandbox_local_unprivileged
          COMMAND sh -c "[ \"$(id -u)\" = 0 ] && command -v setpriv >/dev/null || { echo 'needs root and setpriv: skipped'; exit 77; }; exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp \"$0\""
                  $<TARGET_FILE:test_sandbox_local>)
-set_tests_properties(test_sandbox_local_unprivileged PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+set_tests_properties(test_sandbox_local_unprivileged PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+                     ENVIRONMENT "CORRAL_LIBEXEC_DIR=${CMAKE_BINARY_DIR}/bin")

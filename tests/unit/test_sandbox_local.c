@@ -1001,6 +1001,35 @@ static void test_bwrap_missing(void **st)
     plug_close(&other);
 }
 
+/* A bwrap that fails: create reports what it wrote to stderr, and leaves
+ * no state directory behind. */
+static void test_bwrap_fails(void **st)
+{
+    (void)st;
+    struct plug other;
+    char path[400], fake[400];
+    snprintf(fake, sizeof(fake), "%s/failing-bwrap", state_root);
+    FILE *f = fopen(fake, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\necho 'bwrap: fake failure for the test' >&2\nexit 1\n", f);
+    fclose(f);
+    assert_int_equal(chmod(fake, 0755), 0);
+    snprintf(path, sizeof(path), "%s/failbwrap.json", state_root);
+    write_config(path, fake);
+    assert_int_equal(plug_open(&other, path), 0);
+    struct corral_sandbox_spec spec = {.struct_size = sizeof(spec), .id = "local-failbwrap"};
+    struct corral_call call;
+    corral_call_init(&call, 5000);
+    corral_sbx *s = NULL;
+    assert_int_equal(other.ops->create(other.state, &spec, &s, &call), CORRAL_EIO);
+    assert_non_null(strstr(call.message, "bwrap: fake failure for the test"));
+    assert_null(s);
+    snprintf(path, sizeof(path), "%s/state/local-failbwrap", state_root);
+    assert_int_equal(access(path, F_OK), -1);
+    plug_close(&other);
+    unlink(fake);
+}
+
 static void test_create_errors(void **st)
 {
     (void)st;
@@ -1236,6 +1265,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ttl),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_bwrap_missing),
+        cmocka_unit_test(test_bwrap_fails),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_mounts),
         cmocka_unit_test(test_user_and_network),

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -128,6 +130,66 @@ static void test_private_paths_cached(void **st)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* In a child with a mount namespace of its own: a mount elsewhere keeps
+ * the cache, a mount below the scanned directory rescans it.  The exit
+ * status is the number of the first check that failed. */
+static int private_cache_mounts_child(void)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return 1;
+    char dir[] = "/tmp/corral-privm-XXXXXX", other[] = "/tmp/corral-privo-XXXXXX", sub[300], want[310];
+    if (!mkdtemp(dir) || !mkdtemp(other) || chmod(dir, 0755) < 0)
+        return 2;
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    if (mkdir(sub, 0755) < 0)
+        return 3;
+    local_private_cache_free();
+    unsigned n0 = local_private_scans();
+    char **v = local_private_paths_cached(dir);
+    int rc = v && crl_strv_len((const char *const *)v) == 0 ? 0 : 4;
+    crl_strv_free_array(v);
+    if (!rc && mount("tmpfs", other, "tmpfs", 0, "size=64k") < 0)
+        rc = 5;
+    if (!rc) {
+        crl_strv_free_array(local_private_paths_cached(dir));
+        if (local_private_scans() != n0 + 1)
+            rc = 6; /* a mount elsewhere rescanned */
+    }
+    if (!rc && mount("tmpfs", sub, "tmpfs", 0, "size=64k,mode=700") < 0)
+        rc = 7;
+    if (!rc) {
+        v = local_private_paths_cached(dir);
+        snprintf(want, sizeof want, "d%s", sub);
+        if (local_private_scans() != n0 + 2 || !has_path(v, want))
+            rc = 8; /* a mount below dir was not seen */
+        crl_strv_free_array(v);
+    }
+    umount(sub);
+    umount(other);
+    rmdir(sub);
+    rmdir(dir);
+    rmdir(other);
+    local_private_cache_free();
+    return rc;
+}
+
+static void test_private_cache_mounts(void **st)
+{
+    (void)st;
+    if (geteuid() != 0) {
+        skip();
+        return;
+    }
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0)
+        _exit(private_cache_mounts_child());
+    int status;
+    assert_int_equal(waitpid(c, &status, 0), c);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* The real scan: private files and directories listed, public ones and
@@ -413,6 +475,18 @@ static void test_env_file_and_rm(void **st)
     assert_string_equal(back[2], "Q='$(x)'");
     crl_strv_free_array(back);
 
+    /* An empty env writes no file and reads back empty. */
+    char empty[] = "/tmp/corral-local-pure-XXXXXX";
+    assert_non_null(mkdtemp(empty));
+    const char *const none[] = {NULL};
+    assert_int_equal(local_env_save(empty, none), 0);
+    snprintf(path, sizeof(path), "%s/env", empty);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(local_env_load(empty, &back), 0);
+    assert_int_equal(crl_strv_len((const char *const *)back), 0);
+    crl_strv_free_array(back);
+    assert_int_equal(rmdir(empty), 0);
+
     /* rm -rf copes with unreadable directories. */
     snprintf(path, sizeof(path), "%s/a/b/c", dir);
     assert_int_equal(crl_mkdir_p(path, 0755), 0);
@@ -467,7 +541,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_holder_argv_image),
-        cmocka_unit_test(test_holder_argv), cmocka_unit_test(test_private_paths), cmocka_unit_test(test_private_paths_cached),   cmocka_unit_test(test_stat_parse),
+        cmocka_unit_test(test_holder_argv), cmocka_unit_test(test_private_paths), cmocka_unit_test(test_private_paths_cached), cmocka_unit_test(test_private_cache_mounts),   cmocka_unit_test(test_stat_parse),
         cmocka_unit_test(test_ids),           cmocka_unit_test(test_meta_roundtrip),
         cmocka_unit_test(test_env_file_and_rm), cmocka_unit_test(test_env_set),
         cmocka_unit_test(test_fork_detached_reparented),

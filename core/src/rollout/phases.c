@@ -169,30 +169,10 @@ int crl_phase_gate(struct rollout *r)
 
 /* ---- create ----------------------------------------------------------------------- */
 
-/* The corral-forward binary on the host: $CORRAL_LIBEXEC_DIR, next to
- * this executable (build tree), then the installed libexec dir. */
+/* The corral-forward binary on the host (crl_find_libexec's search). */
 int crl_find_forwarder(char *buf, size_t cap)
 {
-    const char *env = getenv("CORRAL_LIBEXEC_DIR");
-    if (env && *env) {
-        snprintf(buf, cap, "%s/corral-forward", env);
-        if (access(buf, X_OK) == 0)
-            return 0;
-    }
-    char self[PATH_MAX - 64];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, cap, "%s/corral-forward", self);
-            if (access(buf, X_OK) == 0)
-                return 0;
-        }
-    }
-    snprintf(buf, cap, "%s/corral-forward", CORRAL_LIBEXEC_DIR);
-    return access(buf, X_OK) == 0 ? 0 : -1;
+    return crl_find_libexec("corral-forward", buf, cap);
 }
 
 /* What a backend with host mounts gets bound in: the agent installed on

@@ -244,7 +244,8 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
         if (rc == 0 && crl_state_storage_bytes(state) > 0)
             sb->storage_bytes = crl_state_storage_bytes(state); /* the backend's default limit */
         if (rc == 0)
-            rc = corral_registry_put(id, sb->backend, state ? state : "{}", deadline, call);
+            rc = (pending ? crl_registry_put_created : corral_registry_put)(id, sb->backend, state ? state : "{}",
+                                                                            deadline, call);
         free(state);
         if (rc) {
             /* A sandbox nobody can find again is a leak: take it down. */

@@ -152,6 +152,11 @@ int crl_registry_egress_link(const char *id, const char *dir, struct corral_call
  * the plugin's create (the registry's state is then {"corral_pending":
  * "<owner token>"}). */
 int crl_registry_put_pending(const char *id, const char *backend, int64_t deadline, struct corral_call *call);
+/* The plugin's state replacing the pending entry once create returned, as
+ * corral_registry_put but without fsync: the pending entry, already on
+ * disk, names the same sandbox, and gc finds it from either one. */
+int crl_registry_put_created(const char *id, const char *backend, const char *state_json, int64_t deadline,
+                             struct corral_call *call);
 /* For a registry state: -1 not pending (a made sandbox), 1 pending and its
  * creator is gone (killed during create), 0 pending and the creator runs
  * or cannot be judged here (another host). */

@@ -44,8 +44,12 @@ static int entry_path(const char *id, char *buf, size_t cap, struct corral_call 
     return 0;
 }
 
-int corral_registry_put(const char *id, const char *backend, const char *state_json, int64_t deadline,
-                        struct corral_call *call)
+/* Write the entry to a temporary file and rename it over id's: readers see
+ * the old entry or the new one, never a part.  sync: fsync the file before
+ * the rename, so its content is on disk before anything that depends on
+ * it happens (docs/batches.md, "What is durable when"). */
+static int registry_write(const char *id, const char *backend, const char *state_json, int64_t deadline, int sync,
+                          struct corral_call *call)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 16];
     int rc = entry_path(id, path, sizeof path, call);
@@ -66,7 +70,7 @@ int corral_registry_put(const char *id, const char *backend, const char *state_j
         free(text);
         return corral_call_fail(call, CORRAL_EIO, "cannot write %s: %s", tmp, strerror(errno));
     }
-    int e = crl_write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0 ? 0 : errno;
+    int e = crl_write_all(fd, text, strlen(text)) == 0 && (!sync || fsync(fd) == 0) ? 0 : errno;
     free(text);
     if (close(fd) != 0 && !e)
         e = errno;
@@ -79,6 +83,18 @@ int corral_registry_put(const char *id, const char *backend, const char *state_j
         return corral_call_fail(call, CORRAL_EIO, "cannot rename %s: %s", tmp, strerror(errno));
     }
     return 0;
+}
+
+int corral_registry_put(const char *id, const char *backend, const char *state_json, int64_t deadline,
+                        struct corral_call *call)
+{
+    return registry_write(id, backend, state_json, deadline, 1, call);
+}
+
+int crl_registry_put_created(const char *id, const char *backend, const char *state_json, int64_t deadline,
+                             struct corral_call *call)
+{
+    return registry_write(id, backend, state_json, deadline, 0, call);
 }
 
 /* Parse an entry file; 0 on success with malloc'ed strings. */

@@ -114,7 +114,8 @@ void local_meta_free(struct local_meta *m);
 /* Read/write <dir>/meta.json (written atomically).  0 or -errno. */
 int local_meta_load(const char *dir, struct local_meta *m);
 int local_meta_save(const char *dir, const struct local_meta *m);
-/* The env file: NUL-separated "K=V" entries, mode 0600.  0 or -errno. */
+/* The env file: NUL-separated "K=V" entries, mode 0600, written once into
+ * a fresh state dir (absent when env is empty).  0 or -errno. */
 int local_env_save(const char *dir, const char *const *env);
 int local_env_load(const char *dir, char ***env);
 

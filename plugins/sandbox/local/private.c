@@ -17,7 +17,10 @@
  * chmod'ed/chown'ed in it, the directory itself moved or removed; a queue
  * overflow), and /proc/self/mountinfo is polled for mount changes (a
  * bind mount over a file).  A watch is added before its directory is
- * read, so a change during the scan is seen at the next call. */
+ * read, so a change during the scan is seen at the next call.  A mount
+ * change rescans only when it touched a mount at, above or below the
+ * scanned directory (the mount table's lines for those differ): other
+ * processes' containers mounting elsewhere on the host do not. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -118,18 +121,90 @@ char **local_private_paths(const char *dir)
     return scan(dir, -1, &watched);
 }
 
+/* mountinfo's escaped field (space, tab, newline, backslash as \ooo)
+ * decoded in place. */
+static void unescape(char *f)
+{
+    char *o = f;
+    for (const char *i = f; *i; i++) {
+        if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' && i[2] <= '7' && i[3] >= '0' && i[3] <= '7') {
+            *o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+            i += 3;
+        } else {
+            *o++ = *i;
+        }
+    }
+    *o = '\0';
+}
+
+/* 1 when mount point m is dir, an ancestor of it or below it. */
+static int mount_concerns(const char *m, const char *dir)
+{
+    size_t ml = strlen(m), dl = strlen(dir);
+    if (!strcmp(m, "/"))
+        return 1;
+    if (ml <= dl)
+        return !strncmp(dir, m, ml) && (dir[ml] == '/' || dir[ml] == '\0');
+    return !strncmp(m, dir, dl) && m[dl] == '/';
+}
+
+/* The lines of the mount table (read through mfd, an open
+ * /proc/self/mountinfo) whose mount point concerns dir, in order:
+ * malloc'ed, or NULL. */
+static char *mounts_of(int mfd, const char *dir)
+{
+    if (mfd < 0 || lseek(mfd, 0, SEEK_SET) < 0)
+        return NULL;
+    struct crl_buf all = {0}, out = {0};
+    char chunk[16384];
+    for (;;) {
+        ssize_t n = read(mfd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && crl_buf_add(&all, chunk, (size_t)n) != 0)) {
+            crl_buf_free(&all);
+            return NULL;
+        }
+        if (n == 0)
+            break;
+    }
+    int err = 0;
+    for (char *line = all.p, *next; !err && line && *line; line = next) {
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : NULL;
+        if (nl)
+            *nl = '\0';
+        /* id parent major:minor root MOUNT_POINT options ... */
+        char point[4096];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+            continue;
+        unescape(point);
+        if (mount_concerns(point, dir))
+            err = crl_buf_addf(&out, "%s\n", line) != 0;
+    }
+    crl_buf_free(&all);
+    if (err) {
+        crl_buf_free(&out);
+        return NULL;
+    }
+    return out.p ? out.p : strdup("");
+}
+
 /* The process's cache (the plugin may serve creates from many threads). */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     char *dir;
     char **paths;      /* the last scan's result */
     int ifd, mfd;      /* its inotify watches and /proc/self/mountinfo, or -1 */
+    char *mounts;      /* mounts_of(mfd, dir) at the scan */
     unsigned scans;
-} cache = {NULL, NULL, -1, -1, 0};
+} cache = {NULL, NULL, -1, -1, NULL, 0};
 
 static void cache_drop(void)
 {
     free(cache.dir);
+    free(cache.mounts);
+    cache.mounts = NULL;
     crl_strv_free_array(cache.paths);
     if (cache.ifd >= 0)
         close(cache.ifd);
@@ -146,7 +221,16 @@ static int cache_fresh(const char *dir)
     if (!cache.paths || cache.ifd < 0 || cache.mfd < 0 || strcmp(cache.dir, dir) != 0)
         return 0;
     struct pollfd p[2] = {{cache.ifd, POLLIN, 0}, {cache.mfd, POLLPRI, 0}};
-    return poll(p, 2, 0) == 0;
+    if (poll(p, 2, 0) == 0)
+        return 1;
+    if (p[0].revents || !cache.mounts)
+        return 0;
+    /* The mount table changed (poll has taken note: the next poll reports
+     * only a later change): fresh when no mount concerning dir did. */
+    char *now = mounts_of(cache.mfd, dir);
+    int same = now && !strcmp(now, cache.mounts);
+    free(now);
+    return same;
 }
 
 char **local_private_paths_cached(const char *dir)
@@ -158,6 +242,9 @@ char **local_private_paths_cached(const char *dir)
         /* Open before the scan: a mount change from here on is reported. */
         cache.mfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
         cache.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        struct pollfd mp = {cache.mfd, POLLPRI, 0};
+        poll(&mp, 1, 0); /* what poll reports from here on is a later change */
+        cache.mounts = mounts_of(cache.mfd, dir);
         int watched = 0;
         cache.paths = scan(dir, cache.ifd, &watched);
         cache.dir = strdup(dir);

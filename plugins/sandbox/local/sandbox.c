@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,10 +20,6 @@
 #include <cjson/cJSON.h>
 
 #include "local.h"
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 static const char holder_path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -82,16 +80,10 @@ static int parse_user(const char *user, char *uid, char *gid, size_t sz)
     return 0;
 }
 
-static void read_log(const char *dir, char *msg, size_t sz)
+/* What bwrap wrote to its stderr (the in-memory file logfd), on one line. */
+static void read_log(int logfd, char *msg, size_t sz)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/holder.log", dir);
-    msg[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, msg, sz - 1);
-    close(fd);
+    ssize_t n = logfd >= 0 ? pread(logfd, msg, sz - 1, 0) : -1;
     if (n < 0)
         n = 0;
     msg[n] = '\0';
@@ -121,89 +113,93 @@ static int lock_rootfs(const struct corral_host *h, const char *root, int *fd, c
     return 0;
 }
 
-/* The watcher (in the detached child, after fork: async-signal-safe calls
- * only), made when there is a lease (ownerfd, a pidfd) or a root
- * filesystem lock (lockfd, a flock held shared) to keep.  bwrap runs as its
- * child; the watcher keeps lockfd open until bwrap has ended, so the image's
- * root filesystem stays locked for the sandbox's whole life while no
- * process inside ever holds a descriptor of the host's tree.  When the
- * owner dies first, SIGKILL to bwrap kills the namespace's init through
- * --die-with-parent.  Returns only in the child that must exec bwrap. */
-static void watch_holder(int ownerfd, int lockfd, int devnull)
+/* fd moved to 10 or above (close-on-exec), the original closed: the
+ * spawn's dup2s to 0-6 must not overwrite one another's sources. */
+static int fd_high(int fd)
 {
-    if (ownerfd < 0 && lockfd < 0)
-        return;
-    pid_t b = fork();
-    if (b <= 0)
-        return; /* bwrap's process, or no watcher possible: run unwatched */
-    int bfd = ownerfd >= 0 ? (int)syscall(SYS_pidfd_open, b, 0) : -1;
-    if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0)
-        _exit(0);
-    /* Keep only the pidfds and the lock (wherever they are): the creator's
-     * pipes and sockets must not live on in us. */
-    int keep[3], nk = 0;
-    if (ownerfd >= 0)
-        keep[nk++] = ownerfd;
-    if (bfd >= 0)
-        keep[nk++] = bfd;
-    if (lockfd >= 0)
-        keep[nk++] = lockfd;
-    crl_close_fds_except(keep, (size_t)nk);
-    if (ownerfd >= 0) {
-        struct pollfd p[2] = {{ownerfd, POLLIN, 0}, {bfd, POLLIN, 0}};
-        while (poll(p, bfd >= 0 ? 2 : 1, -1) < 0 && errno == EINTR)
-            ;
-        if (p[0].revents)
-            kill(b, SIGKILL); /* b is our unreaped child: the pid cannot be reused */
-    }
-    int st;
-    while (waitpid(b, &st, 0) < 0 && errno == EINTR)
-        ;
-    _exit(0);
+    if (fd < 0 || fd >= 10)
+        return fd;
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    close(fd);
+    return h;
 }
 
-/* Start bwrap detached (setsid + double fork) and wait for the holder's
- * ready byte and bwrap's info JSON.  ownerfd >= 0 (a pidfd of the lease's
- * process, the caller keeps it): the sandbox dies with that process.
- * lockfd >= 0 (the caller keeps and closes its copy): held by the watcher
- * until bwrap ends.  Returns 0 with *pid = the holder. */
-static int start_holder(const struct corral_host *h, char **argv, const char *dir, int ownerfd, int lockfd,
+/* Start corral-holder (holder.c) with posix_spawn (so corral's address
+ * space is never copied): it starts bwrap detached (setsid + double fork)
+ * and, with a lease or an image lock, stays as its watcher.  Then wait for
+ * the holder's ready byte and bwrap's info JSON.  ownerfd >= 0 (a pidfd of
+ * the lease's process, the caller keeps it): the sandbox dies with that
+ * process.  lockfd >= 0 (the caller keeps and closes its copy): held by the
+ * watcher until bwrap ends.  Returns 0 with *pid = the holder. */
+static int start_holder(const struct corral_host *h, char **argv, int ownerfd, int lockfd,
                         pid_t *pid, corral_call *call)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/holder.log", dir);
-    int logfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    char helper[4096];
+    if (crl_find_libexec("corral-holder", helper, sizeof helper) < 0)
+        return h->fail(call, CORRAL_ENOTFOUND, "local: corral-holder not found (set CORRAL_LIBEXEC_DIR or reinstall corral)");
+    /* bwrap's stderr: an in-memory file (no inode in the state directory
+     * per sandbox), read when create fails. */
+    int logfd = fd_high(memfd_create("corral-holder-log", MFD_CLOEXEC));
+    int devnull = fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    int own = ownerfd >= 0 ? fcntl(ownerfd, F_DUPFD_CLOEXEC, 10) : -1;
+    int lck = lockfd >= 0 ? fcntl(lockfd, F_DUPFD_CLOEXEC, 10) : -1;
     int ready[2] = {-1, -1}, info[2] = {-1, -1};
     int rc = 0;
-    if (logfd < 0 || devnull < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(info, O_CLOEXEC) < 0)
+    if (logfd < 0 || devnull < 0 || (ownerfd >= 0 && own < 0) || (lockfd >= 0 && lck < 0) ||
+        pipe2(ready, O_CLOEXEC) < 0 || pipe2(info, O_CLOEXEC) < 0)
         rc = h->fail(call, CORRAL_EIO, "local: cannot prepare the holder: %s", strerror(errno));
-    char *const envp[] = {(char *)holder_path_env, NULL};
-    pid_t c1 = rc ? -1 : crl_fork_detached();
-    if (!rc && c1 < 0)
-        rc = h->fail(call, CORRAL_ETRANSIENT, "fork: %s", strerror(errno));
-    if (c1 == 0) {
-        watch_holder(ownerfd, lockfd, devnull); /* the watcher returns only in bwrap's process */
-        int r = fcntl(ready[1], F_DUPFD_CLOEXEC, 10), i = fcntl(info[1], F_DUPFD_CLOEXEC, 10);
-        if (r < 0 || i < 0 || dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 ||
-            dup2(r, 3) < 0 || dup2(i, 4) < 0)
-            _exit(126);
-        /* The holder too: a command could ptrace its `sleep` and use its
-         * keyring (commands are confined the same way in join.c). */
-        if (local_confine() < 0)
-            _exit(126);
-        syscall(SYS_close_range, 5U, ~0U, 0U);
-        execve(argv[0], argv, envp);
-        _exit(127);
+    ready[1] = fd_high(ready[1]);
+    info[1] = fd_high(info[1]);
+    if (!rc && (ready[1] < 0 || info[1] < 0))
+        rc = h->fail(call, CORRAL_EIO, "local: cannot prepare the holder: %s", strerror(errno));
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **hargv = rc ? NULL : calloc(n + 4, sizeof(char *));
+    char ofd[16], lfd[16];
+    snprintf(ofd, sizeof ofd, "%d", own >= 0 ? 5 : -1);
+    snprintf(lfd, sizeof lfd, "%d", lck >= 0 ? 6 : -1);
+    if (!rc && !hargv)
+        rc = h->fail(call, CORRAL_ENOMEM, "out of memory");
+    pid_t c1 = -1;
+    if (!rc) {
+        hargv[0] = helper;
+        hargv[1] = ofd;
+        hargv[2] = lfd;
+        memcpy(hargv + 3, argv, (n + 1) * sizeof(char *));
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t at;
+        sigset_t all, none;
+        sigfillset(&all);
+        sigemptyset(&none);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&at);
+        posix_spawnattr_setsigdefault(&at, &all);
+        posix_spawnattr_setsigmask(&at, &none);
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+        posix_spawn_file_actions_adddup2(&fa, devnull, 0);
+        posix_spawn_file_actions_adddup2(&fa, logfd, 1);
+        posix_spawn_file_actions_adddup2(&fa, logfd, 2);
+        posix_spawn_file_actions_adddup2(&fa, ready[1], 3);
+        posix_spawn_file_actions_adddup2(&fa, info[1], 4);
+        if (own >= 0)
+            posix_spawn_file_actions_adddup2(&fa, own, 5);
+        if (lck >= 0)
+            posix_spawn_file_actions_adddup2(&fa, lck, 6);
+        char *const envp[] = {(char *)holder_path_env, NULL};
+        int e = posix_spawn(&c1, helper, &fa, &at, hargv, envp);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&at);
+        if (e) {
+            c1 = -1;
+            rc = h->fail(call, CORRAL_ETRANSIENT, "local: cannot start %s: %s", helper, strerror(e));
+        }
     }
-    if (logfd >= 0)
-        close(logfd);
-    if (devnull >= 0)
-        close(devnull);
-    if (ready[1] >= 0)
-        close(ready[1]);
-    if (info[1] >= 0)
-        close(info[1]);
+    free(hargv);
+    int *mine[] = {&devnull, &own, &lck, &ready[1], &info[1]};
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
+        if (*mine[i] >= 0)
+            close(*mine[i]);
     if (c1 > 0) {
         int st;
         while (waitpid(c1, &st, 0) < 0 && errno == EINTR)
@@ -254,7 +250,7 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
     }
     if (!rc && !(got_ready && *pid > 0)) {
         char msg[1024];
-        read_log(dir, msg, sizeof(msg));
+        read_log(logfd, msg, sizeof(msg));
         rc = h->fail(call, CORRAL_EIO, "local: bwrap could not create the sandbox: %s",
                      msg[0] ? msg : "no message");
     }
@@ -262,6 +258,8 @@ static int start_holder(const struct corral_host *h, char **argv, const char *di
         close(ready[0]);
     if (info[0] >= 0)
         close(info[0]);
+    if (logfd >= 0)
+        close(logfd);
     return rc;
 }
 
@@ -419,7 +417,7 @@ int local_create(void *ps, const struct corral_sandbox_spec *spec, corral_sbx **
     }
     if (root_image && (rc = lock_rootfs(h, root_image, &lockfd, call)))
         goto fail;
-    rc = start_holder(h, argv, dir, ownerfd, lockfd, &m.holder_pid, call);
+    rc = start_holder(h, argv, ownerfd, lockfd, &m.holder_pid, call);
     if (ownerfd >= 0)
         close(ownerfd);
     ownerfd = -1;

@@ -193,31 +193,32 @@ int local_meta_load(const char *dir, struct local_meta *m)
     return rc;
 }
 
+/* Create path and write data to it: O_EXCL, never
+ * through a symlink, mode exactly `mode`.  0 or -errno (nothing left). */
+static int write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return -errno;
+    int e = fchmod(fd, mode) == 0 && crl_write_all(fd, data, len) == 0 ? 0 : -errno;
+    if (close(fd) < 0 && !e)
+        e = -errno;
+    if (e)
+        unlink(path);
+    return e;
+}
+
 static int write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
 {
     char tmp[4096], path[4096];
     snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0)
-        return -errno;
-    fchmod(fd, mode);
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = -errno;
-            close(fd);
-            unlink(tmp);
-            return e;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
-        int e = -errno;
+    unlink(tmp);
+    int e = write_new(tmp, data, len, mode);
+    if (e)
+        return e;
+    if (rename(tmp, path) < 0) {
+        e = -errno;
         unlink(tmp);
         return e;
     }
@@ -248,7 +249,12 @@ int local_env_save(const char *dir, const char *const *env)
         memcpy(buf + off, env[i], l);
         off += l;
     }
-    int rc = write_atomic(dir, "env", buf, len, 0600);
+    /* Written once, by create, into its fresh directory before meta.json
+     * makes the sandbox visible: no temporary file, and none at all for an
+     * empty env (local_env_load reads a missing file as empty). */
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/env", dir);
+    int rc = len ? write_new(path, buf, len, 0600) : 0;
     explicit_bzero(buf, len);
     free(buf);
     return rc;
