@@ -13,6 +13,8 @@ field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('pri
 
 for task in "$EX"/tasks/*/; do
   name=$(basename "$task")
+  # mcp_echo's server is python3, which the docker test image lacks (its MCP tests run on local)
+  [ "$BACKEND" = docker ] && [ "$name" = mcp_echo ] && continue
   run "$CORRAL" run "${SB[@]}" --task "$task" --agent oracle --out "$WORK/$name.json"
   check "$BACKEND: oracle solves example task $name (reward 1)" eval '[ $RC -eq 0 ] && [ "$(field "$WORK/$name.json" "d[\"reward\"]")" = 1 ]'
 done
