@@ -32,52 +32,35 @@ static void server_vars(const cJSON *srv, const char *pairs[9])
     pairs[8] = NULL;
 }
 
-static cJSON omit; /* a template member left out */
+/* The value of template string t for server srv (ctx): one of `whole`, or
+ * NULL (substituted as text). */
+static cJSON *server_leaf(const cJSON *t, void *ctx)
+{
+    const cJSON *srv = ctx;
+    for (size_t i = 0; i < CRL_ARRAY_LEN(whole); i++) {
+        if (strcmp(t->valuestring, whole[i]) != 0)
+            continue;
+        if (i == 1) { /* command and args as one array */
+            cJSON *a = cJSON_CreateArray();
+            cJSON_AddItemToArray(a, cJSON_CreateString(str_of(srv, "command") ? str_of(srv, "command") : ""));
+            const cJSON *x;
+            cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(srv, "args"))
+                cJSON_AddItemToArray(a, cJSON_Duplicate(x, 1));
+            return a;
+        }
+        const char *key = i == 0 ? "args" : i == 2 ? "env" : "headers";
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(srv, key);
+        if (i >= 2 && cJSON_GetArraySize(val) == 0)
+            return &crl_agent_omit;
+        return val ? cJSON_Duplicate(val, 1) : cJSON_CreateArray();
+    }
+    return NULL;
+}
 
 /* One template value rendered for server srv (vars v with its names). */
 static cJSON *render(const cJSON *t, const cJSON *srv, const struct crl_agent_vars *v, char *why, size_t wl)
 {
-    if (cJSON_IsString(t)) {
-        for (size_t i = 0; i < CRL_ARRAY_LEN(whole); i++) {
-            if (strcmp(t->valuestring, whole[i]) != 0)
-                continue;
-            if (i == 1) { /* command and args as one array */
-                cJSON *a = cJSON_CreateArray();
-                cJSON_AddItemToArray(a, cJSON_CreateString(str_of(srv, "command") ? str_of(srv, "command") : ""));
-                const cJSON *x;
-                cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(srv, "args"))
-                    cJSON_AddItemToArray(a, cJSON_Duplicate(x, 1));
-                return a;
-            }
-            const char *key = i == 0 ? "args" : i == 2 ? "env" : "headers";
-            const cJSON *val = cJSON_GetObjectItemCaseSensitive(srv, key);
-            if (i >= 2 && cJSON_GetArraySize(val) == 0)
-                return &omit;
-            return val ? cJSON_Duplicate(val, 1) : cJSON_CreateArray();
-        }
-        char *s = crl_agent_subst(t->valuestring, v, why, wl);
-        cJSON *r = s ? cJSON_CreateString(s) : NULL;
-        free(s);
-        return r;
-    }
-    if (!cJSON_IsObject(t) && !cJSON_IsArray(t))
-        return cJSON_Duplicate(t, 1);
-    cJSON *out = cJSON_IsObject(t) ? cJSON_CreateObject() : cJSON_CreateArray();
-    const cJSON *it;
-    cJSON_ArrayForEach(it, t) {
-        cJSON *c = render(it, srv, v, why, wl);
-        if (!c) {
-            cJSON_Delete(out);
-            return NULL;
-        }
-        if (c == &omit)
-            continue;
-        if (cJSON_IsObject(t))
-            cJSON_AddItemToObject(out, it->string, c);
-        else
-            cJSON_AddItemToArray(out, c);
-    }
-    return out;
+    return crl_agent_subst_json_with(t, v, server_leaf, (void *)srv, why, wl);
 }
 
 int crl_agent_mcp_parse(const cJSON *m, struct crl_agent_spec *s, char *why, size_t wl)
@@ -123,7 +106,7 @@ int crl_agent_mcp_parse(const cJSON *m, struct crl_agent_spec *s, char *why, siz
     cJSON *srv = cJSON_Parse("{\"name\":\"x\",\"command\":\"c\",\"args\":[],\"env\":{},\"url\":\"u\",\"headers\":{}}");
     cJSON *c = render(tpl, srv, &dummy, why, wl);
     cJSON_Delete(srv);
-    if (c && c != &omit)
+    if (c && c != &crl_agent_omit)
         cJSON_Delete(c);
     struct crl_agent_vars plain = dummy; /* file and argv know no server */
     plain.extra = NULL;
@@ -175,7 +158,7 @@ cJSON *crl_agent_mcp_render(const struct crl_agent_spec *s, const cJSON *servers
         sv.extra = pairs;
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(s->mcp_templates, str_of(srv, "transport"));
         cJSON *one = render(t, srv, &sv, why, wl);
-        if (!one || one == &omit) {
+        if (!one || one == &crl_agent_omit) {
             cJSON_Delete(out);
             return NULL;
         }

@@ -74,9 +74,15 @@ char *crl_agent_subst(const char *t, const struct crl_agent_vars *v, char *why, 
     return b.p;
 }
 
-cJSON *crl_agent_subst_json(const cJSON *t, const struct crl_agent_vars *v, char *why, size_t wl)
+cJSON crl_agent_omit;
+
+cJSON *crl_agent_subst_json_with(const cJSON *t, const struct crl_agent_vars *v, crl_agent_leaf_fn leaf, void *ctx,
+                                 char *why, size_t wl)
 {
     if (cJSON_IsString(t)) {
+        cJSON *own = leaf ? leaf(t, ctx) : NULL;
+        if (own)
+            return own;
         char *s = crl_agent_subst(t->valuestring, v, why, wl);
         cJSON *r = s ? cJSON_CreateString(s) : NULL;
         free(s);
@@ -87,11 +93,13 @@ cJSON *crl_agent_subst_json(const cJSON *t, const struct crl_agent_vars *v, char
     cJSON *out = cJSON_IsObject(t) ? cJSON_CreateObject() : cJSON_CreateArray();
     const cJSON *it;
     cJSON_ArrayForEach(it, t) {
-        cJSON *c = crl_agent_subst_json(it, v, why, wl);
+        cJSON *c = crl_agent_subst_json_with(it, v, leaf, ctx, why, wl);
         if (!c) {
             cJSON_Delete(out);
             return NULL;
         }
+        if (c == &crl_agent_omit)
+            continue;
         if (cJSON_IsObject(t)) {
             char *k = crl_agent_subst(it->string, v, why, wl);
             if (!k) {
@@ -106,6 +114,11 @@ cJSON *crl_agent_subst_json(const cJSON *t, const struct crl_agent_vars *v, char
         }
     }
     return out;
+}
+
+cJSON *crl_agent_subst_json(const cJSON *t, const struct crl_agent_vars *v, char *why, size_t wl)
+{
+    return crl_agent_subst_json_with(t, v, NULL, NULL, why, wl);
 }
 
 /* Check every template in the spec by substituting placeholder values. */

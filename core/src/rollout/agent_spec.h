@@ -64,6 +64,15 @@ void crl_agent_spec_free(struct crl_agent_spec *s);
 char *crl_agent_subst(const char *tmpl, const struct crl_agent_vars *v, char *why, size_t wl);
 /* Deep copy of a JSON template with substitution in keys and strings. */
 cJSON *crl_agent_subst_json(const cJSON *tmpl, const struct crl_agent_vars *v, char *why, size_t wl);
+/* A string leaf's own value for crl_agent_subst_json_with(): a new JSON
+ * value (the copy takes it), &crl_agent_omit to leave the member out, or
+ * NULL to substitute the string as text. */
+typedef cJSON *(*crl_agent_leaf_fn)(const cJSON *leaf, void *ctx);
+extern cJSON crl_agent_omit;
+/* crl_agent_subst_json() with `leaf` (NULL: none) asked first for every
+ * string value.  Returns a new tree (the caller's) or NULL (why set). */
+cJSON *crl_agent_subst_json_with(const cJSON *tmpl, const struct crl_agent_vars *v, crl_agent_leaf_fn leaf, void *ctx,
+                                 char *why, size_t wl);
 
 /* The spec's "mcp" object m (NULL: none) into s's mcp_* fields, every
  * template checked; 0, or -1 with why set.  Called by crl_agent_spec_parse. */
