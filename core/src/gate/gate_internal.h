@@ -449,7 +449,8 @@ char *gate_mcp_error_body(const char *id, int code, const char *message, const c
  * caller deletes it. */
 cJSON *gate_mcp_tools_from_answer(const char *text, size_t len);
 /* What a node delivers to its local tools/call for the central gate's
- * answer (HTTP status, JSON-RPC body text[0..len)): the result; a JSON-RPC
+ * answer (HTTP status, JSON-RPC body text[0..len)): the result (as
+ * gate_mcp_result_normalize makes it; NULL when it is no tool result); a JSON-RPC
  * error under 200 as an isError text result; one under 400..599 as
  * {"error":{"message","status","code"?}} (code: error.data.code).  NULL
  * when the body is none of these.  Malloc'ed, the caller's. */

@@ -284,8 +284,10 @@ char *gate_mcp_answer_relay(long status, const char *text, size_t len)
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
     const char *m = cJSON_IsString(msg) ? msg->valuestring : "the central gate failed the tool call";
     char *out = NULL;
-    if (status == 200 && cJSON_IsObject(result)) {
-        out = cJSON_PrintUnformatted(result);
+    if (status == 200 && cJSON_IsObject(result)) { /* normalized: never read as an error answer */
+        char err[256], *r = cJSON_PrintUnformatted(result);
+        out = r ? gate_mcp_result_normalize(r, strlen(r), err, sizeof err) : NULL;
+        free(r);
     } else if (status == 200 && cJSON_IsObject(e)) { /* e.g. a tool the central gate no longer has */
         out = gate_mcp_text_result(m, 1);
     } else if (status >= 400 && status <= 599 && cJSON_IsObject(e)) {
