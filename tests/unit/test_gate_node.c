@@ -309,7 +309,7 @@ static void test_node_tools(void **state)
                              "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}");
     assert_int_equal(r.status, 200);
     assert_int_equal(strlen(r.mcp_session), 32);
-    char session[33];
+    char session[80];
     snprintf(session, sizeof session, "%s", r.mcp_session);
     http_resp_free(&r);
 
@@ -342,7 +342,7 @@ static void test_node_tools(void **state)
     /* t2 does not see t1's own tool */
     r = mcp(local, "t2", tok2, NULL,
             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\"}}");
-    char session2[33];
+    char session2[80];
     snprintf(session2, sizeof session2, "%s", r.mcp_session);
     http_resp_free(&r);
     r = mcp(local, "t2", tok2, session2, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
