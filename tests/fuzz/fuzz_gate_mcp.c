@@ -2,7 +2,10 @@
  * JSON-RPC message an agent POSTs and as a trainer's tool result.  What
  * parses has the shape promised (a request has an id and a method, params
  * an object); tools/call params, normalized results and every answer body
- * built from them are valid JSON. */
+ * built from them are valid JSON.  The same bytes as a central gate's
+ * answer to a node (gate_mcp_tools_from_answer, gate_mcp_answer_relay):
+ * only well-formed tools pass, and what is relayed is a tool result the
+ * local gate takes or an error answer with an HTTP error status. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     must_parse(gate_mcp_error_body(m.id, rc ? rc : GATE_MCP_METHOD_NOT_FOUND, err, "x"));
+    cJSON *tools = gate_mcp_tools_from_answer(text, size);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tools)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (!cJSON_IsString(name) || !gate_tool_name_valid(name->valuestring) ||
+            !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(t, "inputSchema")))
+            abort();
+    }
+    if (tools && (!cJSON_IsArray(tools) || cJSON_GetArraySize(tools) > GATE_TOOLS_MAX))
+        abort();
+    cJSON_Delete(tools);
+    static const long statuses[] = {200, 410, 502};
+    for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
+        char *relay = gate_mcp_answer_relay(statuses[i], text, size);
+        cJSON *rj = relay ? cJSON_Parse(relay) : NULL;
+        if (relay && !cJSON_IsObject(rj))
+            abort();
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, "error");
+        if (e && (statuses[i] == 200 || cJSON_GetObjectItemCaseSensitive(e, "status")->valuedouble != statuses[i]))
+            abort();
+        if (e) { /* an error answer is one the local gate takes */
+            struct gate_completion comp;
+            if (gate_completion_from_json(rj, &comp, err, sizeof err) != 0)
+                abort();
+            gate_completion_clear(&comp);
+        }
+        cJSON_Delete(rj);
+        free(relay);
+    }
     gate_mcp_msg_clear(&m);
     char *result = gate_mcp_result_normalize(text, size, err, sizeof err);
     if (result) {

@@ -2,7 +2,8 @@
 # the chat request (agent input) and responses/replay lines (trainer and
 # script input), the Anthropic Messages, OpenAI Responses and Gemini requests
 # (agent input), the MCP endpoint's JSON-RPC messages (agent input) and
-# tool results (trainer input).  They need only cJSON and OpenSSL, not libcorral.
+# tool results (trainer input), a central gate's MCP answers to a node.  They
+# need only cJSON and OpenSSL, not libcorral.
 set(GATE_FUZZ_SOURCES ${PROJECT_SOURCE_DIR}/core/src/gate/gate_wire.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render_messages.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_messages.c
                       ${PROJECT_SOURCE_DIR}/core/src/gate/gate_render_responses.c ${PROJECT_SOURCE_DIR}/core/src/gate/gate_responses.c

@@ -8,3 +8,7 @@ foreach(agent claude_code opencode)
   corral_add_cli_test(mcp_trainer_${agent}_local mcp_trainer.sh ${agent})
   set_tests_properties(mcp_trainer_${agent}_local PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE)
 endforeach()
+# The same through a remote node: the tool registered on a central `corral gate serve`, the agent run
+# by `corral run --gate URL` (docs/gate.md, "Remote nodes").
+corral_add_cli_test(mcp_trainer_opencode_remote mcp_trainer.sh opencode remote)
+set_tests_properties(mcp_trainer_opencode_remote PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE)

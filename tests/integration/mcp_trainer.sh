@@ -1,7 +1,10 @@
 # A trainer-registered tool called by a real agent CLI through the gate's
 # MCP endpoint (docs/gate.md "Tools over MCP"):
-#   mcp_trainer.sh AGENT
-# `corral run --model trainer` with AGENT; the trainer registers `lookup`
+#   mcp_trainer.sh AGENT [remote]
+# `corral run --model trainer` with AGENT (remote: a `corral gate serve` and
+# `corral run --gate URL`, the tool registered on the central gate and
+# called through the node's MCP endpoint, docs/gate.md "Remote nodes");
+# the trainer registers `lookup`
 # over the HTTP trainer API, answers the first model call with a call of
 # that tool (by the name the CLI gives it), answers the tool call itself
 # from the trainer queue with the text hello.txt must hold, and writes that
@@ -9,7 +12,8 @@
 # whole round trip agent -> gate MCP -> trainer -> agent -> model.
 . "$(dirname "$0")/lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
-AGENT=${1:?usage: mcp_trainer.sh AGENT}
+AGENT=${1:?usage: mcp_trainer.sh AGENT [remote]}
+MODE=${2:-local}
 command -v bwrap >/dev/null || { echo "skipped: bubblewrap missing"; exit 77; }
 command -v npm >/dev/null || { echo "skipped: npm missing"; exit 77; }
 case $AGENT in
@@ -21,10 +25,22 @@ export CORRAL_GATE_TRAINER_TOKEN="trainer-token-$(head -c 12 /dev/urandom | od -
 EX="$SOURCE_DIR/examples"
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
 
-"$CORRAL" run --task "$EX/tasks/hello" --agent "$AGENT" --model trainer --out "$WORK/r.json" 2>"$WORK/run.err" &
-corral=$!
-for _ in $(seq 100); do grep -q "trainer API at" "$WORK/run.err" && break; sleep 0.1; done
-url=$(sed -n 's/.*trainer API at \(http[^ ]*\).*/\1/p' "$WORK/run.err")
+if [ "$MODE" = remote ]; then
+  export CORRAL_GATE_REGISTRATION_TOKEN="registration-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  "$CORRAL" gate serve --listen 127.0.0.1:0 --trainer-listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  serve=$!
+  trap 'kill $serve 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 100); do grep -q trainer_url "$WORK/serve.out" && break; sleep 0.1; done
+  url=$(jq -r .trainer_url "$WORK/serve.out")
+  env -u CORRAL_GATE_TRAINER_TOKEN "$CORRAL" run --gate "$url" --task "$EX/tasks/hello" --agent "$AGENT" \
+    --out "$WORK/r.json" 2>"$WORK/run.err" &
+  corral=$!
+else
+  "$CORRAL" run --task "$EX/tasks/hello" --agent "$AGENT" --model trainer --out "$WORK/r.json" 2>"$WORK/run.err" &
+  corral=$!
+  for _ in $(seq 100); do grep -q "trainer API at" "$WORK/run.err" && break; sleep 0.1; done
+  url=$(sed -n 's/.*trainer API at \(http[^ ]*\).*/\1/p' "$WORK/run.err")
+fi
 python3 - "$url" "$TOOL" "$WRITE" >"$WORK/trainer.out" 2>&1 <<'PY'
 import json, os, sys, urllib.request
 url, tool, write = sys.argv[1:4]

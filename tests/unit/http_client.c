@@ -20,22 +20,31 @@ static size_t on_body(char *p, size_t s, size_t n, void *ud)
     return k;
 }
 
+/* Header line p[0..k) into out (cap bytes) when it is header name: (its
+ * trimmed value). */
+static void header_into(const char *p, size_t k, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    if (k <= nl || strncasecmp(p, name, nl) != 0)
+        return;
+    size_t m = k - nl;
+    while (m && (p[nl + m - 1] == '\r' || p[nl + m - 1] == '\n'))
+        m--;
+    const char *v = p + nl;
+    while (m && *v == ' ')
+        v++, m--;
+    if (m >= cap)
+        m = cap - 1;
+    memcpy(out, v, m);
+    out[m] = 0;
+}
+
 static size_t on_header(char *p, size_t s, size_t n, void *ud)
 {
     struct http_resp *r = ud;
     size_t k = s * n;
-    if (k > 13 && strncasecmp(p, "content-type:", 13) == 0) {
-        size_t m = k - 13;
-        while (m && (p[13 + m - 1] == '\r' || p[13 + m - 1] == '\n'))
-            m--;
-        const char *v = p + 13;
-        while (m && *v == ' ')
-            v++, m--;
-        if (m >= sizeof r->ctype)
-            m = sizeof r->ctype - 1;
-        memcpy(r->ctype, v, m);
-        r->ctype[m] = 0;
-    }
+    header_into(p, k, "content-type:", r->ctype, sizeof r->ctype);
+    header_into(p, k, "mcp-session-id:", r->mcp_session, sizeof r->mcp_session);
     return k;
 }
 

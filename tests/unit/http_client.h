@@ -9,6 +9,7 @@ struct http_resp {
     char *body;       /* NUL-terminated, owned by the caller (http_resp_free) */
     size_t len;
     char ctype[128];  /* the Content-Type header's value, "" when none */
+    char mcp_session[80]; /* the Mcp-Session-Id header's value, "" when none */
 };
 
 /* method "GET"/"POST"/...; headers a NULL-terminated list added after

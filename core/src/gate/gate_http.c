@@ -573,8 +573,12 @@ static enum MHD_Result mcp_answer(struct corral_gate *g, struct gate_conn *c, co
     };
     unsigned status = 0;
     char *body = NULL, session[33];
-    if (gate_mcp_serve(g, c, id, &h, &status, &body, session) == 1)
-        return c->state == GS_DONE ? send_stored(c) : park(g, c);
+    if (gate_mcp_serve(g, c, id, &h, &status, &body, session) == 1) {
+        pthread_mutex_lock(&g->lock); /* a node's worker may be answering it already */
+        int done = c->state == GS_DONE;
+        pthread_mutex_unlock(&g->lock);
+        return done ? send_stored(c) : park(g, c);
+    }
     if (status == MHD_HTTP_UNAUTHORIZED)
         return send_unauthorized(conn, ROUTE_MCP);
     struct MHD_Response *r = body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE)

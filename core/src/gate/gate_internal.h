@@ -442,11 +442,24 @@ char *gate_mcp_text_result(const char *text, int is_error);
 char *gate_mcp_result_body(const char *id, const char *result);
 /* A JSON-RPC error answer; id NULL: null; data_code: error.data.code or NULL. */
 char *gate_mcp_error_body(const char *id, int code, const char *message, const char *data_code);
+/* The "tools" of a central gate's tools/list answer (a JSON-RPC response,
+ * text[0..len)) as a new MCP "tools" array of its well-formed entries (a
+ * valid name, "inputSchema" an object, "description" a string or absent;
+ * at most GATE_TOOLS_MAX); NULL when the body is no such answer.  The
+ * caller deletes it. */
+cJSON *gate_mcp_tools_from_answer(const char *text, size_t len);
+/* What a node delivers to its local tools/call for the central gate's
+ * answer (HTTP status, JSON-RPC body text[0..len)): the result (as
+ * gate_mcp_result_normalize makes it; NULL when it is no tool result); a JSON-RPC
+ * error under 200 as an isError text result; one under 400..599 as
+ * {"error":{"message","status","code"?}} (code: error.data.code).  NULL
+ * when the body is none of these.  Malloc'ed, the caller's. */
+char *gate_mcp_answer_relay(long status, const char *text, size_t len);
 /* The revision we speak when a client asks for `asked`: itself when we
  * know it (2025-03-26, 2025-06-18, 2025-11-25), else NULL.  Static. */
 const char *gate_mcp_version(const char *asked);
 
-/* 1 when name is 1-64 of [A-Za-z0-9_-]. */
+/* 1 when name is 1-64 of [A-Za-z0-9_-] (gate_mcp_wire.c). */
 int gate_tool_name_valid(const char *name);
 
 /* ---- the gate -------------------------------------------------------------- */
@@ -628,6 +641,11 @@ struct corral_gate {
     struct gate_upstream *upstream;
     struct gate_tool *tools;           /* (L) trainer-registered MCP tools, in order */
     size_t n_tools;                    /* (L) */
+    /* (L) a remote node's source of its central gate's tools (gate_node.c):
+     * called without the lock; busy counts the calls in progress. */
+    cJSON *(*remote_tools)(void *ctx, const char *rollout_id);
+    void *remote_tools_ctx;
+    unsigned remote_tools_busy;
 };
 
 /* gate.c */
@@ -707,10 +725,22 @@ void gate_held_fail_locked(struct corral_gate *g, const struct gate_rollout *r, 
 
 /* gate_tools.c: the trainer's MCP tools (docs/gate.md "Tools over MCP") */
 /* The MCP "tools" array rollout_id sees: its own tools, then the global
- * ones it does not shadow.  Caller owns the array; NULL out of memory. */
-cJSON *gate_tools_list_locked(struct corral_gate *g, const char *rollout_id);
-/* Whether rollout_id sees a tool called name. */
-int gate_tool_visible_locked(struct corral_gate *g, const char *rollout_id, const char *name);
+ * ones it does not shadow, then those of remote (an MCP "tools" array
+ * from the central gate, or NULL; borrowed) no local one shadows.  Caller
+ * owns the array; NULL out of memory. */
+cJSON *gate_tools_list_locked(struct corral_gate *g, const char *rollout_id, const cJSON *remote);
+/* Whether rollout_id sees a tool called name (locally, or in remote as
+ * above). */
+int gate_tool_visible_locked(struct corral_gate *g, const char *rollout_id, const char *name, const cJSON *remote);
+/* Install (fn non-NULL) or remove (fn NULL: returns once no call of the
+ * old source is in progress) a remote node's source of central tools:
+ * fn(ctx, rollout_id) returns a new MCP "tools" array (the caller's) or
+ * NULL.  ctx stays the caller's. */
+void gate_tools_set_remote(struct corral_gate *g, cJSON *(*fn)(void *ctx, const char *rollout_id), void *ctx);
+/* The central tools trainer rollout rollout_id sees through the remote
+ * source (without the lock); NULL when there is no source, the rollout is
+ * not a trainer's, or the source has none.  Caller owns the array. */
+cJSON *gate_tools_remote(struct corral_gate *g, const char *rollout_id);
 /* Free every tool (corral_gate_free). */
 void gate_tools_free(struct corral_gate *g);
 /* The trainer routes under /v1/tools (rest: what follows "/v1/tools", ""
@@ -739,8 +769,10 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
 /* The body a failed tools/call c gets (a JSON-RPC error); caller frees. */
 char *gate_mcp_fail_body(const struct gate_conn *c, unsigned status, const char *message, const char *code);
 /* Deliver a trainer's tool result (gate_mcp_result_normalize forms) to
- * pending tools/call request_id.  0, CORRAL_ENOTFOUND, or CORRAL_EINVAL
- * with err (the call stays pending). */
+ * pending tools/call request_id, or an error answer
+ * {"error":{"message","status","code"?}} (what a node relays from its
+ * central gate: the call fails with that status).  0, CORRAL_ENOTFOUND,
+ * or CORRAL_EINVAL with err (the call stays pending). */
 int gate_mcp_deliver(struct corral_gate *g, const char *request_id, const char *json, size_t len, char *err,
                      size_t errlen);
 /* Free rollout r's MCP sessions. */

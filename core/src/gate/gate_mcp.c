@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json_scan.h"
 #include "gate/gate_internal.h"
 
 struct gate_mcp_session {
@@ -132,7 +133,7 @@ char *gate_mcp_fail_body(const struct gate_conn *c, unsigned status, const char 
  * transcript whatever its outcome, an unknown tool included).  Returns
  * what gate_mcp_serve returns. */
 static int tools_call_locked(struct corral_gate *g, struct gate_rollout *r, struct gate_conn *c, const char *id,
-                             struct gate_mcp_msg *m, unsigned *status, char **body)
+                             struct gate_mcp_msg *m, const cJSON *remote, unsigned *status, char **body)
 {
     char *name = NULL, *args = NULL, err[256];
     if (gate_mcp_call_params(m->params, &name, &args, err, sizeof err) != 0)
@@ -161,7 +162,7 @@ static int tools_call_locked(struct corral_gate *g, struct gate_rollout *r, stru
     c->rollout = r;
     c->seq = ++r->seq;
     c->t_start = gate_now_ms();
-    if (!gate_tool_visible_locked(g, id, name)) { /* recorded too: the agent asked for it */
+    if (!gate_tool_visible_locked(g, id, name, remote)) { /* recorded too: the agent asked for it */
         snprintf(err, sizeof err, "Unknown tool: %.64s", name);
         char *b = gate_mcp_error_body(c->mcp_id, GATE_MCP_INVALID_PARAMS, err, NULL);
         gate_transcript_add_locked(c, 200, NULL, err, NULL);
@@ -253,6 +254,12 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
         gate_mcp_msg_clear(&m);
         return 0;
     }
+    /* A node's agents see its central gate's tools too: asked before the
+     * lock (an HTTP round trip, cached by the node). */
+    cJSON *remote = m.kind == GATE_MCP_REQUEST && h->session &&
+                            (strcmp(m.method, "tools/list") == 0 || strcmp(m.method, "tools/call") == 0)
+                        ? gate_tools_remote(g, id)
+                        : NULL;
     int rc = 0;
     struct gate_rollout *r = gate_rollout_get_and_lock(g, id); /* returns locked */
     if (!r || g->stopping) {
@@ -279,7 +286,7 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
         rpc_result(status, body, m.id, cJSON_CreateObject());
     } else if (strcmp(m.method, "tools/list") == 0) {
         cJSON *o = cJSON_CreateObject();
-        cJSON *tools = gate_tools_list_locked(g, id);
+        cJSON *tools = gate_tools_list_locked(g, id, remote);
         if (!tools) {
             cJSON_Delete(o);
             o = NULL;
@@ -287,19 +294,52 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
         cJSON_AddItemToObject(o, "tools", tools);
         rpc_result(status, body, m.id, o);
     } else if (strcmp(m.method, "tools/call") == 0) {
-        rc = tools_call_locked(g, r, c, id, &m, status, body);
+        rc = tools_call_locked(g, r, c, id, &m, remote, status, body);
     } else {
         snprintf(err, sizeof err, "Method not found: %.64s", m.method);
         rpc_error(status, body, 200, m.id, GATE_MCP_METHOD_NOT_FOUND, err);
     }
     gate_unlock(g);
     gate_mcp_msg_clear(&m);
+    cJSON_Delete(remote);
+    return rc;
+}
+
+/* An error answer {"error":{"message","status","code"?}} for pending
+ * tools/call request_id: it fails with that status (a JSON-RPC error
+ * whose data.code is code).  Returns what gate_mcp_deliver returns. */
+static int deliver_error(struct corral_gate *g, const char *request_id, const cJSON *j, char *err, size_t errlen)
+{
+    struct gate_completion comp;
+    if (gate_completion_from_json(j, &comp, err, errlen) != 0)
+        return CORRAL_EINVAL;
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "error"), "code");
+    pthread_mutex_lock(&g->lock);
+    struct gate_conn *c = gate_pending_find_locked(g, request_id);
+    int rc = 0;
+    if (!c || c->dialect != GATE_DIALECT_MCP || (c->state != GS_CLAIMED && c->state != GS_QUEUED)) {
+        pthread_mutex_unlock(&g->lock);
+        snprintf(err, errlen, "no pending request with that id (answered, expired or unregistered)");
+        rc = CORRAL_ENOTFOUND;
+    } else {
+        gate_fail_locked(g, c, (unsigned)comp.error_status, comp.error_message, comp.error_type,
+                         cJSON_IsString(code) && code->valuestring[0] ? code->valuestring : NULL);
+        gate_unlock(g);
+    }
+    gate_completion_clear(&comp);
     return rc;
 }
 
 int gate_mcp_deliver(struct corral_gate *g, const char *request_id, const char *json, size_t len, char *err,
                      size_t errlen)
 {
+    cJSON *j = json && crl_json_scan(json, len, NULL, NULL) ? gate_json_parse_exact(json, len) : NULL;
+    if (cJSON_GetObjectItemCaseSensitive(j, "error")) {
+        int rc = deliver_error(g, request_id, j, err, errlen);
+        cJSON_Delete(j);
+        return rc;
+    }
+    cJSON_Delete(j);
     char *result = gate_mcp_result_normalize(json, len, err, errlen);
     if (!result)
         return strcmp(err, "out of memory") == 0 ? CORRAL_ENOMEM : CORRAL_EINVAL;

@@ -225,6 +225,86 @@ char *gate_mcp_error_body(const char *id, int code, const char *message, const c
     return s;
 }
 
+int gate_tool_name_valid(const char *name)
+{
+    size_t n = 0;
+    for (; name && name[n]; n++) {
+        char ch = name[n];
+        if (n >= 64 || !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                         ch == '_' || ch == '-'))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* The JSON-RPC message of a central gate's answer text[0..len): an object
+ * with a "result" or an "error" object, else NULL.  Caller deletes it. */
+static cJSON *central_answer(const char *text, size_t len)
+{
+    cJSON *j = text && crl_json_scan(text, len, NULL, NULL) ? gate_json_parse_exact(text, len) : NULL;
+    if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "result")) ||
+        cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "error")))
+        return j;
+    cJSON_Delete(j);
+    return NULL;
+}
+
+cJSON *gate_mcp_tools_from_answer(const char *text, size_t len)
+{
+    cJSON *j = central_answer(text, len);
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "result"), "tools");
+    cJSON *out = cJSON_IsArray(tools) ? cJSON_CreateArray() : NULL;
+    const cJSON *t;
+    int n = 0;
+    cJSON_ArrayForEach(t, tools)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+        const cJSON *desc = cJSON_GetObjectItemCaseSensitive(t, "description");
+        const cJSON *schema = cJSON_GetObjectItemCaseSensitive(t, "inputSchema");
+        if (!out || n >= GATE_TOOLS_MAX || !cJSON_IsString(name) || !gate_tool_name_valid(name->valuestring) ||
+            (desc && !cJSON_IsString(desc)) || !cJSON_IsObject(schema))
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", name->valuestring);
+        if (desc)
+            cJSON_AddStringToObject(e, "description", desc->valuestring);
+        cJSON_AddItemToObject(e, "inputSchema", cJSON_Duplicate(schema, 1));
+        cJSON_AddItemToArray(out, e);
+        n++;
+    }
+    cJSON_Delete(j);
+    return out;
+}
+
+char *gate_mcp_answer_relay(long status, const char *text, size_t len)
+{
+    cJSON *j = central_answer(text, len);
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(j, "result");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+    const char *m = cJSON_IsString(msg) ? msg->valuestring : "the central gate failed the tool call";
+    char *out = NULL;
+    if (status == 200 && cJSON_IsObject(result)) { /* normalized: never read as an error answer */
+        char err[256], *r = cJSON_PrintUnformatted(result);
+        out = r ? gate_mcp_result_normalize(r, strlen(r), err, sizeof err) : NULL;
+        free(r);
+    } else if (status == 200 && cJSON_IsObject(e)) { /* e.g. a tool the central gate no longer has */
+        out = gate_mcp_text_result(m, 1);
+    } else if (status >= 400 && status <= 599 && cJSON_IsObject(e)) {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "data"), "code");
+        cJSON *o = cJSON_CreateObject();
+        cJSON *oe = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(oe, "message", m);
+        cJSON_AddNumberToObject(oe, "status", (double)status);
+        if (cJSON_IsString(code))
+            cJSON_AddStringToObject(oe, "code", code->valuestring);
+        out = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    }
+    cJSON_Delete(j);
+    return out;
+}
+
 const char *gate_mcp_version(const char *asked)
 {
     static const char *const known[] = {"2025-11-25", "2025-06-18", "2025-03-26"};

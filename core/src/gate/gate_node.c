@@ -20,6 +20,7 @@
 #include "crl_common.h"
 
 #define NODE_MAX_WORKERS 256
+#define NODE_TOOLS_TTL_MS 2000 /* how long a rollout's central tools are cached */
 
 struct node_rollout {
     struct node_rollout *next;
@@ -27,6 +28,9 @@ struct node_rollout {
     char *base_url;
     char token[65];
     int dropped;                 /* (lock) the trainer unregistered it centrally */
+    char session[33];            /* (lock) its MCP session on the central gate, "" none */
+    cJSON *tools;                /* (lock) its central MCP tools, cached, or NULL */
+    int64_t tools_at;            /* (lock) when they were fetched (gate_now_ms) */
 };
 
 struct corral_gate_node {
@@ -44,12 +48,13 @@ struct corral_gate_node {
     int heart_started;
 };
 
-/* One request to the central gate (extra: one more header, or NULL);
- * resp is the caller's to free. */
+/* One request to the central gate (extra, extra2: more headers, or NULL;
+ * extra2 only after extra); resp is the caller's to free. */
 static int central(struct corral_gate_node *nd, const char *method, const char *url, const char *auth,
-                   const char *extra, const char *body, struct corral_http_response *resp, struct corral_call *call)
+                   const char *extra, const char *extra2, const char *body, struct corral_http_response *resp,
+                   struct corral_call *call)
 {
-    const char *headers[] = {auth, "Content-Type: application/json", extra, NULL};
+    const char *headers[] = {auth, "Content-Type: application/json", extra, extra2, NULL};
     struct corral_http_request rq = {.struct_size = sizeof rq, .method = method, .url = url, .headers = headers,
                                      .body = body, .body_len = body ? strlen(body) : 0, .max_attempts = 3};
     (void)nd;
@@ -85,7 +90,7 @@ static int rollout_of(struct corral_gate_node *nd, const char *id, char url_out[
     struct corral_http_response resp;
     struct corral_call call;
     corral_call_init(&call, 30000);
-    int rc = central(nd, "POST", url, nd->auth, NULL, "{}", &resp, &call);
+    int rc = central(nd, "POST", url, nd->auth, NULL, NULL, "{}", &resp, &call);
     cJSON *o = rc == 0 && resp.status == 201 && resp.body ? cJSON_Parse(resp.body) : NULL;
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(o, "token");
     const cJSON *base = cJSON_GetObjectItemCaseSensitive(o, "base_url");
@@ -177,6 +182,169 @@ static void route_url(const struct corral_gate_request *q, const char *base, cha
     }
 }
 
+/* Rollout id's MCP session on the central gate into sess ("" none). */
+static void session_get(struct corral_gate_node *nd, const char *id, char sess[33])
+{
+    sess[0] = 0;
+    pthread_mutex_lock(&nd->lock);
+    for (struct node_rollout *r = nd->rollouts; r; r = r->next)
+        if (strcmp(r->id, id) == 0)
+            memcpy(sess, r->session, 33);
+    pthread_mutex_unlock(&nd->lock);
+}
+
+/* Make rollout id's session sess ("": none) if it is still old. */
+static void session_set(struct corral_gate_node *nd, const char *id, const char *old, const char *sess)
+{
+    pthread_mutex_lock(&nd->lock);
+    for (struct node_rollout *r = nd->rollouts; r; r = r->next)
+        if (strcmp(r->id, id) == 0 && strcmp(r->session, old) == 0)
+            snprintf(r->session, sizeof r->session, "%s", sess);
+    pthread_mutex_unlock(&nd->lock);
+}
+
+/* 1 when s is 32 hex digits (a session id the central gate hands out). */
+static int session_valid(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdefABCDEF");
+    return n == 32 && s[n] == 0;
+}
+
+/* POST JSON-RPC message msg to rollout id's MCP endpoint on the central
+ * gate with the rollout's token, as an agent there would: the rollout is
+ * registered and a session opened on first use (opened again, once, when
+ * the central gate no longer knows the session).  timeout_ms 0: none.
+ * Returns 0 with the answer in resp (the caller frees it), 1 when the
+ * trainer dropped the rollout, -1 with err set. */
+static int mcp_post(struct corral_gate_node *nd, const char *id, const char *msg, int64_t timeout_ms,
+                    struct corral_http_response *resp, char *err, size_t cap)
+{
+    static const char *const init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
+                                    "\"protocolVersion\":\"" GATE_MCP_LATEST "\",\"capabilities\":{},"
+                                    "\"clientInfo\":{\"name\":\"corral-node\",\"version\":\"" CORRAL_VERSION_STRING
+                                    "\"}}}";
+    char base[1024], auth[128], url[1100], sess[33], hdr[64];
+    memset(resp, 0, sizeof *resp);
+    int rc = rollout_of(nd, id, base, auth, err, cap);
+    if (rc) {
+        OPENSSL_cleanse(auth, sizeof auth);
+        return rc;
+    }
+    size_t bl = strlen(base); /* base_url is {central}/rollout/{id}/v1; MCP is at {central}/rollout/{id}/mcp */
+    if (bl >= 3 && strcmp(base + bl - 3, "/v1") == 0)
+        base[bl - 3] = 0;
+    snprintf(url, sizeof url, "%s/mcp", base);
+    rc = -1;
+    for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
+        struct corral_call call;
+        corral_call_init(&call, timeout_ms);
+        session_get(nd, id, sess);
+        if (!sess[0]) {
+            struct corral_http_response ir;
+            int hr = central(nd, "POST", url, auth, NULL, NULL, init, &ir, &call);
+            int ok = hr == 0 && ir.status == 200 && crl_http_header_value(ir.headers, "Mcp-Session-Id", sess, sizeof sess) &&
+                     session_valid(sess);
+            if (!ok)
+                snprintf(err, cap, "corral gate node: the central gate did not open an MCP session for rollout %s: %.300s",
+                         id, hr ? call.message : "no valid Mcp-Session-Id in its answer");
+            crl_http_response_free(&ir);
+            if (!ok)
+                break;
+            session_set(nd, id, "", sess);
+        }
+        snprintf(hdr, sizeof hdr, "Mcp-Session-Id: %s", sess);
+        if (central(nd, "POST", url, auth, hdr, NULL, msg, resp, &call) != 0) {
+            snprintf(err, cap, "corral gate node: the central gate did not answer: %.400s", call.message);
+            crl_http_response_free(resp);
+            break;
+        }
+        if (resp->status == 404 && attempt == 0) { /* the session ended there: open another */
+            session_set(nd, id, sess, "");
+            crl_http_response_free(resp);
+            continue;
+        }
+        rc = 0;
+    }
+    OPENSSL_cleanse(auth, sizeof auth);
+    return rc;
+}
+
+/* The local gate's source of central tools (gate_tools_set_remote): the
+ * MCP tools the central gate shows rollout id, cached NODE_TOOLS_TTL_MS.
+ * A new array, the caller's; NULL when the central gate gives none. */
+static cJSON *node_tools(void *ctx, const char *id)
+{
+    struct corral_gate_node *nd = ctx;
+    int64_t now = gate_now_ms();
+    cJSON *tools = NULL;
+    pthread_mutex_lock(&nd->lock);
+    for (struct node_rollout *r = nd->rollouts; r; r = r->next)
+        if (strcmp(r->id, id) == 0 && r->tools && (now - r->tools_at < NODE_TOOLS_TTL_MS || r->dropped))
+            tools = cJSON_Duplicate(r->tools, 1); /* a dropped rollout keeps its last: its calls get 410 */
+    pthread_mutex_unlock(&nd->lock);
+    if (tools)
+        return tools;
+    char err[512];
+    struct corral_http_response resp;
+    int rc = mcp_post(nd, id, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}", 10000, &resp, err,
+                      sizeof err);
+    if (rc == 0)
+        tools = resp.status == 200 && resp.body ? gate_mcp_tools_from_answer(resp.body, resp.body_len) : NULL;
+    if (rc == 0 && !tools)
+        corral_log(CORRAL_LOG_WARN, "gate", "the central gate answered HTTP %ld to tools/list of rollout %s",
+                   resp.status, id);
+    else if (rc < 0)
+        corral_log(CORRAL_LOG_WARN, "gate", "%s", err);
+    crl_http_response_free(&resp);
+    if (tools) {
+        pthread_mutex_lock(&nd->lock);
+        for (struct node_rollout *r = nd->rollouts; r; r = r->next)
+            if (strcmp(r->id, id) == 0) {
+                cJSON_Delete(r->tools);
+                r->tools = cJSON_Duplicate(tools, 1);
+                r->tools_at = now;
+            }
+        pthread_mutex_unlock(&nd->lock);
+    }
+    return tools;
+}
+
+/* Forward queued tools/call q ({"name","arguments"}) to its rollout's MCP
+ * endpoint on the central gate, where it is a tool call on the trainer
+ * queue like a local one, and deliver the answer: the trainer's result,
+ * or the central gate's error with its status (410 marks the rollout
+ * dropped, as for model calls). */
+static void forward_tool(struct corral_gate_node *nd, const struct corral_gate_request *q)
+{
+    char err[512];
+    size_t n = strlen(q->body) + 64;
+    char *msg = malloc(n);
+    if (!msg) {
+        deliver_error(nd, q->id, "corral gate node: out of memory", 503);
+        return;
+    }
+    snprintf(msg, n, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":%s}", q->body);
+    struct corral_http_response resp;
+    int rc = mcp_post(nd, q->rollout_id, msg, 0, &resp, err, sizeof err);
+    free(msg);
+    if (rc != 0) {
+        if (rc == 1)
+            deliver_error(nd, q->id, "corral gate node: the trainer ended this rollout", 410);
+        else
+            deliver_error(nd, q->id, err, 502);
+        return;
+    }
+    if (resp.status == 410)
+        mark_dropped(nd, q->rollout_id);
+    char *text = resp.body ? gate_mcp_answer_relay(resp.status, resp.body, resp.body_len) : NULL;
+    if (!text || corral_gate_deliver(nd->local, q->id, text, NULL) != 0) {
+        snprintf(err, sizeof err, "corral gate node: the central gate answered HTTP %ld to a tool call", resp.status);
+        deliver_error(nd, q->id, err, resp.status >= 400 && resp.status <= 599 ? resp.status : 502);
+    }
+    free(text);
+    crl_http_response_free(&resp);
+}
+
 /* Forward one queued call to the central gate as its agent sent it (the
  * raw body of its dialect, streaming flag and all) with
  * "X-Corral-Answer-Form: chat": the central gate answers an unstreamed
@@ -184,11 +352,8 @@ static void route_url(const struct corral_gate_request *q, const char *base, cha
 static void forward(struct corral_gate_node *nd, const struct corral_gate_request *q)
 {
     char err[512], base[1024], url[1200], auth[128];
-    if (q->kind == CORRAL_GATE_REQUEST_TOOL_CALL) { /* the central gate's tools are its own (docs/gate.md) */
-        corral_gate_deliver(nd->local, q->id,
-                            "{\"text\":\"corral gate node: MCP tool calls are not forwarded to the central gate\","
-                            "\"isError\":true}",
-                            NULL);
+    if (q->kind == CORRAL_GATE_REQUEST_TOOL_CALL) {
+        forward_tool(nd, q);
         return;
     }
     int rc = rollout_of(nd, q->rollout_id, base, auth, err, sizeof err);
@@ -204,8 +369,8 @@ static void forward(struct corral_gate_node *nd, const struct corral_gate_reques
     struct corral_http_response resp;
     struct corral_call call;
     corral_call_init(&call, 0);
-    rc = central(nd, "POST", url, auth, "X-Corral-Answer-Form: chat", q->raw_request ? q->raw_request : q->body,
-                 &resp, &call);
+    rc = central(nd, "POST", url, auth, "X-Corral-Answer-Form: chat", NULL,
+                 q->raw_request ? q->raw_request : q->body, &resp, &call);
     OPENSSL_cleanse(auth, sizeof auth);
     if (rc) {
         snprintf(err, sizeof err, "corral gate node: the central gate did not answer: %.400s", call.message);
@@ -265,7 +430,7 @@ static long heartbeat(struct corral_gate_node *nd, struct corral_call *call)
     char url[1024];
     snprintf(url, sizeof url, "%s/v1/nodes/%s/heartbeat", nd->url, nd->node);
     struct corral_http_response resp;
-    int rc = central(nd, "POST", url, nd->auth, NULL, "{}", &resp, call);
+    int rc = central(nd, "POST", url, nd->auth, NULL, NULL, "{}", &resp, call);
     long st = rc ? -1 : resp.status == 200 ? 0 : resp.status;
     if (st == 0) {
         cJSON *o = resp.body ? cJSON_Parse(resp.body) : NULL;
@@ -291,10 +456,11 @@ static void drop_central(struct corral_gate_node *nd, struct node_rollout *r)
     struct corral_call call;
     corral_call_init(&call, 5000);
     if (!r->dropped) /* else gone centrally already */
-        central(nd, "DELETE", url, nd->auth, NULL, NULL, &resp, &call);
+        central(nd, "DELETE", url, nd->auth, NULL, NULL, NULL, &resp, &call);
     crl_http_response_free(&resp);
     free(r->id);
     free(r->base_url);
+    cJSON_Delete(r->tools);
     OPENSSL_cleanse(r->token, sizeof r->token);
     free(r);
 }
@@ -410,6 +576,7 @@ int corral_gate_node_start(corral_gate *local, const char *central_url, const ch
         corral_gate_node_stop(nd);
         return corral_call_fail(call, CORRAL_ENOMEM, "gate node: cannot start its threads");
     }
+    gate_tools_set_remote(local, node_tools, nd); /* its agents see the central tools */
     corral_log(CORRAL_LOG_INFO, "gate", "node %s forwards to %s", nd->node, nd->url);
     *out = nd;
     return 0;
@@ -419,6 +586,7 @@ void corral_gate_node_stop(corral_gate_node *nd)
 {
     if (!nd)
         return;
+    gate_tools_set_remote(nd->local, NULL, NULL); /* waits for its calls in progress */
     pthread_mutex_lock(&nd->lock);
     nd->stop = 1;
     pthread_cond_broadcast(&nd->cond);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/json_scan.h"
 #include "gate/gate_internal.h"
@@ -19,18 +20,6 @@ struct gate_tool {
     char *description;
     cJSON *schema;                     /* an object */
 };
-
-int gate_tool_name_valid(const char *name)
-{
-    size_t n = 0;
-    for (; name && name[n]; n++) {
-        char ch = name[n];
-        if (n >= 64 || !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                         ch == '_' || ch == '-'))
-            return 0;
-    }
-    return n > 0;
-}
 
 static int same_scope(const char *a, const char *b)
 {
@@ -143,9 +132,54 @@ int corral_gate_remove_tool(corral_gate *g, const char *rollout_id, const char *
     return 0;
 }
 
-int gate_tool_visible_locked(struct corral_gate *g, const char *rollout_id, const char *name)
+/* The entry of remote (an MCP "tools" array, or NULL) called name. */
+static const cJSON *remote_find(const cJSON *remote, const char *name)
 {
-    return tool_find_locked(g, rollout_id, name) || tool_find_locked(g, NULL, name);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, remote)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+int gate_tool_visible_locked(struct corral_gate *g, const char *rollout_id, const char *name, const cJSON *remote)
+{
+    return tool_find_locked(g, rollout_id, name) || tool_find_locked(g, NULL, name) || remote_find(remote, name);
+}
+
+void gate_tools_set_remote(struct corral_gate *g, cJSON *(*fn)(void *ctx, const char *rollout_id), void *ctx)
+{
+    pthread_mutex_lock(&g->lock);
+    g->remote_tools = fn;
+    g->remote_tools_ctx = ctx;
+    while (!fn && g->remote_tools_busy) { /* the old source may be freed once this returns */
+        pthread_mutex_unlock(&g->lock);
+        usleep(5000);
+        pthread_mutex_lock(&g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+cJSON *gate_tools_remote(struct corral_gate *g, const char *rollout_id)
+{
+    pthread_mutex_lock(&g->lock);
+    cJSON *(*fn)(void *, const char *) = g->remote_tools;
+    void *ctx = g->remote_tools_ctx;
+    const struct gate_rollout *r = fn ? gate_rollout_find_locked(g, rollout_id) : NULL;
+    int use = r && r->ops == &gate_trainer_ops;
+    if (use)
+        g->remote_tools_busy++;
+    pthread_mutex_unlock(&g->lock);
+    if (!use)
+        return NULL;
+    cJSON *a = fn(ctx, rollout_id);
+    pthread_mutex_lock(&g->lock);
+    g->remote_tools_busy--;
+    pthread_mutex_unlock(&g->lock);
+    return a;
 }
 
 static cJSON *mcp_tool(const struct gate_tool *t)
@@ -158,7 +192,7 @@ static cJSON *mcp_tool(const struct gate_tool *t)
     return o;
 }
 
-cJSON *gate_tools_list_locked(struct corral_gate *g, const char *rollout_id)
+cJSON *gate_tools_list_locked(struct corral_gate *g, const char *rollout_id, const cJSON *remote)
 {
     cJSON *a = cJSON_CreateArray();
     for (const struct gate_tool *t = g->tools; a && t; t = t->next)
@@ -167,6 +201,14 @@ cJSON *gate_tools_list_locked(struct corral_gate *g, const char *rollout_id)
     for (const struct gate_tool *t = g->tools; a && t; t = t->next)
         if (!t->rollout_id && !tool_find_locked(g, rollout_id, t->name))
             cJSON_AddItemToArray(a, mcp_tool(t));
+    const cJSON *t;
+    cJSON_ArrayForEach(t, remote)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (a && cJSON_IsString(n) && !tool_find_locked(g, rollout_id, n->valuestring) &&
+            !tool_find_locked(g, NULL, n->valuestring)) /* a local tool shadows a central one */
+            cJSON_AddItemToArray(a, cJSON_Duplicate(t, 1));
+    }
     return a;
 }
 
