@@ -17,6 +17,7 @@
 
 #include "crl_common.h"
 #include "gate/gate_internal.h"
+#include "gate/gate_sse.h"
 
 int64_t gate_now_ms(void)
 {
@@ -559,13 +560,19 @@ void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, 
                                     size_t len, int sse)
 {
     cJSON *parsed = sse || !body ? NULL : gate_json_parse_exact(body, len);
-    int json = parsed != NULL;
+    int json = parsed != NULL, complete = 0;
     cJSON_Delete(parsed);
+    /* a stream's answer is recorded as the object it streams */
+    cJSON *whole = sse && body ? crl_gate_sse_assemble(c->dialect, body, len, &complete) : NULL;
+    char *assembled = whole ? cJSON_PrintUnformatted(whole) : NULL;
+    cJSON_Delete(whole);
     char *copy = body ? strndup(body, len) : NULL;
     struct gate_rollout *r = c->rollout;
     int before = r ? cJSON_GetArraySize(r->transcript) : 0;
-    gate_transcript_add_locked(c, status, json ? copy : NULL, NULL, NULL);
+    gate_transcript_add_locked(c, status, json ? copy : assembled, NULL, NULL);
     cJSON *e = r && cJSON_GetArraySize(r->transcript) > before ? cJSON_GetArrayItem(r->transcript, before) : NULL;
+    if (assembled && e && !complete && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "response")))
+        cJSON_AddTrueToObject(e, "stream_incomplete");
     if (!json && copy && e && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "truncated")) &&
         r->transcript_bytes + len <= c->gate->transcript_limit) {
         cJSON_AddStringToObject(e, "raw_response", copy);

@@ -655,7 +655,9 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
                       const char *type, const char *code);
 /* Answer chat call c with a same-dialect upstream's answer as it came
  * (takes body; sse: a text/event-stream) and record it: "response" the
- * answer when it is JSON, else "raw_response" the stream's text. */
+ * answer when it is JSON or the object a stream reassembles into
+ * (gate_sse.h; "stream_incomplete" when it stopped short of its end), and
+ * "raw_response" the stream's text within the transcript limit. */
 void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
                                     size_t len, int sse);
 /* Low level: store an answer and resume. Takes ownership of body. */
