@@ -19,12 +19,25 @@ With --api-key (or env FAKE_ANTHROPIC_API_KEY) a request without
 so does one that also sends "Authorization" (a key must travel in one
 header only).  A body without "messages" gets a 400 invalid_request_error.
 The answer's text is --answer, echoing the request's "model".
+
+Streamed requests whose "model" names a behaviour:
+  claude-slow    sends message_start, then waits (up to 60 s) for the file
+                 --signal-file to exist before the rest: a client that has
+                 the first event before the signal proves the stream was
+                 relayed as it came
+  claude-reset   sends the first events, then resets the connection
+  claude-tool    a text block, then a tool_use block (name "bash", input
+                 {"command": "echo hi > hello.txt"} in input_json_delta
+                 pieces), stop_reason "tool_use"
 """
 import argparse
 import json
 import os
+import socket
+import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOG = []
@@ -89,17 +102,42 @@ class Handler(BaseHTTPRequestHandler):
             piece = w if i == len(words) - 1 else w + " "
             events.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
                                                    "delta": {"type": "text_delta", "text": piece}}))
-        events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                   ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn",
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        stop = "end_turn"
+        if model == "claude-tool":
+            stop = "tool_use"
+            events.append(("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+                "type": "tool_use", "id": "toolu_fake1", "name": "bash", "input": {}}}))
+            for piece in ['{"comm', 'and": "echo hi', ' > hello.txt"}']:
+                events.append(("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                                       "delta": {"type": "input_json_delta", "partial_json": piece}}))
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": 1}))
+        events += [("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop,
                                                                          "stop_sequence": None},
                                       "usage": {"output_tokens": usage["output_tokens"]}}),
                    ("message_stop", {"type": "message_stop"})]
-        data = "".join("event: %s\ndata: %s\n\n" % (k, json.dumps(v)) for k, v in events).encode()
+        chunks = ["event: %s\ndata: %s\n\n" % (k, json.dumps(v)) for k, v in events]
+        data = "".join(chunks).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if model == "claude-slow":
+            self.wfile.write(chunks[0].encode())
+            self.wfile.flush()
+            until = time.monotonic() + 60
+            while not os.path.exists(self.server.signal_file or "") and time.monotonic() < until:
+                time.sleep(0.02)
+            self.wfile.write("".join(chunks[1:]).encode())
+        elif model == "claude-reset":
+            self.wfile.write("".join(chunks[:3]).encode())
+            self.wfile.flush()
+            time.sleep(0.2)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+        else:
+            self.wfile.write(data)
 
 
 def main():
@@ -108,9 +146,10 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--api-key", default=os.environ.get("FAKE_ANTHROPIC_API_KEY"))
     ap.add_argument("--answer", default="Hello from the fake Anthropic API")
+    ap.add_argument("--signal-file", help="what model claude-slow waits for")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.api_key, srv.answer = a.api_key, a.answer
+    srv.api_key, srv.answer, srv.signal_file = a.api_key, a.answer, a.signal_file
     line = json.dumps({"port": srv.server_address[1], "pid": os.getpid()})
     print(line, flush=True)
     if a.port_file:

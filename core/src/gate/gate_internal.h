@@ -509,6 +509,8 @@ struct gate_conn {
     char *resp_body;
     size_t resp_len;
     const char *resp_type;
+    struct gate_stream *stream;        /* a relayed upstream stream to send instead of
+                                        * resp_body (gate_stream.c), or NULL */
 };
 
 /* A responder (a small vtable; one instance per rollout). */
@@ -660,6 +662,33 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
  * "raw_response" the stream's text within the transcript limit. */
 void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
                                     size_t len, int sse);
+/* A same-dialect upstream's stream that ended (gate_stream.c relayed it):
+ * fill call request_id's transcript entry of rollout rollout_id (made when
+ * the stream started) with the reassembled response and the stream's text
+ * body[0..len) within the transcript limit, error (mid-stream failure, or
+ * NULL) and the whole latency since t_start.  Nothing when the rollout or
+ * entry is gone.  body stays the caller's. */
+void gate_passthrough_record_locked(struct corral_gate *g, const char *rollout_id, const char *request_id,
+                                    int dialect, const char *body, size_t len, const char *error, int64_t t_start);
+
+/* ---- gate_stream.c: an upstream stream relayed as it arrives ---- */
+struct gate_stream;
+/* A relay with two references: the producer's (ended by gate_stream_end)
+ * and the agent response's (gate_stream_send or gate_stream_drop). */
+struct gate_stream *gate_stream_new(struct corral_gate *g);
+/* Append n bytes for the agent (producer thread, lock not held); -1 when
+ * the agent is gone or stopped reading (the producer should stop). */
+int gate_stream_push(struct gate_stream *s, const char *p, size_t n);
+/* The producer is done: tail (or NULL) is the last text sent; drops the
+ * producer's reference.  Lock not held. */
+void gate_stream_end(struct gate_stream *s, const char *tail);
+/* Queue the relay as conn's response (MHD thread); takes the response's
+ * reference. */
+enum MHD_Result gate_stream_send(struct gate_stream *s, struct MHD_Connection *conn, unsigned status,
+                                 const char *type);
+/* Drop the response's reference of a relay never sent (lock not held). */
+void gate_stream_drop(struct gate_stream *s);
+
 /* Low level: store an answer and resume. Takes ownership of body. */
 void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
                           size_t len, const char *content_type);
