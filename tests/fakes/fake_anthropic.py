@@ -26,6 +26,9 @@ Streamed requests whose "model" names a behaviour:
                  the first event before the signal proves the stream was
                  relayed as it came
   claude-reset   sends the first events, then resets the connection
+  claude-long    like claude-slow, then 300 more text deltas 20 ms apart;
+                 its /_log entry gets "outcome": "sent" or "aborted" (the
+                 client's side closed the connection meanwhile)
   claude-tool    a text block, then a tool_use block (name "bash", input
                  {"command": "echo hi > hello.txt"} in input_json_delta
                  pieces), stop_reason "tool_use"
@@ -62,6 +65,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def wait_signal(self):
+        until = time.monotonic() + 60
+        while not os.path.exists(self.server.signal_file or "") and time.monotonic() < until:
+            time.sleep(0.02)
+
     def do_GET(self):
         if self.path == "/_log":
             with LOCK:
@@ -71,9 +79,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n)
+        entry = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                 "body": raw.decode("utf-8", "replace")}
         with LOCK:
-            LOG.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                        "body": raw.decode("utf-8", "replace")})
+            LOG.append(entry)
         if self.path != "/v1/messages":
             return self.send_json(404, error("not_found_error", "no such route"))
         key = self.server.api_key
@@ -97,6 +106,8 @@ class Handler(BaseHTTPRequestHandler):
             "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
             ("content_block_start", {"type": "content_block_start", "index": 0,
                                      "content_block": {"type": "text", "text": ""}})]
+        if model == "claude-long":
+            text = " ".join([text] + ["more"] * 300)
         words = text.split(" ")
         for i, w in enumerate(words):
             piece = w if i == len(words) - 1 else w + " "
@@ -118,6 +129,23 @@ class Handler(BaseHTTPRequestHandler):
                    ("message_stop", {"type": "message_stop"})]
         chunks = ["event: %s\ndata: %s\n\n" % (k, json.dumps(v)) for k, v in events]
         data = "".join(chunks).encode()
+        if model == "claude-long":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            try:
+                self.wfile.write(chunks[0].encode())
+                self.wfile.flush()
+                self.wait_signal()
+                for c in chunks[1:]:
+                    self.wfile.write(c.encode())
+                    self.wfile.flush()
+                    time.sleep(0.02)
+                entry["outcome"] = "sent"
+            except (BrokenPipeError, ConnectionResetError):
+                entry["outcome"] = "aborted"
+            self.close_connection = True
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Content-Length", str(len(data)))
@@ -125,9 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         if model == "claude-slow":
             self.wfile.write(chunks[0].encode())
             self.wfile.flush()
-            until = time.monotonic() + 60
-            while not os.path.exists(self.server.signal_file or "") and time.monotonic() < until:
-                time.sleep(0.02)
+            self.wait_signal()
             self.wfile.write("".join(chunks[1:]).encode())
         elif model == "claude-reset":
             self.wfile.write("".join(chunks[:3]).encode())

@@ -80,6 +80,20 @@ touch "$WORK/go"
 wait $cpid
 check "a stream's first event reaches the agent before the upstream sent the rest, then the rest follows" eval '
   [ $first = yes ] && grep -q "^event: message_stop" "$WORK/slow.sse" && [ "$(grep -c "^event: content_block_delta" "$WORK/slow.sse")" = 6 ]'
+# The agent leaving mid-stream aborts the upstream transfer (the fake's writes fail).
+rm -f "$WORK/go"
+curl -sN --max-time 90 -o "$WORK/long.sse" -H "x-api-key: $tok" -H 'Content-Type: application/json' \
+  -d "$(msg claude-long)" "$base/messages" &
+cpid=$!
+for _ in $(seq 300); do grep -q "^event: message_start" "$WORK/long.sse" 2>/dev/null && break; sleep 0.1; done
+kill $cpid; wait $cpid 2>/dev/null
+touch "$WORK/go"
+outcome=
+for _ in $(seq 300); do
+  outcome=$(curl -s "http://127.0.0.1:$fport/_log" | jq -r '[.[] | select(.body | contains("claude-long"))][0].outcome // empty')
+  [ -n "$outcome" ] && break; sleep 0.1
+done
+check "the agent leaving mid-stream aborts the upstream transfer" eval '[ "$outcome" = aborted ]'
 run curl -sN --max-time 60 -o "$WORK/reset.sse" -H "x-api-key: $tok" -H 'Content-Type: application/json' \
   -d "$(msg claude-reset)" "$base/messages"
 check "an upstream reset mid-stream ends the agent's stream with an Anthropic error event, no hang" eval '[ $RC -eq 0 ] &&
@@ -91,6 +105,8 @@ curl -s -H "$tauth" "$turl/v1/rollouts/r-pass/transcript" >"$WORK/tr.json"
 check "a streamed tool_use answer is recorded as a message: text, then tool_use with its input JSON joined" eval '
   [ "$(jq -c "[.[] | select(.request.model == \"claude-tool\")][0].response | [.content, .stop_reason]" "$WORK/tr.json")" = \
     "[[{\"type\":\"text\",\"text\":\"Hello from the fake Anthropic API\"},{\"type\":\"tool_use\",\"id\":\"toolu_fake1\",\"name\":\"bash\",\"input\":{\"command\":\"echo hi > hello.txt\"}}],\"tool_use\"]" ]'
+check "the departed agent's call is recorded as such" eval '
+  has "$(jq -r "[.[] | select(.request.model == \"claude-long\")][0].error" "$WORK/tr.json")" "agent left mid-stream"'
 check "the reset call is recorded with what came and why it stopped" eval '
   [ "$(jq -r "[.[] | select(.request.model == \"claude-reset\")][0] | [.stream_incomplete, (.error | test(\"broke off\")), .response.content[0].type] | @csv" "$WORK/tr.json")" = "true,true,\"text\"" ]'
 jq -c '{rollout_id: "r-pass", task: {name: "passthrough"}, agent: {name: "claude_code"}, reward: 1, transcript: [.[] | select(.request.model == "claude-tool")]}' \
