@@ -837,7 +837,8 @@ int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, cons
  * dialect (enum gate_dialect, not chat): the agent's own body (its model
  * replaced when model is set) to that dialect's route under url, the key
  * from key_env in that API's header; the answer, stream or not, goes back
- * to the agent as it came (gate_answer_passthrough_locked).  A call in
+ * to the agent as it came (gate_answer_passthrough_locked; a 2xx stream
+ * relayed as it arrives, gate_stream.c).  A call in
  * another dialect fails 400 "dialect_mismatch".  Under the lock; c is
  * answered or queued when it returns. */
 void gate_passthrough_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,

@@ -20,7 +20,9 @@
  *
  * A same-dialect upstream (docs/gate-dialects.md, "Same-dialect
  * upstreams") gets the agent's own body instead, on its dialect's route,
- * with the key in that API's header; its answer goes back as it came.
+ * with the key in that API's header; its answer goes back as it came: a
+ * 2xx stream relayed piece by piece as it arrives (gate_stream.c), and
+ * recorded reassembled when it ends (gate_passthrough_record_locked).
  */
 #include <stdio.h>
 #include <stdlib.h>
