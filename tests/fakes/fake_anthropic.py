@@ -29,6 +29,10 @@ Streamed requests whose "model" names a behaviour:
   claude-long    like claude-slow, then 300 more text deltas 20 ms apart;
                  its /_log entry gets "outcome": "sent" or "aborted" (the
                  client's side closed the connection meanwhile)
+  (any model)    a request offering a "Bash" tool solves examples/tasks/hello
+                 as Claude Code would be led to: a streamed tool_use Bash
+                 writing hello.txt, then, once a tool_result came back, a
+                 final text answer
   claude-tool    a text block, then a tool_use block (name "bash", input
                  {"command": "echo hi > hello.txt"} in input_json_delta
                  pieces), stop_reason "tool_use"
@@ -65,6 +69,38 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def solve_hello(self, body, model):
+        answered = any(isinstance(b, dict) and b.get("type") == "tool_result"
+                       for m in body["messages"] if isinstance(m.get("content"), list) for b in m["content"])
+        if answered:
+            block, stop = {"type": "text", "text": 'I created hello.txt containing "Hello, world!".'}, "end_turn"
+        else:
+            block = {"type": "tool_use", "id": "toolu_hello1", "name": "Bash",
+                     "input": {"command": "printf 'Hello, world!\\n' > hello.txt", "description": "Create hello.txt"}}
+            stop = "tool_use"
+        usage = {"input_tokens": 40, "output_tokens": 12}
+        msg = {"id": "msg_hello", "type": "message", "role": "assistant", "model": model, "content": [block],
+               "stop_reason": stop, "stop_sequence": None, "usage": usage}
+        if not body.get("stream"):
+            return self.send_json(200, msg)
+        start = dict(block, input={}) if block["type"] == "tool_use" else dict(block, text="")
+        delta = ({"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+                 if block["type"] == "tool_use" else {"type": "text_delta", "text": block["text"]})
+        events = [{"type": "message_start", "message": dict(msg, content=[], stop_reason=None,
+                                                             usage={"input_tokens": 40, "output_tokens": 1})},
+                  {"type": "content_block_start", "index": 0, "content_block": start},
+                  {"type": "content_block_delta", "index": 0, "delta": delta},
+                  {"type": "content_block_stop", "index": 0},
+                  {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
+                   "usage": {"output_tokens": 12}},
+                  {"type": "message_stop"}]
+        data = "".join("event: %s\ndata: %s\n\n" % (e["type"], json.dumps(e)) for e in events).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def wait_signal(self):
         until = time.monotonic() + 60
         while not os.path.exists(self.server.signal_file or "") and time.monotonic() < until:
@@ -97,6 +133,9 @@ class Handler(BaseHTTPRequestHandler):
         model = body.get("model", "claude")
         text = self.server.answer
         usage = {"input_tokens": 12, "output_tokens": len(text.split())}
+        tools = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
+        if "Bash" in tools:
+            return self.solve_hello(body, model)
         if not body.get("stream"):
             return self.send_json(200, {"id": "msg_fake1", "type": "message", "role": "assistant", "model": model,
                                         "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
