@@ -88,39 +88,33 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     struct gate_stream *s = cls;
     struct corral_gate *g = s->g;
-    for (int round = 0;; round++) {
-        pthread_mutex_lock(&g->lock);
-        size_t have = s->out.len - s->off;
-        if (have) {
-            size_t n = have < max ? have : max;
-            memcpy(buf, s->out.p + s->off, n);
-            s->off += n;
-            if (s->off == s->out.len)
-                s->off = s->out.len = 0;
-            pthread_mutex_unlock(&g->lock);
-            return (ssize_t)n;
-        }
-        if (s->ended) {
-            pthread_mutex_unlock(&g->lock);
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        }
-        if (round) { /* suspended below and still nothing: wait for push/end */
-            s->parked = 1;
-            pthread_mutex_unlock(&g->lock);
-            return 0;
-        }
+    pthread_mutex_lock(&g->lock);
+    size_t have = s->out.len - s->off;
+    if (have) {
+        size_t n = have < max ? have : max;
+        memcpy(buf, s->out.p + s->off, n);
+        s->off += n;
+        if (s->off == s->out.len)
+            s->off = s->out.len = 0;
         pthread_mutex_unlock(&g->lock);
-        /* Suspend first, then look again: bytes that came meanwhile found
-         * nothing parked, so this side resumes itself. */
-        MHD_suspend_connection(s->conn);
-        pthread_mutex_lock(&g->lock);
-        int ready = s->out.len > s->off || s->ended;
-        pthread_mutex_unlock(&g->lock);
-        if (ready) {
-            MHD_resume_connection(s->conn);
-            return 0;
-        }
+        return (ssize_t)n;
     }
+    int ended = s->ended;
+    pthread_mutex_unlock(&g->lock);
+    if (ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    /* Nothing yet: suspend first, then look again under the lock.  Bytes
+     * that came meanwhile found nothing parked, so this side resumes
+     * itself; otherwise the next push or the end resumes it. */
+    MHD_suspend_connection(s->conn);
+    pthread_mutex_lock(&g->lock);
+    int ready = s->out.len > s->off || s->ended;
+    if (!ready)
+        s->parked = 1;
+    pthread_mutex_unlock(&g->lock);
+    if (ready)
+        MHD_resume_connection(s->conn);
+    return 0;
 }
 
 static void reader_done(void *cls)
