@@ -120,6 +120,23 @@ if python3 -c 'import jsonschema' 2>/dev/null; then
   run python3 "$SOURCE_DIR/tests/atif/check_atif.py" "$A"
   check "that trajectory is valid ATIF-v1.7" eval '[ $RC -eq 0 ] && [ -z "$OUT" ]'
 fi
+# Unregistering a rollout mid-stream ends its agent's stream (no hang) and aborts the transfer.
+tok2=$(curl -s -X POST -H "$tauth" "$turl/v1/rollouts/r-end" | jq -r .token)
+rm -f "$WORK/go"
+curl -sN --max-time 90 -o "$WORK/end.sse" -H "x-api-key: $tok2" -H 'Content-Type: application/json' \
+  -d "$(msg claude-long | sed 's/"hi"/"bye"/')" "$url/rollout/r-end/v1/messages" &
+cpid=$!
+for _ in $(seq 300); do grep -q "^event: message_start" "$WORK/end.sse" 2>/dev/null && break; sleep 0.1; done
+dcode=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "$tauth" "$turl/v1/rollouts/r-end")
+wait $cpid; crc=$?
+touch "$WORK/go"
+outcome=
+for _ in $(seq 300); do
+  outcome=$(curl -s "http://127.0.0.1:$fport/_log" | jq -r '[.[] | select(.body | contains("bye"))][0].outcome // empty')
+  [ -n "$outcome" ] && break; sleep 0.1
+done
+check "unregistering a rollout mid-stream ends its stream at once and aborts the upstream transfer" eval '
+  [ "$dcode" = 200 ] && [ $crc -eq 0 ] && grep -q "^event: message_start" "$WORK/end.sse" && [ "$outcome" = aborted ]'
 # Gemini and Responses upstreams: their routes and key headers (the fake answers them 404, relayed as is).
 gemini_req='{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
 responses_req='{"model":"gpt-x","input":"hi","stream":true}'

@@ -1076,6 +1076,7 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
         }
     }
     gate_unlock(g);
+    gate_streams_close(g, rollout_id); /* relayed streams end: none stays suspended */
     /* Its own socket closes now: the 410s above were resumed; a call
      * arriving meanwhile finds no rollout (401). */
     gate_rsock_close(sock);

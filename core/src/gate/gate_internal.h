@@ -580,6 +580,7 @@ struct corral_gate {
     int timer_stop;
     int stopping;
     struct gate_conn *resume_head;     /* (L) to resume once the lock is released */
+    struct gate_stream *streams;       /* (L) relays alive (gate_stream.c) */
     unsigned char secret[64];
     size_t secret_len;
     EVP_MAC_CTX *mac;                  /* HMAC-SHA256 keyed with secret: dup'ed per token */
@@ -675,7 +676,7 @@ void gate_passthrough_record_locked(struct corral_gate *g, const char *rollout_i
 struct gate_stream;
 /* A relay with two references: the producer's (ended by gate_stream_end)
  * and the agent response's (gate_stream_send or gate_stream_drop). */
-struct gate_stream *gate_stream_new(struct corral_gate *g);
+struct gate_stream *gate_stream_new(struct corral_gate *g, const char *rollout_id);
 /* Append n bytes for the agent (producer thread, lock not held); -1 when
  * the agent is gone or stopped reading (the producer should stop). */
 int gate_stream_push(struct gate_stream *s, const char *p, size_t n);
@@ -688,6 +689,10 @@ enum MHD_Result gate_stream_send(struct gate_stream *s, struct MHD_Connection *c
                                  const char *type);
 /* Drop the response's reference of a relay never sent (lock not held). */
 void gate_stream_drop(struct gate_stream *s);
+/* End every relay of rollout_id toward its agent (the rollout ended):
+ * none stays suspended, so its socket's daemon may stop; the producers'
+ * next pushes fail and abort their transfers.  Lock not held. */
+void gate_streams_close(struct corral_gate *g, const char *rollout_id);
 
 /* Low level: store an answer and resume. Takes ownership of body. */
 void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,

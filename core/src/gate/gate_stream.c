@@ -8,6 +8,7 @@
  * every field is guarded by the gate lock, and libmicrohttpd is never
  * called with it held.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@
 #define STREAM_MAX_UNSENT (16u * 1024u * 1024u)
 
 struct gate_stream {
+    struct gate_stream *next, *prev; /* g->streams */
+    char rollout[130];
     struct corral_gate *g;
     struct MHD_Connection *conn; /* set when the agent's response starts */
     struct crl_buf out;          /* bytes not yet read by the agent from off */
@@ -29,13 +32,20 @@ struct gate_stream {
     int refs;
 };
 
-struct gate_stream *gate_stream_new(struct corral_gate *g)
+struct gate_stream *gate_stream_new(struct corral_gate *g, const char *rollout_id)
 {
     struct gate_stream *s = calloc(1, sizeof *s);
-    if (s) {
-        s->g = g;
-        s->refs = 2; /* the upstream job's and the agent response's */
-    }
+    if (!s)
+        return NULL;
+    s->g = g;
+    s->refs = 2; /* the upstream job's and the agent response's */
+    snprintf(s->rollout, sizeof s->rollout, "%s", rollout_id);
+    pthread_mutex_lock(&g->lock);
+    s->next = g->streams;
+    if (g->streams)
+        g->streams->prev = s;
+    g->streams = s;
+    pthread_mutex_unlock(&g->lock);
     return s;
 }
 
@@ -43,6 +53,12 @@ struct gate_stream *gate_stream_new(struct corral_gate *g)
 static void release_locked(struct gate_stream *s)
 {
     if (--s->refs == 0) {
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            s->g->streams = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
         crl_buf_free(&s->out);
         free(s);
     }
@@ -61,7 +77,7 @@ int gate_stream_push(struct gate_stream *s, const char *p, size_t n)
 {
     struct corral_gate *g = s->g;
     pthread_mutex_lock(&g->lock);
-    int rc = s->gone || s->out.len - s->off + n > STREAM_MAX_UNSENT || crl_buf_add(&s->out, p, n) != 0 ? -1 : 0;
+    int rc = s->gone || s->ended || s->out.len - s->off + n > STREAM_MAX_UNSENT || crl_buf_add(&s->out, p, n) != 0 ? -1 : 0;
     struct MHD_Connection *wake = rc == 0 ? unpark_locked(s) : NULL;
     pthread_mutex_unlock(&g->lock);
     if (wake)
@@ -73,7 +89,7 @@ void gate_stream_end(struct gate_stream *s, const char *tail)
 {
     struct corral_gate *g = s->g;
     pthread_mutex_lock(&g->lock);
-    if (tail && !s->gone)
+    if (tail && !s->gone && !s->ended)
         crl_buf_puts(&s->out, tail); /* out of memory: the stream just ends */
     s->ended = 1;
     struct MHD_Connection *wake = unpark_locked(s);
@@ -148,4 +164,24 @@ enum MHD_Result gate_stream_send(struct gate_stream *s, struct MHD_Connection *c
 void gate_stream_drop(struct gate_stream *s)
 {
     reader_done(s);
+}
+
+void gate_streams_close(struct corral_gate *g, const char *rollout_id)
+{
+    for (;;) {
+        pthread_mutex_lock(&g->lock);
+        struct gate_stream *s = g->streams;
+        while (s && (s->ended || strcmp(s->rollout, rollout_id) != 0))
+            s = s->next;
+        struct MHD_Connection *wake = NULL;
+        if (s) {
+            s->ended = 1;
+            wake = unpark_locked(s);
+        }
+        pthread_mutex_unlock(&g->lock);
+        if (!s)
+            return;
+        if (wake)
+            MHD_resume_connection(wake);
+    }
 }

@@ -100,7 +100,7 @@ static int relay_start(struct up_job *j)
     if (status < 200 || status >= 300 || !ctype || strncmp(ctype, "text/event-stream", 17) != 0)
         return 0;
     struct corral_gate *g = j->g;
-    struct gate_stream *s = gate_stream_new(g);
+    struct gate_stream *s = gate_stream_new(g, j->rollout);
     if (!s)
         return 0; /* buffered instead */
     pthread_mutex_lock(&g->lock);
