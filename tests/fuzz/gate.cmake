@@ -32,3 +32,10 @@ corral_add_fuzzer(fuzz_gate_aux SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_gate_au
                   LIBRARIES PkgConfig::CJSON corral_plugin_sdk)
 target_include_directories(fuzz_gate_aux PRIVATE ${PROJECT_SOURCE_DIR}/core/src ${PROJECT_SOURCE_DIR}/core/include
                                           ${PROJECT_SOURCE_DIR}/common)
+# A same-dialect upstream's streamed answer, reassembled for the transcript (upstream input,
+# docs/gate-dialects.md "Same-dialect upstreams").
+corral_add_fuzzer(fuzz_gate_sse SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_gate_sse.c
+                  ${PROJECT_SOURCE_DIR}/core/src/gate/gate_sse.c ${PROJECT_SOURCE_DIR}/common/buf.c
+                  LIBRARIES PkgConfig::CJSON corral_plugin_sdk)
+target_include_directories(fuzz_gate_sse PRIVATE ${PROJECT_SOURCE_DIR}/core/src ${PROJECT_SOURCE_DIR}/core/include
+                                          ${PROJECT_SOURCE_DIR}/common)

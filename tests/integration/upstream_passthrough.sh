@@ -3,12 +3,17 @@
 # front of a fake Anthropic API (tests/fakes/fake_anthropic.py).  A streamed
 # and an unstreamed Messages call reach /v1/messages as sent, with the key in
 # x-api-key only, and come back byte for byte; the transcript keeps the
-# answer; a chat call is refused 400 naming the mismatch.
+# answer; a chat call is refused 400 naming the mismatch.  A stream is
+# relayed as it arrives (the fake holds back the rest until the client has
+# the first event), a reset mid-stream ends it with the Messages error event,
+# and a streamed tool_use answer is recorded as the message it streams, an
+# ATIF step with its tool call.
 . "$(dirname "$0")/lib.sh"
 rnd() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 export CORRAL_GATE_TRAINER_TOKEN="trainer-token-$(rnd)"
 export UPSTREAM_KEY="sk-ant-fake-$(rnd)"
 python3 "$SOURCE_DIR/tests/fakes/fake_anthropic.py" --api-key "$UPSTREAM_KEY" --port-file "$WORK/fake.port" \
+  --signal-file "$WORK/go" \
   >/dev/null 2>"$WORK/fake.err" &
 fake=$!
 for _ in $(seq 100); do [ -s "$WORK/fake.port" ] && break; sleep 0.1; done
@@ -59,6 +64,79 @@ check "the transcript keeps the stream's text, the message, the raw requests and
   [ "$(jq -r ".[0].raw_response" "$WORK/tr.json")" = "$direct" ] && [ "$(jq -r ".[0].dialect" "$WORK/tr.json")" = messages ] &&
   [ "$(jq -r ".[1].response.content[0].text" "$WORK/tr.json")" = "Hello from the fake Anthropic API" ] &&
   [ "$(jq -c ".[0].request" "$WORK/tr.json")" = "$(jq -c . <<<"$req")" ] && [ "$(jq -r ".[2].status" "$WORK/tr.json")" = 400 ]'
+check "the streamed call's response is the message it streamed" eval '
+  [ "$(jq -r ".[0].response | [.type, .content[0].text, .stop_reason, .usage.output_tokens] | @csv" "$WORK/tr.json")" = \
+    "\"message\",\"Hello from the fake Anthropic API\",\"end_turn\",6" ] && [ "$(jq ".[0] | has(\"stream_incomplete\")" "$WORK/tr.json")" = false ]'
+
+# Relayed as it arrives: the fake sends message_start, then holds the rest until $WORK/go exists, which
+# is made only once the client has that first event (a gate that buffers never shows it before).
+msg() { printf '{"model":"%s","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}' "$1"; }
+curl -sN --max-time 90 -o "$WORK/slow.sse" -H "x-api-key: $tok" -H 'Content-Type: application/json' \
+  -d "$(msg claude-slow)" "$base/messages" &
+cpid=$!
+first=no
+for _ in $(seq 300); do grep -q "^event: message_start" "$WORK/slow.sse" 2>/dev/null && { first=yes; break; }; sleep 0.1; done
+touch "$WORK/go"
+wait $cpid
+check "a stream's first event reaches the agent before the upstream sent the rest, then the rest follows" eval '
+  [ $first = yes ] && grep -q "^event: message_stop" "$WORK/slow.sse" && [ "$(grep -c "^event: content_block_delta" "$WORK/slow.sse")" = 6 ]'
+# The agent leaving mid-stream aborts the upstream transfer (the fake's writes fail).
+rm -f "$WORK/go"
+curl -sN --max-time 90 -o "$WORK/long.sse" -H "x-api-key: $tok" -H 'Content-Type: application/json' \
+  -d "$(msg claude-long)" "$base/messages" &
+cpid=$!
+for _ in $(seq 300); do grep -q "^event: message_start" "$WORK/long.sse" 2>/dev/null && break; sleep 0.1; done
+kill $cpid; wait $cpid 2>/dev/null
+touch "$WORK/go"
+outcome=
+for _ in $(seq 300); do
+  outcome=$(curl -s "http://127.0.0.1:$fport/_log" | jq -r '[.[] | select(.body | contains("claude-long"))][0].outcome // empty')
+  [ -n "$outcome" ] && break; sleep 0.1
+done
+check "the agent leaving mid-stream aborts the upstream transfer" eval '[ "$outcome" = aborted ]'
+run curl -sN --max-time 60 -o "$WORK/reset.sse" -H "x-api-key: $tok" -H 'Content-Type: application/json' \
+  -d "$(msg claude-reset)" "$base/messages"
+check "an upstream reset mid-stream ends the agent's stream with an Anthropic error event, no hang" eval '[ $RC -eq 0 ] &&
+  grep -q "^event: content_block_start" "$WORK/reset.sse" && grep -q "^event: error" "$WORK/reset.sse" &&
+  ! grep -q "message_stop" "$WORK/reset.sse" && [ "$(grep "^data:.*api_error" "$WORK/reset.sse" | sed "s/^data: //" | jq -r .type)" = error ]'
+run curl -sN --max-time 60 -o "$WORK/tool.sse" -H "x-api-key: $tok" -H 'Content-Type: application/json' \
+  -d "$(msg claude-tool)" "$base/messages"
+curl -s -H "$tauth" "$turl/v1/rollouts/r-pass/transcript" >"$WORK/tr.json"
+check "a streamed tool_use answer is recorded as a message: text, then tool_use with its input JSON joined" eval '
+  [ "$(jq -c "[.[] | select(.request.model == \"claude-tool\")][0].response | [.content, .stop_reason]" "$WORK/tr.json")" = \
+    "[[{\"type\":\"text\",\"text\":\"Hello from the fake Anthropic API\"},{\"type\":\"tool_use\",\"id\":\"toolu_fake1\",\"name\":\"bash\",\"input\":{\"command\":\"echo hi > hello.txt\"}}],\"tool_use\"]" ]'
+check "the departed agent's call is recorded as such" eval '
+  has "$(jq -r "[.[] | select(.request.model == \"claude-long\")][0].error" "$WORK/tr.json")" "agent left mid-stream"'
+check "the reset call is recorded with what came and why it stopped" eval '
+  [ "$(jq -r "[.[] | select(.request.model == \"claude-reset\")][0] | [.stream_incomplete, (.error | test(\"broke off\")), .response.content[0].type] | @csv" "$WORK/tr.json")" = "true,true,\"text\"" ]'
+jq -c '{rollout_id: "r-pass", task: {name: "passthrough"}, agent: {name: "claude_code"}, reward: 1, transcript: [.[] | select(.request.model == "claude-tool")]}' \
+  "$WORK/tr.json" >"$WORK/results.jsonl"
+run "$CORRAL" export atif "$WORK/results.jsonl" "$WORK/atif"
+A="$WORK/atif/r-pass/trajectory.json"
+check "ATIF from that result has the streamed call's step with its bash tool call" eval '[ $RC -eq 0 ] &&
+  [ "$(jq -c "[.steps[] | select(.source == \"agent\")][0] | [.message, .tool_calls[0].function_name, .tool_calls[0].arguments.command]" "$A")" = \
+    "[\"Hello from the fake Anthropic API\",\"bash\",\"echo hi > hello.txt\"]" ]'
+if python3 -c 'import jsonschema' 2>/dev/null; then
+  run python3 "$SOURCE_DIR/tests/atif/check_atif.py" "$A"
+  check "that trajectory is valid ATIF-v1.7" eval '[ $RC -eq 0 ] && [ -z "$OUT" ]'
+fi
+# Unregistering a rollout mid-stream ends its agent's stream (no hang) and aborts the transfer.
+tok2=$(curl -s -X POST -H "$tauth" "$turl/v1/rollouts/r-end" | jq -r .token)
+rm -f "$WORK/go"
+curl -sN --max-time 90 -o "$WORK/end.sse" -H "x-api-key: $tok2" -H 'Content-Type: application/json' \
+  -d "$(msg claude-long | sed 's/"hi"/"bye"/')" "$url/rollout/r-end/v1/messages" &
+cpid=$!
+for _ in $(seq 300); do grep -q "^event: message_start" "$WORK/end.sse" 2>/dev/null && break; sleep 0.1; done
+dcode=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "$tauth" "$turl/v1/rollouts/r-end")
+wait $cpid; crc=$?
+touch "$WORK/go"
+outcome=
+for _ in $(seq 300); do
+  outcome=$(curl -s "http://127.0.0.1:$fport/_log" | jq -r '[.[] | select(.body | contains("bye"))][0].outcome // empty')
+  [ -n "$outcome" ] && break; sleep 0.1
+done
+check "unregistering a rollout mid-stream ends its stream at once and aborts the upstream transfer" eval '
+  [ "$dcode" = 200 ] && [ $crc -eq 0 ] && grep -q "^event: message_start" "$WORK/end.sse" && [ "$outcome" = aborted ]'
 # Gemini and Responses upstreams: their routes and key headers (the fake answers them 404, relayed as is).
 gemini_req='{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
 responses_req='{"model":"gpt-x","input":"hi","stream":true}'

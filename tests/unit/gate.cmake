@@ -21,3 +21,6 @@ corral_add_unit_test(test_gate_node SOURCES test_gate_node.c http_client.c LIBRA
 # The dialect edges' long strings carried as spans, against the whole-tree translation (internals).
 corral_add_unit_test(test_gate_tr_spans SOURCES test_gate_tr_spans.c LIBRARIES PkgConfig::CJSON PkgConfig::MHD)
 target_include_directories(test_gate_tr_spans PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
+# A same-dialect upstream's SSE reassembled into the unstreamed response (gate_sse.c, internals).
+corral_add_unit_test(test_gate_sse SOURCES test_gate_sse.c LIBRARIES PkgConfig::CJSON)
+target_include_directories(test_gate_sse PRIVATE ${PROJECT_SOURCE_DIR}/core/src)

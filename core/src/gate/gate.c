@@ -17,6 +17,7 @@
 
 #include "crl_common.h"
 #include "gate/gate_internal.h"
+#include "gate/gate_sse.h"
 
 int64_t gate_now_ms(void)
 {
@@ -559,13 +560,19 @@ void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, 
                                     size_t len, int sse)
 {
     cJSON *parsed = sse || !body ? NULL : gate_json_parse_exact(body, len);
-    int json = parsed != NULL;
+    int json = parsed != NULL, complete = 0;
     cJSON_Delete(parsed);
+    /* a stream's answer is recorded as the object it streams */
+    cJSON *whole = sse && body ? crl_gate_sse_assemble(c->dialect, body, len, &complete) : NULL;
+    char *assembled = whole ? cJSON_PrintUnformatted(whole) : NULL;
+    cJSON_Delete(whole);
     char *copy = body ? strndup(body, len) : NULL;
     struct gate_rollout *r = c->rollout;
     int before = r ? cJSON_GetArraySize(r->transcript) : 0;
-    gate_transcript_add_locked(c, status, json ? copy : NULL, NULL, NULL);
+    gate_transcript_add_locked(c, status, json ? copy : assembled, NULL, NULL);
     cJSON *e = r && cJSON_GetArraySize(r->transcript) > before ? cJSON_GetArrayItem(r->transcript, before) : NULL;
+    if (assembled && e && !complete && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "response")))
+        cJSON_AddTrueToObject(e, "stream_incomplete");
     if (!json && copy && e && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "truncated")) &&
         r->transcript_bytes + len <= c->gate->transcript_limit) {
         cJSON_AddStringToObject(e, "raw_response", copy);
@@ -574,6 +581,52 @@ void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, 
     if (!json)
         free(copy);
     gate_complete_locked(g, c, status, body, body ? len : 0, sse ? "text/event-stream" : "application/json");
+}
+
+void gate_passthrough_record_locked(struct corral_gate *g, const char *rollout_id, const char *request_id,
+                                    int dialect, const char *body, size_t len, const char *error, int64_t t_start)
+{
+    struct gate_rollout *r = gate_rollout_find_locked(g, rollout_id);
+    cJSON *e = NULL;
+    for (cJSON *x = r && r->transcript ? r->transcript->child : NULL; x; x = x->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "request_id");
+        if (cJSON_IsString(id) && strcmp(id->valuestring, request_id) == 0)
+            e = x;
+    }
+    if (!e)
+        return;
+    cJSON_ReplaceItemInObjectCaseSensitive(e, "latency_ms", cJSON_CreateNumber((double)(gate_now_ms() - t_start)));
+    if (error)
+        cJSON_AddStringToObject(e, "error", error);
+    int complete = 0;
+    cJSON *whole = body ? crl_gate_sse_assemble(dialect, body, len, &complete) : NULL;
+    char *text = whole ? cJSON_PrintUnformatted(whole) : NULL;
+    cJSON_Delete(whole);
+    size_t cost = (text ? strlen(text) : 0) + len;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "truncated")) ||
+        r->transcript_bytes + cost > g->transcript_limit) {
+        free(text);
+        if (!cJSON_GetObjectItemCaseSensitive(e, "truncated"))
+            cJSON_AddTrueToObject(e, "truncated");
+        cJSON_AddNumberToObject(e, "response_bytes", (double)len);
+        return;
+    }
+    r->transcript_bytes += cost;
+    if (text) {
+        cJSON_ReplaceItemInObjectCaseSensitive(e, "response", raw_take(text));
+        if (!complete)
+            cJSON_AddTrueToObject(e, "stream_incomplete");
+    }
+    cJSON *raw = cJSON_CreateString("");
+    char *copy = body ? strndup(body, len) : NULL;
+    if (raw && copy) { /* the stream's text as it came */
+        cJSON_free(raw->valuestring);
+        raw->valuestring = copy;
+        cJSON_AddItemToObject(e, "raw_response", raw);
+    } else {
+        cJSON_Delete(raw);
+        free(copy);
+    }
 }
 
 void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct gate_prepared *p)
@@ -1023,6 +1076,7 @@ int corral_gate_unregister(corral_gate *g, const char *rollout_id, char **transc
         }
     }
     gate_unlock(g);
+    gate_streams_close(g, rollout_id); /* relayed streams end: none stays suspended */
     /* Its own socket closes now: the 410s above were resumed; a call
      * arriving meanwhile finds no rollout (401). */
     gate_rsock_close(sock);

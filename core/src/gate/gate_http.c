@@ -206,6 +206,11 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, c
 
 static enum MHD_Result send_stored(struct gate_conn *c)
 {
+    if (c->stream) { /* a same-dialect upstream's stream, relayed as it arrives */
+        struct gate_stream *s = c->stream;
+        c->stream = NULL;
+        return gate_stream_send(s, c->conn, c->resp_status, c->resp_type);
+    }
     char *b = c->resp_body;
     c->resp_body = NULL;
     return send_buf(c->conn, c->resp_status, b, c->resp_len, c->resp_type);
@@ -302,6 +307,8 @@ void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     free(c->tool_name);
     free(c->overrides);
     free(c->resp_body);
+    if (c->stream)
+        gate_stream_drop(c->stream);
     free(c);
 }
 

@@ -522,6 +522,8 @@ struct gate_conn {
     char *resp_body;
     size_t resp_len;
     const char *resp_type;
+    struct gate_stream *stream;        /* a relayed upstream stream to send instead of
+                                        * resp_body (gate_stream.c), or NULL */
 };
 
 /* A responder (a small vtable; one instance per rollout). */
@@ -591,6 +593,7 @@ struct corral_gate {
     int timer_stop;
     int stopping;
     struct gate_conn *resume_head;     /* (L) to resume once the lock is released */
+    struct gate_stream *streams;       /* (L) relays alive (gate_stream.c) */
     unsigned char secret[64];
     size_t secret_len;
     EVP_MAC_CTX *mac;                  /* HMAC-SHA256 keyed with secret: dup'ed per token */
@@ -673,9 +676,42 @@ void gate_fail_locked(struct corral_gate *g, struct gate_conn *c, unsigned statu
                       const char *type, const char *code);
 /* Answer chat call c with a same-dialect upstream's answer as it came
  * (takes body; sse: a text/event-stream) and record it: "response" the
- * answer when it is JSON, else "raw_response" the stream's text. */
+ * answer when it is JSON or the object a stream reassembles into
+ * (gate_sse.h; "stream_incomplete" when it stopped short of its end), and
+ * "raw_response" the stream's text within the transcript limit. */
 void gate_answer_passthrough_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
                                     size_t len, int sse);
+/* A same-dialect upstream's stream that ended (gate_stream.c relayed it):
+ * fill call request_id's transcript entry of rollout rollout_id (made when
+ * the stream started) with the reassembled response and the stream's text
+ * body[0..len) within the transcript limit, error (mid-stream failure, or
+ * NULL) and the whole latency since t_start.  Nothing when the rollout or
+ * entry is gone.  body stays the caller's. */
+void gate_passthrough_record_locked(struct corral_gate *g, const char *rollout_id, const char *request_id,
+                                    int dialect, const char *body, size_t len, const char *error, int64_t t_start);
+
+/* ---- gate_stream.c: an upstream stream relayed as it arrives ---- */
+struct gate_stream;
+/* A relay with two references: the producer's (ended by gate_stream_end)
+ * and the agent response's (gate_stream_send or gate_stream_drop). */
+struct gate_stream *gate_stream_new(struct corral_gate *g, const char *rollout_id);
+/* Append n bytes for the agent (producer thread, lock not held); -1 when
+ * the agent is gone or stopped reading (the producer should stop). */
+int gate_stream_push(struct gate_stream *s, const char *p, size_t n);
+/* The producer is done: tail (or NULL) is the last text sent; drops the
+ * producer's reference.  Lock not held. */
+void gate_stream_end(struct gate_stream *s, const char *tail);
+/* Queue the relay as conn's response (MHD thread); takes the response's
+ * reference. */
+enum MHD_Result gate_stream_send(struct gate_stream *s, struct MHD_Connection *conn, unsigned status,
+                                 const char *type);
+/* Drop the response's reference of a relay never sent (lock not held). */
+void gate_stream_drop(struct gate_stream *s);
+/* End every relay of rollout_id toward its agent (the rollout ended):
+ * none stays suspended, so its socket's daemon may stop; the producers'
+ * next pushes fail and abort their transfers.  Lock not held. */
+void gate_streams_close(struct corral_gate *g, const char *rollout_id);
+
 /* Low level: store an answer and resume. Takes ownership of body. */
 void gate_complete_locked(struct corral_gate *g, struct gate_conn *c, unsigned status, char *body,
                           size_t len, const char *content_type);
@@ -838,7 +874,8 @@ int gate_upstream_submit_locked(struct corral_gate *g, struct gate_conn *c, cons
  * dialect (enum gate_dialect, not chat): the agent's own body (its model
  * replaced when model is set) to that dialect's route under url, the key
  * from key_env in that API's header; the answer, stream or not, goes back
- * to the agent as it came (gate_answer_passthrough_locked).  A call in
+ * to the agent as it came (gate_answer_passthrough_locked; a 2xx stream
+ * relayed as it arrives, gate_stream.c).  A call in
  * another dialect fails 400 "dialect_mismatch".  Under the lock; c is
  * answered or queued when it returns. */
 void gate_passthrough_submit_locked(struct corral_gate *g, struct gate_conn *c, const char *url, const char *key_env,

@@ -20,7 +20,9 @@
  *
  * A same-dialect upstream (docs/gate-dialects.md, "Same-dialect
  * upstreams") gets the agent's own body instead, on its dialect's route,
- * with the key in that API's header; its answer goes back as it came.
+ * with the key in that API's header; its answer goes back as it came: a
+ * 2xx stream relayed piece by piece as it arrives (gate_stream.c), and
+ * recorded reassembled when it ends (gate_passthrough_record_locked).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,15 @@ struct up_job {
     size_t len, cap;
     int too_big;
     int dialect;               /* a pass-through's enum gate_dialect; chat: translated */
+    /* a streamed pass-through: relayed as it arrives (gate_stream.c) */
+    struct corral_gate *g;
+    int want_stream;           /* the agent asked for a stream */
+    int relay_checked;         /* the first bytes decided whether to relay */
+    int agent_gone;            /* the relay refused more: the agent left */
+    int rec_cut;               /* too long to record whole */
+    struct gate_stream *stream;
+    char rollout[130];
+    int64_t t_start;
 };
 
 struct gate_upstream {
@@ -76,10 +87,58 @@ static void job_free(struct up_job *j)
     free(j);
 }
 
+/* The first bytes of a streamed pass-through: a 2xx text/event-stream
+ * answers the agent's call at once with a relay (its transcript entry made
+ * now, completed at the end); anything else is buffered as before.  -1
+ * when the call is gone. */
+static int relay_start(struct up_job *j)
+{
+    long status = 0;
+    char *ctype = NULL;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(j->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    if (status < 200 || status >= 300 || !ctype || strncmp(ctype, "text/event-stream", 17) != 0)
+        return 0;
+    struct corral_gate *g = j->g;
+    struct gate_stream *s = gate_stream_new(g, j->rollout);
+    if (!s)
+        return 0; /* buffered instead */
+    pthread_mutex_lock(&g->lock);
+    struct gate_conn *c = gate_pending_find_locked(g, j->id);
+    if (c) {
+        gate_transcript_add_locked(c, (unsigned)status, NULL, NULL, NULL);
+        c->stream = s;
+        gate_complete_locked(g, c, (unsigned)status, NULL, 0, "text/event-stream");
+        j->stream = s;
+    }
+    gate_unlock(g);
+    if (!c) {
+        gate_stream_drop(s); /* both references: nobody else saw it */
+        gate_stream_end(s, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
     struct up_job *j = ud;
     size_t k = size * n;
+    if (j->want_stream && !j->relay_checked) {
+        j->relay_checked = 1;
+        if (relay_start(j) != 0)
+            return 0;
+    }
+    if (j->stream) {
+        if (gate_stream_push(j->stream, p, k) != 0) {
+            j->agent_gone = 1;
+            return 0; /* aborts the transfer */
+        }
+        if (j->len + k > UPSTREAM_MAX_RESPONSE) /* recorded up to here, relayed to the end */
+            j->rec_cut = 1;
+        if (j->rec_cut)
+            return k;
+    }
     if (j->len + k > UPSTREAM_MAX_RESPONSE) {
         j->too_big = 1;
         return 0;
@@ -147,6 +206,23 @@ static int job_start(struct gate_upstream *u, struct up_job *j)
  * (any status); only a failed transfer becomes the gate's own 502. */
 static void passthrough_finish(struct corral_gate *g, struct up_job *j, CURLcode res, long status)
 {
+    if (j->stream) { /* relayed: record it, then end the agent's stream */
+        char err[512], tail[700] = "";
+        int failed = res != CURLE_OK && !j->agent_gone;
+        snprintf(err, sizeof err, "corral gate: the upstream stream broke off: %s", curl_easy_strerror(res));
+        if (failed && j->dialect == GATE_DIALECT_MESSAGES) /* the Messages API's own mid-stream error */
+            snprintf(tail, sizeof tail,
+                     "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"%s\"}}\n\n",
+                     err);
+        pthread_mutex_lock(&g->lock);
+        gate_passthrough_record_locked(g, j->rollout, j->id, j->dialect, j->resp, j->len,
+                                       failed ? err : j->agent_gone ? "corral gate: the agent left mid-stream" : NULL,
+                                       j->t_start);
+        pthread_mutex_unlock(&g->lock);
+        gate_stream_end(j->stream, tail[0] ? tail : NULL);
+        j->stream = NULL;
+        return;
+    }
     char *ctype = NULL;
     if (res == CURLE_OK && j->easy)
         curl_easy_getinfo(j->easy, CURLINFO_CONTENT_TYPE, &ctype);
@@ -286,6 +362,8 @@ static void *upstream_main(void *arg)
         struct up_job *j = u->active;
         u->active = j->next;
         curl_multi_remove_handle(u->multi, j->easy);
+        if (j->stream) /* shutting down: the agent's stream ends here */
+            gate_stream_end(j->stream, NULL);
         job_free(j);
     }
     return NULL;
@@ -474,6 +552,10 @@ void gate_passthrough_submit_locked(struct corral_gate *g, struct gate_conn *c, 
     memcpy(j->id, c->id, sizeof j->id);
     snprintf(j->session, sizeof j->session, "X-Session-ID: %s", c->rollout_id);
     j->deadline = c->deadline;
+    j->g = g;
+    j->want_stream = c->req.stream;
+    memcpy(j->rollout, c->rollout_id, sizeof j->rollout);
+    j->t_start = c->t_start;
     j->next = u->incoming;
     u->incoming = j;
     curl_multi_wakeup(u->multi);

@@ -23,6 +23,8 @@ list(APPEND CORRAL_LIB_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_replay.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_responders.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_scripts.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_sse.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_stream.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_tools.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_upstream.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/gate/gate_wire.c
