@@ -1,5 +1,5 @@
 # A task's stdio MCP server used by the real CLIs (docs/harbor.md, "MCP servers").
-foreach(agent opencode claude_code gemini_cli qwen_code)
+foreach(agent opencode claude_code gemini_cli qwen_code codex)
   corral_add_cli_test(mcp_stdio_${agent}_local mcp.sh ${agent} local)
   set_tests_properties(mcp_stdio_${agent}_local PROPERTIES TIMEOUT 900 RUN_SERIAL TRUE)
 endforeach()
