@@ -2,7 +2,7 @@
 # MCP endpoint (docs/gate.md "Tools over MCP"):
 #   mcp_trainer.sh AGENT
 # `corral run --model trainer` with AGENT; the trainer registers `lookup`
-# over the HTTP trainer API, answers the first model call with a call of
+# over the HTTP trainer API as soon as it is up, answers the first model call with a call of
 # that tool (by the name the CLI gives it), answers the tool call itself
 # from the trainer queue with the text hello.txt must hold, and writes that
 # text only if it came back in the next model request: reward 1 needs the
@@ -15,6 +15,7 @@ command -v npm >/dev/null || { echo "skipped: npm missing"; exit 77; }
 case $AGENT in
   claude_code) TOOL=mcp__corral__lookup; WRITE=Bash ;;
   opencode) TOOL=corral_lookup; WRITE=bash ;;
+  codex) TOOL=mcp__corral__lookup; WRITE=exec_command ;;
   *) echo "mcp_trainer.sh: no tool naming known for $AGENT"; exit 2 ;;
 esac
 export CORRAL_GATE_TRAINER_TOKEN="trainer-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -23,11 +24,17 @@ field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('pri
 
 "$CORRAL" run --task "$EX/tasks/hello" --agent "$AGENT" --model trainer --out "$WORK/r.json" 2>"$WORK/run.err" &
 corral=$!
-for _ in $(seq 100); do grep -q "trainer API at" "$WORK/run.err" && break; sleep 0.1; done
+for _ in $(seq 500); do grep -q "trainer API at" "$WORK/run.err" && break; sleep 0.02; done
 url=$(sed -n 's/.*trainer API at \(http[^ ]*\).*/\1/p' "$WORK/run.err")
-python3 - "$url" "$TOOL" "$WRITE" >"$WORK/trainer.out" 2>&1 <<'PY'
+# Register the tool at once: an agent lists MCP tools once, as it starts (Codex within a few hundred
+# ms of that line), and a tool registered later is not offered (docs/gate.md "Tools over MCP").
+printf 'Authorization: Bearer %s\n' "$CORRAL_GATE_TRAINER_TOKEN" >"$WORK/auth.h" # not in argv
+registered=$(curl -s -o "$WORK/register.out" -w '%{http_code}' -X POST "$url/v1/tools" -H @"$WORK/auth.h" \
+  -H 'Content-Type: application/json' --data-binary '{"name": "lookup", "description": "Look up the text hello.txt must hold.",
+  "input_schema": {"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]}}')
+python3 - "$url" "$TOOL" "$WRITE" "$registered" >"$WORK/trainer.out" 2>&1 <<'PY'
 import json, os, sys, urllib.request
-url, tool, write = sys.argv[1:4]
+url, tool, write, registered = sys.argv[1:5]
 tok = os.environ["CORRAL_GATE_TRAINER_TOKEN"]
 WORD = "Hello, world!"
 def call(method, path, body=None):
@@ -36,10 +43,7 @@ def call(method, path, body=None):
                                  headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as r:
         return r.status, r.read()
-status, _ = call("POST", "/v1/tools", {"name": "lookup", "description": "Look up the text hello.txt must hold.",
-                                      "input_schema": {"type": "object", "properties": {"key": {"type": "string"}},
-                                                       "required": ["key"]}})
-print("registered", status, flush=True)
+print("registered", registered, flush=True)
 model_calls = 0
 while model_calls < 3:
     status, body = call("GET", "/v1/requests/next?timeout=60")
@@ -61,8 +65,9 @@ while model_calls < 3:
             got = WORD in json.dumps(last.get("content"))
             print("result back", last["role"], got, flush=True)
             text = WORD if got else "no tool result"
-            answer = {"tool_calls": [{"name": write, "arguments": {"command": "printf '%s\\n' > hello.txt" % text,
-                                                                   "description": "Write the text"}}]}
+            cmd = "printf '%s\\n' > hello.txt" % text
+            args = {"cmd": cmd} if write == "exec_command" else {"command": cmd, "description": "Write the text"}
+            answer = {"tool_calls": [{"name": write, "arguments": args}]}
         else:
             answer = {"content": "hello.txt holds the text the lookup tool gave."}
         model_calls += 1
