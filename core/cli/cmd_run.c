@@ -124,6 +124,10 @@ static void help(void)
            "\n"
            "  --trainer-listen ADDR:PORT  with --model trainer: where the trainer API listens\n"
            "                        (default 127.0.0.1:0, an ephemeral port)\n"
+           "  --trainer-tools FILE  with --model trainer: MCP tools (JSON: one {\"name\", \"description\",\n"
+           "                        \"input_schema\", \"rollout_id\"?} or an array) offered to the agents\n"
+           "                        through the gate before any starts; their calls reach the trainer\n"
+           "                        queue (docs/gate.md \"Tools over MCP\")\n"
            "  --gate URL            a central `corral gate serve`'s trainer API (its --trainer-listen URL):\n"
            "                        this run keeps its own gate for its sandboxes and forwards every model\n"
            "                        call there, answered by the trainer that polls it (implies --model\n"
@@ -181,8 +185,30 @@ static int start_trainer_gate(const char *listen, char *sock, size_t cap, corral
     return 0;
 }
 
+/* --trainer-tools FILE: the tools of FILE (POST /v1/tools' form, one
+ * object or an array) registered on the gate before any rollout starts, so
+ * an agent that lists MCP tools once, as it starts, is offered them.
+ * Returns non-zero, reported, when the file or a tool is refused. */
+static int add_trainer_tools(corral_gate *gate, const char *path)
+{
+    size_t len = 0;
+    int err = 0;
+    char *json = crl_read_file_max(path, 16u << 20, &len, &err);
+    if (!json) {
+        cli_error("run: --trainer-tools %s: %s", path, err ? strerror(err) : "larger than 16 MiB");
+        return -1;
+    }
+    struct corral_call call;
+    corral_call_init(&call, 0);
+    int rc = corral_gate_add_tools_json(gate, json, len, &call);
+    free(json);
+    if (rc != 0)
+        cli_error("run: --trainer-tools %s: %s", path, call.message);
+    return rc;
+}
+
 /* ---- --gate URL: this run as a remote node of a central gate ---- */
-enum { OPT_GATE = 0x240, OPT_GATE_TOKEN_FILE };
+enum { OPT_GATE = 0x240, OPT_GATE_TOKEN_FILE, OPT_TRAINER_TOOLS };
 
 /* A local gate whose trainer queue a corral_gate_node forwards to the
  * central gate at url (docs/gate.md "Remote nodes"); the registration
@@ -501,8 +527,9 @@ int cli_cmd_run(int argc, char **argv)
         {"upstream-dialect", required_argument, 0, OPT_UPSTREAM_DIALECT},
         {"trajectory-dir", required_argument, 0, OPT_TRAJECTORY_DIR}, HARBOR_MULT_LONGOPTS,
         {"gate", required_argument, 0, OPT_GATE}, {"gate-token-file", required_argument, 0, OPT_GATE_TOKEN_FILE},
-        {0, 0, 0, 0}};
+        {"trainer-tools", required_argument, 0, OPT_TRAINER_TOOLS}, {0, 0, 0, 0}};
     const char *gate_central = NULL, *gate_token_file = NULL; /* --gate */
+    const char *trainer_tools = NULL;
     corral_gate_node *gate_node = NULL;
     struct corral_rollout_options o = {.struct_size = sizeof o, .sandbox = "local"};
     const char *out = NULL, *trainer_listen = NULL, *shard = NULL;
@@ -630,6 +657,7 @@ int cli_cmd_run(int argc, char **argv)
         }
         case OPT_GATE: gate_central = optarg; break;
         case OPT_GATE_TOKEN_FILE: gate_token_file = optarg; break;
+        case OPT_TRAINER_TOOLS: trainer_tools = optarg; break;
         case 'S': shard = optarg; break;
         case 'R': resume = 1; break;
         case OPT_RESUME_ERRORS: resume_errors = 1; break;
@@ -648,6 +676,11 @@ int cli_cmd_run(int argc, char **argv)
     }
     if (optind < argc)
         USAGE_EXIT("run: unexpected argument '%s'", argv[optind]);
+    if (trainer_tools && gate_central)
+        USAGE_EXIT("run: --trainer-tools registers tools on this run's own gate; with --gate, register them on the "
+                   "central gate (POST /v1/tools) before the nodes start");
+    if (trainer_tools && (!o.model || strcmp(o.model, "trainer") != 0))
+        USAGE_EXIT("run: --trainer-tools needs --model trainer (the trainer answers the tools' calls)");
     if (gate_central && o.model && strcmp(o.model, "trainer") != 0)
         USAGE_EXIT("run: --gate forwards model calls to a central trainer: it cannot go with --model %s", o.model);
     if (gate_central)
@@ -727,6 +760,10 @@ int cli_cmd_run(int argc, char **argv)
                                                  sizeof sock, &gate, &gate_node)
                   : o.model && strcmp(o.model, "trainer") == 0 &&
                             start_trainer_gate(trainer_listen, sock, sizeof sock, &gate) ? CLI_USAGE : CLI_OK;
+    if (gate_rc == CLI_OK && trainer_tools && add_trainer_tools(gate, trainer_tools)) {
+        corral_gate_free(gate);
+        gate_rc = CLI_USAGE;
+    }
     if (gate_rc) {
         corral_close(ctx);
         free(tasks);

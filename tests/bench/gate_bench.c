@@ -452,7 +452,7 @@ static void translate_only(int d, const char *body, int iters, double *p50, doub
         size_t n = 0;
         double t0 = now_us();
         char *out = d == 1   ? gate_messages_normalize(body, len, &n, err, sizeof err)
-                    : d == 2 ? gate_responses_normalize(body, len, &n, err, sizeof err)
+                    : d == 2 ? gate_responses_normalize(body, len, NULL, &n, err, sizeof err)
                     : d == 3 ? gate_gemini_normalize(body, len, "m", 1, &n, err, sizeof err)
                              : NULL;
         if (d == 0) {

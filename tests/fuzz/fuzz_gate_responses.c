@@ -9,16 +9,31 @@
 
 #include "gate_fuzz_answer.h"
 
-static void check_answer(const struct gate_chat_request *req)
+/* The answer calls a tool: the first flattened namespace tool when the
+ * request had one (its namespace rendered back), else "f". */
+static void check_answer(const struct gate_chat_request *req, const struct gate_resp_ns *ns)
 {
     struct gate_completion c;
     char err[256];
-    static const char resp[] = "{\"content\":\"ok\",\"reasoning_content\":\"r\",\"tool_calls\":[{\"name\":\"f\","
-                               "\"arguments\":\"{\\\"a\\\":[1]}\"}]}";
-    if (gate_completion_from_text(resp, sizeof resp - 1, &c, err, sizeof err) != 0)
+    cJSON *o = cJSON_Parse("{\"content\":\"ok\",\"reasoning_content\":\"r\",\"tool_calls\":[{\"name\":\"f\","
+                           "\"arguments\":\"{\\\"a\\\":[1]}\"}]}");
+    if (!o)
         abort();
+    if (ns->n) {
+        struct crl_buf b = {0};
+        if (crl_buf_puts(&b, ns->v[0].ns) || crl_buf_puts(&b, "__") || crl_buf_puts(&b, ns->v[0].name))
+            abort();
+        cJSON *call = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "tool_calls"), 0);
+        cJSON_ReplaceItemInObjectCaseSensitive(call, "name", cJSON_CreateString(b.p));
+        crl_buf_free(&b);
+    }
+    char *resp = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!resp || gate_completion_from_text(resp, strlen(resp), &c, err, sizeof err) != 0)
+        abort();
+    free(resp);
     struct gate_answer_vars v = {.id = "0123", .model = req->model ? req->model : "m", .created = 1,
-                                 .stream = 1, .dialect = GATE_DIALECT_RESPONSES};
+                                 .stream = 1, .dialect = GATE_DIALECT_RESPONSES, .ns = ns};
     gate_fuzz_answer(&c, &v);
 }
 
@@ -28,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gate_spans_min = size % 2 ? 1 : 256;
     char err[256];
     size_t n = 0;
-    char *chat = gate_responses_normalize((const char *)data, size, &n, err, sizeof err);
+    struct gate_resp_ns ns = {0};
+    char *chat = gate_responses_normalize((const char *)data, size, &ns, &n, err, sizeof err);
     if (!chat) {
         if (!err[0])
             abort(); /* every refusal says why (the 400's message) */
@@ -38,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         cJSON_Delete(e);
         free(b);
+        gate_resp_ns_clear(&ns);
         return 0;
     }
     if (n != strlen(chat))
@@ -54,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (m == NULL) != (req.model == NULL) || (m && strcmp(m, req.model) != 0))
         abort();
     cJSON_Delete(in);
-    check_answer(&req);
+    check_answer(&req, &ns);
+    gate_resp_ns_clear(&ns);
     gate_chat_request_clear(&req);
     free(chat);
     return 0;

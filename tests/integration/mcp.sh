@@ -17,8 +17,10 @@ case $AGENT in
   claude_code) TOOL=mcp__echo__secret ;;
   gemini_cli) TOOL=mcp_echo_secret ;;
   qwen_code) TOOL=mcp__echo__secret ;;
+  codex) TOOL=mcp__echo__secret EVENT=secret ;; # its events name server and tool apart
   *) echo "mcp.sh: no replay script for $AGENT"; exit 2 ;;
 esac
+EVENT=${EVENT:-$TOOL}
 REPLAY="$EX/replay/mcp-echo-${AGENT//_/-}.jsonl"
 
 run "$CORRAL" run "${SB[@]}" --task "$EX/tasks/mcp_echo" --agent "$AGENT" --model "replay:$REPLAY" --out "$WORK/r.json"
@@ -28,8 +30,11 @@ check "$BACKEND: $AGENT calls the task's stdio MCP server and writes its word: r
 REQ='[c.get("normalized_request") or c["request"] for c in d["transcript"]]'
 check "$AGENT: the first request offers the model the tool as $TOOL" eval '[ "$(field "$WORK/r.json" "\"$TOOL\" in [t[\"function\"][\"name\"] for t in $REQ[0][\"tools\"]]")" = True ]'
 check "$AGENT: the next request carries the tool's answer back" eval '[ "$(field "$WORK/r.json" "[m[\"role\"] for m in $REQ[1][\"messages\"]][-1], \"PAPAYA-7\" in str($REQ[1][\"messages\"][-1][\"content\"])")" = "tool True" ]'
-check "$AGENT: its events show the MCP tool call" eval '[ "$(field "$WORK/r.json" "[e.get(\"name\") for e in d[\"events\"] if e[\"kind\"] == \"tool_call\"][0]")" = "$TOOL" ]'
+check "$AGENT: its events show the MCP tool call" eval '[ "$(field "$WORK/r.json" "[e.get(\"name\") for e in d[\"events\"] if e[\"kind\"] == \"tool_call\"][0]")" = "$EVENT" ]'
 
+if [ "$AGENT" = codex ]; then # the Responses edge renders the call under its namespace; Codex sends it back so
+  check "codex: its next request holds the call as namespace mcp__echo, name secret" eval '[ "$(field "$WORK/r.json" "[i.get(\"namespace\") + \" \" + i[\"name\"] for i in d[\"transcript\"][1][\"request\"][\"input\"] if i.get(\"type\") == \"function_call\"][0]")" = "mcp__echo secret" ]'
+fi
 # pi has no MCP: the rollout fails at load, before any sandbox exists
 run "$CORRAL" run "${SB[@]}" --task "$EX/tasks/mcp_echo" --agent pi --model "replay:$EX/replay/hello.jsonl" --out "$WORK/pi.json"
 check "pi with a task's MCP servers: fails at load, class task, saying why" eval '[ $RC -ne 0 ] &&

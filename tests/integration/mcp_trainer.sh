@@ -1,15 +1,16 @@
 # A trainer-registered tool called by a real agent CLI through the gate's
 # MCP endpoint (docs/gate.md "Tools over MCP"):
 #   mcp_trainer.sh AGENT [remote]
-# `corral run --model trainer` with AGENT (remote: a `corral gate serve` and
-# `corral run --gate URL`, the tool registered on the central gate and
-# called through the node's MCP endpoint, docs/gate.md "Remote nodes");
-# the trainer registers `lookup`
-# over the HTTP trainer API, answers the first model call with a call of
-# that tool (by the name the CLI gives it), answers the tool call itself
-# from the trainer queue with the text hello.txt must hold, and writes that
-# text only if it came back in the next model request: reward 1 needs the
-# whole round trip agent -> gate MCP -> trainer -> agent -> model.
+# `corral run --model trainer --trainer-tools FILE` with AGENT: the tool
+# `lookup` is on the gate before the agent starts (agents list MCP tools
+# once, as they start).  remote: a `corral gate serve`, the tool registered
+# there over the trainer API (POST /v1/tools) before the node starts, and
+# `corral run --gate URL` (docs/gate.md "Remote nodes").  The trainer
+# answers the first model call with a call of that tool (by the name the
+# CLI gives it), answers the tool call itself from the trainer queue with
+# the text hello.txt must hold, and writes that text only if it came back
+# in the next model request: reward 1 needs the whole round trip
+# agent -> gate MCP -> trainer -> agent -> model.
 . "$(dirname "$0")/lib.sh"
 export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
 AGENT=${1:?usage: mcp_trainer.sh AGENT [remote]}
@@ -19,11 +20,16 @@ command -v npm >/dev/null || { echo "skipped: npm missing"; exit 77; }
 case $AGENT in
   claude_code) TOOL=mcp__corral__lookup; WRITE=Bash ;;
   opencode) TOOL=corral_lookup; WRITE=bash ;;
+  codex) TOOL=mcp__corral__lookup; WRITE=exec_command ;;
   *) echo "mcp_trainer.sh: no tool naming known for $AGENT"; exit 2 ;;
 esac
 export CORRAL_GATE_TRAINER_TOKEN="trainer-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 EX="$SOURCE_DIR/examples"
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
+cat >"$WORK/tools.json" <<'EOF2'
+[{"name": "lookup", "description": "Look up the text hello.txt must hold.",
+  "input_schema": {"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]}}]
+EOF2
 
 if [ "$MODE" = remote ]; then
   export CORRAL_GATE_REGISTRATION_TOKEN="registration-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -32,18 +38,30 @@ if [ "$MODE" = remote ]; then
   trap 'kill $serve 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
   for _ in $(seq 100); do grep -q trainer_url "$WORK/serve.out" && break; sleep 0.1; done
   url=$(jq -r .trainer_url "$WORK/serve.out")
+  printf 'Authorization: Bearer %s\n' "$CORRAL_GATE_TRAINER_TOKEN" >"$WORK/auth.h" # not in argv
+  registered=$(curl -s -o "$WORK/register.out" -w '%{http_code}' -X POST "$url/v1/tools" -H @"$WORK/auth.h" \
+    -H 'Content-Type: application/json' --data-binary "$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[0]))' "$WORK/tools.json")")
   env -u CORRAL_GATE_TRAINER_TOKEN "$CORRAL" run --gate "$url" --task "$EX/tasks/hello" --agent "$AGENT" \
     --out "$WORK/r.json" 2>"$WORK/run.err" &
   corral=$!
 else
-  "$CORRAL" run --task "$EX/tasks/hello" --agent "$AGENT" --model trainer --out "$WORK/r.json" 2>"$WORK/run.err" &
+  run "$CORRAL" run --task "$EX/tasks/hello" --agent "$AGENT" --model replay:"$EX/replay/hello.jsonl" --trainer-tools "$WORK/tools.json"
+  check "--trainer-tools without --model trainer is refused before anything starts" eval '[ $RC -eq 2 ] && has "$ERR" "needs --model trainer"'
+  printf '[{"name": "bad name!", "input_schema": {}}]' >"$WORK/bad.json"
+  run "$CORRAL" run --task "$EX/tasks/hello" --agent "$AGENT" --model trainer --trainer-tools "$WORK/bad.json"
+  check "a bad --trainer-tools file is refused naming the tool, no sandbox created" eval '[ $RC -eq 2 ] &&
+    has "$ERR" "--trainer-tools $WORK/bad.json: tool 0: gate: a tool name is 1-64 of" && lacks "$ERR" "created"'
+  "$CORRAL" run --task "$EX/tasks/hello" --agent "$AGENT" --model trainer --trainer-tools "$WORK/tools.json" \
+    --out "$WORK/r.json" 2>"$WORK/run.err" &
   corral=$!
   for _ in $(seq 100); do grep -q "trainer API at" "$WORK/run.err" && break; sleep 0.1; done
   url=$(sed -n 's/.*trainer API at \(http[^ ]*\).*/\1/p' "$WORK/run.err")
+  registered=$(curl -s -H @<(printf 'Authorization: Bearer %s\n' "$CORRAL_GATE_TRAINER_TOKEN") "$url/v1/tools" |
+    python3 -c 'import json,sys; print(201 if [t["name"] for t in json.load(sys.stdin)["tools"]] == ["lookup"] else 0)')
 fi
-python3 - "$url" "$TOOL" "$WRITE" >"$WORK/trainer.out" 2>&1 <<'PY'
+python3 - "$url" "$TOOL" "$WRITE" "$registered" >"$WORK/trainer.out" 2>&1 <<'PY'
 import json, os, sys, urllib.request
-url, tool, write = sys.argv[1:4]
+url, tool, write, registered = sys.argv[1:5]
 tok = os.environ["CORRAL_GATE_TRAINER_TOKEN"]
 WORD = "Hello, world!"
 def call(method, path, body=None):
@@ -52,10 +70,7 @@ def call(method, path, body=None):
                                  headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as r:
         return r.status, r.read()
-status, _ = call("POST", "/v1/tools", {"name": "lookup", "description": "Look up the text hello.txt must hold.",
-                                      "input_schema": {"type": "object", "properties": {"key": {"type": "string"}},
-                                                       "required": ["key"]}})
-print("registered", status, flush=True)
+print("registered", registered, flush=True)
 model_calls = 0
 while model_calls < 3:
     status, body = call("GET", "/v1/requests/next?timeout=60")
@@ -77,8 +92,9 @@ while model_calls < 3:
             got = WORD in json.dumps(last.get("content"))
             print("result back", last["role"], got, flush=True)
             text = WORD if got else "no tool result"
-            answer = {"tool_calls": [{"name": write, "arguments": {"command": "printf '%s\\n' > hello.txt" % text,
-                                                                   "description": "Write the text"}}]}
+            cmd = "printf '%s\\n' > hello.txt" % text
+            args = {"cmd": cmd} if write == "exec_command" else {"command": cmd, "description": "Write the text"}
+            answer = {"tool_calls": [{"name": write, "arguments": args}]}
         else:
             answer = {"content": "hello.txt holds the text the lookup tool gave."}
         model_calls += 1
@@ -88,7 +104,7 @@ PY
 trc=$?
 wait $corral; RC=$?
 OUT=$(cat "$WORK/trainer.out"); ERR=$(cat "$WORK/run.err")
-check "$AGENT: the trainer registered its tool over the trainer API" eval 'has "$OUT" "registered 201"'
+check "$AGENT ($MODE): the tool is on the gate before the agent starts" eval 'has "$OUT" "registered 201"'
 check "$AGENT: the first model call offers the gate's tool as $TOOL" eval 'has "$OUT" "offered True"'
 check "$AGENT: the agent called the tool through the gate's MCP endpoint and the trainer answered it" eval 'has "$OUT" "tool call lookup {\"key\": \"hello\"}" && has "$OUT" "delivered tool_call 200"'
 check "$AGENT: the tool's answer reached the model in the next request" eval 'has "$OUT" "result back tool True"'

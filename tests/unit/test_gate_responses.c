@@ -23,14 +23,19 @@
 
 #include "gate/gate_internal.h"
 
-static char *normalize(const char *body, char *err, size_t errlen)
+static char *normalize_ns(const char *body, struct gate_resp_ns *ns, char *err, size_t errlen)
 {
     size_t n = 0;
     err[0] = 0;
-    char *s = gate_responses_normalize(body, strlen(body), &n, err, errlen);
+    char *s = gate_responses_normalize(body, strlen(body), ns, &n, err, errlen);
     if (s)
         assert_int_equal(n, strlen(s));
     return s;
+}
+
+static char *normalize(const char *body, char *err, size_t errlen)
+{
+    return normalize_ns(body, NULL, err, errlen);
 }
 
 static void test_request_golden(void **state)
@@ -48,7 +53,7 @@ static void test_request_golden(void **state)
         "{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"see\"},"
         "{\"type\":\"input_image\",\"image_url\":\"data:image/png;base64,AA\"}]}],"
         "\"tools\":[{\"type\":\"function\",\"name\":\"exec_command\",\"description\":\"run\",\"strict\":false,"
-        "\"parameters\":{\"type\":\"object\"}},{\"type\":\"web_search\"},{\"type\":\"namespace\",\"name\":\"x\"}],"
+        "\"parameters\":{\"type\":\"object\"}},{\"type\":\"web_search\"},{\"type\":\"namespace\",\"name\":\"x\",\"tools\":[]}],"
         "\"tool_choice\":\"auto\"}";
     char err[256];
     char *out = normalize(in, err, sizeof err);
@@ -92,6 +97,77 @@ static void test_request_golden(void **state)
     free(out);
 }
 
+/* Namespace tools (Codex's MCP servers) flattened into "<ns>__<name>"
+ * chat tools, listed for the answer; a history call with a namespace
+ * under its flat name. */
+static void test_request_namespace(void **state)
+{
+    (void)state;
+    struct gate_resp_ns ns = {0};
+    char err[256];
+    char *out = normalize_ns(
+        "{\"input\":[{\"role\":\"user\",\"content\":\"a\"},{\"type\":\"function_call\",\"call_id\":\"c1\","
+        "\"namespace\":\"mcp__echo\",\"name\":\"secret\",\"arguments\":\"{}\"},{\"type\":\"function_call_output\","
+        "\"call_id\":\"c1\",\"output\":\"s3\"}],\"tools\":[{\"type\":\"function\",\"name\":\"exec_command\"},"
+        "{\"type\":\"namespace\",\"name\":\"mcp__echo\",\"description\":\"echo server\",\"tools\":["
+        "{\"type\":\"function\",\"name\":\"secret\",\"description\":\"tells\",\"strict\":false,"
+        "\"parameters\":{\"type\":\"object\"}},{\"type\":\"custom\",\"name\":\"free\"},"
+        "{\"type\":\"function\",\"name\":\"add\"}]}]}",
+        &ns, err, sizeof err);
+    if (!out)
+        fprintf(stderr, "%s\n", err);
+    assert_non_null(out);
+    assert_string_equal(
+        out, "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":null,"
+             "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"mcp__echo__secret\","
+             "\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"s3\"}],"
+             "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"exec_command\"}},{\"type\":\"function\","
+             "\"function\":{\"name\":\"mcp__echo__secret\",\"description\":\"tells\",\"parameters\":"
+             "{\"type\":\"object\"},\"strict\":false}},{\"type\":\"function\",\"function\":{\"name\":"
+             "\"mcp__echo__add\"}}]}");
+    free(out);
+    assert_int_equal(ns.n, 2);
+    assert_string_equal(ns.v[0].ns, "mcp__echo");
+    assert_string_equal(ns.v[0].name, "secret");
+    assert_string_equal(ns.v[1].name, "add");
+    gate_resp_ns_clear(&ns);
+    assert_int_equal(ns.n, 0);
+    /* names that collide once flattened are refused (the answer could not
+     * say which tool was called); so is a malformed namespace */
+    static const struct {
+        const char *body, *says;
+    } bad[] = {
+        {"{\"input\":\"a\",\"tools\":[{\"type\":\"function\",\"name\":\"a__b\"},{\"type\":\"namespace\","
+         "\"name\":\"a\",\"tools\":[{\"type\":\"function\",\"name\":\"b\"}]}]}",
+         "two tools are named \"a__b\""},
+        {"{\"input\":\"a\",\"tools\":[{\"type\":\"namespace\",\"name\":\"a__b\",\"tools\":[{\"type\":"
+         "\"function\",\"name\":\"c\"}]},{\"type\":\"namespace\",\"name\":\"a\",\"tools\":[{\"type\":"
+         "\"function\",\"name\":\"b__c\"}]}]}",
+         "two tools are named \"a__b__c\""},
+        {"{\"input\":\"a\",\"tools\":[{\"type\":\"namespace\",\"name\":\"\",\"tools\":[]}]}",
+         "a namespace tool needs"},
+        {"{\"input\":\"a\",\"tools\":[{\"type\":\"namespace\",\"name\":\"n\",\"tools\":{}}]}",
+         "a namespace tool needs"},
+        {"{\"input\":\"a\",\"tools\":[{\"type\":\"namespace\",\"name\":\"n\",\"tools\":[{\"name\":\"x\"}]}]}",
+         "each tool of a namespace needs"},
+        {"{\"input\":\"a\",\"tools\":[{\"type\":\"namespace\",\"name\":\"n\",\"tools\":[{\"type\":"
+         "\"function\",\"name\":\"\"}]}]}",
+         "a function tool needs"},
+        {"{\"input\":[{\"type\":\"function_call\",\"call_id\":\"c\",\"namespace\":1,\"name\":\"f\","
+         "\"arguments\":\"{}\"}]}",
+         "a function_call item needs"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct gate_resp_ns ns2 = {0};
+        out = normalize_ns(bad[i].body, &ns2, err, sizeof err);
+        if (out || !strstr(err, bad[i].says))
+            fprintf(stderr, "case %zu: %s -> %s\n", i, bad[i].body, out ? out : err);
+        assert_null(out);
+        assert_non_null(strstr(err, bad[i].says));
+        gate_resp_ns_clear(&ns2);
+    }
+}
+
 static void test_request_errors(void **state)
 {
     (void)state;
@@ -127,7 +203,8 @@ static void test_request_errors(void **state)
 
 /* response rendered in Responses form with id "0123" (the gate passes the
  * bare call id), fresh call ids from call_ids.  *sse only when stream. */
-static char *render(const char *response, int stream, const char *const *call_ids, char **sse)
+static char *render_ns(const char *response, int stream, const char *const *call_ids, char **sse,
+                       const struct gate_resp_ns *ns)
 {
     struct gate_completion c;
     struct gate_prepared p;
@@ -136,13 +213,18 @@ static char *render(const char *response, int stream, const char *const *call_id
     assert_int_equal(gate_prepare(&c, &p), 0);
     gate_completion_clear(&c);
     struct gate_answer_vars v = {.id = "0123", .model = "gpt-x", .created = 7, .stream = stream,
-                                 .call_ids = call_ids, .dialect = GATE_DIALECT_RESPONSES};
+                                 .call_ids = call_ids, .dialect = GATE_DIALECT_RESPONSES, .ns = ns};
     char *json = NULL;
     size_t jl = 0, sl = 0;
     assert_int_equal(gate_render_answer(&p, &v, &json, &jl, sse, &sl), 0);
     assert_int_equal(jl, strlen(json));
     gate_prepared_clear(&p);
     return json;
+}
+
+static char *render(const char *response, int stream, const char *const *call_ids, char **sse)
+{
+    return render_ns(response, stream, call_ids, sse, NULL);
 }
 
 static void test_render_json_golden(void **state)
@@ -281,6 +363,59 @@ static void test_sse(void **state)
     free(done);
     free(want_done);
     cJSON_Delete(jo);
+    events_free(&ev);
+    free(sse);
+    free(json);
+}
+
+/* A call of a flattened namespace tool is rendered with its namespace
+ * (in the response object and in every SSE event naming it); a call whose
+ * name only looks flat, or with no namespace list, keeps its name. */
+static void test_render_namespace(void **state)
+{
+    (void)state;
+    struct gate_ns_tool tools[] = {{"mcp__echo", "secret"}, {"mcp__echo", "add"}};
+    struct gate_resp_ns ns = {tools, 2};
+    const char *ids[] = {"call_a", "call_b", "call_c"};
+    const char *resp = "{\"tool_calls\":[{\"name\":\"mcp__echo__secret\",\"arguments\":\"{}\"},"
+                       "{\"name\":\"exec_command\",\"arguments\":\"{}\"},{\"name\":\"mcp__echo__other\","
+                       "\"arguments\":\"{}\"}]}";
+    char *json = render_ns(resp, 0, ids, NULL, &ns);
+    assert_non_null(strstr(json, "{\"id\":\"fc_0123_0\",\"type\":\"function_call\",\"status\":\"completed\","
+                                 "\"call_id\":\"call_a\",\"namespace\":\"mcp__echo\",\"name\":\"secret\","
+                                 "\"arguments\":\"{}\"}"));
+    assert_non_null(strstr(json, "\"call_id\":\"call_b\",\"name\":\"exec_command\","));
+    assert_non_null(strstr(json, "\"call_id\":\"call_c\",\"name\":\"mcp__echo__other\","));
+    free(json);
+    json = render(resp, 0, ids, NULL);
+    assert_non_null(strstr(json, "\"call_id\":\"call_a\",\"name\":\"mcp__echo__secret\","));
+    assert_null(strstr(json, "namespace"));
+    free(json);
+    char *sse = NULL;
+    json = render_ns(resp, 1, ids, &sse, &ns);
+    struct events ev;
+    parse_events(sse, &ev);
+    size_t named = 0;
+    for (size_t i = 0; i < ev.n; i++) {
+        const cJSON *d = ev.datas[i], *item = cJSON_GetObjectItem(d, "item");
+        if (strcmp(ev.names[i], "response.function_call_arguments.done") != 0 &&
+            !(item && strcmp(cJSON_GetObjectItem(item, "call_id") ? cJSON_GetObjectItem(item, "call_id")->valuestring
+                                                                  : "",
+                             "call_a") == 0))
+            continue;
+        if (strcmp(ev.names[i], "response.function_call_arguments.done") == 0) {
+            if (strcmp(cJSON_GetObjectItem(d, "item_id")->valuestring, "fc_0123_0") != 0)
+                continue;
+            item = d;
+        }
+        assert_string_equal(cJSON_GetObjectItem(item, "namespace")->valuestring, "mcp__echo");
+        assert_string_equal(cJSON_GetObjectItem(item, "name")->valuestring, "secret");
+        named++;
+    }
+    assert_int_equal(named, 3); /* output_item.added, arguments.done, output_item.done */
+    const cJSON *out = cJSON_GetObjectItem(cJSON_GetObjectItem(ev.datas[ev.n - 1], "response"), "output");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(out, 0), "namespace")->valuestring, "mcp__echo");
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(out, 1), "namespace"));
     events_free(&ev);
     free(sse);
     free(json);
@@ -472,9 +607,11 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_golden),
+        cmocka_unit_test(test_request_namespace),
         cmocka_unit_test(test_request_errors),
         cmocka_unit_test(test_render_json_golden),
         cmocka_unit_test(test_sse),
+        cmocka_unit_test(test_render_namespace),
         cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_http),
         cmocka_unit_test(test_trainer),

@@ -63,7 +63,7 @@ static char *translate(int d, const char *body, char *err)
 {
     size_t n = 0;
     char *s = d == MESSAGES    ? gate_messages_normalize(body, strlen(body), &n, err, 256)
-              : d == RESPONSES ? gate_responses_normalize(body, strlen(body), &n, err, 256)
+              : d == RESPONSES ? gate_responses_normalize(body, strlen(body), NULL, &n, err, 256)
                                : gate_gemini_normalize(body, strlen(body), "gm", 1, &n, err, 256);
     if (s)
         assert_int_equal(n, strlen(s));

@@ -322,6 +322,13 @@ int corral_gate_deliver(corral_gate *gate, const char *request_id, const char *r
  * when that rollout (or every rollout) has a tool of that name already. */
 int corral_gate_add_tool(corral_gate *gate, const char *rollout_id, const char *name, const char *description,
                          const char *input_schema_json, struct corral_call *call);
+/* Register the tools of a JSON text (len bytes, the caller's): one object
+ * of POST /v1/tools' form {"name","description","input_schema",
+ * "rollout_id"?} or an array of them, in order (`corral run
+ * --trainer-tools FILE`).  0, or the first failure (CORRAL_EINVAL,
+ * CORRAL_EEXIST) with the call's message naming the tool's index; the
+ * tools before it stay registered. */
+int corral_gate_add_tools_json(corral_gate *gate, const char *json, size_t len, struct corral_call *call);
 /* Remove the tool name registered for rollout_id (NULL: the global one).
  * Calls of it already pending go on.  0 or CORRAL_ENOTFOUND. */
 int corral_gate_remove_tool(corral_gate *gate, const char *rollout_id, const char *name, struct corral_call *call);

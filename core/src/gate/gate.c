@@ -645,7 +645,8 @@ void gate_answer_locked(struct corral_gate *g, struct gate_conn *c, const struct
              c->id);
     struct gate_answer_vars v = {.id = cid, .model = c->req.model ? c->req.model : g->model,
                                  .created = (long long)time(NULL), .stream = c->req.stream && !c->answer_chat,
-                                 .include_usage = c->req.include_usage, .dialect = d};
+                                 .include_usage = c->req.include_usage, .dialect = d,
+                                 .ns = &c->resp_ns};
     char *json, *body = NULL;
     size_t json_len, len = 0;
     int rc = gate_render_answer(p, &v, &json, &json_len, &body, &len);

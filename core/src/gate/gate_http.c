@@ -303,6 +303,7 @@ void gate_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     gate_chat_request_clear(&c->req);
     free(c->buf);
     free(c->raw);
+    gate_resp_ns_clear(&c->resp_ns);
     free(c->mcp_id);
     free(c->tool_name);
     free(c->overrides);
@@ -544,7 +545,7 @@ static int dialect_normalize(struct gate_conn *c, const char *rest, enum agent_r
             return gate_tr_fail(err, errlen, "the model name in the path is too long");
         chat = gate_gemini_normalize(c->buf, c->len, model, route == ROUTE_GEMINI_STREAM, &n, err, errlen);
     } else {
-        chat = c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_normalize(c->buf, c->len, &n, err, errlen)
+        chat = c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_normalize(c->buf, c->len, &c->resp_ns, &n, err, errlen)
                                                     : gate_messages_normalize(c->buf, c->len, &n, err, errlen);
     }
     if (!chat)

@@ -130,6 +130,8 @@ enum gate_hole {
     GATE_HOLE_CHUNK,       /* an SSE event's envelope up to "choices": (id, created, model) */
     GATE_HOLE_ID_TEXT,     /* the id's text inside a JSON string (no quotes) */
     GATE_HOLE_CALL_ID,     /* the arg-th fresh tool-call id, as a JSON string */
+    GATE_HOLE_CALL_NAME,   /* Responses: tool call arg's "name" member, with its
+                            * "namespace" when the request flattened one */
     GATE_HOLE_NONE         /* literal text */
 };
 
@@ -137,7 +139,7 @@ struct gate_part {
     uint32_t off, len;     /* GATE_HOLE_NONE: text[off..off+len) */
     uint16_t hole;         /* enum gate_hole */
     uint16_t usage_only;   /* only when the agent asked for the usage chunk */
-    uint32_t arg;          /* GATE_HOLE_CALL_ID: which fresh id */
+    uint32_t arg;          /* GATE_HOLE_CALL_ID: which fresh id; _CALL_NAME: which call */
 };
 
 struct gate_tmpl {
@@ -214,10 +216,25 @@ struct gate_prepared {
     struct gate_tmpl gem_json; /* the Gemini GenerateContentResponse */
     struct gate_tmpl gem_sse;  /* "data: {GenerateContentResponse chunk}\n\n" ... */
     size_t n_fresh_ids;    /* tool calls without an id of their own */
+    char **call_names;     /* owned: the tool calls' names (GATE_HOLE_CALL_NAME) */
+    size_t n_calls;
     cJSON *token_ids;      /* owned, for the transcript, or NULL */
     cJSON *logprobs;       /* owned, for the transcript, or NULL */
     cJSON *prompt_token_ids; /* owned, for the transcript, or NULL */
 };
+
+/* The function tools of a Responses request's namespace tools (an MCP
+ * server's, in Codex), which the gate offers flattened as
+ * "<namespace>__<name>"; a call of one is answered with its namespace
+ * again (docs/gate-dialects.md).  Owned by whoever holds it. */
+struct gate_ns_tool {
+    char *ns, *name;
+};
+struct gate_resp_ns {
+    struct gate_ns_tool *v;
+    size_t n;
+};
+void gate_resp_ns_clear(struct gate_resp_ns *ns);
 
 /* Render c into out; takes c's token_ids, logprobs and prompt_token_ids (the caller still
  * clears c).  Returns 0 or CORRAL_ENOMEM. */
@@ -232,6 +249,7 @@ struct gate_answer_vars {
     int stream, include_usage;     /* the request's */
     const char *const *call_ids;   /* NULL: fresh random ids; else p->n_fresh_ids ids (tests) */
     int dialect;                   /* enum gate_dialect: which templates */
+    const struct gate_resp_ns *ns; /* Responses: the request's namespace tools, or NULL */
 };
 
 /* One answer of p (not an error): *json the chat.completion object
@@ -335,8 +353,11 @@ char *gate_messages_error_body(unsigned status, const char *message, const char 
 /* Translate a Responses request body (text stays the caller's) into the
  * chat-completions request the responders take, as
  * gate_messages_normalize() does; a previous_response_id is refused (the
- * gate keeps no state between calls). */
-char *gate_responses_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen);
+ * gate keeps no state between calls).  Namespace tools are flattened into
+ * "<namespace>__<name>" tools, listed in *ns (when ns is not NULL; empty
+ * on entry, the caller's to clear, also after a failure). */
+char *gate_responses_normalize(const char *text, size_t len, struct gate_resp_ns *ns, size_t *out_len, char *err,
+                               size_t errlen);
 /* OpenAI's error body {"error":{"message","type","param":null,"code"}}
  * as text; type NULL: invalid_request_error by status (server_error for
  * 5xx).  Caller frees. */
@@ -507,6 +528,7 @@ struct gate_conn {
     struct gate_chat_request req;
     char *raw;                         /* a non-chat dialect's body as it came (buf then holds
                                         * the normalized chat request), or NULL */
+    struct gate_resp_ns resp_ns;       /* a Responses call's namespace tools */
     size_t raw_len;
     int64_t t_start, deadline;
     struct gate_conn *prev, *next;     /* (L) gate->pending or gate->waiters */

@@ -349,6 +349,9 @@ void gate_prepared_clear(struct gate_prepared *p)
     free(p->gem_json.parts);
     free(p->gem_sse.text);
     free(p->gem_sse.parts);
+    for (size_t i = 0; i < p->n_calls; i++)
+        free(p->call_names[i]);
+    free(p->call_names);
     cJSON_Delete(p->token_ids);
     cJSON_Delete(p->logprobs);
     cJSON_Delete(p->prompt_token_ids);
@@ -377,6 +380,10 @@ int gate_prepare(struct gate_completion *c, struct gate_prepared *out)
         bad = gate_prepare_responses(c, out);
     if (!bad)
         bad = gate_prepare_gemini(c, out);
+    if (!bad && c->n_tool_calls && !(out->call_names = calloc(c->n_tool_calls, sizeof *out->call_names)))
+        bad = 1;
+    for (size_t i = 0; !bad && i < c->n_tool_calls; i++, out->n_calls++)
+        bad = !(out->call_names[i] = strdup(c->tool_calls[i].name ? c->tool_calls[i].name : ""));
     if (bad) {
         gate_prepared_clear(out);
         return CORRAL_ENOMEM;
@@ -399,29 +406,29 @@ struct span {
 
 /* The text a part stands for. */
 static struct span part_text(const struct gate_tmpl *t, const struct gate_part *p, const struct span *vals,
-                             const struct span *ids)
+                             const struct span *ids, const struct span *names)
 {
     if (p->hole == GATE_HOLE_NONE)
         return (struct span){t->text + p->off, p->len};
-    return p->hole == GATE_HOLE_CALL_ID ? ids[p->arg] : vals[p->hole];
+    return p->hole == GATE_HOLE_CALL_ID ? ids[p->arg] : p->hole == GATE_HOLE_CALL_NAME ? names[p->arg] : vals[p->hole];
 }
 
-/* The template with every hole filled from vals (by enum gate_hole) and
- * ids (GATE_HOLE_CALL_ID), the usage_only parts only when asked for.
- * Caller frees; NULL out of memory. */
-static char *fill(const struct gate_tmpl *t, const struct span *vals, const struct span *ids, int with_usage,
-                  size_t *len_out)
+/* The template with every hole filled from vals (by enum gate_hole), ids
+ * (GATE_HOLE_CALL_ID) and names (GATE_HOLE_CALL_NAME), the usage_only
+ * parts only when asked for.  Caller frees; NULL out of memory. */
+static char *fill(const struct gate_tmpl *t, const struct span *vals, const struct span *ids,
+                  const struct span *names, int with_usage, size_t *len_out)
 {
     size_t total = 0;
     for (size_t i = 0; i < t->n; i++)
         if (with_usage || !t->parts[i].usage_only)
-            total += part_text(t, &t->parts[i], vals, ids).n;
+            total += part_text(t, &t->parts[i], vals, ids, names).n;
     char *out = malloc(total + 1), *w = out;
     if (!out)
         return NULL;
     for (size_t i = 0; i < t->n; i++)
         if (with_usage || !t->parts[i].usage_only) {
-            struct span s = part_text(t, &t->parts[i], vals, ids);
+            struct span s = part_text(t, &t->parts[i], vals, ids, names);
             memcpy(w, s.p, s.n);
             w += s.n;
         }
@@ -430,14 +437,36 @@ static char *fill(const struct gate_tmpl *t, const struct span *vals, const stru
     return out;
 }
 
+/* A Responses function call's name member: "namespace":"<ns>","name":"<n>"
+ * when name is the flat "<ns>__<n>" of one of the request's namespace
+ * tools, else "name":"<name>". */
+static void name_member(struct gate_sbuf *b, const char *name, const struct gate_resp_ns *ns)
+{
+    for (size_t i = 0; ns && i < ns->n; i++) {
+        size_t l = strlen(ns->v[i].ns);
+        if (strncmp(name, ns->v[i].ns, l) == 0 && name[l] == '_' && name[l + 1] == '_' &&
+            strcmp(name + l + 2, ns->v[i].name) == 0) {
+            gate_sb_lit(b, "\"namespace\":");
+            gate_sb_json_string(b, ns->v[i].ns);
+            gate_sb_lit(b, ",\"name\":");
+            gate_sb_json_string(b, ns->v[i].name);
+            return;
+        }
+    }
+    gate_sb_lit(b, "\"name\":");
+    gate_sb_json_string(b, name);
+}
+
 int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_vars *v, char **json,
                        size_t *json_len, char **sse, size_t *sse_len)
 {
     *json = NULL;
     if (sse)
         *sse = NULL;
+    /* ids: the fresh ids, then (Responses) each call's name member */
+    size_t n_names = v->dialect == GATE_DIALECT_RESPONSES ? p->n_calls : 0, n_ids = p->n_fresh_ids + n_names;
     struct span vals[GATE_HOLE_CALL_ID], ids_small[8], *ids = ids_small;
-    if (p->n_fresh_ids > 8 && !(ids = malloc(p->n_fresh_ids * sizeof *ids)))
+    if (n_ids > 8 && !(ids = malloc(n_ids * sizeof *ids)))
         return CORRAL_ENOMEM;
     /* Every hole's text, one after the other in b; spans once b has
      * stopped moving. */
@@ -479,6 +508,10 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
             gate_sb_add(&b, "\"", 1);
         }
     }
+    for (size_t i = 0; i < n_names; i++) {
+        ids[p->n_fresh_ids + i].n = b.buf.len;
+        name_member(&b, p->call_names[i], v->ns);
+    }
     if (b.oom) {
         if (ids != ids_small)
             free(ids);
@@ -488,8 +521,8 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
     for (int h = 0; h < GATE_HOLE_CALL_ID; h++)
         vals[h] = (struct span){b.buf.p + off[h], off[h + 1] - off[h]};
     vals[GATE_HOLE_ID_TEXT] = (struct span){vals[GATE_HOLE_ID].p + 1, vals[GATE_HOLE_ID].n - 2};
-    for (size_t i = 0; i < p->n_fresh_ids; i++) {
-        size_t end = i + 1 < p->n_fresh_ids ? ids[i + 1].n : b.buf.len;
+    for (size_t i = 0; i < n_ids; i++) {
+        size_t end = i + 1 < n_ids ? ids[i + 1].n : b.buf.len;
         ids[i] = (struct span){b.buf.p + ids[i].n, end - ids[i].n};
     }
     const struct gate_tmpl *tj = &p->json, *ts = &p->sse;
@@ -499,8 +532,9 @@ int gate_render_answer(const struct gate_prepared *p, const struct gate_answer_v
         tj = &p->resp_json, ts = &p->resp_sse;
     else if (v->dialect == GATE_DIALECT_GEMINI)
         tj = &p->gem_json, ts = &p->gem_sse;
-    *json = fill(tj, vals, ids, 0, json_len);
-    if (*json && v->stream && sse && !(*sse = fill(ts, vals, ids, v->include_usage, sse_len))) {
+    const struct span *names = ids + p->n_fresh_ids;
+    *json = fill(tj, vals, ids, names, 0, json_len);
+    if (*json && v->stream && sse && !(*sse = fill(ts, vals, ids, names, v->include_usage, sse_len))) {
         free(*json);
         *json = NULL;
     }

@@ -4,7 +4,8 @@
  * stream Responses clients consume, prepared once into templates with the
  * template builder of gate_render.c.  Holes: the call's id (the response
  * is "resp_<id>", its items "rs_/msg_/fc_<id>_<n>"), the time, the model,
- * fresh "call_" ids.
+ * fresh "call_" ids, each call's "name" (with its "namespace" when the
+ * request's namespace tool was flattened: gate_render_answer()).
  *
  * Event order (docs/gate-dialects.md): response.created,
  * response.in_progress; per output item output_item.added, its content
@@ -107,8 +108,8 @@ static void item_json(struct gate_tb *t, const struct gate_completion *c, const 
         gate_sb_lit(b, ",\"call_id\":");
         size_t fresh = fresh_of[it->call];
         gate_tb_call_id(t, tc, &fresh);
-        gate_sb_lit(b, ",\"name\":");
-        gate_sb_json_string(b, tc->name);
+        gate_sb_lit(b, ",");
+        gate_tb_hole(t, GATE_HOLE_CALL_NAME, it->call);
         gate_sb_lit(b, ",\"arguments\":");
         gate_sb_json_string(b, done ? tc->arguments : "");
         gate_sb_lit(b, "}");
@@ -247,8 +248,8 @@ static void stream_item(struct gate_tb *t, const struct gate_completion *c, cons
         }
         ev(t, "response.function_call_arguments.done", seq);
         item_ref(t, it, k);
-        gate_sb_lit(b, ",\"name\":");
-        gate_sb_json_string(b, c->tool_calls[it->call].name);
+        gate_sb_lit(b, ",");
+        gate_tb_hole(t, GATE_HOLE_CALL_NAME, it->call);
         gate_sb_lit(b, ",\"arguments\":");
         gate_sb_json_string(b, args);
         end(t);

@@ -149,25 +149,45 @@ static int message_item(const cJSON *item, cJSON *out, char *err, size_t errlen)
     return 0;
 }
 
-/* A function_call item {call_id, name, arguments} as a tool call of the
- * open assistant message. */
+/* "<ns>__<name>" as malloc'ed text (the caller's), or NULL out of memory:
+ * the flat name of a namespace's tool (docs/gate-dialects.md). */
+static char *flat_name(const char *ns, const char *name)
+{
+    struct crl_buf b = {0};
+    if (crl_buf_puts(&b, ns) || crl_buf_puts(&b, "__") || crl_buf_puts(&b, name)) {
+        crl_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* A function_call item {call_id, name, arguments, namespace?} as a tool
+ * call of the open assistant message, named "<namespace>__<name>" when it
+ * has a namespace. */
 static int function_call_item(const cJSON *item, cJSON *out, char *err, size_t errlen)
 {
     const char *id = gate_tr_str(item, "call_id"), *name = gate_tr_str(item, "name");
     const char *args = gate_tr_str(item, "arguments");
-    if (!id || !name || !args)
-        return gate_tr_fail(err, errlen, "a function_call item needs string \"call_id\", \"name\" and \"arguments\"");
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(item, "namespace");
+    if (!id || !name || !args || (ns && !cJSON_IsNull(ns) && !cJSON_IsString(ns)))
+        return gate_tr_fail(err, errlen, "a function_call item needs string \"call_id\", \"name\" and "
+                                         "\"arguments\" (and a \"namespace\", if any, a string)");
+    char *flat = cJSON_IsString(ns) ? flat_name(ns->valuestring, name) : NULL;
+    if (cJSON_IsString(ns) && !flat)
+        return oom(err, errlen);
     cJSON *m = assistant_msg(out);
     cJSON *calls = m ? cJSON_GetObjectItemCaseSensitive(m, "tool_calls") : NULL;
     if (m && !calls)
         calls = cJSON_AddArrayToObject(m, "tool_calls");
     cJSON *tc = calls ? cJSON_CreateObject() : NULL, *fn = NULL;
     if (!tc || !cJSON_AddStringToObject(tc, "id", id) || !cJSON_AddStringToObject(tc, "type", "function") ||
-        !(fn = cJSON_AddObjectToObject(tc, "function")) || !cJSON_AddStringToObject(fn, "name", name) ||
-        !cJSON_AddStringToObject(fn, "arguments", args)) {
+        !(fn = cJSON_AddObjectToObject(tc, "function")) ||
+        !cJSON_AddStringToObject(fn, "name", flat ? flat : name) || !cJSON_AddStringToObject(fn, "arguments", args)) {
+        free(flat);
         cJSON_Delete(tc);
         return oom(err, errlen);
     }
+    free(flat);
     cJSON_AddItemToArray(calls, tc);
     return 0;
 }
@@ -289,9 +309,109 @@ static int input_items(const cJSON *input, cJSON *out, char *err, size_t errlen)
     return 0;
 }
 
-/* Function tools as chat tools; hosted tools (web_search, file_search,
- * custom, ...) are dropped: no responder can run them. */
-static int convert_tools(const cJSON *tools, cJSON *out, char *err, size_t errlen)
+/* A function tool t as a chat tool in arr, named name (t's own, or the
+ * flat name of a namespace's tool). */
+static int function_tool(const cJSON *t, const char *name, cJSON *arr, char *err, size_t errlen)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "description");
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(t, "parameters");
+    const cJSON *strict = cJSON_GetObjectItemCaseSensitive(t, "strict");
+    if (!name || !name[0] || (d && !cJSON_IsNull(d) && !cJSON_IsString(d)) ||
+        (params && !cJSON_IsNull(params) && !cJSON_IsObject(params)) ||
+        (strict && !cJSON_IsNull(strict) && !cJSON_IsBool(strict)))
+        return gate_tr_fail(err, errlen, "a function tool needs a non-empty string \"name\", a string "
+                                         "\"description\", an object \"parameters\" and a boolean \"strict\"");
+    cJSON *o = cJSON_CreateObject(), *fn = NULL;
+    if (!o || !cJSON_AddStringToObject(o, "type", "function") || !(fn = cJSON_AddObjectToObject(o, "function")) ||
+        !cJSON_AddStringToObject(fn, "name", name)) {
+        cJSON_Delete(o);
+        return oom(err, errlen);
+    }
+    cJSON_AddItemToArray(arr, o);
+    if (cJSON_IsString(d))
+        cJSON_AddStringToObject(fn, "description", d->valuestring);
+    if (cJSON_IsObject(params))
+        cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(params, 1));
+    if (cJSON_IsBool(strict))
+        cJSON_AddBoolToObject(fn, "strict", cJSON_IsTrue(strict));
+    return 0;
+}
+
+/* A namespace tool {name, tools: [...]}: each function tool inside as a
+ * chat tool named "<namespace>__<name>", listed in ns; the others
+ * (custom tools) dropped like hosted ones. */
+static int namespace_tool(const cJSON *t, cJSON *arr, struct gate_resp_ns *ns, char *err, size_t errlen)
+{
+    const char *nsname = gate_tr_str(t, "name");
+    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(t, "tools");
+    if (!nsname || !nsname[0] || !cJSON_IsArray(inner))
+        return gate_tr_fail(err, errlen, "a namespace tool needs a non-empty string \"name\" and an array \"tools\"");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, inner) {
+        const char *type = gate_tr_str(f, "type"), *name = gate_tr_str(f, "name");
+        if (!type)
+            return gate_tr_fail(err, errlen, "each tool of a namespace needs a string \"type\"");
+        if (strcmp(type, "function") != 0)
+            continue;
+        if (!name || !name[0])
+            return function_tool(f, name, arr, err, errlen); /* its error */
+        char *flat = flat_name(nsname, name);
+        int rc = flat ? function_tool(f, flat, arr, err, errlen) : oom(err, errlen);
+        free(flat);
+        if (rc)
+            return rc;
+        if (!ns)
+            continue;
+        struct gate_ns_tool *v = realloc(ns->v, (ns->n + 1) * sizeof *v);
+        if (!v)
+            return oom(err, errlen);
+        ns->v = v;
+        v[ns->n].ns = strdup(nsname);
+        v[ns->n].name = strdup(name);
+        ns->n++;
+        if (!v[ns->n - 1].ns || !v[ns->n - 1].name)
+            return oom(err, errlen);
+    }
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* CORRAL_EINVAL when two of the chat tools in arr have one name (a
+ * function tool and a namespace's flattened one, or two namespaces'):
+ * the answer could not say which was called. */
+static int unique_names(const cJSON *arr, char *err, size_t errlen)
+{
+    size_t n = (size_t)cJSON_GetArraySize(arr), k = 0;
+    if (n < 2)
+        return 0;
+    const char **names = malloc(n * sizeof *names);
+    if (!names)
+        return oom(err, errlen);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, arr)
+        names[k++] = gate_tr_str(cJSON_GetObjectItemCaseSensitive(t, "function"), "name");
+    qsort(names, n, sizeof *names, by_name);
+    for (k = 1; k < n && strcmp(names[k - 1], names[k]) != 0; k++)
+        ;
+    if (k < n) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "two tools are named \"%.100s\" once namespace tools are flattened "
+                                  "(docs/gate-dialects.md)", names[k]);
+        free(names);
+        return gate_tr_fail(err, errlen, msg);
+    }
+    free(names);
+    return 0;
+}
+
+/* Function tools as chat tools, a namespace's function tools flattened
+ * (namespace_tool); hosted tools (web_search, file_search, custom, ...)
+ * are dropped: no responder can run them. */
+static int convert_tools(const cJSON *tools, cJSON *out, struct gate_resp_ns *ns, char *err, size_t errlen)
 {
     if (!cJSON_IsArray(tools))
         return gate_tr_fail(err, errlen, "\"tools\" must be an array");
@@ -301,34 +421,21 @@ static int convert_tools(const cJSON *tools, cJSON *out, char *err, size_t errle
     const cJSON *t;
     cJSON_ArrayForEach(t, tools) {
         const char *type = gate_tr_str(t, "type");
-        if (!type) {
+        int rc = 0;
+        if (!type)
+            rc = gate_tr_fail(err, errlen, "each tool needs a string \"type\"");
+        else if (strcmp(type, "function") == 0)
+            rc = function_tool(t, gate_tr_str(t, "name"), arr, err, errlen);
+        else if (strcmp(type, "namespace") == 0)
+            rc = namespace_tool(t, arr, ns, err, errlen);
+        if (rc) {
             cJSON_Delete(arr);
-            return gate_tr_fail(err, errlen, "each tool needs a string \"type\"");
+            return rc;
         }
-        if (strcmp(type, "function") != 0)
-            continue;
-        const char *name = gate_tr_str(t, "name");
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "description");
-        const cJSON *params = cJSON_GetObjectItemCaseSensitive(t, "parameters");
-        const cJSON *strict = cJSON_GetObjectItemCaseSensitive(t, "strict");
-        if (!name || !name[0] || (d && !cJSON_IsNull(d) && !cJSON_IsString(d)) ||
-            (params && !cJSON_IsNull(params) && !cJSON_IsObject(params)) ||
-            (strict && !cJSON_IsNull(strict) && !cJSON_IsBool(strict))) {
-            cJSON_Delete(arr);
-            return gate_tr_fail(err, errlen, "a function tool needs a non-empty string \"name\", a string "
-                                             "\"description\", an object \"parameters\" and a boolean \"strict\"");
-        }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
-        cJSON_AddStringToObject(o, "type", "function");
-        cJSON *fn = cJSON_AddObjectToObject(o, "function");
-        cJSON_AddStringToObject(fn, "name", name);
-        if (cJSON_IsString(d))
-            cJSON_AddStringToObject(fn, "description", d->valuestring);
-        if (cJSON_IsObject(params))
-            cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(params, 1));
-        if (cJSON_IsBool(strict))
-            cJSON_AddBoolToObject(fn, "strict", cJSON_IsTrue(strict));
+    }
+    if (unique_names(arr, err, errlen)) {
+        cJSON_Delete(arr);
+        return CORRAL_EINVAL;
     }
     if (cJSON_GetArraySize(arr))
         cJSON_AddItemToObject(out, "tools", arr);
@@ -358,7 +465,6 @@ static int convert_tool_choice(const cJSON *tc, cJSON *out, char *err, size_t er
 
 static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t errlen)
 {
-    (void)ctx;
     if (!cJSON_IsObject(in))
         return gate_tr_fail(err, errlen, "request body must be a JSON object");
     const cJSON *prev = cJSON_GetObjectItemCaseSensitive(in, "previous_response_id");
@@ -389,7 +495,7 @@ static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t err
     if (cJSON_GetArraySize(arr) == 0)
         return gate_tr_fail(err, errlen, "\"input\" holds nothing to answer");
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(in, "tools");
-    if (tools && !cJSON_IsNull(tools) && convert_tools(tools, out, err, errlen))
+    if (tools && !cJSON_IsNull(tools) && convert_tools(tools, out, ctx, err, errlen))
         return CORRAL_EINVAL;
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(in, "tool_choice");
     if (tc && !cJSON_IsNull(tc) && convert_tool_choice(tc, out, err, errlen))
@@ -412,9 +518,21 @@ static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t err
     return gate_tr_copy_stream(in, out, err, errlen);
 }
 
-char *gate_responses_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen)
+char *gate_responses_normalize(const char *text, size_t len, struct gate_resp_ns *ns, size_t *out_len, char *err,
+                               size_t errlen)
 {
-    return gate_translate_body(text, len, convert, NULL, out_len, err, errlen);
+    return gate_translate_body(text, len, convert, ns, out_len, err, errlen);
+}
+
+void gate_resp_ns_clear(struct gate_resp_ns *ns)
+{
+    for (size_t i = 0; i < ns->n; i++) {
+        free(ns->v[i].ns);
+        free(ns->v[i].name);
+    }
+    free(ns->v);
+    ns->v = NULL;
+    ns->n = 0;
 }
 
 char *gate_responses_error_body(unsigned status, const char *message, const char *type, const char *code)

@@ -247,35 +247,71 @@ static unsigned tools_get(struct corral_gate *g, const char *rollout_id, char **
     return answer(out, 200, o);
 }
 
-/* POST /v1/tools {"name","description","input_schema","rollout_id"?}. */
-static unsigned tools_post(struct corral_gate *g, const char *body, size_t len, char **out)
+/* Register the tool object b ({"name","description","input_schema",
+ * "rollout_id"?}); 0 or CORRAL_E* with call's message saying why. */
+static int add_tool_object(struct corral_gate *g, const cJSON *b, struct corral_call *call)
 {
-    cJSON *b = body && crl_json_scan(body, len, NULL, NULL) ? gate_json_parse_exact(body, len) : NULL;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(b, "description");
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(b, "input_schema");
     const cJSON *rid = cJSON_GetObjectItemCaseSensitive(b, "rollout_id");
-    const char *why = !cJSON_IsObject(b)                     ? "the body must be a JSON object"
+    const char *why = !cJSON_IsObject(b)                     ? "a tool must be a JSON object"
                       : !cJSON_IsString(name)                ? "\"name\" must be a string"
                       : desc && !cJSON_IsString(desc)        ? "\"description\" must be a string"
                       : !cJSON_IsObject(schema)              ? "\"input_schema\" must be a JSON object (a JSON Schema)"
                       : rid && !cJSON_IsString(rid) && !cJSON_IsNull(rid) ? "\"rollout_id\" must be a string or null"
                                                                            : NULL;
-    if (why) {
-        cJSON_Delete(b);
-        return error(out, 400, why, "invalid_request");
-    }
+    if (why)
+        return corral_call_fail(call, CORRAL_EINVAL, "%s", why);
     char *schema_text = cJSON_PrintUnformatted(schema);
+    int rc = schema_text ? corral_gate_add_tool(g, cJSON_IsString(rid) ? rid->valuestring : NULL, name->valuestring,
+                                                desc ? desc->valuestring : "", schema_text, call)
+                         : corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
+    free(schema_text);
+    return rc;
+}
+
+int corral_gate_add_tools_json(corral_gate *g, const char *json, size_t len, struct corral_call *call)
+{
+    cJSON *b = json && crl_json_scan(json, len, NULL, NULL) ? gate_json_parse_exact(json, len) : NULL;
+    if (!cJSON_IsObject(b) && !cJSON_IsArray(b)) {
+        cJSON_Delete(b);
+        return corral_call_fail(call, CORRAL_EINVAL, "tools: not a JSON object or array of tool objects");
+    }
+    int rc = 0, i = 0;
+    const cJSON *t;
+    if (cJSON_IsObject(b))
+        rc = add_tool_object(g, b, call);
+    else
+        cJSON_ArrayForEach(t, b) {
+            if ((rc = add_tool_object(g, t, call)) != 0) {
+                char msg[sizeof call->message];
+                snprintf(msg, sizeof msg, "%s", call->message);
+                corral_call_fail(call, rc, "tool %d: %s", i, msg);
+                break;
+            }
+            i++;
+        }
+    cJSON_Delete(b);
+    return rc;
+}
+
+/* POST /v1/tools {"name","description","input_schema","rollout_id"?}. */
+static unsigned tools_post(struct corral_gate *g, const char *body, size_t len, char **out)
+{
+    cJSON *b = body && crl_json_scan(body, len, NULL, NULL) ? gate_json_parse_exact(body, len) : NULL;
+    if (!cJSON_IsObject(b)) {
+        cJSON_Delete(b);
+        return error(out, 400, "the body must be a JSON object", "invalid_request");
+    }
     struct corral_call call;
     memset(&call, 0, sizeof call);
-    int rc = schema_text ? corral_gate_add_tool(g, cJSON_IsString(rid) ? rid->valuestring : NULL, name->valuestring,
-                                                desc ? desc->valuestring : "", schema_text, &call)
-                         : CORRAL_ENOMEM;
-    free(schema_text);
-    unsigned status = 201;
+    int rc = add_tool_object(g, b, &call);
+    unsigned status;
     if (rc == 0) {
+        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(b, "rollout_id");
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", name->valuestring);
+        cJSON_AddStringToObject(o, "name", cJSON_GetObjectItemCaseSensitive(b, "name")->valuestring);
         cJSON_AddItemToObject(o, "rollout_id", cJSON_IsString(rid) ? cJSON_CreateString(rid->valuestring)
                                                                    : cJSON_CreateNull());
         status = answer(out, 201, o);

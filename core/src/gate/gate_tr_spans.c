@@ -29,7 +29,7 @@ size_t gate_spans_min = 256; /* shorter strings go through the tree */
 static const char *const READ_KEYS[] = {
     "id",   "name",      "call_id",          "tool_use_id", "type",          "role",  "mode",   "model",
     "url",  "media_type", "mimeType",        "detail",      "thoughtSignature", "user", "tool_choice",
-    "previous_response_id", "responseMimeType", NULL,
+    "previous_response_id", "responseMimeType", "namespace", NULL,
 };
 
 /* The first placeholder mark in s[0..n), or NULL (memchr is much faster
