@@ -94,6 +94,17 @@ PIDNS_LOCK = threading.Lock()
 HOLDER_THREAD = concurrent.futures.ThreadPoolExecutor(1)
 
 
+def _set_up(pid):
+    """Whether the namespace's init `pid` has entered the sandbox's root:
+    until bwrap has pivoted, /proc/<pid>/root is the host's "/" (a command
+    joining then saw host files through /proc/1/root under CI's load)."""
+    try:
+        inside, host = os.stat("/proc/%s/root" % pid), os.stat("/")
+    except OSError:
+        return False
+    return (inside.st_dev, inside.st_ino) != (host.st_dev, host.st_ino)
+
+
 def _pid_namespace(bwrap, root):
     """The path of the pid namespace every command of the sandbox at `root`
     runs in, started on first use (and again after kill_marked() ended
@@ -119,7 +130,7 @@ def _pid_namespace(bwrap, root):
                     kids = f.read().split()
             except OSError:
                 kids = []
-            if kids:
+            if kids and _set_up(kids[0]):
                 PIDNS[root] = ns = "/proc/%s/ns/pid" % kids[0]
                 threading.Thread(target=holder.wait, daemon=True).start()  # reaped when it ends
                 return ns
