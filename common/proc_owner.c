@@ -3,6 +3,7 @@
  * directory to the corral process that made it (crl_common.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,12 +69,29 @@ static void host_name(char *host, size_t cap)
     host[cap - 1] = '\0';
 }
 
+/* This process's start time, read from /proc once per pid (a forked
+ * child reads its own); 0 when unreadable. */
+static uint64_t self_start(pid_t pid)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static pid_t cached_pid;
+    static uint64_t cached_start;
+    pthread_mutex_lock(&mu);
+    if (cached_pid != pid || cached_start == 0) {
+        cached_start = crl_proc_start_at(-1, pid);
+        cached_pid = pid;
+    }
+    uint64_t start = cached_start;
+    pthread_mutex_unlock(&mu);
+    return start;
+}
+
 int crl_owner_token(char *buf, size_t cap)
 {
     char host[256];
     host_name(host, sizeof host);
     pid_t pid = getpid();
-    uint64_t start = crl_proc_start_at(-1, pid);
+    uint64_t start = self_start(pid);
     int n = snprintf(buf, cap, "%s:%d:%llu", host, (int)pid, (unsigned long long)start);
     return start && n > 0 && (size_t)n < cap ? 0 : -1;
 }

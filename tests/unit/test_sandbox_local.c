@@ -896,6 +896,39 @@ static void test_list_remove_destroy(void **st)
     assert_int_equal(ops->remove(mh.state, "{\"id\":\"../../etc\"}", &call), CORRAL_EINVAL);
 }
 
+/* A holder that dies after the handle has checked it once (and keeps its
+ * pidfd): every later call through /proc/<holder> says the sandbox is gone. */
+static void test_holder_killed(void **st)
+{
+    (void)st;
+    corral_sbx *s = make(NULL, NULL, 60);
+    struct corral_call call;
+    corral_call_init(&call, 10000);
+    const char *const argv[] = {"true", NULL};
+    struct corral_exec_request req = {.struct_size = sizeof(req), .argv = argv};
+    struct corral_exec_result res = {.struct_size = sizeof(res)};
+    assert_int_equal(ops->exec(s, &req, &res, &call), 0);
+    char *js = NULL;
+    assert_int_equal(ops->state(s, &js, &call), 0);
+    const char *p = strstr(js, "\"holder_pid\":");
+    assert_non_null(p);
+    pid_t holder = (pid_t)atoi(p + strlen("\"holder_pid\":"));
+    free(js);
+    assert_true(holder > 1);
+    assert_int_equal(kill(holder, SIGKILL), 0);
+    /* Bounded wait for the holder to exit (not a timing assertion). */
+    for (int i = 0; i < 100 && ops->running(s, &call) == 1; i++)
+        usleep(50000);
+    assert_int_equal(ops->running(s, &call), 0);
+    assert_int_equal(ops->exec(s, &req, &res, &call), CORRAL_ENOTFOUND);
+    struct buf out = {0};
+    struct corral_sink sink = {sizeof(sink), buf_write, &out};
+    assert_int_equal(ops->read_file(s, "/etc/hostname", &sink, &call), CORRAL_ENOTFOUND);
+    assert_int_equal(out.len, 0);
+    buf_free(&out);
+    drop(s);
+}
+
 static void test_ttl(void **st)
 {
     (void)st;
@@ -1262,6 +1295,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_attach_other_process),
         cmocka_unit_test(test_list_remove_destroy),
+        cmocka_unit_test(test_holder_killed),
         cmocka_unit_test(test_ttl),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_bwrap_missing),

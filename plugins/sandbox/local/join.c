@@ -20,6 +20,7 @@
  * blocked until B has reset every handler to its default. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -298,12 +299,48 @@ static pid_t clone_joiner(struct launch_args *a)
     return pid;
 }
 
+/* The holder's pidfd, kept in sbx: opened first, then checked by its
+ * start time (the pidfd pins the process checked, so a pid recycled later
+ * cannot pass for it).  -1 when the holder is gone. */
+static int holder_pidfd(struct corral_sbx *sbx)
+{
+    int fd = atomic_load(&sbx->holder_pidfd);
+    if (fd >= 0 || sbx->meta.holder_pid <= 1)
+        return fd;
+    fd = (int)syscall(SYS_pidfd_open, sbx->meta.holder_pid, 0); /* close-on-exec */
+    if (fd < 0)
+        return -1;
+    if (local_proc_start(-1, sbx->meta.holder_pid) != sbx->meta.holder_start) {
+        close(fd);
+        return -1;
+    }
+    int none = -1;
+    if (!atomic_compare_exchange_strong(&sbx->holder_pidfd, &none, fd)) {
+        close(fd); /* another thread kept one first */
+        fd = none;
+    }
+    return fd;
+}
+
+/* 1 while the process behind pidfd has not exited (a zombie has). */
+static int pidfd_running(int pidfd)
+{
+    struct pollfd p = {pidfd, POLLIN, 0};
+    int n;
+    do {
+        n = poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    return n == 0;
+}
+
 int local_holder_open(struct corral_sbx *sbx, int *pdir, corral_call *call)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d", (int)sbx->meta.holder_pid);
-    *pdir = sbx->meta.holder_pid > 1 ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (*pdir >= 0 && local_proc_start(*pdir, sbx->meta.holder_pid) == sbx->meta.holder_start)
+    int pfd = holder_pidfd(sbx);
+    *pdir = pfd >= 0 ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    /* Still running after the open: the pid named the holder meanwhile. */
+    if (*pdir >= 0 && pidfd_running(pfd))
         return 0;
     if (*pdir >= 0)
         close(*pdir);
@@ -314,7 +351,9 @@ int local_holder_open(struct corral_sbx *sbx, int *pdir, corral_call *call)
 
 int local_holder_same(struct corral_sbx *sbx, int pdir, corral_call *call)
 {
-    if (local_proc_start(pdir, sbx->meta.holder_pid) == sbx->meta.holder_start)
+    (void)pdir;
+    int pfd = atomic_load(&sbx->holder_pidfd);
+    if (pfd >= 0 && pidfd_running(pfd))
         return 0;
     return sbx->lp->host->fail(call, CORRAL_ENOTFOUND, "local sandbox %s is gone", sbx->meta.id);
 }

@@ -13,6 +13,7 @@
 #define CORRAL_SANDBOX_LOCAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -92,6 +93,7 @@ struct corral_sbx {
     char *dir;             /* the state directory */
     struct local_meta meta;
     char **env;            /* default env "K=V" (from the env file) */
+    _Atomic int holder_pidfd; /* a pidfd of the holder once checked, else -1 (join.c) */
 };
 
 /* ---- state.c: state directory, meta.json, /proc helpers ------------------ */
@@ -234,10 +236,13 @@ enum local_launch_stage { LOCAL_STAGE_JOIN = 1, LOCAL_STAGE_CWD, LOCAL_STAGE_STD
 int local_confine(void);
 
 /* /proc/<holder> of sbx as an O_DIRECTORY fd the caller closes, checked to
- * be the sandbox's holder; CORRAL_ENOTFOUND when it is gone. */
+ * be the sandbox's holder; CORRAL_ENOTFOUND when it is gone.  The first
+ * call checks the holder's start time and keeps a pidfd of it in sbx
+ * (closed by local_close); later checks only poll that pidfd. */
 int local_holder_open(struct corral_sbx *sbx, int *pdir, corral_call *call);
 /* After opening something through pdir: CORRAL_ENOTFOUND unless it still
- * is the same holder (a recycled pid would name another process). */
+ * is the same holder (a recycled pid would name another process): the
+ * pidfd local_holder_open kept has not seen the holder exit. */
 int local_holder_same(struct corral_sbx *sbx, int pdir, corral_call *call);
 
 /* Start l inside sbx.  On success *pid is the child's host pid (our own

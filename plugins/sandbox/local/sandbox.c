@@ -272,6 +272,7 @@ static struct corral_sbx *new_handle(struct local_plugin *lp, char *dir, struct 
     s->dir = dir;
     s->meta = *m;
     s->env = env;
+    atomic_init(&s->holder_pidfd, -1);
     return s;
 }
 
@@ -647,6 +648,9 @@ void local_close(corral_sbx *sbx)
 {
     if (!sbx)
         return;
+    int pfd = atomic_load(&sbx->holder_pidfd);
+    if (pfd >= 0)
+        close(pfd);
     local_meta_free(&sbx->meta);
     crl_strv_wipe_array(sbx->env);
     free(sbx->dir);
