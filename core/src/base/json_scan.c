@@ -325,8 +325,12 @@ static size_t decode(const struct crl_json_span *raw, char *out)
     const unsigned char *p = (const unsigned char *)raw->p, *end = p + raw->n;
     size_t n = 0;
     while (p < end) {
-        if (*p != '\\') {
-            out[n++] = (char)*p++;
+        if (*p != '\\') { /* a run of plain bytes up to the next escape */
+            const unsigned char *e = memchr(p, '\\', (size_t)(end - p));
+            size_t run = (size_t)((e ? e : end) - p);
+            memcpy(out + n, p, run);
+            n += run;
+            p += run;
             continue;
         }
         if (p + 1 >= end)
