@@ -114,6 +114,10 @@ static int scan_string(struct scan *s, struct crl_json_span *raw)
                 break;
             p += 8;
         }
+        /* ...and the plain bytes before the one that needs a look (text
+         * full of escapes stops the word loop every few bytes). */
+        while (p < s->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
         if (p >= s->end)
             break;
         unsigned c = *p;
