@@ -104,7 +104,12 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
     memset(sp, 0, sizeof *sp);
     *light = NULL;
     *light_len = 0;
-    struct crl_buf b = {0};
+    /* Sized once: the copy is no longer than the body unless short
+     * strings become placeholders (gate_spans_min lowered); then it grows. */
+    struct crl_buf b = {.p = malloc(len + 64), .cap = len + 64};
+    if (!b.p)
+        return CORRAL_ENOMEM;
+    b.p[0] = 0;
     int mark = find_mark(text, len) != NULL;
     const char *key = NULL;
     size_t keyn = 0;
