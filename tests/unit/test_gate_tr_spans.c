@@ -288,6 +288,17 @@ static void test_request_fields(void **state)
     gate_chat_request_clear(&req);
     free(a);
 
+    /* a number cJSON prints shorter than its double: the printed one */
+    const char *big = "{\"model\":\"m\",\"max_tokens\":688888888888888888888888888884,"
+                      "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    a = translate(MESSAGES, big, e1, &treq);
+    assert_non_null(a);
+    assert_int_equal(gate_parse_chat_request(a, strlen(a), &req, e2, sizeof e2), 0);
+    assert_true(req.max_tokens == treq.max_tokens);
+    gate_chat_request_clear(&treq);
+    gate_chat_request_clear(&req);
+    free(a);
+
     /* no messages: refused by the tree reading as the chat path would */
     const char *none = "{\"model\":\"m\",\"max_tokens\":7,\"messages\":[]}";
     char *plain = translate(MESSAGES, none, e1, NULL);

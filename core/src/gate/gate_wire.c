@@ -236,7 +236,19 @@ int gate_chat_request_from_tree(const cJSON *chat, struct gate_chat_request *out
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(chat, "max_tokens");
     if (!mt)
         mt = cJSON_GetObjectItemCaseSensitive(chat, "max_completion_tokens");
-    out->max_tokens = cJSON_IsNumber(mt) ? mt->valuedouble : -1;
+    out->max_tokens = -1;
+    if (cJSON_IsNumber(mt)) {
+        /* as printed: cJSON's shortest form may differ from valuedouble
+         * in the last digits, and the printed request is what counts */
+        char *num = cJSON_PrintUnformatted(mt);
+        if (!num) {
+            seterr(err, errlen, "out of memory");
+            return CORRAL_ENOMEM;
+        }
+        struct crl_json_span v = {num, strlen(num)};
+        out->max_tokens = span_number(&v);
+        free(num);
+    }
     const cJSON *first = cJSON_IsObject(messages->child) ? messages->child : NULL;
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(first, "content");
