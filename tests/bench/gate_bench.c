@@ -33,8 +33,9 @@
  *     each as a ratio to chat completions' in the same run.  Then
  *     "translation only": the edge's translation of that request, and of
  *     the one padded prompt `latency` sends, into the normalized chat
- *     request in a loop (p50/p90 us), beside the chat path's reading of a
- *     chat request that every call pays.  -S sets the shortest string the
+ *     request and its fields in a loop (p50/p90 us; "+reread": with the
+ *     printed request read again by the chat path, as the gate did
+ *     before), beside the chat path's reading of a chat request.  -S sets the shortest string the
  *     edges carry as a span instead of through a cJSON tree (default 256;
  *     a huge value is the whole-tree translation, for comparison); -p 1
  *     runs the latency rounds with the padded prompt instead.
@@ -440,27 +441,30 @@ static double median3(double *v)
     return v[1];
 }
 
-/* Microseconds per translation of body in dialect d into the normalized
- * chat request (for chat: reading the request as the gate does), p50 and
- * p90 over iters runs. */
-static void translate_only(int d, const char *body, int iters, double *p50, double *p90)
+/* Microseconds from body in dialect d to the normalized chat request and
+ * its fields (c->req), as a call pays it: the edge reads the fields from
+ * its own tree; with reread, as before that, by reading the printed
+ * request again with gate_parse_chat_request() (for chat: reading the
+ * request as the gate does), p50 and p90 over iters runs. */
+static void translate_only(int d, const char *body, int iters, int reread, double *p50, double *p90)
 {
     double *t = malloc((size_t)iters * sizeof *t);
     size_t len = strlen(body);
     char err[256];
     for (int i = 0; i < iters; i++) {
         size_t n = 0;
+        struct gate_chat_request q = {0}, *qp = reread ? NULL : &q;
         double t0 = now_us();
-        char *out = d == 1   ? gate_messages_normalize(body, len, &n, err, sizeof err)
-                    : d == 2 ? gate_responses_normalize(body, len, NULL, &n, err, sizeof err)
-                    : d == 3 ? gate_gemini_normalize(body, len, "m", 1, &n, err, sizeof err)
+        char *out = d == 1   ? gate_messages_normalize(body, len, qp, &n, err, sizeof err)
+                    : d == 2 ? gate_responses_normalize(body, len, NULL, qp, &n, err, sizeof err)
+                    : d == 3 ? gate_gemini_normalize(body, len, "m", 1, qp, &n, err, sizeof err)
                              : NULL;
-        if (d == 0) {
-            struct gate_chat_request q;
-            if (gate_parse_chat_request(body, len, &q, err, sizeof err) == 0)
-                gate_chat_request_clear(&q);
-        }
+        if (d == 0)
+            gate_parse_chat_request(body, len, &q, err, sizeof err);
+        else if (reread && out)
+            gate_parse_chat_request(out, n, &q, err, sizeof err);
         t[i] = now_us() - t0;
+        gate_chat_request_clear(&q);
         free(out);
     }
     qsort(t, (size_t)iters, sizeof *t, cmp_d);
@@ -530,19 +534,21 @@ static int dialects(int calls, size_t body_bytes, int iters)
         printf("%10s %14.0f %14.0f %14.2f %14.1f %14.2f\n", DIALECTS[d], m50, median3(o90[d]), chat > 0 ? m50 / chat : 0,
                c, chat_cpu > 0 ? c / chat_cpu : 0);
     }
-    printf("translation only: the request into the normalized chat request, %d runs (chat: reading the request,\n"
-           "which every dialect does after translating)\n", iters);
-    printf("%10s %14s %14s %14s %14s\n", "dialect", "conv. p50 us", "conv. p90 us", "padded p50 us", "padded p90 us");
+    printf("translation only: the request into the normalized chat request and its fields, %d runs (chat: reading\n"
+           "the request; \"+reread\": the edge's printed request read again by the chat path, as before)\n", iters);
+    printf("%10s %14s %14s %14s %14s %14s %14s\n", "dialect", "conv. p50 us", "conv. p90 us", "+reread p50",
+           "padded p50 us", "padded p90 us", "+reread p50");
     for (int d = 0; d < 4; d++) {
         dialect = d;
-        double p[4];
+        double p[6], unused;
         for (int k = 0; k < 2; k++) {
             conversation = k == 0;
             char *body = make_body(body_bytes);
-            translate_only(d, body, iters, &p[2 * k], &p[2 * k + 1]);
+            translate_only(d, body, iters, 0, &p[3 * k], &p[3 * k + 1]);
+            translate_only(d, body, iters, 1, &p[3 * k + 2], &unused);
             free(body);
         }
-        printf("%10s %14.1f %14.1f %14.1f %14.1f\n", DIALECTS[d], p[0], p[1], p[2], p[3]);
+        printf("%10s %14.1f %14.1f %14.1f %14.1f %14.1f %14.1f\n", DIALECTS[d], p[0], p[1], p[2], p[3], p[4], p[5]);
     }
     conversation = 0;
     printf("answer preparation (per trainer or upstream answer; replay lines once, at registration), p50 us:\n"

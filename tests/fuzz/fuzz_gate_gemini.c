@@ -33,10 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     char err[256];
     size_t n = 0;
-    char *chat = gate_gemini_normalize(body, size, "gemini-x", stream, &n, err, sizeof err);
+    struct gate_chat_request treq;
+    char *chat = gate_gemini_normalize(body, size, "gemini-x", stream, &treq, &n, err, sizeof err);
     if (!chat) {
         if (!err[0])
             abort(); /* every refusal says why (the 400's message) */
+        char perr[256] = "";
+        char *plain = gate_gemini_normalize(body, size, "gemini-x", stream, NULL, &n, perr, sizeof perr);
+        gate_fuzz_same_refusal(err, plain, perr);
         char *b = gate_gemini_error_body(400, err);
         cJSON *e = b ? cJSON_Parse(b) : NULL;
         if (!e)
@@ -48,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n != strlen(chat))
         abort();
     struct gate_chat_request req;
-    if (gate_parse_chat_request(chat, n, &req, err, sizeof err) != 0)
-        abort(); /* the normalized call must be one the chat path takes */
+    gate_fuzz_same_request(chat, n, &treq, &req);
+    gate_chat_request_clear(&treq);
     cJSON *in = gate_json_parse_exact(body, size);
     if (!in)
         abort(); /* accepted what cJSON refuses */

@@ -1,7 +1,9 @@
 /* Fuzz the gate's Anthropic Messages edge (gate_messages.c): arbitrary
  * bytes as a /v1/messages body.  Whatever it accepts must translate into
- * a chat request that the chat path accepts too, with the same stream
- * flag and model as a cJSON tree of the body says; the answer is then
+ * a chat request that the chat path accepts too, with the fields the
+ * edge read from its own tree (and what it refuses there, the chat path
+ * refuses alike), the same stream flag and model as a cJSON tree of the
+ * body says; the answer is then
  * rendered in Messages form, both JSON and SSE, and must parse. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,10 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gate_spans_min = size % 2 ? 1 : 256;
     char err[256];
     size_t n = 0;
-    char *chat = gate_messages_normalize((const char *)data, size, &n, err, sizeof err);
+    struct gate_chat_request treq;
+    char *chat = gate_messages_normalize((const char *)data, size, &treq, &n, err, sizeof err);
     if (!chat) {
         if (!err[0])
             abort(); /* every refusal says why (the 400's message) */
+        char perr[256] = "";
+        char *plain = gate_messages_normalize((const char *)data, size, NULL, &n, perr, sizeof perr);
+        gate_fuzz_same_refusal(err, plain, perr);
         char *b = gate_messages_error_body(400, err, NULL);
         cJSON *e = b ? cJSON_Parse(b) : NULL;
         if (!e)
@@ -42,8 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n != strlen(chat))
         abort();
     struct gate_chat_request req;
-    if (gate_parse_chat_request(chat, n, &req, err, sizeof err) != 0)
-        abort(); /* the normalized call must be one the chat path takes */
+    gate_fuzz_same_request(chat, n, &treq, &req);
+    gate_chat_request_clear(&treq);
     cJSON *in = gate_json_parse_exact((const char *)data, size);
     if (!in)
         abort(); /* accepted what cJSON refuses */

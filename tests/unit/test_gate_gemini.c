@@ -29,7 +29,7 @@
 static char *normalize(const char *body, int stream, char *err, size_t errlen)
 {
     size_t n = 0;
-    char *s = gate_gemini_normalize(body, strlen(body), "gemini-x", stream, &n, err, errlen);
+    char *s = gate_gemini_normalize(body, strlen(body), "gemini-x", stream, NULL, &n, err, errlen);
     if (s)
         assert_int_equal(n, strlen(s));
     return s;

@@ -28,7 +28,7 @@
 static char *normalize(const char *body, char *err, size_t errlen)
 {
     size_t n = 0;
-    char *s = gate_messages_normalize(body, strlen(body), &n, err, errlen);
+    char *s = gate_messages_normalize(body, strlen(body), NULL, &n, err, errlen);
     if (s)
         assert_int_equal(n, strlen(s));
     return s;
@@ -122,7 +122,7 @@ static void test_request_errors(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[256] = "";
         size_t n = 0;
-        char *out = gate_messages_normalize(bad[i].body, strlen(bad[i].body), &n, err, sizeof err);
+        char *out = gate_messages_normalize(bad[i].body, strlen(bad[i].body), NULL, &n, err, sizeof err);
         if (out || !strstr(err, bad[i].why))
             fprintf(stderr, "case %zu: %s -> %s (%s)\n", i, bad[i].body, out ? out : "NULL", err);
         assert_null(out);
@@ -139,7 +139,7 @@ static void test_request_errors(void **state)
     strcpy(w - 1, "]}");
     char err[256] = "";
     size_t n;
-    assert_null(gate_messages_normalize(big, strlen(big), &n, err, sizeof err));
+    assert_null(gate_messages_normalize(big, strlen(big), NULL, &n, err, sizeof err));
     assert_non_null(strstr(err, "JSON values"));
     free(big);
 }

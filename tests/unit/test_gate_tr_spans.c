@@ -59,12 +59,14 @@ static int same(const cJSON *a, const cJSON *b)
 
 enum { MESSAGES, RESPONSES, GEMINI };
 
-static char *translate(int d, const char *body, char *err)
+/* The translation, and its fields read from the edge's tree into req
+ * (when not NULL; the caller clears it). */
+static char *translate(int d, const char *body, char *err, struct gate_chat_request *req)
 {
     size_t n = 0;
-    char *s = d == MESSAGES    ? gate_messages_normalize(body, strlen(body), &n, err, 256)
-              : d == RESPONSES ? gate_responses_normalize(body, strlen(body), NULL, &n, err, 256)
-                               : gate_gemini_normalize(body, strlen(body), "gm", 1, &n, err, 256);
+    char *s = d == MESSAGES    ? gate_messages_normalize(body, strlen(body), req, &n, err, 256)
+              : d == RESPONSES ? gate_responses_normalize(body, strlen(body), NULL, req, &n, err, 256)
+                               : gate_gemini_normalize(body, strlen(body), "gm", 1, req, &n, err, 256);
     if (s)
         assert_int_equal(n, strlen(s));
     return s;
@@ -97,7 +99,8 @@ static void check(int d, const char *fmt)
         /* then every string as a span, short ones too */
         gate_spans_min = pass ? 1 : 256;
         char e1[256] = "", e2[256] = "";
-        char *a = translate(d, body, e1), *b = translate(d, whole, e2);
+        struct gate_chat_request treq;
+        char *a = translate(d, body, e1, &treq), *b = translate(d, whole, e2, NULL);
         if (!a || !b)
             fail_msg("translation failed: %s / %s", e1, e2);
         cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
@@ -105,10 +108,22 @@ static void check(int d, const char *fmt)
         assert_non_null(jb);
         if (!same(ja, jb))
             fail_msg("spans and tree differ:\n%s\n%s", a, b);
-        /* and the chat path accepts it */
+        /* and the chat path accepts it, reading the fields the edge read
+         * from its tree (the system prompt's spans put back) */
         struct gate_chat_request req;
         assert_int_equal(gate_parse_chat_request(a, strlen(a), &req, e1, sizeof e1), 0);
+        assert_int_equal(req.stream, treq.stream);
+        assert_int_equal(req.include_usage, treq.include_usage);
+        assert_int_equal(req.has_tools, treq.has_tools);
+        assert_true(req.max_tokens == treq.max_tokens);
+        assert_true((req.model == NULL) == (treq.model == NULL));
+        if (req.model)
+            assert_string_equal(req.model, treq.model);
+        assert_true((req.system == NULL) == (treq.system == NULL));
+        if (req.system)
+            assert_string_equal(req.system, treq.system);
         gate_chat_request_clear(&req);
+        gate_chat_request_clear(&treq);
         cJSON_Delete(ja);
         cJSON_Delete(jb);
         free(a);
@@ -193,7 +208,7 @@ static void test_kept_in_tree(void **state)
     gate_spans_clear(&sp);
     char err[256] = "";
     size_t n = 0;
-    char *out = gate_messages_normalize(body, strlen(body), &n, err, sizeof err);
+    char *out = gate_messages_normalize(body, strlen(body), NULL, &n, err, sizeof err);
     assert_non_null(out);
     cJSON *j = cJSON_Parse(out);
     const char *content = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), "content")
@@ -242,11 +257,65 @@ static void test_expand_levels(void **state)
     gate_spans_clear(&sp);
 }
 
+/* The fields a call is judged by (stream, model, tools, max_tokens, the
+ * system prompt for auxiliary rules) are read from the edge's tree, not by
+ * scanning the printed request again: they must be what that scan reads,
+ * with a system prompt made of spans put back; and what the chat path
+ * refuses in a normalized request, the edge refuses with the same words. */
+static void test_request_fields(void **state)
+{
+    (void)state;
+    const char *t = long_text();
+    char body[4096], e1[256] = "", e2[256] = "";
+    snprintf(body, sizeof body,
+             "{\"model\":\"m\",\"max_tokens\":7,\"stream\":true,\"system\":[{\"type\":\"text\",\"text\":\"%s\"},"
+             "{\"type\":\"text\",\"text\":\"%s\"}],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+             "\"tools\":[{\"name\":\"bash\",\"input_schema\":{\"type\":\"object\"}}]}",
+             t, t);
+    struct gate_chat_request treq, req;
+    char *a = translate(MESSAGES, body, e1, &treq);
+    assert_non_null(a);
+    assert_int_equal(gate_parse_chat_request(a, strlen(a), &req, e2, sizeof e2), 0);
+    assert_non_null(treq.system);
+    assert_true(strlen(treq.system) > strlen(t)); /* both blocks (decoding shrinks one) */
+    assert_null(strstr(treq.system, "\xEF\xBF\xBF"));
+    assert_string_equal(treq.system, req.system);
+    assert_string_equal(treq.model, "m");
+    assert_int_equal(treq.stream, 1);
+    assert_int_equal(treq.has_tools, 1);
+    assert_true(treq.max_tokens == 7);
+    gate_chat_request_clear(&treq);
+    gate_chat_request_clear(&req);
+    free(a);
+
+    /* a number cJSON prints shorter than its double: the printed one */
+    const char *big = "{\"model\":\"m\",\"max_tokens\":688888888888888888888888888884,"
+                      "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    a = translate(MESSAGES, big, e1, &treq);
+    assert_non_null(a);
+    assert_int_equal(gate_parse_chat_request(a, strlen(a), &req, e2, sizeof e2), 0);
+    assert_true(req.max_tokens == treq.max_tokens);
+    gate_chat_request_clear(&treq);
+    gate_chat_request_clear(&req);
+    free(a);
+
+    /* no messages: refused by the tree reading as the chat path would */
+    const char *none = "{\"model\":\"m\",\"max_tokens\":7,\"messages\":[]}";
+    char *plain = translate(MESSAGES, none, e1, NULL);
+    char *read = translate(MESSAGES, none, e2, &treq);
+    assert_null(read);
+    if (plain) {
+        assert_int_not_equal(gate_parse_chat_request(plain, strlen(plain), &req, e1, sizeof e1), 0);
+        free(plain);
+    }
+    assert_string_equal(e1, e2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_messages),     cmocka_unit_test(test_responses),     cmocka_unit_test(test_gemini),
-        cmocka_unit_test(test_kept_in_tree), cmocka_unit_test(test_expand_levels),
+        cmocka_unit_test(test_kept_in_tree), cmocka_unit_test(test_expand_levels), cmocka_unit_test(test_request_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,10 @@ static int scan_string(struct scan *s, struct crl_json_span *raw)
                 break;
             p += 8;
         }
+        /* ...and the plain bytes before the one that needs a look (text
+         * full of escapes stops the word loop every few bytes). */
+        while (p < s->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
         if (p >= s->end)
             break;
         unsigned c = *p;
@@ -325,8 +329,12 @@ static size_t decode(const struct crl_json_span *raw, char *out)
     const unsigned char *p = (const unsigned char *)raw->p, *end = p + raw->n;
     size_t n = 0;
     while (p < end) {
-        if (*p != '\\') {
-            out[n++] = (char)*p++;
+        if (*p != '\\') { /* a run of plain bytes up to the next escape */
+            const unsigned char *e = memchr(p, '\\', (size_t)(end - p));
+            size_t run = (size_t)((e ? e : end) - p);
+            memcpy(out + n, p, run);
+            n += run;
+            p += run;
             continue;
         }
         if (p + 1 >= end)

@@ -495,11 +495,12 @@ static int convert(const cJSON *in, cJSON *out, void *ctxp, char *err, size_t er
     return 0;
 }
 
-char *gate_gemini_normalize(const char *text, size_t len, const char *model, int stream, size_t *out_len, char *err,
+char *gate_gemini_normalize(const char *text, size_t len, const char *model, int stream,
+                            struct gate_chat_request *req, size_t *out_len, char *err,
                             size_t errlen)
 {
     struct gemini_ctx ctx = {.model = model, .stream = stream};
-    return gate_translate_body(text, len, convert, &ctx, out_len, err, errlen);
+    return gate_translate_body(text, len, convert, &ctx, req, out_len, err, errlen);
 }
 
 const char *gate_gemini_status(unsigned status)

@@ -543,10 +543,10 @@ static int dialect_normalize(struct gate_conn *c, const char *rest, enum agent_r
         char model[256];
         if (gemini_route(strncmp(rest, "v1beta/", 7) == 0 ? rest + 7 : rest, model, sizeof model) == ROUTE_NONE)
             return gate_tr_fail(err, errlen, "the model name in the path is too long");
-        chat = gate_gemini_normalize(c->buf, c->len, model, route == ROUTE_GEMINI_STREAM, &n, err, errlen);
+        chat = gate_gemini_normalize(c->buf, c->len, model, route == ROUTE_GEMINI_STREAM, &c->req, &n, err, errlen);
     } else {
-        chat = c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_normalize(c->buf, c->len, &c->resp_ns, &n, err, errlen)
-                                                    : gate_messages_normalize(c->buf, c->len, &n, err, errlen);
+        chat = c->dialect == GATE_DIALECT_RESPONSES ? gate_responses_normalize(c->buf, c->len, &c->resp_ns, &c->req, &n, err, errlen)
+                                                    : gate_messages_normalize(c->buf, c->len, &c->req, &n, err, errlen);
     }
     if (!chat)
         return strcmp(err, "out of memory") == 0 ? CORRAL_ENOMEM : CORRAL_EINVAL;
@@ -660,9 +660,10 @@ enum MHD_Result gate_http_agent(void *cls, struct MHD_Connection *conn, const ch
                  : route == ROUTE_RESPONSES ? GATE_DIALECT_RESPONSES
                  : route_is_gemini(route)   ? GATE_DIALECT_GEMINI
                                             : GATE_DIALECT_CHAT;
-    int prc = c->dialect != GATE_DIALECT_CHAT ? dialect_normalize(c, rest, route, err, sizeof err) : 0;
-    if (prc == 0)
-        prc = gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
+    /* A dialect's normalized request is the gate's own output: its fields
+     * are read from the tree it was printed from, not scanned again. */
+    int prc = c->dialect != GATE_DIALECT_CHAT ? dialect_normalize(c, rest, route, err, sizeof err)
+                                              : gate_parse_chat_request(c->buf, c->len, &c->req, err, sizeof err);
     if (prc != 0 || route == ROUTE_COUNT_TOKENS || route == ROUTE_GEMINI_COUNT) {
         /* The rollout must exist before we say anything about the body. */
         pthread_mutex_lock(&g->lock);

@@ -84,6 +84,11 @@ cJSON *gate_json_parse_exact(const char *text, size_t len);
  * the caller's. */
 int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_request *out,
                             char *err, size_t errlen);
+/* The same checks and fields as gate_parse_chat_request, read from a
+ * chat request the gate built itself (a dialect edge's tree, the
+ * caller's; trusted: no scan of its text).  0, CORRAL_EINVAL or
+ * CORRAL_ENOMEM with err; out is the caller's to clear on 0. */
+int gate_chat_request_from_tree(const cJSON *chat, struct gate_chat_request *out, char *err, size_t errlen);
 void gate_chat_request_clear(struct gate_chat_request *r);
 
 struct gate_tool_call {
@@ -298,9 +303,13 @@ typedef int (*gate_convert_fn)(const cJSON *in, cJSON *out, void *ctx, char *err
  * body whose long strings are placeholders (gate_spans_lighten), returned,
  * with the strings put back, as malloc'ed text
  * (length in *out_len; the caller frees it), or NULL with err (a 400;
- * "out of memory" when it is ours).  text stays the caller's. */
-char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx, size_t *out_len,
-                          char *err, size_t errlen);
+ * "out of memory" when it is ours).  text stays the caller's.  When req
+ * is not NULL the request is also read into it from the converter's tree
+ * (gate_chat_request_from_tree: the same checks and fields as
+ * gate_parse_chat_request on the returned text, without scanning it;
+ * the caller clears *req on success). */
+char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx,
+                          struct gate_chat_request *req, size_t *out_len, char *err, size_t errlen);
 /* How many bytes of s[0..n) (at most max) a streamed piece takes without
  * cutting a UTF-8 character (unless it is not UTF-8); > 0 when n > 0. */
 size_t gate_utf8_piece(const char *s, size_t n, size_t max);
@@ -338,8 +347,10 @@ extern size_t gate_spans_min;
  * chat-completions request the responders take: the gate's normalized
  * call.  Returns the malloc'ed JSON text (length in *out_len; the caller
  * frees it), or NULL with the reason in err (a 400; "out of memory" when
- * it is ours). */
-char *gate_messages_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen);
+ * it is ours).  req (or NULL): the request's fields, read as
+ * gate_translate_body() does. */
+char *gate_messages_normalize(const char *text, size_t len, struct gate_chat_request *req, size_t *out_len, char *err,
+                              size_t errlen);
 /* count_tokens' answer: an estimate from the body's size, not a tokenizer. */
 long long gate_messages_estimate_tokens(size_t len);
 /* Anthropic's error type for an HTTP status; for a generic 4xx, `type`
@@ -356,8 +367,8 @@ char *gate_messages_error_body(unsigned status, const char *message, const char 
  * gate keeps no state between calls).  Namespace tools are flattened into
  * "<namespace>__<name>" tools, listed in *ns (when ns is not NULL; empty
  * on entry, the caller's to clear, also after a failure). */
-char *gate_responses_normalize(const char *text, size_t len, struct gate_resp_ns *ns, size_t *out_len, char *err,
-                               size_t errlen);
+char *gate_responses_normalize(const char *text, size_t len, struct gate_resp_ns *ns, struct gate_chat_request *req,
+                               size_t *out_len, char *err, size_t errlen);
 /* OpenAI's error body {"error":{"message","type","param":null,"code"}}
  * as text; type NULL: invalid_request_error by status (server_error for
  * 5xx).  Caller frees. */
@@ -368,8 +379,8 @@ char *gate_responses_error_body(unsigned status, const char *message, const char
  * model (from the URL; NULL: none) into the chat request, "stream": true
  * when stream (the streamGenerateContent route).  Like
  * gate_messages_normalize: the malloc'ed text, or NULL with err. */
-char *gate_gemini_normalize(const char *text, size_t len, const char *model, int stream, size_t *out_len,
-                            char *err, size_t errlen);
+char *gate_gemini_normalize(const char *text, size_t len, const char *model, int stream, struct gate_chat_request *req,
+                            size_t *out_len, char *err, size_t errlen);
 /* Google's status name for an HTTP status ("INVALID_ARGUMENT", ...).
  * A static string. */
 const char *gate_gemini_status(unsigned status);

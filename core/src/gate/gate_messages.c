@@ -376,9 +376,9 @@ static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t err
     return gate_tr_copy_stream(in, out, err, errlen);
 }
 
-char *gate_messages_normalize(const char *text, size_t len, size_t *out_len, char *err, size_t errlen)
+char *gate_messages_normalize(const char *text, size_t len, struct gate_chat_request *req, size_t *out_len, char *err, size_t errlen)
 {
-    return gate_translate_body(text, len, convert, NULL, out_len, err, errlen);
+    return gate_translate_body(text, len, convert, NULL, req, out_len, err, errlen);
 }
 
 long long gate_messages_estimate_tokens(size_t len)

@@ -518,10 +518,11 @@ static int convert(const cJSON *in, cJSON *out, void *ctx, char *err, size_t err
     return gate_tr_copy_stream(in, out, err, errlen);
 }
 
-char *gate_responses_normalize(const char *text, size_t len, struct gate_resp_ns *ns, size_t *out_len, char *err,
+char *gate_responses_normalize(const char *text, size_t len, struct gate_resp_ns *ns,
+                               struct gate_chat_request *req, size_t *out_len, char *err,
                                size_t errlen)
 {
-    return gate_translate_body(text, len, convert, ns, out_len, err, errlen);
+    return gate_translate_body(text, len, convert, ns, req, out_len, err, errlen);
 }
 
 void gate_resp_ns_clear(struct gate_resp_ns *ns)

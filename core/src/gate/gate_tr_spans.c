@@ -104,7 +104,12 @@ int gate_spans_lighten(const char *text, size_t len, struct gate_spans *sp, char
     memset(sp, 0, sizeof *sp);
     *light = NULL;
     *light_len = 0;
-    struct crl_buf b = {0};
+    /* Sized once: the copy is no longer than the body unless short
+     * strings become placeholders (gate_spans_min lowered); then it grows. */
+    struct crl_buf b = {.p = malloc(len + 64), .cap = len + 64};
+    if (!b.p)
+        return CORRAL_ENOMEM;
+    b.p[0] = 0;
     int mark = find_mark(text, len) != NULL;
     const char *key = NULL;
     size_t keyn = 0;
@@ -173,25 +178,36 @@ oom:
 }
 
 /* Append span s escaped `level` more times: each '"' and '\\' gets a
- * backslash (a span holds no control characters: they are escaped). */
+ * backslash (a span holds no control characters: they are escaped), i.e.
+ * 2^level - 1 backslashes before it; written through a chunk on the stack
+ * (no copy of the span per level). */
 static int put_escaped(struct crl_buf *out, const char *s, size_t n, unsigned level)
 {
     if (level == 0)
         return crl_buf_add(out, s, n);
-    size_t extra = 0;
-    for (size_t i = 0; i < n; i++)
-        extra += s[i] == '"' || s[i] == '\\';
-    char *t = malloc(n + extra + 1), *w = t;
-    if (!t)
-        return CORRAL_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            *w++ = '\\';
-        *w++ = s[i];
+    if (level > 6) { /* deeper than any converter prints: escape once, then the rest */
+        struct crl_buf once = {0};
+        int rc = put_escaped(&once, s, n, 1);
+        if (rc == 0)
+            rc = put_escaped(out, once.p, once.len, level - 1);
+        crl_buf_free(&once);
+        return rc;
     }
-    int rc = put_escaped(out, t, n + extra, level - 1);
-    free(t);
-    return rc;
+    size_t bs = ((size_t)1 << level) - 1;
+    char chunk[4096];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k + bs + 1 > sizeof chunk) {
+            if (crl_buf_add(out, chunk, k))
+                return CORRAL_ENOMEM;
+            k = 0;
+        }
+        if (s[i] == '"' || s[i] == '\\')
+            for (size_t j = 0; j < bs; j++)
+                chunk[k++] = '\\';
+        chunk[k++] = s[i];
+    }
+    return crl_buf_add(out, chunk, k);
 }
 
 char *gate_spans_expand(const char *printed, size_t len, const struct gate_spans *sp, size_t *out_len)

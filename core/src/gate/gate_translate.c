@@ -79,8 +79,77 @@ int gate_tr_copy_stream(const cJSON *in, cJSON *out, char *err, size_t errlen)
     return 0;
 }
 
-char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx, size_t *out_len,
-                          char *err, size_t errlen)
+/* A string of the converter's tree with its placeholders' spans put back
+ * (what the printed request holds, decoded): malloc'ed, NULL when out of
+ * memory.  A placeholder printed at level 0 (the mark, 8 hex digits, a
+ * quote: docs/gate-dialects.md "Performance") is its span decoded; one
+ * inside JSON text in the string (a deeper level) is put back by printing
+ * and expanding the whole string. */
+static char *expand_string(const char *s, const struct gate_spans *sp)
+{
+    struct crl_buf b = {0};
+    const char *s0 = s;
+    for (const char *m; (m = strstr(s, "\xEF\xBF\xBF")); s = m + 12) {
+        size_t idx = 0;
+        for (int k = 3; k < 11; k++) {
+            char c = m[k];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                goto deep;
+            idx = idx * 16 + (size_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+        }
+        if (m[11] != '"' || idx >= sp->n)
+            goto deep;
+        char *d = crl_json_string_decode(&sp->v[idx]);
+        if (!d || crl_buf_add(&b, s, (size_t)(m - s)) || crl_buf_puts(&b, d)) {
+            free(d);
+            crl_buf_free(&b);
+            return NULL;
+        }
+        free(d);
+    }
+    if (crl_buf_puts(&b, s)) { /* allocates even when s is empty */
+        crl_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
+deep:
+    crl_buf_free(&b);
+    cJSON *ref = cJSON_CreateStringReference(s0);
+    char *p = ref ? cJSON_PrintUnformatted(ref) : NULL;
+    cJSON_Delete(ref);
+    size_t n = 0;
+    char *x = p ? gate_spans_expand(p, strlen(p), sp, &n) : NULL;
+    free(p);
+    if (!x)
+        return NULL;
+    struct crl_json_span raw = {x + 1, n - 2};
+    char *d = crl_json_string_decode(&raw);
+    free(x);
+    return d;
+}
+
+/* The normalized request's fields from the converter's tree (no scan of
+ * the text the gate just printed); a system prompt carried as spans is
+ * expanded.  0 or an error code with err. */
+static int read_request(const cJSON *out, const struct gate_spans *sp, struct gate_chat_request *req, char *err,
+                        size_t errlen)
+{
+    int rc = gate_chat_request_from_tree(out, req, err, errlen);
+    if (rc != 0 || !sp->n || !req->system || !strstr(req->system, "\xEF\xBF\xBF"))
+        return rc;
+    char *full = expand_string(req->system, sp);
+    if (!full) {
+        gate_chat_request_clear(req);
+        gate_tr_fail(err, errlen, "out of memory");
+        return CORRAL_ENOMEM;
+    }
+    free(req->system);
+    req->system = full;
+    return 0;
+}
+
+char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert, void *ctx,
+                          struct gate_chat_request *req, size_t *out_len, char *err, size_t errlen)
 {
     *out_len = 0;
     if (!text || len == 0) {
@@ -117,7 +186,7 @@ char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert,
         gate_tr_fail(err, errlen, "out of memory");
         goto out;
     }
-    if (convert(in, out, ctx, err, errlen) == 0) {
+    if (convert(in, out, ctx, err, errlen) == 0 && (!req || read_request(out, &sp, req, err, errlen) == 0)) {
         char *p = cJSON_PrintUnformatted(out);
         if (p && sp.n) {
             s = gate_spans_expand(p, strlen(p), &sp, out_len);
@@ -126,8 +195,11 @@ char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert,
             s = p;
             *out_len = strlen(s);
         }
-        if (!s)
+        if (!s) {
             gate_tr_fail(err, errlen, "out of memory");
+            if (req)
+                gate_chat_request_clear(req);
+        }
     }
     cJSON_Delete(in);
     cJSON_Delete(out);

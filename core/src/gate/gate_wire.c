@@ -210,6 +210,59 @@ int gate_parse_chat_request(const char *text, size_t len, struct gate_chat_reque
     return 0;
 }
 
+int gate_chat_request_from_tree(const cJSON *chat, struct gate_chat_request *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(chat, "messages");
+    if (!cJSON_IsArray(messages) || !messages->child) {
+        seterr(err, errlen, "\"messages\" must be a non-empty array");
+        return CORRAL_EINVAL;
+    }
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(chat, "stream");
+    if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
+        seterr(err, errlen, "\"stream\" must be a boolean");
+        return CORRAL_EINVAL;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(chat, "model");
+    if (model && !cJSON_IsString(model) && !cJSON_IsNull(model)) {
+        seterr(err, errlen, "\"model\" must be a string");
+        return CORRAL_EINVAL;
+    }
+    out->stream = cJSON_IsTrue(stream);
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(chat, "stream_options");
+    out->include_usage = cJSON_IsObject(options) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(options, "include_usage"));
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(chat, "tools");
+    out->has_tools = cJSON_IsArray(tools) && tools->child;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(chat, "max_tokens");
+    if (!mt)
+        mt = cJSON_GetObjectItemCaseSensitive(chat, "max_completion_tokens");
+    out->max_tokens = -1;
+    if (cJSON_IsNumber(mt)) {
+        /* as printed: cJSON's shortest form may differ from valuedouble
+         * in the last digits, and the printed request is what counts */
+        char *num = cJSON_PrintUnformatted(mt);
+        if (!num) {
+            seterr(err, errlen, "out of memory");
+            return CORRAL_ENOMEM;
+        }
+        struct crl_json_span v = {num, strlen(num)};
+        out->max_tokens = span_number(&v);
+        free(num);
+    }
+    const cJSON *first = cJSON_IsObject(messages->child) ? messages->child : NULL;
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(first, "role");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(first, "content");
+    int system = cJSON_IsString(role) && (strcmp(role->valuestring, "system") == 0 ||
+                                          strcmp(role->valuestring, "developer") == 0);
+    if ((cJSON_IsString(model) && model->valuestring[0] && !(out->model = strdup(model->valuestring))) ||
+        (system && cJSON_IsString(content) && !(out->system = strdup(content->valuestring)))) {
+        gate_chat_request_clear(out);
+        seterr(err, errlen, "out of memory");
+        return CORRAL_ENOMEM;
+    }
+    return 0;
+}
+
 int gate_call_is_auxiliary(const struct gate_aux_rule *rule, const struct gate_chat_request *q)
 {
     if (!rule->no_tools && rule->max_tokens_below <= 0 && !rule->system_prefix)
