@@ -45,7 +45,9 @@ import struct
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from json_handler import JsonHandler
 
 LOG = []
 LOCK = threading.Lock()
@@ -55,20 +57,7 @@ def error(kind, message):
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def send_json(self, status, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class Handler(JsonHandler):
     def solve_hello(self, body, model):
         answered = any(isinstance(b, dict) and b.get("type") == "tool_result"
                        for m in body["messages"] if isinstance(m.get("content"), list) for b in m["content"])

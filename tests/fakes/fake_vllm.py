@@ -52,7 +52,9 @@ import threading
 import time
 import uuid
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from json_handler import JsonHandler
 
 PIECE = re.compile(r"\s*\S+|\s+")
 
@@ -234,20 +236,8 @@ def stream_events(model, comp, include_usage):
                "usage": comp.usage()}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(JsonHandler):
     fake = None
-
-    def log_message(self, fmt, *a):
-        pass
-
-    def send_json(self, status, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def authorized(self):
         if not self.fake.key:
