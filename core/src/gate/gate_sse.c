@@ -8,6 +8,7 @@
  * starts a comment.  Events that are not JSON, or not of the expected
  * shape, are skipped.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,12 +158,16 @@ static void msg_delta_block(struct msg_state *s, const cJSON *d)
     }
 }
 
-/* Copy each member of from over to's same-named one. */
-static void merge_into(cJSON *to, const cJSON *from)
+/* Copy each member of from over to's same-named one, except `keep` (NULL:
+ * none): a message_delta naming "content" must not free the blocks the
+ * stream's state points into. */
+static void merge_into(cJSON *to, const cJSON *from, const char *keep)
 {
     const cJSON *m;
     cJSON_ArrayForEach(m, from)
     {
+        if (keep && m->string && strcmp(m->string, keep) == 0)
+            continue;
         cJSON *v = cJSON_Duplicate(m, 1);
         if (!v)
             continue;
@@ -215,11 +220,11 @@ static void msg_event(void *ud, const char *event, const char *data, size_t len)
             msg_flush(k);
     } else if (strcmp(type, "message_delta") == 0) {
         if (cJSON_IsObject(get(d, "delta")))
-            merge_into(s->msg, get(d, "delta"));
+            merge_into(s->msg, get(d, "delta"), "content");
         cJSON *u = cJSON_GetObjectItemCaseSensitive(s->msg, "usage");
         if (cJSON_IsObject(get(d, "usage"))) {
             if (cJSON_IsObject(u))
-                merge_into(u, get(d, "usage"));
+                merge_into(u, get(d, "usage"), NULL);
             else if (!u)
                 cJSON_AddItemToObject(s->msg, "usage", cJSON_Duplicate(get(d, "usage"), 1));
         }
@@ -314,6 +319,16 @@ static void gem_add_part(struct gem_state *s, cJSON *parts, const cJSON *p)
         cJSON_AddItemToArray(parts, copy);
 }
 
+/* A Gemini candidate's "index" (absent: 0); -1 when it is not a number
+ * in [0, INT_MAX] (never cast out of range: the stream is the upstream's). */
+static int cand_index(const cJSON *c)
+{
+    const cJSON *i = get(c, "index");
+    if (!i)
+        return 0;
+    return cJSON_IsNumber(i) && i->valuedouble >= 0 && i->valuedouble <= (double)INT_MAX ? (int)i->valuedouble : -1;
+}
+
 static void gem_event(void *ud, const char *event, const char *data, size_t len)
 {
     (void)event;
@@ -331,13 +346,11 @@ static void gem_event(void *ud, const char *event, const char *data, size_t len)
     const cJSON *c, *more = d ? get(d, "candidates") : NULL;
     cJSON_ArrayForEach(c, more)
     {
-        const cJSON *ci = get(c, "index");
-        int want = cJSON_IsNumber(ci) ? (int)ci->valuedouble : 0;
+        int want = cand_index(c);
         cJSON *into = NULL, *w;
         cJSON_ArrayForEach(w, cands)
         {
-            const cJSON *wi = get(w, "index");
-            if ((cJSON_IsNumber(wi) ? (int)wi->valuedouble : 0) == want)
+            if (cand_index(w) == want)
                 into = w;
         }
         if (!into) {
@@ -360,7 +373,7 @@ static void gem_event(void *ud, const char *event, const char *data, size_t len)
     }
     if (d) {
         cJSON_DeleteItemFromObjectCaseSensitive(d, "candidates");
-        merge_into(s->whole, d); /* usageMetadata, modelVersion ...: the latest wins */
+        merge_into(s->whole, d, NULL); /* usageMetadata, modelVersion ...: the latest wins */
     }
     cJSON_Delete(d);
     const cJSON *w;
