@@ -47,7 +47,7 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 
-from json_handler import JsonHandler
+from json_handler import JsonHandler, announce_and_serve
 
 LOG = []
 LOCK = threading.Lock()
@@ -204,16 +204,7 @@ def main():
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.api_key, srv.answer, srv.signal_file = a.api_key, a.answer, a.signal_file
-    line = json.dumps({"port": srv.server_address[1], "pid": os.getpid()})
-    print(line, flush=True)
-    if a.port_file:
-        with open(a.port_file, "w") as f:
-            f.write(line + "\n")
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return announce_and_serve(srv, a.port_file)
 
 
 if __name__ == "__main__":

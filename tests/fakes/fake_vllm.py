@@ -54,7 +54,7 @@ import uuid
 import zlib
 from http.server import ThreadingHTTPServer
 
-from json_handler import JsonHandler
+from json_handler import JsonHandler, announce_and_serve
 
 PIECE = re.compile(r"\s*\S+|\s+")
 
@@ -305,17 +305,7 @@ def main():
     Handler.fake = Fake(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
-    info = json.dumps({"port": srv.server_address[1], "pid": os.getpid()})
-    if args.port_file:
-        with open(args.port_file + ".tmp", "w") as f:
-            f.write(info + "\n")
-        os.replace(args.port_file + ".tmp", args.port_file)
-    print(info, flush=True)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return announce_and_serve(srv, args.port_file)
 
 
 if __name__ == "__main__":

@@ -17,3 +17,20 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def announce_and_serve(srv, port_file=None):
+    """Print {"port", "pid"} on stdout and, atomically, to port_file (a
+    test polls it), then serve until interrupted.  Returns 0."""
+    import os
+    info = json.dumps({"port": srv.server_address[1], "pid": os.getpid()})
+    if port_file:
+        with open(port_file + ".tmp", "w") as f:
+            f.write(info + "\n")
+        os.replace(port_file + ".tmp", port_file)
+    print(info, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
