@@ -10,7 +10,9 @@ int crl_gate_aux_parse(const cJSON *a, struct corral_gate_responder *out, char *
 {
     const cJSON *it;
     int n = 0;
-    cJSON_ArrayForEach(it, a) {
+    /* Only an object's members have names; an array's would be NULL. */
+    const cJSON *members = cJSON_IsObject(a) ? a : NULL;
+    cJSON_ArrayForEach(it, members) {
         n++;
         if (strcmp(it->string, "no_tools") == 0 && cJSON_IsBool(it)) {
             out->aux_no_tools = cJSON_IsTrue(it);
@@ -23,7 +25,7 @@ int crl_gate_aux_parse(const cJSON *a, struct corral_gate_responder *out, char *
             break;
         }
     }
-    if (!cJSON_IsObject(a) || n == 0) {
+    if (n == 0) {
         snprintf(why, wl, "\"auxiliary\" must be an object of \"no_tools\" (boolean), "
                  "\"max_tokens_below\" (1 to 2^31-1) and \"system_prefix\" (a non-empty string), at least one");
         return -1;

@@ -361,8 +361,8 @@ static void gem_event(void *ud, const char *event, const char *data, size_t len)
         const cJSON *p;
         if (cJSON_IsArray(parts))
             cJSON_ArrayForEach(p, get(get(c, "content"), "parts")) gem_add_part(s, parts, p);
-        const cJSON *m;
-        cJSON_ArrayForEach(m, c) /* finishReason, safetyRatings ...: the latest wins */
+        const cJSON *m, *members = cJSON_IsObject(c) ? c : NULL; /* an array's have no names */
+        cJSON_ArrayForEach(m, members) /* finishReason, safetyRatings ...: the latest wins */
             if (strcmp(m->string, "content") != 0 && strcmp(m->string, "index") != 0) {
                 cJSON *v = cJSON_Duplicate(m, 1);
                 if (get(into, m->string))

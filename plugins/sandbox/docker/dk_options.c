@@ -174,6 +174,10 @@ static int add_mount(cJSON *hc, const cJSON *m, const char *const *allowed, char
     const cJSON *dst = cJSON_GetObjectItemCaseSensitive(m, "target");
     const cJSON *ro = cJSON_GetObjectItemCaseSensitive(m, "read_only");
     const cJSON *it;
+    if (!cJSON_IsObject(m)) {
+        snprintf(err, errcap, "docker option 'mounts' needs {source, target[, read_only]} objects");
+        return CORRAL_EPERM;
+    }
     cJSON_ArrayForEach(it, m) {
         if (strcmp(it->string, "source") && strcmp(it->string, "target") && strcmp(it->string, "read_only")) {
             snprintf(err, errcap, "refused docker option 'mounts.%s' (allowed: source, target, read_only)",
