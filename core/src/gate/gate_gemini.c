@@ -101,8 +101,8 @@ static int media_part(const cJSON *blob, int is_inline, cJSON *parts, char *err,
         return gate_tr_fail(err, errlen, is_inline ? "an inlineData part needs string \"mimeType\" and \"data\""
                                            : "a fileData part needs string \"mimeType\" and \"fileUri\"");
     if (strncmp(mime, "image/", 6) != 0) {
-        char other[96];
-        snprintf(other, sizeof other, "[%.64s]", mime);
+        char other[96]; /* at most 64 bytes of it, never half a UTF-8 character */
+        snprintf(other, sizeof other, "[%.*s]", gate_utf8_prec(mime, 64), mime);
         cJSON_AddItemToArray(parts, text_part(other));
         return 0;
     }

@@ -313,6 +313,10 @@ char *gate_translate_body(const char *text, size_t len, gate_convert_fn convert,
 /* How many bytes of s[0..n) (at most max) a streamed piece takes without
  * cutting a UTF-8 character (unless it is not UTF-8); > 0 when n > 0. */
 size_t gate_utf8_piece(const char *s, size_t n, size_t max);
+/* The printf precision printing at most max bytes of the string s
+ * without cutting a UTF-8 character: "%.*s", gate_utf8_prec(s, 64), s
+ * (what is printed stays UTF-8, as JSON needs). */
+int gate_utf8_prec(const char *s, size_t max);
 
 /* ---- the Anthropic Messages edge (gate_messages.c) ------------------------- */
 

@@ -163,7 +163,7 @@ static int tools_call_locked(struct corral_gate *g, struct gate_rollout *r, stru
     c->seq = ++r->seq;
     c->t_start = gate_now_ms();
     if (!gate_tool_visible_locked(g, id, name, remote)) { /* recorded too: the agent asked for it */
-        snprintf(err, sizeof err, "Unknown tool: %.64s", name);
+        snprintf(err, sizeof err, "Unknown tool: %.*s", gate_utf8_prec(name, 64), name);
         char *b = gate_mcp_error_body(c->mcp_id, GATE_MCP_INVALID_PARAMS, err, NULL);
         gate_transcript_add_locked(c, 200, NULL, err, NULL);
         gate_complete_locked(g, c, b ? 200 : 503, b, b ? strlen(b) : 0, "application/json");
@@ -296,7 +296,7 @@ int gate_mcp_serve(struct corral_gate *g, struct gate_conn *c, const char *id, c
     } else if (strcmp(m.method, "tools/call") == 0) {
         rc = tools_call_locked(g, r, c, id, &m, remote, status, body);
     } else {
-        snprintf(err, sizeof err, "Method not found: %.64s", m.method);
+        snprintf(err, sizeof err, "Method not found: %.*s", gate_utf8_prec(m.method, 64), m.method);
         rpc_error(status, body, 200, m.id, GATE_MCP_METHOD_NOT_FOUND, err);
     }
     gate_unlock(g);

@@ -33,7 +33,7 @@ static int blocks_text(const cJSON *v, int others_ok, struct crl_buf *out, char 
             if (gate_tr_join(out, "\n", text))
                 return gate_tr_fail(err, errlen, "out of memory");
         } else if (others_ok && type) {
-            snprintf(other, sizeof other, "[%.64s]", type);
+            snprintf(other, sizeof other, "[%.*s]", gate_utf8_prec(type, 64), type);
             if (gate_tr_join(out, "\n", other))
                 return gate_tr_fail(err, errlen, "out of memory");
         } else {
@@ -140,7 +140,7 @@ static int user_turn(const cJSON *content, cJSON *out, char *err, size_t errlen)
             cJSON_AddItemToArray(out, t);
         } else if (strcmp(type, "thinking") != 0 && strcmp(type, "redacted_thinking") != 0) {
             char msg[128];
-            snprintf(msg, sizeof msg, "content block type \"%.64s\" is not supported in a user turn", type);
+            snprintf(msg, sizeof msg, "content block type \"%.*s\" is not supported in a user turn", gate_utf8_prec(type, 64), type);
             cJSON_Delete(parts);
             cJSON_Delete(m);
             return gate_tr_fail(err, errlen, msg);

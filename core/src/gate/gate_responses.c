@@ -212,7 +212,7 @@ static int function_output_item(const cJSON *item, cJSON *out, char *err, size_t
             return gate_tr_fail(err, errlen, "each part of a function_call_output needs a string \"type\"");
         }
         if (!t) {
-            snprintf(other, sizeof other, "[%.64s]", type);
+            snprintf(other, sizeof other, "[%.*s]", gate_utf8_prec(type, 64), type);
             t = other;
         }
         bad |= gate_tr_join(&text, "\n", t);
@@ -300,7 +300,7 @@ static int input_items(const cJSON *input, cJSON *out, char *err, size_t errlen)
             rc = reasoning_item(item, out, err, errlen);
         else {
             char msg[160];
-            snprintf(msg, sizeof msg, "input item type \"%.64s\" is not supported by the gate", type);
+            snprintf(msg, sizeof msg, "input item type \"%.*s\" is not supported by the gate", gate_utf8_prec(type, 64), type);
             rc = gate_tr_fail(err, errlen, msg);
         }
         if (rc)
@@ -399,8 +399,8 @@ static int unique_names(const cJSON *arr, char *err, size_t errlen)
         ;
     if (k < n) {
         char msg[200];
-        snprintf(msg, sizeof msg, "two tools are named \"%.100s\" once namespace tools are flattened "
-                                  "(docs/gate-dialects.md)", names[k]);
+        snprintf(msg, sizeof msg, "two tools are named \"%.*s\" once namespace tools are flattened "
+                                  "(docs/gate-dialects.md)", gate_utf8_prec(names[k], 100), names[k]);
         free(names);
         return gate_tr_fail(err, errlen, msg);
     }

@@ -220,3 +220,8 @@ size_t gate_utf8_piece(const char *s, size_t n, size_t max)
         k--;
     return k ? k : keep;
 }
+
+int gate_utf8_prec(const char *s, size_t max)
+{
+    return (int)gate_utf8_piece(s, strnlen(s, max + 1), max);
+}

@@ -555,8 +555,9 @@ static int parse_short_form(const cJSON *in, struct gate_completion *c, char *er
             ok |= strcmp(it->string, known[i]) == 0;
         if (!ok) {
             char m[256];
-            snprintf(m, sizeof m, "unknown response key \"%.64s\" (expected content, reasoning_content, "
-                     "tool_calls, finish_reason, usage, token_ids, logprobs, prompt_token_ids, or choices/error)", it->string);
+            snprintf(m, sizeof m, "unknown response key \"%.*s\" (expected content, reasoning_content, "
+                     "tool_calls, finish_reason, usage, token_ids, logprobs, prompt_token_ids, or choices/error)",
+                     gate_utf8_prec(it->string, 64), it->string);
             seterr(err, errlen, m);
             return -1;
         }
