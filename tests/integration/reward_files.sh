@@ -8,13 +8,14 @@ export CORRAL_PLUGIN_PATH="$CORRAL_BUILD_PLUGIN_DIR"
 rollout_backend "${1:-local}" reward_files.sh
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); exec('print('+sys.argv[2]+')')" "$@"; }
 
-# task NAME TEST_SH: a task.json task (exit-status scoring applies) with that test.
+# task NAME TEST_SH [SOLVE_SH]: a task.json task (exit-status scoring
+# applies) with that test and that solution (default: true).
 task() {
   mkdir -p "$WORK/$1/tests" "$WORK/$1/solution"
   echo '{"workdir": "/workspace", "timeouts": {"agent_s": 60, "verify_s": 60}}' >"$WORK/$1/task.json"
   echo "Nothing to do." >"$WORK/$1/instruction.md"
   printf '%s\n' "$2" >"$WORK/$1/tests/test.sh"
-  printf '#!/bin/bash\ntrue\n' >"$WORK/$1/solution/solve.sh"
+  printf '#!/bin/bash\n%s\n' "${3:-true}" >"$WORK/$1/solution/solve.sh"
   run "$CORRAL" run "${SB[@]}" --task "$WORK/$1" --agent oracle --out "$WORK/$1.json"
 }
 
@@ -32,4 +33,16 @@ check "$BACKEND: no reward file: scored by the exit status, as task.json tasks a
 task written 'echo 0.25 >/logs/verifier/reward.txt; exit 0'
 check "$BACKEND: a reward.txt that reads: its number" eval '
   [ $RC -eq 0 ] && [ "$(field "$WORK/written.json" "d[\"reward\"], d[\"reward_source\"]")" = "0.25 reward.txt" ]'
+# The verifier's fresh sandbox gets the agent's workdir streamed from the
+# agent's sandbox; what the archive checks refuse there is the agent's
+# doing (docs/rollout.md "The verifier").
+task fifo 'echo 1 >/logs/verifier/reward.txt' 'echo kept >/workspace/a.txt; mkfifo /workspace/pipe'
+check "$BACKEND: an agent that leaves a FIFO in its workdir: reward 0, class agent, the FIFO named" eval '
+  [ $RC -eq 1 ] && [ "$(field "$WORK/fifo.json" "d[\"reward\"], d[\"reward_source\"], d[\"error\"][\"class\"]")" = "0 agent_failure agent" ] &&
+  has "$(field "$WORK/fifo.json" "d[\"error\"][\"message\"]")" "pipe"'
+check "$BACKEND: neither of its two sandboxes is left" eval '
+  gone "$(field "$WORK/fifo.json" "d[\"sandbox\"][\"id\"]")" && gone "$(field "$WORK/fifo.json" "d[\"sandbox\"][\"verify_id\"]")"'
+task copied 'test "$(cat /workspace/a.txt)" = kept && test -x /workspace/bin/run && test -L /workspace/link && echo 1 >/logs/verifier/reward.txt' 'echo kept >/workspace/a.txt; mkdir -p /workspace/bin; printf "#!/bin/sh\\n" >/workspace/bin/run; chmod +x /workspace/bin/run; ln -s /etc/hostname /workspace/link'
+check "$BACKEND: the verifier sees the agent's files, modes and links" eval '
+  [ $RC -eq 0 ] && [ "$(field "$WORK/copied.json" "d[\"reward\"]")" = 1 ]'
 finish

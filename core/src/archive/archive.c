@@ -237,6 +237,27 @@ static int reencode(struct archive *in, struct archive *out, struct corral_call 
 
 /* ---- persist: sandbox tar stream -> pipe -> worker thread ---- */
 
+/* The reader of a producer's socket is done.  After a complete archive
+ * (ok) the producer may still send record padding past the end marker:
+ * a bounded amount is swallowed so that a complete archive never turns
+ * into a producer-side write error.  Anything beyond that, or after a
+ * failure, makes the producer's next write fail instead of blocking on a
+ * full socket. */
+static void stop_reading(int fd, int ok)
+{
+    char buf[16384];
+    size_t total = 0;
+    ssize_t n;
+    while (ok && total < ((size_t)16 << 20) && (n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        total += (size_t)n;
+    }
+    shutdown(fd, SHUT_RD);
+}
+
 struct persist_job {
     int fd;                     /* read end */
     int dirfd;                  /* OUT_DIR: the directory */
@@ -282,24 +303,7 @@ static void *persist_worker(void *arg)
         archive_write_free(w);
     }
     archive_read_free(in);
-    if (j->rc == 0) {
-        /* The archive ended; the producer may still send record padding
-         * after the end marker.  Swallow a bounded amount so a complete
-         * archive never turns into a producer-side write error. */
-        char buf[16384];
-        size_t total = 0;
-        ssize_t n;
-        while (total < ((size_t)16 << 20) && (n = read(j->fd, buf, sizeof buf)) != 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                break;
-            total += (size_t)n;
-        }
-    }
-    /* Anything beyond that (or after a failure) makes the producer's next
-     * write fail instead of blocking on a full socket. */
-    shutdown(j->fd, SHUT_RD);
+    stop_reading(j->fd, j->rc == 0);
     return NULL;
 }
 
@@ -474,6 +478,7 @@ struct tar_src {
     int fd;                     /* the current file of the walk */
     int finished;
     int rc;
+    int refused;                /* an entry failed crl_archive_entry_check */
     int64_t max, total;         /* cap on the expanded bytes (0 = none), bytes so far */
     const struct crl_dockerignore *ignore; /* a build context's exclusions, or NULL */
     struct corral_call *call;   /* points at pcall */
@@ -499,8 +504,10 @@ static int tar_src_next(struct tar_src *h, struct archive_entry **e, const char 
             *e = h->entry;
         }
         int rc = crl_archive_entry_check(*e, rel, 0, call);
-        if (rc)
+        if (rc) {
+            h->refused = 1;
             return rc;
+        }
         if (**rel && h->ignore && strcmp(*rel, "Dockerfile") != 0 && strcmp(*rel, ".dockerignore") != 0 &&
             crl_dockerignore_excluded(h->ignore, *rel)) {
             if (h->fd >= 0) {
@@ -600,9 +607,10 @@ static void tar_src_free(struct tar_src *h)
     free(h);
 }
 
-/* A tar stream of the archive file `path` (dirfd < 0) or of the tree
- * below dirfd (borrowed), its entries checked and re-encoded as pax. */
-static int tar_src_open(const char *path, int dirfd, struct tar_src **out, struct corral_call *call)
+/* A tar stream of the tree below dirfd (borrowed), of the archive stream
+ * read from infd (borrowed; dirfd < 0) or of the archive file `path`
+ * (both < 0), its entries checked and re-encoded as pax. */
+static int tar_src_open(const char *path, int dirfd, int infd, struct tar_src **out, struct corral_call *call)
 {
     struct tar_src *h = calloc(1, sizeof *h);
     *out = NULL;
@@ -621,7 +629,8 @@ static int tar_src_open(const char *path, int dirfd, struct tar_src **out, struc
         h->in = reader_new();
         if (!h->in)
             rc = corral_call_fail(call, CORRAL_ENOMEM, "out of memory");
-        else if (archive_read_open_filename(h->in, path, COPY_CHUNK) != ARCHIVE_OK)
+        else if ((infd >= 0 ? archive_read_open_fd(h->in, infd, COPY_CHUNK)
+                            : archive_read_open_filename(h->in, path, COPY_CHUNK)) != ARCHIVE_OK)
             rc = aerr(h->in, CORRAL_EIO, path, call);
     }
     if (!rc) {
@@ -647,7 +656,7 @@ int crl_sandbox_hydrate_at(corral_sandbox *sb, int dirfd, const char *in, const 
                            struct corral_call *call)
 {
     struct tar_src *h;
-    int rc = tar_src_open(in, dirfd, &h, call);
+    int rc = tar_src_open(in, dirfd, -1, &h, call);
     if (rc)
         return rc;
     h->max = sb->storage_bytes;
@@ -674,6 +683,71 @@ int corral_sandbox_hydrate(corral_sandbox *sb, const char *in, const char *dir, 
     return rc;
 }
 
+/* ---- copy: one sandbox's tar stream straight into another ---- */
+
+struct copy_job {
+    corral_sandbox *from;
+    const char *dir;
+    int fd;                     /* the socket's write end */
+    struct corral_call call;    /* the producer's own status; the caller's deadline and cancel flag */
+    int rc;
+};
+
+static void *copy_producer(void *arg)
+{
+    struct copy_job *j = arg;
+    struct fd_sink fs = { j->fd };
+    struct corral_sink sink = { .struct_size = sizeof sink, .write = fd_sink_write, .ud = &fs };
+    j->rc = corral_sandbox_get_archive(j->from, j->dir, &sink, &j->call);
+    shutdown(j->fd, SHUT_WR);
+    return NULL;
+}
+
+int crl_sandbox_copy_tree(corral_sandbox *from, const char *from_dir, corral_sandbox *to, const char *to_dir,
+                          enum crl_copy_fault *fault, struct corral_call *call)
+{
+    *fault = CRL_COPY_WRITE;
+    struct copy_job j = { .from = from, .dir = from_dir, .fd = -1 };
+    corral_call_init(&j.call, 0);
+    j.call.deadline_ms = call->deadline_ms;
+    j.call.cancel = call->cancel;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return corral_call_fail(call, CORRAL_EIO, "socketpair: %s", strerror(errno));
+    pthread_t th;
+    j.fd = sv[0];
+    if (pthread_create(&th, NULL, copy_producer, &j) != 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return corral_call_fail(call, CORRAL_EIO, "cannot start a thread");
+    }
+    /* Opening the reader reads the stream's first block: the producer runs. */
+    struct tar_src *h = NULL;
+    int rc = tar_src_open("the sandbox's archive stream", -1, sv[1], &h, call);
+    if (!rc) {
+        h->max = to->storage_bytes;
+        struct corral_source src = { .struct_size = sizeof src, .read = tar_src_read, .ud = h, .length = -1 };
+        rc = corral_sandbox_put_archive(to, to_dir, &src, call);
+    }
+    int h_rc = h ? h->rc : 0;
+    stop_reading(sv[1], rc == 0 && !h_rc);
+    pthread_join(th, NULL);
+    close(sv[0]);
+    close(sv[1]);
+    /* Whichever side failed first explains the other's failure.  The
+     * producer's EIO is what stop_reading() does to it once the consumer
+     * failed; any other failure of the producer ended the stream early. */
+    if (j.rc && (j.rc != CORRAL_EIO || (rc == 0 && !h_rc))) {
+        *fault = j.rc == CORRAL_EPERM ? CRL_COPY_REFUSED : CRL_COPY_READ;
+        rc = corral_call_fail(call, j.rc, "%s", j.call.message[0] ? j.call.message : corral_strerror(j.rc));
+    } else if (h_rc) {
+        *fault = h->refused ? CRL_COPY_REFUSED : CRL_COPY_WRITE;
+        rc = corral_call_fail(call, h->rc, "%s", h->pcall.message);
+    }
+    tar_src_free(h);
+    return rc;
+}
+
 int crl_archive_tree_at(int dirfd, const struct corral_sink *sink, unsigned flags, struct corral_call *call)
 {
     (void)flags;
@@ -684,7 +758,7 @@ int crl_archive_context_at(int dirfd, const struct crl_dockerignore *ignore, int
                            const struct corral_sink *sink, struct corral_call *call)
 {
     struct tar_src *h;
-    int rc = tar_src_open("the directory", dirfd, &h, call);
+    int rc = tar_src_open("the directory", dirfd, -1, &h, call);
     if (rc)
         return rc;
     h->ignore = ignore;

@@ -380,30 +380,24 @@ static void score_zero(struct rollout *r)
     r->rec.reward_source = "agent_failure";
 }
 
-/* Copy the agent's final workdir into the fresh sandbox `fresh` through a
- * host temporary archive (removed here).  A workdir that cannot be
- * copied (a FIFO, a device: refused by persist's rules) is the agent's
+/* Copy the agent's final workdir into the fresh sandbox `fresh`, the one
+ * sandbox's archive streamed into the other.  A workdir that cannot be
+ * copied (a FIFO, a device: refused by the archive checks) is the agent's
  * doing: class agent, reward 0. */
 static int copy_workdir(struct rollout *r, corral_sandbox *fresh)
 {
-    char tmpl[] = "/tmp/corral-verify-XXXXXX";
-    if (!mkdtemp(tmpl))
-        return crl_rollout_fail(r, INFRA, CORRAL_EIO, "mkdtemp: %s", strerror(errno));
-    char tar[sizeof tmpl + 16];
-    snprintf(tar, sizeof tar, "%s/ws.tar", tmpl);
-    int st = corral_sandbox_persist(r->sb, r->plan.workdir, tar, r->call);
-    if (st == CORRAL_EPERM) {
+    enum crl_copy_fault fault;
+    int st = crl_sandbox_copy_tree(r->agent_sb, r->plan.workdir, fresh, r->plan.workdir, &fault, r->call);
+    if (!st)
+        return 0;
+    if (fault == CRL_COPY_REFUSED) {
         score_zero(r);
-        st = crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, st, "the agent's workdir cannot be copied: %s",
-                              r->call->message);
-    } else if (st) {
-        st = crl_rollout_fail(r, INFRA, st, "copying the agent's workdir: %s", r->call->message);
-    } else if ((st = corral_sandbox_hydrate(fresh, tar, r->plan.workdir, r->call)) != 0) {
-        st = crl_rollout_fail(r, INFRA, st, "copying the agent's workdir in: %s", r->call->message);
+        return crl_rollout_fail(r, CORRAL_ROLLOUT_ERR_AGENT, st, "the agent's workdir cannot be copied: %s",
+                                r->call->message);
     }
-    unlink(tar);
-    rmdir(tmpl);
-    return st;
+    return crl_rollout_fail(r, INFRA, st, fault == CRL_COPY_READ ? "copying the agent's workdir: %s"
+                                                                  : "copying the agent's workdir in: %s",
+                            r->call->message);
 }
 
 /* Verification's own sandbox (unless the plan says same): the agent's
@@ -454,11 +448,7 @@ int crl_phase_verify_sandbox(struct rollout *r)
     if (st || code)
         return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "clearing the verifier's workdir: %s",
                                 st ? r->call->message : "find failed");
-    corral_sandbox *fresh_sb = r->sb;
-    r->sb = r->agent_sb; /* persist reads the agent's */
-    st = copy_workdir(r, fresh_sb);
-    r->sb = fresh_sb;
-    return st;
+    return copy_workdir(r, r->sb);
 }
 
 /* ---- verify ----------------------------------------------------------------------- */

@@ -171,4 +171,18 @@ const char *sbx_label_get(const char *const *labels, const char *key);
 int crl_sandbox_hydrate_at(corral_sandbox *sb, int dirfd, const char *in, const char *dir,
                            struct corral_call *call);
 
+/* Which side of crl_sandbox_copy_tree failed. */
+enum crl_copy_fault {
+    CRL_COPY_READ,    /* reading the source sandbox's tree */
+    CRL_COPY_REFUSED, /* the tree holds what may not be copied (a device, a FIFO, a path escaping it) */
+    CRL_COPY_WRITE    /* writing into the destination (its storage limit included) */
+};
+/* archive.c: copy the directory from_dir of `from` into to_dir of `to`,
+ * streaming one's archive into the other (no file on the host), every
+ * entry checked as persist and hydrate check it and capped by `to`'s
+ * storage limit.  Both sandboxes stay the caller's; on failure *fault
+ * says which side failed. */
+int crl_sandbox_copy_tree(corral_sandbox *from, const char *from_dir, corral_sandbox *to, const char *to_dir,
+                          enum crl_copy_fault *fault, struct corral_call *call);
+
 #endif
