@@ -9,6 +9,11 @@
 # their ratio.  A benchmark, not a test: numbers only (docs/batches.md).
 # MOUNT_CHURN=1 (root): a tmpfs is mounted and unmounted under the work
 # directory every 0.2 s meanwhile, as a host running containers does.
+# STATE_ROOT=DIR: the state directories (registry, local sandboxes) go
+# below DIR instead of the work directory, e.g. a tmpfs or a journaled
+# file system: creating a file on ext4 without a journal scans for
+# recently deleted inodes, which a corral process pays for in its own
+# system time (docs/batches.md).
 #   tests/bench/batch_cpu.sh BUILD_DIR [BASE_BUILD_DIR] [N=100] [C=4] [ROUNDS=3]
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,7 +43,7 @@ sys.exit(p.wait())' "$@"
 }
 run() { # BUILD NAME: corral's CPU ms per rollout into $MS
   local b=$1 name=$2 ticks ok
-  ticks=$(CORRAL_PLUGIN_PATH="$b/plugins" CORRAL_STATE_DIR="$WORK/state-$name" cpu_of nice -n 10 "$b/bin/corral" -q \
+  ticks=$(CORRAL_PLUGIN_PATH="$b/plugins" CORRAL_STATE_DIR="${STATE_ROOT:-$WORK}/state-$name" cpu_of nice -n 10 "$b/bin/corral" -q \
     run --task "$ROOT/examples/tasks/hello" --attempts "$N" --concurrency "$C" --agent oracle \
     --out "$WORK/$name.jsonl" 2>"$WORK/$name.log") || echo "($name exited $?: see $WORK/$name.log)"
   MS=$(awk -v c="$ticks" -v t="$TICK" -v n="$N" 'BEGIN {printf "%.2f", c * 1000 / t / n}')
@@ -47,7 +52,8 @@ run() { # BUILD NAME: corral's CPU ms per rollout into $MS
 }
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-echo "$N oracle rollouts of examples/tasks/hello, concurrency $C, $ROUNDS rounds, $(nproc) CPUs"
+echo "$N oracle rollouts of examples/tasks/hello, concurrency $C, $ROUNDS rounds, $(nproc) CPUs," \
+  "state on $(df --output=fstype "${STATE_ROOT:-$WORK}" | tail -1)"
 if [ "${MOUNT_CHURN:-0}" = 1 ]; then
   mkdir -p "$WORK/churn"
   (while [ -d "$WORK/churn" ]; do

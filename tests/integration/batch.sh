@@ -75,4 +75,18 @@ if [ "$BACKEND" = local ]; then
     check "--concurrency $bad is refused" eval '[ $RC -eq 2 ] && has "$ERR" "--concurrency wants a number from 1 to 1024"'
   done
 fi
+# What is durable when (docs/batches.md): the manifest and every result
+# line are fsync'ed; the registry entry written before each create is
+# fsync'ed too, except for a host-bound backend (local), whose sandboxes
+# end with the machine.
+strace -f -qq -y -e trace=fsync,fdatasync -o "$WORK/fsync.log" "$CORRAL" run "${SB[@]}" --task "$EX/tasks/hello" \
+  --attempts 2 --agent oracle --out "$WORK/fs.jsonl" >/dev/null 2>&1
+n_sb=$(jq -s '[.[].sandbox | .id, .verify_id | select(.)] | length' "$WORK/fs.jsonl")
+n_results=$(grep -c "fsync([0-9]*<$WORK/fs.jsonl>)" "$WORK/fsync.log")
+n_registry=$(grep -c 'fsync([0-9]*<[^>]*/sandboxes/[^>]*\.tmp>)' "$WORK/fsync.log")
+want_registry=$n_sb
+[ "$BACKEND" = local ] && want_registry=0
+check "$BACKEND: 2 rollouts: 2 result lines fsync'ed, and $want_registry registry entries of $n_sb sandboxes" eval '
+  [ "$n_sb" -ge 2 ] && [ "$n_results" = 2 ] && [ "$n_registry" = "$want_registry" ] &&
+  grep -q "fsync([0-9]*<$WORK/fs.jsonl.manifest" "$WORK/fsync.log"'
 finish

@@ -400,6 +400,31 @@ static int copy_workdir(struct rollout *r, corral_sandbox *fresh)
                             r->call->message);
 }
 
+/* Empty the verifier's workdir (what the image or the setup put there
+ * gives way to the agent's), after `mkdir -p` of the NULL-terminated mk
+ * when given: one command either way.  0 or the failure recorded. */
+static int clear_workdir(struct rollout *r, const char *const *mk)
+{
+    const char *argv[16] = {"find", r->plan.workdir, "-mindepth", "1", "-delete", NULL};
+    if (mk) {
+        static const char script[] = "mkdir -p -- \"$@\" && exec find \"$1\" -mindepth 1 -delete";
+        size_t n = 0;
+        argv[n++] = "sh";
+        argv[n++] = "-c";
+        argv[n++] = script;
+        argv[n++] = "sh";
+        for (; *mk && n + 1 < CRL_ARRAY_LEN(argv); mk++)
+            argv[n++] = *mk;
+        argv[n] = NULL;
+    }
+    int code = 0;
+    int st = crl_rollout_exec(r, argv, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
+    if (st || code)
+        return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "clearing the verifier's workdir %s: %s",
+                                r->plan.workdir, st ? r->call->message : mk ? "mkdir -p or find failed" : "find failed");
+    return 0;
+}
+
 /* Verification's own sandbox (unless the plan says same): the agent's
  * image, backend and resources, the task's setup run again, then the
  * agent's final workdir in place of the setup's; nothing else of the
@@ -424,6 +449,10 @@ int crl_phase_verify_sandbox(struct rollout *r)
     r->agent_sb = r->sb;
     r->sb = fresh; /* the commands below run in it; destroy releases both */
     const char *dirs[] = {r->plan.workdir, r->proxy ? r->run : NULL, NULL}; /* run: the egress relay's files */
+    if (!r->task->setup) { /* nothing runs between making the workdir and emptying it: one command */
+        st = clear_workdir(r, dirs);
+        return st ? st : copy_workdir(r, r->sb);
+    }
     if ((st = mkdirs(r, dirs)) != 0)
         return crl_rollout_fail(r, INFRA, st, "%s", r->call->message);
     struct crl_strv env = {0};
@@ -442,12 +471,8 @@ int crl_phase_verify_sandbox(struct rollout *r)
     if (st)
         return st;
     /* The setup's workdir gives way to the agent's, as the agent left it. */
-    int code = 0;
-    const char *argv[] = {"find", r->plan.workdir, "-mindepth", "1", "-delete", NULL};
-    st = crl_rollout_exec(r, argv, NULL, "/", NULL, HOUSEKEEPING_TIMEOUT_S, NULL, &code);
-    if (st || code)
-        return crl_rollout_fail(r, INFRA, st ? st : CORRAL_EIO, "clearing the verifier's workdir: %s",
-                                st ? r->call->message : "find failed");
+    if ((st = clear_workdir(r, NULL)) != 0)
+        return st;
     return copy_workdir(r, r->sb);
 }
 

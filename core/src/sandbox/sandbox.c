@@ -197,7 +197,8 @@ int corral_sandbox_create(corral_ctx *ctx, const struct corral_sandbox_create_op
      * (Islo); gc then knows its deadline, and that its creator is gone.
      * Only where list() can tell whether anything was made. */
     int pending = !no_registry && CORRAL_HAS(ops, list);
-    if (pending && (rc = crl_registry_put_pending(id, sb->backend, deadline, call)) != 0) {
+    int durable = !(ops->caps & CORRAL_CAP_HOST_BOUND); /* a machine crash ends a host-bound sandbox */
+    if (pending && (rc = crl_registry_put_pending(id, sb->backend, deadline, durable, call)) != 0) {
         free(labels);
         crl_sandbox_image_release(&image);
         handle_free(sb);

@@ -150,8 +150,10 @@ int crl_registry_egress_dir(const char *id, char *buf, size_t cap, struct corral
 int crl_registry_egress_link(const char *id, const char *dir, struct corral_call *call);
 /* sandbox_registry.c: the entry of a create in progress, written before
  * the plugin's create (the registry's state is then {"corral_pending":
- * "<owner token>"}). */
-int crl_registry_put_pending(const char *id, const char *backend, int64_t deadline, struct corral_call *call);
+ * "<owner token>"}); sync: fsync'ed before it returns (not needed for a
+ * CORRAL_CAP_HOST_BOUND backend's sandbox). */
+int crl_registry_put_pending(const char *id, const char *backend, int64_t deadline, int sync,
+                             struct corral_call *call);
 /* The plugin's state replacing the pending entry once create returned, as
  * corral_registry_put but without fsync: the pending entry, already on
  * disk, names the same sandbox, and gc finds it from either one. */

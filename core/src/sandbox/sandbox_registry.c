@@ -253,7 +253,8 @@ int corral_registry_each(corral_registry_cb cb, void *ud, struct corral_call *ca
 /* The state a create-in-progress leaves: {"corral_pending": "<owner token>"}
  * naming the creating process, overwritten by the plugin's state once
  * create returns. */
-int crl_registry_put_pending(const char *id, const char *backend, int64_t deadline, struct corral_call *call)
+int crl_registry_put_pending(const char *id, const char *backend, int64_t deadline, int sync,
+                             struct corral_call *call)
 {
     char tok[300], state[400];
     if (crl_owner_token(tok, sizeof tok) < 0)
@@ -264,7 +265,7 @@ int crl_registry_put_pending(const char *id, const char *backend, int64_t deadli
     cJSON_Delete(o);
     if (!ok)
         return corral_call_fail(call, CORRAL_EINTERNAL, "owner token too long");
-    return corral_registry_put(id, backend, state, deadline, call);
+    return registry_write(id, backend, state, deadline, sync, call);
 }
 
 int crl_registry_pending_gone(const char *state_json)

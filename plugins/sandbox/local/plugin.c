@@ -82,7 +82,7 @@ static void local_fini(void *state)
 static const struct corral_sandbox_ops local_ops = {
     .struct_size = sizeof(struct corral_sandbox_ops),
     .caps = CORRAL_CAP_CONCURRENT | CORRAL_CAP_PAUSE | CORRAL_CAP_HOST_MOUNTS | CORRAL_CAP_PERSISTENT | CORRAL_CAP_TTL |
-            CORRAL_CAP_STORAGE | CORRAL_CAP_ROOTFS,
+            CORRAL_CAP_STORAGE | CORRAL_CAP_ROOTFS | CORRAL_CAP_HOST_BOUND,
     .create = local_create,
     .attach = local_attach,
     .state = local_state,

@@ -73,7 +73,13 @@ enum corral_sandbox_caps {
      * directory): the host then resolves container image references
      * ("ubuntu:24.04") through its image cache into one, and adds the
      * image config's Env and WorkingDir to the spec (docs/images.md). */
-    CORRAL_CAP_ROOTFS = 1u << 8
+    CORRAL_CAP_ROOTFS = 1u << 8,
+    /* Its sandboxes end with this host: after a crash of the machine none
+     * of them runs, and list() finds what they left on disk without the
+     * registry.  The host then does not fsync the registry entry it writes
+     * before create (docs/batches.md "What is durable when"). (Appended in
+     * ABI 1.1.) */
+    CORRAL_CAP_HOST_BOUND = 1u << 9
 };
 
 /* Network modes (struct corral_sandbox_spec.network). */
