@@ -82,11 +82,11 @@ fi
 strace -f -qq -y -e trace=fsync,fdatasync -o "$WORK/fsync.log" "$CORRAL" run "${SB[@]}" --task "$EX/tasks/hello" \
   --attempts 2 --agent oracle --out "$WORK/fs.jsonl" >/dev/null 2>&1
 n_sb=$(jq -s '[.[].sandbox | .id, .verify_id | select(.)] | length' "$WORK/fs.jsonl")
-n_results=$(grep -c "fsync([0-9]*<$WORK/fs.jsonl>)" "$WORK/fsync.log")
-n_registry=$(grep -c 'fsync([0-9]*<[^>]*/sandboxes/[^>]*\.tmp>)' "$WORK/fsync.log")
+n_results=$(grep -c "fsync([0-9]*<$WORK/fs.jsonl>" "$WORK/fsync.log") # "<unfinished ...>" lines too
+n_registry=$(grep -c 'fsync([0-9]*<[^>]*/sandboxes/[^>]*\.tmp>' "$WORK/fsync.log")
 want_registry=$n_sb
 [ "$BACKEND" = local ] && want_registry=0
-check "$BACKEND: 2 rollouts: 2 result lines fsync'ed, and $want_registry registry entries of $n_sb sandboxes" eval '
+check "$BACKEND: 2 rollouts: 2 result lines fsync'ed, and $want_registry registry entries of $n_sb sandboxes (seen: $n_results, $n_registry)" eval '
   [ "$n_sb" -ge 2 ] && [ "$n_results" = 2 ] && [ "$n_registry" = "$want_registry" ] &&
   grep -q "fsync([0-9]*<$WORK/fs.jsonl.manifest" "$WORK/fsync.log"'
 finish
