@@ -158,9 +158,10 @@ static void msg_delta_block(struct msg_state *s, const cJSON *d)
     }
 }
 
-/* Copy each member of from over to's same-named one, except `keep` (NULL:
- * none): a message_delta naming "content" must not free the blocks the
- * stream's state points into. */
+/* Copy each member of from over to's same-named one, except those named
+ * `keep` (NULL: none): a message_delta naming "content", or a Gemini chunk
+ * naming "candidates" (twice), must not free what the stream's state
+ * points into. */
 static void merge_into(cJSON *to, const cJSON *from, const char *keep)
 {
     const cJSON *m;
@@ -371,10 +372,9 @@ static void gem_event(void *ud, const char *event, const char *data, size_t len)
                     cJSON_AddItemToObject(into, m->string, v);
             }
     }
-    if (d) {
-        cJSON_DeleteItemFromObjectCaseSensitive(d, "candidates");
-        merge_into(s->whole, d, NULL); /* usageMetadata, modelVersion ...: the latest wins */
-    }
+    if (d) /* usageMetadata, modelVersion ...: the latest wins; never the candidates cands points at
+            * (a chunk may name "candidates" twice) */
+        merge_into(s->whole, d, "candidates");
     cJSON_Delete(d);
     const cJSON *w;
     s->complete = 0;
