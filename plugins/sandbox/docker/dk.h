@@ -285,6 +285,8 @@ int dk_remove(void *ps, const char *state_json, corral_call *call);
 void dk_close(corral_sbx *sbx);
 /* Upload the shim into a created or running container. */
 int dk_upload_shim(struct dk_plugin *p, const char *cid, corral_call *call);
+/* dk_exec.c: sleep ms milliseconds (EINTR resumes the sleep). */
+void dk_sleep_ms(int64_t ms);
 
 int dk_exec(corral_sbx *sbx, const struct corral_exec_request *req, struct corral_exec_result *res,
             corral_call *call);

@@ -119,14 +119,38 @@ static int handle_from(struct dk_plugin *p, const cJSON *ins, corral_sbx **out, 
     return 0;
 }
 
+/* The daemon answers pause and unpause before its own state says so
+ * (moby records Paused when containerd's event arrives): wait, bounded by
+ * the call and 10 s, until inspect reports `paused`, so that a resume or
+ * running() right after sees it.  0, or the failure of an inspect. */
+static int settle_paused(struct dk_plugin *p, const char *cid, int paused, corral_call *call)
+{
+    for (int i = 0; i < 500; i++) {
+        cJSON *ins = NULL;
+        int rc = inspect(p, cid, &ins, call);
+        if (rc)
+            return rc;
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(ins, "State");
+        int now = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Paused"));
+        int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Running"));
+        cJSON_Delete(ins);
+        if (now == paused || !up || p->host->remaining_ms(call) < 40 || p->host->cancelled(call))
+            return 0;
+        dk_sleep_ms(20);
+    }
+    return 0;
+}
+
 /* Bring an existing container to "running": unpause or (re)start it. */
 static int bring_up(struct dk_plugin *p, const cJSON *ins, int upload, corral_call *call)
 {
     static const long ok_start[] = {204, 304, 0}, ok_unpause[] = {204, 0};
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(ins, "State");
     const char *cid = jstr(ins, "Id");
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Paused")))
-        return post(p, cid, "unpause", ok_unpause, call);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Paused"))) {
+        int rc = post(p, cid, "unpause", ok_unpause, call);
+        return rc ? rc : settle_paused(p, cid, 0, call);
+    }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "Running")))
         return 0;
     /* Never revive a sandbox past its TTL: PID 1 is "shim init DEADLINE". */
@@ -485,6 +509,8 @@ int dk_pause(corral_sbx *sbx, corral_call *call)
 {
     static const long ok[] = {204, 0};
     int rc = post(sbx->p, sbx->cid, "pause", ok, call);
+    if (rc == 0)
+        return settle_paused(sbx->p, sbx->cid, 1, call);
     if (rc == CORRAL_ESTATE) {
         /* 409: already paused is fine; not running is not. */
         cJSON *ins = NULL;

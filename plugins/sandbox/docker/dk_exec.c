@@ -32,7 +32,7 @@ static int env_ok(const char *kv)
     return 1;
 }
 
-static void sleep_ms(int64_t ms)
+void dk_sleep_ms(int64_t ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -154,7 +154,7 @@ static int exec_code(corral_sbx *sbx, const char *id, int wait, int *code, int *
             return 0;
         if (h->cancelled(call))
             return h->fail(call, CORRAL_ECANCELED, "exec: cancelled");
-        sleep_ms(delay);
+        dk_sleep_ms(delay);
     }
 }
 
@@ -515,7 +515,7 @@ int dk_job_wait(corral_sbx *sbx, corral_job *job, int64_t timeout_ms, struct cor
             return h->fail(call, CORRAL_ECANCELED, "job wait cancelled");
         if (h->remaining_ms(call) <= 0)
             return h->fail(call, CORRAL_ETIMEDOUT, "job wait: the call's deadline passed");
-        sleep_ms(delay < until - now ? delay : until - now);
+        dk_sleep_ms(delay < until - now ? delay : until - now);
     }
 }
 
